@@ -1,0 +1,1 @@
+"""Sources and destinations: everything that talks to systems outside Syncline."""

@@ -1,0 +1,53 @@
+"""The base of every connector configuration model: strict keys and declared secrets."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from syncline.errors import Problem, ValidationError
+
+
+class ConnectorConfig(BaseModel):
+    """Configuration of a source or destination; unknown keys are an error.
+
+    Fields typed ``SecretStr`` are secrets: the catalog encrypts them at rest, the API
+    never returns them, and their ``repr`` never shows the value.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @classmethod
+    def secret_fields(cls) -> frozenset[str]:
+        """Names (as written in configurations) of the fields that hold secrets."""
+        names = set()
+        for name, info in cls.model_fields.items():
+            annotation = info.annotation
+            if annotation is SecretStr or SecretStr in getattr(annotation, "__args__", ()):
+                names.add(info.alias or name)
+        return frozenset(names)
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], *, where: str = "configuration") -> Self:
+        """Validate ``raw``, reporting every problem at once with the field it concerns."""
+        try:
+            return cls.model_validate(raw)
+        except pydantic.ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                path = ".".join(str(p) for p in err["loc"])
+                location = f"{where}.{path}" if path else where
+                value = None if "password" in path or "token" in path else err.get("input")
+                problems.append(Problem(location=location, message=err["msg"], value=value))
+            raise ValidationError(problems) from None
+
+    def plain(self) -> dict[str, Any]:
+        """The configuration as plain JSON values, secrets revealed, for drivers only."""
+        data = self.model_dump(mode="json", by_alias=True)
+        for name in self.secret_fields():
+            value = getattr(self, name, None)
+            if isinstance(value, SecretStr):
+                data[name] = value.get_secret_value()
+        return data

@@ -1,0 +1,1 @@
+"""Warehouse and database sources, each read as a stream of Arrow record batches."""

@@ -1,0 +1,109 @@
+"""Process settings, read once from ``SYNCLINE_*`` environment variables.
+
+Every setting has one environment name (``SYNCLINE_`` plus the field name in upper
+case). Values are validated together, so a bad setting is reported before any work.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from syncline.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "SYNCLINE_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings of this process."""
+
+    home: Path = field(default_factory=lambda: Path(".syncline"))
+    """Folder of the embedded control plane, snapshots and the secret key."""
+
+    database_url: str | None = None
+    """Control-plane database; a SQLite file in ``home`` when unset."""
+
+    secret_key: str | None = None
+    """Fernet key for secrets at rest; a key file in ``home`` is made when unset."""
+
+    log_level: str = "WARNING"
+    """Log level of the command line and server."""
+
+    log_format: str = "text"
+    """``text`` or ``json``."""
+
+    planner_memory_limit: str | None = None
+    """DuckDB memory cap of the local planner, e.g. ``2GB``; a quarter of RAM by default."""
+
+    planner_threads: int | None = None
+    """DuckDB threads of the local planner; all cores by default."""
+
+    @property
+    def catalog_url(self) -> str:
+        """The SQLAlchemy URL of the control plane."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'syncline.db').resolve()}"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        """Folder where the local planner keeps one snapshot file per sync."""
+        return self.home / "snapshots"
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(PREFIX + name.upper())
+    if value is not None and value.strip() != "":
+        logger.debug("setting %s%s taken from the environment", PREFIX, name.upper())
+        return value
+    return None
+
+
+def load_settings() -> Settings:
+    """Read and validate every setting from the environment."""
+    problems: list[str] = []
+
+    log_format = (_env("log_format") or "text").lower()
+    if log_format not in ("text", "json"):
+        problems.append(f"SYNCLINE_LOG_FORMAT={log_format!r} must be 'text' or 'json'")
+
+    log_level = (_env("log_level") or "WARNING").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        problems.append(
+            f"SYNCLINE_LOG_LEVEL={log_level!r} must be one of DEBUG, INFO, WARNING, ERROR"
+        )
+
+    threads: int | None = None
+    raw_threads = _env("planner_threads")
+    if raw_threads is not None:
+        try:
+            threads = int(raw_threads)
+            if threads < 1:
+                raise ValueError
+        except ValueError:
+            problems.append(f"SYNCLINE_PLANNER_THREADS={raw_threads!r} must be a positive integer")
+
+    if problems:
+        raise ConfigError("invalid settings: " + "; ".join(problems))
+
+    return Settings(
+        home=Path(_env("home") or ".syncline"),
+        database_url=_env("database_url"),
+        secret_key=_env("secret_key"),
+        log_level=log_level,
+        log_format=log_format,
+        planner_memory_limit=_env("planner_memory_limit"),
+        planner_threads=threads,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read on first use."""
+    return load_settings()
