@@ -1,0 +1,189 @@
+"""The contract every destination implements: open, write batches of changes, finish.
+
+The engine hands a destination batches of rows that already carry destination field
+names (mappings applied). Each batch has one action. The destination answers with a
+result for every row: a row it rejected is reported in :class:`BatchResult`, never
+raised, so that the engine can record it and retry it on the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+import pyarrow as pa
+
+from syncline.connectors.config import ConnectorConfig
+
+
+class SyncMode(StrEnum):
+    """How a sync writes rows; each destination declares the modes it supports."""
+
+    UPSERT = "upsert"
+    UPDATE = "update"
+    INSERT = "insert"
+    MIRROR = "mirror"
+    ALL = "all"
+    APPEND = "append"
+
+
+class WriteAction(StrEnum):
+    """What one batch asks the destination to do with each of its rows."""
+
+    UPSERT = "upsert"
+    """Insert the record, or replace the mapped fields of the record with the same id."""
+    UPDATE = "update"
+    """Change the mapped fields of an existing record; a missing record is a rejected row."""
+    INSERT = "insert"
+    """Create a new record; an existing record with the same id is a rejected row."""
+    APPEND = "append"
+    """Add the row as a new event; ids are not matched."""
+    DELETE = "delete"
+    """Remove the record with this id; a record already gone counts as success."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a destination can do, as data the engine plans from."""
+
+    modes: frozenset[SyncMode]
+    max_batch_rows: int = 10_000
+    """The most rows one :meth:`Destination.write_batch` call may receive."""
+    max_concurrency: int = 1
+    """How many batches may be in flight at once (1: strictly one after another)."""
+    per_row_results: bool = True
+    """True when the destination can reject single rows rather than whole batches."""
+    creates_objects: bool = False
+    """True when the destination can create its target (a table) from the mapped fields."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One destination field the sync writes, with the Arrow type of its values."""
+
+    name: str
+    arrow_type: pa.DataType
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """Everything a destination needs to know about the run it writes for."""
+
+    sync_id: int
+    run_id: int
+    object: str
+    """Where rows go: a table, a file name, an endpoint path."""
+    mode: SyncMode
+    id_field: str
+    """The destination field that identifies a record (the external id mapping's ``to``)."""
+    fields: tuple[FieldSpec, ...]
+    """Every field the sync writes, the id field included, in mapping order."""
+    create_object: bool = False
+    """Create the target from ``fields`` when it does not exist."""
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("syncline.run"))
+
+
+@dataclass(frozen=True)
+class WriteBatch:
+    """Rows of one action, with destination field names, ready to write.
+
+    ``records`` holds one row per change. For ``DELETE`` it holds only the id field.
+    ``keys`` are the model's primary keys as strings, one per row, for reporting.
+    """
+
+    action: WriteAction
+    records: pa.Table
+    keys: list[str]
+
+    def __len__(self) -> int:
+        return self.records.num_rows
+
+
+@dataclass(frozen=True)
+class RowFailure:
+    """A row the destination rejected; ``index`` is its position in the batch."""
+
+    index: int
+    reason: str
+    retryable: bool = True
+
+
+@dataclass
+class BatchResult:
+    """The outcome of one batch: every row not listed in ``failures`` was acknowledged."""
+
+    failures: list[RowFailure] = field(default_factory=list)
+
+    @classmethod
+    def all_failed(cls, size: int, reason: str, *, retryable: bool = True) -> Self:
+        """A result rejecting every row of a batch of ``size`` rows for one reason."""
+        return cls([RowFailure(i, reason, retryable) for i in range(size)])
+
+
+class Destination(ABC):
+    """A place that syncs write rows to.
+
+    Lifecycle for one run: :meth:`open` once, :meth:`write_batch` any number of
+    times (from up to ``capabilities.max_concurrency`` threads at once), then
+    :meth:`finish` if every batch was handed over, and :meth:`close` always.
+    Drivers are imported lazily, and driver or HTTP errors are mapped to
+    :class:`~syncline.errors.TransientError` or :class:`~syncline.errors.TerminalError`
+    in one place. Neither row values nor credentials are ever logged.
+    """
+
+    type_name: ClassVar[str]
+    """Short name used in configurations, e.g. ``postgres``."""
+
+    config_model: ClassVar[type[ConnectorConfig]]
+    """Pydantic model of this destination's configuration."""
+
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, config: ConnectorConfig) -> None:
+        self.config = config
+
+    @classmethod
+    def from_config(cls, raw: dict[str, Any]) -> Self:
+        """Build a destination from a raw configuration, raising ValidationError when bad."""
+        return cls(cls.config_model.parse(raw))
+
+    @abstractmethod
+    def test(self) -> None:
+        """Check that the destination can be reached with this configuration.
+
+        Raises:
+            TerminalError: the configuration cannot work; the message names what to fix.
+            TransientError: the destination could not be reached right now.
+        """
+
+    @abstractmethod
+    def open(self, context: WriteContext) -> None:
+        """Prepare to write for one run: connect, check or create the target object.
+
+        Raises:
+            TerminalError: the target is missing and may not be created, or its fields
+                do not match; the message names the missing fields.
+            TransientError: as for :meth:`test`.
+        """
+
+    @abstractmethod
+    def write_batch(self, batch: WriteBatch) -> BatchResult:
+        """Write one batch and report every row it rejected.
+
+        When this returns, every row not in the result's failures is durable in the
+        destination: the engine commits those rows to the snapshot at once.
+
+        Raises:
+            TransientError: the whole batch could not be written and a retry may help;
+                nothing of it may be assumed written.
+            TerminalError: the whole batch can never be written (auth lost, object gone).
+        """
+
+    def finish(self) -> None:
+        """Complete the run's writes (e.g. publish a file) after the last batch."""
+
+    def close(self) -> None:
+        """Release connections; called once per run, also after errors."""

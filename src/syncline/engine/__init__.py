@@ -1,0 +1,1 @@
+"""One sync run, stage by stage: query the model, plan the changes, deliver them, report."""

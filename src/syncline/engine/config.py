@@ -1,0 +1,131 @@
+"""The configuration object of a sync: mode, object, mappings, external id, deletes, guards."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from syncline.connectors.destinations.base import SyncMode
+from syncline.errors import Problem, ValidationError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class StandardMapping(_Strict):
+    """Copy a model column into a destination field."""
+
+    type: Literal["standard"] = "standard"
+    from_: str = Field(alias="from", min_length=1)
+    to: str = Field(min_length=1)
+
+
+class StaticMapping(_Strict):
+    """Write the same constant value into a field for every row."""
+
+    type: Literal["static"]
+    value: Any
+    to: str = Field(min_length=1)
+
+
+class Variable(StrEnum):
+    """Values a variable mapping can write: the sync's id, the run's id, the row's operation."""
+
+    SYNC_ID = "sync-id"
+    SYNC_RUN_ID = "sync-run-id"
+    ROW_OPERATION = "row-operation"
+
+
+class VariableMapping(_Strict):
+    """Write a value of the run itself (sync id, run id, row operation) into a field."""
+
+    type: Literal["variable"]
+    variable: Variable
+    to: str = Field(min_length=1)
+
+
+class TemplateMapping(_Strict):
+    """Render a sandboxed Jinja2 template over the row's columns into a field."""
+
+    type: Literal["template"]
+    template: str
+    to: str = Field(min_length=1)
+
+
+Mapping = Annotated[
+    StandardMapping | StaticMapping | VariableMapping | TemplateMapping,
+    Field(discriminator="type"),
+]
+
+
+class ExternalIdMapping(_Strict):
+    """The model column and destination field that match a row to a destination record."""
+
+    from_: str = Field(alias="from", min_length=1)
+    to: str = Field(min_length=1)
+    type: Literal["standard"] = "standard"
+
+
+class DeleteBehavior(StrEnum):
+    """What happens to a destination record when its row leaves the model."""
+
+    NOTHING = "nothing"
+    CLEAR = "clear"
+    DELETE = "delete"
+
+
+class Guards(_Strict):
+    """Checks that fail a run before anything is written."""
+
+    max_removed_share: float | None = Field(default=None, alias="maxRemovedShare", ge=0, le=1)
+    """Fail when a run would remove more than this share of the previously synced rows."""
+    allow_empty: bool = Field(default=False, alias="allowEmpty")
+    """Allow a run whose model returned no rows (which could remove every record)."""
+
+
+class SyncConfiguration(_Strict):
+    """A sync's ``configuration`` object, as the API and project files spell it."""
+
+    mode: SyncMode = SyncMode.UPSERT
+    object: str = Field(min_length=1)
+    mappings: list[Mapping] = Field(default_factory=list)
+    external_id_mapping: ExternalIdMapping | None = Field(default=None, alias="externalIdMapping")
+    delete_behavior: DeleteBehavior = Field(default=DeleteBehavior.NOTHING, alias="deleteBehavior")
+    guards: Guards = Field(default_factory=Guards)
+    create_object: bool = Field(default=True, alias="createObject")
+    """Create the destination table from the mapped fields when it does not exist."""
+
+    @model_validator(mode="after")
+    def _fields_unique(self) -> SyncConfiguration:
+        seen: set[str] = set()
+        for mapping in self.mappings:
+            if mapping.to in seen:
+                raise ValueError(f"two mappings write the field {mapping.to!r}; keep one")
+            seen.add(mapping.to)
+        return self
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], *, where: str = "configuration") -> SyncConfiguration:
+        """Validate ``raw``, reporting every problem at once with the key it concerns."""
+        try:
+            return cls.model_validate(raw)
+        except pydantic.ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                path = ".".join(str(p) for p in err["loc"])
+                problems.append(
+                    Problem(
+                        location=f"{where}.{path}" if path else where,
+                        message=err["msg"],
+                        value=err.get("input") if isinstance(err.get("input"), str) else None,
+                    )
+                )
+            raise ValidationError(problems) from None
+
+    def dump(self) -> dict[str, Any]:
+        """The configuration as JSON, with the API's key names."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)

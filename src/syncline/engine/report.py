@@ -1,0 +1,122 @@
+"""What a run reports while it moves: its stage, its counts, and every row's fate.
+
+The engine knows nothing of where reports are kept. It calls a :class:`RunReporter`,
+which the catalog implements to update the run record, and which tests can
+implement in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class RunStatus(StrEnum):
+    """Status of one sync run, in the API's spelling."""
+
+    QUEUED = "queued"
+    QUERYING = "querying"
+    PROCESSING = "processing"
+    REPORTING = "reporting"
+    SUCCESS = "success"
+    WARNING = "warning"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def terminal(self) -> bool:
+        """True once the run can no longer change."""
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {
+        RunStatus.SUCCESS,
+        RunStatus.WARNING,
+        RunStatus.FAILED,
+        RunStatus.CANCELLED,
+        RunStatus.INTERRUPTED,
+    }
+)
+
+
+class Operation(StrEnum):
+    """How a row differs from the last acknowledged snapshot."""
+
+    ADDED = "added"
+    CHANGED = "changed"
+    REMOVED = "removed"
+
+
+@dataclass
+class RowCounts:
+    """Rows split by operation, as in the API's plannedRows, successfulRows, failedRows."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.added + self.changed + self.removed
+
+    def add(self, operation: Operation, count: int = 1) -> None:
+        setattr(self, operation.value, getattr(self, operation.value) + count)
+
+    def as_api(self) -> dict[str, int]:
+        return {
+            "addedCount": self.added,
+            "changedCount": self.changed,
+            "removedCount": self.removed,
+        }
+
+
+@dataclass
+class RunProgress:
+    """The counters of a run, updated as batches are acknowledged."""
+
+    query_size: int | None = None
+    skipped_null_keys: int = 0
+    planned: RowCounts = field(default_factory=RowCounts)
+    successful: RowCounts = field(default_factory=RowCounts)
+    failed: RowCounts = field(default_factory=RowCounts)
+
+    @property
+    def completion_ratio(self) -> float:
+        """Operations attempted divided by operations planned (1 when nothing is planned)."""
+        planned = self.planned.total
+        if planned == 0:
+            return 1.0
+        return min(1.0, (self.successful.total + self.failed.total) / planned)
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row the destination rejected in this run, kept for the user and for the retry."""
+
+    key: str
+    operation: Operation
+    reason: str
+    attempts: int
+    """How many runs have tried this row and failed, this one included."""
+    payload: str | None = None
+    """The record as sent, as JSON, so the user can see what the destination refused."""
+
+
+class RunReporter(Protocol):
+    """Receives a run's stage changes, progress and rejected rows as they happen."""
+
+    def stage(self, status: RunStatus) -> None:
+        """The run entered ``status`` (a non-terminal stage)."""
+
+    def progress(self, progress: RunProgress) -> None:
+        """Counters changed; called at most once per acknowledged batch."""
+
+    def rejected(self, rows: list[RejectedRow]) -> None:
+        """Rows of one batch the destination rejected."""
+
+    def cancel_requested(self) -> bool:
+        """True when a user asked to cancel; the engine stops after the current batch."""
+        ...
