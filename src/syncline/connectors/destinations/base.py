@@ -184,6 +184,8 @@ class Destination(ABC):
 
     def finish(self) -> None:
         """Complete the run's writes (e.g. publish a file) after the last batch."""
+        return None
 
     def close(self) -> None:
         """Release connections; called once per run, also after errors."""
+        return None

@@ -95,3 +95,4 @@ class Source(ABC):
 
     def close(self) -> None:
         """Release pooled connections, if any; the source may not be used afterwards."""
+        return None
