@@ -17,6 +17,22 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_ROWS = 65_536
 """Rows per Arrow record batch read from a source, unless the caller asks otherwise."""
 
+LOGICAL_TYPE_KEY = b"syncline.logical"
+"""Arrow field metadata key naming a logical type that the Arrow type alone does not show."""
+
+JSON_LOGICAL = b"json"
+"""Logical type of a string column holding JSON text: the engine compares it as JSON."""
+
+
+def json_field(name: str, *, nullable: bool = True) -> pa.Field:
+    """An Arrow string field marked as holding JSON text."""
+    return pa.field(name, pa.string(), nullable=nullable, metadata={LOGICAL_TYPE_KEY: JSON_LOGICAL})
+
+
+def is_json_field(field: pa.Field) -> bool:
+    """Whether ``field`` is marked as holding JSON text."""
+    return bool(field.metadata) and field.metadata.get(LOGICAL_TYPE_KEY) == JSON_LOGICAL
+
 
 @dataclass(frozen=True)
 class Column:
@@ -27,6 +43,20 @@ class Column:
     """The source's own type name, e.g. ``integer`` or ``timestamp with time zone``."""
     arrow_type: pa.DataType
     """The Arrow type that ``read`` yields for this column."""
+    logical: str | None = None
+    """Logical type beyond the Arrow type, e.g. ``json``; see :data:`LOGICAL_TYPE_KEY`."""
+
+    @classmethod
+    def from_field(cls, field: pa.Field, type_name: str) -> Column:
+        """The column that ``field`` describes, with the source's own ``type_name``."""
+        logical = (field.metadata or {}).get(LOGICAL_TYPE_KEY)
+        return cls(field.name, type_name, field.type, logical.decode() if logical else None)
+
+    def field(self) -> pa.Field:
+        """The Arrow field that ``read`` yields for this column, metadata included."""
+        if self.logical is None:
+            return pa.field(self.name, self.arrow_type)
+        return pa.field(self.name, self.arrow_type, metadata={LOGICAL_TYPE_KEY: self.logical})
 
 
 class Source(ABC):
@@ -82,6 +112,15 @@ class Source(ABC):
         the same schema, also when the result is empty (then the iterator yields
         nothing, and :meth:`describe` gives the schema). The connection is closed when
         the iterator is exhausted or closed.
+
+        Column types keep values exact: integers as ``int64`` (``uint64`` only for
+        unsigned 64-bit columns), DECIMAL/NUMERIC as ``decimal128(p, s)`` with the
+        column's precision and scale (a string when unbounded), timestamps with a time
+        zone as ``timestamp[us, tz=UTC]`` and naive ones as ``timestamp[us]``, dates as
+        ``date32``, booleans, text as ``string``, bytes as ``binary``. JSON columns are
+        ``string`` fields holding the JSON text whose metadata carries
+        ``{LOGICAL_TYPE_KEY: JSON_LOGICAL}`` (see :func:`json_field`), so the engine
+        compares them as JSON rather than as text.
 
         Raises:
             TerminalError, TransientError: as for :meth:`describe`.

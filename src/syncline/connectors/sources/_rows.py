@@ -1,0 +1,183 @@
+"""Arrow record batches from DB-API row chunks, built column by column.
+
+Drivers without an Arrow path (sqlite3, PyMySQL, most SQLAlchemy dialects) hand out
+rows as tuples. This module turns a chunk of those rows into one record batch of a
+fixed schema, and infers a column's type from its values where the driver does not
+declare one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from syncline.connectors.sources.base import Column, json_field
+from syncline.errors import TerminalError
+
+logger = logging.getLogger(__name__)
+
+Converter = Callable[[Any], Any]
+"""Turns one non-null driver value into a value that ``pyarrow.array`` accepts."""
+
+Row = Sequence[Any]
+
+INFER_ROWS = 1_000
+"""Rows looked at to infer the type of a column whose type the driver does not declare."""
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How one result column becomes an Arrow column: its field and a value converter."""
+
+    field: pa.Field
+    source_type: str
+    """The source's own type name, shown by ``describe``."""
+    convert: Converter | None = None
+
+    def column(self) -> Column:
+        """The column as ``Source.describe`` reports it."""
+        return Column.from_field(self.field, self.source_type)
+
+
+def text(value: Any) -> str:
+    """Any driver value as text; bytes are read as UTF-8."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors="replace")
+    return value if isinstance(value, str) else str(value)
+
+
+def json_text(value: Any) -> str:
+    """A JSON document as text: strings pass through, parsed documents are serialised."""
+    if isinstance(value, str | bytes | bytearray | memoryview):
+        return text(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    """An aware datetime in UTC; a naive one is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def decimal_plan(name: str, source_type: str, precision: int, scale: int) -> ColumnPlan:
+    """A DECIMAL(precision, scale) column: exact ``decimal128``, or text beyond 38 digits."""
+    if 0 < precision <= 38 and 0 <= scale <= precision:
+        quantum = Decimal(1).scaleb(-scale)
+
+        def convert(value: Any) -> Decimal:
+            number = value if isinstance(value, Decimal) else Decimal(str(value))
+            return number.quantize(quantum)
+
+        return ColumnPlan(pa.field(name, pa.decimal128(precision, scale)), source_type, convert)
+
+    return ColumnPlan(pa.field(name, pa.string()), source_type, text)
+
+
+def infer_plan(name: str, values: Sequence[Any], source_type: str = "") -> ColumnPlan:
+    """The plan of a column whose type is unknown, from the Python types of ``values``.
+
+    A column without any non-null value, or mixing kinds that no one Arrow type holds,
+    becomes text.
+    """
+    kinds = {type(value) for value in values if value is not None}
+    label = source_type or "undeclared"
+
+    if not kinds:
+        return ColumnPlan(pa.field(name, pa.string()), label, text)
+
+    if kinds <= {bool}:
+        return ColumnPlan(pa.field(name, pa.bool_()), label)
+
+    if kinds <= {int}:
+        return ColumnPlan(pa.field(name, pa.int64()), label)
+
+    if kinds <= {int, float}:
+        return ColumnPlan(pa.field(name, pa.float64()), label, float)
+
+    if kinds <= {dt.datetime}:
+        aware = any(value.tzinfo is not None for value in values if value is not None)
+        if aware:
+            return ColumnPlan(pa.field(name, pa.timestamp("us", tz="UTC")), label, to_utc)
+        return ColumnPlan(pa.field(name, pa.timestamp("us")), label)
+
+    simple = {
+        str: (pa.string(), None),
+        Decimal: (pa.string(), text),
+        bytes: (pa.binary(), None),
+        bytearray: (pa.binary(), bytes),
+        memoryview: (pa.binary(), bytes),
+        dt.date: (pa.date32(), None),
+        dt.time: (pa.time64("us"), None),
+        dt.timedelta: (pa.duration("us"), None),
+        uuid.UUID: (pa.string(), str),
+    }
+    if len(kinds) == 1 and (kind := next(iter(kinds))) in simple:
+        arrow_type, convert = simple[kind]
+        return ColumnPlan(pa.field(name, arrow_type), label, convert)
+
+    if kinds <= {dict, list}:
+        return ColumnPlan(json_field(name), label, json_text)
+
+    return ColumnPlan(pa.field(name, pa.string()), label, text)
+
+
+def build_batch(
+    plans: Sequence[ColumnPlan], schema: pa.Schema, rows: Sequence[Row]
+) -> pa.RecordBatch:
+    """One record batch of ``schema`` from ``rows``, converted column by column."""
+    arrays = []
+
+    for index, plan in enumerate(plans):
+        values: Sequence[Any] = [row[index] for row in rows]
+        if plan.convert is not None:
+            convert = plan.convert
+            values = [None if value is None else convert(value) for value in values]
+
+        try:
+            arrays.append(pa.array(values, type=plan.field.type))
+        except (pa.ArrowException, TypeError, ValueError, ArithmeticError) as exc:
+            # The driver's text may quote the value; a row value never goes into errors.
+            raise TerminalError(
+                f"column {plan.field.name!r} ({plan.source_type or 'undeclared type'}) holds "
+                f"a value that does not fit Arrow type {plan.field.type} "
+                f"({type(exc).__name__}); CAST the column in the model's SQL"
+            ) from None
+
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def batches_from_rows(
+    fetchmany: Callable[[int], Sequence[Row]],
+    plans: Sequence[ColumnPlan],
+    batch_rows: int,
+    head: Sequence[Row] = (),
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of exactly ``batch_rows`` rows (the last one shorter) from a cursor.
+
+    ``head`` holds rows already fetched, e.g. to infer types; they come first. At most
+    one chunk of rows is held in Python at a time.
+    """
+    schema = pa.schema([plan.field for plan in plans])
+    pending: list[Row] = list(head)
+    exhausted = False
+
+    while pending or not exhausted:
+        while len(pending) < batch_rows and not exhausted:
+            chunk = fetchmany(batch_rows - len(pending))
+            if chunk:
+                pending.extend(chunk)
+            else:
+                exhausted = True
+
+        if pending:
+            yield build_batch(plans, schema, pending[:batch_rows])
+            del pending[:batch_rows]
