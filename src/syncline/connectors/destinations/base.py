@@ -66,6 +66,9 @@ class FieldSpec:
 
     name: str
     arrow_type: pa.DataType
+    logical: str | None = None
+    """Logical type beyond the Arrow type (the field's ``syncline.logical`` metadata), e.g.
+    ``json``: a table destination then creates a JSON column rather than a text one."""
 
 
 @dataclass(frozen=True)
