@@ -1,0 +1,120 @@
+"""The SQLite source: rows fetched in chunks and built into Arrow columns."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from syncline.connectors.sources._errors import translated
+from syncline.connectors.sources._rows import (
+    INFER_ROWS,
+    ColumnPlan,
+    batches_from_rows,
+    infer_plan,
+)
+from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
+from syncline.connectors.sources.sqlite.config import SQLiteConfig
+from syncline.connectors.sources.sqlite.errors import map_error
+from syncline.connectors.sources.sqlite.types import declared_plan
+from syncline.errors import ConnectorError
+
+logger = logging.getLogger(__name__)
+
+_DESCRIBE_VIEW = "_syncline_describe"
+
+
+class SQLiteSource(Source):
+    """Models on a SQLite file, opened read-only.
+
+    Column types come from the types the tables declare. A column without one (an
+    expression such as ``count(*)``) takes its type from its first
+    :data:`~syncline.connectors.sources._rows.INFER_ROWS` values, in ``describe``
+    and ``read`` alike.
+    """
+
+    type_name = "sqlite"
+    config_model = SQLiteConfig
+    dialect = "sqlite"
+    config: SQLiteConfig
+
+    def test(self) -> None:
+        """Open the file and read its schema version."""
+        connection = self._connect()
+        try:
+            with translated(self._map_error):
+                connection.execute("PRAGMA schema_version").fetchone()
+        finally:
+            connection.close()
+
+    def describe(self, query: str) -> list[Column]:
+        """Names and types of ``query``'s columns; undeclared ones peek at the first rows."""
+        connection = self._connect()
+        try:
+            with translated(self._map_error):
+                declared = self._declared_types(connection, query)
+                cursor = connection.execute(_strip(query))
+                head = cursor.fetchmany(INFER_ROWS)
+                plans = _plans(cursor, declared, head)
+        finally:
+            connection.close()
+        return [plan.column() for plan in plans]
+
+    def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """Stream ``query``'s rows in chunks of ``batch_rows``, built into Arrow columns."""
+        connection = self._connect()
+        try:
+            with translated(self._map_error):
+                declared = self._declared_types(connection, query)
+                cursor = connection.execute(_strip(query))
+                head = cursor.fetchmany(INFER_ROWS)
+                plans = _plans(cursor, declared, head)
+                yield from batches_from_rows(cursor.fetchmany, plans, batch_rows, head)
+        finally:
+            connection.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        uri = self.config.path.resolve().as_uri() + "?mode=ro"
+        with translated(self._map_error):
+            return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    def _declared_types(self, connection: sqlite3.Connection, query: str) -> list[str]:
+        """Declared types of the query's columns, read from a temporary view of it.
+
+        sqlite3 does not expose a result column's declared type; a view's column list
+        does, and a temporary view works on a read-only file too.
+        """
+        connection.execute(f"CREATE TEMP VIEW {_DESCRIBE_VIEW} AS {_strip(query)}")
+        try:
+            info = connection.execute(f"PRAGMA temp.table_info({_DESCRIBE_VIEW})").fetchall()
+        finally:
+            connection.execute(f"DROP VIEW temp.{_DESCRIBE_VIEW}")
+        return [str(row[2] or "") for row in info]
+
+    def _map_error(self, exc: Exception) -> ConnectorError:
+        return map_error(exc, self.config)
+
+
+def _strip(query: str) -> str:
+    """The query without trailing semicolons, so it can be wrapped in a view."""
+    return query.strip().rstrip(";").strip()
+
+
+def _plans(
+    cursor: sqlite3.Cursor, declared: list[str], head: Sequence[Sequence[Any]]
+) -> list[ColumnPlan]:
+    """One plan per result column: from its declared type, else from its first values."""
+    names = [item[0] for item in cursor.description or ()]
+    if len(declared) != len(names):
+        declared = [""] * len(names)
+
+    plans = []
+    for index, name in enumerate(names):
+        plan = declared_plan(name, declared[index])
+        if plan is None:
+            plan = infer_plan(name, [row[index] for row in head], declared[index])
+        plans.append(plan)
+    return plans
