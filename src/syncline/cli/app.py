@@ -1,0 +1,127 @@
+"""The ``syncline`` command: global options, the command tree, errors and exit codes.
+
+Commands live in their own modules and return an exit code; this module turns every
+error into one clear line on stderr (a traceback only with ``--debug``) and an exit
+status from :class:`~syncline.cli.exitcodes.ExitCode`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Annotated
+
+import click
+import typer
+
+from syncline.cli import project_commands, resource_commands, run_commands
+from syncline.cli.exitcodes import ExitCode
+from syncline.cli.logs import configure_logging
+from syncline.errors import ConnectorError, RunError, SynclineError, UserError
+from syncline.settings import load_settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Options:
+    debug: bool = False
+
+
+_options = _Options()
+
+app = typer.Typer(
+    name="syncline",
+    help="Sync warehouse models into the tools where people work, sending only what changed.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+sources_app = typer.Typer(help="Inspect sources.", no_args_is_help=True)
+models_app = typer.Typer(help="Inspect models.", no_args_is_help=True)
+syncs_app = typer.Typer(help="Inspect syncs.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+app.add_typer(models_app, name="models")
+app.add_typer(syncs_app, name="syncs")
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    log_level: Annotated[
+        str | None,
+        typer.Option(help="DEBUG, INFO, WARNING or ERROR [env: SYNCLINE_LOG_LEVEL]."),
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="text or json [env: SYNCLINE_LOG_FORMAT].")
+    ] = None,
+) -> None:
+    """Sync warehouse models into the tools where people work, sending only what changed."""
+    _options.debug = debug
+    settings = load_settings()
+    level = (log_level or settings.log_level).upper()
+    fmt = (log_format or settings.log_format).lower()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise UserError(f"--log-level {log_level!r} must be DEBUG, INFO, WARNING or ERROR")
+    if fmt not in ("text", "json"):
+        raise UserError(f"--log-format {log_format!r} must be text or json")
+    configure_logging(level, fmt)
+
+
+app.command("init")(project_commands.init)
+app.command("quickstart")(project_commands.quickstart)
+app.command("validate")(project_commands.validate)
+app.command("plan")(project_commands.plan)
+app.command("apply")(project_commands.apply)
+app.command("run")(run_commands.run)
+app.command("runs")(run_commands.runs)
+app.command("rows")(run_commands.rows)
+sources_app.command("test")(resource_commands.test_source)
+models_app.command("preview")(resource_commands.preview_model)
+syncs_app.command("list")(resource_commands.list_syncs)
+
+
+def run_cli(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` and return the exit code instead of exiting."""
+    _options.debug = False
+    try:
+        result = app(args=argv, prog_name="syncline", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return ExitCode.USER_ERROR
+    except click.exceptions.Abort:
+        _error("aborted")
+        return ExitCode.RUN_FAILED
+    except UserError as exc:
+        return _fail(exc, ExitCode.USER_ERROR)
+    except (ConnectorError, RunError) as exc:
+        return _fail(exc, ExitCode.RUN_FAILED)
+    except SynclineError as exc:
+        return _fail(exc, ExitCode.RUN_FAILED)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence prints one line
+        if _options.debug:
+            raise
+        _error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return ExitCode.RUN_FAILED
+    return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _fail(exc: SynclineError, code: ExitCode) -> int:
+    if _options.debug:
+        logger.error("command failed", exc_info=exc)
+    _error(str(exc))
+    return code
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+
+
+def main() -> None:
+    """Entry point of the ``syncline`` console script."""
+    sys.exit(run_cli(sys.argv[1:]))

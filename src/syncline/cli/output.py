@@ -1,0 +1,77 @@
+"""Rich rendering shared by the commands: consoles, plans, run summaries and tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from syncline.project.plan import Action, Plan
+
+_STYLES = {Action.CREATE: "green", Action.CHANGE: "yellow", Action.DELETE: "red"}
+_SIGNS = {Action.CREATE: "+", Action.CHANGE: "~", Action.DELETE: "-"}
+
+
+def console() -> Console:
+    """A console on stdout; plain text when stdout is not a terminal."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def error_console() -> Console:
+    """A console on stderr, for progress bars and warnings."""
+    return Console(stderr=True, highlight=False)
+
+
+def print_plan(out: Console, plan: Plan, *, applied: bool = False) -> None:
+    """Print a plan, one resource a line, then a count of each action."""
+    if plan.empty:
+        out.print("No changes: the catalog matches the project.")
+        return
+
+    for change in plan.changes:
+        style = _STYLES[change.action]
+        out.print(f"[{style}]{_SIGNS[change.action]} {change.describe()}[/{style}]")
+
+    counts = ", ".join(f"{len(plan.of(a))} to {a.value}" for a in Action)
+    verb = "Applied" if applied else "Plan"
+    out.print(f"{verb}: {counts}.")
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    """A table with ``columns`` and one row per item, values shown as text."""
+    result = Table(title=title, show_lines=False)
+    for column in columns:
+        result.add_column(column)
+    for row in rows:
+        result.add_row(*(_text(v) for v in row))
+    return result
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value)
+
+
+def counts_table(run: dict[str, Any]) -> Table:
+    """Planned, successful and failed rows by operation, from an API-shaped run."""
+    result = Table(title=f"Run {run['id']}: {run['status']}")
+    for column in ("rows", "added", "changed", "removed"):
+        result.add_column(column, justify="right" if column != "rows" else "left")
+    for label, key in (("planned", "plannedRows"), ("successful", "successfulRows")):
+        counts = run[key]
+        result.add_row(
+            label, str(counts["addedCount"]), str(counts["changedCount"]),
+            str(counts["removedCount"]),
+        )  # fmt: skip
+    failed = run["failedRows"]
+    result.add_row(
+        "failed", str(failed["addedCount"]), str(failed["changedCount"]),
+        str(failed["removedCount"]),
+    )  # fmt: skip
+    return result

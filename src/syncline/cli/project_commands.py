@@ -1,0 +1,73 @@
+"""Commands on a project folder: init, validate, plan, apply, and the one-command quickstart."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from syncline.cli import output
+from syncline.cli.context import open_catalog
+from syncline.project.apply import apply_project, plan_project
+from syncline.project.loader import load_project
+from syncline.quickstart.scaffold import create_project
+
+logger = logging.getLogger(__name__)
+
+ProjectOption = Annotated[
+    Path,
+    typer.Option("--project", "-p", envvar="SYNCLINE_PROJECT", help="The project folder."),
+]
+
+
+def init(
+    folder: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
+) -> None:
+    """Create a project with a sample DuckDB warehouse and YAML files, ready to apply and run."""
+    written = create_project(folder)
+    out = output.console()
+    for path in written:
+        out.print(f"created {path}")
+    hint = f" --project {folder}" if folder != Path(".") else ""
+    out.print(
+        f"\nNext: syncline validate{hint} && syncline apply{hint} && syncline run customers-to-crm"
+    )
+
+
+def validate(project: ProjectOption = Path(".")) -> None:
+    """Check every YAML file of the project and report every problem at once."""
+    spec = load_project(project)
+    output.console().print(
+        f"The project is valid: {len(spec.sources)} sources, {len(spec.models)} models, "
+        f"{len(spec.destinations)} destinations, {len(spec.syncs)} syncs "
+        f"(workspace {spec.workspace!r})."
+    )
+
+
+def plan(project: ProjectOption = Path(".")) -> None:
+    """Show what `syncline apply` would create, change and delete in the catalog."""
+    spec = load_project(project)
+    with open_catalog() as catalog:
+        result = plan_project(catalog, spec)
+    output.print_plan(output.console(), result)
+
+
+def apply(project: ProjectOption = Path(".")) -> None:
+    """Make the catalog match the project, in one transaction, and print what changed."""
+    spec = load_project(project)
+    with open_catalog() as catalog:
+        result = apply_project(catalog, spec)
+    output.print_plan(output.console(), result, applied=True)
+
+
+def quickstart(
+    folder: Annotated[
+        Path | None, typer.Argument(help="Where to create it [default: ./syncline-quickstart].")
+    ] = None,
+) -> None:
+    """Create a sample warehouse, sync it, change it, sync again, and show what moved."""
+    from syncline.cli.quickstart import run_quickstart
+
+    raise typer.Exit(run_quickstart(folder or Path("syncline-quickstart")))

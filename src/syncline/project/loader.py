@@ -1,0 +1,359 @@
+"""Load a project folder of YAML files and validate it whole, reporting every problem at once.
+
+Every ``*.yml``/``*.yaml`` file under the folder (hidden folders skipped) may declare the
+lists ``sources``, ``models``, ``destinations`` and ``syncs``; ``syncline.yml`` at the top
+may also hold project settings (``workspace``). Resources refer to each other by slug.
+``${SYNCLINE_PROJECT_DIR}`` is the project folder unless the environment sets it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syncline.connectors import registry
+from syncline.engine.config import SyncConfiguration
+from syncline.errors import ConfigError, Problem, ValidationError
+from syncline.project.schedule import check_schedule
+from syncline.project.spec import ConnectionSpec, ModelSpec, Origin, Project, SyncSpec
+from syncline.project.yamlfile import Document, Path_, read_document, render_path
+
+logger = logging.getLogger(__name__)
+
+SETTINGS_FILES = ("syncline.yml", "syncline.yaml")
+KINDS = ("sources", "models", "destinations", "syncs")
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+
+
+_SHAPES = {
+    "sources": _Shape(("slug", "type", "configuration"), ("name",)),
+    "destinations": _Shape(("slug", "type", "configuration"), ("name",)),
+    "models": _Shape(
+        ("slug", "source", "primaryKey"), ("name", "raw", "table", "description", "tags")
+    ),
+    "syncs": _Shape(
+        ("slug", "model", "destination", "configuration"), ("schedule", "disabled", "tags")
+    ),
+}
+
+
+def project_files(root: Path) -> list[Path]:
+    """Every YAML file of the project, in a stable order, hidden folders skipped."""
+    files = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file() and path.suffix in (".yml", ".yaml"):
+            files.append(path)
+    return files
+
+
+def load_project(root: Path, env: Mapping[str, str] | None = None) -> Project:
+    """Read and validate the project in ``root``.
+
+    Raises:
+        ConfigError: the folder does not exist or holds no YAML file.
+        ValidationError: with every problem found, each with its file, line and fix.
+    """
+    if not root.is_dir():
+        raise ConfigError(f"project folder {str(root)!r} does not exist; run `syncline init`")
+    files = project_files(root)
+    if not files:
+        raise ConfigError(f"project folder {str(root)!r} has no .yml files; run `syncline init`")
+
+    variables = dict(os.environ if env is None else env)
+    variables.setdefault("SYNCLINE_PROJECT_DIR", str(root.resolve()))
+
+    loader = _Loader(Project(root=str(root.resolve())))
+    for path in files:
+        display = str(path.relative_to(root))
+        document, problems = read_document(path, display=display, env=variables)
+        loader.problems.extend(problems)
+        loader.read(document, is_settings=display in SETTINGS_FILES)
+
+    loader.cross_check()
+    if loader.problems:
+        raise ValidationError(loader.problems)
+
+    logger.info(
+        "project %s: %d sources, %d models, %d destinations, %d syncs",
+        root,
+        len(loader.project.sources),
+        len(loader.project.models),
+        len(loader.project.destinations),
+        len(loader.project.syncs),
+    )
+    return loader.project
+
+
+class _Loader:
+    """Collects resources and problems across the files of one project."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.problems: list[Problem] = []
+        self.documents: dict[tuple[str, str], tuple[Document, Path_]] = {}
+
+    def problem(self, doc: Document, path: Path_, message: str, fix: str | None = None) -> None:
+        """Record one problem at ``path`` of ``doc``."""
+        line = doc.line(path)
+        self.problems.append(Problem(render_path(path), message, fix, doc.file, line))
+
+    def read(self, doc: Document, *, is_settings: bool) -> None:
+        """Take the resources (and settings) of one document."""
+        if doc.data is None:
+            return
+        if not isinstance(doc.data, dict):
+            self.problem(doc, (), "the file must be a mapping", f"use top-level keys {KINDS}")
+            return
+
+        allowed = KINDS + (("workspace",) if is_settings else ())
+        for key in doc.data:
+            if key not in allowed:
+                self.problem(doc, (key,), f"unknown top-level key {key!r}", _suggest(key, allowed))
+
+        if is_settings and "workspace" in doc.data:
+            workspace = doc.data["workspace"]
+            if isinstance(workspace, str) and workspace.strip():
+                self.project.workspace = workspace.strip()
+            else:
+                self.problem(doc, ("workspace",), "the workspace must be a name", "e.g. default")
+
+        for kind in KINDS:
+            items = doc.data.get(kind)
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                self.problem(doc, (kind,), f"{kind!r} must be a list", f"write {kind}: [...]")
+                continue
+            for index, item in enumerate(items):
+                self._read_item(doc, kind, (kind, index), item)
+
+    def _read_item(self, doc: Document, kind: str, path: Path_, item: Any) -> None:
+        if not isinstance(item, dict):
+            self.problem(doc, path, f"each entry of {kind!r} must be a mapping")
+            return
+
+        shape = _SHAPES[kind]
+        known = shape.required + shape.optional
+        ok = True
+        for key in item:
+            if key not in known:
+                self.problem(doc, (*path, key), f"unknown key {key!r}", _suggest(key, known))
+                ok = False
+        for key in shape.required:
+            if key not in item:
+                self.problem(doc, path, f"the required key {key!r} is missing", f"add {key}: ...")
+                ok = False
+
+        slug = item.get("slug")
+        if "slug" in item and (not isinstance(slug, str) or not SLUG.fullmatch(slug)):
+            fix = "use lower-case letters, digits, '-' and '_', starting with a letter or digit"
+            self.problem(doc, (*path, "slug"), f"invalid slug {slug!r}", fix)
+            return
+        if not ok or not isinstance(slug, str):
+            return
+
+        if (kind, slug) in self.documents:
+            other, other_path = self.documents[(kind, slug)]
+            where = f"{other.file}:{other.line(other_path)}"
+            message = f"the {kind[:-1]} slug {slug!r} is also declared at {where}"
+            self.problem(doc, (*path, "slug"), message, "give each one its own slug")
+            return
+        self.documents[(kind, slug)] = (doc, path)
+
+        builder = getattr(self, f"_build_{kind}")
+        spec = builder(doc, path, item, Origin(doc.file, doc.line(path)))
+        if spec is not None:
+            getattr(self.project, kind)[slug] = spec
+
+    def _build_sources(self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin):
+        return self._connection(doc, path, item, origin, registry.source_class)
+
+    def _build_destinations(self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin):
+        return self._connection(doc, path, item, origin, registry.destination_class)
+
+    def _connection(
+        self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin, lookup: Any
+    ) -> ConnectionSpec | None:
+        configuration = item["configuration"]
+        if configuration is None:
+            configuration = {}
+        if not isinstance(configuration, dict):
+            self.problem(doc, (*path, "configuration"), "the configuration must be a mapping")
+            return None
+
+        kind = item["type"]
+        try:
+            cls = lookup(str(kind))
+        except ConfigError as exc:
+            self.problem(doc, (*path, "type"), exc.message, "use one of the known types")
+            return None
+        except (ImportError, AttributeError) as exc:
+            message = f"the connector type {kind!r} cannot be loaded ({exc})"
+            self.problem(doc, (*path, "type"), message, "install the package that provides it")
+            return None
+
+        self._check_model(doc, (*path, "configuration"), cls.config_model.parse, configuration)
+        name = item.get("name") or item["slug"]
+        return ConnectionSpec(item["slug"], str(name), cls.type_name, configuration, origin)
+
+    def _build_models(
+        self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin
+    ) -> ModelSpec | None:
+        sql = _nested_string(item.get("raw"), "sql")
+        table = _nested_string(item.get("table"), "name")
+        if ("raw" in item) == ("table" in item):
+            fix = "write either raw: {sql: ...} or table: {name: ...}"
+            self.problem(doc, path, "a model needs exactly one of 'raw' and 'table'", fix)
+            return None
+        if "raw" in item and sql is None:
+            self.problem(doc, (*path, "raw"), "'raw' must be {sql: <query>}", "add sql: ...")
+            return None
+        if "table" in item and table is None:
+            self.problem(doc, (*path, "table"), "'table' must be {name: <table>}", "add name")
+            return None
+
+        primary_key = item["primaryKey"]
+        if not isinstance(primary_key, str) or not primary_key:
+            self.problem(doc, (*path, "primaryKey"), "the primary key must be a column name")
+            return None
+
+        tags = self._tags(doc, path, item)
+        description = item.get("description") or ""
+        name = str(item.get("name") or item["slug"])
+        return ModelSpec(
+            item["slug"], name, str(item["source"]), primary_key, sql, table, str(description),
+            tags, origin,
+        )  # fmt: skip
+
+    def _build_syncs(
+        self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin
+    ) -> SyncSpec | None:
+        configuration = item["configuration"]
+        if not isinstance(configuration, dict):
+            self.problem(doc, (*path, "configuration"), "the configuration must be a mapping")
+            return None
+        configuration = _default_mapping_type(configuration)
+        parsed = self._check_model(
+            doc, (*path, "configuration"), SyncConfiguration.parse, configuration
+        )
+
+        schedule, problems = check_schedule(item.get("schedule"))
+        for sub, message, fix in problems:
+            self.problem(doc, (*path, "schedule", *sub), message, fix)
+
+        disabled = item.get("disabled", False)
+        if not isinstance(disabled, bool):
+            self.problem(doc, (*path, "disabled"), "'disabled' must be true or false")
+
+        tags = self._tags(doc, path, item)
+        if parsed is None or problems or not isinstance(disabled, bool):
+            return None
+        return SyncSpec(
+            item["slug"], str(item["model"]), str(item["destination"]), parsed.dump(),
+            schedule, disabled, tags, origin,
+        )  # fmt: skip
+
+    def _tags(self, doc: Document, path: Path_, item: dict[str, Any]) -> dict[str, str]:
+        tags = item.get("tags") or {}
+        if not isinstance(tags, dict):
+            self.problem(doc, (*path, "tags"), "tags must be a mapping", "e.g. tags: {team: ops}")
+            return {}
+        return {str(k): str(v) for k, v in tags.items()}
+
+    def _check_model(self, doc: Document, path: Path_, parse: Any, raw: dict[str, Any]) -> Any:
+        where = render_path(path)
+        try:
+            return parse(raw, where=where)
+        except ValidationError as exc:
+            for problem in exc.problems:
+                below = problem.location[len(where) :].lstrip(".")
+                sub = tuple(int(p) if p.isdigit() else p for p in below.split(".") if p)
+                fix = problem.fix or _config_fix(problem.message)
+                self.problem(doc, (*path, *sub), problem.message, fix)
+            return None
+
+    def cross_check(self) -> None:
+        """Check references between resources, and each sync's mode against its destination."""
+        for (kind, slug), (doc, path) in self.documents.items():
+            item = doc.data
+            for part in path:
+                item = item[part]
+            references = {"models": ("source",), "syncs": ("model", "destination")}
+            for field in references.get(kind, ()):
+                target = f"{field}s"
+                if str(item.get(field)) not in self._declared(target):
+                    self._dangling(kind, slug, field, str(item.get(field)), target)
+
+        project = self.project
+        for slug, sync in project.syncs.items():
+            destination = project.destinations.get(sync.destination)
+            if destination is None:
+                continue
+            cls = registry.destination_class(destination.type)
+            modes = sorted(str(m) for m in cls.capabilities.modes)
+            if sync.configuration.get("mode") not in modes:
+                doc, path = self.documents[("syncs", slug)]
+                message = (
+                    f"the destination {destination.slug!r} ({destination.type}) does not "
+                    f"support mode {sync.configuration.get('mode')!r}"
+                )
+                self.problem(doc, (*path, "configuration", "mode"), message, f"use {modes}")
+
+    def _declared(self, kind: str) -> list[str]:
+        return sorted(slug for k, slug in self.documents if k == kind)
+
+    def _dangling(self, kind: str, slug: str, field: str, value: str, target: str) -> None:
+        doc, path = self.documents[(kind, slug)]
+        declared = self._declared(target)
+        names = ", ".join(declared) or "none"
+        message = f"the {field} {value!r} is not declared in the project (declared: {names})"
+        fix = _suggest(value, declared) if declared else f"declare it under {target}"
+        self.problem(doc, (*path, field), message, fix)
+
+
+def _suggest(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"use one of: {', '.join(choices)}" if choices else "remove it"
+
+
+def _config_fix(message: str) -> str:
+    if "Extra inputs" in message:
+        return "remove this key; see the connector's documented settings"
+    if "Field required" in message:
+        return "add this setting"
+    return "correct this value"
+
+
+def _default_mapping_type(configuration: dict[str, Any]) -> dict[str, Any]:
+    # A mapping written as {from, to} is a column mapping; the API's type key is optional here.
+    mappings = configuration.get("mappings")
+    if not isinstance(mappings, list):
+        return configuration
+    typed = [
+        {"type": "standard", **m} if isinstance(m, dict) and "type" not in m and "from" in m else m
+        for m in mappings
+    ]
+    return {**configuration, "mappings": typed}
+
+
+def _nested_string(value: Any, key: str) -> str | None:
+    if isinstance(value, dict) and set(value) == {key} and isinstance(value[key], str):
+        return value[key] if value[key].strip() else None
+    return None

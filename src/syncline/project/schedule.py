@@ -1,0 +1,138 @@
+"""Validate a sync's schedule wrapper (interval, cron, visual, dbt) and normalise its type."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from syncline.project.yamlfile import Path_
+
+TYPES = ("interval", "cron", "visual", "dbt")
+"""Schedule types as stored; ``dbt-cloud`` and ``dbtCloud`` are read as ``dbt``."""
+
+_ALIASES = {"dbt-cloud": "dbt", "dbtCloud": "dbt", "dbt_cloud": "dbt"}
+UNITS = ("minute", "hour", "day", "week")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*/,\-?]+")
+
+ScheduleProblem = tuple[Path_, str, str]
+"""A problem inside a schedule: path below ``schedule``, what is wrong, the fix."""
+
+
+def check_schedule(raw: Any) -> tuple[dict[str, Any] | None, list[ScheduleProblem]]:
+    """The normalised schedule (None = manual) and every problem found in it."""
+    if raw is None:
+        return None, []
+    if not isinstance(raw, dict):
+        return None, [((), "the schedule must be a mapping or null", "write {type, schedule}")]
+
+    problems: list[ScheduleProblem] = []
+    for key in sorted(set(raw) - {"type", "schedule"}):
+        problems.append(((key,), f"unknown key {key!r}", "keep only 'type' and 'schedule'"))
+
+    kind = _ALIASES.get(str(raw.get("type")), raw.get("type"))
+    if kind not in TYPES:
+        fix = f"use one of {', '.join(TYPES)}"
+        return None, [*problems, (("type",), f"unknown schedule type {raw.get('type')!r}", fix)]
+
+    body = raw.get("schedule")
+    if not isinstance(body, dict):
+        return None, [*problems, (("schedule",), "the schedule body is missing", _EXAMPLES[kind])]
+
+    problems.extend((("schedule", *path), msg, fix) for path, msg, fix in _CHECKS[kind](body))
+    return ({"type": kind, "schedule": body} if not problems else None), problems
+
+
+def _interval(body: dict[str, Any]) -> list[ScheduleProblem]:
+    interval = body.get("interval")
+    if not isinstance(interval, dict) or set(body) - {"interval"}:
+        return [((), "an interval schedule is {interval: {unit, quantity}}", _EXAMPLES["interval"])]
+
+    problems: list[ScheduleProblem] = []
+    if interval.get("unit") not in UNITS:
+        message = f"unknown interval unit {interval.get('unit')!r}"
+        problems.append((("interval", "unit"), message, f"use one of {', '.join(UNITS)}"))
+    quantity = interval.get("quantity")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+        message = f"the interval quantity {quantity!r} is not a positive whole number"
+        problems.append((("interval", "quantity"), message, "write e.g. quantity: 15"))
+    return problems
+
+
+def _cron(body: dict[str, Any]) -> list[ScheduleProblem]:
+    problems = _timezone(body, {"expression"})
+    expression = body.get("expression")
+    if not isinstance(expression, str):
+        return [*problems, (("expression",), "the cron expression is missing", _EXAMPLES["cron"])]
+
+    fields = expression.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
+        message = f"the cron expression {expression!r} must have 5 fields"
+        fix = "write minute hour day-of-month month day-of-week, e.g. '30 6 * * 1-5'"
+        problems.append((("expression",), message, fix))
+    return problems
+
+
+def _visual(body: dict[str, Any]) -> list[ScheduleProblem]:
+    problems = _timezone(body, {"expressions"})
+    expressions = body.get("expressions")
+    if not isinstance(expressions, list) or not expressions:
+        message = "a visual schedule needs a non-empty list 'expressions'"
+        return [*problems, (("expressions",), message, _EXAMPLES["visual"])]
+
+    for i, item in enumerate(expressions):
+        where: Path_ = ("expressions", i)
+        if not isinstance(item, dict):
+            problems.append((where, "each expression is {days, time}", _EXAMPLES["visual"]))
+            continue
+        days = item.get("days")
+        if not isinstance(days, dict) or not days:
+            problems.append(((*where, "days"), "'days' is missing", "e.g. days: {monday: true}"))
+        else:
+            for day in days:
+                if day not in DAYS:
+                    fix = f"use {', '.join(DAYS)}"
+                    problems.append(((*where, "days", day), f"unknown day {day!r}", fix))
+        time = item.get("time")
+        if not isinstance(time, str) or not _TIME.fullmatch(time):
+            message = f"the time {time!r} is not HH:MM (24-hour)"
+            problems.append(((*where, "time"), message, "write e.g. time: '08:30'"))
+    return problems
+
+
+def _dbt(body: dict[str, Any]) -> list[ScheduleProblem]:
+    problems: list[ScheduleProblem] = []
+    for key in ("account", "job"):
+        value = body.get(key)
+        if not isinstance(value, dict) or not isinstance(value.get("id"), str | int):
+            problems.append(((key,), f"'{key}.id' is missing", _EXAMPLES["dbt"]))
+    return problems
+
+
+def _timezone(body: dict[str, Any], allowed: set[str]) -> list[ScheduleProblem]:
+    problems: list[ScheduleProblem] = []
+    for key in sorted(set(body) - allowed - {"timezone"}):
+        fix = f"keep only {', '.join(sorted(allowed | {'timezone'}))}"
+        problems.append(((key,), f"unknown key {key!r}", fix))
+
+    zone = body.get("timezone")
+    if zone is not None:
+        try:
+            ZoneInfo(str(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            message = f"unknown time zone {zone!r}"
+            problems.append((("timezone",), message, "use an IANA name such as Europe/Berlin"))
+    return problems
+
+
+_CHECKS = {"interval": _interval, "cron": _cron, "visual": _visual, "dbt": _dbt}
+
+_EXAMPLES = {
+    "interval": "write schedule: {interval: {unit: hour, quantity: 1}}",
+    "cron": "write schedule: {expression: '0 * * * *'}",
+    "visual": "write schedule: {expressions: [{days: {monday: true}, time: '08:30'}]}",
+    "dbt": "write schedule: {account: {id: '1'}, job: {id: '2'}}",
+}

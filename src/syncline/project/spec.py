@@ -1,0 +1,78 @@
+"""The resources a project declares, each remembering the file and line it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a resource was declared."""
+
+    file: str
+    line: int | None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """A source or destination: a connector type and its configuration."""
+
+    slug: str
+    name: str
+    type: str
+    configuration: dict[str, Any]
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A query (raw SQL or a table) on a source, with its primary key."""
+
+    slug: str
+    name: str
+    source: str
+    """Slug of the source."""
+    primary_key: str
+    sql: str | None
+    table: str | None
+    description: str
+    tags: dict[str, str]
+    origin: Origin
+
+    @property
+    def query_type(self) -> str:
+        """``raw_sql`` or ``table``, as the API spells it."""
+        return "raw_sql" if self.sql is not None else "table"
+
+
+@dataclass(frozen=True)
+class SyncSpec:
+    """A sync of a model into a destination."""
+
+    slug: str
+    model: str
+    """Slug of the model."""
+    destination: str
+    """Slug of the destination."""
+    configuration: dict[str, Any]
+    """The validated configuration, as the API spells it."""
+    schedule: dict[str, Any] | None
+    disabled: bool
+    tags: dict[str, str]
+    origin: Origin
+
+
+@dataclass
+class Project:
+    """Every resource of a project folder, validated and cross-checked."""
+
+    root: str
+    workspace: str = "default"
+    sources: dict[str, ConnectionSpec] = field(default_factory=dict)
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    destinations: dict[str, ConnectionSpec] = field(default_factory=dict)
+    syncs: dict[str, SyncSpec] = field(default_factory=dict)

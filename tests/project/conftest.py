@@ -1,0 +1,78 @@
+"""Fixtures for project tests: a writer of YAML files and test connectors in the registry."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from pydantic import SecretStr
+
+from syncline.connectors import registry
+from syncline.connectors.config import ConnectorConfig
+from syncline.connectors.destinations.base import (
+    BatchResult,
+    Capabilities,
+    Destination,
+    SyncMode,
+    WriteBatch,
+    WriteContext,
+)
+
+
+class PretendConfig(ConnectorConfig):
+    """A configuration with a required host, a number and a secret."""
+
+    host: str
+    port: int = 1
+    password: SecretStr | None = None
+
+
+class PretendDestination(Destination):
+    """A destination that supports only upsert and insert; never written to in these tests."""
+
+    type_name = "pretend"
+    config_model = PretendConfig
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        modes=frozenset({SyncMode.UPSERT, SyncMode.INSERT})
+    )
+
+    def test(self) -> None:
+        """Nothing to reach."""
+
+    def open(self, context: WriteContext) -> None:
+        """Nothing to open."""
+
+    def write_batch(self, batch: WriteBatch) -> BatchResult:
+        """Accept everything."""
+        return BatchResult()
+
+
+@pytest.fixture(autouse=True)
+def pretend_destination(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register ``pretend`` as a destination type for the duration of a test."""
+    builtin = registry.destination_class
+
+    def lookup(name: str) -> type[Destination]:
+        return PretendDestination if name == "pretend" else builtin(name)
+
+    monkeypatch.setattr(registry, "destination_class", lookup)
+
+
+WriteFiles = Callable[..., Path]
+
+
+@pytest.fixture
+def write_project(tmp_path: Path) -> Iterator[WriteFiles]:
+    """Write YAML files (name → text, dedented) into a fresh project folder."""
+
+    def write(**files: str) -> Path:
+        for name, text in files.items():
+            path = tmp_path / "project" / name.replace("__", "/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return tmp_path / "project"
+
+    return write

@@ -1,0 +1,257 @@
+"""Loading a project folder: parsing, ${VAR} substitution, and every kind of problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import WriteFiles
+from project_samples import VALID_REST, VALID_SOURCES
+
+from syncline.errors import ConfigError, Problem, ValidationError
+from syncline.project.loader import load_project
+
+ENV = {"CRM_PASSWORD": "hunter2"}
+
+
+def problems_of(root: Path, env: dict[str, str] | None = None) -> list[Problem]:
+    with pytest.raises(ValidationError) as caught:
+        load_project(root, env=ENV if env is None else env)
+    return caught.value.problems
+
+
+def only(problems: list[Problem], text: str) -> Problem:
+    matching = [p for p in problems if text in p.message]
+    assert len(matching) == 1, [p.render() for p in problems]
+    return matching[0]
+
+
+def test_a_valid_project_loads_every_resource_with_its_origin(write_project: WriteFiles) -> None:
+    root = write_project(
+        **{
+            "syncline.yml": "workspace: analytics\n",
+            "a.yml": VALID_SOURCES,
+            "sub__b.yaml": VALID_REST,
+        }
+    )
+
+    project = load_project(root, env=ENV)
+
+    assert project.workspace == "analytics"
+    assert set(project.sources) == {"wh"}
+    assert project.sources["wh"].name == "Warehouse"
+    assert project.sources["wh"].configuration == {"path": "/tmp/nowhere.duckdb"}
+    model = project.models["users"]
+    assert (model.source, model.primary_key, model.sql, model.query_type) == (
+        "wh", "id", "SELECT 1 AS id", "raw_sql",
+    )  # fmt: skip
+    assert model.name == "users"
+    assert project.destinations["crm"].configuration["password"] == "hunter2"
+    sync = project.syncs["users-to-crm"]
+    assert sync.configuration["mode"] == "upsert"
+    assert sync.configuration["mappings"] == [{"type": "standard", "from": "id", "to": "id"}]
+    assert sync.schedule is None
+    assert sync.disabled is False
+    assert str(sync.origin) == "sub/b.yaml:11"
+
+
+def test_variables_are_substituted_and_dollar_dollar_escapes(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace('"SELECT 1 AS id"', "\"SELECT '$${NOT_A_VAR}' AS x, ${ID} AS id\"")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    project = load_project(root, env={**ENV, "ID": "42"})
+
+    assert project.models["users"].sql == "SELECT '${NOT_A_VAR}' AS x, 42 AS id"
+
+
+def test_project_dir_variable_names_the_project_folder(write_project: WriteFiles) -> None:
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", "'${SYNCLINE_PROJECT_DIR}/w.duckdb'")
+    root = write_project(**{"a.yml": sources, "b.yml": VALID_REST})
+
+    project = load_project(root, env=ENV)
+
+    assert project.sources["wh"].configuration["path"] == f"{root.resolve()}/w.duckdb"
+
+
+def test_a_missing_variable_is_a_problem_with_file_and_line(write_project: WriteFiles) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+
+    problem = only(problems_of(root, env={}), "CRM_PASSWORD")
+
+    assert (problem.file, problem.line) == ("b.yml", 9)
+    assert problem.location == "destinations[0].configuration.password"
+    assert "CRM_PASSWORD" in (problem.fix or "")
+
+
+def test_unknown_keys_are_reported_with_the_closest_known_key(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("primaryKey: id", "primaryKey: id\n    descripton: typo")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest, "c.yml": "model: []\n"})
+
+    problems = problems_of(root)
+
+    typo = only(problems, "'descripton'")
+    assert (typo.file, typo.line) == ("b.yml", 5)
+    assert typo.fix == "did you mean 'description'?"
+    top = only(problems, "'model'")
+    assert (top.file, top.line, top.fix) == ("c.yml", 1, "did you mean 'models'?")
+
+
+def test_missing_required_keys_are_each_reported(write_project: WriteFiles) -> None:
+    sources = "sources:\n  - slug: wh\n    name: x\n"
+    root = write_project(**{"a.yml": sources, "b.yml": VALID_REST})
+
+    problems = problems_of(root)
+
+    for key in ("type", "configuration"):
+        problem = only(problems, f"required key {key!r}")
+        assert (problem.file, problem.line, problem.location) == ("a.yml", 2, "sources[0]")
+
+
+def test_duplicate_slugs_name_both_places(write_project: WriteFiles) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST, "c.yml": VALID_SOURCES})
+
+    problem = only(problems_of(root), "also declared")
+
+    assert (problem.file, problem.line) == ("c.yml", 2)
+    assert "a.yml:2" in problem.message
+
+
+def test_dangling_references_list_what_exists(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("source: wh", "source: warehous").replace(
+        "model: users", "model: nobody"
+    )
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problems = problems_of(root)
+
+    source = only(problems, "source 'warehous'")
+    assert (source.file, source.line) == ("b.yml", 3)
+    assert "declared: wh" in source.message
+    model = only(problems, "model 'nobody'")
+    assert "declared: users" in model.message
+
+
+def test_connector_configuration_is_checked_by_its_model(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("{host: localhost,", "{hots: localhost, port: many,")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problems = [p for p in problems_of(root) if p.location.startswith("destinations[0]")]
+
+    locations = {p.location for p in problems}
+    assert locations == {
+        "destinations[0].configuration.host",
+        "destinations[0].configuration.hots",
+        "destinations[0].configuration.port",
+    }
+    assert {p.line for p in problems} == {9}
+    assert all("hunter2" not in p.render() for p in problems)
+
+
+def test_an_unknown_connector_type_lists_the_known_types(write_project: WriteFiles) -> None:
+    root = write_project(
+        **{"a.yml": VALID_SOURCES.replace("duckdb", "duckbd"), "b.yml": VALID_REST}
+    )
+
+    problem = only(problems_of(root), "unknown source type")
+
+    assert (problem.file, problem.line, problem.location) == ("a.yml", 4, "sources[0].type")
+    assert "duckdb" in problem.message
+    assert "postgres" in problem.message
+
+
+def test_sync_configuration_problems_point_into_it(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("object: people", "object: people\n      deleteBehavior: wipe")
+    rest = rest.replace("[{from: id, to: id}]", "[{from: id, to: id}, {type: static, to: x}]")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problems = problems_of(root)
+
+    behaviour = only(problems, "'nothing', 'clear' or 'delete'")
+    assert (behaviour.line, behaviour.location) == (17, "syncs[0].configuration.deleteBehavior")
+    static = [p for p in problems if p.location.startswith("syncs[0].configuration.mappings[1]")]
+    assert static
+    assert static[0].line == 18
+
+
+def test_a_mode_the_destination_does_not_support_is_refused(write_project: WriteFiles) -> None:
+    root = write_project(
+        **{"a.yml": VALID_SOURCES, "b.yml": VALID_REST.replace("upsert", "mirror")}
+    )
+
+    problem = only(problems_of(root), "does not support mode 'mirror'")
+
+    assert (problem.file, problem.line) == ("b.yml", 15)
+    assert problem.fix == "use ['insert', 'upsert']"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message", "line"),
+    [
+        ("{type: cron, schedule: {expression: '0 * * *'}}", "must have 5 fields", 18),
+        (
+            "{type: visual, schedule: {expressions: [{days: {monday: true}, time: '8:30'}]}}",
+            "is not HH:MM",
+            18,
+        ),
+        ("{type: interval, schedule: {interval: {unit: year, quantity: 1}}}", "unit 'year'", 18),
+        ("{type: interval, schedule: {interval: {unit: day, quantity: 0}}}", "quantity 0", 18),
+        ("{type: cron, schedule: {interval: {unit: day, quantity: 1}}}", "unknown key", 18),
+        ("{type: hourly, schedule: {}}", "unknown schedule type 'hourly'", 18),
+        ("{type: cron, schedule: {expression: '* * * * *', timezone: Mars/Base}}", "time zone", 18),
+    ],
+)
+def test_bad_schedules_are_reported(
+    write_project: WriteFiles, schedule: str, message: str, line: int
+) -> None:
+    rest = VALID_REST + f"    schedule: {schedule}\n"
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problem = only(problems_of(root), message)
+
+    assert (problem.file, problem.line) == ("b.yml", line)
+    assert problem.location.startswith("syncs[0].schedule")
+
+
+def test_dbt_cloud_schedules_are_stored_as_dbt(write_project: WriteFiles) -> None:
+    schedule = "{type: dbt-cloud, schedule: {account: {id: '1'}, job: {id: '2'}}}"
+    rest = VALID_REST + f"    schedule: {schedule}\n    disabled: true\n    tags: {{a: b}}\n"
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    sync = load_project(root, env=ENV).syncs["users-to-crm"]
+
+    assert sync.schedule == {
+        "type": "dbt",
+        "schedule": {"account": {"id": "1"}, "job": {"id": "2"}},
+    }
+    assert (sync.disabled, sync.tags) == (True, {"a": "b"})
+
+
+def test_every_problem_is_reported_at_once(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("source: wh", "source: nope").replace("upsert", "mirror")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest, "c.yml": "sinks: []\n"})
+
+    problems = problems_of(root, env={})
+
+    assert len(problems) == 4
+    assert {p.file for p in problems} == {"b.yml", "c.yml"}
+
+
+def test_yaml_syntax_errors_and_duplicate_keys_have_lines(write_project: WriteFiles) -> None:
+    broken = "sources:\n  - slug: x\n    type: [duckdb\n"
+    doubled = "models:\n  - slug: m\n    slug: n\n"
+    root = write_project(**{"a.yml": broken, "b.yml": doubled})
+
+    problems = problems_of(root)
+
+    syntax = only(problems, "not valid YAML")
+    assert syntax.file == "a.yml"
+    assert syntax.line in (3, 4)
+    twice = only(problems, "appears twice")
+    assert (twice.file, twice.line) == ("b.yml", 3)
+
+
+def test_a_folder_without_yaml_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="has no .yml files"):
+        load_project(tmp_path)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_project(tmp_path / "missing")
