@@ -17,7 +17,7 @@ def normal_type(arrow_type: pa.DataType) -> pa.DataType:
     (nanoseconds stay) and any zone becomes ``UTC`` (the same instants), large and
     view strings become plain ones, and extension types fall back to their storage.
     """
-    if isinstance(arrow_type, pa.ExtensionType):
+    if isinstance(arrow_type, pa.BaseExtensionType):
         return normal_type(arrow_type.storage_type)
 
     if pa.types.is_integer(arrow_type) and arrow_type != pa.uint64():

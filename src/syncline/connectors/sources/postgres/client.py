@@ -1,0 +1,101 @@
+"""The PostgreSQL source: ADBC streams query results as Arrow batches over COPY."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from syncline.connectors.sources._arrow import rebatch
+from syncline.connectors.sources._errors import translated
+from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
+from syncline.connectors.sources.postgres.config import PostgresConfig
+from syncline.connectors.sources.postgres.errors import map_error
+from syncline.connectors.sources.postgres.types import ColumnPlan, plan_column
+from syncline.errors import ConnectorError, TerminalError
+
+logger = logging.getLogger(__name__)
+
+
+class PostgresSource(Source):
+    """Models on a PostgreSQL database, read in bulk through ``adbc_driver_postgresql``."""
+
+    type_name = "postgres"
+    config_model = PostgresConfig
+    dialect = "postgres"
+    config: PostgresConfig
+
+    def test(self) -> None:
+        """Connect, and check that the configured schema exists."""
+        connection = self._connect()
+        try:
+            with translated(self._map_error), connection.cursor() as cursor:
+                cursor.execute("SELECT current_schema()")
+                row = cursor.fetchone()
+        finally:
+            connection.close()
+
+        if self.config.schema_name is not None and (row is None or row[0] is None):
+            raise TerminalError(
+                f"schema {self.config.schema_name!r} does not exist in database "
+                f"{self.config.database!r}; fix the source setting 'schema'",
+                connector="postgres",
+            )
+
+    def describe(self, query: str) -> list[Column]:
+        """Names and types of ``query``'s columns; the server plans it, no row is read."""
+        connection = self._connect()
+        try:
+            with translated(self._map_error), connection.cursor() as cursor:
+                exported = cursor.adbc_execute_schema(query)
+        finally:
+            connection.close()
+        return [plan_column(field).column() for field in exported]
+
+    def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """Stream ``query``'s rows as ADBC produces them, regrouped into ``batch_rows``."""
+        connection = self._connect()
+        try:
+            with translated(self._map_error), connection.cursor() as cursor:
+                cursor.execute(query)
+                reader = cursor.fetch_record_batch()
+                plans = [plan_column(field) for field in reader.schema]
+                schema = pa.schema([plan.field for plan in plans])
+                batches = (_finish(batch, plans, schema) for batch in reader)
+                yield from rebatch(batches, batch_rows)
+        finally:
+            connection.close()
+
+    def _connect(self) -> Any:
+        import adbc_driver_postgresql.dbapi
+
+        logger.debug(
+            "connecting to PostgreSQL at %s:%s as %s",
+            self.config.host,
+            self.config.port,
+            self.config.user,
+        )
+        with translated(self._map_error):
+            return adbc_driver_postgresql.dbapi.connect(self.config.conninfo())
+
+    def _map_error(self, exc: Exception) -> ConnectorError:
+        return map_error(exc, self.config)
+
+
+def _finish(
+    batch: pa.RecordBatch, plans: Sequence[ColumnPlan], schema: pa.Schema
+) -> pa.RecordBatch:
+    """``batch`` in the schema ``read`` promises, converting the columns that need it."""
+    arrays = []
+    for column, plan in zip(batch.columns, plans, strict=True):
+        try:
+            arrays.append(plan.convert(column) if plan.convert else column)
+        except (pa.ArrowException, ValueError) as exc:
+            raise TerminalError(
+                f"column {plan.field.name!r} ({plan.type_name}) holds a value that does not fit "
+                f"Arrow type {plan.field.type} ({type(exc).__name__}); CAST it in the model's SQL",
+                connector="postgres",
+            ) from None
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
