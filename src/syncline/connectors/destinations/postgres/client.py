@@ -1,0 +1,173 @@
+"""The PostgreSQL destination: psycopg 3, CSV COPY into a staging table, set-based writes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from syncline.connectors.destinations.base import FieldSpec, RowFailure, WriteBatch
+from syncline.connectors.destinations.postgres.config import PostgresDestinationConfig
+from syncline.connectors.destinations.postgres.errors import map_error
+from syncline.connectors.destinations.sql.bisect import isolate_failures
+from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
+from syncline.connectors.destinations.sql.table import TableDestination
+from syncline.connectors.destinations.sql.types import column_type
+from syncline.connectors.destinations.sql.values import ROW_COLUMN, csv_for_copy
+from syncline.errors import TerminalError
+
+logger = logging.getLogger(__name__)
+
+_COLUMNS_SQL = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')
+  AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+
+_UNIQUE_SQL = """
+SELECT 1
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
+  AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL
+"""
+
+
+class PostgresDestination(TableDestination):
+    """Writes a sync's changes into a PostgreSQL table."""
+
+    type_name = "postgres"
+    config_model = PostgresDestinationConfig
+    dialect: ClassVar[str] = "postgres"
+    config: PostgresDestinationConfig
+
+    def __init__(self, config: PostgresDestinationConfig) -> None:
+        super().__init__(config)
+        self._conn: Any = None
+
+    @property
+    def default_schema(self) -> str:
+        """The configured schema, ``public`` unless set."""
+        return self.config.schema_
+
+    @property
+    def _where(self) -> str:
+        return f"{self.config.host}:{self.config.port}/{self.config.database}"
+
+    def _connect(self) -> None:
+        import psycopg
+
+        self._disconnect()
+        password = self.config.password
+        self._conn = psycopg.connect(
+            host=self.config.host,
+            port=self.config.port,
+            user=self.config.user,
+            dbname=self.config.database,
+            password=password.get_secret_value() if password else None,
+            sslmode=self.config.sslmode,
+            connect_timeout=self.config.connect_timeout,
+            application_name="syncline",
+            options="-c TimeZone=UTC",
+            autocommit=True,
+        )
+        logger.debug("connected to PostgreSQL destination %s", self._where)
+
+    def _connected(self) -> bool:
+        conn = self._conn
+        return conn is not None and not conn.closed and not conn.broken
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                logger.debug("closing the PostgreSQL connection failed", exc_info=True)
+            self._conn = None
+
+    def _map_error(self, exc: Exception) -> Exception | None:
+        return map_error(exc, self._where)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._conn.cursor() as cursor:
+            cursor.execute(sql, params or None)
+            return cursor.fetchall() if cursor.description else []
+
+    def test(self) -> None:
+        """Connect, and check the server accepts writes and the schema can be used."""
+        schema = self.config.schema_
+        try:
+            self._guard(self._connect)
+            rows = self._guard(
+                lambda: self._execute(
+                    "SELECT current_setting('transaction_read_only'), "
+                    "EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s), "
+                    "CASE WHEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s) "
+                    "THEN has_schema_privilege(%s, 'USAGE') "
+                    "ELSE has_database_privilege(current_database(), 'CREATE') END",
+                    (schema, schema, schema),
+                )
+            )
+        finally:
+            self._disconnect()
+
+        read_only, schema_exists, allowed = rows[0]
+        if read_only == "on":
+            raise TerminalError(
+                f"PostgreSQL destination {self._where} is read-only (a standby?); "
+                "point it at the primary server",
+                connector=self.type_name,
+            )
+        if not allowed:
+            need = "USAGE on schema" if schema_exists else "CREATE on the database to create schema"
+            raise TerminalError(
+                f"PostgreSQL user {self.config.user!r} lacks {need} {schema!r} in "
+                f"{self._where}; grant it or choose another schema",
+                connector=self.type_name,
+            )
+
+    def _describe(self, table: TableName) -> dict[str, str] | None:
+        rows = self._execute(_COLUMNS_SQL, (table.schema, table.name))
+        return {name: kind for name, kind in rows} or None
+
+    def _has_unique_key(self, table: TableName, column: str) -> bool:
+        return bool(self._execute(_UNIQUE_SQL, (table.schema, table.name, column)))
+
+    def _create(self, table: TableName, fields: Sequence[FieldSpec], id_field: str) -> None:
+        columns = [
+            f"{quote(f.name, 'postgres')} "
+            f"{column_type('postgres', f.arrow_type, logical=f.logical, key=f.name == id_field)}"
+            for f in fields
+        ]
+        columns.append(f"PRIMARY KEY ({quote(id_field, 'postgres')})")
+
+        with self._transaction():
+            if not self._execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (table.schema,)):
+                self._execute(f"CREATE SCHEMA {quote(table.schema, 'postgres')}")
+            self._execute(f"CREATE TABLE {quote_table(table, 'postgres')} ({', '.join(columns)})")
+
+    def _stage(self, batch: WriteBatch) -> list[RowFailure]:
+        names = batch.records.column_names
+        columns = [f"{quote(ROW_COLUMN, 'postgres')} integer"]
+        columns += [f"{quote(name, 'postgres')} {self._columns[name]}" for name in names]
+        self._execute(f"CREATE TEMP TABLE {self.stage_name} ({', '.join(columns)}) ON COMMIT DROP")
+
+        targets = ", ".join(quote(n, "postgres") for n in [ROW_COLUMN, *names])
+        copy_sql = f"COPY {self.stage_name} ({targets}) FROM STDIN (FORMAT csv)"
+
+        def copy(lo: int, hi: int) -> None:
+            data = csv_for_copy(batch.records, lo, hi)
+            with self._atomic():
+                self._guard(lambda: self._copy(copy_sql, data))
+
+        return isolate_failures(0, len(batch), copy)
+
+    def _copy(self, sql: str, data: bytes) -> None:
+        with self._conn.cursor() as cursor, cursor.copy(sql) as copy:
+            copy.write(data)

@@ -1,0 +1,1 @@
+"""Helpers shared by the table destinations: names, types, statements, bisecting a batch."""

@@ -1,0 +1,123 @@
+"""The set-based statements that apply one staged batch to a table, per action and dialect.
+
+Every statement reads the rows ``lo <= _syncline_row < hi`` of the staging table ``s``
+(two bound parameters), so that a failing range can be bisected without restaging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from syncline.connectors.destinations.base import WriteAction
+from syncline.connectors.destinations.sql.identifiers import quote
+from syncline.connectors.destinations.sql.values import ROW_COLUMN
+
+
+@dataclass(frozen=True)
+class Statements:
+    """SQL for one batch: its target table, staging table, columns and id column."""
+
+    dialect: str
+    target: str
+    """The quoted, qualified target table."""
+    stage: str
+    """The quoted staging table."""
+    columns: tuple[str, ...]
+    id_field: str
+    placeholder: str = "%s"
+
+    def _q(self, name: str) -> str:
+        return quote(name, self.dialect)
+
+    @property
+    def _range(self) -> str:
+        row = f"s.{self._q(ROW_COLUMN)}"
+        return f"{row} >= {self.placeholder} AND {row} < {self.placeholder}"
+
+    @property
+    def _match(self) -> str:
+        ident = self._q(self.id_field)
+        return f"t.{ident} = s.{ident}"
+
+    @property
+    def _values(self) -> list[str]:
+        return [c for c in self.columns if c != self.id_field]
+
+    def _insert_select(self) -> str:
+        names = ", ".join(self._q(c) for c in self.columns)
+        selected = ", ".join(f"s.{self._q(c)}" for c in self.columns)
+        return f"INSERT INTO {self.target} ({names}) SELECT {selected} FROM {self.stage} s"
+
+    def apply(self, action: WriteAction) -> str | None:
+        """The statement for ``action``; None when there is nothing to write (no fields)."""
+        if action is WriteAction.UPSERT:
+            return self.upsert()
+        if action is WriteAction.UPDATE:
+            return self.update()
+        if action is WriteAction.INSERT:
+            return f"{self._insert_select()} WHERE {self._range} AND NOT {self._exists()}"
+        if action is WriteAction.APPEND:
+            return f"{self._insert_select()} WHERE {self._range}"
+        return self.delete()
+
+    def upsert(self) -> str:
+        """Insert the rows, replacing the fields of rows whose id already exists."""
+        ident = self._q(self.id_field)
+        values = self._values
+        if self.dialect == "mysql":
+            pairs = [f"{self._q(c)} = VALUES({self._q(c)})" for c in values]
+            updates = ", ".join(pairs or [f"{ident} = {ident}"])
+            return f"{self._insert_select()} WHERE {self._range} ON DUPLICATE KEY UPDATE {updates}"
+
+        if not values:
+            return f"{self._insert_select()} WHERE {self._range} ON CONFLICT ({ident}) DO NOTHING"
+        updates = ", ".join(f"{self._q(c)} = excluded.{self._q(c)}" for c in values)
+        return (
+            f"{self._insert_select()} WHERE {self._range} "
+            f"ON CONFLICT ({ident}) DO UPDATE SET {updates}"
+        )
+
+    def update(self) -> str | None:
+        """Change the fields of the rows whose id exists; other rows change nothing."""
+        values = self._values
+        if not values:
+            return None
+        if self.dialect == "mysql":
+            sets = ", ".join(f"t.{self._q(c)} = s.{self._q(c)}" for c in values)
+            return (
+                f"UPDATE {self.target} t JOIN {self.stage} s ON {self._match} "
+                f"SET {sets} WHERE {self._range}"
+            )
+        sets = ", ".join(f"{self._q(c)} = s.{self._q(c)}" for c in values)
+        return (
+            f"UPDATE {self.target} AS t SET {sets} FROM {self.stage} s "
+            f"WHERE {self._match} AND {self._range}"
+        )
+
+    def delete(self) -> str:
+        """Remove the rows whose id is staged; ids already gone change nothing."""
+        if self.dialect == "mysql":
+            return (
+                f"DELETE t FROM {self.target} t JOIN {self.stage} s ON {self._match} "
+                f"WHERE {self._range}"
+            )
+        if self.dialect == "sqlite":
+            ident = self._q(self.id_field)
+            return (
+                f"DELETE FROM {self.target} WHERE {ident} IN "
+                f"(SELECT s.{ident} FROM {self.stage} s WHERE {self._range})"
+            )
+        return (
+            f"DELETE FROM {self.target} AS t USING {self.stage} s "
+            f"WHERE {self._match} AND {self._range}"
+        )
+
+    def _exists(self) -> str:
+        return f"EXISTS (SELECT 1 FROM {self.target} t WHERE {self._match})"
+
+    def unmatched(self, *, present: bool) -> str:
+        """Staged rows (position, id) whose id is present in the table, or absent from it."""
+        ident = self._q(self.id_field)
+        condition = self._exists() if present else f"NOT {self._exists()}"
+        row = self._q(ROW_COLUMN)
+        return f"SELECT s.{row}, s.{ident} FROM {self.stage} s WHERE {condition} ORDER BY s.{row}"

@@ -1,0 +1,280 @@
+"""The flow every table destination shares: find or create the table, stage, apply.
+
+A subclass brings the driver: connecting, describing a table, creating one, staging a
+batch, running SQL, and mapping driver errors. This class owns the decisions: which
+checks :meth:`open` makes, which statement each action runs, how bad rows are isolated
+and reported, and that one batch is one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar, TypeVar
+
+from syncline.connectors.destinations.base import (
+    BatchResult,
+    Capabilities,
+    Destination,
+    FieldSpec,
+    RowFailure,
+    SyncMode,
+    WriteAction,
+    WriteBatch,
+    WriteContext,
+)
+from syncline.connectors.destinations.sql.bisect import RowDataError, isolate_failures
+from syncline.connectors.destinations.sql.identifiers import TableName, parse_table, quote_table
+from syncline.connectors.destinations.sql.statements import Statements
+from syncline.errors import TerminalError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+KEYED_MODES = frozenset({SyncMode.UPSERT, SyncMode.MIRROR, SyncMode.ALL})
+"""Modes whose UPSERT needs a unique key on the id column to match rows."""
+
+TABLE_CAPABILITIES = Capabilities(
+    modes=frozenset(SyncMode),
+    max_batch_rows=10_000,
+    max_concurrency=1,
+    per_row_results=True,
+    creates_objects=True,
+)
+
+
+class TableDestination(Destination):
+    """A database table that receives a sync's changes with set-based statements."""
+
+    capabilities = TABLE_CAPABILITIES
+    dialect: ClassVar[str]
+    placeholder: ClassVar[str] = "%s"
+    stage_name: ClassVar[str] = "_syncline_stage"
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self._context: WriteContext | None = None
+        self._table: TableName | None = None
+        self._columns: dict[str, str] = {}
+
+    # -- what a driver provides -------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def default_schema(self) -> str:
+        """The schema (or database) a table name without one lives in."""
+
+    @abstractmethod
+    def _connect(self) -> None:
+        """Open the connection, or reopen it when it was lost."""
+
+    @abstractmethod
+    def _connected(self) -> bool:
+        """Whether the connection is open and usable."""
+
+    @abstractmethod
+    def _disconnect(self) -> None:
+        """Close the connection, ignoring errors."""
+
+    @abstractmethod
+    def _map_error(self, exc: Exception) -> Exception | None:
+        """The taxonomy error (or :class:`RowDataError`) for a driver error, else None."""
+
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and return its rows (empty when it returns none)."""
+
+    @abstractmethod
+    def _describe(self, table: TableName) -> dict[str, str] | None:
+        """Column names and types of ``table``, or None when it does not exist."""
+
+    @abstractmethod
+    def _has_unique_key(self, table: TableName, column: str) -> bool:
+        """Whether ``column`` alone is a primary key or has a unique index."""
+
+    @abstractmethod
+    def _create(self, table: TableName, fields: Sequence[FieldSpec], id_field: str) -> None:
+        """Create ``table`` with a column per field and ``id_field`` as primary key."""
+
+    @abstractmethod
+    def _stage(self, batch: WriteBatch) -> list[RowFailure]:
+        """Load the batch into the staging table; return the rows that could not be staged."""
+
+    def _unstage(self) -> None:
+        """Drop what :meth:`_stage` made, when the transaction does not do it already."""
+        return None
+
+    # -- transactions; DuckDB, which has no savepoints, overrides both -------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One transaction for the whole batch, committed when the block succeeds."""
+        self._execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._quietly("ROLLBACK")
+            raise
+        self._execute("COMMIT")
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """A savepoint inside the batch transaction: one bisection attempt."""
+        self._execute("SAVEPOINT syncline_rows")
+        try:
+            yield
+        except BaseException:
+            self._quietly("ROLLBACK TO SAVEPOINT syncline_rows")
+            raise
+        self._execute("RELEASE SAVEPOINT syncline_rows")
+
+    def _quietly(self, sql: str) -> None:
+        # Used only on the way out of an error, where the first error is the one to report
+        # (after a lost connection the rollback fails too).
+        try:
+            self._execute(sql)
+        except Exception:
+            logger.debug("%s failed while handling an earlier error", sql, exc_info=True)
+
+    def _guard(self, call: Callable[[], T]) -> T:
+        """Run ``call``, turning driver errors into the error taxonomy."""
+        try:
+            return call()
+        except (TerminalError, RowDataError):
+            raise
+        except Exception as exc:
+            mapped = self._map_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    # -- the Destination contract ------------------------------------------------------
+
+    def open(self, context: WriteContext) -> None:
+        """Connect, find (or create) the table, and check it can take the sync's fields."""
+        self._context = context
+        table = parse_table(context.object, self.default_schema)
+        self._table = table
+        self._guard(self._connect)
+
+        columns = self._guard(lambda: self._describe(table))
+        if columns is None:
+            if not context.create_object:
+                raise TerminalError(
+                    f"table {table} does not exist in the {self.type_name} destination; "
+                    "create it, or set createObject: true so the sync creates it from its "
+                    "mapped fields",
+                    connector=self.type_name,
+                    code="OBJECT_MISSING",
+                )
+            self._guard(lambda: self._create(table, context.fields, context.id_field))
+            context.logger.info("created table %s with %d columns", table, len(context.fields))
+            columns = self._guard(lambda: self._describe(table)) or {}
+
+        missing = [f.name for f in context.fields if f.name not in columns]
+        if missing:
+            raise TerminalError(
+                f"table {table} has no column {', '.join(map(repr, missing))}; add "
+                f"{'them' if len(missing) > 1 else 'it'} to the table or change the "
+                f"sync's mappings (table columns: {', '.join(columns)})",
+                connector=self.type_name,
+                code="OBJECT_FIELDS_MISSING",
+            )
+
+        if context.mode in KEYED_MODES:
+            if not self._guard(lambda: self._has_unique_key(table, context.id_field)):
+                raise TerminalError(
+                    f"table {table} has no primary key or unique index on "
+                    f"{context.id_field!r}, which {context.mode.value} mode needs to match "
+                    f"rows; add one, e.g. CREATE UNIQUE INDEX ON {table} "
+                    f"({context.id_field})",
+                    connector=self.type_name,
+                    code="OBJECT_KEY_MISSING",
+                )
+        self._columns = columns
+
+    def write_batch(self, batch: WriteBatch) -> BatchResult:
+        """Write one batch in one transaction; rows the database refuses are reported."""
+        if self._context is None or self._table is None:
+            raise RuntimeError("write_batch() called before open()")
+        if len(batch) == 0:
+            return BatchResult()
+
+        unknown = [name for name in batch.records.column_names if name not in self._columns]
+        if unknown:
+            raise TerminalError(
+                f"table {self._table} has no column {', '.join(map(repr, unknown))}; "
+                "it changed since the run started, add the column back",
+                connector=self.type_name,
+                code="OBJECT_FIELDS_MISSING",
+            )
+
+        if not self._connected():
+            self._guard(self._connect)
+        failures = self._guard(lambda: self._write(batch))
+        failures.sort(key=lambda failure: failure.index)
+
+        self._context.logger.debug(
+            "%s batch of %d rows written to %s, %d rejected",
+            batch.action.value,
+            len(batch),
+            self._table,
+            len(failures),
+        )
+        return BatchResult(failures)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._disconnect()
+
+    # -- one batch ---------------------------------------------------------------------
+
+    def _statements(self, batch: WriteBatch) -> Statements:
+        assert self._table is not None
+        assert self._context is not None
+        return Statements(
+            dialect=self.dialect,
+            target=quote_table(self._table, self.dialect),
+            stage=self.stage_name,
+            columns=tuple(batch.records.column_names),
+            id_field=self._context.id_field,
+            placeholder=self.placeholder,
+        )
+
+    def _write(self, batch: WriteBatch) -> list[RowFailure]:
+        statements = self._statements(batch)
+        try:
+            with self._transaction():
+                failures = self._stage(batch)
+                failures += self._refuse_unmatched(batch, statements)
+                sql = statements.apply(batch.action)
+                if sql is not None:
+                    apply = sql
+                    failures += isolate_failures(
+                        0, len(batch), lambda lo, hi: self._apply(apply, lo, hi)
+                    )
+        finally:
+            self._unstage()
+        return failures
+
+    def _apply(self, sql: str, lo: int, hi: int) -> None:
+        with self._atomic():
+            self._guard(lambda: self._execute(sql, (lo, hi)))
+
+    def _refuse_unmatched(self, batch: WriteBatch, statements: Statements) -> list[RowFailure]:
+        """Rows UPDATE cannot find and rows INSERT finds already; the statements skip them."""
+        if batch.action is WriteAction.UPDATE:
+            rows = self._execute(statements.unmatched(present=False))
+            reason = "no record with id {} in table {}"
+        elif batch.action is WriteAction.INSERT:
+            rows = self._execute(statements.unmatched(present=True))
+            reason = "a record with id {} already exists in table {}"
+        else:
+            return []
+        return [
+            RowFailure(int(row), reason.format(ident, self._table), retryable=False)
+            for row, ident in rows
+        ]

@@ -1,0 +1,123 @@
+"""Arrow columns turned into what each driver loads exactly: CSV for COPY, Python rows.
+
+The work stays column-wise in Arrow compute; only nested values (written as JSON text)
+and bytes for PostgreSQL's CSV go through Python one value at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import io
+import json
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.types as pat
+
+from syncline.connectors.destinations.sql.types import is_nested
+
+ROW_COLUMN = "_syncline_row"
+"""Name of the staging column holding each row's position in its batch."""
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.date | dt.time | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def json_text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Nested values (lists, structs, maps) as JSON text, nulls kept."""
+    values = column.to_pylist()
+    if pat.is_map(column.type):
+        values = [None if v is None else dict(v) for v in values]
+    texts = [
+        None if v is None else json.dumps(v, default=_json_default, ensure_ascii=False)
+        for v in values
+    ]
+    return pa.array(texts, pa.string())
+
+
+def _utc(column: Any) -> Any:
+    unit = column.type.unit if column.type.unit != "ns" else "us"
+    return pc.cast(column, pa.timestamp(unit, "UTC"), safe=False)
+
+
+def _plain(column: Any) -> Any:
+    if pat.is_dictionary(column.type):
+        column = pc.cast(column, column.type.value_type)
+    if is_nested(column.type):
+        return json_text(column)
+    if pat.is_null(column.type):
+        return pa.nulls(len(column), pa.string())
+    return column
+
+
+def csv_for_copy(table: pa.Table, start: int, stop: int) -> bytes:
+    """Rows ``[start, stop)`` as PostgreSQL CSV, the row position as the first column.
+
+    Every present value is quoted and NULL is an unquoted empty field, which is how
+    PostgreSQL's CSV format tells NULL from the empty string.
+    """
+    part = table.slice(start, stop - start)
+    columns: list[Any] = [pa.array(range(start, stop), pa.int32())]
+
+    for column in part.columns:
+        column = _plain(column)
+        if pat.is_timestamp(column.type) and column.type.tz is not None:
+            column = _utc(column)
+        elif pat.is_binary(column.type) or pat.is_large_binary(column.type):
+            column = pa.array(
+                [None if v is None else "\\x" + v.hex() for v in column.to_pylist()], pa.string()
+            )
+        columns.append(column)
+
+    names = [ROW_COLUMN, *part.column_names]
+    out = io.BytesIO()
+    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    pacsv.write_csv(pa.table(columns, names=names), out, options)
+    return out.getvalue()
+
+
+def python_rows(table: pa.Table, dialect: str) -> list[tuple[Any, ...]]:
+    """Every row as a tuple led by its position, with values the ``dialect``'s driver binds.
+
+    MySQL gets UTC wall times for instants (its DATETIME has no zone). SQLite gets
+    timestamps, dates, times and decimals as text, so that no affinity rounds them.
+    """
+    columns: list[list[Any]] = [list(range(table.num_rows))]
+
+    for column in table.columns:
+        column = _plain(column)
+        column = _sqlite_value(column) if dialect == "sqlite" else _mysql_value(column)
+        columns.append(column.to_pylist())
+
+    return list(zip(*columns, strict=True))
+
+
+def _mysql_value(column: Any) -> Any:
+    kind = column.type
+    if pat.is_timestamp(kind) and kind.tz is not None:
+        column = _utc(column)
+        return pc.cast(column, pa.timestamp(column.type.unit))
+    if pat.is_timestamp(kind) and kind.unit == "ns":
+        return pc.cast(column, pa.timestamp("us"), safe=False)
+    return column
+
+
+def _sqlite_value(column: Any) -> Any:
+    kind = column.type
+    if pat.is_timestamp(kind) and kind.tz is not None:
+        return pc.strftime(_utc(column), format="%Y-%m-%d %H:%M:%S+00:00")
+    if pat.is_timestamp(kind):
+        return pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+    if pat.is_date(kind) or pat.is_time(kind) or pat.is_decimal(kind):
+        return pc.cast(column, pa.string())
+    return column
