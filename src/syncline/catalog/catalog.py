@@ -1,0 +1,120 @@
+"""The catalog: open the control plane, and work on it in short units of work.
+
+Usage::
+
+    catalog = Catalog.open(get_settings())
+    with catalog.session() as session:          # the "default" workspace
+        source = session.sources.create(name="Warehouse", slug="wh", type="postgres",
+                                        configuration={...})
+        run = session.runs.enqueue(sync_id)
+    # committed here; rolled back instead if the block raised
+
+Opening migrates the database to the newest schema and makes the ``default``
+workspace, so a new installation needs no setup step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from syncline.catalog import migrate
+from syncline.catalog.connections import DestinationRepository, SourceRepository
+from syncline.catalog.engine import READ_ONLY, make_engine
+from syncline.catalog.models import ModelRepository
+from syncline.catalog.reporter import CatalogRunReporter
+from syncline.catalog.runs import RunQueue
+from syncline.catalog.shapes import to_api
+from syncline.catalog.syncs import SyncRepository
+from syncline.catalog.tables import WorkspaceRecord
+from syncline.catalog.workspaces import DEFAULT_WORKSPACE, WorkspaceRepository
+from syncline.security.secrets import SecretBox
+from syncline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class CatalogSession:
+    """One unit of work in one workspace: repositories of every resource, one transaction."""
+
+    def __init__(self, orm: Session, workspace: WorkspaceRecord, secrets: SecretBox) -> None:
+        self.orm = orm
+        """The SQLAlchemy session, for queries the repositories do not offer."""
+        self.workspace = workspace
+        self.workspace_id = workspace.id
+        self.workspaces = WorkspaceRepository(orm)
+        self.sources = SourceRepository(orm, workspace.id, secrets)
+        self.destinations = DestinationRepository(orm, workspace.id, secrets)
+        self.models = ModelRepository(orm, workspace.id)
+        self.syncs = SyncRepository(orm, workspace.id)
+        self.runs = RunQueue(orm, workspace.id)
+
+    def to_api(self, record: object) -> dict[str, Any]:
+        """The API shape (API.md section 4) of a source, destination, model, sync or run."""
+        return to_api(self.orm, record)
+
+    def flush(self) -> None:
+        """Send pending changes to the database without committing, e.g. to get new ids."""
+        self.orm.flush()
+
+
+class Catalog:
+    """The control-plane database of one installation."""
+
+    def __init__(self, engine: Engine, secrets: SecretBox) -> None:
+        self.engine = engine
+        self.secrets = secrets
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+
+    @classmethod
+    def open(cls, settings: Settings) -> Catalog:
+        """Open the catalog the settings name, migrating it and loading the secret key."""
+        return cls.from_url(settings.catalog_url, secrets=SecretBox.from_settings(settings))
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, secrets: SecretBox | None = None, home: Path | None = None
+    ) -> Catalog:
+        """Open the catalog at ``url``; the key comes from ``secrets`` or ``home``'s key file."""
+        if secrets is None:
+            secrets = SecretBox.from_settings(Settings(home=home or Path(".syncline")))
+
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        catalog = cls(engine, secrets)
+        with catalog._sessions.begin() as orm:
+            WorkspaceRepository(orm).ensure_default()
+        logger.info("catalog opened (%s)", engine.url.get_backend_name())
+        return catalog
+
+    @contextmanager
+    def session(
+        self, workspace: int | str = DEFAULT_WORKSPACE, *, read_only: bool = False
+    ) -> Iterator[CatalogSession]:
+        """A unit of work in ``workspace``: committed when the block ends, else rolled back.
+
+        On SQLite a session holds the write lock from its start, so keep sessions short
+        and never open a second one inside the first on the same thread. A
+        ``read_only`` session takes no lock; it must not write.
+        """
+        makers = self._readers if read_only else self._sessions
+        with makers.begin() as orm:
+            record = WorkspaceRepository(orm).get(workspace)
+            yield CatalogSession(orm, record, self.secrets)
+
+    def reporter(self, run_id: int) -> CatalogRunReporter:
+        """A :class:`~syncline.engine.report.RunReporter` that writes to this run's record."""
+        return CatalogRunReporter(self, run_id)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,41 @@
+"""Catalog errors the API turns into 409 Conflict: a taken slug, a resource still in use.
+
+Both are :class:`~syncline.errors.ConfigError` subclasses with the stable code
+``CONFLICT``, so callers that know only the root taxonomy still see a user error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from syncline.errors import ConfigError
+
+
+class ConflictError(ConfigError):
+    """The change conflicts with what the catalog holds; the message names the conflict."""
+
+    code = "CONFLICT"
+
+
+class SlugTakenError(ConflictError):
+    """Another resource of the same kind in the workspace already has this slug."""
+
+    def __init__(self, kind: str, slug: str) -> None:
+        self.kind = kind
+        self.slug = slug
+        super().__init__(
+            f"a {kind} with slug {slug!r} already exists in this workspace; choose another slug"
+        )
+
+
+class InUseError(ConflictError):
+    """A resource cannot be deleted while others depend on it; the message names them."""
+
+    def __init__(self, kind: str, ident: object, users_kind: str, users: Sequence[str]) -> None:
+        self.kind = kind
+        self.ident = ident
+        self.users = list(users)
+        super().__init__(
+            f"{kind} {ident!r} is used by {users_kind} {', '.join(users)}; "
+            f"delete or change those {users_kind} first"
+        )

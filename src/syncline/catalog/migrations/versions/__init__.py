@@ -1,0 +1,1 @@
+"""Catalog migration scripts, one per schema revision."""

@@ -1,0 +1,180 @@
+"""What every workspace resource repository shares: lookup by id or slug, lists, deletes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from syncline.catalog.errors import SlugTakenError
+from syncline.catalog.tables import (
+    DestinationRecord,
+    ModelRecord,
+    SourceRecord,
+    SyncRecord,
+)
+from syncline.errors import NotFoundError, Problem, ValidationError
+
+R = TypeVar("R", SourceRecord, DestinationRecord, ModelRecord, SyncRecord)
+
+SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+
+_SORTABLE = frozenset({"id", "name", "slug", "created_at", "updated_at", "last_run_at"})
+
+_HINT_LIMIT = 10
+"""How many existing resources a not-found message lists."""
+
+
+class UnsetType:
+    """Type of :data:`UNSET`, the marker of an argument left out (unlike ``None``)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = UnsetType()
+"""Marks an update argument that was not given, where ``None`` is a valid new value."""
+
+
+def check_slug(slug: str, problems: list[Problem], where: str = "slug") -> None:
+    """Add a problem when ``slug`` is not letters, digits, dots, dashes and underscores."""
+    if not SLUG.match(slug):
+        problems.append(
+            Problem(
+                location=where,
+                message=f"slug {slug!r} is not valid",
+                fix="use 1-255 letters, digits, '.', '-' or '_', starting with a letter or digit",
+                value=slug,
+            )
+        )
+
+
+def raise_problems(problems: Sequence[Problem]) -> None:
+    """Raise every collected problem at once, if there are any."""
+    if problems:
+        raise ValidationError(problems)
+
+
+class Repository(Generic[R]):
+    """Resources of one kind in one workspace."""
+
+    kind: ClassVar[str]
+    """How messages name this kind, e.g. ``source``."""
+    plural: ClassVar[str]
+    record: type[R]
+
+    def __init__(self, session: Session, workspace_id: int) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    def _select(self) -> Select[R]:
+        return select(self.record).where(self.record.workspace_id == self.workspace_id)
+
+    def get(self, ident: int | str) -> R:
+        """The resource with this id (an int) or slug (a str); NotFoundError names others."""
+        if isinstance(ident, int):
+            found = self.session.scalar(self._select().where(self.record.id == ident))
+        else:
+            found = self.session.scalar(self._select().where(self.record.slug == ident))
+        if found is None:
+            raise NotFoundError(self.kind, ident, hint=self._existing())
+        return found
+
+    def get_by_slug(self, slug: str) -> R:
+        """The resource with this slug in the workspace."""
+        return self.get(slug)
+
+    def find(self, ident: int | str) -> R | None:
+        """The resource with this id or slug, or None."""
+        try:
+            return self.get(ident)
+        except NotFoundError:
+            return None
+
+    def list(
+        self,
+        *,
+        slug: str | None = None,
+        name: str | None = None,
+        order_by: str = "id",
+        offset: int = 0,
+        limit: int | None = None,
+        **filters: Any,
+    ) -> list[R]:
+        """Resources in ascending ``order_by`` order, optionally filtered by equality."""
+        query = self._select()
+        if slug is not None:
+            query = query.where(self.record.slug == slug)
+        if name is not None:
+            query = query.where(getattr(self.record, "name") == name)  # noqa: B009 - not on syncs
+        for column, value in filters.items():
+            if value is not None:
+                query = query.where(getattr(self.record, column) == value)
+
+        column = _column_name(order_by)
+        if column not in _SORTABLE or column not in self.record.__table__.c:
+            raise ValidationError(
+                [
+                    Problem(
+                        location="orderBy",
+                        message=f"cannot sort {self.plural} by {order_by!r}",
+                        fix="use id, name, slug, createdAt, updatedAt or lastRunAt",
+                        value=order_by,
+                    )
+                ]
+            )
+        query = query.order_by(self.record.__table__.c[column], self.record.id).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        return list(self.session.scalars(query))
+
+    def count(self) -> int:
+        """How many resources of this kind the workspace holds."""
+        query = select(func.count()).select_from(self.record)
+        return int(
+            self.session.scalar(query.where(self.record.workspace_id == self.workspace_id)) or 0
+        )
+
+    def delete(self, ident: int | str) -> None:
+        """Delete the resource; subclasses refuse when others still depend on it."""
+        record = self.get(ident)
+        self._check_unused(record)
+        self.session.delete(record)
+        self.session.flush()
+
+    def _check_unused(self, record: R) -> None:
+        return None
+
+    def _add(self, record: R) -> R:
+        if self.session.scalar(self._select().where(self.record.slug == record.slug)):
+            raise SlugTakenError(self.kind, record.slug)
+        try:
+            with self.session.begin_nested():
+                self.session.add(record)
+        except IntegrityError:
+            # Another session took the slug between our check and our insert.
+            raise SlugTakenError(self.kind, record.slug) from None
+        return record
+
+    def _existing(self) -> str:
+        rows = self.session.execute(
+            select(self.record.id, self.record.slug)
+            .where(self.record.workspace_id == self.workspace_id)
+            .order_by(self.record.id)
+            .limit(_HINT_LIMIT + 1)
+        ).all()
+        if not rows:
+            return f"this workspace has no {self.plural} yet"
+        shown = ", ".join(f"{slug} (id {id_})" for id_, slug in rows[:_HINT_LIMIT])
+        more = ", ..." if len(rows) > _HINT_LIMIT else ""
+        return f"existing {self.plural}: {shown}{more}"
+
+
+def _column_name(api_name: str) -> str:
+    return {"createdAt": "created_at", "updatedAt": "updated_at", "lastRunAt": "last_run_at"}.get(
+        api_name, api_name
+    )

@@ -1,0 +1,136 @@
+"""Row results: which rows of a run the destination rejected (and why) or acknowledged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from syncline.catalog.tables import RowResultRecord, RunRecord
+from syncline.catalog.types import utcnow
+from syncline.engine.report import Operation, RejectedRow
+
+FAILED = "failed"
+SUCCEEDED = "succeeded"
+
+_INSERT_CHUNK = 5_000
+"""Rows per INSERT statement, so a large rejection never builds one huge statement."""
+
+_COMPLETE = ("success", "warning")
+"""Outcomes of a run that attempted every planned row, retries of earlier failures included."""
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    """The fate of one row in one run, as stored."""
+
+    key: str
+    operation: Operation
+    status: str = FAILED
+    """``failed`` or ``succeeded``."""
+    reason: str | None = None
+    attempts: int = 1
+    payload: str | None = None
+
+    @classmethod
+    def rejected(cls, row: RejectedRow) -> RowOutcome:
+        """The outcome of a row the destination rejected."""
+        return cls(row.key, row.operation, FAILED, row.reason, row.attempts, row.payload)
+
+
+def record(
+    session: Session, sync_id: int, run_id: int, rows: Iterable[RowOutcome | RejectedRow]
+) -> int:
+    """Insert the outcomes of ``rows`` for a run, in chunks; returns how many."""
+    stored = 0
+    now = utcnow()
+    for chunk in _chunks(rows):
+        values = [_values(sync_id, run_id, row, now) for row in chunk]
+        session.execute(insert(RowResultRecord), values)
+        stored += len(values)
+    return stored
+
+
+def of_run(
+    session: Session,
+    run_id: int,
+    *,
+    status: str | None = None,
+    operation: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[RowResultRecord]:
+    """Row results of one run in the order they were recorded."""
+    query = select(RowResultRecord).where(RowResultRecord.run_id == run_id)
+    if status is not None:
+        query = query.where(RowResultRecord.status == status)
+    if operation is not None:
+        query = query.where(RowResultRecord.operation == operation)
+    query = query.order_by(RowResultRecord.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def failed_rows(session: Session, sync_id: int, run_id: int | None) -> list[RowResultRecord]:
+    """Rejected rows of ``run_id``; without it, every key of the sync still failing.
+
+    A key is still failing when its latest result, since the last run that attempted
+    every planned row (``success`` or ``warning``, not a dry run), is a failure. Runs
+    before that one are settled: it retried all of their failures.
+    """
+    if run_id is not None:
+        return of_run(session, run_id, status=FAILED)
+
+    settled = select(func.coalesce(func.max(RunRecord.id), 0)).where(
+        RunRecord.sync_id == sync_id,
+        RunRecord.status.in_(_COMPLETE),
+        RunRecord.dry_run.is_(False),
+    )
+    ranked = (
+        select(
+            RowResultRecord.id,
+            RowResultRecord.status,
+            func.row_number()
+            .over(
+                partition_by=RowResultRecord.primary_key,
+                order_by=(RowResultRecord.run_id.desc(), RowResultRecord.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(
+            RowResultRecord.sync_id == sync_id,
+            RowResultRecord.run_id >= settled.scalar_subquery(),
+        )
+        .subquery()
+    )
+    latest_failures = select(ranked.c.id).where(ranked.c.rank == 1, ranked.c.status == FAILED)
+    query = select(RowResultRecord).where(RowResultRecord.id.in_(latest_failures))
+    return list(session.scalars(query.order_by(RowResultRecord.id)))
+
+
+def _chunks(rows: Iterable[RowOutcome | RejectedRow]) -> Iterator[list[RowOutcome | RejectedRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, _INSERT_CHUNK)):
+        yield chunk
+
+
+def _values(sync_id: int, run_id: int, row: RowOutcome | RejectedRow, now: Any) -> dict[str, Any]:
+    outcome = RowOutcome.rejected(row) if isinstance(row, RejectedRow) else row
+    if outcome.status not in (FAILED, SUCCEEDED):
+        raise ValueError(f"row status {outcome.status!r} must be 'failed' or 'succeeded'")
+    return {
+        "sync_id": sync_id,
+        "run_id": run_id,
+        "primary_key": outcome.key,
+        "operation": Operation(outcome.operation).value,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "attempts": outcome.attempts,
+        "payload": outcome.payload,
+        "created_at": now,
+    }

@@ -1,0 +1,407 @@
+"""The run queue: trigger, lease, stage, heartbeat and finish the runs of syncs.
+
+A sync has at most one run that a worker executes (``querying``, ``processing``,
+``reporting``) and at most one ``queued`` run behind it. Two partial unique indexes
+make the database refuse anything else, so the rule holds for any number of API
+processes and workers; the methods here turn those refusals into the documented
+outcomes (a second trigger returns the queued run, a second claim finds nothing).
+
+Methods a worker calls (:meth:`RunQueue.claim`, :meth:`RunQueue.start`,
+:meth:`RunQueue.set_stage`, :meth:`RunQueue.heartbeat`, :meth:`RunQueue.report_progress`,
+:meth:`RunQueue.finish`, :meth:`RunQueue.interrupt_stale`, :meth:`RunQueue.record_rows`)
+address runs by id across workspaces; the others see only the session's workspace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from syncline.catalog import rows as row_results
+from syncline.catalog.errors import ConflictError
+from syncline.catalog.rows import RowOutcome
+from syncline.catalog.tables import RUNNING_STATUSES, RowResultRecord, RunRecord, SyncRecord
+from syncline.catalog.types import utcnow
+from syncline.engine.report import RejectedRow, RunProgress, RunStatus
+from syncline.errors import NotFoundError, RunError
+
+logger = logging.getLogger(__name__)
+
+_ENQUEUE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class RunTrigger:
+    """What a trigger asks of a run: the API's flags plus a dry run."""
+
+    full_resync: bool = False
+    """Send every row of the model as if it were the first run."""
+    reset_cdc: bool = False
+    """Take the current rows as the new baseline without sending anything."""
+    clear_and_fill: bool = False
+    """Empty the destination object, then send every row."""
+    dry_run: bool = False
+    """Plan and count, but write nothing and commit no snapshot."""
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> RunTrigger:
+        """Flags from a TriggerRunInput body (``fullResync``, ``resetCDC``, ...)."""
+        return cls(
+            full_resync=_flag(body.get("fullResync")),
+            reset_cdc=_flag(body.get("resetCDC")),
+            clear_and_fill=_flag(body.get("clearAndFill")),
+            dry_run=_flag(body.get("dryRun")),
+        )
+
+
+def _flag(value: object) -> bool:
+    # The API's defaults are the string "false", and form bodies carry strings.
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def trigger_of(run: RunRecord) -> RunTrigger:
+    """The trigger flags a run was queued with."""
+    return RunTrigger(run.full_resync, run.reset_cdc, run.clear_and_fill, run.dry_run)
+
+
+class RunQueue:
+    """Runs of the syncs of one workspace, and the queue workers lease them from."""
+
+    def __init__(self, session: Session, workspace_id: int) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    # -- what users and the scheduler call -------------------------------------------
+
+    def enqueue(
+        self,
+        sync: SyncRecord | int | str,
+        trigger: RunTrigger | None = None,
+        *,
+        triggered_by: str = "manual",
+    ) -> RunRecord:
+        """Queue a run of ``sync``, or return the run already queued for it.
+
+        A trigger never weakens the queued run: ``fullResync``, ``resetCDC`` and
+        ``clearAndFill`` are added to it, and a real trigger turns a queued dry run
+        into a real one.
+        """
+        sync_record = self._sync(sync)
+        trigger = trigger or RunTrigger()
+
+        for _ in range(_ENQUEUE_ATTEMPTS):
+            queued = self._queued(sync_record.id)
+            if queued is not None:
+                _merge(queued, trigger)
+                self.session.flush()
+                return queued
+
+            run = RunRecord(
+                sync_id=sync_record.id,
+                status=RunStatus.QUEUED.value,
+                triggered_by=triggered_by,
+                full_resync=trigger.full_resync,
+                reset_cdc=trigger.reset_cdc,
+                clear_and_fill=trigger.clear_and_fill,
+                dry_run=trigger.dry_run,
+                created_at=utcnow(),
+            )
+            try:
+                with self.session.begin_nested():
+                    self.session.add(run)
+            except IntegrityError:
+                # Another session queued a run first; loop to take that one.
+                continue
+            logger.info("queued run %s of sync %s (%s)", run.id, sync_record.id, triggered_by)
+            return run
+
+        raise RunError(
+            f"could not queue a run of sync {sync_record.slug!r}: the queue kept changing; "
+            "try again",
+            sync_id=sync_record.id,
+        )
+
+    def get(self, run_id: int, *, sync: SyncRecord | int | str | None = None) -> RunRecord:
+        """The run with this id in this workspace (and of ``sync`` when given)."""
+        query = (
+            select(RunRecord)
+            .join(SyncRecord, SyncRecord.id == RunRecord.sync_id)
+            .where(RunRecord.id == run_id, SyncRecord.workspace_id == self.workspace_id)
+        )
+        if sync is not None:
+            query = query.where(RunRecord.sync_id == self._sync(sync).id)
+        run = self.session.scalar(query)
+        if run is None:
+            raise NotFoundError("sync run", run_id)
+        return run
+
+    def list_runs(
+        self,
+        sync: SyncRecord | int | str,
+        *,
+        run_id: int | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[RunRecord]:
+        """Runs of ``sync`` by id; ``after``/``before`` compare when they were created."""
+        query = select(RunRecord).where(RunRecord.sync_id == self._sync(sync).id)
+        if run_id is not None:
+            query = query.where(RunRecord.id == run_id)
+        if after is not None:
+            query = query.where(RunRecord.created_at > after)
+        if before is not None:
+            query = query.where(RunRecord.created_at < before)
+        order = RunRecord.id.desc() if newest_first else RunRecord.id
+        query = query.order_by(order).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        return list(self.session.scalars(query))
+
+    def request_cancel(self, run_id: int) -> RunRecord:
+        """Cancel a queued run now, or ask the worker of a running run to stop."""
+        run = self.get(run_id)
+        if run.status == RunStatus.QUEUED:
+            run.status = RunStatus.CANCELLED.value
+            run.finished_at = utcnow()
+            run.error = "cancelled by a user before it started"
+        elif run.status in RUNNING_STATUSES:
+            run.cancel_requested = True
+        self.session.flush()
+        return run
+
+    def failed_rows(
+        self, sync: SyncRecord | int | str, run_id: int | None = None
+    ) -> list[RowResultRecord]:
+        """Rejected rows of one run, or with no run the rows of the sync still failing."""
+        sync_record = self._sync(sync)
+        if run_id is not None:
+            self.get(run_id, sync=sync_record)
+        return row_results.failed_rows(self.session, sync_record.id, run_id)
+
+    def row_results(
+        self,
+        run_id: int,
+        *,
+        status: str | None = None,
+        operation: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[RowResultRecord]:
+        """Row results of a run, optionally only ``failed``/``succeeded`` or one operation."""
+        self.get(run_id)
+        return row_results.of_run(
+            self.session, run_id, status=status, operation=operation, offset=offset, limit=limit
+        )
+
+    # -- what workers call -------------------------------------------------------------
+
+    def claim(self, worker: str, *, sync_id: int | None = None) -> RunRecord | None:
+        """Lease the oldest queued run whose sync has no running run, or None."""
+        other = aliased(RunRecord)
+        busy = exists().where(
+            other.sync_id == RunRecord.sync_id, other.status.in_(RUNNING_STATUSES)
+        )
+        query = select(RunRecord).where(RunRecord.status == RunStatus.QUEUED.value, ~busy)
+        if sync_id is not None:
+            query = query.where(RunRecord.sync_id == sync_id)
+        query = query.order_by(RunRecord.created_at, RunRecord.id).limit(1)
+
+        run = self.session.scalar(query.with_for_update(skip_locked=True))
+        if run is None:
+            return None
+        try:
+            self._begin(run, worker)
+        except ConflictError:
+            return None
+        return run
+
+    def start(self, run_id: int, worker: str) -> RunRecord:
+        """Lease this queued run for ``worker``; RunError when it is not queued."""
+        run = self._load(run_id, lock=True)
+        if run.status != RunStatus.QUEUED:
+            raise RunError(
+                f"run {run_id} is {run.status}, not queued; only a queued run can start",
+                sync_id=run.sync_id,
+                run_id=run_id,
+            )
+        self._begin(run, worker)
+        return run
+
+    def set_stage(self, run_id: int, status: RunStatus | str) -> RunRecord:
+        """Move a running run to ``querying``, ``processing`` or ``reporting``."""
+        stage = RunStatus(status)
+        if stage.value not in RUNNING_STATUSES:
+            raise ValueError(f"{stage.value!r} is not a stage; use finish() to end a run")
+        run = self._running(run_id)
+        run.status = stage.value
+        run.heartbeat_at = utcnow()
+        self.session.flush()
+        return run
+
+    def heartbeat(self, run_id: int) -> RunRecord:
+        """Record that the run's worker is alive; the run's status tells it whether to go on."""
+        run = self._load(run_id)
+        if run.status in RUNNING_STATUSES:
+            run.heartbeat_at = utcnow()
+            self.session.flush()
+        return run
+
+    def report_progress(self, run_id: int, progress: RunProgress) -> RunRecord:
+        """Store the run's counters; completion is 0 while querying (API.md 9.1)."""
+        run = self._running(run_id)
+        _store_progress(run, progress)
+        if run.status == RunStatus.QUERYING:
+            run.completion_ratio = 0.0
+        run.heartbeat_at = utcnow()
+        self.session.flush()
+        return run
+
+    def finish(
+        self,
+        run_id: int,
+        status: RunStatus | str,
+        progress: RunProgress | None = None,
+        error: str | None = None,
+    ) -> RunRecord:
+        """End the run with a terminal status; ``success`` with rejected rows becomes warning.
+
+        A run already marked ``interrupted`` may still be finished by its worker, whose
+        outcome is the truth; any other finished run raises RunError.
+        """
+        outcome = RunStatus(status)
+        if not outcome.terminal:
+            raise ValueError(f"{outcome.value!r} is not terminal; use set_stage()")
+        run = self._load(run_id, lock=True)
+        current = RunStatus(run.status)
+        if current.terminal and current != RunStatus.INTERRUPTED:
+            raise RunError(
+                f"run {run_id} already finished as {current.value}",
+                sync_id=run.sync_id,
+                run_id=run_id,
+            )
+
+        if progress is not None:
+            _store_progress(run, progress)
+            if outcome == RunStatus.SUCCESS and progress.failed.total > 0:
+                outcome = RunStatus.WARNING
+        run.status = outcome.value
+        if outcome in (RunStatus.SUCCESS, RunStatus.WARNING):
+            run.completion_ratio = 1.0
+        run.error = error
+        run.finished_at = utcnow()
+        self.session.flush()
+        logger.info("run %s of sync %s finished: %s", run.id, run.sync_id, outcome.value)
+        return run
+
+    def interrupt_stale(
+        self, older_than: timedelta, *, now: datetime | None = None
+    ) -> list[RunRecord]:
+        """Mark running runs whose worker has not sent a heartbeat for ``older_than``."""
+        now = now or utcnow()
+        cutoff = now - older_than
+        query = select(RunRecord).where(
+            RunRecord.status.in_(RUNNING_STATUSES), RunRecord.heartbeat_at < cutoff
+        )
+        stale = list(self.session.scalars(query.with_for_update(skip_locked=True)))
+        for run in stale:
+            last = run.heartbeat_at.isoformat() if run.heartbeat_at else "never"
+            run.status = RunStatus.INTERRUPTED.value
+            run.finished_at = now
+            run.error = (
+                f"worker {run.worker or '(unknown)'} stopped sending heartbeats "
+                f"(last at {last}); the next run of this sync resumes where this one stopped"
+            )
+            logger.warning("run %s of sync %s interrupted: worker stopped", run.id, run.sync_id)
+        self.session.flush()
+        return stale
+
+    def record_rows(self, run_id: int, rows: Iterable[RowOutcome | RejectedRow]) -> int:
+        """Store the fate of rows of a run; returns how many were stored."""
+        run = self._load(run_id)
+        return row_results.record(self.session, run.sync_id, run.id, rows)
+
+    def cancel_requested(self, run_id: int) -> bool:
+        """True when a user asked this run to stop."""
+        return bool(self._load(run_id).cancel_requested)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _begin(self, run: RunRecord, worker: str) -> None:
+        now = utcnow()
+        try:
+            with self.session.begin_nested():
+                run.status = RunStatus.QUERYING.value
+                run.worker = worker
+                run.started_at = now
+                run.heartbeat_at = now
+                self.session.flush()
+        except IntegrityError:
+            self.session.expire(run)
+            raise ConflictError(
+                f"sync {run.sync_id} already has a running run; run {run.id} stays queued"
+            ) from None
+
+        sync = self.session.get(SyncRecord, run.sync_id)
+        if sync is not None:
+            sync.last_run_at = now
+        self.session.flush()
+        logger.info("run %s of sync %s started by %s", run.id, run.sync_id, worker)
+
+    def _sync(self, sync: SyncRecord | int | str) -> SyncRecord:
+        from syncline.catalog.syncs import SyncRepository
+
+        ident = sync.id if isinstance(sync, SyncRecord) else sync
+        return SyncRepository(self.session, self.workspace_id).get(ident)
+
+    def _queued(self, sync_id: int) -> RunRecord | None:
+        query = select(RunRecord).where(
+            RunRecord.sync_id == sync_id, RunRecord.status == RunStatus.QUEUED.value
+        )
+        return self.session.scalar(query.with_for_update())
+
+    def _load(self, run_id: int, *, lock: bool = False) -> RunRecord:
+        query = select(RunRecord).where(RunRecord.id == run_id)
+        run = self.session.scalar(query.with_for_update() if lock else query)
+        if run is None:
+            raise NotFoundError("sync run", run_id)
+        return run
+
+    def _running(self, run_id: int) -> RunRecord:
+        run = self._load(run_id)
+        if run.status not in RUNNING_STATUSES:
+            raise RunError(
+                f"run {run_id} is {run.status}; it is not running any more"
+                + (" (its worker was presumed stopped)" if run.status == "interrupted" else ""),
+                sync_id=run.sync_id,
+                run_id=run_id,
+            )
+        return run
+
+
+def _merge(run: RunRecord, trigger: RunTrigger) -> None:
+    run.full_resync = run.full_resync or trigger.full_resync
+    run.reset_cdc = run.reset_cdc or trigger.reset_cdc
+    run.clear_and_fill = run.clear_and_fill or trigger.clear_and_fill
+    run.dry_run = run.dry_run and trigger.dry_run
+
+
+def _store_progress(run: RunRecord, progress: RunProgress) -> None:
+    run.query_size = progress.query_size
+    run.skipped_null_keys = progress.skipped_null_keys
+    for kind in ("planned", "successful", "failed"):
+        counts = getattr(progress, kind)
+        for operation in ("added", "changed", "removed"):
+            setattr(run, f"{kind}_{operation}", getattr(counts, operation))
+    run.completion_ratio = progress.completion_ratio

@@ -1,0 +1,168 @@
+"""Syncs: which model goes to which destination, how, and when; and the status they show."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from syncline.catalog.errors import ConflictError
+from syncline.catalog.repository import (
+    UNSET,
+    Repository,
+    UnsetType,
+    check_slug,
+    raise_problems,
+)
+from syncline.catalog.tables import (
+    RUNNING_STATUSES,
+    DestinationRecord,
+    ModelRecord,
+    RunRecord,
+    SyncRecord,
+)
+from syncline.errors import Problem
+
+logger = logging.getLogger(__name__)
+
+
+class SyncRepository(Repository[SyncRecord]):
+    """The syncs of one workspace."""
+
+    kind = "sync"
+    plural = "syncs"
+    record = SyncRecord
+
+    def create(
+        self,
+        *,
+        slug: str,
+        model: ModelRecord | int | str,
+        destination: DestinationRecord | int | str,
+        configuration: dict[str, Any],
+        schedule: dict[str, Any] | None = None,
+        disabled: bool = False,
+        primary_key: str | None = None,
+        referenced_columns: list[str] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> SyncRecord:
+        """Store a new sync; the primary key defaults to the model's.
+
+        The configuration and schedule are stored as given: validating them against the
+        destination and the schedule rules is the caller's job.
+        """
+        problems: list[Problem] = []
+        check_slug(slug, problems)
+        model_record = self._lookup(ModelRecord, model, "modelId", problems)
+        destination_record = self._lookup(DestinationRecord, destination, "destinationId", problems)
+        key = primary_key or (model_record.primary_key if model_record else None)
+        if model_record is not None and not key:
+            problems.append(
+                Problem(
+                    "primaryKey",
+                    f"model {model_record.slug!r} has no primary key",
+                    fix="set the model's primary key column",
+                )
+            )
+        raise_problems(problems)
+
+        assert model_record is not None
+        assert destination_record is not None
+        assert key
+        record = SyncRecord(
+            workspace_id=self.workspace_id,
+            slug=slug,
+            model_id=model_record.id,
+            destination_id=destination_record.id,
+            configuration=dict(configuration),
+            schedule=schedule,
+            disabled=disabled,
+            primary_key=key,
+            referenced_columns=list(referenced_columns or []),
+            tags=dict(tags or {}),
+        )
+        self._add(record)
+        logger.info("created sync %s (id %s)", slug, record.id)
+        return record
+
+    def update(
+        self,
+        ident: int | str,
+        *,
+        configuration: dict[str, Any] | None = None,
+        schedule: dict[str, Any] | None | UnsetType = UNSET,
+        disabled: bool | None = None,
+        primary_key: str | None = None,
+        referenced_columns: list[str] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> SyncRecord:
+        """Change the given fields; ``schedule=None`` makes the sync Manual."""
+        record = self.get(ident)
+        if configuration is not None:
+            record.configuration = dict(configuration)
+        if not isinstance(schedule, UnsetType):
+            record.schedule = schedule
+        if disabled is not None:
+            record.disabled = disabled
+        if primary_key is not None:
+            record.primary_key = primary_key
+        if referenced_columns is not None:
+            record.referenced_columns = list(referenced_columns)
+        if tags is not None:
+            record.tags = dict(tags)
+        self.session.flush()
+        return record
+
+    def status(self, record: SyncRecord) -> str:
+        """The sync's API status (API.md 9.1).
+
+        A run a worker is executing wins; else a disabled sync with no queued run is
+        ``disabled``; else the latest run's status; ``pending`` when there is none.
+        """
+        running = self.running_run(record.id)
+        if running is not None:
+            return running.status
+
+        latest = self.latest_run(record.id)
+        if record.disabled and (latest is None or latest.status != "queued"):
+            return "disabled"
+        return latest.status if latest is not None else "pending"
+
+    def latest_run(self, sync_id: int) -> RunRecord | None:
+        """The sync's most recently created run."""
+        query = select(RunRecord).where(RunRecord.sync_id == sync_id)
+        return self.session.scalar(query.order_by(RunRecord.id.desc()).limit(1))
+
+    def running_run(self, sync_id: int) -> RunRecord | None:
+        """The run a worker is executing for this sync, if any."""
+        query = select(RunRecord).where(
+            RunRecord.sync_id == sync_id, RunRecord.status.in_(RUNNING_STATUSES)
+        )
+        return self.session.scalar(query)
+
+    def _check_unused(self, record: SyncRecord) -> None:
+        running = self.running_run(record.id)
+        if running is not None:
+            raise ConflictError(
+                f"sync {record.slug!r} has run {running.id} in progress ({running.status}); "
+                "cancel it or wait for it to finish, then delete the sync"
+            )
+
+    def _lookup(
+        self,
+        table: type[ModelRecord] | type[DestinationRecord],
+        ident: ModelRecord | DestinationRecord | int | str,
+        where: str,
+        problems: list[Problem],
+    ) -> Any:
+        if isinstance(ident, ModelRecord | DestinationRecord):
+            ident = ident.id
+        column = table.id if isinstance(ident, int) else table.slug
+        found = self.session.scalar(
+            select(table).where(table.workspace_id == self.workspace_id, column == ident)
+        )
+        if found is None:
+            kind = "model" if table is ModelRecord else "destination"
+            problems.append(Problem(where, f"{kind} {ident!r} does not exist", value=ident))
+        return found

@@ -1,0 +1,212 @@
+"""The control-plane tables: workspaces, sources, models, destinations, syncs, runs, row results.
+
+The migration scripts in ``migrations/versions`` create exactly these tables; a test
+compares the two so that they never drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from syncline.catalog.types import UTCDateTime, utcnow
+
+RUNNING_STATUSES = ("querying", "processing", "reporting")
+"""Run statuses of a run a worker is executing; at most one such run per sync."""
+
+_RUNNING_SQL = "status IN ('querying', 'processing', 'reporting')"
+_QUEUED_SQL = "status = 'queued'"
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every catalog table."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class _Stamped:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WorkspaceRecord(Base):
+    """A workspace: every resource belongs to exactly one."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SourceRecord(_Stamped, Base):
+    """A database or warehouse that models query; secret fields stored encrypted."""
+
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(64))
+    configuration: Mapped[dict[str, Any]]
+
+
+class DestinationRecord(_Stamped, Base):
+    """A place syncs write to; secret fields stored encrypted."""
+
+    __tablename__ = "destinations"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(64))
+    configuration: Mapped[dict[str, Any]]
+
+
+class ModelRecord(_Stamped, Base):
+    """A SQL query or table on a source, with the primary key that identifies its rows."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"))
+    slug: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    query_type: Mapped[str] = mapped_column(String(32))
+    """``raw_sql`` (``sql`` is set) or ``table`` (``table_name`` is set)."""
+    sql: Mapped[str | None] = mapped_column(Text)
+    table_name: Mapped[str | None] = mapped_column(String(1024))
+    primary_key: Mapped[str | None] = mapped_column(String(255))
+    is_schema: Mapped[bool] = mapped_column(Boolean, default=False)
+    folder_id: Mapped[str | None] = mapped_column(String(255))
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SyncRecord(_Stamped, Base):
+    """A mapping of a model's columns to a destination, with a mode and a schedule."""
+
+    __tablename__ = "syncs"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"))
+    destination_id: Mapped[int] = mapped_column(ForeignKey("destinations.id", ondelete="RESTRICT"))
+    slug: Mapped[str] = mapped_column(String(255))
+    configuration: Mapped[dict[str, Any]]
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    """The API's schedule wrapper ``{"type": ..., "schedule": ...}``; None is Manual."""
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    primary_key: Mapped[str] = mapped_column(String(255))
+    referenced_columns: Mapped[list[str]] = mapped_column(JSON(), default=list)
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_run_at: Mapped[datetime | None]
+    """When the latest run started; kept here so lists can filter on it in SQL."""
+
+
+class RunRecord(Base):
+    """One run of a sync: its trigger, lease, stage, counts and outcome."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (
+        Index("ix_sync_runs_sync_id_id", "sync_id", "id"),
+        Index("ix_sync_runs_status", "status"),
+        # The database, not only Python, keeps a sync to one running and one queued run.
+        Index(
+            "uq_sync_runs_one_running",
+            "sync_id",
+            unique=True,
+            sqlite_where=text(_RUNNING_SQL),
+            postgresql_where=text(_RUNNING_SQL),
+        ),
+        Index(
+            "uq_sync_runs_one_queued",
+            "sync_id",
+            unique=True,
+            sqlite_where=text(_QUEUED_SQL),
+            postgresql_where=text(_QUEUED_SQL),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sync_id: Mapped[int] = mapped_column(ForeignKey("syncs.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    triggered_by: Mapped[str] = mapped_column(String(32), default="manual")
+    full_resync: Mapped[bool] = mapped_column(Boolean, default=False)
+    reset_cdc: Mapped[bool] = mapped_column(Boolean, default=False)
+    clear_and_fill: Mapped[bool] = mapped_column(Boolean, default=False)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    query_size: Mapped[int | None] = mapped_column(Integer)
+    skipped_null_keys: Mapped[int] = mapped_column(Integer, default=0)
+    planned_added: Mapped[int] = mapped_column(Integer, default=0)
+    planned_changed: Mapped[int] = mapped_column(Integer, default=0)
+    planned_removed: Mapped[int] = mapped_column(Integer, default=0)
+    successful_added: Mapped[int] = mapped_column(Integer, default=0)
+    successful_changed: Mapped[int] = mapped_column(Integer, default=0)
+    successful_removed: Mapped[int] = mapped_column(Integer, default=0)
+    failed_added: Mapped[int] = mapped_column(Integer, default=0)
+    failed_changed: Mapped[int] = mapped_column(Integer, default=0)
+    failed_removed: Mapped[int] = mapped_column(Integer, default=0)
+    completion_ratio: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class RowResultRecord(Base):
+    """The fate of one row in one run: rejected (with the reason) or succeeded."""
+
+    __tablename__ = "sync_row_results"
+    __table_args__ = (
+        Index("ix_sync_row_results_sync_id_run_id", "sync_id", "run_id"),
+        Index("ix_sync_row_results_run_id_status", "run_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sync_id: Mapped[int] = mapped_column(ForeignKey("syncs.id", ondelete="CASCADE"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
+    primary_key: Mapped[str] = mapped_column(Text)
+    operation: Mapped[str] = mapped_column(String(16))
+    """``added``, ``changed`` or ``removed``."""
+    status: Mapped[str] = mapped_column(String(16))
+    """``failed`` or ``succeeded``."""
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    payload: Mapped[str | None] = mapped_column(Text)
+    """The record as sent, as JSON text."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

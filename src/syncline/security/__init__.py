@@ -1,0 +1,1 @@
+"""Security: encryption of secrets at rest and their redaction for display."""

@@ -1,0 +1,207 @@
+"""Secrets at rest: the Fernet key, and connector configurations with secret fields encrypted.
+
+A stored configuration keeps every secret value as ``{"$secret": "<Fernet token>"}``, so
+reading it back never depends on knowing which fields were secret when it was written.
+The key comes from ``SYNCLINE_SECRET_KEY``, else from a key file in ``SYNCLINE_HOME``
+made on first start and readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from syncline.errors import ConfigError
+from syncline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+KEY_FILE_NAME = "secret.key"
+"""Name of the key file in ``SYNCLINE_HOME`` when ``SYNCLINE_SECRET_KEY`` is unset."""
+
+MARKER = "$secret"
+"""The key under which a stored configuration keeps an encrypted value."""
+
+_SECRET_NAME = re.compile(
+    r"(^|_|-)(password|passwd|passphrase|token|secret|api_?key|private_?key|credentials?)($|_|-)",
+    re.IGNORECASE,
+)
+
+ConnectorKind = Literal["source", "destination"]
+
+
+def load_key(settings: Settings) -> bytes:
+    """The Fernet key of this installation: from the setting, else from the key file."""
+    if settings.secret_key:
+        return _checked_key(settings.secret_key.encode(), "SYNCLINE_SECRET_KEY")
+    return _key_from_file(settings.home / KEY_FILE_NAME)
+
+
+def _checked_key(key: bytes, where: str) -> bytes:
+    try:
+        Fernet(key)
+    except ValueError:
+        raise ConfigError(
+            f"{where} is not a Fernet key (32 url-safe base64-encoded bytes); "
+            "make one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'",
+            code="BAD_SECRET_KEY",
+        ) from None
+    return key
+
+
+def _key_from_file(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            # Another process made the key between our check and our open: use theirs.
+            return _key_from_file(path)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(Fernet.generate_key())
+        logger.info("created a new secret key file at %s", path)
+
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise ConfigError(
+            f"the secret key file {path} is readable by others (mode {mode:o}); "
+            f"run: chmod 600 {path}",
+            code="SECRET_KEY_FILE_OPEN",
+        )
+    return _checked_key(path.read_bytes().strip(), f"the key file {path}")
+
+
+class SecretBox:
+    """Encrypts and decrypts the secret values of connector configurations with one key."""
+
+    def __init__(self, key: bytes) -> None:
+        self._fernet = Fernet(_checked_key(key, "the secret key"))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SecretBox:
+        """A box holding this installation's key."""
+        return cls(load_key(settings))
+
+    def encrypt(self, value: str) -> str:
+        """A Fernet token of ``value``."""
+        return self._fernet.encrypt(value.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        """The value behind ``token``; a token of another key is a clear ConfigError."""
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise ConfigError(
+                "a stored secret cannot be decrypted: the secret key changed since it was "
+                "saved. Set SYNCLINE_SECRET_KEY to the old key (or restore the old "
+                "secret.key file in SYNCLINE_HOME), or enter the secrets again.",
+                code="SECRET_KEY_CHANGED",
+            ) from None
+
+    def seal(
+        self, configuration: Mapping[str, Any], secret_fields: Iterable[str]
+    ) -> dict[str, Any]:
+        """A copy of ``configuration`` ready to store, each secret value encrypted.
+
+        ``secret_fields`` name top-level keys; keys named like a password, token or API
+        key are treated as secret too, at any depth, so a connector that declares too
+        little still keeps its credentials out of the database.
+        """
+        return self._seal(configuration, frozenset(secret_fields))
+
+    def _seal(self, data: Mapping[str, Any], secret_fields: frozenset[str]) -> dict[str, Any]:
+        sealed: dict[str, Any] = {}
+        for key, value in data.items():
+            if is_sealed(value):
+                sealed[key] = value
+            elif (key in secret_fields or looks_secret(key)) and value is not None:
+                plain = value if isinstance(value, str) else _secret_str(value)
+                sealed[key] = {MARKER: self.encrypt(plain)}
+            elif isinstance(value, Mapping):
+                sealed[key] = self._seal(value, frozenset())
+            else:
+                sealed[key] = value
+        return sealed
+
+    def reveal(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """The configuration as written by the user, secrets decrypted, for drivers only."""
+        plain: dict[str, Any] = {}
+        for key, value in stored.items():
+            if is_sealed(value):
+                plain[key] = self.decrypt(value[MARKER])
+            elif isinstance(value, Mapping):
+                plain[key] = self.reveal(value)
+            else:
+                plain[key] = value
+        return plain
+
+
+def _secret_str(value: object) -> str:
+    if hasattr(value, "get_secret_value"):
+        return str(value.get_secret_value())
+    return str(value)
+
+
+def is_sealed(value: object) -> bool:
+    """True when ``value`` is an encrypted secret as stored."""
+    return isinstance(value, Mapping) and set(value) == {MARKER}
+
+
+def looks_secret(key: str) -> bool:
+    """True when a configuration key is named like a credential (password, token, ...)."""
+    return bool(_SECRET_NAME.search(key))
+
+
+def redacted(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored configuration without its secret fields, for display and the API."""
+    shown: dict[str, Any] = {}
+    for key, value in stored.items():
+        if is_sealed(value):
+            continue
+        shown[key] = redacted(value) if isinstance(value, Mapping) else value
+    return shown
+
+
+def keep_secrets(new: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """``new`` with every stored secret it leaves out kept, as an edit of a redacted view does."""
+    merged = dict(new)
+    for key, value in stored.items():
+        if key not in merged and is_sealed(value):
+            merged[key] = value
+    return merged
+
+
+def secret_fields(
+    kind: ConnectorKind, type_name: str, explicit: Iterable[str] | None = None
+) -> frozenset[str]:
+    """Names of the secret fields of a connector type's configuration.
+
+    ``explicit`` wins when given; otherwise the connector class's
+    ``config_model.secret_fields()``; when the class cannot be loaded, no names, and
+    :meth:`SecretBox.seal` still encrypts every key named like a credential.
+    """
+    if explicit is not None:
+        return frozenset(explicit)
+
+    from syncline.connectors import registry
+
+    lookup = registry.source_class if kind == "source" else registry.destination_class
+    try:
+        config_model = lookup(type_name).config_model
+        return frozenset(config_model.secret_fields())
+    except (ImportError, AttributeError, ConfigError) as exc:
+        logger.debug(
+            "no configuration model for %s type %s (%s); secrets found by name",
+            kind,
+            type_name,
+            type(exc).__name__,
+        )
+        return frozenset()
