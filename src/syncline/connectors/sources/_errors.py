@@ -30,7 +30,7 @@ def scrub(message: str, *secrets: str | None) -> str:
     return message
 
 
-def first_line(exc: BaseException) -> str:
+def first_line(error: object) -> str:
     """The first line of a driver error, which carries its reason without the SQL echo."""
-    lines = str(exc).strip().splitlines()
-    return lines[0].strip() if lines else type(exc).__name__
+    lines = str(error).strip().splitlines()
+    return lines[0].strip() if lines else type(error).__name__

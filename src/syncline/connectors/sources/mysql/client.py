@@ -1,0 +1,146 @@
+"""The MySQL and MariaDB source: an unbuffered cursor read in chunks into Arrow columns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from syncline.connectors.sources._errors import translated
+from syncline.connectors.sources._rows import ColumnPlan, batches_from_rows
+from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
+from syncline.connectors.sources.mysql.config import MySQLConfig
+from syncline.connectors.sources.mysql.errors import map_error
+from syncline.connectors.sources.mysql.types import BINARY_CHARSET, TEXTS, plan_column
+from syncline.errors import ConnectorError, TerminalError
+
+logger = logging.getLogger(__name__)
+
+
+class MySQLSource(Source):
+    """Models on a MySQL or MariaDB database, read with PyMySQL's unbuffered cursor."""
+
+    type_name = "mysql"
+    config_model = MySQLConfig
+    dialect = "mysql"
+    config: MySQLConfig
+
+    def test(self) -> None:
+        """Connect and run ``SELECT 1``."""
+        connection = self._connect()
+        try:
+            with translated(self._map_error), connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+        finally:
+            connection.close()
+
+    def describe(self, query: str) -> list[Column]:
+        """Names and types of ``query``'s columns, with the server returning no row."""
+        connection = self._connect()
+        try:
+            with translated(self._map_error):
+                plans = self._plans(connection, query)
+        finally:
+            connection.close()
+        return [plan.column() for plan in plans]
+
+    def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """Stream ``query``'s rows from an unbuffered cursor in chunks of ``batch_rows``."""
+        import pymysql.cursors
+
+        connection = self._connect()
+        try:
+            with translated(self._map_error):
+                plans = self._plans(connection, query)
+                cursor = connection.cursor(pymysql.cursors.SSCursor)
+                cursor.execute(query)
+                _check_same_columns(plans, cursor.description or ())
+                yield from batches_from_rows(cursor.fetchmany, plans, batch_rows)
+        finally:
+            # Closing the connection, not the cursor: an unbuffered cursor would first
+            # read every remaining row when a consumer stops early.
+            connection.close()
+
+    def _connect(self) -> Any:
+        import pymysql
+
+        logger.debug(
+            "connecting to MySQL at %s:%s as %s",
+            self.config.host,
+            self.config.port,
+            self.config.user,
+        )
+        with translated(self._map_error):
+            return pymysql.connect(**self.config.connect_kwargs())
+
+    def _plans(self, connection: Any, query: str) -> list[ColumnPlan]:
+        """Column plans from the result's column definitions, fetched with no rows."""
+        with connection.cursor() as cursor:
+            # The session row limit makes the server return the header only, and unlike
+            # a LIMIT 0 wrapper it keeps each column's table, which the JSON check needs.
+            cursor.execute("SET SESSION sql_select_limit = 0")
+            try:
+                cursor.execute(query)
+                fields = list(cursor._result.fields) if cursor._result else []
+            finally:
+                cursor.execute("SET SESSION sql_select_limit = DEFAULT")
+
+            json_columns = _mariadb_json_columns(connection, cursor, fields)
+
+        return [plan_column(f, is_json=_origin(f) in json_columns) for f in fields]
+
+    def _map_error(self, exc: Exception) -> ConnectorError:
+        return map_error(exc, self.config)
+
+
+def _origin(field: Any) -> tuple[str, str, str]:
+    """The database, table and column a result column was read from ('' when computed)."""
+    return (_text(field.db), _text(field.org_table), _text(field.org_name))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+def _mariadb_json_columns(
+    connection: Any, cursor: Any, fields: Sequence[Any]
+) -> set[tuple[str, str, str]]:
+    """Origins of MariaDB JSON columns among ``fields``.
+
+    MariaDB's JSON is LONGTEXT with a ``json_valid`` check, and its protocol says only
+    "text"; the check constraint in the catalog is what marks a JSON column.
+    """
+    if "mariadb" not in connection.get_server_info().lower():
+        return set()
+
+    origins = {
+        _origin(f)
+        for f in fields
+        if f.type_code in TEXTS and f.charsetnr != BINARY_CHARSET and f.org_table and f.db
+    }
+    if not origins:
+        return set()
+
+    tables = sorted({(db, table) for db, table, _ in origins})
+    condition = " OR ".join("(CONSTRAINT_SCHEMA = %s AND TABLE_NAME = %s)" for _ in tables)
+    cursor.execute(
+        "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME"
+        " FROM information_schema.CHECK_CONSTRAINTS"
+        f" WHERE LEVEL = 'Column' AND CHECK_CLAUSE LIKE 'json_valid(%%' AND ({condition})",
+        [value for pair in tables for value in pair],
+    )
+    checked = {(str(db), str(table), str(column)) for db, table, column in cursor.fetchall()}
+    return origins & checked
+
+
+def _check_same_columns(plans: Sequence[ColumnPlan], description: Sequence[Any]) -> None:
+    names = [item[0] for item in description]
+    if names != [plan.field.name for plan in plans]:
+        raise TerminalError(
+            "the model's query returned different columns when run than when described; "
+            "make it a single deterministic SELECT",
+            connector="mysql",
+        )
