@@ -53,6 +53,7 @@ class TableDestination(Destination):
     dialect: ClassVar[str]
     placeholder: ClassVar[str] = "%s"
     stage_name: ClassVar[str] = "_syncline_stage"
+    begin_sql: ClassVar[str] = "BEGIN"
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
@@ -112,7 +113,7 @@ class TableDestination(Destination):
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         """One transaction for the whole batch, committed when the block succeeds."""
-        self._execute("BEGIN")
+        self._execute(self.begin_sql)
         try:
             yield
         except BaseException:

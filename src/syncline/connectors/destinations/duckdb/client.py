@@ -1,0 +1,142 @@
+"""The DuckDB destination: the batch as an Arrow view, set-based statements over it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from syncline.connectors.destinations.base import FieldSpec, RowFailure, WriteBatch
+from syncline.connectors.destinations.duckdb.config import DuckDBDestinationConfig
+from syncline.connectors.destinations.duckdb.errors import map_error
+from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
+from syncline.connectors.destinations.sql.table import TableDestination
+from syncline.connectors.destinations.sql.values import ROW_COLUMN
+
+logger = logging.getLogger(__name__)
+
+_COLUMNS_SQL = """
+SELECT column_name, data_type
+FROM duckdb_columns()
+WHERE database_name = current_database() AND schema_name = ? AND table_name = ?
+ORDER BY column_index
+"""
+
+_UNIQUE_SQL = """
+SELECT 1
+FROM duckdb_constraints()
+WHERE database_name = current_database() AND schema_name = ? AND table_name = ?
+  AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')
+  AND len(constraint_column_names) = 1 AND constraint_column_names[1] = ?
+"""
+
+
+def _q(name: str) -> str:
+    return quote(name, "duckdb")
+
+
+class DuckDBDestination(TableDestination):
+    """Writes a sync's changes into a table of a DuckDB file.
+
+    DuckDB has no savepoints, so each bisection attempt is its own transaction: a batch
+    without bad rows is still one transaction, and a batch with bad rows commits its
+    good rows range by range before :meth:`write_batch` returns.
+    """
+
+    type_name = "duckdb"
+    config_model = DuckDBDestinationConfig
+    dialect: ClassVar[str] = "duckdb"
+    placeholder: ClassVar[str] = "?"
+    config: DuckDBDestinationConfig
+
+    def __init__(self, config: DuckDBDestinationConfig) -> None:
+        super().__init__(config)
+        self._conn: Any = None
+
+    @property
+    def default_schema(self) -> str:
+        """DuckDB's default schema."""
+        return "main"
+
+    def _connect(self) -> None:
+        import duckdb
+
+        self._disconnect()
+        self._conn = duckdb.connect(self.config.path)
+        self._conn.execute("SET TimeZone = 'UTC'")
+        logger.debug("opened DuckDB destination %s", self.config.path)
+
+    def _connected(self) -> bool:
+        return self._conn is not None
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _map_error(self, exc: Exception) -> Exception | None:
+        return map_error(exc, self.config.path)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self._conn.execute(sql, list(params) if params else None)
+        return cursor.fetchall() if cursor.description else []
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        yield
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        self._execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self._quietly("ROLLBACK")
+            raise
+        self._execute("COMMIT")
+
+    def test(self) -> None:
+        """Open the file and check it accepts writes."""
+        try:
+            self._guard(self._connect)
+            self._guard(lambda: self._execute("CHECKPOINT"))
+        finally:
+            self._disconnect()
+
+    def _describe(self, table: TableName) -> dict[str, str] | None:
+        rows = self._execute(_COLUMNS_SQL, (table.schema, table.name))
+        return {name: kind for name, kind in rows} or None
+
+    def _has_unique_key(self, table: TableName, column: str) -> bool:
+        return bool(self._execute(_UNIQUE_SQL, (table.schema, table.name, column)))
+
+    def _create(self, table: TableName, fields: Sequence[FieldSpec], id_field: str) -> None:
+        # DuckDB names the type it gives each Arrow type; JSON text gets the JSON type.
+        empty = pa.schema([pa.field(f.name, f.arrow_type) for f in fields]).empty_table()
+        self._conn.register("_syncline_fields", empty)
+        try:
+            described = self._execute("DESCRIBE SELECT * FROM _syncline_fields")
+        finally:
+            self._conn.unregister("_syncline_fields")
+
+        logical = {f.name: f.logical for f in fields}
+        columns = [
+            f"{_q(name)} {'JSON' if logical.get(name) == 'json' else kind}"
+            for name, kind, *_ in described
+        ]
+        columns.append(f"PRIMARY KEY ({_q(id_field)})")
+        self._execute(f"CREATE SCHEMA IF NOT EXISTS {_q(table.schema)}")
+        self._execute(f"CREATE TABLE {quote_table(table, 'duckdb')} ({', '.join(columns)})")
+
+    def _stage(self, batch: WriteBatch) -> list[RowFailure]:
+        records = batch.records
+        positions = pa.array(range(records.num_rows), pa.int32())
+        self._conn.register(self.stage_name, records.add_column(0, ROW_COLUMN, positions))
+        return []
+
+    def _unstage(self) -> None:
+        if self._conn is not None:
+            self._conn.unregister(self.stage_name)

@@ -1,0 +1,14 @@
+"""Configuration of the DuckDB destination."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from syncline.connectors.config import ConnectorConfig
+
+
+class DuckDBDestinationConfig(ConnectorConfig):
+    """The DuckDB database file the destination writes to."""
+
+    path: str = Field(min_length=1)
+    """Path of the database file; it is created when missing."""

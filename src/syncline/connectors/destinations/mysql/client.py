@@ -1,0 +1,170 @@
+"""The MySQL / MariaDB destination: PyMySQL, a staging table, set-based statements."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from syncline.connectors.destinations.base import FieldSpec, RowFailure, WriteBatch
+from syncline.connectors.destinations.mysql.config import MySQLDestinationConfig
+from syncline.connectors.destinations.mysql.errors import map_error
+from syncline.connectors.destinations.sql.bisect import isolate_failures
+from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
+from syncline.connectors.destinations.sql.table import TableDestination
+from syncline.connectors.destinations.sql.types import column_type
+from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows
+from syncline.errors import TerminalError
+
+logger = logging.getLogger(__name__)
+
+_COLUMNS_SQL = """
+SELECT COLUMN_NAME, COLUMN_TYPE, COLLATION_NAME
+FROM information_schema.COLUMNS
+WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s
+ORDER BY ORDINAL_POSITION
+"""
+
+_UNIQUE_SQL = """
+SELECT INDEX_NAME
+FROM information_schema.STATISTICS
+WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND NON_UNIQUE = 0
+GROUP BY INDEX_NAME
+HAVING COUNT(*) = 1 AND MAX(COLUMN_NAME) = %s
+"""
+
+# Strict mode turns silent truncation and zero dates into errors, so a bad value is a
+# rejected row rather than quietly changed data; UTC makes TIMESTAMP columns exact.
+_SESSION = "SET time_zone = '+00:00', sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')"
+
+
+def _q(name: str) -> str:
+    return quote(name, "mysql")
+
+
+class MySQLDestination(TableDestination):
+    """Writes a sync's changes into a MySQL or MariaDB table."""
+
+    type_name = "mysql"
+    config_model = MySQLDestinationConfig
+    dialect: ClassVar[str] = "mysql"
+    config: MySQLDestinationConfig
+
+    def __init__(self, config: MySQLDestinationConfig) -> None:
+        super().__init__(config)
+        self._conn: Any = None
+        self._collations: dict[str, str | None] = {}
+
+    @property
+    def default_schema(self) -> str:
+        """The configured database."""
+        return self.config.database
+
+    @property
+    def _where(self) -> str:
+        return f"{self.config.host}:{self.config.port}/{self.config.database}"
+
+    def _connect(self) -> None:
+        import pymysql
+
+        self._disconnect()
+        password = self.config.password
+        self._conn = pymysql.connect(
+            host=self.config.host,
+            port=self.config.port,
+            user=self.config.user,
+            password=password.get_secret_value() if password else "",
+            database=self.config.database,
+            charset="utf8mb4",
+            connect_timeout=self.config.connect_timeout,
+            autocommit=True,
+            init_command=_SESSION,
+        )
+        logger.debug("connected to MySQL destination %s", self._where)
+
+    def _connected(self) -> bool:
+        return self._conn is not None and bool(self._conn.open)
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                logger.debug("closing the MySQL connection failed", exc_info=True)
+            self._conn = None
+
+    def _map_error(self, exc: Exception) -> Exception | None:
+        return map_error(exc, self._where)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._conn.cursor() as cursor:
+            cursor.execute(sql, tuple(params) or None)
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def test(self) -> None:
+        """Connect, and check the server accepts writes."""
+        try:
+            self._guard(self._connect)
+            rows = self._guard(lambda: self._execute("SELECT @@read_only"))
+        finally:
+            self._disconnect()
+
+        if rows and int(rows[0][0]):
+            raise TerminalError(
+                f"MySQL destination {self._where} is read-only (a replica?); "
+                "point it at the primary server",
+                connector=self.type_name,
+            )
+
+    def _describe(self, table: TableName) -> dict[str, str] | None:
+        rows = self._execute(_COLUMNS_SQL, (table.schema, table.name))
+        self._collations = {name: collation for name, _, collation in rows}
+        return {name: kind for name, kind, _ in rows} or None
+
+    def _has_unique_key(self, table: TableName, column: str) -> bool:
+        return bool(self._execute(_UNIQUE_SQL, (table.schema, table.name, column)))
+
+    def _create(self, table: TableName, fields: Sequence[FieldSpec], id_field: str) -> None:
+        columns = [
+            f"{_q(f.name)} "
+            f"{column_type('mysql', f.arrow_type, logical=f.logical, key=f.name == id_field)}"
+            for f in fields
+        ]
+        columns.append(f"PRIMARY KEY ({_q(id_field)})")
+        self._execute(
+            f"CREATE TABLE {quote_table(table, 'mysql')} ({', '.join(columns)}) "
+            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+        )
+
+    def _stage(self, batch: WriteBatch) -> list[RowFailure]:
+        # The staging columns take the table's own types (and collations), so a value the
+        # table cannot hold fails here, per row, and ids compare exactly as the table does.
+        names = batch.records.column_names
+        columns = [f"{_q(ROW_COLUMN)} INT NOT NULL PRIMARY KEY"]
+        for name in names:
+            collation = self._collations.get(name)
+            suffix = f" COLLATE {collation}" if collation else ""
+            columns.append(f"{_q(name)} {self._columns[name]}{suffix} NULL")
+        self._execute(f"DROP TEMPORARY TABLE IF EXISTS {self.stage_name}")
+        self._execute(
+            f"CREATE TEMPORARY TABLE {self.stage_name} ({', '.join(columns)}) ENGINE=InnoDB"
+        )
+
+        rows = python_rows(batch.records, "mysql")
+        targets = ", ".join(_q(n) for n in [ROW_COLUMN, *names])
+        marks = ", ".join(["%s"] * (len(names) + 1))
+        sql = f"INSERT INTO {self.stage_name} ({targets}) VALUES ({marks})"
+
+        def insert(lo: int, hi: int) -> None:
+            with self._atomic():
+                self._guard(lambda: self._insert_many(sql, rows[lo:hi]))
+
+        return isolate_failures(0, len(rows), insert)
+
+    def _insert_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        with self._conn.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+    def _unstage(self) -> None:
+        if self._connected():
+            self._quietly(f"DROP TEMPORARY TABLE IF EXISTS {self.stage_name}")

@@ -1,0 +1,139 @@
+"""The SQLite destination: stdlib sqlite3, a staging table, set-based statements."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from syncline.connectors.destinations.base import FieldSpec, RowFailure, WriteBatch
+from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
+from syncline.connectors.destinations.sql.table import TableDestination
+from syncline.connectors.destinations.sql.types import column_type
+from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows
+from syncline.connectors.destinations.sqlite.config import SQLiteDestinationConfig
+from syncline.connectors.destinations.sqlite.errors import map_error
+from syncline.errors import TerminalError
+
+logger = logging.getLogger(__name__)
+
+
+def _q(name: str) -> str:
+    return quote(name, "sqlite")
+
+
+class SQLiteDestination(TableDestination):
+    """Writes a sync's changes into a table of an SQLite file."""
+
+    type_name = "sqlite"
+    config_model = SQLiteDestinationConfig
+    dialect: ClassVar[str] = "sqlite"
+    placeholder: ClassVar[str] = "?"
+    # IMMEDIATE takes the write lock up front (waiting up to ``timeout``), so a batch never
+    # fails halfway on a lock another writer took after its first read.
+    begin_sql: ClassVar[str] = "BEGIN IMMEDIATE"
+    config: SQLiteDestinationConfig
+
+    def __init__(self, config: SQLiteDestinationConfig) -> None:
+        super().__init__(config)
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def default_schema(self) -> str:
+        """SQLite's main database."""
+        return "main"
+
+    def _connect(self) -> None:
+        self._disconnect()
+        # isolation_level=None: the destination issues BEGIN and COMMIT itself, one
+        # transaction per batch; the engine may call from a worker thread.
+        self._conn = sqlite3.connect(
+            self.config.path,
+            timeout=self.config.timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        logger.debug("opened SQLite destination %s", self.config.path)
+
+    def _connected(self) -> bool:
+        return self._conn is not None
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _map_error(self, exc: Exception) -> Exception | None:
+        return map_error(exc, self.config.path)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        assert self._conn is not None
+        return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def test(self) -> None:
+        """Check the file (or, when it does not exist yet, its folder) is writable."""
+        path = Path(self.config.path)
+        if not path.exists():
+            if not os.access(path.parent, os.W_OK):
+                raise TerminalError(
+                    f"SQLite destination {path}: folder {str(path.parent)!r} does not exist "
+                    "or is not writable; create it or choose another path",
+                    connector=self.type_name,
+                )
+            return
+
+        try:
+            self._guard(self._connect)
+            self._guard(lambda: self._execute("BEGIN IMMEDIATE"))
+            self._guard(lambda: self._execute("ROLLBACK"))
+        finally:
+            self._disconnect()
+
+    def _describe(self, table: TableName) -> dict[str, str] | None:
+        return {row[1]: row[2] for row in self._describe_rows(table)} or None
+
+    def _has_unique_key(self, table: TableName, column: str) -> bool:
+        schema = _q(table.schema)
+        keys = [row[1] for row in self._describe_rows(table) if row[5]]
+        if keys == [column]:
+            return True
+        for _, name, unique, _, partial in self._execute(
+            f"PRAGMA {schema}.index_list({_q(table.name)})"
+        ):
+            if unique and not partial:
+                info = self._execute(f"PRAGMA {schema}.index_info({_q(name)})")
+                if [row[2] for row in info] == [column]:
+                    return True
+        return False
+
+    def _describe_rows(self, table: TableName) -> list[tuple[Any, ...]]:
+        return self._execute(f"PRAGMA {_q(table.schema)}.table_info({_q(table.name)})")
+
+    def _create(self, table: TableName, fields: Sequence[FieldSpec], id_field: str) -> None:
+        columns = [f"{_q(f.name)} {column_type('sqlite', f.arrow_type)}" for f in fields]
+        columns.append(f"PRIMARY KEY ({_q(id_field)})")
+        self._execute(f"CREATE TABLE {quote_table(table, 'sqlite')} ({', '.join(columns)})")
+
+    def _stage(self, batch: WriteBatch) -> list[RowFailure]:
+        # Untyped staging columns keep each value's storage class; the target column's
+        # affinity applies when the set-based statement copies it over.
+        assert self._conn is not None
+        names = [ROW_COLUMN, *batch.records.column_names]
+        self._execute(f"DROP TABLE IF EXISTS temp.{self.stage_name}")
+        self._execute(
+            f"CREATE TEMP TABLE {self.stage_name} "
+            f"({_q(ROW_COLUMN)} INTEGER PRIMARY KEY, {', '.join(_q(n) for n in names[1:])})"
+        )
+        marks = ", ".join("?" * len(names))
+        self._conn.executemany(
+            f"INSERT INTO temp.{self.stage_name} ({', '.join(map(_q, names))}) VALUES ({marks})",
+            python_rows(batch.records, "sqlite"),
+        )
+        return []
+
+    def _unstage(self) -> None:
+        if self._conn is not None:
+            self._quietly(f"DROP TABLE IF EXISTS temp.{self.stage_name}")

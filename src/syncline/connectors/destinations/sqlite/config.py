@@ -1,0 +1,16 @@
+"""Configuration of the SQLite destination."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from syncline.connectors.config import ConnectorConfig
+
+
+class SQLiteDestinationConfig(ConnectorConfig):
+    """The SQLite database file the destination writes to."""
+
+    path: str = Field(min_length=1)
+    """Path of the database file; it is created when missing."""
+    timeout: float = Field(default=5.0, ge=0)
+    """Seconds to wait for another writer's lock before the batch is retried later."""
