@@ -48,15 +48,17 @@ class ColumnPlan:
 
 
 def text(value: Any) -> str:
-    """Any driver value as text; bytes are read as UTF-8."""
+    """Any driver value as text; bytes are read as UTF-8, parsed JSON is serialised."""
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
     return value if isinstance(value, str) else str(value)
 
 
 def json_text(value: Any) -> str:
     """A JSON document as text: strings pass through, parsed documents are serialised."""
-    if isinstance(value, str | bytes | bytearray | memoryview):
+    if isinstance(value, str | bytes | bytearray | memoryview | dict | list):
         return text(value)
     return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -82,14 +84,24 @@ def decimal_plan(name: str, source_type: str, precision: int, scale: int) -> Col
     return ColumnPlan(pa.field(name, pa.string()), source_type, text)
 
 
-def infer_plan(name: str, values: Sequence[Any], source_type: str = "") -> ColumnPlan:
+def infer_plan(
+    name: str,
+    values: Sequence[Any],
+    source_type: str = "",
+    *,
+    decimal: tuple[int, int] | None = None,
+) -> ColumnPlan:
     """The plan of a column whose type is unknown, from the Python types of ``values``.
 
     A column without any non-null value, or mixing kinds that no one Arrow type holds,
-    becomes text.
+    becomes text. Decimals become exact ``decimal128`` when the driver reports the
+    column's ``decimal`` precision and scale, and text otherwise.
     """
     kinds = {type(value) for value in values if value is not None}
     label = source_type or "undeclared"
+
+    if kinds == {Decimal} and decimal is not None:
+        return decimal_plan(name, label, *decimal)
 
     if not kinds:
         return ColumnPlan(pa.field(name, pa.string()), label, text)

@@ -1,0 +1,159 @@
+"""The SQLAlchemy source: a streamed result read in chunks into Arrow columns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from syncline.connectors.sources._errors import translated
+from syncline.connectors.sources._rows import (
+    INFER_ROWS,
+    ColumnPlan,
+    batches_from_rows,
+    infer_plan,
+)
+from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
+from syncline.connectors.sources.sqlalchemy.config import SQLAlchemyConfig
+from syncline.connectors.sources.sqlalchemy.errors import map_error
+from syncline.errors import ConnectorError
+
+logger = logging.getLogger(__name__)
+
+
+class SQLAlchemySource(Source):
+    """Models on any database SQLAlchemy reaches, when no dedicated source exists.
+
+    DB-API drivers do not declare result types in a portable way, so each column's
+    type comes from its first :data:`~syncline.connectors.sources._rows.INFER_ROWS`
+    values, in ``describe`` (which therefore runs the query and reads those rows) and
+    ``read`` alike. Cast columns in the model's SQL to pin a type.
+    """
+
+    type_name = "sqlalchemy"
+    config_model = SQLAlchemyConfig
+    dialect = "sqlalchemy"
+    config: SQLAlchemyConfig
+
+    def test(self) -> None:
+        """Connect, which runs the dialect's own handshake queries."""
+        with self._connection():
+            pass
+
+    def describe(self, query: str) -> list[Column]:
+        """Names and types of ``query``'s columns, inferred from its first rows."""
+        with self._connection() as connection, translated(self._map_query_error):
+            result = connection.execution_options(no_parameters=True).exec_driver_sql(query)
+            try:
+                columns = _columns(result)
+                plans = _plans(columns, result.fetchmany(INFER_ROWS))
+            finally:
+                result.close()
+        return [plan.column() for plan in plans]
+
+    def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """Stream ``query``'s rows with a server-side cursor, in chunks of ``batch_rows``."""
+        with self._connection() as connection, translated(self._map_query_error):
+            # Without parameters the driver sends the SQL as written: a '%' stays a '%'.
+            streaming = connection.execution_options(
+                no_parameters=True,
+                stream_results=True,
+                max_row_buffer=max(batch_rows, INFER_ROWS),
+            )
+            result = streaming.exec_driver_sql(query)
+            try:
+                columns = _columns(result)
+                head = result.fetchmany(INFER_ROWS)
+                plans = _plans(columns, head)
+                yield from batches_from_rows(result.fetchmany, plans, batch_rows, head)
+            finally:
+                result.close()
+
+    def _connection(self) -> Any:
+        """A connection on an engine without a pool, closed with its context."""
+        import sqlalchemy
+        from sqlalchemy.pool import NullPool
+
+        with translated(self._map_connect_error):
+            engine = sqlalchemy.create_engine(
+                self.config.url.get_secret_value(), poolclass=NullPool
+            )
+            return _Connected(engine, self._map_connect_error)
+
+    def _backend(self) -> str:
+        """The URL without its password, to name the database in messages."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(self.config.url.get_secret_value())
+        except ArgumentError:
+            return "the database in 'url'"
+        return "database " + url.render_as_string(hide_password=True)
+
+    def _secrets(self) -> tuple[str, ...]:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        raw = self.config.url.get_secret_value()
+        try:
+            password = make_url(raw).password
+        except ArgumentError:
+            password = None
+        return tuple(str(s) for s in (password, raw) if s)
+
+    def _map_connect_error(self, exc: Exception) -> ConnectorError:
+        return map_error(exc, backend=self._backend(), secrets=self._secrets(), connecting=True)
+
+    def _map_query_error(self, exc: Exception) -> ConnectorError:
+        return map_error(exc, backend=self._backend(), secrets=self._secrets(), connecting=False)
+
+
+class _Connected:
+    """Context manager: connect on enter, close the connection and the engine on exit."""
+
+    def __init__(self, engine: Any, map_error: Any) -> None:
+        self._engine = engine
+        self._map_error = map_error
+        self._connection: Any = None
+
+    def __enter__(self) -> Any:
+        with translated(self._map_error):
+            self._connection = self._engine.connect()
+        return self._connection
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self._connection is not None:
+                self._connection.close()
+        finally:
+            self._engine.dispose()
+
+
+def _columns(result: Any) -> list[tuple[str, tuple[int, int] | None]]:
+    """Each result column's name and, when the driver reports it, decimal precision and scale.
+
+    Read before any row: a result that runs out of rows may close its cursor.
+    """
+    description = result.cursor.description if result.cursor is not None else None
+    columns = []
+    for index, name in enumerate(result.keys()):
+        decimal = None
+        if description is not None:
+            precision, scale = description[index][4], description[index][5]
+            if isinstance(precision, int) and isinstance(scale, int) and 0 <= scale <= precision:
+                decimal = (precision, scale)
+        columns.append((name, decimal))
+    return columns
+
+
+def _plans(
+    columns: Sequence[tuple[str, tuple[int, int] | None]], head: Sequence[Sequence[Any]]
+) -> list[ColumnPlan]:
+    """One plan per result column, inferred from its first values."""
+    return [
+        infer_plan(name, [row[index] for row in head], decimal=decimal)
+        for index, (name, decimal) in enumerate(columns)
+    ]
