@@ -9,7 +9,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, text
+
+from syncline.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +44,27 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def _check_known(revision: str | None) -> None:
+    if revision is None:
+        return
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except CommandError:
+        raise ConfigError(
+            f"the catalog database is at schema revision {revision!r}, which this version "
+            "of Syncline does not know: a newer Syncline migrated it. Upgrade Syncline, or "
+            "point SYNCLINE_DATABASE_URL at another database.",
+            code="CATALOG_TOO_NEW",
+        ) from None
+
+
 def upgrade(engine: Engine) -> None:
     """Migrate the database at ``engine`` to the newest revision; a no-op when it is there."""
     head = head_revision()
-    if current_revision(engine) == head:
+    current = current_revision(engine)
+    if current == head:
         return
+    _check_known(current)
 
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":

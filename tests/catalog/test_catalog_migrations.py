@@ -1,0 +1,107 @@
+"""Opening a catalog migrates an empty database to head, matching the ORM tables exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from syncline.catalog import Catalog
+from syncline.catalog.engine import catalog_url
+from syncline.catalog.migrate import current_revision, head_revision
+from syncline.catalog.tables import Base
+from syncline.errors import ConfigError
+from syncline.security.secrets import SecretBox
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    make_postgres_database: Callable[[], str],
+) -> str:
+    """The URL of a database with no tables at all."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh' / 'syncline.db'}"
+    return make_postgres_database()
+
+
+def test_open_migrates_an_empty_database_to_head(empty_url: str, secret_box: SecretBox) -> None:
+    catalog = Catalog.from_url(empty_url, secrets=secret_box)
+    try:
+        assert current_revision(catalog.engine) == head_revision()
+
+        with catalog.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+
+            tables = set(inspect(connection).get_table_names())
+            assert tables >= {"workspaces", "sources", "models", "syncs", "sync_runs"}
+
+            workspaces = connection.execute(text("SELECT slug FROM workspaces")).scalars().all()
+            assert workspaces == ["default"]
+    finally:
+        catalog.close()
+
+
+def test_opening_twice_keeps_data_and_one_default_workspace(
+    empty_url: str, secret_box: SecretBox
+) -> None:
+    first = Catalog.from_url(empty_url, secrets=secret_box)
+    with first.session() as session:
+        session.workspaces.create("team-b")
+    first.close()
+
+    second = Catalog.from_url(empty_url, secrets=secret_box)
+    try:
+        with second.session() as session:
+            assert [w.slug for w in session.workspaces.list()] == ["default", "team-b"]
+    finally:
+        second.close()
+
+
+def test_partial_unique_indexes_exist_on_runs(empty_url: str, secret_box: SecretBox) -> None:
+    catalog = Catalog.from_url(empty_url, secrets=secret_box)
+    try:
+        with catalog.engine.connect() as connection:
+            indexes = {i["name"]: i for i in inspect(connection).get_indexes("sync_runs")}
+        assert indexes["uq_sync_runs_one_queued"]["unique"]
+        assert indexes["uq_sync_runs_one_running"]["unique"]
+    finally:
+        catalog.close()
+
+
+def test_sqlite_catalog_uses_wal_and_foreign_keys(tmp_path: Path, secret_box: SecretBox) -> None:
+    catalog = Catalog.from_url(f"sqlite:///{tmp_path / 'c.db'}", secrets=secret_box)
+    try:
+        with catalog.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    finally:
+        catalog.close()
+
+
+def test_postgresql_urls_use_psycopg_3() -> None:
+    assert catalog_url("postgresql://u@127.0.0.1/db").drivername == "postgresql+psycopg"
+    assert catalog_url("postgres://u@127.0.0.1/db").drivername == "postgresql+psycopg"
+
+
+def test_unsupported_catalog_database_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="not supported"):
+        catalog_url("mysql://root@127.0.0.1/test")
+
+
+def test_a_catalog_from_a_newer_version_is_refused(tmp_path: Path, secret_box: SecretBox) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('9999')")
+    engine.dispose()
+
+    with pytest.raises(ConfigError, match="'9999'.*Upgrade Syncline"):
+        Catalog.from_url(f"sqlite:///{tmp_path / 'old.db'}", secrets=secret_box)
