@@ -1,0 +1,57 @@
+"""How a sync's mode and delete behaviour turn planned operations into write actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from syncline.connectors.destinations.base import SyncMode, WriteAction
+from syncline.engine.config import DeleteBehavior
+from syncline.engine.report import Operation
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the run does with every planned row of one operation."""
+
+    operation: Operation
+    action: WriteAction | None
+    """The write action, or None when the rows are not sent but the snapshot advances."""
+    clear: bool = False
+    """Send the id with every other mapped field NULL (delete behaviour ``clear``)."""
+
+    @property
+    def sends(self) -> bool:
+        """True when the rows go to the destination."""
+        return self.action is not None
+
+
+_WRITES = {
+    SyncMode.UPSERT: (WriteAction.UPSERT, WriteAction.UPSERT),
+    SyncMode.MIRROR: (WriteAction.UPSERT, WriteAction.UPSERT),
+    SyncMode.ALL: (WriteAction.UPSERT, WriteAction.UPSERT),
+    SyncMode.UPDATE: (WriteAction.UPDATE, WriteAction.UPDATE),
+    # Insert and append never touch a record again: a changed row is not sent.
+    SyncMode.INSERT: (WriteAction.INSERT, None),
+    SyncMode.APPEND: (WriteAction.APPEND, None),
+}
+
+
+def plan_steps(mode: SyncMode, delete_behavior: DeleteBehavior) -> list[Step]:
+    """The steps of a run in delivery order: added, changed, then removed rows."""
+    on_added, on_changed = _WRITES[mode]
+    steps = [Step(Operation.ADDED, on_added), Step(Operation.CHANGED, on_changed)]
+    steps.append(_removed_step(mode, delete_behavior))
+    return steps
+
+
+def _removed_step(mode: SyncMode, delete_behavior: DeleteBehavior) -> Step:
+    if mode is SyncMode.MIRROR:
+        return Step(Operation.REMOVED, WriteAction.DELETE)
+    if mode in (SyncMode.INSERT, SyncMode.APPEND):
+        # Records written by insert-only modes are never deleted or cleared.
+        return Step(Operation.REMOVED, None)
+    if delete_behavior is DeleteBehavior.DELETE:
+        return Step(Operation.REMOVED, WriteAction.DELETE)
+    if delete_behavior is DeleteBehavior.CLEAR:
+        return Step(Operation.REMOVED, WriteAction.UPDATE, clear=True)
+    return Step(Operation.REMOVED, None)

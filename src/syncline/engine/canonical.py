@@ -1,0 +1,191 @@
+"""Canonical forms of model values, so representation noise is never a change.
+
+Every referenced column is turned into one canonical string per row before the row's
+fingerprint is taken: integers and integral floats or decimals print alike (``1``,
+``1.0`` and ``1.000`` are ``1``), other numbers print in their shortest exact form,
+timestamps become UTC microseconds since the epoch, booleans ``true``/``false``, and
+JSON (text tagged ``syncline.logical=json``, Arrow's JSON type, or nested Arrow types)
+is re-serialised with sorted keys and no whitespace. NULL stays distinct from ``''``.
+
+Scalar columns are canonicalised by DuckDB SQL expressions built here (vectorised);
+only JSON columns go through Python, one batch at a time.
+
+The fingerprint is the first 8 bytes (little-endian) of the ``md5`` of a length-prefixed
+encoding of the canonical strings: fixed by definition, unlike DuckDB's ``hash()``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import json
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+
+logger = logging.getLogger(__name__)
+
+FINGERPRINT_SCHEME = "md5-upper64-lp-v1"
+"""Name of the fingerprint function and encoding; stored with every snapshot."""
+
+JSON_METADATA_KEY = b"syncline.logical"
+JSON_METADATA_VALUE = b"json"
+
+_HUGEINT_LIMIT = "1e38"
+
+
+def quote_identifier(name: str) -> str:
+    """Quote ``name`` as a DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def is_json_field(field: pa.Field) -> bool:
+    """True when a column holds JSON: tagged text, Arrow's JSON type, or a nested type."""
+    metadata = field.metadata or {}
+    if metadata.get(JSON_METADATA_KEY) == JSON_METADATA_VALUE:
+        return True
+    kind = field.type
+    if isinstance(kind, pa.ExtensionType):
+        return isinstance(kind, pa.JsonType)
+    return bool(
+        pa.types.is_struct(kind)
+        or pa.types.is_list(kind)
+        or pa.types.is_large_list(kind)
+        or pa.types.is_fixed_size_list(kind)
+        or pa.types.is_list_view(kind)
+        or pa.types.is_large_list_view(kind)
+        or pa.types.is_map(kind)
+    )
+
+
+def canonical_sql(column: str, arrow_type: pa.DataType) -> str:
+    """A DuckDB expression giving the canonical string of ``column`` (NULL stays NULL)."""
+    col = quote_identifier(column)
+    kind = arrow_type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+
+    if pa.types.is_null(kind):
+        return "CAST(NULL AS VARCHAR)"
+    if pa.types.is_boolean(kind):
+        return f"CASE WHEN {col} THEN 'true' WHEN NOT {col} THEN 'false' END"
+    if pa.types.is_integer(kind):
+        return f"CAST({col} AS VARCHAR)"
+    if pa.types.is_floating(kind):
+        # Integral floats print as integers so that 1.0 matches 1 and 1.000.
+        return (
+            f"CASE WHEN isfinite({col}) AND {col} = trunc({col}) "
+            f"AND abs({col}) < {_HUGEINT_LIMIT} "
+            f"THEN CAST(CAST({col} AS HUGEINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END"
+        )
+    if pa.types.is_decimal(kind):
+        if kind.scale <= 0:
+            return f"CAST({col} AS VARCHAR)"
+        return (
+            f"CASE WHEN {col} = 0 THEN '0' ELSE rtrim(rtrim(CAST({col} AS VARCHAR), '0'), '.') END"
+        )
+    if pa.types.is_timestamp(kind):
+        return f"CAST(epoch_us({col}) AS VARCHAR)"
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return f"hex({col})"
+    if pa.types.is_fixed_size_binary(kind) or pa.types.is_binary_view(kind):
+        return f"hex({col})"
+    return f"CAST({col} AS VARCHAR)"
+
+
+def encoded_sql(expression: str) -> str:
+    """Length-prefix a canonical string so that NULL, '' and 'NULL' all encode apart."""
+    return f"coalesce('V' || CAST(length({expression}) AS VARCHAR) || ':' || {expression}, 'N')"
+
+
+def fingerprint_sql(canonical_columns: Sequence[str]) -> str:
+    """A DuckDB expression giving the 64-bit md5 fingerprint over canonical columns."""
+    if not canonical_columns:
+        return "md5_number_upper('')"
+    parts = ", ".join(encoded_sql(quote_identifier(name)) for name in canonical_columns)
+    return f"md5_number_upper(concat({parts}))"
+
+
+def canonical_json_text(text: str | None) -> str | None:
+    """Re-serialise JSON text with sorted keys and no whitespace; invalid JSON is kept."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text, parse_float=decimal.Decimal)
+    except ValueError:
+        return text
+    return _dumps(value)
+
+
+def canonical_json_value(value: Any) -> str | None:
+    """Serialise a nested Python value (from an Arrow nested type) canonically."""
+    if value is None:
+        return None
+    return _dumps(value)
+
+
+def canonical_json_array(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType) -> pa.Array:
+    """Canonical JSON strings for a whole column of one batch."""
+    if isinstance(arrow_type, pa.ExtensionType):
+        array = array.storage if isinstance(array, pa.ExtensionArray) else array
+        arrow_type = arrow_type.storage_type
+    values = array.to_pylist()
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return pa.array([canonical_json_text(v) for v in values], pa.string())
+    if pa.types.is_string_view(arrow_type) or pa.types.is_dictionary(arrow_type):
+        return pa.array([canonical_json_text(v) for v in values], pa.string())
+    return pa.array([canonical_json_value(v) for v in values], pa.string())
+
+
+def _dumps(value: Any) -> str:
+    """Serialise with sorted keys, no whitespace and canonical numbers."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | decimal.Decimal):
+        return _canonical_number(value)
+    if isinstance(value, dict):
+        items = sorted((str(k), v) for k, v in value.items())
+        return "{" + ",".join(f"{_dumps(k)}:{_dumps(v)}" for k, v in items) + "}"
+    if isinstance(value, list | tuple):
+        if value and all(isinstance(item, tuple) and len(item) == 2 for item in value):
+            # An Arrow map arrives as a list of (key, value) pairs.
+            return _dumps({str(k): v for k, v in value})
+        return "[" + ",".join(_dumps(item) for item in value) + "]"
+    if isinstance(value, dt.datetime):
+        return str(_canonical_timestamp(value))
+    if isinstance(value, dt.date | dt.time):
+        return _dumps(value.isoformat())
+    if isinstance(value, bytes):
+        return _dumps(base64.b64encode(value).decode("ascii"))
+    return _dumps(str(value))
+
+
+def _canonical_number(value: float | decimal.Decimal) -> str:
+    """Integral numbers print as integers; others in their shortest exact decimal form."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return json.dumps(str(value))
+        value = decimal.Decimal(repr(value))
+    if not value.is_finite():
+        return json.dumps(str(value))
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
+def _canonical_timestamp(value: dt.datetime) -> int:
+    """UTC microseconds since the epoch; a naive value is taken as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -1,0 +1,205 @@
+"""Deliver a run's plan: map batches, write them, and commit every acknowledged batch.
+
+Up to ``capabilities.max_concurrency`` batches are in flight; the snapshot journal is
+written from this thread only, right after each batch's result arrives. A transient
+failure of a whole batch is retried with jittered exponential backoff; a terminal one
+stops the run after the batches already in flight have been accounted for.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Generator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from syncline.connectors.destinations.base import (
+    BatchResult,
+    Destination,
+    WriteAction,
+    WriteBatch,
+)
+from syncline.engine.actions import Step
+from syncline.engine.mapping import MappedBatch, RecordMapper, record_payload
+from syncline.engine.planner.local import LocalPlanner
+from syncline.engine.report import RejectedRow, RunProgress, RunReporter
+from syncline.errors import TransientError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a batch that failed transiently is retried."""
+
+    retries: int = 4
+    base_delay: float = 0.5
+    """Seconds before the first retry; doubled on each further one, with jitter."""
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        jittered: float = backoff * random.uniform(0.5, 1.0)
+        return max(jittered, retry_after or 0.0)
+
+
+@dataclass
+class _InFlight:
+    step: Step
+    planned: pa.RecordBatch
+    mapped: MappedBatch
+    future: Future[BatchResult] | None
+
+
+class Delivery:
+    """Sends one run's planned rows to a destination and journals every outcome."""
+
+    def __init__(
+        self,
+        planner: LocalPlanner,
+        mapper: RecordMapper,
+        destination: Destination,
+        reporter: RunReporter,
+        progress: RunProgress,
+        retry: RetryPolicy,
+    ) -> None:
+        self.planner = planner
+        self.mapper = mapper
+        self.destination = destination
+        self.reporter = reporter
+        self.progress = progress
+        self.retry = retry
+        capabilities = destination.capabilities
+        self.batch_rows = max(1, capabilities.max_batch_rows)
+        self.concurrency = max(1, capabilities.max_concurrency)
+
+    def run(self, steps: list[Step]) -> bool:
+        """Deliver every sending step; False when a cancellation stopped it early.
+
+        Raises:
+            TerminalError, TransientError: a batch could not be written; batches
+                acknowledged before it stay committed.
+        """
+        queue: deque[_InFlight] = deque()
+        error: BaseException | None = None
+        cancelled = False
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="syncline-write") as pool:
+            try:
+                for step in steps:
+                    if not step.sends:
+                        continue
+                    with closing(self._batches(step)) as batches:
+                        for planned in batches:
+                            if self.reporter.cancel_requested():
+                                cancelled = True
+                                break
+                            queue.append(self._submit(pool, step, planned))
+                            while len(queue) >= self.concurrency:
+                                self._complete(queue.popleft())
+                    if cancelled:
+                        break
+            except BaseException as exc:
+                error = exc
+            # Batches already handed over are accounted for, whatever stopped the run.
+            while queue:
+                try:
+                    self._complete(queue.popleft())
+                except BaseException as exc:
+                    error = error or exc
+        if error is not None:
+            raise error
+        return not cancelled
+
+    def _batches(self, step: Step) -> Generator[pa.RecordBatch, None, None]:
+        return self.planner.planned_batches(step.operation, self.batch_rows)
+
+    def _submit(self, pool: ThreadPoolExecutor, step: Step, planned: pa.RecordBatch) -> _InFlight:
+        if step.action is WriteAction.DELETE:
+            mapped = self.mapper.map_deletes(planned)
+        elif step.clear:
+            mapped = self.mapper.map_clears(planned)
+        else:
+            mapped = self.mapper.map_rows(planned, step.operation)
+        future = None
+        if mapped.records.num_rows:
+            assert step.action is not None
+            batch = WriteBatch(action=step.action, records=mapped.records, keys=mapped.keys)
+            future = pool.submit(self._write, batch)
+        return _InFlight(step, planned, mapped, future)
+
+    def _write(self, batch: WriteBatch) -> BatchResult:
+        attempt = 0
+        while True:
+            try:
+                return self.destination.write_batch(batch)
+            except TransientError as exc:
+                attempt += 1
+                if attempt > self.retry.retries:
+                    raise
+                delay = self.retry.delay(attempt, exc.retry_after)
+                logger.warning(
+                    "batch of %s rows failed transiently (%s); retry %s of %s in %.1fs",
+                    len(batch),
+                    exc,
+                    attempt,
+                    self.retry.retries,
+                    delay,
+                )
+                time.sleep(delay)
+
+    def _complete(self, flight: _InFlight) -> None:
+        mapped = flight.mapped
+        result = flight.future.result() if flight.future is not None else BatchResult()
+        rejected: list[tuple[int, str, str | None]] = [
+            (row, reason, None) for row, reason in mapped.rejected
+        ]
+        failed_records: set[int] = set()
+        for failure in result.failures:
+            if not 0 <= failure.index < len(mapped.rows):
+                logger.warning("destination reported row %s outside the batch", failure.index)
+                continue
+            if failure.index in failed_records:
+                continue
+            failed_records.add(failure.index)
+            payload = record_payload(mapped.records, failure.index)
+            rejected.append((mapped.rows[failure.index], failure.reason, payload))
+        acked = [row for i, row in enumerate(mapped.rows) if i not in failed_records]
+
+        self.planner.store.record(flight.planned, acked, [(row, r) for row, r, _ in rejected])
+
+        operation = flight.step.operation
+        self.progress.successful.add(operation, len(acked))
+        self.progress.failed.add(operation, len(rejected))
+        if rejected:
+            self.reporter.rejected(self._rejected_rows(flight, rejected))
+        self.reporter.progress(self.progress)
+        logger.debug(
+            "batch of %s %s rows: %s acknowledged, %s rejected",
+            flight.planned.num_rows,
+            operation.value,
+            len(acked),
+            len(rejected),
+        )
+
+    def _rejected_rows(
+        self, flight: _InFlight, rejected: list[tuple[int, str, str | None]]
+    ) -> list[RejectedRow]:
+        keys = flight.planned.column("_sl_key").to_pylist()
+        attempts = flight.planned.column("_sl_attempts").to_pylist()
+        return [
+            RejectedRow(
+                key=str(keys[row]),
+                operation=flight.step.operation,
+                reason=reason,
+                attempts=int(attempts[row]) + 1,
+                payload=payload,
+            )
+            for row, reason, payload in rejected
+        ]

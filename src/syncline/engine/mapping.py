@@ -1,0 +1,329 @@
+"""Field mappings: turn planned model rows into destination records, batch by batch.
+
+A mapping writes one destination field from a model column (``standard``), a
+constant (``static``), a value of the run (``variable``) or a sandboxed Jinja2
+template over the row's columns (``template``). A template that fails on one row
+rejects that row only; the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+import jinja2.meta
+import pyarrow as pa
+from jinja2.sandbox import SandboxedEnvironment
+
+from syncline.connectors.destinations.base import FieldSpec
+from syncline.engine.canonical import JSON_METADATA_KEY, is_json_field
+from syncline.engine.config import (
+    StandardMapping,
+    StaticMapping,
+    SyncConfiguration,
+    TemplateMapping,
+    Variable,
+    VariableMapping,
+)
+from syncline.engine.report import Operation
+from syncline.errors import ConfigError, UserError
+
+logger = logging.getLogger(__name__)
+
+_ENVIRONMENT = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+def template_variables(template: str, *, field: str = "?") -> set[str]:
+    """Names a template reads from the row (undeclared variables of its Jinja2 AST)."""
+    try:
+        ast = _ENVIRONMENT.parse(template)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(
+            f"the template of field {field!r} is not valid Jinja2: {exc.message} "
+            f"(line {exc.lineno}); fix the template"
+        ) from None
+    return set(jinja2.meta.find_undeclared_variables(ast))
+
+
+def referenced_columns(
+    configuration: SyncConfiguration,
+    primary_key: str,
+    model_columns: Sequence[str] | None = None,
+) -> list[str]:
+    """Model columns a sync reads: the key, mapped columns, template variables, external id.
+
+    With no mappings every model column is referenced; pass ``model_columns`` to list
+    them, otherwise only the key and external id column are known and returned.
+    """
+    names = [primary_key]
+    if not configuration.mappings and model_columns is not None:
+        names.extend(model_columns)
+    for mapping in configuration.mappings:
+        if isinstance(mapping, StandardMapping):
+            names.append(mapping.from_)
+        elif isinstance(mapping, TemplateMapping):
+            names.extend(sorted(template_variables(mapping.template, field=mapping.to)))
+    if configuration.external_id_mapping is not None:
+        names.append(configuration.external_id_mapping.from_)
+    return list(dict.fromkeys(names))
+
+
+def check_columns(referenced: Sequence[str], model_columns: Sequence[str], model: str) -> None:
+    """Raise a user error naming every referenced column the model does not return."""
+    missing = [name for name in referenced if name not in model_columns]
+    if missing:
+        listed = ", ".join(model_columns) or "none"
+        raise UserError(
+            f"column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
+            f"referenced by the sync {'are' if len(missing) > 1 else 'is'} not in {model} "
+            f"(its columns: {listed}); fix the mappings or the model query",
+            code="QUERY_COLUMN_MISSING",
+        )
+
+
+@dataclass(frozen=True)
+class MappedBatch:
+    """Destination records for some planned rows, and the rows that could not be mapped."""
+
+    records: pa.Table
+    keys: list[str]
+    rows: list[int]
+    """For each record, its row index in the planned batch."""
+    rejected: list[tuple[int, str]]
+    """Planned-batch row index and reason of every row that could not be mapped."""
+
+
+_Producer = Callable[[pa.RecordBatch, Operation], tuple[pa.Array, dict[int, str]]]
+
+
+class RecordMapper:
+    """Builds destination records from planned rows according to a sync's mappings."""
+
+    def __init__(
+        self,
+        configuration: SyncConfiguration,
+        primary_key: str,
+        model_schema: pa.Schema,
+        *,
+        sync_id: int,
+        run_id: int,
+        key_column: str,
+    ) -> None:
+        self.configuration = configuration
+        self.model_schema = model_schema
+        self.sync_id = sync_id
+        self.run_id = run_id
+        self.key_column = key_column
+        external = configuration.external_id_mapping
+        self.id_column = external.from_ if external else primary_key
+        self.id_field = external.to if external else primary_key
+        self._fields: list[FieldSpec] = []
+        self._producers: list[_Producer] = []
+        self._build()
+
+    @property
+    def fields(self) -> tuple[FieldSpec, ...]:
+        """Every field written, the id field included, in mapping order."""
+        return tuple(self._fields)
+
+    def _build(self) -> None:
+        mappings = list(self.configuration.mappings)
+        if not mappings:
+            mappings = [_standard(name, name) for name in self.model_schema.names]
+        writers = {m.to: m for m in mappings}
+        id_writer = writers.get(self.id_field)
+        if id_writer is None:
+            mappings.insert(0, _standard(self.id_column, self.id_field))
+        elif not (isinstance(id_writer, StandardMapping) and id_writer.from_ == self.id_column):
+            raise ConfigError(
+                f"field {self.id_field!r} identifies destination records and is written from "
+                f"column {self.id_column!r}, but a mapping also writes it; remove that mapping "
+                "or change externalIdMapping"
+            )
+        for mapping in mappings:
+            self._add(mapping)
+
+    def _add(self, mapping: Any) -> None:
+        if isinstance(mapping, StandardMapping):
+            model_field = self.model_schema.field(mapping.from_)
+            arrow_type = model_field.type
+            logical = "json" if is_json_field(model_field) and _is_text(arrow_type) else None
+            self._fields.append(FieldSpec(mapping.to, _plain_type(arrow_type), logical))
+            self._producers.append(self._column(mapping.from_, _plain_type(arrow_type)))
+        elif isinstance(mapping, StaticMapping):
+            arrow_type = pa.array([mapping.value]).type
+            self._fields.append(FieldSpec(mapping.to, arrow_type))
+            self._producers.append(_static(mapping.value, arrow_type))
+        elif isinstance(mapping, VariableMapping):
+            self._add_variable(mapping)
+        elif isinstance(mapping, TemplateMapping):
+            template = _ENVIRONMENT.from_string(mapping.template)
+            names = sorted(template_variables(mapping.template, field=mapping.to))
+            self._fields.append(FieldSpec(mapping.to, pa.string()))
+            self._producers.append(self._template(template, names, mapping.to))
+
+    def _add_variable(self, mapping: VariableMapping) -> None:
+        if mapping.variable is Variable.ROW_OPERATION:
+            self._fields.append(FieldSpec(mapping.to, pa.string()))
+            self._producers.append(
+                lambda batch, op: (pa.array([op.value] * batch.num_rows, pa.string()), {})
+            )
+            return
+        value = self.sync_id if mapping.variable is Variable.SYNC_ID else self.run_id
+        self._fields.append(FieldSpec(mapping.to, pa.int64()))
+        self._producers.append(_static(value, pa.int64()))
+
+    def _column(self, name: str, arrow_type: pa.DataType) -> _Producer:
+        def produce(batch: pa.RecordBatch, operation: Operation) -> tuple[pa.Array, dict[int, str]]:
+            return _cast(batch.column(name), arrow_type), {}
+
+        return produce
+
+    def _template(self, template: jinja2.Template, names: list[str], field: str) -> _Producer:
+        def produce(batch: pa.RecordBatch, operation: Operation) -> tuple[pa.Array, dict[int, str]]:
+            columns = {
+                n: _cast(batch.column(n), _plain_type(self.model_schema.field(n).type)).to_pylist()
+                for n in names
+            }
+            values: list[str | None] = []
+            errors: dict[int, str] = {}
+            for index in range(batch.num_rows):
+                row = {n: columns[n][index] for n in names}
+                try:
+                    values.append(template.render(row))
+                except Exception as exc:  # noqa: BLE001 - any template failure rejects the row
+                    values.append(None)
+                    errors[index] = f"template of field {field!r} failed: {exc}"
+            return pa.array(values, pa.string()), errors
+
+        return produce
+
+    def map_rows(self, batch: pa.RecordBatch, operation: Operation) -> MappedBatch:
+        """Records with every mapped field for rows to insert, update or upsert."""
+        arrays: list[pa.Array] = []
+        errors: dict[int, str] = {}
+        for producer in self._producers:
+            array, failed = producer(batch, operation)
+            arrays.append(array)
+            for index, reason in failed.items():
+                errors.setdefault(index, reason)
+        self._reject_null_ids(batch, errors)
+        return self._finish(batch, arrays, errors)
+
+    def map_deletes(self, batch: pa.RecordBatch) -> MappedBatch:
+        """Records holding only the id field, for rows to delete."""
+        errors: dict[int, str] = {}
+        self._reject_null_ids(batch, errors)
+        id_type = self._fields[self._id_index()].arrow_type
+        arrays = [_cast(batch.column(self.id_column), id_type)]
+        fields = [self._fields[self._id_index()]]
+        return self._finish(batch, arrays, errors, fields)
+
+    def map_clears(self, batch: pa.RecordBatch) -> MappedBatch:
+        """Records with the id and every other mapped field NULL, for rows to clear."""
+        errors: dict[int, str] = {}
+        self._reject_null_ids(batch, errors)
+        id_index = self._id_index()
+        arrays = [
+            _cast(batch.column(self.id_column), spec.arrow_type)
+            if position == id_index
+            else pa.nulls(batch.num_rows, spec.arrow_type)
+            for position, spec in enumerate(self._fields)
+        ]
+        return self._finish(batch, arrays, errors)
+
+    def _id_index(self) -> int:
+        return next(i for i, spec in enumerate(self._fields) if spec.name == self.id_field)
+
+    def _reject_null_ids(self, batch: pa.RecordBatch, errors: dict[int, str]) -> None:
+        ids = batch.column(self.id_column)
+        if ids.null_count == 0:
+            return
+        for index, valid in enumerate(ids.is_valid().to_pylist()):
+            if not valid:
+                errors.setdefault(
+                    index,
+                    f"external id column {self.id_column!r} is NULL, so the record cannot be "
+                    "matched (NULL_EXTERNAL_ID)",
+                )
+
+    def _finish(
+        self,
+        batch: pa.RecordBatch,
+        arrays: list[pa.Array],
+        errors: dict[int, str],
+        fields: list[FieldSpec] | None = None,
+    ) -> MappedBatch:
+        specs = fields if fields is not None else self._fields
+        schema = pa.schema(
+            [
+                pa.field(spec.name, array.type, metadata=_metadata(spec))
+                for spec, array in zip(specs, arrays, strict=True)
+            ]
+        )
+        records = pa.Table.from_arrays(arrays, schema=schema)
+        keys = batch.column(self.key_column).to_pylist()
+        rows = list(range(batch.num_rows))
+        if errors:
+            rows = [i for i in rows if i not in errors]
+            records = records.take(pa.array(rows, pa.int64()))
+        return MappedBatch(
+            records=records,
+            keys=[keys[i] for i in rows],
+            rows=rows,
+            rejected=sorted(errors.items()),
+        )
+
+
+def record_payload(records: pa.Table, index: int) -> str:
+    """One record as JSON, as it was sent, for the rejected-row report."""
+    row = records.slice(index, 1).to_pylist()[0]
+    return json.dumps(row, default=str, ensure_ascii=False, sort_keys=True)
+
+
+def _standard(column: str, field: str) -> StandardMapping:
+    return StandardMapping.model_validate({"from": column, "to": field})
+
+
+def _static(value: Any, arrow_type: pa.DataType) -> _Producer:
+    def produce(batch: pa.RecordBatch, operation: Operation) -> tuple[pa.Array, dict[int, str]]:
+        return pa.array([value] * batch.num_rows, arrow_type), {}
+
+    return produce
+
+
+def _metadata(spec: FieldSpec) -> dict[bytes, bytes] | None:
+    if spec.logical is None:
+        return None
+    return {JSON_METADATA_KEY: spec.logical.encode()}
+
+
+def _is_text(arrow_type: pa.DataType) -> bool:
+    plain = _plain_type(arrow_type)
+    return bool(pa.types.is_string(plain) or pa.types.is_large_string(plain))
+
+
+def _plain_type(arrow_type: pa.DataType) -> pa.DataType:
+    """The type records carry: extension types as their storage, dictionaries decoded."""
+    if isinstance(arrow_type, pa.ExtensionType):
+        return arrow_type.storage_type
+    if pa.types.is_dictionary(arrow_type):
+        return arrow_type.value_type
+    return arrow_type
+
+
+def _cast(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType) -> pa.Array:
+    """Cast a column read back from the planner to the model's own type."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type.equals(arrow_type):
+        return array
+    try:
+        return array.cast(arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        logger.debug("kept planner type %s instead of model type %s", array.type, arrow_type)
+        return array

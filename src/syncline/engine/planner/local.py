@@ -1,0 +1,259 @@
+"""The local planner: ingest a model's rows into DuckDB and diff them against the snapshot.
+
+Rows arrive as Arrow record batches and stay columnar: DuckDB computes each row's
+canonical key and fingerprint, the full join against the snapshot and the plan, and
+spills to disk under its memory limit. Only JSON columns pass through Python, for
+their canonical form.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from syncline.engine.canonical import (
+    canonical_json_array,
+    canonical_sql,
+    fingerprint_sql,
+    is_json_field,
+    quote_identifier,
+)
+from syncline.engine.planner.store import SnapshotStore
+from syncline.engine.report import Operation, RowCounts
+from syncline.errors import RunError
+
+logger = logging.getLogger(__name__)
+
+CURRENT = "scratch.current"
+"""Scratch table of this run's model rows: key, fingerprint, external id, columns."""
+
+PLAN = "scratch.plan"
+"""Scratch table of this run's planned rows: the changes, with their columns."""
+
+_EXAMPLE_KEYS = 5
+
+
+@dataclass
+class IngestStats:
+    """What reading the model found."""
+
+    query_size: int = 0
+    null_keys: int = 0
+
+
+@dataclass
+class Plan:
+    """How many rows of each operation the diff found."""
+
+    counts: RowCounts = field(default_factory=RowCounts)
+    snapshot_size: int = 0
+
+
+class LocalPlanner:
+    """Plans one run of one sync from a DuckDB snapshot file kept in ``snapshot_dir``."""
+
+    def __init__(
+        self,
+        snapshot_dir: Path,
+        sync_id: int,
+        *,
+        primary_key: str,
+        id_column: str,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        in_memory: bool = False,
+    ) -> None:
+        self.sync_id = sync_id
+        self.primary_key = primary_key
+        self.id_column = id_column
+        self.store = SnapshotStore(
+            snapshot_dir, sync_id, memory_limit=memory_limit, threads=threads, in_memory=in_memory
+        )
+        self.columns: list[str] = []
+        self.column_types: dict[str, str] = {}
+        # A run killed after acknowledging batches left them in the journal.
+        self.store.merge()
+
+    def ingest(
+        self, batches: Iterator[pa.RecordBatch], schema: pa.Schema, columns: Sequence[str]
+    ) -> IngestStats:
+        """Load the model's referenced ``columns`` with canonical key and fingerprint."""
+        stats = IngestStats()
+        self.columns = list(columns)
+        json_columns = [name for name in self.columns if is_json_field(schema.field(name))]
+        projected = pa.schema([schema.field(name) for name in self.columns])
+        staged = pa.schema(
+            list(projected)
+            + [pa.field(_json_name(i), pa.string()) for i in range(len(json_columns))]
+        )
+
+        def prepared() -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                stats.query_size += batch.num_rows
+                picked = batch.select(self.columns)
+                extra = [
+                    canonical_json_array(picked.column(name), projected.field(name).type)
+                    for name in json_columns
+                ]
+                yield pa.RecordBatch.from_arrays(list(picked.columns) + extra, schema=staged)
+
+        reader = pa.RecordBatchReader.from_batches(staged, prepared())
+        con = self.store.connection
+        con.register("_sl_incoming", reader)
+        try:
+            con.execute(self._ingest_sql(projected, json_columns))
+        finally:
+            con.unregister("_sl_incoming")
+
+        self.column_types = {
+            str(name): str(kind) for name, kind, *_ in con.execute(f"DESCRIBE {CURRENT}").fetchall()
+        }
+        row = con.execute(f"SELECT count(*) FROM {CURRENT} WHERE _sl_key IS NULL").fetchone()
+        stats.null_keys = int(row[0]) if row else 0
+        logger.info(
+            "sync %s: read %s model rows (%s with a NULL key, skipped)",
+            self.sync_id,
+            stats.query_size,
+            stats.null_keys,
+        )
+        return stats
+
+    def _ingest_sql(self, projected: pa.Schema, json_columns: list[str]) -> str:
+        canonical: dict[str, str] = {}
+        for name in self.columns:
+            if name in json_columns:
+                canonical[name] = quote_identifier(_json_name(json_columns.index(name)))
+            else:
+                canonical[name] = canonical_sql(name, projected.field(name).type)
+        compared = sorted(name for name in self.columns if name != self.primary_key)
+        inner = ", ".join(
+            [
+                f"{canonical[name]} AS {quote_identifier(_canon_name(i))}"
+                for i, name in enumerate(compared)
+            ]
+            + [f"{canonical[self.primary_key]} AS _sl_key"]
+            + [f"CAST({quote_identifier(self.id_column)} AS VARCHAR) AS _sl_ext"]
+            + [quote_identifier(name) for name in self.columns]
+        )
+        fingerprint = fingerprint_sql([_canon_name(i) for i in range(len(compared))])
+        outer = ", ".join(
+            ["_sl_key", f"{fingerprint} AS _sl_fp", "_sl_ext"]
+            + [quote_identifier(name) for name in self.columns]
+        )
+        return (
+            f"CREATE OR REPLACE TABLE {CURRENT} AS SELECT {outer} "
+            f"FROM (SELECT {inner} FROM _sl_incoming)"
+        )
+
+    def check_unique_keys(self) -> None:
+        """Fail the run, showing example keys, when the model repeats a primary key."""
+        rows = self.store.connection.execute(
+            f"SELECT _sl_key, count(*) FROM {CURRENT} WHERE _sl_key IS NOT NULL "
+            f"GROUP BY _sl_key HAVING count(*) > 1 ORDER BY _sl_key LIMIT {_EXAMPLE_KEYS}"
+        ).fetchall()
+        if not rows:
+            return
+        total = self.store.connection.execute(
+            f"SELECT count(*) FROM (SELECT _sl_key FROM {CURRENT} WHERE _sl_key IS NOT NULL "
+            "GROUP BY _sl_key HAVING count(*) > 1)"
+        ).fetchone()
+        examples = ", ".join(f"{key!r} ({count} rows)" for key, count in rows)
+        raise RunError(
+            f"primary key {self.primary_key!r} is not unique: {total[0] if total else '?'} "
+            f"keys repeat, e.g. {examples}; make the model return one row per key or choose "
+            "another primary key",
+            code="NON_UNIQUE_PRIMARY_KEY",
+            sync_id=self.sync_id,
+        )
+
+    def diff(self, *, every_row: bool = False, full_resync: bool = False) -> Plan:
+        """Compute the plan: added, changed and removed rows, plus last run's failed rows.
+
+        ``every_row`` plans every current row (mode ``all``); ``full_resync`` plans every
+        current row as added and no removed row.
+        """
+        con = self.store.connection
+        plan = Plan(snapshot_size=self.store.snapshot_size())
+        columns = ", ".join(
+            self._planned_column(name, with_snapshot=not full_resync) for name in self.columns
+        )
+        if full_resync:
+            sql = (
+                f"CREATE OR REPLACE TABLE {PLAN} AS SELECT c._sl_key, 'added' AS _sl_op, "
+                "c._sl_fp, c._sl_ext, coalesce(f.attempts, 0) AS _sl_attempts, "
+                f"{columns} FROM {CURRENT} c LEFT JOIN failed f ON f.key = c._sl_key "
+                "WHERE c._sl_key IS NOT NULL"
+            )
+        else:
+            changed = (
+                "TRUE"
+                if every_row
+                else ("s.key IS NULL OR c._sl_key IS NULL OR c._sl_fp <> s.fp OR f.key IS NOT NULL")
+            )
+            sql = (
+                f"CREATE OR REPLACE TABLE {PLAN} AS SELECT "
+                "coalesce(c._sl_key, s.key) AS _sl_key, "
+                "CASE WHEN s.key IS NULL THEN 'added' WHEN c._sl_key IS NULL THEN 'removed' "
+                "ELSE 'changed' END AS _sl_op, c._sl_fp, coalesce(c._sl_ext, s.ext) AS _sl_ext, "
+                f"coalesce(f.attempts, 0) AS _sl_attempts, {columns} "
+                f"FROM (SELECT * FROM {CURRENT} WHERE _sl_key IS NOT NULL) c "
+                "FULL JOIN snapshot s ON c._sl_key = s.key "
+                "LEFT JOIN failed f ON f.key = coalesce(c._sl_key, s.key) "
+                f"WHERE {changed}"
+            )
+        con.execute(sql)
+        for operation, count in con.execute(
+            f"SELECT _sl_op, count(*) FROM {PLAN} GROUP BY _sl_op"
+        ).fetchall():
+            plan.counts.add(Operation(operation), int(count))
+        logger.info(
+            "sync %s: planned %s added, %s changed, %s removed (snapshot had %s rows)",
+            self.sync_id,
+            plan.counts.added,
+            plan.counts.changed,
+            plan.counts.removed,
+            plan.snapshot_size,
+        )
+        return plan
+
+    def _planned_column(self, name: str, *, with_snapshot: bool) -> str:
+        quoted = quote_identifier(name)
+        if name != self.id_column or not with_snapshot:
+            return f"c.{quoted}"
+        # A removed row is gone from the model; its id comes back from the snapshot.
+        kind = self.column_types[name]
+        return (
+            f"CASE WHEN c._sl_key IS NULL THEN TRY_CAST(s.ext AS {kind}) "
+            f"ELSE c.{quoted} END AS {quoted}"
+        )
+
+    def planned_batches(
+        self, operation: Operation, batch_rows: int
+    ) -> Generator[pa.RecordBatch, None, None]:
+        """Stream the planned rows of one operation in batches of at most ``batch_rows``."""
+        cursor = self.store.connection.cursor()
+        try:
+            reader = cursor.execute(
+                f"SELECT * FROM {PLAN} WHERE _sl_op = ?", [operation.value]
+            ).to_arrow_reader(batch_rows)
+            for batch in reader:
+                if batch.num_rows:
+                    yield batch
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        """Close the snapshot file."""
+        self.store.close()
+
+
+def _json_name(index: int) -> str:
+    return f"_sl_json_{index}"
+
+
+def _canon_name(index: int) -> str:
+    return f"_sl_canon_{index}"

@@ -1,0 +1,287 @@
+"""The DuckDB file of one sync: its snapshot, its failed-row index and its journal.
+
+The snapshot holds, per primary key, the fingerprint of the row the destination last
+acknowledged and the external id value a later delete or clear needs. The failed-row
+index holds every row the destination rejected and how many runs tried it.
+
+Each acknowledged batch appends its outcome to the journal in one transaction, which
+is cheap whatever the snapshot's size. The journal is folded into the snapshot and the
+failed-row index in one transaction at the end of the run, or at the start of the next
+run when a process died before it could: the snapshot plus the journal is always the
+exact record of what the destination acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from syncline.engine.canonical import FINGERPRINT_SCHEME
+from syncline.engine.report import Operation
+from syncline.errors import ConfigError, RunError
+
+logger = logging.getLogger(__name__)
+
+_MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|[KMGT]i?B)\s*$", re.IGNORECASE)
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS snapshot (key VARCHAR, fp UBIGINT, ext VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS failed "
+    "(key VARCHAR, operation VARCHAR, reason VARCHAR, attempts INTEGER)",
+    "CREATE TABLE IF NOT EXISTS journal (key VARCHAR, kind VARCHAR, operation VARCHAR, "
+    "fp UBIGINT, ext VARCHAR, reason VARCHAR, attempts INTEGER)",
+)
+
+_JOURNAL_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("kind", pa.string()),
+        ("operation", pa.string()),
+        ("fp", pa.uint64()),
+        ("ext", pa.string()),
+        ("reason", pa.string()),
+        ("attempts", pa.int32()),
+    ]
+)
+
+
+def snapshot_path(snapshot_dir: Path, sync_id: int) -> Path:
+    """The DuckDB file that holds one sync's snapshot."""
+    return snapshot_dir / f"sync-{sync_id}.duckdb"
+
+
+def delete_snapshot(snapshot_dir: Path, sync_id: int) -> None:
+    """Remove a sync's snapshot file, its write-ahead log and its spill folder."""
+    path = snapshot_path(snapshot_dir, sync_id)
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        candidate.unlink(missing_ok=True)
+    spill = _spill_dir(path)
+    if spill.exists():
+        for child in spill.iterdir():
+            child.unlink(missing_ok=True)
+        spill.rmdir()
+    logger.info("deleted the snapshot of sync %s", sync_id)
+
+
+def _spill_dir(path: Path) -> Path:
+    return path.with_name(path.stem + ".spill")
+
+
+class SnapshotStore:
+    """One sync's DuckDB file, opened for one run."""
+
+    def __init__(
+        self,
+        snapshot_dir: Path,
+        sync_id: int,
+        *,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        in_memory: bool = False,
+    ) -> None:
+        if memory_limit is not None and not _MEMORY_LIMIT.match(memory_limit):
+            raise ConfigError(
+                f"planner memory limit {memory_limit!r} is not a size; use e.g. '2GB' or '512MiB'"
+            )
+        if threads is not None and threads < 1:
+            raise ConfigError(f"planner threads {threads!r} must be a positive integer")
+        self.sync_id = sync_id
+        self.path = snapshot_path(snapshot_dir, sync_id)
+        if not in_memory:
+            snapshot_dir.mkdir(parents=True, exist_ok=True)
+        self.connection = duckdb.connect(":memory:" if in_memory else str(self.path))
+        self._configure(memory_limit, threads)
+        self._create_schema()
+
+    def _configure(self, memory_limit: str | None, threads: int | None) -> None:
+        con = self.connection
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET temp_directory = '{_quote(str(_spill_dir(self.path)))}'")
+        if memory_limit is not None:
+            con.execute(f"SET memory_limit = '{_quote(memory_limit.strip())}'")
+        if threads is not None:
+            con.execute(f"SET threads = {int(threads)}")
+        con.execute("ATTACH ':memory:' AS scratch")
+
+    def _create_schema(self) -> None:
+        con = self.connection
+        for statement in _SCHEMA:
+            con.execute(statement)
+        row = con.execute("SELECT value FROM meta WHERE name = 'fingerprint'").fetchone()
+        if row is None:
+            con.execute("INSERT INTO meta VALUES ('fingerprint', ?)", [FINGERPRINT_SCHEME])
+        elif row[0] != FINGERPRINT_SCHEME:
+            raise RunError(
+                f"the snapshot of sync {self.sync_id} was made with fingerprint {row[0]!r}, "
+                f"this version uses {FINGERPRINT_SCHEME!r}; run the sync once with resetCDC "
+                "(or fullResync) to rebuild it",
+                code="SNAPSHOT_INCOMPATIBLE",
+                sync_id=self.sync_id,
+            )
+
+    def snapshot_size(self) -> int:
+        """How many rows the destination has acknowledged and still holds."""
+        row = self.connection.execute("SELECT count(*) FROM snapshot").fetchone()
+        return int(row[0]) if row else 0
+
+    def failed_size(self) -> int:
+        """How many rows wait in the failed-row index."""
+        row = self.connection.execute("SELECT count(*) FROM failed").fetchone()
+        return int(row[0]) if row else 0
+
+    def record(
+        self, planned: pa.RecordBatch, acked: list[int], rejected: list[tuple[int, str]]
+    ) -> None:
+        """Journal one batch's acknowledged and rejected planned rows in one transaction."""
+        table = journal_entries(planned, acked, rejected)
+        if table.num_rows == 0:
+            return
+        con = self.connection
+        con.register("_sl_outcomes", table)
+        try:
+            con.execute("INSERT INTO journal SELECT * FROM _sl_outcomes")
+        finally:
+            con.unregister("_sl_outcomes")
+
+    def record_unsent(self, plan: str, operation: Operation) -> int:
+        """Journal every planned row of ``operation`` as done without sending it."""
+        row = self.connection.execute(
+            f"INSERT INTO journal SELECT _sl_key, 'ack', _sl_op, _sl_fp, _sl_ext, NULL, 0 "
+            f"FROM {plan} WHERE _sl_op = ?",
+            [operation.value],
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def merge(self) -> None:
+        """Fold the journal into the snapshot and the failed-row index, atomically."""
+        con = self.connection
+        pending = con.execute("SELECT count(*) FROM journal").fetchone()
+        if not pending or pending[0] == 0:
+            return
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _sl_journal AS SELECT * FROM journal "
+                "QUALIFY row_number() OVER (PARTITION BY key ORDER BY rowid DESC) = 1"
+            )
+            con.execute(
+                "DELETE FROM snapshot WHERE key IN (SELECT key FROM _sl_journal WHERE kind = 'ack')"
+            )
+            con.execute(
+                "INSERT INTO snapshot SELECT key, fp, ext FROM _sl_journal "
+                "WHERE kind = 'ack' AND operation <> 'removed'"
+            )
+            con.execute("DELETE FROM failed WHERE key IN (SELECT key FROM _sl_journal)")
+            con.execute(
+                "INSERT INTO failed SELECT key, operation, reason, attempts FROM _sl_journal "
+                "WHERE kind = 'fail'"
+            )
+            con.execute("DELETE FROM journal")
+            con.execute("DROP TABLE _sl_journal")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        logger.debug("merged %s journal entries of sync %s", pending[0], self.sync_id)
+
+    def replace_baseline(self, current: str) -> None:
+        """Make the rows of ``current`` the acknowledged snapshot; clear failed rows."""
+        con = self.connection
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM snapshot")
+            con.execute(
+                f"INSERT INTO snapshot SELECT _sl_key, _sl_fp, _sl_ext FROM {current} "
+                "WHERE _sl_key IS NOT NULL"
+            )
+            con.execute("DELETE FROM failed")
+            con.execute("DELETE FROM journal")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def forget_absent(self, current: str, *, snapshot: bool) -> None:
+        """Drop failed rows (and with ``snapshot`` also snapshot rows) no longer in the model."""
+        con = self.connection
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if snapshot:
+                con.execute(
+                    f"DELETE FROM snapshot WHERE key NOT IN "
+                    f"(SELECT _sl_key FROM {current} WHERE _sl_key IS NOT NULL)"
+                )
+            con.execute(
+                f"DELETE FROM failed WHERE key NOT IN (SELECT key FROM snapshot) AND key NOT IN "
+                f"(SELECT _sl_key FROM {current} WHERE _sl_key IS NOT NULL)"
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def failed_rows(self) -> list[tuple[str, str, str, int]]:
+        """Every row of the failed-row index: key, operation, reason, attempts."""
+        rows = self.connection.execute(
+            "SELECT key, operation, reason, attempts FROM failed ORDER BY key"
+        ).fetchall()
+        return [(str(k), str(o), str(r), int(a)) for k, o, r, a in rows]
+
+    def close(self) -> None:
+        """Close the file; scratch tables of the run vanish with it."""
+        self.connection.close()
+
+
+def journal_entries(
+    planned: pa.RecordBatch, acked: list[int], rejected: list[tuple[int, str]]
+) -> pa.Table:
+    """Journal rows for the acknowledged and rejected rows of one planned batch."""
+    parts = []
+    if acked:
+        rows = planned.take(pa.array(acked, pa.int64()))
+        count = rows.num_rows
+        parts.append(
+            pa.Table.from_arrays(
+                [
+                    rows.column("_sl_key"),
+                    pa.array(["ack"] * count, pa.string()),
+                    rows.column("_sl_op"),
+                    rows.column("_sl_fp"),
+                    rows.column("_sl_ext"),
+                    pa.nulls(count, pa.string()),
+                    pa.array([0] * count, pa.int32()),
+                ],
+                schema=_JOURNAL_SCHEMA,
+            )
+        )
+    if rejected:
+        rows = planned.take(pa.array([index for index, _ in rejected], pa.int64()))
+        count = rows.num_rows
+        attempts = pc.add(rows.column("_sl_attempts").cast(pa.int32()), 1)
+        parts.append(
+            pa.Table.from_arrays(
+                [
+                    rows.column("_sl_key"),
+                    pa.array(["fail"] * count, pa.string()),
+                    rows.column("_sl_op"),
+                    rows.column("_sl_fp"),
+                    rows.column("_sl_ext"),
+                    pa.array([reason for _, reason in rejected], pa.string()),
+                    attempts,
+                ],
+                schema=_JOURNAL_SCHEMA,
+            )
+        )
+    if not parts:
+        return _JOURNAL_SCHEMA.empty_table()
+    return pa.concat_tables(parts)
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")

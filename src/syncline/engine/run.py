@@ -1,0 +1,270 @@
+"""One sync run: query the model, plan the changes, deliver them, report the outcome.
+
+:func:`execute_run` never raises for a run that fails on purpose (a user error, a
+connector error, a guard, duplicate keys): it returns a failed :class:`RunResult`
+whose one-line error names the cause and the fix.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from syncline.connectors.destinations.base import Destination, SyncMode, WriteContext
+from syncline.connectors.sources.base import Source
+from syncline.engine.actions import Step, plan_steps
+from syncline.engine.config import SyncConfiguration
+from syncline.engine.delivery import Delivery, RetryPolicy
+from syncline.engine.guards import check_guards
+from syncline.engine.mapping import RecordMapper, check_columns, referenced_columns
+from syncline.engine.planner.local import CURRENT, PLAN, LocalPlanner
+from syncline.engine.planner.store import delete_snapshot, snapshot_path
+from syncline.engine.report import RowCounts, RunProgress, RunReporter, RunStatus
+from syncline.errors import ConnectorError, SynclineError, UserError
+
+__all__ = [
+    "RetryPolicy",
+    "RunJob",
+    "RunResult",
+    "delete_snapshot",
+    "execute_run",
+    "referenced_columns",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunJob:
+    """Everything one run needs: the sync's parts and the flags it was triggered with."""
+
+    sync_id: int
+    run_id: int
+    source: Source
+    model_query: str
+    primary_key: str
+    configuration: SyncConfiguration
+    destination: Destination
+    snapshot_dir: Path
+    full_resync: bool = False
+    reset_cdc: bool = False
+    dry_run: bool = False
+    """Plan and report counts; write nothing and commit nothing."""
+    memory_limit: str | None = None
+    threads: int | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """Backoff for batches that fail transiently."""
+
+
+@dataclass
+class RunResult:
+    """How a run ended: its terminal status, its counters and, when it failed, why."""
+
+    status: RunStatus
+    progress: RunProgress
+    error: str | None = None
+
+
+def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
+    """Run one sync end to end and return its terminal status; never raises for a failure."""
+    progress = RunProgress()
+    logger.info(
+        "sync %s run %s started (mode %s%s%s%s)",
+        job.sync_id,
+        job.run_id,
+        job.configuration.mode.value,
+        ", full resync" if job.full_resync else "",
+        ", reset CDC" if job.reset_cdc else "",
+        ", dry run" if job.dry_run else "",
+    )
+    try:
+        status = _Run(job, reporter, progress).execute()
+    except (SynclineError, OSError) as exc:
+        return _failed(job, progress, _describe(exc))
+    except Exception as exc:
+        logger.exception("sync %s run %s failed unexpectedly", job.sync_id, job.run_id)
+        return _failed(job, progress, f"internal error: {type(exc).__name__}: {exc}")
+
+    logger.info(
+        "sync %s run %s %s: %s rows read, planned %s, succeeded %s, rejected %s",
+        job.sync_id,
+        job.run_id,
+        status.value,
+        progress.query_size,
+        progress.planned.as_api(),
+        progress.successful.as_api(),
+        progress.failed.as_api(),
+    )
+    return RunResult(status=status, progress=progress)
+
+
+def _failed(job: RunJob, progress: RunProgress, message: str) -> RunResult:
+    logger.error("sync %s run %s failed: %s", job.sync_id, job.run_id, message)
+    return RunResult(status=RunStatus.FAILED, progress=progress, error=message)
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ConnectorError) and exc.connector:
+        text = f"{exc.connector}: {text}"
+    if isinstance(exc, SynclineError) and exc.code != type(exc).code:
+        text = f"{text} [{exc.code}]"
+    return text
+
+
+class _Run:
+    """The stages of one run, sharing the job, the reporter and the counters."""
+
+    def __init__(self, job: RunJob, reporter: RunReporter, progress: RunProgress) -> None:
+        self.job = job
+        self.reporter = reporter
+        self.progress = progress
+        self.configuration = job.configuration
+        external = job.configuration.external_id_mapping
+        self.id_column = external.from_ if external else job.primary_key
+
+    def execute(self) -> RunStatus:
+        self._check_mode()
+
+        self.reporter.stage(RunStatus.QUERYING)
+        batches, schema = self._read_model()
+        columns = self._columns(schema)
+        mapper = RecordMapper(
+            self.configuration,
+            self.job.primary_key,
+            pa.schema([schema.field(name) for name in columns]),
+            sync_id=self.job.sync_id,
+            run_id=self.job.run_id,
+            key_column="_sl_key",
+        )
+        planner = self._open_planner()
+        try:
+            stats = planner.ingest(batches, schema, columns)
+            self.progress.query_size = stats.query_size
+            self.progress.skipped_null_keys = stats.null_keys
+            self.reporter.progress(self.progress)
+            planner.check_unique_keys()
+
+            self.reporter.stage(RunStatus.PROCESSING)
+            if self.job.reset_cdc:
+                return self._reset_baseline(planner)
+            completed = self._plan_and_deliver(planner, mapper, stats.query_size - stats.null_keys)
+        finally:
+            planner.close()
+
+        self.reporter.stage(RunStatus.REPORTING)
+        if not completed:
+            return RunStatus.CANCELLED
+        return RunStatus.WARNING if self.progress.failed.total else RunStatus.SUCCESS
+
+    def _check_mode(self) -> None:
+        mode = self.configuration.mode
+        supported = self.job.destination.capabilities.modes
+        if mode not in supported:
+            names = ", ".join(sorted(m.value for m in supported))
+            raise UserError(
+                f"destination {self.job.destination.type_name!r} does not support mode "
+                f"{mode.value!r} (it supports: {names}); change the sync's mode",
+                code="MODE_NOT_SUPPORTED",
+            )
+
+    def _read_model(self) -> tuple[Iterator[pa.RecordBatch], pa.Schema]:
+        batches = iter(self.job.source.read(self.job.model_query))
+        first = next(batches, None)
+        if first is not None:
+            return itertools.chain([first], batches), first.schema
+        described = self.job.source.describe(self.job.model_query)
+        schema = pa.schema([column.field() for column in described])
+        return iter(()), schema
+
+    def _columns(self, schema: pa.Schema) -> list[str]:
+        columns = referenced_columns(self.configuration, self.job.primary_key, schema.names)
+        check_columns(columns, schema.names, f"the model of sync {self.job.sync_id}")
+        return columns
+
+    def _open_planner(self) -> LocalPlanner:
+        path = snapshot_path(self.job.snapshot_dir, self.job.sync_id)
+        return LocalPlanner(
+            self.job.snapshot_dir,
+            self.job.sync_id,
+            primary_key=self.job.primary_key,
+            id_column=self.id_column,
+            memory_limit=self.job.memory_limit,
+            threads=self.job.threads,
+            # A dry run of a sync that never ran must not leave a snapshot file behind.
+            in_memory=self.job.dry_run and not path.exists(),
+        )
+
+    def _reset_baseline(self, planner: LocalPlanner) -> RunStatus:
+        if not self.job.dry_run:
+            planner.store.replace_baseline(CURRENT)
+            logger.info("sync %s: the current model rows are the new baseline", self.job.sync_id)
+        self.reporter.progress(self.progress)
+        self.reporter.stage(RunStatus.REPORTING)
+        return RunStatus.SUCCESS
+
+    def _plan_and_deliver(self, planner: LocalPlanner, mapper: RecordMapper, rows: int) -> bool:
+        mode = self.configuration.mode
+        plan = planner.diff(every_row=mode is SyncMode.ALL, full_resync=self.job.full_resync)
+        steps = plan_steps(mode, self.configuration.delete_behavior)
+        self.progress.planned = _sent_counts(plan.counts, steps)
+        check_guards(
+            self.configuration.guards,
+            sync_id=self.job.sync_id,
+            model_rows=rows,
+            snapshot_rows=plan.snapshot_size,
+            removed_rows=plan.counts.removed,
+        )
+        self.reporter.progress(self.progress)
+        if self.job.dry_run:
+            return True
+
+        for step in steps:
+            if not step.sends:
+                planner.store.record_unsent(PLAN, step.operation)
+        completed = False
+        try:
+            completed = self._deliver(planner, mapper, steps)
+        finally:
+            planner.store.merge()
+        if completed:
+            planner.store.forget_absent(CURRENT, snapshot=self.job.full_resync)
+        return completed
+
+    def _deliver(self, planner: LocalPlanner, mapper: RecordMapper, steps: list[Step]) -> bool:
+        destination = self.job.destination
+        context = WriteContext(
+            sync_id=self.job.sync_id,
+            run_id=self.job.run_id,
+            object=self.configuration.object,
+            mode=self.configuration.mode,
+            id_field=mapper.id_field,
+            fields=mapper.fields,
+            create_object=self.configuration.create_object,
+            logger=logging.getLogger("syncline.run").getChild(str(self.job.sync_id)),
+        )
+        delivery = Delivery(
+            planner, mapper, destination, self.reporter, self.progress, self.job.retry
+        )
+        try:
+            destination.open(context)
+            completed = delivery.run(steps)
+            if completed:
+                destination.finish()
+        finally:
+            destination.close()
+        return completed
+
+
+def _sent_counts(counts: RowCounts, steps: list[Step]) -> RowCounts:
+    """The planned counts of operations that are sent, as the API reports plannedRows."""
+    sent = RowCounts()
+    for step in steps:
+        if step.sends:
+            sent.add(step.operation, getattr(counts, step.operation.value))
+    return sent
