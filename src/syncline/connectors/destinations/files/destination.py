@@ -1,0 +1,432 @@
+"""File destinations: one folder, one file per sync (or per run), written crash-safely.
+
+How a run writes depends on the sync's ``object`` (see :mod:`.layout`):
+
+- a MAINTAINED file (no ``{run_id}``/``{timestamp}``) holds the current state. In
+  ``upsert``, ``update``, ``insert``, ``mirror`` and ``all`` modes its records are
+  matched by the id field: each batch is merged into a scratch copy that then
+  atomically replaces the file. In ``append`` mode rows are added to the end
+  (Parquet, which cannot be appended to, is rewritten instead).
+- a PER-RUN file is a change log of that run: every row the run delivered, in the
+  order delivered, with the extra field ``_syncline_operation`` holding the batch's
+  action (``upsert``, ``insert``, ``append`` or ``delete``; a ``delete`` row carries
+  only the id). With mode ``all`` the engine sends every row each run, so the file
+  is a full export; with ``upsert``/``mirror`` it holds only the changes. ``update``
+  needs a maintained file. Rows are not matched against earlier runs' files.
+
+When :meth:`write_batch` returns, its rows are on disk (fsync) and the file is valid.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from abc import abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, cast
+
+import pyarrow as pa
+
+from syncline.connectors.destinations.base import (
+    BatchResult,
+    Capabilities,
+    Destination,
+    FieldSpec,
+    RowFailure,
+    SyncMode,
+    WriteAction,
+    WriteBatch,
+    WriteContext,
+)
+from syncline.connectors.destinations.files.durable import AppendMarks, replace_atomically
+from syncline.connectors.destinations.files.formats import (
+    CSVFormat,
+    Encoded,
+    FileFormat,
+    JSONLinesFormat,
+    ParquetFormat,
+)
+from syncline.connectors.destinations.files.layout import Target, resolve_target, state_root
+from syncline.connectors.destinations.files.merge import merge
+from syncline.connectors.destinations.files.parts import PartStore
+from syncline.connectors.destinations.files.spec import (
+    CSVConfig,
+    FileConfig,
+    JSONLinesConfig,
+    ParquetConfig,
+)
+from syncline.errors import ConnectorError, TerminalError, TransientError
+
+logger = logging.getLogger(__name__)
+
+OPERATION_FIELD = "_syncline_operation"
+"""Extra field of per-run files: the action that delivered the row."""
+
+
+@contextmanager
+def _os_errors(path: Path) -> Iterator[None]:
+    """Map file-system errors to the taxonomy: permissions are terminal, the rest may pass."""
+    try:
+        yield
+    except ConnectorError:
+        raise
+    except PermissionError as exc:
+        raise TerminalError(
+            f"cannot write {str(path)!r}: {exc.strerror}; give Syncline write access to "
+            "the folder or choose another directory",
+            connector="files",
+        ) from None
+    except OSError as exc:
+        raise TransientError(
+            f"writing {str(path)!r} failed: {exc.strerror or exc}; nothing of this batch "
+            "was acknowledged",
+            connector="files",
+        ) from None
+
+
+def _with_fields(records: pa.Table, fields: tuple[FieldSpec, ...]) -> pa.Table:
+    """``records`` with every sync field, in mapping order; missing ones are NULL."""
+    if not fields:
+        return records
+
+    names = [spec.name for spec in fields]
+    columns: list[pa.ChunkedArray | pa.Array] = []
+    schema: list[pa.Field] = []
+    for spec in fields:
+        if spec.name in records.column_names:
+            columns.append(records.column(spec.name))
+            schema.append(records.schema.field(spec.name))
+        else:
+            columns.append(pa.nulls(records.num_rows, spec.arrow_type))
+            schema.append(pa.field(spec.name, spec.arrow_type))
+    for extra in records.schema:
+        if extra.name not in names:
+            columns.append(records.column(extra.name))
+            schema.append(extra)
+    return pa.table(columns, schema=pa.schema(schema))
+
+
+def _accepted(encoded: Encoded) -> tuple[pa.Table, list[RowFailure]]:
+    """The encoded rows that may be written, and the refusals of the others."""
+    if not encoded.rejected:
+        return encoded.form, []
+    keep = pa.array([row not in encoded.rejected for row in range(encoded.form.num_rows)])
+    failures = [RowFailure(row, reason, False) for row, reason in sorted(encoded.rejected.items())]
+    return encoded.form.filter(keep), failures
+
+
+@dataclass
+class _Run:
+    """What one run writes to, and what it has written so far."""
+
+    context: WriteContext
+    target: Target
+    format: FileFormat
+    marks: AppendMarks
+    parts: PartStore | None
+    current: tuple[pa.Table, pa.Array] | None = None
+    """The maintained file's records in the format's form, with their ids."""
+    written: int = 0
+    refused: int = 0
+    done: bool = False
+
+    @property
+    def log_extra(self) -> dict[str, int]:
+        return {"sync_id": self.context.sync_id, "run_id": self.context.run_id}
+
+
+class FileDestination(Destination):
+    """Common behaviour of the CSV, JSON Lines and Parquet destinations."""
+
+    config_model: ClassVar[type[FileConfig]]
+    capabilities = Capabilities(
+        modes=frozenset(SyncMode),
+        # Every batch of a maintained file rewrites the file, so fewer, larger
+        # batches cost less.
+        max_batch_rows=100_000,
+        max_concurrency=1,
+        per_row_results=True,
+        creates_objects=True,
+    )
+
+    def __init__(self, config: FileConfig) -> None:
+        super().__init__(config)
+        self.settings = config
+        self._lock = threading.Lock()
+        self._run: _Run | None = None
+
+    @abstractmethod
+    def _make_format(self) -> FileFormat:
+        """The format this destination writes."""
+
+    @property
+    def _compression(self) -> str:
+        return "zstd"
+
+    def test(self) -> None:
+        """Check that the folder exists (creating it) and that a file can be written there."""
+        directory = self.settings.directory
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            probe = directory / f".syncline-write-test-{os.getpid()}"
+            with open(probe, "wb") as sink:
+                sink.write(b"ok")
+                sink.flush()
+                os.fsync(sink.fileno())
+            probe.unlink()
+        except OSError as exc:
+            raise TerminalError(
+                f"folder {str(directory)!r} is not writable ({exc.strerror or exc}); create "
+                "it, fix its permissions or choose another directory",
+                connector=self.type_name,
+            ) from None
+
+    def open(self, context: WriteContext) -> None:
+        """Resolve the run's file, finish what an interrupted run left, check the header."""
+        target = resolve_target(
+            self.settings.directory, context.object, sync_id=context.sync_id, run_id=context.run_id
+        )
+        if target.per_run and context.mode == SyncMode.UPDATE:
+            raise TerminalError(
+                f"sync {context.sync_id}: mode 'update' needs a maintained file, but "
+                f"{context.object!r} names a new file per run; remove {{run_id}} and "
+                "{timestamp} from the name or choose mode 'upsert'",
+                connector=self.type_name,
+            )
+
+        fmt = self._make_format()
+        root = state_root(self.settings.directory, context.sync_id)
+        with _os_errors(target.path):
+            target.path.parent.mkdir(parents=True, exist_ok=True)
+            marks = AppendMarks(root / "appends")
+            marks.recover()
+            PartStore.recover(root / "parts", self._compression, _temp_path)
+            target.temp_path.unlink(missing_ok=True)
+
+        parts = None
+        if target.per_run and not fmt.appendable:
+            parts = PartStore(root / "parts", context.run_id, target.path)
+        if not target.per_run and context.mode == SyncMode.APPEND:
+            _check_header(fmt, target, context)
+
+        self._run = _Run(context, target, fmt, marks, parts)
+        logger.debug(
+            "writing %s file %s (%s)",
+            fmt.name,
+            target.path,
+            "per run" if target.per_run else "maintained",
+            extra=self._run.log_extra,
+        )
+
+    def _require_run(self) -> _Run:
+        if self._run is None:
+            raise RuntimeError("open() must be called before writing")
+        return self._run
+
+    def write_batch(self, batch: WriteBatch) -> BatchResult:
+        """Write one batch durably; rows with a bad id or value are refused, not raised."""
+        run = self._require_run()
+        with self._lock, _os_errors(run.target.path):
+            if run.target.per_run:
+                failures = self._log_changes(run, batch)
+            elif batch.action == WriteAction.APPEND:
+                failures = self._append(run, batch)
+            else:
+                failures = self._merge(run, batch)
+
+        run.written += len(batch) - len(failures)
+        run.refused += len(failures)
+        logger.debug(
+            "batch of %d %s rows: %d refused",
+            len(batch),
+            batch.action.value,
+            len(failures),
+            extra=run.log_extra,
+        )
+        return BatchResult(failures)
+
+    def _log_changes(self, run: _Run, batch: WriteBatch) -> list[RowFailure]:
+        records = _with_fields(batch.records, run.context.fields)
+        operation = pa.repeat(pa.scalar(batch.action.value), records.num_rows)
+        records = records.append_column(OPERATION_FIELD, operation)
+        form, failures = _accepted(run.format.encode(records))
+
+        if run.parts is not None:
+            run.parts.add(form, self._compression)
+        else:
+            _append_form(run, form)
+        return failures
+
+    def _append(self, run: _Run, batch: WriteBatch) -> list[RowFailure]:
+        records = _with_fields(batch.records, run.context.fields)
+        form, failures = _accepted(run.format.encode(records))
+        if run.format.appendable:
+            _append_form(run, form)
+            return failures
+
+        existing, _ = self._load(run)
+        existing, form = run.format.align(existing, form)
+        self._rewrite(run, pa.concat_tables([existing, form]))
+        return failures
+
+    def _merge(self, run: _Run, batch: WriteBatch) -> list[RowFailure]:
+        id_field = run.context.id_field
+        if id_field not in batch.records.column_names:
+            raise TerminalError(
+                f"sync {run.context.sync_id}: the batch has no id field {id_field!r}; "
+                "map the external id to a field",
+                connector=self.type_name,
+            )
+
+        existing, existing_ids = self._load(run)
+        if batch.action == WriteAction.DELETE:
+            encoded = run.format.encode(batch.records.select([id_field]))
+            form = encoded.form
+        else:
+            encoded = run.format.encode(_with_fields(batch.records, run.context.fields))
+            existing, form = run.format.align(existing, encoded.form)
+
+        merged = merge(
+            existing,
+            existing_ids,
+            form,
+            run.format.ids(form, id_field),
+            batch.action,
+            id_field=id_field,
+            rejected=encoded.rejected,
+            file_name=str(run.target.relative),
+        )
+        if merged.table is not None:
+            self._rewrite(run, merged.table)
+        return merged.failures
+
+    def _load(self, run: _Run) -> tuple[pa.Table, pa.Array]:
+        """The maintained file's records in the format's form, read once per run."""
+        if run.current is None:
+            if run.target.path.exists():
+                names = [spec.name for spec in run.context.fields]
+                table = run.format.read(run.target.path, names)
+            else:
+                fields = [pa.field(s.name, s.arrow_type) for s in run.context.fields]
+                table = run.format.encode(pa.schema(fields).empty_table()).form
+            run.current = (table, run.format.ids(table, run.context.id_field))
+        return run.current
+
+    def _rewrite(self, run: _Run, table: pa.Table) -> None:
+        fmt = run.format
+        replace_atomically(run.target.path, run.target.temp_path, lambda s: fmt.write(table, s))
+        run.current = (table, fmt.ids(table, run.context.id_field))
+
+    def finish(self) -> None:
+        """Publish the run's file: assemble Parquet parts, or create an empty per-run file."""
+        run = self._require_run()
+        self._complete(run, publish_empty=True)
+        logger.info(
+            "wrote %d rows to %s (%d refused)",
+            run.written,
+            run.target.path,
+            run.refused,
+            extra=run.log_extra,
+        )
+
+    def close(self) -> None:
+        """Make acknowledged rows of an unfinished run visible; they are in the snapshot."""
+        if self._run is None:
+            return
+        try:
+            self._complete(self._run, publish_empty=False)
+        except ConnectorError:
+            logger.exception(
+                "could not publish the acknowledged rows of an unfinished run; the next "
+                "run of this sync publishes them",
+                extra=self._run.log_extra,
+            )
+
+    def _complete(self, run: _Run, *, publish_empty: bool) -> None:
+        if run.done:
+            return
+        run.done = True
+
+        target, fmt = run.target, run.format
+        with _os_errors(target.path):
+            if run.parts is not None and (run.parts.count or publish_empty):
+                schema = None if run.parts.count else _per_run_schema(run.context)
+                run.parts.publish(schema, self._compression, target.temp_path)
+            elif target.per_run and publish_empty and not target.path.exists():
+                empty = fmt.encode(_per_run_schema(run.context).empty_table()).form
+                replace_atomically(target.path, target.temp_path, lambda s: fmt.write(empty, s))
+
+            # Every append that returned is whole; one cut short by an error is cut
+            # back here rather than left torn until the next run.
+            run.marks.recover()
+
+
+def _temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.syncline-tmp")
+
+
+def _check_header(fmt: FileFormat, target: Target, context: WriteContext) -> None:
+    """Refuse to append to a CSV file whose header names other fields."""
+    if not isinstance(fmt, CSVFormat):
+        return
+    header = fmt.header_of(target.path)
+    expected = [spec.name for spec in context.fields]
+    if header is not None and expected and header != expected:
+        raise TerminalError(
+            f"file {str(target.path)!r} has the columns {header}, but sync "
+            f"{context.sync_id} appends {expected}; move the file away or restore the "
+            "mappings",
+            connector="csv",
+        )
+
+
+def _append_form(run: _Run, form: pa.Table) -> None:
+    """Add ``form``'s records to the end of the run's file, durably."""
+    path = run.target.path
+    new_file = not path.exists() or path.stat().st_size == 0
+    data = run.format.append_bytes(form, new_file=new_file)
+    if data:
+        run.marks.append(path, data)
+
+
+def _per_run_schema(context: WriteContext) -> pa.Schema:
+    fields = [pa.field(spec.name, spec.arrow_type) for spec in context.fields]
+    return pa.schema([*fields, pa.field(OPERATION_FIELD, pa.string())])
+
+
+class CSVDestination(FileDestination):
+    """CSV files; see :class:`~.formats.CSVFormat` for quoting and NULLs."""
+
+    type_name = "csv"
+    config_model = CSVConfig
+
+    def _make_format(self) -> FileFormat:
+        return CSVFormat(cast(CSVConfig, self.settings))
+
+
+class JSONLinesDestination(FileDestination):
+    """JSON Lines files: one JSON object per record or change."""
+
+    type_name = "jsonl"
+    config_model = JSONLinesConfig
+
+    def _make_format(self) -> FileFormat:
+        return JSONLinesFormat()
+
+
+class ParquetDestination(FileDestination):
+    """Parquet files with typed columns."""
+
+    type_name = "parquet"
+    config_model = ParquetConfig
+
+    @property
+    def _compression(self) -> str:
+        return cast(ParquetConfig, self.settings).compression
+
+    def _make_format(self) -> FileFormat:
+        return ParquetFormat(cast(ParquetConfig, self.settings))

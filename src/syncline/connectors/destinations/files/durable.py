@@ -1,0 +1,106 @@
+"""Writes that survive a crash: atomic rewrites, and appends with an acknowledged-size mark.
+
+A rewrite goes to a scratch file in the target's folder, is flushed to disk, and then
+replaces the target in one ``os.replace``: a reader sees the old file or the new one,
+never half of either. An append is flushed to disk before it is acknowledged, and a
+small mark records the file's size after the last acknowledged append; if the process
+dies in the middle of an append, the next run cuts the file back to that size, so the
+file holds exactly the acknowledged rows and no torn last line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+logger = logging.getLogger(__name__)
+
+
+def fsync_directory(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_atomically(target: Path, temp: Path, write: Callable[[BinaryIO], object]) -> int:
+    """Write a whole new file through ``temp`` and swap it in; returns the new size."""
+    with open(temp, "wb") as sink:
+        write(sink)
+        sink.flush()
+        os.fsync(sink.fileno())
+        size = sink.tell()
+
+    os.replace(temp, target)
+    fsync_directory(target.parent)
+    return size
+
+
+class AppendMarks:
+    """Sizes of files as of their last acknowledged append, kept while a run appends."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _mark(self, path: Path) -> Path:
+        digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+        return self.folder / f"{digest}.json"
+
+    def _save(self, path: Path, size: int) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"path": str(path.resolve()), "size": size}).encode()
+        mark = self._mark(path)
+        replace_atomically(mark, mark.with_suffix(".tmp"), lambda sink: sink.write(body))
+
+    def append(self, path: Path, data: bytes) -> int:
+        """Append ``data`` durably; returns the file's size afterwards."""
+        existed = path.exists()
+        before = path.stat().st_size if existed else 0
+        if not self._mark(path).exists():
+            # Recorded before the first byte goes out, so a crash during this very
+            # append is cut back to what was there.
+            self._save(path, before)
+
+        with open(path, "ab") as sink:
+            sink.write(data)
+            sink.flush()
+            os.fsync(sink.fileno())
+            size = sink.tell()
+        if not existed:
+            fsync_directory(path.parent)
+
+        self._save(path, size)
+        return size
+
+    def release(self, path: Path) -> None:
+        """Forget the mark of ``path``: every append to it returned, the file is whole."""
+        self._mark(path).unlink(missing_ok=True)
+
+    def recover(self) -> list[Path]:
+        """Cut every marked file back to its acknowledged size; returns the files cut."""
+        if not self.folder.is_dir():
+            return []
+
+        cut: list[Path] = []
+        for mark in sorted(self.folder.glob("*.json")):
+            entry = json.loads(mark.read_text())
+            path, size = Path(entry["path"]), int(entry["size"])
+            if path.exists() and path.stat().st_size > size:
+                with open(path, "r+b") as sink:
+                    sink.truncate(size)
+                    os.fsync(sink.fileno())
+                logger.warning(
+                    "cut %s back to its last acknowledged size (%d bytes) after an interrupted run",
+                    path,
+                    size,
+                )
+                cut.append(path)
+            mark.unlink()
+        return cut

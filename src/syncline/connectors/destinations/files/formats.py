@@ -1,0 +1,284 @@
+"""The three file formats: how a batch is encoded, how a file is read back and written.
+
+Each format has a *form*: the Arrow table a file's records are merged in. CSV's form
+is all text (exactly the cells of the file), JSON Lines' form is one column of JSON
+object texts (exactly the lines), Parquet's form is the typed records. Ids are always
+taken from the form by the same function on both sides, so a record in the file and a
+row in a batch match when their ids read the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from syncline.connectors.destinations.files.spec import CSVConfig, ParquetConfig
+from syncline.connectors.destinations.files.values import query_arrow, to_json_rows, to_text
+from syncline.errors import TerminalError
+
+LINE = "line"
+"""The one column of JSON Lines' form."""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A batch in a format's form, and the rows that could not be encoded."""
+
+    form: pa.Table
+    rejected: dict[int, str] = field(default_factory=dict)
+
+
+def _unreadable(path: Path, kind: str, exc: Exception) -> TerminalError:
+    return TerminalError(
+        f"file {str(path)!r} cannot be read as {kind} ({exc}); move it away or restore "
+        "it, and the next run starts a new one",
+        connector="files",
+    )
+
+
+def _joined(values: pa.Array) -> bytes:
+    """All strings of ``values`` concatenated, without a Python loop over rows."""
+    if len(values) == 0:
+        return b""
+    whole = pa.ListArray.from_arrays(pa.array([0, len(values)], pa.int32()), values)
+    joined = pc.binary_join(
+        whole.cast(pa.list_(pa.large_string())), pa.scalar("", pa.large_string())
+    )
+    data: bytes = joined[0].as_buffer().to_pybytes()
+    return data
+
+
+class FileFormat(ABC):
+    """One file format: encode a batch, read a file's records, write or append them."""
+
+    name: str
+    appendable: bool
+    """True when rows can be added to the end of a file without rewriting it."""
+
+    @abstractmethod
+    def encode(self, records: pa.Table) -> Encoded:
+        """The batch's records in this format's form."""
+
+    @abstractmethod
+    def ids(self, form: pa.Table, id_field: str) -> pa.Array:
+        """The id of every record of ``form``, as strings."""
+
+    @abstractmethod
+    def read(self, path: Path, names: list[str]) -> pa.Table:
+        """A file's records in this format's form; ``names`` are the sync's fields."""
+
+    @abstractmethod
+    def write(self, form: pa.Table, sink: BinaryIO) -> None:
+        """Write ``form`` as a whole file."""
+
+    def append_bytes(self, form: pa.Table, *, new_file: bool) -> bytes:
+        """The bytes that add ``form``'s records to the end of a file."""
+        raise NotImplementedError(f"{self.name} files cannot be appended to")
+
+    def align(self, existing: pa.Table, batch: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """Both tables with the same columns: the batch's first, then the file's extras."""
+        names = list(batch.schema.names) + [
+            n for n in existing.schema.names if n not in batch.schema.names
+        ]
+        types = {f.name: f.type for f in existing.schema} | {f.name: f.type for f in batch.schema}
+        schema = pa.schema([_field_of(batch, existing, n, types[n]) for n in names])
+        return _conform(existing, schema), _conform(batch, schema)
+
+
+def _field_of(batch: pa.Table, existing: pa.Table, name: str, kind: pa.DataType) -> pa.Field:
+    source = batch.schema if name in batch.schema.names else existing.schema
+    return source.field(name).with_type(kind)
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    columns = []
+    for target in schema:
+        if target.name not in table.schema.names:
+            columns.append(pa.nulls(table.num_rows, target.type))
+            continue
+        column = table.column(target.name)
+        try:
+            columns.append(column.cast(target.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise TerminalError(
+                f"field {target.name!r} was {column.type} in the file and is {target.type} "
+                f"now, and the old values cannot be converted ({exc}); move the file away "
+                "so the next run starts a new one",
+                connector="files",
+            ) from None
+    return pa.table(columns, schema=schema)
+
+
+class CSVFormat(FileFormat):
+    """CSV: every non-NULL value quoted, NULL an empty field without quotes.
+
+    So ``""`` is the empty string and an empty field is NULL, as PostgreSQL's
+    ``COPY ... CSV`` reads them (pyarrow: ``quoted_strings_can_be_null=False``).
+    """
+
+    name = "CSV"
+    appendable = True
+
+    def __init__(self, config: CSVConfig) -> None:
+        self.delimiter = config.delimiter
+        self.header = config.header
+
+    def encode(self, records: pa.Table) -> Encoded:
+        """Every value as its text, per :mod:`.values`."""
+        return Encoded(to_text(records))
+
+    def ids(self, form: pa.Table, id_field: str) -> pa.Array:
+        """The id column itself: it already holds the text of each id."""
+        if id_field not in form.column_names:
+            return pa.nulls(form.num_rows, pa.string())
+        return form.column(id_field).combine_chunks()
+
+    def _header(self, path: Path) -> list[str]:
+        with open(path, newline="", encoding="utf-8") as source:
+            return next(csv.reader(source, delimiter=self.delimiter), [])
+
+    def read(self, path: Path, names: list[str]) -> pa.Table:
+        """The file's cells as text, NULL and empty string kept apart."""
+        if path.stat().st_size == 0:
+            return pa.table({n: pa.array([], pa.string()) for n in names})
+
+        columns = self._header(path) if self.header else names
+        if len(set(columns)) != len(columns):
+            raise _unreadable(path, "CSV", ValueError("the header repeats a column name"))
+        try:
+            return pa_csv.read_csv(
+                path,
+                read_options=pa_csv.ReadOptions(
+                    column_names=columns, skip_rows=1 if self.header else 0
+                ),
+                parse_options=pa_csv.ParseOptions(
+                    delimiter=self.delimiter, newlines_in_values=True
+                ),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types={n: pa.string() for n in columns},
+                    null_values=[""],
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise _unreadable(path, "CSV", exc) from None
+
+    def header_of(self, path: Path) -> list[str] | None:
+        """The names in an existing file's header line, or None without a header."""
+        if not self.header or not path.exists() or path.stat().st_size == 0:
+            return None
+        return self._header(path)
+
+    def _options(self, header: bool) -> pa_csv.WriteOptions:
+        return pa_csv.WriteOptions(
+            include_header=header, delimiter=self.delimiter, quoting_style="all_valid"
+        )
+
+    def write(self, form: pa.Table, sink: BinaryIO) -> None:
+        """The whole file, header first when configured."""
+        # pyarrow 26 writes kilobytes of NUL bytes for an empty first chunk when the
+        # header is off; one chunk per column avoids it.
+        pa_csv.write_csv(form.combine_chunks(), sink, self._options(self.header))
+
+    def append_bytes(self, form: pa.Table, *, new_file: bool) -> bytes:
+        """The records' lines, preceded by the header when the file is new."""
+        buffer = io.BytesIO()
+        header = self.header and new_file
+        pa_csv.write_csv(form.combine_chunks(), buffer, self._options(header))
+        return buffer.getvalue()
+
+
+class JSONLinesFormat(FileFormat):
+    """JSON Lines: one JSON object per line, UTF-8, each line ended by a newline."""
+
+    name = "JSON Lines"
+    appendable = True
+
+    def encode(self, records: pa.Table) -> Encoded:
+        """One JSON object text per row; rows with invalid JSON values are refused."""
+        rendered = to_json_rows(records)
+        return Encoded(pa.table({LINE: rendered.lines}), rendered.invalid)
+
+    def ids(self, form: pa.Table, id_field: str) -> pa.Array:
+        """The id member of every line, as text."""
+        path = '$."' + id_field.replace('"', '\\"') + '"'
+        result = query_arrow(
+            "SELECT json_extract_string(line, ?) AS id FROM t", t=form, args=[path]
+        )
+        return result.column(0).combine_chunks()
+
+    def read(self, path: Path, names: list[str]) -> pa.Table:
+        """The file's lines, byte for byte."""
+        if path.stat().st_size == 0:
+            return pa.table({LINE: pa.array([], pa.string())})
+        try:
+            # A raw control character cannot occur in JSON text, so splitting on one
+            # that never appears reads each line whole, with no quoting rules at all.
+            return pa_csv.read_csv(
+                path,
+                read_options=pa_csv.ReadOptions(column_names=[LINE]),
+                parse_options=pa_csv.ParseOptions(
+                    delimiter="\x1f", quote_char=False, escape_char=False
+                ),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types={LINE: pa.string()}, strings_can_be_null=False
+                ),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise _unreadable(path, "JSON Lines", exc) from None
+
+    def write(self, form: pa.Table, sink: BinaryIO) -> None:
+        """Every line followed by a newline."""
+        sink.write(self.append_bytes(form, new_file=True))
+
+    def append_bytes(self, form: pa.Table, *, new_file: bool) -> bytes:
+        """Every line followed by a newline."""
+        lines = form.column(LINE).combine_chunks()
+        if len(lines) == 0:
+            return b""
+        return _joined(pc.binary_join_element_wise(lines, "", "\n"))
+
+    def align(self, existing: pa.Table, batch: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """Lines are lines: nothing to align."""
+        return existing, batch
+
+
+class ParquetFormat(FileFormat):
+    """Parquet: typed columns as the model returned them, field metadata kept."""
+
+    name = "Parquet"
+    appendable = False
+
+    def __init__(self, config: ParquetConfig) -> None:
+        self.compression = config.compression
+
+    def encode(self, records: pa.Table) -> Encoded:
+        """The records as they are."""
+        return Encoded(records)
+
+    def ids(self, form: pa.Table, id_field: str) -> pa.Array:
+        """The id column cast to text."""
+        if id_field not in form.column_names:
+            return pa.nulls(form.num_rows, pa.string())
+        return form.column(id_field).cast(pa.string()).combine_chunks()
+
+    def read(self, path: Path, names: list[str]) -> pa.Table:
+        """The whole file."""
+        try:
+            return pq.read_table(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise _unreadable(path, "Parquet", exc) from None
+
+    def write(self, form: pa.Table, sink: BinaryIO) -> None:
+        """The whole file with the configured codec."""
+        pq.write_table(form, sink, compression=self.compression)

@@ -1,0 +1,118 @@
+"""Merge a batch into a maintained file's records by id, with Arrow kernels only.
+
+Both tables are in the file's own form (same schema) and come with their ids as
+strings, because ids are compared as strings everywhere in Syncline. Records keep
+their place in the file when they are replaced; new records go to the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from syncline.connectors.destinations.base import RowFailure, WriteAction
+
+
+@dataclass(frozen=True)
+class Merged:
+    """The file's new records (None when nothing changed) and the batch's rejected rows."""
+
+    table: pa.Table | None
+    failures: list[RowFailure]
+
+
+def _positions(mask: pa.Array) -> list[int]:
+    return pc.indices_nonzero(mask).to_pylist()  # type: ignore[no-any-return]
+
+
+def _id_problems(ids: pa.Array, id_field: str, *, unique: bool) -> dict[int, str]:
+    """Rows whose id is NULL, or (when ``unique``) appears more than once in the batch."""
+    problems = {
+        row: f"the id field {id_field!r} is NULL; every record needs an id"
+        for row in _positions(pc.is_null(ids))
+    }
+    if unique:
+        counts = pc.value_counts(ids.drop_null())
+        repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+        if len(repeated):
+            for row in _positions(pc.is_in(ids, value_set=repeated, skip_nulls=True)):
+                problems[row] = (
+                    f"id {ids[row].as_py()!r} appears more than once in this batch; "
+                    f"the id field {id_field!r} must be unique"
+                )
+    return problems
+
+
+def _replace(existing: pa.Table, existing_ids: pa.Array, rows: pa.Table, ids: pa.Array) -> pa.Table:
+    """``existing`` with every record whose id is in ``ids`` replaced by its row."""
+    position = pc.index_in(existing_ids, value_set=ids, skip_nulls=True)
+    hit = pc.is_valid(position)
+    columns = [
+        pc.if_else(hit, pc.take(rows.column(i), position), existing.column(i))
+        for i in range(existing.num_columns)
+    ]
+    return pa.table(columns, schema=existing.schema)
+
+
+def merge(
+    existing: pa.Table,
+    existing_ids: pa.Array,
+    batch: pa.Table,
+    batch_ids: pa.Array,
+    action: WriteAction,
+    *,
+    id_field: str,
+    rejected: dict[int, str] | None = None,
+    file_name: str = "the file",
+) -> Merged:
+    """Apply one batch of ``action`` to a maintained file's records.
+
+    ``rejected`` names batch rows already refused (e.g. invalid JSON); they are left
+    out and reported. ``DELETE`` only reads ``batch_ids``; a record already gone is
+    a success.
+    """
+    problems = _id_problems(batch_ids, id_field, unique=action != WriteAction.DELETE)
+    problems.update(rejected or {})
+    rows = pa.array(range(len(batch_ids)), pa.int64())
+    usable = pc.invert(pc.is_in(rows, value_set=pa.array(list(problems), pa.int64())))
+
+    if action == WriteAction.DELETE:
+        gone = pc.is_in(existing_ids, value_set=batch_ids.filter(usable), skip_nulls=True)
+        failures = [RowFailure(row, reason, False) for row, reason in sorted(problems.items())]
+        if not pc.any(gone).as_py():
+            return Merged(None, failures)
+        return Merged(existing.filter(pc.invert(gone)), failures)
+
+    exists = pc.fill_null(pc.is_in(batch_ids, value_set=existing_ids, skip_nulls=True), False)
+    if action == WriteAction.INSERT:
+        for row in _positions(pc.and_(usable, exists)):
+            problems[row] = (
+                f"a record with id {batch_ids[row].as_py()!r} already exists in {file_name}"
+            )
+    missing: set[int] = set()
+    if action == WriteAction.UPDATE:
+        missing = set(_positions(pc.and_(usable, pc.invert(exists))))
+        for row in missing:
+            problems[row] = f"no record with id {batch_ids[row].as_py()!r} in {file_name}"
+
+    replace = pc.and_(usable, exists)
+    add = pc.and_(usable, pc.invert(exists))
+    if action == WriteAction.INSERT:
+        replace = pa.repeat(False, len(batch_ids))
+    if action == WriteAction.UPDATE:
+        add = pa.repeat(False, len(batch_ids))
+
+    # An update of a missing record may succeed once the record is there, so it stays
+    # retryable; the other refusals repeat until the data changes.
+    failures = [RowFailure(row, reason, row in missing) for row, reason in sorted(problems.items())]
+    if not pc.any(replace).as_py() and not pc.any(add).as_py():
+        return Merged(None, failures)
+
+    merged = existing
+    if pc.any(replace).as_py():
+        merged = _replace(existing, existing_ids, batch.filter(replace), batch_ids.filter(replace))
+    if pc.any(add).as_py():
+        merged = pa.concat_tables([merged, batch.filter(add)])
+    return Merged(merged, failures)

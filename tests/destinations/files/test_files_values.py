@@ -1,0 +1,204 @@
+"""Value spellings in CSV and JSON Lines, and exact round trips through Parquet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+from file_helpers import context, run
+
+from syncline.connectors.destinations.base import SyncMode, WriteAction, WriteBatch
+from syncline.connectors.destinations.files import (
+    CSVDestination,
+    JSONLinesDestination,
+    ParquetDestination,
+)
+from syncline.connectors.sources.base import json_field
+
+SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.int64()),
+        pa.field("text", pa.string()),
+        pa.field("at", pa.timestamp("us", "UTC")),
+        pa.field("local", pa.timestamp("us")),
+        pa.field("amount", pa.decimal128(12, 2)),
+        json_field("payload"),
+        pa.field("flag", pa.bool_()),
+        pa.field("day", pa.date32()),
+    ]
+)
+
+ROWS = [
+    {
+        "id": 1,
+        "text": "",
+        "at": dt.datetime(2024, 5, 1, 12, 30, 0, 250000, tzinfo=dt.UTC),
+        "local": dt.datetime(2024, 5, 1, 8, 0),
+        "amount": decimal.Decimal("12.50"),
+        "payload": '{"b": [1, 2], "a": {"c": null}}',
+        "flag": True,
+        "day": dt.date(2024, 5, 1),
+    },
+    {
+        "id": 2,
+        "text": None,
+        "at": None,
+        "local": None,
+        "amount": decimal.Decimal("-0.01"),
+        "payload": None,
+        "flag": False,
+        "day": None,
+    },
+    {
+        "id": 3,
+        "text": 'say "hi",\nthen go',
+        "at": dt.datetime(2024, 5, 1, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        "local": None,
+        "amount": decimal.Decimal("99999999.99"),
+        "payload": "[]",
+        "flag": None,
+        "day": None,
+    },
+]
+
+
+def _batch(rows: list[dict[str, object]] = ROWS) -> WriteBatch:
+    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    return WriteBatch(WriteAction.UPSERT, table, [str(r["id"]) for r in rows])
+
+
+def _ctx() -> object:
+    return context("values.out", SyncMode.UPSERT, schema=SCHEMA)
+
+
+def test_csv_quotes_every_value_and_leaves_null_empty(tmp_path: Path) -> None:
+    destination = CSVDestination.from_config({"directory": str(tmp_path)})
+    run(destination, context("v.csv", SyncMode.UPSERT, schema=SCHEMA), [_batch()])
+
+    assert (tmp_path / "v.csv").read_text() == (
+        '"id","text","at","local","amount","payload","flag","day"\n'
+        '"1","","2024-05-01T12:30:00.250000+00:00","2024-05-01T08:00:00.000000","12.50",'
+        '"{""b"": [1, 2], ""a"": {""c"": null}}","true","2024-05-01"\n'
+        '"2",,,,"-0.01",,"false",\n'
+        '"3","say ""hi"",\nthen go","2024-05-01T21:00:00.000000+00:00",,"99999999.99",'
+        '"[]",,\n'
+    )
+
+
+def test_csv_reads_back_null_apart_from_empty_with_the_documented_options(
+    tmp_path: Path,
+) -> None:
+    destination = CSVDestination.from_config({"directory": str(tmp_path)})
+    run(destination, context("v.csv", SyncMode.UPSERT, schema=SCHEMA), [_batch()])
+
+    table = pa_csv.read_csv(
+        tmp_path / "v.csv",
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={"text": pa.string()},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    assert table.column("text").to_pylist() == ["", None, 'say "hi",\nthen go']
+
+
+def test_csv_merge_keeps_every_cell_exactly_as_written(tmp_path: Path) -> None:
+    destination = CSVDestination.from_config({"directory": str(tmp_path)})
+    ctx = context("v.csv", SyncMode.UPSERT, schema=SCHEMA)
+    run(destination, ctx, [_batch()])
+    before = (tmp_path / "v.csv").read_text().splitlines(keepends=True)
+
+    changed = {**ROWS[1], "text": "now set"}
+    run(destination, ctx, [_batch([changed])])
+
+    after = (tmp_path / "v.csv").read_text().splitlines(keepends=True)
+    assert after[0:2] == before[0:2]
+    assert after[2] == '"2","now set",,,"-0.01",,"false",\n'
+    assert after[3:] == before[3:]
+
+
+def test_csv_honours_delimiter_and_header_options(tmp_path: Path) -> None:
+    destination = CSVDestination.from_config(
+        {"directory": str(tmp_path), "delimiter": ";", "header": False}
+    )
+    ctx = context("v.csv", SyncMode.UPSERT)
+    rows = pa.table({"id": [1, 2], "name": ["a;b", None]})
+    run(destination, ctx, [WriteBatch(WriteAction.UPSERT, rows, ["1", "2"])])
+    run(
+        destination,
+        ctx,
+        [WriteBatch(WriteAction.UPSERT, pa.table({"id": [2], "name": ["c"]}), ["2"])],
+    )
+
+    assert (tmp_path / "v.csv").read_text() == '"1";"a;b"\n"2";"c"\n'
+
+
+def test_jsonl_embeds_json_and_writes_decimals_as_exact_strings(tmp_path: Path) -> None:
+    destination = JSONLinesDestination.from_config({"directory": str(tmp_path)})
+    run(destination, context("v.jsonl", SyncMode.UPSERT, schema=SCHEMA), [_batch()])
+
+    lines = (tmp_path / "v.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {
+            "id": 1,
+            "text": "",
+            "at": "2024-05-01T12:30:00.250000+00:00",
+            "local": "2024-05-01T08:00:00.000000",
+            "amount": "12.50",
+            "payload": {"b": [1, 2], "a": {"c": None}},
+            "flag": True,
+            "day": "2024-05-01",
+        },
+        {
+            "id": 2,
+            "text": None,
+            "at": None,
+            "local": None,
+            "amount": "-0.01",
+            "payload": None,
+            "flag": False,
+            "day": None,
+        },
+        {
+            "id": 3,
+            "text": 'say "hi",\nthen go',
+            "at": "2024-05-01T21:00:00.000000+00:00",
+            "local": None,
+            "amount": "99999999.99",
+            "payload": [],
+            "flag": None,
+            "day": None,
+        },
+    ]
+
+
+def test_jsonl_refuses_a_row_whose_json_field_is_not_json(tmp_path: Path) -> None:
+    destination = JSONLinesDestination.from_config({"directory": str(tmp_path)})
+    rows = [ROWS[0], {**ROWS[1], "payload": "{not json"}, ROWS[2]]
+    [result] = run(destination, context("v.jsonl", SyncMode.UPSERT, schema=SCHEMA), [_batch(rows)])
+
+    assert [(f.index, f.retryable) for f in result.failures] == [(1, False)]
+    assert "payload" in result.failures[0].reason
+    ids = [json.loads(line)["id"] for line in (tmp_path / "v.jsonl").read_text().splitlines()]
+    assert ids == [1, 3]
+
+
+def test_parquet_keeps_types_values_and_the_json_mark(tmp_path: Path) -> None:
+    destination = ParquetDestination.from_config(
+        {"directory": str(tmp_path), "compression": "snappy"}
+    )
+    run(destination, context("v.parquet", SyncMode.UPSERT, schema=SCHEMA), [_batch()])
+
+    table = pq.read_table(tmp_path / "v.parquet")
+    assert table.schema == SCHEMA
+    assert table.schema.field("payload").metadata == {b"syncline.logical": b"json"}
+    assert table.to_pylist() == pa.Table.from_pylist(ROWS, schema=SCHEMA).to_pylist()
+    assert pq.ParquetFile(tmp_path / "v.parquet").metadata.row_group(0).column(0).compression == (
+        "SNAPPY"
+    )
