@@ -85,9 +85,14 @@ class SQLiteSource(Source):
         """Declared types of the query's columns, read from a temporary view of it.
 
         sqlite3 does not expose a result column's declared type; a view's column list
-        does, and a temporary view works on a read-only file too.
+        does, and a temporary view works on a read-only file too. Empty when the
+        query cannot be a view; every column's type is then inferred.
         """
-        connection.execute(f"CREATE TEMP VIEW {_DESCRIBE_VIEW} AS {_strip(query)}")
+        try:
+            connection.execute(f"CREATE TEMP VIEW {_DESCRIBE_VIEW} AS {_strip(query)}")
+        except sqlite3.Error:
+            # Not a plain SELECT: running the query itself gives the error worth reporting.
+            return []
         try:
             info = connection.execute(f"PRAGMA temp.table_info({_DESCRIBE_VIEW})").fetchall()
         finally:
