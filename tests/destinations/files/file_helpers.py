@@ -109,3 +109,7 @@ FORMATS: dict[str, Callable[[Path], Destination]] = {
     "jsonl": lambda d: JSONLinesDestination.from_config({"directory": str(d)}),
     "parquet": lambda d: ParquetDestination.from_config({"directory": str(d)}),
 }
+
+
+ROOT_ROWS = [{"id": 1, "name": "ada"}, {"id": 2, "name": "bob"}]
+"""Two plain records most tests start from."""
