@@ -120,6 +120,7 @@ class RunQueue:
                     self.session.add(run)
             except IntegrityError:
                 # Another session queued a run first; loop to take that one.
+                logger.debug("sync %s: another trigger queued a run first", sync_record.id)
                 continue
             logger.info("queued run %s of sync %s (%s)", run.id, sync_record.id, triggered_by)
             return run

@@ -1,0 +1,288 @@
+"""The run queue: one running and one queued run per sync, enforced by the database."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from catalog_fixtures import Pipeline
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from syncline.catalog import Catalog, RunRecord, RunTrigger
+from syncline.catalog.types import utcnow
+from syncline.engine.report import Operation, RejectedRow, RowCounts, RunProgress, RunStatus
+from syncline.errors import NotFoundError, RunError
+
+
+def _count(catalog: Catalog, sync_id: int, status: str) -> int:
+    with catalog.session() as session:
+        query = select(func.count()).where(RunRecord.sync_id == sync_id, RunRecord.status == status)
+        return int(session.orm.scalar(query.select_from(RunRecord)) or 0)
+
+
+def test_a_second_trigger_returns_the_queued_run(catalog: Catalog, pipeline: Pipeline) -> None:
+    with catalog.session() as session:
+        first = session.runs.enqueue(pipeline.sync.id)
+        second = session.runs.enqueue("orders-sync", RunTrigger(full_resync=True))
+
+    assert second.id == first.id
+    assert second.full_resync, "a trigger never weakens the queued run"
+    assert _count(catalog, pipeline.sync.id, "queued") == 1
+
+
+def test_a_trigger_during_a_run_queues_exactly_one_more(
+    catalog: Catalog, pipeline: Pipeline
+) -> None:
+    with catalog.session() as session:
+        session.runs.enqueue(pipeline.sync.id)
+        running = session.runs.claim("w1")
+        assert running is not None
+        queued = session.runs.enqueue(pipeline.sync.id)
+        again = session.runs.enqueue(pipeline.sync.id)
+
+    assert queued.id != running.id
+    assert again.id == queued.id
+    with catalog.session() as session:
+        assert session.runs.claim("w2") is None, "the queued run waits for the running one"
+        session.runs.finish(running.id, "success")
+        assert session.runs.claim("w2").id == queued.id  # type: ignore[union-attr]
+
+
+def test_dry_run_flags_merge_towards_the_real_run(catalog: Catalog, pipeline: Pipeline) -> None:
+    with catalog.session() as session:
+        run = session.runs.enqueue(pipeline.sync.id, RunTrigger(dry_run=True))
+        assert run.dry_run
+        session.runs.enqueue(pipeline.sync.id, RunTrigger(reset_cdc=True))
+        assert (run.dry_run, run.reset_cdc) == (False, True)
+
+
+def test_trigger_flags_from_an_api_body() -> None:
+    assert RunTrigger.from_api({"fullResync": "true", "resetCDC": "false"}) == RunTrigger(
+        full_resync=True
+    )
+    assert RunTrigger.from_api({"clearAndFill": True, "dryRun": 1}) == RunTrigger(
+        clear_and_fill=True, dry_run=True
+    )
+
+
+def test_the_database_refuses_a_second_queued_or_running_run(
+    catalog: Catalog, pipeline: Pipeline
+) -> None:
+    now = utcnow()
+    row = {
+        "sync_id": pipeline.sync.id,
+        "status": "queued",
+        "triggered_by": "test",
+        "full_resync": False,
+        "reset_cdc": False,
+        "clear_and_fill": False,
+        "dry_run": False,
+        "cancel_requested": False,
+        "created_at": now,
+    }
+    with catalog.session() as session:
+        session.runs.enqueue(pipeline.sync.id)
+    with pytest.raises(IntegrityError), catalog.session() as session:
+        session.orm.execute(insert(RunRecord), [row])
+
+    with catalog.session() as session:
+        session.runs.claim("w")
+        session.runs.enqueue(pipeline.sync.id)
+    with pytest.raises(IntegrityError), catalog.session() as session:
+        session.orm.execute(
+            update(RunRecord).where(RunRecord.status == "queued").values(status="processing")
+        )
+
+
+def test_a_trigger_racing_an_uncommitted_one_gets_the_same_run(
+    catalog: Catalog, pipeline: Pipeline, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="syncline.catalog.runs")
+    inserted = threading.Event()
+
+    def first() -> int:
+        with catalog.session() as session:
+            run = session.runs.enqueue(pipeline.sync.id)
+            inserted.set()
+            time.sleep(0.3)  # hold the uncommitted run while the other trigger arrives
+            return run.id
+
+    def second() -> int:
+        assert inserted.wait(10)
+        with catalog.session() as session:
+            return session.runs.enqueue(pipeline.sync.id, RunTrigger(full_resync=True)).id
+
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.submit(first), pool.submit(second)
+        assert a.result() == b.result()
+
+    assert _count(catalog, pipeline.sync.id, "queued") == 1
+    with catalog.session() as session:
+        assert session.runs.get(a.result()).full_resync
+    if catalog.engine.dialect.name == "postgresql":
+        # PostgreSQL lets both insert; the unique index made the second one yield.
+        assert "another trigger queued a run first" in caplog.text
+
+
+def test_many_concurrent_triggers_queue_one_run(catalog: Catalog, pipeline: Pipeline) -> None:
+    barrier = threading.Barrier(8)
+
+    def trigger() -> int:
+        barrier.wait(10)
+        with catalog.session() as session:
+            return session.runs.enqueue(pipeline.sync.id).id
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = {future.result() for future in [pool.submit(trigger) for _ in range(8)]}
+
+    assert len(ids) == 1
+    assert _count(catalog, pipeline.sync.id, "queued") == 1
+
+
+def test_concurrent_workers_lease_a_run_once(catalog: Catalog, pipeline: Pipeline) -> None:
+    with catalog.session() as session:
+        session.runs.enqueue(pipeline.sync.id)
+    barrier = threading.Barrier(4)
+
+    def claim(worker: str) -> int | None:
+        barrier.wait(10)
+        with catalog.session() as session:
+            run = session.runs.claim(worker)
+            return run.id if run else None
+
+    with ThreadPoolExecutor(4) as pool:
+        leased = [f.result() for f in [pool.submit(claim, f"w{i}") for i in range(4)]]
+
+    assert len([run for run in leased if run is not None]) == 1
+    assert _count(catalog, pipeline.sync.id, "querying") == 1
+
+
+def test_start_leases_a_named_queued_run_only(catalog: Catalog, pipeline: Pipeline) -> None:
+    with catalog.session() as session:
+        run = session.runs.enqueue(pipeline.sync.id)
+        started = session.runs.start(run.id, "w1")
+        assert (started.status, started.worker) == ("querying", "w1")
+        assert started.started_at is not None
+        with pytest.raises(RunError, match="is querying, not queued"):
+            session.runs.start(run.id, "w2")
+
+
+def test_stages_progress_and_finish(catalog: Catalog, pipeline: Pipeline) -> None:
+    with catalog.session() as session:
+        run = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("w")
+        session.runs.report_progress(run.id, RunProgress(query_size=10))
+        assert run.completion_ratio == 0, "nothing is complete while querying"
+        session.runs.set_stage(run.id, RunStatus.PROCESSING)
+        progress = RunProgress(
+            query_size=10,
+            planned=RowCounts(added=4, changed=4),
+            successful=RowCounts(added=2),
+            failed=RowCounts(changed=2),
+        )
+        session.runs.report_progress(run.id, progress)
+        assert run.completion_ratio == 0.5
+        session.runs.finish(run.id, "success", progress)
+
+    assert run.status == "warning", "a success with rejected rows is a warning"
+    assert run.finished_at is not None
+    with catalog.session() as session, pytest.raises(RunError, match="already finished"):
+        session.runs.finish(run.id, "failed")
+    with catalog.session() as session, pytest.raises(RunError, match="not running"):
+        session.runs.set_stage(run.id, "reporting")
+
+
+def test_interrupt_stale_marks_runs_whose_worker_went_quiet(
+    catalog: Catalog, pipeline: Pipeline
+) -> None:
+    with catalog.session() as session:
+        stale = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("worker-7")
+        queued = session.runs.enqueue(pipeline.sync.id)
+
+    with catalog.session() as session:
+        assert session.runs.interrupt_stale(timedelta(minutes=5)) == [], "heartbeat is fresh"
+        later = utcnow() + timedelta(minutes=10)
+        interrupted = session.runs.interrupt_stale(timedelta(minutes=5), now=later)
+
+    assert [run.id for run in interrupted] == [stale.id]
+    with catalog.session() as session:
+        run = session.runs.get(stale.id)
+        assert run.status == "interrupted"
+        assert run.error is not None
+        assert "worker-7 stopped sending heartbeats" in run.error
+        assert "next run of this sync resumes" in run.error
+        assert session.runs.get(queued.id).status == "queued", "queued runs have no worker"
+        assert session.runs.claim("worker-8").id == queued.id  # type: ignore[union-attr]
+
+
+def test_a_heartbeat_keeps_a_run_alive(catalog: Catalog, pipeline: Pipeline) -> None:
+    with catalog.session() as session:
+        run = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("w")
+        before = run.heartbeat_at
+    time.sleep(0.01)
+    with catalog.session() as session:
+        beat = session.runs.heartbeat(run.id)
+        assert before is not None
+        assert beat.heartbeat_at is not None
+        assert beat.heartbeat_at > before
+
+
+def test_cancel_a_queued_run_or_flag_a_running_one(catalog: Catalog, pipeline: Pipeline) -> None:
+    with catalog.session() as session:
+        running = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("w")
+        queued = session.runs.enqueue(pipeline.sync.id)
+
+        session.runs.request_cancel(queued.id)
+        session.runs.request_cancel(running.id)
+
+    assert queued.status == "cancelled"
+    assert running.status == "querying"
+    assert catalog.reporter(running.id).cancel_requested()
+
+
+def test_list_runs_and_get_are_scoped_to_the_sync(catalog: Catalog, pipeline: Pipeline) -> None:
+    with catalog.session() as session:
+        first = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("w")
+        second = session.runs.enqueue(pipeline.sync.id)
+
+        assert [r.id for r in session.runs.list_runs(pipeline.sync.id)] == [first.id, second.id]
+        assert [r.id for r in session.runs.list_runs("orders-sync", newest_first=True)] == [
+            second.id,
+            first.id,
+        ]
+        assert [r.id for r in session.runs.list_runs(pipeline.sync.id, run_id=second.id)] == [
+            second.id
+        ]
+        with pytest.raises(NotFoundError):
+            session.runs.get(first.id + 100)
+
+
+def test_the_catalog_reporter_moves_the_run(catalog: Catalog, pipeline: Pipeline) -> None:
+    with catalog.session() as session:
+        run = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("w")
+
+    reporter = catalog.reporter(run.id)
+    reporter.stage(RunStatus.PROCESSING)
+    reporter.progress(
+        RunProgress(query_size=3, planned=RowCounts(added=3), successful=RowCounts(added=2))
+    )
+    reporter.rejected([RejectedRow("k1", Operation.ADDED, "email is invalid", 1, '{"id": 1}')])
+    assert reporter.cancel_requested() is False
+
+    with catalog.session() as session:
+        stored = session.runs.get(run.id)
+        assert (stored.status, stored.query_size, stored.planned_added) == ("processing", 3, 3)
+        assert stored.completion_ratio == pytest.approx(2 / 3)
+        [row] = session.runs.failed_rows(pipeline.sync.id, run.id)
+        assert (row.primary_key, row.operation, row.reason) == ("k1", "added", "email is invalid")
+        assert row.payload == '{"id": 1}'
