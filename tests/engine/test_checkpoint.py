@@ -1,0 +1,168 @@
+"""Checkpointing: every acknowledged batch is committed; the next run sends only the rest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from engine_doubles import Harness, MemoryDestination, people
+
+from syncline.engine.delivery import RetryPolicy
+from syncline.engine.report import RunStatus
+from syncline.errors import TerminalError, TransientError
+
+ROWS = [(i, f"n{i}", float(i)) for i in range(1, 21)]
+ALL_KEYS = sorted(str(i) for i in range(1, 21))
+
+
+def harness(tmp_path: Path, **capabilities: int) -> Harness:
+    destination = MemoryDestination(**capabilities)
+    return Harness(tmp_path, people(ROWS), {"mode": "mirror", "object": "p"}, "id", destination)
+
+
+def test_terminal_error_keeps_acknowledged_batches(tmp_path: Path) -> None:
+    sync = harness(tmp_path)
+    sync.destination.raise_on_batch = lambda n: TerminalError("token revoked") if n == 3 else None
+    failed = sync.run()
+    assert failed.status is RunStatus.FAILED
+    assert failed.error == "token revoked"
+    assert failed.progress.successful.added == 8
+    assert not sync.destination.finished
+    assert sync.destination.closed
+    first = sync.sent()
+    assert len(first) == 8
+
+    sync.destination.raise_on_batch = None
+    resumed = sync.run()
+    assert resumed.status is RunStatus.SUCCESS
+    assert resumed.progress.planned.added == 12
+    second = sync.sent()
+    assert sorted(first + second) == ALL_KEYS
+    assert len(sync.destination.records) == 20
+
+
+def test_transient_error_is_retried(tmp_path: Path) -> None:
+    sync = harness(tmp_path)
+    sync.destination.raise_on_batch = lambda n: TransientError("503") if n in (2, 3) else None
+    result = sync.run()
+    assert result.status is RunStatus.SUCCESS
+    assert sync.destination.calls == 7
+    assert sync.sent() == ALL_KEYS
+
+
+def test_transient_error_that_persists_fails_the_run(tmp_path: Path) -> None:
+    sync = harness(tmp_path)
+    sync.destination.raise_on_batch = lambda n: TransientError("down") if n >= 2 else None
+    result = sync.run()
+    assert result.status is RunStatus.FAILED
+    assert result.error == "down"
+    assert sync.destination.calls == 1 + 3  # one batch, then one batch tried three times
+    assert len(sync.sent()) == 4
+
+    sync.destination.raise_on_batch = None
+    assert sync.run().progress.planned.added == 16
+
+
+def test_retry_delay_honours_retry_after_and_grows() -> None:
+    policy = RetryPolicy(retries=5, base_delay=1.0, max_delay=8.0)
+    assert 0.5 <= policy.delay(1, None) <= 1.0
+    assert 2.0 <= policy.delay(3, None) <= 4.0
+    assert 4.0 <= policy.delay(6, None) <= 8.0
+    assert policy.delay(1, 12.5) == 12.5
+
+
+def test_cancel_between_batches(tmp_path: Path) -> None:
+    sync = harness(tmp_path)
+    # Progress is reported once after querying, once after planning, then per batch.
+    cancelled = sync.run(cancel_after=4)
+    assert cancelled.status is RunStatus.CANCELLED
+    assert cancelled.progress.successful.added == 8
+    assert not sync.destination.finished
+    first = sync.sent()
+
+    resumed = sync.run()
+    assert resumed.status is RunStatus.SUCCESS
+    assert sorted(first + sync.sent()) == ALL_KEYS
+
+
+def test_concurrent_batches_deliver_every_row_once(tmp_path: Path) -> None:
+    sync = harness(tmp_path, max_batch_rows=3, max_concurrency=3)
+    sync.destination.reject = lambda action, row: "no" if row["id"] % 7 == 0 else None
+    result = sync.run()
+    assert result.status is RunStatus.WARNING
+    assert result.progress.successful.added == 18
+    assert result.progress.failed.added == 2
+    assert result.progress.completion_ratio == 1.0
+    assert sync.sent() == ALL_KEYS
+    assert all(len(batch) <= 3 for batch in sync.destination.batches)
+
+    sync.destination.reject = None
+    retried = sync.run()
+    assert sync.sent() == ["14", "7"]
+    assert retried.status is RunStatus.SUCCESS
+
+
+CRASHING_RUN = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[1])
+    from engine_doubles import Harness, MemoryDestination, people
+
+    log = open(sys.argv[3], "a")
+
+    class Crashing(MemoryDestination):
+        def write_batch(self, batch):
+            if self.calls == 2:
+                os._exit(3)  # killed mid-run: no cleanup, no finally
+            result = super().write_batch(batch)
+            log.write("\\n".join(batch.keys) + "\\n")
+            log.flush()
+            return result
+
+    rows = [(i, f"n{i}", float(i)) for i in range(1, 21)]
+    sync = Harness(Path(sys.argv[2]), people(rows), {"mode": "mirror", "object": "p"},
+                   "id", Crashing())
+    sync.run()
+    """
+)
+
+
+def test_killed_process_leaves_a_consistent_snapshot(tmp_path: Path) -> None:
+    acked_log = tmp_path / "acked.txt"
+    snapshots = tmp_path / "snapshots"
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHING_RUN)
+    here = str(Path(__file__).parent)
+    process = subprocess.run(
+        [sys.executable, str(script), here, str(snapshots), str(acked_log)],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert process.returncode == 3, process.stderr.decode()
+    acked = acked_log.read_text().split()
+    assert len(acked) == 8
+
+    sync = harness(snapshots)
+    resumed = sync.run()
+    assert resumed.status is RunStatus.SUCCESS
+    assert resumed.progress.planned.added == 12
+    assert sorted(acked + sync.sent()) == ALL_KEYS
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_rejected_rows_report_payload_and_attempts(tmp_path: Path, concurrency: int) -> None:
+    sync = harness(tmp_path, max_concurrency=concurrency)
+    sync.destination.reject = lambda action, row: "bad name" if row["name"] == "n5" else None
+    sync.run()
+    sync.run()
+    [rejected] = sync.reporter.rejected_rows
+    assert rejected.key == "5"
+    assert rejected.attempts == 2
+    assert rejected.payload is not None
+    assert json.loads(rejected.payload) == {"id": 5, "name": "n5", "score": 5.0}
