@@ -12,7 +12,6 @@ import sys
 from dataclasses import dataclass
 from typing import Annotated
 
-import click
 import typer
 
 from syncline.cli import project_commands, resource_commands, run_commands
@@ -88,12 +87,17 @@ def run_cli(argv: list[str] | None = None) -> int:
     _options.debug = False
     try:
         result = app(args=argv, prog_name="syncline", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:
+        # Usage errors: an unknown option, a missing argument, a bad value.
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            _error(exc.format_message())
         return ExitCode.USER_ERROR
-    except click.exceptions.Abort:
+    except typer.Abort:
         _error("aborted")
         return ExitCode.RUN_FAILED
     except UserError as exc:

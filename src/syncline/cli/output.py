@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -15,9 +17,14 @@ _STYLES = {Action.CREATE: "green", Action.CHANGE: "yellow", Action.DELETE: "red"
 _SIGNS = {Action.CREATE: "+", Action.CHANGE: "~", Action.DELETE: "-"}
 
 
+PIPE_WIDTH = 160
+"""Width of tables when the output is not a terminal (a pipe, a file, a test)."""
+
+
 def console() -> Console:
-    """A console on stdout; plain text when stdout is not a terminal."""
-    return Console(highlight=False, soft_wrap=True)
+    """A console on stdout; wide plain text when stdout is not a terminal."""
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPE_WIDTH
+    return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def error_console() -> Console:
@@ -54,7 +61,7 @@ def _text(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
 

@@ -13,6 +13,7 @@ from syncline.cli.context import open_catalog
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
 from syncline.quickstart.scaffold import create_project
+from syncline.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +50,18 @@ def validate(project: ProjectOption = Path(".")) -> None:
 def plan(project: ProjectOption = Path(".")) -> None:
     """Show what `syncline apply` would create, change and delete in the catalog."""
     spec = load_project(project)
-    with open_catalog() as catalog:
-        result = plan_project(catalog, spec)
+    settings = load_settings()
+    with open_catalog(settings) as catalog:
+        result = plan_project(catalog, spec, settings)
     output.print_plan(output.console(), result)
 
 
 def apply(project: ProjectOption = Path(".")) -> None:
     """Make the catalog match the project, in one transaction, and print what changed."""
     spec = load_project(project)
-    with open_catalog() as catalog:
-        result = apply_project(catalog, spec)
+    settings = load_settings()
+    with open_catalog(settings) as catalog:
+        result = apply_project(catalog, spec, settings)
     output.print_plan(output.console(), result, applied=True)
 
 

@@ -1,0 +1,104 @@
+"""Commands that inspect resources: test a source, preview a model, list the syncs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from syncline.cli import output
+from syncline.cli.context import open_catalog
+from syncline.cli.exitcodes import ExitCode
+from syncline.connectors import registry
+from syncline.connectors.sources.base import Source
+from syncline.errors import ConnectorError
+from syncline.settings import load_settings
+
+
+def test_source(
+    name: Annotated[str, typer.Argument(help="The source's slug or id.")],
+) -> None:
+    """Connect to a source and run a trivial query."""
+    settings = load_settings()
+    with open_catalog(settings) as catalog, catalog.session(read_only=True) as session:
+        record = session.sources.get(_ident(name))
+        source = _source(record.type, session.sources.plain_configuration(record))
+
+    try:
+        source.test()
+    except ConnectorError as exc:
+        output.error_console().print(f"error: source {record.slug!r}: {exc}")
+        raise typer.Exit(ExitCode.RUN_FAILED) from None
+    finally:
+        source.close()
+    output.console().print(f"Source {record.slug!r} ({record.type}): connection OK.")
+
+
+def preview_model(
+    name: Annotated[str, typer.Argument(help="The model's slug or id.")],
+    limit: Annotated[int, typer.Option(help="How many rows to show.", min=1)] = 20,
+) -> None:
+    """Show a model's columns with their types, and its first rows."""
+    settings = load_settings()
+    with open_catalog(settings) as catalog, catalog.session(read_only=True) as session:
+        model = session.models.get(_ident(name))
+        record = session.sources.get(model.source_id)
+        source = _source(record.type, session.sources.plain_configuration(record))
+
+    try:
+        query = model.sql if model.query_type == "raw_sql" else None
+        query = query or source.table_query(model.table_name or "")
+        columns = source.describe(query)
+        batches = source.read(query, batch_rows=limit)
+        first = next(batches, None)
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+    finally:
+        source.close()
+
+    out = output.console()
+    out.print(output.table(f"Columns of model {model.slug}", ("column", "type"), (
+        (c.name, c.type) for c in columns
+    )))  # fmt: skip
+    rows = first.slice(0, limit).to_pylist() if first is not None else []
+    names = [c.name for c in columns]
+    out.print(output.table(f"First {len(rows)} rows", names, ([r[n] for n in names] for r in rows)))
+
+
+def list_syncs() -> None:
+    """List every sync with its model, destination, mode, status and last run."""
+    settings = load_settings()
+    with open_catalog(settings) as catalog, catalog.session(read_only=True) as session:
+        models = {m.id: m.slug for m in session.models.list()}
+        destinations = {d.id: d.slug for d in session.destinations.list()}
+        rows = [
+            (
+                sync.id,
+                sync.slug,
+                models[sync.model_id],
+                destinations[sync.destination_id],
+                sync.configuration.get("mode"),
+                session.syncs.status(sync),
+                (sync.schedule or {}).get("type", "manual"),
+                sync.last_run_at,
+            )  # fmt: skip
+            for sync in session.syncs.list()
+        ]
+
+    out = output.console()
+    if not rows:
+        out.print("No syncs yet; declare some in a project and run `syncline apply`.")
+        return
+    columns = ("id", "slug", "model", "destination", "mode", "status", "schedule")
+    columns += ("last run (UTC)",)
+    out.print(output.table("Syncs", columns, rows))
+
+
+def _source(type_name: str, configuration: dict[str, object]) -> Source:
+    source: Source = registry.source_class(type_name).from_config(configuration)
+    return source
+
+
+def _ident(name: str) -> int | str:
+    return int(name) if name.isdigit() else name

@@ -1,0 +1,168 @@
+"""Commands about runs: run a sync now, list its runs, show its rejected rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from syncline.cli import output
+from syncline.cli.context import open_catalog
+from syncline.cli.exitcodes import for_run_status
+from syncline.engine.report import RunStatus
+from syncline.settings import load_settings
+from syncline.worker.execute import ProgressEvent, find_sync, run_sync
+
+SyncArgument = Annotated[str, typer.Argument(help="The sync's slug or id.")]
+
+
+def run(
+    sync: SyncArgument,
+    full_resync: Annotated[
+        bool, typer.Option("--full-resync", help="Send every row as if it were the first run.")
+    ] = False,
+    reset_cdc: Annotated[
+        bool, typer.Option("--reset-cdc", help="Take the current rows as synced; send nothing.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and count only; write nothing.")
+    ] = False,
+) -> None:
+    """Run a sync now and show what it added, changed and removed."""
+    settings = load_settings()
+    with open_catalog(settings) as catalog, ProgressView(output.error_console()) as view:
+        record = run_sync(
+            catalog, sync, full_resync=full_resync, reset_cdc=reset_cdc, dry_run=dry_run,
+            on_progress=view.update, settings=settings,
+        )  # fmt: skip
+
+    print_run_summary(output.console(), record, dry_run=dry_run)
+    code = for_run_status(record["status"])
+    if record.get("error"):
+        output.error_console().print(f"error: run {record['id']} failed: {record['error']}")
+    raise typer.Exit(code)
+
+
+def print_run_summary(out: Console, record: dict[str, Any], *, dry_run: bool = False) -> None:
+    """The counts table of a finished run, then its size, duration and status."""
+    out.print(output.counts_table(record))
+    duration = _duration(record)
+    note = " (dry run: nothing was written)" if dry_run else ""
+    out.print(
+        f"Rows queried: {record['querySize'] if record['querySize'] is not None else '-'}   "
+        f"Duration: {duration}   Status: {record['status']}{note}"
+    )
+
+
+class ProgressView:
+    """A Rich progress bar on stderr, driven by the run's stage and counters."""
+
+    def __init__(self, console: Console) -> None:
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.bar.add_task("queued", total=None)
+
+    def __enter__(self) -> ProgressView:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def update(self, event: ProgressEvent) -> None:
+        """Show the stage, and rows attempted out of rows planned."""
+        description = event.status.value
+        if event.status == RunStatus.QUERYING and event.progress and event.progress.query_size:
+            description = f"queried {event.progress.query_size} rows"
+        if event.progress is None:
+            self.bar.update(self.task, description=description)
+            return
+        planned = event.progress.planned.total
+        attempted = event.progress.successful.total + event.progress.failed.total
+        self.bar.update(
+            self.task, description=description, total=planned or None, completed=attempted
+        )
+
+
+def runs(
+    sync: SyncArgument,
+    limit: Annotated[int, typer.Option(help="How many recent runs to show.")] = 10,
+) -> None:
+    """Show the recent runs of a sync, newest first."""
+    settings = load_settings()
+    with open_catalog(settings) as catalog, catalog.session(read_only=True) as session:
+        record = find_sync(session, sync)
+        found = session.runs.list_runs(record, newest_first=True, limit=limit)
+        shaped = [session.to_api(run) for run in found]
+
+    columns = ("run", "status", "started (UTC)", "duration", "queried", "planned a/c/r")
+    columns += ("succeeded a/c/r", "failed a/c/r", "error")
+    rows = [
+        (
+            run["id"],
+            run["status"],
+            _time(run["startedAt"]),
+            _duration(run),
+            run["querySize"],
+            _acr(run["plannedRows"]),
+            _acr(run["successfulRows"]),
+            _acr(run["failedRows"]),
+            run.get("error"),
+        )  # fmt: skip
+        for run in shaped
+    ]
+    out = output.console()
+    if not rows:
+        out.print(f"Sync {sync!r} has not run yet; start it with `syncline run {sync}`.")
+        return
+    out.print(output.table(f"Runs of sync {sync}", columns, rows))
+
+
+def rows(
+    sync: SyncArgument,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Rows the destination rejected (the default).")
+    ] = True,
+    run_id: Annotated[
+        int | None, typer.Option("--run", help="Only this run; default: rows still failing.")
+    ] = None,
+) -> None:
+    """Show rows the destination rejected: key, operation, reason and attempts."""
+    settings = load_settings()
+    with open_catalog(settings) as catalog, catalog.session(read_only=True) as session:
+        record = find_sync(session, sync)
+        found = session.runs.failed_rows(record, run_id)
+        shaped = [(r.primary_key, r.operation, r.reason, r.attempts, r.run_id) for r in found]
+
+    out = output.console()
+    if not shaped:
+        scope = f"run {run_id}" if run_id is not None else f"sync {sync!r}"
+        out.print(f"No rejected rows in {scope}.")
+        return
+    columns = ("key", "operation", "reason", "attempts", "run")
+    out.print(output.table(f"Rejected rows of sync {sync}", columns, shaped))
+
+
+def _acr(counts: dict[str, int]) -> str:
+    return f"{counts['addedCount']}/{counts['changedCount']}/{counts['removedCount']}"
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(UTC) if value else None
+
+
+def _duration(run: dict[str, Any]) -> str:
+    started, finished = run.get("startedAt"), run.get("finishedAt")
+    if not started or not finished:
+        return "-"
+    seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
+    return f"{seconds:.1f}s"

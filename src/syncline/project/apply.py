@@ -1,0 +1,243 @@
+"""Plan and apply a project against the catalog: one transaction, only managed resources deleted.
+
+Which resources a project manages is kept in a small state file per workspace in
+``SYNCLINE_HOME/projects/``: every resource the project declared at its last apply.
+A resource made through the API with a slug the project never declared is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from syncline.catalog import Catalog, CatalogSession, DestinationRecord, SourceRecord
+from syncline.catalog.tables import ModelRecord, SyncRecord
+from syncline.connectors import registry
+from syncline.engine.config import SyncConfiguration
+from syncline.engine.mapping import referenced_columns
+from syncline.engine.planner.store import delete_snapshot
+from syncline.errors import NotFoundError, Problem, ValidationError
+from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
+from syncline.project.spec import Project
+from syncline.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def plan_project(catalog: Catalog, project: Project, settings: Settings | None = None) -> Plan:
+    """What applying ``project`` would create, change and delete; writes nothing."""
+    settings = settings or get_settings()
+    desired, secrets = _desired(project)
+    try:
+        with catalog.session(project.workspace, read_only=True) as session:
+            current = read_state(session)
+    except NotFoundError:
+        current = {kind: {} for kind in KINDS}
+    plan = compute_plan(desired, current, _managed(settings, project.workspace), secrets)
+    _refuse_impossible(plan, desired, current)
+    return plan
+
+
+def apply_project(catalog: Catalog, project: Project, settings: Settings | None = None) -> Plan:
+    """Make the catalog's workspace match ``project`` in one transaction; returns the plan."""
+    settings = settings or get_settings()
+    _ensure_workspace(catalog, project.workspace)
+    desired, secrets = _desired(project)
+    managed = _managed(settings, project.workspace)
+
+    deleted_syncs: list[int] = []
+    with catalog.session(project.workspace) as session:
+        current = read_state(session)
+        plan = compute_plan(desired, current, managed, secrets)
+        _refuse_impossible(plan, desired, current)
+        _Writer(session, project).write(plan, deleted_syncs)
+
+    for sync_id in deleted_syncs:
+        delete_snapshot(settings.snapshot_dir, sync_id)
+    _save_managed(settings, project.workspace, {kind: sorted(desired[kind]) for kind in KINDS})
+    logger.info("applied project to workspace %s: %d changes", project.workspace, len(plan.changes))
+    return plan
+
+
+def read_state(session: CatalogSession) -> State:
+    """The workspace's resources as plain fields, comparable with a project's."""
+    sources = {r.id: r.slug for r in session.sources.list()}
+    destinations = {r.id: r.slug for r in session.destinations.list()}
+    models = {r.id: r.slug for r in session.models.list()}
+
+    state: State = {kind: {} for kind in KINDS}
+    for record in session.sources.list():
+        state["sources"][record.slug] = _connection(record, session.sources.plain_configuration)
+    for record in session.destinations.list():
+        plain = session.destinations.plain_configuration
+        state["destinations"][record.slug] = _connection(record, plain)
+    for model in session.models.list():
+        state["models"][model.slug] = {
+            "name": model.name,
+            "source": sources[model.source_id],
+            "primaryKey": model.primary_key,
+            "queryType": model.query_type,
+            "sql": model.sql,
+            "table": model.table_name,
+            "description": model.description,
+            "tags": dict(model.tags),
+        }
+    for sync in session.syncs.list():
+        state["syncs"][sync.slug] = {
+            "model": models[sync.model_id],
+            "destination": destinations[sync.destination_id],
+            "configuration": dict(sync.configuration),
+            "schedule": sync.schedule,
+            "disabled": sync.disabled,
+            "tags": dict(sync.tags),
+        }
+    return state
+
+
+def _connection(record: SourceRecord | DestinationRecord, plain: Any) -> dict[str, Any]:
+    return {"name": record.name, "type": record.type, "configuration": plain(record)}
+
+
+def _desired(project: Project) -> tuple[State, dict[tuple[str, str], frozenset[str]]]:
+    desired = desired_state(project)
+    secrets: dict[tuple[str, str], frozenset[str]] = {}
+    lookups = {"sources": registry.source_class, "destinations": registry.destination_class}
+    for kind, lookup in lookups.items():
+        for slug, fields in desired[kind].items():
+            names = lookup(fields["type"]).config_model.secret_fields()
+            secrets[(kind, slug)] = names
+            configuration = fields["configuration"]
+            # Secrets come back from the catalog as text; compare them as text.
+            for name in names & set(configuration):
+                if configuration[name] is not None:
+                    configuration[name] = str(configuration[name])
+    return desired, secrets
+
+
+def _refuse_impossible(plan: Plan, desired: State, current: State) -> None:
+    problems = []
+    for change in plan.of(Action.CHANGE):
+        if "type" in change.fields:
+            before = current[change.kind][change.slug]["type"]
+            after = desired[change.kind][change.slug]["type"]
+            problems.append(
+                Problem(
+                    f"{change.kind}.{change.slug}.type",
+                    f"the {change.kind[:-1]} {change.slug!r} cannot change type from "
+                    f"{before!r} to {after!r}",
+                    fix="declare it under a new slug and point its users to it",
+                )
+            )
+    if problems:
+        raise ValidationError(problems)
+
+
+class _Writer:
+    """Writes a plan's changes in one catalog session, creating before deleting."""
+
+    def __init__(self, session: CatalogSession, project: Project) -> None:
+        self.session = session
+        self.project = project
+
+    def write(self, plan: Plan, deleted_syncs: list[int]) -> None:
+        for kind in KINDS:
+            for change in plan.changes:
+                if change.kind == kind and change.action != Action.DELETE:
+                    getattr(self, f"_put_{kind}")(change.slug, change.action == Action.CREATE)
+                    self.session.flush()
+
+        for change in plan.of(Action.DELETE):
+            repository = getattr(self.session, change.kind)
+            if change.kind == "syncs":
+                deleted_syncs.append(repository.get(change.slug).id)
+            repository.delete(change.slug)
+
+    def _put_sources(self, slug: str, create: bool) -> None:
+        self._put_connection(self.session.sources, self.project.sources[slug], create)
+
+    def _put_destinations(self, slug: str, create: bool) -> None:
+        self._put_connection(self.session.destinations, self.project.destinations[slug], create)
+
+    def _put_connection(self, repository: Any, spec: Any, create: bool) -> None:
+        if create:
+            repository.create(
+                name=spec.name, slug=spec.slug, type=spec.type, configuration=spec.configuration
+            )
+        else:
+            repository.update(spec.slug, name=spec.name, configuration=spec.configuration)
+
+    def _put_models(self, slug: str, create: bool) -> None:
+        spec = self.project.models[slug]
+        models = self.session.models
+        if create:
+            models.create(
+                name=spec.name, slug=slug, source=spec.source, query_type=spec.query_type,
+                primary_key=spec.primary_key, sql=spec.sql, table=spec.table,
+                description=spec.description, tags=spec.tags,
+            )  # fmt: skip
+            return
+
+        record: ModelRecord = models.get(slug)
+        # The repository keeps a model's source and query type fixed, as the API does;
+        # a project may move them, so they are set on the record directly.
+        record.source_id = self.session.sources.get(spec.source).id
+        record.query_type = spec.query_type
+        record.sql = spec.sql
+        record.table_name = spec.table
+        models.update(
+            slug, name=spec.name, primary_key=spec.primary_key,
+            description=spec.description, tags=spec.tags,
+        )  # fmt: skip
+
+    def _put_syncs(self, slug: str, create: bool) -> None:
+        spec = self.project.syncs[slug]
+        model = self.project.models[spec.model]
+        configuration = SyncConfiguration.parse(spec.configuration)
+        columns = referenced_columns(configuration, model.primary_key)
+        syncs = self.session.syncs
+        if create:
+            syncs.create(
+                slug=slug, model=spec.model, destination=spec.destination,
+                configuration=spec.configuration, schedule=spec.schedule,
+                disabled=spec.disabled, primary_key=model.primary_key,
+                referenced_columns=columns, tags=spec.tags,
+            )  # fmt: skip
+            return
+
+        record: SyncRecord = syncs.get(slug)
+        record.model_id = self.session.models.get(spec.model).id
+        record.destination_id = self.session.destinations.get(spec.destination).id
+        syncs.update(
+            slug, configuration=spec.configuration, schedule=spec.schedule,
+            disabled=spec.disabled, primary_key=model.primary_key,
+            referenced_columns=columns, tags=spec.tags,
+        )  # fmt: skip
+
+
+def _ensure_workspace(catalog: Catalog, workspace: str) -> None:
+    with catalog.session() as session:
+        if not any(w.slug == workspace for w in session.workspaces.list()):
+            session.workspaces.create(workspace)
+            logger.info("created workspace %s", workspace)
+
+
+def _state_file(settings: Settings, workspace: str) -> Path:
+    return settings.home / "projects" / f"{workspace}.json"
+
+
+def _managed(settings: Settings, workspace: str) -> dict[str, list[str]]:
+    path = _state_file(settings, workspace)
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {kind: list(data.get(kind, [])) for kind in KINDS}
+
+
+def _save_managed(settings: Settings, workspace: str, managed: dict[str, list[str]]) -> None:
+    path = _state_file(settings, workspace)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(managed, indent=2, sort_keys=True), encoding="utf-8")
+    temporary.replace(path)

@@ -1,0 +1,1 @@
+"""Workers: leasing runs and executing them in this process."""

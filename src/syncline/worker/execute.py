@@ -1,0 +1,292 @@
+"""Run one sync now, in this process: queue, lease, build the connectors, execute, record.
+
+This is the glue the command line (and later the API server and workers) calls. The
+run record is written before any work starts, a background thread keeps its heartbeat
+fresh, and the run is always finished in the catalog, also when building the
+connectors fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from syncline.catalog import Catalog, CatalogSession, RunTrigger
+from syncline.catalog.tables import RUNNING_STATUSES, RunRecord, SyncRecord
+from syncline.connectors import registry
+from syncline.connectors.destinations.base import Destination
+from syncline.connectors.sources.base import Source
+from syncline.engine.config import SyncConfiguration
+from syncline.engine.report import RejectedRow, RunProgress, RunReporter, RunStatus
+from syncline.engine.run import RunJob, RunResult, execute_run
+from syncline.errors import SynclineError, UserError
+from syncline.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 10.0
+"""How often a running run's heartbeat is refreshed."""
+
+STALE_AFTER = timedelta(seconds=60)
+"""A running run whose heartbeat is older than this belongs to a worker that stopped."""
+
+WAIT_SECONDS = 0.5
+"""How often to look again while another run of the same sync is still going."""
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What the run reports to an ``on_progress`` listener: its stage and its counters."""
+
+    status: RunStatus
+    progress: RunProgress | None
+
+
+ProgressListener = Callable[[ProgressEvent], None]
+
+
+def worker_name() -> str:
+    """This process's worker name: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_sync(
+    catalog: Catalog,
+    sync_ref: int | str,
+    *,
+    full_resync: bool = False,
+    reset_cdc: bool = False,
+    dry_run: bool = False,
+    on_progress: ProgressListener | None = None,
+    workspace: int | str = "default",
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Run the sync ``sync_ref`` (id or slug) to its end and return the run in API shape.
+
+    Raises:
+        NotFoundError: no such sync in the workspace.
+        UserError: the sync is disabled.
+    """
+    settings = settings or get_settings()
+    worker = worker_name()
+    trigger = RunTrigger(full_resync=full_resync, reset_cdc=reset_cdc, dry_run=dry_run)
+
+    with catalog.session(workspace) as session:
+        sync = find_sync(session, sync_ref)
+        if sync.disabled:
+            raise UserError(
+                f"sync {sync.slug!r} is disabled; set disabled: false in the project and "
+                "apply it, then run it again"
+            )
+        _interrupt_abandoned(session, sync)
+        run_id = session.runs.enqueue(sync, trigger, triggered_by="cli").id
+        sync_id = sync.id
+
+    _start_when_free(catalog, workspace, sync_id, run_id, worker)
+    logger.info(
+        "run %s of sync %s leased by %s", run_id, sync_id, worker, extra=_ids(sync_id, run_id)
+    )
+
+    heartbeat = _Heartbeat(catalog, workspace, run_id)
+    heartbeat.start()
+    try:
+        result = _execute(catalog, workspace, sync_id, run_id, settings, on_progress)
+    finally:
+        heartbeat.stop()
+
+    with catalog.session(workspace) as session:
+        run = session.runs.finish(run_id, result.status, result.progress, result.error)
+        return session.to_api(run)
+
+
+def _execute(
+    catalog: Catalog,
+    workspace: int | str,
+    sync_id: int,
+    run_id: int,
+    settings: Settings,
+    on_progress: ProgressListener | None,
+) -> RunResult:
+    try:
+        with catalog.session(workspace, read_only=True) as session:
+            job = _build_job(session, session.syncs.get(sync_id), run_id, settings)
+    except SynclineError as exc:
+        logger.error("run %s of sync %s cannot start: %s", run_id, sync_id, exc)
+        return RunResult(RunStatus.FAILED, RunProgress(), " ".join(str(exc).split()))
+    except Exception as exc:
+        # The run record must not stay "querying" because a connector failed to build.
+        logger.exception("run %s of sync %s cannot start", run_id, sync_id)
+        return RunResult(RunStatus.FAILED, RunProgress(), f"internal error: {exc!r}")
+
+    reporter = _TeeReporter(catalog.reporter(run_id), on_progress)
+    try:
+        return execute_run(job, reporter)
+    finally:
+        job.source.close()
+        job.destination.close()
+
+
+def _build_job(
+    session: CatalogSession, sync: SyncRecord, run_id: int, settings: Settings
+) -> RunJob:
+    run = session.runs.get(run_id)
+    model = session.models.get(sync.model_id)
+    source_record = session.sources.get(model.source_id)
+    destination_record = session.destinations.get(sync.destination_id)
+
+    source: Source = registry.source_class(source_record.type).from_config(
+        session.sources.plain_configuration(source_record)
+    )
+    destination: Destination = registry.destination_class(destination_record.type).from_config(
+        session.destinations.plain_configuration(destination_record)
+    )
+    query = model.sql if model.query_type == "raw_sql" else None
+    if query is None:
+        query = source.table_query(model.table_name or "")
+
+    return RunJob(
+        sync_id=sync.id,
+        run_id=run_id,
+        source=source,
+        model_query=query,
+        primary_key=sync.primary_key,
+        configuration=SyncConfiguration.parse(sync.configuration),
+        destination=destination,
+        snapshot_dir=settings.snapshot_dir,
+        full_resync=run.full_resync,
+        reset_cdc=run.reset_cdc,
+        dry_run=run.dry_run,
+        memory_limit=settings.planner_memory_limit,
+        threads=settings.planner_threads,
+    )
+
+
+def _interrupt_abandoned(session: CatalogSession, sync: SyncRecord) -> None:
+    session.runs.interrupt_stale(STALE_AFTER)
+
+    running = session.syncs.running_run(sync.id)
+    if running is not None and _worker_is_dead(running):
+        # Its process on this host is gone: no need to wait for the heartbeat to age.
+        session.runs.finish(
+            running.id,
+            RunStatus.INTERRUPTED,
+            error=(
+                f"worker {running.worker} stopped; the next run of this sync resumes "
+                "where this one stopped"
+            ),
+        )
+        logger.warning("run %s of sync %s interrupted: its process is gone", running.id, sync.id)
+
+
+def _worker_is_dead(run: RunRecord) -> bool:
+    host, _, pid = (run.worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _start_when_free(
+    catalog: Catalog, workspace: int | str, sync_id: int, run_id: int, worker: str
+) -> None:
+    waited = False
+    while True:
+        with catalog.session(workspace) as session:
+            sync = session.syncs.get(sync_id)
+            running = session.syncs.running_run(sync_id)
+            if running is None:
+                session.runs.start(run_id, worker)
+                return
+            _interrupt_abandoned(session, sync)
+            if not waited:
+                logger.warning(
+                    "sync %s: run %s is still going; run %s waits for it",
+                    sync.slug,
+                    running.id,
+                    run_id,
+                )
+                waited = True
+        time.sleep(WAIT_SECONDS)
+
+
+class _Heartbeat:
+    """Refreshes a run's heartbeat from a background thread until stopped."""
+
+    def __init__(self, catalog: Catalog, workspace: int | str, run_id: int) -> None:
+        self.catalog = catalog
+        self.workspace = workspace
+        self.run_id = run_id
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(HEARTBEAT_SECONDS):
+            try:
+                with self.catalog.session(self.workspace) as session:
+                    run = session.runs.heartbeat(self.run_id)
+                if run.status not in RUNNING_STATUSES:
+                    return
+            except Exception:  # noqa: BLE001 - a missed beat must not end the run
+                logger.warning("run %s: heartbeat failed", self.run_id, exc_info=True)
+
+
+class _TeeReporter:
+    """Reports to the catalog and, for the command line, to a progress listener."""
+
+    def __init__(self, inner: RunReporter, listener: ProgressListener | None) -> None:
+        self.inner = inner
+        self.listener = listener
+        self.status = RunStatus.QUEUED
+
+    def stage(self, status: RunStatus) -> None:
+        """Record the stage, then tell the listener."""
+        self.inner.stage(status)
+        self.status = status
+        if self.listener is not None:
+            self.listener(ProgressEvent(status, None))
+
+    def progress(self, progress: RunProgress) -> None:
+        """Record the counters, then tell the listener."""
+        self.inner.progress(progress)
+        if self.listener is not None:
+            self.listener(ProgressEvent(self.status, progress))
+
+    def rejected(self, rows: list[RejectedRow]) -> None:
+        """Record rejected rows."""
+        self.inner.rejected(rows)
+
+    def cancel_requested(self) -> bool:
+        """Ask the catalog whether a user cancelled the run."""
+        return self.inner.cancel_requested()
+
+
+def find_sync(session: CatalogSession, ref: int | str) -> SyncRecord:
+    """The sync with this id or slug; a string of digits is tried as an id, then a slug."""
+    if isinstance(ref, str) and ref.isdigit():
+        found = session.syncs.find(int(ref))
+        if found is not None:
+            return found
+    return session.syncs.get(ref)
+
+
+def _ids(sync_id: int, run_id: int) -> dict[str, int]:
+    return {"sync_id": sync_id, "run_id": run_id}
