@@ -1,0 +1,188 @@
+"""The PostgreSQL source against the real server on 127.0.0.1:5432, in a database of its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from source_helpers import closed_port, pg_run
+
+from syncline.connectors.sources.base import is_json_field
+from syncline.connectors.sources.postgres import PostgresSource
+from syncline.errors import TerminalError, TransientError
+
+pytestmark = pytest.mark.postgres
+
+TYPES_TABLE = """
+CREATE TABLE sales.accounts (
+    id bigint PRIMARY KEY, small smallint, name text, code varchar(8),
+    balance numeric(14, 4), ratio numeric, opened timestamptz, local_time timestamp,
+    day date, active boolean, settings jsonb, raw json, avatar bytea, ref uuid, score float8
+)
+"""
+
+TYPES_ROWS = """
+INSERT INTO sales.accounts VALUES
+  (1, 7, 'Ünïcødé ☃', 'A1', 1234567890.1234, 0.000000000000000000012345,
+   '2024-06-01 12:00:00+02', '2024-06-01 12:00:00.5', '2024-06-01', true,
+   '{"b": 1, "a": [true, null]}', '{"z":1,  "y":2}', '\\xdeadbeef',
+   'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 1.5),
+  (2, NULL, '', NULL, -0.0001, NULL, NULL, NULL, NULL, false, 'null', NULL, '\\x', NULL, NULL),
+  (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)
+"""
+
+
+@pytest.fixture(scope="module")
+def config(pg_config: dict[str, Any]) -> dict[str, Any]:
+    """The module's database with a ``sales`` schema holding one table of many types."""
+    pg_run(pg_config, "CREATE SCHEMA sales", TYPES_TABLE, TYPES_ROWS)
+    return pg_config
+
+
+def test_reads_types_exactly(config: dict[str, Any]) -> None:
+    source = PostgresSource.from_config(config)
+
+    table = pa.Table.from_batches(list(source.read("SELECT * FROM sales.accounts ORDER BY id")))
+
+    schema = table.schema
+    assert schema.field("id").type == pa.int64()
+    assert schema.field("small").type == pa.int64()
+    assert schema.field("balance").type == pa.decimal128(14, 4)
+    assert schema.field("ratio").type == pa.string()
+    assert schema.field("opened").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("local_time").type == pa.timestamp("us")
+    assert schema.field("day").type == pa.date32()
+    assert schema.field("avatar").type == pa.binary()
+    assert schema.field("ref").type == pa.string()
+    assert is_json_field(schema.field("settings"))
+    assert is_json_field(schema.field("raw"))
+    assert not is_json_field(schema.field("name"))
+
+    first, second, third = table.to_pylist()
+    assert first["name"] == "Ünïcødé ☃"
+    assert second["name"] == ""
+    assert third["name"] is None
+    assert first["balance"] == Decimal("1234567890.1234")
+    assert second["balance"] == Decimal("-0.0001")
+    assert first["ratio"] == "0.000000000000000000012345"
+    assert first["opened"] == dt.datetime(2024, 6, 1, 10, tzinfo=dt.UTC)
+    assert first["local_time"] == dt.datetime(2024, 6, 1, 12, 0, 0, 500000)
+    assert json.loads(first["settings"]) == {"a": [True, None], "b": 1}
+    assert first["raw"] == '{"z":1,  "y":2}'
+    assert second["settings"] == "null"
+    assert third["settings"] is None
+    assert first["avatar"] == b"\xde\xad\xbe\xef"
+    assert second["avatar"] == b""
+    assert first["ref"] == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    assert (first["active"], second["active"], third["active"]) == (True, False, None)
+
+
+def test_describe_gives_the_read_schema_without_rows(config: dict[str, Any]) -> None:
+    source = PostgresSource.from_config(config)
+    query = "SELECT id, balance, opened, settings FROM sales.accounts WHERE false"
+
+    columns = source.describe(query)
+
+    assert [c.type for c in columns] == ["int8", "numeric(14,4)", "timestamptz", "jsonb"]
+    assert [c.logical for c in columns] == [None, None, None, "json"]
+    assert list(source.read(query)) == []
+    full = next(iter(source.read(query.replace("WHERE false", ""))))
+    assert pa.schema([c.field() for c in columns]).equals(full.schema, check_metadata=True)
+
+
+def test_schema_setting_sets_the_search_path(config: dict[str, Any]) -> None:
+    source = PostgresSource.from_config({**config, "schema": "sales"})
+    source.test()
+
+    rows = pa.Table.from_batches(list(source.read("SELECT count(*) AS n FROM accounts")))
+
+    assert rows.to_pylist() == [{"n": 3}]
+
+
+def test_missing_schema_fails_the_connection_test(config: dict[str, Any]) -> None:
+    with pytest.raises(TerminalError, match="schema 'nowhere'.*'schema'"):
+        PostgresSource.from_config({**config, "schema": "nowhere"}).test()
+
+
+def test_large_result_arrives_in_batches_of_batch_rows(config: dict[str, Any]) -> None:
+    source = PostgresSource.from_config(config)
+
+    batches = list(source.read("SELECT g FROM generate_series(1, 250000) AS g", batch_rows=100_000))
+
+    assert [b.num_rows for b in batches] == [100_000, 100_000, 50_000]
+    assert sum(pa.compute.sum(b.column("g")).as_py() for b in batches) == 250000 * 250001 // 2
+
+
+def test_unknown_user_is_terminal_and_never_shows_the_password(config: dict[str, Any]) -> None:
+    # The server trusts loopback logins, so a wrong password alone is accepted; an unknown
+    # role is the login failure this server can produce.
+    source = PostgresSource.from_config(
+        {**config, "user": "syncline_nobody", "password": "Pa55-word-that-must-not-leak"}
+    )
+
+    with pytest.raises(TerminalError) as caught:
+        source.test()
+
+    message = str(caught.value)
+    assert "syncline_nobody" in message
+    assert "'password'" in message
+    assert "Pa55-word-that-must-not-leak" not in message
+    assert "Pa55-word-that-must-not-leak" not in repr(caught.value.__cause__)
+
+
+def test_unknown_database_is_terminal_naming_the_setting(config: dict[str, Any]) -> None:
+    with pytest.raises(TerminalError, match="'database'"):
+        PostgresSource.from_config({**config, "database": "syncline_absent_db"}).test()
+
+
+def test_refused_port_is_transient(config: dict[str, Any]) -> None:
+    source = PostgresSource.from_config({**config, "port": closed_port(), "password": "pw-x"})
+
+    with pytest.raises(TransientError, match="Connection refused") as caught:
+        source.test()
+
+    assert "pw-x" not in str(caught.value)
+
+
+def test_bad_sql_and_unknown_table_are_terminal(config: dict[str, Any]) -> None:
+    source = PostgresSource.from_config(config)
+
+    with pytest.raises(TerminalError, match="syntax error"):
+        source.describe("SELEC 1")
+    with pytest.raises(TerminalError, match='relation "nope" does not exist'):
+        list(source.read("SELECT * FROM nope"))
+
+
+def test_numeric_value_that_decimal_cannot_hold_fails_naming_the_column(
+    config: dict[str, Any],
+) -> None:
+    source = PostgresSource.from_config(config)
+
+    with pytest.raises(TerminalError, match="'amount'.*CAST"):
+        list(source.read("SELECT 'NaN'::numeric(6, 2) AS amount"))
+
+
+def test_two_million_rows_stream_in_bounded_memory(config: dict[str, Any]) -> None:
+    probe = Path(__file__).with_name("stream_probe.py")
+
+    finished = subprocess.run(
+        [sys.executable, str(probe), json.dumps(config), "2000000"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(finished.stdout)
+
+    assert report["rows"] == 2_000_000
+    assert report["batches"] == -(-2_000_000 // 65_536)
+    assert report["bytes"] > 200_000_000
+    # Holding the result would grow the process by at least its Arrow size.
+    assert report["growth_bytes"] < 0.4 * report["bytes"]
