@@ -62,10 +62,10 @@ def test_rejected_rows_of_the_engine_are_stored_as_failures(
         run = session.runs.enqueue(pipeline.sync.id)
         session.runs.claim("w")
         stored = session.runs.record_rows(
-            run.id, (RejectedRow(str(k), Operation.ADDED, "no", 1) for k in range(12_000))
+            run.id, (RejectedRow(str(k), Operation.ADDED, "no", 1) for k in range(6_000))
         )
-        assert stored == 12_000
-        assert len(session.runs.failed_rows(pipeline.sync.id, run.id)) == 12_000
+        assert stored == 6_000
+        assert len(session.runs.failed_rows(pipeline.sync.id, run.id)) == 6_000
 
 
 def test_a_key_stops_failing_once_a_complete_run_did_not_reject_it(
