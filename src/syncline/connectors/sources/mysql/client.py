@@ -52,16 +52,15 @@ class MySQLSource(Source):
         import pymysql.cursors
 
         connection = self._connect()
+        cursor = connection.cursor(pymysql.cursors.SSCursor)
         try:
             with translated(self._map_error):
                 plans = self._plans(connection, query)
-                cursor = connection.cursor(pymysql.cursors.SSCursor)
                 cursor.execute(query)
                 _check_same_columns(plans, cursor.description or ())
                 yield from batches_from_rows(cursor.fetchmany, plans, batch_rows)
         finally:
-            # Closing the connection, not the cursor: an unbuffered cursor would first
-            # read every remaining row when a consumer stops early.
+            _abandon(cursor)
             connection.close()
 
     def _connect(self) -> Any:
@@ -134,6 +133,17 @@ def _mariadb_json_columns(
     )
     checked = {(str(db), str(table), str(column)) for db, table, column in cursor.fetchall()}
     return origins & checked
+
+
+def _abandon(cursor: Any) -> None:
+    """Let go of an unbuffered result without reading the rows a consumer did not want.
+
+    PyMySQL would otherwise read every remaining row when the cursor is closed or
+    collected; closing the connection instead makes the server stop sending.
+    """
+    result = getattr(cursor, "_result", None)
+    if result is not None:
+        result.unbuffered_active = False
 
 
 def _check_same_columns(plans: Sequence[ColumnPlan], description: Sequence[Any]) -> None:
