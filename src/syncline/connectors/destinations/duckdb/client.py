@@ -99,10 +99,10 @@ class DuckDBDestination(TableDestination):
         self._execute("COMMIT")
 
     def test(self) -> None:
-        """Open the file and check it accepts writes."""
+        """Open the file read-write (which fails when it cannot be written or is locked)."""
         try:
             self._guard(self._connect)
-            self._guard(lambda: self._execute("CHECKPOINT"))
+            self._guard(lambda: self._execute("SELECT 1"))
         finally:
             self._disconnect()
 

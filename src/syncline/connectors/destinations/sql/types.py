@@ -25,7 +25,7 @@ _UNSIGNED = {
 
 def is_nested(arrow_type: pa.DataType) -> bool:
     """Whether values of ``arrow_type`` are lists, structs or maps (written as JSON)."""
-    return pat.is_nested(arrow_type)
+    return bool(pat.is_nested(arrow_type))
 
 
 def column_type(

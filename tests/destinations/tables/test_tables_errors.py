@@ -1,0 +1,85 @@
+"""Conformance: connection trouble is transient, configuration mistakes are terminal."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+from table_backends import Backend
+
+from conftest import OpenDestination
+from syncline.connectors.destinations.base import WriteAction, WriteBatch
+from syncline.connectors.registry import destination_class
+from syncline.errors import TerminalError, TransientError, ValidationError
+
+FIELDS = {"id": pa.int64(), "name": pa.string()}
+
+
+def _batch(ids: list[int]) -> WriteBatch:
+    records = pa.table({"id": pa.array(ids, pa.int64()), "name": [f"n{i}" for i in ids]})
+    return WriteBatch(WriteAction.UPSERT, records, [str(i) for i in ids])
+
+
+def test_a_lost_connection_is_transient_and_the_next_batch_reconnects(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    destination = open_destination(FIELDS)
+    destination.write_batch(_batch([1]))
+
+    with backend.broken_connection(), pytest.raises(TransientError):
+        destination.write_batch(_batch([1, 2]))
+
+    # The engine retries the same batch: nothing of the failed attempt was kept.
+    assert destination.write_batch(_batch([1, 2])).failures == []
+    assert backend.sql(f"SELECT id, name FROM {table} ORDER BY id") == [(1, "n1"), (2, "n2")]
+
+
+def test_test_accepts_a_working_configuration(backend: Backend) -> None:
+    destination_class(backend.kind).from_config(backend.config).test()
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "words"),
+    [
+        pytest.param(
+            "postgres",
+            {"database": "syncline_no_such_database"},
+            "does not exist",
+            marks=pytest.mark.postgres,
+        ),
+        pytest.param(
+            "mysql",
+            {"database": "syncline_no_such_database"},
+            "Unknown database",
+            marks=pytest.mark.mariadb,
+        ),
+        ("sqlite", {"path": "/nonexistent-folder/x.sqlite"}, "not writable"),
+    ],
+)
+def test_test_names_what_is_wrong_as_a_terminal_error(
+    kind: str, config: dict[str, object], words: str
+) -> None:
+    destination = destination_class(kind).from_config(config)
+
+    with pytest.raises(TerminalError) as caught:
+        destination.test()
+
+    assert words in str(caught.value)
+
+
+def test_configs_accept_numeric_string_ports_and_hide_passwords() -> None:
+    postgres = destination_class("postgres").from_config(
+        {"host": "127.0.0.1", "port": "5433", "database": "d", "password": "s3cret", "schema": "x"}
+    )
+    mysql = destination_class("mariadb").from_config({"database": "d", "password": "s3cret"})
+
+    assert postgres.config.port == 5433
+    assert postgres.config.schema_ == "x"
+    assert "s3cret" not in repr(postgres.config) + repr(mysql.config)
+    assert postgres.config_model.secret_fields() == {"password"}
+
+
+def test_configs_refuse_unknown_keys() -> None:
+    with pytest.raises(ValidationError) as caught:
+        destination_class("sqlite").from_config({"path": "x.db", "pth": "typo"})
+
+    assert "configuration.pth" in str(caught.value)

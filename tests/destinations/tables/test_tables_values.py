@@ -1,0 +1,98 @@
+"""Conformance: values of every common type come back exactly as they were written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+from table_backends import Backend
+
+from conftest import OpenDestination
+from syncline.connectors.destinations.base import FieldSpec, WriteAction, WriteBatch
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+# name: (Arrow type, logical type, how the backend reader decodes it, values of rows 1-4)
+COLUMNS: dict[str, tuple[pa.DataType, str | None, str, list[object]]] = {
+    "big": (pa.int64(), None, "int", [2**62 + 1, -(2**63), 0, None]),
+    "ratio": (pa.float64(), None, "float", [0.1, 1e300, -2.5e-300, None]),
+    "amount": (
+        pa.decimal128(38, 9),
+        None,
+        "decimal",
+        [
+            decimal.Decimal("12345678901234567890.123456789"),
+            decimal.Decimal("-0.000000001"),
+            decimal.Decimal("1.100000000"),
+            None,
+        ],
+    ),
+    "flag": (pa.bool_(), None, "bool", [True, False, None, True]),
+    "label": (pa.string(), None, "str", ["héllo wörld ✓ 𝄞 日本", "", None, "NULL"]),
+    "happened": (
+        pa.timestamp("us", "America/New_York"),
+        None,
+        "timestamptz",
+        [
+            dt.datetime(2024, 3, 10, 1, 59, 59, 999999, tzinfo=NEW_YORK),
+            dt.datetime(1999, 12, 31, 23, 0, 0, 1, tzinfo=NEW_YORK),
+            None,
+            dt.datetime(2024, 11, 3, 1, 30, tzinfo=dt.UTC),
+        ],
+    ),
+    "day": (pa.date32(), None, "date", [dt.date(2024, 2, 29), dt.date(1, 1, 1), None, None]),
+    "doc": (
+        pa.string(),
+        "json",
+        "json",
+        ['{"b": 1, "a": [1, 2.5, {"c": null}], "s": "ü"}', "[]", None, '"text"'],
+    ),
+    "payload": (pa.binary(), None, "binary", [b"\x00\xff\x10", b"", None, b"\\x00"]),
+}
+
+
+def test_values_round_trip_exactly_by_type(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    fields = (FieldSpec("id", pa.int64()),) + tuple(
+        FieldSpec(name, arrow_type, logical)
+        for name, (arrow_type, logical, _, _) in COLUMNS.items()
+    )
+    records = pa.table(
+        {"id": pa.array([1, 2, 3, 4], pa.int64())}
+        | {
+            name: pa.array(values, arrow_type)
+            for name, (arrow_type, _, _, values) in COLUMNS.items()
+        }
+    )
+    destination = open_destination(fields)
+
+    result = destination.write_batch(WriteBatch(WriteAction.UPSERT, records, ["1", "2", "3", "4"]))
+
+    assert result.failures == []
+    names = ", ".join(COLUMNS)
+    rows = backend.sql(f"SELECT {names} FROM {table} ORDER BY id")
+    for position, row in enumerate(rows):
+        for (name, (_, _, kind, values)), value in zip(COLUMNS.items(), row, strict=True):
+            expected = values[position]
+            if kind == "json" and expected is not None:
+                expected = json.loads(str(expected))
+            if kind == "timestamptz" and expected is not None:
+                expected = expected.astimezone(dt.UTC)  # type: ignore[attr-defined]
+            assert backend.decode(kind, value) == expected, (name, position, value)
+
+
+def test_null_and_empty_string_stay_distinct_through_updates(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    destination = open_destination({"id": pa.int64(), "label": pa.string()})
+
+    first = pa.table({"id": [1, 2], "label": ["", None]})
+    destination.write_batch(WriteBatch(WriteAction.UPSERT, first, ["1", "2"]))
+    second = pa.table({"id": [1, 2], "label": [None, ""]})
+    destination.write_batch(WriteBatch(WriteAction.UPSERT, second, ["1", "2"]))
+
+    assert backend.sql(f"SELECT id, label FROM {table} ORDER BY id") == [(1, None), (2, "")]
