@@ -1,0 +1,130 @@
+"""The SQLAlchemy fallback source on a SQLite file and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from source_helpers import closed_port, pg_run
+
+from syncline.connectors.sources.base import is_json_field
+from syncline.connectors.sources.sqlalchemy import SQLAlchemySource
+from syncline.errors import TerminalError, TransientError
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLAlchemy URL of a SQLite file holding 2,500 rows."""
+    path = tmp_path / "fallback.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, score REAL)")
+        connection.executemany(
+            "INSERT INTO people VALUES (?, ?, ?)",
+            [(n, None if n % 10 == 0 else f"näme {n}", n / 4) for n in range(1, 2501)],
+        )
+    connection.close()
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="module")
+def pg_url(pg_config: dict[str, Any]) -> str:
+    """A SQLAlchemy URL of the module's PostgreSQL database, with a table of many types."""
+    pg_run(
+        pg_config,
+        "CREATE TABLE events (id int PRIMARY KEY, amount numeric(12, 3), at timestamptz, "
+        "local_at timestamp, doc jsonb, note text)",
+        "INSERT INTO events VALUES "
+        "(1, 12.5, '2024-02-03 04:05:06+01', '2024-02-03 04:05:06', '{\"k\": [1]}', '100%'), "
+        "(2, NULL, NULL, NULL, NULL, '')",
+    )
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_config['database']}"
+
+
+def test_sqlite_rows_stream_in_batches_with_inferred_types(sqlite_url: str) -> None:
+    source = SQLAlchemySource.from_config({"url": sqlite_url})
+    source.test()
+
+    batches = list(source.read("SELECT id, name, score FROM people ORDER BY id", batch_rows=1000))
+
+    assert [b.num_rows for b in batches] == [1000, 1000, 500]
+    schema = batches[0].schema
+    assert [f.type for f in schema] == [pa.int64(), pa.string(), pa.float64()]
+    assert all(b.schema == schema for b in batches)
+    table = pa.Table.from_batches(batches)
+    assert table.column("id").to_pylist() == list(range(1, 2501))
+    assert table.column("name").to_pylist()[9] is None
+    assert table.column("name").to_pylist()[0] == "näme 1"
+
+
+def test_sqlite_empty_result_yields_nothing(sqlite_url: str) -> None:
+    source = SQLAlchemySource.from_config({"url": sqlite_url})
+
+    assert list(source.read("SELECT * FROM people WHERE id < 0")) == []
+    assert [c.name for c in source.describe("SELECT * FROM people WHERE id < 0")] == [
+        "id",
+        "name",
+        "score",
+    ]
+
+
+@pytest.mark.postgres
+def test_postgres_url_keeps_decimals_zones_and_json(pg_url: str) -> None:
+    source = SQLAlchemySource.from_config({"url": pg_url})
+
+    columns = source.describe("SELECT * FROM events ORDER BY id")
+    table = pa.Table.from_batches(list(source.read("SELECT * FROM events ORDER BY id")))
+
+    assert pa.schema([c.field() for c in columns]).equals(table.schema, check_metadata=True)
+    assert table.schema.field("amount").type == pa.decimal128(12, 3)
+    assert table.schema.field("at").type == pa.timestamp("us", tz="UTC")
+    assert table.schema.field("local_at").type == pa.timestamp("us")
+    assert is_json_field(table.schema.field("doc"))
+    first, second = table.to_pylist()
+    assert first["amount"] == Decimal("12.500")
+    assert first["at"] == dt.datetime(2024, 2, 3, 3, 5, 6, tzinfo=dt.UTC)
+    assert json.loads(first["doc"]) == {"k": [1]}
+    assert first["note"] == "100%"
+    assert (second["note"], second["doc"]) == ("", None)
+
+
+@pytest.mark.postgres
+def test_postgres_login_failure_hides_the_password(pg_url: str) -> None:
+    url = pg_url.replace("postgres@", "syncline_nobody:Secret-Pw-77@")
+
+    with pytest.raises(TerminalError) as caught:
+        SQLAlchemySource.from_config({"url": url}).test()
+
+    assert "syncline_nobody" in str(caught.value)
+    assert "Secret-Pw-77" not in str(caught.value)
+
+
+def test_refused_port_is_transient_and_hides_the_password() -> None:
+    url = f"postgresql+psycopg://u:Secret-Pw-88@127.0.0.1:{closed_port()}/db"
+
+    with pytest.raises(TransientError) as caught:
+        SQLAlchemySource.from_config({"url": url}).test()
+
+    assert "Secret-Pw-88" not in str(caught.value)
+    assert "127.0.0.1" in str(caught.value)
+
+
+def test_unusable_url_is_terminal_without_echoing_it() -> None:
+    for url in ("nodialect://u:Secret-Pw-99@127.0.0.1/db", "not a url Secret-Pw-99"):
+        with pytest.raises(TerminalError, match="'url'") as caught:
+            SQLAlchemySource.from_config({"url": url}).test()
+        assert "Secret-Pw-99" not in str(caught.value)
+
+
+def test_bad_sql_is_terminal(sqlite_url: str) -> None:
+    source = SQLAlchemySource.from_config({"url": sqlite_url})
+
+    with pytest.raises(TerminalError, match="syntax error"):
+        source.describe("SELEC 1")
+    with pytest.raises(TerminalError, match="no such table: nope"):
+        list(source.read("SELECT * FROM nope"))
