@@ -286,3 +286,26 @@ def test_the_catalog_reporter_moves_the_run(catalog: Catalog, pipeline: Pipeline
         [row] = session.runs.failed_rows(pipeline.sync.id, run.id)
         assert (row.primary_key, row.operation, row.reason) == ("k1", "added", "email is invalid")
         assert row.payload == '{"id": 1}'
+
+
+def test_a_worker_presumed_stopped_may_still_report_its_outcome(
+    catalog: Catalog, pipeline: Pipeline
+) -> None:
+    with catalog.session() as session:
+        run = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("slow-worker")
+        later = utcnow() + timedelta(hours=1)
+        session.runs.interrupt_stale(timedelta(minutes=5), now=later)
+        with pytest.raises(RunError, match="presumed stopped"):
+            session.runs.report_progress(run.id, RunProgress())
+
+        finished = session.runs.finish(run.id, "success", RunProgress(query_size=1))
+
+    assert finished.status == "success"
+    assert finished.error is None
+
+
+def test_an_unknown_workspace_is_not_found(catalog: Catalog) -> None:
+    with pytest.raises(NotFoundError, match="workspace 'nowhere'.*default"):
+        with catalog.session("nowhere"):
+            pass

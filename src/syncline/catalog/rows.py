@@ -20,6 +20,8 @@ SUCCEEDED = "succeeded"
 _INSERT_CHUNK = 5_000
 """Rows per INSERT statement, so a large rejection never builds one huge statement."""
 
+# TODO(catalog): prune row results of settled runs after a retention period (Hightouch
+# keeps 7 days); today they grow with every run that rejects rows.
 _COMPLETE = ("success", "warning")
 """Outcomes of a run that attempted every planned row, retries of earlier failures included."""
 
