@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from project_samples import WriteFiles
 from pydantic import SecretStr
 
 from syncline.connectors import registry
@@ -59,9 +60,6 @@ def pretend_destination(monkeypatch: pytest.MonkeyPatch) -> None:
         return PretendDestination if name == "pretend" else builtin(name)
 
     monkeypatch.setattr(registry, "destination_class", lookup)
-
-
-WriteFiles = Callable[..., Path]
 
 
 @pytest.fixture

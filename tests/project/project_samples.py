@@ -1,5 +1,13 @@
 """Sample project files shared by the project tests."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+WriteFiles = Callable[..., Path]
+"""Writes YAML files (name → text) into a project folder and returns the folder."""
+
 VALID_SOURCES = """
 sources:
   - slug: wh

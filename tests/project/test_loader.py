@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import WriteFiles
-from project_samples import VALID_REST, VALID_SOURCES
+from project_samples import VALID_REST, VALID_SOURCES, WriteFiles
 
 from syncline.errors import ConfigError, Problem, ValidationError
 from syncline.project.loader import load_project

@@ -68,6 +68,7 @@ class ProgressView:
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            disable=not console.is_terminal,
         )
         self.task = self.bar.add_task("queued", total=None)
 

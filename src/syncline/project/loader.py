@@ -207,7 +207,7 @@ class _Loader:
             self.problem(doc, (*path, "type"), message, "install the package that provides it")
             return None
 
-        self._check_model(doc, (*path, "configuration"), cls.config_model.parse, configuration)
+        self._check_model(doc, (*path, "configuration"), cls.config_model, configuration)
         name = item.get("name") or item["slug"]
         return ConnectionSpec(item["slug"], str(name), cls.type_name, configuration, origin)
 
@@ -248,9 +248,7 @@ class _Loader:
             self.problem(doc, (*path, "configuration"), "the configuration must be a mapping")
             return None
         configuration = _default_mapping_type(configuration)
-        parsed = self._check_model(
-            doc, (*path, "configuration"), SyncConfiguration.parse, configuration
-        )
+        parsed = self._check_model(doc, (*path, "configuration"), SyncConfiguration, configuration)
 
         schedule, problems = check_schedule(item.get("schedule"))
         for sub, message, fix in problems:
@@ -275,16 +273,21 @@ class _Loader:
             return {}
         return {str(k): str(v) for k, v in tags.items()}
 
-    def _check_model(self, doc: Document, path: Path_, parse: Any, raw: dict[str, Any]) -> Any:
+    def _check_model(self, doc: Document, path: Path_, model: Any, raw: dict[str, Any]) -> Any:
+        """Validate ``raw`` with a pydantic model that has ``parse(raw, where=...)``."""
         where = render_path(path)
         try:
-            return parse(raw, where=where)
+            return model.parse(raw, where=where)
         except ValidationError as exc:
+            keys = [info.alias or name for name, info in model.model_fields.items()]
             for problem in exc.problems:
                 below = problem.location[len(where) :].lstrip(".")
                 sub = tuple(int(p) if p.isdigit() else p for p in below.split(".") if p)
-                fix = problem.fix or _config_fix(problem.message)
-                self.problem(doc, (*path, *sub), problem.message, fix)
+                message, fix = problem.message, problem.fix or _config_fix(problem.message)
+                if "Extra inputs" in message and sub:
+                    message = f"unknown key {sub[-1]!r}"
+                    fix = _suggest(str(sub[-1]), keys) if len(sub) == 1 else "remove this key"
+                self.problem(doc, (*path, *sub), message, fix)
             return None
 
     def cross_check(self) -> None:
@@ -334,8 +337,6 @@ def _suggest(word: str, choices: Any) -> str:
 
 
 def _config_fix(message: str) -> str:
-    if "Extra inputs" in message:
-        return "remove this key; see the connector's documented settings"
     if "Field required" in message:
         return "add this setting"
     return "correct this value"

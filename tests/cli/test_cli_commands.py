@@ -1,0 +1,167 @@
+"""The command line on the sample project: init, validate, apply, run, and every exit code."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import duckdb
+from cli_harness import Invoke
+
+from syncline.cli.exitcodes import ExitCode
+
+ACTIVE_CUSTOMERS = 429
+"""Active customers in the sample warehouse (500, every seventh inactive)."""
+
+
+def init_and_apply(syncline: Invoke) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+    applied = syncline("apply", "--project", "proj")
+    assert applied.code == ExitCode.OK, applied.err
+
+
+def test_init_validate_apply_run_and_reapply(syncline: Invoke, workdir: Path) -> None:
+    created = syncline("init", "proj")
+    assert created.code == ExitCode.OK
+    assert (workdir / "proj" / "warehouse.duckdb").exists()
+
+    validated = syncline("validate", "--project", "proj")
+    assert validated.code == ExitCode.OK
+    assert "1 sources, 1 models, 2 destinations, 2 syncs" in validated.out
+
+    planned = syncline("plan", "--project", "proj")
+    assert "+ create sync 'customers-to-crm'" in planned.out
+    assert "6 to create, 0 to change, 0 to delete" in planned.out
+
+    applied = syncline("apply", "--project", "proj")
+    assert applied.code == ExitCode.OK
+    assert "Applied: 6 to create" in applied.out
+
+    ran = syncline("run", "customers-to-crm")
+    assert ran.code == ExitCode.OK, ran.err
+    assert f"Rows queried: {ACTIVE_CUSTOMERS}" in ran.out
+    assert "Status: success" in ran.out
+    with sqlite3.connect(workdir / "proj" / "output" / "crm.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM contacts").fetchone() == (ACTIVE_CUSTOMERS,)
+
+    again = syncline("apply", "--project", "proj")
+    assert "No changes" in again.out
+
+    history = syncline("runs", "customers-to-crm")
+    assert history.code == ExitCode.OK
+    assert f"{ACTIVE_CUSTOMERS}/0/0" in history.out
+
+    listed = syncline("syncs", "list")
+    assert "customers-to-crm" in listed.out
+    assert "success" in listed.out
+
+
+def test_validation_errors_exit_2_with_one_problem_a_line(syncline: Invoke, workdir: Path) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+    syncs = workdir / "proj" / "syncs.yml"
+    text = (
+        syncs.read_text()
+        .replace("mode: mirror", "mod: mirror")
+        .replace("model: active", "model: x")
+    )
+    syncs.write_text(text)
+
+    result = syncline("validate", "--project", "proj")
+
+    assert result.code == ExitCode.USER_ERROR
+    lines = result.err.strip().splitlines()
+    assert lines[0].startswith("error: ")
+    assert any(line.strip().startswith("- syncs.yml:") and "'mod'" in line for line in lines)
+    assert any("model 'x-customers' is not declared" in line for line in lines)
+    assert "Traceback" not in result.err
+
+
+def test_an_unknown_sync_exits_2_and_debug_shows_the_traceback(syncline: Invoke) -> None:
+    init_and_apply(syncline)
+
+    plain = syncline("run", "no-such-sync")
+    assert plain.code == ExitCode.USER_ERROR
+    assert plain.err.startswith("error: sync 'no-such-sync' does not exist")
+    assert "Traceback" not in plain.err
+
+    debug = syncline("--debug", "run", "no-such-sync")
+    assert debug.code == ExitCode.USER_ERROR
+    assert "Traceback" in debug.err
+
+
+def test_a_failing_run_exits_1(syncline: Invoke, workdir: Path) -> None:
+    init_and_apply(syncline)
+    models = workdir / "proj" / "models.yml"
+    models.write_text(models.read_text().replace("FROM customers", "FROM no_such_table"))
+    assert syncline("apply", "--project", "proj").code == ExitCode.OK
+
+    result = syncline("run", "customers-to-crm")
+
+    assert result.code == ExitCode.RUN_FAILED
+    assert "Status: failed" in result.out
+    assert "no_such_table" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_rejected_rows_exit_3_and_are_listed(syncline: Invoke, workdir: Path) -> None:
+    init_and_apply(syncline)
+    with sqlite3.connect(workdir / "proj" / "output" / "crm.sqlite") as db:
+        db.execute(
+            "CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT, name TEXT,"
+            " plan TEXT CHECK (plan <> 'enterprise'), lifetime_value NUMERIC, segment TEXT)"
+        )
+    warehouse = duckdb.connect(str(workdir / "proj" / "warehouse.duckdb"), read_only=True)
+    enterprise = sorted(
+        str(row[0])
+        for row in warehouse.execute(
+            "SELECT id FROM customers WHERE is_active AND plan = 'enterprise'"
+        ).fetchall()
+    )
+    warehouse.close()
+
+    result = syncline("run", "customers-to-crm")
+
+    assert result.code == ExitCode.ROWS_REJECTED, result.err
+    assert "Status: warning" in result.out
+    with sqlite3.connect(workdir / "proj" / "output" / "crm.sqlite") as db:
+        stored = db.execute("SELECT count(*) FROM contacts").fetchone()[0]
+    assert stored == ACTIVE_CUSTOMERS - len(enterprise)
+
+    rows = syncline("rows", "customers-to-crm", "--failed")
+    assert rows.code == ExitCode.OK
+    listed = [line for line in rows.out.splitlines() if "CHECK" in line.upper()]
+    assert sorted(line.split("│")[1].strip() for line in listed) == enterprise
+    assert all("added" in line for line in listed)
+
+
+def test_json_logs_carry_the_run_ids(syncline: Invoke, monkeypatch) -> None:  # noqa: ANN001
+    init_and_apply(syncline)
+    monkeypatch.setenv("SYNCLINE_LOG_FORMAT", "json")
+    monkeypatch.setenv("SYNCLINE_LOG_LEVEL", "INFO")
+
+    result = syncline("run", "customers-to-csv")
+
+    assert result.code == ExitCode.OK
+    records = [json.loads(line) for line in result.err.splitlines() if line.strip()]
+    assert records
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    leased = [r for r in records if "leased" in r["message"]]
+    assert leased
+    assert isinstance(leased[0]["sync_id"], int)
+    assert isinstance(leased[0]["run_id"], int)
+
+
+def test_model_preview_and_source_test(syncline: Invoke) -> None:
+    init_and_apply(syncline)
+
+    preview = syncline("models", "preview", "active-customers", "--limit", "3")
+    assert preview.code == ExitCode.OK
+    assert "lifetime_value" in preview.out
+    assert "DECIMAL(10,2)" in preview.out
+    assert "customer1@example.com" in preview.out
+    assert "customer5@example.com" not in preview.out
+
+    tested = syncline("sources", "test", "warehouse")
+    assert tested.code == ExitCode.OK
+    assert "connection OK" in tested.out
