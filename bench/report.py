@@ -1,0 +1,211 @@
+"""What one benchmark found, the checks and targets it is judged by, and how it is printed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from baseline import Floors
+from mutate import Mutation
+from syncline_run import RunMeasure
+
+logger = logging.getLogger(__name__)
+
+# Targets from the issue: the incremental run within twice the bare read of the model, and
+# peak memory under 1 GB. PERFORMANCE.md adds the aim of an initial load within twice a COPY
+# full load; it is printed but does not decide the exit code.
+MAX_INCREMENTAL_OVER_READ = 2.0
+MAX_PEAK_RSS = 1 << 30
+AIM_INITIAL_OVER_LOAD = 2.0
+# Peak memory counts as flat when the largest scale factor needs at most this much more.
+MAX_PEAK_GROWTH = 1.5
+
+MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Timings, memory and checks of the benchmark at one scale factor."""
+
+    scale_factor: float
+    rows: int
+    rows_after: int
+    floors: Floors
+    changes: Mutation
+    initial: RunMeasure
+    incremental: RunMeasure
+    initial_diff: tuple[int, int]
+    incremental_diff: tuple[int, int]
+    machine: str
+
+    @property
+    def peak_rss(self) -> int:
+        """The larger peak resident memory of the two runs, in bytes."""
+        return max(self.initial.peak_rss, self.incremental.peak_rss)
+
+    @property
+    def incremental_over_read(self) -> float:
+        """Incremental run time divided by the bare COPY read."""
+        return self.incremental.wall_s / self.floors.bare_read_s
+
+    @property
+    def initial_over_load(self) -> float:
+        """Initial run time divided by the COPY full load."""
+        return self.initial.wall_s / self.floors.full_load_s
+
+    @property
+    def initial_counts_right(self) -> bool:
+        """The initial run added every row and nothing else, with no rejected row."""
+        got = self.initial.counts
+        return got == (self.rows, 0, 0) and self.initial.failed == 0
+
+    @property
+    def incremental_counts_right(self) -> bool:
+        """The incremental run delivered exactly the changes made, with no rejected row."""
+        want = (self.changes.added, self.changes.changed, self.changes.removed)
+        return self.incremental.counts == want and self.incremental.failed == 0
+
+    @property
+    def correct(self) -> bool:
+        """Both runs succeeded, counted right and left the destination equal to the model."""
+        return (
+            self.initial.ok
+            and self.incremental.ok
+            and self.initial_counts_right
+            and self.incremental_counts_right
+            and self.initial_diff == (0, 0)
+            and self.incremental_diff == (0, 0)
+        )
+
+    @property
+    def passed(self) -> bool:
+        """Correct, and within the issue's targets."""
+        return (
+            self.correct
+            and self.incremental_over_read <= MAX_INCREMENTAL_OVER_READ
+            and self.peak_rss < MAX_PEAK_RSS
+        )
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def _rate(rows: int, seconds: float) -> str:
+    return f"{rows / seconds:>12,.0f}" if seconds > 0 else f"{'-':>12}"
+
+
+def _counts(counts: tuple[int, int, int]) -> str:
+    added, changed, removed = counts
+    return f"+{added:,} ~{changed:,} -{removed:,}"
+
+
+def print_outcome(outcome: Outcome) -> None:
+    """Print the timings, ratios, checks and verdicts of one scale factor."""
+    floors, initial, incremental = outcome.floors, outcome.initial, outcome.incremental
+    print()
+    print(f"TPC-H orders, scale factor {outcome.scale_factor:g}: {outcome.rows:,} rows")
+    print(f"machine: {outcome.machine}")
+    print()
+    print(f"{'':34}{'seconds':>9}{'rows/s':>13}{'peak RSS':>11}  {'run counts':<}")
+    print(
+        f"{'floor: bare binary COPY read':34}{floors.bare_read_s:9.2f}"
+        f"{_rate(outcome.rows, floors.bare_read_s)}{'-':>11}"
+    )
+    print(
+        f"{'floor: COPY full load':34}{floors.full_load_s:9.2f}"
+        f"{_rate(outcome.rows, floors.full_load_s)}{'-':>11}"
+    )
+    for label, run, rows in (
+        ("Syncline initial run", initial, outcome.rows),
+        ("Syncline incremental run", incremental, outcome.rows_after),
+    ):
+        print(
+            f"{label:34}{run.wall_s:9.2f}{_rate(rows, run.wall_s)}"
+            f"{run.peak_rss / MIB:8.0f} MB  {_counts(run.counts)}, {run.failed} rejected"
+        )
+        if run.run_s is not None:
+            print(f"{'  of which the run itself':34}{run.run_s:9.2f}{_rate(rows, run.run_s)}")
+
+    print()
+    print(f"{'check / target':44}{'value':>14}{'limit':>18}  result")
+    made = (outcome.changes.added, outcome.changes.changed, outcome.changes.removed)
+    ratio, load_ratio = outcome.incremental_over_read, outcome.initial_over_load
+    _check(
+        "incremental run / bare COPY read",
+        f"{ratio:.2f}x",
+        f"<= {MAX_INCREMENTAL_OVER_READ:g}x",
+        ratio <= MAX_INCREMENTAL_OVER_READ,
+    )
+    _check(
+        "peak RSS of a run",
+        f"{outcome.peak_rss / MIB:,.0f} MB",
+        "< 1 GB",
+        outcome.peak_rss < MAX_PEAK_RSS,
+    )
+    _check(
+        "initial run counts",
+        _counts(initial.counts),
+        f"+{outcome.rows:,} ~0 -0",
+        outcome.initial_counts_right,
+    )
+    _check(
+        "incremental run counts = changes made",
+        _counts(incremental.counts),
+        _counts(made),
+        outcome.incremental_counts_right,
+    )
+    _check(
+        "model rows missing / extra after initial",
+        _diff(outcome.initial_diff),
+        "0 / 0",
+        outcome.initial_diff == (0, 0) and initial.ok,
+    )
+    _check(
+        "model rows missing / extra after incremental",
+        _diff(outcome.incremental_diff),
+        "0 / 0",
+        outcome.incremental_diff == (0, 0) and incremental.ok,
+    )
+    met = "met" if load_ratio <= AIM_INITIAL_OVER_LOAD else "not met"
+    print(f"{'initial run / COPY full load (aim only)':44}{load_ratio:13.2f}x{'<= 2x':>18}  {met}")
+    for label, run in (("initial", initial), ("incremental", incremental)):
+        if not run.ok:
+            print(f"{label} run {run.status}: {run.error}")
+
+    print(f"overall: {_verdict(outcome.passed)}")
+
+
+def _check(label: str, value: str, limit: str, ok: bool) -> None:
+    print(f"{label:44}{value:>14}{limit:>18}  {_verdict(ok)}")
+
+
+def _diff(diff: tuple[int, int]) -> str:
+    missing, extra = diff
+    return f"{missing:,} / {extra:,}"
+
+
+def print_scaling(outcomes: list[Outcome]) -> bool:
+    """Print peak memory per scale factor; return whether it stays flat as the data grows."""
+    print()
+    print("peak memory by scale factor")
+    print(
+        f"{'scale factor':>12}{'rows':>13}{'initial':>11}{'incremental':>13}"
+        f"{'inc/read':>10}  correct"
+    )
+    for outcome in outcomes:
+        print(
+            f"{outcome.scale_factor:12g}{outcome.rows:13,}"
+            f"{outcome.initial.peak_rss / MIB:8.0f} MB{outcome.incremental.peak_rss / MIB:10.0f}"
+            f" MB{outcome.incremental_over_read:9.2f}x  {_verdict(outcome.correct)}"
+        )
+
+    ordered = sorted(outcomes, key=lambda outcome: outcome.scale_factor)
+    growth = ordered[-1].peak_rss / ordered[0].peak_rss
+    flat = growth <= MAX_PEAK_GROWTH
+    print(
+        f"peak grows {growth:.2f}x from SF {ordered[0].scale_factor:g} to "
+        f"SF {ordered[-1].scale_factor:g} (flat means <= {MAX_PEAK_GROWTH:g}x): "
+        f"{_verdict(flat)}"
+    )
+    return flat

@@ -1,0 +1,175 @@
+"""Drive Syncline the way a user would: a YAML project, ``syncline apply``, ``syncline run``.
+
+Every run is a child process of its own, so its wall time and peak resident memory
+(``ru_maxrss`` from ``wait4``) belong to that run alone and not to the benchmark around it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from psycopg.conninfo import conninfo_to_dict
+
+logger = logging.getLogger(__name__)
+
+SYNC_SLUG = "orders-mirror"
+
+PROJECT = """\
+sources:
+  - slug: bench-pg
+    name: Benchmark PostgreSQL
+    type: postgres
+    configuration:
+      host: "{host}"
+      port: {port}
+      user: "{user}"
+      database: "{database}"
+models:
+  - slug: orders
+    name: TPC-H orders
+    source: bench-pg
+    primaryKey: o_orderkey
+    raw:
+      sql: select * from {source_schema}.orders
+destinations:
+  - slug: bench-pg-target
+    name: Benchmark PostgreSQL, another schema
+    type: postgres
+    configuration:
+      host: "{host}"
+      port: {port}
+      user: "{user}"
+      database: "{database}"
+      schema: {target_schema}
+syncs:
+  - slug: {sync}
+    model: orders
+    destination: bench-pg-target
+    configuration:
+      mode: mirror
+      object: orders
+      createObject: true
+    schedule: null
+"""
+
+
+@dataclass(frozen=True)
+class RunMeasure:
+    """What one ``syncline run`` process took and what its run record says."""
+
+    wall_s: float
+    """Wall time of the whole process, interpreter start-up included."""
+    peak_rss: int
+    """Peak resident memory of the process, in bytes."""
+    exit_code: int
+    status: str
+    counts: tuple[int, int, int]
+    """Successful (added, changed, removed) rows."""
+    failed: int
+    """Rejected rows of the run."""
+    run_s: float | None
+    """The run's own duration from its record (started to finished), when known."""
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        """The run finished with status success."""
+        return self.exit_code == 0 and self.status == "success"
+
+
+class BenchSync:
+    """One Syncline home with the benchmark's project applied, ready to run the sync."""
+
+    def __init__(self, home: Path, dsn: str, source_schema: str, target_schema: str) -> None:
+        self.home = home
+        self.dsn = dsn
+        self.source_schema = source_schema
+        self.target_schema = target_schema
+        self.env = {**os.environ, "SYNCLINE_HOME": str(home), "SYNCLINE_LOG_LEVEL": "WARNING"}
+        self.env.pop("SYNCLINE_DATABASE_URL", None)
+        self.syncline = Path(sys.executable).parent / "syncline"
+
+    def prepare(self) -> None:
+        """Write the YAML project into the home folder and apply it to the catalog."""
+        params = conninfo_to_dict(self.dsn)
+        project = self.home / "project"
+        project.mkdir(parents=True)
+        (project / "bench.yml").write_text(
+            PROJECT.format(
+                host=params.get("host", "127.0.0.1"),
+                port=int(params.get("port", 5432)),
+                user=params.get("user", "postgres"),
+                database=params["dbname"],
+                source_schema=self.source_schema,
+                target_schema=self.target_schema,
+                sync=SYNC_SLUG,
+            ),
+            encoding="utf-8",
+        )
+        subprocess.run(
+            [str(self.syncline), "apply", "--project", str(project)],
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def run(self) -> RunMeasure:
+        """Run the sync once in a child process and read back its run record."""
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            [str(self.syncline), "run", SYNC_SLUG], env=self.env, stdout=subprocess.DEVNULL
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+
+        # ru_maxrss is in kilobytes on Linux.
+        return self._measure(wall, usage.ru_maxrss * 1024, child.returncode)
+
+    def _measure(self, wall: float, peak_rss: int, exit_code: int) -> RunMeasure:
+        record = self._latest_run()
+        successful = record["successfulRows"]
+        failed = record["failedRows"]
+        return RunMeasure(
+            wall_s=wall,
+            peak_rss=peak_rss,
+            exit_code=exit_code,
+            status=str(record["status"]),
+            counts=(
+                successful["addedCount"],
+                successful["changedCount"],
+                successful["removedCount"],
+            ),
+            failed=failed["addedCount"] + failed["changedCount"] + failed["removedCount"],
+            run_s=_duration(record),
+            error=record.get("error"),
+        )
+
+    def _latest_run(self) -> dict[str, Any]:
+        """The newest run of the benchmark's sync, in API shape, read from the catalog."""
+        from syncline.catalog import Catalog
+        from syncline.settings import Settings
+
+        catalog = Catalog.open(Settings(home=self.home))
+        try:
+            with catalog.session(read_only=True) as session:
+                runs = session.runs.list_runs(SYNC_SLUG, newest_first=True, limit=1)
+                return session.to_api(runs[0])
+        finally:
+            catalog.close()
+
+
+def _duration(record: dict[str, Any]) -> float | None:
+    started, finished = record.get("startedAt"), record.get("finishedAt")
+    if not started or not finished:
+        return None
+    elapsed = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
+    return elapsed.total_seconds()
