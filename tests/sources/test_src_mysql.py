@@ -187,3 +187,18 @@ def test_bad_sql_and_unknown_table_are_terminal(config: dict[str, Any]) -> None:
         source.describe("SELEC 1")
     with pytest.raises(TerminalError, match="nope' doesn't exist"):
         list(source.read("SELECT * FROM nope"))
+
+
+def test_table_models_quote_with_backticks(config: dict[str, Any]) -> None:
+    source = MySQLSource.from_config(config)
+
+    query = source.table_query(f"{config['database']}.numbers")
+    total = sum(batch.num_rows for batch in source.read(query))
+
+    assert query.startswith("SELECT * FROM `")
+    assert total == 120_000
+
+
+def test_statement_without_result_columns_is_terminal(config: dict[str, Any]) -> None:
+    with pytest.raises(TerminalError, match="no columns"):
+        MySQLSource.from_config(config).describe("DO 1")

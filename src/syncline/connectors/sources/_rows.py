@@ -142,6 +142,14 @@ def infer_plan(
     return ColumnPlan(pa.field(name, pa.string()), label, text)
 
 
+def require_columns(names: Sequence[str], connector: str) -> None:
+    """Fail when a model's statement returns no result set, which no sync can use."""
+    if not names:
+        raise TerminalError(
+            "the model's SQL returns no columns; write a SELECT query", connector=connector
+        )
+
+
 def build_batch(
     plans: Sequence[ColumnPlan], schema: pa.Schema, rows: Sequence[Row]
 ) -> pa.RecordBatch:

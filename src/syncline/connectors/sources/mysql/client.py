@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from syncline.connectors.sources._errors import translated
-from syncline.connectors.sources._rows import ColumnPlan, batches_from_rows
+from syncline.connectors.sources._rows import ColumnPlan, batches_from_rows, require_columns
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.mysql.config import MySQLConfig
 from syncline.connectors.sources.mysql.errors import map_error
@@ -63,6 +63,11 @@ class MySQLSource(Source):
             _abandon(cursor)
             connection.close()
 
+    def table_query(self, table: str) -> str:
+        """A query selecting every column of ``table``, quoted with MySQL's backticks."""
+        parts = [p for p in table.split(".") if p]
+        return "SELECT * FROM " + ".".join("`" + p.replace("`", "``") + "`" for p in parts)
+
     def _connect(self) -> Any:
         import pymysql
 
@@ -83,10 +88,11 @@ class MySQLSource(Source):
             cursor.execute("SET SESSION sql_select_limit = 0")
             try:
                 cursor.execute(query)
-                fields = list(cursor._result.fields) if cursor._result else []
+                fields = list(getattr(cursor._result, "fields", None) or ())
             finally:
                 cursor.execute("SET SESSION sql_select_limit = DEFAULT")
 
+            require_columns([f.name for f in fields], "mysql")
             json_columns = _mariadb_json_columns(connection, cursor, fields)
 
         return [plan_column(f, is_json=_origin(f) in json_columns) for f in fields]

@@ -15,6 +15,7 @@ from syncline.connectors.sources._rows import (
     ColumnPlan,
     batches_from_rows,
     infer_plan,
+    require_columns,
 )
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.sqlite.config import SQLiteConfig
@@ -113,6 +114,7 @@ def _plans(
 ) -> list[ColumnPlan]:
     """One plan per result column: from its declared type, else from its first values."""
     names = [item[0] for item in cursor.description or ()]
+    require_columns(names, "sqlite")
     if len(declared) != len(names):
         declared = [""] * len(names)
 
