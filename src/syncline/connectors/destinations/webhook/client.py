@@ -1,0 +1,228 @@
+"""Deliver one request of rows, with retries, and read which rows the receiver refused.
+
+The receiver's answer decides each row's fate:
+
+- 2xx: every row is accepted, except those a 200 or 207 JSON body lists as refused::
+
+      {"results": [{"index": 3, "ok": false, "error": "invalid email", "retryable": false}]}
+
+  ``index`` is the row's position in the request's ``rows``; ``retryable`` defaults to
+  true. Rows not listed, or listed with ``"ok": true``, are accepted.
+- 401 or 403: the credentials are wrong; the run fails (TerminalError).
+- 3xx: the url is wrong (redirects are not followed); the run fails.
+- 429, 408, 425 and 5xx, timeouts and connection errors: retried with full-jitter
+  exponential backoff, waiting as ``Retry-After`` asks on 429 and 503. When the
+  retries run out, every row of the request is refused as retryable, so the next run
+  sends them again.
+- any other 4xx: every row of the request is refused, not retryable, with the
+  receiver's reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from syncline.connectors.destinations.base import RowFailure
+from syncline.connectors.destinations.webhook.retry import (
+    RETRY_AFTER_STATUSES,
+    backoff,
+    is_retryable,
+    retry_after,
+)
+from syncline.connectors.destinations.webhook.signing import signature_headers
+from syncline.connectors.destinations.webhook.spec import WebhookConfig
+from syncline.errors import TerminalError
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_HEADER = "X-Syncline-Delivery"
+"""A random id per request, the same on each retry, so a receiver can drop duplicates."""
+
+_REASON_CHARS = 300
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """Why an attempt failed in a way worth retrying, and how long the receiver asked to wait."""
+
+    reason: str
+    wait: float | None = None
+
+
+def _detail(response: httpx.Response) -> str:
+    """The receiver's own words about a refusal, shortened."""
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        for key in ("error", "message", "detail"):
+            if isinstance(payload.get(key), str):
+                return str(payload[key])[:_REASON_CHARS]
+    return response.text.strip()[:_REASON_CHARS]
+
+
+def _refusals(response: httpx.Response, rows: int) -> list[RowFailure]:
+    """Rows a 200 or 207 body lists as refused; anything malformed is ignored."""
+    if response.status_code not in (200, 207) or not response.content:
+        return []
+    try:
+        payload: Any = response.json()
+    except ValueError:
+        return []
+    results = payload.get("results") if isinstance(payload, dict) else None
+    if not isinstance(results, list):
+        return []
+
+    failures: dict[int, RowFailure] = {}
+    ignored = 0
+    for entry in results:
+        index = entry.get("index") if isinstance(entry, dict) else None
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < rows:
+            ignored += 1
+            continue
+        if entry.get("ok", False) is True:
+            continue
+        error = entry.get("error")
+        reason = str(error)[:_REASON_CHARS] if error else "refused by the webhook"
+        failures[index] = RowFailure(index, reason, entry.get("retryable", True) is not False)
+    if ignored:
+        logger.warning("ignored %d malformed entries of a webhook's results", ignored)
+    return [failures[i] for i in sorted(failures)]
+
+
+class Sender:
+    """Sends request bodies to one webhook with a shared connection pool."""
+
+    def __init__(
+        self,
+        config: WebhookConfig,
+        client: httpx.Client,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.host = httpx.URL(config.url).host
+
+    def _headers(self, body: bytes, delivery: str) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", DELIVERY_HEADER: delivery}
+        if self.config.secret is not None:
+            headers |= signature_headers(self.config.secret.get_secret_value(), body)
+        return headers
+
+    def request(self, body: bytes, delivery: str | None = None) -> httpx.Response:
+        """Send ``body`` once; transport errors propagate as httpx exceptions."""
+        return self.client.request(
+            self.config.method,
+            self.config.url,
+            content=body,
+            headers=self._headers(body, delivery or uuid.uuid4().hex),
+        )
+
+    def deliver(self, body: bytes, rows: int) -> list[RowFailure]:
+        """Send one request of ``rows`` rows until it is answered; return refused rows.
+
+        Raises:
+            TerminalError: the receiver refused the credentials or redirected.
+        """
+        delivery = uuid.uuid4().hex
+        attempts = self.config.max_retries + 1
+        last = _Attempt("not sent")
+        for attempt in range(attempts):
+            outcome = self._attempt(body, rows, delivery)
+            if isinstance(outcome, list):
+                return outcome
+            last = outcome
+
+            if outcome.wait is not None and outcome.wait > self.config.max_retry_after:
+                reason = (
+                    f"{outcome.reason}; the webhook asked to wait {outcome.wait:.0f}s, longer "
+                    f"than max_retry_after ({self.config.max_retry_after:.0f}s)"
+                )
+                return [RowFailure(i, reason, True) for i in range(rows)]
+            if attempt + 1 == attempts:
+                break
+
+            wait = outcome.wait
+            if wait is None:
+                wait = backoff(
+                    attempt,
+                    base=self.config.backoff_base,
+                    cap=self.config.backoff_max,
+                    rng=self.rng,
+                )
+            logger.warning(
+                "webhook %s: %s; retry %d of %d in %.2fs",
+                self.host,
+                outcome.reason,
+                attempt + 1,
+                self.config.max_retries,
+                wait,
+            )
+            self.sleep(wait)
+
+        plural = "s" if attempts > 1 else ""
+        reason = f"gave up after {attempts} attempt{plural}: {last.reason}"
+        return [RowFailure(i, reason, True) for i in range(rows)]
+
+    def _attempt(self, body: bytes, rows: int, delivery: str) -> list[RowFailure] | _Attempt:
+        started = time.monotonic()
+        try:
+            response = self.request(body, delivery)
+        except httpx.TimeoutException:
+            return _Attempt(f"no answer within {self.config.timeout:g}s")
+        except httpx.TransportError as exc:
+            return _Attempt(f"could not reach the webhook ({type(exc).__name__})")
+
+        status = response.status_code
+        logger.debug(
+            "webhook %s answered %d to %d rows in %.3fs",
+            self.host,
+            status,
+            rows,
+            time.monotonic() - started,
+        )
+        if 200 <= status < 300:
+            return _refusals(response, rows)
+        if status in (401, 403):
+            raise TerminalError(
+                f"webhook {self.host} refused the credentials (HTTP {status}); check the "
+                "configured headers and secret",
+                connector="webhook",
+                code="DESTINATION_INVALID_CREDENTIALS",
+            )
+        if 300 <= status < 400:
+            raise TerminalError(
+                f"webhook {self.host} redirected the request (HTTP {status}); set the url "
+                "to the address that answers, redirects are not followed",
+                connector="webhook",
+            )
+        if is_retryable(status):
+            wait = None
+            if status in RETRY_AFTER_STATUSES:
+                wait = retry_after(response.headers.get("Retry-After"), now=time.time())
+            return _Attempt(f"HTTP {status} {response.reason_phrase}".strip(), wait)
+
+        reason = f"HTTP {status} {response.reason_phrase}".strip()
+        detail = _detail(response)
+        reason = f"{reason}: {detail}" if detail else reason
+        return [RowFailure(i, reason, False) for i in range(rows)]
+
+
+def encode_body(head: dict[str, Any], rows: list[str]) -> bytes:
+    """A request body: ``head``'s members, then ``rows`` (JSON object texts) as ``rows``."""
+    prefix = json.dumps(head, separators=(",", ":"))[:-1]
+    return f'{prefix},"rows":[{",".join(rows)}]}}'.encode()

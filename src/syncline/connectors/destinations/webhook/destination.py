@@ -1,0 +1,201 @@
+"""The webhook destination: rows as signed JSON requests, several in flight at once.
+
+Every engine batch is split into requests of ``batch_size`` rows, sent up to
+``concurrency`` at a time over one connection pool. Each request body is::
+
+    {"syncId": 7, "runId": 41, "object": "contacts", "action": "upsert",
+     "rows": [{"id": 1, "email": "a@example.com"}, ...]}
+
+``action`` is the batch's action (``upsert``, ``update``, ``insert``, ``append`` or
+``delete``; a ``delete`` row carries only the id field). Row values follow
+:mod:`syncline.connectors.destinations.files.values`: ISO 8601 timestamps with an
+offset, decimals as exact strings, JSON fields embedded. What the receiver answers
+decides each row's fate (see :mod:`.client`); signatures are in :mod:`.signing`.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pyarrow.compute as pc
+
+from syncline.connectors.destinations.base import (
+    BatchResult,
+    Capabilities,
+    Destination,
+    RowFailure,
+    SyncMode,
+    WriteBatch,
+    WriteContext,
+)
+from syncline.connectors.destinations.files.values import to_json_rows
+from syncline.connectors.destinations.webhook.client import Sender, encode_body
+from syncline.connectors.destinations.webhook.spec import WebhookConfig
+from syncline.errors import TerminalError, TransientError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Open:
+    """The run's HTTP client, its sender and the pool of request threads."""
+
+    context: WriteContext
+    client: httpx.Client
+    sender: Sender
+    pool: ThreadPoolExecutor
+
+
+def _client(config: WebhookConfig) -> httpx.Client:
+    headers = {name: value.get_secret_value() for name, value in config.headers.items()}
+    return httpx.Client(
+        headers=headers,
+        timeout=httpx.Timeout(config.timeout),
+        limits=httpx.Limits(
+            max_connections=config.concurrency, max_keepalive_connections=config.concurrency
+        ),
+        follow_redirects=False,
+        # Only the configured address is contacted: no proxy from the environment.
+        trust_env=False,
+    )
+
+
+class WebhookDestination(Destination):
+    """Sends rows to an HTTP endpoint as JSON, signed when a secret is set."""
+
+    type_name = "webhook"
+    config_model = WebhookConfig
+    capabilities = Capabilities(
+        modes=frozenset(SyncMode),
+        max_batch_rows=10_000,
+        # Requests of one batch already go out in parallel (``concurrency``); batches
+        # themselves are handed over one after another.
+        max_concurrency=1,
+        per_row_results=True,
+        creates_objects=False,
+    )
+
+    def __init__(self, config: WebhookConfig) -> None:
+        super().__init__(config)
+        self.settings = config
+        self._open: _Open | None = None
+
+    def test(self) -> None:
+        """Send a signed request with action ``test`` and no rows; any 2xx passes."""
+        body = encode_body({"syncId": None, "runId": None, "object": None, "action": "test"}, [])
+        with _client(self.settings) as client:
+            sender = Sender(self.settings, client)
+            try:
+                response = sender.request(body)
+            except httpx.HTTPError as exc:
+                raise TransientError(
+                    f"webhook {sender.host} could not be reached ({type(exc).__name__}); "
+                    "check the url and that the receiver is running",
+                    connector=self.type_name,
+                ) from None
+
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        if status == 429 or status >= 500:
+            raise TransientError(
+                f"webhook {sender.host} answered HTTP {status} to the test request",
+                connector=self.type_name,
+            )
+        hint = "check the headers and secret" if status in (401, 403) else "check the url"
+        raise TerminalError(
+            f"webhook {sender.host} answered HTTP {status} to the test request; {hint} "
+            '(a receiver must answer 2xx to {"action": "test"})',
+            connector=self.type_name,
+        )
+
+    def open(self, context: WriteContext) -> None:
+        """Open the connection pool and the request threads for one run."""
+        client = _client(self.settings)
+        self._open = _Open(
+            context=context,
+            client=client,
+            sender=Sender(self.settings, client),
+            pool=ThreadPoolExecutor(
+                max_workers=self.settings.concurrency, thread_name_prefix="syncline-webhook"
+            ),
+        )
+
+    def write_batch(self, batch: WriteBatch) -> BatchResult:
+        """Send the batch in requests of ``batch_size`` rows and collect refused rows.
+
+        Raises:
+            TerminalError: the receiver refused the credentials or redirected.
+        """
+        if self._open is None:
+            raise RuntimeError("open() must be called before write_batch()")
+        state = self._open
+
+        rendered = to_json_rows(batch.records)
+        failures = [
+            RowFailure(row, reason, False) for row, reason in sorted(rendered.invalid.items())
+        ]
+        sendable = pc.indices_nonzero(pc.is_valid(rendered.lines)).to_pylist()
+        lines = rendered.lines.drop_null().to_pylist()
+
+        head = {
+            "syncId": state.context.sync_id,
+            "runId": state.context.run_id,
+            "object": state.context.object,
+            "action": batch.action.value,
+        }
+        size = self.settings.batch_size
+        requests: list[tuple[int, Future[list[RowFailure]]]] = []
+        for start in range(0, len(lines), size):
+            body = encode_body(head, lines[start : start + size])
+            rows = min(size, len(lines) - start)
+            requests.append((start, state.pool.submit(state.sender.deliver, body, rows)))
+
+        terminal: TerminalError | None = None
+        for start, future in requests:
+            if terminal is not None and future.cancel():
+                continue
+            try:
+                refused = future.result()
+            except TerminalError as exc:
+                terminal = terminal or exc
+                continue
+            failures.extend(
+                RowFailure(sendable[start + f.index], f.reason, f.retryable) for f in refused
+            )
+        if terminal is not None:
+            raise terminal
+
+        failures.sort(key=lambda f: f.index)
+        logger.info(
+            "webhook %s: %d %s rows in %d requests, %d refused",
+            state.sender.host,
+            len(batch),
+            batch.action.value,
+            len(requests),
+            len(failures),
+            extra={"sync_id": state.context.sync_id, "run_id": state.context.run_id},
+        )
+        return BatchResult(failures)
+
+    def close(self) -> None:
+        """Wait for requests in flight, then close the connection pool."""
+        if self._open is None:
+            return
+        self._open.pool.shutdown(wait=True, cancel_futures=True)
+        self._open.client.close()
+        self._open = None
+
+
+def describe(config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration as shown to people: header values and the secret masked."""
+    parsed = WebhookConfig.parse(config)
+    shown = parsed.model_dump(mode="json")
+    shown["headers"] = {name: "********" for name in parsed.headers}
+    if parsed.secret is not None:
+        shown["secret"] = "********"
+    return shown

@@ -1,0 +1,86 @@
+"""Configuration checks, the connection test, and secrets kept out of sight and logs."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+from receiver import Receiver, Reply
+from webhook_helpers import destination, rows, send
+
+from syncline.connectors.destinations.webhook import WebhookDestination, describe
+from syncline.errors import TerminalError, TransientError, ValidationError
+
+
+@pytest.mark.parametrize(
+    ("settings", "where"),
+    [
+        ({"url": "ftp://127.0.0.1/x"}, "configuration.url"),
+        ({"url": "http://127.0.0.1/x", "batch_size": 10_001}, "configuration.batch_size"),
+        ({"url": "http://127.0.0.1/x", "method": "GET"}, "configuration.method"),
+        (
+            {"url": "http://127.0.0.1/x", "headers": {"X-Syncline-Signature": "x"}},
+            "configuration.headers",
+        ),
+    ],
+)
+def test_bad_settings_name_the_field(settings: dict[str, object], where: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        WebhookDestination.from_config(settings)
+
+    assert [p.location for p in caught.value.problems] == [where]
+
+
+def test_header_values_and_the_secret_are_secrets() -> None:
+    config = {"url": "http://127.0.0.1/x", "headers": {"Authorization": "Bearer s3"}, "secret": "k"}
+    target = WebhookDestination.from_config(config)
+
+    assert "s3" not in repr(target.settings)
+    assert target.settings.secret_fields() == {"headers", "secret"}
+    assert describe(config)["headers"] == {"Authorization": "********"}
+    assert describe(config)["secret"] == "********"
+    assert target.settings.plain()["headers"] == {"Authorization": "Bearer s3"}
+
+
+def test_connection_test_sends_a_signed_empty_request(receiver: Receiver) -> None:
+    destination(receiver.url, secret="k").test()
+
+    [request] = receiver.requests
+    assert request.json == {
+        "syncId": None,
+        "runId": None,
+        "object": None,
+        "action": "test",
+        "rows": [],
+    }
+    assert "X-Syncline-Signature" in request.headers
+
+
+def test_connection_test_reports_refused_credentials(receiver: Receiver) -> None:
+    receiver.script = lambda _: Reply(401)
+
+    with pytest.raises(TerminalError, match="HTTP 401"):
+        destination(receiver.url).test()
+
+
+def test_connection_test_reports_an_unreachable_receiver() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    with pytest.raises(TransientError, match="could not be reached"):
+        destination(f"http://127.0.0.1:{port}/").test()
+
+
+def test_logs_hold_neither_header_values_nor_row_values(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver.script = lambda r: Reply(500) if r.number == 0 else Reply(200)
+    caplog.set_level(logging.DEBUG, logger="syncline")
+
+    send(destination(receiver.url, headers={"Authorization": "Bearer hush-9"}), rows(2))
+
+    assert "webhook 127.0.0.1" in caplog.text
+    assert "hush-9" not in caplog.text
+    assert "u0@example.com" not in caplog.text

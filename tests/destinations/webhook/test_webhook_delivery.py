@@ -1,0 +1,186 @@
+"""Request bodies, batch sizes, signatures, concurrency and the receiver's verdicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import hmac
+import time
+
+import pyarrow as pa
+import pytest
+from receiver import Received, Receiver, Reply
+from webhook_helpers import destination, rows, send
+
+from syncline.connectors.destinations.base import WriteAction, WriteBatch
+from syncline.connectors.destinations.webhook import verify
+from syncline.connectors.sources.base import json_field
+from syncline.errors import TerminalError
+
+
+def test_rows_go_out_in_requests_of_batch_size_with_the_documented_body(
+    receiver: Receiver,
+) -> None:
+    result = send(destination(receiver.url, batch_size=100), rows(250))
+
+    assert result.failures == []
+    sizes = sorted(len(r.json["rows"]) for r in receiver.requests)
+    assert sizes == [50, 100, 100]
+    first = min(receiver.requests, key=lambda r: r.json["rows"][0]["id"])
+    assert first.method == "POST"
+    assert first.path == "/hook"
+    assert first.headers["Content-Type"] == "application/json"
+    assert list(first.json) == ["syncId", "runId", "object", "action", "rows"]
+    assert first.json["syncId"] == 7
+    assert first.json["runId"] == 41
+    assert first.json["object"] == "contacts"
+    assert first.json["action"] == "upsert"
+    assert first.json["rows"][:2] == [
+        {"id": 0, "email": "u0@example.com"},
+        {"id": 1, "email": "u1@example.com"},
+    ]
+    delivered = sorted(row["id"] for r in receiver.requests for row in r.json["rows"])
+    assert delivered == list(range(250))
+
+
+def test_put_and_configured_headers_are_sent(receiver: Receiver) -> None:
+    send(
+        destination(receiver.url, method="PUT", headers={"Authorization": "Bearer t0k"}),
+        rows(1),
+    )
+
+    [request] = receiver.requests
+    assert request.method == "PUT"
+    assert request.headers["Authorization"] == "Bearer t0k"
+
+
+def test_values_are_spelled_as_documented(receiver: Receiver) -> None:
+    table = pa.Table.from_pylist(
+        [
+            {
+                "id": 1,
+                "at": dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC),
+                "amount": decimal.Decimal("10.10"),
+                "traits": '{"plan": "pro"}',
+            }
+        ],
+        schema=pa.schema(
+            [
+                pa.field("id", pa.int64()),
+                pa.field("at", pa.timestamp("us", "UTC")),
+                pa.field("amount", pa.decimal128(10, 2)),
+                json_field("traits"),
+            ]
+        ),
+    )
+    send(destination(receiver.url), WriteBatch(WriteAction.UPSERT, table, ["1"]))
+
+    assert receiver.requests[0].json["rows"] == [
+        {
+            "id": 1,
+            "at": "2024-05-01T12:00:00.000000+00:00",
+            "amount": "10.10",
+            "traits": {"plan": "pro"},
+        }
+    ]
+
+
+def test_a_row_with_invalid_json_is_refused_and_not_sent(receiver: Receiver) -> None:
+    schema = pa.schema([pa.field("id", pa.int64()), json_field("traits")])
+    table = pa.Table.from_pylist(
+        [{"id": 1, "traits": "{}"}, {"id": 2, "traits": "{oops"}, {"id": 3, "traits": None}],
+        schema=schema,
+    )
+    result = send(destination(receiver.url), WriteBatch(WriteAction.UPSERT, table, ["1", "2", "3"]))
+
+    assert [(f.index, f.retryable) for f in result.failures] == [(1, False)]
+    assert [r["id"] for r in receiver.requests[0].json["rows"]] == [1, 3]
+
+
+def test_the_receiver_can_verify_the_signature_with_the_secret(receiver: Receiver) -> None:
+    send(destination(receiver.url, secret="whsec-test"), rows(3))
+
+    [request] = receiver.requests
+    timestamp = request.headers["X-Syncline-Timestamp"]
+    assert abs(int(timestamp) - time.time()) < 60
+    expected = hmac.new(
+        b"whsec-test", timestamp.encode() + b"." + request.body, hashlib.sha256
+    ).hexdigest()
+    assert request.headers["X-Syncline-Signature"] == f"sha256={expected}"
+    assert verify("whsec-test", request.headers, request.body)
+    assert not verify("other-secret", request.headers, request.body)
+    assert not verify("whsec-test", request.headers, request.body + b" ")
+    assert not verify("whsec-test", request.headers, request.body, now=time.time() + 3600)
+
+
+def test_no_signature_without_a_secret(receiver: Receiver) -> None:
+    send(destination(receiver.url), rows(1))
+
+    assert "X-Syncline-Signature" not in receiver.requests[0].headers
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_requests_in_flight_never_exceed_concurrency(receiver: Receiver, concurrency: int) -> None:
+    receiver.script = lambda _: Reply(delay=0.1)
+
+    result = send(destination(receiver.url, batch_size=10, concurrency=concurrency), rows(90))
+
+    assert result.failures == []
+    assert len(receiver.requests) == 9
+    assert receiver.max_in_flight == concurrency
+
+
+def test_only_the_rows_the_receiver_lists_fail(receiver: Receiver) -> None:
+    def script(request: Received) -> Reply:
+        if request.json["rows"][0]["id"] == 10:
+            return Reply(
+                207,
+                {
+                    "results": [
+                        {"index": 0, "ok": True},
+                        {"index": 2, "ok": False, "error": "invalid email"},
+                        {"index": 5, "ok": False, "error": "blocked", "retryable": False},
+                        {"index": 99, "ok": False, "error": "out of range"},
+                    ]
+                },
+            )
+        return Reply(200, {"results": []})
+
+    receiver.script = script
+    result = send(destination(receiver.url, batch_size=10), rows(30))
+
+    assert [(f.index, f.reason, f.retryable) for f in result.failures] == [
+        (12, "invalid email", True),
+        (15, "blocked", False),
+    ]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_fail_the_run(receiver: Receiver, status: int) -> None:
+    receiver.script = lambda _: Reply(status, {"error": "nope"})
+
+    with pytest.raises(TerminalError, match=f"refused the credentials \\(HTTP {status}\\)"):
+        send(destination(receiver.url), rows(5))
+    assert len(receiver.requests) == 1
+
+
+def test_a_redirect_fails_the_run(receiver: Receiver) -> None:
+    receiver.script = lambda _: Reply(301, headers={"Location": "http://127.0.0.1:9/"})
+
+    with pytest.raises(TerminalError, match="redirected"):
+        send(destination(receiver.url), rows(1))
+
+
+def test_a_bad_request_refuses_that_requests_rows_with_the_reason(receiver: Receiver) -> None:
+    def script(request: Received) -> Reply:
+        if request.json["rows"][0]["id"] == 0:
+            return Reply(400, {"error": "field 'email' is required"})
+        return Reply(200)
+
+    receiver.script = script
+    result = send(destination(receiver.url, batch_size=2), rows(4))
+
+    assert [(f.index, f.retryable) for f in result.failures] == [(0, False), (1, False)]
+    assert result.failures[0].reason == "HTTP 400 Bad Request: field 'email' is required"
+    assert len(receiver.requests) == 2

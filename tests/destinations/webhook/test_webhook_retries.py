@@ -1,0 +1,107 @@
+"""Retries: Retry-After on 429 and 503, backoff on 5xx, timeouts and refused connections."""
+
+from __future__ import annotations
+
+import socket
+import time
+from email.utils import formatdate
+
+from receiver import Received, Receiver, Reply, Script
+from webhook_helpers import destination, rows, send
+
+
+def _then_ok(failing: int, reply: Reply) -> Script:
+    def script(request: Received) -> Reply:
+        return reply if request.number < failing else Reply(200)
+
+    return script
+
+
+def test_429_waits_as_long_as_retry_after_says(receiver: Receiver) -> None:
+    receiver.script = _then_ok(1, Reply(429, headers={"Retry-After": "1"}))
+
+    result = send(destination(receiver.url), rows(3))
+
+    assert result.failures == []
+    first, second = receiver.requests
+    assert 1.0 <= second.at - first.at < 1.8
+    assert second.body == first.body
+    assert second.headers["X-Syncline-Delivery"] == first.headers["X-Syncline-Delivery"]
+
+
+def test_503_honours_retry_after_as_an_http_date(receiver: Receiver) -> None:
+    # An HTTP date has whole seconds, so two seconds ahead means a wait of one to two.
+    retry_at = formatdate(time.time() + 2, usegmt=True)
+    receiver.script = _then_ok(1, Reply(503, headers={"Retry-After": retry_at}))
+
+    result = send(destination(receiver.url), rows(1))
+
+    assert result.failures == []
+    first, second = receiver.requests
+    assert 0.9 <= second.at - first.at < 2.6
+
+
+def test_server_errors_are_retried_with_backoff_until_success(receiver: Receiver) -> None:
+    receiver.script = _then_ok(3, Reply(500))
+
+    result = send(destination(receiver.url, max_retries=3), rows(5))
+
+    assert result.failures == []
+    assert len(receiver.requests) == 4
+
+
+def test_503_without_retry_after_backs_off_and_succeeds(receiver: Receiver) -> None:
+    receiver.script = _then_ok(1, Reply(503))
+
+    result = send(destination(receiver.url, backoff_base=0.2, backoff_max=0.2), rows(2))
+
+    assert result.failures == []
+    first, second = receiver.requests
+    assert second.at - first.at < 0.6
+
+
+def test_exhausted_retries_refuse_the_rows_as_retryable(receiver: Receiver) -> None:
+    receiver.script = lambda _: Reply(502)
+
+    result = send(destination(receiver.url, max_retries=2, batch_size=2), rows(3))
+
+    assert len(receiver.requests) == 6
+    assert [(f.index, f.retryable) for f in result.failures] == [
+        (0, True),
+        (1, True),
+        (2, True),
+    ]
+    assert result.failures[0].reason == "gave up after 3 attempts: HTTP 502 Bad Gateway"
+
+
+def test_a_retry_after_beyond_the_limit_is_not_waited_for(receiver: Receiver) -> None:
+    receiver.script = lambda _: Reply(429, headers={"Retry-After": "3600"})
+
+    started = time.monotonic()
+    result = send(destination(receiver.url, max_retry_after=5), rows(2))
+
+    assert time.monotonic() - started < 1
+    assert len(receiver.requests) == 1
+    assert all(f.retryable for f in result.failures)
+    assert "asked to wait 3600s" in result.failures[0].reason
+
+
+def test_a_timeout_is_retried(receiver: Receiver) -> None:
+    receiver.script = _then_ok(1, Reply(200, delay=0.6))
+
+    result = send(destination(receiver.url, timeout=0.2), rows(1))
+
+    assert result.failures == []
+    assert len(receiver.requests) == 2
+
+
+def test_a_refused_connection_is_retried_then_the_rows_fail_retryable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Nothing listens on the port any more: every connection is refused.
+
+    result = send(destination(f"http://127.0.0.1:{port}/hook", max_retries=1), rows(2))
+
+    assert [f.retryable for f in result.failures] == [True, True]
+    assert "could not reach the webhook (ConnectError)" in result.failures[0].reason
