@@ -6,11 +6,13 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
 from engine_doubles import Harness, MemoryDestination, people
 
+from syncline.connectors.destinations.base import BatchResult, WriteBatch, WriteContext
 from syncline.engine.delivery import RetryPolicy
 from syncline.engine.report import RunStatus
 from syncline.errors import TerminalError, TransientError
@@ -166,3 +168,20 @@ def test_rejected_rows_report_payload_and_attempts(tmp_path: Path, concurrency: 
     assert rejected.attempts == 2
     assert rejected.payload is not None
     assert json.loads(rejected.payload) == {"id": 5, "name": "n5", "score": 5.0}
+
+
+def test_one_batch_at_a_time_writes_on_the_thread_that_opened(tmp_path: Path) -> None:
+    threads: set[int] = set()
+
+    class ThreadBound(MemoryDestination):
+        def open(self, context: WriteContext) -> None:
+            threads.add(threading.get_ident())
+            super().open(context)
+
+        def write_batch(self, batch: WriteBatch) -> BatchResult:
+            threads.add(threading.get_ident())
+            return super().write_batch(batch)
+
+    sync = Harness(tmp_path, people(ROWS), {"mode": "mirror", "object": "p"}, "id", ThreadBound())
+    assert sync.run().status is RunStatus.SUCCESS
+    assert threads == {threading.get_ident()}

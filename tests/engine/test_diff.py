@@ -345,3 +345,12 @@ def test_external_id_mapping_matches_and_deletes_by_external_id(tmp_path: Path) 
     harness.table = pa.Table.from_pylist(rows[:1], schema=schema)
     harness.run()
     assert list(harness.destination.records) == ["a@x"]
+
+
+def test_reserved_column_prefix_is_a_user_error(tmp_path: Path) -> None:
+    schema = pa.schema([("id", pa.int64()), ("_sl_key", pa.string())])
+    table = pa.Table.from_pylist([{"id": 1, "_sl_key": "x"}], schema=schema)
+    result = Harness(tmp_path, table).run()
+    assert result.status is RunStatus.FAILED
+    assert result.error is not None
+    assert "'_sl_'" in result.error

@@ -127,11 +127,20 @@ class Delivery:
             mapped = self.mapper.map_clears(planned)
         else:
             mapped = self.mapper.map_rows(planned, step.operation)
-        future = None
+        future: Future[BatchResult] | None = None
         if mapped.records.num_rows:
             assert step.action is not None
             batch = WriteBatch(action=step.action, records=mapped.records, keys=mapped.keys)
-            future = pool.submit(self._write, batch)
+            if self.concurrency > 1:
+                future = pool.submit(self._write, batch)
+            else:
+                # One batch at a time stays on this thread: drivers such as sqlite3 refuse
+                # a connection used from another thread than the one that opened it.
+                future = Future()
+                try:
+                    future.set_result(self._write(batch))
+                except Exception as exc:
+                    future.set_exception(exc)
         return _InFlight(step, planned, mapped, future)
 
     def _write(self, batch: WriteBatch) -> BatchResult:

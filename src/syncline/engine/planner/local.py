@@ -24,7 +24,7 @@ from syncline.engine.canonical import (
 )
 from syncline.engine.planner.store import SnapshotStore
 from syncline.engine.report import Operation, RowCounts
-from syncline.errors import RunError
+from syncline.errors import RunError, UserError
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,13 @@ class LocalPlanner:
         """Load the model's referenced ``columns`` with canonical key and fingerprint."""
         stats = IngestStats()
         self.columns = list(columns)
+        reserved = [name for name in schema.names if name.lower().startswith("_sl_")]
+        if reserved:
+            raise UserError(
+                f"model column{'s' if len(reserved) > 1 else ''} {', '.join(reserved)} "
+                "use the prefix '_sl_' that Syncline reserves for its own columns; rename "
+                "them in the model query"
+            )
         json_columns = [name for name in self.columns if is_json_field(schema.field(name))]
         projected = pa.schema([schema.field(name) for name in self.columns])
         staged = pa.schema(
