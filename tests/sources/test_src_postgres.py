@@ -186,3 +186,14 @@ def test_two_million_rows_stream_in_bounded_memory(config: dict[str, Any]) -> No
     assert report["bytes"] > 200_000_000
     # Holding the result would grow the process by at least its Arrow size.
     assert report["growth_bytes"] < 0.4 * report["bytes"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["SELECT 1 AS a;", "SELECT 1 AS a ;\n\n", "SELECT 1 AS a -- the answer", "SELECT 1 AS a\n"],
+)
+def test_trailing_semicolons_and_comments_are_accepted(config: dict[str, Any], query: str) -> None:
+    source = PostgresSource.from_config(config)
+
+    assert [c.name for c in source.describe(query)] == ["a"]
+    assert [b.num_rows for b in source.read(query)] == [1]

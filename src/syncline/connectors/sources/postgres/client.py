@@ -49,7 +49,7 @@ class PostgresSource(Source):
         connection = self._connect()
         try:
             with translated(self._map_error), connection.cursor() as cursor:
-                exported = cursor.adbc_execute_schema(query)
+                exported = cursor.adbc_execute_schema(_copyable(query))
         finally:
             connection.close()
         return [plan_column(field).column() for field in exported]
@@ -59,7 +59,7 @@ class PostgresSource(Source):
         connection = self._connect()
         try:
             with translated(self._map_error), connection.cursor() as cursor:
-                cursor.execute(query)
+                cursor.execute(_copyable(query))
                 reader = cursor.fetch_record_batch()
                 plans = [plan_column(field) for field in reader.schema]
                 schema = pa.schema([plan.field for plan in plans])
@@ -82,6 +82,20 @@ class PostgresSource(Source):
 
     def _map_error(self, exc: Exception) -> ConnectorError:
         return map_error(exc, self.config)
+
+
+def _copyable(query: str) -> str:
+    """``query`` as it can sit inside ``COPY (...) TO STDOUT``, which is how ADBC reads it.
+
+    Trailing semicolons go, and a final newline ends a trailing ``--`` comment that
+    would otherwise swallow the closing parenthesis.
+    """
+    # TODO(sources): also drop a semicolon followed by a comment ("SELECT 1; -- x"); that
+    # needs a tokenizer aware of strings, dollar quotes and comments.
+    body = query.rstrip()
+    while body.endswith(";"):
+        body = body[:-1].rstrip()
+    return body + "\n"
 
 
 def _finish(
