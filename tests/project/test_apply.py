@@ -1,0 +1,159 @@
+"""Plan and apply against a real catalog: create, idempotent re-apply, changes, deletes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from project_samples import VALID_REST, VALID_SOURCES, WriteFiles
+
+from syncline.catalog import Catalog
+from syncline.errors import ValidationError
+from syncline.project.apply import apply_project, plan_project
+from syncline.project.loader import load_project
+from syncline.project.plan import Action
+from syncline.security.secrets import SecretBox
+from syncline.settings import Settings
+
+ENV = {"CRM_PASSWORD": "hunter2"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home")
+
+
+@pytest.fixture
+def catalog(settings: Settings) -> Iterator[Catalog]:
+    opened = Catalog.from_url(settings.catalog_url, secrets=SecretBox(Fernet.generate_key()))
+    yield opened
+    opened.close()
+
+
+def described(plan) -> list[str]:  # noqa: ANN001
+    return [change.describe() for change in plan.changes]
+
+
+def test_apply_creates_everything_then_a_second_apply_changes_nothing(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    project = load_project(root, env=ENV)
+
+    first = apply_project(catalog, project, settings)
+
+    assert described(first) == [
+        "create source 'wh'",
+        "create destination 'crm'",
+        "create model 'users'",
+        "create sync 'users-to-crm'",
+    ]
+    with catalog.session(read_only=True) as session:
+        sync = session.to_api(session.syncs.get("users-to-crm"))
+        assert sync["primaryKey"] == "id"
+        assert sync["referencedColumns"] == ["id"]
+        assert sync["configuration"]["mode"] == "upsert"
+        crm = session.destinations.get("crm")
+        assert session.destinations.plain_configuration(crm)["password"] == "hunter2"
+    assert plan_project(catalog, project, settings).empty
+    assert apply_project(catalog, project, settings).empty
+
+
+def test_changes_name_the_fields_and_hide_secret_values(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    rest = VALID_REST.replace("mode: upsert", "mode: insert").replace("SELECT 1", "SELECT 2")
+    (root / "b.yml").write_text(rest.lstrip("\n"))
+    changed = load_project(root, env={"CRM_PASSWORD": "correct-horse"})
+    plan = plan_project(catalog, changed, settings)
+
+    assert described(plan) == [
+        "change destination 'crm': configuration.password (secret)",
+        "change model 'users': sql",
+        "change sync 'users-to-crm': configuration.mode",
+    ]
+    assert all("correct-horse" not in line for line in described(plan))
+
+    apply_project(catalog, changed, settings)
+    assert plan_project(catalog, changed, settings).empty
+    with catalog.session(read_only=True) as session:
+        assert session.models.get("users").sql == "SELECT 2 AS id"
+        assert session.syncs.get("users-to-crm").configuration["mode"] == "insert"
+
+
+def test_only_resources_the_project_created_are_deleted(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+    with catalog.session() as session:
+        session.syncs.create(
+            slug="made-by-hand", model="users", destination="crm",
+            configuration={"mode": "upsert", "object": "other"},
+        )  # fmt: skip
+
+    syncs_start = VALID_REST.index("syncs:")
+    (root / "b.yml").write_text(VALID_REST[:syncs_start].lstrip("\n"))
+    plan = apply_project(catalog, load_project(root, env=ENV), settings)
+
+    assert [(c.action, c.kind, c.slug) for c in plan.changes] == [
+        (Action.DELETE, "syncs", "users-to-crm")
+    ]
+    with catalog.session(read_only=True) as session:
+        assert [s.slug for s in session.syncs.list()] == ["made-by-hand"]
+
+
+def test_a_model_can_move_to_another_source(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    two_sources = VALID_SOURCES + "  - slug: other\n    type: duckdb\n    configuration: {}\n"
+    root = write_project(**{"a.yml": two_sources, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    moved = VALID_REST.replace("source: wh", "source: other").replace("raw: ", "table: ")
+    moved = moved.replace('{sql: "SELECT 1 AS id"}', "{name: users}")
+    (root / "b.yml").write_text(moved.lstrip("\n"))
+    plan = apply_project(catalog, load_project(root, env=ENV), settings)
+
+    assert described(plan) == ["change model 'users': queryType, source, sql, table"]
+    with catalog.session(read_only=True) as session:
+        api = session.to_api(session.models.get("users"))
+        assert (api["queryType"], api["table"], api.get("raw")) == (
+            "table",
+            {"name": "users"},
+            None,
+        )
+        assert api["sourceId"] == session.sources.get("other").id
+
+
+def test_a_connector_type_change_is_refused(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    (root / "a.yml").write_text(VALID_SOURCES.replace("type: duckdb", "type: sqlite").lstrip())
+    (root / "a.yml").write_text((root / "a.yml").read_text().replace("/tmp/nowhere.duckdb", "x"))
+
+    with pytest.raises(ValidationError, match="cannot change type from 'duckdb' to 'sqlite'"):
+        apply_project(catalog, load_project(root, env=ENV), settings)
+
+
+def test_the_project_workspace_is_created_and_used(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(
+        **{"syncline.yml": "workspace: analytics\n", "a.yml": VALID_SOURCES, "b.yml": VALID_REST}
+    )
+
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    with catalog.session("analytics", read_only=True) as session:
+        assert [s.slug for s in session.syncs.list()] == ["users-to-crm"]
+    with catalog.session(read_only=True) as session:
+        assert session.syncs.list() == []
