@@ -50,6 +50,7 @@ class PostgresDestination(TableDestination):
     def __init__(self, config: PostgresDestinationConfig) -> None:
         super().__init__(config)
         self._conn: Any = None
+        self._stages: dict[tuple[str, ...], str] = {}
 
     @property
     def default_schema(self) -> str:
@@ -64,6 +65,7 @@ class PostgresDestination(TableDestination):
         import psycopg
 
         self._disconnect()
+        self._stages = {}
         password = self.config.password
         self._conn = psycopg.connect(
             host=self.config.host,
@@ -152,14 +154,25 @@ class PostgresDestination(TableDestination):
                 self._execute(f"CREATE SCHEMA {quote(table.schema, 'postgres')}")
             self._execute(f"CREATE TABLE {quote_table(table, 'postgres')} ({', '.join(columns)})")
 
+    def _stage_table(self, batch: WriteBatch) -> str:
+        # One staging table per column set (an UPSERT and a DELETE batch differ), made once
+        # per connection and emptied by each commit: no catalog churn per batch.
+        names = tuple(batch.records.column_names)
+        if names not in self._stages:
+            self._stages[names] = f"{self.stage_name}_{len(self._stages)}"
+        return self._stages[names]
+
     def _stage(self, batch: WriteBatch) -> list[RowFailure]:
         names = batch.records.column_names
+        stage = self._stage_table(batch)
         columns = [f"{quote(ROW_COLUMN, 'postgres')} integer"]
         columns += [f"{quote(name, 'postgres')} {self._columns[name]}" for name in names]
-        self._execute(f"CREATE TEMP TABLE {self.stage_name} ({', '.join(columns)}) ON COMMIT DROP")
+        self._execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ({', '.join(columns)}) ON COMMIT DELETE ROWS"
+        )
 
         targets = ", ".join(quote(n, "postgres") for n in [ROW_COLUMN, *names])
-        copy_sql = f"COPY {self.stage_name} ({targets}) FROM STDIN (FORMAT csv)"
+        copy_sql = f"COPY {stage} ({targets}) FROM STDIN (FORMAT csv)"
 
         def copy(lo: int, hi: int) -> None:
             data = csv_for_copy(batch.records, lo, hi)

@@ -104,6 +104,10 @@ class TableDestination(Destination):
     def _stage(self, batch: WriteBatch) -> list[RowFailure]:
         """Load the batch into the staging table; return the rows that could not be staged."""
 
+    def _stage_table(self, batch: WriteBatch) -> str:
+        """The staging table's name for ``batch`` (its columns decide it where tables are kept)."""
+        return self.stage_name
+
     def _unstage(self) -> None:
         """Drop what :meth:`_stage` made, when the transaction does not do it already."""
         return None
@@ -239,7 +243,7 @@ class TableDestination(Destination):
         return Statements(
             dialect=self.dialect,
             target=quote_table(self._table, self.dialect),
-            stage=self.stage_name,
+            stage=self._stage_table(batch),
             columns=tuple(batch.records.column_names),
             id_field=self._context.id_field,
             placeholder=self.placeholder,
