@@ -59,6 +59,7 @@ from syncline.connectors.destinations.files.spec import (
     JSONLinesConfig,
     ParquetConfig,
 )
+from syncline.connectors.destinations.files.values import field_of, mark_logical
 from syncline.errors import ConnectorError, TerminalError, TransientError
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def _with_fields(records: pa.Table, fields: tuple[FieldSpec, ...]) -> pa.Table:
     if not fields:
         return records
 
+    records = mark_logical(records, fields)
     names = [spec.name for spec in fields]
     columns: list[pa.ChunkedArray | pa.Array] = []
     schema: list[pa.Field] = []
@@ -102,7 +104,7 @@ def _with_fields(records: pa.Table, fields: tuple[FieldSpec, ...]) -> pa.Table:
             schema.append(records.schema.field(spec.name))
         else:
             columns.append(pa.nulls(records.num_rows, spec.arrow_type))
-            schema.append(pa.field(spec.name, spec.arrow_type))
+            schema.append(field_of(spec))
     for extra in records.schema:
         if extra.name not in names:
             columns.append(records.column(extra.name))
@@ -311,7 +313,7 @@ class FileDestination(Destination):
                 names = [spec.name for spec in run.context.fields]
                 table = run.format.read(run.target.path, names)
             else:
-                fields = [pa.field(s.name, s.arrow_type) for s in run.context.fields]
+                fields = [field_of(spec) for spec in run.context.fields]
                 table = run.format.encode(pa.schema(fields).empty_table()).form
             run.current = (table, run.format.ids(table, run.context.id_field))
         return run.current
@@ -394,7 +396,7 @@ def _append_form(run: _Run, form: pa.Table) -> None:
 
 
 def _per_run_schema(context: WriteContext) -> pa.Schema:
-    fields = [pa.field(spec.name, spec.arrow_type) for spec in context.fields]
+    fields = [field_of(spec) for spec in context.fields]
     return pa.schema([*fields, pa.field(OPERATION_FIELD, pa.string())])
 
 

@@ -29,9 +29,28 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from syncline.connectors.sources.base import is_json_field
+from syncline.connectors.destinations.base import FieldSpec
+from syncline.connectors.sources.base import JSON_LOGICAL, LOGICAL_TYPE_KEY, is_json_field
 
 _ISO_SECONDS = "%Y-%m-%dT%H:%M:%S"
+
+
+def field_of(spec: FieldSpec) -> pa.Field:
+    """The Arrow field of a sync field, its logical type kept as field metadata."""
+    if spec.logical is None:
+        return pa.field(spec.name, spec.arrow_type)
+    return pa.field(spec.name, spec.arrow_type, metadata={LOGICAL_TYPE_KEY: spec.logical.encode()})
+
+
+def mark_logical(records: pa.Table, fields: tuple[FieldSpec, ...]) -> pa.Table:
+    """``records`` with the JSON mark on every field the sync declares as JSON."""
+    json_names = {spec.name for spec in fields if spec.logical == JSON_LOGICAL.decode()}
+    schema = records.schema
+    for index, field in enumerate(schema):
+        if field.name in json_names and not is_json_field(field):
+            metadata = {**(field.metadata or {}), LOGICAL_TYPE_KEY: JSON_LOGICAL}
+            schema = schema.set(index, field.with_metadata(metadata))
+    return records if schema is records.schema else records.cast(schema)
 
 
 def _quote(name: str) -> str:

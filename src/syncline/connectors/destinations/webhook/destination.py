@@ -32,7 +32,7 @@ from syncline.connectors.destinations.base import (
     WriteBatch,
     WriteContext,
 )
-from syncline.connectors.destinations.files.values import to_json_rows
+from syncline.connectors.destinations.files.values import mark_logical, to_json_rows
 from syncline.connectors.destinations.webhook.client import Sender, encode_body
 from syncline.connectors.destinations.webhook.spec import WebhookConfig
 from syncline.errors import TerminalError, TransientError
@@ -135,7 +135,7 @@ class WebhookDestination(Destination):
             raise RuntimeError("open() must be called before write_batch()")
         state = self._open
 
-        rendered = to_json_rows(batch.records)
+        rendered = to_json_rows(mark_logical(batch.records, state.context.fields))
         failures = [
             RowFailure(row, reason, False) for row, reason in sorted(rendered.invalid.items())
         ]
