@@ -90,8 +90,8 @@ def list_syncs() -> None:
     if not rows:
         out.print("No syncs yet; declare some in a project and run `syncline apply`.")
         return
-    columns = ("id", "slug", "model", "destination", "mode", "status", "schedule")
-    columns += ("last run (UTC)",)
+    columns: tuple[str, ...] = ("id", "slug", "model", "destination", "mode", "status")
+    columns += ("schedule", "last run (UTC)")
     out.print(output.table("Syncs", columns, rows))
 
 

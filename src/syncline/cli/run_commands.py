@@ -105,7 +105,8 @@ def runs(
         found = session.runs.list_runs(record, newest_first=True, limit=limit)
         shaped = [session.to_api(run) for run in found]
 
-    columns = ("run", "status", "started (UTC)", "duration", "queried", "planned a/c/r")
+    columns: tuple[str, ...] = ("run", "status", "started (UTC)", "duration", "queried")
+    columns += ("planned a/c/r",)
     columns += ("succeeded a/c/r", "failed a/c/r", "error")
     rows = [
         (

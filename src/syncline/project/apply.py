@@ -68,11 +68,11 @@ def read_state(session: CatalogSession) -> State:
     models = {r.id: r.slug for r in session.models.list()}
 
     state: State = {kind: {} for kind in KINDS}
-    for record in session.sources.list():
-        state["sources"][record.slug] = _connection(record, session.sources.plain_configuration)
-    for record in session.destinations.list():
+    for source in session.sources.list():
+        state["sources"][source.slug] = _connection(source, session.sources.plain_configuration)
+    for target in session.destinations.list():
         plain = session.destinations.plain_configuration
-        state["destinations"][record.slug] = _connection(record, plain)
+        state["destinations"][target.slug] = _connection(target, plain)
     for model in session.models.list():
         state["models"][model.slug] = {
             "name": model.name,

@@ -180,10 +180,14 @@ class _Loader:
         if spec is not None:
             getattr(self.project, kind)[slug] = spec
 
-    def _build_sources(self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin):
+    def _build_sources(
+        self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin
+    ) -> ConnectionSpec | None:
         return self._connection(doc, path, item, origin, registry.source_class)
 
-    def _build_destinations(self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin):
+    def _build_destinations(
+        self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin
+    ) -> ConnectionSpec | None:
         return self._connection(doc, path, item, origin, registry.destination_class)
 
     def _connection(
