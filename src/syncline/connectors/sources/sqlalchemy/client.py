@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -45,7 +46,7 @@ class SQLAlchemySource(Source):
     def describe(self, query: str) -> list[Column]:
         """Names and types of ``query``'s columns, inferred from its first rows."""
         with self._connection() as connection, translated(self._map_query_error):
-            result = connection.execution_options(no_parameters=True).exec_driver_sql(query)
+            result = _stream(connection, query, INFER_ROWS)
             try:
                 columns = _columns(result)
                 plans = _plans(columns, result.fetchmany(INFER_ROWS))
@@ -56,13 +57,7 @@ class SQLAlchemySource(Source):
     def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream ``query``'s rows with a server-side cursor, in chunks of ``batch_rows``."""
         with self._connection() as connection, translated(self._map_query_error):
-            # Without parameters the driver sends the SQL as written: a '%' stays a '%'.
-            streaming = connection.execution_options(
-                no_parameters=True,
-                stream_results=True,
-                max_row_buffer=max(batch_rows, INFER_ROWS),
-            )
-            result = streaming.exec_driver_sql(query)
+            result = _stream(connection, query, max(batch_rows, INFER_ROWS))
             try:
                 columns = _columns(result)
                 head = result.fetchmany(INFER_ROWS)
@@ -71,8 +66,9 @@ class SQLAlchemySource(Source):
             finally:
                 result.close()
 
-    def _connection(self) -> Any:
-        """A connection on an engine without a pool, closed with its context."""
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """A connection on an engine without a pool; both are closed on exit."""
         import sqlalchemy
         from sqlalchemy.pool import NullPool
 
@@ -80,7 +76,15 @@ class SQLAlchemySource(Source):
             engine = sqlalchemy.create_engine(
                 self.config.url.get_secret_value(), poolclass=NullPool
             )
-            return _Connected(engine, self._map_connect_error)
+        try:
+            with translated(self._map_connect_error):
+                connection = engine.connect()
+            try:
+                yield connection
+            finally:
+                connection.close()
+        finally:
+            engine.dispose()
 
     def _backend(self) -> str:
         """The URL without its password, to name the database in messages."""
@@ -111,25 +115,13 @@ class SQLAlchemySource(Source):
         return map_error(exc, backend=self._backend(), secrets=self._secrets(), connecting=False)
 
 
-class _Connected:
-    """Context manager: connect on enter, close the connection and the engine on exit."""
-
-    def __init__(self, engine: Any, map_error: Any) -> None:
-        self._engine = engine
-        self._map_error = map_error
-        self._connection: Any = None
-
-    def __enter__(self) -> Any:
-        with translated(self._map_error):
-            self._connection = self._engine.connect()
-        return self._connection
-
-    def __exit__(self, *exc_info: object) -> None:
-        try:
-            if self._connection is not None:
-                self._connection.close()
-        finally:
-            self._engine.dispose()
+def _stream(connection: Any, query: str, buffer_rows: int) -> Any:
+    """Run ``query`` on a server-side cursor where the dialect has one."""
+    # Without parameters the driver sends the SQL as written: a '%' stays a '%'.
+    options = connection.execution_options(
+        no_parameters=True, stream_results=True, max_row_buffer=buffer_rows
+    )
+    return options.exec_driver_sql(query)
 
 
 def _columns(result: Any) -> list[tuple[str, tuple[int, int] | None]]:
