@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from source_helpers import closed_port, pg_run
+from source_helpers import closed_port, mysql_run, pg_run
 
 from syncline.connectors.sources.base import is_json_field
 from syncline.connectors.sources.sqlalchemy import SQLAlchemySource
@@ -128,3 +128,16 @@ def test_bad_sql_is_terminal(sqlite_url: str) -> None:
         source.describe("SELEC 1")
     with pytest.raises(TerminalError, match="no such table: nope"):
         list(source.read("SELECT * FROM nope"))
+
+
+@pytest.mark.mariadb
+def test_table_models_are_quoted_for_the_dialect(mysql_config: dict[str, Any]) -> None:
+    mysql_run(mysql_config, "CREATE TABLE `order` (id INT)", "INSERT INTO `order` VALUES (1), (2)")
+    url = f"mysql+pymysql://root@127.0.0.1:3306/{mysql_config['database']}"
+    source = SQLAlchemySource.from_config({"url": url})
+
+    query = source.table_query("order")
+    total = sum(batch.num_rows for batch in source.read(query))
+
+    assert query == "SELECT * FROM `order`"
+    assert total == 2

@@ -66,6 +66,21 @@ class SQLAlchemySource(Source):
             finally:
                 result.close()
 
+    def table_query(self, table: str) -> str:
+        """A query selecting every column of ``table``, quoted the way the dialect quotes."""
+        import sqlalchemy
+        from sqlalchemy.pool import NullPool
+
+        with translated(self._map_connect_error):
+            engine = sqlalchemy.create_engine(
+                self.config.url.get_secret_value(), poolclass=NullPool
+            )
+        try:
+            quote = engine.dialect.identifier_preparer.quote
+            return "SELECT * FROM " + ".".join(quote(p) for p in table.split(".") if p)
+        finally:
+            engine.dispose()
+
     @contextmanager
     def _connection(self) -> Iterator[Any]:
         """A connection on an engine without a pool; both are closed on exit."""
