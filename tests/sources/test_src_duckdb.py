@@ -169,3 +169,12 @@ def test_file_locked_by_a_writer_is_transient(database: Path) -> None:
         holder.kill()
         holder.wait()
         holder.stdout.close()
+
+
+def test_describe_does_not_run_the_query() -> None:
+    source = DuckDBSource.from_config({})
+    query = "SELECT error('boom') AS broken"
+
+    assert [c.name for c in source.describe(query)] == ["broken"]
+    with pytest.raises(TerminalError, match="boom"):
+        list(source.read(query))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from source_helpers import closed_port, pg_run
+from source_helpers import RejectingPostgres, closed_port, pg_run
 
 from syncline.connectors.sources.base import is_json_field
 from syncline.connectors.sources.postgres import PostgresSource
@@ -197,3 +197,35 @@ def test_trailing_semicolons_and_comments_are_accepted(config: dict[str, Any], q
 
     assert [c.name for c in source.describe(query)] == ["a"]
     assert [b.num_rows for b in source.read(query)] == [1]
+
+
+def test_wrong_password_is_terminal_naming_the_settings_without_leaking_it() -> None:
+    with RejectingPostgres() as server:
+        source = PostgresSource.from_config(
+            {
+                "host": "127.0.0.1",
+                "port": server.port,
+                "user": "analyst",
+                "database": "warehouse",
+                "password": "Wrong-Pass-42",
+            }
+        )
+
+        with pytest.raises(TerminalError) as caught:
+            source.test()
+
+    assert server.received_password == "Wrong-Pass-42"
+    message = str(caught.value)
+    assert "password authentication failed" in message
+    assert "'analyst'" in message
+    assert "'password'" in message
+    assert "Wrong-Pass-42" not in message
+
+
+def test_describe_plans_the_query_without_running_it(config: dict[str, Any]) -> None:
+    source = PostgresSource.from_config(config)
+    query = "SELECT 1 / 0 AS broken"
+
+    assert [c.name for c in source.describe(query)] == ["broken"]
+    with pytest.raises(TerminalError, match="division by zero"):
+        list(source.read(query))
