@@ -1,0 +1,1 @@
+"""The sample warehouse and project behind `syncline init` and `syncline quickstart`."""
