@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import math
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -96,3 +97,26 @@ def test_null_and_empty_string_stay_distinct_through_updates(
     destination.write_batch(WriteBatch(WriteAction.UPSERT, second, ["1", "2"]))
 
     assert backend.sql(f"SELECT id, label FROM {table} ORDER BY id") == [(1, None), (2, "")]
+
+
+def test_non_finite_floats_are_kept_or_rejected_never_changed(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    destination = open_destination({"id": pa.int64(), "ratio": pa.float64()})
+    values = [1.5, math.nan, math.inf, -math.inf]
+    records = pa.table({"id": [1, 2, 3, 4], "ratio": pa.array(values, pa.float64())})
+
+    result = destination.write_batch(WriteBatch(WriteAction.UPSERT, records, ["1", "2", "3", "4"]))
+
+    rows = dict(backend.sql(f"SELECT id, ratio FROM {table}"))
+    if backend.kind == "mysql":
+        # MySQL cannot store NaN or infinity: those rows are rejected, not nulled.
+        assert [f.index for f in result.failures] == [1, 2, 3]
+        assert rows == {1: 1.5}
+        return
+    assert result.failures == []
+    assert rows[1] == 1.5
+    assert rows[3] == math.inf
+    assert rows[4] == -math.inf
+    assert rows[2] is not None
+    assert math.isnan(float(rows[2]))

@@ -208,7 +208,15 @@ class TableDestination(Destination):
         if len(batch) == 0:
             return BatchResult()
 
-        unknown = [name for name in batch.records.column_names if name not in self._columns]
+        names = batch.records.column_names
+        if batch.action is not WriteAction.APPEND and self._context.id_field not in names:
+            raise TerminalError(
+                f"a {batch.action.value} batch for table {self._table} lacks the id field "
+                f"{self._context.id_field!r} (fields: {', '.join(names)})",
+                connector=self.type_name,
+                code="BATCH_ID_MISSING",
+            )
+        unknown = [name for name in names if name not in self._columns]
         if unknown:
             raise TerminalError(
                 f"table {self._table} has no column {', '.join(map(repr, unknown))}; "
@@ -219,7 +227,12 @@ class TableDestination(Destination):
 
         if not self._connected():
             self._guard(self._connect)
-        failures = self._guard(lambda: self._write(batch))
+        try:
+            failures = self._guard(lambda: self._write(batch))
+        except RowDataError as exc:
+            # Raised outside a bisected statement (while staging or matching ids): the
+            # rows cannot be told apart, so each is rejected with the database's reason.
+            return BatchResult.all_failed(len(batch), exc.reason, retryable=False)
         failures.sort(key=lambda failure: failure.index)
 
         self._context.logger.debug(

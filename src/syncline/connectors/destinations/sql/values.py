@@ -10,6 +10,7 @@ import datetime as dt
 import decimal
 import io
 import json
+import math
 from typing import Any
 
 import pyarrow as pa
@@ -100,13 +101,21 @@ def python_rows(table: pa.Table, dialect: str) -> list[tuple[Any, ...]]:
     for column in table.columns:
         column = _plain(column)
         column = _sqlite_value(column) if dialect == "sqlite" else _mysql_value(column)
-        columns.append(column.to_pylist())
+        values = column.to_pylist()
+        if dialect == "sqlite" and pat.is_floating(column.type):
+            # sqlite3 binds NaN as NULL, which would change the value; as text it is kept.
+            values = ["NaN" if isinstance(v, float) and math.isnan(v) else v for v in values]
+        columns.append(values)
 
     return list(zip(*columns, strict=True))
 
 
 def _mysql_value(column: Any) -> Any:
     kind = column.type
+    if pat.is_floating(kind) and not pc.all(pc.is_finite(column).fill_null(True)).as_py():
+        # MySQL has no NaN or infinity, and the driver would write them as bare words
+        # that fail the whole statement; as text they are refused per row instead.
+        return pc.cast(column, pa.string())
     if pat.is_timestamp(kind) and kind.tz is not None:
         return _utc_wall_time(column)
     if pat.is_timestamp(kind) and kind.unit == "ns":
