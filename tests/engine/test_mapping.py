@@ -191,3 +191,15 @@ def test_mapper_rejects_bad_configuration_early() -> None:
             ),
             "id",
         )
+
+
+def test_changed_mapping_resends_every_row(tmp_path: Path) -> None:
+    mappings: list[dict[str, object]] = [{"type": "standard", "from": "name", "to": "Name"}]
+    harness = Harness(tmp_path, people(BASE), sync(mappings))
+    harness.run()
+    assert harness.run().progress.planned.total == 0
+
+    harness.configuration = sync([{"type": "standard", "from": "name", "to": "FullName"}])
+    result = harness.run()
+    assert result.progress.planned.changed == 2
+    assert harness.destination.records[2] == {"id": 2, "Name": "bob", "FullName": "bob"}

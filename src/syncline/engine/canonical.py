@@ -29,7 +29,7 @@ import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
-FINGERPRINT_SCHEME = "md5-upper64-lp-v1"
+FINGERPRINT_SCHEME = "md5-upper64-lp-v2"
 """Name of the fingerprint function and encoding; stored with every snapshot."""
 
 JSON_METADATA_KEY = b"syncline.logical"
@@ -102,12 +102,20 @@ def encoded_sql(expression: str) -> str:
     return f"coalesce('V' || CAST(length({expression}) AS VARCHAR) || ':' || {expression}, 'N')"
 
 
-def fingerprint_sql(canonical_columns: Sequence[str]) -> str:
-    """A DuckDB expression giving the 64-bit md5 fingerprint over canonical columns."""
-    if not canonical_columns:
-        return "md5_number_upper('')"
-    parts = ", ".join(encoded_sql(quote_identifier(name)) for name in canonical_columns)
+def fingerprint_sql(canonical_columns: Sequence[str], salt: str = "") -> str:
+    """A DuckDB expression giving the 64-bit md5 fingerprint over canonical columns.
+
+    ``salt`` (the sync's mappings) is hashed along, so that a changed mapping makes
+    every row a change and the destination receives the newly mapped fields.
+    """
+    literal = "'" + encode_literal(salt).replace("'", "''") + "'"
+    parts = ", ".join([literal] + [encoded_sql(quote_identifier(n)) for n in canonical_columns])
     return f"md5_number_upper(concat({parts}))"
+
+
+def encode_literal(text: str) -> str:
+    """The length-prefixed encoding of a constant string, as :func:`encoded_sql` makes."""
+    return f"V{len(text)}:{text}"
 
 
 def canonical_json_text(text: str | None) -> str | None:

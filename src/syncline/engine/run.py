@@ -8,6 +8,7 @@ whose one-line error names the cause and the fix.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -144,7 +145,7 @@ class _Run:
         )
         planner = self._open_planner()
         try:
-            stats = planner.ingest(batches, schema, columns)
+            stats = planner.ingest(batches, schema, columns, salt=self._mapping_signature())
             self.progress.query_size = stats.query_size
             self.progress.skipped_null_keys = stats.null_keys
             self.reporter.progress(self.progress)
@@ -161,6 +162,12 @@ class _Run:
         if not completed:
             return RunStatus.CANCELLED
         return RunStatus.WARNING if self.progress.failed.total else RunStatus.SUCCESS
+
+    def _mapping_signature(self) -> str:
+        """The mappings and external id as canonical JSON, hashed into every fingerprint."""
+        dumped = self.configuration.dump()
+        shape = {key: dumped.get(key) for key in ("mappings", "externalIdMapping")}
+        return json.dumps(shape, sort_keys=True, separators=(",", ":"))
 
     def _check_mode(self) -> None:
         mode = self.configuration.mode

@@ -79,9 +79,18 @@ class LocalPlanner:
         self.store.merge()
 
     def ingest(
-        self, batches: Iterator[pa.RecordBatch], schema: pa.Schema, columns: Sequence[str]
+        self,
+        batches: Iterator[pa.RecordBatch],
+        schema: pa.Schema,
+        columns: Sequence[str],
+        *,
+        salt: str = "",
     ) -> IngestStats:
-        """Load the model's referenced ``columns`` with canonical key and fingerprint."""
+        """Load the model's referenced ``columns`` with canonical key and fingerprint.
+
+        ``salt`` is hashed into every fingerprint: pass the sync's mappings, so that a
+        mapping change makes every row a change.
+        """
         stats = IngestStats()
         self.columns = list(columns)
         reserved = [name for name in schema.names if name.lower().startswith("_sl_")]
@@ -112,7 +121,7 @@ class LocalPlanner:
         con = self.store.connection
         con.register("_sl_incoming", reader)
         try:
-            con.execute(self._ingest_sql(projected, json_columns))
+            con.execute(self._ingest_sql(projected, json_columns, salt))
         finally:
             con.unregister("_sl_incoming")
 
@@ -129,7 +138,7 @@ class LocalPlanner:
         )
         return stats
 
-    def _ingest_sql(self, projected: pa.Schema, json_columns: list[str]) -> str:
+    def _ingest_sql(self, projected: pa.Schema, json_columns: list[str], salt: str) -> str:
         canonical: dict[str, str] = {}
         for name in self.columns:
             if name in json_columns:
@@ -146,7 +155,7 @@ class LocalPlanner:
             + [f"CAST({quote_identifier(self.id_column)} AS VARCHAR) AS _sl_ext"]
             + [quote_identifier(name) for name in self.columns]
         )
-        fingerprint = fingerprint_sql([_canon_name(i) for i in range(len(compared))])
+        fingerprint = fingerprint_sql([_canon_name(i) for i in range(len(compared))], salt)
         outer = ", ".join(
             ["_sl_key", f"{fingerprint} AS _sl_fp", "_sl_ext"]
             + [quote_identifier(name) for name in self.columns]
