@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import duckdb
+import pytest
 from cli_harness import Invoke
 
 from syncline.cli.exitcodes import ExitCode
@@ -135,7 +136,7 @@ def test_rejected_rows_exit_3_and_are_listed(syncline: Invoke, workdir: Path) ->
     assert all("added" in line for line in listed)
 
 
-def test_json_logs_carry_the_run_ids(syncline: Invoke, monkeypatch) -> None:  # noqa: ANN001
+def test_json_logs_carry_the_run_ids(syncline: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     init_and_apply(syncline)
     monkeypatch.setenv("SYNCLINE_LOG_FORMAT", "json")
     monkeypatch.setenv("SYNCLINE_LOG_LEVEL", "INFO")
@@ -165,3 +166,34 @@ def test_model_preview_and_source_test(syncline: Invoke) -> None:
     tested = syncline("sources", "test", "warehouse")
     assert tested.code == ExitCode.OK
     assert "connection OK" in tested.out
+
+
+def test_a_source_that_cannot_connect_exits_1(syncline: Invoke, workdir: Path) -> None:
+    project = workdir / "proj"
+    project.mkdir()
+    (project / "sources.yml").write_text(
+        "sources:\n  - slug: down\n    type: postgres\n"
+        "    configuration: {host: 127.0.0.1, port: 1, user: postgres, database: postgres}\n"
+    )
+    assert syncline("apply", "--project", "proj").code == ExitCode.OK
+
+    result = syncline("sources", "test", "down")
+
+    assert result.code == ExitCode.RUN_FAILED
+    assert result.err.startswith("error: source 'down':")
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_init_never_overwrites_and_bad_settings_exit_2(
+    syncline: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+
+    again = syncline("init", "proj")
+    assert again.code == ExitCode.USER_ERROR
+    assert "already exist" in again.err
+
+    monkeypatch.setenv("SYNCLINE_LOG_LEVEL", "LOUD")
+    bad = syncline("validate", "--project", "proj")
+    assert bad.code == ExitCode.USER_ERROR
+    assert "SYNCLINE_LOG_LEVEL='LOUD'" in bad.err

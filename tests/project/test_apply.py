@@ -13,7 +13,7 @@ from syncline.catalog import Catalog
 from syncline.errors import ValidationError
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
-from syncline.project.plan import Action
+from syncline.project.plan import Action, Plan
 from syncline.security.secrets import SecretBox
 from syncline.settings import Settings
 
@@ -32,7 +32,7 @@ def catalog(settings: Settings) -> Iterator[Catalog]:
     opened.close()
 
 
-def described(plan) -> list[str]:  # noqa: ANN001
+def described(plan: Plan) -> list[str]:
     return [change.describe() for change in plan.changes]
 
 
