@@ -120,3 +120,24 @@ def test_non_finite_floats_are_kept_or_rejected_never_changed(
     assert rows[4] == -math.inf
     assert rows[2] is not None
     assert math.isnan(float(rows[2]))
+
+
+def test_a_json_field_gets_a_json_column_that_refuses_text_that_is_not_json(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    destination = open_destination(
+        (FieldSpec("id", pa.int64()), FieldSpec("doc", pa.string(), "json"))
+    )
+    records = pa.table({"id": [1, 2], "doc": ['{"a": 1}', "{not json"]})
+
+    result = destination.write_batch(WriteBatch(WriteAction.UPSERT, records, ["1", "2"]))
+
+    stored = dict(backend.sql(f"SELECT id, doc FROM {table}"))
+    if backend.kind == "sqlite":
+        # SQLite has no JSON type: the text is stored as it came.
+        assert result.failures == []
+        assert stored[2] == "{not json"
+        return
+    assert [f.index for f in result.failures] == [1]
+    assert backend.decode("json", stored[1]) == {"a": 1}
+    assert 2 not in stored

@@ -76,9 +76,10 @@ class PostgresDestination(TableDestination):
             sslmode=self.config.sslmode,
             connect_timeout=self.config.connect_timeout,
             application_name="syncline",
-            options="-c TimeZone=UTC",
             autocommit=True,
         )
+        # Zone-less timestamp text (how instants are staged) is read in the session zone.
+        self._conn.execute("SET TIME ZONE 'UTC'")
         logger.debug("connected to PostgreSQL destination %s", self._where)
 
     def _connected(self) -> bool:

@@ -219,8 +219,8 @@ class TableDestination(Destination):
         unknown = [name for name in names if name not in self._columns]
         if unknown:
             raise TerminalError(
-                f"table {self._table} has no column {', '.join(map(repr, unknown))}; "
-                "it changed since the run started, add the column back",
+                f"table {self._table} has no column {', '.join(map(repr, unknown))} that "
+                "the batch writes; add the column or remove its mapping",
                 connector=self.type_name,
                 code="OBJECT_FIELDS_MISSING",
             )
