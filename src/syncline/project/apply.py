@@ -108,7 +108,7 @@ def _desired(project: Project) -> tuple[State, dict[tuple[str, str], frozenset[s
         for slug, fields in desired[kind].items():
             names = lookup(fields["type"]).config_model.secret_fields()
             secrets[(kind, slug)] = names
-            configuration = fields["configuration"]
+            configuration = fields["configuration"] = dict(fields["configuration"])
             # Secrets come back from the catalog as text; compare them as text.
             for name in names & set(configuration):
                 if configuration[name] is not None:
