@@ -79,6 +79,8 @@ class SQLiteSource(Source):
 
     def _connect(self) -> sqlite3.Connection:
         uri = self.config.path.resolve().as_uri() + "?mode=ro"
+        # A read may be consumed on another thread than the one that opened it; the
+        # connection is never shared between threads at the same time.
         with translated(self._map_error):
             return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
