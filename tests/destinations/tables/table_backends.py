@@ -56,6 +56,8 @@ class Backend(ABC):
             return None
         if kind == "json":
             return value if self.json_decoded else json.loads(value)
+        if kind == "nested":
+            return json.loads(value) if isinstance(value, str) else value
         if kind == "bool":
             return bool(value)
         if kind == "decimal":

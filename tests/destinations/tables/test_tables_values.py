@@ -51,6 +51,12 @@ COLUMNS: dict[str, tuple[pa.DataType, str | None, str, list[object]]] = {
         "json",
         ['{"b": 1, "a": [1, 2.5, {"c": null}], "s": "ü"}', "[]", None, '"text"'],
     ),
+    "tags": (
+        pa.list_(pa.struct([("k", pa.string()), ("n", pa.int64())])),
+        None,
+        "nested",
+        [[{"k": "a", "n": 1}, {"k": "é", "n": None}], [], None, [{"k": "", "n": -1}]],
+    ),
     "payload": (pa.binary(), None, "binary", [b"\x00\xff\x10", b"", None, b"\\x00"]),
 }
 

@@ -114,7 +114,7 @@ class DuckDBDestination(TableDestination):
         return bool(self._execute(_UNIQUE_SQL, (table.schema, table.name, column)))
 
     def _create(self, table: TableName, fields: Sequence[FieldSpec], id_field: str) -> None:
-        # DuckDB names the type it gives each Arrow type; JSON text gets the JSON type.
+        # DuckDB names the type it gives each Arrow type.
         empty = pa.schema([pa.field(f.name, f.arrow_type) for f in fields]).empty_table()
         self._conn.register("_syncline_fields", empty)
         try:
@@ -122,11 +122,10 @@ class DuckDBDestination(TableDestination):
         finally:
             self._conn.unregister("_syncline_fields")
 
-        logical = {f.name: f.logical for f in fields}
-        columns = [
-            f"{_q(name)} {'JSON' if logical.get(name) == 'json' else kind}"
-            for name, kind, *_ in described
-        ]
+        # JSON text gets the JSON type, and an all-null field text rather than INTEGER.
+        overrides = {f.name: "JSON" for f in fields if f.logical == "json"}
+        overrides |= {f.name: "VARCHAR" for f in fields if pa.types.is_null(f.arrow_type)}
+        columns = [f"{_q(name)} {overrides.get(name, kind)}" for name, kind, *_ in described]
         columns.append(f"PRIMARY KEY ({_q(id_field)})")
         self._execute(f"CREATE SCHEMA IF NOT EXISTS {_q(table.schema)}")
         self._execute(f"CREATE TABLE {quote_table(table, 'duckdb')} ({', '.join(columns)})")
