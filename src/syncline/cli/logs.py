@@ -32,6 +32,14 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _ShownByCommand(logging.Filter):
+    """Drops the engine's "run failed" record: the command prints that error itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but the engine's error about the run it just reported."""
+        return not (record.name == "syncline.engine.run" and record.levelno == logging.ERROR)
+
+
 def configure_logging(level: str, fmt: str) -> None:
     """Send log records of ``level`` and above to stderr as ``text`` or ``json``.
 
@@ -49,6 +57,8 @@ def configure_logging(level: str, fmt: str) -> None:
         handler.setFormatter(JSONFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        # In text the error would show twice; JSON consumers get every record.
+        handler.addFilter(_ShownByCommand())
 
     root.addHandler(handler)
     root.setLevel(level)

@@ -29,7 +29,7 @@ def console() -> Console:
 
 def error_console() -> Console:
     """A console on stderr, for progress bars and warnings."""
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_plan(out: Console, plan: Plan, *, applied: bool = False) -> None:
