@@ -161,3 +161,24 @@ def test_a_new_field_in_a_later_run_leaves_older_records_null(
         assert records == [ROWS[0], {"id": 2, "name": "bob", "team": "red"}]
     else:
         assert records == [{**ROWS[0], "team": None}, {"id": 2, "name": "bob", "team": "red"}]
+
+
+def test_added_then_changed_batches_in_one_run(make: Make, kind: str, tmp_path: Path) -> None:
+    # Added rows are appended where the format allows, changed rows rewrite the file;
+    # both in one run must leave exactly the merged records.
+    results = run(
+        make(),
+        context(f"people.{kind}", SyncMode.UPSERT),
+        [
+            batch(WriteAction.UPSERT, ROWS[:2]),
+            batch(WriteAction.UPSERT, ROWS[2:]),
+            batch(WriteAction.UPSERT, [{"id": 1, "name": "ada the second"}]),
+        ],
+    )
+
+    assert all(r.failures == [] for r in results)
+    assert read_records(kind, _file(tmp_path, kind)) == [
+        {"id": 1, "name": "ada the second"},
+        ROWS[1],
+        ROWS[2],
+    ]

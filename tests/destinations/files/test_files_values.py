@@ -202,3 +202,12 @@ def test_parquet_keeps_types_values_and_the_json_mark(tmp_path: Path) -> None:
     assert pq.ParquetFile(tmp_path / "v.parquet").metadata.row_group(0).column(0).compression == (
         "SNAPPY"
     )
+
+
+def test_jsonl_bytes_of_a_sliced_batch_are_only_its_own_lines() -> None:
+    from syncline.connectors.destinations.files.formats import JSONLinesFormat
+
+    fmt = JSONLinesFormat()
+    form = fmt.encode(pa.table({"id": [1, 2, 3, 4]})).form.slice(1, 2)
+
+    assert fmt.append_bytes(form, new_file=False) == b'{"id":2}\n{"id":3}\n'

@@ -270,9 +270,10 @@ class FileDestination(Destination):
             _append_form(run, form)
             return failures
 
-        existing, _ = self._load(run)
+        existing, ids = self._load(run)
         existing, form = run.format.align(existing, form)
-        self._rewrite(run, pa.concat_tables([existing, form]))
+        added = run.format.ids(form, run.context.id_field)
+        self._rewrite(run, pa.concat_tables([existing, form]), pa.concat_arrays([ids, added]))
         return failures
 
     def _merge(self, run: _Run, batch: WriteBatch) -> list[RowFailure]:
@@ -285,6 +286,7 @@ class FileDestination(Destination):
             )
 
         existing, existing_ids = self._load(run)
+        layout = existing.schema.names
         if batch.action == WriteAction.DELETE:
             encoded = run.format.encode(batch.records.select([id_field]))
             form = encoded.form
@@ -302,8 +304,16 @@ class FileDestination(Destination):
             rejected=encoded.rejected,
             file_name=str(run.target.relative),
         )
-        if merged.table is not None:
-            self._rewrite(run, merged.table)
+        if merged.table is None or merged.ids is None:
+            return merged.failures
+
+        # New records only, in the file's own column order: adding them at the end is
+        # the same file as a rewrite, at the cost of the batch rather than the file.
+        if merged.tail is not None and run.format.appendable and form.schema.names == layout:
+            _append_form(run, merged.tail)
+            run.current = (merged.table, merged.ids)
+        else:
+            self._rewrite(run, merged.table, merged.ids)
         return merged.failures
 
     def _load(self, run: _Run) -> tuple[pa.Table, pa.Array]:
@@ -318,10 +328,12 @@ class FileDestination(Destination):
             run.current = (table, run.format.ids(table, run.context.id_field))
         return run.current
 
-    def _rewrite(self, run: _Run, table: pa.Table) -> None:
+    def _rewrite(self, run: _Run, table: pa.Table, ids: pa.Array) -> None:
         fmt = run.format
         replace_atomically(run.target.path, run.target.temp_path, lambda s: fmt.write(table, s))
-        run.current = (table, fmt.ids(table, run.context.id_field))
+        # The new file is whole; an append mark from earlier in the run no longer applies.
+        run.marks.release(run.target.path)
+        run.current = (table, ids)
 
     def finish(self) -> None:
         """Publish the run's file: assemble Parquet parts, or create an empty per-run file."""

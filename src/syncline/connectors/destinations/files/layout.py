@@ -3,7 +3,8 @@
 An ``object`` without ``{run_id}`` or ``{timestamp}`` names one MAINTAINED file that
 holds the current state and is rewritten or appended to by every run. With either
 placeholder, each run writes a NEW file (see the package docstring for what it
-holds). ``{sync_id}`` only fills in the sync's id. Paths stay inside the destination's
+holds). ``{sync_id}`` only fills in the sync's id; ``{timestamp}`` is the UTC time the
+run opened the file, as ``20240501T123000Z``. Paths stay inside the destination's
 folder: an absolute path or a ``..`` part is an error.
 """
 

@@ -17,10 +17,14 @@ from syncline.connectors.destinations.base import RowFailure, WriteAction
 
 @dataclass(frozen=True)
 class Merged:
-    """The file's new records (None when nothing changed) and the batch's rejected rows."""
+    """The file's new records and their ids (None when nothing changed), and refusals."""
 
     table: pa.Table | None
+    ids: pa.Array | None
     failures: list[RowFailure]
+    tail: pa.Table | None = None
+    """When the batch only added records at the end: those records, so an appendable
+    format can append them instead of rewriting the file."""
 
 
 def _positions(mask: pa.Array) -> list[int]:
@@ -82,8 +86,9 @@ def merge(
         gone = pc.is_in(existing_ids, value_set=batch_ids.filter(usable), skip_nulls=True)
         failures = [RowFailure(row, reason, False) for row, reason in sorted(problems.items())]
         if not pc.any(gone).as_py():
-            return Merged(None, failures)
-        return Merged(existing.filter(pc.invert(gone)), failures)
+            return Merged(None, None, failures)
+        kept = pc.invert(gone)
+        return Merged(existing.filter(kept), existing_ids.filter(kept), failures)
 
     exists = pc.fill_null(pc.is_in(batch_ids, value_set=existing_ids, skip_nulls=True), False)
     if action == WriteAction.INSERT:
@@ -107,12 +112,15 @@ def merge(
     # An update of a missing record may succeed once the record is there, so it stays
     # retryable; the other refusals repeat until the data changes.
     failures = [RowFailure(row, reason, row in missing) for row, reason in sorted(problems.items())]
-    if not pc.any(replace).as_py() and not pc.any(add).as_py():
-        return Merged(None, failures)
+    replacing, adding = pc.any(replace).as_py(), pc.any(add).as_py()
+    if not replacing and not adding:
+        return Merged(None, None, failures)
 
-    merged = existing
-    if pc.any(replace).as_py():
+    merged, ids, tail = existing, existing_ids, None
+    if replacing:
         merged = _replace(existing, existing_ids, batch.filter(replace), batch_ids.filter(replace))
-    if pc.any(add).as_py():
-        merged = pa.concat_tables([merged, batch.filter(add)])
-    return Merged(merged, failures)
+    if adding:
+        tail = batch.filter(add)
+        merged = pa.concat_tables([merged, tail])
+        ids = pa.concat_arrays([existing_ids, batch_ids.filter(add)])
+    return Merged(merged, ids, failures, None if replacing else tail)
