@@ -133,7 +133,17 @@ class _Run:
         self._check_mode()
 
         self.reporter.stage(RunStatus.QUERYING)
-        batches, schema = self._read_model()
+        reader = iter(self.job.source.read(self.job.model_query))
+        try:
+            return self._plan_run(reader)
+        finally:
+            # Closing the source's generator releases its connection even on a failure.
+            close = getattr(reader, "close", None)
+            if close is not None:
+                close()
+
+    def _plan_run(self, reader: Iterator[pa.RecordBatch]) -> RunStatus:
+        batches, schema = self._read_model(reader)
         columns = self._columns(schema)
         mapper = RecordMapper(
             self.configuration,
@@ -180,8 +190,9 @@ class _Run:
                 code="MODE_NOT_SUPPORTED",
             )
 
-    def _read_model(self) -> tuple[Iterator[pa.RecordBatch], pa.Schema]:
-        batches = iter(self.job.source.read(self.job.model_query))
+    def _read_model(
+        self, batches: Iterator[pa.RecordBatch]
+    ) -> tuple[Iterator[pa.RecordBatch], pa.Schema]:
         first = next(batches, None)
         if first is not None:
             return itertools.chain([first], batches), first.schema

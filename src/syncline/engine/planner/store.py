@@ -164,26 +164,24 @@ class SnapshotStore:
         pending = con.execute("SELECT count(*) FROM journal").fetchone()
         if not pending or pending[0] == 0:
             return
+        # A key is journaled at most once: a plan holds each key once, and the journal
+        # is merged before the next plan is made.
         con.execute("BEGIN TRANSACTION")
         try:
+            if self.snapshot_size() > 0:
+                con.execute(
+                    "DELETE FROM snapshot WHERE key IN (SELECT key FROM journal WHERE kind = 'ack')"
+                )
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE _sl_journal AS SELECT * FROM journal "
-                "QUALIFY row_number() OVER (PARTITION BY key ORDER BY rowid DESC) = 1"
-            )
-            con.execute(
-                "DELETE FROM snapshot WHERE key IN (SELECT key FROM _sl_journal WHERE kind = 'ack')"
-            )
-            con.execute(
-                "INSERT INTO snapshot SELECT key, fp, ext FROM _sl_journal "
+                "INSERT INTO snapshot SELECT key, fp, ext FROM journal "
                 "WHERE kind = 'ack' AND operation <> 'removed'"
             )
-            con.execute("DELETE FROM failed WHERE key IN (SELECT key FROM _sl_journal)")
+            con.execute("DELETE FROM failed WHERE key IN (SELECT key FROM journal)")
             con.execute(
-                "INSERT INTO failed SELECT key, operation, reason, attempts FROM _sl_journal "
+                "INSERT INTO failed SELECT key, operation, reason, attempts FROM journal "
                 "WHERE kind = 'fail'"
             )
             con.execute("DELETE FROM journal")
-            con.execute("DROP TABLE _sl_journal")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -209,6 +207,8 @@ class SnapshotStore:
 
     def forget_absent(self, current: str, *, snapshot: bool) -> None:
         """Drop failed rows (and with ``snapshot`` also snapshot rows) no longer in the model."""
+        if not snapshot and self.failed_size() == 0:
+            return
         con = self.connection
         con.execute("BEGIN TRANSACTION")
         try:
