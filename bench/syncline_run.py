@@ -21,6 +21,8 @@ from psycopg.conninfo import conninfo_to_dict
 logger = logging.getLogger(__name__)
 
 SYNC_SLUG = "orders-mirror"
+MODEL_SQL = "select * from {schema}.orders"
+PASSWORD_VARIABLE = "SYNCLINE_BENCH_PG_PASSWORD"
 
 PROJECT = """\
 sources:
@@ -31,7 +33,7 @@ sources:
       host: "{host}"
       port: {port}
       user: "{user}"
-      database: "{database}"
+      database: "{database}"{password}
 models:
   - slug: orders
     name: TPC-H orders
@@ -47,7 +49,7 @@ destinations:
       host: "{host}"
       port: {port}
       user: "{user}"
-      database: "{database}"
+      database: "{database}"{password}
       schema: {target_schema}
 syncs:
   - slug: {sync}
@@ -80,6 +82,11 @@ class RunMeasure:
     error: str | None
 
     @property
+    def seconds(self) -> float:
+        """The run's own duration when recorded, else the process's wall time."""
+        return self.run_s if self.run_s is not None else self.wall_s
+
+    @property
     def ok(self) -> bool:
         """The run finished with status success."""
         return self.exit_code == 0 and self.status == "success"
@@ -88,26 +95,41 @@ class RunMeasure:
 class BenchSync:
     """One Syncline home with the benchmark's project applied, ready to run the sync."""
 
-    def __init__(self, home: Path, dsn: str, source_schema: str, target_schema: str) -> None:
+    def __init__(
+        self,
+        home: Path,
+        dsn: str,
+        source_schema: str,
+        target_schema: str,
+        *,
+        planner_memory_limit: str | None = None,
+    ) -> None:
         self.home = home
-        self.dsn = dsn
         self.source_schema = source_schema
         self.target_schema = target_schema
+        self.connection = _connection(dsn)
+        self.syncline = Path(sys.executable).parent / "syncline"
+
         self.env = {**os.environ, "SYNCLINE_HOME": str(home), "SYNCLINE_LOG_LEVEL": "WARNING"}
         self.env.pop("SYNCLINE_DATABASE_URL", None)
-        self.syncline = Path(sys.executable).parent / "syncline"
+        if planner_memory_limit:
+            self.env["SYNCLINE_PLANNER_MEMORY_LIMIT"] = planner_memory_limit
+        password = conninfo_to_dict(dsn).get("password")
+        if password:
+            # The project names the variable; the password itself stays out of the files.
+            self.env[PASSWORD_VARIABLE] = str(password)
 
     def prepare(self) -> None:
         """Write the YAML project into the home folder and apply it to the catalog."""
-        params = conninfo_to_dict(self.dsn)
         project = self.home / "project"
         project.mkdir(parents=True)
+        password = (
+            f"\n      password: ${{{PASSWORD_VARIABLE}}}" if PASSWORD_VARIABLE in self.env else ""
+        )
         (project / "bench.yml").write_text(
             PROJECT.format(
-                host=params.get("host", "127.0.0.1"),
-                port=int(params.get("port", 5432)),
-                user=params.get("user", "postgres"),
-                database=params["dbname"],
+                **self.connection,
+                password=password,
                 source_schema=self.source_schema,
                 target_schema=self.target_schema,
                 sync=SYNC_SLUG,
@@ -120,6 +142,23 @@ class BenchSync:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+
+    def source_read(self) -> float:
+        """Seconds Syncline's own PostgreSQL source takes to stream the model as Arrow."""
+        from syncline.connectors import registry
+
+        configuration: dict[str, Any] = dict(self.connection)
+        if PASSWORD_VARIABLE in self.env:
+            configuration["password"] = self.env[PASSWORD_VARIABLE]
+        source = registry.source_class("postgres").from_config(configuration)
+
+        started = time.perf_counter()
+        try:
+            for _ in source.read(MODEL_SQL.format(schema=self.source_schema)):
+                pass
+        finally:
+            source.close()
+        return time.perf_counter() - started
 
     def run(self) -> RunMeasure:
         """Run the sync once in a child process and read back its run record."""
@@ -173,3 +212,14 @@ def _duration(record: dict[str, Any]) -> float | None:
         return None
     elapsed = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
     return elapsed.total_seconds()
+
+
+def _connection(dsn: str) -> dict[str, Any]:
+    """Host, port, user and database of ``dsn``, as both PostgreSQL connectors name them."""
+    params = conninfo_to_dict(dsn)
+    return {
+        "host": params.get("host", "127.0.0.1"),
+        "port": int(params.get("port", 5432)),
+        "user": params.get("user", "postgres"),
+        "database": params["dbname"],
+    }

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -49,6 +50,7 @@ class Options:
     database: str | None
     keep: bool
     repeat: int
+    planner_memory_limit: str | None
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -74,6 +76,10 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--repeat", type=int, default=3, help="timings of each floor; the median is used"
     )
+    parser.add_argument(
+        "--planner-memory-limit",
+        help="SYNCLINE_PLANNER_MEMORY_LIMIT for the runs, e.g. 512MB (default: Syncline's own)",
+    )
     args = parser.parse_args(argv)
 
     if args.scale_factors:
@@ -91,6 +97,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         database=args.database,
         keep=args.keep,
         repeat=max(1, args.repeat),
+        planner_memory_limit=args.planner_memory_limit,
     )
 
 
@@ -109,8 +116,17 @@ def bench_one(options: Options, scale_factor: float, database: str) -> Outcome:
         floors = baseline.measure_floors(dsn, SOURCE_SCHEMA, options.repeat)
 
         with tempfile.TemporaryDirectory(prefix="syncline-bench-") as home:
-            sync = syncline_run.BenchSync(Path(home), dsn, SOURCE_SCHEMA, TARGET_SCHEMA)
+            sync = syncline_run.BenchSync(
+                Path(home),
+                dsn,
+                SOURCE_SCHEMA,
+                TARGET_SCHEMA,
+                planner_memory_limit=options.planner_memory_limit,
+            )
             sync.prepare()
+
+            print("timing Syncline's PostgreSQL source alone", flush=True)
+            source_read = statistics.median(sync.source_read() for _ in range(options.repeat))
 
             print("Syncline: initial run", flush=True)
             initial = sync.run()
@@ -130,6 +146,7 @@ def bench_one(options: Options, scale_factor: float, database: str) -> Outcome:
             rows=rows,
             rows_after=rows + changes.added - changes.removed,
             floors=floors,
+            source_read_s=source_read,
             changes=changes,
             initial=initial,
             incremental=incremental,
