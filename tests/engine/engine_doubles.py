@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -213,12 +213,12 @@ class Harness:
         return sorted(keys)
 
 
-def people(rows: list[tuple[Any, ...]], schema: pa.Schema | None = None) -> pa.Table:
+def people(rows: Sequence[tuple[Any, ...]], schema: pa.Schema | None = None) -> pa.Table:
     """A model table of (id, name, score) rows, or rows of ``schema``."""
     schema = schema or pa.schema(
         [("id", pa.int64()), ("name", pa.string()), ("score", pa.float64())]
     )
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
     return pa.Table.from_arrays(
         [pa.array(list(col), f.type) for col, f in zip(columns, schema, strict=True)],
         schema=schema,

@@ -21,8 +21,8 @@ ROWS = [(i, f"n{i}", float(i)) for i in range(1, 21)]
 ALL_KEYS = sorted(str(i) for i in range(1, 21))
 
 
-def harness(tmp_path: Path, **capabilities: int) -> Harness:
-    destination = MemoryDestination(**capabilities)
+def harness(tmp_path: Path, *, max_batch_rows: int = 4, max_concurrency: int = 1) -> Harness:
+    destination = MemoryDestination(max_batch_rows=max_batch_rows, max_concurrency=max_concurrency)
     return Harness(tmp_path, people(ROWS), {"mode": "mirror", "object": "p"}, "id", destination)
 
 

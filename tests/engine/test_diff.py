@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,16 +12,16 @@ from engine_doubles import Harness, MemoryDestination, people
 from syncline.connectors.destinations.base import SyncMode, WriteAction
 from syncline.engine.planner.store import SnapshotStore, snapshot_path
 from syncline.engine.report import RunStatus
-from syncline.engine.run import delete_snapshot
+from syncline.engine.run import RunResult, delete_snapshot
 
 BASE = [(1, "ann", 1.0), (2, "bob", 2.0), (3, "cy", 3.0), (4, "di", 4.0)]
 
 
-def counts(result: object) -> dict[str, int]:
-    return result.progress.planned.as_api()  # type: ignore[attr-defined]
+def counts(result: RunResult) -> dict[str, int]:
+    return result.progress.planned.as_api()
 
 
-def mirror(tmp_path: Path, rows: list[tuple[object, ...]] = BASE) -> Harness:
+def mirror(tmp_path: Path, rows: Sequence[tuple[object, ...]] = BASE) -> Harness:
     return Harness(tmp_path, people(rows), {"mode": "mirror", "object": "people"})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,7 +18,7 @@ from syncline.errors import ConfigError
 BASE = [(1, "ann", 1.5), (2, "bob", None)]
 
 
-def sync(mappings: list[dict[str, object]], mode: str = "upsert") -> dict[str, object]:
+def sync(mappings: Sequence[Mapping[str, object]], mode: str = "upsert") -> dict[str, object]:
     return {"mode": mode, "object": "people", "mappings": mappings}
 
 
