@@ -216,6 +216,7 @@ class _Run:
             threads=self.job.threads,
             # A dry run of a sync that never ran must not leave a snapshot file behind.
             in_memory=self.job.dry_run and not path.exists(),
+            rebuild=self.job.full_resync or self.job.reset_cdc,
         )
 
     def _reset_baseline(self, planner: LocalPlanner) -> RunStatus:

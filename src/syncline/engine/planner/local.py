@@ -66,12 +66,18 @@ class LocalPlanner:
         memory_limit: str | None = None,
         threads: int | None = None,
         in_memory: bool = False,
+        rebuild: bool = False,
     ) -> None:
         self.sync_id = sync_id
         self.primary_key = primary_key
         self.id_column = id_column
         self.store = SnapshotStore(
-            snapshot_dir, sync_id, memory_limit=memory_limit, threads=threads, in_memory=in_memory
+            snapshot_dir,
+            sync_id,
+            memory_limit=memory_limit,
+            threads=threads,
+            in_memory=in_memory,
+            rebuild=rebuild,
         )
         self.columns: list[str] = []
         self.column_types: dict[str, str] = {}

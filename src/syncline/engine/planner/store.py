@@ -74,7 +74,11 @@ def _spill_dir(path: Path) -> Path:
 
 
 class SnapshotStore:
-    """One sync's DuckDB file, opened for one run."""
+    """One sync's DuckDB file, opened for one run.
+
+    With ``rebuild`` a snapshot made under another fingerprint scheme is accepted (full
+    resync, reset CDC): its rows then differ from every new fingerprint and are resent.
+    """
 
     def __init__(
         self,
@@ -84,6 +88,7 @@ class SnapshotStore:
         memory_limit: str | None = None,
         threads: int | None = None,
         in_memory: bool = False,
+        rebuild: bool = False,
     ) -> None:
         if memory_limit is not None and not _MEMORY_LIMIT.match(memory_limit):
             raise ConfigError(
@@ -95,9 +100,17 @@ class SnapshotStore:
         self.path = snapshot_path(snapshot_dir, sync_id)
         if not in_memory:
             snapshot_dir.mkdir(parents=True, exist_ok=True)
-        self.connection = duckdb.connect(":memory:" if in_memory else str(self.path))
+        try:
+            self.connection = duckdb.connect(":memory:" if in_memory else str(self.path))
+        except duckdb.IOException as exc:
+            raise RunError(
+                f"the snapshot file {self.path} of sync {sync_id} cannot be opened ({exc}); "
+                "another run of this sync may hold it: wait for that run to end",
+                code="SNAPSHOT_LOCKED",
+                sync_id=sync_id,
+            ) from None
         self._configure(memory_limit, threads)
-        self._create_schema()
+        self._create_schema(rebuild)
 
     def _configure(self, memory_limit: str | None, threads: int | None) -> None:
         con = self.connection
@@ -109,13 +122,24 @@ class SnapshotStore:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("ATTACH ':memory:' AS scratch")
 
-    def _create_schema(self) -> None:
+    def _create_schema(self, rebuild: bool) -> None:
         con = self.connection
         for statement in _SCHEMA:
             con.execute(statement)
         row = con.execute("SELECT value FROM meta WHERE name = 'fingerprint'").fetchone()
         if row is None:
             con.execute("INSERT INTO meta VALUES ('fingerprint', ?)", [FINGERPRINT_SCHEME])
+        elif row[0] != FINGERPRINT_SCHEME and rebuild:
+            # Old fingerprints never match new ones, so their rows are simply sent again.
+            logger.warning(
+                "sync %s: snapshot fingerprints %s are rebuilt as %s",
+                self.sync_id,
+                row[0],
+                FINGERPRINT_SCHEME,
+            )
+            con.execute(
+                "UPDATE meta SET value = ? WHERE name = 'fingerprint'", [FINGERPRINT_SCHEME]
+            )
         elif row[0] != FINGERPRINT_SCHEME:
             raise RunError(
                 f"the snapshot of sync {self.sync_id} was made with fingerprint {row[0]!r}, "
