@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pyarrow as pa
 import pytest
@@ -11,6 +11,7 @@ from table_backends import (
     Backend,
     DuckDBBackend,
     MariaDBBackend,
+    OpenDestination,
     PostgresBackend,
     SQLiteBackend,
 )
@@ -52,9 +53,6 @@ def backend(
 def table() -> str:
     """A table name no other test uses."""
     return f"t_{uuid.uuid4().hex[:10]}"
-
-
-OpenDestination = Callable[..., TableDestination]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,11 @@ from typing import Any
 import duckdb
 import psycopg
 import pymysql
+
+from syncline.connectors.destinations.sql.table import TableDestination
+
+OpenDestination = Callable[..., TableDestination]
+"""The ``open_destination`` fixture: open the backend's destination on the test's table."""
 
 POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
 

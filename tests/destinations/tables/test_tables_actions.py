@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-from table_backends import Backend
+from table_backends import Backend, OpenDestination
 
-from conftest import OpenDestination
 from syncline.connectors.destinations.base import SyncMode, WriteAction, WriteBatch
 
 FIELDS = {"id": pa.int64(), "name": pa.string(), "score": pa.int32()}
@@ -147,3 +146,21 @@ def test_a_value_too_long_is_a_rejected_row_not_a_truncated_one(
 
     assert [f.index for f in result.failures] == [1]
     assert _rows(backend, table) == [(1, "abc", 10), (3, "", 30)]
+
+
+def test_an_upsert_batch_repeating_an_id_keeps_the_last_row(
+    backend: Backend, seeded: str, open_destination: OpenDestination
+) -> None:
+    destination = open_destination(FIELDS)
+    records = pa.table(
+        {
+            "id": pa.array([5, 6, 5], pa.int64()),
+            "name": ["first", "six", "last"],
+            "score": pa.array([1, 6, 2], pa.int32()),
+        }
+    )
+
+    result = destination.write_batch(WriteBatch(WriteAction.UPSERT, records, ["5", "6", "5"]))
+
+    assert result.failures == []
+    assert _rows(backend, seeded)[2:] == [(5, "last", 2), (6, "six", 6)]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-from table_backends import Backend
+from table_backends import Backend, OpenDestination
 
-from conftest import OpenDestination
 from syncline.connectors.destinations.base import WriteAction, WriteBatch
 from syncline.connectors.registry import destination_class
 from syncline.errors import TerminalError, TransientError, ValidationError

@@ -9,9 +9,8 @@ import math
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-from table_backends import Backend
+from table_backends import Backend, OpenDestination
 
-from conftest import OpenDestination
 from syncline.connectors.destinations.base import FieldSpec, WriteAction, WriteBatch
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -21,7 +21,8 @@ _TRANSIENT_FATALS = ("starting up", "shutting down", "too many", "recovery mode"
 def map_error(exc: Exception, where: str) -> Exception | None:
     """The taxonomy error for a psycopg error at ``where`` (host, port, database), or None.
 
-    Data errors (classes 22 and 23: bad values, constraint violations) become
+    Data errors (classes 22 and 23: bad values, constraint violations; an id repeated
+    within one upsert) become
     :class:`RowDataError` so the batch is bisected; connection loss, deadlocks, lock and
     statement timeouts are transient; the rest (auth, missing objects, privileges) is
     terminal.
@@ -33,7 +34,8 @@ def map_error(exc: Exception, where: str) -> Exception | None:
 
     state = exc.sqlstate or ""
     message = (exc.diag.message_primary if state else None) or str(exc).strip()
-    if state[:2] in ("22", "23"):
+    # 21000: one statement would upsert the same id twice (a batch repeating an id).
+    if state[:2] in ("22", "23") or state == "21000":
         return RowDataError(message)
 
     text = f"PostgreSQL destination {where}: {message}"

@@ -69,13 +69,16 @@ class Statements:
             updates = ", ".join(pairs or [f"{ident} = {ident}"])
             return f"{self._insert_select()} WHERE {self._range} ON DUPLICATE KEY UPDATE {updates}"
 
+        rows = f"{self._insert_select()} WHERE {self._range}"
+        if self.dialect == "duckdb":
+            # DuckDB silently keeps the first of two rows with one id in a single upsert;
+            # the batch's order says the last one is current.
+            row = self._q(ROW_COLUMN)
+            rows += f" QUALIFY row_number() OVER (PARTITION BY s.{ident} ORDER BY s.{row} DESC) = 1"
         if not values:
-            return f"{self._insert_select()} WHERE {self._range} ON CONFLICT ({ident}) DO NOTHING"
+            return f"{rows} ON CONFLICT ({ident}) DO NOTHING"
         updates = ", ".join(f"{self._q(c)} = excluded.{self._q(c)}" for c in values)
-        return (
-            f"{self._insert_select()} WHERE {self._range} "
-            f"ON CONFLICT ({ident}) DO UPDATE SET {updates}"
-        )
+        return f"{rows} ON CONFLICT ({ident}) DO UPDATE SET {updates}"
 
     def update(self) -> str | None:
         """Change the fields of the rows whose id exists; other rows change nothing."""
