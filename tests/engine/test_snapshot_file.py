@@ -60,3 +60,14 @@ def test_snapshot_held_by_another_process_fails_the_run(tmp_path: Path) -> None:
     assert result.error is not None
     assert "another run of this sync may hold it" in result.error
     assert sync.run().status is RunStatus.SUCCESS
+
+
+def test_planner_limits(tmp_path: Path) -> None:
+    sync = Harness(tmp_path, people(ROWS), {"mode": "mirror", "object": "p"})
+    refused = sync.run(memory_limit="lots")
+    assert refused.status is RunStatus.FAILED
+    assert refused.error is not None
+    assert "'lots'" in refused.error
+    limited = sync.run(memory_limit="256MB", threads=1)
+    assert limited.status is RunStatus.SUCCESS
+    assert limited.progress.successful.added == 2

@@ -27,13 +27,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from syncline.connectors.sources.base import JSON_LOGICAL, LOGICAL_TYPE_KEY
+
 logger = logging.getLogger(__name__)
 
 FINGERPRINT_SCHEME = "md5-upper64-lp-v2"
 """Name of the fingerprint function and encoding; stored with every snapshot."""
 
-JSON_METADATA_KEY = b"syncline.logical"
-JSON_METADATA_VALUE = b"json"
 
 _HUGEINT_LIMIT = "1e38"
 
@@ -46,7 +46,7 @@ def quote_identifier(name: str) -> str:
 def is_json_field(field: pa.Field) -> bool:
     """True when a column holds JSON: tagged text, Arrow's JSON type, or a nested type."""
     metadata = field.metadata or {}
-    if metadata.get(JSON_METADATA_KEY) == JSON_METADATA_VALUE:
+    if metadata.get(LOGICAL_TYPE_KEY) == JSON_LOGICAL:
         return True
     kind = field.type
     if isinstance(kind, pa.ExtensionType):

@@ -20,7 +20,8 @@ import pyarrow as pa
 from jinja2.sandbox import SandboxedEnvironment
 
 from syncline.connectors.destinations.base import FieldSpec
-from syncline.engine.canonical import JSON_METADATA_KEY, is_json_field
+from syncline.connectors.sources.base import LOGICAL_TYPE_KEY
+from syncline.engine.canonical import is_json_field
 from syncline.engine.config import (
     StandardMapping,
     StaticMapping,
@@ -299,7 +300,7 @@ def _static(value: Any, arrow_type: pa.DataType) -> _Producer:
 def _metadata(spec: FieldSpec) -> dict[bytes, bytes] | None:
     if spec.logical is None:
         return None
-    return {JSON_METADATA_KEY: spec.logical.encode()}
+    return {LOGICAL_TYPE_KEY: spec.logical.encode()}
 
 
 def _is_text(arrow_type: pa.DataType) -> bool:

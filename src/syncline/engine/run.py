@@ -82,14 +82,22 @@ def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
         ", full resync" if job.full_resync else "",
         ", reset CDC" if job.reset_cdc else "",
         ", dry run" if job.dry_run else "",
+        extra=_context(job),
     )
     try:
         status = _Run(job, reporter, progress).execute()
     except (SynclineError, OSError) as exc:
         return _failed(job, progress, _describe(exc))
     except Exception as exc:
-        logger.exception("sync %s run %s failed unexpectedly", job.sync_id, job.run_id)
-        return _failed(job, progress, f"internal error: {type(exc).__name__}: {exc}")
+        logger.exception(
+            "sync %s run %s failed unexpectedly", job.sync_id, job.run_id, extra=_context(job)
+        )
+        return _failed(
+            job,
+            progress,
+            f"internal error: {type(exc).__name__}: {exc}; this is a bug in Syncline, "
+            "please report it with the worker's log",
+        )
 
     logger.info(
         "sync %s run %s %s: %s rows read, planned %s, succeeded %s, rejected %s",
@@ -100,12 +108,22 @@ def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
         progress.planned.as_api(),
         progress.successful.as_api(),
         progress.failed.as_api(),
+        extra=_context(job),
     )
     return RunResult(status=status, progress=progress)
 
 
+def _context(job: RunJob) -> dict[str, object]:
+    """Fields that make a run's log lines queryable in JSON output."""
+    return {
+        "sync_id": job.sync_id,
+        "run_id": job.run_id,
+        "destination": job.destination.type_name,
+    }
+
+
 def _failed(job: RunJob, progress: RunProgress, message: str) -> RunResult:
-    logger.error("sync %s run %s failed: %s", job.sync_id, job.run_id, message)
+    logger.error("sync %s run %s failed: %s", job.sync_id, job.run_id, message, extra=_context(job))
     return RunResult(status=RunStatus.FAILED, progress=progress, error=message)
 
 

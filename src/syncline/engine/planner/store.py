@@ -14,6 +14,7 @@ exact record of what the destination acknowledged.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -116,8 +117,9 @@ class SnapshotStore:
         con = self.connection
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET temp_directory = '{_quote(str(_spill_dir(self.path)))}'")
-        if memory_limit is not None:
-            con.execute(f"SET memory_limit = '{_quote(memory_limit.strip())}'")
+        limit = memory_limit.strip() if memory_limit is not None else _default_memory_limit()
+        if limit is not None:
+            con.execute(f"SET memory_limit = '{_quote(limit)}'")
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("ATTACH ':memory:' AS scratch")
@@ -305,6 +307,15 @@ def journal_entries(
     if not parts:
         return _JOURNAL_SCHEMA.empty_table()
     return pa.concat_tables(parts)
+
+
+def _default_memory_limit() -> str | None:
+    """A quarter of the machine's memory, leaving room for the source and destination."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return f"{max(256, total // 4 // 2**20)}MiB"
 
 
 def _quote(text: str) -> str:
