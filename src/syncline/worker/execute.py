@@ -98,6 +98,14 @@ def run_sync(
     heartbeat.start()
     try:
         result = _execute(catalog, workspace, sync_id, run_id, settings, on_progress)
+    except KeyboardInterrupt:
+        # Acknowledged batches are committed; the next run resumes from them.
+        with catalog.session(workspace) as session:
+            session.runs.finish(
+                run_id, RunStatus.INTERRUPTED, error="stopped by the user (Ctrl-C); the "
+                "next run of this sync resumes where this one stopped",
+            )  # fmt: skip
+        raise
     finally:
         heartbeat.stop()
 
