@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from engine_doubles import Harness, MemoryDestination, people
+from engine_doubles import ArrowSource, Harness, MemoryDestination, Reporter, people
 
 from syncline.connectors.destinations.base import SyncMode, WriteAction
+from syncline.engine.config import SyncConfiguration
 from syncline.engine.planner.store import SnapshotStore, snapshot_path
 from syncline.engine.report import RunStatus
-from syncline.engine.run import RunResult, delete_snapshot
+from syncline.engine.run import RunJob, RunResult, delete_snapshot, execute_run
+from syncline.errors import TerminalError, TransientError
 
 BASE = [(1, "ann", 1.0), (2, "bob", 2.0), (3, "cy", 3.0), (4, "di", 4.0)]
 
@@ -355,3 +357,40 @@ def test_reserved_column_prefix_is_a_user_error(tmp_path: Path) -> None:
     assert result.status is RunStatus.FAILED
     assert result.error is not None
     assert "'_sl_'" in result.error
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (TerminalError("permission denied for table people"), "permission denied"),
+        (TransientError("connection reset"), "connection reset"),
+    ],
+)
+def test_source_failing_mid_read_fails_the_run_with_its_error(
+    tmp_path: Path, error: Exception, message: str
+) -> None:
+    class Failing(ArrowSource):
+        def read(self, query: str, *, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+            yield from self.table.to_batches(max_chunksize=2)
+            raise error
+
+    harness = mirror(tmp_path)
+    harness.run()
+    result = execute_run(
+        RunJob(
+            7,
+            9,
+            Failing(people(BASE)),
+            "q",
+            "id",
+            SyncConfiguration.parse({"mode": "mirror", "object": "people"}),
+            harness.destination,
+            tmp_path,
+        ),
+        Reporter(),
+    )
+    assert result.status is RunStatus.FAILED
+    assert result.error is not None
+    assert message in result.error
+    assert "internal error" not in result.error
+    assert harness.run().progress.planned.total == 0

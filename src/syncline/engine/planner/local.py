@@ -13,6 +13,7 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from syncline.engine.canonical import (
@@ -113,21 +114,32 @@ class LocalPlanner:
             + [pa.field(_json_name(i), pa.string()) for i in range(len(json_columns))]
         )
 
+        failures: list[BaseException] = []
+
         def prepared() -> Iterator[pa.RecordBatch]:
-            for batch in batches:
-                stats.query_size += batch.num_rows
-                picked = batch.select(self.columns)
-                extra = [
-                    canonical_json_array(picked.column(name), projected.field(name).type)
-                    for name in json_columns
-                ]
-                yield pa.RecordBatch.from_arrays(list(picked.columns) + extra, schema=staged)
+            try:
+                for batch in batches:
+                    stats.query_size += batch.num_rows
+                    picked = batch.select(self.columns)
+                    extra = [
+                        canonical_json_array(picked.column(name), projected.field(name).type)
+                        for name in json_columns
+                    ]
+                    yield pa.RecordBatch.from_arrays(list(picked.columns) + extra, schema=staged)
+            except BaseException as exc:
+                failures.append(exc)
+                raise
 
         reader = pa.RecordBatchReader.from_batches(staged, prepared())
         con = self.store.connection
         con.register("_sl_incoming", reader)
         try:
             con.execute(self._ingest_sql(projected, json_columns, salt))
+        except duckdb.Error:
+            # DuckDB reports a failing source as its own error; the source's is the cause.
+            if failures:
+                raise failures[0] from None
+            raise
         finally:
             con.unregister("_sl_incoming")
 
