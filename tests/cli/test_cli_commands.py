@@ -135,6 +135,12 @@ def test_rejected_rows_exit_3_and_are_listed(syncline: Invoke, workdir: Path) ->
     assert sorted(line.split("│")[1].strip() for line in listed) == enterprise
     assert all("added" in line for line in listed)
 
+    run_id = result.out.split("Run ")[1].split(":")[0]
+    of_run = syncline("rows", "customers-to-crm", "--failed", "--run", run_id)
+    assert of_run.out.upper().count("CHECK") == len(enterprise)
+    missing = syncline("rows", "customers-to-crm", "--run", "999")
+    assert missing.code == ExitCode.USER_ERROR
+
 
 def test_json_logs_carry_the_run_ids(syncline: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     init_and_apply(syncline)
