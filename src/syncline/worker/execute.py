@@ -50,6 +50,7 @@ class ProgressEvent:
 
 
 ProgressListener = Callable[[ProgressEvent], None]
+"""Called on every stage change and counter update, e.g. to drive a progress bar."""
 
 
 def worker_name() -> str:
