@@ -137,10 +137,12 @@ def test_template_error_rejects_one_row_not_the_run(tmp_path: Path) -> None:
 
 def test_invalid_template_fails_the_run_naming_the_field(tmp_path: Path) -> None:
     mappings = [{"type": "template", "template": "{{ name ", "to": "Broken"}]
-    result = Harness(tmp_path, people(BASE), sync(mappings)).run()
+    harness = Harness(tmp_path, people(BASE), sync(mappings))
+    result = harness.run()
     assert result.status is RunStatus.FAILED
     assert result.error is not None
     assert "'Broken'" in result.error
+    assert harness.reporter.stages == []  # refused before the model was queried
 
 
 def test_mapping_that_overwrites_the_id_field_is_refused(tmp_path: Path) -> None:

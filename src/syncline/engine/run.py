@@ -149,6 +149,8 @@ class _Run:
 
     def execute(self) -> RunStatus:
         self._check_mode()
+        # Parsing the templates now reports a broken one before the model is queried.
+        referenced_columns(self.configuration, self.job.primary_key)
 
         self.reporter.stage(RunStatus.QUERYING)
         reader = iter(self.job.source.read(self.job.model_query))
