@@ -394,3 +394,12 @@ def test_source_failing_mid_read_fails_the_run_with_its_error(
     assert message in result.error
     assert "internal error" not in result.error
     assert harness.run().progress.planned.total == 0
+
+
+def test_columns_differing_only_in_case_are_a_user_error(tmp_path: Path) -> None:
+    schema = pa.schema([("id", pa.int64()), ("Email", pa.string()), ("email", pa.string())])
+    table = pa.Table.from_pylist([{"id": 1, "Email": "A@x", "email": "a@x"}], schema=schema)
+    result = Harness(tmp_path, table).run()
+    assert result.status is RunStatus.FAILED
+    assert result.error is not None
+    assert "differ only in case" in result.error

@@ -100,13 +100,7 @@ class LocalPlanner:
         """
         stats = IngestStats()
         self.columns = list(columns)
-        reserved = [name for name in schema.names if name.lower().startswith("_sl_")]
-        if reserved:
-            raise UserError(
-                f"model column{'s' if len(reserved) > 1 else ''} {', '.join(reserved)} "
-                "use the prefix '_sl_' that Syncline reserves for its own columns; rename "
-                "them in the model query"
-            )
+        _check_names(schema.names, self.columns)
         json_columns = [name for name in self.columns if is_json_field(schema.field(name))]
         projected = pa.schema([schema.field(name) for name in self.columns])
         staged = pa.schema(
@@ -283,6 +277,25 @@ class LocalPlanner:
     def close(self) -> None:
         """Close the snapshot file."""
         self.store.close()
+
+
+def _check_names(model_columns: Sequence[str], columns: Sequence[str]) -> None:
+    """Refuse column names the planner's DuckDB tables cannot hold as they are."""
+    reserved = [name for name in model_columns if name.lower().startswith("_sl_")]
+    if reserved:
+        raise UserError(
+            f"model column{'s' if len(reserved) > 1 else ''} {', '.join(reserved)} "
+            "use the prefix '_sl_' that Syncline reserves for its own columns; rename "
+            "them in the model query"
+        )
+    folded: dict[str, str] = {}
+    for name in columns:
+        other = folded.setdefault(name.lower(), name)
+        if other != name:
+            raise UserError(
+                f"model columns {other!r} and {name!r} differ only in case, which the "
+                "planner cannot tell apart; alias one of them in the model query"
+            )
 
 
 def _json_name(index: int) -> str:
