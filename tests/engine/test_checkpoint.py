@@ -185,3 +185,17 @@ def test_one_batch_at_a_time_writes_on_the_thread_that_opened(tmp_path: Path) ->
     sync = Harness(tmp_path, people(ROWS), {"mode": "mirror", "object": "p"}, "id", ThreadBound())
     assert sync.run().status is RunStatus.SUCCESS
     assert threads == {threading.get_ident()}
+
+
+def test_terminal_error_with_batches_in_flight_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    sync = harness(tmp_path, max_batch_rows=2, max_concurrency=3)
+    sync.destination.raise_on_batch = lambda n: TerminalError("gone") if n == 4 else None
+    failed = sync.run()
+    assert failed.status is RunStatus.FAILED
+    first = sync.sent()
+    assert 3 * 2 <= len(first) < 20
+
+    sync.destination.raise_on_batch = None
+    assert sync.run().status is RunStatus.SUCCESS
+    second = sync.sent()
+    assert sorted(first + second) == ALL_KEYS
