@@ -75,6 +75,12 @@ class Backend(ABC):
             return value.astimezone(dt.UTC)
         if kind == "date" and isinstance(value, str):
             return dt.date.fromisoformat(value)
+        if kind == "duration" and isinstance(value, int):
+            return dt.timedelta(microseconds=value)
+        if kind == "duration" and not isinstance(value, dt.timedelta):
+            months, days, nanoseconds = value  # DuckDB's INTERVAL, read through Arrow
+            assert months == 0
+            return dt.timedelta(days=days, microseconds=nanoseconds // 1000)
         if kind == "binary":
             return bytes(value)
         return value

@@ -56,6 +56,17 @@ COLUMNS: dict[str, tuple[pa.DataType, str | None, str, list[object]]] = {
         "nested",
         [[{"k": "a", "n": 1}, {"k": "é", "n": None}], [], None, [{"k": "", "n": -1}]],
     ),
+    "lapse": (
+        pa.duration("us"),
+        None,
+        "duration",
+        [
+            dt.timedelta(days=1, microseconds=5),
+            dt.timedelta(0),
+            None,
+            -dt.timedelta(hours=3, seconds=1),
+        ],
+    ),
     "payload": (pa.binary(), None, "binary", [b"\x00\xff\x10", b"", None, b"\\x00"]),
 }
 

@@ -72,8 +72,9 @@ def column_type(
             # MySQL has no zone-aware type: instants are stored as their UTC wall time.
             return "datetime(6)"
         return "timestamptz" if arrow_type.tz is not None else "timestamp"
-    if pat.is_duration(arrow_type) and dialect == "postgres":
-        return "interval"
+    if pat.is_duration(arrow_type):
+        # MySQL's TIME spans +-838 hours, which is what MySQL sources yield durations from.
+        return "interval" if dialect == "postgres" else "time(6)"
     if is_nested(arrow_type):
         return "jsonb" if dialect == "postgres" else "json"
 
@@ -94,8 +95,8 @@ def _text_type(dialect: str, *, logical: str | None, key: bool) -> str:
 
 def _sqlite_type(arrow_type: pa.DataType) -> str:
     # Decimals and timestamps are TEXT on purpose: NUMERIC or REAL affinity would turn
-    # '1.10' into the float 1.1 and lose exactness.
-    if pat.is_integer(arrow_type) or pat.is_boolean(arrow_type):
+    # '1.10' into the float 1.1 and lose exactness. Durations are whole microseconds.
+    if pat.is_integer(arrow_type) or pat.is_boolean(arrow_type) or pat.is_duration(arrow_type):
         return "INTEGER"
     if pat.is_floating(arrow_type):
         return "REAL"

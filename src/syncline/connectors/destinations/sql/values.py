@@ -77,6 +77,9 @@ def csv_for_copy(table: pa.Table, start: int, stop: int) -> bytes:
         if pat.is_timestamp(column.type) and column.type.tz is not None:
             # The session time zone is UTC, so a zone-less text is read as a UTC instant.
             column = _utc_wall_time(column)
+        elif pat.is_duration(column.type):
+            micros = pc.cast(_microseconds(column), pa.string())
+            column = pc.binary_join_element_wise(micros, " microseconds", "")
         elif pat.is_binary(column.type) or pat.is_large_binary(column.type):
             column = pa.array(
                 [None if v is None else "\\x" + v.hex() for v in column.to_pylist()], pa.string()
@@ -110,6 +113,11 @@ def python_rows(table: pa.Table, dialect: str) -> list[tuple[Any, ...]]:
     return list(zip(*columns, strict=True))
 
 
+def _microseconds(column: Any) -> Any:
+    """Durations as whole microseconds (int64), the precision every table stores."""
+    return pc.cast(pc.cast(column, pa.duration("us"), safe=False), pa.int64())
+
+
 def _mysql_value(column: Any) -> Any:
     kind = column.type
     if pat.is_floating(kind) and not pc.all(pc.is_finite(column).fill_null(True)).as_py():
@@ -120,6 +128,8 @@ def _mysql_value(column: Any) -> Any:
         return _utc_wall_time(column)
     if pat.is_timestamp(kind) and kind.unit == "ns":
         return pc.cast(column, pa.timestamp("us"), safe=False)
+    if pat.is_duration(kind) and kind.unit == "ns":
+        return pc.cast(column, pa.duration("us"), safe=False)
     return column
 
 
@@ -131,4 +141,6 @@ def _sqlite_value(column: Any) -> Any:
         return pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
     if pat.is_date(kind) or pat.is_time(kind) or pat.is_decimal(kind):
         return pc.cast(column, pa.string())
+    if pat.is_duration(kind):
+        return _microseconds(column)
     return column
