@@ -164,3 +164,21 @@ def test_an_upsert_batch_repeating_an_id_keeps_the_last_row(
 
     assert result.failures == []
     assert _rows(backend, seeded)[2:] == [(5, "last", 2), (6, "six", 6)]
+
+
+def test_an_update_batch_repeating_an_id_applies_the_last_row(
+    backend: Backend, seeded: str, open_destination: OpenDestination
+) -> None:
+    destination = open_destination(FIELDS, mode=SyncMode.UPDATE)
+    records = pa.table(
+        {
+            "id": pa.array([1, 2, 1], pa.int64()),
+            "name": ["first", "TWO", "last"],
+            "score": pa.array([1, 22, 3], pa.int32()),
+        }
+    )
+
+    result = destination.write_batch(WriteBatch(WriteAction.UPDATE, records, ["1", "2", "1"]))
+
+    assert result.failures == []
+    assert _rows(backend, seeded) == [(1, "last", 3), (2, "TWO", 22)]

@@ -12,6 +12,8 @@ from syncline.connectors.destinations.base import WriteAction
 from syncline.connectors.destinations.sql.identifiers import quote
 from syncline.connectors.destinations.sql.values import ROW_COLUMN
 
+RANK_COLUMN = "_syncline_rank"
+
 
 @dataclass(frozen=True)
 class Statements:
@@ -85,16 +87,27 @@ class Statements:
         values = self._values
         if not values:
             return None
+        # When a batch repeats an id, the update must take its last row, not any one of them.
+        rank = self._q(RANK_COLUMN)
         if self.dialect == "mysql":
             sets = ", ".join(f"t.{self._q(c)} = s.{self._q(c)}" for c in values)
             return (
-                f"UPDATE {self.target} t JOIN {self.stage} s ON {self._match} "
-                f"SET {sets} WHERE {self._range}"
+                f"UPDATE {self.target} t JOIN {self._latest()} s ON {self._match} "
+                f"SET {sets} WHERE s.{rank} = 1"
             )
         sets = ", ".join(f"{self._q(c)} = s.{self._q(c)}" for c in values)
         return (
-            f"UPDATE {self.target} AS t SET {sets} FROM {self.stage} s "
-            f"WHERE {self._match} AND {self._range}"
+            f"UPDATE {self.target} AS t SET {sets} FROM {self._latest()} s "
+            f"WHERE {self._match} AND s.{rank} = 1"
+        )
+
+    def _latest(self) -> str:
+        """The staged rows in range, each ranked 1 when it is the last with its id."""
+        ident = self._q(self.id_field)
+        row = self._q(ROW_COLUMN)
+        return (
+            f"(SELECT s.*, row_number() OVER (PARTITION BY s.{ident} ORDER BY s.{row} DESC) "
+            f"AS {self._q(RANK_COLUMN)} FROM {self.stage} s WHERE {self._range})"
         )
 
     def delete(self) -> str:
