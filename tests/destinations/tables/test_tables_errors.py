@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
+import psycopg
 import pyarrow as pa
 import pytest
-from table_backends import Backend, OpenDestination
+from table_backends import POSTGRES_ADMIN, Backend, OpenDestination, PostgresBackend
 
 from syncline.connectors.destinations.base import WriteAction, WriteBatch
 from syncline.connectors.registry import destination_class
@@ -82,3 +85,22 @@ def test_configs_refuse_unknown_keys() -> None:
         destination_class("sqlite").from_config({"path": "x.db", "pth": "typo"})
 
     assert "configuration.pth" in str(caught.value)
+
+
+@pytest.mark.postgres
+def test_postgres_test_says_which_grant_a_user_without_temp_tables_needs() -> None:
+    postgres = PostgresBackend()
+    role = f"syncline_c_{uuid.uuid4().hex[:8]}"
+    try:
+        postgres.sql(f'CREATE ROLE "{role}" LOGIN')
+        postgres.sql(f'REVOKE TEMP ON DATABASE "{postgres.database}" FROM PUBLIC')
+        config = postgres.config | {"user": role}
+
+        with pytest.raises(TerminalError) as caught:
+            destination_class("postgres").from_config(config).test()
+
+        assert f"GRANT TEMP ON DATABASE {postgres.database} TO {role}" in str(caught.value)
+    finally:
+        postgres.close()
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"')

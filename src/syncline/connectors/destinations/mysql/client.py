@@ -102,10 +102,13 @@ class MySQLDestination(TableDestination):
             return list(cursor.fetchall()) if cursor.description else []
 
     def test(self) -> None:
-        """Connect, and check the server accepts writes."""
+        """Connect, and check the server accepts writes and the user may stage batches."""
+        probe = f"{self.stage_name}_probe"
         try:
             self._guard(self._connect)
             rows = self._guard(lambda: self._execute("SELECT @@read_only"))
+            self._guard(lambda: self._execute(f"CREATE TEMPORARY TABLE {probe} (x INT)"))
+            self._guard(lambda: self._execute(f"DROP TEMPORARY TABLE {probe}"))
         finally:
             self._disconnect()
 

@@ -113,18 +113,26 @@ class PostgresDestination(TableDestination):
                     "EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s), "
                     "CASE WHEN EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s) "
                     "THEN has_schema_privilege(%s, 'USAGE') "
-                    "ELSE has_database_privilege(current_database(), 'CREATE') END",
+                    "ELSE has_database_privilege(current_database(), 'CREATE') END, "
+                    "has_database_privilege(current_database(), 'TEMP')",
                     (schema, schema, schema),
                 )
             )
         finally:
             self._disconnect()
 
-        read_only, schema_exists, allowed = rows[0]
+        read_only, schema_exists, allowed, temporary = rows[0]
         if read_only == "on":
             raise TerminalError(
                 f"PostgreSQL destination {self._where} is read-only (a standby?); "
                 "point it at the primary server",
+                connector=self.type_name,
+            )
+        if not temporary:
+            raise TerminalError(
+                f"PostgreSQL user {self.config.user!r} may not create temporary tables in "
+                f"{self._where}, which staging a batch needs; GRANT TEMP ON DATABASE "
+                f"{self.config.database} TO {self.config.user}",
                 connector=self.type_name,
             )
         if not allowed:
