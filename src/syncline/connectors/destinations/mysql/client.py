@@ -153,6 +153,9 @@ class MySQLDestination(TableDestination):
             f"CREATE TEMPORARY TABLE {self.stage_name} ({', '.join(columns)}) ENGINE=InnoDB"
         )
 
+        # TODO(mysql-destination): PyMySQL escapes every value in Python, about half the
+        # time of a batch (20-35k rows/s here); building the VALUES text column-wise in
+        # Arrow would roughly double that, once its escaping is proven safe.
         rows = python_rows(batch.records, "mysql")
         targets = ", ".join(_q(n) for n in [ROW_COLUMN, *names])
         marks = ", ".join(["%s"] * (len(names) + 1))
