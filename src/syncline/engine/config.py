@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from syncline.connectors.destinations.base import SyncMode
 from syncline.errors import Problem, ValidationError
@@ -56,9 +56,23 @@ class TemplateMapping(_Strict):
     to: str = Field(min_length=1)
 
 
+def _mapping_type(value: Any) -> str:
+    """The mapping's ``type``; a mapping written as just ``{from, to}`` is a standard one."""
+    if isinstance(value, dict):
+        return str(value.get("type", "standard"))
+    return str(getattr(value, "type", "standard"))
+
+
 Mapping = Annotated[
-    StandardMapping | StaticMapping | VariableMapping | TemplateMapping,
-    Field(discriminator="type"),
+    Annotated[StandardMapping, Tag("standard")]
+    | Annotated[StaticMapping, Tag("static")]
+    | Annotated[VariableMapping, Tag("variable")]
+    | Annotated[TemplateMapping, Tag("template")],
+    Discriminator(
+        _mapping_type,
+        custom_error_type="invalid_mapping_type",
+        custom_error_message="mapping type must be standard, static, variable or template",
+    ),
 ]
 
 

@@ -55,7 +55,11 @@ class RunJob:
     full_resync: bool = False
     reset_cdc: bool = False
     dry_run: bool = False
-    """Plan and report counts; write nothing and commit nothing."""
+    """Plan and report counts; write nothing and commit nothing.
+
+    A journal left by a killed run is still folded into the snapshot first, which
+    changes nothing the snapshot records (see :mod:`syncline.engine.planner.store`).
+    """
     memory_limit: str | None = None
     threads: int | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
