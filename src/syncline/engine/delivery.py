@@ -179,7 +179,9 @@ class Delivery:
             failed_records.add(failure.index)
             payload = record_payload(mapped.records, failure.index)
             rejected.append((mapped.rows[failure.index], failure.reason, payload))
-        acked = [row for i, row in enumerate(mapped.rows) if i not in failed_records]
+        acked = mapped.rows
+        if failed_records:
+            acked = [row for i, row in enumerate(mapped.rows) if i not in failed_records]
 
         self.planner.store.record(flight.planned, acked, [(row, r) for row, r, _ in rejected])
 
