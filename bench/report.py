@@ -134,7 +134,7 @@ def print_outcome(outcome: Outcome) -> None:
             print(f"{'  of which the run itself':34}{run.run_s:9.2f}{_rate(rows, run.run_s)}")
 
     print()
-    print(f"{'check / target':44}{'value':>20}{'limit':>20}  result")
+    print(f"{'check / target':44}{'value':>24}{'limit':>24}  result")
     made = (outcome.changes.added, outcome.changes.changed, outcome.changes.removed)
     ratio, load_ratio = outcome.incremental_over_read, outcome.initial_over_load
     _check(
@@ -144,7 +144,7 @@ def print_outcome(outcome: Outcome) -> None:
         ratio <= MAX_INCREMENTAL_OVER_READ,
     )
     process_ratio = incremental.wall_s / floors.bare_read_s
-    print(f"{'  the same with process start-up (info)':44}{process_ratio:19.2f}x")
+    print(f"{'  the same with process start-up (info)':44}{process_ratio:23.2f}x")
     _check(
         "peak RSS of a run",
         f"{outcome.peak_rss / MIB:,.0f} MB",
@@ -176,7 +176,7 @@ def print_outcome(outcome: Outcome) -> None:
         outcome.incremental_diff == (0, 0) and incremental.ok,
     )
     met = "met" if load_ratio <= AIM_INITIAL_OVER_LOAD else "not met"
-    print(f"{'initial run / COPY full load (aim only)':44}{load_ratio:19.2f}x{'<= 2x':>20}  {met}")
+    print(f"{'initial run / COPY full load (aim only)':44}{load_ratio:23.2f}x{'<= 2x':>24}  {met}")
     for label, run in (("initial", initial), ("incremental", incremental)):
         if not run.ok:
             print(f"{label} run {run.status}: {run.error}")
@@ -185,7 +185,7 @@ def print_outcome(outcome: Outcome) -> None:
 
 
 def _check(label: str, value: str, limit: str, ok: bool) -> None:
-    print(f"{label:44}{value:>20}{limit:>20}  {_verdict(ok)}")
+    print(f"{label:44}{value:>24}{limit:>24}  {_verdict(ok)}")
 
 
 def _diff(diff: tuple[int, int]) -> str:

@@ -201,7 +201,8 @@ class BenchSync:
         try:
             with catalog.session(read_only=True) as session:
                 runs = session.runs.list_runs(SYNC_SLUG, newest_first=True, limit=1)
-                return session.to_api(runs[0])
+                record: dict[str, Any] = session.to_api(runs[0])
+                return record
         finally:
             catalog.close()
 
@@ -219,7 +220,7 @@ def _connection(dsn: str) -> dict[str, Any]:
     params = conninfo_to_dict(dsn)
     return {
         "host": params.get("host", "127.0.0.1"),
-        "port": int(params.get("port", 5432)),
+        "port": int(str(params.get("port") or 5432)),
         "user": params.get("user", "postgres"),
         "database": params["dbname"],
     }
