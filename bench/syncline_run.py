@@ -160,12 +160,18 @@ class BenchSync:
             source.close()
         return time.perf_counter() - started
 
-    def run(self) -> RunMeasure:
-        """Run the sync once in a child process and read back its run record."""
+    def run(self, profile: Path | None = None) -> RunMeasure:
+        """Run the sync once in a child process and read back its run record.
+
+        With ``profile`` the child runs under cProfile and writes its statistics there;
+        that slows it down, so such timings are for finding hot spots, not for ratios.
+        """
+        command = [str(self.syncline), "run", SYNC_SLUG]
+        if profile is not None:
+            command = [sys.executable, "-m", "cProfile", "-o", str(profile), *command]
+
         started = time.perf_counter()
-        child = subprocess.Popen(
-            [str(self.syncline), "run", SYNC_SLUG], env=self.env, stdout=subprocess.DEVNULL
-        )
+        child = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)

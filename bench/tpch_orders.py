@@ -51,6 +51,7 @@ class Options:
     keep: bool
     repeat: int
     planner_memory_limit: str | None
+    profile_dir: Path | None
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -80,6 +81,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--planner-memory-limit",
         help="SYNCLINE_PLANNER_MEMORY_LIMIT for the runs, e.g. 512MB (default: Syncline's own)",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="run each sync under cProfile and write DIR/sf<SF>-<run>.prof (slower runs)",
+    )
     args = parser.parse_args(argv)
 
     if args.scale_factors:
@@ -98,6 +105,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         keep=args.keep,
         repeat=max(1, args.repeat),
         planner_memory_limit=args.planner_memory_limit,
+        profile_dir=args.profile,
     )
 
 
@@ -129,7 +137,7 @@ def bench_one(options: Options, scale_factor: float, database: str) -> Outcome:
             source_read = statistics.median(sync.source_read() for _ in range(options.repeat))
 
             print("Syncline: initial run", flush=True)
-            initial = sync.run()
+            initial = sync.run(_profile_path(options, scale_factor, "initial"))
             initial_diff = mutate.differences(dsn, SOURCE_SCHEMA, TARGET_SCHEMA)
 
             print("changing 1%, deleting 0.5%, adding 0.5% of the rows", flush=True)
@@ -138,7 +146,7 @@ def bench_one(options: Options, scale_factor: float, database: str) -> Outcome:
             print(f"  {changes} in {time.perf_counter() - started:.1f} s", flush=True)
 
             print("Syncline: incremental run", flush=True)
-            incremental = sync.run()
+            incremental = sync.run(_profile_path(options, scale_factor, "incremental"))
             incremental_diff = mutate.differences(dsn, SOURCE_SCHEMA, TARGET_SCHEMA)
 
         return Outcome(
@@ -161,6 +169,13 @@ def bench_one(options: Options, scale_factor: float, database: str) -> Outcome:
             tpch_data.drop_database(options.admin_dsn, database)
 
 
+def _profile_path(options: Options, scale_factor: float, run: str) -> Path | None:
+    if options.profile_dir is None:
+        return None
+    options.profile_dir.mkdir(parents=True, exist_ok=True)
+    return options.profile_dir.resolve() / f"sf{scale_factor:g}-{run}.prof"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 0 when every check and target passed, 1 otherwise."""
     options = parse_args(argv)
@@ -174,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         print_outcome(outcome)
         outcomes.append(outcome)
 
+    if options.profile_dir is not None:
+        print(f"\nprofiles in {options.profile_dir}: the runs' timings include cProfile's cost")
     flat = print_scaling(outcomes) if len(outcomes) > 1 else True
     return 0 if flat and all(outcome.passed for outcome in outcomes) else 1
 
