@@ -21,14 +21,16 @@ COLUMNS = (
 )
 
 # Each changed row gets exactly one column changed, picked by its rank: text, decimal, a
-# value becoming NULL, a one-letter code and a date.
+# value becoming NULL (or back), a one-letter code and a date. Every case is a real change
+# even when a row is picked again by a later round of changes.
 UPDATE = """
 UPDATE {schema}.orders AS o SET
     o_comment = CASE WHEN r.rn / 100 % 5 = 0 THEN o.o_comment || ' (changed)'
                      ELSE o.o_comment END,
     o_totalprice = CASE WHEN r.rn / 100 % 5 = 1 THEN o.o_totalprice + 0.01
                         ELSE o.o_totalprice END,
-    o_clerk = CASE WHEN r.rn / 100 % 5 = 2 THEN NULL ELSE o.o_clerk END,
+    o_clerk = CASE WHEN r.rn / 100 % 5 <> 2 THEN o.o_clerk
+                   WHEN o.o_clerk IS NULL THEN 'Clerk#restored' END,
     o_orderstatus = CASE WHEN r.rn / 100 % 5 = 3
                          THEN CASE o.o_orderstatus WHEN 'F' THEN 'O' ELSE 'F' END
                          ELSE o.o_orderstatus END,

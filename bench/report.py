@@ -24,26 +24,57 @@ MIB = 1 << 20
 
 
 @dataclass(frozen=True)
+class Cycle:
+    """One round of changes to the model and the incremental run that followed."""
+
+    changes: Mutation
+    run: RunMeasure
+    diff: tuple[int, int]
+    """Model rows missing from the destination, and destination rows not in the model."""
+    rows: int
+    """Model rows after the changes."""
+
+    @property
+    def counts_right(self) -> bool:
+        """The run delivered exactly the changes made, with no rejected row."""
+        want = (self.changes.added, self.changes.changed, self.changes.removed)
+        return self.run.counts == want and self.run.failed == 0
+
+    @property
+    def correct(self) -> bool:
+        """The run succeeded, counted right and left the destination equal to the model."""
+        return self.run.ok and self.counts_right and self.diff == (0, 0)
+
+
+@dataclass(frozen=True)
 class Outcome:
     """Timings, memory and checks of the benchmark at one scale factor."""
 
     scale_factor: float
     rows: int
-    rows_after: int
     floors: Floors
     source_read_s: float
     """Seconds Syncline's PostgreSQL source alone took to stream the model."""
-    changes: Mutation
     initial: RunMeasure
-    incremental: RunMeasure
     initial_diff: tuple[int, int]
-    incremental_diff: tuple[int, int]
+    cycles: list[Cycle]
     machine: str
 
     @property
+    def incremental(self) -> RunMeasure:
+        """The incremental run of median duration (the upper one of an even count)."""
+        ordered = sorted((cycle.run for cycle in self.cycles), key=lambda run: run.seconds)
+        return ordered[len(ordered) // 2]
+
+    @property
+    def incremental_peak_rss(self) -> int:
+        """The largest peak resident memory of the incremental runs, in bytes."""
+        return max(cycle.run.peak_rss for cycle in self.cycles)
+
+    @property
     def peak_rss(self) -> int:
-        """The larger peak resident memory of the two runs, in bytes."""
-        return max(self.initial.peak_rss, self.incremental.peak_rss)
+        """The largest peak resident memory of all runs, in bytes."""
+        return max(run.peak_rss for run in [self.initial, *(c.run for c in self.cycles)])
 
     @property
     def incremental_over_read(self) -> float:
@@ -62,21 +93,13 @@ class Outcome:
         return got == (self.rows, 0, 0) and self.initial.failed == 0
 
     @property
-    def incremental_counts_right(self) -> bool:
-        """The incremental run delivered exactly the changes made, with no rejected row."""
-        want = (self.changes.added, self.changes.changed, self.changes.removed)
-        return self.incremental.counts == want and self.incremental.failed == 0
-
-    @property
     def correct(self) -> bool:
-        """Both runs succeeded, counted right and left the destination equal to the model."""
+        """Every run succeeded, counted right and left the destination equal to the model."""
         return (
             self.initial.ok
-            and self.incremental.ok
             and self.initial_counts_right
-            and self.incremental_counts_right
             and self.initial_diff == (0, 0)
-            and self.incremental_diff == (0, 0)
+            and all(cycle.correct for cycle in self.cycles)
         )
 
     @property
@@ -122,10 +145,12 @@ def print_outcome(outcome: Outcome) -> None:
         f"{'Syncline source read alone':34}{outcome.source_read_s:9.2f}"
         f"{_rate(outcome.rows, outcome.source_read_s)}{'-':>11}"
     )
-    for label, run, rows in (
-        ("Syncline initial run", initial, outcome.rows),
-        ("Syncline incremental run", incremental, outcome.rows_after),
-    ):
+    runs = [("Syncline initial run", initial, outcome.rows)]
+    runs += [
+        (f"Syncline incremental run {number}", cycle.run, cycle.rows)
+        for number, cycle in enumerate(outcome.cycles, start=1)
+    ]
+    for label, run, rows in runs:
         print(
             f"{label:34}{run.wall_s:9.2f}{_rate(rows, run.wall_s)}"
             f"{run.peak_rss / MIB:8.0f} MB  {_counts(run.counts)}, {run.failed:,} rejected"
@@ -135,10 +160,10 @@ def print_outcome(outcome: Outcome) -> None:
 
     print()
     print(f"{'check / target':44}{'value':>24}{'limit':>24}  result")
-    made = (outcome.changes.added, outcome.changes.changed, outcome.changes.removed)
     ratio, load_ratio = outcome.incremental_over_read, outcome.initial_over_load
+    median = " (median run)" if len(outcome.cycles) > 1 else ""
     _check(
-        "incremental run / bare COPY read",
+        f"incremental run / bare COPY read{median}",
         f"{ratio:.2f}x",
         f"<= {MAX_INCREMENTAL_OVER_READ:g}x",
         ratio <= MAX_INCREMENTAL_OVER_READ,
@@ -158,28 +183,34 @@ def print_outcome(outcome: Outcome) -> None:
         outcome.initial_counts_right,
     )
     _check(
-        "incremental run counts = changes made",
-        _counts(incremental.counts),
-        _counts(made),
-        outcome.incremental_counts_right,
-    )
-    _check(
         "model rows missing / extra after initial",
         _diff(outcome.initial_diff),
         "0 / 0",
         outcome.initial_diff == (0, 0) and initial.ok,
     )
-    _check(
-        "model rows missing / extra after incremental",
-        _diff(outcome.incremental_diff),
-        "0 / 0",
-        outcome.incremental_diff == (0, 0) and incremental.ok,
-    )
+    for number, cycle in enumerate(outcome.cycles, start=1):
+        made = (cycle.changes.added, cycle.changes.changed, cycle.changes.removed)
+        _check(
+            f"incremental run {number} counts = changes made",
+            _counts(cycle.run.counts),
+            _counts(made),
+            cycle.counts_right,
+        )
+        _check(
+            f"model rows missing / extra after run {number}",
+            _diff(cycle.diff),
+            "0 / 0",
+            cycle.diff == (0, 0) and cycle.run.ok,
+        )
     met = "met" if load_ratio <= AIM_INITIAL_OVER_LOAD else "not met"
     print(f"{'initial run / COPY full load (aim only)':44}{load_ratio:23.2f}x{'<= 2x':>24}  {met}")
-    for label, run in (("initial", initial), ("incremental", incremental)):
+
+    failures = [("initial", initial)] + [
+        (f"incremental {number}", cycle.run) for number, cycle in enumerate(outcome.cycles, 1)
+    ]
+    for label, run in failures:
         if not run.ok:
-            print(f"{label} run {run.status}: {run.error}")
+            print(f"{label} run {run.status} (exit code {run.exit_code}): {run.error}")
 
     print(f"overall: {_verdict(outcome.passed)}")
 
@@ -204,7 +235,7 @@ def print_scaling(outcomes: list[Outcome]) -> bool:
     for outcome in outcomes:
         print(
             f"{outcome.scale_factor:12g}{outcome.rows:13,}"
-            f"{outcome.initial.peak_rss / MIB:8.0f} MB{outcome.incremental.peak_rss / MIB:10.0f}"
+            f"{outcome.initial.peak_rss / MIB:8.0f} MB{outcome.incremental_peak_rss / MIB:10.0f}"
             f" MB{outcome.incremental_over_read:9.2f}x  {_verdict(outcome.correct)}"
         )
 

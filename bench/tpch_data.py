@@ -129,3 +129,9 @@ def count_rows(conn: psycopg.Connection, schema: str) -> int:
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def count_rows_at(dsn: str, schema: str) -> int:
+    """The number of rows of ``schema.orders`` in the database of ``dsn``."""
+    with psycopg.connect(dsn) as conn:
+        return count_rows(conn, schema)

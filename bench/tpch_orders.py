@@ -33,7 +33,7 @@ import mutate
 import syncline_run
 import tpch_data
 from machine import describe_machine
-from report import Outcome, print_outcome, print_scaling
+from report import Cycle, Outcome, print_outcome, print_scaling
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class Options:
     repeat: int
     planner_memory_limit: str | None
     profile_dir: Path | None
+    cycles: int
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -82,6 +83,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
         help="SYNCLINE_PLANNER_MEMORY_LIMIT for the runs, e.g. 512MB (default: Syncline's own)",
     )
     parser.add_argument(
+        "--cycles",
+        type=int,
+        default=1,
+        help="rounds of changes, each followed by an incremental run; the median run is judged",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         metavar="DIR",
@@ -106,6 +113,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         repeat=max(1, args.repeat),
         planner_memory_limit=args.planner_memory_limit,
         profile_dir=args.profile,
+        cycles=max(1, args.cycles),
     )
 
 
@@ -140,26 +148,18 @@ def bench_one(options: Options, scale_factor: float, database: str) -> Outcome:
             initial = sync.run(_profile_path(options, scale_factor, "initial"))
             initial_diff = mutate.differences(dsn, SOURCE_SCHEMA, TARGET_SCHEMA)
 
-            print("changing 1%, deleting 0.5%, adding 0.5% of the rows", flush=True)
-            started = time.perf_counter()
-            changes = mutate.mutate(dsn, SOURCE_SCHEMA)
-            print(f"  {changes} in {time.perf_counter() - started:.1f} s", flush=True)
-
-            print("Syncline: incremental run", flush=True)
-            incremental = sync.run(_profile_path(options, scale_factor, "incremental"))
-            incremental_diff = mutate.differences(dsn, SOURCE_SCHEMA, TARGET_SCHEMA)
+            cycles = []
+            for number in range(1, options.cycles + 1):
+                cycles.append(_cycle(options, sync, dsn, scale_factor, number))
 
         return Outcome(
             scale_factor=scale_factor,
             rows=rows,
-            rows_after=rows + changes.added - changes.removed,
             floors=floors,
             source_read_s=source_read,
-            changes=changes,
             initial=initial,
-            incremental=incremental,
             initial_diff=initial_diff,
-            incremental_diff=incremental_diff,
+            cycles=cycles,
             machine=describe_machine(dsn),
         )
     finally:
@@ -167,6 +167,25 @@ def bench_one(options: Options, scale_factor: float, database: str) -> Outcome:
             print(f"kept database {database}", flush=True)
         else:
             tpch_data.drop_database(options.admin_dsn, database)
+
+
+def _cycle(
+    options: Options, sync: syncline_run.BenchSync, dsn: str, scale_factor: float, number: int
+) -> Cycle:
+    """Change the model, run the sync again and check the destination."""
+    print(f"changing 1%, deleting 0.5%, adding 0.5% of the rows (round {number})", flush=True)
+    started = time.perf_counter()
+    changes = mutate.mutate(dsn, SOURCE_SCHEMA)
+    print(f"  {changes} in {time.perf_counter() - started:.1f} s", flush=True)
+
+    print(f"Syncline: incremental run {number}", flush=True)
+    run = sync.run(_profile_path(options, scale_factor, f"incremental-{number}"))
+    return Cycle(
+        changes=changes,
+        run=run,
+        diff=mutate.differences(dsn, SOURCE_SCHEMA, TARGET_SCHEMA),
+        rows=tpch_data.count_rows_at(dsn, SOURCE_SCHEMA),
+    )
 
 
 def _profile_path(options: Options, scale_factor: float, run: str) -> Path | None:
