@@ -109,6 +109,7 @@ class BenchSync:
         self.target_schema = target_schema
         self.connection = _connection(dsn)
         self.syncline = Path(sys.executable).parent / "syncline"
+        self.last_run_id: int | None = None
 
         self.env = {**os.environ, "SYNCLINE_HOME": str(home), "SYNCLINE_LOG_LEVEL": "WARNING"}
         self.env.pop("SYNCLINE_DATABASE_URL", None)
@@ -181,6 +182,18 @@ class BenchSync:
 
     def _measure(self, wall: float, peak_rss: int, exit_code: int) -> RunMeasure:
         record = self._latest_run()
+        if record is None:
+            return RunMeasure(
+                wall_s=wall,
+                peak_rss=peak_rss,
+                exit_code=exit_code,
+                status="not recorded",
+                counts=(0, 0, 0),
+                failed=0,
+                run_s=None,
+                error="syncline run recorded no run; its error is printed above",
+            )
+
         successful = record["successfulRows"]
         failed = record["failedRows"]
         return RunMeasure(
@@ -198,8 +211,8 @@ class BenchSync:
             error=record.get("error"),
         )
 
-    def _latest_run(self) -> dict[str, Any]:
-        """The newest run of the benchmark's sync, in API shape, read from the catalog."""
+    def _latest_run(self) -> dict[str, Any] | None:
+        """The run the last ``syncline run`` made, in API shape; None when it made none."""
         from syncline.catalog import Catalog
         from syncline.settings import Settings
 
@@ -207,7 +220,10 @@ class BenchSync:
         try:
             with catalog.session(read_only=True) as session:
                 runs = session.runs.list_runs(SYNC_SLUG, newest_first=True, limit=1)
+                if not runs or runs[0].id == self.last_run_id:
+                    return None
                 record: dict[str, Any] = session.to_api(runs[0])
+                self.last_run_id = runs[0].id
                 return record
         finally:
             catalog.close()
