@@ -43,11 +43,13 @@ COPY_BLOCK = 1 << 20
 def generator_python() -> Path:
     """The interpreter of the generator environment, created on first use."""
     python = GENERATOR_ENV / "bin" / "python"
-    if python.exists():
+    ready = GENERATOR_ENV / ".installed"
+    if ready.exists():
         return python
 
+    # Made anew when an earlier attempt stopped half-way, e.g. without network.
     print(f"creating {GENERATOR_ENV} with duckdb=={TPCH_DUCKDB} (first run only)", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(GENERATOR_ENV)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(GENERATOR_ENV)], check=True)
     subprocess.run(
         [
             str(python),
@@ -60,6 +62,7 @@ def generator_python() -> Path:
         ],
         check=True,
     )
+    ready.touch()
     return python
 
 
