@@ -90,3 +90,24 @@ def test_opening_from_settings_makes_the_key_file(tmp_path: Path) -> None:
         assert (settings.home / "syncline.db").exists()
     finally:
         catalog.close()
+
+
+def test_webhook_headers_are_stored_sealed_and_build_the_destination(catalog: Catalog) -> None:
+    from syncline.connectors import registry
+
+    headers = {"Authorization": "Bearer abc123", "X-Team": "ops"}
+    with catalog.session() as session:
+        record = session.destinations.create(
+            name="Hook",
+            slug="hook",
+            type="webhook",
+            configuration={"url": "http://127.0.0.1:9/hook", "headers": headers},
+        )
+        ident = record.id
+
+    assert "abc123" not in _raw_configuration(catalog, "destinations", ident)
+    with catalog.session(read_only=True) as session:
+        plain = session.destinations.plain_configuration(session.destinations.get(ident))
+    assert plain["headers"] == headers
+    destination = registry.destination_class("webhook").from_config(plain)
+    assert destination.settings.headers["X-Team"].get_secret_value() == "ops"

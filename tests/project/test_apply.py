@@ -157,3 +157,37 @@ def test_the_project_workspace_is_created_and_used(
         assert [s.slug for s in session.syncs.list()] == ["users-to-crm"]
     with catalog.session(read_only=True) as session:
         assert session.syncs.list() == []
+
+
+def test_a_secret_removed_from_the_project_file_is_removed_by_apply(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    without = VALID_REST.replace(', password: "${CRM_PASSWORD}"', "")
+    (root / "b.yml").write_text(without.lstrip("\n"))
+    project = load_project(root, env={})
+
+    assert described(plan_project(catalog, project, settings)) == [
+        "change destination 'crm': configuration.password (secret)"
+    ]
+    apply_project(catalog, project, settings)
+
+    assert plan_project(catalog, project, settings).empty
+    with catalog.session(read_only=True) as session:
+        crm = session.destinations.get("crm")
+        assert "password" not in session.destinations.plain_configuration(crm)
+
+
+def test_the_api_update_still_keeps_secrets_it_leaves_out(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    with catalog.session() as session:
+        session.destinations.update("crm", configuration={"host": "elsewhere"})
+    with catalog.session(read_only=True) as session:
+        crm = session.destinations.get("crm")
+        assert session.destinations.plain_configuration(crm)["password"] == "hunter2"

@@ -113,3 +113,27 @@ def test_secret_fields_come_from_the_connector_class(monkeypatch: pytest.MonkeyP
     assert secret_fields("destination", "vault") == {"passcode"}
     assert secret_fields("destination", "vault", explicit={"host"}) == {"host"}
     assert secret_fields("destination", "unknown-type") == frozenset()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"Authorization": "Bearer abc", "X-Team": "ops"},
+        ["a", 1, None, {"b": True}],
+        8080,
+        2.5,
+        True,
+        "plain text",
+        "{'looks': 'like a dict'}",
+    ],
+)
+def test_any_json_secret_value_round_trips_exactly(value: Any) -> None:
+    box = SecretBox(Fernet.generate_key())
+
+    stored = box.seal({"headers": value}, ["headers"])
+
+    assert "headers" not in redacted(stored)
+    assert repr(value) not in str(stored)
+    revealed = box.reveal(stored)["headers"]
+    assert revealed == value
+    assert type(revealed) is type(value)

@@ -75,14 +75,21 @@ class _ConnectionRepository(Repository[C]):
         name: str | None = None,
         configuration: Mapping[str, Any] | None = None,
         secret_fields: Iterable[str] | None = None,
+        keep_stored_secrets: bool = True,
     ) -> C:
-        """Change the name and/or configuration; stored secrets left out of it are kept."""
+        """Change the name and/or configuration; stored secrets left out of it are kept.
+
+        With ``keep_stored_secrets=False`` the configuration replaces the stored one
+        whole, secrets included (config as code: the project file is the whole truth).
+        """
         record = self.get(ident)
         if name is not None:
             record.name = name
         if configuration is not None:
             sealed = self._seal(record.type, configuration, secret_fields)
-            record.configuration = keep_secrets(sealed, record.configuration)
+            if keep_stored_secrets:
+                sealed = keep_secrets(sealed, record.configuration)
+            record.configuration = sealed
         self.session.flush()
         return record
 

@@ -106,13 +106,8 @@ def _desired(project: Project) -> tuple[State, dict[tuple[str, str], frozenset[s
     lookups = {"sources": registry.source_class, "destinations": registry.destination_class}
     for kind, lookup in lookups.items():
         for slug, fields in desired[kind].items():
-            names = lookup(fields["type"]).config_model.secret_fields()
-            secrets[(kind, slug)] = names
-            configuration = fields["configuration"] = dict(fields["configuration"])
-            # Secrets come back from the catalog as text; compare them as text.
-            for name in names & set(configuration):
-                if configuration[name] is not None:
-                    configuration[name] = str(configuration[name])
+            # Secrets come back from the catalog exactly as written, so they compare as is.
+            secrets[(kind, slug)] = lookup(fields["type"]).config_model.secret_fields()
     return desired, secrets
 
 
@@ -166,7 +161,12 @@ class _Writer:
                 name=spec.name, slug=spec.slug, type=spec.type, configuration=spec.configuration
             )
         else:
-            repository.update(spec.slug, name=spec.name, configuration=spec.configuration)
+            repository.update(
+                spec.slug,
+                name=spec.name,
+                configuration=spec.configuration,
+                keep_stored_secrets=False,
+            )
 
     def _put_models(self, slug: str, create: bool) -> None:
         spec = self.project.models[slug]

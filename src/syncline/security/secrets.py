@@ -1,13 +1,16 @@
 """Secrets at rest: the Fernet key, and connector configurations with secret fields encrypted.
 
-A stored configuration keeps every secret value as ``{"$secret": "<Fernet token>"}``, so
-reading it back never depends on knowing which fields were secret when it was written.
+A stored configuration keeps every secret value as ``{"$secret": "<Fernet token>"}`` (a
+text value) or ``{"$secretJson": "<Fernet token>"}`` (any other JSON value: a mapping of
+headers, a list, a number), so reading it back never depends on knowing which fields were
+secret when it was written, and every value comes back exactly as it was given.
 The key comes from ``SYNCLINE_SECRET_KEY``, else from a key file in ``SYNCLINE_HOME``
 made on first start and readable by its owner only.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -27,7 +30,10 @@ KEY_FILE_NAME = "secret.key"
 """Name of the key file in ``SYNCLINE_HOME`` when ``SYNCLINE_SECRET_KEY`` is unset."""
 
 MARKER = "$secret"
-"""The key under which a stored configuration keeps an encrypted value."""
+"""The key under which a stored configuration keeps an encrypted text value."""
+
+JSON_MARKER = "$secretJson"
+"""The key under which a stored configuration keeps an encrypted non-text JSON value."""
 
 _SECRET_NAME = re.compile(
     r"(^|_|-)(password|passwd|passphrase|token|secret|api_?key|private_?key|credentials?)($|_|-)",
@@ -123,20 +129,33 @@ class SecretBox:
             if is_sealed(value):
                 sealed[key] = value
             elif (key in secret_fields or looks_secret(key)) and value is not None:
-                plain = value if isinstance(value, str) else _secret_str(value)
-                sealed[key] = {MARKER: self.encrypt(plain)}
+                sealed[key] = self._seal_value(_unwrap(value))
             elif isinstance(value, Mapping):
                 sealed[key] = self._seal(value, frozenset())
             else:
                 sealed[key] = value
         return sealed
 
+    def _seal_value(self, value: Any) -> dict[str, str]:
+        if isinstance(value, str):
+            return {MARKER: self.encrypt(value)}
+        try:
+            text = json.dumps(value, sort_keys=True, default=_unwrap_json)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"a secret value of type {type(value).__name__} cannot be stored ({exc}); "
+                "give it as text, a number, a list or a mapping"
+            ) from None
+        return {JSON_MARKER: self.encrypt(text)}
+
     def reveal(self, stored: Mapping[str, Any]) -> dict[str, Any]:
         """The configuration as written by the user, secrets decrypted, for drivers only."""
         plain: dict[str, Any] = {}
         for key, value in stored.items():
-            if is_sealed(value):
+            if is_sealed(value) and MARKER in value:
                 plain[key] = self.decrypt(value[MARKER])
+            elif is_sealed(value):
+                plain[key] = json.loads(self.decrypt(value[JSON_MARKER]))
             elif isinstance(value, Mapping):
                 plain[key] = self.reveal(value)
             else:
@@ -144,15 +163,22 @@ class SecretBox:
         return plain
 
 
-def _secret_str(value: object) -> str:
+def _unwrap(value: Any) -> Any:
+    # A pydantic SecretStr given by a caller is stored as the text it hides.
     if hasattr(value, "get_secret_value"):
-        return str(value.get_secret_value())
-    return str(value)
+        return value.get_secret_value()
+    return value
+
+
+def _unwrap_json(value: Any) -> Any:
+    if hasattr(value, "get_secret_value"):
+        return value.get_secret_value()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def is_sealed(value: object) -> bool:
     """True when ``value`` is an encrypted secret as stored."""
-    return isinstance(value, Mapping) and set(value) == {MARKER}
+    return isinstance(value, Mapping) and set(value) in ({MARKER}, {JSON_MARKER})
 
 
 def looks_secret(key: str) -> bool:
@@ -171,7 +197,11 @@ def redacted(stored: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def keep_secrets(new: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
-    """``new`` with every stored secret it leaves out kept, as an edit of a redacted view does."""
+    """``new`` with every stored secret it leaves out kept, as an edit of a redacted view does.
+
+    This is the API's merge (PATCH) rule; a project apply replaces the whole configuration
+    instead, so a secret the project file no longer has is removed.
+    """
     merged = dict(new)
     for key, value in stored.items():
         if key not in merged and is_sealed(value):
