@@ -6,8 +6,11 @@ import socket
 import time
 from email.utils import formatdate
 
+import pytest
 from receiver import Received, Receiver, Reply, Script
 from webhook_helpers import destination, rows, send
+
+from syncline.errors import TransientError
 
 
 def _then_ok(failing: int, reply: Reply) -> Script:
@@ -95,13 +98,24 @@ def test_a_timeout_is_retried(receiver: Receiver) -> None:
     assert len(receiver.requests) == 2
 
 
-def test_a_refused_connection_is_retried_then_the_rows_fail_retryable() -> None:
+def test_a_refused_connection_is_retried_then_fails_the_batch_naming_host_and_port() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     # Nothing listens on the port any more: every connection is refused.
+    target = destination(f"http://127.0.0.1:{port}/hook", max_retries=1, backoff_base=0.01)
 
-    result = send(destination(f"http://127.0.0.1:{port}/hook", max_retries=1), rows(2))
+    # The receiver refused no row: the batch fails transiently, the engine retries it.
+    with pytest.raises(TransientError, match=rf"127\.0\.0\.1:{port} did not answer") as caught:
+        send(target, rows(2))
+    assert "2 attempts" in str(caught.value)
+    assert "ConnectError" in str(caught.value)
 
-    assert [f.retryable for f in result.failures] == [True, True]
-    assert "could not reach the webhook (ConnectError)" in result.failures[0].reason
+
+def test_timeouts_to_the_end_fail_the_batch_transiently(receiver: Receiver) -> None:
+    receiver.script = lambda request: Reply(200, delay=0.5)
+    target = destination(receiver.url, timeout=0.1, max_retries=1, backoff_base=0.01)
+
+    with pytest.raises(TransientError, match="no answer within 0.1s"):
+        send(target, rows(1))
+    assert len(receiver.requests) == 2

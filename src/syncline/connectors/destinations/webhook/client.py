@@ -12,8 +12,10 @@ The receiver's answer decides each row's fate:
 - 3xx: the url is wrong (redirects are not followed); the run fails.
 - 429, 408, 425 and 5xx, timeouts and connection errors: retried with full-jitter
   exponential backoff, waiting as ``Retry-After`` asks on 429 and 503. When the
-  retries run out, every row of the request is refused as retryable, so the next run
-  sends them again.
+  retries of an answered request run out, every row of the request is refused as
+  retryable, so the next run sends them again. When the webhook never answered
+  (connection refused, timeouts), nothing was refused: the request raises
+  TransientError naming the host and port, and the engine retries the batch.
 - any other 4xx: every row of the request is refused, not retryable, with the
   receiver's reason.
 """
@@ -40,7 +42,7 @@ from syncline.connectors.destinations.webhook.retry import (
 )
 from syncline.connectors.destinations.webhook.signing import signature_headers
 from syncline.connectors.destinations.webhook.spec import WebhookConfig
-from syncline.errors import TerminalError
+from syncline.errors import TerminalError, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ class _Attempt:
 
     reason: str
     wait: float | None = None
+    unanswered: bool = False
+    """The webhook gave no answer at all (refused connection, timeout)."""
 
 
 def _detail(response: httpx.Response) -> str:
@@ -115,7 +119,10 @@ class Sender:
         self.client = client
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self.host = httpx.URL(config.url).host
+        url = httpx.URL(config.url)
+        self.host = url.host
+        port = url.port or (443 if url.scheme == "https" else 80)
+        self.address = f"{url.host}:{port}"
 
     def _headers(self, body: bytes, delivery: str) -> dict[str, str]:
         headers = {"Content-Type": "application/json", DELIVERY_HEADER: delivery}
@@ -137,6 +144,7 @@ class Sender:
 
         Raises:
             TerminalError: the receiver refused the credentials or redirected.
+            TransientError: the webhook never answered, retries included.
         """
         delivery = uuid.uuid4().hex
         attempts = self.config.max_retries + 1
@@ -175,6 +183,13 @@ class Sender:
             self.sleep(wait)
 
         plural = "s" if attempts > 1 else ""
+        if last.unanswered:
+            raise TransientError(
+                f"webhook {self.address} did not answer after {attempts} attempt{plural}: "
+                f"{last.reason}; check the url and that the receiver is running",
+                connector="webhook",
+                code="DESTINATION_UNREACHABLE",
+            )
         reason = f"gave up after {attempts} attempt{plural}: {last.reason}"
         return [RowFailure(i, reason, True) for i in range(rows)]
 
@@ -183,9 +198,10 @@ class Sender:
         try:
             response = self.request(body, delivery)
         except httpx.TimeoutException:
-            return _Attempt(f"no answer within {self.config.timeout:g}s")
+            return _Attempt(f"no answer within {self.config.timeout:g}s", unanswered=True)
         except httpx.TransportError as exc:
-            return _Attempt(f"could not reach the webhook ({type(exc).__name__})")
+            reason = f"could not reach the webhook ({type(exc).__name__})"
+            return _Attempt(reason, unanswered=True)
 
         status = response.status_code
         logger.debug(

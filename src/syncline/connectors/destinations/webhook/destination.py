@@ -130,6 +130,8 @@ class WebhookDestination(Destination):
 
         Raises:
             TerminalError: the receiver refused the credentials or redirected.
+            TransientError: the webhook did not answer a request, retries included; the
+                engine sends the whole batch again.
         """
         if self._open is None:
             raise RuntimeError("open() must be called before write_batch()")
@@ -156,19 +158,25 @@ class WebhookDestination(Destination):
             requests.append((start, state.pool.submit(state.sender.deliver, body, rows)))
 
         terminal: TerminalError | None = None
+        unanswered: TransientError | None = None
         for start, future in requests:
-            if terminal is not None and future.cancel():
+            if (terminal or unanswered) is not None and future.cancel():
                 continue
             try:
                 refused = future.result()
             except TerminalError as exc:
                 terminal = terminal or exc
                 continue
+            except TransientError as exc:
+                unanswered = unanswered or exc
+                continue
             failures.extend(
                 RowFailure(sendable[start + f.index], f.reason, f.retryable) for f in refused
             )
         if terminal is not None:
             raise terminal
+        if unanswered is not None:
+            raise unanswered
 
         failures.sort(key=lambda f: f.index)
         logger.info(
