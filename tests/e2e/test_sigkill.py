@@ -226,14 +226,6 @@ def test_next_run_finishes_a_sigkilled_run_without_resending_acknowledged_rows(
 
 
 @pytest.mark.parametrize("killed_run", ["on_commit"], indirect=True)
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="TODO(engine): a row the destination committed but the killed run had not yet "
-    "journaled is unknown to the snapshot, so deleting it from the source before the next "
-    "run leaves it in a mirror destination; the fix is journaling a batch's keys before "
-    "sending it",
-)
 def test_row_written_but_not_acknowledged_then_deleted_is_removed_by_the_next_run(
     conn: Conn, env: dict[str, str], killed_run: KilledRun
 ) -> None:

@@ -18,6 +18,9 @@ class Step:
     """The write action, or None when the rows are not sent but the snapshot advances."""
     clear: bool = False
     """Send the id with every other mapped field NULL (delete behaviour ``clear``)."""
+    in_doubt: bool | None = None
+    """Only rows a killed run sent without learning the outcome (True), only the
+    others (False), or every row of the operation (None)."""
 
     @property
     def sends(self) -> bool:
@@ -36,10 +39,24 @@ _WRITES = {
 }
 
 
-def plan_steps(mode: SyncMode, delete_behavior: DeleteBehavior) -> list[Step]:
-    """The steps of a run in delivery order: added, changed, then removed rows."""
+def plan_steps(
+    mode: SyncMode, delete_behavior: DeleteBehavior, *, upserts: bool = False
+) -> list[Step]:
+    """The steps of a run in delivery order: added, changed, then removed rows.
+
+    In insert mode a row a killed run inserted without learning the outcome may already
+    be in the destination, where a second insert would be rejected on every run; when
+    the destination ``upserts``, such rows are upserted instead. Append mode sends them
+    again as they are: an event may then arrive twice, but none is lost.
+    """
     on_added, on_changed = _WRITES[mode]
-    steps = [Step(Operation.ADDED, on_added), Step(Operation.CHANGED, on_changed)]
+    steps = [Step(Operation.ADDED, on_added)]
+    if mode is SyncMode.INSERT and upserts:
+        steps = [
+            Step(Operation.ADDED, WriteAction.UPSERT, in_doubt=True),
+            Step(Operation.ADDED, on_added, in_doubt=False),
+        ]
+    steps.append(Step(Operation.CHANGED, on_changed))
     steps.append(_removed_step(mode, delete_behavior))
     return steps
 

@@ -1,7 +1,8 @@
 """Deliver a run's plan: map batches, write them, and commit every acknowledged batch.
 
 Up to ``capabilities.max_concurrency`` batches are in flight; the snapshot journal is
-written from this thread only, right after each batch's result arrives. A transient
+written from this thread only: each batch's keys as in doubt right before the batch is
+handed over, and its outcome right after the batch's result arrives. A transient
 failure of a whole batch is retried with jittered exponential backoff; a terminal one
 stops the run after the batches already in flight have been accounted for.
 """
@@ -118,7 +119,7 @@ class Delivery:
         return not cancelled
 
     def _batches(self, step: Step) -> Generator[pa.RecordBatch, None, None]:
-        return self.planner.planned_batches(step.operation, self.batch_rows)
+        return self.planner.planned_batches(step.operation, self.batch_rows, in_doubt=step.in_doubt)
 
     def _submit(self, pool: ThreadPoolExecutor, step: Step, planned: pa.RecordBatch) -> _InFlight:
         if step.action is WriteAction.DELETE:
@@ -131,6 +132,9 @@ class Delivery:
         if mapped.records.num_rows:
             assert step.action is not None
             batch = WriteBatch(action=step.action, records=mapped.records, keys=mapped.keys)
+            # Should the process die before the outcome is journaled, the next run finds
+            # these keys in doubt and plans them again.
+            self.planner.store.record_doubt(planned, mapped.rows)
             if self.concurrency > 1:
                 future = pool.submit(self._write, batch)
             else:
@@ -165,7 +169,14 @@ class Delivery:
 
     def _complete(self, flight: _InFlight) -> None:
         mapped = flight.mapped
-        result = flight.future.result() if flight.future is not None else BatchResult()
+        result = BatchResult()
+        if flight.future is not None:
+            try:
+                result = flight.future.result()
+            except Exception:
+                # The destination refused the whole batch: nothing of it was written.
+                self.planner.store.withdraw_doubt(flight.planned, mapped.rows)
+                raise
         rejected: list[tuple[int, str, str | None]] = [
             (row, reason, None) for row, reason in mapped.rejected
         ]

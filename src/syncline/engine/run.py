@@ -58,7 +58,9 @@ class RunJob:
     """Plan and report counts; write nothing and commit nothing.
 
     A journal left by a killed run is still folded into the snapshot first, which
-    changes nothing the snapshot records (see :mod:`syncline.engine.planner.store`).
+    changes nothing the snapshot records (see :mod:`syncline.engine.planner.store`):
+    acknowledged rows stay acknowledged, and rows in doubt become unknown entries, the
+    same fact in the snapshot's own form. A dry run journals no doubt of its own.
     """
     memory_limit: str | None = None
     threads: int | None = None
@@ -254,7 +256,8 @@ class _Run:
     def _plan_and_deliver(self, planner: LocalPlanner, mapper: RecordMapper, rows: int) -> bool:
         mode = self.configuration.mode
         plan = planner.diff(every_row=mode is SyncMode.ALL, full_resync=self.job.full_resync)
-        steps = plan_steps(mode, self.configuration.delete_behavior)
+        upserts = SyncMode.UPSERT in self.job.destination.capabilities.modes
+        steps = plan_steps(mode, self.configuration.delete_behavior, upserts=upserts)
         self.progress.planned = _sent_counts(plan.counts, steps)
         check_guards(
             self.configuration.guards,
@@ -307,7 +310,7 @@ class _Run:
 def _sent_counts(counts: RowCounts, steps: list[Step]) -> RowCounts:
     """The planned counts of operations that are sent, as the API reports plannedRows."""
     sent = RowCounts()
-    for step in steps:
-        if step.sends:
-            sent.add(step.operation, getattr(counts, step.operation.value))
+    # Insert mode splits added rows over two steps; the operation counts once.
+    for operation in dict.fromkeys(step.operation for step in steps if step.sends):
+        sent.add(operation, getattr(counts, operation.value))
     return sent

@@ -202,7 +202,10 @@ class LocalPlanner:
         """Compute the plan: added, changed and removed rows, plus last run's failed rows.
 
         ``every_row`` plans every current row (mode ``all``); ``full_resync`` plans every
-        current row as added and no removed row.
+        current row as added and no removed row. A key whose snapshot entry is unknown
+        (sent by a run that died before the answer) is always planned: removed when the
+        model lost it, added when it was sent as added, changed otherwise. The plan's
+        ``_sl_doubt`` column names the operation such a row was sent with.
         """
         con = self.store.connection
         plan = Plan(snapshot_size=self.store.snapshot_size())
@@ -213,6 +216,7 @@ class LocalPlanner:
             sql = (
                 f"CREATE OR REPLACE TABLE {PLAN} AS SELECT c._sl_key, 'added' AS _sl_op, "
                 "c._sl_fp, c._sl_ext, coalesce(f.attempts, 0) AS _sl_attempts, "
+                "CAST(NULL AS VARCHAR) AS _sl_doubt, "
                 f"{columns} FROM {CURRENT} c LEFT JOIN failed f ON f.key = c._sl_key "
                 "WHERE c._sl_key IS NOT NULL"
             )
@@ -220,14 +224,19 @@ class LocalPlanner:
             changed = (
                 "TRUE"
                 if every_row
-                else ("s.key IS NULL OR c._sl_key IS NULL OR c._sl_fp <> s.fp OR f.key IS NOT NULL")
+                else (
+                    "s.key IS NULL OR c._sl_key IS NULL OR s.fp IS NULL OR c._sl_fp <> s.fp "
+                    "OR f.key IS NOT NULL"
+                )
             )
             sql = (
                 f"CREATE OR REPLACE TABLE {PLAN} AS SELECT "
                 "coalesce(c._sl_key, s.key) AS _sl_key, "
                 "CASE WHEN s.key IS NULL THEN 'added' WHEN c._sl_key IS NULL THEN 'removed' "
+                "WHEN s.doubt = 'added' THEN 'added' "
                 "ELSE 'changed' END AS _sl_op, c._sl_fp, coalesce(c._sl_ext, s.ext) AS _sl_ext, "
-                f"coalesce(f.attempts, 0) AS _sl_attempts, {columns} "
+                "coalesce(f.attempts, 0) AS _sl_attempts, s.doubt AS _sl_doubt, "
+                f"{columns} "
                 f"FROM (SELECT * FROM {CURRENT} WHERE _sl_key IS NOT NULL) c "
                 "FULL JOIN snapshot s ON c._sl_key = s.key "
                 "LEFT JOIN failed f ON f.key = coalesce(c._sl_key, s.key) "
@@ -260,13 +269,20 @@ class LocalPlanner:
         )
 
     def planned_batches(
-        self, operation: Operation, batch_rows: int
+        self, operation: Operation, batch_rows: int, *, in_doubt: bool | None = None
     ) -> Generator[pa.RecordBatch, None, None]:
-        """Stream the planned rows of one operation in batches of at most ``batch_rows``."""
+        """Stream the planned rows of one operation in batches of at most ``batch_rows``.
+
+        ``in_doubt`` keeps only the rows whose snapshot entry is unknown (True), only the
+        others (False), or every row (None).
+        """
+        where = "_sl_op = ?"
+        if in_doubt is not None:
+            where += f" AND _sl_doubt IS {'NOT ' if in_doubt else ''}NULL"
         cursor = self.store.connection.cursor()
         try:
             reader = cursor.execute(
-                f"SELECT * FROM {PLAN} WHERE _sl_op = ?", [operation.value]
+                f"SELECT * FROM {PLAN} WHERE {where}", [operation.value]
             ).to_arrow_reader(batch_rows)
             for batch in reader:
                 if batch.num_rows:

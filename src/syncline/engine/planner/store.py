@@ -4,11 +4,18 @@ The snapshot holds, per primary key, the fingerprint of the row the destination 
 acknowledged and the external id value a later delete or clear needs. The failed-row
 index holds every row the destination rejected and how many runs tried it.
 
-Each acknowledged batch appends its outcome to the journal in one transaction, which
-is cheap whatever the snapshot's size. The journal is folded into the snapshot and the
+Each batch is journaled twice, each time in one transaction that is cheap whatever the
+snapshot's size: its keys as *in doubt* before it is handed to the destination, and its
+outcome once the destination answers. The journal is folded into the snapshot and the
 failed-row index in one transaction at the end of the run, or at the start of the next
 run when a process died before it could: the snapshot plus the journal is always the
-exact record of what the destination acknowledged.
+exact record of what the destination acknowledged, and of what it may hold unknown to us.
+
+A key still in doubt when the journal is folded (the process died between handing the
+batch over and recording its outcome) becomes an *unknown* snapshot entry: no
+fingerprint, the external id kept, and in ``doubt`` the operation that was sent. The
+next diff plans such a key again whatever the model holds: present rows are sent
+again, absent ones are removed.
 """
 
 from __future__ import annotations
@@ -32,7 +39,9 @@ _MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|[KMGT]i?B)\s*$", re.IGNORECASE
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS snapshot (key VARCHAR, fp UBIGINT, ext VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS snapshot (key VARCHAR, fp UBIGINT, ext VARCHAR, doubt VARCHAR)",
+    # Files written before in-doubt keys were tracked lack the column; NULL means settled.
+    "ALTER TABLE snapshot ADD COLUMN IF NOT EXISTS doubt VARCHAR",
     "CREATE TABLE IF NOT EXISTS failed "
     "(key VARCHAR, operation VARCHAR, reason VARCHAR, attempts INTEGER)",
     "CREATE TABLE IF NOT EXISTS journal (key VARCHAR, kind VARCHAR, operation VARCHAR, "
@@ -151,8 +160,15 @@ class SnapshotStore:
                 sync_id=self.sync_id,
             )
 
+    def unknown_size(self) -> int:
+        """How many snapshot entries are unknown: sent by a run that died before the answer."""
+        row = self.connection.execute(
+            "SELECT count(*) FROM snapshot WHERE doubt IS NOT NULL"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def snapshot_size(self) -> int:
-        """How many rows the destination has acknowledged and still holds."""
+        """How many rows the destination acknowledged, or was sent and may hold."""
         row = self.connection.execute("SELECT count(*) FROM snapshot").fetchone()
         return int(row[0]) if row else 0
 
@@ -161,11 +177,36 @@ class SnapshotStore:
         row = self.connection.execute("SELECT count(*) FROM failed").fetchone()
         return int(row[0]) if row else 0
 
+    def record_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> None:
+        """Journal the ``sent`` planned rows as in doubt, before they go to the destination."""
+        if sent:
+            self._append(doubt_entries(planned, sent))
+
+    def withdraw_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> None:
+        """Drop the doubt of rows whose batch the destination refused as a whole.
+
+        A batch that raised was, by the destination contract, not written at all.
+        """
+        if not sent:
+            return
+        keys = pa.table({"key": planned.column("_sl_key").take(pa.array(sent, pa.int64()))})
+        con = self.connection
+        con.register("_sl_withdrawn", keys)
+        try:
+            con.execute(
+                "DELETE FROM journal WHERE kind = 'doubt' "
+                "AND key IN (SELECT key FROM _sl_withdrawn)"
+            )
+        finally:
+            con.unregister("_sl_withdrawn")
+
     def record(
         self, planned: pa.RecordBatch, acked: list[int], rejected: list[tuple[int, str]]
     ) -> None:
         """Journal one batch's acknowledged and rejected planned rows in one transaction."""
-        table = journal_entries(planned, acked, rejected)
+        self._append(journal_entries(planned, acked, rejected))
+
+    def _append(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
         con = self.connection
@@ -190,19 +231,29 @@ class SnapshotStore:
         pending = con.execute("SELECT count(*) FROM journal").fetchone()
         if not pending or pending[0] == 0:
             return
-        # A key is journaled at most once: a plan holds each key once, and the journal
-        # is merged before the next plan is made.
+        # A key has at most one doubt and one outcome: a plan holds each key once, and
+        # the journal is merged before the next plan is made.
         con.execute("BEGIN TRANSACTION")
         try:
+            # An outcome settles the doubt; the doubts left are sent rows of unknown fate.
+            con.execute(
+                "DELETE FROM journal WHERE kind = 'doubt' "
+                "AND key IN (SELECT key FROM journal WHERE kind <> 'doubt')"
+            )
             if self.snapshot_size() > 0:
                 con.execute(
-                    "DELETE FROM snapshot WHERE key IN (SELECT key FROM journal WHERE kind = 'ack')"
+                    "DELETE FROM snapshot "
+                    "WHERE key IN (SELECT key FROM journal WHERE kind <> 'fail')"
                 )
             con.execute(
-                "INSERT INTO snapshot SELECT key, fp, ext FROM journal "
-                "WHERE kind = 'ack' AND operation <> 'removed'"
+                "INSERT INTO snapshot SELECT key, CASE WHEN kind = 'ack' THEN fp END, ext, "
+                "CASE WHEN kind = 'doubt' THEN operation END FROM journal "
+                "WHERE kind = 'doubt' OR (kind = 'ack' AND operation <> 'removed')"
             )
-            con.execute("DELETE FROM failed WHERE key IN (SELECT key FROM journal)")
+            # A rejection of an earlier run stays on record until an outcome replaces it.
+            con.execute(
+                "DELETE FROM failed WHERE key IN (SELECT key FROM journal WHERE kind <> 'doubt')"
+            )
             con.execute(
                 "INSERT INTO failed SELECT key, operation, reason, attempts FROM journal "
                 "WHERE kind = 'fail'"
@@ -221,7 +272,7 @@ class SnapshotStore:
         try:
             con.execute("DELETE FROM snapshot")
             con.execute(
-                f"INSERT INTO snapshot SELECT _sl_key, _sl_fp, _sl_ext FROM {current} "
+                f"INSERT INTO snapshot SELECT _sl_key, _sl_fp, _sl_ext, NULL FROM {current} "
                 "WHERE _sl_key IS NOT NULL"
             )
             con.execute("DELETE FROM failed")
@@ -262,6 +313,24 @@ class SnapshotStore:
     def close(self) -> None:
         """Close the file; scratch tables of the run vanish with it."""
         self.connection.close()
+
+
+def doubt_entries(planned: pa.RecordBatch, sent: list[int]) -> pa.Table:
+    """Journal rows marking the ``sent`` rows of one planned batch as in doubt."""
+    rows = planned if len(sent) == planned.num_rows else planned.take(pa.array(sent, pa.int64()))
+    count = rows.num_rows
+    return pa.Table.from_arrays(
+        [
+            rows.column("_sl_key"),
+            pa.repeat(pa.scalar("doubt"), count),
+            rows.column("_sl_op"),
+            pa.nulls(count, pa.uint64()),
+            rows.column("_sl_ext"),
+            pa.nulls(count, pa.string()),
+            pa.repeat(pa.scalar(0, pa.int32()), count),
+        ],
+        schema=_JOURNAL_SCHEMA,
+    )
 
 
 def journal_entries(
