@@ -126,7 +126,8 @@ class DuckDBDestination(TableDestination):
         overrides = {f.name: "JSON" for f in fields if f.logical == "json"}
         overrides |= {f.name: "VARCHAR" for f in fields if pa.types.is_null(f.arrow_type)}
         columns = [f"{_q(name)} {overrides.get(name, kind)}" for name, kind, *_ in described]
-        columns.append(f"PRIMARY KEY ({_q(id_field)})")
+        if self._creates_primary_key():
+            columns.append(f"PRIMARY KEY ({_q(id_field)})")
         self._execute(f"CREATE SCHEMA IF NOT EXISTS {_q(table.schema)}")
         self._execute(f"CREATE TABLE {quote_table(table, 'duckdb')} ({', '.join(columns)})")
 

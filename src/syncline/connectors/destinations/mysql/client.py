@@ -133,7 +133,8 @@ class MySQLDestination(TableDestination):
             f"{column_type('mysql', f.arrow_type, logical=f.logical, key=f.name == id_field)}"
             for f in fields
         ]
-        columns.append(f"PRIMARY KEY ({_q(id_field)})")
+        if self._creates_primary_key():
+            columns.append(f"PRIMARY KEY ({_q(id_field)})")
         self._execute(
             f"CREATE TABLE {quote_table(table, 'mysql')} ({', '.join(columns)}) "
             "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"

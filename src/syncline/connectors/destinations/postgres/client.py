@@ -156,7 +156,8 @@ class PostgresDestination(TableDestination):
             f"{column_type('postgres', f.arrow_type, logical=f.logical, key=f.name == id_field)}"
             for f in fields
         ]
-        columns.append(f"PRIMARY KEY ({quote(id_field, 'postgres')})")
+        if self._creates_primary_key():
+            columns.append(f"PRIMARY KEY ({quote(id_field, 'postgres')})")
 
         with self._transaction():
             if not self._execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (table.schema,)):

@@ -104,6 +104,13 @@ class TableDestination(Destination):
     def _stage(self, batch: WriteBatch) -> list[RowFailure]:
         """Load the batch into the staging table; return the rows that could not be staged."""
 
+    def _creates_primary_key(self) -> bool:
+        """Whether a table created now gets a primary key on the id field.
+
+        Not for append mode: events repeat ids, and a key would refuse every repeat.
+        """
+        return self._context is None or self._context.mode is not SyncMode.APPEND
+
     def _stage_table(self, batch: WriteBatch) -> str:
         """The staging table's name for ``batch`` (its columns decide it where tables are kept)."""
         return self.stage_name

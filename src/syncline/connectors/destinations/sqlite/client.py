@@ -114,7 +114,8 @@ class SQLiteDestination(TableDestination):
 
     def _create(self, table: TableName, fields: Sequence[FieldSpec], id_field: str) -> None:
         columns = [f"{_q(f.name)} {column_type('sqlite', f.arrow_type)}" for f in fields]
-        columns.append(f"PRIMARY KEY ({_q(id_field)})")
+        if self._creates_primary_key():
+            columns.append(f"PRIMARY KEY ({_q(id_field)})")
         self._execute(f"CREATE TABLE {quote_table(table, 'sqlite')} ({', '.join(columns)})")
 
     def _stage(self, batch: WriteBatch) -> list[RowFailure]:
