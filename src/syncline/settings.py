@@ -44,6 +44,9 @@ class Settings:
     planner_threads: int | None = None
     """DuckDB threads of the local planner; all cores by default."""
 
+    workspace: str | None = None
+    """Workspace the command line works in; else a project folder's, else ``default``."""
+
     @property
     def catalog_url(self) -> str:
         """The SQLAlchemy URL of the control plane."""
@@ -100,6 +103,7 @@ def load_settings() -> Settings:
         log_format=log_format,
         planner_memory_limit=_env("planner_memory_limit"),
         planner_threads=threads,
+        workspace=_env("workspace"),
     )
 
 

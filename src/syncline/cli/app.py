@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
 from syncline.cli import project_commands, resource_commands, run_commands
+from syncline.cli.context import options as _options
 from syncline.cli.exitcodes import ExitCode
 from syncline.cli.logs import configure_logging
 from syncline.errors import ConnectorError, RunError, SynclineError, UserError
@@ -22,13 +22,6 @@ from syncline.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass
-class _Options:
-    debug: bool = False
-
-
-_options = _Options()
 
 app = typer.Typer(
     name="syncline",
@@ -56,9 +49,17 @@ def _global_options(
     log_format: Annotated[
         str | None, typer.Option(help="text or json [env: SYNCLINE_LOG_FORMAT].")
     ] = None,
+    workspace: Annotated[
+        str | None,
+        typer.Option(
+            help="The workspace to work in [env: SYNCLINE_WORKSPACE; default: the project's "
+            "workspace, else default]."
+        ),
+    ] = None,
 ) -> None:
     """Sync warehouse models into the tools where people work, sending only what changed."""
     _options.debug = debug
+    _options.workspace = workspace.strip() if workspace and workspace.strip() else None
     settings = load_settings()
     level = (log_level or settings.log_level).upper()
     fmt = (log_format or settings.log_format).lower()
@@ -85,6 +86,7 @@ syncs_app.command("list")(resource_commands.list_syncs)
 def run_cli(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` and return the exit code instead of exiting."""
     _options.debug = False
+    _options.workspace = None
     try:
         result = app(args=argv, prog_name="syncline", standalone_mode=False)
     except typer.Exit as exc:

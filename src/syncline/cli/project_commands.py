@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from syncline.cli import output
-from syncline.cli.context import open_catalog
+from syncline.cli.context import check_project_workspace, open_catalog
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
 from syncline.quickstart.scaffold import create_project
@@ -51,6 +51,7 @@ def plan(project: ProjectOption = Path(".")) -> None:
     """Show what `syncline apply` would create, change and delete in the catalog."""
     spec = load_project(project)
     settings = load_settings()
+    check_project_workspace(settings, spec.workspace)
     with open_catalog(settings) as catalog:
         result = plan_project(catalog, spec, settings)
     output.print_plan(output.console(), result)
@@ -60,6 +61,7 @@ def apply(project: ProjectOption = Path(".")) -> None:
     """Make the catalog match the project, in one transaction, and print what changed."""
     spec = load_project(project)
     settings = load_settings()
+    check_project_workspace(settings, spec.workspace)
     with open_catalog(settings) as catalog:
         result = apply_project(catalog, spec, settings)
     output.print_plan(output.console(), result, applied=True)

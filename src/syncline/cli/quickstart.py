@@ -40,7 +40,7 @@ def run_quickstart(folder: Path) -> int:
         # an earlier quickstart still holds a snapshot for these syncs.
         out.print("3. First run of each sync: every active customer is new.")
         for slug in project.syncs:
-            codes.append(_run(catalog, slug, settings, out, full_resync=True))
+            codes.append(_run(catalog, project, slug, settings, out, full_resync=True))
 
         changes = apply_sample_changes(folder / WAREHOUSE_FILE)
         out.print(
@@ -54,7 +54,7 @@ def run_quickstart(folder: Path) -> int:
 
         out.print("5. Second run of each sync: only the changes are sent.")
         for slug in project.syncs:
-            codes.append(_run(catalog, slug, settings, out, full_resync=False))
+            codes.append(_run(catalog, project, slug, settings, out, full_resync=False))
 
     result = folder / OUTPUT_DIR
     out.rule("Where to look")
@@ -65,11 +65,14 @@ def run_quickstart(folder: Path) -> int:
     return max(codes, default=ExitCode.OK)
 
 
-def _run(catalog: Any, slug: str, settings: Any, out: Any, *, full_resync: bool) -> int:
+def _run(
+    catalog: Any, project: Any, slug: str, settings: Any, out: Any, *, full_resync: bool
+) -> int:
     with ProgressView(output.error_console()) as view:
         record = run_sync(
-            catalog, slug, full_resync=full_resync, on_progress=view.update, settings=settings
-        )
+            catalog, slug, full_resync=full_resync, on_progress=view.update,
+            workspace=project.workspace, settings=settings,
+        )  # fmt: skip
     out.print(f"Sync {slug}:")
     print_run_summary(out, record)
     if record.get("error"):

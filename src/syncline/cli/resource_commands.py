@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from syncline.cli import output
-from syncline.cli.context import open_catalog
+from syncline.cli.context import open_catalog, workspace_for
 from syncline.cli.exitcodes import ExitCode
+from syncline.cli.run_commands import ProjectOption
 from syncline.connectors import registry
 from syncline.connectors.sources.base import Source
 from syncline.errors import ConnectorError
@@ -17,10 +18,12 @@ from syncline.settings import load_settings
 
 def test_source(
     name: Annotated[str, typer.Argument(help="The source's slug or id.")],
+    project: ProjectOption = None,  # noqa: PT028 - a command, not a test
 ) -> None:
     """Connect to a source and run a trivial query."""
     settings = load_settings()
-    with open_catalog(settings) as catalog, catalog.session(read_only=True) as session:
+    workspace = workspace_for(settings, project)
+    with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
         record = session.sources.get(_ident(name))
         source = _source(record.type, session.sources.plain_configuration(record))
 
@@ -37,10 +40,12 @@ def test_source(
 def preview_model(
     name: Annotated[str, typer.Argument(help="The model's slug or id.")],
     limit: Annotated[int, typer.Option(help="How many rows to show.", min=1)] = 20,
+    project: ProjectOption = None,
 ) -> None:
     """Show a model's columns with their types, and its first rows."""
     settings = load_settings()
-    with open_catalog(settings) as catalog, catalog.session(read_only=True) as session:
+    workspace = workspace_for(settings, project)
+    with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
         model = session.models.get(_ident(name))
         record = session.sources.get(model.source_id)
         source = _source(record.type, session.sources.plain_configuration(record))
@@ -66,10 +71,11 @@ def preview_model(
     out.print(output.table(f"First {len(rows)} rows", names, ([r[n] for n in names] for r in rows)))
 
 
-def list_syncs() -> None:
+def list_syncs(project: ProjectOption = None) -> None:
     """List every sync with its model, destination, mode, status and last run."""
     settings = load_settings()
-    with open_catalog(settings) as catalog, catalog.session(read_only=True) as session:
+    workspace = workspace_for(settings, project)
+    with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
         models = {m.id: m.slug for m in session.models.list()}
         destinations = {d.id: d.slug for d in session.destinations.list()}
         rows = [
@@ -88,11 +94,14 @@ def list_syncs() -> None:
 
     out = output.console()
     if not rows:
-        out.print("No syncs yet; declare some in a project and run `syncline apply`.")
+        out.print(
+            f"No syncs in workspace {workspace!r} yet; declare some in a project and run "
+            "`syncline apply`."
+        )
         return
     columns: tuple[str, ...] = ("id", "slug", "model", "destination", "mode", "status")
     columns += ("schedule", "last run (UTC)")
-    out.print(output.table("Syncs", columns, rows))
+    out.print(output.table(f"Syncs of workspace {workspace}", columns, rows))
 
 
 def _source(type_name: str, configuration: dict[str, object]) -> Source:

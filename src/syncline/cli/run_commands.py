@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -10,13 +11,23 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from syncline.cli import output
-from syncline.cli.context import open_catalog
+from syncline.cli.context import open_catalog, workspace_for
 from syncline.cli.exitcodes import for_run_status
 from syncline.engine.report import RunStatus
 from syncline.settings import load_settings
 from syncline.worker.execute import ProgressEvent, find_sync, run_sync
 
 SyncArgument = Annotated[str, typer.Argument(help="The sync's slug or id.")]
+
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        "-p",
+        envvar="SYNCLINE_PROJECT",
+        help="A project folder whose workspace to use [default: the current folder].",
+    ),
+]
 
 
 def run(
@@ -30,13 +41,15 @@ def run(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan and count only; write nothing.")
     ] = False,
+    project: ProjectOption = None,
 ) -> None:
     """Run a sync now and show what it added, changed and removed."""
     settings = load_settings()
+    workspace = workspace_for(settings, project)
     with open_catalog(settings) as catalog, ProgressView(output.error_console()) as view:
         record = run_sync(
             catalog, sync, full_resync=full_resync, reset_cdc=reset_cdc, dry_run=dry_run,
-            on_progress=view.update, settings=settings,
+            on_progress=view.update, workspace=workspace, settings=settings,
         )  # fmt: skip
 
     print_run_summary(output.console(), record, dry_run=dry_run)
@@ -97,10 +110,12 @@ class ProgressView:
 def runs(
     sync: SyncArgument,
     limit: Annotated[int, typer.Option(help="How many recent runs to show.")] = 10,
+    project: ProjectOption = None,
 ) -> None:
     """Show the recent runs of a sync, newest first."""
     settings = load_settings()
-    with open_catalog(settings) as catalog, catalog.session(read_only=True) as session:
+    workspace = workspace_for(settings, project)
+    with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
         record = find_sync(session, sync)
         found = session.runs.list_runs(record, newest_first=True, limit=limit)
         shaped = [session.to_api(run) for run in found]
@@ -137,10 +152,12 @@ def rows(
     run_id: Annotated[
         int | None, typer.Option("--run", help="Only this run; default: rows still failing.")
     ] = None,
+    project: ProjectOption = None,
 ) -> None:
     """Show rows the destination rejected: key, operation, reason and attempts."""
     settings = load_settings()
-    with open_catalog(settings) as catalog, catalog.session(read_only=True) as session:
+    workspace = workspace_for(settings, project)
+    with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
         record = find_sync(session, sync)
         found = session.runs.failed_rows(record, run_id)
         shaped = [(r.primary_key, r.operation, r.reason, r.attempts, r.run_id) for r in found]

@@ -1,0 +1,74 @@
+"""A project in a non-default workspace: --workspace, SYNCLINE_WORKSPACE and the project's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cli_harness import Invoke
+
+from syncline.cli.exitcodes import ExitCode
+
+
+@pytest.fixture
+def trial(syncline: Invoke, workdir: Path) -> Path:
+    """The sample project declaring ``workspace: trial``, applied."""
+    assert syncline("init", "proj").code == ExitCode.OK
+    settings = workdir / "proj" / "syncline.yml"
+    settings.write_text(settings.read_text().replace("workspace: default", "workspace: trial"))
+    applied = syncline("apply", "--project", "proj")
+    assert applied.code == ExitCode.OK, applied.err
+    return workdir / "proj"
+
+
+def test_commands_with_the_project_use_its_workspace(syncline: Invoke, trial: Path) -> None:
+    ran = syncline("run", "customers-to-crm", "--project", str(trial))
+    assert ran.code == ExitCode.OK, ran.err
+
+    listed = syncline("syncs", "list", "--project", str(trial))
+    assert "customers-to-crm" in listed.out
+    assert "workspace trial" in listed.out
+    history = syncline("runs", "customers-to-crm", "--project", str(trial))
+    assert history.code == ExitCode.OK, history.err
+
+
+def test_commands_inside_the_project_folder_use_its_workspace(
+    syncline: Invoke, trial: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(trial)
+
+    ran = syncline("run", "customers-to-csv")
+
+    assert ran.code == ExitCode.OK, ran.err
+    assert "customers-to-csv" in syncline("syncs", "list").out
+
+
+def test_the_workspace_option_and_setting_choose_the_workspace(
+    syncline: Invoke, trial: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Outside the project folder, without a choice, the default workspace is empty.
+    assert "No syncs in workspace 'default'" in syncline("syncs", "list").out
+
+    ran = syncline("--workspace", "trial", "run", "customers-to-crm")
+    assert ran.code == ExitCode.OK, ran.err
+
+    monkeypatch.setenv("SYNCLINE_WORKSPACE", "trial")
+    assert "customers-to-crm" in syncline("syncs", "list").out
+
+
+def test_a_workspace_that_does_not_exist_lists_those_that_do(syncline: Invoke, trial: Path) -> None:
+    result = syncline("--workspace", "trail", "run", "customers-to-crm")
+
+    assert result.code == ExitCode.USER_ERROR
+    assert "workspace 'trail' does not exist" in result.err
+    assert "default, trial" in result.err
+
+
+def test_a_named_workspace_other_than_the_projects_is_refused_by_apply(
+    syncline: Invoke, trial: Path
+) -> None:
+    result = syncline("--workspace", "default", "apply", "--project", str(trial))
+
+    assert result.code == ExitCode.USER_ERROR
+    assert "--workspace names the workspace 'default'" in result.err
+    assert "workspace: trial" in result.err
