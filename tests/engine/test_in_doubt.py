@@ -245,6 +245,24 @@ def test_batch_the_destination_refused_leaves_no_doubt(tmp_path: Path) -> None:
     assert (resumed.progress.planned.added, resumed.progress.planned.changed) == (16, 0)
 
 
+def test_batch_that_failed_with_a_bug_stays_in_doubt(tmp_path: Path) -> None:
+    sync = Harness(tmp_path, people(ROWS), MIRROR, "id", MemoryDestination(max_batch_rows=4))
+    sync.destination.raise_on_batch = lambda n: RuntimeError("oops") if n == 2 else None
+    failed = sync.run()
+    assert failed.status is RunStatus.FAILED
+    assert failed.error is not None
+    assert "internal error" in failed.error
+
+    # Outside the destination contract nothing says the batch was not written.
+    assert unknown_keys(tmp_path) == ["5", "6", "7", "8"]
+    sync.destination.raise_on_batch = None
+    sync.table = people([row for row in ROWS if row[0] != 6])
+    resumed = sync.run()
+    assert resumed.status is RunStatus.SUCCESS
+    assert (resumed.progress.planned.added, resumed.progress.planned.removed) == (15, 1)
+    assert unknown_keys(tmp_path) == []
+
+
 def journal_kinds(snapshot_dir: Path) -> list[str]:
     """The kinds of every journal entry the snapshot file holds."""
     with duckdb.connect(str(snapshot_path(snapshot_dir, 7)), read_only=True) as con:

@@ -30,7 +30,7 @@ from syncline.engine.actions import Step
 from syncline.engine.mapping import MappedBatch, RecordMapper, record_payload
 from syncline.engine.planner.local import LocalPlanner
 from syncline.engine.report import RejectedRow, RunProgress, RunReporter
-from syncline.errors import TransientError
+from syncline.errors import ConnectorError, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -173,8 +173,9 @@ class Delivery:
         if flight.future is not None:
             try:
                 result = flight.future.result()
-            except Exception:
-                # The destination refused the whole batch: nothing of it was written.
+            except ConnectorError:
+                # The destination refused the whole batch: nothing of it was written. Any
+                # other error leaves the batch in doubt, as a killed process would.
                 self.planner.store.withdraw_doubt(flight.planned, mapped.rows)
                 raise
         rejected: list[tuple[int, str, str | None]] = [
