@@ -6,7 +6,16 @@ import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from syncline.connectors.destinations.base import FieldSpec, RowFailure, WriteBatch
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from syncline.connectors.destinations.base import (
+    FieldSpec,
+    RowFailure,
+    SyncMode,
+    WriteBatch,
+    WriteContext,
+)
 from syncline.connectors.destinations.mysql.config import MySQLDestinationConfig
 from syncline.connectors.destinations.mysql.errors import map_error
 from syncline.connectors.destinations.sql.bisect import isolate_failures
@@ -33,6 +42,11 @@ GROUP BY INDEX_NAME
 HAVING COUNT(*) = 1 AND MAX(COLUMN_NAME) = %s
 """
 
+_BINARY_COLLATIONS_SQL = """
+SELECT COLLATION_NAME FROM information_schema.COLLATIONS
+WHERE COLLATION_NAME IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')
+"""
+
 # Strict mode turns silent truncation and zero dates into errors, so a bad value is a
 # rejected row rather than quietly changed data; UTC makes TIMESTAMP columns exact.
 _SESSION = "SET time_zone = '+00:00', sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')"
@@ -40,6 +54,16 @@ _SESSION = "SET time_zone = '+00:00', sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL
 
 def _q(name: str) -> str:
     return quote(name, "mysql")
+
+
+def _folds_case(collation: str) -> bool:
+    """Whether ``collation`` compares 'abc' equal to 'ABC' (or 'é' to 'e')."""
+    return "_ci" in collation or "_ai" in collation
+
+
+def _pads(collation: str) -> bool:
+    """Whether ``collation`` ignores trailing spaces ('abc' equal to 'abc ')."""
+    return "nopad" not in collation and "_0900_" not in collation
 
 
 class MySQLDestination(TableDestination):
@@ -124,6 +148,31 @@ class MySQLDestination(TableDestination):
         self._collations = {name: collation for name, _, collation in rows}
         return {name: kind for name, kind, _ in rows} or None
 
+    def open(self, context: WriteContext) -> None:
+        """Open as every table does, then refuse an id column that merges distinct ids."""
+        super().open(context)
+        collation = self._collations.get(context.id_field)
+        if context.mode is SyncMode.APPEND or collation is None or not _folds_case(collation):
+            return
+        assert self._table is not None
+        kind = self._columns[context.id_field]
+        raise TerminalError(
+            f"the id column {context.id_field!r} of table {self._table} has collation "
+            f"{collation}, which treats ids differing only in case or accents (and trailing "
+            "spaces) as one, so distinct model rows would overwrite each other; make it "
+            f"binary: ALTER TABLE {quote_table(self._table, 'mysql')} MODIFY "
+            f"{_q(context.id_field)} {kind} CHARACTER SET utf8mb4 COLLATE "
+            f"{self._binary_collation()} NOT NULL",
+            connector=self.type_name,
+            code="OBJECT_KEY_COLLATION",
+        )
+
+    def _binary_collation(self) -> str:
+        """The server's exact utf8mb4 collation: byte-wise, trailing spaces significant."""
+        rows = self._execute(_BINARY_COLLATIONS_SQL)
+        names = sorted(str(row[0]) for row in rows)
+        return names[-1] if names else "utf8mb4_bin"
+
     def _has_unique_key(self, table: TableName, column: str) -> bool:
         return bool(self._execute(_UNIQUE_SQL, (table.schema, table.name, column)))
 
@@ -135,9 +184,11 @@ class MySQLDestination(TableDestination):
         ]
         if self._creates_primary_key():
             columns.append(f"PRIMARY KEY ({_q(id_field)})")
+        # A binary collation keeps ids (and every text value) that differ only in case,
+        # accents or trailing spaces distinct; the server default would merge them.
         self._execute(
             f"CREATE TABLE {quote_table(table, 'mysql')} ({', '.join(columns)}) "
-            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+            f"ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={self._binary_collation()}"
         )
 
     def _stage(self, batch: WriteBatch) -> list[RowFailure]:
@@ -166,7 +217,32 @@ class MySQLDestination(TableDestination):
             with self._atomic():
                 self._guard(lambda: self._insert_many(sql, rows[lo:hi]))
 
-        return isolate_failures(0, len(rows), insert)
+        failures = isolate_failures(0, len(rows), insert)
+        return failures + self._unstage_padded_ids(batch, {f.index for f in failures})
+
+    def _unstage_padded_ids(self, batch: WriteBatch, refused: set[int]) -> list[RowFailure]:
+        """Reject rows whose id ends in a space when the id column ignores trailing spaces."""
+        assert self._context is not None
+        ident = self._context.id_field
+        collation = self._collations.get(ident)
+        if collation is None or not _pads(collation) or ident not in batch.records.column_names:
+            return []
+        ids = batch.records.column(ident)
+        if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+            return []
+        padded = pc.indices_nonzero(pc.fill_null(pc.ends_with(ids, " "), False)).to_pylist()
+        padded = [i for i in padded if i not in refused]
+        if not padded:
+            return []
+
+        marks = ", ".join(["%s"] * len(padded))
+        self._execute(f"DELETE FROM {self.stage_name} WHERE {_q(ROW_COLUMN)} IN ({marks})", padded)
+        reason = (
+            f"id {{!r}} ends in a space, which column {ident!r} (collation {collation}) "
+            f"ignores, so it would match another id; make the column binary without padding "
+            f"(COLLATE {self._binary_collation()}) or trim the id in the model's SQL"
+        )
+        return [RowFailure(i, reason.format(ids[i].as_py()), retryable=False) for i in padded]
 
     def _insert_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with self._conn.cursor() as cursor:
