@@ -29,7 +29,7 @@ def test_init_validate_apply_run_and_reapply(syncline: Invoke, workdir: Path) ->
 
     validated = syncline("validate", "--project", "proj")
     assert validated.code == ExitCode.OK
-    assert "1 sources, 1 models, 2 destinations, 2 syncs" in validated.out
+    assert "1 source, 1 model, 2 destinations, 2 syncs" in validated.out
 
     planned = syncline("plan", "--project", "proj")
     assert "+ create sync 'customers-to-crm'" in planned.out

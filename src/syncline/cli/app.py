@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from syncline.cli import project_commands, resource_commands, run_commands
+from syncline.cli import output, project_commands, resource_commands, run_commands
 from syncline.cli.context import options as _options
 from syncline.cli.exitcodes import ExitCode
 from syncline.cli.logs import configure_logging
@@ -119,7 +119,7 @@ def run_cli(argv: list[str] | None = None) -> int:
 def _fail(exc: SynclineError, code: ExitCode) -> int:
     if _options.debug:
         logger.error("command failed", exc_info=exc)
-    _error(str(exc))
+    _error(output.error_text(exc))
     return code
 
 

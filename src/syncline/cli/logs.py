@@ -32,12 +32,16 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+_REPORTED_BY_COMMAND = frozenset({"syncline.engine.run", "syncline.worker.execute"})
+"""Loggers whose errors are about the run the command reports itself, in one line."""
+
+
 class _ShownByCommand(logging.Filter):
-    """Drops the engine's "run failed" record: the command prints that error itself."""
+    """Drops a run's error records: the command prints that error itself, once."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Keep every record but the engine's error about the run it just reported."""
-        return not (record.name == "syncline.engine.run" and record.levelno == logging.ERROR)
+        """Keep every record but the errors about the run the command reports."""
+        return not (record.name in _REPORTED_BY_COMMAND and record.levelno >= logging.ERROR)
 
 
 def configure_logging(level: str, fmt: str) -> None:
@@ -57,8 +61,10 @@ def configure_logging(level: str, fmt: str) -> None:
         handler.setFormatter(JSONFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        # In text the error would show twice; JSON consumers get every record.
-        handler.addFilter(_ShownByCommand())
+        if logging.getLevelName(level) > logging.INFO:
+            # In text the error would show twice; who asks for INFO or DEBUG logs, and
+            # JSON consumers, get every record.
+            handler.addFilter(_ShownByCommand())
 
     root.addHandler(handler)
     root.setLevel(level)

@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from syncline.errors import Problem, ValidationError
 from syncline.project.plan import Action, Plan
 
 _STYLES = {Action.CREATE: "green", Action.CHANGE: "yellow", Action.DELETE: "red"}
@@ -45,6 +46,33 @@ def print_plan(out: Console, plan: Plan, *, applied: bool = False) -> None:
     counts = ", ".join(f"{len(plan.of(a))} to {a.value}" for a in Action)
     verb = "Applied" if applied else "Plan"
     out.print(f"{verb}: {counts}.")
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 source``, ``2 sources``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def problem_line(problem: Problem) -> str:
+    """One problem as one line: ``file:line (where): message. Fix: what to do``."""
+    where = problem.location
+    if problem.file is not None:
+        where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+        where = f"{where} ({problem.location})" if problem.location else where
+    # pydantic prefixes messages of custom validators with the error kind.
+    message = problem.message.replace("Value error, ", "").rstrip()
+    if problem.fix:
+        stop = "" if message.endswith((".", "?", "!")) else "."
+        message = f"{message}{stop} Fix: {problem.fix}"
+    return f"{where}: {message}" if where else message
+
+
+def error_text(exc: BaseException) -> str:
+    """An error as the command prints it: validation problems one a line, else one line."""
+    if isinstance(exc, ValidationError):
+        head = f"{plural(len(exc.problems), 'problem')} found:"
+        return "\n".join([head, *(f"  - {problem_line(p)}" for p in exc.problems)])
+    return " ".join(str(exc).split())
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

@@ -40,11 +40,16 @@ def init(
 def validate(project: ProjectOption = Path(".")) -> None:
     """Check every YAML file of the project and report every problem at once."""
     spec = load_project(project)
-    output.console().print(
-        f"The project is valid: {len(spec.sources)} sources, {len(spec.models)} models, "
-        f"{len(spec.destinations)} destinations, {len(spec.syncs)} syncs "
-        f"(workspace {spec.workspace!r})."
+    counts = ", ".join(
+        output.plural(len(resources), kind)
+        for kind, resources in (
+            ("source", spec.sources),
+            ("model", spec.models),
+            ("destination", spec.destinations),
+            ("sync", spec.syncs),
+        )
     )
+    output.console().print(f"The project is valid: {counts} (workspace {spec.workspace!r}).")
 
 
 def plan(project: ProjectOption = Path(".")) -> None:

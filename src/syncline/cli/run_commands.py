@@ -14,6 +14,7 @@ from syncline.cli import output
 from syncline.cli.context import open_catalog, workspace_for
 from syncline.cli.exitcodes import for_run_status
 from syncline.engine.report import RunStatus
+from syncline.errors import UserError
 from syncline.settings import load_settings
 from syncline.worker.execute import ProgressEvent, find_sync, run_sync
 
@@ -44,23 +45,34 @@ def run(
     project: ProjectOption = None,
 ) -> None:
     """Run a sync now and show what it added, changed and removed."""
+    if full_resync and reset_cdc:
+        raise UserError(
+            "--full-resync and --reset-cdc conflict: --full-resync sends every row again, "
+            "--reset-cdc takes the current rows as synced and sends nothing. Fix: pass one "
+            "of them"
+        )
     settings = load_settings()
     workspace = workspace_for(settings, project)
-    with open_catalog(settings) as catalog, ProgressView(output.error_console()) as view:
-        record = run_sync(
-            catalog, sync, full_resync=full_resync, reset_cdc=reset_cdc, dry_run=dry_run,
-            on_progress=view.update, workspace=workspace, settings=settings,
-        )  # fmt: skip
+    with open_catalog(settings) as catalog:
+        with ProgressView(output.error_console()) as view:
+            record = run_sync(
+                catalog, sync, full_resync=full_resync, reset_cdc=reset_cdc, dry_run=dry_run,
+                on_progress=view.update, workspace=workspace, settings=settings,
+            )  # fmt: skip
+        with catalog.session(workspace, read_only=True) as session:
+            skipped = session.runs.get(record["id"]).skipped_null_keys or 0
 
-    print_run_summary(output.console(), record, dry_run=dry_run)
+    print_run_summary(output.console(), record, dry_run=dry_run, skipped_null_keys=skipped)
     code = for_run_status(record["status"])
     if record.get("error"):
         output.error_console().print(f"error: run {record['id']} failed: {record['error']}")
     raise typer.Exit(code)
 
 
-def print_run_summary(out: Console, record: dict[str, Any], *, dry_run: bool = False) -> None:
-    """The counts table of a finished run, then its size, duration and status."""
+def print_run_summary(
+    out: Console, record: dict[str, Any], *, dry_run: bool = False, skipped_null_keys: int = 0
+) -> None:
+    """The counts table of a finished run, then its size, duration, status and skipped rows."""
     out.print(output.counts_table(record))
     duration = _duration(record)
     note = " (dry run: nothing was written)" if dry_run else ""
@@ -68,6 +80,13 @@ def print_run_summary(out: Console, record: dict[str, Any], *, dry_run: bool = F
         f"Rows queried: {record['querySize'] if record['querySize'] is not None else '-'}   "
         f"Duration: {duration}   Status: {record['status']}{note}"
     )
+    if skipped_null_keys:
+        out.print(skipped_text(skipped_null_keys))
+
+
+def skipped_text(count: int) -> str:
+    """How many model rows a run left out because their primary key was NULL."""
+    return f"{output.plural(count, 'row')} skipped: NULL primary key"
 
 
 class ProgressView:
@@ -119,10 +138,11 @@ def runs(
         record = find_sync(session, sync)
         found = session.runs.list_runs(record, newest_first=True, limit=limit)
         shaped = [session.to_api(run) for run in found]
+        notes = [_notes(run.dry_run, run.skipped_null_keys or 0) for run in found]
 
     columns: tuple[str, ...] = ("run", "status", "started (UTC)", "duration", "queried")
     columns += ("planned a/c/r",)
-    columns += ("succeeded a/c/r", "failed a/c/r", "error")
+    columns += ("succeeded a/c/r", "failed a/c/r", "notes", "error")
     rows = [
         (
             run["id"],
@@ -133,9 +153,10 @@ def runs(
             _acr(run["plannedRows"]),
             _acr(run["successfulRows"]),
             _acr(run["failedRows"]),
+            note,
             run.get("error"),
         )  # fmt: skip
-        for run in shaped
+        for run, note in zip(shaped, notes, strict=True)
     ]
     out = output.console()
     if not rows:
@@ -169,6 +190,13 @@ def rows(
         return
     columns = ("key", "operation", "reason", "attempts", "run")
     out.print(output.table(f"Rejected rows of sync {sync}", columns, shaped))
+
+
+def _notes(dry_run: bool, skipped_null_keys: int) -> str | None:
+    notes = ["dry run: nothing written"] if dry_run else []
+    if skipped_null_keys:
+        notes.append(skipped_text(skipped_null_keys))
+    return "; ".join(notes) or None
 
 
 def _acr(counts: dict[str, int]) -> str:

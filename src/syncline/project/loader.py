@@ -160,7 +160,12 @@ class _Loader:
                 ok = False
 
         slug = item.get("slug")
-        if "slug" in item and (not isinstance(slug, str) or not SLUG.fullmatch(slug)):
+        if "slug" in item and not isinstance(slug, str):
+            kind_of = type(slug).__name__ if slug is not None else "empty"
+            message = f"the slug must be text, not {kind_of} ({slug!r})"
+            self.problem(doc, (*path, "slug"), message, f'put it in quotes: slug: "{slug}"')
+            return
+        if "slug" in item and not SLUG.fullmatch(str(slug)):
             fix = "use lower-case letters, digits, '-' and '_', starting with a letter or digit"
             self.problem(doc, (*path, "slug"), f"invalid slug {slug!r}", fix)
             return
@@ -287,7 +292,8 @@ class _Loader:
             for problem in exc.problems:
                 below = problem.location[len(where) :].lstrip(".")
                 sub = tuple(int(p) if p.isdigit() else p for p in below.split(".") if p)
-                message, fix = problem.message, problem.fix or _config_fix(problem.message)
+                message = _plain_message(problem.message)
+                fix = problem.fix or _config_fix(message)
                 if "Extra inputs" in message and sub:
                     message = f"unknown key {sub[-1]!r}"
                     fix = _suggest(str(sub[-1]), keys) if len(sub) == 1 else "remove this key"
@@ -338,6 +344,13 @@ def _suggest(word: str, choices: Any) -> str:
     if close:
         return f"did you mean {close[0]!r}?"
     return f"use one of: {', '.join(choices)}" if choices else "remove it"
+
+
+def _plain_message(message: str) -> str:
+    # pydantic prefixes messages of custom validators with the error kind.
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.replace(prefix, "")
+    return message
 
 
 def _config_fix(message: str) -> str:

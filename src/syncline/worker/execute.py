@@ -73,8 +73,13 @@ def run_sync(
 
     Raises:
         NotFoundError: no such sync in the workspace.
-        UserError: the sync is disabled.
+        UserError: the sync is disabled, or ``full_resync`` and ``reset_cdc`` are both set.
     """
+    if full_resync and reset_cdc:
+        raise UserError(
+            "a full resync (send every row) and a CDC reset (send nothing) conflict; "
+            "ask for one of them"
+        )
     settings = settings or get_settings()
     worker = worker_name()
     trigger = RunTrigger(full_resync=full_resync, reset_cdc=reset_cdc, dry_run=dry_run)

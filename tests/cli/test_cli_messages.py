@@ -1,0 +1,133 @@
+"""What the command line says: one line per error, readable problems, notes on runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cli_harness import Invoke
+
+from syncline.catalog import Catalog
+from syncline.cli.exitcodes import ExitCode
+from syncline.settings import load_settings
+
+
+def init_and_apply(syncline: Invoke) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+    applied = syncline("apply", "--project", "proj")
+    assert applied.code == ExitCode.OK, applied.err
+
+
+def test_a_run_that_cannot_start_prints_one_error_line(syncline: Invoke) -> None:
+    init_and_apply(syncline)
+    catalog = Catalog.open(load_settings())
+    with catalog.session() as session:
+        # A stored configuration the destination refuses: the run cannot start.
+        session.destinations.update("crm", configuration={"path": "x.sqlite", "colour": "red"})
+    catalog.close()
+
+    result = syncline("run", "customers-to-crm")
+
+    assert result.code == ExitCode.RUN_FAILED
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("error: run ")
+    assert "colour" in lines[0]
+
+
+def test_logs_of_a_run_that_cannot_start_stay_available_at_info(
+    syncline: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init_and_apply(syncline)
+    catalog = Catalog.open(load_settings())
+    with catalog.session() as session:
+        session.destinations.update("crm", configuration={"path": "x.sqlite", "colour": "red"})
+    catalog.close()
+    monkeypatch.setenv("SYNCLINE_LOG_LEVEL", "INFO")
+
+    result = syncline("run", "customers-to-crm")
+
+    assert "ERROR syncline.worker.execute: run" in result.err
+    assert "cannot start" in result.err
+
+
+def test_problems_read_message_then_fix(syncline: Invoke, workdir: Path) -> None:
+    project = workdir / "proj"
+    project.mkdir()
+    (project / "sources.yml").write_text(
+        "sources:\n"
+        "  - slug: 7\n    type: duckdb\n    configuration: {path: a.duckdb}\n"
+        "  - slug: wh\n    type: duckdb\n    configuration: {path: '${NO_SUCH_VARIABLE}'}\n"
+    )
+
+    result = syncline("validate", "--project", "proj")
+
+    assert result.code == ExitCode.USER_ERROR
+    assert "2 problems found:" in result.err
+    assert "the slug must be text, not int (7). Fix: put it in quotes" in result.err
+    assert "'NO_SUCH_VARIABLE' is not set. Fix: set NO_SUCH_VARIABLE" in result.err
+    assert "invalid slug" not in result.err
+
+
+def test_pydantic_value_error_prefix_is_not_shown(syncline: Invoke, workdir: Path) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+    syncs = workdir / "proj" / "syncs.yml"
+    twice = "- {type: standard, from: plan, to: plan}\n        - {from: email, to: plan}"
+    syncs.write_text(syncs.read_text().replace("- {type: standard, from: plan, to: plan}", twice))
+
+    result = syncline("validate", "--project", "proj")
+
+    assert result.code == ExitCode.USER_ERROR
+    assert "two mappings write the field 'plan'" in result.err
+    assert "Value error" not in result.err
+
+
+def test_validate_counts_in_singular_and_plural(syncline: Invoke, workdir: Path) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+
+    result = syncline("validate", "--project", "proj")
+
+    assert "1 source, 1 model, 2 destinations, 2 syncs" in result.out
+
+
+def test_full_resync_and_reset_cdc_together_are_refused(syncline: Invoke) -> None:
+    init_and_apply(syncline)
+
+    result = syncline("run", "customers-to-crm", "--full-resync", "--reset-cdc")
+
+    assert result.code == ExitCode.USER_ERROR
+    assert "--full-resync and --reset-cdc conflict" in result.err
+    assert "has not run yet" in syncline("runs", "customers-to-crm").out
+
+
+def test_dry_runs_are_marked_in_the_run_history(syncline: Invoke) -> None:
+    init_and_apply(syncline)
+
+    assert syncline("run", "customers-to-csv", "--dry-run").code == ExitCode.OK
+    assert syncline("run", "customers-to-csv").code == ExitCode.OK
+    history = syncline("runs", "customers-to-csv")
+
+    rows = [line for line in history.out.splitlines() if "success" in line]
+    assert len(rows) == 2
+    newest, oldest = rows
+    assert "dry run" not in newest
+    assert "dry run" in oldest
+
+
+def test_rows_skipped_for_a_null_primary_key_are_shown(syncline: Invoke, workdir: Path) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+    models = workdir / "proj" / "models.yml"
+    models.write_text(
+        models.read_text().replace(
+            "SELECT id AS customer_id",
+            "SELECT CASE WHEN id <= 3 THEN NULL ELSE id END AS customer_id",
+        )
+    )
+    assert syncline("apply", "--project", "proj").code == ExitCode.OK
+
+    ran = syncline("run", "customers-to-csv")
+    history = syncline("runs", "customers-to-csv")
+
+    assert ran.code == ExitCode.OK, ran.err
+    assert "3 rows skipped: NULL primary key" in ran.out
+    assert "3 rows skipped: NULL primary key" in history.out
