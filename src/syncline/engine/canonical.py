@@ -98,8 +98,16 @@ def canonical_sql(column: str, arrow_type: pa.DataType) -> str:
 
 
 def encoded_sql(expression: str) -> str:
-    """Length-prefix a canonical string so that NULL, '' and 'NULL' all encode apart."""
-    return f"coalesce('V' || CAST(length({expression}) AS VARCHAR) || ':' || {expression}, 'N')"
+    """Length-prefix a canonical string so that NULL, '' and 'NULL' all encode apart.
+
+    ``V<length>:<text>`` for a value, ``N`` for NULL. ``concat`` prints the length in
+    decimal digits exactly as a cast to VARCHAR would, and builds the piece in one step
+    instead of one intermediate string per ``||``.
+    """
+    return (
+        f"CASE WHEN {expression} IS NULL THEN 'N' "
+        f"ELSE concat('V', length({expression}), ':', {expression}) END"
+    )
 
 
 def fingerprint_sql(canonical_columns: Sequence[str], salt: str = "") -> str:
