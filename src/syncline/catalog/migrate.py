@@ -1,22 +1,32 @@
-"""Bring a catalog database to the newest schema, programmatically, without alembic.ini."""
+"""Bring a catalog database to the newest schema, programmatically, without alembic.ini.
+
+Opening a catalog that is already at the newest revision costs one small query: Alembic
+(whose import and script scan take most of a second) is loaded only when the database
+is behind or unknown.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from syncline.errors import ConfigError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+HEAD_REVISION = "0001"
+"""The newest revision in ``migrations/versions``; a test keeps it equal to Alembic's head."""
+
+VERSION_TABLE = "alembic_version"
+"""The table in which Alembic records a database's revision."""
 
 _PG_LOCK_ID = 7_361_540_212
 """Advisory lock that keeps two processes from migrating one PostgreSQL catalog at once."""
@@ -24,6 +34,8 @@ _PG_LOCK_ID = 7_361_540_212
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration pointing at the migrations shipped in this package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -32,7 +44,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    """The newest revision the shipped migrations define."""
+    """The newest revision the shipped migrations define, as Alembic finds it."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "the catalog ships at least one migration"
     return head
@@ -41,10 +55,18 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     """The revision the database at ``engine`` is at; None when it was never migrated."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        revisions = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+        found = [str(revision) for revision in revisions.scalars()]
+    # Several rows would mean branches, which the shipped migrations never make.
+    return found[0] if len(found) == 1 else None
 
 
 def _check_known(revision: str | None) -> None:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     if revision is None:
         return
     try:
@@ -60,8 +82,14 @@ def _check_known(revision: str | None) -> None:
 
 def upgrade(engine: Engine) -> None:
     """Migrate the database at ``engine`` to the newest revision; a no-op when it is there."""
-    head = head_revision()
     current = current_revision(engine)
+    if current == HEAD_REVISION:
+        return
+
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    head = head_revision()
     if current == head:
         return
     _check_known(current)
