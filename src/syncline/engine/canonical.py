@@ -3,12 +3,17 @@
 Every referenced column is turned into one canonical string per row before the row's
 fingerprint is taken: integers and integral floats or decimals print alike (``1``,
 ``1.0`` and ``1.000`` are ``1``), other numbers print in their shortest exact form,
-timestamps become UTC microseconds since the epoch, booleans ``true``/``false``, and
-JSON (text tagged ``syncline.logical=json``, Arrow's JSON type, or nested Arrow types)
-is re-serialised with sorted keys and no whitespace. NULL stays distinct from ``''``.
+timestamps become UTC microseconds since the epoch (``infinity`` and ``-infinity``
+stay those words), booleans ``true``/``false``, and JSON (text tagged
+``syncline.logical=json``, Arrow's JSON type, or nested Arrow types) is re-serialised
+with sorted keys and no whitespace. Decimal text (tagged ``syncline.logical=decimal``:
+numbers wider than any Arrow decimal) is a JSON number, so it takes the same path and
+prints exactly as a ``decimal128`` would (``10.50`` is ``10.5``, ``0.00`` is ``0``).
+NULL stays distinct from ``''``.
 
 Scalar columns are canonicalised by DuckDB SQL expressions built here (vectorised);
-only JSON columns go through Python, one batch at a time.
+JSON and decimal text columns go through Arrow compute, and Python for what is not a
+plain number, one batch at a time.
 
 The fingerprint is the first 8 bytes (little-endian) of the ``md5`` of a length-prefixed
 encoding of the canonical strings: fixed by definition, unlike DuckDB's ``hash()``.
@@ -26,8 +31,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from syncline.connectors.sources.base import JSON_LOGICAL, LOGICAL_TYPE_KEY
+from syncline.connectors.sources.base import JSON_LOGICAL, LOGICAL_TYPE_KEY, is_decimal_field
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +43,9 @@ FINGERPRINT_SCHEME = "md5-upper64-lp-v2"
 
 _HUGEINT_LIMIT = "1e38"
 
+_PLAIN_NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
+"""Numbers that JSON and decimal text spell alike, canonicalised without Python."""
+
 
 def quote_identifier(name: str) -> str:
     """Quote ``name`` as a DuckDB identifier."""
@@ -44,9 +53,13 @@ def quote_identifier(name: str) -> str:
 
 
 def is_json_field(field: pa.Field) -> bool:
-    """True when a column holds JSON: tagged text, Arrow's JSON type, or a nested type."""
+    """True when a column is canonicalised as JSON: JSON or decimal text, nested types.
+
+    Decimal text is included because every decimal is a JSON number, whose canonical
+    form is the decimal's (see :func:`canonical_json_array`).
+    """
     metadata = field.metadata or {}
-    if metadata.get(LOGICAL_TYPE_KEY) == JSON_LOGICAL:
+    if metadata.get(LOGICAL_TYPE_KEY) == JSON_LOGICAL or is_decimal_field(field):
         return True
     kind = field.type
     if isinstance(kind, pa.ExtensionType):
@@ -89,7 +102,8 @@ def canonical_sql(column: str, arrow_type: pa.DataType) -> str:
             f"CASE WHEN {col} = 0 THEN '0' ELSE rtrim(rtrim(CAST({col} AS VARCHAR), '0'), '.') END"
         )
     if pa.types.is_timestamp(kind):
-        return f"CAST(epoch_us({col}) AS VARCHAR)"
+        # epoch_us() of infinity is NULL, which would make it equal to a NULL.
+        return f"coalesce(CAST(epoch_us({col}) AS VARCHAR), CAST({col} AS VARCHAR))"
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         return f"hex({col})"
     if pa.types.is_fixed_size_binary(kind) or pa.types.is_binary_view(kind):
@@ -149,12 +163,34 @@ def canonical_json_array(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataT
     if isinstance(arrow_type, pa.ExtensionType):
         array = array.storage if isinstance(array, pa.ExtensionArray) else array
         arrow_type = arrow_type.storage_type
-    values = array.to_pylist()
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return pa.array([canonical_json_text(v) for v in values], pa.string())
+        return _canonical_text_array(array)
     if pa.types.is_string_view(arrow_type) or pa.types.is_dictionary(arrow_type):
-        return pa.array([canonical_json_text(v) for v in values], pa.string())
-    return pa.array([canonical_json_value(v) for v in values], pa.string())
+        return _canonical_text_array(array.cast(pa.string()))
+    return pa.array([canonical_json_value(v) for v in array.to_pylist()], pa.string())
+
+
+def _canonical_text_array(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Canonical JSON of text values: plain numbers column-wise, the rest one by one."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    plain = pc.fill_null(pc.match_substring_regex(array, _PLAIN_NUMBER), False)
+
+    # Drop trailing fractional zeros, then a bare point, then the sign of a zero.
+    numbers = pc.replace_substring_regex(array, r"(\.[0-9]*?)0+$", r"\1")
+    numbers = pc.replace_substring_regex(numbers, r"\.$", "")
+    numbers = pc.replace_substring_regex(numbers, r"^-0$", "0")
+    if pc.all(pc.or_kleene(plain, pc.is_null(array))).as_py() is not False:
+        return numbers.cast(pa.string())
+
+    others = pa.array(
+        [
+            None if is_plain else canonical_json_text(value)
+            for value, is_plain in zip(array.to_pylist(), plain.to_pylist(), strict=True)
+        ],
+        pa.string(),
+    )
+    return pc.if_else(plain, numbers, others).cast(pa.string())
 
 
 def _dumps(value: Any) -> str:

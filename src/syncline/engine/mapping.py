@@ -20,7 +20,7 @@ import pyarrow as pa
 from jinja2.sandbox import SandboxedEnvironment
 
 from syncline.connectors.destinations.base import FieldSpec
-from syncline.connectors.sources.base import LOGICAL_TYPE_KEY
+from syncline.connectors.sources.base import LOGICAL_TYPE_KEY, is_decimal_field
 from syncline.engine.canonical import is_json_field
 from syncline.engine.config import (
     StandardMapping,
@@ -152,7 +152,7 @@ class RecordMapper:
         if isinstance(mapping, StandardMapping):
             model_field = self.model_schema.field(mapping.from_)
             arrow_type = model_field.type
-            logical = "json" if is_json_field(model_field) and _is_text(arrow_type) else None
+            logical = _logical(model_field) if _is_text(arrow_type) else None
             self._fields.append(FieldSpec(mapping.to, _plain_type(arrow_type), logical))
             self._producers.append(self._column(mapping.from_, _plain_type(arrow_type)))
         elif isinstance(mapping, StaticMapping):
@@ -301,6 +301,13 @@ def _metadata(spec: FieldSpec) -> dict[bytes, bytes] | None:
     if spec.logical is None:
         return None
     return {LOGICAL_TYPE_KEY: spec.logical.encode()}
+
+
+def _logical(field: pa.Field) -> str | None:
+    """The logical type a text model column passes on to the destination's field."""
+    if is_decimal_field(field):
+        return "decimal"
+    return "json" if is_json_field(field) else None
 
 
 def _is_text(arrow_type: pa.DataType) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from syncline.connectors.sources.base import Column, json_field
+from syncline.connectors.sources.base import Column, decimal_field, json_field
 from syncline.errors import TerminalError
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,13 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def decimal_text(value: Any) -> str:
+    """A decimal as plain positional text (``100000``, never ``1E+5``), exact digits kept."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return text(value)
+
+
 def to_utc(value: dt.datetime) -> dt.datetime:
     """An aware datetime in UTC; a naive one is taken to be UTC already."""
     if value.tzinfo is None:
@@ -71,7 +78,8 @@ def to_utc(value: dt.datetime) -> dt.datetime:
 
 
 def decimal_plan(name: str, source_type: str, precision: int, scale: int) -> ColumnPlan:
-    """A DECIMAL(precision, scale) column: exact ``decimal128``, or text beyond 38 digits."""
+    """A DECIMAL(precision, scale) column: exact ``decimal128``, or decimal text beyond 38
+    digits."""
     if 0 < precision <= 38 and 0 <= scale <= precision:
         quantum = Decimal(1).scaleb(-scale)
 
@@ -81,7 +89,7 @@ def decimal_plan(name: str, source_type: str, precision: int, scale: int) -> Col
 
         return ColumnPlan(pa.field(name, pa.decimal128(precision, scale)), source_type, convert)
 
-    return ColumnPlan(pa.field(name, pa.string()), source_type, text)
+    return ColumnPlan(decimal_field(name), source_type, decimal_text)
 
 
 def infer_plan(
@@ -95,7 +103,7 @@ def infer_plan(
 
     A column without any non-null value, or mixing kinds that no one Arrow type holds,
     becomes text. Decimals become exact ``decimal128`` when the driver reports the
-    column's ``decimal`` precision and scale, and text otherwise.
+    column's ``decimal`` precision and scale, and decimal text otherwise.
     """
     kinds = {type(value) for value in values if value is not None}
     label = source_type or "undeclared"
@@ -105,6 +113,9 @@ def infer_plan(
 
     if not kinds:
         return ColumnPlan(pa.field(name, pa.string()), label, text)
+
+    if kinds == {Decimal}:
+        return ColumnPlan(decimal_field(name), label, decimal_text)
 
     if kinds <= {bool}:
         return ColumnPlan(pa.field(name, pa.bool_()), label)
@@ -123,7 +134,6 @@ def infer_plan(
 
     simple = {
         str: (pa.string(), None),
-        Decimal: (pa.string(), text),
         bytes: (pa.binary(), None),
         bytearray: (pa.binary(), bytes),
         memoryview: (pa.binary(), bytes),

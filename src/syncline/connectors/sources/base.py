@@ -24,6 +24,11 @@ JSON_LOGICAL = b"json"
 """Logical type of a string column holding JSON text: the engine compares it as JSON."""
 
 
+DECIMAL_LOGICAL = b"decimal"
+"""Logical type of a string column holding exact decimal text (``10.50``, ``-7``, ``NaN``)
+whose precision no Arrow decimal type holds: the engine compares it as a number."""
+
+
 def json_field(name: str, *, nullable: bool = True) -> pa.Field:
     """An Arrow string field marked as holding JSON text."""
     return pa.field(name, pa.string(), nullable=nullable, metadata={LOGICAL_TYPE_KEY: JSON_LOGICAL})
@@ -32,6 +37,18 @@ def json_field(name: str, *, nullable: bool = True) -> pa.Field:
 def is_json_field(field: pa.Field) -> bool:
     """Whether ``field`` is marked as holding JSON text."""
     return bool(field.metadata) and field.metadata.get(LOGICAL_TYPE_KEY) == JSON_LOGICAL
+
+
+def decimal_field(name: str, *, nullable: bool = True) -> pa.Field:
+    """An Arrow string field marked as holding exact decimal text."""
+    return pa.field(
+        name, pa.string(), nullable=nullable, metadata={LOGICAL_TYPE_KEY: DECIMAL_LOGICAL}
+    )
+
+
+def is_decimal_field(field: pa.Field) -> bool:
+    """Whether ``field`` is marked as holding exact decimal text."""
+    return bool(field.metadata) and field.metadata.get(LOGICAL_TYPE_KEY) == DECIMAL_LOGICAL
 
 
 @dataclass(frozen=True)
@@ -115,7 +132,9 @@ class Source(ABC):
 
         Column types keep values exact: integers as ``int64`` (``uint64`` only for
         unsigned 64-bit columns), DECIMAL/NUMERIC as ``decimal128(p, s)`` with the
-        column's precision and scale (a string when unbounded), timestamps with a time
+        column's precision and scale (when unbounded or wider than 38 digits, a
+        ``string`` field marked ``{LOGICAL_TYPE_KEY: DECIMAL_LOGICAL}``, see
+        :func:`decimal_field`), timestamps with a time
         zone as ``timestamp[us, tz=UTC]`` and naive ones as ``timestamp[us]``, dates as
         ``date32``, booleans, text as ``string``, bytes as ``binary``. JSON columns are
         ``string`` fields holding the JSON text whose metadata carries

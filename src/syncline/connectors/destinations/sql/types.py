@@ -34,7 +34,9 @@ def column_type(
     """The column type that holds ``arrow_type`` values exactly in ``dialect``.
 
     ``key`` asks for a type that may be a primary key (MySQL cannot index unbounded text).
-    ``logical="json"`` gives a JSON column for JSON text.
+    ``logical="json"`` gives a JSON column for JSON text; ``logical="decimal"`` (decimal
+    text wider than any Arrow decimal) gives PostgreSQL's unbounded ``numeric``, and text
+    elsewhere, because MySQL's widest DECIMAL(65, 30) would round it.
     """
     if dialect == "sqlite":
         return _sqlite_type(arrow_type)
@@ -88,6 +90,8 @@ def column_type(
 def _text_type(dialect: str, *, logical: str | None, key: bool) -> str:
     if logical == "json":
         return "jsonb" if dialect == "postgres" else "json"
+    if logical == "decimal" and dialect == "postgres":
+        return "numeric"
     if dialect == "mysql":
         return "varchar(255)" if key else "longtext"
     return "text"

@@ -1,9 +1,12 @@
 """Arrow types for PostgreSQL columns as ADBC exports them.
 
-ADBC already gives most types their natural Arrow form. Three need finishing:
-NUMERIC arrives as text (made exact ``decimal128`` from the column's type modifier),
+ADBC already gives most types their natural Arrow form. Four need finishing:
+NUMERIC arrives as text (made exact ``decimal128`` from the column's type modifier, or
+kept as text marked as decimal when no decimal128 holds it),
 JSON and JSONB as an extension type (made plain text marked as JSON), and UUID as
-16 bytes (made the usual text form).
+16 bytes (made the usual text form); and ``infinity`` / ``-infinity`` timestamps and
+dates, which ADBC shifts by the PostgreSQL epoch into meaningless years (made Syncline's
+infinity, see :mod:`syncline.connectors.sources.infinity`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from syncline.connectors.sources._arrow import cast_column, normal_type
-from syncline.connectors.sources.base import Column, json_field
+from syncline.connectors.sources.base import Column, decimal_field, json_field
+from syncline.connectors.sources.infinity import DATE_INFINITY, TIMESTAMP_INFINITY
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +29,15 @@ TYPE_KEY = b"POSTGRESQL:type"
 TYPMOD_KEY = b"POSTGRESQL:typmod"
 
 ColumnConverter = Callable[[pa.Array], pa.Array]
+
+# PostgreSQL stores infinity as the extreme integer; ADBC adds the 2000-01-01 epoch offset
+# to it, which wraps around to these values (below any real date PostgreSQL allows).
+_PG_EPOCH_MICROS = 946_684_800_000_000
+_PG_EPOCH_DAYS = 10_957
+_ADBC_INFINITY = {
+    "int64": (-(2**63) + _PG_EPOCH_MICROS - 1, -(2**63) + _PG_EPOCH_MICROS, TIMESTAMP_INFINITY),
+    "int32": (-(2**31) + _PG_EPOCH_DAYS - 1, -(2**31) + _PG_EPOCH_DAYS, DATE_INFINITY),
+}
 
 
 @dataclass(frozen=True)
@@ -63,19 +77,39 @@ def plan_column(exported: pa.Field) -> ColumnPlan:
             type_name,
             name,
         )
+    if (pa.types.is_timestamp(target) and target.unit == "us") or pa.types.is_date32(target):
+        return ColumnPlan(
+            pa.field(name, target),
+            type_name,
+            lambda array: _infinities(cast_column(array, target)),
+        )
     return ColumnPlan(pa.field(name, target), type_name, lambda array: cast_column(array, target))
 
 
+def _infinities(array: pa.Array) -> pa.Array:
+    """ADBC's wrapped-around ``infinity`` / ``-infinity`` made Syncline's infinity values."""
+    numbers = array.view(pa.int64() if pa.types.is_timestamp(array.type) else pa.int32())
+    plus, minus, infinity = _ADBC_INFINITY[str(numbers.type)]
+    lowest = pc.min(numbers).as_py()
+    if lowest is None or lowest > minus:
+        return array
+
+    kind = numbers.type
+    numbers = pc.if_else(pc.equal(numbers, plus), pa.scalar(infinity, kind), numbers)
+    numbers = pc.if_else(pc.equal(numbers, minus), pa.scalar(-infinity, kind), numbers)
+    return numbers.view(array.type)
+
+
 def _numeric_plan(name: str, typmod: int) -> ColumnPlan:
-    """NUMERIC(p, s) as exact decimal128; unbounded or wider than 38 digits as text."""
+    """NUMERIC(p, s) as exact decimal128; unbounded or wider than 38 digits as decimal text."""
     if typmod < 4:
-        return ColumnPlan(pa.field(name, pa.string()), "numeric", _storage)
+        return ColumnPlan(decimal_field(name), "numeric", _storage)
 
     precision = ((typmod - 4) >> 16) & 0xFFFF
     scale = (typmod - 4) & 0xFFFF
     type_name = f"numeric({precision},{scale})"
     if precision > 38 or scale > precision:
-        return ColumnPlan(pa.field(name, pa.string()), type_name, _storage)
+        return ColumnPlan(decimal_field(name), type_name, _storage)
 
     target = pa.decimal128(precision, scale)
     return ColumnPlan(pa.field(name, target), type_name, lambda array: cast_column(array, target))
