@@ -131,3 +131,27 @@ def test_rows_skipped_for_a_null_primary_key_are_shown(syncline: Invoke, workdir
     assert ran.code == ExitCode.OK, ran.err
     assert "3 rows skipped: NULL primary key" in ran.out
     assert "3 rows skipped: NULL primary key" in history.out
+
+
+def test_validate_prints_warnings_and_still_passes(syncline: Invoke, workdir: Path) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+    syncs = workdir / "proj" / "syncs.yml"
+    syncs.write_text(syncs.read_text().replace("object: contacts", "object: customers.csv", 1))
+    syncs.write_text(syncs.read_text().replace("destination: crm", "destination: exports"))
+
+    result = syncline("validate", "--project", "proj")
+
+    assert result.code == ExitCode.OK, result.err
+    assert result.err.startswith("warning: syncs.yml:")
+    assert "all write 'customers.csv' of the destination 'exports'" in result.err
+
+
+def test_validate_reports_a_broken_template(syncline: Invoke, workdir: Path) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+    syncs = workdir / "proj" / "syncs.yml"
+    syncs.write_text(syncs.read_text().replace('"{{ plan | upper }} customer"', '"{{ a "'))
+
+    result = syncline("validate", "--project", "proj")
+
+    assert result.code == ExitCode.USER_ERROR
+    assert "syncs.yml:14 (syncs[0].configuration.mappings[4].template)" in result.err

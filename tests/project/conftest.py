@@ -21,6 +21,7 @@ from syncline.connectors.destinations.base import (
     WriteBatch,
     WriteContext,
 )
+from syncline.errors import TerminalError
 
 
 class PretendConfig(ConnectorConfig):
@@ -39,6 +40,12 @@ class PretendDestination(Destination):
     capabilities: ClassVar[Capabilities] = Capabilities(
         modes=frozenset({SyncMode.UPSERT, SyncMode.INSERT})
     )
+
+    @classmethod
+    def check_object(cls, name: str) -> None:
+        """Refuse an object name that climbs out of its folder, as a file destination would."""
+        if ".." in name.split("/"):
+            raise TerminalError(f"object {name!r} must stay inside the destination folder")
 
     def test(self) -> None:
         """Nothing to reach."""

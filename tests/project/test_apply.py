@@ -140,8 +140,36 @@ def test_a_connector_type_change_is_refused(
     (root / "a.yml").write_text(VALID_SOURCES.replace("type: duckdb", "type: sqlite").lstrip())
     (root / "a.yml").write_text((root / "a.yml").read_text().replace("/tmp/nowhere.duckdb", "x"))
 
-    with pytest.raises(ValidationError, match="cannot change type from 'duckdb' to 'sqlite'"):
+    with pytest.raises(ValidationError, match="cannot change type from 'duckdb' to 'sqlite'") as e:
         apply_project(catalog, load_project(root, env=ENV), settings)
+    assert e.value.problems[0].file == "a.yml"
+    assert e.value.problems[0].line == 2
+
+
+ALIASED = """
+sources:
+  - slug: pg
+    type: {type}
+    configuration: {{host: 127.0.0.1, user: postgres, database: postgres}}
+"""
+
+
+def test_a_connector_type_is_kept_as_written_and_may_switch_to_another_name(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": ALIASED.format(type="PostgreSQL")})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+    with catalog.session(read_only=True) as session:
+        assert session.sources.get("pg").type == "postgresql"
+
+    (root / "a.yml").write_text(ALIASED.format(type="postgres").lstrip())
+    project = load_project(root, env=ENV)
+    assert described(plan_project(catalog, project, settings)) == ["change source 'pg': type"]
+    apply_project(catalog, project, settings)
+
+    assert plan_project(catalog, project, settings).empty
+    with catalog.session(read_only=True) as session:
+        assert session.sources.get("pg").type == "postgres"
 
 
 def test_the_project_workspace_is_created_and_used(

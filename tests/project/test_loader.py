@@ -254,3 +254,53 @@ def test_a_folder_without_yaml_is_a_config_error(tmp_path: Path) -> None:
         load_project(tmp_path)
     with pytest.raises(ConfigError, match="does not exist"):
         load_project(tmp_path / "missing")
+
+
+def test_a_broken_template_is_reported_with_file_and_line(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace(
+        "mappings: [{from: id, to: id}]",
+        "mappings:\n        - {from: id, to: id}\n"
+        "        - {type: template, template: '{{ a ', to: b}",
+    )
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problem = only(problems_of(root), "the template of field 'b' is not valid")
+
+    assert problem.file == "b.yml"
+    assert problem.line == 19
+    assert problem.location == "syncs[0].configuration.mappings[1].template"
+
+
+def test_an_object_the_destination_refuses_is_a_problem(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("object: people", "object: ../../people")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problem = only(problems_of(root), "must stay inside the destination folder")
+
+    assert (problem.file, problem.line) == ("b.yml", 16)
+    assert problem.location == "syncs[0].configuration.object"
+
+
+def test_a_broken_model_is_reported_once_not_again_on_its_syncs(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("    primaryKey: id\n", "")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problems = problems_of(root)
+
+    assert [p.message for p in problems] == ["the required key 'primaryKey' is missing"]
+
+
+def test_two_syncs_writing_one_object_get_a_warning(write_project: WriteFiles) -> None:
+    second = (
+        "  - slug: users-again\n    model: users\n    destination: crm\n"
+        "    configuration: {mode: upsert, object: people, mappings: [{from: id, to: id}]}\n"
+    )
+    rest = VALID_REST + second
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    project = load_project(root, env=ENV)
+
+    assert len(project.syncs) == 2
+    [warning] = project.warnings
+    assert "'users-to-crm', 'users-again' all write 'people'" in warning.message
+    assert warning.file == "b.yml"

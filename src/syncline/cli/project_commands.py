@@ -12,6 +12,7 @@ from syncline.cli import output
 from syncline.cli.context import check_project_workspace, open_catalog
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
+from syncline.project.spec import Project
 from syncline.quickstart.scaffold import create_project
 from syncline.settings import load_settings
 
@@ -37,9 +38,16 @@ def init(
     )
 
 
+def _load(project: Path) -> Project:
+    spec = load_project(project)
+    for warning in spec.warnings:
+        output.error_console().print(f"warning: {output.problem_line(warning)}")
+    return spec
+
+
 def validate(project: ProjectOption = Path(".")) -> None:
     """Check every YAML file of the project and report every problem at once."""
-    spec = load_project(project)
+    spec = _load(project)
     counts = ", ".join(
         output.plural(len(resources), kind)
         for kind, resources in (
@@ -54,7 +62,7 @@ def validate(project: ProjectOption = Path(".")) -> None:
 
 def plan(project: ProjectOption = Path(".")) -> None:
     """Show what `syncline apply` would create, change and delete in the catalog."""
-    spec = load_project(project)
+    spec = _load(project)
     settings = load_settings()
     check_project_workspace(settings, spec.workspace)
     with open_catalog(settings) as catalog:
@@ -64,7 +72,7 @@ def plan(project: ProjectOption = Path(".")) -> None:
 
 def apply(project: ProjectOption = Path(".")) -> None:
     """Make the catalog match the project, in one transaction, and print what changed."""
-    spec = load_project(project)
+    spec = _load(project)
     settings = load_settings()
     check_project_workspace(settings, spec.workspace)
     with open_catalog(settings) as catalog:

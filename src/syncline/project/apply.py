@@ -18,7 +18,7 @@ from syncline.connectors import registry
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
-from syncline.errors import NotFoundError, Problem, ValidationError
+from syncline.errors import ConfigError, NotFoundError, Problem, ValidationError
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
 from syncline.project.spec import Project
 from syncline.settings import Settings, get_settings
@@ -36,7 +36,7 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
     except NotFoundError:
         current = {kind: {} for kind in KINDS}
     plan = compute_plan(desired, current, _managed(settings, project.workspace), secrets)
-    _refuse_impossible(plan, desired, current)
+    _refuse_impossible(plan, desired, current, project)
     return plan
 
 
@@ -51,7 +51,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
     with catalog.session(project.workspace) as session:
         current = read_state(session)
         plan = compute_plan(desired, current, managed, secrets)
-        _refuse_impossible(plan, desired, current)
+        _refuse_impossible(plan, desired, current, project)
         _Writer(session, project).write(plan, deleted_syncs)
 
     for sync_id in deleted_syncs:
@@ -111,22 +111,38 @@ def _desired(project: Project) -> tuple[State, dict[tuple[str, str], frozenset[s
     return desired, secrets
 
 
-def _refuse_impossible(plan: Plan, desired: State, current: State) -> None:
+def _refuse_impossible(
+    plan: Plan, desired: State, current: State, project: Project | None = None
+) -> None:
     problems = []
+    lookups = {"sources": registry.source_class, "destinations": registry.destination_class}
     for change in plan.of(Action.CHANGE):
         if "type" in change.fields:
             before = current[change.kind][change.slug]["type"]
             after = desired[change.kind][change.slug]["type"]
+            if _same_connector(lookups[change.kind], before, after):
+                # Another name of the same connector (mariadb, mysql): just renamed.
+                continue
+            origin = getattr(project, change.kind)[change.slug].origin if project else None
             problems.append(
                 Problem(
                     f"{change.kind}.{change.slug}.type",
                     f"the {change.kind[:-1]} {change.slug!r} cannot change type from "
                     f"{before!r} to {after!r}",
                     fix="declare it under a new slug and point its users to it",
+                    file=origin.file if origin else None,
+                    line=origin.line if origin else None,
                 )
             )
     if problems:
         raise ValidationError(problems)
+
+
+def _same_connector(lookup: Any, before: str, after: str) -> bool:
+    try:
+        return bool(lookup(before) is lookup(after))
+    except (ConfigError, ImportError, AttributeError):
+        return False
 
 
 class _Writer:
@@ -161,6 +177,8 @@ class _Writer:
                 name=spec.name, slug=spec.slug, type=spec.type, configuration=spec.configuration
             )
         else:
+            # Only another name of the same connector gets here (see _refuse_impossible).
+            repository.get(spec.slug).type = spec.type
             repository.update(
                 spec.slug,
                 name=spec.name,

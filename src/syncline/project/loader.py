@@ -19,7 +19,7 @@ from typing import Any
 
 from syncline.connectors import registry
 from syncline.engine.config import SyncConfiguration
-from syncline.errors import ConfigError, Problem, ValidationError
+from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
 from syncline.project.schedule import check_schedule
 from syncline.project.spec import ConnectionSpec, ModelSpec, Origin, Project, SyncSpec
 from syncline.project.yamlfile import Document, Path_, read_document, render_path
@@ -106,6 +106,9 @@ class _Loader:
         self.project = project
         self.problems: list[Problem] = []
         self.documents: dict[tuple[str, str], tuple[Document, Path_]] = {}
+        self.broken: set[tuple[str, str]] = set()
+        """Resources declared with problems of their own; references to them are not
+        reported again as undeclared."""
 
     def problem(self, doc: Document, path: Path_, message: str, fix: str | None = None) -> None:
         """Record one problem at ``path`` of ``doc``."""
@@ -168,8 +171,11 @@ class _Loader:
         if "slug" in item and not SLUG.fullmatch(str(slug)):
             fix = "use lower-case letters, digits, '-' and '_', starting with a letter or digit"
             self.problem(doc, (*path, "slug"), f"invalid slug {slug!r}", fix)
+            self.broken.add((kind, str(slug)))
             return
         if not ok or not isinstance(slug, str):
+            if isinstance(slug, str):
+                self.broken.add((kind, slug))
             return
 
         if (kind, slug) in self.documents:
@@ -218,7 +224,10 @@ class _Loader:
 
         self._check_model(doc, (*path, "configuration"), cls.config_model, configuration)
         name = item.get("name") or item["slug"]
-        return ConnectionSpec(item["slug"], str(name), cls.type_name, configuration, origin)
+        # The type is kept as written (an alias such as mariadb included), so people
+        # see their own word back.
+        written = str(kind).strip().lower()
+        return ConnectionSpec(item["slug"], str(name), written, configuration, origin)
 
     def _build_models(
         self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin
@@ -268,12 +277,33 @@ class _Loader:
             self.problem(doc, (*path, "disabled"), "'disabled' must be true or false")
 
         tags = self._tags(doc, path, item)
+        if parsed is not None:
+            self._check_templates(doc, (*path, "configuration"), parsed)
         if parsed is None or problems or not isinstance(disabled, bool):
             return None
         return SyncSpec(
             item["slug"], str(item["model"]), str(item["destination"]), parsed.dump(),
             schedule, disabled, tags, origin,
         )  # fmt: skip
+
+    def _check_templates(self, doc: Document, path: Path_, parsed: SyncConfiguration) -> None:
+        # The engine renders templates in a Jinja2 sandbox; a syntax error found here
+        # gets its file and line instead of failing apply or the run.
+        from jinja2 import TemplateSyntaxError
+        from jinja2.sandbox import SandboxedEnvironment
+
+        environment = SandboxedEnvironment(autoescape=False)
+        for index, mapping in enumerate(parsed.mappings):
+            template = getattr(mapping, "template", None)
+            if not isinstance(template, str):
+                continue
+            try:
+                environment.parse(template)
+            except TemplateSyntaxError as exc:
+                where = f" (line {exc.lineno} of the template)" if "\n" in template else ""
+                message = f"the template of field {mapping.to!r} is not valid: {exc.message}"
+                fix = "correct the template, e.g. {{ column | upper }}"
+                self.problem(doc, (*path, "mappings", index, "template"), message + where, fix)
 
     def _tags(self, doc: Document, path: Path_, item: dict[str, Any]) -> dict[str, str]:
         tags = item.get("tags") or {}
@@ -313,24 +343,56 @@ class _Loader:
                     self._dangling(kind, slug, field, str(item.get(field)), target)
 
         project = self.project
+        writers: dict[tuple[str, str], list[str]] = {}
         for slug, sync in project.syncs.items():
             destination = project.destinations.get(sync.destination)
             if destination is None:
                 continue
             cls = registry.destination_class(destination.type)
             modes = sorted(str(m) for m in cls.capabilities.modes)
+            doc, path = self.documents[("syncs", slug)]
             if sync.configuration.get("mode") not in modes:
-                doc, path = self.documents[("syncs", slug)]
                 message = (
                     f"the destination {destination.slug!r} ({destination.type}) does not "
                     f"support mode {sync.configuration.get('mode')!r}"
                 )
                 self.problem(doc, (*path, "configuration", "mode"), message, f"use {modes}")
+            target = str(sync.configuration.get("object"))
+            self._check_object(cls, doc, (*path, "configuration", "object"), target)
+            writers.setdefault((destination.slug, target), []).append(slug)
+        self._warn_shared_objects(writers)
+
+    def _check_object(self, cls: Any, doc: Document, path: Path_, target: str) -> None:
+        # A destination that can tell a bad object name before a run offers check_object.
+        check = getattr(cls, "check_object", None)
+        if not callable(check):
+            return
+        try:
+            check(target)
+        except (UserError, ConnectorError) as exc:
+            self.problem(doc, path, " ".join(str(exc).split()), "correct the object")
+
+    def _warn_shared_objects(self, writers: dict[tuple[str, str], list[str]]) -> None:
+        for (destination, target), slugs in sorted(writers.items()):
+            if len(slugs) < 2:
+                continue
+            doc, path = self.documents[("syncs", slugs[1])]
+            others = ", ".join(repr(s) for s in slugs if s != slugs[1])
+            message = (
+                f"the syncs {', '.join(repr(s) for s in slugs)} all write {target!r} of the "
+                f"destination {destination!r}; each may overwrite or remove the other's rows"
+            )
+            fix = f"write another object, or merge this sync with {others}"
+            line = doc.line((*path, "configuration", "object"))
+            location = render_path((*path, "configuration", "object"))
+            self.project.warnings.append(Problem(location, message, fix, doc.file, line))
 
     def _declared(self, kind: str) -> list[str]:
         return sorted(slug for k, slug in self.documents if k == kind)
 
     def _dangling(self, kind: str, slug: str, field: str, value: str, target: str) -> None:
+        if (target, value) in self.broken:
+            return
         doc, path = self.documents[(kind, slug)]
         declared = self._declared(target)
         names = ", ".join(declared) or "none"

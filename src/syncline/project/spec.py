@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncline.errors import Problem
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -76,3 +78,5 @@ class Project:
     models: dict[str, ModelSpec] = field(default_factory=dict)
     destinations: dict[str, ConnectionSpec] = field(default_factory=dict)
     syncs: dict[str, SyncSpec] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+    """Things that work but are likely mistakes, e.g. two syncs writing one object."""
