@@ -94,3 +94,51 @@ def test_quickstart_syncs_the_changes_and_the_destinations_equal_the_model(
     for key, (email, _, plan, _, signed_up_at) in after.items():
         assert (exported[key]["email"], exported[key]["plan"]) == (email, plan)
         assert exported[key]["signed_up_at"].startswith(signed_up_at)
+
+
+def test_quickstart_run_again_reuses_its_folder_and_syncs_the_same(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCLINE_")}
+    env.update(SYNCLINE_HOME=str(tmp_path / "home"), COLUMNS="200")
+    script = Path(sys.executable).with_name("syncline")
+
+    def quickstart() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), "quickstart"], cwd=tmp_path, env=env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+
+    first = quickstart()
+    assert first.returncode == 0, first.stderr
+    output = tmp_path / "syncline-quickstart" / "output"
+    with sqlite3.connect(output / "crm.sqlite") as db:
+        synced = db.execute("SELECT * FROM contacts ORDER BY id").fetchall()
+
+    again = quickstart()
+
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == ""
+    assert "Reusing the sample project" in again.stdout
+    assert "delete the folder" in again.stdout
+    # Runs 5 to 8: the reset warehouse is synced afresh, exactly as the first time.
+    assert printed_counts(again.stdout, 5) == printed_counts(first.stdout, 1)
+    assert printed_counts(again.stdout, 7) == printed_counts(first.stdout, 3)
+    assert printed_counts(again.stdout, 8) == printed_counts(first.stdout, 4)
+    with sqlite3.connect(output / "crm.sqlite") as db:
+        assert db.execute("SELECT * FROM contacts ORDER BY id").fetchall() == synced
+
+
+def test_quickstart_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCLINE_")}
+    env.update(SYNCLINE_HOME=str(tmp_path / "home"))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "syncs.yml").write_text("syncs: []\n")
+    script = Path(sys.executable).with_name("syncline")
+
+    done = subprocess.run(
+        [str(script), "quickstart", "mine"], cwd=tmp_path, env=env, capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 2
+    assert "syncline quickstart my-tour" in done.stderr
+    assert (tmp_path / "mine" / "syncs.yml").read_text() == "syncs: []\n"

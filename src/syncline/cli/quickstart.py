@@ -10,9 +10,17 @@ from syncline.cli import output
 from syncline.cli.context import open_catalog
 from syncline.cli.exitcodes import ExitCode, for_run_status
 from syncline.cli.run_commands import ProgressView, print_run_summary
+from syncline.engine.planner.store import delete_snapshot
+from syncline.errors import UserError
 from syncline.project.apply import apply_project
 from syncline.project.loader import load_project
-from syncline.quickstart.scaffold import OUTPUT_DIR, WAREHOUSE_FILE, create_project
+from syncline.quickstart.scaffold import (
+    OUTPUT_DIR,
+    WAREHOUSE_FILE,
+    create_project,
+    is_sample_project,
+    reset_sample,
+)
 from syncline.quickstart.warehouse import apply_sample_changes
 from syncline.settings import load_settings
 from syncline.worker.execute import run_sync
@@ -21,13 +29,25 @@ logger = logging.getLogger(__name__)
 
 
 def run_quickstart(folder: Path) -> int:
-    """Run the tour in ``folder`` (which must not hold a project yet); returns the exit code."""
+    """Run the tour in ``folder``; a folder an earlier quickstart made is reset and reused.
+
+    Returns the exit code.
+    """
     settings = load_settings()
     out = output.console()
 
     out.rule("Syncline quickstart")
-    create_project(folder)
-    out.print(f"1. Created a sample project in {folder}/ with a DuckDB warehouse of customers.")
+    reused = is_sample_project(folder)
+    if reused:
+        reset_sample(folder)
+        out.print(
+            f"1. Reusing the sample project in {folder}/: its warehouse and output folder "
+            "were reset (your YAML files were kept). To start afresh, delete the folder "
+            "or give another one: syncline quickstart OTHER-FOLDER."
+        )
+    else:
+        _create(folder)
+        out.print(f"1. Created a sample project in {folder}/ with a DuckDB warehouse of customers.")
 
     project = load_project(folder)
     codes: list[int] = []
@@ -35,6 +55,8 @@ def run_quickstart(folder: Path) -> int:
         plan = apply_project(catalog, project, settings)
         out.print(f"2. Applied the project to the catalog in {settings.home}/:")
         output.print_plan(out, plan, applied=True)
+        if reused:
+            _forget_snapshots(catalog, project, settings)
 
         # A full resync makes the first run send every row, even when a catalog kept from
         # an earlier quickstart still holds a snapshot for these syncs.
@@ -63,6 +85,25 @@ def run_quickstart(folder: Path) -> int:
     out.print("Run history:   syncline runs customers-to-crm")
     out.print(f"Try more:      edit {folder}/syncs.yml, then syncline apply --project {folder}")
     return max(codes, default=ExitCode.OK)
+
+
+def _create(folder: Path) -> None:
+    try:
+        create_project(folder)
+    except UserError:
+        raise UserError(
+            f"{folder} holds files that are not a sample project; the quickstart writes "
+            "nothing there. Fix: give another folder, e.g. `syncline quickstart my-tour`"
+        ) from None
+
+
+def _forget_snapshots(catalog: Any, project: Any, settings: Any) -> None:
+    # The reset warehouse starts over, so the syncs start over too: their first run
+    # sends every row to the emptied output folder.
+    with catalog.session(project.workspace, read_only=True) as session:
+        ids = [session.syncs.get(slug).id for slug in project.syncs]
+    for sync_id in ids:
+        delete_snapshot(settings.snapshot_dir, sync_id)
 
 
 def _run(

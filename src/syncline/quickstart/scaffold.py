@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -49,3 +50,23 @@ def create_project(folder: Path) -> list[Path]:
 
     logger.info("sample project created in %s", folder)
     return targets
+
+
+def is_sample_project(folder: Path) -> bool:
+    """True when ``folder`` holds a project made by :func:`create_project`."""
+    names = [*sample_files(), WAREHOUSE_FILE]
+    return folder.is_dir() and all((folder / name).is_file() for name in names)
+
+
+def reset_sample(folder: Path) -> None:
+    """Put the sample warehouse back to its first state and empty the output folder.
+
+    The YAML files are kept, so edits made to them survive another quickstart.
+    """
+    (folder / WAREHOUSE_FILE).unlink()
+    create_warehouse(folder / WAREHOUSE_FILE)
+    output = folder / OUTPUT_DIR
+    if output.exists():
+        shutil.rmtree(output)
+    output.mkdir()
+    logger.info("sample project in %s reset", folder)
