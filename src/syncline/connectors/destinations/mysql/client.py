@@ -22,7 +22,7 @@ from syncline.connectors.destinations.sql.bisect import isolate_failures
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.types import column_type
-from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows
+from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows, refuse_infinity
 from syncline.errors import TerminalError
 
 logger = logging.getLogger(__name__)
@@ -208,7 +208,8 @@ class MySQLDestination(TableDestination):
         # TODO(mysql-destination): PyMySQL escapes every value in Python, about half the
         # time of a batch (20-35k rows/s here); building the VALUES text column-wise in
         # Arrow would roughly double that, once its escaping is proven safe.
-        rows = python_rows(batch.records, "mysql")
+        records, refused = refuse_infinity(batch.records, "a MySQL table")
+        rows = python_rows(records, "mysql")
         targets = ", ".join(_q(n) for n in [ROW_COLUMN, *names])
         marks = ", ".join(["%s"] * (len(names) + 1))
         sql = f"INSERT INTO {self.stage_name} ({targets}) VALUES ({marks})"
@@ -218,31 +219,39 @@ class MySQLDestination(TableDestination):
                 self._guard(lambda: self._insert_many(sql, rows[lo:hi]))
 
         failures = isolate_failures(0, len(rows), insert)
-        return failures + self._unstage_padded_ids(batch, {f.index for f in failures})
 
-    def _unstage_padded_ids(self, batch: WriteBatch, refused: set[int]) -> list[RowFailure]:
-        """Reject rows whose id ends in a space when the id column ignores trailing spaces."""
+        # Rows staged but not to be written leave the staging table with their reason.
+        refused = {**self._padded_ids(batch), **refused}
+        for failure in failures:
+            refused.pop(failure.index, None)
+        if refused:
+            marks = ", ".join(["%s"] * len(refused))
+            self._execute(
+                f"DELETE FROM {self.stage_name} WHERE {_q(ROW_COLUMN)} IN ({marks})",
+                list(refused),
+            )
+        return failures + [RowFailure(i, r, retryable=False) for i, r in refused.items()]
+
+    def _padded_ids(self, batch: WriteBatch) -> dict[int, str]:
+        """Rows whose id ends in a space when the id column ignores trailing spaces."""
         assert self._context is not None
         ident = self._context.id_field
         collation = self._collations.get(ident)
         if collation is None or not _pads(collation) or ident not in batch.records.column_names:
-            return []
+            return {}
         ids = batch.records.column(ident)
         if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
-            return []
+            return {}
         padded = pc.indices_nonzero(pc.fill_null(pc.ends_with(ids, " "), False)).to_pylist()
-        padded = [i for i in padded if i not in refused]
         if not padded:
-            return []
+            return {}
 
-        marks = ", ".join(["%s"] * len(padded))
-        self._execute(f"DELETE FROM {self.stage_name} WHERE {_q(ROW_COLUMN)} IN ({marks})", padded)
         reason = (
             f"id {{!r}} ends in a space, which column {ident!r} (collation {collation}) "
             f"ignores, so it would match another id; make the column binary without padding "
             f"(COLLATE {self._binary_collation()}) or trim the id in the model's SQL"
         )
-        return [RowFailure(i, reason.format(ids[i].as_py()), retryable=False) for i in padded]
+        return {i: reason.format(ids[i].as_py()) for i in padded}
 
     def _insert_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with self._conn.cursor() as cursor:

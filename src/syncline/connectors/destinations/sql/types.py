@@ -77,6 +77,9 @@ def column_type(
     if pat.is_duration(arrow_type):
         # MySQL's TIME spans +-838 hours, which is what MySQL sources yield durations from.
         return "interval" if dialect == "postgres" else "time(6)"
+    if pat.is_interval(arrow_type):
+        # Months, days and nanoseconds: PostgreSQL's interval; ISO 8601 text elsewhere.
+        return "interval" if dialect == "postgres" else "varchar(64)"
     if is_nested(arrow_type):
         return "jsonb" if dialect == "postgres" else "json"
 

@@ -1,7 +1,10 @@
 """Arrow columns turned into what each driver loads exactly: CSV for COPY, Python rows.
 
-The work stays column-wise in Arrow compute; only nested values (written as JSON text)
-and bytes for PostgreSQL's CSV go through Python one value at a time.
+The work stays column-wise in Arrow compute; only nested values (written as JSON text),
+calendar intervals (ISO 8601 text) and bytes for PostgreSQL's CSV go through Python one
+value at a time. ``infinity`` dates and timestamps reach PostgreSQL as the words; the
+drivers of the other tables cannot bind them, so :func:`refuse_infinity` takes them
+out as rejected rows first.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.types as pat
 
+from syncline.connectors.destinations.sql.durations import duration_text
 from syncline.connectors.destinations.sql.types import is_nested
+from syncline.connectors.sources.infinity import infinite, infinity_text, without_infinity
 
 ROW_COLUMN = "_syncline_row"
 """Name of the staging column holding each row's position in its batch."""
@@ -74,16 +79,24 @@ def csv_for_copy(table: pa.Table, start: int, stop: int) -> bytes:
 
     for column in part.columns:
         column = _plain(column)
+        infinities = infinite(column)
+        if infinities is not None:
+            words = infinity_text(column, infinities)
+            column = without_infinity(column, infinities)
         if pat.is_timestamp(column.type) and column.type.tz is not None:
             # The session time zone is UTC, so a zone-less text is read as a UTC instant.
             column = _utc_wall_time(column)
         elif pat.is_duration(column.type):
             micros = pc.cast(_microseconds(column), pa.string())
             column = pc.binary_join_element_wise(micros, " microseconds", "")
+        elif pat.is_interval(column.type):
+            column = duration_text(column)
         elif pat.is_binary(column.type) or pat.is_large_binary(column.type):
             column = pa.array(
                 [None if v is None else "\\x" + v.hex() for v in column.to_pylist()], pa.string()
             )
+        if infinities is not None:
+            column = pc.if_else(infinities, words, pc.cast(column, pa.string()))
         columns.append(column)
 
     names = [ROW_COLUMN, *part.column_names]
@@ -93,16 +106,46 @@ def csv_for_copy(table: pa.Table, start: int, stop: int) -> bytes:
     return out.getvalue()
 
 
+def refuse_infinity(table: pa.Table, where: str) -> tuple[pa.Table, dict[int, str]]:
+    """The rows holding an infinite date or timestamp, which ``where`` cannot store.
+
+    Returns ``table`` with those values made NULL (so the other rows can be bound) and
+    the reason for each such row, by position; the caller must not write those rows.
+    """
+    reasons: dict[int, str] = {}
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        infinities = infinite(column)
+        if infinities is None:
+            columns.append(column)
+            continue
+        words = infinity_text(column, infinities).to_pylist()
+        for row in pc.indices_nonzero(infinities).to_pylist():
+            reasons.setdefault(
+                row,
+                f"field {name!r} holds {words[row]}, which {where} cannot store; turn it "
+                "into NULL or a real date in the model's SQL",
+            )
+        columns.append(without_infinity(column, infinities))
+    if not reasons:
+        return table, reasons
+    return pa.table(columns, schema=table.schema), reasons
+
+
 def python_rows(table: pa.Table, dialect: str) -> list[tuple[Any, ...]]:
     """Every row as a tuple led by its position, with values the ``dialect``'s driver binds.
 
     MySQL gets UTC wall times for instants (its DATETIME has no zone). SQLite gets
     timestamps, dates, times and decimals as text, so that no affinity rounds them.
+    Both get calendar intervals as ISO 8601 text. Infinite dates and timestamps must
+    have been taken out (:func:`refuse_infinity`).
     """
     columns: list[list[Any]] = [list(range(table.num_rows))]
 
     for column in table.columns:
         column = _plain(column)
+        if pat.is_interval(column.type):
+            column = duration_text(column)
         column = _sqlite_value(column) if dialect == "sqlite" else _mysql_value(column)
         values = column.to_pylist()
         if dialect == "sqlite" and pat.is_floating(column.type):

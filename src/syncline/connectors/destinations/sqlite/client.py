@@ -13,7 +13,7 @@ from syncline.connectors.destinations.base import FieldSpec, RowFailure, WriteBa
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.types import column_type
-from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows
+from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows, refuse_infinity
 from syncline.connectors.destinations.sqlite.config import SQLiteDestinationConfig
 from syncline.connectors.destinations.sqlite.errors import map_error
 from syncline.errors import TerminalError
@@ -128,12 +128,14 @@ class SQLiteDestination(TableDestination):
             f"CREATE TEMP TABLE {self.stage_name} "
             f"({_q(ROW_COLUMN)} INTEGER PRIMARY KEY, {', '.join(_q(n) for n in names[1:])})"
         )
+        records, refused = refuse_infinity(batch.records, "a SQLite table")
+        rows = python_rows(records, "sqlite")
         marks = ", ".join("?" * len(names))
         self._conn.executemany(
             f"INSERT INTO temp.{self.stage_name} ({', '.join(map(_q, names))}) VALUES ({marks})",
-            python_rows(batch.records, "sqlite"),
+            [row for row in rows if row[0] not in refused] if refused else rows,
         )
-        return []
+        return [RowFailure(i, reason, retryable=False) for i, reason in refused.items()]
 
     def _unstage(self) -> None:
         if self._conn is not None:
