@@ -51,6 +51,9 @@ def plan_steps(
     """
     on_added, on_changed = _WRITES[mode]
     steps = [Step(Operation.ADDED, on_added)]
+    # TODO(engine): without upserts a row in doubt is inserted again and, if the lost
+    # insert had landed, rejected as existing on every run; a structured "already exists"
+    # outcome from destinations would let the engine count it acknowledged instead.
     if mode is SyncMode.INSERT and upserts:
         steps = [
             Step(Operation.ADDED, WriteAction.UPSERT, in_doubt=True),
