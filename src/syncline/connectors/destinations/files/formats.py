@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from syncline.connectors.destinations.files.spec import CSVConfig, ParquetConfig
 from syncline.connectors.destinations.files.values import query_arrow, to_json_rows, to_text
+from syncline.connectors.destinations.sql.durations import duration_text
 from syncline.errors import TerminalError
 
 LINE = "line"
@@ -267,7 +268,16 @@ class ParquetFormat(FileFormat):
         self.compression = config.compression
 
     def encode(self, records: pa.Table) -> Encoded:
-        """The records as they are."""
+        """The records as they are, calendar intervals as ISO 8601 text.
+
+        Parquet has no type for months, days and nanoseconds together (its INTERVAL
+        holds milliseconds). Infinite dates and timestamps keep the values DuckDB reads
+        as ``infinity``.
+        """
+        for index, spec in enumerate(records.schema):
+            if pa.types.is_interval(spec.type):
+                text = pa.field(spec.name, pa.string(), metadata=spec.metadata)
+                records = records.set_column(index, text, duration_text(records.column(index)))
         return Encoded(records)
 
     def ids(self, form: pa.Table, id_field: str) -> pa.Array:

@@ -9,10 +9,14 @@ cell, a JSON line and a webhook request:
   did not say which zone they are in;
 - decimals: their exact digits and scale as text (``"12.50"``), a JSON string in
   JSON, so no reader rounds them through a binary float;
+- ``infinity`` and ``-infinity`` dates and timestamps: those words (PostgreSQL's
+  spelling; ISO 8601 has none);
 - dates and times: ISO 8601 (``2024-05-01``, ``12:30:00``);
+- durations and calendar intervals: ISO 8601 durations (``P1Y2M3DT4H5M6.5S``);
 - booleans: ``true`` and ``false``;
-- floats: shortest round-trip text; in JSON a NaN or infinity is ``null`` because JSON
-  has no such numbers;
+- floats: shortest round-trip text, and ``NaN``, ``Infinity``, ``-Infinity`` in CSV
+  (the spelling PostgreSQL, DuckDB and Python read back); JSON has no such numbers,
+  so a row holding one is refused with its reason rather than written as ``null``;
 - binary: standard base64;
 - lists, structs and maps: JSON text in CSV, native JSON in JSON;
 - string columns whose field metadata marks them as JSON (``syncline.logical=json``):
@@ -30,7 +34,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.connectors.destinations.base import FieldSpec
+from syncline.connectors.destinations.sql.durations import duration_text, is_duration_like
 from syncline.connectors.sources.base import JSON_LOGICAL, LOGICAL_TYPE_KEY, is_json_field
+from syncline.connectors.sources.infinity import infinite, infinity_text, without_infinity
 
 _ISO_SECONDS = "%Y-%m-%dT%H:%M:%S"
 
@@ -82,11 +88,28 @@ def _is_nested(kind: pa.DataType) -> bool:
     return bool(pa.types.is_nested(kind))
 
 
+def _float_text(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    text = column.cast(pa.string())
+    if pc.all(pc.fill_null(pc.is_finite(column), True)).as_py():
+        return text
+    words = pc.if_else(pc.greater(column, 0), "Infinity", "-Infinity")
+    words = pc.if_else(pc.is_nan(column), "NaN", words)
+    return pc.if_else(pc.fill_null(pc.is_finite(column), True), text, words)
+
+
 def _scalar_text(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     """Text of a non-nested column, following the module's rules."""
     kind = column.type
     if pa.types.is_dictionary(kind):
         return _scalar_text(column.cast(kind.value_type))
+    infinities = infinite(column)
+    if infinities is not None:
+        finite = _scalar_text(pa.chunked_array([without_infinity(column, infinities)]))
+        return pc.if_else(infinities, infinity_text(column, infinities), finite)
+    if pa.types.is_floating(kind):
+        return _float_text(column)
+    if is_duration_like(kind):
+        return duration_text(column)
     if pa.types.is_timestamp(kind):
         return _timestamp_text(column)
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
@@ -149,19 +172,41 @@ def _json_ready(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     if pa.types.is_dictionary(kind):
         return _json_ready(column.cast(kind.value_type))
     if pa.types.is_floating(kind):
+        # Rows holding NaN or infinity are refused (see _non_finite); null renders them.
         return pc.if_else(pc.is_finite(column), column, pa.scalar(None, kind))
     if (
-        pa.types.is_timestamp(kind)
+        is_duration_like(kind)
+        or pa.types.is_timestamp(kind)
         or pa.types.is_decimal(kind)
         or pa.types.is_date(kind)
         or pa.types.is_time(kind)
         or pa.types.is_binary(kind)
         or pa.types.is_large_binary(kind)
         or pa.types.is_fixed_size_binary(kind)
-        or pa.types.is_duration(kind)
     ):
         return _scalar_text(column)
     return column
+
+
+def _non_finite(table: pa.Table) -> dict[int, str]:
+    """Rows holding a NaN or infinite float, which JSON cannot hold, with the reason."""
+    reasons: dict[int, str] = {}
+    for field, column in zip(table.schema, table.columns, strict=True):
+        kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if not pa.types.is_floating(kind):
+            continue
+        column = column.cast(kind)
+        odd = pc.invert(pc.fill_null(pc.is_finite(column), True))
+        if not pc.any(odd).as_py():
+            continue
+        texts = _float_text(column)
+        for row in pc.indices_nonzero(odd).to_pylist():
+            reasons.setdefault(
+                row,
+                f"field {field.name!r} holds {texts[row].as_py()}, which JSON cannot hold; "
+                "turn it into NULL or a number in the model's SQL",
+            )
+    return reasons
 
 
 @dataclass(frozen=True)
@@ -201,16 +246,17 @@ def to_json_rows(table: pa.Table) -> JSONRows:
     sql = f"SELECT to_json(struct_pack({', '.join(members)}))::VARCHAR AS line, {bad} AS bad FROM t"
     rendered = query_arrow(sql, t=ready)
 
-    invalid: dict[int, str] = {}
+    invalid = _non_finite(table)
     bad_column = rendered.column("bad")
     if bad_column.null_count < len(bad_column):
         names = table.schema.names
         for row in pc.indices_nonzero(pc.is_valid(bad_column)).to_pylist():
             name = names[bad_column[row].as_py()]
-            invalid[row] = f"field {name!r} holds text that is not valid JSON"
+            invalid.setdefault(row, f"field {name!r} holds text that is not valid JSON")
 
     lines = rendered.column("line").combine_chunks()
     if invalid:
-        bad_rows = pc.is_valid(bad_column).combine_chunks()
+        positions = pa.array(range(len(lines)), pa.int64())
+        bad_rows = pc.is_in(positions, value_set=pa.array(list(invalid), pa.int64()))
         lines = pc.if_else(bad_rows, pa.scalar(None, pa.string()), lines)
     return JSONRows(lines, invalid)
