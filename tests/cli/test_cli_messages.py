@@ -155,3 +155,33 @@ def test_validate_reports_a_broken_template(syncline: Invoke, workdir: Path) -> 
 
     assert result.code == ExitCode.USER_ERROR
     assert "syncs.yml:14 (syncs[0].configuration.mappings[4].template)" in result.err
+
+
+def test_a_decimal_error_in_a_template_is_listed_in_words(syncline: Invoke, workdir: Path) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+    syncs = workdir / "proj" / "syncs.yml"
+    template = '"{{ plan | upper }} customer"'
+    syncs.write_text(syncs.read_text().replace(template, '"{{ lifetime_value / 0 }}"'))
+    assert syncline("apply", "--project", "proj").code == ExitCode.OK
+    assert syncline("run", "customers-to-crm").code == ExitCode.ROWS_REJECTED
+
+    listed = syncline("rows", "customers-to-crm")
+
+    assert "template of field 'segment' failed: division by zero" in listed.out
+    assert "<class" not in listed.out
+
+
+@pytest.mark.mariadb
+def test_source_test_shows_the_type_as_written(syncline: Invoke, workdir: Path) -> None:
+    project = workdir / "proj"
+    project.mkdir()
+    (project / "sources.yml").write_text(
+        "sources:\n  - slug: shop\n    type: mariadb\n"
+        "    configuration: {host: 127.0.0.1, port: 3306, user: root, database: test}\n"
+    )
+    assert syncline("apply", "--project", "proj").code == ExitCode.OK
+
+    tested = syncline("sources", "test", "shop")
+
+    assert tested.code == ExitCode.OK, tested.err
+    assert "Source 'shop' (mariadb): connection OK." in tested.out

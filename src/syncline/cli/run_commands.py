@@ -181,7 +181,10 @@ def rows(
     with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
         record = find_sync(session, sync)
         found = session.runs.failed_rows(record, run_id)
-        shaped = [(r.primary_key, r.operation, r.reason, r.attempts, r.run_id) for r in found]
+        shaped = [
+            (r.primary_key, r.operation, output.readable_reason(r.reason), r.attempts, r.run_id)
+            for r in found
+        ]
 
     out = output.console()
     if not shaped:
