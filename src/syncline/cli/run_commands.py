@@ -182,7 +182,13 @@ def rows(
         record = find_sync(session, sync)
         found = session.runs.failed_rows(record, run_id)
         shaped = [
-            (r.primary_key, r.operation, output.readable_reason(r.reason), r.attempts, r.run_id)
+            (
+                r.primary_key,
+                r.operation,
+                r.reason and output.readable_reason(r.reason),
+                r.attempts,
+                r.run_id,
+            )
             for r in found
         ]
 
