@@ -68,7 +68,9 @@ class Problem:
             where = f"{self.file}:{self.line}" if self.line else self.file
             where = f"{where} ({self.location})" if self.location else where
         text = f"{where}: {self.message}"
-        return f"{text} Fix: {self.fix}" if self.fix else text
+        if not self.fix:
+            return text
+        return f"{text.rstrip('.')}. Fix: {self.fix}"
 
 
 class ValidationError(ConfigError):

@@ -206,3 +206,14 @@ def test_changed_mapping_resends_every_row(tmp_path: Path) -> None:
     result = harness.run()
     assert result.progress.planned.changed == 2
     assert harness.destination.records[2] == {"id": 2, "Name": "bob", "FullName": "bob"}
+
+
+def test_a_decimal_error_in_a_template_is_rejected_with_a_readable_reason() -> None:
+    import decimal
+
+    from syncline.engine.mapping import _reason
+
+    with pytest.raises(decimal.DivisionByZero) as caught:
+        decimal.Decimal(1) / decimal.Decimal(0)
+
+    assert _reason(caught.value) == "division by zero"

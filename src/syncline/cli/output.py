@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -74,24 +73,6 @@ def error_text(exc: BaseException) -> str:
         head = f"{plural(len(exc.problems), 'problem')} found:"
         return "\n".join([head, *(f"  - {problem_line(p)}" for p in exc.problems)])
     return " ".join(str(exc).split())
-
-
-_CLASS_LIST = re.compile(r"\[(<class '[\w.]+'>(?:, <class '[\w.]+'>)*)\]")
-_CLASS_NAME = re.compile(r"<class '(?:[\w]+\.)*(\w+)'>")
-
-
-def readable_reason(reason: str) -> str:
-    """A rejection reason with Python's ``[<class 'decimal.DivisionByZero'>]`` in words.
-
-    The decimal module raises its signals with a list of classes as the message; people
-    read ``division by zero`` instead.
-    """
-
-    def words(match: re.Match[str]) -> str:
-        names = _CLASS_NAME.findall(match.group(1))
-        return ", ".join(re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower() for name in names)
-
-    return _CLASS_LIST.sub(words, reason)
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

@@ -185,7 +185,7 @@ def rows(
             (
                 r.primary_key,
                 r.operation,
-                r.reason and output.readable_reason(r.reason),
+                r.reason,
                 r.attempts,
                 r.run_id,
             )

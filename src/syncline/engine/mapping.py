@@ -8,8 +8,10 @@ rejects that row only; the run goes on.
 
 from __future__ import annotations
 
+import decimal
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from syncline.connectors.destinations.base import FieldSpec
 from syncline.connectors.sources.base import LOGICAL_TYPE_KEY, is_decimal_field
+from syncline.connectors.sources.infinity import infinite, infinity_text
 from syncline.engine.canonical import is_json_field
 from syncline.engine.config import (
     StandardMapping,
@@ -198,7 +201,7 @@ class RecordMapper:
                     values.append(template.render(row))
                 except Exception as exc:  # noqa: BLE001 - any template failure rejects the row
                     values.append(None)
-                    errors[index] = f"template of field {field!r} failed: {exc}"
+                    errors[index] = f"template of field {field!r} failed: {_reason(exc)}"
             return pa.array(values, pa.string()), errors
 
         return produce
@@ -282,8 +285,22 @@ class RecordMapper:
 
 def record_payload(records: pa.Table, index: int) -> str:
     """One record as JSON, as it was sent, for the rejected-row report."""
-    row = records.slice(index, 1).to_pylist()[0]
-    return json.dumps(row, default=str, ensure_ascii=False, sort_keys=True)
+    row = records.slice(index, 1)
+    names, columns = row.column_names, row.columns
+    values = {name: _payload_value(column) for name, column in zip(names, columns, strict=True)}
+    return json.dumps(values, default=str, ensure_ascii=False, sort_keys=True)
+
+
+def _payload_value(column: pa.ChunkedArray) -> Any:
+    """The one value of ``column`` in Python; what Python cannot hold, as Arrow's text."""
+    infinities = infinite(column)
+    if infinities is not None:
+        return infinity_text(column, infinities)[0].as_py()
+    try:
+        return column[0].as_py()
+    except (OverflowError, ValueError, pa.ArrowException):
+        # A year beyond 9999 (or before 1), which datetime cannot hold.
+        return str(column[0])
 
 
 def _standard(column: str, field: str) -> StandardMapping:
@@ -335,3 +352,10 @@ def _cast(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType) -> pa.Arra
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         logger.debug("kept planner type %s instead of model type %s", array.type, arrow_type)
         return array
+
+
+def _reason(exc: Exception) -> str:
+    """A readable reason; decimal errors otherwise print as a list of their signal classes."""
+    if isinstance(exc, decimal.DecimalException):
+        return re.sub(r"(?<!^)(?=[A-Z])", " ", type(exc).__name__).lower()
+    return str(exc) or type(exc).__name__

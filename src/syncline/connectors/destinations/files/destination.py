@@ -169,6 +169,15 @@ class FileDestination(Destination):
     def _compression(self) -> str:
         return "zstd"
 
+    @classmethod
+    def check_object(cls, name: str) -> None:
+        """Refuse a file name with unknown placeholders or one that leaves the folder.
+
+        Raises:
+            TerminalError: the name cannot be used; the message says how to correct it.
+        """
+        resolve_target(Path("."), name, sync_id=0, run_id=0)
+
     def test(self) -> None:
         """Check that the folder exists (creating it) and that a file can be written there."""
         directory = self.settings.directory
