@@ -124,3 +124,22 @@ def test_calendar_interval_is_stored_as_interval_or_iso_text(
     else:
         rows = backend.sql(f"SELECT lapse FROM {table} ORDER BY id")
         assert [tuple(r) for r in rows] == [("P1Y2M2DT3H0.000004S",), (None,)]
+
+
+def test_year_beyond_9999_is_a_rejected_row_where_the_driver_cannot_bind_it(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    far = 253_402_300_800_000_000  # 10000-01-01T00:00:00 UTC in microseconds
+    moment = pa.array([far, 0], pa.int64()).view(pa.timestamp("us", "UTC"))
+    destination = open_destination({"id": pa.int64(), "moment": moment.type})
+    batch = _batch(WriteAction.UPSERT, id=pa.array([1, 2]), moment=moment)
+
+    result = destination.write_batch(batch)
+
+    if backend.kind in ("mysql", "sqlite"):
+        assert [f.index for f in result.failures] == [0]
+        assert "outside the years 1-9999" in result.failures[0].reason
+        assert backend.sql(f"SELECT id FROM {table}") == [(2,)]
+    else:
+        assert result.failures == []
+        assert backend.sql(f"SELECT count(*) FROM {table}")[0][0] == 2

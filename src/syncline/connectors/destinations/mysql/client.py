@@ -22,7 +22,7 @@ from syncline.connectors.destinations.sql.bisect import isolate_failures
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.types import column_type
-from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows, refuse_infinity
+from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows, refuse_unbindable
 from syncline.errors import TerminalError
 
 logger = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ class MySQLDestination(TableDestination):
         # TODO(mysql-destination): PyMySQL escapes every value in Python, about half the
         # time of a batch (20-35k rows/s here); building the VALUES text column-wise in
         # Arrow would roughly double that, once its escaping is proven safe.
-        records, refused = refuse_infinity(batch.records, "a MySQL table")
+        records, refused = refuse_unbindable(batch.records, "a MySQL table")
         rows = python_rows(records, "mysql")
         targets = ", ".join(_q(n) for n in [ROW_COLUMN, *names])
         marks = ", ".join(["%s"] * (len(names) + 1))

@@ -3,8 +3,8 @@
 The work stays column-wise in Arrow compute; only nested values (written as JSON text),
 calendar intervals (ISO 8601 text) and bytes for PostgreSQL's CSV go through Python one
 value at a time. ``infinity`` dates and timestamps reach PostgreSQL as the words; the
-drivers of the other tables cannot bind them, so :func:`refuse_infinity` takes them
-out as rejected rows first.
+drivers of the other tables cannot bind them (nor years outside 1-9999, which Python
+cannot hold), so :func:`refuse_unbindable` takes them out as rejected rows first.
 """
 
 from __future__ import annotations
@@ -68,14 +68,15 @@ def _plain(column: Any) -> Any:
     return column
 
 
-def csv_for_copy(table: pa.Table, start: int, stop: int) -> bytes:
+def csv_for_copy(table: pa.Table, start: int, stop: int, *, positions: bool = True) -> bytes:
     """Rows ``[start, stop)`` as PostgreSQL CSV, the row position as the first column.
 
     Every present value is quoted and NULL is an unquoted empty field, which is how
-    PostgreSQL's CSV format tells NULL from the empty string.
+    PostgreSQL's CSV format tells NULL from the empty string. Without ``positions`` the
+    rows hold only the table's columns, for a COPY straight into the target.
     """
     part = table.slice(start, stop - start)
-    columns: list[Any] = [pa.array(range(start, stop), pa.int32())]
+    columns: list[Any] = [pa.array(range(start, stop), pa.int32())] if positions else []
 
     for column in part.columns:
         column = _plain(column)
@@ -99,34 +100,70 @@ def csv_for_copy(table: pa.Table, start: int, stop: int) -> bytes:
             column = pc.if_else(infinities, words, pc.cast(column, pa.string()))
         columns.append(column)
 
-    names = [ROW_COLUMN, *part.column_names]
+    names = [ROW_COLUMN, *part.column_names] if positions else part.column_names
     out = io.BytesIO()
     options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
     pacsv.write_csv(pa.table(columns, names=names), out, options)
     return out.getvalue()
 
 
-def refuse_infinity(table: pa.Table, where: str) -> tuple[pa.Table, dict[int, str]]:
-    """The rows holding an infinite date or timestamp, which ``where`` cannot store.
+_FIRST_DAY = -719_162
+"""0001-01-01 in days since 1970-01-01: the first day Python (and so the driver) holds."""
+_LAST_DAY = 2_932_896
+"""9999-12-31 in days since 1970-01-01: the last day Python holds."""
+_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 
-    Returns ``table`` with those values made NULL (so the other rows can be bound) and
-    the reason for each such row, by position; the caller must not write those rows.
+
+def _out_of_range(column: Any) -> Any:
+    """A mask of the dates and timestamps outside years 1-9999, or None when none is."""
+    kind = column.type
+    if pat.is_date32(kind):
+        days, per_day = column.view(pa.int32()), 1
+    elif pat.is_timestamp(kind) and kind.unit != "ns":
+        days, per_day = column.view(pa.int64()), _DAY[kind.unit]
+    else:
+        return None
+    low, high = _FIRST_DAY * per_day, (_LAST_DAY + 1) * per_day
+    extremes = pc.min_max(days)
+    least, most = extremes["min"].as_py(), extremes["max"].as_py()
+    if least is None or (least >= low and most < high):
+        return None
+    outside = pc.or_(pc.less(days, low), pc.greater_equal(days, high))
+    return pc.fill_null(outside, False)
+
+
+def refuse_unbindable(table: pa.Table, where: str) -> tuple[pa.Table, dict[int, str]]:
+    """The rows holding an infinite date or timestamp, or a year outside 1-9999.
+
+    ``where`` (e.g. "a MySQL table") cannot store those. Returns ``table`` with those
+    values made NULL (so the other rows can be bound) and the reason for each such row,
+    by position; the caller must not write those rows.
     """
     reasons: dict[int, str] = {}
     columns = []
     for name, column in zip(table.column_names, table.columns, strict=True):
         infinities = infinite(column)
-        if infinities is None:
-            columns.append(column)
-            continue
-        words = infinity_text(column, infinities).to_pylist()
-        for row in pc.indices_nonzero(infinities).to_pylist():
-            reasons.setdefault(
-                row,
-                f"field {name!r} holds {words[row]}, which {where} cannot store; turn it "
-                "into NULL or a real date in the model's SQL",
-            )
-        columns.append(without_infinity(column, infinities))
+        if infinities is not None:
+            words = infinity_text(column, infinities).to_pylist()
+            for row in pc.indices_nonzero(infinities).to_pylist():
+                reasons.setdefault(
+                    row,
+                    f"field {name!r} holds {words[row]}, which {where} cannot store; turn "
+                    "it into NULL or a real date in the model's SQL",
+                )
+            column = without_infinity(column, infinities)
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        outside = _out_of_range(column)
+        if outside is not None:
+            for row in pc.indices_nonzero(outside).to_pylist():
+                reasons.setdefault(
+                    row,
+                    f"field {name!r} holds a date outside the years 1-9999, which {where} "
+                    "cannot store; turn it into NULL or a date in range in the model's SQL",
+                )
+            column = without_infinity(column, outside)
+        columns.append(column)
     if not reasons:
         return table, reasons
     return pa.table(columns, schema=table.schema), reasons
@@ -138,7 +175,7 @@ def python_rows(table: pa.Table, dialect: str) -> list[tuple[Any, ...]]:
     MySQL gets UTC wall times for instants (its DATETIME has no zone). SQLite gets
     timestamps, dates, times and decimals as text, so that no affinity rounds them.
     Both get calendar intervals as ISO 8601 text. Infinite dates and timestamps must
-    have been taken out (:func:`refuse_infinity`).
+    have been taken out (:func:`refuse_unbindable`).
     """
     columns: list[list[Any]] = [list(range(table.num_rows))]
 

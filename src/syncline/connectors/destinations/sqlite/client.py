@@ -13,7 +13,7 @@ from syncline.connectors.destinations.base import FieldSpec, RowFailure, WriteBa
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.types import column_type
-from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows, refuse_infinity
+from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows, refuse_unbindable
 from syncline.connectors.destinations.sqlite.config import SQLiteDestinationConfig
 from syncline.connectors.destinations.sqlite.errors import map_error
 from syncline.errors import TerminalError
@@ -128,7 +128,7 @@ class SQLiteDestination(TableDestination):
             f"CREATE TEMP TABLE {self.stage_name} "
             f"({_q(ROW_COLUMN)} INTEGER PRIMARY KEY, {', '.join(_q(n) for n in names[1:])})"
         )
-        records, refused = refuse_infinity(batch.records, "a SQLite table")
+        records, refused = refuse_unbindable(batch.records, "a SQLite table")
         rows = python_rows(records, "sqlite")
         marks = ", ".join("?" * len(names))
         self._conn.executemany(

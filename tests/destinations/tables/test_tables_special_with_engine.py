@@ -1,0 +1,145 @@
+"""End to end from PostgreSQL: special values and look-alike keys through the engine."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from table_backends import POSTGRES_ADMIN, Backend
+
+from syncline.connectors.registry import destination_class, source_class
+from syncline.engine.config import SyncConfiguration
+from syncline.engine.report import RejectedRow, RunProgress, RunStatus
+from syncline.engine.run import RunJob, RunResult, execute_run
+
+pytestmark = pytest.mark.postgres
+
+
+class _Reporter:
+    """Keeps the rejected rows and never cancels."""
+
+    def __init__(self) -> None:
+        self.rejected_rows: list[RejectedRow] = []
+
+    def stage(self, status: RunStatus) -> None:
+        return None
+
+    def progress(self, progress: RunProgress) -> None:
+        return None
+
+    def rejected(self, rows: list[RejectedRow]) -> None:
+        self.rejected_rows.extend(rows)
+
+    def cancel_requested(self) -> bool:
+        return False
+
+
+@pytest.fixture(scope="module")
+def model_db() -> Iterator[str]:
+    """A PostgreSQL database of its own holding the models' tables."""
+    name = f"syncline_model_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _sql(database: str, *statements: str) -> None:
+    conninfo = f"host=127.0.0.1 port=5432 user=postgres dbname={database}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _run(
+    backend: Backend, database: str, query: str, table: str, snapshots: Path, run_id: int
+) -> tuple[RunResult, _Reporter]:
+    job = RunJob(
+        sync_id=1,
+        run_id=run_id,
+        source=source_class("postgres").from_config(
+            {"host": "127.0.0.1", "user": "postgres", "database": database}
+        ),
+        model_query=query,
+        primary_key="id",
+        configuration=SyncConfiguration.parse(
+            {
+                "mode": "mirror",
+                "object": table,
+                "createObject": True,
+                "guards": {"maxRemovedShare": 1},
+            }
+        ),
+        destination=destination_class(backend.kind).from_config(backend.config),
+        snapshot_dir=snapshots,
+    )
+    reporter = _Reporter()
+    return execute_run(job, reporter), reporter
+
+
+def test_keys_differing_in_case_and_trailing_space_stay_distinct(
+    backend: Backend, model_db: str, table: str, tmp_path: Path
+) -> None:
+    source = f"keys_{table}"
+    _sql(
+        model_db,
+        f"CREATE TABLE {source} (id text PRIMARY KEY, n int)",
+        f"INSERT INTO {source} VALUES ('abc', 1), ('ABC', 2), ('abc ', 3), ('xyz', 4)",
+    )
+    query = f"SELECT id, n FROM {source}"
+
+    result, _ = _run(backend, model_db, query, table, tmp_path, 1)
+    assert result.status is RunStatus.SUCCESS, result.error
+    assert result.progress.successful.added == 4
+    rows = backend.sql(f"SELECT id FROM {table} ORDER BY n")
+    assert [r[0] for r in rows] == ["abc", "ABC", "abc ", "xyz"]
+
+    _sql(model_db, f"DELETE FROM {source} WHERE id = 'ABC'")
+    result, _ = _run(backend, model_db, query, table, tmp_path, 2)
+    assert result.status is RunStatus.SUCCESS, result.error
+    rows = backend.sql(f"SELECT id FROM {table} ORDER BY n")
+    assert [r[0] for r in rows] == ["abc", "abc ", "xyz"]
+
+
+def test_special_values_never_fail_the_run_and_numeric_noise_is_no_change(
+    backend: Backend, model_db: str, table: str, tmp_path: Path
+) -> None:
+    source = f"special_{table}"
+    _sql(
+        model_db,
+        f"CREATE TABLE {source} (id int PRIMARY KEY, until timestamptz, day date, "
+        "amount numeric, lapse interval)",
+        f"INSERT INTO {source} VALUES "
+        "(1, 'infinity', '2024-01-01', 10.50, '1 mon 2 days 03:00:00'), "
+        "(2, '2024-01-01 00:00:00+00', '-infinity', 0.00, NULL), "
+        "(3, '2024-01-01 00:00:00+00', '2024-01-01', 7, '-1 year')",
+    )
+    query = f"SELECT id, until, day, amount, lapse FROM {source}"
+
+    result, reporter = _run(backend, model_db, query, table, tmp_path, 1)
+
+    assert result.error is None
+    keeps_infinity = backend.kind in ("postgres", "duckdb")
+    rejected = {row.key: row.reason for row in reporter.rejected_rows}
+    if keeps_infinity:
+        assert result.status is RunStatus.SUCCESS
+        assert rejected == {}
+    else:
+        assert sorted(rejected) == ["1", "2"]
+        assert "'until' holds infinity" in rejected["1"]
+        assert "'day' holds -infinity" in rejected["2"]
+        payloads = {row.key: row.payload or "" for row in reporter.rejected_rows}
+        assert '"until": "infinity"' in payloads["1"]
+    assert backend.sql(f"SELECT count(*) FROM {table} WHERE id = 3")[0][0] == 1
+
+    # The same numbers spelled differently are no change.
+    _sql(model_db, f"UPDATE {source} SET amount = amount * 1.000")
+    result, reporter = _run(backend, model_db, query, table, tmp_path, 2)
+    assert result.error is None
+    assert result.progress.planned.changed == 0
