@@ -48,6 +48,9 @@ _SCHEMA = (
     "fp UBIGINT, ext VARCHAR, reason VARCHAR, attempts INTEGER)",
 )
 
+_UNSETTLED = "scratch.unsettled"
+"""Scratch table of the keys a merge finds still in doubt."""
+
 _JOURNAL_SCHEMA = pa.schema(
     [
         ("key", pa.string()),
@@ -232,28 +235,32 @@ class SnapshotStore:
         if not pending or pending[0] == 0:
             return
         # A key has at most one doubt and one outcome: a plan holds each key once, and
-        # the journal is merged before the next plan is made.
+        # the journal is merged before the next plan is made. An outcome settles the
+        # doubt; the doubts left are rows sent with an unknown fate. (Made before the
+        # transaction: one transaction may write to one database only.)
+        con.execute(
+            f"CREATE OR REPLACE TABLE {_UNSETTLED} AS SELECT d.key, d.operation, d.ext "
+            "FROM journal d ANTI JOIN (SELECT key FROM journal WHERE kind <> 'doubt') o "
+            "ON d.key = o.key WHERE d.kind = 'doubt'"
+        )
         con.execute("BEGIN TRANSACTION")
         try:
-            # An outcome settles the doubt; the doubts left are sent rows of unknown fate.
-            con.execute(
-                "DELETE FROM journal WHERE kind = 'doubt' "
-                "AND key IN (SELECT key FROM journal WHERE kind <> 'doubt')"
-            )
             if self.snapshot_size() > 0:
                 con.execute(
-                    "DELETE FROM snapshot "
-                    "WHERE key IN (SELECT key FROM journal WHERE kind <> 'fail')"
+                    "DELETE FROM snapshot WHERE key IN (SELECT key FROM journal WHERE kind = "
+                    f"'ack' UNION ALL SELECT key FROM {_UNSETTLED})"
                 )
             con.execute(
-                "INSERT INTO snapshot SELECT key, CASE WHEN kind = 'ack' THEN fp END, ext, "
-                "CASE WHEN kind = 'doubt' THEN operation END FROM journal "
-                "WHERE kind = 'doubt' OR (kind = 'ack' AND operation <> 'removed')"
+                "INSERT INTO snapshot SELECT key, fp, ext, NULL FROM journal "
+                "WHERE kind = 'ack' AND operation <> 'removed'"
             )
+            con.execute(f"INSERT INTO snapshot SELECT key, NULL, ext, operation FROM {_UNSETTLED}")
             # A rejection of an earlier run stays on record until an outcome replaces it.
-            con.execute(
-                "DELETE FROM failed WHERE key IN (SELECT key FROM journal WHERE kind <> 'doubt')"
-            )
+            if self.failed_size() > 0:
+                con.execute(
+                    "DELETE FROM failed WHERE key IN "
+                    "(SELECT key FROM journal WHERE kind IN ('ack', 'fail'))"
+                )
             con.execute(
                 "INSERT INTO failed SELECT key, operation, reason, attempts FROM journal "
                 "WHERE kind = 'fail'"
@@ -263,6 +270,8 @@ class SnapshotStore:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {_UNSETTLED}")
         logger.debug("merged %s journal entries of sync %s", pending[0], self.sync_id)
 
     def replace_baseline(self, current: str) -> None:
