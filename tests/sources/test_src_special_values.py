@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from syncline.connectors.sources.base import is_decimal_field
-from syncline.connectors.sources.infinity import DATE_INFINITY, TIMESTAMP_INFINITY
+from syncline.connectors.sources.infinity import DATE_INFINITY, TIMESTAMP_INFINITY, python_values
 from syncline.connectors.sources.mysql import MySQLSource
 from syncline.connectors.sources.postgres import PostgresSource
 
@@ -72,3 +72,14 @@ def test_mysql_decimal_wider_than_38_digits_is_marked_decimal_text(
 
     assert is_decimal_field(table.schema.field("big"))
     assert table.column("big").to_pylist() == ["12345678901234567890123456789012345.50"]
+
+
+def test_python_values_show_infinity_and_far_years_readably() -> None:
+    moment = pa.array([TIMESTAMP_INFINITY, -TIMESTAMP_INFINITY, 0, None], pa.int64())
+    shown = python_values(moment.view(pa.timestamp("us", "UTC")))
+    assert shown[:2] == ["infinity", "-infinity"]
+    assert shown[2] == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    assert shown[3] is None
+
+    far = pa.array([253_402_300_800_000_000, None], pa.int64()).view(pa.timestamp("us"))
+    assert python_values(far) == ["10000-01-01 00:00:00.000000", None]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import pyarrow as pa
 import typer
 
 from syncline.cli import output
@@ -11,7 +12,9 @@ from syncline.cli.context import open_catalog, workspace_for
 from syncline.cli.exitcodes import ExitCode
 from syncline.cli.run_commands import ProjectOption
 from syncline.connectors import registry
+from syncline.connectors.destinations.sql.durations import duration_text, is_duration_like
 from syncline.connectors.sources.base import Source
+from syncline.connectors.sources.infinity import python_values
 from syncline.errors import ConnectorError
 from syncline.settings import load_settings
 
@@ -66,9 +69,11 @@ def preview_model(
     out.print(output.table(f"Columns of model {model.slug}", ("column", "type"), (
         (c.name, c.type) for c in columns
     )))  # fmt: skip
-    rows = first.slice(0, limit).to_pylist() if first is not None else []
+    shown = first.slice(0, limit) if first is not None else None
+    values = [_shown(column) for column in shown.columns] if shown is not None else []
+    rows = list(zip(*values, strict=True))
     names = [c.name for c in columns]
-    out.print(output.table(f"First {len(rows)} rows", names, ([r[n] for n in names] for r in rows)))
+    out.print(output.table(f"First {len(rows)} rows", names, rows))
 
 
 def list_syncs(project: ProjectOption = None) -> None:
@@ -102,6 +107,14 @@ def list_syncs(project: ProjectOption = None) -> None:
     columns: tuple[str, ...] = ("id", "slug", "model", "destination", "mode", "status")
     columns += ("schedule", "last run (UTC)")
     out.print(output.table(f"Syncs of workspace {workspace}", columns, rows))
+
+
+def _shown(column: pa.Array) -> list[Any]:
+    """A column's values as the preview shows them: durations in ISO 8601, infinity named."""
+    if is_duration_like(column.type):
+        texts: list[Any] = duration_text(column).to_pylist()
+        return texts
+    return python_values(column)
 
 
 def _source(type_name: str, configuration: dict[str, object]) -> Source:

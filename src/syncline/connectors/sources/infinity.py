@@ -12,6 +12,7 @@ a reason rather than store a made-up year.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -70,3 +71,21 @@ def without_infinity(column: pa.Array | pa.ChunkedArray, mask: pa.Array) -> pa.A
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     return pc.if_else(mask, pa.scalar(None, column.type), column)
+
+
+def python_values(column: pa.Array | pa.ChunkedArray) -> list[Any]:
+    """The values of ``column`` in Python, for showing them to a person.
+
+    Infinite dates and timestamps are the words ``infinity`` / ``-infinity``, and a
+    column Python cannot hold (a year beyond 9999) is Arrow's text of each value.
+    """
+    mask = infinite(column)
+    if mask is not None:
+        words = infinity_text(column, mask).to_pylist()
+        finite = python_values(without_infinity(column, mask))
+        return [finite[i] if word is None else word for i, word in enumerate(words)]
+    try:
+        values: list[Any] = column.to_pylist()
+    except (OverflowError, ValueError, pa.ArrowException):
+        values = column.cast(pa.string()).to_pylist()
+    return values
