@@ -66,15 +66,28 @@ class RunRow:
 
 
 def list_runs(env: dict[str, str], sync: str) -> dict[int, RunRow]:
-    """The runs of ``sync`` as ``syncline runs`` prints them, by run id."""
+    """The runs of ``sync`` as ``syncline runs`` prints them, by run id.
+
+    Cells are found by their column heading, so a new column does not shift them.
+    """
     result = syncline(env, "runs", sync, timeout=30)
     assert result.returncode == 0, result.stderr
     found: dict[int, RunRow] = {}
+    heading: dict[str, int] = {}
     for line in result.stdout.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("│").split("│")]
-        if len(cells) != 9 or not cells[0].isdigit():
+        cells = [cell.strip() for cell in line.strip().strip("│┃").replace("┃", "│").split("│")]
+        if "run" in cells and "status" in cells:
+            heading = {name: i for i, name in enumerate(cells)}
             continue
-        found[int(cells[0])] = RunRow(int(cells[0]), cells[1], cells[5], cells[6], cells[8])
+        if not heading or len(cells) != len(heading) or not cells[0].isdigit():
+            continue
+        found[int(cells[0])] = RunRow(
+            id=int(cells[0]),
+            status=cells[heading["status"]],
+            planned=cells[heading["planned a/c/r"]],
+            succeeded=cells[heading["succeeded a/c/r"]],
+            error=cells[heading["error"]],
+        )
     return found
 
 

@@ -30,11 +30,14 @@ from e2e_harness import (
     wait_until,
 )
 
+from syncline.connectors.destinations.postgres import PostgresDestination
+
 pytestmark = pytest.mark.postgres
 
 MODEL_ROWS = 200_000
-KILL_AFTER_WRITES = 30_000
-"""Kill once this many destination rows are written: a few 10,000-row batches in."""
+BATCH_ROWS = PostgresDestination.capabilities.max_batch_rows
+KILL_AFTER_WRITES = min(2 * BATCH_ROWS, MODEL_ROWS // 2)
+"""Kill once this many destination rows are written: a batch or two in, well before the end."""
 
 SYNC = "rows-mirror"
 MODEL_SQL = "SELECT id, name, amount, updated_at FROM source_rows"
