@@ -108,6 +108,23 @@ def test_only_resources_the_project_created_are_deleted(
         assert [s.slug for s in session.syncs.list()] == ["made-by-hand"]
 
 
+def test_what_a_project_manages_is_shared_by_every_machine_using_the_catalog(
+    write_project: WriteFiles, catalog: Catalog, tmp_path: Path
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), Settings(home=tmp_path / "machine-a"))
+
+    syncs_start = VALID_REST.index("syncs:")
+    (root / "b.yml").write_text(VALID_REST[:syncs_start].lstrip("\n"))
+    other_machine = Settings(home=tmp_path / "machine-b")
+    plan = apply_project(catalog, load_project(root, env=ENV), other_machine)
+
+    assert [(c.action, c.kind, c.slug) for c in plan.changes] == [
+        (Action.DELETE, "syncs", "users-to-crm")
+    ]
+    assert not (tmp_path / "machine-b" / "projects").exists()
+
+
 def test_a_model_can_move_to_another_source(
     write_project: WriteFiles, catalog: Catalog, settings: Settings
 ) -> None:

@@ -210,3 +210,20 @@ class RowResultRecord(Base):
     payload: Mapped[str | None] = mapped_column(Text)
     """The record as sent, as JSON text."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProjectResourceRecord(Base):
+    """A resource that config as code manages: applying the project may change or delete it.
+
+    Kept in the catalog, not beside the project, so that every machine applying the same
+    project to a shared catalog agrees on what the project owns.
+    """
+
+    __tablename__ = "project_resources"
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    """``sources``, ``models``, ``destinations`` or ``syncs``."""
+    slug: Mapped[str] = mapped_column(String(255))

@@ -1,19 +1,19 @@
 """Plan and apply a project against the catalog: one transaction, only managed resources deleted.
 
-Which resources a project manages is kept in a small state file per workspace in
-``SYNCLINE_HOME/projects/``: every resource the project declared at its last apply.
-A resource made through the API with a slug the project never declared is left alone.
+Which resources a project manages is kept in the catalog (``project_resources``): every
+resource the project declared at its last apply. A resource made through the API with a
+slug the project never declared is left alone.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 from typing import Any
 
+from sqlalchemy import delete, select
+
 from syncline.catalog import Catalog, CatalogSession, DestinationRecord, SourceRecord
-from syncline.catalog.tables import ModelRecord, SyncRecord
+from syncline.catalog.tables import ModelRecord, ProjectResourceRecord, SyncRecord
 from syncline.connectors import registry
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
@@ -33,9 +33,11 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
     try:
         with catalog.session(project.workspace, read_only=True) as session:
             current = read_state(session)
+            managed = _managed(session)
     except NotFoundError:
         current = {kind: {} for kind in KINDS}
-    plan = compute_plan(desired, current, _managed(settings, project.workspace), secrets)
+        managed = {}
+    plan = compute_plan(desired, current, managed, secrets)
     _refuse_impossible(plan, desired, current, project)
     return plan
 
@@ -45,18 +47,17 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
     settings = settings or get_settings()
     _ensure_workspace(catalog, project.workspace)
     desired, secrets = _desired(project)
-    managed = _managed(settings, project.workspace)
 
     deleted_syncs: list[int] = []
     with catalog.session(project.workspace) as session:
         current = read_state(session)
-        plan = compute_plan(desired, current, managed, secrets)
+        plan = compute_plan(desired, current, _managed(session), secrets)
         _refuse_impossible(plan, desired, current, project)
         _Writer(session, project).write(plan, deleted_syncs)
+        _save_managed(session, {kind: set(desired[kind]) for kind in KINDS})
 
     for sync_id in deleted_syncs:
         delete_snapshot(settings.snapshot_dir, sync_id)
-    _save_managed(settings, project.workspace, {kind: sorted(desired[kind]) for kind in KINDS})
     logger.info("applied project to workspace %s: %d changes", project.workspace, len(plan.changes))
     return plan
 
@@ -241,21 +242,28 @@ def _ensure_workspace(catalog: Catalog, workspace: str) -> None:
             logger.info("created workspace %s", workspace)
 
 
-def _state_file(settings: Settings, workspace: str) -> Path:
-    return settings.home / "projects" / f"{workspace}.json"
+def _managed(session: CatalogSession) -> dict[str, list[str]]:
+    """Slugs per kind that earlier applies of a project declared in this workspace."""
+    rows = session.orm.scalars(
+        select(ProjectResourceRecord).where(
+            ProjectResourceRecord.workspace_id == session.workspace_id
+        )
+    )
+    managed: dict[str, list[str]] = {kind: [] for kind in KINDS}
+    for row in rows:
+        managed.setdefault(row.kind, []).append(row.slug)
+    return managed
 
 
-def _managed(settings: Settings, workspace: str) -> dict[str, list[str]]:
-    path = _state_file(settings, workspace)
-    if not path.exists():
-        return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {kind: list(data.get(kind, [])) for kind in KINDS}
-
-
-def _save_managed(settings: Settings, workspace: str, managed: dict[str, list[str]]) -> None:
-    path = _state_file(settings, workspace)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(managed, indent=2, sort_keys=True), encoding="utf-8")
-    temporary.replace(path)
+def _save_managed(session: CatalogSession, declared: dict[str, set[str]]) -> None:
+    """Record exactly the resources the project now declares, in the apply's transaction."""
+    session.orm.execute(
+        delete(ProjectResourceRecord).where(
+            ProjectResourceRecord.workspace_id == session.workspace_id
+        )
+    )
+    session.orm.add_all(
+        ProjectResourceRecord(workspace_id=session.workspace_id, kind=kind, slug=slug)
+        for kind in KINDS
+        for slug in sorted(declared[kind])
+    )
