@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from syncline.catalog.types import UTCDateTime, utcnow
 
@@ -63,32 +63,34 @@ class WorkspaceRecord(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class SourceRecord(_Stamped, Base):
+class _Connection(_Stamped):
+    """The columns sources and destinations share: a typed connector configuration."""
+
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple[UniqueConstraint]:
+        # A constraint object belongs to one table, so each table gets its own.
+        return (UniqueConstraint("workspace_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(64))
+    configuration: Mapped[dict[str, Any]]
+    """The connector's configuration, every secret field sealed."""
+
+
+class SourceRecord(_Connection, Base):
     """A database or warehouse that models query; secret fields stored encrypted."""
 
     __tablename__ = "sources"
-    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    slug: Mapped[str] = mapped_column(String(255))
-    name: Mapped[str] = mapped_column(String(255))
-    type: Mapped[str] = mapped_column(String(64))
-    configuration: Mapped[dict[str, Any]]
 
 
-class DestinationRecord(_Stamped, Base):
+class DestinationRecord(_Connection, Base):
     """A place syncs write to; secret fields stored encrypted."""
 
     __tablename__ = "destinations"
-    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    slug: Mapped[str] = mapped_column(String(255))
-    name: Mapped[str] = mapped_column(String(255))
-    type: Mapped[str] = mapped_column(String(64))
-    configuration: Mapped[dict[str, Any]]
 
 
 class ModelRecord(_Stamped, Base):
