@@ -108,3 +108,15 @@ def test_padded_binary_id_column_rejects_ids_ending_in_a_space(maria: MariaDBBac
         assert [tuple(r) for r in rows] == [("abc", 1), ("ABC", 2), ("xyz", 4)]
     finally:
         destination.close()
+
+
+def test_append_mode_writes_ids_ending_in_a_space(maria: MariaDBBackend) -> None:
+    table = f"t_{uuid.uuid4().hex[:10]}"
+    maria.sql(f"CREATE TABLE {table} (id varchar(255) COLLATE utf8mb4_bin, v int)")
+    destination = _open(maria, table, SyncMode.APPEND)
+    try:
+        result = destination.write_batch(_batch(WriteAction.APPEND, IDS, [1, 2, 3, 4]))
+        assert result.failures == []
+        assert maria.sql(f"SELECT count(*) FROM {table}")[0][0] == 4
+    finally:
+        destination.close()

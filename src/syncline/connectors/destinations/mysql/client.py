@@ -235,6 +235,8 @@ class MySQLDestination(TableDestination):
     def _padded_ids(self, batch: WriteBatch) -> dict[int, str]:
         """Rows whose id ends in a space when the id column ignores trailing spaces."""
         assert self._context is not None
+        if self._context.mode is SyncMode.APPEND:
+            return {}  # events are never matched by id
         ident = self._context.id_field
         collation = self._collations.get(ident)
         if collation is None or not _pads(collation) or ident not in batch.records.column_names:
