@@ -1,17 +1,35 @@
-"""The PostgreSQL destination: psycopg 3, CSV COPY into a staging table, set-based writes."""
+"""The PostgreSQL destination: psycopg 3, CSV COPY into a staging table, set-based writes.
+
+A first load skips the staging table: while the target held no row when it was opened,
+an upsert batch is copied straight into it, one transaction per batch. A key that is
+already there (or any row the table refuses) makes that COPY fail as a whole; the batch
+is then written the staged way, which finds the rows, and so is every later batch.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from syncline.connectors.destinations.base import FieldSpec, RowFailure, WriteBatch
+from syncline.connectors.destinations.base import (
+    Capabilities,
+    FieldSpec,
+    RowFailure,
+    WriteAction,
+    WriteBatch,
+    WriteContext,
+)
 from syncline.connectors.destinations.postgres.config import PostgresDestinationConfig
 from syncline.connectors.destinations.postgres.errors import map_error
 from syncline.connectors.destinations.sql.bisect import isolate_failures
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
-from syncline.connectors.destinations.sql.table import TableDestination
+from syncline.connectors.destinations.sql.table import (
+    KEYED_MODES,
+    TABLE_CAPABILITIES,
+    TableDestination,
+)
 from syncline.connectors.destinations.sql.types import column_type
 from syncline.connectors.destinations.sql.values import ROW_COLUMN, csv_for_copy
 from syncline.errors import TerminalError
@@ -39,10 +57,16 @@ WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
 """
 
 
+POSTGRES_CAPABILITIES: Capabilities = replace(TABLE_CAPABILITIES, max_batch_rows=50_000)
+"""Batches of 50,000 rows: a batch's fixed costs (transaction, statements, journal) stay
+small beside its rows, while its CSV stays a few megabytes."""
+
+
 class PostgresDestination(TableDestination):
     """Writes a sync's changes into a PostgreSQL table."""
 
     type_name = "postgres"
+    capabilities = POSTGRES_CAPABILITIES
     config_model = PostgresDestinationConfig
     dialect: ClassVar[str] = "postgres"
     config: PostgresDestinationConfig
@@ -51,6 +75,7 @@ class PostgresDestination(TableDestination):
         super().__init__(config)
         self._conn: Any = None
         self._stages: dict[tuple[str, ...], str] = {}
+        self._copy_into_target = False
 
     @property
     def default_schema(self) -> str:
@@ -142,6 +167,40 @@ class PostgresDestination(TableDestination):
                 f"{self._where}; grant it or choose another schema",
                 connector=self.type_name,
             )
+
+    def open(self, context: WriteContext) -> None:
+        """Open the table; an empty table with a unique id takes upserts by plain COPY."""
+        super().open(context)
+        assert self._table is not None
+        target = quote_table(self._table, "postgres")
+        empty = self._guard(lambda: self._execute(f"SELECT NOT EXISTS (SELECT 1 FROM {target})"))
+        # Keyed modes checked the unique id, which turns any repeated key into an error.
+        self._copy_into_target = context.mode in KEYED_MODES and bool(empty[0][0])
+
+    def _write(self, batch: WriteBatch) -> list[RowFailure]:
+        if self._copy_into_target and batch.action is WriteAction.UPSERT:
+            if self._copied(batch):
+                return []
+        return super()._write(batch)
+
+    def _copied(self, batch: WriteBatch) -> bool:
+        """COPY ``batch`` straight into the target; False, having written nothing, if refused."""
+        assert self._table is not None
+        names = ", ".join(quote(name, "postgres") for name in batch.records.column_names)
+        sql = f"COPY {quote_table(self._table, 'postgres')} ({names}) FROM STDIN (FORMAT csv)"
+        data = csv_for_copy(batch.records, 0, len(batch), positions=False)
+        try:
+            with self._transaction():
+                self._copy(sql, data)
+        except Exception as exc:  # noqa: BLE001 - the staged write reports the real cause
+            self._copy_into_target = False
+            logger.info(
+                "COPY into %s refused a batch (%s); writing it and later batches staged",
+                self._table,
+                type(exc).__name__,
+            )
+            return False
+        return True
 
     def _describe(self, table: TableName) -> dict[str, str] | None:
         rows = self._execute(_COLUMNS_SQL, (table.schema, table.name))
