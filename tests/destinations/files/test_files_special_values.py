@@ -104,3 +104,34 @@ def test_parquet_keeps_infinity_as_duckdb_reads_it_and_intervals_as_text(
     assert rows[0][0] == "infinity"
     assert rows[1][1] == "-infinity"
     assert rows[2][0] == "-infinity"
+
+
+def test_json_lines_refuse_nan_inside_lists_structs_and_maps(tmp_path: Path) -> None:
+    schema = pa.schema(
+        [
+            pa.field("id", pa.int64()),
+            pa.field("xs", pa.list_(pa.float64())),
+            pa.field("s", pa.struct([("a", pa.float64())])),
+            pa.field("m", pa.map_(pa.string(), pa.float64())),
+        ]
+    )
+    table = pa.table(
+        [
+            pa.array([1, 2, 3, 4]),
+            pa.array([[1.5, float("nan")], [2.0], None, [2.5]], schema.field("xs").type),
+            pa.array([{"a": 1.0}, {"a": float("inf")}, None, {"a": 2.0}], schema.field("s").type),
+            pa.array([[("k", 1.0)], [], None, [("z", -float("inf"))]], schema.field("m").type),
+        ],
+        schema=schema,
+    )
+    destination = JSONLinesDestination.from_config({"directory": str(tmp_path)})
+    batch = WriteBatch(WriteAction.UPSERT, table, ["1", "2", "3", "4"])
+    [result] = run(destination, context("v.jsonl", SyncMode.UPSERT, schema=schema), [batch])
+
+    reasons = {f.index: f.reason for f in result.failures}
+    assert sorted(reasons) == [0, 1, 3]
+    assert "'xs' holds NaN or infinity inside it" in reasons[0]
+    assert "'s' holds NaN or infinity inside it" in reasons[1]
+    assert "'m' holds NaN or infinity inside it" in reasons[3]
+    lines = (tmp_path / "v.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [3]

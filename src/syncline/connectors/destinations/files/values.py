@@ -188,11 +188,48 @@ def _json_ready(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     return column
 
 
+def _nested_non_finite(array: pa.Array) -> pa.Array | None:
+    """Per row of a nested ``array``, whether a NaN or infinite float is inside it."""
+    kind = array.type
+    if pa.types.is_floating(kind):
+        return pc.invert(pc.fill_null(pc.is_finite(array), True))
+    if pa.types.is_struct(kind):
+        masks = [_nested_non_finite(child) for child in array.flatten()]
+        found = [mask for mask in masks if mask is not None]
+        if not found:
+            return None
+        combined = found[0]
+        for mask in found[1:]:
+            combined = pc.or_(combined, mask)
+        return combined
+    if pa.types.is_map(kind):
+        entries = pa.struct([("key", kind.key_type), ("value", kind.item_type)])
+        return _nested_non_finite(array.cast(pa.list_(entries)))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        inner = _nested_non_finite(array.flatten())
+        if inner is None or not pc.any(inner).as_py():
+            return None
+        parents = pc.filter(pc.list_parent_indices(array), inner)
+        return pc.is_in(pa.array(range(len(array)), parents.type), value_set=parents)
+    return None
+
+
 def _non_finite(table: pa.Table) -> dict[int, str]:
     """Rows holding a NaN or infinite float, which JSON cannot hold, with the reason."""
     reasons: dict[int, str] = {}
     for field, column in zip(table.schema, table.columns, strict=True):
         kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if _is_nested(kind):
+            inside = _nested_non_finite(column.combine_chunks())
+            if inside is None:
+                continue
+            for row in pc.indices_nonzero(inside).to_pylist():
+                reasons.setdefault(
+                    row,
+                    f"field {field.name!r} holds NaN or infinity inside it, which JSON "
+                    "cannot hold; turn it into NULL or a number in the model's SQL",
+                )
+            continue
         if not pa.types.is_floating(kind):
             continue
         column = column.cast(kind)
