@@ -23,6 +23,7 @@ from syncline.engine.canonical import (
     is_json_field,
     quote_identifier,
 )
+from syncline.engine.planner.prefetch import prefetched
 from syncline.engine.planner.store import SnapshotStore
 from syncline.engine.report import Operation, RowCounts
 from syncline.errors import RunError, UserError
@@ -124,7 +125,9 @@ class LocalPlanner:
                 failures.append(exc)
                 raise
 
-        reader = pa.RecordBatchReader.from_batches(staged, prepared())
+        # The source is read (and JSON canonicalised) on a thread of its own, so DuckDB
+        # hashes one batch while the next is decoded.
+        reader = pa.RecordBatchReader.from_batches(staged, prefetched(prepared()))
         con = self.store.connection
         con.register("_sl_incoming", reader)
         try:

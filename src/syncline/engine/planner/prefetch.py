@@ -1,0 +1,77 @@
+"""Read ahead: pull a source's batches on a background thread while the planner hashes.
+
+Reading a model (the driver decoding the wire format) and fingerprinting it (DuckDB)
+each keep one core busy; one after the other they leave the second core idle. The
+reader thread stays at most ``depth`` batches ahead, so memory stays bounded, and it
+has stopped touching the source before the consumer's generator returns, so the
+source can be closed from the caller's thread right afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Generator, Iterator
+from typing import TypeVar
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_DEPTH = 2
+"""Batches read ahead: enough to keep both sides busy, few enough to bound memory."""
+
+_POLL_SECONDS = 0.1
+
+
+class _End:
+    """Marks the end of the items; carries the reader's error, if it failed."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+def prefetched(items: Iterator[T], depth: int = DEFAULT_DEPTH) -> Generator[T, None, None]:
+    """Yield ``items`` in order, produced by a background thread up to ``depth`` ahead.
+
+    An exception raised while producing an item is raised here, in its place. Closing
+    the generator early stops the thread, which finishes the item it is producing.
+    """
+    slots: queue.Queue[T | _End] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def produce() -> None:
+        end = _End()
+        try:
+            for item in items:
+                if not _put(slots, item, stop):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            end = _End(exc)
+        _put(slots, end, stop)
+
+    thread = threading.Thread(target=produce, name="syncline-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _put(slots: queue.Queue[T | _End], item: T | _End, stop: threading.Event) -> bool:
+    """Queue ``item`` unless the consumer stopped; False when it did."""
+    while not stop.is_set():
+        try:
+            slots.put(item, timeout=_POLL_SECONDS)
+            return True
+        except queue.Full:
+            continue
+    return False

@@ -1,0 +1,58 @@
+"""Read-ahead yields every batch in order, raises the reader's error, and stops when closed."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from syncline.engine.planner.prefetch import prefetched
+
+
+def test_items_arrive_in_order_from_another_thread() -> None:
+    threads: set[str] = set()
+
+    def produce() -> Iterator[int]:
+        for item in range(100):
+            threads.add(threading.current_thread().name)
+            yield item
+
+    assert list(prefetched(produce(), depth=3)) == list(range(100))
+    assert threads == {"syncline-prefetch"}
+
+
+def test_the_readers_error_is_raised_after_the_items_before_it() -> None:
+    def produce() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise ValueError("source failed at row 3")
+
+    seen: list[int] = []
+
+    def consume() -> None:
+        seen.extend(prefetched(produce()))
+
+    with pytest.raises(ValueError, match="row 3"):
+        consume()
+    assert seen == [1, 2]
+
+
+def test_closing_early_stops_the_reader_before_returning() -> None:
+    produced: list[int] = []
+
+    def produce() -> Iterator[int]:
+        for item in range(1_000_000):
+            produced.append(item)
+            yield item
+
+    items = prefetched(produce(), depth=2)
+    assert next(items) == 0
+    items.close()
+
+    # The reader finished (its generator was left) before close() returned, and it
+    # never ran further ahead than the queue allows.
+    count = len(produced)
+    assert count <= 5
+    assert not any(t.name == "syncline-prefetch" for t in threading.enumerate())
+    assert len(produced) == count
