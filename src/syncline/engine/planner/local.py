@@ -4,6 +4,10 @@ Rows arrive as Arrow record batches and stay columnar: DuckDB computes each row'
 canonical key and fingerprint, the full join against the snapshot and the plan, and
 spills to disk under its memory limit. Only JSON columns pass through Python, for
 their canonical form.
+
+DuckDB's tables stay narrow: key, fingerprint, external id and the row's position.
+The model's columns go to a :class:`~syncline.engine.planner.rowfile.RowFile` as they
+stream in, and only the planned rows are fetched back from it, by position.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from syncline.engine.canonical import (
     canonical_json_array,
@@ -24,6 +29,7 @@ from syncline.engine.canonical import (
     quote_identifier,
 )
 from syncline.engine.planner.prefetch import prefetched
+from syncline.engine.planner.rowfile import RowFile, remove_stale
 from syncline.engine.planner.store import SnapshotStore
 from syncline.engine.report import Operation, RowCounts
 from syncline.errors import RunError, UserError
@@ -31,10 +37,13 @@ from syncline.errors import RunError, UserError
 logger = logging.getLogger(__name__)
 
 CURRENT = "scratch.current"
-"""Scratch table of this run's model rows: key, fingerprint, external id, columns."""
+"""Scratch table of this run's model rows: key, fingerprint, external id, position, id."""
 
 PLAN = "scratch.plan"
-"""Scratch table of this run's planned rows: the changes, with their columns."""
+"""Scratch table of this run's planned rows: the changes, with their positions and ids."""
+
+_POSITION = "_sl_pos"
+_ID = "_sl_id"
 
 _EXAMPLE_KEYS = 5
 
@@ -83,8 +92,17 @@ class LocalPlanner:
         )
         self.columns: list[str] = []
         self.column_types: dict[str, str] = {}
+        self._row_folder = None if in_memory else snapshot_dir
+        self._rows: RowFile | None = None
+        # This run holds the snapshot file now, so files of the sync's killed runs can go.
+        if not in_memory:
+            remove_stale(snapshot_dir, self._row_label)
         # A run killed after acknowledging batches left them in the journal.
         self.store.merge()
+
+    @property
+    def _row_label(self) -> str:
+        return f"sync-{self.sync_id}"
 
     def ingest(
         self,
@@ -107,7 +125,11 @@ class LocalPlanner:
         staged = pa.schema(
             list(projected)
             + [pa.field(_json_name(i), pa.string()) for i in range(len(json_columns))]
+            + [pa.field(_POSITION, pa.int64())]
         )
+        if self._rows is not None:
+            self._rows.close()
+        rows = self._rows = RowFile(projected, self._row_folder, label=self._row_label)
 
         failures: list[BaseException] = []
 
@@ -120,6 +142,8 @@ class LocalPlanner:
                         canonical_json_array(picked.column(name), projected.field(name).type)
                         for name in json_columns
                     ]
+                    first = rows.append(picked)
+                    extra.append(pa.array(range(first, first + batch.num_rows), pa.int64()))
                     yield pa.RecordBatch.from_arrays(list(picked.columns) + extra, schema=staged)
             except BaseException as exc:
                 failures.append(exc)
@@ -139,6 +163,7 @@ class LocalPlanner:
             raise
         finally:
             con.unregister("_sl_incoming")
+        rows.finish()
 
         self.column_types = {
             str(name): str(kind) for name, kind, *_ in con.execute(f"DESCRIBE {CURRENT}").fetchall()
@@ -168,13 +193,10 @@ class LocalPlanner:
             ]
             + [f"{canonical[self.primary_key]} AS _sl_key"]
             + [f"CAST({quote_identifier(self.id_column)} AS VARCHAR) AS _sl_ext"]
-            + [quote_identifier(name) for name in self.columns]
+            + [_POSITION, f"{quote_identifier(self.id_column)} AS {_ID}"]
         )
         fingerprint = fingerprint_sql([_canon_name(i) for i in range(len(compared))], salt)
-        outer = ", ".join(
-            ["_sl_key", f"{fingerprint} AS _sl_fp", "_sl_ext"]
-            + [quote_identifier(name) for name in self.columns]
-        )
+        outer = ", ".join(["_sl_key", f"{fingerprint} AS _sl_fp", "_sl_ext", _POSITION, _ID])
         return (
             f"CREATE OR REPLACE TABLE {CURRENT} AS SELECT {outer} "
             f"FROM (SELECT {inner} FROM _sl_incoming)"
@@ -212,9 +234,7 @@ class LocalPlanner:
         """
         con = self.store.connection
         plan = Plan(snapshot_size=self.store.snapshot_size())
-        columns = ", ".join(
-            self._planned_column(name, with_snapshot=not full_resync) for name in self.columns
-        )
+        columns = f"c.{_POSITION}, {self._planned_id(with_snapshot=not full_resync)}"
         if full_resync:
             sql = (
                 f"CREATE OR REPLACE TABLE {PLAN} AS SELECT c._sl_key, 'added' AS _sl_op, "
@@ -260,15 +280,13 @@ class LocalPlanner:
         )
         return plan
 
-    def _planned_column(self, name: str, *, with_snapshot: bool) -> str:
-        quoted = quote_identifier(name)
-        if name != self.id_column or not with_snapshot:
-            return f"c.{quoted}"
+    def _planned_id(self, *, with_snapshot: bool) -> str:
+        if not with_snapshot:
+            return f"c.{_ID}"
         # A removed row is gone from the model; its id comes back from the snapshot.
-        kind = self.column_types[name]
+        kind = self.column_types[_ID]
         return (
-            f"CASE WHEN c._sl_key IS NULL THEN TRY_CAST(s.ext AS {kind}) "
-            f"ELSE c.{quoted} END AS {quoted}"
+            f"CASE WHEN c._sl_key IS NULL THEN TRY_CAST(s.ext AS {kind}) ELSE c.{_ID} END AS {_ID}"
         )
 
     def planned_batches(
@@ -284,17 +302,42 @@ class LocalPlanner:
             where += f" AND _sl_doubt IS {'NOT ' if in_doubt else ''}NULL"
         cursor = self.store.connection.cursor()
         try:
+            # In model order, so that the row file is read front to back.
             reader = cursor.execute(
-                f"SELECT * FROM {PLAN} WHERE {where}", [operation.value]
+                f"SELECT * FROM {PLAN} WHERE {where} ORDER BY {_POSITION} NULLS LAST, _sl_key",
+                [operation.value],
             ).to_arrow_reader(batch_rows)
             for batch in reader:
                 if batch.num_rows:
-                    yield batch
+                    yield self._with_columns(batch)
         finally:
             cursor.close()
 
+    def _with_columns(self, planned: pa.RecordBatch) -> pa.RecordBatch:
+        """``planned`` with the model's columns fetched from the row file in place of its
+        position; a removed row's id comes from the snapshot, its other columns are NULL."""
+        if self._rows is None:
+            raise RuntimeError("planned_batches() called before ingest()")
+        positions = planned.column(_POSITION)
+        rows = self._rows.take(positions)
+        columns = {name: rows.column(name).combine_chunks() for name in self.columns}
+        if positions.null_count:
+            kind = self._rows.schema.field(self.id_column).type
+            snapshot_ids = planned.column(_ID).cast(kind)
+            columns[self.id_column] = pc.if_else(
+                positions.is_valid(), columns[self.id_column], snapshot_ids
+            )
+        kept = [name for name in planned.schema.names if name not in (_POSITION, _ID)]
+        fields = [planned.schema.field(name) for name in kept]
+        fields += [self._rows.schema.field(name) for name in self.columns]
+        arrays = [planned.column(name) for name in kept] + [columns[n] for n in self.columns]
+        return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+
     def close(self) -> None:
-        """Close the snapshot file."""
+        """Close the snapshot file and delete this run's row file."""
+        if self._rows is not None:
+            self._rows.close()
+            self._rows = None
         self.store.close()
 
 
