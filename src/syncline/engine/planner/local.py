@@ -151,7 +151,8 @@ class LocalPlanner:
 
         # The source is read (and JSON canonicalised) on a thread of its own, so DuckDB
         # hashes one batch while the next is decoded.
-        reader = pa.RecordBatchReader.from_batches(staged, prefetched(prepared()))
+        ahead = prefetched(prepared())
+        reader = pa.RecordBatchReader.from_batches(staged, ahead)
         con = self.store.connection
         con.register("_sl_incoming", reader)
         try:
@@ -163,6 +164,9 @@ class LocalPlanner:
             raise
         finally:
             con.unregister("_sl_incoming")
+            # Stops the reading thread now, even on a failure, so that it is out of the
+            # source (which the caller then closes) and out of the row file.
+            ahead.close()
         rows.finish()
 
         self.column_types = {
