@@ -116,14 +116,24 @@ def canonical_sql(column: str, arrow_type: pa.DataType) -> str:
 def encoded_sql(expression: str) -> str:
     """Length-prefix a canonical string so that NULL, '' and 'NULL' all encode apart.
 
-    ``V<length>:<text>`` for a value, ``N`` for NULL. ``concat`` prints the length in
-    decimal digits exactly as a cast to VARCHAR would, and builds the piece in one step
-    instead of one intermediate string per ``||``.
+    ``V<length>:<text>`` for a value, ``N`` for NULL.
     """
-    return (
-        f"CASE WHEN {expression} IS NULL THEN 'N' "
-        f"ELSE concat('V', length({expression}), ':', {expression}) END"
-    )
+    return f"concat({', '.join(encoded_parts(expression))})"
+
+
+def encoded_parts(expression: str) -> list[str]:
+    """The pieces whose ``concat`` is :func:`encoded_sql`: four, so that one ``concat``
+    can build a whole row's encoding without an intermediate string per column.
+
+    ``concat`` skips NULL pieces and prints the length in decimal digits, as a cast to
+    VARCHAR would: a value gives ``V``, its length, ``:`` and itself; NULL gives ``N``.
+    """
+    return [
+        f"CASE WHEN {expression} IS NULL THEN 'N' ELSE 'V' END",
+        f"length({expression})",
+        f"CASE WHEN {expression} IS NOT NULL THEN ':' END",
+        expression,
+    ]
 
 
 def fingerprint_sql(canonical_columns: Sequence[str], salt: str = "") -> str:
@@ -132,11 +142,12 @@ def fingerprint_sql(canonical_columns: Sequence[str], salt: str = "") -> str:
     ``salt`` (the sync's mappings) is hashed along, so that a changed mapping makes
     every row a change and the destination receives the newly mapped fields.
     """
-    literal = "'" + encode_literal(salt).replace("'", "''") + "'"
-    parts = ", ".join([literal] + [encoded_sql(quote_identifier(n)) for n in canonical_columns])
+    pieces = ["'" + encode_literal(salt).replace("'", "''") + "'"]
+    for name in canonical_columns:
+        pieces += encoded_parts(quote_identifier(name))
     # The low 64 bits of md5_number (the digest read little-endian) are exactly what
     # md5_number_upper returns, at half its cost in DuckDB 1.5.
-    return f"CAST(md5_number(concat({parts})) & {_LOW_64_BITS} AS UBIGINT)"
+    return f"CAST(md5_number(concat({', '.join(pieces)})) & {_LOW_64_BITS} AS UBIGINT)"
 
 
 def encode_literal(text: str) -> str:
