@@ -43,7 +43,9 @@ def _load(ref: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def _lookup(kind: str, group: str, name: str, builtins: dict[str, str], aliases: dict[str, str]):
+def _lookup(
+    kind: str, group: str, name: str, builtins: dict[str, str], aliases: dict[str, str]
+) -> Any:
     key = aliases.get(name.lower(), name.lower())
     if key in builtins:
         return _load(builtins[key])

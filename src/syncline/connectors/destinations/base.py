@@ -102,7 +102,7 @@ class WriteBatch:
     keys: list[str]
 
     def __len__(self) -> int:
-        return self.records.num_rows
+        return int(self.records.num_rows)
 
 
 @dataclass(frozen=True)
