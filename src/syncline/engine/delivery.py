@@ -57,6 +57,8 @@ class _InFlight:
     planned: pa.RecordBatch
     mapped: MappedBatch
     future: Future[BatchResult] | None
+    batch: int | None = None
+    """The number the journal gave the batch's doubts."""
 
 
 class Delivery:
@@ -129,12 +131,13 @@ class Delivery:
         else:
             mapped = self.mapper.map_rows(planned, step.operation)
         future: Future[BatchResult] | None = None
+        journaled: int | None = None
         if mapped.records.num_rows:
             assert step.action is not None
             batch = WriteBatch(action=step.action, records=mapped.records, keys=mapped.keys)
             # Should the process die before the outcome is journaled, the next run finds
             # these keys in doubt and plans them again.
-            self.planner.store.record_doubt(planned, mapped.rows)
+            journaled = self.planner.store.record_doubt(planned, mapped.rows)
             if self.concurrency > 1:
                 future = pool.submit(self._write, batch)
             else:
@@ -145,7 +148,7 @@ class Delivery:
                     future.set_result(self._write(batch))
                 except Exception as exc:
                     future.set_exception(exc)
-        return _InFlight(step, planned, mapped, future)
+        return _InFlight(step, planned, mapped, future, journaled)
 
     def _write(self, batch: WriteBatch) -> BatchResult:
         attempt = 0
@@ -195,7 +198,9 @@ class Delivery:
         if failed_records:
             acked = [row for i, row in enumerate(mapped.rows) if i not in failed_records]
 
-        self.planner.store.record(flight.planned, acked, [(row, r) for row, r, _ in rejected])
+        self.planner.store.record(
+            flight.planned, acked, [(row, r) for row, r, _ in rejected], batch=flight.batch
+        )
 
         operation = flight.step.operation
         self.progress.successful.add(operation, len(acked))

@@ -46,7 +46,11 @@ _SCHEMA = (
     "(key VARCHAR, operation VARCHAR, reason VARCHAR, attempts INTEGER)",
     "CREATE TABLE IF NOT EXISTS journal (key VARCHAR, kind VARCHAR, operation VARCHAR, "
     "fp UBIGINT, ext VARCHAR, reason VARCHAR, attempts INTEGER)",
+    # Files written before batches were numbered lack the column; NULL means no batch.
+    "ALTER TABLE journal ADD COLUMN IF NOT EXISTS batch BIGINT",
 )
+
+_JOURNAL_COLUMNS = "key, kind, operation, fp, ext, reason, attempts, batch"
 
 _UNSETTLED = "scratch.unsettled"
 """Scratch table of the keys a merge finds still in doubt."""
@@ -60,6 +64,7 @@ _JOURNAL_SCHEMA = pa.schema(
         ("ext", pa.string()),
         ("reason", pa.string()),
         ("attempts", pa.int32()),
+        ("batch", pa.int64()),
     ]
 )
 
@@ -124,6 +129,9 @@ class SnapshotStore:
             ) from None
         self._configure(memory_limit, threads)
         self._create_schema(rebuild)
+        self._doubted: dict[int, int] = {}
+        row = self.connection.execute("SELECT max(batch) FROM journal").fetchone()
+        self._last_batch = int(row[0]) if row and row[0] is not None else 0
 
     def _configure(self, memory_limit: str | None, threads: int | None) -> None:
         con = self.connection
@@ -180,10 +188,18 @@ class SnapshotStore:
         row = self.connection.execute("SELECT count(*) FROM failed").fetchone()
         return int(row[0]) if row else 0
 
-    def record_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> None:
-        """Journal the ``sent`` planned rows as in doubt, before they go to the destination."""
-        if sent:
-            self._append(doubt_entries(planned, sent))
+    def record_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> int | None:
+        """Journal the ``sent`` planned rows as in doubt, before they go to the destination.
+
+        Returns the number of the journaled batch (None when nothing was sent), which
+        :meth:`record` takes to settle the batch's doubts in place.
+        """
+        if not sent:
+            return None
+        self._last_batch += 1
+        self._append(doubt_entries(planned, sent, self._last_batch))
+        self._doubted[self._last_batch] = len(sent)
+        return self._last_batch
 
     def withdraw_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> None:
         """Drop the doubt of rows whose batch the destination refused as a whole.
@@ -204,10 +220,40 @@ class SnapshotStore:
             con.unregister("_sl_withdrawn")
 
     def record(
-        self, planned: pa.RecordBatch, acked: list[int], rejected: list[tuple[int, str]]
+        self,
+        planned: pa.RecordBatch,
+        acked: list[int],
+        rejected: list[tuple[int, str]],
+        *,
+        batch: int | None = None,
     ) -> None:
-        """Journal one batch's acknowledged and rejected planned rows in one transaction."""
-        self._append(journal_entries(planned, acked, rejected))
+        """Journal one batch's acknowledged and rejected planned rows in one transaction.
+
+        ``batch`` is the number :meth:`record_doubt` gave the batch's doubts.
+        """
+        doubted = self._doubted.pop(batch, None) if batch is not None else None
+        if doubted is None or doubted != len(acked):
+            self._append(journal_entries(planned, acked, rejected))
+            return
+        # Every row in doubt was acknowledged (the acknowledged rows are among those in
+        # doubt): turning the batch's doubts into acknowledgements in place writes one
+        # column instead of a second copy of the batch.
+        con = self.connection
+        con.execute("BEGIN TRANSACTION")
+        try:
+            changed = con.execute(
+                "UPDATE journal SET kind = 'ack' WHERE batch = ? AND kind = 'doubt'", [batch]
+            ).fetchone()
+            if not changed or int(changed[0]) != len(acked):
+                raise RuntimeError(
+                    f"journal batch {batch} of sync {self.sync_id} holds "
+                    f"{changed[0] if changed else 0} doubts, expected {len(acked)}"
+                )
+            self._append(journal_entries(planned, [], rejected))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def _append(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -215,14 +261,18 @@ class SnapshotStore:
         con = self.connection
         con.register("_sl_outcomes", table)
         try:
-            con.execute("INSERT INTO journal SELECT * FROM _sl_outcomes")
+            con.execute(
+                f"INSERT INTO journal ({_JOURNAL_COLUMNS}) SELECT {_JOURNAL_COLUMNS} "
+                "FROM _sl_outcomes"
+            )
         finally:
             con.unregister("_sl_outcomes")
 
     def record_unsent(self, plan: str, operation: Operation) -> int:
         """Journal every planned row of ``operation`` as done without sending it."""
         row = self.connection.execute(
-            f"INSERT INTO journal SELECT _sl_key, 'ack', _sl_op, _sl_fp, _sl_ext, NULL, 0 "
+            f"INSERT INTO journal ({_JOURNAL_COLUMNS}) "
+            "SELECT _sl_key, 'ack', _sl_op, _sl_fp, _sl_ext, NULL, 0, NULL "
             f"FROM {plan} WHERE _sl_op = ?",
             [operation.value],
         ).fetchone()
@@ -324,8 +374,11 @@ class SnapshotStore:
         self.connection.close()
 
 
-def doubt_entries(planned: pa.RecordBatch, sent: list[int]) -> pa.Table:
-    """Journal rows marking the ``sent`` rows of one planned batch as in doubt."""
+def doubt_entries(planned: pa.RecordBatch, sent: list[int], batch: int) -> pa.Table:
+    """Journal rows marking the ``sent`` rows of planned batch ``batch`` as in doubt.
+
+    They carry the fingerprint already, so that an acknowledgement only flips their kind.
+    """
     rows = planned if len(sent) == planned.num_rows else planned.take(pa.array(sent, pa.int64()))
     count = rows.num_rows
     return pa.Table.from_arrays(
@@ -333,10 +386,11 @@ def doubt_entries(planned: pa.RecordBatch, sent: list[int]) -> pa.Table:
             rows.column("_sl_key"),
             pa.repeat(pa.scalar("doubt"), count),
             rows.column("_sl_op"),
-            pa.nulls(count, pa.uint64()),
+            rows.column("_sl_fp"),
             rows.column("_sl_ext"),
             pa.nulls(count, pa.string()),
             pa.repeat(pa.scalar(0, pa.int32()), count),
+            pa.repeat(pa.scalar(batch, pa.int64()), count),
         ],
         schema=_JOURNAL_SCHEMA,
     )
@@ -360,6 +414,7 @@ def journal_entries(
                     rows.column("_sl_ext"),
                     pa.nulls(count, pa.string()),
                     pa.array([0] * count, pa.int32()),
+                    pa.nulls(count, pa.int64()),
                 ],
                 schema=_JOURNAL_SCHEMA,
             )
@@ -378,6 +433,7 @@ def journal_entries(
                     rows.column("_sl_ext"),
                     pa.array([reason for _, reason in rejected], pa.string()),
                     attempts,
+                    pa.nulls(count, pa.int64()),
                 ],
                 schema=_JOURNAL_SCHEMA,
             )
