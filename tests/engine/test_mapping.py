@@ -217,3 +217,20 @@ def test_a_decimal_error_in_a_template_is_rejected_with_a_readable_reason() -> N
         decimal.Decimal(1) / decimal.Decimal(0)
 
     assert _reason(caught.value) == "division by zero"
+
+
+def test_the_payload_of_a_rejected_row_holds_years_python_cannot() -> None:
+    from syncline.engine.mapping import record_payload
+
+    year_10000 = 253_402_300_800_000_000  # microseconds since 1970 at 10000-01-01
+    records = pa.table(
+        {
+            "id": [2],
+            "day": pa.array([2_932_897], pa.date32()),
+            "at": pa.array([year_10000], pa.timestamp("us")),
+        }
+    )
+
+    payload = json.loads(record_payload(records, 0))
+
+    assert payload == {"id": 2, "day": "10000-01-01", "at": "10000-01-01 00:00:00.000000"}

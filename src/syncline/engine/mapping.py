@@ -23,7 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from syncline.connectors.destinations.base import FieldSpec
 from syncline.connectors.sources.base import LOGICAL_TYPE_KEY, is_decimal_field
-from syncline.connectors.sources.infinity import infinite, infinity_text
+from syncline.connectors.sources.infinity import infinite, infinity_text, python_values
 from syncline.engine.canonical import is_json_field
 from syncline.engine.config import (
     StandardMapping,
@@ -299,8 +299,9 @@ def _payload_value(column: pa.ChunkedArray) -> Any:
     try:
         return column[0].as_py()
     except (OverflowError, ValueError, pa.ArrowException):
-        # A year beyond 9999 (or before 1), which datetime cannot hold.
-        return str(column[0])
+        # A year beyond 9999 (or before 1), which datetime cannot hold: Arrow can still
+        # write it as text (str() of the scalar would go through Python and fail again).
+        return python_values(column.slice(0, 1))[0]
 
 
 def _standard(column: str, field: str) -> StandardMapping:
