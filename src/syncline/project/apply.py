@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 
 from syncline.catalog import Catalog, CatalogSession, DestinationRecord, SourceRecord
 from syncline.catalog.tables import ModelRecord, ProjectResourceRecord, SyncRecord
@@ -48,15 +48,15 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
     _ensure_workspace(catalog, project.workspace)
     desired, secrets = _desired(project)
 
-    deleted_syncs: list[int] = []
+    forgotten: list[int] = []
     with catalog.session(project.workspace) as session:
         current = read_state(session)
         plan = compute_plan(desired, current, _managed(session), secrets)
         _refuse_impossible(plan, desired, current, project)
-        _Writer(session, project).write(plan, deleted_syncs)
+        _Writer(session, project).write(plan, forgotten)
         _save_managed(session, {kind: set(desired[kind]) for kind in KINDS})
 
-    for sync_id in deleted_syncs:
+    for sync_id in forgotten:
         delete_snapshot(settings.snapshot_dir, sync_id)
     logger.info("applied project to workspace %s: %d changes", project.workspace, len(plan.changes))
     return plan
@@ -152,8 +152,12 @@ class _Writer:
     def __init__(self, session: CatalogSession, project: Project) -> None:
         self.session = session
         self.project = project
+        self.forgotten: list[int] = []
+        """Syncs whose snapshot no longer describes their target: deleted or retargeted."""
 
-    def write(self, plan: Plan, deleted_syncs: list[int]) -> None:
+    def write(self, plan: Plan, forgotten: list[int]) -> None:
+        """Write every change of ``plan``; ``forgotten`` receives the syncs to start afresh."""
+        self.forgotten = forgotten
         for kind in KINDS:
             for change in plan.changes:
                 if change.kind == kind and change.action != Action.DELETE:
@@ -163,7 +167,7 @@ class _Writer:
         for change in plan.of(Action.DELETE):
             repository = getattr(self.session, change.kind)
             if change.kind == "syncs":
-                deleted_syncs.append(repository.get(change.slug).id)
+                forgotten.append(repository.get(change.slug).id)
             repository.delete(change.slug)
 
     def _put_sources(self, slug: str, create: bool) -> None:
@@ -199,6 +203,8 @@ class _Writer:
             return
 
         record: ModelRecord = models.get(slug)
+        if record.primary_key != spec.primary_key:
+            self._forget(SyncRecord.model_id == record.id, spec.primary_key)
         # The repository keeps a model's source and query type fixed, as the API does;
         # a project may move them, so they are set on the record directly.
         record.source_id = self.session.sources.get(spec.source).id
@@ -226,13 +232,28 @@ class _Writer:
             return
 
         record: SyncRecord = syncs.get(slug)
-        record.model_id = self.session.models.get(spec.model).id
-        record.destination_id = self.session.destinations.get(spec.destination).id
+        model_id = self.session.models.get(spec.model).id
+        destination_id = self.session.destinations.get(spec.destination).id
+        if (record.model_id, record.destination_id, record.configuration.get("object")) != (
+            model_id,
+            destination_id,
+            configuration.object,
+        ):
+            self.forgotten.append(record.id)
+        record.model_id = model_id
+        record.destination_id = destination_id
         syncs.update(
             slug, configuration=spec.configuration, schedule=spec.schedule,
             disabled=spec.disabled, primary_key=model.primary_key,
             referenced_columns=columns, tags=spec.tags,
         )  # fmt: skip
+
+    def _forget(self, which: ColumnElement[bool], primary_key: str | None) -> None:
+        # A snapshot keyed by the old primary key, or kept for another target, would make
+        # the next run send only a diff into a target that never received the rest.
+        for record in self.session.orm.scalars(select(SyncRecord).where(which)):
+            record.primary_key = primary_key or record.primary_key
+            self.forgotten.append(record.id)
 
 
 def _ensure_workspace(catalog: Catalog, workspace: str) -> None:
