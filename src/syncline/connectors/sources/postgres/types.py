@@ -68,6 +68,12 @@ def plan_column(exported: pa.Field) -> ColumnPlan:
     if type_name == "uuid":
         return ColumnPlan(pa.field(name, pa.string()), type_name, _uuid_text)
 
+    # TODO(sources): ADBC hands over `money` as integer cents, `time '24:00'` as a value
+    # past midnight, and timestamps beyond the year 294,000 wrapped around; each needs a
+    # plan of its own (an exact decimal, a rejected or textual value, an error naming the
+    # column) rather than the generic cast below. Until then a model should cast such
+    # columns in its SQL (m::numeric, t::text).
+
     target = normal_type(exported.type)
     if isinstance(exported.type, pa.BaseExtensionType) and pa.types.is_binary(target):
         logger.warning(
