@@ -70,10 +70,9 @@ def plan_column(exported: pa.Field) -> ColumnPlan:
 
     # TODO(sources): ADBC hands over `money` as integer cents, `time '24:00'` as a value
     # past midnight, and timestamps far in the future (year 100,000 was seen) wrapped
-    # around; each needs a
-    # plan of its own (an exact decimal, a rejected or textual value, an error naming the
-    # column) rather than the generic cast below. Until then a model should cast such
-    # columns in its SQL (m::numeric, t::text).
+    # around; each needs a plan of its own (an exact decimal, a rejected or textual
+    # value, an error naming the column) rather than the generic cast below. Until then
+    # a model should cast such columns in its SQL (m::numeric, t::text).
 
     target = normal_type(exported.type)
     if isinstance(exported.type, pa.BaseExtensionType) and pa.types.is_binary(target):
