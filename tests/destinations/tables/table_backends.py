@@ -23,6 +23,7 @@ import psycopg
 import pymysql
 
 from syncline.connectors.destinations.sql.table import TableDestination
+from syncline.engine.report import RejectedRow, RunProgress, RunStatus
 
 OpenDestination = Callable[..., TableDestination]
 """The ``open_destination`` fixture: open the backend's destination on the test's table."""
@@ -220,3 +221,22 @@ class DuckDBBackend(Backend):
         finally:
             conn.execute("ROLLBACK")
             conn.close()
+
+
+class QuietReporter:
+    """A reporter that keeps the rejected rows and never cancels."""
+
+    def __init__(self) -> None:
+        self.rejected_rows: list[RejectedRow] = []
+
+    def stage(self, status: RunStatus) -> None:
+        return None
+
+    def progress(self, progress: RunProgress) -> None:
+        return None
+
+    def rejected(self, rows: list[RejectedRow]) -> None:
+        self.rejected_rows.extend(rows)
+
+    def cancel_requested(self) -> bool:
+        return False

@@ -8,33 +8,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from table_backends import POSTGRES_ADMIN, Backend
+from table_backends import POSTGRES_ADMIN, Backend, QuietReporter
 
 from syncline.connectors.registry import destination_class, source_class
 from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus
+from syncline.engine.report import RunStatus
 from syncline.engine.run import RunJob, RunResult, execute_run
 
 pytestmark = pytest.mark.postgres
-
-
-class _Reporter:
-    """Keeps the rejected rows and never cancels."""
-
-    def __init__(self) -> None:
-        self.rejected_rows: list[RejectedRow] = []
-
-    def stage(self, status: RunStatus) -> None:
-        return None
-
-    def progress(self, progress: RunProgress) -> None:
-        return None
-
-    def rejected(self, rows: list[RejectedRow]) -> None:
-        self.rejected_rows.extend(rows)
-
-    def cancel_requested(self) -> bool:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +40,7 @@ def _sql(database: str, *statements: str) -> None:
 
 def _run(
     backend: Backend, database: str, query: str, table: str, snapshots: Path, run_id: int
-) -> tuple[RunResult, _Reporter]:
+) -> tuple[RunResult, QuietReporter]:
     job = RunJob(
         sync_id=1,
         run_id=run_id,
@@ -79,7 +60,7 @@ def _run(
         destination=destination_class(backend.kind).from_config(backend.config),
         snapshot_dir=snapshots,
     )
-    reporter = _Reporter()
+    reporter = QuietReporter()
     return execute_run(job, reporter), reporter
 
 

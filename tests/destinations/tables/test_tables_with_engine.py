@@ -5,31 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from table_backends import Backend
+from table_backends import Backend, QuietReporter
 
 from syncline.connectors.registry import destination_class, source_class
 from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus
+from syncline.engine.report import RunStatus
 from syncline.engine.run import RunJob, execute_run
-
-
-class QuietReporter:
-    """A reporter that keeps the rejected rows and never cancels."""
-
-    def __init__(self) -> None:
-        self.rejected_rows: list[RejectedRow] = []
-
-    def stage(self, status: RunStatus) -> None:
-        return None
-
-    def progress(self, progress: RunProgress) -> None:
-        return None
-
-    def rejected(self, rows: list[RejectedRow]) -> None:
-        self.rejected_rows.extend(rows)
-
-    def cancel_requested(self) -> bool:
-        return False
 
 
 def _run(backend: Backend, model: Path, table: str, snapshots: Path, run_id: int) -> RunStatus:
