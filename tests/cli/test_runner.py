@@ -61,6 +61,21 @@ def test_a_run_left_by_a_dead_process_is_interrupted_and_the_next_run_goes_on(
     catalog.close()
 
 
+def test_runs_shows_a_run_whose_process_died_as_interrupted_at_once(syncline: Invoke) -> None:
+    applied_sample(syncline)
+    catalog = Catalog.open(load_settings())
+    with catalog.session() as session:
+        abandoned = session.runs.enqueue("customers-to-crm")
+        session.runs.start(abandoned.id, f"{socket.gethostname()}:{dead_pid()}")
+    catalog.close()
+
+    listed = syncline("runs", "customers-to-crm")
+
+    assert listed.code == ExitCode.OK, listed.err
+    assert "interrupted" in listed.out
+    assert "processing" not in listed.out
+
+
 def test_dry_run_writes_nothing_and_reset_cdc_sends_nothing(
     syncline: Invoke, workdir: Path
 ) -> None:

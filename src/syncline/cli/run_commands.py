@@ -16,7 +16,7 @@ from syncline.cli.exitcodes import for_run_status
 from syncline.engine.report import RunStatus
 from syncline.errors import UserError
 from syncline.settings import load_settings
-from syncline.worker.execute import ProgressEvent, find_sync, run_sync
+from syncline.worker.execute import ProgressEvent, find_sync, interrupt_abandoned, run_sync
 
 SyncArgument = Annotated[str, typer.Argument(help="The sync's slug or id.")]
 
@@ -134,8 +134,10 @@ def runs(
     """Show the recent runs of a sync, newest first."""
     settings = load_settings()
     workspace = workspace_for(settings, project)
-    with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
+    with open_catalog(settings) as catalog, catalog.session(workspace) as session:
         record = find_sync(session, sync)
+        # A run whose process died shows as interrupted at once, not only at the next run.
+        interrupt_abandoned(session, record)
         found = session.runs.list_runs(record, newest_first=True, limit=limit)
         shaped = [session.to_api(run) for run in found]
         notes = [_notes(run.dry_run, run.skipped_null_keys or 0) for run in found]

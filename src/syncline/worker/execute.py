@@ -91,7 +91,7 @@ def run_sync(
                 f"sync {sync.slug!r} is disabled; set disabled: false in the project and "
                 "apply it, then run it again"
             )
-        _interrupt_abandoned(session, sync)
+        interrupt_abandoned(session, sync)
         run_id = session.runs.enqueue(sync, trigger, triggered_by="cli").id
         sync_id = sync.id
 
@@ -182,7 +182,8 @@ def _build_job(
     )
 
 
-def _interrupt_abandoned(session: CatalogSession, sync: SyncRecord) -> None:
+def interrupt_abandoned(session: CatalogSession, sync: SyncRecord) -> None:
+    """Mark runs whose worker stopped as interrupted: stale heartbeats, or dead local pids."""
     session.runs.interrupt_stale(STALE_AFTER)
 
     running = session.syncs.running_run(sync.id)
@@ -223,7 +224,7 @@ def _start_when_free(
             if running is None:
                 session.runs.start(run_id, worker)
                 return
-            _interrupt_abandoned(session, sync)
+            interrupt_abandoned(session, sync)
             if not waited:
                 logger.warning(
                     "sync %s: run %s is still going; run %s waits for it",
