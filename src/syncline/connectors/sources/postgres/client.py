@@ -13,7 +13,11 @@ from syncline.connectors.sources._errors import translated
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.postgres.config import PostgresConfig
 from syncline.connectors.sources.postgres.errors import map_error
-from syncline.connectors.sources.postgres.types import ColumnPlan, plan_column
+from syncline.connectors.sources.postgres.types import (
+    MONEY_SCALE_QUERY,
+    ColumnPlan,
+    plan_column,
+)
 from syncline.errors import ConnectorError, TerminalError
 
 logger = logging.getLogger(__name__)
@@ -49,19 +53,22 @@ class PostgresSource(Source):
         connection = self._connect()
         try:
             with translated(self._map_error), connection.cursor() as cursor:
+                money_scale = _money_scale(cursor)
                 exported = cursor.adbc_execute_schema(_copyable(query))
         finally:
             connection.close()
-        return [plan_column(field).column() for field in exported]
+        return [plan_column(field, money_scale).column() for field in exported]
 
     def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream ``query``'s rows as ADBC produces them, regrouped into ``batch_rows``."""
         connection = self._connect()
         try:
             with translated(self._map_error), connection.cursor() as cursor:
+                # Asked first: no other statement may run while the result streams.
+                money_scale = _money_scale(cursor)
                 cursor.execute(_copyable(query))
                 reader = cursor.fetch_record_batch()
-                plans = [plan_column(field) for field in reader.schema]
+                plans = [plan_column(field, money_scale) for field in reader.schema]
                 schema = pa.schema([plan.field for plan in plans])
                 batches = (_finish(batch, plans, schema) for batch in reader)
                 yield from rebatch(batches, batch_rows)
@@ -82,6 +89,13 @@ class PostgresSource(Source):
 
     def _map_error(self, exc: Exception) -> ConnectorError:
         return map_error(exc, self.config)
+
+
+def _money_scale(cursor: Any) -> int:
+    """The fractional digits of ``money`` in this session (its ``lc_monetary``)."""
+    cursor.execute(MONEY_SCALE_QUERY)
+    row = cursor.fetchone()
+    return int(row[0])
 
 
 def _copyable(query: str) -> str:

@@ -1,12 +1,13 @@
 """Arrow types for PostgreSQL columns as ADBC exports them.
 
-ADBC already gives most types their natural Arrow form. Four need finishing:
+ADBC already gives most types their natural Arrow form. Some need finishing:
 NUMERIC arrives as text (made exact ``decimal128`` from the column's type modifier, or
 kept as text marked as decimal when no decimal128 holds it),
-JSON and JSONB as an extension type (made plain text marked as JSON), and UUID as
-16 bytes (made the usual text form); and ``infinity`` / ``-infinity`` timestamps and
-dates, which ADBC shifts by the PostgreSQL epoch into meaningless years (made Syncline's
-infinity, see :mod:`syncline.connectors.sources.infinity`).
+JSON and JSONB as an extension type (made plain text marked as JSON), UUID as
+16 bytes (made the usual text form), and MONEY as the integer count of its smallest
+unit (made an exact ``decimal128(19, s)``, ``s`` being the fractional digits of the
+session's ``lc_monetary``). Dates, times and timestamps are checked by
+:mod:`syncline.connectors.sources.postgres.moments`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from syncline.connectors.sources._arrow import cast_column, normal_type
 from syncline.connectors.sources.base import Column, decimal_field, json_field
-from syncline.connectors.sources.infinity import DATE_INFINITY, TIMESTAMP_INFINITY
+from syncline.connectors.sources.postgres.moments import exact_moments, exact_times
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +30,8 @@ TYPMOD_KEY = b"POSTGRESQL:typmod"
 
 ColumnConverter = Callable[[pa.Array], pa.Array]
 
-# PostgreSQL stores infinity as the extreme integer; ADBC adds the 2000-01-01 epoch offset
-# to it, which wraps around to these values (below any real date PostgreSQL allows).
-_PG_EPOCH_MICROS = 946_684_800_000_000
-_PG_EPOCH_DAYS = 10_957
-_ADBC_INFINITY = {
-    "int64": (-(2**63) + _PG_EPOCH_MICROS - 1, -(2**63) + _PG_EPOCH_MICROS, TIMESTAMP_INFINITY),
-    "int32": (-(2**31) + _PG_EPOCH_DAYS - 1, -(2**31) + _PG_EPOCH_DAYS, DATE_INFINITY),
-}
+MONEY_SCALE_QUERY = "SELECT scale(0::money::numeric)"
+"""The fractional digits of ``money`` under the session's ``lc_monetary``."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +47,11 @@ class ColumnPlan:
         return Column.from_field(self.field, self.type_name)
 
 
-def plan_column(exported: pa.Field) -> ColumnPlan:
-    """The plan of one column of ADBC's exported schema."""
+def plan_column(exported: pa.Field, money_scale: int) -> ColumnPlan:
+    """The plan of one column of ADBC's exported schema.
+
+    ``money_scale`` is what :data:`MONEY_SCALE_QUERY` answers on the reading connection.
+    """
     metadata = exported.metadata or {}
     type_name = metadata.get(TYPE_KEY, b"").decode() or str(exported.type)
     name = exported.name
@@ -68,11 +65,8 @@ def plan_column(exported: pa.Field) -> ColumnPlan:
     if type_name == "uuid":
         return ColumnPlan(pa.field(name, pa.string()), type_name, _uuid_text)
 
-    # TODO(sources): ADBC hands over `money` as integer cents, `time '24:00'` as a value
-    # past midnight, and timestamps far in the future (year 100,000 was seen) wrapped
-    # around; each needs a plan of its own (an exact decimal, a rejected or textual
-    # value, an error naming the column) rather than the generic cast below. Until then
-    # a model should cast such columns in its SQL (m::numeric, t::text).
+    if type_name == "money":
+        return _money_plan(name, money_scale)
 
     target = normal_type(exported.type)
     if isinstance(exported.type, pa.BaseExtensionType) and pa.types.is_binary(target):
@@ -87,23 +81,26 @@ def plan_column(exported: pa.Field) -> ColumnPlan:
         return ColumnPlan(
             pa.field(name, target),
             type_name,
-            lambda array: _infinities(cast_column(array, target)),
+            lambda array: exact_moments(cast_column(array, target), name, type_name),
+        )
+    if target == pa.time64("us"):
+        return ColumnPlan(
+            pa.field(name, target),
+            type_name,
+            lambda array: exact_times(cast_column(array, target), name, type_name),
         )
     return ColumnPlan(pa.field(name, target), type_name, lambda array: cast_column(array, target))
 
 
-def _infinities(array: pa.Array) -> pa.Array:
-    """ADBC's wrapped-around ``infinity`` / ``-infinity`` made Syncline's infinity values."""
-    numbers = array.view(pa.int64() if pa.types.is_timestamp(array.type) else pa.int32())
-    plus, minus, infinity = _ADBC_INFINITY[str(numbers.type)]
-    lowest = pc.min(numbers).as_py()
-    if lowest is None or lowest > minus:
-        return array
+def _money_plan(name: str, scale: int) -> ColumnPlan:
+    """MONEY as ``decimal128(19, scale)``: its 64-bit count of the smallest unit, scaled."""
+    target = pa.decimal128(19, scale)
 
-    kind = numbers.type
-    numbers = pc.if_else(pc.equal(numbers, plus), pa.scalar(infinity, kind), numbers)
-    numbers = pc.if_else(pc.equal(numbers, minus), pa.scalar(-infinity, kind), numbers)
-    return numbers.view(array.type)
+    def convert(array: pa.Array) -> pa.Array:
+        units = cast_column(array, pa.int64())
+        return units.cast(pa.decimal128(19, 0)).view(target)
+
+    return ColumnPlan(pa.field(name, target), "money", convert)
 
 
 def _numeric_plan(name: str, typmod: int) -> ColumnPlan:
