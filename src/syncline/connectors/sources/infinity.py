@@ -17,6 +17,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from syncline.connectors.sources.far_years import calendar_text, is_calendar_type
+
 logger = logging.getLogger(__name__)
 
 TIMESTAMP_INFINITY = 2**63 - 1
@@ -77,7 +79,8 @@ def python_values(column: pa.Array | pa.ChunkedArray) -> list[Any]:
     """The values of ``column`` in Python, for showing them to a person.
 
     Infinite dates and timestamps are the words ``infinity`` / ``-infinity``, and a
-    column Python cannot hold (a year beyond 9999) is Arrow's text of each value.
+    column Python cannot hold (a year beyond 9999) is the exact text of each value
+    (see :mod:`syncline.connectors.sources.far_years`), or Arrow's text of other types.
     """
     mask = infinite(column)
     if mask is not None:
@@ -87,5 +90,7 @@ def python_values(column: pa.Array | pa.ChunkedArray) -> list[Any]:
     try:
         values: list[Any] = column.to_pylist()
     except (OverflowError, ValueError, pa.ArrowException):
+        if is_calendar_type(column.type):
+            return list(calendar_text(column))
         values = column.cast(pa.string()).to_pylist()
     return values
