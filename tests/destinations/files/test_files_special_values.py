@@ -135,3 +135,29 @@ def test_json_lines_refuse_nan_inside_lists_structs_and_maps(tmp_path: Path) -> 
     assert "'m' holds NaN or infinity inside it" in reasons[3]
     lines = (tmp_path / "v.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == [3]
+
+
+def test_text_formats_spell_years_beyond_9999_exactly() -> None:
+    from syncline.connectors.destinations.files.values import to_text
+
+    year_100000 = 3_093_527_980_800  # seconds from 1970-01-01 to 100000-01-01
+    records = pa.table(
+        {
+            "at": pa.array([year_100000 * 1_000_000, 0], pa.timestamp("us", "UTC")),
+            "local": pa.array([year_100000 * 1_000_000, 0], pa.timestamp("us")),
+            "day": pa.array([year_100000 // 86_400, 0], pa.date32()),
+        }
+    )
+
+    rows = to_text(records).to_pylist()
+
+    assert rows[0] == {
+        "at": "100000-01-01T00:00:00.000000+00:00",
+        "local": "100000-01-01T00:00:00.000000",
+        "day": "100000-01-01",
+    }
+    assert rows[1] == {
+        "at": "1970-01-01T00:00:00.000000+00:00",
+        "local": "1970-01-01T00:00:00.000000",
+        "day": "1970-01-01",
+    }

@@ -26,6 +26,7 @@ cell, a JSON line and a webhook request:
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import threading
 from dataclasses import dataclass
 
@@ -36,7 +37,12 @@ import pyarrow.compute as pc
 from syncline.connectors.destinations.base import FieldSpec
 from syncline.connectors.destinations.sql.durations import duration_text, is_duration_like
 from syncline.connectors.sources.base import JSON_LOGICAL, LOGICAL_TYPE_KEY, is_json_field
+from syncline.connectors.sources.far_years import calendar_text
 from syncline.connectors.sources.infinity import infinite, infinity_text, without_infinity
+
+_FIRST_DAY = (dt.date(1, 1, 1) - dt.date(1970, 1, 1)).days
+_LAST_DAY = (dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days
+_TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 _ISO_SECONDS = "%Y-%m-%dT%H:%M:%S"
 
@@ -63,16 +69,43 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _timestamp_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def _timestamp_text(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     kind = column.type
     assert isinstance(kind, pa.TimestampType)
     if kind.tz is None:
-        return pc.strftime(column, format=_ISO_SECONDS)
+        return _with_far_years(column, pc.strftime(column, format=_ISO_SECONDS))
 
     # Arrow keeps the instant in UTC whatever the zone label, so relabelling is free
     # and the offset is always +00:00: one canonical spelling per instant.
     utc = column.cast(pa.timestamp(kind.unit, "UTC"))
-    return pc.binary_join_element_wise(pc.strftime(utc, format=_ISO_SECONDS), "+00:00", "")
+    text = pc.binary_join_element_wise(pc.strftime(utc, format=_ISO_SECONDS), "+00:00", "")
+    return _with_far_years(column, text)
+
+
+def _with_far_years(column: pa.ChunkedArray, text: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    """``text`` with values outside the years 1 to 9999 spelled exactly.
+
+    Arrow's strftime and string casts wrap such years around; they are rare, so only
+    those rows are written in Python.
+    """
+    kind = column.type
+    if pa.types.is_date32(kind):
+        numbers = column.cast(pa.int32())
+        low, high = _FIRST_DAY, _LAST_DAY
+    else:
+        assert isinstance(kind, pa.TimestampType)
+        numbers = column.cast(pa.int64())
+        per_day = 86_400 * _TICKS_PER_SECOND[kind.unit]
+        low, high = _FIRST_DAY * per_day, (_LAST_DAY + 1) * per_day - 1
+    far = pc.fill_null(pc.or_(pc.less(numbers, low), pc.greater(numbers, high)), False)
+    if not pc.any(far).as_py():
+        return text
+
+    exact = calendar_text(column)
+    if pa.types.is_timestamp(kind):
+        zone = "+00:00" if kind.tz else ""
+        exact = [None if v is None else v.rstrip("Z").replace(" ", "T") + zone for v in exact]
+    return pc.if_else(far, pa.array(exact, pa.string()), text)
 
 
 def _base64_text(column: pa.ChunkedArray) -> pa.Array:
@@ -112,6 +145,8 @@ def _scalar_text(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
         return duration_text(column)
     if pa.types.is_timestamp(kind):
         return _timestamp_text(column)
+    if pa.types.is_date32(kind):
+        return _with_far_years(column, column.cast(pa.string()))
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         return _base64_text(column)
     if pa.types.is_fixed_size_binary(kind):
