@@ -142,3 +142,31 @@ def test_quickstart_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "syncline quickstart my-tour" in done.stderr
     assert (tmp_path / "mine" / "syncs.yml").read_text() == "syncs: []\n"
+
+
+def test_quickstart_leaves_other_folders_and_other_projects_alone(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCLINE_")}
+    env.update(SYNCLINE_HOME=str(tmp_path / "home"), COLUMNS="200")
+    script = Path(sys.executable).with_name("syncline")
+
+    def syncline(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+
+    assert syncline("init", "project").returncode == 0
+    assert syncline("apply", "--project", "project").returncode == 0
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine\n")
+
+    refused = syncline("quickstart", "notes")
+    toured = syncline("quickstart", "tour")
+    listed = syncline("syncs", "list")
+
+    assert refused.returncode == 2
+    assert sorted(p.name for p in (tmp_path / "notes").iterdir()) == ["keep.txt"]
+    assert toured.returncode == 0, toured.stderr
+    assert "0 to delete" in toured.stdout
+    assert "customers-to-crm" in listed.stdout
+    assert "pending" in listed.stdout

@@ -11,14 +11,13 @@ from syncline.cli.context import open_catalog
 from syncline.cli.exitcodes import ExitCode, for_run_status
 from syncline.cli.run_commands import ProgressView, print_run_summary
 from syncline.engine.planner.store import delete_snapshot
-from syncline.errors import UserError
 from syncline.project.apply import apply_project
 from syncline.project.loader import load_project
 from syncline.quickstart.scaffold import (
     OUTPUT_DIR,
     WAREHOUSE_FILE,
-    create_project,
-    is_sample_project,
+    create_quickstart,
+    is_quickstart,
     reset_sample,
 )
 from syncline.quickstart.warehouse import apply_sample_changes
@@ -37,7 +36,7 @@ def run_quickstart(folder: Path) -> int:
     out = output.console()
 
     out.rule("Syncline quickstart")
-    reused = is_sample_project(folder)
+    reused = is_quickstart(folder)
     if reused:
         reset_sample(folder)
         out.print(
@@ -46,14 +45,17 @@ def run_quickstart(folder: Path) -> int:
             "or give another one: syncline quickstart OTHER-FOLDER."
         )
     else:
-        _create(folder)
+        create_quickstart(folder)
         out.print(f"1. Created a sample project in {folder}/ with a DuckDB warehouse of customers.")
 
     project = load_project(folder)
     codes: list[int] = []
     with open_catalog(settings) as catalog:
         plan = apply_project(catalog, project, settings)
-        out.print(f"2. Applied the project to the catalog in {settings.home}/:")
+        out.print(
+            f"2. Applied the project to workspace {project.workspace!r} of the catalog in "
+            f"{settings.home}/:"
+        )
         output.print_plan(out, plan, applied=True)
         if reused:
             _forget_snapshots(catalog, project, settings)
@@ -82,19 +84,9 @@ def run_quickstart(folder: Path) -> int:
     out.rule("Where to look")
     out.print(f"SQLite table:  sqlite3 {result / 'crm.sqlite'} 'SELECT * FROM contacts LIMIT 5'")
     out.print(f"CSV file:      {result / 'customers.csv'}")
-    out.print("Run history:   syncline runs customers-to-crm")
+    out.print(f"Run history:   syncline runs customers-to-crm --project {folder}")
     out.print(f"Try more:      edit {folder}/syncs.yml, then syncline apply --project {folder}")
     return max(codes, default=ExitCode.OK)
-
-
-def _create(folder: Path) -> None:
-    try:
-        create_project(folder)
-    except UserError:
-        raise UserError(
-            f"{folder} holds files that are not a sample project; the quickstart writes "
-            "nothing there. Fix: give another folder, e.g. `syncline quickstart my-tour`"
-        ) from None
 
 
 def _forget_snapshots(catalog: Any, project: Any, settings: Any) -> None:

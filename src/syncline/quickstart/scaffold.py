@@ -27,13 +27,26 @@ def sample_files() -> dict[str, str]:
     }
 
 
-def create_project(folder: Path) -> list[Path]:
+QUICKSTART_MARKER = ".syncline-quickstart"
+"""File that marks a folder the quickstart made, and so may reset and reuse."""
+
+QUICKSTART_WORKSPACE = "quickstart"
+"""The quickstart's own workspace, so that its apply never touches another project's."""
+
+
+def create_project(folder: Path, *, workspace: str | None = None) -> list[Path]:
     """Create a sample project in ``folder`` and return the files written.
+
+    ``workspace`` replaces the sample's ``default`` workspace in ``syncline.yml``.
 
     Raises:
         UserError: a file it would write exists already; nothing is overwritten.
     """
     files = sample_files()
+    if workspace is not None:
+        files["syncline.yml"] = files["syncline.yml"].replace(
+            "workspace: default", f"workspace: {workspace}"
+        )
     targets = [folder / name for name in files] + [folder / WAREHOUSE_FILE]
     existing = [str(p) for p in targets if p.exists()]
     if existing:
@@ -52,10 +65,27 @@ def create_project(folder: Path) -> list[Path]:
     return targets
 
 
-def is_sample_project(folder: Path) -> bool:
-    """True when ``folder`` holds a project made by :func:`create_project`."""
-    names = [*sample_files(), WAREHOUSE_FILE]
-    return folder.is_dir() and all((folder / name).is_file() for name in names)
+def create_quickstart(folder: Path) -> None:
+    """Create the quickstart's project in an empty or new ``folder``, in its own workspace.
+
+    Raises:
+        UserError: the folder holds files already; the quickstart writes nothing there.
+    """
+    if folder.exists() and any(folder.iterdir()):
+        raise UserError(
+            f"{folder} is not empty and was not made by the quickstart, which writes nothing "
+            "there. Fix: give another folder, e.g. `syncline quickstart my-tour`"
+        )
+    create_project(folder, workspace=QUICKSTART_WORKSPACE)
+    (folder / QUICKSTART_MARKER).write_text(
+        "This folder was made by `syncline quickstart`, which resets it when run again.\n",
+        encoding="utf-8",
+    )
+
+
+def is_quickstart(folder: Path) -> bool:
+    """True when ``folder`` was made by :func:`create_quickstart`, so it may be reset."""
+    return (folder / QUICKSTART_MARKER).is_file()
 
 
 def reset_sample(folder: Path) -> None:
