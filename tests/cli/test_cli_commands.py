@@ -190,6 +190,26 @@ def test_a_source_that_cannot_connect_exits_1(syncline: Invoke, workdir: Path) -
     assert len(result.err.strip().splitlines()) == 1
 
 
+def test_destinations_test_checks_a_destination(syncline: Invoke, workdir: Path) -> None:
+    project = workdir / "proj"
+    project.mkdir()
+    (workdir / "blocker").write_text("a file, so no folder can be made beneath it\n")
+    (project / "destinations.yml").write_text(
+        "destinations:\n"
+        "  - slug: exports\n    type: csv\n    configuration: {directory: out}\n"
+        "  - slug: blocked\n    type: csv\n    configuration: {directory: blocker/out}\n"
+    )
+    assert syncline("apply", "--project", "proj").code == ExitCode.OK
+
+    fine = syncline("destinations", "test", "exports")
+    blocked = syncline("destinations", "test", "blocked")
+
+    assert fine.code == ExitCode.OK, fine.err
+    assert "Destination 'exports' (csv): connection OK." in fine.out
+    assert blocked.code == ExitCode.RUN_FAILED
+    assert blocked.err.startswith("error: destination 'blocked':")
+
+
 def test_init_never_overwrites_and_bad_settings_exit_2(
     syncline: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -32,9 +32,11 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 sources_app = typer.Typer(help="Inspect sources.", no_args_is_help=True)
+destinations_app = typer.Typer(help="Inspect destinations.", no_args_is_help=True)
 models_app = typer.Typer(help="Inspect models.", no_args_is_help=True)
 syncs_app = typer.Typer(help="Inspect syncs.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
+app.add_typer(destinations_app, name="destinations")
 app.add_typer(models_app, name="models")
 app.add_typer(syncs_app, name="syncs")
 
@@ -79,6 +81,7 @@ app.command("run")(run_commands.run)
 app.command("runs")(run_commands.runs)
 app.command("rows")(run_commands.rows)
 sources_app.command("test")(resource_commands.test_source)
+destinations_app.command("test")(resource_commands.test_destination)
 models_app.command("preview")(resource_commands.preview_model)
 syncs_app.command("list")(resource_commands.list_syncs)
 

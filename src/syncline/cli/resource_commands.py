@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import pyarrow as pa
 import typer
 
+from syncline.catalog import DestinationRecord, SourceRecord
 from syncline.cli import output
 from syncline.cli.context import open_catalog, workspace_for
 from syncline.cli.exitcodes import ExitCode
 from syncline.cli.run_commands import ProjectOption
 from syncline.connectors import registry
+from syncline.connectors.destinations.base import Destination
 from syncline.connectors.destinations.sql.durations import duration_text, is_duration_like
 from syncline.connectors.sources.base import Source
 from syncline.connectors.sources.infinity import python_values
@@ -24,20 +27,39 @@ def test_source(
     project: ProjectOption = None,  # noqa: PT028 - a command, not a test
 ) -> None:
     """Connect to a source and run a trivial query."""
+    _test_connection("source", name, project)
+
+
+def test_destination(
+    name: Annotated[str, typer.Argument(help="The destination's slug or id.")],
+    project: ProjectOption = None,  # noqa: PT028 - a command, not a test
+) -> None:
+    """Check that a destination can be reached and written with its configuration."""
+    _test_connection("destination", name, project)
+
+
+def _test_connection(kind: str, name: str, project: Path | None) -> None:
     settings = load_settings()
     workspace = workspace_for(settings, project)
     with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
-        record = session.sources.get(_ident(name))
-        source = _source(record.type, session.sources.plain_configuration(record))
+        connector: Source | Destination
+        record: SourceRecord | DestinationRecord
+        if kind == "source":
+            record = origin = session.sources.get(_ident(name))
+            connector = _source(origin.type, session.sources.plain_configuration(origin))
+        else:
+            record = target = session.destinations.get(_ident(name))
+            configuration = session.destinations.plain_configuration(target)
+            connector = registry.destination_class(target.type).from_config(configuration)
 
     try:
-        source.test()
+        connector.test()
     except ConnectorError as exc:
-        output.error_console().print(f"error: source {record.slug!r}: {exc}")
+        output.error_console().print(f"error: {kind} {record.slug!r}: {exc}")
         raise typer.Exit(ExitCode.RUN_FAILED) from None
     finally:
-        source.close()
-    output.console().print(f"Source {record.slug!r} ({record.type}): connection OK.")
+        connector.close()
+    output.console().print(f"{kind.capitalize()} {record.slug!r} ({record.type}): connection OK.")
 
 
 def preview_model(
