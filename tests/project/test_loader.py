@@ -187,6 +187,8 @@ def test_a_mode_the_destination_does_not_support_is_refused(write_project: Write
     ("schedule", "message", "line"),
     [
         ("{type: cron, schedule: {expression: '0 * * *'}}", "must have 5 fields", 18),
+        ("{type: cron, schedule: {expression: '99 * * * *'}}", "minute 99, outside 0 to 59", 18),
+        ("{type: cron, schedule: {expression: '0 6 * 13 1-5'}}", "month 13", 18),
         (
             "{type: visual, schedule: {expressions: [{days: {monday: true}, time: '8:30'}]}}",
             "is not HH:MM",
@@ -304,3 +306,17 @@ def test_two_syncs_writing_one_object_get_a_warning(write_project: WriteFiles) -
     [warning] = project.warnings
     assert "'users-to-crm', 'users-again' all write 'people'" in warning.message
     assert warning.file == "b.yml"
+
+
+def test_one_pass_reports_problems_behind_an_unknown_key(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("    model: users\n", "    model: users\n    colour: red\n")
+    rest += "    schedule: {type: cron, schedule: {expression: '0 * * *'}}\n"
+    rest += "  - slug: users-to-crm\n    model: users\n    destination: crm\n"
+    rest += "    configuration: {mode: upsert, object: people}\n"
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problems = problems_of(root)
+
+    only(problems, "unknown key 'colour'")
+    only(problems, "must have 5 fields")
+    only(problems, "also declared")

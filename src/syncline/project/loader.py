@@ -152,15 +152,14 @@ class _Loader:
 
         shape = _SHAPES[kind]
         known = shape.required + shape.optional
-        ok = True
+        complete = True
         for key in item:
             if key not in known:
                 self.problem(doc, (*path, key), f"unknown key {key!r}", _suggest(key, known))
-                ok = False
         for key in shape.required:
             if key not in item:
                 self.problem(doc, path, f"the required key {key!r} is missing", f"add {key}: ...")
-                ok = False
+                complete = False
 
         slug = item.get("slug")
         if "slug" in item and not isinstance(slug, str):
@@ -173,9 +172,7 @@ class _Loader:
             self.problem(doc, (*path, "slug"), f"invalid slug {slug!r}", fix)
             self.broken.add((kind, str(slug)))
             return
-        if not ok or not isinstance(slug, str):
-            if isinstance(slug, str):
-                self.broken.add((kind, slug))
+        if not isinstance(slug, str):
             return
 
         if (kind, slug) in self.documents:
@@ -185,9 +182,15 @@ class _Loader:
             self.problem(doc, (*path, "slug"), message, "give each one its own slug")
             return
         self.documents[(kind, slug)] = (doc, path)
+        if not complete:
+            self.broken.add((kind, slug))
+            return
 
+        # Unknown keys are reported above; the rest is still checked, so that one pass
+        # finds every problem.
+        known_only = {key: value for key, value in item.items() if key in known}
         builder = getattr(self, f"_build_{kind}")
-        spec = builder(doc, path, item, Origin(doc.file, doc.line(path)))
+        spec = builder(doc, path, known_only, Origin(doc.file, doc.line(path)))
         if spec is not None:
             getattr(self.project, kind)[slug] = spec
 

@@ -17,6 +17,8 @@ DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sun
 
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _CRON_FIELD = re.compile(r"[0-9A-Za-z*/,\-?]+")
+_CRON_NAMES = ("minute", "hour", "day of month", "month", "day of week")
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 
 ScheduleProblem = tuple[Path_, str, str]
 """A problem inside a schedule: path below ``schedule``, what is wrong, the fix."""
@@ -69,11 +71,31 @@ def _cron(body: dict[str, Any]) -> list[ScheduleProblem]:
         return [*problems, (("expression",), "the cron expression is missing", _EXAMPLES["cron"])]
 
     fields = expression.split()
+    fix = "write minute hour day-of-month month day-of-week, e.g. '30 6 * * 1-5'"
     if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
         message = f"the cron expression {expression!r} must have 5 fields"
-        fix = "write minute hour day-of-month month day-of-week, e.g. '30 6 * * 1-5'"
         problems.append((("expression",), message, fix))
+        return problems
+
+    for field, name, (low, high) in zip(fields, _CRON_NAMES, _CRON_RANGES, strict=True):
+        for number in _cron_numbers(field):
+            if not low <= number <= high:
+                message = (
+                    f"the cron expression {expression!r} has {name} {number}, outside "
+                    f"{low} to {high}"
+                )
+                problems.append((("expression",), message, fix))
+                break
     return problems
+
+
+def _cron_numbers(field: str) -> list[int]:
+    """The plain numbers a cron field names (ranges' ends, list items); steps excluded."""
+    numbers = []
+    for part in field.split(","):
+        values = part.split("/", 1)[0]
+        numbers += [int(v) for v in values.split("-") if v.isdigit()]
+    return numbers
 
 
 def _visual(body: dict[str, Any]) -> list[ScheduleProblem]:
