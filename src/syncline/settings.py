@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -78,6 +79,10 @@ def _env(name: str) -> str | None:
     return None
 
 
+_MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B|[KMGT])?", re.IGNORECASE)
+"""A memory size as DuckDB's memory_limit takes it, e.g. ``512MB`` or ``1.5GiB``."""
+
+
 def load_settings() -> Settings:
     """Read and validate every setting from the environment."""
     problems: list[str] = []
@@ -102,6 +107,13 @@ def load_settings() -> Settings:
         except ValueError:
             problems.append(f"SYNCLINE_PLANNER_THREADS={raw_threads!r} must be a positive integer")
 
+    memory_limit = _env("planner_memory_limit") or PLANNER_MEMORY_LIMIT
+    if not _MEMORY_SIZE.fullmatch(memory_limit.strip()):
+        problems.append(
+            f"SYNCLINE_PLANNER_MEMORY_LIMIT={memory_limit!r} must be a size such as "
+            "512MB, 2GB or 1.5GiB"
+        )
+
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))
 
@@ -111,7 +123,7 @@ def load_settings() -> Settings:
         secret_key=_env("secret_key"),
         log_level=log_level,
         log_format=log_format,
-        planner_memory_limit=_env("planner_memory_limit") or PLANNER_MEMORY_LIMIT,
+        planner_memory_limit=memory_limit.strip(),
         planner_threads=threads,
         workspace=_env("workspace"),
     )

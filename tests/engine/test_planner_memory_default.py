@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from syncline.engine.planner.local import LocalPlanner
+from syncline.errors import ConfigError
 from syncline.settings import PLANNER_MEMORY_LIMIT, load_settings
 
 
@@ -39,3 +40,13 @@ def test_the_environment_overrides_the_cap(tmp_path: Path, monkeypatch: pytest.M
 
     assert settings.planner_memory_limit == "1GiB"
     assert _duckdb_limit(tmp_path, settings.planner_memory_limit) == "1.0 GiB"
+
+
+@pytest.mark.parametrize("value", ["lots", "10 percent", "GB"])
+def test_a_memory_cap_that_is_no_size_is_a_settings_error(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("SYNCLINE_PLANNER_MEMORY_LIMIT", value)
+
+    with pytest.raises(ConfigError, match="SYNCLINE_PLANNER_MEMORY_LIMIT"):
+        load_settings()

@@ -113,7 +113,8 @@ class _Reader:
                 path,
                 line,
                 f"the environment variable {name!r} is not set",
-                f"set {name} in the environment, or write $${{{name}}} for a literal ${{",
+                f"set {name} in the environment, or write $${{{name}}} to keep the text "
+                f"${{{name}}} as it is",
             )
         return result
 
