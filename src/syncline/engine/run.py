@@ -135,8 +135,10 @@ def _failed(job: RunJob, progress: RunProgress, message: str) -> RunResult:
 
 def _describe(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
+    # Name the connector unless the message already starts with it.
     if isinstance(exc, ConnectorError) and exc.connector:
-        text = f"{exc.connector}: {text}"
+        if not text.lower().startswith(exc.connector.lower()):
+            text = f"{exc.connector}: {text}"
     if isinstance(exc, SynclineError) and exc.code != type(exc).code:
         text = f"{text} [{exc.code}]"
     return text
