@@ -89,7 +89,9 @@ def _text(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        # A value with a time zone keeps it on screen: it is an instant, not a wall time.
+        zone = f" {value.tzname()}" if value.tzinfo is not None else ""
+        return value.strftime("%Y-%m-%d %H:%M:%S") + zone
     return str(value)
 
 
