@@ -119,3 +119,16 @@ def test_timeouts_to_the_end_fail_the_batch_transiently(receiver: Receiver) -> N
     with pytest.raises(TransientError, match="no answer within 0.1s"):
         send(target, rows(1))
     assert len(receiver.requests) == 2
+
+
+def test_only_the_first_retry_of_a_request_is_a_warning(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver.script = _then_ok(3, Reply(500))
+    caplog.set_level("INFO", logger="syncline.connectors.destinations.webhook")
+
+    send(destination(receiver.url, max_retries=3), rows(1))
+
+    retries = [r for r in caplog.records if "retry" in r.getMessage()]
+    assert [r.levelname for r in retries] == ["WARNING", "INFO", "INFO"]
+    assert f"127.0.0.1:{receiver.url.split(':')[-1].split('/')[0]}" in retries[0].getMessage()

@@ -172,9 +172,11 @@ class Sender:
                     cap=self.config.backoff_max,
                     rng=self.rng,
                 )
-            logger.warning(
+            # The first retry of a request is worth a warning; the rest would only repeat it.
+            logger.log(
+                logging.WARNING if attempt == 0 else logging.INFO,
                 "webhook %s: %s; retry %d of %d in %.2fs",
-                self.host,
+                self.address,
                 outcome.reason,
                 attempt + 1,
                 self.config.max_retries,
