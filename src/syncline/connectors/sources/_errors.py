@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Protocol, TypeVar
 
 from syncline.errors import ConnectorError, SynclineError
 
@@ -20,6 +21,26 @@ def translated(map_error: Callable[[Exception], ConnectorError]) -> Iterator[Non
         raise
     except Exception as exc:
         raise map_error(exc) from exc
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closable)
+
+
+@contextmanager
+def connected(
+    connect: Callable[[], C], map_error: Callable[[Exception], ConnectorError]
+) -> Iterator[C]:
+    """A new connection for the block, its driver errors translated, closed at the end."""
+    connection = connect()
+    try:
+        with translated(map_error):
+            yield connection
+    finally:
+        connection.close()
 
 
 def scrub(message: str, *secrets: str | None) -> str:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from syncline.connectors.sources._arrow import conform, normal_type, rebatch
-from syncline.connectors.sources._errors import translated
+from syncline.connectors.sources._errors import connected, translated
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source, json_field
 from syncline.connectors.sources.duckdb.config import DuckDBConfig
 from syncline.connectors.sources.duckdb.errors import map_error
@@ -31,37 +31,25 @@ class DuckDBSource(Source):
 
     def test(self) -> None:
         """Open the database and run ``SELECT 1``."""
-        connection = self._connect()
-        try:
-            with translated(self._map_error):
-                connection.execute("SELECT 1").fetchall()
-        finally:
-            connection.close()
+        with connected(self._connect, self._map_error) as connection:
+            connection.execute("SELECT 1").fetchall()
 
     def describe(self, query: str) -> list[Column]:
         """Names and types of ``query``'s columns, from DuckDB's plan of it."""
-        connection = self._connect()
-        try:
-            with translated(self._map_error):
-                relation = self._relation(connection, query)
-                schema = self._schema(relation)
-                types = [str(t) for t in relation.types]
-        finally:
-            connection.close()
+        with connected(self._connect, self._map_error) as connection:
+            relation = self._relation(connection, query)
+            schema = self._schema(relation)
+            types = [str(t) for t in relation.types]
         return [Column.from_field(f, t) for f, t in zip(schema, types, strict=True)]
 
     def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream ``query``'s rows through DuckDB's Arrow record batch reader."""
-        connection = self._connect()
-        try:
-            with translated(self._map_error):
-                relation = self._relation(connection, query)
-                schema = self._schema(relation)
-                reader = relation.to_arrow_reader(batch_rows)
-                batches = (conform(batch, schema) for batch in reader)
-                yield from rebatch(batches, batch_rows)
-        finally:
-            connection.close()
+        with connected(self._connect, self._map_error) as connection:
+            relation = self._relation(connection, query)
+            schema = self._schema(relation)
+            reader = relation.to_arrow_reader(batch_rows)
+            batches = (conform(batch, schema) for batch in reader)
+            yield from rebatch(batches, batch_rows)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         import duckdb

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from syncline.connectors.sources._errors import translated
+from syncline.connectors.sources._errors import connected, translated
 from syncline.connectors.sources._rows import (
     INFER_ROWS,
     ColumnPlan,
@@ -44,38 +44,26 @@ class SQLiteSource(Source):
 
     def test(self) -> None:
         """Open the file and read its schema version."""
-        connection = self._connect()
-        try:
-            with translated(self._map_error):
-                connection.execute("PRAGMA schema_version").fetchone()
-        finally:
-            connection.close()
+        with connected(self._connect, self._map_error) as connection:
+            connection.execute("PRAGMA schema_version").fetchone()
 
     def describe(self, query: str) -> list[Column]:
         """Names and types of ``query``'s columns; undeclared ones peek at the first rows."""
-        connection = self._connect()
-        try:
-            with translated(self._map_error):
-                declared = self._declared_types(connection, query)
-                cursor = connection.execute(_strip(query))
-                head = cursor.fetchmany(INFER_ROWS)
-                plans = _plans(cursor, declared, head)
-        finally:
-            connection.close()
+        with connected(self._connect, self._map_error) as connection:
+            declared = self._declared_types(connection, query)
+            cursor = connection.execute(_strip(query))
+            head = cursor.fetchmany(INFER_ROWS)
+            plans = _plans(cursor, declared, head)
         return [plan.column() for plan in plans]
 
     def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream ``query``'s rows in chunks of ``batch_rows``, built into Arrow columns."""
-        connection = self._connect()
-        try:
-            with translated(self._map_error):
-                declared = self._declared_types(connection, query)
-                cursor = connection.execute(_strip(query))
-                head = cursor.fetchmany(INFER_ROWS)
-                plans = _plans(cursor, declared, head)
-                yield from batches_from_rows(cursor.fetchmany, plans, batch_rows, head)
-        finally:
-            connection.close()
+        with connected(self._connect, self._map_error) as connection:
+            declared = self._declared_types(connection, query)
+            cursor = connection.execute(_strip(query))
+            head = cursor.fetchmany(INFER_ROWS)
+            plans = _plans(cursor, declared, head)
+            yield from batches_from_rows(cursor.fetchmany, plans, batch_rows, head)
 
     def _connect(self) -> sqlite3.Connection:
         uri = self.config.path.resolve().as_uri() + "?mode=ro"
