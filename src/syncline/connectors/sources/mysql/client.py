@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from syncline.connectors.sources._errors import translated
+from syncline.connectors.sources._errors import connected, translated
 from syncline.connectors.sources._rows import ColumnPlan, batches_from_rows, require_columns
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.mysql.config import MySQLConfig
@@ -29,22 +29,14 @@ class MySQLSource(Source):
 
     def test(self) -> None:
         """Connect and run ``SELECT 1``."""
-        connection = self._connect()
-        try:
-            with translated(self._map_error), connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-                cursor.fetchall()
-        finally:
-            connection.close()
+        with connected(self._connect, self._map_error) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
 
     def describe(self, query: str) -> list[Column]:
         """Names and types of ``query``'s columns, with the server returning no row."""
-        connection = self._connect()
-        try:
-            with translated(self._map_error):
-                plans = self._plans(connection, query)
-        finally:
-            connection.close()
+        with connected(self._connect, self._map_error) as connection:
+            plans = self._plans(connection, query)
         return [plan.column() for plan in plans]
 
     def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
