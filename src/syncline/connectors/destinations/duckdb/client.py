@@ -52,10 +52,6 @@ class DuckDBDestination(TableDestination):
     placeholder: ClassVar[str] = "?"
     config: DuckDBDestinationConfig
 
-    def __init__(self, config: DuckDBDestinationConfig) -> None:
-        super().__init__(config)
-        self._conn: Any = None
-
     @property
     def default_schema(self) -> str:
         """DuckDB's default schema."""
@@ -68,14 +64,6 @@ class DuckDBDestination(TableDestination):
         self._conn = duckdb.connect(self.config.path)
         self._conn.execute("SET TimeZone = 'UTC'")
         logger.debug("opened DuckDB destination %s", self.config.path)
-
-    def _connected(self) -> bool:
-        return self._conn is not None
-
-    def _disconnect(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
     def _map_error(self, exc: Exception) -> Exception | None:
         return map_error(exc, self.config.path)

@@ -76,7 +76,6 @@ class MySQLDestination(TableDestination):
 
     def __init__(self, config: MySQLDestinationConfig) -> None:
         super().__init__(config)
-        self._conn: Any = None
         self._collations: dict[str, str | None] = {}
 
     @property
@@ -108,14 +107,6 @@ class MySQLDestination(TableDestination):
 
     def _connected(self) -> bool:
         return self._conn is not None and bool(self._conn.open)
-
-    def _disconnect(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except Exception:
-                logger.debug("closing the MySQL connection failed", exc_info=True)
-            self._conn = None
 
     def _map_error(self, exc: Exception) -> Exception | None:
         return map_error(exc, self._where)

@@ -73,7 +73,6 @@ class PostgresDestination(TableDestination):
 
     def __init__(self, config: PostgresDestinationConfig) -> None:
         super().__init__(config)
-        self._conn: Any = None
         self._stages: dict[tuple[str, ...], str] = {}
         self._copy_into_target = False
 
@@ -110,14 +109,6 @@ class PostgresDestination(TableDestination):
     def _connected(self) -> bool:
         conn = self._conn
         return conn is not None and not conn.closed and not conn.broken
-
-    def _disconnect(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except Exception:
-                logger.debug("closing the PostgreSQL connection failed", exc_info=True)
-            self._conn = None
 
     def _map_error(self, exc: Exception) -> Exception | None:
         return map_error(exc, self._where)

@@ -57,6 +57,8 @@ class TableDestination(Destination):
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
+        self._conn: Any = None
+        """The driver's connection, opened by :meth:`_connect`."""
         self._context: WriteContext | None = None
         self._table: TableName | None = None
         self._columns: dict[str, str] = {}
@@ -72,13 +74,19 @@ class TableDestination(Destination):
     def _connect(self) -> None:
         """Open the connection, or reopen it when it was lost."""
 
-    @abstractmethod
     def _connected(self) -> bool:
-        """Whether the connection is open and usable."""
+        """Whether the connection is open; a driver that can tell a broken one refines this."""
+        return self._conn is not None
 
-    @abstractmethod
     def _disconnect(self) -> None:
-        """Close the connection, ignoring errors."""
+        """Close the connection, ignoring errors: it is being given up anyway."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.close()
+        except Exception:  # noqa: BLE001 - a failed close leaves nothing to do
+            logger.debug("closing the %s connection failed", self.type_name, exc_info=True)
+        self._conn = None
 
     @abstractmethod
     def _map_error(self, exc: Exception) -> Exception | None:

@@ -58,14 +58,6 @@ class SQLiteDestination(TableDestination):
         )
         logger.debug("opened SQLite destination %s", self.config.path)
 
-    def _connected(self) -> bool:
-        return self._conn is not None
-
-    def _disconnect(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
     def _map_error(self, exc: Exception) -> Exception | None:
         return map_error(exc, self.config.path)
 
