@@ -12,7 +12,7 @@ from engine_doubles import Harness, MemoryDestination
 
 from syncline.connectors.destinations.base import BatchResult, WriteBatch
 from syncline.connectors.sources.base import decimal_field
-from syncline.engine.canonical import canonical_json_array, is_json_field
+from syncline.engine.canonical import canonical_json_array, is_json_canonical
 from syncline.engine.report import RunStatus
 
 D = decimal_field("v")
@@ -77,7 +77,7 @@ def test_decimal_text_change_is_a_change(tmp_path: Path, case: str) -> None:
 
 def test_decimal_text_is_canonicalised_column_wise_like_python() -> None:
     values = ["10.50", "-0.00", "100", "1E+5", "NaN", None, "0.000100", "-12.3400"]
-    assert is_json_field(D)
+    assert is_json_canonical(D)
     out = canonical_json_array(pa.array(values), pa.string()).to_pylist()
     assert out == ["10.5", "0", "100", "100000", '"nan"', None, "0.0001", "-12.34"]
 

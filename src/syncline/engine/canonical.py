@@ -54,8 +54,11 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def is_json_field(field: pa.Field) -> bool:
-    """True when a column is canonicalised as JSON: JSON or decimal text, nested types.
+def is_json_canonical(field: pa.Field) -> bool:
+    """True when a column's canonical form is JSON's: JSON or decimal text, nested types.
+
+    Not the same question as :func:`syncline.connectors.sources.base.is_json_field`,
+    which asks whether a text column holds JSON documents.
 
     Decimal text is included because every decimal is a JSON number, whose canonical
     form is the decimal's (see :func:`canonical_json_array`).

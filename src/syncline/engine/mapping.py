@@ -24,7 +24,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from syncline.connectors.destinations.base import FieldSpec
 from syncline.connectors.sources.base import LOGICAL_TYPE_KEY, is_decimal_field
 from syncline.connectors.sources.infinity import infinite, infinity_text, python_values
-from syncline.engine.canonical import is_json_field
+from syncline.engine.canonical import is_json_canonical
 from syncline.engine.config import (
     StandardMapping,
     StaticMapping,
@@ -325,7 +325,7 @@ def _logical(field: pa.Field) -> str | None:
     """The logical type a text model column passes on to the destination's field."""
     if is_decimal_field(field):
         return "decimal"
-    return "json" if is_json_field(field) else None
+    return "json" if is_json_canonical(field) else None
 
 
 def _is_text(arrow_type: pa.DataType) -> bool:

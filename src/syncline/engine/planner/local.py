@@ -25,7 +25,7 @@ from syncline.engine.canonical import (
     canonical_json_array,
     canonical_sql,
     fingerprint_sql,
-    is_json_field,
+    is_json_canonical,
     quote_identifier,
 )
 from syncline.engine.planner.prefetch import prefetched
@@ -120,7 +120,7 @@ class LocalPlanner:
         stats = IngestStats()
         self.columns = list(columns)
         _check_names(schema.names, self.columns)
-        json_columns = [name for name in self.columns if is_json_field(schema.field(name))]
+        json_columns = [name for name in self.columns if is_json_canonical(schema.field(name))]
         projected = pa.schema([schema.field(name) for name in self.columns])
         staged = pa.schema(
             list(projected)
