@@ -1,4 +1,4 @@
-"""The control-plane tables: workspaces, sources, models, destinations, syncs, runs, row results.
+"""The control-plane tables: resources, runs and row results, and the service's own state.
 
 The migration scripts in ``migrations/versions`` create exactly these tables; a test
 compares the two so that they never drift apart.
@@ -229,3 +229,174 @@ class ProjectResourceRecord(Base):
     kind: Mapped[str] = mapped_column(String(32))
     """``sources``, ``models``, ``destinations`` or ``syncs``."""
     slug: Mapped[str] = mapped_column(String(255))
+
+
+_PENDING_SQL = "status = 'pending'"
+_SEQUENCE_RUNNING_SQL = "status = 'running'"
+
+
+class ApiKeyRecord(Base):
+    """A key that opens the REST API to one workspace; only its SHA-256 hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    prefix: Mapped[str] = mapped_column(String(16))
+    """The key's first characters, shown in lists so a person can tell keys apart."""
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class WorkerRecord(Base):
+    """A worker process: who it is and when it last showed it was alive."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    concurrency: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stopped_at: Mapped[datetime | None]
+
+
+class SequenceRecord(_Stamped, Base):
+    """A sync sequence: syncs run one after another, each step saying what ends it."""
+
+    __tablename__ = "sync_sequences"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    """A UUID, as the API's sequence ids are strings."""
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SequenceStepRecord(Base):
+    """One step of a sequence: the sync it runs and the outcome that ends the sequence."""
+
+    __tablename__ = "sync_sequence_steps"
+    __table_args__ = (UniqueConstraint("sequence_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sequence_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("sync_sequences.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    sync_id: Mapped[int] = mapped_column(ForeignKey("syncs.id", ondelete="RESTRICT"))
+    stop_on: Mapped[str] = mapped_column(String(32))
+    """``fatal``, ``fatal_or_rejected`` or ``never``."""
+
+
+class SequenceRunRecord(Base):
+    """One run of a sequence; at most one pending and one running per sequence."""
+
+    __tablename__ = "sync_sequence_runs"
+    __table_args__ = (
+        Index(
+            "uq_sync_sequence_runs_one_pending",
+            "sequence_id",
+            unique=True,
+            sqlite_where=text(_PENDING_SQL),
+            postgresql_where=text(_PENDING_SQL),
+        ),
+        Index(
+            "uq_sync_sequence_runs_one_running",
+            "sequence_id",
+            unique=True,
+            sqlite_where=text(_SEQUENCE_RUNNING_SQL),
+            postgresql_where=text(_SEQUENCE_RUNNING_SQL),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sequence_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("sync_sequences.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """``pending``, ``running``, ``done``, ``failed`` or ``cancelled``."""
+    triggered_by: Mapped[str] = mapped_column(String(32), default="manual")
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class SequenceRunStepRecord(Base):
+    """The sync run one step of a sequence run started."""
+
+    __tablename__ = "sync_sequence_run_steps"
+    __table_args__ = (UniqueConstraint("sequence_run_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sequence_run_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("sync_sequence_runs.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    sync_id: Mapped[int] = mapped_column(ForeignKey("syncs.id", ondelete="CASCADE"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
+
+
+class ScheduleStateRecord(Base):
+    """Where a sync's or a sequence's schedule stands: the next due time and what fired last."""
+
+    __tablename__ = "schedule_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sync_id: Mapped[int | None] = mapped_column(
+        ForeignKey("syncs.id", ondelete="CASCADE"), unique=True
+    )
+    sequence_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("sync_sequences.id", ondelete="CASCADE"), unique=True
+    )
+    schedule_key: Mapped[str] = mapped_column(String(64))
+    """A digest of the schedule the state was computed for; a new schedule starts afresh."""
+    next_run_at: Mapped[datetime | None]
+    last_due_at: Mapped[datetime | None]
+    watermark: Mapped[str | None] = mapped_column(String(255))
+    """For dbt Cloud schedules: the id of the newest job run already acted on."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AlertPolicyRecord(_Stamped, Base):
+    """Alert triggers and recipients of a destination (the default) or of one sync."""
+
+    __tablename__ = "alert_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    destination_id: Mapped[int | None] = mapped_column(
+        ForeignKey("destinations.id", ondelete="CASCADE"), unique=True
+    )
+    sync_id: Mapped[int | None] = mapped_column(
+        ForeignKey("syncs.id", ondelete="CASCADE"), unique=True
+    )
+    configuration: Mapped[dict[str, Any]]
+
+
+class AlertStateRecord(Base):
+    """The state of one alert trigger of one sync, so that only changes are notified."""
+
+    __tablename__ = "alert_states"
+    __table_args__ = (UniqueConstraint("sync_id", "trigger"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sync_id: Mapped[int] = mapped_column(ForeignKey("syncs.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    """``ok``, ``warning`` or ``critical``."""
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    notified_at: Mapped[datetime | None]
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
