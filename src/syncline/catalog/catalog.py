@@ -27,12 +27,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from syncline.catalog import migrate
 from syncline.catalog.connections import DestinationRepository, SourceRepository
 from syncline.catalog.engine import READ_ONLY, make_engine
+from syncline.catalog.keys import ApiKeyRepository, KeyOwner, find_live_key, is_use_stale, note_use
 from syncline.catalog.models import ModelRepository
 from syncline.catalog.reporter import CatalogRunReporter
 from syncline.catalog.runs import RunQueue
 from syncline.catalog.shapes import to_api
 from syncline.catalog.syncs import SyncRepository
 from syncline.catalog.tables import WorkspaceRecord
+from syncline.catalog.types import utcnow
 from syncline.catalog.workspaces import DEFAULT_WORKSPACE, WorkspaceRepository
 from syncline.security.secrets import SecretBox
 from syncline.settings import Settings
@@ -54,6 +56,7 @@ class CatalogSession:
         self.models = ModelRepository(orm, workspace.id)
         self.syncs = SyncRepository(orm, workspace.id)
         self.runs = RunQueue(orm, workspace.id)
+        self.keys = ApiKeyRepository(orm, workspace.id)
 
     def to_api(self, record: object) -> dict[str, Any]:
         """The API shape (API.md section 4) of a source, destination, model, sync or run."""
@@ -110,6 +113,23 @@ class Catalog:
         with makers.begin() as orm:
             record = WorkspaceRepository(orm).get(workspace)
             yield CatalogSession(orm, record, self.secrets)
+
+    def authenticate(self, key: str) -> KeyOwner | None:
+        """The owner of an API key that exists and is not revoked, else None.
+
+        The lookup only reads; ``last_used_at`` is written at most once a minute per
+        key, so authenticating does not make every API request a write.
+        """
+        with self._readers.begin() as orm:
+            record = find_live_key(orm, key)
+            if record is None:
+                return None
+            owner = KeyOwner(record.id, record.workspace_id)
+            stale = is_use_stale(record, utcnow())
+        if stale:
+            with self._sessions.begin() as orm:
+                note_use(orm, owner.key_id, utcnow())
+        return owner
 
     def reporter(self, run_id: int) -> CatalogRunReporter:
         """A :class:`~syncline.engine.report.RunReporter` that writes to this run's record."""
