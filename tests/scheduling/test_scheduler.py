@@ -1,0 +1,208 @@
+"""The scheduler on an injected clock: due runs, catch-up, disabled syncs, schedule edits."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from syncline.catalog import Catalog, SyncRecord
+from syncline.catalog.tables import RunRecord, ScheduleStateRecord
+from syncline.scheduling.scheduler import Scheduler
+from syncline.settings import Settings
+
+HOURLY = {"type": "interval", "schedule": {"interval": {"unit": "hour", "quantity": 1}}}
+T0 = datetime(2026, 12, 4, 10, 20, tzinfo=UTC)
+
+MakeSync = Callable[..., SyncRecord]
+
+
+def _runs(catalog: Catalog) -> list[RunRecord]:
+    with catalog.session() as session:
+        return list(session.orm.scalars(select(RunRecord).order_by(RunRecord.id)))
+
+
+def _state(catalog: Catalog, sync_id: int) -> ScheduleStateRecord | None:
+    with catalog.session() as session:
+        return session.orm.scalar(
+            select(ScheduleStateRecord).where(ScheduleStateRecord.sync_id == sync_id)
+        )
+
+
+@pytest.fixture
+def scheduler(catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scheduler]:
+    scheduler = Scheduler(catalog, Settings(home=tmp_path_factory.mktemp("home")))
+    yield scheduler
+    scheduler.stop()
+
+
+def _tick_once(catalog: Catalog, settings: Settings, now: datetime) -> list[int]:
+    """One tick of a scheduler that then stops, as a process that starts and exits."""
+    scheduler = Scheduler(catalog, settings)
+    try:
+        return scheduler.tick(now)
+    finally:
+        scheduler.stop()
+
+
+def test_interval_sync_runs_once_each_time_it_is_due(
+    catalog: Catalog, scheduler: Scheduler, make_sync: MakeSync
+) -> None:
+    sync = make_sync("hourly", HOURLY)
+
+    assert scheduler.tick(T0) == []
+    state = _state(catalog, sync.id)
+    assert state is not None
+    assert state.next_run_at == datetime(2026, 12, 4, 11, 0, tzinfo=UTC)
+
+    assert scheduler.tick(T0 + timedelta(minutes=30)) == []
+    queued = scheduler.tick(datetime(2026, 12, 4, 11, 0, 3, tzinfo=UTC))
+    assert len(queued) == 1
+    assert scheduler.tick(datetime(2026, 12, 4, 11, 0, 8, tzinfo=UTC)) == []
+
+    runs = _runs(catalog)
+    assert [(r.sync_id, r.triggered_by, r.status) for r in runs] == [
+        (sync.id, "schedule", "queued")
+    ]
+    state = _state(catalog, sync.id)
+    assert state is not None
+    assert state.last_due_at == datetime(2026, 12, 4, 11, 0, tzinfo=UTC)
+    assert state.next_run_at == datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+def test_a_cron_sync_runs_at_its_minute(
+    catalog: Catalog, scheduler: Scheduler, make_sync: MakeSync
+) -> None:
+    make_sync("weekdays", {"type": "cron", "schedule": {"expression": "30 6 * * mon-fri"}})
+
+    scheduler.tick(datetime(2026, 12, 4, 7, 0, tzinfo=UTC))  # a Friday, after 06:30
+    assert scheduler.tick(datetime(2026, 12, 6, 6, 30, tzinfo=UTC)) == []  # Sunday: none due
+    assert len(scheduler.tick(datetime(2026, 12, 7, 6, 30, 1, tzinfo=UTC))) == 1  # Monday
+
+
+def test_after_downtime_one_catch_up_run_and_a_warning(
+    catalog: Catalog,
+    scheduler: Scheduler,
+    make_sync: MakeSync,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    make_sync("hourly", HOURLY)
+    scheduler.tick(T0)
+
+    # Down from 10:20 until 15:10: due at 11, 12, 13, 14 and 15 o'clock.
+    with caplog.at_level(logging.WARNING, logger="syncline.scheduling.scheduler"):
+        assert len(scheduler.tick(datetime(2026, 12, 4, 15, 10, tzinfo=UTC))) == 1
+        assert scheduler.tick(datetime(2026, 12, 4, 15, 11, tzinfo=UTC)) == []
+
+    assert len(_runs(catalog)) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "sync hourly missed 4 scheduled run(s)" in warnings[0]
+
+
+def test_the_catch_up_run_is_not_repeated_by_a_restarted_scheduler(
+    catalog: Catalog, make_sync: MakeSync, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    sync = make_sync("hourly", HOURLY)
+    settings = Settings(home=tmp_path_factory.mktemp("home"))
+    _tick_once(catalog, settings, T0)
+
+    later = datetime(2026, 12, 4, 13, 30, tzinfo=UTC)
+    assert len(_tick_once(catalog, settings, later)) == 1
+    # A new process reads the stored state: nothing more is due until 14:00.
+    assert _tick_once(catalog, settings, later + timedelta(minutes=5)) == []
+    state = _state(catalog, sync.id)
+    assert state is not None
+    assert state.next_run_at == datetime(2026, 12, 4, 14, 0, tzinfo=UTC)
+
+
+def test_disabled_and_manual_syncs_are_never_scheduled(
+    catalog: Catalog, scheduler: Scheduler, make_sync: MakeSync
+) -> None:
+    make_sync("off", HOURLY, disabled=True)
+    make_sync("manual", None)
+
+    for hour in range(10, 16):
+        assert scheduler.tick(datetime(2026, 12, 4, hour, 0, 1, tzinfo=UTC)) == []
+    assert _runs(catalog) == []
+
+
+def test_a_sync_turned_back_on_does_not_count_its_quiet_time_as_missed(
+    catalog: Catalog,
+    scheduler: Scheduler,
+    make_sync: MakeSync,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sync = make_sync("hourly", HOURLY)
+    scheduler.tick(T0)
+    with catalog.session() as session:
+        session.syncs.update(sync.id, disabled=True)
+    scheduler.tick(datetime(2026, 12, 4, 11, 0, 5, tzinfo=UTC))
+
+    with catalog.session() as session:
+        session.syncs.update(sync.id, disabled=False)
+    with caplog.at_level(logging.WARNING, logger="syncline.scheduling.scheduler"):
+        assert scheduler.tick(datetime(2026, 12, 4, 15, 10, tzinfo=UTC)) == []
+        assert len(scheduler.tick(datetime(2026, 12, 4, 16, 0, 1, tzinfo=UTC))) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_schedule_edit_resets_the_next_run(
+    catalog: Catalog, scheduler: Scheduler, make_sync: MakeSync
+) -> None:
+    sync = make_sync("hourly", HOURLY)
+    scheduler.tick(T0)
+
+    daily = {"type": "cron", "schedule": {"expression": "0 18 * * *"}}
+    with catalog.session() as session:
+        session.syncs.update(sync.id, schedule=daily)
+    # 11:00 was due under the old schedule; the new one is not due until 18:00.
+    assert scheduler.tick(datetime(2026, 12, 4, 11, 0, 5, tzinfo=UTC)) == []
+    state = _state(catalog, sync.id)
+    assert state is not None
+    assert state.next_run_at == datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
+    assert len(scheduler.tick(datetime(2026, 12, 4, 18, 0, 5, tzinfo=UTC))) == 1
+
+
+def test_an_unreadable_schedule_is_reported_once_and_others_still_run(
+    catalog: Catalog,
+    scheduler: Scheduler,
+    make_sync: MakeSync,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    make_sync("broken", {"type": "cron", "schedule": {"expression": "61 * * * *"}})
+    make_sync("hourly", HOURLY)
+
+    with caplog.at_level(logging.ERROR, logger="syncline.scheduling.scheduler"):
+        scheduler.tick(T0)
+        queued = scheduler.tick(datetime(2026, 12, 4, 11, 0, 1, tzinfo=UTC))
+    assert len(queued) == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert "sync broken" in errors[0]
+    assert "minute '61'" in errors[0]
+
+
+def test_start_ticks_in_the_background_until_stopped(
+    catalog: Catalog, make_sync: MakeSync, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    make_sync("hourly", HOURLY)
+    times = iter([T0, *[datetime(2026, 12, 4, 11, 0, s, tzinfo=UTC) for s in range(1, 60)]])
+    scheduler = Scheduler(
+        catalog,
+        Settings(home=tmp_path_factory.mktemp("home")),
+        clock=lambda: next(times),
+        tick_seconds=0.01,
+    )
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not _runs(catalog) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        scheduler.stop(timeout=5)
+    assert [r.triggered_by for r in _runs(catalog)] == ["schedule"]
