@@ -31,6 +31,7 @@ from syncline.catalog.keys import ApiKeyRepository, KeyOwner, find_live_key, is_
 from syncline.catalog.models import ModelRepository
 from syncline.catalog.reporter import CatalogRunReporter
 from syncline.catalog.runs import RunQueue
+from syncline.catalog.sequences import SequenceRepository
 from syncline.catalog.shapes import to_api
 from syncline.catalog.syncs import SyncRepository
 from syncline.catalog.tables import WorkspaceRecord
@@ -56,6 +57,7 @@ class CatalogSession:
         self.models = ModelRepository(orm, workspace.id)
         self.syncs = SyncRepository(orm, workspace.id)
         self.runs = RunQueue(orm, workspace.id)
+        self.sequences = SequenceRepository(orm, workspace.id)
         self.keys = ApiKeyRepository(orm, workspace.id)
 
     def to_api(self, record: object) -> dict[str, Any]:

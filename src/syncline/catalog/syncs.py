@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from syncline.catalog.errors import ConflictError
+from syncline.catalog.errors import ConflictError, InUseError
 from syncline.catalog.repository import (
     UNSET,
     Repository,
@@ -20,6 +20,8 @@ from syncline.catalog.tables import (
     DestinationRecord,
     ModelRecord,
     RunRecord,
+    SequenceRecord,
+    SequenceStepRecord,
     SyncRecord,
 )
 from syncline.errors import Problem
@@ -142,6 +144,16 @@ class SyncRepository(Repository[SyncRecord]):
         return self.session.scalar(query)
 
     def _check_unused(self, record: SyncRecord) -> None:
+        sequences = list(
+            self.session.scalars(
+                select(SequenceRecord.slug)
+                .join(SequenceStepRecord, SequenceStepRecord.sequence_id == SequenceRecord.id)
+                .where(SequenceStepRecord.sync_id == record.id)
+                .distinct()
+            )
+        )
+        if sequences:
+            raise InUseError("sync", record.slug, "sync sequences", sorted(sequences))
         running = self.running_run(record.id)
         if running is not None:
             raise ConflictError(
