@@ -1,0 +1,67 @@
+"""What the source and destination endpoints share: checking a connector configuration.
+
+A configuration is checked by the connector's own pydantic model from the registry,
+the same check ``syncline validate`` runs on project files, so the API and YAML accept
+and refuse the same things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from syncline.catalog.repository import check_slug
+from syncline.errors import ConfigError, Problem, ValidationError
+from syncline.security.secrets import looks_secret
+
+ConnectorLookup = Callable[[str], Any]
+"""``registry.source_class`` or ``registry.destination_class``."""
+
+
+def check_connection(
+    lookup: ConnectorLookup, type_name: str, configuration: Mapping[str, Any]
+) -> list[Problem]:
+    """Every problem of a connector type and its configuration; none when it is valid."""
+    try:
+        cls = lookup(type_name)
+    except ConfigError as exc:
+        return [Problem("type", exc.message, value=type_name)]
+    except (ImportError, AttributeError) as exc:
+        message = f"the connector type {type_name!r} cannot be loaded ({exc})"
+        return [Problem("type", message, fix="install the package that provides it")]
+
+    try:
+        cls.config_model.parse(dict(configuration))
+    except ValidationError as exc:
+        return [_without_secret_value(problem) for problem in exc.problems]
+    return []
+
+
+def check_new_connection(
+    lookup: ConnectorLookup, name: str, slug: str, type_name: str, configuration: Mapping[str, Any]
+) -> list[Problem]:
+    """Every problem of a new source or destination, so a client can fix them in one pass."""
+    problems: list[Problem] = []
+    if not name.strip():
+        problems.append(Problem("name", "the name is empty", value=name))
+    check_slug(slug, problems)
+    problems.extend(check_connection(lookup, type_name, configuration))
+    return problems
+
+
+def merged(stored: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A shallow merge (API.md 3.4): given keys replace stored ones; a null removes the key."""
+    result = dict(stored)
+    for key, value in changes.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    return result
+
+
+def _without_secret_value(problem: Problem) -> Problem:
+    last = problem.location.rsplit(".", 1)[-1]
+    if problem.value is None or not looks_secret(last):
+        return problem
+    return Problem(problem.location, problem.message, problem.fix, value=None)

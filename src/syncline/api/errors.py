@@ -1,0 +1,234 @@
+"""Every error the API answers with, in the bodies Hightouch clients expect (API.md 4.9, 9.1).
+
+=====  ===============================================  ===================================
+code   body                                             raised as
+=====  ===============================================  ===================================
+401    ``{"message": "Authentication error", ...}``     :class:`AuthenticationError`
+404    ``{"message": "Not found", "details": "..."}``   :class:`~syncline.errors.NotFoundError`
+409    ``{"message": "Validation failed", ...}``        :class:`~syncline.catalog.ConflictError`
+422    ``{"message": "Validation failed", ...}``        :class:`~syncline.errors.UserError`,
+                                                        and FastAPI's request validation
+429    ``{"error": "rate limit exceeded"}``             :class:`RateLimited`
+500    ``"Internal Server Error"``                      anything else; logged, never shown
+=====  ===============================================  ===================================
+
+The 409 and 422 ``details`` map where a problem was found (``body.slug``,
+``query.limit``, ``path.syncId``) to ``{"message": ..., "value": ...}``, every problem
+of the request at once. Routes raise the catalog's own errors; this module alone
+decides how they look on the wire.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, RootModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from syncline.catalog.errors import ConflictError, SlugTakenError
+from syncline.errors import NotFoundError, Problem, UserError, ValidationError
+
+logger = logging.getLogger(__name__)
+
+_PLACES = ("body", "query", "path", "header")
+
+
+class AuthenticationError(Exception):
+    """The request carries no key, or a key that is unknown or revoked."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(details)
+        self.details = details
+
+
+class RateLimited(Exception):
+    """The workspace used up its requests for the current window."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limit exceeded; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+# -- the bodies, as the OpenAPI document declares them ------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldProblem(_Strict):
+    """One problem of a request: what is wrong, and the value found there."""
+
+    message: str
+    value: Any = None
+
+
+class ValidateErrorJSON(_Strict):
+    """A 409 or 422 body: every problem of the request, keyed by where it was found."""
+
+    message: Literal["Validation failed"]
+    details: dict[str, FieldProblem]
+
+
+class ErrorMessage(_Strict):
+    """A 401 or 404 body: what went wrong, and the particulars."""
+
+    message: str
+    details: str
+
+
+class TriggerErrorResponse(_Strict):
+    """A 429 body."""
+
+    error: str
+
+
+class InternalServerError(RootModel[Literal["Internal Server Error"]]):
+    """A 500 body: the bare JSON string, so nothing about the failure leaks."""
+
+
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorMessage, "description": "No key, or the key is unknown or revoked"},
+    422: {"model": ValidateErrorJSON, "description": "Validation failed"},
+    429: {"model": TriggerErrorResponse, "description": "Over 200 requests in 10 seconds"},
+    500: {"model": InternalServerError, "description": "Internal Server Error"},
+}
+"""Responses every authenticated operation can give; routers declare them once."""
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorMessage, "description": "No such resource in the key's workspace"},
+}
+
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ValidateErrorJSON, "description": "The slug is taken, or others depend on it"},
+}
+
+
+# -- building bodies ------------------------------------------------------------------------
+
+
+def problem_key(location: str, default: str = "body") -> str:
+    """``location`` keyed by where it was found: ``slug`` becomes ``body.slug``."""
+    head = location.split(".", 1)[0]
+    return location if head in _PLACES else f"{default}.{location}"
+
+
+def problem_details(problems: Iterable[Problem], default: str = "body") -> dict[str, Any]:
+    """The ``details`` of a 422 body; two problems at one place are joined into one."""
+    details: dict[str, dict[str, Any]] = {}
+    for problem in problems:
+        key = problem_key(problem.location, default)
+        message = problem.message if not problem.fix else f"{problem.message}; {problem.fix}"
+        if key in details:
+            details[key]["message"] += f"; {message}"
+        else:
+            value = None if problem.message == "Field required" else problem.value
+            details[key] = {"message": message, "value": jsonable_encoder(value)}
+    return details
+
+
+def validation_failed(status: int, details: Mapping[str, Any]) -> JSONResponse:
+    """A 409 or 422 response with the ValidateErrorJSON body."""
+    return JSONResponse({"message": "Validation failed", "details": dict(details)}, status)
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+async def _authentication(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AuthenticationError)
+    return JSONResponse(
+        {"message": "Authentication error", "details": exc.details},
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+async def _rate_limited(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimited)
+    return JSONResponse(
+        {"error": "rate limit exceeded"},
+        status_code=429,
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotFoundError)
+    # The catalog's message lists other resources as a hint; the API names only the one.
+    return JSONResponse(
+        {"message": "Not found", "details": f"{exc.kind} {exc.ident} does not exist"}, 404
+    )
+
+
+async def _conflict(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ConflictError)
+    if isinstance(exc, SlugTakenError):
+        return validation_failed(409, {"body.slug": {"message": exc.message, "value": exc.slug}})
+
+    # A delete refused because others depend on the resource: the path names it.
+    name, value = next(iter(request.path_params.items()), ("id", None))
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    return validation_failed(409, {f"path.{name}": {"message": exc.message, "value": value}})
+
+
+async def _user_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UserError)
+    if isinstance(exc, ValidationError):
+        return validation_failed(422, problem_details(exc.problems))
+    return validation_failed(422, {"body": {"message": exc.message, "value": None}})
+
+
+async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details: dict[str, dict[str, Any]] = {}
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).replace("Value error, ", "")
+        if key in details:
+            details[key]["message"] += f"; {message}"
+            continue
+        # A missing field's "input" is the object around it, which is no help.
+        found = None if error["type"] == "missing" else error.get("input")
+        value = jsonable_encoder(found, custom_encoder={bytes: _text})
+        details[key] = {"message": message, "value": value}
+    return validation_failed(422, details)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    # Starlette's own errors: an unknown path (404) or method (405).
+    assert isinstance(exc, StarletteHTTPException)
+    message = "Not found" if exc.status_code == 404 else str(exc.detail)
+    details = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
+    return JSONResponse(
+        {"message": message, "details": details}, exc.status_code, headers=exc.headers
+    )
+
+
+async def _internal(request: Request, exc: Exception) -> JSONResponse:
+    # The traceback goes to the server log only; the client learns nothing of it.
+    logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse("Internal Server Error", status_code=500)
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", errors="replace")
+
+
+def install(app: FastAPI) -> None:
+    """Register every handler of this module on ``app``."""
+    app.add_exception_handler(AuthenticationError, _authentication)
+    app.add_exception_handler(RateLimited, _rate_limited)
+    app.add_exception_handler(NotFoundError, _not_found)
+    app.add_exception_handler(ConflictError, _conflict)
+    app.add_exception_handler(UserError, _user_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _internal)

@@ -1,0 +1,82 @@
+"""An API client with keys of two workspaces, and helpers that create resources through it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from fastapi.testclient import TestClient
+
+from syncline.api import create_app
+from syncline.catalog import Catalog
+from syncline.settings import Settings
+
+BASE = "/api/v1"
+
+
+@dataclass
+class Api:
+    """The app, a client, and keys: ``key`` opens ``default``, ``other_key`` opens ``other``."""
+
+    catalog: Catalog
+    client: TestClient
+    key: str
+    other_key: str
+    home: Path
+
+    def call(
+        self, method: str, path: str, *, key: str | None = None, **kwargs: Any
+    ) -> httpx2.Response:
+        """A request with ``key`` (the default workspace's key unless given)."""
+        headers = {"Authorization": f"Bearer {key or self.key}", **kwargs.pop("headers", {})}
+        return self.client.request(method, BASE + path, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx2.Response:
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx2.Response:
+        return self.call("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> httpx2.Response:
+        return self.call("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx2.Response:
+        return self.call("DELETE", path, **kwargs)
+
+    def ok(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON body of a request that must answer 200."""
+        response = self.call(method, path, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@contextmanager
+def make_api(catalog: Catalog, home: Path) -> Iterator[Api]:
+    """The API app on ``catalog`` (no background work) and keys of two workspaces."""
+    with catalog.session() as session:
+        key = session.keys.create("tests").key
+        session.workspaces.create("other")
+    with catalog.session("other") as session:
+        other_key = session.keys.create("tests").key
+
+    app = create_app(catalog, Settings(home=home), background=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(catalog, client, key, other_key, home)
+
+
+def warehouse(path: Path) -> dict[str, Any]:
+    """A DuckDB source body whose database file has a ``users`` table."""
+    import duckdb
+
+    database = path / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS users AS "
+            "SELECT 1 AS id, 'a@example.com' AS email, 'Ada' AS name"
+        )
+    return {"name": "Warehouse", "slug": "warehouse", "type": "duckdb",
+            "configuration": {"path": str(database)}}  # fmt: skip
