@@ -58,6 +58,18 @@ class Settings:
     workspace: str | None = None
     """Workspace the command line works in; else a project folder's, else ``default``."""
 
+    worker_concurrency: int = 1
+    """Runs a worker process executes at once (``SYNCLINE_WORKER_CONCURRENCY``)."""
+
+    worker_heartbeat_seconds: float = 10.0
+    """How often a worker and its runs show they are alive."""
+
+    worker_stale_seconds: float = 60.0
+    """A worker or run silent this long is presumed stopped; its runs are interrupted."""
+
+    worker_name: str | None = None
+    """This worker's name in the catalog; the host name when unset."""
+
     @property
     def catalog_url(self) -> str:
         """The SQLAlchemy URL of the control plane."""
@@ -114,6 +126,15 @@ def load_settings() -> Settings:
             "512MB, 2GB or 1.5GiB"
         )
 
+    concurrency = _positive("worker_concurrency", "1", int, problems)
+    heartbeat = _positive("worker_heartbeat_seconds", "10", float, problems)
+    stale = _positive("worker_stale_seconds", "60", float, problems)
+    if heartbeat and stale and stale <= heartbeat:
+        problems.append(
+            f"SYNCLINE_WORKER_STALE_SECONDS={stale:g} must be more than "
+            f"SYNCLINE_WORKER_HEARTBEAT_SECONDS={heartbeat:g}, or live workers look stopped"
+        )
+
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))
 
@@ -126,7 +147,25 @@ def load_settings() -> Settings:
         planner_memory_limit=memory_limit.strip(),
         planner_threads=threads,
         workspace=_env("workspace"),
+        worker_concurrency=int(concurrency),
+        worker_heartbeat_seconds=heartbeat,
+        worker_stale_seconds=stale,
+        worker_name=(_env("worker_name") or "").strip() or None,
     )
+
+
+def _positive(name: str, default: str, kind: type[int] | type[float], problems: list[str]) -> float:
+    """A positive number from ``SYNCLINE_<NAME>``; 0 after recording a problem."""
+    raw = _env(name) or default
+    try:
+        value = kind(raw.strip())
+        if value <= 0:
+            raise ValueError
+    except ValueError:
+        noun = "integer" if kind is int else "number"
+        problems.append(f"{PREFIX}{name.upper()}={raw!r} must be a positive {noun}")
+        return 0
+    return float(value)
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,8 @@ connectors fails.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import os
 import socket
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from syncline.catalog import Catalog, CatalogSession, RunTrigger
 from syncline.catalog.tables import RUNNING_STATUSES, RunRecord, SyncRecord
 from syncline.connectors import registry
@@ -26,13 +30,11 @@ from syncline.connectors.sources.base import Source
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.report import RejectedRow, RunProgress, RunReporter, RunStatus
 from syncline.engine.run import RunJob, RunResult, execute_run
-from syncline.errors import SynclineError, UserError
+from syncline.errors import NotFoundError, SynclineError, UserError
 from syncline.settings import Settings, get_settings
+from syncline.worker.recovery import queue_resumption, worker_is_dead
 
 logger = logging.getLogger(__name__)
-
-HEARTBEAT_SECONDS = 10.0
-"""How often a running run's heartbeat is refreshed."""
 
 STALE_AFTER = timedelta(seconds=60)
 """A running run whose heartbeat is older than this belongs to a worker that stopped."""
@@ -99,11 +101,9 @@ def run_sync(
     logger.info(
         "run %s of sync %s leased by %s", run_id, sync_id, worker, extra=_ids(sync_id, run_id)
     )
-
-    heartbeat = _Heartbeat(catalog, workspace, run_id)
-    heartbeat.start()
     try:
-        result = _execute(catalog, workspace, sync_id, run_id, settings, on_progress)
+        # The command line shows the outcome itself; alert policies watch workers' runs.
+        execute_leased(catalog, run_id, settings, on_progress=on_progress, alerts=False)
     except KeyboardInterrupt:
         # Acknowledged batches are committed; the next run resumes from them.
         with catalog.session(workspace) as session:
@@ -112,12 +112,96 @@ def run_sync(
                 "next run of this sync resumes where this one stopped",
             )  # fmt: skip
         raise
+
+    with catalog.session(workspace, read_only=True) as session:
+        return session.to_api(session.runs.get(run_id))
+
+
+def execute_leased(
+    catalog: Catalog,
+    run_id: int,
+    settings: Settings,
+    *,
+    on_progress: ProgressListener | None = None,
+    stop_requested: Callable[[], bool] | None = None,
+    alerts: bool = True,
+) -> RunStatus:
+    """Execute a run this process has already leased, finish it, and return its status.
+
+    This is the one way a leased run is executed, by ``syncline run`` and by workers
+    alike: a background thread keeps the run's heartbeat fresh, the run is finished in
+    the catalog also when its connectors cannot be built, and alert policies are then
+    evaluated (unless ``alerts`` is false). When ``stop_requested`` turns true (the
+    worker is shutting down) the run stops at its next batch boundary, ends
+    ``interrupted`` and a new run is queued that resumes its work. A run whose lease
+    was lost (another worker presumed this one stopped) also stops at its next batch
+    boundary, so two processes never write the same sync for long.
+    """
+    with catalog.session(read_only=True) as session:
+        workspace_id, sync_id = _owner_of(session, run_id)
+
+    heartbeat = _Heartbeat(catalog, workspace_id, run_id, settings.worker_heartbeat_seconds)
+    heartbeat.start()
+
+    def should_stop() -> bool:
+        return heartbeat.lease_lost.is_set() or bool(stop_requested and stop_requested())
+
+    try:
+        result = _execute(
+            catalog, workspace_id, sync_id, run_id, settings, on_progress, should_stop
+        )
     finally:
         heartbeat.stop()
 
-    with catalog.session(workspace) as session:
-        run = session.runs.finish(run_id, result.status, result.progress, result.error)
-        return session.to_api(run)
+    status, error = result.status, result.error
+    user_cancelled = False
+    if status == RunStatus.CANCELLED:
+        with catalog.session(workspace_id, read_only=True) as session:
+            user_cancelled = bool(session.runs.get(run_id).cancel_requested)
+    resume = status == RunStatus.CANCELLED and not user_cancelled
+    if resume:
+        status = RunStatus.INTERRUPTED
+        why = "its lease was lost" if heartbeat.lease_lost.is_set() else "its worker stopped"
+        error = (
+            f"stopped at a batch boundary because {why}; batches sent so far are kept and "
+            "a new run resumes the rest"
+        )
+    with catalog.session(workspace_id) as session:
+        run = session.runs.finish(run_id, status, result.progress, error)
+        status = RunStatus(run.status)
+        if resume:
+            queue_resumption(session, run)
+    if alerts:
+        _notify_alerts(catalog, run_id)
+    return status
+
+
+def _owner_of(session: CatalogSession, run_id: int) -> tuple[int, int]:
+    """The workspace and sync of a run, found across workspaces."""
+    row = session.orm.execute(
+        select(SyncRecord.workspace_id, SyncRecord.id)
+        .join(RunRecord, RunRecord.sync_id == SyncRecord.id)
+        .where(RunRecord.id == run_id)
+    ).first()
+    if row is None:
+        raise NotFoundError("sync run", run_id)
+    return row[0], row[1]
+
+
+ALERTS_MODULE = "syncline.alerts"
+"""Where alert policies are evaluated; imported on first use so a worker starts without it."""
+
+
+def _notify_alerts(catalog: Catalog, run_id: int) -> None:
+    """Let alert policies see the finished run; an alert problem never fails the worker."""
+    try:
+        if importlib.util.find_spec(ALERTS_MODULE) is None:
+            return
+        notify = getattr(importlib.import_module(ALERTS_MODULE), "notify_run_finished", None)
+        if notify is not None:
+            notify(catalog, run_id)
+    except Exception:  # noqa: BLE001 - alerting must never end a worker or change a run
+        logger.exception("run %s: evaluating alert policies failed", run_id)
 
 
 def _execute(
@@ -127,6 +211,7 @@ def _execute(
     run_id: int,
     settings: Settings,
     on_progress: ProgressListener | None,
+    should_stop: Callable[[], bool],
 ) -> RunResult:
     try:
         with catalog.session(workspace, read_only=True) as session:
@@ -139,7 +224,7 @@ def _execute(
         logger.exception("run %s of sync %s cannot start", run_id, sync_id)
         return RunResult(RunStatus.FAILED, RunProgress(), f"internal error: {exc!r}")
 
-    reporter = _TeeReporter(catalog.reporter(run_id), on_progress)
+    reporter = _TeeReporter(catalog.reporter(run_id), on_progress, should_stop)
     try:
         return execute_run(job, reporter)
     finally:
@@ -187,7 +272,7 @@ def interrupt_abandoned(session: CatalogSession, sync: SyncRecord) -> None:
     session.runs.interrupt_stale(STALE_AFTER)
 
     running = session.syncs.running_run(sync.id)
-    if running is not None and _worker_is_dead(running):
+    if running is not None and worker_is_dead(session, running):
         # Its process on this host is gone: no need to wait for the heartbeat to age.
         session.runs.finish(
             running.id,
@@ -198,19 +283,6 @@ def interrupt_abandoned(session: CatalogSession, sync: SyncRecord) -> None:
             ),
         )
         logger.warning("run %s of sync %s interrupted: its process is gone", running.id, sync.id)
-
-
-def _worker_is_dead(run: RunRecord) -> bool:
-    host, _, pid = (run.worker or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def _start_when_free(
@@ -237,12 +309,18 @@ def _start_when_free(
 
 
 class _Heartbeat:
-    """Refreshes a run's heartbeat from a background thread until stopped."""
+    """Refreshes a run's heartbeat from a background thread until stopped.
 
-    def __init__(self, catalog: Catalog, workspace: int | str, run_id: int) -> None:
+    When the catalog shows the run is no longer running while this process still
+    executes it (it was presumed stopped), ``lease_lost`` is set.
+    """
+
+    def __init__(self, catalog: Catalog, workspace: int | str, run_id: int, every: float) -> None:
         self.catalog = catalog
         self.workspace = workspace
         self.run_id = run_id
+        self.every = every
+        self.lease_lost = threading.Event()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
 
@@ -254,11 +332,18 @@ class _Heartbeat:
         self._thread.join()
 
     def _beat(self) -> None:
-        while not self._stopped.wait(HEARTBEAT_SECONDS):
+        while not self._stopped.wait(self.every):
             try:
                 with self.catalog.session(self.workspace) as session:
                     run = session.runs.heartbeat(self.run_id)
                 if run.status not in RUNNING_STATUSES:
+                    logger.warning(
+                        "run %s is %s in the catalog while this worker still runs it; "
+                        "stopping it at the next batch",
+                        self.run_id,
+                        run.status,
+                    )
+                    self.lease_lost.set()
                     return
             except Exception:  # noqa: BLE001 - a missed beat must not end the run
                 logger.warning("run %s: heartbeat failed", self.run_id, exc_info=True)
@@ -267,9 +352,15 @@ class _Heartbeat:
 class _TeeReporter:
     """Reports to the catalog and, for the command line, to a progress listener."""
 
-    def __init__(self, inner: RunReporter, listener: ProgressListener | None) -> None:
+    def __init__(
+        self,
+        inner: RunReporter,
+        listener: ProgressListener | None,
+        should_stop: Callable[[], bool],
+    ) -> None:
         self.inner = inner
         self.listener = listener
+        self.should_stop = should_stop
         self.status = RunStatus.QUEUED
 
     def stage(self, status: RunStatus) -> None:
@@ -290,8 +381,8 @@ class _TeeReporter:
         self.inner.rejected(rows)
 
     def cancel_requested(self) -> bool:
-        """Ask the catalog whether a user cancelled the run."""
-        return self.inner.cancel_requested()
+        """True when the worker is stopping, or a user cancelled the run in the catalog."""
+        return self.should_stop() or self.inner.cancel_requested()
 
 
 def find_sync(session: CatalogSession, ref: int | str) -> SyncRecord:
