@@ -373,6 +373,12 @@ class SequenceRepository:
         )
         return self.session.scalar(query.with_for_update() if lock else query)
 
+    def check_steps(self, steps: Sequence[Mapping[str, Any]]) -> builtins.list[Problem]:
+        """Every problem of ``steps`` (unknown syncs, stop rules), to report with others."""
+        problems: builtins.list[Problem] = []
+        self._resolve_steps(steps, problems)
+        return problems
+
     def _resolve_steps(
         self, steps: Sequence[Mapping[str, Any]], problems: builtins.list[Problem]
     ) -> builtins.list[tuple[int, str]]:
