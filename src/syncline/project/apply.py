@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, delete, select
 
+from syncline.alerts.store import read_policy, write_policy
 from syncline.catalog import Catalog, CatalogSession, DestinationRecord, SourceRecord
 from syncline.catalog.tables import ModelRecord, ProjectResourceRecord, SyncRecord
 from syncline.connectors import registry
@@ -71,9 +72,11 @@ def read_state(session: CatalogSession) -> State:
     state: State = {kind: {} for kind in KINDS}
     for source in session.sources.list():
         state["sources"][source.slug] = _connection(source, session.sources.plain_configuration)
+    secrets = session.destinations.secrets
     for target in session.destinations.list():
         plain = session.destinations.plain_configuration
-        state["destinations"][target.slug] = _connection(target, plain)
+        alerts = read_policy(session.orm, secrets, destination_id=target.id)
+        state["destinations"][target.slug] = {**_connection(target, plain), "alerts": alerts}
     for model in session.models.list():
         state["models"][model.slug] = {
             "name": model.name,
@@ -93,6 +96,7 @@ def read_state(session: CatalogSession) -> State:
             "schedule": sync.schedule,
             "disabled": sync.disabled,
             "tags": dict(sync.tags),
+            "alerts": read_policy(session.orm, secrets, sync_id=sync.id),
         }
     return state
 
@@ -174,7 +178,22 @@ class _Writer:
         self._put_connection(self.session.sources, self.project.sources[slug], create)
 
     def _put_destinations(self, slug: str, create: bool) -> None:
-        self._put_connection(self.session.destinations, self.project.destinations[slug], create)
+        spec = self.project.destinations[slug]
+        self._put_connection(self.session.destinations, spec, create)
+        self.session.flush()
+        self._put_alerts(spec.alerts, destination_id=self.session.destinations.get(slug).id)
+
+    def _put_alerts(
+        self,
+        declared: dict[str, Any] | None,
+        *,
+        destination_id: int | None = None,
+        sync_id: int | None = None,
+    ) -> None:
+        write_policy(
+            self.session.orm, self.session.destinations.secrets, self.session.workspace_id,
+            declared, destination_id=destination_id, sync_id=sync_id,
+        )  # fmt: skip
 
     def _put_connection(self, repository: Any, spec: Any, create: bool) -> None:
         if create:
@@ -223,12 +242,14 @@ class _Writer:
         columns = referenced_columns(configuration, model.primary_key)
         syncs = self.session.syncs
         if create:
-            syncs.create(
+            created = syncs.create(
                 slug=slug, model=spec.model, destination=spec.destination,
                 configuration=spec.configuration, schedule=spec.schedule,
                 disabled=spec.disabled, primary_key=model.primary_key,
                 referenced_columns=columns, tags=spec.tags,
             )  # fmt: skip
+            self.session.flush()
+            self._put_alerts(spec.alerts, sync_id=created.id)
             return
 
         record: SyncRecord = syncs.get(slug)
@@ -247,6 +268,7 @@ class _Writer:
             disabled=spec.disabled, primary_key=model.primary_key,
             referenced_columns=columns, tags=spec.tags,
         )  # fmt: skip
+        self._put_alerts(spec.alerts, sync_id=record.id)
 
     def _forget(self, which: ColumnElement[bool], primary_key: str | None) -> None:
         # A snapshot keyed by the old primary key, or kept for another target, would make

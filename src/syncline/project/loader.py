@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from syncline.alerts.policy import AlertPolicy
 from syncline.connectors import registry
 from syncline.engine.config import SyncConfiguration
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
@@ -39,12 +40,13 @@ class _Shape:
 
 _SHAPES = {
     "sources": _Shape(("slug", "type", "configuration"), ("name",)),
-    "destinations": _Shape(("slug", "type", "configuration"), ("name",)),
+    "destinations": _Shape(("slug", "type", "configuration"), ("name", "alerts")),
     "models": _Shape(
         ("slug", "source", "primaryKey"), ("name", "raw", "table", "description", "tags")
     ),
     "syncs": _Shape(
-        ("slug", "model", "destination", "configuration"), ("schedule", "disabled", "tags")
+        ("slug", "model", "destination", "configuration"),
+        ("schedule", "disabled", "tags", "alerts"),
     ),
 }
 
@@ -226,11 +228,12 @@ class _Loader:
             return None
 
         self._check_model(doc, (*path, "configuration"), cls.config_model, configuration)
+        alerts = self._alerts(doc, path, item)
         name = item.get("name") or item["slug"]
         # The type is kept as written (an alias such as mariadb included), so people
         # see their own word back.
         written = str(kind).strip().lower()
-        return ConnectionSpec(item["slug"], str(name), written, configuration, origin)
+        return ConnectionSpec(item["slug"], str(name), written, configuration, origin, alerts)
 
     def _build_models(
         self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin
@@ -280,14 +283,22 @@ class _Loader:
             self.problem(doc, (*path, "disabled"), "'disabled' must be true or false")
 
         tags = self._tags(doc, path, item)
+        alerts = self._alerts(doc, path, item)
         if parsed is not None:
             self._check_templates(doc, (*path, "configuration"), parsed)
         if parsed is None or problems or not isinstance(disabled, bool):
             return None
         return SyncSpec(
             item["slug"], str(item["model"]), str(item["destination"]), parsed.dump(),
-            schedule, disabled, tags, origin,
+            schedule, disabled, tags, origin, alerts,
         )  # fmt: skip
+
+    def _alerts(self, doc: Document, path: Path_, item: dict[str, Any]) -> dict[str, Any] | None:
+        """The validated alert policy of a destination or sync, as plain values."""
+        if item.get("alerts") is None:
+            return None
+        policy = self._check_model(doc, (*path, "alerts"), AlertPolicy, item["alerts"])
+        return policy.dump() if policy is not None else None
 
     def _check_templates(self, doc: Document, path: Path_, parsed: SyncConfiguration) -> None:
         # The engine renders templates in a Jinja2 sandbox; a syntax error found here

@@ -67,7 +67,10 @@ def desired_state(project: Project) -> State:
     """The fields of every resource the project declares."""
     return {
         "sources": {s: _connection(spec) for s, spec in project.sources.items()},
-        "destinations": {s: _connection(spec) for s, spec in project.destinations.items()},
+        "destinations": {
+            s: {**_connection(spec), "alerts": spec.alerts}
+            for s, spec in project.destinations.items()
+        },
         "models": {s: _model(spec) for s, spec in project.models.items()},
         "syncs": {s: _sync(spec) for s, spec in project.syncs.items()},
     }
@@ -98,6 +101,7 @@ def _sync(spec: SyncSpec) -> dict[str, Any]:
         "schedule": spec.schedule,
         "disabled": spec.disabled,
         "tags": spec.tags,
+        "alerts": spec.alerts,
     }
 
 

@@ -28,6 +28,8 @@ class ConnectionSpec:
     type: str
     configuration: dict[str, Any]
     origin: Origin
+    alerts: dict[str, Any] | None = None
+    """A destination's alert policy (see :mod:`syncline.alerts.policy`), the syncs' default."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class SyncSpec:
     disabled: bool
     tags: dict[str, str]
     origin: Origin
+    alerts: dict[str, Any] | None = None
+    """The sync's own alert policy, laid over its destination's."""
 
 
 @dataclass

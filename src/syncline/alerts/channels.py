@@ -1,0 +1,118 @@
+"""Deliver a notice to one recipient: a JSON webhook, a Slack-style webhook, or an e-mail.
+
+Every delivery has a short timeout, and a failed one is logged (recipient type and
+host, never the URL's path, headers or the password) and otherwise ignored: an alert
+that cannot be sent must not fail or stall the run it reports on.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+import httpx
+
+from syncline.alerts.notice import Notice
+from syncline.alerts.policy import EmailRecipient, SlackRecipient, WebhookRecipient
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 5.0
+"""How long one delivery may take to connect, send and be answered."""
+
+AnyRecipient = WebhookRecipient | SlackRecipient | EmailRecipient
+
+
+def deliver(notice: Notice, recipient: AnyRecipient) -> bool:
+    """Send ``notice`` to ``recipient``; True when it was accepted, False (logged) if not."""
+    try:
+        if isinstance(recipient, EmailRecipient):
+            _send_email(notice, recipient)
+        else:
+            _post(notice, recipient)
+    except (OSError, smtplib.SMTPException, httpx.HTTPError) as exc:
+        logger.warning(
+            "alert for sync %s (%s) not delivered to the %s recipient at %s: %s",
+            notice.sync_slug,
+            notice.trigger,
+            recipient.type,
+            _where(recipient),
+            _describe(exc),
+            extra={"sync_id": notice.sync_id, "run_id": notice.run.run_id},
+        )
+        return False
+
+    logger.info(
+        "alert for sync %s (%s, %s) delivered to the %s recipient at %s",
+        notice.sync_slug,
+        notice.trigger,
+        notice.after.value,
+        recipient.type,
+        _where(recipient),
+        extra={"sync_id": notice.sync_id, "run_id": notice.run.run_id},
+    )
+    return True
+
+
+def _post(notice: Notice, recipient: WebhookRecipient | SlackRecipient) -> None:
+    if isinstance(recipient, SlackRecipient):
+        body = slack_message(notice)
+        headers: dict[str, str] = {}
+    else:
+        body = notice.payload()
+        headers = dict(recipient.headers)
+
+    with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+        response = client.post(recipient.url, json=body, headers=headers)
+    if not response.is_success:
+        raise _Refused(f"answered HTTP {response.status_code}")
+
+
+def slack_message(notice: Notice) -> dict[str, object]:
+    """A Slack incoming-webhook body: the text, and the same as blocks for richer clients."""
+    lines = notice.text.splitlines()
+    return {
+        "text": f"{notice.title}\n{notice.text}",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": notice.title[:150]}},
+            {"type": "section", "text": {"type": "plain_text", "text": "\n".join(lines[:2])}},
+            {"type": "context", "elements": [{"type": "plain_text", "text": lines[2]}]},
+        ],
+    }
+
+
+def _send_email(notice: Notice, recipient: EmailRecipient) -> None:
+    message = EmailMessage()
+    message["Subject"] = notice.title
+    message["From"] = recipient.sender
+    message["To"] = ", ".join(recipient.to)
+    message.set_content(notice.text)
+
+    with smtplib.SMTP(recipient.host, recipient.port, timeout=TIMEOUT_SECONDS) as smtp:
+        if recipient.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if recipient.username is not None and recipient.password is not None:
+            smtp.login(recipient.username, recipient.password.get_secret_value())
+        smtp.send_message(message)
+
+
+class _Refused(httpx.HTTPError):
+    """The receiving server answered, but not with a 2xx status."""
+
+
+def _where(recipient: AnyRecipient) -> str:
+    if isinstance(recipient, EmailRecipient):
+        return f"{recipient.host}:{recipient.port}"
+    parts = urlsplit(recipient.url)
+    # Only scheme, host and port: a Slack webhook's path is its credential.
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, _Refused | smtplib.SMTPResponseException):
+        return str(exc)
+    # Other HTTP errors may quote the request URL, whose path can be a credential.
+    return type(exc).__name__

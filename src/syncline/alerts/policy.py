@@ -1,0 +1,270 @@
+"""Alert policies: which triggers a sync is held to, and who hears about it.
+
+A destination's policy is the default of every sync writing to it; a sync's own policy
+overrides it trigger by trigger, and replaces the recipient list when it names one.
+The failed-run and rejected-row triggers are always on; only their thresholds change.
+
+As written in a project file (and stored, recipients' secrets sealed)::
+
+    alerts:
+      triggers:
+        rejectedRows: {count: 10}            # or {share: 0.05}; level warning by default
+        slowRun: {after: 30m}                # off unless set; ``false`` turns it off
+        rowCountDrop: {share: 0.5}           # off unless set; ``false`` turns it off
+      recipients:
+        - {type: slack, url: "${SLACK_HOOK}", level: critical}
+        - {type: webhook, url: "http://...", headers: {X-Token: "${TOKEN}"}}
+        - {type: email, host: smtp.internal, port: 587, starttls: true,
+           from: syncline@example.org, to: [oncall@example.org],
+           username: syncline, password: "${SMTP_PASSWORD}"}
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+import pydantic
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from syncline.errors import Problem, ValidationError
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, None: 1}
+
+
+class AlertLevel(StrEnum):
+    """The state of one trigger: fine, or how bad."""
+
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for ok, 1 for warning, 2 for critical, so levels compare."""
+        return _RANKS[self]
+
+
+_RANKS = {AlertLevel.OK: 0, AlertLevel.WARNING: 1, AlertLevel.CRITICAL: 2}
+
+Severity = Literal[AlertLevel.WARNING, AlertLevel.CRITICAL]
+
+
+def _seconds(value: Any) -> Any:
+    """A duration as seconds: a number is seconds, text may end in s, m or h (``30m``)."""
+    if isinstance(value, str):
+        match = _DURATION.fullmatch(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 30m or 2h")
+        return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+"""Seconds, written as a number or as text such as ``30m``."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class RejectedRowsTrigger(_Strict):
+    """Raised when a run rejects more rows than allowed: by count, by share, or either."""
+
+    count: int | None = Field(default=None, ge=0)
+    """More rejected rows than this raise the alert; 0 (the default) means any."""
+    share: float | None = Field(default=None, gt=0, le=1)
+    """A larger share of the run's planned rows rejected raises the alert."""
+    level: Severity = AlertLevel.WARNING
+
+
+class SlowRunTrigger(_Strict):
+    """Raised when a run takes longer than ``after``."""
+
+    after: Duration
+    level: Severity = AlertLevel.WARNING
+
+
+class RowCountDropTrigger(_Strict):
+    """Raised when the model returns a ``share`` fewer rows than its last successful run."""
+
+    share: float = Field(gt=0, le=1)
+    level: Severity = AlertLevel.WARNING
+
+
+class Triggers(_Strict):
+    """The tunable triggers; a failed run is always CRITICAL and needs no settings."""
+
+    rejected_rows: RejectedRowsTrigger | None = Field(default=None, alias="rejectedRows")
+    """None: any rejected row is a WARNING."""
+    slow_run: SlowRunTrigger | None = Field(default=None, alias="slowRun")
+    """None (or ``false`` as written): not watched."""
+    row_count_drop: RowCountDropTrigger | None = Field(default=None, alias="rowCountDrop")
+    """None (or ``false`` as written): not watched."""
+
+    @field_validator("rejected_rows", mode="before")
+    @classmethod
+    def _always_on(cls, value: Any) -> Any:
+        if value is False:
+            raise ValueError("rejected rows are always watched; raise the threshold instead")
+        return value
+
+    @field_validator("slow_run", "row_count_drop", mode="before")
+    @classmethod
+    def _off(cls, value: Any) -> Any:
+        # ``false`` reads better than null when a sync turns off its destination's trigger.
+        return None if value is False else value
+
+
+class _Recipient(_Strict):
+    level: Severity = AlertLevel.WARNING
+    """The lowest level this recipient hears of: ``critical`` only, or ``warning`` too."""
+
+    def wants(self, before: AlertLevel, after: AlertLevel) -> bool:
+        """True when a change between these levels concerns this recipient."""
+        return max(before.rank, after.rank) >= AlertLevel(self.level).rank
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"https?://[^/\s]+", value):
+        raise ValueError("the url must start with http:// or https:// and name a host")
+    return value
+
+
+class WebhookRecipient(_Recipient):
+    """A JSON POST of every notice to ``url``."""
+
+    type: Literal["webhook"]
+    url: Annotated[str, BeforeValidator(str)]
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _http_url(value)
+
+
+class SlackRecipient(_Recipient):
+    """A Slack (or compatible) incoming webhook: ``{"text": ...}`` plus blocks."""
+
+    type: Literal["slack"]
+    url: Annotated[str, BeforeValidator(str)]
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _http_url(value)
+
+
+class EmailRecipient(_Recipient):
+    """An e-mail through an SMTP server, optionally upgraded with STARTTLS and logged in."""
+
+    type: Literal["email"]
+    host: str = Field(min_length=1)
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str = Field(alias="from", min_length=3)
+    to: list[str] = Field(min_length=1)
+    starttls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if "@" not in address:
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
+
+    @model_validator(mode="after")
+    def _login_pairs(self) -> Self:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("give both username and password to log in, or neither")
+        return self
+
+
+def _recipient_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("type"))
+    return str(getattr(value, "type", None))
+
+
+Recipient = Annotated[
+    Annotated[WebhookRecipient, Tag("webhook")]
+    | Annotated[SlackRecipient, Tag("slack")]
+    | Annotated[EmailRecipient, Tag("email")],
+    Discriminator(
+        _recipient_type,
+        custom_error_type="invalid_recipient_type",
+        custom_error_message="the recipient type must be webhook, slack or email",
+    ),
+]
+
+RECIPIENT_SECRETS = {"webhook": ("url", "headers"), "slack": ("url",), "email": ("password",)}
+"""Fields sealed at rest per recipient type: a Slack or webhook URL is a credential."""
+
+
+class AlertPolicy(_Strict):
+    """The alerts of a destination or a sync, as written in the project."""
+
+    triggers: Triggers = Field(default_factory=Triggers)
+    recipients: list[Recipient] | None = None
+    """None: take the destination's recipients (on a sync) or nobody (on a destination)."""
+
+    @classmethod
+    def parse(cls, raw: Any, *, where: str = "alerts") -> AlertPolicy:
+        """Validate ``raw``, reporting every problem at once with the key it concerns."""
+        try:
+            return cls.model_validate(raw)
+        except pydantic.ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                parts = _without_tags(err["loc"])
+                location = ".".join([where, *parts])
+                problems.append(Problem(location=location, message=err["msg"]))
+            raise ValidationError(problems) from None
+
+    def dump(self) -> dict[str, Any]:
+        """Plain JSON, keys as written, secrets revealed: what a project declares."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        for index, recipient in enumerate(self.recipients or ()):
+            if isinstance(recipient, EmailRecipient) and recipient.password is not None:
+                data["recipients"][index]["password"] = recipient.password.get_secret_value()
+        return data
+
+    def over(self, default: AlertPolicy | None) -> AlertPolicy:
+        """This (a sync's) policy laid over ``default`` (its destination's)."""
+        if default is None:
+            return self
+        triggers = default.triggers.model_copy(
+            update={name: getattr(self.triggers, name) for name in self.triggers.model_fields_set}
+        )
+        recipients = self.recipients if self.recipients is not None else default.recipients
+        return AlertPolicy(triggers=triggers, recipients=recipients)
+
+
+def _without_tags(loc: tuple[int | str, ...]) -> list[str]:
+    # A tagged union adds the tag after a recipient's index; people never wrote it.
+    parts: list[str] = []
+    for index, part in enumerate(loc):
+        if part in RECIPIENT_SECRETS and loc[max(index - 2, 0) : index][:1] == ("recipients",):
+            continue
+        parts.append(str(part))
+    return parts

@@ -1,0 +1,133 @@
+"""Alert policies: validation, a sync's override of its destination, who hears what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from syncline.alerts.policy import AlertLevel, AlertPolicy, EmailRecipient, WebhookRecipient
+from syncline.errors import ValidationError
+
+HOOK = {"type": "webhook", "url": "http://127.0.0.1:9/a"}
+OTHER_HOOK = {"type": "webhook", "url": "http://127.0.0.1:9/b"}
+
+
+def problems(raw: Any) -> list[tuple[str, str]]:
+    with pytest.raises(ValidationError) as caught:
+        AlertPolicy.parse(raw)
+    return [(p.location, p.message) for p in caught.value.problems]
+
+
+def test_every_problem_is_reported_at_once_with_the_key_it_concerns() -> None:
+    found = problems(
+        {
+            "triggers": {"slowRun": {"after": "soon"}, "rowCountDrop": {"share": 1.5}},
+            "recipients": [
+                {"type": "email", "host": "127.0.0.1", "from": "a@b.c", "to": "nobody"},
+                {"type": "pager"},
+                {"type": "slack", "url": "127.0.0.1/hook"},
+            ],
+        }
+    )
+
+    assert [location for location, _ in found] == [
+        "alerts.triggers.slowRun.after",
+        "alerts.triggers.rowCountDrop.share",
+        "alerts.recipients.0.to",
+        "alerts.recipients.1",
+        "alerts.recipients.2.url",
+    ]
+    assert "'soon' is not a duration" in found[0][1]
+    assert "webhook, slack or email" in found[3][1]
+
+
+def test_the_failed_run_and_rejected_row_triggers_cannot_be_turned_off() -> None:
+    found = problems({"triggers": {"rejectedRows": False}})
+    assert found == [
+        (
+            "alerts.triggers.rejectedRows",
+            "Value error, rejected rows are always watched; raise the threshold instead",
+        )
+    ]
+    assert problems({"triggers": {"failedRun": False}})[0][0] == "alerts.triggers.failedRun"
+
+
+def test_an_email_login_needs_both_its_halves() -> None:
+    raw = {"type": "email", "host": "h", "from": "a@b.c", "to": ["x@y.z"], "username": "u"}
+    assert "both username and password" in problems({"recipients": [raw]})[0][1]
+
+
+def test_a_sync_overrides_its_destination_trigger_by_trigger() -> None:
+    destination = AlertPolicy.parse(
+        {
+            "triggers": {"slowRun": {"after": 60}, "rowCountDrop": {"share": 0.5}},
+            "recipients": [HOOK],
+        }
+    )
+    sync = AlertPolicy.parse({"triggers": {"slowRun": {"after": "1h"}, "rowCountDrop": False}})
+
+    merged = sync.over(destination)
+
+    assert merged.triggers.slow_run is not None
+    assert merged.triggers.slow_run.after == 3600
+    assert merged.triggers.row_count_drop is None
+    assert merged.recipients == destination.recipients
+
+
+def test_a_sync_that_names_recipients_replaces_its_destination_s() -> None:
+    destination = AlertPolicy.parse({"triggers": {"slowRun": {"after": 60}}, "recipients": [HOOK]})
+    sync = AlertPolicy.parse({"recipients": [OTHER_HOOK]})
+
+    merged = sync.over(destination)
+
+    assert [r.url for r in merged.recipients or [] if isinstance(r, WebhookRecipient)] == [
+        OTHER_HOOK["url"]
+    ]
+    assert merged.triggers.slow_run is not None
+    assert merged.triggers.slow_run.after == 60
+
+
+@pytest.mark.parametrize(
+    ("subscribed", "before", "after", "told"),
+    [
+        ("warning", "ok", "warning", True),
+        ("warning", "warning", "ok", True),
+        ("critical", "ok", "warning", False),
+        ("critical", "warning", "ok", False),
+        ("critical", "ok", "critical", True),
+        ("critical", "critical", "warning", True),
+        ("critical", "critical", "ok", True),
+    ],
+)
+def test_a_recipient_hears_of_changes_that_touch_its_level(
+    subscribed: str, before: str, after: str, told: bool
+) -> None:
+    recipient = WebhookRecipient.model_validate({**HOOK, "level": subscribed})
+
+    assert recipient.wants(AlertLevel(before), AlertLevel(after)) is told
+
+
+def test_dump_gives_back_what_was_written_with_the_password_in_clear() -> None:
+    raw = {
+        "triggers": {"slowRun": {"after": "90s"}},
+        "recipients": [
+            {
+                "type": "email",
+                "host": "127.0.0.1",
+                "from": "syncline@example.org",
+                "to": "oncall@example.org",
+                "username": "syncline",
+                "password": "hunter2",
+            }
+        ],
+    }
+    policy = AlertPolicy.parse(raw)
+
+    assert policy.dump() == {
+        "triggers": {"slowRun": {"after": 90.0}},
+        "recipients": [{**raw["recipients"][0], "to": ["oncall@example.org"]}],
+    }
+    recipient = policy.recipients[0] if policy.recipients else None
+    assert isinstance(recipient, EmailRecipient)
+    assert "hunter2" not in repr(recipient)
