@@ -43,6 +43,14 @@ class Settings:
     secret_key: str | None = None
     """Fernet key for secrets at rest; a key file in ``home`` is made when unset."""
 
+    dbt_cloud_url: str | None = None
+    """dbt Cloud access URL that dbt Cloud schedules poll (``SYNCLINE_DBT_CLOUD_URL``).
+
+    No default: nothing is contacted until an operator names their region's URL."""
+
+    dbt_cloud_token: str | None = field(default=None, repr=False)
+    """Token that may read the job runs of dbt Cloud schedules (``SYNCLINE_DBT_CLOUD_TOKEN``)."""
+
     log_level: str = "WARNING"
     """Log level of the command line and server."""
 
@@ -109,6 +117,13 @@ def load_settings() -> Settings:
             f"SYNCLINE_LOG_LEVEL={log_level!r} must be one of DEBUG, INFO, WARNING, ERROR"
         )
 
+    dbt_cloud_url = _env("dbt_cloud_url")
+    if dbt_cloud_url is not None and not dbt_cloud_url.startswith(("http://", "https://")):
+        problems.append(
+            f"SYNCLINE_DBT_CLOUD_URL={dbt_cloud_url!r} must be an http(s) URL, e.g. your "
+            "dbt Cloud access URL"
+        )
+
     threads: int | None = None
     raw_threads = _env("planner_threads")
     if raw_threads is not None:
@@ -142,6 +157,8 @@ def load_settings() -> Settings:
         home=Path(_env("home") or ".syncline"),
         database_url=_env("database_url"),
         secret_key=_env("secret_key"),
+        dbt_cloud_url=dbt_cloud_url,
+        dbt_cloud_token=_env("dbt_cloud_token"),
         log_level=log_level,
         log_format=log_format,
         planner_memory_limit=memory_limit.strip(),

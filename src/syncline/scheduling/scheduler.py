@@ -23,6 +23,7 @@ from syncline.catalog.catalog import Catalog
 from syncline.catalog.tables import SyncRecord
 from syncline.catalog.types import utcnow
 from syncline.errors import SynclineError
+from syncline.scheduling.dbt_watch import POLL_SECONDS, DbtCloudWatch
 from syncline.scheduling.leader import Leadership
 from syncline.scheduling.schedules import (
     CLOCK_TYPES,
@@ -64,12 +65,14 @@ class Scheduler:
         *,
         clock: Clock | None = None,
         tick_seconds: float = TICK_SECONDS,
+        dbt_poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.catalog = catalog
         self.settings = settings
         self.clock = clock or utcnow
         self.tick_seconds = tick_seconds
         self.leadership = Leadership(catalog.engine)
+        self.dbt_cloud = DbtCloudWatch(catalog, settings, poll_seconds=dbt_poll_seconds)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._broken: set[str] = set()
@@ -119,11 +122,13 @@ class Scheduler:
             pause_idle_states(session.orm)
         queued: list[int] = []
         for item in self._scheduled():
-            if item.kind not in CLOCK_TYPES:
-                # TODO(scheduling): dbt Cloud schedules are polled by the dbt Cloud client.
-                continue
             try:
-                run_id = self._clock_schedule(item, now)
+                if item.kind in CLOCK_TYPES:
+                    run_id = self._clock_schedule(item, now)
+                elif item.kind == "dbt":
+                    run_id = self.dbt_cloud.check(item.workspace_id, item.sync_id, now)
+                else:
+                    continue
             except SynclineError as error:
                 logger.error("sync %s: could not schedule a run: %s", item.slug, error)
                 continue
