@@ -54,6 +54,8 @@ class RunJob:
     snapshot_dir: Path
     full_resync: bool = False
     reset_cdc: bool = False
+    clear_and_fill: bool = False
+    """Empty the destination object, then send every row as a full resync does."""
     dry_run: bool = False
     """Plan and report counts; write nothing and commit nothing.
 
@@ -81,11 +83,12 @@ def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
     """Run one sync end to end and return its terminal status; never raises for a failure."""
     progress = RunProgress()
     logger.info(
-        "sync %s run %s started (mode %s%s%s%s)",
+        "sync %s run %s started (mode %s%s%s%s%s)",
         job.sync_id,
         job.run_id,
         job.configuration.mode.value,
         ", full resync" if job.full_resync else "",
+        ", clear and fill" if job.clear_and_fill else "",
         ", reset CDC" if job.reset_cdc else "",
         ", dry run" if job.dry_run else "",
         extra=_context(job),
@@ -154,6 +157,8 @@ class _Run:
         self.configuration = job.configuration
         external = job.configuration.external_id_mapping
         self.id_column = external.from_ if external else job.primary_key
+        # Clearing the object leaves nothing to diff against: every row is sent again.
+        self.full_load = job.full_resync or job.clear_and_fill
 
     def execute(self) -> RunStatus:
         self._check_mode()
@@ -208,6 +213,13 @@ class _Run:
         return json.dumps(shape, sort_keys=True, separators=(",", ":"))
 
     def _check_mode(self) -> None:
+        destination = self.job.destination
+        if self.job.clear_and_fill and not destination.capabilities.clears_objects:
+            raise UserError(
+                f"destination {destination.type_name!r} cannot empty its object, so it "
+                "cannot clear and fill; trigger a full resync instead",
+                code="CLEAR_NOT_SUPPORTED",
+            )
         mode = self.configuration.mode
         supported = self.job.destination.capabilities.modes
         if mode not in supported:
@@ -244,7 +256,7 @@ class _Run:
             threads=self.job.threads,
             # A dry run of a sync that never ran must not leave a snapshot file behind.
             in_memory=self.job.dry_run and not path.exists(),
-            rebuild=self.job.full_resync or self.job.reset_cdc,
+            rebuild=self.full_load or self.job.reset_cdc,
         )
 
     def _reset_baseline(self, planner: LocalPlanner) -> RunStatus:
@@ -257,7 +269,7 @@ class _Run:
 
     def _plan_and_deliver(self, planner: LocalPlanner, mapper: RecordMapper, rows: int) -> bool:
         mode = self.configuration.mode
-        plan = planner.diff(every_row=mode is SyncMode.ALL, full_resync=self.job.full_resync)
+        plan = planner.diff(every_row=mode is SyncMode.ALL, full_resync=self.full_load)
         upserts = SyncMode.UPSERT in self.job.destination.capabilities.modes
         steps = plan_steps(mode, self.configuration.delete_behavior, upserts=upserts)
         self.progress.planned = _sent_counts(plan.counts, steps)
@@ -281,7 +293,7 @@ class _Run:
         finally:
             planner.store.merge()
         if completed:
-            planner.store.forget_absent(CURRENT, snapshot=self.job.full_resync)
+            planner.store.forget_absent(CURRENT, snapshot=self.full_load)
         return completed
 
     def _deliver(self, planner: LocalPlanner, mapper: RecordMapper, steps: list[Step]) -> bool:
@@ -301,6 +313,8 @@ class _Run:
         )
         try:
             destination.open(context)
+            if self.job.clear_and_fill:
+                destination.clear()
             completed = delivery.run(steps)
             if completed:
                 destination.finish()

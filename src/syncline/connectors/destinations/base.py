@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Self
 import pyarrow as pa
 
 from syncline.connectors.config import ConnectorConfig
+from syncline.errors import TerminalError
 
 
 class SyncMode(StrEnum):
@@ -58,6 +59,8 @@ class Capabilities:
     """True when the destination can reject single rows rather than whole batches."""
     creates_objects: bool = False
     """True when the destination can create its target (a table) from the mapped fields."""
+    clears_objects: bool = False
+    """True when :meth:`Destination.clear` can empty the target, which ``clearAndFill`` needs."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,23 @@ class Destination(ABC):
                 nothing of it may be assumed written.
             TerminalError: the whole batch can never be written (auth lost, object gone).
         """
+
+    def clear(self) -> None:
+        """Remove every record from the object :meth:`open` prepared, before a full load.
+
+        Called after :meth:`open` and before the first batch of a ``clearAndFill`` run,
+        only when ``capabilities.clears_objects`` is true.
+
+        Raises:
+            TerminalError: the destination cannot empty its object (the default).
+            TransientError: as for :meth:`test`.
+        """
+        raise TerminalError(
+            f"destination {self.type_name!r} cannot empty its object, so it cannot clear "
+            "and fill; trigger a full resync instead",
+            connector=self.type_name,
+            code="CLEAR_NOT_SUPPORTED",
+        )
 
     def finish(self) -> None:
         """Complete the run's writes (e.g. publish a file) after the last batch."""

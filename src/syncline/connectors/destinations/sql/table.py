@@ -43,6 +43,7 @@ TABLE_CAPABILITIES = Capabilities(
     max_concurrency=1,
     per_row_results=True,
     creates_objects=True,
+    clears_objects=True,
 )
 
 
@@ -258,6 +259,25 @@ class TableDestination(Destination):
             len(failures),
         )
         return BatchResult(failures)
+
+    def clear(self) -> None:
+        """Delete every row of the table in one transaction, before a clear-and-fill load.
+
+        ``DELETE`` rather than ``TRUNCATE``: every dialect has it, it is transactional
+        everywhere, and it needs no privilege beyond the writes a sync makes anyway.
+        """
+        if self._context is None or self._table is None:
+            raise RuntimeError("clear() called before open()")
+        target = quote_table(self._table, self.dialect)
+
+        def delete_all() -> None:
+            with self._transaction():
+                self._execute(f"DELETE FROM {target}")
+
+        if not self._connected():
+            self._guard(self._connect)
+        self._guard(delete_all)
+        self._context.logger.info("cleared table %s before a full load", self._table)
 
     def close(self) -> None:
         """Close the connection."""
