@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -35,6 +35,14 @@ from syncline.errors import NotFoundError, RunError
 logger = logging.getLogger(__name__)
 
 _ENQUEUE_ATTEMPTS = 5
+
+_RUN_ORDER = {
+    "id": RunRecord.id,
+    "createdAt": RunRecord.created_at,
+    "startedAt": RunRecord.started_at,
+    "finishedAt": RunRecord.finished_at,
+}
+"""The orders ListSyncRuns offers (API.md 3.2), by their API names."""
 
 
 @dataclass(frozen=True)
@@ -155,17 +163,30 @@ class RunQueue:
         offset: int = 0,
         limit: int | None = None,
         newest_first: bool = False,
+        order_by: str = "id",
     ) -> list[RunRecord]:
-        """Runs of ``sync`` by id; ``after``/``before`` compare when they were created."""
+        """Runs of ``sync``, ascending by ``order_by`` (descending ids with ``newest_first``).
+
+        ``order_by`` is ``id``, ``createdAt``, ``startedAt`` or ``finishedAt``; runs whose
+        time is not known yet come last, and ties go by id. ``after`` and ``before``
+        compare when a run started, or for a run still queued when it was requested.
+        """
+        column = _RUN_ORDER.get(order_by)
+        if column is None:
+            raise ValueError(f"cannot order runs by {order_by!r}; use one of {list(_RUN_ORDER)}")
+        started = func.coalesce(RunRecord.started_at, RunRecord.created_at)
         query = select(RunRecord).where(RunRecord.sync_id == self._sync(sync).id)
         if run_id is not None:
             query = query.where(RunRecord.id == run_id)
         if after is not None:
-            query = query.where(RunRecord.created_at > after)
+            query = query.where(started > after)
         if before is not None:
-            query = query.where(RunRecord.created_at < before)
-        order = RunRecord.id.desc() if newest_first else RunRecord.id
-        query = query.order_by(order).offset(offset)
+            query = query.where(started < before)
+        if newest_first:
+            query = query.order_by(RunRecord.id.desc())
+        else:
+            query = query.order_by(column.is_(None), column, RunRecord.id)
+        query = query.offset(offset)
         if limit is not None:
             query = query.limit(limit)
         return list(self.session.scalars(query))
