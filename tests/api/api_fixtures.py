@@ -80,3 +80,67 @@ def warehouse(path: Path) -> dict[str, Any]:
         )
     return {"name": "Warehouse", "slug": "warehouse", "type": "duckdb",
             "configuration": {"path": str(database)}}  # fmt: skip
+
+
+def webhook(slug: str = "hook", **configuration: Any) -> dict[str, Any]:
+    """A webhook destination body aimed at loopback, with a secret and a secret header."""
+    return {
+        "name": "Hook",
+        "slug": slug,
+        "type": "webhook",
+        "configuration": {
+            "url": "http://127.0.0.1:9/hook",
+            "secret": "signing-secret",
+            "headers": {"Authorization": "Bearer downstream-token"},
+            **configuration,
+        },
+    }
+
+
+def model_body(source_id: int, slug: str = "users", **fields: Any) -> dict[str, Any]:
+    """A raw_sql model body on the ``users`` table of :func:`warehouse`."""
+    return {
+        "name": "Users",
+        "slug": slug,
+        "primaryKey": "id",
+        "sourceId": source_id,
+        "queryType": "raw_sql",
+        "isSchema": False,
+        "raw": {"sql": "select id, email, name from users"},
+        **fields,
+    }
+
+
+def sync_body(model_id: int, destination_id: int, slug: str = "users-to-hook") -> dict[str, Any]:
+    """A manual upsert sync body mapping email and name."""
+    return {
+        "slug": slug,
+        "modelId": model_id,
+        "destinationId": destination_id,
+        "schedule": None,
+        "disabled": False,
+        "configuration": {
+            "mode": "upsert",
+            "object": "users",
+            "mappings": [{"from": "email", "to": "email"}, {"from": "name", "to": "full_name"}],
+        },
+    }
+
+
+@dataclass
+class Pipeline:
+    """Ids of a source, destination, model and sync made through the API."""
+
+    source: int
+    destination: int
+    model: int
+    sync: int
+
+
+def make_pipeline(api: Api, path: Path, *, key: str | None = None) -> Pipeline:
+    """A source, destination, model and sync, created with ``key`` through the API."""
+    source = api.ok("POST", "/sources", json=warehouse(path), key=key)["id"]
+    destination = api.ok("POST", "/destinations", json=webhook(), key=key)["id"]
+    model = api.ok("POST", "/models", json=model_body(source), key=key)["id"]
+    sync = api.ok("POST", "/syncs", json=sync_body(model, destination), key=key)["id"]
+    return Pipeline(source, destination, model, sync)

@@ -21,6 +21,7 @@ from fastapi import Depends, Request
 
 from syncline.api.auth import WorkspaceId
 from syncline.catalog import Catalog, CatalogSession
+from syncline.settings import Settings
 
 
 def catalog(request: Request) -> Catalog:
@@ -45,5 +46,15 @@ ReadSession = Annotated[CatalogSession, Depends(_read_session, scope="function")
 WriteSession = Annotated[CatalogSession, Depends(_write_session, scope="function")]
 """A session in the key's workspace, committed when the route returns."""
 
+
+def settings(request: Request) -> Settings:
+    """The settings the app was made with."""
+    found: Settings = request.app.state.settings
+    return found
+
+
 CatalogDep = Annotated[Catalog, Depends(catalog)]
 """The catalog itself, for routes that manage their own sessions (e.g. long reads)."""
+
+SettingsDep = Annotated[Settings, Depends(settings)]
+"""The settings of the serving process (e.g. where snapshots are)."""

@@ -9,11 +9,16 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 
 from syncline.api.schemas import MAX_ID
+from syncline.catalog.repository import raise_problems
+from syncline.errors import Problem
 
 MAX_LIMIT = 1000
 """The largest page a list endpoint returns; a larger ``limit`` is a 422 (API.md 9.1)."""
 
 DEFAULT_LIMIT = 100
+
+_BAD_KEY_CHARACTERS = '"\\\x00'
+"""Characters a tag key may not hold: the catalog finds tags by a JSON path."""
 
 
 @dataclass(frozen=True)
@@ -48,3 +53,26 @@ def _paging(
 
 PagingDep = Annotated[Paging, Depends(_paging)]
 """A route parameter: ``offset`` and ``limit`` from the query string."""
+
+
+def tag_filter(tags: list[str] | None) -> dict[str, str] | None:
+    """``["team:ops", ...]`` as a mapping; a tag that is not ``key:value`` is a 422."""
+    if not tags:
+        return None
+    wanted: dict[str, str] = {}
+    problems = []
+    for tag in tags:
+        key, colon, value = tag.partition(":")
+        if not colon or not key or any(c in key for c in _BAD_KEY_CHARACTERS):
+            problems.append(
+                Problem(
+                    "query.tags",
+                    f"tag {tag!r} is not key:value",
+                    fix="e.g. team:marketing",
+                    value=tag,
+                )
+            )
+            continue
+        wanted[key] = value
+    raise_problems(problems)
+    return wanted

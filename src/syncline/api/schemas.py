@@ -97,3 +97,151 @@ class ConnectionUpdate(Strict):
 
     name: Text | None = None
     configuration: dict[str, Any] | None = None
+
+
+# -- models ---------------------------------------------------------------------------------
+
+
+class RawQuery(Strict):
+    """The SQL of a ``raw_sql`` model."""
+
+    sql: Annotated[str, StringConstraints(pattern=NO_NUL)]
+
+
+class TableQuery(Strict):
+    """The table of a ``table`` model (``schema.table`` allowed)."""
+
+    name: Text
+
+
+class Model(Strict):
+    """A model (API.md 4.7); ``raw`` or ``table`` is present as ``queryType`` says."""
+
+    id: int
+    name: str
+    slug: str
+    description: str
+    workspaceId: int
+    primaryKey: str | None
+    createdAt: Timestamp
+    updatedAt: Timestamp
+    sourceId: int
+    queryType: str
+    tags: dict[str, str]
+    isSchema: bool
+    syncs: list[int]
+    lastRunSize: int | None
+    raw: RawQuery | None = None
+    table: TableQuery | None = None
+    folderId: str | None = None
+
+
+class ModelCreate(Strict):
+    """A new model: ``raw_sql`` with ``raw.sql``, or ``table`` with ``table.name``."""
+
+    name: Text
+    slug: Text
+    queryType: Text
+    sourceId: Id
+    isSchema: bool
+    primaryKey: Text | None
+    raw: RawQuery | None = None
+    table: TableQuery | None = None
+    folderId: Text | None = None
+
+
+class ModelUpdate(Strict):
+    """Changes to a model; its query type, source and slug cannot change."""
+
+    name: Text | None = None
+    isSchema: bool | None = None
+    primaryKey: Text | None = None
+    raw: RawQuery | None = None
+    table: TableQuery | None = None
+    folderId: Text | None = None
+
+
+# -- syncs ----------------------------------------------------------------------------------
+
+
+class SyncStatus(StrEnum):
+    """A sync's overall status (API.md 4.2), in the spec's order."""
+
+    disabled = "disabled"
+    pending = "pending"
+    cancelled = "cancelled"
+    failed = "failed"
+    queued = "queued"
+    success = "success"
+    warning = "warning"
+    querying = "querying"
+    processing = "processing"
+    reporting = "reporting"
+    interrupted = "interrupted"
+
+
+class ScheduleType(StrEnum):
+    """Schedule kinds as stored; ``dbt-cloud`` and ``dbtCloud`` are accepted as ``dbt``."""
+
+    interval = "interval"
+    cron = "cron"
+    visual = "visual"
+    dbt = "dbt"
+
+
+class Schedule(Strict):
+    """When a sync runs by itself (API.md 4.3, 9.1); null means Manual."""
+
+    type: ScheduleType
+    schedule: dict[str, Any]
+
+
+class Sync(Strict):
+    """A sync (API.md 4.1) plus ``nextRunAt``: when the scheduler will next run it."""
+
+    id: int
+    slug: str
+    workspaceId: int
+    createdAt: Timestamp
+    updatedAt: Timestamp
+    destinationId: int
+    modelId: int
+    configuration: dict[str, Any]
+    schedule: Schedule | None
+    status: SyncStatus
+    disabled: bool
+    lastRunAt: Timestamp | None
+    referencedColumns: list[str]
+    primaryKey: str
+    externalSegment: dict[str, str]
+    tags: dict[str, str]
+    nextRunAt: Timestamp | None = None
+
+
+class SyncCreate(Strict):
+    """A new sync of a model to a destination; ``schedule: null`` makes it Manual."""
+
+    slug: Text
+    configuration: dict[str, Any]
+    destinationId: Id
+    modelId: Id
+    schedule: dict[str, Any] | None
+    disabled: bool
+
+
+class SyncUpdate(Strict):
+    """Changes to a sync: only its configuration (merged key by key), schedule and switch."""
+
+    configuration: dict[str, Any] | None = None
+    schedule: dict[str, Any] | None = None
+    disabled: bool | None = None
+
+
+class SyncOrderBy(StrEnum):
+    """How syncs can be sorted; a sync has no name, so ``name`` sorts by slug."""
+
+    id = "id"
+    name = "name"
+    slug = "slug"
+    createdAt = "createdAt"
+    updatedAt = "updatedAt"

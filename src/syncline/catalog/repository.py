@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
@@ -103,14 +104,28 @@ class Repository(Generic[R]):
         order_by: str = "id",
         offset: int = 0,
         limit: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        last_run_after: datetime | None = None,
+        last_run_before: datetime | None = None,
         **filters: Any,
     ) -> list[R]:
-        """Resources in ascending ``order_by`` order, optionally filtered by equality."""
+        """Resources in ascending ``order_by`` order, optionally filtered.
+
+        ``filters`` compare columns for equality; ``tags`` keeps resources carrying every
+        given tag; ``last_run_after``/``last_run_before`` bound ``last_run_at`` (syncs).
+        """
         query = self._select()
         if slug is not None:
             query = query.where(self.record.slug == slug)
         if name is not None:
             query = query.where(getattr(self.record, "name") == name)  # noqa: B009 - not on syncs
+        for key, value in (tags or {}).items():
+            query = query.where(getattr(self.record, "tags")[key].as_string() == value)  # noqa: B009
+        last_run = self.record.__table__.c.get("last_run_at")
+        if last_run is not None and last_run_after is not None:
+            query = query.where(last_run > last_run_after)
+        if last_run is not None and last_run_before is not None:
+            query = query.where(last_run < last_run_before)
         for column, value in filters.items():
             if value is not None:
                 query = query.where(getattr(self.record, column) == value)

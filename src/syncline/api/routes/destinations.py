@@ -1,0 +1,102 @@
+"""``/destinations``: list, read, create, change and delete where syncs write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from syncline.api.connections import check_connection, check_new_connection, merged
+from syncline.api.deps import ReadSession, WriteSession
+from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
+from syncline.api.listing import PagingDep
+from syncline.api.schemas import (
+    ConnectionCreate,
+    ConnectionUpdate,
+    Destination,
+    OrderBy,
+    Page,
+    PathId,
+    TextFilter,
+)
+from syncline.catalog.repository import raise_problems
+from syncline.connectors import registry
+from syncline.errors import Problem
+
+router = APIRouter(prefix="/destinations", tags=["destinations"], responses=COMMON_RESPONSES)
+
+
+@router.get("", operation_id="ListDestination", response_model=Page[Destination])
+def list_destinations(
+    session: ReadSession,
+    paging: PagingDep,
+    name: TextFilter = None,
+    slug: TextFilter = None,
+    orderBy: OrderBy = OrderBy.id,
+) -> Any:
+    """List the destinations of the key's workspace, ascending by ``orderBy``."""
+    records = session.destinations.list(
+        name=name, slug=slug, order_by=orderBy, offset=paging.offset, limit=paging.fetch
+    )
+    return paging.page(records, session.to_api)
+
+
+@router.get(
+    "/{destinationId}",
+    operation_id="GetDestination",
+    response_model=Destination,
+    responses=NOT_FOUND,
+)
+def get_destination(destinationId: PathId, session: ReadSession) -> Any:
+    """Read one destination; its secret configuration fields are left out."""
+    return session.to_api(session.destinations.get(destinationId))
+
+
+@router.post("", operation_id="CreateDestination", response_model=Destination, responses=CONFLICT)
+def create_destination(body: ConnectionCreate, session: WriteSession) -> Any:
+    """Create a destination; the configuration is checked by the connector type's own rules."""
+    raise_problems(
+        check_new_connection(
+            registry.destination_class, body.name, body.slug, body.type, body.configuration
+        )
+    )
+    record = session.destinations.create(
+        name=body.name, slug=body.slug, type=body.type, configuration=body.configuration
+    )
+    session.flush()
+    return session.to_api(record)
+
+
+@router.patch(
+    "/{destinationId}",
+    operation_id="UpdateDestination",
+    response_model=Destination,
+    responses=NOT_FOUND,
+)
+def update_destination(destinationId: PathId, body: ConnectionUpdate, session: WriteSession) -> Any:
+    """Rename a destination or change its configuration; keys left out keep their values."""
+    repository = session.destinations
+    record = repository.get(destinationId)
+    if body.name is not None and not body.name.strip():
+        raise_problems([Problem("name", "the name is empty", value=body.name)])
+    configuration = None
+    if body.configuration is not None:
+        configuration = merged(repository.plain_configuration(record), body.configuration)
+        raise_problems(check_connection(registry.destination_class, record.type, configuration))
+    record = repository.update(
+        destinationId, name=body.name, configuration=configuration, keep_stored_secrets=False
+    )
+    return session.to_api(record)
+
+
+@router.delete(
+    "/{destinationId}",
+    operation_id="DeleteDestination",
+    response_model=Destination,
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def delete_destination(destinationId: PathId, session: WriteSession) -> Any:
+    """Delete a destination no sync writes to (409 names the syncs that do); returns it."""
+    shape = session.to_api(session.destinations.get(destinationId))
+    session.destinations.delete(destinationId)
+    return shape

@@ -1,0 +1,268 @@
+"""``/models``: the queries on sources whose rows syncs send.
+
+Creating a model runs its column query on the source (unless ``skipColumnQuery``),
+so bad SQL or a primary key the query does not return is a 422 with the source's
+own error, not a failed run later. The query runs before the catalog session
+opens, so a slow warehouse never holds the catalog's write lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from syncline.api.auth import WorkspaceId
+from syncline.api.deps import CatalogDep, ReadSession, SettingsDep, WriteSession
+from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
+from syncline.api.listing import PagingDep, tag_filter
+from syncline.api.schemas import (
+    Model,
+    ModelCreate,
+    ModelUpdate,
+    OrderBy,
+    Page,
+    PathId,
+    TextFilter,
+)
+from syncline.catalog import Catalog, ModelRecord, SyncRecord
+from syncline.catalog.repository import UNSET, raise_problems
+from syncline.connectors import registry
+from syncline.engine.config import SyncConfiguration
+from syncline.engine.mapping import referenced_columns
+from syncline.engine.planner.store import delete_snapshot
+from syncline.errors import ConnectorError, NotFoundError, Problem, ValidationError
+from syncline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/models", tags=["models"], responses=COMMON_RESPONSES)
+
+SkipColumnQuery = Annotated[
+    bool,
+    Query(description="Do not run the model's query on the source to check its columns."),
+]
+
+
+@router.get(
+    "", operation_id="ListModel", response_model=Page[Model], response_model_exclude_unset=True
+)
+def list_models(
+    session: ReadSession,
+    paging: PagingDep,
+    name: TextFilter = None,
+    slug: TextFilter = None,
+    tags: Annotated[
+        list[str] | None,
+        Query(description="Only models with this tag, written key:value; repeat for several."),
+    ] = None,
+    orderBy: OrderBy = OrderBy.id,
+) -> Any:
+    """List the models of the key's workspace, ascending by ``orderBy``."""
+    records = session.models.list(
+        name=name,
+        slug=slug,
+        tags=tag_filter(tags),
+        order_by=orderBy,
+        offset=paging.offset,
+        limit=paging.fetch,
+    )
+    return paging.page(records, session.to_api)
+
+
+@router.get(
+    "/{modelId}",
+    operation_id="GetModel",
+    response_model=Model,
+    response_model_exclude_unset=True,
+    responses=NOT_FOUND,
+)
+def get_model(modelId: PathId, session: ReadSession) -> Any:
+    """Read one model."""
+    return session.to_api(session.models.get(modelId))
+
+
+@router.post(
+    "",
+    operation_id="CreateModel",
+    response_model=Model,
+    response_model_exclude_unset=True,
+    responses=CONFLICT,
+)
+def create_model(
+    body: ModelCreate,
+    workspace_id: WorkspaceId,
+    catalog: CatalogDep,
+    skipColumnQuery: SkipColumnQuery = False,
+) -> Any:
+    """Create a model; its query runs on the source first unless ``skipColumnQuery``."""
+    problems = _query_problems(body.queryType, body.raw is not None, body.table is not None)
+    if not body.name.strip():
+        problems.append(Problem("name", "the name is empty", value=body.name))
+    sql = body.raw.sql if body.raw else None
+    table = body.table.name if body.table else None
+    if not problems and not skipColumnQuery:
+        problems += column_problems(
+            catalog, workspace_id, body.sourceId, sql, table, body.primaryKey
+        )
+
+    with catalog.session(workspace_id) as session:
+        try:
+            record = session.models.create(
+                name=body.name,
+                slug=body.slug,
+                source=body.sourceId,
+                query_type=body.queryType,
+                primary_key=body.primaryKey,
+                sql=sql,
+                table=table,
+                is_schema=body.isSchema,
+                folder_id=body.folderId,
+            )
+        except ValidationError as exc:
+            problems = [*exc.problems, *problems]
+        raise_problems(problems)
+        session.flush()
+        return session.to_api(record)
+
+
+@router.patch(
+    "/{modelId}",
+    operation_id="UpdateModel",
+    response_model=Model,
+    response_model_exclude_unset=True,
+    responses=NOT_FOUND,
+)
+def update_model(
+    modelId: PathId,
+    body: ModelUpdate,
+    workspace_id: WorkspaceId,
+    catalog: CatalogDep,
+    tasks: BackgroundTasks,
+    settings: SettingsDep,
+    skipColumnQuery: SkipColumnQuery = False,
+) -> Any:
+    """Change a model. A new query or primary key is checked on the source first.
+
+    A new primary key makes the model's syncs start over: their snapshots, keyed by
+    the old key, are deleted, so the next run sends every row.
+    """
+    with catalog.session(workspace_id, read_only=True) as session:
+        current = session.models.get(modelId)
+
+    problems: list[Problem] = []
+    if body.name is not None and not body.name.strip():
+        problems.append(Problem("name", "the name is empty", value=body.name))
+    sql = body.raw.sql if body.raw else None
+    table = body.table.name if body.table else None
+    query_changed = sql is not None or table is not None or body.primaryKey is not None
+    if query_changed and not skipColumnQuery and not problems:
+        problems += column_problems(
+            catalog,
+            workspace_id,
+            current.source_id,
+            sql if sql is not None else current.sql,
+            table if table is not None else current.table_name,
+            body.primaryKey or current.primary_key,
+        )
+
+    with catalog.session(workspace_id) as session:
+        try:
+            record = session.models.update(
+                modelId,
+                name=body.name,
+                primary_key=body.primaryKey,
+                sql=sql,
+                table=table,
+                is_schema=body.isSchema,
+                folder_id=body.folderId if "folderId" in body.model_fields_set else UNSET,
+            )
+        except ValidationError as exc:
+            problems = [*exc.problems, *problems]
+        raise_problems(problems)
+        if body.primaryKey is not None and body.primaryKey != current.primary_key:
+            _start_syncs_over(session.orm, record, tasks, settings)
+        return session.to_api(record)
+
+
+@router.delete(
+    "/{modelId}",
+    operation_id="DeleteModel",
+    response_model=Model,
+    response_model_exclude_unset=True,
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def delete_model(modelId: PathId, session: WriteSession) -> Any:
+    """Delete a model no sync uses (409 names the syncs that do); returns what it was."""
+    shape = session.to_api(session.models.get(modelId))
+    session.models.delete(modelId)
+    return shape
+
+
+def column_problems(
+    catalog: Catalog,
+    workspace_id: int,
+    source_id: int,
+    sql: str | None,
+    table: str | None,
+    primary_key: str | None,
+) -> list[Problem]:
+    """Run the model's query for its columns; problems carry the source's own error."""
+    with catalog.session(workspace_id, read_only=True) as session:
+        try:
+            record = session.sources.get(source_id)
+        except NotFoundError:
+            return []  # the model repository reports the missing source with the rest
+        source_type = record.type
+        configuration = session.sources.plain_configuration(record)
+
+    where = "raw.sql" if sql is not None else "table.name"
+    try:
+        source = registry.source_class(source_type).from_config(configuration)
+    except (ValidationError, ConnectorError) as exc:
+        message = f"the source {source_id} cannot be used: {exc}"
+        return [Problem("sourceId", message, fix="correct the source's configuration")]
+
+    try:
+        query = sql if sql is not None else source.table_query(table or "")
+        columns = [column.name for column in source.describe(query)]
+    except ConnectorError as exc:
+        logger.info("column query of a new model failed on source %s", source_id)
+        fix = "correct the query, or pass skipColumnQuery=true to store it unchecked"
+        return [Problem(where, f"the source refused the query: {exc}", fix=fix)]
+    finally:
+        source.close()
+
+    if primary_key and primary_key not in columns:
+        message = f"column {primary_key!r} is not in the query's result (columns: "
+        return [Problem("primaryKey", message + ", ".join(columns) + ")", value=primary_key)]
+    return []
+
+
+def _query_problems(query_type: str, has_raw: bool, has_table: bool) -> list[Problem]:
+    if has_raw and has_table:
+        return [Problem("table", "a model has either 'raw' or 'table', not both")]
+    if query_type == "raw_sql" and has_table:
+        return [Problem("table", "a raw_sql model takes 'raw': {sql}, not 'table'")]
+    if query_type == "table" and has_raw:
+        return [Problem("raw", "a table model takes 'table': {name}, not 'raw'")]
+    return []
+
+
+def _start_syncs_over(
+    orm: Session, model: ModelRecord, tasks: BackgroundTasks, settings: Settings
+) -> None:
+    # A snapshot keyed by the old primary key would make the next run send only a
+    # diff of rows the destination never received under the new key. The snapshots
+    # are deleted once the change is committed.
+    key = model.primary_key
+    for sync in orm.scalars(select(SyncRecord).where(SyncRecord.model_id == model.id)):
+        if not key:
+            continue
+        sync.primary_key = key
+        configuration = SyncConfiguration.parse(sync.configuration)
+        sync.referenced_columns = referenced_columns(configuration, key)
+        tasks.add_task(delete_snapshot, settings.snapshot_dir, sync.id)

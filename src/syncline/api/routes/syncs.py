@@ -1,0 +1,189 @@
+"""``/syncs``: which model goes to which destination, how, and when.
+
+A sync's configuration and schedule pass the checks ``syncline validate`` runs on a
+sync in YAML (:mod:`syncline.project.sync_checks`), and ``referencedColumns`` is
+derived from the configuration as ``syncline apply`` derives it. Through the API
+only the configuration, schedule and ``disabled`` change (API.md 3.2). Triggers and
+runs live in :mod:`syncline.api.routes.runs`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query
+
+from syncline.api.connections import merged
+from syncline.api.deps import ReadSession, SettingsDep, WriteSession
+from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
+from syncline.api.listing import PagingDep
+from syncline.api.schemas import (
+    MAX_ID,
+    Page,
+    PathId,
+    Sync,
+    SyncCreate,
+    SyncOrderBy,
+    SyncUpdate,
+    TextFilter,
+)
+from syncline.catalog import ModelRecord
+from syncline.catalog.repository import check_slug, raise_problems
+from syncline.connectors import registry
+from syncline.engine.mapping import referenced_columns
+from syncline.engine.planner.store import delete_snapshot
+from syncline.errors import ConfigError, Problem
+from syncline.project.sync_checks import check_configuration, check_sync_schedule
+
+router = APIRouter(prefix="/syncs", tags=["syncs"], responses=COMMON_RESPONSES)
+
+
+@router.get("", operation_id="ListSync", response_model=Page[Sync])
+def list_syncs(
+    session: ReadSession,
+    paging: PagingDep,
+    slug: TextFilter = None,
+    modelId: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only syncs of this model.")
+    ] = None,
+    after: Annotated[
+        datetime | None, Query(description="Only syncs last run after this instant.")
+    ] = None,
+    before: Annotated[
+        datetime | None, Query(description="Only syncs last run before this instant.")
+    ] = None,
+    orderBy: SyncOrderBy = SyncOrderBy.id,
+) -> Any:
+    """List the syncs of the key's workspace, ascending by ``orderBy`` (``name``: by slug)."""
+    records = session.syncs.list(
+        slug=slug,
+        model_id=modelId,
+        last_run_after=_utc(after),
+        last_run_before=_utc(before),
+        order_by="slug" if orderBy is SyncOrderBy.name else orderBy.value,
+        offset=paging.offset,
+        limit=paging.fetch,
+    )
+    return paging.page(records, session.to_api)
+
+
+@router.get("/{syncId}", operation_id="GetSync", response_model=Sync, responses=NOT_FOUND)
+def get_sync(syncId: PathId, session: ReadSession) -> Any:
+    """Read one sync."""
+    return session.to_api(session.syncs.get(syncId))
+
+
+@router.post("", operation_id="CreateSync", response_model=Sync, responses=CONFLICT)
+def create_sync(body: SyncCreate, session: WriteSession) -> Any:
+    """Create a sync; every problem of its configuration and schedule is reported at once."""
+    problems: list[Problem] = []
+    check_slug(body.slug, problems)
+    model = session.models.find(body.modelId)
+    if model is None:
+        message = f"model {body.modelId} does not exist"
+        problems.append(Problem("modelId", message, value=body.modelId))
+    destination = session.destinations.find(body.destinationId)
+    if destination is None:
+        message = f"destination {body.destinationId} does not exist"
+        problems.append(Problem("destinationId", message, value=body.destinationId))
+
+    connector = _connector(destination.type, problems) if destination else None
+    configuration, found = check_configuration(body.configuration, connector)
+    problems += found
+    schedule, found = check_sync_schedule(body.schedule)
+    problems += found
+    if model is not None and not model.primary_key:
+        problems.append(
+            Problem("modelId", f"model {model.slug!r} has no primary key", value=body.modelId)
+        )
+    raise_problems(problems)
+
+    assert model is not None
+    assert model.primary_key
+    assert configuration is not None
+    record = session.syncs.create(
+        slug=body.slug,
+        model=model,
+        destination=body.destinationId,
+        configuration=configuration.dump(),
+        schedule=schedule,
+        disabled=body.disabled,
+        primary_key=model.primary_key,
+        referenced_columns=referenced_columns(configuration, model.primary_key),
+    )
+    session.flush()
+    return session.to_api(record)
+
+
+@router.patch("/{syncId}", operation_id="UpdateSync", response_model=Sync, responses=NOT_FOUND)
+def update_sync(
+    syncId: PathId,
+    body: SyncUpdate,
+    session: WriteSession,
+    tasks: BackgroundTasks,
+    settings: SettingsDep,
+) -> Any:
+    """Change a sync's configuration (merged key by key), schedule or ``disabled``.
+
+    A new object (or a move to another table) makes the sync start over: its snapshot
+    described what the old object received, so it is deleted and the next run sends
+    every row.
+    """
+    record = session.syncs.get(syncId)
+    problems: list[Problem] = []
+    changes: dict[str, Any] = {}
+
+    if body.configuration is not None:
+        connector = _connector(session.destinations.get(record.destination_id).type, problems)
+        configuration, found = check_configuration(
+            merged(record.configuration, body.configuration), connector
+        )
+        problems += found
+        if configuration is not None:
+            model: ModelRecord = session.models.get(record.model_id)
+            changes["configuration"] = configuration.dump()
+            changes["referenced_columns"] = referenced_columns(
+                configuration, model.primary_key or record.primary_key
+            )
+    if "schedule" in body.model_fields_set:
+        changes["schedule"], found = check_sync_schedule(body.schedule)
+        problems += found
+    raise_problems(problems)
+
+    old_object = record.configuration.get("object")
+    record = session.syncs.update(syncId, disabled=body.disabled, **changes)
+    if record.configuration.get("object") != old_object:
+        tasks.add_task(delete_snapshot, settings.snapshot_dir, record.id)
+    return session.to_api(record)
+
+
+@router.delete(
+    "/{syncId}",
+    operation_id="DeleteSync",
+    response_model=Sync,
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def delete_sync(
+    syncId: PathId, session: WriteSession, tasks: BackgroundTasks, settings: SettingsDep
+) -> Any:
+    """Delete a sync with no run in progress (else 409), its runs and its snapshot."""
+    shape = session.to_api(session.syncs.get(syncId))
+    session.syncs.delete(syncId)
+    tasks.add_task(delete_snapshot, settings.snapshot_dir, syncId)
+    return shape
+
+
+def _connector(type_name: str, problems: list[Problem]) -> Any:
+    try:
+        return registry.destination_class(type_name)
+    except (ConfigError, ImportError, AttributeError) as exc:
+        problems.append(Problem("destinationId", f"the destination cannot be loaded: {exc}"))
+        return None
+
+
+def _utc(instant: datetime | None) -> datetime | None:
+    # An instant without a zone is read as UTC, as every instant of the API is.
+    if instant is None or instant.tzinfo is not None:
+        return instant
+    return instant.replace(tzinfo=UTC)
