@@ -13,7 +13,13 @@ from typing import Annotated
 
 import typer
 
-from syncline.cli import output, project_commands, resource_commands, run_commands
+from syncline.cli import (
+    output,
+    project_commands,
+    resource_commands,
+    run_commands,
+    worker_commands,
+)
 from syncline.cli.context import options as _options
 from syncline.cli.exitcodes import ExitCode
 from syncline.cli.logs import configure_logging
@@ -80,6 +86,7 @@ app.command("apply")(project_commands.apply)
 app.command("run")(run_commands.run)
 app.command("runs")(run_commands.runs)
 app.command("rows")(run_commands.rows)
+app.command("worker")(worker_commands.worker)
 sources_app.command("test")(resource_commands.test_source)
 destinations_app.command("test")(resource_commands.test_destination)
 models_app.command("preview")(resource_commands.preview_model)
