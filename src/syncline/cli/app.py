@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from syncline.cli import (
+    key_commands,
     output,
     project_commands,
     resource_commands,
@@ -41,10 +42,14 @@ sources_app = typer.Typer(help="Inspect sources.", no_args_is_help=True)
 destinations_app = typer.Typer(help="Inspect destinations.", no_args_is_help=True)
 models_app = typer.Typer(help="Inspect models.", no_args_is_help=True)
 syncs_app = typer.Typer(help="Inspect syncs.", no_args_is_help=True)
+keys_app = typer.Typer(help="Make, list and revoke API keys.", no_args_is_help=True)
+workspaces_app = typer.Typer(help="Make and list workspaces.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 app.add_typer(destinations_app, name="destinations")
 app.add_typer(models_app, name="models")
 app.add_typer(syncs_app, name="syncs")
+app.add_typer(keys_app, name="keys")
+app.add_typer(workspaces_app, name="workspaces")
 
 
 @app.callback()
@@ -91,6 +96,11 @@ sources_app.command("test")(resource_commands.test_source)
 destinations_app.command("test")(resource_commands.test_destination)
 models_app.command("preview")(resource_commands.preview_model)
 syncs_app.command("list")(resource_commands.list_syncs)
+keys_app.command("create")(key_commands.create_key)
+keys_app.command("list")(key_commands.list_keys)
+keys_app.command("revoke")(key_commands.revoke_key)
+workspaces_app.command("create")(key_commands.create_workspace)
+workspaces_app.command("list")(key_commands.list_workspaces)
 
 
 def run_cli(argv: list[str] | None = None) -> int:
