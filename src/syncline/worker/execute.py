@@ -261,6 +261,7 @@ def _build_job(
         snapshot_dir=settings.snapshot_dir,
         full_resync=run.full_resync,
         reset_cdc=run.reset_cdc,
+        clear_and_fill=run.clear_and_fill,
         dry_run=run.dry_run,
         memory_limit=settings.planner_memory_limit,
         threads=settings.planner_threads,
