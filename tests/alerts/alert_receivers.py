@@ -33,7 +33,9 @@ class HttpReceiver:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def url(self, path: str = "/hook") -> str:
         host, port = self._server.server_address[:2]
@@ -72,7 +74,7 @@ class HttpReceiver:
 
 
 class SmtpInbox:
-    """An SMTP server keeping every message; with ``login`` it requires that login."""
+    """An SMTP server keeping every message; with ``login`` it offers AUTH for that login."""
 
     def __init__(self, login: tuple[str, str] | None = None) -> None:
         self.messages: list[Message] = []
@@ -84,7 +86,6 @@ class SmtpInbox:
             hostname="127.0.0.1",
             port=self.port,
             authenticator=self._authenticate if login else None,
-            auth_required=login is not None,
             auth_require_tls=False,
         )
 

@@ -102,8 +102,9 @@ def run_sync(
         "run %s of sync %s leased by %s", run_id, sync_id, worker, extra=_ids(sync_id, run_id)
     )
     try:
-        # The command line shows the outcome itself; alert policies watch workers' runs.
-        execute_leased(catalog, run_id, settings, on_progress=on_progress, alerts=False)
+        # Alerts see this run too: a run started from cron is as unattended as a worker's,
+        # and a trigger's state must follow every run, or a recovery goes unnoticed.
+        execute_leased(catalog, run_id, settings, on_progress=on_progress)
     except KeyboardInterrupt:
         # Acknowledged batches are committed; the next run resumes from them.
         with catalog.session(workspace) as session:
