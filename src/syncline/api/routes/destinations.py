@@ -77,12 +77,14 @@ def update_destination(destinationId: PathId, body: ConnectionUpdate, session: W
     """Rename a destination or change its configuration; keys left out keep their values."""
     repository = session.destinations
     record = repository.get(destinationId)
+    problems: list[Problem] = []
     if body.name is not None and not body.name.strip():
-        raise_problems([Problem("name", "the name is empty", value=body.name)])
+        problems.append(Problem("name", "the name is empty", value=body.name))
     configuration = None
     if body.configuration is not None:
         configuration = merged(repository.plain_configuration(record), body.configuration)
-        raise_problems(check_connection(registry.destination_class, record.type, configuration))
+        problems += check_connection(registry.destination_class, record.type, configuration)
+    raise_problems(problems)
     record = repository.update(
         destinationId, name=body.name, configuration=configuration, keep_stored_secrets=False
     )

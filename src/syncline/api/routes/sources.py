@@ -69,12 +69,14 @@ def update_source(sourceId: PathId, body: ConnectionUpdate, session: WriteSessio
     """Rename a source or change its configuration; keys left out keep their values."""
     repository = session.sources
     record = repository.get(sourceId)
+    problems: list[Problem] = []
     if body.name is not None and not body.name.strip():
-        raise_problems([Problem("name", "the name is empty", value=body.name)])
+        problems.append(Problem("name", "the name is empty", value=body.name))
     configuration = None
     if body.configuration is not None:
         configuration = merged(repository.plain_configuration(record), body.configuration)
-        raise_problems(check_connection(registry.source_class, record.type, configuration))
+        problems += check_connection(registry.source_class, record.type, configuration)
+    raise_problems(problems)
     record = repository.update(
         sourceId, name=body.name, configuration=configuration, keep_stored_secrets=False
     )

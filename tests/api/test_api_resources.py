@@ -1,0 +1,405 @@
+"""Sources, destinations, models and syncs: create, read, list, change and delete."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from api_fixtures import Api, make_pipeline, model_body, sync_body, warehouse, webhook
+
+from syncline.connectors import registry
+from syncline.engine.config import SyncMode
+
+SECRETS = ("signing-secret", "downstream-token", "hunter2")
+
+
+def test_created_source_comes_back_with_every_field(api: Api, tmp_path: Path) -> None:
+    body = api.ok("POST", "/sources", json=warehouse(tmp_path))
+
+    assert set(body) == {
+        "id", "name", "slug", "workspaceId", "createdAt", "updatedAt", "configuration", "type",
+    }  # fmt: skip
+    assert isinstance(body["id"], int)
+    assert body["createdAt"].endswith("Z")
+    assert api.ok("GET", f"/sources/{body['id']}") == body
+
+
+def test_secrets_are_never_returned(api: Api, tmp_path: Path) -> None:
+    source = warehouse(tmp_path)
+    source["type"] = "postgres"
+    source["configuration"] = {"host": "127.0.0.1", "port": "5432", "user": "u",
+                               "database": "d", "password": "hunter2"}  # fmt: skip
+    answers = [
+        api.post("/sources", json=source),
+        api.post("/destinations", json=webhook()),
+        api.get("/sources/1"),
+        api.get("/sources"),
+        api.get("/destinations/1"),
+        api.get("/destinations"),
+        api.patch("/sources/1", json={"configuration": {"port": "5555"}}),
+        api.patch("/destinations/1", json={"name": "Hook 2"}),
+        api.delete("/destinations/1"),
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        for secret in SECRETS:
+            assert secret not in answer.text
+    assert "password" not in answers[0].json()["configuration"]
+    assert answers[0].json()["configuration"]["host"] == "127.0.0.1"
+
+
+def test_secret_values_are_not_echoed_in_validation_errors(api: Api) -> None:
+    body = webhook(secret=12345)
+
+    answer = api.post("/destinations", json=body)
+
+    assert answer.status_code == 422
+    assert answer.json()["details"]["body.configuration.secret"]["value"] is None
+
+
+def test_patch_merges_configuration_and_keeps_secrets(api: Api) -> None:
+    created = api.ok("POST", "/destinations", json=webhook(timeout=10))
+
+    changed = api.ok(
+        "PATCH",
+        f"/destinations/{created['id']}",
+        json={"configuration": {"batch_size": 50, "timeout": None}},
+    )
+
+    assert changed["configuration"] == {"url": "http://127.0.0.1:9/hook", "batch_size": 50}
+    assert changed["name"] == "Hook"
+    with api.catalog.session() as session:
+        record = session.destinations.get(created["id"])
+        plain = session.destinations.plain_configuration(record)
+    assert plain["secret"] == "signing-secret"
+    assert plain["headers"] == {"Authorization": "Bearer downstream-token"}
+    assert "timeout" not in plain
+
+
+def test_patch_checks_the_merged_configuration(api: Api) -> None:
+    created = api.ok("POST", "/destinations", json=webhook())
+
+    answer = api.patch(
+        f"/destinations/{created['id']}",
+        json={"name": " ", "configuration": {"url": "ftp://x", "batch_size": 0}},
+    )
+
+    assert answer.status_code == 422
+    assert set(answer.json()["details"]) == {
+        "body.name", "body.configuration.url", "body.configuration.batch_size",
+    }  # fmt: skip
+    assert api.ok("GET", f"/destinations/{created['id']}")["name"] == "Hook"
+
+
+def test_create_reports_every_problem_at_once(api: Api) -> None:
+    answer = api.post(
+        "/sources",
+        json={"name": "", "slug": "not a slug", "type": "oracle", "configuration": {}},
+    )
+
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["message"] == "Validation failed"
+    assert set(body["details"]) == {"body.name", "body.slug", "body.type"}
+    assert body["details"]["body.slug"]["value"] == "not a slug"
+    assert "known types" in body["details"]["body.type"]["message"]
+
+
+def test_request_validation_errors_use_the_same_shape(api: Api) -> None:
+    answer = api.post("/sources", json={"slug": 7, "extra": True})
+
+    assert answer.status_code == 422
+    details = answer.json()["details"]
+    assert answer.json()["message"] == "Validation failed"
+    assert {"body.name", "body.slug", "body.type", "body.configuration", "body.extra"} <= set(
+        details
+    )
+    assert details["body.name"] == {"message": "Field required", "value": None}
+    assert details["body.extra"]["value"] is True
+
+
+def test_a_body_that_is_not_json_is_a_422(api: Api) -> None:
+    answer = api.post(
+        "/sources", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+
+    assert answer.status_code == 422
+    assert answer.json()["message"] == "Validation failed"
+
+
+def test_duplicate_slug_is_a_409(api: Api, tmp_path: Path) -> None:
+    api.ok("POST", "/sources", json=warehouse(tmp_path))
+
+    answer = api.post("/sources", json=warehouse(tmp_path))
+
+    assert answer.status_code == 409
+    assert answer.json()["message"] == "Validation failed"
+    assert answer.json()["details"]["body.slug"]["value"] == "warehouse"
+
+
+def test_delete_refuses_resources_others_depend_on(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+
+    for path, dependant in (
+        (f"/sources/{made.source}", "users"),
+        (f"/models/{made.model}", "users-to-hook"),
+        (f"/destinations/{made.destination}", "users-to-hook"),
+    ):
+        answer = api.delete(path)
+        assert answer.status_code == 409, path
+        ((key, problem),) = answer.json()["details"].items()
+        assert key.startswith("path.")
+        assert dependant in problem["message"]
+
+    assert api.ok("DELETE", f"/syncs/{made.sync}")["id"] == made.sync
+    assert api.ok("DELETE", f"/models/{made.model}")["id"] == made.model
+    assert api.ok("DELETE", f"/sources/{made.source}")["id"] == made.source
+    assert api.get(f"/syncs/{made.sync}").status_code == 404
+
+
+def test_not_found_names_the_resource(api: Api) -> None:
+    for kind, path in (
+        ("source", "/sources"), ("destination", "/destinations"),
+        ("model", "/models"), ("sync", "/syncs"),
+    ):  # fmt: skip
+        answer = api.get(f"{path}/42")
+        assert answer.status_code == 404
+        assert answer.json() == {"message": "Not found", "details": f"{kind} 42 does not exist"}
+
+
+def test_lists_page_with_offset_limit_and_has_more(api: Api) -> None:
+    for index in range(5):
+        api.ok("POST", "/destinations", json=webhook(f"hook-{index}"))
+
+    first = api.ok("GET", "/destinations", params={"limit": 2})
+    last = api.ok("GET", "/destinations", params={"limit": 2, "offset": 4})
+    whole = api.ok("GET", "/destinations")
+
+    assert [d["slug"] for d in first["data"]] == ["hook-0", "hook-1"]
+    assert first["hasMore"] is True
+    assert [d["slug"] for d in last["data"]] == ["hook-4"]
+    assert last["hasMore"] is False
+    assert len(whole["data"]) == 5
+    assert whole["hasMore"] is False
+
+
+@pytest.mark.parametrize(
+    ("params", "key"),
+    [
+        ({"limit": 1001}, "query.limit"),
+        ({"limit": -1}, "query.limit"),
+        ({"offset": -1}, "query.offset"),
+        ({"orderBy": "lastRunAt"}, "query.orderBy"),
+        ({"limit": "many"}, "query.limit"),
+    ],
+)
+def test_bad_list_parameters_are_422(api: Api, params: dict[str, object], key: str) -> None:
+    answer = api.get("/sources", params=params)
+
+    assert answer.status_code == 422
+    assert key in answer.json()["details"]
+
+
+def test_lists_filter_by_name_and_slug_and_sort(api: Api) -> None:
+    for slug, name in (("b", "Zed"), ("a", "Alpha"), ("c", "Alpha")):
+        api.ok("POST", "/destinations", json={**webhook(slug), "name": name})
+
+    by_name = api.ok("GET", "/destinations", params={"orderBy": "name"})["data"]
+    alpha = api.ok("GET", "/destinations", params={"name": "Alpha"})["data"]
+    only_b = api.ok("GET", "/destinations", params={"slug": "b"})["data"]
+
+    assert [d["slug"] for d in by_name] == ["a", "c", "b"]
+    assert [d["slug"] for d in alpha] == ["a", "c"]
+    assert [d["slug"] for d in only_b] == ["b"]
+
+
+def test_models_filter_by_every_given_tag(api: Api, tmp_path: Path) -> None:
+    source = api.ok("POST", "/sources", json=warehouse(tmp_path))["id"]
+    for slug, tags in (("m1", {"team": "ops", "tier": "1"}), ("m2", {"team": "ops"})):
+        api.ok("POST", "/models", json=model_body(source, slug))
+        with api.catalog.session() as session:
+            session.models.update(slug, tags=tags)
+
+    ops = api.ok("GET", "/models", params={"tags": "team:ops"})["data"]
+    tier = api.ok("GET", "/models", params=[("tags", "team:ops"), ("tags", "tier:1")])["data"]
+    bad = api.get("/models", params={"tags": "no-colon"})
+
+    assert [m["slug"] for m in ops] == ["m1", "m2"]
+    assert [m["slug"] for m in tier] == ["m1"]
+    assert bad.status_code == 422
+    assert bad.json()["details"]["query.tags"]["value"] == "no-colon"
+
+
+def test_model_shape_has_nulls_not_gaps(api: Api, tmp_path: Path) -> None:
+    source = api.ok("POST", "/sources", json=warehouse(tmp_path))["id"]
+
+    model = api.ok("POST", "/models", json=model_body(source))
+
+    assert model["lastRunSize"] is None
+    assert model["raw"] == {"sql": "select id, email, name from users"}
+    assert "table" not in model
+    assert model["tags"] == {}
+    assert model["syncs"] == []
+    assert model["description"] == ""
+
+
+def test_model_column_query_refuses_bad_sql_unless_skipped(api: Api, tmp_path: Path) -> None:
+    source = api.ok("POST", "/sources", json=warehouse(tmp_path))["id"]
+    body = model_body(source, raw={"sql": "select id from no_such_table"})
+
+    refused = api.post("/models", json=body)
+    skipped = api.post("/models", json=body, params={"skipColumnQuery": "true"})
+
+    assert refused.status_code == 422
+    assert "no_such_table" in refused.json()["details"]["body.raw.sql"]["message"]
+    assert skipped.status_code == 200
+
+
+def test_model_primary_key_must_be_a_column_of_the_query(api: Api, tmp_path: Path) -> None:
+    source = api.ok("POST", "/sources", json=warehouse(tmp_path))["id"]
+
+    answer = api.post("/models", json=model_body(source, primaryKey="user_id"))
+
+    assert answer.status_code == 422
+    assert "id, email, name" in answer.json()["details"]["body.primaryKey"]["message"]
+
+
+def test_table_models_and_numeric_string_ids(api: Api, tmp_path: Path) -> None:
+    source = api.ok("POST", "/sources", json=warehouse(tmp_path))["id"]
+    body = model_body(str(source), queryType="table", table={"name": "users"})  # type: ignore[arg-type]
+    del body["raw"]
+
+    model = api.ok("POST", "/models", json=body)
+
+    assert model["sourceId"] == source
+    assert model["table"] == {"name": "users"}
+    assert "raw" not in model
+
+
+def test_model_patch_changes_sql_and_refuses_a_new_query_type(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+
+    changed = api.ok(
+        "PATCH", f"/models/{made.model}", json={"raw": {"sql": "select id, email from users"}}
+    )
+    wrong = api.patch(f"/models/{made.model}", json={"table": {"name": "users"}})
+    immutable = api.patch(f"/models/{made.model}", json={"slug": "new", "sourceId": 9})
+
+    assert changed["raw"]["sql"] == "select id, email from users"
+    assert wrong.status_code == 422
+    assert immutable.status_code == 422
+    assert {"body.slug", "body.sourceId"} <= set(immutable.json()["details"])
+
+
+def test_new_model_primary_key_moves_its_syncs_to_it(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+
+    api.ok("PATCH", f"/models/{made.model}", json={"primaryKey": "email"})
+    sync = api.ok("GET", f"/syncs/{made.sync}")
+
+    assert sync["primaryKey"] == "email"
+    assert sync["referencedColumns"][0] == "email"
+
+
+def test_sync_shape_and_derived_referenced_columns(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+
+    sync = api.ok("GET", f"/syncs/{made.sync}")
+
+    assert sync["referencedColumns"] == ["id", "email", "name"]
+    assert sync["primaryKey"] == "id"
+    assert sync["status"] == "pending"
+    assert sync["lastRunAt"] is None
+    assert sync["schedule"] is None
+    assert sync["externalSegment"] == {}
+    assert sync["configuration"]["mappings"][0]["type"] == "standard"
+
+
+def test_sync_create_reports_configuration_schedule_and_references_together(
+    api: Api, tmp_path: Path
+) -> None:
+    made = make_pipeline(api, tmp_path)
+    body = sync_body(made.model, 999, slug="second")
+    body["configuration"]["mappings"].append({"type": "template", "template": "{{ x", "to": "t"})
+    body["schedule"] = {"type": "cron", "schedule": {"expression": "61 * * * *"}}
+
+    answer = api.post("/syncs", json=body)
+
+    assert answer.status_code == 422
+    assert set(answer.json()["details"]) == {
+        "body.destinationId",
+        "body.configuration.mappings.2.template",
+        "body.schedule.schedule.expression",
+    }
+
+
+def test_sync_mode_must_be_one_the_destination_supports(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = make_pipeline(api, tmp_path)
+    hook = registry.destination_class("webhook")
+    only_upsert = dataclasses.replace(hook.capabilities, modes=frozenset({SyncMode.UPSERT}))
+    monkeypatch.setattr(hook, "capabilities", only_upsert)
+    body = sync_body(made.model, made.destination, slug="appending")
+    body["configuration"]["mode"] = "append"
+
+    answer = api.post("/syncs", json=body)
+
+    assert answer.status_code == 422
+    problem = answer.json()["details"]["body.configuration.mode"]
+    assert "does not support mode 'append'" in problem["message"]
+    assert problem["value"] == "append"
+
+
+def test_sync_patch_merges_configuration_and_sets_schedule(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+    schedule = {"type": "dbt-cloud", "schedule": {"account": {"id": "1"}, "job": {"id": "2"}}}
+
+    changed = api.ok(
+        "PATCH",
+        f"/syncs/{made.sync}",
+        json={"configuration": {"mappings": [{"from": "email", "to": "email"}]},
+              "schedule": schedule, "disabled": True},
+    )  # fmt: skip
+    kept = api.ok("PATCH", f"/syncs/{made.sync}", json={"disabled": False})
+    manual = api.ok("PATCH", f"/syncs/{made.sync}", json={"schedule": None})
+
+    assert changed["configuration"]["object"] == "users"
+    assert changed["referencedColumns"] == ["id", "email"]
+    assert changed["schedule"] == {**schedule, "type": "dbt"}
+    assert changed["disabled"] is True
+    assert changed["status"] == "disabled"
+    assert kept["schedule"]["type"] == "dbt"
+    assert kept["disabled"] is False
+    assert manual["schedule"] is None
+
+
+def test_sync_patch_cannot_move_the_sync(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+
+    answer = api.patch(f"/syncs/{made.sync}", json={"slug": "x", "modelId": 2})
+
+    assert answer.status_code == 422
+    assert {"body.slug", "body.modelId"} <= set(answer.json()["details"])
+
+
+def test_syncs_filter_by_model_and_last_run(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+    other_model = api.ok("POST", "/models", json=model_body(made.source, "users-2"))["id"]
+    api.ok("POST", "/syncs", json=sync_body(other_model, made.destination, slug="second"))
+    with api.catalog.session() as session:
+        from datetime import UTC, datetime
+
+        session.syncs.get(made.sync).last_run_at = datetime(2024, 5, 1, tzinfo=UTC)
+
+    of_model = api.ok("GET", "/syncs", params={"modelId": other_model})["data"]
+    after = api.ok("GET", "/syncs", params={"after": "2024-04-30T00:00:00Z"})["data"]
+    before = api.ok("GET", "/syncs", params={"before": "2024-04-30T00:00:00"})["data"]
+    by_name = api.ok("GET", "/syncs", params={"orderBy": "name"})["data"]
+
+    assert [s["slug"] for s in of_model] == ["second"]
+    assert [s["id"] for s in after] == [made.sync]
+    assert before == []
+    assert [s["slug"] for s in by_name] == ["second", "users-to-hook"]
