@@ -22,6 +22,7 @@ SYNC_FIELDS = {
     "status",
     "disabled",
     "lastRunAt",
+    "nextRunAt",
     "referencedColumns",
     "primaryKey",
     "externalSegment",
@@ -89,6 +90,7 @@ def test_sync_shape_field_by_field(catalog: Catalog, pipeline: Pipeline) -> None
     assert shape["status"] == "pending"
     assert shape["disabled"] is False
     assert shape["lastRunAt"] is None
+    assert shape["nextRunAt"] is None
     assert shape["referencedColumns"] == ["email"]
     assert shape["primaryKey"] == "id"
     assert shape["externalSegment"] == {}

@@ -206,3 +206,31 @@ def test_start_ticks_in_the_background_until_stopped(
     finally:
         scheduler.stop(timeout=5)
     assert [r.triggered_by for r in _runs(catalog)] == ["schedule"]
+
+
+def test_next_run_at_in_the_sync_shape(
+    catalog: Catalog, scheduler: Scheduler, make_sync: MakeSync
+) -> None:
+    hourly = make_sync("hourly", HOURLY)
+    off = make_sync("off", HOURLY, disabled=True)
+    manual = make_sync("manual", None)
+    dbt = make_sync(
+        "dbt", {"type": "dbt", "schedule": {"account": {"id": "1"}, "job": {"id": "2"}}}
+    )
+
+    scheduler.tick(T0)
+    with catalog.session() as session:
+        shapes = {s.slug: session.to_api(s) for s in session.syncs.list()}
+    assert shapes[hourly.slug]["nextRunAt"] == "2026-12-04T11:00:00.000Z"
+    for sync in (off, manual, dbt):
+        assert shapes[sync.slug]["nextRunAt"] is None
+
+
+def test_next_run_at_before_the_scheduler_has_seen_the_sync(
+    catalog: Catalog, make_sync: MakeSync
+) -> None:
+    sync = make_sync("far", {"type": "cron", "schedule": {"expression": "0 0 1 1 *"}})
+    with catalog.session() as session:
+        shape = session.to_api(session.syncs.get(sync.id))
+    assert shape["nextRunAt"] is not None
+    assert shape["nextRunAt"].endswith("-01-01T00:00:00.000Z")

@@ -18,6 +18,7 @@ from syncline.catalog.tables import (
     SourceRecord,
     SyncRecord,
 )
+from syncline.scheduling.state import next_run_at
 from syncline.security.secrets import redacted
 
 
@@ -33,7 +34,8 @@ def _sync_ids(session: Session, condition: ColumnElement[bool]) -> list[int]:
 
 
 def sync_to_api(session: Session, sync: SyncRecord) -> dict[str, Any]:
-    """A Sync (API.md 4.1)."""
+    """A Sync (API.md 4.1), plus the extension ``nextRunAt``: when its schedule is next due
+    (null when manual, disabled or waiting for dbt Cloud)."""
     repository = SyncRepository(session, sync.workspace_id)
     return {
         "id": sync.id,
@@ -48,6 +50,7 @@ def sync_to_api(session: Session, sync: SyncRecord) -> dict[str, Any]:
         "status": repository.status(sync),
         "disabled": sync.disabled,
         "lastRunAt": timestamp(sync.last_run_at),
+        "nextRunAt": timestamp(next_run_at(session, sync)),
         "referencedColumns": list(sync.referenced_columns),
         "primaryKey": sync.primary_key,
         "externalSegment": {},
