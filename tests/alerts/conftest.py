@@ -60,3 +60,9 @@ def sqlite_catalog(tmp_path: Path) -> Iterator[Catalog]:
 def bench(tmp_path: Path, sqlite_catalog: Catalog) -> Workbench:
     """A workbench on a SQLite catalog, with 10 rows in its model."""
     return Workbench(tmp_path, sqlite_catalog, Settings(home=tmp_path / "home"))
+
+
+@pytest.fixture
+def catalog_bench(tmp_path: Path, catalog: Catalog) -> Workbench:
+    """A workbench on the shared catalog fixture: SQLite, and PostgreSQL when marked."""
+    return Workbench(tmp_path, catalog, Settings(home=tmp_path / "home"))
