@@ -19,6 +19,7 @@ from syncline.connectors.destinations.sql.durations import duration_text, is_dur
 from syncline.connectors.sources.base import Source
 from syncline.connectors.sources.infinity import python_values
 from syncline.errors import ConnectorError
+from syncline.scheduling.state import next_run_at
 from syncline.settings import load_settings
 
 
@@ -99,7 +100,7 @@ def preview_model(
 
 
 def list_syncs(project: ProjectOption = None) -> None:
-    """List every sync with its model, destination, mode, status and last run."""
+    """List every sync with its model, destination, mode, status, last run and next run."""
     settings = load_settings()
     workspace = workspace_for(settings, project)
     with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
@@ -115,6 +116,7 @@ def list_syncs(project: ProjectOption = None) -> None:
                 session.syncs.status(sync),
                 (sync.schedule or {}).get("type", "manual"),
                 sync.last_run_at,
+                next_run_at(session.orm, sync),
             )  # fmt: skip
             for sync in session.syncs.list()
         ]
@@ -127,7 +129,7 @@ def list_syncs(project: ProjectOption = None) -> None:
         )
         return
     columns: tuple[str, ...] = ("id", "slug", "model", "destination", "mode", "status")
-    columns += ("schedule", "last run (UTC)")
+    columns += ("schedule", "last run (UTC)", "next run (UTC)")
     out.print(output.table(f"Syncs of workspace {workspace}", columns, rows))
 
 
