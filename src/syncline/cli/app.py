@@ -19,6 +19,7 @@ from syncline.cli import (
     project_commands,
     resource_commands,
     run_commands,
+    serve_commands,
     worker_commands,
 )
 from syncline.cli.context import options as _options
@@ -92,6 +93,7 @@ app.command("run")(run_commands.run)
 app.command("runs")(run_commands.runs)
 app.command("rows")(run_commands.rows)
 app.command("worker")(worker_commands.worker)
+app.command("serve")(serve_commands.serve)
 sources_app.command("test")(resource_commands.test_source)
 destinations_app.command("test")(resource_commands.test_destination)
 models_app.command("preview")(resource_commands.preview_model)
