@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from syncline.catalog import Catalog, SyncRecord
 
 
@@ -41,3 +44,27 @@ def finish_run(catalog: Catalog, run_id: int, status: str) -> None:
     with catalog.session() as session:
         session.runs.start(run_id, "test-worker")
         session.runs.finish(run_id, status, error=None if status != "failed" else "boom")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one command printed, and its exit code."""
+
+    code: int
+    out: str
+    err: str
+
+
+Invoke = Callable[..., Result]
+"""Runs ``syncline ARGS...`` in this process."""
+
+SEQUENCE_YAML = """
+sequences:
+  - slug: nightly
+    name: Nightly refresh
+    steps:
+      - sync: customers-to-crm
+        stopOn: {rule}
+      - sync: customers-to-csv
+"""
+"""A sequence over the two syncs of the ``syncline init`` sample project."""

@@ -19,7 +19,7 @@ from syncline.cli import (
     project_commands,
     resource_commands,
     run_commands,
-    serve_commands,
+    sequence_commands,
     worker_commands,
 )
 from syncline.cli.context import options as _options
@@ -45,12 +45,14 @@ models_app = typer.Typer(help="Inspect models.", no_args_is_help=True)
 syncs_app = typer.Typer(help="Inspect syncs.", no_args_is_help=True)
 keys_app = typer.Typer(help="Make, list and revoke API keys.", no_args_is_help=True)
 workspaces_app = typer.Typer(help="Make and list workspaces.", no_args_is_help=True)
+sequences_app = typer.Typer(help="List and run sync sequences.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 app.add_typer(destinations_app, name="destinations")
 app.add_typer(models_app, name="models")
 app.add_typer(syncs_app, name="syncs")
 app.add_typer(keys_app, name="keys")
 app.add_typer(workspaces_app, name="workspaces")
+app.add_typer(sequences_app, name="sequences")
 
 
 @app.callback()
@@ -93,7 +95,6 @@ app.command("run")(run_commands.run)
 app.command("runs")(run_commands.runs)
 app.command("rows")(run_commands.rows)
 app.command("worker")(worker_commands.worker)
-app.command("serve")(serve_commands.serve)
 sources_app.command("test")(resource_commands.test_source)
 destinations_app.command("test")(resource_commands.test_destination)
 models_app.command("preview")(resource_commands.preview_model)
@@ -103,6 +104,8 @@ keys_app.command("list")(key_commands.list_keys)
 keys_app.command("revoke")(key_commands.revoke_key)
 workspaces_app.command("create")(key_commands.create_workspace)
 workspaces_app.command("list")(key_commands.list_workspaces)
+sequences_app.command("list")(sequence_commands.list_sequences)
+sequences_app.command("run")(sequence_commands.run_sequence)
 
 
 def run_cli(argv: list[str] | None = None) -> int:

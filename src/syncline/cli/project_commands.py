@@ -48,15 +48,15 @@ def _load(project: Path) -> Project:
 def validate(project: ProjectOption = Path(".")) -> None:
     """Check every YAML file of the project and report every problem at once."""
     spec = _load(project)
-    counts = ", ".join(
-        output.plural(len(resources), kind)
-        for kind, resources in (
-            ("source", spec.sources),
-            ("model", spec.models),
-            ("destination", spec.destinations),
-            ("sync", spec.syncs),
-        )
-    )
+    sizes = [
+        ("source", len(spec.sources)),
+        ("model", len(spec.models)),
+        ("destination", len(spec.destinations)),
+        ("sync", len(spec.syncs)),
+    ]
+    if spec.sequences:
+        sizes.append(("sequence", len(spec.sequences)))
+    counts = ", ".join(output.plural(size, kind) for kind, size in sizes)
     output.console().print(f"The project is valid: {counts} (workspace {spec.workspace!r}).")
 
 

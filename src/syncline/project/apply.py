@@ -21,6 +21,7 @@ from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
 from syncline.errors import ConfigError, NotFoundError, Problem, ValidationError
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
+from syncline.project.sequences import put_sequence, read_sequences
 from syncline.project.spec import Project
 from syncline.settings import Settings, get_settings
 
@@ -98,6 +99,7 @@ def read_state(session: CatalogSession) -> State:
             "tags": dict(sync.tags),
             "alerts": read_policy(session.orm, secrets, sync_id=sync.id),
         }
+    state["sequences"] = read_sequences(session)
     return state
 
 
@@ -269,6 +271,9 @@ class _Writer:
             referenced_columns=columns, tags=spec.tags,
         )  # fmt: skip
         self._put_alerts(spec.alerts, sync_id=record.id)
+
+    def _put_sequences(self, slug: str, create: bool) -> None:
+        put_sequence(self.session, self.project.sequences[slug], create)
 
     def _forget(self, which: ColumnElement[bool], primary_key: str | None) -> None:
         # A snapshot keyed by the old primary key, or kept for another target, would make

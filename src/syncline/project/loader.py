@@ -1,9 +1,10 @@
 """Load a project folder of YAML files and validate it whole, reporting every problem at once.
 
 Every ``*.yml``/``*.yaml`` file under the folder (hidden folders skipped) may declare the
-lists ``sources``, ``models``, ``destinations`` and ``syncs``; ``syncline.yml`` at the top
-may also hold project settings (``workspace``). Resources refer to each other by slug.
-``${SYNCLINE_PROJECT_DIR}`` is the project folder unless the environment sets it.
+lists ``sources``, ``models``, ``destinations``, ``syncs`` and ``sequences``;
+``syncline.yml`` at the top may also hold project settings (``workspace``). Resources
+refer to each other by slug. ``${SYNCLINE_PROJECT_DIR}`` is the project folder unless
+the environment sets it.
 """
 
 from __future__ import annotations
@@ -22,13 +23,21 @@ from syncline.connectors import registry
 from syncline.engine.config import SyncConfiguration
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
 from syncline.project.schedule import check_schedule
-from syncline.project.spec import ConnectionSpec, ModelSpec, Origin, Project, SyncSpec
+from syncline.project.sequences import build_sequence, check_references
+from syncline.project.spec import (
+    ConnectionSpec,
+    ModelSpec,
+    Origin,
+    Project,
+    SequenceSpec,
+    SyncSpec,
+)
 from syncline.project.yamlfile import Document, Path_, read_document, render_path
 
 logger = logging.getLogger(__name__)
 
 SETTINGS_FILES = ("syncline.yml", "syncline.yaml")
-KINDS = ("sources", "models", "destinations", "syncs")
+KINDS = ("sources", "models", "destinations", "syncs", "sequences")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
@@ -48,6 +57,7 @@ _SHAPES = {
         ("slug", "model", "destination", "configuration"),
         ("schedule", "disabled", "tags", "alerts"),
     ),
+    "sequences": _Shape(("slug", "steps"), ("name", "schedule", "disabled")),
 }
 
 
@@ -300,6 +310,17 @@ class _Loader:
         policy = self._check_model(doc, (*path, "alerts"), AlertPolicy, item["alerts"])
         return policy.dump() if policy is not None else None
 
+    def _build_sequences(
+        self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin
+    ) -> SequenceSpec | None:
+        return build_sequence(item, origin, self._reporter(doc, path))
+
+    def _reporter(self, doc: Document, path: Path_) -> Any:
+        def report(sub: Path_, message: str, fix: str | None) -> None:
+            self.problem(doc, (*path, *sub), message, fix)
+
+        return report
+
     def _check_templates(self, doc: Document, path: Path_, parsed: SyncConfiguration) -> None:
         # The engine renders templates in a Jinja2 sandbox; a syntax error found here
         # gets its file and line instead of failing apply or the run.
@@ -355,6 +376,8 @@ class _Loader:
                 target = f"{field}s"
                 if str(item.get(field)) not in self._declared(target):
                     self._dangling(kind, slug, field, str(item.get(field)), target)
+            if kind == "sequences":
+                check_references(item, set(self._declared("syncs")), self._reporter(doc, path))
 
         project = self.project
         writers: dict[tuple[str, str], list[str]] = {}

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from syncline.project.sequences import sequence_fields
 from syncline.project.spec import ConnectionSpec, ModelSpec, Project, SyncSpec
 
-KINDS = ("sources", "destinations", "models", "syncs")
+KINDS = ("sources", "destinations", "models", "syncs", "sequences")
 """Resource kinds in the order they are created (and, reversed, deleted)."""
 
 
@@ -32,7 +33,7 @@ class Change:
 
     action: Action
     kind: str
-    """``sources``, ``destinations``, ``models`` or ``syncs``."""
+    """``sources``, ``destinations``, ``models``, ``syncs`` or ``sequences``."""
     slug: str
     fields: tuple[str, ...] = ()
     """For a change: the fields that differ, e.g. ``configuration.password (secret)``."""
@@ -73,6 +74,7 @@ def desired_state(project: Project) -> State:
         },
         "models": {s: _model(spec) for s, spec in project.models.items()},
         "syncs": {s: _sync(spec) for s, spec in project.syncs.items()},
+        "sequences": {s: sequence_fields(spec) for s, spec in project.sequences.items()},
     }
 
 

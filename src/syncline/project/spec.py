@@ -72,6 +72,28 @@ class SyncSpec:
     """The sync's own alert policy, laid over its destination's."""
 
 
+@dataclass(frozen=True)
+class SequenceStepSpec:
+    """One step of a sequence: a sync, and the outcome of its run that ends the sequence."""
+
+    sync: str
+    """Slug of the sync."""
+    stop_on: str
+    """``fatal``, ``fatal_or_rejected`` or ``never``."""
+
+
+@dataclass(frozen=True)
+class SequenceSpec:
+    """A sync sequence: syncs run one after another."""
+
+    slug: str
+    name: str
+    steps: tuple[SequenceStepSpec, ...]
+    schedule: dict[str, Any] | None
+    disabled: bool
+    origin: Origin
+
+
 @dataclass
 class Project:
     """Every resource of a project folder, validated and cross-checked."""
@@ -82,5 +104,6 @@ class Project:
     models: dict[str, ModelSpec] = field(default_factory=dict)
     destinations: dict[str, ConnectionSpec] = field(default_factory=dict)
     syncs: dict[str, SyncSpec] = field(default_factory=dict)
+    sequences: dict[str, SequenceSpec] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
     """Things that work but are likely mistakes, e.g. two syncs writing one object."""
