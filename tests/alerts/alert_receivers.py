@@ -6,8 +6,8 @@ import json
 import socket
 import threading
 from dataclasses import dataclass
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -77,7 +77,7 @@ class SmtpInbox:
     """An SMTP server keeping every message; with ``login`` it offers AUTH for that login."""
 
     def __init__(self, login: tuple[str, str] | None = None) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
         self.logins: list[str] = []
         self._login = login
         self.port = free_port()
@@ -98,7 +98,9 @@ class SmtpInbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         """aiosmtpd's hook for a received message."""
-        self.messages.append(message_from_bytes(envelope.content))
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
         return "250 OK"
 
     def _authenticate(

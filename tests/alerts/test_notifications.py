@@ -53,6 +53,15 @@ def test_a_failure_is_told_once_and_its_recovery_once(
         "[CRITICAL] Syncline sync 'people-sync': failedRun"
     ]
     assert inbox.messages[0]["To"] == "oncall@example.org, data@example.org"
+    lines = inbox.messages[0].get_content().splitlines()
+    assert lines[:2] == [
+        "Sync 'people-sync' (id 1) into destination 'probe', workspace 'default': failedRun is "
+        "now critical (was ok).",
+        "Reason: the run failed.",
+    ]
+    assert re.fullmatch(rf"Run {failed['id']} ended failed: 0 of 0 planned rows rejected; "
+                        r"it took \d+\.\d s\.", lines[2])  # fmt: skip
+    assert lines[3:] == ["Details: syncline runs people-sync"]
 
     bench.rows(10)
     recovered = bench.run()
@@ -79,7 +88,7 @@ def test_notices_carry_counts_but_no_row_values(
     assert notice["run"]["rejectedRows"] == 1
     assert notice["run"]["plannedRows"] == 10
     assert notice["run"]["querySize"] == 10
-    body = inbox.messages[0].get_payload()
+    body = inbox.messages[0].get_content()
     for text in (str(notice), str(body)):
         assert "user3@example.org" not in text
         assert "refused by the probe" not in text

@@ -25,13 +25,13 @@ class RunSummary:
     seconds: float | None
 
     def describe(self) -> str:
-        """One line, e.g. ``run 12 ended warning: 3 of 40 planned rows rejected; ...``."""
+        """One sentence, e.g. ``Run 12 ended warning: 3 of 40 planned rows rejected; ...``."""
         parts = [f"{self.rejected} of {self.planned} planned rows rejected"]
         if self.query_size is not None:
             parts.append(f"the model returned {self.query_size} rows")
         if self.seconds is not None:
             parts.append(f"it took {self.seconds:.1f} s")
-        return f"run {self.run_id} ended {self.status}: {'; '.join(parts)}"
+        return f"Run {self.run_id} ended {self.status}: {'; '.join(parts)}."
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Notice:
                 f"Sync {self.sync_slug!r} (id {self.sync_id}) into destination "
                 f"{self.destination_slug!r}, workspace {self.workspace!r}: {headline}.",
                 f"Reason: {self.reason}.",
-                f"{self.run.describe()[0].upper()}{self.run.describe()[1:]}.",
+                self.run.describe(),
                 f"Details: syncline runs {self.sync_slug}",
             ]
         )

@@ -67,18 +67,18 @@ def _record_changes(catalog: Catalog, run_id: int) -> tuple[list[Notice], AlertP
         summary = _summary(run)
         notices = [
             Notice(
-                workspace.slug,
-                sync.id,
-                sync.slug,
-                destination.slug,
-                e.trigger.value,
-                before,
-                e.level,
-                e.reason,
-                summary,
-                utcnow(),
-            )  # fmt: skip
-            for e, before in changed
+                workspace=workspace.slug,
+                sync_id=sync.id,
+                sync_slug=sync.slug,
+                destination_slug=destination.slug,
+                trigger=evaluation.trigger.value,
+                before=before,
+                after=evaluation.level,
+                reason=evaluation.reason,
+                run=summary,
+                at=utcnow(),
+            )
+            for evaluation, before in changed
         ]
     return notices, policy
 
