@@ -101,7 +101,10 @@ def test_after_downtime_one_catch_up_run_and_a_warning(
     assert len(_runs(catalog)) == 1
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
-    assert "sync hourly missed 4 scheduled run(s)" in warnings[0]
+    assert (
+        "sync hourly: 5 scheduled runs were due from 2026-12-04T11:00:00+00:00 to " in warnings[0]
+    )
+    assert "queued one catch-up run" in warnings[0]
 
 
 def test_the_catch_up_run_is_not_repeated_by_a_restarted_scheduler(

@@ -1,6 +1,6 @@
 """The scheduler's side of dbt Cloud schedules: poll each job now and then, queue runs.
 
-Each sync with a ``dbt`` schedule is polled at most every ``poll_seconds`` (longer when
+Each sync or sequence with a ``dbt`` schedule is polled at most every ``poll_seconds`` (longer when
 dbt Cloud asks to slow down). The HTTP call happens outside any catalog transaction,
 and the watermark is only moved, and a run only queued, in one transaction afterwards.
 """
@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from syncline.catalog.catalog import Catalog
-from syncline.catalog.tables import SyncRecord
 from syncline.errors import ConnectorError, TransientError
 from syncline.scheduling.dbt_cloud import DbtCloudClient, decide
-from syncline.scheduling.state import sync_state
+from syncline.scheduling.state import schedule_state
+from syncline.scheduling.targets import Target
 from syncline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -23,9 +23,12 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 60.0
 """How often one sync's dbt Cloud job is asked for new runs."""
 
+_Key = tuple[str, int | str]
+"""A target's kind and id."""
+
 
 class DbtCloudWatch:
-    """Queues a run of a sync when its dbt Cloud job has a new successful run."""
+    """Queues a run of a sync or sequence when its dbt Cloud job has a new successful run."""
 
     def __init__(
         self, catalog: Catalog, settings: Settings, *, poll_seconds: float = POLL_SECONDS
@@ -33,36 +36,37 @@ class DbtCloudWatch:
         self.catalog = catalog
         self.settings = settings
         self.poll_seconds = poll_seconds
-        self._next_poll: dict[int, datetime] = {}
-        self._reported: dict[int, str] = {}
+        self._next_poll: dict[_Key, datetime] = {}
+        self._reported: dict[_Key, str] = {}
         """The last problem logged per sync, so a lasting problem is logged once."""
 
-    def check(self, workspace_id: int, sync_id: int, now: datetime) -> int | None:
-        """Poll the sync's job when its turn has come; the id of the run queued, or None."""
-        if now < self._next_poll.get(sync_id, now):
+    def check(self, target: Target, now: datetime) -> int | str | None:
+        """Poll the target's job when its turn has come; the id of the run queued, or None."""
+        key = (target.kind, target.ident)
+        if now < self._next_poll.get(key, now):
             return None
-        self._next_poll[sync_id] = now + timedelta(seconds=self.poll_seconds)
+        self._next_poll[key] = now + timedelta(seconds=self.poll_seconds)
 
-        with self.catalog.session(workspace_id) as session:
-            sync = session.orm.get(SyncRecord, sync_id)
-            if sync is None or sync.disabled or sync.schedule is None:
+        with self.catalog.session(target.workspace_id) as session:
+            record = target.load(session)
+            if record is None:
                 return None
-            slug = sync.slug
-            account, job = _ids(sync.schedule)
-            watermark = sync_state(session.orm, sync).watermark
+            account, job = _ids(record.schedule)
+            watermark = schedule_state(session.orm, record).watermark
 
+        name = f"{target.kind} {target.slug}"
         if not (self.settings.dbt_cloud_url and self.settings.dbt_cloud_token):
             self._report(
-                sync_id,
+                key,
                 logging.ERROR,
-                "sync %s has a dbt Cloud schedule, but no dbt Cloud is configured; set "
+                "%s has a dbt Cloud schedule, but no dbt Cloud is configured; set "
                 "SYNCLINE_DBT_CLOUD_URL and SYNCLINE_DBT_CLOUD_TOKEN",
-                slug,
+                name,
             )
             return None
         if account is None or job is None:
-            message = "sync %s: its dbt Cloud schedule needs account.id and job.id"
-            self._report(sync_id, logging.ERROR, message, slug)
+            message = "%s: its dbt Cloud schedule needs account.id and job.id"
+            self._report(key, logging.ERROR, message, name)
             return None
 
         try:
@@ -72,18 +76,18 @@ class DbtCloudWatch:
         except ConnectorError as error:
             if isinstance(error, TransientError) and error.retry_after:
                 wait = max(self.poll_seconds, error.retry_after)
-                self._next_poll[sync_id] = now + timedelta(seconds=wait)
+                self._next_poll[key] = now + timedelta(seconds=wait)
             level = logging.WARNING if isinstance(error, TransientError) else logging.ERROR
-            self._report(sync_id, level, "sync %s: polling dbt Cloud failed: %s", slug, error)
+            self._report(key, level, "%s: polling dbt Cloud failed: %s", name, error)
             return None
-        self._reported.pop(sync_id, None)
+        self._reported.pop(key, None)
 
         decision = decide(watermark, runs)
-        with self.catalog.session(workspace_id) as session:
-            sync = session.orm.get(SyncRecord, sync_id, with_for_update=True)
-            if sync is None or sync.disabled or _ids(sync.schedule) != (account, job):
+        with self.catalog.session(target.workspace_id) as session:
+            record = target.load(session, lock=True)
+            if record is None or _ids(record.schedule) != (account, job):
                 return None
-            state = sync_state(session.orm, sync, lock=True)
+            state = schedule_state(session.orm, record, lock=True)
             if state.watermark != watermark:
                 # The schedule was edited while dbt Cloud was asked; poll afresh next time.
                 return None
@@ -91,28 +95,28 @@ class DbtCloudWatch:
             if decision.trigger is None:
                 if watermark is None:
                     logger.info(
-                        "sync %s: watching dbt Cloud job %s for runs after %s",
-                        slug,
+                        "%s: watching dbt Cloud job %s for runs after %s",
+                        name,
                         job,
                         decision.watermark,
                     )
                 return None
-            run = session.runs.enqueue(sync, triggered_by="schedule")
+            run_id = target.start(session, record)
             logger.info(
-                "sync %s: dbt Cloud job %s run %s succeeded; queued run %s",
-                slug,
+                "%s: dbt Cloud job %s run %s succeeded; queued run %s",
+                name,
                 job,
                 decision.trigger.id,
-                run.id,
-                extra={"sync_id": sync.id, "run_id": run.id},
+                run_id,
+                extra=target.log_extra(run_id=run_id),
             )
-            return run.id
+            return run_id
 
-    def _report(self, sync_id: int, level: int, message: str, *args: object) -> None:
+    def _report(self, key: _Key, level: int, message: str, *args: object) -> None:
         text = message % args
-        if self._reported.get(sync_id) != text:
-            self._reported[sync_id] = text
-            logger.log(level, message, *args, extra={"sync_id": sync_id})
+        if self._reported.get(key) != text:
+            self._reported[key] = text
+            logger.log(level, message, *args)
 
 
 def _ids(schedule: dict[str, Any] | None) -> tuple[str | None, str | None]:

@@ -1,9 +1,11 @@
-"""The scheduler: queue a run of every enabled sync whose schedule is due.
+"""The scheduler: queue a run of every enabled sync and sequence whose schedule is due.
 
-Each tick reads the scheduled syncs, and for each one whose ``next_run_at`` has passed
-queues one run (``triggered_by="schedule"``) and stores the next due time, in the same
-transaction, so a crash either did both or neither. A scheduler that was down queues
-one catch-up run per sync, not one per missed due time, and says how many it skipped.
+Each tick reads the scheduled syncs and sequences, and for each one whose
+``next_run_at`` has passed queues one run (``triggered_by="schedule"``) and stores the
+next due time, in the same transaction, so a crash either did both or neither. A
+scheduler that was down queues one catch-up run each, not one per missed due time, and
+says how many due times it folded together. Every tick also moves running sequence
+runs on (:func:`syncline.scheduling.sequences.advance`).
 
 Only the scheduler holding the lock schedules (see :mod:`syncline.scheduling.leader`);
 the others tick as standbys.
@@ -14,15 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from syncline.catalog.catalog import Catalog
-from syncline.catalog.tables import SyncRecord
 from syncline.catalog.types import utcnow
 from syncline.errors import SynclineError
+from syncline.scheduling import sequences
 from syncline.scheduling.dbt_watch import POLL_SECONDS, DbtCloudWatch
 from syncline.scheduling.leader import Leadership
 from syncline.scheduling.schedules import (
@@ -31,9 +30,9 @@ from syncline.scheduling.schedules import (
     latest_due,
     next_due,
     schedule_key,
-    schedule_type,
 )
-from syncline.scheduling.state import pause_idle_states, sync_state
+from syncline.scheduling.state import pause_idle_states, schedule_state
+from syncline.scheduling.targets import Target, scheduled_targets
 from syncline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -45,14 +44,6 @@ MISSED_COUNT_LIMIT = 100_000
 """Missed due times are counted up to this many for the catch-up warning."""
 
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True)
-class _Scheduled:
-    workspace_id: int
-    sync_id: int
-    slug: str
-    kind: str
 
 
 class Scheduler:
@@ -111,8 +102,9 @@ class Scheduler:
 
     # -- one tick ---------------------------------------------------------------------
 
-    def tick(self, now: datetime) -> list[int]:
-        """Queue the runs due at ``now``; returns the ids of the runs queued."""
+    def tick(self, now: datetime) -> list[int | str]:
+        """Queue the runs due at ``now`` and move sequence runs on; returns the ids of the
+        sync runs and sequence runs queued."""
         if now.tzinfo is None:
             raise ValueError("the scheduler's clock must give timezone-aware times")
         if not self._lead():
@@ -120,20 +112,22 @@ class Scheduler:
 
         with self.catalog.session() as session:
             pause_idle_states(session.orm)
-        queued: list[int] = []
-        for item in self._scheduled():
+        queued: list[int | str] = []
+        for target in scheduled_targets(self.catalog):
             try:
-                if item.kind in CLOCK_TYPES:
-                    run_id = self._clock_schedule(item, now)
-                elif item.kind == "dbt":
-                    run_id = self.dbt_cloud.check(item.workspace_id, item.sync_id, now)
+                if target.schedule_type in CLOCK_TYPES:
+                    run_id = self._clock_schedule(target, now)
+                elif target.schedule_type == "dbt":
+                    run_id = self.dbt_cloud.check(target, now)
                 else:
                     continue
             except SynclineError as error:
-                logger.error("sync %s: could not schedule a run: %s", item.slug, error)
+                logger.error("%s %s: could not queue a run: %s", target.kind, target.slug, error)
                 continue
             if run_id is not None:
                 queued.append(run_id)
+
+        sequences.advance(self.catalog)
         return queued
 
     def _lead(self) -> bool:
@@ -143,69 +137,64 @@ class Scheduler:
         self._standing_by = not leading
         return leading
 
-    def _scheduled(self) -> list[_Scheduled]:
-        with self.catalog.session(read_only=True) as session:
-            rows = session.orm.execute(
-                select(SyncRecord.workspace_id, SyncRecord.id, SyncRecord.slug, SyncRecord.schedule)
-                .where(SyncRecord.disabled.is_(False), SyncRecord.schedule.is_not(None))
-                .order_by(SyncRecord.id)
-            ).all()
-        return [
-            _Scheduled(workspace_id, sync_id, slug, schedule_type(schedule) or "")
-            for workspace_id, sync_id, slug, schedule in rows
-        ]
-
-    def _clock_schedule(self, item: _Scheduled, now: datetime) -> int | None:
-        with self.catalog.session(item.workspace_id) as session:
-            sync = session.orm.get(SyncRecord, item.sync_id, with_for_update=True)
-            if sync is None or sync.disabled or sync.schedule is None:
+    def _clock_schedule(self, target: Target, now: datetime) -> int | str | None:
+        with self.catalog.session(target.workspace_id) as session:
+            record = target.load(session, lock=True)
+            if record is None:
                 return None
-            key = schedule_key(sync.schedule)
+            schedule = record.schedule
             try:
-                state = sync_state(session.orm, sync, lock=True)
+                state = schedule_state(session.orm, record, lock=True)
                 if state.next_run_at is None:
-                    state.next_run_at = next_due(sync.schedule, now)
+                    state.next_run_at = next_due(schedule, now)
                     return None
                 if state.next_run_at > now:
                     return None
 
                 due = state.next_run_at
-                latest = latest_due(sync.schedule, due, now)
-                upcoming = next_due(sync.schedule, now)
+                latest = latest_due(schedule, due, now)
+                upcoming = next_due(schedule, now)
             except SynclineError as error:
-                if key not in self._broken:
-                    self._broken.add(key)
-                    logger.error(
-                        "sync %s: its schedule cannot be read, so it is not scheduled: %s; "
-                        "fix the schedule or set it to manual",
-                        sync.slug,
-                        error,
-                    )
+                self._report_unreadable(target, schedule_key(schedule), error)
                 return None
 
-            missed = count_due(sync.schedule, due, now, limit=MISSED_COUNT_LIMIT)
-            if missed:
+            skipped = count_due(schedule, due, now, limit=MISSED_COUNT_LIMIT)
+            if skipped:
                 logger.warning(
-                    "sync %s missed %s%s scheduled run(s) between %s and %s while no scheduler "
-                    "was running; queuing one catch-up run",
-                    sync.slug,
-                    "at least " if missed >= MISSED_COUNT_LIMIT else "",
-                    missed,
+                    "%s %s: %s%s scheduled runs were due from %s to %s while no scheduler was "
+                    "running; queued one catch-up run for them",
+                    target.kind,
+                    target.slug,
+                    "more than " if skipped >= MISSED_COUNT_LIMIT else "",
+                    skipped + 1,
                     due.isoformat(),
                     latest.isoformat(),
-                    extra={"sync_id": sync.id, "missed_runs": missed},
+                    extra=target.log_extra(missed_runs=skipped + 1),
                 )
 
-            run = session.runs.enqueue(sync, triggered_by="schedule")
+            run_id = target.start(session, record)
             state.last_due_at = latest
             state.next_run_at = upcoming
             session.flush()
             logger.info(
-                "sync %s: queued scheduled run %s (due %s; next %s)",
-                sync.slug,
-                run.id,
+                "%s %s: queued scheduled run %s (due %s; next %s)",
+                target.kind,
+                target.slug,
+                run_id,
                 latest.isoformat(),
                 upcoming.isoformat() if upcoming else "never",
-                extra={"sync_id": sync.id, "run_id": run.id},
+                extra=target.log_extra(run_id=run_id),
             )
-            return run.id
+            return run_id
+
+    def _report_unreadable(self, target: Target, key: str, error: SynclineError) -> None:
+        if key in self._broken:
+            return
+        self._broken.add(key)
+        logger.error(
+            "%s %s: its schedule cannot be read, so it is not scheduled: %s; fix the schedule "
+            "or set it to manual",
+            target.kind,
+            target.slug,
+            error,
+        )

@@ -1,9 +1,9 @@
-"""Where each sync's schedule stands, kept in ``schedule_states`` so a restart resumes it.
+"""Where each schedule stands, kept in ``schedule_states`` so a restart resumes it.
 
-A state belongs to one schedule: its ``schedule_key`` is the digest of the schedule it
-was computed for, and a schedule edit starts a fresh state. A state's ``next_run_at`` is
-cleared while its sync is disabled or manual, so turning a sync back on never counts
-the quiet time as missed runs.
+Syncs and sync sequences each keep one state. A state belongs to one schedule: its
+``schedule_key`` is the digest of the schedule it was computed for, and a schedule edit
+starts a fresh state. A state's ``next_run_at`` is cleared while its owner is disabled
+or manual, so turning it back on never counts the quiet time as missed runs.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from syncline.catalog.tables import ScheduleStateRecord, SyncRecord
+from syncline.catalog.tables import ScheduleStateRecord, SequenceRecord, SyncRecord
 from syncline.catalog.types import utcnow
 from syncline.errors import ConfigError
 from syncline.scheduling.schedules import CLOCK_TYPES, next_due, schedule_key, schedule_type
@@ -22,16 +22,23 @@ from syncline.scheduling.schedules import CLOCK_TYPES, next_due, schedule_key, s
 logger = logging.getLogger(__name__)
 
 
-def sync_state(session: Session, sync: SyncRecord, *, lock: bool = False) -> ScheduleStateRecord:
-    """The sync's schedule state, made or reset when it belongs to another schedule."""
-    query = select(ScheduleStateRecord).where(ScheduleStateRecord.sync_id == sync.id)
+def schedule_state(
+    session: Session, owner: SyncRecord | SequenceRecord, *, lock: bool = False
+) -> ScheduleStateRecord:
+    """The schedule state of a sync or sequence, made or reset when it belongs to another
+    schedule."""
+    query = select(ScheduleStateRecord).where(_owned_by(owner))
     state = session.scalar(query.with_for_update() if lock else query)
-    key = schedule_key(sync.schedule)
+    key = schedule_key(owner.schedule)
     if state is None:
-        state = ScheduleStateRecord(sync_id=sync.id, schedule_key=key)
+        if isinstance(owner, SyncRecord):
+            state = ScheduleStateRecord(sync_id=owner.id, schedule_key=key)
+        else:
+            state = ScheduleStateRecord(sequence_id=owner.id, schedule_key=key)
         session.add(state)
+        session.flush()
     elif state.schedule_key != key:
-        logger.info("sync %s: schedule changed; its schedule starts afresh", sync.slug)
+        logger.info("%s: the schedule changed, so it starts afresh", owner.slug)
         state.schedule_key = key
         state.next_run_at = None
         state.last_due_at = None
@@ -39,38 +46,51 @@ def sync_state(session: Session, sync: SyncRecord, *, lock: bool = False) -> Sch
     return state
 
 
-def pause_idle_states(session: Session) -> int:
-    """Clear the next due time of disabled and manual syncs; returns how many were cleared."""
-    idle = select(SyncRecord.id).where(
+def pause_idle_states(session: Session) -> None:
+    """Clear the next due time of disabled and manual syncs and sequences."""
+    idle_syncs = select(SyncRecord.id).where(
         SyncRecord.disabled.is_(True) | SyncRecord.schedule.is_(None)
     )
-    result = session.execute(
+    idle_sequences = select(SequenceRecord.id).where(
+        SequenceRecord.disabled.is_(True) | SequenceRecord.schedule.is_(None)
+    )
+    session.execute(
         update(ScheduleStateRecord)
-        .where(ScheduleStateRecord.sync_id.in_(idle), ScheduleStateRecord.next_run_at.is_not(None))
+        .where(
+            ScheduleStateRecord.sync_id.in_(idle_syncs)
+            | ScheduleStateRecord.sequence_id.in_(idle_sequences),
+            ScheduleStateRecord.next_run_at.is_not(None),
+        )
         .values(next_run_at=None)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
-def next_run_at(session: Session, sync: SyncRecord, now: datetime | None = None) -> datetime | None:
-    """When the sync runs next by its clock schedule; None when manual, disabled or dbt.
+def next_run_at(
+    session: Session, owner: SyncRecord | SequenceRecord, now: datetime | None = None
+) -> datetime | None:
+    """When a sync or sequence runs next by its clock schedule; None when manual, disabled,
+    dbt Cloud or unreadable.
 
     The scheduler's stored time wins; before the scheduler has seen the schedule, the
     time is computed from now.
     """
-    if sync.disabled or schedule_type(sync.schedule) not in CLOCK_TYPES:
+    if owner.disabled or schedule_type(owner.schedule) not in CLOCK_TYPES:
         return None
-    state = session.scalar(
-        select(ScheduleStateRecord).where(ScheduleStateRecord.sync_id == sync.id)
-    )
+    state = session.scalar(select(ScheduleStateRecord).where(_owned_by(owner)))
     if (
         state is not None
-        and state.schedule_key == schedule_key(sync.schedule)
+        and state.schedule_key == schedule_key(owner.schedule)
         and state.next_run_at is not None
     ):
         return state.next_run_at
     try:
-        return next_due(sync.schedule, now or utcnow())
+        return next_due(owner.schedule, now or utcnow())
     except ConfigError:
         return None
+
+
+def _owned_by(owner: SyncRecord | SequenceRecord) -> ColumnElement[bool]:
+    if isinstance(owner, SyncRecord):
+        return ScheduleStateRecord.sync_id == owner.id
+    return ScheduleStateRecord.sequence_id == owner.id
