@@ -18,9 +18,12 @@ def hightouch_python() -> Path:
         pytest.skip(f"the official hightouch SDK is not installable here: {exc}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """``syncline serve`` with a worker pool, in a SYNCLINE_HOME of this module."""
+    """``syncline serve`` with a worker pool, in a SYNCLINE_HOME of this session.
+
+    Tests share it, so each names its resources with slugs of its own.
+    """
     with live_server(tmp_path_factory.mktemp("serve-home")) as running:
         yield running
 
