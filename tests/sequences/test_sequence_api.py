@@ -204,3 +204,16 @@ def test_runs_of_other_sequences_are_not_listed(
     ).json()
     client.call("POST", f"/sync-sequences/{first['id']}/trigger")
     assert client.call("GET", f"/sync-sequences/{second['id']}/runs").json()["data"] == []
+
+
+def test_odd_ids_and_names_are_client_errors(client: Client, syncs: list[SyncRecord]) -> None:
+    # A NUL reaches the route percent-encoded; PostgreSQL would refuse to compare it.
+    assert client.call("GET", "/sync-sequences/a%00b").status_code == 404
+    assert client.call("GET", "/sync-sequences/runs/a%00b").status_code == 404
+    assert client.call("GET", f"/sync-sequences/{'x' * 300}").status_code == 422
+
+    blank = client.call(
+        "POST", "/sync-sequences", json={"slug": "x", "name": "  ", "steps": [{"syncId": 1}]}
+    )
+    assert blank.status_code == 422
+    assert "body.name" in blank.json()["details"]

@@ -13,12 +13,14 @@ from fastapi import Path
 from pydantic import Field
 
 from syncline.api.run_schemas import SyncRunStatus
-from syncline.api.schemas import NO_NUL, Id, Strict, Text, Timestamp
+from syncline.api.schemas import Id, Strict, Text, Timestamp
 
-SequenceRef = Annotated[str, Path(min_length=1, max_length=255, pattern=NO_NUL)]
+# Only a length limit: an empty segment or a NUL cannot reach a route through a URL, so
+# declaring them would describe requests no client can send.
+SequenceRef = Annotated[str, Path(max_length=255)]
 """A sequence in the path: its id (a UUID) or its slug."""
 
-SequenceRunId = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL)]
+SequenceRunId = Annotated[str, Path(max_length=64)]
 """A sequence run's id (a UUID) in the path."""
 
 

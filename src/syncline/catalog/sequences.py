@@ -172,6 +172,8 @@ class SequenceRepository:
 
     def find(self, ident: str) -> SequenceRecord | None:
         """The sequence with this id or slug, or None."""
+        if "\x00" in str(ident):
+            return None  # no id or slug holds a NUL, and PostgreSQL refuses to compare one
         by_id = self.session.scalar(self._select().where(SequenceRecord.id == str(ident)))
         if by_id is not None:
             return by_id
@@ -270,6 +272,8 @@ class SequenceRepository:
 
     def get_run(self, run_id: str) -> SequenceRunRecord:
         """The sequence run with this id in this workspace."""
+        if "\x00" in str(run_id):
+            raise NotFoundError("sync sequence run", run_id)
         query = (
             select(SequenceRunRecord)
             .join(SequenceRecord, SequenceRecord.id == SequenceRunRecord.sequence_id)

@@ -94,6 +94,8 @@ def list_sequences(
 def create_sequence(body: SyncSequenceCreate, session: WriteSession) -> Any:
     """Create a sequence of syncs of this workspace, run in the order of ``steps``."""
     schedule, problems = _schedule(body.schedule)
+    if body.name is not None and not body.name.strip():
+        problems.append(Problem("name", "the name is empty", fix="leave it out to use the slug"))
     raise_problems([*problems, *session.sequences.check_steps(_steps(body.steps))])
     record = session.sequences.create(
         slug=body.slug, name=body.name, steps=_steps(body.steps), schedule=schedule,
