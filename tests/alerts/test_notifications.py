@@ -251,3 +251,23 @@ def test_delivery_failures_are_logged_and_never_fail_the_run(
     assert any("answered HTTP 500" in w for w in warnings)
     assert any(f"127.0.0.1:{closed}" in w and "ConnectError" in w for w in warnings)
     assert all("secret-path" not in w and "hunter2" not in w for w in warnings)
+
+
+def test_starttls_is_required_when_asked_for(
+    bench: Workbench, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The local server offers login but no STARTTLS: the password must not go out in clear.
+    inbox = SmtpInbox(login=("u", "hunter2")).start()
+    try:
+        recipient = email(inbox, starttls=True, username="u", password="hunter2")
+        bench.apply({"recipients": [recipient]})
+        bench.break_source()
+        assert bench.run()["status"] == "failed"
+    finally:
+        inbox.stop()
+
+    assert inbox.logins == []
+    assert inbox.messages == []
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.endswith("SMTPNotSupportedError")
+    assert "hunter2" not in warning
