@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from syncline.catalog import Catalog, SyncRecord
 from syncline.catalog.tables import RunRecord, ScheduleStateRecord
@@ -237,3 +237,25 @@ def test_next_run_at_before_the_scheduler_has_seen_the_sync(
         shape = session.to_api(session.syncs.get(sync.id))
     assert shape["nextRunAt"] is not None
     assert shape["nextRunAt"].endswith("-01-01T00:00:00.000Z")
+
+
+def test_a_tick_with_nothing_due_writes_nothing(
+    catalog: Catalog, scheduler: Scheduler, make_sync: MakeSync
+) -> None:
+    make_sync("hourly", HOURLY)
+    make_sync("off", HOURLY, disabled=True)
+    scheduler.tick(T0)
+
+    writes: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+
+    event.listen(catalog.engine, "before_cursor_execute", record)
+    try:
+        for minute in range(21, 60, 5):
+            assert scheduler.tick(T0.replace(minute=minute)) == []
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", record)
+    assert writes == []

@@ -110,8 +110,7 @@ class Scheduler:
         if not self._lead():
             return []
 
-        with self.catalog.session() as session:
-            pause_idle_states(session.orm)
+        pause_idle_states(self.catalog)
         queued: list[int | str] = []
         for target in scheduled_targets(self.catalog):
             try:
@@ -138,6 +137,8 @@ class Scheduler:
         return leading
 
     def _clock_schedule(self, target: Target, now: datetime) -> int | str | None:
+        if target.waiting_until is not None and target.waiting_until > now:
+            return None
         with self.catalog.session(target.workspace_id) as session:
             record = target.load(session, lock=True)
             if record is None:

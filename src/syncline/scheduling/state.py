@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
@@ -18,6 +19,10 @@ from syncline.catalog.tables import ScheduleStateRecord, SequenceRecord, SyncRec
 from syncline.catalog.types import utcnow
 from syncline.errors import ConfigError
 from syncline.scheduling.schedules import CLOCK_TYPES, next_due, schedule_key, schedule_type
+
+if TYPE_CHECKING:
+    # Only for annotations: the catalog imports this module (through its API shapes).
+    from syncline.catalog.catalog import Catalog
 
 logger = logging.getLogger(__name__)
 
@@ -46,24 +51,34 @@ def schedule_state(
     return state
 
 
-def pause_idle_states(session: Session) -> None:
-    """Clear the next due time of disabled and manual syncs and sequences."""
+def pause_idle_states(catalog: Catalog) -> None:
+    """Clear the next due time of disabled and manual syncs and sequences.
+
+    Looks first and writes only when there is something to clear, so that an idle
+    scheduler does not take SQLite's write lock on every tick.
+    """
     idle_syncs = select(SyncRecord.id).where(
         SyncRecord.disabled.is_(True) | SyncRecord.schedule.is_(None)
     )
     idle_sequences = select(SequenceRecord.id).where(
         SequenceRecord.disabled.is_(True) | SequenceRecord.schedule.is_(None)
     )
-    session.execute(
-        update(ScheduleStateRecord)
-        .where(
-            ScheduleStateRecord.sync_id.in_(idle_syncs)
-            | ScheduleStateRecord.sequence_id.in_(idle_sequences),
-            ScheduleStateRecord.next_run_at.is_not(None),
+    idle = (
+        ScheduleStateRecord.sync_id.in_(idle_syncs)
+        | ScheduleStateRecord.sequence_id.in_(idle_sequences)
+    ) & ScheduleStateRecord.next_run_at.is_not(None)
+
+    with catalog.session(read_only=True) as session:
+        found = session.orm.scalar(select(ScheduleStateRecord.id).where(idle).limit(1))
+    if found is None:
+        return
+    with catalog.session() as session:
+        session.orm.execute(
+            update(ScheduleStateRecord)
+            .where(idle)
+            .values(next_run_at=None)
+            .execution_options(synchronize_session=False)
         )
-        .values(next_run_at=None)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def next_run_at(

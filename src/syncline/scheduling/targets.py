@@ -7,13 +7,14 @@ Both carry a ``schedule`` and a ``disabled`` flag and keep one row of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from syncline.catalog.catalog import Catalog, CatalogSession
-from syncline.catalog.tables import SequenceRecord, SyncRecord
-from syncline.scheduling.schedules import schedule_type
+from syncline.catalog.tables import ScheduleStateRecord, SequenceRecord, SyncRecord
+from syncline.scheduling.schedules import schedule_key, schedule_type
 
 Scheduled = SyncRecord | SequenceRecord
 
@@ -28,6 +29,9 @@ class Target:
     ident: int | str
     slug: str
     schedule_type: str
+    waiting_until: datetime | None = None
+    """The stored next due time of this very schedule, when there is one: before it,
+    nothing needs a write."""
 
     @property
     def is_sync(self) -> bool:
@@ -61,14 +65,32 @@ def scheduled_targets(catalog: Catalog) -> list[Target]:
     """Every enabled sync and sequence that has a schedule, syncs first."""
     targets: list[Target] = []
     with catalog.session(read_only=True) as session:
-        for kind, table in (("sync", SyncRecord), ("sync sequence", SequenceRecord)):
+        for kind, table, owner in (
+            ("sync", SyncRecord, ScheduleStateRecord.sync_id),
+            ("sync sequence", SequenceRecord, ScheduleStateRecord.sequence_id),
+        ):
             rows = session.orm.execute(
-                select(table.workspace_id, table.id, table.slug, table.schedule)
+                select(
+                    table.workspace_id,
+                    table.id,
+                    table.slug,
+                    table.schedule,
+                    ScheduleStateRecord.schedule_key,
+                    ScheduleStateRecord.next_run_at,
+                )
+                .outerjoin(ScheduleStateRecord, owner == table.id)
                 .where(table.disabled.is_(False), table.schedule.is_not(None))
                 .order_by(table.id)
             ).all()
             targets += [
-                Target(kind, workspace_id, ident, slug, schedule_type(schedule) or "")
-                for workspace_id, ident, slug, schedule in rows
+                Target(
+                    kind,
+                    workspace_id,
+                    ident,
+                    slug,
+                    schedule_type(schedule) or "",
+                    waiting_until=next_run if key == schedule_key(schedule) else None,
+                )
+                for workspace_id, ident, slug, schedule, key, next_run in rows
             ]
     return targets
