@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from syncline.errors import ConfigError
 from syncline.project.yamlfile import Path_
+from syncline.scheduling.cron import parse_cron
+from syncline.scheduling.schedules import next_due
 
 TYPES = ("interval", "cron", "visual", "dbt")
 """Schedule types as stored; ``dbt-cloud`` and ``dbtCloud`` are read as ``dbt``."""
@@ -19,6 +23,7 @@ _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _CRON_FIELD = re.compile(r"[0-9A-Za-z*/,\-?]+")
 _CRON_NAMES = ("minute", "hour", "day of month", "month", "day of week")
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 ScheduleProblem = tuple[Path_, str, str]
 """A problem inside a schedule: path below ``schedule``, what is wrong, the fix."""
@@ -86,7 +91,21 @@ def _cron(body: dict[str, Any]) -> list[ScheduleProblem]:
                 )
                 problems.append((("expression",), message, fix))
                 break
+    if not problems:
+        problems.extend(_cron_meaning(expression, fix))
     return problems
+
+
+def _cron_meaning(expression: str, fix: str) -> list[ScheduleProblem]:
+    """What the scheduler would refuse: unknown names, zero steps, dates that never come."""
+    try:
+        parse_cron(expression)
+    except ConfigError as error:
+        return [(("expression",), error.message, fix)]
+    if next_due({"type": "cron", "schedule": {"expression": expression}}, _EPOCH) is None:
+        message = f"the cron expression {expression!r} names a date that never comes"
+        return [(("expression",), message, "check the day of month against the month")]
+    return []
 
 
 def _cron_numbers(field: str) -> list[int]:

@@ -1,0 +1,30 @@
+"""Validation refuses the cron expressions the scheduler could not run."""
+
+from __future__ import annotations
+
+import pytest
+
+from syncline.project.schedule import check_schedule
+
+
+@pytest.mark.parametrize(
+    ("expression", "said"),
+    [
+        ("*/0 * * * *", "step that is not a positive number"),
+        ("0 0 * foo *", "month 'foo' is not a known value"),
+        ("0 0 5-1 * *", "range that runs backwards"),
+        ("0 0 30 2 *", "names a date that never comes"),
+    ],
+)
+def test_an_expression_the_scheduler_cannot_run_is_a_problem(expression: str, said: str) -> None:
+    schedule, problems = check_schedule({"type": "cron", "schedule": {"expression": expression}})
+    assert schedule is None
+    assert [path for path, _, _ in problems] == [("schedule", "expression")]
+    assert said in problems[0][1]
+
+
+@pytest.mark.parametrize("expression", ["30 6 * * mon-fri", "0 12 29 2 *", "*/15 * 13 * 5"])
+def test_expressions_the_scheduler_runs_pass(expression: str) -> None:
+    schedule, problems = check_schedule({"type": "cron", "schedule": {"expression": expression}})
+    assert problems == []
+    assert schedule == {"type": "cron", "schedule": {"expression": expression}}
