@@ -254,3 +254,13 @@ def test_counting_and_the_latest_due_time_in_a_window() -> None:
     assert latest_due(hourly, start, end) == _utc(2026, 12, 4, 15)
     daily = cron("0 6 * * *")
     assert latest_due(daily, _utc(2026, 12, 1, 6), _utc(2026, 12, 4, 5)) == _utc(2026, 12, 3, 6)
+
+
+def test_the_latest_due_time_after_a_long_downtime() -> None:
+    every_minute = cron("* * * * *")
+    year_ago, now = _utc(2025, 1, 1), _utc(2026, 1, 1, 0, 0, 30)
+    assert latest_due(every_minute, year_ago, now) == _utc(2026, 1, 1)
+    assert count_due(every_minute, year_ago, now, limit=1000) == 1000
+    leap_day = cron("0 0 29 2 *")
+    assert latest_due(leap_day, _utc(2020, 2, 29), _utc(2026, 1, 1)) == _utc(2024, 2, 29)
+    assert latest_due(leap_day, _utc(2024, 2, 29), _utc(2024, 2, 29)) == _utc(2024, 2, 29)

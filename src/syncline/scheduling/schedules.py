@@ -41,6 +41,9 @@ _SEARCH_DAYS = 366 * 8 + 2
 """How far ahead to look for a wall-clock match: past two leap days (Feb 29 every 4 years,
 skipped in 2100)."""
 
+_LOOKBACKS = (timedelta(days=2), timedelta(days=40), timedelta(days=400), None)
+_TICK = timedelta(microseconds=1)
+
 CLOCK_TYPES = ("interval", "cron", "visual")
 """Schedule types that are due at clock times (``dbt`` waits for dbt Cloud instead)."""
 
@@ -98,12 +101,18 @@ def latest_due(schedule: dict[str, Any] | None, first: datetime, until: datetime
         period = _period(schedule.get("schedule") or {})
         return first + ((until - first) // period) * period
 
-    latest = first
-    for due in due_times(schedule, first):
-        if due > until:
-            break
-        latest = due
-    return latest
+    # Look back over growing windows, so that a long downtime of a frequent schedule does
+    # not walk every due time since ``first``.
+    for lookback in _LOOKBACKS:
+        start = first if lookback is None or until - first < lookback else until - lookback
+        latest = None
+        for due in due_times(schedule, start - _TICK):
+            if due > until:
+                break
+            latest = due
+        if latest is not None:
+            return latest
+    return first
 
 
 # -- compiled schedules ---------------------------------------------------------------------
