@@ -47,6 +47,7 @@ class HookReceiver:
 
     def __init__(self) -> None:
         self.deliveries: list[Delivery] = []
+        self.requests_started = 0
         self.tables: dict[int, dict[int, dict[str, Any]]] = {}
         self.delay: Callable[[int], float] = lambda _sync_id: 0.0
         """Seconds to wait before answering a request of a sync (a slow destination)."""
@@ -80,6 +81,8 @@ class HookReceiver:
 
     def _apply(self, body: dict[str, Any]) -> None:
         sync_id, run_id, action = body["syncId"], body["runId"], body["action"]
+        with self._lock:
+            self.requests_started += 1
         time.sleep(self.delay(sync_id))
         with self._lock:
             table = self.tables.setdefault(sync_id, {})

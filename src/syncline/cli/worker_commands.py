@@ -30,16 +30,8 @@ logger = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-IMMEDIATE_STOP_SECONDS = 5.0
-"""How long a second signal waits to mark the runs still going interrupted."""
-
-
-class _StopNow(Exception):
-    """A second stop signal arrived while the worker was stopping gracefully."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
+POLL_SECONDS = 0.2
+"""How often the main thread looks for a stop signal and for slots that ended."""
 
 
 def worker(
@@ -80,40 +72,45 @@ def worker(
 
 
 def _serve_until_stopped(pool: WorkerPool) -> int:
-    """Run the pool until a stop signal; returns the exit code."""
+    """Run the pool until a stop signal; returns the exit code.
+
+    The signal handler only records the signal: the main thread polls, so no wait is
+    ever broken off by an exception raised from a handler.
+    """
     requested = threading.Event()
+    at_once = threading.Event()
     received: list[int] = []
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         received.append(signum)
-        if len(received) == 1:
-            requested.set()
-        elif len(received) == 2:
-            raise _StopNow(signum)
+        (at_once if requested.is_set() else requested).set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     try:
         pool.start()
-        output.error_console().print(
+        errors = output.error_console()
+        errors.print(
             f"worker {pool.name} serving the run queue with {pool.concurrency} "
             f"{'slot' if pool.concurrency == 1 else 'slots'}; stop with Ctrl-C or SIGTERM"
         )
-        try:
-            while not requested.wait(1.0):
-                pass
-            output.error_console().print(
-                f"worker {pool.name} stopping: running runs stop at their next batch and "
-                "are resumed by the next run; send the signal again to stop at once"
-            )
-            pool.stop(graceful=True)
-        except _StopNow as stop:
-            output.error_console().print(f"worker {pool.name} stopping at once")
-            pool.stop(graceful=False, timeout=IMMEDIATE_STOP_SECONDS)
+        while not requested.wait(POLL_SECONDS):
+            pass
+        errors.print(
+            f"worker {pool.name} stopping: running runs stop at their next batch and are "
+            "resumed by the next run; send the signal again to stop at once"
+        )
+        pool.request_stop()
+        while not pool.wait(POLL_SECONDS) and not at_once.is_set():
+            pass
+        if at_once.is_set():
+            errors.print(f"worker {pool.name} stopping at once")
+            pool.stop(graceful=False)
             sys.stdout.flush()
             sys.stderr.flush()
             logging.shutdown()
             # Slots still writing a batch are abandoned; the in-doubt journal covers them.
-            os._exit(128 + stop.signum)
+            os._exit(128 + received[-1])
+        pool.stop()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -111,6 +111,19 @@ class WorkerPool:
             thread.start()
         logger.info("worker %s serving with %s slots", self.name, self.concurrency)
 
+    def request_stop(self) -> None:
+        """Stop leasing and ask running runs to stop at their next batch; returns at once."""
+        self._stopping.set()
+        self._stop_runs.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for every slot to end; True when they have."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            thread.join(remaining)
+        return all(not thread.is_alive() for thread in self._threads)
+
     def stop(self, graceful: bool = True, timeout: float | None = None) -> bool:
         """Stop leasing; running runs stop at their next batch boundary and are resumed.
 
@@ -122,15 +135,8 @@ class WorkerPool:
         """
         if not self._started or self._finished:
             return True
-        self._stopping.set()
-        self._stop_runs.set()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for thread in self._threads:
-            if not graceful:
-                break
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            thread.join(remaining)
-        ended = all(not thread.is_alive() for thread in self._threads)
+        self.request_stop()
+        ended = self.wait(timeout if graceful else 0.0)
         if not ended:
             self._abandon_active()
 

@@ -1,0 +1,207 @@
+"""``syncline worker`` as a real process on a SQLite catalog: signals, --check, refusal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from worker_helpers import (
+    HookReceiver,
+    ModelFile,
+    add_sync,
+    enqueue,
+    run_record,
+    runs_of,
+    wait_until,
+)
+
+from syncline.catalog import Catalog
+from syncline.settings import Settings
+from syncline.worker.recovery import RESUME_TRIGGER
+
+SYNCLINE = Path(sys.executable).with_name("syncline")
+
+
+class Workers:
+    """Starts ``syncline worker`` processes on one SYNCLINE_HOME; kills leftovers at the end."""
+
+    def __init__(self, home: Path, logs: Path) -> None:
+        self.home = home
+        self.logs = logs
+        self.started: list[subprocess.Popen[bytes]] = []
+
+    def env(self, name: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCLINE_")}
+        env.update(
+            SYNCLINE_HOME=str(self.home),
+            SYNCLINE_WORKER_NAME=name,
+            SYNCLINE_WORKER_HEARTBEAT_SECONDS="0.2",
+            SYNCLINE_WORKER_STALE_SECONDS="2",
+            SYNCLINE_PLANNER_THREADS="1",
+            SYNCLINE_LOG_LEVEL="INFO",
+        )
+        return env
+
+    def start(self, name: str) -> subprocess.Popen[bytes]:
+        log = self.logs / f"{name}-{len(self.started)}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(SYNCLINE), "worker"], env=self.env(name), stdout=out, stderr=out
+            )
+        self.started.append(process)
+        return process
+
+    def run(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(SYNCLINE), *args],
+            env=self.env(name),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def alive(self, name: str) -> bool:
+        return self.run(name, "worker", "--check").returncode == 0
+
+    def stop_all(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def catalog(home: Path) -> Iterator[Catalog]:
+    """The embedded SQLite catalog the worker processes serve."""
+    opened = Catalog.open(Settings(home=home))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def workers(home: Path, tmp_path: Path, catalog: Catalog) -> Iterator[Workers]:
+    started = Workers(home, tmp_path)
+    yield started
+    started.stop_all()
+
+
+def _name() -> str:
+    return f"worker-{uuid.uuid4().hex[:8]}"
+
+
+def test_check_exits_0_only_while_this_machines_worker_has_a_fresh_heartbeat(
+    workers: Workers,
+) -> None:
+    name = _name()
+    before = workers.run(name, "worker", "--check")
+    assert before.returncode == 1
+    assert f"no worker named {name!r} has registered" in before.stderr
+
+    process = workers.start(name)
+    assert wait_until(lambda: workers.alive(name), timeout=60)
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    after = workers.run(name, "worker", "--check")
+    assert after.returncode == 1
+    assert f"worker {name!r} stopped at" in after.stderr
+
+
+def test_check_exits_1_once_the_heartbeat_is_stale(workers: Workers) -> None:
+    name = _name()
+    process = workers.start(name)
+    assert wait_until(lambda: workers.alive(name), timeout=60)
+
+    process.send_signal(signal.SIGSTOP)  # alive but silent, as a hung worker is
+    try:
+        assert wait_until(lambda: not workers.alive(name), timeout=30)
+        assert "last sent a heartbeat" in workers.run(name, "worker", "--check").stderr
+    finally:
+        process.send_signal(signal.SIGCONT)
+
+
+def test_a_second_worker_on_a_sqlite_catalog_is_refused_but_not_after_a_crash(
+    workers: Workers,
+) -> None:
+    first_name = _name()
+    first = workers.start(first_name)
+    assert wait_until(lambda: workers.alive(first_name), timeout=60)
+
+    second = workers.run(_name(), "worker")
+
+    assert second.returncode == 2
+    assert "a worker is already serving this SQLite catalog" in second.stderr
+    assert f"pid {first.pid}" in second.stderr
+
+    first.kill()
+    first.wait()
+    third_name = _name()
+    workers.start(third_name)
+    assert wait_until(lambda: workers.alive(third_name), timeout=60)
+
+
+def test_sigterm_mid_run_stops_at_a_batch_and_the_next_worker_resumes_the_run(
+    workers: Workers, catalog: Catalog, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 25_000)
+    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=1_000)
+    receiver.delay = lambda _sync: 0.3  # about three seconds per batch of 10,000 rows
+    run_id = enqueue(catalog, sync_id)
+    name = _name()
+    process = workers.start(name)
+    assert wait_until(lambda: receiver.requests_started > 0, timeout=60)
+
+    process.send_signal(signal.SIGTERM)
+
+    assert process.wait(timeout=60) == 0
+    stopped = run_record(catalog, run_id)
+    assert stopped.status == "interrupted"
+    assert "stopped at a batch boundary because its worker stopped" in (stopped.error or "")
+    sent_first = len(receiver.of_sync(sync_id))
+    assert 0 < sent_first < 25_000
+    follow_up = runs_of(catalog, sync_id)[-1]
+    assert (follow_up.status, follow_up.triggered_by) == ("queued", RESUME_TRIGGER)
+
+    receiver.delay = lambda _sync: 0.0
+    workers.start(name)
+    assert wait_until(lambda: run_record(catalog, follow_up.id).status == "success", timeout=60)
+    assert receiver.table(sync_id) == models.rows("t1")
+    assert max(Counter(d.row_id for d in receiver.of_sync(sync_id)).values()) == 1
+
+
+def test_a_second_sigterm_stops_at_once_and_leaves_the_run_to_be_resumed(
+    workers: Workers, catalog: Catalog, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 5_000)
+    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=100)
+    receiver.delay = lambda _sync: 1.0  # 50 requests: far longer than the test waits
+    run_id = enqueue(catalog, sync_id)
+    process = workers.start(_name())
+    assert wait_until(lambda: receiver.requests_started > 0, timeout=60)
+
+    process.send_signal(signal.SIGTERM)
+    assert wait_until(lambda: "stopping:" in _log(workers, process), timeout=30)
+    process.send_signal(signal.SIGTERM)
+
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    stopped = run_record(catalog, run_id)
+    assert stopped.status == "interrupted"
+    assert "was stopped at once" in (stopped.error or "")
+    assert runs_of(catalog, sync_id)[-1].triggered_by == RESUME_TRIGGER
+
+
+def _log(workers: Workers, process: subprocess.Popen[bytes]) -> str:
+    index = workers.started.index(process)
+    return next(workers.logs.glob(f"*-{index}.log")).read_text()
