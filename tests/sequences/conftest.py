@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,12 +10,22 @@ from sequence_fixtures import Invoke, Result, make_syncs
 
 from syncline.catalog import Catalog, SyncRecord
 from syncline.cli.app import run_cli
+from syncline.security.secrets import SecretBox
 
 
 @pytest.fixture
 def syncs(catalog: Catalog) -> list[SyncRecord]:
     """Three syncs of the default workspace: ``first``, ``second`` and ``third``."""
     return make_syncs(catalog, "first", "second", "third")
+
+
+@pytest.fixture
+def sqlite_catalog(tmp_path: Path, secret_box: SecretBox) -> Iterator[Catalog]:
+    """A catalog in a SQLite file only, for rules that do not depend on the database."""
+    catalog = Catalog.from_url(f"sqlite:///{tmp_path / 'rules.db'}", secrets=secret_box)
+    make_syncs(catalog, "first", "second", "third")
+    yield catalog
+    catalog.close()
 
 
 @pytest.fixture
