@@ -74,6 +74,11 @@ def create_app(catalog: Catalog, settings: Settings, *, background: bool = True)
             logger.debug("route module %s is not present; its endpoints are not served", name)
             continue
         app.include_router(module.router, prefix=PREFIX)
+
+    # The web UI is served by the same app, at "/" (see syncline.web).
+    from syncline.web import mount as mount_web_ui
+
+    mount_web_ui(app)
     return app
 
 

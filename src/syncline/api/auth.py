@@ -32,6 +32,7 @@ RATE_WINDOW = 10.0
 
 bearer = HTTPBearer(
     auto_error=False,
+    scheme_name="bearerAuth",
     description="An API key made with `syncline keys create`; it opens one workspace.",
 )
 """The security scheme the OpenAPI document declares (``bearerAuth``)."""

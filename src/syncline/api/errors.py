@@ -203,8 +203,12 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
-    # Starlette's own errors: an unknown path (404) or method (405).
+    # Starlette's own errors: an unknown path (404) or method (405), and a body that
+    # cannot be parsed at all (400), which is a validation failure like any other.
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        problem = {"message": f"the request body cannot be read: {exc.detail}", "value": None}
+        return validation_failed(422, {"body": problem})
     message = "Not found" if exc.status_code == 404 else str(exc.detail)
     details = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
     return JSONResponse(
