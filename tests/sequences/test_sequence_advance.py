@@ -201,3 +201,29 @@ def test_a_disabled_sync_fails_its_step_unless_never(
     stopped = _status(catalog, stops)
     assert stopped["status"] == "failed"
     assert "sync 'first' is disabled" in str(stopped["error"])
+
+
+def test_an_interrupted_step_follows_the_run_that_resumes_it(
+    catalog: Catalog, syncs: list[SyncRecord]
+) -> None:
+    _sequence(catalog, "fatal", "fatal")
+    run_id = _trigger(catalog)
+    advance(catalog)
+    interrupted = _current_sync_run(catalog, run_id)
+    with catalog.session() as session:
+        # What a worker does when it stops: interrupt the run, queue one that resumes it.
+        session.runs.start(interrupted, "stopping-worker")
+        session.runs.finish(interrupted, "interrupted", error="worker stopped")
+        resumed = session.runs.enqueue(syncs[0].id, triggered_by="resume").id
+
+    advance(catalog)
+
+    status = _status(catalog, run_id)
+    assert status["status"] == "running"
+    assert [r["syncRunId"] for r in status["syncRuns"]] == [resumed]  # type: ignore[attr-defined]
+    finish_run(catalog, resumed, "success")
+    advance(catalog)
+    assert [r["syncId"] for r in _status(catalog, run_id)["syncRuns"]] == [  # type: ignore[attr-defined]
+        syncs[0].id,
+        syncs[1].id,
+    ]

@@ -9,20 +9,22 @@ go now:
   (``triggered_by="sequence"``);
 * when the current step's sync run has ended, the step's ``stopOn`` rule decides:
 
-  ============  ===========  ======================  ===========
-  sync run      ``fatal``    ``fatal_or_rejected``   ``never``
-  ============  ===========  ======================  ===========
-  success       go on        go on                   go on
-  warning       go on        stop: failed            go on
-  failed        stop: failed stop: failed            go on
-  interrupted   stop: failed stop: failed            go on
-  cancelled     stop: cancelled                      go on
-  ============  ===========  ======================  ===========
+  ===========  ===============  =====================  =========
+  sync run     ``fatal``        ``fatal_or_rejected``  ``never``
+  ===========  ===============  =====================  =========
+  success      go on            go on                  go on
+  warning      go on            stop: failed           go on
+  failed       stop: failed     stop: failed           go on
+  interrupted  stop: failed     stop: failed           go on
+  cancelled    stop: cancelled  stop: cancelled        go on
+  ===========  ===============  =====================  =========
 
-  An interrupted sync run counts as fatal because its step did not finish: running
-  the next syncs would read data the step never delivered. Running the sequence again
-  resumes the sync where it stopped. A sync run a person cancelled ends the sequence
-  as ``cancelled``, not ``failed``, since nothing went wrong.
+  An interrupted sync run (its worker stopped) is not an outcome yet: workers queue a
+  run that resumes its work, and the step follows that run instead (the step's
+  ``syncRunId`` becomes the new run's). Only when no later run of the sync exists
+  does it count as fatal, since running the next syncs would read data the step never
+  delivered. A sync run a person cancelled ends the sequence as ``cancelled``, not
+  ``failed``, since nothing went wrong.
 * after the last step the run is ``done``.
 
 A step whose sync is disabled is not run; it counts as a failed step. Any number of
@@ -42,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from syncline.catalog import Catalog, CatalogSession
 from syncline.catalog.sequences import SequenceStatus, StopOn
 from syncline.catalog.tables import (
+    RunRecord,
     SequenceRecord,
     SequenceRunRecord,
     SequenceRunStepRecord,
@@ -127,6 +130,8 @@ class _Mover:
         outcome = RunStatus(sync_run.status)
         if not outcome.terminal:
             return
+        if outcome == RunStatus.INTERRUPTED and self._follow_resumption(current, sync_run):
+            return
         rule = next((s.stop_on for s in steps if s.position == current.position), None)
         verdict = _judge(outcome, StopOn(rule or StopOn.FATAL))
         if verdict is not None:
@@ -139,6 +144,30 @@ class _Mover:
             )
             return
         self._start_step(steps, current.position + 1)
+
+    def _follow_resumption(self, step: SequenceRunStepRecord, interrupted: RunRecord) -> bool:
+        """Point the step at the run that resumes ``interrupted``; False when there is none."""
+        if interrupted.dry_run:
+            return False  # a dry run is never resumed
+        follow_up = self.orm.scalar(
+            select(RunRecord)
+            .where(
+                RunRecord.sync_id == interrupted.sync_id,
+                RunRecord.id > interrupted.id,
+                RunRecord.dry_run.is_(False),
+            )
+            .order_by(RunRecord.id)
+            .limit(1)
+        )
+        if follow_up is None:
+            return False
+        step.run_id = follow_up.id
+        self.orm.flush()
+        logger.info(
+            "sequence %s: run %s step %d: sync run %s was interrupted; following run %s",
+            self.sequence.slug, self.run.id, step.position + 1, interrupted.id, follow_up.id,
+        )  # fmt: skip
+        return True
 
     def _start(self) -> bool:
         busy = self.orm.scalar(
