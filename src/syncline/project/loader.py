@@ -32,6 +32,7 @@ from syncline.project.spec import (
     SequenceSpec,
     SyncSpec,
 )
+from syncline.project.sync_checks import template_problems, with_standard_mappings
 from syncline.project.yamlfile import Document, Path_, read_document, render_path
 
 logger = logging.getLogger(__name__)
@@ -281,7 +282,7 @@ class _Loader:
         if not isinstance(configuration, dict):
             self.problem(doc, (*path, "configuration"), "the configuration must be a mapping")
             return None
-        configuration = _default_mapping_type(configuration)
+        configuration = with_standard_mappings(configuration)
         parsed = self._check_model(doc, (*path, "configuration"), SyncConfiguration, configuration)
 
         schedule, problems = check_schedule(item.get("schedule"))
@@ -324,21 +325,10 @@ class _Loader:
     def _check_templates(self, doc: Document, path: Path_, parsed: SyncConfiguration) -> None:
         # The engine renders templates in a Jinja2 sandbox; a syntax error found here
         # gets its file and line instead of failing apply or the run.
-        from jinja2 import TemplateSyntaxError
-        from jinja2.sandbox import SandboxedEnvironment
-
-        environment = SandboxedEnvironment(autoescape=False)
-        for index, mapping in enumerate(parsed.mappings):
-            template = getattr(mapping, "template", None)
-            if not isinstance(template, str):
-                continue
-            try:
-                environment.parse(template)
-            except TemplateSyntaxError as exc:
-                where = f" (line {exc.lineno} of the template)" if "\n" in template else ""
-                message = f"the template of field {mapping.to!r} is not valid: {exc.message}"
-                fix = "correct the template, e.g. {{ column | upper }}"
-                self.problem(doc, (*path, "mappings", index, "template"), message + where, fix)
+        for problem in template_problems(parsed):
+            below = problem.location.split(".")[1:]  # the location starts at "configuration"
+            sub = tuple(int(p) if p.isdigit() else p for p in below)
+            self.problem(doc, (*path, *sub), problem.message, problem.fix)
 
     def _tags(self, doc: Document, path: Path_, item: dict[str, Any]) -> dict[str, str]:
         tags = item.get("tags") or {}
@@ -456,18 +446,6 @@ def _config_fix(message: str) -> str:
     if "Field required" in message:
         return "add this setting"
     return "correct this value"
-
-
-def _default_mapping_type(configuration: dict[str, Any]) -> dict[str, Any]:
-    # A mapping written as {from, to} is a column mapping; the API's type key is optional here.
-    mappings = configuration.get("mappings")
-    if not isinstance(mappings, list):
-        return configuration
-    typed = [
-        {"type": "standard", **m} if isinstance(m, dict) and "type" not in m and "from" in m else m
-        for m in mappings
-    ]
-    return {**configuration, "mappings": typed}
 
 
 def _nested_string(value: Any, key: str) -> str | None:
