@@ -398,6 +398,10 @@ def test_after_before_and_within_select_runs_by_start_time(api: Api) -> None:
     assert ids(after="2020-01-01T11:00:00") == [old, recent], "a time without zone is UTC"
     assert ids(before="2021-01-01T00:00:00.000Z") == [old]
     assert ids(after="2019-12-31T00:00:00Z", before="2020-06-01T00:00:00Z") == [old]
+    for bad in ("-31323", "1700000000", "yesterday"):
+        response = api.get(f"/syncs/{sync.id}/runs", params={"after": bad})
+        assert response.status_code == 422, bad
+        assert "ISO 8601" in response.json()["details"]["query.after"]["message"]
 
 
 def test_a_run_reads_as_the_sync_run_shape(api: Api) -> None:

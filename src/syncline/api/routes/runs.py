@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
 
 from syncline.api.deps import ReadSession, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
@@ -45,6 +48,20 @@ router = APIRouter(prefix="/syncs", tags=["sync runs"], responses=COMMON_RESPONS
 
 WholeNumber = Annotated[float, Path(ge=1, le=MAX_ID)]
 """An id in a path: a number, which the official SDK may write as ``5.0``."""
+
+
+Instant = Annotated[
+    str | None,
+    Query(
+        description="An ISO 8601 time; one without a zone is UTC.",
+        json_schema_extra={"format": "date-time"},
+    ),
+]
+"""A time in a query, parsed by :func:`_instant`."""
+
+
+_DATETIME = TypeAdapter(datetime)
+_NUMBER = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
 
 _FORM = "application/x-www-form-urlencoded"
 _FLAGS = {
@@ -148,8 +165,8 @@ def list_sync_runs(
     session: ReadSession,
     paging: PagingDep,
     runId: Annotated[float | None, Query(ge=1, le=MAX_ID)] = None,
-    after: Annotated[datetime | None, Query(description="Runs started after this.")] = None,
-    before: Annotated[datetime | None, Query(description="Runs started before this.")] = None,
+    after: Instant = None,
+    before: Instant = None,
     within: Annotated[
         float | None, Query(ge=0, le=10**8, description="Runs started in the last minutes.")
     ] = None,
@@ -158,7 +175,7 @@ def list_sync_runs(
     """List the runs of a sync, ascending by ``orderBy``; ``runId`` asks for one run."""
     sync = session.syncs.get(_whole(syncId, "path.syncId"))
     run_id = _whole(runId, "query.runId") if runId is not None else None
-    since = _utc(after)
+    since = _instant(after, "query.after")
     if within is not None:
         recent = datetime.now(UTC) - timedelta(minutes=within)
         since = max(since, recent) if since is not None else recent
@@ -166,7 +183,7 @@ def list_sync_runs(
         sync,
         run_id=run_id,
         after=since,
-        before=_utc(before),
+        before=_instant(before, "query.before"),
         offset=paging.offset,
         limit=paging.fetch,
         order_by=orderBy.value,
@@ -322,11 +339,24 @@ def _whole(value: float, location: str) -> int:
     return int(value)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """An instant from a query; one without a zone is taken as UTC, as schedules are."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+def _instant(text: str | None, location: str) -> datetime | None:
+    """An ISO 8601 time from a query; one without a zone is UTC, as schedules are.
+
+    Parsed here rather than by FastAPI, which would also take a bare number as a Unix
+    time where the API promises a date-time.
+    """
+    if text is None:
+        return None
+    try:
+        if _NUMBER.fullmatch(text.strip()):
+            raise ValueError(text)
+        value = _DATETIME.validate_python(text)
+    except (ValueError, PydanticValidationError):
+        raise _invalid(
+            location, f"{location.split('.')[-1]} must be an ISO 8601 time such as "
+            "2024-01-31T09:30:00Z", text,
+        ) from None  # fmt: skip
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _invalid(location: str, message: str, value: object) -> ValidationError:
