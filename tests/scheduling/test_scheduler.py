@@ -259,3 +259,33 @@ def test_a_tick_with_nothing_due_writes_nothing(
     finally:
         event.remove(catalog.engine, "before_cursor_execute", record)
     assert writes == []
+
+
+def test_a_failing_tick_is_logged_once_per_streak_and_ticking_goes_on(
+    catalog: Catalog, tmp_path_factory: pytest.TempPathFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = {"n": 0}
+
+    def flaky_clock() -> datetime:
+        calls["n"] += 1
+        if calls["n"] <= 3:
+            raise RuntimeError("clock unavailable")
+        return T0
+
+    scheduler = Scheduler(
+        catalog,
+        Settings(home=tmp_path_factory.mktemp("home")),
+        clock=flaky_clock,
+        tick_seconds=0.01,
+    )
+    with caplog.at_level(logging.INFO, logger="syncline.scheduling.scheduler"):
+        scheduler.start()
+        deadline = time.monotonic() + 10
+        while calls["n"] < 6 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        scheduler.stop(timeout=5)
+
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None
+    assert any("ticks again" in r.getMessage() for r in caplog.records)

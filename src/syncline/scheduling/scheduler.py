@@ -47,7 +47,7 @@ Clock = Callable[[], datetime]
 
 
 class Scheduler:
-    """Queues scheduled runs of syncs; call :meth:`tick` directly or :meth:`start` a thread."""
+    """Queues scheduled runs of syncs and sequences; call :meth:`tick` or :meth:`start`."""
 
     def __init__(
         self,
@@ -86,18 +86,31 @@ class Scheduler:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                # The tick still uses the lock's connection; the process exit frees it.
+                logger.warning("scheduler tick still running after %ss; not waiting", timeout)
+                return
             self._thread = None
         self.leadership.release()
         logger.info("scheduler stopped")
 
     def _loop(self) -> None:
+        failing = False
         while not self._stopping.is_set():
             try:
                 self.tick(self.clock())
             except Exception:
                 # A tick that failed (catalog unreachable, a bug) must not end scheduling;
-                # the next tick tries again.
-                logger.exception("scheduler tick failed; retrying in %ss", self.tick_seconds)
+                # the next tick tries again. The first failure of a streak gets a traceback.
+                if not failing:
+                    logger.exception("scheduler tick failed; retrying every %ss", self.tick_seconds)
+                else:
+                    logger.debug("scheduler tick failed again", exc_info=True)
+                failing = True
+            else:
+                if failing:
+                    logger.info("scheduler ticks again after failures")
+                failing = False
             self._stopping.wait(self.tick_seconds)
 
     # -- one tick ---------------------------------------------------------------------
