@@ -1,4 +1,9 @@
-"""The PostgreSQL source: ADBC streams query results as Arrow batches over COPY."""
+"""The PostgreSQL source: ADBC streams query results as Arrow batches over COPY.
+
+NUMERIC columns are read as the server's text: ADBC turning NUMERIC's binary digits
+into text costs a third of a read of TPC-H ``orders``, while the server prints them
+at a fraction of that, on a core of its own. The text is what ADBC would have made.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from syncline.connectors.sources.postgres.config import PostgresConfig
 from syncline.connectors.sources.postgres.errors import map_error
 from syncline.connectors.sources.postgres.types import (
     MONEY_SCALE_QUERY,
+    TYPE_KEY,
     ColumnPlan,
     plan_column,
 )
@@ -66,9 +72,10 @@ class PostgresSource(Source):
             with translated(self._map_error), connection.cursor() as cursor:
                 # Asked first: no other statement may run while the result streams.
                 money_scale = _money_scale(cursor)
-                cursor.execute(_copyable(query))
+                exported = cursor.adbc_execute_schema(_copyable(query))
+                plans = [plan_column(field, money_scale) for field in exported]
+                cursor.execute(_copyable(_numeric_as_text(query, exported)))
                 reader = cursor.fetch_record_batch()
-                plans = [plan_column(field, money_scale) for field in reader.schema]
                 schema = pa.schema([plan.field for plan in plans])
                 batches = (_finish(batch, plans, schema) for batch in reader)
                 yield from rebatch(batches, batch_rows)
@@ -110,6 +117,29 @@ def _copyable(query: str) -> str:
     while body.endswith(";"):
         body = body[:-1].rstrip()
     return body + "\n"
+
+
+def _numeric_as_text(query: str, exported: pa.Schema) -> str:
+    """``query`` with its NUMERIC columns cast to text by the server, or as it is when
+    it has none or its column names do not tell the columns apart."""
+    names = exported.names
+    numeric = [_type_name(field) == "numeric" for field in exported]
+    if not any(numeric) or len(set(names)) != len(names):
+        return query
+    columns = ", ".join(
+        f"{_identifier(name)}::text AS {_identifier(name)}" if is_numeric else _identifier(name)
+        for name, is_numeric in zip(names, numeric, strict=True)
+    )
+    return f"SELECT {columns} FROM (\n{_copyable(query)}) AS _syncline_model"
+
+
+def _type_name(field: pa.Field) -> str:
+    value: bytes = (field.metadata or {}).get(TYPE_KEY, b"")
+    return value.decode()
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _finish(

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from syncline.connectors.sources._arrow import cast_column, normal_type
 from syncline.connectors.sources.base import Column, decimal_field, json_field
@@ -106,20 +107,37 @@ def _money_plan(name: str, scale: int) -> ColumnPlan:
 def _numeric_plan(name: str, typmod: int) -> ColumnPlan:
     """NUMERIC(p, s) as exact decimal128; unbounded or wider than 38 digits as decimal text."""
     if typmod < 4:
-        return ColumnPlan(decimal_field(name), "numeric", _storage)
+        return ColumnPlan(decimal_field(name), "numeric", _numeric_text)
 
     precision = ((typmod - 4) >> 16) & 0xFFFF
     scale = (typmod - 4) & 0xFFFF
     type_name = f"numeric({precision},{scale})"
     if precision > 38 or scale > precision:
-        return ColumnPlan(decimal_field(name), type_name, _storage)
+        return ColumnPlan(decimal_field(name), type_name, _numeric_text)
 
     target = pa.decimal128(precision, scale)
+    # NaN and infinities fail the cast, however they are spelled.
     return ColumnPlan(pa.field(name, target), type_name, lambda array: cast_column(array, target))
 
 
 def _storage(array: pa.Array) -> pa.Array:
     return cast_column(array, pa.string())
+
+
+# How the server prints NUMERIC's special values, and how ADBC spells them.
+_SERVER_SPECIALS = pa.array(["NaN", "Infinity", "-Infinity"])
+_ADBC_SPECIALS = ["nan", "inf", "-inf"]
+
+
+def _numeric_text(array: pa.Array) -> pa.Array:
+    """NUMERIC as text, spelled as ADBC spells it whether it or the server printed it:
+    the server's ``NaN``, ``Infinity`` and ``-Infinity`` become ``nan``, ``inf``, ``-inf``."""
+    text = cast_column(array, pa.string())
+    if not pc.any(pc.is_in(text, value_set=_SERVER_SPECIALS)).as_py():
+        return text
+    for server, adbc in zip(_SERVER_SPECIALS.to_pylist(), _ADBC_SPECIALS, strict=True):
+        text = pc.if_else(pc.equal(text, server), pa.scalar(adbc), text)
+    return text
 
 
 def _uuid_text(array: pa.Array) -> pa.Array:
