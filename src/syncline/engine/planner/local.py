@@ -3,7 +3,9 @@
 Rows arrive as Arrow record batches and stay columnar: DuckDB computes each row's
 canonical key and fingerprint, the full join against the snapshot and the plan, and
 spills to disk under its memory limit. Only JSON columns pass through Python, for
-their canonical form.
+their canonical form. A row whose prefilter (a cheap hash, see
+:func:`~syncline.engine.canonical.prefilter_sql`) equals its snapshot entry's takes
+that entry's fingerprint: the md5 is computed only for new, changed and unknown rows.
 
 DuckDB's tables stay narrow: key, fingerprint, external id and the row's position.
 The model's columns go to a :class:`~syncline.engine.planner.rowfile.RowFile` as they
@@ -22,10 +24,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.engine.canonical import (
+    FINGERPRINT_SCHEME,
     canonical_json_array,
     canonical_sql,
     fingerprint_sql,
+    hashes_exactly,
     is_json_canonical,
+    prefilter_sql,
     quote_identifier,
 )
 from syncline.engine.planner.prefetch import prefetched
@@ -37,7 +42,8 @@ from syncline.errors import RunError, UserError
 logger = logging.getLogger(__name__)
 
 CURRENT = "scratch.current"
-"""Scratch table of this run's model rows: key, fingerprint, external id, position, id."""
+"""Scratch table of this run's model rows: key, fingerprint, prefilter, whether the
+fingerprint was computed afresh, external id, position, id."""
 
 PLAN = "scratch.plan"
 """Scratch table of this run's planned rows: the changes, with their positions and ids."""
@@ -143,7 +149,7 @@ class LocalPlanner:
                         for name in json_columns
                     ]
                     first = rows.append(picked)
-                    extra.append(pa.array(range(first, first + batch.num_rows), pa.int64()))
+                    extra.append(_positions(first, batch.num_rows))
                     yield pa.RecordBatch.from_arrays(list(picked.columns) + extra, schema=staged)
             except BaseException as exc:
                 failures.append(exc)
@@ -155,6 +161,9 @@ class LocalPlanner:
         reader = pa.RecordBatchReader.from_batches(staged, ahead)
         con = self.store.connection
         con.register("_sl_incoming", reader)
+        # DuckDB cannot count a stream's rows, takes it for the smaller side of the join
+        # and would hold all of it in a hash table: the snapshot must be the side built.
+        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
         try:
             con.execute(self._ingest_sql(projected, json_columns, salt))
         except duckdb.Error:
@@ -163,6 +172,7 @@ class LocalPlanner:
                 raise failures[0] from None
             raise
         finally:
+            con.execute("RESET disabled_optimizers")
             con.unregister("_sl_incoming")
             # Stops the reading thread now, even on a failure, so that it is out of the
             # source (which the caller then closes) and out of the row file.
@@ -183,28 +193,66 @@ class LocalPlanner:
         return stats
 
     def _ingest_sql(self, projected: pa.Schema, json_columns: list[str], salt: str) -> str:
+        """One statement: canonical key and prefilter of each row, joined to its snapshot
+        entry, and the md5 fingerprint only where the prefilter does not vouch for it."""
         canonical: dict[str, str] = {}
+        hashed: dict[str, str] = {}
         for name in self.columns:
+            kind = projected.field(name).type
             if name in json_columns:
                 canonical[name] = quote_identifier(_json_name(json_columns.index(name)))
+                hashed[name] = canonical[name]
             else:
-                canonical[name] = canonical_sql(name, projected.field(name).type)
+                canonical[name] = canonical_sql(name, kind)
+                hashed[name] = quote_identifier(name) if hashes_exactly(kind) else canonical[name]
         compared = sorted(name for name in self.columns if name != self.primary_key)
-        inner = ", ".join(
-            [
-                f"{canonical[name]} AS {quote_identifier(_canon_name(i))}"
-                for i, name in enumerate(compared)
-            ]
+        signature = "\n".join(
+            [FINGERPRINT_SCHEME, salt]
+            + [f"{name}:{projected.field(name).type}:{name in json_columns}" for name in compared]
+        )
+        passed = [quote_identifier(name) for name in self.columns] + [
+            quote_identifier(_json_name(i)) for i in range(len(json_columns))
+        ]
+        incoming = ", ".join(
+            [*passed, _POSITION]
             + [f"{canonical[self.primary_key]} AS _sl_key"]
+            + [f"{prefilter_sql([hashed[name] for name in compared], signature)} AS _sl_h"]
             + [f"CAST({quote_identifier(self.id_column)} AS VARCHAR) AS _sl_ext"]
-            + [_POSITION, f"{quote_identifier(self.id_column)} AS {_ID}"]
+            + [f"{quote_identifier(self.id_column)} AS {_ID}"]
+        )
+        # Only settled entries with a prefilter can vouch for a fingerprint.
+        known = (
+            "SELECT key AS _sl_s_key, fp AS _sl_s_fp, h AS _sl_s_h FROM snapshot "
+            "WHERE h IS NOT NULL AND fp IS NOT NULL AND doubt IS NULL"
+        )
+        joined = (
+            f"SELECT c.*, coalesce(s._sl_s_h = c._sl_h, false) AS _sl_known, s._sl_s_fp "
+            f"FROM (SELECT {incoming} FROM _sl_incoming) c "
+            f"LEFT JOIN ({known}) s ON s._sl_s_key = c._sl_key"
+        )
+        # Canonical strings only for the rows that need a fingerprint: a CASE computes
+        # its ELSE branch for those rows alone.
+        canonical_columns = ", ".join(
+            f"CASE WHEN NOT _sl_known THEN {canonical[name]} END AS {_canon_name(i)}"
+            for i, name in enumerate(compared)
         )
         fingerprint = fingerprint_sql([_canon_name(i) for i in range(len(compared))], salt)
-        outer = ", ".join(["_sl_key", f"{fingerprint} AS _sl_fp", "_sl_ext", _POSITION, _ID])
-        return (
-            f"CREATE OR REPLACE TABLE {CURRENT} AS SELECT {outer} "
-            f"FROM (SELECT {inner} FROM _sl_incoming)"
+        outer = ", ".join(
+            [
+                "_sl_key",
+                f"CASE WHEN _sl_known THEN _sl_s_fp ELSE {fingerprint} END AS _sl_fp",
+                "_sl_h",
+                "NOT _sl_known AS _sl_fresh",
+                "_sl_ext",
+                _POSITION,
+                _ID,
+            ]
         )
+        canonicalised = (
+            f"SELECT _sl_key, _sl_known, _sl_s_fp, _sl_h, _sl_ext, {_POSITION}, {_ID}, "
+            f"{canonical_columns} FROM ({joined})"
+        )
+        return f"CREATE OR REPLACE TABLE {CURRENT} AS SELECT {outer} FROM ({canonicalised})"
 
     def check_unique_keys(self) -> None:
         """Fail the run, showing example keys, when the model repeats a primary key."""
@@ -237,12 +285,13 @@ class LocalPlanner:
         ``_sl_doubt`` column names the operation such a row was sent with.
         """
         con = self.store.connection
+        self.store.remember_prefilters(CURRENT)
         plan = Plan(snapshot_size=self.store.snapshot_size())
         columns = f"c.{_POSITION}, {self._planned_id(with_snapshot=not full_resync)}"
         if full_resync:
             sql = (
                 f"CREATE OR REPLACE TABLE {PLAN} AS SELECT c._sl_key, 'added' AS _sl_op, "
-                "c._sl_fp, c._sl_ext, coalesce(f.attempts, 0) AS _sl_attempts, "
+                "c._sl_fp, c._sl_h, c._sl_ext, coalesce(f.attempts, 0) AS _sl_attempts, "
                 "CAST(NULL AS VARCHAR) AS _sl_doubt, "
                 f"{columns} FROM {CURRENT} c LEFT JOIN failed f ON f.key = c._sl_key "
                 "WHERE c._sl_key IS NOT NULL"
@@ -261,7 +310,8 @@ class LocalPlanner:
                 "coalesce(c._sl_key, s.key) AS _sl_key, "
                 "CASE WHEN s.key IS NULL THEN 'added' WHEN c._sl_key IS NULL THEN 'removed' "
                 "WHEN s.doubt = 'added' THEN 'added' "
-                "ELSE 'changed' END AS _sl_op, c._sl_fp, coalesce(c._sl_ext, s.ext) AS _sl_ext, "
+                "ELSE 'changed' END AS _sl_op, c._sl_fp, c._sl_h, "
+                "coalesce(c._sl_ext, s.ext) AS _sl_ext, "
                 "coalesce(f.attempts, 0) AS _sl_attempts, s.doubt AS _sl_doubt, "
                 f"{columns} "
                 f"FROM (SELECT * FROM {CURRENT} WHERE _sl_key IS NOT NULL) c "
@@ -364,9 +414,23 @@ def _check_names(model_columns: Sequence[str], columns: Sequence[str]) -> None:
             )
 
 
-def _json_name(index: int) -> str:
-    return f"_sl_json_{index}"
+_POSITION_BLOCK = pa.array(range(1 << 16), pa.int64())
+
+
+def _positions(first: int, count: int) -> pa.Array:
+    """Row positions ``first`` .. ``first + count - 1``, without a Python int per row."""
+    parts = []
+    for start in range(0, count, len(_POSITION_BLOCK)):
+        size = min(len(_POSITION_BLOCK), count - start)
+        parts.append(pc.add(_POSITION_BLOCK.slice(0, size), first + start))
+    if not parts:
+        return pa.array([], pa.int64())
+    return pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
 
 
 def _canon_name(index: int) -> str:
     return f"_sl_canon_{index}"
+
+
+def _json_name(index: int) -> str:
+    return f"_sl_json_{index}"

@@ -2,7 +2,11 @@
 
 The snapshot holds, per primary key, the fingerprint of the row the destination last
 acknowledged and the external id value a later delete or clear needs. The failed-row
-index holds every row the destination rejected and how many runs tried it.
+index holds every row the destination rejected and how many runs tried it. Beside each
+fingerprint the snapshot may keep the row's *prefilter* (see
+:func:`syncline.engine.canonical.prefilter_sql`), a cache that spares recomputing the
+fingerprint of an unchanged row; it is valid only under the DuckDB release named in
+``meta``, and is forgotten when another release opens the file.
 
 Each batch is journaled twice, each time in one transaction that is cheap whatever the
 snapshot's size: its keys as *in doubt* before it is handed to the destination, and its
@@ -42,15 +46,24 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS snapshot (key VARCHAR, fp UBIGINT, ext VARCHAR, doubt VARCHAR)",
     # Files written before in-doubt keys were tracked lack the column; NULL means settled.
     "ALTER TABLE snapshot ADD COLUMN IF NOT EXISTS doubt VARCHAR",
+    # The prefilter of the fingerprinted row, when known; NULL means compute the fingerprint.
+    "ALTER TABLE snapshot ADD COLUMN IF NOT EXISTS h UBIGINT",
     "CREATE TABLE IF NOT EXISTS failed "
     "(key VARCHAR, operation VARCHAR, reason VARCHAR, attempts INTEGER)",
     "CREATE TABLE IF NOT EXISTS journal (key VARCHAR, kind VARCHAR, operation VARCHAR, "
     "fp UBIGINT, ext VARCHAR, reason VARCHAR, attempts INTEGER)",
     # Files written before batches were numbered lack the column; NULL means no batch.
     "ALTER TABLE journal ADD COLUMN IF NOT EXISTS batch BIGINT",
+    # The prefilter that goes with fp into the snapshot; NULL when unknown.
+    "ALTER TABLE journal ADD COLUMN IF NOT EXISTS h UBIGINT",
 )
 
-_JOURNAL_COLUMNS = "key, kind, operation, fp, ext, reason, attempts, batch"
+_JOURNAL_COLUMNS = "key, kind, operation, fp, ext, reason, attempts, batch, h"
+
+_SNAPSHOT_COLUMNS = "key, fp, ext, doubt, h"
+
+PREFILTER_SCHEME = f"{FINGERPRINT_SCHEME}+duckdb-hash-{duckdb.__version__}"
+"""What made the snapshot's prefilters: DuckDB's ``hash()`` may change between releases."""
 
 _UNSETTLED = "scratch.unsettled"
 """Scratch table of the keys a merge finds still in doubt."""
@@ -65,6 +78,7 @@ _JOURNAL_SCHEMA = pa.schema(
         ("reason", pa.string()),
         ("attempts", pa.int32()),
         ("batch", pa.int64()),
+        ("h", pa.uint64()),
     ]
 )
 
@@ -129,6 +143,7 @@ class SnapshotStore:
             ) from None
         self._configure(memory_limit, threads)
         self._create_schema(rebuild)
+        self._check_prefilters()
         self._doubted: dict[int, int] = {}
         row = self.connection.execute("SELECT max(batch) FROM journal").fetchone()
         self._last_batch = int(row[0]) if row and row[0] is not None else 0
@@ -170,6 +185,44 @@ class SnapshotStore:
                 code="SNAPSHOT_INCOMPATIBLE",
                 sync_id=self.sync_id,
             )
+
+    def _check_prefilters(self) -> None:
+        """Forget the prefilters when another DuckDB release (or scheme) made them."""
+        con = self.connection
+        row = con.execute("SELECT value FROM meta WHERE name = 'prefilter'").fetchone()
+        if row is not None and row[0] == PREFILTER_SCHEME:
+            return
+        if row is not None:
+            logger.info(
+                "sync %s: snapshot prefilters of %s are recomputed under %s",
+                self.sync_id,
+                row[0],
+                PREFILTER_SCHEME,
+            )
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("UPDATE snapshot SET h = NULL WHERE h IS NOT NULL")
+            con.execute("UPDATE journal SET h = NULL WHERE h IS NOT NULL")
+            con.execute("DELETE FROM meta WHERE name = 'prefilter'")
+            con.execute("INSERT INTO meta VALUES ('prefilter', ?)", [PREFILTER_SCHEME])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def remember_prefilters(self, current: str) -> None:
+        """Store the prefilters of ``current``'s rows whose fingerprint was computed afresh
+        and equals the snapshot's, so that the next run can skip computing it.
+
+        Only a cache: the snapshot's fingerprints and doubts stay as they are.
+        """
+        self.connection.execute(
+            "UPDATE snapshot SET h = c._sl_h FROM "
+            f"(SELECT _sl_key, _sl_fp, _sl_h FROM {current} WHERE _sl_fresh "
+            "AND _sl_key IS NOT NULL) c "
+            "WHERE snapshot.key = c._sl_key AND snapshot.fp = c._sl_fp "
+            "AND snapshot.doubt IS NULL"
+        )
 
     def unknown_size(self) -> int:
         """How many snapshot entries are unknown: sent by a run that died before the answer."""
@@ -272,7 +325,7 @@ class SnapshotStore:
         """Journal every planned row of ``operation`` as done without sending it."""
         row = self.connection.execute(
             f"INSERT INTO journal ({_JOURNAL_COLUMNS}) "
-            "SELECT _sl_key, 'ack', _sl_op, _sl_fp, _sl_ext, NULL, 0, NULL "
+            "SELECT _sl_key, 'ack', _sl_op, _sl_fp, _sl_ext, NULL, 0, NULL, _sl_h "
             f"FROM {plan} WHERE _sl_op = ?",
             [operation.value],
         ).fetchone()
@@ -301,10 +354,13 @@ class SnapshotStore:
                     f"'ack' UNION ALL SELECT key FROM {_UNSETTLED})"
                 )
             con.execute(
-                "INSERT INTO snapshot SELECT key, fp, ext, NULL FROM journal "
-                "WHERE kind = 'ack' AND operation <> 'removed'"
+                f"INSERT INTO snapshot ({_SNAPSHOT_COLUMNS}) SELECT key, fp, ext, NULL, h "
+                "FROM journal WHERE kind = 'ack' AND operation <> 'removed'"
             )
-            con.execute(f"INSERT INTO snapshot SELECT key, NULL, ext, operation FROM {_UNSETTLED}")
+            con.execute(
+                f"INSERT INTO snapshot ({_SNAPSHOT_COLUMNS}) "
+                f"SELECT key, NULL, ext, operation, NULL FROM {_UNSETTLED}"
+            )
             # A rejection of an earlier run stays on record until an outcome replaces it.
             if self.failed_size() > 0:
                 con.execute(
@@ -331,7 +387,8 @@ class SnapshotStore:
         try:
             con.execute("DELETE FROM snapshot")
             con.execute(
-                f"INSERT INTO snapshot SELECT _sl_key, _sl_fp, _sl_ext, NULL FROM {current} "
+                f"INSERT INTO snapshot ({_SNAPSHOT_COLUMNS}) "
+                f"SELECT _sl_key, _sl_fp, _sl_ext, NULL, _sl_h FROM {current} "
                 "WHERE _sl_key IS NOT NULL"
             )
             con.execute("DELETE FROM failed")
@@ -391,6 +448,7 @@ def doubt_entries(planned: pa.RecordBatch, sent: list[int], batch: int) -> pa.Ta
             pa.nulls(count, pa.string()),
             pa.repeat(pa.scalar(0, pa.int32()), count),
             pa.repeat(pa.scalar(batch, pa.int64()), count),
+            _prefilters(rows),
         ],
         schema=_JOURNAL_SCHEMA,
     )
@@ -415,6 +473,7 @@ def journal_entries(
                     pa.nulls(count, pa.string()),
                     pa.array([0] * count, pa.int32()),
                     pa.nulls(count, pa.int64()),
+                    _prefilters(rows),
                 ],
                 schema=_JOURNAL_SCHEMA,
             )
@@ -434,6 +493,7 @@ def journal_entries(
                     pa.array([reason for _, reason in rejected], pa.string()),
                     attempts,
                     pa.nulls(count, pa.int64()),
+                    _prefilters(rows),
                 ],
                 schema=_JOURNAL_SCHEMA,
             )
@@ -441,6 +501,13 @@ def journal_entries(
     if not parts:
         return _JOURNAL_SCHEMA.empty_table()
     return pa.concat_tables(parts)
+
+
+def _prefilters(rows: pa.RecordBatch) -> pa.Array:
+    """The planned rows' prefilters; NULL (compute the fingerprint) when a plan has none."""
+    if "_sl_h" in rows.schema.names:
+        return rows.column("_sl_h").cast(pa.uint64())
+    return pa.nulls(rows.num_rows, pa.uint64())
 
 
 def _default_memory_limit() -> str | None:
