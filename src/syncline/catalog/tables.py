@@ -400,3 +400,19 @@ class AlertStateRecord(Base):
     since: Mapped[datetime] = mapped_column(default=utcnow)
     notified_at: Mapped[datetime | None]
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class UserRecord(Base):
+    """A person who signs in to the web UI: one workspace, one role, an argon2 hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    """``admin`` (everything) or ``viewer`` (reads only)."""
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]

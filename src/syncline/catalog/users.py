@@ -1,0 +1,116 @@
+"""Web UI accounts: local users with an argon2 password hash, a role and one workspace.
+
+An e-mail address is unique across the installation, so signing in needs no
+workspace name: the account decides which workspace the person sees.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from syncline.catalog.tables import UserRecord
+from syncline.catalog.types import utcnow
+from syncline.errors import Problem, ValidationError
+
+logger = logging.getLogger(__name__)
+
+MIN_PASSWORD_LENGTH = 10
+"""Shorter passwords are refused when an account is made."""
+
+_hasher = PasswordHasher()
+
+# Verifying against this when no account matches costs the same time as a real
+# check, so response times do not tell which e-mail addresses have accounts.
+_DUMMY_HASH = _hasher.hash("no account has this password")
+
+
+class Role(enum.StrEnum):
+    """What a user may do: an admin everything, a viewer only look."""
+
+    admin = "admin"
+    viewer = "viewer"
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of ``password``, as stored."""
+    return _hasher.hash(password)
+
+
+def check_new_user(email: str, password: str, role: str) -> list[Problem]:
+    """Every problem of a new account's e-mail address, password and role."""
+    problems: list[Problem] = []
+    if "@" not in email.strip() or len(email.strip()) < 3:
+        problems.append(Problem("email", "this is not an e-mail address", value=email))
+    if len(password) < MIN_PASSWORD_LENGTH:
+        message = f"the password has fewer than {MIN_PASSWORD_LENGTH} characters"
+        problems.append(Problem("password", message, fix="choose a longer password"))
+    if role not in {r.value for r in Role}:
+        message = f"unknown role {role!r} (roles: admin, viewer)"
+        problems.append(Problem("role", message, value=role))
+    return problems
+
+
+class UserRepository:
+    """The accounts of the whole installation (sign-in looks them up by e-mail)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create(self, workspace_id: int, email: str, password: str, role: str) -> UserRecord:
+        """Make an account; ValidationError lists every problem, a taken e-mail among them."""
+        email = email.strip().lower()
+        problems = check_new_user(email, password, role)
+        if self.find_by_email(email) is not None:
+            problems.append(Problem("email", f"an account for {email!r} exists", value=email))
+        if problems:
+            raise ValidationError(problems)
+        record = UserRecord(
+            workspace_id=workspace_id,
+            email=email,
+            role=role,
+            password_hash=hash_password(password),
+        )
+        self.session.add(record)
+        self.session.flush()
+        logger.info("user %s made in workspace %s as %s", record.id, workspace_id, role)
+        return record
+
+    def find_by_email(self, email: str) -> UserRecord | None:
+        """The account with this e-mail address, if any."""
+        query = select(UserRecord).where(UserRecord.email == email.strip().lower())
+        return self.session.scalars(query).one_or_none()
+
+    def get(self, user_id: int) -> UserRecord | None:
+        """The account with this id, if any."""
+        return self.session.get(UserRecord, user_id)
+
+    def list(self, workspace_id: int | None = None) -> list[UserRecord]:
+        """Accounts by id, of one workspace or of all."""
+        query = select(UserRecord).order_by(UserRecord.id)
+        if workspace_id is not None:
+            query = query.where(UserRecord.workspace_id == workspace_id)
+        return list(self.session.scalars(query))
+
+    def verify(self, email: str, password: str) -> UserRecord | None:
+        """The enabled account these credentials open, noting the sign-in; None otherwise."""
+        record = self.find_by_email(email)
+        stored = record.password_hash if record is not None else _DUMMY_HASH
+        try:
+            _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if record is None or record.disabled_at is not None:
+            return None
+        if _hasher.check_needs_rehash(record.password_hash):
+            record.password_hash = hash_password(password)
+        record.last_sign_in_at = utcnow()
+        return record
+
+
+__all__ = ["Role", "UserRepository", "hash_password"]

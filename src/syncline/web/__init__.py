@@ -1,0 +1,51 @@
+"""The web UI: server-rendered pages (Jinja2 and htmx) in the same app as the REST API.
+
+:func:`mount` adds the pages, the static files and the sign-in handling to the app
+:func:`syncline.api.app.create_app` builds. Pages read and change the catalog through
+the same repositories and checks as the API, so both accept and refuse the same
+things.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from syncline.web.render import render
+from syncline.web.users import Forbidden, SignInRequired
+
+STATIC = Path(__file__).parent / "static"
+
+PAGES = ("signin", "overview", "syncs", "runs", "connections", "models", "sync_form")
+"""Page modules under :mod:`syncline.web.pages`, each exposing ``router``."""
+
+
+def mount(app: FastAPI) -> None:
+    """Serve the UI from ``app``: pages at ``/``, files at ``/static``."""
+    import importlib
+
+    for name in PAGES:
+        module = importlib.import_module(f"syncline.web.pages.{name}")
+        app.include_router(module.router, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(SignInRequired, _to_sign_in)
+    app.add_exception_handler(Forbidden, _forbidden)
+
+
+def _to_sign_in(request: Request, _exc: Exception) -> Response:
+    target = "/login?next=" + quote(request.url.path)
+    if request.headers.get("HX-Request"):
+        # htmx swaps fragments; a plain redirect would put the sign-in page inside one.
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def _forbidden(request: Request, exc: Exception) -> Response:
+    message = exc.message if isinstance(exc, Forbidden) else "Not allowed."
+    return render(
+        request, "message.html", None, status_code=403, heading="Not allowed", message=message
+    )

@@ -1,0 +1,164 @@
+"""What every form shares: errors placed next to their fields, and connector settings fields.
+
+A connector's settings form is drawn from its pydantic configuration model, the
+same model the API and ``syncline validate`` check with, so a new connector gets a
+form without any UI code and both accept the same values.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pydantic
+from pydantic import SecretStr
+
+from syncline.catalog.errors import SlugTakenError
+from syncline.errors import Problem, SynclineError, ValidationError
+from syncline.web.users import SubmittedForm
+
+FORM = "_form"
+"""The errors key of a problem that belongs to no single field."""
+
+CONFIG_PREFIX = "config."
+"""Form field names of connector settings start with this."""
+
+
+def problem_text(problem: Problem) -> str:
+    """A problem's message with its fix, as shown under a field."""
+    return f"{problem.message.rstrip('.')}. {problem.fix}" if problem.fix else problem.message
+
+
+def form_field(location: str, aliases: dict[str, str]) -> str:
+    """The form field a problem's location belongs to.
+
+    An exact alias wins, then the longest alias that is a prefix of the location
+    (``configuration.mappings`` takes ``configuration.mappings.2.to``); connector
+    settings (``configuration.host``) go to their ``config.`` input.
+    """
+    if location in aliases:
+        return aliases[location]
+    prefixes = [p for p in aliases if location.startswith(p + ".")]
+    if prefixes:
+        return aliases[max(prefixes, key=len)]
+    if location.startswith("configuration."):
+        return CONFIG_PREFIX + location.removeprefix("configuration.")
+    return location or FORM
+
+
+def field_errors(exc: Exception, aliases: dict[str, str] | None = None) -> dict[str, str]:
+    """Where each problem of ``exc`` goes on the form: field name → message.
+
+    ``aliases`` maps the API's locations (``modelId``, ``raw.sql``) to form field names.
+    """
+    aliases = aliases or {}
+    found: dict[str, str] = {}
+
+    def put(location: str, message: str) -> None:
+        field = form_field(location, aliases)
+        found[field] = f"{found[field]}; {message}" if field in found else message
+
+    if isinstance(exc, ValidationError):
+        for problem in exc.problems:
+            put(problem.location, problem_text(problem))
+    elif isinstance(exc, pydantic.ValidationError):
+        for error in exc.errors():
+            put(".".join(str(p) for p in error["loc"]), error["msg"])
+    elif isinstance(exc, SlugTakenError):
+        found["slug"] = exc.message
+    elif isinstance(exc, SynclineError):
+        found[FORM] = exc.message
+    else:
+        raise exc
+    return found
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One setting of a connector, as the form draws it."""
+
+    name: str
+    kind: Literal["text", "number", "password", "checkbox", "select", "json"]
+    required: bool
+    default: Any
+    choices: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def form_name(self) -> str:
+        """The input's name in the form."""
+        return CONFIG_PREFIX + self.name
+
+
+def _kind(annotation: Any) -> tuple[str, tuple[str, ...]]:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        return _kind(args[0])
+    if annotation is SecretStr:
+        return "password", ()
+    if origin is Literal:
+        return "select", tuple(str(a) for a in typing.get_args(annotation))
+    if annotation is bool:
+        return "checkbox", ()
+    if annotation in (int, float):
+        return "number", ()
+    if annotation is str or getattr(annotation, "__supertype__", None) is str:
+        return "text", ()
+    if isinstance(annotation, type) and issubclass(annotation, str):
+        return "text", ()
+    return "json", ()
+
+
+def config_fields(connector: Any) -> list[ConfigField]:
+    """The settings of a connector class, in declaration order."""
+    model: type[pydantic.BaseModel] = connector.config_model
+    fields = []
+    for name, info in model.model_fields.items():
+        kind, choices = _kind(info.annotation)
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        if isinstance(default, SecretStr):
+            default = None
+        fields.append(
+            ConfigField(
+                name=info.alias or name,
+                kind=kind,  # type: ignore[arg-type]
+                required=info.is_required(),
+                default=default,
+                choices=choices,
+                description=info.description or "",
+            )
+        )
+    return fields
+
+
+def configuration_from_form(
+    fields: list[ConfigField], form: SubmittedForm, *, for_update: bool
+) -> dict[str, Any]:
+    """A configuration from the posted settings; a blank input leaves the setting out.
+
+    ``for_update`` gives the changes to merge into a stored configuration, as the API
+    merges them: a blank setting becomes null (removed), but a blank secret is left
+    out, so the stored secret stays.
+    """
+    configuration: dict[str, Any] = {}
+    for field in fields:
+        if field.kind == "checkbox":
+            configuration[field.name] = form.text(field.form_name) in ("on", "true", "1")
+            continue
+        raw = form.text(field.form_name)
+        if raw == "":
+            if for_update and field.kind != "password":
+                configuration[field.name] = None
+            continue
+        if field.kind == "json":
+            try:
+                configuration[field.name] = json.loads(raw)
+            except ValueError:
+                configuration[field.name] = raw  # the connector's check reports it
+        else:
+            configuration[field.name] = raw
+    return configuration

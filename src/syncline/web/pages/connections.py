@@ -1,0 +1,221 @@
+"""Sources and destinations: lists, set-up and edit forms, connection tests, deletion.
+
+Both kinds are one connector type plus its settings, so one set of pages serves
+both; saving goes through the API's route functions, with the API's checks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from syncline.api.connections import check_connection, merged
+from syncline.api.routes import destinations as destination_routes
+from syncline.api.routes import sources as source_routes
+from syncline.api.schemas import ConnectionCreate, ConnectionUpdate
+from syncline.catalog import CatalogSession
+from syncline.connectors import registry
+from syncline.errors import ConfigError, ConnectorError, NotFoundError, SynclineError
+from syncline.security.secrets import redacted
+from syncline.web.forms import ConfigField, config_fields, configuration_from_form, field_errors
+from syncline.web.render import render
+from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What differs between sources and destinations."""
+
+    path: str
+    singular: str
+    types: Callable[[], list[str]]
+    lookup: Callable[[str], Any]
+    create: Callable[[ConnectionCreate, CatalogSession], Any]
+    update: Callable[[int, ConnectionUpdate, CatalogSession], Any]
+    delete: Callable[[int, CatalogSession], Any]
+    empty_hint: str
+
+    def repository(self, session: CatalogSession) -> Any:
+        """The catalog repository of this kind."""
+        return session.sources if self.path == "sources" else session.destinations
+
+
+SOURCES = Kind(
+    "sources", "source", registry.source_types, registry.source_class,
+    source_routes.create_source, source_routes.update_source, source_routes.delete_source,
+    "A source is the warehouse or database your models query.",
+)  # fmt: skip
+DESTINATIONS = Kind(
+    "destinations", "destination", registry.destination_types, registry.destination_class,
+    destination_routes.create_destination, destination_routes.update_destination,
+    destination_routes.delete_destination,
+    "A destination is where syncs send rows: a database table, files or a webhook.",
+)  # fmt: skip
+
+
+def _fields(kind: Kind, type_name: str) -> list[ConfigField]:
+    try:
+        return config_fields(kind.lookup(type_name))
+    except (ConfigError, ImportError, AttributeError):
+        return []
+
+
+def _form_page(
+    request: Request,
+    user: WebUser,
+    kind: Kind,
+    *,
+    record: Any = None,
+    type_name: str,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request, "connection_form.html", user, status_code=status_code,
+        kind=kind, record=record, type_name=type_name, types=kind.types(),
+        fields=_fields(kind, type_name), values=values, errors=errors or {},
+    )  # fmt: skip
+
+
+def _values(form: SubmittedForm) -> dict[str, Any]:
+    return {key: value for key, value in form.data.items() if isinstance(value, str)}
+
+
+def _register(kind: Kind) -> None:
+    base = f"/{kind.path}"
+
+    @router.get(base, response_class=HTMLResponse, name=f"{kind.path}_list")
+    def listing(request: Request, user: Viewer) -> Response:
+        with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+            records = kind.repository(session).list()
+            rows = [(r.id, r.name, r.slug, r.type, r.updated_at) for r in records]
+        return render(request, "connections.html", user, kind=kind, rows=rows)
+
+    @router.get(f"{base}/new", response_class=HTMLResponse, name=f"{kind.path}_new")
+    def new(request: Request, user: Viewer, type: str = "") -> Response:
+        type_name = type or (kind.types()[0] if kind.types() else "")
+        return _form_page(request, user, kind, type_name=type_name, values={})
+
+    @router.post(f"{base}/new", name=f"{kind.path}_create")
+    def create(request: Request, form: AdminForm) -> Response:
+        type_name = form.text("type")
+        fields = _fields(kind, type_name)
+        try:
+            body = ConnectionCreate(
+                name=form.text("name"),
+                slug=form.text("slug"),
+                type=type_name,
+                configuration=configuration_from_form(fields, form, for_update=False),
+            )
+            with catalog_of(request).session(form.user.workspace_id) as session:
+                made = kind.create(body, session)
+        except (SynclineError, pydantic.ValidationError) as exc:
+            return _form_page(
+                request, form.user, kind, type_name=type_name, values=_values(form),
+                errors=field_errors(exc), status_code=422,
+            )  # fmt: skip
+        return RedirectResponse(f"{base}/{made['id']}?saved=1", status_code=303)
+
+    @router.get(f"{base}/{{ident:int}}", response_class=HTMLResponse, name=f"{kind.path}_edit")
+    def edit(request: Request, ident: int, user: Viewer, saved: int = 0) -> Response:
+        with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+            try:
+                record = kind.repository(session).get(ident)
+            except NotFoundError as exc:
+                return render(
+                    request, "message.html", user, status_code=404,
+                    heading="Not found", message=str(exc),
+                )  # fmt: skip
+            shown = redacted(record.configuration)
+        values = {"name": record.name, "slug": record.slug}
+        values.update({f"config.{k}": _shown(v) for k, v in shown.items()})
+        response = _form_page(
+            request, user, kind, record=record, type_name=record.type, values=values
+        )
+        if saved:
+            response.headers["X-Saved"] = "1"
+        return response
+
+    @router.post(f"{base}/{{ident:int}}", name=f"{kind.path}_update")
+    def update(request: Request, ident: int, form: AdminForm) -> Response:
+        catalog = catalog_of(request)
+        with catalog.session(form.user.workspace_id, read_only=True) as session:
+            record = kind.repository(session).get(ident)
+        fields = _fields(kind, record.type)
+        try:
+            body = ConnectionUpdate(
+                name=form.text("name"),
+                configuration=configuration_from_form(fields, form, for_update=True),
+            )
+            with catalog.session(form.user.workspace_id) as session:
+                kind.update(ident, body, session)
+        except (SynclineError, pydantic.ValidationError) as exc:
+            return _form_page(
+                request, form.user, kind, record=record, type_name=record.type,
+                values=_values(form), errors=field_errors(exc), status_code=422,
+            )  # fmt: skip
+        return RedirectResponse(f"{base}/{ident}?saved=1", status_code=303)
+
+    @router.post(f"{base}/{{ident:int}}/delete", name=f"{kind.path}_delete")
+    def delete(request: Request, ident: int, form: AdminForm) -> Response:
+        try:
+            with catalog_of(request).session(form.user.workspace_id) as session:
+                kind.delete(ident, session)
+        except SynclineError as exc:
+            return render(
+                request, "message.html", form.user, status_code=409,
+                heading=f"The {kind.singular} was not deleted", message=str(exc),
+            )  # fmt: skip
+        return RedirectResponse(base, status_code=303)
+
+    @router.post(f"{base}/test", response_class=HTMLResponse, name=f"{kind.path}_test")
+    def test(request: Request, form: AdminForm) -> Response:
+        """Try the settings in the form (stored secrets fill blank ones when editing)."""
+        type_name = form.text("type")
+        configuration = configuration_from_form(
+            _fields(kind, type_name), form, for_update=bool(form.text("id"))
+        )
+        if form.text("id"):
+            with catalog_of(request).session(form.user.workspace_id, read_only=True) as session:
+                repository = kind.repository(session)
+                stored = repository.plain_configuration(repository.get(int(form.text("id"))))
+            configuration = merged(stored, configuration)
+        return _test_result(request, form.user, kind, type_name, configuration)
+
+
+def _test_result(
+    request: Request, user: WebUser, kind: Kind, type_name: str, configuration: dict[str, Any]
+) -> Response:
+    problems = check_connection(kind.lookup, type_name, configuration)
+    if problems:
+        message = "; ".join(f"{p.location}: {p.message}" for p in problems)
+        return render(request, "_test_result.html", user, ok=False, message=message)
+    connector = kind.lookup(type_name).from_config(configuration)
+    try:
+        connector.test()
+    except ConnectorError as exc:
+        logger.info("connection test of a %s (%s) failed", kind.singular, type_name)
+        return render(request, "_test_result.html", user, ok=False, message=str(exc))
+    finally:
+        connector.close()
+    return render(request, "_test_result.html", user, ok=True, message="Connection OK.")
+
+
+def _shown(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, dict | list) else value
+
+
+_register(SOURCES)
+_register(DESTINATIONS)

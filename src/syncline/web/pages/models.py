@@ -1,0 +1,189 @@
+"""Models: a SQL editor with a preview of the first rows and the columns with their types.
+
+Saving goes through the API's model routes, which run the query on the source first,
+so a model saved here has SQL the source accepts and a primary key it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pyarrow as pa
+import pydantic
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from syncline.api.routes import models as model_routes
+from syncline.api.schemas import ModelCreate, ModelUpdate, RawQuery
+from syncline.catalog import Catalog
+from syncline.connectors import registry
+from syncline.errors import ConnectorError, NotFoundError, SynclineError
+from syncline.web.forms import field_errors
+from syncline.web.render import render
+from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+PREVIEW_ROWS = 100
+"""How many rows the preview shows."""
+
+_ALIASES = {"raw.sql": "sql", "raw": "sql", "sourceId": "source", "primaryKey": "primary_key"}
+
+
+def preview(
+    catalog: Catalog, workspace_id: int, source_id: int, sql: str
+) -> tuple[list[tuple[str, str]], list[list[Any]]]:
+    """Columns (name, type) and first rows of ``sql`` on the source; ConnectorError if refused."""
+    with catalog.session(workspace_id, read_only=True) as session:
+        record = session.sources.get(source_id)
+        source_type = record.type
+        configuration = session.sources.plain_configuration(record)
+
+    source = registry.source_class(source_type).from_config(configuration)
+    try:
+        columns = source.describe(sql)
+        batches = source.read(sql, batch_rows=PREVIEW_ROWS)
+        first = next(batches, None)
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+    finally:
+        source.close()
+
+    rows: list[list[Any]] = []
+    if first is not None:
+        table = pa.Table.from_batches([first.slice(0, PREVIEW_ROWS)])
+        rows = [list(row.values()) for row in table.to_pylist()]
+    return [(c.name, c.type) for c in columns], rows
+
+
+def _sources(catalog: Catalog, workspace_id: int) -> list[tuple[int, str]]:
+    with catalog.session(workspace_id, read_only=True) as session:
+        return [(s.id, s.name) for s in session.sources.list()]
+
+
+def _form_page(
+    request: Request,
+    user: WebUser,
+    *,
+    record: Any = None,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    sources = _sources(catalog_of(request), user.workspace_id)
+    return render(
+        request, "model_form.html", user, status_code=status_code, record=record,
+        values=values, errors=errors or {}, sources=sources,
+    )  # fmt: skip
+
+
+def _values(form: SubmittedForm) -> dict[str, Any]:
+    return {key: value for key, value in form.data.items() if isinstance(value, str)}
+
+
+@router.get("/models", response_class=HTMLResponse)
+def listing(request: Request, user: Viewer) -> Response:
+    """Every model of the workspace."""
+    with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+        sources = {s.id: s.name for s in session.sources.list()}
+        rows = [
+            (m.id, m.name, m.slug, sources.get(m.source_id, "?"), m.primary_key, m.updated_at)
+            for m in session.models.list()
+        ]
+    return render(request, "models.html", user, rows=rows, has_sources=bool(sources))
+
+
+@router.get("/models/new", response_class=HTMLResponse)
+def new(request: Request, user: Viewer) -> Response:
+    """An empty model form."""
+    return _form_page(request, user, values={})
+
+
+@router.post("/models/new")
+def create(request: Request, form: AdminForm) -> Response:
+    """Create the model through the API's route, which checks the query on the source."""
+    catalog = catalog_of(request)
+    source = form.text("source")
+    try:
+        body = ModelCreate(
+            name=form.text("name"),
+            slug=form.text("slug"),
+            queryType="raw_sql",
+            sourceId=int(source) if source.isdigit() else 0,
+            isSchema=False,
+            primaryKey=form.text("primary_key") or None,
+            raw=RawQuery(sql=form.text("sql")),
+        )
+        made = model_routes.create_model(body, form.user.workspace_id, catalog)
+    except (SynclineError, pydantic.ValidationError) as exc:
+        errors = field_errors(exc, _ALIASES)
+        if not source.isdigit():
+            errors["source"] = "choose the source the query runs on"
+        return _form_page(request, form.user, values=_values(form), errors=errors, status_code=422)
+    return RedirectResponse(f"/models/{made['id']}?saved=1", status_code=303)
+
+
+@router.get("/models/{model_id:int}", response_class=HTMLResponse)
+def edit(request: Request, model_id: int, user: Viewer) -> Response:
+    """A model's form, filled in."""
+    with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+        try:
+            record = session.models.get(model_id)
+        except NotFoundError as exc:
+            return render(
+                request, "message.html", user, status_code=404,
+                heading="Not found", message=str(exc),
+            )  # fmt: skip
+    values = {
+        "name": record.name,
+        "slug": record.slug,
+        "source": str(record.source_id),
+        "sql": record.sql or f"SELECT * FROM {record.table_name}",
+        "primary_key": record.primary_key or "",
+    }
+    return _form_page(request, user, record=record, values=values)
+
+
+@router.post("/models/{model_id:int}")
+def update(request: Request, model_id: int, form: AdminForm) -> Response:
+    """Change the model through the API's route (a new key makes its syncs start over)."""
+    catalog = catalog_of(request)
+    with catalog.session(form.user.workspace_id, read_only=True) as session:
+        record = session.models.get(model_id)
+    try:
+        body = ModelUpdate(
+            name=form.text("name"),
+            primaryKey=form.text("primary_key") or None,
+            raw=RawQuery(sql=form.text("sql")) if record.query_type == "raw_sql" else None,
+        )
+        tasks = BackgroundTasks()
+        model_routes.update_model(
+            model_id, body, form.user.workspace_id, catalog, tasks, request.app.state.settings
+        )
+    except (SynclineError, pydantic.ValidationError) as exc:
+        return _form_page(
+            request, form.user, record=record, values=_values(form),
+            errors=field_errors(exc, _ALIASES), status_code=422,
+        )  # fmt: skip
+    response = RedirectResponse(f"/models/{model_id}?saved=1", status_code=303)
+    response.background = tasks
+    return response
+
+
+@router.post("/models/preview", response_class=HTMLResponse)
+def preview_fragment(request: Request, form: AdminForm) -> Response:
+    """The first rows and the columns of the SQL in the form, or the source's error."""
+    sql, source = form.text("sql"), form.text("source")
+    if not sql or not source.isdigit():
+        message = "Choose a source and write a query first."
+        return render(request, "_preview.html", form.user, error=message, columns=[], rows=[])
+    try:
+        columns, rows = preview(catalog_of(request), form.user.workspace_id, int(source), sql)
+    except (ConnectorError, NotFoundError) as exc:
+        logger.info("model preview failed on source %s", source)
+        return render(request, "_preview.html", form.user, error=str(exc), columns=[], rows=[])
+    return render(request, "_preview.html", form.user, error=None, columns=columns, rows=rows)

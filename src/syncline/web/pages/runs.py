@@ -1,0 +1,123 @@
+"""A run's page: stage timeline, counts by operation, error and the rejected rows.
+
+While the run is queued or running, its summary polls a fragment every second with
+htmx and swaps only that part, so the page shows progress without reloading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from syncline.catalog import RowResultRecord, RunRecord
+from syncline.engine.report import RunStatus
+from syncline.errors import NotFoundError
+from syncline.web.render import render
+from syncline.web.users import Viewer, catalog_of
+
+router = APIRouter()
+
+ROWS_SHOWN = 100
+"""How many rejected rows one page of results shows."""
+
+STAGES = ("queued", "querying", "processing", "reporting")
+"""The stages a run goes through before it ends, in order."""
+
+OPERATIONS = ("added", "changed", "removed")
+
+
+def stage_states(status: str) -> list[tuple[str, str]]:
+    """Each stage with ``done``, ``now`` or ``todo``, and the outcome as the last step."""
+    terminal = RunStatus(status).terminal
+    current = STAGES.index(status) if status in STAGES else len(STAGES)
+    steps = [
+        (stage, "done" if terminal or i < current else "now" if i == current else "todo")
+        for i, stage in enumerate(STAGES)
+    ]
+    steps.append((status if terminal else "finished", "done" if terminal else "todo"))
+    return steps
+
+
+def counts(run: RunRecord) -> list[tuple[str, int, int, int]]:
+    """Planned, successful and failed rows of each operation."""
+    return [
+        (
+            op,
+            getattr(run, f"planned_{op}"),
+            getattr(run, f"successful_{op}"),
+            getattr(run, f"failed_{op}"),
+        )
+        for op in OPERATIONS
+    ]
+
+
+def rejected_rows(
+    request: Request, workspace_id: int, run_id: int, key: str
+) -> list[RowResultRecord]:
+    """The run's rejected rows whose primary key contains ``key`` (all when empty)."""
+    with catalog_of(request).session(workspace_id, read_only=True) as session:
+        session.runs.get(run_id)  # the run must be in the user's workspace
+        query = (
+            select(RowResultRecord)
+            .where(RowResultRecord.run_id == run_id, RowResultRecord.status == "failed")
+            .order_by(RowResultRecord.id)
+            .limit(ROWS_SHOWN)
+        )
+        if key:
+            escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(RowResultRecord.primary_key.like(f"%{escaped}%", escape="\\"))
+        return list(session.orm.scalars(query))
+
+
+def _run_context(request: Request, user: Viewer, sync_id: int, run_id: int) -> dict[str, Any]:
+    with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+        sync = session.syncs.get(sync_id)
+        run = session.runs.get(run_id, sync=sync)
+    status = RunStatus(run.status)
+    return {
+        "sync": sync,
+        "run": run,
+        "live": not status.terminal,
+        "stages": stage_states(run.status),
+        "counts": counts(run),
+        "rejected": sum(getattr(run, f"failed_{op}") for op in OPERATIONS),
+    }
+
+
+@router.get("/syncs/{sync_id:int}/runs/{run_id:int}", response_class=HTMLResponse)
+def run_page(request: Request, sync_id: int, run_id: int, user: Viewer, key: str = "") -> Response:
+    """The whole run page."""
+    try:
+        context = _run_context(request, user, sync_id, run_id)
+    except NotFoundError as exc:
+        return render(
+            request, "message.html", user, status_code=404, heading="Not found", message=str(exc)
+        )
+    rows = rejected_rows(request, user.workspace_id, run_id, key.strip())
+    return render(request, "run.html", user, rows=rows, key=key, oob=False, **context)
+
+
+@router.get("/syncs/{sync_id:int}/runs/{run_id:int}/live", response_class=HTMLResponse)
+def run_live(request: Request, sync_id: int, run_id: int, user: Viewer) -> Response:
+    """The run's summary alone, which the page polls while the run is not finished."""
+    context = _run_context(request, user, sync_id, run_id)
+    rows = None
+    if not context["live"]:
+        # The run just ended: its rejected rows replace the "still running" note
+        # out of band, in the same response.
+        rows = rejected_rows(request, user.workspace_id, run_id, "")
+    return render(request, "_run_summary.html", user, rows=rows, key="", oob=True, **context)
+
+
+@router.get("/syncs/{sync_id:int}/runs/{run_id:int}/rows", response_class=HTMLResponse)
+def run_rows(request: Request, sync_id: int, run_id: int, user: Viewer, key: str = "") -> Response:
+    """The rejected rows table alone, for the search box."""
+    with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+        session.runs.get(run_id, sync=sync_id)
+    rows = rejected_rows(request, user.workspace_id, run_id, key.strip())
+    return render(
+        request, "_rejected_rows.html", user, rows=rows, key=key, run_id=run_id, sync_id=sync_id
+    )

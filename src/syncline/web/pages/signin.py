@@ -1,0 +1,103 @@
+"""Signing in and out with a local account.
+
+The sign-in form has no session yet, so its CSRF token is a random value kept in a
+short-lived cookie and echoed in the form (a double submit): another site can post
+the form but cannot read or set that cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from syncline.catalog.users import UserRepository
+from syncline.web.render import render
+from syncline.web.session import COOKIE_NAME, SESSION_SECONDS, new_session
+from syncline.web.users import SignedForm, catalog_of
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+_LOGIN_CSRF = "syncline_login_csrf"
+
+
+def _safe_next(target: str) -> str:
+    # Only paths of this site: "//host" or a scheme would send the person elsewhere.
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _login_page(
+    request: Request, *, next_path: str, email: str = "", error: str | None = None
+) -> Response:
+    token = secrets.token_urlsafe(24)
+    status = 400 if error else 200
+    response = render(
+        request, "login.html", None, status_code=status,
+        csrf=token, next=next_path, email=email, error=error,
+    )  # fmt: skip
+    response.set_cookie(
+        _LOGIN_CSRF, token, max_age=3600, httponly=True, samesite="strict", path="/login"
+    )
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:
+    """The sign-in form."""
+    return _login_page(request, next_path=_safe_next(next))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the credentials and set the session cookie, or show the form again."""
+    next_path = _safe_next(next)
+    expected = request.cookies.get(_LOGIN_CSRF, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        message = "The form expired; sign in again."
+        return _login_page(request, next_path=next_path, email=email, error=message)
+
+    catalog = catalog_of(request)
+    with catalog.session() as unit:
+        record = UserRepository(unit.orm).verify(email, password)
+        user_id = record.id if record is not None else None
+    if user_id is None:
+        logger.info("a sign-in failed")
+        message = "The e-mail address or the password is wrong."
+        return _login_page(request, next_path=next_path, email=email, error=message)
+
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        COOKIE_NAME,
+        new_session(user_id).seal(catalog.secrets),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    response.delete_cookie(_LOGIN_CSRF, path="/login")
+    logger.info("user %s signed in", user_id)
+    return response
+
+
+@router.post("/logout")
+def logout(form: SignedForm) -> Response:
+    """End the session; any role may, with the session's CSRF token."""
+    logger.info("user %s signed out", form.user.id)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path="/")
+    return response

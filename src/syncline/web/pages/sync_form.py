@@ -1,0 +1,257 @@
+"""Setting up and editing a sync: model, destination, mode, mappings, guards and schedule.
+
+The form is turned into the API's SyncCreate or SyncUpdate body and handed to the
+API's own route functions, so the checks of ``syncline validate`` and the API judge
+it, and each problem comes back next to the input it concerns.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pydantic
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from syncline.api.routes import syncs as sync_routes
+from syncline.api.schemas import SyncCreate, SyncUpdate
+from syncline.connectors import registry
+from syncline.connectors.destinations.base import SyncMode
+from syncline.errors import ConnectorError, NotFoundError, SynclineError
+from syncline.web.forms import field_errors
+from syncline.web.render import render
+from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+SCHEDULE_TYPES = ("manual", "interval", "cron", "visual", "dbt")
+INTERVAL_UNITS = ("minute", "hour", "day", "week")
+BLANK_MAPPING_ROWS = 3
+"""Empty mapping rows the form offers beyond the sync's own."""
+
+_ALIASES = {
+    "slug": "slug",
+    "modelId": "model",
+    "destinationId": "destination",
+    "configuration.mode": "mode",
+    "configuration.object": "object",
+    "configuration.mappings": "mappings",
+    "configuration.guards": "guards",
+    "configuration": "object",
+    "schedule": "schedule",
+    "disabled": "disabled",
+}
+
+
+def configuration_from(form: SubmittedForm) -> dict[str, Any]:
+    """The sync configuration the form describes, as the API takes it."""
+    mappings = [
+        {"type": "standard", "from": source, "to": target or source}
+        for source, target in zip(form.texts("map_from"), form.texts("map_to"), strict=False)
+        if source.strip()
+    ]
+    guards: dict[str, Any] = {"allowEmpty": form.text("allow_empty") == "on"}
+    share = form.text("max_removed_percent")
+    if share:
+        try:
+            guards["maxRemovedShare"] = float(share) / 100
+        except ValueError:
+            guards["maxRemovedShare"] = share  # the configuration check names the problem
+    return {
+        "mode": form.text("mode") or "upsert",
+        "object": form.text("object"),
+        "mappings": mappings,
+        "guards": guards,
+    }
+
+
+def schedule_from(form: SubmittedForm) -> dict[str, Any] | None:
+    """The API schedule of the chosen type (None for manual), from that type's inputs."""
+    kind = form.text("schedule_type", "manual")
+    if kind == "interval":
+        quantity: Any = form.text("interval_quantity")
+        quantity = int(quantity) if quantity.isdigit() else quantity
+        unit = form.text("interval_unit")
+        return {"type": "interval", "schedule": {"interval": {"unit": unit, "quantity": quantity}}}
+    if kind == "cron":
+        return {"type": "cron", "schedule": {"expression": form.text("cron_expression")}}
+    if kind == "visual":
+        days = {day: form.text(f"visual_{day}") == "on" for day in DAYS}
+        expression = {"days": days, "time": form.text("visual_time")}
+        return {"type": "visual", "schedule": {"expressions": [expression]}}
+    if kind == "dbt":
+        account, job = form.text("dbt_account"), form.text("dbt_job")
+        return {"type": "dbt", "schedule": {"account": {"id": account}, "job": {"id": job}}}
+    return None
+
+
+def values_of(sync: Any) -> dict[str, Any]:
+    """The form's values for a stored sync."""
+    configuration = {"mappings": [], **sync.configuration}
+    guards = configuration.get("guards") or {}
+    share = guards.get("maxRemovedShare")
+    values: dict[str, Any] = {
+        "slug": sync.slug,
+        "model": str(sync.model_id),
+        "destination": str(sync.destination_id),
+        "mode": configuration.get("mode", "upsert"),
+        "object": configuration.get("object", ""),
+        "mappings": [(m.get("from", ""), m.get("to", "")) for m in configuration["mappings"]],
+        "allow_empty": "on" if guards.get("allowEmpty") else "",
+        "max_removed_percent": "" if share is None else f"{share * 100:g}",
+        "disabled": "on" if sync.disabled else "",
+        "schedule_type": "manual",
+    }
+    schedule = sync.schedule or {}
+    body = schedule.get("schedule") or {}
+    kind = schedule.get("type")
+    if kind == "interval":
+        interval = body.get("interval") or {}
+        values.update(
+            schedule_type="interval",
+            interval_quantity=str(interval.get("quantity", "")),
+            interval_unit=interval.get("unit", "hour"),
+        )
+    elif kind == "cron":
+        values.update(schedule_type="cron", cron_expression=body.get("expression", ""))
+    elif kind == "visual":
+        first = (body.get("expressions") or [{}])[0]
+        values.update(schedule_type="visual", visual_time=first.get("time", ""))
+        values.update({f"visual_{d}": "on" for d, on in (first.get("days") or {}).items() if on})
+    elif kind in ("dbt", "dbt-cloud"):
+        values.update(
+            schedule_type="dbt",
+            dbt_account=(body.get("account") or {}).get("id", ""),
+            dbt_job=(body.get("job") or {}).get("id", ""),
+        )
+    return values
+
+
+def _values(form: SubmittedForm) -> dict[str, Any]:
+    values: dict[str, Any] = {k: v for k, v in form.data.items() if isinstance(v, str)}
+    values["mappings"] = list(zip(form.texts("map_from"), form.texts("map_to"), strict=False))
+    return values
+
+
+def _form_page(
+    request: Request,
+    user: WebUser,
+    *,
+    record: Any = None,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+        models = [(m.id, m.name) for m in session.models.list()]
+        destinations = [(d.id, d.name, d.type) for d in session.destinations.list()]
+    return render(
+        request, "sync_form.html", user, status_code=status_code, record=record,
+        values=values, errors=errors or {}, models=models, destinations=destinations,
+        modes=[m.value for m in SyncMode], days=DAYS, schedule_types=SCHEDULE_TYPES,
+        units=INTERVAL_UNITS, blank_rows=BLANK_MAPPING_ROWS,
+    )  # fmt: skip
+
+
+@router.get("/syncs/new", response_class=HTMLResponse)
+def new(request: Request, user: Viewer) -> Response:
+    """An empty sync form."""
+    return _form_page(request, user, values={"schedule_type": "manual", "mappings": []})
+
+
+@router.post("/syncs/new")
+def create(request: Request, form: AdminForm) -> Response:
+    """Create the sync through the API's route."""
+    try:
+        body = SyncCreate(
+            slug=form.text("slug"),
+            modelId=_id(form.text("model")),
+            destinationId=_id(form.text("destination")),
+            configuration=configuration_from(form),
+            schedule=schedule_from(form),
+            disabled=form.text("disabled") == "on",
+        )
+        with catalog_of(request).session(form.user.workspace_id) as session:
+            made = sync_routes.create_sync(body, session)
+    except (SynclineError, pydantic.ValidationError) as exc:
+        errors = field_errors(exc, _ALIASES)
+        for field in ("model", "destination"):
+            if not form.text(field).isdigit():
+                errors[field] = f"choose a {field}"
+        return _form_page(request, form.user, values=_values(form), errors=errors, status_code=422)
+    return RedirectResponse(f"/syncs/{made['id']}", status_code=303)
+
+
+@router.get("/syncs/{sync_id:int}/edit", response_class=HTMLResponse)
+def edit(request: Request, sync_id: int, user: Viewer) -> Response:
+    """A sync's form, filled in."""
+    with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+        try:
+            record = session.syncs.get(sync_id)
+        except NotFoundError as exc:
+            return render(
+                request, "message.html", user, status_code=404,
+                heading="Not found", message=str(exc),
+            )  # fmt: skip
+    return _form_page(request, user, record=record, values=values_of(record))
+
+
+@router.post("/syncs/{sync_id:int}/edit")
+def update(request: Request, sync_id: int, form: AdminForm) -> Response:
+    """Change the sync through the API's route (a new object makes it start over)."""
+    catalog = catalog_of(request)
+    with catalog.session(form.user.workspace_id, read_only=True) as session:
+        record = session.syncs.get(sync_id)
+    tasks = BackgroundTasks()
+    try:
+        body = SyncUpdate(
+            configuration=configuration_from(form),
+            schedule=schedule_from(form),
+            disabled=form.text("disabled") == "on",
+        )
+        with catalog.session(form.user.workspace_id) as session:
+            sync_routes.update_sync(sync_id, body, session, tasks, request.app.state.settings)
+    except (SynclineError, pydantic.ValidationError) as exc:
+        return _form_page(
+            request, form.user, record=record, values=_values(form),
+            errors=field_errors(exc, _ALIASES), status_code=422,
+        )  # fmt: skip
+    response = RedirectResponse(f"/syncs/{sync_id}", status_code=303)
+    response.background = tasks
+    return response
+
+
+@router.get("/syncs/form/columns", response_class=HTMLResponse)
+def columns(request: Request, user: Viewer, model: str = "") -> Response:
+    """The model's columns as choices for the mapping editor (queried on its source)."""
+    names: list[str] = []
+    error = None
+    if model.isdigit():
+        try:
+            names = model_columns(request, user, int(model))
+        except (ConnectorError, NotFoundError) as exc:
+            error = str(exc)
+    return render(request, "_columns.html", user, names=names, error=error)
+
+
+def model_columns(request: Request, user: WebUser, model_id: int) -> list[str]:
+    """The column names a model's query returns."""
+    with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+        model = session.models.get(model_id)
+        record = session.sources.get(model.source_id)
+        source_type, configuration = record.type, session.sources.plain_configuration(record)
+        sql, table = model.sql, model.table_name
+    source = registry.source_class(source_type).from_config(configuration)
+    try:
+        return [c.name for c in source.describe(sql or source.table_query(table or ""))]
+    finally:
+        source.close()
+
+
+def _id(text: str) -> int:
+    # 0 is refused by the body's own check, which names the field.
+    return int(text) if text.isdigit() else 0

@@ -1,0 +1,111 @@
+"""A sync's page: what it does in plain words, its runs as a table and a chart, and actions.
+
+The actions go through the API's own route functions (trigger, update), so a run
+queued here is exactly the run ``POST /api/v1/syncs/{id}/trigger`` queues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from syncline.api.routes.runs import trigger_run
+from syncline.catalog import RunRecord
+from syncline.errors import NotFoundError
+from syncline.scheduling.state import next_run_at
+from syncline.web.describe import mapping_words, mode_words, schedule_words
+from syncline.web.render import render
+from syncline.web.users import AdminForm, Viewer, WebUser, catalog_of
+
+router = APIRouter()
+
+HISTORY = 50
+"""How many of the newest runs the page lists and charts."""
+
+_TRIGGERS = {
+    "run": {},
+    "full-resync": {"fullResync": True},
+    "reset-cdc": {"resetCDC": True},
+}
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    """One run in the chart: where its bars stand and how tall they are."""
+
+    x: float
+    rows_height: float
+    rejected_height: float
+    label: str
+
+
+def chart(runs: list[RunRecord], width: float = 600, height: float = 160) -> list[ChartBar]:
+    """Bars of rows sent and rows rejected per run, oldest first, scaled to the tallest."""
+    ordered = list(reversed(runs))
+    sent = [r.successful_added + r.successful_changed + r.successful_removed for r in ordered]
+    rejected = [r.failed_added + r.failed_changed + r.failed_removed for r in ordered]
+    tallest = max([*sent, *rejected, 1])
+    step = width / max(len(ordered), 1)
+    return [
+        ChartBar(
+            x=i * step,
+            rows_height=height * s / tallest,
+            rejected_height=height * f / tallest,
+            label=f"run {run.id}: {s} rows sent, {f} rejected",
+        )
+        for i, (run, s, f) in enumerate(zip(ordered, sent, rejected, strict=True))
+    ]
+
+
+@router.get("/syncs/{sync_id:int}", response_class=HTMLResponse)
+def sync_page(request: Request, sync_id: int, user: Viewer) -> Response:
+    """Configuration, mappings, schedule, run history and the buttons that act on a sync."""
+    with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+        try:
+            sync = session.syncs.get(sync_id)
+        except NotFoundError:
+            return _missing(request, user, sync_id)
+        model = session.models.get(sync.model_id)
+        destination = session.destinations.get(sync.destination_id)
+        runs = session.runs.list_runs(sync, newest_first=True, limit=HISTORY)
+        status = session.syncs.status(sync)
+        upcoming = next_run_at(session.orm, sync)
+
+    configuration = sync.configuration
+    guards = configuration.get("guards") or {}
+    return render(
+        request, "sync.html", user,
+        sync=sync, model=model, destination=destination, runs=runs, status=status,
+        next_run=upcoming, schedule=schedule_words(sync.schedule),
+        mode=mode_words(configuration.get("mode")),
+        mappings=[mapping_words(m) for m in configuration.get("mappings") or []],
+        guards=guards, bars=chart(runs),
+    )  # fmt: skip
+
+
+@router.post("/syncs/{sync_id:int}/trigger/{kind}")
+def trigger(request: Request, sync_id: int, kind: str, form: AdminForm) -> Response:
+    """Queue a run, a full resync or a run that resets change tracking; then show the run."""
+    body = _TRIGGERS.get(kind)
+    if body is None:
+        return RedirectResponse(f"/syncs/{sync_id}", status_code=303)
+    with catalog_of(request).session(form.user.workspace_id) as session:
+        queued = trigger_run(str(sync_id), dict(body), session)
+    return RedirectResponse(f"/syncs/{sync_id}/runs/{queued['id']}", status_code=303)
+
+
+@router.post("/syncs/{sync_id:int}/enabled/{state}")
+def switch(request: Request, sync_id: int, state: str, form: AdminForm) -> Response:
+    """Enable (``on``) or disable (``off``) a sync's schedule."""
+    with catalog_of(request).session(form.user.workspace_id) as session:
+        session.syncs.update(sync_id, disabled=state != "on")
+    return RedirectResponse(f"/syncs/{sync_id}", status_code=303)
+
+
+def _missing(request: Request, user: WebUser, sync_id: int) -> Response:
+    message = f"There is no sync {sync_id} in this workspace."
+    return render(
+        request, "message.html", user, status_code=404, heading="Not found", message=message
+    )

@@ -1,0 +1,36 @@
+"""Web UI fixtures: the app on a fresh SQLite catalog, with an admin and a viewer account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from web_fixtures import make_user
+
+from syncline.api import create_app
+from syncline.catalog import Catalog
+from syncline.security.secrets import SecretBox
+from syncline.settings import Settings
+
+ADMIN = "admin@example.com"
+VIEWER = "viewer@example.com"
+
+
+@pytest.fixture
+def web_catalog(tmp_path: Path, secret_box: SecretBox) -> Iterator[Catalog]:
+    """A catalog in a SQLite file of this test, with an admin and a viewer in ``default``."""
+    catalog = Catalog.from_url(f"sqlite:///{tmp_path / 'syncline.db'}", secrets=secret_box)
+    make_user(catalog, ADMIN, "admin")
+    make_user(catalog, VIEWER, "viewer")
+    yield catalog
+    catalog.close()
+
+
+@pytest.fixture
+def client(web_catalog: Catalog, tmp_path: Path) -> Iterator[TestClient]:
+    """A client of the app (no background work), not signed in."""
+    app = create_app(web_catalog, Settings(home=tmp_path), background=False)
+    with TestClient(app, raise_server_exceptions=True) as made:
+        yield made
