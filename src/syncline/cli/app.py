@@ -20,6 +20,8 @@ from syncline.cli import (
     resource_commands,
     run_commands,
     sequence_commands,
+    serve_commands,
+    user_commands,
     worker_commands,
 )
 from syncline.cli.context import options as _options
@@ -53,6 +55,8 @@ app.add_typer(syncs_app, name="syncs")
 app.add_typer(keys_app, name="keys")
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(sequences_app, name="sequences")
+users_app = typer.Typer(help="Make and list web UI accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 @app.callback()
@@ -95,6 +99,7 @@ app.command("run")(run_commands.run)
 app.command("runs")(run_commands.runs)
 app.command("rows")(run_commands.rows)
 app.command("worker")(worker_commands.worker)
+app.command("serve")(serve_commands.serve)
 sources_app.command("test")(resource_commands.test_source)
 destinations_app.command("test")(resource_commands.test_destination)
 models_app.command("preview")(resource_commands.preview_model)
@@ -106,6 +111,8 @@ workspaces_app.command("create")(key_commands.create_workspace)
 workspaces_app.command("list")(key_commands.list_workspaces)
 sequences_app.command("list")(sequence_commands.list_sequences)
 sequences_app.command("run")(sequence_commands.run_sequence)
+users_app.command("create")(user_commands.create_user)
+users_app.command("list")(user_commands.list_users)
 
 
 def run_cli(argv: list[str] | None = None) -> int:
