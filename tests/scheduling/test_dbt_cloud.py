@@ -197,3 +197,25 @@ def test_without_a_configured_dbt_cloud_nothing_is_contacted(
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "SYNCLINE_DBT_CLOUD_URL" in errors[0]
+
+
+def test_a_watermark_that_is_no_run_id_starts_the_watch_afresh(
+    catalog: Catalog,
+    dbt_cloud: FakeDbtCloud,
+    dbt_scheduler: Scheduler,
+    make_sync: Callable[..., SyncRecord],
+) -> None:
+    sync = make_sync("after-dbt", DBT_SCHEDULE)
+    dbt_scheduler.tick(T0)
+    with catalog.session() as session:
+        state = session.orm.scalar(
+            select(ScheduleStateRecord).where(ScheduleStateRecord.sync_id == sync.id)
+        )
+        assert state is not None
+        state.watermark = "not-a-run"
+    dbt_cloud.add_run(JOB, 10)
+
+    assert dbt_scheduler.tick(T0 + POLL) == []
+    assert _watermark(catalog, sync.id) == "1001"
+    dbt_cloud.add_run(JOB, 10)
+    assert len(dbt_scheduler.tick(T0 + 2 * POLL)) == 1

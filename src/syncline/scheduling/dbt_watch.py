@@ -52,7 +52,13 @@ class DbtCloudWatch:
             if record is None:
                 return None
             account, job = _ids(record.schedule)
-            watermark = schedule_state(session.orm, record).watermark
+            stored = schedule_state(session.orm, record).watermark
+        watermark = stored if stored is None or stored.isdigit() else None
+        if stored is not None and watermark is None:
+            # Not a run id (edited by hand?): start watching afresh rather than fail forever.
+            logger.warning(
+                "%s %s: ignoring dbt Cloud watermark %r", target.kind, target.slug, stored
+            )
 
         name = f"{target.kind} {target.slug}"
         if not (self.settings.dbt_cloud_url and self.settings.dbt_cloud_token):
@@ -88,7 +94,7 @@ class DbtCloudWatch:
             if record is None or _ids(record.schedule) != (account, job):
                 return None
             state = schedule_state(session.orm, record, lock=True)
-            if state.watermark != watermark:
+            if state.watermark != stored:
                 # The schedule was edited while dbt Cloud was asked; poll afresh next time.
                 return None
             state.watermark = decision.watermark
