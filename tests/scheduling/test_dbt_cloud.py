@@ -190,10 +190,12 @@ def test_without_a_configured_dbt_cloud_nothing_is_contacted(
 ) -> None:
     make_sync("after-dbt", DBT_SCHEDULE)
     scheduler = Scheduler(catalog, Settings(home=tmp_path))
-    with caplog.at_level(logging.ERROR, logger="syncline.scheduling"):
-        for minutes in range(3):
-            assert scheduler.tick(T0 + timedelta(minutes=minutes)) == []
-    scheduler.stop()
+    try:
+        with caplog.at_level(logging.ERROR, logger="syncline.scheduling"):
+            for minutes in range(3):
+                assert scheduler.tick(T0 + timedelta(minutes=minutes)) == []
+    finally:
+        scheduler.stop()
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "SYNCLINE_DBT_CLOUD_URL" in errors[0]
