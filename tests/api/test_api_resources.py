@@ -403,3 +403,19 @@ def test_syncs_filter_by_model_and_last_run(api: Api, tmp_path: Path) -> None:
     assert [s["id"] for s in after] == [made.sync]
     assert before == []
     assert [s["slug"] for s in by_name] == ["second", "users-to-hook"]
+
+
+def test_a_sync_with_a_run_in_progress_cannot_be_deleted(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+    with api.catalog.session() as session:
+        session.runs.enqueue(made.sync)
+        session.flush()
+        assert session.runs.claim("test-worker") is not None
+
+    answer = api.delete(f"/syncs/{made.sync}")
+
+    assert answer.status_code == 409
+    problem = answer.json()["details"]["path.syncId"]
+    assert "in progress" in problem["message"]
+    assert problem["value"] == made.sync
+    assert api.ok("GET", f"/syncs/{made.sync}")["status"] == "querying"
