@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sequence_fixtures import make_syncs
@@ -185,3 +186,20 @@ def test_other_workspaces_see_nothing(catalog: Catalog, syncs: list[SyncRecord])
         assert step.sync_id not in {s.id for s in syncs}
         count = session.orm.scalar(select(func.count()).select_from(SequenceRunRecord))
     assert count == 1
+
+
+def test_concurrent_triggers_share_one_pending_run(
+    catalog: Catalog, syncs: list[SyncRecord]
+) -> None:
+    _create(catalog)
+
+    def trigger() -> str:
+        with catalog.session() as session:
+            return session.sequences.trigger("nightly").id
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = {future.result() for future in [pool.submit(trigger) for _ in range(12)]}
+
+    assert len(ids) == 1
+    with catalog.session(read_only=True) as session:
+        assert session.orm.scalar(select(func.count()).select_from(SequenceRunRecord)) == 1
