@@ -313,6 +313,7 @@ def test_sync_shape_and_derived_referenced_columns(api: Api, tmp_path: Path) -> 
     assert sync["status"] == "pending"
     assert sync["lastRunAt"] is None
     assert sync["schedule"] is None
+    assert sync["nextRunAt"] is None
     assert sync["externalSegment"] == {}
     assert sync["configuration"]["mappings"][0]["type"] == "standard"
 

@@ -197,7 +197,7 @@ class Schedule(Strict):
 
 
 class Sync(Strict):
-    """A sync (API.md 4.1) plus ``nextRunAt``: when the scheduler will next run it."""
+    """A sync (API.md 4.1) plus ``nextRunAt``: when its schedule is next due (else null)."""
 
     id: int
     slug: str
@@ -215,7 +215,7 @@ class Sync(Strict):
     primaryKey: str
     externalSegment: dict[str, str]
     tags: dict[str, str]
-    nextRunAt: Timestamp | None = None
+    nextRunAt: Timestamp | None
 
 
 class SyncCreate(Strict):
