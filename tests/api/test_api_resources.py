@@ -420,3 +420,15 @@ def test_a_sync_with_a_run_in_progress_cannot_be_deleted(api: Api, tmp_path: Pat
     assert "in progress" in problem["message"]
     assert problem["value"] == made.sync
     assert api.ok("GET", f"/syncs/{made.sync}")["status"] == "querying"
+
+
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e400"])
+def test_numbers_json_cannot_hold_are_a_422(api: Api, number: bytes) -> None:
+    body = b'{"name": "a", "slug": "a", "type": "webhook", "configuration": {"url": '
+    body += b'"http://127.0.0.1:9/x", "timeout": ' + number + b"}}"
+
+    answer = api.post("/destinations", content=body, headers={"Content-Type": "application/json"})
+
+    assert answer.status_code == 422
+    assert "is not a number" in answer.json()["details"]["body"]["message"]
+    assert api.ok("GET", "/destinations")["data"] == []

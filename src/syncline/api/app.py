@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from syncline.api import errors
 from syncline.api.auth import RateLimiter
+from syncline.api.middleware import RefuseNonFiniteJSON
 from syncline.catalog import Catalog
 from syncline.settings import Settings
 
@@ -64,6 +65,7 @@ def create_app(catalog: Catalog, settings: Settings, *, background: bool = True)
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter()
     errors.install(app)
+    app.add_middleware(RefuseNonFiniteJSON)
 
     for name in ROUTERS:
         try:
