@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from api_fixtures import BASE, Api
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from syncline.api import create_app
 from syncline.api.auth import RateLimiter
+from syncline.catalog import Catalog
+from syncline.catalog.tables import WorkerRecord
+from syncline.settings import Settings
 
 
 def test_no_authorization_header_is_401(api: Api) -> None:
@@ -130,3 +138,19 @@ def test_unexpected_error_is_a_bare_500_that_leaks_nothing(
     assert response.json() == "Internal Server Error"
     assert "hunter2" not in response.text
     assert "hunter2" in caplog.text
+
+
+def test_background_app_runs_a_worker_and_the_scheduler_while_it_serves(
+    sqlite_catalog: Catalog, tmp_path: Path
+) -> None:
+    app = create_app(sqlite_catalog, Settings(home=tmp_path), background=True)
+
+    with TestClient(app) as client:
+        assert client.get(f"{BASE}/health").status_code == 200
+        with sqlite_catalog.session(read_only=True) as session:
+            workers = list(session.orm.scalars(select(WorkerRecord)))
+        assert len(workers) == 1
+        assert workers[0].stopped_at is None
+
+    with sqlite_catalog.session(read_only=True) as session:
+        assert session.orm.scalars(select(WorkerRecord)).one().stopped_at is not None
