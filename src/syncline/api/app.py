@@ -57,7 +57,9 @@ def create_app(catalog: Catalog, settings: Settings, *, background: bool = True)
         version="1.0.0",
         description="Reverse ETL: sources, models, destinations and syncs.",
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=f"{PREFIX}/docs",
+        # The interactive docs pages load their scripts from a public CDN; the document
+        # itself is enough for clients and generators, and nothing leaves this server.
+        docs_url=None,
         redoc_url=None,
         lifespan=_background(catalog, settings) if background else None,
     )
