@@ -94,3 +94,18 @@ def catalog(
             with catalog.engine.begin() as connection:
                 connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         catalog.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--run-slow`` also runs the soak and benchmark tests marked ``slow``."""
+    parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests marked ``slow`` unless ``--run-slow`` was given."""
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="a long soak or benchmark; run it with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

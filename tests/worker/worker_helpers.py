@@ -9,7 +9,10 @@ destination ends equal to its model.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -227,3 +230,57 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, every: float = 
             return True
         time.sleep(every)
     return condition()
+
+
+SYNCLINE = Path(sys.executable).with_name("syncline")
+
+
+class Workers:
+    """Starts ``syncline worker`` processes on one SYNCLINE_HOME; kills leftovers at the end."""
+
+    def __init__(self, home: Path, logs: Path, **settings: str) -> None:
+        self.home = home
+        self.logs = logs
+        self.settings = settings
+        """More ``SYNCLINE_*`` variables, e.g. ``DATABASE_URL`` and ``SECRET_KEY``."""
+        self.started: list[subprocess.Popen[bytes]] = []
+
+    def env(self, name: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCLINE_")}
+        env.update(
+            SYNCLINE_HOME=str(self.home),
+            SYNCLINE_WORKER_NAME=name,
+            SYNCLINE_WORKER_HEARTBEAT_SECONDS="0.2",
+            SYNCLINE_WORKER_STALE_SECONDS="2",
+            SYNCLINE_PLANNER_THREADS="1",
+            SYNCLINE_LOG_LEVEL="INFO",
+        )
+        env.update({f"SYNCLINE_{key}": value for key, value in self.settings.items()})
+        return env
+
+    def start(self, name: str) -> subprocess.Popen[bytes]:
+        log = self.logs / f"{name}-{len(self.started)}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(SYNCLINE), "worker"], env=self.env(name), stdout=out, stderr=out
+            )
+        self.started.append(process)
+        return process
+
+    def run(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(SYNCLINE), *args],
+            env=self.env(name),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def alive(self, name: str) -> bool:
+        return self.run(name, "worker", "--check").returncode == 0
+
+    def stop_all(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
