@@ -7,15 +7,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_fixtures import make_user
+from web_fixtures import ADMIN, VIEWER, make_user
 
 from syncline.api import create_app
 from syncline.catalog import Catalog
 from syncline.security.secrets import SecretBox
 from syncline.settings import Settings
-
-ADMIN = "admin@example.com"
-VIEWER = "viewer@example.com"
 
 
 @pytest.fixture

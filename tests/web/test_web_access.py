@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import ADMIN, VIEWER
 from fastapi.testclient import TestClient
-from web_fixtures import PASSWORD, sign_in, signed_in
+from web_fixtures import ADMIN, PASSWORD, VIEWER, sign_in, signed_in
 
 from syncline.web.session import COOKIE_NAME
 

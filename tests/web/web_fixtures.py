@@ -14,6 +14,12 @@ from syncline.catalog.users import UserRepository
 PASSWORD = "correct horse battery"
 """The password of every account the tests make."""
 
+ADMIN = "admin@example.com"
+"""The admin of the ``default`` workspace that the fixtures make."""
+
+VIEWER = "viewer@example.com"
+"""The viewer of the ``default`` workspace that the fixtures make."""
+
 
 def make_user(catalog: Catalog, email: str, role: str, workspace: str = "default") -> int:
     """An account in ``workspace``; its id."""
