@@ -124,12 +124,20 @@ def test_notices_past_the_delivery_budget_are_dropped_and_logged(
     assert any("remaining notices" in r.getMessage() for r in caplog.records)
 
 
-def test_a_change_without_recipients_is_logged_for_the_operator(
+def test_a_change_without_recipients_is_noted_quietly(
     bench: Workbench, caplog: pytest.LogCaptureFixture
 ) -> None:
     bench.apply()
 
-    notify_run_finished(bench.catalog, finished_run(bench, RunStatus.FAILED))
+    with caplog.at_level(logging.INFO, logger="syncline.alerts"):
+        notify_run_finished(bench.catalog, finished_run(bench, RunStatus.FAILED))
 
-    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert warning.startswith("sync people-sync: failedRun is now critical, but no alert")
+    notes = [r for r in caplog.records if r.name.startswith("syncline.alerts")]
+    assert [(r.levelno, r.getMessage()) for r in notes] == [
+        (
+            logging.INFO,
+            "sync people-sync: failedRun is now critical; no alert recipient is set (add "
+            "recipients under alerts on its destination or the sync to be told)",
+        )
+    ]
+    assert stored_states(bench)["failedRun"][0] == "critical"

@@ -152,10 +152,12 @@ def _summary(run: RunRecord) -> RunSummary:
 def _send(notices: list[Notice], policy: AlertPolicy) -> None:
     recipients = policy.recipients or []
     if not recipients:
+        # Alerts are opt-in: a sync without recipients keeps its states quietly (INFO, not
+        # WARNING, so that `syncline run` does not print it after every failure).
         for notice in notices:
-            logger.warning(
-                "sync %s: %s is now %s, but no alert recipient is set; add recipients "
-                "under alerts on its destination or the sync",
+            logger.info(
+                "sync %s: %s is now %s; no alert recipient is set (add recipients "
+                "under alerts on its destination or the sync to be told)",
                 notice.sync_slug,
                 notice.trigger,
                 notice.after.value,
