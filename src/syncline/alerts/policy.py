@@ -217,6 +217,9 @@ Recipient = Annotated[
     ),
 ]
 
+RECIPIENT_TYPES = ("webhook", "slack", "email")
+"""The ``type`` of each kind of recipient, which is also its tag in validation errors."""
+
 RECIPIENT_SECRETS = {"webhook": ("url", "headers"), "slack": ("url",), "email": ("password",)}
 """Fields sealed at rest per recipient type: a Slack or webhook URL is a credential."""
 
@@ -264,7 +267,7 @@ def _without_tags(loc: tuple[int | str, ...]) -> list[str]:
     # A tagged union adds the tag after a recipient's index; people never wrote it.
     parts: list[str] = []
     for index, part in enumerate(loc):
-        if part in RECIPIENT_SECRETS and loc[max(index - 2, 0) : index][:1] == ("recipients",):
+        if part in RECIPIENT_TYPES and loc[max(index - 2, 0) : index][:1] == ("recipients",):
             continue
         parts.append(str(part))
     return parts
