@@ -6,13 +6,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from web_fixtures import ADMIN, VIEWER, make_user
 
 from syncline.api import create_app
-from syncline.catalog import Catalog
+from syncline.catalog import Catalog, users
 from syncline.security.secrets import SecretBox
 from syncline.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 with its smallest costs: the tests check sign-in logic, not hashing cost."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(users, "_hasher", cheap)
+    monkeypatch.setattr(users, "_DUMMY_HASH", cheap.hash("no account has this password"))
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import json
 import types
 import typing
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any, Literal
 
 import pydantic
@@ -108,7 +109,7 @@ def _kind(annotation: Any) -> tuple[str, tuple[str, ...]]:
         return "number", ()
     if annotation is str or getattr(annotation, "__supertype__", None) is str:
         return "text", ()
-    if isinstance(annotation, type) and issubclass(annotation, str):
+    if isinstance(annotation, type) and issubclass(annotation, str | PurePath):
         return "text", ()
     return "json", ()
 

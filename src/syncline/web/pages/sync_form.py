@@ -15,7 +15,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from syncline.api.routes import syncs as sync_routes
-from syncline.api.schemas import SyncCreate, SyncUpdate
+from syncline.api.schemas import MAX_ID, SyncCreate, SyncUpdate
 from syncline.connectors import registry
 from syncline.connectors.destinations.base import SyncMode
 from syncline.errors import ConnectorError, NotFoundError, SynclineError
@@ -253,5 +253,7 @@ def model_columns(request: Request, user: WebUser, model_id: int) -> list[str]:
 
 
 def _id(text: str) -> int:
-    # 0 is refused by the body's own check, which names the field.
-    return int(text) if text.isdigit() else 0
+    # An id no resource has, so that the API's checks run on the rest of the form and
+    # report every problem at once; the "does not exist" they say is then replaced
+    # by "choose a ...".
+    return int(text) if text.isdigit() and int(text) <= MAX_ID else MAX_ID

@@ -1,0 +1,212 @@
+"""The pages and forms through the test client: set-up, validation beside each field,
+the overview's filters, sync actions, live run progress and the rejected-row search."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+from web_fixtures import ADMIN, VIEWER, Browser, make_user, signed_in
+
+from syncline.catalog import Catalog, RowResultRecord
+from syncline.catalog.types import utcnow
+
+
+@pytest.fixture
+def admin(client: TestClient) -> Browser:
+    """The admin, signed in."""
+    return signed_in(client, ADMIN)
+
+
+def _warehouse(tmp_path: Path) -> str:
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(
+            "CREATE TABLE users AS SELECT * FROM (VALUES "
+            "(1, 'a@example.com', 'Ada'), (2, 'b@example.com', 'Bob')) t(id, email, name)"
+        )
+    return str(path)
+
+
+def _set_up(admin: Browser, tmp_path: Path) -> int:
+    """A source, model, destination and sync made through the forms; the sync's id."""
+    source = {"name": "Warehouse", "slug": "wh", "type": "duckdb",
+              "config.path": _warehouse(tmp_path)}  # fmt: skip
+    assert admin.post("/sources/new", source).status_code == 303
+    model = {"name": "Users", "slug": "users", "source": "1",
+             "sql": "select id, email, name from users", "primary_key": "id"}  # fmt: skip
+    assert admin.post("/models/new", model).status_code == 303
+    destination = {"name": "Local", "slug": "local", "type": "sqlite",
+                   "config.path": str(tmp_path / "out.sqlite")}  # fmt: skip
+    assert admin.post("/destinations/new", destination).status_code == 303
+    sync = {"slug": "users-local", "model": "1", "destination": "1", "mode": "upsert",
+            "object": "users", "map_from": ["email", ""], "map_to": ["email_address", ""],
+            "schedule_type": "interval", "interval_quantity": "2",
+            "interval_unit": "hour"}  # fmt: skip
+    response = admin.post("/syncs/new", sync)
+    assert response.status_code == 303, response.text
+    return int(response.headers["location"].rsplit("/", 1)[1])
+
+
+def test_forms_create_what_the_api_then_serves(admin: Browser, tmp_path: Path) -> None:
+    sync_id = _set_up(admin, tmp_path)
+
+    page = admin.get(f"/syncs/{sync_id}").text
+    assert "every 2 hours" in page
+    assert "column email → email_address" in page
+    assert "This sync has not run yet" in page
+
+    overview = admin.get("/").text
+    assert "users-local" in overview
+    assert "Users" in overview
+    assert "Local" in overview
+
+
+def test_every_problem_of_a_sync_form_is_shown_beside_its_field(admin: Browser) -> None:
+    response = admin.post(
+        "/syncs/new",
+        {"slug": "bad slug!", "model": "", "destination": "", "object": "x",
+         "schedule_type": "cron", "cron_expression": "not cron"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    errors = dict(
+        re.findall(r'<p class="field-error" id="([\w-]+)-error">([^<]+)</p>', response.text)
+    )
+    assert set(errors) >= {"slug", "model", "destination", "schedule"}
+    assert "choose a model" in errors["model"]
+    assert 'aria-invalid="true" aria-describedby="slug-error"' in response.text
+
+
+def test_a_source_with_a_bad_setting_is_not_saved(admin: Browser) -> None:
+    response = admin.post(
+        "/sources/new", {"name": "", "slug": "pg", "type": "postgres", "config.port": "x"}
+    )
+    assert response.status_code == 422
+    assert 'id="name-error"' in response.text
+    assert 'id="config-host-error"' in response.text
+    assert 'id="config-port-error"' in response.text
+    assert "No sources yet" in admin.get("/sources").text
+
+
+def test_the_connection_test_reports_a_refused_connection(admin: Browser) -> None:
+    data = {"type": "postgres", "config.host": "127.0.0.1", "config.port": "9",
+            "config.user": "postgres", "config.database": "postgres"}  # fmt: skip
+    response = admin.post("/sources/test", data)
+    assert response.status_code == 200
+    assert "✗" in response.text
+    assert "Connection OK" not in response.text
+
+
+def test_the_model_preview_shows_columns_and_rows(admin: Browser, tmp_path: Path) -> None:
+    source = {"name": "W", "slug": "w", "type": "duckdb", "config.path": _warehouse(tmp_path)}
+    admin.post("/sources/new", source)
+    response = admin.post("/models/preview", {"source": "1", "sql": "select * from users"})
+    assert "<code>email</code>" in response.text
+    assert response.text.count("<tr>") == 3  # the header and two rows
+
+    refused = admin.post("/models/preview", {"source": "1", "sql": "select * from nowhere"})
+    assert "The source refused the query" in refused.text
+
+
+def test_overview_filters_by_status_destination_and_text(admin: Browser, tmp_path: Path) -> None:
+    _set_up(admin, tmp_path)
+    assert "users-local" in admin.get("/?status=pending").text
+    assert "users-local" not in admin.get("/?status=failed").text
+    assert "users-local" in admin.get("/?destination=1&q=LOCAL").text
+    assert "No sync matches these filters" in admin.get("/?q=nothing-like-this").text
+
+
+def test_run_now_queues_a_run_whose_page_polls_until_it_ends(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    response = admin.post(f"/syncs/{sync_id}/trigger/full-resync")
+    assert response.status_code == 303
+    run_path = response.headers["location"]
+
+    page = admin.get(run_path).text
+    assert 'hx-trigger="every 1s"' in page
+    assert "Rejected rows appear here when the run ends" in page
+
+    with web_catalog.session() as session:
+        run = session.runs.get(int(run_path.rsplit("/", 1)[1]))
+        assert run.full_resync
+        run.status, run.finished_at, run.failed_added = "warning", utcnow(), 1
+        session.orm.add(
+            RowResultRecord(
+                sync_id=sync_id, run_id=run.id, primary_key="2", operation="added",
+                status="failed", reason="too long", payload=json.dumps({"id": 2}),
+            )
+        )  # fmt: skip
+
+    live = admin.get(run_path + "/live").text
+    assert "every 1s" not in live
+    assert 'hx-swap-oob="true"' in live
+    assert "Rejected rows (1)" in live
+    assert "too long" in live
+    assert "too long" in admin.get(run_path + "/rows?key=2").text
+    assert "No rejected row has a key containing" in admin.get(run_path + "/rows?key=9").text
+
+
+def test_disable_and_enable_a_sync(admin: Browser, tmp_path: Path, web_catalog: Catalog) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    admin.post(f"/syncs/{sync_id}/enabled/off")
+    with web_catalog.session(read_only=True) as session:
+        assert session.syncs.get(sync_id).disabled
+    assert ">Enable<" in admin.get(f"/syncs/{sync_id}").text
+    admin.post(f"/syncs/{sync_id}/enabled/on")
+    with web_catalog.session(read_only=True) as session:
+        assert not session.syncs.get(sync_id).disabled
+
+
+def test_editing_a_sync_keeps_what_the_form_does_not_change(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    form = admin.get(f"/syncs/{sync_id}/edit").text
+    assert 'value="email_address"' in form
+    response = admin.post(
+        f"/syncs/{sync_id}/edit",
+        {"mode": "mirror", "object": "users", "map_from": ["email"], "map_to": ["mail"],
+         "schedule_type": "visual", "visual_monday": "on", "visual_time": "08:30"},
+    )  # fmt: skip
+    assert response.status_code == 303, response.text
+    with web_catalog.session(read_only=True) as session:
+        sync = session.syncs.get(sync_id)
+    assert sync.configuration["mode"] == "mirror"
+    assert sync.configuration["mappings"][0]["to"] == "mail"
+    assert sync.schedule == {
+        "type": "visual",
+        "schedule": {"expressions": [{"days": {
+            "monday": True, "tuesday": False, "wednesday": False, "thursday": False,
+            "friday": False, "saturday": False, "sunday": False}, "time": "08:30"}]},
+    }  # fmt: skip
+
+
+def test_a_user_sees_only_their_workspace(
+    client: TestClient, admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    with web_catalog.session() as session:
+        session.workspaces.create("other")
+    make_user(web_catalog, "other@example.com", "admin", workspace="other")
+    admin.post("/logout")
+
+    other = signed_in(client, "other@example.com")
+    assert "users-local" not in other.get("/").text
+    assert other.get(f"/syncs/{sync_id}").status_code == 404
+    assert other.get("/sources/1").status_code == 404
+
+
+def test_a_viewer_sees_forms_read_only(client: TestClient, admin: Browser, tmp_path: Path) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    admin.post("/logout")
+    viewer = signed_in(client, VIEWER)
+    page = viewer.get(f"/syncs/{sync_id}/edit").text
+    assert "<fieldset disabled>" in page
+    assert "Save sync" not in page
+    assert viewer.post(f"/syncs/{sync_id}/enabled/off").status_code == 403
