@@ -95,7 +95,11 @@ def run_sequence(
 
 
 def _exit_code(status: SequenceStatus, outcomes: list[RunStatus]) -> ExitCode:
-    """As ``syncline run``: 0 done, 3 done with rejected rows, 1 failed or cancelled."""
+    """As ``syncline run``: 0 done, 3 done with rejected rows, 1 failed or cancelled.
+
+    A step whose ``stopOn`` is ``never`` was declared not to matter, so its failure
+    leaves a ``done`` sequence at 0.
+    """
     if status != SequenceStatus.DONE:
         return ExitCode.RUN_FAILED
     if RunStatus.WARNING in outcomes:
