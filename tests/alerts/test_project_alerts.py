@@ -113,3 +113,24 @@ def test_a_policy_left_out_of_the_project_is_removed(bench: Workbench) -> None:
 
     with bench.catalog.session() as session:
         assert session.orm.scalars(select(AlertPolicyRecord)).all() == []
+
+
+def test_alerts_that_would_reach_nobody_are_a_warning(bench: Workbench) -> None:
+    folder = bench.root / "project"
+    bench.apply({"triggers": {"slowRun": {"after": "1h"}}})
+    (warning,) = load_project(folder, env={}).warnings
+    lines = (folder / "syncline.yml").read_text().splitlines()
+    alerts_line = next(n for n, text in enumerate(lines, 1) if text.strip() == "alerts:")
+    assert (warning.file, warning.line, warning.location) == (
+        "syncline.yml",
+        alerts_line,
+        "destinations[0].alerts",
+    )
+    assert (
+        warning.message == "the alerts of sync 'people-sync' have no recipients, so nobody is told"
+    )
+
+    bench.apply({"triggers": {"slowRun": {"after": "1h"}}}, {"recipients": []})
+    assert load_project(folder, env={}).warnings == []
+    bench.apply(None, {"recipients": [{"type": "webhook", "url": "http://127.0.0.1:9/h"}]})
+    assert load_project(folder, env={}).warnings == []

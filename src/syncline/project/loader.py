@@ -388,6 +388,28 @@ class _Loader:
             self._check_object(cls, doc, (*path, "configuration", "object"), target)
             writers.setdefault((destination.slug, target), []).append(slug)
         self._warn_shared_objects(writers)
+        self._warn_unheard_alerts()
+
+    def _warn_unheard_alerts(self) -> None:
+        """Warn about syncs with alerts declared but no recipient list anywhere.
+
+        An explicit ``recipients: []`` is taken as meant (a sync kept quiet on purpose).
+        """
+        for slug, sync in sorted(self.project.syncs.items()):
+            destination = self.project.destinations.get(sync.destination)
+            default = destination.alerts if destination is not None else None
+            if sync.alerts is None and default is None:
+                continue
+            declared = [p.get("recipients") for p in (sync.alerts, default) if p is not None]
+            if any(recipients is not None for recipients in declared):
+                continue
+            key = ("syncs", slug) if sync.alerts is not None else ("destinations", sync.destination)
+            doc, path = self.documents[key]
+            message = f"the alerts of sync {slug!r} have no recipients, so nobody is told"
+            fix = "add recipients under alerts on the sync or its destination"
+            line = doc.line((*path, "alerts"))
+            location = render_path((*path, "alerts"))
+            self.project.warnings.append(Problem(location, message, fix, doc.file, line))
 
     def _check_object(self, cls: Any, doc: Document, path: Path_, target: str) -> None:
         # A destination that can tell a bad object name before a run offers check_object.
