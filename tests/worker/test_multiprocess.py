@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -31,8 +33,11 @@ from worker_helpers import (
 
 from syncline.catalog import Catalog
 from syncline.catalog.tables import RUNNING_STATUSES
+from syncline.catalog.types import utcnow
 from syncline.connectors.destinations.webhook.destination import WebhookDestination
+from syncline.scheduling.scheduler import Scheduler
 from syncline.security.secrets import SecretBox
+from syncline.settings import Settings
 from syncline.worker.recovery import RESUME_TRIGGER
 
 pytestmark = pytest.mark.postgres
@@ -154,3 +159,33 @@ def _serve_and_kill(fleet: Fleet, *, rounds: int, changed_share: int) -> None:
     assert sum(1 for times in sent.values() if times > 1) <= ENGINE_BATCH
     assert max(sent.values()) <= 2
     assert resumed.successful_added <= 2 * ENGINE_BATCH
+
+
+@pytest.mark.slow
+def test_three_workers_run_each_scheduled_run_once(fleet: Fleet, tmp_path: Path) -> None:
+    catalog, models, receiver = fleet.catalog, fleet.models, fleet.receiver
+    every_minute = {"type": "interval", "schedule": {"interval": {"unit": "minute", "quantity": 1}}}
+    syncs: dict[int, str] = {}
+    for n in range(50):
+        models.create(f"t{n}", 20)
+        syncs[add_sync(catalog, models, f"t{n}", receiver.url, schedule=every_minute)] = f"t{n}"
+    scheduler = Scheduler(catalog, Settings(home=tmp_path / "scheduler"))
+    start = utcnow()
+    scheduler.tick(start)  # learns when each sync is first due
+
+    for n in range(3):
+        fleet.workers.start(f"w{n}")
+    run_ids: set[int] = set()
+    for minute in range(1, 5):
+        for table in list(syncs.values())[::minute]:
+            models.change(table, minute)
+        queued = scheduler.tick(start + timedelta(minutes=minute))
+        assert len(queued) == len(syncs)
+        run_ids.update(int(run_id) for run_id in queued)
+        time.sleep(2)
+
+    assert wait_until(lambda: _all_finished(catalog, run_ids), timeout=300)
+    with catalog.session(read_only=True) as session:
+        triggers = {session.runs.get(run_id).triggered_by for run_id in run_ids}
+    assert triggers == {"schedule"}
+    _assert_each_run_ran_once(fleet, syncs, run_ids)

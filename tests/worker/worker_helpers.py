@@ -159,6 +159,7 @@ def add_sync(
     *,
     workspace: str = "default",
     batch_size: int = 100,
+    schedule: dict[str, Any] | None = None,
 ) -> int:
     """A sqlite → webhook sync of table ``table``; returns the sync's id."""
     with catalog.session(workspace) as session:
@@ -200,6 +201,7 @@ def add_sync(
                 ],
             },
             referenced_columns=["email"],
+            schedule=schedule,
         )
         return sync.id
 

@@ -235,12 +235,20 @@ class RunQueue:
         busy = exists().where(
             other.sync_id == RunRecord.sync_id, other.status.in_(RUNNING_STATUSES)
         )
-        query = select(RunRecord).where(RunRecord.status == RunStatus.QUEUED.value, ~busy)
+        query = (
+            select(RunRecord)
+            .join(SyncRecord, SyncRecord.id == RunRecord.sync_id)
+            .where(RunRecord.status == RunStatus.QUEUED.value, ~busy)
+        )
         if sync_id is not None:
             query = query.where(RunRecord.sync_id == sync_id)
         query = query.order_by(RunRecord.created_at, RunRecord.id).limit(1)
 
-        run = self.session.scalar(query.with_for_update(skip_locked=True))
+        # The lease also writes the sync (last_run_at). Locking its row here, skipping it
+        # when taken, keeps the lock order of whoever holds the sync and then queues a
+        # run (the scheduler) from deadlocking with a lease that holds the run.
+        locked = query.with_for_update(skip_locked=True, of=[RunRecord, SyncRecord])
+        run = self.session.scalar(locked)
         if run is None:
             return None
         try:
