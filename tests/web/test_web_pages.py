@@ -210,3 +210,43 @@ def test_a_viewer_sees_forms_read_only(client: TestClient, admin: Browser, tmp_p
     assert "<fieldset disabled>" in page
     assert "Save sync" not in page
     assert viewer.post(f"/syncs/{sync_id}/enabled/off").status_code == 403
+
+
+def test_a_sequence_is_made_edited_and_run_from_its_pages(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    assert "No sequences yet" in admin.get("/sequences").text
+
+    refused = admin.post("/sequences/new", {"slug": "nightly", "step_sync": [""]})
+    assert refused.status_code == 422
+    assert 'id="steps-error"' in refused.text
+
+    made = admin.post(
+        "/sequences/new",
+        {"slug": "nightly", "name": "Nightly", "step_sync": [str(sync_id), ""],
+         "step_stop": ["fatal_or_rejected", "fatal"], "schedule_type": "cron",
+         "cron_expression": "0 3 * * *"},
+    )  # fmt: skip
+    assert made.status_code == 303, made.text
+    page = admin.get(made.headers["location"]).text
+    assert "cron 0 3 * * * (UTC)" in page
+    assert "users-local" in page
+
+    sequence_id = made.headers["location"].rsplit("/", 1)[1]
+    assert admin.post(f"/sequences/{sequence_id}/run").status_code == 303
+    with web_catalog.session(read_only=True) as session:
+        runs = session.sequences.list_runs(sequence_id)
+    assert [run.status for run in runs] == ["pending"]
+
+    edited = admin.post(
+        f"/sequences/{sequence_id}/edit",
+        {"name": "Every night", "step_sync": [str(sync_id)], "step_stop": ["never"],
+         "schedule_type": "manual"},
+    )  # fmt: skip
+    assert edited.status_code == 303, edited.text
+    with web_catalog.session(read_only=True) as session:
+        record = session.sequences.get(sequence_id)
+        assert record.name == "Every night"
+        assert record.schedule is None
+        assert [s.stop_on for s in session.sequences.steps(record)] == ["never"]

@@ -20,7 +20,9 @@ from syncline.web.users import Forbidden, SignInRequired
 
 STATIC = Path(__file__).parent / "static"
 
-PAGES = ("signin", "overview", "syncs", "runs", "connections", "models", "sync_form")
+PAGES = (
+    "signin", "overview", "syncs", "runs", "connections", "models", "sync_form", "sequences",
+)  # fmt: skip
 """Page modules under :mod:`syncline.web.pages`, each exposing ``router``."""
 
 

@@ -104,31 +104,36 @@ def values_of(sync: Any) -> dict[str, Any]:
         "allow_empty": "on" if guards.get("allowEmpty") else "",
         "max_removed_percent": "" if share is None else f"{share * 100:g}",
         "disabled": "on" if sync.disabled else "",
-        "schedule_type": "manual",
     }
-    schedule = sync.schedule or {}
+    values.update(schedule_values(sync.schedule))
+    return values
+
+
+def schedule_values(schedule: dict[str, Any] | None) -> dict[str, Any]:
+    """The schedule editor's values for a stored API schedule (None is manual)."""
+    schedule = schedule or {}
     body = schedule.get("schedule") or {}
     kind = schedule.get("type")
     if kind == "interval":
         interval = body.get("interval") or {}
-        values.update(
-            schedule_type="interval",
-            interval_quantity=str(interval.get("quantity", "")),
-            interval_unit=interval.get("unit", "hour"),
-        )
-    elif kind == "cron":
-        values.update(schedule_type="cron", cron_expression=body.get("expression", ""))
-    elif kind == "visual":
+        return {
+            "schedule_type": "interval",
+            "interval_quantity": str(interval.get("quantity", "")),
+            "interval_unit": interval.get("unit", "hour"),
+        }
+    if kind == "cron":
+        return {"schedule_type": "cron", "cron_expression": body.get("expression", "")}
+    if kind == "visual":
         first = (body.get("expressions") or [{}])[0]
-        values.update(schedule_type="visual", visual_time=first.get("time", ""))
-        values.update({f"visual_{d}": "on" for d, on in (first.get("days") or {}).items() if on})
-    elif kind in ("dbt", "dbt-cloud"):
-        values.update(
-            schedule_type="dbt",
-            dbt_account=(body.get("account") or {}).get("id", ""),
-            dbt_job=(body.get("job") or {}).get("id", ""),
-        )
-    return values
+        days = {f"visual_{d}": "on" for d, on in (first.get("days") or {}).items() if on}
+        return {"schedule_type": "visual", "visual_time": first.get("time", ""), **days}
+    if kind in ("dbt", "dbt-cloud"):
+        return {
+            "schedule_type": "dbt",
+            "dbt_account": (body.get("account") or {}).get("id", ""),
+            "dbt_job": (body.get("job") or {}).get("id", ""),
+        }
+    return {"schedule_type": "manual"}
 
 
 def _values(form: SubmittedForm) -> dict[str, Any]:
