@@ -36,9 +36,6 @@ from syncline.worker.recovery import queue_resumption, worker_is_dead
 
 logger = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(seconds=60)
-"""A running run whose heartbeat is older than this belongs to a worker that stopped."""
-
 WAIT_SECONDS = 0.5
 """How often to look again while another run of the same sync is still going."""
 
@@ -270,8 +267,12 @@ def _build_job(
 
 
 def interrupt_abandoned(session: CatalogSession, sync: SyncRecord) -> None:
-    """Mark runs whose worker stopped as interrupted: stale heartbeats, or dead local pids."""
-    session.runs.interrupt_stale(STALE_AFTER)
+    """Mark runs whose worker stopped as interrupted: stale heartbeats, or dead local pids.
+
+    Silence counts as stopped after ``SYNCLINE_WORKER_STALE_SECONDS``, the same limit
+    the workers apply.
+    """
+    session.runs.interrupt_stale(timedelta(seconds=get_settings().worker_stale_seconds))
 
     running = session.syncs.running_run(sync.id)
     if running is not None and worker_is_dead(session, running):
