@@ -157,6 +157,7 @@ def print_outcome(outcome: Outcome) -> None:
         )
         if run.run_s is not None:
             print(f"{'  of which the run itself':34}{run.run_s:9.2f}{_rate(rows, run.run_s)}")
+        print(f"{'  CPU time of the process':34}{run.cpu_s:9.2f}")
 
     print()
     print(f"{'check / target':44}{'value':>24}{'limit':>24}  result")

@@ -6,6 +6,7 @@ Every run is a child process of its own, so its wall time and peak resident memo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import subprocess
@@ -80,6 +81,9 @@ class RunMeasure:
     run_s: float | None
     """The run's own duration from its record (started to finished), when known."""
     error: str | None
+    cpu_s: float = 0.0
+    """CPU time of the process, user plus system, all its threads: what other work on a
+    busy machine inflates least."""
 
     @property
     def seconds(self) -> float:
@@ -178,7 +182,8 @@ class BenchSync:
         child.returncode = os.waitstatus_to_exitcode(status)
 
         # ru_maxrss is in kilobytes on Linux.
-        return self._measure(wall, usage.ru_maxrss * 1024, child.returncode)
+        measure = self._measure(wall, usage.ru_maxrss * 1024, child.returncode)
+        return dataclasses.replace(measure, cpu_s=usage.ru_utime + usage.ru_stime)
 
     def _measure(self, wall: float, peak_rss: int, exit_code: int) -> RunMeasure:
         record = self._latest_run()

@@ -214,8 +214,15 @@ class SnapshotStore:
         """Store the prefilters of ``current``'s rows whose fingerprint was computed afresh
         and equals the snapshot's, so that the next run can skip computing it.
 
-        Only a cache: the snapshot's fingerprints and doubts stay as they are.
+        Only a cache: the snapshot's fingerprints and doubts stay as they are. Entries
+        written from the journal already carry their prefilter, so usually none lacks
+        one and the join is skipped.
         """
+        missing = self.connection.execute(
+            "SELECT count(*) FROM snapshot WHERE h IS NULL AND fp IS NOT NULL"
+        ).fetchone()
+        if not missing or missing[0] == 0:
+            return
         self.connection.execute(
             "UPDATE snapshot SET h = c._sl_h FROM "
             f"(SELECT _sl_key, _sl_fp, _sl_h FROM {current} WHERE _sl_fresh "
