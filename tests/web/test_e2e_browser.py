@@ -174,12 +174,19 @@ def test_set_up_run_and_inspect_a_sync_on_postgres(
     expect(page.get_by_text("column email → email")).to_be_visible()
     admin.shot("sync")
 
-    # Run it and watch the run page follow it to the end without reloading.
-    page.get_by_role("button", name="Run now").click()
-    expect(page.get_by_role("heading", name=re.compile(r"Run #\d+"))).to_be_visible()
-    page.evaluate("window.__sameDocument = true")
+    # Run it while a lock holds the destination table, so the run page shows it live;
+    # then let it go and watch the page follow it to the end without reloading.
+    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={warehouse}") as lock:
+        lock.execute("LOCK TABLE customers_out IN ACCESS EXCLUSIVE MODE")
+        page.get_by_role("button", name="Run now").click()
+        expect(page.get_by_role("heading", name=re.compile(r"Run #\d+"))).to_be_visible()
+        page.evaluate("window.__sameDocument = true")
+        expect(page.get_by_text("updating every second")).to_be_visible()
+        expect(page.locator(".timeline li.now")).to_have_text(re.compile("processing"))
+        admin.shot("run-live")
     expect(page.get_by_role("heading", name="Rejected rows (2)")).to_be_visible(timeout=30_000)
     assert page.evaluate("window.__sameDocument === true"), "the run page reloaded"
+    expect(page.get_by_text("updating every second")).to_have_count(0)
     expect(page.locator("#run-summary")).to_contain_text("warning")
     admin.shot("run-finished")
 

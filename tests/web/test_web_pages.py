@@ -131,6 +131,9 @@ def test_run_now_queues_a_run_whose_page_polls_until_it_ends(
     page = admin.get(run_path).text
     assert 'hx-trigger="every 1s"' in page
     assert "Rejected rows appear here when the run ends" in page
+    polled = admin.get(run_path + "/live").text
+    assert 'hx-trigger="every 1s"' in polled
+    assert 'id="rows-section"' not in polled  # swapped in once, when the run ends
 
     with web_catalog.session() as session:
         run = session.runs.get(int(run_path.rsplit("/", 1)[1]))
