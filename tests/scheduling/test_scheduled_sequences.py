@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fake_dbt_cloud import TOKEN, serve_fake_dbt_cloud
 from sqlalchemy import select
 
 from syncline.catalog import Catalog, SyncRecord
@@ -27,12 +29,18 @@ def scheduler(catalog: Catalog, tmp_path: Path) -> Iterator[Scheduler]:
     scheduler.stop()
 
 
-def _sequence(catalog: Catalog, steps: list[SyncRecord], *, disabled: bool = False) -> str:
+def _sequence(
+    catalog: Catalog,
+    steps: list[SyncRecord],
+    *,
+    disabled: bool = False,
+    schedule: dict[str, Any] = DAILY,
+) -> str:
     with catalog.session() as session:
         record = session.sequences.create(
             slug="nightly",
             steps=[{"sync": sync.id, "stopOn": "fatal"} for sync in steps],
-            schedule=DAILY,
+            schedule=schedule,
             disabled=disabled,
         )
         return record.id
@@ -84,3 +92,24 @@ def test_a_sequence_shows_its_next_run_time(
     with catalog.session() as session:
         record = session.sequences.get(sequence_id)
         assert next_run_at(session.orm, record) == datetime(2026, 12, 4, 6, 0, tzinfo=UTC)
+
+
+def test_a_sequence_with_a_dbt_schedule_runs_after_the_job_succeeds(
+    catalog: Catalog, make_sync: Callable[..., SyncRecord], tmp_path: Path
+) -> None:
+    dbt = {"type": "dbt", "schedule": {"account": {"id": "7"}, "job": {"id": "42"}}}
+    _sequence(catalog, [make_sync("first", None)], schedule=dbt)
+
+    with serve_fake_dbt_cloud() as dbt_cloud:
+        settings = Settings(home=tmp_path, dbt_cloud_url=dbt_cloud.url, dbt_cloud_token=TOKEN)
+        scheduler = Scheduler(catalog, settings, dbt_poll_seconds=60)
+        try:
+            assert scheduler.tick(T0) == []
+            dbt_cloud.add_run(42, 10)
+            queued = scheduler.tick(datetime(2026, 12, 4, 5, 1, tzinfo=UTC))
+        finally:
+            scheduler.stop()
+
+    runs = _sequence_runs(catalog)
+    assert queued == [runs[0].id]
+    assert [r.triggered_by for r in runs] == ["schedule"]
