@@ -9,7 +9,7 @@ import pytest
 from sequence_fixtures import make_syncs
 from sqlalchemy import func, select
 
-from syncline.catalog import Catalog, InUseError, SlugTakenError, SyncRecord
+from syncline.catalog import Catalog, ConflictError, InUseError, SlugTakenError, SyncRecord
 from syncline.catalog.tables import SequenceRunRecord
 from syncline.errors import ConfigError, NotFoundError, ValidationError
 from syncline.scheduling.sequences import advance
@@ -203,3 +203,13 @@ def test_concurrent_triggers_share_one_pending_run(
     assert len(ids) == 1
     with catalog.session(read_only=True) as session:
         assert session.orm.scalar(select(func.count()).select_from(SequenceRunRecord)) == 1
+
+
+def test_a_running_sequence_cannot_be_deleted(catalog: Catalog, syncs: list[SyncRecord]) -> None:
+    _create(catalog)
+    with catalog.session() as session:
+        session.sequences.trigger("nightly")
+    advance(catalog)
+
+    with catalog.session() as session, pytest.raises(ConflictError, match="in progress"):
+        session.sequences.delete("nightly")
