@@ -4,7 +4,9 @@ A sync with a ``dbt`` schedule runs when a NEW successful run of its dbt Cloud j
 appears. The schedule state keeps a watermark, the id of the newest finished job run
 already looked at: the first poll only sets it (a job that succeeded last week is no
 reason to run now), runs still in progress are left for a later poll, and a failed or
-cancelled run moves the watermark without triggering anything.
+cancelled run moves the watermark without triggering anything. dbt Cloud runs the runs
+of one job one after another, so no older run can finish after a newer one was seen;
+several successes between two polls start one run.
 
 Where dbt Cloud is: ``SYNCLINE_DBT_CLOUD_URL`` (the account's access URL, e.g. the
 multi-tenant one or a regional one) and ``SYNCLINE_DBT_CLOUD_TOKEN`` (a read-only
