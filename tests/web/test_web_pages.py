@@ -253,3 +253,24 @@ def test_a_sequence_is_made_edited_and_run_from_its_pages(
         assert record.name == "Every night"
         assert record.schedule is None
         assert [s.stop_on for s in session.sequences.steps(record)] == ["never"]
+
+
+def test_delete_a_model_in_use_is_refused_then_allowed(admin: Browser, tmp_path: Path) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    refused = admin.post("/models/1/delete")
+    assert refused.status_code == 409
+    assert "users-local" in refused.text
+
+    assert admin.post(f"/syncs/{sync_id}/delete").status_code == 303
+    assert admin.get(f"/syncs/{sync_id}").status_code == 404
+    assert admin.post("/models/1/delete").status_code == 303
+    assert "No models yet" in admin.get("/models").text
+
+
+def test_cancel_a_queued_run(admin: Browser, tmp_path: Path, web_catalog: Catalog) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    run_path = admin.post(f"/syncs/{sync_id}/trigger/run").headers["location"]
+    assert "Cancel run" in admin.get(run_path).text
+    assert admin.post(run_path + "/cancel").status_code == 303
+    with web_catalog.session(read_only=True) as session:
+        assert session.runs.get(int(run_path.rsplit("/", 1)[1])).status == "cancelled"

@@ -174,6 +174,20 @@ def update(request: Request, model_id: int, form: AdminForm) -> Response:
     return response
 
 
+@router.post("/models/{model_id:int}/delete")
+def delete(request: Request, model_id: int, form: AdminForm) -> Response:
+    """Delete a model no sync uses; otherwise say which syncs use it."""
+    try:
+        with catalog_of(request).session(form.user.workspace_id) as session:
+            model_routes.delete_model(model_id, session)
+    except SynclineError as exc:
+        return render(
+            request, "message.html", form.user, status_code=409,
+            heading="The model was not deleted", message=str(exc),
+        )  # fmt: skip
+    return RedirectResponse("/models", status_code=303)
+
+
 @router.post("/models/preview", response_class=HTMLResponse)
 def preview_fragment(request: Request, form: AdminForm) -> Response:
     """The first rows and the columns of the SQL in the form, or the source's error."""

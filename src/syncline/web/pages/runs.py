@@ -9,14 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from syncline.api.routes.runs import cancel_sync_run
 from syncline.catalog import RowResultRecord, RunRecord
 from syncline.engine.report import RunStatus
-from syncline.errors import NotFoundError
+from syncline.errors import NotFoundError, SynclineError
 from syncline.web.render import render
-from syncline.web.users import Viewer, catalog_of
+from syncline.web.users import AdminForm, Viewer, catalog_of
 
 router = APIRouter()
 
@@ -121,3 +122,17 @@ def run_rows(request: Request, sync_id: int, run_id: int, user: Viewer, key: str
     return render(
         request, "_rejected_rows.html", user, rows=rows, key=key, run_id=run_id, sync_id=sync_id
     )
+
+
+@router.post("/syncs/{sync_id:int}/runs/{run_id:int}/cancel")
+def cancel(request: Request, sync_id: int, run_id: int, form: AdminForm) -> Response:
+    """Cancel a queued run now, or ask the worker of a running one to stop."""
+    try:
+        with catalog_of(request).session(form.user.workspace_id) as session:
+            cancel_sync_run(float(sync_id), float(run_id), session)
+    except SynclineError as exc:
+        return render(
+            request, "message.html", form.user, status_code=409,
+            heading="The run was not cancelled", message=str(exc),
+        )  # fmt: skip
+    return RedirectResponse(f"/syncs/{sync_id}/runs/{run_id}", status_code=303)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from syncline.api.routes.runs import trigger_run
+from syncline.api.routes.syncs import delete_sync
 from syncline.catalog import RunRecord
-from syncline.errors import NotFoundError
+from syncline.errors import NotFoundError, SynclineError
 from syncline.scheduling.state import next_run_at
 from syncline.web.describe import mapping_words, mode_words, schedule_words
 from syncline.web.render import render
@@ -102,6 +103,23 @@ def switch(request: Request, sync_id: int, state: str, form: AdminForm) -> Respo
     with catalog_of(request).session(form.user.workspace_id) as session:
         session.syncs.update(sync_id, disabled=state != "on")
     return RedirectResponse(f"/syncs/{sync_id}", status_code=303)
+
+
+@router.post("/syncs/{sync_id:int}/delete")
+def delete(request: Request, sync_id: int, form: AdminForm) -> Response:
+    """Delete a sync with no run in progress, its runs and its snapshot."""
+    tasks = BackgroundTasks()
+    try:
+        with catalog_of(request).session(form.user.workspace_id) as session:
+            delete_sync(sync_id, session, tasks, request.app.state.settings)
+    except SynclineError as exc:
+        return render(
+            request, "message.html", form.user, status_code=409,
+            heading="The sync was not deleted", message=str(exc),
+        )  # fmt: skip
+    response = RedirectResponse("/", status_code=303)
+    response.background = tasks
+    return response
 
 
 def _missing(request: Request, user: WebUser, sync_id: int) -> Response:
