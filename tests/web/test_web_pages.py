@@ -10,9 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from web_fixtures import ADMIN, VIEWER, Browser, make_user, signed_in
 
+from syncline.alerts.store import effective_policy
 from syncline.catalog import Catalog, RowResultRecord
+from syncline.catalog.tables import AlertPolicyRecord
 from syncline.catalog.types import utcnow
 
 
@@ -274,3 +277,40 @@ def test_cancel_a_queued_run(admin: Browser, tmp_path: Path, web_catalog: Catalo
     assert admin.post(run_path + "/cancel").status_code == 303
     with web_catalog.session(read_only=True) as session:
         assert session.runs.get(int(run_path.rsplit("/", 1)[1])).status == "cancelled"
+
+
+def test_alert_policies_are_checked_stored_sealed_and_shown_without_secrets(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    assert "built-in defaults, nobody notified" in admin.get("/alerts").text
+
+    refused = admin.post("/alerts/destinations/1", {"rejected_count": "-3", "slow_after": "soon"})
+    assert refused.status_code == 422
+    assert 'id="rejected-error"' in refused.text
+    assert 'id="slow-error"' in refused.text
+
+    hook = "http://127.0.0.1:9/hooks/T000/secret-path"
+    saved = admin.post(
+        "/alerts/destinations/1",
+        {"rejected_count": "10", "slow_after": "30m", "new_type": "slack", "new_url": hook,
+         "new_level": "critical"},
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    page = admin.get("/alerts/destinations/1").text
+    assert "slack at 127.0.0.1" in page
+    assert "secret-path" not in page
+    assert 'value="10"' in page
+
+    with web_catalog.session(read_only=True) as session:
+        record = session.orm.scalars(select(AlertPolicyRecord)).one()
+        assert "secret-path" not in json.dumps(record.configuration)
+        policy = effective_policy(session.orm, web_catalog.secrets, 1, sync_id)
+    assert policy.triggers.rejected_rows is not None
+    assert policy.triggers.rejected_rows.count == 10
+    assert policy.triggers.slow_run is not None
+    assert policy.triggers.slow_run.after == 1800
+    assert [r.url for r in policy.recipients or []] == [hook]
+
+    admin.post("/alerts/destinations/1", {"rejected_count": "10", "remove_recipient": ["0"]})
+    assert "Nobody yet" in admin.get("/alerts/destinations/1").text

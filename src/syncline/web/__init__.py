@@ -22,6 +22,7 @@ STATIC = Path(__file__).parent / "static"
 
 PAGES = (
     "signin", "overview", "syncs", "runs", "connections", "models", "sync_form", "sequences",
+    "alerts",
 )  # fmt: skip
 """Page modules under :mod:`syncline.web.pages`, each exposing ``router``."""
 

@@ -1,0 +1,220 @@
+"""Alerts: the policies of destinations and syncs, and the triggers that are firing now.
+
+A destination's policy is the default of its syncs; a sync's own policy overrides it
+(see :mod:`syncline.alerts.policy`). Policies are checked by the same model project
+files are, and stored with their recipients' secrets sealed. A Slack or webhook URL
+is a credential, so pages show only its host.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from syncline.alerts.policy import AlertPolicy
+from syncline.alerts.store import read_policy, write_policy
+from syncline.catalog import CatalogSession
+from syncline.catalog.tables import AlertPolicyRecord, AlertStateRecord, SyncRecord
+from syncline.errors import NotFoundError, ValidationError
+from syncline.web.forms import field_errors
+from syncline.web.render import render
+from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+SCOPES = ("destinations", "syncs")
+
+_ALIASES = {
+    "alerts.triggers.rejectedRows": "rejected",
+    "alerts.triggers.slowRun": "slow",
+    "alerts.triggers.rowCountDrop": "drop",
+    "alerts.recipients": "recipients",
+    "alerts": "_form",
+}
+
+
+def recipient_label(recipient: dict[str, Any]) -> str:
+    """Who a recipient is, without its secrets: the type and the host or addresses."""
+    kind = recipient.get("type", "?")
+    if kind == "email":
+        to = recipient.get("to")
+        return f"e-mail to {', '.join(to) if isinstance(to, list) else to}"
+    host = urlsplit(str(recipient.get("url", ""))).hostname or "?"
+    return f"{kind} at {host}"
+
+
+def _percent(value: str) -> float | str:
+    try:
+        return float(value) / 100
+    except ValueError:
+        return value  # the policy's own check names the problem
+
+
+def declared_from(form: SubmittedForm, stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The policy the form describes, as a project would declare it."""
+    triggers: dict[str, Any] = {}
+    rejected: dict[str, Any] = {"level": form.text("rejected_level") or "warning"}
+    if form.text("rejected_count"):
+        rejected["count"] = form.text("rejected_count")
+    if form.text("rejected_share"):
+        rejected["share"] = _percent(form.text("rejected_share"))
+    triggers["rejectedRows"] = rejected
+    if form.text("slow_after"):
+        triggers["slowRun"] = {"after": form.text("slow_after"),
+                               "level": form.text("slow_level") or "warning"}  # fmt: skip
+    if form.text("drop_share"):
+        triggers["rowCountDrop"] = {"share": _percent(form.text("drop_share")),
+                                    "level": form.text("drop_level") or "warning"}  # fmt: skip
+
+    declared: dict[str, Any] = {"triggers": triggers}
+    if form.text("inherit_recipients") == "on":
+        return declared
+    removed = set(form.texts("remove_recipient"))
+    kept = [
+        r
+        for index, r in enumerate((stored or {}).get("recipients") or [])
+        if str(index) not in removed
+    ]
+    new = _new_recipient(form)
+    declared["recipients"] = [*kept, *([new] if new else [])]
+    return declared
+
+
+def _new_recipient(form: SubmittedForm) -> dict[str, Any] | None:
+    kind, level = form.text("new_type"), form.text("new_level") or "warning"
+    if kind in ("webhook", "slack") and form.text("new_url"):
+        return {"type": kind, "url": form.text("new_url"), "level": level}
+    if kind == "email" and form.text("new_to"):
+        return {
+            "type": "email",
+            "host": form.text("new_host"),
+            "port": form.text("new_port") or 25,
+            "from": form.text("new_from"),
+            "to": [a.strip() for a in form.text("new_to").split(",") if a.strip()],
+            "level": level,
+        }
+    return None
+
+
+def _target(session: CatalogSession, scope: str, ident: int) -> tuple[str, dict[str, Any]]:
+    """The name of a destination or sync, and the ids ``read_policy`` takes for it."""
+    if scope == "destinations":
+        return session.destinations.get(ident).name, {"destination_id": ident}
+    return f"sync {session.syncs.get(ident).slug}", {"sync_id": ident}
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def overview(request: Request, user: Viewer) -> Response:
+    """Which destinations and syncs have policies, and which triggers are not ok."""
+    with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+        policies = list(session.orm.scalars(
+            select(AlertPolicyRecord).where(AlertPolicyRecord.workspace_id == user.workspace_id)
+        ))  # fmt: skip
+        destinations = [(d.id, d.name) for d in session.destinations.list()]
+        syncs = {s.id: s.slug for s in session.syncs.list()}
+        firing = list(session.orm.scalars(
+            select(AlertStateRecord)
+            .join(SyncRecord, SyncRecord.id == AlertStateRecord.sync_id)
+            .where(SyncRecord.workspace_id == user.workspace_id, AlertStateRecord.state != "ok")
+            .order_by(AlertStateRecord.since.desc())
+        ))  # fmt: skip
+    with_policy = {("destinations", p.destination_id) for p in policies if p.destination_id}
+    with_policy |= {("syncs", p.sync_id) for p in policies if p.sync_id}
+    return render(
+        request, "alerts.html", user, destinations=destinations, syncs=syncs,
+        with_policy=with_policy, firing=firing,
+    )  # fmt: skip
+
+
+def _policy_page(
+    request: Request,
+    user: WebUser,
+    scope: str,
+    ident: int,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+        try:
+            name, where = _target(session, scope, ident)
+        except NotFoundError as exc:
+            return render(
+                request, "message.html", user, status_code=404,
+                heading="Not found", message=str(exc),
+            )  # fmt: skip
+        stored = read_policy(session.orm, catalog_of(request).secrets, **where)
+    recipients = [recipient_label(r) for r in (stored or {}).get("recipients") or []]
+    return render(
+        request, "alert_form.html", user, status_code=status_code, scope=scope, ident=ident,
+        name=name, stored=stored, recipients=recipients, values=values or _values(stored),
+        errors=errors or {},
+    )  # fmt: skip
+
+
+def _values(stored: dict[str, Any] | None) -> dict[str, Any]:
+    triggers = (stored or {}).get("triggers") or {}
+    rejected = triggers.get("rejectedRows") or {}
+    slow = triggers.get("slowRun") or {}
+    drop = triggers.get("rowCountDrop") or {}
+
+    def percent(value: Any) -> str:
+        return "" if value is None else f"{float(value) * 100:g}"
+
+    return {
+        "rejected_count": str(rejected.get("count", "")),
+        "rejected_share": percent(rejected.get("share")),
+        "rejected_level": rejected.get("level", "warning"),
+        "slow_after": str(slow.get("after", "")),
+        "slow_level": slow.get("level", "warning"),
+        "drop_share": percent(drop.get("share")),
+        "drop_level": drop.get("level", "warning"),
+        "inherit_recipients": "on" if stored is not None and "recipients" not in stored else "",
+    }
+
+
+@router.get("/alerts/{scope}/{ident:int}", response_class=HTMLResponse)
+def policy_page(request: Request, scope: str, ident: int, user: Viewer) -> Response:
+    """The alert policy form of a destination or sync."""
+    if scope not in SCOPES:
+        return RedirectResponse("/alerts", status_code=303)
+    return _policy_page(request, user, scope, ident)
+
+
+@router.post("/alerts/{scope}/{ident:int}")
+def save_policy(request: Request, scope: str, ident: int, form: AdminForm) -> Response:
+    """Check the policy as a project file's would be, then store it (or remove it)."""
+    if scope not in SCOPES:
+        return RedirectResponse("/alerts", status_code=303)
+    catalog = catalog_of(request)
+    with catalog.session(form.user.workspace_id) as session:
+        _, where = _target(session, scope, ident)
+        if form.text("remove") == "on":
+            write_policy(session.orm, catalog.secrets, form.user.workspace_id, None, **where)
+            return RedirectResponse("/alerts", status_code=303)
+        stored = read_policy(session.orm, catalog.secrets, **where)
+        declared = declared_from(form, stored)
+        try:
+            policy = AlertPolicy.parse(declared)
+        except ValidationError as exc:
+            errors = field_errors(exc, _ALIASES)
+            values = {k: v for k, v in form.data.items() if isinstance(v, str)}
+            failed = True
+        else:
+            clean = policy.dump()
+            write_policy(session.orm, catalog.secrets, form.user.workspace_id, clean, **where)
+            failed = False
+    if failed:
+        return _policy_page(
+            request, form.user, scope, ident, values=values, errors=errors, status_code=422
+        )
+    logger.info("alert policy of %s %s saved from the UI", scope, ident)
+    return RedirectResponse(f"/alerts/{scope}/{ident}?saved=1", status_code=303)
