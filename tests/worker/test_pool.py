@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from worker_helpers import (
@@ -22,7 +24,7 @@ from syncline.catalog import Catalog
 from syncline.catalog.types import utcnow
 from syncline.engine.report import RunStatus
 from syncline.settings import Settings
-from syncline.worker.execute import execute_leased
+from syncline.worker.execute import execute_leased, run_sync
 from syncline.worker.pool import WorkerPool
 from syncline.worker.recovery import RESUME_TRIGGER
 
@@ -239,3 +241,31 @@ def test_two_pools_on_one_postgres_catalog_execute_each_run_once(
         assert receiver.table(sync_id) == models.rows(table)
         sent = Counter((d.run_id, d.row_id) for d in receiver.of_sync(sync_id))
         assert max(sent.values()) == 1, "a run sent a row twice"
+
+
+def test_syncline_run_shows_the_outcome_when_a_worker_leased_its_run_first(
+    catalog: Catalog, settings: Settings, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 5)
+    sync_id = add_sync(catalog, models, "t1", receiver.url)
+    busy = enqueue(catalog, sync_id)
+    with catalog.session() as session:
+        assert session.runs.claim("worker-x") is not None
+    outcome: list[dict[str, Any]] = []
+    command = threading.Thread(
+        target=lambda: outcome.append(run_sync(catalog, sync_id, settings=settings))
+    )
+    command.start()
+    # The command queued its run behind the busy one; worker-x leases it first.
+    assert wait_until(lambda: len(runs_of(catalog, sync_id)) == 2, timeout=30)
+    queued = runs_of(catalog, sync_id)[-1].id
+    with catalog.session() as session:
+        session.runs.finish(busy, RunStatus.SUCCESS)
+        assert session.runs.start(queued, "worker-x").id == queued
+    with catalog.session() as session:
+        session.runs.finish(queued, RunStatus.SUCCESS)
+
+    command.join(timeout=30)
+    assert [(run["id"], run["status"]) for run in outcome] == [(queued, "success")]
+    assert run_record(catalog, queued).worker == "worker-x"
+    assert receiver.of_sync(sync_id) == []

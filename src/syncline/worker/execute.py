@@ -94,7 +94,9 @@ def run_sync(
         run_id = session.runs.enqueue(sync, trigger, triggered_by="cli").id
         sync_id = sync.id
 
-    _start_when_free(catalog, workspace, sync_id, run_id, worker)
+    if not _start_when_free(catalog, workspace, sync_id, run_id, worker):
+        # A worker service serving this catalog leased the run first: show its outcome.
+        return _follow(catalog, workspace, run_id, on_progress)
     logger.info(
         "run %s of sync %s leased by %s", run_id, sync_id, worker, extra=_ids(sync_id, run_id)
     )
@@ -290,15 +292,18 @@ def interrupt_abandoned(session: CatalogSession, sync: SyncRecord) -> None:
 
 def _start_when_free(
     catalog: Catalog, workspace: int | str, sync_id: int, run_id: int, worker: str
-) -> None:
+) -> bool:
+    """Lease the queued run once its sync is free; False when a worker leased it first."""
     waited = False
     while True:
         with catalog.session(workspace) as session:
             sync = session.syncs.get(sync_id)
+            if session.runs.get(run_id).status != RunStatus.QUEUED:
+                return False
             running = session.syncs.running_run(sync_id)
             if running is None:
                 session.runs.start(run_id, worker)
-                return
+                return True
             interrupt_abandoned(session, sync)
             if not waited:
                 logger.warning(
@@ -308,6 +313,23 @@ def _start_when_free(
                     run_id,
                 )
                 waited = True
+        time.sleep(WAIT_SECONDS)
+
+
+def _follow(
+    catalog: Catalog, workspace: int | str, run_id: int, on_progress: ProgressListener | None
+) -> dict[str, Any]:
+    """Wait for another process's run to end, reporting its stages; the run in API shape."""
+    logger.info("run %s is executed by a worker; waiting for its outcome", run_id)
+    seen: str | None = None
+    while True:
+        with catalog.session(workspace, read_only=True) as session:
+            run = session.runs.get(run_id)
+            if run.status != seen and on_progress is not None:
+                on_progress(ProgressEvent(RunStatus(run.status), None))
+            seen = run.status
+            if RunStatus(run.status).terminal:
+                return session.to_api(run)
         time.sleep(WAIT_SECONDS)
 
 
