@@ -289,3 +289,21 @@ def test_a_failing_tick_is_logged_once_per_streak_and_ticking_goes_on(
     assert len(errors) == 1
     assert errors[0].exc_info is not None
     assert any("ticks again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_schedule_with_no_day_chosen_is_reported_once_and_never_runs(
+    catalog: Catalog,
+    scheduler: Scheduler,
+    make_sync: MakeSync,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    no_day = {"expressions": [{"days": {"monday": False}, "time": "08:00"}]}
+    make_sync("never", {"type": "visual", "schedule": no_day})
+    with caplog.at_level(logging.WARNING, logger="syncline.scheduling.scheduler"):
+        for day in range(1, 4):
+            assert scheduler.tick(datetime(2026, 12, day, 8, 0, 1, tzinfo=UTC)) == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "sync never: its schedule names no time that ever comes, so it never runs; "
+        "choose at least one day and time"
+    ]

@@ -161,6 +161,8 @@ class Scheduler:
                 state = schedule_state(session.orm, record, lock=True)
                 if state.next_run_at is None:
                     state.next_run_at = next_due(schedule, now)
+                    if state.next_run_at is None:
+                        self._report_never_due(target, schedule_key(schedule))
                     return None
                 if state.next_run_at > now:
                     return None
@@ -200,6 +202,17 @@ class Scheduler:
                 extra=target.log_extra(run_id=run_id),
             )
             return run_id
+
+    def _report_never_due(self, target: Target, key: str) -> None:
+        if key in self._broken:
+            return
+        self._broken.add(key)
+        logger.warning(
+            "%s %s: its schedule names no time that ever comes, so it never runs; "
+            "choose at least one day and time",
+            target.kind,
+            target.slug,
+        )
 
     def _report_unreadable(self, target: Target, key: str, error: SynclineError) -> None:
         if key in self._broken:
