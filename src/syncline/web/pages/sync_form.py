@@ -138,8 +138,22 @@ def schedule_values(schedule: dict[str, Any] | None) -> dict[str, Any]:
 
 def _values(form: SubmittedForm) -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in form.data.items() if isinstance(v, str)}
-    values["mappings"] = list(zip(form.texts("map_from"), form.texts("map_to"), strict=False))
+    pairs = zip(form.texts("map_from"), form.texts("map_to"), strict=False)
+    values["mappings"] = [(source, target) for source, target in pairs if source or target]
     return values
+
+
+def percent_problem(text: str) -> str | None:
+    """Why a percentage typed in the form is not one, or None when it is (or is blank)."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return f"{text!r} is not a number; enter a percentage such as 20"
+    if not 0 <= value <= 100:
+        return f"{text} is not a percentage; enter a number from 0 to 100"
+    return None
 
 
 def _form_page(
@@ -184,6 +198,7 @@ def create(request: Request, form: AdminForm) -> Response:
             made = sync_routes.create_sync(body, session)
     except (SynclineError, pydantic.ValidationError) as exc:
         errors = field_errors(exc, _ALIASES)
+        _percent_error(form, errors)
         for field in ("model", "destination"):
             if not form.text(field).isdigit():
                 errors[field] = f"choose a {field}"
@@ -221,9 +236,11 @@ def update(request: Request, sync_id: int, form: AdminForm) -> Response:
         with catalog.session(form.user.workspace_id) as session:
             sync_routes.update_sync(sync_id, body, session, tasks, request.app.state.settings)
     except (SynclineError, pydantic.ValidationError) as exc:
+        errors = field_errors(exc, _ALIASES)
+        _percent_error(form, errors)
         return _form_page(
             request, form.user, record=record, values=_values(form),
-            errors=field_errors(exc, _ALIASES), status_code=422,
+            errors=errors, status_code=422,
         )  # fmt: skip
     response = RedirectResponse(f"/syncs/{sync_id}", status_code=303)
     response.background = tasks
@@ -255,6 +272,14 @@ def model_columns(request: Request, user: WebUser, model_id: int) -> list[str]:
         return [c.name for c in source.describe(sql or source.table_query(table or ""))]
     finally:
         source.close()
+
+
+def _percent_error(form: SubmittedForm, errors: dict[str, str]) -> None:
+    # The configuration holds a share from 0 to 1; the form asks for a percentage, so
+    # its problem is said in the form's terms.
+    problem = percent_problem(form.text("max_removed_percent"))
+    if problem is not None:
+        errors["guards"] = problem
 
 
 def _id(text: str) -> int:
