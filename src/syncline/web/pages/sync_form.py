@@ -7,6 +7,7 @@ it, and each problem comes back next to the input it concerns.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -19,6 +20,7 @@ from syncline.api.schemas import MAX_ID, SyncCreate, SyncUpdate
 from syncline.connectors import registry
 from syncline.connectors.destinations.base import SyncMode
 from syncline.errors import ConnectorError, NotFoundError, SynclineError
+from syncline.web.describe import mapping_words
 from syncline.web.forms import field_errors
 from syncline.web.render import render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
@@ -49,11 +51,18 @@ _ALIASES = {
 
 def configuration_from(form: SubmittedForm) -> dict[str, Any]:
     """The sync configuration the form describes, as the API takes it."""
-    mappings = [
+    mappings: list[Any] = [
         {"type": "standard", "from": source, "to": target or source}
         for source, target in zip(form.texts("map_from"), form.texts("map_to"), strict=False)
         if source.strip()
     ]
+    # Static, variable and template mappings are shown as they are and kept unless
+    # unticked; the form edits only column-to-field rows.
+    for kept in form.texts("keep_mapping"):
+        try:
+            mappings.append(json.loads(kept))
+        except ValueError:
+            continue
     guards: dict[str, Any] = {"allowEmpty": form.text("allow_empty") == "on"}
     share = form.text("max_removed_percent")
     if share:
@@ -100,7 +109,16 @@ def values_of(sync: Any) -> dict[str, Any]:
         "destination": str(sync.destination_id),
         "mode": configuration.get("mode", "upsert"),
         "object": configuration.get("object", ""),
-        "mappings": [(m.get("from", ""), m.get("to", "")) for m in configuration["mappings"]],
+        "mappings": [
+            (m.get("from", ""), m.get("to", ""))
+            for m in configuration["mappings"]
+            if m.get("type", "standard") == "standard"
+        ],
+        "other_mappings": [
+            (json.dumps(m), mapping_words(m))
+            for m in configuration["mappings"]
+            if m.get("type", "standard") != "standard"
+        ],
         "allow_empty": "on" if guards.get("allowEmpty") else "",
         "max_removed_percent": "" if share is None else f"{share * 100:g}",
         "disabled": "on" if sync.disabled else "",
@@ -140,6 +158,9 @@ def _values(form: SubmittedForm) -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in form.data.items() if isinstance(v, str)}
     pairs = zip(form.texts("map_from"), form.texts("map_to"), strict=False)
     values["mappings"] = [(source, target) for source, target in pairs if source or target]
+    values["other_mappings"] = [
+        (kept, mapping_words(json.loads(kept))) for kept in form.texts("keep_mapping")
+    ]
     return values
 
 
@@ -247,6 +268,9 @@ def update(request: Request, sync_id: int, form: AdminForm) -> Response:
     return response
 
 
+# TODO(web): offer the destination's own fields beside the model's columns; destinations
+# have no contract yet for listing an object's fields, so the field inputs suggest the
+# model's column names and accept any name.
 @router.get("/syncs/form/columns", response_class=HTMLResponse)
 def columns(request: Request, user: Viewer, model: str = "") -> Response:
     """The model's columns as choices for the mapping editor (queried on its source)."""
