@@ -99,7 +99,7 @@ def _assert_each_run_ran_once(fleet: Fleet, syncs: dict[int, str], run_ids: set[
 def test_three_workers_run_every_queued_run_once_and_resume_the_run_of_a_killed_worker(
     fleet: Fleet,
 ) -> None:
-    _serve_and_kill(fleet, rounds=2, changed_share=2)
+    _serve_and_kill(fleet, rounds=2, changed_share=5)
 
 
 @pytest.mark.slow

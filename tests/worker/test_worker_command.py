@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from worker_helpers import (
 
 from syncline.catalog import Catalog
 from syncline.settings import Settings
+from syncline.worker import registry
 from syncline.worker.recovery import RESUME_TRIGGER
 
 
@@ -46,12 +49,21 @@ def workers(home: Path, tmp_path: Path, catalog: Catalog) -> Iterator[Workers]:
     started.stop_all()
 
 
+STALE_SECONDS = 2.0
+"""SYNCLINE_WORKER_STALE_SECONDS of the worker processes (see Workers)."""
+
+
+def _registered(catalog: Catalog, name: str) -> bool:
+    """True once worker ``name`` registered and sends heartbeats (read in this process)."""
+    return registry.liveness(catalog, name, timedelta(seconds=STALE_SECONDS)).alive
+
+
 def _name() -> str:
     return f"worker-{uuid.uuid4().hex[:8]}"
 
 
 def test_check_exits_0_only_while_this_machines_worker_has_a_fresh_heartbeat(
-    workers: Workers,
+    workers: Workers, catalog: Catalog
 ) -> None:
     name = _name()
     before = workers.run(name, "worker", "--check")
@@ -59,7 +71,8 @@ def test_check_exits_0_only_while_this_machines_worker_has_a_fresh_heartbeat(
     assert f"no worker named {name!r} has registered" in before.stderr
 
     process = workers.start(name)
-    assert wait_until(lambda: workers.alive(name), timeout=60)
+    assert wait_until(lambda: _registered(catalog, name), timeout=60)
+    assert workers.run(name, "worker", "--check").returncode == 0
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
@@ -68,25 +81,27 @@ def test_check_exits_0_only_while_this_machines_worker_has_a_fresh_heartbeat(
     assert f"worker {name!r} stopped at" in after.stderr
 
 
-def test_check_exits_1_once_the_heartbeat_is_stale(workers: Workers) -> None:
+def test_check_exits_1_once_the_heartbeat_is_stale(workers: Workers, catalog: Catalog) -> None:
     name = _name()
     process = workers.start(name)
-    assert wait_until(lambda: workers.alive(name), timeout=60)
+    assert wait_until(lambda: _registered(catalog, name), timeout=60)
 
     process.send_signal(signal.SIGSTOP)  # alive but silent, as a hung worker is
     try:
-        assert wait_until(lambda: not workers.alive(name), timeout=30)
-        assert "last sent a heartbeat" in workers.run(name, "worker", "--check").stderr
+        time.sleep(STALE_SECONDS + 0.5)
+        check = workers.run(name, "worker", "--check")
+        assert check.returncode == 1
+        assert "last sent a heartbeat" in check.stderr
     finally:
         process.send_signal(signal.SIGCONT)
 
 
 def test_a_second_worker_on_a_sqlite_catalog_is_refused_but_not_after_a_crash(
-    workers: Workers,
+    workers: Workers, catalog: Catalog
 ) -> None:
     first_name = _name()
     first = workers.start(first_name)
-    assert wait_until(lambda: workers.alive(first_name), timeout=60)
+    assert wait_until(lambda: _registered(catalog, first_name), timeout=60)
 
     second = workers.run(_name(), "worker")
 
@@ -98,7 +113,7 @@ def test_a_second_worker_on_a_sqlite_catalog_is_refused_but_not_after_a_crash(
     first.wait()
     third_name = _name()
     workers.start(third_name)
-    assert wait_until(lambda: workers.alive(third_name), timeout=60)
+    assert wait_until(lambda: _registered(catalog, third_name), timeout=60)
 
 
 def test_sigterm_mid_run_stops_at_a_batch_and_the_next_worker_resumes_the_run(

@@ -278,9 +278,6 @@ class Workers:
             timeout=60,
         )
 
-    def alive(self, name: str) -> bool:
-        return self.run(name, "worker", "--check").returncode == 0
-
     def stop_all(self) -> None:
         for process in self.started:
             if process.poll() is None:
