@@ -20,6 +20,7 @@ from worker_helpers import (
     wait_until,
 )
 
+from syncline import alerts
 from syncline.catalog import Catalog
 from syncline.catalog.types import utcnow
 from syncline.engine.report import RunStatus
@@ -269,3 +270,33 @@ def test_syncline_run_shows_the_outcome_when_a_worker_leased_its_run_first(
     assert [(run["id"], run["status"]) for run in outcome] == [(queued, "success")]
     assert run_record(catalog, queued).worker == "worker-x"
     assert receiver.of_sync(sync_id) == []
+
+
+def test_alert_policies_see_every_finished_run_and_cannot_break_the_worker(
+    catalog: Catalog,
+    settings: Settings,
+    receiver: HookReceiver,
+    models: ModelFile,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[int, str]] = []
+
+    def failing_notify(notified: Catalog, run_id: int) -> None:
+        seen.append((run_id, run_record(notified, run_id).status))
+        raise RuntimeError("the alert channel is down")
+
+    monkeypatch.setattr(alerts, "notify_run_finished", failing_notify)
+    models.create("t1", 5)
+    sync_id = add_sync(catalog, models, "t1", receiver.url)
+    first = enqueue(catalog, sync_id)
+
+    pool = WorkerPool(catalog, settings, name="alerting", poll_seconds=0.05)
+    pool.start()
+    try:
+        assert wait_until(lambda: bool(seen), timeout=30)
+        second = enqueue(catalog, sync_id)
+        assert wait_until(lambda: len(seen) == 2, timeout=30)
+    finally:
+        pool.stop(timeout=30)
+
+    assert seen == [(first, "success"), (second, "success")]
