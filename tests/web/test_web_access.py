@@ -77,3 +77,12 @@ def test_signing_out_ends_the_session(client: TestClient) -> None:
 def test_next_never_leaves_the_site(client: TestClient) -> None:
     page = client.get("/login?next=//elsewhere.example/x").text
     assert 'name="next" value="/"' in page
+
+
+def test_pages_forbid_frames_and_other_hosts(client: TestClient) -> None:
+    page = client.get("/login")
+    assert page.headers["X-Frame-Options"] == "DENY"
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "Content-Security-Policy" not in client.get("/api/v1/health").headers
