@@ -68,10 +68,16 @@ def test_a_viewer_sees_pages_but_cannot_change_anything(client: TestClient) -> N
     assert "No sources yet" in browser.get("/sources").text
 
 
-def test_signing_out_ends_the_session(client: TestClient) -> None:
+def test_signing_out_ends_the_session_even_for_a_copied_cookie(client: TestClient) -> None:
     browser = signed_in(client, VIEWER)
+    copied = client.cookies[COOKIE_NAME]
     assert browser.post("/logout").status_code == 303
     assert client.get("/", follow_redirects=False).status_code == 303
+
+    client.cookies.set(COOKIE_NAME, copied)
+    assert client.get("/", follow_redirects=False).status_code == 303
+    signed_in(client, VIEWER)
+    assert client.get("/", follow_redirects=False).status_code == 200
 
 
 def test_next_never_leaves_the_site(client: TestClient) -> None:

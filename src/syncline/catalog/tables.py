@@ -416,3 +416,5 @@ class UserRecord(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    signed_out_at: Mapped[datetime | None]
+    """Sessions that began before this instant are over (set when the user signs out)."""

@@ -97,6 +97,12 @@ class UserRepository:
             query = query.where(UserRecord.workspace_id == workspace_id)
         return list(self.session.scalars(query))
 
+    def sign_out(self, user_id: int) -> None:
+        """End every session of the user that began until now, on every browser."""
+        record = self.get(user_id)
+        if record is not None:
+            record.signed_out_at = utcnow()
+
     def verify(self, email: str, password: str) -> UserRecord | None:
         """The enabled account these credentials open, noting the sign-in; None otherwise."""
         record = self.find_by_email(email)

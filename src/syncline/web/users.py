@@ -69,6 +69,9 @@ def current_user(request: Request) -> WebUser:
         record = unit.orm.get(UserRecord, session.user_id)
         if record is None or record.disabled_at is not None:
             raise SignInRequired
+        ended = record.signed_out_at
+        if ended is not None and session.issued <= ended.timestamp():
+            raise SignInRequired
         workspace = unit.orm.get(WorkspaceRecord, record.workspace_id)
         assert workspace is not None
         return WebUser(

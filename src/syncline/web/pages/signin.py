@@ -95,8 +95,10 @@ def login(
 
 
 @router.post("/logout")
-def logout(form: SignedForm) -> Response:
-    """End the session; any role may, with the session's CSRF token."""
+def logout(request: Request, form: SignedForm) -> Response:
+    """End the user's sessions (a copied cookie stops working too); any role may."""
+    with catalog_of(request).session() as unit:
+        UserRepository(unit.orm).sign_out(form.user.id)
     logger.info("user %s signed out", form.user.id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")

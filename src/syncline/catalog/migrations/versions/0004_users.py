@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("last_sign_in_at", TIMESTAMP, nullable=True),
         sa.Column("disabled_at", TIMESTAMP, nullable=True),
+        sa.Column("signed_out_at", TIMESTAMP, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_users"),
         sa.UniqueConstraint("email", name="uq_users_email"),
     )
