@@ -167,6 +167,8 @@ def test_set_up_run_and_inspect_a_sync_on_postgres(
     page.get_by_label(re.compile("Stop a run that removes")).fill("50")
     page.locator("input[name=map_from]").nth(0).fill("email")
     page.locator("input[name=map_to]").nth(0).fill("email")
+    page.get_by_role("button", name="Add a mapping row").click()
+    expect(page.locator("input[name=map_from]")).to_have_count(4)
     page.locator("input[name=map_from]").nth(1).fill("name")
     page.locator("input[name=map_to]").nth(1).fill("name")
     page.get_by_role("button", name="Save sync").click()

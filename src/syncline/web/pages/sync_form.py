@@ -268,6 +268,12 @@ def update(request: Request, sync_id: int, form: AdminForm) -> Response:
     return response
 
 
+@router.get("/syncs/form/mapping-row", response_class=HTMLResponse)
+def mapping_row(request: Request, user: Viewer) -> Response:
+    """One more empty row for the mapping editor."""
+    return render(request, "_mapping_row.html", user)
+
+
 # TODO(web): offer the destination's own fields beside the model's columns; destinations
 # have no contract yet for listing an object's fields, so the field inputs suggest the
 # model's column names and accept any name.
