@@ -432,3 +432,11 @@ def test_numbers_json_cannot_hold_are_a_422(api: Api, number: bytes) -> None:
     assert answer.status_code == 422
     assert "is not a number" in answer.json()["details"]["body"]["message"]
     assert api.ok("GET", "/destinations")["data"] == []
+
+
+@pytest.mark.parametrize("value", ["1714521600", "1.9e-178", "yesterday"])
+def test_sync_list_instants_must_be_iso_8601(api: Api, value: str) -> None:
+    answer = api.get("/syncs", params={"after": value})
+
+    assert answer.status_code == 422
+    assert "query.after" in answer.json()["details"]

@@ -9,10 +9,12 @@ runs live in :mod:`syncline.api.routes.runs`.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query
+from pydantic import BeforeValidator
 
 from syncline.api.connections import merged
 from syncline.api.deps import ReadSession, SettingsDep, WriteSession
@@ -36,6 +38,19 @@ from syncline.engine.planner.store import delete_snapshot
 from syncline.errors import ConfigError, Problem
 from syncline.project.sync_checks import check_configuration, check_sync_schedule
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_only(value: object) -> object:
+    # pydantic would also read a bare number as seconds since 1970; the API takes ISO 8601.
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2024-05-01T00:00:00Z")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_iso_only)]
+"""An ISO 8601 date-time in the query string; without a zone it is read as UTC."""
+
 router = APIRouter(prefix="/syncs", tags=["syncs"], responses=COMMON_RESPONSES)
 
 
@@ -48,10 +63,10 @@ def list_syncs(
         int | None, Query(ge=1, le=MAX_ID, description="Only syncs of this model.")
     ] = None,
     after: Annotated[
-        datetime | None, Query(description="Only syncs last run after this instant.")
+        Instant | None, Query(description="Only syncs last run after this instant.")
     ] = None,
     before: Annotated[
-        datetime | None, Query(description="Only syncs last run before this instant.")
+        Instant | None, Query(description="Only syncs last run before this instant.")
     ] = None,
     orderBy: SyncOrderBy = SyncOrderBy.id,
 ) -> Any:
