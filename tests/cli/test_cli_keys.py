@@ -71,6 +71,7 @@ def test_keys_create_never_makes_a_workspace(syncline: Invoke, workdir: Path) ->
 
     assert result.code == 2
     assert "workspace 'marketing' does not exist" in result.err
+    assert "syncline workspaces create marketing" in result.err
 
 
 def test_a_key_of_a_new_workspace_sees_only_that_workspace(syncline: Invoke) -> None:

@@ -14,6 +14,7 @@ import typer
 from syncline.catalog import DEFAULT_WORKSPACE
 from syncline.cli import output
 from syncline.cli.context import chosen_workspace, open_catalog
+from syncline.errors import NotFoundError, UserError
 from syncline.settings import Settings, load_settings
 
 WorkspaceOption = Annotated[
@@ -33,9 +34,15 @@ def create_key(
     """Make an API key; it is printed once, as the last line, and never shown again."""
     settings = load_settings()
     slug = _workspace(settings, workspace)
-    with open_catalog(settings) as catalog, catalog.session(slug) as session:
-        made = session.keys.create(name)
-        key_id, prefix = made.record.id, made.record.prefix
+    with open_catalog(settings) as catalog:
+        try:
+            with catalog.session(slug) as session:
+                made = session.keys.create(name)
+                key_id, prefix = made.record.id, made.record.prefix
+        except NotFoundError as exc:
+            raise UserError(
+                f"{exc.message}. Fix: make it first with `syncline workspaces create {slug}`"
+            ) from None
 
     out = output.console()
     out.print(f"Created API key {key_id} ({prefix}...) named {name!r} for workspace {slug!r}.")
