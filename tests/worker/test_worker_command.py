@@ -169,3 +169,32 @@ def test_a_second_sigterm_stops_at_once_and_leaves_the_run_to_be_resumed(
 def _log(workers: Workers, process: subprocess.Popen[bytes]) -> str:
     index = workers.started.index(process)
     return next(workers.logs.glob(f"*-{index}.log")).read_text()
+
+
+def test_a_killed_workers_run_is_resumed_as_soon_as_a_worker_starts_again(
+    workers: Workers, catalog: Catalog, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 25_000)
+    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=1_000)
+    receiver.delay = lambda _sync: 0.1
+    run_id = enqueue(catalog, sync_id)
+    # Heartbeats age far slower than the test waits: only the dead process can tell.
+    workers.settings["WORKER_STALE_SECONDS"] = "600"
+    name = _name()
+    first = workers.start(name)
+    assert wait_until(lambda: len(receiver.of_sync(sync_id)) > 10_000, timeout=60)
+
+    first.kill()
+    first.wait()
+    receiver.delay = lambda _sync: 0.0
+    workers.start(name)
+
+    assert wait_until(lambda: runs_of(catalog, sync_id)[-1].status == "success", timeout=60)
+    killed, resumed = runs_of(catalog, sync_id)
+    assert killed.id == run_id
+    assert killed.status == "interrupted"
+    assert "its process is gone" in (killed.error or "")
+    assert resumed.triggered_by == RESUME_TRIGGER
+    assert receiver.table(sync_id) == models.rows("t1")
+    sent = Counter(d.row_id for d in receiver.of_sync(sync_id))
+    assert sum(1 for times in sent.values() if times > 1) <= 10_000

@@ -91,8 +91,10 @@ class WorkerPool:
         if self._lock is not None:
             self._lock.acquire()
         try:
-            registry.register(self.catalog, self.name, self.concurrency, self.stale_after)
+            # Recover first: runs of a crashed process of this name are still recorded
+            # under its pid, which registering replaces with this process's.
             self._recover()
+            registry.register(self.catalog, self.name, self.concurrency, self.stale_after)
         except BaseException:
             if self._lock is not None:
                 self._lock.release()
