@@ -10,6 +10,8 @@ from api_fixtures import Api, make_pipeline, model_body, sync_body, warehouse, w
 
 from syncline.connectors import registry
 from syncline.engine.config import SyncMode
+from syncline.engine.planner.store import snapshot_path
+from syncline.settings import Settings
 
 SECRETS = ("signing-secret", "downstream-token", "hunter2")
 
@@ -440,3 +442,33 @@ def test_sync_list_instants_must_be_iso_8601(api: Api, value: str) -> None:
 
     assert answer.status_code == 422
     assert "query.after" in answer.json()["details"]
+
+
+def _snapshot(api: Api, sync_id: int) -> Path:
+    path = snapshot_path(Settings(home=api.home).snapshot_dir, sync_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"a snapshot")
+    return path
+
+
+def test_a_sync_starts_over_only_when_its_object_or_key_changes(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+    snapshot = _snapshot(api, made.sync)
+
+    api.ok("PATCH", f"/syncs/{made.sync}", json={"configuration": {"mode": "update"}})
+    assert snapshot.exists()
+    api.ok("PATCH", f"/syncs/{made.sync}", json={"configuration": {"object": "people"}})
+    assert not snapshot.exists()
+
+    snapshot = _snapshot(api, made.sync)
+    api.ok("PATCH", f"/models/{made.model}", json={"primaryKey": "email"})
+    assert not snapshot.exists()
+
+
+def test_deleting_a_sync_deletes_its_snapshot(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+    snapshot = _snapshot(api, made.sync)
+
+    api.ok("DELETE", f"/syncs/{made.sync}")
+
+    assert not snapshot.exists()
