@@ -339,3 +339,11 @@ def test_editing_keeps_mappings_the_form_does_not_edit(
         stored = session.syncs.get(sync_id).configuration["mappings"]
     assert [m["to"] for m in stored] == ["mail", "origin"]
     assert stored[1]["value"] == "crm"
+
+
+def test_connection_settings_come_with_their_documentation(admin: Browser) -> None:
+    page = admin.get("/sources/new?type=postgres").text
+    assert 'name="config.host"' in page
+    assert "Role to log in as" in page
+    assert 'type="password"' in page
+    assert "Password of user; leave out for trust or peer authentication." in page

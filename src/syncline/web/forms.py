@@ -7,7 +7,11 @@ form without any UI code and both accept the same values.
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
 import json
+import textwrap
 import types
 import typing
 from dataclasses import dataclass
@@ -114,9 +118,36 @@ def _kind(annotation: Any) -> tuple[str, tuple[str, ...]]:
     return "json", ()
 
 
+@functools.cache
+def attribute_docs(model: type) -> dict[str, str]:
+    """The docstrings written under a class's attributes (and its bases'), by attribute name.
+
+    Connector configurations document each setting that way; the form shows the text
+    as the setting's hint. A class whose source cannot be read has none.
+    """
+    docs: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for node, after in zip(body, body[1:], strict=False):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docs[node.target.id] = " ".join(after.value.value.replace("``", "").split())
+    return docs
+
+
 def config_fields(connector: Any) -> list[ConfigField]:
     """The settings of a connector class, in declaration order."""
     model: type[pydantic.BaseModel] = connector.config_model
+    docs = attribute_docs(model)
     fields = []
     for name, info in model.model_fields.items():
         kind, choices = _kind(info.annotation)
@@ -130,7 +161,7 @@ def config_fields(connector: Any) -> list[ConfigField]:
                 required=info.is_required(),
                 default=default,
                 choices=choices,
-                description=info.description or "",
+                description=info.description or docs.get(name, ""),
             )
         )
     return fields
