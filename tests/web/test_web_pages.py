@@ -347,3 +347,41 @@ def test_connection_settings_come_with_their_documentation(admin: Browser) -> No
     assert "Role to log in as" in page
     assert 'type="password"' in page
     assert "Password of user; leave out for trust or peer authentication." in page
+
+
+def test_clear_and_fill_needs_a_confirmation(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    refused = admin.post(f"/syncs/{sync_id}/trigger/clear-and-fill")
+    assert refused.status_code == 422
+    assert "Tick the box" in refused.text
+
+    queued = admin.post(f"/syncs/{sync_id}/trigger/clear-and-fill", {"confirm": "on"})
+    assert queued.status_code == 303
+    with web_catalog.session(read_only=True) as session:
+        run = session.runs.get(int(queued.headers["location"].rsplit("/", 1)[1]))
+    assert run.clear_and_fill
+
+
+def test_a_sequence_run_is_cancelled_and_the_sequence_deleted(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    made = admin.post(
+        "/sequences/new",
+        {"slug": "nightly", "step_sync": [str(sync_id)], "step_stop": ["fatal"],
+         "schedule_type": "manual"},
+    )  # fmt: skip
+    sequence_path = made.headers["location"]
+    admin.post(sequence_path + "/run")
+    with web_catalog.session(read_only=True) as session:
+        run_id = session.sequences.list_runs(sequence_path.rsplit("/", 1)[1])[0].id
+    assert ">Cancel<" in admin.get(sequence_path).text
+
+    assert admin.post(f"{sequence_path}/runs/{run_id}/cancel").status_code == 303
+    with web_catalog.session(read_only=True) as session:
+        assert session.sequences.get_run(run_id).status == "cancelled"
+
+    assert admin.post(sequence_path + "/delete").status_code == 303
+    assert "No sequences yet" in admin.get("/sequences").text

@@ -184,3 +184,26 @@ def run(request: Request, ident: str, form: AdminForm) -> Response:
     with catalog_of(request).session(form.user.workspace_id) as session:
         sequence_routes.trigger_sequence(ident, session)
     return RedirectResponse(f"/sequences/{ident}", status_code=303)
+
+
+@router.post("/sequences/{ident}/delete")
+def delete(request: Request, ident: str, form: AdminForm) -> Response:
+    """Delete a sequence that is not running, with its run history."""
+    try:
+        with catalog_of(request).session(form.user.workspace_id) as session:
+            sequence_routes.delete_sequence(ident, session)
+    except SynclineError as exc:
+        return render(
+            request, "message.html", form.user, status_code=409,
+            heading="The sequence was not deleted", message=str(exc),
+        )  # fmt: skip
+    return RedirectResponse("/sequences", status_code=303)
+
+
+@router.post("/sequences/{ident}/runs/{run_id}/cancel")
+def cancel(request: Request, ident: str, run_id: str, form: AdminForm) -> Response:
+    """Cancel a pending sequence run now, or a running one at its current step."""
+    with catalog_of(request).session(form.user.workspace_id) as session:
+        session.sequences.get(ident)  # the sequence must be in the user's workspace
+        sequence_routes.cancel_sequence_run(run_id, session)
+    return RedirectResponse(f"/sequences/{ident}", status_code=303)

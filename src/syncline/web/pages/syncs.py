@@ -29,6 +29,7 @@ _TRIGGERS = {
     "run": {},
     "full-resync": {"fullResync": True},
     "reset-cdc": {"resetCDC": True},
+    "clear-and-fill": {"clearAndFill": True},
 }
 
 
@@ -92,8 +93,20 @@ def trigger(request: Request, sync_id: int, kind: str, form: AdminForm) -> Respo
     body = _TRIGGERS.get(kind)
     if body is None:
         return RedirectResponse(f"/syncs/{sync_id}", status_code=303)
-    with catalog_of(request).session(form.user.workspace_id) as session:
-        queued = trigger_run(str(sync_id), dict(body), session)
+    if kind == "clear-and-fill" and form.text("confirm") != "on":
+        message = "Tick the box to confirm that every row of the object is deleted first."
+        return render(
+            request, "message.html", form.user, status_code=422,
+            heading="Nothing was run", message=message,
+        )  # fmt: skip
+    try:
+        with catalog_of(request).session(form.user.workspace_id) as session:
+            queued = trigger_run(str(sync_id), dict(body), session)
+    except SynclineError as exc:
+        return render(
+            request, "message.html", form.user, status_code=422,
+            heading="Nothing was run", message=str(exc),
+        )  # fmt: skip
     return RedirectResponse(f"/syncs/{sync_id}/runs/{queued['id']}", status_code=303)
 
 
