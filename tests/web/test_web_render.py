@@ -1,0 +1,66 @@
+"""What pages say: schedules in plain words, times for the viewer's zone, durations, badges."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from fastapi.testclient import TestClient
+
+from syncline.web.describe import mapping_words, schedule_words
+from syncline.web.render import badge, duration, time_element
+
+
+@pytest.mark.parametrize(
+    ("schedule", "words"),
+    [
+        (None, "manual: runs only when triggered"),
+        ({"type": "interval", "schedule": {"interval": {"unit": "hour", "quantity": 1}}},
+         "every hour"),
+        ({"type": "interval", "schedule": {"interval": {"unit": "minute", "quantity": 15}}},
+         "every 15 minutes"),
+        ({"type": "cron", "schedule": {"expression": "0 6 * * 1"}}, "cron 0 6 * * 1 (UTC)"),
+        ({"type": "visual", "schedule": {"expressions": [
+            {"days": {"monday": True, "friday": True}, "time": "08:30"}]}},
+         "Monday, Friday at 08:30"),
+        ({"type": "dbt", "schedule": {"account": {"id": "7"}, "job": {"id": "42"}}},
+         "after each successful run of dbt Cloud job 42 (account 7)"),
+    ],
+)  # fmt: skip
+def test_schedules_in_plain_words(schedule: dict[str, object] | None, words: str) -> None:
+    assert schedule_words(schedule) == words
+
+
+def test_mappings_in_plain_words() -> None:
+    assert mapping_words({"from": "email", "to": "Email"}) == "column email → Email"
+    assert mapping_words({"type": "variable", "variable": "sync-id", "to": "s"}) == (
+        "the run's sync-id → s"
+    )
+
+
+def test_a_time_is_written_in_utc_for_the_browser_to_localise() -> None:
+    berlin = timezone(timedelta(hours=1))
+    shown = str(time_element(datetime(2026, 12, 4, 19, 5, 0, tzinfo=berlin)))
+    assert shown == (
+        '<time datetime="2026-12-04T18:05:00Z" title="2026-12-04 18:05:00 UTC">'
+        "2026-12-04 18:05:00 UTC</time>"
+    )
+    assert "never" in str(time_element(None))
+
+
+def test_durations_read_like_a_person_would_say_them() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert duration(start, start + timedelta(seconds=42)) == "42s"
+    assert duration(start, start + timedelta(minutes=2, seconds=5)) == "2m 05s"
+    assert duration(start, start + timedelta(hours=3, minutes=7)) == "3h 07m"
+    assert duration(None, None) == "-"
+
+
+def test_a_badge_escapes_its_text() -> None:
+    assert str(badge("<b>")) == '<span class="badge badge-&lt;b&gt;">&lt;b&gt;</span>'
+
+
+def test_an_htmx_request_without_a_session_is_told_to_go_to_sign_in(client: TestClient) -> None:
+    response = client.get("/syncs/1/runs/1/live", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/login?next=/syncs/1/runs/1/live"
