@@ -385,3 +385,12 @@ def test_a_sequence_run_is_cancelled_and_the_sequence_deleted(
 
     assert admin.post(sequence_path + "/delete").status_code == 303
     assert "No sequences yet" in admin.get("/sequences").text
+
+
+def test_the_overview_table_refreshes_itself_with_the_same_filters(
+    admin: Browser, tmp_path: Path
+) -> None:
+    _set_up(admin, tmp_path)
+    page = admin.get("/?status=pending&q=users").text
+    assert 'hx-get="/?status=pending&amp;q=users"' in page
+    assert 'hx-trigger="every 10s"' in page
