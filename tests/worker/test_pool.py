@@ -37,7 +37,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         home=tmp_path / "home",
         worker_heartbeat_seconds=0.2,
-        worker_stale_seconds=2.0,
+        worker_stale_seconds=10.0,
         planner_threads=1,
     )
 

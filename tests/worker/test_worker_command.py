@@ -24,6 +24,7 @@ from worker_helpers import (
 )
 
 from syncline.catalog import Catalog
+from syncline.catalog.engine import SQLITE_BUSY_TIMEOUT_MS
 from syncline.settings import Settings
 from syncline.worker import registry
 from syncline.worker.recovery import RESUME_TRIGGER
@@ -49,8 +50,11 @@ def workers(home: Path, tmp_path: Path, catalog: Catalog) -> Iterator[Workers]:
     started.stop_all()
 
 
-STALE_SECONDS = 2.0
+STALE_SECONDS = 10.0
 """SYNCLINE_WORKER_STALE_SECONDS of the worker processes (see Workers)."""
+
+QUICK_STALE_SECONDS = 2.0
+"""The staleness limit of the one test that waits for a heartbeat to age."""
 
 
 def _registered(catalog: Catalog, name: str) -> bool:
@@ -82,13 +86,14 @@ def test_check_exits_0_only_while_this_machines_worker_has_a_fresh_heartbeat(
 
 
 def test_check_exits_1_once_the_heartbeat_is_stale(workers: Workers, catalog: Catalog) -> None:
+    workers.settings["WORKER_STALE_SECONDS"] = str(QUICK_STALE_SECONDS)
     name = _name()
     process = workers.start(name)
     assert wait_until(lambda: _registered(catalog, name), timeout=60)
 
     process.send_signal(signal.SIGSTOP)  # alive but silent, as a hung worker is
     try:
-        time.sleep(STALE_SECONDS + 0.5)
+        time.sleep(QUICK_STALE_SECONDS + 0.5)
         check = workers.run(name, "worker", "--check")
         assert check.returncode == 1
         assert "last sent a heartbeat" in check.stderr
@@ -198,3 +203,30 @@ def test_a_killed_workers_run_is_resumed_as_soon_as_a_worker_starts_again(
     assert receiver.table(sync_id) == models.rows("t1")
     sent = Counter(d.row_id for d in receiver.of_sync(sync_id))
     assert sum(1 for times in sent.values() if times > 1) <= 10_000
+
+
+def test_check_answers_at_once_while_a_hung_process_holds_the_write_lock(
+    workers: Workers, catalog: Catalog
+) -> None:
+    name = _name()
+    registry.register(catalog, name, 1, timedelta(seconds=STALE_SECONDS))
+
+    with catalog.session() as session:  # holds SQLite's write lock, as a hung writer would
+        session.flush()
+        started = time.monotonic()
+        check = workers.run(name, "worker", "--check")
+        waited = time.monotonic() - started
+
+    assert check.returncode == 0
+    assert f"worker {name!r} is alive" in check.stdout
+    assert waited < SQLITE_BUSY_TIMEOUT_MS / 1000
+
+
+def test_check_without_a_catalog_exits_1(tmp_path: Path) -> None:
+    empty = Workers(tmp_path / "nothing-here", tmp_path)
+
+    check = empty.run("w", "worker", "--check")
+
+    assert check.returncode == 1
+    assert "no catalog at" in check.stderr
+    assert not (tmp_path / "nothing-here" / "syncline.db").exists()

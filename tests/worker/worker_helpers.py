@@ -253,7 +253,8 @@ class Workers:
             SYNCLINE_HOME=str(self.home),
             SYNCLINE_WORKER_NAME=name,
             SYNCLINE_WORKER_HEARTBEAT_SECONDS="0.2",
-            SYNCLINE_WORKER_STALE_SECONDS="2",
+            # Far above the heartbeat, so a busy test machine never looks like a dead worker.
+            SYNCLINE_WORKER_STALE_SECONDS="10",
             SYNCLINE_PLANNER_THREADS="1",
             SYNCLINE_LOG_LEVEL="INFO",
         )

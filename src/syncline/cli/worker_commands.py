@@ -56,9 +56,8 @@ def worker(
     settings = load_settings()
     name = registry.default_worker_name(settings)
     if check:
-        with open_catalog(settings) as catalog:
-            stale_after = timedelta(seconds=settings.worker_stale_seconds)
-            seen = registry.liveness(catalog, name, stale_after)
+        stale_after = timedelta(seconds=settings.worker_stale_seconds)
+        seen = registry.probe(settings.catalog_url, name, stale_after)
         if seen.alive:
             output.console().print(seen.reason)
             raise typer.Exit(ExitCode.OK)

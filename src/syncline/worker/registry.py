@@ -21,10 +21,11 @@ from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from syncline.catalog import Catalog
+from syncline.catalog.engine import READ_ONLY, make_engine
 from syncline.catalog.tables import WorkerRecord
 from syncline.catalog.types import utcnow
 from syncline.errors import UserError
@@ -124,21 +125,48 @@ class Liveness:
 def liveness(catalog: Catalog, name: str, stale_after: timedelta) -> Liveness:
     """How the catalog sees worker ``name``: alive when its heartbeat is fresh."""
     with catalog.session(read_only=True) as session:
-        record = session.orm.scalar(select(WorkerRecord).where(WorkerRecord.name == name))
-        if record is None:
-            return Liveness(False, f"no worker named {name!r} has registered")
-        seen = record.heartbeat_at.isoformat(timespec="seconds")
-        if record.stopped_at is not None:
-            stopped = record.stopped_at.isoformat(timespec="seconds")
-            return Liveness(False, f"worker {name!r} stopped at {stopped}")
-        age = (utcnow() - record.heartbeat_at).total_seconds()
-        if age > stale_after.total_seconds():
-            return Liveness(
-                False,
-                f"worker {name!r} last sent a heartbeat at {seen} ({age:.0f} s ago, more "
-                f"than the {stale_after.total_seconds():g} s SYNCLINE_WORKER_STALE_SECONDS)",
-            )
-        return Liveness(True, f"worker {name!r} is alive (pid {record.pid}, heartbeat {seen})")
+        return _judge(_record(session.orm, name), name, stale_after)
+
+
+def probe(catalog_url: str, name: str, stale_after: timedelta) -> Liveness:
+    """:func:`liveness` for a liveness probe: only reads, and never waits for a writer.
+
+    Opening a :class:`Catalog` migrates and may write, which could wait behind a hung
+    worker holding SQLite's write lock; a probe must answer at once instead.
+    """
+    url = make_url(catalog_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return Liveness(False, f"no catalog at {url.database}, so no worker has registered")
+    engine = make_engine(catalog_url).execution_options(**{READ_ONLY: True})
+    try:
+        with Session(engine) as orm:
+            return _judge(_record(orm, name), name, stale_after)
+    except (OperationalError, ProgrammingError) as exc:
+        reason = " ".join(str(exc.orig or exc).split())
+        return Liveness(False, f"the catalog cannot be read: {reason}")
+    finally:
+        engine.dispose()
+
+
+def _record(orm: Session, name: str) -> WorkerRecord | None:
+    return orm.scalar(select(WorkerRecord).where(WorkerRecord.name == name))
+
+
+def _judge(record: WorkerRecord | None, name: str, stale_after: timedelta) -> Liveness:
+    if record is None:
+        return Liveness(False, f"no worker named {name!r} has registered")
+    seen = record.heartbeat_at.isoformat(timespec="seconds")
+    if record.stopped_at is not None:
+        stopped = record.stopped_at.isoformat(timespec="seconds")
+        return Liveness(False, f"worker {name!r} stopped at {stopped}")
+    age = (utcnow() - record.heartbeat_at).total_seconds()
+    if age > stale_after.total_seconds():
+        return Liveness(
+            False,
+            f"worker {name!r} last sent a heartbeat at {seen} ({age:.0f} s ago, more "
+            f"than the {stale_after.total_seconds():g} s SYNCLINE_WORKER_STALE_SECONDS)",
+        )
+    return Liveness(True, f"worker {name!r} is alive (pid {record.pid}, heartbeat {seen})")
 
 
 class SqliteWorkerLock:
