@@ -394,3 +394,22 @@ def test_the_overview_table_refreshes_itself_with_the_same_filters(
     page = admin.get("/?status=pending&q=users").text
     assert 'hx-get="/?status=pending&amp;q=users"' in page
     assert 'hx-trigger="every 10s"' in page
+
+
+def test_a_model_can_read_a_whole_table(admin: Browser, tmp_path: Path) -> None:
+    source = {"name": "W", "slug": "w", "type": "duckdb", "config.path": _warehouse(tmp_path)}
+    admin.post("/sources/new", source)
+    shown = admin.post("/models/preview", {"source": "1", "query_type": "table", "table": "users"})
+    assert "<code>email</code>" in shown.text
+
+    model = {"name": "All users", "slug": "all-users", "source": "1", "query_type": "table",
+             "table": "users", "primary_key": "id"}  # fmt: skip
+    made = admin.post("/models/new", model)
+    assert made.status_code == 303, made.text
+    form = admin.get(made.headers["location"]).text
+    assert 'value="users"' in form
+
+    missing = dict(model, slug="nowhere", table="nowhere")
+    refused = admin.post("/models/new", missing)
+    assert refused.status_code == 422
+    assert 'id="table-error"' in refused.text

@@ -15,7 +15,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from syncline.api.routes import models as model_routes
-from syncline.api.schemas import ModelCreate, ModelUpdate, RawQuery
+from syncline.api.schemas import ModelCreate, ModelUpdate, RawQuery, TableQuery
 from syncline.catalog import Catalog
 from syncline.connectors import registry
 from syncline.errors import ConnectorError, NotFoundError, SynclineError
@@ -30,13 +30,22 @@ router = APIRouter()
 PREVIEW_ROWS = 100
 """How many rows the preview shows."""
 
-_ALIASES = {"raw.sql": "sql", "raw": "sql", "sourceId": "source", "primaryKey": "primary_key"}
+_ALIASES = {
+    "raw.sql": "sql",
+    "raw": "sql",
+    "table.name": "table",
+    "sourceId": "source",
+    "primaryKey": "primary_key",
+}
 
 
 def preview(
-    catalog: Catalog, workspace_id: int, source_id: int, sql: str
+    catalog: Catalog, workspace_id: int, source_id: int, sql: str | None, table: str | None
 ) -> tuple[list[tuple[str, str]], list[list[Any]]]:
-    """Columns (name, type) and first rows of ``sql`` on the source; ConnectorError if refused."""
+    """Columns (name, type) and first rows of ``sql`` (or of ``table``) on the source.
+
+    Raises ConnectorError with the source's own message when it refuses the query.
+    """
     with catalog.session(workspace_id, read_only=True) as session:
         record = session.sources.get(source_id)
         source_type = record.type
@@ -44,6 +53,8 @@ def preview(
 
     source = registry.source_class(source_type).from_config(configuration)
     try:
+        # A table is quoted by the source in its own dialect, as a table model's runs do.
+        sql = sql if sql is not None else source.table_query(table or "")
         columns = source.describe(sql)
         batches = source.read(sql, batch_rows=PREVIEW_ROWS)
         first = next(batches, None)
@@ -55,8 +66,8 @@ def preview(
 
     rows: list[list[Any]] = []
     if first is not None:
-        table = pa.Table.from_batches([first.slice(0, PREVIEW_ROWS)])
-        rows = [list(row.values()) for row in table.to_pylist()]
+        shown = pa.Table.from_batches([first.slice(0, PREVIEW_ROWS)])
+        rows = [list(row.values()) for row in shown.to_pylist()]
     return [(c.name, c.type) for c in columns], rows
 
 
@@ -108,15 +119,17 @@ def create(request: Request, form: AdminForm) -> Response:
     """Create the model through the API's route, which checks the query on the source."""
     catalog = catalog_of(request)
     source = form.text("source")
+    by_table = form.text("query_type") == "table"
     try:
         body = ModelCreate(
             name=form.text("name"),
             slug=form.text("slug"),
-            queryType="raw_sql",
+            queryType="table" if by_table else "raw_sql",
             sourceId=int(source) if source.isdigit() else 0,
             isSchema=False,
             primaryKey=form.text("primary_key") or None,
-            raw=RawQuery(sql=form.text("sql")),
+            raw=None if by_table else RawQuery(sql=form.text("sql")),
+            table=TableQuery(name=form.text("table")) if by_table else None,
         )
         made = model_routes.create_model(body, form.user.workspace_id, catalog)
     except (SynclineError, pydantic.ValidationError) as exc:
@@ -142,7 +155,9 @@ def edit(request: Request, model_id: int, user: Viewer) -> Response:
         "name": record.name,
         "slug": record.slug,
         "source": str(record.source_id),
-        "sql": record.sql or f"SELECT * FROM {record.table_name}",
+        "sql": record.sql or "",
+        "table": record.table_name or "",
+        "query_type": record.query_type,
         "primary_key": record.primary_key or "",
     }
     return _form_page(request, user, record=record, values=values)
@@ -159,6 +174,7 @@ def update(request: Request, model_id: int, form: AdminForm) -> Response:
             name=form.text("name"),
             primaryKey=form.text("primary_key") or None,
             raw=RawQuery(sql=form.text("sql")) if record.query_type == "raw_sql" else None,
+            table=TableQuery(name=form.text("table")) if record.query_type == "table" else None,
         )
         tasks = BackgroundTasks()
         model_routes.update_model(
@@ -191,12 +207,17 @@ def delete(request: Request, model_id: int, form: AdminForm) -> Response:
 @router.post("/models/preview", response_class=HTMLResponse)
 def preview_fragment(request: Request, form: AdminForm) -> Response:
     """The first rows and the columns of the SQL in the form, or the source's error."""
-    sql, source = form.text("sql"), form.text("source")
-    if not sql or not source.isdigit():
+    source = form.text("source")
+    by_table = form.text("query_type") == "table"
+    sql = None if by_table else form.text("sql")
+    table = form.text("table") if by_table else None
+    if not (sql or table) or not source.isdigit():
         message = "Choose a source and write a query first."
         return render(request, "_preview.html", form.user, error=message, columns=[], rows=[])
     try:
-        columns, rows = preview(catalog_of(request), form.user.workspace_id, int(source), sql)
+        columns, rows = preview(
+            catalog_of(request), form.user.workspace_id, int(source), sql, table
+        )
     except (ConnectorError, NotFoundError) as exc:
         logger.info("model preview failed on source %s", source)
         return render(request, "_preview.html", form.user, error=str(exc), columns=[], rows=[])
