@@ -171,18 +171,20 @@ def test_three_workers_run_each_scheduled_run_once(fleet: Fleet, tmp_path: Path)
         syncs[add_sync(catalog, models, f"t{n}", receiver.url, schedule=every_minute)] = f"t{n}"
     scheduler = Scheduler(catalog, Settings(home=tmp_path / "scheduler"))
     start = utcnow()
-    scheduler.tick(start)  # learns when each sync is first due
-
-    for n in range(3):
-        fleet.workers.start(f"w{n}")
     run_ids: set[int] = set()
-    for minute in range(1, 5):
-        for table in list(syncs.values())[::minute]:
-            models.change(table, minute)
-        queued = scheduler.tick(start + timedelta(minutes=minute))
-        assert len(queued) == len(syncs)
-        run_ids.update(int(run_id) for run_id in queued)
-        time.sleep(2)
+    try:
+        scheduler.tick(start)  # learns when each sync is first due
+        for n in range(3):
+            fleet.workers.start(f"w{n}")
+        for minute in range(1, 5):
+            for table in list(syncs.values())[::minute]:
+                models.change(table, minute)
+            queued = scheduler.tick(start + timedelta(minutes=minute))
+            assert len(queued) == len(syncs)
+            run_ids.update(int(run_id) for run_id in queued)
+            time.sleep(2)
+    finally:
+        scheduler.stop()  # gives up its lock and the lock's connection
 
     assert wait_until(lambda: _all_finished(catalog, run_ids), timeout=300)
     with catalog.session(read_only=True) as session:
