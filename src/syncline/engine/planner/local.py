@@ -43,7 +43,12 @@ logger = logging.getLogger(__name__)
 
 CURRENT = "scratch.current"
 """Scratch table of this run's model rows: key, fingerprint, prefilter, whether the
-fingerprint was computed afresh, external id, position, id."""
+fingerprint was computed afresh, position, id. The external id is the id as text,
+made where it is needed, so that this table, held under the planner's memory cap for
+every model row, stays narrow."""
+
+EXTERNAL_ID = "CAST(c._sl_id AS VARCHAR)"
+"""The external id of a row of :data:`CURRENT` aliased ``c``, as the snapshot keeps it."""
 
 PLAN = "scratch.plan"
 """Scratch table of this run's planned rows: the changes, with their positions and ids."""
@@ -217,7 +222,6 @@ class LocalPlanner:
             [*passed, _POSITION]
             + [f"{canonical[self.primary_key]} AS _sl_key"]
             + [f"{prefilter_sql([hashed[name] for name in compared], signature)} AS _sl_h"]
-            + [f"CAST({quote_identifier(self.id_column)} AS VARCHAR) AS _sl_ext"]
             + [f"{quote_identifier(self.id_column)} AS {_ID}"]
         )
         # Only settled entries with a prefilter can vouch for a fingerprint.
@@ -243,13 +247,12 @@ class LocalPlanner:
                 f"CASE WHEN _sl_known THEN _sl_s_fp ELSE {fingerprint} END AS _sl_fp",
                 "_sl_h",
                 "NOT _sl_known AS _sl_fresh",
-                "_sl_ext",
                 _POSITION,
                 _ID,
             ]
         )
         canonicalised = (
-            f"SELECT _sl_key, _sl_known, _sl_s_fp, _sl_h, _sl_ext, {_POSITION}, {_ID}, "
+            f"SELECT _sl_key, _sl_known, _sl_s_fp, _sl_h, {_POSITION}, {_ID}, "
             f"{canonical_columns} FROM ({joined})"
         )
         return f"CREATE OR REPLACE TABLE {CURRENT} AS SELECT {outer} FROM ({canonicalised})"
@@ -300,7 +303,8 @@ class LocalPlanner:
         if full_resync:
             sql = (
                 f"CREATE OR REPLACE TABLE {PLAN} AS SELECT c._sl_key, 'added' AS _sl_op, "
-                "c._sl_fp, c._sl_h, c._sl_ext, coalesce(f.attempts, 0) AS _sl_attempts, "
+                f"c._sl_fp, c._sl_h, {EXTERNAL_ID} AS _sl_ext, "
+                "coalesce(f.attempts, 0) AS _sl_attempts, "
                 "CAST(NULL AS VARCHAR) AS _sl_doubt, "
                 f"{columns} FROM {CURRENT} c LEFT JOIN failed f ON f.key = c._sl_key "
                 "WHERE c._sl_key IS NOT NULL"
@@ -320,7 +324,7 @@ class LocalPlanner:
                 "CASE WHEN s.key IS NULL THEN 'added' WHEN c._sl_key IS NULL THEN 'removed' "
                 "WHEN s.doubt = 'added' THEN 'added' "
                 "ELSE 'changed' END AS _sl_op, c._sl_fp, c._sl_h, "
-                "coalesce(c._sl_ext, s.ext) AS _sl_ext, "
+                f"coalesce({EXTERNAL_ID}, s.ext) AS _sl_ext, "
                 "coalesce(f.attempts, 0) AS _sl_attempts, s.doubt AS _sl_doubt, "
                 f"{columns} "
                 f"FROM (SELECT * FROM {CURRENT} WHERE _sl_key IS NOT NULL) c "

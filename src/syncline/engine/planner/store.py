@@ -395,7 +395,7 @@ class SnapshotStore:
             con.execute("DELETE FROM snapshot")
             con.execute(
                 f"INSERT INTO snapshot ({_SNAPSHOT_COLUMNS}) "
-                f"SELECT _sl_key, _sl_fp, _sl_ext, NULL, _sl_h FROM {current} "
+                f"SELECT _sl_key, _sl_fp, CAST(_sl_id AS VARCHAR), NULL, _sl_h FROM {current} "
                 "WHERE _sl_key IS NOT NULL"
             )
             con.execute("DELETE FROM failed")
