@@ -75,6 +75,18 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class ObjectField:
+    """A field an existing destination object already has, with the destination's type name.
+
+    The type is the destination's own spelling (``varchar(255)``, ``BIGINT``), which is
+    what a person mapping columns to fields recognises.
+    """
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
 class WriteContext:
     """Everything a destination needs to know about the run it writes for."""
 
@@ -187,6 +199,19 @@ class Destination(ABC):
                 nothing of it may be assumed written.
             TerminalError: the whole batch can never be written (auth lost, object gone).
         """
+
+    def fields(self, object_name: str) -> list[ObjectField] | None:
+        """The fields the object ``object_name`` has now, in the destination's order.
+
+        None when the destination cannot tell: it has no schema to read (a webhook), or
+        the object does not exist yet and a run will create it from the mapped fields.
+        Offered to people writing mappings; the engine never relies on it.
+
+        Raises:
+            TerminalError: the destination cannot be read with this configuration.
+            TransientError: the destination could not be reached right now.
+        """
+        return None
 
     def clear(self) -> None:
         """Remove every record from the object :meth:`open` prepared, before a full load.

@@ -5,11 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from syncline.connectors.destinations.base import FieldSpec, RowFailure, WriteBatch
+from syncline.connectors.destinations.base import (
+    FieldSpec,
+    ObjectField,
+    RowFailure,
+    WriteBatch,
+)
 from syncline.connectors.destinations.duckdb.config import DuckDBDestinationConfig
 from syncline.connectors.destinations.duckdb.errors import map_error
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
@@ -93,6 +99,12 @@ class DuckDBDestination(TableDestination):
             self._guard(lambda: self._execute("SELECT 1"))
         finally:
             self._disconnect()
+
+    def fields(self, object_name: str) -> list[ObjectField] | None:
+        """As for every table; None, without creating the file, while the file is missing."""
+        if not Path(self.config.path).exists():
+            return None
+        return super().fields(object_name)
 
     def _describe(self, table: TableName) -> dict[str, str] | None:
         rows = self._execute(_COLUMNS_SQL, (table.schema, table.name))

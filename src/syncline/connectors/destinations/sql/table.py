@@ -19,6 +19,7 @@ from syncline.connectors.destinations.base import (
     Capabilities,
     Destination,
     FieldSpec,
+    ObjectField,
     RowFailure,
     SyncMode,
     WriteAction,
@@ -216,6 +217,21 @@ class TableDestination(Destination):
                     code="OBJECT_KEY_MISSING",
                 )
         self._columns = columns
+
+    def fields(self, object_name: str) -> list[ObjectField] | None:
+        """The columns of table ``object_name`` and their types; None when it does not exist.
+
+        Uses a connection of its own, closed before returning, so it never disturbs a run.
+        """
+        table = parse_table(object_name, self.default_schema)
+        try:
+            self._guard(self._connect)
+            columns = self._guard(lambda: self._describe(table))
+        finally:
+            self._disconnect()
+        if columns is None:
+            return None
+        return [ObjectField(name, kind) for name, kind in columns.items()]
 
     def write_batch(self, batch: WriteBatch) -> BatchResult:
         """Write one batch in one transaction; rows the database refuses are reported."""

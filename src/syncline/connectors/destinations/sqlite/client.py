@@ -9,7 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from syncline.connectors.destinations.base import FieldSpec, RowFailure, WriteBatch
+from syncline.connectors.destinations.base import (
+    FieldSpec,
+    ObjectField,
+    RowFailure,
+    WriteBatch,
+)
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.types import column_type
@@ -83,6 +88,12 @@ class SQLiteDestination(TableDestination):
             self._guard(lambda: self._execute("ROLLBACK"))
         finally:
             self._disconnect()
+
+    def fields(self, object_name: str) -> list[ObjectField] | None:
+        """As for every table; None, without creating the file, while the file is missing."""
+        if not Path(self.config.path).exists():
+            return None
+        return super().fields(object_name)
 
     def _describe(self, table: TableName) -> dict[str, str] | None:
         return {row[1]: row[2] for row in self._describe_rows(table)} or None
