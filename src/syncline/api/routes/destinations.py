@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from syncline.api.connections import check_connection, check_new_connection, merged
 from syncline.api.deps import ReadSession, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
 from syncline.api.schemas import (
+    NO_NUL,
     ConnectionCreate,
     ConnectionUpdate,
     Destination,
     OrderBy,
     Page,
     PathId,
+    Strict,
     TextFilter,
 )
+from syncline.catalog.catalog import CatalogSession
 from syncline.catalog.repository import raise_problems
 from syncline.connectors import registry
-from syncline.errors import Problem
+from syncline.connectors.destinations.base import Destination as DestinationConnector
+from syncline.connectors.destinations.base import ObjectField
+from syncline.errors import ConnectorError, Problem, UserError, ValidationError
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/destinations", tags=["destinations"], responses=COMMON_RESPONSES)
 
@@ -102,3 +110,70 @@ def delete_destination(destinationId: PathId, session: WriteSession) -> Any:
     shape = session.to_api(session.destinations.get(destinationId))
     session.destinations.delete(destinationId)
     return shape
+
+
+class DestinationField(Strict):
+    """A field the destination's object has now, with the destination's own type name."""
+
+    name: str
+    type: str
+
+
+ObjectName = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=255,
+        pattern=NO_NUL,
+        description="The object to describe, as a sync's configuration.object names it.",
+    ),
+]
+
+
+@router.get(
+    "/{destinationId}/fields",
+    operation_id="ListDestinationFields",
+    response_model=Page[DestinationField],
+    responses=NOT_FOUND,
+)
+def list_destination_fields(destinationId: PathId, object: ObjectName, session: ReadSession) -> Any:
+    """List the fields ``object`` has in the destination, for mapping columns to them.
+
+    The list is empty when the destination cannot tell (a webhook) or the object does
+    not exist yet (a run creates it from the mapped fields). A destination that cannot
+    be reached is a 422 naming what went wrong.
+    """
+    found = destination_fields(session, destinationId, object) or []
+    return {"data": [{"name": f.name, "type": f.type} for f in found], "hasMore": False}
+
+
+def destination_fields(
+    session: CatalogSession, destination_id: int, object_name: str
+) -> list[ObjectField] | None:
+    """The fields of ``object_name`` in a destination of the session's workspace.
+
+    Raises:
+        NotFoundError: no such destination in the workspace.
+        ValidationError: the destination cannot be built or read; the problem says why.
+    """
+    record = session.destinations.get(destination_id)
+    configuration = session.destinations.plain_configuration(record)
+    where = "path.destinationId"
+    try:
+        destination: DestinationConnector = registry.destination_class(record.type).from_config(
+            configuration
+        )
+    except (UserError, ConnectorError) as exc:
+        message = f"destination {destination_id} cannot be used: {exc}"
+        raise ValidationError(
+            [Problem(where, message, fix="correct the destination's configuration")]
+        ) from None
+    try:
+        return destination.fields(object_name.strip())
+    except ConnectorError as exc:
+        logger.info("reading the fields of a %s destination object failed", record.type)
+        raise ValidationError(
+            [Problem(where, f"the destination could not be read: {exc}", value=destination_id)]
+        ) from None
+    finally:
+        destination.close()
