@@ -30,7 +30,7 @@ from syncline.catalog.rows import RowOutcome
 from syncline.catalog.tables import RUNNING_STATUSES, RowResultRecord, RunRecord, SyncRecord
 from syncline.catalog.types import utcnow
 from syncline.engine.report import RejectedRow, RunProgress, RunStatus
-from syncline.errors import NotFoundError, RunError
+from syncline.errors import NotFoundError, Problem, RunError, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,8 @@ class RunQueue:
 
         A trigger never weakens the queued run: ``fullResync``, ``resetCDC`` and
         ``clearAndFill`` are added to it, and a real trigger turns a queued dry run
-        into a real one.
+        into a real one. A trigger that contradicts the queued run's flags (see
+        :func:`trigger_conflicts`) raises ValidationError naming that run.
         """
         sync_record = self._sync(sync)
         trigger = trigger or RunTrigger()
@@ -420,7 +421,54 @@ class RunQueue:
         return run
 
 
+_SENDS_EVERY_ROW = {"full_resync": "fullResync", "clear_and_fill": "clearAndFill"}
+"""Flags that send every row, which a run that sends nothing (resetCDC) contradicts."""
+
+
+def flag_names(trigger: RunTrigger) -> list[str]:
+    """The API names of the flags ``trigger`` sets, e.g. ``["fullResync"]``."""
+    names = {
+        "full_resync": "fullResync",
+        "reset_cdc": "resetCDC",
+        "clear_and_fill": "clearAndFill",
+        "dry_run": "dryRun",
+    }
+    return [api for attribute, api in names.items() if getattr(trigger, attribute)]
+
+
+def trigger_conflicts(queued: RunTrigger, trigger: RunTrigger) -> list[str]:
+    """Why ``trigger`` cannot join a run queued with ``queued``; empty when it can.
+
+    A trigger may add to a queued run (a full resync on top of a plain run), but not
+    turn it into its opposite: a reset sends nothing while a full resync or a clear
+    and fill sends every row, and a dry run must not come back as a run that writes.
+    """
+    reasons = []
+    for attribute, name in _SENDS_EVERY_ROW.items():
+        if trigger.reset_cdc and getattr(queued, attribute):
+            reasons.append(f"resetCDC (send nothing) contradicts the queued {name}")
+        if queued.reset_cdc and getattr(trigger, attribute):
+            reasons.append(f"{name} (send every row) contradicts the queued resetCDC")
+    if trigger.dry_run and not queued.dry_run:
+        reasons.append("dryRun asks for a run that writes nothing, but the queued run writes")
+    return reasons
+
+
 def _merge(run: RunRecord, trigger: RunTrigger) -> None:
+    conflicts = trigger_conflicts(trigger_of(run), trigger)
+    if conflicts:
+        queued_flags = ", ".join(flag_names(trigger_of(run))) or "no flags"
+        raise ValidationError(
+            [
+                Problem(
+                    "trigger",
+                    f"run {run.id} is already queued for this sync ({queued_flags}) and a "
+                    f"trigger joins it: {'; '.join(conflicts)}",
+                    fix=f"cancel run {run.id} and trigger again, or trigger after it starts",
+                    value=flag_names(trigger),
+                )
+            ]
+        )
     run.full_resync = run.full_resync or trigger.full_resync
     run.reset_cdc = run.reset_cdc or trigger.reset_cdc
     run.clear_and_fill = run.clear_and_fill or trigger.clear_and_fill

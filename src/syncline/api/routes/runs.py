@@ -2,7 +2,8 @@
 
 A trigger only queues a run; a worker executes it. A sync has at most one active run
 and one queued run behind it, so a trigger during a run returns the run already
-queued (with the new flags added to it) rather than a third one (API.md 6.5).
+queued (with the new flags added to it) rather than a third one (API.md 6.5); a
+trigger whose flags contradict the queued run's is refused (422) naming that run.
 
 Trigger bodies come as JSON, as ``application/x-www-form-urlencoded`` (Airflow's HTTP
 hook sends that) or not at all; the official Python SDK sends the JSON ``null`` when
@@ -272,13 +273,29 @@ def _trigger(
     if problems:
         raise ValidationError(problems)
 
-    run = session.runs.enqueue(sync, trigger, triggered_by="api")
+    try:
+        run = session.runs.enqueue(sync, trigger, triggered_by="api")
+    except ValidationError as exc:
+        # The queue's problem concerns the body as a whole: its flags against the queued run's.
+        raise ValidationError(
+            [Problem("body", p.message, p.fix, value=p.value) for p in exc.problems]
+        ) from None
     session.flush()
     return {"id": str(run.id)}
 
 
+_KNOWN_KEYS = frozenset(_FLAGS) | {"syncId", "syncSlug"}
+
+
 def _flags(body: dict[str, Any]) -> RunTrigger:
-    """The trigger flags of a body; every bad flag and every conflict is one problem."""
+    """The trigger flags of a body; every bad flag and every conflict is one problem.
+
+    Keys the API does not know are tolerated, as Hightouch's schema allows them, but
+    logged (names only), so a misspelt flag such as ``fullresync`` can be found.
+    """
+    unknown = sorted(str(key)[:40] for key in body if key not in _KNOWN_KEYS)
+    if unknown:
+        logger.info("trigger body: ignored unknown keys %s", ", ".join(unknown[:10]))
     problems: list[Problem] = []
     values: dict[str, bool] = {}
     for name, attribute in _FLAGS.items():
