@@ -42,6 +42,8 @@ def print_plan(out: Console, plan: Plan, *, applied: bool = False) -> None:
     for change in plan.changes:
         style = _STYLES[change.action]
         out.print(f"[{style}]{_SIGNS[change.action]} {change.describe()}[/{style}]")
+    for note in plan.notes:
+        out.print(f"  note: {note}", markup=False)
 
     counts = ", ".join(f"{len(plan.of(a))} to {a.value}" for a in Action)
     verb = "Applied" if applied else "Plan"

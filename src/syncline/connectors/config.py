@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -18,6 +19,35 @@ class ConnectorConfig(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    identity_fields: ClassVar[tuple[str, ...]] = ()
+    """Keys (as written) that say where data goes: host, database, path, url ...
+
+    Changing one points the connection at another target, which has received nothing
+    of what the syncs' snapshots remember, so those snapshots must go.
+    """
+
+    @classmethod
+    def identity_changes(cls, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+        """The identity keys whose values differ between two raw configurations.
+
+        A key left out counts as its default, so writing ``port: 5432`` where it was
+        implied is no change; values compare as text (``5432`` and ``"5432"`` are one).
+        """
+        changed = []
+        for key in cls.identity_fields:
+            default = cls._default_of(key)
+            old, new = before.get(key, default), after.get(key, default)
+            if str(old) != str(new):
+                changed.append(key)
+        return changed
+
+    @classmethod
+    def _default_of(cls, key: str) -> Any:
+        for name, info in cls.model_fields.items():
+            if key in (name, info.alias) and not info.is_required():
+                return info.get_default(call_default_factory=True)
+        return None
 
     @classmethod
     def secret_fields(cls) -> frozenset[str]:

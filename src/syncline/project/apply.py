@@ -41,6 +41,7 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
         managed = {}
     plan = compute_plan(desired, current, managed, secrets)
     _refuse_impossible(plan, desired, current, project)
+    _note_retargeted(plan, _retargeted(plan, desired, current), desired)
     return plan
 
 
@@ -55,10 +56,19 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         current = read_state(session)
         plan = compute_plan(desired, current, _managed(session), secrets)
         _refuse_impossible(plan, desired, current, project)
+        retargeted = _retargeted(plan, desired, current)
+        _note_retargeted(plan, retargeted, desired)
         _Writer(session, project).write(plan, forgotten)
+        for slug, keys in retargeted.items():
+            moved = session.destinations.sync_ids(session.destinations.get(slug))
+            forgotten += moved
+            logger.info(
+                "destination %s now points elsewhere (%s): snapshots of syncs %s dropped",
+                slug, ", ".join(keys), moved,
+            )  # fmt: skip
         _save_managed(session, {kind: set(desired[kind]) for kind in KINDS})
 
-    for sync_id in forgotten:
+    for sync_id in sorted(set(forgotten)):
         delete_snapshot(settings.snapshot_dir, sync_id)
     logger.info("applied project to workspace %s: %d changes", project.workspace, len(plan.changes))
     return plan
@@ -143,6 +153,36 @@ def _refuse_impossible(
             )
     if problems:
         raise ValidationError(problems)
+
+
+def _retargeted(plan: Plan, desired: State, current: State) -> dict[str, list[str]]:
+    """Destinations whose changed configuration points elsewhere, with the keys that moved."""
+    moved: dict[str, list[str]] = {}
+    for change in plan.of(Action.CHANGE):
+        if change.kind != "destinations":
+            continue
+        wanted = desired["destinations"][change.slug]
+        try:
+            config = registry.destination_class(wanted["type"]).config_model
+        except (ConfigError, ImportError, AttributeError):
+            continue
+        before = current["destinations"][change.slug]["configuration"]
+        keys = config.identity_changes(before, wanted["configuration"])
+        if keys:
+            moved[change.slug] = keys
+    return moved
+
+
+def _note_retargeted(plan: Plan, moved: dict[str, list[str]], desired: State) -> None:
+    for slug, keys in moved.items():
+        syncs = sorted(s for s, fields in desired["syncs"].items() if fields["destination"] == slug)
+        if not syncs:
+            continue
+        plan.notes.append(
+            f"destination {slug!r} now points elsewhere ({', '.join(keys)} changed): the "
+            f"snapshots of {', '.join(repr(s) for s in syncs)} are dropped, so their next "
+            "runs send every row"
+        )
 
 
 def _same_connector(lookup: Any, before: str, after: str) -> bool:

@@ -49,6 +49,8 @@ class Plan:
     """Every change that makes the catalog match the project, in a safe order."""
 
     changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What else applying does, e.g. syncs that start afresh because their target moved."""
 
     @property
     def empty(self) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 
 from syncline.api.connections import check_connection, check_new_connection, merged
-from syncline.api.deps import ReadSession, WriteSession
+from syncline.api.deps import ReadSession, SettingsDep, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
 from syncline.api.schemas import (
@@ -27,7 +27,9 @@ from syncline.catalog.repository import raise_problems
 from syncline.connectors import registry
 from syncline.connectors.destinations.base import Destination as DestinationConnector
 from syncline.connectors.destinations.base import ObjectField
+from syncline.engine.planner.store import delete_snapshot
 from syncline.errors import ConnectorError, Problem, UserError, ValidationError
+from syncline.security.files import file_policy
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +63,18 @@ def get_destination(destinationId: PathId, session: ReadSession) -> Any:
 
 
 @router.post("", operation_id="CreateDestination", response_model=Destination, responses=CONFLICT)
-def create_destination(body: ConnectionCreate, session: WriteSession) -> Any:
+def create_destination(
+    body: ConnectionCreate, session: WriteSession, settings: SettingsDep
+) -> Any:
     """Create a destination; the configuration is checked by the connector type's own rules."""
     raise_problems(
         check_new_connection(
-            registry.destination_class, body.name, body.slug, body.type, body.configuration
+            registry.destination_class,
+            body.name,
+            body.slug,
+            body.type,
+            body.configuration,
+            files=file_policy(settings),
         )
     )
     record = session.destinations.create(
@@ -81,21 +90,48 @@ def create_destination(body: ConnectionCreate, session: WriteSession) -> Any:
     response_model=Destination,
     responses=NOT_FOUND,
 )
-def update_destination(destinationId: PathId, body: ConnectionUpdate, session: WriteSession) -> Any:
-    """Rename a destination or change its configuration; keys left out keep their values."""
+def update_destination(
+    destinationId: PathId,
+    body: ConnectionUpdate,
+    session: WriteSession,
+    tasks: BackgroundTasks,
+    settings: SettingsDep,
+) -> Any:
+    """Rename a destination or change its configuration; keys left out keep their values.
+
+    A configuration that points elsewhere (another database, schema, file or URL, as
+    the connector's ``identity_fields`` say) makes the destination's syncs start over:
+    their snapshots describe what the old target received, so they are deleted after
+    the change is committed and the next runs send every row.
+    """
     repository = session.destinations
     record = repository.get(destinationId)
+    before = repository.plain_configuration(record)
     problems: list[Problem] = []
     if body.name is not None and not body.name.strip():
         problems.append(Problem("name", "the name is empty", value=body.name))
     configuration = None
     if body.configuration is not None:
         configuration = merged(repository.plain_configuration(record), body.configuration)
-        problems += check_connection(registry.destination_class, record.type, configuration)
+        problems += check_connection(
+            registry.destination_class, record.type, configuration, files=file_policy(settings)
+        )
     raise_problems(problems)
     record = repository.update(
         destinationId, name=body.name, configuration=configuration, keep_stored_secrets=False
     )
+    if configuration is not None:
+        moved = registry.destination_class(record.type).config_model.identity_changes(
+            before, configuration
+        )
+        syncs = repository.sync_ids(record) if moved else []
+        for sync_id in syncs:
+            tasks.add_task(delete_snapshot, settings.snapshot_dir, sync_id)
+        if syncs:
+            logger.info(
+                "destination %s now points elsewhere (%s): snapshots of syncs %s dropped",
+                record.id, ", ".join(moved), syncs,
+            )  # fmt: skip
     return session.to_api(record)
 
 

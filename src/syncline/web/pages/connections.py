@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydantic
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from syncline.api.connections import check_connection, merged
@@ -23,7 +23,9 @@ from syncline.api.schemas import ConnectionCreate, ConnectionUpdate
 from syncline.catalog import CatalogSession
 from syncline.connectors import registry
 from syncline.errors import ConfigError, ConnectorError, NotFoundError, SynclineError
+from syncline.security.files import file_policy
 from syncline.security.secrets import redacted
+from syncline.settings import Settings
 from syncline.web.forms import ConfigField, config_fields, configuration_from_form, field_errors
 from syncline.web.render import render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
@@ -41,8 +43,9 @@ class Kind:
     singular: str
     types: Callable[[], list[str]]
     lookup: Callable[[str], Any]
-    create: Callable[[ConnectionCreate, CatalogSession], Any]
-    update: Callable[[int, ConnectionUpdate, CatalogSession], Any]
+    create: Callable[[ConnectionCreate, CatalogSession, Settings], Any]
+    update: Callable[..., Any]
+    """The API route: ``(id, body, session)``, then tasks (destinations only) and settings."""
     delete: Callable[[int, CatalogSession], Any]
     empty_hint: str
 
@@ -120,7 +123,7 @@ def _register(kind: Kind) -> None:
                 configuration=configuration_from_form(fields, form, for_update=False),
             )
             with catalog_of(request).session(form.user.workspace_id) as session:
-                made = kind.create(body, session)
+                made = kind.create(body, session, request.app.state.settings)
         except (SynclineError, pydantic.ValidationError) as exc:
             return _form_page(
                 request, form.user, kind, type_name=type_name, values=_values(form),
@@ -159,14 +162,20 @@ def _register(kind: Kind) -> None:
                 name=form.text("name"),
                 configuration=configuration_from_form(fields, form, for_update=True),
             )
+            # A destination pointed elsewhere drops its syncs' snapshots after the commit.
+            tasks = BackgroundTasks()
+            settings = request.app.state.settings
+            extra = (tasks, settings) if kind.path == "destinations" else (settings,)
             with catalog.session(form.user.workspace_id) as session:
-                kind.update(ident, body, session)
+                kind.update(ident, body, session, *extra)
         except (SynclineError, pydantic.ValidationError) as exc:
             return _form_page(
                 request, form.user, kind, record=record, type_name=record.type,
                 values=_values(form), errors=field_errors(exc), status_code=422,
             )  # fmt: skip
-        return RedirectResponse(f"{base}/{ident}?saved=1", status_code=303)
+        response = RedirectResponse(f"{base}/{ident}?saved=1", status_code=303)
+        response.background = tasks
+        return response
 
     @router.post(f"{base}/{{ident:int}}/delete", name=f"{kind.path}_delete")
     def delete(request: Request, ident: int, form: AdminForm) -> Response:
@@ -198,7 +207,8 @@ def _register(kind: Kind) -> None:
 def _test_result(
     request: Request, user: WebUser, kind: Kind, type_name: str, configuration: dict[str, Any]
 ) -> Response:
-    problems = check_connection(kind.lookup, type_name, configuration)
+    files = file_policy(request.app.state.settings)
+    problems = check_connection(kind.lookup, type_name, configuration, files=files)
     if problems:
         message = "; ".join(f"{p.location}: {p.message}" for p in problems)
         return render(request, "_test_result.html", user, ok=False, message=message)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -12,6 +12,8 @@ from syncline.connectors.config import ConnectorConfig
 
 class FileConfig(ConnectorConfig):
     """Where a file destination writes; each sync's ``object`` names a file in it."""
+
+    identity_fields: ClassVar[tuple[str, ...]] = ("directory",)
 
     directory: Path
     """Folder that holds the files; created with its parents when missing."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 
 from syncline.connectors.config import ConnectorConfig
@@ -9,6 +11,8 @@ from syncline.connectors.config import ConnectorConfig
 
 class MySQLDestinationConfig(ConnectorConfig):
     """Where the MySQL / MariaDB destination connects."""
+
+    identity_fields: ClassVar[tuple[str, ...]] = ("host", "port", "database")
 
     host: str = "127.0.0.1"
     """Server host name or address."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
@@ -11,6 +11,8 @@ from syncline.connectors.config import ConnectorConfig
 
 class PostgresDestinationConfig(ConnectorConfig):
     """Where the PostgreSQL destination connects, and the schema tables default to."""
+
+    identity_fields: ClassVar[tuple[str, ...]] = ("host", "port", "database", "schema")
 
     host: str = "127.0.0.1"
     """Server host name or address."""

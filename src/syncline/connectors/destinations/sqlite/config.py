@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from syncline.connectors.config import ConnectorConfig
@@ -9,6 +11,8 @@ from syncline.connectors.config import ConnectorConfig
 
 class SQLiteDestinationConfig(ConnectorConfig):
     """The SQLite database file the destination writes to."""
+
+    identity_fields: ClassVar[tuple[str, ...]] = ("path",)
 
     path: str = Field(min_length=1)
     """Path of the database file; it is created when missing."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -17,6 +17,8 @@ RESERVED_HEADERS = frozenset(
 
 class WebhookConfig(ConnectorConfig):
     """An HTTP endpoint that receives rows as JSON, in requests of ``batch_size`` rows."""
+
+    identity_fields: ClassVar[tuple[str, ...]] = ("url",)
 
     url: str
     """Where requests go; ``http`` or ``https``."""
