@@ -16,7 +16,8 @@ def _sqlite_destination(api: Api, path: Path, *, key: str | None = None) -> int:
 
 
 def _mart(tmp_path: Path) -> Path:
-    path = tmp_path / "mart.sqlite"
+    (tmp_path / "files").mkdir(exist_ok=True)
+    path = tmp_path / "files" / "mart.sqlite"
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT, score REAL)")
     return path
@@ -75,7 +76,8 @@ def test_a_missing_or_empty_object_is_422(api: Api, tmp_path: Path) -> None:
 
 
 def test_a_destination_that_cannot_be_read_is_422_with_the_reason(api: Api, tmp_path: Path) -> None:
-    broken = tmp_path / "broken.sqlite"
+    (tmp_path / "files").mkdir(exist_ok=True)
+    broken = tmp_path / "files" / "broken.sqlite"
     broken.write_bytes(b"this is not an SQLite database file, only some text" * 20)
     destination = _sqlite_destination(api, broken)
 

@@ -316,31 +316,6 @@ def test_alert_policies_are_checked_stored_sealed_and_shown_without_secrets(
     assert "Nobody yet" in admin.get("/alerts/destinations/1").text
 
 
-def test_editing_keeps_mappings_the_form_does_not_edit(
-    admin: Browser, tmp_path: Path, web_catalog: Catalog
-) -> None:
-    sync_id = _set_up(admin, tmp_path)
-    static = {"type": "static", "value": "crm", "to": "origin"}
-    with web_catalog.session() as session:
-        sync = session.syncs.get(sync_id)
-        mappings = [*sync.configuration["mappings"], static]
-        session.syncs.update(sync_id, configuration={**sync.configuration, "mappings": mappings})
-
-    form = admin.get(f"/syncs/{sync_id}/edit").text
-    assert "Keep: the value &#39;crm&#39; → origin" in form
-    kept = json.dumps(static)
-    response = admin.post(
-        f"/syncs/{sync_id}/edit",
-        {"mode": "upsert", "object": "users", "map_from": ["email"], "map_to": ["mail"],
-         "keep_mapping": [kept], "schedule_type": "manual"},
-    )  # fmt: skip
-    assert response.status_code == 303, response.text
-    with web_catalog.session(read_only=True) as session:
-        stored = session.syncs.get(sync_id).configuration["mappings"]
-    assert [m["to"] for m in stored] == ["mail", "origin"]
-    assert stored[1]["value"] == "crm"
-
-
 def test_connection_settings_come_with_their_documentation(admin: Browser) -> None:
     page = admin.get("/sources/new?type=postgres").text
     assert 'name="config.host"' in page

@@ -2,12 +2,13 @@
 
 The form is turned into the API's SyncCreate or SyncUpdate body and handed to the
 API's own route functions, so the checks of ``syncline validate`` and the API judge
-it, and each problem comes back next to the input it concerns.
+it, and each problem comes back next to the input it concerns. The mapping editor
+offers the model's columns and the destination object's fields as suggestions, and
+any name may still be typed (the object may not exist until the first run).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -16,12 +17,21 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from syncline.api.routes import syncs as sync_routes
+from syncline.api.routes.destinations import destination_fields
 from syncline.api.schemas import MAX_ID, SyncCreate, SyncUpdate
 from syncline.connectors import registry
 from syncline.connectors.destinations.base import SyncMode
-from syncline.errors import ConnectorError, NotFoundError, SynclineError
-from syncline.web.describe import mapping_words
-from syncline.web.forms import field_errors
+from syncline.errors import ConnectorError, NotFoundError, SynclineError, ValidationError
+from syncline.web.forms import field_errors, problem_text
+from syncline.web.mapping_rows import (
+    KINDS,
+    VARIABLES,
+    MappingRow,
+    MappingsOfForm,
+    mappings_of,
+    row_errors,
+    rows_from,
+)
 from syncline.web.render import render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
@@ -43,26 +53,14 @@ _ALIASES = {
     "configuration.object": "object",
     "configuration.mappings": "mappings",
     "configuration.guards": "guards",
-    "configuration": "object",
+    "configuration": "mappings",
     "schedule": "schedule",
     "disabled": "disabled",
 }
 
 
-def configuration_from(form: SubmittedForm) -> dict[str, Any]:
-    """The sync configuration the form describes, as the API takes it."""
-    mappings: list[Any] = [
-        {"type": "standard", "from": source, "to": target or source}
-        for source, target in zip(form.texts("map_from"), form.texts("map_to"), strict=False)
-        if source.strip()
-    ]
-    # Static, variable and template mappings are shown as they are and kept unless
-    # unticked; the form edits only column-to-field rows.
-    for kept in form.texts("keep_mapping"):
-        try:
-            mappings.append(json.loads(kept))
-        except ValueError:
-            continue
+def configuration_from(form: SubmittedForm, made: MappingsOfForm) -> dict[str, Any]:
+    """The sync configuration the form describes, with the mappings its rows ``made``."""
     guards: dict[str, Any] = {"allowEmpty": form.text("allow_empty") == "on"}
     share = form.text("max_removed_percent")
     if share:
@@ -73,7 +71,7 @@ def configuration_from(form: SubmittedForm) -> dict[str, Any]:
     return {
         "mode": form.text("mode") or "upsert",
         "object": form.text("object"),
-        "mappings": mappings,
+        "mappings": made.mappings,
         "guards": guards,
     }
 
@@ -109,16 +107,7 @@ def values_of(sync: Any) -> dict[str, Any]:
         "destination": str(sync.destination_id),
         "mode": configuration.get("mode", "upsert"),
         "object": configuration.get("object", ""),
-        "mappings": [
-            (m.get("from", ""), m.get("to", ""))
-            for m in configuration["mappings"]
-            if m.get("type", "standard") == "standard"
-        ],
-        "other_mappings": [
-            (json.dumps(m), mapping_words(m))
-            for m in configuration["mappings"]
-            if m.get("type", "standard") != "standard"
-        ],
+        "mappings": [MappingRow.of(m) for m in configuration["mappings"]],
         "allow_empty": "on" if guards.get("allowEmpty") else "",
         "max_removed_percent": "" if share is None else f"{share * 100:g}",
         "disabled": "on" if sync.disabled else "",
@@ -154,14 +143,27 @@ def schedule_values(schedule: dict[str, Any] | None) -> dict[str, Any]:
     return {"schedule_type": "manual"}
 
 
-def _values(form: SubmittedForm) -> dict[str, Any]:
+def _values(form: SubmittedForm, rows: list[MappingRow]) -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in form.data.items() if isinstance(v, str)}
-    pairs = zip(form.texts("map_from"), form.texts("map_to"), strict=False)
-    values["mappings"] = [(source, target) for source, target in pairs if source or target]
-    values["other_mappings"] = [
-        (kept, mapping_words(json.loads(kept))) for kept in form.texts("keep_mapping")
-    ]
+    values["mappings"] = rows
     return values
+
+
+def _errors(exc: Exception, form: SubmittedForm, made: MappingsOfForm) -> dict[str, str]:
+    """Where each problem goes: a mapping's problems on its row, the rest by field."""
+    placed: dict[str, str] = {}
+    if isinstance(exc, ValidationError):
+        placed, rest = row_errors(exc.problems, made)
+        errors = field_errors(ValidationError(rest), _ALIASES) if rest else {}
+    else:
+        errors = field_errors(exc, _ALIASES)
+        for row, reason in made.own_errors.items():
+            placed[f"mapping.{row}.value"] = reason
+    if placed and "mappings" not in errors:
+        errors["mappings"] = "Some mappings need attention; each problem is shown on its row."
+    errors.update(placed)
+    _percent_error(form, errors)
+    return errors
 
 
 def percent_problem(text: str) -> str | None:
@@ -193,7 +195,8 @@ def _form_page(
         request, "sync_form.html", user, status_code=status_code, record=record,
         values=values, errors=errors or {}, models=models, destinations=destinations,
         modes=[m.value for m in SyncMode], days=DAYS, schedule_types=SCHEDULE_TYPES,
-        units=INTERVAL_UNITS, blank_rows=BLANK_MAPPING_ROWS,
+        units=INTERVAL_UNITS, blank_rows=BLANK_MAPPING_ROWS, blank_row=MappingRow(),
+        kinds=KINDS, variables=VARIABLES,
     )  # fmt: skip
 
 
@@ -206,24 +209,27 @@ def new(request: Request, user: Viewer) -> Response:
 @router.post("/syncs/new")
 def create(request: Request, form: AdminForm) -> Response:
     """Create the sync through the API's route."""
+    rows = rows_from(form)
+    made = mappings_of(rows)
     try:
         body = SyncCreate(
             slug=form.text("slug"),
             modelId=_id(form.text("model")),
             destinationId=_id(form.text("destination")),
-            configuration=configuration_from(form),
+            configuration=configuration_from(form, made),
             schedule=schedule_from(form),
             disabled=form.text("disabled") == "on",
         )
         with catalog_of(request).session(form.user.workspace_id) as session:
             made = sync_routes.create_sync(body, session)
     except (SynclineError, pydantic.ValidationError) as exc:
-        errors = field_errors(exc, _ALIASES)
-        _percent_error(form, errors)
+        errors = _errors(exc, form, made)
         for field in ("model", "destination"):
             if not form.text(field).isdigit():
                 errors[field] = f"choose a {field}"
-        return _form_page(request, form.user, values=_values(form), errors=errors, status_code=422)
+        return _form_page(
+            request, form.user, values=_values(form, rows), errors=errors, status_code=422
+        )
     return RedirectResponse(f"/syncs/{made['id']}", status_code=303)
 
 
@@ -248,20 +254,20 @@ def update(request: Request, sync_id: int, form: AdminForm) -> Response:
     with catalog.session(form.user.workspace_id, read_only=True) as session:
         record = session.syncs.get(sync_id)
     tasks = BackgroundTasks()
+    rows = rows_from(form)
+    made = mappings_of(rows)
     try:
         body = SyncUpdate(
-            configuration=configuration_from(form),
+            configuration=configuration_from(form, made),
             schedule=schedule_from(form),
             disabled=form.text("disabled") == "on",
         )
         with catalog.session(form.user.workspace_id) as session:
             sync_routes.update_sync(sync_id, body, session, tasks, request.app.state.settings)
     except (SynclineError, pydantic.ValidationError) as exc:
-        errors = field_errors(exc, _ALIASES)
-        _percent_error(form, errors)
         return _form_page(
-            request, form.user, record=record, values=_values(form),
-            errors=errors, status_code=422,
+            request, form.user, record=record, values=_values(form, rows),
+            errors=_errors(exc, form, made), status_code=422,
         )  # fmt: skip
     response = RedirectResponse(f"/syncs/{sync_id}", status_code=303)
     response.background = tasks
@@ -269,14 +275,50 @@ def update(request: Request, sync_id: int, form: AdminForm) -> Response:
 
 
 @router.get("/syncs/form/mapping-row", response_class=HTMLResponse)
-def mapping_row(request: Request, user: Viewer) -> Response:
-    """One more empty row for the mapping editor."""
-    return render(request, "_mapping_row.html", user)
+def mapping_row(
+    request: Request,
+    user: Viewer,
+    map_type: str = "standard",
+    map_from: str = "",
+    map_value: str = "",
+    map_value_as: str = "text",
+    map_variable: str = VARIABLES[0],
+    map_template: str = "",
+    map_to: str = "",
+) -> Response:
+    """One mapping row: an empty one to add, or a row redrawn for the kind just chosen.
+
+    The row's inputs come along, so switching kinds and back loses nothing typed.
+    """
+    row = MappingRow(
+        kind=map_type if map_type in KINDS else "standard", column=map_from, value=map_value,
+        value_as=map_value_as, variable=map_variable, template=map_template, to=map_to,
+    )  # fmt: skip
+    return render(
+        request, "_mapping_row.html", user, row=row, index=None, errors={},
+        kinds=KINDS, variables=VARIABLES,
+    )  # fmt: skip
 
 
-# TODO(web): offer the destination's own fields beside the model's columns; destinations
-# have no contract yet for listing an object's fields, so the field inputs suggest the
-# model's column names and accept any name.
+@router.get("/syncs/form/fields", response_class=HTMLResponse)
+def fields(request: Request, user: Viewer, destination: str = "", object: str = "") -> Response:
+    """The fields the chosen object has in the chosen destination, as field suggestions."""
+    found = None
+    error = None
+    if destination.isdigit() and object.strip():
+        try:
+            with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+                found = destination_fields(session, int(destination), object)
+        except ValidationError as exc:
+            error = "; ".join(problem_text(problem) for problem in exc.problems)
+        except NotFoundError as exc:
+            error = str(exc)
+    return render(
+        request, "_fields.html", user, fields=found, error=error, object=object.strip(),
+        chosen=destination.isdigit() and bool(object.strip()),
+    )  # fmt: skip
+
+
 @router.get("/syncs/form/columns", response_class=HTMLResponse)
 def columns(request: Request, user: Viewer, model: str = "") -> Response:
     """The model's columns as choices for the mapping editor (queried on its source)."""

@@ -18,3 +18,14 @@
   document.addEventListener("DOMContentLoaded", function () { localise(document); });
   document.addEventListener("htmx:afterSwap", function (event) { localise(event.target); });
 })();
+
+/* The mapping editor's "Remove" button takes its row out of the form. */
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-remove-row]") : null;
+    if (!button) { return; }
+    var row = button.closest(".mapping-row");
+    if (row) { row.remove(); }
+  });
+})();
