@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +16,13 @@ from syncline.cli.exitcodes import for_run_status
 from syncline.engine.report import RunStatus
 from syncline.errors import UserError
 from syncline.settings import load_settings
-from syncline.worker.execute import ProgressEvent, find_sync, interrupt_abandoned, run_sync
+from syncline.worker.execute import ProgressEvent, find_sync, run_sync
+from syncline.worker.recovery import is_abandoned
+
+ABANDONED_NOTE = (
+    "abandoned: its worker stopped; the next worker or `syncline run` of this sync "
+    "interrupts it and resumes its work"
+)
 
 SyncArgument = Annotated[str, typer.Argument(help="The sync's slug or id.")]
 
@@ -134,13 +140,24 @@ def runs(
     """Show the recent runs of a sync, newest first."""
     settings = load_settings()
     workspace = workspace_for(settings, project)
-    with open_catalog(settings) as catalog, catalog.session(workspace) as session:
+    stale_after = timedelta(seconds=settings.worker_stale_seconds)
+    with (
+        open_catalog(settings) as catalog,
+        catalog.session(workspace, read_only=True) as session,
+    ):
         record = find_sync(session, sync)
-        # A run whose process died shows as interrupted at once, not only at the next run.
-        interrupt_abandoned(session, record)
         found = session.runs.list_runs(record, newest_first=True, limit=limit)
         shaped = [session.to_api(run) for run in found]
-        notes = [_notes(run.dry_run, run.skipped_null_keys or 0) for run in found]
+        # Listing changes nothing: a run whose worker stopped is only pointed out here;
+        # the next worker or `syncline run` interrupts it and queues its resumption.
+        notes = [
+            _notes(
+                run.dry_run,
+                run.skipped_null_keys or 0,
+                abandoned=is_abandoned(session, run, stale_after),
+            )
+            for run in found
+        ]
 
     columns: tuple[str, ...] = ("run", "status", "started (UTC)", "duration", "queried")
     columns += ("planned a/c/r",)
@@ -203,8 +220,10 @@ def rows(
     out.print(output.table(f"Rejected rows of sync {sync}", columns, shaped))
 
 
-def _notes(dry_run: bool, skipped_null_keys: int) -> str | None:
+def _notes(dry_run: bool, skipped_null_keys: int, *, abandoned: bool = False) -> str | None:
     notes = ["dry run: nothing written"] if dry_run else []
+    if abandoned:
+        notes.append(ABANDONED_NOTE)
     if skipped_null_keys:
         notes.append(skipped_text(skipped_null_keys))
     return "; ".join(notes) or None

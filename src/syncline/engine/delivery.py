@@ -80,7 +80,8 @@ class Delivery:
         self.progress = progress
         self.retry = retry
         capabilities = destination.capabilities
-        self.batch_rows = max(1, capabilities.max_batch_rows)
+        # Cancels and stops are seen between batches; the destination sizes them.
+        self.batch_rows = max(1, min(capabilities.max_batch_rows, destination.batch_rows()))
         self.concurrency = max(1, capabilities.max_concurrency)
 
     def run(self, steps: list[Step]) -> bool:

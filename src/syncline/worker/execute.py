@@ -32,7 +32,7 @@ from syncline.engine.report import RejectedRow, RunProgress, RunReporter, RunSta
 from syncline.engine.run import RunJob, RunResult, execute_run
 from syncline.errors import NotFoundError, SynclineError, UserError
 from syncline.settings import Settings, get_settings
-from syncline.worker.recovery import queue_resumption, worker_is_dead
+from syncline.worker.recovery import queue_resumption, recover_abandoned
 
 logger = logging.getLogger(__name__)
 
@@ -83,18 +83,22 @@ def run_sync(
     worker = worker_name()
     trigger = RunTrigger(full_resync=full_resync, reset_cdc=reset_cdc, dry_run=dry_run)
 
-    with catalog.session(workspace) as session:
+    with catalog.session(workspace, read_only=True) as session:
         sync = find_sync(session, sync_ref)
         if sync.disabled:
             raise UserError(
                 f"sync {sync.slug!r} is disabled; set disabled: false in the project and "
                 "apply it, then run it again"
             )
-        interrupt_abandoned(session, sync)
-        run_id = session.runs.enqueue(sync, trigger, triggered_by="cli").id
         sync_id = sync.id
+    stale_after = timedelta(seconds=settings.worker_stale_seconds)
+    # A run of this sync whose worker stopped is interrupted here and its resumption
+    # queued, which the run queued next is (the queue holds one run per sync).
+    recover_abandoned(catalog, stale_after)
+    with catalog.session(workspace) as session:
+        run_id = session.runs.enqueue(sync_id, trigger, triggered_by="cli").id
 
-    if not _start_when_free(catalog, workspace, sync_id, run_id, worker):
+    if not _start_when_free(catalog, workspace, sync_id, run_id, worker, stale_after):
         # A worker service serving this catalog leased the run first: show its outcome.
         return _follow(catalog, workspace, run_id, on_progress)
     logger.info(
@@ -133,40 +137,40 @@ def execute_leased(
     the catalog also when its connectors cannot be built, and alert policies are then
     evaluated (unless ``alerts`` is false). When ``stop_requested`` turns true (the
     worker is shutting down) the run stops at its next batch boundary, ends
-    ``interrupted`` and a new run is queued that resumes its work. A run whose lease
-    was lost (another worker presumed this one stopped) also stops at its next batch
-    boundary, so two processes never write the same sync for long.
+    ``interrupted`` and a new run is queued that resumes its work. The lease is asked
+    of the catalog before every batch: a run whose lease was lost (recovery presumed
+    this process stopped, say while it was paused) sends nothing more and keeps the
+    outcome recovery gave it, so two processes never write the same sync at once.
     """
     with catalog.session(read_only=True) as session:
         workspace_id, sync_id = _owner_of(session, run_id)
 
     heartbeat = _Heartbeat(catalog, workspace_id, run_id, settings.worker_heartbeat_seconds)
     heartbeat.start()
-
-    def should_stop() -> bool:
-        return heartbeat.lease_lost.is_set() or bool(stop_requested and stop_requested())
-
+    lease = _Lease(catalog, workspace_id, run_id, heartbeat.lease_lost, stop_requested)
     try:
-        result = _execute(
-            catalog, workspace_id, sync_id, run_id, settings, on_progress, should_stop
-        )
+        result = _execute(catalog, workspace_id, sync_id, run_id, settings, on_progress, lease)
     finally:
         heartbeat.stop()
 
-    status, error = result.status, result.error
-    user_cancelled = False
-    if status == RunStatus.CANCELLED:
-        with catalog.session(workspace_id, read_only=True) as session:
-            user_cancelled = bool(session.runs.get(run_id).cancel_requested)
-    resume = status == RunStatus.CANCELLED and not user_cancelled
-    if resume:
-        status = RunStatus.INTERRUPTED
-        why = "its lease was lost" if heartbeat.lease_lost.is_set() else "its worker stopped"
-        error = (
-            f"stopped at a batch boundary because {why}; batches sent so far are kept and "
-            "a new run resumes the rest"
-        )
+    # The lease is checked once more under a lock: one lost during the last batch too.
     with catalog.session(workspace_id) as session:
+        current = session.orm.scalars(
+            select(RunRecord).where(RunRecord.id == run_id).with_for_update()
+        ).one()
+        if current.status not in RUNNING_STATUSES:
+            # Recovery presumed this process stopped, interrupted the run and queued its
+            # resumption: that outcome stands, and this process writes nothing more.
+            logger.warning(
+                "run %s is %s in the catalog: this worker lost its lease and leaves it so "
+                "(%s rows were acknowledged after all; the resuming run finds them in the "
+                "snapshot)",
+                run_id,
+                current.status,
+                result.progress.successful.total,
+            )
+            return RunStatus(current.status)
+        status, error, resume = _outcome(result, current, heartbeat.lease_lost.is_set())
         run = session.runs.finish(run_id, status, result.progress, error)
         status = RunStatus(run.status)
         if resume:
@@ -174,6 +178,36 @@ def execute_leased(
     if alerts:
         _notify_alerts(catalog, run_id)
     return status
+
+
+def _outcome(
+    result: RunResult, run: RunRecord, lease_lost: bool
+) -> tuple[RunStatus, str | None, bool]:
+    """The status and error to finish a run with, and whether a new run must resume it.
+
+    A run stopped by anything but a user's cancel (its worker stopping) ends
+    ``interrupted`` and is resumed. A cancel that arrives after the last batch was sent
+    still ends the run ``cancelled``, with every row it wrote counted, so that a cancel
+    is never silently dropped.
+    """
+    status, error = result.status, result.error
+    if status == RunStatus.CANCELLED and not run.cancel_requested:
+        why = "its lease was lost" if lease_lost else "its worker stopped"
+        error = (
+            f"stopped at a batch boundary because {why}; batches sent so far are kept and "
+            "a new run resumes the rest"
+        )
+        return RunStatus.INTERRUPTED, error, True
+    if status == RunStatus.CANCELLED:
+        return status, "cancelled by a user; rows sent before the cancel are kept", False
+    if run.cancel_requested and status in (RunStatus.SUCCESS, RunStatus.WARNING):
+        return (
+            RunStatus.CANCELLED,
+            "cancelled by a user after every row had been sent; the rows written are "
+            "counted and kept",
+            False,
+        )
+    return status, error, False
 
 
 def _owner_of(session: CatalogSession, run_id: int) -> tuple[int, int]:
@@ -211,7 +245,7 @@ def _execute(
     run_id: int,
     settings: Settings,
     on_progress: ProgressListener | None,
-    should_stop: Callable[[], bool],
+    lease: _Lease,
 ) -> RunResult:
     try:
         with catalog.session(workspace, read_only=True) as session:
@@ -224,7 +258,7 @@ def _execute(
         logger.exception("run %s of sync %s cannot start", run_id, sync_id)
         return RunResult(RunStatus.FAILED, RunProgress(), f"internal error: {exc!r}")
 
-    reporter = _TeeReporter(catalog.reporter(run_id), on_progress, should_stop)
+    reporter = _TeeReporter(catalog.reporter(run_id), on_progress, lease)
     try:
         return execute_run(job, reporter)
     finally:
@@ -268,30 +302,13 @@ def _build_job(
     )
 
 
-def interrupt_abandoned(session: CatalogSession, sync: SyncRecord) -> None:
-    """Mark runs whose worker stopped as interrupted: stale heartbeats, or dead local pids.
-
-    Silence counts as stopped after ``SYNCLINE_WORKER_STALE_SECONDS``, the same limit
-    the workers apply.
-    """
-    session.runs.interrupt_stale(timedelta(seconds=get_settings().worker_stale_seconds))
-
-    running = session.syncs.running_run(sync.id)
-    if running is not None and worker_is_dead(session, running):
-        # Its process on this host is gone: no need to wait for the heartbeat to age.
-        session.runs.finish(
-            running.id,
-            RunStatus.INTERRUPTED,
-            error=(
-                f"worker {running.worker} stopped; the next run of this sync resumes "
-                "where this one stopped"
-            ),
-        )
-        logger.warning("run %s of sync %s interrupted: its process is gone", running.id, sync.id)
-
-
 def _start_when_free(
-    catalog: Catalog, workspace: int | str, sync_id: int, run_id: int, worker: str
+    catalog: Catalog,
+    workspace: int | str,
+    sync_id: int,
+    run_id: int,
+    worker: str,
+    stale_after: timedelta,
 ) -> bool:
     """Lease the queued run once its sync is free; False when a worker leased it first."""
     waited = False
@@ -304,7 +321,6 @@ def _start_when_free(
             if running is None:
                 session.runs.start(run_id, worker)
                 return True
-            interrupt_abandoned(session, sync)
             if not waited:
                 logger.warning(
                     "sync %s: run %s is still going; run %s waits for it",
@@ -313,6 +329,7 @@ def _start_when_free(
                     run_id,
                 )
                 waited = True
+        recover_abandoned(catalog, stale_after)
         time.sleep(WAIT_SECONDS)
 
 
@@ -374,18 +391,47 @@ class _Heartbeat:
                 logger.warning("run %s: heartbeat failed", self.run_id, exc_info=True)
 
 
+class _Lease:
+    """Whether this process may go on writing for a run, asked of the catalog each time."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        workspace: int | str,
+        run_id: int,
+        lost: threading.Event,
+        stop_requested: Callable[[], bool] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.workspace = workspace
+        self.run_id = run_id
+        self.lost = lost
+        self.stop_requested = stop_requested
+
+    def check(self) -> bool:
+        """True when the run must stop: lease lost, worker stopping, or a user's cancel."""
+        if self.lost.is_set() or (self.stop_requested is not None and self.stop_requested()):
+            return True
+        with self.catalog.session(self.workspace, read_only=True) as session:
+            run = session.runs.get(self.run_id)
+            running, cancelled = run.status in RUNNING_STATUSES, bool(run.cancel_requested)
+        if not running:
+            logger.warning(
+                "run %s is no longer running in the catalog; this worker stops writing", self.run_id
+            )
+            self.lost.set()
+        return not running or cancelled
+
+
 class _TeeReporter:
     """Reports to the catalog and, for the command line, to a progress listener."""
 
     def __init__(
-        self,
-        inner: RunReporter,
-        listener: ProgressListener | None,
-        should_stop: Callable[[], bool],
+        self, inner: RunReporter, listener: ProgressListener | None, lease: _Lease
     ) -> None:
         self.inner = inner
         self.listener = listener
-        self.should_stop = should_stop
+        self.lease = lease
         self.status = RunStatus.QUEUED
 
     def stage(self, status: RunStatus) -> None:
@@ -406,8 +452,12 @@ class _TeeReporter:
         self.inner.rejected(rows)
 
     def cancel_requested(self) -> bool:
-        """True when the worker is stopping, or a user cancelled the run in the catalog."""
-        return self.should_stop() or self.inner.cancel_requested()
+        """True when the worker is stopping, lost its lease, or a user cancelled the run.
+
+        The engine asks before every batch it hands over, so a process that lost its
+        lease (it was paused, and presumed stopped) writes nothing more once it wakes.
+        """
+        return self.lease.check()
 
 
 def find_sync(session: CatalogSession, ref: int | str) -> SyncRecord:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from syncline.catalog import Catalog, CatalogSession
 from syncline.catalog.runs import RunQueue
 from syncline.catalog.tables import RUNNING_STATUSES, RunRecord, SyncRecord, WorkerRecord
+from syncline.catalog.types import utcnow
 from syncline.engine.report import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,11 @@ RESUME_TRIGGER = "resume"
 
 
 def recover_abandoned(catalog: Catalog, stale_after: timedelta) -> list[int]:
-    """Interrupt every abandoned run and queue a run to resume each; returns their ids."""
+    """Interrupt every abandoned run and queue a run to resume each; returns their ids.
+
+    This is the one recovery path: workers call it on every heartbeat, ``syncline run``
+    before it queues its run, so an interrupted run is always followed by a resumption.
+    """
     with catalog.session() as session:
         interrupted = session.runs.interrupt_stale(stale_after)
         interrupted += _interrupt_dead_local(session)
@@ -73,6 +78,18 @@ def queue_resumption(session: CatalogSession, run: RunRecord) -> None:
         return
     follow_up = RunQueue(session.orm, sync.workspace_id).enqueue(sync, triggered_by=RESUME_TRIGGER)
     logger.info("run %s of sync %s queued to resume run %s", follow_up.id, sync.id, run.id)
+
+
+def is_abandoned(session: CatalogSession, run: RunRecord, stale_after: timedelta) -> bool:
+    """True when a running run's worker stopped: a stale heartbeat or a dead local process.
+
+    Reads only; :func:`recover_abandoned` is what interrupts such a run and resumes it.
+    """
+    if run.status not in RUNNING_STATUSES:
+        return False
+    if run.heartbeat_at is None or run.heartbeat_at < utcnow() - stale_after:
+        return True
+    return worker_is_dead(session, run)
 
 
 def worker_is_dead(session: CatalogSession, run: RunRecord) -> bool:

@@ -168,6 +168,14 @@ class Destination(ABC):
         """Build a destination from a raw configuration, raising ValidationError when bad."""
         return cls(cls.config_model.parse(raw))
 
+    def batch_rows(self) -> int:
+        """The most rows the engine hands one :meth:`write_batch` call for this configuration.
+
+        The engine looks for a cancel or a stop between batches, so a destination that
+        splits a batch into slow requests answers with the rows of one round of them.
+        """
+        return self.capabilities.max_batch_rows
+
     @abstractmethod
     def test(self) -> None:
         """Check that the destination can be reached with this configuration.

@@ -84,6 +84,15 @@ class WebhookDestination(Destination):
         self.settings = config
         self._open: _Open | None = None
 
+    def batch_rows(self) -> int:
+        """One round of requests: ``batch_size`` rows times ``concurrency``.
+
+        A cancel or a worker's stop is then honoured after the requests in flight are
+        answered, not after up to 10,000 rows of slow requests.
+        """
+        rounds = self.settings.batch_size * self.settings.concurrency
+        return min(self.capabilities.max_batch_rows, rounds)
+
     def test(self) -> None:
         """Send a signed request with action ``test`` and no rows; any 2xx passes."""
         body = encode_body({"syncId": None, "runId": None, "object": None, "action": "test"}, [])

@@ -1,0 +1,173 @@
+"""Run control: recovery from ``syncline run``, lost leases, and cancels between requests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from worker_helpers import (
+    HookReceiver,
+    ModelFile,
+    add_sync,
+    enqueue,
+    run_record,
+    runs_of,
+    wait_until,
+)
+
+from syncline.catalog import Catalog
+from syncline.catalog.types import utcnow
+from syncline.engine.report import RunStatus
+from syncline.settings import Settings
+from syncline.worker.execute import ProgressEvent, execute_leased, run_sync, worker_name
+from syncline.worker.recovery import RESUME_TRIGGER, recover_abandoned
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    # A heartbeat far apart: only the lease check before every batch can see a lost lease.
+    return Settings(
+        home=tmp_path / "home",
+        worker_heartbeat_seconds=30.0,
+        worker_stale_seconds=10.0,
+        planner_threads=1,
+    )
+
+
+@pytest.fixture
+def models(settings: Settings) -> ModelFile:
+    """Model tables in a SQLite file under the home's files folder, where sources may read."""
+    folder = settings.home / "files"
+    folder.mkdir(parents=True, exist_ok=True)
+    return ModelFile(folder / "models.db")
+
+
+def _dead_worker() -> str:
+    """The name a ``syncline run`` of this host whose process has exited would record."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    host = worker_name().rpartition(":")[0]
+    return f"{host}:{process.pid}"
+
+
+def _claim(catalog: Catalog, run_id: int, worker: str, workspace: str = "default") -> None:
+    with catalog.session(workspace) as session:
+        session.runs.start(run_id, worker)
+
+
+def test_syncline_run_resumes_every_run_it_finds_abandoned_in_any_workspace(
+    catalog: Catalog, settings: Settings, receiver: HookReceiver, models: ModelFile
+) -> None:
+    with catalog.session() as session:
+        session.workspaces.create(slug="other", name="Other")
+    models.create("t1", 40)
+    models.create("t2", 30)
+    mine = add_sync(catalog, models, "t1", receiver.url)
+    other = add_sync(catalog, models, "t2", receiver.url, workspace="other")
+    mine_run, other_run = enqueue(catalog, mine), enqueue(catalog, other, "other")
+    _claim(catalog, mine_run, _dead_worker())
+    _claim(catalog, other_run, _dead_worker(), "other")
+
+    shown = run_sync(catalog, mine, settings=settings)
+
+    # The other workspace's sync is left to a worker, with its resumption queued.
+    queued = runs_of(catalog, other)[-1]
+    assert (queued.triggered_by, queued.status) == (RESUME_TRIGGER, "queued")
+    for run_id in (mine_run, other_run):
+        abandoned = run_record(catalog, run_id)
+        assert abandoned.status == "interrupted"
+        assert "its process is gone" in (abandoned.error or "")
+    # The run of this sync that `syncline run` executed is the resumption recovery queued.
+    resumed = runs_of(catalog, mine)[-1]
+    assert (resumed.id, resumed.triggered_by, resumed.status) == (
+        shown["id"],
+        RESUME_TRIGGER,
+        "success",
+    )
+    assert receiver.table(mine) == models.rows("t1")
+
+
+def test_a_worker_that_lost_its_lease_sends_nothing_more_and_keeps_the_recovered_outcome(
+    catalog: Catalog, settings: Settings, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 300)
+    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=10)
+    run_id = enqueue(catalog, sync_id)
+    _claim(catalog, run_id, "paused-worker")
+
+    def presumed_stopped_after_first_request() -> bool:
+        # As if the process was paused past the staleness limit: another worker recovers.
+        if receiver.of_sync(sync_id) and run_record(catalog, run_id).status != "interrupted":
+            with catalog.session() as session:
+                session.runs.get(run_id).heartbeat_at = utcnow() - timedelta(hours=1)
+            assert recover_abandoned(catalog, timedelta(seconds=10)) == [run_id]
+        return False
+
+    status = execute_leased(
+        catalog, run_id, settings, stop_requested=presumed_stopped_after_first_request
+    )
+
+    assert status == RunStatus.INTERRUPTED
+    recovered = run_record(catalog, run_id)
+    assert recovered.status == "interrupted"
+    assert "stopped sending heartbeats" in (recovered.error or "")
+    assert len(receiver.of_sync(sync_id)) == 10, "only the request before recovery was sent"
+    assert [(r.status, r.triggered_by) for r in runs_of(catalog, sync_id)[1:]] == [
+        ("queued", RESUME_TRIGGER)
+    ]
+
+
+def test_a_cancel_stops_a_slow_webhook_run_between_requests(
+    catalog: Catalog, settings: Settings, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 300)
+    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=10)
+    receiver.delay = lambda _sync: 0.05
+    run_id = enqueue(catalog, sync_id)
+    _claim(catalog, run_id, "w")
+    outcome: list[RunStatus] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(execute_leased(catalog, run_id, settings, alerts=False))
+    )
+    worker.start()
+    try:
+        assert wait_until(lambda: len(receiver.of_sync(sync_id)) >= 20, timeout=30)
+        with catalog.session() as session:
+            session.runs.request_cancel(run_id)
+    finally:
+        worker.join(timeout=60)
+
+    assert outcome == [RunStatus.CANCELLED]
+    cancelled = run_record(catalog, run_id)
+    delivered = len(receiver.of_sync(sync_id))
+    assert delivered < 300
+    assert cancelled.status == "cancelled"
+    assert cancelled.successful_added == delivered
+    assert "cancelled by a user" in (cancelled.error or "")
+    assert len(runs_of(catalog, sync_id)) == 1, "a cancelled run is not resumed"
+
+
+def test_a_cancel_after_the_last_row_ends_the_run_cancelled_with_every_row_counted(
+    catalog: Catalog, settings: Settings, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 30)
+    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=10)
+    run_id = enqueue(catalog, sync_id)
+    _claim(catalog, run_id, "w")
+
+    def cancel_while_reporting(event: ProgressEvent) -> None:
+        if event.status == RunStatus.REPORTING and event.progress is None:
+            with catalog.session() as session:
+                session.runs.request_cancel(run_id)
+
+    status = execute_leased(catalog, run_id, settings, on_progress=cancel_while_reporting)
+
+    late = run_record(catalog, run_id)
+    assert status == RunStatus.CANCELLED
+    assert (late.status, late.successful_added) == ("cancelled", 30)
+    assert "after every row had been sent" in (late.error or "")
+    assert receiver.table(sync_id) == models.rows("t1")
