@@ -20,6 +20,7 @@ from typing import Any
 
 from syncline.alerts.policy import AlertPolicy
 from syncline.connectors import registry
+from syncline.connectors.destinations.base import SyncMode
 from syncline.engine.config import SyncConfiguration
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
 from syncline.project.schedule import check_schedule
@@ -32,7 +33,7 @@ from syncline.project.spec import (
     SequenceSpec,
     SyncSpec,
 )
-from syncline.project.sync_checks import template_problems, with_standard_mappings
+from syncline.project.sync_checks import salvage, template_problems, with_standard_mappings
 from syncline.project.yamlfile import Document, Path_, read_document, render_path
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,9 @@ class _Loader:
         self.project = project
         self.problems: list[Problem] = []
         self.documents: dict[tuple[str, str], tuple[Document, Path_]] = {}
+        self.sync_targets: dict[str, tuple[str, dict[str, Any]]] = {}
+        """Each sync's destination slug and raw configuration, built or not, so that the
+        checks against its destination run even when the sync has other problems."""
         self.broken: set[tuple[str, str]] = set()
         """Resources declared with problems of their own; references to them are not
         reported again as undeclared."""
@@ -283,6 +287,7 @@ class _Loader:
             self.problem(doc, (*path, "configuration"), "the configuration must be a mapping")
             return None
         configuration = with_standard_mappings(configuration)
+        self.sync_targets[str(item["slug"])] = (str(item["destination"]), configuration)
         parsed = self._check_model(doc, (*path, "configuration"), SyncConfiguration, configuration)
 
         schedule, problems = check_schedule(item.get("schedule"))
@@ -295,8 +300,10 @@ class _Loader:
 
         tags = self._tags(doc, path, item)
         alerts = self._alerts(doc, path, item)
-        if parsed is not None:
-            self._check_templates(doc, (*path, "configuration"), parsed)
+        # A bad key (say the mode) says nothing of the mappings: check what still parses.
+        checkable = parsed if parsed is not None else salvage(configuration)
+        if checkable is not None:
+            self._check_templates(doc, (*path, "configuration"), checkable)
         if parsed is None or problems or not isinstance(disabled, bool):
             return None
         return SyncSpec(
@@ -371,22 +378,27 @@ class _Loader:
 
         project = self.project
         writers: dict[tuple[str, str], list[str]] = {}
-        for slug, sync in project.syncs.items():
-            destination = project.destinations.get(sync.destination)
-            if destination is None:
+        for slug, (destination_slug, raw) in self.sync_targets.items():
+            destination = project.destinations.get(destination_slug)
+            if destination is None or ("syncs", slug) not in self.documents:
                 continue
             cls = registry.destination_class(destination.type)
             modes = sorted(str(m) for m in cls.capabilities.modes)
             doc, path = self.documents[("syncs", slug)]
-            if sync.configuration.get("mode") not in modes:
+            mode = raw.get("mode", str(SyncMode.UPSERT))
+            # A mode that is no mode at all was reported with the configuration.
+            if mode in {str(m) for m in SyncMode} and mode not in modes:
                 message = (
                     f"the destination {destination.slug!r} ({destination.type}) does not "
-                    f"support mode {sync.configuration.get('mode')!r}"
+                    f"support mode {mode!r}"
                 )
                 self.problem(doc, (*path, "configuration", "mode"), message, f"use {modes}")
-            target = str(sync.configuration.get("object"))
-            self._check_object(cls, doc, (*path, "configuration", "object"), target)
-            writers.setdefault((destination.slug, target), []).append(slug)
+            object_name = raw.get("object")
+            if not isinstance(object_name, str):
+                continue
+            self._check_object(cls, doc, (*path, "configuration", "object"), object_name)
+            if slug in project.syncs:
+                writers.setdefault((destination.slug, object_name), []).append(slug)
         self._warn_shared_objects(writers)
         self._warn_unheard_alerts()
 

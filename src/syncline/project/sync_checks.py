@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from syncline.engine.config import SyncConfiguration
+from syncline.engine.config import StandardMapping, SyncConfiguration, TemplateMapping
+from syncline.engine.mapping import template_variables
 from syncline.errors import ConnectorError, Problem, UserError, ValidationError
 from syncline.project.schedule import check_schedule
 
@@ -30,22 +31,32 @@ def with_standard_mappings(configuration: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_configuration(
-    raw: Mapping[str, Any], destination: Any | None
+    raw: Mapping[str, Any],
+    destination: Any | None,
+    *,
+    columns: list[str] | None = None,
+    model: str = "the model",
 ) -> tuple[SyncConfiguration | None, list[Problem]]:
     """The parsed configuration (None when invalid) and every problem found in it.
 
     ``destination`` is the destination's connector class, when known: the mode must be
     one it supports, and its ``check_object`` (if any) judges the object name.
+    ``columns``, when known, are the model's columns, which the mappings must read
+    from. Problems of one key do not hide those of the others.
     """
     problems: list[Problem] = []
+    checkable = parsed = None
     try:
-        parsed: SyncConfiguration | None = SyncConfiguration.parse(with_standard_mappings(raw))
+        parsed = SyncConfiguration.parse(with_standard_mappings(raw))
+        checkable = parsed
     except ValidationError as exc:
-        parsed = None
         problems.extend(_plain(problem) for problem in exc.problems)
+        checkable = salvaged(raw, exc.problems)
 
-    if parsed is not None:
-        problems.extend(template_problems(parsed))
+    if checkable is not None:
+        problems.extend(template_problems(checkable))
+        if columns is not None:
+            problems.extend(column_problems(checkable, columns, model))
     if destination is not None:
         # An unknown mode is already reported by the configuration model.
         found = destination_problems(destination, raw)
@@ -53,6 +64,82 @@ def check_configuration(
             p for p in found if parsed is not None or p.location != "configuration.mode"
         )
     return parsed, problems
+
+
+def salvage(raw: Mapping[str, Any]) -> SyncConfiguration | None:
+    """The configuration parsed, or failing that :func:`salvaged`; None when neither works."""
+    try:
+        return SyncConfiguration.parse(with_standard_mappings(raw))
+    except ValidationError as exc:
+        return salvaged(raw, exc.problems)
+
+
+def salvaged(raw: Mapping[str, Any], found: list[Problem]) -> SyncConfiguration | None:
+    """The configuration without the top-level keys that have problems, when that parses.
+
+    A bad ``mode`` says nothing about the mappings, so their templates and columns can
+    still be checked and every problem reported in one pass. None when what is left
+    still does not parse (e.g. ``object`` is missing).
+    """
+    broken = {p.location.split(".")[1] for p in found if p.location.startswith("configuration.")}
+    if not broken or "configuration" in {p.location for p in found}:
+        return None
+    rest = {key: value for key, value in raw.items() if key not in broken}
+    try:
+        return SyncConfiguration.parse(with_standard_mappings(rest))
+    except ValidationError:
+        return None
+
+
+def column_problems(
+    configuration: SyncConfiguration, columns: list[str], model: str
+) -> list[Problem]:
+    """A problem for each mapping or external id reading a column the model does not return.
+
+    ``columns`` are the model's columns as its source describes them; each problem
+    lists them, so the mapping can be corrected without another look at the model.
+    """
+    known = set(columns)
+    listed = ", ".join(columns) or "none"
+    fix = f"map one of the columns of {model} ({listed}), or change the model's query"
+    problems = []
+    for index, mapping in enumerate(configuration.mappings):
+        if isinstance(mapping, StandardMapping) and mapping.from_ not in known:
+            problems.append(
+                Problem(
+                    f"configuration.mappings.{index}.from",
+                    f"column {mapping.from_!r} is not in {model}",
+                    fix=fix,
+                    value=mapping.from_,
+                )
+            )
+        elif isinstance(mapping, TemplateMapping):
+            try:
+                used = template_variables(mapping.template, field=mapping.to)
+            except UserError:
+                continue  # reported by template_problems
+            missing = sorted(used - known)
+            if missing:
+                names = ", ".join(repr(name) for name in missing)
+                problems.append(
+                    Problem(
+                        f"configuration.mappings.{index}.template",
+                        f"the template of field {mapping.to!r} reads {names}, not in {model}",
+                        fix=fix,
+                        value=mapping.template,
+                    )
+                )
+    external = configuration.external_id_mapping
+    if external is not None and external.from_ not in known:
+        problems.append(
+            Problem(
+                "configuration.externalIdMapping.from",
+                f"column {external.from_!r} is not in {model}",
+                fix=fix,
+                value=external.from_,
+            )
+        )
+    return problems
 
 
 def template_problems(parsed: SyncConfiguration) -> list[Problem]:
