@@ -49,7 +49,8 @@ def warehouse(make_postgres_database: Callable[[], str]) -> str:
         with db.cursor() as cursor:
             cursor.executemany("INSERT INTO customers VALUES (%s, %s, %s)", CUSTOMERS)
         db.execute(
-            "CREATE TABLE customers_out (id BIGINT PRIMARY KEY, email TEXT, name VARCHAR(5))"
+            "CREATE TABLE customers_out (id BIGINT PRIMARY KEY, email TEXT, name VARCHAR(5), "
+            "origin TEXT, greeting TEXT)"
         )
     return name
 
@@ -57,7 +58,7 @@ def warehouse(make_postgres_database: Callable[[], str]) -> str:
 @pytest.fixture
 def base_url(web_catalog: Catalog, tmp_path: Path) -> Iterator[str]:
     """The whole product (API, UI, workers, scheduler) served on loopback."""
-    app = create_app(web_catalog, Settings(home=tmp_path), background=True)
+    app = create_app(web_catalog, Settings(home=tmp_path, file_roots=(tmp_path,)), background=True)
     with serve(app) as url:
         yield url
 
@@ -160,6 +161,8 @@ def test_set_up_run_and_inspect_a_sync_on_postgres(
     expect(page.locator("#columns")).to_contain_text("Model columns: id, email, name")
     page.get_by_label("Destination", exact=True).select_option(label="Serving (postgres)")
     page.locator("[name=object]").fill("public.customers_out")
+    page.locator("[name=object]").blur()
+    expect(page.locator("#fields")).to_contain_text("origin (text), greeting (text)")
     page.get_by_label(re.compile("Stop a run that removes")).fill("150")
     page.get_by_role("button", name="Save sync").click()
     expect(page.locator("#guards-error")).to_contain_text("enter a number from 0 to 100")
@@ -171,9 +174,23 @@ def test_set_up_run_and_inspect_a_sync_on_postgres(
     expect(page.locator("input[name=map_from]")).to_have_count(4)
     page.locator("input[name=map_from]").nth(1).fill("name")
     page.locator("input[name=map_to]").nth(1).fill("name")
+    # A static value and a template: choosing the kind redraws the row with its inputs.
+    rows = page.locator(".mapping-row")
+    rows.nth(2).get_by_label("Kind").select_option("static")
+    rows.nth(2).get_by_label("Value", exact=True).fill("crm")
+    rows.nth(2).get_by_label("Field", exact=True).fill("origin")
+    rows.nth(3).get_by_label("Kind").select_option("template")
+    rows.nth(3).get_by_label("Template", exact=True).fill("Hi {{ name }}")
+    rows.nth(3).get_by_label("Field", exact=True).fill("greeting")
+    page.get_by_role("button", name="Add a mapping row").click()
+    expect(rows).to_have_count(5)
+    rows.nth(4).get_by_role("button", name="Remove").click()
+    expect(rows).to_have_count(4)
+    admin.shot("sync-form-mappings")
     page.get_by_role("button", name="Save sync").click()
     expect(page.get_by_role("heading", name=SYNC_HEADING)).to_be_visible()
     expect(page.get_by_text("column email → email")).to_be_visible()
+    expect(page.get_by_text("the value 'crm' → origin")).to_be_visible()
     admin.shot("sync")
 
     # Run it while a lock holds the destination table, so the run page shows it live;
@@ -211,8 +228,8 @@ def test_set_up_run_and_inspect_a_sync_on_postgres(
     page.set_viewport_size({"width": 1280, "height": 900})
 
     with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={warehouse}") as db:
-        sent = db.execute("SELECT id FROM customers_out ORDER BY id").fetchall()
-    assert [r[0] for r in sent] == [1, 2, 4]
+        sent = db.execute("SELECT id, origin, greeting FROM customers_out ORDER BY id").fetchall()
+    assert sent == [(1, "crm", "Hi Ada"), (2, "crm", "Hi Bob"), (4, "crm", "Hi Di")]
 
     # A viewer sees the same sync but has nothing to press, and a forged post is refused.
     viewer = Session(browser, base_url, _shots(request) / "viewer")

@@ -145,7 +145,12 @@ def schedule_values(schedule: dict[str, Any] | None) -> dict[str, Any]:
 
 def _values(form: SubmittedForm, rows: list[MappingRow]) -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in form.data.items() if isinstance(v, str)}
-    values["mappings"] = rows
+    # Trailing blank rows go (the page adds fresh ones); earlier rows keep their place,
+    # which is what their errors are keyed by.
+    kept = list(rows)
+    while kept and kept[-1].blank:
+        kept.pop()
+    values["mappings"] = kept
     return values
 
 
