@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import pyarrow as pa
@@ -144,6 +145,15 @@ class Source(ABC):
         Raises:
             TerminalError, TransientError: as for :meth:`describe`.
         """
+
+    def confine_files(self, roots: Sequence[Path]) -> None:
+        """Keep the model SQL's own file reads and writes inside ``roots``.
+
+        A source whose SQL can open server files (DuckDB's ``read_csv``, ``COPY``,
+        ``ATTACH``) must override this; the others never touch the server's disk
+        through SQL, so by default there is nothing to confine.
+        """
+        return None
 
     def table_query(self, table: str) -> str:
         """A query selecting every column of ``table`` (``schema.table`` allowed)."""

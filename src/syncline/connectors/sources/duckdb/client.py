@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -28,6 +30,19 @@ class DuckDBSource(Source):
     config_model = DuckDBConfig
     dialect = "duckdb"
     config: DuckDBConfig
+
+    def __init__(self, config: DuckDBConfig) -> None:
+        super().__init__(config)
+        self._roots: tuple[Path, ...] | None = None
+
+    def confine_files(self, roots: Sequence[Path]) -> None:
+        """Run every query inside DuckDB's sandbox: only ``roots`` may be read or written.
+
+        ``enable_external_access = false`` stops file, network and extension access
+        outside ``allowed_directories``, and ``lock_configuration`` refuses any later
+        ``SET`` that would lift it, so model SQL cannot undo the sandbox.
+        """
+        self._roots = tuple(roots)
 
     def test(self) -> None:
         """Open the database and run ``SELECT 1``."""
@@ -58,16 +73,27 @@ class DuckDBSource(Source):
         # DuckDB refuses an in-memory database in read-only mode; it holds nothing to protect.
         read_only = self.config.read_only and path is not None
         with translated(self._map_error):
-            return duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
+            connection = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
+            if self._roots is not None:
+                for statement in _sandbox(self._roots):
+                    connection.execute(statement)
+            return connection
 
     def _relation(self, connection: duckdb.DuckDBPyConnection, query: str) -> Any:
-        relation = connection.sql(query)
-        if relation is None:
+        # DuckDB runs any other statement (COPY, ATTACH, CREATE) as soon as it is
+        # parsed into a relation, so the statement's kind is checked before that.
+        import duckdb
+
+        statements = connection.extract_statements(query)
+        kinds = [statement.type for statement in statements]
+        if kinds != [duckdb.StatementType.SELECT]:
+            found = ", ".join(kind.name for kind in kinds) or "nothing"
             raise TerminalError(
-                "the model's SQL is a statement that returns no rows; write a SELECT query",
+                f"the model's SQL must be one SELECT query; DuckDB reads it as: {found}. "
+                "Write a single SELECT (COPY, ATTACH, SET and other statements are not run)",
                 connector="duckdb",
             )
-        return relation
+        return connection.sql(query)
 
     def _schema(self, relation: Any) -> pa.Schema:
         """The Arrow schema ``read`` yields: normalised types, JSON columns marked."""
@@ -82,3 +108,15 @@ class DuckDBSource(Source):
 
     def _map_error(self, exc: Exception) -> ConnectorError:
         return map_error(exc, self.config)
+
+
+def _sandbox(roots: Sequence[Path]) -> list[str]:
+    """Statements that confine a fresh connection to ``roots`` and lock that in."""
+    folders = ", ".join("'" + (str(root) + os.sep).replace("'", "''") + "'" for root in roots)
+    return [
+        f"SET allowed_directories = [{folders}]",
+        "SET enable_external_access = false",
+        "SET autoinstall_known_extensions = false",
+        "SET autoload_known_extensions = false",
+        "SET lock_configuration = true",
+    ]

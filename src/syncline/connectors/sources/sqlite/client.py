@@ -70,7 +70,9 @@ class SQLiteSource(Source):
         # A read may be consumed on another thread than the one that opened it; the
         # connection is never shared between threads at the same time.
         with translated(self._map_error):
-            return sqlite3.connect(uri, uri=True, check_same_thread=False)
+            connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        connection.set_authorizer(_authorize)
+        return connection
 
     def _declared_types(self, connection: sqlite3.Connection, query: str) -> list[str]:
         """Declared types of the query's columns, read from a temporary view of it.
@@ -92,6 +94,16 @@ class SQLiteSource(Source):
 
     def _map_error(self, exc: Exception) -> ConnectorError:
         return map_error(exc, self.config)
+
+
+_REFUSED_ACTIONS = frozenset({sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH})
+"""ATTACH would open (or create) any other file on the server; the file is read-only,
+but an attached one would not be."""
+
+
+def _authorize(action: int, *_args: object) -> int:
+    """sqlite3 authorizer: refuse ATTACH and DETACH, allow the rest of a read-only file."""
+    return sqlite3.SQLITE_DENY if action in _REFUSED_ACTIONS else sqlite3.SQLITE_OK
 
 
 def _strip(query: str) -> str:

@@ -1,0 +1,217 @@
+"""Where file-based connectors may read and write: the operator's file roots.
+
+A DuckDB or SQLite source, a DuckDB, SQLite or file destination, and the file reads in
+a DuckDB model's SQL all touch the server's disk. Whoever holds an API key or a web
+login can configure them, so without a limit any workspace could read
+``SYNCLINE_HOME/secret.key`` (which opens every workspace's secrets) or the catalog.
+
+``SYNCLINE_FILE_ROOTS`` names the folders these connectors may use; when it is unset,
+only ``SYNCLINE_HOME/files`` is allowed (created on first use). Paths are resolved
+(relative to the working directory, ``..`` and symlinks followed) before the check,
+and the key file, the catalog database and the snapshot folder are refused even
+inside a root. The DuckDB source carries the same roots into DuckDB's own sandbox,
+so model SQL cannot leave them either.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syncline.errors import Problem, ValidationError
+from syncline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SETTING = "SYNCLINE_FILE_ROOTS"
+"""The environment variable naming the allowed folders, ``os.pathsep``-separated."""
+
+DEFAULT_FOLDER = "files"
+"""The folder inside ``SYNCLINE_HOME`` allowed when the setting is unset."""
+
+
+@dataclass(frozen=True)
+class FilePolicy:
+    """The folders file-based connectors may use, and the files they never may."""
+
+    roots: tuple[Path, ...]
+    """Resolved folders; a path is allowed when it is one of them or inside one."""
+
+    protected: tuple[Path, ...] = ()
+    """Resolved files and folders of the control plane, refused even inside a root."""
+
+    confine_sql: bool = True
+    """Whether a DuckDB source's model SQL runs in DuckDB's sandbox of the roots."""
+
+    def allows(self, path: str | os.PathLike[str]) -> bool:
+        """Whether ``path``, resolved, lies inside a root and outside every protected path."""
+        resolved = resolve(path)
+        if any(_inside(resolved, guarded) for guarded in self.protected):
+            return False
+        return any(_inside(resolved, root) for root in self.roots)
+
+    def problem(self, location: str, path: str | os.PathLike[str]) -> Problem | None:
+        """The problem of a configured ``path`` at ``location``; None when it is allowed."""
+        if self.allows(path):
+            return None
+        resolved = resolve(path)
+        roots = os.pathsep.join(str(root) for root in self.roots)
+        message = (
+            f"the path {str(path)!r} (resolved: {str(resolved)!r}) is outside the folders "
+            f"file-based connectors may use ({roots})"
+        )
+        if any(_inside(resolved, guarded) for guarded in self.protected):
+            message = f"the path {str(path)!r} is Syncline's own key, catalog or snapshot file"
+        fix = (
+            f"put the file inside an allowed folder, or ask the operator to add its folder "
+            f"to {SETTING}"
+        )
+        return Problem(location, message, fix=fix, value=str(path))
+
+
+def file_policy(settings: Settings) -> FilePolicy:
+    """The policy of ``settings``: its roots, else ``SYNCLINE_HOME/files``, made on demand."""
+    roots = tuple(settings.file_roots)
+    if not roots:
+        default = settings.home / DEFAULT_FOLDER
+        default.mkdir(parents=True, exist_ok=True)
+        roots = (default,)
+    return FilePolicy(tuple(resolve(root) for root in roots), protected_paths(settings))
+
+
+def run_file_policy(settings: Settings) -> FilePolicy:
+    """The policy runs apply: the roots when ``SYNCLINE_FILE_ROOTS`` is set.
+
+    Without the setting a run may use any path but the control plane's own files, so
+    projects applied from the command line keep working where their files are; API
+    and web clients are still held to ``SYNCLINE_HOME/files`` when they configure.
+    TODO(file-roots): confine runs to the default root too once stored configurations
+    record whether the API or a project made them (a model stored with
+    ``skipColumnQuery`` can otherwise read files at run time).
+    """
+    if settings.file_roots:
+        return file_policy(settings)
+    return FilePolicy((Path(os.sep),), protected_paths(settings), confine_sql=False)
+
+
+def protected_paths(settings: Settings) -> tuple[Path, ...]:
+    """The control plane's own files: key, catalog database (and its journals), snapshots."""
+    home = resolve(settings.home)
+    paths = [home / "secret.key", home / "syncline.db", resolve(settings.snapshot_dir)]
+    catalog_file = sqlite_catalog_file(settings)
+    if catalog_file is not None:
+        paths.append(catalog_file)
+    journals = [p.with_name(p.name + suffix) for p in paths for suffix in ("-wal", "-shm")]
+    return tuple(paths + journals)
+
+
+def sqlite_catalog_file(settings: Settings) -> Path | None:
+    """The catalog's SQLite file when the control plane is one; None for a server."""
+    url = settings.catalog_url
+    for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
+        if url.startswith(prefix):
+            return resolve(url[len(prefix) :].split("?", 1)[0])
+    return None
+
+
+def root_problems(roots: Iterable[Path], settings_home: Path, catalog: Path | None) -> list[str]:
+    """Why configured roots are unsafe: a root may not be or hold the control plane's files."""
+    problems = []
+    home = resolve(settings_home)
+    for root in roots:
+        resolved = resolve(root)
+        guarded = [home] + ([catalog] if catalog is not None else [])
+        if any(_inside(path, resolved) for path in guarded):
+            problems.append(
+                f"{SETTING} folder {str(root)!r} holds SYNCLINE_HOME or the catalog, whose key "
+                f"and database must stay out of reach; name a folder such as "
+                f"{str(home / DEFAULT_FOLDER)!r} instead"
+            )
+    return problems
+
+
+BUILT_IN_FILE_FIELDS: dict[str, tuple[str, ...]] = {
+    "syncline.connectors.sources.duckdb.config.DuckDBConfig": ("path",),
+    "syncline.connectors.sources.sqlite.config.SQLiteConfig": ("path",),
+    "syncline.connectors.destinations.duckdb.config.DuckDBDestinationConfig": ("path",),
+    "syncline.connectors.destinations.sqlite.config.SQLiteDestinationConfig": ("path",),
+    "syncline.connectors.destinations.files.spec.FileConfig": ("directory",),
+}
+"""Configuration keys of the built-in connectors that name a server file or folder.
+
+A third-party connector declares its own as ``file_fields`` on its config model."""
+
+
+def file_fields(config_model: Any) -> tuple[str, ...]:
+    """The keys of ``config_model``'s configurations that name server files or folders."""
+    declared: tuple[str, ...] = tuple(getattr(config_model, "file_fields", ()))
+    for cls in getattr(config_model, "__mro__", ()):
+        found = BUILT_IN_FILE_FIELDS.get(f"{cls.__module__}.{cls.__qualname__}")
+        if found is not None:
+            return found + declared
+    return declared
+
+
+def path_problems(
+    config_model: Any, configuration: Mapping[str, Any], policy: FilePolicy
+) -> list[Problem]:
+    """A problem for each of a configuration's file fields that names a path off the roots."""
+    problems = []
+    for name in file_fields(config_model):
+        value = configuration.get(name)
+        if isinstance(value, str | os.PathLike) and str(value) != "":
+            found = policy.problem(f"configuration.{name}", value)
+            if found is not None:
+                problems.append(found)
+    return problems
+
+
+def check_paths(config_model: Any, configuration: Mapping[str, Any], policy: FilePolicy) -> None:
+    """Raise :class:`ValidationError` when a file field of ``configuration`` is off the roots."""
+    problems = path_problems(config_model, configuration, policy)
+    if problems:
+        raise ValidationError(problems)
+
+
+def resolve(path: str | os.PathLike[str]) -> Path:
+    """``path`` made absolute against the working directory, ``..`` and symlinks resolved."""
+    return Path(os.path.realpath(os.fspath(path)))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def confined_source(type_name: str, configuration: Mapping[str, Any], policy: FilePolicy) -> Any:
+    """A source built from a stored configuration, its files and model SQL kept in the roots.
+
+    Raises:
+        ValidationError: a file field names a path off the roots (or a bad configuration).
+    """
+    from syncline.connectors import registry
+
+    cls = registry.source_class(type_name)
+    check_paths(cls.config_model, configuration, policy)
+    source = cls.from_config(dict(configuration))
+    if policy.confine_sql:
+        source.confine_files(policy.roots)
+    return source
+
+
+def confined_destination(
+    type_name: str, configuration: Mapping[str, Any], policy: FilePolicy
+) -> Any:
+    """A destination built from a stored configuration whose file fields lie in the roots.
+
+    Raises:
+        ValidationError: a file field names a path off the roots (or a bad configuration).
+    """
+    from syncline.connectors import registry
+
+    cls = registry.destination_class(type_name)
+    check_paths(cls.config_model, configuration, policy)
+    return cls.from_config(dict(configuration))

@@ -1,0 +1,101 @@
+"""API keys cannot reach the server's files: paths and model SQL stay in the file roots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_fixtures import Api, make_api
+
+from syncline.catalog import Catalog
+from syncline.security.secrets import SecretBox
+
+
+@pytest.fixture
+def api(tmp_path: Path, secret_box: SecretBox) -> Iterator[Api]:
+    """The API with the default policy: only ``home/files`` is open to connectors."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "secret.key").write_text("the key")
+    catalog = Catalog.from_url(f"sqlite:///{home / 'syncline.db'}", secrets=secret_box)
+    try:
+        with make_api(catalog, home, file_roots=()) as made:
+            yield made
+    finally:
+        catalog.close()
+
+
+def _source(api: Api, configuration: dict[str, Any], kind: str = "duckdb") -> Any:
+    body = {"name": "s", "slug": "s", "type": kind, "configuration": configuration}
+    return api.post("/sources", json=body)
+
+
+def test_a_sqlite_source_on_the_catalog_is_refused_naming_field_path_and_setting(
+    api: Api,
+) -> None:
+    response = _source(api, {"path": str(api.home / "syncline.db")}, kind="sqlite")
+
+    assert response.status_code == 422
+    text = response.text
+    assert "configuration.path" in text
+    assert "syncline.db" in text
+    assert "SYNCLINE_FILE_ROOTS" in text
+
+
+def test_relative_and_dotdot_paths_are_resolved_before_the_check(api: Api) -> None:
+    escape = api.home / "files" / ".." / "secret.key"
+    (api.home / "files").mkdir(exist_ok=True)
+
+    assert _source(api, {"path": str(escape)}, kind="sqlite").status_code == 422
+    assert _source(api, {"path": "../../etc/passwd"}, kind="sqlite").status_code == 422
+
+
+def test_a_file_destination_outside_the_roots_is_refused(api: Api, tmp_path: Path) -> None:
+    body = {"name": "d", "slug": "d", "type": "csv",
+            "configuration": {"directory": str(tmp_path / "loot")}}  # fmt: skip
+
+    response = api.post("/destinations", json=body)
+
+    assert response.status_code == 422
+    assert "configuration.directory" in response.text
+
+
+def test_model_sql_cannot_read_the_key_nor_write_a_file(api: Api, tmp_path: Path) -> None:
+    source_id = api.ok("POST", "/sources", json={
+        "name": "mem", "slug": "mem", "type": "duckdb", "configuration": {}})["id"]  # fmt: skip
+    target = tmp_path / "written.csv"
+
+    def model(sql: str, slug: str) -> Any:
+        body = {"name": slug, "slug": slug, "sourceId": source_id, "queryType": "raw_sql",
+                "raw": {"sql": sql}, "primaryKey": "id", "isSchema": False}  # fmt: skip
+        return api.post("/models", json=body)
+
+    read = model(f"SELECT 1 AS id, content FROM read_text('{api.home}/secret.key')", "steal")
+    write = model(f"COPY (SELECT 42 AS id) TO '{target}'", "write")
+
+    assert read.status_code == 422
+    assert "the key" not in read.text
+    assert "Permission" in read.text
+    assert write.status_code == 422
+    assert "one SELECT" in write.text
+    assert not target.exists()
+
+
+def test_a_parquet_file_inside_the_root_still_works(api: Api) -> None:
+    import duckdb
+
+    files = api.home / "files"
+    files.mkdir(exist_ok=True)
+    duckdb.sql(f"COPY (SELECT 1 AS id, 'a' AS name) TO '{files / 'people.parquet'}'")
+    source_id = api.ok("POST", "/sources", json={
+        "name": "mem", "slug": "mem", "type": "duckdb", "configuration": {}})["id"]  # fmt: skip
+    body = {"name": "p", "slug": "p", "sourceId": source_id, "queryType": "raw_sql",
+            "raw": {"sql": f"SELECT * FROM read_parquet('{files / 'people.parquet'}')"},
+            "primaryKey": "id", "isSchema": False}  # fmt: skip
+    destination = {"name": "d", "slug": "d", "type": "csv",
+                   "configuration": {"directory": str(files / "out")}}  # fmt: skip
+
+    assert api.post("/models", json=body).status_code in (200, 201)
+    assert api.post("/destinations", json=destination).status_code in (200, 201)
