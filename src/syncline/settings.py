@@ -78,6 +78,10 @@ class Settings:
     worker_name: str | None = None
     """This worker's name in the catalog; the host name when unset."""
 
+    file_roots: tuple[Path, ...] = ()
+    """Folders file-based connectors may use (``SYNCLINE_FILE_ROOTS``, ``os.pathsep``-separated);
+    ``home/files`` when empty. See :mod:`syncline.security.files`."""
+
     @property
     def catalog_url(self) -> str:
         """The SQLAlchemy URL of the control plane."""
@@ -150,12 +154,17 @@ def load_settings() -> Settings:
             f"SYNCLINE_WORKER_HEARTBEAT_SECONDS={heartbeat:g}, or live workers look stopped"
         )
 
+    home = Path(_env("home") or ".syncline")
+    database_url = _env("database_url")
+    file_roots = tuple(Path(p) for p in (_env("file_roots") or "").split(os.pathsep) if p.strip())
+    problems += _file_root_problems(file_roots, Settings(home=home, database_url=database_url))
+
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))
 
     return Settings(
-        home=Path(_env("home") or ".syncline"),
-        database_url=_env("database_url"),
+        home=home,
+        database_url=database_url,
         secret_key=_env("secret_key"),
         dbt_cloud_url=dbt_cloud_url,
         dbt_cloud_token=_env("dbt_cloud_token"),
@@ -168,7 +177,15 @@ def load_settings() -> Settings:
         worker_heartbeat_seconds=heartbeat,
         worker_stale_seconds=stale,
         worker_name=(_env("worker_name") or "").strip() or None,
+        file_roots=file_roots,
     )
+
+
+def _file_root_problems(roots: tuple[Path, ...], base: Settings) -> list[str]:
+    """Why configured file roots are unsafe (they would expose the key or the catalog)."""
+    from syncline.security.files import root_problems, sqlite_catalog_file
+
+    return root_problems(roots, base.home, sqlite_catalog_file(base))
 
 
 def _positive(name: str, default: str, kind: type[int] | type[float], problems: list[str]) -> float:

@@ -55,15 +55,22 @@ class Api:
 
 
 @contextmanager
-def make_api(catalog: Catalog, home: Path) -> Iterator[Api]:
-    """The API app on ``catalog`` (no background work) and keys of two workspaces."""
+def make_api(
+    catalog: Catalog, home: Path, *, file_roots: tuple[Path, ...] | None = None
+) -> Iterator[Api]:
+    """The API app on ``catalog`` (no background work) and keys of two workspaces.
+
+    The file roots default to ``home``, where the tests keep their files.
+    """
     with catalog.session() as session:
         key = session.keys.create("tests").key
         session.workspaces.create("other")
     with catalog.session("other") as session:
         other_key = session.keys.create("tests").key
 
-    app = create_app(catalog, Settings(home=home), background=False)
+    # The test files sit beside the catalog; its key and database stay refused.
+    roots = (home,) if file_roots is None else file_roots
+    app = create_app(catalog, Settings(home=home, file_roots=roots), background=False)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(catalog, client, key, other_key, home)
 

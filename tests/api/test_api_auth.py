@@ -143,7 +143,9 @@ def test_unexpected_error_is_a_bare_500_that_leaks_nothing(
 def test_background_app_runs_a_worker_and_the_scheduler_while_it_serves(
     sqlite_catalog: Catalog, tmp_path: Path
 ) -> None:
-    app = create_app(sqlite_catalog, Settings(home=tmp_path), background=True)
+    app = create_app(
+        sqlite_catalog, Settings(home=tmp_path, file_roots=(tmp_path,)), background=True
+    )
 
     with TestClient(app) as client:
         assert client.get(f"{BASE}/health").status_code == 200

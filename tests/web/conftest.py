@@ -37,6 +37,6 @@ def web_catalog(tmp_path: Path, secret_box: SecretBox) -> Iterator[Catalog]:
 @pytest.fixture
 def client(web_catalog: Catalog, tmp_path: Path) -> Iterator[TestClient]:
     """A client of the app (no background work), not signed in."""
-    app = create_app(web_catalog, Settings(home=tmp_path), background=False)
+    app = create_app(web_catalog, Settings(home=tmp_path, file_roots=(tmp_path,)), background=False)
     with TestClient(app, raise_server_exceptions=True) as made:
         yield made

@@ -12,6 +12,7 @@ from typing import Any
 
 from syncline.catalog.repository import check_slug
 from syncline.errors import ConfigError, Problem, ValidationError
+from syncline.security.files import FilePolicy, path_problems
 from syncline.security.secrets import looks_secret
 
 ConnectorLookup = Callable[[str], Any]
@@ -19,9 +20,18 @@ ConnectorLookup = Callable[[str], Any]
 
 
 def check_connection(
-    lookup: ConnectorLookup, type_name: str, configuration: Mapping[str, Any]
+    lookup: ConnectorLookup,
+    type_name: str,
+    configuration: Mapping[str, Any],
+    *,
+    files: FilePolicy | None = None,
 ) -> list[Problem]:
-    """Every problem of a connector type and its configuration; none when it is valid."""
+    """Every problem of a connector type and its configuration; none when it is valid.
+
+    With ``files``, a path the configuration names must also lie in its file roots:
+    API and web clients pass the server's policy, so no workspace reaches the server's
+    own files (see :mod:`syncline.security.files`).
+    """
     try:
         cls = lookup(type_name)
     except ConfigError as exc:
@@ -34,18 +44,26 @@ def check_connection(
         cls.config_model.parse(dict(configuration))
     except ValidationError as exc:
         return [_without_secret_value(problem) for problem in exc.problems]
+    if files is not None:
+        return path_problems(cls.config_model, configuration, files)
     return []
 
 
 def check_new_connection(
-    lookup: ConnectorLookup, name: str, slug: str, type_name: str, configuration: Mapping[str, Any]
+    lookup: ConnectorLookup,
+    name: str,
+    slug: str,
+    type_name: str,
+    configuration: Mapping[str, Any],
+    *,
+    files: FilePolicy | None = None,
 ) -> list[Problem]:
     """Every problem of a new source or destination, so a client can fix them in one pass."""
     problems: list[Problem] = []
     if not name.strip():
         problems.append(Problem("name", "the name is empty", value=name))
     check_slug(slug, problems)
-    problems.extend(check_connection(lookup, type_name, configuration))
+    problems.extend(check_connection(lookup, type_name, configuration, files=files))
     return problems
 
 

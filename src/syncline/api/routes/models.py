@@ -30,11 +30,11 @@ from syncline.api.schemas import (
 )
 from syncline.catalog import Catalog, ModelRecord, SyncRecord
 from syncline.catalog.repository import UNSET, raise_problems
-from syncline.connectors import registry
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
 from syncline.errors import ConnectorError, NotFoundError, Problem, ValidationError
+from syncline.security.files import confined_source, file_policy
 from syncline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ def create_model(
     body: ModelCreate,
     workspace_id: WorkspaceId,
     catalog: CatalogDep,
+    settings: SettingsDep,
     skipColumnQuery: SkipColumnQuery = False,
 ) -> Any:
     """Create a model; its query runs on the source first unless ``skipColumnQuery``."""
@@ -106,7 +107,7 @@ def create_model(
     table = body.table.name if body.table else None
     if not problems and not skipColumnQuery:
         problems += column_problems(
-            catalog, workspace_id, body.sourceId, sql, table, body.primaryKey
+            catalog, workspace_id, body.sourceId, sql, table, body.primaryKey, settings
         )
 
     with catalog.session(workspace_id) as session:
@@ -167,6 +168,7 @@ def update_model(
             sql if sql is not None else current.sql,
             table if table is not None else current.table_name,
             body.primaryKey or current.primary_key,
+            settings,
         )
 
     with catalog.session(workspace_id) as session:
@@ -209,8 +211,13 @@ def column_problems(
     sql: str | None,
     table: str | None,
     primary_key: str | None,
+    settings: Settings,
 ) -> list[Problem]:
-    """Run the model's query for its columns; problems carry the source's own error."""
+    """Run the model's query for its columns; problems carry the source's own error.
+
+    The source is confined to the server's file roots, so a model's SQL cannot read or
+    write the server's files while its columns are checked.
+    """
     with catalog.session(workspace_id, read_only=True) as session:
         try:
             record = session.sources.get(source_id)
@@ -221,7 +228,7 @@ def column_problems(
 
     where = "raw.sql" if sql is not None else "table.name"
     try:
-        source = registry.source_class(source_type).from_config(configuration)
+        source = confined_source(source_type, configuration, file_policy(settings))
     except (ValidationError, ConnectorError) as exc:
         message = f"the source {source_id} cannot be used: {exc}"
         return [Problem("sourceId", message, fix="correct the source's configuration")]

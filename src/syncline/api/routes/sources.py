@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from syncline.api.connections import check_connection, check_new_connection, merged
-from syncline.api.deps import ReadSession, WriteSession
+from syncline.api.deps import ReadSession, SettingsDep, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
 from syncline.api.schemas import (
@@ -22,6 +22,7 @@ from syncline.api.schemas import (
 from syncline.catalog.repository import raise_problems
 from syncline.connectors import registry
 from syncline.errors import Problem
+from syncline.security.files import file_policy
 
 router = APIRouter(prefix="/sources", tags=["sources"], responses=COMMON_RESPONSES)
 
@@ -48,11 +49,16 @@ def get_source(sourceId: PathId, session: ReadSession) -> Any:
 
 
 @router.post("", operation_id="CreateSource", response_model=Source, responses=CONFLICT)
-def create_source(body: ConnectionCreate, session: WriteSession) -> Any:
+def create_source(body: ConnectionCreate, session: WriteSession, settings: SettingsDep) -> Any:
     """Create a source; the configuration is checked by the connector type's own rules."""
     raise_problems(
         check_new_connection(
-            registry.source_class, body.name, body.slug, body.type, body.configuration
+            registry.source_class,
+            body.name,
+            body.slug,
+            body.type,
+            body.configuration,
+            files=file_policy(settings),
         )
     )
     record = session.sources.create(
@@ -65,7 +71,9 @@ def create_source(body: ConnectionCreate, session: WriteSession) -> Any:
 @router.patch(
     "/{sourceId}", operation_id="UpdateSource", response_model=Source, responses=NOT_FOUND
 )
-def update_source(sourceId: PathId, body: ConnectionUpdate, session: WriteSession) -> Any:
+def update_source(
+    sourceId: PathId, body: ConnectionUpdate, session: WriteSession, settings: SettingsDep
+) -> Any:
     """Rename a source or change its configuration; keys left out keep their values."""
     repository = session.sources
     record = repository.get(sourceId)
@@ -75,7 +83,9 @@ def update_source(sourceId: PathId, body: ConnectionUpdate, session: WriteSessio
     configuration = None
     if body.configuration is not None:
         configuration = merged(repository.plain_configuration(record), body.configuration)
-        problems += check_connection(registry.source_class, record.type, configuration)
+        problems += check_connection(
+            registry.source_class, record.type, configuration, files=file_policy(settings)
+        )
     raise_problems(problems)
     record = repository.update(
         sourceId, name=body.name, configuration=configuration, keep_stored_secrets=False

@@ -17,8 +17,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from syncline.api.routes import models as model_routes
 from syncline.api.schemas import ModelCreate, ModelUpdate, RawQuery, TableQuery
 from syncline.catalog import Catalog
-from syncline.connectors import registry
-from syncline.errors import ConnectorError, NotFoundError, SynclineError
+from syncline.errors import ConnectorError, NotFoundError, SynclineError, ValidationError
+from syncline.security.files import confined_source, file_policy
+from syncline.settings import Settings
 from syncline.web.forms import field_errors
 from syncline.web.render import render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
@@ -40,7 +41,12 @@ _ALIASES = {
 
 
 def preview(
-    catalog: Catalog, workspace_id: int, source_id: int, sql: str | None, table: str | None
+    catalog: Catalog,
+    workspace_id: int,
+    source_id: int,
+    sql: str | None,
+    table: str | None,
+    settings: Settings,
 ) -> tuple[list[tuple[str, str]], list[list[Any]]]:
     """Columns (name, type) and first rows of ``sql`` (or of ``table``) on the source.
 
@@ -51,7 +57,7 @@ def preview(
         source_type = record.type
         configuration = session.sources.plain_configuration(record)
 
-    source = registry.source_class(source_type).from_config(configuration)
+    source = confined_source(source_type, configuration, file_policy(settings))
     try:
         # A table is quoted by the source in its own dialect, as a table model's runs do.
         sql = sql if sql is not None else source.table_query(table or "")
@@ -131,7 +137,9 @@ def create(request: Request, form: AdminForm) -> Response:
             raw=None if by_table else RawQuery(sql=form.text("sql")),
             table=TableQuery(name=form.text("table")) if by_table else None,
         )
-        made = model_routes.create_model(body, form.user.workspace_id, catalog)
+        made = model_routes.create_model(
+            body, form.user.workspace_id, catalog, request.app.state.settings
+        )
     except (SynclineError, pydantic.ValidationError) as exc:
         errors = field_errors(exc, _ALIASES)
         if not source.isdigit():
@@ -216,9 +224,10 @@ def preview_fragment(request: Request, form: AdminForm) -> Response:
         return render(request, "_preview.html", form.user, error=message, columns=[], rows=[])
     try:
         columns, rows = preview(
-            catalog_of(request), form.user.workspace_id, int(source), sql, table
-        )
-    except (ConnectorError, NotFoundError) as exc:
+            catalog_of(request), form.user.workspace_id, int(source), sql, table,
+            request.app.state.settings,
+        )  # fmt: skip
+    except (ConnectorError, NotFoundError, ValidationError) as exc:
         logger.info("model preview failed on source %s", source)
         return render(request, "_preview.html", form.user, error=str(exc), columns=[], rows=[])
     return render(request, "_preview.html", form.user, error=None, columns=columns, rows=rows)
