@@ -36,6 +36,7 @@ from syncline.connectors.destinations.base import (
     Capabilities,
     Destination,
     FieldSpec,
+    ObjectField,
     RowFailure,
     SyncMode,
     WriteAction,
@@ -193,6 +194,23 @@ class FileDestination(Destination):
             raise TerminalError(
                 f"folder {str(directory)!r} is not writable ({exc.strerror or exc}); create "
                 "it, fix its permissions or choose another directory",
+                connector=self.type_name,
+            ) from None
+
+    def fields(self, object_name: str) -> list[ObjectField] | None:
+        """The fields of a maintained file that exists; None for a new or per-run file.
+
+        A per-run file is written afresh by every run, so no existing file describes it.
+        """
+        target = resolve_target(self.settings.directory, object_name, sync_id=0, run_id=0)
+        if target.per_run or not target.path.is_file():
+            return None
+        try:
+            return self._make_format().fields_of(target.path)
+        except OSError as exc:
+            raise TerminalError(
+                f"cannot read {str(target.path)!r}: {exc.strerror or exc}; give Syncline "
+                "read access to the file",
                 connector=self.type_name,
             ) from None
 

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from syncline.connectors.destinations.base import ObjectField
 from syncline.connectors.destinations.files.spec import CSVConfig, ParquetConfig
 from syncline.connectors.destinations.files.values import query_arrow, to_json_rows, to_text
 from syncline.connectors.destinations.sql.durations import duration_text
@@ -84,6 +85,10 @@ class FileFormat(ABC):
     @abstractmethod
     def write(self, form: pa.Table, sink: BinaryIO) -> None:
         """Write ``form`` as a whole file."""
+
+    def fields_of(self, path: Path) -> list[ObjectField] | None:
+        """The fields an existing file declares, or None when its format declares none."""
+        return None
 
     def append_bytes(self, form: pa.Table, *, new_file: bool) -> bytes:
         """The bytes that add ``form``'s records to the end of a file."""
@@ -183,6 +188,14 @@ class CSVFormat(FileFormat):
         if not self.header or not path.exists() or path.stat().st_size == 0:
             return None
         return self._header(path)
+
+    def fields_of(self, path: Path) -> list[ObjectField] | None:
+        """The header's names; every CSV cell is text."""
+        try:
+            names = self.header_of(path)
+        except UnicodeDecodeError as exc:
+            raise _unreadable(path, "CSV", exc) from None
+        return None if names is None else [ObjectField(name, "text") for name in names]
 
     def _options(self, header: bool) -> pa_csv.WriteOptions:
         return pa_csv.WriteOptions(
@@ -292,6 +305,14 @@ class ParquetFormat(FileFormat):
             return pq.read_table(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise _unreadable(path, "Parquet", exc) from None
+
+    def fields_of(self, path: Path) -> list[ObjectField] | None:
+        """The file's schema, read from its footer alone, with the Arrow type names."""
+        try:
+            schema = pq.read_schema(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise _unreadable(path, "Parquet", exc) from None
+        return [ObjectField(f.name, str(f.type)) for f in schema]
 
     def write(self, form: pa.Table, sink: BinaryIO) -> None:
         """The whole file with the configured codec."""
