@@ -3,16 +3,24 @@
 Shutdown on SIGINT or SIGTERM is orderly: uvicorn stops accepting connections and
 answers the requests in flight, then the scheduler stops ticking, then the worker
 pool stops (a running run ends at its next batch boundary and resumes in a new run).
-The caller closes the catalog last.
+The caller closes the catalog last. A second signal stops at once, as it does
+``syncline worker``: runs still going are marked interrupted, each with a queued run
+that resumes it, and the process exits 128 + the signal.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -28,25 +36,49 @@ logger = logging.getLogger(__name__)
 STOP_TIMEOUT = 30.0
 """Seconds the worker pool gets to bring its runs to a batch boundary on shutdown."""
 
+POLL_SECONDS = 0.2
+"""How often the main thread looks for a second signal while the pool stops."""
+
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, except that a stop signal is not raised again after shutdown.
+    """uvicorn's server, except that ``serve`` handles the stop signals itself.
 
     uvicorn re-raises the signal it caught once it has stopped, which would end the
     process (SIGTERM) or unwind it (SIGINT) before the scheduler and the workers are
-    stopped. Here the signal only asks the server to stop, and ``serve`` exits 0.
+    stopped; and once it restored the default handlers, a second SIGTERM would kill the
+    process with its runs still marked running. Here :class:`_Signals`, installed for
+    the whole life of ``serve``, only asks the server to stop.
     """
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        yield
+
+
+class _Signals:
+    """Records stop signals: the first stops in order, the second stops at once."""
+
+    def __init__(self, server: _Server) -> None:
+        self.server = server
+        self.received: list[int] = []
+        self.at_once = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in _STOP_SIGNALS}
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.received.append(signum)
+        self.server.should_exit = True
+        if len(self.received) > 1:
+            self.server.force_exit = True
+            self.at_once.set()
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -74,7 +106,9 @@ def serve(catalog: Catalog, settings: Settings, host: str, port: int, *, worker:
     scheduler = Scheduler(catalog, settings)
     pool = WorkerPool(catalog, settings) if worker else None
     server = _Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+    signals = _Signals(server)
 
+    signals.install()
     scheduler.start()
     try:
         if pool is not None:
@@ -90,6 +124,30 @@ def serve(catalog: Catalog, settings: Settings, host: str, port: int, *, worker:
         sock.close()
         scheduler.stop()
         if pool is not None:
-            pool.stop(graceful=True, timeout=STOP_TIMEOUT)
+            _stop_pool(pool, signals)
+        signals.restore()
         logger.info("stopped serving on %s:%s", host, bound_port)
     return 0 if server.started else 1
+
+
+def _stop_pool(pool: WorkerPool, signals: _Signals) -> None:
+    """Let running runs reach a batch boundary; a second signal stops them at once."""
+    logger.info(
+        "stopping the worker pool: running runs stop at their next batch and are resumed "
+        "by the next run; send the signal again to stop at once"
+    )
+    pool.request_stop()
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while not pool.wait(POLL_SECONDS) and not signals.at_once.is_set():
+        if time.monotonic() >= deadline:
+            break
+    if not signals.at_once.is_set():
+        pool.stop(graceful=True, timeout=0.0)
+        return
+    logger.warning("second stop signal: marking the running runs interrupted and exiting")
+    pool.stop(graceful=False)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    # Runs still writing a batch are abandoned; the in-doubt journal covers them.
+    os._exit(128 + signals.received[-1])

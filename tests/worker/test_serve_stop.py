@@ -1,0 +1,79 @@
+"""``syncline serve`` stopped twice: its running run is interrupted and resumed, as a worker's."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from worker_helpers import (
+    SYNCLINE,
+    HookReceiver,
+    ModelFile,
+    Workers,
+    add_sync,
+    enqueue,
+    run_record,
+    runs_of,
+    wait_until,
+)
+
+from syncline.catalog import Catalog
+from syncline.settings import Settings
+from syncline.worker.recovery import RESUME_TRIGGER
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def catalog(home: Path) -> Iterator[Catalog]:
+    """The embedded SQLite catalog the serve process works on."""
+    opened = Catalog.open(Settings(home=home))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def models(home: Path) -> ModelFile:
+    """Model tables in a SQLite file under the home's files folder, where sources may read."""
+    folder = home / "files"
+    folder.mkdir(parents=True, exist_ok=True)
+    return ModelFile(folder / "models.db")
+
+
+def test_a_second_sigterm_of_serve_interrupts_the_running_run_and_queues_its_resumption(
+    home: Path, tmp_path: Path, catalog: Catalog, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 300)
+    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=10)
+    # Each request takes longer than the test waits, so the first signal cannot finish.
+    receiver.delay = lambda _sync: 5.0
+    run_id = enqueue(catalog, sync_id)
+    log = tmp_path / "serve.log"
+    env = Workers(home, tmp_path).env("serve-worker")
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(SYNCLINE), "serve", "--port", "0"], env=env, stdout=out, stderr=out
+        )
+    try:
+        assert wait_until(lambda: receiver.requests_started > 0, timeout=60), log.read_text()
+        process.send_signal(signal.SIGTERM)
+        assert wait_until(lambda: "stopping the worker pool" in log.read_text(), timeout=30)
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert code == 128 + signal.SIGTERM, log.read_text()
+    stopped = run_record(catalog, run_id)
+    assert stopped.status == "interrupted"
+    assert "was stopped at once" in (stopped.error or "")
+    resumed = runs_of(catalog, sync_id)[-1]
+    assert (resumed.triggered_by, resumed.status) == (RESUME_TRIGGER, "queued")
