@@ -103,11 +103,15 @@ def rows_from(form: SubmittedForm) -> list[MappingRow]:
     """Every row the form posted, blank ones included, in order."""
     columns = {attribute: form.texts(name) for attribute, name in INPUTS.items()}
     count = max(len(values) for values in columns.values())
-    rows = []
-    for index in range(count):
-        given = {a: values[index] for a, values in columns.items() if index < len(values)}
-        rows.append(MappingRow(**{a: v for a, v in given.items() if v or a in ("to", "column")}))
-    return rows
+    default = MappingRow()
+
+    def at(attribute: str, index: int) -> str:
+        # A form that sends only some inputs (an older page, a script) gets the defaults.
+        values = columns[attribute]
+        given = values[index] if index < len(values) else ""
+        return given or str(getattr(default, attribute))
+
+    return [MappingRow(**{a: at(a, index) for a in INPUTS}) for index in range(count)]
 
 
 @dataclass
