@@ -1,0 +1,133 @@
+"""Run control across real processes: a listing changes nothing, a paused worker stops."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from worker_helpers import (
+    SYNCLINE,
+    HookReceiver,
+    ModelFile,
+    Workers,
+    add_sync,
+    enqueue,
+    run_record,
+    runs_of,
+    wait_until,
+)
+
+from syncline.catalog import Catalog
+from syncline.catalog.tables import RUNNING_STATUSES
+from syncline.settings import Settings
+from syncline.worker.recovery import RESUME_TRIGGER
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def catalog(home: Path) -> Iterator[Catalog]:
+    """The embedded SQLite catalog the processes share."""
+    opened = Catalog.open(Settings(home=home))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def models(home: Path) -> ModelFile:
+    """Model tables in a SQLite file under the home's files folder, where sources may read."""
+    folder = home / "files"
+    folder.mkdir(parents=True, exist_ok=True)
+    return ModelFile(folder / "models.db")
+
+
+@pytest.fixture
+def workers(home: Path, tmp_path: Path, catalog: Catalog) -> Iterator[Workers]:
+    started = Workers(home, tmp_path, LOG_LEVEL="WARNING")
+    yield started
+    started.stop_all()
+
+
+def _name() -> str:
+    return f"worker-{uuid.uuid4().hex[:8]}"
+
+
+def test_syncline_runs_changes_nothing_and_a_restarted_worker_resumes_a_killed_run(
+    workers: Workers, catalog: Catalog, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 300)
+    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=10)
+    receiver.delay = lambda _sync: 0.3
+    run_id = enqueue(catalog, sync_id)
+    name = _name()
+    killed = workers.start(name)
+    assert wait_until(lambda: receiver.requests_started > 0, timeout=60)
+    killed.kill()
+    killed.wait()
+
+    listed = subprocess.run(
+        [str(SYNCLINE), "runs", "t1-sync"],
+        env={**workers.env(_name()), "COLUMNS": "400"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert listed.returncode == 0, listed.stderr
+    assert run_record(catalog, run_id).status in RUNNING_STATUSES, "a listing writes nothing"
+    assert "abandoned" in listed.stdout
+    assert [run.id for run in runs_of(catalog, sync_id)] == [run_id]
+
+    receiver.delay = lambda _sync: 0.0
+    workers.start(name)
+    assert wait_until(lambda: runs_of(catalog, sync_id)[-1].status == "success", timeout=60)
+    abandoned, resumed = runs_of(catalog, sync_id)
+    assert abandoned.status == "interrupted"
+    assert resumed.triggered_by == RESUME_TRIGGER
+    assert receiver.table(sync_id) == models.rows("t1")
+
+
+def test_a_paused_worker_presumed_stopped_sends_nothing_more_once_it_wakes(
+    workers: Workers, catalog: Catalog, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 300)
+    models.create("t2", 10)
+    slow = add_sync(catalog, models, "t1", receiver.url, batch_size=10)
+    other = add_sync(catalog, models, "t2", receiver.url)
+    receiver.delay = lambda sync: 0.2 if sync == slow else 0.0
+    run_id = enqueue(catalog, slow)
+    workers.settings["WORKER_STALE_SECONDS"] = "2"
+    paused = workers.start(_name())
+    assert wait_until(lambda: receiver.requests_started >= 3, timeout=60)
+
+    paused.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(3)  # past the staleness limit; a request in flight is answered meanwhile
+        sent_before = _sent_by(receiver, slow, run_id)
+        done = workers.run(_name(), "run", "t2-sync")
+        assert done.returncode == 0, done.stderr
+        recovered = run_record(catalog, run_id)
+        assert recovered.status == "interrupted"
+        assert [r.triggered_by for r in runs_of(catalog, slow)[1:]] == [RESUME_TRIGGER]
+    finally:
+        paused.send_signal(signal.SIGCONT)
+
+    assert wait_until(lambda: runs_of(catalog, slow)[-1].status == "success", timeout=60)
+    assert _sent_by(receiver, slow, run_id) == sent_before < 300
+    woken = run_record(catalog, run_id)
+    assert woken.status == "interrupted", "the woken worker keeps recovery's outcome"
+    assert "stopped sending heartbeats" in (woken.error or "")
+    assert receiver.table(slow) == models.rows("t1")
+    assert receiver.table(other) == models.rows("t2")
+
+
+def _sent_by(receiver: HookReceiver, sync_id: int, run_id: int) -> int:
+    return sum(1 for delivery in receiver.of_sync(sync_id) if delivery.run_id == run_id)
