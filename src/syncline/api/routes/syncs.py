@@ -2,7 +2,8 @@
 
 A sync's configuration and schedule pass the checks ``syncline validate`` runs on a
 sync in YAML (:mod:`syncline.project.sync_checks`), and ``referencedColumns`` is
-derived from the configuration as ``syncline apply`` derives it. Through the API
+derived from the configuration as ``syncline apply`` derives it. Mappings must read
+columns the model's source says its query returns (unchecked when it cannot say). Through the API
 only the configuration, schedule and ``disabled`` change (API.md 3.2). Triggers and
 runs live in :mod:`syncline.api.routes.runs`.
 """
@@ -13,11 +14,12 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from pydantic import BeforeValidator
 
 from syncline.api.connections import merged
 from syncline.api.deps import ReadSession, SettingsDep, WriteSession
+from syncline.api.deps import settings as settings_of
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
 from syncline.api.schemas import (
@@ -30,13 +32,15 @@ from syncline.api.schemas import (
     SyncUpdate,
     TextFilter,
 )
-from syncline.catalog import ModelRecord
+from syncline.catalog import CatalogSession, ModelRecord
 from syncline.catalog.repository import check_slug, raise_problems
 from syncline.connectors import registry
 from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
 from syncline.errors import ConfigError, Problem
+from syncline.project.model_columns import query_columns
 from syncline.project.sync_checks import check_configuration, check_sync_schedule
+from syncline.settings import Settings
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -50,6 +54,9 @@ def _iso_only(value: object) -> object:
 
 Instant = Annotated[datetime, BeforeValidator(_iso_only)]
 """An ISO 8601 date-time in the query string; without a zone it is read as UTC."""
+
+OptionalSettings = Annotated[Settings | None, Depends(settings_of)]
+"""The server's settings; None only when a page calls a route function directly."""
 
 router = APIRouter(prefix="/syncs", tags=["syncs"], responses=COMMON_RESPONSES)
 
@@ -90,8 +97,12 @@ def get_sync(syncId: PathId, session: ReadSession) -> Any:
 
 
 @router.post("", operation_id="CreateSync", response_model=Sync, responses=CONFLICT)
-def create_sync(body: SyncCreate, session: WriteSession) -> Any:
-    """Create a sync; every problem of its configuration and schedule is reported at once."""
+def create_sync(body: SyncCreate, session: WriteSession, settings: OptionalSettings = None) -> Any:
+    """Create a sync; every problem of its configuration and schedule is reported at once.
+
+    Mappings are checked against the model's columns when ``settings`` (and so the
+    server's file roots) are known, as they always are for a request.
+    """
     problems: list[Problem] = []
     check_slug(body.slug, problems)
     model = session.models.find(body.modelId)
@@ -104,7 +115,12 @@ def create_sync(body: SyncCreate, session: WriteSession) -> Any:
         problems.append(Problem("destinationId", message, value=body.destinationId))
 
     connector = _connector(destination.type, problems) if destination else None
-    configuration, found = check_configuration(body.configuration, connector)
+    configuration, found = check_configuration(
+        body.configuration,
+        connector,
+        columns=_model_columns(session, model, settings) if model and settings else None,
+        model=f"model {model.slug!r}" if model is not None else "the model",
+    )
     problems += found
     schedule, found = check_sync_schedule(body.schedule)
     problems += found
@@ -151,12 +167,15 @@ def update_sync(
 
     if body.configuration is not None:
         connector = _connector(session.destinations.get(record.destination_id).type, problems)
+        model: ModelRecord = session.models.get(record.model_id)
         configuration, found = check_configuration(
-            merged(record.configuration, body.configuration), connector
+            merged(record.configuration, body.configuration),
+            connector,
+            columns=_model_columns(session, model, settings),
+            model=f"model {model.slug!r}",
         )
         problems += found
         if configuration is not None:
-            model: ModelRecord = session.models.get(record.model_id)
             changes["configuration"] = configuration.dump()
             changes["referenced_columns"] = referenced_columns(
                 configuration, model.primary_key or record.primary_key
@@ -187,6 +206,17 @@ def delete_sync(
     session.syncs.delete(syncId)
     tasks.add_task(delete_snapshot, settings.snapshot_dir, syncId)
     return shape
+
+
+def _model_columns(
+    session: CatalogSession, model: ModelRecord, settings: Settings
+) -> list[str] | None:
+    """The model's columns as its source describes them; None when it cannot tell."""
+    # TODO(api): the source is asked inside the catalog's write transaction; a slow
+    # warehouse holds it for up to its connect timeout.
+    source = session.sources.get(model.source_id)
+    configuration = session.sources.plain_configuration(source)
+    return query_columns(source.type, configuration, model.sql, model.table_name, settings)
 
 
 def _connector(type_name: str, problems: list[Problem]) -> Any:
