@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from api_fixtures import Api, webhook
 
 
@@ -87,3 +88,25 @@ def test_a_destination_that_cannot_be_read_is_422_with_the_reason(api: Api, tmp_
     problem = answer.json()["details"]["path.destinationId"]
     assert "could not be read" in problem["message"]
     assert str(broken) in problem["message"]
+
+
+def test_a_destination_file_off_the_file_roots_is_not_read(
+    api: Api, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Stored without the API's checks, as a project applied from the command line may;
+    # the API's file root is the test's own folder, and this file lies outside it.
+    outside = tmp_path_factory.mktemp("elsewhere") / "far.sqlite"
+    with sqlite3.connect(outside) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    with api.catalog.session() as session:
+        made = session.destinations.create(
+            name="Far", slug="far", type="sqlite", configuration={"path": str(outside)}
+        )
+        session.flush()
+        destination = made.id
+
+    answer = api.get(f"/destinations/{destination}/fields", params={"object": "customers"})
+
+    assert answer.status_code == 422
+    problem = answer.json()["details"]["path.destinationId"]["message"]
+    assert "cannot be used" in problem

@@ -29,7 +29,7 @@ from syncline.connectors.destinations.base import Destination as DestinationConn
 from syncline.connectors.destinations.base import ObjectField
 from syncline.engine.planner.store import delete_snapshot
 from syncline.errors import ConnectorError, Problem, UserError, ValidationError
-from syncline.security.files import file_policy
+from syncline.security.files import FilePolicy, confined_destination, file_policy
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,7 @@ def get_destination(destinationId: PathId, session: ReadSession) -> Any:
 
 
 @router.post("", operation_id="CreateDestination", response_model=Destination, responses=CONFLICT)
-def create_destination(
-    body: ConnectionCreate, session: WriteSession, settings: SettingsDep
-) -> Any:
+def create_destination(body: ConnectionCreate, session: WriteSession, settings: SettingsDep) -> Any:
     """Create a destination; the configuration is checked by the connector type's own rules."""
     raise_problems(
         check_new_connection(
@@ -172,21 +170,26 @@ ObjectName = Annotated[
     response_model=Page[DestinationField],
     responses=NOT_FOUND,
 )
-def list_destination_fields(destinationId: PathId, object: ObjectName, session: ReadSession) -> Any:
+def list_destination_fields(
+    destinationId: PathId, object: ObjectName, session: ReadSession, settings: SettingsDep
+) -> Any:
     """List the fields ``object`` has in the destination, for mapping columns to them.
 
     The list is empty when the destination cannot tell (a webhook) or the object does
     not exist yet (a run creates it from the mapped fields). A destination that cannot
     be reached is a 422 naming what went wrong.
     """
-    found = destination_fields(session, destinationId, object) or []
+    found = destination_fields(session, destinationId, object, file_policy(settings)) or []
     return {"data": [{"name": f.name, "type": f.type} for f in found], "hasMore": False}
 
 
 def destination_fields(
-    session: CatalogSession, destination_id: int, object_name: str
+    session: CatalogSession, destination_id: int, object_name: str, files: FilePolicy
 ) -> list[ObjectField] | None:
     """The fields of ``object_name`` in a destination of the session's workspace.
+
+    A file-based destination is read only inside the ``files`` roots, as API clients are
+    held to them.
 
     Raises:
         NotFoundError: no such destination in the workspace.
@@ -196,9 +199,7 @@ def destination_fields(
     configuration = session.destinations.plain_configuration(record)
     where = "path.destinationId"
     try:
-        destination: DestinationConnector = registry.destination_class(record.type).from_config(
-            configuration
-        )
+        destination: DestinationConnector = confined_destination(record.type, configuration, files)
     except (UserError, ConnectorError) as exc:
         message = f"destination {destination_id} cannot be used: {exc}"
         raise ValidationError(

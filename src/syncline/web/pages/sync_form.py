@@ -22,6 +22,7 @@ from syncline.api.schemas import MAX_ID, SyncCreate, SyncUpdate
 from syncline.connectors import registry
 from syncline.connectors.destinations.base import SyncMode
 from syncline.errors import ConnectorError, NotFoundError, SynclineError, ValidationError
+from syncline.security.files import file_policy
 from syncline.web.forms import field_errors, problem_text
 from syncline.web.mapping_rows import (
     KINDS,
@@ -313,7 +314,8 @@ def fields(request: Request, user: Viewer, destination: str = "", object: str = 
     if destination.isdigit() and object.strip():
         try:
             with catalog_of(request).session(user.workspace_id, read_only=True) as session:
-                found = destination_fields(session, int(destination), object)
+                policy = file_policy(request.app.state.settings)
+                found = destination_fields(session, int(destination), object, policy)
         except ValidationError as exc:
             error = "; ".join(problem_text(problem) for problem in exc.problems)
         except NotFoundError as exc:
