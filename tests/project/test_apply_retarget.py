@@ -92,3 +92,32 @@ def test_plan_output_prints_the_notes() -> None:
     buffer = StringIO()
     print_plan(Console(file=buffer, width=200), plan)
     assert "note: destination 'crm' now points elsewhere [path]" in buffer.getvalue()
+
+
+def test_apply_refuses_a_sync_mapping_a_column_its_model_lacks(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings, tmp_path: Path
+) -> None:
+    import duckdb
+
+    from syncline.errors import ValidationError
+
+    folder = settings.home / "files"
+    folder.mkdir(parents=True)
+    with duckdb.connect(str(folder / "wh.duckdb")) as connection:
+        connection.execute("CREATE TABLE users AS SELECT 1 AS id, 'a@b.c' AS email")
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", str(folder / "wh.duckdb"))
+    text = PROJECT.format(path=tmp_path / "crm.sqlite", timeout=5).replace(
+        'raw: {sql: "SELECT 1 AS id"}', "table: {name: users}"
+    )
+    text = text.replace("[{from: id, to: id}]", "[{from: id, to: id}, {from: phone, to: p}]")
+    project = load_project(write_project(**{"a.yml": sources, "b.yml": text}))
+
+    with pytest.raises(ValidationError) as caught:
+        apply_project(catalog, project, settings)
+
+    (problem,) = caught.value.problems
+    assert problem.location == "syncs.users-to-crm.configuration.mappings.1.from"
+    assert "'phone'" in problem.message
+    assert "id, email" in (problem.fix or "")
+    with catalog.session(read_only=True) as session:
+        assert session.syncs.find("users-to-crm") is None, "nothing was applied"

@@ -20,9 +20,11 @@ from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
 from syncline.errors import ConfigError, NotFoundError, Problem, ValidationError
+from syncline.project.model_columns import query_columns
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
 from syncline.project.sequences import put_sequence, read_sequences
 from syncline.project.spec import Project
+from syncline.project.sync_checks import column_problems
 from syncline.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
         managed = {}
     plan = compute_plan(desired, current, managed, secrets)
     _refuse_impossible(plan, desired, current, project)
+    _refuse_missing_columns(plan, project, settings)
     _note_retargeted(plan, _retargeted(plan, desired, current), desired)
     return plan
 
@@ -48,6 +51,8 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
 def apply_project(catalog: Catalog, project: Project, settings: Settings | None = None) -> Plan:
     """Make the catalog's workspace match ``project`` in one transaction; returns the plan."""
     settings = settings or get_settings()
+    # Sources are asked for model columns here, before the write transaction opens.
+    plan_project(catalog, project, settings)
     _ensure_workspace(catalog, project.workspace)
     desired, secrets = _desired(project)
 
@@ -149,6 +154,45 @@ def _refuse_impossible(
                     fix="declare it under a new slug and point its users to it",
                     file=origin.file if origin else None,
                     line=origin.line if origin else None,
+                )
+            )
+    if problems:
+        raise ValidationError(problems)
+
+
+def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) -> None:
+    """Refuse syncs the plan creates or changes whose mappings read columns a model lacks.
+
+    Each model's query runs once on its source; a source that cannot answer leaves its
+    syncs unchecked (with a logged warning) rather than refusing the apply.
+    """
+    changed_models = {c.slug for c in plan.changes if c.kind == "models"}
+    touched = {c.slug for c in plan.changes if c.kind == "syncs" and c.action != Action.DELETE}
+    touched |= {slug for slug, sync in project.syncs.items() if sync.model in changed_models}
+    columns: dict[str, list[str] | None] = {}
+    problems = []
+    for slug in sorted(touched):
+        sync = project.syncs[slug]
+        model = project.models.get(sync.model)
+        source = project.sources.get(model.source) if model else None
+        if model is None or source is None:
+            continue
+        if model.slug not in columns:
+            columns[model.slug] = query_columns(
+                source.type, source.configuration, model.sql, model.table, settings
+            )
+        known = columns[model.slug]
+        if known is None:
+            continue
+        configuration = SyncConfiguration.parse(sync.configuration)
+        for problem in column_problems(configuration, known, f"model {model.slug!r}"):
+            problems.append(
+                Problem(
+                    f"syncs.{slug}.{problem.location}",
+                    problem.message,
+                    problem.fix,
+                    file=sync.origin.file,
+                    line=sync.origin.line,
                 )
             )
     if problems:

@@ -34,7 +34,12 @@ def query_columns(
     try:
         source = confined_source(source_type, configuration, file_policy(settings))
     except (SynclineError, ImportError, AttributeError) as exc:
-        logger.warning("a %s source cannot be opened to read model columns: %s", source_type, exc)
+        logger.warning(
+            "a %s source cannot be opened to read model columns, so its syncs' mappings are "
+            "accepted unchecked: %s",
+            source_type,
+            _one_line(exc),
+        )
         return None
     try:
         query = sql if sql is not None else source.table_query(table or "")
@@ -44,8 +49,12 @@ def query_columns(
             "the columns of a model could not be read from its %s source, so its syncs' "
             "mappings are accepted unchecked: %s",
             source_type,
-            exc,
+            _one_line(exc),
         )
         return None
     finally:
         source.close()
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
