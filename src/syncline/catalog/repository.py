@@ -17,6 +17,7 @@ from syncline.catalog.tables import (
     ModelRecord,
     SourceRecord,
     SyncRecord,
+    WorkspaceRecord,
 )
 from syncline.errors import NotFoundError, Problem, ValidationError
 
@@ -25,6 +26,9 @@ R = TypeVar("R", SourceRecord, DestinationRecord, ModelRecord, SyncRecord)
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 
 _SORTABLE = frozenset({"id", "name", "slug", "created_at", "updated_at", "last_run_at"})
+
+MAX_ROW_ID = 2**63 - 1
+"""The largest id any catalog database can store."""
 
 _HINT_LIMIT = 10
 """How many existing resources a not-found message lists."""
@@ -78,7 +82,12 @@ class Repository(Generic[R]):
     def get(self, ident: int | str) -> R:
         """The resource with this id (an int) or slug (a str); NotFoundError names others."""
         if isinstance(ident, int):
-            found = self.session.scalar(self._select().where(self.record.id == ident))
+            # No id lies beyond a 64-bit integer; drivers overflow before they could say so.
+            found = (
+                self.session.scalar(self._select().where(self.record.id == ident))
+                if 0 < ident <= MAX_ROW_ID
+                else None
+            )
         else:
             found = self.session.scalar(self._select().where(self.record.slug == ident))
         if found is None:
@@ -182,11 +191,15 @@ class Repository(Generic[R]):
             .order_by(self.record.id)
             .limit(_HINT_LIMIT + 1)
         ).all()
+        name = self.session.scalar(
+            select(WorkspaceRecord.slug).where(WorkspaceRecord.id == self.workspace_id)
+        )
+        where = f"workspace {name!r}"
         if not rows:
-            return f"this workspace has no {self.plural} yet"
+            return f"looked in {where}, which has no {self.plural} yet"
         shown = ", ".join(f"{slug} (id {id_})" for id_, slug in rows[:_HINT_LIMIT])
         more = ", ..." if len(rows) > _HINT_LIMIT else ""
-        return f"existing {self.plural}: {shown}{more}"
+        return f"looked in {where}; its {self.plural}: {shown}{more}"
 
 
 def _column_name(api_name: str) -> str:

@@ -8,9 +8,12 @@ status from :class:`~syncline.cli.exitcodes.ExitCode`.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Annotated
 
+import sqlalchemy.engine
+import sqlalchemy.exc
 import typer
 
 from syncline.cli import (
@@ -140,12 +143,35 @@ def run_cli(argv: list[str] | None = None) -> int:
         return _fail(exc, ExitCode.RUN_FAILED)
     except SynclineError as exc:
         return _fail(exc, ExitCode.RUN_FAILED)
+    except sqlalchemy.exc.DBAPIError as exc:
+        # Connectors wrap their own database errors, so a bare one is the catalog's.
+        if _options.debug:
+            raise
+        _error(_catalog_unreachable(exc))
+        return ExitCode.RUN_FAILED
     except Exception as exc:  # noqa: BLE001 - the last line of defence prints one line
         if _options.debug:
             raise
         _error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         return ExitCode.RUN_FAILED
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _catalog_unreachable(exc: sqlalchemy.exc.DBAPIError) -> str:
+    """One line naming the catalog database that failed, its password hidden, and the fix."""
+    url = os.environ.get("SYNCLINE_DATABASE_URL")
+    if url:
+        try:
+            shown = sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+        except sqlalchemy.exc.ArgumentError:
+            shown = "(unreadable)"
+        where = f"the catalog database SYNCLINE_DATABASE_URL={shown}"
+        fix = "start that database or correct SYNCLINE_DATABASE_URL"
+    else:
+        where = "the SQLite catalog in SYNCLINE_HOME"
+        fix = "check that SYNCLINE_HOME is writable, or set SYNCLINE_DATABASE_URL"
+    reason = " ".join(str(exc.orig).split()) if exc.orig is not None else type(exc).__name__
+    return f"{where} cannot be used: {reason[:300]}. Fix: {fix}"
 
 
 def _fail(exc: SynclineError, code: ExitCode) -> int:

@@ -10,6 +10,7 @@ import typer
 
 from syncline.cli import output
 from syncline.cli.context import check_project_workspace, open_catalog
+from syncline.errors import UserError
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
 from syncline.project.spec import Project
@@ -28,7 +29,14 @@ def init(
     folder: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
 ) -> None:
     """Create a project with a sample DuckDB warehouse and YAML files, ready to apply and run."""
-    written = create_project(folder)
+    try:
+        written = create_project(folder)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UserError(
+            f"cannot create the project in {str(folder)!r}: {reason}. Fix: choose a folder "
+            "you can write to, e.g. `syncline init my-project`"
+        ) from None
     out = output.console()
     for path in written:
         out.print(f"created {path}")

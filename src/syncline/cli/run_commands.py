@@ -134,7 +134,7 @@ class ProgressView:
 
 def runs(
     sync: SyncArgument,
-    limit: Annotated[int, typer.Option(help="How many recent runs to show.")] = 10,
+    limit: Annotated[int, typer.Option(min=1, help="How many recent runs to show.")] = 10,
     project: ProjectOption = None,
 ) -> None:
     """Show the recent runs of a sync, newest first."""
