@@ -305,7 +305,7 @@ def test_a_clear_and_fill_run_empties_the_table_then_loads_the_model(
     import sqlite3
 
     sync = _sync(api)
-    settings = Settings(home=tmp_path / "worker")
+    settings = Settings(home=tmp_path / "worker", file_roots=(tmp_path,))
     first = _trigger(api, sync)
     _lease(api.catalog, first)
     assert execute_leased(api.catalog, int(first), settings, alerts=False) is RunStatus.SUCCESS

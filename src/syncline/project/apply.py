@@ -179,7 +179,7 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
             continue
         if model.slug not in columns:
             columns[model.slug] = query_columns(
-                source.type, source.configuration, model.sql, model.table, settings
+                source.type, source.configuration, model.sql, model.table, settings, operator=True
             )
         known = columns[model.slug]
         if known is None:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from syncline.errors import SynclineError
-from syncline.security.files import confined_source, file_policy
+from syncline.security.files import confined_source, file_policy, operator_file_policy
 from syncline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -26,13 +26,18 @@ def query_columns(
     sql: str | None,
     table: str | None,
     settings: Settings,
+    *,
+    operator: bool = False,
 ) -> list[str] | None:
     """Names of the columns the model's query (``sql``, else ``table``) returns, or None.
 
-    The source is kept to the server's file roots, as when a run queries it.
+    The source is kept to the server's file roots, as when a run queries it; with
+    ``operator`` (a project applied from the command line) only when
+    ``SYNCLINE_FILE_ROOTS`` is set, see :func:`~syncline.security.files.operator_file_policy`.
     """
+    policy = operator_file_policy(settings) if operator else file_policy(settings)
     try:
-        source = confined_source(source_type, configuration, file_policy(settings))
+        source = confined_source(source_type, configuration, policy)
     except (SynclineError, ImportError, AttributeError) as exc:
         logger.warning(
             "a %s source cannot be opened to read model columns, so its syncs' mappings are "

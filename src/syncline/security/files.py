@@ -20,10 +20,15 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
 
 from syncline.errors import Problem, ValidationError
 from syncline.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
@@ -83,19 +88,43 @@ def file_policy(settings: Settings) -> FilePolicy:
     return FilePolicy(tuple(resolve(root) for root in roots), protected_paths(settings))
 
 
-def run_file_policy(settings: Settings) -> FilePolicy:
-    """The policy runs apply: the roots when ``SYNCLINE_FILE_ROOTS`` is set.
+def run_file_policy(settings: Settings, *, shared: bool) -> FilePolicy:
+    """The policy a run applies: the roots, unless only the operator configures this catalog.
 
-    Without the setting a run may use any path but the control plane's own files, so
-    projects applied from the command line keep working where their files are; API
-    and web clients are still held to ``SYNCLINE_HOME/files`` when they configure.
-    TODO(file-roots): confine runs to the default root too once stored configurations
-    record whether the API or a project made them (a model stored with
-    ``skipColumnQuery`` can otherwise read files at run time).
+    ``shared`` says whether anyone but the operator can write configurations: the
+    catalog holds an API key or a web user (see :func:`catalog_is_shared`). Then, or
+    when ``SYNCLINE_FILE_ROOTS`` is set, every run keeps its files and its DuckDB model
+    SQL inside the roots. Otherwise every configuration came from the operator (the
+    command line, YAML projects), so a run may use any path but the control plane's
+    own files, and projects keep working where their files are.
+    """
+    if shared:
+        return file_policy(settings)
+    return operator_file_policy(settings)
+
+
+def operator_file_policy(settings: Settings) -> FilePolicy:
+    """The policy of what only the operator configured (YAML projects, the command line).
+
+    The roots when ``SYNCLINE_FILE_ROOTS`` is set; else any path but the control
+    plane's own files, and model SQL runs without DuckDB's sandbox.
     """
     if settings.file_roots:
         return file_policy(settings)
     return FilePolicy((Path(os.sep),), protected_paths(settings), confine_sql=False)
+
+
+def catalog_is_shared(orm: Session) -> bool:
+    """Whether someone besides the operator may configure: an API key or web user exists.
+
+    Revoked keys count too: what their holders stored is still in the catalog.
+    """
+    from syncline.catalog.tables import ApiKeyRecord, UserRecord
+
+    for table in (ApiKeyRecord, UserRecord):
+        if orm.execute(select(table.id).limit(1)).first() is not None:
+            return True
+    return False
 
 
 def protected_paths(settings: Settings) -> tuple[Path, ...]:

@@ -24,13 +24,18 @@ from sqlalchemy import select
 
 from syncline.catalog import Catalog, CatalogSession, RunTrigger
 from syncline.catalog.tables import RUNNING_STATUSES, RunRecord, SyncRecord
-from syncline.connectors import registry
 from syncline.connectors.destinations.base import Destination
 from syncline.connectors.sources.base import Source
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.report import RejectedRow, RunProgress, RunReporter, RunStatus
 from syncline.engine.run import RunJob, RunResult, execute_run
 from syncline.errors import NotFoundError, SynclineError, UserError
+from syncline.security.files import (
+    catalog_is_shared,
+    confined_destination,
+    confined_source,
+    run_file_policy,
+)
 from syncline.settings import Settings, get_settings
 from syncline.worker.recovery import queue_resumption, recover_abandoned
 
@@ -274,11 +279,14 @@ def _build_job(
     source_record = session.sources.get(model.source_id)
     destination_record = session.destinations.get(sync.destination_id)
 
-    source: Source = registry.source_class(source_record.type).from_config(
-        session.sources.plain_configuration(source_record)
+    # Where API keys or web users may have written the configuration (or the operator
+    # set SYNCLINE_FILE_ROOTS), a run keeps its files and DuckDB SQL inside the roots.
+    files = run_file_policy(settings, shared=catalog_is_shared(session.orm))
+    source: Source = confined_source(
+        source_record.type, session.sources.plain_configuration(source_record), files
     )
-    destination: Destination = registry.destination_class(destination_record.type).from_config(
-        session.destinations.plain_configuration(destination_record)
+    destination: Destination = confined_destination(
+        destination_record.type, session.destinations.plain_configuration(destination_record), files
     )
     query = model.sql if model.query_type == "raw_sql" else None
     if query is None:

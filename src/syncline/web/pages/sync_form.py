@@ -19,10 +19,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from syncline.api.routes import syncs as sync_routes
 from syncline.api.routes.destinations import destination_fields
 from syncline.api.schemas import MAX_ID, SyncCreate, SyncUpdate
-from syncline.connectors import registry
 from syncline.connectors.destinations.base import SyncMode
 from syncline.errors import ConnectorError, NotFoundError, SynclineError, ValidationError
-from syncline.security.files import file_policy
+from syncline.security.files import confined_source, file_policy
 from syncline.web.forms import field_errors, problem_text
 from syncline.web.mapping_rows import (
     KINDS,
@@ -334,7 +333,7 @@ def columns(request: Request, user: Viewer, model: str = "") -> Response:
     if model.isdigit():
         try:
             names = model_columns(request, user, int(model))
-        except (ConnectorError, NotFoundError) as exc:
+        except (ConnectorError, NotFoundError, ValidationError) as exc:
             error = str(exc)
     return render(request, "_columns.html", user, names=names, error=error)
 
@@ -346,7 +345,8 @@ def model_columns(request: Request, user: WebUser, model_id: int) -> list[str]:
         record = session.sources.get(model.source_id)
         source_type, configuration = record.type, session.sources.plain_configuration(record)
         sql, table = model.sql, model.table_name
-    source = registry.source_class(source_type).from_config(configuration)
+    policy = file_policy(request.app.state.settings)
+    source = confined_source(source_type, configuration, policy)
     try:
         return [c.name for c in source.describe(sql or source.table_query(table or ""))]
     finally:
