@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from api_fixtures import Api, make_api
+from api_fixtures import Api, make_api, sync_body
 
 from syncline.catalog import Catalog
+from syncline.engine.report import RunStatus
+from syncline.errors import ConfigError
+from syncline.security.files import run_file_policy
 from syncline.security.secrets import SecretBox
+from syncline.settings import Settings, load_settings
+from syncline.worker.execute import execute_leased
 
 
 @pytest.fixture
@@ -99,3 +105,80 @@ def test_a_parquet_file_inside_the_root_still_works(api: Api) -> None:
 
     assert api.post("/models", json=body).status_code in (200, 201)
     assert api.post("/destinations", json=destination).status_code in (200, 201)
+
+
+def test_a_model_stored_unchecked_cannot_read_the_key_at_run_time(api: Api) -> None:
+    files = api.home / "files"
+    source_id = api.ok("POST", "/sources", json={
+        "name": "mem", "slug": "mem", "type": "duckdb", "configuration": {}})["id"]  # fmt: skip
+    sql = f"SELECT 1 AS id, content FROM read_text('{api.home}/secret.key')"
+    model = {"name": "m", "slug": "m", "sourceId": source_id, "queryType": "raw_sql",
+             "raw": {"sql": sql}, "primaryKey": "id", "isSchema": False}  # fmt: skip
+    model_id = api.ok("POST", "/models", json=model, params={"skipColumnQuery": "true"})["id"]
+    destination_id = api.ok("POST", "/destinations", json={
+        "name": "d", "slug": "d", "type": "csv",
+        "configuration": {"directory": str(files / "loot")}})["id"]  # fmt: skip
+    sync = sync_body(int(model_id), int(destination_id))
+    sync["configuration"]["mappings"] = [{"from": "content", "to": "content"}]
+    sync_id = api.ok("POST", "/syncs", json=sync)["id"]
+    run_id = api.ok("POST", f"/syncs/{sync_id}/trigger")["id"]
+    with api.catalog.session() as session:
+        session.runs.start(int(run_id), "test-worker")
+
+    status = execute_leased(api.catalog, int(run_id), Settings(home=api.home), alerts=False)
+
+    assert status is RunStatus.FAILED
+    run = api.ok("GET", f"/syncs/{sync_id}/runs", params={"runId": run_id})["data"][0]
+    assert "Permission" in run["error"]
+    written = [p.read_text() for p in files.rglob("*") if p.is_file()]
+    assert not any("the key" in text for text in written)
+
+
+def test_runs_of_an_operator_only_catalog_follow_the_setting(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    data = tmp_path / "data" / "orders.duckdb"
+
+    free = run_file_policy(Settings(home=home), shared=False)
+    held = run_file_policy(Settings(home=home), shared=True)
+    named = run_file_policy(Settings(home=home, file_roots=(tmp_path / "data",)), shared=False)
+
+    assert free.allows(data)
+    assert not free.allows(home / "secret.key")
+    assert not free.confine_sql
+    assert not held.allows(data)
+    assert held.allows(home / "files" / "orders.duckdb")
+    assert named.allows(data)
+    assert named.confine_sql
+    assert not named.allows(tmp_path / "elsewhere.duckdb")
+
+
+def test_a_root_holding_the_home_folder_is_a_settings_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNCLINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SYNCLINE_FILE_ROOTS", os.pathsep.join([str(tmp_path / "a"), str(tmp_path)]))
+
+    with pytest.raises(ConfigError, match="SYNCLINE_FILE_ROOTS folder .* holds SYNCLINE_HOME"):
+        load_settings()
+
+    monkeypatch.setenv("SYNCLINE_FILE_ROOTS", os.pathsep.join([str(tmp_path / "a"), "b"]))
+    assert load_settings().file_roots == (tmp_path / "a", Path("b"))
+
+
+def test_a_sqlite_model_cannot_attach_another_file(tmp_path: Path) -> None:
+    import sqlite3
+
+    from syncline.connectors.sources.sqlite import SQLiteSource
+    from syncline.errors import TerminalError
+
+    database = tmp_path / "models.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE t (id INTEGER)")
+    attached = tmp_path / "made.db"
+    source = SQLiteSource.from_config({"path": str(database)})
+
+    with pytest.raises(TerminalError, match="not authorized"):
+        source.describe(f"ATTACH '{attached}' AS other")
+
+    assert not attached.exists()
+    assert [c.name for c in source.describe("SELECT id FROM t")] == ["id"]
