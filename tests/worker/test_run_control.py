@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -149,6 +150,15 @@ def test_a_cancel_stops_a_slow_webhook_run_between_requests(
     assert cancelled.successful_added == delivered
     assert "cancelled by a user" in (cancelled.error or "")
     assert len(runs_of(catalog, sync_id)) == 1, "a cancelled run is not resumed"
+
+    # Rows left unsent were neither acknowledged nor rejected: the next run sends them once.
+    receiver.delay = lambda _sync: 0.0
+    next_run = enqueue(catalog, sync_id)
+    _claim(catalog, next_run, "w")
+    assert execute_leased(catalog, next_run, settings, alerts=False) == RunStatus.SUCCESS
+    assert run_record(catalog, next_run).successful_added == 300 - delivered
+    assert receiver.table(sync_id) == models.rows("t1")
+    assert max(Counter(d.row_id for d in receiver.of_sync(sync_id)).values()) == 1
 
 
 def test_a_cancel_after_the_last_row_ends_the_run_cancelled_with_every_row_counted(

@@ -80,8 +80,9 @@ class Delivery:
         self.progress = progress
         self.retry = retry
         capabilities = destination.capabilities
-        # Cancels and stops are seen between batches; the destination sizes them.
-        self.batch_rows = max(1, min(capabilities.max_batch_rows, destination.batch_rows()))
+        self.batch_rows = max(1, capabilities.max_batch_rows)
+        self.stopped = False
+        """Set when a destination left rows of a batch unsent because the run is stopping."""
         self.concurrency = max(1, capabilities.max_concurrency)
 
     def run(self, steps: list[Step]) -> bool:
@@ -101,7 +102,7 @@ class Delivery:
                         continue
                     with closing(self._batches(step)) as batches:
                         for planned in batches:
-                            if self.reporter.cancel_requested():
+                            if self.stopped or self.reporter.cancel_requested():
                                 cancelled = True
                                 break
                             queue.append(self._submit(pool, step, planned))
@@ -119,7 +120,7 @@ class Delivery:
                     error = error or exc
         if error is not None:
             raise error
-        return not cancelled
+        return not (cancelled or self.stopped)
 
     def _batches(self, step: Step) -> Generator[pa.RecordBatch, None, None]:
         return self.planner.planned_batches(step.operation, self.batch_rows, in_doubt=step.in_doubt)
@@ -185,19 +186,28 @@ class Delivery:
         rejected: list[tuple[int, str, str | None]] = [
             (row, reason, None) for row, reason in mapped.rejected
         ]
+        # Rows left unsent for a stop are neither acknowledged nor rejected: their doubt
+        # is withdrawn and the next run plans them again as it would have.
+        unsent = {i for i in result.unsent if 0 <= i < len(mapped.rows)}
+        if unsent:
+            self.stopped = True
+            self.planner.store.withdraw_doubt(
+                flight.planned, [mapped.rows[i] for i in sorted(unsent)]
+            )
         failed_records: set[int] = set()
         for failure in result.failures:
             if not 0 <= failure.index < len(mapped.rows):
                 logger.warning("destination reported row %s outside the batch", failure.index)
                 continue
-            if failure.index in failed_records:
+            if failure.index in failed_records or failure.index in unsent:
                 continue
             failed_records.add(failure.index)
             payload = record_payload(mapped.records, failure.index)
             rejected.append((mapped.rows[failure.index], failure.reason, payload))
         acked = mapped.rows
-        if failed_records:
-            acked = [row for i, row in enumerate(mapped.rows) if i not in failed_records]
+        if failed_records or unsent:
+            settled = failed_records | unsent
+            acked = [row for i, row in enumerate(mapped.rows) if i not in settled]
 
         self.planner.store.record(
             flight.planned, acked, [(row, r) for row, r, _ in rejected], batch=flight.batch

@@ -307,6 +307,7 @@ class _Run:
             fields=mapper.fields,
             create_object=self.configuration.create_object,
             logger=logging.getLogger("syncline.run").getChild(str(self.job.sync_id)),
+            stop_requested=self.reporter.cancel_requested,
         )
         delivery = Delivery(
             planner, mapper, destination, self.reporter, self.progress, self.job.retry

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Self
@@ -86,6 +87,10 @@ class ObjectField:
     type: str
 
 
+def _never() -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class WriteContext:
     """Everything a destination needs to know about the run it writes for."""
@@ -102,6 +107,12 @@ class WriteContext:
     create_object: bool = False
     """Create the target from ``fields`` when it does not exist."""
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("syncline.run"))
+    stop_requested: Callable[[], bool] = _never
+    """True once the run must stop: a user cancelled it, or its worker is stopping.
+
+    A destination that splits one batch into several requests asks before each one,
+    and reports the rows it did not send in :attr:`BatchResult.unsent`.
+    """
 
 
 @dataclass(frozen=True)
@@ -131,9 +142,12 @@ class RowFailure:
 
 @dataclass
 class BatchResult:
-    """The outcome of one batch: every row not listed in ``failures`` was acknowledged."""
+    """The outcome of one batch: every row not in ``failures`` or ``unsent`` was acknowledged."""
 
     failures: list[RowFailure] = field(default_factory=list)
+    unsent: list[int] = field(default_factory=list)
+    """Positions of rows not sent because the run was asked to stop part way through the
+    batch: neither acknowledged nor rejected, so the next run sends them."""
 
     @classmethod
     def all_failed(cls, size: int, reason: str, *, retryable: bool = True) -> Self:
@@ -167,14 +181,6 @@ class Destination(ABC):
     def from_config(cls, raw: dict[str, Any]) -> Self:
         """Build a destination from a raw configuration, raising ValidationError when bad."""
         return cls(cls.config_model.parse(raw))
-
-    def batch_rows(self) -> int:
-        """The most rows the engine hands one :meth:`write_batch` call for this configuration.
-
-        The engine looks for a cancel or a stop between batches, so a destination that
-        splits a batch into slow requests answers with the rows of one round of them.
-        """
-        return self.capabilities.max_batch_rows
 
     @abstractmethod
     def test(self) -> None:

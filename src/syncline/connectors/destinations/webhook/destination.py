@@ -1,7 +1,8 @@
 """The webhook destination: rows as signed JSON requests, several in flight at once.
 
 Every engine batch is split into requests of ``batch_size`` rows, sent up to
-``concurrency`` at a time over one connection pool. Each request body is::
+``concurrency`` at a time over one connection pool; before each request the run's stop
+check is asked, so a cancel waits only for the requests in flight. Each request body is::
 
     {"syncId": 7, "runId": 41, "object": "contacts", "action": "upsert",
      "rows": [{"id": 1, "email": "a@example.com"}, ...]}
@@ -16,7 +17,7 @@ decides each row's fate (see :mod:`.client`); signatures are in :mod:`.signing`.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,15 +84,6 @@ class WebhookDestination(Destination):
         super().__init__(config)
         self.settings = config
         self._open: _Open | None = None
-
-    def batch_rows(self) -> int:
-        """One round of requests: ``batch_size`` rows times ``concurrency``.
-
-        A cancel or a worker's stop is then honoured after the requests in flight are
-        answered, not after up to 10,000 rows of slow requests.
-        """
-        rounds = self.settings.batch_size * self.settings.concurrency
-        return min(self.capabilities.max_batch_rows, rounds)
 
     def test(self) -> None:
         """Send a signed request with action ``test`` and no rows; any 2xx passes."""
@@ -161,7 +153,17 @@ class WebhookDestination(Destination):
         }
         size = self.settings.batch_size
         requests: list[tuple[int, Future[list[RowFailure]]]] = []
+        stopped_at: int | None = None
         for start in range(0, len(lines), size):
+            # At most ``concurrency`` requests in flight, so a stop is seen between them.
+            pending = [future for _, future in requests if not future.done()]
+            if len(pending) >= self.settings.concurrency:
+                wait(pending, return_when=FIRST_COMPLETED)
+            if any(f.done() and f.exception() is not None for _, f in requests):
+                break  # the batch fails as a whole: sending more of it is no use
+            if state.context.stop_requested():
+                stopped_at = start
+                break
             body = encode_body(head, lines[start : start + size])
             rows = min(size, len(lines) - start)
             requests.append((start, state.pool.submit(state.sender.deliver, body, rows)))
@@ -188,16 +190,18 @@ class WebhookDestination(Destination):
             raise unanswered
 
         failures.sort(key=lambda f: f.index)
+        unsent = [] if stopped_at is None else sendable[stopped_at:]
         logger.info(
-            "webhook %s: %d %s rows in %d requests, %d refused",
+            "webhook %s: %d %s rows in %d requests, %d refused%s",
             state.sender.host,
-            len(batch),
+            len(batch) - len(unsent),
             batch.action.value,
             len(requests),
             len(failures),
+            f", {len(unsent)} left unsent because the run is stopping" if unsent else "",
             extra={"sync_id": state.context.sync_id, "run_id": state.context.run_id},
         )
-        return BatchResult(failures)
+        return BatchResult(failures, unsent)
 
     def close(self) -> None:
         """Wait for requests in flight, then close the connection pool."""
