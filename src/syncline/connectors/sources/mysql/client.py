@@ -70,7 +70,12 @@ class MySQLSource(Source):
             self.config.user,
         )
         with translated(self._map_error):
-            return pymysql.connect(**self.config.connect_kwargs())
+            connection = pymysql.connect(**self.config.connect_kwargs())
+            # Every transaction of the session is read-only, so neither a model's query
+            # nor its column check can change the database.
+            with connection.cursor() as cursor:
+                cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            return connection
 
     def _plans(self, connection: Any, query: str) -> list[ColumnPlan]:
         """Column plans from the result's column definitions, fetched with no rows."""

@@ -49,10 +49,14 @@ class PostgresConfig(ConnectorConfig):
             params["password"] = self.password.get_secret_value()
         if self.sslmode is not None:
             params["sslmode"] = self.sslmode
+        # Every transaction of a source session is read-only, so neither a model's query
+        # nor its column check can change the warehouse.
+        options = ["-c default_transaction_read_only=on"]
         if self.schema_name is not None:
             # libpq splits ``options`` on spaces unless they are escaped with a backslash.
             escaped = self.schema_name.replace("\\", "\\\\").replace(" ", "\\ ")
-            params["options"] = f"-c search_path={escaped}"
+            options.append(f"-c search_path={escaped}")
+        params["options"] = " ".join(options)
         return " ".join(f"{key}={_quote(value)}" for key, value in params.items())
 
 
