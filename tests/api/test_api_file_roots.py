@@ -161,6 +161,10 @@ def test_a_root_holding_the_home_folder_is_a_settings_error(
     with pytest.raises(ConfigError, match="SYNCLINE_FILE_ROOTS folder .* holds SYNCLINE_HOME"):
         load_settings()
 
+    monkeypatch.setenv("SYNCLINE_FILE_ROOTS", str(tmp_path / "home" / "snapshots"))
+    with pytest.raises(ConfigError, match="inside the snapshot folder"):
+        load_settings()
+
     monkeypatch.setenv("SYNCLINE_FILE_ROOTS", os.pathsep.join([str(tmp_path / "a"), "b"]))
     assert load_settings().file_roots == (tmp_path / "a", Path("b"))
 

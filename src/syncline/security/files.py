@@ -160,6 +160,11 @@ def root_problems(roots: Iterable[Path], settings_home: Path, catalog: Path | No
                 f"and database must stay out of reach; name a folder such as "
                 f"{str(home / DEFAULT_FOLDER)!r} instead"
             )
+        elif _inside(resolved, home / "snapshots"):
+            problems.append(
+                f"{SETTING} folder {str(root)!r} is inside the snapshot folder, which only "
+                f"Syncline may write; name a folder such as {str(home / DEFAULT_FOLDER)!r}"
+            )
     return problems
 
 
