@@ -89,22 +89,34 @@ def test_model_sql_cannot_read_the_key_nor_write_a_file(api: Api, tmp_path: Path
     assert not target.exists()
 
 
-def test_a_parquet_file_inside_the_root_still_works(api: Api) -> None:
+def test_a_parquet_source_and_csv_destination_inside_the_root_run_end_to_end(
+    api: Api,
+) -> None:
     import duckdb
 
     files = api.home / "files"
     files.mkdir(exist_ok=True)
-    duckdb.sql(f"COPY (SELECT 1 AS id, 'a' AS name) TO '{files / 'people.parquet'}'")
+    duckdb.sql(f"COPY (SELECT 1 AS id, 'ada' AS name) TO '{files / 'people.parquet'}'")
     source_id = api.ok("POST", "/sources", json={
         "name": "mem", "slug": "mem", "type": "duckdb", "configuration": {}})["id"]  # fmt: skip
     body = {"name": "p", "slug": "p", "sourceId": source_id, "queryType": "raw_sql",
             "raw": {"sql": f"SELECT * FROM read_parquet('{files / 'people.parquet'}')"},
             "primaryKey": "id", "isSchema": False}  # fmt: skip
-    destination = {"name": "d", "slug": "d", "type": "csv",
-                   "configuration": {"directory": str(files / "out")}}  # fmt: skip
+    model_id = api.ok("POST", "/models", json=body)["id"]
+    destination_id = api.ok("POST", "/destinations", json={
+        "name": "d", "slug": "d", "type": "csv",
+        "configuration": {"directory": str(files / "out")}})["id"]  # fmt: skip
+    sync = sync_body(int(model_id), int(destination_id))
+    sync["configuration"]["mappings"] = [{"from": "name", "to": "name"}]
+    sync_id = api.ok("POST", "/syncs", json=sync)["id"]
+    run_id = api.ok("POST", f"/syncs/{sync_id}/trigger")["id"]
+    with api.catalog.session() as session:
+        session.runs.start(int(run_id), "test-worker")
 
-    assert api.post("/models", json=body).status_code in (200, 201)
-    assert api.post("/destinations", json=destination).status_code in (200, 201)
+    status = execute_leased(api.catalog, int(run_id), Settings(home=api.home), alerts=False)
+
+    assert status is RunStatus.SUCCESS
+    assert (files / "out" / "users").read_text().splitlines() == ['"id","name"', '"1","ada"']
 
 
 def test_a_model_stored_unchecked_cannot_read_the_key_at_run_time(api: Api) -> None:
