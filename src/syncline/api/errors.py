@@ -186,12 +186,23 @@ async def _user_error(_request: Request, exc: Exception) -> JSONResponse:
     return validation_failed(422, {"body": {"message": exc.message, "value": None}})
 
 
-async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
+_FIXED_ON_CHANGE = {
+    "type": "the type cannot change; create a new one of the new type, point its users to "
+    "it, then delete this one",
+    "slug": "the slug cannot change; create a new one under the new slug instead",
+}
+"""Why a change (PATCH) may not carry these keys, instead of a bare "extra input"."""
+
+
+async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details: dict[str, dict[str, Any]] = {}
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"])
         message = str(error["msg"]).replace("Value error, ", "")
+        fixed = _FIXED_ON_CHANGE.get(str(error["loc"][-1])) if error["loc"] else None
+        if request.method == "PATCH" and error["type"] == "extra_forbidden" and fixed:
+            message = fixed
         if key in details:
             details[key]["message"] += f"; {message}"
             continue

@@ -23,7 +23,11 @@ from syncline.errors import NotFoundError, Problem, ValidationError
 
 R = TypeVar("R", SourceRecord, DestinationRecord, ModelRecord, SyncRecord)
 
-SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,254}$")
+"""A resource slug: the rule project files and the API share (lower case, no dots)."""
+
+WORKSPACE_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+"""A workspace name, which may also hold capitals and dots (e.g. ``Acme.prod``)."""
 
 _SORTABLE = frozenset({"id", "name", "slug", "created_at", "updated_at", "last_run_at"})
 
@@ -45,17 +49,20 @@ UNSET = UnsetType()
 """Marks an update argument that was not given, where ``None`` is a valid new value."""
 
 
-def check_slug(slug: str, problems: list[Problem], where: str = "slug") -> None:
-    """Add a problem when ``slug`` is not letters, digits, dots, dashes and underscores."""
-    if not SLUG.match(slug):
-        problems.append(
-            Problem(
-                location=where,
-                message=f"slug {slug!r} is not valid",
-                fix="use 1-255 letters, digits, '.', '-' or '_', starting with a letter or digit",
-                value=slug,
-            )
+def check_slug(
+    slug: str, problems: list[Problem], where: str = "slug", *, workspace: bool = False
+) -> None:
+    """Add a problem when ``slug`` breaks the slug rule (a workspace's looser one if asked)."""
+    if workspace and not WORKSPACE_SLUG.match(slug):
+        fix = "use 1-255 letters, digits, '.', '-' or '_', starting with a letter or digit"
+    elif not workspace and not SLUG.match(slug):
+        fix = (
+            "use 1-255 lower-case letters, digits, '-' or '_', starting with a letter or "
+            "digit, as in project files"
         )
+    else:
+        return
+    problems.append(Problem(where, f"slug {slug!r} is not valid", fix=fix, value=slug))
 
 
 def raise_problems(problems: Sequence[Problem]) -> None:

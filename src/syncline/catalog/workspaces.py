@@ -37,7 +37,7 @@ class WorkspaceRepository:
     def create(self, slug: str, name: str | None = None) -> WorkspaceRecord:
         """A new workspace."""
         problems: list[Problem] = []
-        check_slug(slug, problems)
+        check_slug(slug, problems, workspace=True)
         raise_problems(problems)
 
         record = WorkspaceRecord(slug=slug, name=name or slug)

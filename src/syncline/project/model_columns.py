@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from syncline.errors import SynclineError
+from syncline.errors import SynclineError, TransientError
 from syncline.security.files import confined_source, file_policy, operator_file_policy
 from syncline.settings import Settings
 
@@ -50,7 +50,11 @@ def query_columns(
         query = sql if sql is not None else source.table_query(table or "")
         return [column.name for column in source.describe(query)]
     except SynclineError as exc:
-        logger.warning(
+        # An unreachable source is worth a warning; a query the source refuses is the
+        # model's own problem, which its checks and runs report.
+        level = logging.WARNING if isinstance(exc, TransientError) else logging.INFO
+        logger.log(
+            level,
             "the columns of a model could not be read from its %s source, so its syncs' "
             "mappings are accepted unchecked: %s",
             source_type,
