@@ -226,7 +226,7 @@ def create(request: Request, form: AdminForm) -> Response:
             disabled=form.text("disabled") == "on",
         )
         with catalog_of(request).session(form.user.workspace_id) as session:
-            made = sync_routes.create_sync(body, session)
+            made = sync_routes.create_sync(body, session, request.app.state.settings)
     except (SynclineError, pydantic.ValidationError) as exc:
         errors = _errors(exc, form, made)
         for field in ("model", "destination"):
