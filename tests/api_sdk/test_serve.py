@@ -34,11 +34,14 @@ def _created(api: httpx.Client, path: str, body: dict[str, Any]) -> None:
 
 
 def test_no_worker_leaves_triggered_runs_queued(tmp_path: Path) -> None:
-    warehouse = tmp_path / "warehouse.duckdb"
+    # SYNCLINE_HOME is tmp_path: API clients may use its ``files`` folder only.
+    files = tmp_path / "files"
+    files.mkdir()
+    warehouse = files / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as connection:
         connection.execute("CREATE TABLE people AS SELECT 1 AS id")
     source = {"path": str(warehouse)}
-    destination = {"path": str(tmp_path / "destination.db")}
+    destination = {"path": str(files / "destination.db")}
     with live_server(tmp_path, "--no-worker") as server, server.http() as api:
         _created(api, "/sources", {"name": "w", "slug": "w", "type": "duckdb",
                                    "configuration": source})  # fmt: skip
