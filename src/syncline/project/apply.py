@@ -20,6 +20,7 @@ from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
 from syncline.errors import ConfigError, NotFoundError, Problem, ValidationError
+from syncline.project.file_roots import refuse_paths_off_roots
 from syncline.project.model_columns import query_columns
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
 from syncline.project.sequences import put_sequence, read_sequences
@@ -43,6 +44,7 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
         managed = {}
     plan = compute_plan(desired, current, managed, secrets)
     _refuse_impossible(plan, desired, current, project)
+    refuse_paths_off_roots(project, settings)
     _refuse_missing_columns(plan, project, settings)
     _note_retargeted(plan, _retargeted(plan, desired, current), desired)
     return plan

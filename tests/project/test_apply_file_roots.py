@@ -1,0 +1,67 @@
+"""A project's file paths: free unless SYNCLINE_FILE_ROOTS is set, never the catalog's own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from project_samples import VALID_REST, WriteFiles
+
+from syncline.catalog import Catalog
+from syncline.errors import ValidationError
+from syncline.project.apply import apply_project, plan_project
+from syncline.project.loader import load_project
+from syncline.security.secrets import SecretBox
+from syncline.settings import Settings
+
+ENV = {"CRM_PASSWORD": "hunter2"}
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[Catalog]:
+    settings = Settings(home=tmp_path / "home")
+    opened = Catalog.from_url(settings.catalog_url, secrets=SecretBox(Fernet.generate_key()))
+    yield opened
+    opened.close()
+
+
+def _sources(path: Path) -> str:
+    return f"""
+        sources:
+          - slug: wh
+            name: Warehouse
+            type: duckdb
+            configuration: {{path: "{path}"}}
+        """
+
+
+def test_without_the_setting_a_project_may_name_any_file_but_the_catalog(
+    write_project: WriteFiles, catalog: Catalog, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    anywhere = write_project(**{"a.yml": _sources(tmp_path / "data.duckdb"), "b.yml": VALID_REST})
+    assert not plan_project(catalog, load_project(anywhere, env=ENV), settings).empty
+
+    own = write_project(**{"a.yml": _sources(tmp_path / "home" / "syncline.db")})
+    with pytest.raises(ValidationError) as caught:
+        apply_project(catalog, load_project(own, env=ENV), settings)
+
+    problem = caught.value.problems[0]
+    assert problem.location == "sources.wh.configuration.path"
+    assert problem.file is not None
+    assert problem.file.endswith("a.yml")
+
+
+def test_with_the_setting_a_project_is_held_to_the_roots(
+    write_project: WriteFiles, catalog: Catalog, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home", file_roots=(tmp_path / "data",))
+    outside = write_project(**{"a.yml": _sources(tmp_path / "x.duckdb"), "b.yml": VALID_REST})
+
+    with pytest.raises(ValidationError, match="SYNCLINE_FILE_ROOTS"):
+        plan_project(catalog, load_project(outside, env=ENV), settings)
+
+    inside = write_project(**{"a.yml": _sources(tmp_path / "data" / "x.duckdb")})
+    assert not plan_project(catalog, load_project(inside, env=ENV), settings).empty
