@@ -83,3 +83,30 @@ def _without_secret_value(problem: Problem) -> Problem:
     if problem.value is None or not looks_secret(last):
         return problem
     return Problem(problem.location, problem.message, problem.fix, value=None)
+
+
+def checked_update(
+    lookup: ConnectorLookup,
+    type_name: str,
+    stored: Mapping[str, Any],
+    name: str | None,
+    changes: Mapping[str, Any] | None,
+    *,
+    files: FilePolicy | None = None,
+) -> dict[str, Any] | None:
+    """The configuration a PATCH leads to (None when it sends none), after every check.
+
+    Raises:
+        ValidationError: the new name is empty or the merged configuration is refused;
+            every problem at once.
+    """
+    problems: list[Problem] = []
+    if name is not None and not name.strip():
+        problems.append(Problem("name", "the name is empty", value=name))
+    configuration = None
+    if changes is not None:
+        configuration = merged(stored, changes)
+        problems += check_connection(lookup, type_name, configuration, files=files)
+    if problems:
+        raise ValidationError(problems)
+    return configuration

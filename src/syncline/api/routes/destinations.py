@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query
 
-from syncline.api.connections import check_connection, check_new_connection, merged
+from syncline.api.connections import check_new_connection, checked_update
 from syncline.api.deps import ReadSession, SettingsDep, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
@@ -105,16 +105,14 @@ def update_destination(
     repository = session.destinations
     record = repository.get(destinationId)
     before = repository.plain_configuration(record)
-    problems: list[Problem] = []
-    if body.name is not None and not body.name.strip():
-        problems.append(Problem("name", "the name is empty", value=body.name))
-    configuration = None
-    if body.configuration is not None:
-        configuration = merged(repository.plain_configuration(record), body.configuration)
-        problems += check_connection(
-            registry.destination_class, record.type, configuration, files=file_policy(settings)
-        )
-    raise_problems(problems)
+    configuration = checked_update(
+        registry.destination_class,
+        record.type,
+        before,
+        body.name,
+        body.configuration,
+        files=file_policy(settings),
+    )
     record = repository.update(
         destinationId, name=body.name, configuration=configuration, keep_stored_secrets=False
     )

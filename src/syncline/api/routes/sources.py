@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from syncline.api.connections import check_connection, check_new_connection, merged
+from syncline.api.connections import check_new_connection, checked_update
 from syncline.api.deps import ReadSession, SettingsDep, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
@@ -21,7 +21,6 @@ from syncline.api.schemas import (
 )
 from syncline.catalog.repository import raise_problems
 from syncline.connectors import registry
-from syncline.errors import Problem
 from syncline.security.files import file_policy
 
 router = APIRouter(prefix="/sources", tags=["sources"], responses=COMMON_RESPONSES)
@@ -77,16 +76,14 @@ def update_source(
     """Rename a source or change its configuration; keys left out keep their values."""
     repository = session.sources
     record = repository.get(sourceId)
-    problems: list[Problem] = []
-    if body.name is not None and not body.name.strip():
-        problems.append(Problem("name", "the name is empty", value=body.name))
-    configuration = None
-    if body.configuration is not None:
-        configuration = merged(repository.plain_configuration(record), body.configuration)
-        problems += check_connection(
-            registry.source_class, record.type, configuration, files=file_policy(settings)
-        )
-    raise_problems(problems)
+    configuration = checked_update(
+        registry.source_class,
+        record.type,
+        repository.plain_configuration(record),
+        body.name,
+        body.configuration,
+        files=file_policy(settings),
+    )
     record = repository.update(
         sourceId, name=body.name, configuration=configuration, keep_stored_secrets=False
     )
