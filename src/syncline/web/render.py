@@ -76,3 +76,10 @@ def render(
         request=request, user=user, path=request.url.path, **context
     )
     return HTMLResponse(page, status_code=status_code)
+
+
+def not_found(request: Request, user: WebUser | None, message: str) -> HTMLResponse:
+    """The 404 page, saying what was looked for and where."""
+    return render(
+        request, "message.html", user, status_code=404, heading="Not found", message=message
+    )

@@ -22,7 +22,7 @@ from syncline.catalog import CatalogSession
 from syncline.catalog.tables import AlertPolicyRecord, AlertStateRecord, SyncRecord
 from syncline.errors import NotFoundError, ValidationError
 from syncline.web.forms import field_errors
-from syncline.web.render import render
+from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
 logger = logging.getLogger(__name__)
@@ -147,10 +147,7 @@ def _policy_page(
         try:
             name, where = _target(session, scope, ident)
         except NotFoundError as exc:
-            return render(
-                request, "message.html", user, status_code=404,
-                heading="Not found", message=str(exc),
-            )  # fmt: skip
+            return not_found(request, user, str(exc))
         stored = read_policy(session.orm, catalog_of(request).secrets, **where)
     recipients = [recipient_label(r) for r in (stored or {}).get("recipients") or []]
     return render(

@@ -27,7 +27,7 @@ from syncline.security.files import file_policy
 from syncline.security.secrets import redacted
 from syncline.settings import Settings
 from syncline.web.forms import ConfigField, config_fields, configuration_from_form, field_errors
-from syncline.web.render import render
+from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
 logger = logging.getLogger(__name__)
@@ -137,10 +137,7 @@ def _register(kind: Kind) -> None:
             try:
                 record = kind.repository(session).get(ident)
             except NotFoundError as exc:
-                return render(
-                    request, "message.html", user, status_code=404,
-                    heading="Not found", message=str(exc),
-                )  # fmt: skip
+                return not_found(request, user, str(exc))
             shown = redacted(record.configuration)
         values = {"name": record.name, "slug": record.slug}
         values.update({f"config.{k}": _shown(v) for k, v in shown.items()})

@@ -21,7 +21,7 @@ from syncline.errors import ConnectorError, NotFoundError, SynclineError, Valida
 from syncline.security.files import confined_source, file_policy
 from syncline.settings import Settings
 from syncline.web.forms import field_errors
-from syncline.web.render import render
+from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
 logger = logging.getLogger(__name__)
@@ -155,10 +155,7 @@ def edit(request: Request, model_id: int, user: Viewer) -> Response:
         try:
             record = session.models.get(model_id)
         except NotFoundError as exc:
-            return render(
-                request, "message.html", user, status_code=404,
-                heading="Not found", message=str(exc),
-            )  # fmt: skip
+            return not_found(request, user, str(exc))
     values = {
         "name": record.name,
         "slug": record.slug,

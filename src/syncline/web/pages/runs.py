@@ -16,7 +16,7 @@ from syncline.api.routes.runs import cancel_sync_run
 from syncline.catalog import RowResultRecord, RunRecord
 from syncline.engine.report import RunStatus
 from syncline.errors import NotFoundError, SynclineError
-from syncline.web.render import render
+from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, Viewer, catalog_of
 
 router = APIRouter()
@@ -94,9 +94,7 @@ def run_page(request: Request, sync_id: int, run_id: int, user: Viewer, key: str
     try:
         context = _run_context(request, user, sync_id, run_id)
     except NotFoundError as exc:
-        return render(
-            request, "message.html", user, status_code=404, heading="Not found", message=str(exc)
-        )
+        return not_found(request, user, str(exc))
     rows = rejected_rows(request, user.workspace_id, run_id, key.strip())
     return render(request, "run.html", user, rows=rows, key=key, oob=False, **context)
 

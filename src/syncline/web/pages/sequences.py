@@ -29,7 +29,7 @@ from syncline.web.pages.sync_form import (
     schedule_from,
     schedule_values,
 )
-from syncline.web.render import render
+from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
 router = APIRouter()
@@ -123,10 +123,7 @@ def sequence_page(request: Request, ident: str, user: Viewer) -> Response:
         try:
             record = session.sequences.get(ident)
         except NotFoundError as exc:
-            return render(
-                request, "message.html", user, status_code=404,
-                heading="Not found", message=str(exc),
-            )  # fmt: skip
+            return not_found(request, user, str(exc))
         syncs = {s.id: s.slug for s in session.syncs.list()}
         steps = [(s.sync_id, syncs.get(s.sync_id, "?"), s.stop_on)
                  for s in session.sequences.steps(record)]  # fmt: skip

@@ -32,7 +32,7 @@ from syncline.web.mapping_rows import (
     row_errors,
     rows_from,
 )
-from syncline.web.render import render
+from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
 logger = logging.getLogger(__name__)
@@ -245,10 +245,7 @@ def edit(request: Request, sync_id: int, user: Viewer) -> Response:
         try:
             record = session.syncs.get(sync_id)
         except NotFoundError as exc:
-            return render(
-                request, "message.html", user, status_code=404,
-                heading="Not found", message=str(exc),
-            )  # fmt: skip
+            return not_found(request, user, str(exc))
     return _form_page(request, user, record=record, values=values_of(record))
 
 

@@ -17,7 +17,7 @@ from syncline.catalog import RunRecord
 from syncline.errors import NotFoundError, SynclineError
 from syncline.scheduling.state import next_run_at
 from syncline.web.describe import mapping_words, mode_words, schedule_words
-from syncline.web.render import render
+from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, Viewer, WebUser, catalog_of
 
 router = APIRouter()
@@ -137,6 +137,4 @@ def delete(request: Request, sync_id: int, form: AdminForm) -> Response:
 
 def _missing(request: Request, user: WebUser, sync_id: int) -> Response:
     message = f"There is no sync {sync_id} in this workspace."
-    return render(
-        request, "message.html", user, status_code=404, heading="Not found", message=message
-    )
+    return not_found(request, user, message)
