@@ -18,6 +18,14 @@ def receiver() -> Iterator[HookReceiver]:
 
 
 @pytest.fixture
-def models(tmp_path: Path) -> ModelFile:
-    """An empty SQLite file to create model tables in."""
-    return ModelFile(tmp_path / "models.db")
+def home(tmp_path: Path) -> Path:
+    """The SYNCLINE_HOME of the worker processes a test starts."""
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def models(home: Path) -> ModelFile:
+    """Model tables in a SQLite file under the home's files folder, where sources may read."""
+    folder = home / "files"
+    folder.mkdir(parents=True, exist_ok=True)
+    return ModelFile(folder / "models.db")

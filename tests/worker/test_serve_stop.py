@@ -26,24 +26,11 @@ from syncline.worker.recovery import RESUME_TRIGGER
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
-
-
-@pytest.fixture
 def catalog(home: Path) -> Iterator[Catalog]:
     """The embedded SQLite catalog the serve process works on."""
     opened = Catalog.open(Settings(home=home))
     yield opened
     opened.close()
-
-
-@pytest.fixture
-def models(home: Path) -> ModelFile:
-    """Model tables in a SQLite file under the home's files folder, where sources may read."""
-    folder = home / "files"
-    folder.mkdir(parents=True, exist_ok=True)
-    return ModelFile(folder / "models.db")
 
 
 def test_a_second_sigterm_of_serve_interrupts_the_running_run_and_queues_its_resumption(

@@ -31,11 +31,6 @@ from syncline.worker.recovery import RESUME_TRIGGER
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
-
-
-@pytest.fixture
 def catalog(home: Path) -> Iterator[Catalog]:
     """The embedded SQLite catalog the worker processes serve."""
     opened = Catalog.open(Settings(home=home))
