@@ -28,7 +28,7 @@ from syncline.connectors.destinations.base import (
 )
 from syncline.engine.actions import Step
 from syncline.engine.mapping import MappedBatch, RecordMapper, record_payload
-from syncline.engine.planner.local import LocalPlanner
+from syncline.engine.planner.base import Planner
 from syncline.engine.report import RejectedRow, RunProgress, RunReporter
 from syncline.errors import ConnectorError, TransientError
 
@@ -66,7 +66,7 @@ class Delivery:
 
     def __init__(
         self,
-        planner: LocalPlanner,
+        planner: Planner,
         mapper: RecordMapper,
         destination: Destination,
         reporter: RunReporter,

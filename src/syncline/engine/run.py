@@ -23,8 +23,10 @@ from syncline.engine.config import SyncConfiguration
 from syncline.engine.delivery import Delivery, RetryPolicy
 from syncline.engine.guards import check_guards
 from syncline.engine.mapping import RecordMapper, check_columns, referenced_columns
-from syncline.engine.planner.local import CURRENT, PLAN, LocalPlanner
+from syncline.engine.planner.base import Planner
+from syncline.engine.planner.local import IngestStats, LocalPlanner
 from syncline.engine.planner.store import delete_snapshot, snapshot_path
+from syncline.engine.planner.warehouse import WarehousePlanner, planner_schema
 from syncline.engine.report import RowCounts, RunProgress, RunReporter, RunStatus
 from syncline.errors import ConnectorError, SynclineError, UserError
 
@@ -166,6 +168,8 @@ class _Run:
         referenced_columns(self.configuration, self.job.primary_key)
 
         self.reporter.stage(RunStatus.QUERYING)
+        if planner_schema(self.job.source) is not None:
+            return self._plan_in_warehouse()
         reader = iter(self.job.source.read(self.job.model_query))
         try:
             return self._plan_run(reader)
@@ -178,7 +182,36 @@ class _Run:
     def _plan_run(self, reader: Iterator[pa.RecordBatch]) -> RunStatus:
         batches, schema = self._read_model(reader)
         columns = self._columns(schema)
-        mapper = RecordMapper(
+        mapper = self._mapper(schema, columns)
+        planner = self._open_planner()
+        try:
+            stats = planner.ingest(batches, schema, columns, salt=self._mapping_signature())
+            return self._plan_ingested(planner, mapper, stats)
+        finally:
+            planner.close()
+
+    def _plan_in_warehouse(self) -> RunStatus:
+        """Plan in the source: the model runs there, only planned rows are read out."""
+        described = self.job.source.describe(self.job.model_query)
+        schema = pa.schema([column.field() for column in described])
+        columns = self._columns(schema)
+        mapper = self._mapper(schema, columns)
+        planner = WarehousePlanner(
+            self.job.source,
+            self.job.sync_id,
+            primary_key=self.job.primary_key,
+            id_column=self.id_column,
+        )
+        try:
+            stats = planner.ingest(
+                self.job.model_query, schema, columns, salt=self._mapping_signature()
+            )
+            return self._plan_ingested(planner, mapper, stats)
+        finally:
+            planner.close()
+
+    def _mapper(self, schema: pa.Schema, columns: list[str]) -> RecordMapper:
+        return RecordMapper(
             self.configuration,
             self.job.primary_key,
             pa.schema([schema.field(name) for name in columns]),
@@ -186,20 +219,20 @@ class _Run:
             run_id=self.job.run_id,
             key_column="_sl_key",
         )
-        planner = self._open_planner()
-        try:
-            stats = planner.ingest(batches, schema, columns, salt=self._mapping_signature())
-            self.progress.query_size = stats.query_size
-            self.progress.skipped_null_keys = stats.null_keys
-            self.reporter.progress(self.progress)
-            planner.check_unique_keys()
 
-            self.reporter.stage(RunStatus.PROCESSING)
-            if self.job.reset_cdc:
-                return self._reset_baseline(planner)
-            completed = self._plan_and_deliver(planner, mapper, stats.query_size - stats.null_keys)
-        finally:
-            planner.close()
+    def _plan_ingested(
+        self, planner: Planner, mapper: RecordMapper, stats: IngestStats
+    ) -> RunStatus:
+        """Check keys, then diff and deliver (or set a new baseline) once rows are in."""
+        self.progress.query_size = stats.query_size
+        self.progress.skipped_null_keys = stats.null_keys
+        self.reporter.progress(self.progress)
+        planner.check_unique_keys()
+
+        self.reporter.stage(RunStatus.PROCESSING)
+        if self.job.reset_cdc:
+            return self._reset_baseline(planner)
+        completed = self._plan_and_deliver(planner, mapper, stats.query_size - stats.null_keys)
 
         self.reporter.stage(RunStatus.REPORTING)
         if not completed:
@@ -259,15 +292,15 @@ class _Run:
             rebuild=self.full_load or self.job.reset_cdc,
         )
 
-    def _reset_baseline(self, planner: LocalPlanner) -> RunStatus:
+    def _reset_baseline(self, planner: Planner) -> RunStatus:
         if not self.job.dry_run:
-            planner.store.replace_baseline(CURRENT)
+            planner.store.replace_baseline(planner.current_table)
             logger.info("sync %s: the current model rows are the new baseline", self.job.sync_id)
         self.reporter.progress(self.progress)
         self.reporter.stage(RunStatus.REPORTING)
         return RunStatus.SUCCESS
 
-    def _plan_and_deliver(self, planner: LocalPlanner, mapper: RecordMapper, rows: int) -> bool:
+    def _plan_and_deliver(self, planner: Planner, mapper: RecordMapper, rows: int) -> bool:
         mode = self.configuration.mode
         plan = planner.diff(every_row=mode is SyncMode.ALL, full_resync=self.full_load)
         upserts = SyncMode.UPSERT in self.job.destination.capabilities.modes
@@ -286,17 +319,17 @@ class _Run:
 
         for step in steps:
             if not step.sends:
-                planner.store.record_unsent(PLAN, step.operation)
+                planner.store.record_unsent(planner.plan_table, step.operation)
         completed = False
         try:
             completed = self._deliver(planner, mapper, steps)
         finally:
             planner.store.merge()
         if completed:
-            planner.store.forget_absent(CURRENT, snapshot=self.full_load)
+            planner.store.forget_absent(planner.current_table, snapshot=self.full_load)
         return completed
 
-    def _deliver(self, planner: LocalPlanner, mapper: RecordMapper, steps: list[Step]) -> bool:
+    def _deliver(self, planner: Planner, mapper: RecordMapper, steps: list[Step]) -> bool:
         destination = self.job.destination
         context = WriteContext(
             sync_id=self.job.sync_id,

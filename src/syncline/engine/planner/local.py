@@ -111,6 +111,12 @@ class LocalPlanner:
         # A run killed after acknowledging batches left them in the journal.
         self.store.merge()
 
+    current_table = CURRENT
+    """The table of this run's model rows, as the store's methods take it."""
+
+    plan_table = PLAN
+    """The table of this run's planned rows, as the store's methods take it."""
+
     @property
     def _row_label(self) -> str:
         return f"sync-{self.sync_id}"

@@ -66,6 +66,42 @@ class DuckDBSource(Source):
             batches = (conform(batch, schema) for batch in reader)
             yield from rebatch(batches, batch_rows)
 
+    def planner_connection(self) -> duckdb.DuckDBPyConnection:
+        """A read-write connection to the file, for the warehouse planner's own tables.
+
+        The sandbox of :meth:`confine_files` holds for it too: the planner runs the
+        model's SQL in this connection, wrapped as a subquery.
+        """
+        import duckdb
+
+        if self.config.path is None:
+            raise TerminalError(
+                "the warehouse planner keeps its tables in the source's database file, and "
+                "this DuckDB source has no 'path'; set one or use 'planner: local'",
+                connector="duckdb",
+            )
+        with translated(self._map_error):
+            connection = duckdb.connect(str(self.config.path))
+            if self._roots is not None:
+                for statement in _sandbox(self._roots):
+                    connection.execute(statement)
+            return connection
+
+    def read_on(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        query: str,
+        *,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        """:meth:`read` over an open ``connection``, as the warehouse planner reads its plan."""
+        with translated(self._map_error):
+            relation = self._relation(connection, query)
+            schema = self._schema(relation)
+            reader = relation.to_arrow_reader(batch_rows)
+            batches = (conform(batch, schema) for batch in reader)
+            yield from rebatch(batches, batch_rows)
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
         import duckdb
 
@@ -105,6 +141,10 @@ class DuckDBSource(Source):
             else:
                 fields.append(pa.field(field.name, normal_type(field.type)))
         return pa.schema(fields)
+
+    def map_error(self, exc: Exception) -> ConnectorError:
+        """The taxonomy error for a driver error of this source's connections."""
+        return map_error(exc, self.config)
 
     def _map_error(self, exc: Exception) -> ConnectorError:
         return map_error(exc, self.config)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from syncline.connectors.config import ConnectorConfig
 
@@ -16,3 +19,11 @@ class DuckDBConfig(ConnectorConfig):
 
     read_only: bool = True
     """Open the file read-only, so a model cannot change it and other readers can share it."""
+
+    planner: Literal["local", "warehouse"] = "local"
+    """Where syncs of this source keep their snapshots and compute their diffs: ``local``
+    (a file beside the worker) or ``warehouse`` (tables in ``plannerSchema`` of ``path``,
+    which the planner then opens for writing)."""
+
+    planner_schema: str = Field(default="syncline_planner", alias="plannerSchema", min_length=1)
+    """Schema of the warehouse planner's tables; created when missing."""

@@ -82,6 +82,21 @@ class PostgresSource(Source):
         finally:
             connection.close()
 
+    def planner_connection(self) -> Any:
+        """A psycopg connection in autocommit mode whose transactions may write.
+
+        Only the warehouse planner uses it, for the tables in its own schema; models are
+        still read through the read-only sessions of :meth:`read`.
+        """
+        import psycopg
+
+        with translated(self._map_error):
+            return psycopg.connect(self.config.conninfo(read_only=False), autocommit=True)
+
+    def map_error(self, exc: Exception) -> ConnectorError:
+        """The taxonomy error for a driver error of this source's connections."""
+        return self._map_error(exc)
+
     def _connect(self) -> Any:
         import adbc_driver_postgresql.dbapi
 

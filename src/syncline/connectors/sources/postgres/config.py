@@ -8,6 +8,8 @@ from pydantic import Field, SecretStr
 
 from syncline.connectors.config import ConnectorConfig
 
+PlannerKind = Literal["local", "warehouse"]
+
 SSLMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 
@@ -35,8 +37,20 @@ class PostgresConfig(ConnectorConfig):
     sslmode: SSLMode | None = None
     """libpq's ``sslmode``; libpq's default (``prefer``) when absent."""
 
-    def conninfo(self) -> str:
-        """The libpq connection string, password included: hand it to the driver only."""
+    planner: PlannerKind = "local"
+    """Where syncs of this source keep their snapshots and compute their diffs: ``local``
+    (a file beside the worker) or ``warehouse`` (tables in ``plannerSchema``, so that
+    only changed rows leave the database)."""
+
+    planner_schema: str = Field(default="syncline_planner", alias="plannerSchema", min_length=1)
+    """Schema of the warehouse planner's tables; created when missing."""
+
+    def conninfo(self, *, read_only: bool = True) -> str:
+        """The libpq connection string, password included: hand it to the driver only.
+
+        Only the warehouse planner's own session asks for ``read_only=False``: it writes
+        to its schema, never to the model's tables.
+        """
         params: dict[str, str] = {
             "host": self.host,
             "port": str(self.port),
@@ -51,7 +65,7 @@ class PostgresConfig(ConnectorConfig):
             params["sslmode"] = self.sslmode
         # Every transaction of a source session is read-only, so neither a model's query
         # nor its column check can change the warehouse.
-        options = ["-c default_transaction_read_only=on"]
+        options = ["-c default_transaction_read_only=on"] if read_only else []
         if self.schema_name is not None:
             # libpq splits ``options`` on spaces unless they are escaped with a backslash.
             escaped = self.schema_name.replace("\\", "\\\\").replace(" ", "\\ ")

@@ -1,0 +1,91 @@
+"""What the run asks of a planner, whichever keeps the snapshot.
+
+Two planners satisfy these protocols: the local one (a DuckDB file beside the worker,
+see :mod:`syncline.engine.planner.local`) and the in-warehouse one (tables in a schema
+of the source, see :mod:`syncline.engine.planner.warehouse`). The run and the delivery
+depend on the protocols only, so both planners follow one snapshot discipline: rows in
+doubt are journaled before a batch is handed over, outcomes after it is answered, and
+the journal is folded into the snapshot at the end of the run or the start of the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Protocol
+
+import pyarrow as pa
+
+from syncline.engine.report import Operation, RowCounts
+
+
+class PlanSummary(Protocol):
+    """How many rows of each operation a diff found, and how big the snapshot was."""
+
+    counts: RowCounts
+    snapshot_size: int
+
+
+class PlannerStore(Protocol):
+    """The snapshot, the failed-row index and the journal of one sync."""
+
+    def record_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> int | None:
+        """Journal ``sent`` planned rows as in doubt; returns the batch's number."""
+
+    def withdraw_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> None:
+        """Drop the doubt of rows whose batch the destination refused as a whole."""
+
+    def record(
+        self,
+        planned: pa.RecordBatch,
+        acked: list[int],
+        rejected: list[tuple[int, str]],
+        *,
+        batch: int | None = None,
+    ) -> None:
+        """Journal one batch's acknowledged and rejected rows."""
+
+    def record_unsent(self, plan: str, operation: Operation) -> int:
+        """Journal every planned row of ``operation`` as done without sending it."""
+
+    def merge(self) -> None:
+        """Fold the journal into the snapshot and the failed-row index, atomically."""
+
+    def replace_baseline(self, current: str) -> None:
+        """Make the current model rows the acknowledged snapshot; clear failed rows."""
+
+    def forget_absent(self, current: str, *, snapshot: bool) -> None:
+        """Drop failed rows (with ``snapshot`` also snapshot rows) no longer in the model."""
+
+
+class Planner(Protocol):
+    """Plans one run of one sync once the model's rows are loaded.
+
+    ``current_table`` and ``plan_table`` name the planner's tables of this run's model
+    rows and planned rows, as its store's methods take them.
+    """
+
+    @property
+    def store(self) -> PlannerStore:
+        """The sync's snapshot store, journaled by the delivery."""
+
+    @property
+    def current_table(self) -> str:
+        """The table of this run's model rows."""
+
+    @property
+    def plan_table(self) -> str:
+        """The table of this run's planned rows."""
+
+    def check_unique_keys(self) -> None:
+        """Fail the run, showing example keys, when the model repeats a primary key."""
+
+    def diff(self, *, every_row: bool = False, full_resync: bool = False) -> PlanSummary:
+        """Compute the plan: added, changed and removed rows, plus last run's failed rows."""
+
+    def planned_batches(
+        self, operation: Operation, batch_rows: int, *, in_doubt: bool | None = None
+    ) -> Generator[pa.RecordBatch, None, None]:
+        """Stream the planned rows of one operation, model columns included."""
+
+    def close(self) -> None:
+        """Release the planner's connection and its scratch tables."""

@@ -1,0 +1,175 @@
+"""The in-warehouse planner: the diff runs in the source, only planned rows leave it.
+
+The model's SQL runs once, inside the source, into a table of this run's rows with
+their canonical key and fingerprint (see :mod:`.sql`); the plan is a join of that
+table with the snapshot and the failed-row index, made in the source too. Only the
+planned rows are read out, through the source's own reader, in batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from syncline.connectors.sources.base import Source
+from syncline.engine.planner.local import IngestStats, Plan, _check_names
+from syncline.engine.planner.warehouse.session import WarehouseSession, open_session
+from syncline.engine.planner.warehouse.sql import PlannerSQL
+from syncline.engine.planner.warehouse.store import WarehouseStore
+from syncline.engine.report import Operation
+from syncline.errors import RunError
+
+logger = logging.getLogger(__name__)
+
+_EXAMPLE_KEYS = 5
+
+
+class WarehousePlanner:
+    """Plans one run of one sync from planner tables in a schema of its source."""
+
+    def __init__(
+        self,
+        source: Source,
+        sync_id: int,
+        *,
+        primary_key: str,
+        id_column: str,
+    ) -> None:
+        self.sync_id = sync_id
+        self.primary_key = primary_key
+        self.id_column = id_column
+        self.session: WarehouseSession = open_session(source)
+        try:
+            self.sql = PlannerSQL(self.session.dialect, self.session.schema, sync_id)
+            self.store = WarehouseStore(self.session, self.sql)
+            # A run killed mid-way left its scratch tables and, maybe, an unfolded journal.
+            self._drop_scratch()
+            self.store.merge()
+        except BaseException:
+            self.session.close()
+            raise
+        self.columns: list[str] = []
+        self.schema: pa.Schema = pa.schema([])
+
+    @property
+    def current_table(self) -> str:
+        return self.sql.table("current")
+
+    @property
+    def plan_table(self) -> str:
+        return self.sql.table("plan")
+
+    def _drop_scratch(self) -> None:
+        for statement in self.sql.drop_tables(("current", "plan")):
+            self.session.execute(statement)
+
+    def ingest(
+        self, model: str, schema: pa.Schema, columns: Sequence[str], *, salt: str = ""
+    ) -> IngestStats:
+        """Run ``model`` in the source into this run's table of referenced ``columns``.
+
+        ``schema`` is the model's Arrow schema as the source describes it; ``salt`` is
+        hashed into every fingerprint, as the local planner does.
+        """
+        self.columns = list(columns)
+        _check_names(schema.names, self.columns)
+        self.schema = pa.schema([schema.field(name) for name in self.columns])
+        self._drop_scratch()
+        self.session.execute(
+            self.sql.load_current(
+                model,
+                list(self.schema),
+                primary_key=self.primary_key,
+                id_column=self.id_column,
+                salt=salt,
+            )
+        )
+        total, keyed = self.session.fetch(self.sql.count_null_keys())[0]
+        stats = IngestStats(query_size=int(total), null_keys=int(total) - int(keyed))
+        logger.info(
+            "sync %s: the warehouse holds %s model rows (%s with a NULL key, skipped)",
+            self.sync_id,
+            stats.query_size,
+            stats.null_keys,
+        )
+        return stats
+
+    def check_unique_keys(self) -> None:
+        """Fail the run, showing example keys, when the model repeats a primary key."""
+        rows = self.session.fetch(self.sql.repeated_keys(_EXAMPLE_KEYS))
+        if not rows:
+            return
+        total = self.session.fetch(self.sql.count_repeated_keys())[0][0]
+        examples = ", ".join(f"{key!r} ({count} rows)" for key, count in rows)
+        raise RunError(
+            f"primary key {self.primary_key!r} is not unique: {total} keys repeat, e.g. "
+            f"{examples}; make the model return one row per key or choose another primary key",
+            code="NON_UNIQUE_PRIMARY_KEY",
+            sync_id=self.sync_id,
+        )
+
+    def diff(self, *, every_row: bool = False, full_resync: bool = False) -> Plan:
+        """Compute the plan in the source, as :meth:`LocalPlanner.diff` defines it."""
+        plan = Plan(snapshot_size=self.store.snapshot_size())
+        self.session.execute(self.sql.drop_tables(("plan",))[0])
+        self.session.execute(
+            self.sql.make_plan(self.columns, every_row=every_row, full_resync=full_resync)
+        )
+        for operation, count in self.session.fetch(self.sql.plan_counts()):
+            plan.counts.add(Operation(operation), int(count))
+        logger.info(
+            "sync %s: planned %s added, %s changed, %s removed in the warehouse "
+            "(snapshot had %s rows)",
+            self.sync_id,
+            plan.counts.added,
+            plan.counts.changed,
+            plan.counts.removed,
+            plan.snapshot_size,
+        )
+        return plan
+
+    def planned_batches(
+        self, operation: Operation, batch_rows: int, *, in_doubt: bool | None = None
+    ) -> Generator[pa.RecordBatch, None, None]:
+        """Stream the planned rows of one operation in batches of at most ``batch_rows``."""
+        query = self.sql.planned_rows(self.columns, operation.value, in_doubt)
+        reader = self.session.read(query, batch_rows)
+        try:
+            for batch in reader:
+                if batch.num_rows:
+                    yield self._with_removed_ids(batch)
+        finally:
+            close = getattr(reader, "close", None)
+            if close is not None:
+                close()
+
+    def _with_removed_ids(self, planned: pa.RecordBatch) -> pa.RecordBatch:
+        """``planned`` in the model's column types, a removed row's id taken from the
+        snapshot (the model no longer has the row)."""
+        removed = pc.equal(planned.column("_sl_op"), "removed")
+        arrays = []
+        for name in planned.schema.names:
+            column = planned.column(name)
+            if name in self.columns:
+                kind = self.schema.field(name).type
+                if column.type != kind:
+                    column = column.cast(kind)
+                if name == self.id_column and pc.any(removed).as_py():
+                    from_snapshot = planned.column("_sl_ext").cast(kind)
+                    column = pc.if_else(removed, from_snapshot, column)
+            arrays.append(column)
+        fields = [
+            self.schema.field(name) if name in self.columns else planned.schema.field(name)
+            for name in planned.schema.names
+        ]
+        return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+
+    def close(self) -> None:
+        """Drop this run's scratch tables and close the planner's session."""
+        try:
+            self._drop_scratch()
+        finally:
+            self.session.close()

@@ -1,0 +1,199 @@
+"""The warehouse planner's own session: a connection that may write to its schema.
+
+Source sessions are read-only, so that a model cannot change the warehouse; the
+planner's session writes, but only statements of :mod:`.sql` to tables of its schema,
+with the model's SQL set in as a subquery. One class per engine that runs the SQL:
+PostgreSQL through psycopg, DuckDB in process. Planned rows are read back through the
+source's own reader, so they reach the destination in the types a local run gives.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from syncline.connectors.sources.base import Source
+from syncline.connectors.sources.duckdb import DuckDBSource
+from syncline.connectors.sources.postgres import PostgresSource
+from syncline.errors import ConfigError, SynclineError, TerminalError
+
+logger = logging.getLogger(__name__)
+
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
+class WarehouseSession(Protocol):
+    """What the planner needs of a connection: run SQL, fetch, load rows, read Arrow."""
+
+    dialect: str
+    schema: str
+
+    def execute(self, sql: str) -> None: ...
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]: ...
+
+    def insert(self, table: str, columns: Sequence[str], rows: pa.Table) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def read(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]: ...
+
+    def create_schema(self, statement: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def planner_schema(source: Source) -> str | None:
+    """The schema a source's syncs keep their planner tables in; None for the local planner."""
+    if getattr(source.config, "planner", "local") != "warehouse":
+        return None
+    return str(getattr(source.config, "planner_schema", "syncline_planner"))
+
+
+def open_session(source: Source) -> WarehouseSession:
+    """A write session to ``source`` for the warehouse planner."""
+    schema = planner_schema(source) or "syncline_planner"
+    if isinstance(source, PostgresSource):
+        return PostgresSession(source, schema)
+    if isinstance(source, DuckDBSource):
+        return DuckDBSession(source, schema)
+    raise ConfigError(
+        f"source type {source.type_name!r} has no warehouse planner yet (postgres and duckdb "
+        "have one); set 'planner: local'"
+    )
+
+
+class PostgresSession:
+    """The planner's psycopg connection to a PostgreSQL source."""
+
+    dialect = "postgres"
+
+    def __init__(self, source: PostgresSource, schema: str) -> None:
+        self.source = source
+        self.schema = schema
+        self.connection = source.planner_connection()
+        self._guard(lambda: self.connection.execute("SET TimeZone = 'UTC'"))
+
+    def _guard(self, action: Any) -> Any:
+        try:
+            return action()
+        except SynclineError:
+            raise
+        except Exception as exc:
+            raise self.source.map_error(exc) from exc
+
+    def execute(self, sql: str) -> None:
+        self._guard(lambda: self.connection.execute(sql))
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        return list(self._guard(lambda: self.connection.execute(sql).fetchall()))
+
+    def insert(self, table: str, columns: Sequence[str], rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+
+        def copy() -> None:
+            names = ", ".join(columns)
+            with self.connection.cursor() as cursor:
+                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copying:
+                    for row in zip(*(rows.column(c).to_pylist() for c in columns), strict=True):
+                        copying.write_row(row)
+
+        self._guard(copy)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        try:
+            with self.connection.transaction():
+                yield
+        except SynclineError:
+            raise
+        except Exception as exc:
+            raise self.source.map_error(exc) from exc
+
+    def read(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        return self.source.read(sql, batch_rows=batch_rows)
+
+    def create_schema(self, statement: str) -> None:
+        """Create the planner's schema, or say which grant would let us."""
+        try:
+            self.connection.execute(statement)
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+                raise self.source.map_error(exc) from exc
+            config = self.source.config
+            raise TerminalError(
+                f"user {config.user!r} may not create schema {self.schema!r} in database "
+                f"{config.database!r} for the warehouse planner; run "
+                f'GRANT CREATE ON DATABASE "{config.database}" TO "{config.user}", or '
+                f'create the schema for it: CREATE SCHEMA "{self.schema}" '
+                f'AUTHORIZATION "{config.user}"',
+                connector="postgres",
+                code="PLANNER_SCHEMA_DENIED",
+            ) from None
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class DuckDBSession:
+    """The planner's read-write connection to a DuckDB source's file."""
+
+    dialect = "duckdb"
+
+    def __init__(self, source: DuckDBSource, schema: str) -> None:
+        self.source = source
+        self.schema = schema
+        self.connection = source.planner_connection()
+        self._in_transaction = False
+
+    def _guard(self, action: Any) -> Any:
+        try:
+            return action()
+        except SynclineError:
+            raise
+        except Exception as exc:
+            raise self.source.map_error(exc) from exc
+
+    def execute(self, sql: str) -> None:
+        self._guard(lambda: self.connection.execute(sql))
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        return list(self._guard(lambda: self.connection.execute(sql).fetchall()))
+
+    def insert(self, table: str, columns: Sequence[str], rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        names = ", ".join(columns)
+
+        def load() -> None:
+            self.connection.register("_sl_rows", rows.select(list(columns)))
+            try:
+                self.connection.execute(f"INSERT INTO {table} ({names}) SELECT * FROM _sl_rows")
+            finally:
+                self.connection.unregister("_sl_rows")
+
+        self._guard(load)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def read(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        return self.source.read_on(self.connection.cursor(), sql, batch_rows=batch_rows)
+
+    def create_schema(self, statement: str) -> None:
+        self.execute(statement)
+
+    def close(self) -> None:
+        self.connection.close()

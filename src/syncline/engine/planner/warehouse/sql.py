@@ -1,0 +1,344 @@
+"""The in-warehouse planner's SQL, written once and rendered for each dialect by sqlglot.
+
+Every statement is composed in PostgreSQL's dialect and transpiled with sqlglot into
+the source's own (``duckdb``, ``snowflake``, ``bigquery`` ...). The model's SQL is never
+parsed: it is set into the rendered statement as a subquery, ``FROM (<model>) AS m``,
+so that only a query can run there, never a statement that changes data.
+
+Canonical forms follow :mod:`syncline.engine.canonical` equivalence for equivalence:
+integral numbers print as integers (``1``, ``1.0`` and ``1.000`` alike), decimals lose
+trailing zeros, timestamps become UTC microseconds since the epoch, booleans
+``true``/``false``, JSON is re-serialised by the warehouse's JSON type, and every value
+is length-prefixed so that NULL and ``''`` differ. The fingerprint is the first 16 hex
+digits of the ``md5`` of a row's encoding, salted with the sync's mappings. It is not
+the local planner's number, but two rows fingerprint alike here exactly when they do
+there, so both planners plan the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import sqlglot
+
+from syncline.engine.canonical import FINGERPRINT_SCHEME, encode_literal, is_json_canonical
+
+DEFAULT_SCHEMA = "syncline_planner"
+"""The schema of the source that holds the planner's tables unless the source names one."""
+
+SCHEME = f"warehouse-{FINGERPRINT_SCHEME}"
+"""Name of the in-warehouse fingerprint; changing it makes every row a change."""
+
+DIALECTS = ("postgres", "duckdb", "snowflake", "bigquery", "redshift", "databricks", "trino")
+"""Dialects the planner's statements are rendered for; PostgreSQL and DuckDB run them."""
+
+MODEL = "_sl_model_sql_"
+"""Stands for the model's subquery in a statement until it is rendered."""
+
+TABLES = ("snapshot", "failed", "journal", "current", "plan")
+"""The planner's tables of one sync, each named ``sync_<id>_<table>``."""
+
+_INTEGRAL_LIMIT = "1e18"
+"""Integral floats below this print through BIGINT, so that ``1.0`` prints as ``1``."""
+
+
+def quote(name: str) -> str:
+    """Quote ``name`` as a PostgreSQL identifier (sqlglot requotes it per dialect)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """A SQL string literal of ``text``."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def table_name(sync_id: int, table: str) -> str:
+    """The unqualified name of one of a sync's planner tables."""
+    return f"sync_{int(sync_id)}_{table}"
+
+
+def canonical_expression(column: str, field: pa.Field) -> str:
+    """A PostgreSQL expression giving the canonical text of ``column`` (NULL stays NULL)."""
+    col = quote(column)
+    kind = field.type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if is_json_canonical(field):
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            if (field.metadata or {}).get(b"syncline.logical") == b"decimal":
+                return _decimal_text(col)
+            # TODO(planner): JSON numbers keep their spelling (1.0 is not 1) and DuckDB's
+            # JSON type keeps key order; the local planner canonicalises both in Python.
+            return f"CAST(CAST({col} AS JSONB) AS TEXT)"
+        return f"CAST({col} AS TEXT)"
+    if pa.types.is_null(kind):
+        return "CAST(NULL AS TEXT)"
+    if pa.types.is_boolean(kind):
+        return f"CASE WHEN {col} THEN 'true' WHEN NOT {col} THEN 'false' END"
+    if pa.types.is_integer(kind):
+        return f"CAST({col} AS TEXT)"
+    if pa.types.is_floating(kind):
+        return (
+            f"CASE WHEN {col} = TRUNC({col}) AND ABS({col}) < {_INTEGRAL_LIMIT} "
+            f"THEN CAST(CAST({col} AS BIGINT) AS TEXT) ELSE CAST({col} AS TEXT) END"
+        )
+    if pa.types.is_decimal(kind):
+        if kind.scale <= 0:
+            return f"CAST({col} AS TEXT)"
+        return _decimal_text(col)
+    if pa.types.is_timestamp(kind):
+        return (
+            f"CASE WHEN ISFINITE({col}) "
+            f"THEN CAST(CAST(EXTRACT(EPOCH FROM {col}) * 1000000 AS BIGINT) AS TEXT) "
+            f"ELSE CAST({col} AS TEXT) END"
+        )
+    return f"CAST({col} AS TEXT)"
+
+
+def _decimal_text(col: str) -> str:
+    """Decimal text without trailing fractional zeros; zero as ``0``."""
+    text = f"CAST({col} AS TEXT)"
+    return (
+        f"CASE WHEN {col} = 0 THEN '0' WHEN POSITION('.' IN {text}) > 0 "
+        f"THEN RTRIM(RTRIM({text}, '0'), '.') ELSE {text} END"
+    )
+
+
+def _encoded(expression: str) -> list[str]:
+    """The length-prefixed encoding of one canonical value, as ``CONCAT`` pieces."""
+    return [
+        f"CASE WHEN {expression} IS NULL THEN 'N' ELSE 'V' END",
+        f"CAST(LENGTH({expression}) AS TEXT)",
+        f"CASE WHEN {expression} IS NOT NULL THEN ':' END",
+        expression,
+    ]
+
+
+def fingerprint_expression(canonical: Sequence[str], salt: str) -> str:
+    """16 hex digits of the md5 of the salted, length-prefixed canonical values."""
+    pieces = [literal(encode_literal(f"{SCHEME}\n{salt}"))]
+    for expression in canonical:
+        pieces += _encoded(expression)
+    return f"LEFT(MD5(CONCAT({', '.join(pieces)})), 16)"
+
+
+@dataclass(frozen=True)
+class PlannerSQL:
+    """The statements of one sync's planner tables in one schema, rendered for a dialect."""
+
+    dialect: str
+    schema: str
+    sync_id: int
+
+    def render(self, sql: str, model: str | None = None) -> str:
+        """``sql`` (PostgreSQL) in this dialect, with the model's subquery set in."""
+        rendered: str = sqlglot.transpile(sql, read="postgres", write=self.dialect)[0]
+        if model is None:
+            return rendered
+        return rendered.replace(MODEL, f"(\n{_bare(model)}\n)", 1)
+
+    def table(self, table: str) -> str:
+        """The qualified, quoted name of one of the sync's tables (PostgreSQL quoting)."""
+        return f"{quote(self.schema)}.{quote(table_name(self.sync_id, table))}"
+
+    def create_schema(self) -> str:
+        return self.render(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
+
+    def create_tables(self) -> list[str]:
+        """The sync's lasting tables, created when missing."""
+        return [
+            self.render(sql)
+            for sql in (
+                f"CREATE TABLE IF NOT EXISTS {self.table('snapshot')} "
+                "(key TEXT, fp TEXT, ext TEXT, doubt TEXT)",
+                f"CREATE TABLE IF NOT EXISTS {self.table('failed')} "
+                "(key TEXT, operation TEXT, reason TEXT, attempts INTEGER)",
+                f"CREATE TABLE IF NOT EXISTS {self.table('journal')} (key TEXT, kind TEXT, "
+                "operation TEXT, fp TEXT, ext TEXT, reason TEXT, attempts INTEGER, "
+                "batch BIGINT)",
+            )
+        ]
+
+    def drop_tables(self, tables: Sequence[str] = TABLES) -> list[str]:
+        return [self.render(f"DROP TABLE IF EXISTS {self.table(table)}") for table in tables]
+
+    def load_current(
+        self,
+        model: str,
+        fields: Sequence[pa.Field],
+        *,
+        primary_key: str,
+        id_column: str,
+        salt: str,
+    ) -> str:
+        """This run's model rows: referenced columns, canonical key, fingerprint and id."""
+        names = [field.name for field in fields]
+        canonical = {field.name: canonical_expression(field.name, field) for field in fields}
+        compared = sorted(name for name in names if name != primary_key)
+        signature = "\n".join(
+            [salt] + [f"{f.name}:{f.type}:{is_json_canonical(f)}" for f in fields]
+        )
+        projection = ", ".join(
+            [quote(name) for name in names]
+            + [
+                f"{canonical[primary_key]} AS _sl_key",
+                f"{fingerprint_expression([canonical[n] for n in compared], signature)} AS _sl_fp",
+                f"CAST({quote(id_column)} AS TEXT) AS _sl_ext",
+                "ROW_NUMBER() OVER () AS _sl_pos",
+            ]
+        )
+        current = self.table("current")
+        sql = f"CREATE TABLE {current} AS SELECT {projection} FROM {MODEL} AS m"
+        return self.render(sql, model)
+
+    def count_null_keys(self) -> str:
+        return self.render(f"SELECT COUNT(*), COUNT(_sl_key) FROM {self.table('current')}")
+
+    def repeated_keys(self, limit: int) -> str:
+        return self.render(
+            f"SELECT _sl_key, COUNT(*) FROM {self.table('current')} WHERE _sl_key IS NOT NULL "
+            f"GROUP BY _sl_key HAVING COUNT(*) > 1 ORDER BY _sl_key LIMIT {int(limit)}"
+        )
+
+    def count_repeated_keys(self) -> str:
+        return self.render(
+            f"SELECT COUNT(*) FROM (SELECT _sl_key FROM {self.table('current')} "
+            "WHERE _sl_key IS NOT NULL GROUP BY _sl_key HAVING COUNT(*) > 1) AS r"
+        )
+
+    def make_plan(self, columns: Sequence[str], *, every_row: bool, full_resync: bool) -> str:
+        """The planned rows with their model columns; see the local planner's ``diff``."""
+        current, snapshot, failed = (self.table(t) for t in ("current", "snapshot", "failed"))
+        model_columns = ", ".join(f"c.{quote(name)}" for name in columns)
+        if full_resync:
+            sql = (
+                f"CREATE TABLE {self.table('plan')} AS SELECT c._sl_key, "
+                "CAST('added' AS TEXT) AS _sl_op, c._sl_fp, c._sl_ext, "
+                "COALESCE(f.attempts, 0) AS _sl_attempts, CAST(NULL AS TEXT) AS _sl_doubt, "
+                f"c._sl_pos, {model_columns} FROM {current} AS c "
+                f"LEFT JOIN {failed} AS f ON f.key = c._sl_key WHERE c._sl_key IS NOT NULL"
+            )
+            return self.render(sql)
+        changed = (
+            "TRUE"
+            if every_row
+            else (
+                "s.key IS NULL OR c._sl_key IS NULL OR s.fp IS NULL OR c._sl_fp <> s.fp "
+                "OR f.key IS NOT NULL"
+            )
+        )
+        sql = (
+            f"CREATE TABLE {self.table('plan')} AS SELECT "
+            "COALESCE(c._sl_key, s.key) AS _sl_key, "
+            "CASE WHEN s.key IS NULL THEN 'added' WHEN c._sl_key IS NULL THEN 'removed' "
+            "WHEN s.doubt = 'added' THEN 'added' ELSE 'changed' END AS _sl_op, "
+            "c._sl_fp, COALESCE(c._sl_ext, s.ext) AS _sl_ext, "
+            "COALESCE(f.attempts, 0) AS _sl_attempts, s.doubt AS _sl_doubt, "
+            f"c._sl_pos, {model_columns} "
+            f"FROM (SELECT * FROM {current} WHERE _sl_key IS NOT NULL) AS c "
+            f"FULL JOIN {snapshot} AS s ON c._sl_key = s.key "
+            f"LEFT JOIN {failed} AS f ON f.key = COALESCE(c._sl_key, s.key) "
+            f"WHERE {changed}"
+        )
+        return self.render(sql)
+
+    def plan_counts(self) -> str:
+        return self.render(f"SELECT _sl_op, COUNT(*) FROM {self.table('plan')} GROUP BY _sl_op")
+
+    def planned_rows(self, columns: Sequence[str], operation: str, in_doubt: bool | None) -> str:
+        """One operation's planned rows, in model order, removed rows last."""
+        where = f"_sl_op = {literal(operation)}"
+        if in_doubt is not None:
+            where += f" AND _sl_doubt IS {'NOT ' if in_doubt else ''}NULL"
+        selected = ", ".join(
+            ["_sl_key", "_sl_op", "_sl_fp", "_sl_ext", "_sl_attempts", "_sl_doubt"]
+            + [quote(name) for name in columns]
+        )
+        return self.render(
+            f"SELECT {selected} FROM {self.table('plan')} WHERE {where} "
+            "ORDER BY _sl_pos NULLS LAST, _sl_key"
+        )
+
+    def snapshot_size(self) -> str:
+        return self.render(f"SELECT COUNT(*) FROM {self.table('snapshot')}")
+
+    def journal_size(self) -> str:
+        return self.render(f"SELECT COUNT(*), MAX(batch) FROM {self.table('journal')}")
+
+    def withdraw(self, keys: Sequence[str]) -> str:
+        listed = ", ".join(literal(key) for key in keys)
+        return self.render(
+            f"DELETE FROM {self.table('journal')} WHERE kind = 'doubt' AND key IN ({listed})"
+        )
+
+    def record_unsent(self, operation: str) -> str:
+        return self.render(
+            f"INSERT INTO {self.table('journal')} "
+            "(key, kind, operation, fp, ext, reason, attempts, batch) "
+            "SELECT _sl_key, 'ack', _sl_op, _sl_fp, _sl_ext, NULL, 0, NULL "
+            f"FROM {self.table('plan')} WHERE _sl_op = {literal(operation)}"
+        )
+
+    def merge(self) -> list[str]:
+        """Fold the journal in: acknowledged entries replace the snapshot's, doubts left
+        without an outcome become unknown entries, rejections replace the failed index."""
+        journal, snapshot, failed = (self.table(t) for t in ("journal", "snapshot", "failed"))
+        unsettled = (
+            f"SELECT d.key, d.operation, d.ext FROM {journal} AS d WHERE d.kind = 'doubt' "
+            f"AND NOT EXISTS (SELECT 1 FROM {journal} AS o WHERE o.key = d.key "
+            "AND o.kind <> 'doubt')"
+        )
+        # The journal stays as it is until the last statement, so every statement sees
+        # the same unsettled doubts.
+        statements = [
+            f"DELETE FROM {snapshot} WHERE key IN (SELECT key FROM {journal} "
+            f"WHERE kind = 'ack' UNION ALL SELECT u.key FROM ({unsettled}) AS u)",
+            f"INSERT INTO {snapshot} (key, fp, ext, doubt) SELECT u.key, NULL, u.ext, "
+            f"u.operation FROM ({unsettled}) AS u",
+            f"INSERT INTO {snapshot} (key, fp, ext, doubt) SELECT key, fp, ext, NULL "
+            f"FROM {journal} WHERE kind = 'ack' AND operation <> 'removed'",
+            f"DELETE FROM {failed} WHERE key IN (SELECT key FROM {journal} "
+            "WHERE kind IN ('ack', 'fail'))",
+            f"INSERT INTO {failed} (key, operation, reason, attempts) "
+            f"SELECT key, operation, reason, attempts FROM {journal} WHERE kind = 'fail'",
+            f"DELETE FROM {journal}",
+        ]
+        return [self.render(sql) for sql in statements]
+
+    def replace_baseline(self) -> list[str]:
+        snapshot = self.table("snapshot")
+        statements = [
+            f"DELETE FROM {snapshot}",
+            f"INSERT INTO {snapshot} (key, fp, ext, doubt) SELECT _sl_key, _sl_fp, _sl_ext, "
+            f"NULL FROM {self.table('current')} WHERE _sl_key IS NOT NULL",
+            f"DELETE FROM {self.table('failed')}",
+            f"DELETE FROM {self.table('journal')}",
+        ]
+        return [self.render(sql) for sql in statements]
+
+    def forget_absent(self, *, snapshot: bool) -> list[str]:
+        current = f"SELECT _sl_key FROM {self.table('current')} WHERE _sl_key IS NOT NULL"
+        statements = []
+        if snapshot:
+            statements.append(f"DELETE FROM {self.table('snapshot')} WHERE key NOT IN ({current})")
+        statements.append(
+            f"DELETE FROM {self.table('failed')} WHERE key NOT IN "
+            f"(SELECT key FROM {self.table('snapshot')}) AND key NOT IN ({current})"
+        )
+        return [self.render(sql) for sql in statements]
+
+    def failed_rows(self) -> str:
+        return self.render(
+            f"SELECT key, operation, reason, attempts FROM {self.table('failed')} ORDER BY key"
+        )
+
+
+def _bare(model: str) -> str:
+    """The model's SQL as a subquery can hold it: no trailing semicolons, and a newline
+    that ends a trailing ``--`` comment before the closing parenthesis."""
+    body = model.rstrip()
+    while body.endswith(";"):
+        body = body[:-1].rstrip()
+    return body

@@ -1,0 +1,164 @@
+"""One sync's snapshot, failed-row index and journal, kept as tables in the source.
+
+The same protocol as the local store (:mod:`syncline.engine.planner.store`): each
+batch's keys are journaled as *in doubt* before the batch is handed over, and its
+outcome once the destination answers, each in a transaction of its own; the journal is
+folded into the snapshot at the end of the run, or at the start of the next when a
+process died before it could. A key still in doubt at that fold becomes an unknown
+snapshot entry, which the next diff plans again whatever the model holds.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from syncline.engine.planner.warehouse.session import WarehouseSession
+from syncline.engine.planner.warehouse.sql import PlannerSQL
+from syncline.engine.report import Operation
+
+logger = logging.getLogger(__name__)
+
+_JOURNAL_COLUMNS = ("key", "kind", "operation", "fp", "ext", "reason", "attempts", "batch")
+
+_JOURNAL_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("kind", pa.string()),
+        ("operation", pa.string()),
+        ("fp", pa.string()),
+        ("ext", pa.string()),
+        ("reason", pa.string()),
+        ("attempts", pa.int32()),
+        ("batch", pa.int64()),
+    ]
+)
+
+
+class WarehouseStore:
+    """The planner tables of one sync in one schema of the source, open for one run."""
+
+    def __init__(self, session: WarehouseSession, sql: PlannerSQL) -> None:
+        self.session = session
+        self.sql = sql
+        self.sync_id = sql.sync_id
+        session.create_schema(sql.create_schema())
+        for statement in sql.create_tables():
+            session.execute(statement)
+        row = session.fetch(sql.journal_size())[0]
+        self._last_batch = int(row[1]) if row[1] is not None else 0
+
+    def snapshot_size(self) -> int:
+        """How many rows the destination acknowledged, or was sent and may hold."""
+        return int(self.session.fetch(self.sql.snapshot_size())[0][0])
+
+    def record_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> int | None:
+        """Journal the ``sent`` planned rows as in doubt, before they go to the destination."""
+        if not sent:
+            return None
+        self._last_batch += 1
+        self._append(_entries(planned, sent, "doubt", batch=self._last_batch))
+        return self._last_batch
+
+    def withdraw_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> None:
+        """Drop the doubt of rows whose batch the destination refused as a whole."""
+        if not sent:
+            return
+        keys = planned.column("_sl_key").take(pa.array(sent, pa.int64())).to_pylist()
+        self.session.execute(self.sql.withdraw([str(key) for key in keys]))
+
+    def record(
+        self,
+        planned: pa.RecordBatch,
+        acked: list[int],
+        rejected: list[tuple[int, str]],
+        *,
+        batch: int | None = None,
+    ) -> None:
+        """Journal one batch's acknowledged and rejected rows in one transaction."""
+        parts = []
+        if acked:
+            parts.append(_entries(planned, acked, "ack"))
+        if rejected:
+            parts.append(
+                _entries(
+                    planned,
+                    [index for index, _ in rejected],
+                    "fail",
+                    reasons=[reason for _, reason in rejected],
+                )
+            )
+        if not parts:
+            return
+        with self.session.transaction():
+            for part in parts:
+                self._append(part)
+
+    def _append(self, table: pa.Table) -> None:
+        self.session.insert(self.sql.table("journal"), _JOURNAL_COLUMNS, table)
+
+    def record_unsent(self, plan: str, operation: Operation) -> int:
+        """Journal every planned row of ``operation`` as done without sending it.
+
+        ``plan`` is the planner's plan table, which this store names itself.
+        """
+        self.session.execute(self.sql.record_unsent(operation.value))
+        return 0
+
+    def merge(self) -> None:
+        """Fold the journal into the snapshot and the failed-row index, atomically."""
+        pending = int(self.session.fetch(self.sql.journal_size())[0][0])
+        if pending == 0:
+            return
+        with self.session.transaction():
+            for statement in self.sql.merge():
+                self.session.execute(statement)
+        logger.debug("merged %s journal entries of sync %s", pending, self.sync_id)
+
+    def replace_baseline(self, current: str) -> None:
+        """Make this run's model rows the acknowledged snapshot; clear failed rows."""
+        with self.session.transaction():
+            for statement in self.sql.replace_baseline():
+                self.session.execute(statement)
+
+    def forget_absent(self, current: str, *, snapshot: bool) -> None:
+        """Drop failed rows (with ``snapshot`` also snapshot rows) no longer in the model."""
+        with self.session.transaction():
+            for statement in self.sql.forget_absent(snapshot=snapshot):
+                self.session.execute(statement)
+
+    def failed_rows(self) -> list[tuple[str, str, str, int]]:
+        """Every row of the failed-row index: key, operation, reason, attempts."""
+        rows = self.session.fetch(self.sql.failed_rows())
+        return [(str(k), str(o), str(r), int(a)) for k, o, r, a in rows]
+
+
+def _entries(
+    planned: pa.RecordBatch,
+    indices: list[int],
+    kind: str,
+    *,
+    batch: int | None = None,
+    reasons: list[str] | None = None,
+) -> pa.Table:
+    """Journal rows of kind ``kind`` for the planned rows at ``indices``."""
+    rows = planned.take(pa.array(indices, pa.int64()))
+    count = rows.num_rows
+    attempts = pa.repeat(pa.scalar(0, pa.int32()), count)
+    if kind == "fail":
+        attempts = pc.add(rows.column("_sl_attempts").cast(pa.int32()), 1)
+    return pa.Table.from_arrays(
+        [
+            rows.column("_sl_key").cast(pa.string()),
+            pa.repeat(pa.scalar(kind), count),
+            rows.column("_sl_op").cast(pa.string()),
+            rows.column("_sl_fp").cast(pa.string()),
+            rows.column("_sl_ext").cast(pa.string()),
+            pa.array(reasons, pa.string()) if reasons else pa.nulls(count, pa.string()),
+            attempts,
+            pa.repeat(pa.scalar(batch, pa.int64()), count),
+        ],
+        schema=_JOURNAL_SCHEMA,
+    )
