@@ -1,19 +1,31 @@
-"""What the source and destination endpoints share: checking a connector configuration.
+"""What the source and destination endpoints share: checking a configuration, and trying it.
 
 A configuration is checked by the connector's own pydantic model from the registry,
 the same check ``syncline validate`` runs on project files, so the API and YAML accept
-and refuse the same things.
+and refuse the same things. :func:`try_connection` is the connection test of the API
+and of the web UI's forms.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from syncline.catalog.repository import check_slug
-from syncline.errors import ConfigError, Problem, ValidationError
+from syncline.errors import ConfigError, Problem, SynclineError, ValidationError
 from syncline.security.files import FilePolicy, path_problems
 from syncline.security.secrets import looks_secret
+
+logger = logging.getLogger(__name__)
+
+SHORTEST_HIDDEN_SECRET = 4
+"""Secret values this long or longer are masked in a test's message.
+
+A shorter value would mask every place its letters occur in the message, leaving
+nothing readable; the connectors' own messages do not quote credentials anyway.
+"""
 
 ConnectorLookup = Callable[[str], Any]
 """``registry.source_class`` or ``registry.destination_class``."""
@@ -110,3 +122,78 @@ def checked_update(
     if problems:
         raise ValidationError(problems)
     return configuration
+
+
+@dataclass(frozen=True)
+class ConnectionTest:
+    """The outcome of trying a connection: success, or the reason it failed, secrets masked."""
+
+    success: bool
+    message: str | None = None
+
+
+def try_connection(
+    lookup: ConnectorLookup,
+    kind: str,
+    type_name: str,
+    configuration: Mapping[str, Any],
+    files: FilePolicy,
+) -> ConnectionTest:
+    """Check the configuration, then connect with it as the connector's ``test()`` does.
+
+    ``kind`` (``source`` or ``destination``) names the connector in the log. A path
+    off the file roots fails the test before anything is opened, and a source's SQL
+    runs in the roots' sandbox, as it would in a run. The message never holds a
+    secret value of the configuration.
+    """
+    problems = check_connection(lookup, type_name, configuration, files=files)
+    if problems:
+        message = "; ".join(f"{p.location}: {p.message}" for p in problems)
+        return ConnectionTest(False, message)
+
+    try:
+        connector = lookup(type_name).from_config(dict(configuration))
+    except (SynclineError, ImportError) as exc:
+        return ConnectionTest(False, _masked(str(exc), lookup, type_name, configuration))
+    try:
+        confine = getattr(connector, "confine_files", None)
+        if confine is not None and files.confine_sql:
+            confine(files.roots)
+        connector.test()
+    except SynclineError as exc:
+        logger.info("connection test of a %s (%s) failed", kind, type_name)
+        return ConnectionTest(False, _masked(str(exc), lookup, type_name, configuration))
+    finally:
+        connector.close()
+    return ConnectionTest(True)
+
+
+def _masked(
+    message: str, lookup: ConnectorLookup, type_name: str, configuration: Mapping[str, Any]
+) -> str:
+    try:
+        declared = set(lookup(type_name).config_model.secret_fields())
+    except (SynclineError, ImportError, AttributeError):
+        declared = set()
+    for value in sorted(_secret_values(configuration, declared), key=len, reverse=True):
+        message = message.replace(value, "***")
+    return message
+
+
+def _secret_values(data: Mapping[str, Any], declared: set[str]) -> Iterator[str]:
+    for key, value in data.items():
+        if key in declared or looks_secret(key):
+            yield from (v for v in _leaves(value) if len(v) >= SHORTEST_HIDDEN_SECRET)
+        elif isinstance(value, Mapping):
+            yield from _secret_values(value, declared)
+
+
+def _leaves(value: Any) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _leaves(item)
+    elif value is not None and not isinstance(value, bool):
+        yield str(value)

@@ -245,3 +245,31 @@ class SyncOrderBy(StrEnum):
     slug = "slug"
     createdAt = "createdAt"
     updatedAt = "updatedAt"
+
+
+# -- looking at sources, destinations and models ------------------------------------------------
+
+
+class ConnectionTestResult(Strict):
+    """A connection test's outcome; ``message`` says why it failed and never holds a secret."""
+
+    success: bool
+    message: str | None = None
+
+
+class ColumnShape(Strict):
+    """A column of a model's query, with the source's own type name."""
+
+    name: str
+    type: str
+
+
+class ModelPreview(Strict):
+    """A model's columns and its first rows, each row's values in column order.
+
+    Values are JSON-safe: decimals, times and durations are text (ISO 8601 for times),
+    bytes are base64, NaN and infinities are their names.
+    """
+
+    columns: list[ColumnShape]
+    rows: list[list[Any]]

@@ -1,19 +1,22 @@
-"""``/destinations``: list, read, create, change and delete where syncs write."""
+"""``/destinations``: list, read, create, change, test and delete where syncs write."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query
 
-from syncline.api.connections import check_new_connection, checked_update
-from syncline.api.deps import ReadSession, SettingsDep, WriteSession
+from syncline.api.auth import WorkspaceId
+from syncline.api.connections import check_new_connection, checked_update, try_connection
+from syncline.api.deps import CatalogDep, ReadSession, SettingsDep, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
 from syncline.api.schemas import (
     NO_NUL,
     ConnectionCreate,
+    ConnectionTestResult,
     ConnectionUpdate,
     Destination,
     OrderBy,
@@ -142,6 +145,31 @@ def delete_destination(destinationId: PathId, session: WriteSession) -> Any:
     shape = session.to_api(session.destinations.get(destinationId))
     session.destinations.delete(destinationId)
     return shape
+
+
+@router.post(
+    "/{destinationId}/test",
+    operation_id="TestDestination",
+    response_model=ConnectionTestResult,
+    response_model_exclude_none=True,
+    responses=NOT_FOUND,
+)
+def try_destination(
+    destinationId: PathId, workspace_id: WorkspaceId, catalog: CatalogDep, settings: SettingsDep
+) -> Any:
+    """Check that the destination can be reached with its stored configuration, as the CLI does.
+
+    A connection that fails is still a 200, with ``success: false`` and a ``message``
+    saying why. The catalog session ends before the destination is reached.
+    """
+    with catalog.session(workspace_id, read_only=True) as session:
+        record = session.destinations.get(destinationId)
+        type_name = record.type
+        configuration = session.destinations.plain_configuration(record)
+    outcome = try_connection(
+        registry.destination_class, "destination", type_name, configuration, file_policy(settings)
+    )
+    return asdict(outcome)
 
 
 class DestinationField(Strict):

@@ -3,12 +3,15 @@
 Creating a model runs its column query on the source (unless ``skipColumnQuery``),
 so bad SQL or a primary key the query does not return is a 422 with the source's
 own error, not a failed run later. The query runs before the catalog session
-opens, so a slow warehouse never holds the catalog's write lock.
+opens, so a slow warehouse never holds the catalog's write lock. A stored model's
+columns and first rows can be looked at too (``/columns``, ``/preview``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query
@@ -19,9 +22,12 @@ from syncline.api.auth import WorkspaceId
 from syncline.api.deps import CatalogDep, ReadSession, SettingsDep, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep, tag_filter
+from syncline.api.previews import PREVIEW_ROWS, preview, query_columns, stored_source
 from syncline.api.schemas import (
+    ColumnShape,
     Model,
     ModelCreate,
+    ModelPreview,
     ModelUpdate,
     OrderBy,
     Page,
@@ -33,7 +39,7 @@ from syncline.catalog.repository import UNSET, raise_problems
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
-from syncline.errors import ConnectorError, NotFoundError, Problem, ValidationError
+from syncline.errors import ConfigError, ConnectorError, NotFoundError, Problem, ValidationError
 from syncline.security.files import confined_source, file_policy
 from syncline.settings import Settings
 
@@ -202,6 +208,88 @@ def delete_model(modelId: PathId, session: WriteSession) -> Any:
     shape = session.to_api(session.models.get(modelId))
     session.models.delete(modelId)
     return shape
+
+
+PreviewLimit = Annotated[
+    int, Query(ge=1, le=PREVIEW_ROWS, description="How many of the first rows to show.")
+]
+
+
+@router.get(
+    "/{modelId}/columns",
+    operation_id="ListModelColumns",
+    response_model=Page[ColumnShape],
+    responses=NOT_FOUND,
+)
+def list_model_columns(
+    modelId: PathId, workspace_id: WorkspaceId, catalog: CatalogDep, settings: SettingsDep
+) -> Any:
+    """The columns the model's query returns now, with the source's type names.
+
+    The source plans the query without reading rows. A source that refuses it is a 422
+    with the source's own message.
+    """
+    source_id, sql, table = _stored_query(catalog, workspace_id, modelId)
+    with (
+        _source_refusals(source_id),
+        stored_source(catalog, workspace_id, source_id, settings) as source,
+    ):
+        columns = query_columns(source, sql, table)
+    return {"data": [{"name": c.name, "type": c.type} for c in columns], "hasMore": False}
+
+
+@router.get(
+    "/{modelId}/preview",
+    operation_id="PreviewModel",
+    response_model=ModelPreview,
+    responses=NOT_FOUND,
+)
+def preview_model(
+    modelId: PathId,
+    workspace_id: WorkspaceId,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    limit: PreviewLimit = PREVIEW_ROWS,
+) -> Any:
+    """The model's columns with their types and its first ``limit`` rows (100 at most).
+
+    The query runs on the source inside the server's file roots, as a run of the model
+    would. A source that refuses it is a 422 with the source's own message.
+    """
+    source_id, sql, table = _stored_query(catalog, workspace_id, modelId)
+    with _source_refusals(source_id):
+        shown = preview(catalog, workspace_id, source_id, sql, table, settings, limit=limit)
+    columns = [{"name": c.name, "type": c.type} for c in shown.columns]
+    return {"columns": columns, "rows": shown.rows}
+
+
+def _stored_query(
+    catalog: Catalog, workspace_id: int, model_id: int
+) -> tuple[int, str | None, str | None]:
+    """The source id, SQL and table of a model of the workspace (NotFoundError otherwise)."""
+    with catalog.session(workspace_id, read_only=True) as session:
+        record = session.models.get(model_id)
+        sql = record.sql if record.query_type == "raw_sql" else None
+        return record.source_id, sql, record.table_name
+
+
+@contextmanager
+def _source_refusals(source_id: int) -> Iterator[None]:
+    """A source that cannot be built, or refuses the query, as a 422 on ``path.modelId``."""
+    where = "path.modelId"
+    try:
+        yield
+    except ConnectorError as exc:
+        logger.info("a stored model's query failed on source %s", source_id)
+        message = f"the source refused the model's query: {exc}"
+        raise ValidationError(
+            [Problem(where, message, fix="correct the model's query with PATCH /models/{id}")]
+        ) from None
+    except ConfigError as exc:
+        message = f"the model's source {source_id} cannot be used: {exc}"
+        raise ValidationError(
+            [Problem(where, message, fix="correct the source's configuration")]
+        ) from None
 
 
 def column_problems(

@@ -1,17 +1,20 @@
-"""``/sources``: list, read, create, change and delete the warehouses models query."""
+"""``/sources``: list, read, create, change, test and delete the warehouses models query."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter
 
-from syncline.api.connections import check_new_connection, checked_update
-from syncline.api.deps import ReadSession, SettingsDep, WriteSession
+from syncline.api.auth import WorkspaceId
+from syncline.api.connections import check_new_connection, checked_update, try_connection
+from syncline.api.deps import CatalogDep, ReadSession, SettingsDep, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
 from syncline.api.schemas import (
     ConnectionCreate,
+    ConnectionTestResult,
     ConnectionUpdate,
     OrderBy,
     Page,
@@ -101,3 +104,27 @@ def delete_source(sourceId: PathId, session: WriteSession) -> Any:
     shape = session.to_api(session.sources.get(sourceId))
     session.sources.delete(sourceId)
     return shape
+
+
+@router.post(
+    "/{sourceId}/test",
+    operation_id="TestSource",
+    response_model=ConnectionTestResult,
+    response_model_exclude_none=True,
+    responses=NOT_FOUND,
+)
+def try_source(
+    sourceId: PathId, workspace_id: WorkspaceId, catalog: CatalogDep, settings: SettingsDep
+) -> Any:
+    """Connect with the stored configuration and run a trivial query (``syncline sources test``).
+
+    A connection that fails is still a 200, with ``success: false`` and a ``message``
+    saying why. The catalog session ends before the source is reached.
+    """
+    with catalog.session(workspace_id, read_only=True) as session:
+        record = session.sources.get(sourceId)
+        type_name, configuration = record.type, session.sources.plain_configuration(record)
+    outcome = try_connection(
+        registry.source_class, "source", type_name, configuration, file_policy(settings)
+    )
+    return asdict(outcome)

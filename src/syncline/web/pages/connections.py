@@ -16,13 +16,13 @@ import pydantic
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from syncline.api.connections import check_connection, merged
+from syncline.api.connections import merged, try_connection
 from syncline.api.routes import destinations as destination_routes
 from syncline.api.routes import sources as source_routes
 from syncline.api.schemas import ConnectionCreate, ConnectionUpdate
 from syncline.catalog import CatalogSession
 from syncline.connectors import registry
-from syncline.errors import ConfigError, ConnectorError, NotFoundError, SynclineError
+from syncline.errors import ConfigError, NotFoundError, SynclineError
 from syncline.security.files import file_policy
 from syncline.security.secrets import redacted
 from syncline.settings import Settings
@@ -205,19 +205,9 @@ def _test_result(
     request: Request, user: WebUser, kind: Kind, type_name: str, configuration: dict[str, Any]
 ) -> Response:
     files = file_policy(request.app.state.settings)
-    problems = check_connection(kind.lookup, type_name, configuration, files=files)
-    if problems:
-        message = "; ".join(f"{p.location}: {p.message}" for p in problems)
-        return render(request, "_test_result.html", user, ok=False, message=message)
-    connector = kind.lookup(type_name).from_config(configuration)
-    try:
-        connector.test()
-    except ConnectorError as exc:
-        logger.info("connection test of a %s (%s) failed", kind.singular, type_name)
-        return render(request, "_test_result.html", user, ok=False, message=str(exc))
-    finally:
-        connector.close()
-    return render(request, "_test_result.html", user, ok=True, message="Connection OK.")
+    outcome = try_connection(kind.lookup, kind.singular, type_name, configuration, files)
+    message = "Connection OK." if outcome.success else outcome.message
+    return render(request, "_test_result.html", user, ok=outcome.success, message=message)
 
 
 def _shown(value: Any) -> Any:

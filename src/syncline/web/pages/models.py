@@ -9,17 +9,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import pyarrow as pa
 import pydantic
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from syncline.api.previews import preview
 from syncline.api.routes import models as model_routes
 from syncline.api.schemas import ModelCreate, ModelUpdate, RawQuery, TableQuery
 from syncline.catalog import Catalog
-from syncline.errors import ConnectorError, NotFoundError, SynclineError, ValidationError
-from syncline.security.files import confined_source, file_policy
-from syncline.settings import Settings
+from syncline.errors import ConfigError, ConnectorError, NotFoundError, SynclineError
 from syncline.web.forms import field_errors
 from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
@@ -28,9 +26,6 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter()
 
-PREVIEW_ROWS = 100
-"""How many rows the preview shows."""
-
 _ALIASES = {
     "raw.sql": "sql",
     "raw": "sql",
@@ -38,43 +33,6 @@ _ALIASES = {
     "sourceId": "source",
     "primaryKey": "primary_key",
 }
-
-
-def preview(
-    catalog: Catalog,
-    workspace_id: int,
-    source_id: int,
-    sql: str | None,
-    table: str | None,
-    settings: Settings,
-) -> tuple[list[tuple[str, str]], list[list[Any]]]:
-    """Columns (name, type) and first rows of ``sql`` (or of ``table``) on the source.
-
-    Raises ConnectorError with the source's own message when it refuses the query.
-    """
-    with catalog.session(workspace_id, read_only=True) as session:
-        record = session.sources.get(source_id)
-        source_type = record.type
-        configuration = session.sources.plain_configuration(record)
-
-    source = confined_source(source_type, configuration, file_policy(settings))
-    try:
-        # A table is quoted by the source in its own dialect, as a table model's runs do.
-        sql = sql if sql is not None else source.table_query(table or "")
-        columns = source.describe(sql)
-        batches = source.read(sql, batch_rows=PREVIEW_ROWS)
-        first = next(batches, None)
-        close = getattr(batches, "close", None)
-        if close is not None:
-            close()
-    finally:
-        source.close()
-
-    rows: list[list[Any]] = []
-    if first is not None:
-        shown = pa.Table.from_batches([first.slice(0, PREVIEW_ROWS)])
-        rows = [list(row.values()) for row in shown.to_pylist()]
-    return [(c.name, c.type) for c in columns], rows
 
 
 def _sources(catalog: Catalog, workspace_id: int) -> list[tuple[int, str]]:
@@ -220,11 +178,12 @@ def preview_fragment(request: Request, form: AdminForm) -> Response:
         message = "Choose a source and write a query first."
         return render(request, "_preview.html", form.user, error=message, columns=[], rows=[])
     try:
-        columns, rows = preview(
+        shown = preview(
             catalog_of(request), form.user.workspace_id, int(source), sql, table,
             request.app.state.settings,
         )  # fmt: skip
-    except (ConnectorError, NotFoundError, ValidationError) as exc:
+    except (ConnectorError, NotFoundError, ConfigError) as exc:
         logger.info("model preview failed on source %s", source)
         return render(request, "_preview.html", form.user, error=str(exc), columns=[], rows=[])
-    return render(request, "_preview.html", form.user, error=None, columns=columns, rows=rows)
+    columns = [(c.name, c.type) for c in shown.columns]
+    return render(request, "_preview.html", form.user, error=None, columns=columns, rows=shown.rows)
