@@ -37,6 +37,7 @@ ROUTERS = (
     "syncs",
     "runs",
     "sequences",
+    "alerts",
 )
 """Route modules under :mod:`syncline.api.routes`, in the order the document lists them.
 

@@ -1,0 +1,189 @@
+"""Alert policies through the API: a destination's default and a sync's override.
+
+The API checks a policy as a project file's ``alerts:`` is checked, stores it as the
+web UI does (recipients' secrets sealed), and never sends a secret back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_fixtures import Api, Pipeline, make_pipeline
+from sqlalchemy import select
+
+from syncline.alerts.store import read_policy
+from syncline.catalog.tables import AlertPolicyRecord
+
+SLACK_URL = "https://hooks.example.org/services/T000/B000/very-secret-path"
+
+DESTINATION_POLICY: dict[str, Any] = {
+    "triggers": {"slowRun": {"after": "30m", "level": "critical"}, "rowCountDrop": {"share": 0.5}},
+    "recipients": [
+        {"type": "slack", "url": SLACK_URL, "level": "critical"},
+        {"type": "webhook", "url": "http://127.0.0.1:9/alerts",
+         "headers": {"X-Token": "header-secret"}},
+        {"type": "email", "host": "127.0.0.1", "port": 2525, "from": "syncline@example.org",
+         "to": ["oncall@example.org"], "username": "syncline", "password": "smtp-secret"},
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture
+def pipeline(api: Api, tmp_path: Path) -> Pipeline:
+    """A DuckDB source, webhook destination, model and sync in the default workspace."""
+    return make_pipeline(api, tmp_path)
+
+
+def test_without_a_policy_every_trigger_reads_as_its_default(api: Api, pipeline: Pipeline) -> None:
+    defaults = {
+        "triggers": {"rejectedRows": None, "slowRun": None, "rowCountDrop": None},
+        "recipients": None,
+    }
+
+    assert api.ok("GET", f"/destinations/{pipeline.destination}/alerts") == defaults
+    assert api.ok("GET", f"/syncs/{pipeline.sync}/alerts") == {**defaults, "effective": defaults}
+
+
+def test_a_destination_policy_is_stored_and_read_back_without_secrets(
+    api: Api, pipeline: Pipeline
+) -> None:
+    path = f"/destinations/{pipeline.destination}/alerts"
+
+    written = api.ok("PUT", path, json=DESTINATION_POLICY)
+    read = api.ok("GET", path)
+
+    assert written == read
+    assert read["triggers"] == {
+        "rejectedRows": None,
+        "slowRun": {"after": 1800.0, "level": "critical"},
+        "rowCountDrop": {"share": 0.5, "level": "warning"},
+    }
+    assert read["recipients"] == [
+        {"type": "slack", "level": "critical"},
+        {"type": "webhook", "level": "warning"},
+        {"type": "email", "level": "warning", "host": "127.0.0.1", "port": 2525,
+         "from": "syncline@example.org", "to": ["oncall@example.org"], "starttls": False,
+         "username": "syncline"},
+    ]  # fmt: skip
+    for secret in (SLACK_URL, "header-secret", "smtp-secret"):
+        assert secret not in str(read)
+
+
+def test_recipients_secrets_are_sealed_at_rest_and_kept_for_the_notifier(
+    api: Api, pipeline: Pipeline
+) -> None:
+    api.ok("PUT", f"/destinations/{pipeline.destination}/alerts", json=DESTINATION_POLICY)
+
+    with api.catalog.session() as session:
+        record = session.orm.scalars(select(AlertPolicyRecord)).one()
+        stored = str(record.configuration)
+        revealed = read_policy(
+            session.orm, api.catalog.secrets, destination_id=pipeline.destination
+        )
+
+    for secret in (SLACK_URL, "header-secret", "smtp-secret"):
+        assert secret not in stored
+    assert revealed is not None
+    assert revealed["recipients"][0]["url"] == SLACK_URL
+    assert revealed["recipients"][2]["password"] == "smtp-secret"
+
+
+def test_a_sync_override_is_laid_over_its_destination_s_policy(
+    api: Api, pipeline: Pipeline
+) -> None:
+    api.ok("PUT", f"/destinations/{pipeline.destination}/alerts", json=DESTINATION_POLICY)
+    override = {"triggers": {"rejectedRows": {"count": 5}, "slowRun": False}}
+
+    written = api.ok("PUT", f"/syncs/{pipeline.sync}/alerts", json=override)
+    read = api.ok("GET", f"/syncs/{pipeline.sync}/alerts")
+
+    assert written["triggers"]["rejectedRows"] == {"count": 5, "share": None, "level": "warning"}
+    assert written["recipients"] is None
+    effective = read["effective"]
+    assert effective["triggers"]["rejectedRows"]["count"] == 5
+    assert effective["triggers"]["slowRun"] is None
+    assert effective["triggers"]["rowCountDrop"] == {"share": 0.5, "level": "warning"}
+    assert [r["type"] for r in effective["recipients"]] == ["slack", "webhook", "email"]
+
+
+def test_deleting_a_sync_override_restores_its_destination_s_policy(
+    api: Api, pipeline: Pipeline
+) -> None:
+    api.ok("PUT", f"/destinations/{pipeline.destination}/alerts", json=DESTINATION_POLICY)
+    api.ok("PUT", f"/syncs/{pipeline.sync}/alerts", json={"triggers": {"slowRun": False}})
+
+    removed = api.ok("DELETE", f"/syncs/{pipeline.sync}/alerts")
+    read = api.ok("GET", f"/syncs/{pipeline.sync}/alerts")
+
+    assert removed["triggers"]["slowRun"] is None
+    assert read["triggers"]["slowRun"] is None
+    assert read["effective"]["triggers"]["slowRun"] == {"after": 1800.0, "level": "critical"}
+
+
+def test_deleting_a_destination_policy_leaves_the_defaults(api: Api, pipeline: Pipeline) -> None:
+    path = f"/destinations/{pipeline.destination}/alerts"
+    api.ok("PUT", path, json=DESTINATION_POLICY)
+
+    removed = api.ok("DELETE", path)
+
+    assert removed["triggers"]["slowRun"] == {"after": 1800.0, "level": "critical"}
+    assert api.ok("GET", path)["recipients"] is None
+    assert api.ok("DELETE", path)["recipients"] is None  # nothing left to remove
+
+
+def test_every_problem_of_a_policy_is_a_422_naming_where_it_is(
+    api: Api, pipeline: Pipeline
+) -> None:
+    body = {
+        "triggers": {"rejectedRows": False, "slowRun": {"after": "soon"}},
+        "recipients": [{"type": "sms", "to": "+100"}, {"type": "slack", "url": "ftp://x"}],
+        "escalate": True,
+    }
+
+    answer = api.call("PUT", f"/syncs/{pipeline.sync}/alerts", json=body)
+
+    assert answer.status_code == 422, answer.text
+    details = answer.json()["details"]
+    assert "always watched" in details["body.triggers.rejectedRows"]["message"]
+    assert "is not a duration" in details["body.triggers.slowRun.after"]["message"]
+    assert "webhook, slack or email" in details["body.recipients.0"]["message"]
+    assert "http://" in details["body.recipients.1.url"]["message"]
+    assert "body.escalate" in details
+    assert api.ok("GET", f"/syncs/{pipeline.sync}/alerts")["triggers"]["slowRun"] is None
+
+
+def test_a_body_that_is_not_an_object_is_a_422(api: Api, pipeline: Pipeline) -> None:
+    answer = api.call("PUT", f"/destinations/{pipeline.destination}/alerts", json=[1])
+
+    assert answer.status_code == 422
+    assert answer.json()["message"] == "Validation failed"
+
+
+def _alert_endpoints(made: Pipeline) -> list[tuple[str, str]]:
+    return [
+        (method, f"/{kind}/{ident}/alerts")
+        for kind, ident in (("destinations", made.destination), ("syncs", made.sync))
+        for method in ("GET", "PUT", "DELETE")
+    ]
+
+
+def test_alert_policies_need_a_key(api: Api, pipeline: Pipeline) -> None:
+    for method, path in _alert_endpoints(pipeline):
+        answer = api.client.request(method, "/api/v1" + path, json={})
+        assert answer.status_code == 401, (method, path)
+
+
+def test_another_workspace_s_policies_are_404_and_stay_unchanged(api: Api, tmp_path: Path) -> None:
+    theirs = make_pipeline(api, tmp_path, key=api.other_key)
+    owner = api.other_key
+    api.ok("PUT", f"/destinations/{theirs.destination}/alerts", json=DESTINATION_POLICY, key=owner)
+
+    for method, path in _alert_endpoints(theirs):
+        answer = api.call(method, path, json={"triggers": {"slowRun": False}})
+        assert answer.status_code == 404, (method, path, answer.text)
+        assert answer.json()["message"] == "Not found"
+
+    kept = api.ok("GET", f"/destinations/{theirs.destination}/alerts", key=owner)
+    assert kept["triggers"]["slowRun"] == {"after": 1800.0, "level": "critical"}
