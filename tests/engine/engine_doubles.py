@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
+from warehouse_doubles import MODEL_QUERY, planner_kind, warehouse_source
 
 from syncline.connectors.config import ConnectorConfig
 from syncline.connectors.destinations.base import (
@@ -189,14 +190,18 @@ class Harness:
     reporter: Reporter = field(default_factory=Reporter)
 
     def run(self, **flags: Any) -> RunResult:
-        """Run the sync once over the current table."""
+        """Run the sync once over the current table, on the planner the environment names
+        (see :mod:`warehouse_doubles`)."""
         self.run_id += 1
         self.reporter = Reporter(cancel_after_progress=flags.pop("cancel_after", None))
+        source: Source = ArrowSource(self.table)
+        if planner_kind() != "local":
+            source = warehouse_source(self.table, self.snapshot_dir)
         job = RunJob(
             sync_id=7,
             run_id=self.run_id,
-            source=ArrowSource(self.table),
-            model_query="SELECT * FROM model",
+            source=source,
+            model_query=MODEL_QUERY,
             primary_key=self.primary_key,
             configuration=SyncConfiguration.parse(self.configuration),
             destination=self.destination,
