@@ -80,7 +80,8 @@ def new(request: Request, user: Viewer) -> Response:
 
 @router.post("/models/new")
 def create(request: Request, form: AdminForm) -> Response:
-    """Create the model through the API's route, which checks the query on the source."""
+    """Create the model through the API's route, which checks the query on the source
+    unless the form asks to save it unchecked (the API's ``skipColumnQuery``)."""
     catalog = catalog_of(request)
     source = form.text("source")
     by_table = form.text("query_type") == "table"
@@ -96,8 +97,9 @@ def create(request: Request, form: AdminForm) -> Response:
             table=TableQuery(name=form.text("table")) if by_table else None,
         )
         made = model_routes.create_model(
-            body, form.user.workspace_id, catalog, request.app.state.settings
-        )
+            body, form.user.workspace_id, catalog, request.app.state.settings,
+            skipColumnQuery=form.text("skip_check") == "on",
+        )  # fmt: skip
     except (SynclineError, pydantic.ValidationError) as exc:
         errors = field_errors(exc, _ALIASES)
         if not source.isdigit():
@@ -141,8 +143,9 @@ def update(request: Request, model_id: int, form: AdminForm) -> Response:
         )
         tasks = BackgroundTasks()
         model_routes.update_model(
-            model_id, body, form.user.workspace_id, catalog, tasks, request.app.state.settings
-        )
+            model_id, body, form.user.workspace_id, catalog, tasks, request.app.state.settings,
+            skipColumnQuery=form.text("skip_check") == "on",
+        )  # fmt: skip
     except (SynclineError, pydantic.ValidationError) as exc:
         return _form_page(
             request, form.user, record=record, values=_values(form),

@@ -56,21 +56,30 @@ def counts(run: RunRecord) -> list[tuple[str, int, int, int]]:
 
 
 def rejected_rows(
-    request: Request, workspace_id: int, run_id: int, key: str
-) -> list[RowResultRecord]:
-    """The run's rejected rows whose primary key contains ``key`` (all when empty)."""
+    request: Request, workspace_id: int, run_id: int, key: str, op: str = "", offset: int = 0
+) -> tuple[list[RowResultRecord], bool]:
+    """One page of the run's rejected rows whose primary key contains ``key`` (all when
+    empty), only of operation ``op`` when it names one; and whether more rows follow.
+
+    The same rows ``GET /api/v1/syncs/{id}/runs/{runId}/rows?status=failed&op=`` pages
+    through.
+    """
     with catalog_of(request).session(workspace_id, read_only=True) as session:
         session.runs.get(run_id)  # the run must be in the user's workspace
         query = (
             select(RowResultRecord)
             .where(RowResultRecord.run_id == run_id, RowResultRecord.status == "failed")
             .order_by(RowResultRecord.id)
-            .limit(ROWS_SHOWN)
+            .offset(max(offset, 0))
+            .limit(ROWS_SHOWN + 1)
         )
         if key:
             escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(RowResultRecord.primary_key.like(f"%{escaped}%", escape="\\"))
-        return list(session.orm.scalars(query))
+        if op in OPERATIONS:
+            query = query.where(RowResultRecord.operation == op)
+        found = list(session.orm.scalars(query))
+    return found[:ROWS_SHOWN], len(found) > ROWS_SHOWN
 
 
 def _run_context(request: Request, user: Viewer, sync_id: int, run_id: int) -> dict[str, Any]:
@@ -89,37 +98,57 @@ def _run_context(request: Request, user: Viewer, sync_id: int, run_id: int) -> d
 
 
 @router.get("/syncs/{sync_id:int}/runs/{run_id:int}", response_class=HTMLResponse)
-def run_page(request: Request, sync_id: int, run_id: int, user: Viewer, key: str = "") -> Response:
+def run_page(
+    request: Request, sync_id: int, run_id: int, user: Viewer, key: str = "", op: str = ""
+) -> Response:
     """The whole run page."""
     try:
         context = _run_context(request, user, sync_id, run_id)
     except NotFoundError as exc:
         return not_found(request, user, str(exc))
-    rows = rejected_rows(request, user.workspace_id, run_id, key.strip())
-    return render(request, "run.html", user, rows=rows, key=key, oob=False, **context)
+    op = op if op in OPERATIONS else ""
+    rows, more = rejected_rows(request, user.workspace_id, run_id, key.strip(), op)
+    return render(
+        request, "run.html", user, rows=rows, more=more, key=key, op=op, offset=0, oob=False,
+        **context,
+    )  # fmt: skip
 
 
 @router.get("/syncs/{sync_id:int}/runs/{run_id:int}/live", response_class=HTMLResponse)
 def run_live(request: Request, sync_id: int, run_id: int, user: Viewer) -> Response:
     """The run's summary alone, which the page polls while the run is not finished."""
     context = _run_context(request, user, sync_id, run_id)
-    rows = None
+    rows, more = None, False
     if not context["live"]:
         # The run just ended: its rejected rows replace the "still running" note
         # out of band, in the same response.
-        rows = rejected_rows(request, user.workspace_id, run_id, "")
-    return render(request, "_run_summary.html", user, rows=rows, key="", oob=True, **context)
+        rows, more = rejected_rows(request, user.workspace_id, run_id, "")
+    return render(
+        request, "_run_summary.html", user, rows=rows, more=more, key="", op="", offset=0,
+        oob=True, **context,
+    )  # fmt: skip
 
 
 @router.get("/syncs/{sync_id:int}/runs/{run_id:int}/rows", response_class=HTMLResponse)
-def run_rows(request: Request, sync_id: int, run_id: int, user: Viewer, key: str = "") -> Response:
-    """The rejected rows table alone, for the search box."""
+def run_rows(
+    request: Request,
+    sync_id: int,
+    run_id: int,
+    user: Viewer,
+    key: str = "",
+    op: str = "",
+    offset: int = 0,
+) -> Response:
+    """One page of the rejected rows table alone, for the search box, filter and pager."""
     with catalog_of(request).session(user.workspace_id, read_only=True) as session:
         session.runs.get(run_id, sync=sync_id)
-    rows = rejected_rows(request, user.workspace_id, run_id, key.strip())
+    op = op if op in OPERATIONS else ""
+    offset = max(offset, 0)
+    rows, more = rejected_rows(request, user.workspace_id, run_id, key.strip(), op, offset)
     return render(
-        request, "_rejected_rows.html", user, rows=rows, key=key, run_id=run_id, sync_id=sync_id
-    )
+        request, "_rejected_rows.html", user, rows=rows, more=more, key=key, op=op,
+        offset=offset, run_id=run_id, sync_id=sync_id,
+    )  # fmt: skip
 
 
 @router.post("/syncs/{sync_id:int}/runs/{run_id:int}/cancel")

@@ -30,6 +30,7 @@ _TRIGGERS = {
     "full-resync": {"fullResync": True},
     "reset-cdc": {"resetCDC": True},
     "clear-and-fill": {"clearAndFill": True},
+    "dry-run": {"dryRun": True},
 }
 
 
@@ -62,8 +63,13 @@ def chart(runs: list[RunRecord], width: float = 600, height: float = 160) -> lis
 
 
 @router.get("/syncs/{sync_id:int}", response_class=HTMLResponse)
-def sync_page(request: Request, sync_id: int, user: Viewer) -> Response:
-    """Configuration, mappings, schedule, run history and the buttons that act on a sync."""
+def sync_page(request: Request, sync_id: int, user: Viewer, older: int = 0) -> Response:
+    """Configuration, mappings, schedule, run history and the buttons that act on a sync.
+
+    The history shows :data:`HISTORY` runs, newest first; ``older`` skips that many of
+    the newest, so every run stays reachable however long the sync has been running.
+    """
+    older = max(older, 0)
     with catalog_of(request).session(user.workspace_id, read_only=True) as session:
         try:
             sync = session.syncs.get(sync_id)
@@ -71,7 +77,8 @@ def sync_page(request: Request, sync_id: int, user: Viewer) -> Response:
             return _missing(request, user, sync_id)
         model = session.models.get(sync.model_id)
         destination = session.destinations.get(sync.destination_id)
-        runs = session.runs.list_runs(sync, newest_first=True, limit=HISTORY)
+        found = session.runs.list_runs(sync, newest_first=True, offset=older, limit=HISTORY + 1)
+        runs, has_older = found[:HISTORY], len(found) > HISTORY
         status = session.syncs.status(sync)
         upcoming = next_run_at(session.orm, sync)
 
@@ -83,13 +90,14 @@ def sync_page(request: Request, sync_id: int, user: Viewer) -> Response:
         next_run=upcoming, schedule=schedule_words(sync.schedule),
         mode=mode_words(configuration.get("mode")),
         mappings=[mapping_words(m) for m in configuration.get("mappings") or []],
-        guards=guards, bars=chart(runs),
+        guards=guards, bars=chart(runs), older=older, has_older=has_older, page_size=HISTORY,
     )  # fmt: skip
 
 
 @router.post("/syncs/{sync_id:int}/trigger/{kind}")
 def trigger(request: Request, sync_id: int, kind: str, form: AdminForm) -> Response:
-    """Queue a run, a full resync or a run that resets change tracking; then show the run."""
+    """Queue a run (also a full resync, a reset of change tracking, a clear and fill or a dry
+    run, as the API's trigger flags ask); then show the run."""
     body = _TRIGGERS.get(kind)
     if body is None:
         return RedirectResponse(f"/syncs/{sync_id}", status_code=303)

@@ -1,0 +1,150 @@
+"""What the API offers, the UI offers too: dry runs, every run of the history, every
+rejected row page by page and by operation, and models saved unchecked.
+
+Admins act; viewers see the same pages without the buttons and are refused (403).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+from web_fixtures import ADMIN, VIEWER, Browser, signed_in
+
+from syncline.catalog import Catalog, RowResultRecord
+from syncline.catalog.tables import RunRecord
+from syncline.catalog.types import utcnow
+from syncline.web.pages import syncs as sync_pages
+
+
+@pytest.fixture
+def admin(client: TestClient) -> Browser:
+    """The admin, signed in."""
+    return signed_in(client, ADMIN)
+
+
+def _sync(admin: Browser, tmp_path: Path) -> int:
+    """A DuckDB source, a model, a SQLite destination and a manual sync; the sync's id."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("CREATE TABLE users AS SELECT 1 AS id, 'a@example.com' AS email")
+    forms = [
+        ("/sources/new", {"name": "W", "slug": "w", "type": "duckdb",
+                          "config.path": str(warehouse)}),
+        ("/models/new", {"name": "Users", "slug": "users", "source": "1",
+                         "sql": "select id, email from users", "primary_key": "id"}),
+        ("/destinations/new", {"name": "Out", "slug": "out", "type": "sqlite",
+                               "config.path": str(tmp_path / "out.sqlite")}),
+        ("/syncs/new", {"slug": "users-out", "model": "1", "destination": "1",
+                        "mode": "upsert", "object": "users", "map_from": ["email"],
+                        "map_to": ["email"], "schedule_type": "manual"}),
+    ]  # fmt: skip
+    for path, form in forms:
+        response = admin.post(path, form)
+        assert response.status_code == 303, (path, response.text)
+    return int(response.headers["location"].rsplit("/", 1)[1])
+
+
+def _finished_runs(catalog: Catalog, sync_id: int, count: int) -> list[int]:
+    with catalog.session() as session:
+        runs = [
+            RunRecord(sync_id=sync_id, status="success", created_at=utcnow(),
+                      started_at=utcnow(), finished_at=utcnow())
+            for _ in range(count)
+        ]  # fmt: skip
+        session.orm.add_all(runs)
+        session.flush()
+        return [run.id for run in runs]
+
+
+def test_an_admin_can_queue_a_dry_run_and_a_viewer_cannot(
+    client: TestClient, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    admin = signed_in(client, ADMIN)
+    sync_id = _sync(admin, tmp_path)
+    assert "/trigger/dry-run" in admin.get(f"/syncs/{sync_id}").text
+
+    queued = admin.post(f"/syncs/{sync_id}/trigger/dry-run")
+
+    assert queued.status_code == 303
+    run_id = int(queued.headers["location"].rsplit("/", 1)[1])
+    with web_catalog.session(read_only=True) as session:
+        run = session.runs.get(run_id)
+        assert run.dry_run
+        assert not run.full_resync
+    assert "dry run (nothing written)" in admin.get(queued.headers["location"]).text
+
+    viewer = signed_in(client, VIEWER)
+    assert "/trigger/dry-run" not in viewer.get(f"/syncs/{sync_id}").text
+    assert viewer.post(f"/syncs/{sync_id}/trigger/dry-run").status_code == 403
+
+
+def test_older_runs_are_reached_page_by_page(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sync_pages, "HISTORY", 2)
+    sync_id = _sync(admin, tmp_path)
+    first, second, third = _finished_runs(web_catalog, sync_id, 3)
+
+    newest = admin.get(f"/syncs/{sync_id}").text
+    older = admin.get(f"/syncs/{sync_id}?older=2").text
+
+    assert f"#{third}<" in newest
+    assert f"#{second}<" in newest
+    assert f"#{first}<" not in newest
+    assert f'href="/syncs/{sync_id}?older=2"' in newest
+    assert f"#{first}<" in older
+    assert f"#{third}<" not in older
+    assert "Older runs" not in older
+    assert "Newer runs" in older
+    assert "No runs this far back" in admin.get(f"/syncs/{sync_id}?older=9").text
+
+
+def test_rejected_rows_are_filtered_by_operation_and_paged(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _sync(admin, tmp_path)
+    [run_id] = _finished_runs(web_catalog, sync_id, 1)
+    with web_catalog.session() as session:
+        session.orm.add_all(
+            RowResultRecord(sync_id=sync_id, run_id=run_id, primary_key=f"key-{n:03}",
+                            operation="removed" if n % 50 == 0 else "added",
+                            status="failed", reason=f"reason {n}")
+            for n in range(1, 131)
+        )  # fmt: skip
+    rows = f"/syncs/{sync_id}/runs/{run_id}/rows"
+
+    first = admin.get(rows).text
+    second = admin.get(rows + "?offset=100").text
+    removed = admin.get(rows + "?op=removed").text
+
+    assert first.count('<th scope="row">') == 100
+    assert "Next 100" in first
+    assert "Previous 100" not in first
+    assert second.count('<th scope="row">') == 30
+    assert "key-130" in second
+    assert "Next 100" not in second
+    assert "Previous 100" in second
+    assert removed.count('<th scope="row">') == 2
+    assert "key-050" in removed
+    assert "key-100" in removed
+    assert "key-001" not in removed
+    assert "No changed row was rejected" in admin.get(rows + "?op=changed").text
+    page = admin.get(f"/syncs/{sync_id}/runs/{run_id}?op=removed").text
+    assert "key-050" in page
+    assert "key-001" not in page
+
+
+def test_a_model_can_be_saved_without_its_query_being_run(admin: Browser, tmp_path: Path) -> None:
+    _sync(admin, tmp_path)
+    model = {"name": "Later", "slug": "later", "source": "1", "primary_key": "id",
+             "sql": "select id from a_table_made_tomorrow"}  # fmt: skip
+
+    checked = admin.post("/models/new", model)
+    unchecked = admin.post("/models/new", {**model, "skip_check": "on"})
+
+    assert checked.status_code == 422
+    assert "a_table_made_tomorrow" in checked.text
+    assert unchecked.status_code == 303, unchecked.text
