@@ -13,9 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from web_fixtures import ADMIN, VIEWER, Browser, signed_in
 
+from syncline.api.routes import sequences as sequence_routes
+from syncline.api.sequence_schemas import SequenceStep, SyncSequenceCreate
 from syncline.catalog import Catalog, RowResultRecord
-from syncline.catalog.tables import RunRecord
+from syncline.catalog.tables import RunRecord, SequenceRunRecord
 from syncline.catalog.types import utcnow
+from syncline.web.pages import sequences as sequence_pages
 from syncline.web.pages import syncs as sync_pages
 
 
@@ -100,6 +103,34 @@ def test_older_runs_are_reached_page_by_page(
     assert "Older runs" not in older
     assert "Newer runs" in older
     assert "No runs this far back" in admin.get(f"/syncs/{sync_id}?older=9").text
+
+
+def test_older_sequence_runs_are_reached_page_by_page(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sequence_pages, "RUNS_SHOWN", 2)
+    sync_id = _sync(admin, tmp_path)
+    with web_catalog.session() as session:
+        body = SyncSequenceCreate(slug="nightly", steps=[SequenceStep(syncId=sync_id)])
+        sequence = sequence_routes.create_sequence(body, session)["id"]
+        for hour, error in enumerate(("first", "second", "third")):
+            session.orm.add(
+                SequenceRunRecord(
+                    id=f"00000000-0000-0000-0000-00000000000{hour}", sequence_id=sequence,
+                    status="failed", error=f"the {error} run",
+                    created_at=utcnow().replace(hour=hour),
+                )
+            )  # fmt: skip
+
+    newest = admin.get(f"/sequences/{sequence}").text
+    older = admin.get(f"/sequences/{sequence}?older=2").text
+
+    assert "the third run" in newest
+    assert "the first run" not in newest
+    assert "Older runs" in newest
+    assert "the first run" in older
+    assert "the third run" not in older
+    assert "Newer runs" in older
 
 
 def test_rejected_rows_are_filtered_by_operation_and_paged(

@@ -117,8 +117,13 @@ def create(request: Request, form: AdminForm) -> Response:
 
 
 @router.get("/sequences/{ident}", response_class=HTMLResponse)
-def sequence_page(request: Request, ident: str, user: Viewer) -> Response:
-    """A sequence's steps, schedule and runs, with buttons to run and edit it."""
+def sequence_page(request: Request, ident: str, user: Viewer, older: int = 0) -> Response:
+    """A sequence's steps, schedule and runs, with buttons to run and edit it.
+
+    The runs show :data:`RUNS_SHOWN` at a time, newest first; ``older`` skips that many
+    of the newest, so the whole history stays reachable.
+    """
+    older = max(older, 0)
     with catalog_of(request).session(user.workspace_id, read_only=True) as session:
         try:
             record = session.sequences.get(ident)
@@ -127,13 +132,12 @@ def sequence_page(request: Request, ident: str, user: Viewer) -> Response:
         syncs = {s.id: s.slug for s in session.syncs.list()}
         steps = [(s.sync_id, syncs.get(s.sync_id, "?"), s.stop_on)
                  for s in session.sequences.steps(record)]  # fmt: skip
-        runs = [
-            (run, session.sequences.run_to_api(run))
-            for run in session.sequences.list_runs(record.id, limit=RUNS_SHOWN)
-        ]
+        found = session.sequences.list_runs(record.id, offset=older, limit=RUNS_SHOWN + 1)
+        runs = [(run, session.sequences.run_to_api(run)) for run in found[:RUNS_SHOWN]]
     return render(
         request, "sequence.html", user, record=record, steps=steps, runs=runs,
-        schedule=schedule_words(record.schedule),
+        schedule=schedule_words(record.schedule), older=older,
+        has_older=len(found) > RUNS_SHOWN, page_size=RUNS_SHOWN,
     )  # fmt: skip
 
 
