@@ -187,3 +187,11 @@ def test_another_workspace_s_policies_are_404_and_stay_unchanged(api: Api, tmp_p
 
     kept = api.ok("GET", f"/destinations/{theirs.destination}/alerts", key=owner)
     assert kept["triggers"]["slowRun"] == {"after": 1800.0, "level": "critical"}
+
+
+def test_an_id_that_is_no_id_is_a_422_naming_it(api: Api) -> None:
+    for path, where in (("/destinations/0/alerts", "path.destinationId"),
+                        ("/syncs/abc/alerts", "path.syncId")):  # fmt: skip
+        answer = api.call("PUT", path, json={})
+        assert answer.status_code == 422, (path, answer.text)
+        assert where in answer.json()["details"]

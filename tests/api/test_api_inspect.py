@@ -306,3 +306,15 @@ def test_another_workspace_s_resources_cannot_be_inspected(api: Api, tmp_path: P
         assert answer.status_code == 404, (method, path, answer.text)
         assert answer.json()["message"] == "Not found"
     assert api.ok("POST", f"/sources/{theirs.source}/test", key=api.other_key)["success"]
+
+
+def test_an_id_that_is_no_id_is_a_422_naming_it(api: Api) -> None:
+    for method, path, where in (
+        ("POST", "/sources/0/test", "path.sourceId"),
+        ("POST", "/destinations/x/test", "path.destinationId"),
+        ("GET", "/models/-1/preview", "path.modelId"),
+        ("GET", "/models/1.5/columns", "path.modelId"),
+    ):
+        answer = api.call(method, path)
+        assert answer.status_code == 422, (path, answer.text)
+        assert list(answer.json()["details"]) == [where]
