@@ -1,13 +1,18 @@
 """The local planner: ingest a model's rows into DuckDB and diff them against the snapshot.
 
 Rows arrive as Arrow record batches and stay columnar: DuckDB computes each row's
-canonical key and fingerprint, the full join against the snapshot and the plan, and
-spills to disk under its memory limit. Only JSON columns pass through Python, for
-their canonical form. A row whose prefilter (a cheap hash, see
+canonical key and fingerprint and joins it to the snapshot as the rows stream in, in
+one full outer join that also finds the snapshot's keys the model lost, and spills to
+disk under its memory limit. Only JSON columns pass through Python, for their canonical
+form. A row whose prefilter (a cheap hash, see
 :func:`~syncline.engine.canonical.prefilter_sql`) equals its snapshot entry's takes
 that entry's fingerprint: the md5 is computed only for new, changed and unknown rows.
 
-DuckDB's tables stay narrow: key, fingerprint, external id and the row's position.
+That one join leaves every row with its *state* (unchanged, added, changed, unknown,
+removed, or without a key), so the diff and the check for repeated keys afterwards are
+scans of a narrow table rather than a second join against the snapshot.
+
+DuckDB's tables stay narrow: key, fingerprint, state, id and the row's position.
 The model's columns go to a :class:`~syncline.engine.planner.rowfile.RowFile` as they
 stream in, and only the planned rows are fetched back from it, by position.
 """
@@ -41,11 +46,15 @@ from syncline.errors import RunError, UserError
 
 logger = logging.getLogger(__name__)
 
+JOINED = "scratch.joined"
+"""Scratch table of the model's rows joined to the snapshot: key, fingerprint, prefilter,
+whether the fingerprint was computed afresh, state, position, id; plus one row per
+snapshot key the model lost (state removed, no fingerprint). The external id is the id
+as text, made where it is needed, so that this table, held under the planner's memory
+cap for every model row, stays narrow."""
+
 CURRENT = "scratch.current"
-"""Scratch table of this run's model rows: key, fingerprint, prefilter, whether the
-fingerprint was computed afresh, position, id. The external id is the id as text,
-made where it is needed, so that this table, held under the planner's memory cap for
-every model row, stays narrow."""
+"""View of :data:`JOINED` holding this run's model rows only."""
 
 EXTERNAL_ID = "CAST(c._sl_id AS VARCHAR)"
 """The external id of a row of :data:`CURRENT` aliased ``c``, as the snapshot keeps it."""
@@ -55,6 +64,21 @@ PLAN = "scratch.plan"
 
 _POSITION = "_sl_pos"
 _ID = "_sl_id"
+_STATE = "_sl_state"
+
+# A row's state after the join against the snapshot.
+_UNCHANGED = 0
+"""The fingerprint equals the settled snapshot entry's."""
+_ADDED = 1
+"""No snapshot entry has the key."""
+_CHANGED = 2
+"""The fingerprint differs from the snapshot entry's."""
+_UNKNOWN = 3
+"""The snapshot entry has no fingerprint: sent by a run that died before the answer."""
+_REMOVED = 4
+"""A snapshot key the model lost (a row of the snapshot, not of the model)."""
+_NULL_KEY = 5
+"""A model row whose key is NULL: skipped."""
 
 _EXAMPLE_KEYS = 5
 
@@ -189,11 +213,15 @@ class LocalPlanner:
             # source (which the caller then closes) and out of the row file.
             ahead.close()
         rows.finish()
+        con.execute(
+            f"CREATE OR REPLACE VIEW {CURRENT} AS "
+            f"SELECT * FROM {JOINED} WHERE {_STATE} <> {_REMOVED}"
+        )
 
         self.column_types = {
             str(name): str(kind) for name, kind, *_ in con.execute(f"DESCRIBE {CURRENT}").fetchall()
         }
-        row = con.execute(f"SELECT count(*) FROM {CURRENT} WHERE _sl_key IS NULL").fetchone()
+        row = con.execute(f"SELECT count(*) FROM {JOINED} WHERE {_STATE} = {_NULL_KEY}").fetchone()
         stats.null_keys = int(row[0]) if row else 0
         logger.info(
             "sync %s: read %s model rows (%s with a NULL key, skipped)",
@@ -204,8 +232,9 @@ class LocalPlanner:
         return stats
 
     def _ingest_sql(self, projected: pa.Schema, json_columns: list[str], salt: str) -> str:
-        """One statement: canonical key and prefilter of each row, joined to its snapshot
-        entry, and the md5 fingerprint only where the prefilter does not vouch for it."""
+        """One statement: canonical key and prefilter of each row, its full outer join to
+        the snapshot, the md5 fingerprint only where the prefilter does not vouch for it,
+        and the state of every model row and of every snapshot key the model lost."""
         canonical: dict[str, str] = {}
         hashed: dict[str, str] = {}
         for name in self.columns:
@@ -225,62 +254,80 @@ class LocalPlanner:
             quote_identifier(_json_name(i)) for i in range(len(json_columns))
         ]
         incoming = ", ".join(
-            [*passed, _POSITION]
+            [*passed, _POSITION, "TRUE AS _sl_in"]
             + [f"{canonical[self.primary_key]} AS _sl_key"]
             + [f"{prefilter_sql([hashed[name] for name in compared], signature)} AS _sl_h"]
             + [f"{quote_identifier(self.id_column)} AS {_ID}"]
         )
-        # Only settled entries with a prefilter can vouch for a fingerprint.
-        known = (
-            "SELECT key AS _sl_s_key, fp AS _sl_s_fp, h AS _sl_s_h FROM snapshot "
-            "WHERE h IS NOT NULL AND fp IS NOT NULL AND doubt IS NULL"
-        )
+        # Only a settled entry with a prefilter can vouch for a fingerprint.
         joined = (
-            f"SELECT c.*, coalesce(s._sl_s_h = c._sl_h, false) AS _sl_known, s._sl_s_fp "
+            "SELECT c.*, s.key AS _sl_s_key, s.fp AS _sl_s_fp, "
+            "coalesce(c._sl_h = s.h AND s.fp IS NOT NULL AND s.doubt IS NULL, false) "
+            "AS _sl_known "
             f"FROM (SELECT {incoming} FROM _sl_incoming) c "
-            f"LEFT JOIN ({known}) s ON s._sl_s_key = c._sl_key"
+            "FULL JOIN (SELECT key, fp, h, doubt FROM snapshot) s ON s.key = c._sl_key"
         )
-        # Canonical strings only for the rows that need a fingerprint: a CASE computes
-        # its ELSE branch for those rows alone.
+        # Canonical strings only for the model rows that need a fingerprint: a CASE
+        # computes its branch for those rows alone.
+        needs_md5 = "_sl_in AND NOT _sl_known"
         canonical_columns = ", ".join(
-            f"CASE WHEN NOT _sl_known THEN {canonical[name]} END AS {_canon_name(i)}"
+            f"CASE WHEN {needs_md5} THEN {canonical[name]} END AS {_canon_name(i)}"
             for i, name in enumerate(compared)
         )
         fingerprint = fingerprint_sql([_canon_name(i) for i in range(len(compared))], salt)
+        canonicalised = (
+            f"SELECT _sl_key, _sl_in, _sl_known, _sl_s_key, _sl_s_fp, _sl_h, {_POSITION}, "
+            f"{_ID}, {canonical_columns} FROM ({joined})"
+        )
+        fingerprinted = (
+            "SELECT _sl_key, _sl_in, _sl_known, _sl_s_key, _sl_s_fp, _sl_h, "
+            f"{_POSITION}, {_ID}, CASE WHEN _sl_known THEN _sl_s_fp "
+            f"WHEN _sl_in THEN {fingerprint} END AS _sl_fp FROM ({canonicalised})"
+        )
+        state = (
+            f"CASE WHEN _sl_in IS NULL THEN {_REMOVED} "
+            f"WHEN _sl_key IS NULL THEN {_NULL_KEY} "
+            f"WHEN _sl_s_key IS NULL THEN {_ADDED} "
+            f"WHEN _sl_s_fp IS NULL THEN {_UNKNOWN} "
+            f"WHEN _sl_fp = _sl_s_fp THEN {_UNCHANGED} "
+            f"ELSE {_CHANGED} END"
+        )
         outer = ", ".join(
             [
-                "_sl_key",
-                f"CASE WHEN _sl_known THEN _sl_s_fp ELSE {fingerprint} END AS _sl_fp",
+                "coalesce(_sl_key, _sl_s_key) AS _sl_key",
+                "_sl_fp",
                 "_sl_h",
-                "NOT _sl_known AS _sl_fresh",
+                "_sl_in AND NOT _sl_known AS _sl_fresh",
+                f"CAST({state} AS UTINYINT) AS {_STATE}",
                 _POSITION,
                 _ID,
             ]
         )
-        canonicalised = (
-            f"SELECT _sl_key, _sl_known, _sl_s_fp, _sl_h, {_POSITION}, {_ID}, "
-            f"{canonical_columns} FROM ({joined})"
-        )
-        return f"CREATE OR REPLACE TABLE {CURRENT} AS SELECT {outer} FROM ({canonicalised})"
+        return f"CREATE OR REPLACE TABLE {JOINED} AS SELECT {outer} FROM ({fingerprinted})"
 
     def check_unique_keys(self) -> None:
         """Fail the run, showing example keys, when the model repeats a primary key."""
-        # Counting distinct 64-bit hashes is far cheaper than grouping the key strings,
-        # and as many distinct hashes as keys proves every key unique; only a repeat (or
-        # a collision) needs the exact search below.
-        counted = self.store.connection.execute(
-            "SELECT count(_sl_key), count(DISTINCT hash(_sl_key)) FILTER "
-            f"(WHERE _sl_key IS NOT NULL) FROM {CURRENT}"
+        con = self.store.connection
+        # The join already proves most keys unique: the snapshot's keys are, so each of
+        # its entries the model kept meets exactly one model row unless the model repeats
+        # that key; then only the added rows (few) need their keys counted.
+        counted = con.execute(
+            f"SELECT count(*) FILTER (WHERE {_STATE} IN ({_UNCHANGED}, {_CHANGED}, {_UNKNOWN})), "
+            f"count(*) FILTER (WHERE {_STATE} = {_REMOVED}), "
+            f"count(*) FILTER (WHERE {_STATE} = {_ADDED}), "
+            f"count(DISTINCT _sl_key) FILTER (WHERE {_STATE} = {_ADDED}) FROM {JOINED}"
         ).fetchone()
-        if counted is not None and counted[0] == counted[1]:
-            return
-        rows = self.store.connection.execute(
+        if counted is not None:
+            matched, removed, added, distinct_added = (int(value) for value in counted)
+            if matched == self.store.snapshot_size() - removed and added == distinct_added:
+                return
+        rows = con.execute(
             f"SELECT _sl_key, count(*) FROM {CURRENT} WHERE _sl_key IS NOT NULL "
             f"GROUP BY _sl_key HAVING count(*) > 1 ORDER BY _sl_key LIMIT {_EXAMPLE_KEYS}"
         ).fetchall()
         if not rows:
             return
-        total = self.store.connection.execute(
+        total = con.execute(
             f"SELECT count(*) FROM (SELECT _sl_key FROM {CURRENT} WHERE _sl_key IS NOT NULL "
             "GROUP BY _sl_key HAVING count(*) > 1)"
         ).fetchone()
@@ -305,38 +352,35 @@ class LocalPlanner:
         con = self.store.connection
         self.store.remember_prefilters(CURRENT)
         plan = Plan(snapshot_size=self.store.snapshot_size())
-        columns = f"c.{_POSITION}, {self._planned_id(with_snapshot=not full_resync)}"
         if full_resync:
             sql = (
                 f"CREATE OR REPLACE TABLE {PLAN} AS SELECT c._sl_key, 'added' AS _sl_op, "
                 f"c._sl_fp, c._sl_h, {EXTERNAL_ID} AS _sl_ext, "
                 "coalesce(f.attempts, 0) AS _sl_attempts, "
                 "CAST(NULL AS VARCHAR) AS _sl_doubt, "
-                f"{columns} FROM {CURRENT} c LEFT JOIN failed f ON f.key = c._sl_key "
-                "WHERE c._sl_key IS NOT NULL"
+                f"c.{_POSITION}, c.{_ID} FROM {CURRENT} c "
+                "LEFT JOIN failed f ON f.key = c._sl_key "
+                f"WHERE c.{_STATE} <> {_NULL_KEY}"
             )
         else:
-            changed = (
-                "TRUE"
-                if every_row
-                else (
-                    "s.key IS NULL OR c._sl_key IS NULL OR s.fp IS NULL OR c._sl_fp <> s.fp "
-                    "OR f.key IS NOT NULL"
-                )
+            # The join at ingest found each row's state; the snapshot is read again only
+            # for the planned rows (their external id and doubt).
+            changed = "TRUE" if every_row else f"c.{_STATE} <> {_UNCHANGED} OR f.key IS NOT NULL"
+            picked = (
+                f"SELECT c.*, f.attempts AS _sl_f_attempts FROM {JOINED} c "
+                f"LEFT JOIN failed f ON f.key = c._sl_key "
+                f"WHERE c.{_STATE} <> {_NULL_KEY} AND ({changed})"
             )
             sql = (
-                f"CREATE OR REPLACE TABLE {PLAN} AS SELECT "
-                "coalesce(c._sl_key, s.key) AS _sl_key, "
-                "CASE WHEN s.key IS NULL THEN 'added' WHEN c._sl_key IS NULL THEN 'removed' "
+                f"CREATE OR REPLACE TABLE {PLAN} AS SELECT c._sl_key, "
+                f"CASE WHEN c.{_STATE} = {_ADDED} THEN 'added' "
+                f"WHEN c.{_STATE} = {_REMOVED} THEN 'removed' "
                 "WHEN s.doubt = 'added' THEN 'added' "
                 "ELSE 'changed' END AS _sl_op, c._sl_fp, c._sl_h, "
                 f"coalesce({EXTERNAL_ID}, s.ext) AS _sl_ext, "
-                "coalesce(f.attempts, 0) AS _sl_attempts, s.doubt AS _sl_doubt, "
-                f"{columns} "
-                f"FROM (SELECT * FROM {CURRENT} WHERE _sl_key IS NOT NULL) c "
-                "FULL JOIN snapshot s ON c._sl_key = s.key "
-                "LEFT JOIN failed f ON f.key = coalesce(c._sl_key, s.key) "
-                f"WHERE {changed}"
+                "coalesce(c._sl_f_attempts, 0) AS _sl_attempts, s.doubt AS _sl_doubt, "
+                f"c.{_POSITION}, {self._planned_id()} "
+                f"FROM ({picked}) c LEFT JOIN snapshot s ON s.key = c._sl_key"
             )
         con.execute(sql)
         for operation, count in con.execute(
@@ -353,13 +397,12 @@ class LocalPlanner:
         )
         return plan
 
-    def _planned_id(self, *, with_snapshot: bool) -> str:
-        if not with_snapshot:
-            return f"c.{_ID}"
+    def _planned_id(self) -> str:
         # A removed row is gone from the model; its id comes back from the snapshot.
         kind = self.column_types[_ID]
         return (
-            f"CASE WHEN c._sl_key IS NULL THEN TRY_CAST(s.ext AS {kind}) ELSE c.{_ID} END AS {_ID}"
+            f"CASE WHEN c.{_STATE} = {_REMOVED} THEN TRY_CAST(s.ext AS {kind}) "
+            f"ELSE c.{_ID} END AS {_ID}"
         )
 
     def planned_batches(

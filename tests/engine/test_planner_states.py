@@ -1,0 +1,106 @@
+"""The join at ingest gives every row its state; the key check and the diff read it.
+
+The check for repeated keys counts instead of grouping every key: these tests repeat a
+key the snapshot already holds, unchanged or changed, and a key it does not, and check
+that each repeat still fails the run before anything is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+from engine_doubles import Harness, people
+
+from syncline.engine.planner.local import CURRENT, JOINED, LocalPlanner
+from syncline.engine.report import Operation, RunStatus
+
+BASE = [(1, "ann", 1.0), (2, "bob", 2.0), (3, "cy", 3.0)]
+
+
+def _mirror(tmp_path: Path) -> Harness:
+    harness = Harness(tmp_path, people(BASE), {"mode": "mirror", "object": "people"})
+    assert harness.run().status is RunStatus.SUCCESS
+    return harness
+
+
+def _fails_on_repeat(harness: Harness, rows: list[tuple[object, ...]], example: str) -> None:
+    calls = harness.destination.calls
+    harness.table = people(rows)
+    result = harness.run()
+    assert result.status is RunStatus.FAILED
+    assert result.error is not None
+    assert "NON_UNIQUE_PRIMARY_KEY" in result.error
+    assert f"{example!r} (2 rows)" in result.error
+    assert harness.destination.calls == calls
+
+
+def test_an_unchanged_key_of_the_snapshot_repeated_fails_the_run(tmp_path: Path) -> None:
+    harness = _mirror(tmp_path)
+    _fails_on_repeat(harness, [*BASE, (2, "bob", 2.0)], "2")
+
+
+def test_a_changed_key_of_the_snapshot_repeated_fails_the_run(tmp_path: Path) -> None:
+    harness = _mirror(tmp_path)
+    _fails_on_repeat(harness, [*BASE, (3, "cy", 9.0)], "3")
+
+
+def test_a_new_key_repeated_fails_the_run(tmp_path: Path) -> None:
+    harness = _mirror(tmp_path)
+    _fails_on_repeat(harness, [*BASE, (4, "di", 4.0), (4, "di", 4.5)], "4")
+
+
+def test_a_repeat_among_removed_keys_is_no_repeat(tmp_path: Path) -> None:
+    harness = _mirror(tmp_path)
+    harness.table = people([(1, "ann", 1.0), (4, "di", 4.0)])
+    result = harness.run()
+    assert result.status is RunStatus.SUCCESS
+    assert result.progress.planned.as_api() == {
+        "addedCount": 1,
+        "changedCount": 0,
+        "removedCount": 2,
+    }
+
+
+def test_current_rows_hold_the_model_only_and_joined_rows_the_lost_keys(tmp_path: Path) -> None:
+    first = people(BASE)
+    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+    try:
+        planner.ingest(iter(first.to_batches(max_chunksize=2)), first.schema, first.schema.names)
+        planner.store.replace_baseline(CURRENT)
+
+        second = people([(1, "ann", 1.0), (3, "cy", 3.5), (None, "x", 0.0), (5, "ed", 5.0)])
+        stats = planner.ingest(
+            iter(second.to_batches(max_chunksize=2)), second.schema, second.schema.names
+        )
+        con = planner.store.connection
+        current = con.execute(f"SELECT _sl_key FROM {CURRENT} ORDER BY _sl_key").fetchall()
+        states = con.execute(
+            f"SELECT _sl_key, _sl_state FROM {JOINED} ORDER BY _sl_key NULLS LAST"
+        ).fetchall()
+        planner.check_unique_keys()
+        plan = planner.diff()
+    finally:
+        planner.close()
+
+    assert stats.null_keys == 1
+    assert current == [("1",), ("3",), ("5",), (None,)]
+    # unchanged, removed, changed, added, no key
+    assert states == [("1", 0), ("2", 4), ("3", 2), ("5", 1), (None, 5)]
+    assert (plan.counts.added, plan.counts.changed, plan.counts.removed) == (1, 1, 1)
+
+
+def test_schema_of_planned_rows_is_the_models(tmp_path: Path) -> None:
+    table = people(BASE)
+    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+    try:
+        planner.ingest(iter(table.to_batches()), table.schema, table.schema.names)
+        planner.check_unique_keys()
+        planner.diff()
+        batches = list(planner.planned_batches(Operation.ADDED, 2))
+    finally:
+        planner.close()
+    assert [batch.num_rows for batch in batches] == [2, 1]
+    for name in table.schema.names:
+        assert batches[0].schema.field(name).type == table.schema.field(name).type
+    assert pa.Table.from_batches(batches).column("name").to_pylist() == ["ann", "bob", "cy"]
