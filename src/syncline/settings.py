@@ -19,15 +19,26 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "SYNCLINE_"
 
-PLANNER_MEMORY_LIMIT = "128MB"
-"""The planner's default DuckDB memory cap: fixed, so a run's memory stays flat.
 
-Beyond the cap DuckDB spills the run's scratch tables to the snapshot folder, so a
-model of any size runs in about the same memory (a 1.5M-row model in about 450 MB of
-process memory, interpreter included) at some cost in speed; a cap that grew with the
-machine's RAM would instead grow the run with the model. Raise it with
-``SYNCLINE_PLANNER_MEMORY_LIMIT`` (e.g. ``2GB``) to trade memory for speed.
-"""
+def default_planner_memory_limit() -> str:
+    """The planner's default DuckDB memory cap: a quarter of the machine's memory.
+
+    The cap is a ceiling, not what a run takes: the planner keeps only narrow columns in
+    DuckDB (key, two 64-bit hashes, state, position, id: about 50 bytes a model row for
+    its table, and as much again for the join against the snapshot), while the model's
+    columns go to a file on disk. A 1.5M-row model thus stays far under the cap and
+    never spills, and a run's peak memory grows by that narrow working set only (see
+    ``bench/README.md`` for measured peaks at 1.5M, 6M and 15M rows). Beyond the cap
+    DuckDB spills to the snapshot folder, slower but in bounded memory. Set
+    ``SYNCLINE_PLANNER_MEMORY_LIMIT`` (e.g. ``512MB``) to hold a worker to less.
+
+    At least 256 MiB; 1 GiB when the machine's memory cannot be read.
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "1GiB"
+    return f"{max(256, total // 4 // 2**20)}MiB"
 
 
 @dataclass(frozen=True)
@@ -57,8 +68,9 @@ class Settings:
     log_format: str = "text"
     """``text`` or ``json``."""
 
-    planner_memory_limit: str | None = PLANNER_MEMORY_LIMIT
-    """DuckDB memory cap of the local planner, e.g. ``2GB`` (``SYNCLINE_PLANNER_MEMORY_LIMIT``)."""
+    planner_memory_limit: str | None = field(default_factory=default_planner_memory_limit)
+    """DuckDB memory cap of the local planner, e.g. ``2GB`` (``SYNCLINE_PLANNER_MEMORY_LIMIT``);
+    a quarter of the machine's memory by default (see :func:`default_planner_memory_limit`)."""
 
     planner_threads: int | None = None
     """DuckDB threads of the local planner; all cores by default."""
@@ -138,7 +150,7 @@ def load_settings() -> Settings:
         except ValueError:
             problems.append(f"SYNCLINE_PLANNER_THREADS={raw_threads!r} must be a positive integer")
 
-    memory_limit = _env("planner_memory_limit") or PLANNER_MEMORY_LIMIT
+    memory_limit = _env("planner_memory_limit") or default_planner_memory_limit()
     if not _MEMORY_SIZE.fullmatch(memory_limit.strip()):
         problems.append(
             f"SYNCLINE_PLANNER_MEMORY_LIMIT={memory_limit!r} must be a size such as "

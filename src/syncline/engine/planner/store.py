@@ -25,7 +25,6 @@ again, absent ones are removed.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import pyarrow.compute as pc
 from syncline.engine.canonical import FINGERPRINT_SCHEME
 from syncline.engine.report import Operation
 from syncline.errors import ConfigError, RunError
+from syncline.settings import default_planner_memory_limit
 
 logger = logging.getLogger(__name__)
 
@@ -152,9 +152,8 @@ class SnapshotStore:
         con = self.connection
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET temp_directory = '{_quote(str(_spill_dir(self.path)))}'")
-        limit = memory_limit.strip() if memory_limit is not None else _default_memory_limit()
-        if limit is not None:
-            con.execute(f"SET memory_limit = '{_quote(limit)}'")
+        limit = memory_limit.strip() if memory_limit is not None else default_planner_memory_limit()
+        con.execute(f"SET memory_limit = '{_quote(limit)}'")
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("ATTACH ':memory:' AS scratch")
@@ -515,15 +514,6 @@ def _prefilters(rows: pa.RecordBatch) -> pa.Array:
     if "_sl_h" in rows.schema.names:
         return rows.column("_sl_h").cast(pa.uint64())
     return pa.nulls(rows.num_rows, pa.uint64())
-
-
-def _default_memory_limit() -> str | None:
-    """A quarter of the machine's memory, leaving room for the source and destination."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-    return f"{max(256, total // 4 // 2**20)}MiB"
 
 
 def _quote(text: str) -> str:
