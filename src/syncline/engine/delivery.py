@@ -1,6 +1,6 @@
 """Deliver a run's plan: map batches, write them, and commit every acknowledged batch.
 
-Up to ``capabilities.max_concurrency`` batches are in flight; the snapshot journal is
+Up to the destination's ``write_concurrency`` batches are in flight; the snapshot journal is
 written from this thread only: each batch's keys as in doubt right before the batch is
 handed over, and its outcome right after the batch's result arrives. A transient
 failure of a whole batch is retried with jittered exponential backoff; a terminal one
@@ -79,11 +79,10 @@ class Delivery:
         self.reporter = reporter
         self.progress = progress
         self.retry = retry
-        capabilities = destination.capabilities
-        self.batch_rows = max(1, capabilities.max_batch_rows)
+        self.batch_rows = destination.batch_rows
         self.stopped = False
         """Set when a destination left rows of a batch unsent because the run is stopping."""
-        self.concurrency = max(1, capabilities.max_concurrency)
+        self.concurrency = destination.write_concurrency
 
     def run(self, steps: list[Step]) -> bool:
         """Deliver every sending step; False when a cancellation stopped it early.

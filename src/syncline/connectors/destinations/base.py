@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 import pyarrow as pa
+from pydantic import Field, field_validator
 
 from syncline.connectors.config import ConnectorConfig
 from syncline.errors import TerminalError
@@ -62,6 +63,46 @@ class Capabilities:
     """True when the destination can create its target (a table) from the mapped fields."""
     clears_objects: bool = False
     """True when :meth:`Destination.clear` can empty the target, which ``clearAndFill`` needs."""
+
+
+class DestinationConfig(ConnectorConfig):
+    """Keys every batch-writing destination takes besides its own: how the engine batches.
+
+    ``max_batch_rows`` and ``max_concurrency`` repeat the destination's
+    :class:`Capabilities`, so that a configuration above them is refused where it is
+    written (API, project files), not when a run starts.
+    """
+
+    max_batch_rows: ClassVar[int] = 10_000
+    max_concurrency: ClassVar[int] = 1
+
+    batch_size: int | None = Field(default=None, ge=1)
+    """Most rows one write carries (``batch_size``); the destination's limit when unset.
+
+    Smaller batches commit progress more often and hold less memory per write; larger
+    ones pay the per-write cost (a transaction, a file part) less often."""
+
+    concurrency: int | None = Field(default=None, ge=1)
+    """Batches in flight at once; the destination's limit when unset."""
+
+    @field_validator("batch_size")
+    @classmethod
+    def _within_batch_limit(cls, value: int | None) -> int | None:
+        if value is not None and value > cls.max_batch_rows:
+            raise ValueError(f"batch_size may be at most {cls.max_batch_rows} here")
+        return value
+
+    @field_validator("concurrency")
+    @classmethod
+    def _within_concurrency_limit(cls, value: int | None) -> int | None:
+        if value is not None and value > cls.max_concurrency:
+            raise ValueError(
+                f"concurrency may be at most {cls.max_concurrency} here: this destination "
+                "writes one batch at a time"
+                if cls.max_concurrency == 1
+                else f"concurrency may be at most {cls.max_concurrency} here"
+            )
+        return value
 
 
 @dataclass(frozen=True)
@@ -176,6 +217,21 @@ class Destination(ABC):
 
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config
+
+    @property
+    def batch_rows(self) -> int:
+        """Rows per batch the engine hands over: the configured ``batch_size``, within
+        the destination's limit."""
+        limit = self.capabilities.max_batch_rows
+        configured = self.config.batch_size if isinstance(self.config, DestinationConfig) else None
+        return max(1, min(configured or limit, limit))
+
+    @property
+    def write_concurrency(self) -> int:
+        """Batches in flight at once: the configured ``concurrency``, within the limit."""
+        limit = self.capabilities.max_concurrency
+        configured = self.config.concurrency if isinstance(self.config, DestinationConfig) else None
+        return max(1, min(configured or limit, limit))
 
     @classmethod
     def from_config(cls, raw: dict[str, Any]) -> Self:

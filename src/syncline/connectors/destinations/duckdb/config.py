@@ -6,10 +6,10 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from syncline.connectors.config import ConnectorConfig
+from syncline.connectors.destinations.base import DestinationConfig
 
 
-class DuckDBDestinationConfig(ConnectorConfig):
+class DuckDBDestinationConfig(DestinationConfig):
     """The DuckDB database file the destination writes to."""
 
     identity_fields: ClassVar[tuple[str, ...]] = ("path",)

@@ -150,7 +150,7 @@ class FileDestination(Destination):
         modes=frozenset(SyncMode),
         # Every batch of a maintained file rewrites the file, so fewer, larger
         # batches cost less.
-        max_batch_rows=100_000,
+        max_batch_rows=FileConfig.max_batch_rows,
         max_concurrency=1,
         per_row_results=True,
         creates_objects=True,

@@ -7,13 +7,14 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from syncline.connectors.config import ConnectorConfig
+from syncline.connectors.destinations.base import DestinationConfig
 
 
-class FileConfig(ConnectorConfig):
+class FileConfig(DestinationConfig):
     """Where a file destination writes; each sync's ``object`` names a file in it."""
 
     identity_fields: ClassVar[tuple[str, ...]] = ("directory",)
+    max_batch_rows: ClassVar[int] = 100_000
 
     directory: Path
     """Folder that holds the files; created with its parents when missing."""

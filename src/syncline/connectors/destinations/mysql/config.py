@@ -6,10 +6,10 @@ from typing import ClassVar
 
 from pydantic import Field, SecretStr
 
-from syncline.connectors.config import ConnectorConfig
+from syncline.connectors.destinations.base import DestinationConfig
 
 
-class MySQLDestinationConfig(ConnectorConfig):
+class MySQLDestinationConfig(DestinationConfig):
     """Where the MySQL / MariaDB destination connects."""
 
     identity_fields: ClassVar[tuple[str, ...]] = ("host", "port", "database")

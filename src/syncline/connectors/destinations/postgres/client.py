@@ -57,7 +57,9 @@ WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
 """
 
 
-POSTGRES_CAPABILITIES: Capabilities = replace(TABLE_CAPABILITIES, max_batch_rows=50_000)
+POSTGRES_CAPABILITIES: Capabilities = replace(
+    TABLE_CAPABILITIES, max_batch_rows=PostgresDestinationConfig.max_batch_rows
+)
 """Batches of 50,000 rows: a batch's fixed costs (transaction, statements, journal) stay
 small beside its rows, while its CSV stays a few megabytes."""
 

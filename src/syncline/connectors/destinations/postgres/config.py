@@ -6,13 +6,14 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from syncline.connectors.config import ConnectorConfig
+from syncline.connectors.destinations.base import DestinationConfig
 
 
-class PostgresDestinationConfig(ConnectorConfig):
+class PostgresDestinationConfig(DestinationConfig):
     """Where the PostgreSQL destination connects, and the schema tables default to."""
 
     identity_fields: ClassVar[tuple[str, ...]] = ("host", "port", "database", "schema")
+    max_batch_rows: ClassVar[int] = 50_000
 
     host: str = "127.0.0.1"
     """Server host name or address."""

@@ -18,6 +18,7 @@ from syncline.connectors.destinations.base import (
     BatchResult,
     Capabilities,
     Destination,
+    DestinationConfig,
     FieldSpec,
     ObjectField,
     RowFailure,
@@ -40,8 +41,8 @@ KEYED_MODES = frozenset({SyncMode.UPSERT, SyncMode.MIRROR, SyncMode.ALL})
 
 TABLE_CAPABILITIES = Capabilities(
     modes=frozenset(SyncMode),
-    max_batch_rows=10_000,
-    max_concurrency=1,
+    max_batch_rows=DestinationConfig.max_batch_rows,
+    max_concurrency=DestinationConfig.max_concurrency,
     per_row_results=True,
     creates_objects=True,
     clears_objects=True,
