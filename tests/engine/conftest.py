@@ -17,10 +17,20 @@ import pytest
 from psycopg import sql
 from warehouse_doubles import DATABASE, PLANNER, SCHEMA
 
-SUITES = {"test_diff", "test_checkpoint", "test_in_doubt", "test_clear_and_fill"}
+SUITES = {
+    "test_diff",
+    "test_checkpoint",
+    "test_in_doubt",
+    "test_clear_and_fill",
+    "test_canonical",
+    "test_canonical_special",
+    "test_mapping",
+    "test_prefilter",
+    "test_property",
+}
 """Modules whose runs go through the Harness and so through either planner."""
 
-POSTGRES_SUITES = {"test_diff", "test_checkpoint", "test_in_doubt"}
+POSTGRES_SUITES = {"test_diff", "test_checkpoint", "test_in_doubt", "test_canonical_special"}
 """The suites also run on PostgreSQL; each of its tests loads the model over the network
 and opens several sessions per run, so the rest stay on DuckDB to keep the suite fast."""
 
@@ -33,6 +43,10 @@ LOCAL_ONLY = {
     "test_batch_that_failed_with_a_bug_stays_in_doubt",
     "test_batch_the_destination_refused_leaves_no_doubt",
     "test_snapshot_file_from_before_doubts_is_upgraded",
+    # These read the prefilters of the local planner's snapshot file.
+    "test_changes_are_found_run_after_run",
+    "test_a_missing_prefilter_is_computed_and_remembered",
+    "test_prefilters_of_another_duckdb_release_are_forgotten",
     # These build their own run job on an Arrow source, which only the local planner reads.
     "test_source_failing_mid_read_fails_the_run_with_its_error",
     "test_retry_delay_honours_retry_after_and_grows",
@@ -42,7 +56,33 @@ LOCAL_ONLY = {
 NOT_ON_DUCKDB = {
     # A DuckDB table cannot hold two columns whose names differ only in case.
     "test_columns_differing_only_in_case_are_a_user_error",
+    # Decimal text comes from PostgreSQL's unbounded NUMERIC; DuckDB holds it as VARCHAR.
+    "test_decimal_text_noise_is_no_change",
+    "test_decimal_text_change_is_a_change",
+    "test_decimal_text_passes_its_logical_type_to_the_destination",
 }
+
+NOT_ON_POSTGRES = {
+    # Arrow's extreme timestamps stand for infinity only in a model read from Arrow; loaded
+    # into PostgreSQL they are real instants that no Arrow timestamp holds.
+    "test_infinite_timestamp_is_distinct_from_null_and_other_values",
+    "test_infinite_timestamp_and_date_are_stable",
+}
+
+KNOWN_GAPS = {
+    "[duckdb-json key order and spaces]": "DuckDB has no JSON function that sorts keys",
+    "[duckdb-json number forms]": "DuckDB keeps a JSON number's spelling",
+    "[duckdb-json text vs struct]": "DuckDB keeps a JSON object's key order",
+}
+"""Cases where the warehouse planner on DuckDB still sees representation noise as a
+change; strict, so that closing a gap fails here until its entry goes."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for suffix, reason in KNOWN_GAPS.items():
+            if item.nodeid.endswith(suffix):
+                item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -54,7 +94,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if module in SUITES and name not in LOCAL_ONLY:
         if name not in NOT_ON_DUCKDB:
             kinds.append("duckdb")
-        if module in POSTGRES_SUITES:
+        if module in POSTGRES_SUITES and name not in NOT_ON_POSTGRES:
             kinds.append(pytest.param("postgres", marks=pytest.mark.postgres))
     metafunc.parametrize("planner", kinds, indirect=True)
 

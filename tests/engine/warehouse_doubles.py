@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from syncline.connectors.sources.base import Source, is_json_field
+from syncline.connectors.sources.base import Source, is_decimal_field, is_json_field
 from syncline.connectors.sources.duckdb import DuckDBConfig, DuckDBSource
 from syncline.connectors.sources.postgres import PostgresConfig, PostgresSource
 
@@ -72,10 +72,12 @@ def _postgres_source(table: pa.Table) -> Source:
             cursor.execute(f'DROP TABLE IF EXISTS "{model_schema}".model')
             cursor.adbc_ingest("model", table, mode="create", db_schema_name=model_schema)
             for field in table.schema:
-                if is_json_field(field):
+                kind = "jsonb" if is_json_field(field) else None
+                kind = "numeric" if is_decimal_field(field) else kind
+                if kind is not None:
                     cursor.execute(
                         f'ALTER TABLE "{model_schema}".model ALTER COLUMN "{field.name}" '
-                        f'TYPE jsonb USING "{field.name}"::jsonb'
+                        f'TYPE {kind} USING "{field.name}"::{kind}'
                     )
         connection.commit()
     config = PostgresConfig.parse(

@@ -149,7 +149,6 @@ class DuckDBSession:
         self.source = source
         self.schema = schema
         self.connection = source.planner_connection()
-        self._in_transaction = False
 
     def _guard(self, action: Any) -> Any:
         try:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import sqlglot
 
+from syncline.connectors.sources.base import is_decimal_field
 from syncline.engine.canonical import FINGERPRINT_SCHEME, encode_literal, is_json_canonical
 
 DEFAULT_SCHEMA = "syncline_planner"
@@ -59,20 +60,31 @@ def table_name(sync_id: int, table: str) -> str:
     return f"sync_{int(sync_id)}_{table}"
 
 
-def canonical_expression(column: str, field: pa.Field) -> str:
-    """A PostgreSQL expression giving the canonical text of ``column`` (NULL stays NULL)."""
+def canonical_expression(column: str, field: pa.Field, dialect: str = "postgres") -> str:
+    """A PostgreSQL expression giving the canonical text of ``column`` (NULL stays NULL).
+
+    ``dialect`` picks how JSON is canonicalised: DuckDB minifies it, every other
+    warehouse parses it into its own JSON type.
+    """
     col = quote(column)
     kind = field.type
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
+    if is_decimal_field(field):
+        return _decimal_text(col)
     if is_json_canonical(field):
-        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            if (field.metadata or {}).get(b"syncline.logical") == b"decimal":
-                return _decimal_text(col)
-            # TODO(planner): JSON numbers keep their spelling (1.0 is not 1) and DuckDB's
-            # JSON type keeps key order; the local planner canonicalises both in Python.
-            return f"CAST(CAST({col} AS JSONB) AS TEXT)"
-        return f"CAST({col} AS TEXT)"
+        text = (
+            f"CAST({col} AS TEXT)"
+            if pa.types.is_string(kind) or pa.types.is_large_string(kind)
+            else f"CAST(TO_JSON({col}) AS TEXT)"
+        )
+        if dialect == "duckdb":
+            # TODO(planner): DuckDB has no JSON function that sorts keys, and a Python
+            # function needs numpy; key order and number spelling count as changes.
+            return f"CAST(JSON({text}) AS TEXT)"
+        # TODO(planner): JSONB sorts keys and drops spaces but keeps a number's spelling
+        # (1.0 is not 1), which the local planner treats as one value.
+        return f"CAST(CAST({col} AS JSONB) AS TEXT)"
     if pa.types.is_null(kind):
         return "CAST(NULL AS TEXT)"
     if pa.types.is_boolean(kind):
@@ -175,16 +187,15 @@ class PlannerSQL:
     ) -> str:
         """This run's model rows: referenced columns, canonical key, fingerprint and id."""
         names = [field.name for field in fields]
-        canonical = {field.name: canonical_expression(field.name, field) for field in fields}
+        canonical = {
+            field.name: canonical_expression(field.name, field, self.dialect) for field in fields
+        }
         compared = sorted(name for name in names if name != primary_key)
-        signature = "\n".join(
-            [salt] + [f"{f.name}:{f.type}:{is_json_canonical(f)}" for f in fields]
-        )
         projection = ", ".join(
             [quote(name) for name in names]
             + [
                 f"{canonical[primary_key]} AS _sl_key",
-                f"{fingerprint_expression([canonical[n] for n in compared], signature)} AS _sl_fp",
+                f"{fingerprint_expression([canonical[n] for n in compared], salt)} AS _sl_fp",
                 f"CAST({quote(id_column)} AS TEXT) AS _sl_ext",
                 "ROW_NUMBER() OVER () AS _sl_pos",
             ]
