@@ -56,3 +56,20 @@ def test_closing_early_stops_the_reader_before_returning() -> None:
     assert count <= 5
     assert not any(t.name == "syncline-prefetch" for t in threading.enumerate())
     assert len(produced) == count
+
+
+def test_closing_early_closes_the_generator_on_its_own_thread() -> None:
+    released: list[str] = []
+
+    def produce() -> Iterator[int]:
+        try:
+            yield from range(100)
+        finally:
+            released.append(threading.current_thread().name)
+
+    ahead = prefetched(produce(), depth=1)
+    assert next(ahead) == 0
+    ahead.close()
+
+    # Released before close() returned, by the thread that ran the generator.
+    assert released == ["syncline-prefetch"]

@@ -186,6 +186,9 @@ class LocalPlanner:
                     first = rows.append(picked)
                     extra.append(_positions(first, batch.num_rows))
                     yield pa.RecordBatch.from_arrays(list(picked.columns) + extra, schema=staged)
+            except GeneratorExit:
+                # Closed early by the read-ahead thread: the ingest stopped, not the source.
+                raise
             except BaseException as exc:
                 failures.append(exc)
                 raise
@@ -413,6 +416,13 @@ class LocalPlanner:
         ``in_doubt`` keeps only the rows whose snapshot entry is unknown (True), only the
         others (False), or every row (None).
         """
+        # The next batch is fetched (a DuckDB query, rows taken from the row file) on a
+        # thread of its own while the destination writes this one.
+        yield from prefetched(self._planned(operation, batch_rows, in_doubt), depth=1)
+
+    def _planned(
+        self, operation: Operation, batch_rows: int, in_doubt: bool | None
+    ) -> Generator[pa.RecordBatch, None, None]:
         where = "_sl_op = ?"
         if in_doubt is not None:
             where += f" AND _sl_doubt IS {'NOT ' if in_doubt else ''}NULL"

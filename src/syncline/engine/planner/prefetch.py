@@ -1,10 +1,12 @@
-"""Read ahead: pull a source's batches on a background thread while the planner hashes.
+"""Read ahead: produce batches on a background thread while the caller works on the last.
 
 Reading a model (the driver decoding the wire format) and fingerprinting it (DuckDB)
-each keep one core busy; one after the other they leave the second core idle. The
+each keep one core busy; one after the other they leave the second core idle. The same
+holds for fetching planned rows while the destination writes the previous batch. The
 reader thread stays at most ``depth`` batches ahead, so memory stays bounded, and it
-has stopped touching the source before the consumer's generator returns, so the
-source can be closed from the caller's thread right afterwards.
+has stopped touching its source (and closed the generator it ran) before the
+consumer's generator returns, so the source can be closed from the caller's thread
+right afterwards.
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ def prefetched(items: Iterator[T], depth: int = DEFAULT_DEPTH) -> Generator[T, N
                     return
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
             end = _End(exc)
+        finally:
+            # A generator is closed on the thread that ran it, so whatever it holds (a
+            # cursor, say) is released before the consumer's generator returns.
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
         _put(slots, end, stop)
 
     thread = threading.Thread(target=produce, name="syncline-prefetch", daemon=True)
