@@ -19,6 +19,7 @@ import typer
 from syncline.cli import (
     key_commands,
     output,
+    planner_commands,
     project_commands,
     resource_commands,
     run_commands,
@@ -60,6 +61,7 @@ app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(sequences_app, name="sequences")
 users_app = typer.Typer(help="Make and list web UI accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(planner_commands.planner_app, name="planner")
 
 
 @app.callback()

@@ -19,6 +19,7 @@ from syncline.connectors import registry
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
+from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConfigError, NotFoundError, Problem, ValidationError
 from syncline.project.file_roots import refuse_paths_off_roots
 from syncline.project.model_columns import query_columns
@@ -65,6 +66,8 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         _refuse_impossible(plan, desired, current, project)
         retargeted = _retargeted(plan, desired, current)
         _note_retargeted(plan, retargeted, desired)
+        # Taken before the writer deletes syncs, whose planner tables go after the commit.
+        planned = warehouse_sources(session)
         _Writer(session, project).write(plan, forgotten)
         for slug, keys in retargeted.items():
             moved = session.destinations.sync_ids(session.destinations.get(slug))
@@ -77,6 +80,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
 
     for sync_id in sorted(set(forgotten)):
         delete_snapshot(settings.snapshot_dir, sync_id)
+        forget_sync_state(planned.pop(sync_id, None), sync_id)
     logger.info("applied project to workspace %s: %d changes", project.workspace, len(plan.changes))
     return plan
 

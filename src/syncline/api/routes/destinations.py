@@ -31,6 +31,7 @@ from syncline.connectors import registry
 from syncline.connectors.destinations.base import Destination as DestinationConnector
 from syncline.connectors.destinations.base import ObjectField
 from syncline.engine.planner.store import delete_snapshot
+from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConnectorError, Problem, UserError, ValidationError
 from syncline.security.files import FilePolicy, confined_destination, file_policy
 
@@ -124,8 +125,10 @@ def update_destination(
             before, configuration
         )
         syncs = repository.sync_ids(record) if moved else []
+        planned = warehouse_sources(session, syncs) if syncs else {}
         for sync_id in syncs:
             tasks.add_task(delete_snapshot, settings.snapshot_dir, sync_id)
+            tasks.add_task(forget_sync_state, planned.get(sync_id), sync_id)
         if syncs:
             logger.info(
                 "destination %s now points elsewhere (%s): snapshots of syncs %s dropped",

@@ -39,6 +39,7 @@ from syncline.catalog.repository import UNSET, raise_problems
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
+from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConfigError, ConnectorError, NotFoundError, Problem, ValidationError
 from syncline.security.files import confined_source, file_policy
 from syncline.settings import Settings
@@ -193,6 +194,9 @@ def update_model(
         raise_problems(problems)
         if body.primaryKey is not None and body.primaryKey != current.primary_key:
             _start_syncs_over(session.orm, record, tasks, settings)
+            over = [sync.id for sync in session.syncs.list() if sync.model_id == record.id]
+            for sync_id, source in warehouse_sources(session, over).items():
+                tasks.add_task(forget_sync_state, source, sync_id)
         return session.to_api(record)
 
 

@@ -37,6 +37,7 @@ from syncline.catalog.repository import check_slug, raise_problems
 from syncline.connectors import registry
 from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
+from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConfigError, Problem
 from syncline.project.model_columns import query_columns
 from syncline.project.sync_checks import check_configuration, check_sync_schedule
@@ -189,6 +190,8 @@ def update_sync(
     record = session.syncs.update(syncId, disabled=body.disabled, **changes)
     if record.configuration.get("object") != old_object:
         tasks.add_task(delete_snapshot, settings.snapshot_dir, record.id)
+        planned = warehouse_sources(session, [record.id]).get(record.id)
+        tasks.add_task(forget_sync_state, planned, record.id)
     return session.to_api(record)
 
 
@@ -203,8 +206,10 @@ def delete_sync(
 ) -> Any:
     """Delete a sync with no run in progress (else 409), its runs and its snapshot."""
     shape = session.to_api(session.syncs.get(syncId))
+    planned = warehouse_sources(session, [syncId]).get(syncId)
     session.syncs.delete(syncId)
     tasks.add_task(delete_snapshot, settings.snapshot_dir, syncId)
+    tasks.add_task(forget_sync_state, planned, syncId)
     return shape
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Collection
+from typing import Any
 
 from syncline.connectors.sources.base import Source
 from syncline.engine.planner.warehouse.session import open_session, planner_schema
 from syncline.engine.planner.warehouse.sql import PlannerSQL, literal
+from syncline.errors import SynclineError
 
 logger = logging.getLogger(__name__)
 
@@ -55,3 +57,44 @@ def planner_syncs(source: Source) -> set[int]:
 def orphan_syncs(source: Source, known: Collection[int]) -> list[int]:
     """Syncs with planner tables in ``source`` that are not among ``known`` sync ids."""
     return sorted(planner_syncs(source) - set(known))
+
+
+def warehouse_sources(session: Any, sync_ids: Collection[int] | None = None) -> dict[int, Source]:
+    """The sources, by sync id, of a catalog session's syncs that plan in the warehouse.
+
+    Taken before syncs are deleted or start over, so that their planner tables can be
+    dropped once the change is committed (see :func:`forget_sync_state`). ``session`` is
+    a :class:`~syncline.catalog.CatalogSession`; ``sync_ids`` limits the syncs looked at.
+    """
+    from syncline.connectors import registry
+
+    found: dict[int, Source] = {}
+    for sync in session.syncs.list():
+        if sync_ids is not None and sync.id not in sync_ids:
+            continue
+        record = session.sources.get(session.models.get(sync.model_id).source_id)
+        configuration = session.sources.plain_configuration(record)
+        if configuration.get("planner") == "warehouse":
+            found[sync.id] = registry.source_class(record.type).from_config(configuration)
+    return found
+
+
+def forget_sync_state(source: Source | None, sync_id: int) -> None:
+    """Drop a sync's planner tables, logging instead of raising when the source is down.
+
+    Called after a sync was deleted or must start over; ``source`` is None for a sync
+    on the local planner. Tables left behind are found by ``syncline planner cleanup``.
+    """
+    if source is None:
+        return
+    try:
+        drop_sync_state(source, sync_id)
+    except SynclineError as exc:
+        logger.warning(
+            "the warehouse planner tables of sync %s were not dropped (%s); run "
+            "'syncline planner cleanup' once the source is reachable",
+            sync_id,
+            exc,
+        )
+    finally:
+        source.close()
