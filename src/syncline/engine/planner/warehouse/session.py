@@ -19,6 +19,7 @@ import pyarrow as pa
 from syncline.connectors.sources.base import Source
 from syncline.connectors.sources.duckdb import DuckDBSource
 from syncline.connectors.sources.postgres import PostgresSource
+from syncline.engine.planner.warehouse.sql import literal
 from syncline.errors import ConfigError, SynclineError, TerminalError
 
 logger = logging.getLogger(__name__)
@@ -119,7 +120,14 @@ class PostgresSession:
         return self.source.read(sql, batch_rows=batch_rows)
 
     def create_schema(self, statement: str) -> None:
-        """Create the planner's schema, or say which grant would let us."""
+        """Create the planner's schema, or say which grant would let us.
+
+        PostgreSQL checks the grant before ``IF NOT EXISTS``, so a schema an admin made
+        for the planner is looked up first.
+        """
+        exists = self.fetch(f"SELECT 1 FROM pg_namespace WHERE nspname = {literal(self.schema)}")
+        if exists:
+            return
         try:
             self.connection.execute(statement)
         except Exception as exc:
