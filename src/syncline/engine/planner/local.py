@@ -262,13 +262,15 @@ class LocalPlanner:
             + [f"{prefilter_sql([hashed[name] for name in compared], signature)} AS _sl_h"]
             + [f"{quote_identifier(self.id_column)} AS {_ID}"]
         )
-        # Only a settled entry with a prefilter can vouch for a fingerprint.
+        # Only a settled entry with a prefilter can vouch for a fingerprint; the side of
+        # the join held in memory keeps three narrow columns per snapshot entry.
+        vouching = "CASE WHEN fp IS NOT NULL AND doubt IS NULL THEN h END"
         joined = (
             "SELECT c.*, s.key AS _sl_s_key, s.fp AS _sl_s_fp, "
-            "coalesce(c._sl_h = s.h AND s.fp IS NOT NULL AND s.doubt IS NULL, false) "
-            "AS _sl_known "
+            "coalesce(c._sl_h = s.h, false) AS _sl_known "
             f"FROM (SELECT {incoming} FROM _sl_incoming) c "
-            "FULL JOIN (SELECT key, fp, h, doubt FROM snapshot) s ON s.key = c._sl_key"
+            f"FULL JOIN (SELECT key, fp, {vouching} AS h FROM snapshot) s "
+            "ON s.key = c._sl_key"
         )
         # Canonical strings only for the model rows that need a fingerprint: a CASE
         # computes its branch for those rows alone.
