@@ -118,21 +118,17 @@ def _decimal_text(col: str) -> str:
     )
 
 
-def _encoded(expression: str) -> list[str]:
-    """The length-prefixed encoding of one canonical value, as ``CONCAT`` pieces."""
-    return [
-        f"CASE WHEN {expression} IS NULL THEN 'N' ELSE 'V' END",
-        f"CAST(LENGTH({expression}) AS TEXT)",
-        f"CASE WHEN {expression} IS NOT NULL THEN ':' END",
-        expression,
-    ]
+def _encoded(expression: str) -> str:
+    """The length-prefixed encoding of one canonical value: ``V<length>:<text>``, or
+    ``N`` for NULL (``||`` gives NULL when the value is NULL), with the value computed
+    twice rather than four times as separate pieces would."""
+    return f"COALESCE('V' || CAST(LENGTH({expression}) AS TEXT) || ':' || {expression}, 'N')"
 
 
 def fingerprint_expression(canonical: Sequence[str], salt: str) -> str:
     """16 hex digits of the md5 of the salted, length-prefixed canonical values."""
     pieces = [literal(encode_literal(f"{SCHEME}\n{salt}"))]
-    for expression in canonical:
-        pieces += _encoded(expression)
+    pieces += [_encoded(expression) for expression in canonical]
     return f"LEFT(MD5(CONCAT({', '.join(pieces)})), 16)"
 
 
@@ -150,6 +146,12 @@ class PlannerSQL:
         if model is None:
             return rendered
         return rendered.replace(MODEL, f"(\n{_bare(model)}\n)", 1)
+
+    @property
+    def _scratch(self) -> str:
+        """How a run's scratch tables are created: PostgreSQL writes no WAL for them, as
+        they are rebuilt by every run and dropped at its end."""
+        return "UNLOGGED " if self.dialect == "postgres" else ""
 
     def table(self, table: str) -> str:
         """The qualified, quoted name of one of the sync's tables (PostgreSQL quoting)."""
@@ -201,7 +203,7 @@ class PlannerSQL:
             ]
         )
         current = self.table("current")
-        sql = f"CREATE TABLE {current} AS SELECT {projection} FROM {MODEL} AS m"
+        sql = f"CREATE {self._scratch}TABLE {current} AS SELECT {projection} FROM {MODEL} AS m"
         return self.render(sql, model)
 
     def count_null_keys(self) -> str:
@@ -225,7 +227,7 @@ class PlannerSQL:
         model_columns = ", ".join(f"c.{quote(name)}" for name in columns)
         if full_resync:
             sql = (
-                f"CREATE TABLE {self.table('plan')} AS SELECT c._sl_key, "
+                f"CREATE {self._scratch}TABLE {self.table('plan')} AS SELECT c._sl_key, "
                 "CAST('added' AS TEXT) AS _sl_op, c._sl_fp, c._sl_ext, "
                 "COALESCE(f.attempts, 0) AS _sl_attempts, CAST(NULL AS TEXT) AS _sl_doubt, "
                 f"c._sl_pos, {model_columns} FROM {current} AS c "
@@ -241,7 +243,7 @@ class PlannerSQL:
             )
         )
         sql = (
-            f"CREATE TABLE {self.table('plan')} AS SELECT "
+            f"CREATE {self._scratch}TABLE {self.table('plan')} AS SELECT "
             "COALESCE(c._sl_key, s.key) AS _sl_key, "
             "CASE WHEN s.key IS NULL THEN 'added' WHEN c._sl_key IS NULL THEN 'removed' "
             "WHEN s.doubt = 'added' THEN 'added' ELSE 'changed' END AS _sl_op, "
