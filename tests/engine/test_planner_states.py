@@ -8,10 +8,12 @@ that each repeat still fails the run before anything is written.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 from engine_doubles import Harness, people
 
+from syncline.connectors.sources.base import json_field
 from syncline.engine.planner.local import CURRENT, JOINED, LocalPlanner
 from syncline.engine.report import Operation, RunStatus
 
@@ -62,9 +64,11 @@ def test_a_repeat_among_removed_keys_is_no_repeat(tmp_path: Path) -> None:
     }
 
 
-def test_current_rows_hold_the_model_only_and_joined_rows_the_lost_keys(tmp_path: Path) -> None:
+def _second_ingest(tmp_path: Path, *, every_row: bool) -> tuple[list[Any], list[Any], Any]:
+    """Ingest BASE, take it as the snapshot, then ingest a changed model; return the
+    current keys, every joined row's key and state, and the plan's counts."""
     first = people(BASE)
-    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id", every_row=every_row)
     try:
         planner.ingest(iter(first.to_batches(max_chunksize=2)), first.schema, first.schema.names)
         planner.store.replace_baseline(CURRENT)
@@ -73,21 +77,34 @@ def test_current_rows_hold_the_model_only_and_joined_rows_the_lost_keys(tmp_path
         stats = planner.ingest(
             iter(second.to_batches(max_chunksize=2)), second.schema, second.schema.names
         )
+        assert stats.null_keys == 1
         con = planner.store.connection
         current = con.execute(f"SELECT _sl_key FROM {CURRENT} ORDER BY _sl_key").fetchall()
         states = con.execute(
             f"SELECT _sl_key, _sl_state FROM {JOINED} ORDER BY _sl_key NULLS LAST"
         ).fetchall()
         planner.check_unique_keys()
-        plan = planner.diff()
+        plan = planner.diff(every_row=every_row)
     finally:
         planner.close()
+    return current, states, plan.counts
 
-    assert stats.null_keys == 1
+
+def test_joined_rows_leave_out_unchanged_rows_and_hold_the_lost_keys(tmp_path: Path) -> None:
+    current, states, counts = _second_ingest(tmp_path, every_row=False)
+
+    assert current == [("3",), ("5",), (None,)]
+    # removed, changed, added, no key; the unchanged row 1 is left out
+    assert states == [("2", 4), ("3", 2), ("5", 1), (None, 5)]
+    assert (counts.added, counts.changed, counts.removed) == (1, 1, 1)
+
+
+def test_a_planner_for_every_row_keeps_the_unchanged_rows(tmp_path: Path) -> None:
+    current, states, counts = _second_ingest(tmp_path, every_row=True)
+
     assert current == [("1",), ("3",), ("5",), (None,)]
-    # unchanged, removed, changed, added, no key
     assert states == [("1", 0), ("2", 4), ("3", 2), ("5", 1), (None, 5)]
-    assert (plan.counts.added, plan.counts.changed, plan.counts.removed) == (1, 1, 1)
+    assert (counts.added, counts.changed, counts.removed) == (1, 2, 1)
 
 
 def test_schema_of_planned_rows_is_the_models(tmp_path: Path) -> None:
@@ -104,3 +121,16 @@ def test_schema_of_planned_rows_is_the_models(tmp_path: Path) -> None:
     for name in table.schema.names:
         assert batches[0].schema.field(name).type == table.schema.field(name).type
     assert pa.Table.from_batches(batches).column("name").to_pylist() == ["ann", "bob", "cy"]
+
+
+def test_a_json_key_repeated_in_another_spelling_fails_the_run(tmp_path: Path) -> None:
+    schema = pa.schema([json_field("id"), ("name", pa.string())])
+    rows = [('{"a": 1, "b": 2}', "ann"), ('{"a": 2}', "bob")]
+    harness = Harness(tmp_path, people(rows, schema), {"mode": "mirror", "object": "people"})
+    assert harness.run().status is RunStatus.SUCCESS
+
+    harness.table = people([*rows, ('{"b":2,"a":1}', "ann")], schema)
+    result = harness.run()
+    assert result.status is RunStatus.FAILED
+    assert result.error is not None
+    assert '\'{"a":1,"b":2}\' (2 rows)' in result.error

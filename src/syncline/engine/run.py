@@ -290,6 +290,7 @@ class _Run:
             # A dry run of a sync that never ran must not leave a snapshot file behind.
             in_memory=self.job.dry_run and not path.exists(),
             rebuild=self.full_load or self.job.reset_cdc,
+            every_row=self.configuration.mode is SyncMode.ALL,
         )
 
     def _reset_baseline(self, planner: Planner) -> RunStatus:

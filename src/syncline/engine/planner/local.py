@@ -49,15 +49,20 @@ logger = logging.getLogger(__name__)
 JOINED = "scratch.joined"
 """Scratch table of the model's rows joined to the snapshot: key, fingerprint, prefilter,
 whether the fingerprint was computed afresh, state, position, id; plus one row per
-snapshot key the model lost (state removed, no fingerprint). The external id is the id
-as text, made where it is needed, so that this table, held under the planner's memory
-cap for every model row, stays narrow."""
+snapshot key the model lost (state removed, no fingerprint). An unchanged row whose
+stored fingerprint was taken and whose key has no failed row is left out, unless the
+planner keeps every row: nothing the run does needs it. The external id is the id as
+text, made where it is needed, so that this table, held under the planner's memory cap,
+stays narrow."""
 
 CURRENT = "scratch.current"
-"""View of :data:`JOINED` holding this run's model rows only."""
+"""View of :data:`JOINED` holding this run's model rows only (those kept, see there)."""
 
 EXTERNAL_ID = "CAST(c._sl_id AS VARCHAR)"
 """The external id of a row of :data:`CURRENT` aliased ``c``, as the snapshot keeps it."""
+
+_KEYS = "scratch.model_keys"
+"""Scratch table of every model row's key, made only to name repeated keys."""
 
 PLAN = "scratch.plan"
 """Scratch table of this run's planned rows: the changes, with their positions and ids."""
@@ -113,8 +118,14 @@ class LocalPlanner:
         threads: int | None = None,
         in_memory: bool = False,
         rebuild: bool = False,
+        every_row: bool = False,
     ) -> None:
+        """``every_row`` keeps every model row for the diff (mode ``all`` plans them all);
+        otherwise, as with ``rebuild``, only rows that may be planned or that update the
+        snapshot are kept past the ingest."""
         self.sync_id = sync_id
+        self._keep_every_row = every_row or rebuild
+        self._rows_read = 0
         self.primary_key = primary_key
         self.id_column = id_column
         self.store = SnapshotStore(
@@ -216,6 +227,7 @@ class LocalPlanner:
             # source (which the caller then closes) and out of the row file.
             ahead.close()
         rows.finish()
+        self._rows_read = stats.query_size
         con.execute(
             f"CREATE OR REPLACE VIEW {CURRENT} AS "
             f"SELECT * FROM {JOINED} WHERE {_STATE} <> {_REMOVED}"
@@ -308,7 +320,18 @@ class LocalPlanner:
                 _ID,
             ]
         )
-        return f"CREATE OR REPLACE TABLE {JOINED} AS SELECT {outer} FROM ({fingerprinted})"
+        kept = ""
+        if not self._keep_every_row:
+            # Built from the failed-row index (small): the join's build side stays small.
+            kept = (
+                " LEFT JOIN (SELECT DISTINCT key AS _sl_f_key FROM failed) f "
+                "ON f._sl_f_key = x._sl_key "
+                f"WHERE x.{_STATE} <> {_UNCHANGED} OR x._sl_fresh OR f._sl_f_key IS NOT NULL"
+            )
+        return (
+            f"CREATE OR REPLACE TABLE {JOINED} AS SELECT x.* FROM "
+            f"(SELECT {outer} FROM ({fingerprinted})) x{kept}"
+        )
 
     def check_unique_keys(self) -> None:
         """Fail the run, showing example keys, when the model repeats a primary key."""
@@ -317,23 +340,26 @@ class LocalPlanner:
         # its entries the model kept meets exactly one model row unless the model repeats
         # that key; then only the added rows (few) need their keys counted.
         counted = con.execute(
-            f"SELECT count(*) FILTER (WHERE {_STATE} IN ({_UNCHANGED}, {_CHANGED}, {_UNKNOWN})), "
+            f"SELECT count(*) FILTER (WHERE {_STATE} = {_NULL_KEY}), "
             f"count(*) FILTER (WHERE {_STATE} = {_REMOVED}), "
             f"count(*) FILTER (WHERE {_STATE} = {_ADDED}), "
             f"count(DISTINCT _sl_key) FILTER (WHERE {_STATE} = {_ADDED}) FROM {JOINED}"
         ).fetchone()
         if counted is not None:
-            matched, removed, added, distinct_added = (int(value) for value in counted)
+            null_keys, removed, added, distinct_added = (int(value) for value in counted)
+            matched = self._rows_read - null_keys - added
             if matched == self.store.snapshot_size() - removed and added == distinct_added:
                 return
+        # Rare: find the repeated keys among every model row, read back from the row file.
+        keys = self._every_key()
         rows = con.execute(
-            f"SELECT _sl_key, count(*) FROM {CURRENT} WHERE _sl_key IS NOT NULL "
+            f"SELECT _sl_key, count(*) FROM {keys} WHERE _sl_key IS NOT NULL "
             f"GROUP BY _sl_key HAVING count(*) > 1 ORDER BY _sl_key LIMIT {_EXAMPLE_KEYS}"
         ).fetchall()
         if not rows:
             return
         total = con.execute(
-            f"SELECT count(*) FROM (SELECT _sl_key FROM {CURRENT} WHERE _sl_key IS NOT NULL "
+            f"SELECT count(*) FROM (SELECT _sl_key FROM {keys} WHERE _sl_key IS NOT NULL "
             "GROUP BY _sl_key HAVING count(*) > 1)"
         ).fetchone()
         examples = ", ".join(f"{key!r} ({count} rows)" for key, count in rows)
@@ -345,6 +371,32 @@ class LocalPlanner:
             sync_id=self.sync_id,
         )
 
+    def _every_key(self) -> str:
+        """A scratch table of every model row's canonical key, read back from the row file
+        (the joined table may have left unchanged rows out)."""
+        if self._keep_every_row:
+            return CURRENT
+        if self._rows is None:
+            raise RuntimeError("check_unique_keys() called before ingest()")
+        field = self._rows.schema.field(self.primary_key)
+        if is_json_canonical(field):
+            key_sql = quote_identifier("_sl_json_key")
+        else:
+            key_sql = canonical_sql(self.primary_key, field.type)
+        con = self.store.connection
+        con.execute(f"CREATE OR REPLACE TABLE {_KEYS} (_sl_key VARCHAR)")
+        for batch in self._rows.batches([self.primary_key]):
+            if is_json_canonical(field):
+                batch = batch.append_column(
+                    "_sl_json_key", canonical_json_array(batch.column(0), field.type)
+                )
+            con.register("_sl_key_batch", batch)
+            try:
+                con.execute(f"INSERT INTO {_KEYS} SELECT {key_sql} FROM _sl_key_batch")
+            finally:
+                con.unregister("_sl_key_batch")
+        return _KEYS
+
     def diff(self, *, every_row: bool = False, full_resync: bool = False) -> Plan:
         """Compute the plan: added, changed and removed rows, plus last run's failed rows.
 
@@ -354,6 +406,8 @@ class LocalPlanner:
         model lost it, added when it was sent as added, changed otherwise. The plan's
         ``_sl_doubt`` column names the operation such a row was sent with.
         """
+        if (every_row or full_resync) and not self._keep_every_row:
+            raise RuntimeError("planning every row needs a planner opened with every_row")
         con = self.store.connection
         self.store.remember_prefilters(CURRENT)
         plan = Plan(snapshot_size=self.store.snapshot_size())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -82,6 +83,13 @@ class RowFile:
         ranks = pc.max_element_wise(ranks, 0)
         indices = pc.if_else(valid, inverse.take(ranks), pa.scalar(None, pa.uint64()))
         return ordered.take(indices)
+
+    def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
+        """Every row's ``columns``, front to back, one stored batch at a time."""
+        self.finish()
+        assert self._reader is not None
+        for index in range(self._reader.num_record_batches):
+            yield self._reader.get_batch(index).select(columns)
 
     def _gather(self, ascending: pa.Array) -> pa.Table:
         """The rows at sorted ``ascending`` positions, reading each batch at most once."""
