@@ -158,14 +158,28 @@ class WarehousePlanner:
                 if column.type != kind:
                     column = column.cast(kind)
                 if name == self.id_column and pc.any(removed).as_py():
-                    from_snapshot = planned.column("_sl_ext").cast(kind)
-                    column = pc.if_else(removed, from_snapshot, column)
+                    column = pc.if_else(removed, self._snapshot_ids(planned, removed), column)
             arrays.append(column)
         fields = [
             self.schema.field(name) if name in self.columns else planned.schema.field(name)
             for name in planned.schema.names
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+
+    def _snapshot_ids(self, planned: pa.RecordBatch, removed: pa.Array) -> pa.Array:
+        """The removed rows' ids as the snapshot kept them (text), in the id's type; NULL
+        where the text does not cast, as the local planner's ``TRY_CAST`` gives."""
+        kind = self.schema.field(self.id_column).type
+        text = pc.if_else(removed, planned.column("_sl_ext"), pa.scalar(None, pa.string()))
+        try:
+            return text.cast(kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            logger.warning(
+                "sync %s: removed rows' ids do not read back as %s; they are sent as NULL",
+                self.sync_id,
+                kind,
+            )
+            return pa.nulls(len(text), kind)
 
     def close(self) -> None:
         """Drop this run's scratch tables and close the planner's session."""
