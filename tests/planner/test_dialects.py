@@ -116,3 +116,14 @@ def test_dialects_quote_the_planner_tables_their_own_way() -> None:
     snowflake = PlannerSQL("snowflake", "syncline_planner", 42).snapshot_size()
     assert "`syncline_planner`.`sync_42_snapshot`" in bigquery
     assert '"syncline_planner"."sync_42_snapshot"' in snowflake
+
+
+def test_a_mapping_spelling_the_model_placeholder_stays_in_the_salt() -> None:
+    sql = PlannerSQL("postgres", "syncline_planner", 42)
+    salt = f'{{"mappings":[{{"to":"{MODEL}"}}]}}'
+    statement = sql.load_current(
+        "SELECT 1 AS id", FIELDS[:1], primary_key="id", id_column="id", salt=salt
+    )
+    select = sqlglot.parse_one(statement, read="postgres").expression
+    assert isinstance(select.args["from_"].this, exp.Subquery)
+    assert MODEL in statement.split("FROM (")[0]

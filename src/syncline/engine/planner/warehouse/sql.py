@@ -145,7 +145,11 @@ class PlannerSQL:
         rendered: str = sqlglot.transpile(sql, read="postgres", write=self.dialect)[0]
         if model is None:
             return rendered
-        return rendered.replace(MODEL, f"(\n{_bare(model)}\n)", 1)
+        # The FROM clause comes last: a mapping's text in the salt can never be taken for it.
+        head, found, tail = rendered.rpartition(MODEL)
+        if not found:
+            raise ValueError(f"statement has no place for the model: {sql[:80]}")
+        return f"{head}(\n{_bare(model)}\n){tail}"
 
     @property
     def _scratch(self) -> str:
