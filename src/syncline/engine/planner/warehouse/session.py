@@ -149,7 +149,11 @@ class PostgresSession:
 
 
 class DuckDBSession:
-    """The planner's read-write connection to a DuckDB source's file."""
+    """The planner's read-write connection to a DuckDB source's file.
+
+    DuckDB lets one process write a file and no other open it meanwhile, so while a run
+    plans and delivers, readers in other processes (a preview, another worker) wait.
+    """
 
     dialect = "duckdb"
 
