@@ -19,7 +19,7 @@ import pyarrow as pa
 from syncline.connectors.sources.base import Source
 from syncline.connectors.sources.duckdb import DuckDBSource
 from syncline.connectors.sources.postgres import PostgresSource
-from syncline.engine.planner.warehouse.sql import literal
+from syncline.engine.planner.warehouse.sql import DEFAULT_SCHEMA, literal
 from syncline.errors import ConfigError, SynclineError, TerminalError
 
 logger = logging.getLogger(__name__)
@@ -52,12 +52,12 @@ def planner_schema(source: Source) -> str | None:
     """The schema a source's syncs keep their planner tables in; None for the local planner."""
     if getattr(source.config, "planner", "local") != "warehouse":
         return None
-    return str(getattr(source.config, "planner_schema", "syncline_planner"))
+    return str(getattr(source.config, "planner_schema", DEFAULT_SCHEMA))
 
 
 def open_session(source: Source) -> WarehouseSession:
     """A write session to ``source`` for the warehouse planner."""
-    schema = planner_schema(source) or "syncline_planner"
+    schema = planner_schema(source) or DEFAULT_SCHEMA
     if isinstance(source, PostgresSource):
         return PostgresSession(source, schema)
     if isinstance(source, DuckDBSource):

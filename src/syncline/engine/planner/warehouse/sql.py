@@ -12,7 +12,8 @@ trailing zeros, timestamps become UTC microseconds since the epoch, booleans
 is length-prefixed so that NULL and ``''`` differ. The fingerprint is the first 16 hex
 digits of the ``md5`` of a row's encoding, salted with the sync's mappings. It is not
 the local planner's number, but two rows fingerprint alike here exactly when they do
-there, so both planners plan the same rows.
+there, so both planners plan the same rows; the exceptions, in how JSON is compared,
+are marked TODO in :func:`canonical_expression`.
 """
 
 from __future__ import annotations
