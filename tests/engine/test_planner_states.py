@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from engine_doubles import Harness, people
 
 from syncline.connectors.sources.base import json_field
+from syncline.engine.planner import local
 from syncline.engine.planner.local import CURRENT, JOINED, LocalPlanner
 from syncline.engine.report import Operation, RunStatus
 
@@ -134,3 +136,28 @@ def test_a_json_key_repeated_in_another_spelling_fails_the_run(tmp_path: Path) -
     assert result.status is RunStatus.FAILED
     assert result.error is not None
     assert '\'{"a":1,"b":2}\' (2 rows)' in result.error
+
+
+def test_planned_rows_come_in_model_order_across_windows_of_positions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local, "_WINDOW", 4)
+    first = people([(k, f"n{k}", 1.0) for k in range(20)])
+    second = people([(k, f"m{k}", 1.0) for k in reversed(range(3, 20))])
+    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+    try:
+        planner.ingest(iter(first.to_batches(max_chunksize=5)), first.schema, first.schema.names)
+        planner.store.replace_baseline(CURRENT)
+        planner.ingest(iter(second.to_batches(max_chunksize=5)), second.schema, second.schema.names)
+        planner.check_unique_keys()
+        planner.diff()
+        changed = list(planner.planned_batches(Operation.CHANGED, 5))
+        removed = list(planner.planned_batches(Operation.REMOVED, 5))
+    finally:
+        planner.close()
+
+    # 17 changed rows over five windows of four positions, regrouped into batches of 5.
+    assert [batch.num_rows for batch in changed] == [5, 5, 5, 2]
+    ids = pa.Table.from_batches(changed).column("id").to_pylist()
+    assert ids == list(reversed(range(3, 20)))
+    assert pa.Table.from_batches(removed).column("id").to_pylist() == [0, 1, 2]

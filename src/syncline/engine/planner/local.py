@@ -28,6 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from syncline.connectors.sources._arrow import rebatch
 from syncline.engine.canonical import (
     FINGERPRINT_SCHEME,
     canonical_json_array,
@@ -86,6 +87,11 @@ _NULL_KEY = 5
 """A model row whose key is NULL: skipped."""
 
 _EXAMPLE_KEYS = 5
+
+_WINDOW = 1 << 20
+"""Model positions whose planned rows are sorted at once when they are read out."""
+
+_WINDOW_BATCH = 1 << 16
 
 
 @dataclass
@@ -482,18 +488,34 @@ class LocalPlanner:
         where = "_sl_op = ?"
         if in_doubt is not None:
             where += f" AND _sl_doubt IS {'NOT ' if in_doubt else ''}NULL"
+        # In model order, so that the row file is read front to back; one window of
+        # positions at a time, so that sorting a plan of every row takes bounded memory.
+        windows = [
+            (f"{where} AND {_POSITION} >= ? AND {_POSITION} < ?", [start, start + _WINDOW])
+            for start in range(0, self._rows_read, _WINDOW)
+        ]
+        windows.append((f"{where} AND {_POSITION} IS NULL", []))
         cursor = self.store.connection.cursor()
         try:
-            # In model order, so that the row file is read front to back.
-            reader = cursor.execute(
-                f"SELECT * FROM {PLAN} WHERE {where} ORDER BY {_POSITION} NULLS LAST, _sl_key",
-                [operation.value],
-            ).to_arrow_reader(batch_rows)
-            for batch in reader:
-                if batch.num_rows:
-                    yield self._with_columns(batch)
+            for batch in rebatch(self._window_batches(cursor, operation, windows), batch_rows):
+                yield self._with_columns(batch)
         finally:
             cursor.close()
+
+    def _window_batches(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        operation: Operation,
+        windows: list[tuple[str, list[int]]],
+    ) -> Iterator[pa.RecordBatch]:
+        for where, bounds in windows:
+            reader = cursor.execute(
+                f"SELECT * FROM {PLAN} WHERE {where} ORDER BY {_POSITION}, _sl_key",
+                [operation.value, *bounds],
+            ).to_arrow_reader(_WINDOW_BATCH)
+            for batch in reader:
+                if batch.num_rows:
+                    yield batch
 
     def _with_columns(self, planned: pa.RecordBatch) -> pa.RecordBatch:
         """``planned`` with the model's columns fetched from the row file in place of its
