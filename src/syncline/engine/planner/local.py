@@ -132,6 +132,10 @@ class LocalPlanner:
         self.sync_id = sync_id
         self._keep_every_row = every_row or rebuild
         self._rows_read = 0
+        self._projected = pa.schema([])
+        self._carried: list[str] = []
+        """Model columns that DuckDB carries through the join for the rows it keeps; the
+        row file then holds the primary key only."""
         self.primary_key = primary_key
         self.id_column = id_column
         self.store = SnapshotStore(
@@ -187,7 +191,14 @@ class LocalPlanner:
         )
         if self._rows is not None:
             self._rows.close()
-        rows = self._rows = RowFile(projected, self._row_folder, label=self._row_label)
+        self._projected = projected
+        self._carried = self._carry(projected)
+        stored = self.columns if not self._carried else [self.primary_key]
+        rows = self._rows = RowFile(
+            pa.schema([projected.field(name) for name in stored]),
+            self._row_folder,
+            label=self._row_label,
+        )
 
         failures: list[BaseException] = []
 
@@ -200,7 +211,7 @@ class LocalPlanner:
                         canonical_json_array(picked.column(name), projected.field(name).type)
                         for name in json_columns
                     ]
-                    first = rows.append(picked)
+                    first = rows.append(picked.select(stored))
                     extra.append(_positions(first, batch.num_rows))
                     yield pa.RecordBatch.from_arrays(list(picked.columns) + extra, schema=staged)
             except GeneratorExit:
@@ -252,6 +263,19 @@ class LocalPlanner:
         )
         return stats
 
+    def _carry(self, projected: pa.Schema) -> list[str]:
+        """The model columns DuckDB should carry for the rows it keeps, or none.
+
+        Carrying spares writing every model row to the row file, which costs more than
+        the diff itself, when few rows are kept: a run against a snapshot that does not
+        plan every row. Only types that come back out of DuckDB exactly are carried.
+        """
+        if self._keep_every_row or self.store.snapshot_size() == 0:
+            return []
+        if not all(_round_trips(projected.field(name).type) for name in self.columns):
+            return []
+        return list(self.columns)
+
     def _ingest_sql(self, projected: pa.Schema, json_columns: list[str], salt: str) -> str:
         """One statement: canonical key and prefilter of each row, its full outer join to
         the snapshot, the md5 fingerprint only where the prefilter does not vouch for it,
@@ -298,13 +322,14 @@ class LocalPlanner:
             for i, name in enumerate(compared)
         )
         fingerprint = fingerprint_sql([_canon_name(i) for i in range(len(compared))], salt)
+        carried = "".join(f", {quote_identifier(name)}" for name in self._carried)
         canonicalised = (
             f"SELECT _sl_key, _sl_in, _sl_known, _sl_s_key, _sl_s_fp, _sl_h, {_POSITION}, "
-            f"{_ID}, {canonical_columns} FROM ({joined})"
+            f"{_ID}{carried}, {canonical_columns} FROM ({joined})"
         )
         fingerprinted = (
             "SELECT _sl_key, _sl_in, _sl_known, _sl_s_key, _sl_s_fp, _sl_h, "
-            f"{_POSITION}, {_ID}, CASE WHEN _sl_known THEN _sl_s_fp "
+            f"{_POSITION}, {_ID}{carried}, CASE WHEN _sl_known THEN _sl_s_fp "
             f"WHEN _sl_in THEN {fingerprint} END AS _sl_fp FROM ({canonicalised})"
         )
         state = (
@@ -324,6 +349,7 @@ class LocalPlanner:
                 f"CAST({state} AS UTINYINT) AS {_STATE}",
                 _POSITION,
                 _ID,
+                *(quote_identifier(name) for name in self._carried),
             ]
         )
         kept = ""
@@ -444,8 +470,9 @@ class LocalPlanner:
                 "ELSE 'changed' END AS _sl_op, c._sl_fp, c._sl_h, "
                 f"coalesce({EXTERNAL_ID}, s.ext) AS _sl_ext, "
                 "coalesce(c._sl_f_attempts, 0) AS _sl_attempts, s.doubt AS _sl_doubt, "
-                f"c.{_POSITION}, {self._planned_id()} "
-                f"FROM ({picked}) c LEFT JOIN snapshot s ON s.key = c._sl_key"
+                f"c.{_POSITION}, {self._planned_id()}"
+                + "".join(f", c.{quote_identifier(name)}" for name in self._carried)
+                + f" FROM ({picked}) c LEFT JOIN snapshot s ON s.key = c._sl_key"
             )
         con.execute(sql)
         for operation, count in con.execute(
@@ -523,17 +550,29 @@ class LocalPlanner:
         if self._rows is None:
             raise RuntimeError("planned_batches() called before ingest()")
         positions = planned.column(_POSITION)
-        rows = self._rows.take(positions)
-        columns = {name: rows.column(name).combine_chunks() for name in self.columns}
+        if self._carried:
+            # Back in the model's own types and field metadata, which DuckDB drops.
+            columns = {
+                name: planned.column(name).cast(self._projected.field(name).type)
+                for name in self.columns
+            }
+        else:
+            rows = self._rows.take(positions)
+            columns = {name: rows.column(name).combine_chunks() for name in self.columns}
         if positions.null_count:
-            kind = self._rows.schema.field(self.id_column).type
+            kind = self._projected.field(self.id_column).type
             snapshot_ids = planned.column(_ID).cast(kind)
             columns[self.id_column] = pc.if_else(
                 positions.is_valid(), columns[self.id_column], snapshot_ids
             )
-        kept = [name for name in planned.schema.names if name not in (_POSITION, _ID)]
+        model = set(self.columns)
+        kept = [
+            name
+            for name in planned.schema.names
+            if name not in (_POSITION, _ID) and name not in model
+        ]
         fields = [planned.schema.field(name) for name in kept]
-        fields += [self._rows.schema.field(name) for name in self.columns]
+        fields += [self._projected.field(name) for name in self.columns]
         arrays = [planned.column(name) for name in kept] + [columns[n] for n in self.columns]
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
@@ -584,3 +623,20 @@ def _canon_name(index: int) -> str:
 
 def _json_name(index: int) -> str:
     return f"_sl_json_{index}"
+
+
+def _round_trips(kind: pa.DataType) -> bool:
+    """True when DuckDB gives values of Arrow type ``kind`` back exactly as it got them."""
+    if pa.types.is_timestamp(kind):
+        return kind.tz is None or (kind.tz == "UTC" and kind.unit == "us")
+    return bool(
+        pa.types.is_integer(kind)
+        or pa.types.is_float32(kind)
+        or pa.types.is_float64(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_binary(kind)
+        or pa.types.is_date32(kind)
+        or pa.types.is_decimal128(kind)
+        or kind == pa.time64("us")
+    )
