@@ -4,6 +4,10 @@ One Syncline home per planner: the planner is a setting of the PostgreSQL source
 (``planner: warehouse`` plans inside the warehouse, in the schema ``plannerSchema``; without
 it the local planner diffs the model in the run process). Each home holds one source, one
 model and one sync per mode, each into its own destination schema.
+
+A second home per planner runs the same syncs with its source connection through a counting
+relay (``tools/proxy.py``): those runs tell how many bytes the source sent, while the timed
+runs talk to the server directly.
 """
 
 from __future__ import annotations
@@ -80,8 +84,8 @@ class SynclineTool:
         """Where the source connection goes instead of the server, to count its bytes."""
         self.key = "syncline_warehouse" if warehouse else "syncline_local"
         self.label = "Syncline, warehouse planner" if warehouse else "Syncline, local planner"
-        # Two homes must not share a planner schema: the warehouse planner's tables there are
-        # named after the sync, and both homes have syncs of the same names.
+        # Two homes must not share a planner schema: the warehouse planner names its tables
+        # there by the sync's id in its own catalog, and both homes number their syncs alike.
         self.planner_schema = WAREHOUSE_PLANNER_SCHEMA
         if relay is not None:
             self.key += "_counted"
