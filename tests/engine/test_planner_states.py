@@ -213,3 +213,27 @@ def test_changed_rows_keep_the_models_types_and_values(
     assert changed.schema.field("v").metadata == field.metadata
     assert changed.column("id").to_pylist() == [2]
     assert changed.column("v").to_pylist() == pa.array([new], kind).to_pylist()
+
+
+def test_a_plan_of_every_row_is_a_view_and_a_later_plan_a_table(tmp_path: Path) -> None:
+    table = people(BASE)
+    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+    try:
+        planner.ingest(iter(table.to_batches()), table.schema, table.schema.names)
+        planner.check_unique_keys()
+        assert planner.diff().counts.added == 3
+        first = list(planner.planned_batches(Operation.ADDED, 10))
+        planner.store.replace_baseline(CURRENT)
+
+        changed = people([(1, "ann", 1.0), (2, "bob", 2.5)])
+        planner.ingest(iter(changed.to_batches()), changed.schema, changed.schema.names)
+        planner.check_unique_keys()
+        plan = planner.diff()
+        kinds = planner.store.connection.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name = 'plan'"
+        ).fetchall()
+    finally:
+        planner.close()
+    assert pa.Table.from_batches(first).column("id").to_pylist() == [1, 2, 3]
+    assert (plan.counts.added, plan.counts.changed, plan.counts.removed) == (0, 1, 1)
+    assert kinds == [("plan",)]

@@ -133,6 +133,7 @@ class LocalPlanner:
         self._keep_every_row = every_row or rebuild
         self._rows_read = 0
         self._projected = pa.schema([])
+        self._plan_kind: str | None = None
         self._carried: list[str] = []
         """Model columns that DuckDB carries through the join for the rows it keeps; the
         row file then holds the primary key only."""
@@ -443,9 +444,16 @@ class LocalPlanner:
         con = self.store.connection
         self.store.remember_prefilters(CURRENT)
         plan = Plan(snapshot_size=self.store.snapshot_size())
+        # A plan of every model row (a first run, a full resync) would copy the joined
+        # table: it stays a view, read (cheaply, the snapshot being empty or unused) when
+        # its rows are fetched. Nothing it reads changes before the journal is merged.
+        kind = "VIEW" if full_resync or plan.snapshot_size == 0 else "TABLE"
+        if self._plan_kind is not None:
+            con.execute(f"DROP {self._plan_kind} {PLAN}")
+        self._plan_kind = kind
         if full_resync:
             sql = (
-                f"CREATE OR REPLACE TABLE {PLAN} AS SELECT c._sl_key, 'added' AS _sl_op, "
+                f"CREATE {kind} {PLAN} AS SELECT c._sl_key, 'added' AS _sl_op, "
                 f"c._sl_fp, c._sl_h, {EXTERNAL_ID} AS _sl_ext, "
                 "coalesce(f.attempts, 0) AS _sl_attempts, "
                 "CAST(NULL AS VARCHAR) AS _sl_doubt, "
@@ -463,7 +471,7 @@ class LocalPlanner:
                 f"WHERE c.{_STATE} <> {_NULL_KEY} AND ({changed})"
             )
             sql = (
-                f"CREATE OR REPLACE TABLE {PLAN} AS SELECT c._sl_key, "
+                f"CREATE {kind} {PLAN} AS SELECT c._sl_key, "
                 f"CASE WHEN c.{_STATE} = {_ADDED} THEN 'added' "
                 f"WHEN c.{_STATE} = {_REMOVED} THEN 'removed' "
                 "WHEN s.doubt = 'added' THEN 'added' "
