@@ -12,9 +12,14 @@ That one join leaves every row with its *state* (unchanged, added, changed, unkn
 removed, or without a key), so the diff and the check for repeated keys afterwards are
 scans of a narrow table rather than a second join against the snapshot.
 
-DuckDB's tables stay narrow: key, fingerprint, state, id and the row's position.
-The model's columns go to a :class:`~syncline.engine.planner.rowfile.RowFile` as they
-stream in, and only the planned rows are fetched back from it, by position.
+DuckDB's tables stay narrow: key, fingerprint, state, id and the row's position, for
+the rows a run may plan only (unchanged rows are dropped in the join). Against a
+snapshot, DuckDB carries the model's columns of those rows too, when their types come
+back out of it exactly; otherwise (and for a first run, a full resync or mode ``all``,
+which plan every row) the columns go to a
+:class:`~syncline.engine.planner.rowfile.RowFile` on disk as they stream in, and only
+the planned rows are fetched back from it, by position. The row file always holds the
+primary key, to name repeated keys.
 """
 
 from __future__ import annotations
@@ -66,7 +71,8 @@ _KEYS = "scratch.model_keys"
 """Scratch table of every model row's key, made only to name repeated keys."""
 
 PLAN = "scratch.plan"
-"""Scratch table of this run's planned rows: the changes, with their positions and ids."""
+"""Scratch table of this run's planned rows: the changes, with their positions and ids
+(a view of :data:`JOINED` when it would hold every model row)."""
 
 _POSITION = "_sl_pos"
 _ID = "_sl_id"
@@ -126,9 +132,9 @@ class LocalPlanner:
         rebuild: bool = False,
         every_row: bool = False,
     ) -> None:
-        """``every_row`` keeps every model row for the diff (mode ``all`` plans them all);
-        otherwise, as with ``rebuild``, only rows that may be planned or that update the
-        snapshot are kept past the ingest."""
+        """``every_row`` (mode ``all``) and ``rebuild`` (a full resync or a CDC reset)
+        keep every model row past the ingest; otherwise only the rows that may be planned
+        or that update the snapshot are kept."""
         self.sync_id = sync_id
         self._keep_every_row = every_row or rebuild
         self._rows_read = 0
