@@ -23,14 +23,15 @@ PREFIX = "SYNCLINE_"
 def default_planner_memory_limit() -> str:
     """The planner's default DuckDB memory cap: a quarter of the machine's memory.
 
-    The cap is a ceiling, not what a run takes: the planner keeps only narrow columns in
-    DuckDB (key, two 64-bit hashes, state, position, id: about 50 bytes a model row for
-    its table, and as much again for the join against the snapshot), while the model's
-    columns go to a file on disk. A 1.5M-row model thus stays far under the cap and
-    never spills, and a run's peak memory grows by that narrow working set only (see
-    ``bench/README.md`` for measured peaks at 1.5M, 6M and 15M rows). Beyond the cap
-    DuckDB spills to the snapshot folder, slower but in bounded memory. Set
-    ``SYNCLINE_PLANNER_MEMORY_LIMIT`` (e.g. ``512MB``) to hold a worker to less.
+    The cap is a ceiling, not what a run takes. The planner keeps only narrow columns in
+    DuckDB (per snapshot entry its key and two 64-bit hashes for the join; per planned
+    row its key, hashes, position and id) and drops unchanged rows as they stream
+    through the join, while a first run's columns go to a file on disk. A run's peak
+    memory thus grows by about 100 bytes per model row (measured in ``bench/README.md``:
+    about 450 MB at 1.5M rows, 1.7 GB at 15M for an incremental run) until the cap, and
+    stays there beyond it, DuckDB spilling to the snapshot folder. Set
+    ``SYNCLINE_PLANNER_MEMORY_LIMIT`` (e.g. ``512MB``) to hold a worker to a fixed size
+    at some cost in speed for large models.
 
     At least 256 MiB; 1 GiB when the machine's memory cannot be read.
     """
