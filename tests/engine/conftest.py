@@ -79,7 +79,6 @@ KNOWN_GAPS = {
     "[duckdb-json key order and spaces]": "DuckDB has no JSON function that sorts keys",
     "[duckdb-json number forms]": "DuckDB keeps a JSON number's spelling",
     "[duckdb-json text vs struct]": "DuckDB keeps a JSON object's key order",
-    "[postgres-json number forms]": "PostgreSQL's JSONB keeps a number's spelling",
 }
 """Cases where the warehouse planner on DuckDB still sees representation noise as a
 change; strict, so that closing a gap fails here until its entry goes."""

@@ -42,6 +42,10 @@ MODEL = "_sl_model_sql_"
 TABLES = ("snapshot", "failed", "journal", "current", "plan")
 """The planner's tables of one sync, each named ``sync_<id>_<table>``."""
 
+_JSON_NUMBER = r'("(?:[^"\\]|\\.)*")|(-?[0-9]+)(\.[0-9]*[1-9])?\.?0*(?![0-9])'
+"""A JSON string (kept whole) or a number split into its integer part and its fraction
+up to the last non-zero digit, as :func:`canonical_expression` rewrites JSONB text."""
+
 _INTEGRAL_LIMIT = "1e18"
 """Integral floats below this print through BIGINT, so that ``1.0`` prints as ``1``."""
 
@@ -83,9 +87,12 @@ def canonical_expression(column: str, field: pa.Field, dialect: str = "postgres"
             # TODO(planner): DuckDB has no JSON function that sorts keys, and a Python
             # function needs numpy; key order and number spelling count as changes.
             return f"CAST(JSON({text}) AS TEXT)"
-        # TODO(planner): JSONB sorts keys and drops spaces but keeps a number's spelling
-        # (1.0 is not 1), which the local planner treats as one value.
-        return f"CAST(CAST({col} AS JSONB) AS TEXT)"
+        # JSONB sorts keys and spaces its text alike; numbers outside strings then lose
+        # trailing fractional zeros, so that 1.0 prints as 1 and 2.50 as 2.5.
+        # TODO(planner): the warehouses that only parse these statements need their own
+        # JSON functions here (and a regex dialect with lookahead) before they run them.
+        jsonb = f"CAST(CAST({col} AS JSONB) AS TEXT)"
+        return f"REGEXP_REPLACE({jsonb}, {literal(_JSON_NUMBER)}, '\\1\\2\\3', 'g')"
     if pa.types.is_null(kind):
         return "CAST(NULL AS TEXT)"
     if pa.types.is_boolean(kind):
