@@ -64,6 +64,26 @@ def test_opening_twice_keeps_data_and_one_default_workspace(
         second.close()
 
 
+def test_each_catalog_has_its_own_installation_id_that_stays(
+    empty_url: str, tmp_path: Path, secret_box: SecretBox
+) -> None:
+    first = Catalog.from_url(empty_url, secrets=secret_box)
+    with first.session(read_only=True) as session:
+        installation = session.installation_id
+    first.close()
+
+    reopened = Catalog.from_url(empty_url, secrets=secret_box)
+    other = Catalog.from_url(f"sqlite:///{tmp_path / 'other' / 'syncline.db'}", secrets=secret_box)
+    try:
+        with reopened.session(read_only=True) as session:
+            assert session.installation_id == installation
+        with other.session(read_only=True) as session:
+            assert session.installation_id != installation
+    finally:
+        reopened.close()
+        other.close()
+
+
 def test_partial_unique_indexes_exist_on_runs(empty_url: str, secret_box: SecretBox) -> None:
     catalog = Catalog.from_url(empty_url, secrets=secret_box)
     try:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncline.catalog import migrate
@@ -34,9 +34,10 @@ from syncline.catalog.runs import RunQueue
 from syncline.catalog.sequences import SequenceRepository
 from syncline.catalog.shapes import to_api
 from syncline.catalog.syncs import SyncRepository
-from syncline.catalog.tables import WorkspaceRecord
+from syncline.catalog.tables import InstallationRecord, WorkspaceRecord
 from syncline.catalog.types import utcnow
 from syncline.catalog.workspaces import DEFAULT_WORKSPACE, WorkspaceRepository
+from syncline.errors import ConfigError
 from syncline.security.secrets import SecretBox
 from syncline.settings import Settings
 
@@ -59,6 +60,18 @@ class CatalogSession:
         self.runs = RunQueue(orm, workspace.id)
         self.sequences = SequenceRepository(orm, workspace.id)
         self.keys = ApiKeyRepository(orm, workspace.id)
+
+    @property
+    def installation_id(self) -> str:
+        """This installation's id, made with the catalog (see :class:`InstallationRecord`)."""
+        found = self.orm.scalars(select(InstallationRecord.id).limit(1)).first()
+        if found is None:
+            raise ConfigError(
+                "the catalog has no installation id: it was not migrated by Syncline; "
+                "point SYNCLINE_DATABASE_URL at a catalog Syncline made",
+                code="CATALOG_INCOMPLETE",
+            )
+        return found
 
     def to_api(self, record: object) -> dict[str, Any]:
         """The API shape (API.md section 4) of a source, destination, model, sync or run."""

@@ -47,6 +47,20 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
 
 
+class InstallationRecord(Base):
+    """The one row naming this installation, so state it leaves elsewhere can say whose it is.
+
+    The in-warehouse planner marks its schema with this id: two installations pointing at
+    one warehouse must not read or drop each other's snapshots, whose tables are named by
+    sync ids that only this catalog gives meaning to.
+    """
+
+    __tablename__ = "installation"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class _Stamped:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

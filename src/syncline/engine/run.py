@@ -70,6 +70,8 @@ class RunJob:
     threads: int | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """Backoff for batches that fail transiently."""
+    installation_id: str | None = None
+    """The catalog's installation id; the in-warehouse planner marks its schema with it."""
 
 
 @dataclass

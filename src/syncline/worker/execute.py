@@ -307,6 +307,7 @@ def _build_job(
         dry_run=run.dry_run,
         memory_limit=settings.planner_memory_limit,
         threads=settings.planner_threads,
+        installation_id=session.installation_id,
     )
 
 
