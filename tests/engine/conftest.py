@@ -75,13 +75,9 @@ NOT_ON_POSTGRES = {
     "test_infinite_timestamp_and_date_are_stable",
 }
 
-KNOWN_GAPS = {
-    "[duckdb-json key order and spaces]": "DuckDB has no JSON function that sorts keys",
-    "[duckdb-json number forms]": "DuckDB keeps a JSON number's spelling",
-    "[duckdb-json text vs struct]": "DuckDB keeps a JSON object's key order",
-}
-"""Cases where the warehouse planner on DuckDB still sees representation noise as a
-change; strict, so that closing a gap fails here until its entry goes."""
+KNOWN_GAPS: dict[str, str] = {}
+"""Cases where the warehouse planner still sees representation noise as a change (none
+now); strict xfails, so that closing a gap fails here until its entry goes."""
 
 
 UNLOADABLE = {

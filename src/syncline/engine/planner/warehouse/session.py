@@ -15,11 +15,13 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 import pyarrow as pa
+from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from syncline.connectors.sources.base import Source
 from syncline.connectors.sources.duckdb import DuckDBSource
 from syncline.connectors.sources.postgres import PostgresSource
-from syncline.engine.planner.warehouse.sql import DEFAULT_SCHEMA, literal
+from syncline.engine.canonical import canonical_json_array
+from syncline.engine.planner.warehouse.sql import CANONICAL_JSON_FUNCTION, DEFAULT_SCHEMA, literal
 from syncline.errors import ConfigError, SynclineError, TerminalError
 
 logger = logging.getLogger(__name__)
@@ -161,6 +163,33 @@ class DuckDBSession:
         self.source = source
         self.schema = schema
         self.connection = source.planner_connection()
+        try:
+            self._register_canonical_json()
+        except BaseException:
+            self.connection.close()
+            raise
+
+    def _register_canonical_json(self) -> None:
+        """Make the local planner's canonical JSON a SQL function of this connection.
+
+        DuckDB has no JSON function that sorts keys or respells numbers, so the
+        planner's statements call this one, which hands it whole Arrow columns.
+        """
+
+        def canonical(texts: pa.Array) -> pa.Array:
+            return canonical_json_array(texts, pa.string())
+
+        self._guard(
+            lambda: self.connection.create_function(
+                CANONICAL_JSON_FUNCTION,
+                canonical,
+                ["VARCHAR"],
+                "VARCHAR",
+                type=PythonUDFType.ARROW,
+                null_handling=FunctionNullHandling.SPECIAL,
+                side_effects=False,
+            )
+        )
 
     def _guard(self, action: Any) -> Any:
         try:

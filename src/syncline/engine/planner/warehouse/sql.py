@@ -8,12 +8,12 @@ so that only a query can run there, never a statement that changes data.
 Canonical forms follow :mod:`syncline.engine.canonical` equivalence for equivalence:
 integral numbers print as integers (``1``, ``1.0`` and ``1.000`` alike), decimals lose
 trailing zeros, timestamps become UTC microseconds since the epoch, booleans
-``true``/``false``, JSON is re-serialised by the warehouse's JSON type, and every value
-is length-prefixed so that NULL and ``''`` differ. The fingerprint is the first 16 hex
-digits of the ``md5`` of a row's encoding, salted with the sync's mappings. It is not
-the local planner's number, but two rows fingerprint alike here exactly when they do
-there, so both planners plan the same rows; the exceptions, in how JSON is compared,
-are marked TODO in :func:`canonical_expression`.
+``true``/``false``, JSON is re-serialised (by JSONB on PostgreSQL, by the local
+planner's own function on DuckDB), and every value is length-prefixed so that NULL and
+``''`` differ. The fingerprint is the first 16 hex digits of the ``md5`` of a row's
+encoding, salted with the sync's mappings. It is not the local planner's number, but
+two rows fingerprint alike here exactly when they do there, so both planners plan the
+same rows.
 """
 
 from __future__ import annotations
@@ -41,6 +41,10 @@ MODEL = "_sl_model_sql_"
 
 TABLES = ("snapshot", "failed", "journal", "current", "plan")
 """The planner's tables of one sync, each named ``sync_<id>_<table>``."""
+
+CANONICAL_JSON_FUNCTION = "syncline_canonical_json"
+"""The SQL function, registered in the planner's DuckDB session, that prints JSON text
+as :func:`syncline.engine.canonical.canonical_json_array` does."""
 
 _JSON_NUMBER = r'("(?:[^"\\]|\\.)*")|(-?[0-9]+)(\.[0-9]*[1-9])?\.?0*(?![0-9])'
 """A JSON string (kept whole) or a number split into its integer part and its fraction
@@ -84,10 +88,11 @@ def canonical_expression(column: str, field: pa.Field, dialect: str = "postgres"
             else f"CAST(TO_JSON({col}) AS TEXT)"
         )
         if dialect == "duckdb":
-            # TODO(planner): DuckDB has no JSON function that sorts keys, and a Python
-            # function needs numpy; key order and number spelling count as changes.
-            return f"CAST(JSON({text}) AS TEXT)"
-        # JSONB sorts keys and spaces its text alike; numbers outside strings then lose
+            # The planner's DuckDB session runs the local planner's own canonical JSON as
+            # a function (see DuckDBSession), so both planners print JSON alike.
+            return f"{CANONICAL_JSON_FUNCTION}({text})"
+        # JSONB sorts keys and spaces its text alike, and holds numbers as NUMERIC, which
+        # has no negative zero (-0.0 prints as 0.0); numbers outside strings then lose
         # trailing fractional zeros, so that 1.0 prints as 1 and 2.50 as 2.5.
         # TODO(planner): the warehouses that only parse these statements need their own
         # JSON functions here (and a regex dialect with lookahead) before they run them.
@@ -186,6 +191,21 @@ class PlannerSQL:
                 "batch BIGINT)",
             )
         ]
+
+    def table_exists(self, table: str) -> str:
+        """How many of the sync's tables named ``table`` exist: 0 or 1."""
+        return self.render(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+            f"{literal(self.schema)} AND table_name = {literal(table_name(self.sync_id, table))}"
+        )
+
+    def holds_state(self) -> str:
+        """Whether any lasting table holds a row: without one, the sync has no state."""
+        exists = (
+            f"EXISTS (SELECT 1 FROM {self.table(table)})"
+            for table in ("snapshot", "failed", "journal")
+        )
+        return self.render(f"SELECT {' OR '.join(exists)}")
 
     def drop_tables(self, tables: Sequence[str] = TABLES) -> list[str]:
         return [self.render(f"DROP TABLE IF EXISTS {self.table(table)}") for table in tables]
