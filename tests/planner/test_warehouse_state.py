@@ -99,3 +99,26 @@ def test_dry_run_plans_but_journals_and_sends_nothing(tmp_path: Path) -> None:
     assert planner_rows(tmp_path, "SELECT count(*) FROM {t}_journal") == [(0,)]
     assert planner_rows(tmp_path, "SELECT count(*) FROM {t}_snapshot") == [(4,)]
     assert sync.run().progress.planned.as_api() == dry.progress.planned.as_api()
+
+
+def planner_tables(folder: Path) -> list[str]:
+    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'syncline_planner' ORDER BY table_name"
+        ).fetchall()
+    return [str(name) for (name,) in rows]
+
+
+def test_dry_run_of_a_new_sync_leaves_no_planner_tables(tmp_path: Path) -> None:
+    sync = Harness(tmp_path, people(ROWS[:4]), MIRROR)
+    dry = sync.run(dry_run=True)
+    assert dry.status is RunStatus.SUCCESS
+    assert dry.progress.planned.added == 4
+    assert sync.destination.calls == 0
+    assert planner_tables(tmp_path) == []
+
+    assert sync.run().progress.planned.added == 4
+    assert planner_tables(tmp_path) == ["sync_7_failed", "sync_7_journal", "sync_7_snapshot"]
+    assert sync.run(dry_run=True).progress.planned.total == 0
+    assert planner_tables(tmp_path) == ["sync_7_failed", "sync_7_journal", "sync_7_snapshot"]

@@ -182,8 +182,10 @@ class WarehousePlanner:
             return pa.nulls(len(text), kind)
 
     def close(self) -> None:
-        """Drop this run's scratch tables and close the planner's session."""
+        """Drop this run's scratch tables, and the sync's tables when this run made them
+        and left them empty (a dry run of a new sync); close the planner's session."""
         try:
             self._drop_scratch()
+            self.store.drop_if_new_and_empty()
         finally:
             self.session.close()

@@ -45,6 +45,8 @@ class WarehouseStore:
         self.sql = sql
         self.sync_id = sql.sync_id
         session.create_schema(sql.create_schema())
+        # True when this run makes the sync's tables: the sync had no state before.
+        self.created = int(session.fetch(sql.table_exists("snapshot"))[0][0]) == 0
         for statement in sql.create_tables():
             session.execute(statement)
         row = session.fetch(sql.journal_size())[0]
@@ -128,6 +130,18 @@ class WarehouseStore:
         with self.session.transaction():
             for statement in self.sql.forget_absent(snapshot=snapshot):
                 self.session.execute(statement)
+
+    def drop_if_new_and_empty(self) -> None:
+        """Drop the tables this run created when they hold nothing, as after a dry run.
+
+        A sync without rows in its tables has no state, so dropping them changes no
+        plan; the local planner likewise leaves no snapshot file after such a run.
+        """
+        if not self.created or self.session.fetch(self.sql.holds_state())[0][0]:
+            return
+        for statement in self.sql.drop_tables(("snapshot", "failed", "journal")):
+            self.session.execute(statement)
+        logger.debug("sync %s: dropped its new planner tables, left empty", self.sync_id)
 
     def failed_rows(self) -> list[tuple[str, str, str, int]]:
         """Every row of the failed-row index: key, operation, reason, attempts."""
