@@ -132,7 +132,7 @@ def test_set_up_run_and_inspect_a_sync_on_postgres(
     page.goto("/models/new")
     page.get_by_label("Name").fill("Customers")
     page.get_by_label("Slug").fill("customers")
-    page.get_by_label("Source").select_option(label="Warehouse")
+    page.get_by_label("Source", exact=True).select_option(label="Warehouse")
     page.get_by_label("SQL", exact=True).fill("SELECT id, email, name FROM customers")
     page.get_by_label("Primary key column").fill("id")
     page.get_by_role("button", name="Preview").click()
