@@ -10,6 +10,7 @@ source's own reader, so they reach the destination in the types a local run give
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
@@ -27,6 +28,22 @@ from syncline.errors import ConfigError, SynclineError, TerminalError
 logger = logging.getLogger(__name__)
 
 INSUFFICIENT_PRIVILEGE = "42501"
+
+UNIQUE_VIOLATION = "23505"
+
+WORK_MEM = "256MB"
+"""PostgreSQL's memory per sort or hash of the planner's statements, in its session only."""
+
+
+def _timed(action: Any, sql: str) -> Any:
+    """Run ``action`` and log at DEBUG how long ``sql`` took, to see where a run's time goes."""
+    if not logger.isEnabledFor(logging.DEBUG):
+        return action()
+    started = time.perf_counter()
+    try:
+        return action()
+    finally:
+        logger.debug("%.3f s: %s", time.perf_counter() - started, " ".join(sql.split())[:300])
 
 
 class WarehouseSession(Protocol):
@@ -80,6 +97,11 @@ class PostgresSession:
         self.schema = schema
         self.connection = source.planner_connection()
         self._guard(lambda: self.connection.execute("SET TimeZone = 'UTC'"))
+        # The diff hashes the whole model against the whole snapshot; with the default
+        # 4 MB its joins and groupings spill to disk in many batches.
+        self._guard(lambda: self.connection.execute(f"SET work_mem = '{WORK_MEM}'"))
+        # Compiling the diff's expressions costs more than it saves on a table this size.
+        self._guard(lambda: self.connection.execute("SET jit = off"))
 
     def _guard(self, action: Any) -> Any:
         try:
@@ -90,10 +112,22 @@ class PostgresSession:
             raise self.source.map_error(exc) from exc
 
     def execute(self, sql: str) -> None:
-        self._guard(lambda: self.connection.execute(sql))
+        _timed(lambda: self._guard(lambda: self.connection.execute(sql)), sql)
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
-        return list(self._guard(lambda: self.connection.execute(sql).fetchall()))
+        return list(
+            _timed(lambda: self._guard(lambda: self.connection.execute(sql).fetchall()), sql)
+        )
+
+    def succeeds_unless_unique_violated(self, sql: str) -> bool:
+        """Run ``sql``; False when PostgreSQL refuses it for a repeated unique value."""
+        try:
+            _timed(lambda: self.connection.execute(sql), sql)
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) == UNIQUE_VIOLATION:
+                return False
+            raise self.source.map_error(exc) from exc
+        return True
 
     def insert(self, table: str, columns: Sequence[str], rows: pa.Table) -> None:
         if rows.num_rows == 0:
@@ -200,10 +234,12 @@ class DuckDBSession:
             raise self.source.map_error(exc) from exc
 
     def execute(self, sql: str) -> None:
-        self._guard(lambda: self.connection.execute(sql))
+        _timed(lambda: self._guard(lambda: self.connection.execute(sql)), sql)
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
-        return list(self._guard(lambda: self.connection.execute(sql).fetchall()))
+        return list(
+            _timed(lambda: self._guard(lambda: self.connection.execute(sql).fetchall()), sql)
+        )
 
     def insert(self, table: str, columns: Sequence[str], rows: pa.Table) -> None:
         if rows.num_rows == 0:

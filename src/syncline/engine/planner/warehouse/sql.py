@@ -11,9 +11,14 @@ trailing zeros, timestamps become UTC microseconds since the epoch, booleans
 ``true``/``false``, JSON is re-serialised (by JSONB on PostgreSQL, by the local
 planner's own function on DuckDB), and every value is length-prefixed so that NULL and
 ``''`` differ. The fingerprint is the first 16 hex digits of the ``md5`` of a row's
-encoding, salted with the sync's mappings. It is not the local planner's number, but
-two rows fingerprint alike here exactly when they do there, so both planners plan the
-same rows.
+encoding, salted with the sync's mappings; on PostgreSQL, a 64-bit hash of the values'
+record text instead (see :func:`fingerprint_expression`). It is not the local planner's
+number, but two rows fingerprint alike here exactly when they do there, so both
+planners plan the same rows.
+
+On PostgreSQL the statements are shaped for a large model: the session sorts and hashes
+in memory, the snapshot is indexed by key so that a run's journal is folded in at the
+cost of its own rows, and this run's keys are proven unique by an index.
 """
 
 from __future__ import annotations
@@ -80,7 +85,7 @@ def canonical_expression(column: str, field: pa.Field, dialect: str = "postgres"
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
     if is_decimal_field(field):
-        return _decimal_text(col)
+        return _decimal_text(col, dialect)
     if is_json_canonical(field):
         text = (
             f"CAST({col} AS TEXT)"
@@ -112,7 +117,7 @@ def canonical_expression(column: str, field: pa.Field, dialect: str = "postgres"
     if pa.types.is_decimal(kind):
         if kind.scale <= 0:
             return f"CAST({col} AS TEXT)"
-        return _decimal_text(col)
+        return _decimal_text(col, dialect)
     if pa.types.is_timestamp(kind):
         return (
             f"CASE WHEN ISFINITE({col}) "
@@ -122,8 +127,13 @@ def canonical_expression(column: str, field: pa.Field, dialect: str = "postgres"
     return f"CAST({col} AS TEXT)"
 
 
-def _decimal_text(col: str) -> str:
-    """Decimal text without trailing fractional zeros; zero as ``0``."""
+def _decimal_text(col: str, dialect: str) -> str:
+    """Decimal text without trailing fractional zeros; zero as ``0``.
+
+    PostgreSQL's ``TRIM_SCALE`` does that in one call (its NUMERIC has no negative zero).
+    """
+    if dialect == "postgres":
+        return f"CAST(TRIM_SCALE({col}) AS TEXT)"
     text = f"CAST({col} AS TEXT)"
     return (
         f"CASE WHEN {col} = 0 THEN '0' WHEN POSITION('.' IN {text}) > 0 "
@@ -138,10 +148,20 @@ def _encoded(expression: str) -> str:
     return f"COALESCE('V' || CAST(LENGTH({expression}) AS TEXT) || ':' || {expression}, 'N')"
 
 
-def fingerprint_expression(canonical: Sequence[str], salt: str) -> str:
-    """16 hex digits of the md5 of the salted, length-prefixed canonical values."""
-    pieces = [literal(encode_literal(f"{SCHEME}\n{salt}"))]
-    pieces += [_encoded(expression) for expression in canonical]
+def fingerprint_expression(canonical: Sequence[str], salt: str, dialect: str = "") -> str:
+    """A row's fingerprint over its salted canonical values.
+
+    Everywhere but PostgreSQL: 16 hex digits of the md5 of the length-prefixed values.
+    PostgreSQL's md5 and string building cost most of loading the model, so there it is
+    the 64-bit ``HASHTEXTEXTENDED`` (the hash PostgreSQL keeps stable for hash
+    partitioning) of the values' record text, ``ROW(...)::text``: that text is one-to-one
+    for a fixed number of values, as a NULL prints as nothing and ``''`` as ``""``.
+    """
+    salted = literal(encode_literal(f"{SCHEME}\n{salt}"))
+    if dialect == "postgres":
+        row = f"CAST(ROW({', '.join([salted, *canonical])}) AS TEXT)"
+        return f"CAST(HASHTEXTEXTENDED({row}, 0) AS TEXT)"
+    pieces = [salted, *(_encoded(expression) for expression in canonical)]
     return f"LEFT(MD5(CONCAT({', '.join(pieces)})), 16)"
 
 
@@ -178,19 +198,26 @@ class PlannerSQL:
         return self.render(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
 
     def create_tables(self) -> list[str]:
-        """The sync's lasting tables, created when missing."""
-        return [
-            self.render(sql)
-            for sql in (
-                f"CREATE TABLE IF NOT EXISTS {self.table('snapshot')} "
-                "(key TEXT, fp TEXT, ext TEXT, doubt TEXT)",
-                f"CREATE TABLE IF NOT EXISTS {self.table('failed')} "
-                "(key TEXT, operation TEXT, reason TEXT, attempts INTEGER)",
-                f"CREATE TABLE IF NOT EXISTS {self.table('journal')} (key TEXT, kind TEXT, "
-                "operation TEXT, fp TEXT, ext TEXT, reason TEXT, attempts INTEGER, "
-                "batch BIGINT)",
-            )
+        """The sync's lasting tables, created when missing.
+
+        On PostgreSQL the snapshot is indexed by key, so that folding a run's journal in
+        costs in proportion to the journal, not to the snapshot.
+        """
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {self.table('snapshot')} "
+            "(key TEXT, fp TEXT, ext TEXT, doubt TEXT)",
+            f"CREATE TABLE IF NOT EXISTS {self.table('failed')} "
+            "(key TEXT, operation TEXT, reason TEXT, attempts INTEGER)",
+            f"CREATE TABLE IF NOT EXISTS {self.table('journal')} (key TEXT, kind TEXT, "
+            "operation TEXT, fp TEXT, ext TEXT, reason TEXT, attempts INTEGER, "
+            "batch BIGINT)",
         ]
+        if self.dialect == "postgres":
+            index = quote(table_name(self.sync_id, "snapshot_key"))
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {index} ON {self.table('snapshot')} (key)"
+            )
+        return [self.render(sql) for sql in statements]
 
     def table_exists(self, table: str) -> str:
         """How many of the sync's tables named ``table`` exist: 0 or 1."""
@@ -229,7 +256,8 @@ class PlannerSQL:
             [quote(name) for name in names]
             + [
                 f"{canonical[primary_key]} AS _sl_key",
-                f"{fingerprint_expression([canonical[n] for n in compared], salt)} AS _sl_fp",
+                f"{fingerprint_expression([canonical[n] for n in compared], salt, self.dialect)}"
+                " AS _sl_fp",
                 f"CAST({quote(id_column)} AS TEXT) AS _sl_ext",
                 "ROW_NUMBER() OVER () AS _sl_pos",
             ]
@@ -237,6 +265,14 @@ class PlannerSQL:
         current = self.table("current")
         sql = f"CREATE {self._scratch}TABLE {current} AS SELECT {projection} FROM {MODEL} AS m"
         return self.render(sql, model)
+
+    def index_unique_keys(self) -> str:
+        """A unique index of this run's keys: PostgreSQL builds it faster than it groups
+        the keys, and refuses it exactly when a key repeats (NULL keys never clash)."""
+        index = quote(table_name(self.sync_id, "current_key"))
+        return self.render(
+            f'CREATE UNIQUE INDEX {index} ON {self.table("current")} (_sl_key COLLATE "C")'
+        )
 
     def count_null_keys(self) -> str:
         return self.render(f"SELECT COUNT(*), COUNT(_sl_key) FROM {self.table('current')}")
@@ -350,17 +386,26 @@ class PlannerSQL:
             f"SELECT key, operation, reason, attempts FROM {journal} WHERE kind = 'fail'",
             f"DELETE FROM {journal}",
         ]
+        if self.dialect == "postgres":
+            # A run's journal is new to PostgreSQL's statistics; taken for a row or two, its
+            # doubts would be matched to its outcomes by a nested loop, row by row.
+            statements.insert(0, f"ANALYZE {journal}")
         return [self.render(sql) for sql in statements]
 
     def replace_baseline(self) -> list[str]:
+        """Make this run's rows the snapshot; on PostgreSQL the old rows are truncated
+        rather than deleted, so that they leave no dead rows for the next diff to scan."""
         snapshot = self.table("snapshot")
+        empty = "TRUNCATE TABLE" if self.dialect == "postgres" else "DELETE FROM"
         statements = [
-            f"DELETE FROM {snapshot}",
+            f"{empty} {snapshot}",
             f"INSERT INTO {snapshot} (key, fp, ext, doubt) SELECT _sl_key, _sl_fp, _sl_ext, "
             f"NULL FROM {self.table('current')} WHERE _sl_key IS NOT NULL",
             f"DELETE FROM {self.table('failed')}",
             f"DELETE FROM {self.table('journal')}",
         ]
+        if self.dialect == "postgres":
+            statements.append(f"ANALYZE {snapshot}")
         return [self.render(sql) for sql in statements]
 
     def forget_absent(self, *, snapshot: bool) -> list[str]:
