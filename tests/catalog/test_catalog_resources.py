@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from catalog_fixtures import Pipeline
+from catalog_fixtures import Pipeline, make_pipeline
 
 from syncline.catalog import Catalog, InUseError, SlugTakenError
 from syncline.errors import NotFoundError, ValidationError
@@ -146,6 +146,29 @@ def test_deleting_a_sync_deletes_its_runs(catalog: Catalog, pipeline: Pipeline) 
         session.syncs.delete(pipeline.sync.id)
     with catalog.session() as session:
         assert session.orm.get(type(run), run.id) is None
+
+
+def test_ids_of_deleted_resources_are_never_given_again(
+    catalog: Catalog, pipeline: Pipeline
+) -> None:
+    """A new sync must not inherit a deleted sync's snapshot, named by its id."""
+    with catalog.session() as session:
+        old_run = session.runs.enqueue(pipeline.sync.id)
+    with catalog.session() as session:
+        session.syncs.delete(pipeline.sync.id)
+        session.models.delete(pipeline.model.id)
+        session.sources.delete(pipeline.source.id)
+        session.destinations.delete(pipeline.destination.id)
+
+    again = make_pipeline(catalog)
+    with catalog.session() as session:
+        new_run = session.runs.enqueue(again.sync.id)
+
+    assert again.sync.id > pipeline.sync.id
+    assert again.model.id > pipeline.model.id
+    assert again.source.id > pipeline.source.id
+    assert again.destination.id > pipeline.destination.id
+    assert new_run.id > old_run.id
 
 
 def test_invalid_input_reports_every_problem_at_once(catalog: Catalog, pipeline: Pipeline) -> None:

@@ -40,6 +40,15 @@ NAMING = {
 }
 
 
+NEVER_REUSED_IDS = {"sqlite_autoincrement": True}
+"""Table options that keep SQLite from giving a deleted resource's id to a new one.
+
+API clients keep ids, and state outside the catalog (snapshots, planner tables) is named
+by them: a new sync must never inherit a deleted sync's snapshot. PostgreSQL sequences
+never reuse a value; SQLite does unless the table is AUTOINCREMENT.
+"""
+
+
 class Base(DeclarativeBase):
     """Declarative base of every catalog table."""
 
@@ -82,9 +91,9 @@ class _Connection(_Stamped):
 
     @declared_attr.directive
     @classmethod
-    def __table_args__(cls) -> tuple[UniqueConstraint]:
+    def __table_args__(cls) -> tuple[Any, ...]:
         # A constraint object belongs to one table, so each table gets its own.
-        return (UniqueConstraint("workspace_id", "slug"),)
+        return (UniqueConstraint("workspace_id", "slug"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -111,7 +120,7 @@ class ModelRecord(_Stamped, Base):
     """A SQL query or table on a source, with the primary key that identifies its rows."""
 
     __tablename__ = "models"
-    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -133,7 +142,7 @@ class SyncRecord(_Stamped, Base):
     """A mapping of a model's columns to a destination, with a mode and a schedule."""
 
     __tablename__ = "syncs"
-    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -173,6 +182,7 @@ class RunRecord(Base):
             sqlite_where=text(_QUEUED_SQL),
             postgresql_where=text(_QUEUED_SQL),
         ),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

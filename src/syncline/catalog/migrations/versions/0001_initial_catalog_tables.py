@@ -65,6 +65,7 @@ def _connection_table(table: str) -> None:
         *_stamps(),
         sa.PrimaryKeyConstraint("id", name=f"pk_{table}"),
         sa.UniqueConstraint("workspace_id", "slug", name=f"uq_{table}_workspace_id_slug"),
+        sqlite_autoincrement=True,
     )
 
 
@@ -108,6 +109,7 @@ def upgrade() -> None:
         *_stamps(),
         sa.PrimaryKeyConstraint("id", name="pk_models"),
         sa.UniqueConstraint("workspace_id", "slug", name="uq_models_workspace_id_slug"),
+        sqlite_autoincrement=True,
     )
 
     op.create_table(
@@ -127,6 +129,7 @@ def upgrade() -> None:
         *_stamps(),
         sa.PrimaryKeyConstraint("id", name="pk_syncs"),
         sa.UniqueConstraint("workspace_id", "slug", name="uq_syncs_workspace_id_slug"),
+        sqlite_autoincrement=True,
     )
 
     op.create_table(
@@ -151,6 +154,7 @@ def upgrade() -> None:
         sa.Column("started_at", TIMESTAMP, nullable=True),
         sa.Column("finished_at", TIMESTAMP, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_sync_runs"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_sync_runs_status", "sync_runs", ["status"])
     op.create_index("ix_sync_runs_sync_id_id", "sync_runs", ["sync_id", "id"])
