@@ -39,7 +39,7 @@ def test_secrets_are_never_returned(api: Api, tmp_path: Path) -> None:
         api.get("/sources"),
         api.get("/destinations/1"),
         api.get("/destinations"),
-        api.patch("/sources/1", json={"configuration": {"port": "5555"}}),
+        api.patch("/sources/1", json={"configuration": {"port": "5555", "password": "hunter2"}}),
         api.patch("/destinations/1", json={"name": "Hook 2"}),
         api.delete("/destinations/1"),
     ]
@@ -91,6 +91,8 @@ def test_patch_checks_the_merged_configuration(api: Api) -> None:
     assert answer.status_code == 422
     assert set(answer.json()["details"]) == {
         "body.name", "body.configuration.url", "body.configuration.batch_size",
+        # a new URL asks for the stored secrets again
+        "body.configuration.secret", "body.configuration.headers",
     }  # fmt: skip
     assert api.ok("GET", f"/destinations/{created['id']}")["name"] == "Hook"
 

@@ -90,6 +90,46 @@ def merged(stored: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, A
     return result
 
 
+def secrets_to_give_again(
+    lookup: ConnectorLookup,
+    type_name: str,
+    stored: Mapping[str, Any],
+    changes: Mapping[str, Any],
+) -> list[Problem]:
+    """A problem for each stored secret the changes would carry to another target.
+
+    When the changes move the connection (another host, port, database, login ...,
+    as the connector's ``target_fields`` say), a stored secret is not reused: it was
+    given for the old target, and a connection test or run would send it to the new
+    one. Each such secret must come again in ``changes``; one set to null is simply
+    dropped. Changes that keep the target keep the stored secrets.
+    """
+    try:
+        model = lookup(type_name).config_model
+    except (ConfigError, ImportError, AttributeError):
+        return []  # check_connection reports the unknown type
+    moved = model.target_changes(stored, merged(stored, changes))
+    if not moved:
+        return []
+    reason = f"the {_and_list(moved)} changed"
+    problems = []
+    for key in sorted(model.secret_fields()):
+        if key in changes or not _given(stored.get(key)):
+            continue
+        message = f"give the {key} again: {reason}"
+        fix = f"send {key} with the new {_and_list(moved)}, or null to remove it"
+        problems.append(Problem(f"configuration.{key}", message, fix=fix))
+    return problems
+
+
+def _given(value: Any) -> bool:
+    return value is not None and value != "" and value != {}
+
+
+def _and_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def _without_secret_value(problem: Problem) -> Problem:
     last = problem.location.rsplit(".", 1)[-1]
     if problem.value is None or not looks_secret(last):
@@ -118,6 +158,7 @@ def checked_update(
     configuration = None
     if changes is not None:
         configuration = merged(stored, changes)
+        problems += secrets_to_give_again(lookup, type_name, stored, changes)
         problems += check_connection(lookup, type_name, configuration, files=files)
     if problems:
         raise ValidationError(problems)

@@ -10,6 +10,23 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from syncline.errors import Problem, ValidationError
 
+TARGET_FIELD_NAMES = frozenset(
+    {
+        "host", "hostname", "port", "unix_socket",
+        "url", "uri", "endpoint", "dsn",
+        "path", "file", "directory",
+        "user", "username", "account", "database",
+        "sslmode", "ssl_ca", "ssl_verify_identity",
+    }
+)  # fmt: skip
+"""Keys (as written) that say where or as whom a connector connects.
+
+A connector's secrets were given for one server and one login; when one of these
+keys changes, a stored secret must not follow it to the new place (see
+:meth:`ConnectorConfig.target_changes`). A model overrides ``target_fields`` when
+its keys use other names.
+"""
+
 
 class ConnectorConfig(BaseModel):
     """Configuration of a source or destination; unknown keys are an error.
@@ -27,6 +44,12 @@ class ConnectorConfig(BaseModel):
     of what the syncs' snapshots remember, so those snapshots must go.
     """
 
+    target_fields: ClassVar[tuple[str, ...] | None] = None
+    """Keys (as written) that say where or as whom the connector connects.
+
+    None means the model's keys named in :data:`TARGET_FIELD_NAMES`.
+    """
+
     @classmethod
     def identity_changes(cls, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
         """The identity keys whose values differ between two raw configurations.
@@ -34,8 +57,32 @@ class ConnectorConfig(BaseModel):
         A key left out counts as its default, so writing ``port: 5432`` where it was
         implied is no change; values compare as text (``5432`` and ``"5432"`` are one).
         """
+        return cls._changed(cls.identity_fields, before, after)
+
+    @classmethod
+    def connection_target_fields(cls) -> tuple[str, ...]:
+        """The keys (as written) that say where or as whom this connector connects."""
+        if cls.target_fields is not None:
+            return cls.target_fields
+        written = (info.alias or name for name, info in cls.model_fields.items())
+        return tuple(key for key in written if key in TARGET_FIELD_NAMES)
+
+    @classmethod
+    def target_changes(cls, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+        """The target keys whose values differ, compared as :meth:`identity_changes` does.
+
+        Stored secrets are not reused once this is not empty: they belong to the old
+        server or login, and sending them to a new one would hand them to whoever
+        runs it.
+        """
+        return cls._changed(cls.connection_target_fields(), before, after)
+
+    @classmethod
+    def _changed(
+        cls, keys: tuple[str, ...], before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> list[str]:
         changed = []
-        for key in cls.identity_fields:
+        for key in keys:
             default = cls._default_of(key)
             old, new = before.get(key, default), after.get(key, default)
             if str(old) != str(new):

@@ -16,7 +16,7 @@ import pydantic
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from syncline.api.connections import merged, try_connection
+from syncline.api.connections import merged, secrets_to_give_again, try_connection
 from syncline.api.routes import destinations as destination_routes
 from syncline.api.routes import sources as source_routes
 from syncline.api.schemas import ConnectionCreate, ConnectionUpdate
@@ -188,17 +188,32 @@ def _register(kind: Kind) -> None:
 
     @router.post(f"{base}/test", response_class=HTMLResponse, name=f"{kind.path}_test")
     def test(request: Request, form: AdminForm) -> Response:
-        """Try the settings in the form (stored secrets fill blank ones when editing)."""
-        type_name = form.text("type")
-        configuration = configuration_from_form(
-            _fields(kind, type_name), form, for_update=bool(form.text("id"))
-        )
-        if form.text("id"):
+        """Try the settings in the form (stored secrets fill blank ones when editing).
+
+        A stored secret fills a blank only while the form keeps the stored target: with
+        another host, port, login ... the test answers which secrets to give again.
+        """
+        type_name, ident = form.text("type"), form.text("id")
+        if not ident:
+            configuration = configuration_from_form(
+                _fields(kind, type_name), form, for_update=False
+            )
+            return _test_result(request, form.user, kind, type_name, configuration)
+
+        try:
             with catalog_of(request).session(form.user.workspace_id, read_only=True) as session:
                 repository = kind.repository(session)
-                stored = repository.plain_configuration(repository.get(int(form.text("id"))))
-            configuration = merged(stored, configuration)
-        return _test_result(request, form.user, kind, type_name, configuration)
+                record = repository.get(int(ident) if ident.isdigit() else -1)
+                type_name, stored = record.type, repository.plain_configuration(record)
+        except NotFoundError:
+            message = f"There is no {kind.singular} {ident!r} in this workspace to test."
+            return render(request, "_test_result.html", form.user, ok=False, message=message)
+        changes = configuration_from_form(_fields(kind, type_name), form, for_update=True)
+        again = secrets_to_give_again(kind.lookup, type_name, stored, changes)
+        if again:
+            message = "; ".join(f"{p.location}: {p.message}" for p in again)
+            return render(request, "_test_result.html", form.user, ok=False, message=message)
+        return _test_result(request, form.user, kind, type_name, merged(stored, changes))
 
 
 def _test_result(
