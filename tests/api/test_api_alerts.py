@@ -103,7 +103,7 @@ def test_a_sync_override_is_laid_over_its_destination_s_policy(
     assert written["recipients"] is None
     effective = read["effective"]
     assert effective["triggers"]["rejectedRows"]["count"] == 5
-    assert effective["triggers"]["slowRun"] is None
+    assert effective["triggers"]["slowRun"] is False
     assert effective["triggers"]["rowCountDrop"] == {"share": 0.5, "level": "warning"}
     assert [r["type"] for r in effective["recipients"]] == ["slack", "webhook", "email"]
 
@@ -117,9 +117,28 @@ def test_deleting_a_sync_override_restores_its_destination_s_policy(
     removed = api.ok("DELETE", f"/syncs/{pipeline.sync}/alerts")
     read = api.ok("GET", f"/syncs/{pipeline.sync}/alerts")
 
-    assert removed["triggers"]["slowRun"] is None
+    assert removed["triggers"]["slowRun"] is False, "what was removed: the trigger off"
     assert read["triggers"]["slowRun"] is None
     assert read["effective"]["triggers"]["slowRun"] == {"after": 1800.0, "level": "critical"}
+
+
+def test_a_trigger_turned_off_reads_false_and_round_trips(api: Api, pipeline: Pipeline) -> None:
+    path = f"/syncs/{pipeline.sync}/alerts"
+    api.ok("PUT", f"/destinations/{pipeline.destination}/alerts", json=DESTINATION_POLICY)
+
+    written = api.ok("PUT", path, json={"triggers": {"slowRun": False}})
+    read = api.ok("GET", path)
+    assert written["triggers"]["slowRun"] is False
+    assert read["triggers"]["slowRun"] is False, "off, not inherited"
+    assert read["triggers"]["rowCountDrop"] is None, "left out: inherited"
+    assert read["effective"]["triggers"]["slowRun"] is False
+
+    again = api.ok("PUT", path, json={k: read[k] for k in ("triggers", "recipients")})
+    assert again["triggers"] == read["triggers"]
+    assert api.ok("GET", path)["effective"] == read["effective"]
+
+    api.ok("DELETE", path)
+    assert api.ok("GET", path)["triggers"]["slowRun"] is None
 
 
 def test_deleting_a_destination_policy_leaves_the_defaults(api: Api, pipeline: Pipeline) -> None:

@@ -128,6 +128,10 @@ class Triggers(_Strict):
         return None if value is False else value
 
 
+SWITCHABLE_TRIGGERS = frozenset({"slow_run", "row_count_drop"})
+"""Triggers a policy may turn off (``false``); set to None, they were turned off."""
+
+
 class _Recipient(_Strict):
     level: Severity = AlertLevel.WARNING
     """The lowest level this recipient hears of: ``critical`` only, or ``warning`` too."""

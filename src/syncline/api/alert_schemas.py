@@ -11,7 +11,7 @@ Read back, a recipient leaves out its secrets (a webhook's or Slack's ``url`` an
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -27,7 +27,8 @@ POLICY_BODY_SCHEMA: dict[str, Any] = {
         "triggers": {
             "type": "object",
             "additionalProperties": False,
-            "description": "Unset triggers keep their defaults; false turns one off.",
+            "description": "Unset or null triggers keep their defaults (on a sync, the "
+            "destination's); false turns one off.",
             "properties": {
                 "rejectedRows": {
                     "type": ["object", "null"],
@@ -55,11 +56,15 @@ POLICY_BODY_SCHEMA: dict[str, Any] = {
 
 
 class TriggersView(Strict):
-    """Every tunable trigger; null is the default (rejected rows) or not watched (others)."""
+    """Every tunable trigger: null leaves it to the default (or, on a sync, the destination).
+
+    ``false`` is a trigger the policy turns off; the default of rejected rows is any
+    rejected row, of the others not watched.
+    """
 
     rejectedRows: RejectedRowsTrigger | None
-    slowRun: SlowRunTrigger | None
-    rowCountDrop: RowCountDropTrigger | None
+    slowRun: SlowRunTrigger | Literal[False] | None
+    rowCountDrop: RowCountDropTrigger | Literal[False] | None
 
 
 class RecipientView(Strict):

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from syncline.alerts.policy import RECIPIENT_SECRETS, AlertPolicy
+from syncline.alerts.policy import RECIPIENT_SECRETS, SWITCHABLE_TRIGGERS, AlertPolicy, Triggers
 from syncline.alerts.store import effective_policy, read_policy, write_policy
 from syncline.api.alert_schemas import POLICY_BODY_SCHEMA, AlertPolicyView, SyncAlertPolicyView
 from syncline.api.deps import CatalogDep, ReadSession, WriteSession
@@ -129,11 +129,17 @@ def delete_sync_alerts(syncId: PathId, session: WriteSession, catalog: CatalogDe
 def view(stored: dict[str, Any] | None) -> dict[str, Any]:
     """The API shape of a stored policy (or of none): every trigger, and recipients without secrets.
 
-    Each recipient's secret fields are left out, so what a key holder reads back never
+    A trigger the policy turns off reads ``false``, one it leaves to the defaults (or
+    the destination) ``null``, so what GET answers can be PUT back unchanged. Each
+    recipient's secret fields are left out, so what a key holder reads back never
     carries a webhook URL, header or password.
     """
     policy = AlertPolicy.model_validate(stored or {})
     triggers = policy.triggers.model_dump(mode="json", by_alias=True)
+    # A trigger the policy turned off reads as false, as it was written; null is inherited.
+    for name in SWITCHABLE_TRIGGERS & policy.triggers.model_fields_set:
+        if getattr(policy.triggers, name) is None:
+            triggers[Triggers.model_fields[name].alias or name] = False
     if policy.recipients is None:
         return {"triggers": triggers, "recipients": None}
     recipients = [
@@ -155,7 +161,7 @@ def _replace(
     session: CatalogSession, secrets: SecretBox, body: dict[str, Any], **where: int
 ) -> dict[str, Any]:
     try:
-        declared = AlertPolicy.parse(body, where="body").dump()
+        declared = AlertPolicy.parse(_without_null_triggers(body), where="body").dump()
     except ValidationError as exc:
         # pydantic prefixes a validator's own words; the client needs only the words.
         raise ValidationError(
@@ -164,6 +170,17 @@ def _replace(
     write_policy(session.orm, secrets, session.workspace_id, declared, **where)
     logger.info("alert policy of %s replaced over the API", _named(where))
     return view(declared)
+
+
+def _without_null_triggers(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with null triggers left out: null is what GET answers for an inherited one.
+
+    So a policy read back and sent again means the same; ``false`` turns a trigger off.
+    """
+    triggers = body.get("triggers")
+    if not isinstance(triggers, dict):
+        return body
+    return {**body, "triggers": {k: v for k, v in triggers.items() if v is not None}}
 
 
 def _remove(session: CatalogSession, secrets: SecretBox, **where: int) -> dict[str, Any]:
