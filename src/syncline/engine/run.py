@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,6 +164,7 @@ class _Run:
         self.id_column = external.from_ if external else job.primary_key
         # Clearing the object leaves nothing to diff against: every row is sent again.
         self.full_load = job.full_resync or job.clear_and_fill
+        self._preparing: threading.Thread | None = None
 
     def execute(self) -> RunStatus:
         self._check_mode()
@@ -170,16 +172,37 @@ class _Run:
         referenced_columns(self.configuration, self.job.primary_key)
 
         self.reporter.stage(RunStatus.QUERYING)
-        if planner_schema(self.job.source) is not None:
-            return self._plan_in_warehouse()
-        reader = iter(self.job.source.read(self.job.model_query))
+        preparing = self._prepare_destination()
         try:
-            return self._plan_run(reader)
+            if planner_schema(self.job.source) is not None:
+                return self._plan_in_warehouse()
+            reader = iter(self.job.source.read(self.job.model_query))
+            try:
+                return self._plan_run(reader)
+            finally:
+                # Closing the source's generator releases its connection even on a failure.
+                close = getattr(reader, "close", None)
+                if close is not None:
+                    close()
         finally:
-            # Closing the source's generator releases its connection even on a failure.
-            close = getattr(reader, "close", None)
-            if close is not None:
-                close()
+            # Whatever ended the run, the destination is closed after its preparation.
+            if preparing is not None:
+                preparing.join()
+
+    def _prepare_destination(self) -> threading.Thread | None:
+        """Let the destination load its driver and connect while the model is read.
+
+        Joined before the destination is opened (see :meth:`_deliver`); a dry run, which
+        never opens it, does not prepare it.
+        """
+        if self.job.dry_run:
+            return None
+        thread = threading.Thread(
+            target=self.job.destination.prepare, name="syncline-prepare", daemon=True
+        )
+        thread.start()
+        self._preparing = thread
+        return thread
 
     def _plan_run(self, reader: Iterator[pa.RecordBatch]) -> RunStatus:
         batches, schema = self._read_model(reader)
@@ -348,6 +371,8 @@ class _Run:
         delivery = Delivery(
             planner, mapper, destination, self.reporter, self.progress, self.job.retry
         )
+        if self._preparing is not None:
+            self._preparing.join()
         try:
             destination.open(context)
             if self.job.clear_and_fill:

@@ -199,8 +199,9 @@ class BatchResult:
 class Destination(ABC):
     """A place that syncs write rows to.
 
-    Lifecycle for one run: :meth:`open` once, :meth:`write_batch` any number of
-    times (from up to ``capabilities.max_concurrency`` threads at once), then
+    Lifecycle for one run: :meth:`prepare` at most once (possibly on another thread,
+    finished before anything else is called), :meth:`open` once, :meth:`write_batch` any
+    number of times (from up to ``capabilities.max_concurrency`` threads at once), then
     :meth:`finish` if every batch was handed over, and :meth:`close` always.
     Drivers are imported lazily, and driver or HTTP errors are mapped to
     :class:`~syncline.errors.TransientError` or :class:`~syncline.errors.TerminalError`
@@ -246,6 +247,13 @@ class Destination(ABC):
             TerminalError: the configuration cannot work; the message names what to fix.
             TransientError: the destination could not be reached right now.
         """
+
+    def prepare(self) -> None:
+        """Get ready to be opened, without touching the target object: a run calls it on a
+        thread of its own while the model is read, so that loading a driver and connecting
+        overlap the read. It never raises; :meth:`open` reports any failure. Default: no-op.
+        """
+        return None
 
     @abstractmethod
     def open(self, context: WriteContext) -> None:
