@@ -56,8 +56,10 @@ def test_a_batch_size_above_the_destinations_limit_is_refused_where_it_is_writte
     assert "batch_size" in str(raised.value)
     assert "50000" in str(raised.value)
 
+    with pytest.raises(ValidationError, match="concurrency may be at most 4"):
+        config.parse({"database": "d", "concurrency": 5})
     with pytest.raises(ValidationError, match="one batch at a time"):
-        config.parse({"database": "d", "concurrency": 2})
+        destination_class("mysql").config_model.parse({"database": "d", "concurrency": 2})
     with pytest.raises(ValidationError, match="batch_size"):
         config.parse({"database": "d", "batch_size": 0})
 
@@ -67,6 +69,7 @@ def test_the_configured_batch_size_and_concurrency_apply_within_the_limits() -> 
     assert postgres.from_config({"database": "d"}).batch_rows == 50_000
     assert postgres.from_config({"database": "d", "batch_size": 500}).batch_rows == 500
     assert postgres.from_config({"database": "d", "concurrency": 1}).write_concurrency == 1
+    assert postgres.from_config({"database": "d"}).write_concurrency == 4
 
 
 def test_a_run_hands_over_batches_of_the_configured_size(tmp_path: Path) -> None:

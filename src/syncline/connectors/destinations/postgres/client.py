@@ -9,6 +9,7 @@ is then written the staged way, which finds the rows, and so is every later batc
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -58,10 +59,15 @@ WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
 
 
 POSTGRES_CAPABILITIES: Capabilities = replace(
-    TABLE_CAPABILITIES, max_batch_rows=PostgresDestinationConfig.max_batch_rows
+    TABLE_CAPABILITIES,
+    max_batch_rows=PostgresDestinationConfig.max_batch_rows,
+    max_concurrency=PostgresDestinationConfig.max_concurrency,
 )
 """Batches of 50,000 rows: a batch's fixed costs (transaction, statements, journal) stay
-small beside its rows, while its CSV stays a few megabytes."""
+small beside its rows, while its CSV stays a few megabytes. Up to four in flight, each
+on a connection of its own: the server stages and applies one batch while the next is
+fetched and mapped, and a run's added, changed and removed rows (distinct keys, so no
+two batches wait on each other's rows) are written side by side."""
 
 
 class PostgresDestination(TableDestination):
@@ -74,9 +80,40 @@ class PostgresDestination(TableDestination):
     config: PostgresDestinationConfig
 
     def __init__(self, config: PostgresDestinationConfig) -> None:
+        # Set before the base class's __init__, which assigns _conn through the property.
+        self._local = threading.local()
+        self._made: list[Any] = []
+        """Every connection this destination opened, whichever thread uses it."""
+        self._made_lock = threading.Lock()
+        self._ready: Any = None
+        """The connection :meth:`prepare` opened, until a thread's :meth:`_connect` takes it."""
         super().__init__(config)
-        self._stages: dict[tuple[str, ...], str] = {}
         self._copy_into_target = False
+
+    @property
+    def _conn(self) -> Any:
+        """This thread's connection: batches in flight at once are written by threads of
+        their own, each in its own session (and so with its own staging tables)."""
+        return getattr(self._local, "conn", None)
+
+    @_conn.setter
+    def _conn(self, value: Any) -> None:
+        self._local.conn = value
+        if value is not None:
+            with self._made_lock:
+                self._made.append(value)
+
+    @property
+    def _stages(self) -> dict[tuple[str, ...], str]:
+        """Staging table names of this thread's session, by column set."""
+        stages: dict[tuple[str, ...], str] | None = getattr(self._local, "stages", None)
+        if stages is None:
+            stages = self._local.stages = {}
+        return stages
+
+    @_stages.setter
+    def _stages(self, value: dict[tuple[str, ...], str]) -> None:
+        self._local.stages = value
 
     @property
     def default_schema(self) -> str:
@@ -87,13 +124,34 @@ class PostgresDestination(TableDestination):
     def _where(self) -> str:
         return f"{self.config.host}:{self.config.port}/{self.config.database}"
 
-    def _connect(self) -> None:
-        import psycopg
+    def prepare(self) -> None:
+        """Load psycopg (a fifth of a second) and connect while the model is read; the
+        next :meth:`_connect`, on whichever thread, takes this connection."""
+        try:
+            connection = self._guard(self._new_connection)
+        except Exception:  # noqa: BLE001 - open() connects again and reports the cause
+            logger.debug("preparing the PostgreSQL destination failed", exc_info=True)
+            return
+        with self._made_lock:
+            self._made.append(connection)
+            self._ready = connection
 
+    def _connect(self) -> None:
         self._disconnect()
         self._stages = {}
+        with self._made_lock:
+            ready, self._ready = self._ready, None
+        if ready is not None and not ready.closed and not ready.broken:
+            self._conn = ready
+            return
+        self._conn = self._new_connection()
+        logger.debug("connected to PostgreSQL destination %s", self._where)
+
+    def _new_connection(self) -> Any:
+        import psycopg
+
         password = self.config.password
-        self._conn = psycopg.connect(
+        connection = psycopg.connect(
             host=self.config.host,
             port=self.config.port,
             user=self.config.user,
@@ -105,8 +163,19 @@ class PostgresDestination(TableDestination):
             autocommit=True,
         )
         # Zone-less timestamp text (how instants are staged) is read in the session zone.
-        self._conn.execute("SET TIME ZONE 'UTC'")
-        logger.debug("connected to PostgreSQL destination %s", self._where)
+        connection.execute("SET TIME ZONE 'UTC'")
+        return connection
+
+    def close(self) -> None:
+        """Close every connection: this thread's, the writer threads' and an unused one."""
+        super().close()
+        with self._made_lock:
+            made, self._made, self._ready = self._made, [], None
+        for connection in made:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - a failed close leaves nothing to do
+                logger.debug("closing a PostgreSQL connection failed", exc_info=True)
 
     def _connected(self) -> bool:
         conn = self._conn

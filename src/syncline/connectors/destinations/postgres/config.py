@@ -14,6 +14,7 @@ class PostgresDestinationConfig(DestinationConfig):
 
     identity_fields: ClassVar[tuple[str, ...]] = ("host", "port", "database", "schema")
     max_batch_rows: ClassVar[int] = 50_000
+    max_concurrency: ClassVar[int] = 4
 
     host: str = "127.0.0.1"
     """Server host name or address."""
