@@ -47,7 +47,7 @@ def test_the_failed_run_and_rejected_row_triggers_cannot_be_turned_off() -> None
     assert found == [
         (
             "alerts.triggers.rejectedRows",
-            "Value error, rejected rows are always watched; raise the threshold instead",
+            "rejected rows are always watched; raise the threshold instead",
         )
     ]
     assert problems({"triggers": {"failedRun": False}})[0][0] == "alerts.triggers.failedRun"
@@ -131,3 +131,58 @@ def test_dump_gives_back_what_was_written_with_the_password_in_clear() -> None:
     recipient = policy.recipients[0] if policy.recipients else None
     assert isinstance(recipient, EmailRecipient)
     assert "hunter2" not in repr(recipient)
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        {"type": "webhook", "url": "http://169.254.169.254/latest/meta-data/"},
+        {"type": "slack", "url": "http://[fe80::1]/hook"},
+        {"type": "webhook", "url": "http://metadata.google.internal/computeMetadata/v1/"},
+        {"type": "webhook", "url": "http://2852039166/"},  # 169.254.169.254 as one number
+        {"type": "slack", "url": "http://[::ffff:169.254.169.254]/"},
+        {"type": "email", "host": "169.254.10.1", "from": "a@b.c", "to": "x@example.org"},
+        {"type": "email", "host": "Metadata.Google.Internal.", "from": "a@b.c", "to": "x@y.z"},
+    ],
+)
+def test_link_local_and_metadata_hosts_are_refused(recipient: dict[str, Any]) -> None:
+    found = problems({"recipients": [recipient]})
+
+    assert len(found) == 1
+    location, message = found[0]
+    assert location == f"alerts.recipients.0.{'host' if 'host' in recipient else 'url'}"
+    assert "metadata service" in message
+    assert not message.startswith("Value error")
+
+
+def test_loopback_and_private_hosts_stay_allowed() -> None:
+    policy = AlertPolicy.parse(
+        {
+            "recipients": [
+                {"type": "webhook", "url": "http://127.0.0.1:9/a"},
+                {"type": "slack", "url": "http://10.0.0.7/hook"},
+                {"type": "email", "host": "smtp.internal", "from": "a@b.c", "to": "x@y.z"},
+            ]
+        }
+    )
+    assert len(policy.recipients or []) == 3
+
+
+def test_a_refused_value_is_echoed_unless_it_is_or_holds_a_secret() -> None:
+    with pytest.raises(ValidationError) as caught:
+        AlertPolicy.parse(
+            {
+                "triggers": {"rowCountDrop": {"share": 7}},
+                "recipients": [
+                    {"type": "email", "host": "smtp.internal", "port": 0, "from": "a@b.c",
+                     "to": "x@y.z", "username": "u", "password": 12},
+                    {"type": "slack", "url": "ftp://hooks.example.org/T0/secret-path"},
+                ],
+            }
+        )  # fmt: skip
+    values = {p.location: p.value for p in caught.value.problems}
+
+    assert values["alerts.triggers.rowCountDrop.share"] == 7
+    assert values["alerts.recipients.0.port"] == 0
+    assert values["alerts.recipients.0.password"] is None
+    assert values["alerts.recipients.1.url"] is None

@@ -173,6 +173,32 @@ def test_every_problem_of_a_policy_is_a_422_naming_where_it_is(
     assert api.ok("GET", f"/syncs/{pipeline.sync}/alerts")["triggers"]["slowRun"] is None
 
 
+def test_a_422_echoes_refused_values_but_never_a_recipient_s_secret(
+    api: Api, pipeline: Pipeline
+) -> None:
+    body = {
+        "triggers": {"rowCountDrop": {"share": 5}, "slowRun": {"after": "soon"}},
+        "recipients": [
+            {"type": "slack", "url": "http://169.254.169.254/T0/secret-path"},
+            {"type": "email", "host": "metadata.google.internal", "port": 0,
+             "from": "a@b.c", "to": "x@y.z"},
+        ],
+    }  # fmt: skip
+
+    answer = api.call("PUT", f"/syncs/{pipeline.sync}/alerts", json=body)
+
+    assert answer.status_code == 422, answer.text
+    details = answer.json()["details"]
+    assert details["body.triggers.rowCountDrop.share"]["value"] == 5
+    assert details["body.triggers.slowRun.after"]["value"] == "soon"
+    assert details["body.recipients.1.port"]["value"] == 0
+    assert details["body.recipients.1.host"]["value"] == "metadata.google.internal"
+    assert "metadata service" in details["body.recipients.1.host"]["message"]
+    assert "link-local" in details["body.recipients.0.url"]["message"]
+    assert details["body.recipients.0.url"]["value"] is None
+    assert "secret-path" not in answer.text
+
+
 def test_a_body_that_is_not_an_object_is_a_422(api: Api, pipeline: Pipeline) -> None:
     answer = api.call("PUT", f"/destinations/{pipeline.destination}/alerts", json=[1])
 

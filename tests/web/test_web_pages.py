@@ -3,6 +3,7 @@ the overview's filters, sync actions, live run progress and the rejected-row sea
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -314,6 +315,25 @@ def test_alert_policies_are_checked_stored_sealed_and_shown_without_secrets(
 
     admin.post("/alerts/destinations/1", {"rejected_count": "10", "remove_recipient": ["0"]})
     assert "Nobody yet" in admin.get("/alerts/destinations/1").text
+
+
+def test_alert_form_errors_speak_in_the_form_s_units(admin: Browser, tmp_path: Path) -> None:
+    _set_up(admin, tmp_path)
+
+    refused = admin.post(
+        "/alerts/destinations/1",
+        {"rejected_share": "500", "drop_share": "5", "new_type": "webhook",
+         "new_url": "http://169.254.169.254/latest/meta-data/"},
+    )  # fmt: skip
+    assert refused.status_code == 422
+    errors = dict(
+        re.findall(r'<p class="field-error" id="([\w-]+)-error">([^<]+)</p>', refused.text)
+    )
+    assert errors["rejected"] == "give a percentage above 0 and at most 100"
+    assert "drop" not in errors, "5 (percent) is a valid share"
+    assert "link-local address" in html.unescape(errors["recipients"])
+    assert "Value error" not in refused.text
+    assert "less than or equal to 1" not in refused.text
 
 
 def test_connection_settings_come_with_their_documentation(admin: Browser) -> None:

@@ -10,7 +10,6 @@ alert pages offer the same operations.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
@@ -22,7 +21,6 @@ from syncline.api.deps import CatalogDep, ReadSession, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, NOT_FOUND
 from syncline.api.schemas import PathId
 from syncline.catalog import CatalogSession
-from syncline.errors import ValidationError
 from syncline.security.secrets import SecretBox, looks_secret
 
 logger = logging.getLogger(__name__)
@@ -160,13 +158,7 @@ def _without_secrets(recipient: dict[str, Any]) -> dict[str, Any]:
 def _replace(
     session: CatalogSession, secrets: SecretBox, body: dict[str, Any], **where: int
 ) -> dict[str, Any]:
-    try:
-        declared = AlertPolicy.parse(_without_null_triggers(body), where="body").dump()
-    except ValidationError as exc:
-        # pydantic prefixes a validator's own words; the client needs only the words.
-        raise ValidationError(
-            [replace(p, message=p.message.removeprefix("Value error, ")) for p in exc.problems]
-        ) from None
+    declared = AlertPolicy.parse(_without_null_triggers(body), where="body").dump()
     write_policy(session.orm, secrets, session.workspace_id, declared, **where)
     logger.info("alert policy of %s replaced over the API", _named(where))
     return view(declared)

@@ -9,6 +9,7 @@ is a credential, so pages show only its host.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -55,6 +56,21 @@ def _percent(value: str) -> float | str:
         return float(value) / 100
     except ValueError:
         return value  # the policy's own check names the problem
+
+
+_SHARES = ("alerts.triggers.rejectedRows.share", "alerts.triggers.rowCountDrop.share")
+"""Where the policy keeps a share (0 to 1) that the form asks for in percent."""
+
+
+def _in_form_units(exc: ValidationError) -> ValidationError:
+    """The problems as the form words them: a share is a percentage there, not 0 to 1."""
+    problems = [
+        replace(p, message="give a percentage above 0 and at most 100", value=None)
+        if p.location in _SHARES
+        else p
+        for p in exc.problems
+    ]
+    return ValidationError(problems)
 
 
 def declared_from(form: SubmittedForm, stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -202,7 +218,7 @@ def save_policy(request: Request, scope: str, ident: int, form: AdminForm) -> Re
         try:
             policy = AlertPolicy.parse(declared)
         except ValidationError as exc:
-            errors = field_errors(exc, _ALIASES)
+            errors = field_errors(_in_form_units(exc), _ALIASES)
             values = {k: v for k, v in form.data.items() if isinstance(v, str)}
             failed = True
         else:
