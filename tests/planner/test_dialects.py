@@ -57,6 +57,7 @@ def statements(dialect: str) -> list[tuple[str, type[exp.Expression]]]:
         (sql.make_plan(NAMES, every_row=False, full_resync=False), exp.Create),
         (sql.make_plan(NAMES, every_row=True, full_resync=False), exp.Create),
         (sql.make_plan(NAMES, every_row=False, full_resync=True), exp.Create),
+        (sql.make_plan(NAMES, every_row=False, full_resync=False, snapshot_empty=True), exp.Create),
         (sql.plan_counts(), exp.Select),
         (sql.planned_rows(NAMES, "changed", None), exp.Select),
         (sql.planned_rows(NAMES, "added", True), exp.Select),

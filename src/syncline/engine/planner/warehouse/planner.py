@@ -125,7 +125,12 @@ class WarehousePlanner:
         plan = Plan(snapshot_size=self.store.snapshot_size())
         self.session.execute(self.sql.drop_tables(("plan",))[0])
         self.session.execute(
-            self.sql.make_plan(self.columns, every_row=every_row, full_resync=full_resync)
+            self.sql.make_plan(
+                self.columns,
+                every_row=every_row,
+                full_resync=full_resync,
+                snapshot_empty=plan.snapshot_size == 0,
+            )
         )
         for operation, count in self.session.fetch(self.sql.plan_counts()):
             plan.counts.add(Operation(operation), int(count))

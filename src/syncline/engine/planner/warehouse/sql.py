@@ -289,8 +289,19 @@ class PlannerSQL:
             "WHERE _sl_key IS NOT NULL GROUP BY _sl_key HAVING COUNT(*) > 1) AS r"
         )
 
-    def make_plan(self, columns: Sequence[str], *, every_row: bool, full_resync: bool) -> str:
-        """The planned rows with their model columns; see the local planner's ``diff``."""
+    def make_plan(
+        self,
+        columns: Sequence[str],
+        *,
+        every_row: bool,
+        full_resync: bool,
+        snapshot_empty: bool = False,
+    ) -> str:
+        """The planned rows with their model columns; see the local planner's ``diff``.
+
+        ``snapshot_empty`` says every row will be planned, so that on PostgreSQL the model
+        columns travel through the join rather than being fetched row by row after it.
+        """
         current, snapshot, failed = (self.table(t) for t in ("current", "snapshot", "failed"))
         model_columns = ", ".join(f"c.{quote(name)}" for name in columns)
         if full_resync:
@@ -310,18 +321,43 @@ class PlannerSQL:
                 "OR f.key IS NOT NULL"
             )
         )
-        sql = (
-            f"CREATE {self._scratch}TABLE {self.table('plan')} AS SELECT "
+        diffed = (
             "COALESCE(c._sl_key, s.key) AS _sl_key, "
             "CASE WHEN s.key IS NULL THEN 'added' WHEN c._sl_key IS NULL THEN 'removed' "
             "WHEN s.doubt = 'added' THEN 'added' ELSE 'changed' END AS _sl_op, "
             "c._sl_fp, COALESCE(c._sl_ext, s.ext) AS _sl_ext, "
-            "COALESCE(f.attempts, 0) AS _sl_attempts, s.doubt AS _sl_doubt, "
-            f"c._sl_pos, {model_columns} "
-            f"FROM (SELECT * FROM {current} WHERE _sl_key IS NOT NULL) AS c "
+            "COALESCE(f.attempts, 0) AS _sl_attempts, s.doubt AS _sl_doubt, c._sl_pos"
+        )
+        joins = (
             f"FULL JOIN {snapshot} AS s ON c._sl_key = s.key "
             f"LEFT JOIN {failed} AS f ON f.key = COALESCE(c._sl_key, s.key) "
             f"WHERE {changed}"
+        )
+        if self.dialect == "postgres" and not every_row and not snapshot_empty:
+            return self._make_plan_narrow(columns, diffed, joins)
+        sql = (
+            f"CREATE {self._scratch}TABLE {self.table('plan')} AS SELECT {diffed}, "
+            f"{model_columns} FROM (SELECT * FROM {current} WHERE _sl_key IS NOT NULL) AS c "
+            f"{joins}"
+        )
+        return self.render(sql)
+
+    def _make_plan_narrow(self, columns: Sequence[str], diffed: str, joins: str) -> str:
+        """The plan on PostgreSQL: the diff joins only keys and fingerprints, and the model
+        columns of the few planned rows are then fetched by their row address (``ctid``),
+        so that the whole model is never held in the join's hash table."""
+        current = self.table("current")
+        model_columns = ", ".join(f"m.{quote(name)}" for name in columns)
+        selected = ", ".join(quote(name) for name in columns)
+        sql = (
+            f"CREATE {self._scratch}TABLE {self.table('plan')} AS "
+            f"WITH d AS MATERIALIZED (SELECT {diffed}, c._sl_row "
+            "FROM (SELECT _sl_key, _sl_fp, _sl_ext, _sl_pos, ctid AS _sl_row "
+            f"FROM {current} WHERE _sl_key IS NOT NULL) AS c {joins}), "
+            f"m AS (SELECT ctid AS _sl_row, {selected} FROM {current} WHERE ctid = ANY(ARRAY("
+            "SELECT _sl_row FROM d WHERE _sl_row IS NOT NULL))) "
+            "SELECT d._sl_key, d._sl_op, d._sl_fp, d._sl_ext, d._sl_attempts, d._sl_doubt, "
+            f"d._sl_pos, {model_columns} FROM d LEFT JOIN m ON m._sl_row = d._sl_row"
         )
         return self.render(sql)
 
