@@ -116,6 +116,20 @@ def test_the_model_preview_shows_columns_and_rows(admin: Browser, tmp_path: Path
     assert "The source refused the query" in refused.text
 
 
+def test_a_preview_of_an_incomplete_form_says_what_to_fill_in(admin: Browser) -> None:
+    empty = admin.post("/models/preview", {"source": "", "sql": ""}).text
+    no_query = admin.post("/models/preview", {"source": "1", "sql": ""}).text
+    no_table = admin.post("/models/preview", {"source": "", "query_type": "table"}).text
+    unknown = admin.post("/models/preview", {"source": "7", "sql": "select 1"}).text
+
+    assert "Nothing was run yet: choose a source and write a query to preview." in empty
+    assert "Nothing was run yet: write a query to preview." in no_query
+    assert "choose a source and name a table" in no_table
+    assert "Nothing was run" in unknown
+    for text in (empty, no_query, no_table, unknown):
+        assert "refused" not in text
+
+
 def test_overview_filters_by_status_destination_and_text(admin: Browser, tmp_path: Path) -> None:
     _set_up(admin, tmp_path)
     assert "users-local" in admin.get("/?status=pending").text

@@ -6,6 +6,7 @@ Admins act; viewers see the same pages without the buttons and are refused (403)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -166,6 +167,45 @@ def test_rejected_rows_are_filtered_by_operation_and_paged(
     page = admin.get(f"/syncs/{sync_id}/runs/{run_id}?op=removed").text
     assert "key-050" in page
     assert "key-001" not in page
+
+
+def test_the_rejected_rows_pager_links_encode_the_search_once(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _sync(admin, tmp_path)
+    [run_id] = _finished_runs(web_catalog, sync_id, 1)
+    with web_catalog.session() as session:
+        session.orm.add_all(
+            RowResultRecord(sync_id=sync_id, run_id=run_id, primary_key=f"a&b {n:03}",
+                            operation="added", status="failed", reason="no")
+            for n in range(1, 202)
+        )  # fmt: skip
+    rows = f"/syncs/{sync_id}/runs/{run_id}/rows"
+
+    page = admin.get(rows, params={"key": "a&b", "op": "added", "offset": "100"}).text
+    links = re.findall(r'href="([^"]+)"', page)
+
+    query = "key=a%26b&amp;op=added&amp;offset="
+    assert f"{rows}?{query}0" in links
+    assert f"{rows}?{query}200" in links
+    assert f'hx-get="{rows}?{query}200"' in page
+
+
+@pytest.mark.parametrize("offset", ["abc", "-1", "1" * 40])
+def test_a_bad_rows_offset_is_the_ui_s_message_page(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog, offset: str
+) -> None:
+    sync_id = _sync(admin, tmp_path)
+    [run_id] = _finished_runs(web_catalog, sync_id, 1)
+
+    response = admin.get(f"/syncs/{sync_id}/runs/{run_id}/rows", params={"offset": offset})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert "is not a row number" in response.text
+
+    unknown = admin.get(f"/syncs/{sync_id}/runs/{run_id + 99}/rows")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("text/html")
 
 
 def test_a_model_can_be_saved_without_its_query_being_run(admin: Browser, tmp_path: Path) -> None:

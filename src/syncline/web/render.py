@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -58,9 +59,19 @@ def badge(status: str | None) -> Markup:
     return Markup('<span class="badge badge-{0}">{0}</span>').format(escape(text))
 
 
+def with_query(path: str, **params: Any) -> str:
+    """``path`` with ``params`` as its query string, every value encoded once.
+
+    Autoescaping then writes each ``&`` as ``&amp;`` in the attribute, which is what
+    browsers read back as ``&``.
+    """
+    return f"{path}?{urlencode(params)}"
+
+
 environment.filters["time"] = time_element
 environment.filters["badge"] = badge
 environment.globals["duration"] = duration
+environment.globals["with_query"] = with_query
 
 
 def render(

@@ -177,16 +177,39 @@ def preview_fragment(request: Request, form: AdminForm) -> Response:
     by_table = form.text("query_type") == "table"
     sql = None if by_table else form.text("sql")
     table = form.text("table") if by_table else None
-    if not (sql or table) or not source.isdigit():
-        message = "Choose a source and write a query first."
-        return render(request, "_preview.html", form.user, error=message, columns=[], rows=[])
+    missing = []
+    if not source.isdigit():
+        missing.append("choose a source")
+    if not (sql or table):
+        missing.append("name a table" if by_table else "write a query")
+    if missing:
+        unasked = f"Nothing was run yet: {' and '.join(missing)} to preview."
+        return _preview(request, form.user, unasked=unasked)
     try:
         shown = preview(
             catalog_of(request), form.user.workspace_id, int(source), sql, table,
             request.app.state.settings,
         )  # fmt: skip
-    except (ConnectorError, NotFoundError, ConfigError) as exc:
+    except NotFoundError as exc:
+        return _preview(request, form.user, unasked=f"Nothing was run: {exc}")
+    except (ConnectorError, ConfigError) as exc:
         logger.info("model preview failed on source %s", source)
-        return render(request, "_preview.html", form.user, error=str(exc), columns=[], rows=[])
+        return _preview(request, form.user, error=str(exc))
     columns = [(c.name, c.type) for c in shown.columns]
-    return render(request, "_preview.html", form.user, error=None, columns=columns, rows=shown.rows)
+    return _preview(request, form.user, columns=columns, rows=shown.rows)
+
+
+def _preview(
+    request: Request,
+    user: WebUser,
+    *,
+    unasked: str | None = None,
+    error: str | None = None,
+    columns: list[tuple[str, str]] | None = None,
+    rows: list[Any] | None = None,
+) -> Response:
+    """The preview fragment: what to fill in, the source's refusal, or columns and rows."""
+    return render(
+        request, "_preview.html", user, unasked=unasked, error=error,
+        columns=columns or [], rows=rows or [],
+    )  # fmt: skip

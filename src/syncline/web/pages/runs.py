@@ -29,6 +29,9 @@ STAGES = ("queued", "querying", "processing", "reporting")
 
 OPERATIONS = ("added", "changed", "removed")
 
+MAX_OFFSET_DIGITS = 18
+"""Longer offsets are no row number a run has, and would overflow the database's integer."""
+
 
 def stage_states(status: str) -> list[tuple[str, str]]:
     """Each stage with ``done``, ``now`` or ``todo``, and the outcome as the last step."""
@@ -137,17 +140,29 @@ def run_rows(
     user: Viewer,
     key: str = "",
     op: str = "",
-    offset: int = 0,
+    offset: str = "0",
 ) -> Response:
-    """One page of the rejected rows table alone, for the search box, filter and pager."""
-    with catalog_of(request).session(user.workspace_id, read_only=True) as session:
-        session.runs.get(run_id, sync=sync_id)
+    """One page of the rejected rows table alone, for the search box, filter and pager.
+
+    A bad ``offset`` or an unknown run answers the UI's message page, not the API's JSON.
+    """
+    if not (offset.strip().isdecimal() and len(offset.strip()) <= MAX_OFFSET_DIGITS):
+        message = f"The offset {offset!r} is not a row number; give 0 or more."
+        return render(
+            request, "message.html", user, status_code=422,
+            heading="Not a page of rejected rows", message=message,
+        )  # fmt: skip
+    try:
+        with catalog_of(request).session(user.workspace_id, read_only=True) as session:
+            session.runs.get(run_id, sync=sync_id)
+    except NotFoundError as exc:
+        return not_found(request, user, str(exc))
     op = op if op in OPERATIONS else ""
-    offset = max(offset, 0)
-    rows, more = rejected_rows(request, user.workspace_id, run_id, key.strip(), op, offset)
+    start = int(offset)
+    rows, more = rejected_rows(request, user.workspace_id, run_id, key.strip(), op, start)
     return render(
         request, "_rejected_rows.html", user, rows=rows, more=more, key=key, op=op,
-        offset=offset, run_id=run_id, sync_id=sync_id,
+        offset=start, run_id=run_id, sync_id=sync_id,
     )  # fmt: skip
 
 
