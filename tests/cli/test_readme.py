@@ -67,3 +67,36 @@ def test_every_mode_is_in_the_modes_table() -> None:
 
     for mode in SyncMode:
         assert re.search(rf"^\| `{mode.value}` \|", text, re.MULTILINE), mode
+
+
+def _command_paths() -> list[tuple[str, ...]]:
+    """Every command a user can type, as its words after ``syncline``."""
+    import typer.main
+
+    from syncline.cli.app import app
+
+    def walk(command: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        if hasattr(command, "commands"):  # a group (typer carries its own click)
+            return [
+                found
+                for name, sub in sorted(command.commands.items())
+                if not sub.hidden
+                for found in walk(sub, (*path, name))
+            ]
+        return [path]
+
+    return walk(typer.main.get_command(app), ())
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=" ".join)
+def test_every_command_is_in_the_command_table(path: tuple[str, ...]) -> None:
+    text = README.read_text(encoding="utf-8")
+    first_cells = re.findall(r"^\| (`syncline [^|]*(?:\\\|[^|]*)*) \|", text, re.MULTILINE)
+    *group, name = path
+    prefix = " ".join(["`syncline", *group])
+    listed = any(
+        cell.startswith(f"{prefix} {name}")
+        or (group and cell.startswith(prefix + " ") and f"/ `{name}" in cell)
+        for cell in first_cells
+    )
+    assert listed, f"the README's command table lacks `syncline {' '.join(path)}`"
