@@ -404,8 +404,8 @@ class LocalPlanner:
         examples = ", ".join(f"{key!r} ({count} rows)" for key, count in rows)
         raise RunError(
             f"primary key {self.primary_key!r} is not unique: {total[0] if total else '?'} "
-            f"keys repeat, e.g. {examples}; make the model return one row per key or choose "
-            "another primary key",
+            f"{'key repeats' if total == (1,) else 'keys repeat'}, e.g. {examples}; make the model "
+            "return one row per key or choose another primary key",
             code="NON_UNIQUE_PRIMARY_KEY",
             sync_id=self.sync_id,
         )

@@ -114,8 +114,9 @@ class WarehousePlanner:
         total = self.session.fetch(self.sql.count_repeated_keys())[0][0]
         examples = ", ".join(f"{key!r} ({count} rows)" for key, count in rows)
         raise RunError(
-            f"primary key {self.primary_key!r} is not unique: {total} keys repeat, e.g. "
-            f"{examples}; make the model return one row per key or choose another primary key",
+            f"primary key {self.primary_key!r} is not unique: {total} "
+            f"{'key repeats' if total == 1 else 'keys repeat'}, e.g. {examples}; make the model "
+            "return one row per key or choose another primary key",
             code="NON_UNIQUE_PRIMARY_KEY",
             sync_id=self.sync_id,
         )
