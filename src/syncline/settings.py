@@ -91,6 +91,11 @@ class Settings:
     worker_name: str | None = None
     """This worker's name in the catalog; the host name when unset."""
 
+    alert_allowed_hosts: tuple[str, ...] = ()
+    """The only hosts alert recipients may name (``SYNCLINE_ALERT_ALLOWED_HOSTS``, comma
+    list, lower case); any host when empty. Link-local and metadata hosts are refused
+    either way (see :func:`syncline.alerts.policy.refused_host`)."""
+
     file_roots: tuple[Path, ...] = ()
     """Folders file-based connectors may use (``SYNCLINE_FILE_ROOTS``, ``os.pathsep``-separated);
     ``home/files`` when empty. See :mod:`syncline.security.files`."""
@@ -191,6 +196,9 @@ def load_settings() -> Settings:
         worker_stale_seconds=stale,
         worker_name=(_env("worker_name") or "").strip() or None,
         file_roots=file_roots,
+        alert_allowed_hosts=tuple(
+            h.strip().lower() for h in (_env("alert_allowed_hosts") or "").split(",") if h.strip()
+        ),
     )
 
 

@@ -186,3 +186,45 @@ def test_a_refused_value_is_echoed_unless_it_is_or_holds_a_secret() -> None:
     assert values["alerts.recipients.0.port"] == 0
     assert values["alerts.recipients.0.password"] is None
     assert values["alerts.recipients.1.url"] is None
+
+
+def test_with_allowed_hosts_a_recipient_must_name_one_of_them() -> None:
+    allowed = ("hooks.example.org", "smtp.internal", "169.254.169.254")
+    policy = AlertPolicy.parse(
+        {
+            "recipients": [
+                {"type": "slack", "url": "https://Hooks.Example.org/T0/B0"},
+                {"type": "email", "host": "smtp.internal", "from": "a@b.c", "to": "x@y.z"},
+            ]
+        },
+        allowed_hosts=allowed,
+    )
+    assert len(policy.recipients or []) == 2
+
+    with pytest.raises(ValidationError) as caught:
+        AlertPolicy.parse(
+            {
+                "recipients": [
+                    {"type": "webhook", "url": "http://127.0.0.1:9/a"},
+                    {"type": "email", "host": "smtp.other", "from": "a@b.c", "to": "x@y.z"},
+                    {"type": "webhook", "url": "http://169.254.169.254/"},
+                ]
+            },
+            allowed_hosts=allowed,
+        )
+    messages = {p.location: p.message for p in caught.value.problems}
+    assert (
+        "127.0.0.1 is not among the hosts alerts may go to" in messages["alerts.recipients.0.url"]
+    )
+    assert "smtp.other is not among" in messages["alerts.recipients.1.host"]
+    assert "link-local" in messages["alerts.recipients.2.url"], "listed, still refused"
+
+
+def test_the_allowed_hosts_setting_is_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    from syncline.settings import load_settings
+
+    monkeypatch.setenv("SYNCLINE_ALERT_ALLOWED_HOSTS", " Hooks.Example.org, smtp.internal ,")
+    assert load_settings().alert_allowed_hosts == ("hooks.example.org", "smtp.internal")
+
+    monkeypatch.delenv("SYNCLINE_ALERT_ALLOWED_HOSTS")
+    assert load_settings().alert_allowed_hosts == ()

@@ -6,6 +6,7 @@ web UI does (recipients' secrets sealed), and never sends a secret back.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,21 @@ def test_a_422_echoes_refused_values_but_never_a_recipient_s_secret(
     assert "link-local" in details["body.recipients.0.url"]["message"]
     assert details["body.recipients.0.url"]["value"] is None
     assert "secret-path" not in answer.text
+
+
+def test_the_allowed_hosts_setting_holds_for_api_policies(api: Api, pipeline: Pipeline) -> None:
+    app = api.client.app
+    app.state.settings = replace(app.state.settings, alert_allowed_hosts=("hooks.example.org",))
+    path = f"/destinations/{pipeline.destination}/alerts"
+
+    refused = api.call("PUT", path, json=DESTINATION_POLICY)
+    allowed = {"recipients": [{"type": "slack", "url": SLACK_URL}]}
+
+    assert refused.status_code == 422
+    assert set(refused.json()["details"]) == {"body.recipients.1.url", "body.recipients.2.host"}
+    assert api.ok("PUT", path, json=allowed)["recipients"] == [
+        {"type": "slack", "level": "warning"}
+    ]
 
 
 def test_a_body_that_is_not_an_object_is_a_422(api: Api, pipeline: Pipeline) -> None:

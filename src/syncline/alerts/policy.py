@@ -24,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
@@ -37,6 +38,7 @@ from pydantic import (
     Field,
     SecretStr,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -148,6 +150,9 @@ class _Recipient(_Strict):
 REFUSED_HOST_NAMES = frozenset({"metadata.google.internal"})
 """Host names of cloud metadata services, which hand out the machine's credentials."""
 
+ALLOWED_HOSTS = "allowed_hosts"
+"""The validation context key of the hosts recipients may name; any when empty."""
+
 REFUSED_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254")})
 """Metadata addresses outside the link-local ranges (AWS's IPv6 one)."""
 
@@ -187,16 +192,24 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _http_url(value: str) -> str:
+def _check_host(host: str, info: ValidationInfo) -> None:
+    reason = refused_host(host)
+    allowed = (info.context or {}).get(ALLOWED_HOSTS) or ()
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if reason is None and allowed and name not in allowed:
+        reason = f"{host} is not among the hosts alerts may go to ({', '.join(allowed)})"
+    if reason is not None:
+        raise ValueError(reason)
+
+
+def _http_url(value: str, info: ValidationInfo) -> str:
     if not re.match(r"https?://[^/\s]+", value):
         raise ValueError("the url must start with http:// or https:// and name a host")
     try:
         host = urlsplit(value).hostname or ""
     except ValueError as exc:
         raise ValueError(f"the url is not valid: {exc}") from None
-    reason = refused_host(host)
-    if reason is not None:
-        raise ValueError(reason)
+    _check_host(host, info)
     return value
 
 
@@ -209,8 +222,8 @@ class WebhookRecipient(_Recipient):
 
     @field_validator("url")
     @classmethod
-    def _check_url(cls, value: str) -> str:
-        return _http_url(value)
+    def _check_url(cls, value: str, info: ValidationInfo) -> str:
+        return _http_url(value, info)
 
 
 class SlackRecipient(_Recipient):
@@ -221,8 +234,8 @@ class SlackRecipient(_Recipient):
 
     @field_validator("url")
     @classmethod
-    def _check_url(cls, value: str) -> str:
-        return _http_url(value)
+    def _check_url(cls, value: str, info: ValidationInfo) -> str:
+        return _http_url(value, info)
 
 
 class EmailRecipient(_Recipient):
@@ -239,10 +252,8 @@ class EmailRecipient(_Recipient):
 
     @field_validator("host")
     @classmethod
-    def _reachable_host(cls, value: str) -> str:
-        reason = refused_host(value)
-        if reason is not None:
-            raise ValueError(reason)
+    def _reachable_host(cls, value: str, info: ValidationInfo) -> str:
+        _check_host(value, info)
         return value
 
     @field_validator("to", mode="before")
@@ -297,10 +308,16 @@ class AlertPolicy(_Strict):
     """None: take the destination's recipients (on a sync) or nobody (on a destination)."""
 
     @classmethod
-    def parse(cls, raw: Any, *, where: str = "alerts") -> AlertPolicy:
-        """Validate ``raw``, reporting every problem at once with the key it concerns."""
+    def parse(
+        cls, raw: Any, *, where: str = "alerts", allowed_hosts: Collection[str] = ()
+    ) -> AlertPolicy:
+        """Validate ``raw``, reporting every problem at once with the key it concerns.
+
+        With ``allowed_hosts`` (the ``SYNCLINE_ALERT_ALLOWED_HOSTS`` setting), a
+        recipient must name one of them.
+        """
         try:
-            return cls.model_validate(raw)
+            return cls.model_validate(raw, context={ALLOWED_HOSTS: tuple(allowed_hosts)})
         except pydantic.ValidationError as exc:
             problems = []
             for err in exc.errors():

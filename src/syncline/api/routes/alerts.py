@@ -17,7 +17,7 @@ from fastapi import APIRouter, Body
 from syncline.alerts.policy import RECIPIENT_SECRETS, SWITCHABLE_TRIGGERS, AlertPolicy, Triggers
 from syncline.alerts.store import effective_policy, read_policy, write_policy
 from syncline.api.alert_schemas import POLICY_BODY_SCHEMA, AlertPolicyView, SyncAlertPolicyView
-from syncline.api.deps import CatalogDep, ReadSession, WriteSession
+from syncline.api.deps import CatalogDep, ReadSession, SettingsDep, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, NOT_FOUND
 from syncline.api.schemas import PathId
 from syncline.catalog import CatalogSession
@@ -56,11 +56,16 @@ def get_destination_alerts(destinationId: PathId, session: ReadSession, catalog:
     openapi_extra=_BODY_DOC,
 )
 def set_destination_alerts(
-    destinationId: PathId, body: PolicyBody, session: WriteSession, catalog: CatalogDep
+    destinationId: PathId,
+    body: PolicyBody,
+    session: WriteSession,
+    catalog: CatalogDep,
+    settings: SettingsDep,
 ) -> Any:
     """Replace the destination's policy; every problem of the body is a 422 at once."""
     session.destinations.get(destinationId)
-    return _replace(session, catalog.secrets, body, destination_id=destinationId)
+    allowed = settings.alert_allowed_hosts
+    return _replace(session, catalog.secrets, body, allowed, destination_id=destinationId)
 
 
 @router.delete(
@@ -102,11 +107,16 @@ def get_sync_alerts(syncId: PathId, session: ReadSession, catalog: CatalogDep) -
     openapi_extra=_BODY_DOC,
 )
 def set_sync_alerts(
-    syncId: PathId, body: PolicyBody, session: WriteSession, catalog: CatalogDep
+    syncId: PathId,
+    body: PolicyBody,
+    session: WriteSession,
+    catalog: CatalogDep,
+    settings: SettingsDep,
 ) -> Any:
     """Replace the sync's own policy; triggers it leaves out keep the destination's."""
     session.syncs.get(syncId)
-    return _replace(session, catalog.secrets, body, sync_id=syncId)
+    allowed = settings.alert_allowed_hosts
+    return _replace(session, catalog.secrets, body, allowed, sync_id=syncId)
 
 
 @router.delete(
@@ -156,9 +166,15 @@ def _without_secrets(recipient: dict[str, Any]) -> dict[str, Any]:
 
 
 def _replace(
-    session: CatalogSession, secrets: SecretBox, body: dict[str, Any], **where: int
+    session: CatalogSession,
+    secrets: SecretBox,
+    body: dict[str, Any],
+    allowed_hosts: tuple[str, ...],
+    **where: int,
 ) -> dict[str, Any]:
-    declared = AlertPolicy.parse(_without_null_triggers(body), where="body").dump()
+    declared = AlertPolicy.parse(
+        _without_null_triggers(body), where="body", allowed_hosts=allowed_hosts
+    ).dump()
     write_policy(session.orm, secrets, session.workspace_id, declared, **where)
     logger.info("alert policy of %s replaced over the API", _named(where))
     return view(declared)

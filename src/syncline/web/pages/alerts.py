@@ -216,7 +216,8 @@ def save_policy(request: Request, scope: str, ident: int, form: AdminForm) -> Re
         stored = read_policy(session.orm, catalog.secrets, **where)
         declared = declared_from(form, stored)
         try:
-            policy = AlertPolicy.parse(declared)
+            allowed = request.app.state.settings.alert_allowed_hosts
+            policy = AlertPolicy.parse(declared, allowed_hosts=allowed)
         except ValidationError as exc:
             errors = field_errors(_in_form_units(exc), _ALIASES)
             values = {k: v for k, v in form.data.items() if isinstance(v, str)}
