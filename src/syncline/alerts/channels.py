@@ -16,7 +16,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from syncline.alerts.notice import Notice
-from syncline.alerts.policy import EmailRecipient, SlackRecipient, WebhookRecipient
+from syncline.alerts.policy import (
+    EmailRecipient,
+    SlackRecipient,
+    WebhookRecipient,
+    refused_host,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +32,13 @@ AnyRecipient = WebhookRecipient | SlackRecipient | EmailRecipient
 
 
 def deliver(notice: Notice, recipient: AnyRecipient) -> bool:
-    """Send ``notice`` to ``recipient``; True when it was accepted, False (logged) if not."""
+    """Send ``notice`` to ``recipient``; True when it was accepted, False (logged) if not.
+
+    A link-local or metadata host is refused again here, unsent: a policy stored
+    before such hosts were refused must not reach them either.
+    """
     try:
+        _check_host(recipient)
         if isinstance(recipient, EmailRecipient):
             _send_email(notice, recipient)
         else:
@@ -55,6 +65,20 @@ def deliver(notice: Notice, recipient: AnyRecipient) -> bool:
         extra={"sync_id": notice.sync_id, "run_id": notice.run.run_id},
     )
     return True
+
+
+def _check_host(recipient: AnyRecipient) -> None:
+    host = recipient.host if isinstance(recipient, EmailRecipient) else _url_host(recipient.url)
+    reason = refused_host(host)
+    if reason is not None:
+        raise _Unsent(reason)
+
+
+def _url_host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def _post(notice: Notice, recipient: WebhookRecipient | SlackRecipient) -> None:
@@ -103,6 +127,10 @@ class _Refused(httpx.HTTPError):
     """The receiving server answered, but not with a 2xx status."""
 
 
+class _Unsent(OSError):
+    """The recipient's host is one alerts never go to; nothing was sent."""
+
+
 def _where(recipient: AnyRecipient) -> str:
     if isinstance(recipient, EmailRecipient):
         return f"{recipient.host}:{recipient.port}"
@@ -112,7 +140,7 @@ def _where(recipient: AnyRecipient) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, _Refused | smtplib.SMTPResponseException):
+    if isinstance(exc, _Refused | _Unsent | smtplib.SMTPResponseException):
         return str(exc)
     # Other HTTP errors may quote the request URL, whose path can be a credential.
     return type(exc).__name__

@@ -1,0 +1,66 @@
+"""A recipient on a link-local or metadata host is never contacted, even if it was stored."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from syncline.alerts import channels
+from syncline.alerts.notice import Notice, RunSummary
+from syncline.alerts.policy import AlertLevel, EmailRecipient, SlackRecipient, WebhookRecipient
+
+
+def _notice() -> Notice:
+    run = RunSummary(run_id=3, status="failed", planned=1, rejected=0, query_size=1, seconds=1.0)
+    return Notice(
+        workspace="default", sync_id=1, sync_slug="users", destination_slug="hook",
+        trigger="failedRun", before=AlertLevel.OK, after=AlertLevel.CRITICAL,
+        reason="the run failed", run=run, at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a connection fails the test."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a connection was attempted")
+
+    monkeypatch.setattr(httpx.Client, "__init__", refuse)
+    monkeypatch.setattr(smtplib.SMTP, "__init__", refuse)
+
+
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        # Built without validation, as a policy stored before the check would read back.
+        WebhookRecipient.model_construct(
+            type="webhook", url="http://169.254.169.254/latest/", headers={}
+        ),
+        SlackRecipient.model_construct(type="slack", url="http://metadata.google.internal/x"),
+        EmailRecipient.model_construct(
+            type="email",
+            host="fe80::1",
+            port=25,
+            sender="a@b.c",
+            to=["x@y.z"],
+            starttls=False,
+            username=None,
+            password=None,
+        ),  # fmt: skip
+    ],
+    ids=["webhook", "slack", "email"],
+)
+def test_a_stored_recipient_on_a_refused_host_is_not_contacted(
+    recipient: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="syncline.alerts"):
+        assert channels.deliver(_notice(), recipient) is False
+    assert any("not delivered" in r.getMessage() for r in caplog.records)
+    assert any("metadata" in r.getMessage() for r in caplog.records)
