@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import statistics
 from dataclasses import dataclass
 
 from baseline import Floors
@@ -33,6 +34,8 @@ class Cycle:
     """Model rows missing from the destination, and destination rows not in the model."""
     rows: int
     """Model rows after the changes."""
+    bare_read_s: float | None = None
+    """A bare COPY read of the model timed right before this run, under the same load."""
 
     @property
     def counts_right(self) -> bool:
@@ -171,6 +174,16 @@ def print_outcome(outcome: Outcome) -> None:
     )
     process_ratio = incremental.wall_s / floors.bare_read_s
     print(f"{'  the same with process start-up (info)':44}{process_ratio:23.2f}x")
+    adjacent = [
+        cycle.run.seconds / cycle.bare_read_s for cycle in outcome.cycles if cycle.bare_read_s
+    ]
+    if adjacent:
+        # On a shared machine the load moves between the floors and a run; a read timed
+        # right before each run shares that run's load.
+        print(
+            f"{'  each run / a bare read just before it (info)':44}"
+            f"{statistics.median(adjacent):23.2f}x  ({', '.join(f'{r:.2f}' for r in adjacent)})"
+        )
     _check(
         "peak RSS of a run",
         f"{outcome.peak_rss / MIB:,.0f} MB",

@@ -178,6 +178,7 @@ def _cycle(
     changes = mutate.mutate(dsn, SOURCE_SCHEMA)
     print(f"  {changes} in {time.perf_counter() - started:.1f} s", flush=True)
 
+    bare_read_s, _ = baseline.bare_read(dsn, SOURCE_SCHEMA)
     print(f"Syncline: incremental run {number}", flush=True)
     run = sync.run(_profile_path(options, scale_factor, f"incremental-{number}"))
     return Cycle(
@@ -185,6 +186,7 @@ def _cycle(
         run=run,
         diff=mutate.differences(dsn, SOURCE_SCHEMA, TARGET_SCHEMA),
         rows=tpch_data.count_rows_at(dsn, SOURCE_SCHEMA),
+        bare_read_s=bare_read_s,
     )
 
 
