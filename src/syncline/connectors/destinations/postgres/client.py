@@ -177,6 +177,15 @@ class PostgresDestination(TableDestination):
             except Exception:  # noqa: BLE001 - a failed close leaves nothing to do
                 logger.debug("closing a PostgreSQL connection failed", exc_info=True)
 
+    def _disconnect(self) -> None:
+        connection = self._conn
+        super()._disconnect()
+        if connection is not None:
+            # Forgotten once closed, so that a destination that connects often (the API
+            # listing a table's fields) does not keep every closed connection.
+            with self._made_lock:
+                self._made = [made for made in self._made if made is not connection]
+
     def _connected(self) -> bool:
         conn = self._conn
         return conn is not None and not conn.closed and not conn.broken
