@@ -18,7 +18,7 @@ from syncline.cli.exitcodes import ExitCode
 from syncline.connectors import registry
 from syncline.connectors.sources.base import Source
 from syncline.engine.planner.warehouse import drop_sync_state, orphan_syncs, planner_schema
-from syncline.errors import ConnectorError
+from syncline.errors import ConfigError, ConnectorError
 from syncline.settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ def cleanup(
     with open_catalog(settings) as catalog:
         with catalog.session(read_only=True) as session:
             workspaces = [w.slug for w in session.workspaces.list()]
+            installation_id = session.installation_id
         for workspace in workspaces:
             with catalog.session(workspace, read_only=True) as session:
                 known.update(sync.id for sync in session.syncs.list())
@@ -55,12 +56,14 @@ def cleanup(
     failed = False
     for workspace, slug, source in sources:
         try:
-            orphans = orphan_syncs(source, known)
+            # A schema another installation owns is refused here, not emptied: its sync
+            # ids are that catalog's, none of them known to this one.
+            orphans = orphan_syncs(source, known, installation_id)
             for sync_id in orphans:
                 if not dry_run:
-                    drop_sync_state(source, sync_id)
+                    drop_sync_state(source, sync_id, installation_id)
                 rows.append((workspace, slug, planner_schema(source), sync_id))
-        except ConnectorError as exc:
+        except (ConnectorError, ConfigError) as exc:
             failed = True
             output.error_console().print(f"error: source {slug!r}: {output.error_text(exc)}")
         finally:

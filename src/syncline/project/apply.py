@@ -68,6 +68,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         _note_retargeted(plan, retargeted, desired)
         # Taken before the writer deletes syncs, whose planner tables go after the commit.
         planned = warehouse_sources(session)
+        installation_id = session.installation_id
         _Writer(session, project).write(plan, forgotten)
         for slug, keys in retargeted.items():
             moved = session.destinations.sync_ids(session.destinations.get(slug))
@@ -80,7 +81,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
 
     for sync_id in sorted(set(forgotten)):
         delete_snapshot(settings.snapshot_dir, sync_id)
-        forget_sync_state(planned.pop(sync_id, None), sync_id)
+        forget_sync_state(planned.pop(sync_id, None), sync_id, installation_id)
     logger.info("applied project to workspace %s: %d changes", project.workspace, len(plan.changes))
     return plan
 

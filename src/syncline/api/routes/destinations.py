@@ -128,7 +128,9 @@ def update_destination(
         planned = warehouse_sources(session, syncs) if syncs else {}
         for sync_id in syncs:
             tasks.add_task(delete_snapshot, settings.snapshot_dir, sync_id)
-            tasks.add_task(forget_sync_state, planned.get(sync_id), sync_id)
+            tasks.add_task(
+                forget_sync_state, planned.get(sync_id), sync_id, session.installation_id
+            )
         if syncs:
             logger.info(
                 "destination %s now points elsewhere (%s): snapshots of syncs %s dropped",

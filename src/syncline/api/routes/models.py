@@ -196,7 +196,7 @@ def update_model(
             _start_syncs_over(session.orm, record, tasks, settings)
             over = [sync.id for sync in session.syncs.list() if sync.model_id == record.id]
             for sync_id, source in warehouse_sources(session, over).items():
-                tasks.add_task(forget_sync_state, source, sync_id)
+                tasks.add_task(forget_sync_state, source, sync_id, session.installation_id)
         return session.to_api(record)
 
 

@@ -191,7 +191,7 @@ def update_sync(
     if record.configuration.get("object") != old_object:
         tasks.add_task(delete_snapshot, settings.snapshot_dir, record.id)
         planned = warehouse_sources(session, [record.id]).get(record.id)
-        tasks.add_task(forget_sync_state, planned, record.id)
+        tasks.add_task(forget_sync_state, planned, record.id, session.installation_id)
     return session.to_api(record)
 
 
@@ -209,7 +209,7 @@ def delete_sync(
     planned = warehouse_sources(session, [syncId]).get(syncId)
     session.syncs.delete(syncId)
     tasks.add_task(delete_snapshot, settings.snapshot_dir, syncId)
-    tasks.add_task(forget_sync_state, planned, syncId)
+    tasks.add_task(forget_sync_state, planned, syncId, session.installation_id)
     return shape
 
 

@@ -8,6 +8,7 @@ from collections.abc import Collection
 from typing import Any
 
 from syncline.connectors.sources.base import Source
+from syncline.engine.planner.warehouse.owner import check_owner
 from syncline.engine.planner.warehouse.session import open_session, planner_schema
 from syncline.engine.planner.warehouse.sql import PlannerSQL, literal
 from syncline.errors import SynclineError
@@ -17,15 +18,18 @@ logger = logging.getLogger(__name__)
 _TABLE = re.compile(r"^sync_(\d+)_(snapshot|failed|journal|current|plan)$")
 
 
-def drop_sync_state(source: Source, sync_id: int) -> bool:
+def drop_sync_state(source: Source, sync_id: int, installation_id: str | None = None) -> bool:
     """Drop a sync's planner tables from its source; False when the source keeps none.
 
     A source on the local planner has nothing in the warehouse: the call does nothing.
+    A schema another installation owns is refused (``installation_id`` is the catalog's
+    whose sync this is), as the sync id there names another installation's sync.
     """
     if planner_schema(source) is None:
         return False
     session = open_session(source)
     try:
+        check_owner(session, installation_id)
         for statement in PlannerSQL(session.dialect, session.schema, sync_id).drop_tables():
             session.execute(statement)
     finally:
@@ -34,12 +38,16 @@ def drop_sync_state(source: Source, sync_id: int) -> bool:
     return True
 
 
-def planner_syncs(source: Source) -> set[int]:
-    """The ids of the syncs that have planner tables in ``source``'s planner schema."""
+def planner_syncs(source: Source, installation_id: str | None = None) -> set[int]:
+    """The ids of the syncs that have planner tables in ``source``'s planner schema.
+
+    Refused for a schema another installation owns: its ids are not this catalog's.
+    """
     if planner_schema(source) is None:
         return set()
     session = open_session(source)
     try:
+        check_owner(session, installation_id)
         rows = session.fetch(
             "SELECT table_name FROM information_schema.tables "
             f"WHERE table_schema = {literal(session.schema)}"
@@ -54,9 +62,15 @@ def planner_syncs(source: Source) -> set[int]:
     return found
 
 
-def orphan_syncs(source: Source, known: Collection[int]) -> list[int]:
-    """Syncs with planner tables in ``source`` that are not among ``known`` sync ids."""
-    return sorted(planner_syncs(source) - set(known))
+def orphan_syncs(
+    source: Source, known: Collection[int], installation_id: str | None = None
+) -> list[int]:
+    """Syncs with planner tables in ``source`` that are not among ``known`` sync ids.
+
+    ``known`` and ``installation_id`` come from one catalog; a schema another
+    installation owns is refused rather than all its syncs taken for orphans.
+    """
+    return sorted(planner_syncs(source, installation_id) - set(known))
 
 
 def warehouse_sources(session: Any, sync_ids: Collection[int] | None = None) -> dict[int, Source]:
@@ -79,16 +93,21 @@ def warehouse_sources(session: Any, sync_ids: Collection[int] | None = None) -> 
     return found
 
 
-def forget_sync_state(source: Source | None, sync_id: int) -> None:
-    """Drop a sync's planner tables, logging instead of raising when the source is down.
+def forget_sync_state(
+    source: Source | None, sync_id: int, installation_id: str | None = None
+) -> None:
+    """Drop a sync's planner tables, logging instead of raising when the source is down
+    or its schema belongs to another installation.
 
     Called after a sync was deleted or must start over; ``source`` is None for a sync
-    on the local planner. Tables left behind are found by ``syncline planner cleanup``.
+    on the local planner; ``installation_id`` is the sync's catalog's, taken from its
+    catalog session before the call (which may run after that session closed). Tables
+    left behind are found by ``syncline planner cleanup``.
     """
     if source is None:
         return
     try:
-        drop_sync_state(source, sync_id)
+        drop_sync_state(source, sync_id, installation_id)
     except SynclineError as exc:
         logger.warning(
             "the warehouse planner tables of sync %s were not dropped (%s); run "
