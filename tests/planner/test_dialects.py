@@ -13,7 +13,9 @@ import sqlglot
 from sqlglot import exp
 
 from syncline.connectors.sources.base import decimal_field, json_field
+from syncline.engine.planner.warehouse import check_single_query
 from syncline.engine.planner.warehouse.sql import DIALECTS, MODEL, PlannerSQL
+from syncline.errors import UserError
 
 FIELDS = [
     pa.field("id", pa.int64()),
@@ -38,18 +40,11 @@ def statements(dialect: str) -> list[tuple[str, type[exp.Expression]]]:
     made: list[tuple[str, type[exp.Expression]]] = [(sql.create_schema(), exp.Create)]
     made += [(s, exp.Create) for s in sql.create_tables()]
     made += [(s, exp.Drop) for s in sql.drop_tables()]
-    made.append(
-        (
-            sql.load_current(
-                "SELECT * FROM model;",
-                FIELDS,
-                primary_key="id",
-                id_column="name",
-                salt='{"mappings":[]}',
-            ),
-            exp.Create,
-        )
+    loads = sql.load_current(
+        "SELECT * FROM model;", FIELDS, primary_key="id", id_column="name", salt='{"mappings":[]}'
     )
+    # PostgreSQL creates its temporary table empty, then fills it by an INSERT.
+    made += [(s, exp.Insert if s.startswith("INSERT") else exp.Create) for s in loads]
     made += [
         (sql.count_null_keys(), exp.Select),
         (sql.repeated_keys(5), exp.Select),
@@ -93,7 +88,7 @@ def test_model_runs_as_a_subquery_and_every_column_is_compared(dialect: str) -> 
         primary_key="id",
         id_column="id",
         salt="",
-    )
+    )[-1]
     create = sqlglot.parse_one(statement, read=dialect)
     select = create.expression
     assert isinstance(select, exp.Select)
@@ -124,7 +119,37 @@ def test_a_mapping_spelling_the_model_placeholder_stays_in_the_salt() -> None:
     salt = f'{{"mappings":[{{"to":"{MODEL}"}}]}}'
     statement = sql.load_current(
         "SELECT 1 AS id", FIELDS[:1], primary_key="id", id_column="id", salt=salt
-    )
+    )[-1]
     select = sqlglot.parse_one(statement, read="postgres").expression
     assert isinstance(select.args["from_"].this, exp.Subquery)
     assert MODEL in statement.split("FROM (")[0]
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "-- all rows\nSELECT * FROM model;;",
+        "WITH a AS (SELECT 1 AS id) SELECT * FROM a",
+        "(SELECT 1 AS id) UNION (SELECT 2)",
+        "VALUES (1)",
+        "SELECT ';' AS x, \"a;b\" FROM t /* ; */ WHERE y = $$;$$",
+        "select 1 -- it's\nfrom t where a = ';'",
+    ],
+)
+def test_a_single_query_passes_the_light_check(model: str) -> None:
+    check_single_query(model, "postgres")
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "DELETE FROM model RETURNING id",
+        "SELECT 1; DROP TABLE model",
+        "SELECT 'a'; -- then\nDROP TABLE model",
+        "  -- nothing\n",
+        "CREATE TABLE t AS SELECT 1",
+    ],
+)
+def test_anything_but_a_single_query_is_refused_by_the_light_check(model: str) -> None:
+    with pytest.raises(UserError, match="must be a single SELECT"):
+        check_single_query(model, "postgres")

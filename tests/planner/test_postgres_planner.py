@@ -20,8 +20,9 @@ from syncline.cli.app import run_cli
 from syncline.connectors.sources.postgres import PostgresConfig, PostgresSource
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.planner.warehouse import WarehousePlanner, drop_sync_state
+from syncline.engine.planner.warehouse.session import PostgresSession
 from syncline.engine.run import RunJob, RunResult, execute_run
-from syncline.errors import ConnectorError
+from syncline.errors import ConfigError, ConnectorError
 from syncline.settings import load_settings
 
 pytestmark = pytest.mark.postgres
@@ -103,12 +104,20 @@ class CountingSource(PostgresSource):
             yield batch
 
 
-def run(source: PostgresSource, destination: MemoryDestination, sync_id: int = 7) -> RunResult:
+def run(
+    source: PostgresSource,
+    destination: MemoryDestination,
+    sync_id: int = 7,
+    *,
+    model_query: str = "SELECT * FROM model",
+    installation_id: str | None = None,
+) -> RunResult:
     job = RunJob(
         sync_id=sync_id,
         run_id=1,
         source=source,
-        model_query="SELECT * FROM model",
+        model_query=model_query,
+        installation_id=installation_id,
         primary_key="id",
         configuration=SyncConfiguration.parse({"mode": "mirror", "object": "things"}),
         destination=destination,
@@ -265,3 +274,258 @@ def test_planner_cleanup_drops_the_tables_of_syncs_gone_from_the_catalog(
     assert warehouse.tables() == [f"sync_{kept}_{t}" for t in ("failed", "journal", "snapshot")]
     assert run_cli(["planner", "cleanup"]) == 0
     assert "no orphaned planner tables" in capsys.readouterr().out
+
+
+def model_rows(warehouse: Warehouse) -> int:
+    with warehouse.admin() as con:
+        found = con.execute(
+            sql.SQL("SELECT count(*) FROM {}.model").format(sql.Identifier(warehouse.model_schema))
+        ).fetchone()
+    assert found is not None
+    return int(found[0])
+
+
+def test_model_sql_calling_setval_is_refused_and_the_sequence_kept(warehouse: Warehouse) -> None:
+    warehouse.fill(3)
+    with warehouse.admin() as con:
+        con.execute(sql.SQL("CREATE SEQUENCE {}.s").format(sql.Identifier(warehouse.model_schema)))
+    result = run(
+        warehouse.source(),
+        MemoryDestination(),
+        model_query="SELECT 1 AS id, setval('s', 424242) AS v",
+    )
+    assert result.status.value == "failed"
+    assert result.error is not None
+    assert "model SQL must only read" in result.error
+    assert "setval" in result.error
+    with warehouse.admin() as con:
+        last = con.execute(
+            sql.SQL("SELECT last_value FROM {}.s").format(sql.Identifier(warehouse.model_schema))
+        ).fetchone()
+    assert last == (1,)
+
+
+def test_model_sql_calling_a_function_that_writes_is_refused(warehouse: Warehouse) -> None:
+    warehouse.fill(3)
+    model = sql.Identifier(warehouse.model_schema)
+    with warehouse.admin() as con:
+        con.execute(
+            sql.SQL(
+                "CREATE FUNCTION {}.zap() RETURNS int LANGUAGE plpgsql AS $$ BEGIN "
+                "DELETE FROM {}.model; CREATE TABLE IF NOT EXISTS {}.made (x int); "
+                "RETURN 1; END $$"
+            ).format(model, model, model)
+        )
+    result = run(
+        warehouse.source(),
+        MemoryDestination(),
+        model_query="SELECT id, zap() AS z FROM model",
+    )
+    assert result.status.value == "failed"
+    assert result.error is not None
+    assert "model SQL must only read" in result.error
+    assert model_rows(warehouse) == 3
+    with warehouse.admin() as con:
+        made = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_name = 'made'",
+            [warehouse.model_schema],
+        ).fetchone()
+    assert made == (0,)
+
+
+@pytest.mark.parametrize(
+    ("model_query", "kept_table"),
+    [
+        ("DELETE FROM model RETURNING id", True),
+        ("SELECT * FROM model; DROP TABLE model", True),
+        ("-- all of it\nSELECT * FROM model;\n", False),
+    ],
+)
+def test_model_sql_that_is_not_a_single_query_is_named_as_such(
+    warehouse: Warehouse, model_query: str, kept_table: bool
+) -> None:
+    warehouse.fill(3)
+    result = run(warehouse.source(), MemoryDestination(), model_query=model_query)
+    if not kept_table:
+        # A leading comment and a trailing semicolon leave a single query: it runs.
+        assert result.status.value == "success", result.error
+        return
+    assert result.status.value == "failed"
+    assert result.error is not None
+    assert "the model's SQL must be a single SELECT (or WITH ... SELECT)" in result.error
+    assert model_rows(warehouse) == 3
+
+
+@pytest.fixture
+def schema_only_role(warehouse: Warehouse, role: str) -> str:
+    """``role``, with the planner schema made for it by an admin but no CREATE on it."""
+    with warehouse.admin() as con:
+        con.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(warehouse.planner_schema)))
+    return role
+
+
+def test_missing_create_grant_on_an_existing_schema_is_named(
+    warehouse: Warehouse, schema_only_role: str
+) -> None:
+    warehouse.fill(3)
+    result = run(warehouse.source(schema_only_role), MemoryDestination())
+    assert result.status.value == "failed"
+    assert result.error is not None
+    grant = f'GRANT CREATE, USAGE ON SCHEMA "{warehouse.planner_schema}" TO "{schema_only_role}"'
+    assert grant in result.error
+
+    with warehouse.admin() as con:
+        con.execute(
+            sql.SQL("GRANT CREATE, USAGE ON SCHEMA {} TO {}").format(
+                sql.Identifier(warehouse.planner_schema), sql.Identifier(schema_only_role)
+            )
+        )
+    destination = MemoryDestination()
+    assert run(warehouse.source(schema_only_role), destination).status.value == "success"
+    assert sorted(destination.records) == [1, 2, 3]
+
+
+@pytest.fixture
+def own_warehouse(make_postgres_database: Any) -> Warehouse:
+    """A warehouse in a database of this test's own, whose settings the test may change."""
+    database = make_postgres_database().rsplit("/", 1)[-1]
+    found = Warehouse(database, "model_data", "planner_state")
+    with found.admin() as con:
+        con.execute("CREATE SCHEMA model_data")
+    return found
+
+
+def test_float_change_is_seen_whatever_the_database_prints_floats_with(
+    own_warehouse: Warehouse,
+) -> None:
+    with own_warehouse.admin() as con:
+        con.execute(
+            sql.SQL("ALTER DATABASE {} SET extra_float_digits = 0").format(
+                sql.Identifier(own_warehouse.database)
+            )
+        )
+        con.execute("CREATE TABLE model_data.model (id bigint, v double precision)")
+        con.execute("INSERT INTO model_data.model VALUES (1, 0.3), (2, 0.5)")
+    destination = MemoryDestination()
+    assert run(own_warehouse.source(), destination).status.value == "success"
+    with own_warehouse.admin() as con:
+        con.execute("UPDATE model_data.model SET v = 0.1::float8 + 0.2::float8 WHERE id = 1")
+    result = run(own_warehouse.source(), destination)
+    assert result.progress.planned.as_api() == {
+        "addedCount": 0,
+        "changedCount": 1,
+        "removedCount": 0,
+    }
+    assert destination.records[1]["v"] == 0.30000000000000004
+
+
+def test_fingerprints_of_another_scheme_plan_every_row_as_changed(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse.fill(4)
+    assert run(warehouse.source(), MemoryDestination()).status.value == "success"
+    unchanged = run(warehouse.source(), MemoryDestination())
+    assert unchanged.progress.planned.as_api()["changedCount"] == 0
+
+    # As if the snapshot had been fingerprinted by another PostgreSQL major version.
+    monkeypatch.setattr(PostgresSession, "fingerprint_scheme", lambda self: "hashtextextended/pg99")
+    result = run(warehouse.source(), MemoryDestination())
+    assert result.progress.planned.as_api() == {
+        "addedCount": 0,
+        "changedCount": 4,
+        "removedCount": 0,
+    }
+
+
+def test_fingerprint_scheme_names_the_hash_and_server_major_version(
+    warehouse: Warehouse,
+) -> None:
+    session = PostgresSession(warehouse.source(), warehouse.planner_schema)
+    try:
+        scheme = session.fingerprint_scheme()
+        (number,) = session.fetch("SHOW server_version_num")[0]
+    finally:
+        session.close()
+    assert scheme == f"hashtextextended/pg{int(number) // 10000}"
+
+
+def installation(
+    home: Path, monkeypatch: pytest.MonkeyPatch, configuration: dict[str, Any], syncs: int
+) -> str:
+    """A catalog in ``home`` with ``syncs`` syncs of one source; its installation id."""
+    monkeypatch.setenv("SYNCLINE_HOME", str(home))
+    catalog = Catalog.open(load_settings())
+    try:
+        with catalog.session() as session:
+            source = session.sources.create(
+                name="wh", slug="wh", type="postgres", configuration=configuration
+            )
+            destination = session.destinations.create(
+                name="out", slug="out", type="csv", configuration={"path": str(home / "o")}
+            )
+            model = session.models.create(
+                name="m", slug="m", source=source, query_type="table", primary_key="id",
+                table="model",
+            )  # fmt: skip
+            for number in range(syncs):
+                session.syncs.create(
+                    slug=f"s{number}",
+                    model=model,
+                    destination=destination,
+                    configuration={"mode": "mirror", "object": "things"},
+                )
+            return session.installation_id
+    finally:
+        catalog.close()
+
+
+def test_two_installations_never_share_a_planner_schema(
+    warehouse: Warehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("SYNCLINE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    warehouse.fill(100)
+    first = installation(tmp_path / "first", monkeypatch, warehouse.config(), syncs=2)
+    second = installation(tmp_path / "second", monkeypatch, warehouse.config(), syncs=1)
+    for sync_id in (1, 2):
+        result = run(warehouse.source(), MemoryDestination(), sync_id, installation_id=first)
+        assert result.status.value == "success"
+    first_tables = warehouse.tables()
+
+    # The second catalog's sync 1 is not the first's: it is refused, not planned from
+    # the first's snapshot.
+    refused = run(warehouse.source(), MemoryDestination(), 1, installation_id=second)
+    assert refused.status.value == "failed"
+    assert refused.error is not None
+    assert "another Syncline installation" in refused.error
+    assert "'plannerSchema'" in refused.error
+    with pytest.raises(ConfigError) as caught:
+        drop_sync_state(warehouse.source(), 2, second)
+    assert caught.value.code == "PLANNER_SCHEMA_OWNED"
+
+    # Its cleanup knows only sync 1: it reports the schema as another's and drops nothing.
+    assert run_cli(["planner", "cleanup"]) != 0
+    captured = capsys.readouterr()
+    assert "another Syncline installation" in captured.err
+    assert warehouse.tables() == first_tables
+
+    # With a schema of its own, the second installation plans all its rows.
+    own = {**warehouse.config(), "plannerSchema": f"{warehouse.planner_schema}_2"}
+    destination = MemoryDestination()
+    source = PostgresSource(PostgresConfig.parse(own))
+    try:
+        result = run(source, destination, 1, installation_id=second)
+        assert result.status.value == "success"
+        assert result.progress.planned.as_api()["addedCount"] == 100
+    finally:
+        with warehouse.admin() as con:
+            con.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(own["plannerSchema"])
+                )
+            )
+    assert warehouse.tables() == first_tables

@@ -27,7 +27,11 @@ from syncline.engine.mapping import RecordMapper, check_columns, referenced_colu
 from syncline.engine.planner.base import Planner
 from syncline.engine.planner.local import IngestStats, LocalPlanner
 from syncline.engine.planner.store import delete_snapshot, snapshot_path
-from syncline.engine.planner.warehouse import WarehousePlanner, planner_schema
+from syncline.engine.planner.warehouse import (
+    WarehousePlanner,
+    check_single_query,
+    planner_schema,
+)
 from syncline.engine.report import RowCounts, RunProgress, RunReporter, RunStatus
 from syncline.errors import ConnectorError, SynclineError, UserError
 
@@ -217,6 +221,9 @@ class _Run:
 
     def _plan_in_warehouse(self) -> RunStatus:
         """Plan in the source: the model runs there, only planned rows are read out."""
+        # Before the source describes it, so that a statement that is no query is named
+        # as such rather than by the driver's error about it.
+        check_single_query(self.job.model_query, self.job.source.dialect)
         described = self.job.source.describe(self.job.model_query)
         schema = pa.schema([column.field() for column in described])
         columns = self._columns(schema)
@@ -226,6 +233,7 @@ class _Run:
             self.job.sync_id,
             primary_key=self.job.primary_key,
             id_column=self.id_column,
+            installation_id=self.job.installation_id,
         )
         try:
             stats = planner.ingest(

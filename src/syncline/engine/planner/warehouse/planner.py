@@ -9,6 +9,7 @@ planned rows are read out, through the source's own reader, in batches.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Generator, Sequence
 
 import pyarrow as pa
@@ -16,6 +17,7 @@ import pyarrow.compute as pc
 
 from syncline.connectors.sources.base import Source
 from syncline.engine.planner.local import IngestStats, Plan, _check_names
+from syncline.engine.planner.warehouse.owner import claim_schema
 from syncline.engine.planner.warehouse.session import (
     PostgresSession,
     WarehouseSession,
@@ -24,11 +26,44 @@ from syncline.engine.planner.warehouse.session import (
 from syncline.engine.planner.warehouse.sql import PlannerSQL
 from syncline.engine.planner.warehouse.store import WarehouseStore
 from syncline.engine.report import Operation
-from syncline.errors import RunError
+from syncline.errors import RunError, UserError
 
 logger = logging.getLogger(__name__)
 
 _EXAMPLE_KEYS = 5
+
+
+_SET_ASIDE = re.compile(
+    r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\$([A-Za-z_]*)\$.*?\$\1\$",
+    re.DOTALL,
+)
+"""Comments, quoted strings and identifiers, and dollar-quoted text, whichever opens first."""
+
+_QUERY_START = re.compile(r"^(?:SELECT|WITH|VALUES|TABLE|\()", re.IGNORECASE)
+
+
+def check_single_query(model: str, dialect: str) -> None:
+    """Refuse model SQL that is not a single query, before it is set in as a subquery.
+
+    A light check, not a parse, so that any dialect's query passes: comments and quoted
+    text are set aside, and what is left must start as a query does and hold no ``;``
+    followed by more SQL. Anything else would only fail inside the planner's statement
+    with an error about that statement, not the model. DuckDB's own parser tells the
+    source the statement's kind (see ``DuckDBSource.describe``), which also knows its
+    queries that start otherwise (``FROM t``, ``PIVOT``), so DuckDB SQL is left to it.
+    """
+    if dialect == "duckdb":
+        return
+    text = _SET_ASIDE.sub(" ", model).strip()
+    body = text.rstrip(" \t\r\n;")
+    if _QUERY_START.match(body) and ";" not in body:
+        return
+    raise UserError(
+        "the model's SQL must be a single SELECT (or WITH ... SELECT) query; the warehouse "
+        "planner runs it as a subquery, so statements that change data, and more than one "
+        "statement, are not run",
+        code="MODEL_NOT_A_QUERY",
+    )
 
 
 class WarehousePlanner:
@@ -41,13 +76,21 @@ class WarehousePlanner:
         *,
         primary_key: str,
         id_column: str,
+        installation_id: str | None = None,
     ) -> None:
+        """Open the planner's session and the sync's tables.
+
+        ``installation_id`` is the catalog's: the schema is claimed for it, and refused
+        when another installation planned there first (see :mod:`.owner`).
+        """
         self.sync_id = sync_id
         self.primary_key = primary_key
         self.id_column = id_column
         self.session: WarehouseSession = open_session(source)
         try:
             self.sql = PlannerSQL(self.session.dialect, self.session.schema, sync_id)
+            self.session.create_schema(self.sql.create_schema())
+            claim_schema(self.session, installation_id)
             self.store = WarehouseStore(self.session, self.sql)
             # A run killed mid-way left its scratch tables and, maybe, an unfolded journal.
             self._drop_scratch()
@@ -81,14 +124,18 @@ class WarehousePlanner:
         self.columns = list(columns)
         _check_names(schema.names, self.columns)
         self.schema = pa.schema([schema.field(name) for name in self.columns])
+        check_single_query(model, self.session.dialect)
         self._drop_scratch()
-        self.session.execute(
+        # The fingerprint's own scheme is salted in, so that rows fingerprinted by
+        # another hash or server version all plan as changed.
+        scheme = self.session.fingerprint_scheme()
+        self.session.load_model(
             self.sql.load_current(
                 model,
                 list(self.schema),
                 primary_key=self.primary_key,
                 id_column=self.id_column,
-                salt=salt,
+                salt=f"{salt}\n{scheme}" if scheme else salt,
             )
         )
         total, keyed = self.session.fetch(self.sql.count_null_keys())[0]

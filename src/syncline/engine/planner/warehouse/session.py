@@ -22,14 +22,29 @@ from syncline.connectors.sources.base import Source
 from syncline.connectors.sources.duckdb import DuckDBSource
 from syncline.connectors.sources.postgres import PostgresSource
 from syncline.engine.canonical import canonical_json_array
-from syncline.engine.planner.warehouse.sql import CANONICAL_JSON_FUNCTION, DEFAULT_SCHEMA, literal
-from syncline.errors import ConfigError, SynclineError, TerminalError
+from syncline.engine.planner.warehouse.sql import (
+    CANONICAL_JSON_FUNCTION,
+    DEFAULT_SCHEMA,
+    literal,
+)
+from syncline.errors import ConfigError, SynclineError, TerminalError, UserError
 
 logger = logging.getLogger(__name__)
 
 INSUFFICIENT_PRIVILEGE = "42501"
 
 UNIQUE_VIOLATION = "23505"
+
+READ_ONLY_TRANSACTION = "25006"
+
+OUTPUT_SETTINGS = (
+    "TimeZone = 'UTC'",
+    "extra_float_digits = 3",
+    "DateStyle = 'ISO, MDY'",
+    "IntervalStyle = 'postgres'",
+    "bytea_output = 'hex'",
+)
+"""The planner session's settings that fix how values print as text (and so hash)."""
 
 WORK_MEM = "256MB"
 """PostgreSQL's memory per sort or hash of the planner's statements, in its session only."""
@@ -64,6 +79,10 @@ class WarehouseSession(Protocol):
 
     def create_schema(self, statement: str) -> None: ...
 
+    def load_model(self, statements: Sequence[str]) -> None: ...
+
+    def fingerprint_scheme(self) -> str: ...
+
     def close(self) -> None: ...
 
 
@@ -96,7 +115,13 @@ class PostgresSession:
         self.source = source
         self.schema = schema
         self.connection = source.planner_connection()
-        self._guard(lambda: self.connection.execute("SET TimeZone = 'UTC'"))
+        # Every setting that changes how a value prints as text, so that a fingerprint of
+        # the text does not depend on what the database or role sets: floats in their
+        # shortest exact form, ISO dates, PostgreSQL intervals, hex bytea.
+        for setting in OUTPUT_SETTINGS:
+            self._guard(lambda setting=setting: self.connection.execute(f"SET {setting}"))
+        # The run's model rows go to a temporary table, which lives in local memory.
+        self._guard(lambda: self.connection.execute(f"SET temp_buffers = '{WORK_MEM}'"))
         # The diff hashes the whole model against the whole snapshot; with the default
         # 4 MB its joins and groupings spill to disk in many batches.
         self._guard(lambda: self.connection.execute(f"SET work_mem = '{WORK_MEM}'"))
@@ -163,6 +188,7 @@ class PostgresSession:
         """
         exists = self.fetch(f"SELECT 1 FROM pg_namespace WHERE nspname = {literal(self.schema)}")
         if exists:
+            self._check_schema_grant()
             return
         try:
             self.connection.execute(statement)
@@ -180,8 +206,68 @@ class PostgresSession:
                 code="PLANNER_SCHEMA_DENIED",
             ) from None
 
+    def _check_schema_grant(self) -> None:
+        """Name the grant the planner needs on a schema that exists but is not writable."""
+        schema = literal(self.schema)
+        allowed = self.fetch(
+            f"SELECT has_schema_privilege({schema}, 'CREATE') "
+            f"AND has_schema_privilege({schema}, 'USAGE')"
+        )
+        if allowed[0][0]:
+            return
+        user = self.source.config.user
+        raise TerminalError(
+            f"user {user!r} may not create the warehouse planner's tables in schema "
+            f'{self.schema!r}; run GRANT CREATE, USAGE ON SCHEMA "{self.schema}" TO "{user}"',
+            connector="postgres",
+            code="PLANNER_SCHEMA_DENIED",
+        )
+
+    def load_model(self, statements: Sequence[str]) -> None:
+        """Run :meth:`PlannerSQL.load_current`'s statements; the last, which runs the
+        model's SQL, in a read-only transaction, so that the model cannot write.
+
+        PostgreSQL refuses in that transaction a model's DML, DDL or ``setval``, in
+        functions too, but lets it fill this session's temporary table.
+        """
+        *prepare, fill = statements
+        for statement in prepare:
+            self.execute(statement)
+
+        def run() -> None:
+            with self.connection.transaction():
+                self.connection.execute("SET TRANSACTION READ ONLY")
+                self.connection.execute(fill)
+
+        try:
+            _timed(run, fill)
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) == READ_ONLY_TRANSACTION:
+                raise UserError(
+                    f"model SQL must only read: PostgreSQL refused it in a read-only "
+                    f"transaction ({_first_line(exc)}); remove what writes (DML, DDL, "
+                    "setval, functions that change data) from the model",
+                    code="MODEL_WRITES",
+                ) from None
+            raise self.source.map_error(exc) from exc
+
+    def fingerprint_scheme(self) -> str:
+        """The hash function and PostgreSQL major version the fingerprints come from.
+
+        PostgreSQL keeps ``HASHTEXTEXTENDED`` stable for hash partitioning, but does
+        not promise it across major versions; salted into every fingerprint, a change
+        of version makes every row a change rather than a silent mis-comparison.
+        """
+        version = int(self.fetch("SELECT current_setting('server_version_num')")[0][0])
+        return f"hashtextextended/pg{version // 10000}"
+
     def close(self) -> None:
         self.connection.close()
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class DuckDBSession:
@@ -270,6 +356,21 @@ class DuckDBSession:
 
     def create_schema(self, statement: str) -> None:
         self.execute(statement)
+
+    def load_model(self, statements: Sequence[str]) -> None:
+        """Run :meth:`PlannerSQL.load_current`'s statement.
+
+        The run has already checked the model to be one SELECT (the source's
+        ``describe``), and the statement holds it as a subquery.
+        """
+        # TODO(planner): this connection writes, so a SELECT that calls nextval() advances
+        # a sequence of the file, which the local planner's read-only connection refuses.
+        for statement in statements:
+            self.execute(statement)
+
+    def fingerprint_scheme(self) -> str:
+        """DuckDB's fingerprints are md5 digests, the same in every version: no mark."""
+        return ""
 
     def close(self) -> None:
         self.connection.close()

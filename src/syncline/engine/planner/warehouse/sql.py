@@ -190,8 +190,21 @@ class PlannerSQL:
         they are rebuilt by every run and dropped at its end."""
         return "UNLOGGED " if self.dialect == "postgres" else ""
 
+    @property
+    def _temporary_current(self) -> bool:
+        """Whether this run's model rows go to a temporary table of the planner's session.
+
+        On PostgreSQL they do, so that the model's SQL can fill it inside a read-only
+        transaction (which may write temporary tables only): a model then cannot change
+        the warehouse, as on the local planner's read-only session. Every statement that
+        reads the table must run on that session.
+        """
+        return self.dialect == "postgres"
+
     def table(self, table: str) -> str:
         """The qualified, quoted name of one of the sync's tables (PostgreSQL quoting)."""
+        if table == "current" and self._temporary_current:
+            return f"pg_temp.{quote(table_name(self.sync_id, table))}"
         return f"{quote(self.schema)}.{quote(table_name(self.sync_id, table))}"
 
     def create_schema(self) -> str:
@@ -235,7 +248,12 @@ class PlannerSQL:
         return self.render(f"SELECT {' OR '.join(exists)}")
 
     def drop_tables(self, tables: Sequence[str] = TABLES) -> list[str]:
-        return [self.render(f"DROP TABLE IF EXISTS {self.table(table)}") for table in tables]
+        """Drop ``tables``; on PostgreSQL also a ``current`` table left in the planner's
+        schema by a version that kept it there."""
+        names = [self.table(table) for table in tables]
+        if "current" in tables and self._temporary_current:
+            names.append(f"{quote(self.schema)}.{quote(table_name(self.sync_id, 'current'))}")
+        return [self.render(f"DROP TABLE IF EXISTS {name}") for name in names]
 
     def load_current(
         self,
@@ -245,8 +263,13 @@ class PlannerSQL:
         primary_key: str,
         id_column: str,
         salt: str,
-    ) -> str:
-        """This run's model rows: referenced columns, canonical key, fingerprint and id."""
+    ) -> list[str]:
+        """This run's model rows: referenced columns, canonical key, fingerprint and id.
+
+        The last statement runs the model's SQL. On PostgreSQL the first creates the
+        empty temporary table (planned, not run), so that the last, an ``INSERT``, can
+        run in a read-only transaction (see :meth:`_temporary_current`).
+        """
         names = [field.name for field in fields]
         canonical = {
             field.name: canonical_expression(field.name, field, self.dialect) for field in fields
@@ -263,8 +286,14 @@ class PlannerSQL:
             ]
         )
         current = self.table("current")
-        sql = f"CREATE {self._scratch}TABLE {current} AS SELECT {projection} FROM {MODEL} AS m"
-        return self.render(sql, model)
+        query = f"SELECT {projection} FROM {MODEL} AS m"
+        if not self._temporary_current:
+            return [self.render(f"CREATE {self._scratch}TABLE {current} AS {query}", model)]
+        name = quote(table_name(self.sync_id, "current"))
+        return [
+            self.render(f"CREATE TEMPORARY TABLE {name} AS {query} WITH NO DATA", model),
+            self.render(f"INSERT INTO {current} {query}", model),
+        ]
 
     def index_unique_keys(self) -> str:
         """A unique index of this run's keys: PostgreSQL builds it faster than it groups
