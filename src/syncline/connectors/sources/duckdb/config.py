@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from syncline.connectors.config import ConnectorConfig
 
@@ -27,3 +27,14 @@ class DuckDBConfig(ConnectorConfig):
 
     planner_schema: str = Field(default="syncline_planner", alias="plannerSchema", min_length=1)
     """Schema of the warehouse planner's tables; created when missing."""
+
+    @model_validator(mode="after")
+    def _warehouse_planner_needs_a_file(self) -> DuckDBConfig:
+        """The warehouse planner keeps its tables in ``path``: refuse it without one at
+        validation, rather than at the first run."""
+        if self.planner == "warehouse" and self.path is None:
+            raise ValueError(
+                "'planner: warehouse' keeps the planner's tables in the database file, and "
+                "this source has no 'path'; set one or use 'planner: local'"
+            )
+        return self
