@@ -106,27 +106,13 @@ def open_session(source: Source) -> WarehouseSession:
     )
 
 
-class PostgresSession:
-    """The planner's psycopg connection to a PostgreSQL source."""
+class _Session:
+    """What both sessions share: a source, its planner connection, errors as the source's."""
 
-    dialect = "postgres"
-
-    def __init__(self, source: PostgresSource, schema: str) -> None:
+    def __init__(self, source: Any, schema: str) -> None:
         self.source = source
         self.schema = schema
         self.connection = source.planner_connection()
-        # Every setting that changes how a value prints as text, so that a fingerprint of
-        # the text does not depend on what the database or role sets: floats in their
-        # shortest exact form, ISO dates, PostgreSQL intervals, hex bytea.
-        for setting in OUTPUT_SETTINGS:
-            self._guard(lambda setting=setting: self.connection.execute(f"SET {setting}"))
-        # The run's model rows go to a temporary table, which lives in local memory.
-        self._guard(lambda: self.connection.execute(f"SET temp_buffers = '{WORK_MEM}'"))
-        # The diff hashes the whole model against the whole snapshot; with the default
-        # 4 MB its joins and groupings spill to disk in many batches.
-        self._guard(lambda: self.connection.execute(f"SET work_mem = '{WORK_MEM}'"))
-        # Compiling the diff's expressions costs more than it saves on a table this size.
-        self._guard(lambda: self.connection.execute("SET jit = off"))
 
     def _guard(self, action: Any) -> Any:
         try:
@@ -143,6 +129,32 @@ class PostgresSession:
         return list(
             _timed(lambda: self._guard(lambda: self.connection.execute(sql).fetchall()), sql)
         )
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class PostgresSession(_Session):
+    """The planner's psycopg connection to a PostgreSQL source."""
+
+    dialect = "postgres"
+
+    source: PostgresSource
+
+    def __init__(self, source: PostgresSource, schema: str) -> None:
+        super().__init__(source, schema)
+        # Every setting that changes how a value prints as text, so that a fingerprint of
+        # the text does not depend on what the database or role sets: floats in their
+        # shortest exact form, ISO dates, PostgreSQL intervals, hex bytea.
+        for setting in OUTPUT_SETTINGS:
+            self._guard(lambda setting=setting: self.connection.execute(f"SET {setting}"))
+        # The run's model rows go to a temporary table, which lives in local memory.
+        self._guard(lambda: self.connection.execute(f"SET temp_buffers = '{WORK_MEM}'"))
+        # The diff hashes the whole model against the whole snapshot; with the default
+        # 4 MB its joins and groupings spill to disk in many batches.
+        self._guard(lambda: self.connection.execute(f"SET work_mem = '{WORK_MEM}'"))
+        # Compiling the diff's expressions costs more than it saves on a table this size.
+        self._guard(lambda: self.connection.execute("SET jit = off"))
 
     def succeeds_unless_unique_violated(self, sql: str) -> bool:
         """Run ``sql``; False when PostgreSQL refuses it for a repeated unique value."""
@@ -261,16 +273,13 @@ class PostgresSession:
         version = int(self.fetch("SELECT current_setting('server_version_num')")[0][0])
         return f"hashtextextended/pg{version // 10000}"
 
-    def close(self) -> None:
-        self.connection.close()
-
 
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-class DuckDBSession:
+class DuckDBSession(_Session):
     """The planner's read-write connection to a DuckDB source's file.
 
     DuckDB lets one process write a file and no other open it meanwhile, so while a run
@@ -279,10 +288,10 @@ class DuckDBSession:
 
     dialect = "duckdb"
 
+    source: DuckDBSource
+
     def __init__(self, source: DuckDBSource, schema: str) -> None:
-        self.source = source
-        self.schema = schema
-        self.connection = source.planner_connection()
+        super().__init__(source, schema)
         try:
             self._register_canonical_json()
         except BaseException:
@@ -309,22 +318,6 @@ class DuckDBSession:
                 null_handling=FunctionNullHandling.SPECIAL,
                 side_effects=False,
             )
-        )
-
-    def _guard(self, action: Any) -> Any:
-        try:
-            return action()
-        except SynclineError:
-            raise
-        except Exception as exc:
-            raise self.source.map_error(exc) from exc
-
-    def execute(self, sql: str) -> None:
-        _timed(lambda: self._guard(lambda: self.connection.execute(sql)), sql)
-
-    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
-        return list(
-            _timed(lambda: self._guard(lambda: self.connection.execute(sql).fetchall()), sql)
         )
 
     def insert(self, table: str, columns: Sequence[str], rows: pa.Table) -> None:
@@ -371,6 +364,3 @@ class DuckDBSession:
     def fingerprint_scheme(self) -> str:
         """DuckDB's fingerprints are md5 digests, the same in every version: no mark."""
         return ""
-
-    def close(self) -> None:
-        self.connection.close()
