@@ -7,6 +7,7 @@ workspace name: the account decides which workspace the person sees.
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 
 from argon2 import PasswordHasher
@@ -25,9 +26,15 @@ MIN_PASSWORD_LENGTH = 10
 
 _hasher = PasswordHasher()
 
-# Verifying against this when no account matches costs the same time as a real
-# check, so response times do not tell which e-mail addresses have accounts.
-_DUMMY_HASH = _hasher.hash("no account has this password")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash no password opens, made on first sign-in rather than by every process.
+
+    Verifying against it when no account matches costs the same time as a real check,
+    so response times do not tell which e-mail addresses have accounts.
+    """
+    return _hasher.hash("no account has this password")
 
 
 class Role(enum.StrEnum):
@@ -106,7 +113,7 @@ class UserRepository:
     def verify(self, email: str, password: str) -> UserRecord | None:
         """The enabled account these credentials open, noting the sign-in; None otherwise."""
         record = self.find_by_email(email)
-        stored = record.password_hash if record is not None else _DUMMY_HASH
+        stored = record.password_hash if record is not None else _dummy_hash()
         try:
             _hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
