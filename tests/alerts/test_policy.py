@@ -143,6 +143,11 @@ def test_dump_gives_back_what_was_written_with_the_password_in_clear() -> None:
         {"type": "slack", "url": "http://[::ffff:169.254.169.254]/"},
         {"type": "email", "host": "169.254.10.1", "from": "a@b.c", "to": "x@example.org"},
         {"type": "email", "host": "Metadata.Google.Internal.", "from": "a@b.c", "to": "x@y.z"},
+        {"type": "webhook", "url": "http://metadata/computeMetadata/v1/"},  # GCE's short name
+        {"type": "webhook", "url": "http://100.100.100.200/latest/meta-data/"},  # Alibaba
+        {"type": "slack", "url": "http://[fd00:ec2::254]/"},  # AWS over IPv6
+        {"type": "email", "host": "metadata", "from": "a@b.c", "to": "x@y.z"},
+        {"type": "email", "host": "100.100.100.200", "from": "a@b.c", "to": "x@y.z"},
     ],
 )
 def test_link_local_and_metadata_hosts_are_refused(recipient: dict[str, Any]) -> None:
@@ -153,6 +158,57 @@ def test_link_local_and_metadata_hosts_are_refused(recipient: dict[str, Any]) ->
     assert location == f"alerts.recipients.0.{'host' if 'host' in recipient else 'url'}"
     assert "metadata service" in message
     assert not message.startswith("Value error")
+
+
+UNICODE_DOT_RECIPIENTS = [
+    # Ideographic (U+3002), full-width (U+FF0E) and half-width ideographic (U+FF61) dots,
+    # which the clients' IDNA mapping turns into ASCII dots before they connect.
+    {"type": "webhook", "url": "http://169\u3002254\u3002169\u3002254/latest"},
+    {"type": "webhook", "url": "http://169\uff0e254\uff0e169\uff0e254/x"},
+    {"type": "slack", "url": "http://169\uff61254\uff61169\uff61254/x"},
+    {"type": "webhook", "url": "http://metadata\u3002google\u3002internal/"},
+    {"type": "email", "host": "169\u3002254\u3002169\u3002254", "from": "a@b.c", "to": "x@y.z"},
+    {"type": "email", "host": "metadata\uff0egoogle\uff0einternal", "from": "a@b.c", "to": "x@y.z"},
+]
+"""Refused hosts written with Unicode dots: each reaches a metadata service when sent."""
+
+
+@pytest.mark.parametrize("recipient", UNICODE_DOT_RECIPIENTS)
+def test_hosts_written_with_unicode_dots_are_refused_as_the_clients_read_them(
+    recipient: dict[str, Any],
+) -> None:
+    found = problems({"recipients": [recipient]})
+
+    assert len(found) == 1
+    location, message = found[0]
+    assert location == f"alerts.recipients.0.{'host' if 'host' in recipient else 'url'}"
+    assert "metadata service" in message
+    assert "169.254.169.254" in message or "metadata.google.internal" in message
+
+
+@pytest.mark.parametrize(
+    ("recipient", "words"),
+    [
+        ({"type": "webhook", "url": "http://xn--a-/hook"}, "the url's host is not valid"),
+        (
+            {"type": "email", "host": "a" * 64 + ".org", "from": "a@b.c", "to": "x@y.z"},
+            "not a valid",
+        ),
+    ],
+)
+def test_a_host_the_client_cannot_read_is_refused(recipient: dict[str, Any], words: str) -> None:
+    found = problems({"recipients": [recipient]})
+
+    assert len(found) == 1
+    assert words in found[0][1]
+
+
+def test_an_allowed_host_is_compared_as_the_client_reads_it() -> None:
+    policy = AlertPolicy.parse(
+        {"recipients": [{"type": "slack", "url": "https://hooks\u3002example\u3002org/T0"}]},
+        allowed_hosts=("hooks.example.org",),
+    )
+    assert len(policy.recipients or []) == 1
 
 
 def test_loopback_and_private_hosts_stay_allowed() -> None:

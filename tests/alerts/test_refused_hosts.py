@@ -64,3 +64,70 @@ def test_a_stored_recipient_on_a_refused_host_is_not_contacted(
         assert channels.deliver(_notice(), recipient) is False
     assert any("not delivered" in r.getMessage() for r in caplog.records)
     assert any("metadata" in r.getMessage() for r in caplog.records)
+
+
+def _email(host: str) -> EmailRecipient:
+    return EmailRecipient.model_construct(
+        type="email", host=host, port=25, sender="a@b.c", to=["x@y.z"],
+        starttls=False, username=None, password=None,
+    )  # fmt: skip
+
+
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        # Stored before hosts were read as the clients read them: Unicode dots are dots.
+        WebhookRecipient.model_construct(
+            type="webhook", url="http://169\u3002254\u3002169\u3002254/latest", headers={}
+        ),
+        WebhookRecipient.model_construct(
+            type="webhook", url="http://169\uff0e254\uff0e169\uff0e254/x", headers={}
+        ),
+        SlackRecipient.model_construct(type="slack", url="http://169\uff61254\uff61169\uff61254/x"),
+        SlackRecipient.model_construct(
+            type="slack", url="http://metadata\u3002google\u3002internal/"
+        ),
+        _email("169\u3002254\u3002169\u3002254"),
+        _email("metadata\uff0egoogle\uff0einternal"),
+        # Metadata services outside the link-local ranges, and GCE's short name.
+        WebhookRecipient.model_construct(type="webhook", url="http://metadata/x", headers={}),
+        WebhookRecipient.model_construct(type="webhook", url="http://100.100.100.200/", headers={}),
+        _email("fd00:ec2::254"),
+    ],
+    ids=[
+        "webhook-ideographic",
+        "webhook-fullwidth",
+        "slack-halfwidth",
+        "slack-gce-name",
+        "email-ideographic",
+        "email-gce-name",
+        "gce-short-name",
+        "alibaba",
+        "aws-ipv6",
+    ],  # fmt: skip
+)
+def test_a_stored_host_is_checked_as_the_client_would_read_it(
+    recipient: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="syncline.alerts"):
+        assert channels.deliver(_notice(), recipient) is False
+    assert any("metadata service" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        WebhookRecipient.model_construct(type="webhook", url="http://xn--a-/hook", headers={}),
+        _email("a" * 64 + ".org"),
+    ],
+    ids=["webhook", "email"],
+)
+def test_a_stored_host_the_client_cannot_read_is_not_contacted(
+    recipient: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="syncline.alerts"):
+        assert channels.deliver(_notice(), recipient) is False
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("not delivered" in m and "host" in m and "valid" in m for m in messages)

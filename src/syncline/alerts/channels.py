@@ -21,6 +21,8 @@ from syncline.alerts.policy import (
     SlackRecipient,
     WebhookRecipient,
     refused_host,
+    smtp_host,
+    url_host,
 )
 
 logger = logging.getLogger(__name__)
@@ -68,17 +70,17 @@ def deliver(notice: Notice, recipient: AnyRecipient) -> bool:
 
 
 def _check_host(recipient: AnyRecipient) -> None:
-    host = recipient.host if isinstance(recipient, EmailRecipient) else _url_host(recipient.url)
+    """Refuse the host the client will connect to, read as that client reads it."""
+    try:
+        if isinstance(recipient, EmailRecipient):
+            host = smtp_host(recipient.host)
+        else:
+            host = url_host(recipient.url)
+    except ValueError as exc:
+        raise _Unsent(str(exc)) from None
     reason = refused_host(host)
     if reason is not None:
         raise _Unsent(reason)
-
-
-def _url_host(url: str) -> str:
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
 
 
 def _post(notice: Notice, recipient: WebhookRecipient | SlackRecipient) -> None:
@@ -136,7 +138,11 @@ def _where(recipient: AnyRecipient) -> str:
         return f"{recipient.host}:{recipient.port}"
     parts = urlsplit(recipient.url)
     # Only scheme, host and port: a Slack webhook's path is its credential.
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+    try:
+        port = parts.port
+    except ValueError:  # a stored url with a port out of range: logged, never sent
+        port = None
+    return f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}"
 
 
 def _describe(exc: BaseException) -> str:

@@ -27,8 +27,8 @@ import socket
 from collections.abc import Collection
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
-from urllib.parse import urlsplit
 
+import httpx
 import pydantic
 from pydantic import (
     BaseModel,
@@ -147,14 +147,19 @@ class _Recipient(_Strict):
         return max(before.rank, after.rank) >= AlertLevel(self.level).rank
 
 
-REFUSED_HOST_NAMES = frozenset({"metadata.google.internal"})
-"""Host names of cloud metadata services, which hand out the machine's credentials."""
+REFUSED_HOST_NAMES = frozenset({"metadata.google.internal", "metadata"})
+"""Host names of cloud metadata services, which hand out the machine's credentials.
+
+``metadata`` is the short name GCE's resolver answers with the same service.
+"""
 
 ALLOWED_HOSTS = "allowed_hosts"
 """The validation context key of the hosts recipients may name; any when empty."""
 
-REFUSED_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254")})
-"""Metadata addresses outside the link-local ranges (AWS's IPv6 one)."""
+REFUSED_ADDRESSES = frozenset(
+    {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200")}
+)
+"""Metadata addresses outside the link-local ranges: AWS's IPv6 one, Alibaba Cloud's."""
 
 
 def refused_host(host: str) -> str | None:
@@ -173,9 +178,9 @@ def refused_host(host: str) -> str | None:
         # TODO(alerts): a name that resolves to a link-local address is only refused
         # here by name; the notifier does not re-check the address it connects to.
         return None
-    if address in REFUSED_ADDRESSES:
-        return f"{host} is a cloud metadata service"
     mapped = getattr(address, "ipv4_mapped", None)
+    if address in REFUSED_ADDRESSES or mapped in REFUSED_ADDRESSES:
+        return f"{host} is a cloud metadata service"
     if address.is_link_local or (mapped is not None and mapped.is_link_local):
         return f"{host} is a link-local address, where cloud metadata services answer"
     return None
@@ -192,7 +197,37 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
+def url_host(url: str) -> str:
+    """The host an alert to ``url`` is sent to, read by httpx, the client that sends it.
+
+    httpx maps a host through IDNA, so ``169。254。169。254`` (ideographic or full-width
+    dots) is 169.254.169.254 when it connects; the check must see what it will see.
+    ValueError when httpx cannot read a host, since such a url is never sent.
+    """
+    try:
+        host = httpx.URL(url).host
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ValueError(f"the url's host is not valid: {exc}") from None
+    if not host:
+        raise ValueError("the url must name a host")
+    return host
+
+
+def smtp_host(host: str) -> str:
+    """The host name an e-mail to ``host`` is sent to, as smtplib's socket looks it up.
+
+    The socket layer encodes a host name with Python's ``idna`` codec, which takes
+    Unicode dots for dots and drops invisible characters, so ``169。254。169。254`` is
+    169.254.169.254 too. ValueError when the codec refuses the name: it is never reached.
+    """
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ValueError(f"{host} is not a valid host name: {exc}") from None
+
+
 def _check_host(host: str, info: ValidationInfo) -> None:
+    """Refuse ``host`` (already as the client will read it) or one not allowed."""
     reason = refused_host(host)
     allowed = (info.context or {}).get(ALLOWED_HOSTS) or ()
     name = host.strip().strip("[]").rstrip(".").lower()
@@ -205,11 +240,7 @@ def _check_host(host: str, info: ValidationInfo) -> None:
 def _http_url(value: str, info: ValidationInfo) -> str:
     if not re.match(r"https?://[^/\s]+", value):
         raise ValueError("the url must start with http:// or https:// and name a host")
-    try:
-        host = urlsplit(value).hostname or ""
-    except ValueError as exc:
-        raise ValueError(f"the url is not valid: {exc}") from None
-    _check_host(host, info)
+    _check_host(url_host(value), info)
     return value
 
 
@@ -253,7 +284,7 @@ class EmailRecipient(_Recipient):
     @field_validator("host")
     @classmethod
     def _reachable_host(cls, value: str, info: ValidationInfo) -> str:
-        _check_host(value, info)
+        _check_host(smtp_host(value), info)
         return value
 
     @field_validator("to", mode="before")
