@@ -529,3 +529,53 @@ def test_two_installations_never_share_a_planner_schema(
                 )
             )
     assert warehouse.tables() == first_tables
+
+
+def large_objects(warehouse: Warehouse) -> int:
+    with warehouse.admin() as con:
+        found = con.execute("SELECT count(*) FROM pg_largeobject_metadata").fetchone()
+    assert found is not None
+    return int(found[0])
+
+
+@pytest.mark.parametrize(
+    "model_query",
+    [
+        "SELECT *, lo_from_bytea(0, 'x'::bytea) AS s FROM model",
+        "SELECT m.*, (SELECT max(lo_unlink(oid)) FROM pg_largeobject_metadata) AS s "
+        "FROM model AS m",
+        "SELECT m.*, (SELECT count(lo_put(oid, 0, 'zz'::bytea)) FROM pg_largeobject_metadata) "
+        "AS s FROM model AS m",
+    ],
+)
+def test_model_sql_writing_large_objects_is_refused_and_rolled_back(
+    warehouse: Warehouse, model_query: str
+) -> None:
+    warehouse.fill(3)
+    with warehouse.admin() as con:
+        kept = con.execute("SELECT lo_from_bytea(0, 'kept'::bytea)").fetchone()
+    assert kept is not None
+    before = large_objects(warehouse)
+    try:
+        result = run(warehouse.source(), MemoryDestination(), model_query=model_query)
+        assert result.status.value == "failed"
+        assert result.error is not None
+        assert "model SQL must only read: it wrote to pg_largeobject" in result.error
+        assert large_objects(warehouse) == before
+        with warehouse.admin() as con:
+            data = con.execute("SELECT lo_get(%s)", [kept[0]]).fetchone()
+        assert data == (b"kept",)
+    finally:
+        with warehouse.admin() as con:
+            con.execute("SELECT lo_unlink(%s)", [kept[0]])
+
+
+def test_model_sql_with_wide_values_still_runs_twice(warehouse: Warehouse) -> None:
+    """Rows TOASTed into the temporary table, and the stats of earlier runs of the
+    session, are not taken for the model's writes."""
+    warehouse.fill(3)
+    model = "SELECT id, repeat(md5(id::text), 20000) AS name FROM model"
+    source = warehouse.source()
+    for _ in range(2):
+        result = run(source, MemoryDestination(), model_query=model)
+        assert result.status.value == "success", result.error

@@ -136,7 +136,8 @@ class WarehousePlanner:
                 primary_key=self.primary_key,
                 id_column=self.id_column,
                 salt=f"{salt}\n{scheme}" if scheme else salt,
-            )
+            ),
+            self.current_table,
         )
         total, keyed = self.session.fetch(self.sql.count_null_keys())[0]
         stats = IngestStats(query_size=int(total), null_keys=int(total) - int(keyed))

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
+import psycopg
 import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 
@@ -79,7 +80,7 @@ class WarehouseSession(Protocol):
 
     def create_schema(self, statement: str) -> None: ...
 
-    def load_model(self, statements: Sequence[str]) -> None: ...
+    def load_model(self, statements: Sequence[str], current: str) -> None: ...
 
     def fingerprint_scheme(self) -> str: ...
 
@@ -235,21 +236,33 @@ class PostgresSession(_Session):
             code="PLANNER_SCHEMA_DENIED",
         )
 
-    def load_model(self, statements: Sequence[str]) -> None:
+    def load_model(self, statements: Sequence[str], current: str) -> None:
         """Run :meth:`PlannerSQL.load_current`'s statements; the last, which runs the
-        model's SQL, in a read-only transaction, so that the model cannot write.
+        model's SQL into the temporary table ``current``, in a read-only transaction, so
+        that the model cannot write.
 
         PostgreSQL refuses in that transaction a model's DML, DDL or ``setval``, in
-        functions too, but lets it fill this session's temporary table.
+        functions too, but lets it fill this session's temporary table. It does not
+        refuse every write, though: large objects (``lo_from_bytea``, ``lo_unlink``,
+        ``lo_put``) are written all the same. So the transaction is committed only when
+        PostgreSQL's counts of this transaction's rows show no relation written but
+        ``current`` and its TOAST table; otherwise it is rolled back and the model refused.
         """
         *prepare, fill = statements
         for statement in prepare:
             self.execute(statement)
 
+        written: list[str] = []
+
         def run() -> None:
             with self.connection.transaction():
                 self.connection.execute("SET TRANSACTION READ ONLY")
+                before = self._rows_written()
                 self.connection.execute(fill)
+                written.extend(_newly_written(before, self._rows_written(), self._own(current)))
+                if written:
+                    # Leaves the block rolled back, raising nothing further.
+                    raise psycopg.Rollback()
 
         try:
             _timed(run, fill)
@@ -262,6 +275,37 @@ class PostgresSession(_Session):
                     code="MODEL_WRITES",
                 ) from None
             raise self.source.map_error(exc) from exc
+        if written:
+            raise UserError(
+                f"model SQL must only read: it wrote to {written[0]}; remove what writes "
+                "(large object functions such as lo_from_bytea or lo_unlink, functions "
+                "that change data) from the model",
+                code="MODEL_WRITES",
+            )
+
+    def _rows_written(self) -> dict[int, tuple[str, int, int, int]]:
+        """Rows this transaction inserted, updated and deleted so far, by relation.
+
+        PostgreSQL's transaction counts also hold what earlier transactions of the
+        session wrote until they are reported, so only a change between two readings in
+        one transaction says what happened in between.
+        """
+        rows = self.connection.execute(
+            "SELECT relid, relname, n_tup_ins, n_tup_upd, n_tup_del "
+            "FROM pg_stat_xact_all_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0"
+        ).fetchall()
+        return {
+            int(oid): (str(name), int(ins), int(upd), int(dele))
+            for oid, name, ins, upd, dele in rows
+        }
+
+    def _own(self, current: str) -> set[int]:
+        """The relations the fill may write: ``current`` and its TOAST table, by oid."""
+        rows = self.connection.execute(
+            "SELECT c.oid, c.reltoastrelid FROM pg_class AS c "
+            f"WHERE c.oid = to_regclass({literal(current)})"
+        ).fetchall()
+        return {int(oid) for row in rows for oid in row if int(oid)}
 
     def fingerprint_scheme(self) -> str:
         """The hash function and PostgreSQL major version the fingerprints come from.
@@ -272,6 +316,20 @@ class PostgresSession(_Session):
         """
         version = int(self.fetch("SELECT current_setting('server_version_num')")[0][0])
         return f"hashtextextended/pg{version // 10000}"
+
+
+def _newly_written(
+    before: dict[int, tuple[str, int, int, int]],
+    after: dict[int, tuple[str, int, int, int]],
+    own: set[int],
+) -> list[str]:
+    """The names of the relations, but those in ``own``, whose row counts changed from
+    ``before`` to ``after``, in order of name."""
+    return sorted(
+        name
+        for oid, (name, *counts) in after.items()
+        if oid not in own and (name, *counts) != before.get(oid, (name, 0, 0, 0))
+    )
 
 
 def _first_line(exc: Exception) -> str:
@@ -350,8 +408,8 @@ class DuckDBSession(_Session):
     def create_schema(self, statement: str) -> None:
         self.execute(statement)
 
-    def load_model(self, statements: Sequence[str]) -> None:
-        """Run :meth:`PlannerSQL.load_current`'s statement.
+    def load_model(self, statements: Sequence[str], current: str) -> None:
+        """Run :meth:`PlannerSQL.load_current`'s statement, which creates ``current``.
 
         The run has already checked the model to be one SELECT (the source's
         ``describe``), and the statement holds it as a subquery.
