@@ -134,6 +134,9 @@ def test_a_mapping_spelling_the_model_placeholder_stays_in_the_salt() -> None:
         "VALUES (1)",
         "SELECT ';' AS x, \"a;b\" FROM t /* ; */ WHERE y = $$;$$",
         "select 1 -- it's\nfrom t where a = ';'",
+        "SELECT 'it''s; fine' AS a /* ; */ FROM t",
+        "SELECT $tag$ a ; b $tag$ AS x, $t1$;$t1$ AS y FROM t",
+        "SELECT E'it\\'s; fine' AS e, e'a''b;' AS f, x$ FROM t",
     ],
 )
 def test_a_single_query_passes_the_light_check(model: str) -> None:
@@ -148,6 +151,11 @@ def test_a_single_query_passes_the_light_check(model: str) -> None:
         "SELECT 'a'; -- then\nDROP TABLE model",
         "  -- nothing\n",
         "CREATE TABLE t AS SELECT 1",
+        # A name ending in $$ does not open a dollar quote, in ASCII or not.
+        "SELECT email AS x$$ FROM users; DROP TABLE victim; SELECT 1 AS y$$",
+        "SELECT email AS x\u00e9$$ FROM users; DROP TABLE victim; SELECT 1 AS y$$",
+        # An E-string's backslash escapes its quote: the string ends later.
+        "SELECT E'\\'' AS e FROM users; DROP TABLE victim; SELECT ''",
     ],
 )
 def test_anything_but_a_single_query_is_refused_by_the_light_check(model: str) -> None:

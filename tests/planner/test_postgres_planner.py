@@ -339,6 +339,9 @@ def test_model_sql_calling_a_function_that_writes_is_refused(warehouse: Warehous
     [
         ("DELETE FROM model RETURNING id", True),
         ("SELECT * FROM model; DROP TABLE model", True),
+        ("SELECT id, name AS x$$ FROM model; DROP TABLE model; SELECT 1 AS y$$", True),
+        ("SELECT E'\\'' AS e, * FROM model; DROP TABLE model; SELECT ''", True),
+        ("SELECT 'it''s; /*' AS a, $q$ ; $q$ AS b, * /* ; */ FROM model", False),
         ("-- all of it\nSELECT * FROM model;\n", False),
     ],
 )

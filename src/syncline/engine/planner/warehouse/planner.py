@@ -34,10 +34,20 @@ _EXAMPLE_KEYS = 5
 
 
 _SET_ASIDE = re.compile(
-    r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\$([A-Za-z_]*)\$.*?\$\1\$",
+    r"--[^\n]*|/\*.*?\*/"
+    r"|(?<![A-Za-z0-9_$\x80-\U0010ffff])[Ee]'(?:[^'\\]|\\.|'')*'"
+    r"|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\""
+    r"|(?<![A-Za-z0-9_$\x80-\U0010ffff])"
+    r"\$((?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?)\$.*?\$\1\$",
     re.DOTALL,
 )
-"""Comments, quoted strings and identifiers, and dollar-quoted text, whichever opens first."""
+"""Comments, quoted strings and identifiers, and dollar-quoted text, whichever opens first.
+
+An ``E'...'`` string (not after a character of a name: a letter, digit, ``_``, ``$`` or
+any non-ASCII character, which would make the ``E`` the end of a name) ends at a quote no
+backslash escapes. A dollar quote opens only where no name goes on, as in PostgreSQL's
+scanner: ``x$$`` is a name, not the start of quoted text.
+"""
 
 _QUERY_START = re.compile(r"^(?:SELECT|WITH|VALUES|TABLE|\()", re.IGNORECASE)
 
