@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_fixtures import Api, Pipeline, make_pipeline
+from api_fixtures import BASE, Api, Pipeline, make_pipeline
 from sqlalchemy import select
 
 from syncline.alerts.store import read_policy
@@ -140,6 +140,83 @@ def test_a_trigger_turned_off_reads_false_and_round_trips(api: Api, pipeline: Pi
 
     api.ok("DELETE", path)
     assert api.ok("GET", path)["triggers"]["slowRun"] is None
+
+
+def test_a_sync_policy_read_back_with_effective_can_be_put_back_as_it_is(
+    api: Api, pipeline: Pipeline
+) -> None:
+    path = f"/syncs/{pipeline.sync}/alerts"
+    api.ok("PUT", f"/destinations/{pipeline.destination}/alerts", json=DESTINATION_POLICY)
+    own = {
+        "triggers": {"slowRun": False, "rejectedRows": {"count": 3}},
+        "recipients": [{"type": "email", "host": "127.0.0.1", "port": 2525,
+                        "from": "syncline@example.org", "to": ["oncall@example.org"]}],
+    }  # fmt: skip
+    api.ok("PUT", path, json=own)
+    read = api.ok("GET", path)
+    assert "effective" in read
+
+    again = api.ok("PUT", path, json=read)
+
+    assert again == {k: read[k] for k in ("triggers", "recipients")}
+    assert api.ok("GET", path) == read, "effective was ignored, not stored"
+
+
+def test_effective_is_ignored_on_a_sync_and_refused_elsewhere(api: Api, pipeline: Pipeline) -> None:
+    sync_path = f"/syncs/{pipeline.sync}/alerts"
+    body = {"triggers": {"slowRun": {"after": "1h"}}, "effective": {"triggers": "anything"}}
+
+    written = api.ok("PUT", sync_path, json=body)
+    assert written["triggers"]["slowRun"] == {"after": 3600.0, "level": "warning"}
+    assert (
+        api.ok("GET", sync_path)["effective"]["triggers"]["slowRun"]
+        == written["triggers"]["slowRun"]
+    )
+
+    answer = api.call("PUT", f"/destinations/{pipeline.destination}/alerts", json=body)
+    assert answer.status_code == 422, answer.text
+    assert "body.effective" in answer.json()["details"]
+
+
+def test_the_openapi_document_declares_effective_read_only_on_a_sync_s_put(api: Api) -> None:
+    document = api.client.get(f"{BASE}/openapi.json").json()
+
+    def body_schema(path: str) -> dict[str, Any]:
+        content = document["paths"][BASE + path]["put"]["requestBody"]["content"]
+        return dict(content["application/json"]["schema"])
+
+    sync_body = body_schema("/syncs/{syncId}/alerts")
+    destination_body = body_schema("/destinations/{destinationId}/alerts")
+    assert sync_body["additionalProperties"] is False
+    assert sync_body["properties"]["effective"]["readOnly"] is True
+    assert "ignored" in sync_body["properties"]["effective"]["description"]
+    assert "effective" not in destination_body["properties"]
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        {"type": "webhook", "url": "http://169\u3002254\u3002169\u3002254/latest"},
+        {"type": "slack", "url": "http://169\uff0e254\uff0e169\uff0e254/x"},
+        {"type": "webhook", "url": "http://169\uff61254\uff61169\uff61254/x"},
+        {"type": "webhook", "url": "http://metadata\u3002google\u3002internal/"},
+        {"type": "email", "host": "169\u3002254\u3002169\u3002254", "from": "a@b.c",
+         "to": "x@y.z"},
+        {"type": "webhook", "url": "http://metadata/computeMetadata/v1/"},
+        {"type": "webhook", "url": "http://100.100.100.200/latest/meta-data/"},
+    ],
+)  # fmt: skip
+def test_metadata_hosts_in_any_spelling_are_a_422(
+    api: Api, pipeline: Pipeline, recipient: dict[str, Any]
+) -> None:
+    path = f"/destinations/{pipeline.destination}/alerts"
+
+    answer = api.call("PUT", path, json={"recipients": [recipient]})
+
+    assert answer.status_code == 422, answer.text
+    field = "host" if "host" in recipient else "url"
+    assert "metadata service" in answer.json()["details"][f"body.recipients.0.{field}"]["message"]
+    assert api.ok("GET", path)["recipients"] is None
 
 
 def test_deleting_a_destination_policy_leaves_the_defaults(api: Api, pipeline: Pipeline) -> None:

@@ -52,7 +52,20 @@ POLICY_BODY_SCHEMA: dict[str, Any] = {
         },
     },
 }
-"""The request body of a PUT, as the OpenAPI document declares it."""
+"""The request body of a destination's PUT, as the OpenAPI document declares it."""
+
+SYNC_POLICY_BODY_SCHEMA: dict[str, Any] = {
+    **POLICY_BODY_SCHEMA,
+    "properties": {
+        **POLICY_BODY_SCHEMA["properties"],
+        "effective": {
+            "readOnly": True,
+            "description": "Read-only: the policy the sync's runs are held to, as GET "
+            "answers it. Accepted and ignored, so a policy read back can be put back.",
+        },
+    },
+}
+"""The request body of a sync's PUT: a policy, or what its GET answered (``effective`` too)."""
 
 
 class TriggersView(Strict):

@@ -16,7 +16,12 @@ from fastapi import APIRouter, Body
 
 from syncline.alerts.policy import RECIPIENT_SECRETS, SWITCHABLE_TRIGGERS, AlertPolicy, Triggers
 from syncline.alerts.store import effective_policy, read_policy, write_policy
-from syncline.api.alert_schemas import POLICY_BODY_SCHEMA, AlertPolicyView, SyncAlertPolicyView
+from syncline.api.alert_schemas import (
+    POLICY_BODY_SCHEMA,
+    SYNC_POLICY_BODY_SCHEMA,
+    AlertPolicyView,
+    SyncAlertPolicyView,
+)
 from syncline.api.deps import CatalogDep, ReadSession, SettingsDep, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, NOT_FOUND
 from syncline.api.schemas import PathId
@@ -30,6 +35,9 @@ router = APIRouter(tags=["alerts"], responses={**COMMON_RESPONSES, **NOT_FOUND})
 PolicyBody = Annotated[dict[str, Any], Body(description="The policy, as a project declares it.")]
 
 _BODY_DOC = {"requestBody": {"content": {"application/json": {"schema": POLICY_BODY_SCHEMA}}}}
+_SYNC_BODY_DOC = {
+    "requestBody": {"content": {"application/json": {"schema": SYNC_POLICY_BODY_SCHEMA}}}
+}
 
 
 # -- destinations -----------------------------------------------------------------------------
@@ -104,7 +112,7 @@ def get_sync_alerts(syncId: PathId, session: ReadSession, catalog: CatalogDep) -
     operation_id="SetSyncAlerts",
     response_model=AlertPolicyView,
     response_model_exclude_unset=True,
-    openapi_extra=_BODY_DOC,
+    openapi_extra=_SYNC_BODY_DOC,
 )
 def set_sync_alerts(
     syncId: PathId,
@@ -113,10 +121,15 @@ def set_sync_alerts(
     catalog: CatalogDep,
     settings: SettingsDep,
 ) -> Any:
-    """Replace the sync's own policy; triggers it leaves out keep the destination's."""
+    """Replace the sync's own policy; triggers it leaves out keep the destination's.
+
+    ``effective``, which GET adds, is read-only and ignored, so what GET answered can
+    be sent back as it is.
+    """
     session.syncs.get(syncId)
     allowed = settings.alert_allowed_hosts
-    return _replace(session, catalog.secrets, body, allowed, sync_id=syncId)
+    declared = {key: value for key, value in body.items() if key != "effective"}
+    return _replace(session, catalog.secrets, declared, allowed, sync_id=syncId)
 
 
 @router.delete(
