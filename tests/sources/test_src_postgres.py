@@ -16,7 +16,7 @@ from source_helpers import RejectingPostgres, closed_port, pg_run
 
 from syncline.connectors.sources.base import is_json_field
 from syncline.connectors.sources.postgres import PostgresSource
-from syncline.errors import TerminalError, TransientError
+from syncline.errors import TerminalError, TransientError, ValidationError
 
 pytestmark = pytest.mark.postgres
 
@@ -104,6 +104,55 @@ def test_schema_setting_sets_the_search_path(config: dict[str, Any]) -> None:
     rows = pa.Table.from_batches(list(source.read("SELECT count(*) AS n FROM accounts")))
 
     assert rows.to_pylist() == [{"n": 3}]
+
+
+def read_only_setting(source: PostgresSource) -> str:
+    rows = pa.Table.from_batches(
+        list(source.read("SELECT current_setting('default_transaction_read_only') AS ro"))
+    )
+    return str(rows.to_pylist()[0]["ro"])
+
+
+@pytest.mark.parametrize("separator", [" ", "\t", "\n", "\r", "\v", "\f"])
+def test_schema_cannot_add_server_settings_to_the_session(
+    config: dict[str, Any], separator: str
+) -> None:
+    schema = separator.join(["public", "-c", "default_transaction_read_only=off"])
+    parsed = PostgresSource.from_config(config).config
+    # Past validation (which refuses control characters), escaping alone keeps the
+    # schema one word of the session's options: the server gets it whole as the
+    # search_path, which it refuses, rather than as a setting of its own.
+    source = PostgresSource(parsed.model_copy(update={"schema_name": schema}))
+    if separator == "\v":
+        # The one whitespace a search_path may hold inside a name: the session starts.
+        assert read_only_setting(source) == "on"
+        return
+    with pytest.raises(TerminalError, match='invalid value for parameter "search_path"'):
+        read_only_setting(source)
+
+
+def test_schema_with_a_backslash_keeps_the_session_read_only(config: dict[str, Any]) -> None:
+    schema = "odd\\name"
+    pg_run(config, f'CREATE SCHEMA "{schema}"', f'CREATE TABLE "{schema}".t (x int)')
+    source = PostgresSource.from_config({**config, "schema": schema})
+    source.test()
+    assert read_only_setting(source) == "on"
+    rows = pa.Table.from_batches(list(source.read("SELECT count(*) AS n FROM t")))
+    assert rows.to_pylist() == [{"n": 0}]
+
+
+def test_schema_and_planner_schema_refuse_control_characters(config: dict[str, Any]) -> None:
+    for setting in ("schema", "plannerSchema"):
+        with pytest.raises(ValidationError, match="control characters"):
+            PostgresSource.from_config({**config, setting: "public\t-c\tx=y"})
+
+
+@pytest.mark.parametrize("name", ["pg_temp", "pg_catalog", "pg_mine"])
+def test_planner_schema_refuses_names_postgresql_reserves(
+    config: dict[str, Any], name: str
+) -> None:
+    with pytest.raises(ValidationError, match="reserved by PostgreSQL"):
+        PostgresSource.from_config({**config, "planner": "warehouse", "plannerSchema": name})
 
 
 def test_missing_schema_fails_the_connection_test(config: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from syncline.connectors.config import ConnectorConfig
 
@@ -45,6 +45,25 @@ class PostgresConfig(ConnectorConfig):
     planner_schema: str = Field(default="syncline_planner", alias="plannerSchema", min_length=1)
     """Schema of the warehouse planner's tables; created when missing."""
 
+    @field_validator("schema_name", "planner_schema")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        """Refuse control characters (tab, newline ...), which no schema name needs."""
+        if value is not None and any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ValueError("must not hold control characters such as tabs or newlines")
+        return value
+
+    @field_validator("planner_schema")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        """Refuse names PostgreSQL keeps for its own schemas, which it would not create."""
+        if value.startswith("pg_"):
+            raise ValueError(
+                "names starting with 'pg_' are reserved by PostgreSQL for its own schemas; "
+                "choose another name"
+            )
+        return value
+
     def conninfo(self, *, read_only: bool = True) -> str:
         """The libpq connection string, password included: hand it to the driver only.
 
@@ -67,11 +86,16 @@ class PostgresConfig(ConnectorConfig):
         # nor its column check can change the warehouse.
         options = ["-c default_transaction_read_only=on"] if read_only else []
         if self.schema_name is not None:
-            # libpq splits ``options`` on spaces unless they are escaped with a backslash.
-            escaped = self.schema_name.replace("\\", "\\\\").replace(" ", "\\ ")
-            options.append(f"-c search_path={escaped}")
+            options.append(f"-c search_path={_option_value(self.schema_name)}")
         params["options"] = " ".join(options)
         return " ".join(f"{key}={_quote(value)}" for key, value in params.items())
+
+
+def _option_value(value: str) -> str:
+    """``value`` as one word of libpq's ``options``, which PostgreSQL splits on any
+    whitespace unless a backslash escapes it: every whitespace character and backslash
+    is escaped, so that a value can never add a setting of its own."""
+    return "".join("\\" + char if char == "\\" or char.isspace() else char for char in value)
 
 
 def _quote(value: str) -> str:
