@@ -582,3 +582,33 @@ def test_model_sql_with_wide_values_still_runs_twice(warehouse: Warehouse) -> No
     for _ in range(2):
         result = run(source, MemoryDestination(), model_query=model)
         assert result.status.value == "success", result.error
+
+
+@pytest.mark.parametrize("lock", ["FOR UPDATE", "FOR SHARE", "FOR NO KEY UPDATE", "FOR KEY SHARE"])
+def test_model_sql_locking_rows_is_named_as_such(warehouse: Warehouse, lock: str) -> None:
+    warehouse.fill(3)
+    result = run(warehouse.source(), MemoryDestination(), model_query=f"SELECT * FROM model {lock}")
+    assert result.status.value == "failed"
+    assert result.error is not None
+    assert "model SQL must only read: it locks rows (FOR UPDATE/SHARE)" in result.error
+    assert "INSERT" not in result.error
+
+
+def test_model_sql_calling_a_function_that_inserts_is_not_taken_for_a_lock(
+    warehouse: Warehouse,
+) -> None:
+    warehouse.fill(3)
+    model = sql.Identifier(warehouse.model_schema)
+    with warehouse.admin() as con:
+        con.execute(
+            sql.SQL(
+                "CREATE FUNCTION {}.add() RETURNS int LANGUAGE plpgsql AS $$ BEGIN "
+                "INSERT INTO {}.model (id) VALUES (99); RETURN 1; END $$"
+            ).format(model, model)
+        )
+    result = run(warehouse.source(), MemoryDestination(), model_query="SELECT *, add() FROM model")
+    assert result.status.value == "failed"
+    assert result.error is not None
+    assert "PostgreSQL refused it in a read-only transaction" in result.error
+    assert "locks rows" not in result.error
+    assert model_rows(warehouse) == 3

@@ -267,6 +267,13 @@ class PostgresSession(_Session):
         try:
             _timed(run, fill)
         except Exception as exc:
+            if getattr(exc, "sqlstate", None) == READ_ONLY_TRANSACTION and _locks_rows(exc):
+                raise UserError(
+                    "model SQL must only read: it locks rows (FOR UPDATE/SHARE), which "
+                    "PostgreSQL refuses in the read-only transaction the model runs in; "
+                    "remove the locking clause from the model",
+                    code="MODEL_WRITES",
+                ) from None
             if getattr(exc, "sqlstate", None) == READ_ONLY_TRANSACTION:
                 raise UserError(
                     f"model SQL must only read: PostgreSQL refused it in a read-only "
@@ -329,6 +336,21 @@ def _newly_written(
         name
         for oid, (name, *counts) in after.items()
         if oid not in own and (name, *counts) != before.get(oid, (name, 0, 0, 0))
+    )
+
+
+def _locks_rows(exc: Exception) -> bool:
+    """Whether PostgreSQL refused the fill's own ``INSERT`` for a read-only transaction.
+
+    The fill may write its temporary table, so PostgreSQL names the ``INSERT`` only when
+    the statement as a whole would lock rows: a model's ``FOR UPDATE``/``FOR SHARE``. A
+    write by a function the model calls comes with the function's context instead.
+    """
+    diag = getattr(exc, "diag", None)
+    return (
+        _first_line(exc).startswith("cannot execute INSERT in a read-only transaction")
+        and diag is not None
+        and not diag.context
     )
 
 
