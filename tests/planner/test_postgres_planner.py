@@ -19,7 +19,11 @@ from syncline.catalog import Catalog
 from syncline.cli.app import run_cli
 from syncline.connectors.sources.postgres import PostgresConfig, PostgresSource
 from syncline.engine.config import SyncConfiguration
-from syncline.engine.planner.warehouse import WarehousePlanner, drop_sync_state
+from syncline.engine.planner.warehouse import (
+    WarehousePlanner,
+    drop_sync_state,
+    forget_sync_state,
+)
 from syncline.engine.planner.warehouse.session import PostgresSession
 from syncline.engine.run import RunJob, RunResult, execute_run
 from syncline.errors import ConfigError, ConnectorError
@@ -514,6 +518,7 @@ def test_two_installations_never_share_a_planner_schema(
     assert run_cli(["planner", "cleanup"]) != 0
     captured = capsys.readouterr()
     assert "another Syncline installation" in captured.err
+    assert "no orphaned planner tables" not in captured.out
     assert warehouse.tables() == first_tables
 
     # With a schema of its own, the second installation plans all its rows.
@@ -612,3 +617,20 @@ def test_model_sql_calling_a_function_that_inserts_is_not_taken_for_a_lock(
     assert "PostgreSQL refused it in a read-only transaction" in result.error
     assert "locks rows" not in result.error
     assert model_rows(warehouse) == 3
+
+
+def test_forgetting_a_sync_in_a_schema_another_installation_owns_gives_no_cleanup_advice(
+    warehouse: Warehouse, caplog: pytest.LogCaptureFixture
+) -> None:
+    warehouse.fill(3)
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    assert run(warehouse.source(), MemoryDestination(), installation_id=first).status.value == (
+        "success"
+    )
+    tables = warehouse.tables()
+    with caplog.at_level("WARNING"):
+        forget_sync_state(warehouse.source(), 7, second)
+    warned = " ".join(record.getMessage() for record in caplog.records)
+    assert "another Syncline installation" in warned
+    assert "planner cleanup" not in warned
+    assert warehouse.tables() == tables

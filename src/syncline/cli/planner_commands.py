@@ -54,6 +54,7 @@ def cleanup(
 
     rows = []
     failed = False
+    examined = 0
     for workspace, slug, source in sources:
         try:
             # A schema another installation owns is refused here, not emptied: its sync
@@ -63,6 +64,7 @@ def cleanup(
                 if not dry_run:
                     drop_sync_state(source, sync_id, installation_id)
                 rows.append((workspace, slug, planner_schema(source), sync_id))
+            examined += 1
         except (ConnectorError, ConfigError) as exc:
             failed = True
             output.error_console().print(f"error: source {slug!r}: {output.error_text(exc)}")
@@ -73,7 +75,10 @@ def cleanup(
     if rows:
         columns = ("workspace", "source", "schema", f"sync ({verb} its tables)")
         output.console().print(output.table("Orphaned planner tables", columns, rows))
-    else:
+    # A source refused above was not looked into: nothing is said of its tables.
+    elif examined and failed:
+        output.console().print("no orphaned planner tables in the other sources")
+    elif not failed:
         output.console().print("no orphaned planner tables")
     if failed:
         raise typer.Exit(ExitCode.RUN_FAILED)

@@ -109,6 +109,16 @@ def forget_sync_state(
     try:
         drop_sync_state(source, sync_id, installation_id)
     except SynclineError as exc:
+        if exc.code == "PLANNER_SCHEMA_OWNED":
+            # Cleanup would be refused the same way, and needs not run: the schema is
+            # another installation's, so none of its tables are this sync's.
+            logger.warning(
+                "the warehouse planner tables of sync %s were not dropped (%s); the schema "
+                "holds none of this installation's syncs' tables",
+                sync_id,
+                exc,
+            )
+            return
         logger.warning(
             "the warehouse planner tables of sync %s were not dropped (%s); run "
             "'syncline planner cleanup' once the source is reachable",
