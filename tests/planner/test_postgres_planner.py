@@ -529,6 +529,19 @@ def test_two_installations_never_share_a_planner_schema(
         result = run(source, destination, 1, installation_id=second)
         assert result.status.value == "success"
         assert result.progress.planned.as_api()["addedCount"] == 100
+
+        # Its cleanup then looks into that source, and says nothing of the refused one's.
+        catalog = Catalog.open(load_settings())
+        try:
+            with catalog.session() as session:
+                session.sources.create(name="own", slug="own", type="postgres", configuration=own)
+        finally:
+            catalog.close()
+        assert run_cli(["planner", "cleanup"]) != 0
+        captured = capsys.readouterr()
+        assert "source 'wh'" in captured.err
+        assert "source 'own'" not in captured.err
+        assert "no orphaned planner tables in the other sources" in captured.out
     finally:
         with warehouse.admin() as con:
             con.execute(
