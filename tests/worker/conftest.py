@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from worker_helpers import HookReceiver, ModelFile
 
+from syncline.catalog import Catalog
+from syncline.settings import Settings
+
 
 @pytest.fixture
 def receiver() -> Iterator[HookReceiver]:
@@ -29,3 +32,11 @@ def models(home: Path) -> ModelFile:
     folder = home / "files"
     folder.mkdir(parents=True, exist_ok=True)
     return ModelFile(folder / "models.db")
+
+
+@pytest.fixture
+def home_catalog(home: Path) -> Iterator[Catalog]:
+    """The embedded SQLite catalog in ``home`` that the test's processes share."""
+    opened = Catalog.open(Settings(home=home))
+    yield opened
+    opened.close()

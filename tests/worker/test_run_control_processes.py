@@ -24,20 +24,11 @@ from worker_helpers import (
 
 from syncline.catalog import Catalog
 from syncline.catalog.tables import RUNNING_STATUSES
-from syncline.settings import Settings
 from syncline.worker.recovery import RESUME_TRIGGER
 
 
 @pytest.fixture
-def catalog(home: Path) -> Iterator[Catalog]:
-    """The embedded SQLite catalog the processes share."""
-    opened = Catalog.open(Settings(home=home))
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def workers(home: Path, tmp_path: Path, catalog: Catalog) -> Iterator[Workers]:
+def workers(home: Path, tmp_path: Path, home_catalog: Catalog) -> Iterator[Workers]:
     started = Workers(home, tmp_path, LOG_LEVEL="WARNING")
     yield started
     started.stop_all()
@@ -48,12 +39,12 @@ def _name() -> str:
 
 
 def test_syncline_runs_changes_nothing_and_a_restarted_worker_resumes_a_killed_run(
-    workers: Workers, catalog: Catalog, receiver: HookReceiver, models: ModelFile
+    workers: Workers, home_catalog: Catalog, receiver: HookReceiver, models: ModelFile
 ) -> None:
     models.create("t1", 300)
-    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=10)
+    sync_id = add_sync(home_catalog, models, "t1", receiver.url, batch_size=10)
     receiver.delay = lambda _sync: 0.3
-    run_id = enqueue(catalog, sync_id)
+    run_id = enqueue(home_catalog, sync_id)
     name = _name()
     killed = workers.start(name)
     assert wait_until(lambda: receiver.requests_started > 0, timeout=60)
@@ -69,28 +60,28 @@ def test_syncline_runs_changes_nothing_and_a_restarted_worker_resumes_a_killed_r
     )
 
     assert listed.returncode == 0, listed.stderr
-    assert run_record(catalog, run_id).status in RUNNING_STATUSES, "a listing writes nothing"
+    assert run_record(home_catalog, run_id).status in RUNNING_STATUSES, "a listing writes nothing"
     assert "abandoned" in listed.stdout
-    assert [run.id for run in runs_of(catalog, sync_id)] == [run_id]
+    assert [run.id for run in runs_of(home_catalog, sync_id)] == [run_id]
 
     receiver.delay = lambda _sync: 0.0
     workers.start(name)
-    assert wait_until(lambda: runs_of(catalog, sync_id)[-1].status == "success", timeout=60)
-    abandoned, resumed = runs_of(catalog, sync_id)
+    assert wait_until(lambda: runs_of(home_catalog, sync_id)[-1].status == "success", timeout=60)
+    abandoned, resumed = runs_of(home_catalog, sync_id)
     assert abandoned.status == "interrupted"
     assert resumed.triggered_by == RESUME_TRIGGER
     assert receiver.table(sync_id) == models.rows("t1")
 
 
 def test_a_paused_worker_presumed_stopped_sends_nothing_more_once_it_wakes(
-    workers: Workers, catalog: Catalog, receiver: HookReceiver, models: ModelFile
+    workers: Workers, home_catalog: Catalog, receiver: HookReceiver, models: ModelFile
 ) -> None:
     models.create("t1", 300)
     models.create("t2", 10)
-    slow = add_sync(catalog, models, "t1", receiver.url, batch_size=10)
-    other = add_sync(catalog, models, "t2", receiver.url)
+    slow = add_sync(home_catalog, models, "t1", receiver.url, batch_size=10)
+    other = add_sync(home_catalog, models, "t2", receiver.url)
     receiver.delay = lambda sync: 0.2 if sync == slow else 0.0
-    run_id = enqueue(catalog, slow)
+    run_id = enqueue(home_catalog, slow)
     workers.settings["WORKER_STALE_SECONDS"] = "2"
     paused = workers.start(_name())
     assert wait_until(lambda: receiver.requests_started >= 3, timeout=60)
@@ -101,15 +92,15 @@ def test_a_paused_worker_presumed_stopped_sends_nothing_more_once_it_wakes(
         sent_before = _sent_by(receiver, slow, run_id)
         done = workers.run(_name(), "run", "t2-sync")
         assert done.returncode == 0, done.stderr
-        recovered = run_record(catalog, run_id)
+        recovered = run_record(home_catalog, run_id)
         assert recovered.status == "interrupted"
-        assert [r.triggered_by for r in runs_of(catalog, slow)[1:]] == [RESUME_TRIGGER]
+        assert [r.triggered_by for r in runs_of(home_catalog, slow)[1:]] == [RESUME_TRIGGER]
     finally:
         paused.send_signal(signal.SIGCONT)
 
-    assert wait_until(lambda: runs_of(catalog, slow)[-1].status == "success", timeout=60)
+    assert wait_until(lambda: runs_of(home_catalog, slow)[-1].status == "success", timeout=60)
     assert _sent_by(receiver, slow, run_id) == sent_before < 300
-    woken = run_record(catalog, run_id)
+    woken = run_record(home_catalog, run_id)
     assert woken.status == "interrupted", "the woken worker keeps recovery's outcome"
     assert "stopped sending heartbeats" in (woken.error or "")
     assert receiver.table(slow) == models.rows("t1")

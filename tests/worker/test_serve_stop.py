@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from worker_helpers import (
     SYNCLINE,
     HookReceiver,
@@ -21,26 +19,17 @@ from worker_helpers import (
 )
 
 from syncline.catalog import Catalog
-from syncline.settings import Settings
 from syncline.worker.recovery import RESUME_TRIGGER
 
 
-@pytest.fixture
-def catalog(home: Path) -> Iterator[Catalog]:
-    """The embedded SQLite catalog the serve process works on."""
-    opened = Catalog.open(Settings(home=home))
-    yield opened
-    opened.close()
-
-
 def test_a_second_sigterm_of_serve_interrupts_the_running_run_and_queues_its_resumption(
-    home: Path, tmp_path: Path, catalog: Catalog, receiver: HookReceiver, models: ModelFile
+    home: Path, tmp_path: Path, home_catalog: Catalog, receiver: HookReceiver, models: ModelFile
 ) -> None:
     models.create("t1", 300)
-    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=10)
+    sync_id = add_sync(home_catalog, models, "t1", receiver.url, batch_size=10)
     # Each request takes longer than the test waits, so the first signal cannot finish.
     receiver.delay = lambda _sync: 5.0
-    run_id = enqueue(catalog, sync_id)
+    run_id = enqueue(home_catalog, sync_id)
     log = tmp_path / "serve.log"
     env = Workers(home, tmp_path).env("serve-worker")
     with log.open("wb") as out:
@@ -59,8 +48,8 @@ def test_a_second_sigterm_of_serve_interrupts_the_running_run_and_queues_its_res
             process.wait()
 
     assert code == 128 + signal.SIGTERM, log.read_text()
-    stopped = run_record(catalog, run_id)
+    stopped = run_record(home_catalog, run_id)
     assert stopped.status == "interrupted"
     assert "was stopped at once" in (stopped.error or "")
-    resumed = runs_of(catalog, sync_id)[-1]
+    resumed = runs_of(home_catalog, sync_id)[-1]
     assert (resumed.triggered_by, resumed.status) == (RESUME_TRIGGER, "queued")

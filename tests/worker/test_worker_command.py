@@ -25,21 +25,12 @@ from worker_helpers import (
 
 from syncline.catalog import Catalog
 from syncline.catalog.engine import SQLITE_BUSY_TIMEOUT_MS
-from syncline.settings import Settings
 from syncline.worker import registry
 from syncline.worker.recovery import RESUME_TRIGGER
 
 
 @pytest.fixture
-def catalog(home: Path) -> Iterator[Catalog]:
-    """The embedded SQLite catalog the worker processes serve."""
-    opened = Catalog.open(Settings(home=home))
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def workers(home: Path, tmp_path: Path, catalog: Catalog) -> Iterator[Workers]:
+def workers(home: Path, tmp_path: Path, home_catalog: Catalog) -> Iterator[Workers]:
     started = Workers(home, tmp_path)
     yield started
     started.stop_all()
@@ -52,9 +43,9 @@ QUICK_STALE_SECONDS = 2.0
 """The staleness limit of the one test that waits for a heartbeat to age."""
 
 
-def _registered(catalog: Catalog, name: str) -> bool:
+def _registered(home_catalog: Catalog, name: str) -> bool:
     """True once worker ``name`` registered and sends heartbeats (read in this process)."""
-    return registry.liveness(catalog, name, timedelta(seconds=STALE_SECONDS)).alive
+    return registry.liveness(home_catalog, name, timedelta(seconds=STALE_SECONDS)).alive
 
 
 def _name() -> str:
@@ -62,7 +53,7 @@ def _name() -> str:
 
 
 def test_check_exits_0_only_while_this_machines_worker_has_a_fresh_heartbeat(
-    workers: Workers, catalog: Catalog
+    workers: Workers, home_catalog: Catalog
 ) -> None:
     name = _name()
     before = workers.run(name, "worker", "--check")
@@ -70,7 +61,7 @@ def test_check_exits_0_only_while_this_machines_worker_has_a_fresh_heartbeat(
     assert f"no worker named {name!r} has registered" in before.stderr
 
     process = workers.start(name)
-    assert wait_until(lambda: _registered(catalog, name), timeout=60)
+    assert wait_until(lambda: _registered(home_catalog, name), timeout=60)
     assert workers.run(name, "worker", "--check").returncode == 0
 
     process.send_signal(signal.SIGTERM)
@@ -80,11 +71,11 @@ def test_check_exits_0_only_while_this_machines_worker_has_a_fresh_heartbeat(
     assert f"worker {name!r} stopped at" in after.stderr
 
 
-def test_check_exits_1_once_the_heartbeat_is_stale(workers: Workers, catalog: Catalog) -> None:
+def test_check_exits_1_once_the_heartbeat_is_stale(workers: Workers, home_catalog: Catalog) -> None:
     workers.settings["WORKER_STALE_SECONDS"] = str(QUICK_STALE_SECONDS)
     name = _name()
     process = workers.start(name)
-    assert wait_until(lambda: _registered(catalog, name), timeout=60)
+    assert wait_until(lambda: _registered(home_catalog, name), timeout=60)
 
     process.send_signal(signal.SIGSTOP)  # alive but silent, as a hung worker is
     try:
@@ -97,11 +88,11 @@ def test_check_exits_1_once_the_heartbeat_is_stale(workers: Workers, catalog: Ca
 
 
 def test_a_second_worker_on_a_sqlite_catalog_is_refused_but_not_after_a_crash(
-    workers: Workers, catalog: Catalog
+    workers: Workers, home_catalog: Catalog
 ) -> None:
     first_name = _name()
     first = workers.start(first_name)
-    assert wait_until(lambda: _registered(catalog, first_name), timeout=60)
+    assert wait_until(lambda: _registered(home_catalog, first_name), timeout=60)
 
     second = workers.run(_name(), "worker")
 
@@ -113,16 +104,16 @@ def test_a_second_worker_on_a_sqlite_catalog_is_refused_but_not_after_a_crash(
     first.wait()
     third_name = _name()
     workers.start(third_name)
-    assert wait_until(lambda: _registered(catalog, third_name), timeout=60)
+    assert wait_until(lambda: _registered(home_catalog, third_name), timeout=60)
 
 
 def test_sigterm_mid_run_stops_at_a_batch_and_the_next_worker_resumes_the_run(
-    workers: Workers, catalog: Catalog, receiver: HookReceiver, models: ModelFile
+    workers: Workers, home_catalog: Catalog, receiver: HookReceiver, models: ModelFile
 ) -> None:
     models.create("t1", 25_000)
-    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=1_000)
+    sync_id = add_sync(home_catalog, models, "t1", receiver.url, batch_size=1_000)
     receiver.delay = lambda _sync: 0.3  # about three seconds per batch of 10,000 rows
-    run_id = enqueue(catalog, sync_id)
+    run_id = enqueue(home_catalog, sync_id)
     name = _name()
     process = workers.start(name)
     assert wait_until(lambda: receiver.requests_started > 0, timeout=60)
@@ -130,28 +121,30 @@ def test_sigterm_mid_run_stops_at_a_batch_and_the_next_worker_resumes_the_run(
     process.send_signal(signal.SIGTERM)
 
     assert process.wait(timeout=60) == 0
-    stopped = run_record(catalog, run_id)
+    stopped = run_record(home_catalog, run_id)
     assert stopped.status == "interrupted"
     assert "stopped at a batch boundary because its worker stopped" in (stopped.error or "")
     sent_first = len(receiver.of_sync(sync_id))
     assert 0 < sent_first < 25_000
-    follow_up = runs_of(catalog, sync_id)[-1]
+    follow_up = runs_of(home_catalog, sync_id)[-1]
     assert (follow_up.status, follow_up.triggered_by) == ("queued", RESUME_TRIGGER)
 
     receiver.delay = lambda _sync: 0.0
     workers.start(name)
-    assert wait_until(lambda: run_record(catalog, follow_up.id).status == "success", timeout=60)
+    assert wait_until(
+        lambda: run_record(home_catalog, follow_up.id).status == "success", timeout=60
+    )
     assert receiver.table(sync_id) == models.rows("t1")
     assert max(Counter(d.row_id for d in receiver.of_sync(sync_id)).values()) == 1
 
 
 def test_a_second_sigterm_stops_at_once_and_leaves_the_run_to_be_resumed(
-    workers: Workers, catalog: Catalog, receiver: HookReceiver, models: ModelFile
+    workers: Workers, home_catalog: Catalog, receiver: HookReceiver, models: ModelFile
 ) -> None:
     models.create("t1", 5_000)
-    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=100)
+    sync_id = add_sync(home_catalog, models, "t1", receiver.url, batch_size=100)
     receiver.delay = lambda _sync: 1.0  # 50 requests: far longer than the test waits
-    run_id = enqueue(catalog, sync_id)
+    run_id = enqueue(home_catalog, sync_id)
     process = workers.start(_name())
     assert wait_until(lambda: receiver.requests_started > 0, timeout=60)
 
@@ -160,10 +153,10 @@ def test_a_second_sigterm_stops_at_once_and_leaves_the_run_to_be_resumed(
     process.send_signal(signal.SIGTERM)
 
     assert process.wait(timeout=30) == 128 + signal.SIGTERM
-    stopped = run_record(catalog, run_id)
+    stopped = run_record(home_catalog, run_id)
     assert stopped.status == "interrupted"
     assert "was stopped at once" in (stopped.error or "")
-    assert runs_of(catalog, sync_id)[-1].triggered_by == RESUME_TRIGGER
+    assert runs_of(home_catalog, sync_id)[-1].triggered_by == RESUME_TRIGGER
 
 
 def _log(workers: Workers, process: subprocess.Popen[bytes]) -> str:
@@ -172,12 +165,12 @@ def _log(workers: Workers, process: subprocess.Popen[bytes]) -> str:
 
 
 def test_a_killed_workers_run_is_resumed_as_soon_as_a_worker_starts_again(
-    workers: Workers, catalog: Catalog, receiver: HookReceiver, models: ModelFile
+    workers: Workers, home_catalog: Catalog, receiver: HookReceiver, models: ModelFile
 ) -> None:
     models.create("t1", 25_000)
-    sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=1_000)
+    sync_id = add_sync(home_catalog, models, "t1", receiver.url, batch_size=1_000)
     receiver.delay = lambda _sync: 0.1
-    run_id = enqueue(catalog, sync_id)
+    run_id = enqueue(home_catalog, sync_id)
     # Heartbeats age far slower than the test waits: only the dead process can tell.
     workers.settings["WORKER_STALE_SECONDS"] = "600"
     name = _name()
@@ -189,8 +182,8 @@ def test_a_killed_workers_run_is_resumed_as_soon_as_a_worker_starts_again(
     receiver.delay = lambda _sync: 0.0
     workers.start(name)
 
-    assert wait_until(lambda: runs_of(catalog, sync_id)[-1].status == "success", timeout=60)
-    killed, resumed = runs_of(catalog, sync_id)
+    assert wait_until(lambda: runs_of(home_catalog, sync_id)[-1].status == "success", timeout=60)
+    killed, resumed = runs_of(home_catalog, sync_id)
     assert killed.id == run_id
     assert killed.status == "interrupted"
     assert "its process is gone" in (killed.error or "")
@@ -201,12 +194,12 @@ def test_a_killed_workers_run_is_resumed_as_soon_as_a_worker_starts_again(
 
 
 def test_check_answers_at_once_while_a_hung_process_holds_the_write_lock(
-    workers: Workers, catalog: Catalog
+    workers: Workers, home_catalog: Catalog
 ) -> None:
     name = _name()
-    registry.register(catalog, name, 1, timedelta(seconds=STALE_SECONDS))
+    registry.register(home_catalog, name, 1, timedelta(seconds=STALE_SECONDS))
 
-    with catalog.session() as session:  # holds SQLite's write lock, as a hung writer would
+    with home_catalog.session() as session:  # holds SQLite's write lock, as a hung writer would
         session.flush()
         started = time.monotonic()
         check = workers.run(name, "worker", "--check")
