@@ -10,12 +10,16 @@ the journal is folded into the snapshot at the end of the run or the start of th
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import logging
+from collections.abc import Generator, Iterable
 from typing import Protocol
 
 import pyarrow as pa
 
 from syncline.engine.report import Operation, RowCounts
+from syncline.errors import RunError
+
+logger = logging.getLogger(__name__)
 
 
 class PlanSummary(Protocol):
@@ -89,3 +93,39 @@ class Planner(Protocol):
 
     def close(self) -> None:
         """Release the planner's connection and its scratch tables."""
+
+
+def repeated_key_error(
+    primary_key: str, total: int, examples: Iterable[tuple[object, int]], sync_id: int
+) -> RunError:
+    """The error of a model that repeats keys, with how many and a few examples."""
+    shown = ", ".join(f"{key!r} ({count} rows)" for key, count in examples)
+    return RunError(
+        f"primary key {primary_key!r} is not unique: {total} "
+        f"{'key repeats' if total == 1 else 'keys repeat'}, e.g. {shown}; make the model "
+        "return one row per key or choose another primary key",
+        code="NON_UNIQUE_PRIMARY_KEY",
+        sync_id=sync_id,
+    )
+
+
+def count_plan(
+    counts: RowCounts,
+    rows: Iterable[tuple[str, int]],
+    *,
+    sync_id: int,
+    snapshot_size: int,
+    where: str = "",
+) -> None:
+    """Add a plan's ``(operation, rows)`` counts to ``counts`` and log them."""
+    for operation, count in rows:
+        counts.add(Operation(operation), int(count))
+    logger.info(
+        "sync %s: planned %s added, %s changed, %s removed%s (snapshot had %s rows)",
+        sync_id,
+        counts.added,
+        counts.changed,
+        counts.removed,
+        where,
+        snapshot_size,
+    )

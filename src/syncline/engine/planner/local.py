@@ -44,11 +44,12 @@ from syncline.engine.canonical import (
     prefilter_sql,
     quote_identifier,
 )
+from syncline.engine.planner.base import count_plan, repeated_key_error
 from syncline.engine.planner.prefetch import prefetched
 from syncline.engine.planner.rowfile import RowFile, remove_stale
 from syncline.engine.planner.store import SnapshotStore
 from syncline.engine.report import Operation, RowCounts
-from syncline.errors import RunError, UserError
+from syncline.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -401,14 +402,8 @@ class LocalPlanner:
             f"SELECT count(*) FROM (SELECT _sl_key FROM {keys} WHERE _sl_key IS NOT NULL "
             "GROUP BY _sl_key HAVING count(*) > 1)"
         ).fetchone()
-        examples = ", ".join(f"{key!r} ({count} rows)" for key, count in rows)
-        raise RunError(
-            f"primary key {self.primary_key!r} is not unique: {total[0] if total else '?'} "
-            f"{'key repeats' if total == (1,) else 'keys repeat'}, e.g. {examples}; make the model "
-            "return one row per key or choose another primary key",
-            code="NON_UNIQUE_PRIMARY_KEY",
-            sync_id=self.sync_id,
-        )
+        repeated = int(total[0]) if total else len(rows)
+        raise repeated_key_error(self.primary_key, repeated, rows, self.sync_id)
 
     def _every_key(self) -> str:
         """A scratch table of every model row's canonical key, read back from the row file
@@ -489,17 +484,11 @@ class LocalPlanner:
                 + f" FROM ({picked}) c LEFT JOIN snapshot s ON s.key = c._sl_key"
             )
         con.execute(sql)
-        for operation, count in con.execute(
-            f"SELECT _sl_op, count(*) FROM {PLAN} GROUP BY _sl_op"
-        ).fetchall():
-            plan.counts.add(Operation(operation), int(count))
-        logger.info(
-            "sync %s: planned %s added, %s changed, %s removed (snapshot had %s rows)",
-            self.sync_id,
-            plan.counts.added,
-            plan.counts.changed,
-            plan.counts.removed,
-            plan.snapshot_size,
+        count_plan(
+            plan.counts,
+            con.execute(f"SELECT _sl_op, count(*) FROM {PLAN} GROUP BY _sl_op").fetchall(),
+            sync_id=self.sync_id,
+            snapshot_size=plan.snapshot_size,
         )
         return plan
 

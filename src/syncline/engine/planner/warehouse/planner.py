@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.connectors.sources.base import Source
+from syncline.engine.planner.base import count_plan, repeated_key_error
 from syncline.engine.planner.local import IngestStats, Plan, _check_names
 from syncline.engine.planner.warehouse.owner import claim_schema
 from syncline.engine.planner.warehouse.session import (
@@ -26,7 +27,7 @@ from syncline.engine.planner.warehouse.session import (
 from syncline.engine.planner.warehouse.sql import PlannerSQL
 from syncline.engine.planner.warehouse.store import WarehouseStore
 from syncline.engine.report import Operation
-from syncline.errors import RunError, UserError
+from syncline.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -170,14 +171,7 @@ class WarehousePlanner:
         if not rows:
             return
         total = self.session.fetch(self.sql.count_repeated_keys())[0][0]
-        examples = ", ".join(f"{key!r} ({count} rows)" for key, count in rows)
-        raise RunError(
-            f"primary key {self.primary_key!r} is not unique: {total} "
-            f"{'key repeats' if total == 1 else 'keys repeat'}, e.g. {examples}; make the model "
-            "return one row per key or choose another primary key",
-            code="NON_UNIQUE_PRIMARY_KEY",
-            sync_id=self.sync_id,
-        )
+        raise repeated_key_error(self.primary_key, int(total), rows, self.sync_id)
 
     def diff(self, *, every_row: bool = False, full_resync: bool = False) -> Plan:
         """Compute the plan in the source, as :meth:`LocalPlanner.diff` defines it."""
@@ -191,16 +185,12 @@ class WarehousePlanner:
                 snapshot_empty=plan.snapshot_size == 0,
             )
         )
-        for operation, count in self.session.fetch(self.sql.plan_counts()):
-            plan.counts.add(Operation(operation), int(count))
-        logger.info(
-            "sync %s: planned %s added, %s changed, %s removed in the warehouse "
-            "(snapshot had %s rows)",
-            self.sync_id,
-            plan.counts.added,
-            plan.counts.changed,
-            plan.counts.removed,
-            plan.snapshot_size,
+        count_plan(
+            plan.counts,
+            self.session.fetch(self.sql.plan_counts()),
+            sync_id=self.sync_id,
+            snapshot_size=plan.snapshot_size,
+            where=" in the warehouse",
         )
         return plan
 
