@@ -58,6 +58,15 @@ WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
 """
 
 
+_SESSION_SETTINGS = (
+    "SET enable_hashjoin = off",
+    "SET enable_mergejoin = off",
+    "SET jit = off",
+)
+"""Session settings of every destination connection: joins of a staged batch to the table
+become index lookups (a nested loop), whatever the server estimates of the batch."""
+
+
 POSTGRES_CAPABILITIES: Capabilities = replace(
     TABLE_CAPABILITIES,
     max_batch_rows=PostgresDestinationConfig.max_batch_rows,
@@ -164,6 +173,12 @@ class PostgresDestination(TableDestination):
         )
         # Zone-less timestamp text (how instants are staged) is read in the session zone.
         connection.execute("SET TIME ZONE 'UTC'")
+        # A batch is matched to the table row by row through the key index. Left free,
+        # the server may hash the staged batch and read the whole table instead, which
+        # makes each batch cost as much as the table is large; JIT compiling for such
+        # short statements only adds to their time.
+        for setting in _SESSION_SETTINGS:
+            connection.execute(setting)
         return connection
 
     def close(self) -> None:
