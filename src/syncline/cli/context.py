@@ -6,11 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from syncline.catalog import Catalog
 from syncline.errors import UserError
-from syncline.project.loader import project_workspace
-from syncline.settings import Settings
+
+# The catalog (SQLAlchemy) and the project loader are imported where they are used, so
+# that importing the command line, and commands that need neither, stay quick.
+if TYPE_CHECKING:
+    from syncline.catalog import Catalog
+    from syncline.settings import Settings
 
 DEFAULT_WORKSPACE = "default"
 
@@ -30,6 +34,8 @@ options = GlobalOptions()
 @contextmanager
 def open_catalog(settings: Settings) -> Iterator[Catalog]:
     """Open the catalog of ``SYNCLINE_HOME`` / ``SYNCLINE_DATABASE_URL``, closed afterwards."""
+    from syncline.catalog import Catalog
+
     catalog = Catalog.open(settings)
     try:
         yield catalog
@@ -56,6 +62,8 @@ def workspace_for(settings: Settings, project: Path | None) -> str:
     chosen = chosen_workspace(settings)
     if chosen is not None:
         return chosen[0]
+    from syncline.project.loader import project_workspace
+
     return project_workspace(project or Path(".")) or DEFAULT_WORKSPACE
 
 

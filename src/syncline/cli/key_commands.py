@@ -11,9 +11,8 @@ from typing import Annotated
 
 import typer
 
-from syncline.catalog import DEFAULT_WORKSPACE
 from syncline.cli import output
-from syncline.cli.context import chosen_workspace, open_catalog
+from syncline.cli.context import DEFAULT_WORKSPACE, chosen_workspace, open_catalog
 from syncline.errors import NotFoundError, UserError
 from syncline.settings import Settings, load_settings
 

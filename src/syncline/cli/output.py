@@ -6,16 +6,17 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from syncline.errors import Problem, ValidationError
-from syncline.project.plan import Action, Plan
 
-_STYLES = {Action.CREATE: "green", Action.CHANGE: "yellow", Action.DELETE: "red"}
-_SIGNS = {Action.CREATE: "+", Action.CHANGE: "~", Action.DELETE: "-"}
+# Rich and the project's plan are imported where used: a command that prints nothing
+# (or ``--help``) does not pay for them.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from syncline.project.plan import Plan
 
 
 PIPE_WIDTH = 160
@@ -24,24 +25,32 @@ PIPE_WIDTH = 160
 
 def console() -> Console:
     """A console on stdout; wide plain text when stdout is not a terminal."""
+    from rich.console import Console
+
     width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPE_WIDTH
     return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def error_console() -> Console:
     """A console on stderr, for progress bars and warnings."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_plan(out: Console, plan: Plan, *, applied: bool = False) -> None:
     """Print a plan, one resource a line, then a count of each action."""
+    from syncline.project.plan import Action
+
     if plan.empty:
         out.print("No changes: the catalog matches the project.")
         return
 
+    styles = {Action.CREATE: "green", Action.CHANGE: "yellow", Action.DELETE: "red"}
+    signs = {Action.CREATE: "+", Action.CHANGE: "~", Action.DELETE: "-"}
     for change in plan.changes:
-        style = _STYLES[change.action]
-        out.print(f"[{style}]{_SIGNS[change.action]} {change.describe()}[/{style}]")
+        style = styles[change.action]
+        out.print(f"[{style}]{signs[change.action]} {change.describe()}[/{style}]")
     for note in plan.notes:
         out.print(f"  note: {note}", markup=False)
 
@@ -79,6 +88,8 @@ def error_text(exc: BaseException) -> str:
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
     """A table with ``columns`` and one row per item, values shown as text."""
+    from rich.table import Table
+
     result = Table(title=title, show_lines=False)
     for column in columns:
         result.add_column(column)
@@ -99,6 +110,8 @@ def _text(value: Any) -> str:
 
 def counts_table(run: dict[str, Any]) -> Table:
     """Planned, successful and failed rows by operation, from an API-shaped run."""
+    from rich.table import Table
+
     result = Table(title=f"Run {run['id']}: {run['status']}")
     for column in ("rows", "added", "changed", "removed"):
         result.add_column(column, justify="right" if column != "rows" else "left")

@@ -8,18 +8,18 @@ The command lists them for every source on ``planner: warehouse`` and drops them
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from syncline.cli import output
 from syncline.cli.context import open_catalog
 from syncline.cli.exitcodes import ExitCode
-from syncline.connectors import registry
-from syncline.connectors.sources.base import Source
-from syncline.engine.planner.warehouse import drop_sync_state, orphan_syncs, planner_schema
 from syncline.errors import ConfigError, ConnectorError
 from syncline.settings import load_settings
+
+if TYPE_CHECKING:
+    from syncline.connectors.sources.base import Source
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,10 @@ def cleanup(
     ] = False,
 ) -> None:
     """Drop the planner tables of syncs no longer in the catalog, source by source."""
+    # Imported here: the warehouse planner brings sqlglot and the source drivers.
+    from syncline.connectors import registry
+    from syncline.engine.planner.warehouse import drop_sync_state, orphan_syncs, planner_schema
+
     settings = load_settings()
     sources: list[tuple[str, str, Source]] = []
     known: set[int] = set()

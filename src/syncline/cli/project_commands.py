@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from syncline.cli import output
 from syncline.cli.context import check_project_workspace, open_catalog
 from syncline.errors import UserError
-from syncline.project.apply import apply_project, plan_project
-from syncline.project.loader import load_project
-from syncline.project.spec import Project
-from syncline.quickstart.scaffold import create_project
 from syncline.settings import load_settings
+
+# The project loader (YAML, pydantic, every connector's spec), apply and the scaffolding
+# are imported by the commands that use them, not by every start of the command line.
+if TYPE_CHECKING:
+    from syncline.project.spec import Project
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ def init(
     folder: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
 ) -> None:
     """Create a project with a sample DuckDB warehouse and YAML files, ready to apply and run."""
+    from syncline.quickstart.scaffold import create_project
+
     try:
         written = create_project(folder)
     except OSError as exc:
@@ -47,6 +50,8 @@ def init(
 
 
 def _load(project: Path) -> Project:
+    from syncline.project.loader import load_project
+
     spec = load_project(project)
     for warning in spec.warnings:
         output.error_console().print(f"warning: {output.problem_line(warning)}")
@@ -70,6 +75,8 @@ def validate(project: ProjectOption = Path(".")) -> None:
 
 def plan(project: ProjectOption = Path(".")) -> None:
     """Show what `syncline apply` would create, change and delete in the catalog."""
+    from syncline.project.apply import plan_project
+
     spec = _load(project)
     settings = load_settings()
     check_project_workspace(settings, spec.workspace)
@@ -80,6 +87,8 @@ def plan(project: ProjectOption = Path(".")) -> None:
 
 def apply(project: ProjectOption = Path(".")) -> None:
     """Make the catalog match the project, in one transaction, and print what changed."""
+    from syncline.project.apply import apply_project
+
     spec = _load(project)
     settings = load_settings()
     check_project_workspace(settings, spec.workspace)

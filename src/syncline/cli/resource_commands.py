@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pyarrow as pa
 import typer
 
-from syncline.catalog import DestinationRecord, SourceRecord
 from syncline.cli import output
 from syncline.cli.context import open_catalog, workspace_for
 from syncline.cli.exitcodes import ExitCode
 from syncline.cli.run_commands import ProjectOption
-from syncline.connectors import registry
-from syncline.connectors.destinations.base import Destination
-from syncline.connectors.destinations.sql.durations import duration_text, is_duration_like
-from syncline.connectors.sources.base import Source
-from syncline.connectors.sources.infinity import python_values
 from syncline.errors import ConnectorError
-from syncline.scheduling.state import next_run_at
 from syncline.settings import load_settings
+
+# Connectors (pyarrow, drivers) and the scheduler are imported by the commands that
+# use them, so that starting any other command does not load them.
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from syncline.catalog import DestinationRecord, SourceRecord
+    from syncline.connectors.destinations.base import Destination
+    from syncline.connectors.sources.base import Source
 
 
 def test_source(
@@ -40,6 +41,8 @@ def test_destination(
 
 
 def _test_connection(kind: str, name: str, project: Path | None) -> None:
+    from syncline.connectors import registry
+
     settings = load_settings()
     workspace = workspace_for(settings, project)
     with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
@@ -101,6 +104,11 @@ def preview_model(
 
 def list_syncs(project: ProjectOption = None) -> None:
     """List every sync with its model, destination, mode, status, last run and next run."""
+    # The catalog first: scheduling.state and the catalog import each other (through
+    # catalog.shapes), and only an import that enters through the catalog completes.
+    import syncline.catalog  # noqa: F401 - imported for its side effect, see above
+    from syncline.scheduling.state import next_run_at
+
     settings = load_settings()
     workspace = workspace_for(settings, project)
     with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
@@ -135,6 +143,9 @@ def list_syncs(project: ProjectOption = None) -> None:
 
 def _shown(column: pa.Array) -> list[Any]:
     """A column's values as the preview shows them: durations in ISO 8601, infinity named."""
+    from syncline.connectors.destinations.sql.durations import duration_text, is_duration_like
+    from syncline.connectors.sources.infinity import python_values
+
     if is_duration_like(column.type):
         texts: list[Any] = duration_text(column).to_pylist()
         return texts
@@ -142,6 +153,8 @@ def _shown(column: pa.Array) -> list[Any]:
 
 
 def _source(type_name: str, configuration: dict[str, object]) -> Source:
+    from syncline.connectors import registry
+
     source: Source = registry.source_class(type_name).from_config(configuration)
     return source
 

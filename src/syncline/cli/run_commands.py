@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from syncline.cli import output
 from syncline.cli.context import open_catalog, workspace_for
@@ -16,8 +14,13 @@ from syncline.cli.exitcodes import for_run_status
 from syncline.engine.report import RunStatus
 from syncline.errors import UserError
 from syncline.settings import load_settings
-from syncline.worker.execute import ProgressEvent, find_sync, run_sync
-from syncline.worker.recovery import is_abandoned
+
+# The worker (the engine, the catalog, the connectors) and Rich are imported by the
+# commands that run them: ``runs`` and ``rows`` need no engine, ``--help`` nothing.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from syncline.worker.execute import ProgressEvent
 
 ABANDONED_NOTE = (
     "abandoned: its worker stopped; the next worker or `syncline run` of this sync "
@@ -51,6 +54,8 @@ def run(
     project: ProjectOption = None,
 ) -> None:
     """Run a sync now and show what it added, changed and removed."""
+    from syncline.worker.execute import run_sync
+
     if full_resync and reset_cdc:
         raise UserError(
             "--full-resync and --reset-cdc conflict: --full-resync sends every row again, "
@@ -99,6 +104,14 @@ class ProgressView:
     """A Rich progress bar on stderr, driven by the run's stage and counters."""
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -138,6 +151,9 @@ def runs(
     project: ProjectOption = None,
 ) -> None:
     """Show the recent runs of a sync, newest first."""
+    from syncline.worker.execute import find_sync
+    from syncline.worker.recovery import is_abandoned
+
     settings = load_settings()
     workspace = workspace_for(settings, project)
     stale_after = timedelta(seconds=settings.worker_stale_seconds)
@@ -195,6 +211,8 @@ def rows(
     project: ProjectOption = None,
 ) -> None:
     """Show rows the destination rejected: key, operation, reason and attempts."""
+    from syncline.worker.execute import find_sync
+
     settings = load_settings()
     workspace = workspace_for(settings, project)
     with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:

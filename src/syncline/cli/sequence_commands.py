@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from syncline.catalog import Catalog, ConflictError
-from syncline.catalog.sequences import SequenceStatus
 from syncline.cli import output
 from syncline.cli.context import open_catalog, workspace_for
 from syncline.cli.exitcodes import ExitCode
 from syncline.cli.run_commands import ProgressView, ProjectOption, print_run_summary
 from syncline.engine.report import RunStatus
 from syncline.errors import RunError
-from syncline.scheduling.sequences import advance_run
 from syncline.settings import Settings, load_settings
-from syncline.worker.execute import execute_leased, worker_name
+
+# The catalog, the scheduler and the worker are imported when a sequence runs, so that
+# starting another command does not load them.
+if TYPE_CHECKING:
+    from syncline.catalog import Catalog
+    from syncline.catalog.sequences import SequenceStatus
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ def _exit_code(status: SequenceStatus, outcomes: list[RunStatus]) -> ExitCode:
     A step whose ``stopOn`` is ``never`` was declared not to matter, so its failure
     leaves a ``done`` sequence at 0.
     """
+    from syncline.catalog.sequences import SequenceStatus
+
     if status != SequenceStatus.DONE:
         return ExitCode.RUN_FAILED
     if RunStatus.WARNING in outcomes:
@@ -126,6 +130,9 @@ class _SequenceRunner:
 
     def run(self) -> tuple[SequenceStatus, str | None, list[RunStatus]]:
         """Move the run until it ends; its status, error, and each step's run status."""
+        from syncline.catalog.sequences import SequenceStatus
+        from syncline.scheduling.sequences import advance_run
+
         while True:
             status = advance_run(self.catalog, self.run_id, self.workspace)
             self._report_finished_steps()
@@ -142,6 +149,8 @@ class _SequenceRunner:
 
     def stop(self) -> None:
         """After Ctrl-C: mark the step's run interrupted and cancel the sequence run."""
+        from syncline.scheduling.sequences import advance_run
+
         with self.catalog.session(self.workspace) as session:
             if self.current is not None:
                 run = session.runs.get(self.current)
@@ -155,6 +164,9 @@ class _SequenceRunner:
 
     def _execute_current_step(self) -> bool:
         """Lease and execute the current step's queued run; False when there is none."""
+        from syncline.catalog import ConflictError
+        from syncline.worker.execute import execute_leased, worker_name
+
         with self.catalog.session(self.workspace) as session:
             started = session.sequences.run_steps(session.sequences.get_run(self.run_id))
             if not started:

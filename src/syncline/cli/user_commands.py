@@ -6,15 +6,27 @@ The password is asked for (hidden, typed twice) unless it comes from
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from syncline.catalog.users import Role, UserRepository
 from syncline.cli import output
 from syncline.cli.context import open_catalog
 from syncline.cli.key_commands import WorkspaceOption, _workspace
 from syncline.settings import load_settings
+
+
+class Role(StrEnum):
+    """The roles ``--role`` offers; the catalog checks the value again when it stores it.
+
+    A copy of :class:`syncline.catalog.users.Role` (a test keeps the two equal): Typer
+    needs the choices when the command is registered, and importing the catalog's
+    module for them would load SQLAlchemy and argon2 into every command.
+    """
+
+    admin = "admin"
+    viewer = "viewer"
 
 
 def create_user(
@@ -35,6 +47,8 @@ def create_user(
     ] = "",
 ) -> None:
     """Make an account for the web UI in one workspace."""
+    from syncline.catalog.users import UserRepository
+
     settings = load_settings()
     slug = _workspace(settings, workspace)
     with open_catalog(settings) as catalog, catalog.session(slug) as session:
@@ -50,6 +64,8 @@ def create_user(
 
 def list_users(workspace: WorkspaceOption = None) -> None:
     """Show the accounts of a workspace: id, e-mail, role, when made and last signed in."""
+    from syncline.catalog.users import UserRepository
+
     settings = load_settings()
     slug = _workspace(settings, workspace)
     with open_catalog(settings) as catalog, catalog.session(slug, read_only=True) as session:

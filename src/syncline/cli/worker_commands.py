@@ -15,7 +15,7 @@ import sys
 import threading
 from datetime import timedelta
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,8 +23,11 @@ from syncline.cli import output
 from syncline.cli.context import open_catalog
 from syncline.cli.exitcodes import ExitCode
 from syncline.settings import load_settings
-from syncline.worker import registry
-from syncline.worker.pool import WorkerPool
+
+# The worker pool (the engine, the catalog, the connectors) and the registry (SQLAlchemy)
+# are imported when the command runs, not by every start of the command line.
+if TYPE_CHECKING:
+    from syncline.worker.pool import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,9 @@ def worker(
     ] = False,
 ) -> None:
     """Execute queued runs until SIGTERM or Ctrl-C (a second one stops at once)."""
+    from syncline.worker import registry
+    from syncline.worker.pool import WorkerPool
+
     settings = load_settings()
     name = registry.default_worker_name(settings)
     if check:
