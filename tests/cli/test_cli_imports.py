@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 
+from cli_harness import Invoke
+
 from syncline.catalog.users import Role as CatalogRole
 from syncline.cli.user_commands import Role as OptionRole
 
@@ -71,6 +73,32 @@ def test_help_loads_no_heavy_module() -> None:
     # --help prints the whole command tree: every command is registered, none is run.
     code = "from syncline.cli.app import run_cli; run_cli(['--help'])"
     assert _loaded_after(code) == []
+
+
+def test_a_run_loads_jinja2_only_for_a_template_and_httpx_only_to_alert(
+    syncline: Invoke,
+) -> None:
+    assert syncline("init").code == 0
+    assert syncline("apply").code == 0
+
+    def run(sync: str) -> list[str]:
+        # A fresh interpreter, in this test's folder and SYNCLINE_HOME (the environment).
+        out = _python(
+            f"""
+            import json, sys
+            from syncline.cli.app import run_cli
+            code = run_cli(["run", {sync!r}])
+            print(json.dumps({{"code": code, "modules": sorted(sys.modules)}}))
+            """
+        )
+        ran = json.loads(out.splitlines()[-1])
+        assert ran["code"] == 0, out
+        return [name for name in ("jinja2", "httpx") if name in ran["modules"]]
+
+    # customers-to-csv maps columns only; customers-to-crm has a template mapping. No
+    # sync of the sample project has an alert recipient.
+    assert run("customers-to-csv") == []
+    assert run("customers-to-crm") == ["jinja2"]
 
 
 def test_main_freezes_the_imported_modules_before_the_command() -> None:

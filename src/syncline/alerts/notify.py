@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syncline.alerts import store
-from syncline.alerts.channels import deliver
 from syncline.alerts.notice import Notice, RunSummary
 from syncline.alerts.policy import AlertLevel, AlertPolicy
 from syncline.alerts.triggers import EVALUATED_STATUSES, Evaluation, RunFacts, evaluate
@@ -164,6 +163,9 @@ def _send(notices: list[Notice], policy: AlertPolicy) -> None:
                 extra={"sync_id": notice.sync_id, "run_id": notice.run.run_id},
             )
         return
+
+    # The channels (httpx, smtplib) are loaded only once there is someone to tell.
+    from syncline.alerts.channels import deliver
 
     deadline = time.monotonic() + BUDGET_SECONDS
     for notice in notices:

@@ -28,7 +28,6 @@ from collections.abc import Collection
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-import httpx
 import pydantic
 from pydantic import (
     BaseModel,
@@ -204,6 +203,9 @@ def url_host(url: str) -> str:
     dots) is 169.254.169.254 when it connects; the check must see what it will see.
     ValueError when httpx cannot read a host, since such a url is never sent.
     """
+    # Imported here, as the alert is being checked: a policy without urls needs no httpx.
+    import httpx
+
     try:
         host = httpx.URL(url).host
     except (httpx.InvalidURL, ValueError) as exc:

@@ -9,17 +9,15 @@ rejects that row only; the run goes on.
 from __future__ import annotations
 
 import decimal
+import functools
 import json
 import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-import jinja2.meta
 import pyarrow as pa
-from jinja2.sandbox import SandboxedEnvironment
 
 from syncline.connectors.destinations.base import FieldSpec
 from syncline.connectors.sources.base import LOGICAL_TYPE_KEY, is_decimal_field
@@ -36,15 +34,30 @@ from syncline.engine.config import (
 from syncline.engine.report import Operation
 from syncline.errors import ConfigError, UserError
 
+# Jinja2 is imported by the first template mapping: a sync without one never loads it.
+if TYPE_CHECKING:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
 logger = logging.getLogger(__name__)
 
-_ENVIRONMENT = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+@functools.cache
+def _environment() -> SandboxedEnvironment:
+    """The one sandboxed Jinja2 environment every template mapping is parsed in."""
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
 
 
 def template_variables(template: str, *, field: str = "?") -> set[str]:
     """Names a template reads from the row (undeclared variables of its Jinja2 AST)."""
+    import jinja2
+    import jinja2.meta
+
     try:
-        ast = _ENVIRONMENT.parse(template)
+        ast = _environment().parse(template)
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(
             f"the template of field {field!r} is not valid Jinja2: {exc.message} "
@@ -165,7 +178,7 @@ class RecordMapper:
         elif isinstance(mapping, VariableMapping):
             self._add_variable(mapping)
         elif isinstance(mapping, TemplateMapping):
-            template = _ENVIRONMENT.from_string(mapping.template)
+            template = _environment().from_string(mapping.template)
             names = sorted(template_variables(mapping.template, field=mapping.to))
             self._fields.append(FieldSpec(mapping.to, pa.string()))
             self._producers.append(self._template(template, names, mapping.to))
