@@ -8,6 +8,7 @@ interrupted (and resumed by the next worker) and the process exits 128 + the sig
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -72,6 +73,10 @@ def worker(
 
     with open_catalog(settings) as catalog:
         pool = WorkerPool(catalog, settings, concurrency=concurrency, name=name)
+        # The engine and the catalog are loaded now and stay for the life of the worker:
+        # frozen, they are no longer walked by each full collection (~145,000 objects, some
+        # 50 ms a time) nor by the last one at exit.
+        gc.freeze()
         code = _serve_until_stopped(pool)
     raise typer.Exit(code)
 
