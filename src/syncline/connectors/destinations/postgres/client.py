@@ -59,12 +59,16 @@ WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
 
 
 _SESSION_SETTINGS = (
-    "SET enable_hashjoin = off",
-    "SET enable_mergejoin = off",
-    "SET jit = off",
+    # Zone-less timestamp text (how instants are staged) is read in the session zone.
+    ("TimeZone", "UTC"),
+    # A batch is matched to the table row by row through the key index. Left free, the
+    # server may hash the staged batch and read the whole table instead, which makes each
+    # batch cost as much as the table is large; JIT compiling only slows such statements.
+    ("enable_hashjoin", "off"),
+    ("enable_mergejoin", "off"),
+    ("jit", "off"),
 )
-"""Session settings of every destination connection: joins of a staged batch to the table
-become index lookups (a nested loop), whatever the server estimates of the batch."""
+"""Settings of every destination session, given to the server when it connects."""
 
 
 POSTGRES_CAPABILITIES: Capabilities = replace(
@@ -170,15 +174,9 @@ class PostgresDestination(TableDestination):
             connect_timeout=self.config.connect_timeout,
             application_name="syncline",
             autocommit=True,
+            # Set by the server as the session starts: no round trip of their own.
+            options=" ".join(f"-c {name}={value}" for name, value in _SESSION_SETTINGS),
         )
-        # Zone-less timestamp text (how instants are staged) is read in the session zone.
-        connection.execute("SET TIME ZONE 'UTC'")
-        # A batch is matched to the table row by row through the key index. Left free,
-        # the server may hash the staged batch and read the whole table instead, which
-        # makes each batch cost as much as the table is large; JIT compiling for such
-        # short statements only adds to their time.
-        for setting in _SESSION_SETTINGS:
-            connection.execute(setting)
         return connection
 
     def close(self) -> None:
