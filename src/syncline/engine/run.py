@@ -27,11 +27,7 @@ from syncline.engine.mapping import RecordMapper, check_columns, referenced_colu
 from syncline.engine.planner.base import Planner
 from syncline.engine.planner.local import IngestStats, LocalPlanner
 from syncline.engine.planner.store import delete_snapshot, snapshot_path
-from syncline.engine.planner.warehouse import (
-    WarehousePlanner,
-    check_single_query,
-    planner_schema,
-)
+from syncline.engine.planner.warehouse import planner_schema
 from syncline.engine.report import RowCounts, RunProgress, RunReporter, RunStatus
 from syncline.errors import ConnectorError, SynclineError, UserError
 
@@ -221,6 +217,8 @@ class _Run:
 
     def _plan_in_warehouse(self) -> RunStatus:
         """Plan in the source: the model runs there, only planned rows are read out."""
+        from syncline.engine.planner.warehouse import WarehousePlanner, check_single_query
+
         # Before the source describes it, so that a statement that is no query is named
         # as such rather than by the driver's error about it.
         check_single_query(self.job.model_query, self.job.source.dialect)

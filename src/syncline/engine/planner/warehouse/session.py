@@ -23,11 +23,8 @@ from syncline.connectors.sources.base import Source
 from syncline.connectors.sources.duckdb import DuckDBSource
 from syncline.connectors.sources.postgres import PostgresSource
 from syncline.engine.canonical import canonical_json_array
-from syncline.engine.planner.warehouse.sql import (
-    CANONICAL_JSON_FUNCTION,
-    DEFAULT_SCHEMA,
-    literal,
-)
+from syncline.engine.planner.warehouse.choice import DEFAULT_SCHEMA, planner_schema
+from syncline.engine.planner.warehouse.sql import CANONICAL_JSON_FUNCTION, literal
 from syncline.errors import ConfigError, SynclineError, TerminalError, UserError
 
 logger = logging.getLogger(__name__)
@@ -85,13 +82,6 @@ class WarehouseSession(Protocol):
     def fingerprint_scheme(self) -> str: ...
 
     def close(self) -> None: ...
-
-
-def planner_schema(source: Source) -> str | None:
-    """The schema a source's syncs keep their planner tables in; None for the local planner."""
-    if getattr(source.config, "planner", "local") != "warehouse":
-        return None
-    return str(getattr(source.config, "planner_schema", DEFAULT_SCHEMA))
 
 
 def open_session(source: Source) -> WarehouseSession:

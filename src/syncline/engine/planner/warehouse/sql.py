@@ -32,9 +32,6 @@ import sqlglot
 from syncline.connectors.sources.base import is_decimal_field
 from syncline.engine.canonical import FINGERPRINT_SCHEME, encode_literal, is_json_canonical
 
-DEFAULT_SCHEMA = "syncline_planner"
-"""The schema of the source that holds the planner's tables unless the source names one."""
-
 SCHEME = f"warehouse-{FINGERPRINT_SCHEME}"
 """Name of the in-warehouse fingerprint; changing it makes every row a change."""
 
