@@ -62,7 +62,7 @@ def workspace_for(settings: Settings, project: Path | None) -> str:
     chosen = chosen_workspace(settings)
     if chosen is not None:
         return chosen[0]
-    from syncline.project.loader import project_workspace
+    from syncline.project.workspace import project_workspace
 
     return project_workspace(project or Path(".")) or DEFAULT_WORKSPACE
 

@@ -34,11 +34,11 @@ from syncline.project.spec import (
     SyncSpec,
 )
 from syncline.project.sync_checks import salvage, template_problems, with_standard_mappings
+from syncline.project.workspace import SETTINGS_FILES
 from syncline.project.yamlfile import Document, Path_, read_document, render_path
 
 logger = logging.getLogger(__name__)
 
-SETTINGS_FILES = ("syncline.yml", "syncline.yaml")
 KINDS = ("sources", "models", "destinations", "syncs", "sequences")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
@@ -485,24 +485,4 @@ def _config_fix(message: str) -> str:
 def _nested_string(value: Any, key: str) -> str | None:
     if isinstance(value, dict) and set(value) == {key} and isinstance(value[key], str):
         return value[key] if value[key].strip() else None
-    return None
-
-
-def project_workspace(root: Path) -> str | None:
-    """The ``workspace`` a project folder's settings file declares, if it has one.
-
-    Only the settings file is read, so commands that merely need the workspace work
-    even while other files of the project have problems.
-    """
-    for name in SETTINGS_FILES:
-        path = root / name
-        if not path.is_file():
-            continue
-        variables = dict(os.environ)
-        variables.setdefault("SYNCLINE_PROJECT_DIR", str(root.resolve()))
-        document, _ = read_document(path, display=name, env=variables)
-        data = document.data
-        if isinstance(data, dict) and isinstance(data.get("workspace"), str):
-            return str(data["workspace"]).strip() or None
-        return None
     return None
