@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import socket
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from alert_receivers import HttpReceiver
 
 from syncline.alerts import channels
 from syncline.alerts.notice import Notice, RunSummary
@@ -131,3 +133,48 @@ def test_a_stored_host_the_client_cannot_read_is_not_contacted(
         assert channels.deliver(_notice(), recipient) is False
     messages = [r.getMessage() for r in caplog.records]
     assert any("not delivered" in m and "host" in m and "valid" in m for m in messages)
+
+
+def _resolving_to(monkeypatch: pytest.MonkeyPatch, address: str) -> list[str]:
+    """Make every name resolve to ``address``; returns the names looked up."""
+    asked: list[str] = []
+
+    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        asked.append(host)
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.parametrize("address", ["169.254.169.254", "fe80::1", "fd00:ec2::254"])
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        WebhookRecipient.model_construct(type="webhook", url="http://hooks.test/x", headers={}),
+        SlackRecipient.model_construct(type="slack", url="https://chat.test/hook"),
+        _email("mail.test"),
+    ],
+    ids=["webhook", "slack", "email"],
+)
+def test_a_name_that_resolves_to_a_refused_address_is_not_contacted(
+    recipient: Any, address: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    asked = _resolving_to(monkeypatch, address)
+
+    with caplog.at_level(logging.WARNING, logger="syncline.alerts"):
+        assert channels.deliver(_notice(), recipient) is False
+
+    assert asked, "the name was not looked up"
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("not delivered" in m and f"resolves to {address}" in m for m in messages), messages
+
+
+def test_a_name_that_resolves_to_an_allowed_address_is_delivered(http: HttpReceiver) -> None:
+    url = http.url().replace("127.0.0.1", "localhost")
+    recipient = WebhookRecipient.model_construct(type="webhook", url=url, headers={})
+
+    assert channels.deliver(_notice(), recipient) is True
+    assert len(http.at("/hook")) == 1

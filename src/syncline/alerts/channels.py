@@ -20,9 +20,10 @@ from syncline.alerts.policy import (
     EmailRecipient,
     SlackRecipient,
     WebhookRecipient,
-    refused_host,
+    refused_resolution,
     smtp_host,
     url_host,
+    url_port,
 )
 
 logger = logging.getLogger(__name__)
@@ -73,12 +74,15 @@ def _check_host(recipient: AnyRecipient) -> None:
     """Refuse the host the client will connect to, read as that client reads it."""
     try:
         if isinstance(recipient, EmailRecipient):
-            host = smtp_host(recipient.host)
+            host, port = smtp_host(recipient.host), recipient.port
         else:
-            host = url_host(recipient.url)
+            host, port = url_host(recipient.url), url_port(recipient.url)
     except ValueError as exc:
         raise _Unsent(str(exc)) from None
-    reason = refused_host(host)
+    # TODO(alerts): the client looks the name up again as it connects, so a name whose
+    # answer changes in between (DNS rebinding) is not caught; that needs the client to
+    # connect to the address checked here.
+    reason = refused_resolution(host, port)
     if reason is not None:
         raise _Unsent(reason)
 

@@ -174,9 +174,35 @@ def refused_host(host: str) -> str | None:
         return f"{host} is a cloud metadata service"
     address = _address(name.split("%", 1)[0])
     if address is None:
-        # TODO(alerts): a name that resolves to a link-local address is only refused
-        # here by name; the notifier does not re-check the address it connects to.
         return None
+    return _refused_address(host, address)
+
+
+def refused_resolution(host: str, port: int) -> str | None:
+    """Why alerts may not go to ``host``: what :func:`refused_host` says, or, for a name,
+    that one of the addresses it resolves to right now is link-local or metadata.
+
+    Checked as an alert is sent, since a name's addresses may change after it is saved.
+    """
+    reason = refused_host(host)
+    if reason is not None or _address(host.strip().strip("[]").split("%", 1)[0]) is not None:
+        return reason
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        # The client's own lookup fails too, and reports it.
+        return None
+    for *_, sockaddr in found:
+        address = _address(str(sockaddr[0]).split("%", 1)[0])
+        refused = _refused_address(str(sockaddr[0]), address) if address is not None else None
+        if refused is not None:
+            return f"{host} resolves to {sockaddr[0]}: {refused}"
+    return None
+
+
+def _refused_address(
+    host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address
+) -> str | None:
     mapped = getattr(address, "ipv4_mapped", None)
     if address in REFUSED_ADDRESSES or mapped in REFUSED_ADDRESSES:
         return f"{host} is a cloud metadata service"
@@ -213,6 +239,14 @@ def url_host(url: str) -> str:
     if not host:
         raise ValueError("the url must name a host")
     return host
+
+
+def url_port(url: str) -> int:
+    """The port an alert to ``url`` is sent to: the url's own, else its scheme's."""
+    import httpx
+
+    parsed = httpx.URL(url)
+    return parsed.port or (443 if parsed.scheme == "https" else 80)
 
 
 def smtp_host(host: str) -> str:
