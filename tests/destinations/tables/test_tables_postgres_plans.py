@@ -65,7 +65,14 @@ def _filled_table(backend: PostgresBackend, name: str) -> None:
     backend.sql(f"ANALYZE {name}")
 
 
-def _write(backend: Backend, table: str, action: WriteAction, mode: SyncMode) -> None:
+def _write(
+    backend: Backend,
+    table: str,
+    action: WriteAction,
+    mode: SyncMode,
+    *,
+    table_rows: int = TABLE_ROWS,
+) -> None:
     destination = destination_class("postgres").from_config(backend.config)
     fields = {"id": pa.int64(), "name": pa.string()}
     context = WriteContext(
@@ -77,8 +84,8 @@ def _write(backend: Backend, table: str, action: WriteAction, mode: SyncMode) ->
         fields=tuple(FieldSpec(name, kind) for name, kind in fields.items()),
     )
     # Rows spread over the whole table; an insert's ids are new ones.
-    first = TABLE_ROWS + 1 if action is WriteAction.INSERT else 1
-    ids = list(range(first, first + TABLE_ROWS, TABLE_ROWS // BATCH_ROWS))
+    first = table_rows + 1 if action is WriteAction.INSERT else 1
+    ids = list(range(first, first + table_rows, 10))
     columns: dict[str, pa.Array] = {"id": pa.array(ids, pa.int64())}
     if action is not WriteAction.DELETE:
         columns["name"] = pa.array([f"new {i}" for i in ids], pa.string())
@@ -117,3 +124,32 @@ def test_a_batch_is_matched_through_the_key_not_by_reading_the_table(
     changed = {WriteAction.DELETE: -BATCH_ROWS, WriteAction.INSERT: BATCH_ROWS}.get(action, 0)
     expected = TABLE_ROWS + changed
     assert backend.sql(f"SELECT count(*) FROM {table}")[0][0] == expected
+
+
+SMALL_TABLE_ROWS = 20_000
+
+
+@pytest.mark.parametrize(
+    ("action", "mode"),
+    [(WriteAction.UPDATE, SyncMode.UPDATE), (WriteAction.INSERT, SyncMode.INSERT)],
+    ids=["update", "insert"],
+)
+def test_a_table_without_an_id_index_is_read_once_per_batch_not_once_per_row(
+    backend: PostgresBackend, action: WriteAction, mode: SyncMode
+) -> None:
+    # Update and insert modes need no unique id. Without an index, looking rows up one by
+    # one would read the table once for each row of the batch.
+    table = f"no_index_{action.value}"
+    backend.sql(f"CREATE TABLE {table} (id bigint, name text)")
+    backend.sql(
+        f"INSERT INTO {table} SELECT i, 'row ' || i FROM generate_series(1, {SMALL_TABLE_ROWS}) i"
+    )
+    backend.sql(f"ANALYZE {table}")
+    before = _table_read(backend, table)
+
+    _write(backend, table, action, mode, table_rows=SMALL_TABLE_ROWS)
+
+    read = _table_read(backend, table) - before
+    assert read <= 4 * SMALL_TABLE_ROWS, (
+        f"a batch read {read} rows of a {SMALL_TABLE_ROWS}-row table"
+    )

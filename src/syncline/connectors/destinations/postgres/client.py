@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -58,14 +59,30 @@ WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
 """
 
 
+_ID_INDEX_SQL = """
+SELECT 1
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_am am ON am.oid = ic.relam
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
+  AND am.amname IN ('btree', 'hash') AND i.indpred IS NULL AND i.indexprs IS NULL
+  AND i.indisvalid
+"""
+"""Whether an index of the table looks rows up by the id column alone (its first key)."""
+
+_INDEX_LOOKUPS = ("SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off")
+"""A batch's transaction on a table with an id index: joins of the staged batch to the
+table become lookups in that index. Left free, the server may hash the batch and read the
+whole table instead, which makes each batch cost as much as the table is large. Without
+such an index, hashing is the right plan and is left alone."""
+
 _SESSION_SETTINGS = (
     # Zone-less timestamp text (how instants are staged) is read in the session zone.
     ("TimeZone", "UTC"),
-    # A batch is matched to the table row by row through the key index. Left free, the
-    # server may hash the staged batch and read the whole table instead, which makes each
-    # batch cost as much as the table is large; JIT compiling only slows such statements.
-    ("enable_hashjoin", "off"),
-    ("enable_mergejoin", "off"),
+    # JIT compiling only slows a batch's short statements.
     ("jit", "off"),
 )
 """Settings of every destination session, given to the server when it connects."""
@@ -102,6 +119,8 @@ class PostgresDestination(TableDestination):
         """The connection :meth:`prepare` opened, until a thread's :meth:`_connect` takes it."""
         super().__init__(config)
         self._copy_into_target = False
+        self._id_indexed = False
+        """Whether the open table has an index on the id column (see _INDEX_LOOKUPS)."""
 
     @property
     def _conn(self) -> Any:
@@ -260,6 +279,16 @@ class PostgresDestination(TableDestination):
         empty = self._guard(lambda: self._execute(f"SELECT NOT EXISTS (SELECT 1 FROM {target})"))
         # Keyed modes checked the unique id, which turns any repeated key into an error.
         self._copy_into_target = context.mode in KEYED_MODES and bool(empty[0][0])
+        key = (self._table.schema, self._table.name, context.id_field)
+        self._id_indexed = bool(self._guard(lambda: self._execute(_ID_INDEX_SQL, key)))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with super()._transaction():
+            if self._id_indexed:
+                for setting in _INDEX_LOOKUPS:
+                    self._execute(setting)
+            yield
 
     def _write(self, batch: WriteBatch) -> list[RowFailure]:
         if self._copy_into_target and batch.action is WriteAction.UPSERT:
