@@ -8,8 +8,9 @@ from collections.abc import Collection
 from typing import Any
 
 from syncline.connectors.sources.base import Source
+from syncline.engine.planner.warehouse.choice import planner_schema
 from syncline.engine.planner.warehouse.owner import check_owner
-from syncline.engine.planner.warehouse.session import open_session, planner_schema
+from syncline.engine.planner.warehouse.session import open_session
 from syncline.engine.planner.warehouse.sql import PlannerSQL, literal
 from syncline.errors import SynclineError
 
