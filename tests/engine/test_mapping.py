@@ -234,3 +234,33 @@ def test_the_payload_of_a_rejected_row_holds_years_python_cannot() -> None:
     payload = json.loads(record_payload(records, 0))
 
     assert payload == {"id": 2, "day": "10000-01-01", "at": "10000-01-01 00:00:00.000000"}
+
+
+def test_a_null_column_is_empty_in_a_template_and_default_replaces_it(tmp_path: Path) -> None:
+    mappings = [
+        {"type": "template", "template": "{{ score | upper }}|{{ score }}", "to": "Label"},
+        {"type": "template", "template": "{{ score | default('none given') }}", "to": "Given"},
+        {"type": "template", "template": "{% if score %}yes{% else %}no{% endif %}", "to": "Has"},
+    ]
+    harness = Harness(tmp_path, people(BASE), sync(mappings))
+
+    result = harness.run()
+
+    assert result.status is RunStatus.SUCCESS, result.error
+    bob = harness.destination.records[2]
+    assert (bob["Label"], bob["Given"], bob["Has"]) == ("|", "none given", "no")
+    ann = harness.destination.records[1]
+    assert (ann["Label"], ann["Given"], ann["Has"]) == ("1.5|1.5", "1.5", "yes")
+
+
+def test_arithmetic_on_a_null_column_rejects_the_row_naming_it(tmp_path: Path) -> None:
+    mappings = [{"type": "template", "template": "{{ score * 2 }}", "to": "Double"}]
+    harness = Harness(tmp_path, people(BASE), sync(mappings))
+
+    result = harness.run()
+
+    assert result.status is RunStatus.WARNING
+    [rejected] = harness.reporter.rejected_rows
+    assert rejected.key == "2"
+    assert "'score' is NULL" in rejected.reason
+    assert harness.destination.records[1]["Double"] == "3.0"

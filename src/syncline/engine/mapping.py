@@ -43,6 +43,15 @@ logger = logging.getLogger(__name__)
 
 
 @functools.cache
+def _null(column: str) -> jinja2.Undefined:
+    """How a NULL column reads in a template: empty text, falsy, and what ``default``
+    replaces (``{{ plan | default('free') }}``); arithmetic on it fails the row, naming
+    the column. Python's None would print as the word "None"."""
+    import jinja2
+
+    return jinja2.Undefined(hint=f"column {column!r} is NULL in this row", name=column)
+
+
 def _environment() -> SandboxedEnvironment:
     """The one sandboxed Jinja2 environment every template mapping is parsed in."""
     import jinja2
@@ -208,8 +217,11 @@ class RecordMapper:
             }
             values: list[str | None] = []
             errors: dict[int, str] = {}
+            nulls = {n: _null(n) for n in names}
             for index in range(batch.num_rows):
-                row = {n: columns[n][index] for n in names}
+                row = {
+                    n: nulls[n] if columns[n][index] is None else columns[n][index] for n in names
+                }
                 try:
                     values.append(template.render(row))
                 except Exception as exc:  # noqa: BLE001 - any template failure rejects the row
