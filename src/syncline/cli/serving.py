@@ -98,6 +98,11 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _url_host(host: str) -> str:
+    """``host`` as a URL spells it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 def serve(catalog: Catalog, settings: Settings, host: str, port: int, *, worker: bool) -> int:
     """Serve until SIGINT or SIGTERM, then stop every part; returns the exit code."""
     sock = listen(host, port)
@@ -123,6 +128,10 @@ def serve(catalog: Catalog, settings: Settings, host: str, port: int, *, worker:
             bound_port,
             "with a worker pool" if pool is not None else "no worker: runs wait for one",
         )
+        # Printed whatever the log level: with --port 0 it is the only way to learn it.
+        address = f"http://{_url_host(host)}:{bound_port}"
+        print(f"Syncline web UI on {address}/ and API on {address}/api/v1", file=sys.stderr)
+        sys.stderr.flush()
         server.run(sockets=[sock])
     finally:
         sock.close()
