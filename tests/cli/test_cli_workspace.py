@@ -72,3 +72,36 @@ def test_a_named_workspace_other_than_the_projects_is_refused_by_apply(
     assert result.code == ExitCode.USER_ERROR
     assert "--workspace names the workspace 'default'" in result.err
     assert "workspace: trial" in result.err
+
+
+def test_a_project_folder_that_does_not_exist_is_an_error_not_the_default_workspace(
+    syncline: Invoke, workdir: Path
+) -> None:
+    result = syncline("runs", "customers-to-crm", "--project", str(workdir / "nowhere"))
+
+    assert result.code == ExitCode.USER_ERROR
+    assert "nowhere does not exist" in result.err
+    assert "default" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ("workspace: [a, b]\n", "workspace must be"),
+        ('workspace: "  "\n', "workspace must be"),
+        ("workspace: trial\n  bad: [\n", "not valid YAML"),
+        ("workspace: ${SYNCLINE_TEST_UNSET_WORKSPACE}\n", "SYNCLINE_TEST_UNSET_WORKSPACE"),
+    ],
+    ids=["list", "blank", "yaml", "unset-variable"],
+)
+def test_a_settings_file_that_cannot_name_its_workspace_is_an_error(
+    syncline: Invoke, trial: Path, settings: str, named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SYNCLINE_TEST_UNSET_WORKSPACE", raising=False)
+    (trial / "syncline.yml").write_text(settings, encoding="utf-8")
+
+    result = syncline("syncs", "list", "--project", str(trial))
+
+    assert result.code == ExitCode.USER_ERROR, result.out
+    assert named in result.err
+    assert "syncline.yml" in result.err

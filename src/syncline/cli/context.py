@@ -64,7 +64,8 @@ def workspace_for(settings: Settings, project: Path | None) -> str:
         return chosen[0]
     from syncline.project.workspace import project_workspace
 
-    return project_workspace(project or Path(".")) or DEFAULT_WORKSPACE
+    found = project_workspace(project or Path("."), named=project is not None)
+    return found or DEFAULT_WORKSPACE
 
 
 def check_project_workspace(settings: Settings, workspace: str) -> None:

@@ -9,16 +9,30 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from syncline.errors import UserError
+
 SETTINGS_FILES = ("syncline.yml", "syncline.yaml")
 """The project's settings file, under either extension; the first one found is read."""
 
 
-def project_workspace(root: Path) -> str | None:
+def project_workspace(root: Path, *, named: bool = False) -> str | None:
     """The ``workspace`` a project folder's settings file declares, if it has one.
 
     Only the settings file is read, so commands that merely need the workspace work
-    even while other files of the project have problems.
+    even while other files of the project have problems. ``named`` says the user gave
+    the folder (``--project``), which must then exist.
+
+    Raises:
+        UserError: a named folder is missing, or the settings file cannot say which
+            workspace it means (unreadable, a ``${VAR}`` not set, not a name), so that a
+            command never falls back to ``default`` and finds a namesake there.
     """
+    if named and not root.is_dir():
+        raise UserError(
+            f"project folder {root} does not exist; give --project the folder that holds "
+            "the project's YAML files",
+            code="PROJECT_MISSING",
+        )
     for name in SETTINGS_FILES:
         path = root / name
         if not path.is_file():
@@ -27,9 +41,22 @@ def project_workspace(root: Path) -> str | None:
 
         variables = dict(os.environ)
         variables.setdefault("SYNCLINE_PROJECT_DIR", str(root.resolve()))
-        document, _ = read_document(path, display=name, env=variables)
+        document, problems = read_document(path, display=str(path), env=variables)
+        if problems:
+            raise UserError(
+                f"{problems[0].render()}; the workspace of project {root} cannot be read "
+                "(`syncline validate` lists every problem)",
+                code="PROJECT_INVALID",
+            )
         data = document.data
-        if isinstance(data, dict) and isinstance(data.get("workspace"), str):
-            return str(data["workspace"]).strip() or None
-        return None
+        if not isinstance(data, dict) or data.get("workspace") is None:
+            return None
+        workspace = data["workspace"]
+        if not isinstance(workspace, str) or not workspace.strip():
+            raise UserError(
+                f"{path}: workspace must be a workspace's slug (a non-empty string), not "
+                f"{workspace!r}; fix it or remove it to use the default workspace",
+                code="PROJECT_INVALID",
+            )
+        return workspace.strip()
     return None
