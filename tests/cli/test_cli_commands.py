@@ -140,6 +140,12 @@ def test_rejected_rows_exit_3_and_are_listed(syncline: Invoke, workdir: Path) ->
     assert of_run.out.upper().count("CHECK") == len(enterprise)
     missing = syncline("rows", "customers-to-crm", "--run", "999")
     assert missing.code == ExitCode.USER_ERROR
+    assert "not a run of sync" not in missing.err
+    elsewhere = syncline("rows", "customers-to-csv", "--run", run_id)
+    assert elsewhere.code == ExitCode.USER_ERROR
+    assert f"sync run {run_id} does not exist; it is not a run of sync 'customers-to-csv'" in (
+        elsewhere.err
+    )
 
 
 def test_json_logs_carry_the_run_ids(syncline: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -74,6 +74,15 @@ def test_keys_create_never_makes_a_workspace(syncline: Invoke, workdir: Path) ->
     assert "syncline workspaces create marketing" in result.err
 
 
+def test_a_workspace_slug_is_taken_once(syncline: Invoke) -> None:
+    assert syncline("workspaces", "create", "marketing").code == 0
+
+    again = syncline("workspaces", "create", "marketing")
+
+    assert again.code == 2
+    assert "a workspace with slug 'marketing' already exists; choose another slug" in again.err
+
+
 def test_a_key_of_a_new_workspace_sees_only_that_workspace(syncline: Invoke) -> None:
     assert syncline("workspaces", "create", "marketing").code == 0
     key = syncline("keys", "create", "--workspace", "marketing").out.strip().splitlines()[-1]

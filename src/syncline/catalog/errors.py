@@ -23,9 +23,8 @@ class SlugTakenError(ConflictError):
     def __init__(self, kind: str, slug: str) -> None:
         self.kind = kind
         self.slug = slug
-        super().__init__(
-            f"a {kind} with slug {slug!r} already exists in this workspace; choose another slug"
-        )
+        where = "" if kind == "workspace" else " in this workspace"
+        super().__init__(f"a {kind} with slug {slug!r} already exists{where}; choose another slug")
 
 
 class InUseError(ConflictError):

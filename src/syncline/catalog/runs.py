@@ -151,8 +151,21 @@ class RunQueue:
             query = query.where(RunRecord.sync_id == self._sync(sync).id)
         run = self.session.scalar(query)
         if run is None:
+            named = sync.slug if isinstance(sync, SyncRecord) else sync
+            hint = f"it is not a run of sync {named!r}" if sync is not None else None
+            if hint is not None and self._exists_elsewhere(run_id):
+                raise NotFoundError("sync run", run_id, hint=hint)
             raise NotFoundError("sync run", run_id)
         return run
+
+    def _exists_elsewhere(self, run_id: int) -> bool:
+        """Whether a run of another sync of this workspace has the id."""
+        query = (
+            select(RunRecord.id)
+            .join(SyncRecord, SyncRecord.id == RunRecord.sync_id)
+            .where(RunRecord.id == run_id, SyncRecord.workspace_id == self.workspace_id)
+        )
+        return self.session.scalar(query) is not None
 
     def list_runs(
         self,
