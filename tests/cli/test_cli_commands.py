@@ -174,6 +174,9 @@ def test_model_preview_and_source_test(syncline: Invoke) -> None:
     assert "DECIMAL(10,2)" in preview.out
     assert "customer1@example.com" in preview.out
     assert "customer5@example.com" not in preview.out
+    too_many = syncline("models", "preview", "active-customers", "--limit", "5000")
+    assert too_many.code == ExitCode.USER_ERROR
+    assert "1000" in too_many.err
 
     tested = syncline("sources", "test", "warehouse")
     assert tested.code == ExitCode.OK

@@ -106,6 +106,17 @@ def test_missing_required_keys_are_each_reported(write_project: WriteFiles) -> N
         assert (problem.file, problem.line, problem.location) == ("a.yml", 2, "sources[0]")
 
 
+def test_a_missing_reference_is_reported_once_as_missing(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("    source: wh\n", "", 1)
+    assert rest != VALID_REST
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problems = problems_of(root)
+
+    assert only(problems, "required key 'source'").location == "models[0]"
+    assert not [p for p in problems if "not declared" in p.message]
+
+
 def test_duplicate_slugs_name_both_places(write_project: WriteFiles) -> None:
     root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST, "c.yml": VALID_SOURCES})
 

@@ -68,7 +68,9 @@ def _test_connection(kind: str, name: str, project: Path | None) -> None:
 
 def preview_model(
     name: Annotated[str, typer.Argument(help="The model's slug or id.")],
-    limit: Annotated[int, typer.Option(help="How many rows to show.", min=1)] = 20,
+    limit: Annotated[
+        int, typer.Option(help="How many rows to show (at most 1000).", min=1, max=1000)
+    ] = 20,
     project: ProjectOption = None,
 ) -> None:
     """Show a model's columns with their types, and its first rows."""

@@ -371,8 +371,9 @@ class _Loader:
             references = {"models": ("source",), "syncs": ("model", "destination")}
             for field in references.get(kind, ()):
                 target = f"{field}s"
-                if str(item.get(field)) not in self._declared(target):
-                    self._dangling(kind, slug, field, str(item.get(field)), target)
+                # A missing reference is already reported as a missing key.
+                if field in item and str(item[field]) not in self._declared(target):
+                    self._dangling(kind, slug, field, str(item[field]), target)
             if kind == "sequences":
                 check_references(item, set(self._declared("syncs")), self._reporter(doc, path))
 
