@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -35,7 +37,11 @@ import pyarrow.compute as pc
 from syncline.engine.canonical import FINGERPRINT_SCHEME
 from syncline.engine.report import Operation
 from syncline.errors import ConfigError, RunError
-from syncline.settings import default_planner_memory_limit
+from syncline.settings import (
+    DEFAULT_PLANNER_JOIN_MEMORY,
+    default_planner_memory_limit,
+    memory_bytes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,14 +124,21 @@ class SnapshotStore:
         sync_id: int,
         *,
         memory_limit: str | None = None,
+        join_memory: str | None = None,
         threads: int | None = None,
         in_memory: bool = False,
         rebuild: bool = False,
     ) -> None:
-        if memory_limit is not None and not _MEMORY_LIMIT.match(memory_limit):
-            raise ConfigError(
-                f"planner memory limit {memory_limit!r} is not a size; use e.g. '2GB' or '512MiB'"
-            )
+        for what, size in (("memory limit", memory_limit), ("join memory", join_memory)):
+            if size is not None and not _MEMORY_LIMIT.match(size):
+                raise ConfigError(
+                    f"planner {what} {size!r} is not a size; use e.g. '2GB' or '512MiB'"
+                )
+        self.memory_limit = (memory_limit or default_planner_memory_limit()).strip()
+        budget = (join_memory or DEFAULT_PLANNER_JOIN_MEMORY).strip()
+        self.join_memory = min(budget, self.memory_limit, key=memory_bytes)
+        """DuckDB's memory limit while the planner joins the model to a large snapshot:
+        the join budget, or the cap when that is lower."""
         if threads is not None and threads < 1:
             raise ConfigError(f"planner threads {threads!r} must be a positive integer")
         self.sync_id = sync_id
@@ -141,22 +154,36 @@ class SnapshotStore:
                 code="SNAPSHOT_LOCKED",
                 sync_id=sync_id,
             ) from None
-        self._configure(memory_limit, threads)
+        self._configure(threads)
         self._create_schema(rebuild)
         self._check_prefilters()
         self._doubted: dict[int, int] = {}
         row = self.connection.execute("SELECT max(batch) FROM journal").fetchone()
         self._last_batch = int(row[0]) if row and row[0] is not None else 0
 
-    def _configure(self, memory_limit: str | None, threads: int | None) -> None:
+    def _configure(self, threads: int | None) -> None:
         con = self.connection
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET temp_directory = '{_quote(str(_spill_dir(self.path)))}'")
-        limit = memory_limit.strip() if memory_limit is not None else default_planner_memory_limit()
-        con.execute(f"SET memory_limit = '{_quote(limit)}'")
+        con.execute(f"SET memory_limit = '{_quote(self.memory_limit)}'")
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("ATTACH ':memory:' AS scratch")
+
+    @contextmanager
+    def join_budget(self) -> Iterator[None]:
+        """Hold DuckDB to :attr:`join_memory` for the statements run inside.
+
+        A hash join whose build side outgrows the limit partitions both sides and
+        spills them to the snapshot's spill folder, so the statements take about the
+        budget whatever the model's size; the memory cap applies again afterwards.
+        """
+        con = self.connection
+        con.execute(f"SET memory_limit = '{_quote(self.join_memory)}'")
+        try:
+            yield
+        finally:
+            con.execute(f"SET memory_limit = '{_quote(self.memory_limit)}'")
 
     def _create_schema(self, rebuild: bool) -> None:
         con = self.connection
