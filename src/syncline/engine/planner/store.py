@@ -179,7 +179,13 @@ class SnapshotStore:
         budget whatever the model's size; the memory cap applies again afterwards.
         """
         con = self.connection
-        con.execute(f"SET memory_limit = '{_quote(self.join_memory)}'")
+        try:
+            con.execute(f"SET memory_limit = '{_quote(self.join_memory)}'")
+        except duckdb.OutOfMemoryException:
+            # What DuckDB holds cannot all be moved to disk: work under the cap.
+            logger.debug("sync %s: DuckDB cannot shrink to the join budget now", self.sync_id)
+            yield
+            return
         try:
             yield
         finally:
@@ -365,11 +371,21 @@ class SnapshotStore:
         return int(row[0]) if row else 0
 
     def merge(self) -> None:
-        """Fold the journal into the snapshot and the failed-row index, atomically."""
-        con = self.connection
-        pending = con.execute("SELECT count(*) FROM journal").fetchone()
+        """Fold the journal into the snapshot and the failed-row index, atomically.
+
+        Under the join budget: a first run's journal holds every model row, and its
+        joins would otherwise take memory in proportion to the model (DuckDB moves the
+        run's scratch tables to its spill folder to make room).
+        """
+        pending = self.connection.execute("SELECT count(*) FROM journal").fetchone()
         if not pending or pending[0] == 0:
             return
+        with self.join_budget():
+            self._merge()
+        logger.debug("merged %s journal entries of sync %s", pending[0], self.sync_id)
+
+    def _merge(self) -> None:
+        con = self.connection
         # A key has at most one doubt and one outcome: a plan holds each key once, and
         # the journal is merged before the next plan is made. An outcome settles the
         # doubt; the doubts left are rows sent with an unknown fate. (Made before the
@@ -411,7 +427,6 @@ class SnapshotStore:
             raise
         finally:
             con.execute(f"DROP TABLE IF EXISTS {_UNSETTLED}")
-        logger.debug("merged %s journal entries of sync %s", pending[0], self.sync_id)
 
     def replace_baseline(self, current: str) -> None:
         """Make the rows of ``current`` the acknowledged snapshot; clear failed rows."""
