@@ -23,15 +23,11 @@ PREFIX = "SYNCLINE_"
 def default_planner_memory_limit() -> str:
     """The planner's default DuckDB memory cap: a quarter of the machine's memory.
 
-    The cap is a ceiling, not what a run takes. The planner keeps only narrow columns in
-    DuckDB and drops unchanged rows as they stream through the join, while a first
-    run's columns go to a file on disk. The one step that grows with the model, the
-    join against the snapshot, runs under the smaller join budget
-    (``SYNCLINE_PLANNER_JOIN_MEMORY``, see :attr:`Settings.planner_join_memory`) once
-    the snapshot outgrows it, so an incremental run's peak stays about flat (measured
-    on TPC-H orders: about 0.5 GB at 1.5M rows and 0.57 GB at 6M, where it took 1 GB
-    before). Set ``SYNCLINE_PLANNER_MEMORY_LIMIT`` (e.g. ``512MB``) to hold every
-    other step of a worker to a fixed size too, at some cost in speed.
+    The cap is a ceiling, not what a run takes: DuckDB works under the smaller join
+    budget (``SYNCLINE_PLANNER_JOIN_MEMORY``, see :attr:`Settings.planner_join_memory`)
+    and may reach the cap only in the one-pass join of a snapshot that fits the budget.
+    A run's peak memory thus stays about flat as the model grows (``bench/README.md``).
+    Set ``SYNCLINE_PLANNER_MEMORY_LIMIT`` (e.g. ``512MB``) to bound that join too.
 
     At least 256 MiB; 1 GiB when the machine's memory cannot be read.
     """
@@ -98,17 +94,19 @@ class Settings:
     a quarter of the machine's memory by default (see :func:`default_planner_memory_limit`)."""
 
     planner_join_memory: str = DEFAULT_PLANNER_JOIN_MEMORY
-    """Working budget of the local planner's join against a snapshot too large for it,
-    e.g. ``512MB`` (``SYNCLINE_PLANNER_JOIN_MEMORY``); never more than the memory cap.
+    """Working budget of the local planner's DuckDB, e.g. ``512MB``
+    (``SYNCLINE_PLANNER_JOIN_MEMORY``); never more than the memory cap.
 
-    Two numbers, because they answer two questions. The cap says how much memory DuckDB
-    may ever take; a worker's peak would grow with the model up to it. The budget says
-    how much the one step that grows with the model, the join of every model row to the
-    snapshot, works in: when the snapshot's keys would not fit in it, the planner joins
-    only narrow columns (key, prefilter, position, id) under the budget, DuckDB hashing
-    the two sides in partitions and spilling them, so the run's peak memory stays flat
-    as the model grows. Small snapshots join in one pass, as fast as memory allows.
-    DuckDB's partitioned join itself needs some tens of megabytes: keep it above 64MB."""
+    Two numbers, because they answer two questions. The budget is what DuckDB works in:
+    the join of every model row to the snapshot, the journal's merge, the sorts of a
+    first run's plan all grow with the model, and under the budget DuckDB partitions
+    and spills them to disk, so a run's peak memory stays about flat as the model
+    grows. A snapshot whose keys would not fit the budget is joined narrow (key,
+    prefilter, position and id only), so that what spills is narrow. The cap is the
+    ceiling for the one step that runs faster in memory: the one-pass join of a
+    snapshot that fits the budget, which carries the model's columns through the join
+    and would spill them too. DuckDB's partitioned join itself needs some tens of
+    megabytes: keep the budget above 64MB."""
 
     planner_threads: int | None = None
     """DuckDB threads of the local planner; all cores by default."""

@@ -126,12 +126,14 @@ def test_a_snapshot_over_the_budget_is_joined_narrow_to_the_same_plan(
     monkeypatch.setattr(local, "_JOIN_BYTES_PER_ENTRY", 1024)
     limits: list[str] = []
     narrow = _plan(tmp_path / "narrow", BUDGET, limits)
-    wide = _plan(tmp_path / "wide", "512MB")
+    wide_limits: list[str] = []
+    wide = _plan(tmp_path / "wide", "512MB", wide_limits)
 
     assert narrow["narrow"] is True
     assert wide["narrow"] is False
-    # The join read the model under the budget, not under the memory cap.
+    # The narrow join read the model under the budget, the one-pass join at the cap.
     assert limits == ["30.5 MiB"]
+    assert wide_limits == ["953.6 MiB"]
     assert (
         narrow["counts"]
         == wide["counts"]
@@ -162,18 +164,36 @@ def test_a_repeated_key_is_found_after_a_narrow_join(
         planner.close()
 
 
+def _limit(planner: LocalPlanner) -> str:
+    row = planner.store.connection.execute("SELECT current_setting('memory_limit')").fetchone()
+    return str(row[0]) if row else ""
+
+
+def test_duckdb_works_under_the_budget_and_reaches_the_cap_only_when_let(tmp_path: Path) -> None:
+    planner = LocalPlanner(
+        tmp_path, 1, primary_key="id", id_column="id", memory_limit="1GB", join_memory="100MB"
+    )
+    try:
+        opened = _limit(planner)
+        with planner.store.at_cap():
+            inside = _limit(planner)
+        after = _limit(planner)
+    finally:
+        planner.close()
+    assert (opened, inside, after) == ("95.3 MiB", "953.6 MiB", "95.3 MiB")
+
+
 def test_the_join_budget_is_never_above_the_cap(tmp_path: Path) -> None:
     planner = LocalPlanner(
         tmp_path, 1, primary_key="id", id_column="id", memory_limit="100MB", join_memory="1GB"
     )
     try:
-        con = planner.store.connection
-        with planner.store.join_budget():
-            inside = con.execute("SELECT current_setting('memory_limit')").fetchone()
-        after = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        opened = _limit(planner)
+        with planner.store.at_cap():
+            inside = _limit(planner)
     finally:
         planner.close()
-    assert inside == after == ("95.3 MiB",)
+    assert opened == inside == "95.3 MiB"
 
 
 def test_the_join_budget_has_a_fixed_default_and_an_environment_name(

@@ -21,10 +21,12 @@ which plan every row) the columns go to a
 the planned rows are fetched back from it, by position. The row file always holds the
 primary key, to name repeated keys.
 
-A snapshot too large for the join budget (``SYNCLINE_PLANNER_JOIN_MEMORY``) is joined
-narrow instead: only each row's key, prefilter, position and id go through the join, under
-the budget as DuckDB's memory limit, so that DuckDB partitions and spills narrow rows
-rather than holding the snapshot's hash table or spilling every model column. The
+DuckDB works under the join budget (``SYNCLINE_PLANNER_JOIN_MEMORY``), reaching for
+the memory cap only in that one-pass join against a snapshot that fits the budget. A
+snapshot too large for it is joined narrow instead: only each row's key, prefilter,
+position and id go through the join, under the budget, so that DuckDB partitions and
+spills narrow rows rather than holding the snapshot's hash table or spilling every
+model column. The
 columns go to the row file as they stream in, and the rows the prefilter does not vouch
 for (the few new, changed and unknown ones) are fingerprinted in a second, small step,
 their columns read back from it. Both ways give the same table, and so the same plan.
@@ -294,10 +296,13 @@ class LocalPlanner:
         expressions = self._expressions(projected, json_columns, salt)
         try:
             if self.narrow_join:
-                with self.store.join_budget():
-                    con.execute(self._probe_sql(expressions))
-            else:
+                con.execute(self._probe_sql(expressions))
+            elif self.store.snapshot_size() == 0:
+                # Nothing to hold in memory: the rows DuckDB keeps may spill as they come.
                 con.execute(self._ingest_sql(expressions))
+            else:
+                with self.store.at_cap():
+                    con.execute(self._ingest_sql(expressions))
         except duckdb.Error:
             # DuckDB reports a failing source as its own error; the source's is the cause.
             if failures:
@@ -312,8 +317,7 @@ class LocalPlanner:
         rows.finish()
         self._rows_read = stats.query_size
         if self.narrow_join:
-            with self.store.join_budget():
-                self._fingerprint_probed(expressions, staged, json_columns)
+            self._fingerprint_probed(expressions, staged, json_columns)
         con.execute(
             f"CREATE OR REPLACE VIEW {CURRENT} AS "
             f"SELECT * FROM {JOINED} WHERE {_STATE} <> {_REMOVED}"

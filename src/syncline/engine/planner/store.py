@@ -137,8 +137,8 @@ class SnapshotStore:
         self.memory_limit = (memory_limit or default_planner_memory_limit()).strip()
         budget = (join_memory or DEFAULT_PLANNER_JOIN_MEMORY).strip()
         self.join_memory = min(budget, self.memory_limit, key=memory_bytes)
-        """DuckDB's memory limit while the planner joins the model to a large snapshot:
-        the join budget, or the cap when that is lower."""
+        """DuckDB's memory limit but while the planner joins the model to a snapshot that
+        fits it in one pass: the join budget, or the cap when that is lower."""
         if threads is not None and threads < 1:
             raise ConfigError(f"planner threads {threads!r} must be a positive integer")
         self.sync_id = sync_id
@@ -165,31 +165,31 @@ class SnapshotStore:
         con = self.connection
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET temp_directory = '{_quote(str(_spill_dir(self.path)))}'")
-        con.execute(f"SET memory_limit = '{_quote(self.memory_limit)}'")
+        con.execute(f"SET memory_limit = '{_quote(self.join_memory)}'")
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("ATTACH ':memory:' AS scratch")
 
     @contextmanager
-    def join_budget(self) -> Iterator[None]:
-        """Hold DuckDB to :attr:`join_memory` for the statements run inside.
+    def at_cap(self) -> Iterator[None]:
+        """Let DuckDB take up to the memory cap for the statements run inside.
 
-        A hash join whose build side outgrows the limit partitions both sides and
-        spills them to the snapshot's spill folder, so the statements take about the
-        budget whatever the model's size; the memory cap applies again afterwards.
+        Every other statement runs under :attr:`join_memory`, where a hash join or a
+        sort that outgrows it partitions its data and spills, and tables DuckDB holds
+        move to the spill folder: a run takes about the budget whatever the model's
+        size. The one-pass join of a snapshot that fits the budget runs at the cap, so
+        that the model's columns it carries never spill.
         """
         con = self.connection
-        try:
-            con.execute(f"SET memory_limit = '{_quote(self.join_memory)}'")
-        except duckdb.OutOfMemoryException:
-            # What DuckDB holds cannot all be moved to disk: work under the cap.
-            logger.debug("sync %s: DuckDB cannot shrink to the join budget now", self.sync_id)
-            yield
-            return
+        con.execute(f"SET memory_limit = '{_quote(self.memory_limit)}'")
         try:
             yield
         finally:
-            con.execute(f"SET memory_limit = '{_quote(self.memory_limit)}'")
+            try:
+                con.execute(f"SET memory_limit = '{_quote(self.join_memory)}'")
+            except duckdb.OutOfMemoryException:
+                # What DuckDB holds cannot all move to disk now: stay at the cap.
+                logger.debug("sync %s: DuckDB cannot shrink to the budget", self.sync_id)
 
     def _create_schema(self, rebuild: bool) -> None:
         con = self.connection
@@ -371,17 +371,11 @@ class SnapshotStore:
         return int(row[0]) if row else 0
 
     def merge(self) -> None:
-        """Fold the journal into the snapshot and the failed-row index, atomically.
-
-        Under the join budget: a first run's journal holds every model row, and its
-        joins would otherwise take memory in proportion to the model (DuckDB moves the
-        run's scratch tables to its spill folder to make room).
-        """
+        """Fold the journal into the snapshot and the failed-row index, atomically."""
         pending = self.connection.execute("SELECT count(*) FROM journal").fetchone()
         if not pending or pending[0] == 0:
             return
-        with self.join_budget():
-            self._merge()
+        self._merge()
         logger.debug("merged %s journal entries of sync %s", pending[0], self.sync_id)
 
     def _merge(self) -> None:
