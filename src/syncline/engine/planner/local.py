@@ -454,10 +454,8 @@ class LocalPlanner:
         canonical_columns = ", ".join(
             f"{expression} AS {_canon_name(i)}" for i, expression in enumerate(sql.canonical)
         )
-        reader = pa.RecordBatchReader.from_batches(
-            staged, prefetched(self._unvouched_rows(staged, json_columns))
-        )
-        con.register("_sl_unvouched", reader)
+        ahead = prefetched(self._unvouched_rows(staged, json_columns))
+        con.register("_sl_unvouched", pa.RecordBatchReader.from_batches(staged, ahead))
         try:
             con.execute(
                 f"CREATE OR REPLACE TABLE {_FRESH} AS SELECT {_POSITION}, "
@@ -466,6 +464,8 @@ class LocalPlanner:
             )
         finally:
             con.unregister("_sl_unvouched")
+            # Stops the reading thread (and closes its cursor) even on a failure.
+            ahead.close()
         fingerprinted = (
             f"SELECT p.*, CASE WHEN p._sl_known THEN p._sl_s_fp WHEN p._sl_in THEN f._sl_fp "
             f"END AS _sl_fp FROM {_PROBED} p LEFT JOIN {_FRESH} f "
