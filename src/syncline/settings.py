@@ -23,15 +23,11 @@ PREFIX = "SYNCLINE_"
 def default_planner_memory_limit() -> str:
     """The planner's default DuckDB memory cap: a quarter of the machine's memory.
 
-    The cap is a ceiling, not what a run takes. The planner keeps only narrow columns in
-    DuckDB (per snapshot entry its key and two 64-bit hashes for the join; per planned
-    row its key, hashes, position and id) and drops unchanged rows as they stream
-    through the join, while a first run's columns go to a file on disk. A run's peak
-    memory thus grows by about 100 bytes per model row (measured in ``bench/README.md``:
-    about 450 MB at 1.5M rows, 1.7 GB at 15M for an incremental run) until the cap, and
-    stays there beyond it, DuckDB spilling to the snapshot folder. Set
-    ``SYNCLINE_PLANNER_MEMORY_LIMIT`` (e.g. ``512MB``) to hold a worker to a fixed size
-    at some cost in speed for large models.
+    The cap is a ceiling, not what a run takes: DuckDB works under the smaller join
+    budget (``SYNCLINE_PLANNER_JOIN_MEMORY``, see :attr:`Settings.planner_join_memory`)
+    and may reach the cap only in the one-pass join of a snapshot that fits the budget.
+    A run's peak memory thus stays about flat as the model grows (``bench/README.md``).
+    Set ``SYNCLINE_PLANNER_MEMORY_LIMIT`` (e.g. ``512MB``) to bound that join too.
 
     At least 256 MiB; 1 GiB when the machine's memory cannot be read.
     """
@@ -40,6 +36,30 @@ def default_planner_memory_limit() -> str:
     except (ValueError, OSError, AttributeError):
         return "1GiB"
     return f"{max(256, total // 4 // 2**20)}MiB"
+
+
+DEFAULT_PLANNER_JOIN_MEMORY = "192MiB"
+"""The default working budget of the planner's join against a large snapshot (see
+:attr:`Settings.planner_join_memory`)."""
+
+_SIZE_PARTS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([KMGT])(i?)B?|B)?", re.IGNORECASE)
+
+
+def memory_bytes(size: str) -> int:
+    """The bytes a memory size such as ``512MB``, ``1.5GiB`` or ``2G`` stands for.
+
+    Read as DuckDB reads ``memory_limit``: ``KB``, ``MB``, ... (and a bare ``K``, ``M``,
+    ...) are powers of 1000, ``KiB``, ``MiB``, ... powers of 1024.
+    """
+    match = _SIZE_PARTS.fullmatch(size.strip())
+    if match is None:
+        raise ValueError(f"{size!r} is not a memory size")
+    number, prefix, binary = match.groups()
+    scale = 1
+    if prefix:
+        base = 1024 if binary else 1000
+        scale = base ** ("KMGT".index(prefix.upper()) + 1)
+    return int(float(number) * scale)
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,21 @@ class Settings:
     planner_memory_limit: str | None = field(default_factory=default_planner_memory_limit)
     """DuckDB memory cap of the local planner, e.g. ``2GB`` (``SYNCLINE_PLANNER_MEMORY_LIMIT``);
     a quarter of the machine's memory by default (see :func:`default_planner_memory_limit`)."""
+
+    planner_join_memory: str = DEFAULT_PLANNER_JOIN_MEMORY
+    """Working budget of the local planner's DuckDB, e.g. ``512MB``
+    (``SYNCLINE_PLANNER_JOIN_MEMORY``); never more than the memory cap.
+
+    Two numbers, because they answer two questions. The budget is what DuckDB works in:
+    the join of every model row to the snapshot, the journal's merge, the sorts of a
+    first run's plan all grow with the model, and under the budget DuckDB partitions
+    and spills them to disk, so a run's peak memory stays about flat as the model
+    grows. A snapshot whose keys would not fit the budget is joined narrow (key,
+    prefilter, position and id only), so that what spills is narrow. The cap is the
+    ceiling for the one step that runs faster in memory: the one-pass join of a
+    snapshot that fits the budget, which carries the model's columns through the join
+    and would spill them too. DuckDB's partitioned join itself needs some tens of
+    megabytes: keep the budget above 64MB."""
 
     planner_threads: int | None = None
     """DuckDB threads of the local planner; all cores by default."""
@@ -163,6 +198,13 @@ def load_settings() -> Settings:
             "512MB, 2GB or 1.5GiB"
         )
 
+    join_memory = (_env("planner_join_memory") or DEFAULT_PLANNER_JOIN_MEMORY).strip()
+    if not _MEMORY_SIZE.fullmatch(join_memory):
+        problems.append(
+            f"SYNCLINE_PLANNER_JOIN_MEMORY={join_memory!r} must be a size such as "
+            "256MB, 1GB or 512MiB"
+        )
+
     concurrency = _positive("worker_concurrency", "1", int, problems)
     heartbeat = _positive("worker_heartbeat_seconds", "10", float, problems)
     stale = _positive("worker_stale_seconds", "60", float, problems)
@@ -189,6 +231,7 @@ def load_settings() -> Settings:
         log_level=log_level,
         log_format=log_format,
         planner_memory_limit=memory_limit.strip(),
+        planner_join_memory=join_memory,
         planner_threads=threads,
         workspace=_env("workspace"),
         worker_concurrency=int(concurrency),

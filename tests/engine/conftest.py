@@ -1,6 +1,7 @@
 """The change-detection suites run on both planners, their test bodies unchanged.
 
-Every test of the modules below runs on the local planner and, through the engine
+Every test of the modules below runs on the local planner (once as it picks its join, once
+forced onto its narrow join) and, through the engine
 doubles' :class:`~engine_doubles.Harness`, on the in-warehouse planner over a DuckDB
 file; the suites of :data:`POSTGRES_SUITES` run on PostgreSQL too. The variant travels
 in the environment (see :mod:`warehouse_doubles`), so the subprocesses of the
@@ -39,6 +40,10 @@ POSTGRES_SUITES = {
 }
 """The suites also run on PostgreSQL; each of its tests loads the model over the network
 and opens several sessions per run, so the rest stay on DuckDB to keep the suite fast."""
+
+NARROW_SUITES = {"test_planner_states", "test_snapshot_file"}
+"""Modules beside :data:`SUITES` whose harness runs also take the local planner's narrow
+join: repeated keys and a snapshot file's own life."""
 
 LOCAL_ONLY = {
     # These read or write the local planner's DuckDB snapshot file itself.
@@ -103,6 +108,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
     kinds: list[object] = ["local"]
     name = metafunc.function.__name__
+    if module in SUITES or module in NARROW_SUITES:
+        kinds.append("narrow")
     if module in SUITES and name not in LOCAL_ONLY:
         if name not in NOT_ON_DUCKDB:
             kinds.append("duckdb")
@@ -113,7 +120,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(autouse=True)
 def planner(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The planner this test's harness runs on: ``local``, ``duckdb`` or ``postgres``."""
+    """The planner this test's harness runs on: ``local``, ``narrow``, ``duckdb`` or
+    ``postgres``."""
     kind = str(getattr(request, "param", "local"))
     monkeypatch.setenv(PLANNER, kind)
     if kind != "postgres":

@@ -2,7 +2,8 @@
 
 Which planner the engine doubles use is read from the environment, so that the
 subprocesses of the kill-and-resume tests run on the same one as the test: unset or
-``local`` keeps the Arrow source and the local planner; ``duckdb`` loads the model into
+``local`` keeps the Arrow source and the local planner (``narrow`` too, the planner taking
+its narrow join whatever the snapshot's size); ``duckdb`` loads the model into
 a DuckDB file beside the snapshots; ``postgres`` loads it into a schema of a PostgreSQL
 database. Both use the real source with ``planner: warehouse``.
 """
@@ -20,7 +21,10 @@ from syncline.connectors.sources.duckdb import DuckDBConfig, DuckDBSource
 from syncline.connectors.sources.postgres import PostgresConfig, PostgresSource
 
 PLANNER = "SYNCLINE_TEST_PLANNER"
-"""``local``, ``duckdb`` or ``postgres``: where the doubles' runs plan."""
+"""``local``, ``narrow``, ``duckdb`` or ``postgres``: where the doubles' runs plan."""
+
+LOCAL_VARIANTS = ("local", "narrow")
+"""The variants that run on the local planner."""
 
 DATABASE = "SYNCLINE_TEST_PLANNER_DATABASE"
 """The PostgreSQL database (on the test server) of the ``postgres`` variant."""

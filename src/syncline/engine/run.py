@@ -68,6 +68,8 @@ class RunJob:
     same fact in the snapshot's own form. A dry run journals no doubt of its own.
     """
     memory_limit: str | None = None
+    join_memory: str | None = None
+    """The local planner's join budget (see :attr:`Settings.planner_join_memory`)."""
     threads: int | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """Backoff for batches that fail transiently."""
@@ -317,6 +319,7 @@ class _Run:
             primary_key=self.job.primary_key,
             id_column=self.id_column,
             memory_limit=self.job.memory_limit,
+            join_memory=self.job.join_memory,
             threads=self.job.threads,
             # A dry run of a sync that never ran must not leave a snapshot file behind.
             in_memory=self.job.dry_run and not path.exists(),

@@ -306,6 +306,7 @@ def _build_job(
         clear_and_fill=run.clear_and_fill,
         dry_run=run.dry_run,
         memory_limit=settings.planner_memory_limit,
+        join_memory=settings.planner_join_memory,
         threads=settings.planner_threads,
         installation_id=session.installation_id,
     )

@@ -20,6 +20,16 @@ which plan every row) the columns go to a
 :class:`~syncline.engine.planner.rowfile.RowFile` on disk as they stream in, and only
 the planned rows are fetched back from it, by position. The row file always holds the
 primary key, to name repeated keys.
+
+DuckDB works under the join budget (``SYNCLINE_PLANNER_JOIN_MEMORY``), reaching for
+the memory cap only in that one-pass join against a snapshot that fits the budget. A
+snapshot too large for it is joined narrow instead: only each row's key, prefilter,
+position and id go through the join, under the budget, so that DuckDB partitions and
+spills narrow rows rather than holding the snapshot's hash table or spilling every
+model column. The
+columns go to the row file as they stream in, and the rows the prefilter does not vouch
+for (the few new, changed and unknown ones) are fingerprinted in a second, small step,
+their columns read back from it. Both ways give the same table, and so the same plan.
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ from syncline.engine.planner.rowfile import RowFile, remove_stale
 from syncline.engine.planner.store import SnapshotStore
 from syncline.engine.report import Operation, RowCounts
 from syncline.errors import UserError
+from syncline.settings import memory_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +86,26 @@ PLAN = "scratch.plan"
 """Scratch table of this run's planned rows: the changes, with their positions and ids
 (a view of :data:`JOINED` when it would hold every model row)."""
 
+_PROBED = "scratch.probed"
+"""Scratch table of the narrow join (see :meth:`LocalPlanner._probe_sql`): the rows of
+:data:`JOINED` before their fingerprint."""
+
+_FRESH = "scratch.fresh"
+"""Scratch table of the fingerprints the narrow join computes afresh, by position."""
+
+_PROBED_COLUMNS = "_sl_key, _sl_in, _sl_known, _sl_s_key, _sl_s_fp, _sl_h, _sl_pos, _sl_id"
+"""What the join to the snapshot gives each row, before its fingerprint."""
+
+_VOUCHING_SNAPSHOT = (
+    "SELECT key, fp, CASE WHEN fp IS NOT NULL AND doubt IS NULL THEN h END AS h FROM snapshot"
+)
+"""The snapshot's side of the join: three narrow columns per entry. Only a settled entry
+with a prefilter can vouch for a fingerprint."""
+
+_JOIN_BYTES_PER_ENTRY = 128
+"""About what one snapshot entry takes in the join's hash table (measured: about 110
+bytes for keys of up to 12 characters), to tell whether the snapshot fits the budget."""
+
 _POSITION = "_sl_pos"
 _ID = "_sl_id"
 _STATE = "_sl_state"
@@ -99,6 +130,24 @@ _WINDOW = 1 << 20
 """Model positions whose planned rows are sorted at once when they are read out."""
 
 _WINDOW_BATCH = 1 << 16
+
+
+@dataclass(frozen=True)
+class _Expressions:
+    """The SQL of one ingest, shared by the one-pass and the narrow join."""
+
+    key: str
+    """The canonical key, as ``_sl_key``."""
+    prefilter: str
+    """The prefilter, as ``_sl_h``."""
+    identity: str
+    """The id column, as ``_sl_id``."""
+    canonical: list[str]
+    """The canonical string of each compared column, in fingerprint order."""
+    fingerprint: str
+    """The md5 fingerprint over the canonical columns named by :func:`_canon_name`."""
+    passed: list[str]
+    """Every staged model column (JSON ones canonicalised too)."""
 
 
 @dataclass
@@ -128,6 +177,7 @@ class LocalPlanner:
         primary_key: str,
         id_column: str,
         memory_limit: str | None = None,
+        join_memory: str | None = None,
         threads: int | None = None,
         in_memory: bool = False,
         rebuild: bool = False,
@@ -144,12 +194,16 @@ class LocalPlanner:
         self._carried: list[str] = []
         """Model columns that DuckDB carries through the join for the rows it keeps; the
         row file then holds the primary key only."""
+        self.narrow_join = False
+        """Whether the last ingest joined narrow columns under the join budget (a snapshot
+        too large for it) rather than every column in one pass."""
         self.primary_key = primary_key
         self.id_column = id_column
         self.store = SnapshotStore(
             snapshot_dir,
             sync_id,
             memory_limit=memory_limit,
+            join_memory=join_memory,
             threads=threads,
             in_memory=in_memory,
             rebuild=rebuild,
@@ -200,7 +254,8 @@ class LocalPlanner:
         if self._rows is not None:
             self._rows.close()
         self._projected = projected
-        self._carried = self._carry(projected)
+        self.narrow_join = self._too_large_to_join()
+        self._carried = [] if self.narrow_join else self._carry(projected)
         stored = self.columns if not self._carried else [self.primary_key]
         rows = self._rows = RowFile(
             pa.schema([projected.field(name) for name in stored]),
@@ -238,8 +293,16 @@ class LocalPlanner:
         # DuckDB cannot count a stream's rows, takes it for the smaller side of the join
         # and would hold all of it in a hash table: the snapshot must be the side built.
         con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+        expressions = self._expressions(projected, json_columns, salt)
         try:
-            con.execute(self._ingest_sql(projected, json_columns, salt))
+            if self.narrow_join:
+                con.execute(self._probe_sql(expressions))
+            elif self.store.snapshot_size() == 0:
+                # Nothing to hold in memory: the rows DuckDB keeps may spill as they come.
+                con.execute(self._ingest_sql(expressions))
+            else:
+                with self.store.at_cap():
+                    con.execute(self._ingest_sql(expressions))
         except duckdb.Error:
             # DuckDB reports a failing source as its own error; the source's is the cause.
             if failures:
@@ -253,6 +316,8 @@ class LocalPlanner:
             ahead.close()
         rows.finish()
         self._rows_read = stats.query_size
+        if self.narrow_join:
+            self._fingerprint_probed(expressions, staged, json_columns)
         con.execute(
             f"CREATE OR REPLACE VIEW {CURRENT} AS "
             f"SELECT * FROM {JOINED} WHERE {_STATE} <> {_REMOVED}"
@@ -284,10 +349,20 @@ class LocalPlanner:
             return []
         return list(self.columns)
 
-    def _ingest_sql(self, projected: pa.Schema, json_columns: list[str], salt: str) -> str:
-        """One statement: canonical key and prefilter of each row, its full outer join to
-        the snapshot, the md5 fingerprint only where the prefilter does not vouch for it,
-        and the state of every model row and of every snapshot key the model lost."""
+    def _too_large_to_join(self) -> bool:
+        """True when the snapshot's side of the join would outgrow the join budget.
+
+        Joined in one pass, every model column rides through the join, and DuckDB would
+        spill those wide rows once the snapshot's hash table outgrows its limit: fast
+        while the snapshot fits, slow (or as large as the snapshot) beyond it.
+        """
+        entries = self.store.snapshot_size()
+        return entries * _JOIN_BYTES_PER_ENTRY > memory_bytes(self.store.join_memory)
+
+    def _expressions(
+        self, projected: pa.Schema, json_columns: list[str], salt: str
+    ) -> _Expressions:
+        """The SQL that canonicalises, prefilters and fingerprints one model row."""
         canonical: dict[str, str] = {}
         hashed: dict[str, str] = {}
         for name in self.columns:
@@ -303,43 +378,137 @@ class LocalPlanner:
             [FINGERPRINT_SCHEME, salt]
             + [f"{name}:{projected.field(name).type}:{name in json_columns}" for name in compared]
         )
-        passed = [quote_identifier(name) for name in self.columns] + [
-            quote_identifier(_json_name(i)) for i in range(len(json_columns))
-        ]
-        incoming = ", ".join(
-            [*passed, _POSITION, "TRUE AS _sl_in"]
-            + [f"{canonical[self.primary_key]} AS _sl_key"]
-            + [f"{prefilter_sql([hashed[name] for name in compared], signature)} AS _sl_h"]
-            + [f"{quote_identifier(self.id_column)} AS {_ID}"]
+        return _Expressions(
+            key=f"{canonical[self.primary_key]} AS _sl_key",
+            prefilter=f"{prefilter_sql([hashed[name] for name in compared], signature)} AS _sl_h",
+            identity=f"{quote_identifier(self.id_column)} AS {_ID}",
+            canonical=[canonical[name] for name in compared],
+            fingerprint=fingerprint_sql([_canon_name(i) for i in range(len(compared))], salt),
+            passed=[quote_identifier(name) for name in self.columns]
+            + [quote_identifier(_json_name(i)) for i in range(len(json_columns))],
         )
-        # Only a settled entry with a prefilter can vouch for a fingerprint; the side of
-        # the join held in memory keeps three narrow columns per snapshot entry.
-        vouching = "CASE WHEN fp IS NOT NULL AND doubt IS NULL THEN h END"
+
+    def _ingest_sql(self, sql: _Expressions) -> str:
+        """One statement: canonical key and prefilter of each row, its full outer join to
+        the snapshot, the md5 fingerprint only where the prefilter does not vouch for it,
+        and the state of every model row and of every snapshot key the model lost."""
+        incoming = ", ".join(
+            [*sql.passed, _POSITION, "TRUE AS _sl_in", sql.key, sql.prefilter, sql.identity]
+        )
         joined = (
             "SELECT c.*, s.key AS _sl_s_key, s.fp AS _sl_s_fp, "
             "coalesce(c._sl_h = s.h, false) AS _sl_known "
             f"FROM (SELECT {incoming} FROM _sl_incoming) c "
-            f"FULL JOIN (SELECT key, fp, {vouching} AS h FROM snapshot) s "
-            "ON s.key = c._sl_key"
+            f"FULL JOIN ({_VOUCHING_SNAPSHOT}) s ON s.key = c._sl_key"
         )
         # Canonical strings only for the model rows that need a fingerprint: a CASE
         # computes its branch for those rows alone.
         needs_md5 = "_sl_in AND NOT _sl_known"
         canonical_columns = ", ".join(
-            f"CASE WHEN {needs_md5} THEN {canonical[name]} END AS {_canon_name(i)}"
-            for i, name in enumerate(compared)
+            f"CASE WHEN {needs_md5} THEN {expression} END AS {_canon_name(i)}"
+            for i, expression in enumerate(sql.canonical)
         )
-        fingerprint = fingerprint_sql([_canon_name(i) for i in range(len(compared))], salt)
         carried = "".join(f", {quote_identifier(name)}" for name in self._carried)
-        canonicalised = (
-            f"SELECT _sl_key, _sl_in, _sl_known, _sl_s_key, _sl_s_fp, _sl_h, {_POSITION}, "
-            f"{_ID}{carried}, {canonical_columns} FROM ({joined})"
-        )
+        canonicalised = f"SELECT {_PROBED_COLUMNS}{carried}, {canonical_columns} FROM ({joined})"
         fingerprinted = (
-            "SELECT _sl_key, _sl_in, _sl_known, _sl_s_key, _sl_s_fp, _sl_h, "
-            f"{_POSITION}, {_ID}{carried}, CASE WHEN _sl_known THEN _sl_s_fp "
-            f"WHEN _sl_in THEN {fingerprint} END AS _sl_fp FROM ({canonicalised})"
+            f"SELECT {_PROBED_COLUMNS}{carried}, CASE WHEN _sl_known THEN _sl_s_fp "
+            f"WHEN _sl_in THEN {sql.fingerprint} END AS _sl_fp FROM ({canonicalised})"
         )
+        return (
+            f"CREATE OR REPLACE TABLE {JOINED} AS SELECT x.* FROM "
+            f"(SELECT {self._outer_columns()} FROM ({fingerprinted})) x{self._kept('x')}"
+        )
+
+    def _probe_sql(self, sql: _Expressions) -> str:
+        """The narrow join: each model row's key, prefilter, position and id joined to
+        the snapshot, every other column left in the row file.
+
+        Rows the prefilter vouches for are unchanged and are dropped here (unless the
+        planner keeps every row, or the key has a failed row); the others wait in
+        :data:`_PROBED` for :meth:`_fingerprint_probed`.
+        """
+        incoming = ", ".join([_POSITION, "TRUE AS _sl_in", sql.key, sql.prefilter, sql.identity])
+        joined = (
+            "SELECT c.*, s.key AS _sl_s_key, s.fp AS _sl_s_fp, "
+            "coalesce(c._sl_h = s.h, false) AS _sl_known "
+            f"FROM (SELECT {incoming} FROM _sl_incoming) c "
+            f"FULL JOIN ({_VOUCHING_SNAPSHOT}) s ON s.key = c._sl_key"
+        )
+        kept = ""
+        if not self._keep_every_row:
+            kept = (
+                " LEFT JOIN (SELECT DISTINCT key AS _sl_f_key FROM failed) f "
+                "ON f._sl_f_key = x._sl_key WHERE NOT x._sl_known OR f._sl_f_key IS NOT NULL"
+            )
+        return (
+            f"CREATE OR REPLACE TABLE {_PROBED} AS SELECT x.* FROM "
+            f"(SELECT {_PROBED_COLUMNS} FROM ({joined})) x{kept}"
+        )
+
+    def _fingerprint_probed(
+        self, sql: _Expressions, staged: pa.Schema, json_columns: list[str]
+    ) -> None:
+        """Finish the narrow join: fingerprint the probed rows the prefilter did not vouch
+        for, their columns taken back from the row file, and give every row its state."""
+        con = self.store.connection
+        canonical_columns = ", ".join(
+            f"{expression} AS {_canon_name(i)}" for i, expression in enumerate(sql.canonical)
+        )
+        ahead = prefetched(self._unvouched_rows(staged, json_columns))
+        con.register("_sl_unvouched", pa.RecordBatchReader.from_batches(staged, ahead))
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TABLE {_FRESH} AS SELECT {_POSITION}, "
+                f"{sql.fingerprint} AS _sl_fp FROM "
+                f"(SELECT {_POSITION}, {canonical_columns} FROM _sl_unvouched)"
+            )
+        finally:
+            con.unregister("_sl_unvouched")
+            # Stops the reading thread (and closes its cursor) even on a failure.
+            ahead.close()
+        fingerprinted = (
+            f"SELECT p.*, CASE WHEN p._sl_known THEN p._sl_s_fp WHEN p._sl_in THEN f._sl_fp "
+            f"END AS _sl_fp FROM {_PROBED} p LEFT JOIN {_FRESH} f "
+            f"ON f.{_POSITION} = p.{_POSITION}"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TABLE {JOINED} AS "
+            f"SELECT {self._outer_columns()} FROM ({fingerprinted})"
+        )
+        con.execute(f"DROP TABLE {_FRESH}")
+        con.execute(f"DROP TABLE {_PROBED}")
+
+    def _unvouched_rows(
+        self, staged: pa.Schema, json_columns: list[str]
+    ) -> Iterator[pa.RecordBatch]:
+        """The probed model rows that need a fingerprint, read back from the row file in
+        model order, shaped as the ingest staged them (JSON columns canonicalised)."""
+        if self._rows is None:
+            raise RuntimeError("fingerprinting before ingest()")
+        cursor = self.store.connection.cursor()
+        try:
+            positions = cursor.execute(
+                f"SELECT {_POSITION} FROM {_PROBED} WHERE _sl_in AND NOT _sl_known "
+                f"ORDER BY {_POSITION}"
+            ).to_arrow_reader(_WINDOW_BATCH)
+            for chunk in positions:
+                if not chunk.num_rows:
+                    continue
+                wanted = chunk.column(0)
+                rows = self._rows.take(wanted)
+                extra = [
+                    canonical_json_array(
+                        rows.column(name).combine_chunks(), self._projected.field(name).type
+                    )
+                    for name in json_columns
+                ]
+                arrays = [rows.column(name).combine_chunks() for name in self.columns]
+                yield pa.RecordBatch.from_arrays([*arrays, *extra, wanted], schema=staged)
+        finally:
+            cursor.close()
+
+    def _outer_columns(self) -> str:
+        """The columns of :data:`JOINED`, from a joined row's probe and fingerprint."""
         state = (
             f"CASE WHEN _sl_in IS NULL THEN {_REMOVED} "
             f"WHEN _sl_key IS NULL THEN {_NULL_KEY} "
@@ -348,7 +517,7 @@ class LocalPlanner:
             f"WHEN _sl_fp = _sl_s_fp THEN {_UNCHANGED} "
             f"ELSE {_CHANGED} END"
         )
-        outer = ", ".join(
+        return ", ".join(
             [
                 "coalesce(_sl_key, _sl_s_key) AS _sl_key",
                 "_sl_fp",
@@ -360,17 +529,17 @@ class LocalPlanner:
                 *(quote_identifier(name) for name in self._carried),
             ]
         )
-        kept = ""
-        if not self._keep_every_row:
-            # Built from the failed-row index (small): the join's build side stays small.
-            kept = (
-                " LEFT JOIN (SELECT DISTINCT key AS _sl_f_key FROM failed) f "
-                "ON f._sl_f_key = x._sl_key "
-                f"WHERE x.{_STATE} <> {_UNCHANGED} OR x._sl_fresh OR f._sl_f_key IS NOT NULL"
-            )
+
+    def _kept(self, alias: str) -> str:
+        """The join and filter that drop unchanged rows nothing in the run needs."""
+        if self._keep_every_row:
+            return ""
+        # Built from the failed-row index (small): the join's build side stays small.
         return (
-            f"CREATE OR REPLACE TABLE {JOINED} AS SELECT x.* FROM "
-            f"(SELECT {outer} FROM ({fingerprinted})) x{kept}"
+            " LEFT JOIN (SELECT DISTINCT key AS _sl_f_key FROM failed) f "
+            f"ON f._sl_f_key = {alias}._sl_key "
+            f"WHERE {alias}.{_STATE} <> {_UNCHANGED} OR {alias}._sl_fresh "
+            "OR f._sl_f_key IS NOT NULL"
         )
 
     def check_unique_keys(self) -> None:

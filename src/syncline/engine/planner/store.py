@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -35,7 +37,11 @@ import pyarrow.compute as pc
 from syncline.engine.canonical import FINGERPRINT_SCHEME
 from syncline.engine.report import Operation
 from syncline.errors import ConfigError, RunError
-from syncline.settings import default_planner_memory_limit
+from syncline.settings import (
+    DEFAULT_PLANNER_JOIN_MEMORY,
+    default_planner_memory_limit,
+    memory_bytes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,14 +124,21 @@ class SnapshotStore:
         sync_id: int,
         *,
         memory_limit: str | None = None,
+        join_memory: str | None = None,
         threads: int | None = None,
         in_memory: bool = False,
         rebuild: bool = False,
     ) -> None:
-        if memory_limit is not None and not _MEMORY_LIMIT.match(memory_limit):
-            raise ConfigError(
-                f"planner memory limit {memory_limit!r} is not a size; use e.g. '2GB' or '512MiB'"
-            )
+        for what, size in (("memory limit", memory_limit), ("join memory", join_memory)):
+            if size is not None and not _MEMORY_LIMIT.match(size):
+                raise ConfigError(
+                    f"planner {what} {size!r} is not a size; use e.g. '2GB' or '512MiB'"
+                )
+        self.memory_limit = (memory_limit or default_planner_memory_limit()).strip()
+        budget = (join_memory or DEFAULT_PLANNER_JOIN_MEMORY).strip()
+        self.join_memory = min(budget, self.memory_limit, key=memory_bytes)
+        """DuckDB's memory limit but while the planner joins the model to a snapshot that
+        fits it in one pass: the join budget, or the cap when that is lower."""
         if threads is not None and threads < 1:
             raise ConfigError(f"planner threads {threads!r} must be a positive integer")
         self.sync_id = sync_id
@@ -141,22 +154,42 @@ class SnapshotStore:
                 code="SNAPSHOT_LOCKED",
                 sync_id=sync_id,
             ) from None
-        self._configure(memory_limit, threads)
+        self._configure(threads)
         self._create_schema(rebuild)
         self._check_prefilters()
         self._doubted: dict[int, int] = {}
         row = self.connection.execute("SELECT max(batch) FROM journal").fetchone()
         self._last_batch = int(row[0]) if row and row[0] is not None else 0
 
-    def _configure(self, memory_limit: str | None, threads: int | None) -> None:
+    def _configure(self, threads: int | None) -> None:
         con = self.connection
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET temp_directory = '{_quote(str(_spill_dir(self.path)))}'")
-        limit = memory_limit.strip() if memory_limit is not None else default_planner_memory_limit()
-        con.execute(f"SET memory_limit = '{_quote(limit)}'")
+        con.execute(f"SET memory_limit = '{_quote(self.join_memory)}'")
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("ATTACH ':memory:' AS scratch")
+
+    @contextmanager
+    def at_cap(self) -> Iterator[None]:
+        """Let DuckDB take up to the memory cap for the statements run inside.
+
+        Every other statement runs under :attr:`join_memory`, where a hash join or a
+        sort that outgrows it partitions its data and spills, and tables DuckDB holds
+        move to the spill folder: a run takes about the budget whatever the model's
+        size. The one-pass join of a snapshot that fits the budget runs at the cap, so
+        that the model's columns it carries never spill.
+        """
+        con = self.connection
+        con.execute(f"SET memory_limit = '{_quote(self.memory_limit)}'")
+        try:
+            yield
+        finally:
+            try:
+                con.execute(f"SET memory_limit = '{_quote(self.join_memory)}'")
+            except duckdb.OutOfMemoryException:
+                # What DuckDB holds cannot all move to disk now: stay at the cap.
+                logger.debug("sync %s: DuckDB cannot shrink to the budget", self.sync_id)
 
     def _create_schema(self, rebuild: bool) -> None:
         con = self.connection
@@ -339,10 +372,14 @@ class SnapshotStore:
 
     def merge(self) -> None:
         """Fold the journal into the snapshot and the failed-row index, atomically."""
-        con = self.connection
-        pending = con.execute("SELECT count(*) FROM journal").fetchone()
+        pending = self.connection.execute("SELECT count(*) FROM journal").fetchone()
         if not pending or pending[0] == 0:
             return
+        self._merge()
+        logger.debug("merged %s journal entries of sync %s", pending[0], self.sync_id)
+
+    def _merge(self) -> None:
+        con = self.connection
         # A key has at most one doubt and one outcome: a plan holds each key once, and
         # the journal is merged before the next plan is made. An outcome settles the
         # doubt; the doubts left are rows sent with an unknown fate. (Made before the
@@ -384,7 +421,6 @@ class SnapshotStore:
             raise
         finally:
             con.execute(f"DROP TABLE IF EXISTS {_UNSETTLED}")
-        logger.debug("merged %s journal entries of sync %s", pending[0], self.sync_id)
 
     def replace_baseline(self, current: str) -> None:
         """Make the rows of ``current`` the acknowledged snapshot; clear failed rows."""
