@@ -38,6 +38,10 @@ def default_planner_memory_limit() -> str:
     return f"{max(256, total // 4 // 2**20)}MiB"
 
 
+MIN_PLANNER_JOIN_MEMORY = 64 * 2**20
+"""The smallest join budget: DuckDB's partitioned join of a few hundred thousand rows
+already ran out of memory at 32 MB."""
+
 DEFAULT_PLANNER_JOIN_MEMORY = "192MiB"
 """The default working budget of the planner's join against a large snapshot (see
 :attr:`Settings.planner_join_memory`)."""
@@ -203,6 +207,12 @@ def load_settings() -> Settings:
         problems.append(
             f"SYNCLINE_PLANNER_JOIN_MEMORY={join_memory!r} must be a size such as "
             "256MB, 1GB or 512MiB"
+        )
+    elif memory_bytes(join_memory) < MIN_PLANNER_JOIN_MEMORY:
+        # Below this DuckDB's partitioned join runs out of memory on large snapshots.
+        problems.append(
+            f"SYNCLINE_PLANNER_JOIN_MEMORY={join_memory!r} is too small for the planner's "
+            "joins; give it at least 64MiB"
         )
 
     concurrency = _positive("worker_concurrency", "1", int, problems)

@@ -206,6 +206,9 @@ def test_the_join_budget_has_a_fixed_default_and_an_environment_name(
     monkeypatch.setenv("SYNCLINE_PLANNER_JOIN_MEMORY", "lots")
     with pytest.raises(ConfigError, match="SYNCLINE_PLANNER_JOIN_MEMORY"):
         load_settings()
+    monkeypatch.setenv("SYNCLINE_PLANNER_JOIN_MEMORY", "32MB")
+    with pytest.raises(ConfigError, match="at least 64MiB"):
+        load_settings()
 
 
 @pytest.mark.parametrize(
