@@ -3,7 +3,8 @@
 Generates ``--rows`` rows (default 10 million) of ten mixed columns with DuckDB, then a
 changed copy (1% changed, one column each with NULL transitions among them, 0.5% removed,
 0.5% added). Both contenders get the changed rows as the same in-memory Arrow table and
-the same DuckDB memory cap and threads, each in a child process of its own:
+the same DuckDB memory and threads (for the planner, ``--memory-limit`` is both its cap
+and its join budget), each in a child process of its own:
 
 - *bare DuckDB*: the snapshot of the first rows as (key, 64-bit ``hash()``) in a
   ``.duckdb`` file; timed: hash every changed row into a new snapshot table in that file,
@@ -184,7 +185,15 @@ def planner(data: Path, work: Path, memory_limit: str) -> dict[str, Any]:
     from syncline.engine.report import Operation
 
     def open_planner() -> LocalPlanner:
-        return LocalPlanner(work, 1, primary_key="id", id_column="id", memory_limit=memory_limit)
+        # The same memory as the bare script: the cap is also the planner's join budget.
+        return LocalPlanner(
+            work,
+            1,
+            primary_key="id",
+            id_column="id",
+            memory_limit=memory_limit,
+            join_memory=memory_limit,
+        )
 
     previous = _load(data, "prev")
     first = open_planner()
