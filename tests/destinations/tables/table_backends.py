@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import psycopg
 import pymysql
+import pytest
 
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.engine.report import RejectedRow, RunProgress, RunStatus
@@ -121,6 +122,17 @@ class PostgresBackend(Backend):
         self.conn.close()
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module", name="backend")
+def own_postgres_backend() -> Iterator[PostgresBackend]:
+    """A PostgreSQL database of the module's own, so that its sessions and table
+    statistics are the module's; a module imports it in place of the shared ``backend``."""
+    made = PostgresBackend()
+    try:
+        yield made
+    finally:
+        made.close()
 
 
 class MariaDBBackend(Backend):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pyarrow as pa
 import pytest
-from table_backends import Backend, OpenDestination, PostgresBackend
+from table_backends import (
+    Backend,
+    OpenDestination,
+    own_postgres_backend,  # noqa: F401 - the module's backend fixture
+)
 
 from syncline.connectors.destinations.base import SyncMode, WriteAction, WriteBatch
 from syncline.connectors.destinations.postgres.client import PostgresDestination
@@ -14,16 +16,6 @@ from syncline.connectors.destinations.postgres.client import PostgresDestination
 pytestmark = pytest.mark.postgres
 
 FIELDS = {"id": pa.int64(), "name": pa.string()}
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[Backend]:
-    """A PostgreSQL database of this module's own."""
-    made = PostgresBackend()
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def _upsert(ids: list[int], names: list[str | None]) -> WriteBatch:

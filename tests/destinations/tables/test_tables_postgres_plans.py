@@ -9,11 +9,14 @@ table, which makes every batch as slow as a full read.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pyarrow as pa
 import pytest
-from table_backends import Backend, PostgresBackend
+from table_backends import (
+    Backend,
+    PostgresBackend,
+    own_postgres_backend,  # noqa: F401 - the module's backend fixture
+)
 
 from syncline.connectors.destinations.base import (
     FieldSpec,
@@ -28,16 +31,6 @@ pytestmark = pytest.mark.postgres
 
 TABLE_ROWS = 200_000
 BATCH_ROWS = 20_000
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[PostgresBackend]:
-    """A database of this module's own, so that its table statistics are this module's."""
-    made = PostgresBackend()
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def _table_read(backend: PostgresBackend, table: str) -> int:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pyarrow as pa
 import pytest
-from table_backends import Backend, PostgresBackend
+from table_backends import (
+    Backend,
+    PostgresBackend,
+    own_postgres_backend,  # noqa: F401 - the module's backend fixture
+)
 
 from syncline.connectors.destinations.base import (
     FieldSpec,
@@ -26,16 +29,6 @@ from syncline.errors import ConnectorError
 pytestmark = pytest.mark.postgres
 
 FIELDS = {"id": pa.int64(), "name": pa.string()}
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[Backend]:
-    """A PostgreSQL database of this module's own: its sessions are this module's."""
-    made = PostgresBackend()
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def _destination(config: dict[str, object]) -> PostgresDestination:
