@@ -143,6 +143,17 @@ def _rss_kib() -> tuple[int, int]:
     return found.get("VmRSS", 0), found.get("VmHWM", 0)
 
 
+def _report(seconds: float, cpu: float, counts: dict[str, int], before: int) -> dict[str, Any]:
+    """What a contender's child process prints for the parent: timings, counts, memory."""
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "counts": counts,
+        "rss_before_kib": before,
+        "peak_kib": _rss_kib()[1],
+    }
+
+
 def bare(data: Path, work: Path, memory_limit: str) -> dict[str, Any]:
     """The bare DuckDB script; returns seconds and counts (run in a child process)."""
     import duckdb
@@ -170,13 +181,7 @@ def bare(data: Path, work: Path, memory_limit: str) -> dict[str, Any]:
 
     counts = dict(con.execute("SELECT op, count(*) FROM changes GROUP BY op").fetchall())
     con.close()
-    return {
-        "seconds": seconds,
-        "cpu": cpu,
-        "counts": counts,
-        "rss_before_kib": before,
-        "peak_kib": _rss_kib()[1],
-    }
+    return _report(seconds, cpu, counts, before)
 
 
 def planner(data: Path, work: Path, memory_limit: str) -> dict[str, Any]:
@@ -222,13 +227,7 @@ def planner(data: Path, work: Path, memory_limit: str) -> dict[str, Any]:
         "changed": plan.counts.changed,
         "removed": plan.counts.removed,
     }
-    return {
-        "seconds": seconds,
-        "cpu": cpu,
-        "counts": counts,
-        "rss_before_kib": before,
-        "peak_kib": _rss_kib()[1],
-    }
+    return _report(seconds, cpu, counts, before)
 
 
 def _child(kind: str, data: Path, memory_limit: str) -> dict[str, Any]:
