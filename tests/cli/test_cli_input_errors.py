@@ -56,3 +56,34 @@ def test_runs_limit_must_be_at_least_one(syncline: Invoke, limit: str) -> None:
 
     assert result.code == ExitCode.USER_ERROR
     assert "--limit" in result.err
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("runs", "anything", "--limit", "0"), "--limit"),
+        (("runs", "anything", "--no-such-option"), "--no-such-option"),
+        (("runs",), "'sync'"),
+        (("no-such-command",), "no-such-command"),
+    ],
+    ids=["bad-value", "unknown-option", "missing-argument", "unknown-command"],
+)
+def test_a_usage_error_is_one_line_pointing_at_the_help(
+    syncline: Invoke, args: tuple[str, ...], named: str
+) -> None:
+    result = syncline(*args)
+
+    assert result.code == ExitCode.USER_ERROR
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("error: ")
+    assert named in lines[0]
+    assert "--help" in lines[0]
+
+
+def test_a_group_without_a_command_shows_its_help(syncline: Invoke) -> None:
+    result = syncline("keys")
+
+    assert result.code == ExitCode.USER_ERROR
+    assert "Make, list and revoke API keys." in result.out + result.err
+    assert "create" in result.out + result.err

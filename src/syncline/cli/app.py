@@ -131,12 +131,16 @@ def run_cli(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except typer.TyperException as exc:
-        # Usage errors: an unknown option, a missing argument, a bad value.
         show = getattr(exc, "show", None)
-        if show is not None:
+        if type(exc).__name__ == "NoArgsIsHelpError" and show is not None:
+            # A group named without a command: its help is the answer.
             show()
-        else:
-            _error(exc.format_message())
+            return ExitCode.USER_ERROR
+        # Usage errors (an unknown option, a missing argument, a bad value) are one line
+        # like every other error, pointing at the command's help for the usage.
+        context = getattr(exc, "ctx", None)
+        command = context.command_path if context is not None else "syncline"
+        _error(f"{exc.format_message().rstrip('.')} (see `{command} --help`)")
         return ExitCode.USER_ERROR
     except typer.Abort:
         _error("aborted")
