@@ -46,7 +46,13 @@ DEFAULT_PLANNER_JOIN_MEMORY = "192MiB"
 """The default working budget of the planner's join against a large snapshot (see
 :attr:`Settings.planner_join_memory`)."""
 
-_SIZE_PARTS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([KMGT])(i?)B?|B)?", re.IGNORECASE)
+_MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([KMGT])(iB|B)?|B)?", re.IGNORECASE)
+"""A memory size as DuckDB's memory_limit takes it, e.g. ``512MB``, ``1.5GiB`` or ``2G``."""
+
+
+def is_memory_size(size: str) -> bool:
+    """Whether ``size`` is a memory size :func:`memory_bytes` reads."""
+    return _MEMORY_SIZE.fullmatch(size.strip()) is not None
 
 
 def memory_bytes(size: str) -> int:
@@ -55,13 +61,13 @@ def memory_bytes(size: str) -> int:
     Read as DuckDB reads ``memory_limit``: ``KB``, ``MB``, ... (and a bare ``K``, ``M``,
     ...) are powers of 1000, ``KiB``, ``MiB``, ... powers of 1024.
     """
-    match = _SIZE_PARTS.fullmatch(size.strip())
+    match = _MEMORY_SIZE.fullmatch(size.strip())
     if match is None:
         raise ValueError(f"{size!r} is not a memory size")
-    number, prefix, binary = match.groups()
+    number, prefix, suffix = match.groups()
     scale = 1
     if prefix:
-        base = 1024 if binary else 1000
+        base = 1024 if suffix and suffix.lower() == "ib" else 1000
         scale = base ** ("KMGT".index(prefix.upper()) + 1)
     return int(float(number) * scale)
 
@@ -160,10 +166,6 @@ def _env(name: str) -> str | None:
     return None
 
 
-_MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B|[KMGT])?", re.IGNORECASE)
-"""A memory size as DuckDB's memory_limit takes it, e.g. ``512MB`` or ``1.5GiB``."""
-
-
 def load_settings() -> Settings:
     """Read and validate every setting from the environment."""
     problems: list[str] = []
@@ -196,14 +198,14 @@ def load_settings() -> Settings:
             problems.append(f"SYNCLINE_PLANNER_THREADS={raw_threads!r} must be a positive integer")
 
     memory_limit = _env("planner_memory_limit") or default_planner_memory_limit()
-    if not _MEMORY_SIZE.fullmatch(memory_limit.strip()):
+    if not is_memory_size(memory_limit):
         problems.append(
             f"SYNCLINE_PLANNER_MEMORY_LIMIT={memory_limit!r} must be a size such as "
             "512MB, 2GB or 1.5GiB"
         )
 
     join_memory = (_env("planner_join_memory") or DEFAULT_PLANNER_JOIN_MEMORY).strip()
-    if not _MEMORY_SIZE.fullmatch(join_memory):
+    if not is_memory_size(join_memory):
         problems.append(
             f"SYNCLINE_PLANNER_JOIN_MEMORY={join_memory!r} must be a size such as "
             "256MB, 1GB or 512MiB"

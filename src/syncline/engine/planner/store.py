@@ -25,7 +25,6 @@ again, absent ones are removed.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,12 +39,11 @@ from syncline.errors import ConfigError, RunError
 from syncline.settings import (
     DEFAULT_PLANNER_JOIN_MEMORY,
     default_planner_memory_limit,
+    is_memory_size,
     memory_bytes,
 )
 
 logger = logging.getLogger(__name__)
-
-_MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|[KMGT]i?B)\s*$", re.IGNORECASE)
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -130,7 +128,7 @@ class SnapshotStore:
         rebuild: bool = False,
     ) -> None:
         for what, size in (("memory limit", memory_limit), ("join memory", join_memory)):
-            if size is not None and not _MEMORY_LIMIT.match(size):
+            if size is not None and not is_memory_size(size):
                 raise ConfigError(
                     f"planner {what} {size!r} is not a size; use e.g. '2GB' or '512MiB'"
                 )
