@@ -48,18 +48,7 @@ WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')
 ORDER BY a.attnum
 """
 
-_UNIQUE_SQL = """
-SELECT 1
-FROM pg_index i
-JOIN pg_class c ON c.oid = i.indrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
-WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
-  AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL
-"""
-
-
-_ID_INDEX_SQL = """
+_ID_INDEXES = """
 SELECT 1
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indrelid
@@ -68,9 +57,14 @@ JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_am am ON am.oid = ic.relam
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
 WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
-  AND am.amname IN ('btree', 'hash') AND i.indpred IS NULL AND i.indexprs IS NULL
-  AND i.indisvalid
+  AND i.indpred IS NULL AND i.indexprs IS NULL
 """
+"""The table's indexes whose first key is the id column, on the column itself."""
+
+_UNIQUE_SQL = _ID_INDEXES + "  AND i.indisunique AND i.indnkeyatts = 1\n"
+"""Whether the id column alone is unique: keyed modes need it to match rows."""
+
+_ID_INDEX_SQL = _ID_INDEXES + "  AND am.amname IN ('btree', 'hash') AND i.indisvalid\n"
 """Whether an index of the table looks rows up by the id column alone (its first key)."""
 
 _INDEX_LOOKUPS = ("SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off")
