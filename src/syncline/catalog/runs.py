@@ -142,30 +142,25 @@ class RunQueue:
 
     def get(self, run_id: int, *, sync: SyncRecord | int | str | None = None) -> RunRecord:
         """The run with this id in this workspace (and of ``sync`` when given)."""
-        query = (
+        in_workspace = (
             select(RunRecord)
             .join(SyncRecord, SyncRecord.id == RunRecord.sync_id)
             .where(RunRecord.id == run_id, SyncRecord.workspace_id == self.workspace_id)
         )
-        if sync is not None:
-            query = query.where(RunRecord.sync_id == self._sync(sync).id)
-        run = self.session.scalar(query)
+        if sync is None:
+            run = self.session.scalar(in_workspace)
+            if run is None:
+                raise NotFoundError("sync run", run_id)
+            return run
+        record = self._sync(sync)
+        run = self.session.scalar(in_workspace.where(RunRecord.sync_id == record.id))
         if run is None:
-            named = sync.slug if isinstance(sync, SyncRecord) else sync
-            hint = f"it is not a run of sync {named!r}" if sync is not None else None
-            if hint is not None and self._exists_elsewhere(run_id):
-                raise NotFoundError("sync run", run_id, hint=hint)
-            raise NotFoundError("sync run", run_id)
+            # Say so when the id is a run of another sync of this workspace.
+            hint = None
+            if self.session.scalar(in_workspace) is not None:
+                hint = f"it is not a run of sync {record.slug!r}"
+            raise NotFoundError("sync run", run_id, hint=hint)
         return run
-
-    def _exists_elsewhere(self, run_id: int) -> bool:
-        """Whether a run of another sync of this workspace has the id."""
-        query = (
-            select(RunRecord.id)
-            .join(SyncRecord, SyncRecord.id == RunRecord.sync_id)
-            .where(RunRecord.id == run_id, SyncRecord.workspace_id == self.workspace_id)
-        )
-        return self.session.scalar(query) is not None
 
     def list_runs(
         self,
