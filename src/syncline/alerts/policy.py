@@ -169,10 +169,9 @@ def refused_host(host: str) -> str | None:
     there would turn an alert into a request for them. Addresses are read as the
     resolver reads them, so ``2852039166`` is 169.254.169.254 too.
     """
-    name = host.strip().strip("[]").rstrip(".").lower()
-    if name in REFUSED_HOST_NAMES:
+    if _host_name(host) in REFUSED_HOST_NAMES:
         return f"{host} is a cloud metadata service"
-    address = _address(name.split("%", 1)[0])
+    address = _literal_address(host)
     if address is None:
         return None
     return _refused_address(host, address)
@@ -185,7 +184,7 @@ def refused_resolution(host: str, port: int) -> str | None:
     Checked as an alert is sent, since a name's addresses may change after it is saved.
     """
     reason = refused_host(host)
-    if reason is not None or _address(host.strip().strip("[]").split("%", 1)[0]) is not None:
+    if reason is not None or _literal_address(host) is not None:
         return reason
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -198,6 +197,16 @@ def refused_resolution(host: str, port: int) -> str | None:
         if refused is not None:
             return f"{host} resolves to {sockaddr[0]}: {refused}"
     return None
+
+
+def _host_name(host: str) -> str:
+    """``host`` as the resolver reads it: no brackets, no final dot, lower case."""
+    return host.strip().strip("[]").rstrip(".").lower()
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` spells out (an IPv6 zone left aside), or None for a name."""
+    return _address(_host_name(host).split("%", 1)[0])
 
 
 def _refused_address(
