@@ -395,12 +395,7 @@ class LocalPlanner:
         incoming = ", ".join(
             [*sql.passed, _POSITION, "TRUE AS _sl_in", sql.key, sql.prefilter, sql.identity]
         )
-        joined = (
-            "SELECT c.*, s.key AS _sl_s_key, s.fp AS _sl_s_fp, "
-            "coalesce(c._sl_h = s.h, false) AS _sl_known "
-            f"FROM (SELECT {incoming} FROM _sl_incoming) c "
-            f"FULL JOIN ({_VOUCHING_SNAPSHOT}) s ON s.key = c._sl_key"
-        )
+        joined = _joined_to_snapshot(incoming)
         # Canonical strings only for the model rows that need a fingerprint: a CASE
         # computes its branch for those rows alone.
         needs_md5 = "_sl_in AND NOT _sl_known"
@@ -416,7 +411,8 @@ class LocalPlanner:
         )
         return (
             f"CREATE OR REPLACE TABLE {JOINED} AS SELECT x.* FROM "
-            f"(SELECT {self._outer_columns()} FROM ({fingerprinted})) x{self._kept('x')}"
+            f"(SELECT {self._outer_columns()} FROM ({fingerprinted})) x"
+            + self._kept(f"x.{_STATE} <> {_UNCHANGED} OR x._sl_fresh")
         )
 
     def _probe_sql(self, sql: _Expressions) -> str:
@@ -428,21 +424,10 @@ class LocalPlanner:
         :data:`_PROBED` for :meth:`_fingerprint_probed`.
         """
         incoming = ", ".join([_POSITION, "TRUE AS _sl_in", sql.key, sql.prefilter, sql.identity])
-        joined = (
-            "SELECT c.*, s.key AS _sl_s_key, s.fp AS _sl_s_fp, "
-            "coalesce(c._sl_h = s.h, false) AS _sl_known "
-            f"FROM (SELECT {incoming} FROM _sl_incoming) c "
-            f"FULL JOIN ({_VOUCHING_SNAPSHOT}) s ON s.key = c._sl_key"
-        )
-        kept = ""
-        if not self._keep_every_row:
-            kept = (
-                " LEFT JOIN (SELECT DISTINCT key AS _sl_f_key FROM failed) f "
-                "ON f._sl_f_key = x._sl_key WHERE NOT x._sl_known OR f._sl_f_key IS NOT NULL"
-            )
+        joined = _joined_to_snapshot(incoming)
         return (
             f"CREATE OR REPLACE TABLE {_PROBED} AS SELECT x.* FROM "
-            f"(SELECT {_PROBED_COLUMNS} FROM ({joined})) x{kept}"
+            f"(SELECT {_PROBED_COLUMNS} FROM ({joined})) x" + self._kept("NOT x._sl_known")
         )
 
     def _fingerprint_probed(
@@ -530,16 +515,15 @@ class LocalPlanner:
             ]
         )
 
-    def _kept(self, alias: str) -> str:
-        """The join and filter that drop unchanged rows nothing in the run needs."""
+    def _kept(self, needed: str) -> str:
+        """The join and filter, on rows aliased ``x``, that keep the rows ``needed`` says
+        the run needs and those with a failed row, and drop the other unchanged rows."""
         if self._keep_every_row:
             return ""
         # Built from the failed-row index (small): the join's build side stays small.
         return (
             " LEFT JOIN (SELECT DISTINCT key AS _sl_f_key FROM failed) f "
-            f"ON f._sl_f_key = {alias}._sl_key "
-            f"WHERE {alias}.{_STATE} <> {_UNCHANGED} OR {alias}._sl_fresh "
-            "OR f._sl_f_key IS NOT NULL"
+            f"ON f._sl_f_key = x._sl_key WHERE {needed} OR f._sl_f_key IS NOT NULL"
         )
 
     def check_unique_keys(self) -> None:
@@ -754,6 +738,18 @@ class LocalPlanner:
             self._rows.close()
             self._rows = None
         self.store.close()
+
+
+def _joined_to_snapshot(incoming: str) -> str:
+    """The model rows (``incoming``, the columns taken from the stream) full outer joined
+    to the snapshot by key, with the snapshot's key and fingerprint, and whether the
+    entry's prefilter vouches for the row."""
+    return (
+        "SELECT c.*, s.key AS _sl_s_key, s.fp AS _sl_s_fp, "
+        "coalesce(c._sl_h = s.h, false) AS _sl_known "
+        f"FROM (SELECT {incoming} FROM _sl_incoming) c "
+        f"FULL JOIN ({_VOUCHING_SNAPSHOT}) s ON s.key = c._sl_key"
+    )
 
 
 def _check_names(model_columns: Sequence[str], columns: Sequence[str]) -> None:
