@@ -169,30 +169,29 @@ def _limit(planner: LocalPlanner) -> str:
     return str(row[0]) if row else ""
 
 
-def test_duckdb_works_under_the_budget_and_reaches_the_cap_only_when_let(tmp_path: Path) -> None:
+def _limits(folder: Path, cap: str, budget: str) -> tuple[str, str, str]:
+    """DuckDB's memory limit as a planner opens, inside ``at_cap()`` and after it."""
     planner = LocalPlanner(
-        tmp_path, 1, primary_key="id", id_column="id", memory_limit="1GB", join_memory="100MB"
+        folder, 1, primary_key="id", id_column="id", memory_limit=cap, join_memory=budget
     )
     try:
         opened = _limit(planner)
         with planner.store.at_cap():
             inside = _limit(planner)
-        after = _limit(planner)
+        return opened, inside, _limit(planner)
     finally:
         planner.close()
-    assert (opened, inside, after) == ("95.3 MiB", "953.6 MiB", "95.3 MiB")
+
+
+def test_duckdb_works_under_the_budget_and_reaches_the_cap_only_when_let(tmp_path: Path) -> None:
+    limits = _limits(tmp_path, cap="1GB", budget="100MB")
+
+    assert limits == ("95.3 MiB", "953.6 MiB", "95.3 MiB")
 
 
 def test_the_join_budget_is_never_above_the_cap(tmp_path: Path) -> None:
-    planner = LocalPlanner(
-        tmp_path, 1, primary_key="id", id_column="id", memory_limit="100MB", join_memory="1GB"
-    )
-    try:
-        opened = _limit(planner)
-        with planner.store.at_cap():
-            inside = _limit(planner)
-    finally:
-        planner.close()
+    opened, inside, _ = _limits(tmp_path, cap="100MB", budget="1GB")
+
     assert opened == inside == "95.3 MiB"
 
 
