@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from syncline.project.spec import (
     SyncSpec,
 )
 from syncline.project.sync_checks import salvage, template_problems, with_standard_mappings
-from syncline.project.workspace import SETTINGS_FILES
+from syncline.project.workspace import SETTINGS_FILES, project_variables
 from syncline.project.yamlfile import Document, Path_, read_document, render_path
 
 logger = logging.getLogger(__name__)
@@ -88,8 +87,7 @@ def load_project(root: Path, env: Mapping[str, str] | None = None) -> Project:
     if not files:
         raise ConfigError(f"project folder {str(root)!r} has no .yml files; run `syncline init`")
 
-    variables = dict(os.environ if env is None else env)
-    variables.setdefault("SYNCLINE_PROJECT_DIR", str(root.resolve()))
+    variables = project_variables(root, env)
 
     loader = _Loader(Project(root=str(root.resolve())))
     for path in files:

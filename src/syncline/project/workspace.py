@@ -7,12 +7,21 @@ loading the project loader and everything a whole project needs.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from syncline.errors import UserError
 
 SETTINGS_FILES = ("syncline.yml", "syncline.yaml")
 """The project's settings file, under either extension; the first one found is read."""
+
+
+def project_variables(root: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What ``${VAR}`` in a project's files may name: the environment (or ``env``), and
+    ``SYNCLINE_PROJECT_DIR``, the project folder, unless the environment sets it."""
+    variables = dict(os.environ if env is None else env)
+    variables.setdefault("SYNCLINE_PROJECT_DIR", str(root.resolve()))
+    return variables
 
 
 def project_workspace(root: Path, *, named: bool = False) -> str | None:
@@ -39,9 +48,7 @@ def project_workspace(root: Path, *, named: bool = False) -> str | None:
             continue
         from syncline.project.yamlfile import read_document
 
-        variables = dict(os.environ)
-        variables.setdefault("SYNCLINE_PROJECT_DIR", str(root.resolve()))
-        document, problems = read_document(path, display=str(path), env=variables)
+        document, problems = read_document(path, display=str(path), env=project_variables(root))
         if problems:
             raise UserError(
                 f"{problems[0].render()}; the workspace of project {root} cannot be read "
