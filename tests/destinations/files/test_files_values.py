@@ -211,3 +211,87 @@ def test_jsonl_bytes_of_a_sliced_batch_are_only_its_own_lines() -> None:
     form = fmt.encode(pa.table({"id": [1, 2, 3, 4]})).form.slice(1, 2)
 
     assert fmt.append_bytes(form, new_file=False) == b'{"id":2}\n{"id":3}\n'
+
+
+NESTED_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.int64()),
+        pa.field("moments", pa.list_(pa.timestamp("us", "UTC"))),
+        pa.field(
+            "detail",
+            pa.struct(
+                [
+                    ("amount", pa.decimal128(12, 2)),
+                    ("raw", pa.binary()),
+                    ("wait", pa.duration("us")),
+                    ("day", pa.date32()),
+                ]
+            ),
+        ),
+        pa.field("prices", pa.map_(pa.string(), pa.decimal128(6, 2))),
+    ]
+)
+
+NESTED_ROWS = [
+    {"id": 1, "moments": [], "detail": None, "prices": []},
+    {
+        "id": 2,
+        "moments": [dt.datetime(2024, 5, 1, 12, 30, 0, 250000, tzinfo=dt.UTC), None],
+        "detail": {
+            "amount": decimal.Decimal("12.50"),
+            "raw": b"ab",
+            "wait": dt.timedelta(seconds=5),
+            "day": dt.date(2024, 5, 1),
+        },
+        "prices": [("a", decimal.Decimal("1.10")), ("b", None)],
+    },
+]
+
+
+def _nested_batch() -> WriteBatch:
+    # Sliced, as batches of a larger table are: nested offsets must follow the slice.
+    padded = [{"id": 0, "moments": None, "detail": None, "prices": None}, *NESTED_ROWS]
+    table = pa.Table.from_pylist(padded, schema=NESTED_SCHEMA).slice(1)
+    return WriteBatch(WriteAction.UPSERT, table, ["1", "2"])
+
+
+def test_csv_spells_values_inside_lists_structs_and_maps_as_in_their_own_column(
+    tmp_path: Path,
+) -> None:
+    destination = CSVDestination.from_config({"directory": str(tmp_path)})
+    ctx = context("n.csv", SyncMode.UPSERT, schema=NESTED_SCHEMA)
+    run(destination, ctx, [_nested_batch()])
+
+    table = pa_csv.read_csv(
+        tmp_path / "n.csv",
+        convert_options=pa_csv.ConvertOptions(column_types={"id": pa.int64()}),
+    )
+    cells = {row["id"]: row for row in table.to_pylist()}
+    assert json.loads(cells[1]["moments"]) == []
+    assert json.loads(cells[2]["moments"]) == ["2024-05-01T12:30:00.250000+00:00", None]
+    assert json.loads(cells[2]["detail"]) == {
+        "amount": "12.50",
+        "raw": "YWI=",
+        "wait": "PT5S",
+        "day": "2024-05-01",
+    }
+    assert json.loads(cells[2]["prices"]) == {"a": "1.10", "b": None}
+
+
+def test_jsonl_spells_values_inside_lists_structs_and_maps_as_in_their_own_column(
+    tmp_path: Path,
+) -> None:
+    destination = JSONLinesDestination.from_config({"directory": str(tmp_path)})
+    ctx = context("n.jsonl", SyncMode.UPSERT, schema=NESTED_SCHEMA)
+    run(destination, ctx, [_nested_batch()])
+
+    lines = [json.loads(line) for line in (tmp_path / "n.jsonl").read_text().splitlines()]
+    assert lines == [
+        {"id": 1, "moments": [], "detail": None, "prices": {}},
+        {
+            "id": 2,
+            "moments": ["2024-05-01T12:30:00.250000+00:00", None],
+            "detail": {"amount": "12.50", "raw": "YWI=", "wait": "PT5S", "day": "2024-05-01"},
+            "prices": {"a": "1.10", "b": None},
+        },
+    ]

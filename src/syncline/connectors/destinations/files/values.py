@@ -18,7 +18,8 @@ cell, a JSON line and a webhook request:
   (the spelling PostgreSQL, DuckDB and Python read back); JSON has no such numbers,
   so a row holding one is refused with its reason rather than written as ``null``;
 - binary: standard base64;
-- lists, structs and maps: JSON text in CSV, native JSON in JSON;
+- lists, structs and maps: JSON text in CSV, native JSON in JSON, every value inside
+  spelled by these rules too (a decimal in a list is ``"12.50"``, as in a column);
 - string columns whose field metadata marks them as JSON (``syncline.logical=json``):
   the JSON text itself in CSV, an embedded JSON value in JSON.
 """
@@ -191,9 +192,9 @@ def to_text(table: pa.Table) -> pa.Table:
     for index, field in enumerate(table.schema):
         column = table.column(index)
         if _is_nested(field.type):
-            # TODO(files): nested timestamps follow DuckDB's spelling, not ISO with
-            # offset; converting inside lists and structs needs a recursive cast.
-            rendered = query_arrow("SELECT to_json(c) AS c FROM t", t=pa.table({"c": column}))
+            # Floats stay numbers: a CSV cell may spell NaN, which JSON text cannot.
+            ready = _nested_ready(column.combine_chunks(), keep_floats=True)
+            rendered = query_arrow("SELECT to_json(c) AS c FROM t", t=pa.table({"c": ready}))
             columns.append(rendered.column(0).cast(pa.string()))
         else:
             columns.append(_scalar_text(column))
@@ -206,6 +207,8 @@ def _json_ready(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     kind = column.type
     if pa.types.is_dictionary(kind):
         return _json_ready(column.cast(kind.value_type))
+    if _is_nested(kind):
+        return _nested_ready(column.combine_chunks())
     if pa.types.is_floating(kind):
         # Rows holding NaN or infinity are refused (see _non_finite); null renders them.
         return pc.if_else(pc.is_finite(column), column, pa.scalar(None, kind))
@@ -221,6 +224,40 @@ def _json_ready(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     ):
         return _scalar_text(column)
     return column
+
+
+def _nested_ready(array: pa.Array, *, keep_floats: bool = False) -> pa.Array:
+    """A list, struct or map with every value inside spelled as the same value in a
+    column of its own would be (timestamps in ISO 8601, decimals as exact text, binary
+    in base64...), so that a value reads the same nested or not.
+
+    ``keep_floats`` leaves floats as numbers, NaN and infinities included; otherwise
+    those become null (a row holding one is refused, see :func:`_non_finite`).
+    """
+    kind = array.type
+    if pa.types.is_struct(kind):
+        children = [_nested_ready(child, keep_floats=keep_floats) for child in array.flatten()]
+        fields = [kind.field(i).with_type(child.type) for i, child in enumerate(children)]
+        return pa.StructArray.from_arrays(children, fields=fields, mask=array.is_null())
+    if pa.types.is_map(kind):
+        keys = _nested_ready(array.keys, keep_floats=keep_floats)
+        items = _nested_ready(array.items, keep_floats=keep_floats)
+        return pa.MapArray.from_arrays(
+            array.offsets, keys, items, pa.map_(keys.type, items.type), mask=array.is_null()
+        )
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        values = _nested_ready(array.values, keep_floats=keep_floats)
+        maker = pa.LargeListArray if pa.types.is_large_list(kind) else pa.ListArray
+        return maker.from_arrays(array.offsets, values, mask=array.is_null())
+    if pa.types.is_fixed_size_list(kind):
+        values = _nested_ready(array.flatten(), keep_floats=keep_floats)
+        return pa.FixedSizeListArray.from_arrays(values, kind.list_size, mask=array.is_null())
+    if pa.types.is_dictionary(kind):
+        return _nested_ready(array.cast(kind.value_type), keep_floats=keep_floats)
+    if keep_floats and pa.types.is_floating(kind):
+        return array
+    ready = _json_ready(pa.chunked_array([array], kind))
+    return ready.combine_chunks() if isinstance(ready, pa.ChunkedArray) else ready
 
 
 def _nested_non_finite(array: pa.Array) -> pa.Array | None:
