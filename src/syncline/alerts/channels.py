@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import socket
 import ssl
 from email.message import EmailMessage
 from urllib.parse import urlsplit
@@ -20,10 +21,10 @@ from syncline.alerts.policy import (
     EmailRecipient,
     SlackRecipient,
     WebhookRecipient,
-    refused_resolution,
     smtp_host,
     url_host,
     url_port,
+    vetted_address,
 )
 
 logger = logging.getLogger(__name__)
@@ -38,14 +39,15 @@ def deliver(notice: Notice, recipient: AnyRecipient) -> bool:
     """Send ``notice`` to ``recipient``; True when it was accepted, False (logged) if not.
 
     A link-local or metadata host is refused again here, unsent: a policy stored
-    before such hosts were refused must not reach them either.
+    before such hosts were refused must not reach them either. The client connects to
+    the address checked, never to the name again.
     """
     try:
-        _check_host(recipient)
+        address = _vetted(recipient)
         if isinstance(recipient, EmailRecipient):
-            _send_email(notice, recipient)
+            _send_email(notice, recipient, address)
         else:
-            _post(notice, recipient)
+            _post(notice, recipient, address)
     except (OSError, smtplib.SMTPException, httpx.HTTPError) as exc:
         logger.warning(
             "alert for sync %s (%s) not delivered to the %s recipient at %s: %s",
@@ -70,33 +72,35 @@ def deliver(notice: Notice, recipient: AnyRecipient) -> bool:
     return True
 
 
-def _check_host(recipient: AnyRecipient) -> None:
-    """Refuse the host the client will connect to, read as that client reads it."""
+def _vetted(recipient: AnyRecipient) -> str:
+    """The address to connect to for the recipient's host, read as its client reads it."""
     try:
         if isinstance(recipient, EmailRecipient):
             host, port = smtp_host(recipient.host), recipient.port
         else:
             host, port = url_host(recipient.url), url_port(recipient.url)
+        return vetted_address(host, port)
     except ValueError as exc:
         raise _Unsent(str(exc)) from None
-    # TODO(alerts): the client looks the name up again as it connects, so a name whose
-    # answer changes in between (DNS rebinding) is not caught; that needs the client to
-    # connect to the address checked here.
-    reason = refused_resolution(host, port)
-    if reason is not None:
-        raise _Unsent(reason)
 
 
-def _post(notice: Notice, recipient: WebhookRecipient | SlackRecipient) -> None:
+def _post(notice: Notice, recipient: WebhookRecipient | SlackRecipient, address: str) -> None:
     if isinstance(recipient, SlackRecipient):
         body = slack_message(notice)
-        headers: dict[str, str] = {}
+        headers = httpx.Headers()
     else:
         body = notice.payload()
-        headers = dict(recipient.headers)
+        headers = httpx.Headers(recipient.headers)
 
+    # The request goes to the vetted address; the server still sees its own name, in
+    # the Host header and, over TLS, in the handshake (which checks its certificate).
+    url = httpx.URL(recipient.url)
+    headers.setdefault("Host", url.netloc.decode("ascii"))
+    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
     with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
-        response = client.post(recipient.url, json=body, headers=headers)
+        response = client.post(
+            url.copy_with(host=address), json=body, headers=headers, extensions=extensions
+        )
     if not response.is_success:
         raise _Refused(f"answered HTTP {response.status_code}")
 
@@ -114,19 +118,34 @@ def slack_message(notice: Notice) -> dict[str, object]:
     }
 
 
-def _send_email(notice: Notice, recipient: EmailRecipient) -> None:
+def _send_email(notice: Notice, recipient: EmailRecipient, address: str) -> None:
     message = EmailMessage()
     message["Subject"] = notice.title
     message["From"] = recipient.sender
     message["To"] = ", ".join(recipient.to)
     message.set_content(notice.text)
 
-    with smtplib.SMTP(recipient.host, recipient.port, timeout=TIMEOUT_SECONDS) as smtp:
+    with _PinnedSMTP(recipient.host, address, recipient.port) as smtp:
         if recipient.starttls:
             smtp.starttls(context=ssl.create_default_context())
         if recipient.username is not None and recipient.password is not None:
             smtp.login(recipient.username, recipient.password.get_secret_value())
         smtp.send_message(message)
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    """An SMTP client that connects to a vetted ``address`` while it speaks to ``host``
+    (the name STARTTLS checks the server's certificate against)."""
+
+    def __init__(self, host: str, address: str, port: int) -> None:
+        self._address = address
+        super().__init__(host, port, timeout=TIMEOUT_SECONDS)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        connected: socket.socket = super()._get_socket(  # type: ignore[misc]
+            self._address, port, timeout
+        )
+        return connected
 
 
 class _Refused(httpx.HTTPError):

@@ -177,26 +177,38 @@ def refused_host(host: str) -> str | None:
     return _refused_address(host, address)
 
 
-def refused_resolution(host: str, port: int) -> str | None:
-    """Why alerts may not go to ``host``: what :func:`refused_host` says, or, for a name,
-    that one of the addresses it resolves to right now is link-local or metadata.
+def vetted_address(host: str, port: int) -> str:
+    """The address to connect to for ``host``: the host itself when it is an address,
+    else the first address its name resolves to now, every one of them checked.
 
-    Checked as an alert is sent, since a name's addresses may change after it is saved.
+    The client then connects to that address, not to the name, so a name whose answer
+    changes between this lookup and the connection (DNS rebinding) cannot lead it to a
+    refused address.
+
+    Raises:
+        ValueError: what :func:`refused_host` says, or that the name resolves to a
+            link-local or metadata address.
+        OSError: the name does not resolve.
     """
     reason = refused_host(host)
-    if reason is not None or _literal_address(host) is not None:
-        return reason
+    if reason is not None:
+        raise ValueError(reason)
+    literal = _literal_address(host)
+    if literal is not None:
+        return str(literal)
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        # The client's own lookup fails too, and reports it.
-        return None
+    except UnicodeError:
+        raise OSError(f"{host} is not a host name that can be looked up") from None
+    if not found:
+        raise OSError(f"{host} resolves to no address")
     for *_, sockaddr in found:
-        address = _address(str(sockaddr[0]).split("%", 1)[0])
+        text = str(sockaddr[0]).split("%", 1)[0]
+        address = _address(text)
         refused = _refused_address(str(sockaddr[0]), address) if address is not None else None
         if refused is not None:
-            return f"{host} resolves to {sockaddr[0]}: {refused}"
-    return None
+            raise ValueError(f"{host} resolves to {sockaddr[0]}: {refused}")
+    return str(found[0][4][0])
 
 
 def _host_name(host: str) -> str:
