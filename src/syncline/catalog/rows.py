@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -157,6 +157,14 @@ def prune(
             execution_options={"synchronize_session": False},
         )
     return len(ids)
+
+
+def pruned(run: RunRecord, retention: timedelta, *, now: datetime | None = None) -> bool:
+    """Whether retention may have pruned ``run``'s rejected rows: it rejected some and
+    finished longer than ``retention`` ago. Ask when none of its rows were found."""
+    rejected = run.failed_added + run.failed_changed + run.failed_removed
+    finished = run.finished_at
+    return rejected > 0 and finished is not None and finished < (now or utcnow()) - retention
 
 
 def _chunks(rows: Iterable[RowOutcome | RejectedRow]) -> Iterator[list[RowOutcome | RejectedRow]]:
