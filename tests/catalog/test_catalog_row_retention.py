@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from catalog_fixtures import Pipeline
@@ -106,7 +106,7 @@ def test_a_dry_run_settles_nothing(catalog: Catalog, pipeline: Pipeline) -> None
 
 
 def test_pruning_one_sync_leaves_the_results_of_others(
-    catalog: Catalog, pipeline: Pipeline, pipeline_factory: Any
+    catalog: Catalog, pipeline: Pipeline, pipeline_factory: Callable[..., Pipeline]
 ) -> None:
     other = pipeline_factory("invoices").sync.id
     runs = {}
