@@ -10,6 +10,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,6 +46,12 @@ already ran out of memory at 32 MB."""
 DEFAULT_PLANNER_JOIN_MEMORY = "192MiB"
 """The default working budget of the planner's join against a large snapshot (see
 :attr:`Settings.planner_join_memory`)."""
+
+DEFAULT_ROW_RESULTS_RETENTION_DAYS = 7
+"""As long as Hightouch's debugger keeps row-level data."""
+
+MAX_ROW_RESULTS_RETENTION_DAYS = 36_500
+"""A hundred years: the longest retention, far enough to mean "keep them"."""
 
 _MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([KMGT])(iB|B)?|B)?", re.IGNORECASE)
 """A memory size as DuckDB's memory_limit takes it, e.g. ``512MB``, ``1.5GiB`` or ``2G``."""
@@ -136,6 +143,10 @@ class Settings:
     worker_name: str | None = None
     """This worker's name in the catalog; the host name when unset."""
 
+    row_results_retention_days: int = DEFAULT_ROW_RESULTS_RETENTION_DAYS
+    """Days the row results of a finished run are kept (``SYNCLINE_ROW_RESULTS_RETENTION_DAYS``);
+    those a sync still needs stay longer (see :mod:`syncline.catalog.rows`)."""
+
     alert_allowed_hosts: tuple[str, ...] = ()
     """The only hosts alert recipients may name (``SYNCLINE_ALERT_ALLOWED_HOSTS``, comma
     list, lower case); any host when empty. Link-local and metadata hosts are refused
@@ -151,6 +162,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'syncline.db').resolve()}"
+
+    @property
+    def row_results_retention(self) -> timedelta:
+        """How long the row results of a finished run are kept."""
+        return timedelta(days=self.row_results_retention_days)
 
     @property
     def snapshot_dir(self) -> Path:
@@ -226,6 +242,8 @@ def load_settings() -> Settings:
             f"SYNCLINE_WORKER_HEARTBEAT_SECONDS={heartbeat:g}, or live workers look stopped"
         )
 
+    retention_days = _retention_days(problems)
+
     home = Path(_env("home") or ".syncline")
     database_url = _env("database_url")
     file_roots = tuple(Path(p) for p in (_env("file_roots") or "").split(os.pathsep) if p.strip())
@@ -250,6 +268,7 @@ def load_settings() -> Settings:
         worker_heartbeat_seconds=heartbeat,
         worker_stale_seconds=stale,
         worker_name=(_env("worker_name") or "").strip() or None,
+        row_results_retention_days=retention_days,
         file_roots=file_roots,
         alert_allowed_hosts=tuple(
             h.strip().lower() for h in (_env("alert_allowed_hosts") or "").split(",") if h.strip()
@@ -276,6 +295,24 @@ def _positive(name: str, default: str, kind: type[int] | type[float], problems: 
         problems.append(f"{PREFIX}{name.upper()}={raw!r} must be a positive {noun}")
         return 0
     return float(value)
+
+
+def _retention_days(problems: list[str]) -> int:
+    """Days from ``SYNCLINE_ROW_RESULTS_RETENTION_DAYS``; the default after a problem."""
+    raw = _env("row_results_retention_days")
+    if raw is None:
+        return DEFAULT_ROW_RESULTS_RETENTION_DAYS
+    try:
+        days = int(raw.strip())
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MAX_ROW_RESULTS_RETENTION_DAYS:
+        problems.append(
+            f"SYNCLINE_ROW_RESULTS_RETENTION_DAYS={raw!r} must be a whole number of days "
+            f"from 1 to {MAX_ROW_RESULTS_RETENTION_DAYS}, e.g. 7 (the default) or 30"
+        )
+        return DEFAULT_ROW_RESULTS_RETENTION_DAYS
+    return days
 
 
 @lru_cache(maxsize=1)

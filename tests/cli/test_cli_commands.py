@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 from cli_harness import Invoke
 
+from syncline.catalog import Catalog, RunRecord
+from syncline.catalog.types import utcnow
 from syncline.cli.exitcodes import ExitCode
+from syncline.settings import load_settings
 
 ACTIVE_CUSTOMERS = 429
 """Active customers in the sample warehouse (500, every seventh inactive)."""
@@ -105,8 +109,8 @@ def test_a_failing_run_exits_1(syncline: Invoke, workdir: Path) -> None:
     assert len(result.err.strip().splitlines()) == 1
 
 
-def test_rejected_rows_exit_3_and_are_listed(syncline: Invoke, workdir: Path) -> None:
-    init_and_apply(syncline)
+def refuse_enterprise_customers(workdir: Path) -> list[str]:
+    """Make the CRM table refuse enterprise customers; returns their keys, sorted."""
     with sqlite3.connect(workdir / "proj" / "output" / "crm.sqlite") as db:
         db.execute(
             "CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT, name TEXT,"
@@ -120,6 +124,12 @@ def test_rejected_rows_exit_3_and_are_listed(syncline: Invoke, workdir: Path) ->
         ).fetchall()
     )
     warehouse.close()
+    return enterprise
+
+
+def test_rejected_rows_exit_3_and_are_listed(syncline: Invoke, workdir: Path) -> None:
+    init_and_apply(syncline)
+    enterprise = refuse_enterprise_customers(workdir)
 
     result = syncline("run", "customers-to-crm")
 
@@ -146,6 +156,34 @@ def test_rejected_rows_exit_3_and_are_listed(syncline: Invoke, workdir: Path) ->
     assert f"sync run {run_id} does not exist; it is not a run of sync 'customers-to-csv'" in (
         elsewhere.err
     )
+
+
+def test_the_next_run_prunes_rejected_rows_past_retention_and_rows_says_so(
+    syncline: Invoke, workdir: Path
+) -> None:
+    init_and_apply(syncline)
+    enterprise = refuse_enterprise_customers(workdir)
+    first = syncline("run", "customers-to-crm")
+    assert first.code == ExitCode.ROWS_REJECTED, first.err
+    first_id = int(first.out.split("Run ")[1].split(":")[0])
+    catalog = Catalog.open(load_settings())
+    with catalog.session() as session:
+        session.orm.get_one(RunRecord, first_id).finished_at = utcnow() - timedelta(days=8)
+    catalog.close()
+
+    # The next run retries every rejected row, so the first run's results are settled.
+    second = syncline("run", "customers-to-crm")
+    assert second.code == ExitCode.ROWS_REJECTED, second.err
+
+    of_first = syncline("rows", "customers-to-crm", "--run", str(first_id))
+    assert of_first.code == ExitCode.OK
+    assert (
+        f"The rejected rows of run {first_id} were pruned: row results are kept 7 days"
+        in of_first.out
+    )
+    still_failing = syncline("rows", "customers-to-crm", "--failed")
+    listed = [line for line in still_failing.out.splitlines() if "CHECK" in line.upper()]
+    assert sorted(line.split("│")[1].strip() for line in listed) == enterprise
 
 
 def test_json_logs_carry_the_run_ids(syncline: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:

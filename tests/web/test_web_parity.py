@@ -7,6 +7,7 @@ Admins act; viewers see the same pages without the buttons and are refused (403)
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -189,6 +190,25 @@ def test_the_rejected_rows_pager_links_encode_the_search_once(
     assert f"{rows}?{query}0" in links
     assert f"{rows}?{query}200" in links
     assert f'hx-get="{rows}?{query}200"' in page
+
+
+def test_rejected_rows_past_retention_are_said_to_be_pruned_not_absent(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _sync(admin, tmp_path)
+    old, recent = _finished_runs(web_catalog, sync_id, 2)
+    with web_catalog.session() as session:
+        for run_id, days_ago in ((old, 8), (recent, 6)):
+            run = session.orm.get_one(RunRecord, run_id)
+            run.failed_added = 3
+            run.finished_at = utcnow() - timedelta(days=days_ago)
+
+    pruned = "The rejected rows of this run were pruned: row results are kept 7 days"
+    old_page = admin.get(f"/syncs/{sync_id}/runs/{old}").text
+    assert "Rejected rows (3)" in old_page
+    assert pruned in old_page
+    assert pruned in admin.get(f"/syncs/{sync_id}/runs/{old}/rows?key=x").text
+    assert pruned not in admin.get(f"/syncs/{sync_id}/runs/{recent}").text
 
 
 @pytest.mark.parametrize("offset", ["abc", "-1", "1" * 40])

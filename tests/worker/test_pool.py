@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from worker_helpers import (
     HookReceiver,
     ModelFile,
@@ -21,10 +22,12 @@ from worker_helpers import (
 )
 
 from syncline import alerts
-from syncline.catalog import Catalog
+from syncline.catalog import Catalog, RunRecord
+from syncline.catalog.rows import PRUNE_CHUNK, RowOutcome
 from syncline.catalog.types import utcnow
-from syncline.engine.report import RunStatus
+from syncline.engine.report import Operation, RunStatus
 from syncline.settings import Settings
+from syncline.worker import pool as worker_pool
 from syncline.worker.execute import execute_leased, run_sync
 from syncline.worker.pool import WorkerPool
 from syncline.worker.recovery import RESUME_TRIGGER
@@ -300,3 +303,74 @@ def test_alert_policies_see_every_finished_run_and_cannot_break_the_worker(
         pool.stop(timeout=30)
 
     assert seen == [(first, "success"), (second, "success")]
+
+
+def _old_settled_rejections(catalog: Catalog, sync_id: int, count: int) -> int:
+    """A run a month old that rejected ``count`` rows, settled by a complete run after it."""
+    rejected = [RowOutcome(str(k), Operation.ADDED, "failed", "refused") for k in range(count)]
+    runs = []
+    for outcome, rows in (("warning", rejected), ("success", [])):
+        with catalog.session() as session:
+            session.runs.enqueue(sync_id)
+            run = session.runs.claim("earlier-worker", sync_id=sync_id)
+            assert run is not None
+            session.runs.record_rows(run.id, rows)
+            session.runs.finish(run.id, outcome)
+            month_ago = utcnow() - timedelta(days=30)
+            session.orm.execute(
+                update(RunRecord).where(RunRecord.id == run.id).values(finished_at=month_ago)
+            )
+            runs.append(run.id)
+    return runs[0]
+
+
+def _row_count(catalog: Catalog, run_id: int) -> int:
+    with catalog.session(read_only=True) as session:
+        return len(session.runs.row_results(run_id))
+
+
+def test_a_finished_run_prunes_its_syncs_row_results_past_retention(
+    catalog: Catalog, settings: Settings, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 5)
+    sync_id = add_sync(catalog, models, "t1", receiver.url)
+    old = _old_settled_rejections(catalog, sync_id, 3)
+    assert _row_count(catalog, old) == 3
+    run_id = enqueue(catalog, sync_id)
+    with catalog.session() as session:
+        assert session.runs.claim("pruning-worker", sync_id=sync_id) is not None
+
+    status = execute_leased(catalog, run_id, settings, alerts=False)
+
+    assert status == RunStatus.SUCCESS
+    assert _row_count(catalog, old) == 0
+
+
+def test_a_worker_prunes_a_backlog_of_row_results_a_bounded_part_per_beat(
+    catalog: Catalog,
+    settings: Settings,
+    receiver: HookReceiver,
+    models: ModelFile,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(worker_pool, "PRUNE_CHUNKS_PER_BEAT", 1)
+    sync_id = add_sync(catalog, models, "t1", receiver.url)
+    old = _old_settled_rejections(catalog, sync_id, PRUNE_CHUNK + 1)
+    pruned: list[int] = []
+    prune = catalog.prune_row_results
+
+    def counting_prune(*args: Any, **kwargs: Any) -> Any:
+        pruning = prune(*args, **kwargs)
+        pruned.append(pruning.rows)
+        return pruning
+
+    monkeypatch.setattr(catalog, "prune_row_results", counting_prune)
+    pool = WorkerPool(catalog, settings, name="sweeper", poll_seconds=0.05)
+    pool.start()
+    try:
+        # The second chunk is due at the next beat, not an hour later.
+        assert wait_until(lambda: _row_count(catalog, old) == 0, timeout=10)
+    finally:
+        assert pool.stop(timeout=30)
+
+    assert pruned[:2] == [PRUNE_CHUNK, 1]

@@ -15,9 +15,12 @@ workspace, so a new installation needs no setup step.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncline.catalog import migrate
+from syncline.catalog import rows as row_results
 from syncline.catalog.connections import DestinationRepository, SourceRepository
 from syncline.catalog.engine import READ_ONLY, make_engine
 from syncline.catalog.keys import ApiKeyRepository, KeyOwner, find_live_key, is_use_stale, note_use
@@ -80,6 +84,16 @@ class CatalogSession:
     def flush(self) -> None:
         """Send pending changes to the database without committing, e.g. to get new ids."""
         self.orm.flush()
+
+
+@dataclass(frozen=True)
+class RowPruning:
+    """What one call of :meth:`Catalog.prune_row_results` did."""
+
+    rows: int
+    """Row results deleted."""
+    done: bool
+    """False when it stopped at its chunk limit: more may be due, so call it again."""
 
 
 class Catalog:
@@ -149,6 +163,43 @@ class Catalog:
     def reporter(self, run_id: int) -> CatalogRunReporter:
         """A :class:`~syncline.engine.report.RunReporter` that writes to this run's record."""
         return CatalogRunReporter(self, run_id)
+
+    def prune_row_results(
+        self,
+        retention: timedelta,
+        *,
+        sync_id: int | None = None,
+        max_chunks: int | None = None,
+        chunk: int = row_results.PRUNE_CHUNK,
+        now: datetime | None = None,
+    ) -> RowPruning:
+        """Delete the row results kept longer than ``retention`` that nothing needs any more.
+
+        What is still needed stays whatever its age (see :mod:`syncline.catalog.rows`).
+        Every chunk of at most ``chunk`` rows is its own transaction, so a large backlog
+        never holds the catalog's write lock for long; ``max_chunks`` bounds the chunks of
+        one call and ``sync_id`` limits it to one sync's results.
+        """
+        if chunk < 1:
+            raise ValueError(f"chunk must be at least 1 row, not {chunk}")
+        finished_before = (now or utcnow()) - retention
+        pruned, done = 0, False
+        for _ in itertools.count() if max_chunks is None else range(max_chunks):
+            with self._sessions.begin() as orm:
+                deleted = row_results.prune(orm, finished_before, sync_id=sync_id, limit=chunk)
+            pruned += deleted
+            if deleted < chunk:
+                done = True
+                break
+
+        if pruned:
+            logger.info(
+                "pruned %d row results of runs finished before %s%s",
+                pruned,
+                finished_before.isoformat(timespec="seconds"),
+                "" if done else "; more are due",
+            )
+        return RowPruning(pruned, done)
 
     def close(self) -> None:
         """Close every pooled connection."""

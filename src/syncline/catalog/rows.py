@@ -1,14 +1,20 @@
-"""Row results: which rows of a run the destination rejected (and why) or acknowledged."""
+"""Row results: which rows of a run the destination rejected (and why) or acknowledged.
+
+Results are kept for a retention period after their run finished, then pruned, but only
+once a later run of the sync attempted every row (``success`` or ``warning``): from the
+latest such run on, results say which keys are still failing, so they stay however old.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy.orm import Session, aliased
 
 from syncline.catalog.tables import RowResultRecord, RunRecord
 from syncline.catalog.types import utcnow
@@ -20,8 +26,9 @@ SUCCEEDED = "succeeded"
 _INSERT_CHUNK = 5_000
 """Rows per INSERT statement, so a large rejection never builds one huge statement."""
 
-# TODO(catalog): prune row results of settled runs after a retention period (Hightouch
-# keeps 7 days); today they grow with every run that rejects rows.
+PRUNE_CHUNK = 1_000
+"""Row results deleted per transaction: SQLite locks the whole catalog while it writes."""
+
 _COMPLETE = ("success", "warning")
 """Outcomes of a run that attempted every planned row, retries of earlier failures included."""
 
@@ -113,6 +120,51 @@ def failed_rows(session: Session, sync_id: int, run_id: int | None) -> list[RowR
     latest_failures = select(ranked.c.id).where(ranked.c.rank == 1, ranked.c.status == FAILED)
     query = select(RowResultRecord).where(RowResultRecord.id.in_(latest_failures))
     return list(session.scalars(query.order_by(RowResultRecord.id)))
+
+
+def prune(
+    session: Session, finished_before: datetime, *, sync_id: int | None = None, limit: int
+) -> int:
+    """Delete up to ``limit`` results of runs settled and finished before ``finished_before``.
+
+    A run is settled when a later run of its sync attempted every row (see the module
+    docstring); only the results of ``sync_id`` when given. Returns how many were deleted.
+    """
+    later = aliased(RunRecord)
+    settled = exists().where(
+        later.sync_id == RunRecord.sync_id,
+        later.id > RunRecord.id,
+        later.status.in_(_COMPLETE),
+        later.dry_run.is_(False),
+    )
+    expired = select(RunRecord.id).where(RunRecord.finished_at < finished_before, settled)
+    if sync_id is not None:
+        expired = expired.where(RunRecord.sync_id == sync_id)
+
+    # SKIP LOCKED (PostgreSQL) lets two workers prune at once without waiting on, or
+    # deadlocking over, the rows the other one is deleting.
+    chunk = (
+        select(RowResultRecord.id)
+        .where(RowResultRecord.run_id.in_(expired))
+        .order_by(RowResultRecord.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.scalars(chunk))
+    if ids:
+        session.execute(
+            delete(RowResultRecord).where(RowResultRecord.id.in_(ids)),
+            execution_options={"synchronize_session": False},
+        )
+    return len(ids)
+
+
+def pruned(run: RunRecord, retention: timedelta, *, now: datetime | None = None) -> bool:
+    """Whether retention may have pruned ``run``'s rejected rows: it rejected some and
+    finished longer than ``retention`` ago. Ask when none of its rows were found."""
+    rejected = run.failed_added + run.failed_changed + run.failed_removed
+    finished = run.finished_at
+    return rejected > 0 and finished is not None and finished < (now or utcnow()) - retention
 
 
 def _chunks(rows: Iterable[RowOutcome | RejectedRow]) -> Iterator[list[RowOutcome | RejectedRow]]:

@@ -211,6 +211,7 @@ def rows(
     project: ProjectOption = None,
 ) -> None:
     """Show rows the destination rejected: key, operation, reason and attempts."""
+    from syncline.catalog import rows as row_results
     from syncline.worker.execute import find_sync
 
     settings = load_settings()
@@ -218,6 +219,7 @@ def rows(
     with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
         record = find_sync(session, sync)
         found = session.runs.failed_rows(record, run_id)
+        run = None if run_id is None else session.runs.get(run_id, sync=record)
         shaped = [
             (
                 r.primary_key,
@@ -230,6 +232,13 @@ def rows(
         ]
 
     out = output.console()
+    if not shaped and run is not None and row_results.pruned(run, settings.row_results_retention):
+        out.print(
+            f"The rejected rows of run {run_id} were pruned: row results are kept "
+            f"{settings.row_results_retention_days} days after a run ends "
+            "(SYNCLINE_ROW_RESULTS_RETENTION_DAYS)."
+        )
+        return
     if not shaped:
         scope = f"run {run_id}" if run_id is not None else f"sync {sync!r}"
         out.print(f"No rejected rows in {scope}.")

@@ -182,6 +182,7 @@ def execute_leased(
             queue_resumption(session, run)
     if alerts:
         _notify_alerts(catalog, run_id)
+    _prune_row_results(catalog, sync_id, settings)
     return status
 
 
@@ -241,6 +242,14 @@ def _notify_alerts(catalog: Catalog, run_id: int) -> None:
             notify(catalog, run_id)
     except Exception:  # noqa: BLE001 - alerting must never end a worker or change a run
         logger.exception("run %s: evaluating alert policies failed", run_id)
+
+
+def _prune_row_results(catalog: Catalog, sync_id: int, settings: Settings) -> None:
+    """Delete the sync's row results past retention; a failure never changes the run."""
+    try:
+        catalog.prune_row_results(settings.row_results_retention, sync_id=sync_id)
+    except Exception:  # noqa: BLE001 - the next run, or a worker's sweep, prunes them
+        logger.warning("sync %s: pruning old row results failed", sync_id, exc_info=True)
 
 
 def _execute(

@@ -4,10 +4,11 @@ Each of the pool's slots leases the oldest queued run whose sync has no running 
 (runs of every workspace), executes it with
 :func:`~syncline.worker.execute.execute_leased`, and leases the next. One more thread
 keeps the worker's registry row fresh and, on each beat, recovers runs whose worker
-stopped. Several pools may serve one PostgreSQL catalog from any number of
-machines; the catalog's lease (``FOR UPDATE SKIP LOCKED`` and a unique index on a
-sync's running run) gives each run to exactly one of them. A SQLite catalog has one
-pool, enforced with an OS file lock.
+stopped, and hourly prunes row results past ``SYNCLINE_ROW_RESULTS_RETENTION_DAYS``.
+Several pools may serve one PostgreSQL catalog from any number of machines; the
+catalog's lease (``FOR UPDATE SKIP LOCKED`` and a unique index on a sync's running run)
+gives each run to exactly one of them. A SQLite catalog has one pool, enforced with an
+OS file lock.
 
 Usage::
 
@@ -40,6 +41,13 @@ POLL_SECONDS = 0.5
 RETRY_SECONDS = 5.0
 """How long a slot waits after the catalog could not be reached."""
 
+PRUNE_SECONDS = 3600.0
+"""How often a worker deletes the row results of every sync that are past retention."""
+
+PRUNE_CHUNKS_PER_BEAT = 20
+"""Chunks a heartbeat prunes at most; a larger backlog goes on at the next beats, so
+pruning never delays a beat for long."""
+
 
 class WorkerPool:
     """Serves the run queue of a catalog with ``concurrency`` runs at a time."""
@@ -69,6 +77,8 @@ class WorkerPool:
         self._stop_runs = threading.Event()
         """Set when running runs must stop at their next batch boundary."""
         self._beating = threading.Event()
+        self._prune_at = 0.0
+        """When (``time.monotonic()``) the heartbeat thread next prunes row results."""
         self._threads: list[threading.Thread] = []
         self._heart: threading.Thread | None = None
         self._active: dict[int, int] = {}
@@ -199,6 +209,24 @@ class WorkerPool:
                 self._recover()
             except Exception:  # noqa: BLE001 - a missed beat must not end the worker
                 logger.warning("worker %s: heartbeat failed", self.name, exc_info=True)
+            self._prune()
+
+    def _prune(self) -> None:
+        """Delete row results past retention when due; a backlog goes a bounded part a beat."""
+        now = time.monotonic()
+        if now < self._prune_at:
+            return
+        # Due again in an hour also when this fails, so an outage logs once an hour.
+        self._prune_at = now + PRUNE_SECONDS
+        try:
+            pruning = self.catalog.prune_row_results(
+                self.settings.row_results_retention, max_chunks=PRUNE_CHUNKS_PER_BEAT
+            )
+        except Exception:  # noqa: BLE001 - results are pruned at a later sweep
+            logger.warning("worker %s: pruning row results failed", self.name, exc_info=True)
+            return
+        if not pruning.done:
+            self._prune_at = now
 
     def _recover(self) -> None:
         recovered = recover_abandoned(self.catalog, self.stale_after)

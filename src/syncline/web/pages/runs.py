@@ -14,8 +14,10 @@ from sqlalchemy import select
 
 from syncline.api.routes.runs import cancel_sync_run
 from syncline.catalog import RowResultRecord, RunRecord
+from syncline.catalog import rows as row_results
 from syncline.engine.report import RunStatus
 from syncline.errors import NotFoundError, SynclineError
+from syncline.settings import Settings
 from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, Viewer, catalog_of
 
@@ -85,6 +87,14 @@ def rejected_rows(
     return found[:ROWS_SHOWN], len(found) > ROWS_SHOWN
 
 
+def pruned_after(request: Request, run: RunRecord) -> int | None:
+    """The retention in days when it may have pruned the run's rejected rows, else None."""
+    settings: Settings = request.app.state.settings
+    if row_results.pruned(run, settings.row_results_retention):
+        return settings.row_results_retention_days
+    return None
+
+
 def _run_context(request: Request, user: Viewer, sync_id: int, run_id: int) -> dict[str, Any]:
     with catalog_of(request).session(user.workspace_id, read_only=True) as session:
         sync = session.syncs.get(sync_id)
@@ -97,6 +107,7 @@ def _run_context(request: Request, user: Viewer, sync_id: int, run_id: int) -> d
         "stages": stage_states(run.status),
         "counts": counts(run),
         "rejected": sum(getattr(run, f"failed_{op}") for op in OPERATIONS),
+        "pruned_after": pruned_after(request, run),
     }
 
 
@@ -154,7 +165,7 @@ def run_rows(
         )  # fmt: skip
     try:
         with catalog_of(request).session(user.workspace_id, read_only=True) as session:
-            session.runs.get(run_id, sync=sync_id)
+            run = session.runs.get(run_id, sync=sync_id)
     except NotFoundError as exc:
         return not_found(request, user, str(exc))
     op = op if op in OPERATIONS else ""
@@ -162,7 +173,7 @@ def run_rows(
     rows, more = rejected_rows(request, user.workspace_id, run_id, key.strip(), op, start)
     return render(
         request, "_rejected_rows.html", user, rows=rows, more=more, key=key, op=op,
-        offset=start, run_id=run_id, sync_id=sync_id,
+        offset=start, run_id=run_id, sync_id=sync_id, pruned_after=pruned_after(request, run),
     )  # fmt: skip
 
 
