@@ -474,3 +474,21 @@ def test_deleting_a_sync_deletes_its_snapshot(api: Api, tmp_path: Path) -> None:
     api.ok("DELETE", f"/syncs/{made.sync}")
 
     assert not snapshot.exists()
+
+
+def test_sync_interval_longer_than_ten_years_is_a_422_on_create_and_patch(
+    api: Api, tmp_path: Path
+) -> None:
+    made = make_pipeline(api, tmp_path)
+    huge = {"type": "interval", "schedule": {"interval": {"unit": "minute", "quantity": 10**11}}}
+    body = sync_body(made.model, made.destination, slug="rare")
+    body["schedule"] = huge
+
+    created = api.post("/syncs", json=body)
+    patched = api.patch(f"/syncs/{made.sync}", json={"schedule": huge})
+
+    for answer in (created, patched):
+        assert answer.status_code == 422
+        problem = answer.json()["details"]["body.schedule.schedule.interval.quantity"]
+        assert "longer than ten years" in problem["message"]
+    assert api.ok("GET", "/syncs")["data"]

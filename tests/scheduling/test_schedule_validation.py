@@ -28,3 +28,23 @@ def test_expressions_the_scheduler_runs_pass(expression: str) -> None:
     schedule, problems = check_schedule({"type": "cron", "schedule": {"expression": expression}})
     assert problems == []
     assert schedule == {"type": "cron", "schedule": {"expression": expression}}
+
+
+@pytest.mark.parametrize(
+    ("unit", "quantity"), [("minute", 10**11), ("week", 522), ("day", 3654), ("hour", 87673)]
+)
+def test_an_interval_longer_than_ten_years_is_refused(unit: str, quantity: int) -> None:
+    schedule = {"type": "interval", "schedule": {"interval": {"unit": unit, "quantity": quantity}}}
+    normalised, problems = check_schedule(schedule)
+    assert normalised is None
+    [(path, message, fix)] = problems
+    assert path == ("schedule", "interval", "quantity")
+    assert "longer than ten years" in message
+
+
+@pytest.mark.parametrize(("unit", "quantity"), [("week", 521), ("day", 3653)])
+def test_an_interval_of_up_to_ten_years_is_accepted(unit: str, quantity: int) -> None:
+    schedule = {"type": "interval", "schedule": {"interval": {"unit": unit, "quantity": quantity}}}
+    normalised, problems = check_schedule(schedule)
+    assert problems == []
+    assert normalised == schedule

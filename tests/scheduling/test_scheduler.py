@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select
@@ -307,3 +308,49 @@ def test_a_schedule_with_no_day_chosen_is_reported_once_and_never_runs(
         "sync never: its schedule names no time that ever comes, so it never runs; "
         "choose at least one day and time"
     ]
+
+
+def test_an_interval_longer_than_ten_years_is_reported_and_others_still_run(
+    catalog: Catalog,
+    scheduler: Scheduler,
+    make_sync: MakeSync,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Stored as an older release (or a hand edit of the catalog) could have stored it.
+    huge = {"type": "interval", "schedule": {"interval": {"unit": "week", "quantity": 10**11}}}
+    make_sync("huge", huge)
+    make_sync("hourly", HOURLY)
+
+    with caplog.at_level(logging.ERROR, logger="syncline.scheduling.scheduler"):
+        scheduler.tick(T0)
+        queued = scheduler.tick(datetime(2026, 12, 4, 11, 0, 1, tzinfo=UTC))
+    assert len(queued) == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert "sync huge" in errors[0]
+    assert "longer than ten years" in errors[0]
+
+
+def test_a_target_failing_unexpectedly_does_not_stop_the_others(
+    catalog: Catalog,
+    scheduler: Scheduler,
+    make_sync: MakeSync,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first = make_sync("first", HOURLY)
+    make_sync("second", HOURLY)
+    scheduler.tick(T0)
+    original = Scheduler._clock_schedule
+
+    def failing(self: Scheduler, target: Any, now: datetime) -> int | str | None:
+        if target.slug == first.slug:
+            raise RuntimeError("unexpected")
+        return original(self, target, now)
+
+    monkeypatch.setattr(Scheduler, "_clock_schedule", failing)
+    with caplog.at_level(logging.ERROR, logger="syncline.scheduling.scheduler"):
+        queued = scheduler.tick(datetime(2026, 12, 4, 11, 0, 1, tzinfo=UTC))
+
+    assert len(queued) == 1
+    assert any("sync first" in r.getMessage() for r in caplog.records)

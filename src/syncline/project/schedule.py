@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from syncline.errors import ConfigError
 from syncline.project.yamlfile import Path_
 from syncline.scheduling.cron import parse_cron
-from syncline.scheduling.schedules import next_due
+from syncline.scheduling.schedules import INTERVAL_UNITS, MAX_PERIOD, next_due
 
 TYPES = ("interval", "cron", "visual", "dbt")
 """Schedule types as stored; ``dbt-cloud`` and ``dbtCloud`` are read as ``dbt``."""
 
 _ALIASES = {"dbt-cloud": "dbt", "dbtCloud": "dbt", "dbt_cloud": "dbt"}
-UNITS = ("minute", "hour", "day", "week")
+UNITS = tuple(INTERVAL_UNITS)
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
@@ -59,13 +59,18 @@ def _interval(body: dict[str, Any]) -> list[ScheduleProblem]:
         return [((), "an interval schedule is {interval: {unit, quantity}}", _EXAMPLES["interval"])]
 
     problems: list[ScheduleProblem] = []
-    if interval.get("unit") not in UNITS:
-        message = f"unknown interval unit {interval.get('unit')!r}"
+    unit = interval.get("unit")
+    if unit not in UNITS:
+        message = f"unknown interval unit {unit!r}"
         problems.append((("interval", "unit"), message, f"use one of {', '.join(UNITS)}"))
     quantity = interval.get("quantity")
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
         message = f"the interval quantity {quantity!r} is not a positive whole number"
         problems.append((("interval", "quantity"), message, "write e.g. quantity: 15"))
+    elif unit in UNITS and quantity > MAX_PERIOD // INTERVAL_UNITS[unit]:
+        message = f"an interval of {quantity} {unit}s is longer than ten years"
+        fix = "use a shorter interval, or a cron or visual schedule for rare runs"
+        problems.append((("interval", "quantity"), message, fix))
     return problems
 
 

@@ -136,6 +136,14 @@ class Scheduler:
             except SynclineError as error:
                 logger.error("%s %s: could not queue a run: %s", target.kind, target.slug, error)
                 continue
+            except Exception:
+                # One target's fault must not keep the others from their runs.
+                logger.exception(
+                    "%s %s: could not queue a run (a bug in Syncline; other schedules go on)",
+                    target.kind,
+                    target.slug,
+                )
+                continue
             if run_id is not None:
                 queued.append(run_id)
 

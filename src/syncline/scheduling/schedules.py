@@ -29,12 +29,16 @@ from syncline.scheduling.cron import parse_cron
 ANCHOR = datetime(2001, 1, 1, tzinfo=UTC)
 """Where every interval series starts: a Monday at midnight UTC."""
 
-_UNITS = {
+INTERVAL_UNITS = {
+    # The units of an interval schedule, shortest first.
     "minute": timedelta(minutes=1),
     "hour": timedelta(hours=1),
     "day": timedelta(days=1),
     "week": timedelta(weeks=1),
 }
+MAX_PERIOD = timedelta(days=3653)
+"""The longest interval a schedule may have: ten years. Longer ones would overflow the
+calendar when due times are computed."""
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 _SEARCH_DAYS = 366 * 8 + 2
@@ -180,12 +184,17 @@ def _compile(key: str, text: str) -> _Interval | _WallClock:
 def _period(body: dict[str, Any]) -> timedelta:
     interval = body.get("interval") or {}
     unit, quantity = interval.get("unit"), interval.get("quantity")
-    if unit not in _UNITS or not isinstance(quantity, int) or quantity < 1:
+    if unit not in INTERVAL_UNITS or not isinstance(quantity, int) or quantity < 1:
         raise ConfigError(
             f"interval schedule {interval!r} needs a unit (minute, hour, day, week) and a "
             "positive whole quantity, e.g. {unit: hour, quantity: 1}"
         )
-    return _UNITS[unit] * quantity
+    if quantity > MAX_PERIOD // INTERVAL_UNITS[unit]:
+        raise ConfigError(
+            f"interval schedule {interval!r} is longer than ten years; use a cron or "
+            "visual schedule for rare runs, or a shorter interval"
+        )
+    return INTERVAL_UNITS[unit] * quantity
 
 
 def _zone(body: dict[str, Any]) -> ZoneInfo:
