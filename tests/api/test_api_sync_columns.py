@@ -222,3 +222,23 @@ def test_a_model_deleted_while_its_columns_are_asked_is_reported_missing(
 
     assert response.status_code == 422, response.text
     assert f"model {spare} does not exist" in response.json()["details"]["body.modelId"]["message"]
+
+
+def test_a_model_that_keeps_changing_while_its_columns_are_asked_is_a_conflict(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = make_pipeline(api, tmp_path)
+    edits = iter(range(10))
+
+    def edit_every_time(*args: Any, **options: Any) -> list[str]:
+        sql = f"select id, email, name, {next(edits)} AS n from users"
+        api.ok("PATCH", f"/models/{made.model}", json={"raw": {"sql": sql}})
+        return ["id", "email", "name", "n"]
+
+    monkeypatch.setattr(syncs, "query_columns", edit_every_time)
+
+    response = api.post("/syncs", json=sync_body(made.model, made.destination, slug="second"))
+
+    assert response.status_code == 409, response.text
+    assert "send the request again" in response.text
+    assert [s["slug"] for s in api.ok("GET", "/syncs")["data"]] == ["users-to-hook"]
