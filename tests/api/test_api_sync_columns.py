@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from api_fixtures import Api, make_pipeline, model_body, sync_body
+
+from syncline.api.routes import syncs
 
 
 def _body(made: Any, **configuration: Any) -> dict[str, Any]:
@@ -108,3 +112,133 @@ def test_an_unreachable_source_accepts_the_sync_with_a_warning(
 
     assert created["slug"] == "second"
     assert any("accepted unchecked" in r.getMessage() for r in caplog.records)
+
+
+def _silent_server() -> tuple[socket.socket, list[socket.socket], threading.Thread]:
+    """A loopback server that accepts connections and never answers: a warehouse stuck."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        try:
+            while True:
+                accepted.append(server.accept()[0])
+        except OSError:
+            return  # the test closed the server
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    return server, accepted, thread
+
+
+def test_a_source_that_never_answers_holds_no_catalog_write(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+    server, accepted, acceptor = _silent_server()
+    source = api.ok(
+        "POST",
+        "/sources",
+        json={
+            "name": "Stuck",
+            "slug": "stuck",
+            "type": "postgres",
+            "configuration": {
+                "host": "127.0.0.1",
+                "port": server.getsockname()[1],
+                "database": "stuck",
+                "user": "postgres",
+            },
+        },
+    )["id"]
+    model = api.ok(
+        "POST", "/models", params={"skipColumnQuery": "true"}, json=model_body(source, "stuck")
+    )["id"]
+    answers: list[Any] = []
+    request = threading.Thread(
+        target=lambda: answers.append(
+            api.post("/syncs", json=sync_body(model, made.destination, slug="second"))
+        )
+    )
+    request.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not accepted and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert accepted, "the source was never asked for the model's columns"
+
+        started = time.monotonic()
+        with api.catalog.session() as session:
+            session.keys.create("written while the source is asked")
+        waited = time.monotonic() - started
+    finally:
+        server.close()
+        for connection in accepted:
+            connection.close()
+        request.join(timeout=30)
+        acceptor.join(timeout=5)
+
+    assert waited < 2, f"a catalog write waited {waited:.1f}s for the source's answer"
+    assert len(answers) == 1, "the request did not end once the source hung up"
+    assert answers[0].status_code == 200, answers[0].text
+
+
+def test_a_model_edited_while_its_columns_are_asked_is_asked_again(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = make_pipeline(api, tmp_path)
+    asked: list[str | None] = []
+
+    def edit_once(
+        source_type: str, configuration: Any, sql: str | None, *rest: Any, **options: Any
+    ) -> list[str]:
+        asked.append(sql)
+        if len(asked) == 1:
+            # Another request changes the model between the columns' answer and the write.
+            api.ok("PATCH", f"/models/{made.model}", json={"raw": {"sql": "select id from users"}})
+            return ["id", "email", "name"]
+        return ["id"]
+
+    monkeypatch.setattr(syncs, "query_columns", edit_once)
+
+    response = api.post("/syncs", json=sync_body(made.model, made.destination, slug="second"))
+
+    assert asked == ["select id, email, name from users", "select id from users"]
+    assert response.status_code == 422, response.text
+    assert "body.configuration.mappings.0.from" in response.json()["details"]
+
+
+def test_a_model_deleted_while_its_columns_are_asked_is_reported_missing(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = make_pipeline(api, tmp_path)
+    spare = api.ok("POST", "/models", json=model_body(made.source, "spare"))["id"]
+
+    def delete_model(*args: Any, **options: Any) -> list[str]:
+        api.ok("DELETE", f"/models/{spare}")
+        return ["id", "email", "name"]
+
+    monkeypatch.setattr(syncs, "query_columns", delete_model)
+
+    response = api.post("/syncs", json=sync_body(spare, made.destination, slug="second"))
+
+    assert response.status_code == 422, response.text
+    assert f"model {spare} does not exist" in response.json()["details"]["body.modelId"]["message"]
+
+
+def test_a_model_that_keeps_changing_while_its_columns_are_asked_is_a_conflict(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = make_pipeline(api, tmp_path)
+    edits = iter(range(10))
+
+    def edit_every_time(*args: Any, **options: Any) -> list[str]:
+        sql = f"select id, email, name, {next(edits)} AS n from users"
+        api.ok("PATCH", f"/models/{made.model}", json={"raw": {"sql": sql}})
+        return ["id", "email", "name", "n"]
+
+    monkeypatch.setattr(syncs, "query_columns", edit_every_time)
+
+    response = api.post("/syncs", json=sync_body(made.model, made.destination, slug="second"))
+
+    assert response.status_code == 409, response.text
+    assert "send the request again" in response.text
+    assert [s["slug"] for s in api.ok("GET", "/syncs")["data"]] == ["users-to-hook"]

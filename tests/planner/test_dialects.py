@@ -125,6 +125,17 @@ def test_a_mapping_spelling_the_model_placeholder_stays_in_the_salt() -> None:
     assert MODEL in statement.split("FROM (")[0]
 
 
+@pytest.mark.parametrize("dialect", ["postgres", "duckdb"])
+def test_the_models_trailing_semicolon_and_comment_stay_out_of_its_subquery(dialect: str) -> None:
+    sql = PlannerSQL(dialect, "syncline_planner", 42)
+    statement = sql.load_current(
+        "SELECT ';' AS id; -- every row", FIELDS[:1], primary_key="id", id_column="id", salt=""
+    )[-1]
+
+    assert "(\nSELECT ';' AS id\n)" in statement
+    sqlglot.parse_one(statement, read=dialect)
+
+
 @pytest.mark.parametrize(
     "model",
     [

@@ -347,6 +347,8 @@ def test_model_sql_calling_a_function_that_writes_is_refused(warehouse: Warehous
         ("SELECT E'\\'' AS e, * FROM model; DROP TABLE model; SELECT ''", True),
         ("SELECT 'it''s; /*' AS a, $q$ ; $q$ AS b, * /* ; */ FROM model", False),
         ("-- all of it\nSELECT * FROM model;\n", False),
+        ("SELECT * FROM model; -- all of it", False),
+        ("SELECT * FROM model -- all; of it\n; /* done; */", False),
     ],
 )
 def test_model_sql_that_is_not_a_single_query_is_named_as_such(
@@ -355,7 +357,7 @@ def test_model_sql_that_is_not_a_single_query_is_named_as_such(
     warehouse.fill(3)
     result = run(warehouse.source(), MemoryDestination(), model_query=model_query)
     if not kept_table:
-        # A leading comment and a trailing semicolon leave a single query: it runs.
+        # Comments and trailing semicolons leave a single query: it runs.
         assert result.status.value == "success", result.error
         return
     assert result.status.value == "failed"

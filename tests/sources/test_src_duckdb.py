@@ -179,3 +179,15 @@ def test_describe_does_not_run_the_query() -> None:
     assert [c.name for c in source.describe(query)] == ["broken"]
     with pytest.raises(TerminalError, match="boom"):
         list(source.read(query))
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["SELECT 1 AS a;", "SELECT 1 AS a; -- the answer", "SELECT 1 AS a ; ; /* the answer */"],
+)
+def test_trailing_semicolons_and_comments_are_taken_by_duckdb_itself(query: str) -> None:
+    # DuckDB's own statement splitter reads the SQL, so this source needs no stripping.
+    source = DuckDBSource.from_config({})
+
+    assert [c.name for c in source.describe(query)] == ["a"]
+    assert [b.num_rows for b in source.read(query)] == [1]

@@ -202,3 +202,37 @@ def test_table_models_quote_with_backticks(config: dict[str, Any]) -> None:
 def test_statement_without_result_columns_is_terminal(config: dict[str, Any]) -> None:
     with pytest.raises(TerminalError, match="no columns"):
         MySQLSource.from_config(config).describe("DO 1")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT 1 AS a;",
+        "SELECT 1 AS a; -- the answer",
+        # The server itself refuses these two, which the source sends without their tail.
+        "SELECT 1 AS a ; ; # the answer",
+        "SELECT 1 AS a ; ; -- the answer",
+        "SELECT 1 AS a -- the answer\n;",
+    ],
+)
+def test_trailing_semicolons_and_comments_are_accepted(config: dict[str, Any], query: str) -> None:
+    source = MySQLSource.from_config(config)
+
+    assert [c.name for c in source.describe(query)] == ["a"]
+    assert [b.num_rows for b in source.read(query)] == [1]
+
+
+def test_a_semicolon_in_quotes_stays_and_a_second_statement_is_refused(
+    config: dict[str, Any],
+) -> None:
+    source = MySQLSource.from_config(config)
+
+    quoted = "SELECT 'it\\'s;' AS `a;`, \"b;\" AS b; # x"
+    rows = pa.Table.from_batches(list(source.read(quoted))).to_pylist()
+    with pytest.raises(TerminalError) as caught:
+        source.describe("SELECT 1 AS a; # one\nSELECT 2")
+
+    assert rows == [{"a;": "it's;", "b": "b;"}]
+    message = str(caught.value)
+    assert "second statement after its ';' (line 2: 'SELECT 2')" in message
+    assert "remove the second statement" in message

@@ -239,13 +239,74 @@ def test_two_million_rows_stream_in_bounded_memory(config: dict[str, Any]) -> No
 
 @pytest.mark.parametrize(
     "query",
-    ["SELECT 1 AS a;", "SELECT 1 AS a ;\n\n", "SELECT 1 AS a -- the answer", "SELECT 1 AS a\n"],
+    [
+        "SELECT 1 AS a;",
+        "SELECT 1 AS a ;\n\n",
+        "SELECT 1 AS a -- the answer",
+        "SELECT 1 AS a\n",
+        "SELECT 1 AS a; -- the answer",
+        "SELECT 1 AS a; /* the answer */",
+        "SELECT 1 AS a -- the answer\n;",
+        "SELECT 1 AS a ; ;\n-- first; second\n/* third; */ ;",
+    ],
 )
 def test_trailing_semicolons_and_comments_are_accepted(config: dict[str, Any], query: str) -> None:
     source = PostgresSource.from_config(config)
 
     assert [c.name for c in source.describe(query)] == ["a"]
     assert [b.num_rows for b in source.read(query)] == [1]
+
+
+@pytest.mark.parametrize(
+    ("query", "value"),
+    [
+        ("SELECT ';' AS a; -- x", ";"),
+        ("SELECT 'it''s; fine' AS a;", "it's; fine"),
+        ("SELECT E'\\';' AS a; -- x", "';"),
+        ('SELECT 1 AS ";"; -- x', 1),
+        ("SELECT $$;$$ AS a;", ";"),
+        ("SELECT $tag$ $$; $tag$ AS a; -- x", " $$; "),
+        ("SELECT /* ; /* ; */ ; */ 'b' AS a; -- ;", "b"),
+        ("SELECT 'c' AS a -- ;\n; -- x", "c"),
+    ],
+)
+def test_a_semicolon_in_quotes_or_comments_stays(
+    config: dict[str, Any], query: str, value: object
+) -> None:
+    source = PostgresSource.from_config(config)
+
+    columns = source.describe(query)
+    rows = pa.Table.from_batches(list(source.read(query))).to_pylist()
+
+    assert len(columns) == 1
+    assert rows == [{columns[0].name: value}]
+
+
+@pytest.mark.parametrize(
+    ("query", "second"),
+    [
+        ("SELECT 1 AS a; SELECT 2 AS b", "line 1: 'SELECT 2 AS b'"),
+        ("SELECT 1 AS a; -- the answer\nDELETE FROM sales.accounts", "line 2: 'DELETE FROM"),
+        ("SELECT ';' AS a; SELECT $$;$$", "line 1: 'SELECT $$;$$'"),
+    ],
+)
+def test_a_second_statement_is_refused_naming_it_and_the_fix(
+    config: dict[str, Any], query: str, second: str
+) -> None:
+    source = PostgresSource.from_config(config)
+
+    with pytest.raises(TerminalError) as described:
+        source.describe(query)
+    with pytest.raises(TerminalError) as read:
+        list(source.read(query))
+
+    for caught in (described, read):
+        message = str(caught.value)
+        assert "holds a second statement" in message
+        assert second in message
+        assert "remove the second statement" in message
+    counted = source.read("SELECT count(*) AS n FROM sales.accounts")
+    assert pa.Table.from_batches(list(counted)).to_pylist() == [{"n": 3}]
 
 
 def test_wrong_password_is_terminal_naming_the_settings_without_leaking_it() -> None:

@@ -141,3 +141,22 @@ def test_table_models_are_quoted_for_the_dialect(mysql_config: dict[str, Any]) -
 
     assert query == "SELECT * FROM `order`"
     assert total == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["SELECT id FROM people WHERE id = 1;;", "SELECT id FROM people WHERE id = 1 ; -- one"],
+)
+def test_sqlite_takes_trailing_semicolons_its_driver_refuses(sqlite_url: str, query: str) -> None:
+    source = SQLAlchemySource.from_config({"url": sqlite_url})
+
+    assert [c.name for c in source.describe(query)] == ["id"]
+    assert [b.num_rows for b in source.read(query)] == [1]
+
+
+@pytest.mark.postgres
+def test_postgres_second_statement_is_refused_naming_it(pg_url: str) -> None:
+    source = SQLAlchemySource.from_config({"url": pg_url})
+
+    with pytest.raises(TerminalError, match=r"second statement .*'SELECT 2'"):
+        source.describe("SELECT $$;$$ AS a; SELECT 2")

@@ -141,3 +141,40 @@ def test_value_breaking_the_declared_type_fails_naming_the_column(tmp_path: Path
 
     with pytest.raises(TerminalError, match="'n'.*CAST"):
         list(SQLiteSource.from_config({"path": str(path)}).read("SELECT n FROM t"))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT id, email FROM orders;",
+        "SELECT id, email FROM orders; -- first two",
+        "SELECT id, email FROM orders ; ; -- first two",
+        "SELECT id, email FROM orders -- first; two\n;",
+    ],
+)
+def test_trailing_semicolons_and_comments_keep_the_declared_types(
+    database: Path, query: str
+) -> None:
+    source = SQLiteSource.from_config({"path": str(database)})
+
+    assert [(c.name, c.type) for c in source.describe(query)] == [
+        ("id", "INTEGER"),
+        ("email", "TEXT"),
+    ]
+    assert sum(b.num_rows for b in source.read(query)) == sum(
+        b.num_rows for b in source.read("SELECT id, email FROM orders")
+    )
+
+
+def test_a_semicolon_in_quotes_stays_and_a_second_statement_is_refused(database: Path) -> None:
+    source = SQLiteSource.from_config({"path": str(database)})
+
+    quoted = "SELECT ';' AS \"a;\", [b;].id FROM orders AS [b;] WHERE id = 1; -- x"
+    rows = pa.Table.from_batches(list(source.read(quoted))).to_pylist()
+    with pytest.raises(TerminalError) as caught:
+        source.describe("SELECT id FROM orders; DELETE FROM orders")
+
+    assert rows == [{"a;": ";", "id": 1}]
+    message = str(caught.value)
+    assert "second statement after its ';' (line 1: 'DELETE FROM orders')" in message
+    assert "remove the second statement" in message

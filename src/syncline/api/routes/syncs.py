@@ -3,22 +3,27 @@
 A sync's configuration and schedule pass the checks ``syncline validate`` runs on a
 sync in YAML (:mod:`syncline.project.sync_checks`), and ``referencedColumns`` is
 derived from the configuration as ``syncline apply`` derives it. Mappings must read
-columns the model's source says its query returns (unchecked when it cannot say). Through the API
-only the configuration, schedule and ``disabled`` change (API.md 3.2). Triggers and
-runs live in :mod:`syncline.api.routes.runs`.
+columns the model's source says its query returns (unchecked when it cannot say); the
+source is asked before the catalog's write session opens, so a slow warehouse never
+holds the catalog's write lock. Through the API only the configuration, schedule and
+``disabled`` change (API.md 3.2). Triggers and runs live in
+:mod:`syncline.api.routes.runs`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from pydantic import BeforeValidator
 
+from syncline.api.auth import WorkspaceId
 from syncline.api.connections import merged
-from syncline.api.deps import ReadSession, SettingsDep, WriteSession
+from syncline.api.deps import CatalogDep, ReadSession, SettingsDep, WriteSession
 from syncline.api.deps import settings as settings_of
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
@@ -32,7 +37,7 @@ from syncline.api.schemas import (
     SyncUpdate,
     TextFilter,
 )
-from syncline.catalog import CatalogSession, ModelRecord
+from syncline.catalog import Catalog, CatalogSession, ConflictError, ModelRecord
 from syncline.catalog.repository import check_slug, raise_problems
 from syncline.connectors import registry
 from syncline.engine.mapping import referenced_columns
@@ -98,61 +103,73 @@ def get_sync(syncId: PathId, session: ReadSession) -> Any:
 
 
 @router.post("", operation_id="CreateSync", response_model=Sync, responses=CONFLICT)
-def create_sync(body: SyncCreate, session: WriteSession, settings: OptionalSettings = None) -> Any:
+def create_sync(
+    body: SyncCreate,
+    workspace_id: WorkspaceId,
+    catalog: CatalogDep,
+    settings: OptionalSettings = None,
+) -> Any:
     """Create a sync; every problem of its configuration and schedule is reported at once.
 
     Mappings are checked against the model's columns when ``settings`` (and so the
     server's file roots) are known, as they always are for a request.
     """
-    problems: list[Problem] = []
-    check_slug(body.slug, problems)
-    model = session.models.find(body.modelId)
-    if model is None:
-        message = f"model {body.modelId} does not exist"
-        problems.append(Problem("modelId", message, value=body.modelId))
-    destination = session.destinations.find(body.destinationId)
-    if destination is None:
-        message = f"destination {body.destinationId} does not exist"
-        problems.append(Problem("destinationId", message, value=body.destinationId))
 
-    connector = _connector(destination.type, problems) if destination else None
-    configuration, found = check_configuration(
-        body.configuration,
-        connector,
-        columns=_model_columns(session, model, settings) if model and settings else None,
-        model=f"model {model.slug!r}" if model is not None else "the model",
-    )
-    problems += found
-    schedule, found = check_sync_schedule(body.schedule)
-    problems += found
-    if model is not None and not model.primary_key:
-        problems.append(
-            Problem("modelId", f"model {model.slug!r} has no primary key", value=body.modelId)
+    def write(session: CatalogSession, model: ModelRecord | None, columns: Columns) -> Any:
+        problems: list[Problem] = []
+        check_slug(body.slug, problems)
+        if model is None:
+            message = f"model {body.modelId} does not exist"
+            problems.append(Problem("modelId", message, value=body.modelId))
+        destination = session.destinations.find(body.destinationId)
+        if destination is None:
+            message = f"destination {body.destinationId} does not exist"
+            problems.append(Problem("destinationId", message, value=body.destinationId))
+
+        connector = _connector(destination.type, problems) if destination else None
+        configuration, found = check_configuration(
+            body.configuration,
+            connector,
+            columns=columns,
+            model=f"model {model.slug!r}" if model is not None else "the model",
         )
-    raise_problems(problems)
+        problems += found
+        schedule, found = check_sync_schedule(body.schedule)
+        problems += found
+        if model is not None and not model.primary_key:
+            problems.append(
+                Problem("modelId", f"model {model.slug!r} has no primary key", value=body.modelId)
+            )
+        raise_problems(problems)
 
-    assert model is not None
-    assert model.primary_key
-    assert configuration is not None
-    record = session.syncs.create(
-        slug=body.slug,
-        model=model,
-        destination=body.destinationId,
-        configuration=configuration.dump(),
-        schedule=schedule,
-        disabled=body.disabled,
-        primary_key=model.primary_key,
-        referenced_columns=referenced_columns(configuration, model.primary_key),
-    )
-    session.flush()
-    return session.to_api(record)
+        assert model is not None
+        assert model.primary_key
+        assert configuration is not None
+        record = session.syncs.create(
+            slug=body.slug,
+            model=model,
+            destination=body.destinationId,
+            configuration=configuration.dump(),
+            schedule=schedule,
+            disabled=body.disabled,
+            primary_key=model.primary_key,
+            referenced_columns=referenced_columns(configuration, model.primary_key),
+        )
+        session.flush()
+        return session.to_api(record)
+
+    def model_of(session: CatalogSession) -> ModelRecord | None:
+        return session.models.find(body.modelId)
+
+    return _write_with_columns(catalog, workspace_id, settings, model_of, write)
 
 
 @router.patch("/{syncId}", operation_id="UpdateSync", response_model=Sync, responses=NOT_FOUND)
 def update_sync(
     syncId: PathId,
     body: SyncUpdate,
-    session: WriteSession,
+    workspace_id: WorkspaceId,
+    catalog: CatalogDep,
     tasks: BackgroundTasks,
     settings: SettingsDep,
 ) -> Any:
@@ -162,37 +179,47 @@ def update_sync(
     described what the old object received, so it is deleted and the next run sends
     every row.
     """
-    record = session.syncs.get(syncId)
-    problems: list[Problem] = []
-    changes: dict[str, Any] = {}
 
-    if body.configuration is not None:
-        connector = _connector(session.destinations.get(record.destination_id).type, problems)
-        model: ModelRecord = session.models.get(record.model_id)
-        configuration, found = check_configuration(
-            merged(record.configuration, body.configuration),
-            connector,
-            columns=_model_columns(session, model, settings),
-            model=f"model {model.slug!r}",
-        )
-        problems += found
-        if configuration is not None:
-            changes["configuration"] = configuration.dump()
-            changes["referenced_columns"] = referenced_columns(
-                configuration, model.primary_key or record.primary_key
+    def write(session: CatalogSession, model: ModelRecord | None, columns: Columns) -> Any:
+        record = session.syncs.get(syncId)
+        problems: list[Problem] = []
+        changes: dict[str, Any] = {}
+
+        if body.configuration is not None:
+            assert model is not None
+            connector = _connector(session.destinations.get(record.destination_id).type, problems)
+            configuration, found = check_configuration(
+                merged(record.configuration, body.configuration),
+                connector,
+                columns=columns,
+                model=f"model {model.slug!r}",
             )
-    if "schedule" in body.model_fields_set:
-        changes["schedule"], found = check_sync_schedule(body.schedule)
-        problems += found
-    raise_problems(problems)
+            problems += found
+            if configuration is not None:
+                changes["configuration"] = configuration.dump()
+                changes["referenced_columns"] = referenced_columns(
+                    configuration, model.primary_key or record.primary_key
+                )
+        if "schedule" in body.model_fields_set:
+            changes["schedule"], found = check_sync_schedule(body.schedule)
+            problems += found
+        raise_problems(problems)
 
-    old_object = record.configuration.get("object")
-    record = session.syncs.update(syncId, disabled=body.disabled, **changes)
-    if record.configuration.get("object") != old_object:
-        tasks.add_task(delete_snapshot, settings.snapshot_dir, record.id)
-        planned = warehouse_sources(session, [record.id]).get(record.id)
-        tasks.add_task(forget_sync_state, planned, record.id, session.installation_id)
-    return session.to_api(record)
+        old_object = record.configuration.get("object")
+        record = session.syncs.update(syncId, disabled=body.disabled, **changes)
+        if record.configuration.get("object") != old_object:
+            tasks.add_task(delete_snapshot, settings.snapshot_dir, record.id)
+            planned = warehouse_sources(session, [record.id]).get(record.id)
+            tasks.add_task(forget_sync_state, planned, record.id, session.installation_id)
+        return session.to_api(record)
+
+    def model_of(session: CatalogSession) -> ModelRecord | None:
+        # Only a new configuration has mappings to check against the model's columns.
+        if body.configuration is None:
+            return None
+        return session.models.get(session.syncs.get(syncId).model_id)
+
+    return _write_with_columns(catalog, workspace_id, settings, model_of, write)
 
 
 @router.delete(
@@ -213,15 +240,70 @@ def delete_sync(
     return shape
 
 
-def _model_columns(
-    session: CatalogSession, model: ModelRecord, settings: Settings
-) -> list[str] | None:
-    """The model's columns as its source describes them; None when it cannot tell."""
-    # TODO(api): the source is asked inside the catalog's write transaction; a slow
-    # warehouse holds it for up to its connect timeout.
+Columns = list[str] | None
+"""A model's column names as its source describes them; None when it cannot tell."""
+
+_ASKS = 3
+"""How often a model's columns are asked before a request that keeps racing edits is refused."""
+
+
+@dataclass(frozen=True)
+class _ModelQuery:
+    """What a model's columns are asked with: its source and its query as stored."""
+
+    source_type: str
+    configuration: dict[str, Any]
+    sql: str | None
+    table: str | None
+
+
+def _write_with_columns(
+    catalog: Catalog,
+    workspace_id: int,
+    settings: Settings | None,
+    model_of: Callable[[CatalogSession], ModelRecord | None],
+    write: Callable[[CatalogSession, ModelRecord | None, Columns], Any],
+) -> Any:
+    """``write`` in a write session, given the columns of the model ``model_of`` finds.
+
+    A write session holds the SQLite catalog's write lock, so workers' heartbeats and
+    other writes wait on it; a source that does not answer would hold it up to its
+    connect timeout. The columns are therefore asked between sessions, and the write
+    goes ahead only when the model still has the query and source they were asked
+    with; otherwise they are asked again. A model deleted meanwhile reaches ``write``
+    as None, which reports it as before.
+    """
+    with catalog.session(workspace_id, read_only=True) as session:
+        asked = _model_query(session, model_of(session))
+
+    for _ in range(_ASKS):
+        columns = _model_columns(asked, settings)
+        with catalog.session(workspace_id) as session:
+            model = model_of(session)
+            current = _model_query(session, model)
+            if current == asked:
+                return write(session, model, columns)
+        asked = current
+
+    raise ConflictError(
+        f"the model's query or source changed {_ASKS} times while the sync's mappings "
+        "were checked against its columns; send the request again"
+    )
+
+
+def _model_query(session: CatalogSession, model: ModelRecord | None) -> _ModelQuery | None:
+    if model is None:
+        return None
     source = session.sources.get(model.source_id)
     configuration = session.sources.plain_configuration(source)
-    return query_columns(source.type, configuration, model.sql, model.table_name, settings)
+    return _ModelQuery(source.type, configuration, model.sql, model.table_name)
+
+
+def _model_columns(query: _ModelQuery | None, settings: Settings | None) -> Columns:
+    """The model's columns as its source describes them; None when it cannot tell."""
+    if query is None or settings is None:
+        return None
+    return query_columns(query.source_type, query.configuration, query.sql, query.table, settings)
 
 
 def _connector(type_name: str, problems: list[Problem]) -> Any:

@@ -225,8 +225,9 @@ def create(request: Request, form: AdminForm) -> Response:
             schedule=schedule_from(form),
             disabled=form.text("disabled") == "on",
         )
-        with catalog_of(request).session(form.user.workspace_id) as session:
-            made = sync_routes.create_sync(body, session, request.app.state.settings)
+        made = sync_routes.create_sync(
+            body, form.user.workspace_id, catalog_of(request), request.app.state.settings
+        )
     except (SynclineError, pydantic.ValidationError) as exc:
         errors = _errors(exc, form, made)
         for field in ("model", "destination"):
@@ -264,8 +265,9 @@ def update(request: Request, sync_id: int, form: AdminForm) -> Response:
             schedule=schedule_from(form),
             disabled=form.text("disabled") == "on",
         )
-        with catalog.session(form.user.workspace_id) as session:
-            sync_routes.update_sync(sync_id, body, session, tasks, request.app.state.settings)
+        sync_routes.update_sync(
+            sync_id, body, form.user.workspace_id, catalog, tasks, request.app.state.settings
+        )
     except (SynclineError, pydantic.ValidationError) as exc:
         return _form_page(
             request, form.user, record=record, values=_values(form, rows),

@@ -14,6 +14,7 @@ from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.mysql.config import MySQLConfig
 from syncline.connectors.sources.mysql.errors import map_error
 from syncline.connectors.sources.mysql.types import BINARY_CHARSET, TEXTS, plan_column
+from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError, TerminalError
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class MySQLSource(Source):
 
     def describe(self, query: str) -> list[Column]:
         """Names and types of ``query``'s columns, with the server returning no row."""
+        query = single_statement(query, self.dialect, connector="mysql")
         with connected(self._connect, self._map_error) as connection:
             plans = self._plans(connection, query)
         return [plan.column() for plan in plans]
@@ -43,6 +45,7 @@ class MySQLSource(Source):
         """Stream ``query``'s rows from an unbuffered cursor in chunks of ``batch_rows``."""
         import pymysql.cursors
 
+        query = single_statement(query, self.dialect, connector="mysql")
         connection = self._connect()
         cursor = connection.cursor(pymysql.cursors.SSCursor)
         try:

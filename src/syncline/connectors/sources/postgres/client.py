@@ -24,6 +24,7 @@ from syncline.connectors.sources.postgres.types import (
     ColumnPlan,
     plan_column,
 )
+from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError, TerminalError
 
 logger = logging.getLogger(__name__)
@@ -123,15 +124,15 @@ def _money_scale(cursor: Any) -> int:
 def _copyable(query: str) -> str:
     """``query`` as it can sit inside ``COPY (...) TO STDOUT``, which is how ADBC reads it.
 
-    Trailing semicolons go, and a final newline ends a trailing ``--`` comment that
-    would otherwise swallow the closing parenthesis.
+    Trailing semicolons go, with any comment after them (see
+    :func:`~syncline.connectors.sources.statements.single_statement`), and a final
+    newline ends a trailing ``--`` comment that would otherwise swallow the closing
+    parenthesis.
+
+    Raises:
+        TerminalError: the SQL holds a second statement.
     """
-    # TODO(sources): also drop a semicolon followed by a comment ("SELECT 1; -- x"); that
-    # needs a tokenizer aware of strings, dollar quotes and comments.
-    body = query.rstrip()
-    while body.endswith(";"):
-        body = body[:-1].rstrip()
-    return body + "\n"
+    return single_statement(query, "postgres", connector="postgres").rstrip() + "\n"
 
 
 def _numeric_as_text(query: str, exported: pa.Schema) -> str:

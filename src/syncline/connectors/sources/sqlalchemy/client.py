@@ -19,9 +19,24 @@ from syncline.connectors.sources._rows import (
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.sqlalchemy.config import SQLAlchemyConfig
 from syncline.connectors.sources.sqlalchemy.errors import map_error
+from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError
 
 logger = logging.getLogger(__name__)
+
+SCANNED_BACKENDS = {
+    "postgresql": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "sqlite": "sqlite",
+    "duckdb": "duckdb",
+}
+"""Backends whose SQL loses its trailing semicolons, by the quoting they are scanned with.
+
+Drivers differ on a trailing ``;`` (SQLite's refuses ``;;``), so it goes where the
+scan knows the backend's quoting; any other backend's SQL is sent as written rather
+than risk reading its quoting wrong.
+"""
 
 
 class SQLAlchemySource(Source):
@@ -45,6 +60,7 @@ class SQLAlchemySource(Source):
 
     def describe(self, query: str) -> list[Column]:
         """Names and types of ``query``'s columns, inferred from its first rows."""
+        query = self._single_statement(query)
         with self._connection() as connection, translated(self._map_query_error):
             result = _stream(connection, query, INFER_ROWS)
             try:
@@ -56,6 +72,7 @@ class SQLAlchemySource(Source):
 
     def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream ``query``'s rows with a server-side cursor, in chunks of ``batch_rows``."""
+        query = self._single_statement(query)
         with self._connection() as connection, translated(self._map_query_error):
             result = _stream(connection, query, max(batch_rows, INFER_ROWS))
             try:
@@ -100,6 +117,22 @@ class SQLAlchemySource(Source):
                 connection.close()
         finally:
             engine.dispose()
+
+    def _single_statement(self, query: str) -> str:
+        """``query`` without trailing semicolons, where the backend's quoting is known."""
+        if ";" not in query:
+            return query
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(self.config.url.get_secret_value()).get_backend_name()
+        except ArgumentError:
+            return query  # connecting reports the bad URL
+        dialect = SCANNED_BACKENDS.get(backend)
+        if dialect is None:
+            return query
+        return single_statement(query, dialect, connector="sqlalchemy")
 
     def _backend(self) -> str:
         """The URL without its password, to name the database in messages."""

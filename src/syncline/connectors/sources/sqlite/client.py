@@ -21,6 +21,7 @@ from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.sqlite.config import SQLiteConfig
 from syncline.connectors.sources.sqlite.errors import map_error
 from syncline.connectors.sources.sqlite.types import declared_plan
+from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError
 
 logger = logging.getLogger(__name__)
@@ -107,8 +108,12 @@ def _authorize(action: int, *_args: object) -> int:
 
 
 def _strip(query: str) -> str:
-    """The query without trailing semicolons, so it can be wrapped in a view."""
-    return query.strip().rstrip(";").strip()
+    """The query without trailing semicolons and comments, so it can be wrapped in a view.
+
+    Raises:
+        TerminalError: the SQL holds a second statement.
+    """
+    return single_statement(query.strip(), "sqlite", connector="sqlite")
 
 
 def _plans(

@@ -30,6 +30,7 @@ import pyarrow as pa
 import sqlglot
 
 from syncline.connectors.sources.base import is_decimal_field
+from syncline.connectors.sources.statements import single_statement
 from syncline.engine.canonical import FINGERPRINT_SCHEME, encode_literal, is_json_canonical
 
 SCHEME = f"warehouse-{FINGERPRINT_SCHEME}"
@@ -179,7 +180,8 @@ class PlannerSQL:
         head, found, tail = rendered.rpartition(MODEL)
         if not found:
             raise ValueError(f"statement has no place for the model: {sql[:80]}")
-        return f"{head}(\n{_bare(model)}\n){tail}"
+        # The newline before the parenthesis ends a trailing ``--`` comment of the model.
+        return f"{head}(\n{single_statement(model, self.dialect)}\n){tail}"
 
     @property
     def _scratch(self) -> str:
@@ -485,12 +487,3 @@ class PlannerSQL:
         return self.render(
             f"SELECT key, operation, reason, attempts FROM {self.table('failed')} ORDER BY key"
         )
-
-
-def _bare(model: str) -> str:
-    """The model's SQL as a subquery can hold it: no trailing semicolons, and a newline
-    that ends a trailing ``--`` comment before the closing parenthesis."""
-    body = model.rstrip()
-    while body.endswith(";"):
-        body = body[:-1].rstrip()
-    return body
