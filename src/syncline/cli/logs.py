@@ -32,6 +32,10 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+_QUIET_LIBRARIES = ("httpx", "httpcore")
+"""HTTP clients that log every request's full URL at INFO or DEBUG: a webhook's or a
+Slack hook's URL may hold its credential, so only their warnings and errors are shown."""
+
 _REPORTED_BY_COMMAND = frozenset({"syncline.engine.run", "syncline.worker.execute"})
 """Loggers whose errors are about the run the command reports itself, in one line."""
 
@@ -68,3 +72,5 @@ def configure_logging(level: str, fmt: str) -> None:
 
     root.addHandler(handler)
     root.setLevel(level)
+    for name in _QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
