@@ -66,6 +66,20 @@ def test_revoking_an_unknown_key_is_a_user_error(syncline: Invoke) -> None:
     assert "API key 42 does not exist" in result.err
 
 
+def test_revoking_a_key_of_another_workspace_names_its_workspace(syncline: Invoke) -> None:
+    assert syncline("workspaces", "create", "marketing").code == 0
+    key = syncline("keys", "create", "--workspace", "marketing").out.strip().splitlines()[-1]
+
+    wrong = syncline("keys", "revoke", "1")
+    right = syncline("keys", "revoke", "1", "--workspace", "marketing")
+
+    assert wrong.code == 2
+    assert "opens workspace 'marketing', not 'default'" in wrong.err
+    assert "syncline keys revoke 1 --workspace marketing" in wrong.err
+    assert right.code == 0, right.err
+    assert _status(key) == 401
+
+
 def test_keys_create_never_makes_a_workspace(syncline: Invoke, workdir: Path) -> None:
     result = syncline("keys", "create", "--workspace", "marketing")
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from syncline.catalog.tables import ApiKeyRecord
+from syncline.catalog.tables import ApiKeyRecord, WorkspaceRecord
 from syncline.catalog.types import utcnow
 from syncline.errors import NotFoundError, Problem, ValidationError
 
@@ -95,6 +95,16 @@ class ApiKeyRepository:
             self.session.flush()
             logger.info("revoked API key %s (id %s)", record.prefix, record.id)
         return record
+
+
+def key_workspace(session: Session, key_id: int) -> str | None:
+    """The slug of the workspace key ``key_id`` opens, whichever it is; None if no key
+    has that id. For telling an operator where a key lives, never for opening it."""
+    return session.scalar(
+        select(WorkspaceRecord.slug)
+        .join(ApiKeyRecord, ApiKeyRecord.workspace_id == WorkspaceRecord.id)
+        .where(ApiKeyRecord.id == key_id)
+    )
 
 
 def find_live_key(session: Session, key: str) -> ApiKeyRecord | None:

@@ -68,11 +68,24 @@ def revoke_key(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Revoke a key: the API refuses it from the next request on."""
+    from syncline.catalog.keys import key_workspace
+
     settings = load_settings()
     slug = _workspace(settings, workspace)
-    with open_catalog(settings) as catalog, catalog.session(slug) as session:
-        record = session.keys.revoke(key_id)
-        prefix = record.prefix
+    with open_catalog(settings) as catalog:
+        try:
+            with catalog.session(slug) as session:
+                prefix = session.keys.revoke(key_id).prefix
+        except NotFoundError:
+            with catalog.session(read_only=True) as session:
+                owner = key_workspace(session.orm, key_id)
+            if owner is None or owner == slug:
+                raise
+            raise UserError(
+                f"API key {key_id} opens workspace {owner!r}, not {slug!r}; revoke it with "
+                f"`syncline keys revoke {key_id} --workspace {owner}`",
+                code="NOT_FOUND",
+            ) from None
     output.console().print(f"Revoked API key {key_id} ({prefix}...) of workspace {slug!r}.")
 
 
