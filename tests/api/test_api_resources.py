@@ -492,3 +492,15 @@ def test_sync_interval_longer_than_ten_years_is_a_422_on_create_and_patch(
         problem = answer.json()["details"]["body.schedule.schedule.interval.quantity"]
         assert "longer than ten years" in problem["message"]
     assert api.ok("GET", "/syncs")["data"]
+
+
+def test_a_sync_without_mappings_references_every_model_column(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+    body = sync_body(made.model, made.destination, slug="everything")
+    body["configuration"]["mappings"] = []
+
+    created = api.ok("POST", "/syncs", json=body)
+    patched = api.ok("PATCH", f"/syncs/{made.sync}", json={"configuration": {"mappings": []}})
+
+    assert created["referencedColumns"] == ["id", "email", "name"]
+    assert patched["referencedColumns"] == ["id", "email", "name"]

@@ -153,7 +153,7 @@ def create_sync(
             schedule=schedule,
             disabled=body.disabled,
             primary_key=model.primary_key,
-            referenced_columns=referenced_columns(configuration, model.primary_key),
+            referenced_columns=referenced_columns(configuration, model.primary_key, columns),
         )
         session.flush()
         return session.to_api(record)
@@ -198,7 +198,7 @@ def update_sync(
             if configuration is not None:
                 changes["configuration"] = configuration.dump()
                 changes["referenced_columns"] = referenced_columns(
-                    configuration, model.primary_key or record.primary_key
+                    configuration, model.primary_key or record.primary_key, columns
                 )
         if "schedule" in body.model_fields_set:
             changes["schedule"], found = check_sync_schedule(body.schedule)
