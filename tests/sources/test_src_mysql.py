@@ -85,6 +85,28 @@ def test_reads_types_exactly(config: dict[str, Any]) -> None:
     assert first["kind"] == "b"
 
 
+def test_decimals_wider_than_28_digits_are_read_exactly(config: dict[str, Any]) -> None:
+    source = MySQLSource.from_config(config)
+    query = (
+        "SELECT CAST(12345678901234567890123456789 AS DECIMAL(29, 0)) AS d29, "
+        "CAST('12345678901234567890.0123456789' AS DECIMAL(30, 10)) AS d30, "
+        "CAST('-12345678901234567890123456.789012345678' AS DECIMAL(38, 12)) AS d38, "
+        "CAST(1 AS DECIMAL(65, 30)) AS d65"
+    )
+
+    table = pa.Table.from_batches(list(source.read(query)))
+
+    assert table.schema.field("d29").type == pa.decimal128(29, 0)
+    assert table.to_pylist() == [
+        {
+            "d29": Decimal("12345678901234567890123456789"),
+            "d30": Decimal("12345678901234567890.0123456789"),
+            "d38": Decimal("-12345678901234567890123456.789012345678"),
+            "d65": "1.000000000000000000000000000000",
+        }
+    ]
+
+
 def test_timestamp_is_read_in_utc_whatever_the_server_zone(config: dict[str, Any]) -> None:
     source = MySQLSource.from_config(config)
 

@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -82,10 +82,12 @@ def decimal_plan(name: str, source_type: str, precision: int, scale: int) -> Col
     digits."""
     if 0 < precision <= 38 and 0 <= scale <= precision:
         quantum = Decimal(1).scaleb(-scale)
+        # The default context holds 28 digits; quantizing a wider value would fail.
+        exact = Context(prec=precision + 1)
 
         def convert(value: Any) -> Decimal:
             number = value if isinstance(value, Decimal) else Decimal(str(value))
-            return number.quantize(quantum)
+            return number.quantize(quantum, context=exact)
 
         return ColumnPlan(pa.field(name, pa.decimal128(precision, scale)), source_type, convert)
 
@@ -168,11 +170,10 @@ def build_batch(
 
     for index, plan in enumerate(plans):
         values: Sequence[Any] = [row[index] for row in rows]
-        if plan.convert is not None:
-            convert = plan.convert
-            values = [None if value is None else convert(value) for value in values]
-
         try:
+            if plan.convert is not None:
+                convert = plan.convert
+                values = [None if value is None else convert(value) for value in values]
             arrays.append(pa.array(values, type=plan.field.type))
         except (pa.ArrowException, TypeError, ValueError, ArithmeticError) as exc:
             # The driver's text may quote the value; a row value never goes into errors.
