@@ -16,6 +16,7 @@ from typing import Any
 from syncline.catalog.repository import check_slug
 from syncline.errors import ConfigError, Problem, SynclineError, ValidationError
 from syncline.security.files import FilePolicy, path_problems
+from syncline.security.masking import scrub
 from syncline.security.secrets import looks_secret
 
 logger = logging.getLogger(__name__)
@@ -216,9 +217,7 @@ def _masked(
         declared = set(lookup(type_name).config_model.secret_fields())
     except (SynclineError, ImportError, AttributeError):
         declared = set()
-    for value in sorted(_secret_values(configuration, declared), key=len, reverse=True):
-        message = message.replace(value, "***")
-    return message
+    return scrub(message, *_secret_values(configuration, declared))
 
 
 def _secret_values(data: Mapping[str, Any], declared: set[str]) -> Iterator[str]:

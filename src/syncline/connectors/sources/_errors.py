@@ -43,14 +43,6 @@ def connected(
         connection.close()
 
 
-def scrub(message: str, *secrets: str | None) -> str:
-    """``message`` with every non-empty secret replaced by ``***``."""
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return message
-
-
 def first_line(error: object) -> str:
     """The first line of a driver error, which carries its reason without the SQL echo."""
     lines = str(error).strip().splitlines()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from syncline.connectors.sources._errors import first_line, scrub
+from syncline.connectors.sources._errors import first_line
 from syncline.connectors.sources.mysql.config import MySQLConfig
 from syncline.errors import ConnectorError, TerminalError, TransientError
+from syncline.security.masking import scrub
 
 logger = logging.getLogger(__name__)
 
