@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 class SynclineError(Exception):
@@ -153,3 +154,18 @@ class RunCancelled(RunError):
     """A user cancelled the run; acknowledged work is kept."""
 
     code = "RUN_CANCELLED"
+
+
+class StopSignal(KeyboardInterrupt):
+    """A signal other than Ctrl-C (SIGTERM, as ``docker stop`` and systemd send) asked a
+    command in the foreground to stop: it stops as Ctrl-C stops it, at once, keeping
+    what was acknowledged. Not a :class:`SynclineError`: nothing went wrong."""
+
+    received: ClassVar[StopSignal | None] = None
+    """The one raised last in this process, if any. DuckDB answers a signal that arrives
+    during a query with an error of its own and drops the exception; this keeps it."""
+
+    def __init__(self, name: str, number: int) -> None:
+        super().__init__(name)
+        self.name = name
+        self.number = number

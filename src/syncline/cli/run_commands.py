@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,7 +16,7 @@ from syncline.cli import output
 from syncline.cli.context import open_catalog, workspace_for
 from syncline.cli.exitcodes import for_run_status
 from syncline.engine.report import RunStatus
-from syncline.errors import UserError
+from syncline.errors import StopSignal, UserError
 from syncline.settings import load_settings
 
 # The worker (the engine, the catalog, the connectors) and Rich are imported by the
@@ -64,20 +68,49 @@ def run(
         )
     settings = load_settings()
     workspace = workspace_for(settings, project)
-    with open_catalog(settings) as catalog:
-        with ProgressView(output.error_console()) as view:
-            record = run_sync(
-                catalog, sync, full_resync=full_resync, reset_cdc=reset_cdc, dry_run=dry_run,
-                on_progress=view.update, workspace=workspace, settings=settings,
-            )  # fmt: skip
-        with catalog.session(workspace, read_only=True) as session:
-            skipped = session.runs.get(record["id"]).skipped_null_keys or 0
+    try:
+        with open_catalog(settings) as catalog, stopped_by_sigterm():
+            with ProgressView(output.error_console()) as view:
+                record = run_sync(
+                    catalog, sync, full_resync=full_resync, reset_cdc=reset_cdc,
+                    dry_run=dry_run, on_progress=view.update, workspace=workspace,
+                    settings=settings,
+                )  # fmt: skip
+            with catalog.session(workspace, read_only=True) as session:
+                skipped = session.runs.get(record["id"]).skipped_null_keys or 0
+    except StopSignal as stop:
+        # The shell's code for a process ended by that signal (Ctrl-C gets 130 as usual).
+        output.error_console().print(
+            f"error: stopped by {stop.name}; the next run of this sync resumes its work"
+        )
+        raise typer.Exit(128 + stop.number) from None
 
     print_run_summary(output.console(), record, dry_run=dry_run, skipped_null_keys=skipped)
     code = for_run_status(record["status"])
     if record.get("error"):
         output.error_console().print(f"error: run {record['id']} failed: {record['error']}")
     raise typer.Exit(code)
+
+
+@contextmanager
+def stopped_by_sigterm() -> Iterator[None]:
+    """While the block runs, SIGTERM stops it as Ctrl-C does (:class:`StopSignal`), so
+    that ``docker stop``, systemd or a CI timeout leave the run interrupted and resumable
+    rather than running in the catalog until its heartbeat goes stale."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set a signal handler
+        return
+
+    def stop(number: int, frame: object) -> None:
+        StopSignal.received = StopSignal(signal.Signals(number).name, number)
+        raise StopSignal.received
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        StopSignal.received = None
 
 
 def print_run_summary(

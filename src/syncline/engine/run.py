@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from syncline.connectors.destinations.base import Destination, SyncMode, WriteContext
@@ -29,7 +30,7 @@ from syncline.engine.planner.local import IngestStats, LocalPlanner
 from syncline.engine.planner.store import delete_snapshot, snapshot_path
 from syncline.engine.planner.warehouse import planner_schema
 from syncline.engine.report import RowCounts, RunProgress, RunReporter, RunStatus
-from syncline.errors import ConnectorError, SynclineError, UserError
+from syncline.errors import ConnectorError, StopSignal, SynclineError, UserError
 
 __all__ = [
     "RetryPolicy",
@@ -102,9 +103,13 @@ def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
     )
     try:
         status = _Run(job, reporter, progress).execute()
-    except (SynclineError, OSError) as exc:
-        return _failed(job, progress, _describe(exc))
     except Exception as exc:
+        if _interrupted_query(exc):
+            # DuckDB answers Ctrl-C (or SIGTERM) during a query with an error of its own
+            # and drops the interrupt; raised again, the run ends interrupted, not failed.
+            raise (StopSignal.received or KeyboardInterrupt()) from exc
+        if isinstance(exc, SynclineError | OSError):
+            return _failed(job, progress, _describe(exc))
         logger.exception(
             "sync %s run %s failed unexpectedly", job.sync_id, job.run_id, extra=_context(job)
         )
@@ -127,6 +132,19 @@ def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
         extra=_context(job),
     )
     return RunResult(status=status, progress=progress)
+
+
+def _interrupted_query(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it was raised from) is a DuckDB query stopped by a
+    signal: ``RuntimeError('Query interrupted')`` or DuckDB's own InterruptException."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen) is RuntimeError and str(seen) == "Query interrupted":
+            return True
+        if isinstance(seen, duckdb.InterruptException):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 def _context(job: RunJob) -> dict[str, object]:

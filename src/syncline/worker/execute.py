@@ -29,7 +29,7 @@ from syncline.connectors.sources.base import Source
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.report import RejectedRow, RunProgress, RunReporter, RunStatus
 from syncline.engine.run import RunJob, RunResult, execute_run
-from syncline.errors import NotFoundError, SynclineError, UserError
+from syncline.errors import NotFoundError, StopSignal, SynclineError, UserError
 from syncline.security.files import (
     catalog_is_shared,
     confined_destination,
@@ -113,12 +113,13 @@ def run_sync(
         # Alerts see this run too: a run started from cron is as unattended as a worker's,
         # and a trigger's state must follow every run, or a recovery goes unnoticed.
         execute_leased(catalog, run_id, settings, on_progress=on_progress)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         # Acknowledged batches are committed; the next run resumes from them.
+        how = stop.name if isinstance(stop, StopSignal) else "the user (Ctrl-C)"
         with catalog.session(workspace) as session:
             session.runs.finish(
-                run_id, RunStatus.INTERRUPTED, error="stopped by the user (Ctrl-C); the "
-                "next run of this sync resumes where this one stopped",
+                run_id, RunStatus.INTERRUPTED, error=f"stopped by {how}; the next run of "
+                "this sync resumes where this one stopped",
             )  # fmt: skip
         raise
 
