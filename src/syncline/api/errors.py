@@ -14,12 +14,14 @@ code   body                                             raised as
 
 The 409 and 422 ``details`` map where a problem was found (``body.slug``,
 ``query.limit``, ``path.syncId``) to ``{"message": ..., "value": ...}``, every problem
-of the request at once. Routes raise the catalog's own errors; this module alone
-decides how they look on the wire.
+of the request at once. A value longer than :data:`ECHO_LIMIT` characters is repeated
+cut short, so a 20 MB field is not sent back whole. Routes raise the catalog's own
+errors; this module alone decides how they look on the wire.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -133,9 +135,35 @@ def problem_details(problems: Iterable[Problem], default: str = "body") -> dict[
     return details
 
 
+ECHO_LIMIT = 300
+"""Characters of a value a 409 or 422 repeats; a longer one is cut and marked."""
+
+
+def echoed(value: Any) -> Any:
+    """``value`` as an error repeats it: whole when short, else its start, marked as cut.
+
+    ``value`` is JSON-ready (see ``jsonable_encoder``). A long string is cut to a
+    shorter string; a long array or object becomes the start of its JSON text.
+    """
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, list | dict):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        return value  # None, a bool or a float: short by nature
+    if len(text) <= ECHO_LIMIT:
+        return value
+    return f"{text[:ECHO_LIMIT]}... (cut: {len(text)} characters in all)"
+
+
 def validation_failed(status: int, details: Mapping[str, Any]) -> JSONResponse:
-    """A 409 or 422 response with the ValidateErrorJSON body."""
-    return JSONResponse({"message": "Validation failed", "details": dict(details)}, status)
+    """A 409 or 422 response with the ValidateErrorJSON body, long values cut short."""
+    shown = {
+        key: {**problem, "value": echoed(problem.get("value"))} for key, problem in details.items()
+    }
+    return JSONResponse({"message": "Validation failed", "details": shown}, status)
 
 
 # -- handlers -------------------------------------------------------------------------------
