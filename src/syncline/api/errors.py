@@ -6,6 +6,7 @@ code   body                                             raised as
 401    ``{"message": "Authentication error", ...}``     :class:`AuthenticationError`
 404    ``{"message": "Not found", "details": "..."}``   :class:`~syncline.errors.NotFoundError`
 409    ``{"message": "Validation failed", ...}``        :class:`~syncline.catalog.ConflictError`
+413    ``{"message": "Content too large", ...}``        :func:`content_too_large`
 422    ``{"message": "Validation failed", ...}``        :class:`~syncline.errors.UserError`,
                                                         and FastAPI's request validation
 429    ``{"error": "rate limit exceeded"}``             :class:`RateLimited`
@@ -55,6 +56,19 @@ class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"rate limit exceeded; retry in {retry_after} s")
         self.retry_after = retry_after
+
+
+class RequestRefused(StarletteHTTPException):
+    """A request answered before its body was read (see :mod:`syncline.api.middleware`).
+
+    It is raised from inside the body's reading, wherever a route or a page reads it,
+    so it must pass the frameworks' handling of read errors: FastAPI lets an
+    ``HTTPException`` through and turns anything else into a 400.
+    """
+
+    def __init__(self, response: JSONResponse) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
 # -- the bodies, as the OpenAPI document declares them ------------------------------------
@@ -166,11 +180,8 @@ def validation_failed(status: int, details: Mapping[str, Any]) -> JSONResponse:
     return JSONResponse({"message": "Validation failed", "details": shown}, status)
 
 
-# -- handlers -------------------------------------------------------------------------------
-
-
-async def _authentication(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AuthenticationError)
+def authentication_failed(exc: AuthenticationError) -> JSONResponse:
+    """The 401 response to a request without a valid key."""
     return JSONResponse(
         {"message": "Authentication error", "details": exc.details},
         status_code=401,
@@ -178,13 +189,40 @@ async def _authentication(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _rate_limited(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RateLimited)
+def too_many_requests(exc: RateLimited) -> JSONResponse:
+    """The 429 response to a workspace over its rate limit."""
     return JSONResponse(
         {"error": "rate limit exceeded"},
         status_code=429,
         headers={"Retry-After": str(exc.retry_after)},
     )
+
+
+def content_too_large(limit: int) -> JSONResponse:
+    """The 413 response to a body larger than ``limit`` bytes."""
+    details = (
+        f"the request body is larger than {limit} bytes, this server's limit; send less, "
+        "or raise SYNCLINE_REQUEST_BODY_LIMIT on the server"
+    )
+    return JSONResponse({"message": "Content too large", "details": details}, 413)
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+async def _authentication(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AuthenticationError)
+    return authentication_failed(exc)
+
+
+async def _rate_limited(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimited)
+    return too_many_requests(exc)
+
+
+async def _refused(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestRefused)
+    return exc.response
 
 
 async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
@@ -269,6 +307,7 @@ def install(app: FastAPI) -> None:
     """Register every handler of this module on ``app``."""
     app.add_exception_handler(AuthenticationError, _authentication)
     app.add_exception_handler(RateLimited, _rate_limited)
+    app.add_exception_handler(RequestRefused, _refused)
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(ConflictError, _conflict)
     app.add_exception_handler(UserError, _user_error)
