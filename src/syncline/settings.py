@@ -53,6 +53,9 @@ DEFAULT_ROW_RESULTS_RETENTION_DAYS = 7
 MAX_ROW_RESULTS_RETENTION_DAYS = 36_500
 """A hundred years: the longest retention, far enough to mean "keep them"."""
 
+DEFAULT_REQUEST_BODY_LIMIT = 2**20
+"""1 MiB: far above any resource's configuration, far below what strains the server."""
+
 _MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([KMGT])(iB|B)?|B)?", re.IGNORECASE)
 """A memory size as DuckDB's memory_limit takes it, e.g. ``512MB``, ``1.5GiB`` or ``2G``."""
 
@@ -156,6 +159,10 @@ class Settings:
     """Folders file-based connectors may use (``SYNCLINE_FILE_ROOTS``, ``os.pathsep``-separated);
     ``home/files`` when empty. See :mod:`syncline.security.files`."""
 
+    request_body_limit: int = DEFAULT_REQUEST_BODY_LIMIT
+    """Bytes of a request body the API and web UI read (``SYNCLINE_REQUEST_BODY_LIMIT``, a
+    size such as ``4MiB``); a larger body is answered 413 unread."""
+
     @property
     def catalog_url(self) -> str:
         """The SQLAlchemy URL of the control plane."""
@@ -244,6 +251,8 @@ def load_settings() -> Settings:
 
     retention_days = _retention_days(problems)
 
+    body_limit = _request_body_limit(problems)
+
     home = Path(_env("home") or ".syncline")
     database_url = _env("database_url")
     file_roots = tuple(Path(p) for p in (_env("file_roots") or "").split(os.pathsep) if p.strip())
@@ -270,6 +279,7 @@ def load_settings() -> Settings:
         worker_name=(_env("worker_name") or "").strip() or None,
         row_results_retention_days=retention_days,
         file_roots=file_roots,
+        request_body_limit=body_limit,
         alert_allowed_hosts=tuple(
             h.strip().lower() for h in (_env("alert_allowed_hosts") or "").split(",") if h.strip()
         ),
@@ -313,6 +323,21 @@ def _retention_days(problems: list[str]) -> int:
         )
         return DEFAULT_ROW_RESULTS_RETENTION_DAYS
     return days
+
+
+def _request_body_limit(problems: list[str]) -> int:
+    """Bytes from ``SYNCLINE_REQUEST_BODY_LIMIT``; the default after a problem."""
+    raw = _env("request_body_limit")
+    if raw is None:
+        return DEFAULT_REQUEST_BODY_LIMIT
+    limit = memory_bytes(raw) if is_memory_size(raw) else 0
+    if limit < 1:
+        problems.append(
+            f"SYNCLINE_REQUEST_BODY_LIMIT={raw!r} must be a size such as 1MiB (the default), "
+            "512KB or 4194304 bytes"
+        )
+        return DEFAULT_REQUEST_BODY_LIMIT
+    return limit
 
 
 @lru_cache(maxsize=1)

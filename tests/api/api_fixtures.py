@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from syncline.api import create_app
 from syncline.catalog import Catalog
-from syncline.settings import Settings
+from syncline.settings import DEFAULT_REQUEST_BODY_LIMIT, Settings
 
 BASE = "/api/v1"
 
@@ -56,7 +56,11 @@ class Api:
 
 @contextmanager
 def make_api(
-    catalog: Catalog, home: Path, *, file_roots: tuple[Path, ...] | None = None
+    catalog: Catalog,
+    home: Path,
+    *,
+    file_roots: tuple[Path, ...] | None = None,
+    request_body_limit: int = DEFAULT_REQUEST_BODY_LIMIT,
 ) -> Iterator[Api]:
     """The API app on ``catalog`` (no background work) and keys of two workspaces.
 
@@ -70,7 +74,8 @@ def make_api(
 
     # The test files sit beside the catalog; its key and database stay refused.
     roots = (home,) if file_roots is None else file_roots
-    app = create_app(catalog, Settings(home=home, file_roots=roots), background=False)
+    settings = Settings(home=home, file_roots=roots, request_body_limit=request_body_limit)
+    app = create_app(catalog, settings, background=False)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(catalog, client, key, other_key, home)
 

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from syncline.api import errors
 from syncline.api.auth import RateLimiter
-from syncline.api.middleware import RefuseNonFiniteJSON
+from syncline.api.middleware import GuardRequestBody
 from syncline.catalog import Catalog
 from syncline.settings import Settings
 
@@ -68,7 +68,7 @@ def create_app(catalog: Catalog, settings: Settings, *, background: bool = True)
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter()
     errors.install(app)
-    app.add_middleware(RefuseNonFiniteJSON)
+    app.add_middleware(GuardRequestBody, limit=settings.request_body_limit)
 
     for name in ROUTERS:
         try:

@@ -20,6 +20,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from syncline.api.errors import AuthenticationError, RateLimited
 from syncline.catalog import Catalog
@@ -71,27 +72,48 @@ def _catalog(request: Request) -> Catalog:
     return catalog
 
 
-def authenticate(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-) -> int:
+_AUTHENTICATED = "authenticated_workspace_id"
+"""Where :func:`workspace_of` leaves its answer in the request's state."""
+
+
+def workspace_of(request: Request) -> int:
     """The workspace id of the request's key, after counting the request against its limit.
 
-    Raises AuthenticationError without a key or with an unknown or revoked one.
+    Raises AuthenticationError without a key or with an unknown or revoked one, and
+    RateLimited when the workspace is over its limit. The answer is kept on the
+    request, so that the request is counted once however often it is asked.
     """
+    known: int | None = getattr(request.state, _AUTHENTICATED, None)
+    if known is not None:
+        return known
+
     header = request.headers.get("authorization")
     if not header:
         raise AuthenticationError("No authorization header found")
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    scheme, key = get_authorization_scheme_param(header)
+    if not (scheme and key) or scheme.lower() != "bearer":
         raise AuthenticationError("Token is invalid")
 
-    owner = _catalog(request).authenticate(credentials.credentials)
+    owner = _catalog(request).authenticate(key)
     if owner is None:
         raise AuthenticationError("Token is invalid")
 
     limiter: RateLimiter = request.app.state.rate_limiter
     limiter.hit(owner.workspace_id)
+    setattr(request.state, _AUTHENTICATED, owner.workspace_id)
     return owner.workspace_id
+
+
+def authenticate(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> int:
+    """The dependency behind :data:`WorkspaceId`: :func:`workspace_of` the request.
+
+    The body guard (:mod:`syncline.api.middleware`) may have asked already, before the
+    body was read. ``_credentials`` declares the scheme in the OpenAPI document.
+    """
+    return workspace_of(request)
 
 
 WorkspaceId = Annotated[int, Depends(authenticate)]

@@ -6,6 +6,7 @@ code   body                                             raised as
 401    ``{"message": "Authentication error", ...}``     :class:`AuthenticationError`
 404    ``{"message": "Not found", "details": "..."}``   :class:`~syncline.errors.NotFoundError`
 409    ``{"message": "Validation failed", ...}``        :class:`~syncline.catalog.ConflictError`
+413    ``{"message": "Content too large", ...}``        :func:`content_too_large`
 422    ``{"message": "Validation failed", ...}``        :class:`~syncline.errors.UserError`,
                                                         and FastAPI's request validation
 429    ``{"error": "rate limit exceeded"}``             :class:`RateLimited`
@@ -14,12 +15,14 @@ code   body                                             raised as
 
 The 409 and 422 ``details`` map where a problem was found (``body.slug``,
 ``query.limit``, ``path.syncId``) to ``{"message": ..., "value": ...}``, every problem
-of the request at once. Routes raise the catalog's own errors; this module alone
-decides how they look on the wire.
+of the request at once. A value longer than :data:`ECHO_LIMIT` characters is repeated
+cut short, so a 20 MB field is not sent back whole. Routes raise the catalog's own
+errors; this module alone decides how they look on the wire.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -53,6 +56,19 @@ class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"rate limit exceeded; retry in {retry_after} s")
         self.retry_after = retry_after
+
+
+class RequestRefused(StarletteHTTPException):
+    """A request answered before its body was read (see :mod:`syncline.api.middleware`).
+
+    It is raised from inside the body's reading, wherever a route or a page reads it,
+    so it must pass the frameworks' handling of read errors: FastAPI lets an
+    ``HTTPException`` through and turns anything else into a 400.
+    """
+
+    def __init__(self, response: JSONResponse) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
 # -- the bodies, as the OpenAPI document declares them ------------------------------------
@@ -133,16 +149,39 @@ def problem_details(problems: Iterable[Problem], default: str = "body") -> dict[
     return details
 
 
+ECHO_LIMIT = 300
+"""Characters of a value a 409 or 422 repeats; a longer one is cut and marked."""
+
+
+def echoed(value: Any) -> Any:
+    """``value`` as an error repeats it: whole when short, else its start, marked as cut.
+
+    ``value`` is JSON-ready (see ``jsonable_encoder``). A long string is cut to a
+    shorter string; a long array or object becomes the start of its JSON text.
+    """
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, list | dict):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        return value  # None, a bool or a float: short by nature
+    if len(text) <= ECHO_LIMIT:
+        return value
+    return f"{text[:ECHO_LIMIT]}... (cut: {len(text)} characters in all)"
+
+
 def validation_failed(status: int, details: Mapping[str, Any]) -> JSONResponse:
-    """A 409 or 422 response with the ValidateErrorJSON body."""
-    return JSONResponse({"message": "Validation failed", "details": dict(details)}, status)
+    """A 409 or 422 response with the ValidateErrorJSON body, long values cut short."""
+    shown = {
+        key: {**problem, "value": echoed(problem.get("value"))} for key, problem in details.items()
+    }
+    return JSONResponse({"message": "Validation failed", "details": shown}, status)
 
 
-# -- handlers -------------------------------------------------------------------------------
-
-
-async def _authentication(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AuthenticationError)
+def authentication_failed(exc: AuthenticationError) -> JSONResponse:
+    """The 401 response to a request without a valid key."""
     return JSONResponse(
         {"message": "Authentication error", "details": exc.details},
         status_code=401,
@@ -150,13 +189,40 @@ async def _authentication(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _rate_limited(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RateLimited)
+def too_many_requests(exc: RateLimited) -> JSONResponse:
+    """The 429 response to a workspace over its rate limit."""
     return JSONResponse(
         {"error": "rate limit exceeded"},
         status_code=429,
         headers={"Retry-After": str(exc.retry_after)},
     )
+
+
+def content_too_large(limit: int) -> JSONResponse:
+    """The 413 response to a body larger than ``limit`` bytes."""
+    details = (
+        f"the request body is larger than {limit} bytes, this server's limit; send less, "
+        "or raise SYNCLINE_REQUEST_BODY_LIMIT on the server"
+    )
+    return JSONResponse({"message": "Content too large", "details": details}, 413)
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+async def _authentication(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AuthenticationError)
+    return authentication_failed(exc)
+
+
+async def _rate_limited(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimited)
+    return too_many_requests(exc)
+
+
+async def _refused(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestRefused)
+    return exc.response
 
 
 async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
@@ -241,6 +307,7 @@ def install(app: FastAPI) -> None:
     """Register every handler of this module on ``app``."""
     app.add_exception_handler(AuthenticationError, _authentication)
     app.add_exception_handler(RateLimited, _rate_limited)
+    app.add_exception_handler(RequestRefused, _refused)
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(ConflictError, _conflict)
     app.add_exception_handler(UserError, _user_error)
