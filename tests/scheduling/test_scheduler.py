@@ -172,13 +172,27 @@ def test_a_schedule_edit_resets_the_next_run(
     assert len(scheduler.tick(datetime(2026, 12, 4, 18, 0, 5, tzinfo=UTC))) == 1
 
 
+@pytest.mark.parametrize(
+    ("schedule", "reason"),
+    [
+        ({"type": "cron", "schedule": {"expression": "61 * * * *"}}, "minute '61'"),
+        # Longer than the calendar holds, as an older release could have stored it.
+        (
+            {"type": "interval", "schedule": {"interval": {"unit": "week", "quantity": 10**11}}},
+            "longer than ten years",
+        ),
+    ],
+    ids=["cron-minute-61", "interval-beyond-the-calendar"],
+)
 def test_an_unreadable_schedule_is_reported_once_and_others_still_run(
     catalog: Catalog,
     scheduler: Scheduler,
     make_sync: MakeSync,
     caplog: pytest.LogCaptureFixture,
+    schedule: dict[str, Any],
+    reason: str,
 ) -> None:
-    make_sync("broken", {"type": "cron", "schedule": {"expression": "61 * * * *"}})
+    make_sync("broken", schedule)
     make_sync("hourly", HOURLY)
 
     with caplog.at_level(logging.ERROR, logger="syncline.scheduling.scheduler"):
@@ -188,7 +202,7 @@ def test_an_unreadable_schedule_is_reported_once_and_others_still_run(
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "sync broken" in errors[0]
-    assert "minute '61'" in errors[0]
+    assert reason in errors[0]
 
 
 def test_start_ticks_in_the_background_until_stopped(
@@ -308,27 +322,6 @@ def test_a_schedule_with_no_day_chosen_is_reported_once_and_never_runs(
         "sync never: its schedule names no time that ever comes, so it never runs; "
         "choose at least one day and time"
     ]
-
-
-def test_an_interval_longer_than_ten_years_is_reported_and_others_still_run(
-    catalog: Catalog,
-    scheduler: Scheduler,
-    make_sync: MakeSync,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    # Stored as an older release (or a hand edit of the catalog) could have stored it.
-    huge = {"type": "interval", "schedule": {"interval": {"unit": "week", "quantity": 10**11}}}
-    make_sync("huge", huge)
-    make_sync("hourly", HOURLY)
-
-    with caplog.at_level(logging.ERROR, logger="syncline.scheduling.scheduler"):
-        scheduler.tick(T0)
-        queued = scheduler.tick(datetime(2026, 12, 4, 11, 0, 1, tzinfo=UTC))
-    assert len(queued) == 1
-    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert len(errors) == 1
-    assert "sync huge" in errors[0]
-    assert "longer than ten years" in errors[0]
 
 
 def test_a_target_failing_unexpectedly_does_not_stop_the_others(
