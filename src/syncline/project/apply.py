@@ -168,31 +168,53 @@ def _refuse_impossible(
 
 
 def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) -> None:
-    """Refuse syncs the plan creates or changes whose mappings read columns a model lacks.
+    """Refuse models the plan creates or changes whose primary key is not among their
+    columns, and syncs it creates or changes whose mappings read columns a model lacks.
 
     Each model's query runs once on its source; a source that cannot answer leaves its
-    syncs unchecked (with a logged warning) rather than refusing the apply.
+    model and syncs unchecked (with a logged warning) rather than refusing the apply.
     """
-    changed_models = {c.slug for c in plan.changes if c.kind == "models"}
+    changed_models = {
+        c.slug for c in plan.changes if c.kind == "models" and c.action != Action.DELETE
+    }
     touched = {c.slug for c in plan.changes if c.kind == "syncs" and c.action != Action.DELETE}
     touched |= {slug for slug, sync in project.syncs.items() if sync.model in changed_models}
     columns: dict[str, list[str] | None] = {}
-    problems = []
-    for slug in sorted(touched):
-        sync = project.syncs[slug]
-        model = project.models.get(sync.model)
+
+    def model_columns(slug: str) -> list[str] | None:
+        model = project.models.get(slug)
         source = project.sources.get(model.source) if model else None
         if model is None or source is None:
-            continue
-        if model.slug not in columns:
-            columns[model.slug] = query_columns(
+            return None
+        if slug not in columns:
+            columns[slug] = query_columns(
                 source.type, source.configuration, model.sql, model.table, settings, operator=True
             )
-        known = columns[model.slug]
+        return columns[slug]
+
+    problems = []
+    for slug in sorted(changed_models):
+        model = project.models[slug]
+        known = model_columns(slug)
+        if known is not None and model.primary_key not in known:
+            problems.append(
+                Problem(
+                    f"models.{slug}.primaryKey",
+                    f"the primary key {model.primary_key!r} is not a column of model {slug!r} "
+                    f"(columns: {', '.join(known) or 'none'})",
+                    "set primaryKey to the column that is unique per row, or return it from "
+                    "the query",
+                    file=model.origin.file,
+                    line=model.origin.line,
+                )
+            )
+    for slug in sorted(touched):
+        sync = project.syncs[slug]
+        known = model_columns(sync.model)
         if known is None:
             continue
         configuration = SyncConfiguration.parse(sync.configuration)
-        for problem in column_problems(configuration, known, f"model {model.slug!r}"):
+        for problem in column_problems(configuration, known, f"model {sync.model!r}"):
             problems.append(
                 Problem(
                     f"syncs.{slug}.{problem.location}",
