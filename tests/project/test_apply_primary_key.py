@@ -1,4 +1,7 @@
-"""Apply asks the source for a model's columns and refuses a primary key that is not one."""
+"""Apply asks the source for a model's columns and refuses a primary key that is not one.
+
+The models are DuckDB queries, which validate leaves to apply (they may read remote files).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ models:
   - slug: users
     source: wh
     primaryKey: {key}
-    table: {{name: users}}
+    raw: {{sql: "SELECT * FROM users"}}
 """
 
 

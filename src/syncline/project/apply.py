@@ -22,7 +22,7 @@ from syncline.engine.planner.store import delete_snapshot
 from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConfigError, NotFoundError, Problem, ValidationError
 from syncline.project.file_roots import refuse_paths_off_roots
-from syncline.project.model_columns import query_columns
+from syncline.project.model_columns import primary_key_problem, query_columns
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
 from syncline.project.sequences import put_sequence, read_sequences
 from syncline.project.spec import Project
@@ -197,17 +197,9 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
         model = project.models[slug]
         known = model_columns(slug)
         if known is not None and model.primary_key not in known:
-            problems.append(
-                Problem(
-                    f"models.{slug}.primaryKey",
-                    f"the primary key {model.primary_key!r} is not a column of model {slug!r} "
-                    f"(columns: {', '.join(known) or 'none'})",
-                    "set primaryKey to the column that is unique per row, or return it from "
-                    "the query",
-                    file=model.origin.file,
-                    line=model.origin.line,
-                )
-            )
+            message, fix = primary_key_problem(slug, model.primary_key, known)
+            where = f"models.{slug}.primaryKey"
+            problems.append(Problem(where, message, fix, model.origin.file, model.origin.line))
     for slug in sorted(touched):
         sync = project.syncs[slug]
         known = model_columns(sync.model)

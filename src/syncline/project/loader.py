@@ -23,6 +23,7 @@ from syncline.connectors import registry
 from syncline.connectors.destinations.base import SyncMode
 from syncline.engine.config import SyncConfiguration
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
+from syncline.project.model_columns import local_columns, primary_key_problem
 from syncline.project.schedule import check_schedule
 from syncline.project.sequences import build_sequence, check_references
 from syncline.project.spec import (
@@ -34,6 +35,7 @@ from syncline.project.spec import (
     SyncSpec,
 )
 from syncline.project.sync_checks import (
+    column_problems,
     mode_refused,
     salvage,
     template_problems,
@@ -41,6 +43,7 @@ from syncline.project.sync_checks import (
 )
 from syncline.project.workspace import SETTINGS_FILES, project_variables
 from syncline.project.yamlfile import Document, Path_, read_document, render_path
+from syncline.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -427,6 +430,39 @@ class _Loader:
                 writers.setdefault((destination.slug, object_name), []).append(slug)
         self._warn_shared_objects(writers)
         self._warn_unheard_alerts()
+        self._check_model_columns()
+
+    def _check_model_columns(self) -> None:
+        """Check primary keys and mappings against the model's columns where a local file
+        can tell them quickly (see :func:`local_columns`); apply asks every other source."""
+        try:
+            settings = get_settings()
+        except ConfigError:
+            return  # the settings are reported by the commands that need them
+        columns: dict[str, list[str]] = {}
+        for slug, model in sorted(self.project.models.items()):
+            source = self.project.sources.get(model.source)
+            if source is None:
+                continue
+            found = local_columns(
+                source.type, source.configuration, model.sql, model.table, settings
+            )
+            if found is None:
+                continue
+            columns[slug] = found
+            if model.primary_key not in found:
+                doc, path = self.documents[("models", slug)]
+                message, fix = primary_key_problem(slug, model.primary_key, found)
+                self.problem(doc, (*path, "primaryKey"), message, fix)
+
+        for slug, sync in sorted(self.project.syncs.items()):
+            if sync.model not in columns:
+                continue
+            doc, path = self.documents[("syncs", slug)]
+            parsed = SyncConfiguration.parse(sync.configuration)
+            for problem in column_problems(parsed, columns[sync.model], f"model {sync.model!r}"):
+                sub = tuple(int(p) if p.isdigit() else p for p in problem.location.split("."))
+                self.problem(doc, (*path, *sub), problem.message, problem.fix)
 
     def _warn_unheard_alerts(self) -> None:
         """Warn about syncs with alerts declared but no recipient list anywhere.
