@@ -175,3 +175,15 @@ def test_a_tag_yaml_cannot_build_has_a_fix(tmp_path: Path) -> None:
 
     assert problem.line == 1
     assert "without !! tags" in (problem.fix or "")
+
+
+def test_a_long_chain_of_merges_is_a_located_problem_not_a_recursion_error(
+    tmp_path: Path,
+) -> None:
+    lines = ["m0: &m0 {x: 1}"] + [f"m{i}: &m{i} {{<<: *m{i - 1}}}" for i in range(1, 500)]
+
+    data, (problem,) = read(tmp_path, "\n".join(lines).encode())
+
+    assert data is None
+    assert "merges nest more than" in problem.message
+    assert problem.line is not None

@@ -120,8 +120,8 @@ class _Reader:
                 value = self._substitute(value, path, node.start_mark.line + 1)
             return value
 
-        if len(path) >= MAX_DEPTH:
-            message = f"lists and mappings nest more than {MAX_DEPTH} levels deep here"
+        if len(self.reading) >= MAX_DEPTH:
+            message = f"lists, mappings and merges nest more than {MAX_DEPTH} levels deep here"
             raise _Unreadable(path, message, "nest them less deeply")
         if id(node) in self.reading:
             message = "an alias here refers to a list or mapping that contains it, so it never ends"
