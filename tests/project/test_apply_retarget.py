@@ -107,7 +107,9 @@ def test_apply_refuses_a_sync_mapping_a_column_its_model_lacks(
         connection.execute("CREATE TABLE users AS SELECT 1 AS id, 'a@b.c' AS email")
     sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", str(folder / "wh.duckdb"))
     text = PROJECT.format(path=tmp_path / "crm.sqlite", timeout=5).replace(
-        'raw: {sql: "SELECT 1 AS id"}', "table: {name: users}"
+        # A query, not a table: validate would already refuse the mapping of a DuckDB table.
+        'raw: {sql: "SELECT 1 AS id"}',
+        'raw: {sql: "SELECT * FROM users"}',
     )
     text = text.replace("[{from: id, to: id}]", "[{from: id, to: id}, {from: phone, to: p}]")
     project = load_project(write_project(**{"a.yml": sources, "b.yml": text}))

@@ -325,6 +325,13 @@ class _Run:
         return iter(()), schema
 
     def _columns(self, schema: pa.Schema) -> list[str]:
+        if self.job.primary_key not in schema.names:
+            raise UserError(
+                f"the model's primary key column {self.job.primary_key!r} is not in the model "
+                f"of sync {self.job.sync_id} (its columns: {', '.join(schema.names) or 'none'});"
+                " set the model's primaryKey to one of them, or return the column from its query",
+                code="PRIMARY_KEY_MISSING",
+            )
         columns = referenced_columns(self.configuration, self.job.primary_key, schema.names)
         check_columns(columns, schema.names, f"the model of sync {self.job.sync_id}")
         return columns

@@ -22,7 +22,7 @@ from syncline.engine.planner.store import delete_snapshot
 from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConfigError, NotFoundError, Problem, ValidationError
 from syncline.project.file_roots import refuse_paths_off_roots
-from syncline.project.model_columns import query_columns
+from syncline.project.model_columns import primary_key_problem, query_columns
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
 from syncline.project.sequences import put_sequence, read_sequences
 from syncline.project.spec import Project
@@ -168,31 +168,45 @@ def _refuse_impossible(
 
 
 def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) -> None:
-    """Refuse syncs the plan creates or changes whose mappings read columns a model lacks.
+    """Refuse models the plan creates or changes whose primary key is not among their
+    columns, and syncs it creates or changes whose mappings read columns a model lacks.
 
     Each model's query runs once on its source; a source that cannot answer leaves its
-    syncs unchecked (with a logged warning) rather than refusing the apply.
+    model and syncs unchecked (with a logged warning) rather than refusing the apply.
     """
-    changed_models = {c.slug for c in plan.changes if c.kind == "models"}
+    changed_models = {
+        c.slug for c in plan.changes if c.kind == "models" and c.action != Action.DELETE
+    }
     touched = {c.slug for c in plan.changes if c.kind == "syncs" and c.action != Action.DELETE}
     touched |= {slug for slug, sync in project.syncs.items() if sync.model in changed_models}
     columns: dict[str, list[str] | None] = {}
-    problems = []
-    for slug in sorted(touched):
-        sync = project.syncs[slug]
-        model = project.models.get(sync.model)
+
+    def model_columns(slug: str) -> list[str] | None:
+        model = project.models.get(slug)
         source = project.sources.get(model.source) if model else None
         if model is None or source is None:
-            continue
-        if model.slug not in columns:
-            columns[model.slug] = query_columns(
+            return None
+        if slug not in columns:
+            columns[slug] = query_columns(
                 source.type, source.configuration, model.sql, model.table, settings, operator=True
             )
-        known = columns[model.slug]
+        return columns[slug]
+
+    problems = []
+    for slug in sorted(changed_models):
+        model = project.models[slug]
+        known = model_columns(slug)
+        if known is not None and model.primary_key not in known:
+            message, fix = primary_key_problem(slug, model.primary_key, known)
+            where = f"models.{slug}.primaryKey"
+            problems.append(Problem(where, message, fix, model.origin.file, model.origin.line))
+    for slug in sorted(touched):
+        sync = project.syncs[slug]
+        known = model_columns(sync.model)
         if known is None:
             continue
         configuration = SyncConfiguration.parse(sync.configuration)
-        for problem in column_problems(configuration, known, f"model {model.slug!r}"):
+        for problem in column_problems(configuration, known, f"model {sync.model!r}"):
             problems.append(
                 Problem(
                     f"syncs.{slug}.{problem.location}",

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from syncline.alerts.policy import AlertPolicy
+from syncline.catalog.repository import check_slug
 from syncline.connectors import registry
 from syncline.connectors.destinations.base import SyncMode
 from syncline.engine.config import SyncConfiguration
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
+from syncline.project.model_columns import local_columns, primary_key_problem
 from syncline.project.schedule import check_schedule
 from syncline.project.sequences import build_sequence, check_references
 from syncline.project.spec import (
@@ -32,9 +34,16 @@ from syncline.project.spec import (
     SequenceSpec,
     SyncSpec,
 )
-from syncline.project.sync_checks import salvage, template_problems, with_standard_mappings
+from syncline.project.sync_checks import (
+    column_problems,
+    mode_refused,
+    salvage,
+    template_problems,
+    with_standard_mappings,
+)
 from syncline.project.workspace import SETTINGS_FILES, project_variables
 from syncline.project.yamlfile import Document, Path_, read_document, render_path
+from syncline.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -144,11 +153,7 @@ class _Loader:
                 self.problem(doc, (key,), f"unknown top-level key {key!r}", _suggest(key, allowed))
 
         if is_settings and "workspace" in doc.data:
-            workspace = doc.data["workspace"]
-            if isinstance(workspace, str) and workspace.strip():
-                self.project.workspace = workspace.strip()
-            else:
-                self.problem(doc, ("workspace",), "the workspace must be a name", "e.g. default")
+            self._read_workspace(doc, doc.data["workspace"])
 
         for kind in KINDS:
             items = doc.data.get(kind)
@@ -159,6 +164,19 @@ class _Loader:
                 continue
             for index, item in enumerate(items):
                 self._read_item(doc, kind, (kind, index), item)
+
+    def _read_workspace(self, doc: Document, workspace: Any) -> None:
+        if not isinstance(workspace, str) or not workspace.strip():
+            self.problem(doc, ("workspace",), "the workspace must be a name", "e.g. default")
+            return
+        # The catalog's rule, so that apply cannot refuse a name validate accepted.
+        found: list[Problem] = []
+        check_slug(workspace.strip(), found, workspace=True)
+        for problem in found:
+            message = f"the workspace {workspace.strip()!r} is not a valid workspace slug"
+            self.problem(doc, ("workspace",), message, problem.fix)
+        if not found:
+            self.project.workspace = workspace.strip()
 
     def _read_item(self, doc: Document, kind: str, path: Path_, item: Any) -> None:
         if not isinstance(item, dict):
@@ -265,8 +283,17 @@ class _Loader:
             return None
 
         primary_key = item["primaryKey"]
-        if not isinstance(primary_key, str) or not primary_key:
-            self.problem(doc, (*path, "primaryKey"), "the primary key must be a column name")
+        if isinstance(primary_key, list):
+            message = "the primary key must be one column, not a list of columns"
+            fix = (
+                "name one column that is unique per row; for a key of several columns, "
+                "return them joined as one column from the query (e.g. a || '-' || b AS key)"
+            )
+            self.problem(doc, (*path, "primaryKey"), message, fix)
+            return None
+        if not isinstance(primary_key, str) or not primary_key.strip():
+            message = "the primary key must be the name of a column of the model"
+            self.problem(doc, (*path, "primaryKey"), message, "e.g. primaryKey: id")
             return None
 
         tags = self._tags(doc, path, item)
@@ -395,11 +422,47 @@ class _Loader:
             object_name = raw.get("object")
             if not isinstance(object_name, str):
                 continue
-            self._check_object(cls, doc, (*path, "configuration", "object"), object_name)
+            if self._check_object(cls, doc, (*path, "configuration", "object"), object_name):
+                refused = mode_refused(cls, mode, object_name) if mode in modes else None
+                if refused is not None:
+                    self.problem(doc, (*path, "configuration", "mode"), *refused)
             if slug in project.syncs:
                 writers.setdefault((destination.slug, object_name), []).append(slug)
         self._warn_shared_objects(writers)
         self._warn_unheard_alerts()
+        self._check_model_columns()
+
+    def _check_model_columns(self) -> None:
+        """Check primary keys and mappings against the model's columns where a local file
+        can tell them quickly (see :func:`local_columns`); apply asks every other source."""
+        try:
+            settings = get_settings()
+        except ConfigError:
+            return  # the settings are reported by the commands that need them
+        columns: dict[str, list[str]] = {}
+        for slug, model in sorted(self.project.models.items()):
+            source = self.project.sources.get(model.source)
+            if source is None:
+                continue
+            found = local_columns(
+                source.type, source.configuration, model.sql, model.table, settings
+            )
+            if found is None:
+                continue
+            columns[slug] = found
+            if model.primary_key not in found:
+                doc, path = self.documents[("models", slug)]
+                message, fix = primary_key_problem(slug, model.primary_key, found)
+                self.problem(doc, (*path, "primaryKey"), message, fix)
+
+        for slug, sync in sorted(self.project.syncs.items()):
+            if sync.model not in columns:
+                continue
+            doc, path = self.documents[("syncs", slug)]
+            parsed = SyncConfiguration.parse(sync.configuration)
+            for problem in column_problems(parsed, columns[sync.model], f"model {sync.model!r}"):
+                sub = tuple(int(p) if p.isdigit() else p for p in problem.location.split("."))
+                self.problem(doc, (*path, *sub), problem.message, problem.fix)
 
     def _warn_unheard_alerts(self) -> None:
         """Warn about syncs with alerts declared but no recipient list anywhere.
@@ -422,15 +485,17 @@ class _Loader:
             location = render_path((*path, "alerts"))
             self.project.warnings.append(Problem(location, message, fix, doc.file, line))
 
-    def _check_object(self, cls: Any, doc: Document, path: Path_, target: str) -> None:
-        # A destination that can tell a bad object name before a run offers check_object.
+    def _check_object(self, cls: Any, doc: Document, path: Path_, target: str) -> bool:
+        """Whether the destination accepts the object name (or cannot tell before a run)."""
         check = getattr(cls, "check_object", None)
         if not callable(check):
-            return
+            return True
         try:
             check(target)
         except (UserError, ConnectorError) as exc:
             self.problem(doc, path, " ".join(str(exc).split()), "correct the object")
+            return False
+        return True
 
     def _warn_shared_objects(self, writers: dict[tuple[str, str], list[str]]) -> None:
         for (destination, target), slugs in sorted(writers.items()):

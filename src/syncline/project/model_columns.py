@@ -1,8 +1,9 @@
-"""The columns a model's query returns, asked of its source, to check a sync's mappings.
+"""The columns a model's query returns, asked of its source, to check keys and mappings.
 
-A sync that maps a column its model lacks would fail only when it runs; asking the
-source up front lets the API and ``syncline apply`` refuse it with the model's
-columns listed. When the source cannot be reached or refuses the query, the answer
+A model whose primary key is not a column, or a sync that maps a column its model
+lacks, would fail only when it runs; asking the source up front lets the API and
+``syncline apply`` (and ``syncline validate``, for local files) refuse it with the
+model's columns listed. When the source cannot be reached or refuses the query, the answer
 is None and a warning is logged: the sync is accepted unchecked rather than refused
 because a warehouse is down.
 """
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from syncline.connectors import registry
 from syncline.errors import SynclineError, TransientError
 from syncline.security.files import confined_source, file_policy, operator_file_policy
 from syncline.settings import Settings
@@ -63,6 +66,43 @@ def query_columns(
         return None
     finally:
         source.close()
+
+
+def local_columns(
+    source_type: str,
+    configuration: Mapping[str, Any],
+    sql: str | None,
+    table: str | None,
+    settings: Settings,
+) -> list[str] | None:
+    """The model's columns when a local file answers without network, or None.
+
+    ``syncline validate`` asks only these: a SQLite file (always opened read-only) for
+    any model, and a read-only DuckDB file for a table model. A DuckDB query may read
+    remote files, and the other sources are servers, so those wait for ``apply``.
+    """
+    try:
+        kind = registry.source_class(source_type).type_name
+    except (SynclineError, ImportError, AttributeError):
+        return None
+    path = configuration.get("path")
+    if kind not in ("duckdb", "sqlite") or not isinstance(path, str) or not Path(path).is_file():
+        return None
+    if kind == "duckdb" and (sql is not None or configuration.get("read_only") is False):
+        return None
+    return query_columns(source_type, configuration, sql, table, settings, operator=True)
+
+
+def primary_key_problem(model: str, primary_key: str, columns: list[str]) -> tuple[str, str]:
+    """The message and fix for a model whose primary key is not one of its ``columns``."""
+    message = (
+        f"the primary key {primary_key!r} is not a column of model {model!r} "
+        f"(columns: {', '.join(columns) or 'none'})"
+    )
+    return (
+        message,
+        "set primaryKey to the column that is unique per row, or return it from the query",
+    )
 
 
 def _one_line(error: Exception) -> str:

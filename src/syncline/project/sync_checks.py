@@ -192,7 +192,30 @@ def destination_problems(destination: Any, raw: Mapping[str, Any]) -> list[Probl
             problems.append(
                 Problem("configuration.object", " ".join(str(exc).split()), value=target)
             )
+            return problems
+    if mode in modes and isinstance(target, str) and target:
+        refused = mode_refused(destination, mode, target)
+        if refused is not None:
+            problems.append(Problem("configuration.mode", *refused, value=mode))
     return problems
+
+
+def mode_refused(destination: Any, mode: str, target: str) -> tuple[str, str] | None:
+    """Why the destination cannot write ``target`` in ``mode``, and the fix, if it cannot.
+
+    A mode may be supported in general but not for every object: a file destination
+    cannot ``update`` a file that each run writes anew. The destination's optional
+    ``check_mode(mode, object)`` judges; its error names the fix after a ``;``.
+    """
+    check = getattr(destination, "check_mode", None)
+    if not callable(check):
+        return None
+    try:
+        check(mode, target)
+    except (UserError, ConnectorError) as exc:
+        message, _, fix = " ".join(str(exc).split()).partition("; ")
+        return message, fix or "choose another mode or object"
+    return None
 
 
 def check_sync_schedule(raw: Any) -> tuple[dict[str, Any] | None, list[Problem]]:

@@ -66,44 +66,117 @@ def substitute(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
     return _VARIABLE.sub(replace, text), missing
 
 
+MAX_DEPTH = 64
+"""How deep lists and mappings may nest; a project needs fewer than ten levels."""
+
+MAX_ALIASED_VALUES = 10_000
+"""How many values aliases (``*name``, ``<<: *name``) may add to one file.
+
+Aliases repeat a part of the file without copying it, so a few nested ones can stand
+for billions of values ("billion laughs"); reading them out would exhaust the memory.
+"""
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Unreadable(Exception):
+    """The document cannot be read into values at all; the problem ends its reading."""
+
+    def __init__(self, path: Path_, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.fix = fix
+
+
 class _Reader:
-    """Turns a composed YAML node tree into plain values and a line index."""
+    """Turns a composed YAML node tree into plain values and a line index.
+
+    A node reached a second time came through an alias. Its lines are not recorded
+    again: the problems in it point at the key that uses the alias, not at the anchor.
+    """
 
     def __init__(self, document: Document, env: Mapping[str, str]) -> None:
         self.document = document
         self.env = env
         self.problems: list[Problem] = []
         self.constructor = yaml.SafeLoader("")
+        self.seen: set[int] = set()
+        self.reading: set[int] = set()
+        """The collections being read now, from the top down to the current one."""
+        self.aliased = 0
 
     def value(self, node: yaml.Node, path: Path_) -> Any:
-        self.document.lines.setdefault(path, node.start_mark.line + 1)
+        first = id(node) not in self.seen
+        if first:
+            self.seen.add(id(node))
+            self.document.lines.setdefault(path, node.start_mark.line + 1)
+        else:
+            self._count_aliased(path)
 
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
+        if not isinstance(node, yaml.CollectionNode):
+            value = self.constructor.construct_object(node, deep=True)
+            if isinstance(value, str):
+                value = self._substitute(value, path, node.start_mark.line + 1)
+            return value
 
-        if isinstance(node, yaml.SequenceNode):
+        if len(self.reading) >= MAX_DEPTH:
+            message = f"lists, mappings and merges nest more than {MAX_DEPTH} levels deep here"
+            raise _Unreadable(path, message, "nest them less deeply")
+        if id(node) in self.reading:
+            message = "an alias here refers to a list or mapping that contains it, so it never ends"
+            raise _Unreadable(path, message, "write out the values instead of the alias")
+        self.reading.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path, record=first)
             return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
+        finally:
+            self.reading.discard(id(node))
 
-        value = self.constructor.construct_object(node, deep=True)
-        if isinstance(value, str):
-            value = self._substitute(value, path, node.start_mark.line + 1)
-        return value
+    def _count_aliased(self, path: Path_) -> None:
+        self.aliased += 1
+        if self.aliased > MAX_ALIASED_VALUES:
+            message = (
+                f"the aliases of this file stand for more than {MAX_ALIASED_VALUES} values, "
+                "more than a project needs"
+            )
+            raise _Unreadable(path, message, "write the repeated parts out, or nest fewer aliases")
 
-    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+    def _mapping(self, node: yaml.MappingNode, path: Path_, *, record: bool) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        self.constructor.flatten_mapping(node)
+        merged: list[yaml.Node] = []
 
         for key_node, value_node in node.value:
-            key = self.constructor.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
+            if key_node.tag == _MERGE_TAG:
+                merged.append(value_node)
+                continue
+            if isinstance(key_node, yaml.CollectionNode):
+                message = "a key must be a plain name, not a list or mapping"
+                self._problem(path, line, message, "write the key as text")
+                continue
+            key = self.constructor.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 key = str(key)
             if key in result:
                 self._problem(path, line, f"the key {key!r} appears twice", "keep one of them")
                 continue
-            self.document.lines[(*path, key)] = line
+            if record:
+                self.document.lines.setdefault((*path, key), line)
             result[key] = self.value(value_node, (*path, key))
 
+        # Keys written in the mapping win over merged ones; of several merged mappings
+        # (<<: [*a, *b]) the first that has a key gives it, as YAML's merge key says.
+        for source in merged:
+            for part in source.value if isinstance(source, yaml.SequenceNode) else [source]:
+                if not isinstance(part, yaml.MappingNode):
+                    line = part.start_mark.line + 1
+                    message = "'<<' merges mappings only, e.g. <<: *defaults"
+                    self._problem(path, line, message, "merge a mapping or a list of mappings")
+                    continue
+                for key, value in self.value(part, path).items():
+                    result.setdefault(key, value)
         return result
 
     def _substitute(self, text: str, path: Path_, line: int) -> str:
@@ -130,16 +203,30 @@ def read_document(
     """Parse ``path``; returns the document (data None when unreadable) and its problems."""
     document = Document(file=display, data=None)
 
+    def problem(line: int | None, message: str, fix: str | None) -> list[Problem]:
+        return [Problem("", message, fix=fix, file=display, line=line)]
+
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        raw = path.read_bytes()
+    except OSError as exc:
+        return document, problem(None, f"cannot read the file: {exc}", "check its permissions")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return document, problem(*_not_utf8(raw, exc))
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         message = f"this is not valid YAML: {exc.problem or exc}"
-        fix = "correct the YAML syntax at this line"
-        return document, [Problem("", message, fix=fix, file=display, line=line)]
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        return document, [Problem("", f"cannot read the file: {exc}", file=display)]
+        return document, problem(line, message, "correct the YAML syntax at this line")
+    except yaml.reader.ReaderError as exc:
+        return document, problem(*_unprintable(text, exc))
+    except RecursionError:
+        message = f"lists and mappings nest more than {MAX_DEPTH} levels deep here"
+        return document, problem(_too_deep(text), message, "nest them less deeply")
 
     if node is None:
         return document, []
@@ -147,9 +234,54 @@ def read_document(
     reader = _Reader(document, env)
     try:
         document.data = reader.value(node, ())
+    except _Unreadable as exc:
+        document.data = None
+        line = document.line(exc.path)
+        return document, [*reader.problems, *problem(line, exc.message, exc.fix)]
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
         message = f"this value cannot be read: {exc.problem}"
-        reader.problems.append(Problem("", message, file=display, line=line))
+        fix = "write plain text, numbers, true/false, lists and mappings, without !! tags"
+        reader.problems.extend(problem(line, message, fix))
     return document, reader.problems
+
+
+def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> tuple[int, str, str]:
+    """The line, message and fix for a file whose bytes are not UTF-8."""
+    start = raw.rfind(b"\n", 0, error.start) + 1
+    line = raw.count(b"\n", 0, error.start) + 1
+    # Everything before the bad byte decoded, so the column counts characters.
+    column = len(raw[start : error.start].decode("utf-8")) + 1
+    message = (
+        f"the file is not UTF-8: byte 0x{raw[error.start]:02x} at line {line}, column "
+        f"{column} is not UTF-8 text"
+    )
+    return line, message, "save the file as UTF-8 (your editor's encoding setting)"
+
+
+def _unprintable(text: str, error: yaml.reader.ReaderError) -> tuple[int, str, str]:
+    """The line, message and fix for a character YAML does not allow in a file."""
+    line = text.count("\n", 0, error.position) + 1
+    column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+    character = error.character if isinstance(error.character, int) else 0
+    message = (
+        f"the character U+{character:04X} at line {line}, column {column} is not allowed in YAML"
+    )
+    return line, message, "remove it, or write it as an escape such as \\x00 in double quotes"
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where lists and mappings first nest deeper than :data:`MAX_DEPTH`.
+
+    The YAML parser works without recursion, unlike the composer that failed.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return int(event.start_mark.line) + 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None

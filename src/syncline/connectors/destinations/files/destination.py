@@ -179,6 +179,20 @@ class FileDestination(Destination):
         """
         resolve_target(Path("."), name, sync_id=0, run_id=0)
 
+    @classmethod
+    def check_mode(cls, mode: str, name: str) -> None:
+        """Refuse a mode the file ``name`` cannot be written in: ``update`` needs a maintained file.
+
+        Raises:
+            TerminalError: the name or the mode cannot be used; the message says how to fix it.
+        """
+        if mode == SyncMode.UPDATE and resolve_target(Path("."), name, sync_id=0, run_id=0).per_run:
+            raise TerminalError(
+                f"mode 'update' needs a maintained file, but {name!r} names a new file per "
+                "run; remove {run_id} and {timestamp} from the name or choose mode 'upsert'",
+                connector=cls.type_name,
+            )
+
     def test(self) -> None:
         """Check that the folder exists (creating it) and that a file can be written there."""
         directory = self.settings.directory
@@ -219,13 +233,7 @@ class FileDestination(Destination):
         target = resolve_target(
             self.settings.directory, context.object, sync_id=context.sync_id, run_id=context.run_id
         )
-        if target.per_run and context.mode == SyncMode.UPDATE:
-            raise TerminalError(
-                f"sync {context.sync_id}: mode 'update' needs a maintained file, but "
-                f"{context.object!r} names a new file per run; remove {{run_id}} and "
-                "{timestamp} from the name or choose mode 'upsert'",
-                connector=self.type_name,
-            )
+        self.check_mode(context.mode, context.object)
 
         fmt = self._make_format()
         root = state_root(self.settings.directory, context.sync_id)

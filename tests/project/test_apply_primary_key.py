@@ -1,0 +1,82 @@
+"""Apply asks the source for a model's columns and refuses a primary key that is not one.
+
+The models are DuckDB queries, which validate leaves to apply (they may read remote files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from cryptography.fernet import Fernet
+from project_samples import VALID_SOURCES, WriteFiles
+
+from syncline.catalog import Catalog
+from syncline.errors import ValidationError
+from syncline.project.apply import apply_project
+from syncline.project.loader import load_project
+from syncline.security.secrets import SecretBox
+from syncline.settings import Settings
+
+MODELS = """
+models:
+  - slug: users
+    source: wh
+    primaryKey: {key}
+    raw: {{sql: "SELECT * FROM users"}}
+"""
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home")
+
+
+@pytest.fixture
+def catalog(settings: Settings) -> Iterator[Catalog]:
+    opened = Catalog.from_url(settings.catalog_url, secrets=SecretBox(Fernet.generate_key()))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def sources(settings: Settings) -> str:
+    """The sources file, its warehouse holding ``users(id, email)``."""
+    folder = settings.home / "files"
+    folder.mkdir(parents=True)
+    with duckdb.connect(str(folder / "wh.duckdb")) as connection:
+        connection.execute("CREATE TABLE users AS SELECT 1 AS id, 'a@b.c' AS email")
+    return VALID_SOURCES.replace("/tmp/nowhere.duckdb", str(folder / "wh.duckdb"))
+
+
+def test_a_model_without_syncs_is_refused_when_its_key_is_no_column(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings, sources: str
+) -> None:
+    project = load_project(write_project(**{"a.yml": sources, "b.yml": MODELS.format(key="nope")}))
+
+    with pytest.raises(ValidationError) as caught:
+        apply_project(catalog, project, settings)
+
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.line) == ("b.yml", 2)
+    assert problem.location == "models.users.primaryKey"
+    assert "the primary key 'nope' is not a column of model 'users'" in problem.message
+    assert "(columns: id, email)" in problem.message
+    assert "set primaryKey" in (problem.fix or "")
+    with catalog.session(read_only=True) as session:
+        assert session.models.find("users") is None, "nothing was applied"
+
+
+def test_a_key_that_is_a_column_is_applied(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings, sources: str
+) -> None:
+    project = load_project(write_project(**{"a.yml": sources, "b.yml": MODELS.format(key="id")}))
+
+    plan = apply_project(catalog, project, settings)
+
+    assert [change.describe() for change in plan.changes] == [
+        "create source 'wh'",
+        "create model 'users'",
+    ]

@@ -1,0 +1,131 @@
+"""Validate refuses what apply or a run would refuse later: workspace, mode per object, key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from project_samples import VALID_REST, VALID_SOURCES, WriteFiles
+
+from syncline.connectors import registry
+from syncline.errors import Problem, ValidationError
+from syncline.project.loader import load_project
+from syncline.project.sync_checks import check_configuration
+
+ENV = {"CRM_PASSWORD": "hunter2"}
+
+CSV_REST = """
+models:
+  - slug: users
+    source: wh
+    primaryKey: id
+    raw: {sql: "SELECT 1 AS id"}
+destinations:
+  - slug: exports
+    type: csv
+    configuration: {directory: /tmp/nowhere}
+syncs:
+  - slug: users-to-csv
+    model: users
+    destination: exports
+    configuration:
+      mode: update
+      object: "users-{run_id}.csv"
+      mappings: [{from: id, to: id}]
+"""
+
+
+def problems_of(root: Path) -> list[Problem]:
+    with pytest.raises(ValidationError) as caught:
+        load_project(root, env=ENV)
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("workspace", ["Bad Name!", "-leading", "x" * 256])
+def test_a_workspace_the_catalog_would_refuse_is_a_problem(
+    write_project: WriteFiles, workspace: str
+) -> None:
+    root = write_project(
+        **{
+            "syncline.yml": f"# settings\nworkspace: '{workspace}'\n",
+            "a.yml": VALID_SOURCES,
+            "b.yml": VALID_REST,
+        }
+    )
+
+    (problem,) = problems_of(root)
+
+    assert (problem.file, problem.line, problem.location) == ("syncline.yml", 2, "workspace")
+    assert f"the workspace {workspace!r} is not a valid workspace slug" in problem.message
+    assert "letters, digits" in (problem.fix or "")
+
+
+def test_a_workspace_with_capitals_and_dots_is_accepted(write_project: WriteFiles) -> None:
+    root = write_project(
+        **{"syncline.yml": "workspace: Team.A_1\n", "a.yml": VALID_SOURCES, "b.yml": VALID_REST}
+    )
+
+    assert load_project(root, env=ENV).workspace == "Team.A_1"
+
+
+def test_update_into_a_file_written_anew_each_run_is_refused(write_project: WriteFiles) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": CSV_REST})
+
+    (problem,) = problems_of(root)
+
+    assert (problem.file, problem.line) == ("b.yml", 15)
+    assert problem.location == "syncs[0].configuration.mode"
+    assert "mode 'update' needs a maintained file" in problem.message
+    assert "'users-{run_id}.csv' names a new file per run" in problem.message
+    assert problem.fix == ("remove {run_id} and {timestamp} from the name or choose mode 'upsert'")
+
+
+@pytest.mark.parametrize(
+    ("mode", "target"),
+    [("update", "users.csv"), ("upsert", "users-{run_id}.csv"), ("all", "{timestamp}.csv")],
+)
+def test_modes_a_file_can_take_are_accepted(
+    write_project: WriteFiles, mode: str, target: str
+) -> None:
+    text = CSV_REST.replace("mode: update", f"mode: {mode}")
+    text = text.replace('"users-{run_id}.csv"', f'"{target}"')
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": text})
+
+    assert load_project(root, env=ENV).syncs["users-to-csv"].configuration["mode"] == mode
+
+
+def test_the_api_checks_refuse_update_into_a_per_run_file_too() -> None:
+    raw = {"mode": "update", "object": "x-{run_id}.csv", "mappings": [{"from": "id", "to": "id"}]}
+
+    parsed, problems = check_configuration(raw, registry.destination_class("csv"))
+
+    assert parsed is not None
+    [problem] = problems
+    assert problem.location == "configuration.mode"
+    assert "needs a maintained file" in problem.message
+    assert problem.fix
+
+
+def test_a_list_of_primary_key_columns_is_refused_with_a_fix(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("primaryKey: id", "primaryKey: [id, name]")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    (problem,) = problems_of(root)
+
+    assert (problem.file, problem.line, problem.location) == ("b.yml", 4, "models[0].primaryKey")
+    assert "one column, not a list" in problem.message
+    assert "AS key" in (problem.fix or "")
+    assert "Fix:" in problem.render()
+
+
+@pytest.mark.parametrize("value", ["''", "3", "{a: b}"])
+def test_a_primary_key_that_is_no_column_name_has_a_fix(
+    write_project: WriteFiles, value: str
+) -> None:
+    rest = VALID_REST.replace("primaryKey: id", f"primaryKey: {value}")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    (problem,) = problems_of(root)
+
+    assert problem.location == "models[0].primaryKey"
+    assert problem.fix == "e.g. primaryKey: id"

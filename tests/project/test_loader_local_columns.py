@@ -1,0 +1,112 @@
+"""Validate checks keys and mappings against a model's columns when a local file tells them."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import duckdb
+import pytest
+from project_samples import WriteFiles
+
+from syncline.errors import Problem, ValidationError
+from syncline.project.loader import load_project
+
+PROJECT = """
+sources:
+  - slug: wh
+    type: {kind}
+    configuration: {{path: {path}}}
+models:
+  - slug: users
+    source: wh
+    primaryKey: {key}
+    {query}
+destinations:
+  - slug: crm
+    type: pretend
+    configuration: {{host: localhost}}
+syncs:
+  - slug: users-to-crm
+    model: users
+    destination: crm
+    configuration:
+      mode: upsert
+      object: people
+      mappings: [{{from: {column}, to: email}}]
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    """A SQLite and a DuckDB file, each with ``users(id, email)``."""
+    made = {"sqlite": tmp_path / "wh.sqlite", "duckdb": tmp_path / "wh.duckdb"}
+    with sqlite3.connect(made["sqlite"]) as connection:
+        connection.execute("CREATE TABLE users (id INTEGER, email TEXT)")
+    connection.close()
+    with duckdb.connect(str(made["duckdb"])) as db:
+        db.execute("CREATE TABLE users (id INTEGER, email TEXT)")
+    return made
+
+
+def project(write_project: WriteFiles, path: Path, kind: str, **fields: str) -> Path:
+    values = {"key": "id", "query": "table: {name: users}", "column": "email", **fields}
+    return write_project(**{"a.yml": PROJECT.format(kind=kind, path=path, **values)})
+
+
+def problems_of(root: Path) -> list[Problem]:
+    with pytest.raises(ValidationError) as caught:
+        load_project(root)
+    return caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("kind", "query"),
+    [
+        ("sqlite", "table: {name: users}"),
+        ("sqlite", 'raw: {sql: "SELECT id, email FROM users"}'),
+        ("duckdb", "table: {name: users}"),
+    ],
+)
+def test_a_key_that_is_not_a_column_is_a_problem_at_its_line(
+    write_project: WriteFiles, files: dict[str, Path], kind: str, query: str
+) -> None:
+    root = project(write_project, files[kind], kind, key="nope", query=query)
+
+    (problem,) = problems_of(root)
+
+    assert (problem.file, problem.line, problem.location) == ("a.yml", 8, "models[0].primaryKey")
+    assert "the primary key 'nope' is not a column of model 'users'" in problem.message
+    assert "(columns: id, email)" in problem.message
+    assert problem.fix
+
+
+def test_a_mapping_of_a_column_the_model_lacks_is_a_problem(
+    write_project: WriteFiles, files: dict[str, Path]
+) -> None:
+    root = project(write_project, files["sqlite"], "sqlite", column="phone")
+
+    (problem,) = problems_of(root)
+
+    assert problem.location == "syncs[0].configuration.mappings[0].from"
+    assert problem.line == 21
+    assert "column 'phone' is not in model 'users'" in problem.message
+
+
+def test_a_duckdb_query_is_left_to_apply_since_it_may_read_remote_files(
+    write_project: WriteFiles, files: dict[str, Path]
+) -> None:
+    query = 'raw: {sql: "SELECT id, email FROM users"}'
+    root = project(write_project, files["duckdb"], "duckdb", key="nope", query=query)
+
+    assert load_project(root).models["users"].primary_key == "nope"
+
+
+def test_a_missing_file_is_neither_checked_nor_created(
+    write_project: WriteFiles, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.sqlite"
+    root = project(write_project, missing, "sqlite", key="nope")
+
+    assert load_project(root).models["users"].primary_key == "nope"
+    assert not missing.exists()
