@@ -43,3 +43,17 @@ def test_serve_on_a_port_the_system_picks_prints_the_address_it_listens_on(
         process.wait(timeout=30)
 
     assert status in (200, 401)
+
+
+def test_the_address_accepts_connections_before_the_server_has_started() -> None:
+    import socket
+
+    from syncline.cli.serving import listen
+
+    sock = listen("127.0.0.1", 0)
+    try:
+        # A client that connects the moment the address is printed waits in the backlog.
+        with socket.create_connection(sock.getsockname()[:2], timeout=5):
+            pass
+    finally:
+        sock.close()

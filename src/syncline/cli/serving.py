@@ -82,13 +82,20 @@ class _Signals:
             self.at_once.set()
 
 
+_BACKLOG = 2048
+"""Connections the listening socket queues before the server accepts them (uvicorn's)."""
+
+
 def listen(host: str, port: int) -> socket.socket:
-    """Bind the listening socket now, so a taken port is one clear error before starting."""
+    """Bind and listen now, so a taken port is one clear error before starting, and a
+    client that connects as soon as the address is printed waits in the backlog until
+    the server accepts rather than being refused."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(_BACKLOG)
     except OSError as exc:
         sock.close()
         raise UserError(
