@@ -43,10 +43,10 @@ from syncline.connectors.destinations.webhook.retry import (
     RETRY_AFTER_STATUSES,
     backoff,
     is_retryable,
-    retry_after,
 )
 from syncline.connectors.destinations.webhook.signing import signature_headers
 from syncline.connectors.destinations.webhook.spec import WebhookConfig
+from syncline.connectors.retry_after import retry_after
 from syncline.errors import TerminalError, TransientError
 
 logger = logging.getLogger(__name__)
