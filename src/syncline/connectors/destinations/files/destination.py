@@ -61,6 +61,7 @@ from syncline.connectors.destinations.files.spec import (
     ParquetConfig,
 )
 from syncline.connectors.destinations.files.values import field_of, mark_logical
+from syncline.connectors.destinations.local_paths import file_in_the_way
 from syncline.errors import ConnectorError, TerminalError, TransientError
 
 logger = logging.getLogger(__name__)
@@ -182,6 +183,14 @@ class FileDestination(Destination):
     def test(self) -> None:
         """Check that the folder exists (creating it) and that a file can be written there."""
         directory = self.settings.directory
+        blocker = directory if directory.exists() and not directory.is_dir() else None
+        blocker = blocker or file_in_the_way(directory)
+        if blocker is not None:
+            raise TerminalError(
+                f"{str(blocker)!r} is a file, not a folder, so directory {str(directory)!r} "
+                "cannot be used; choose another directory",
+                connector=self.type_name,
+            )
         try:
             directory.mkdir(parents=True, exist_ok=True)
             probe = directory / f".syncline-write-test-{os.getpid()}"
