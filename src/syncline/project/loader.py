@@ -19,7 +19,7 @@ from typing import Any
 
 from syncline.alerts.policy import AlertPolicy
 from syncline.connectors import registry
-from syncline.connectors.destinations.base import SyncMode
+from syncline.connectors.destinations.base import RESERVED_FIELD_FIX, SyncMode
 from syncline.engine.config import SyncConfiguration
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
 from syncline.project.schedule import check_schedule
@@ -32,7 +32,12 @@ from syncline.project.spec import (
     SequenceSpec,
     SyncSpec,
 )
-from syncline.project.sync_checks import salvage, template_problems, with_standard_mappings
+from syncline.project.sync_checks import (
+    reserved_field_message,
+    salvage,
+    template_problems,
+    with_standard_mappings,
+)
 from syncline.project.workspace import SETTINGS_FILES, project_variables
 from syncline.project.yamlfile import Document, Path_, read_document, render_path
 
@@ -396,6 +401,10 @@ class _Loader:
             if not isinstance(object_name, str):
                 continue
             self._check_object(cls, doc, (*path, "configuration", "object"), object_name)
+            reserved = reserved_field_message(cls, raw, None)
+            if reserved is not None:
+                where = (*path, "configuration", "mappings")
+                self.problem(doc, where, reserved, RESERVED_FIELD_FIX)
             if slug in project.syncs:
                 writers.setdefault((destination.slug, object_name), []).append(slug)
         self._warn_shared_objects(writers)

@@ -180,6 +180,15 @@ class FileDestination(Destination):
         """
         resolve_target(Path("."), name, sync_id=0, run_id=0)
 
+    @classmethod
+    def reserved_fields(cls, object_name: str) -> frozenset[str]:
+        """A per-run file's operation field; a maintained file has none."""
+        try:
+            per_run = resolve_target(Path("."), object_name, sync_id=0, run_id=0).per_run
+        except TerminalError:
+            return frozenset()  # check_object reports the name
+        return frozenset({OPERATION_FIELD}) if per_run else frozenset()
+
     def test(self) -> None:
         """Check that the folder exists (creating it) and that a file can be written there."""
         directory = self.settings.directory
