@@ -87,6 +87,17 @@ def test_values_are_spelled_as_documented(receiver: Receiver) -> None:
     ]
 
 
+def test_tiny_and_zero_decimals_are_sent_positionally_with_the_scale(receiver: Receiver) -> None:
+    amounts = [decimal.Decimal("-0.000000000000000001"), decimal.Decimal(0)]
+    table = pa.table({"id": [1, 2], "amount": pa.array(amounts, pa.decimal128(38, 18))})
+    send(destination(receiver.url), WriteBatch(WriteAction.UPSERT, table, ["1", "2"]))
+
+    assert receiver.requests[0].json["rows"] == [
+        {"id": 1, "amount": "-0.000000000000000001"},
+        {"id": 2, "amount": "0.000000000000000000"},
+    ]
+
+
 def test_a_row_with_invalid_json_is_refused_and_not_sent(receiver: Receiver) -> None:
     schema = pa.schema([pa.field("id", pa.int64()), json_field("traits")])
     table = pa.Table.from_pylist(
