@@ -6,6 +6,7 @@ destination or model; the API runs the same code, inside the same file roots.
 
 from __future__ import annotations
 
+import decimal
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ import pytest
 from api_fixtures import Api, Pipeline, make_pipeline, model_body, webhook
 
 from syncline.api.connections import try_connection
+from syncline.api.previews import json_safe
 from syncline.errors import TerminalError
 from syncline.security.files import FilePolicy
 
@@ -318,3 +320,9 @@ def test_an_id_that_is_no_id_is_a_422_naming_it(api: Api) -> None:
         answer = api.call(method, path)
         assert answer.status_code == 422, (path, answer.text)
         assert list(answer.json()["details"]) == [where]
+
+
+def test_preview_decimals_are_positional_text_with_their_scale() -> None:
+    assert json_safe(decimal.Decimal("0E-18")) == "0.000000000000000000"
+    assert json_safe(decimal.Decimal("-1E-18")) == "-0.000000000000000001"
+    assert json_safe([decimal.Decimal("1E+2")]) == ["100"]

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from project_samples import VALID_SOURCES, WriteFiles
 
+from syncline.connectors import registry
 from syncline.errors import ValidationError
 from syncline.project.loader import load_project
+from syncline.project.sync_checks import check_configuration
 
 FILE_PROJECT = """
 models:
@@ -53,3 +55,80 @@ def test_a_file_name_the_destination_refuses_is_a_problem_with_file_and_line(
 @pytest.mark.parametrize("target", ["users.csv", "exports/users_{run_id}.csv"])
 def test_file_names_inside_the_folder_are_valid(write_project: WriteFiles, target: str) -> None:
     load(write_project, target)
+
+
+RESERVED_PROJECT = """
+models:
+  - slug: users
+    source: wh
+    primaryKey: id
+    raw: {sql: "SELECT 1 AS id, 'x' AS op"}
+destinations:
+  - slug: exports
+    type: TYPE
+    configuration: CONFIG
+syncs:
+  - slug: users-out
+    model: users
+    destination: exports
+    configuration:
+      mode: upsert
+      object: "OBJECT"
+      mappings: [{from: id, to: id}, {from: op, to: FIELD}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "target", "field"),
+    [
+        ("jsonl", "{directory: /tmp/exports}", "log_{run_id}.jsonl", "_syncline_operation"),
+        ("csv", "{directory: /tmp/exports}", "log_{timestamp}.csv", "_SYNCLINE_OPERATION"),
+        ("sqlite", "{path: /tmp/x.sqlite}", "users", "_syncline_row"),
+        ("duckdb", "{path: /tmp/x.duckdb}", "users", "_syncline_rank"),
+    ],
+)
+def test_a_field_the_destination_writes_itself_is_a_problem(
+    write_project: WriteFiles, kind: str, config: str, target: str, field: str
+) -> None:
+    project = (
+        RESERVED_PROJECT.replace("TYPE", kind)
+        .replace("CONFIG", config)
+        .replace("OBJECT", target)
+        .replace("FIELD", field)
+    )
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": project})
+
+    with pytest.raises(ValidationError) as caught:
+        load_project(root, env={})
+
+    [problem] = caught.value.problems
+    assert problem.location.endswith("configuration.mappings")
+    assert f"field {field!r} is reserved" in problem.message
+    assert problem.fix is not None
+    assert "rename" in problem.fix
+    assert problem.line == 17  # the mappings line
+
+
+def test_a_maintained_file_may_have_a_field_named_like_the_operation(
+    write_project: WriteFiles,
+) -> None:
+    project = (
+        RESERVED_PROJECT.replace("TYPE", "jsonl")
+        .replace("CONFIG", "{directory: /tmp/exports}")
+        .replace("OBJECT", "users.jsonl")
+        .replace("FIELD", "_syncline_operation")
+    )
+    load_project(write_project(**{"a.yml": VALID_SOURCES, "b.yml": project}), env={})
+
+
+def test_the_api_check_finds_a_reserved_model_column_of_a_sync_without_mappings() -> None:
+    raw = {"mode": "upsert", "object": "log_{run_id}.jsonl"}
+    jsonl = registry.destination_class("jsonl")
+
+    _, found = check_configuration(raw, jsonl, columns=["id", "_syncline_operation"])
+    _, unknown_columns = check_configuration(raw, jsonl)
+
+    [problem] = found
+    assert problem.location == "configuration.mappings"
+    assert "field '_syncline_operation' is reserved" in problem.message
+    assert unknown_columns == []

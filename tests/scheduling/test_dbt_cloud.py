@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from pathlib import Path
 
 import pytest
@@ -110,6 +112,15 @@ def test_rate_limiting_is_transient_and_carries_retry_after(dbt_cloud: FakeDbtCl
     assert caught.value.retry_after == 120.0
 
 
+def test_a_503_with_an_http_date_retry_after_carries_the_wait(dbt_cloud: FakeDbtCloud) -> None:
+    dbt_cloud.fail_with = 503
+    dbt_cloud.retry_after = formatdate(time.time() + 90, usegmt=True)
+    with DbtCloudClient(dbt_cloud.url, TOKEN) as api, pytest.raises(TransientError) as caught:
+        api.job_runs("7", str(JOB))
+    assert caught.value.retry_after is not None
+    assert 85 <= caught.value.retry_after <= 90
+
+
 def test_an_unknown_account_is_terminal(dbt_cloud: FakeDbtCloud) -> None:
     with DbtCloudClient(dbt_cloud.url, TOKEN) as api, pytest.raises(TerminalError, match="404"):
         api.job_runs("8", str(JOB))
@@ -180,6 +191,22 @@ def test_rate_limited_polls_wait_for_retry_after_and_warn_once(
 
     dbt_cloud.fail_with = None
     assert len(dbt_scheduler.tick(T0 + POLL + timedelta(seconds=300))) == 1
+
+
+def test_a_retry_after_years_ahead_is_polled_again_within_the_hour(
+    dbt_cloud: FakeDbtCloud, dbt_scheduler: Scheduler, make_sync: Callable[..., SyncRecord]
+) -> None:
+    make_sync("after-dbt", DBT_SCHEDULE)
+    dbt_scheduler.tick(T0)
+    dbt_cloud.add_run(JOB, 10)
+    dbt_cloud.fail_with, dbt_cloud.retry_after = 503, "Fri, 31 Dec 9999 23:59:59 GMT"
+
+    assert dbt_scheduler.tick(T0 + POLL) == []
+    assert dbt_scheduler.tick(T0 + 30 * POLL) == []  # within the hour: not asked
+    assert len(dbt_cloud.requests) == 2
+
+    dbt_cloud.fail_with = None
+    assert len(dbt_scheduler.tick(T0 + POLL + timedelta(hours=1))) == 1
 
 
 def test_without_a_configured_dbt_cloud_nothing_is_contacted(

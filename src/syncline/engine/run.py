@@ -18,7 +18,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from syncline.connectors.destinations.base import Destination, SyncMode, WriteContext
+from syncline.connectors.destinations.base import (
+    RESERVED_FIELD_FIX,
+    Destination,
+    SyncMode,
+    WriteContext,
+    reserved_field_problem,
+)
 from syncline.connectors.sources.base import Source
 from syncline.engine.actions import Step, plan_steps
 from syncline.engine.config import SyncConfiguration
@@ -262,7 +268,7 @@ class _Run:
             planner.close()
 
     def _mapper(self, schema: pa.Schema, columns: list[str]) -> RecordMapper:
-        return RecordMapper(
+        mapper = RecordMapper(
             self.configuration,
             self.job.primary_key,
             pa.schema([schema.field(name) for name in columns]),
@@ -270,6 +276,17 @@ class _Run:
             run_id=self.job.run_id,
             key_column="_sl_key",
         )
+        # Checked here, before the model is planned: a sync without mappings gets its
+        # fields from the model's columns, which only the run knows for sure.
+        fields = [spec.name for spec in mapper.fields]
+        problem = reserved_field_problem(
+            type(self.job.destination), self.configuration.object, fields
+        )
+        if problem is not None:
+            raise UserError(
+                f"sync {self.job.sync_id}: {problem}; {RESERVED_FIELD_FIX}", code="FIELD_RESERVED"
+            )
+        return mapper
 
     def _plan_ingested(
         self, planner: Planner, mapper: RecordMapper, stats: IngestStats

@@ -20,7 +20,7 @@ from typing import Any
 from syncline.alerts.policy import AlertPolicy
 from syncline.catalog.repository import check_slug
 from syncline.connectors import registry
-from syncline.connectors.destinations.base import SyncMode
+from syncline.connectors.destinations.base import RESERVED_FIELD_FIX, SyncMode
 from syncline.engine.config import SyncConfiguration
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
 from syncline.project.model_columns import local_columns, primary_key_problem
@@ -37,6 +37,7 @@ from syncline.project.spec import (
 from syncline.project.sync_checks import (
     column_problems,
     mode_refused,
+    reserved_field_message,
     salvage,
     template_problems,
     with_standard_mappings,
@@ -426,6 +427,10 @@ class _Loader:
                 refused = mode_refused(cls, mode, object_name) if mode in modes else None
                 if refused is not None:
                     self.problem(doc, (*path, "configuration", "mode"), *refused)
+            reserved = reserved_field_message(cls, raw, None)
+            if reserved is not None:
+                where = (*path, "configuration", "mappings")
+                self.problem(doc, where, reserved, RESERVED_FIELD_FIX)
             if slug in project.syncs:
                 writers.setdefault((destination.slug, object_name), []).append(slug)
         self._warn_shared_objects(writers)

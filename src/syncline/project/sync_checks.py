@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from syncline.connectors.destinations.base import RESERVED_FIELD_FIX, reserved_field_problem
 from syncline.engine.config import StandardMapping, SyncConfiguration, TemplateMapping
 from syncline.engine.mapping import template_variables
 from syncline.errors import ConnectorError, Problem, UserError, ValidationError
@@ -59,7 +60,7 @@ def check_configuration(
             problems.extend(column_problems(checkable, columns, model))
     if destination is not None:
         # An unknown mode is already reported by the configuration model.
-        found = destination_problems(destination, raw)
+        found = destination_problems(destination, raw, columns=columns)
         problems.extend(
             p for p in found if parsed is not None or p.location != "configuration.mode"
         )
@@ -168,8 +169,35 @@ def template_problems(parsed: SyncConfiguration) -> list[Problem]:
     return problems
 
 
-def destination_problems(destination: Any, raw: Mapping[str, Any]) -> list[Problem]:
-    """Problems of the mode and object against what the destination connector supports."""
+def declared_fields(raw: Mapping[str, Any], columns: list[str] | None = None) -> list[str]:
+    """The destination fields a raw sync configuration names: its mappings' and its
+    external id's targets; without mappings, the model's ``columns`` when known."""
+    mappings = raw.get("mappings")
+    entries = mappings if isinstance(mappings, list) else []
+    names = [m["to"] for m in entries if isinstance(m, dict) and isinstance(m.get("to"), str)]
+    if not entries and columns is not None:
+        names.extend(columns)
+    external = raw.get("externalIdMapping")
+    if isinstance(external, dict) and isinstance(external.get("to"), str):
+        names.append(external["to"])
+    return names
+
+
+def reserved_field_message(
+    destination: Any, raw: Mapping[str, Any], columns: list[str] | None
+) -> str | None:
+    """Why the sync's fields clash with those ``destination`` writes itself; None if not."""
+    target = raw.get("object")
+    if not isinstance(target, str) or not target:
+        return None
+    return reserved_field_problem(destination, target, declared_fields(raw, columns))
+
+
+def destination_problems(
+    destination: Any, raw: Mapping[str, Any], *, columns: list[str] | None = None
+) -> list[Problem]:
+    """Problems of the mode, object and field names against what the destination connector
+    supports; ``columns``, when known, are the model's."""
     problems = []
     modes = sorted(str(mode) for mode in destination.capabilities.modes)
     mode = raw.get("mode", "upsert")
@@ -197,6 +225,9 @@ def destination_problems(destination: Any, raw: Mapping[str, Any]) -> list[Probl
         refused = mode_refused(destination, mode, target)
         if refused is not None:
             problems.append(Problem("configuration.mode", *refused, value=mode))
+    reserved = reserved_field_message(destination, raw, columns)
+    if reserved is not None:
+        problems.append(Problem("configuration.mappings", reserved, fix=RESERVED_FIELD_FIX))
     return problems
 
 

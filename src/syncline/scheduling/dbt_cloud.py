@@ -17,6 +17,7 @@ nothing is contacted until an operator names one.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -24,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from syncline.connectors.retry_after import retry_after
 from syncline.errors import TerminalError, TransientError
 
 logger = logging.getLogger(__name__)
@@ -196,8 +198,4 @@ def _job_run(item: Any) -> JobRun:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
+    return retry_after(response.headers.get("Retry-After"), now=time.time())

@@ -23,6 +23,10 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 60.0
 """How often one sync's dbt Cloud job is asked for new runs."""
 
+MAX_RETRY_AFTER = 3600.0
+"""The longest ``Retry-After`` honoured: a longer one (or a date years ahead) would stop
+polling for that long, so the job is asked again after this many seconds."""
+
 _Key = tuple[str, int | str]
 """A target's kind and id."""
 
@@ -81,7 +85,7 @@ class DbtCloudWatch:
                 runs = api.job_runs(account, job, newer_than=newer_than)
         except ConnectorError as error:
             if isinstance(error, TransientError) and error.retry_after:
-                wait = max(self.poll_seconds, error.retry_after)
+                wait = max(self.poll_seconds, min(error.retry_after, MAX_RETRY_AFTER))
                 self._next_poll[key] = now + timedelta(seconds=wait)
             level = logging.WARNING if isinstance(error, TransientError) else logging.ERROR
             self._report(key, level, "%s: polling dbt Cloud failed: %s", name, error)

@@ -125,3 +125,33 @@ def test_an_all_mode_parquet_export_holds_every_row_each_run(tmp_path: Path) -> 
     for run_id in (1, 2):
         table = pq.read_table(out / f"export_{run_id}.parquet")
         assert sorted(table.column("id").to_pylist()) == list(range(1, 1001))
+
+
+def test_a_model_column_named_like_the_operation_field_fails_the_run_clearly(
+    tmp_path: Path,
+) -> None:
+    _edit(
+        tmp_path / "warehouse.duckdb",
+        "CREATE TABLE people (id INTEGER, _syncline_operation VARCHAR)",
+        "INSERT INTO people VALUES (1, 'x')",
+    )
+    log = destination_class("jsonl").from_config({"directory": str(tmp_path / "out")})
+    job = RunJob(
+        sync_id=5,
+        run_id=1,
+        source=DuckDBSource.from_config({"path": str(tmp_path / "warehouse.duckdb")}),
+        model_query="SELECT * FROM people",
+        primary_key="id",
+        configuration=SyncConfiguration.parse({"mode": "upsert", "object": "log_{run_id}.jsonl"}),
+        destination=log,
+        snapshot_dir=tmp_path / "s",
+    )
+
+    result = execute_run(job, _Reporter())
+
+    assert result.status is RunStatus.FAILED
+    assert result.error is not None
+    assert "internal error" not in result.error
+    assert "field '_syncline_operation' is reserved" in result.error
+    assert "rename the model column" in result.error
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

@@ -94,9 +94,10 @@ def test_test_creates_the_folder_and_refuses_one_that_cannot_exist(tmp_path: Pat
     assert list((tmp_path / "a" / "b").iterdir()) == []
 
     (tmp_path / "plain").write_text("not a folder")
-    destination = CSVDestination.from_config({"directory": str(tmp_path / "plain" / "x")})
-    with pytest.raises(TerminalError, match="not writable"):
-        destination.test()
+    for directory in (tmp_path / "plain" / "x", tmp_path / "plain"):
+        destination = CSVDestination.from_config({"directory": str(directory)})
+        with pytest.raises(TerminalError, match="plain' is a file, not a folder"):
+            destination.test()
 
 
 def test_appending_to_a_csv_with_other_columns_is_refused(tmp_path: Path) -> None:

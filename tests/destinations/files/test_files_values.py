@@ -295,3 +295,37 @@ def test_jsonl_spells_values_inside_lists_structs_and_maps_as_in_their_own_colum
             "prices": {"a": "1.10", "b": None},
         },
     ]
+
+
+def test_tiny_and_zero_decimals_are_written_positionally_with_the_scale(
+    tmp_path: Path,
+) -> None:
+    schema = pa.schema(
+        [
+            pa.field("id", pa.int64()),
+            pa.field("amount", pa.decimal128(38, 18)),
+            pa.field("amounts", pa.list_(pa.decimal128(38, 18))),
+        ]
+    )
+    tiny, zero = decimal.Decimal("-0.000000000000000001"), decimal.Decimal(0)
+    rows = pa.Table.from_pylist(
+        [{"id": 1, "amount": tiny, "amounts": [zero]}, {"id": 2, "amount": zero, "amounts": []}],
+        schema=schema,
+    )
+    batch = WriteBatch(WriteAction.UPSERT, rows, ["1", "2"])
+    for destination, name in (
+        (CSVDestination.from_config({"directory": str(tmp_path)}), "d.csv"),
+        (JSONLinesDestination.from_config({"directory": str(tmp_path)}), "d.jsonl"),
+    ):
+        run(destination, context(name, SyncMode.UPSERT, schema=schema), [batch])
+
+    zeros = "0.000000000000000000"
+    assert (tmp_path / "d.csv").read_text().splitlines()[1:] == [
+        f'"1","-0.000000000000000001","[""{zeros}""]"',
+        f'"2","{zeros}","[]"',
+    ]
+    lines = (tmp_path / "d.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"id": 1, "amount": "-0.000000000000000001", "amounts": [zeros]},
+        {"id": 2, "amount": zeros, "amounts": []},
+    ]

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from pathlib import Path
 
 import psycopg
 import pyarrow as pa
 import pytest
 from table_backends import POSTGRES_ADMIN, Backend, OpenDestination, PostgresBackend
 
-from syncline.connectors.destinations.base import WriteAction, WriteBatch
+from syncline.connectors.destinations.base import (
+    FieldSpec,
+    SyncMode,
+    WriteAction,
+    WriteBatch,
+    WriteContext,
+)
 from syncline.connectors.registry import destination_class
 from syncline.errors import TerminalError, TransientError, ValidationError
 
@@ -54,7 +62,7 @@ def test_test_accepts_a_working_configuration(backend: Backend) -> None:
             "Unknown database",
             marks=pytest.mark.mariadb,
         ),
-        ("sqlite", {"path": "/nonexistent-folder/x.sqlite"}, "not writable"),
+        ("sqlite", {"path": "/nonexistent-folder/x.sqlite"}, "does not exist"),
     ],
 )
 def test_test_names_what_is_wrong_as_a_terminal_error(
@@ -66,6 +74,33 @@ def test_test_names_what_is_wrong_as_a_terminal_error(
         destination.test()
 
     assert words in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
+def test_a_database_path_under_a_file_or_on_a_folder_fails_the_test_and_the_run(
+    kind: str, tmp_path: Path
+) -> None:
+    (tmp_path / "plain").write_text("not a folder")
+    cases = {
+        tmp_path / "plain" / "x.db": f"{str(tmp_path / 'plain')!r} is a file, not a folder",
+        tmp_path: f"{str(tmp_path)!r} is a folder, not a database file",
+    }
+    for path, words in cases.items():
+        destination = destination_class(kind).from_config({"path": str(path)})
+        with pytest.raises(TerminalError, match=re.escape(words)):
+            destination.test()
+        context = WriteContext(
+            sync_id=1,
+            run_id=1,
+            object="t",
+            mode=SyncMode.UPSERT,
+            id_field="id",
+            fields=(FieldSpec("id", pa.int64()),),
+        )
+        with pytest.raises(TerminalError, match=re.escape(words)):
+            destination.open(context)
+        destination.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
 
 
 def test_configs_accept_numeric_string_ports_and_hide_passwords() -> None:

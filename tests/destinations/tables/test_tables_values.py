@@ -157,3 +157,33 @@ def test_a_json_field_gets_a_json_column_that_refuses_text_that_is_not_json(
     assert [f.index for f in result.failures] == [1]
     assert backend.decode("json", stored[1]) == {"a": 1}
     assert 2 not in stored
+
+
+def test_tiny_and_zero_decimals_are_stored_positionally_with_the_scale(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    amounts = pa.list_(pa.decimal128(38, 18))
+    destination = open_destination(
+        {"id": pa.int64(), "amount": pa.decimal128(38, 18), "amounts": amounts}
+    )
+    tiny, zero = decimal.Decimal("-0.000000000000000001"), decimal.Decimal(0)
+    records = pa.table(
+        {
+            "id": [1, 2],
+            "amount": pa.array([tiny, zero], pa.decimal128(38, 18)),
+            "amounts": pa.array([[tiny], [zero]], amounts),
+        }
+    )
+
+    result = destination.write_batch(WriteBatch(WriteAction.UPSERT, records, ["1", "2"]))
+
+    assert result.failures == []
+    rows = backend.sql(f"SELECT amount, amounts FROM {table} ORDER BY id")
+    assert [backend.decode("decimal", amount) for amount, _ in rows] == [tiny, zero]
+    if backend.kind == "sqlite":
+        # SQLite keeps decimals as TEXT: the text itself must be the plain digits.
+        zeros = "0.000000000000000000"
+        assert rows == [
+            ("-0.000000000000000001", '["-0.000000000000000001"]'),
+            (zeros, f'["{zeros}"]'),
+        ]

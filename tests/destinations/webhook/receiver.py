@@ -35,6 +35,9 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    raw: bytes | None = None
+    """A body sent as it is, instead of ``body`` as JSON."""
+    content_type: str = "application/json"
 
 
 Script = Callable[[Received], Reply]
@@ -100,10 +103,12 @@ class Receiver:
                 self.in_flight -= 1
 
         payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+        if reply.raw is not None:
+            payload = reply.raw
         handler.send_response(reply.status)
         for name, value in reply.headers.items():
             handler.send_header(name, value)
-        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Type", reply.content_type)
         handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
         handler.wfile.write(payload)

@@ -6,6 +6,7 @@ import datetime as dt
 import decimal
 import hashlib
 import hmac
+import logging
 import time
 
 import pyarrow as pa
@@ -86,6 +87,17 @@ def test_values_are_spelled_as_documented(receiver: Receiver) -> None:
     ]
 
 
+def test_tiny_and_zero_decimals_are_sent_positionally_with_the_scale(receiver: Receiver) -> None:
+    amounts = [decimal.Decimal("-0.000000000000000001"), decimal.Decimal(0)]
+    table = pa.table({"id": [1, 2], "amount": pa.array(amounts, pa.decimal128(38, 18))})
+    send(destination(receiver.url), WriteBatch(WriteAction.UPSERT, table, ["1", "2"]))
+
+    assert receiver.requests[0].json["rows"] == [
+        {"id": 1, "amount": "-0.000000000000000001"},
+        {"id": 2, "amount": "0.000000000000000000"},
+    ]
+
+
 def test_a_row_with_invalid_json_is_refused_and_not_sent(receiver: Receiver) -> None:
     schema = pa.schema([pa.field("id", pa.int64()), json_field("traits")])
     table = pa.Table.from_pylist(
@@ -142,7 +154,6 @@ def test_only_the_rows_the_receiver_lists_fail(receiver: Receiver) -> None:
                         {"index": 0, "ok": True},
                         {"index": 2, "ok": False, "error": "invalid email"},
                         {"index": 5, "ok": False, "error": "blocked", "retryable": False},
-                        {"index": 99, "ok": False, "error": "out of range"},
                     ]
                 },
             )
@@ -155,6 +166,97 @@ def test_only_the_rows_the_receiver_lists_fail(receiver: Receiver) -> None:
         (12, "invalid email", True),
         (15, "blocked", False),
     ]
+
+
+def test_results_outside_the_request_vouch_only_for_the_rows_they_name(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Index 99 of a 10-row request may be about any row: only rows 0 and 2 have a verdict.
+    def script(request: Received) -> Reply:
+        if request.json["rows"][0]["id"] == 10:
+            return Reply(
+                207,
+                {
+                    "results": [
+                        {"index": 0, "ok": True},
+                        {"index": 2, "ok": False, "error": "invalid email"},
+                        {"index": 99, "ok": False, "error": "out of range"},
+                    ]
+                },
+            )
+        return Reply(200, {"results": []})
+
+    receiver.script = script
+    with caplog.at_level(logging.WARNING, logger="syncline.connectors.destinations.webhook"):
+        result = send(destination(receiver.url, batch_size=10), rows(30))
+
+    assert [f.index for f in result.failures] == [11, 12, *range(13, 20)]
+    refused = {f.index: f for f in result.failures}
+    assert refused[12].reason == "invalid email"
+    assert all(refused[i].retryable for i in refused)
+    assert "index 99 in a request of 10 rows" in refused[11].reason
+    [warning] = caplog.records
+    assert "index 99 in a request of 10 rows" in warning.getMessage()
+    assert receiver.url.split("/")[2] in warning.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        (Reply(200, {"results": "oops"}), '"results" that is a str, not a list'),
+        (Reply(200, {"results": [{"index": 999, "ok": False}]}), "index 999"),
+        (Reply(200, {"results": [{"ok": False}]}), "entry 0 without an integer index"),
+        (Reply(200, {"results": [{"index": True}]}), "entry 0 without an integer index"),
+        (Reply(200, [{"index": 0, "ok": False}]), "a JSON list"),
+        (Reply(200, raw=b"{not json"), "does not parse"),
+    ],
+)
+def test_an_answer_that_breaks_the_protocol_accepts_no_row_and_warns(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture, reply: Reply, problem: str
+) -> None:
+    receiver.script = lambda _: reply
+
+    with caplog.at_level(logging.WARNING, logger="syncline.connectors.destinations.webhook"):
+        result = send(destination(receiver.url, batch_size=2), rows(4))
+
+    assert [(f.index, f.retryable) for f in result.failures] == [(i, True) for i in range(4)]
+    assert all(problem in f.reason for f in result.failures)
+    # Two requests broke the protocol; the second one is not a second warning.
+    [warning] = caplog.records
+    assert problem in warning.getMessage()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(200),
+        Reply(204),
+        Reply(200, {"received": 3}),
+        Reply(200, raw=b"OK", content_type="text/plain"),
+        Reply(200, raw=b"OK", content_type="text/html; charset=UTF-8"),
+        Reply(202, {"results": "queued"}),
+    ],
+)
+def test_answers_within_the_protocol_accept_every_row_quietly(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture, reply: Reply
+) -> None:
+    receiver.script = lambda _: reply
+
+    with caplog.at_level(logging.WARNING, logger="syncline.connectors.destinations.webhook"):
+        result = send(destination(receiver.url), rows(3))
+
+    assert result.failures == []
+    assert caplog.records == []
+
+
+def test_an_html_page_fails_the_run_and_the_test(receiver: Receiver) -> None:
+    page = b"<!DOCTYPE html>\n<html><body>Sign in</body></html>"
+    receiver.script = lambda _: Reply(200, raw=page, content_type="text/html")
+
+    with pytest.raises(TerminalError, match="HTML page.*check that the url"):
+        send(destination(receiver.url), rows(3))
+    with pytest.raises(TerminalError, match="HTML page.*check that the url"):
+        destination(receiver.url).test()
 
 
 @pytest.mark.parametrize("status", [401, 403])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import time
 from email.utils import formatdate
@@ -10,6 +11,7 @@ import pytest
 from receiver import Received, Receiver, Reply, Script
 from webhook_helpers import destination, rows, send
 
+from syncline.connectors.retry_after import retry_after
 from syncline.errors import TransientError
 
 
@@ -132,3 +134,28 @@ def test_only_the_first_retry_of_a_request_is_a_warning(
     retries = [r for r in caplog.records if "retry" in r.getMessage()]
     assert [r.levelname for r in retries] == ["WARNING", "INFO", "INFO"]
     assert f"127.0.0.1:{receiver.url.split(':')[-1].split('/')[0]}" in retries[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("120", 120.0),
+        (" 3 ", 3.0),
+        ("Sat, 05 Dec 2026 10:00:30 GMT", 30.0),
+        ("Saturday, 05-Dec-26 10:00:30 GMT", 30.0),
+        ("Sat Dec  5 10:00:30 2026", 30.0),
+        ("Sat, 05 Dec 2026 09:59:00 GMT", 0.0),
+        ("inf", None),
+        ("nan", None),
+        ("1e3", None),
+        ("-5", None),
+        ("9" * 400, None),
+        ("soon", None),
+        ("", None),
+    ],
+)
+def test_retry_after_reads_seconds_and_every_http_date_form(
+    header: str, expected: float | None
+) -> None:
+    now = dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.UTC).timestamp()
+    assert retry_after(header, now=now) == expected

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Self
@@ -239,6 +239,15 @@ class Destination(ABC):
         """Build a destination from a raw configuration, raising ValidationError when bad."""
         return cls(cls.config_model.parse(raw))
 
+    @classmethod
+    def reserved_fields(cls, object_name: str) -> frozenset[str]:
+        """Field names the destination writes or stages itself in ``object_name``.
+
+        A sync whose fields include one, in any letter case, is refused before it runs
+        (see :func:`reserved_field_problem`). Default: none.
+        """
+        return frozenset()
+
     @abstractmethod
     def test(self) -> None:
         """Check that the destination can be reached with this configuration.
@@ -315,3 +324,27 @@ class Destination(ABC):
     def close(self) -> None:
         """Release connections; called once per run, also after errors."""
         return None
+
+
+def reserved_field_problem(
+    destination: type[Destination], object_name: str, fields: Iterable[str]
+) -> str | None:
+    """Why ``fields`` cannot be written to ``object_name``: the ones the destination
+    reserves for itself; None when there are none. :data:`RESERVED_FIELD_FIX` says what to do.
+
+    Letter case is ignored, because MySQL, SQLite and DuckDB ignore it in column names.
+    """
+    reserved = {name.casefold() for name in destination.reserved_fields(object_name)}
+    clashes = [name for name in dict.fromkeys(fields) if name.casefold() in reserved]
+    if not clashes:
+        return None
+    plural = len(clashes) > 1
+    return (
+        f"field{'s' if plural else ''} {', '.join(map(repr, clashes))} "
+        f"{'are' if plural else 'is'} reserved: the {destination.type_name} destination "
+        f"writes a field of that name itself in {object_name!r}"
+    )
+
+
+RESERVED_FIELD_FIX = "rename the model column, or map it to another field name"
+"""What a user does about a field :func:`reserved_field_problem` names."""

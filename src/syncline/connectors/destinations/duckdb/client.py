@@ -18,9 +18,11 @@ from syncline.connectors.destinations.base import (
 )
 from syncline.connectors.destinations.duckdb.config import DuckDBDestinationConfig
 from syncline.connectors.destinations.duckdb.errors import map_error
+from syncline.connectors.destinations.local_paths import database_file_problem
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.values import ROW_COLUMN
+from syncline.errors import TerminalError
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,11 @@ class DuckDBDestination(TableDestination):
         import duckdb
 
         self._disconnect()
+        problem = database_file_problem(Path(self.config.path))
+        if problem is not None:
+            raise TerminalError(
+                f"DuckDB destination {self.config.path}: {problem}", connector=self.type_name
+            )
         self._conn = duckdb.connect(self.config.path)
         self._conn.execute("SET TimeZone = 'UTC'")
         logger.debug("opened DuckDB destination %s", self.config.path)

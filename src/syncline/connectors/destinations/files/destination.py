@@ -61,6 +61,7 @@ from syncline.connectors.destinations.files.spec import (
     ParquetConfig,
 )
 from syncline.connectors.destinations.files.values import field_of, mark_logical
+from syncline.connectors.destinations.local_paths import file_in_the_way
 from syncline.errors import ConnectorError, TerminalError, TransientError
 
 logger = logging.getLogger(__name__)
@@ -193,9 +194,26 @@ class FileDestination(Destination):
                 connector=cls.type_name,
             )
 
+    @classmethod
+    def reserved_fields(cls, object_name: str) -> frozenset[str]:
+        """A per-run file's operation field; a maintained file has none."""
+        try:
+            per_run = resolve_target(Path("."), object_name, sync_id=0, run_id=0).per_run
+        except TerminalError:
+            return frozenset()  # check_object reports the name
+        return frozenset({OPERATION_FIELD}) if per_run else frozenset()
+
     def test(self) -> None:
         """Check that the folder exists (creating it) and that a file can be written there."""
         directory = self.settings.directory
+        blocker = directory if directory.exists() and not directory.is_dir() else None
+        blocker = blocker or file_in_the_way(directory)
+        if blocker is not None:
+            raise TerminalError(
+                f"{str(blocker)!r} is a file, not a folder, so directory {str(directory)!r} "
+                "cannot be used; choose another directory",
+                connector=self.type_name,
+            )
         try:
             directory.mkdir(parents=True, exist_ok=True)
             probe = directory / f".syncline-write-test-{os.getpid()}"

@@ -22,6 +22,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from syncline.connectors.destinations.base import ObjectField
+from syncline.connectors.destinations.decimals import decimal_text
 from syncline.connectors.destinations.files.spec import CSVConfig, ParquetConfig
 from syncline.connectors.destinations.files.values import query_arrow, to_json_rows, to_text
 from syncline.connectors.destinations.sql.durations import duration_text
@@ -294,10 +295,13 @@ class ParquetFormat(FileFormat):
         return Encoded(records)
 
     def ids(self, form: pa.Table, id_field: str) -> pa.Array:
-        """The id column cast to text."""
+        """The id column cast to text, decimals spelled as in CSV and JSON Lines."""
         if id_field not in form.column_names:
             return pa.nulls(form.num_rows, pa.string())
-        return form.column(id_field).cast(pa.string()).combine_chunks()
+        column = form.column(id_field)
+        if pa.types.is_decimal(column.type):
+            return decimal_text(column)
+        return column.cast(pa.string()).combine_chunks()
 
     def read(self, path: Path, names: list[str]) -> pa.Table:
         """The whole file."""

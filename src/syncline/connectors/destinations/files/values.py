@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.connectors.destinations.base import FieldSpec
+from syncline.connectors.destinations.decimals import decimal_text
 from syncline.connectors.destinations.sql.durations import duration_text, is_duration_like
 from syncline.connectors.sources.base import JSON_LOGICAL, LOGICAL_TYPE_KEY, is_json_field
 from syncline.connectors.sources.far_years import calendar_text
@@ -154,6 +155,8 @@ def _scalar_text(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
         return _base64_text(column.cast(pa.binary()))
     if pa.types.is_null(kind):
         return pa.nulls(len(column), pa.string())
+    if pa.types.is_decimal(kind):
+        return decimal_text(column)
     return column.cast(pa.string())
 
 

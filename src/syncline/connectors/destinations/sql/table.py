@@ -29,7 +29,8 @@ from syncline.connectors.destinations.base import (
 )
 from syncline.connectors.destinations.sql.bisect import RowDataError, isolate_failures
 from syncline.connectors.destinations.sql.identifiers import TableName, parse_table, quote_table
-from syncline.connectors.destinations.sql.statements import Statements
+from syncline.connectors.destinations.sql.statements import RANK_COLUMN, Statements
+from syncline.connectors.destinations.sql.values import ROW_COLUMN
 from syncline.errors import TerminalError
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,11 @@ class TableDestination(Destination):
         self._context: WriteContext | None = None
         self._table: TableName | None = None
         self._columns: dict[str, str] = {}
+
+    @classmethod
+    def reserved_fields(cls, object_name: str) -> frozenset[str]:
+        """The staging table's row position and the rank its statements compute."""
+        return frozenset({ROW_COLUMN, RANK_COLUMN})
 
     # -- what a driver provides -------------------------------------------------------
 

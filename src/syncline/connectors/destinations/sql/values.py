@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.types as pat
 
+from syncline.connectors.destinations.decimals import decimal_text
 from syncline.connectors.destinations.sql.durations import duration_text
 from syncline.connectors.destinations.sql.types import is_nested
 from syncline.connectors.sources.infinity import infinite, infinity_text, without_infinity
@@ -31,7 +32,7 @@ ROW_COLUMN = "_syncline_row"
 
 def _json_default(value: object) -> object:
     if isinstance(value, decimal.Decimal):
-        return str(value)
+        return format(value, "f")
     if isinstance(value, dt.date | dt.time | dt.datetime):
         return value.isoformat()
     if isinstance(value, bytes):
@@ -92,6 +93,8 @@ def csv_for_copy(table: pa.Table, start: int, stop: int, *, positions: bool = Tr
             column = pc.binary_join_element_wise(micros, " microseconds", "")
         elif pat.is_interval(column.type):
             column = duration_text(column)
+        elif pat.is_decimal(column.type):
+            column = decimal_text(column)
         elif pat.is_binary(column.type) or pat.is_large_binary(column.type):
             column = pa.array(
                 [None if v is None else "\\x" + v.hex() for v in column.to_pylist()], pa.string()
@@ -219,7 +222,9 @@ def _sqlite_value(column: Any) -> Any:
         return pc.strftime(_utc_wall_time(column), format="%Y-%m-%d %H:%M:%S+00:00")
     if pat.is_timestamp(kind):
         return pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
-    if pat.is_date(kind) or pat.is_time(kind) or pat.is_decimal(kind):
+    if pat.is_decimal(kind):
+        return decimal_text(column)
+    if pat.is_date(kind) or pat.is_time(kind):
         return pc.cast(column, pa.string())
     if pat.is_duration(kind):
         return _microseconds(column)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from syncline.connectors.destinations.base import (
     RowFailure,
     WriteBatch,
 )
+from syncline.connectors.destinations.local_paths import database_file_problem
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.types import column_type
@@ -53,6 +53,7 @@ class SQLiteDestination(TableDestination):
 
     def _connect(self) -> None:
         self._disconnect()
+        self._check_path()
         # isolation_level=None: the destination issues BEGIN and COMMIT itself, one
         # transaction per batch; the engine may call from a worker thread.
         self._conn = sqlite3.connect(
@@ -70,17 +71,18 @@ class SQLiteDestination(TableDestination):
         assert self._conn is not None
         return self._conn.execute(sql, tuple(params)).fetchall()
 
+    def _check_path(self) -> None:
+        problem = database_file_problem(Path(self.config.path))
+        if problem is not None:
+            raise TerminalError(
+                f"SQLite destination {self.config.path}: {problem}", connector=self.type_name
+            )
+
     def test(self) -> None:
         """Check the file (or, when it does not exist yet, its folder) is writable."""
-        path = Path(self.config.path)
-        if not path.exists():
-            if not os.access(path.parent, os.W_OK):
-                raise TerminalError(
-                    f"SQLite destination {path}: folder {str(path.parent)!r} does not exist "
-                    "or is not writable; create it or choose another path",
-                    connector=self.type_name,
-                )
-            return
+        self._check_path()
+        if not Path(self.config.path).exists():
+            return  # creating it here would leave an empty database behind
 
         try:
             self._guard(self._connect)

@@ -7,7 +7,12 @@ The receiver's answer decides each row's fate:
       {"results": [{"index": 3, "ok": false, "error": "invalid email", "retryable": false}]}
 
   ``index`` is the row's position in the request's ``rows``; ``retryable`` defaults to
-  true. Rows not listed, or listed with ``"ok": true``, are accepted.
+  true. Rows not listed, or listed with ``"ok": true``, are accepted. An answer that
+  breaks this shape (``results`` not a list, an entry without a valid ``index``, a
+  body declared JSON that does not parse) cannot vouch for any row it does not name
+  properly: those rows are refused as retryable, naming the problem, and a warning is
+  logged. A 2xx whose body is an HTML page came from something other than a receiver
+  (a wrong path, a login page): the run fails (TerminalError), as for a redirect.
 - 401 or 403: the credentials are wrong; the run fails (TerminalError).
 - 3xx: the url is wrong (redirects are not followed); the run fails.
 - 429, 408, 425 and 5xx, timeouts and connection errors: retried with full-jitter
@@ -38,10 +43,10 @@ from syncline.connectors.destinations.webhook.retry import (
     RETRY_AFTER_STATUSES,
     backoff,
     is_retryable,
-    retry_after,
 )
 from syncline.connectors.destinations.webhook.signing import signature_headers
 from syncline.connectors.destinations.webhook.spec import WebhookConfig
+from syncline.connectors.retry_after import retry_after
 from syncline.errors import TerminalError, TransientError
 
 logger = logging.getLogger(__name__)
@@ -75,33 +80,79 @@ def _detail(response: httpx.Response) -> str:
     return response.text.strip()[:_REASON_CHARS]
 
 
-def _refusals(response: httpx.Response, rows: int) -> list[RowFailure]:
-    """Rows a 200 or 207 body lists as refused; anything malformed is ignored."""
-    if response.status_code not in (200, 207) or not response.content:
-        return []
+def is_html_page(response: httpx.Response) -> bool:
+    """Whether a body is an HTML page, which no webhook receiver answers with."""
+    start = response.content[:512].lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+@dataclass(frozen=True)
+class _Verdicts:
+    """What a 2xx answer says about a request's rows."""
+
+    refused: list[RowFailure]
+    problem: str | None = None
+    """How the answer breaks the protocol, when it does."""
+
+
+def _verdicts(response: httpx.Response, rows: int) -> _Verdicts:
+    """Rows a 200 or 207 body refuses; rows it cannot vouch for when it breaks the protocol."""
+    if response.status_code not in (200, 207) or not response.content.strip():
+        return _Verdicts([])
     try:
         payload: Any = response.json()
     except ValueError:
-        return []
+        content_type = response.headers.get("Content-Type", "").lower()
+        if "json" not in content_type:
+            return _Verdicts([])  # text such as "OK": nothing is listed as refused
+        return _unvouched(rows, {}, set(), "a body declared JSON that does not parse")
+    if isinstance(payload, list):
+        return _unvouched(rows, {}, set(), "a JSON list instead of an object with results")
     results = payload.get("results") if isinstance(payload, dict) else None
+    if results is None:
+        return _Verdicts([])
     if not isinstance(results, list):
-        return []
+        kind = type(results).__name__
+        return _unvouched(rows, {}, set(), f'"results" that is a {kind}, not a list')
 
     failures: dict[int, RowFailure] = {}
-    ignored = 0
-    for entry in results:
+    named: set[int] = set()
+    problems: list[str] = []
+    for position, entry in enumerate(results):
         index = entry.get("index") if isinstance(entry, dict) else None
-        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < rows:
-            ignored += 1
+        if not isinstance(index, int) or isinstance(index, bool):
+            problems.append(f"entry {position} without an integer index")
             continue
+        if not 0 <= index < rows:
+            problems.append(f"index {index} in a request of {rows} rows")
+            continue
+        named.add(index)
         if entry.get("ok", False) is True:
             continue
         error = entry.get("error")
         reason = str(error)[:_REASON_CHARS] if error else "refused by the webhook"
         failures[index] = RowFailure(index, reason, entry.get("retryable", True) is not False)
-    if ignored:
-        logger.warning("ignored %d malformed entries of a webhook's results", ignored)
-    return [failures[i] for i in sorted(failures)]
+    if problems:
+        more = f" and {len(problems) - 2} more" if len(problems) > 2 else ""
+        return _unvouched(rows, failures, named, ", ".join(problems[:2]) + more)
+    return _Verdicts([failures[i] for i in sorted(failures)])
+
+
+def _unvouched(
+    rows: int, failures: dict[int, RowFailure], named: set[int], problem: str
+) -> _Verdicts:
+    """Verdicts of an answer that breaks the protocol: the rows it names properly keep
+    their verdicts; every other row is refused as retryable, because the answer may be
+    about it, and sent again on the next run."""
+    reason = (
+        f"the webhook answered with {problem}, which the webhook protocol does not "
+        "allow; the row is not taken as accepted"
+    )
+    refused = dict(failures)
+    for index in range(rows):
+        if index not in named:
+            refused[index] = RowFailure(index, reason, True)
+    return _Verdicts([refused[i] for i in sorted(refused)], problem)
 
 
 class Sender:
@@ -123,6 +174,8 @@ class Sender:
         self.host = url.host
         port = url.port or (443 if url.scheme == "https" else 80)
         self.address = f"{url.host}:{port}"
+        self._warned = False
+        """Whether a protocol problem was logged as a warning: a lasting one is logged once."""
 
     def _headers(self, body: bytes, delivery: str) -> dict[str, str]:
         headers = {"Content-Type": "application/json", DELIVERY_HEADER: delivery}
@@ -195,6 +248,21 @@ class Sender:
         reason = f"gave up after {attempts} attempt{plural}: {last.reason}"
         return [RowFailure(i, reason, True) for i in range(rows)]
 
+    def _protocol_problem(self, status: int, verdicts: _Verdicts, rows: int) -> None:
+        # The first one is a warning; more would only repeat it (each row keeps the reason).
+        level = logging.DEBUG if self._warned else logging.WARNING
+        self._warned = True
+        logger.log(
+            level,
+            "webhook %s answered HTTP %d with %s, which the webhook protocol does not "
+            "allow; %d of the request's %d rows are refused and sent again next run",
+            self.address,
+            status,
+            verdicts.problem,
+            len(verdicts.refused),
+            rows,
+        )
+
     def _attempt(self, body: bytes, rows: int, delivery: str) -> list[RowFailure] | _Attempt:
         started = time.monotonic()
         try:
@@ -213,8 +281,18 @@ class Sender:
             rows,
             time.monotonic() - started,
         )
+        if 200 <= status < 300 and is_html_page(response):
+            raise TerminalError(
+                f"webhook {self.host} answered HTTP {status} with an HTML page, not a "
+                "webhook answer; check that the url is the receiver's (a receiver answers "
+                "with no body or a JSON body)",
+                connector="webhook",
+            )
         if 200 <= status < 300:
-            return _refusals(response, rows)
+            verdicts = _verdicts(response, rows)
+            if verdicts.problem is not None:
+                self._protocol_problem(status, verdicts, rows)
+            return verdicts.refused
         if status in (401, 403):
             raise TerminalError(
                 f"webhook {self.host} refused the credentials (HTTP {status}); check the "

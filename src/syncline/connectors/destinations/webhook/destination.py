@@ -34,7 +34,7 @@ from syncline.connectors.destinations.base import (
     WriteContext,
 )
 from syncline.connectors.destinations.files.values import mark_logical, to_json_rows
-from syncline.connectors.destinations.webhook.client import Sender, encode_body
+from syncline.connectors.destinations.webhook.client import Sender, encode_body, is_html_page
 from syncline.connectors.destinations.webhook.spec import WebhookConfig
 from syncline.errors import TerminalError, TransientError
 
@@ -86,7 +86,7 @@ class WebhookDestination(Destination):
         self._open: _Open | None = None
 
     def test(self) -> None:
-        """Send a signed request with action ``test`` and no rows; any 2xx passes."""
+        """Send a signed request with action ``test`` and no rows; a 2xx passes, but not a page."""
         body = encode_body({"syncId": None, "runId": None, "object": None, "action": "test"}, [])
         with _client(self.settings) as client:
             sender = Sender(self.settings, client)
@@ -100,6 +100,12 @@ class WebhookDestination(Destination):
                 ) from None
 
         status = response.status_code
+        if 200 <= status < 300 and is_html_page(response):
+            raise TerminalError(
+                f"webhook {sender.host} answered HTTP {status} with an HTML page to the test "
+                "request, not a webhook answer; check that the url is the receiver's",
+                connector=self.type_name,
+            )
         if 200 <= status < 300:
             return
         if status == 429 or status >= 500:

@@ -1,10 +1,11 @@
-"""When to try a request again: full-jitter exponential backoff and ``Retry-After``."""
+"""When to try a request again: full-jitter exponential backoff.
+
+``Retry-After`` is read by :mod:`syncline.connectors.retry_after`.
+"""
 
 from __future__ import annotations
 
 import random
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 """Statuses worth another attempt; other 5xx are retried too."""
@@ -25,22 +26,3 @@ def backoff(attempt: int, *, base: float, cap: float, rng: random.Random) -> flo
     many clients that failed together from retrying together.
     """
     return rng.uniform(0.0, min(cap, base * 2**attempt))
-
-
-def retry_after(value: str | None, *, now: float) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (delay seconds or an HTTP date)."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
