@@ -162,6 +162,19 @@ def test_a_dry_run_shows_the_rest_of_the_resync_and_keeps_it_pending(tmp_path: P
     assert sync.destination.records == _model(ROWS)
 
 
+def test_reset_cdc_gives_up_a_pending_full_resync(tmp_path: Path) -> None:
+    sync = _synced(tmp_path)
+    sync.destination.raise_on_batch = lambda n: TerminalError("down") if n == 3 else None
+    sync.run(full_resync=True)
+    sync.sent()
+    sync.destination.raise_on_batch = None
+
+    assert sync.run(reset_cdc=True).status is RunStatus.SUCCESS
+
+    assert sync.run().progress.planned.total == 0
+    assert sync.sent() == []
+
+
 def test_an_interrupted_clear_and_fill_does_not_clear_again(tmp_path: Path) -> None:
     destination = ClearingDestination()
     sync = _synced(tmp_path, destination)
