@@ -4,7 +4,8 @@ The destination table carries a trigger that records every row it writes, with t
 writing transaction's id, so the test sees exactly what each run wrote. The rows the
 killed run acknowledged are read from the sync's snapshot file after the kill. The
 next run must leave the destination equal to the model, send the unacknowledged
-remainder plus the source's changes since, and write no acknowledged row again.
+remainder plus the source's changes since, and write no acknowledged row again. A
+killed full resync is finished the same way by a plain run, on either planner.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import psycopg
 import pytest
 from e2e_harness import (
@@ -82,7 +84,8 @@ _PROJECT = """
 sources:
   - slug: warehouse
     type: postgres
-    configuration: {{host: 127.0.0.1, port: 5432, user: postgres, database: {database}}}
+    configuration:
+      {{host: 127.0.0.1, port: 5432, user: postgres, database: {database}, planner: {planner}}}
 models:
   - slug: rows
     source: warehouse
@@ -144,9 +147,14 @@ def conn(make_postgres_database: Callable[[], str]) -> Iterator[Conn]:
 @pytest.fixture
 def env(tmp_path: Path, conn: Conn) -> dict[str, str]:
     """The environment of a ``SYNCLINE_HOME`` where the YAML project has been applied."""
+    return _applied(tmp_path, conn, "local")
+
+
+def _applied(tmp_path: Path, conn: Conn, planner: str) -> dict[str, str]:
+    """Apply the project, its source planning on ``planner``; returns the environment."""
     folder = tmp_path / "project"
     folder.mkdir()
-    text = _PROJECT.format(database=conn.info.dbname, model=MODEL_SQL, sync=SYNC)
+    text = _PROJECT.format(database=conn.info.dbname, model=MODEL_SQL, sync=SYNC, planner=planner)
     (folder / "project.yml").write_text(textwrap.dedent(text))
     env = syncline_env(tmp_path / "home")
 
@@ -249,12 +257,80 @@ def test_row_written_but_not_acknowledged_then_deleted_is_removed_by_the_next_ru
     _assert_destination_equals_model(conn)
 
 
-def _kill_mid_delivery(env: dict[str, str], log: Path, conn: Conn) -> int:
-    """Start a run and SIGKILL it once some, not all, rows reached the destination."""
-    process = start_syncline(env, "run", SYNC, log=log)
+@pytest.mark.parametrize("planner", ["local", "warehouse"])
+def test_next_run_finishes_a_sigkilled_full_resync_without_resending_acknowledged_rows(
+    tmp_path: Path, conn: Conn, planner: str
+) -> None:
+    env = _applied(tmp_path, conn, planner)
+    synced = syncline(env, "run", SYNC, timeout=180)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    # Changed out of band: only a full resync puts these rows right.
+    conn.execute("UPDATE dest_rows SET name = 'stale'")
+    resync_start = _current_txid(conn)
+
+    pid = _kill_mid_delivery(
+        env, tmp_path / "resync.log", conn, "--full-resync", after_txid=resync_start
+    )
+    assert wait_until(lambda: other_sessions(conn) == 0, timeout=30), (
+        "the killed run's sessions are still connected"
+    )
+    acked = _acknowledged_by_resync(env, conn, planner)
+    boundary = _current_txid(conn)
+
+    resumed = syncline(env, "run", SYNC, timeout=180)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+
+    # The rows the resync had not reached are no longer left stale.
+    _assert_destination_equals_model(conn)
+    assert 0 < len(acked) < MODEL_ROWS, f"{len(acked)} rows acknowledged before the kill"
+    assert acked <= set(_written_keys(conn, after_txid=resync_start))
+    written_by_next = _written_keys(conn, after_txid=boundary)
+    repeated = [key for key, count in written_by_next.items() if count > 1]
+    assert not repeated, f"keys written twice by the next run, e.g. {sorted(repeated)[:5]}"
+    resent = set(written_by_next) & acked
+    assert not resent, f"{len(resent)} acknowledged rows were written again"
+    assert set(written_by_next) == set(range(1, MODEL_ROWS + 1)) - acked
+
+    runs = list_runs(env, SYNC)
+    assert sorted(runs) == [1, 2, 3]
+    assert runs[2].status == "interrupted", runs[2]
+    assert str(pid) in runs[2].error, runs[2]
+    assert runs[3].status == "success", runs[3]
+    assert runs[3].planned == f"{MODEL_ROWS - len(acked)}/0/0", runs[3]
+
+
+def _acknowledged_by_resync(env: dict[str, str], conn: Conn, planner: str) -> set[int]:
+    """Keys the killed resync committed as delivered: settled snapshot entries (the
+    resync made every other entry unknown) plus the journal's acknowledgements."""
+    query = (
+        "SELECT key FROM {snapshot} WHERE fp IS NOT NULL "
+        "UNION ALL SELECT key FROM {journal} WHERE kind = 'ack'"
+    )
+    if planner == "warehouse":
+        rows = conn.execute(
+            query.format(
+                snapshot="syncline_planner.sync_1_snapshot",
+                journal="syncline_planner.sync_1_journal",
+            )
+        ).fetchall()
+    else:
+        snapshot_file = Path(env["SYNCLINE_HOME"]) / "snapshots" / "sync-1.duckdb"
+        with duckdb.connect(str(snapshot_file), read_only=True) as con:
+            rows = con.execute(query.format(snapshot="snapshot", journal="journal")).fetchall()
+    return {int(key) for (key,) in rows}
+
+
+def _kill_mid_delivery(
+    env: dict[str, str], log: Path, conn: Conn, *flags: str, after_txid: int = 0
+) -> int:
+    """Start a run and SIGKILL it once some, not all, rows reached the destination.
+
+    Only rows written by transactions newer than ``after_txid`` count.
+    """
+    process = start_syncline(env, "run", SYNC, *flags, log=log)
     try:
         wait_until(
-            lambda: process.poll() is not None or _audited(conn) >= KILL_AFTER_WRITES,
+            lambda: process.poll() is not None or _audited(conn, after_txid) >= KILL_AFTER_WRITES,
             timeout=60,
         )
         assert process.poll() is None, (
@@ -266,7 +342,7 @@ def _kill_mid_delivery(env: dict[str, str], log: Path, conn: Conn) -> int:
         process.kill()
         process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
-    assert _audited(conn) < MODEL_ROWS, "the killed run had already written every row"
+    assert _audited(conn, after_txid) < MODEL_ROWS, "the killed run had already written every row"
     return process.pid
 
 
@@ -343,8 +419,8 @@ def _written_keys(conn: Conn, *, after_txid: int) -> Counter[int]:
     return Counter(int(key) for (key,) in rows)
 
 
-def _audited(conn: Conn) -> int:
-    row = conn.execute("SELECT count(*) FROM dest_audit").fetchone()
+def _audited(conn: Conn, after_txid: int = 0) -> int:
+    row = conn.execute("SELECT count(*) FROM dest_audit WHERE txid > %s", [after_txid]).fetchone()
     return int(row[0]) if row else 0
 
 

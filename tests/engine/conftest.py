@@ -23,6 +23,7 @@ SUITES = {
     "test_checkpoint",
     "test_in_doubt",
     "test_clear_and_fill",
+    "test_resync_resume",
     "test_canonical",
     "test_canonical_special",
     "test_mapping",
@@ -35,6 +36,7 @@ POSTGRES_SUITES = {
     "test_diff",
     "test_checkpoint",
     "test_in_doubt",
+    "test_resync_resume",
     "test_canonical",
     "test_canonical_special",
 }

@@ -190,6 +190,9 @@ class _Run:
         self.id_column = external.from_ if external else job.primary_key
         # Clearing the object leaves nothing to diff against: every row is sent again.
         self.full_load = job.full_resync or job.clear_and_fill
+        self.clearing = job.clear_and_fill
+        """Whether the destination object is emptied before the first batch: asked for,
+        or left pending by an interrupted clear and fill (see :meth:`_resume_clear`)."""
         self._preparing: threading.Thread | None = None
 
     def execute(self) -> RunStatus:
@@ -300,6 +303,7 @@ class _Run:
         self.reporter.stage(RunStatus.PROCESSING)
         if self.job.reset_cdc:
             return self._reset_baseline(planner)
+        self._resume_clear(planner)
         completed = self._plan_and_deliver(planner, mapper, stats.query_size - stats.null_keys)
 
         self.reporter.stage(RunStatus.REPORTING)
@@ -369,6 +373,29 @@ class _Run:
             every_row=self.configuration.mode is SyncMode.ALL,
         )
 
+    def _resume_clear(self, planner: Planner) -> None:
+        """Take over the clear an interrupted clear and fill left pending, if any.
+
+        Its snapshot was emptied with the clear journaled, so this run plans every row
+        as added; it must empty the object first, as that run was about to.
+        """
+        if self.clearing or self.job.dry_run or not planner.store.clear_pending():
+            return
+        destination = self.job.destination
+        if not destination.capabilities.clears_objects:
+            raise UserError(
+                f"an interrupted clear and fill of sync {self.job.sync_id} has still to empty "
+                f"the object, but destination {destination.type_name!r} cannot; point the "
+                "sync at a destination that can, or trigger resetCDC to give the clear up",
+                code="CLEAR_NOT_SUPPORTED",
+            )
+        logger.info(
+            "sync %s: resuming an interrupted clear and fill: the object is emptied first",
+            self.job.sync_id,
+            extra=_context(self.job),
+        )
+        self.clearing = True
+
     def _reset_baseline(self, planner: Planner) -> RunStatus:
         if not self.job.dry_run:
             planner.store.replace_baseline(planner.current_table)
@@ -394,6 +421,9 @@ class _Run:
         if self.job.dry_run:
             return True
 
+        if self.full_load:
+            # From here until a run completes, the resync is pending in the snapshot.
+            planner.store.begin_full_load(planner.current_table, clear=self.job.clear_and_fill)
         for step in steps:
             if not step.sends:
                 planner.store.record_unsent(planner.plan_table, step.operation)
@@ -426,8 +456,9 @@ class _Run:
             self._preparing.join()
         try:
             destination.open(context)
-            if self.job.clear_and_fill:
+            if self.clearing:
                 destination.clear()
+                planner.store.settle_clear()
             completed = delivery.run(steps)
             if completed:
                 destination.finish()

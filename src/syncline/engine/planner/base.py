@@ -51,6 +51,16 @@ class PlannerStore(Protocol):
     def record_unsent(self, plan: str, operation: Operation) -> int:
         """Journal every planned row of ``operation`` as done without sending it."""
 
+    def begin_full_load(self, current: str, *, clear: bool) -> None:
+        """Distrust every snapshot entry before a full resync sends, so that the run that
+        comes next finishes it; with ``clear``, journal the clear as pending."""
+
+    def clear_pending(self) -> bool:
+        """True when a clear and fill journaled a clear the destination has not confirmed."""
+
+    def settle_clear(self) -> None:
+        """Record that the destination emptied its object: the pending clear is done."""
+
     def merge(self) -> None:
         """Fold the journal into the snapshot and the failed-row index, atomically."""
 

@@ -20,6 +20,13 @@ batch over and recording its outcome) becomes an *unknown* snapshot entry: no
 fingerprint, the external id kept, and in ``doubt`` the operation that was sent. The
 next diff plans such a key again whatever the model holds: present rows are sent
 again, absent ones are removed.
+
+A full resync makes every entry of a current key unknown, as sent with ``added``, before
+its first batch (see :meth:`SnapshotStore.begin_full_load`): until a run acknowledges a
+row, the destination's copy is not trusted, so a resync that stops half-way is finished
+by whichever run comes next, and the rows it acknowledged are not sent again. A clear
+and fill journals the clear as pending, with the snapshot emptied, until the
+destination has done it: the journal keeps that entry when it is folded.
 """
 
 from __future__ import annotations
@@ -63,6 +70,9 @@ _SCHEMA = (
 )
 
 _JOURNAL_COLUMNS = "key, kind, operation, fp, ext, reason, attempts, batch, h"
+
+CLEAR_PENDING = "clear"
+"""Journal ``kind`` of the entry saying the destination object is still to be emptied."""
 
 _SNAPSHOT_COLUMNS = "key, fp, ext, doubt, h"
 
@@ -368,9 +378,58 @@ class SnapshotStore:
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def begin_full_load(self, current: str, *, clear: bool) -> None:
+        """Distrust every snapshot entry before a full resync (or clear and fill) sends.
+
+        In one transaction, so that the resync is pending from its first batch until a
+        run has acknowledged every row: the entries of keys the model lost are forgotten
+        (a full resync removes nothing), the others become unknown entries sent as
+        ``added``, which any later diff plans again until an acknowledgement settles
+        them. With ``clear`` the destination is about to be emptied, so the snapshot is
+        emptied and the clear journaled as pending (see :meth:`settle_clear`).
+        """
+        con = self.connection
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if clear:
+                con.execute("DELETE FROM snapshot")
+                con.execute("DELETE FROM journal WHERE kind = ?", [CLEAR_PENDING])
+                con.execute("INSERT INTO journal (kind) VALUES (?)", [CLEAR_PENDING])
+            else:
+                con.execute(
+                    "DELETE FROM snapshot WHERE key NOT IN "
+                    f"(SELECT _sl_key FROM {current} WHERE _sl_key IS NOT NULL)"
+                )
+                con.execute("UPDATE snapshot SET fp = NULL, h = NULL, doubt = 'added'")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        logger.info(
+            "sync %s: %s; rows are sent again until acknowledged, by later runs if need be",
+            self.sync_id,
+            "clear and fill started" if clear else "full resync started",
+        )
+
+    def clear_pending(self) -> bool:
+        """True when a clear and fill journaled a clear the destination has not confirmed."""
+        row = self.connection.execute(
+            "SELECT count(*) FROM journal WHERE kind = ?", [CLEAR_PENDING]
+        ).fetchone()
+        return bool(row and row[0])
+
+    def settle_clear(self) -> None:
+        """Record that the destination emptied its object: the pending clear is done."""
+        self.connection.execute("DELETE FROM journal WHERE kind = ?", [CLEAR_PENDING])
+
     def merge(self) -> None:
-        """Fold the journal into the snapshot and the failed-row index, atomically."""
-        pending = self.connection.execute("SELECT count(*) FROM journal").fetchone()
+        """Fold the journal into the snapshot and the failed-row index, atomically.
+
+        A pending clear stays in the journal (see :meth:`settle_clear`).
+        """
+        pending = self.connection.execute(
+            "SELECT count(*) FROM journal WHERE kind <> ?", [CLEAR_PENDING]
+        ).fetchone()
         if not pending or pending[0] == 0:
             return
         self._merge()
@@ -412,7 +471,7 @@ class SnapshotStore:
                 "INSERT INTO failed SELECT key, operation, reason, attempts FROM journal "
                 "WHERE kind = 'fail'"
             )
-            con.execute("DELETE FROM journal")
+            con.execute("DELETE FROM journal WHERE kind <> ?", [CLEAR_PENDING])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

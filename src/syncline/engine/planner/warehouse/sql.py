@@ -32,6 +32,7 @@ import sqlglot
 from syncline.connectors.sources.base import is_decimal_field
 from syncline.connectors.sources.statements import single_statement
 from syncline.engine.canonical import FINGERPRINT_SCHEME, encode_literal, is_json_canonical
+from syncline.engine.planner.store import CLEAR_PENDING
 
 SCHEME = f"warehouse-{FINGERPRINT_SCHEME}"
 """Name of the in-warehouse fingerprint; changing it makes every row a change."""
@@ -410,7 +411,41 @@ class PlannerSQL:
         return self.render(f"SELECT COUNT(*) FROM {self.table('snapshot')}")
 
     def journal_size(self) -> str:
-        return self.render(f"SELECT COUNT(*), MAX(batch) FROM {self.table('journal')}")
+        """Journal entries to fold (a pending clear is none) and the last batch's number."""
+        return self.render(
+            f"SELECT COUNT(CASE WHEN kind <> {literal(CLEAR_PENDING)} THEN 1 END), "
+            f"MAX(batch) FROM {self.table('journal')}"
+        )
+
+    def begin_full_load(self, *, clear: bool) -> list[str]:
+        """Distrust the snapshot before a full resync sends (see the local store's
+        ``begin_full_load``); with ``clear``, empty it and journal the clear as pending."""
+        snapshot, journal = self.table("snapshot"), self.table("journal")
+        if clear:
+            statements = [
+                f"DELETE FROM {snapshot}",
+                f"DELETE FROM {journal} WHERE kind = {literal(CLEAR_PENDING)}",
+                f"INSERT INTO {journal} (kind) VALUES ({literal(CLEAR_PENDING)})",
+            ]
+        else:
+            current = f"SELECT _sl_key FROM {self.table('current')} WHERE _sl_key IS NOT NULL"
+            statements = [
+                f"DELETE FROM {snapshot} WHERE key NOT IN ({current})",
+                f"UPDATE {snapshot} SET fp = NULL, doubt = 'added'",
+            ]
+        if self.dialect == "postgres":
+            statements.append(f"ANALYZE {snapshot}")
+        return [self.render(sql) for sql in statements]
+
+    def clear_pending(self) -> str:
+        return self.render(
+            f"SELECT COUNT(*) FROM {self.table('journal')} WHERE kind = {literal(CLEAR_PENDING)}"
+        )
+
+    def settle_clear(self) -> str:
+        return self.render(
+            f"DELETE FROM {self.table('journal')} WHERE kind = {literal(CLEAR_PENDING)}"
+        )
 
     def withdraw(self, keys: Sequence[str]) -> str:
         listed = ", ".join(literal(key) for key in keys)
@@ -448,7 +483,7 @@ class PlannerSQL:
             "WHERE kind IN ('ack', 'fail'))",
             f"INSERT INTO {failed} (key, operation, reason, attempts) "
             f"SELECT key, operation, reason, attempts FROM {journal} WHERE kind = 'fail'",
-            f"DELETE FROM {journal}",
+            f"DELETE FROM {journal} WHERE kind <> {literal(CLEAR_PENDING)}",
         ]
         if self.dialect == "postgres":
             # A run's journal is new to PostgreSQL's statistics; taken for a row or two, its

@@ -5,7 +5,9 @@ batch's keys are journaled as *in doubt* before the batch is handed over, and it
 outcome once the destination answers, each in a transaction of its own; the journal is
 folded into the snapshot at the end of the run, or at the start of the next when a
 process died before it could. A key still in doubt at that fold becomes an unknown
-snapshot entry, which the next diff plans again whatever the model holds.
+snapshot entry, which the next diff plans again whatever the model holds. A full resync
+and a clear and fill stay pending across runs as they do there (see
+:meth:`~syncline.engine.planner.store.SnapshotStore.begin_full_load`).
 """
 
 from __future__ import annotations
@@ -109,8 +111,29 @@ class WarehouseStore:
         self.session.execute(self.sql.record_unsent(operation.value))
         return 0
 
+    def begin_full_load(self, current: str, *, clear: bool) -> None:
+        """Distrust every snapshot entry before a full resync sends, as the local store
+        does; with ``clear``, empty the snapshot and journal the clear as pending."""
+        with self.session.transaction():
+            for statement in self.sql.begin_full_load(clear=clear):
+                self.session.execute(statement)
+        logger.info(
+            "sync %s: %s; rows are sent again until acknowledged, by later runs if need be",
+            self.sync_id,
+            "clear and fill started" if clear else "full resync started",
+        )
+
+    def clear_pending(self) -> bool:
+        """True when a clear and fill journaled a clear the destination has not confirmed."""
+        return bool(int(self.session.fetch(self.sql.clear_pending())[0][0]))
+
+    def settle_clear(self) -> None:
+        """Record that the destination emptied its object: the pending clear is done."""
+        self.session.execute(self.sql.settle_clear())
+
     def merge(self) -> None:
-        """Fold the journal into the snapshot and the failed-row index, atomically."""
+        """Fold the journal into the snapshot and the failed-row index, atomically; a
+        pending clear stays in the journal."""
         pending = int(self.session.fetch(self.sql.journal_size())[0][0])
         if pending == 0:
             return

@@ -1,0 +1,275 @@
+"""An interrupted full resync (or clear and fill) is finished by whichever run comes next.
+
+The run that resumes carries no flag: the planner's store remembers which rows the
+resync has not delivered yet, so the next run sends exactly those, and no row the
+interrupted run had acknowledged again.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import ClassVar
+
+from engine_doubles import Harness, MemoryDestination, people
+
+from syncline.connectors.destinations.base import Capabilities, SyncMode
+from syncline.engine.report import RunStatus
+from syncline.errors import TerminalError
+
+ROWS = [(i, f"n{i}", float(i)) for i in range(1, 21)]
+ALL_KEYS = sorted(str(i) for i in range(1, 21))
+
+
+class ClearingDestination(MemoryDestination):
+    """A memory destination that can empty its object, as ``clearAndFill`` needs."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        modes=frozenset(SyncMode), max_batch_rows=4, max_concurrency=1, clears_objects=True
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.capabilities = Capabilities(  # type: ignore[misc]
+            modes=frozenset(SyncMode), max_batch_rows=4, max_concurrency=1, clears_objects=True
+        )
+        self.clears = 0
+        self.fail_clear = False
+
+    def clear(self) -> None:
+        if self.fail_clear:
+            raise TerminalError("object locked")
+        self.clears += 1
+        self.records.clear()
+
+
+def _synced(tmp_path: Path, destination: MemoryDestination | None = None) -> Harness:
+    """A mirror sync that ran once, its destination then changed out of band."""
+    sync = Harness(
+        tmp_path,
+        people(ROWS),
+        {"mode": "mirror", "object": "p"},
+        "id",
+        destination or MemoryDestination(),
+    )
+    assert sync.run().status is RunStatus.SUCCESS
+    sync.sent()
+    sync.destination.calls = 0
+    for record in sync.destination.records.values():
+        record["name"] = "stale"
+    return sync
+
+
+def _model(rows: list[tuple[int, str, float]]) -> dict[int, dict[str, object]]:
+    return {i: {"id": i, "name": name, "score": score} for i, name, score in rows}
+
+
+def test_next_run_finishes_a_failed_full_resync_without_resending(tmp_path: Path) -> None:
+    sync = _synced(tmp_path)
+    sync.destination.raise_on_batch = lambda n: TerminalError("token revoked") if n == 3 else None
+    failed = sync.run(full_resync=True)
+    assert failed.status is RunStatus.FAILED
+    first = sync.sent()
+    assert len(first) == 8
+
+    sync.destination.raise_on_batch = None
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS
+    assert resumed.progress.planned.as_api() == {
+        "addedCount": 12,
+        "changedCount": 0,
+        "removedCount": 0,
+    }
+    second = sync.sent()
+    assert not set(first) & set(second)
+    assert sorted(first + second) == ALL_KEYS
+    assert sync.destination.records == _model(ROWS)
+    # The resync is complete: nothing is left to send.
+    assert sync.run().progress.planned.total == 0
+
+
+def test_a_cancelled_full_resync_is_finished_by_the_next_run(tmp_path: Path) -> None:
+    sync = _synced(tmp_path)
+    cancelled = sync.run(full_resync=True, cancel_after=4)
+    assert cancelled.status is RunStatus.CANCELLED
+    first = sync.sent()
+    assert 0 < len(first) < 20
+
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS
+    assert sorted(first + sync.sent()) == ALL_KEYS
+    assert sync.destination.records == _model(ROWS)
+
+
+def test_the_resumption_plans_the_models_changes_since(tmp_path: Path) -> None:
+    sync = _synced(tmp_path)
+    sync.destination.raise_on_batch = lambda n: TerminalError("down") if n == 3 else None
+    sync.run(full_resync=True)
+    first = set(sync.sent())
+    assert first == {str(i) for i in range(1, 9)}
+
+    # Row 2 (delivered) changes, row 15 (not reached) leaves the model, row 21 is new.
+    rows = [(i, name, score) for i, name, score in ROWS if i != 15]
+    rows[1] = (2, "renamed", 2.0)
+    rows.append((21, "n21", 21.0))
+    sync.table = people(rows)
+    sync.destination.raise_on_batch = None
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS
+    assert resumed.progress.planned.as_api() == {
+        "addedCount": 12,
+        "changedCount": 1,
+        "removedCount": 1,
+    }
+    assert sync.destination.records == _model(rows)
+
+
+def test_a_full_resync_still_leaves_removed_rows_alone(tmp_path: Path) -> None:
+    sync = _synced(tmp_path)
+    # Row 20 left the model before the resync: a full resync does not remove it, even
+    # when a later run has to finish the resync.
+    sync.table = people(ROWS[:-1])
+    sync.destination.raise_on_batch = lambda n: TerminalError("down") if n == 2 else None
+    sync.run(full_resync=True)
+    sync.sent()
+
+    sync.destination.raise_on_batch = None
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS
+    assert resumed.progress.planned.removed == 0
+    assert 20 in sync.destination.records
+    assert sync.run().progress.planned.total == 0
+
+
+def test_a_dry_run_shows_the_rest_of_the_resync_and_keeps_it_pending(tmp_path: Path) -> None:
+    sync = _synced(tmp_path)
+    sync.destination.raise_on_batch = lambda n: TerminalError("down") if n == 3 else None
+    sync.run(full_resync=True)
+    sync.sent()
+    sync.destination.raise_on_batch = None
+
+    dry = sync.run(dry_run=True)
+    assert dry.progress.planned.added == 12
+    assert sync.sent() == []
+
+    assert sync.run().progress.planned.added == 12
+    assert sync.destination.records == _model(ROWS)
+
+
+def test_reset_cdc_gives_up_a_pending_full_resync(tmp_path: Path) -> None:
+    sync = _synced(tmp_path)
+    sync.destination.raise_on_batch = lambda n: TerminalError("down") if n == 3 else None
+    sync.run(full_resync=True)
+    sync.sent()
+    sync.destination.raise_on_batch = None
+
+    assert sync.run(reset_cdc=True).status is RunStatus.SUCCESS
+
+    assert sync.run().progress.planned.total == 0
+    assert sync.sent() == []
+
+
+def test_an_interrupted_clear_and_fill_does_not_clear_again(tmp_path: Path) -> None:
+    destination = ClearingDestination()
+    sync = _synced(tmp_path, destination)
+    destination.raise_on_batch = lambda n: TerminalError("down") if n == 3 else None
+    failed = sync.run(clear_and_fill=True)
+    assert failed.status is RunStatus.FAILED
+    assert destination.clears == 1
+    first = sync.sent()
+    assert len(first) == 8
+
+    destination.raise_on_batch = None
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS
+    assert destination.clears == 1
+    second = sync.sent()
+    assert not set(first) & set(second)
+    assert sorted(first + second) == ALL_KEYS
+    assert destination.records == _model(ROWS)
+
+
+def test_a_clear_that_failed_is_done_by_the_next_run(tmp_path: Path) -> None:
+    destination = ClearingDestination()
+    sync = _synced(tmp_path, destination)
+    destination.records[99] = {"id": 99, "name": "stray", "score": 0.0}
+    destination.fail_clear = True
+    failed = sync.run(clear_and_fill=True)
+    assert failed.status is RunStatus.FAILED
+    assert sync.sent() == []
+
+    destination.fail_clear = False
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS
+    assert destination.clears == 1
+    assert sync.sent() == ALL_KEYS
+    assert destination.records == _model(ROWS)
+    assert sync.run().progress.planned.total == 0
+
+
+KILLED_RESYNC = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[1])
+    from engine_doubles import Harness, MemoryDestination, people
+
+    log = open(sys.argv[3], "a")
+
+    class Crashing(MemoryDestination):
+        armed = False
+
+        def write_batch(self, batch):
+            if self.armed and self.calls == 2:
+                os._exit(3)  # killed mid-run: no cleanup, no finally
+            result = super().write_batch(batch)
+            log.write("\\n".join(batch.keys) + "\\n")
+            log.flush()
+            return result
+
+    rows = [(i, f"n{i}", float(i)) for i in range(1, 21)]
+    sync = Harness(Path(sys.argv[2]), people(rows), {"mode": "mirror", "object": "p"},
+                   "id", Crashing())
+    sync.run()
+    sync.destination.calls = 0
+    sync.destination.armed = True
+    sync.run(full_resync=True)
+    """
+)
+
+
+def test_a_killed_full_resync_is_finished_by_the_next_run(tmp_path: Path) -> None:
+    log = tmp_path / "written.txt"
+    snapshots = tmp_path / "snapshots"
+    script = tmp_path / "crash.py"
+    script.write_text(KILLED_RESYNC)
+    here = str(Path(__file__).parent)
+    process = subprocess.run(
+        [sys.executable, str(script), here, str(snapshots), str(log)],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert process.returncode == 3, process.stderr.decode()
+    written = log.read_text().split()
+    # The first run wrote all 20 rows; the resync acknowledged its first two batches.
+    resync_acked = written[20:]
+    assert len(resync_acked) == 8
+
+    sync = Harness(snapshots, people(ROWS), {"mode": "mirror", "object": "p"}, "id")
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS
+    resent = sync.sent()
+    assert not set(resent) & set(resync_acked)
+    # The batch in flight at the kill is in doubt and sent again, with the rest.
+    assert sorted(resent + resync_acked) == ALL_KEYS
+    assert resumed.progress.planned.added == 12
