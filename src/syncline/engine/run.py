@@ -389,6 +389,8 @@ class _Run:
         )
 
     def _reset_baseline(self, planner: Planner) -> RunStatus:
+        if not self.job.dry_run and self.reporter.cancel_requested():
+            return RunStatus.CANCELLED
         if not self.job.dry_run:
             planner.store.replace_baseline(planner.current_table)
             logger.info("sync %s: the current model rows are the new baseline", self.job.sync_id)
@@ -412,6 +414,10 @@ class _Run:
         self.reporter.progress(self.progress)
         if self.job.dry_run:
             return True
+        if self.reporter.cancel_requested():
+            # Asked before the first write, to the snapshot as much as to the destination:
+            # a run presumed stopped while it planned (its worker paused) notes nothing.
+            return False
 
         for step in steps:
             if not step.sends:
