@@ -11,6 +11,7 @@
     │   ├── TransientError        network blips, 429 and 5xx, lock timeouts: retry with backoff
     │   └── TerminalError         auth failures, missing objects, bad SQL: fail the run
     └── RunError                  a run cannot go on (duplicate keys, a guard tripped)
+        └── SnapshotLocked        another process holds the sync's snapshot: retry later
 
 A destination never raises for one bad row: it reports a rejected row in its
 batch result instead, and the engine retries that row on the next run.
@@ -154,6 +155,31 @@ class RunCancelled(RunError):
     """A user cancelled the run; acknowledged work is kept."""
 
     code = "RUN_CANCELLED"
+
+
+class SnapshotLocked(RunError):
+    """Another process, or another run in this one, holds the sync's snapshot file.
+
+    Nothing was read from or written to the snapshot, so a later run can do the work:
+    a worker ends the run ``interrupted`` and queues its resumption. ``stopped`` is
+    true when the wait ended early because the run was asked to stop.
+    """
+
+    code = "SNAPSHOT_LOCKED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sync_id: int,
+        holder: str,
+        holder_pid: int | None = None,
+        stopped: bool = False,
+    ) -> None:
+        super().__init__(message, sync_id=sync_id)
+        self.holder = holder
+        self.holder_pid = holder_pid
+        self.stopped = stopped
 
 
 class StopSignal(KeyboardInterrupt):

@@ -146,6 +146,12 @@ class Settings:
     worker_name: str | None = None
     """This worker's name in the catalog; the host name when unset."""
 
+    snapshot_lock_wait_seconds: float = 300.0
+    """How long a run waits for its sync's snapshot file while another process holds it
+    (``SYNCLINE_SNAPSHOT_LOCK_WAIT_SECONDS``), heartbeating meanwhile. A worker presumed
+    stopped, paused say, keeps the file until it wakes; a run still without the file
+    after this long ends ``interrupted``, naming the holder, and a new run is queued."""
+
     row_results_retention_days: int = DEFAULT_ROW_RESULTS_RETENTION_DAYS
     """Days the row results of a finished run are kept (``SYNCLINE_ROW_RESULTS_RETENTION_DAYS``);
     those a sync still needs stay longer (see :mod:`syncline.catalog.rows`)."""
@@ -249,6 +255,7 @@ def load_settings() -> Settings:
             f"SYNCLINE_WORKER_HEARTBEAT_SECONDS={heartbeat:g}, or live workers look stopped"
         )
 
+    lock_wait = _positive("snapshot_lock_wait_seconds", "300", float, problems)
     retention_days = _retention_days(problems)
 
     body_limit = _request_body_limit(problems)
@@ -277,6 +284,7 @@ def load_settings() -> Settings:
         worker_heartbeat_seconds=heartbeat,
         worker_stale_seconds=stale,
         worker_name=(_env("worker_name") or "").strip() or None,
+        snapshot_lock_wait_seconds=lock_wait,
         row_results_retention_days=retention_days,
         file_roots=file_roots,
         request_body_limit=body_limit,

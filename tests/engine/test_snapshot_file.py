@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pytest
 from engine_doubles import Harness, people
 
-from syncline.engine.planner.store import snapshot_path
+from syncline.engine.planner.store import SnapshotStore, snapshot_path
 from syncline.engine.report import RunStatus
 
 ROWS = [(1, "ann", 1.0), (2, "bob", 2.0)]
@@ -32,34 +38,106 @@ def test_incompatible_snapshot_needs_reset_cdc(tmp_path: Path) -> None:
     assert sync.run().progress.planned.total == 0
 
 
-def test_snapshot_held_by_another_process_fails_the_run(tmp_path: Path) -> None:
+def test_a_run_waits_for_the_snapshot_another_process_holds_and_then_runs(
+    tmp_path: Path,
+) -> None:
     sync = Harness(tmp_path, people(ROWS), {"mode": "mirror", "object": "p"})
     sync.run()
+    sync.sent()
+    sync.table = people([*ROWS, (3, "cy", 3.0)])
+    with _held(snapshot_path(tmp_path, 7), release_after=1.5) as holder:
+        started = time.monotonic()
+        result = sync.run()
+        waited = time.monotonic() - started
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == b"released"
+
+    assert result.status is RunStatus.SUCCESS, result.error
+    assert waited >= 1.0, "the run waited for the file rather than failing at once"
+    assert sync.sent() == ["3"]
+
+
+def test_a_snapshot_still_held_after_the_wait_interrupts_the_run_naming_the_holder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync = Harness(tmp_path, people(ROWS), {"mode": "mirror", "object": "p"})
+    sync.run()
+    sync.sent()
+    sync.table = people([*ROWS, (3, "cy", 3.0)])
+    with _held(snapshot_path(tmp_path, 7)) as holder, caplog.at_level(logging.WARNING):
+        result = sync.run(snapshot_lock_wait=1.0)
+
+    assert result.status is RunStatus.INTERRUPTED
+    assert result.error is not None
+    assert f"PID {holder.pid}" in result.error
+    assert f"kill -CONT {holder.pid}" in result.error
+    assert "SNAPSHOT_LOCKED" in result.error
+    assert sync.sent() == [], "nothing is sent without the snapshot"
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert any(f"PID {holder.pid}" in r.getMessage() for r in errors)
+    # Once the file is free the next run sends what the interrupted one could not.
+    resumed = sync.run()
+    assert resumed.status is RunStatus.SUCCESS
+    assert sync.sent() == ["3"]
+
+
+def test_a_stop_while_waiting_for_the_snapshot_ends_the_wait_at_once(tmp_path: Path) -> None:
+    sync = Harness(tmp_path, people(ROWS), {"mode": "mirror", "object": "p"})
+    sync.run()
+    with _held(snapshot_path(tmp_path, 7)):
+        started = time.monotonic()
+        result = sync.run(snapshot_lock_wait=60.0, cancel_after=0)
+        waited = time.monotonic() - started
+
+    assert result.status is RunStatus.CANCELLED
+    assert waited < 30, "a stopping worker does not sit out the whole wait"
+
+
+def test_a_run_in_this_process_waits_for_the_snapshot_another_run_here_holds(
+    tmp_path: Path,
+) -> None:
+    sync = Harness(tmp_path, people(ROWS), {"mode": "mirror", "object": "p"})
+    sync.run()
+    first = SnapshotStore(tmp_path, 7)
+    try:
+        # DuckDB shares one open file between the connections of a process, so only
+        # the store's own bookkeeping tells that this run of the sync still holds it.
+        result = sync.run(snapshot_lock_wait=0.5)
+    finally:
+        first.close()
+
+    assert result.status is RunStatus.INTERRUPTED
+    assert result.error is not None
+    assert f"this process (PID {os.getpid()}" in result.error
+    assert sync.run().status is RunStatus.SUCCESS
+
+
+@contextmanager
+def _held(path: Path, *, release_after: float | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Another process that opens the snapshot file, and closes it after ``release_after``."""
+    script = (
+        "import duckdb, sys, time\n"
+        "c = duckdb.connect(sys.argv[1])\n"
+        "print('held', flush=True)\n"
+        "if sys.argv[2]:\n"
+        "    time.sleep(float(sys.argv[2]))\n"
+        "    c.close()\n"
+        "    print('released', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    after = "" if release_after is None else str(release_after)
     holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys, time\n"
-            "c = duckdb.connect(sys.argv[1])\n"
-            "print('held', flush=True)\n"
-            "time.sleep(60)\n",
-            str(snapshot_path(tmp_path, 7)),
-        ],
-        stdout=subprocess.PIPE,
+        [sys.executable, "-c", script, str(path), after], stdout=subprocess.PIPE
     )
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == b"held"
-        result = sync.run()
+        yield holder
     finally:
         holder.kill()
         holder.wait(timeout=30)
         if holder.stdout is not None:
             holder.stdout.close()
-    assert result.status is RunStatus.FAILED
-    assert result.error is not None
-    assert "another run of this sync may hold it" in result.error
-    assert sync.run().status is RunStatus.SUCCESS
 
 
 def test_planner_limits(tmp_path: Path) -> None:

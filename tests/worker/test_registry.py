@@ -104,6 +104,7 @@ def test_worker_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SYNCLINE_WORKER_HEARTBEAT_SECONDS", "2.5")
     monkeypatch.setenv("SYNCLINE_WORKER_STALE_SECONDS", "30")
     monkeypatch.setenv("SYNCLINE_WORKER_NAME", " box-7 ")
+    monkeypatch.setenv("SYNCLINE_SNAPSHOT_LOCK_WAIT_SECONDS", "45")
 
     settings = load_settings()
 
@@ -111,6 +112,7 @@ def test_worker_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     assert settings.worker_heartbeat_seconds == 2.5
     assert settings.worker_stale_seconds == 30
     assert registry.default_worker_name(settings) == "box-7"
+    assert settings.snapshot_lock_wait_seconds == 45
 
 
 @pytest.mark.parametrize(
@@ -120,6 +122,7 @@ def test_worker_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPat
         ("SYNCLINE_WORKER_CONCURRENCY", "two", "must be a positive integer"),
         ("SYNCLINE_WORKER_HEARTBEAT_SECONDS", "-1", "must be a positive number"),
         ("SYNCLINE_WORKER_STALE_SECONDS", "5", "must be more than"),
+        ("SYNCLINE_SNAPSHOT_LOCK_WAIT_SECONDS", "0", "must be a positive number"),
     ],
 )
 def test_bad_worker_settings_are_refused_by_name(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -9,6 +10,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 from worker_helpers import (
     HookReceiver,
@@ -22,6 +24,7 @@ from worker_helpers import (
 
 from syncline.catalog import Catalog
 from syncline.catalog.types import utcnow
+from syncline.engine.planner.store import snapshot_path
 from syncline.engine.report import RunStatus
 from syncline.settings import Settings
 from syncline.worker.execute import ProgressEvent, execute_leased, run_sync, worker_name
@@ -120,6 +123,43 @@ def test_a_worker_that_lost_its_lease_sends_nothing_more_and_keeps_the_recovered
     assert [(r.status, r.triggered_by) for r in runs_of(catalog, sync_id)[1:]] == [
         ("queued", RESUME_TRIGGER)
     ]
+
+
+def test_a_run_that_lost_its_lease_before_its_first_write_leaves_the_snapshot_as_it_was(
+    catalog: Catalog, settings: Settings, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 50)
+    sync_id = add_sync(catalog, models, "t1", receiver.url)
+    first = enqueue(catalog, sync_id)
+    _claim(catalog, first, "worker-a")
+    assert execute_leased(catalog, first, settings, alerts=False) == RunStatus.SUCCESS
+    with sqlite3.connect(models.path) as connection:
+        connection.execute("DELETE FROM t1 WHERE id < 10")
+    connection.close()
+    run_id = enqueue(catalog, sync_id)
+    _claim(catalog, run_id, "paused-worker")
+
+    def presumed_stopped_while_planning() -> bool:
+        # As if the process was paused while it read the model: another worker recovers.
+        if run_record(catalog, run_id).status != "interrupted":
+            with catalog.session() as session:
+                session.runs.get(run_id).heartbeat_at = utcnow() - timedelta(hours=1)
+            assert recover_abandoned(catalog, timedelta(seconds=10)) == [run_id]
+        return False
+
+    status = execute_leased(
+        catalog, run_id, settings, stop_requested=presumed_stopped_while_planning, alerts=False
+    )
+
+    assert status == RunStatus.INTERRUPTED
+    # The ten removed rows (deleteBehavior nothing) are not sent, only noted in the
+    # snapshot; a run that lost its lease must not note them: its resumption does.
+    snapshot = duckdb.connect(str(snapshot_path(settings.snapshot_dir, sync_id)))
+    try:
+        kept = snapshot.execute("SELECT count(*) FROM snapshot").fetchone()
+    finally:
+        snapshot.close()
+    assert kept == (50,)
 
 
 def test_a_cancel_stops_a_slow_webhook_run_between_requests(

@@ -2,7 +2,9 @@
 
 :func:`execute_run` never raises for a run that fails on purpose (a user error, a
 connector error, a guard, duplicate keys): it returns a failed :class:`RunResult`
-whose one-line error names the cause and the fix.
+whose one-line error names the cause and the fix. A run that could not have its
+snapshot file, because another run still holds it, returns ``interrupted``: it
+touched nothing, and a later run does its work.
 """
 
 from __future__ import annotations
@@ -33,10 +35,20 @@ from syncline.engine.guards import check_guards
 from syncline.engine.mapping import RecordMapper, check_columns, referenced_columns
 from syncline.engine.planner.base import Planner
 from syncline.engine.planner.local import IngestStats, LocalPlanner
-from syncline.engine.planner.store import delete_snapshot, snapshot_path
+from syncline.engine.planner.store import (
+    DEFAULT_LOCK_WAIT_SECONDS,
+    delete_snapshot,
+    snapshot_path,
+)
 from syncline.engine.planner.warehouse import planner_schema
 from syncline.engine.report import RowCounts, RunProgress, RunReporter, RunStatus
-from syncline.errors import ConnectorError, StopSignal, SynclineError, UserError
+from syncline.errors import (
+    ConnectorError,
+    SnapshotLocked,
+    StopSignal,
+    SynclineError,
+    UserError,
+)
 
 __all__ = [
     "RetryPolicy",
@@ -78,6 +90,9 @@ class RunJob:
     join_memory: str | None = None
     """The local planner's join budget (see :attr:`Settings.planner_join_memory`)."""
     threads: int | None = None
+    snapshot_lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS
+    """Seconds to wait for a snapshot file another run holds before the run ends
+    ``interrupted`` (see :attr:`Settings.snapshot_lock_wait_seconds`)."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """Backoff for batches that fail transiently."""
     installation_id: str | None = None
@@ -109,6 +124,8 @@ def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
     )
     try:
         status = _Run(job, reporter, progress).execute()
+    except SnapshotLocked as exc:
+        return _locked_out(job, progress, exc)
     except Exception as exc:
         if _interrupted_query(exc):
             # DuckDB answers Ctrl-C (or SIGTERM) during a query with an error of its own
@@ -165,6 +182,22 @@ def _context(job: RunJob) -> dict[str, object]:
 def _failed(job: RunJob, progress: RunProgress, message: str) -> RunResult:
     logger.error("sync %s run %s failed: %s", job.sync_id, job.run_id, message, extra=_context(job))
     return RunResult(status=RunStatus.FAILED, progress=progress, error=message)
+
+
+def _locked_out(job: RunJob, progress: RunProgress, exc: SnapshotLocked) -> RunResult:
+    """End a run that could not have its snapshot file: it touched nothing, so a later run
+    does its work. Stopped while waiting, it ends as a run stopped before a batch does."""
+    message = f"{_describe(exc)} [{exc.code}]"
+    # The store logged who holds the file and what to do (an error when the wait ran out).
+    logger.info(
+        "sync %s run %s ends without its snapshot file, held by %s",
+        job.sync_id,
+        job.run_id,
+        exc.holder,
+        extra=_context(job),
+    )
+    status = RunStatus.CANCELLED if exc.stopped else RunStatus.INTERRUPTED
+    return RunResult(status=status, progress=progress, error=message)
 
 
 def _describe(exc: BaseException) -> str:
@@ -371,6 +404,9 @@ class _Run:
             in_memory=self.job.dry_run and not path.exists(),
             rebuild=self.full_load or self.job.reset_cdc,
             every_row=self.configuration.mode is SyncMode.ALL,
+            lock_wait=self.job.snapshot_lock_wait,
+            # A stopping worker or a user's cancel ends the wait; so does a lost lease.
+            stop_waiting=self.reporter.cancel_requested,
         )
 
     def _resume_clear(self, planner: Planner) -> None:
@@ -397,6 +433,8 @@ class _Run:
         self.clearing = True
 
     def _reset_baseline(self, planner: Planner) -> RunStatus:
+        if not self.job.dry_run and self.reporter.cancel_requested():
+            return RunStatus.CANCELLED
         if not self.job.dry_run:
             planner.store.replace_baseline(planner.current_table)
             logger.info("sync %s: the current model rows are the new baseline", self.job.sync_id)
@@ -420,6 +458,10 @@ class _Run:
         self.reporter.progress(self.progress)
         if self.job.dry_run:
             return True
+        if self.reporter.cancel_requested():
+            # Asked before the first write, to the snapshot as much as to the destination:
+            # a run presumed stopped while it planned (its worker paused) notes nothing.
+            return False
 
         if self.full_load:
             # From here until a run completes, the resync is pending in the snapshot.

@@ -144,9 +144,12 @@ def execute_leased(
     evaluated (unless ``alerts`` is false). When ``stop_requested`` turns true (the
     worker is shutting down) the run stops at its next batch boundary, ends
     ``interrupted`` and a new run is queued that resumes its work. The lease is asked
-    of the catalog before every batch: a run whose lease was lost (recovery presumed
-    this process stopped, say while it was paused) sends nothing more and keeps the
-    outcome recovery gave it, so two processes never write the same sync at once.
+    of the catalog before the first write and before every batch: a run whose lease was
+    lost (recovery presumed this process stopped, say while it was paused) sends
+    nothing more and keeps the outcome recovery gave it. Such a process holds the
+    sync's snapshot file until it stops, and the resuming run waits for the file (up
+    to ``snapshot_lock_wait_seconds``, else it ends ``interrupted`` and is queued
+    again), so two processes never write the same sync at once.
     """
     with catalog.session(read_only=True) as session:
         workspace_id, sync_id = _owner_of(session, run_id)
@@ -193,11 +196,18 @@ def _outcome(
     """The status and error to finish a run with, and whether a new run must resume it.
 
     A run stopped by anything but a user's cancel (its worker stopping) ends
-    ``interrupted`` and is resumed. A cancel that arrives after the last batch was sent
-    still ends the run ``cancelled``, with every row it wrote counted, so that a cancel
-    is never silently dropped.
+    ``interrupted`` and is resumed, and so does one that could not have its snapshot
+    file in time (another process still holds it): nothing it owed is dropped. A cancel
+    that arrives after the last batch was sent still ends the run ``cancelled``, with
+    every row it wrote counted, so that a cancel is never silently dropped.
     """
     status, error = result.status, result.error
+    if status == RunStatus.INTERRUPTED and run.cancel_requested:
+        return RunStatus.CANCELLED, f"cancelled by a user; {error}", False
+    if status == RunStatus.INTERRUPTED:
+        # queue_resumption queues none for a dry run, which wrote nothing to carry on.
+        follow = "run it again" if run.dry_run else "a new run is queued to resume the work"
+        return status, f"{error}; {follow}", True
     if status == RunStatus.CANCELLED and not run.cancel_requested:
         why = "its lease was lost" if lease_lost else "its worker stopped"
         error = (
@@ -318,6 +328,7 @@ def _build_job(
         memory_limit=settings.planner_memory_limit,
         join_memory=settings.planner_join_memory,
         threads=settings.planner_threads,
+        snapshot_lock_wait=settings.snapshot_lock_wait_seconds,
         installation_id=session.installation_id,
     )
 

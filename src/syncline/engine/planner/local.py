@@ -35,7 +35,7 @@ their columns read back from it. Both ways give the same table, and so the same 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +57,7 @@ from syncline.engine.canonical import (
 from syncline.engine.planner.base import count_plan, repeated_key_error
 from syncline.engine.planner.prefetch import prefetched
 from syncline.engine.planner.rowfile import RowFile, remove_stale
-from syncline.engine.planner.store import SnapshotStore
+from syncline.engine.planner.store import DEFAULT_LOCK_WAIT_SECONDS, SnapshotStore
 from syncline.engine.report import Operation, RowCounts
 from syncline.errors import UserError
 from syncline.settings import memory_bytes
@@ -182,10 +182,13 @@ class LocalPlanner:
         in_memory: bool = False,
         rebuild: bool = False,
         every_row: bool = False,
+        lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+        stop_waiting: Callable[[], bool] | None = None,
     ) -> None:
         """``every_row`` (mode ``all``) and ``rebuild`` (a full resync or a CDC reset)
         keep every model row past the ingest; otherwise only the rows that may be planned
-        or that update the snapshot are kept."""
+        or that update the snapshot are kept. ``lock_wait`` and ``stop_waiting`` say how
+        long to wait for a snapshot file another run holds (see :class:`SnapshotStore`)."""
         self.sync_id = sync_id
         self._keep_every_row = every_row or rebuild
         self._rows_read = 0
@@ -207,6 +210,8 @@ class LocalPlanner:
             threads=threads,
             in_memory=in_memory,
             rebuild=rebuild,
+            lock_wait=lock_wait,
+            stop_waiting=stop_waiting,
         )
         self.columns: list[str] = []
         self.column_types: dict[str, str] = {}

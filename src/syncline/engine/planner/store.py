@@ -32,7 +32,11 @@ destination has done it: the journal keeps that entry when it is folded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -42,7 +46,7 @@ import pyarrow.compute as pc
 
 from syncline.engine.canonical import FINGERPRINT_SCHEME
 from syncline.engine.report import Operation
-from syncline.errors import ConfigError, RunError
+from syncline.errors import ConfigError, RunError, SnapshotLocked
 from syncline.settings import (
     DEFAULT_PLANNER_JOIN_MEMORY,
     default_planner_memory_limit,
@@ -97,6 +101,25 @@ _JOURNAL_SCHEMA = pa.schema(
 )
 
 
+DEFAULT_LOCK_WAIT_SECONDS = 300.0
+"""How long a run waits for a snapshot file that another process holds (see
+:attr:`syncline.settings.Settings.snapshot_lock_wait_seconds`)."""
+
+LOCK_POLL_SECONDS = 0.5
+"""How often a run waiting for its snapshot file tries again to open it."""
+
+_DUCKDB_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+_open_here: dict[Path, str] = {}
+"""Snapshot files a store of this process has open, each with its holder's thread name.
+
+DuckDB locks a file against other processes only: a second connection in the same
+process shares the open database, so two runs of one sync here would write it at once.
+"""
+
+_open_here_lock = threading.Lock()
+
+
 def snapshot_path(snapshot_dir: Path, sync_id: int) -> Path:
     """The DuckDB file that holds one sync's snapshot."""
     return snapshot_dir / f"sync-{sync_id}.duckdb"
@@ -136,7 +159,18 @@ class SnapshotStore:
         threads: int | None = None,
         in_memory: bool = False,
         rebuild: bool = False,
+        lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+        stop_waiting: Callable[[], bool] | None = None,
     ) -> None:
+        """``lock_wait`` is how many seconds to wait for a file another process holds,
+        asking ``stop_waiting`` in between whether to give up early.
+
+        Raises:
+            SnapshotLocked: the file is still held after ``lock_wait`` seconds, or
+                ``stop_waiting`` turned true while waiting.
+            RunError: the file cannot be opened, or was made by another fingerprint
+                scheme (and ``rebuild`` is not set).
+        """
         for what, size in (("memory limit", memory_limit), ("join memory", join_memory)):
             if size is not None and not is_memory_size(size):
                 raise ConfigError(
@@ -151,23 +185,102 @@ class SnapshotStore:
             raise ConfigError(f"planner threads {threads!r} must be a positive integer")
         self.sync_id = sync_id
         self.path = snapshot_path(snapshot_dir, sync_id)
-        if not in_memory:
+        self._held: Path | None = None
+        if in_memory:
+            self.connection = duckdb.connect(":memory:")
+        else:
             snapshot_dir.mkdir(parents=True, exist_ok=True)
+            self.connection = self._open(lock_wait, stop_waiting)
         try:
-            self.connection = duckdb.connect(":memory:" if in_memory else str(self.path))
-        except duckdb.IOException as exc:
-            raise RunError(
-                f"the snapshot file {self.path} of sync {sync_id} cannot be opened ({exc}); "
-                "another run of this sync may hold it: wait for that run to end",
-                code="SNAPSHOT_LOCKED",
-                sync_id=sync_id,
-            ) from None
-        self._configure(threads)
-        self._create_schema(rebuild)
-        self._check_prefilters()
+            self._configure(threads)
+            self._create_schema(rebuild)
+            self._check_prefilters()
+        except BaseException:
+            self.close()
+            raise
         self._doubted: dict[int, int] = {}
         row = self.connection.execute("SELECT max(batch) FROM journal").fetchone()
         self._last_batch = int(row[0]) if row and row[0] is not None else 0
+
+    def _open(
+        self, lock_wait: float, stop_waiting: Callable[[], bool] | None
+    ) -> duckdb.DuckDBPyConnection:
+        """Open the file, waiting up to ``lock_wait`` seconds while another run holds it.
+
+        A run of this sync presumed stopped (its worker paused, say) keeps the file until
+        it notices and stops, usually within a batch of waking; a run that cannot have
+        the file ends without touching it, so a later run does the work instead.
+        """
+        started = time.monotonic()
+        warned = False
+        while True:
+            holder = self._try_open()
+            if isinstance(holder, duckdb.DuckDBPyConnection):
+                if warned:
+                    logger.info(
+                        "sync %s: snapshot file is free after %.1f s; the run goes on",
+                        self.sync_id,
+                        time.monotonic() - started,
+                    )
+                return holder
+            description, pid = holder
+            waited = time.monotonic() - started
+            if not warned:
+                logger.warning(
+                    "sync %s: snapshot file %s is held by %s; waiting up to %g s for it "
+                    "(a run of this sync presumed stopped may still be finishing a batch)",
+                    self.sync_id,
+                    self.path,
+                    description,
+                    lock_wait,
+                )
+                warned = True
+            if stop_waiting is not None and stop_waiting():
+                raise SnapshotLocked(
+                    f"stopped after waiting {waited:.0f} s for the snapshot file {self.path} "
+                    f"of sync {self.sync_id}, held by {description}",
+                    sync_id=self.sync_id,
+                    holder=description,
+                    holder_pid=pid,
+                    stopped=True,
+                )
+            if waited >= lock_wait:
+                message = _locked_message(self.path, self.sync_id, description, pid, lock_wait)
+                # Logged here, not only by the run: a worker's log shows it at any level.
+                logger.error("%s", message, extra={"sync_id": self.sync_id})
+                raise SnapshotLocked(
+                    message, sync_id=self.sync_id, holder=description, holder_pid=pid
+                )
+            time.sleep(min(LOCK_POLL_SECONDS, max(0.0, lock_wait - waited)))
+
+    def _try_open(self) -> duckdb.DuckDBPyConnection | tuple[str, int]:
+        """The open file, or who holds it: a description and a process id when known."""
+        key = self.path.resolve()
+        with _open_here_lock:
+            thread = _open_here.get(key)
+            if thread is not None:
+                return f"this process (PID {os.getpid()}, thread {thread})", os.getpid()
+            # Claimed before connecting, so that no other run here connects meanwhile.
+            _open_here[key] = threading.current_thread().name
+        try:
+            connection = duckdb.connect(str(self.path))
+        except BaseException as exc:
+            with _open_here_lock:
+                _open_here.pop(key, None)
+            if not isinstance(exc, duckdb.IOException):
+                raise
+            found = _DUCKDB_HOLDER.search(str(exc))
+            if found is None:
+                raise RunError(
+                    f"the snapshot file {self.path} of sync {self.sync_id} cannot be "
+                    f"opened ({exc}); check that the folder is writable and has space",
+                    code="SNAPSHOT_UNREADABLE",
+                    sync_id=self.sync_id,
+                ) from None
+            pid = int(found["pid"])
+            return _describe_process(pid, found["exe"]), pid
+        self._held = key
+        return connection
 
     def _configure(self, threads: int | None) -> None:
         con = self.connection
@@ -527,7 +640,52 @@ class SnapshotStore:
 
     def close(self) -> None:
         """Close the file; scratch tables of the run vanish with it."""
-        self.connection.close()
+        try:
+            self.connection.close()
+        finally:
+            if self._held is not None:
+                with _open_here_lock:
+                    _open_here.pop(self._held, None)
+                self._held = None
+
+
+def _locked_message(path: Path, sync_id: int, holder: str, pid: int, wait: float) -> str:
+    """What a person reads when a run gave up waiting for its snapshot file: who, and what
+    to do."""
+    text = f"the snapshot file {path} of sync {sync_id} is still held by {holder} after {wait:g} s"
+    if pid == os.getpid():
+        return (
+            f"{text}; another run of this sync in this worker still has it, and this run "
+            "is left for a later one"
+        )
+    return (
+        f"{text}; if that is a worker presumed stopped (paused or hung), let it go on with "
+        f"`kill -CONT {pid}` so it stops by itself, or end it with `kill {pid}`; "
+        "SYNCLINE_SNAPSHOT_LOCK_WAIT_SECONDS sets how long runs wait"
+    )
+
+
+def _describe_process(pid: int, executable: str) -> str:
+    """``PID n (executable)``, with the process state when the kernel tells it (Linux)."""
+    state = ""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        # The state letter follows the command name, which is in parentheses.
+        letter = stat[stat.rindex(")") + 2 :][:1]
+        state = _PROCESS_STATES.get(letter, "")
+    except (OSError, ValueError):
+        pass
+    detail = f"{executable}, {state}" if state else executable
+    return f"PID {pid} ({detail})"
+
+
+_PROCESS_STATES = {
+    "T": "stopped by a signal",
+    "t": "stopped by a debugger",
+    "D": "waiting on disk or network I/O",
+    "Z": "exited, not yet reaped",
+}
+"""Process states worth naming to someone deciding what to do about a holder."""
 
 
 def doubt_entries(planned: pa.RecordBatch, sent: list[int], batch: int) -> pa.Table:
