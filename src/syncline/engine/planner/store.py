@@ -360,7 +360,7 @@ class SnapshotStore:
             con.execute("INSERT INTO meta VALUES ('prefilter', ?)", [PREFILTER_SCHEME])
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            roll_back(con)
             raise
 
     def remember_prefilters(self, current: str) -> None:
@@ -465,7 +465,7 @@ class SnapshotStore:
             self._append(journal_entries(planned, [], rejected))
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            roll_back(con)
             raise
 
     def _append(self, table: pa.Table) -> None:
@@ -516,7 +516,7 @@ class SnapshotStore:
                 con.execute("UPDATE snapshot SET fp = NULL, h = NULL, doubt = 'added'")
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            roll_back(con)
             raise
         logger.info(
             "sync %s: %s; rows are sent again until acknowledged, by later runs if need be",
@@ -587,7 +587,7 @@ class SnapshotStore:
             con.execute("DELETE FROM journal WHERE kind <> ?", [CLEAR_PENDING])
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            roll_back(con)
             raise
         finally:
             con.execute(f"DROP TABLE IF EXISTS {_UNSETTLED}")
@@ -607,7 +607,7 @@ class SnapshotStore:
             con.execute("DELETE FROM journal")
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            roll_back(con)
             raise
 
     def forget_absent(self, current: str, *, snapshot: bool) -> None:
@@ -628,7 +628,7 @@ class SnapshotStore:
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            roll_back(con)
             raise
 
     def failed_rows(self) -> list[tuple[str, str, str, int]]:
@@ -686,6 +686,16 @@ _PROCESS_STATES = {
     "Z": "exited, not yet reaped",
 }
 """Process states worth naming to someone deciding what to do about a holder."""
+
+
+def roll_back(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction of ``con``, so that the error that stopped it is
+    the one raised: when a signal interrupted a statement, DuckDB has rolled back
+    already and a second ROLLBACK would fail in its place."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        logger.debug("the transaction was rolled back already")
 
 
 def doubt_entries(planned: pa.RecordBatch, sent: list[int], batch: int) -> pa.Table:
