@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pytest
 from engine_doubles import Harness, people
 
+from snapshot_holder import held_snapshot
 from syncline.engine.planner.store import SnapshotStore, snapshot_path
 from syncline.engine.report import RunStatus
 
@@ -45,7 +42,7 @@ def test_a_run_waits_for_the_snapshot_another_process_holds_and_then_runs(
     sync.run()
     sync.sent()
     sync.table = people([*ROWS, (3, "cy", 3.0)])
-    with _held(snapshot_path(tmp_path, 7), release_after=1.5) as holder:
+    with held_snapshot(snapshot_path(tmp_path, 7), release_after=1.5) as holder:
         started = time.monotonic()
         result = sync.run()
         waited = time.monotonic() - started
@@ -64,7 +61,7 @@ def test_a_snapshot_still_held_after_the_wait_interrupts_the_run_naming_the_hold
     sync.run()
     sync.sent()
     sync.table = people([*ROWS, (3, "cy", 3.0)])
-    with _held(snapshot_path(tmp_path, 7)) as holder, caplog.at_level(logging.WARNING):
+    with held_snapshot(snapshot_path(tmp_path, 7)) as holder, caplog.at_level(logging.WARNING):
         result = sync.run(snapshot_lock_wait=1.0)
 
     assert result.status is RunStatus.INTERRUPTED
@@ -84,7 +81,7 @@ def test_a_snapshot_still_held_after_the_wait_interrupts_the_run_naming_the_hold
 def test_a_stop_while_waiting_for_the_snapshot_ends_the_wait_at_once(tmp_path: Path) -> None:
     sync = Harness(tmp_path, people(ROWS), {"mode": "mirror", "object": "p"})
     sync.run()
-    with _held(snapshot_path(tmp_path, 7)):
+    with held_snapshot(snapshot_path(tmp_path, 7)):
         started = time.monotonic()
         result = sync.run(snapshot_lock_wait=60.0, cancel_after=0)
         waited = time.monotonic() - started
@@ -110,34 +107,6 @@ def test_a_run_in_this_process_waits_for_the_snapshot_another_run_here_holds(
     assert result.error is not None
     assert f"this process (PID {os.getpid()}" in result.error
     assert sync.run().status is RunStatus.SUCCESS
-
-
-@contextmanager
-def _held(path: Path, *, release_after: float | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """Another process that opens the snapshot file, and closes it after ``release_after``."""
-    script = (
-        "import duckdb, sys, time\n"
-        "c = duckdb.connect(sys.argv[1])\n"
-        "print('held', flush=True)\n"
-        "if sys.argv[2]:\n"
-        "    time.sleep(float(sys.argv[2]))\n"
-        "    c.close()\n"
-        "    print('released', flush=True)\n"
-        "time.sleep(120)\n"
-    )
-    after = "" if release_after is None else str(release_after)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", script, str(path), after], stdout=subprocess.PIPE
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == b"held"
-        yield holder
-    finally:
-        holder.kill()
-        holder.wait(timeout=30)
-        if holder.stdout is not None:
-            holder.stdout.close()
 
 
 def test_planner_limits(tmp_path: Path) -> None:

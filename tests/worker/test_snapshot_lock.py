@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import logging
 import signal
-import subprocess
-import sys
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,6 +28,7 @@ from worker_helpers import (
     wait_until,
 )
 
+from snapshot_holder import held_snapshot
 from syncline.catalog import Catalog
 from syncline.engine.planner.store import snapshot_path
 from syncline.engine.report import RunStatus
@@ -66,7 +64,7 @@ def test_a_run_waits_while_another_process_holds_its_snapshot_then_runs(
     run_id = enqueue(catalog, sync_id)
     _lease(catalog, run_id)
 
-    with _held(snapshot_path(settings.snapshot_dir, sync_id), release_after=1.5):
+    with held_snapshot(snapshot_path(settings.snapshot_dir, sync_id), release_after=1.5):
         status = execute_leased(catalog, run_id, settings, alerts=False)
 
     assert status == RunStatus.SUCCESS, run_record(catalog, run_id).error
@@ -88,7 +86,7 @@ def test_a_snapshot_held_past_the_wait_interrupts_the_run_and_queues_its_resumpt
     settings = replace(settings, snapshot_lock_wait_seconds=1.0)
 
     with (
-        _held(snapshot_path(settings.snapshot_dir, sync_id)) as holder,
+        held_snapshot(snapshot_path(settings.snapshot_dir, sync_id)) as holder,
         caplog.at_level(logging.WARNING),
     ):
         status = execute_leased(catalog, run_id, settings, alerts=False)
@@ -124,7 +122,7 @@ def test_a_cancel_while_waiting_for_the_snapshot_cancels_the_run_without_a_resum
     with catalog.session() as session:
         session.runs.request_cancel(run_id)
 
-    with _held(snapshot_path(settings.snapshot_dir, sync_id)):
+    with held_snapshot(snapshot_path(settings.snapshot_dir, sync_id)):
         status = execute_leased(catalog, run_id, settings, alerts=False)
 
     assert status == RunStatus.CANCELLED
@@ -202,31 +200,3 @@ def _name() -> str:
 def _lease(catalog: Catalog, run_id: int) -> None:
     with catalog.session() as session:
         session.runs.start(run_id, "test-worker")
-
-
-@contextmanager
-def _held(path: Path, *, release_after: float | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """Another process that opens the snapshot file, and closes it after ``release_after``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    script = (
-        "import duckdb, sys, time\n"
-        "c = duckdb.connect(sys.argv[1])\n"
-        "print('held', flush=True)\n"
-        "if sys.argv[2]:\n"
-        "    time.sleep(float(sys.argv[2]))\n"
-        "    c.close()\n"
-        "time.sleep(120)\n"
-    )
-    after = "" if release_after is None else str(release_after)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", script, str(path), after], stdout=subprocess.PIPE
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == b"held"
-        yield holder
-    finally:
-        holder.kill()
-        holder.wait(timeout=30)
-        if holder.stdout is not None:
-            holder.stdout.close()
