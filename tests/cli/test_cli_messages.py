@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from cli_harness import Invoke
 
-from syncline.catalog import Catalog
+from syncline.catalog import Catalog, engine
 from syncline.cli.exitcodes import ExitCode
 from syncline.settings import load_settings
 
@@ -185,3 +186,25 @@ def test_source_test_shows_the_type_as_written(syncline: Invoke, workdir: Path) 
 
     assert tested.code == ExitCode.OK, tested.err
     assert "Source 'shop' (mariadb): connection OK." in tested.out
+
+
+def test_a_catalog_locked_by_another_process_is_named_with_its_usual_cause(
+    syncline: Invoke, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init_and_apply(syncline)
+    monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    holder = sqlite3.connect(workdir / "home" / "syncline.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # as a process paused inside a write transaction
+    try:
+        result = syncline("run", "customers-to-crm")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert result.code == ExitCode.RUN_FAILED
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert "database is locked" in lines[0]
+    assert "paused or hung syncline process" in lines[0]
+    assert "kill -CONT" in lines[0]
+    assert "SYNCLINE_HOME is writable" not in lines[0]

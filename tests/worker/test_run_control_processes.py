@@ -17,8 +17,10 @@ from worker_helpers import (
     Workers,
     add_sync,
     enqueue,
+    pause_between_catalog_writes,
     run_record,
     runs_of,
+    sqlite_write_held,
     wait_until,
 )
 
@@ -74,7 +76,11 @@ def test_syncline_runs_changes_nothing_and_a_restarted_worker_resumes_a_killed_r
 
 
 def test_a_paused_worker_presumed_stopped_sends_nothing_more_once_it_wakes(
-    workers: Workers, home_catalog: Catalog, receiver: HookReceiver, models: ModelFile
+    workers: Workers,
+    home: Path,
+    home_catalog: Catalog,
+    receiver: HookReceiver,
+    models: ModelFile,
 ) -> None:
     models.create("t1", 300)
     models.create("t2", 10)
@@ -86,7 +92,7 @@ def test_a_paused_worker_presumed_stopped_sends_nothing_more_once_it_wakes(
     paused = workers.start(_name())
     assert wait_until(lambda: receiver.requests_started >= 3, timeout=60)
 
-    paused.send_signal(signal.SIGSTOP)
+    pause_between_catalog_writes(paused, lambda: sqlite_write_held(home / "syncline.db"))
     try:
         time.sleep(3)  # past the staleness limit; a request in flight is answered meanwhile
         sent_before = _sent_by(receiver, slow, run_id)

@@ -23,6 +23,8 @@ from worker_helpers import (
     Workers,
     add_sync,
     enqueue,
+    pause_between_catalog_writes,
+    postgres_transaction_open,
     run_record,
     runs_of,
     wait_until,
@@ -146,10 +148,6 @@ def test_a_paused_worker_keeps_its_snapshot_until_it_wakes_and_the_resumption_th
         tmp_path,
         DATABASE_URL=url,
         SECRET_KEY=key.decode(),
-        # A beat of 1 s rather than the helpers' 0.2 s: a process paused inside a catalog
-        # transaction that holds its run's row (a beat) is skipped by recovery until it
-        # wakes, which this test is not about.
-        WORKER_HEARTBEAT_SECONDS="1",
         WORKER_STALE_SECONDS="2",
         SNAPSHOT_LOCK_WAIT_SECONDS="3",
         LOG_LEVEL="WARNING",
@@ -163,7 +161,7 @@ def test_a_paused_worker_keeps_its_snapshot_until_it_wakes_and_the_resumption_th
         # Paused just as a request starts: the worker waits for its answer, outside the
         # catalog, and the answered batch is the one it records once it wakes.
         assert wait_until(lambda: receiver.requests_started >= 3, timeout=60, every=0.01)
-        paused.send_signal(signal.SIGSTOP)
+        pause_between_catalog_writes(paused, lambda: postgres_transaction_open(url))
         try:
             workers.start(_name())
             # Recovery interrupts the paused worker's run; the resuming run cannot have

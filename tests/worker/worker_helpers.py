@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import select
 
 from syncline.catalog import Catalog
@@ -235,6 +237,57 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, every: float = 
 
 
 SYNCLINE = Path(sys.executable).with_name("syncline")
+
+
+def pause_between_catalog_writes(
+    process: subprocess.Popen[bytes], in_transaction: Callable[[], bool]
+) -> None:
+    """Stop ``process`` with SIGSTOP at a moment it holds no catalog transaction open.
+
+    A process stopped inside a write transaction holds the catalog's write lock (SQLite) or
+    its rows (PostgreSQL) until it wakes, a limit of the database that the README names.
+    The paused-worker tests are about a worker stopped between writes, so a stop that lands
+    inside one is undone and tried again a moment later.
+    """
+    for _ in range(200):
+        process.send_signal(signal.SIGSTOP)
+        assert wait_until(lambda: _state(process.pid) == "T", timeout=10, every=0.005)
+        if not in_transaction():
+            return
+        process.send_signal(signal.SIGCONT)
+        time.sleep(0.01)
+    raise AssertionError(f"process {process.pid} was inside a catalog transaction 200 times")
+
+
+def sqlite_write_held(database: Path) -> bool:
+    """Whether some connection holds the write lock of the SQLite file ``database``."""
+    connection = sqlite3.connect(database, timeout=0, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            return True
+        raise
+    finally:
+        connection.close()
+
+
+def postgres_transaction_open(url: str) -> bool:
+    """Whether another session of the PostgreSQL database at ``url`` has a transaction open."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+        ).fetchone()
+    return row is not None and row[0] > 0
+
+
+def _state(pid: int) -> str:
+    """The one-letter state of process ``pid`` from /proc (``T`` when stopped)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
 
 
 class Workers:

@@ -190,6 +190,14 @@ def _catalog_unreachable(exc: sqlalchemy.exc.DBAPIError) -> str:
         where = "the SQLite catalog in SYNCLINE_HOME"
         fix = "check that SYNCLINE_HOME is writable, or set SYNCLINE_DATABASE_URL"
     reason = " ".join(str(exc.orig).split()) if exc.orig is not None else type(exc).__name__
+    if "database is locked" in reason:
+        # SQLite's busy timeout ran out: another process kept its write transaction open.
+        fix = (
+            "another process has held the catalog's write lock past the wait; a paused "
+            "or hung syncline process is the usual cause: resume it (kill -CONT) or stop "
+            "it, then try again. Many workers on one catalog are better served by "
+            "PostgreSQL (SYNCLINE_DATABASE_URL)"
+        )
     return f"{where} cannot be used: {reason[:300]}. Fix: {fix}"
 
 
