@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from syncline.connectors.sources.base import is_decimal_field
 from syncline.connectors.sources.far_years import calendar_text
 from syncline.connectors.sources.infinity import TIMESTAMP_INFINITY, python_values
 from syncline.connectors.sources.postgres import PostgresSource
@@ -48,6 +49,29 @@ def test_money_is_an_exact_decimal(pg_config: dict[str, Any]) -> None:
         Decimal("0.01"),
         None,
     ]
+
+
+@pytest.mark.postgres
+def test_arrays_hold_their_elements_as_the_columns_of_that_type_read(
+    pg_config: dict[str, Any],
+) -> None:
+    query = (
+        "SELECT ARRAY['12.34'::money, NULL] AS cash, ARRAY[1.50, 2]::numeric[] AS nums, "
+        "ARRAY['6c1a1f04-5b0e-4a53-9a39-2c4f6d3c1a10'::uuid] AS tags, "
+        """ARRAY['{"b": 1, "a": 2}'::jsonb] AS docs, NULL::money[] AS none_, """
+        "'{}'::numeric[] AS empty"
+    )
+
+    table = _read(pg_config, query)
+
+    assert table.schema.field("cash").type == pa.list_(pa.field("item", pa.decimal128(19, 2)))
+    assert table.column("cash").to_pylist() == [[Decimal("12.34"), None]]
+    assert table.column("nums").to_pylist() == [["1.50", "2"]]
+    assert is_decimal_field(table.schema.field("nums").type.value_field)
+    assert table.column("tags").to_pylist() == [["6c1a1f04-5b0e-4a53-9a39-2c4f6d3c1a10"]]
+    assert table.column("docs").to_pylist() == [['{"a": 2, "b": 1}']]
+    assert table.column("none_").to_pylist() == [None]
+    assert table.column("empty").to_pylist() == [[]]
 
 
 @pytest.mark.postgres

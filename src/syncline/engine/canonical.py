@@ -237,7 +237,25 @@ def canonical_json_array(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataT
         return _canonical_text_array(array)
     if pa.types.is_string_view(arrow_type) or pa.types.is_dictionary(arrow_type):
         return _canonical_text_array(array.cast(pa.string()))
-    return pa.array([canonical_json_value(v) for v in array.to_pylist()], pa.string())
+    values = array.to_pylist()
+    if _holds_decimal_text(arrow_type):
+        values = [None if v is None else [_decimal_text_value(e) for e in v] for v in values]
+    return pa.array([canonical_json_value(v) for v in values], pa.string())
+
+
+def _holds_decimal_text(arrow_type: pa.DataType) -> bool:
+    """Whether ``arrow_type`` is a list of decimal text (an array of unbounded NUMERIC)."""
+    is_list = pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)
+    return is_list and is_decimal_field(arrow_type.value_field)
+
+
+def _decimal_text_value(text: str | None) -> decimal.Decimal | str | None:
+    """Decimal text as the number it spells, so that ``1.50`` and ``1.5`` print alike;
+    ``nan`` and the infinities stay text, as JSON has no such numbers."""
+    if text is None:
+        return None
+    number = decimal.Decimal(text)
+    return number if number.is_finite() else text
 
 
 def _canonical_text_array(array: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -6,7 +6,8 @@ kept as text marked as decimal when no decimal128 holds it),
 JSON and JSONB as an extension type (made plain text marked as JSON), UUID as
 16 bytes (made the usual text form), and MONEY as the integer count of its smallest
 unit (made an exact ``decimal128(19, s)``, ``s`` being the fractional digits of the
-session's ``lc_monetary``). Dates, times and timestamps are checked by
+session's ``lc_monetary``); arrays of these types are finished element by element.
+Dates, times and timestamps are checked by
 :mod:`syncline.connectors.sources.postgres.moments`.
 """
 
@@ -69,6 +70,12 @@ def plan_column(exported: pa.Field, money_scale: int) -> ColumnPlan:
     if type_name == "money":
         return _money_plan(name, money_scale)
 
+    if pa.types.is_list(exported.type):
+        element = exported.type.value_field
+        element_type = (element.metadata or {}).get(TYPE_KEY, b"").decode()
+        if element_type in _FINISHED_TYPES:
+            return _array_plan(name, type_name, plan_column(element, money_scale))
+
     target = normal_type(exported.type)
     if isinstance(exported.type, pa.BaseExtensionType) and pa.types.is_binary(target):
         logger.warning(
@@ -91,6 +98,28 @@ def plan_column(exported: pa.Field, money_scale: int) -> ColumnPlan:
             lambda array: exact_times(cast_column(array, target), name, type_name),
         )
     return ColumnPlan(pa.field(name, target), type_name, lambda array: cast_column(array, target))
+
+
+_FINISHED_TYPES = frozenset({"json", "jsonb", "numeric", "uuid", "money"})
+"""Types whose values ADBC exports in a form that needs finishing, also inside arrays."""
+
+
+def _array_plan(name: str, type_name: str, element: ColumnPlan) -> ColumnPlan:
+    """An array column whose elements are finished as a column of their type would be."""
+    field = element.field.with_name("item")
+    target = pa.list_(field)
+    convert_element = element.convert
+
+    def convert(array: pa.Array) -> pa.Array:
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        values = array.values if convert_element is None else convert_element(array.values)
+        # The offsets index the whole child array, as ``values`` is; nulls are kept apart.
+        return pa.ListArray.from_arrays(
+            array.offsets, values, type=target, mask=array.is_null() if array.null_count else None
+        )
+
+    return ColumnPlan(pa.field(name, target), type_name, convert)
 
 
 def _money_plan(name: str, scale: int) -> ColumnPlan:

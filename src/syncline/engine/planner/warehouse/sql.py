@@ -97,10 +97,17 @@ def canonical_expression(column: str, field: pa.Field, dialect: str = "postgres"
             return f"{CANONICAL_JSON_FUNCTION}({text})"
         # JSONB sorts keys and spaces its text alike, and holds numbers as NUMERIC, which
         # has no negative zero (-0.0 prints as 0.0); numbers outside strings then lose
-        # trailing fractional zeros, so that 1.0 prints as 1 and 2.50 as 2.5.
+        # trailing fractional zeros, so that 1.0 prints as 1 and 2.50 as 2.5. Text is
+        # parsed as JSON; arrays and composite values are converted (PostgreSQL has no
+        # cast from them to JSONB).
         # TODO(planner): the warehouses that only parse these statements need their own
         # JSON functions here (and a regex dialect with lookahead) before they run them.
-        jsonb = f"CAST(CAST({col} AS JSONB) AS TEXT)"
+        converted = (
+            f"CAST({col} AS JSONB)"
+            if pa.types.is_string(kind) or pa.types.is_large_string(kind)
+            else f"TO_JSONB({col})"
+        )
+        jsonb = f"CAST({converted} AS TEXT)"
         return f"REGEXP_REPLACE({jsonb}, {literal(_JSON_NUMBER)}, '\\1\\2\\3', 'g')"
     if pa.types.is_null(kind):
         return "CAST(NULL AS TEXT)"
@@ -114,7 +121,7 @@ def canonical_expression(column: str, field: pa.Field, dialect: str = "postgres"
             f"THEN CAST(CAST({col} AS BIGINT) AS TEXT) ELSE CAST({col} AS TEXT) END"
         )
     if pa.types.is_decimal(kind):
-        if kind.scale <= 0:
+        if kind.scale <= 0 and dialect != "postgres":
             return f"CAST({col} AS TEXT)"
         return _decimal_text(col, dialect)
     if pa.types.is_timestamp(kind):
@@ -129,10 +136,12 @@ def canonical_expression(column: str, field: pa.Field, dialect: str = "postgres"
 def _decimal_text(col: str, dialect: str) -> str:
     """Decimal text without trailing fractional zeros; zero as ``0``.
 
-    PostgreSQL's ``TRIM_SCALE`` does that in one call (its NUMERIC has no negative zero).
+    PostgreSQL's ``TRIM_SCALE`` does that in one call (its NUMERIC has no negative zero),
+    on NUMERIC only: a ``money`` column, which reads as a decimal, is converted first rather
+    than printed in the server's currency format.
     """
     if dialect == "postgres":
-        return f"CAST(TRIM_SCALE({col}) AS TEXT)"
+        return f"CAST(TRIM_SCALE(CAST({col} AS NUMERIC)) AS TEXT)"
     text = f"CAST({col} AS TEXT)"
     return (
         f"CASE WHEN {col} = 0 THEN '0' WHEN POSITION('.' IN {text}) > 0 "
