@@ -6,6 +6,7 @@ import datetime as dt
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -191,3 +192,40 @@ def test_trailing_semicolons_and_comments_are_taken_by_duckdb_itself(query: str)
 
     assert [c.name for c in source.describe(query)] == ["a"]
     assert [b.num_rows for b in source.read(query)] == [1]
+
+
+def test_confined_reads_of_one_file_run_side_by_side_in_one_process(database: Path) -> None:
+    # DuckDB shares one instance per file within a process, and the sandbox locks that
+    # instance's configuration: later connections must find it confined, not fail to SET.
+    source = DuckDBSource.from_config({"path": str(database)})
+    source.confine_files([database.parent])
+    results: list[object] = []
+
+    def read() -> None:
+        try:
+            batches = list(source.read("SELECT count(*) AS n FROM customers"))
+            results.append(batches[0].column("n")[0].as_py())
+        except Exception as exc:  # noqa: BLE001 - the test reports every failure
+            results.append(exc)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(8):
+            pool.submit(read)
+
+    assert results == [3] * 8
+
+
+def test_a_shared_instance_keeps_the_sandbox(database: Path, tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.csv"
+    outside.write_text("a\n1\n")
+    source = DuckDBSource.from_config({"path": str(database)})
+    source.confine_files([database.parent])
+    first = source.read("SELECT 1")
+    next(first)  # holds a connection open, so the next one shares its instance
+
+    try:
+        with pytest.raises(TerminalError, match="Permission Error"):
+            list(source.read(f"SELECT * FROM read_csv('{outside}')"))
+    finally:
+        first.close()
+        outside.unlink()

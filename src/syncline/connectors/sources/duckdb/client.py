@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,11 +81,10 @@ class DuckDBSource(Source):
                 "this DuckDB source has no 'path'; set one or use 'planner: local'",
                 connector="duckdb",
             )
-        with translated(self._map_error):
+        with translated(self._map_error), _confining:
             connection = duckdb.connect(str(self.config.path))
             if self._roots is not None:
-                for statement in _sandbox(self._roots):
-                    connection.execute(statement)
+                _confine(connection, self._roots)
             return connection
 
     def read_on(
@@ -108,11 +108,10 @@ class DuckDBSource(Source):
         path = self.config.path
         # DuckDB refuses an in-memory database in read-only mode; it holds nothing to protect.
         read_only = self.config.read_only and path is not None
-        with translated(self._map_error):
+        with translated(self._map_error), _confining:
             connection = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
             if self._roots is not None:
-                for statement in _sandbox(self._roots):
-                    connection.execute(statement)
+                _confine(connection, self._roots)
             return connection
 
     def _relation(self, connection: duckdb.DuckDBPyConnection, query: str) -> Any:
@@ -148,6 +147,42 @@ class DuckDBSource(Source):
 
     def _map_error(self, exc: Exception) -> ConnectorError:
         return map_error(exc, self.config)
+
+
+_confining = threading.Lock()
+"""Held from opening a connection until it is confined, so that two connections of this
+process to one file never both find its shared instance open and race to confine it."""
+
+
+def _confine(connection: duckdb.DuckDBPyConnection, roots: Sequence[Path]) -> None:
+    """Confine ``connection`` to ``roots``, or check that its instance already is.
+
+    DuckDB shares one database instance per file among a process's connections, and its
+    configuration with it: once a connection locked it, the next one cannot set it again,
+    and need not, when it holds the same sandbox.
+    """
+    locked = connection.execute("SELECT current_setting('lock_configuration')").fetchone()
+    if not (locked and locked[0]):
+        for statement in _sandbox(roots):
+            connection.execute(statement)
+        return
+
+    wanted = {str(root) + os.sep for root in roots}
+    row = connection.execute(
+        "SELECT current_setting('allowed_directories'), "
+        "current_setting('enable_external_access'), current_setting('temp_directory')"
+    ).fetchone()
+    allowed, external, temporary = row if row else ([], True, "")
+    # DuckDB adds its own temporary folder to the allowed ones.
+    extra = set(allowed) - wanted - {str(temporary).rstrip(os.sep) + os.sep}
+    if external or extra or not wanted <= set(allowed):
+        connection.close()
+        raise TerminalError(
+            "this DuckDB file is already open in this process under another sandbox "
+            f"(allowed folders {sorted(allowed)}); sources on one file must share their "
+            "allowed folders, so point them at one SYNCLINE_HOME",
+            connector="duckdb",
+        )
 
 
 def _sandbox(roots: Sequence[Path]) -> list[str]:
