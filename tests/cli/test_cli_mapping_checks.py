@@ -41,3 +41,22 @@ def test_a_static_null_is_applied_and_written_as_null(syncline: Invoke, workdir:
     assert lines[0].endswith(',"note"')
     assert all(line.endswith(",") for line in lines[1:]), lines[1:]
     assert syncline("apply", "--project", "proj").out.startswith("No changes")
+
+
+def test_an_unknown_filter_is_a_located_problem_for_validate_and_apply(
+    syncline: Invoke, workdir: Path
+) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+    _add_mapping(
+        workdir / "proj", CRM_MAPPING, '{type: template, template: "{{ plan | nosuch }}", to: x}'
+    )
+
+    validated = syncline("validate", "--project", "proj")
+    applied = syncline("apply", "--project", "proj")
+
+    for result in (validated, applied):
+        assert result.code == ExitCode.USER_ERROR, result.err
+        assert "syncs.yml:" in result.err
+        assert "No filter named 'nosuch'" in result.err
+        assert "Fix: use a filter or test Jinja2 has" in result.err
+        assert "unexpected" not in result.err

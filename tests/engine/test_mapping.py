@@ -307,3 +307,15 @@ def test_a_far_timestamp_rejects_only_the_rows_whose_template_reads_it(tmp_path:
     [rejected] = harness.reporter.rejected_rows
     assert rejected.key == "2"
     assert "template of field 'Year'" in rejected.reason
+
+
+def test_an_unknown_filter_is_a_configuration_error_naming_the_field(tmp_path: Path) -> None:
+    configuration = sync([{"type": "template", "template": "{{ name | nosuch }}", "to": "T"}])
+
+    with pytest.raises(ConfigError, match="'T'.*No filter named 'nosuch'"):
+        referenced_columns(SyncConfiguration.parse(configuration), "id")
+    result = Harness(tmp_path, people(BASE), configuration).run()
+    assert result.status is RunStatus.FAILED
+    assert result.error is not None
+    assert "No filter named 'nosuch'" in result.error
+    assert "internal error" not in result.error

@@ -61,18 +61,41 @@ def _environment() -> SandboxedEnvironment:
 
 
 def template_variables(template: str, *, field: str = "?") -> set[str]:
-    """Names a template reads from the row (undeclared variables of its Jinja2 AST)."""
+    """Names a template reads from the row (undeclared variables of its Jinja2 AST).
+
+    Raises:
+        ConfigError: the template does not parse, or names a filter or test the sandbox
+            does not have (Jinja2 finds those only when it compiles the template).
+    """
     import jinja2
     import jinja2.meta
 
     try:
         ast = _environment().parse(template)
+        return set(jinja2.meta.find_undeclared_variables(ast))
     except jinja2.TemplateSyntaxError as exc:
-        raise ConfigError(
-            f"the template of field {field!r} is not valid Jinja2: {exc.message} "
-            f"(line {exc.lineno}); fix the template"
-        ) from None
-    return set(jinja2.meta.find_undeclared_variables(ast))
+        raise _invalid(exc, field) from None
+
+
+def compile_template(template: str, *, field: str = "?") -> jinja2.Template:
+    """The template compiled in the engine's sandbox.
+
+    Raises:
+        ConfigError: as :func:`template_variables` does.
+    """
+    import jinja2
+
+    try:
+        return _environment().from_string(template)
+    except jinja2.TemplateSyntaxError as exc:
+        raise _invalid(exc, field) from None
+
+
+def _invalid(exc: jinja2.TemplateSyntaxError, field: str) -> ConfigError:
+    return ConfigError(
+        f"the template of field {field!r} is not valid Jinja2: {exc.message} "
+        f"(line {exc.lineno}); fix the template"
+    )
 
 
 def referenced_columns(
@@ -187,8 +210,8 @@ class RecordMapper:
         elif isinstance(mapping, VariableMapping):
             self._add_variable(mapping)
         elif isinstance(mapping, TemplateMapping):
-            template = _environment().from_string(mapping.template)
             names = sorted(template_variables(mapping.template, field=mapping.to))
+            template = compile_template(mapping.template, field=mapping.to)
             self._fields.append(FieldSpec(mapping.to, pa.string()))
             self._producers.append(self._template(template, names, mapping.to))
 

@@ -144,7 +144,8 @@ def column_problems(
 
 
 def template_problems(parsed: SyncConfiguration) -> list[Problem]:
-    """A problem for each template mapping that the engine's Jinja2 sandbox cannot parse."""
+    """A problem for each template mapping that the engine's Jinja2 sandbox cannot compile:
+    bad syntax, or a filter or test it does not have."""
     from jinja2 import TemplateSyntaxError
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -155,18 +156,27 @@ def template_problems(parsed: SyncConfiguration) -> list[Problem]:
         if not isinstance(template, str):
             continue
         try:
-            environment.parse(template)
+            # Compiled, not only parsed: Jinja2 looks filters and tests up when compiling.
+            environment.compile(template)
         except TemplateSyntaxError as exc:
             where = f" (line {exc.lineno} of the template)" if "\n" in template else ""
             problems.append(
                 Problem(
                     f"configuration.mappings.{index}.template",
                     f"the template of field {mapping.to!r} is not valid: {exc.message}{where}",
-                    fix="correct the template, e.g. {{ column | upper }}",
+                    fix=_template_fix(exc),
                     value=template,
                 )
             )
     return problems
+
+
+def _template_fix(exc: Exception) -> str:
+    from jinja2 import TemplateAssertionError
+
+    if isinstance(exc, TemplateAssertionError):
+        return "use a filter or test Jinja2 has, e.g. upper, lower, trim, default, round"
+    return "correct the template, e.g. {{ column | upper }}"
 
 
 def declared_fields(raw: Mapping[str, Any], columns: list[str] | None = None) -> list[str]:
