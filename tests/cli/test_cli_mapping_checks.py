@@ -60,3 +60,25 @@ def test_an_unknown_filter_is_a_located_problem_for_validate_and_apply(
         assert "No filter named 'nosuch'" in result.err
         assert "Fix: use a filter or test Jinja2 has" in result.err
         assert "unexpected" not in result.err
+
+
+def test_apply_warns_on_screen_of_a_model_whose_query_fails(
+    syncline: Invoke, workdir: Path
+) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+    models = workdir / "proj" / "models.yml"
+    models.write_text(
+        models.read_text()
+        + "  - slug: bad\n    source: warehouse\n    primaryKey: id\n"
+        + '    raw: {sql: "select * from no_such_table"}\n'
+    )
+
+    applied = syncline("apply", "--project", "proj")
+
+    assert applied.code == ExitCode.OK, applied.err
+    assert "+ create model 'bad'" in applied.out
+    [warning] = [line for line in applied.err.splitlines() if line.startswith("warning:")]
+    assert "models.yml:" in warning
+    assert "the columns of model 'bad' could not be read from its duckdb source" in warning
+    assert "no_such_table" in warning
+    assert "the mappings of its syncs are unchecked" in warning

@@ -454,10 +454,18 @@ class _Loader:
             )
             if found is None:
                 continue
-            columns[slug] = found
-            if model.primary_key not in found:
-                doc, path = self.documents[("models", slug)]
-                message, fix = primary_key_problem(slug, model.primary_key, found)
+            doc, path = self.documents[("models", slug)]
+            if found.names is None:
+                # Apply takes such a model with this same warning (the query may work by
+                # then), so validate does not refuse what apply would take.
+                where = (*path, "raw" if model.sql is not None else "table")
+                origin = Origin(doc.file, doc.line(where))
+                warning = found.warning(slug, source.type, render_path(where), origin)
+                self.project.warnings.append(warning)
+                continue
+            columns[slug] = found.names
+            if model.primary_key not in found.names:
+                message, fix = primary_key_problem(slug, model.primary_key, found.names)
                 self.problem(doc, (*path, "primaryKey"), message, fix)
 
         for slug, sync in sorted(self.project.syncs.items()):
