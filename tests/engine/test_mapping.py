@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from engine_doubles import Harness, people
+from engine_doubles import Harness, MemoryDestination, people
 
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.report import RunStatus
@@ -319,3 +319,21 @@ def test_an_unknown_filter_is_a_configuration_error_naming_the_field(tmp_path: P
     assert result.error is not None
     assert "No filter named 'nosuch'" in result.error
     assert "internal error" not in result.error
+
+
+def test_fields_a_destination_would_fold_into_one_fail_the_run_before_writing(
+    tmp_path: Path,
+) -> None:
+    class FoldingDestination(MemoryDestination):
+        folds_field_case = True
+
+    mappings = [{"from": "name", "to": "Name"}, {"from": "score", "to": "NAME"}]
+    harness = Harness(tmp_path, people(BASE), sync(mappings), destination=FoldingDestination())
+
+    result = harness.run()
+
+    assert result.status is RunStatus.FAILED
+    assert result.error is not None
+    assert "fields 'Name' and 'NAME' differ only in letter case" in result.error
+    assert "rename one of them" in result.error
+    assert harness.destination.records == {}

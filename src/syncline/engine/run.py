@@ -25,6 +25,7 @@ from syncline.connectors.destinations.base import (
     Destination,
     SyncMode,
     WriteContext,
+    field_name_problems,
     reserved_field_problem,
 )
 from syncline.connectors.sources.base import Source
@@ -330,6 +331,12 @@ class _Run:
         if problem is not None:
             raise UserError(
                 f"sync {self.job.sync_name}: {problem}; {RESERVED_FIELD_FIX}", code="FIELD_RESERVED"
+            )
+        refused = field_name_problems(type(self.job.destination), fields)
+        if refused:
+            _, message, fix = refused[0]
+            raise UserError(
+                f"sync {self.job.sync_name}: {message}; {fix}", code="FIELD_NAME_REFUSED"
             )
         return mapper
 

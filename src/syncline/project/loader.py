@@ -36,6 +36,7 @@ from syncline.project.spec import (
 )
 from syncline.project.sync_checks import (
     column_problems,
+    field_name_problems_of,
     mode_refused,
     reserved_field_message,
     salvage,
@@ -431,6 +432,9 @@ class _Loader:
             if reserved is not None:
                 where = (*path, "configuration", "mappings")
                 self.problem(doc, where, reserved, RESERVED_FIELD_FIX)
+            for problem in field_name_problems_of(cls, raw):
+                sub = tuple(int(p) if p.isdigit() else p for p in problem.location.split("."))
+                self.problem(doc, (*path, *sub), problem.message, problem.fix)
             if slug in project.syncs:
                 writers.setdefault((destination.slug, object_name), []).append(slug)
         self._warn_shared_objects(writers)

@@ -12,7 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from syncline.connectors.destinations.base import RESERVED_FIELD_FIX, reserved_field_problem
+from syncline.connectors.destinations.base import (
+    RESERVED_FIELD_FIX,
+    field_name_problems,
+    reserved_field_problem,
+)
 from syncline.engine.config import StandardMapping, SyncConfiguration, TemplateMapping
 from syncline.engine.mapping import template_variables
 from syncline.errors import ConnectorError, Problem, UserError, ValidationError
@@ -193,6 +197,31 @@ def declared_fields(raw: Mapping[str, Any], columns: list[str] | None = None) ->
     return names
 
 
+def field_name_problems_of(
+    destination: Any, raw: Mapping[str, Any], columns: list[str] | None = None
+) -> list[Problem]:
+    """A problem, at the mapping (or external id) that writes it, for each field name the
+    destination would refuse at run time (see
+    :func:`~syncline.connectors.destinations.base.field_name_problems`)."""
+    mappings = raw.get("mappings")
+    entries = mappings if isinstance(mappings, list) else []
+    written = [
+        (f"configuration.mappings.{index}.to", m["to"])
+        for index, m in enumerate(entries)
+        if isinstance(m, dict) and isinstance(m.get("to"), str)
+    ]
+    if not entries and columns is not None:
+        written.extend(("configuration.mappings", name) for name in columns)
+    external = raw.get("externalIdMapping")
+    if isinstance(external, dict) and isinstance(external.get("to"), str):
+        written.append(("configuration.externalIdMapping.to", external["to"]))
+    found = field_name_problems(destination, [name for _, name in written])
+    return [
+        Problem(written[index][0], message, fix, value=written[index][1])
+        for index, message, fix in found
+    ]
+
+
 def reserved_field_message(
     destination: Any, raw: Mapping[str, Any], columns: list[str] | None
 ) -> str | None:
@@ -238,6 +267,7 @@ def destination_problems(
     reserved = reserved_field_message(destination, raw, columns)
     if reserved is not None:
         problems.append(Problem("configuration.mappings", reserved, fix=RESERVED_FIELD_FIX))
+    problems.extend(field_name_problems_of(destination, raw, columns))
     return problems
 
 
