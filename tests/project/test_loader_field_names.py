@@ -111,3 +111,28 @@ def test_the_api_checks_refuse_case_twins_and_trailing_spaces_too() -> None:
     ]
     assert "ends with a space" in problems[0].message
     assert "fields 'id' and 'ID' differ only in letter case" in problems[1].message
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "limit"),
+    [
+        ("mariadb", "a" * 65, "is 65 characters long; MySQL and MariaDB take at most 64"),
+        ("postgres", "é" * 32, "is 64 bytes long; PostgreSQL keeps only the first 63"),
+    ],
+)
+def test_a_field_name_longer_than_the_database_keeps_is_refused(
+    write_project: WriteFiles, kind: str, name: str, limit: str
+) -> None:
+    (problem,) = problems_of(load(write_project, kind, name))
+
+    assert problem.location == "syncs[0].configuration.mappings[2].to"
+    assert limit in problem.message
+    assert problem.fix == "map it to a shorter field name"
+
+
+def test_a_field_name_as_long_as_the_databases_take_is_accepted(
+    write_project: WriteFiles,
+) -> None:
+    for kind, name in (("mariadb", "a" * 64), ("postgres", "a" * 63)):
+        project = load_project(load(write_project, kind, name))
+        assert project.syncs["users-out"].configuration["mappings"][2]["to"] == name
