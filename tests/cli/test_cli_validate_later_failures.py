@@ -74,3 +74,21 @@ def test_a_run_whose_model_lost_its_key_column_says_so(syncline: Invoke, workdir
     assert "(its columns: customer_no, email," in result.err
     assert "set the model's primaryKey to one of them" in result.err
     assert "[PRIMARY_KEY_MISSING]" in result.err
+
+
+def test_a_run_whose_model_lost_a_mapped_column_names_the_sync_by_slug(
+    syncline: Invoke, workdir: Path
+) -> None:
+    assert syncline("init", "proj").code == ExitCode.OK
+    with duckdb.connect(str(workdir / "proj" / "warehouse.duckdb")) as warehouse:
+        warehouse.execute(PEOPLE.format(key="customer_id"))
+    (workdir / "proj" / "models.yml").write_text(MODELS)
+    assert syncline("apply", "--project", "proj").code == ExitCode.OK
+    with duckdb.connect(str(workdir / "proj" / "warehouse.duckdb")) as warehouse:
+        warehouse.execute(PEOPLE.format(key="customer_id").replace(", plan,", ","))
+
+    result = syncline("run", "customers-to-crm")
+
+    assert result.code == ExitCode.RUN_FAILED
+    assert "column 'plan' referenced by the sync is not in the model of sync " in result.err
+    assert "sync 'customers-to-crm' (id " in result.err

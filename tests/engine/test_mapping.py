@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from engine_doubles import Harness, people
+from engine_doubles import Harness, MemoryDestination, people
 
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.report import RunStatus
@@ -264,3 +264,76 @@ def test_arithmetic_on_a_null_column_rejects_the_row_naming_it(tmp_path: Path) -
     assert rejected.key == "2"
     assert "'score' is NULL" in rejected.reason
     assert harness.destination.records[1]["Double"] == "3.0"
+
+
+def test_a_date_python_cannot_hold_rejects_its_row_naming_the_field(tmp_path: Path) -> None:
+    days = [18_262, -755_687, 2**31 - 1, 2_932_897]  # 2020, 100 BC, infinity, year 10000
+    schema = pa.schema([("id", pa.int64()), ("d", pa.date32())])
+    table = pa.table({"id": [1, 2, 3, 4], "d": pa.array(days, pa.date32())}, schema=schema)
+    mappings = [{"type": "template", "template": "{{ d }}", "to": "dtxt"}]
+    harness = Harness(tmp_path, table, sync(mappings, mode="mirror"))
+
+    result = harness.run()
+
+    assert result.status is RunStatus.WARNING, result.error
+    assert harness.destination.records[1]["dtxt"] == "2020-01-01"
+    assert sorted(harness.destination.records) == [1]
+    rejected = sorted(harness.reporter.rejected_rows, key=lambda row: row.key)
+    assert [row.key for row in rejected] == ["2", "3", "4"]
+    for row in rejected:
+        assert "template of field 'dtxt'" in row.reason
+        assert "column 'd' holds a date or time a template cannot read" in row.reason
+
+
+def test_a_far_timestamp_rejects_only_the_rows_whose_template_reads_it(tmp_path: Path) -> None:
+    year_10000 = 253_402_300_800_000_000  # microseconds since 1970 at 10000-01-01
+    table = pa.table(
+        {
+            "id": pa.array([1, 2], pa.int64()),
+            "at": pa.array([0, year_10000], pa.timestamp("us")),
+            "name": ["ann", "bob"],
+        }
+    )
+    mappings = [
+        {"type": "template", "template": "{{ name }}", "to": "Name"},
+        {"type": "template", "template": "{{ at.year }}", "to": "Year"},
+    ]
+    harness = Harness(tmp_path, table, sync(mappings))
+
+    result = harness.run()
+
+    assert result.status is RunStatus.WARNING, result.error
+    assert harness.destination.records[1] == {"id": 1, "Name": "ann", "Year": "1970"}
+    [rejected] = harness.reporter.rejected_rows
+    assert rejected.key == "2"
+    assert "template of field 'Year'" in rejected.reason
+
+
+def test_an_unknown_filter_is_a_configuration_error_naming_the_field(tmp_path: Path) -> None:
+    configuration = sync([{"type": "template", "template": "{{ name | nosuch }}", "to": "T"}])
+
+    with pytest.raises(ConfigError, match="'T'.*No filter named 'nosuch'"):
+        referenced_columns(SyncConfiguration.parse(configuration), "id")
+    result = Harness(tmp_path, people(BASE), configuration).run()
+    assert result.status is RunStatus.FAILED
+    assert result.error is not None
+    assert "No filter named 'nosuch'" in result.error
+    assert "internal error" not in result.error
+
+
+def test_fields_a_destination_would_fold_into_one_fail_the_run_before_writing(
+    tmp_path: Path,
+) -> None:
+    class FoldingDestination(MemoryDestination):
+        folds_field_case = True
+
+    mappings = [{"from": "name", "to": "Name"}, {"from": "score", "to": "NAME"}]
+    harness = Harness(tmp_path, people(BASE), sync(mappings), destination=FoldingDestination())
+
+    result = harness.run()
+
+    assert result.status is RunStatus.FAILED
+    assert result.error is not None
+    assert "fields 'Name' and 'NAME' differ only in letter case" in result.error
+    assert "rename one of them" in result.error
+    assert harness.destination.records == {}

@@ -80,3 +80,24 @@ def test_a_key_that_is_a_column_is_applied(
         "create source 'wh'",
         "create model 'users'",
     ]
+
+
+def test_a_model_whose_query_fails_is_applied_with_a_warning_naming_it(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings, sources: str
+) -> None:
+    models = MODELS.format(key="id").replace("FROM users", "FROM no_such_table")
+    project = load_project(write_project(**{"a.yml": sources, "b.yml": models}))
+
+    plan = apply_project(catalog, project, settings)
+
+    assert "create model 'users'" in [change.describe() for change in plan.changes]
+    (warning,) = plan.warnings
+    assert (warning.file, warning.line, warning.location) == ("b.yml", 2, "models.users")
+    assert "the columns of model 'users' could not be read from its duckdb source" in (
+        warning.message
+    )
+    assert "no_such_table" in warning.message
+    assert "the mappings of its syncs are unchecked" in warning.message
+    assert warning.fix
+    with catalog.session(read_only=True) as session:
+        assert session.models.find("users") is not None

@@ -129,3 +129,34 @@ def test_a_primary_key_that_is_no_column_name_has_a_fix(
 
     assert problem.location == "models[0].primaryKey"
     assert problem.fix == "e.g. primaryKey: id"
+
+
+def test_a_template_with_an_unknown_filter_is_a_located_problem(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace(
+        "mappings: [{from: id, to: id}]",
+        "mappings: [{type: template, template: '{{ id | nosuchfilter }}', to: label}]",
+    )
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    (problem,) = problems_of(root)
+
+    assert (problem.file, problem.line) == ("b.yml", 17)
+    assert problem.location == "syncs[0].configuration.mappings[0].template"
+    assert "the template of field 'label' is not valid" in problem.message
+    assert "No filter named 'nosuchfilter'" in problem.message
+    assert "upper" in (problem.fix or "")
+
+
+def test_the_api_checks_refuse_an_unknown_filter_too() -> None:
+    raw = {
+        "mode": "upsert",
+        "object": "people",
+        "mappings": [{"type": "template", "template": "{{ id is nosuchtest }}", "to": "x"}],
+    }
+
+    parsed, problems = check_configuration(raw, None)
+
+    assert parsed is not None
+    [problem] = problems
+    assert problem.location == "configuration.mappings.0.template"
+    assert "No test named 'nosuchtest'" in problem.message

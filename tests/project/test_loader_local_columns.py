@@ -110,3 +110,19 @@ def test_a_missing_file_is_neither_checked_nor_created(
 
     assert load_project(root).models["users"].primary_key == "nope"
     assert not missing.exists()
+
+
+def test_a_query_the_local_file_refuses_is_a_warning_naming_the_model(
+    write_project: WriteFiles, files: dict[str, Path]
+) -> None:
+    query = 'raw: {sql: "SELECT * FROM no_such_table"}'
+    root = project(write_project, files["sqlite"], "sqlite", query=query)
+
+    loaded = load_project(root)
+
+    (warning,) = loaded.warnings
+    assert (warning.file, warning.line, warning.location) == ("a.yml", 9, "models[0].raw")
+    assert "the columns of model 'users' could not be read" in warning.message
+    assert "no such table: no_such_table" in warning.message
+    assert "the mappings of its syncs are unchecked" in warning.message
+    assert warning.fix

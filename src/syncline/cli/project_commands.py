@@ -16,6 +16,7 @@ from syncline.settings import load_settings
 # The project loader (YAML, pydantic, every connector's spec), apply and the scaffolding
 # are imported by the commands that use them, not by every start of the command line.
 if TYPE_CHECKING:
+    from syncline.errors import Problem
     from syncline.project.spec import Project
 
 logger = logging.getLogger(__name__)
@@ -53,9 +54,20 @@ def _load(project: Path) -> Project:
     from syncline.project.loader import load_project
 
     spec = load_project(project)
-    for warning in spec.warnings:
-        output.error_console().print(f"warning: {output.problem_line(warning)}")
+    _warn(spec.warnings)
     return spec
+
+
+def _unseen(warnings: list[Problem], spec: Project) -> list[Problem]:
+    """The warnings of a plan that loading the project did not already print."""
+    printed = {warning.message for warning in spec.warnings}
+    return [warning for warning in warnings if warning.message not in printed]
+
+
+def _warn(warnings: list[Problem]) -> None:
+    """Print each warning as one line on stderr, where problems go."""
+    for warning in warnings:
+        output.error_console().print(f"warning: {output.problem_line(warning)}", markup=False)
 
 
 def validate(project: ProjectOption = Path(".")) -> None:
@@ -82,6 +94,7 @@ def plan(project: ProjectOption = Path(".")) -> None:
     check_project_workspace(settings, spec.workspace)
     with open_catalog(settings) as catalog:
         result = plan_project(catalog, spec, settings)
+    _warn(_unseen(result.warnings, spec))
     output.print_plan(output.console(), result)
 
 
@@ -94,6 +107,7 @@ def apply(project: ProjectOption = Path(".")) -> None:
     check_project_workspace(settings, spec.workspace)
     with open_catalog(settings) as catalog:
         result = apply_project(catalog, spec, settings)
+    _warn(_unseen(result.warnings, spec))
     output.print_plan(output.console(), result, applied=True)
 
 

@@ -141,5 +141,13 @@ class SyncConfiguration(_Strict):
             raise ValidationError(problems) from None
 
     def dump(self) -> dict[str, Any]:
-        """The configuration as JSON, with the API's key names."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """The configuration as JSON, with the API's key names.
+
+        Unset options are left out, but a static value of null is kept: it is the value
+        to write, and without it the configuration would not parse again.
+        """
+        dumped = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for mapping, written in zip(self.mappings, dumped.get("mappings", []), strict=True):
+            if isinstance(mapping, StaticMapping):
+                written["value"] = mapping.model_dump(mode="json")["value"]
+        return dumped

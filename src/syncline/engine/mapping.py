@@ -61,18 +61,41 @@ def _environment() -> SandboxedEnvironment:
 
 
 def template_variables(template: str, *, field: str = "?") -> set[str]:
-    """Names a template reads from the row (undeclared variables of its Jinja2 AST)."""
+    """Names a template reads from the row (undeclared variables of its Jinja2 AST).
+
+    Raises:
+        ConfigError: the template does not parse, or names a filter or test the sandbox
+            does not have (Jinja2 finds those only when it compiles the template).
+    """
     import jinja2
     import jinja2.meta
 
     try:
         ast = _environment().parse(template)
+        return set(jinja2.meta.find_undeclared_variables(ast))
     except jinja2.TemplateSyntaxError as exc:
-        raise ConfigError(
-            f"the template of field {field!r} is not valid Jinja2: {exc.message} "
-            f"(line {exc.lineno}); fix the template"
-        ) from None
-    return set(jinja2.meta.find_undeclared_variables(ast))
+        raise _invalid(exc, field) from None
+
+
+def compile_template(template: str, *, field: str = "?") -> jinja2.Template:
+    """The template compiled in the engine's sandbox.
+
+    Raises:
+        ConfigError: as :func:`template_variables` does.
+    """
+    import jinja2
+
+    try:
+        return _environment().from_string(template)
+    except jinja2.TemplateSyntaxError as exc:
+        raise _invalid(exc, field) from None
+
+
+def _invalid(exc: jinja2.TemplateSyntaxError, field: str) -> ConfigError:
+    return ConfigError(
+        f"the template of field {field!r} is not valid Jinja2: {exc.message} "
+        f"(line {exc.lineno}); fix the template"
+    )
 
 
 def referenced_columns(
@@ -187,8 +210,8 @@ class RecordMapper:
         elif isinstance(mapping, VariableMapping):
             self._add_variable(mapping)
         elif isinstance(mapping, TemplateMapping):
-            template = _environment().from_string(mapping.template)
             names = sorted(template_variables(mapping.template, field=mapping.to))
+            template = compile_template(mapping.template, field=mapping.to)
             self._fields.append(FieldSpec(mapping.to, pa.string()))
             self._producers.append(self._template(template, names, mapping.to))
 
@@ -211,14 +234,24 @@ class RecordMapper:
 
     def _template(self, template: jinja2.Template, names: list[str], field: str) -> _Producer:
         def produce(batch: pa.RecordBatch, operation: Operation) -> tuple[pa.Array, dict[int, str]]:
-            columns = {
-                n: _cast(batch.column(n), _plain_type(self.model_schema.field(n).type)).to_pylist()
-                for n in names
-            }
-            values: list[str | None] = []
+            columns: dict[str, list[Any]] = {}
             errors: dict[int, str] = {}
+            for n in names:
+                array = _cast(batch.column(n), _plain_type(self.model_schema.field(n).type))
+                columns[n], unreadable = _template_values(array)
+                for index in unreadable:
+                    errors.setdefault(
+                        index,
+                        f"template of field {field!r} failed: column {n!r} holds a date or "
+                        "time a template cannot read (infinity, or a year outside 1 to 9999); "
+                        "map the column with a standard mapping or clamp it in the model query",
+                    )
+            values: list[str | None] = []
             nulls = {n: _null(n) for n in names}
             for index in range(batch.num_rows):
+                if index in errors:
+                    values.append(None)
+                    continue
                 row = {
                     n: nulls[n] if columns[n][index] is None else columns[n][index] for n in names
                 }
@@ -327,6 +360,31 @@ def _payload_value(column: pa.ChunkedArray) -> Any:
         # A year beyond 9999 (or before 1), which datetime cannot hold: Arrow can still
         # write it as text (str() of the scalar would go through Python and fail again).
         return python_values(column.slice(0, 1))[0]
+
+
+def _template_values(array: pa.Array) -> tuple[list[Any], set[int]]:
+    """The values of ``array`` in Python for a template, and the rows Python cannot hold.
+
+    Infinite dates and timestamps, and years beyond 9999 or before 1, have no Python
+    value: those rows get None here and are rejected, while every other row renders.
+    """
+    mask = infinite(array)
+    if mask is None:
+        try:
+            return array.to_pylist(), set()
+        except (OverflowError, ValueError, pa.ArrowException):
+            pass  # some value is out of Python's range: find which, one by one
+    values: list[Any] = []
+    unreadable: set[int] = set()
+    flags = mask.to_pylist() if mask is not None else [False] * len(array)
+    for index, scalar in enumerate(array):
+        try:
+            values.append(None if flags[index] else scalar.as_py())
+        except (OverflowError, ValueError, pa.ArrowException):
+            values.append(None)
+        if flags[index] or (values[-1] is None and scalar.is_valid):
+            unreadable.add(index)
+    return values, unreadable
 
 
 def _standard(column: str, field: str) -> StandardMapping:

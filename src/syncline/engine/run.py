@@ -25,6 +25,7 @@ from syncline.connectors.destinations.base import (
     Destination,
     SyncMode,
     WriteContext,
+    field_name_problems,
     reserved_field_problem,
 )
 from syncline.connectors.sources.base import Source
@@ -97,6 +98,15 @@ class RunJob:
     """Backoff for batches that fail transiently."""
     installation_id: str | None = None
     """The catalog's installation id; the in-warehouse planner marks its schema with it."""
+    sync_slug: str | None = None
+    """The sync's slug, by which people know it: errors name the sync with it."""
+
+    @property
+    def sync_name(self) -> str:
+        """How errors for people name the sync: ``'slug' (id 7)``, or the id alone."""
+        if self.sync_slug is None:
+            return str(self.sync_id)
+        return f"{self.sync_slug!r} (id {self.sync_id})"
 
 
 @dataclass
@@ -320,7 +330,13 @@ class _Run:
         )
         if problem is not None:
             raise UserError(
-                f"sync {self.job.sync_id}: {problem}; {RESERVED_FIELD_FIX}", code="FIELD_RESERVED"
+                f"sync {self.job.sync_name}: {problem}; {RESERVED_FIELD_FIX}", code="FIELD_RESERVED"
+            )
+        refused = field_name_problems(type(self.job.destination), fields)
+        if refused:
+            _, message, fix = refused[0]
+            raise UserError(
+                f"sync {self.job.sync_name}: {message}; {fix}", code="FIELD_NAME_REFUSED"
             )
         return mapper
 
@@ -382,12 +398,12 @@ class _Run:
         if self.job.primary_key not in schema.names:
             raise UserError(
                 f"the model's primary key column {self.job.primary_key!r} is not in the model "
-                f"of sync {self.job.sync_id} (its columns: {', '.join(schema.names) or 'none'});"
+                f"of sync {self.job.sync_name} (its columns: {', '.join(schema.names) or 'none'});"
                 " set the model's primaryKey to one of them, or return the column from its query",
                 code="PRIMARY_KEY_MISSING",
             )
         columns = referenced_columns(self.configuration, self.job.primary_key, schema.names)
-        check_columns(columns, schema.names, f"the model of sync {self.job.sync_id}")
+        check_columns(columns, schema.names, f"the model of sync {self.job.sync_name}")
         return columns
 
     def _open_planner(self) -> LocalPlanner:
@@ -420,7 +436,7 @@ class _Run:
         destination = self.job.destination
         if not destination.capabilities.clears_objects:
             raise UserError(
-                f"an interrupted clear and fill of sync {self.job.sync_id} has still to empty "
+                f"an interrupted clear and fill of sync {self.job.sync_name} has still to empty "
                 f"the object, but destination {destination.type_name!r} cannot; point the "
                 "sync at a destination that can, or trigger resetCDC to give the clear up",
                 code="CLEAR_NOT_SUPPORTED",

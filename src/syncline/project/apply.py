@@ -22,7 +22,7 @@ from syncline.engine.planner.store import delete_snapshot
 from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConfigError, NotFoundError, Problem, ValidationError
 from syncline.project.file_roots import refuse_paths_off_roots
-from syncline.project.model_columns import primary_key_problem, query_columns
+from syncline.project.model_columns import primary_key_problem, read_columns
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
 from syncline.project.sequences import put_sequence, read_sequences
 from syncline.project.spec import Project
@@ -46,7 +46,7 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
     plan = compute_plan(desired, current, managed, secrets)
     _refuse_impossible(plan, desired, current, project)
     refuse_paths_off_roots(project, settings)
-    _refuse_missing_columns(plan, project, settings)
+    plan.warnings.extend(_refuse_missing_columns(plan, project, settings))
     _note_retargeted(plan, _retargeted(plan, desired, current), desired)
     return plan
 
@@ -55,7 +55,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
     """Make the catalog's workspace match ``project`` in one transaction; returns the plan."""
     settings = settings or get_settings()
     # Sources are asked for model columns here, before the write transaction opens.
-    plan_project(catalog, project, settings)
+    checked = plan_project(catalog, project, settings)
     _ensure_workspace(catalog, project.workspace)
     desired, secrets = _desired(project)
 
@@ -69,6 +69,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         # Taken before the writer deletes syncs, whose planner tables go after the commit.
         planned = warehouse_sources(session)
         installation_id = session.installation_id
+        plan.warnings.extend(checked.warnings)
         _Writer(session, project).write(plan, forgotten)
         for slug, keys in retargeted.items():
             moved = session.destinations.sync_ids(session.destinations.get(slug))
@@ -167,12 +168,13 @@ def _refuse_impossible(
         raise ValidationError(problems)
 
 
-def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) -> None:
+def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) -> list[Problem]:
     """Refuse models the plan creates or changes whose primary key is not among their
     columns, and syncs it creates or changes whose mappings read columns a model lacks.
 
     Each model's query runs once on its source; a source that cannot answer leaves its
-    model and syncs unchecked (with a logged warning) rather than refusing the apply.
+    model and syncs unchecked rather than refusing the apply (the warehouse may be down
+    now): the warnings returned, one per such model, say so.
     """
     changed_models = {
         c.slug for c in plan.changes if c.kind == "models" and c.action != Action.DELETE
@@ -180,6 +182,7 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
     touched = {c.slug for c in plan.changes if c.kind == "syncs" and c.action != Action.DELETE}
     touched |= {slug for slug, sync in project.syncs.items() if sync.model in changed_models}
     columns: dict[str, list[str] | None] = {}
+    warnings: list[Problem] = []
 
     def model_columns(slug: str) -> list[str] | None:
         model = project.models.get(slug)
@@ -187,9 +190,12 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
         if model is None or source is None:
             return None
         if slug not in columns:
-            columns[slug] = query_columns(
+            found = read_columns(
                 source.type, source.configuration, model.sql, model.table, settings, operator=True
             )
+            columns[slug] = found.names
+            if found.names is None:
+                warnings.append(found.warning(slug, source.type, f"models.{slug}", model.origin))
         return columns[slug]
 
     problems = []
@@ -218,6 +224,7 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
             )
     if problems:
         raise ValidationError(problems)
+    return warnings
 
 
 def _retargeted(plan: Plan, desired: State, current: State) -> dict[str, list[str]]:

@@ -36,6 +36,7 @@ from syncline.project.spec import (
 )
 from syncline.project.sync_checks import (
     column_problems,
+    field_name_problems_of,
     mode_refused,
     reserved_field_message,
     salvage,
@@ -431,6 +432,9 @@ class _Loader:
             if reserved is not None:
                 where = (*path, "configuration", "mappings")
                 self.problem(doc, where, reserved, RESERVED_FIELD_FIX)
+            for problem in field_name_problems_of(cls, raw):
+                sub = tuple(int(p) if p.isdigit() else p for p in problem.location.split("."))
+                self.problem(doc, (*path, *sub), problem.message, problem.fix)
             if slug in project.syncs:
                 writers.setdefault((destination.slug, object_name), []).append(slug)
         self._warn_shared_objects(writers)
@@ -454,10 +458,18 @@ class _Loader:
             )
             if found is None:
                 continue
-            columns[slug] = found
-            if model.primary_key not in found:
-                doc, path = self.documents[("models", slug)]
-                message, fix = primary_key_problem(slug, model.primary_key, found)
+            doc, path = self.documents[("models", slug)]
+            if found.names is None:
+                # Apply takes such a model with this same warning (the query may work by
+                # then), so validate does not refuse what apply would take.
+                where = (*path, "raw" if model.sql is not None else "table")
+                origin = Origin(doc.file, doc.line(where))
+                warning = found.warning(slug, source.type, render_path(where), origin)
+                self.project.warnings.append(warning)
+                continue
+            columns[slug] = found.names
+            if model.primary_key not in found.names:
+                message, fix = primary_key_problem(slug, model.primary_key, found.names)
                 self.problem(doc, (*path, "primaryKey"), message, fix)
 
         for slug, sync in sorted(self.project.syncs.items()):

@@ -12,15 +12,39 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from syncline.connectors import registry
-from syncline.errors import SynclineError, TransientError
+from syncline.errors import Problem, SynclineError, TransientError
 from syncline.security.files import confined_source, file_policy, operator_file_policy
+from syncline.security.masking import scrub
 from syncline.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+REASON_LIMIT = 300
+"""Characters of a source's error kept in a warning about unread columns."""
+
+
+@dataclass(frozen=True)
+class ModelColumns:
+    """What a source answered when asked for a model's columns."""
+
+    names: list[str] | None
+    """The column names; None when they could not be read."""
+    reason: str | None = None
+    """Why not, in one line without secrets, when ``names`` is None."""
+
+    def warning(self, model: str, source_type: str, location: str, origin: Any) -> Problem:
+        """The warning that ``model``'s syncs are accepted unchecked, at ``origin``."""
+        message = (
+            f"the columns of model {model!r} could not be read from its {source_type} source "
+            f"({self.reason}), so the mappings of its syncs are unchecked until a run"
+        )
+        fix = "correct the model's query or table, or check the source answers"
+        return Problem(location, message, fix, origin.file, origin.line)
 
 
 def query_columns(
@@ -34,6 +58,22 @@ def query_columns(
 ) -> list[str] | None:
     """Names of the columns the model's query (``sql``, else ``table``) returns, or None.
 
+    See :func:`read_columns`, which also says why the names could not be read.
+    """
+    return read_columns(source_type, configuration, sql, table, settings, operator=operator).names
+
+
+def read_columns(
+    source_type: str,
+    configuration: Mapping[str, Any],
+    sql: str | None,
+    table: str | None,
+    settings: Settings,
+    *,
+    operator: bool = False,
+) -> ModelColumns:
+    """The columns the model's query (``sql``, else ``table``) returns, or why not.
+
     The source is kept to the server's file roots, as when a run queries it; with
     ``operator`` (a project applied from the command line) only when
     ``SYNCLINE_FILE_ROOTS`` is set, see :func:`~syncline.security.files.operator_file_policy`.
@@ -42,28 +82,30 @@ def query_columns(
     try:
         source = confined_source(source_type, configuration, policy)
     except (SynclineError, ImportError, AttributeError) as exc:
+        reason = _reason(exc, source_type, configuration)
         logger.warning(
             "a %s source cannot be opened to read model columns, so its syncs' mappings are "
             "accepted unchecked: %s",
             source_type,
-            _one_line(exc),
+            reason,
         )
-        return None
+        return ModelColumns(None, reason)
     try:
         query = sql if sql is not None else source.table_query(table or "")
-        return [column.name for column in source.describe(query)]
+        return ModelColumns([column.name for column in source.describe(query)])
     except SynclineError as exc:
-        # An unreachable source is worth a warning; a query the source refuses is the
-        # model's own problem, which its checks and runs report.
+        # An unreachable source is worth a logged warning; a query the source refuses is
+        # the model's own problem, which apply and validate show to the person.
+        reason = _reason(exc, source_type, configuration)
         level = logging.WARNING if isinstance(exc, TransientError) else logging.INFO
         logger.log(
             level,
             "the columns of a model could not be read from its %s source, so its syncs' "
             "mappings are accepted unchecked: %s",
             source_type,
-            _one_line(exc),
+            reason,
         )
-        return None
+        return ModelColumns(None, reason)
     finally:
         source.close()
 
@@ -74,8 +116,9 @@ def local_columns(
     sql: str | None,
     table: str | None,
     settings: Settings,
-) -> list[str] | None:
-    """The model's columns when a local file answers without network, or None.
+) -> ModelColumns | None:
+    """The model's columns (or why they could not be read) when a local file answers
+    without network; None when no local file can.
 
     ``syncline validate`` asks only these: a SQLite file (always opened read-only) for
     any model, and a read-only DuckDB file for a table model. A DuckDB query may read
@@ -90,7 +133,7 @@ def local_columns(
         return None
     if kind == "duckdb" and (sql is not None or configuration.get("read_only") is False):
         return None
-    return query_columns(source_type, configuration, sql, table, settings, operator=True)
+    return read_columns(source_type, configuration, sql, table, settings, operator=True)
 
 
 def primary_key_problem(model: str, primary_key: str, columns: list[str]) -> tuple[str, str]:
@@ -105,5 +148,12 @@ def primary_key_problem(model: str, primary_key: str, columns: list[str]) -> tup
     )
 
 
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())
+def _reason(error: Exception, source_type: str, configuration: Mapping[str, Any]) -> str:
+    """The error in one line, the source's secrets masked, cut to :data:`REASON_LIMIT`."""
+    try:
+        names = registry.source_class(source_type).config_model.secret_fields()
+    except (SynclineError, ImportError, AttributeError):
+        names = frozenset()
+    secrets = [str(configuration[n]) for n in names if configuration.get(n) is not None]
+    text = scrub(" ".join(str(error).split()), *secrets)
+    return text if len(text) <= REASON_LIMIT else f"{text[: REASON_LIMIT - 3]}..."

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from syncline.errors import Problem
 from syncline.project.sequences import sequence_fields
 from syncline.project.spec import ConnectionSpec, ModelSpec, Project, SyncSpec
 
@@ -51,6 +52,8 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What else applying does, e.g. syncs that start afresh because their target moved."""
+    warnings: list[Problem] = field(default_factory=list)
+    """What applying accepts unchecked, e.g. models whose columns could not be read."""
 
     @property
     def empty(self) -> bool:

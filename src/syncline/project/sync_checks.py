@@ -12,7 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from syncline.connectors.destinations.base import RESERVED_FIELD_FIX, reserved_field_problem
+from syncline.connectors.destinations.base import (
+    RESERVED_FIELD_FIX,
+    field_name_problems,
+    reserved_field_problem,
+)
 from syncline.engine.config import StandardMapping, SyncConfiguration, TemplateMapping
 from syncline.engine.mapping import template_variables
 from syncline.errors import ConnectorError, Problem, UserError, ValidationError
@@ -144,7 +148,8 @@ def column_problems(
 
 
 def template_problems(parsed: SyncConfiguration) -> list[Problem]:
-    """A problem for each template mapping that the engine's Jinja2 sandbox cannot parse."""
+    """A problem for each template mapping that the engine's Jinja2 sandbox cannot compile:
+    bad syntax, or a filter or test it does not have."""
     from jinja2 import TemplateSyntaxError
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -155,18 +160,27 @@ def template_problems(parsed: SyncConfiguration) -> list[Problem]:
         if not isinstance(template, str):
             continue
         try:
-            environment.parse(template)
+            # Compiled, not only parsed: Jinja2 looks filters and tests up when compiling.
+            environment.compile(template)
         except TemplateSyntaxError as exc:
             where = f" (line {exc.lineno} of the template)" if "\n" in template else ""
             problems.append(
                 Problem(
                     f"configuration.mappings.{index}.template",
                     f"the template of field {mapping.to!r} is not valid: {exc.message}{where}",
-                    fix="correct the template, e.g. {{ column | upper }}",
+                    fix=_template_fix(exc),
                     value=template,
                 )
             )
     return problems
+
+
+def _template_fix(exc: Exception) -> str:
+    from jinja2 import TemplateAssertionError
+
+    if isinstance(exc, TemplateAssertionError):
+        return "use a filter or test Jinja2 has, e.g. upper, lower, trim, default, round"
+    return "correct the template, e.g. {{ column | upper }}"
 
 
 def declared_fields(raw: Mapping[str, Any], columns: list[str] | None = None) -> list[str]:
@@ -181,6 +195,31 @@ def declared_fields(raw: Mapping[str, Any], columns: list[str] | None = None) ->
     if isinstance(external, dict) and isinstance(external.get("to"), str):
         names.append(external["to"])
     return names
+
+
+def field_name_problems_of(
+    destination: Any, raw: Mapping[str, Any], columns: list[str] | None = None
+) -> list[Problem]:
+    """A problem, at the mapping (or external id) that writes it, for each field name the
+    destination would refuse at run time (see
+    :func:`~syncline.connectors.destinations.base.field_name_problems`)."""
+    mappings = raw.get("mappings")
+    entries = mappings if isinstance(mappings, list) else []
+    written = [
+        (f"configuration.mappings.{index}.to", m["to"])
+        for index, m in enumerate(entries)
+        if isinstance(m, dict) and isinstance(m.get("to"), str)
+    ]
+    if not entries and columns is not None:
+        written.extend(("configuration.mappings", name) for name in columns)
+    external = raw.get("externalIdMapping")
+    if isinstance(external, dict) and isinstance(external.get("to"), str):
+        written.append(("configuration.externalIdMapping.to", external["to"]))
+    found = field_name_problems(destination, [name for _, name in written])
+    return [
+        Problem(written[index][0], message, fix, value=written[index][1])
+        for index, message, fix in found
+    ]
 
 
 def reserved_field_message(
@@ -228,6 +267,7 @@ def destination_problems(
     reserved = reserved_field_message(destination, raw, columns)
     if reserved is not None:
         problems.append(Problem("configuration.mappings", reserved, fix=RESERVED_FIELD_FIX))
+    problems.extend(field_name_problems_of(destination, raw, columns))
     return problems
 
 

@@ -314,6 +314,7 @@ def _build_job(
 
     return RunJob(
         sync_id=sync.id,
+        sync_slug=sync.slug,
         run_id=run_id,
         source=source,
         model_query=query,

@@ -216,6 +216,10 @@ class Destination(ABC):
 
     capabilities: ClassVar[Capabilities]
 
+    folds_field_case: ClassVar[bool] = False
+    """Whether field names differing only in letter case name one field, as column names
+    do in MySQL, SQLite and DuckDB (not in PostgreSQL, where Syncline quotes them)."""
+
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config
 
@@ -247,6 +251,14 @@ class Destination(ABC):
         (see :func:`reserved_field_problem`). Default: none.
         """
         return frozenset()
+
+    @classmethod
+    def field_name_problem(cls, name: str) -> tuple[str, str] | None:
+        """Why the destination cannot have a field called ``name``, and the fix; None when
+        it can. Checked, with :attr:`folds_field_case`, before a sync is saved or run
+        (see :func:`field_name_problems`). Default: every name is fine.
+        """
+        return None
 
     @abstractmethod
     def test(self) -> None:
@@ -344,6 +356,30 @@ def reserved_field_problem(
         f"{'are' if plural else 'is'} reserved: the {destination.type_name} destination "
         f"writes a field of that name itself in {object_name!r}"
     )
+
+
+def field_name_problems(
+    destination: type[Destination], fields: Iterable[str]
+) -> list[tuple[int, str, str]]:
+    """The position in ``fields``, message and fix of each field name the destination
+    would refuse: one it cannot have, or one that differs from an earlier field only in
+    letter case where :attr:`Destination.folds_field_case` is set."""
+    problems = []
+    seen: dict[str, str] = {}
+    for index, name in enumerate(fields):
+        refused = destination.field_name_problem(name)
+        if refused is not None:
+            problems.append((index, *refused))
+            continue
+        folded = name.casefold() if destination.folds_field_case else name
+        earlier = seen.setdefault(folded, name)
+        if earlier != name:
+            message = (
+                f"fields {earlier!r} and {name!r} differ only in letter case, which the "
+                f"{destination.type_name} destination ignores in column names"
+            )
+            problems.append((index, message, "rename one of them"))
+    return problems
 
 
 RESERVED_FIELD_FIX = "rename the model column, or map it to another field name"

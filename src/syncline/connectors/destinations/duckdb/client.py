@@ -55,6 +55,7 @@ class DuckDBDestination(TableDestination):
     """
 
     type_name = "duckdb"
+    folds_field_case = True
     config_model = DuckDBDestinationConfig
     dialect: ClassVar[str] = "duckdb"
     placeholder: ClassVar[str] = "?"

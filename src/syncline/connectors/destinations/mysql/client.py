@@ -66,10 +66,15 @@ def _pads(collation: str) -> bool:
     return "nopad" not in collation and "_0900_" not in collation
 
 
+MAX_COLUMN_NAME = 64
+"""The longest column name (in characters) MySQL and MariaDB take."""
+
+
 class MySQLDestination(TableDestination):
     """Writes a sync's changes into a MySQL or MariaDB table."""
 
     type_name = "mysql"
+    folds_field_case = True
     config_model = MySQLDestinationConfig
     dialect: ClassVar[str] = "mysql"
     config: MySQLDestinationConfig
@@ -77,6 +82,20 @@ class MySQLDestination(TableDestination):
     def __init__(self, config: MySQLDestinationConfig) -> None:
         super().__init__(config)
         self._collations: dict[str, str | None] = {}
+
+    @classmethod
+    def field_name_problem(cls, name: str) -> tuple[str, str] | None:
+        """MySQL and MariaDB refuse a column name that ends with a space or is too long."""
+        if name.endswith(" "):
+            message = f"field {name!r} ends with a space, which MySQL and MariaDB refuse"
+            return message, "remove the trailing space from the field name"
+        if len(name) > MAX_COLUMN_NAME:
+            message = (
+                f"field {name[:20]!r}... is {len(name)} characters long; MySQL and MariaDB "
+                f"take at most {MAX_COLUMN_NAME}"
+            )
+            return message, "map it to a shorter field name"
+        return None
 
     @property
     def default_schema(self) -> str:

@@ -94,6 +94,10 @@ fetched and mapped, and a run's added, changed and removed rows (distinct keys, 
 two batches wait on each other's rows) are written side by side."""
 
 
+MAX_IDENTIFIER_BYTES = 63
+"""PostgreSQL keeps this many bytes of a longer name and drops the rest."""
+
+
 class PostgresDestination(TableDestination):
     """Writes a sync's changes into a PostgreSQL table."""
 
@@ -115,6 +119,19 @@ class PostgresDestination(TableDestination):
         self._copy_into_target = False
         self._id_indexed = False
         """Whether the open table has an index on the id column (see _INDEX_LOOKUPS)."""
+
+    @classmethod
+    def field_name_problem(cls, name: str) -> tuple[str, str] | None:
+        """A column name longer than PostgreSQL keeps would be cut short when the table is
+        created, and the run could not find its column afterwards."""
+        size = len(name.encode())
+        if size <= MAX_IDENTIFIER_BYTES:
+            return None
+        message = (
+            f"field {name[:20]!r}... is {size} bytes long; PostgreSQL keeps only the first "
+            f"{MAX_IDENTIFIER_BYTES} of a column name"
+        )
+        return message, "map it to a shorter field name"
 
     @property
     def _conn(self) -> Any:

@@ -34,6 +34,7 @@ class SQLiteDestination(TableDestination):
     """Writes a sync's changes into a table of an SQLite file."""
 
     type_name = "sqlite"
+    folds_field_case = True
     config_model = SQLiteDestinationConfig
     dialect: ClassVar[str] = "sqlite"
     placeholder: ClassVar[str] = "?"
