@@ -229,3 +229,33 @@ def test_a_shared_instance_keeps_the_sandbox(database: Path, tmp_path: Path) -> 
     finally:
         first.close()
         outside.unlink()
+
+
+_INTERRUPTED_READS = """
+import os, signal, sys, threading, time
+from syncline.connectors.sources.duckdb import DuckDBSource
+
+source = DuckDBSource.from_config({"path": sys.argv[1]})
+# The window needs every row before the first comes out: DuckDB works inside one call.
+query = "SELECT x, count(*) OVER () AS n FROM range(40000000000) t(x) WHERE hash(x) % 1000 = 0"
+for attempt in range(3):
+    threading.Timer(0.5 + attempt / 2, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    started = time.monotonic()
+    try:
+        for _ in source.read(query):
+            pass
+    except KeyboardInterrupt:
+        print(f"stopped after {time.monotonic() - started:.1f} s", flush=True)
+"""
+
+
+def test_ctrl_c_stops_a_read_that_has_not_yet_given_its_first_row(database: Path) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_READS, str(database)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.count("stopped after") == 3, finished.stdout

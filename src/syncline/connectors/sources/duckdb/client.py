@@ -16,6 +16,7 @@ from syncline.connectors.sources._errors import connected, translated
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source, json_field
 from syncline.connectors.sources.duckdb.config import DuckDBConfig
 from syncline.connectors.sources.duckdb.errors import map_error
+from syncline.connectors.sources.interruptible import interruptible
 from syncline.errors import ConnectorError, TerminalError
 
 if TYPE_CHECKING:
@@ -63,7 +64,11 @@ class DuckDBSource(Source):
         with connected(self._connect, self._map_error) as connection:
             relation = self._relation(connection, query)
             schema = self._schema(relation)
-            reader = relation.to_arrow_reader(batch_rows)
+            # A query that must finish a sort or window before its first row runs in
+            # this call; DuckDB does not stop it for a signal on its own.
+            reader = interruptible(
+                lambda: relation.to_arrow_reader(batch_rows), connection.interrupt
+            )
             batches = (conform(batch, schema) for batch in reader)
             yield from rebatch(batches, batch_rows)
 
