@@ -118,7 +118,21 @@ class DuckDBDestination(TableDestination):
         return {name: kind for name, kind in rows} or None
 
     def _has_unique_key(self, table: TableName, column: str) -> bool:
-        return bool(self._execute(_UNIQUE_SQL, (table.schema, table.name, column)))
+        if self._execute(_UNIQUE_SQL, (table.schema, table.name, column)):
+            return True
+        # A unique index is no constraint in duckdb_constraints(), yet upserts use it: ask
+        # DuckDB whether the column may be an upsert's conflict target (binds, writes nothing).
+        import duckdb
+
+        probe = (
+            f"INSERT INTO {quote_table(table, 'duckdb')} ({_q(column)}) SELECT NULL WHERE false "
+            f"ON CONFLICT ({_q(column)}) DO NOTHING"
+        )
+        try:
+            self._execute(probe)
+        except duckdb.BinderException:
+            return False
+        return True
 
     def _create(self, table: TableName, fields: Sequence[FieldSpec], id_field: str) -> None:
         # DuckDB names the type it gives each Arrow type.

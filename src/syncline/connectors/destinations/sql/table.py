@@ -28,7 +28,12 @@ from syncline.connectors.destinations.base import (
     WriteContext,
 )
 from syncline.connectors.destinations.sql.bisect import RowDataError, isolate_failures
-from syncline.connectors.destinations.sql.identifiers import TableName, parse_table, quote_table
+from syncline.connectors.destinations.sql.identifiers import (
+    TableName,
+    parse_table,
+    quote,
+    quote_table,
+)
 from syncline.connectors.destinations.sql.statements import RANK_COLUMN, Statements
 from syncline.connectors.destinations.sql.values import ROW_COLUMN
 from syncline.errors import TerminalError
@@ -120,6 +125,15 @@ class TableDestination(Destination):
     @abstractmethod
     def _stage(self, batch: WriteBatch) -> list[RowFailure]:
         """Load the batch into the staging table; return the rows that could not be staged."""
+
+    def _unique_index_sql(self, table: TableName, column: str) -> str:
+        """A statement adding the unique index keyed modes need, that runs as printed.
+
+        MySQL, SQLite and DuckDB need the index named; the name is the table's and column's.
+        """
+        name = quote(f"{table.name}_{column}_key"[:60], self.dialect)
+        target = quote_table(table, self.dialect)
+        return f"CREATE UNIQUE INDEX {name} ON {target} ({quote(column, self.dialect)})"
 
     def _creates_primary_key(self) -> bool:
         """Whether a table created now gets a primary key on the id field.
@@ -218,8 +232,7 @@ class TableDestination(Destination):
                 raise TerminalError(
                     f"table {table} has no primary key or unique index on "
                     f"{context.id_field!r}, which {context.mode.value} mode needs to match "
-                    f"rows; add one, e.g. CREATE UNIQUE INDEX ON {table} "
-                    f"({context.id_field})",
+                    f"rows; add one, e.g. {self._unique_index_sql(table, context.id_field)}",
                     connector=self.type_name,
                     code="OBJECT_KEY_MISSING",
                 )

@@ -114,6 +114,11 @@ class SQLiteDestination(TableDestination):
                     return True
         return False
 
+    def _unique_index_sql(self, table: TableName, column: str) -> str:
+        # SQLite qualifies the index, not the table: the index lives in the table's schema.
+        name = _q(f"{table.name}_{column}_key"[:60])
+        return f"CREATE UNIQUE INDEX {_q(table.schema)}.{name} ON {_q(table.name)} ({_q(column)})"
+
     def _describe_rows(self, table: TableName) -> list[tuple[Any, ...]]:
         return self._execute(f"PRAGMA {_q(table.schema)}.table_info({_q(table.name)})")
 
