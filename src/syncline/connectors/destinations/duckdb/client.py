@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from syncline.connectors.destinations.base import (
     FieldSpec,
@@ -152,10 +153,14 @@ class DuckDBDestination(TableDestination):
         self._execute(f"CREATE SCHEMA IF NOT EXISTS {_q(table.schema)}")
         self._execute(f"CREATE TABLE {quote_table(table, 'duckdb')} ({', '.join(columns)})")
 
-    def _stage(self, batch: WriteBatch) -> list[RowFailure]:
+    def _stage(self, batch: WriteBatch, skip: Collection[int]) -> list[RowFailure]:
         records = batch.records
         positions = pa.array(range(records.num_rows), pa.int32())
-        self._conn.register(self.stage_name, records.add_column(0, ROW_COLUMN, positions))
+        staged = records.add_column(0, ROW_COLUMN, positions)
+        if skip:
+            refused = pa.array(sorted(skip), pa.int32())
+            staged = staged.filter(pc.invert(pc.is_in(positions, value_set=refused)))
+        self._conn.register(self.stage_name, staged)
         return []
 
     def _unstage(self) -> None:

@@ -14,6 +14,7 @@ import decimal
 import io
 import json
 import math
+from collections.abc import Collection
 from typing import Any
 
 import pyarrow as pa
@@ -69,12 +70,20 @@ def _plain(column: Any) -> Any:
     return column
 
 
-def csv_for_copy(table: pa.Table, start: int, stop: int, *, positions: bool = True) -> bytes:
+def csv_for_copy(
+    table: pa.Table,
+    start: int,
+    stop: int,
+    *,
+    positions: bool = True,
+    skip: Collection[int] = (),
+) -> bytes:
     """Rows ``[start, stop)`` as PostgreSQL CSV, the row position as the first column.
 
     Every present value is quoted and NULL is an unquoted empty field, which is how
     PostgreSQL's CSV format tells NULL from the empty string. Without ``positions`` the
-    rows hold only the table's columns, for a COPY straight into the target.
+    rows hold only the table's columns, for a COPY straight into the target. Rows whose
+    positions are in ``skip`` are left out.
     """
     part = table.slice(start, stop - start)
     columns: list[Any] = [pa.array(range(start, stop), pa.int32())] if positions else []
@@ -104,9 +113,13 @@ def csv_for_copy(table: pa.Table, start: int, stop: int, *, positions: bool = Tr
         columns.append(column)
 
     names = [ROW_COLUMN, *part.column_names] if positions else part.column_names
+    rows = pa.table(columns, names=names)
+    if skip:
+        row_numbers = pa.array(range(start, stop), pa.int64())
+        rows = rows.filter(pc.invert(pc.is_in(row_numbers, pa.array(sorted(skip), pa.int64()))))
     out = io.BytesIO()
     options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
-    pacsv.write_csv(pa.table(columns, names=names), out, options)
+    pacsv.write_csv(rows, out, options)
     return out.getvalue()
 
 

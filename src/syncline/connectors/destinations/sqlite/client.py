@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -128,7 +128,11 @@ class SQLiteDestination(TableDestination):
             columns.append(f"PRIMARY KEY ({_q(id_field)})")
         self._execute(f"CREATE TABLE {quote_table(table, 'sqlite')} ({', '.join(columns)})")
 
-    def _stage(self, batch: WriteBatch) -> list[RowFailure]:
+    def _refuse(self, batch: WriteBatch) -> dict[int, str]:
+        # Column types are only affinities here: no precision or scale rounds a value.
+        return {}
+
+    def _stage(self, batch: WriteBatch, skip: Collection[int]) -> list[RowFailure]:
         # Untyped staging columns keep each value's storage class; the target column's
         # affinity applies when the set-based statement copies it over.
         assert self._conn is not None
@@ -140,10 +144,11 @@ class SQLiteDestination(TableDestination):
         )
         records, refused = refuse_unbindable(batch.records, "a SQLite table")
         rows = python_rows(records, "sqlite")
+        left_out = refused.keys() | skip
         marks = ", ".join("?" * len(names))
         self._conn.executemany(
             f"INSERT INTO temp.{self.stage_name} ({', '.join(map(_q, names))}) VALUES ({marks})",
-            [row for row in rows if row[0] not in refused] if refused else rows,
+            [row for row in rows if row[0] not in left_out] if left_out else rows,
         )
         return [RowFailure(i, reason, retryable=False) for i, reason in refused.items()]
 
