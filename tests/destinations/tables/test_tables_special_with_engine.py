@@ -127,6 +127,44 @@ def test_special_values_never_fail_the_run_and_numeric_noise_is_no_change(
     assert result.progress.planned.changed == 0
 
 
+def test_dates_before_the_common_era_are_stored_exactly_or_rejected_with_a_reason(
+    backend: Backend, model_db: str, table: str, tmp_path: Path
+) -> None:
+    source = f"bc_{table}"
+    _sql(
+        model_db,
+        f"CREATE TABLE {source} (id int PRIMARY KEY, d date, t timestamp, tz timestamptz)",
+        f"INSERT INTO {source} VALUES "
+        "(1, '2024-01-01', '2024-01-01 10:00', '2024-01-01 10:00+00'), "
+        "(2, '0100-01-01 BC', '0100-01-01 12:30:00.5 BC', '0001-12-31 23:59:59 BC'), "
+        "(3, '4713-01-01 BC', '4713-01-01 00:00:00 BC', '4713-01-01 00:00:00+00 BC')",
+    )
+    query = f"SELECT id, d, t, tz FROM {source}"
+
+    result, reporter = _run(backend, model_db, query, table, tmp_path, 1)
+
+    assert result.error is None
+    rejected = {row.key: row.reason for row in reporter.rejected_rows}
+    if backend.kind in ("mysql", "sqlite"):
+        assert sorted(rejected) == ["2", "3"]
+        assert all("outside the years 1-9999" in reason for reason in rejected.values())
+        return
+    assert result.status is RunStatus.SUCCESS, rejected
+    if backend.kind == "postgres":
+        rows = backend.sql(f"SELECT id, d::text, t::text, tz::text FROM {table} ORDER BY id")
+        assert rows[1:] == [
+            (2, "0100-01-01 BC", "0100-01-01 12:30:00.5 BC", "0001-12-31 23:59:59+00 BC"),
+            (3, "4713-01-01 BC", "4713-01-01 00:00:00 BC", "4713-01-01 00:00:00+00 BC"),
+        ]
+    else:
+        assert backend.sql(f"SELECT count(*) FROM {table} WHERE year(d) < 0") == [(2,)]
+
+    # Stored as they came, so the next run finds nothing to change.
+    result, reporter = _run(backend, model_db, query, table, tmp_path, 2)
+    assert result.status is RunStatus.SUCCESS
+    assert result.progress.planned.changed == 0
+
+
 def test_a_value_with_more_digits_than_the_column_holds_is_rejected_and_retried(
     backend: Backend, model_db: str, table: str, tmp_path: Path
 ) -> None:

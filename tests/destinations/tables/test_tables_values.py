@@ -189,6 +189,40 @@ def test_tiny_and_zero_decimals_are_stored_positionally_with_the_scale(
         ]
 
 
+def test_dates_before_the_common_era_are_stored_or_refused_naming_the_field(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    day = 86_400_000_000
+    # 0100-01-01 BC, 4714-11-24 BC (PostgreSQL's first day) and the day before it.
+    days = [-755_687, -2_440_588, -2_440_589]
+    destination = open_destination({"id": pa.int64(), "d": pa.date32(), "t": pa.timestamp("us")})
+    records = pa.table(
+        {
+            "id": [1, 2, 3],
+            "d": pa.array(days, pa.date32()),
+            "t": pa.array([n * day + 500_000 for n in days], pa.timestamp("us")),
+        }
+    )
+
+    result = destination.write_batch(WriteBatch(WriteAction.UPSERT, records, ["1", "2", "3"]))
+
+    reasons = {f.index: f.reason for f in result.failures}
+    if backend.kind == "postgres":
+        assert sorted(reasons) == [2]
+        assert "field 'd'" in reasons[2]
+        assert "4714-11-24 BC" in reasons[2]
+        assert backend.sql(f"SELECT d::text, t::text FROM {table} ORDER BY id") == [
+            ("0100-01-01 BC", "0100-01-01 00:00:00.5 BC"),
+            ("4714-11-24 BC", "4714-11-24 00:00:00.5 BC"),
+        ]
+    elif backend.kind == "duckdb":
+        assert reasons == {}
+        assert backend.sql(f"SELECT count(*) FROM {table}") == [(3,)]
+    else:
+        assert sorted(reasons) == [0, 1, 2]
+        assert all("field 'd'" in r and "1-9999" in r for r in reasons.values())
+
+
 def test_a_decimal_the_column_cannot_hold_exactly_is_refused_naming_the_column(
     backend: Backend, table: str, open_destination: OpenDestination
 ) -> None:

@@ -23,6 +23,7 @@ from syncline.connectors.destinations.base import (
     WriteBatch,
     WriteContext,
 )
+from syncline.connectors.destinations.postgres.calendar import refuse_out_of_range
 from syncline.connectors.destinations.postgres.config import PostgresDestinationConfig
 from syncline.connectors.destinations.postgres.errors import map_error
 from syncline.connectors.destinations.sql.bisect import isolate_failures
@@ -290,6 +291,10 @@ class PostgresDestination(TableDestination):
             if not self._refuse(batch) and self._copied(batch):
                 return []
         return super()._write(batch)
+
+    def _refuse(self, batch: WriteBatch) -> dict[int, str]:
+        refused = refuse_out_of_range(batch.records, self._columns, str(self._table))
+        return {**super()._refuse(batch), **refused}
 
     def _copied(self, batch: WriteBatch) -> bool:
         """COPY ``batch`` straight into the target; False, having written nothing, if refused."""

@@ -24,6 +24,12 @@ import pyarrow.types as pat
 
 from syncline.connectors.destinations.decimals import decimal_text
 from syncline.connectors.destinations.sql.durations import duration_text
+from syncline.connectors.destinations.sql.eras import (
+    END_DAY,
+    FIRST_DAY,
+    days_outside,
+    postgres_calendar_text,
+)
 from syncline.connectors.destinations.sql.types import is_nested
 from syncline.connectors.sources.infinity import infinite, infinity_text, without_infinity
 
@@ -81,9 +87,10 @@ def csv_for_copy(
     """Rows ``[start, stop)`` as PostgreSQL CSV, the row position as the first column.
 
     Every present value is quoted and NULL is an unquoted empty field, which is how
-    PostgreSQL's CSV format tells NULL from the empty string. Without ``positions`` the
-    rows hold only the table's columns, for a COPY straight into the target. Rows whose
-    positions are in ``skip`` are left out.
+    PostgreSQL's CSV format tells NULL from the empty string. Years before 1 are written
+    ``BC``, as PostgreSQL reads them. Without ``positions`` the rows hold only the table's
+    columns, for a COPY straight into the target. Rows whose positions are in ``skip``
+    are left out.
     """
     part = table.slice(start, stop - start)
     columns: list[Any] = [pa.array(range(start, stop), pa.int32())] if positions else []
@@ -96,7 +103,7 @@ def csv_for_copy(
             column = without_infinity(column, infinities)
         if pat.is_timestamp(column.type) and column.type.tz is not None:
             # The session time zone is UTC, so a zone-less text is read as a UTC instant.
-            column = _utc_wall_time(column)
+            column = postgres_calendar_text(_utc_wall_time(column))
         elif pat.is_duration(column.type):
             micros = pc.cast(_microseconds(column), pa.string())
             column = pc.binary_join_element_wise(micros, " microseconds", "")
@@ -108,6 +115,8 @@ def csv_for_copy(
             column = pa.array(
                 [None if v is None else "\\x" + v.hex() for v in column.to_pylist()], pa.string()
             )
+        elif pat.is_date32(column.type) or pat.is_timestamp(column.type):
+            column = postgres_calendar_text(column)
         if infinities is not None:
             column = pc.if_else(infinities, words, pc.cast(column, pa.string()))
         columns.append(column)
@@ -121,31 +130,6 @@ def csv_for_copy(
     options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
     pacsv.write_csv(rows, out, options)
     return out.getvalue()
-
-
-_FIRST_DAY = -719_162
-"""0001-01-01 in days since 1970-01-01: the first day Python (and so the driver) holds."""
-_LAST_DAY = 2_932_896
-"""9999-12-31 in days since 1970-01-01: the last day Python holds."""
-_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
-
-
-def _out_of_range(column: Any) -> Any:
-    """A mask of the dates and timestamps outside years 1-9999, or None when none is."""
-    kind = column.type
-    if pat.is_date32(kind):
-        days, per_day = column.view(pa.int32()), 1
-    elif pat.is_timestamp(kind) and kind.unit != "ns":
-        days, per_day = column.view(pa.int64()), _DAY[kind.unit]
-    else:
-        return None
-    low, high = _FIRST_DAY * per_day, (_LAST_DAY + 1) * per_day
-    extremes = pc.min_max(days)
-    least, most = extremes["min"].as_py(), extremes["max"].as_py()
-    if least is None or (least >= low and most < high):
-        return None
-    outside = pc.or_(pc.less(days, low), pc.greater_equal(days, high))
-    return pc.fill_null(outside, False)
 
 
 def refuse_unbindable(table: pa.Table, where: str) -> tuple[pa.Table, dict[int, str]]:
@@ -170,7 +154,7 @@ def refuse_unbindable(table: pa.Table, where: str) -> tuple[pa.Table, dict[int, 
             column = without_infinity(column, infinities)
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
-        outside = _out_of_range(column)
+        outside = days_outside(column, FIRST_DAY, END_DAY)
         if outside is not None:
             for row in pc.indices_nonzero(outside).to_pylist():
                 reasons.setdefault(
