@@ -126,8 +126,14 @@ def test_non_finite_floats_are_kept_or_rejected_never_changed(
 
     rows = dict(backend.sql(f"SELECT id, ratio FROM {table}"))
     if backend.kind == "mysql":
-        # MySQL cannot store NaN or infinity: those rows are rejected, not nulled.
+        # MySQL cannot store NaN or infinity: those rows are rejected, not nulled, with a
+        # reason naming the field and the fix (not the staging table's column).
         assert [f.index for f in result.failures] == [1, 2, 3]
+        reasons = [f.reason for f in result.failures]
+        assert "field 'ratio' holds NaN" in reasons[0]
+        assert "field 'ratio' holds Infinity" in reasons[1]
+        assert "field 'ratio' holds -Infinity" in reasons[2]
+        assert all("turn it into NULL" in r and "_syncline" not in r for r in reasons)
         assert rows == {1: 1.5}
         return
     assert result.failures == []

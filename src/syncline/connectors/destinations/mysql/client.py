@@ -22,7 +22,12 @@ from syncline.connectors.destinations.sql.bisect import isolate_failures
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.types import column_type
-from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows, refuse_unbindable
+from syncline.connectors.destinations.sql.values import (
+    ROW_COLUMN,
+    python_rows,
+    refuse_non_finite,
+    refuse_unbindable,
+)
 from syncline.errors import TerminalError
 
 logger = logging.getLogger(__name__)
@@ -200,8 +205,9 @@ class MySQLDestination(TableDestination):
         # time of a batch (20-35k rows/s here); building the VALUES text column-wise in
         # Arrow would roughly double that, once its escaping is proven safe.
         records, unbindable = refuse_unbindable(batch.records, "a MySQL table")
+        records, non_finite = refuse_non_finite(records, "a MySQL table")
         # Rows not to be written are never staged; each keeps its first reason.
-        refused = {**self._padded_ids(batch), **unbindable}
+        refused = {**self._padded_ids(batch), **non_finite, **unbindable}
         left_out = refused.keys() | skip
         rows = [row for row in python_rows(records, "mysql") if row[0] not in left_out]
         targets = ", ".join(_q(n) for n in [ROW_COLUMN, *names])

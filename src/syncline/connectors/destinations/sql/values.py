@@ -169,13 +169,48 @@ def refuse_unbindable(table: pa.Table, where: str) -> tuple[pa.Table, dict[int, 
     return pa.table(columns, schema=table.schema), reasons
 
 
+def refuse_non_finite(table: pa.Table, where: str) -> tuple[pa.Table, dict[int, str]]:
+    """The rows holding a NaN or infinite float, which ``where`` (e.g. "a MySQL table")
+    cannot store.
+
+    Returns ``table`` with those values made NULL (so the other rows can be bound) and
+    the reason for each such row, by position; the caller must not write those rows.
+    """
+    reasons: dict[int, str] = {}
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pat.is_floating(column.type):
+            odd = pc.invert(pc.fill_null(pc.is_finite(column), True))
+            if pc.any(odd).as_py():
+                for row in pc.indices_nonzero(odd).to_pylist():
+                    reasons.setdefault(
+                        row,
+                        f"field {name!r} holds {float_word(column[row].as_py())}, which "
+                        f"{where} cannot store; turn it into NULL or a number in the "
+                        "model's SQL",
+                    )
+                column = pc.if_else(odd, pa.scalar(None, column.type), column)
+        columns.append(column)
+    if not reasons:
+        return table, reasons
+    return pa.table(columns, schema=table.schema), reasons
+
+
+def float_word(value: float) -> str:
+    """The name of a non-finite float: ``NaN``, ``Infinity`` or ``-Infinity``."""
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
 def python_rows(table: pa.Table, dialect: str) -> list[tuple[Any, ...]]:
     """Every row as a tuple led by its position, with values the ``dialect``'s driver binds.
 
     MySQL gets UTC wall times for instants (its DATETIME has no zone). SQLite gets
     timestamps, dates, times and decimals as text, so that no affinity rounds them.
     Both get calendar intervals as ISO 8601 text. Infinite dates and timestamps must
-    have been taken out (:func:`refuse_unbindable`).
+    have been taken out (:func:`refuse_unbindable`), and for MySQL non-finite floats
+    too (:func:`refuse_non_finite`).
     """
     columns: list[list[Any]] = [list(range(table.num_rows))]
 
@@ -200,10 +235,6 @@ def _microseconds(column: Any) -> Any:
 
 def _mysql_value(column: Any) -> Any:
     kind = column.type
-    if pat.is_floating(kind) and not pc.all(pc.is_finite(column).fill_null(True)).as_py():
-        # MySQL has no NaN or infinity, and the driver would write them as bare words
-        # that fail the whole statement; as text they are refused per row instead.
-        return pc.cast(column, pa.string())
     if pat.is_timestamp(kind) and kind.tz is not None:
         return _utc_wall_time(column)
     if pat.is_timestamp(kind) and kind.unit == "ns":
