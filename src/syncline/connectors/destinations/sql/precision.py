@@ -77,33 +77,32 @@ def refuse_inexact(
 def _problems(values: Any, target: DecimalColumn, *, keeps_nan: bool) -> list[tuple[Any, str]]:
     """Masks of the values ``target`` cannot hold, each with the kind of problem."""
     kind = values.type
+    if pat.is_integer(kind):
+        # As decimals (every integer type fits 20 digits), compared without overflow.
+        values = pc.cast(values, pa.decimal128(20, 0))
+        kind = values.type
     if pat.is_decimal(kind):
         problems = []
+        # PostgreSQL allows a scale above the precision (numeric(2, 4)): left to it.
+        if kind.precision - kind.scale > target.whole_digits >= 0:
+            limit = decimal.Decimal(10) ** target.whole_digits
+            bound = pa.scalar(limit, pa.decimal256(min(76, target.whole_digits + 1), 0))
+            problems.append((pc.greater_equal(pc.abs(values), bound), "precision"))
         if kind.scale > target.scale:
             # One digit wider first, so rounding 9.999 up to 10.00 cannot overflow.
             wide = pc.cast(values, pa.decimal256(min(76, kind.precision + 1), kind.scale))
             rounded = pc.round(wide, target.scale)
             problems.append((pc.not_equal(rounded, wide), "scale"))
-        if kind.precision - kind.scale > target.whole_digits:
-            limit = decimal.Decimal(10) ** target.whole_digits
-            bound = pa.scalar(limit, pa.decimal256(min(76, target.whole_digits + 1), 0))
-            problems.append((pc.greater_equal(pc.abs(values), bound), "precision"))
         return problems
-    if pat.is_integer(kind):
-        if target.whole_digits >= 18:
-            return []
-        limit = 10**target.whole_digits
-        too_big = pc.or_(pc.greater_equal(values, limit), pc.less_equal(values, -limit))
-        return [(too_big, "precision")]
     if pat.is_floating(kind):
         finite = pc.is_finite(values)
+        fits = pc.and_(finite, pc.less(pc.abs(values), 10.0**target.whole_digits))
+        # Only values that fit are rounded: rounding a huge float overflows in Arrow.
+        held = pc.if_else(fits, values, pa.scalar(0.0, kind))
         problems = [
             (pc.and_(pc.is_inf(values), pc.is_valid(values)), "infinity"),
-            (pc.and_(finite, pc.not_equal(pc.round(values, target.scale), values)), "scale"),
-            (
-                pc.and_(finite, pc.greater_equal(pc.abs(values), 10.0**target.whole_digits)),
-                "precision",
-            ),
+            (pc.and_(finite, pc.invert(fits)), "precision"),
+            (pc.and_(fits, pc.not_equal(pc.round(held, target.scale), held)), "scale"),
         ]
         if not keeps_nan:
             problems.append((pc.is_nan(values), "nan"))
