@@ -51,12 +51,23 @@ def test_values_the_column_cannot_hold_exactly_are_refused(
     assert all(f"column 'amt' ({column_type}) of table s.t" in r for r in reasons.values())
 
 
-def test_nan_is_refused_only_where_the_column_cannot_hold_it() -> None:
-    records = pa.table({"amt": pa.array([math.nan, 1.5], pa.float64())})
+@pytest.mark.parametrize(
+    "values",
+    [
+        pa.array([math.nan, 1.5, math.inf], pa.float64()),
+        pa.array(["NaN", "1.5", " -Infinity"], pa.string()),
+    ],
+)
+def test_nan_is_refused_only_where_the_column_cannot_hold_it_and_infinity_always(
+    values: pa.Array,
+) -> None:
+    records = pa.table({"amt": values})
 
-    assert refuse_inexact(records, {"amt": "numeric(10,2)"}, "t", keeps_nan=True) == {}
+    kept = refuse_inexact(records, {"amt": "numeric(10,2)"}, "t", keeps_nan=True)
+    assert list(kept) == [2]
+    assert "holds Infinity" in kept[2]
     reasons = refuse_inexact(records, {"amt": "DECIMAL(10,2)"}, "t", keeps_nan=False)
-    assert list(reasons) == [0]
+    assert sorted(reasons) == [0, 2]
     assert "holds NaN" in reasons[0]
 
 

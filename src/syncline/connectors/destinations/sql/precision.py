@@ -27,6 +27,11 @@ _DECIMAL_TEXT = r"^\s*[+-]?0*(?P<whole>\d*)(?:\.(?P<part>\d*?)0*)?\s*$"
 """Plain decimal text: its integer digits (without leading zeros) and fractional digits
 (without trailing zeros). Other text is left to the database to judge."""
 
+_INFINITY_WORDS = pa.array(
+    [f"{sign}{word}" for sign in ("", "+", "-") for word in ("inf", "infinity")], pa.string()
+)
+"""Decimal text of infinity, lowercased, as PostgreSQL reads it."""
+
 
 @dataclass(frozen=True)
 class DecimalColumn:
@@ -111,10 +116,15 @@ def _problems(values: Any, target: DecimalColumn, *, keeps_nan: bool) -> list[tu
         digits = pc.extract_regex(values, _DECIMAL_TEXT)
         whole = pc.utf8_length(pc.struct_field(digits, "whole"))
         part = pc.utf8_length(pc.struct_field(digits, "part"))
-        return [
-            (pc.greater(part, target.scale), "scale"),
+        word = pc.utf8_lower(pc.utf8_trim_whitespace(values))
+        problems = [
+            (pc.is_in(word, value_set=_INFINITY_WORDS), "infinity"),
             (pc.greater(whole, target.whole_digits), "precision"),
+            (pc.greater(part, target.scale), "scale"),
         ]
+        if not keeps_nan:
+            problems.append((pc.equal(word, "nan"), "nan"))
+        return problems
     return []
 
 
