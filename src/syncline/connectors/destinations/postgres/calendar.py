@@ -8,6 +8,7 @@ and the server's own refusal ("date out of range") names neither the field nor t
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.types as pat
 
 from syncline.connectors.destinations.sql.eras import days_outside
@@ -46,6 +47,6 @@ def refuse_out_of_range(records: pa.Table, columns: dict[str, str], table: str) 
             f"column {name!r} ({columns[name]}) of table {table} cannot store; turn it "
             "into NULL or a day in range in the model's SQL"
         )
-        for row in outside.to_numpy(zero_copy_only=False).nonzero()[0].tolist():
+        for row in pc.indices_nonzero(outside).to_pylist():
             reasons.setdefault(row, reason)
     return reasons
