@@ -78,3 +78,24 @@ def test_credential_errors_name_the_settings_to_check() -> None:
     assert isinstance(mapped, TerminalError)
     assert "user, password and database" in str(mapped)
     assert "h:1/d" in str(mapped)
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        (
+            "Incorrect date value: 'x' for column `db`.`_syncline_stage`.`d` at row 1",
+            "Incorrect date value: 'x' for column `d`",
+        ),
+        (
+            "CONSTRAINT `_syncline_stage.doc` failed for `db`.`_syncline_stage`",
+            "CONSTRAINT `doc` failed",
+        ),
+        ("Data truncated for column 'n' at row 3", "Data truncated for column 'n'"),
+    ],
+)
+def test_mysql_row_reasons_name_the_column_not_the_staging_table(message: str, reason: str) -> None:
+    mapped = mysql_map(pymysql.err.DataError(1292, message), "h:1/d")
+
+    assert isinstance(mapped, RowDataError)
+    assert mapped.reason == reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,3 +125,83 @@ def test_special_values_never_fail_the_run_and_numeric_noise_is_no_change(
     result, reporter = _run(backend, model_db, query, table, tmp_path, 2)
     assert result.error is None
     assert result.progress.planned.changed == 0
+
+
+def test_dates_before_the_common_era_are_stored_exactly_or_rejected_with_a_reason(
+    backend: Backend, model_db: str, table: str, tmp_path: Path
+) -> None:
+    source = f"bc_{table}"
+    _sql(
+        model_db,
+        f"CREATE TABLE {source} (id int PRIMARY KEY, d date, t timestamp, tz timestamptz)",
+        f"INSERT INTO {source} VALUES "
+        "(1, '2024-01-01', '2024-01-01 10:00', '2024-01-01 10:00+00'), "
+        "(2, '0100-01-01 BC', '0100-01-01 12:30:00.5 BC', '0001-12-31 23:59:59 BC'), "
+        "(3, '4713-01-01 BC', '4713-01-01 00:00:00 BC', '4713-01-01 00:00:00+00 BC')",
+    )
+    query = f"SELECT id, d, t, tz FROM {source}"
+
+    result, reporter = _run(backend, model_db, query, table, tmp_path, 1)
+
+    assert result.error is None
+    rejected = {row.key: row.reason for row in reporter.rejected_rows}
+    if backend.kind in ("mysql", "sqlite"):
+        assert sorted(rejected) == ["2", "3"]
+        assert all("outside the years 1-9999" in reason for reason in rejected.values())
+        return
+    assert result.status is RunStatus.SUCCESS, rejected
+    if backend.kind == "postgres":
+        rows = backend.sql(f"SELECT id, d::text, t::text, tz::text FROM {table} ORDER BY id")
+        assert rows[1:] == [
+            (2, "0100-01-01 BC", "0100-01-01 12:30:00.5 BC", "0001-12-31 23:59:59+00 BC"),
+            (3, "4713-01-01 BC", "4713-01-01 00:00:00 BC", "4713-01-01 00:00:00+00 BC"),
+        ]
+    else:
+        assert backend.sql(f"SELECT count(*) FROM {table} WHERE year(d) < 0") == [(2,)]
+
+    # Stored as they came, so the next run finds nothing to change.
+    result, reporter = _run(backend, model_db, query, table, tmp_path, 2)
+    assert result.status is RunStatus.SUCCESS
+    assert result.progress.planned.changed == 0
+
+
+def test_a_value_with_more_digits_than_the_column_holds_is_rejected_and_retried(
+    backend: Backend, model_db: str, table: str, tmp_path: Path
+) -> None:
+    source = f"wide_{table}"
+    _sql(
+        model_db,
+        f"CREATE TABLE {source} (id int PRIMARY KEY, amt numeric(10,2))",
+        f"INSERT INTO {source} VALUES (1, 1.50), (2, 7.25)",
+    )
+    query = f"SELECT id, amt FROM {source}"
+    result, _ = _run(backend, model_db, query, table, tmp_path, 1)
+    assert result.status is RunStatus.SUCCESS, result.error
+
+    _sql(
+        model_db,
+        f"ALTER TABLE {source} ALTER COLUMN amt TYPE numeric(10,4)",
+        f"UPDATE {source} SET amt = 1.2345 WHERE id = 1",
+        f"UPDATE {source} SET amt = 8.5 WHERE id = 2",
+    )
+    result, reporter = _run(backend, model_db, query, table, tmp_path, 2)
+
+    assert result.error is None
+    stored = dict(backend.sql(f"SELECT id, amt FROM {table}"))
+    if backend.kind == "sqlite":
+        # SQLite keeps decimals as text of any length: nothing to round.
+        assert result.status is RunStatus.SUCCESS
+        assert stored[1] == "1.2345"
+        return
+    rejected = {row.key: row.reason for row in reporter.rejected_rows}
+    assert sorted(rejected) == ["1"]
+    assert "'amt'" in rejected["1"]
+    assert "(10,2)" in rejected["1"].replace(" ", "")
+    assert "widen" in rejected["1"]
+    assert backend.decode("decimal", stored[1]) == decimal.Decimal("1.50")
+    assert backend.decode("decimal", stored[2]) == decimal.Decimal("8.50")
+
+    # Never counted as delivered: the next run sends the row again, and rejects it again.
+    result, reporter = _run(backend, model_db, query, table, tmp_path, 3)
+    assert result.progress.planned.changed == 1
+    assert [row.key for row in reporter.rejected_rows] == ["1"]

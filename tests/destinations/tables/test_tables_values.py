@@ -126,8 +126,14 @@ def test_non_finite_floats_are_kept_or_rejected_never_changed(
 
     rows = dict(backend.sql(f"SELECT id, ratio FROM {table}"))
     if backend.kind == "mysql":
-        # MySQL cannot store NaN or infinity: those rows are rejected, not nulled.
+        # MySQL cannot store NaN or infinity: those rows are rejected, not nulled, with a
+        # reason naming the field and the fix (not the staging table's column).
         assert [f.index for f in result.failures] == [1, 2, 3]
+        reasons = [f.reason for f in result.failures]
+        assert "field 'ratio' holds NaN" in reasons[0]
+        assert "field 'ratio' holds Infinity" in reasons[1]
+        assert "field 'ratio' holds -Infinity" in reasons[2]
+        assert all("turn it into NULL" in r and "_syncline" not in r for r in reasons)
         assert rows == {1: 1.5}
         return
     assert result.failures == []
@@ -187,3 +193,107 @@ def test_tiny_and_zero_decimals_are_stored_positionally_with_the_scale(
             ("-0.000000000000000001", '["-0.000000000000000001"]'),
             (zeros, f'["{zeros}"]'),
         ]
+
+
+def test_dates_before_the_common_era_are_stored_or_refused_naming_the_field(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    day = 86_400_000_000
+    # 0100-01-01 BC, 4714-11-24 BC (PostgreSQL's first day) and the day before it.
+    days = [-755_687, -2_440_588, -2_440_589]
+    destination = open_destination({"id": pa.int64(), "d": pa.date32(), "t": pa.timestamp("us")})
+    records = pa.table(
+        {
+            "id": [1, 2, 3],
+            "d": pa.array(days, pa.date32()),
+            "t": pa.array([n * day + 500_000 for n in days], pa.timestamp("us")),
+        }
+    )
+
+    result = destination.write_batch(WriteBatch(WriteAction.UPSERT, records, ["1", "2", "3"]))
+
+    reasons = {f.index: f.reason for f in result.failures}
+    if backend.kind == "postgres":
+        assert sorted(reasons) == [2]
+        assert "field 'd'" in reasons[2]
+        assert "4714-11-24 BC" in reasons[2]
+        assert backend.sql(f"SELECT d::text, t::text FROM {table} ORDER BY id") == [
+            ("0100-01-01 BC", "0100-01-01 00:00:00.5 BC"),
+            ("4714-11-24 BC", "4714-11-24 00:00:00.5 BC"),
+        ]
+    elif backend.kind == "duckdb":
+        assert reasons == {}
+        assert backend.sql(f"SELECT count(*) FROM {table}") == [(3,)]
+    else:
+        assert sorted(reasons) == [0, 1, 2]
+        assert all("field 'd'" in r and "1-9999" in r for r in reasons.values())
+
+
+def test_a_decimal_the_column_cannot_hold_exactly_is_refused_naming_the_column(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    backend.sql(
+        f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, amt DECIMAL(10,2), "
+        "txt DECIMAL(10,2), num DECIMAL(10,2), f DECIMAL(10,2))"
+    )
+    fields = {
+        "id": pa.int64(),
+        "amt": pa.decimal128(20, 4),
+        "txt": pa.string(),
+        "num": pa.int64(),
+        "f": pa.float64(),
+    }
+    destination = open_destination(fields, create=False)
+    # Row 0 fits; rows 1-4 each have one value the column would round or overflow.
+    amounts = ["1.5000", "1.2345", "99999999.99", "1", "-12345678.9900"]
+    records = pa.table(
+        {
+            "id": [1, 2, 3, 4, 5],
+            "amt": pa.array([decimal.Decimal(a) for a in amounts], pa.decimal128(20, 4)),
+            "txt": ["-0012.3400", "1", "1.001", "1", "1"],
+            "num": [99_999_999, 1, 1, 123_456_789, 1],
+            "f": [2.25, 1.0, 1.0, 1.0, 0.125],
+        }
+    )
+
+    result = destination.write_batch(
+        WriteBatch(WriteAction.UPSERT, records, ["1", "2", "3", "4", "5"])
+    )
+
+    reasons = {f.index: f.reason for f in result.failures}
+    if backend.kind == "sqlite":
+        # SQLite columns have no precision or scale: nothing is rounded or refused.
+        assert reasons == {}
+        return
+    assert sorted(reasons) == [1, 2, 3, 4]
+    assert "'amt'" in reasons[1]
+    assert "scale" in reasons[1]
+    assert "widen" in reasons[1]
+    assert "'txt'" in reasons[2]
+    assert "'num'" in reasons[3]
+    assert "'f'" in reasons[4]
+    assert all("(10,2)" in r.replace(" ", "") for r in reasons.values())
+    rows = backend.sql(f"SELECT amt, txt, num, f FROM {table}")
+    assert [tuple(backend.decode("decimal", v) for v in row) for row in rows] == [
+        tuple(decimal.Decimal(v) for v in ("1.50", "-12.34", "99999999.00", "2.25"))
+    ]
+
+
+def test_non_finite_floats_into_a_decimal_column_are_kept_where_it_can_or_refused(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    backend.sql(f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, amt DECIMAL(10,2))")
+    destination = open_destination({"id": pa.int64(), "amt": pa.float64()}, create=False)
+    records = pa.table({"id": [1, 2, 3], "amt": [1.5, math.nan, math.inf]})
+
+    result = destination.write_batch(WriteBatch(WriteAction.UPSERT, records, ["1", "2", "3"]))
+
+    reasons = {f.index: f.reason for f in result.failures}
+    if backend.kind == "sqlite":
+        assert reasons == {}
+        return
+    # PostgreSQL's numeric holds NaN, but no bounded numeric holds infinity.
+    refused = [2] if backend.kind == "postgres" else [1, 2]
+    assert sorted(reasons) == refused
+    assert all("field 'amt'" in reasons[i] and "_syncline" not in reasons[i] for i in refused)
+    assert "Infinity" in reasons[2]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from syncline.connectors.destinations.base import (
     FieldSpec,
@@ -119,7 +120,21 @@ class DuckDBDestination(TableDestination):
         return {name: kind for name, kind in rows} or None
 
     def _has_unique_key(self, table: TableName, column: str) -> bool:
-        return bool(self._execute(_UNIQUE_SQL, (table.schema, table.name, column)))
+        if self._execute(_UNIQUE_SQL, (table.schema, table.name, column)):
+            return True
+        # A unique index is no constraint in duckdb_constraints(), yet upserts use it: ask
+        # DuckDB whether the column may be an upsert's conflict target (binds, writes nothing).
+        import duckdb
+
+        probe = (
+            f"INSERT INTO {quote_table(table, 'duckdb')} ({_q(column)}) SELECT NULL WHERE false "
+            f"ON CONFLICT ({_q(column)}) DO NOTHING"
+        )
+        try:
+            self._execute(probe)
+        except duckdb.BinderException:
+            return False
+        return True
 
     def _create(self, table: TableName, fields: Sequence[FieldSpec], id_field: str) -> None:
         # DuckDB names the type it gives each Arrow type.
@@ -139,10 +154,14 @@ class DuckDBDestination(TableDestination):
         self._execute(f"CREATE SCHEMA IF NOT EXISTS {_q(table.schema)}")
         self._execute(f"CREATE TABLE {quote_table(table, 'duckdb')} ({', '.join(columns)})")
 
-    def _stage(self, batch: WriteBatch) -> list[RowFailure]:
+    def _stage(self, batch: WriteBatch, skip: Collection[int]) -> list[RowFailure]:
         records = batch.records
         positions = pa.array(range(records.num_rows), pa.int32())
-        self._conn.register(self.stage_name, records.add_column(0, ROW_COLUMN, positions))
+        staged = records.add_column(0, ROW_COLUMN, positions)
+        if skip:
+            refused = pa.array(sorted(skip), pa.int32())
+            staged = staged.filter(pc.invert(pc.is_in(positions, value_set=refused)))
+        self._conn.register(self.stage_name, staged)
         return []
 
     def _unstage(self) -> None:

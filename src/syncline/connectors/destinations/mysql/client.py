@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -22,7 +22,12 @@ from syncline.connectors.destinations.sql.bisect import isolate_failures
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.types import column_type
-from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows, refuse_unbindable
+from syncline.connectors.destinations.sql.values import (
+    ROW_COLUMN,
+    python_rows,
+    refuse_non_finite,
+    refuse_unbindable,
+)
 from syncline.errors import TerminalError
 
 logger = logging.getLogger(__name__)
@@ -201,7 +206,7 @@ class MySQLDestination(TableDestination):
             f"ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={self._binary_collation()}"
         )
 
-    def _stage(self, batch: WriteBatch) -> list[RowFailure]:
+    def _stage(self, batch: WriteBatch, skip: Collection[int]) -> list[RowFailure]:
         # The staging columns take the table's own types (and collations), so a value the
         # table cannot hold fails here, per row, and ids compare exactly as the table does.
         names = batch.records.column_names
@@ -218,8 +223,12 @@ class MySQLDestination(TableDestination):
         # TODO(mysql-destination): PyMySQL escapes every value in Python, about half the
         # time of a batch (20-35k rows/s here); building the VALUES text column-wise in
         # Arrow would roughly double that, once its escaping is proven safe.
-        records, refused = refuse_unbindable(batch.records, "a MySQL table")
-        rows = python_rows(records, "mysql")
+        records, unbindable = refuse_unbindable(batch.records, "a MySQL table")
+        records, non_finite = refuse_non_finite(records, "a MySQL table")
+        # Rows not to be written are never staged; each keeps its first reason.
+        refused = {**self._padded_ids(batch), **non_finite, **unbindable}
+        left_out = refused.keys() | skip
+        rows = [row for row in python_rows(records, "mysql") if row[0] not in left_out]
         targets = ", ".join(_q(n) for n in [ROW_COLUMN, *names])
         marks = ", ".join(["%s"] * (len(names) + 1))
         sql = f"INSERT INTO {self.stage_name} ({targets}) VALUES ({marks})"
@@ -228,18 +237,10 @@ class MySQLDestination(TableDestination):
             with self._atomic():
                 self._guard(lambda: self._insert_many(sql, rows[lo:hi]))
 
-        failures = isolate_failures(0, len(rows), insert)
-
-        # Rows staged but not to be written leave the staging table with their reason.
-        refused = {**self._padded_ids(batch), **refused}
-        for failure in failures:
-            refused.pop(failure.index, None)
-        if refused:
-            marks = ", ".join(["%s"] * len(refused))
-            self._execute(
-                f"DELETE FROM {self.stage_name} WHERE {_q(ROW_COLUMN)} IN ({marks})",
-                list(refused),
-            )
+        failures = [
+            RowFailure(rows[failure.index][0], failure.reason, failure.retryable)
+            for failure in isolate_failures(0, len(rows), insert)
+        ]
         return failures + [RowFailure(i, r, retryable=False) for i, r in refused.items()]
 
     def _padded_ids(self, batch: WriteBatch) -> dict[int, str]:

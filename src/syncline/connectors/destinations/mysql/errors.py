@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from syncline.connectors.destinations.sql.bisect import RowDataError
 from syncline.errors import TerminalError, TransientError
 
@@ -42,6 +44,22 @@ _TRANSIENT_ERRORS = {
 
 _CREDENTIAL_ERRORS = {1044, 1045, 1049, 1698}
 
+_STAGED_WORDS = (
+    (re.compile(r"`[^`]*`\.`_syncline_stage\w*`\.(`[^`]*`)"), r"\1"),
+    (re.compile(r"`_syncline_stage\w*\.([^`]*)`"), r"`\1`"),
+    (re.compile(r" for `[^`]*`\.`_syncline_stage\w*`"), ""),
+    (re.compile(r" at row \d+$"), ""),
+)
+"""What a row's reason says of the staging table the row was refused in, and how to say
+it of the column alone: the table is internal, and its row number (always 1 once the
+batch is bisected) is not the row's."""
+
+
+def _row_reason(message: str) -> str:
+    for pattern, replacement in _STAGED_WORDS:
+        message = pattern.sub(replacement, message)
+    return message
+
 
 def map_error(exc: Exception, where: str) -> Exception | None:
     """The taxonomy error for a PyMySQL error at ``where`` (host, port, database), or None.
@@ -58,7 +76,7 @@ def map_error(exc: Exception, where: str) -> Exception | None:
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
     message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
     if code in _DATA_ERRORS:
-        return RowDataError(message)
+        return RowDataError(_row_reason(message))
 
     text = f"MySQL destination {where}: {message or 'connection closed'}"
     if code in _TRANSIENT_ERRORS or isinstance(exc, pymysql.err.InterfaceError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -23,6 +23,7 @@ from syncline.connectors.destinations.base import (
     WriteBatch,
     WriteContext,
 )
+from syncline.connectors.destinations.postgres.calendar import refuse_out_of_range
 from syncline.connectors.destinations.postgres.config import PostgresDestinationConfig
 from syncline.connectors.destinations.postgres.errors import map_error
 from syncline.connectors.destinations.sql.bisect import isolate_failures
@@ -303,9 +304,14 @@ class PostgresDestination(TableDestination):
 
     def _write(self, batch: WriteBatch) -> list[RowFailure]:
         if self._copy_into_target and batch.action is WriteAction.UPSERT:
-            if self._copied(batch):
+            # A batch with refused rows goes the staged way, which leaves them out.
+            if not self._refuse(batch) and self._copied(batch):
                 return []
         return super()._write(batch)
+
+    def _refuse(self, batch: WriteBatch) -> dict[int, str]:
+        refused = refuse_out_of_range(batch.records, self._columns, str(self._table))
+        return {**super()._refuse(batch), **refused}
 
     def _copied(self, batch: WriteBatch) -> bool:
         """COPY ``batch`` straight into the target; False, having written nothing, if refused."""
@@ -355,7 +361,7 @@ class PostgresDestination(TableDestination):
             self._stages[names] = f"{self.stage_name}_{len(self._stages)}"
         return self._stages[names]
 
-    def _stage(self, batch: WriteBatch) -> list[RowFailure]:
+    def _stage(self, batch: WriteBatch, skip: Collection[int]) -> list[RowFailure]:
         names = batch.records.column_names
         stage = self._stage_table(batch)
         columns = [f"{quote(ROW_COLUMN, 'postgres')} integer"]
@@ -368,7 +374,7 @@ class PostgresDestination(TableDestination):
         copy_sql = f"COPY {stage} ({targets}) FROM STDIN (FORMAT csv)"
 
         def copy(lo: int, hi: int) -> None:
-            data = csv_for_copy(batch.records, lo, hi)
+            data = csv_for_copy(batch.records, lo, hi, skip=skip)
             with self._atomic():
                 self._guard(lambda: self._copy(copy_sql, data))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 
@@ -28,7 +28,13 @@ from syncline.connectors.destinations.base import (
     WriteContext,
 )
 from syncline.connectors.destinations.sql.bisect import RowDataError, isolate_failures
-from syncline.connectors.destinations.sql.identifiers import TableName, parse_table, quote_table
+from syncline.connectors.destinations.sql.identifiers import (
+    TableName,
+    parse_table,
+    quote,
+    quote_table,
+)
+from syncline.connectors.destinations.sql.precision import refuse_inexact
 from syncline.connectors.destinations.sql.statements import RANK_COLUMN, Statements
 from syncline.connectors.destinations.sql.values import ROW_COLUMN
 from syncline.errors import TerminalError
@@ -118,8 +124,30 @@ class TableDestination(Destination):
         """Create ``table`` with a column per field and ``id_field`` as primary key."""
 
     @abstractmethod
-    def _stage(self, batch: WriteBatch) -> list[RowFailure]:
-        """Load the batch into the staging table; return the rows that could not be staged."""
+    def _stage(self, batch: WriteBatch, skip: Collection[int]) -> list[RowFailure]:
+        """Load the batch into the staging table; return the rows that could not be staged.
+
+        Rows whose positions are in ``skip`` were refused already and must not be staged.
+        """
+
+    def _refuse(self, batch: WriteBatch) -> dict[int, str]:
+        """Rows the table cannot hold exactly, by position, with the reason; never staged.
+
+        A bounded numeric column would round a value with more fractional digits than its
+        scale, silently: such rows are refused here, against the described column types.
+        """
+        return refuse_inexact(
+            batch.records, self._columns, str(self._table), keeps_nan=self.dialect == "postgres"
+        )
+
+    def _unique_index_sql(self, table: TableName, column: str) -> str:
+        """A statement adding the unique index keyed modes need, that runs as printed.
+
+        MySQL, SQLite and DuckDB need the index named; the name is the table's and column's.
+        """
+        name = quote(f"{table.name}_{column}_key"[:60], self.dialect)
+        target = quote_table(table, self.dialect)
+        return f"CREATE UNIQUE INDEX {name} ON {target} ({quote(column, self.dialect)})"
 
     def _creates_primary_key(self) -> bool:
         """Whether a table created now gets a primary key on the id field.
@@ -218,8 +246,7 @@ class TableDestination(Destination):
                 raise TerminalError(
                     f"table {table} has no primary key or unique index on "
                     f"{context.id_field!r}, which {context.mode.value} mode needs to match "
-                    f"rows; add one, e.g. CREATE UNIQUE INDEX ON {table} "
-                    f"({context.id_field})",
+                    f"rows; add one, e.g. {self._unique_index_sql(table, context.id_field)}",
                     connector=self.type_name,
                     code="OBJECT_KEY_MISSING",
                 )
@@ -322,9 +349,16 @@ class TableDestination(Destination):
 
     def _write(self, batch: WriteBatch) -> list[RowFailure]:
         statements = self._statements(batch)
+        refused = self._refuse(batch)
         try:
             with self._transaction():
-                failures = self._stage(batch)
+                failures = self._stage(batch, refused)
+                failed = {failure.index for failure in failures}
+                failures += [
+                    RowFailure(i, reason, retryable=False)
+                    for i, reason in refused.items()
+                    if i not in failed
+                ]
                 failures += self._refuse_unmatched(batch, statements)
                 sql = statements.apply(batch.action)
                 if sql is not None:

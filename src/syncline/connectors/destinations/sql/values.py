@@ -14,6 +14,7 @@ import decimal
 import io
 import json
 import math
+from collections.abc import Collection
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +24,12 @@ import pyarrow.types as pat
 
 from syncline.connectors.destinations.decimals import decimal_text
 from syncline.connectors.destinations.sql.durations import duration_text
+from syncline.connectors.destinations.sql.eras import (
+    END_DAY,
+    FIRST_DAY,
+    days_outside,
+    postgres_calendar_text,
+)
 from syncline.connectors.destinations.sql.types import is_nested
 from syncline.connectors.sources.infinity import infinite, infinity_text, without_infinity
 
@@ -69,12 +76,21 @@ def _plain(column: Any) -> Any:
     return column
 
 
-def csv_for_copy(table: pa.Table, start: int, stop: int, *, positions: bool = True) -> bytes:
+def csv_for_copy(
+    table: pa.Table,
+    start: int,
+    stop: int,
+    *,
+    positions: bool = True,
+    skip: Collection[int] = (),
+) -> bytes:
     """Rows ``[start, stop)`` as PostgreSQL CSV, the row position as the first column.
 
     Every present value is quoted and NULL is an unquoted empty field, which is how
-    PostgreSQL's CSV format tells NULL from the empty string. Without ``positions`` the
-    rows hold only the table's columns, for a COPY straight into the target.
+    PostgreSQL's CSV format tells NULL from the empty string. Years before 1 are written
+    ``BC``, as PostgreSQL reads them. Without ``positions`` the rows hold only the table's
+    columns, for a COPY straight into the target. Rows whose positions are in ``skip``
+    are left out.
     """
     part = table.slice(start, stop - start)
     columns: list[Any] = [pa.array(range(start, stop), pa.int32())] if positions else []
@@ -87,7 +103,7 @@ def csv_for_copy(table: pa.Table, start: int, stop: int, *, positions: bool = Tr
             column = without_infinity(column, infinities)
         if pat.is_timestamp(column.type) and column.type.tz is not None:
             # The session time zone is UTC, so a zone-less text is read as a UTC instant.
-            column = _utc_wall_time(column)
+            column = postgres_calendar_text(_utc_wall_time(column))
         elif pat.is_duration(column.type):
             micros = pc.cast(_microseconds(column), pa.string())
             column = pc.binary_join_element_wise(micros, " microseconds", "")
@@ -99,40 +115,21 @@ def csv_for_copy(table: pa.Table, start: int, stop: int, *, positions: bool = Tr
             column = pa.array(
                 [None if v is None else "\\x" + v.hex() for v in column.to_pylist()], pa.string()
             )
+        elif pat.is_date32(column.type) or pat.is_timestamp(column.type):
+            column = postgres_calendar_text(column)
         if infinities is not None:
             column = pc.if_else(infinities, words, pc.cast(column, pa.string()))
         columns.append(column)
 
     names = [ROW_COLUMN, *part.column_names] if positions else part.column_names
+    rows = pa.table(columns, names=names)
+    if skip:
+        row_numbers = pa.array(range(start, stop), pa.int64())
+        rows = rows.filter(pc.invert(pc.is_in(row_numbers, pa.array(sorted(skip), pa.int64()))))
     out = io.BytesIO()
     options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
-    pacsv.write_csv(pa.table(columns, names=names), out, options)
+    pacsv.write_csv(rows, out, options)
     return out.getvalue()
-
-
-_FIRST_DAY = -719_162
-"""0001-01-01 in days since 1970-01-01: the first day Python (and so the driver) holds."""
-_LAST_DAY = 2_932_896
-"""9999-12-31 in days since 1970-01-01: the last day Python holds."""
-_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
-
-
-def _out_of_range(column: Any) -> Any:
-    """A mask of the dates and timestamps outside years 1-9999, or None when none is."""
-    kind = column.type
-    if pat.is_date32(kind):
-        days, per_day = column.view(pa.int32()), 1
-    elif pat.is_timestamp(kind) and kind.unit != "ns":
-        days, per_day = column.view(pa.int64()), _DAY[kind.unit]
-    else:
-        return None
-    low, high = _FIRST_DAY * per_day, (_LAST_DAY + 1) * per_day
-    extremes = pc.min_max(days)
-    least, most = extremes["min"].as_py(), extremes["max"].as_py()
-    if least is None or (least >= low and most < high):
-        return None
-    outside = pc.or_(pc.less(days, low), pc.greater_equal(days, high))
-    return pc.fill_null(outside, False)
 
 
 def refuse_unbindable(table: pa.Table, where: str) -> tuple[pa.Table, dict[int, str]]:
@@ -157,7 +154,7 @@ def refuse_unbindable(table: pa.Table, where: str) -> tuple[pa.Table, dict[int, 
             column = without_infinity(column, infinities)
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
-        outside = _out_of_range(column)
+        outside = days_outside(column, FIRST_DAY, END_DAY)
         if outside is not None:
             for row in pc.indices_nonzero(outside).to_pylist():
                 reasons.setdefault(
@@ -172,13 +169,48 @@ def refuse_unbindable(table: pa.Table, where: str) -> tuple[pa.Table, dict[int, 
     return pa.table(columns, schema=table.schema), reasons
 
 
+def refuse_non_finite(table: pa.Table, where: str) -> tuple[pa.Table, dict[int, str]]:
+    """The rows holding a NaN or infinite float, which ``where`` (e.g. "a MySQL table")
+    cannot store.
+
+    Returns ``table`` with those values made NULL (so the other rows can be bound) and
+    the reason for each such row, by position; the caller must not write those rows.
+    """
+    reasons: dict[int, str] = {}
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pat.is_floating(column.type):
+            odd = pc.invert(pc.fill_null(pc.is_finite(column), True))
+            if pc.any(odd).as_py():
+                for row in pc.indices_nonzero(odd).to_pylist():
+                    reasons.setdefault(
+                        row,
+                        f"field {name!r} holds {float_word(column[row].as_py())}, which "
+                        f"{where} cannot store; turn it into NULL or a number in the "
+                        "model's SQL",
+                    )
+                column = pc.if_else(odd, pa.scalar(None, column.type), column)
+        columns.append(column)
+    if not reasons:
+        return table, reasons
+    return pa.table(columns, schema=table.schema), reasons
+
+
+def float_word(value: float) -> str:
+    """The name of a non-finite float: ``NaN``, ``Infinity`` or ``-Infinity``."""
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
 def python_rows(table: pa.Table, dialect: str) -> list[tuple[Any, ...]]:
     """Every row as a tuple led by its position, with values the ``dialect``'s driver binds.
 
     MySQL gets UTC wall times for instants (its DATETIME has no zone). SQLite gets
     timestamps, dates, times and decimals as text, so that no affinity rounds them.
     Both get calendar intervals as ISO 8601 text. Infinite dates and timestamps must
-    have been taken out (:func:`refuse_unbindable`).
+    have been taken out (:func:`refuse_unbindable`), and for MySQL non-finite floats
+    too (:func:`refuse_non_finite`).
     """
     columns: list[list[Any]] = [list(range(table.num_rows))]
 
@@ -203,10 +235,6 @@ def _microseconds(column: Any) -> Any:
 
 def _mysql_value(column: Any) -> Any:
     kind = column.type
-    if pat.is_floating(kind) and not pc.all(pc.is_finite(column).fill_null(True)).as_py():
-        # MySQL has no NaN or infinity, and the driver would write them as bare words
-        # that fail the whole statement; as text they are refused per row instead.
-        return pc.cast(column, pa.string())
     if pat.is_timestamp(kind) and kind.tz is not None:
         return _utc_wall_time(column)
     if pat.is_timestamp(kind) and kind.unit == "ns":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -115,6 +115,11 @@ class SQLiteDestination(TableDestination):
                     return True
         return False
 
+    def _unique_index_sql(self, table: TableName, column: str) -> str:
+        # SQLite qualifies the index, not the table: the index lives in the table's schema.
+        name = _q(f"{table.name}_{column}_key"[:60])
+        return f"CREATE UNIQUE INDEX {_q(table.schema)}.{name} ON {_q(table.name)} ({_q(column)})"
+
     def _describe_rows(self, table: TableName) -> list[tuple[Any, ...]]:
         return self._execute(f"PRAGMA {_q(table.schema)}.table_info({_q(table.name)})")
 
@@ -124,7 +129,11 @@ class SQLiteDestination(TableDestination):
             columns.append(f"PRIMARY KEY ({_q(id_field)})")
         self._execute(f"CREATE TABLE {quote_table(table, 'sqlite')} ({', '.join(columns)})")
 
-    def _stage(self, batch: WriteBatch) -> list[RowFailure]:
+    def _refuse(self, batch: WriteBatch) -> dict[int, str]:
+        # Column types are only affinities here: no precision or scale rounds a value.
+        return {}
+
+    def _stage(self, batch: WriteBatch, skip: Collection[int]) -> list[RowFailure]:
         # Untyped staging columns keep each value's storage class; the target column's
         # affinity applies when the set-based statement copies it over.
         assert self._conn is not None
@@ -136,10 +145,11 @@ class SQLiteDestination(TableDestination):
         )
         records, refused = refuse_unbindable(batch.records, "a SQLite table")
         rows = python_rows(records, "sqlite")
+        left_out = refused.keys() | skip
         marks = ", ".join("?" * len(names))
         self._conn.executemany(
             f"INSERT INTO temp.{self.stage_name} ({', '.join(map(_q, names))}) VALUES ({marks})",
-            [row for row in rows if row[0] not in refused] if refused else rows,
+            [row for row in rows if row[0] not in left_out] if left_out else rows,
         )
         return [RowFailure(i, reason, retryable=False) for i, reason in refused.items()]
 
