@@ -24,6 +24,7 @@ SUITES = {
     "test_in_doubt",
     "test_clear_and_fill",
     "test_resync_resume",
+    "test_lost_object",
     "test_canonical",
     "test_canonical_special",
     "test_mapping",
@@ -37,6 +38,7 @@ POSTGRES_SUITES = {
     "test_checkpoint",
     "test_in_doubt",
     "test_resync_resume",
+    "test_lost_object",
     "test_canonical",
     "test_canonical_special",
 }

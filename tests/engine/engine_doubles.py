@@ -152,6 +152,31 @@ class MemoryDestination(Destination):
         return [key for batch in self.batches for key in batch.keys]
 
 
+class LastingDestination(MemoryDestination):
+    """A memory destination whose records live in one object, as a table or a maintained
+    file holds them: a run creates the object when it is missing, and a test can drop it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.exists = False
+        self.created = 0
+        """How many times a run created the object."""
+
+    def find_object(self, object_name: str, *, sync_id: int) -> bool | None:
+        return self.exists
+
+    def open(self, context: WriteContext) -> None:
+        super().open(context)
+        if not self.exists:
+            self.exists = True
+            self.created += 1
+
+    def drop(self) -> None:
+        """Drop the object and every record in it, out of band."""
+        self.records.clear()
+        self.exists = False
+
+
 @dataclass
 class Reporter:
     """Collects what a run reports; can ask to cancel after some progress calls."""

@@ -486,6 +486,9 @@ def _merge(run: RunRecord, trigger: RunTrigger) -> None:
 def _store_progress(run: RunRecord, progress: RunProgress) -> None:
     run.query_size = progress.query_size
     run.skipped_null_keys = progress.skipped_null_keys
+    # A run that found its destination's object gone resends every row: it shows as the
+    # full resync it became. A trigger's flag is never taken back.
+    run.full_resync = run.full_resync or progress.full_resync
     for kind in ("planned", "successful", "failed"):
         counts = getattr(progress, kind)
         for operation in ("added", "changed", "removed"):

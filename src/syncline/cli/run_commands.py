@@ -204,6 +204,7 @@ def runs(
                 run.dry_run,
                 run.skipped_null_keys or 0,
                 abandoned=is_abandoned(session, run, stale_after),
+                full_resync=run.full_resync,
             )
             for run in found
         ]
@@ -280,8 +281,13 @@ def rows(
     out.print(output.table(f"Rejected rows of sync {sync}", columns, shaped))
 
 
-def _notes(dry_run: bool, skipped_null_keys: int, *, abandoned: bool = False) -> str | None:
+def _notes(
+    dry_run: bool, skipped_null_keys: int, *, abandoned: bool = False, full_resync: bool = False
+) -> str | None:
     notes = ["dry run: nothing written"] if dry_run else []
+    if full_resync:
+        # Asked for, or taken on by a run that found its destination's object gone.
+        notes.append("full resync")
     if abandoned:
         notes.append(ABANDONED_NOTE)
     if skipped_null_keys:

@@ -79,6 +79,9 @@ class RunProgress:
 
     query_size: int | None = None
     skipped_null_keys: int = 0
+    full_resync: bool = False
+    """Whether the run sends every row as a full resync does: asked to, or because it
+    found the destination's object gone (see :meth:`Destination.find_object`)."""
     planned: RowCounts = field(default_factory=RowCounts)
     successful: RowCounts = field(default_factory=RowCounts)
     failed: RowCounts = field(default_factory=RowCounts)

@@ -34,7 +34,7 @@ from syncline.engine.config import SyncConfiguration
 from syncline.engine.delivery import Delivery, RetryPolicy
 from syncline.engine.guards import check_guards
 from syncline.engine.mapping import RecordMapper, check_columns, referenced_columns
-from syncline.engine.planner.base import Planner
+from syncline.engine.planner.base import Planner, PlannerStore
 from syncline.engine.planner.local import IngestStats, LocalPlanner
 from syncline.engine.planner.store import (
     DEFAULT_LOCK_WAIT_SECONDS,
@@ -236,7 +236,14 @@ class _Run:
         self.clearing = job.clear_and_fill
         """Whether the destination object is emptied before the first batch: asked for,
         or left pending by an interrupted clear and fill (see :meth:`_resume_clear`)."""
+        self.object_expected = False
+        """Whether the run plans on the destination's object being there: it looked, and
+        found it (see :meth:`_object_lost`)."""
+        progress.full_resync = job.full_resync
         self._preparing: threading.Thread | None = None
+        self._looked = False
+        """Whether the destination may hold a connection from looking for its object,
+        which :meth:`_deliver` hands to the run's writes and closes after them."""
 
     def execute(self) -> RunStatus:
         self._check_mode()
@@ -260,6 +267,9 @@ class _Run:
             # Whatever ended the run, the destination is closed after its preparation.
             if preparing is not None:
                 preparing.join()
+            if self._looked:
+                # The run ended between looking for the object and writing to it.
+                self.job.destination.close()
 
     def _prepare_destination(self) -> threading.Thread | None:
         """Let the destination load its driver and connect while the model is read.
@@ -283,9 +293,30 @@ class _Run:
         planner = self._open_planner()
         try:
             stats = planner.ingest(batches, schema, columns, salt=self._mapping_signature())
+            if self._object_lost(planner.store) and not planner.keeps_every_row:
+                stats = self._ingest_every_row(planner, schema, columns)
             return self._plan_ingested(planner, mapper, stats)
         finally:
             planner.close()
+
+    def _ingest_every_row(
+        self, planner: LocalPlanner, schema: pa.Schema, columns: list[str]
+    ) -> IngestStats:
+        """Read the model again, keeping every row: the first read kept only the rows
+        that changed, and this run found out after it that it sends them all.
+
+        Only a run whose destination lost its object reads the model twice; looking for
+        the object once the model is read keeps the destination's connection apart from
+        the source's (they may share a DuckDB file) and its preparation off the read.
+        """
+        planner.keep_every_row()
+        reader = iter(self.job.source.read(self.job.model_query))
+        try:
+            return planner.ingest(reader, schema, columns, salt=self._mapping_signature())
+        finally:
+            close = getattr(reader, "close", None)
+            if close is not None:
+                close()
 
     def _plan_in_warehouse(self) -> RunStatus:
         """Plan in the source: the model runs there, only planned rows are read out."""
@@ -309,6 +340,8 @@ class _Run:
             stats = planner.ingest(
                 self.job.model_query, schema, columns, salt=self._mapping_signature()
             )
+            # The warehouse keeps every model row: a run that sends them all plans from it.
+            self._object_lost(planner.store)
             return self._plan_ingested(planner, mapper, stats)
         finally:
             planner.close()
@@ -425,6 +458,48 @@ class _Run:
             stop_waiting=self.reporter.cancel_requested,
         )
 
+    def _object_lost(self, store: PlannerStore) -> bool:
+        """Whether the destination's object that the snapshot describes is gone (a table
+        dropped, a maintained file deleted); if so, this run becomes a full resync.
+
+        The snapshot then no longer tells what the destination holds, so the run sends
+        every model row, its resync pending in the snapshot from before its first write
+        until a run completes it, as for one that was asked for. Looked at after the
+        model is read and before anything is planned or written; a first run (an empty
+        snapshot) has nothing to lose, and a dry run does not look at the destination.
+        """
+        if self.full_load or self.job.reset_cdc or self.job.dry_run:
+            return False
+        delivered = store.snapshot_size()
+        if delivered == 0:
+            return False
+
+        self._join_preparation()
+        destination = self.job.destination
+        self._looked = True
+        found = destination.find_object(self.configuration.object, sync_id=self.job.sync_id)
+        self.object_expected = found is True
+        if found is not False:
+            return False
+
+        logger.warning(
+            "sync %s: the %s destination's object %r is gone, though the snapshot holds %s "
+            "rows sent to it; this run sends every model row again, as a full resync does",
+            self.job.sync_id,
+            destination.type_name,
+            self.configuration.object,
+            delivered,
+            extra=_context(self.job),
+        )
+        self.full_load = True
+        self.progress.full_resync = True
+        return True
+
+    def _join_preparation(self) -> None:
+        """Wait for :meth:`Destination.prepare`, which must end before anything else."""
+        if self._preparing is not None:
+            self._preparing.join()
+
     def _resume_clear(self, planner: Planner) -> None:
         """Take over the clear an interrupted clear and fill left pending, if any.
 
@@ -504,14 +579,16 @@ class _Run:
             id_field=mapper.id_field,
             fields=mapper.fields,
             create_object=self.configuration.create_object,
+            object_expected=self.object_expected,
             logger=logging.getLogger("syncline.run").getChild(str(self.job.sync_id)),
             stop_requested=self.reporter.cancel_requested,
         )
         delivery = Delivery(
             planner, mapper, destination, self.reporter, self.progress, self.job.retry
         )
-        if self._preparing is not None:
-            self._preparing.join()
+        self._join_preparation()
+        # From here the destination is closed below, whatever looking for it opened.
+        self._looked = False
         try:
             destination.open(context)
             if self.clearing:

@@ -147,6 +147,10 @@ class WriteContext:
     """Every field the sync writes, the id field included, in mapping order."""
     create_object: bool = False
     """Create the target from ``fields`` when it does not exist."""
+    object_expected: bool = False
+    """The run planned on the target existing (:meth:`Destination.find_object` found it):
+    a target gone since is not created afresh but refused, since the plan counted on the
+    records it held, and the next run sends every row again."""
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("syncline.run"))
     stop_requested: Callable[[], bool] = _never
     """True once the run must stop: a user cancelled it, or its worker is stopping.
@@ -200,9 +204,10 @@ class Destination(ABC):
     """A place that syncs write rows to.
 
     Lifecycle for one run: :meth:`prepare` at most once (possibly on another thread,
-    finished before anything else is called), :meth:`open` once, :meth:`write_batch` any
-    number of times (from up to ``capabilities.max_concurrency`` threads at once), then
-    :meth:`finish` if every batch was handed over, and :meth:`close` always.
+    finished before anything else is called), :meth:`find_object` at most once (on the
+    thread that opens), :meth:`open` once, :meth:`write_batch` any number of times (from
+    up to ``capabilities.max_concurrency`` threads at once), then :meth:`finish` if every
+    batch was handed over, and :meth:`close` always.
     Drivers are imported lazily, and driver or HTTP errors are mapped to
     :class:`~syncline.errors.TransientError` or :class:`~syncline.errors.TerminalError`
     in one place. Neither row values nor credentials are ever logged.
@@ -276,13 +281,32 @@ class Destination(ABC):
         """
         return None
 
+    def find_object(self, object_name: str, *, sync_id: int) -> bool | None:
+        """Whether the object a run of sync ``sync_id`` writes to exists, before it plans.
+
+        The snapshot describes what this object holds; once the object is gone (a table
+        dropped, a maintained file deleted), the run sends every row again. Called after
+        :meth:`prepare` and before :meth:`open`, without creating or changing anything;
+        a connection it opens may serve :meth:`open`, and :meth:`close` releases it.
+
+        Returns:
+            True or False; None when the destination keeps no object that outlives a
+            run (a webhook, a file written anew by each run): the default.
+
+        Raises:
+            TerminalError: the destination cannot be read with this configuration.
+            TransientError: as for :meth:`test`.
+        """
+        return None
+
     @abstractmethod
     def open(self, context: WriteContext) -> None:
         """Prepare to write for one run: connect, check or create the target object.
 
         Raises:
-            TerminalError: the target is missing and may not be created, or its fields
-                do not match; the message names the missing fields.
+            TerminalError: the target is missing and may not be created (or is gone since
+                :meth:`find_object` found it, see :attr:`WriteContext.object_expected`),
+                or its fields do not match; the message names the missing fields.
             TransientError: as for :meth:`test`.
         """
 

@@ -32,6 +32,9 @@ class PlanSummary(Protocol):
 class PlannerStore(Protocol):
     """The snapshot, the failed-row index and the journal of one sync."""
 
+    def snapshot_size(self) -> int:
+        """How many rows the destination acknowledged, or was sent and may hold."""
+
     def record_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> int | None:
         """Journal ``sent`` planned rows as in doubt; returns the batch's number."""
 

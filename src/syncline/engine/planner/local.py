@@ -223,6 +223,16 @@ class LocalPlanner:
         # A run killed after acknowledging batches left them in the journal.
         self.store.merge()
 
+    @property
+    def keeps_every_row(self) -> bool:
+        """Whether :meth:`ingest` keeps every model row, which planning every row needs."""
+        return self._keep_every_row
+
+    def keep_every_row(self) -> None:
+        """Keep every model row from the next :meth:`ingest` on, as ``rebuild`` does: for
+        a run that learns only once the model is read that it sends every row."""
+        self._keep_every_row = True
+
     current_table = CURRENT
     """The table of this run's model rows, as the store's methods take it."""
 

@@ -115,6 +115,20 @@ class DuckDBDestination(TableDestination):
             return None
         return super().fields(object_name)
 
+    def find_object(self, object_name: str, *, sync_id: int) -> bool | None:
+        """As for every table, but the connection is closed at once; False, without
+        creating the file, while the file is missing.
+
+        A run may read its model again after looking (see the engine's run), maybe from
+        this very file, and DuckDB refuses a read-only connection beside a writing one.
+        """
+        if not Path(self.config.path).exists():
+            return False
+        try:
+            return super().find_object(object_name, sync_id=sync_id)
+        finally:
+            self._disconnect()
+
     def _describe(self, table: TableName) -> dict[str, str] | None:
         rows = self._execute(_COLUMNS_SQL, (table.schema, table.name))
         return {name: kind for name, kind in rows} or None

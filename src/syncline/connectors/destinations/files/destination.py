@@ -246,12 +246,26 @@ class FileDestination(Destination):
                 connector=self.type_name,
             ) from None
 
+    def find_object(self, object_name: str, *, sync_id: int) -> bool | None:
+        """Whether the maintained file exists; None for a file written anew by each run."""
+        target = resolve_target(self.settings.directory, object_name, sync_id=sync_id, run_id=0)
+        if target.per_run:
+            return None
+        return target.path.is_file()
+
     def open(self, context: WriteContext) -> None:
         """Resolve the run's file, finish what an interrupted run left, check the header."""
         target = resolve_target(
             self.settings.directory, context.object, sync_id=context.sync_id, run_id=context.run_id
         )
         self.check_mode(context.mode, context.object)
+        if context.object_expected and not target.per_run and not target.path.is_file():
+            raise TerminalError(
+                f"file {str(target.path)!r} was deleted while the run planned, so nothing was "
+                "sent; run the sync again: the next run writes every row to it",
+                connector=self.type_name,
+                code="OBJECT_GONE",
+            )
 
         fmt = self._make_format()
         root = state_root(self.settings.directory, context.sync_id)

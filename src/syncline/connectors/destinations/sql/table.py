@@ -210,15 +210,30 @@ class TableDestination(Destination):
 
     # -- the Destination contract ------------------------------------------------------
 
+    def find_object(self, object_name: str, *, sync_id: int) -> bool | None:
+        """Whether table ``object_name`` exists; the connection stays open for :meth:`open`."""
+        table = parse_table(object_name, self.default_schema)
+        self._guard(self._connect)
+        return self._guard(lambda: self._describe(table)) is not None
+
     def open(self, context: WriteContext) -> None:
         """Connect, find (or create) the table, and check it can take the sync's fields."""
         self._context = context
         table = parse_table(context.object, self.default_schema)
         self._table = table
-        self._guard(self._connect)
+        if not self._connected():
+            self._guard(self._connect)
 
         columns = self._guard(lambda: self._describe(table))
         if columns is None:
+            if context.object_expected:
+                raise TerminalError(
+                    f"table {table} of the {self.type_name} destination was dropped while "
+                    "the run planned, so nothing was sent; run the sync again: the next "
+                    "run sends every row to it",
+                    connector=self.type_name,
+                    code="OBJECT_GONE",
+                )
             if not context.create_object:
                 raise TerminalError(
                     f"table {table} does not exist in the {self.type_name} destination; "
