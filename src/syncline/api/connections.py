@@ -51,7 +51,8 @@ def check_connection(
         return [Problem("type", exc.message, value=type_name)]
     except (ImportError, AttributeError) as exc:
         message = f"the connector type {type_name!r} cannot be loaded ({exc})"
-        return [Problem("type", message, fix="install the package that provides it")]
+        fix = "install the package that provides it"
+        return [Problem("type", message, fix=fix, value=type_name)]
 
     try:
         cls.config_model.parse(dict(configuration))
