@@ -118,7 +118,7 @@ def test_a_trigger_queues_a_run_and_returns_its_id_as_a_string(
     ("request_body", "flag"),
     [
         ({"json": {"fullResync": True}}, "full_resync"),
-        ({"json": {"fullResync": "true"}}, "full_resync"),
+        ({"json": {"resetCDC": True}}, "reset_cdc"),
         ({"data": {"fullResync": "true"}}, "full_resync"),
         ({"data": {"resetCDC": "1"}}, "reset_cdc"),
         ({"json": {"clearAndFill": True}}, "clear_and_fill"),

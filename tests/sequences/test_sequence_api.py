@@ -141,6 +141,7 @@ def test_errors_are_404_409_and_422(client: Client, syncs: list[SyncRecord]) -> 
     )  # fmt: skip
     assert bad.status_code == 422
     assert set(bad.json()["details"]) == {"body.steps.0.syncId", "body.schedule.type"}
+    assert bad.json()["details"]["body.schedule.type"]["value"] == "weekly"
     wrong_rule = client.call(
         "POST", "/sync-sequences", json={"slug": "x", "steps": [{"syncId": 1, "stopOn": "x"}]}
     )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from syncline.api.booleans import loose_booleans, replacing
 from syncline.catalog.repository import check_slug
 from syncline.errors import ConfigError, Problem, SynclineError, ValidationError
 from syncline.security.files import FilePolicy, path_problems
@@ -51,7 +52,8 @@ def check_connection(
         return [Problem("type", exc.message, value=type_name)]
     except (ImportError, AttributeError) as exc:
         message = f"the connector type {type_name!r} cannot be loaded ({exc})"
-        return [Problem("type", message, fix="install the package that provides it")]
+        fix = "install the package that provides it"
+        return [Problem("type", message, fix=fix, value=type_name)]
 
     try:
         cls.config_model.parse(dict(configuration))
@@ -76,7 +78,8 @@ def check_new_connection(
     if not name.strip():
         problems.append(Problem("name", "the name is empty", value=name))
     check_slug(slug, problems)
-    problems.extend(check_connection(lookup, type_name, configuration, files=files))
+    found = check_connection(lookup, type_name, configuration, files=files)
+    problems += replacing(found, _loose_booleans(lookup, type_name, configuration))
     return problems
 
 
@@ -123,6 +126,16 @@ def secrets_to_give_again(
     return problems
 
 
+def _loose_booleans(
+    lookup: ConnectorLookup, type_name: str, sent: Mapping[str, Any]
+) -> list[Problem]:
+    try:
+        model = lookup(type_name).config_model
+    except (ConfigError, ImportError, AttributeError):
+        return []  # check_connection reports the unknown type
+    return loose_booleans(model, dict(sent), "configuration")
+
+
 def _given(value: Any) -> bool:
     return value is not None and value != "" and value != {}
 
@@ -160,7 +173,9 @@ def checked_update(
     if changes is not None:
         configuration = merged(stored, changes)
         problems += secrets_to_give_again(lookup, type_name, stored, changes)
-        problems += check_connection(lookup, type_name, configuration, files=files)
+        found = check_connection(lookup, type_name, configuration, files=files)
+        # Only the changes: stored values were checked when they came (or came from YAML).
+        problems += replacing(found, _loose_booleans(lookup, type_name, changes))
     if problems:
         raise ValidationError(problems)
     return configuration

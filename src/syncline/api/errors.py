@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, RootModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from syncline.api.booleans import not_a_boolean
 from syncline.catalog.errors import ConflictError, SlugTakenError
 from syncline.errors import NotFoundError, Problem, UserError, ValidationError
 
@@ -252,6 +253,9 @@ async def _user_error(_request: Request, exc: Exception) -> JSONResponse:
     return validation_failed(422, {"body": {"message": exc.message, "value": None}})
 
 
+_NOT_BOOLEAN = frozenset({"bool_type", "bool_parsing"})
+"""pydantic's errors for a value that is no boolean, said the API's way instead."""
+
 _FIXED_ON_CHANGE = {
     "type": "the type cannot change; create a new one of the new type, point its users to "
     "it, then delete this one",
@@ -266,6 +270,8 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"])
         message = str(error["msg"]).replace("Value error, ", "")
+        if error["type"] in _NOT_BOOLEAN and error["loc"]:
+            message = not_a_boolean(str(error["loc"][-1]), error.get("input"))
         fixed = _FIXED_ON_CHANGE.get(str(error["loc"][-1])) if error["loc"] else None
         if request.method == "PATCH" and error["type"] == "extra_forbidden" and fixed:
             message = fixed

@@ -3,7 +3,8 @@
 Every body refuses keys it does not know (``additionalProperties: false`` in the
 OpenAPI document). Responses are built by :mod:`syncline.catalog.shapes` and checked
 against these models on the way out, so the document and the server cannot drift.
-Ids are integers; numeric strings are accepted on input (API.md 1).
+Ids are integers; numeric strings are accepted on input (API.md 1). Booleans are
+JSON's ``true`` and ``false`` only (see :mod:`syncline.api.booleans`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 MAX_ID = 2**31 - 1
 """The largest id the catalog's integer keys can hold."""
@@ -143,7 +144,7 @@ class ModelCreate(Strict):
     slug: Text
     queryType: Text
     sourceId: Id
-    isSchema: bool
+    isSchema: StrictBool
     primaryKey: Text | None
     raw: RawQuery | None = None
     table: TableQuery | None = None
@@ -154,7 +155,7 @@ class ModelUpdate(Strict):
     """Changes to a model; its query type, source and slug cannot change."""
 
     name: Text | None = None
-    isSchema: bool | None = None
+    isSchema: StrictBool | None = None
     primaryKey: Text | None = None
     raw: RawQuery | None = None
     table: TableQuery | None = None
@@ -226,7 +227,7 @@ class SyncCreate(Strict):
     destinationId: Id
     modelId: Id
     schedule: dict[str, Any] | None
-    disabled: bool
+    disabled: StrictBool
 
 
 class SyncUpdate(Strict):
@@ -234,7 +235,7 @@ class SyncUpdate(Strict):
 
     configuration: dict[str, Any] | None = None
     schedule: dict[str, Any] | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
 
 
 class SyncOrderBy(StrEnum):

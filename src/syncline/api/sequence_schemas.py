@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from syncline.api.run_schemas import SyncRunStatus
 from syncline.api.schemas import Id, Strict, Text, Timestamp
@@ -70,7 +70,7 @@ class SyncSequenceCreate(Strict):
     name: Text | None = None
     steps: list[SequenceStep] = Field(min_length=1, max_length=100)
     schedule: dict[str, Any] | None = None
-    disabled: bool = False
+    disabled: StrictBool = False
 
 
 class SyncSequenceUpdate(Strict):
@@ -80,7 +80,7 @@ class SyncSequenceUpdate(Strict):
     name: Text | None = None
     steps: list[SequenceStep] | None = Field(default=None, min_length=1, max_length=100)
     schedule: dict[str, Any] | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
 
 
 class TriggerSequenceRunOutput(Strict):

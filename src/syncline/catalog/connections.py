@@ -52,9 +52,12 @@ class _ConnectionRepository(Repository[C]):
         problems: list[Problem] = []
         check_slug(slug, problems)
         if not name.strip():
-            problems.append(Problem("name", "name is empty", fix="give the connection a name"))
+            fix = "give the connection a name"
+            problems.append(Problem("name", "name is empty", fix=fix, value=name))
         if not type.strip():
-            problems.append(Problem("type", "type is empty", fix="name a connector type"))
+            problems.append(
+                Problem("type", "type is empty", fix="name a connector type", value=type)
+            )
         raise_problems(problems)
 
         record = self.record(

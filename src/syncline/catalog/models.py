@@ -49,13 +49,7 @@ class ModelRepository(Repository[ModelRecord]):
         folder_id: str | None = None,
     ) -> ModelRecord:
         """Store a new model; ``sql`` is required for ``raw_sql``, ``table`` for ``table``."""
-        problems: list[Problem] = []
-        check_slug(slug, problems)
-        _check_query(query_type, sql, table, problems)
-        if not is_schema and not primary_key:
-            problems.append(
-                Problem("primaryKey", "a model that is synced needs a primary key column")
-            )
+        problems = new_model_problems(slug, query_type, primary_key, sql, table, is_schema)
         source_record = self._source(source, problems)
         raise_problems(problems)
 
@@ -93,12 +87,7 @@ class ModelRepository(Repository[ModelRecord]):
     ) -> ModelRecord:
         """Change the given fields; the query type, source and slug cannot change."""
         record = self.get(ident)
-        problems: list[Problem] = []
-        if sql is not None and record.query_type != "raw_sql":
-            problems.append(Problem("raw", f"model {record.slug!r} is a table model"))
-        if table is not None and record.query_type != "table":
-            problems.append(Problem("table", f"model {record.slug!r} is a raw_sql model"))
-        raise_problems(problems)
+        raise_problems(change_problems(record, sql, table))
 
         changes: dict[str, Any] = {
             "name": name,
@@ -156,19 +145,53 @@ class ModelRepository(Repository[ModelRecord]):
             raise InUseError(self.kind, record.slug, "syncs", users)
 
 
-def _check_query(
-    query_type: str, sql: str | None, table: str | None, problems: list[Problem]
-) -> None:
+def new_model_problems(
+    slug: str,
+    query_type: str,
+    primary_key: str | None,
+    sql: str | None,
+    table: str | None,
+    is_schema: bool,
+) -> list[Problem]:
+    """What is wrong with a new model whatever its source holds (the source is not looked up)."""
+    problems: list[Problem] = []
+    check_slug(slug, problems)
+    problems += query_problems(query_type, sql, table)
+    if not is_schema and not primary_key:
+        message = "a model that is synced needs a primary key column"
+        problems.append(Problem("primaryKey", message, value=primary_key))
+    return problems
+
+
+def query_problems(query_type: str, sql: str | None, table: str | None) -> list[Problem]:
+    """What keeps a model's query from being run: an unknown type, or no SQL or table name.
+
+    The API asks this before it sends a new model's query to the source, so a body
+    refused anyway costs the warehouse nothing.
+    """
     if query_type not in QUERY_TYPES:
-        problems.append(
-            Problem(
-                "queryType",
-                f"query type {query_type!r} is not supported",
-                fix="use raw_sql (with raw.sql) or table (with table.name)",
-                value=query_type,
-            )
-        )
-    elif query_type == "raw_sql" and not (sql and sql.strip()):
-        problems.append(Problem("raw.sql", "a raw_sql model needs its SQL"))
-    elif query_type == "table" and not (table and table.strip()):
-        problems.append(Problem("table.name", "a table model needs the table's name"))
+        message = f"query type {query_type!r} is not supported"
+        fix = "use raw_sql (with raw.sql) or table (with table.name)"
+        return [Problem("queryType", message, fix=fix, value=query_type)]
+    if query_type == "raw_sql" and not (sql and sql.strip()):
+        return [Problem("raw.sql", "a raw_sql model needs its SQL", value=sql)]
+    if query_type == "table" and not (table and table.strip()):
+        return [Problem("table.name", "a table model needs the table's name", value=table)]
+    return []
+
+
+def change_problems(model: ModelRecord, sql: str | None, table: str | None) -> list[Problem]:
+    """What is wrong with a new query for ``model``: the other type's key, or an empty one.
+
+    None of ``sql`` and ``table`` means the query does not change.
+    """
+    problems: list[Problem] = []
+    if sql is not None and model.query_type != "raw_sql":
+        message = f"model {model.slug!r} is a table model"
+        problems.append(Problem("raw", message, value={"sql": sql}))
+    if table is not None and model.query_type != "table":
+        message = f"model {model.slug!r} is a raw_sql model"
+        problems.append(Problem("table", message, value={"name": table}))
+    if not problems and (sql is not None or table is not None):
+        problems += query_problems(model.query_type, sql, table)
+    return problems

@@ -131,11 +131,13 @@ class SyncConfiguration(_Strict):
             problems = []
             for err in exc.errors():
                 path = ".".join(str(p) for p in err["loc"])
+                # A missing key's "input" is the mapping around it, which is no help.
+                found = None if err["type"] == "missing" else err.get("input")
                 problems.append(
                     Problem(
                         location=f"{where}.{path}" if path else where,
                         message=err["msg"],
-                        value=err.get("input") if isinstance(err.get("input"), str) else None,
+                        value=found,
                     )
                 )
             raise ValidationError(problems) from None

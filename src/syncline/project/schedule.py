@@ -136,7 +136,7 @@ def _visual(body: dict[str, Any]) -> list[ScheduleProblem]:
             continue
         days = item.get("days")
         if not isinstance(days, dict) or not days:
-            problems.append(((*where, "days"), "'days' is missing", "e.g. days: {monday: true}"))
+            problems.append(((*where, "days"), _no_days(days), "e.g. days: {monday: true}"))
         else:
             for day in days:
                 if day not in DAYS:
@@ -147,6 +147,15 @@ def _visual(body: dict[str, Any]) -> list[ScheduleProblem]:
             message = f"the time {time!r} is not HH:MM (24-hour)"
             problems.append(((*where, "time"), message, "write e.g. time: '08:30'"))
     return problems
+
+
+def _no_days(days: Any) -> str:
+    """Why ``days`` names no day: absent, empty, or not a mapping at all."""
+    if days is None:
+        return "'days' is missing"
+    if isinstance(days, dict | list | str) and not days:
+        return "'days' is empty; it must name at least one day"
+    return f"'days' must be a mapping of day names, not {type(days).__name__}"
 
 
 def _dbt(body: dict[str, Any]) -> list[ScheduleProblem]:
@@ -172,6 +181,22 @@ def _timezone(body: dict[str, Any], allowed: set[str]) -> list[ScheduleProblem]:
             message = f"unknown time zone {zone!r}"
             problems.append((("timezone",), message, "use an IANA name such as Europe/Berlin"))
     return problems
+
+
+def found_at(raw: Any, path: Path_) -> Any:
+    """The value at ``path`` below the schedule ``raw`` as sent; None where nothing is.
+
+    A problem repeats it, so the caller sees what was refused, not just where.
+    """
+    value = raw
+    for part in path:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[part]
+        else:
+            return None
+    return value
 
 
 _CHECKS = {"interval": _interval, "cron": _cron, "visual": _visual, "dbt": _dbt}

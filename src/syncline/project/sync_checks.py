@@ -20,7 +20,7 @@ from syncline.connectors.destinations.base import (
 from syncline.engine.config import StandardMapping, SyncConfiguration, TemplateMapping
 from syncline.engine.mapping import template_variables
 from syncline.errors import ConnectorError, Problem, UserError, ValidationError
-from syncline.project.schedule import check_schedule
+from syncline.project.schedule import check_schedule, found_at
 
 
 def with_standard_mappings(configuration: Mapping[str, Any]) -> dict[str, Any]:
@@ -293,7 +293,12 @@ def check_sync_schedule(raw: Any) -> tuple[dict[str, Any] | None, list[Problem]]
     """The normalised schedule (None = manual) and its problems, located below ``schedule``."""
     schedule, found = check_schedule(raw)
     problems = [
-        Problem(".".join(("schedule", *(str(p) for p in path))), message, fix, value=None)
+        Problem(
+            ".".join(("schedule", *(str(p) for p in path))),
+            message,
+            fix,
+            value=found_at(raw, path),
+        )
         for path, message, fix in found
     ]
     return schedule, problems

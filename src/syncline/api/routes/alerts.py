@@ -22,10 +22,13 @@ from syncline.api.alert_schemas import (
     AlertPolicyView,
     SyncAlertPolicyView,
 )
+from syncline.api.booleans import loose_booleans, replacing
 from syncline.api.deps import CatalogDep, ReadSession, SettingsDep, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, NOT_FOUND
 from syncline.api.schemas import PathId
 from syncline.catalog import CatalogSession
+from syncline.catalog.repository import raise_problems
+from syncline.errors import ValidationError
 from syncline.security.secrets import SecretBox, looks_secret
 
 logger = logging.getLogger(__name__)
@@ -185,9 +188,15 @@ def _replace(
     allowed_hosts: tuple[str, ...],
     **where: int,
 ) -> dict[str, Any]:
-    declared = AlertPolicy.parse(
-        _without_null_triggers(body), where="body", allowed_hosts=allowed_hosts
-    ).dump()
+    loose = loose_booleans(AlertPolicy, body, "body")
+    try:
+        policy = AlertPolicy.parse(
+            _without_null_triggers(body), where="body", allowed_hosts=allowed_hosts
+        )
+    except ValidationError as exc:
+        raise ValidationError(replacing(exc.problems, loose)) from None
+    raise_problems(loose)
+    declared = policy.dump()
     write_policy(session.orm, secrets, session.workspace_id, declared, **where)
     logger.info("alert policy of %s replaced over the API", _named(where))
     return view(declared)

@@ -35,6 +35,7 @@ from syncline.api.schemas import (
     TextFilter,
 )
 from syncline.catalog import Catalog, ModelRecord, SyncRecord
+from syncline.catalog.models import change_problems, new_model_problems
 from syncline.catalog.repository import UNSET, raise_problems
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
@@ -107,12 +108,17 @@ def create_model(
     skipColumnQuery: SkipColumnQuery = False,
 ) -> Any:
     """Create a model; its query runs on the source first unless ``skipColumnQuery``."""
-    problems = _query_problems(body.queryType, body.raw is not None, body.table is not None)
+    problems = _query_problems(body)
     if not body.name.strip():
         problems.append(Problem("name", "the name is empty", value=body.name))
     sql = body.raw.sql if body.raw else None
     table = body.table.name if body.table else None
-    if not problems and not skipColumnQuery:
+    # A body the catalog refuses anyway is not worth a query on the warehouse; the
+    # catalog reports its problems below, with the rest.
+    refused = new_model_problems(
+        body.slug, body.queryType, body.primaryKey, sql, table, body.isSchema
+    )
+    if not problems and not refused and not skipColumnQuery:
         problems += column_problems(
             catalog, workspace_id, body.sourceId, sql, table, body.primaryKey, settings
         )
@@ -167,7 +173,9 @@ def update_model(
     sql = body.raw.sql if body.raw else None
     table = body.table.name if body.table else None
     query_changed = sql is not None or table is not None or body.primaryKey is not None
-    if query_changed and not skipColumnQuery and not problems:
+    # The catalog refuses a query of the other type, or an empty one, before the source sees it.
+    refused = change_problems(current, sql, table)
+    if query_changed and not skipColumnQuery and not problems and not refused:
         problems += column_problems(
             catalog,
             workspace_id,
@@ -318,7 +326,7 @@ def column_problems(
         source_type = record.type
         configuration = session.sources.plain_configuration(record)
 
-    where = "raw.sql" if sql is not None else "table.name"
+    where, sent = ("raw.sql", sql) if sql is not None else ("table.name", table)
     try:
         source = confined_source(source_type, configuration, file_policy(settings))
     except (ValidationError, ConnectorError) as exc:
@@ -331,7 +339,7 @@ def column_problems(
     except ConnectorError as exc:
         logger.info("column query of a new model failed on source %s", source_id)
         fix = "correct the query, or pass skipColumnQuery=true to store it unchecked"
-        return [Problem(where, f"the source refused the query: {exc}", fix=fix)]
+        return [Problem(where, f"the source refused the query: {exc}", fix=fix, value=sent)]
     finally:
         source.close()
 
@@ -341,13 +349,15 @@ def column_problems(
     return []
 
 
-def _query_problems(query_type: str, has_raw: bool, has_table: bool) -> list[Problem]:
-    if has_raw and has_table:
-        return [Problem("table", "a model has either 'raw' or 'table', not both")]
-    if query_type == "raw_sql" and has_table:
-        return [Problem("table", "a raw_sql model takes 'raw': {sql}, not 'table'")]
-    if query_type == "table" and has_raw:
-        return [Problem("raw", "a table model takes 'table': {name}, not 'raw'")]
+def _query_problems(body: ModelCreate) -> list[Problem]:
+    raw = body.raw.model_dump() if body.raw else None
+    table = body.table.model_dump() if body.table else None
+    if raw is not None and table is not None:
+        return [Problem("table", "a model has either 'raw' or 'table', not both", value=table)]
+    if body.queryType == "raw_sql" and table is not None:
+        return [Problem("table", "a raw_sql model takes 'raw': {sql}, not 'table'", value=table)]
+    if body.queryType == "table" and raw is not None:
+        return [Problem("raw", "a table model takes 'table': {name}, not 'raw'", value=raw)]
     return []
 
 

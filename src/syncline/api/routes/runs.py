@@ -7,8 +7,10 @@ trigger whose flags contradict the queued run's is refused (422) naming that run
 
 Trigger bodies come as JSON, as ``application/x-www-form-urlencoded`` (Airflow's HTTP
 hook sends that) or not at all; the official Python SDK sends the JSON ``null`` when
-given no flags. Ids in paths and queries are numbers, and the SDK writes them as
-floats (``/syncs/5.0/runs?runId=7.0``), so whole decimals are accepted.
+given no flags. A JSON flag is ``true`` or ``false`` (null or absent: false); a form's
+flags are text, so there ``"true"``, ``"1"``, ``"false"``, ``"0"`` and ``""`` are read.
+Ids in paths and queries are numbers, and the SDK writes them as floats
+(``/syncs/5.0/runs?runId=7.0``), so whole decimals are accepted.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from syncline.api.booleans import not_a_boolean
 from syncline.api.deps import ReadSession, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
@@ -79,6 +82,10 @@ def _trigger_body_doc(model: type[TriggerRunInput], *, required: bool) -> dict[s
     return {"requestBody": {"required": required, "content": content}}
 
 
+class FormFields(dict[str, str]):
+    """A trigger body sent as a form, whose flags can only be text (``"true"``, ``"1"``)."""
+
+
 async def trigger_body(request: Request) -> dict[str, Any]:
     """The trigger's body as a dict: JSON, a form, or nothing (an empty dict)."""
     raw = await request.body()
@@ -87,7 +94,7 @@ async def trigger_body(request: Request) -> dict[str, Any]:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == _FORM:
         try:
-            return dict(parse_qsl(raw.decode(), keep_blank_values=True, strict_parsing=True))
+            return FormFields(parse_qsl(raw.decode(), keep_blank_values=True, strict_parsing=True))
         except (UnicodeDecodeError, ValueError):
             raise _invalid("body", "the form body cannot be read", None) from None
     if media and media != "application/json" and not media.endswith("+json"):
@@ -298,12 +305,12 @@ def _flags(body: dict[str, Any]) -> RunTrigger:
         logger.info("trigger body: ignored unknown keys %s", ", ".join(unknown[:10]))
     problems: list[Problem] = []
     values: dict[str, bool] = {}
+    read = _form_flag if isinstance(body, FormFields) else _json_flag
     for name, attribute in _FLAGS.items():
-        value = _boolean(body.get(name))
+        value = read(body.get(name))
         if value is None:
-            problems.append(
-                Problem(f"body.{name}", f"{name} must be true or false", value=body.get(name))
-            )
+            message = not_a_boolean(name, body.get(name))
+            problems.append(Problem(f"body.{name}", message, value=body.get(name)))
         values[attribute] = bool(value)
     if values["reset_cdc"]:
         for other in ("fullResync", "clearAndFill"):
@@ -321,10 +328,17 @@ def _flags(body: dict[str, Any]) -> RunTrigger:
     return RunTrigger(**values)
 
 
-def _boolean(value: object) -> bool | None:
-    """A flag's value: JSON booleans, and the strings forms and the spec's defaults use."""
+def _json_flag(value: object) -> bool | None:
+    """A flag of a JSON body: true or false; null or absent is false (None: neither)."""
     if value is None or isinstance(value, bool):
         return bool(value)
+    return None
+
+
+def _form_flag(value: object) -> bool | None:
+    """A flag of a form body, which holds only text: the words forms use for booleans."""
+    if value is None:
+        return False
     if isinstance(value, str):
         text = value.strip().lower()
         if text in ("true", "1"):

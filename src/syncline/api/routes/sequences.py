@@ -32,7 +32,7 @@ from syncline.catalog.repository import UnsetType, raise_problems
 from syncline.catalog.shapes import timestamp
 from syncline.catalog.tables import SequenceRunRecord
 from syncline.errors import Problem
-from syncline.project.schedule import check_schedule
+from syncline.project.schedule import check_schedule, found_at
 
 router = APIRouter(prefix="/sync-sequences", tags=["sync sequences"], responses=COMMON_RESPONSES)
 
@@ -95,7 +95,8 @@ def create_sequence(body: SyncSequenceCreate, session: WriteSession) -> Any:
     """Create a sequence of syncs of this workspace, run in the order of ``steps``."""
     schedule, problems = _schedule(body.schedule)
     if body.name is not None and not body.name.strip():
-        problems.append(Problem("name", "the name is empty", fix="leave it out to use the slug"))
+        fix = "leave it out to use the slug"
+        problems.append(Problem("name", "the name is empty", fix=fix, value=body.name))
     raise_problems([*problems, *session.sequences.check_steps(_steps(body.steps))])
     record = session.sequences.create(
         slug=body.slug, name=body.name, steps=_steps(body.steps), schedule=schedule,
@@ -186,7 +187,12 @@ def _schedule(raw: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[P
     """The schedule normalised as for syncs, and its problems keyed ``schedule.<where>``."""
     schedule, found = check_schedule(raw)
     problems = [
-        Problem(".".join(["schedule", *(str(part) for part in where)]), message, fix, value=raw)
+        Problem(
+            ".".join(["schedule", *(str(part) for part in where)]),
+            message,
+            fix,
+            value=found_at(raw, where),
+        )
         for where, message, fix in found
     ]
     return schedule, problems

@@ -22,6 +22,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from pydantic import BeforeValidator
 
 from syncline.api.auth import WorkspaceId
+from syncline.api.booleans import loose_booleans, replacing
 from syncline.api.connections import merged
 from syncline.api.deps import CatalogDep, ReadSession, SettingsDep, WriteSession
 from syncline.api.deps import settings as settings_of
@@ -40,6 +41,7 @@ from syncline.api.schemas import (
 from syncline.catalog import Catalog, CatalogSession, ConflictError, ModelRecord
 from syncline.catalog.repository import check_slug, raise_problems
 from syncline.connectors import registry
+from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
 from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
@@ -133,7 +135,7 @@ def create_sync(
             columns=columns,
             model=f"model {model.slug!r}" if model is not None else "the model",
         )
-        problems += found
+        problems += replacing(found, _loose_booleans(body.configuration))
         schedule, found = check_sync_schedule(body.schedule)
         problems += found
         if model is not None and not model.primary_key:
@@ -194,7 +196,7 @@ def update_sync(
                 columns=columns,
                 model=f"model {model.slug!r}",
             )
-            problems += found
+            problems += replacing(found, _loose_booleans(body.configuration))
             if configuration is not None:
                 changes["configuration"] = configuration.dump()
                 changes["referenced_columns"] = referenced_columns(
@@ -304,6 +306,11 @@ def _model_columns(query: _ModelQuery | None, settings: Settings | None) -> Colu
     if query is None or settings is None:
         return None
     return query_columns(query.source_type, query.configuration, query.sql, query.table, settings)
+
+
+def _loose_booleans(configuration: dict[str, Any]) -> list[Problem]:
+    # Only what the request sent: a stored configuration was checked when it came.
+    return loose_booleans(SyncConfiguration, configuration, "configuration")
 
 
 def _connector(type_name: str, problems: list[Problem]) -> Any:
