@@ -97,6 +97,15 @@ def test_dry_run_writes_nothing_and_reset_cdc_sends_nothing(
     assert reset.code == ExitCode.OK, reset.err
     assert not crm.exists() or not _tables(crm)
 
+    # The rows were taken as synced, yet the table they would be in does not exist: the
+    # next run sends them all rather than trust the snapshot.
+    first = syncline("run", "customers-to-crm")
+    assert first.code == ExitCode.OK, first.err
+    assert "│ successful │   429 │" in first.out
+    assert "is gone" in first.err
+
+    reset = syncline("run", "customers-to-crm", "--reset-cdc")
+    assert reset.code == ExitCode.OK, reset.err
     after = syncline("run", "customers-to-crm")
     assert after.code == ExitCode.OK
     assert "│ planned    │     0 │       0 │       0 │" in after.out
