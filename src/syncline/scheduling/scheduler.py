@@ -2,7 +2,9 @@
 
 Each tick reads the scheduled syncs and sequences, and for each one whose
 ``next_run_at`` has passed queues one run (``triggered_by="schedule"``) and stores the
-next due time, in the same transaction, so a crash either did both or neither. A
+next due time, in the same transaction, so a crash either did both or neither. The
+first due time of a new, re-enabled or edited schedule counts from that change, so the
+``nextRunAt`` the API showed then is kept however late the first tick comes. A
 scheduler that was down queues one catch-up run each, not one per missed due time, and
 says how many due times it folded together. Every tick also moves running sequence
 runs on (:func:`syncline.scheduling.sequences.advance`).
@@ -31,7 +33,7 @@ from syncline.scheduling.schedules import (
     next_due,
     schedule_key,
 )
-from syncline.scheduling.state import pause_idle_states, schedule_state
+from syncline.scheduling.state import first_due, pause_idle_states, schedule_state
 from syncline.scheduling.targets import Target, scheduled_targets
 from syncline.settings import Settings
 
@@ -168,10 +170,12 @@ class Scheduler:
             try:
                 state = schedule_state(session.orm, record, lock=True)
                 if state.next_run_at is None:
-                    state.next_run_at = next_due(schedule, now)
+                    # Timed from the sync's last change, not from now: a tick landing
+                    # after the time the API already showed must still queue that run.
+                    state.next_run_at = first_due(record, state, now)
                     if state.next_run_at is None:
                         self._report_never_due(target, schedule_key(schedule))
-                    return None
+                        return None
                 if state.next_run_at > now:
                     return None
 
