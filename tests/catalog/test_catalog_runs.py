@@ -53,14 +53,6 @@ def test_a_trigger_during_a_run_queues_exactly_one_more(
         assert session.runs.claim("w2").id == queued.id  # type: ignore[union-attr]
 
 
-def test_dry_run_flags_merge_towards_the_real_run(catalog: Catalog, pipeline: Pipeline) -> None:
-    with catalog.session() as session:
-        run = session.runs.enqueue(pipeline.sync.id, RunTrigger(dry_run=True))
-        assert run.dry_run
-        session.runs.enqueue(pipeline.sync.id, RunTrigger(reset_cdc=True))
-        assert (run.dry_run, run.reset_cdc) == (False, True)
-
-
 def test_trigger_flags_from_an_api_body() -> None:
     assert RunTrigger.from_api({"fullResync": "true", "resetCDC": "false"}) == RunTrigger(
         full_resync=True

@@ -25,12 +25,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from syncline.catalog import rows as row_results
-from syncline.catalog.errors import ConflictError
+from syncline.catalog.errors import ConflictError, QueuedRunConflict
 from syncline.catalog.rows import RowOutcome
 from syncline.catalog.tables import RUNNING_STATUSES, RowResultRecord, RunRecord, SyncRecord
 from syncline.catalog.types import utcnow
 from syncline.engine.report import RejectedRow, RunProgress, RunStatus
-from syncline.errors import NotFoundError, Problem, RunError, ValidationError
+from syncline.errors import NotFoundError, Problem, RunError
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +100,9 @@ class RunQueue:
         """Queue a run of ``sync``, or return the run already queued for it.
 
         A trigger never weakens the queued run: ``fullResync``, ``resetCDC`` and
-        ``clearAndFill`` are added to it, and a real trigger turns a queued dry run
-        into a real one. A trigger that contradicts the queued run's flags (see
-        :func:`trigger_conflicts`) raises ValidationError naming that run.
+        ``clearAndFill`` are added to it. A trigger that contradicts the queued run's
+        flags (see :func:`trigger_conflicts`), such as a run that writes behind a queued
+        dry run, raises QueuedRunConflict naming that run.
         """
         sync_record = self._sync(sync)
         trigger = trigger or RunTrigger()
@@ -449,7 +449,8 @@ def trigger_conflicts(queued: RunTrigger, trigger: RunTrigger) -> list[str]:
 
     A trigger may add to a queued run (a full resync on top of a plain run), but not
     turn it into its opposite: a reset sends nothing while a full resync or a clear
-    and fill sends every row, and a dry run must not come back as a run that writes.
+    and fill sends every row, and a dry run and a run that writes never share a run,
+    in either order: a dry run must write nothing, and a run asked to write must.
     """
     reasons = []
     for attribute, name in _SENDS_EVERY_ROW.items():
@@ -459,6 +460,8 @@ def trigger_conflicts(queued: RunTrigger, trigger: RunTrigger) -> list[str]:
             reasons.append(f"{name} (send every row) contradicts the queued resetCDC")
     if trigger.dry_run and not queued.dry_run:
         reasons.append("dryRun asks for a run that writes nothing, but the queued run writes")
+    if queued.dry_run and not trigger.dry_run:
+        reasons.append("a run that writes cannot join the queued dry run, which writes nothing")
     return reasons
 
 
@@ -466,7 +469,7 @@ def _merge(run: RunRecord, trigger: RunTrigger) -> None:
     conflicts = trigger_conflicts(trigger_of(run), trigger)
     if conflicts:
         queued_flags = ", ".join(flag_names(trigger_of(run))) or "no flags"
-        raise ValidationError(
+        raise QueuedRunConflict(
             [
                 Problem(
                     "trigger",
@@ -475,12 +478,14 @@ def _merge(run: RunRecord, trigger: RunTrigger) -> None:
                     fix=f"cancel run {run.id} and trigger again, or trigger after it starts",
                     value=flag_names(trigger),
                 )
-            ]
+            ],
+            run_id=run.id,
+            dry_run=run.dry_run,
         )
+    # Both are dry runs or neither is (a conflict otherwise), so dry_run stays as it is.
     run.full_resync = run.full_resync or trigger.full_resync
     run.reset_cdc = run.reset_cdc or trigger.reset_cdc
     run.clear_and_fill = run.clear_and_fill or trigger.clear_and_fill
-    run.dry_run = run.dry_run and trigger.dry_run
 
 
 def _store_progress(run: RunRecord, progress: RunProgress) -> None:

@@ -17,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from syncline.catalog import Catalog, CatalogSession
+from syncline.catalog.errors import QueuedRunConflict
 from syncline.catalog.runs import RunQueue
 from syncline.catalog.tables import RUNNING_STATUSES, RunRecord, SyncRecord, WorkerRecord
 from syncline.catalog.types import utcnow
@@ -76,7 +77,20 @@ def queue_resumption(session: CatalogSession, run: RunRecord) -> None:
             "sync %s is disabled; interrupted run %s resumes when it is next run", sync.id, run.id
         )
         return
-    follow_up = RunQueue(session.orm, sync.workspace_id).enqueue(sync, triggered_by=RESUME_TRIGGER)
+    try:
+        follow_up = RunQueue(session.orm, sync.workspace_id).enqueue(
+            sync, triggered_by=RESUME_TRIGGER
+        )
+    except QueuedRunConflict as conflict:
+        # The sync's one queued run is a dry run, which must stay dry: the work resumes
+        # with the sync's next run that writes, as after any interrupted run.
+        logger.warning(
+            "sync %s: interrupted run %s is not resumed now: dry run %s is queued and a run "
+            "that writes cannot join it; trigger the sync once that run has started",
+            sync.id, run.id, conflict.run_id,
+            extra={"sync_id": sync.id, "run_id": run.id},
+        )  # fmt: skip
+        return
     logger.info("run %s of sync %s queued to resume run %s", follow_up.id, sync.id, run.id)
 
 
