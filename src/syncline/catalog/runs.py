@@ -30,7 +30,7 @@ from syncline.catalog.rows import RowOutcome
 from syncline.catalog.tables import RUNNING_STATUSES, RowResultRecord, RunRecord, SyncRecord
 from syncline.catalog.types import utcnow
 from syncline.engine.report import RejectedRow, RunProgress, RunStatus
-from syncline.errors import NotFoundError, Problem, RunError
+from syncline.errors import NotFoundError, Problem, RunError, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +99,9 @@ class RunQueue:
     ) -> RunRecord:
         """Queue a run of ``sync``, or return the run already queued for it.
 
+        A disabled sync raises ValidationError: disabling cancels its queued run, and
+        the sync's row lock keeps a trigger from slipping one in behind that.
+
         A trigger never weakens the queued run: ``fullResync``, ``resetCDC`` and
         ``clearAndFill`` are added to it. A trigger that contradicts the queued run's
         flags (see :func:`trigger_conflicts`), such as a run that writes behind a queued
@@ -106,6 +109,17 @@ class RunQueue:
         """
         sync_record = self._sync(sync)
         trigger = trigger or RunTrigger()
+        if self._lock_sync(sync_record.id):
+            raise ValidationError(
+                [
+                    Problem(
+                        "sync",
+                        f"sync {sync_record.slug!r} is disabled, so no run of it is queued",
+                        fix="enable the sync, then trigger it",
+                        value=sync_record.id,
+                    )
+                ]
+            )
 
         for _ in range(_ENQUEUE_ATTEMPTS):
             queued = self._queued(sync_record.id)
@@ -212,6 +226,26 @@ class RunQueue:
         self.session.flush()
         return run
 
+    def cancel_queued(self, sync: SyncRecord, reason: str) -> list[RunRecord]:
+        """Cancel the sync's queued run (when it has one) with ``reason`` as its error."""
+        query = select(RunRecord).where(
+            RunRecord.sync_id == sync.id, RunRecord.status == RunStatus.QUEUED.value
+        )
+        cancelled = list(self.session.scalars(query.with_for_update()))
+        for run in cancelled:
+            run.status = RunStatus.CANCELLED.value
+            run.finished_at = utcnow()
+            run.error = reason
+            logger.info(
+                "run %s of sync %s cancelled before it started: %s",
+                run.id,
+                sync.id,
+                reason,
+                extra={"sync_id": sync.id, "run_id": run.id},
+            )
+        self.session.flush()
+        return cancelled
+
     def failed_rows(
         self, sync: SyncRecord | int | str, run_id: int | None = None
     ) -> list[RowResultRecord]:
@@ -239,7 +273,7 @@ class RunQueue:
     # -- what workers call -------------------------------------------------------------
 
     def claim(self, worker: str, *, sync_id: int | None = None) -> RunRecord | None:
-        """Lease the oldest queued run whose sync has no running run, or None."""
+        """Lease the oldest queued run whose sync is enabled and has no running run, or None."""
         other = aliased(RunRecord)
         busy = exists().where(
             other.sync_id == RunRecord.sync_id, other.status.in_(RUNNING_STATUSES)
@@ -247,7 +281,11 @@ class RunQueue:
         query = (
             select(RunRecord)
             .join(SyncRecord, SyncRecord.id == RunRecord.sync_id)
-            .where(RunRecord.status == RunStatus.QUEUED.value, ~busy)
+            .where(
+                RunRecord.status == RunStatus.QUEUED.value,
+                SyncRecord.disabled.is_(False),
+                ~busy,
+            )
         )
         if sync_id is not None:
             query = query.where(RunRecord.sync_id == sync_id)
@@ -267,8 +305,20 @@ class RunQueue:
         return run
 
     def start(self, run_id: int, worker: str) -> RunRecord:
-        """Lease this queued run for ``worker``; RunError when it is not queued."""
+        """Lease this queued run for ``worker``; RunError when it is not queued or its sync
+        is disabled."""
+        sync_id = self.session.scalar(select(RunRecord.sync_id).where(RunRecord.id == run_id))
+        if sync_id is None:
+            raise NotFoundError("sync run", run_id)
+        disabled = self._lock_sync(sync_id)
         run = self._load(run_id, lock=True)
+        if disabled:
+            raise RunError(
+                f"run {run_id} is of sync {sync_id}, which is disabled, so it does not start; "
+                "enable the sync, then trigger it",
+                sync_id=sync_id,
+                run_id=run_id,
+            )
         if run.status != RunStatus.QUEUED:
             raise RunError(
                 f"run {run_id} is {run.status}, not queued; only a queued run can start",
@@ -403,6 +453,15 @@ class RunQueue:
 
         ident = sync.id if isinstance(sync, SyncRecord) else sync
         return SyncRepository(self.session, self.workspace_id).get(ident)
+
+    def _lock_sync(self, sync_id: int) -> bool:
+        """Lock the sync's row and say whether it is disabled now.
+
+        Whoever locks a sync and one of its runs locks the sync first (the scheduler,
+        the queue, disabling), so they wait for each other instead of deadlocking.
+        """
+        query = select(SyncRecord.disabled).where(SyncRecord.id == sync_id)
+        return bool(self.session.scalar(query.with_for_update()))
 
     def _queued(self, sync_id: int) -> RunRecord | None:
         query = select(RunRecord).where(
