@@ -26,7 +26,7 @@ from syncline.catalog import Catalog, RunTrigger, SyncRecord
 from syncline.errors import RunError, ValidationError
 from syncline.settings import Settings
 from syncline.worker.pool import WorkerPool
-from syncline.worker.recovery import recover_abandoned
+from syncline.worker.recovery import queue_resumption, recover_abandoned
 
 
 def _dead_worker() -> str:
@@ -117,3 +117,24 @@ def test_the_queue_refuses_a_run_of_a_disabled_sync(
     with catalog.session() as session, pytest.raises(ValidationError, match="is disabled"):
         session.runs.enqueue(sync_id, triggered_by="schedule")
     assert runs_of(catalog, sync_id) == []
+
+
+def test_recovery_queues_no_resumption_of_a_sync_disabled_since_it_was_read(
+    catalog: Catalog, receiver: HookReceiver, models: ModelFile
+) -> None:
+    models.create("t1", 5)
+    sync_id = add_sync(catalog, models, "t1", receiver.url)
+    with catalog.session() as session:
+        abandoned = session.runs.enqueue(sync_id)
+        session.runs.start(abandoned.id, _dead_worker())
+
+    with catalog.session() as session:
+        sync = session.orm.get_one(SyncRecord, sync_id)
+        assert not sync.disabled  # read before the switch flips
+        disable = update(SyncRecord).where(SyncRecord.id == sync_id).values(disabled=True)
+        session.orm.execute(disable.execution_options(synchronize_session=False))
+        run = session.runs.get(abandoned.id)
+        session.runs.finish(run.id, "interrupted", error="worker stopped")
+        queue_resumption(session, run)
+
+    assert [r.id for r in runs_of(catalog, sync_id)] == [abandoned.id]

@@ -8,8 +8,8 @@ first due time of a new, re-enabled or edited schedule counts from that change, 
 scheduler that was down queues one catch-up run each, not one per missed due time, and
 says how many due times it folded together. A run that comes due while a dry run is
 queued for its sync waits until that dry run starts: a sync queues one run behind the
-running one, and a dry run never becomes a run that writes. Every tick also moves running sequence
-runs on (:func:`syncline.scheduling.sequences.advance`).
+running one, and a dry run never becomes a run that writes. Every tick also moves
+running sequence runs on (:func:`syncline.scheduling.sequences.advance`).
 
 Only the scheduler holding the lock schedules (see :mod:`syncline.scheduling.leader`);
 the others tick as standbys.

@@ -72,6 +72,9 @@ def queue_resumption(session: CatalogSession, run: RunRecord) -> None:
     sync = session.orm.get(SyncRecord, run.sync_id)
     if sync is None or run.dry_run:
         return  # a dry run wrote nothing, so there is nothing to resume
+    # Read the switch under the sync's lock, as the queue does: a sync disabled a moment
+    # ago gets no run.
+    session.orm.refresh(sync, attribute_names=["disabled"], with_for_update=True)
     if sync.disabled:
         logger.info(
             "sync %s is disabled; interrupted run %s resumes when it is next run", sync.id, run.id
