@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from api_fixtures import Api
-from test_api_runs import _lease, _run, _sync, _trigger
+from test_api_runs import _finish, _lease, _run, _sync, _trigger
 
 
 def _queued_behind_a_running_run(api: Api) -> tuple[Any, str]:
@@ -46,6 +46,45 @@ def test_a_trigger_contradicting_the_queued_run_is_422_naming_it(
         bool(first.get("resetCDC")),
         False,
     ), "the queued run keeps its flags"
+
+
+@pytest.mark.parametrize(
+    "second",
+    [{}, {"dryRun": False}, {"fullResync": True}],
+    ids=["plain", "dryRun-false", "fullResync"],
+)
+def test_a_trigger_that_writes_is_422_while_a_dry_run_is_queued_and_it_stays_dry(
+    api: Api, second: dict[str, bool]
+) -> None:
+    sync = _sync(api)
+    _lease(api.catalog, _trigger(api, sync))
+    dry = _trigger(api, sync, json={"dryRun": True})
+
+    response = api.post(f"/syncs/{sync.id}/trigger", json=second)
+
+    assert response.status_code == 422, response.text
+    message = response.json()["details"]["body"]["message"]
+    assert f"run {dry} is already queued for this sync (dryRun)" in message
+    assert "cannot join the queued dry run" in message
+    run = _run(api.catalog, dry)
+    assert (run.status, run.dry_run, run.full_resync) == ("queued", True, False)
+
+
+def test_a_trigger_that_writes_gets_a_run_of_its_own_once_the_dry_run_started(
+    api: Api,
+) -> None:
+    sync = _sync(api)
+    running = _trigger(api, sync)
+    _lease(api.catalog, running)
+    dry = _trigger(api, sync, json={"dryRun": True})
+    _finish(api.catalog, running)
+    _lease(api.catalog, dry)
+
+    queued = _trigger(api, sync)
+
+    assert queued not in (running, dry)
+    assert not _run(api.catalog, queued).dry_run
+    assert _run(api.catalog, dry).dry_run
 
 
 def test_compatible_flags_still_join_the_queued_run(api: Api) -> None:

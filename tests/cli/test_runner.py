@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cli_harness import Invoke
 
-from syncline.catalog import Catalog
+from syncline.catalog import Catalog, RunTrigger
 from syncline.catalog.types import utcnow
 from syncline.cli.exitcodes import ExitCode
 from syncline.engine.report import RunStatus
@@ -114,6 +114,23 @@ def test_dry_run_writes_nothing_and_reset_cdc_sends_nothing(
     assert "│ successful │   429 │" in resync.out
     with sqlite3.connect(crm) as db:
         assert db.execute("SELECT count(*) FROM contacts").fetchone() == (429,)
+
+
+def test_a_run_while_a_dry_run_is_queued_is_refused_with_exit_2(syncline: Invoke) -> None:
+    applied_sample(syncline)
+    catalog = Catalog.open(load_settings())
+    with catalog.session() as session:
+        running = session.runs.enqueue("customers-to-crm")
+        session.runs.start(running.id, "another-host:1")
+        dry = session.runs.enqueue("customers-to-crm", RunTrigger(dry_run=True))
+
+    result = syncline("run", "customers-to-crm")
+
+    assert result.code == ExitCode.USER_ERROR
+    assert f"run {dry.id} is already queued" in result.err
+    with catalog.session(read_only=True) as session:
+        assert session.runs.get(dry.id).dry_run
+    catalog.close()
 
 
 def test_a_disabled_sync_is_refused_with_exit_2(syncline: Invoke, workdir: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 from sequence_fixtures import finish_run
 from sqlalchemy import func, select
 
-from syncline.catalog import Catalog, RunRecord, SyncRecord
+from syncline.catalog import Catalog, RunRecord, RunTrigger, SyncRecord
 from syncline.catalog.tables import SequenceRunStepRecord
 from syncline.scheduling.sequences import advance
 
@@ -227,3 +227,27 @@ def test_an_interrupted_step_follows_the_run_that_resumes_it(
         syncs[0].id,
         syncs[1].id,
     ]
+
+
+def test_a_step_whose_sync_has_a_queued_dry_run_waits_for_it_to_start(
+    catalog: Catalog, syncs: list[SyncRecord]
+) -> None:
+    _sequence(catalog, "fatal")
+    with catalog.session() as session:
+        running = session.runs.enqueue(syncs[0].id)
+        session.runs.start(running.id, "test-worker")
+        dry = session.runs.enqueue(syncs[0].id, RunTrigger(dry_run=True))
+    run_id = _trigger(catalog)
+
+    advance(catalog)
+
+    assert _status(catalog, run_id)["syncRuns"] == []
+    with catalog.session() as session:
+        assert session.runs.get(dry.id).dry_run
+        session.runs.finish(running.id, "success")
+        session.runs.start(dry.id, "test-worker")
+    advance(catalog)
+    step = _current_sync_run(catalog, run_id)
+    assert step not in (running.id, dry.id)
+    with catalog.session(read_only=True) as session:
+        assert not session.runs.get(step).dry_run

@@ -86,6 +86,41 @@ def test_an_admin_can_queue_a_dry_run_and_a_viewer_cannot(
     assert viewer.post(f"/syncs/{sync_id}/trigger/dry-run").status_code == 403
 
 
+def test_run_now_while_a_dry_run_is_queued_is_refused_and_the_dry_run_stays_dry(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _sync(admin, tmp_path)
+    running = int(admin.post(f"/syncs/{sync_id}/trigger/run").headers["location"].split("/")[-1])
+    with web_catalog.session() as session:
+        session.runs.start(running, "test-worker")
+    dry = admin.post(f"/syncs/{sync_id}/trigger/dry-run").headers["location"].split("/")[-1]
+
+    refused = admin.post(f"/syncs/{sync_id}/trigger/run")
+
+    assert refused.status_code == 422
+    assert f"run {dry} is already queued" in refused.text
+    with web_catalog.session(read_only=True) as session:
+        assert session.runs.get(int(dry)).dry_run
+
+
+def test_disable_cancels_the_queued_run_as_the_api_does(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _sync(admin, tmp_path)
+    running = int(admin.post(f"/syncs/{sync_id}/trigger/run").headers["location"].split("/")[-1])
+    with web_catalog.session() as session:
+        session.runs.start(running, "test-worker")
+    queued = int(admin.post(f"/syncs/{sync_id}/trigger/run").headers["location"].split("/")[-1])
+
+    assert admin.post(f"/syncs/{sync_id}/enabled/off").status_code == 303
+
+    with web_catalog.session(read_only=True) as session:
+        run = session.runs.get(queued)
+        assert run.status == "cancelled"
+        assert "'users-out' was disabled" in (run.error or "")
+        assert session.runs.get(running).status == "querying"
+
+
 def test_older_runs_are_reached_page_by_page(
     admin: Browser, tmp_path: Path, web_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:

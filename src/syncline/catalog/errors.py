@@ -1,14 +1,15 @@
-"""Catalog errors the API turns into 409 Conflict: a taken slug, a resource still in use.
+"""Catalog errors the API turns into 409 Conflict: a taken slug, a resource still in use;
+and the 422 of a trigger that contradicts the run already queued for its sync.
 
-Both are :class:`~syncline.errors.ConfigError` subclasses with the stable code
-``CONFLICT``, so callers that know only the root taxonomy still see a user error.
+All are :class:`~syncline.errors.ConfigError` subclasses, so callers that know only the
+root taxonomy still see a user error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from syncline.errors import ConfigError
+from syncline.errors import ConfigError, Problem, ValidationError
 
 
 class ConflictError(ConfigError):
@@ -38,3 +39,17 @@ class InUseError(ConflictError):
             f"{kind} {ident!r} is used by {users_kind} {', '.join(users)}; "
             f"delete or change those {users_kind} first"
         )
+
+
+class QueuedRunConflict(ValidationError):
+    """A trigger contradicts the run already queued for its sync, so it cannot join it.
+
+    ``run_id`` names the queued run and ``dry_run`` tells whether it is a dry run: a
+    caller that can wait (the scheduler, a sequence) waits for that run to start, when
+    its own run can be queued behind the running one.
+    """
+
+    def __init__(self, problems: Sequence[Problem], *, run_id: int, dry_run: bool) -> None:
+        super().__init__(problems)
+        self.run_id = run_id
+        self.dry_run = dry_run

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from syncline.catalog import rows as row_results
-from syncline.catalog.errors import ConflictError
+from syncline.catalog.errors import ConflictError, QueuedRunConflict
 from syncline.catalog.rows import RowOutcome
 from syncline.catalog.tables import RUNNING_STATUSES, RowResultRecord, RunRecord, SyncRecord
 from syncline.catalog.types import utcnow
@@ -99,13 +99,27 @@ class RunQueue:
     ) -> RunRecord:
         """Queue a run of ``sync``, or return the run already queued for it.
 
+        A disabled sync raises ValidationError: disabling cancels its queued run, and
+        the sync's row lock keeps a trigger from slipping one in behind that.
+
         A trigger never weakens the queued run: ``fullResync``, ``resetCDC`` and
-        ``clearAndFill`` are added to it, and a real trigger turns a queued dry run
-        into a real one. A trigger that contradicts the queued run's flags (see
-        :func:`trigger_conflicts`) raises ValidationError naming that run.
+        ``clearAndFill`` are added to it. A trigger that contradicts the queued run's
+        flags (see :func:`trigger_conflicts`), such as a run that writes behind a queued
+        dry run, raises QueuedRunConflict naming that run.
         """
         sync_record = self._sync(sync)
         trigger = trigger or RunTrigger()
+        if self._lock_sync(sync_record.id):
+            raise ValidationError(
+                [
+                    Problem(
+                        "sync",
+                        f"sync {sync_record.slug!r} is disabled, so no run of it is queued",
+                        fix="enable the sync, then trigger it",
+                        value=sync_record.id,
+                    )
+                ]
+            )
 
         for _ in range(_ENQUEUE_ATTEMPTS):
             queued = self._queued(sync_record.id)
@@ -212,6 +226,26 @@ class RunQueue:
         self.session.flush()
         return run
 
+    def cancel_queued(self, sync: SyncRecord, reason: str) -> list[RunRecord]:
+        """Cancel the sync's queued run (when it has one) with ``reason`` as its error."""
+        query = select(RunRecord).where(
+            RunRecord.sync_id == sync.id, RunRecord.status == RunStatus.QUEUED.value
+        )
+        cancelled = list(self.session.scalars(query.with_for_update()))
+        for run in cancelled:
+            run.status = RunStatus.CANCELLED.value
+            run.finished_at = utcnow()
+            run.error = reason
+            logger.info(
+                "run %s of sync %s cancelled before it started: %s",
+                run.id,
+                sync.id,
+                reason,
+                extra={"sync_id": sync.id, "run_id": run.id},
+            )
+        self.session.flush()
+        return cancelled
+
     def failed_rows(
         self, sync: SyncRecord | int | str, run_id: int | None = None
     ) -> list[RowResultRecord]:
@@ -239,7 +273,7 @@ class RunQueue:
     # -- what workers call -------------------------------------------------------------
 
     def claim(self, worker: str, *, sync_id: int | None = None) -> RunRecord | None:
-        """Lease the oldest queued run whose sync has no running run, or None."""
+        """Lease the oldest queued run whose sync is enabled and has no running run, or None."""
         other = aliased(RunRecord)
         busy = exists().where(
             other.sync_id == RunRecord.sync_id, other.status.in_(RUNNING_STATUSES)
@@ -247,7 +281,11 @@ class RunQueue:
         query = (
             select(RunRecord)
             .join(SyncRecord, SyncRecord.id == RunRecord.sync_id)
-            .where(RunRecord.status == RunStatus.QUEUED.value, ~busy)
+            .where(
+                RunRecord.status == RunStatus.QUEUED.value,
+                SyncRecord.disabled.is_(False),
+                ~busy,
+            )
         )
         if sync_id is not None:
             query = query.where(RunRecord.sync_id == sync_id)
@@ -267,8 +305,20 @@ class RunQueue:
         return run
 
     def start(self, run_id: int, worker: str) -> RunRecord:
-        """Lease this queued run for ``worker``; RunError when it is not queued."""
+        """Lease this queued run for ``worker``; RunError when it is not queued or its sync
+        is disabled."""
+        sync_id = self.session.scalar(select(RunRecord.sync_id).where(RunRecord.id == run_id))
+        if sync_id is None:
+            raise NotFoundError("sync run", run_id)
+        disabled = self._lock_sync(sync_id)
         run = self._load(run_id, lock=True)
+        if disabled:
+            raise RunError(
+                f"run {run_id} is of sync {sync_id}, which is disabled, so it does not start; "
+                "enable the sync, then trigger it",
+                sync_id=sync_id,
+                run_id=run_id,
+            )
         if run.status != RunStatus.QUEUED:
             raise RunError(
                 f"run {run_id} is {run.status}, not queued; only a queued run can start",
@@ -404,6 +454,15 @@ class RunQueue:
         ident = sync.id if isinstance(sync, SyncRecord) else sync
         return SyncRepository(self.session, self.workspace_id).get(ident)
 
+    def _lock_sync(self, sync_id: int) -> bool:
+        """Lock the sync's row and say whether it is disabled now.
+
+        Whoever locks a sync and one of its runs locks the sync first (the scheduler,
+        the queue, disabling), so they wait for each other instead of deadlocking.
+        """
+        query = select(SyncRecord.disabled).where(SyncRecord.id == sync_id)
+        return bool(self.session.scalar(query.with_for_update()))
+
     def _queued(self, sync_id: int) -> RunRecord | None:
         query = select(RunRecord).where(
             RunRecord.sync_id == sync_id, RunRecord.status == RunStatus.QUEUED.value
@@ -449,7 +508,8 @@ def trigger_conflicts(queued: RunTrigger, trigger: RunTrigger) -> list[str]:
 
     A trigger may add to a queued run (a full resync on top of a plain run), but not
     turn it into its opposite: a reset sends nothing while a full resync or a clear
-    and fill sends every row, and a dry run must not come back as a run that writes.
+    and fill sends every row, and a dry run and a run that writes never share a run,
+    in either order: a dry run must write nothing, and a run asked to write must.
     """
     reasons = []
     for attribute, name in _SENDS_EVERY_ROW.items():
@@ -459,6 +519,8 @@ def trigger_conflicts(queued: RunTrigger, trigger: RunTrigger) -> list[str]:
             reasons.append(f"{name} (send every row) contradicts the queued resetCDC")
     if trigger.dry_run and not queued.dry_run:
         reasons.append("dryRun asks for a run that writes nothing, but the queued run writes")
+    if queued.dry_run and not trigger.dry_run:
+        reasons.append("a run that writes cannot join the queued dry run, which writes nothing")
     return reasons
 
 
@@ -466,7 +528,7 @@ def _merge(run: RunRecord, trigger: RunTrigger) -> None:
     conflicts = trigger_conflicts(trigger_of(run), trigger)
     if conflicts:
         queued_flags = ", ".join(flag_names(trigger_of(run))) or "no flags"
-        raise ValidationError(
+        raise QueuedRunConflict(
             [
                 Problem(
                     "trigger",
@@ -475,12 +537,14 @@ def _merge(run: RunRecord, trigger: RunTrigger) -> None:
                     fix=f"cancel run {run.id} and trigger again, or trigger after it starts",
                     value=flag_names(trigger),
                 )
-            ]
+            ],
+            run_id=run.id,
+            dry_run=run.dry_run,
         )
+    # Both are dry runs or neither is (a conflict otherwise), so dry_run stays as it is.
     run.full_resync = run.full_resync or trigger.full_resync
     run.reset_cdc = run.reset_cdc or trigger.reset_cdc
     run.clear_and_fill = run.clear_and_fill or trigger.clear_and_fill
-    run.dry_run = run.dry_run and trigger.dry_run
 
 
 def _store_progress(run: RunRecord, progress: RunProgress) -> None:

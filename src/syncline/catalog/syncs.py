@@ -15,6 +15,7 @@ from syncline.catalog.repository import (
     check_slug,
     raise_problems,
 )
+from syncline.catalog.runs import RunQueue
 from syncline.catalog.tables import (
     RUNNING_STATUSES,
     DestinationRecord,
@@ -99,7 +100,12 @@ class SyncRepository(Repository[SyncRecord]):
         referenced_columns: list[str] | None = None,
         tags: dict[str, str] | None = None,
     ) -> SyncRecord:
-        """Change the given fields; ``schedule=None`` makes the sync Manual."""
+        """Change the given fields; ``schedule=None`` makes the sync Manual.
+
+        Disabling cancels the sync's queued run, naming the disable, so nothing more is
+        written once the sync is off; a run already going is left to finish (cancel it
+        to stop it at its next batch).
+        """
         record = self.get(ident)
         if configuration is not None:
             record.configuration = dict(configuration)
@@ -114,6 +120,12 @@ class SyncRepository(Repository[SyncRecord]):
         if tags is not None:
             record.tags = dict(tags)
         self.session.flush()
+        if disabled:
+            RunQueue(self.session, self.workspace_id).cancel_queued(
+                record,
+                f"cancelled before it started: sync {record.slug!r} was disabled; enable it "
+                "and trigger it again",
+            )
         return record
 
     def status(self, record: SyncRecord) -> str:

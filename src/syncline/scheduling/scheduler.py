@@ -2,10 +2,14 @@
 
 Each tick reads the scheduled syncs and sequences, and for each one whose
 ``next_run_at`` has passed queues one run (``triggered_by="schedule"``) and stores the
-next due time, in the same transaction, so a crash either did both or neither. A
+next due time, in the same transaction, so a crash either did both or neither. The
+first due time of a new, re-enabled or edited schedule counts from that change, so the
+``nextRunAt`` the API showed then is kept however late the first tick comes. A
 scheduler that was down queues one catch-up run each, not one per missed due time, and
-says how many due times it folded together. Every tick also moves running sequence
-runs on (:func:`syncline.scheduling.sequences.advance`).
+says how many due times it folded together. A run that comes due while a dry run is
+queued for its sync waits until that dry run starts: a sync queues one run behind the
+running one, and a dry run never becomes a run that writes. Every tick also moves
+running sequence runs on (:func:`syncline.scheduling.sequences.advance`).
 
 Only the scheduler holding the lock schedules (see :mod:`syncline.scheduling.leader`);
 the others tick as standbys.
@@ -17,8 +21,10 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from syncline.catalog.catalog import Catalog
+from syncline.catalog.errors import QueuedRunConflict
 from syncline.catalog.types import utcnow
 from syncline.errors import SynclineError
 from syncline.scheduling import sequences
@@ -31,7 +37,7 @@ from syncline.scheduling.schedules import (
     next_due,
     schedule_key,
 )
-from syncline.scheduling.state import pause_idle_states, schedule_state
+from syncline.scheduling.state import first_due, pause_idle_states, schedule_state
 from syncline.scheduling.targets import Target, scheduled_targets
 from syncline.settings import Settings
 
@@ -68,6 +74,8 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._broken: set[str] = set()
         """Schedule keys already reported as unreadable, so each is logged once."""
+        self._waiting: dict[str, int] = {}
+        """Targets whose due run waits for a queued dry run, by that run's id: logged once."""
         self._standing_by = False
 
     # -- lifecycle --------------------------------------------------------------------
@@ -168,10 +176,12 @@ class Scheduler:
             try:
                 state = schedule_state(session.orm, record, lock=True)
                 if state.next_run_at is None:
-                    state.next_run_at = next_due(schedule, now)
+                    # Timed from the sync's last change, not from now: a tick landing
+                    # after the time the API already showed must still queue that run.
+                    state.next_run_at = first_due(record, state, now)
                     if state.next_run_at is None:
                         self._report_never_due(target, schedule_key(schedule))
-                    return None
+                        return None
                 if state.next_run_at > now:
                     return None
 
@@ -182,21 +192,16 @@ class Scheduler:
                 self._report_unreadable(target, schedule_key(schedule), error)
                 return None
 
-            skipped = count_due(schedule, due, now, limit=MISSED_COUNT_LIMIT)
-            if skipped:
-                logger.warning(
-                    "%s %s: %s%s scheduled runs were due from %s to %s while no scheduler was "
-                    "running; queued one catch-up run for them",
-                    target.kind,
-                    target.slug,
-                    "more than " if skipped >= MISSED_COUNT_LIMIT else "",
-                    skipped + 1,
-                    due.isoformat(),
-                    latest.isoformat(),
-                    extra=target.log_extra(missed_runs=skipped + 1),
-                )
-
-            run_id = target.start(session, record)
+            try:
+                run_id = target.start(session, record)
+            except QueuedRunConflict as conflict:
+                # A queued dry run holds the sync's one place in the queue and must stay
+                # dry; the due time stays stored, so a later tick queues this run once
+                # the dry run has started.
+                self._report_waiting(target, due, conflict.run_id)
+                return None
+            self._waiting.pop(target.key, None)
+            self._warn_missed(target, schedule, due, latest, now)
             state.last_due_at = latest
             state.next_run_at = upcoming
             session.flush()
@@ -210,6 +215,43 @@ class Scheduler:
                 extra=target.log_extra(run_id=run_id),
             )
             return run_id
+
+    def _warn_missed(
+        self,
+        target: Target,
+        schedule: dict[str, Any] | None,
+        due: datetime,
+        latest: datetime,
+        now: datetime,
+    ) -> None:
+        skipped = count_due(schedule, due, now, limit=MISSED_COUNT_LIMIT)
+        if not skipped:
+            return
+        logger.warning(
+            "%s %s: %s%s scheduled runs were due from %s to %s while no scheduler was "
+            "running; queued one catch-up run for them",
+            target.kind,
+            target.slug,
+            "more than " if skipped >= MISSED_COUNT_LIMIT else "",
+            skipped + 1,
+            due.isoformat(),
+            latest.isoformat(),
+            extra=target.log_extra(missed_runs=skipped + 1),
+        )
+
+    def _report_waiting(self, target: Target, due: datetime, queued_run: int) -> None:
+        if self._waiting.get(target.key) == queued_run:
+            return
+        self._waiting[target.key] = queued_run
+        logger.info(
+            "%s %s: the run due %s waits for dry run %s, queued before it; it is queued "
+            "once that run starts",
+            target.kind,
+            target.slug,
+            due.isoformat(),
+            queued_run,
+            extra=target.log_extra(run_id=queued_run),
+        )
 
     def _report_never_due(self, target: Target, key: str) -> None:
         if key in self._broken:

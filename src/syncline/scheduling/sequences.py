@@ -27,7 +27,9 @@ go now:
   ``failed``, since nothing went wrong.
 * after the last step the run is ``done``.
 
-A step whose sync is disabled is not run; it counts as a failed step. Any number of
+A step whose sync is disabled is not run; it counts as a failed step. A step whose
+sync has a dry run queued waits until that run starts, since a sync queues one run
+and a dry run never turns into one that writes. Any number of
 processes may call :func:`advance` at once: each sequence run is moved under a row
 lock that others skip (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises
 writers), and the database allows one running run per sequence.
@@ -42,6 +44,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from syncline.catalog import Catalog, CatalogSession
+from syncline.catalog.errors import QueuedRunConflict
 from syncline.catalog.sequences import SequenceStatus, StopOn
 from syncline.catalog.tables import (
     RunRecord,
@@ -57,6 +60,9 @@ from syncline.engine.report import RunStatus
 logger = logging.getLogger(__name__)
 
 _ACTIVE = (SequenceStatus.PENDING.value, SequenceStatus.RUNNING.value)
+
+_REPORTED_WAITS: set[tuple[str, int]] = set()
+"""Sequence runs and the dry runs their step waits for, already logged: logged once."""
 
 
 def advance(catalog: Catalog) -> None:
@@ -197,7 +203,11 @@ class _Mover:
             sync = self.orm.get(SyncRecord, step.sync_id)
             assert sync is not None  # steps restrict deleting their sync
             if not sync.disabled:
-                sync_run = self.session.runs.enqueue(sync, triggered_by="sequence")
+                try:
+                    sync_run = self.session.runs.enqueue(sync, triggered_by="sequence")
+                except QueuedRunConflict as conflict:
+                    self._wait_for(sync, position, conflict.run_id)
+                    return
                 self.orm.add(
                     SequenceRunStepRecord(
                         sequence_run_id=self.run.id,
@@ -226,6 +236,17 @@ class _Mover:
             )  # fmt: skip
             position += 1
         self._finish(SequenceStatus.DONE, None)
+
+    def _wait_for(self, sync: SyncRecord, position: int, queued_run: int) -> None:
+        """The step's run cannot join the sync's queued dry run; the next call tries again."""
+        reported = (self.run.id, queued_run)
+        if reported in _REPORTED_WAITS:
+            return
+        _REPORTED_WAITS.add(reported)
+        logger.info(
+            "sequence %s: run %s step %d waits for dry run %s of sync %s to start",
+            self.sequence.slug, self.run.id, position + 1, queued_run, sync.slug,
+        )  # fmt: skip
 
     def _cancel(self) -> None:
         started = self.session.sequences.run_steps(self.run)

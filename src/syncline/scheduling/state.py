@@ -4,6 +4,11 @@ Syncs and sync sequences each keep one state. A state belongs to one schedule: i
 ``schedule_key`` is the digest of the schedule it was computed for, and a schedule edit
 starts a fresh state. A state's ``next_run_at`` is cleared while its owner is disabled
 or manual, so turning it back on never counts the quiet time as missed runs.
+
+Until the scheduler has stored a ``next_run_at``, the first due time counts from when the
+owner was last changed (made, enabled, its schedule edited), not from when the scheduler
+first looks: the API shows that time at once, and a scheduler ticking a few seconds
+after it must still queue that run (:func:`first_due`).
 """
 
 from __future__ import annotations
@@ -87,22 +92,37 @@ def next_run_at(
     """When a sync or sequence runs next by its clock schedule; None when manual, disabled,
     dbt Cloud or unreadable.
 
-    The scheduler's stored time wins; before the scheduler has seen the schedule, the
-    time is computed from now.
+    The scheduler's stored time wins; before the scheduler has timed the schedule, it is
+    the :func:`first_due` time the scheduler will take.
     """
     if owner.disabled or schedule_type(owner.schedule) not in CLOCK_TYPES:
         return None
     state = session.scalar(select(ScheduleStateRecord).where(_owned_by(owner)))
-    if (
-        state is not None
-        and state.schedule_key == schedule_key(owner.schedule)
-        and state.next_run_at is not None
-    ):
+    if state is not None and state.schedule_key != schedule_key(owner.schedule):
+        state = None  # kept for an older schedule: the scheduler starts it afresh
+    if state is not None and state.next_run_at is not None:
         return state.next_run_at
     try:
-        return next_due(owner.schedule, now or utcnow())
+        return first_due(owner, state, now or utcnow())
     except ConfigError:
         return None
+
+
+def first_due(
+    owner: SyncRecord | SequenceRecord, state: ScheduleStateRecord | None, now: datetime
+) -> datetime | None:
+    """The first due time of a schedule with no stored ``next_run_at`` yet.
+
+    It is the first due time after the owner's last change, or after ``now`` when that
+    stamp lies ahead of it, so the time the API showed when the sync was made or turned
+    on is the one that runs, even when the scheduler first looks after it. It is always
+    after the last due time ``state`` queued, so no due time runs twice. ConfigError when
+    the schedule cannot be read.
+    """
+    since = min(owner.updated_at or now, now)
+    if state is not None and state.last_due_at is not None:
+        since = max(since, state.last_due_at)
+    return next_due(owner.schedule, since)
 
 
 def _owned_by(owner: SyncRecord | SequenceRecord) -> ColumnElement[bool]:

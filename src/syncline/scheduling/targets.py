@@ -34,6 +34,11 @@ class Target:
     nothing needs a write."""
 
     @property
+    def key(self) -> str:
+        """Names this target among syncs and sequences alike, e.g. ``sync:7``."""
+        return f"{self.kind}:{self.ident}"
+
+    @property
     def is_sync(self) -> bool:
         """Whether this is a sync (else a sync sequence)."""
         return self.kind == "sync"

@@ -17,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from syncline.catalog import Catalog, CatalogSession
+from syncline.catalog.errors import QueuedRunConflict
 from syncline.catalog.runs import RunQueue
 from syncline.catalog.tables import RUNNING_STATUSES, RunRecord, SyncRecord, WorkerRecord
 from syncline.catalog.types import utcnow
@@ -71,12 +72,28 @@ def queue_resumption(session: CatalogSession, run: RunRecord) -> None:
     sync = session.orm.get(SyncRecord, run.sync_id)
     if sync is None or run.dry_run:
         return  # a dry run wrote nothing, so there is nothing to resume
+    # Read the switch under the sync's lock, as the queue does: a sync disabled a moment
+    # ago gets no run.
+    session.orm.refresh(sync, attribute_names=["disabled"], with_for_update=True)
     if sync.disabled:
         logger.info(
             "sync %s is disabled; interrupted run %s resumes when it is next run", sync.id, run.id
         )
         return
-    follow_up = RunQueue(session.orm, sync.workspace_id).enqueue(sync, triggered_by=RESUME_TRIGGER)
+    try:
+        follow_up = RunQueue(session.orm, sync.workspace_id).enqueue(
+            sync, triggered_by=RESUME_TRIGGER
+        )
+    except QueuedRunConflict as conflict:
+        # The sync's one queued run is a dry run, which must stay dry: the work resumes
+        # with the sync's next run that writes, as after any interrupted run.
+        logger.warning(
+            "sync %s: interrupted run %s is not resumed now: dry run %s is queued and a run "
+            "that writes cannot join it; trigger the sync once that run has started",
+            sync.id, run.id, conflict.run_id,
+            extra={"sync_id": sync.id, "run_id": run.id},
+        )  # fmt: skip
+        return
     logger.info("run %s of sync %s queued to resume run %s", follow_up.id, sync.id, run.id)
 
 

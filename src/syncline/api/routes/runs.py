@@ -123,7 +123,11 @@ TriggerBody = Annotated[dict[str, Any], Depends(trigger_body)]
     openapi_extra=_trigger_body_doc(TriggerRunInput, required=False),
 )
 def trigger_run(syncId: str, body: TriggerBody, session: WriteSession) -> Any:
-    """Queue a run of the sync; during a run, the one run queued behind it is returned."""
+    """Queue a run of the sync; during a run, the one run queued behind it is returned.
+
+    A trigger whose flags contradict that queued run (a run that writes behind a dry run,
+    or the reverse) is a 422 naming it.
+    """
     sync = _sync_by_id(session, syncId, "path.syncId")
     return _trigger(session, sync, body, "path.syncId")
 

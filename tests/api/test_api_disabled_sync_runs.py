@@ -1,0 +1,42 @@
+"""Disabling a sync stops what it would still write: its queued run is cancelled.
+
+A run already going is not touched (cancel it to stop it at its next batch).
+"""
+
+from __future__ import annotations
+
+from api_fixtures import Api
+from test_api_runs import _lease, _run, _sync, _trigger
+
+from syncline.catalog import RunRecord
+
+
+def test_disabling_a_sync_cancels_its_queued_run_naming_the_disable(any_api: Api) -> None:
+    sync = _sync(any_api)
+    running = _trigger(any_api, sync)
+    _lease(any_api.catalog, running)
+    queued = _trigger(any_api, sync)
+
+    any_api.ok("PATCH", f"/syncs/{sync.id}", json={"disabled": True})
+
+    listed = any_api.ok("GET", f"/syncs/{sync.id}/runs", params={"runId": queued})["data"]
+    assert [run["status"] for run in listed] == ["cancelled"]
+    cancelled = _run(any_api.catalog, queued)
+    assert cancelled.finished_at is not None
+    assert f"sync {sync.slug!r} was disabled" in (cancelled.error or "")
+    going = _run(any_api.catalog, running)
+    assert (going.status, going.cancel_requested) == ("querying", False)
+
+
+def test_a_sync_turned_back_on_does_not_run_what_disabling_cancelled(any_api: Api) -> None:
+    sync = _sync(any_api)
+    _lease(any_api.catalog, _trigger(any_api, sync))
+    queued = _trigger(any_api, sync)
+    any_api.ok("PATCH", f"/syncs/{sync.id}", json={"disabled": True})
+
+    any_api.ok("PATCH", f"/syncs/{sync.id}", json={"disabled": False})
+
+    assert _run(any_api.catalog, queued).status == "cancelled"
+    fresh = _trigger(any_api, sync)
+    assert fresh != queued
+    assert isinstance(_run(any_api.catalog, fresh), RunRecord)
