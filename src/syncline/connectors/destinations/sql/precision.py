@@ -57,14 +57,21 @@ def decimal_column(name: str, type_name: str) -> DecimalColumn | None:
 
 
 def refuse_inexact(
-    records: pa.Table, columns: dict[str, str], table: str, *, keeps_nan: bool
+    records: pa.Table,
+    columns: dict[str, str],
+    table: str,
+    *,
+    keeps_nan: bool,
+    floats_keep_non_finite: bool = True,
 ) -> dict[int, str]:
     """The rows of ``records`` holding a value their bounded numeric column cannot hold
     exactly, by position, with the reason.
 
     ``columns`` are the table's column types by name; ``keeps_nan`` says whether a
-    bounded numeric column stores NaN (PostgreSQL's does). Decimals, integers, floats and
-    decimal text are checked; infinity fits no bounded numeric.
+    bounded numeric column stores NaN (PostgreSQL's does); ``floats_keep_non_finite``
+    whether the database's float columns store NaN and infinities, which the reason then
+    offers as a fix. Decimals, integers, floats and decimal text are checked; infinity
+    fits no bounded numeric.
     """
     reasons: dict[int, str] = {}
     for name, values in zip(records.column_names, records.columns, strict=True):
@@ -75,7 +82,7 @@ def refuse_inexact(
             values = pc.cast(values, values.type.value_type)
         for mask, problem in _problems(values, target, keeps_nan=keeps_nan):
             for row in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():
-                reasons.setdefault(row, _reason(problem, target, table))
+                reasons.setdefault(row, _reason(problem, target, table, floats_keep_non_finite))
     return reasons
 
 
@@ -128,7 +135,7 @@ def _problems(values: Any, target: DecimalColumn, *, keeps_nan: bool) -> list[tu
     return []
 
 
-def _reason(problem: str, target: DecimalColumn, table: str) -> str:
+def _reason(problem: str, target: DecimalColumn, table: str, float_fix: bool) -> str:
     column = f"column {target.name!r} ({target.type_name}) of table {table}"
     if problem == "scale":
         return (
@@ -143,7 +150,8 @@ def _reason(problem: str, target: DecimalColumn, table: str) -> str:
             "precision) or change the value in the model's SQL"
         )
     word = "NaN" if problem == "nan" else "Infinity or -Infinity"
+    fix = ", or make the column a float" if float_fix else ""
     return (
         f"field {target.name!r} holds {word}, which {column} cannot hold; turn it into "
-        "NULL or a number in the model's SQL, or make the column a float"
+        f"NULL or a number in the model's SQL{fix}"
     )

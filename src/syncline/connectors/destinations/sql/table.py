@@ -137,7 +137,12 @@ class TableDestination(Destination):
         scale, silently: such rows are refused here, against the described column types.
         """
         return refuse_inexact(
-            batch.records, self._columns, str(self._table), keeps_nan=self.dialect == "postgres"
+            batch.records,
+            self._columns,
+            str(self._table),
+            keeps_nan=self.dialect == "postgres",
+            # MySQL's float columns refuse NaN and infinities too.
+            floats_keep_non_finite=self.dialect != "mysql",
         )
 
     def _unique_index_sql(self, table: TableName, column: str) -> str:
