@@ -321,6 +321,17 @@ def test_an_unknown_filter_is_a_configuration_error_naming_the_field(tmp_path: P
     assert "internal error" not in result.error
 
 
+def test_an_unknown_test_inside_a_condition_fails_the_run_before_any_row(tmp_path: Path) -> None:
+    template = "{% if name is nosuchtest %}y{% endif %}"
+    configuration = sync([{"type": "template", "template": template, "to": "T"}])
+
+    result = Harness(tmp_path, people(BASE), configuration).run()
+
+    assert result.status is RunStatus.FAILED
+    assert result.error is not None
+    assert "test 'nosuchtest'" in result.error
+
+
 def test_fields_a_destination_would_fold_into_one_fail_the_run_before_writing(
     tmp_path: Path,
 ) -> None:

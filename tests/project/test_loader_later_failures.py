@@ -147,6 +147,30 @@ def test_a_template_with_an_unknown_filter_is_a_located_problem(write_project: W
     assert "upper" in (problem.fix or "")
 
 
+@pytest.mark.parametrize(
+    ("template", "named"),
+    [
+        ("{% if id is nosuchtest %}y{% endif %}", "test 'nosuchtest'"),
+        ("{{ id | upper if id is defined else id | nosuchfilter }}", "filter 'nosuchfilter'"),
+    ],
+)
+def test_an_unknown_filter_or_test_inside_a_condition_is_a_problem_too(
+    template: str, named: str
+) -> None:
+    # Jinja2 looks these up only when it renders that branch, after every row was sent.
+    raw = {
+        "mode": "upsert",
+        "object": "people",
+        "mappings": [{"type": "template", "template": template, "to": "x"}],
+    }
+
+    _, problems = check_configuration(raw, None)
+
+    [problem] = problems
+    assert problem.location == "configuration.mappings.0.template"
+    assert named in problem.message
+
+
 def test_the_api_checks_refuse_an_unknown_filter_too() -> None:
     raw = {
         "mode": "upsert",

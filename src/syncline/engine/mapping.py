@@ -81,14 +81,44 @@ def compile_template(template: str, *, field: str = "?") -> jinja2.Template:
     """The template compiled in the engine's sandbox.
 
     Raises:
-        ConfigError: as :func:`template_variables` does.
+        ConfigError: as :func:`template_variables` does, also for a filter or test that
+            Jinja2 would look up only when rendering (inside a condition).
     """
     import jinja2
 
+    environment = _environment()
     try:
-        return _environment().from_string(template)
+        unknown = unknown_filters_and_tests(environment, template)
+        if unknown:
+            raise ConfigError(
+                f"the template of field {field!r} uses {unknown[0]}, which Jinja2 does not "
+                "have; use a filter or test Jinja2 has, e.g. upper, lower, trim, default"
+            )
+        return environment.from_string(template)
     except jinja2.TemplateSyntaxError as exc:
         raise _invalid(exc, field) from None
+
+
+def unknown_filters_and_tests(environment: jinja2.Environment, template: str) -> list[str]:
+    """The filters and tests ``template`` names that ``environment`` does not have, as
+    ``filter 'x'`` or ``test 'y'``.
+
+    Compiling finds most of them, but not those inside a condition (``a if b else c``,
+    ``{% if x is y %}``), which Jinja2 looks up only when it renders that branch: every
+    row would then be rejected at run time.
+
+    Raises:
+        jinja2.TemplateSyntaxError: the template does not parse.
+    """
+    from jinja2 import nodes
+
+    unknown = []
+    for node in environment.parse(template).find_all((nodes.Filter, nodes.Test)):
+        is_filter = isinstance(node, nodes.Filter)
+        known = environment.filters if is_filter else environment.tests
+        if node.name not in known:
+            unknown.append(f"{'filter' if is_filter else 'test'} {node.name!r}")
+    return unknown
 
 
 def _invalid(exc: jinja2.TemplateSyntaxError, field: str) -> ConfigError:

@@ -18,7 +18,7 @@ from syncline.connectors.destinations.base import (
     reserved_field_problem,
 )
 from syncline.engine.config import StandardMapping, SyncConfiguration, TemplateMapping
-from syncline.engine.mapping import template_variables
+from syncline.engine.mapping import template_variables, unknown_filters_and_tests
 from syncline.errors import ConnectorError, Problem, UserError, ValidationError
 from syncline.project.schedule import check_schedule, found_at
 
@@ -160,8 +160,10 @@ def template_problems(parsed: SyncConfiguration) -> list[Problem]:
         if not isinstance(template, str):
             continue
         try:
-            # Compiled, not only parsed: Jinja2 looks filters and tests up when compiling.
+            # Compiled, not only parsed: Jinja2 looks filters and tests up when compiling,
+            # but those inside a condition only when rendering, so they are looked up here.
             environment.compile(template)
+            unknown = unknown_filters_and_tests(environment, template)
         except TemplateSyntaxError as exc:
             where = f" (line {exc.lineno} of the template)" if "\n" in template else ""
             problems.append(
@@ -169,6 +171,17 @@ def template_problems(parsed: SyncConfiguration) -> list[Problem]:
                     f"configuration.mappings.{index}.template",
                     f"the template of field {mapping.to!r} is not valid: {exc.message}{where}",
                     fix=_template_fix(exc),
+                    value=template,
+                )
+            )
+            continue
+        if unknown:
+            problems.append(
+                Problem(
+                    f"configuration.mappings.{index}.template",
+                    f"the template of field {mapping.to!r} uses {unknown[0]}, which Jinja2 "
+                    "does not have",
+                    fix="use a filter or test Jinja2 has, e.g. upper, lower, trim, default, round",
                     value=template,
                 )
             )
