@@ -25,7 +25,7 @@ PROJECT = """\
 sources:
   - slug: wh
     type: duckdb
-    configuration: {path: wh.duckdb}
+    configuration: {path: wh.duckdb@PLANNER@}
 models:
   - slug: slow
     source: wh
@@ -48,18 +48,26 @@ syncs:
 
 # Early, the signal finds DuckDB planning the query; later, running it before its first
 # row (the window needs every row), where DuckDB does not stop for a signal by itself.
-@pytest.mark.parametrize("after", [0.5, 2.0], ids=["early", "later"])
+WAREHOUSE = ", read_only: false, planner: warehouse"
+"""The source's settings that plan in the DuckDB file, where the model runs in a statement."""
+
+
+@pytest.mark.parametrize(
+    ("after", "planner"),
+    [(0.5, ""), (2.0, ""), (2.0, WAREHOUSE)],
+    ids=["early", "later", "later-in-the-warehouse"],
+)
 @pytest.mark.parametrize(
     ("sent", "code", "how"),
     [(signal.SIGINT, 130, "the user (Ctrl-C)"), (signal.SIGTERM, 143, "SIGTERM")],
     ids=["ctrl-c", "sigterm"],
 )
 def test_a_signal_during_a_query_leaves_the_run_interrupted(
-    tmp_path: Path, sent: signal.Signals, code: int, how: str, after: float
+    tmp_path: Path, sent: signal.Signals, code: int, how: str, after: float, planner: str
 ) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    (project / "syncline.yml").write_text(PROJECT, encoding="utf-8")
+    (project / "syncline.yml").write_text(PROJECT.replace("@PLANNER@", planner), encoding="utf-8")
     duckdb.connect(str(project / "wh.duckdb")).close()
     home = tmp_path / "home"
     env = {**os.environ, "SYNCLINE_HOME": str(home), "SYNCLINE_LOG_LEVEL": "WARNING"}

@@ -103,7 +103,9 @@ class DuckDBSource(Source):
         with translated(self._map_error):
             relation = self._relation(connection, query)
             schema = self._schema(relation)
-            reader = relation.to_arrow_reader(batch_rows)
+            reader = interruptible(
+                lambda: relation.to_arrow_reader(batch_rows), connection.interrupt
+            )
             batches = (conform(batch, schema) for batch in reader)
             yield from rebatch(batches, batch_rows)
 

@@ -21,6 +21,7 @@ from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from syncline.connectors.sources.base import Source
 from syncline.connectors.sources.duckdb import DuckDBSource
+from syncline.connectors.sources.interruptible import interruptible
 from syncline.connectors.sources.postgres import PostgresSource
 from syncline.engine.canonical import canonical_json_array
 from syncline.engine.planner.warehouse.choice import DEFAULT_SCHEMA, planner_schema
@@ -367,6 +368,17 @@ class DuckDBSession(_Session):
         except BaseException:
             self.connection.close()
             raise
+
+    def execute(self, sql: str) -> None:
+        _timed(lambda: self._guard(lambda: self._interruptible(sql)), sql)
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        return list(_timed(lambda: self._guard(lambda: self._interruptible(sql).fetchall()), sql))
+
+    def _interruptible(self, sql: str) -> Any:
+        """Run ``sql`` so that Ctrl-C or SIGTERM stops it: a statement that runs the model
+        works inside one DuckDB call, which does not stop for a signal by itself."""
+        return interruptible(lambda: self.connection.execute(sql), self.connection.interrupt)
 
     def _register_canonical_json(self) -> None:
         """Make the local planner's canonical JSON a SQL function of this connection.
