@@ -95,6 +95,7 @@ def test_a_signal_during_a_query_leaves_the_run_interrupted(
 
         assert process.returncode == code, err
         assert "internal error" not in err
+        assert f"error: stopped by {how}" in err
         with catalog.session(read_only=True) as session:
             [run] = session.runs.list_runs("slow-out")
             assert run.status == "interrupted"

@@ -339,3 +339,43 @@ def test_describe_plans_the_query_without_running_it(config: dict[str, Any]) -> 
     assert [c.name for c in source.describe(query)] == ["broken"]
     with pytest.raises(TerminalError, match="division by zero"):
         list(source.read(query))
+
+
+_INTERRUPTED_READS = """
+import json, os, signal, sys, threading, time
+from syncline.connectors.sources.postgres import PostgresSource
+
+source = PostgresSource.from_config(json.loads(sys.argv[1]))
+# The server sleeps before its first row: the read waits inside the driver.
+query = "SELECT g AS id FROM generate_series(1, 3) AS g, pg_sleep(30)"
+for sent in (signal.SIGINT, signal.SIGTERM):
+    threading.Timer(1.0, lambda: os.kill(os.getpid(), sent)).start()
+    started = time.monotonic()
+    try:
+        for _ in source.read(query):
+            pass
+    except KeyboardInterrupt:
+        print(f"stopped after {time.monotonic() - started:.1f} s", flush=True)
+"""
+
+_STOP_ON_SIGTERM = """
+import signal
+def stop(number, frame):
+    raise KeyboardInterrupt
+signal.signal(signal.SIGTERM, stop)
+"""
+
+
+def test_a_signal_stops_a_read_waiting_for_its_first_row(pg_config: dict[str, Any]) -> None:
+    # Stopped as the command line stops a run: Ctrl-C, or SIGTERM raising in the main thread.
+    finished = subprocess.run(
+        [sys.executable, "-c", _STOP_ON_SIGTERM + _INTERRUPTED_READS, json.dumps(pg_config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    lines = finished.stdout.split("\n")
+    assert [line.startswith("stopped after") for line in lines[:2]] == [True, True], lines
+    assert all(float(line.split()[2]) < 10 for line in lines[:2]), lines

@@ -84,6 +84,11 @@ def run(
             f"error: stopped by {stop.name}; the next run of this sync resumes its work"
         )
         raise typer.Exit(128 + stop.number) from None
+    except KeyboardInterrupt:
+        output.error_console().print(
+            "error: stopped by the user (Ctrl-C); the next run of this sync resumes its work"
+        )
+        raise typer.Exit(128 + signal.SIGINT) from None
 
     print_run_summary(output.console(), record, dry_run=dry_run, skipped_null_keys=skipped)
     code = for_run_status(record["status"])

@@ -16,6 +16,7 @@ import pyarrow as pa
 from syncline.connectors.sources._arrow import rebatch
 from syncline.connectors.sources._errors import translated
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
+from syncline.connectors.sources.interruptible import interruptible
 from syncline.connectors.sources.postgres.config import PostgresConfig
 from syncline.connectors.sources.postgres.errors import map_error
 from syncline.connectors.sources.postgres.types import (
@@ -75,10 +76,16 @@ class PostgresSource(Source):
                 money_scale = _money_scale(cursor)
                 exported = cursor.adbc_execute_schema(_copyable(query))
                 plans = [plan_column(field, money_scale) for field in exported]
-                cursor.execute(_copyable(_numeric_as_text(query, exported)))
+                # The driver waits for the server inside single calls, and on its own turns
+                # Ctrl-C into a failed query (SIGTERM it does not see): each call is made
+                # so that a signal cancels the query and is raised as itself.
+                statement = _copyable(_numeric_as_text(query, exported))
+                interruptible(lambda: cursor.execute(statement), cursor.adbc_cancel)
                 reader = cursor.fetch_record_batch()
                 schema = pa.schema([plan.field for plan in plans])
-                batches = (_finish(batch, plans, schema) for batch in reader)
+                batches = (
+                    _finish(batch, plans, schema) for batch in _batches(reader, cursor.adbc_cancel)
+                )
                 yield from rebatch(batches, batch_rows)
         finally:
             connection.close()
@@ -112,6 +119,15 @@ class PostgresSource(Source):
 
     def _map_error(self, exc: Exception) -> ConnectorError:
         return map_error(exc, self.config)
+
+
+def _batches(reader: pa.RecordBatchReader, cancel: Any) -> Iterator[pa.RecordBatch]:
+    """The reader's batches, each waited for so that a signal cancels the query."""
+    while True:
+        try:
+            yield interruptible(reader.read_next_batch, cancel)
+        except StopIteration:
+            return
 
 
 def _money_scale(cursor: Any) -> int:
