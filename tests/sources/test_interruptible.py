@@ -55,3 +55,19 @@ def test_off_the_main_thread_the_call_runs_in_place() -> None:
     worker.join()
 
     assert seen == ["other"]
+
+
+def test_a_cancel_that_fails_still_waits_for_the_call_and_raises_the_signal() -> None:
+    release = threading.Event()
+
+    def cancel() -> None:
+        release.set()  # the query ends anyway, but the driver's cancel call fails
+        raise OSError("cancel refused")
+
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            interruptible(lambda: release.wait(30), cancel)
+    finally:
+        timer.cancel()

@@ -50,7 +50,10 @@ def interruptible(call: Callable[[], T], cancel: Callable[[], object]) -> T:
             pass
     except BaseException:
         logger.info("a signal stopped the wait for a query; cancelling the query")
-        cancel()
+        try:
+            cancel()
+        except Exception:  # noqa: BLE001 - the signal's exception is the one to raise
+            logger.warning("cancelling the query failed; waiting for it to end", exc_info=True)
         done.wait()
         # What the cancelled call left (its error, or a result that came too late) holds
         # the driver's objects; they go now, while the driver is whole, not at exit.
