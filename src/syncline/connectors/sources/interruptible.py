@@ -55,8 +55,8 @@ def interruptible(call: Callable[[], T], cancel: Callable[[], object]) -> T:
         except Exception:  # noqa: BLE001 - the signal's exception is the one to raise
             logger.warning("cancelling the query failed; waiting for it to end", exc_info=True)
         done.wait()
-        # What the cancelled call left (its error, or a result that came too late) holds
-        # the driver's objects; they go now, while the driver is whole, not at exit.
+        # What the cancelled call left (its error, or a result that came too late) is
+        # dropped here, not kept alive by this frame in the signal's traceback.
         outcome.clear()
         failure.clear()
         raise
