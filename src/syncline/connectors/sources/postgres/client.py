@@ -77,8 +77,9 @@ class PostgresSource(Source):
                 exported = cursor.adbc_execute_schema(_copyable(query))
                 plans = [plan_column(field, money_scale) for field in exported]
                 # The driver waits for the server inside single calls, and on its own turns
-                # Ctrl-C into a failed query (SIGTERM it does not see): each call is made
-                # so that a signal cancels the query and is raised as itself.
+                # Ctrl-C into a failed query (SIGTERM it does not see): the calls that wait
+                # for the query's first row are made so that a signal cancels the query
+                # and is raised as itself.
                 statement = _copyable(_numeric_as_text(query, exported))
                 interruptible(lambda: cursor.execute(statement), cursor.adbc_cancel)
                 reader = cursor.fetch_record_batch()
@@ -122,12 +123,17 @@ class PostgresSource(Source):
 
 
 def _batches(reader: pa.RecordBatchReader, cancel: Any) -> Iterator[pa.RecordBatch]:
-    """The reader's batches, each waited for so that a signal cancels the query."""
-    while True:
-        try:
-            yield interruptible(reader.read_next_batch, cancel)
-        except StopIteration:
-            return
+    """The reader's batches, the first waited for so that a signal cancels the query.
+
+    The wait before the first row is the long one (the server sorts, groups or sleeps);
+    later batches arrive as the rows stream and are read in place, so that their memory
+    stays with the reading thread's.
+    """
+    try:
+        yield interruptible(reader.read_next_batch, cancel)
+    except StopIteration:
+        return
+    yield from reader
 
 
 def _money_scale(cursor: Any) -> int:
