@@ -115,12 +115,14 @@ class _Session:
             raise self.source.map_error(exc) from exc
 
     def execute(self, sql: str) -> None:
-        _timed(lambda: self._guard(lambda: self.connection.execute(sql)), sql)
+        _timed(lambda: self._guard(lambda: self._run(sql)), sql)
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
-        return list(
-            _timed(lambda: self._guard(lambda: self.connection.execute(sql).fetchall()), sql)
-        )
+        return list(_timed(lambda: self._guard(lambda: self._run(sql).fetchall()), sql))
+
+    def _run(self, sql: str) -> Any:
+        """Run ``sql`` on the planner's connection; its cursor, to fetch from."""
+        return self.connection.execute(sql)
 
     def close(self) -> None:
         self.connection.close()
@@ -369,13 +371,7 @@ class DuckDBSession(_Session):
             self.connection.close()
             raise
 
-    def execute(self, sql: str) -> None:
-        _timed(lambda: self._guard(lambda: self._interruptible(sql)), sql)
-
-    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
-        return list(_timed(lambda: self._guard(lambda: self._interruptible(sql).fetchall()), sql))
-
-    def _interruptible(self, sql: str) -> Any:
+    def _run(self, sql: str) -> Any:
         """Run ``sql`` so that Ctrl-C or SIGTERM stops it: a statement that runs the model
         works inside one DuckDB call, which does not stop for a signal by itself."""
         return interruptible(lambda: self.connection.execute(sql), self.connection.interrupt)
