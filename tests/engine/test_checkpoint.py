@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 import threading
 from pathlib import Path
 
 import pytest
 from engine_doubles import Harness, MemoryDestination, people
+from killed_runs import killed_run
 
 from syncline.connectors.destinations.base import BatchResult, WriteBatch, WriteContext
 from syncline.engine.delivery import RetryPolicy
@@ -108,49 +106,11 @@ def test_concurrent_batches_deliver_every_row_once(tmp_path: Path) -> None:
     assert retried.status is RunStatus.SUCCESS
 
 
-CRASHING_RUN = textwrap.dedent(
-    """
-    import os, sys
-    from pathlib import Path
-    sys.path.insert(0, sys.argv[1])
-    from engine_doubles import Harness, MemoryDestination, people
-
-    log = open(sys.argv[3], "a")
-
-    class Crashing(MemoryDestination):
-        def write_batch(self, batch):
-            if self.calls == 2:
-                os._exit(3)  # killed mid-run: no cleanup, no finally
-            result = super().write_batch(batch)
-            log.write("\\n".join(batch.keys) + "\\n")
-            log.flush()
-            return result
-
-    rows = [(i, f"n{i}", float(i)) for i in range(1, 21)]
-    sync = Harness(Path(sys.argv[2]), people(rows), {"mode": "mirror", "object": "p"},
-                   "id", Crashing())
-    sync.run()
-    """
-)
-
-
 def test_killed_process_leaves_a_consistent_snapshot(tmp_path: Path) -> None:
-    acked_log = tmp_path / "acked.txt"
-    snapshots = tmp_path / "snapshots"
-    script = tmp_path / "crash.py"
-    script.write_text(CRASHING_RUN)
-    here = str(Path(__file__).parent)
-    process = subprocess.run(
-        [sys.executable, str(script), here, str(snapshots), str(acked_log)],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert process.returncode == 3, process.stderr.decode()
-    acked = acked_log.read_text().split()
+    acked = killed_run(tmp_path, "sync.destination.armed = True\nsync.run()")
     assert len(acked) == 8
 
-    sync = harness(snapshots)
+    sync = harness(tmp_path / "snapshots")
     resumed = sync.run()
     assert resumed.status is RunStatus.SUCCESS
     assert resumed.progress.planned.added == 12

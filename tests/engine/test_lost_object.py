@@ -8,13 +8,11 @@ finds it gone sends every model row, as a full resync does, and says so.
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 from engine_doubles import Harness, LastingDestination, people
+from killed_runs import killed_run
 
 from syncline.engine.report import RunStatus
 from syncline.errors import TerminalError
@@ -164,52 +162,19 @@ def test_a_dry_run_does_not_look_at_the_destination(tmp_path: Path) -> None:
     assert sync.destination.records == _model(ROWS)
 
 
-KILLED_RESEND = textwrap.dedent(
-    """
-    import os, sys
-    from pathlib import Path
-    sys.path.insert(0, sys.argv[1])
-    from engine_doubles import Harness, LastingDestination, people
-
-    log = open(sys.argv[3], "a")
-
-    class Crashing(LastingDestination):
-        armed = False
-
-        def write_batch(self, batch):
-            if self.armed and self.calls == 2:
-                os._exit(3)  # killed mid-run: no cleanup, no finally
-            result = super().write_batch(batch)
-            log.write("\\n".join(batch.keys) + "\\n")
-            log.flush()
-            return result
-
-    rows = [(i, f"n{i}", float(i)) for i in range(1, 21)]
-    sync = Harness(Path(sys.argv[2]), people(rows), {"mode": "mirror", "object": "p"},
-                   "id", Crashing())
-    sync.run()
-    sync.destination.drop()
-    sync.destination.calls = 0
-    sync.destination.armed = True
-    sync.run()
-    """
-)
-
-
 def test_a_resend_killed_mid_way_is_finished_by_the_next_run(tmp_path: Path) -> None:
-    log = tmp_path / "written.txt"
     snapshots = tmp_path / "snapshots"
-    script = tmp_path / "crash.py"
-    script.write_text(KILLED_RESEND)
-    here = str(Path(__file__).parent)
-    process = subprocess.run(
-        [sys.executable, str(script), here, str(snapshots), str(log)],
-        capture_output=True,
-        timeout=120,
-        check=False,
+    written = killed_run(
+        tmp_path,
+        """
+        sync.run()
+        sync.destination.drop()
+        sync.destination.calls = 0
+        sync.destination.armed = True
+        sync.run()
+        """,
+        destination="LastingDestination",
     )
-    assert process.returncode == 3, process.stderr.decode()
-    written = log.read_text().split()
     # The first run wrote all 20 rows; the resend acknowledged its first two batches
     # into the object it created again.
     resend_acked = written[20:]

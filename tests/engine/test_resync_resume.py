@@ -7,13 +7,11 @@ interrupted run had acknowledged again.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import ClassVar
 
 from engine_doubles import Harness, MemoryDestination, people
+from killed_runs import killed_run
 
 from syncline.connectors.destinations.base import Capabilities, SyncMode
 from syncline.engine.report import RunStatus
@@ -215,51 +213,17 @@ def test_a_clear_that_failed_is_done_by_the_next_run(tmp_path: Path) -> None:
     assert sync.run().progress.planned.total == 0
 
 
-KILLED_RESYNC = textwrap.dedent(
-    """
-    import os, sys
-    from pathlib import Path
-    sys.path.insert(0, sys.argv[1])
-    from engine_doubles import Harness, MemoryDestination, people
-
-    log = open(sys.argv[3], "a")
-
-    class Crashing(MemoryDestination):
-        armed = False
-
-        def write_batch(self, batch):
-            if self.armed and self.calls == 2:
-                os._exit(3)  # killed mid-run: no cleanup, no finally
-            result = super().write_batch(batch)
-            log.write("\\n".join(batch.keys) + "\\n")
-            log.flush()
-            return result
-
-    rows = [(i, f"n{i}", float(i)) for i in range(1, 21)]
-    sync = Harness(Path(sys.argv[2]), people(rows), {"mode": "mirror", "object": "p"},
-                   "id", Crashing())
-    sync.run()
-    sync.destination.calls = 0
-    sync.destination.armed = True
-    sync.run(full_resync=True)
-    """
-)
-
-
 def test_a_killed_full_resync_is_finished_by_the_next_run(tmp_path: Path) -> None:
-    log = tmp_path / "written.txt"
     snapshots = tmp_path / "snapshots"
-    script = tmp_path / "crash.py"
-    script.write_text(KILLED_RESYNC)
-    here = str(Path(__file__).parent)
-    process = subprocess.run(
-        [sys.executable, str(script), here, str(snapshots), str(log)],
-        capture_output=True,
-        timeout=120,
-        check=False,
+    written = killed_run(
+        tmp_path,
+        """
+        sync.run()
+        sync.destination.calls = 0
+        sync.destination.armed = True
+        sync.run(full_resync=True)
+        """,
     )
-    assert process.returncode == 3, process.stderr.decode()
-    written = log.read_text().split()
     # The first run wrote all 20 rows; the resync acknowledged its first two batches.
     resync_acked = written[20:]
     assert len(resync_acked) == 8
