@@ -178,3 +178,37 @@ def test_a_semicolon_in_quotes_stays_and_a_second_statement_is_refused(database:
     message = str(caught.value)
     assert "second statement after its ';' (line 1: 'DELETE FROM orders')" in message
     assert "remove the second statement" in message
+
+
+def _file_with(tmp_path: Path, declared: str, *values: object) -> SQLiteSource:
+    """A source on a new file whose table ``t`` holds ``values`` in column ``v declared``."""
+    path = tmp_path / "values.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, v {declared})")
+        connection.executemany("INSERT INTO t (v) VALUES (?)", [(value,) for value in values])
+    connection.close()
+    return SQLiteSource.from_config({"path": str(path)})
+
+
+def test_boolean_column_reads_the_integers_0_and_1_exactly(tmp_path: Path) -> None:
+    source = _file_with(tmp_path, "BOOLEAN", 1, 0, None)
+
+    table = pa.Table.from_batches(list(source.read("SELECT v FROM t ORDER BY id")))
+
+    assert table.schema.field("v").type == pa.bool_()
+    assert table.column("v").to_pylist() == [True, False, None]
+
+
+@pytest.mark.parametrize("value", ["false", "no", "f", "true", 2, -1, 0.5])
+def test_boolean_column_holding_anything_but_0_or_1_fails_naming_the_column(
+    tmp_path: Path, value: object
+) -> None:
+    # SQLite itself reads the text 'true' as 0 in a boolean test, so no text is a boolean.
+    source = _file_with(tmp_path, "BOOLEAN", 1, value)
+
+    with pytest.raises(TerminalError) as caught:
+        list(source.read("SELECT v FROM t"))
+
+    message = str(caught.value)
+    assert "column 'v' (BOOLEAN)" in message
+    assert "integers 0 and 1" in message

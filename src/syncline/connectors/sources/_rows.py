@@ -33,6 +33,13 @@ INFER_ROWS = 1_000
 """Rows looked at to infer the type of a column whose type the driver does not declare."""
 
 
+class UnfitValue(ValueError):
+    """A converter's refusal of a value its column's type cannot hold exactly.
+
+    The message says why and how to fix it, and never quotes the value: it is row data.
+    """
+
+
 @dataclass(frozen=True)
 class ColumnPlan:
     """How one result column becomes an Arrow column: its field and a value converter."""
@@ -175,6 +182,11 @@ def build_batch(
                 convert = plan.convert
                 values = [None if value is None else convert(value) for value in values]
             arrays.append(pa.array(values, type=plan.field.type))
+        except UnfitValue as exc:
+            raise TerminalError(
+                f"column {plan.field.name!r} ({plan.source_type or 'undeclared type'}) holds "
+                f"a value that does not fit Arrow type {plan.field.type}: {exc}"
+            ) from None
         except (pa.ArrowException, TypeError, ValueError, ArithmeticError) as exc:
             # The driver's text may quote the value; a row value never goes into errors.
             raise TerminalError(

@@ -2,7 +2,7 @@
 
 SQLite stores values dynamically, so a declared type is a promise the file may break:
 each plan converts what it can (text dates into dates, 0/1 into booleans) and a value
-that cannot fit fails the read with the column named.
+that cannot fit exactly fails the read with the column named.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from syncline.connectors.sources._rows import ColumnPlan, decimal_plan, json_text, text, to_utc
+from syncline.connectors.sources._rows import (
+    ColumnPlan,
+    UnfitValue,
+    decimal_plan,
+    json_text,
+    text,
+    to_utc,
+)
 from syncline.connectors.sources.base import json_field
 
 logger = logging.getLogger(__name__)
@@ -51,6 +58,22 @@ def parse_time(value: Any) -> dt.time:
     return dt.time.fromisoformat(text(value).strip())
 
 
+def boolean(value: Any) -> bool:
+    """A boolean from the integer 0 or 1, the only booleans SQLite has.
+
+    ``TRUE`` and ``FALSE`` in SQL are the integers 1 and 0. Other values are refused
+    rather than guessed at: SQLite itself reads the text ``'true'`` as false in a
+    boolean test, so no reading of text would agree with both the file and its writer.
+    """
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise UnfitValue(
+        "SQLite booleans are the integers 0 and 1, and SQLite reads text such as 'true' "
+        "as false; store 0 and 1 in the column, or turn its values into 1 and 0 in the "
+        "model's SQL (CASE ... END), which sends them as integers"
+    )
+
+
 def binary(value: Any) -> bytes:
     """Bytes from a BLOB, or UTF-8 bytes of text stored in a BLOB column."""
     return value.encode() if isinstance(value, str) else bytes(value)
@@ -66,7 +89,7 @@ def declared_plan(name: str, declared: str) -> ColumnPlan | None:
         return ColumnPlan(json_field(name), declared, json_text)
 
     if upper.startswith("BOOL"):
-        return ColumnPlan(pa.field(name, pa.bool_()), declared, bool)
+        return ColumnPlan(pa.field(name, pa.bool_()), declared, boolean)
 
     if upper.startswith(("DECIMAL", "NUMERIC")):
         match = _PRECISION.search(upper)
