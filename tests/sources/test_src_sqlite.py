@@ -212,3 +212,31 @@ def test_boolean_column_holding_anything_but_0_or_1_fails_naming_the_column(
     message = str(caught.value)
     assert "column 'v' (BOOLEAN)" in message
     assert "integers 0 and 1" in message
+
+
+@pytest.mark.parametrize("value", [12.345, 1.005, "12.345", 0.30000000000000004])
+def test_decimal_value_beyond_the_declared_scale_fails_instead_of_rounding(
+    tmp_path: Path, value: object
+) -> None:
+    source = _file_with(tmp_path, "DECIMAL(10, 2)", 2.5, value)
+
+    with pytest.raises(TerminalError) as caught:
+        list(source.read("SELECT v FROM t"))
+
+    message = str(caught.value)
+    assert "column 'v' (DECIMAL(10, 2))" in message
+    assert "more than 2 digits after the point" in message
+
+
+def test_decimal_values_within_the_declared_scale_are_exact(tmp_path: Path) -> None:
+    source = _file_with(tmp_path, "DECIMAL(10, 2)", 2.5, 3, "7.1", 12.34, 1.005e2)
+
+    table = pa.Table.from_batches(list(source.read("SELECT v FROM t ORDER BY id")))
+
+    assert table.column("v").to_pylist() == [
+        Decimal("2.50"),
+        Decimal("3.00"),
+        Decimal("7.10"),
+        Decimal("12.34"),
+        Decimal("100.50"),
+    ]

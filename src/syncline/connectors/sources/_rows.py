@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Context, Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation
 from typing import Any
 
 import pyarrow as pa
@@ -86,15 +86,23 @@ def to_utc(value: dt.datetime) -> dt.datetime:
 
 def decimal_plan(name: str, source_type: str, precision: int, scale: int) -> ColumnPlan:
     """A DECIMAL(precision, scale) column: exact ``decimal128``, or decimal text beyond 38
-    digits."""
+    digits. A value with more than ``scale`` digits after the point is refused, not rounded.
+    """
     if 0 < precision <= 38 and 0 <= scale <= precision:
         quantum = Decimal(1).scaleb(-scale)
-        # The default context holds 28 digits; quantizing a wider value would fail.
-        exact = Context(prec=precision + 1)
+        # The default context holds 28 digits; quantizing a wider value would fail. Inexact
+        # is raised rather than rounding away a digit the source holds.
+        exact = Context(prec=precision + 1, traps=[InvalidOperation, Inexact])
 
         def convert(value: Any) -> Decimal:
             number = value if isinstance(value, Decimal) else Decimal(str(value))
-            return number.quantize(quantum, context=exact)
+            try:
+                return number.quantize(quantum, context=exact)
+            except Inexact:
+                raise UnfitValue(
+                    f"it has more than {scale} digits after the point, and decimals are "
+                    "never rounded; round it in the model's SQL or declare a wider scale"
+                ) from None
 
         return ColumnPlan(pa.field(name, pa.decimal128(precision, scale)), source_type, convert)
 
