@@ -121,6 +121,60 @@ def test_unusable_url_is_terminal_without_echoing_it() -> None:
         assert "Secret-Pw-99" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "url", ["sqlite:///missing2.sqlite", "sqlite:///file:missing2.sqlite?mode=rwc&uri=true"]
+)
+def test_missing_sqlite_file_is_named_with_the_fix_and_never_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = SQLAlchemySource.from_config({"url": url})
+    uses = {
+        "test": source.test,
+        "describe": lambda: source.describe("SELECT * FROM t"),
+        "read": lambda: list(source.read("SELECT * FROM t")),
+    }
+
+    for use in uses.values():
+        with pytest.raises(TerminalError) as caught:
+            use()
+        message = str(caught.value)
+        assert "SQLite file 'missing2.sqlite' named in the source setting 'url'" in message
+        assert f"working directory, {Path.cwd()}, as {Path.cwd() / 'missing2.sqlite'}" in message
+        assert "does not exist" in message
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_sqlite_file_at_an_absolute_path_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "gone" / "data.db"
+
+    with pytest.raises(TerminalError) as caught:
+        SQLAlchemySource.from_config({"url": f"sqlite:///{missing}"}).test()
+
+    assert f"SQLite file {str(missing)!r} named in the source setting 'url' does not exist" in (
+        str(caught.value)
+    )
+    assert "working directory" not in str(caught.value)
+    assert not missing.parent.exists()
+
+
+def test_sqlite_file_is_opened_read_only(sqlite_url: str) -> None:
+    source = SQLAlchemySource.from_config({"url": sqlite_url})
+
+    with pytest.raises(TerminalError, match="readonly"):
+        list(source.read("DELETE FROM people RETURNING id"))
+
+    assert sum(b.num_rows for b in source.read("SELECT id FROM people")) == 2500
+
+
+def test_sqlite_uri_url_reads_the_file(sqlite_url: str) -> None:
+    path = sqlite_url.removeprefix("sqlite:///")
+    source = SQLAlchemySource.from_config({"url": f"sqlite:///file:{path}?uri=true"})
+
+    assert sum(b.num_rows for b in source.read("SELECT id FROM people")) == 2500
+
+
 def test_bad_sql_is_terminal(sqlite_url: str) -> None:
     source = SQLAlchemySource.from_config({"url": sqlite_url})
 

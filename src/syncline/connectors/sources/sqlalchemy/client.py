@@ -19,6 +19,7 @@ from syncline.connectors.sources._rows import (
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.sqlalchemy.config import SQLAlchemyConfig
 from syncline.connectors.sources.sqlalchemy.errors import map_error
+from syncline.connectors.sources.sqlalchemy.sqlite_file import read_only_url
 from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError
 
@@ -85,13 +86,7 @@ class SQLAlchemySource(Source):
 
     def table_query(self, table: str) -> str:
         """A query selecting every column of ``table``, quoted the way the dialect quotes."""
-        import sqlalchemy
-        from sqlalchemy.pool import NullPool
-
-        with translated(self._map_connect_error):
-            engine = sqlalchemy.create_engine(
-                self.config.url.get_secret_value(), poolclass=NullPool
-            )
+        engine = self._engine()
         try:
             quote = engine.dialect.identifier_preparer.quote
             return "SELECT * FROM " + ".".join(quote(p) for p in table.split(".") if p)
@@ -101,13 +96,7 @@ class SQLAlchemySource(Source):
     @contextmanager
     def _connection(self) -> Iterator[Any]:
         """A connection on an engine without a pool; both are closed on exit."""
-        import sqlalchemy
-        from sqlalchemy.pool import NullPool
-
-        with translated(self._map_connect_error):
-            engine = sqlalchemy.create_engine(
-                self.config.url.get_secret_value(), poolclass=NullPool
-            )
+        engine = self._engine()
         try:
             with translated(self._map_connect_error):
                 connection = engine.connect()
@@ -117,6 +106,16 @@ class SQLAlchemySource(Source):
                 connection.close()
         finally:
             engine.dispose()
+
+    def _engine(self) -> Any:
+        """An engine without a pool on the URL; a SQLite file is opened read-only."""
+        import sqlalchemy
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.pool import NullPool
+
+        with translated(self._map_connect_error):
+            url = read_only_url(make_url(self.config.url.get_secret_value()))
+            return sqlalchemy.create_engine(url, poolclass=NullPool)
 
     def _single_statement(self, query: str) -> str:
         """``query`` without trailing semicolons, where the backend's quoting is known."""

@@ -1,0 +1,71 @@
+"""SQLite URLs of the SQLAlchemy source: the file must exist, and is opened read-only.
+
+SQLite makes a missing database file on connect, so a mistyped path would leave an
+empty file behind (in whatever folder the process runs in) and fail later with "no
+such table". The file is checked first, and then opened through a read-only
+``file:`` URI, as the ``sqlite`` source does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from syncline.errors import TerminalError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+logger = logging.getLogger(__name__)
+
+_TRUE = ("true", "yes", "on", "y", "t", "1")
+"""How a URL can switch on ``uri``, as SQLAlchemy reads booleans."""
+
+
+def read_only_url(url: URL) -> URL:
+    """``url`` opening its SQLite file read-only; any other URL as it is.
+
+    Raises:
+        TerminalError: the URL names a SQLite file that does not exist.
+    """
+    if url.get_backend_name() != "sqlite":
+        return url
+
+    written = _file_name(url)
+    if written is None:
+        return url  # an in-memory database: nothing on disk to find or make
+
+    # SQLite resolves a relative name against the working directory, as abspath does.
+    path = Path(os.path.abspath(written))
+    if not path.is_file():
+        raise TerminalError(_missing(written, path), connector="sqlalchemy")
+
+    query = {k: v for k, v in url.query.items() if k not in ("mode", "uri")}
+    return url.set(database=path.as_uri(), query={**query, "mode": "ro", "uri": "true"})
+
+
+def _file_name(url: URL) -> str | None:
+    """The file name as the URL writes it; None for an in-memory database."""
+    database = url.database or ""
+    uri = str(url.query.get("uri", "")).lower() in _TRUE
+    if uri and database.startswith("file:"):
+        if url.query.get("mode") == "memory":
+            return None
+        database = unquote(urlsplit(database).path)
+    return None if database in ("", ":memory:") else database
+
+
+def _missing(written: str, path: Path) -> str:
+    """Why the file cannot be read, where it was looked for, and how to fix it."""
+    problem = "is a folder, not a file" if path.is_dir() else "does not exist"
+    message = f"SQLite file {written!r} named in the source setting 'url' {problem}"
+    if os.path.isabs(written):
+        return message + "; fix the path in 'url'"
+    return (
+        f"{message}: a relative path is resolved against the working directory, "
+        f"{os.getcwd()}, as {path}; fix the path in 'url', e.g. sqlite:////absolute/path.db, "
+        "or sqlite:///${SYNCLINE_PROJECT_DIR}/file.db in a project file"
+    )
