@@ -214,3 +214,15 @@ def test_postgres_second_statement_is_refused_naming_it(pg_url: str) -> None:
 
     with pytest.raises(TerminalError, match=r"second statement .*'SELECT 2'"):
         source.describe("SELECT $$;$$ AS a; SELECT 2")
+
+
+def test_sqlite_attach_is_refused_so_no_other_file_is_made(sqlite_url: str, tmp_path: Path) -> None:
+    source = SQLAlchemySource.from_config({"url": sqlite_url})
+    other = tmp_path / "other.db"
+
+    with pytest.raises(TerminalError, match="not authorized"):
+        source.describe(f"ATTACH '{other}' AS other")
+    with pytest.raises(TerminalError, match="not authorized"):
+        list(source.read(f"ATTACH '{other}' AS other"))
+
+    assert not other.exists()

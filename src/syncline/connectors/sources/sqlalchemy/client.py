@@ -19,7 +19,7 @@ from syncline.connectors.sources._rows import (
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.sqlalchemy.config import SQLAlchemyConfig
 from syncline.connectors.sources.sqlalchemy.errors import map_error
-from syncline.connectors.sources.sqlalchemy.sqlite_file import read_only_url
+from syncline.connectors.sources.sqlalchemy.sqlite_file import read_only_url, refuse_attach
 from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError
 
@@ -115,7 +115,10 @@ class SQLAlchemySource(Source):
 
         with translated(self._map_connect_error):
             url = read_only_url(make_url(self.config.url.get_secret_value()))
-            return sqlalchemy.create_engine(url, poolclass=NullPool)
+            engine = sqlalchemy.create_engine(url, poolclass=NullPool)
+        if engine.dialect.name == "sqlite":
+            refuse_attach(engine)
+        return engine
 
     def _single_statement(self, query: str) -> str:
         """``query`` without trailing semicolons, where the backend's quoting is known."""

@@ -3,7 +3,7 @@
 SQLite makes a missing database file on connect, so a mistyped path would leave an
 empty file behind (in whatever folder the process runs in) and fail later with "no
 such table". The file is checked first, and then opened through a read-only
-``file:`` URI, as the ``sqlite`` source does.
+``file:`` URI with ATTACH refused, as the ``sqlite`` source does.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from syncline.errors import TerminalError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
+    from sqlalchemy.engine import URL, Engine
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,18 @@ def read_only_url(url: URL) -> URL:
 
     query = {k: v for k, v in url.query.items() if k not in ("mode", "uri")}
     return url.set(database=path.as_uri(), query={**query, "mode": "ro", "uri": "true"})
+
+
+def refuse_attach(engine: Engine) -> None:
+    """Refuse ATTACH on the SQLite engine's connections: it opens, or makes, any file."""
+    from sqlalchemy import event
+
+    from syncline.connectors.sources.sqlite.client import refuse_attach as authorizer
+
+    def guard(connection: Any, _record: Any) -> None:
+        connection.set_authorizer(authorizer)
+
+    event.listen(engine, "connect", guard)
 
 
 def _file_name(url: URL) -> str | None:

@@ -72,7 +72,7 @@ class SQLiteSource(Source):
         # connection is never shared between threads at the same time.
         with translated(self._map_error):
             connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
-        connection.set_authorizer(_authorize)
+        connection.set_authorizer(refuse_attach)
         return connection
 
     def _declared_types(self, connection: sqlite3.Connection, query: str) -> list[str]:
@@ -102,7 +102,7 @@ _REFUSED_ACTIONS = frozenset({sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH})
 but an attached one would not be."""
 
 
-def _authorize(action: int, *_args: object) -> int:
+def refuse_attach(action: int, *_args: object) -> int:
     """sqlite3 authorizer: refuse ATTACH and DETACH, allow the rest of a read-only file."""
     return sqlite3.SQLITE_DENY if action in _REFUSED_ACTIONS else sqlite3.SQLITE_OK
 
