@@ -28,6 +28,7 @@ from syncline.connectors.destinations.base import (
     WriteContext,
 )
 from syncline.connectors.destinations.sql.bisect import RowDataError, isolate_failures
+from syncline.connectors.destinations.sql.days import refuse_times_of_day
 from syncline.connectors.destinations.sql.identifiers import (
     TableName,
     parse_table,
@@ -133,10 +134,12 @@ class TableDestination(Destination):
     def _refuse(self, batch: WriteBatch) -> dict[int, str]:
         """Rows the table cannot hold exactly, by position, with the reason; never staged.
 
-        A bounded numeric column would round a value with more fractional digits than its
-        scale, silently: such rows are refused here, against the described column types.
+        The database would store them changed, silently: a fraction rounded into a bounded
+        numeric or an integer column, a timestamp cut to its day in a DATE column. Each is
+        checked against the described column types, only where the batch's type differs.
         """
-        return refuse_inexact(
+        reasons: dict[int, str] = {}
+        inexact = refuse_inexact(
             batch.records,
             self._columns,
             str(self._table),
@@ -144,6 +147,10 @@ class TableDestination(Destination):
             # MySQL's float columns refuse NaN and infinities too.
             floats_keep_non_finite=self.dialect != "mysql",
         )
+        cut = refuse_times_of_day(batch.records, self._columns, str(self._table))
+        for row, reason in [*inexact.items(), *cut.items()]:
+            reasons.setdefault(row, reason)
+        return reasons
 
     def _unique_index_sql(self, table: TableName, column: str) -> str:
         """A statement adding the unique index keyed modes need, that runs as printed.

@@ -130,7 +130,8 @@ class SQLiteDestination(TableDestination):
         self._execute(f"CREATE TABLE {quote_table(table, 'sqlite')} ({', '.join(columns)})")
 
     def _refuse(self, batch: WriteBatch) -> dict[int, str]:
-        # Column types are only affinities here: no precision or scale rounds a value.
+        # Column types are only affinities here: no precision or scale rounds a value,
+        # and a DATE column keeps the time.
         return {}
 
     def _stage(self, batch: WriteBatch, skip: Collection[int]) -> list[RowFailure]:
