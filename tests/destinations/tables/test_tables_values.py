@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 from table_backends import Backend, OpenDestination
 
-from syncline.connectors.destinations.base import FieldSpec, WriteAction, WriteBatch
+from syncline.connectors.destinations.base import FieldSpec, SyncMode, WriteAction, WriteBatch
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -352,3 +352,30 @@ def test_a_value_an_integer_or_date_column_would_change_is_refused_naming_the_co
     assert [tuple(backend.decode("date", v) for v in row) for row in rows] == [
         (1, 2, 3, 1, day, day)
     ]
+
+
+def test_a_text_key_the_key_column_would_store_in_another_form_is_refused(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    backend.sql(f"CREATE TABLE {table} (code INTEGER PRIMARY KEY, name VARCHAR(20))")
+    fields = {"code": pa.string(), "name": pa.string()}
+    destination = open_destination(fields, create=False, id_field="code", mode=SyncMode.MIRROR)
+    records = pa.table({"code": ["1", "01", "7", " 7"], "name": ["one", "zero-one", "seven", ""]})
+
+    result = destination.write_batch(
+        WriteBatch(WriteAction.UPSERT, records, ["1", "01", "7", " 7"])
+    )
+
+    # '01' and ' 7' would land on the rows of keys '1' and '7'.
+    reasons = {f.index: f.reason for f in result.failures}
+    assert sorted(reasons) == [1, 3]
+    assert all("'code'" in r and "CAST" in r for r in reasons.values())
+    assert "int" in reasons[1].lower()
+    assert sorted(backend.sql(f"SELECT code, name FROM {table}")) == [(1, "one"), (7, "seven")]
+
+    # Deleting key '01' must not delete key '1'.
+    gone = pa.table({"code": ["01"]})
+    result = destination.write_batch(WriteBatch(WriteAction.DELETE, gone, ["01"]))
+
+    assert [f.index for f in result.failures] == [0]
+    assert sorted(backend.sql(f"SELECT code, name FROM {table}")) == [(1, "one"), (7, "seven")]
