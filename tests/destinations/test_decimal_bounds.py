@@ -35,6 +35,15 @@ D = decimal.Decimal
             "numeric(4,2)",
             [2, 3],
         ),
+        # An integer column is numeric(digits, 0); whole numbers' range is the database's.
+        (
+            pa.array([2.0, 2.7, math.nan, -math.inf, None], pa.float64()),
+            "INTEGER",
+            [1, 2, 3],
+        ),
+        (pa.array([D("2.00"), D("2.50")], pa.decimal128(6, 2)), "int(11) unsigned", [1]),
+        (pa.array(["01", "1.50", "1.0", " -2 ", "x"], pa.string()), "bigint", [1]),
+        (pa.array([2**63 - 1, -(2**63)], pa.int64()), "SMALLINT", []),
         # A scale above the precision, or an unbounded numeric, is left to the database.
         (pa.array([D("0.001")], pa.decimal128(10, 3)), "numeric(2,4)", []),
         (pa.array([D("1.2345")], pa.decimal128(10, 4)), "numeric", []),
@@ -71,7 +80,10 @@ def test_nan_is_refused_only_where_the_column_cannot_hold_it_and_infinity_always
     assert "holds NaN" in reasons[0]
 
 
-def test_only_bounded_numeric_types_are_bounds() -> None:
+def test_only_bounded_numeric_and_integer_types_are_bounds() -> None:
     assert decimal_column("a", "decimal(10,2) unsigned") is not None
+    unsigned = [decimal_column("a", t) for t in ("UBIGINT", "bigint(20) unsigned")]
+    assert [(c.precision, c.scale, c.integer) for c in unsigned if c] == [(20, 0, True)] * 2
+    assert decimal_column("a", "interval") is None
     assert decimal_column("a", "numeric(10,2)[]") is None
     assert decimal_column("a", "double precision") is None

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 from table_backends import Backend, OpenDestination
 
-from syncline.connectors.destinations.base import FieldSpec, WriteAction, WriteBatch
+from syncline.connectors.destinations.base import FieldSpec, SyncMode, WriteAction, WriteBatch
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -300,3 +300,82 @@ def test_non_finite_floats_into_a_decimal_column_are_kept_where_it_can_or_refuse
     # A float column is a fix only where float columns hold NaN and infinities.
     offered = all("make the column a float" in reasons[i] for i in refused)
     assert offered == (backend.kind != "mysql")
+
+
+def test_a_value_an_integer_or_date_column_would_change_is_refused_naming_the_column(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    backend.sql(
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, qty INTEGER, score INTEGER, "
+        "units INTEGER, placed_at DATE, due DATE)"
+    )
+    fields = {
+        "id": pa.int64(),
+        "qty": pa.decimal128(6, 2),
+        "score": pa.float64(),
+        "units": pa.string(),
+        "placed_at": pa.timestamp("us"),
+        "due": pa.string(),
+    }
+    destination = open_destination(fields, create=False)
+    midnight, evening = dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 1, 18, 30)
+    # Row 0 differs from its columns only harmlessly; rows 1-5 each hold one value its
+    # column would store rounded or cut.
+    records = pa.table(
+        {
+            "id": [1, 2, 3, 4, 5, 6],
+            "qty": pa.array([decimal.Decimal(q) for q in "2 2.5 2 2 2 2".split()], fields["qty"]),
+            "score": [3.0, 3.0, 2.7, 3.0, 3.0, 3.0],
+            "units": ["01", "1", "1", "1.50", "1", "1"],
+            "placed_at": pa.array([midnight] * 4 + [evening, midnight], fields["placed_at"]),
+            "due": ["2024-01-01"] * 5 + ["2024-01-01 18:30"],
+        }
+    )
+
+    result = destination.write_batch(
+        WriteBatch(WriteAction.UPSERT, records, ["1", "2", "3", "4", "5", "6"])
+    )
+
+    reasons = {f.index: f.reason for f in result.failures}
+    if backend.kind == "sqlite":
+        # SQLite's column types are affinities: each value is kept, as the number it is.
+        assert reasons == {}
+        return
+    assert sorted(reasons) == [1, 2, 3, 4, 5]
+    for row, column in enumerate(["qty", "score", "units", "placed_at", "due"], start=1):
+        assert f"field {column!r}" in reasons[row]
+        assert f"column {column!r} (" in reasons[row]
+        assert "widen the column" in reasons[row]
+        assert "CAST" in reasons[row]
+    rows = backend.sql(f"SELECT id, qty, score, units, placed_at, due FROM {table}")
+    day = dt.date(2024, 1, 1)
+    assert [tuple(backend.decode("date", v) for v in row) for row in rows] == [
+        (1, 2, 3, 1, day, day)
+    ]
+
+
+def test_a_text_key_the_key_column_would_store_in_another_form_is_refused(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    backend.sql(f"CREATE TABLE {table} (code INTEGER PRIMARY KEY, name VARCHAR(20))")
+    fields = {"code": pa.string(), "name": pa.string()}
+    destination = open_destination(fields, create=False, id_field="code", mode=SyncMode.MIRROR)
+    records = pa.table({"code": ["1", "01", "7", " 7"], "name": ["one", "zero-one", "seven", ""]})
+
+    result = destination.write_batch(
+        WriteBatch(WriteAction.UPSERT, records, ["1", "01", "7", " 7"])
+    )
+
+    # '01' and ' 7' would land on the rows of keys '1' and '7'.
+    reasons = {f.index: f.reason for f in result.failures}
+    assert sorted(reasons) == [1, 3]
+    assert all("'code'" in r and "CAST" in r for r in reasons.values())
+    assert "int" in reasons[1].lower()
+    assert sorted(backend.sql(f"SELECT code, name FROM {table}")) == [(1, "one"), (7, "seven")]
+
+    # Deleting key '01' must not delete key '1'.
+    gone = pa.table({"code": ["01"]})
+    result = destination.write_batch(WriteBatch(WriteAction.DELETE, gone, ["01"]))
+
+    assert [f.index for f in result.failures] == [0]
+    assert sorted(backend.sql(f"SELECT code, name FROM {table}")) == [(1, "one"), (7, "seven")]

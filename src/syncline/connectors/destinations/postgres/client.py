@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, ClassVar
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from syncline.connectors.destinations.base import (
     Capabilities,
     FieldSpec,
@@ -28,6 +31,7 @@ from syncline.connectors.destinations.postgres.config import PostgresDestination
 from syncline.connectors.destinations.postgres.errors import map_error
 from syncline.connectors.destinations.sql.bisect import isolate_failures
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
+from syncline.connectors.destinations.sql.precision import decimal_column
 from syncline.connectors.destinations.sql.table import (
     KEYED_MODES,
     TABLE_CAPABILITIES,
@@ -318,7 +322,7 @@ class PostgresDestination(TableDestination):
         assert self._table is not None
         names = ", ".join(quote(name, "postgres") for name in batch.records.column_names)
         sql = f"COPY {quote_table(self._table, 'postgres')} ({names}) FROM STDIN (FORMAT csv)"
-        data = csv_for_copy(batch.records, 0, len(batch), positions=False)
+        data = csv_for_copy(self._for_copy(batch.records), 0, len(batch), positions=False)
         try:
             with self._transaction():
                 self._copy(sql, data)
@@ -373,12 +377,31 @@ class PostgresDestination(TableDestination):
         targets = ", ".join(quote(n, "postgres") for n in [ROW_COLUMN, *names])
         copy_sql = f"COPY {stage} ({targets}) FROM STDIN (FORMAT csv)"
 
+        records = self._for_copy(batch.records)
+
         def copy(lo: int, hi: int) -> None:
-            data = csv_for_copy(batch.records, lo, hi, skip=skip)
+            data = csv_for_copy(records, lo, hi, skip=skip)
             with self._atomic():
                 self._guard(lambda: self._copy(copy_sql, data))
 
         return isolate_failures(0, len(batch), copy)
+
+    def _for_copy(self, records: pa.Table) -> pa.Table:
+        """``records`` with decimals bound for an integer column written as whole numbers.
+
+        PostgreSQL's integer input refuses ``2.00``; a decimal with a fraction was refused
+        already (see :meth:`_refuse`), so dropping the scale changes no value written.
+        """
+        for index, name in enumerate(records.column_names):
+            values = records.column(index)
+            target = decimal_column(name, self._columns.get(name, ""))
+            if target is None or not target.integer or not pa.types.is_decimal(values.type):
+                continue
+            whole = pa.decimal128(values.type.precision, 0)
+            if values.type.precision > 38:
+                whole = pa.decimal256(values.type.precision, 0)
+            records = records.set_column(index, name, pc.cast(values, whole, safe=False))
+        return records
 
     def _copy(self, sql: str, data: bytes) -> None:
         with self._conn.cursor() as cursor, cursor.copy(sql) as copy:

@@ -1,11 +1,13 @@
-"""Values a bounded decimal column would round or refuse, found before a batch is staged.
+"""Values a bounded decimal or integer column would round or refuse, found before staging.
 
 A ``numeric(p, s)`` column stores a value with more than ``s`` fractional digits rounded
 (PostgreSQL, DuckDB, and MySQL even in strict mode), so a source column widened after
 the table was made would be delivered changed and counted as sent, and the difference
-never sent again. A value with more than ``p - s`` integer digits the database refuses,
-with a reason that names no column. Both are found here, column-wise, against the
-table's column types, and the row is rejected with a reason naming the column and fix.
+never sent again. An integer column is ``numeric(digits, 0)`` here: DuckDB and MySQL
+round a fraction into it (``2.5``, ``2.7`` and the text ``'1.50'`` all store a whole
+number). A value with more than ``p - s`` integer digits the database refuses, with a
+reason that names no column. All are found here, column-wise, against the table's column
+types, and the row is rejected with a reason naming the column and fix.
 """
 
 from __future__ import annotations
@@ -32,6 +34,16 @@ _INFINITY_WORDS = pa.array(
 )
 """Decimal text of infinity, lowercased, as PostgreSQL reads it."""
 
+_INTEGER_TYPE = re.compile(
+    r"(?P<unsigned>u)?(?P<size>tiny|small|medium|big|huge)?int(?:eger)?"
+    r"(?:\s*\(\s*\d+\s*\))?(?P<suffix> unsigned)?(?: zerofill)?",
+    re.I,
+)
+"""The integer column types of PostgreSQL, MySQL and DuckDB (``UBIGINT``, ``int(11)``)."""
+
+_INTEGER_DIGITS = {"tiny": 3, "small": 5, "medium": 8, None: 10, "big": 19, "huge": 39}
+"""How many digits the largest value of each integer size has (unsigned bigint: 20)."""
+
 
 @dataclass(frozen=True)
 class DecimalColumn:
@@ -41,6 +53,8 @@ class DecimalColumn:
     type_name: str
     precision: int
     scale: int
+    integer: bool = False
+    """Whether the column is an integer type, which holds neither NaN nor infinities."""
 
     @property
     def whole_digits(self) -> int:
@@ -49,11 +63,18 @@ class DecimalColumn:
 
 
 def decimal_column(name: str, type_name: str) -> DecimalColumn | None:
-    """The bounds of column ``name`` when its type is a bounded numeric, else None."""
+    """The bounds of column ``name`` when its type is a bounded numeric or an integer."""
     match = _DECIMAL_TYPE.fullmatch(type_name.strip())
+    if match is not None:
+        return DecimalColumn(name, type_name, int(match[1]), int(match[2]))
+    match = _INTEGER_TYPE.fullmatch(type_name.strip())
     if match is None:
         return None
-    return DecimalColumn(name, type_name, int(match[1]), int(match[2]))
+    size = match["size"] and match["size"].lower()
+    digits = _INTEGER_DIGITS[size]
+    if size == "big" and (match["unsigned"] or match["suffix"]):
+        digits += 1
+    return DecimalColumn(name, type_name, digits, 0, integer=True)
 
 
 def refuse_inexact(
@@ -64,14 +85,15 @@ def refuse_inexact(
     keeps_nan: bool,
     floats_keep_non_finite: bool = True,
 ) -> dict[int, str]:
-    """The rows of ``records`` holding a value their bounded numeric column cannot hold
-    exactly, by position, with the reason.
+    """The rows of ``records`` holding a value their bounded numeric or integer column
+    cannot hold exactly, by position, with the reason.
 
     ``columns`` are the table's column types by name; ``keeps_nan`` says whether a
     bounded numeric column stores NaN (PostgreSQL's does); ``floats_keep_non_finite``
     whether the database's float columns store NaN and infinities, which the reason then
     offers as a fix. Decimals, integers, floats and decimal text are checked; infinity
-    fits no bounded numeric.
+    fits no bounded numeric, and NaN no integer column. Integers into an integer column
+    are not checked: the database refuses one out of range itself.
     """
     reasons: dict[int, str] = {}
     for name, values in zip(records.column_names, records.columns, strict=True):
@@ -80,7 +102,8 @@ def refuse_inexact(
             continue
         if pat.is_dictionary(values.type):
             values = pc.cast(values, values.type.value_type)
-        for mask, problem in _problems(values, target, keeps_nan=keeps_nan):
+        held_nan = keeps_nan and not target.integer
+        for mask, problem in _problems(values, target, keeps_nan=held_nan):
             for row in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():
                 reasons.setdefault(row, _reason(problem, target, table, floats_keep_non_finite))
     return reasons
@@ -89,6 +112,8 @@ def refuse_inexact(
 def _problems(values: Any, target: DecimalColumn, *, keeps_nan: bool) -> list[tuple[Any, str]]:
     """Masks of the values ``target`` cannot hold, each with the kind of problem."""
     kind = values.type
+    if pat.is_integer(kind) and target.integer:
+        return []  # a whole number too large for its column the database itself refuses
     if pat.is_integer(kind):
         # As decimals (every integer type fits 20 digits), compared without overflow.
         values = pc.cast(values, pa.decimal128(20, 0))
@@ -137,6 +162,13 @@ def _problems(values: Any, target: DecimalColumn, *, keeps_nan: bool) -> list[tu
 
 def _reason(problem: str, target: DecimalColumn, table: str, float_fix: bool) -> str:
     column = f"column {target.name!r} ({target.type_name}) of table {table}"
+    if target.integer and problem in ("scale", "precision"):
+        what = "digits after the point" if problem == "scale" else "too many digits"
+        return (
+            f"field {target.name!r} has {what}, which {column} would store changed or "
+            "refuse; widen the column (ALTER its type to a numeric with enough digits) or "
+            "CAST the value to a whole number in the model's SQL"
+        )
     if problem == "scale":
         return (
             f"field {target.name!r} has more digits after the point than {column} holds "

@@ -28,12 +28,14 @@ from syncline.connectors.destinations.base import (
     WriteContext,
 )
 from syncline.connectors.destinations.sql.bisect import RowDataError, isolate_failures
+from syncline.connectors.destinations.sql.days import refuse_times_of_day
 from syncline.connectors.destinations.sql.identifiers import (
     TableName,
     parse_table,
     quote,
     quote_table,
 )
+from syncline.connectors.destinations.sql.keys import refuse_rewritten_keys
 from syncline.connectors.destinations.sql.precision import refuse_inexact
 from syncline.connectors.destinations.sql.statements import RANK_COLUMN, Statements
 from syncline.connectors.destinations.sql.values import ROW_COLUMN
@@ -133,16 +135,38 @@ class TableDestination(Destination):
     def _refuse(self, batch: WriteBatch) -> dict[int, str]:
         """Rows the table cannot hold exactly, by position, with the reason; never staged.
 
-        A bounded numeric column would round a value with more fractional digits than its
-        scale, silently: such rows are refused here, against the described column types.
+        The database would store them changed, silently: an id in another form (where it
+        may overwrite another id's row), a fraction rounded into a bounded numeric or an
+        integer column, a timestamp cut to its day in a DATE column. Each is checked
+        against the described column types, only where the batch's type differs.
         """
-        return refuse_inexact(
+        reasons = self._refuse_keys(batch)
+        inexact = refuse_inexact(
             batch.records,
             self._columns,
             str(self._table),
             keeps_nan=self.dialect == "postgres",
             # MySQL's float columns refuse NaN and infinities too.
             floats_keep_non_finite=self.dialect != "mysql",
+        )
+        cut = refuse_times_of_day(batch.records, self._columns, str(self._table))
+        for row, reason in [*inexact.items(), *cut.items()]:
+            reasons.setdefault(row, reason)
+        return reasons
+
+    def _refuse_keys(self, batch: WriteBatch) -> dict[int, str]:
+        """Rows whose text id the id column would store in another form (not in append
+        mode, where ids are never matched)."""
+        assert self._context is not None
+        if self._context.mode is SyncMode.APPEND:
+            return {}
+        id_field = self._context.id_field
+        return refuse_rewritten_keys(
+            batch.records,
+            id_field,
+            self._columns.get(id_field, ""),
+            str(self._table),
+            dialect=self.dialect,
         )
 
     def _unique_index_sql(self, table: TableName, column: str) -> str:

@@ -130,8 +130,9 @@ class SQLiteDestination(TableDestination):
         self._execute(f"CREATE TABLE {quote_table(table, 'sqlite')} ({', '.join(columns)})")
 
     def _refuse(self, batch: WriteBatch) -> dict[int, str]:
-        # Column types are only affinities here: no precision or scale rounds a value.
-        return {}
+        # Column types are only affinities here: no precision or scale rounds a value,
+        # and a DATE column keeps the time. Only ids turned into numbers can merge.
+        return self._refuse_keys(batch)
 
     def _stage(self, batch: WriteBatch, skip: Collection[int]) -> list[RowFailure]:
         # Untyped staging columns keep each value's storage class; the target column's
