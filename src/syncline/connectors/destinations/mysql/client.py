@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -18,8 +19,18 @@ from syncline.connectors.destinations.base import (
 )
 from syncline.connectors.destinations.mysql.config import MySQLDestinationConfig
 from syncline.connectors.destinations.mysql.errors import map_error
-from syncline.connectors.destinations.sql.bisect import isolate_failures
+from syncline.connectors.destinations.mysql.keys import (
+    UNIQUE_KEYS_SQL,
+    UniqueKey,
+    can_match_others,
+    collided_key,
+    collision_reason,
+    other_keys,
+    unique_keys,
+)
+from syncline.connectors.destinations.sql.bisect import RowDataError, isolate_failures
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
+from syncline.connectors.destinations.sql.statements import Statements
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.types import column_type
 from syncline.connectors.destinations.sql.values import (
@@ -33,18 +44,10 @@ from syncline.errors import TerminalError
 logger = logging.getLogger(__name__)
 
 _COLUMNS_SQL = """
-SELECT COLUMN_NAME, COLUMN_TYPE, COLLATION_NAME
+SELECT COLUMN_NAME, COLUMN_TYPE, COLLATION_NAME, EXTRA
 FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s
 ORDER BY ORDINAL_POSITION
-"""
-
-_UNIQUE_SQL = """
-SELECT INDEX_NAME
-FROM information_schema.STATISTICS
-WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND NON_UNIQUE = 0
-GROUP BY INDEX_NAME
-HAVING COUNT(*) = 1 AND MAX(COLUMN_NAME) = %s
 """
 
 _BINARY_COLLATIONS_SQL = """
@@ -87,6 +90,12 @@ class MySQLDestination(TableDestination):
     def __init__(self, config: MySQLDestinationConfig) -> None:
         super().__init__(config)
         self._collations: dict[str, str | None] = {}
+        self._generated: set[str] = set()
+        """Columns whose values the server makes (auto-increment)."""
+        self._other_keys: dict[str, UniqueKey] = {}
+        """The table's unique keys without the id field, by name."""
+        self._upserts_in_two = False
+        """Whether a row could collide on one of them, so upserts update, then insert."""
 
     @classmethod
     def field_name_problem(cls, name: str) -> tuple[str, str] | None:
@@ -133,7 +142,14 @@ class MySQLDestination(TableDestination):
         return self._conn is not None and bool(self._conn.open)
 
     def _map_error(self, exc: Exception) -> Exception | None:
-        return map_error(exc, self._where)
+        mapped = map_error(exc, self._where)
+        if not isinstance(mapped, RowDataError) or self._context is None:
+            return mapped
+        key = collided_key(mapped.reason, self._other_keys)
+        if key is None:
+            return mapped
+        reason = collision_reason(mapped.reason, key, str(self._table), self._context.id_field)
+        return RowDataError(reason)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._conn.cursor() as cursor:
@@ -160,16 +176,30 @@ class MySQLDestination(TableDestination):
 
     def _describe(self, table: TableName) -> dict[str, str] | None:
         rows = self._execute(_COLUMNS_SQL, (table.schema, table.name))
-        self._collations = {name: collation for name, _, collation in rows}
-        return {name: kind for name, kind, _ in rows} or None
+        self._collations = {name: collation for name, _, collation, _ in rows}
+        self._generated = {name for name, _, _, extra in rows if "auto_increment" in extra}
+        return {name: kind for name, kind, _, _ in rows} or None
 
     def open(self, context: WriteContext) -> None:
-        """Open as every table does, then refuse an id column that merges distinct ids."""
+        """Open as every table does; refuse an id column that merges distinct ids.
+
+        Also find the table's unique keys besides the id's, on which a row must never
+        match a record.
+        """
         super().open(context)
+        assert self._table is not None
+        table = self._table
+        if context.mode is SyncMode.APPEND:
+            self._other_keys = {}
+        else:
+            keys = self._guard(lambda: self._unique_keys(table))
+            self._other_keys = other_keys(keys, context.id_field)
+        written = [f.name for f in context.fields]
+        self._upserts_in_two = can_match_others(self._other_keys, written, self._generated)
+
         collation = self._collations.get(context.id_field)
         if context.mode is SyncMode.APPEND or collation is None or not _folds_case(collation):
             return
-        assert self._table is not None
         kind = self._columns[context.id_field]
         raise TerminalError(
             f"the id column {context.id_field!r} of table {self._table} has collation "
@@ -188,8 +218,14 @@ class MySQLDestination(TableDestination):
         names = sorted(str(row[0]) for row in rows)
         return names[-1] if names else "utf8mb4_bin"
 
+    def _unique_keys(self, table: TableName) -> dict[str, UniqueKey]:
+        return unique_keys(self._execute(UNIQUE_KEYS_SQL, (table.schema, table.name)))
+
     def _has_unique_key(self, table: TableName, column: str) -> bool:
-        return bool(self._execute(_UNIQUE_SQL, (table.schema, table.name, column)))
+        return any(key.columns == (column,) for key in self._unique_keys(table).values())
+
+    def _statements(self, batch: WriteBatch) -> Statements:
+        return replace(super()._statements(batch), other_unique_keys=self._upserts_in_two)
 
     def _create(self, table: TableName, fields: Sequence[FieldSpec], id_field: str) -> None:
         columns = [

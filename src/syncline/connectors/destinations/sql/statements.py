@@ -1,7 +1,8 @@
 """The set-based statements that apply one staged batch to a table, per action and dialect.
 
 Every statement reads the rows ``lo <= _syncline_row < hi`` of the staging table ``s``
-(two bound parameters), so that a failing range can be bisected without restaging.
+(two bound parameters), so that a failing range can be bisected without restaging; an
+action that takes two statements runs both on the same range.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Statements:
     columns: tuple[str, ...]
     id_field: str
     placeholder: str = "%s"
+    other_unique_keys: bool = False
+    """Whether the table has a unique key besides the id's that a row could collide on."""
 
     def _q(self, name: str) -> str:
         return quote(name, self.dialect)
@@ -50,23 +53,28 @@ class Statements:
         selected = ", ".join(f"s.{self._q(c)}" for c in self.columns)
         return f"INSERT INTO {self.target} ({names}) SELECT {selected} FROM {self.stage} s"
 
-    def apply(self, action: WriteAction) -> str | None:
-        """The statement for ``action``; None when there is nothing to write (no fields)."""
+    def apply(self, action: WriteAction) -> tuple[str, ...]:
+        """The statements for ``action``, in order; none when there is nothing to write."""
         if action is WriteAction.UPSERT:
-            return self.upsert()
+            if self.dialect == "mysql" and self.other_unique_keys:
+                return self.update_then_insert()
+            return (self.upsert(),)
         if action is WriteAction.UPDATE:
-            return self.update()
+            update = self.update()
+            return () if update is None else (update,)
         if action is WriteAction.INSERT:
-            return f"{self._insert_select()} WHERE {self._range} AND NOT {self._exists()}"
+            return (f"{self._insert_select()} WHERE {self._range} AND NOT {self._exists()}",)
         if action is WriteAction.APPEND:
-            return f"{self._insert_select()} WHERE {self._range}"
-        return self.delete()
+            return (f"{self._insert_select()} WHERE {self._range}",)
+        return (self.delete(),)
 
     def upsert(self) -> str:
         """Insert the rows, replacing the fields of rows whose id already exists."""
         ident = self._q(self.id_field)
         values = self._values
         if self.dialect == "mysql":
+            # ON DUPLICATE KEY UPDATE replaces the record that any unique key matches, so
+            # it is right only when the id's key is the table's one unique key.
             pairs = [f"{self._q(c)} = VALUES({self._q(c)})" for c in values]
             updates = ", ".join(pairs or [f"{ident} = {ident}"])
             return f"{self._insert_select()} WHERE {self._range} ON DUPLICATE KEY UPDATE {updates}"
@@ -81,6 +89,22 @@ class Statements:
             return f"{rows} ON CONFLICT ({ident}) DO NOTHING"
         updates = ", ".join(f"{self._q(c)} = excluded.{self._q(c)}" for c in values)
         return f"{rows} ON CONFLICT ({ident}) DO UPDATE SET {updates}"
+
+    def update_then_insert(self) -> tuple[str, ...]:
+        """An upsert that matches records by the id alone, for MySQL tables with other keys.
+
+        The rows whose id exists are updated, the others inserted: a row whose value in
+        another unique key belongs to another record fails the statement (the bisection
+        then rejects just that row) rather than overwriting that record.
+        """
+        names = ", ".join(self._q(c) for c in self.columns)
+        selected = ", ".join(f"s.{self._q(c)}" for c in self.columns)
+        insert = (
+            f"INSERT INTO {self.target} ({names}) SELECT {selected} FROM {self._latest()} s "
+            f"WHERE s.{self._q(RANK_COLUMN)} = 1 AND NOT {self._exists()}"
+        )
+        update = self.update()
+        return (insert,) if update is None else (update, insert)
 
     def update(self) -> str | None:
         """Change the fields of the rows whose id exists; other rows change nothing."""

@@ -12,6 +12,7 @@ import logging
 from abc import abstractmethod
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 from syncline.connectors.destinations.base import (
@@ -404,19 +405,20 @@ class TableDestination(Destination):
                     if i not in failed
                 ]
                 failures += self._refuse_unmatched(batch, statements)
-                sql = statements.apply(batch.action)
-                if sql is not None:
-                    apply = sql
+                sqls = statements.apply(batch.action)
+                if sqls:
                     failures += isolate_failures(
-                        0, len(batch), lambda lo, hi: self._apply(apply, lo, hi)
+                        0, len(batch), lambda lo, hi: self._apply(sqls, lo, hi)
                     )
         finally:
             self._unstage()
         return failures
 
-    def _apply(self, sql: str, lo: int, hi: int) -> None:
+    def _apply(self, sqls: Sequence[str], lo: int, hi: int) -> None:
+        """Run the action's statements on rows ``[lo, hi)``: all of them, or none."""
         with self._atomic():
-            self._guard(lambda: self._execute(sql, (lo, hi)))
+            for sql in sqls:
+                self._guard(partial(self._execute, sql, (lo, hi)))
 
     def _refuse_unmatched(self, batch: WriteBatch, statements: Statements) -> list[RowFailure]:
         """Rows UPDATE cannot find and rows INSERT finds already; the statements skip them."""
