@@ -82,9 +82,8 @@ def record_succeeded(session: Session, sync_id: int, run_id: int, rows: Succeede
     """Insert the acknowledged rows of one batch in one statement; returns how many.
 
     The rows travel as one JSON parameter that the database unpacks. An executemany
-    would handle every row's parameters in Python and take about four times as long,
-    which for 10,000 kept rows is the difference between a few and a hundred
-    milliseconds added to the run.
+    handles every row's parameters in Python: for 10,000 rows on SQLite it took about
+    four times the CPU (some 110 ms against 25 ms, measured on a busy two-core machine).
     """
     if not rows.keys:
         return 0
