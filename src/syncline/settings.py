@@ -53,6 +53,13 @@ DEFAULT_ROW_RESULTS_RETENTION_DAYS = 7
 MAX_ROW_RESULTS_RETENTION_DAYS = 36_500
 """A hundred years: the longest retention, far enough to mean "keep them"."""
 
+DEFAULT_SUCCEEDED_ROWS_PER_RUN = 10_000
+"""Enough to look rows up in a typical incremental run, few enough that a full resync of
+millions of rows adds tens of milliseconds to the run and a few MB to the catalog."""
+
+MAX_SUCCEEDED_ROWS_PER_RUN = 10_000_000
+"""The most a run may keep: beyond it the catalog grows by gigabytes per run."""
+
 DEFAULT_REQUEST_BODY_LIMIT = 2**20
 """1 MiB: far above any resource's configuration, far below what strains the server."""
 
@@ -156,6 +163,10 @@ class Settings:
     """Days the row results of a finished run are kept (``SYNCLINE_ROW_RESULTS_RETENTION_DAYS``);
     those a sync still needs stay longer (see :mod:`syncline.catalog.rows`)."""
 
+    succeeded_rows_per_run: int = DEFAULT_SUCCEEDED_ROWS_PER_RUN
+    """How many of a run's acknowledged rows are kept for listing, the first delivered
+    (``SYNCLINE_SUCCEEDED_ROWS_PER_RUN``); 0 keeps none. Rejected rows are all kept."""
+
     alert_allowed_hosts: tuple[str, ...] = ()
     """The only hosts alert recipients may name (``SYNCLINE_ALERT_ALLOWED_HOSTS``, comma
     list, lower case); any host when empty. Link-local and metadata hosts are refused
@@ -257,6 +268,7 @@ def load_settings() -> Settings:
 
     lock_wait = _positive("snapshot_lock_wait_seconds", "300", float, problems)
     retention_days = _retention_days(problems)
+    succeeded_rows = _succeeded_rows_per_run(problems)
 
     body_limit = _request_body_limit(problems)
 
@@ -286,6 +298,7 @@ def load_settings() -> Settings:
         worker_name=(_env("worker_name") or "").strip() or None,
         snapshot_lock_wait_seconds=lock_wait,
         row_results_retention_days=retention_days,
+        succeeded_rows_per_run=succeeded_rows,
         file_roots=file_roots,
         request_body_limit=body_limit,
         alert_allowed_hosts=tuple(
@@ -331,6 +344,24 @@ def _retention_days(problems: list[str]) -> int:
         )
         return DEFAULT_ROW_RESULTS_RETENTION_DAYS
     return days
+
+
+def _succeeded_rows_per_run(problems: list[str]) -> int:
+    """Rows from ``SYNCLINE_SUCCEEDED_ROWS_PER_RUN``; the default after a problem."""
+    raw = _env("succeeded_rows_per_run")
+    if raw is None:
+        return DEFAULT_SUCCEEDED_ROWS_PER_RUN
+    try:
+        rows = int(raw.strip())
+    except ValueError:
+        rows = -1
+    if not 0 <= rows <= MAX_SUCCEEDED_ROWS_PER_RUN:
+        problems.append(
+            f"SYNCLINE_SUCCEEDED_ROWS_PER_RUN={raw!r} must be a whole number of rows from 0 "
+            f"(keep none) to {MAX_SUCCEEDED_ROWS_PER_RUN}, e.g. 10000 (the default)"
+        )
+        return DEFAULT_SUCCEEDED_ROWS_PER_RUN
+    return rows
 
 
 def _request_body_limit(problems: list[str]) -> int:

@@ -125,3 +125,32 @@ def test_a_catalog_from_a_newer_version_is_refused(tmp_path: Path, secret_box: S
 
     with pytest.raises(ConfigError, match="'9999'.*Upgrade Syncline"):
         Catalog.from_url(f"sqlite:///{tmp_path / 'old.db'}", secrets=secret_box)
+
+
+def test_a_catalog_at_0005_gains_the_nullable_succeeded_rows_limit_and_keeps_its_data(
+    tmp_path: Path, secret_box: SecretBox
+) -> None:
+    from alembic import command
+
+    from syncline.catalog.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'at-0005.db'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0005")
+        connection.exec_driver_sql(
+            "INSERT INTO workspaces (id, slug, name, created_at) "
+            "VALUES (9, 'old', 'old', '2026-12-01 00:00:00')"
+        )
+    engine.dispose()
+
+    catalog = Catalog.from_url(url, secrets=secret_box)
+    try:
+        assert current_revision(catalog.engine) == head_revision()
+        with catalog.engine.connect() as connection:
+            columns = {c["name"]: c for c in inspect(connection).get_columns("sync_runs")}
+            assert columns["succeeded_rows_limit"]["nullable"] is True
+            slugs = connection.execute(text("SELECT slug FROM workspaces")).scalars().all()
+            assert "old" in slugs
+    finally:
+        catalog.close()

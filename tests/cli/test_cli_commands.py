@@ -158,6 +158,34 @@ def test_rejected_rows_exit_3_and_are_listed(syncline: Invoke, workdir: Path) ->
     )
 
 
+def test_rows_succeeded_lists_what_a_run_kept_and_says_when_it_kept_fewer(
+    syncline: Invoke, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init_and_apply(syncline)
+    enterprise = refuse_enterprise_customers(workdir)
+    first = syncline("run", "customers-to-crm")
+    first_id = first.out.split("Run ")[1].split(":")[0]
+
+    listed = syncline("rows", "customers-to-crm", "--succeeded")
+
+    assert listed.code == ExitCode.OK, listed.err
+    assert f"Succeeded rows of run {first_id}" in listed.out
+    keys = [line.split("│")[1].strip() for line in listed.out.splitlines() if "│ added" in line]
+    assert len(keys) == ACTIVE_CUSTOMERS - len(enterprise)
+    assert not set(keys) & set(enterprise)
+    assert "succeeded rows and" not in listed.out
+
+    monkeypatch.setenv("SYNCLINE_SUCCEEDED_ROWS_PER_RUN", "5")
+    assert syncline("run", "customers-to-crm", "--full-resync").code == ExitCode.ROWS_REJECTED
+    few = syncline("rows", "customers-to-crm", "--succeeded")
+    assert len([line for line in few.out.splitlines() if "│ added" in line]) == 5
+    total = ACTIVE_CUSTOMERS - len(enterprise)
+    assert f"had {total} succeeded rows and 5 are kept" in few.out
+    assert "SYNCLINE_SUCCEEDED_ROWS_PER_RUN" in few.out
+    of_first = syncline("rows", "customers-to-crm", "--succeeded", "--run", first_id)
+    assert len([line for line in of_first.out.splitlines() if "│ added" in line]) == total
+
+
 def test_the_next_run_prunes_rejected_rows_past_retention_and_rows_says_so(
     syncline: Invoke, workdir: Path
 ) -> None:

@@ -33,6 +33,8 @@ class _Reporter:
 
     def rejected(self, rows: list[object]) -> None: ...
 
+    def succeeded(self, rows: object) -> None: ...
+
     def cancel_requested(self) -> bool:
         return False
 

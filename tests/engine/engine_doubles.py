@@ -27,7 +27,7 @@ from syncline.connectors.sources.base import Column, Source
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.delivery import RetryPolicy
 from syncline.engine.planner import local as local_planner
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus
+from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
 from syncline.engine.run import RunJob, RunResult, execute_run
 
 
@@ -183,6 +183,7 @@ class Reporter:
 
     stages: list[RunStatus] = field(default_factory=list)
     rejected_rows: list[RejectedRow] = field(default_factory=list)
+    succeeded_rows: list[SucceededRows] = field(default_factory=list)
     progress_calls: int = 0
     cancel_after_progress: int | None = None
     last: RunProgress | None = None
@@ -196,6 +197,9 @@ class Reporter:
 
     def rejected(self, rows: list[RejectedRow]) -> None:
         self.rejected_rows.extend(rows)
+
+    def succeeded(self, rows: SucceededRows) -> None:
+        self.succeeded_rows.append(rows)
 
     def cancel_requested(self) -> bool:
         limit = self.cancel_after_progress

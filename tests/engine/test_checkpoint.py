@@ -130,6 +130,44 @@ def test_rejected_rows_report_payload_and_attempts(tmp_path: Path, concurrency: 
     assert json.loads(rejected.payload) == {"id": 5, "name": "n5", "score": 5.0}
 
 
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_succeeded_rows_are_reported_per_batch_with_their_attempts(
+    tmp_path: Path, concurrency: int
+) -> None:
+    sync = harness(tmp_path, max_concurrency=concurrency)
+    sync.destination.reject = lambda action, row: "bad name" if row["name"] == "n5" else None
+    sync.run()
+    first = sync.reporter.succeeded_rows
+    sync.destination.reject = None
+    sync.run()
+    second = sync.reporter.succeeded_rows
+
+    # One report per acknowledged batch of four: five batches, one row short of twenty.
+    assert [len(batch.keys) for batch in first] == [4, 3, 4, 4, 4]
+    assert sorted(key for batch in first for key in batch.keys) == sorted(set(ALL_KEYS) - {"5"})
+    assert {tried for batch in first for tried in batch.attempts} == {1}
+    assert [(batch.operation.value, batch.keys, batch.attempts) for batch in second] == [
+        ("added", ["5"], [2])
+    ]
+
+
+def test_succeeded_rows_stop_at_the_runs_limit(tmp_path: Path) -> None:
+    sync = harness(tmp_path)
+    result = sync.run(succeeded_rows_limit=6)
+
+    assert [len(batch.keys) for batch in sync.reporter.succeeded_rows] == [4, 2]
+    assert result.progress.successful.added == 20
+    assert result.progress.succeeded_rows_limit == 6
+
+
+def test_a_limit_of_zero_reports_no_succeeded_rows(tmp_path: Path) -> None:
+    sync = harness(tmp_path)
+    result = sync.run(succeeded_rows_limit=0)
+
+    assert sync.reporter.succeeded_rows == []
+    assert result.progress.successful.added == 20
+
+
 def test_one_batch_at_a_time_writes_on_the_thread_that_opened(tmp_path: Path) -> None:
     threads: set[int] = set()
 

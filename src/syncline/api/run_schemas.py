@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from syncline.api.schemas import Strict, Timestamp
+from syncline.api.schemas import Page, Strict, Timestamp
 
 
 class SyncRunStatus(StrEnum):
@@ -104,3 +104,23 @@ class RowResult(Strict):
     payload: Any = None
     runId: int  # noqa: N815
     createdAt: Timestamp  # noqa: N815
+
+
+class SucceededRowsKept(Strict):
+    """How many of a run's succeeded rows are kept to list, of how many (``op`` applied)."""
+
+    kept: int
+    total: int
+    """Succeeded rows of the run, as its ``successfulRows`` counts them."""
+    limitPerRun: int | None  # noqa: N815
+    """The most the run kept (``SYNCLINE_SUCCEEDED_ROWS_PER_RUN`` when it ran); null for
+    runs from before the limit."""
+    truncated: bool
+    """True when the run had more succeeded rows than are kept: beyond the limit, or
+    pruned with the run's other row results after the retention period."""
+
+
+class RowResultPage(Page[RowResult]):
+    """One page of a run's row results, and how complete its succeeded rows are."""
+
+    succeededRows: SucceededRowsKept  # noqa: N815

@@ -1,11 +1,11 @@
-"""A run reporter that writes a run's stages, counters and rejected rows into the catalog."""
+"""A run reporter that writes a run's stages, counters and row outcomes into the catalog."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus
+from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
 
 if TYPE_CHECKING:
     from syncline.catalog.catalog import Catalog
@@ -17,12 +17,15 @@ class CatalogRunReporter:
     """Implements :class:`~syncline.engine.report.RunReporter` on the catalog's run record.
 
     Every call commits in its own short transaction, so the API and the UI see the
-    run move while it moves, and a worker that dies loses nothing it reported.
+    run move while it moves, and a worker that dies loses nothing it reported. A batch's
+    succeeded rows wait for the batch's progress and commit with it: one transaction
+    fewer per batch, and the rows kept never run ahead of the counters.
     """
 
     def __init__(self, catalog: Catalog, run_id: int) -> None:
         self.catalog = catalog
         self.run_id = run_id
+        self._succeeded: list[SucceededRows] = []
 
     def stage(self, status: RunStatus) -> None:
         """Set the run's status to the stage it entered."""
@@ -30,9 +33,16 @@ class CatalogRunReporter:
             session.runs.set_stage(self.run_id, status)
 
     def progress(self, progress: RunProgress) -> None:
-        """Store the run's counters and completion ratio; also counts as a heartbeat."""
+        """Store the run's counters and completion ratio, and the succeeded rows reported
+        since the last call; also counts as a heartbeat."""
         with self.catalog.session() as session:
+            for rows in self._succeeded:
+                session.runs.record_succeeded(self.run_id, rows)
             session.runs.report_progress(self.run_id, progress)
+        if self._succeeded:
+            kept = sum(len(rows.keys) for rows in self._succeeded)
+            logger.debug("run %s: %d succeeded rows of a batch kept", self.run_id, kept)
+            self._succeeded.clear()
 
     def rejected(self, rows: list[RejectedRow]) -> None:
         """Store the rows of a batch the destination rejected."""
@@ -41,6 +51,12 @@ class CatalogRunReporter:
         with self.catalog.session() as session:
             session.runs.record_rows(self.run_id, rows)
         logger.debug("run %s: %d rows rejected in a batch", self.run_id, len(rows))
+
+    def succeeded(self, rows: SucceededRows) -> None:
+        """Hold the rows of a batch the destination acknowledged until the batch's progress,
+        which stores them in one statement."""
+        if rows.keys:
+            self._succeeded.append(rows)
 
     def cancel_requested(self) -> bool:
         """True when a user asked to cancel the run."""

@@ -1,5 +1,8 @@
 """Row results: which rows of a run the destination rejected (and why) or acknowledged.
 
+Every rejected row is kept; acknowledged rows only up to the run's limit (its
+``succeeded_rows_limit``, from ``SYNCLINE_SUCCEEDED_ROWS_PER_RUN``), the first delivered.
+
 Results are kept for a retention period after their run finished, then pruned, but only
 once a later run of the sync attempted every row (``success`` or ``warning``): from the
 latest such run on, results say which keys are still failing, so they stay however old.
@@ -7,18 +10,19 @@ latest such run on, results say which keys are still failing, so they stay howev
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import bindparam, delete, exists, func, insert, select, text
 from sqlalchemy.orm import Session, aliased
 
 from syncline.catalog.tables import RowResultRecord, RunRecord
-from syncline.catalog.types import utcnow
-from syncline.engine.report import Operation, RejectedRow
+from syncline.catalog.types import UTCDateTime, utcnow
+from syncline.engine.report import Operation, RejectedRow, SucceededRows
 
 FAILED = "failed"
 SUCCEEDED = "succeeded"
@@ -62,6 +66,73 @@ def record(
         session.execute(insert(RowResultRecord), values)
         stored += len(values)
     return stored
+
+
+_PAIRS = {
+    "sqlite": "SELECT json_extract(r.value, '$[0]') AS primary_key, "
+    "json_extract(r.value, '$[1]') AS attempts FROM json_each(:rows) AS r ORDER BY r.key",
+    "postgresql": "SELECT r.value ->> 0 AS primary_key, CAST(r.value ->> 1 AS INTEGER) AS attempts "
+    "FROM json_array_elements(CAST(:rows AS JSON)) WITH ORDINALITY AS r(value, position) "
+    "ORDER BY r.position",
+}
+"""The ``[key, attempts]`` pairs of a JSON array as rows, in the array's order."""
+
+
+def record_succeeded(session: Session, sync_id: int, run_id: int, rows: SucceededRows) -> int:
+    """Insert the acknowledged rows of one batch in one statement; returns how many.
+
+    The rows travel as one JSON parameter that the database unpacks. An executemany
+    handles every row's parameters in Python: for 10,000 rows on SQLite it took about
+    four times the CPU (some 110 ms against 25 ms, measured on a busy two-core machine).
+    """
+    if not rows.keys:
+        return 0
+    pairs = _PAIRS[session.get_bind().dialect.name]
+    statement = text(
+        "INSERT INTO sync_row_results (sync_id, run_id, primary_key, operation, status, "
+        "attempts, created_at) SELECT :sync_id, :run_id, pairs.primary_key, :operation, "
+        f":status, pairs.attempts, :created_at FROM ({pairs}) AS pairs"
+    ).bindparams(bindparam("created_at", type_=UTCDateTime()))
+    session.execute(
+        statement,
+        {
+            "sync_id": sync_id,
+            "run_id": run_id,
+            "operation": Operation(rows.operation).value,
+            "status": SUCCEEDED,
+            "created_at": utcnow(),
+            "rows": json.dumps(list(zip(rows.keys, rows.attempts, strict=True))),
+        },
+    )
+    return len(rows.keys)
+
+
+@dataclass(frozen=True)
+class SucceededKept:
+    """How many of a run's succeeded rows are kept to list, of how many, under which limit."""
+
+    kept: int
+    total: int
+    """Succeeded rows of the run, as its counters have them."""
+    limit: int | None
+    """The most the run kept; None for runs from before the limit."""
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the run had succeeded rows that are not kept (beyond the limit, or pruned)."""
+        return self.total > self.kept
+
+
+def succeeded_kept(session: Session, run: RunRecord, operation: str | None = None) -> SucceededKept:
+    """How many succeeded rows of ``run`` are kept, of one operation when given."""
+    query = select(func.count()).where(
+        RowResultRecord.run_id == run.id, RowResultRecord.status == SUCCEEDED
+    )
+    if operation is not None:
+        query = query.where(RowResultRecord.operation == operation)
+    operations = [operation] if operation is not None else [op.value for op in Operation]
+    total = sum(getattr(run, f"successful_{op}") for op in operations)
+    return SucceededKept(int(session.scalar(query) or 0), total, run.succeeded_rows_limit)
 
 
 def of_run(

@@ -8,7 +8,8 @@ outcomes (a second trigger returns the queued run, a second claim finds nothing)
 
 Methods a worker calls (:meth:`RunQueue.claim`, :meth:`RunQueue.start`,
 :meth:`RunQueue.set_stage`, :meth:`RunQueue.heartbeat`, :meth:`RunQueue.report_progress`,
-:meth:`RunQueue.finish`, :meth:`RunQueue.interrupt_stale`, :meth:`RunQueue.record_rows`)
+:meth:`RunQueue.finish`, :meth:`RunQueue.interrupt_stale`, :meth:`RunQueue.record_rows`,
+:meth:`RunQueue.record_succeeded`)
 address runs by id across workspaces; the others see only the session's workspace.
 """
 
@@ -26,10 +27,10 @@ from sqlalchemy.orm import Session, aliased
 
 from syncline.catalog import rows as row_results
 from syncline.catalog.errors import ConflictError, QueuedRunConflict
-from syncline.catalog.rows import RowOutcome
+from syncline.catalog.rows import RowOutcome, SucceededKept
 from syncline.catalog.tables import RUNNING_STATUSES, RowResultRecord, RunRecord, SyncRecord
 from syncline.catalog.types import utcnow
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus
+from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
 from syncline.errors import NotFoundError, Problem, RunError, ValidationError
 
 logger = logging.getLogger(__name__)
@@ -270,6 +271,10 @@ class RunQueue:
             self.session, run_id, status=status, operation=operation, offset=offset, limit=limit
         )
 
+    def succeeded_kept(self, run_id: int, operation: str | None = None) -> SucceededKept:
+        """How many succeeded rows of a run are kept to list, of how many (of ``operation``)."""
+        return row_results.succeeded_kept(self.session, self.get(run_id), operation)
+
     # -- what workers call -------------------------------------------------------------
 
     def claim(self, worker: str, *, sync_id: int | None = None) -> RunRecord | None:
@@ -421,6 +426,11 @@ class RunQueue:
         run = self._load(run_id)
         return row_results.record(self.session, run.sync_id, run.id, rows)
 
+    def record_succeeded(self, run_id: int, rows: SucceededRows) -> int:
+        """Store a batch's acknowledged rows (already cut to the run's limit)."""
+        run = self._load(run_id)
+        return row_results.record_succeeded(self.session, run.sync_id, run.id, rows)
+
     def cancel_requested(self, run_id: int) -> bool:
         """True when a user asked this run to stop."""
         return bool(self._load(run_id).cancel_requested)
@@ -558,3 +568,5 @@ def _store_progress(run: RunRecord, progress: RunProgress) -> None:
         for operation in ("added", "changed", "removed"):
             setattr(run, f"{kind}_{operation}", getattr(counts, operation))
     run.completion_ratio = progress.completion_ratio
+    if progress.succeeded_rows_limit is not None:
+        run.succeeded_rows_limit = progress.succeeded_rows_limit

@@ -209,6 +209,8 @@ class RunRecord(Base):
     failed_changed: Mapped[int] = mapped_column(Integer, default=0)
     failed_removed: Mapped[int] = mapped_column(Integer, default=0)
     completion_ratio: Mapped[float] = mapped_column(Float, default=0.0)
+    succeeded_rows_limit: Mapped[int | None] = mapped_column(Integer)
+    """The most succeeded rows the run kept as row results; null for runs from before."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -244,12 +244,26 @@ def rows(
     failed: Annotated[
         bool, typer.Option("--failed", help="Rows the destination rejected (the default).")
     ] = True,
+    succeeded: Annotated[
+        bool,
+        typer.Option(
+            "--succeeded", help="Rows the destination acknowledged, as many as the run kept."
+        ),
+    ] = False,
     run_id: Annotated[
-        int | None, typer.Option("--run", help="Only this run; default: rows still failing.")
+        int | None,
+        typer.Option(
+            "--run",
+            help="Only this run; default: rows still failing, or with --succeeded the latest run.",
+        ),
     ] = None,
     project: ProjectOption = None,
 ) -> None:
-    """Show rows the destination rejected: key, operation, reason and attempts."""
+    """Show rows the destination rejected (key, operation, reason, attempts) or acknowledged."""
+    if succeeded:
+        _succeeded_rows(sync, run_id, project)
+        return
+
     from syncline.catalog import rows as row_results
     from syncline.worker.execute import find_sync
 
@@ -284,6 +298,44 @@ def rows(
         return
     columns = ("key", "operation", "reason", "attempts", "run")
     out.print(output.table(f"Rejected rows of sync {sync}", columns, shaped))
+
+
+def _succeeded_rows(sync: str, run_id: int | None, project: Path | None) -> None:
+    """Print the succeeded rows a run kept, and say when it kept fewer than it had."""
+    from syncline.worker.execute import find_sync
+
+    settings = load_settings()
+    workspace = workspace_for(settings, project)
+    with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
+        record = find_sync(session, sync)
+        if run_id is None:
+            # The newest run may be queued behind the one that has rows.
+            latest = session.runs.list_runs(record, newest_first=True, limit=2)
+            started = [r for r in latest if r.status != RunStatus.QUEUED]
+            if not started:
+                raise UserError(
+                    f"sync {sync!r} has no run with rows yet; start one with `syncline run {sync}`"
+                )
+            run_id = started[0].id
+        session.runs.get(run_id, sync=record)
+        found = session.runs.row_results(run_id, status="succeeded")
+        kept = session.runs.succeeded_kept(run_id)
+        shaped = [(r.primary_key, r.operation, r.attempts) for r in found]
+
+    out = output.console()
+    if shaped:
+        title = f"Succeeded rows of run {run_id} of sync {sync}"
+        out.print(output.table(title, ("key", "operation", "attempts"), shaped))
+    else:
+        out.print(f"No succeeded rows kept for run {run_id}.")
+    if kept.truncated and kept.limit is None:
+        out.print(f"Run {run_id} had {kept.total} succeeded rows; it ran before they were kept.")
+    elif kept.truncated:
+        out.print(
+            f"Run {run_id} had {kept.total} succeeded rows and {kept.kept} are kept: a run "
+            f"keeps the first {kept.limit} (SYNCLINE_SUCCEEDED_ROWS_PER_RUN), and row results "
+            f"are kept {settings.row_results_retention_days} days after a run ends."
+        )
 
 
 def _notes(

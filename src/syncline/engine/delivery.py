@@ -29,7 +29,7 @@ from syncline.connectors.destinations.base import (
 from syncline.engine.actions import Step
 from syncline.engine.mapping import MappedBatch, RecordMapper, record_payload
 from syncline.engine.planner.base import Planner
-from syncline.engine.report import RejectedRow, RunProgress, RunReporter
+from syncline.engine.report import RejectedRow, RunProgress, RunReporter, SucceededRows
 from syncline.errors import ConnectorError, TransientError
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ class Delivery:
         reporter: RunReporter,
         progress: RunProgress,
         retry: RetryPolicy,
+        succeeded_rows_limit: int = 0,
     ) -> None:
         self.planner = planner
         self.mapper = mapper
@@ -83,6 +84,8 @@ class Delivery:
         self.stopped = False
         """Set when a destination left rows of a batch unsent because the run is stopping."""
         self.concurrency = destination.write_concurrency
+        self.succeeded_rows_left = succeeded_rows_limit
+        """How many more acknowledged rows the run keeps for the user to list."""
 
     def run(self, steps: list[Step]) -> bool:
         """Deliver every sending step; False when a cancellation stopped it early.
@@ -217,6 +220,10 @@ class Delivery:
         self.progress.failed.add(operation, len(rejected))
         if rejected:
             self.reporter.rejected(self._rejected_rows(flight, rejected))
+        if acked and self.succeeded_rows_left > 0:
+            kept = acked[: self.succeeded_rows_left]
+            self.succeeded_rows_left -= len(kept)
+            self.reporter.succeeded(self._succeeded_rows(flight, kept))
         self.reporter.progress(self.progress)
         logger.debug(
             "batch of %s %s rows: %s acknowledged, %s rejected",
@@ -241,3 +248,14 @@ class Delivery:
             )
             for row, reason, payload in rejected
         ]
+
+    def _succeeded_rows(self, flight: _InFlight, rows: list[int]) -> SucceededRows:
+        # Only the kept rows are taken out of Arrow: a batch may hold 100,000.
+        positions = pa.array(rows, pa.int64())
+        keys = flight.planned.column("_sl_key").take(positions).to_pylist()
+        attempts = flight.planned.column("_sl_attempts").take(positions).to_pylist()
+        return SucceededRows(
+            operation=flight.step.operation,
+            keys=[str(key) for key in keys],
+            attempts=[int(tried) + 1 for tried in attempts],
+        )

@@ -85,6 +85,9 @@ class RunProgress:
     planned: RowCounts = field(default_factory=RowCounts)
     successful: RowCounts = field(default_factory=RowCounts)
     failed: RowCounts = field(default_factory=RowCounts)
+    succeeded_rows_limit: int | None = None
+    """The most succeeded rows the run keeps for the user to list (0: none); those beyond
+    it are only counted in :attr:`successful`. None where unknown (runs from before)."""
 
     @property
     def completion_ratio(self) -> float:
@@ -108,8 +111,22 @@ class RejectedRow:
     """The record as sent, as JSON, so the user can see what the destination refused."""
 
 
+@dataclass(frozen=True)
+class SucceededRows:
+    """Rows of one batch the destination acknowledged, kept so the user can list them.
+
+    Columns rather than one object per row: a run may keep thousands of them.
+    """
+
+    operation: Operation
+    keys: list[str]
+    attempts: list[int]
+    """How many runs have tried each row, this one included: above 1 for a row that
+    the destination rejected before."""
+
+
 class RunReporter(Protocol):
-    """Receives a run's stage changes, progress and rejected rows as they happen."""
+    """Receives a run's stage changes, progress and row outcomes as they happen."""
 
     def stage(self, status: RunStatus) -> None:
         """The run entered ``status`` (a non-terminal stage)."""
@@ -119,6 +136,10 @@ class RunReporter(Protocol):
 
     def rejected(self, rows: list[RejectedRow]) -> None:
         """Rows of one batch the destination rejected."""
+
+    def succeeded(self, rows: SucceededRows) -> None:
+        """Rows of one batch the destination acknowledged, up to the run's limit; the
+        batch's :meth:`progress` follows at once, so a reporter may store both together."""
 
     def cancel_requested(self) -> bool:
         """True when a user asked to cancel; the engine stops after the current batch."""

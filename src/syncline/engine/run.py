@@ -50,6 +50,7 @@ from syncline.errors import (
     SynclineError,
     UserError,
 )
+from syncline.settings import DEFAULT_SUCCEEDED_ROWS_PER_RUN
 
 __all__ = [
     "RetryPolicy",
@@ -100,6 +101,9 @@ class RunJob:
     """The catalog's installation id; the in-warehouse planner marks its schema with it."""
     sync_slug: str | None = None
     """The sync's slug, by which people know it: errors name the sync with it."""
+    succeeded_rows_limit: int = DEFAULT_SUCCEEDED_ROWS_PER_RUN
+    """The most acknowledged rows the run reports for the user to list, the first ones
+    delivered (see :attr:`Settings.succeeded_rows_per_run`); 0 reports none."""
 
     @property
     def sync_name(self) -> str:
@@ -120,7 +124,7 @@ class RunResult:
 
 def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
     """Run one sync end to end and return its terminal status; never raises for a failure."""
-    progress = RunProgress()
+    progress = RunProgress(succeeded_rows_limit=job.succeeded_rows_limit)
     logger.info(
         "sync %s run %s started (mode %s%s%s%s%s)",
         job.sync_id,
@@ -584,7 +588,13 @@ class _Run:
             stop_requested=self.reporter.cancel_requested,
         )
         delivery = Delivery(
-            planner, mapper, destination, self.reporter, self.progress, self.job.retry
+            planner,
+            mapper,
+            destination,
+            self.reporter,
+            self.progress,
+            self.job.retry,
+            succeeded_rows_limit=self.job.succeeded_rows_limit,
         )
         self._join_preparation()
         # From here the destination is closed below, whatever looking for it opened.

@@ -27,7 +27,13 @@ from syncline.catalog.tables import RUNNING_STATUSES, RunRecord, SyncRecord
 from syncline.connectors.destinations.base import Destination
 from syncline.connectors.sources.base import Source
 from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import RejectedRow, RunProgress, RunReporter, RunStatus
+from syncline.engine.report import (
+    RejectedRow,
+    RunProgress,
+    RunReporter,
+    RunStatus,
+    SucceededRows,
+)
 from syncline.engine.run import RunJob, RunResult, execute_run
 from syncline.errors import NotFoundError, StopSignal, SynclineError, UserError
 from syncline.security.files import (
@@ -331,6 +337,7 @@ def _build_job(
         threads=settings.planner_threads,
         snapshot_lock_wait=settings.snapshot_lock_wait_seconds,
         installation_id=session.installation_id,
+        succeeded_rows_limit=settings.succeeded_rows_per_run,
     )
 
 
@@ -482,6 +489,10 @@ class _TeeReporter:
     def rejected(self, rows: list[RejectedRow]) -> None:
         """Record rejected rows."""
         self.inner.rejected(rows)
+
+    def succeeded(self, rows: SucceededRows) -> None:
+        """Record acknowledged rows kept for listing."""
+        self.inner.succeeded(rows)
 
     def cancel_requested(self) -> bool:
         """True when the worker is stopping, lost its lease, or a user cancelled the run.

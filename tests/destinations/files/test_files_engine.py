@@ -14,7 +14,7 @@ from syncline.connectors.destinations.base import Destination
 from syncline.connectors.registry import destination_class
 from syncline.connectors.sources.duckdb.client import DuckDBSource
 from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus
+from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
 from syncline.engine.run import RunJob, RunResult, execute_run
 
 MAPPINGS = [
@@ -32,6 +32,9 @@ class _Reporter:
         return None
 
     def rejected(self, rows: list[RejectedRow]) -> None:
+        return None
+
+    def succeeded(self, rows: SucceededRows) -> None:
         return None
 
     def cancel_requested(self) -> bool:

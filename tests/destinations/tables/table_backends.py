@@ -24,7 +24,7 @@ import pymysql
 import pytest
 
 from syncline.connectors.destinations.sql.table import TableDestination
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus
+from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
 
 OpenDestination = Callable[..., TableDestination]
 """The ``open_destination`` fixture: open the backend's destination on the test's table."""
@@ -249,6 +249,9 @@ class QuietReporter:
 
     def rejected(self, rows: list[RejectedRow]) -> None:
         self.rejected_rows.extend(rows)
+
+    def succeeded(self, rows: SucceededRows) -> None:
+        return None
 
     def cancel_requested(self) -> bool:
         return False

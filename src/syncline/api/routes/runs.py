@@ -31,7 +31,7 @@ from syncline.api.deps import ReadSession, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
 from syncline.api.run_schemas import (
-    RowResult,
+    RowResultPage,
     RunOrderBy,
     SyncRun,
     TriggerRunCustomInput,
@@ -41,7 +41,7 @@ from syncline.api.run_schemas import (
 from syncline.api.schemas import MAX_ID, Page
 from syncline.catalog import CatalogSession, RunTrigger
 from syncline.catalog.errors import ConflictError
-from syncline.catalog.tables import SyncRecord
+from syncline.catalog.tables import RunRecord, SyncRecord
 from syncline.connectors import registry
 from syncline.engine.report import RunStatus
 from syncline.errors import NotFoundError, Problem, ValidationError
@@ -232,7 +232,7 @@ def cancel_sync_run(syncId: WholeNumber, runId: WholeNumber, session: WriteSessi
 @router.get(
     "/{syncId}/runs/{runId}/rows",
     operation_id="ListSyncRunRows",
-    response_model=Page[RowResult],
+    response_model=RowResultPage,
     responses=NOT_FOUND,
 )
 def list_sync_run_rows(
@@ -243,16 +243,34 @@ def list_sync_run_rows(
     status: Annotated[str | None, Query(pattern="^(failed|succeeded)$")] = None,
     op: Annotated[str | None, Query(pattern="^(added|changed|removed)$")] = None,
 ) -> Any:
-    """Row results of a run: key, operation, status, reason and attempts, in order."""
+    """Row results of a run: key, operation, status, reason and attempts, in order.
+
+    Every rejected row is kept, but succeeded rows only up to the run's limit, the first
+    delivered: ``succeededRows`` says how many are kept of how many, so a short list of
+    succeeded rows is never mistaken for the whole run.
+    """
     sync = session.syncs.get(_whole(syncId, "path.syncId"))
     run = session.runs.get(_whole(runId, "path.runId"), sync=sync)
     records = session.runs.row_results(
         run.id, status=status, operation=op, offset=paging.offset, limit=paging.fetch
     )
-    return paging.page(records, session.to_api)
+    page = paging.page(records, session.to_api)
+    page["succeededRows"] = _succeeded_rows(session, run, op)
+    return page
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _succeeded_rows(session: CatalogSession, run: RunRecord, op: str | None) -> dict[str, Any]:
+    """How many of the run's succeeded rows (of ``op``) are kept, of how many, and the limit."""
+    found = session.runs.succeeded_kept(run.id, op)
+    return {
+        "kept": found.kept,
+        "total": found.total,
+        "limitPerRun": found.limit,
+        "truncated": found.truncated,
+    }
 
 
 def _trigger(
