@@ -168,6 +168,23 @@ def test_sqlite_file_is_opened_read_only(sqlite_url: str) -> None:
     assert sum(b.num_rows for b in source.read("SELECT id FROM people")) == 2500
 
 
+def test_a_mode_hidden_in_the_file_name_still_opens_it_read_only(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    path = sqlite_url.removeprefix("sqlite:///")
+    # SQLite reads "file:...?mode=rw&z=?mode=memory": the last mode, rw, would win.
+    hidden = "%3Fmode%3Drw{c}%26z%3D?mode=memory&uri=true"
+    source = SQLAlchemySource.from_config({"url": f"sqlite:///file:{path}{hidden.format(c='')}"})
+    made = tmp_path / "made.db"
+    missing = SQLAlchemySource.from_config({"url": f"sqlite:///file:{made}{hidden.format(c='c')}"})
+
+    with pytest.raises(TerminalError, match="readonly"):
+        list(source.read("DELETE FROM people RETURNING id"))
+    with pytest.raises(TerminalError, match="does not exist"):
+        missing.test()
+    assert not made.exists()
+
+
 def test_sqlite_uri_url_reads_the_file(sqlite_url: str) -> None:
     path = sqlite_url.removeprefix("sqlite:///")
     source = SQLAlchemySource.from_config({"url": f"sqlite:///file:{path}?uri=true"})
