@@ -15,6 +15,7 @@ from source_helpers import closed_port, mysql_run, pg_run
 
 from syncline.connectors.sources.base import is_json_field
 from syncline.connectors.sources.sqlalchemy import SQLAlchemySource
+from syncline.connectors.sources.sqlalchemy.server_file import server_file
 from syncline.errors import TerminalError, TransientError
 
 
@@ -157,6 +158,46 @@ def test_missing_sqlite_file_at_an_absolute_path_is_named(tmp_path: Path) -> Non
     )
     assert "working directory" not in str(caught.value)
     assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "file"),
+    [
+        ("sqlite:///data/app.db", "data/app.db"),
+        ("sqlite:////srv/app.db", "/srv/app.db"),
+        ("sqlite+pysqlite:////srv/a%20b.db?timeout=5", "/srv/a b.db"),
+        ("sqlite:///file:/srv/app.db?mode=ro&uri=true", "/srv/app.db"),
+        ("sqlite:///file:app%2520x.db?uri=true", "app x.db"),
+        ("sqlite:///file:/srv/app.db?mode=memory", "file:/srv/app.db"),  # no uri: a name
+        # The file's own query holds mode=ro, and the URL's mode=memory is appended to it
+        # as the value of z: SQLite opens the file.
+        ("sqlite:///file:/srv/app.db%3Fmode%3Dro%26z%3D?mode=memory&uri=true", "/srv/app.db"),
+        ("sqlite+pysqlcipher://:pass@//srv/secret.db", "/srv/secret.db"),
+        ("duckdb:////srv/warehouse.duckdb", "/srv/warehouse.duckdb"),
+        ("duckdb:///local.duckdb?threads=2", "local.duckdb"),
+    ],
+)
+def test_a_url_names_the_server_file_sqlite_or_duckdb_would_open(url: str, file: str) -> None:
+    assert server_file(url) == file
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite:///file::memory:?uri=true",
+        "sqlite:///file:/srv/app.db?mode=memory&uri=true",
+        "sqlite:///file:shared?mode=memory&cache=shared&uri=true",
+        "duckdb://",
+        "duckdb:///:memory:",
+        "duckdb:///md:analytics",
+        "postgresql+psycopg://user:pw@127.0.0.1/app.db",
+        "not a url",
+    ],
+)
+def test_in_memory_and_network_urls_name_no_server_file(url: str) -> None:
+    assert server_file(url) is None
 
 
 def test_sqlite_file_is_opened_read_only(sqlite_url: str) -> None:
