@@ -198,3 +198,98 @@ def test_a_sqlite_model_cannot_attach_another_file(tmp_path: Path) -> None:
 
     assert not attached.exists()
     assert [c.name for c in source.describe("SELECT id FROM t")] == ["id"]
+
+
+def _people(path: Path) -> Path:
+    """A SQLite file at ``path`` with one row in ``people``."""
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE people (id INTEGER, name TEXT)")
+        connection.execute("INSERT INTO people VALUES (1, 'ada')")
+    connection.close()
+    return path
+
+
+def test_a_sqlalchemy_url_naming_the_catalog_or_a_file_off_the_roots_is_refused(
+    api: Api, tmp_path: Path
+) -> None:
+    catalog = str(api.home / "syncline.db")
+    outside = str(_people(tmp_path / "outside.db"))
+    refused = [
+        (f"sqlite:///{catalog}", catalog),
+        (f"sqlite+pysqlite:///{api.home}/files/../syncline.db", f"{api.home}/files/../syncline.db"),
+        (f"sqlite:///file:{outside}?mode=ro&uri=true", outside),
+        # The file's own query turns the URL's mode=memory into a second, ignored mode.
+        (f"sqlite:///file:{outside}%3Fmode%3Dro%26z%3D?mode=memory&uri=true", outside),
+        (f"sqlite+pysqlcipher://:pass-phrase-77@/{outside}", outside),
+        (f"duckdb:///{outside}", outside),
+    ]
+
+    for url, path in refused:
+        response = _source(api, {"url": url}, kind="sqlalchemy")
+
+        assert response.status_code == 422, url
+        text = response.text
+        assert "configuration.url" in text
+        assert repr(path) in text
+        assert "SYNCLINE_FILE_ROOTS" in text
+        assert "pass-phrase-77" not in text
+
+
+def test_a_sqlalchemy_source_cannot_be_moved_onto_the_catalog(api: Api) -> None:
+    source_id = api.ok("POST", "/sources", json={
+        "name": "mem", "slug": "mem", "type": "sqlalchemy",
+        "configuration": {"url": "sqlite://"}})["id"]  # fmt: skip
+
+    url = f"sqlite:///{api.home / 'syncline.db'}"
+    response = api.patch(f"/sources/{source_id}", json={"configuration": {"url": url}})
+
+    assert response.status_code == 422
+    assert "configuration.url" in response.text
+
+
+def test_a_sqlalchemy_url_inside_the_root_previews_its_rows(api: Api) -> None:
+    people = _people(api.home / "files" / "people.db")
+    source_id = api.ok("POST", "/sources", json={
+        "name": "p", "slug": "p", "type": "sqlalchemy",
+        "configuration": {"url": f"sqlite:///{people}"}})["id"]  # fmt: skip
+    body = {"name": "p", "slug": "p", "sourceId": source_id, "queryType": "raw_sql",
+            "raw": {"sql": "SELECT id, name FROM people"}, "primaryKey": "id",
+            "isSchema": False}  # fmt: skip
+    model_id = api.ok("POST", "/models", json=body)["id"]
+
+    preview = api.ok("GET", f"/models/{model_id}/preview")
+
+    assert preview["rows"] == [[1, "ada"]]
+
+
+def test_a_stored_sqlalchemy_url_on_the_catalog_fails_its_run_unopened(api: Api) -> None:
+    files = api.home / "files"
+    with api.catalog.session() as session:
+        source_id = session.sources.create(
+            name="c", slug="c", type="sqlalchemy",
+            configuration={"url": f"sqlite:///{api.home / 'syncline.db'}"},
+        ).id  # fmt: skip
+    model = {"name": "m", "slug": "m", "sourceId": source_id, "queryType": "raw_sql",
+             "raw": {"sql": "SELECT id, prefix FROM api_keys"}, "primaryKey": "id",
+             "isSchema": False}  # fmt: skip
+    model_id = api.ok("POST", "/models", json=model, params={"skipColumnQuery": "true"})["id"]
+    destination_id = api.ok("POST", "/destinations", json={
+        "name": "d", "slug": "d", "type": "csv",
+        "configuration": {"directory": str(files / "loot")}})["id"]  # fmt: skip
+    sync = sync_body(int(model_id), int(destination_id))
+    sync["configuration"]["mappings"] = [{"from": "prefix", "to": "prefix"}]
+    sync_id = api.ok("POST", "/syncs", json=sync)["id"]
+    run_id = api.ok("POST", f"/syncs/{sync_id}/trigger")["id"]
+    with api.catalog.session() as session:
+        session.runs.start(int(run_id), "test-worker")
+
+    status = execute_leased(api.catalog, int(run_id), Settings(home=api.home), alerts=False)
+
+    assert status is RunStatus.FAILED
+    run = api.ok("GET", f"/syncs/{sync_id}/runs", params={"runId": run_id})["data"][0]
+    assert "configuration.url" in run["error"]
+    assert "syncline.db" in run["error"]
+    assert not (files / "loot").exists()

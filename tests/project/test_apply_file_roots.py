@@ -65,3 +65,23 @@ def test_with_the_setting_a_project_is_held_to_the_roots(
 
     inside = write_project(**{"a.yml": _sources(tmp_path / "data" / "x.duckdb")})
     assert not plan_project(catalog, load_project(inside, env=ENV), settings).empty
+
+
+def test_a_sqlalchemy_url_naming_the_catalog_is_refused_like_a_path(
+    write_project: WriteFiles, catalog: Catalog, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    own = write_project(**{"a.yml": f"""
+        sources:
+          - slug: wh
+            name: Warehouse
+            type: sqlalchemy
+            configuration: {{url: "sqlite:///{tmp_path / 'home' / 'syncline.db'}"}}
+        """})  # fmt: skip
+
+    with pytest.raises(ValidationError) as caught:
+        plan_project(catalog, load_project(own, env=ENV), settings)
+
+    problem = caught.value.problems[0]
+    assert problem.location == "sources.wh.configuration.url"
+    assert "syncline.db" in problem.message

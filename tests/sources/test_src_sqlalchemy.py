@@ -15,6 +15,7 @@ from source_helpers import closed_port, mysql_run, pg_run
 
 from syncline.connectors.sources.base import is_json_field
 from syncline.connectors.sources.sqlalchemy import SQLAlchemySource
+from syncline.connectors.sources.sqlalchemy.server_file import server_file
 from syncline.errors import TerminalError, TransientError
 
 
@@ -159,6 +160,46 @@ def test_missing_sqlite_file_at_an_absolute_path_is_named(tmp_path: Path) -> Non
     assert not missing.parent.exists()
 
 
+@pytest.mark.parametrize(
+    ("url", "file"),
+    [
+        ("sqlite:///data/app.db", "data/app.db"),
+        ("sqlite:////srv/app.db", "/srv/app.db"),
+        ("sqlite+pysqlite:////srv/a%20b.db?timeout=5", "/srv/a b.db"),
+        ("sqlite:///file:/srv/app.db?mode=ro&uri=true", "/srv/app.db"),
+        ("sqlite:///file:app%2520x.db?uri=true", "app x.db"),
+        ("sqlite:///file:/srv/app.db?mode=memory", "file:/srv/app.db"),  # no uri: a name
+        # The file's own query holds mode=ro, and the URL's mode=memory is appended to it
+        # as the value of z: SQLite opens the file.
+        ("sqlite:///file:/srv/app.db%3Fmode%3Dro%26z%3D?mode=memory&uri=true", "/srv/app.db"),
+        ("sqlite+pysqlcipher://:pass@//srv/secret.db", "/srv/secret.db"),
+        ("duckdb:////srv/warehouse.duckdb", "/srv/warehouse.duckdb"),
+        ("duckdb:///local.duckdb?threads=2", "local.duckdb"),
+    ],
+)
+def test_a_url_names_the_server_file_sqlite_or_duckdb_would_open(url: str, file: str) -> None:
+    assert server_file(url) == file
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite:///file::memory:?uri=true",
+        "sqlite:///file:/srv/app.db?mode=memory&uri=true",
+        "sqlite:///file:shared?mode=memory&cache=shared&uri=true",
+        "duckdb://",
+        "duckdb:///:memory:",
+        "duckdb:///md:analytics",
+        "postgresql+psycopg://user:pw@127.0.0.1/app.db",
+        "not a url",
+    ],
+)
+def test_in_memory_and_network_urls_name_no_server_file(url: str) -> None:
+    assert server_file(url) is None
+
+
 def test_sqlite_file_is_opened_read_only(sqlite_url: str) -> None:
     source = SQLAlchemySource.from_config({"url": sqlite_url})
 
@@ -166,6 +207,23 @@ def test_sqlite_file_is_opened_read_only(sqlite_url: str) -> None:
         list(source.read("DELETE FROM people RETURNING id"))
 
     assert sum(b.num_rows for b in source.read("SELECT id FROM people")) == 2500
+
+
+def test_a_mode_hidden_in_the_file_name_still_opens_it_read_only(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    path = sqlite_url.removeprefix("sqlite:///")
+    # SQLite reads "file:...?mode=rw&z=?mode=memory": the last mode, rw, would win.
+    hidden = "%3Fmode%3Drw{c}%26z%3D?mode=memory&uri=true"
+    source = SQLAlchemySource.from_config({"url": f"sqlite:///file:{path}{hidden.format(c='')}"})
+    made = tmp_path / "made.db"
+    missing = SQLAlchemySource.from_config({"url": f"sqlite:///file:{made}{hidden.format(c='c')}"})
+
+    with pytest.raises(TerminalError, match="readonly"):
+        list(source.read("DELETE FROM people RETURNING id"))
+    with pytest.raises(TerminalError, match="does not exist"):
+        missing.test()
+    assert not made.exists()
 
 
 def test_sqlite_uri_url_reads_the_file(sqlite_url: str) -> None:

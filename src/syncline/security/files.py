@@ -1,7 +1,8 @@
 """Where file-based connectors may read and write: the operator's file roots.
 
-A DuckDB or SQLite source, a DuckDB, SQLite or file destination, and the file reads in
-a DuckDB model's SQL all touch the server's disk. Whoever holds an API key or a web
+A DuckDB or SQLite source, a SQLAlchemy source whose URL names a SQLite or DuckDB file,
+a DuckDB, SQLite or file destination, and the file reads in a DuckDB model's SQL all
+touch the server's disk. Whoever holds an API key or a web
 login can configure them, so without a limit any workspace could read
 ``SYNCLINE_HOME/secret.key`` (which opens every workspace's secrets) or the catalog.
 
@@ -59,18 +60,23 @@ class FilePolicy:
             return False
         return any(_inside(resolved, root) for root in self.roots)
 
-    def problem(self, location: str, path: str | os.PathLike[str]) -> Problem | None:
-        """The problem of a configured ``path`` at ``location``; None when it is allowed."""
+    def problem(
+        self, location: str, path: str | os.PathLike[str], *, named: str = "the path"
+    ) -> Problem | None:
+        """The problem of a configured ``path`` at ``location``; None when it is allowed.
+
+        ``named`` says what the path is in the message, e.g. the file a URL names.
+        """
         if self.allows(path):
             return None
         resolved = resolve(path)
         roots = os.pathsep.join(str(root) for root in self.roots)
         message = (
-            f"the path {str(path)!r} (resolved: {str(resolved)!r}) is outside the folders "
+            f"{named} {str(path)!r} (resolved: {str(resolved)!r}) is outside the folders "
             f"file-based connectors may use ({roots})"
         )
         if any(_inside(resolved, guarded) for guarded in self.protected):
-            message = f"the path {str(path)!r} is Syncline's own key, catalog or snapshot file"
+            message = f"{named} {str(path)!r} is Syncline's own key, catalog or snapshot file"
         fix = (
             f"put the file inside an allowed folder, or ask the operator to add its folder "
             f"to {SETTING}"
@@ -179,12 +185,31 @@ BUILT_IN_FILE_FIELDS: dict[str, tuple[str, ...]] = {
 
 A third-party connector declares its own as ``file_fields`` on its config model."""
 
+BUILT_IN_URL_FIELDS: dict[str, tuple[str, ...]] = {
+    "syncline.connectors.sources.sqlalchemy.config.SQLAlchemyConfig": ("url",),
+}
+"""Configuration keys of the built-in connectors that hold a SQLAlchemy database URL.
+
+The SQLite or DuckDB file such a URL names is held to the roots like a path; a
+third-party connector declares its own as ``database_url_fields`` on its config model."""
+
 
 def file_fields(config_model: Any) -> tuple[str, ...]:
     """The keys of ``config_model``'s configurations that name server files or folders."""
-    declared: tuple[str, ...] = tuple(getattr(config_model, "file_fields", ()))
+    return _fields(config_model, BUILT_IN_FILE_FIELDS, "file_fields")
+
+
+def database_url_fields(config_model: Any) -> tuple[str, ...]:
+    """The keys of ``config_model``'s configurations that hold SQLAlchemy database URLs."""
+    return _fields(config_model, BUILT_IN_URL_FIELDS, "database_url_fields")
+
+
+def _fields(
+    config_model: Any, built_in: Mapping[str, tuple[str, ...]], attribute: str
+) -> tuple[str, ...]:
+    declared: tuple[str, ...] = tuple(getattr(config_model, attribute, ()))
     for cls in getattr(config_model, "__mro__", ()):
-        found = BUILT_IN_FILE_FIELDS.get(f"{cls.__module__}.{cls.__qualname__}")
+        found = built_in.get(f"{cls.__module__}.{cls.__qualname__}")
         if found is not None:
             return found + declared
     return declared
@@ -193,7 +218,11 @@ def file_fields(config_model: Any) -> tuple[str, ...]:
 def path_problems(
     config_model: Any, configuration: Mapping[str, Any], policy: FilePolicy
 ) -> list[Problem]:
-    """A problem for each of a configuration's file fields that names a path off the roots."""
+    """A problem for each of a configuration's file fields that names a path off the roots.
+
+    A database URL's file counts as a path. The problem names the file, never the URL,
+    which may hold a password.
+    """
     problems = []
     for name in file_fields(config_model):
         value = configuration.get(name)
@@ -201,7 +230,20 @@ def path_problems(
             found = policy.problem(f"configuration.{name}", value)
             if found is not None:
                 problems.append(found)
+    for name in database_url_fields(config_model):
+        path = _url_file(configuration.get(name))
+        if path is not None:
+            found = policy.problem(f"configuration.{name}", path, named="the file the URL names")
+            if found is not None:
+                problems.append(found)
     return problems
+
+
+def _url_file(value: Any) -> str | None:
+    """The server file a configured database URL opens; None when it names none."""
+    from syncline.connectors.sources.sqlalchemy.server_file import server_file
+
+    return server_file(value) if isinstance(value, str) and value != "" else None
 
 
 def check_paths(config_model: Any, configuration: Mapping[str, Any], policy: FilePolicy) -> None:

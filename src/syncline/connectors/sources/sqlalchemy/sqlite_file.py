@@ -24,6 +24,16 @@ logger = logging.getLogger(__name__)
 _TRUE = ("true", "yes", "on", "y", "t", "1")
 """How a URL can switch on ``uri``, as SQLAlchemy reads booleans."""
 
+_DRIVER_ARGUMENTS = (
+    "uri",
+    "timeout",
+    "isolation_level",
+    "detect_types",
+    "check_same_thread",
+    "cached_statements",
+)
+"""Query parameters SQLAlchemy hands to the driver; it appends the others to a URI name."""
+
 
 def read_only_url(url: URL) -> URL:
     """``url`` opening its SQLite file read-only; any other URL as it is.
@@ -34,7 +44,7 @@ def read_only_url(url: URL) -> URL:
     if url.get_backend_name() != "sqlite":
         return url
 
-    written = _file_name(url)
+    written = file_name(url)
     if written is None:
         return url  # an in-memory database: nothing on disk to find or make
 
@@ -59,15 +69,38 @@ def refuse_attach(engine: Engine) -> None:
     event.listen(engine, "connect", guard)
 
 
-def _file_name(url: URL) -> str | None:
-    """The file name as the URL writes it; None for an in-memory database."""
-    database = url.database or ""
-    uri = str(url.query.get("uri", "")).lower() in _TRUE
-    if uri and database.startswith("file:"):
-        if url.query.get("mode") == "memory":
-            return None
-        database = unquote(urlsplit(database).path)
-    return None if database in ("", ":memory:") else database
+def file_name(url: URL) -> str | None:
+    """The file a SQLite URL opens, as written; None for an in-memory database.
+
+    Read as SQLite reads the name the driver hands it. With ``uri`` on, SQLAlchemy
+    appends the URL's other query parameters to the database name, after any query
+    the name holds itself, and SQLite obeys the last ``mode``: so ``mode=memory`` in
+    the URL is not enough to call a ``file:`` name in-memory.
+    """
+    name = url.database or ""
+    if str(url.query.get("uri", "")).lower() not in _TRUE:
+        return None if name in ("", ":memory:") else name
+
+    appended = {k: v for k, v in url.query.items() if k not in _DRIVER_ARGUMENTS}
+    if appended:
+        name += "?" + "&".join(f"{key}={appended[key]}" for key in sorted(appended))
+    if not name.startswith("file:"):
+        return None if name in ("", ":memory:") else name  # SQLite opens it as written
+
+    parts = urlsplit(name)
+    path = _uri_text(parts.path)
+    modes = [
+        _uri_text(value)
+        for key, _, value in (option.partition("=") for option in parts.query.split("&"))
+        if _uri_text(key) == "mode"
+    ]
+    in_memory = path in ("", ":memory:") or modes[-1:] == ["memory"]
+    return None if in_memory else path
+
+
+def _uri_text(text: str) -> str:
+    """A part of a ``file:`` URI decoded as SQLite decodes it: ``%00`` ends the part."""
+    return unquote(text).split("\0", 1)[0]
 
 
 def _missing(written: str, path: Path) -> str:
