@@ -418,7 +418,7 @@ def test_a_run_reads_as_the_sync_run_shape(api: Api) -> None:
         "createdAt": queued["createdAt"],
         "startedAt": None,
         "finishedAt": None,
-        "querySize": None,
+        "querySize": 0,
         "status": "queued",
         "completionRatio": 0.0,
         "plannedRows": {"addedCount": 0, "changedCount": 0, "removedCount": 0},
@@ -427,6 +427,27 @@ def test_a_run_reads_as_the_sync_run_shape(api: Api) -> None:
         "error": None,
     }
     assert queued["createdAt"].endswith("Z")
+
+
+def test_query_size_is_a_number_before_the_query_has_returned(api: Api) -> None:
+    # API.md 4.4 makes querySize a required number: 0 until the query has returned.
+    sync = _sync(api)
+    cancelled = _trigger(api, sync)
+    api.ok("POST", f"/syncs/{sync.id}/runs/{cancelled}/cancel")
+    failed = _trigger(api, sync)
+    _lease(api.catalog, failed)
+    _finish(api.catalog, failed, RunStatus.FAILED)
+
+    runs = api.ok("GET", f"/syncs/{sync.id}/runs")["data"]
+
+    assert [(run["status"], run["querySize"]) for run in runs] == [
+        ("cancelled", 0),
+        ("failed", 0),
+    ]
+    document = api.client.get("/api/v1/openapi.json").json()
+    shape = document["components"]["schemas"]["SyncRun"]
+    assert shape["properties"]["querySize"] == {"type": "integer", "title": "Querysize"}
+    assert "querySize" in shape["required"]
 
 
 # -- cancel -----------------------------------------------------------------------------------
