@@ -208,6 +208,31 @@ def content_too_large(limit: int) -> JSONResponse:
     return JSONResponse({"message": "Content too large", "details": details}, 413)
 
 
+FORM_MEDIA = "application/x-www-form-urlencoded"
+
+
+def not_json(error: ValueError) -> str:
+    """Why a body that should be JSON cannot be parsed, where, and what to do."""
+    if isinstance(error, json.JSONDecodeError):
+        reason = error.msg[:1].lower() + error.msg[1:]
+        where = f"line {error.lineno}, column {error.colno} (character {error.pos})"
+        return (
+            f"the body is not valid JSON: {reason} at {where}; correct the JSON there "
+            "(a missing or extra comma, quote or bracket) and send it again"
+        )
+    return "the body is not valid JSON: it is not UTF-8 text; send it encoded as UTF-8"
+
+
+def not_json_media(media: str, *, form: bool = False) -> str:
+    """Why a body sent as ``media`` is not read, and the header to send instead."""
+    accepted = "JSON" if not form else f"JSON or a form ({FORM_MEDIA})"
+    return (
+        f"the body is sent as {media!r}, but this operation reads {accepted}; send the "
+        "header Content-Type: application/json with a JSON body (curl: "
+        "-H 'Content-Type: application/json')"
+    )
+
+
 # -- handlers -------------------------------------------------------------------------------
 
 

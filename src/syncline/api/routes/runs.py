@@ -28,7 +28,14 @@ from pydantic import ValidationError as PydanticValidationError
 
 from syncline.api.booleans import not_a_boolean
 from syncline.api.deps import ReadSession, WriteSession
-from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
+from syncline.api.errors import (
+    COMMON_RESPONSES,
+    CONFLICT,
+    FORM_MEDIA,
+    NOT_FOUND,
+    not_json,
+    not_json_media,
+)
 from syncline.api.listing import PagingDep
 from syncline.api.run_schemas import (
     RowResult,
@@ -67,7 +74,6 @@ Instant = Annotated[
 _DATETIME = TypeAdapter(datetime)
 _NUMBER = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
 
-_FORM = "application/x-www-form-urlencoded"
 _FLAGS = {
     "fullResync": "full_resync",
     "resetCDC": "reset_cdc",
@@ -78,7 +84,7 @@ _FLAGS = {
 
 def _trigger_body_doc(model: type[TriggerRunInput], *, required: bool) -> dict[str, Any]:
     schema = model.model_json_schema()
-    content = {"application/json": {"schema": schema}, _FORM: {"schema": schema}}
+    content = {"application/json": {"schema": schema}, FORM_MEDIA: {"schema": schema}}
     return {"requestBody": {"required": required, "content": content}}
 
 
@@ -92,19 +98,17 @@ async def trigger_body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media == _FORM:
+    if media == FORM_MEDIA:
         try:
             return FormFields(parse_qsl(raw.decode(), keep_blank_values=True, strict_parsing=True))
         except (UnicodeDecodeError, ValueError):
             raise _invalid("body", "the form body cannot be read", None) from None
     if media and media != "application/json" and not media.endswith("+json"):
-        raise _invalid(
-            "body", f"content type {media!r} is not accepted; send JSON or {_FORM}", media
-        )
+        raise _invalid("body", not_json_media(media, form=True), media)
     try:
         parsed = json.loads(raw)
-    except ValueError:
-        raise _invalid("body", "the body is not valid JSON", None) from None
+    except ValueError as exc:
+        raise _invalid("body", not_json(exc), None) from None
     if parsed is None:
         return {}
     if not isinstance(parsed, dict):
