@@ -229,6 +229,18 @@ def test_a_disabled_sync_is_not_triggered(api: Api) -> None:
     assert api.ok("GET", f"/syncs/{sync.id}/runs")["data"] == []
 
 
+def test_a_disabled_sync_refusal_repeats_what_the_request_sent(api: Api) -> None:
+    sync = _sync(api, disabled=True)
+
+    by_path = api.post(f"/syncs/{sync.id}/trigger")
+    by_slug = api.post("/syncs/trigger", json={"syncSlug": "people"})
+    by_id = api.post("/syncs/trigger", data={"syncId": str(sync.id)})
+
+    assert by_path.json()["details"]["path.syncId"]["value"] == sync.id
+    assert by_slug.json()["details"]["body.syncSlug"]["value"] == "people"
+    assert by_id.json()["details"]["body.syncId"]["value"] == str(sync.id)
+
+
 @pytest.mark.parametrize(
     ("body", "where"),
     [

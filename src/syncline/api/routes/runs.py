@@ -133,7 +133,8 @@ def trigger_run(syncId: str, body: TriggerBody, session: WriteSession) -> Any:
     or the reverse) is a 422 naming it.
     """
     sync = _sync_by_id(session, syncId, "path.syncId")
-    return _trigger(session, sync, body, "path.syncId")
+    sent = int(syncId) if syncId.isdigit() else syncId
+    return _trigger(session, sync, body, ("path.syncId", sent))
 
 
 @router.post(
@@ -166,8 +167,8 @@ def trigger_run_custom(body: TriggerBody, session: WriteSession) -> Any:
         )
     sync = by_id or by_slug
     assert sync is not None
-    location = "body.syncId" if by_id is not None else "body.syncSlug"
-    return _trigger(session, sync, body, location)
+    named = ("body.syncId", sync_id) if by_id is not None else ("body.syncSlug", slug)
+    return _trigger(session, sync, body, named)
 
 
 @router.get(
@@ -260,8 +261,10 @@ def list_sync_run_rows(
 
 
 def _trigger(
-    session: CatalogSession, sync: SyncRecord, body: dict[str, Any], location: str
+    session: CatalogSession, sync: SyncRecord, body: dict[str, Any], named: tuple[str, Any]
 ) -> dict[str, str]:
+    """Queue a run of ``sync``; ``named`` is where the request named it, and as what."""
+    location, sent = named
     trigger = _flags(body)
     problems: list[Problem] = []
     if sync.disabled:
@@ -270,7 +273,7 @@ def _trigger(
                 location,
                 f"sync {sync.id} is disabled",
                 fix="enable it with PATCH /syncs/{id} and disabled: false, then trigger it",
-                value=sync.id,
+                value=sent,
             )
         )
     if trigger.clear_and_fill:
