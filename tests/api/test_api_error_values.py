@@ -111,6 +111,20 @@ def test_empty_days_are_reported_as_empty_not_missing(api: Api, pipeline: Pipeli
     assert problem["value"] == {}
 
 
+def test_days_that_are_all_false_are_refused_where_they_are_given(
+    api: Api, pipeline: Pipeline
+) -> None:
+    days = dict.fromkeys(["monday", "tuesday", "wednesday", "thursday"], False)
+    days |= dict.fromkeys(["friday", "saturday", "sunday"], False)
+    schedule = {"type": "visual", "schedule": {"expressions": [{"days": days, "time": "08:30"}]}}
+    answer = api.post("/syncs", json=_sync_with(pipeline, schedule))
+
+    assert answer.status_code == 422
+    problem = answer.json()["details"]["body.schedule.schedule.expressions.0.days"]
+    assert "names no day with true" in problem["message"]
+    assert problem["value"] == days
+
+
 def test_missing_days_are_reported_as_missing_without_a_value(api: Api, pipeline: Pipeline) -> None:
     schedule = {"type": "visual", "schedule": {"expressions": [{"time": "08:00"}]}}
     answer = api.post("/syncs", json=_sync_with(pipeline, schedule))

@@ -105,6 +105,62 @@ def test_deep_bodies_to_routes_without_a_key_are_4xx_not_tracebacks(
     assert _errors(caplog) == []
 
 
+# -- JSON that cannot be parsed, or a body that is not JSON ---------------------------------
+
+BODY_ROUTES = [
+    ("POST", "/sources"),
+    ("POST", "/syncs"),
+    ("POST", "/models"),
+    ("POST", "/sync-sequences"),
+    ("PATCH", "/syncs/1"),
+    ("POST", "/syncs/trigger"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+def test_malformed_json_is_named_with_where_it_breaks(api: Api, method: str, path: str) -> None:
+    answer = api.call(method, path, content=b'{"name": "x",', headers=JSON)
+
+    assert answer.status_code == 422
+    assert list(answer.json()["details"]) == ["body"]
+    message = answer.json()["details"]["body"]["message"]
+    assert message.startswith("the body is not valid JSON: expecting property name")
+    assert "at line 1, column 14 (character 13)" in message
+    assert "correct the JSON" in message
+
+
+def test_malformed_json_on_a_later_line_names_that_line(api: Api) -> None:
+    answer = api.post("/sources", content=b'{\n  "name": "x"\n  "slug": "y"\n}', headers=JSON)
+
+    assert "at line 3, column 3" in answer.json()["details"]["body"]["message"]
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES[:-1])
+def test_json_sent_as_another_content_type_is_told_to_say_json(
+    api: Api, method: str, path: str, content_type: str
+) -> None:
+    # What curl -d sends when no Content-Type is given.
+    headers = {"Content-Type": content_type}
+    answer = api.call(method, path, content=b'{"name": "x"}', headers=headers)
+
+    assert answer.status_code == 422
+    problem = answer.json()["details"]["body"]
+    assert f"is sent as {content_type!r}" in problem["message"]
+    assert "Content-Type: application/json" in problem["message"]
+    assert problem["value"] == content_type
+
+
+def test_a_trigger_sent_as_text_is_told_to_say_json_or_form(api: Api) -> None:
+    headers = {"Content-Type": "text/plain"}
+    answer = api.post("/syncs/trigger", content=b'{"syncId": "1"}', headers=headers)
+
+    assert answer.status_code == 422
+    message = answer.json()["details"]["body"]["message"]
+    assert "is sent as 'text/plain'" in message
+    assert "Content-Type: application/json" in message
+
+
 # -- the key before the body ----------------------------------------------------------------
 
 

@@ -229,6 +229,18 @@ def test_a_disabled_sync_is_not_triggered(api: Api) -> None:
     assert api.ok("GET", f"/syncs/{sync.id}/runs")["data"] == []
 
 
+def test_a_disabled_sync_refusal_repeats_what_the_request_sent(api: Api) -> None:
+    sync = _sync(api, disabled=True)
+
+    by_path = api.post(f"/syncs/{sync.id}/trigger")
+    by_slug = api.post("/syncs/trigger", json={"syncSlug": "people"})
+    by_id = api.post("/syncs/trigger", data={"syncId": str(sync.id)})
+
+    assert by_path.json()["details"]["path.syncId"]["value"] == sync.id
+    assert by_slug.json()["details"]["body.syncSlug"]["value"] == "people"
+    assert by_id.json()["details"]["body.syncId"]["value"] == str(sync.id)
+
+
 @pytest.mark.parametrize(
     ("body", "where"),
     [
@@ -418,7 +430,7 @@ def test_a_run_reads_as_the_sync_run_shape(api: Api) -> None:
         "createdAt": queued["createdAt"],
         "startedAt": None,
         "finishedAt": None,
-        "querySize": None,
+        "querySize": 0,
         "status": "queued",
         "completionRatio": 0.0,
         "plannedRows": {"addedCount": 0, "changedCount": 0, "removedCount": 0},
@@ -427,6 +439,27 @@ def test_a_run_reads_as_the_sync_run_shape(api: Api) -> None:
         "error": None,
     }
     assert queued["createdAt"].endswith("Z")
+
+
+def test_query_size_is_a_number_before_the_query_has_returned(api: Api) -> None:
+    # API.md 4.4 makes querySize a required number: 0 until the query has returned.
+    sync = _sync(api)
+    cancelled = _trigger(api, sync)
+    api.ok("POST", f"/syncs/{sync.id}/runs/{cancelled}/cancel")
+    failed = _trigger(api, sync)
+    _lease(api.catalog, failed)
+    _finish(api.catalog, failed, RunStatus.FAILED)
+
+    runs = api.ok("GET", f"/syncs/{sync.id}/runs")["data"]
+
+    assert [(run["status"], run["querySize"]) for run in runs] == [
+        ("cancelled", 0),
+        ("failed", 0),
+    ]
+    document = api.client.get("/api/v1/openapi.json").json()
+    shape = document["components"]["schemas"]["SyncRun"]
+    assert shape["properties"]["querySize"] == {"type": "integer", "title": "Querysize"}
+    assert "querySize" in shape["required"]
 
 
 # -- cancel -----------------------------------------------------------------------------------

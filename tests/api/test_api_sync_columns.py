@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_fixtures import Api, make_pipeline, model_body, sync_body
+from api_fixtures import Api, make_pipeline, model_body, sync_body, warehouse
 
 from syncline.api.routes import syncs
+from syncline.engine.report import RunStatus
+from syncline.settings import Settings
+from syncline.worker.execute import execute_leased
 
 
 def _body(made: Any, **configuration: Any) -> dict[str, Any]:
@@ -242,3 +245,55 @@ def test_a_model_that_keeps_changing_while_its_columns_are_asked_is_a_conflict(
     assert response.status_code == 409, response.text
     assert "send the request again" in response.text
     assert [s["slug"] for s in api.ok("GET", "/syncs")["data"]] == ["users-to-hook"]
+
+
+# -- referencedColumns follows the model ------------------------------------------------------
+
+
+def _unmapped_sync(api: Api, tmp_path: Path, sql: str) -> tuple[int, int]:
+    """A model of ``sql`` and a sync of it without mappings (every column goes) to JSON Lines."""
+    source = api.ok("POST", "/sources", json=warehouse(tmp_path))["id"]
+    model = api.ok("POST", "/models", json=model_body(source, raw={"sql": sql}))["id"]
+    sink = {"name": "Out", "slug": "out", "type": "jsonl",
+            "configuration": {"directory": str(tmp_path / "out")}}  # fmt: skip
+    destination = api.ok("POST", "/destinations", json=sink)["id"]
+    body = sync_body(model, destination, slug="everything")
+    body["configuration"] = {"mode": "upsert", "object": "users"}
+    return model, api.ok("POST", "/syncs", json=body)["id"]
+
+
+def _referenced(api: Api, sync: int) -> list[str]:
+    columns: list[str] = api.ok("GET", f"/syncs/{sync}")["referencedColumns"]
+    return columns
+
+
+def test_a_new_primary_key_keeps_every_column_of_an_unmapped_sync(api: Api, tmp_path: Path) -> None:
+    model, sync = _unmapped_sync(api, tmp_path, "select id, email, name from users")
+    assert _referenced(api, sync) == ["id", "email", "name"]
+
+    api.ok("PATCH", f"/models/{model}", json={"primaryKey": "email"})
+
+    assert _referenced(api, sync) == ["email", "id", "name"]
+
+
+def test_a_new_query_gives_an_unmapped_sync_its_columns(api: Api, tmp_path: Path) -> None:
+    model, sync = _unmapped_sync(api, tmp_path, "select id, email from users")
+
+    api.ok("PATCH", f"/models/{model}", json={"raw": {"sql": "select id, email, name from users"}})
+
+    assert _referenced(api, sync) == ["id", "email", "name"]
+
+
+def test_a_run_records_the_columns_it_read(api: Api, tmp_path: Path) -> None:
+    model, sync = _unmapped_sync(api, tmp_path, "select id, email from users")
+    # Unchecked, the server cannot know the new columns until a run reads them.
+    new_query = {"raw": {"sql": "select id, email, name from users"}}
+    api.ok("PATCH", f"/models/{model}?skipColumnQuery=true", json=new_query)
+
+    run = int(api.ok("POST", f"/syncs/{sync}/trigger")["id"])
+    with api.catalog.session() as session:
+        session.runs.start(run, "test-worker")
+    settings = Settings(home=tmp_path / "worker", file_roots=(tmp_path,))
+    assert execute_leased(api.catalog, run, settings, alerts=False) is RunStatus.SUCCESS
+
+    assert _referenced(api, sync) == ["id", "email", "name"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncline.project.schedule import check_schedule
+from syncline.project.schedule import DAYS, check_schedule
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,25 @@ def test_an_interval_of_up_to_ten_years_is_accepted(unit: str, quantity: int) ->
     normalised, problems = check_schedule(schedule)
     assert problems == []
     assert normalised == schedule
+
+
+def test_a_visual_schedule_whose_days_are_all_false_is_refused_like_empty_days() -> None:
+    days = dict.fromkeys(DAYS, False)
+    body = {"expressions": [{"days": days, "time": "08:30"}]}
+    schedule, problems = check_schedule({"type": "visual", "schedule": body})
+
+    assert schedule is None
+    [(path, message, fix)] = problems
+    assert path == ("schedule", "expressions", 0, "days")
+    assert "'days' names no day with true" in message
+    assert "monday: true" in fix
+
+
+def test_a_visual_day_that_is_not_a_boolean_is_refused() -> None:
+    body = {"expressions": [{"days": {"monday": "no", "friday": True}, "time": "08:30"}]}
+    schedule, problems = check_schedule({"type": "visual", "schedule": body})
+
+    assert schedule is None
+    [(path, message, _)] = problems
+    assert path == ("schedule", "expressions", 0, "days", "monday")
+    assert "expected true or false" in message

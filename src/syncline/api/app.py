@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from syncline.api import errors
 from syncline.api.auth import RateLimiter
 from syncline.api.middleware import GuardRequestBody
+from syncline.api.paths import DropTrailingSlash, PathMethods
 from syncline.catalog import Catalog
 from syncline.settings import Settings
 
@@ -63,12 +64,16 @@ def create_app(catalog: Catalog, settings: Settings, *, background: bool = True)
         docs_url=None,
         redoc_url=None,
         lifespan=_background(catalog, settings) if background else None,
+        # A redirect's location would be built from the Host header; see syncline.api.paths.
+        redirect_slashes=False,
     )
     app.state.catalog = catalog
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter()
+    app.state.path_methods = PathMethods()
     errors.install(app)
     app.add_middleware(GuardRequestBody, limit=settings.request_body_limit)
+    app.add_middleware(DropTrailingSlash)
 
     for name in ROUTERS:
         try:
@@ -79,6 +84,7 @@ def create_app(catalog: Catalog, settings: Settings, *, background: bool = True)
             logger.debug("route module %s is not present; its endpoints are not served", name)
             continue
         app.include_router(module.router, prefix=PREFIX)
+        app.state.path_methods.add(PREFIX, module.router)
 
     # The web UI is served by the same app, at "/" (see syncline.web).
     from syncline.web import mount as mount_web_ui

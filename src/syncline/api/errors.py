@@ -208,6 +208,31 @@ def content_too_large(limit: int) -> JSONResponse:
     return JSONResponse({"message": "Content too large", "details": details}, 413)
 
 
+FORM_MEDIA = "application/x-www-form-urlencoded"
+
+
+def not_json(error: ValueError) -> str:
+    """Why a body that should be JSON cannot be parsed, where, and what to do."""
+    if isinstance(error, json.JSONDecodeError):
+        reason = error.msg[:1].lower() + error.msg[1:]
+        where = f"line {error.lineno}, column {error.colno} (character {error.pos})"
+        return (
+            f"the body is not valid JSON: {reason} at {where}; correct the JSON there "
+            "(a missing or extra comma, quote or bracket) and send it again"
+        )
+    return "the body is not valid JSON: it is not UTF-8 text; send it encoded as UTF-8"
+
+
+def not_json_media(media: str, *, form: bool = False) -> str:
+    """Why a body sent as ``media`` is not read, and the header to send instead."""
+    accepted = "JSON" if not form else f"JSON or a form ({FORM_MEDIA})"
+    return (
+        f"the body is sent as {media!r}, but this operation reads {accepted}; send the "
+        "header Content-Type: application/json with a JSON body (curl: "
+        "-H 'Content-Type: application/json')"
+    )
+
+
 # -- handlers -------------------------------------------------------------------------------
 
 
@@ -285,17 +310,39 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
     return validation_failed(422, details)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     # Starlette's own errors: an unknown path (404) or method (405), and a body that
     # cannot be parsed at all (400), which is a validation failure like any other.
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:
         problem = {"message": f"the request body cannot be read: {exc.detail}", "value": None}
         return validation_failed(422, {"body": problem})
+    if exc.status_code == 405:
+        return method_not_allowed(request, exc)
     message = "Not found" if exc.status_code == 404 else str(exc.detail)
     details = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
     return JSONResponse(
         {"message": message, "details": details}, exc.status_code, headers=exc.headers
+    )
+
+
+def method_not_allowed(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """The 405 response, its ``Allow`` naming every method of the path.
+
+    The methods come from the app's ``path_methods`` (see :mod:`syncline.api.paths`);
+    a path it does not know keeps the methods Starlette named.
+    """
+    index = getattr(request.app.state, "path_methods", None)
+    allowed = index.allowed(request.scope["path"]) if index is not None else []
+    if not allowed:
+        named = (exc.headers or {}).get("Allow", "")
+        allowed = [method.strip() for method in named.split(",") if method.strip()]
+    use = " or ".join([", ".join(allowed[:-1]), allowed[-1]] if len(allowed) > 1 else allowed)
+    details = f"{request.method} is not an operation of this path; use {use}"
+    return JSONResponse(
+        {"message": "Method Not Allowed", "details": details},
+        405,
+        headers={"Allow": ", ".join(allowed)},
     )
 
 

@@ -7,9 +7,11 @@ When something first reads the body, the route is known, and the guard, in order
    body is read, and costs the server no more than the key's lookup;
 2. reads the body up to ``SYNCLINE_REQUEST_BODY_LIMIT`` bytes, answering 413 as soon
    as the declared length or the bytes received pass it, without reading the rest;
-3. refuses with a 422 a JSON body (or one without a content type, which some routes
-   read as JSON) nested deeper than :data:`MAX_DEPTH`, or holding ``NaN``,
-   ``Infinity`` or ``1e400``.
+3. refuses with a 422 a JSON body (or one without a content type, which routes read
+   as JSON) that cannot be parsed (naming where it breaks), nested deeper than
+   :data:`MAX_DEPTH`, or holding ``NaN``, ``Infinity`` or ``1e400``;
+4. refuses with a 422 a body of another content type sent to an operation that reads
+   JSON (``curl -d`` sends a form), saying which header to send.
 
 Depth, because every layer after the parser (validation, error bodies, storage)
 walks a value by recursion, and Python's recursion is bounded. The numbers, because
@@ -29,6 +31,7 @@ import logging
 import math
 from typing import Any
 
+from fastapi import params
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
@@ -43,6 +46,8 @@ from syncline.api.errors import (
     RequestRefused,
     authentication_failed,
     content_too_large,
+    not_json,
+    not_json_media,
     too_many_requests,
     validation_failed,
 )
@@ -153,8 +158,8 @@ class _Guard:
                 break
 
         body = b"".join(chunks)
-        if _is_json(self.scope):
-            _check_json(body)
+        if body.strip():
+            _check_body(self.scope, body)
         return [{"type": "http.request", "body": body, "more_body": False}]
 
     async def _authenticate(self) -> None:
@@ -175,10 +180,21 @@ def _content_length(scope: Scope) -> int | None:
         return None  # chunked, or not a number: the bytes are counted as they come
 
 
-def _is_json(scope: Scope) -> bool:
-    # No content type counts: the trigger routes read such a body as JSON.
-    content_type = Headers(scope=scope).get("content-type", "").strip().lower()
-    return not content_type or "json" in content_type
+def _check_body(scope: Scope, body: bytes) -> None:
+    media = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+    # No content type counts as JSON: FastAPI and the trigger routes read it so.
+    if not media or "json" in media:
+        _check_json(body)
+    elif _reads_json_only(scope):
+        _refuse_body(not_json_media(media), value=media)
+
+
+def _reads_json_only(scope: Scope) -> bool:
+    """Whether the operation takes its body as JSON (not a form, nor by reading it itself)."""
+    route = scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is None:
+        return False
+    return not isinstance(route.body_field.field_info, params.Form)
 
 
 class _NonFinite(ValueError):
@@ -207,8 +223,8 @@ def _check_json(body: bytes) -> None:
     except RecursionError:
         # The parser gives up far deeper than MAX_DEPTH: the same answer, earlier.
         _refuse_body(_TOO_DEEP)
-    except ValueError:
-        return  # not JSON at all: the route's own parsing reports it
+    except ValueError as exc:
+        _refuse_body(not_json(exc))
     if _deeper_than(value, MAX_DEPTH):
         _refuse_body(_TOO_DEEP)
 
@@ -216,8 +232,8 @@ def _check_json(body: bytes) -> None:
 _TOO_DEEP = f"the body nests arrays and objects more than {MAX_DEPTH} levels deep"
 
 
-def _refuse_body(message: str) -> None:
-    raise RequestRefused(validation_failed(422, {"body": {"message": message, "value": None}}))
+def _refuse_body(message: str, value: Any = None) -> None:
+    raise RequestRefused(validation_failed(422, {"body": {"message": message, "value": value}}))
 
 
 def _deeper_than(value: Any, limit: int) -> bool:

@@ -7,9 +7,9 @@ by :mod:`syncline.catalog.shapes` and checked against these models on the way ou
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from syncline.api.schemas import Page, Strict, Timestamp
 
@@ -36,14 +36,21 @@ class RowCounts(Strict):
     removedCount: int  # noqa: N815
 
 
+def _zero_until_known(size: object) -> object:
+    # The catalog stores no size until the query has returned (queued runs, runs
+    # cancelled or failed before it); API.md 4.4 makes querySize a required number.
+    return 0 if size is None else size
+
+
 class SyncRun(Strict):
-    """One run of a sync (API.md 4.4); times not known yet are null (API.md 9.1)."""
+    """One run of a sync (API.md 4.4); times not known yet are null (API.md 9.1), and
+    ``querySize`` is 0 until the model's query has returned."""
 
     id: int
     createdAt: Timestamp  # noqa: N815
     startedAt: Timestamp | None  # noqa: N815
     finishedAt: Timestamp | None  # noqa: N815
-    querySize: int | None  # noqa: N815
+    querySize: Annotated[int, BeforeValidator(_zero_until_known)]  # noqa: N815
     status: SyncRunStatus
     completionRatio: float  # noqa: N815
     plannedRows: RowCounts  # noqa: N815

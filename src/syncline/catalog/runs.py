@@ -23,15 +23,17 @@ from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, object_session
 
 from syncline.catalog import rows as row_results
 from syncline.catalog.errors import ConflictError, QueuedRunConflict
 from syncline.catalog.rows import RowOutcome, SucceededKept
 from syncline.catalog.tables import RUNNING_STATUSES, RowResultRecord, RunRecord, SyncRecord
 from syncline.catalog.types import utcnow
+from syncline.engine.config import SyncConfiguration
+from syncline.engine.mapping import referenced_columns
 from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
-from syncline.errors import NotFoundError, Problem, RunError, ValidationError
+from syncline.errors import NotFoundError, Problem, RunError, SynclineError, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -559,6 +561,8 @@ def _merge(run: RunRecord, trigger: RunTrigger) -> None:
 
 def _store_progress(run: RunRecord, progress: RunProgress) -> None:
     run.query_size = progress.query_size
+    if progress.model_columns is not None:
+        _record_columns(run, progress.model_columns)
     run.skipped_null_keys = progress.skipped_null_keys
     # A run that found its destination's object gone resends every row: it shows as the
     # full resync it became. A trigger's flag is never taken back.
@@ -570,3 +574,23 @@ def _store_progress(run: RunRecord, progress: RunProgress) -> None:
     run.completion_ratio = progress.completion_ratio
     if progress.succeeded_rows_limit is not None:
         run.succeeded_rows_limit = progress.succeeded_rows_limit
+
+
+def _record_columns(run: RunRecord, model_columns: list[str]) -> None:
+    """Derive the sync's ``referencedColumns`` from the columns the run's query returned.
+
+    Only the query knows a model's columns, and the source may change them without the
+    catalog hearing of it (API.md 9.2: the columns runs use). The sync's configuration
+    as it is now decides, so a change made during the run is not undone by it.
+    """
+    session = object_session(run)
+    sync = session.get(SyncRecord, run.sync_id) if session is not None else None
+    if sync is None:
+        return
+    try:
+        configuration = SyncConfiguration.parse(sync.configuration)
+        columns = referenced_columns(configuration, sync.primary_key, model_columns)
+    except SynclineError:
+        return  # a configuration runs refuse shows the columns it showed before
+    if sync.referenced_columns != columns:
+        sync.referenced_columns = columns

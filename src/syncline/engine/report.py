@@ -82,6 +82,8 @@ class RunProgress:
     full_resync: bool = False
     """Whether the run sends every row as a full resync does: asked to, or because it
     found the destination's object gone (see :meth:`Destination.find_object`)."""
+    model_columns: list[str] | None = None
+    """The columns the model's query returned to the run, once known."""
     planned: RowCounts = field(default_factory=RowCounts)
     successful: RowCounts = field(default_factory=RowCounts)
     failed: RowCounts = field(default_factory=RowCounts)

@@ -441,6 +441,7 @@ class _Run:
             )
         columns = referenced_columns(self.configuration, self.job.primary_key, schema.names)
         check_columns(columns, schema.names, f"the model of sync {self.job.sync_name}")
+        self.progress.model_columns = list(schema.names)
         return columns
 
     def _open_planner(self) -> LocalPlanner:

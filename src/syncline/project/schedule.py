@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from syncline.errors import ConfigError
 from syncline.project.yamlfile import Path_
 from syncline.scheduling.cron import parse_cron
-from syncline.scheduling.schedules import INTERVAL_UNITS, MAX_PERIOD, next_due
+from syncline.scheduling.schedules import CLOCK_TYPES, INTERVAL_UNITS, MAX_PERIOD, next_due
 
 TYPES = ("interval", "cron", "visual", "dbt")
 """Schedule types as stored; ``dbt-cloud`` and ``dbtCloud`` are read as ``dbt``."""
@@ -50,7 +50,27 @@ def check_schedule(raw: Any) -> tuple[dict[str, Any] | None, list[ScheduleProble
         return None, [*problems, (("schedule",), "the schedule body is missing", _EXAMPLES[kind])]
 
     problems.extend((("schedule", *path), msg, fix) for path, msg, fix in _CHECKS[kind](body))
+    if not problems:
+        problems.extend(_never_due({"type": kind, "schedule": body}))
     return ({"type": kind, "schedule": body} if not problems else None), problems
+
+
+def _never_due(schedule: dict[str, Any]) -> list[ScheduleProblem]:
+    """A schedule that passed its type's checks yet names no time that ever comes.
+
+    The checks above catch each known way (no day chosen, a date no month has); this
+    asks the scheduler itself, so no other way is stored only to never run.
+    """
+    if schedule["type"] not in CLOCK_TYPES:
+        return []
+    try:
+        due = next_due(schedule, _EPOCH)
+    except ConfigError as error:
+        return [(("schedule",), error.message, _EXAMPLES[schedule["type"]])]
+    if due is None:
+        message = "the schedule names no time that ever comes, so the sync would never run"
+        return [(("schedule",), message, _EXAMPLES[schedule["type"]])]
+    return []
 
 
 def _interval(body: dict[str, Any]) -> list[ScheduleProblem]:
@@ -134,18 +154,31 @@ def _visual(body: dict[str, Any]) -> list[ScheduleProblem]:
         if not isinstance(item, dict):
             problems.append((where, "each expression is {days, time}", _EXAMPLES["visual"]))
             continue
-        days = item.get("days")
-        if not isinstance(days, dict) or not days:
-            problems.append(((*where, "days"), _no_days(days), "e.g. days: {monday: true}"))
-        else:
-            for day in days:
-                if day not in DAYS:
-                    fix = f"use {', '.join(DAYS)}"
-                    problems.append(((*where, "days", day), f"unknown day {day!r}", fix))
+        problems.extend(_days((*where, "days"), item.get("days")))
         time = item.get("time")
         if not isinstance(time, str) or not _TIME.fullmatch(time):
             message = f"the time {time!r} is not HH:MM (24-hour)"
             problems.append(((*where, "time"), message, "write e.g. time: '08:30'"))
+    return problems
+
+
+def _days(where: Path_, days: Any) -> list[ScheduleProblem]:
+    """Problems of one expression's ``days``: it must choose at least one known day."""
+    fix = "e.g. days: {monday: true}"
+    if not isinstance(days, dict) or not days:
+        return [(where, _no_days(days), fix)]
+
+    problems: list[ScheduleProblem] = []
+    for day, chosen in days.items():
+        if day not in DAYS:
+            problems.append(((*where, day), f"unknown day {day!r}", f"use {', '.join(DAYS)}"))
+        elif not isinstance(chosen, bool):
+            message = f"day {day!r} is {chosen!r}; expected true or false"
+            problems.append(((*where, day), message, f"write {day}: true or {day}: false"))
+    if not problems and not any(days.values()):
+        # Such an expression is accepted by the scheduler but never due: refuse it here.
+        message = "'days' names no day with true, so this expression never runs"
+        problems.append((where, message, fix))
     return problems
 
 

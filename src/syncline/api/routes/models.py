@@ -119,9 +119,9 @@ def create_model(
         body.slug, body.queryType, body.primaryKey, sql, table, body.isSchema
     )
     if not problems and not refused and not skipColumnQuery:
-        problems += column_problems(
+        problems += checked_columns(
             catalog, workspace_id, body.sourceId, sql, table, body.primaryKey, settings
-        )
+        )[1]
 
     with catalog.session(workspace_id) as session:
         try:
@@ -175,8 +175,9 @@ def update_model(
     query_changed = sql is not None or table is not None or body.primaryKey is not None
     # The catalog refuses a query of the other type, or an empty one, before the source sees it.
     refused = change_problems(current, sql, table)
+    columns: list[str] | None = None
     if query_changed and not skipColumnQuery and not problems and not refused:
-        problems += column_problems(
+        columns, found = checked_columns(
             catalog,
             workspace_id,
             current.source_id,
@@ -185,6 +186,7 @@ def update_model(
             body.primaryKey or current.primary_key,
             settings,
         )
+        problems += found
 
     with catalog.session(workspace_id) as session:
         try:
@@ -200,6 +202,8 @@ def update_model(
         except ValidationError as exc:
             problems = [*exc.problems, *problems]
         raise_problems(problems)
+        if query_changed:
+            _refresh_syncs(session.orm, record, columns)
         if body.primaryKey is not None and body.primaryKey != current.primary_key:
             _start_syncs_over(session.orm, record, tasks, settings)
             over = [sync.id for sync in session.syncs.list() if sync.model_id == record.id]
@@ -304,7 +308,7 @@ def _source_refusals(source_id: int) -> Iterator[None]:
         ) from None
 
 
-def column_problems(
+def checked_columns(
     catalog: Catalog,
     workspace_id: int,
     source_id: int,
@@ -312,8 +316,9 @@ def column_problems(
     table: str | None,
     primary_key: str | None,
     settings: Settings,
-) -> list[Problem]:
-    """Run the model's query for its columns; problems carry the source's own error.
+) -> tuple[list[str] | None, list[Problem]]:
+    """Run the model's query for its columns (None when unknown) and the problems found;
+    problems carry the source's own error.
 
     The source is confined to the server's file roots, so a model's SQL cannot read or
     write the server's files while its columns are checked.
@@ -322,7 +327,7 @@ def column_problems(
         try:
             record = session.sources.get(source_id)
         except NotFoundError:
-            return []  # the model repository reports the missing source with the rest
+            return None, []  # the model repository reports the missing source with the rest
         source_type = record.type
         configuration = session.sources.plain_configuration(record)
 
@@ -331,7 +336,7 @@ def column_problems(
         source = confined_source(source_type, configuration, file_policy(settings))
     except (ValidationError, ConnectorError) as exc:
         message = f"the source {source_id} cannot be used: {exc}"
-        return [Problem("sourceId", message, fix="correct the source's configuration")]
+        return None, [Problem("sourceId", message, fix="correct the source's configuration")]
 
     try:
         query = sql if sql is not None else source.table_query(table or "")
@@ -339,14 +344,16 @@ def column_problems(
     except ConnectorError as exc:
         logger.info("column query of a new model failed on source %s", source_id)
         fix = "correct the query, or pass skipColumnQuery=true to store it unchecked"
-        return [Problem(where, f"the source refused the query: {exc}", fix=fix, value=sent)]
+        problem = Problem(where, f"the source refused the query: {exc}", fix=fix, value=sent)
+        return None, [problem]
     finally:
         source.close()
 
     if primary_key and primary_key not in columns:
         message = f"column {primary_key!r} is not in the query's result (columns: "
-        return [Problem("primaryKey", message + ", ".join(columns) + ")", value=primary_key)]
-    return []
+        listed = message + ", ".join(columns) + ")"
+        return columns, [Problem("primaryKey", listed, value=primary_key)]
+    return columns, []
 
 
 def _query_problems(body: ModelCreate) -> list[Problem]:
@@ -361,6 +368,22 @@ def _query_problems(body: ModelCreate) -> list[Problem]:
     return []
 
 
+def _refresh_syncs(orm: Session, model: ModelRecord, columns: list[str] | None) -> None:
+    """Derive the ``referencedColumns`` of the model's syncs again, as their runs will.
+
+    ``columns`` are the model's new columns; when its query was not run they are not
+    known, and a sync without mappings keeps the columns it had until its next run
+    records what it read.
+    """
+    key = model.primary_key
+    if not key:
+        return
+    for sync in orm.scalars(select(SyncRecord).where(SyncRecord.model_id == model.id)):
+        configuration = SyncConfiguration.parse(sync.configuration)
+        known = columns if columns is not None else sync.referenced_columns
+        sync.referenced_columns = referenced_columns(configuration, key, known)
+
+
 def _start_syncs_over(
     orm: Session, model: ModelRecord, tasks: BackgroundTasks, settings: Settings
 ) -> None:
@@ -372,6 +395,4 @@ def _start_syncs_over(
         if not key:
             continue
         sync.primary_key = key
-        configuration = SyncConfiguration.parse(sync.configuration)
-        sync.referenced_columns = referenced_columns(configuration, key)
         tasks.add_task(delete_snapshot, settings.snapshot_dir, sync.id)

@@ -28,7 +28,14 @@ from pydantic import ValidationError as PydanticValidationError
 
 from syncline.api.booleans import not_a_boolean
 from syncline.api.deps import ReadSession, WriteSession
-from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
+from syncline.api.errors import (
+    COMMON_RESPONSES,
+    CONFLICT,
+    FORM_MEDIA,
+    NOT_FOUND,
+    not_json,
+    not_json_media,
+)
 from syncline.api.listing import PagingDep
 from syncline.api.run_schemas import (
     RowResultPage,
@@ -67,7 +74,6 @@ Instant = Annotated[
 _DATETIME = TypeAdapter(datetime)
 _NUMBER = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
 
-_FORM = "application/x-www-form-urlencoded"
 _FLAGS = {
     "fullResync": "full_resync",
     "resetCDC": "reset_cdc",
@@ -78,7 +84,7 @@ _FLAGS = {
 
 def _trigger_body_doc(model: type[TriggerRunInput], *, required: bool) -> dict[str, Any]:
     schema = model.model_json_schema()
-    content = {"application/json": {"schema": schema}, _FORM: {"schema": schema}}
+    content = {"application/json": {"schema": schema}, FORM_MEDIA: {"schema": schema}}
     return {"requestBody": {"required": required, "content": content}}
 
 
@@ -92,19 +98,17 @@ async def trigger_body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media == _FORM:
+    if media == FORM_MEDIA:
         try:
             return FormFields(parse_qsl(raw.decode(), keep_blank_values=True, strict_parsing=True))
         except (UnicodeDecodeError, ValueError):
             raise _invalid("body", "the form body cannot be read", None) from None
     if media and media != "application/json" and not media.endswith("+json"):
-        raise _invalid(
-            "body", f"content type {media!r} is not accepted; send JSON or {_FORM}", media
-        )
+        raise _invalid("body", not_json_media(media, form=True), media)
     try:
         parsed = json.loads(raw)
-    except ValueError:
-        raise _invalid("body", "the body is not valid JSON", None) from None
+    except ValueError as exc:
+        raise _invalid("body", not_json(exc), None) from None
     if parsed is None:
         return {}
     if not isinstance(parsed, dict):
@@ -129,7 +133,8 @@ def trigger_run(syncId: str, body: TriggerBody, session: WriteSession) -> Any:
     or the reverse) is a 422 naming it.
     """
     sync = _sync_by_id(session, syncId, "path.syncId")
-    return _trigger(session, sync, body, "path.syncId")
+    sent = int(syncId) if syncId.isdigit() else syncId
+    return _trigger(session, sync, body, ("path.syncId", sent))
 
 
 @router.post(
@@ -162,8 +167,8 @@ def trigger_run_custom(body: TriggerBody, session: WriteSession) -> Any:
         )
     sync = by_id or by_slug
     assert sync is not None
-    location = "body.syncId" if by_id is not None else "body.syncSlug"
-    return _trigger(session, sync, body, location)
+    named = ("body.syncId", sync_id) if by_id is not None else ("body.syncSlug", slug)
+    return _trigger(session, sync, body, named)
 
 
 @router.get(
@@ -274,8 +279,10 @@ def _succeeded_rows(session: CatalogSession, run: RunRecord, op: str | None) -> 
 
 
 def _trigger(
-    session: CatalogSession, sync: SyncRecord, body: dict[str, Any], location: str
+    session: CatalogSession, sync: SyncRecord, body: dict[str, Any], named: tuple[str, Any]
 ) -> dict[str, str]:
+    """Queue a run of ``sync``; ``named`` is where the request named it, and as what."""
+    location, sent = named
     trigger = _flags(body)
     problems: list[Problem] = []
     if sync.disabled:
@@ -284,7 +291,7 @@ def _trigger(
                 location,
                 f"sync {sync.id} is disabled",
                 fix="enable it with PATCH /syncs/{id} and disabled: false, then trigger it",
-                value=sync.id,
+                value=sent,
             )
         )
     if trigger.clear_and_fill:
