@@ -331,3 +331,37 @@ def test_one_pass_reports_problems_behind_an_unknown_key(write_project: WriteFil
     only(problems, "unknown key 'colour'")
     only(problems, "must have 5 fields")
     only(problems, "also declared")
+
+
+@pytest.mark.parametrize(
+    ("mode", "behaviour", "fix"),
+    [
+        ("mirror", "nothing", "use mode upsert with deleteBehavior 'nothing'"),
+        ("mirror", "clear", "use mode upsert with deleteBehavior 'clear'"),
+        ("insert", "delete", "remove deleteBehavior, or use mode upsert"),
+        ("append", "clear", "remove deleteBehavior, or use mode upsert"),
+    ],
+)
+def test_a_delete_behaviour_the_mode_would_not_follow_is_refused(
+    write_project: WriteFiles, mode: str, behaviour: str, fix: str
+) -> None:
+    rest = VALID_REST.replace("mode: upsert", f"mode: {mode}")
+    rest = rest.replace("object: people", f"object: people\n      deleteBehavior: {behaviour}")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problem = only(problems_of(root), "deleteBehavior")
+
+    assert (problem.line, problem.location) == (17, "syncs[0].configuration.deleteBehavior")
+    assert f"mode {mode!r}" in problem.message
+    assert problem.fix is not None
+    assert fix in problem.fix
+
+
+def test_mirror_may_say_it_deletes(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("mode: upsert", "mode: mirror")
+    rest = rest.replace("object: people", "object: people\n      deleteBehavior: delete")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    # The pretend destination has no mirror mode; that is the only problem.
+    problems = problems_of(root)
+    assert [p.location for p in problems] == ["syncs[0].configuration.mode"]
