@@ -225,7 +225,7 @@ class _Loader:
         # finds every problem.
         known_only = {key: value for key, value in item.items() if key in known}
         builder = getattr(self, f"_build_{kind}")
-        spec = builder(doc, path, known_only, Origin(doc.file, doc.line(path)))
+        spec = builder(doc, path, known_only, Origin(doc.file, doc.line(path), path, doc))
         if spec is not None:
             getattr(self.project, kind)[slug] = spec
 
