@@ -82,6 +82,46 @@ def test_a_missing_variable_is_a_problem_with_file_and_line(write_project: Write
     assert "CRM_PASSWORD" in (problem.fix or "")
 
 
+def test_a_default_stands_in_for_a_variable_not_set_or_empty(write_project: WriteFiles) -> None:
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", '"${WH_PATH:-/tmp/x.duckdb}"')
+    rest = VALID_REST.replace('"SELECT 1 AS id"', "\"SELECT ${ID:-7} AS id, '${NOTE:-}' AS n\"")
+    root = write_project(**{"a.yml": sources, "b.yml": rest})
+
+    unset = load_project(root, env=ENV)
+    empty = load_project(root, env={**ENV, "WH_PATH": "", "ID": ""})
+    given = load_project(root, env={**ENV, "WH_PATH": "/tmp/y.duckdb", "ID": "42"})
+
+    assert unset.sources["wh"].configuration["path"] == "/tmp/x.duckdb"
+    assert unset.models["users"].sql == "SELECT 7 AS id, '' AS n"
+    assert empty.sources["wh"].configuration["path"] == "/tmp/x.duckdb"
+    assert given.sources["wh"].configuration["path"] == "/tmp/y.duckdb"
+    assert given.models["users"].sql == "SELECT 42 AS id, '' AS n"
+
+
+@pytest.mark.parametrize(
+    ("reference", "message", "fix"),
+    [
+        ("${ UNSET_A }", "has spaces inside the braces", "write ${UNSET_A}"),
+        ("${ WH:-/x }", "has spaces inside the braces", "write ${WH:-/x}"),
+        ("${WH-/x}", "uses '-', which is not supported", "write ${WH:-default}"),
+        ("${WH:?gone}", "uses ':?', which is not supported", "write ${WH:-default}"),
+        ("${1WH}", "is not a variable reference", "write ${NAME} or ${NAME:-default}"),
+    ],
+)
+def test_an_unsupported_reference_says_what_to_write_instead(
+    write_project: WriteFiles, reference: str, message: str, fix: str
+) -> None:
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", f'"{reference}"')
+    root = write_project(**{"a.yml": sources, "b.yml": VALID_REST})
+
+    problem = only(problems_of(root), message)
+
+    assert (problem.file, problem.line) == ("a.yml", 5)
+    assert problem.message.startswith(f"'{reference}'")
+    assert problem.fix is not None
+    assert fix in problem.fix
+
+
 def test_unknown_keys_are_reported_with_the_closest_known_key(write_project: WriteFiles) -> None:
     rest = VALID_REST.replace("primaryKey: id", "primaryKey: id\n    descripton: typo")
     root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest, "c.yml": "model: []\n"})
