@@ -405,3 +405,34 @@ def test_mirror_may_say_it_deletes(write_project: WriteFiles) -> None:
     # The pretend destination has no mirror mode; that is the only problem.
     problems = problems_of(root)
     assert [p.location for p in problems] == ["syncs[0].configuration.mode"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "setting", "message", "fix"),
+    [
+        ("csv", "directory: 5", "'directory' must be a file or folder path, not 5", "a path"),
+        ("postgres", "port: abc", "'port' must be a whole number, not 'abc'", "digits only"),
+        ("webhook", "timeout: fast", "'timeout' must be a number, not 'fast'", "e.g. 30"),
+        ("webhook", "concurrency: 0", "'concurrency' must be at least 1, not 0", "1 or more"),
+        ("postgres", "sslmode: bogus", "'sslmode' must be 'disable', 'allow'", "use 'disable'"),
+    ],
+)
+def test_a_bad_connector_setting_says_what_it_wants_and_the_fix(
+    write_project: WriteFiles, kind: str, setting: str, message: str, fix: str
+) -> None:
+    required = {
+        "csv": "",
+        "postgres": "host: 127.0.0.1, ",
+        "webhook": "url: 'http://127.0.0.1:9', ",
+    }
+    destinations = (
+        f"destinations:\n  - slug: out\n    type: {kind}\n"
+        f"    configuration: {{{required[kind]}{setting}}}\n"
+    )
+    root = write_project(**{"a.yml": destinations})
+
+    problem = only(problems_of(root), message)
+
+    assert problem.location == f"destinations[0].configuration.{setting.split(':')[0]}"
+    assert problem.fix is not None
+    assert fix in problem.fix
