@@ -36,3 +36,18 @@ def test_a_taken_slug_is_409_saying_what_conflicts(api: Api) -> None:
     body = response.json()
     assert body["message"] == "Validation failed"
     assert "already exists" in body["details"]["body.slug"]["message"]
+
+
+def test_a_bad_connector_setting_says_what_it_wants_and_the_fix(api: Api) -> None:
+    response = api.post("/destinations", json=webhook("hook", timeout="fast", concurrency=0))
+
+    assert response.status_code == 422
+    details = response.json()["details"]
+    assert details["body.configuration.timeout"] == {
+        "message": "the setting 'timeout' must be a number, not 'fast'; write a number "
+        "without quotes or units, e.g. 30 or 2.5",
+        "value": "fast",
+    }
+    assert details["body.configuration.concurrency"]["message"] == (
+        "the setting 'concurrency' must be at least 1, not 0; use 1 or more"
+    )

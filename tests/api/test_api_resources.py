@@ -504,3 +504,33 @@ def test_a_sync_without_mappings_references_every_model_column(api: Api, tmp_pat
 
     assert created["referencedColumns"] == ["id", "email", "name"]
     assert patched["referencedColumns"] == ["id", "email", "name"]
+
+
+@pytest.mark.parametrize(("mode", "behaviour"), [("mirror", "nothing"), ("insert", "delete")])
+def test_a_delete_behaviour_the_mode_ignores_is_a_422(
+    api: Api, tmp_path: Path, mode: str, behaviour: str
+) -> None:
+    made = make_pipeline(api, tmp_path)
+    body = sync_body(made.model, made.destination, slug="removing")
+    body["configuration"] |= {"mode": mode, "deleteBehavior": behaviour}
+
+    answer = api.post("/syncs", json=body)
+
+    assert answer.status_code == 422
+    problem = answer.json()["details"]["body.configuration.deleteBehavior"]
+    assert f"mode {mode!r}" in problem["message"]
+    assert "remove deleteBehavior" in problem["message"]
+    assert problem["value"] == behaviour
+
+
+def test_a_sync_becomes_a_mirror_without_naming_a_delete_behaviour(
+    api: Api, tmp_path: Path
+) -> None:
+    made = make_pipeline(api, tmp_path)
+
+    mirror = api.ok("PATCH", f"/syncs/{made.sync}", json={"configuration": {"mode": "mirror"}})
+    refused = api.patch(f"/syncs/{made.sync}", json={"configuration": {"deleteBehavior": "clear"}})
+
+    assert "deleteBehavior" not in mirror["configuration"]
+    assert refused.status_code == 422
+    assert "body.configuration.deleteBehavior" in refused.json()["details"]

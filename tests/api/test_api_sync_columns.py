@@ -60,6 +60,22 @@ def test_a_patch_is_checked_against_the_model_too(api: Api, tmp_path: Path) -> N
     assert "body.configuration.mappings.0.from" in response.json()["details"]
 
 
+def test_a_mapping_writing_the_key_field_from_another_column_is_a_422(
+    api: Api, tmp_path: Path
+) -> None:
+    made = make_pipeline(api, tmp_path)
+    body = _body(made, mappings=[{"from": "name", "to": "id"}])
+
+    created = api.post("/syncs", json=body)
+    patched = api.patch(f"/syncs/{made.sync}", json={"configuration": body["configuration"]})
+
+    for response in (created, patched):
+        assert response.status_code == 422, response.text
+        problem = response.json()["details"]["body.configuration.mappings.0.to"]
+        assert "field 'id' identifies destination records" in problem["message"]
+        assert "remove that mapping or change externalIdMapping" in problem["message"]
+
+
 def test_a_bad_mode_does_not_hide_a_template_error_or_a_missing_column(
     api: Api, tmp_path: Path
 ) -> None:

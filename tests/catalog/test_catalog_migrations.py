@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from catalog_fixtures import make_pipeline
 from sqlalchemy import create_engine, inspect, text
 
 from syncline.catalog import Catalog
@@ -154,3 +155,41 @@ def test_a_catalog_at_0005_gains_the_nullable_succeeded_rows_limit_and_keeps_its
             assert "old" in slugs
     finally:
         catalog.close()
+
+
+def test_revision_0007_drops_delete_behaviours_no_mode_followed(
+    tmp_path: Path, secret_box: SecretBox
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old' / 'syncline.db'}"
+    catalog = Catalog.from_url(url, secrets=secret_box)
+    stored = {
+        "mirror-nothing": ({"mode": "mirror", "deleteBehavior": "nothing"}, None),
+        "mirror-delete": ({"mode": "mirror", "deleteBehavior": "delete"}, "delete"),
+        "insert-clear": ({"mode": "insert", "deleteBehavior": "clear"}, None),
+        "append-delete": ({"mode": "append", "deleteBehavior": "delete"}, None),
+        "upsert-nothing": ({"mode": "upsert", "deleteBehavior": "nothing"}, None),
+        "upsert-clear": ({"mode": "upsert", "deleteBehavior": "clear"}, "clear"),
+    }
+    try:
+        for slug, (configuration, _) in stored.items():
+            pipeline = make_pipeline(catalog, slug)
+            with catalog.session() as session:
+                session.syncs.get(pipeline.sync.id).configuration = {
+                    **configuration, "object": "orders",
+                }  # fmt: skip
+        with catalog.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0006'"))
+    finally:
+        catalog.close()
+
+    migrated = Catalog.from_url(url, secrets=secret_box)
+    try:
+        with migrated.session() as session:
+            kept = {
+                slug: session.syncs.get(f"{slug}-sync").configuration.get("deleteBehavior")
+                for slug in stored
+            }
+    finally:
+        migrated.close()
+
+    assert kept == {slug: expected for slug, (_, expected) in stored.items()}

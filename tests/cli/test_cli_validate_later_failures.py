@@ -92,3 +92,21 @@ def test_a_run_whose_model_lost_a_mapped_column_names_the_sync_by_slug(
     assert result.code == ExitCode.RUN_FAILED
     assert "column 'plan' referenced by the sync is not in the model of sync " in result.err
     assert "sync 'customers-to-crm' (id " in result.err
+
+
+def test_a_mapping_typo_on_the_sample_query_is_found_at_its_line(
+    syncline: Invoke, workdir: Path
+) -> None:
+    # The sample model is raw SQL on a DuckDB file, which validate asks in DuckDB's sandbox.
+    assert syncline("init", "proj").code == ExitCode.OK
+    syncs = workdir / "proj" / "syncs.yml"
+    lines = syncs.read_text().splitlines(keepends=True)
+    typo = next(i for i, line in enumerate(lines) if "from: email" in line)
+    lines[typo] = lines[typo].replace("from: email", "from: emial")
+    syncs.write_text("".join(lines))
+
+    result = syncline("validate", "--project", "proj")
+
+    assert result.code == ExitCode.USER_ERROR
+    where = f"syncs.yml:{typo + 1} (syncs[0].configuration.mappings[0].from)"
+    assert f"{where}: column 'emial' is not in model 'active-customers'" in result.err

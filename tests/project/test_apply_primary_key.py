@@ -1,6 +1,7 @@
 """Apply asks the source for a model's columns and refuses a primary key that is not one.
 
-The models are DuckDB queries, which validate leaves to apply (they may read remote files).
+The models are DuckDB queries on a file opened for writing, which validate leaves to apply
+(it opens no file for writing).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def sources(settings: Settings) -> str:
     folder.mkdir(parents=True)
     with duckdb.connect(str(folder / "wh.duckdb")) as connection:
         connection.execute("CREATE TABLE users AS SELECT 1 AS id, 'a@b.c' AS email")
-    return VALID_SOURCES.replace("/tmp/nowhere.duckdb", str(folder / "wh.duckdb"))
+    path = f"{folder / 'wh.duckdb'}, read_only: false"
+    return VALID_SOURCES.replace("/tmp/nowhere.duckdb", path)
 
 
 def test_a_model_without_syncs_is_refused_when_its_key_is_no_column(
@@ -60,8 +62,8 @@ def test_a_model_without_syncs_is_refused_when_its_key_is_no_column(
         apply_project(catalog, project, settings)
 
     (problem,) = caught.value.problems
-    assert (problem.file, problem.line) == ("b.yml", 2)
-    assert problem.location == "models.users.primaryKey"
+    assert (problem.file, problem.line) == ("b.yml", 4)
+    assert problem.location == "models[0].primaryKey"
     assert "the primary key 'nope' is not a column of model 'users'" in problem.message
     assert "(columns: id, email)" in problem.message
     assert "set primaryKey" in (problem.fix or "")
@@ -92,7 +94,7 @@ def test_a_model_whose_query_fails_is_applied_with_a_warning_naming_it(
 
     assert "create model 'users'" in [change.describe() for change in plan.changes]
     (warning,) = plan.warnings
-    assert (warning.file, warning.line, warning.location) == ("b.yml", 2, "models.users")
+    assert (warning.file, warning.line, warning.location) == ("b.yml", 5, "models[0].raw")
     assert "the columns of model 'users' could not be read from its duckdb source" in (
         warning.message
     )

@@ -105,9 +105,10 @@ def test_apply_refuses_a_sync_mapping_a_column_its_model_lacks(
     folder.mkdir(parents=True)
     with duckdb.connect(str(folder / "wh.duckdb")) as connection:
         connection.execute("CREATE TABLE users AS SELECT 1 AS id, 'a@b.c' AS email")
-    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", str(folder / "wh.duckdb"))
+    # Opened for writing: validate would already refuse the mapping of a read-only file.
+    path = f"{folder / 'wh.duckdb'}, read_only: false"
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", path)
     text = PROJECT.format(path=tmp_path / "crm.sqlite", timeout=5).replace(
-        # A query, not a table: validate would already refuse the mapping of a DuckDB table.
         'raw: {sql: "SELECT 1 AS id"}',
         'raw: {sql: "SELECT * FROM users"}',
     )
@@ -118,7 +119,9 @@ def test_apply_refuses_a_sync_mapping_a_column_its_model_lacks(
         apply_project(catalog, project, settings)
 
     (problem,) = caught.value.problems
-    assert problem.location == "syncs.users-to-crm.configuration.mappings.1.from"
+    # At the mapping's own line, spelt as validate spells it.
+    assert problem.location == "syncs[0].configuration.mappings[1].from"
+    assert (problem.file, problem.line) == ("b.yml", 17)
     assert "'phone'" in problem.message
     assert "id, email" in (problem.fix or "")
     with catalog.session(read_only=True) as session:

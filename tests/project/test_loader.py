@@ -82,6 +82,46 @@ def test_a_missing_variable_is_a_problem_with_file_and_line(write_project: Write
     assert "CRM_PASSWORD" in (problem.fix or "")
 
 
+def test_a_default_stands_in_for_a_variable_not_set_or_empty(write_project: WriteFiles) -> None:
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", '"${WH_PATH:-/tmp/x.duckdb}"')
+    rest = VALID_REST.replace('"SELECT 1 AS id"', "\"SELECT ${ID:-7} AS id, '${NOTE:-}' AS n\"")
+    root = write_project(**{"a.yml": sources, "b.yml": rest})
+
+    unset = load_project(root, env=ENV)
+    empty = load_project(root, env={**ENV, "WH_PATH": "", "ID": ""})
+    given = load_project(root, env={**ENV, "WH_PATH": "/tmp/y.duckdb", "ID": "42"})
+
+    assert unset.sources["wh"].configuration["path"] == "/tmp/x.duckdb"
+    assert unset.models["users"].sql == "SELECT 7 AS id, '' AS n"
+    assert empty.sources["wh"].configuration["path"] == "/tmp/x.duckdb"
+    assert given.sources["wh"].configuration["path"] == "/tmp/y.duckdb"
+    assert given.models["users"].sql == "SELECT 42 AS id, '' AS n"
+
+
+@pytest.mark.parametrize(
+    ("reference", "message", "fix"),
+    [
+        ("${ UNSET_A }", "has spaces inside the braces", "write ${UNSET_A}"),
+        ("${ WH:-/x }", "has spaces inside the braces", "write ${WH:-/x}"),
+        ("${WH-/x}", "uses '-', which is not supported", "write ${WH:-default}"),
+        ("${WH:?gone}", "uses ':?', which is not supported", "write ${WH:-default}"),
+        ("${1WH}", "is not a variable reference", "write ${NAME} or ${NAME:-default}"),
+    ],
+)
+def test_an_unsupported_reference_says_what_to_write_instead(
+    write_project: WriteFiles, reference: str, message: str, fix: str
+) -> None:
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", f'"{reference}"')
+    root = write_project(**{"a.yml": sources, "b.yml": VALID_REST})
+
+    problem = only(problems_of(root), message)
+
+    assert (problem.file, problem.line) == ("a.yml", 5)
+    assert problem.message.startswith(f"'{reference}'")
+    assert problem.fix is not None
+    assert fix in problem.fix
+
+
 def test_unknown_keys_are_reported_with_the_closest_known_key(write_project: WriteFiles) -> None:
     rest = VALID_REST.replace("primaryKey: id", "primaryKey: id\n    descripton: typo")
     root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest, "c.yml": "model: []\n"})
@@ -336,3 +376,68 @@ def test_one_pass_reports_problems_behind_an_unknown_key(write_project: WriteFil
     only(problems, "unknown key 'colour'")
     only(problems, "must have 5 fields")
     only(problems, "also declared")
+
+
+@pytest.mark.parametrize(
+    ("mode", "behaviour", "fix"),
+    [
+        ("mirror", "nothing", "use mode upsert with deleteBehavior 'nothing'"),
+        ("mirror", "clear", "use mode upsert with deleteBehavior 'clear'"),
+        ("insert", "delete", "remove deleteBehavior, or use mode upsert"),
+        ("append", "clear", "remove deleteBehavior, or use mode upsert"),
+    ],
+)
+def test_a_delete_behaviour_the_mode_would_not_follow_is_refused(
+    write_project: WriteFiles, mode: str, behaviour: str, fix: str
+) -> None:
+    rest = VALID_REST.replace("mode: upsert", f"mode: {mode}")
+    rest = rest.replace("object: people", f"object: people\n      deleteBehavior: {behaviour}")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problem = only(problems_of(root), "deleteBehavior")
+
+    assert (problem.line, problem.location) == (17, "syncs[0].configuration.deleteBehavior")
+    assert f"mode {mode!r}" in problem.message
+    assert problem.fix is not None
+    assert fix in problem.fix
+
+
+def test_mirror_may_say_it_deletes(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("mode: upsert", "mode: mirror")
+    rest = rest.replace("object: people", "object: people\n      deleteBehavior: delete")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    # The pretend destination has no mirror mode; that is the only problem.
+    problems = problems_of(root)
+    assert [p.location for p in problems] == ["syncs[0].configuration.mode"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "setting", "message", "fix"),
+    [
+        ("csv", "directory: 5", "'directory' must be a file or folder path, not 5", "a path"),
+        ("postgres", "port: abc", "'port' must be a whole number, not 'abc'", "digits only"),
+        ("webhook", "timeout: fast", "'timeout' must be a number, not 'fast'", "e.g. 30"),
+        ("webhook", "concurrency: 0", "'concurrency' must be at least 1, not 0", "1 or more"),
+        ("postgres", "sslmode: bogus", "'sslmode' must be 'disable', 'allow'", "use 'disable'"),
+    ],
+)
+def test_a_bad_connector_setting_says_what_it_wants_and_the_fix(
+    write_project: WriteFiles, kind: str, setting: str, message: str, fix: str
+) -> None:
+    required = {
+        "csv": "",
+        "postgres": "host: 127.0.0.1, ",
+        "webhook": "url: 'http://127.0.0.1:9', ",
+    }
+    destinations = (
+        f"destinations:\n  - slug: out\n    type: {kind}\n"
+        f"    configuration: {{{required[kind]}{setting}}}\n"
+    )
+    root = write_project(**{"a.yml": destinations})
+
+    problem = only(problems_of(root), message)
+
+    assert problem.location == f"destinations[0].configuration.{setting.split(':')[0]}"
+    assert problem.fix is not None
+    assert fix in problem.fix

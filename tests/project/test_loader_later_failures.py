@@ -184,3 +184,87 @@ def test_the_api_checks_refuse_an_unknown_filter_too() -> None:
     [problem] = problems
     assert problem.location == "configuration.mappings.0.template"
     assert "No test named 'nosuchtest'" in problem.message
+
+
+@pytest.mark.parametrize("target", ["sub/", "sub/.", "./"])
+def test_an_object_naming_a_folder_is_refused_with_a_file_name_to_write(
+    write_project: WriteFiles, target: str
+) -> None:
+    rest = CSV_REST.replace("mode: update", "mode: upsert")
+    rest = rest.replace('object: "users-{run_id}.csv"', f'object: "{target}"')
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    [problem] = problems_of(root)
+
+    assert (problem.line, problem.location) == (16, "syncs[0].configuration.object")
+    assert problem.message == f"file name {target!r} names a folder, not a file"
+    assert problem.fix is not None
+    assert "/users.csv" in problem.fix
+
+
+def test_a_mapping_writing_the_external_id_field_is_refused_at_the_mapping(
+    write_project: WriteFiles,
+) -> None:
+    rest = VALID_REST.replace(
+        "mappings: [{from: id, to: id}]",
+        "externalIdMapping: {from: id, to: key}\n      mappings: [{from: id, to: a}, "
+        "{type: static, value: 1, to: key}]",
+    )
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    [problem] = problems_of(root)
+
+    assert (problem.line, problem.location) == (18, "syncs[0].configuration.mappings[1].to")
+    assert "field 'key' identifies destination records" in problem.message
+    assert problem.fix == "remove that mapping or change externalIdMapping"
+
+
+def test_a_mapping_writing_the_primary_key_field_from_another_column_is_refused(
+    write_project: WriteFiles,
+) -> None:
+    rest = VALID_REST.replace("SELECT 1 AS id", "SELECT 1 AS id, 'x' AS name")
+    rest = rest.replace("[{from: id, to: id}]", "[{from: name, to: id}]")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    [problem] = problems_of(root)
+
+    assert problem.location == "syncs[0].configuration.mappings[0].to"
+    assert "field 'id' identifies destination records and is written from column 'id'" in (
+        problem.message
+    )
+
+
+def test_the_api_checks_refuse_a_second_writer_of_the_id_field_too() -> None:
+    raw = {"mode": "upsert", "object": "people", "mappings": [{"from": "name", "to": "id"}]}
+
+    _, problems = check_configuration(raw, registry.destination_class("csv"), primary_key="id")
+
+    [problem] = problems
+    assert problem.location == "configuration.mappings.0.to"
+    assert problem.fix == "remove that mapping or change externalIdMapping"
+
+
+def test_a_table_a_sync_may_not_create_must_exist_in_a_local_sqlite_file(
+    write_project: WriteFiles, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "crm.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE contacts (id INTEGER)")
+    connection.close()
+    rest = VALID_REST.replace("type: pretend", "type: sqlite").replace(
+        '{host: localhost, password: "${CRM_PASSWORD}"}', f"{{path: {path}}}"
+    )
+    missing = rest.replace("object: people", "object: people\n      createObject: false")
+    present = missing.replace("object: people", "object: contacts")
+    created = rest  # createObject is true by default: the run creates the table
+
+    [problem] = problems_of(write_project(**{"a.yml": VALID_SOURCES, "b.yml": missing}))
+    for fine in (present, created):
+        load_project(write_project(**{"a.yml": VALID_SOURCES, "b.yml": fine}), env=ENV)
+
+    assert (problem.line, problem.location) == (17, "syncs[0].configuration.createObject")
+    assert f"table 'people' does not exist in the sqlite file '{path}'" in problem.message
+    assert problem.fix is not None
+    assert "set createObject: true" in problem.fix

@@ -66,6 +66,7 @@ def problems_of(root: Path) -> list[Problem]:
         ("sqlite", "table: {name: users}"),
         ("sqlite", 'raw: {sql: "SELECT id, email FROM users"}'),
         ("duckdb", "table: {name: users}"),
+        ("duckdb", 'raw: {sql: "SELECT id, email FROM users"}'),
     ],
 )
 def test_a_key_that_is_not_a_column_is_a_problem_at_its_line(
@@ -81,10 +82,18 @@ def test_a_key_that_is_not_a_column_is_a_problem_at_its_line(
     assert problem.fix
 
 
+@pytest.mark.parametrize(
+    ("kind", "query"),
+    [
+        ("sqlite", "table: {name: users}"),
+        ("duckdb", "table: {name: users}"),
+        ("duckdb", 'raw: {sql: "SELECT id, email FROM users"}'),
+    ],
+)
 def test_a_mapping_of_a_column_the_model_lacks_is_a_problem(
-    write_project: WriteFiles, files: dict[str, Path]
+    write_project: WriteFiles, files: dict[str, Path], kind: str, query: str
 ) -> None:
-    root = project(write_project, files["sqlite"], "sqlite", column="phone")
+    root = project(write_project, files[kind], kind, column="phone", query=query)
 
     (problem,) = problems_of(root)
 
@@ -93,13 +102,34 @@ def test_a_mapping_of_a_column_the_model_lacks_is_a_problem(
     assert "column 'phone' is not in model 'users'" in problem.message
 
 
-def test_a_duckdb_query_is_left_to_apply_since_it_may_read_remote_files(
-    write_project: WriteFiles, files: dict[str, Path]
+def test_a_duckdb_query_reading_files_off_the_database_folder_is_left_to_apply(
+    write_project: WriteFiles, files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    query = 'raw: {sql: "SELECT id, email FROM users"}'
+    # Validate asks DuckDB inside its sandbox of the database's folder, without network:
+    # a query reading elsewhere is refused there, and apply asks it as a run would.
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "users.csv").write_text("id,email\n1,a@b.c\n")
+    query = f"raw: {{sql: \"SELECT * FROM read_csv('{elsewhere / 'users.csv'}')\"}}"
     root = project(write_project, files["duckdb"], "duckdb", key="nope", query=query)
 
-    assert load_project(root).models["users"].primary_key == "nope"
+    loaded = load_project(root)
+
+    assert loaded.models["users"].primary_key == "nope"
+    assert loaded.warnings == []
+
+
+def test_a_duckdb_query_may_read_files_beside_the_database(
+    write_project: WriteFiles, files: dict[str, Path]
+) -> None:
+    (files["duckdb"].parent / "users.csv").write_text("id,email\n1,a@b.c\n")
+    csv = files["duckdb"].parent / "users.csv"
+    query = f"raw: {{sql: \"SELECT * FROM read_csv('{csv}')\"}}"
+    root = project(write_project, files["duckdb"], "duckdb", column="phone", query=query)
+
+    (problem,) = problems_of(root)
+
+    assert problem.location == "syncs[0].configuration.mappings[0].from"
+    assert "column 'phone' is not in model 'users'" in problem.message
 
 
 def test_a_missing_file_is_neither_checked_nor_created(

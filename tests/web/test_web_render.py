@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from syncline.web.describe import mapping_words, schedule_words
+from syncline.web.describe import mapping_words, removed_words, schedule_words
 from syncline.web.render import badge, duration, time_element
 
 
@@ -64,3 +64,12 @@ def test_an_htmx_request_without_a_session_is_told_to_go_to_sign_in(client: Test
     response = client.get("/syncs/1/runs/1/live", headers={"HX-Request": "true"})
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/login?next=/syncs/1/runs/1/live"
+
+
+def test_removed_rows_are_described_as_the_mode_treats_them() -> None:
+    assert removed_words({"mode": "mirror"}) == "deleted from the destination"
+    assert removed_words({"mode": "insert"}) == "left in the destination"
+    assert removed_words({"mode": "upsert"}) == "left in the destination"
+    assert removed_words({"mode": "update", "deleteBehavior": "clear"}) == (
+        "their mapped fields are cleared"
+    )

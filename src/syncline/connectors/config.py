@@ -8,7 +8,8 @@ from typing import Any, ClassVar, Self
 import pydantic
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from syncline.errors import Problem, ValidationError
+from syncline.connectors.setting_problems import setting_problem
+from syncline.errors import ValidationError
 
 TARGET_FIELD_NAMES = frozenset(
     {
@@ -116,8 +117,10 @@ class ConnectorConfig(BaseModel):
             for err in exc.errors():
                 path = ".".join(str(p) for p in err["loc"])
                 location = f"{where}.{path}" if path else where
-                value = None if "password" in path or "token" in path else err.get("input")
-                problems.append(Problem(location=location, message=err["msg"], value=value))
+                secret = str(err["loc"][0]) in cls.secret_fields() if err["loc"] else False
+                hidden = secret or "password" in path or "token" in path
+                value = None if hidden or err["type"] == "missing" else err.get("input")
+                problems.append(setting_problem(err, location, value))
             raise ValidationError(problems) from None
 
     def plain(self) -> dict[str, Any]:

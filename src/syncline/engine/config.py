@@ -6,7 +6,17 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from syncline.connectors.destinations.base import SyncMode
 from syncline.errors import Problem, ValidationError
@@ -92,6 +102,11 @@ class DeleteBehavior(StrEnum):
     DELETE = "delete"
 
 
+CHOOSE_DELETE_BEHAVIOR = frozenset({SyncMode.UPSERT, SyncMode.UPDATE, SyncMode.ALL})
+"""The modes whose removed rows follow ``deleteBehavior``. Mirror always deletes them,
+insert and append never touch a record they wrote again."""
+
+
 class Guards(_Strict):
     """Checks that fail a run before anything is written."""
 
@@ -108,10 +123,52 @@ class SyncConfiguration(_Strict):
     object: str = Field(min_length=1)
     mappings: list[Mapping] = Field(default_factory=list)
     external_id_mapping: ExternalIdMapping | None = Field(default=None, alias="externalIdMapping")
-    delete_behavior: DeleteBehavior = Field(default=DeleteBehavior.NOTHING, alias="deleteBehavior")
+    delete_behavior: DeleteBehavior | None = Field(default=None, alias="deleteBehavior")
+    """What removed rows do in the modes of :data:`CHOOSE_DELETE_BEHAVIOR`; unset is
+    ``nothing``. See :attr:`removed_rows` for what every mode does."""
     guards: Guards = Field(default_factory=Guards)
     create_object: bool = Field(default=True, alias="createObject")
     """Create the destination table from the mapped fields when it does not exist."""
+
+    @field_validator("delete_behavior")
+    @classmethod
+    def _delete_behavior_fits_the_mode(
+        cls, value: DeleteBehavior | None, info: ValidationInfo
+    ) -> DeleteBehavior | None:
+        """Refuse a ``deleteBehavior`` the mode would not follow, rather than ignore it."""
+        mode = info.data.get("mode")
+        if value is None or mode is None or mode in CHOOSE_DELETE_BEHAVIOR:
+            return value
+        if mode is SyncMode.MIRROR and value is DeleteBehavior.DELETE:
+            return value  # what mirror does anyway
+        if mode is SyncMode.MIRROR:
+            message = (
+                f"deleteBehavior {str(value)!r} does not apply to mode 'mirror', which "
+                "always deletes the records of rows that leave the model"
+            )
+            fix = (
+                "remove deleteBehavior to delete them, or use mode upsert with "
+                f"deleteBehavior {str(value)!r} to keep them"
+            )
+        else:
+            message = (
+                f"deleteBehavior does not apply to mode {str(mode)!r}, which never changes "
+                "or deletes a record it wrote"
+            )
+            fix = (
+                "remove deleteBehavior, or use mode upsert, which follows it for rows that "
+                "leave the model"
+            )
+        raise PydanticCustomError("delete_behavior_mode", message, {"fix": fix})
+
+    @property
+    def removed_rows(self) -> DeleteBehavior:
+        """What happens to the record of a row that leaves the model, in this mode."""
+        if self.mode is SyncMode.MIRROR:
+            return DeleteBehavior.DELETE
+        if self.mode not in CHOOSE_DELETE_BEHAVIOR:
+            return DeleteBehavior.NOTHING
+        return self.delete_behavior or DeleteBehavior.NOTHING
 
     @model_validator(mode="after")
     def _fields_unique(self) -> SyncConfiguration:
@@ -137,6 +194,7 @@ class SyncConfiguration(_Strict):
                     Problem(
                         location=f"{where}.{path}" if path else where,
                         message=err["msg"],
+                        fix=err.get("ctx", {}).get("fix"),
                         value=found,
                     )
                 )

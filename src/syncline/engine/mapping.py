@@ -164,6 +164,39 @@ def check_columns(referenced: Sequence[str], model_columns: Sequence[str], model
         )
 
 
+def id_field_clash(
+    mappings: Sequence[Any], id_column: str, id_field: str
+) -> tuple[int, str, str] | None:
+    """The index of the mapping that writes ``id_field`` from anything but ``id_column``,
+    with the message and the fix; None when no mapping does.
+
+    The field that identifies destination records (the external id, else the primary
+    key) is written from its own column; a second writer would send another value as
+    the record's identity.
+    """
+    for index, mapping in enumerate(mappings):
+        if mapping.to != id_field:
+            continue
+        if isinstance(mapping, StandardMapping) and mapping.from_ == id_column:
+            return None
+        message = (
+            f"field {id_field!r} identifies destination records and is written from column "
+            f"{id_column!r}, but a mapping also writes it"
+        )
+        return index, message, "remove that mapping or change externalIdMapping"
+    return None
+
+
+def sync_id_clash(
+    configuration: SyncConfiguration, primary_key: str
+) -> tuple[int, str, str] | None:
+    """:func:`id_field_clash` for a sync's mappings, its model's key being ``primary_key``."""
+    external = configuration.external_id_mapping
+    id_column = external.from_ if external else primary_key
+    id_field = external.to if external else primary_key
+    return id_field_clash(configuration.mappings, id_column, id_field)
+
+
 @dataclass(frozen=True)
 class MappedBatch:
     """Destination records for some planned rows, and the rows that could not be mapped."""
@@ -214,15 +247,11 @@ class RecordMapper:
         if not mappings:
             mappings = [_standard(name, name) for name in self.model_schema.names]
         writers = {m.to: m for m in mappings}
-        id_writer = writers.get(self.id_field)
-        if id_writer is None:
+        if self.id_field not in writers:
             mappings.insert(0, _standard(self.id_column, self.id_field))
-        elif not (isinstance(id_writer, StandardMapping) and id_writer.from_ == self.id_column):
-            raise ConfigError(
-                f"field {self.id_field!r} identifies destination records and is written from "
-                f"column {self.id_column!r}, but a mapping also writes it; remove that mapping "
-                "or change externalIdMapping"
-            )
+        clash = id_field_clash(mappings, self.id_column, self.id_field)
+        if clash is not None:
+            raise ConfigError("; ".join(clash[1:]))
         for mapping in mappings:
             self._add(mapping)
 

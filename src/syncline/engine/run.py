@@ -542,7 +542,7 @@ class _Run:
         mode = self.configuration.mode
         plan = planner.diff(every_row=mode is SyncMode.ALL, full_resync=self.full_load)
         upserts = SyncMode.UPSERT in self.job.destination.capabilities.modes
-        steps = plan_steps(mode, self.configuration.delete_behavior, upserts=upserts)
+        steps = plan_steps(mode, self.configuration.removed_rows, upserts=upserts)
         self.progress.planned = _sent_counts(plan.counts, steps)
         check_guards(
             self.configuration.guards,

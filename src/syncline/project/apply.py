@@ -195,7 +195,8 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
             )
             columns[slug] = found.names
             if found.names is None:
-                warnings.append(found.warning(slug, source.type, f"models.{slug}", model.origin))
+                query = model.origin.at(("raw" if model.sql is not None else "table",))
+                warnings.append(found.warning(slug, source.type, query.location, query))
         return columns[slug]
 
     problems = []
@@ -204,8 +205,7 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
         known = model_columns(slug)
         if known is not None and model.primary_key not in known:
             message, fix = primary_key_problem(slug, model.primary_key, known)
-            where = f"models.{slug}.primaryKey"
-            problems.append(Problem(where, message, fix, model.origin.file, model.origin.line))
+            problems.append(model.origin.below(Problem("primaryKey", message, fix)))
     for slug in sorted(touched):
         sync = project.syncs[slug]
         known = model_columns(sync.model)
@@ -213,15 +213,7 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
             continue
         configuration = SyncConfiguration.parse(sync.configuration)
         for problem in column_problems(configuration, known, f"model {sync.model!r}"):
-            problems.append(
-                Problem(
-                    f"syncs.{slug}.{problem.location}",
-                    problem.message,
-                    problem.fix,
-                    file=sync.origin.file,
-                    line=sync.origin.line,
-                )
-            )
+            problems.append(sync.origin.below(problem))
     if problems:
         raise ValidationError(problems)
     return warnings

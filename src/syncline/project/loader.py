@@ -23,6 +23,7 @@ from syncline.connectors import registry
 from syncline.connectors.destinations.base import RESERVED_FIELD_FIX, SyncMode
 from syncline.engine.config import SyncConfiguration
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
+from syncline.project.local_objects import missing_table
 from syncline.project.model_columns import local_columns, primary_key_problem
 from syncline.project.schedule import check_schedule
 from syncline.project.sequences import build_sequence, check_references
@@ -37,6 +38,7 @@ from syncline.project.spec import (
 from syncline.project.sync_checks import (
     column_problems,
     field_name_problems_of,
+    id_field_problems,
     mode_refused,
     reserved_field_message,
     salvage,
@@ -225,7 +227,7 @@ class _Loader:
         # finds every problem.
         known_only = {key: value for key, value in item.items() if key in known}
         builder = getattr(self, f"_build_{kind}")
-        spec = builder(doc, path, known_only, Origin(doc.file, doc.line(path)))
+        spec = builder(doc, path, known_only, Origin(doc.file, doc.line(path), path, doc))
         if spec is not None:
             getattr(self.project, kind)[slug] = spec
 
@@ -439,7 +441,37 @@ class _Loader:
                 writers.setdefault((destination.slug, object_name), []).append(slug)
         self._warn_shared_objects(writers)
         self._warn_unheard_alerts()
+        self._check_id_fields()
+        self._check_local_tables()
         self._check_model_columns()
+
+    def _check_local_tables(self) -> None:
+        """Refuse a sync that may not create its table when a local SQLite file shows the
+        table is missing (see :func:`missing_table`)."""
+        try:
+            settings = get_settings()
+        except ConfigError:
+            return  # the settings are reported by the commands that need them
+        for _, sync in sorted(self.project.syncs.items()):
+            destination = self.project.destinations.get(sync.destination)
+            if destination is None or sync.configuration.get("createObject", True):
+                continue
+            target = str(sync.configuration["object"])
+            found = missing_table(destination.type, destination.configuration, target, settings)
+            if found is not None:
+                where = sync.origin.at(("configuration", "createObject"))
+                self.problems.append(Problem(where.location, *found, where.file, where.line))
+
+    def _check_id_fields(self) -> None:
+        """Refuse a mapping that writes the field identifying destination records (the
+        external id, else the model's primary key) from anything but its column."""
+        for _, sync in sorted(self.project.syncs.items()):
+            model = self.project.models.get(sync.model)
+            if model is None:
+                continue
+            parsed = SyncConfiguration.parse(sync.configuration)
+            for problem in id_field_problems(parsed, model.primary_key):
+                self.problems.append(sync.origin.below(problem))
 
     def _check_model_columns(self) -> None:
         """Check primary keys and mappings against the model's columns where a local file
@@ -472,14 +504,12 @@ class _Loader:
                 message, fix = primary_key_problem(slug, model.primary_key, found.names)
                 self.problem(doc, (*path, "primaryKey"), message, fix)
 
-        for slug, sync in sorted(self.project.syncs.items()):
+        for _, sync in sorted(self.project.syncs.items()):
             if sync.model not in columns:
                 continue
-            doc, path = self.documents[("syncs", slug)]
             parsed = SyncConfiguration.parse(sync.configuration)
             for problem in column_problems(parsed, columns[sync.model], f"model {sync.model!r}"):
-                sub = tuple(int(p) if p.isdigit() else p for p in problem.location.split("."))
-                self.problem(doc, (*path, *sub), problem.message, problem.fix)
+                self.problems.append(sync.origin.below(problem))
 
     def _warn_unheard_alerts(self) -> None:
         """Warn about syncs with alerts declared but no recipient list anywhere.
@@ -510,7 +540,9 @@ class _Loader:
         try:
             check(target)
         except (UserError, ConnectorError) as exc:
-            self.problem(doc, path, " ".join(str(exc).split()), "correct the object")
+            # Connector errors name the fix after a "; ".
+            message, _, fix = " ".join(str(exc).split()).partition("; ")
+            self.problem(doc, path, message, fix or "correct the object")
             return False
         return True
 

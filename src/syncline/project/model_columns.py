@@ -18,7 +18,13 @@ from typing import Any
 
 from syncline.connectors import registry
 from syncline.errors import Problem, SynclineError, TransientError
-from syncline.security.files import confined_source, file_policy, operator_file_policy
+from syncline.security.files import (
+    FilePolicy,
+    confined_source,
+    file_policy,
+    operator_file_policy,
+    resolve,
+)
 from syncline.security.masking import scrub
 from syncline.settings import Settings
 
@@ -71,14 +77,17 @@ def read_columns(
     settings: Settings,
     *,
     operator: bool = False,
+    policy: FilePolicy | None = None,
 ) -> ModelColumns:
     """The columns the model's query (``sql``, else ``table``) returns, or why not.
 
     The source is kept to the server's file roots, as when a run queries it; with
     ``operator`` (a project applied from the command line) only when
     ``SYNCLINE_FILE_ROOTS`` is set, see :func:`~syncline.security.files.operator_file_policy`.
+    A ``policy`` given replaces both.
     """
-    policy = operator_file_policy(settings) if operator else file_policy(settings)
+    if policy is None:
+        policy = operator_file_policy(settings) if operator else file_policy(settings)
     try:
         source = confined_source(source_type, configuration, policy)
     except (SynclineError, ImportError, AttributeError) as exc:
@@ -120,9 +129,11 @@ def local_columns(
     """The model's columns (or why they could not be read) when a local file answers
     without network; None when no local file can.
 
-    ``syncline validate`` asks only these: a SQLite file (always opened read-only) for
-    any model, and a read-only DuckDB file for a table model. A DuckDB query may read
-    remote files, and the other sources are servers, so those wait for ``apply``.
+    ``syncline validate`` asks only these: a SQLite file (always opened read-only) and
+    a read-only DuckDB file. The other sources are servers, so those wait for ``apply``.
+    A DuckDB query may read other files or remote ones, so it is asked inside DuckDB's
+    sandbox of the file's own folder (or of ``SYNCLINE_FILE_ROOTS``), without network;
+    a query the sandbox refuses is left for ``apply`` to ask, as before.
     """
     try:
         kind = registry.source_class(source_type).type_name
@@ -131,9 +142,22 @@ def local_columns(
     path = configuration.get("path")
     if kind not in ("duckdb", "sqlite") or not isinstance(path, str) or not Path(path).is_file():
         return None
-    if kind == "duckdb" and (sql is not None or configuration.get("read_only") is False):
+    if kind == "duckdb" and configuration.get("read_only") is False:
         return None
+    if kind == "duckdb" and sql is not None:
+        policy = _sandbox_policy(Path(path), settings)
+        found = read_columns(source_type, configuration, sql, table, settings, policy=policy)
+        return found if found.names is not None else None
     return read_columns(source_type, configuration, sql, table, settings, operator=True)
+
+
+def _sandbox_policy(database: Path, settings: Settings) -> FilePolicy:
+    """The operator's file policy, with DuckDB's sandbox always on: in the file roots
+    when they are set, else in the database file's own folder."""
+    policy = operator_file_policy(settings)
+    if policy.confine_sql:
+        return policy
+    return FilePolicy((resolve(database).parent,), policy.protected)
 
 
 def primary_key_problem(model: str, primary_key: str, columns: list[str]) -> tuple[str, str]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncline.errors import Problem
+from syncline.project.yamlfile import Document, Path_, render_path
 
 
 @dataclass(frozen=True)
@@ -14,9 +15,32 @@ class Origin:
 
     file: str
     line: int | None
+    path: Path_ = ()
+    """Where the resource sits in its file, e.g. ``("syncs", 0)``."""
+    document: Document | None = field(default=None, compare=False, repr=False)
+    """The file it was read from, which knows the line of every key below it."""
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
+
+    @property
+    def location(self) -> str:
+        """The path spelt as ``syncline validate`` spells it, e.g. ``syncs[0].mode``."""
+        return render_path(self.path)
+
+    def at(self, inside: Path_) -> Origin:
+        """The origin of the key or item at ``inside`` the resource, on its own line."""
+        where = (*self.path, *inside)
+        line = self.document.line(where) if self.document is not None else self.line
+        return Origin(self.file, line, where, self.document)
+
+    def below(self, problem: Problem) -> Problem:
+        """``problem``, found at a dotted location inside the resource (as
+        ``configuration.mappings.0.from``), placed at its own line and spelt as
+        ``syncline validate`` spells it (``syncs[0].configuration.mappings[0].from``)."""
+        inside = tuple(int(p) if p.isdigit() else p for p in problem.location.split(".") if p)
+        at = self.at(inside)
+        return Problem(at.location, problem.message, problem.fix, at.file, at.line)
 
 
 @dataclass(frozen=True)

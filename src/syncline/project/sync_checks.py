@@ -18,7 +18,7 @@ from syncline.connectors.destinations.base import (
     reserved_field_problem,
 )
 from syncline.engine.config import StandardMapping, SyncConfiguration, TemplateMapping
-from syncline.engine.mapping import template_variables, unknown_filters_and_tests
+from syncline.engine.mapping import sync_id_clash, template_variables, unknown_filters_and_tests
 from syncline.errors import ConnectorError, Problem, UserError, ValidationError
 from syncline.project.schedule import check_schedule, found_at
 
@@ -41,13 +41,15 @@ def check_configuration(
     *,
     columns: list[str] | None = None,
     model: str = "the model",
+    primary_key: str | None = None,
 ) -> tuple[SyncConfiguration | None, list[Problem]]:
     """The parsed configuration (None when invalid) and every problem found in it.
 
     ``destination`` is the destination's connector class, when known: the mode must be
     one it supports, and its ``check_object`` (if any) judges the object name.
     ``columns``, when known, are the model's columns, which the mappings must read
-    from. Problems of one key do not hide those of the others.
+    from; ``primary_key``, when known, the model's key, whose field no other mapping
+    may write. Problems of one key do not hide those of the others.
     """
     problems: list[Problem] = []
     checkable = parsed = None
@@ -62,6 +64,8 @@ def check_configuration(
         problems.extend(template_problems(checkable))
         if columns is not None:
             problems.extend(column_problems(checkable, columns, model))
+        if primary_key:
+            problems.extend(id_field_problems(checkable, primary_key))
     if destination is not None:
         # An unknown mode is already reported by the configuration model.
         found = destination_problems(destination, raw, columns=columns)
@@ -145,6 +149,17 @@ def column_problems(
             )
         )
     return problems
+
+
+def id_field_problems(configuration: SyncConfiguration, primary_key: str) -> list[Problem]:
+    """A problem at the mapping that writes the field identifying destination records
+    (the external id, else ``primary_key``) from another column or value."""
+    clash = sync_id_clash(configuration, primary_key)
+    if clash is None:
+        return []
+    index, message, fix = clash
+    to = configuration.mappings[index].to
+    return [Problem(f"configuration.mappings.{index}.to", message, fix, value=to)]
 
 
 def template_problems(parsed: SyncConfiguration) -> list[Problem]:

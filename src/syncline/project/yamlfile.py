@@ -1,7 +1,8 @@
 """Read one project YAML file into plain values, remembering the line of every key and item.
 
-Strings get ``${VAR}`` replaced from the environment (``$${`` is a literal ``${``), so
-secrets can stay out of the files. Every problem (bad YAML, a duplicate key, a missing
+Strings get ``${VAR}`` replaced from the environment, or ``${VAR:-default}`` with a
+default for a variable not set or empty (``$${`` is a literal ``${``), so secrets can
+stay out of the files. Every problem (bad YAML, a duplicate key, a missing
 variable) is collected with its file and line instead of stopping at the first.
 """
 
@@ -22,6 +23,8 @@ Path_ = tuple[str | int, ...]
 
 _VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DEFAULTED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):-(.*)", re.DOTALL)
+_OPERATOR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(:?[-=?+])")
 
 
 @dataclass
@@ -50,20 +53,58 @@ def render_path(path: Path_) -> str:
     return text
 
 
-def substitute(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
-    """Replace ``${VAR}`` from ``env``; returns the text and the names that were missing."""
-    missing: list[str] = []
+def substitute(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str, str]]]:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` from ``env``.
+
+    Returns the text and, for each reference that could not be replaced (a variable not
+    set, or a form that is not supported), the message and the fix.
+    """
+    problems: list[tuple[str, str]] = []
 
     def replace(match: re.Match[str]) -> str:
-        escaped, name = match.group(1), match.group(2)
+        escaped, inner = match.group(1), match.group(2)
         if escaped:
-            return "${" + name + "}"
-        if not _NAME.fullmatch(name) or name not in env:
-            missing.append(name)
-            return match.group(0)
-        return env[name]
+            return "${" + inner + "}"
+        if _NAME.fullmatch(inner) and inner in env:
+            return env[inner]
+        defaulted = _DEFAULTED.fullmatch(inner)
+        if defaulted:
+            # As in a shell: the default also stands in for a variable set but empty.
+            return env.get(defaulted.group(1)) or defaulted.group(2)
+        problems.append(_reference_problem(inner))
+        return match.group(0)
 
-    return _VARIABLE.sub(replace, text), missing
+    return _VARIABLE.sub(replace, text), problems
+
+
+def _reference_problem(inner: str) -> tuple[str, str]:
+    """The message and fix for ``${inner}``, a reference that could not be replaced."""
+    keep = f"or write $${{{inner}}} to keep the text ${{{inner}}} as it is"
+    if _NAME.fullmatch(inner):
+        return f"the environment variable {inner!r} is not set", (
+            f"set {inner} in the environment, write ${{{inner}:-default}} to use a default "
+            f"when it is not set, {keep}"
+        )
+    stripped = inner.strip()
+    if stripped != inner and (_NAME.fullmatch(stripped) or _DEFAULTED.fullmatch(stripped)):
+        return (
+            f"'${{{inner}}}' has spaces inside the braces, which a reference may not have",
+            f"write ${{{stripped}}}",
+        )
+    operator = _OPERATOR.match(inner)
+    if operator:
+        name = operator.group(1)
+        return (
+            f"'${{{inner}}}' uses {operator.group(2)!r}, which is not supported: only "
+            "${NAME} and ${NAME:-default} are",
+            f"write ${{{name}:-default}} to use a default when {name} is not set or empty, "
+            f"or ${{{name}}} to require it",
+        )
+    return (
+        f"'${{{inner}}}' is not a variable reference: a name is letters, digits and "
+        "underscores, and does not start with a digit",
+        f"write ${{NAME}} or ${{NAME:-default}}, {keep}",
+    )
 
 
 MAX_DEPTH = 64
@@ -180,15 +221,9 @@ class _Reader:
         return result
 
     def _substitute(self, text: str, path: Path_, line: int) -> str:
-        result, missing = substitute(text, self.env)
-        for name in missing:
-            self._problem(
-                path,
-                line,
-                f"the environment variable {name!r} is not set",
-                f"set {name} in the environment, or write $${{{name}}} to keep the text "
-                f"${{{name}}} as it is",
-            )
+        result, problems = substitute(text, self.env)
+        for message, fix in problems:
+            self._problem(path, line, message, fix)
         return result
 
     def _problem(self, path: Path_, line: int, message: str, fix: str) -> None:

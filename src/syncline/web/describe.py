@@ -55,3 +55,23 @@ def mode_words(mode: str | None) -> str:
         "all": "all: send every row on every run",
         "append": "append: add every change as a new row",
     }.get(mode or "", mode or "-")
+
+
+def removed_words(configuration: dict[str, Any]) -> str:
+    """What happens in the destination to the records of rows that leave the model.
+
+    Mirror deletes them and insert and append leave them, whatever ``deleteBehavior``
+    says; the other modes follow it (unset is ``nothing``).
+    """
+    mode = configuration.get("mode", "upsert")
+    if mode == "mirror":
+        behaviour = "delete"
+    elif mode in ("insert", "append"):
+        behaviour = "nothing"
+    else:
+        behaviour = configuration.get("deleteBehavior") or "nothing"
+    return {
+        "nothing": "left in the destination",
+        "clear": "their mapped fields are cleared",
+        "delete": "deleted from the destination",
+    }.get(behaviour, str(behaviour))

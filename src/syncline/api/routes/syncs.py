@@ -134,6 +134,7 @@ def create_sync(
             connector,
             columns=columns,
             model=f"model {model.slug!r}" if model is not None else "the model",
+            primary_key=model.primary_key if model is not None else None,
         )
         problems += replacing(found, _loose_booleans(body.configuration))
         schedule, found = check_sync_schedule(body.schedule)
@@ -195,6 +196,7 @@ def update_sync(
                 connector,
                 columns=columns,
                 model=f"model {model.slug!r}",
+                primary_key=model.primary_key or record.primary_key,
             )
             problems += replacing(found, _loose_booleans(body.configuration))
             if configuration is not None:

@@ -16,7 +16,7 @@ from syncline.api.routes.syncs import delete_sync
 from syncline.catalog import RunRecord
 from syncline.errors import NotFoundError, SynclineError
 from syncline.scheduling.state import next_run_at
-from syncline.web.describe import mapping_words, mode_words, schedule_words
+from syncline.web.describe import mapping_words, mode_words, removed_words, schedule_words
 from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, Viewer, WebUser, catalog_of
 
@@ -88,7 +88,7 @@ def sync_page(request: Request, sync_id: int, user: Viewer, older: int = 0) -> R
         request, "sync.html", user,
         sync=sync, model=model, destination=destination, runs=runs, status=status,
         next_run=upcoming, schedule=schedule_words(sync.schedule),
-        mode=mode_words(configuration.get("mode")),
+        mode=mode_words(configuration.get("mode")), removed=removed_words(configuration),
         mappings=[mapping_words(m) for m in configuration.get("mappings") or []],
         guards=guards, bars=chart(runs), older=older, has_older=has_older, page_size=HISTORY,
     )  # fmt: skip

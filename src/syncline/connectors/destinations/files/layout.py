@@ -70,7 +70,16 @@ def resolve_target(
         .replace("{sync_id}", str(sync_id))
         .replace("{timestamp}", moment)
     )
-    relative = PurePosixPath(rendered.replace("\\", "/"))
+    written = rendered.replace("\\", "/")
+    if written.rsplit("/", 1)[-1] in ("", "."):
+        # PurePosixPath drops a trailing "/" or "/.", which would write the folder itself.
+        folder = written.rstrip("/.") or "exports"
+        raise TerminalError(
+            f"file name {name!r} names a folder, not a file; end it with the file's name, "
+            f"e.g. '{folder}/users.csv'",
+            connector="files",
+        )
+    relative = PurePosixPath(written)
     if relative.is_absolute() or ".." in relative.parts or not relative.name:
         raise TerminalError(
             f"file name {name!r} must be a relative path inside the destination folder "
