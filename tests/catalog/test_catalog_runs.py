@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -15,7 +16,14 @@ from sqlalchemy.exc import IntegrityError
 
 from syncline.catalog import Catalog, RunRecord, RunTrigger
 from syncline.catalog.types import utcnow
-from syncline.engine.report import Operation, RejectedRow, RowCounts, RunProgress, RunStatus
+from syncline.engine.report import (
+    InterruptedOutcome,
+    Operation,
+    RejectedRow,
+    RowCounts,
+    RunProgress,
+    RunStatus,
+)
 from syncline.errors import NotFoundError, RunError
 
 
@@ -301,3 +309,63 @@ def test_an_unknown_workspace_is_not_found(catalog: Catalog) -> None:
     with pytest.raises(NotFoundError, match="workspace 'nowhere'.*default"):
         with catalog.session("nowhere"):
             pass
+
+
+def test_a_killed_run_is_settled_from_its_journal_without_counting_twice(
+    catalog: Catalog, pipeline: Pipeline
+) -> None:
+    # The killed run reported its first batch (two rows, one rejected), then journaled a
+    # second batch (two more rows, one rejected) and died before reporting it.
+    with catalog.session() as session:
+        killed = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("w1")
+    reporter = catalog.reporter(killed.id)
+    reporter.progress(
+        RunProgress(
+            planned=RowCounts(added=4), successful=RowCounts(added=1), failed=RowCounts(added=1)
+        )
+    )
+    reporter.rejected([RejectedRow("k1", Operation.ADDED, "bad", 1, '{"id": 1}')])
+    with catalog.session() as session:
+        session.runs.interrupt_stale(timedelta(minutes=5), now=utcnow() + timedelta(hours=1))
+        resuming = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("w2")
+
+    journaled = InterruptedOutcome(
+        run_id=killed.id,
+        successful=RowCounts(added=2),
+        failed=RowCounts(added=2),
+        rejected=[
+            RejectedRow("k1", Operation.ADDED, "bad", 1),
+            RejectedRow("k3", Operation.ADDED, "worse", 2),
+        ],
+    )
+    catalog.reporter(resuming.id).settle_interrupted(journaled)
+
+    with catalog.session() as session:
+        run = session.runs.get(killed.id)
+        assert run.status == "interrupted"
+        assert (run.successful_added, run.failed_added) == (2, 2)
+        assert run.completion_ratio == 1.0
+        rows = session.runs.failed_rows(pipeline.sync.id, killed.id)
+        assert [(r.primary_key, r.reason, r.attempts, r.payload) for r in rows] == [
+            ("k1", "bad", 1, '{"id": 1}'),
+            ("k3", "worse", 2, None),
+        ]
+        other = session.runs.get(resuming.id)
+        assert (other.successful_added, other.failed_added) == (0, 0)
+        assert session.runs.failed_rows(pipeline.sync.id, resuming.id) == []
+
+
+def test_a_journal_naming_a_run_of_another_sync_settles_nothing(
+    catalog: Catalog, pipeline: Pipeline, pipeline_factory: Callable[..., Pipeline]
+) -> None:
+    elsewhere = pipeline_factory("elsewhere")
+    with catalog.session() as session:
+        foreign = session.runs.enqueue(elsewhere.sync.id)
+        session.runs.finish(foreign.id, "interrupted")
+        resuming = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("w")
+        outcome = InterruptedOutcome(run_id=foreign.id, successful=RowCounts(added=5))
+        assert session.runs.settle_interrupted(outcome, resumed_by=resuming.id) is False
+        assert session.runs.get(foreign.id).successful_added == 0

@@ -35,6 +35,8 @@ class _Reporter:
 
     def succeeded(self, rows: object) -> None: ...
 
+    def settle_interrupted(self, outcome: object) -> None: ...
+
     def cancel_requested(self) -> bool:
         return False
 

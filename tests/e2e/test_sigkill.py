@@ -231,9 +231,9 @@ def test_next_run_finishes_a_sigkilled_run_without_resending_acknowledged_rows(
     assert sorted(runs) == [1, 2]
     assert runs[1].status == "interrupted", runs[1]
     assert str(killed_run.pid) in runs[1].error, runs[1]
-    # Its record may lag behind the snapshot file, never run ahead of it.
-    reported_added = int(runs[1].succeeded.split("/")[0])
-    assert reported_added <= len(acked), runs[1]
+    # Its record counts what the snapshot journal says it delivered, even a batch it died
+    # before reporting: the next run settled that on it.
+    assert runs[1].succeeded == f"{len(acked)}/0/0", runs[1]
     planned = f"{len(remainder)}/{len(mutations.changed_acked)}/{len(mutations.deleted_acked)}"
     assert runs[2].status == "success", runs[2]
     assert runs[2].planned == planned, runs[2]
@@ -297,6 +297,9 @@ def test_next_run_finishes_a_sigkilled_full_resync_without_resending_acknowledge
     assert str(pid) in runs[2].error, runs[2]
     assert runs[3].status == "success", runs[3]
     assert runs[3].planned == f"{MODEL_ROWS - len(acked)}/0/0", runs[3]
+    # The two runs' counts add up to the rows delivered, each row counted once.
+    assert runs[2].succeeded == f"{len(acked)}/0/0", runs[2]
+    assert runs[3].succeeded == f"{MODEL_ROWS - len(acked)}/0/0", runs[3]
 
 
 def _acknowledged_by_resync(env: dict[str, str], conn: Conn, planner: str) -> set[int]:

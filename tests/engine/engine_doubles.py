@@ -27,7 +27,13 @@ from syncline.connectors.sources.base import Column, Source
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.delivery import RetryPolicy
 from syncline.engine.planner import local as local_planner
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
+from syncline.engine.report import (
+    InterruptedOutcome,
+    RejectedRow,
+    RunProgress,
+    RunStatus,
+    SucceededRows,
+)
 from syncline.engine.run import RunJob, RunResult, execute_run
 
 
@@ -187,6 +193,8 @@ class Reporter:
     progress_calls: int = 0
     cancel_after_progress: int | None = None
     last: RunProgress | None = None
+    interrupted: list[InterruptedOutcome] = field(default_factory=list)
+    """What killed runs' journals held, as the run settled it on their records."""
 
     def stage(self, status: RunStatus) -> None:
         self.stages.append(status)
@@ -200,6 +208,9 @@ class Reporter:
 
     def succeeded(self, rows: SucceededRows) -> None:
         self.succeeded_rows.append(rows)
+
+    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
+        self.interrupted.append(outcome)
 
     def cancel_requested(self) -> bool:
         limit = self.cancel_after_progress

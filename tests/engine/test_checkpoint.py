@@ -12,7 +12,7 @@ from killed_runs import killed_run
 
 from syncline.connectors.destinations.base import BatchResult, WriteBatch, WriteContext
 from syncline.engine.delivery import RetryPolicy
-from syncline.engine.report import RunStatus
+from syncline.engine.report import Operation, RowCounts, RunStatus
 from syncline.errors import TerminalError, TransientError
 
 ROWS = [(i, f"n{i}", float(i)) for i in range(1, 21)]
@@ -115,6 +115,68 @@ def test_killed_process_leaves_a_consistent_snapshot(tmp_path: Path) -> None:
     assert resumed.status is RunStatus.SUCCESS
     assert resumed.progress.planned.added == 12
     assert sorted(acked + sync.sent()) == ALL_KEYS
+
+
+@pytest.mark.parametrize("flags", ["", "full_resync=True"])
+def test_batch_journaled_but_not_reported_counts_in_the_killed_run(
+    tmp_path: Path, flags: str
+) -> None:
+    # Killed after the third batch's outcome is journaled, before the run reports it.
+    acked = killed_run(
+        tmp_path, f"sync.destination.armed = True\nsync.run({flags})", kill_at="report"
+    )
+    assert len(acked) == 12
+
+    sync = harness(tmp_path / "snapshots")
+    sync.run_id = 1  # the killed run was run 1
+    resumed = sync.run()
+    assert resumed.status is RunStatus.SUCCESS
+    [settled] = sync.reporter.interrupted
+    assert settled.run_id == 1
+    assert settled.successful == RowCounts(added=12)
+    assert settled.failed == RowCounts()
+    assert resumed.progress.successful == RowCounts(added=8)
+    # The two runs' counts add up to the rows delivered, each row delivered once.
+    assert sorted(acked + sync.sent()) == ALL_KEYS
+    assert settled.successful.total + resumed.progress.successful.total == len(ALL_KEYS)
+
+    # Folded away: the run after that settles nothing again.
+    sync.run()
+    assert sync.reporter.interrupted == []
+
+
+def test_rejections_journaled_but_not_reported_reach_the_killed_run(tmp_path: Path) -> None:
+    steps = """
+        sync.destination.reject = lambda action, row: "bad" if row["id"] in (10, 11) else None
+        sync.destination.armed = True
+        sync.run()
+    """
+    killed_run(tmp_path, steps, kill_at="report")
+
+    sync = harness(tmp_path / "snapshots")
+    sync.run_id = 1
+    resumed = sync.run()
+    [settled] = sync.reporter.interrupted
+    assert settled.successful == RowCounts(added=10)
+    assert settled.failed == RowCounts(added=2)
+    assert [(row.key, row.operation, row.reason, row.attempts) for row in settled.rejected] == [
+        ("10", Operation.ADDED, "bad", 1),
+        ("11", Operation.ADDED, "bad", 1),
+    ]
+    # The resumed run retries the rejected rows with the rest, as after any rejection.
+    assert resumed.progress.successful == RowCounts(added=10)
+    assert sync.sent() == sorted(["10", "11", *(str(i) for i in range(13, 21))])
+
+
+def test_killed_run_that_reported_everything_settles_the_same_counts(tmp_path: Path) -> None:
+    # Killed as the third batch is handed over: its record already counts batches 1 and 2,
+    # which the journal holds too; the settled counts are those, not twice those.
+    acked = killed_run(tmp_path, "sync.destination.armed = True\nsync.run()")
+    sync = harness(tmp_path / "snapshots")
+    sync.run_id = 1
+    sync.run()
+    [settled] = sync.reporter.interrupted
+    assert settled.successful == RowCounts(added=len(acked)) == RowCounts(added=8)
 
 
 @pytest.mark.parametrize("concurrency", [1, 2])

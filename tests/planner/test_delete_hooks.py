@@ -125,5 +125,5 @@ def test_deleting_a_sync_drops_its_warehouse_planner_tables(
 
     assert http.delete(f"/api/v1/syncs/{deleted}", headers=headers).status_code == 200
     assert planner_tables(database) == [
-        f"sync_{kept}_{table}" for table in ("failed", "journal", "snapshot")
+        f"sync_{kept}_{table}" for table in ("failed", "journal", "meta", "snapshot")
     ]

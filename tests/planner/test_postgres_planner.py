@@ -153,7 +153,12 @@ def test_only_planned_rows_leave_the_warehouse(warehouse: Warehouse) -> None:
     assert sorted(destination.records) == list(range(1, 500))
     assert destination.records[2]["name"] == "new"
     # The snapshot, failed index and journal stay; the run's scratch tables are gone.
-    assert warehouse.tables() == ["sync_7_failed", "sync_7_journal", "sync_7_snapshot"]
+    assert warehouse.tables() == [
+        "sync_7_failed",
+        "sync_7_journal",
+        "sync_7_meta",
+        "sync_7_snapshot",
+    ]
 
 
 def test_model_sql_that_changes_data_is_refused(warehouse: Warehouse) -> None:
@@ -224,7 +229,12 @@ def test_drop_sync_state_drops_only_that_syncs_tables(warehouse: Warehouse) -> N
     assert run(warehouse.source(), MemoryDestination(), sync_id=7).status.value == "success"
     assert run(warehouse.source(), MemoryDestination(), sync_id=8).status.value == "success"
     assert drop_sync_state(warehouse.source(), 7)
-    assert warehouse.tables() == ["sync_8_failed", "sync_8_journal", "sync_8_snapshot"]
+    assert warehouse.tables() == [
+        "sync_8_failed",
+        "sync_8_journal",
+        "sync_8_meta",
+        "sync_8_snapshot",
+    ]
 
 
 def test_planner_cleanup_drops_the_tables_of_syncs_gone_from_the_catalog(
@@ -275,7 +285,9 @@ def test_planner_cleanup_drops_the_tables_of_syncs_gone_from_the_catalog(
     assert f"sync_{orphan}_snapshot" in warehouse.tables()
 
     assert run_cli(["planner", "cleanup"]) == 0
-    assert warehouse.tables() == [f"sync_{kept}_{t}" for t in ("failed", "journal", "snapshot")]
+    assert warehouse.tables() == [
+        f"sync_{kept}_{t}" for t in ("failed", "journal", "meta", "snapshot")
+    ]
     assert run_cli(["planner", "cleanup"]) == 0
     assert "no orphaned planner tables" in capsys.readouterr().out
 

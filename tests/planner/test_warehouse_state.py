@@ -119,6 +119,16 @@ def test_dry_run_of_a_new_sync_leaves_no_planner_tables(tmp_path: Path) -> None:
     assert planner_tables(tmp_path) == []
 
     assert sync.run().progress.planned.added == 4
-    assert planner_tables(tmp_path) == ["sync_7_failed", "sync_7_journal", "sync_7_snapshot"]
+    assert planner_tables(tmp_path) == [
+        "sync_7_failed",
+        "sync_7_journal",
+        "sync_7_meta",
+        "sync_7_snapshot",
+    ]
     assert sync.run(dry_run=True).progress.planned.total == 0
-    assert planner_tables(tmp_path) == ["sync_7_failed", "sync_7_journal", "sync_7_snapshot"]
+    assert planner_tables(tmp_path) == [
+        "sync_7_failed",
+        "sync_7_journal",
+        "sync_7_meta",
+        "sync_7_snapshot",
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,7 +27,10 @@ from worker_helpers import (
 
 from syncline.catalog import Catalog
 from syncline.catalog.tables import RUNNING_STATUSES
+from syncline.connectors.destinations.webhook.destination import WebhookDestination
 from syncline.worker.recovery import RESUME_TRIGGER
+
+ENGINE_BATCH = WebhookDestination.capabilities.max_batch_rows
 
 
 @pytest.fixture
@@ -111,6 +115,54 @@ def test_a_paused_worker_presumed_stopped_sends_nothing_more_once_it_wakes(
     assert "stopped sending heartbeats" in (woken.error or "")
     assert receiver.table(slow) == models.rows("t1")
     assert receiver.table(other) == models.rows("t2")
+
+
+_DIES_ONCE_JOURNALED = """
+import os, sys
+from syncline.catalog import Catalog
+from syncline.engine.planner.store import SnapshotStore
+from syncline.settings import get_settings
+from syncline.worker.execute import run_sync
+
+record = SnapshotStore.record
+journaled = []
+
+def journal_then_die(store, *args, **kwargs):
+    record(store, *args, **kwargs)
+    journaled.append(1)
+    if len(journaled) == 1:
+        os._exit(3)  # the batch is journaled; the run's record never hears of it
+
+SnapshotStore.record = journal_then_die
+run_sync(Catalog.open(get_settings()), sys.argv[1])
+"""
+
+
+def test_a_run_killed_between_journaling_and_reporting_a_batch_counts_it(
+    workers: Workers, home_catalog: Catalog, receiver: HookReceiver, models: ModelFile
+) -> None:
+    # Two engine batches (the webhook's largest), sent in requests of 1,000 rows.
+    models.create("t1", ENGINE_BATCH + ENGINE_BATCH // 2)
+    sync_id = add_sync(home_catalog, models, "t1", receiver.url, batch_size=1_000)
+    killed = subprocess.run(
+        [sys.executable, "-c", _DIES_ONCE_JOURNALED, "t1-sync"],
+        env=workers.env(_name()),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == 3, killed.stdout.decode() + killed.stderr.decode()
+
+    resumed = workers.run(_name(), "run", "t1-sync")
+    assert resumed.returncode == 0, resumed.stderr
+    first, second = runs_of(home_catalog, sync_id)
+    assert first.status == "interrupted"
+    assert second.status == "success"
+    # The first run's record counts the batch it journaled and died before reporting;
+    # the second counts the rest, so every row counts once.
+    assert (first.successful_added, second.successful_added) == (ENGINE_BATCH, ENGINE_BATCH // 2)
+    assert first.successful_added <= _sent_by(receiver, sync_id, first.id)
+    assert receiver.table(sync_id) == models.rows("t1")
 
 
 def _sent_by(receiver: HookReceiver, sync_id: int, run_id: int) -> int:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
+from syncline.engine.report import (
+    InterruptedOutcome,
+    RejectedRow,
+    RunProgress,
+    RunStatus,
+    SucceededRows,
+)
 
 if TYPE_CHECKING:
     from syncline.catalog.catalog import Catalog
@@ -57,6 +63,11 @@ class CatalogRunReporter:
         which stores them in one statement."""
         if rows.keys:
             self._succeeded.append(rows)
+
+    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
+        """Make a killed run's record count what its journal says it delivered."""
+        with self.catalog.session() as session:
+            session.runs.settle_interrupted(outcome, resumed_by=self.run_id)
 
     def cancel_requested(self) -> bool:
         """True when a user asked to cancel the run."""

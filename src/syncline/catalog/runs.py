@@ -9,7 +9,7 @@ outcomes (a second trigger returns the queued run, a second claim finds nothing)
 Methods a worker calls (:meth:`RunQueue.claim`, :meth:`RunQueue.start`,
 :meth:`RunQueue.set_stage`, :meth:`RunQueue.heartbeat`, :meth:`RunQueue.report_progress`,
 :meth:`RunQueue.finish`, :meth:`RunQueue.interrupt_stale`, :meth:`RunQueue.record_rows`,
-:meth:`RunQueue.record_succeeded`)
+:meth:`RunQueue.record_succeeded`, :meth:`RunQueue.settle_interrupted`)
 address runs by id across workspaces; the others see only the session's workspace.
 """
 
@@ -32,7 +32,13 @@ from syncline.catalog.tables import RUNNING_STATUSES, RowResultRecord, RunRecord
 from syncline.catalog.types import utcnow
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
+from syncline.engine.report import (
+    InterruptedOutcome,
+    RejectedRow,
+    RunProgress,
+    RunStatus,
+    SucceededRows,
+)
 from syncline.errors import NotFoundError, Problem, RunError, SynclineError, ValidationError
 
 logger = logging.getLogger(__name__)
@@ -432,6 +438,61 @@ class RunQueue:
         """Store a batch's acknowledged rows (already cut to the run's limit)."""
         run = self._load(run_id)
         return row_results.record_succeeded(self.session, run.sync_id, run.id, rows)
+
+    def settle_interrupted(self, outcome: InterruptedOutcome, *, resumed_by: int) -> bool:
+        """Make the killed run's record count what its snapshot journal says it delivered.
+
+        The engine journals a batch's outcome before it reports it here, so a run killed
+        in between was credited with fewer rows than it delivered; the journal is the
+        truth, so its counts replace the record's (never added to them, so a batch the run
+        did report counts once) and its rejected rows missing from the run's row results
+        are recorded, without payload. ``resumed_by`` is the run that found the journal:
+        a record of another sync is left alone. Returns whether the record was settled.
+        """
+        run = self.session.scalar(
+            select(RunRecord).where(RunRecord.id == outcome.run_id).with_for_update()
+        )
+        resuming = self._load(resumed_by)
+        if run is None or run.sync_id != resuming.sync_id:
+            logger.warning(
+                "run %s of sync %s found a journal of run %s, which is not a run of that "
+                "sync; its counts are not settled",
+                resumed_by,
+                resuming.sync_id,
+                outcome.run_id,
+            )
+            return False
+        for kind, counts in (("successful", outcome.successful), ("failed", outcome.failed)):
+            for operation in ("added", "changed", "removed"):
+                setattr(run, f"{kind}_{operation}", getattr(counts, operation))
+        planned = run.planned_added + run.planned_changed + run.planned_removed
+        attempted = outcome.successful.total + outcome.failed.total
+        run.completion_ratio = 1.0 if planned == 0 else min(1.0, attempted / planned)
+
+        recorded = {
+            (key, operation)
+            for key, operation in self.session.execute(
+                select(RowResultRecord.primary_key, RowResultRecord.operation).where(
+                    RowResultRecord.run_id == run.id, RowResultRecord.status == row_results.FAILED
+                )
+            )
+        }
+        missing = [
+            row for row in outcome.rejected if (row.key, row.operation.value) not in recorded
+        ]
+        row_results.record(self.session, run.sync_id, run.id, missing)
+        self.session.flush()
+        logger.info(
+            "run %s of sync %s settled from its journal by run %s: %s rows succeeded, "
+            "%s rejected (%s of them not recorded before)",
+            run.id,
+            run.sync_id,
+            resumed_by,
+            outcome.successful.total,
+            outcome.failed.total,
+            len(missing),
+        )
+        return True
 
     def cancel_requested(self, run_id: int) -> bool:
         """True when a user asked this run to stop."""

@@ -127,6 +127,26 @@ class SucceededRows:
     the destination rejected before."""
 
 
+@dataclass
+class InterruptedOutcome:
+    """What a killed run delivered by its snapshot journal, which its record may lack.
+
+    A run journals each batch's outcome before it reports the batch's counts and
+    rejected rows, and the two cannot commit together: a run killed in between leaves
+    outcomes in the journal that its record never counted. The next run finds them
+    before it folds the journal into the snapshot, and settles them on that record.
+    """
+
+    run_id: int
+    """The run that wrote the journal."""
+    successful: RowCounts = field(default_factory=RowCounts)
+    """Every row the destination acknowledged in that run, by operation."""
+    failed: RowCounts = field(default_factory=RowCounts)
+    """Every row rejected in that run, by operation."""
+    rejected: list[RejectedRow] = field(default_factory=list)
+    """Those rejected rows; their payloads are not journaled, so they have none."""
+
+
 class RunReporter(Protocol):
     """Receives a run's stage changes, progress and row outcomes as they happen."""
 
@@ -142,6 +162,11 @@ class RunReporter(Protocol):
     def succeeded(self, rows: SucceededRows) -> None:
         """Rows of one batch the destination acknowledged, up to the run's limit; the
         batch's :meth:`progress` follows at once, so a reporter may store both together."""
+
+    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
+        """Make the record of the killed run ``outcome.run_id`` count what its journal
+        holds: its successful and failed rows become ``outcome``'s, and rejected rows it
+        had not recorded are added. Called before the run's planner folds that journal."""
 
     def cancel_requested(self) -> bool:
         """True when a user asked to cancel; the engine stops after the current batch."""

@@ -83,10 +83,11 @@ class RunJob:
     dry_run: bool = False
     """Plan and report counts; write nothing and commit nothing.
 
-    A journal left by a killed run is still folded into the snapshot first, which
-    changes nothing the snapshot records (see :mod:`syncline.engine.planner.store`):
-    acknowledged rows stay acknowledged, and rows in doubt become unknown entries, the
-    same fact in the snapshot's own form. A dry run journals no doubt of its own.
+    A journal left by a killed run is still settled on that run's record and folded
+    into the snapshot first, which changes nothing the snapshot records (see
+    :mod:`syncline.engine.planner.store`): acknowledged rows stay acknowledged, and rows
+    in doubt become unknown entries, the same fact in the snapshot's own form. A dry run
+    journals no doubt of its own.
     """
     memory_limit: str | None = None
     join_memory: str | None = None
@@ -339,6 +340,7 @@ class _Run:
             primary_key=self.job.primary_key,
             id_column=self.id_column,
             installation_id=self.job.installation_id,
+            settle=self.reporter.settle_interrupted,
         )
         try:
             stats = planner.ingest(
@@ -461,6 +463,8 @@ class _Run:
             lock_wait=self.job.snapshot_lock_wait,
             # A stopping worker or a user's cancel ends the wait; so does a lost lease.
             stop_waiting=self.reporter.cancel_requested,
+            # A journal left by a killed run is settled on that run's record, then folded.
+            settle=self.reporter.settle_interrupted,
         )
 
     def _object_lost(self, store: PlannerStore) -> bool:
@@ -559,6 +563,9 @@ class _Run:
             # a run presumed stopped while it planned (its worker paused) notes nothing.
             return False
 
+        # Named before its first entry, so that a later run settles on this run's record
+        # any outcome it journals but dies before reporting.
+        planner.store.begin_journal(self.job.run_id)
         if self.full_load:
             # From here until a run completes, the resync is pending in the snapshot.
             planner.store.begin_full_load(planner.current_table, clear=self.job.clear_and_fill)

@@ -28,6 +28,7 @@ from syncline.connectors.destinations.base import Destination
 from syncline.connectors.sources.base import Source
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.report import (
+    InterruptedOutcome,
     RejectedRow,
     RunProgress,
     RunReporter,
@@ -493,6 +494,10 @@ class _TeeReporter:
     def succeeded(self, rows: SucceededRows) -> None:
         """Record acknowledged rows kept for listing."""
         self.inner.succeeded(rows)
+
+    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
+        """Settle a killed run's record from its journal."""
+        self.inner.settle_interrupted(outcome)
 
     def cancel_requested(self) -> bool:
         """True when the worker is stopping, lost its lease, or a user cancelled the run.

@@ -14,7 +14,13 @@ from syncline.connectors.destinations.base import Destination
 from syncline.connectors.registry import destination_class
 from syncline.connectors.sources.duckdb.client import DuckDBSource
 from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
+from syncline.engine.report import (
+    InterruptedOutcome,
+    RejectedRow,
+    RunProgress,
+    RunStatus,
+    SucceededRows,
+)
 from syncline.engine.run import RunJob, RunResult, execute_run
 
 MAPPINGS = [
@@ -35,6 +41,9 @@ class _Reporter:
         return None
 
     def succeeded(self, rows: SucceededRows) -> None:
+        return None
+
+    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
         return None
 
     def cancel_requested(self) -> bool:

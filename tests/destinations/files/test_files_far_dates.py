@@ -13,7 +13,13 @@ from file_helpers import read_records
 from syncline.connectors.destinations.base import Destination
 from syncline.connectors.sources.postgres import PostgresSource
 from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
+from syncline.engine.report import (
+    InterruptedOutcome,
+    RejectedRow,
+    RunProgress,
+    RunStatus,
+    SucceededRows,
+)
 from syncline.engine.run import RunJob, execute_run
 
 QUERY = (
@@ -35,6 +41,9 @@ class _Reporter:
         return None
 
     def succeeded(self, rows: SucceededRows) -> None:
+        return None
+
+    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
         return None
 
     def cancel_requested(self) -> bool:

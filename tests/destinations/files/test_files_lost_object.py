@@ -11,7 +11,13 @@ from file_helpers import read_records
 from syncline.connectors.destinations.base import Destination
 from syncline.connectors.sources.duckdb.client import DuckDBSource
 from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
+from syncline.engine.report import (
+    InterruptedOutcome,
+    RejectedRow,
+    RunProgress,
+    RunStatus,
+    SucceededRows,
+)
 from syncline.engine.run import RunJob, RunResult, execute_run
 
 ROWS = 15
@@ -38,6 +44,9 @@ class _Reporter:
         raise AssertionError(f"rows rejected: {rows}")
 
     def succeeded(self, rows: SucceededRows) -> None:
+        return None
+
+    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
         return None
 
     def cancel_requested(self) -> bool:

@@ -24,7 +24,13 @@ import pymysql
 import pytest
 
 from syncline.connectors.destinations.sql.table import TableDestination
-from syncline.engine.report import RejectedRow, RunProgress, RunStatus, SucceededRows
+from syncline.engine.report import (
+    InterruptedOutcome,
+    RejectedRow,
+    RunProgress,
+    RunStatus,
+    SucceededRows,
+)
 
 OpenDestination = Callable[..., TableDestination]
 """The ``open_destination`` fixture: open the backend's destination on the test's table."""
@@ -251,6 +257,9 @@ class QuietReporter:
         self.rejected_rows.extend(rows)
 
     def succeeded(self, rows: SucceededRows) -> None:
+        return None
+
+    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
         return None
 
     def cancel_requested(self) -> bool:

@@ -6,17 +6,20 @@ of the source, see :mod:`syncline.engine.planner.warehouse`). The run and the de
 depend on the protocols only, so both planners follow one snapshot discipline: rows in
 doubt are journaled before a batch is handed over, outcomes after it is answered, and
 the journal is folded into the snapshot at the end of the run or the start of the next.
+The journal also names the run that writes it, so that what a killed run journaled but
+never reported is settled on that run's record before the fold (see
+:func:`fold_journal`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Protocol
 
 import pyarrow as pa
 
-from syncline.engine.report import Operation, RowCounts
+from syncline.engine.report import InterruptedOutcome, Operation, RejectedRow, RowCounts
 from syncline.errors import RunError
 
 logger = logging.getLogger(__name__)
@@ -34,6 +37,13 @@ class PlannerStore(Protocol):
 
     def snapshot_size(self) -> int:
         """How many rows the destination acknowledged, or was sent and may hold."""
+
+    def begin_journal(self, run_id: int) -> None:
+        """Name ``run_id`` as the run whose outcomes the journal holds from now on."""
+
+    def interrupted_outcome(self) -> InterruptedOutcome | None:
+        """What the journal says its run delivered, when a run left one unfolded: None
+        when the journal holds no outcome or names no run (written by an older version)."""
 
     def record_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> int | None:
         """Journal ``sent`` planned rows as in doubt; returns the batch's number."""
@@ -65,7 +75,8 @@ class PlannerStore(Protocol):
         """Record that the destination emptied its object: the pending clear is done."""
 
     def merge(self) -> None:
-        """Fold the journal into the snapshot and the failed-row index, atomically."""
+        """Fold the journal into the snapshot and the failed-row index, atomically; the
+        journal then names no run."""
 
     def replace_baseline(self, current: str) -> None:
         """Make the current model rows the acknowledged snapshot; clear failed rows."""
@@ -106,6 +117,48 @@ class Planner(Protocol):
 
     def close(self) -> None:
         """Release the planner's connection and its scratch tables."""
+
+
+def fold_journal(store: PlannerStore, settle: Callable[[InterruptedOutcome], None] | None) -> None:
+    """Fold the journal a killed run left, first handing what it delivered to ``settle``.
+
+    The journal is the truth of what that run delivered, while its record counts only
+    the batches it reported before it died; once folded, the journal's outcomes are
+    gone. Should ``settle`` fail, nothing is folded and the next run settles them.
+    """
+    if settle is not None:
+        outcome = store.interrupted_outcome()
+        if outcome is not None:
+            settle(outcome)
+    store.merge()
+
+
+def journaled_outcome(
+    run: object,
+    counts: Iterable[tuple[object, object, object]],
+    rejected: Iterable[tuple[object, object, object, object]],
+) -> InterruptedOutcome | None:
+    """The outcome a journal names for ``run`` (as stored, None when it names none), from
+    its ``(kind, operation, rows)`` counts of outcomes and its rejected rows' ``(key,
+    operation, reason, attempts)``; None when it holds no outcome."""
+    if run is None:
+        return None
+    outcome = InterruptedOutcome(run_id=int(str(run)))
+    for kind, operation, count in counts:
+        tally = outcome.successful if kind == "ack" else outcome.failed
+        tally.add(Operation(str(operation)), int(str(count)))
+    if outcome.successful.total + outcome.failed.total == 0:
+        return None
+    outcome.rejected = [
+        RejectedRow(
+            key=str(key),
+            operation=Operation(str(operation)),
+            reason=str(reason),
+            attempts=int(str(attempts)),
+        )
+        for key, operation, reason, attempts in rejected
+    ]
+    return outcome
 
 
 def repeated_key_error(

@@ -54,11 +54,11 @@ from syncline.engine.canonical import (
     prefilter_sql,
     quote_identifier,
 )
-from syncline.engine.planner.base import count_plan, repeated_key_error
+from syncline.engine.planner.base import count_plan, fold_journal, repeated_key_error
 from syncline.engine.planner.prefetch import prefetched
 from syncline.engine.planner.rowfile import RowFile, remove_stale
 from syncline.engine.planner.store import DEFAULT_LOCK_WAIT_SECONDS, SnapshotStore
-from syncline.engine.report import Operation, RowCounts
+from syncline.engine.report import InterruptedOutcome, Operation, RowCounts
 from syncline.errors import UserError
 from syncline.settings import memory_bytes
 
@@ -184,11 +184,14 @@ class LocalPlanner:
         every_row: bool = False,
         lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
         stop_waiting: Callable[[], bool] | None = None,
+        settle: Callable[[InterruptedOutcome], None] | None = None,
     ) -> None:
         """``every_row`` (mode ``all``) and ``rebuild`` (a full resync or a CDC reset)
         keep every model row past the ingest; otherwise only the rows that may be planned
         or that update the snapshot are kept. ``lock_wait`` and ``stop_waiting`` say how
-        long to wait for a snapshot file another run holds (see :class:`SnapshotStore`)."""
+        long to wait for a snapshot file another run holds (see :class:`SnapshotStore`).
+        ``settle`` receives what a killed run's journal holds before it is folded (see
+        :func:`~syncline.engine.planner.base.fold_journal`)."""
         self.sync_id = sync_id
         self._keep_every_row = every_row or rebuild
         self._rows_read = 0
@@ -221,7 +224,11 @@ class LocalPlanner:
         if not in_memory:
             remove_stale(snapshot_dir, self._row_label)
         # A run killed after acknowledging batches left them in the journal.
-        self.store.merge()
+        try:
+            fold_journal(self.store, settle)
+        except BaseException:
+            self.store.close()
+            raise
 
     @property
     def keeps_every_row(self) -> bool:

@@ -15,6 +15,12 @@ failed-row index in one transaction at the end of the run, or at the start of th
 run when a process died before it could: the snapshot plus the journal is always the
 exact record of what the destination acknowledged, and of what it may hold unknown to us.
 
+The journal names the run writing it (``journal_run`` in ``meta``, set before its first
+entry and cleared by the fold), and every outcome the destination answered carries its
+batch's number: a run killed between journaling a batch's outcome and reporting it to its
+record leaves outcomes its record never counted, and the next run hands them over (see
+:meth:`SnapshotStore.interrupted_outcome`) before the fold forgets them.
+
 A key still in doubt when the journal is folded (the process died between handing the
 batch over and recording its outcome) becomes an *unknown* snapshot entry: no
 fingerprint, the external id kept, and in ``doubt`` the operation that was sent. The
@@ -45,7 +51,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.engine.canonical import FINGERPRINT_SCHEME
-from syncline.engine.report import Operation
+from syncline.engine.planner.base import journaled_outcome
+from syncline.engine.report import InterruptedOutcome, Operation
 from syncline.errors import ConfigError, RunError, SnapshotLocked
 from syncline.settings import (
     DEFAULT_PLANNER_JOIN_MEMORY,
@@ -77,6 +84,9 @@ _JOURNAL_COLUMNS = "key, kind, operation, fp, ext, reason, attempts, batch, h"
 
 CLEAR_PENDING = "clear"
 """Journal ``kind`` of the entry saying the destination object is still to be emptied."""
+
+JOURNAL_RUN = "journal_run"
+"""The ``meta`` entry naming the run whose outcomes the journal holds."""
 
 _SNAPSHOT_COLUMNS = "key, fp, ext, doubt, h"
 
@@ -401,6 +411,39 @@ class SnapshotStore:
         row = self.connection.execute("SELECT count(*) FROM failed").fetchone()
         return int(row[0]) if row else 0
 
+    def begin_journal(self, run_id: int) -> None:
+        """Name ``run_id`` as the run whose outcomes the journal holds from now on."""
+        con = self.connection
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM meta WHERE name = ?", [JOURNAL_RUN])
+            con.execute("INSERT INTO meta VALUES (?, ?)", [JOURNAL_RUN, str(run_id)])
+            con.execute("COMMIT")
+        except BaseException:
+            roll_back(con)
+            raise
+
+    def interrupted_outcome(self) -> InterruptedOutcome | None:
+        """What the journal says its run delivered: the rows acknowledged in answer to a
+        batch (not those journaled unsent) and the rows rejected, by operation.
+
+        None when the journal holds no outcome, or names no run (an older version wrote
+        it), so that no run's record is credited with another's rows.
+        """
+        con = self.connection
+        run = con.execute("SELECT value FROM meta WHERE name = ?", [JOURNAL_RUN]).fetchone()
+        if run is None:
+            return None
+        counts = con.execute(
+            "SELECT kind, operation, count(*) FROM journal "
+            "WHERE (kind = 'ack' AND batch IS NOT NULL) OR kind = 'fail' GROUP BY ALL"
+        ).fetchall()
+        rejected = con.execute(
+            "SELECT key, operation, reason, attempts FROM journal WHERE kind = 'fail' "
+            "ORDER BY batch, key"
+        ).fetchall()
+        return journaled_outcome(run[0], counts, rejected)
+
     def record_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> int | None:
         """Journal the ``sent`` planned rows as in doubt, before they go to the destination.
 
@@ -446,7 +489,7 @@ class SnapshotStore:
         """
         doubted = self._doubted.pop(batch, None) if batch is not None else None
         if doubted is None or doubted != len(acked):
-            self._append(journal_entries(planned, acked, rejected))
+            self._append(journal_entries(planned, acked, rejected, batch=batch))
             return
         # Every row in doubt was acknowledged (the acknowledged rows are among those in
         # doubt): turning the batch's doubts into acknowledgements in place writes one
@@ -462,7 +505,7 @@ class SnapshotStore:
                     f"journal batch {batch} of sync {self.sync_id} holds "
                     f"{changed[0] if changed else 0} doubts, expected {len(acked)}"
                 )
-            self._append(journal_entries(planned, [], rejected))
+            self._append(journal_entries(planned, [], rejected, batch=batch))
             con.execute("COMMIT")
         except BaseException:
             roll_back(con)
@@ -585,6 +628,7 @@ class SnapshotStore:
                 "WHERE kind = 'fail'"
             )
             con.execute("DELETE FROM journal WHERE kind <> ?", [CLEAR_PENDING])
+            con.execute("DELETE FROM meta WHERE name = ?", [JOURNAL_RUN])
             con.execute("COMMIT")
         except BaseException:
             roll_back(con)
@@ -605,6 +649,7 @@ class SnapshotStore:
             )
             con.execute("DELETE FROM failed")
             con.execute("DELETE FROM journal")
+            con.execute("DELETE FROM meta WHERE name = ?", [JOURNAL_RUN])
             con.execute("COMMIT")
         except BaseException:
             roll_back(con)
@@ -722,9 +767,13 @@ def doubt_entries(planned: pa.RecordBatch, sent: list[int], batch: int) -> pa.Ta
 
 
 def journal_entries(
-    planned: pa.RecordBatch, acked: list[int], rejected: list[tuple[int, str]]
+    planned: pa.RecordBatch,
+    acked: list[int],
+    rejected: list[tuple[int, str]],
+    *,
+    batch: int | None = None,
 ) -> pa.Table:
-    """Journal rows for the acknowledged and rejected rows of one planned batch."""
+    """Journal rows for the acknowledged and rejected rows of planned batch ``batch``."""
     parts = []
     if acked:
         rows = planned.take(pa.array(acked, pa.int64()))
@@ -739,7 +788,7 @@ def journal_entries(
                     rows.column("_sl_ext"),
                     pa.nulls(count, pa.string()),
                     pa.array([0] * count, pa.int32()),
-                    pa.nulls(count, pa.int64()),
+                    pa.repeat(pa.scalar(batch, pa.int64()), count),
                     _prefilters(rows),
                 ],
                 schema=_JOURNAL_SCHEMA,
@@ -759,7 +808,7 @@ def journal_entries(
                     rows.column("_sl_ext"),
                     pa.array([reason for _, reason in rejected], pa.string()),
                     attempts,
-                    pa.nulls(count, pa.int64()),
+                    pa.repeat(pa.scalar(batch, pa.int64()), count),
                     _prefilters(rows),
                 ],
                 schema=_JOURNAL_SCHEMA,

@@ -16,7 +16,7 @@ from syncline.errors import SynclineError
 
 logger = logging.getLogger(__name__)
 
-_TABLE = re.compile(r"^sync_(\d+)_(snapshot|failed|journal|current|plan)$")
+_TABLE = re.compile(r"^sync_(\d+)_(snapshot|failed|journal|meta|current|plan)$")
 
 
 def drop_sync_state(source: Source, sync_id: int, installation_id: str | None = None) -> bool:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.connectors.sources.base import Source
-from syncline.engine.planner.base import count_plan, repeated_key_error
+from syncline.engine.planner.base import count_plan, fold_journal, repeated_key_error
 from syncline.engine.planner.local import IngestStats, Plan, _check_names
 from syncline.engine.planner.warehouse.owner import claim_schema
 from syncline.engine.planner.warehouse.session import (
@@ -26,7 +26,7 @@ from syncline.engine.planner.warehouse.session import (
 )
 from syncline.engine.planner.warehouse.sql import PlannerSQL
 from syncline.engine.planner.warehouse.store import WarehouseStore
-from syncline.engine.report import Operation
+from syncline.engine.report import InterruptedOutcome, Operation
 from syncline.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -88,11 +88,14 @@ class WarehousePlanner:
         primary_key: str,
         id_column: str,
         installation_id: str | None = None,
+        settle: Callable[[InterruptedOutcome], None] | None = None,
     ) -> None:
         """Open the planner's session and the sync's tables.
 
         ``installation_id`` is the catalog's: the schema is claimed for it, and refused
-        when another installation planned there first (see :mod:`.owner`).
+        when another installation planned there first (see :mod:`.owner`). ``settle``
+        receives what a killed run's journal holds before it is folded (see
+        :func:`~syncline.engine.planner.base.fold_journal`).
         """
         self.sync_id = sync_id
         self.primary_key = primary_key
@@ -105,7 +108,7 @@ class WarehousePlanner:
             self.store = WarehouseStore(self.session, self.sql)
             # A run killed mid-way left its scratch tables and, maybe, an unfolded journal.
             self._drop_scratch()
-            self.store.merge()
+            fold_journal(self.store, settle)
         except BaseException:
             self.session.close()
             raise

@@ -32,7 +32,7 @@ import sqlglot
 from syncline.connectors.sources.base import is_decimal_field
 from syncline.connectors.sources.statements import single_statement
 from syncline.engine.canonical import FINGERPRINT_SCHEME, encode_literal, is_json_canonical
-from syncline.engine.planner.store import CLEAR_PENDING
+from syncline.engine.planner.store import CLEAR_PENDING, JOURNAL_RUN
 
 SCHEME = f"warehouse-{FINGERPRINT_SCHEME}"
 """Name of the in-warehouse fingerprint; changing it makes every row a change."""
@@ -43,7 +43,7 @@ DIALECTS = ("postgres", "duckdb", "snowflake", "bigquery", "redshift", "databric
 MODEL = "_sl_model_sql_"
 """Stands for the model's subquery in a statement until it is rendered."""
 
-TABLES = ("snapshot", "failed", "journal", "current", "plan")
+TABLES = ("snapshot", "failed", "journal", "meta", "current", "plan")
 """The planner's tables of one sync, each named ``sync_<id>_<table>``."""
 
 CANONICAL_JSON_FUNCTION = "syncline_canonical_json"
@@ -233,6 +233,7 @@ class PlannerSQL:
             f"CREATE TABLE IF NOT EXISTS {self.table('journal')} (key TEXT, kind TEXT, "
             "operation TEXT, fp TEXT, ext TEXT, reason TEXT, attempts INTEGER, "
             "batch BIGINT)",
+            f"CREATE TABLE IF NOT EXISTS {self.table('meta')} (name TEXT, value TEXT)",
         ]
         if self.dialect == "postgres":
             index = quote(table_name(self.sync_id, "snapshot_key"))
@@ -426,6 +427,40 @@ class PlannerSQL:
             f"MAX(batch) FROM {self.table('journal')}"
         )
 
+    def begin_journal(self, run_id: int) -> list[str]:
+        """Name ``run_id`` as the run whose outcomes the journal holds."""
+        return [
+            self.render(self._forget_journal_run()),
+            self.render(
+                f"INSERT INTO {self.table('meta')} (name, value) "
+                f"VALUES ({literal(JOURNAL_RUN)}, {literal(str(int(run_id)))})"
+            ),
+        ]
+
+    def journal_run(self) -> str:
+        """The run the journal names, if any."""
+        return self.render(
+            f"SELECT value FROM {self.table('meta')} WHERE name = {literal(JOURNAL_RUN)}"
+        )
+
+    def journal_outcomes(self) -> str:
+        """Rows acknowledged in answer to a batch, and rows rejected, by kind and operation."""
+        return self.render(
+            f"SELECT kind, operation, COUNT(*) FROM {self.table('journal')} "
+            "WHERE (kind = 'ack' AND batch IS NOT NULL) OR kind = 'fail' "
+            "GROUP BY kind, operation"
+        )
+
+    def journal_rejections(self) -> str:
+        """The journal's rejected rows: key, operation, reason and attempts."""
+        return self.render(
+            f"SELECT key, operation, reason, attempts FROM {self.table('journal')} "
+            "WHERE kind = 'fail' ORDER BY batch, key"
+        )
+
+    def _forget_journal_run(self) -> str:
+        return f"DELETE FROM {self.table('meta')} WHERE name = {literal(JOURNAL_RUN)}"
+
     def begin_full_load(self, *, clear: bool) -> list[str]:
         """Distrust the snapshot before a full resync sends (see the local store's
         ``begin_full_load``); with ``clear``, empty it and journal the clear as pending."""
@@ -493,6 +528,7 @@ class PlannerSQL:
             f"INSERT INTO {failed} (key, operation, reason, attempts) "
             f"SELECT key, operation, reason, attempts FROM {journal} WHERE kind = 'fail'",
             f"DELETE FROM {journal} WHERE kind <> {literal(CLEAR_PENDING)}",
+            self._forget_journal_run(),
         ]
         if self.dialect == "postgres":
             # A run's journal is new to PostgreSQL's statistics; taken for a row or two, its
@@ -511,6 +547,7 @@ class PlannerSQL:
             f"NULL FROM {self.table('current')} WHERE _sl_key IS NOT NULL",
             f"DELETE FROM {self.table('failed')}",
             f"DELETE FROM {self.table('journal')}",
+            self._forget_journal_run(),
         ]
         if self.dialect == "postgres":
             statements.append(f"ANALYZE {snapshot}")

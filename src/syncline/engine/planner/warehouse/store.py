@@ -7,7 +7,10 @@ folded into the snapshot at the end of the run, or at the start of the next when
 process died before it could. A key still in doubt at that fold becomes an unknown
 snapshot entry, which the next diff plans again whatever the model holds. A full resync
 and a clear and fill stay pending across runs as they do there (see
-:meth:`~syncline.engine.planner.store.SnapshotStore.begin_full_load`).
+:meth:`~syncline.engine.planner.store.SnapshotStore.begin_full_load`). The sync's
+``meta`` table names the run writing the journal, whose outcomes a later run settles on
+that run's record if it was killed before reporting them (see
+:meth:`WarehouseStore.interrupted_outcome`).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import logging
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from syncline.engine.planner.base import journaled_outcome
 from syncline.engine.planner.warehouse.session import WarehouseSession
 from syncline.engine.planner.warehouse.sql import PlannerSQL
-from syncline.engine.report import Operation
+from syncline.engine.report import InterruptedOutcome, Operation
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +62,24 @@ class WarehouseStore:
         """How many rows the destination acknowledged, or was sent and may hold."""
         return int(self.session.fetch(self.sql.snapshot_size())[0][0])
 
+    def begin_journal(self, run_id: int) -> None:
+        """Name ``run_id`` as the run whose outcomes the journal holds from now on."""
+        with self.session.transaction():
+            for statement in self.sql.begin_journal(run_id):
+                self.session.execute(statement)
+
+    def interrupted_outcome(self) -> InterruptedOutcome | None:
+        """What the journal says its run delivered, as the local store's
+        :meth:`~syncline.engine.planner.store.SnapshotStore.interrupted_outcome` tells it."""
+        run = self.session.fetch(self.sql.journal_run())
+        if not run:
+            return None
+        return journaled_outcome(
+            run[0][0],
+            self.session.fetch(self.sql.journal_outcomes()),
+            self.session.fetch(self.sql.journal_rejections()),
+        )
+
     def record_doubt(self, planned: pa.RecordBatch, sent: list[int]) -> int | None:
         """Journal the ``sent`` planned rows as in doubt, before they go to the destination."""
         if not sent:
@@ -83,14 +105,16 @@ class WarehouseStore:
     ) -> None:
         """Journal one batch's acknowledged and rejected rows in one transaction."""
         parts = []
+        # Outcomes carry their batch's number: those without one were journaled unsent.
         if acked:
-            parts.append(_entries(planned, acked, "ack"))
+            parts.append(_entries(planned, acked, "ack", batch=batch))
         if rejected:
             parts.append(
                 _entries(
                     planned,
                     [index for index, _ in rejected],
                     "fail",
+                    batch=batch,
                     reasons=[reason for _, reason in rejected],
                 )
             )
@@ -162,7 +186,7 @@ class WarehouseStore:
         """
         if not self.created or self.session.fetch(self.sql.holds_state())[0][0]:
             return
-        for statement in self.sql.drop_tables(("snapshot", "failed", "journal")):
+        for statement in self.sql.drop_tables(("snapshot", "failed", "journal", "meta")):
             self.session.execute(statement)
         logger.debug("sync %s: dropped its new planner tables, left empty", self.sync_id)
 
