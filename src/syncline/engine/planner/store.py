@@ -148,6 +148,33 @@ def delete_snapshot(snapshot_dir: Path, sync_id: int) -> None:
     logger.info("deleted the snapshot of sync %s", sync_id)
 
 
+RESTART_LOCK_WAIT_SECONDS = 10.0
+"""How long :func:`restart_snapshot` waits for a snapshot file a run still holds."""
+
+
+def restart_snapshot(snapshot_dir: Path, sync_id: int) -> None:
+    """Make a sync's next run send every model row again, keeping the keys it delivered.
+
+    For a sync moved to another model whose destination object and id field stay: the
+    snapshot still names the records the sync delivered, so every entry becomes unknown,
+    as sent with ``added``. The next diff then plans every model row again and the
+    delivered keys the model lacks as removed, until runs have acknowledged them all.
+    A sync without a snapshot file has delivered nothing: nothing is done.
+
+    Raises:
+        SnapshotLocked: a run still held the file after :data:`RESTART_LOCK_WAIT_SECONDS`.
+    """
+    if not snapshot_path(snapshot_dir, sync_id).exists():
+        return
+    store = SnapshotStore(snapshot_dir, sync_id, rebuild=True, lock_wait=RESTART_LOCK_WAIT_SECONDS)
+    try:
+        store.merge()
+        store.distrust()
+    finally:
+        store.close()
+    logger.info("sync %s: every row it delivered is to be sent again or removed", sync_id)
+
+
 def _spill_dir(path: Path) -> Path:
     return path.with_name(path.stem + ".spill")
 
@@ -566,6 +593,11 @@ class SnapshotStore:
             self.sync_id,
             "clear and fill started" if clear else "full resync started",
         )
+
+    def distrust(self) -> None:
+        """Make every snapshot entry unknown, as sent with ``added``, keys absent from the
+        model included: the next diff sends present keys again and removes absent ones."""
+        self.connection.execute("UPDATE snapshot SET fp = NULL, h = NULL, doubt = 'added'")
 
     def clear_pending(self) -> bool:
         """True when a clear and fill journaled a clear the destination has not confirmed."""

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         warehouse_sources,
     )
     from syncline.engine.planner.warehouse.planner import WarehousePlanner, check_single_query
+    from syncline.engine.planner.warehouse.restart import restart_sync_state
 
 _HOMES = {
     "WarehousePlanner": "planner",
@@ -27,6 +28,7 @@ _HOMES = {
     "drop_sync_state": "cleanup",
     "forget_sync_state": "cleanup",
     "orphan_syncs": "cleanup",
+    "restart_sync_state": "restart",
     "warehouse_sources": "cleanup",
 }
 
@@ -37,6 +39,7 @@ __all__ = [
     "forget_sync_state",
     "orphan_syncs",
     "planner_schema",
+    "restart_sync_state",
     "warehouse_sources",
 ]
 

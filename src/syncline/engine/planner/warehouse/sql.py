@@ -481,6 +481,12 @@ class PlannerSQL:
             statements.append(f"ANALYZE {snapshot}")
         return [self.render(sql) for sql in statements]
 
+    def distrust(self) -> list[str]:
+        """Make every snapshot entry unknown, as sent with ``added`` (see the local
+        store's ``distrust``)."""
+        statements = [f"UPDATE {self.table('snapshot')} SET fp = NULL, doubt = 'added'"]
+        return [self.render(sql) for sql in statements]
+
     def clear_pending(self) -> str:
         return self.render(
             f"SELECT COUNT(*) FROM {self.table('journal')} WHERE kind = {literal(CLEAR_PENDING)}"

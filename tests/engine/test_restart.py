@@ -1,0 +1,87 @@
+"""A sync moved to another model sends every row again and removes what the model lacks.
+
+Applying such a move keeps the snapshot and makes every entry unknown (see
+:func:`~syncline.engine.planner.store.restart_snapshot`): the next run plans each row
+of the new model again and each key the sync delivered that the model lacks as removed,
+and runs after it finish the work if it stops part-way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine_doubles import Harness, MemoryDestination, people
+from warehouse_doubles import LOCAL_VARIANTS, planner_kind, warehouse_source
+
+from syncline.engine.planner.store import restart_snapshot
+from syncline.engine.planner.warehouse.restart import distrust_sync_state
+from syncline.engine.report import RunStatus
+from syncline.errors import TerminalError
+
+OLD = [(i, f"n{i}", float(i)) for i in range(1, 21)]
+NEW = [(i, f"n{i}", float(i)) for i in range(1, 13)]
+
+
+def _moved(tmp_path: Path, rows: list[tuple[int, str, float]] = NEW) -> Harness:
+    """A mirror sync that delivered OLD, then moved to a model of ``rows``."""
+    sync = Harness(
+        tmp_path, people(OLD), {"mode": "mirror", "object": "p"}, "id", MemoryDestination()
+    )
+    assert sync.run().status is RunStatus.SUCCESS
+    sync.sent()
+    sync.destination.calls = 0
+    sync.table = people(rows)
+    if planner_kind() in LOCAL_VARIANTS:
+        restart_snapshot(tmp_path, 7)
+    else:
+        assert distrust_sync_state(warehouse_source(sync.table, tmp_path), 7)
+    return sync
+
+
+def _model(rows: list[tuple[int, str, float]]) -> dict[int, dict[str, object]]:
+    return {i: {"id": i, "name": name, "score": score} for i, name, score in rows}
+
+
+def test_a_moved_mirror_sends_every_row_and_removes_the_keys_the_model_lacks(
+    tmp_path: Path,
+) -> None:
+    sync = _moved(tmp_path)
+
+    result = sync.run()
+
+    assert result.status is RunStatus.SUCCESS
+    assert result.progress.planned.as_api() == {
+        "addedCount": 12,
+        "changedCount": 0,
+        "removedCount": 8,
+    }
+    assert sync.destination.records == _model(NEW)
+    assert sync.run().progress.planned.total == 0
+
+
+def test_a_moved_sync_stopped_part_way_is_finished_by_the_next_run(tmp_path: Path) -> None:
+    sync = _moved(tmp_path)
+    sync.destination.raise_on_batch = lambda n: TerminalError("down") if n == 2 else None
+    assert sync.run().status is RunStatus.FAILED
+    first = sync.sent()
+    assert len(first) == 4
+
+    sync.destination.raise_on_batch = None
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS
+    assert not set(first) & set(sync.sent()), "acknowledged rows are not sent again"
+    assert sync.destination.records == _model(NEW)
+    assert sync.run().progress.planned.total == 0
+
+
+def test_a_moved_sync_in_upsert_mode_leaves_the_old_rows(tmp_path: Path) -> None:
+    sync = _moved(tmp_path)
+    sync.configuration = {"mode": "upsert", "object": "p"}
+
+    result = sync.run()
+
+    assert result.progress.planned.as_api()["addedCount"] == 12
+    assert result.progress.planned.as_api()["removedCount"] == 0
+    assert sync.destination.records == _model(OLD)
+    assert sync.run().progress.planned.total == 0
