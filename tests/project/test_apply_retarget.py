@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 from cryptography.fernet import Fernet
 from project_samples import VALID_SOURCES, WriteFiles
@@ -13,8 +15,10 @@ from syncline.catalog import Catalog
 from syncline.engine.planner.store import snapshot_path
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
+from syncline.project.plan import Plan
 from syncline.security.secrets import SecretBox
 from syncline.settings import Settings
+from syncline.worker.execute import run_sync
 
 PROJECT = """
 models:
@@ -97,8 +101,6 @@ def test_plan_output_prints_the_notes() -> None:
 def test_apply_refuses_a_sync_mapping_a_column_its_model_lacks(
     write_project: WriteFiles, catalog: Catalog, settings: Settings, tmp_path: Path
 ) -> None:
-    import duckdb
-
     from syncline.errors import ValidationError
 
     folder = settings.home / "files"
@@ -126,3 +128,92 @@ def test_apply_refuses_a_sync_mapping_a_column_its_model_lacks(
     assert "id, email" in (problem.fix or "")
     with catalog.session(read_only=True) as session:
         assert session.syncs.find("users-to-crm") is None, "nothing was applied"
+
+
+MOVING = """
+sources:
+  - slug: wh
+    type: duckdb
+    configuration: {{path: {warehouse}, planner: {planner}}}
+models:
+  - slug: a
+    source: wh
+    primaryKey: k
+    raw: {{sql: "SELECT range AS k, range AS j, 'x' AS v FROM range(1, 6)"}}
+  - slug: b
+    source: wh
+    primaryKey: {key}
+    raw: {{sql: "SELECT range AS k, range AS j, 'x' AS v FROM range(1, 4)"}}
+destinations:
+  - slug: crm
+    type: sqlite
+    configuration: {{path: {crm}}}
+syncs:
+  - slug: ab
+    model: {model}
+    destination: crm
+    configuration: {{mode: mirror, object: ab_t}}
+"""
+
+
+@pytest.fixture(params=["local", "warehouse"])
+def moving(
+    request: pytest.FixtureRequest, write_project: WriteFiles, settings: Settings
+) -> Callable[..., Plan]:
+    """Applies the MOVING project with the sync on ``model`` and model b keyed on ``key``."""
+    folder = settings.home / "files"
+    folder.mkdir(parents=True)
+    paths = {"warehouse": folder / "wh.duckdb", "crm": folder / "crm.sqlite"}
+    duckdb.connect(str(paths["warehouse"])).close()
+
+    def apply(catalog: Catalog, model: str, key: str = "k") -> Plan:
+        text = MOVING.format(planner=request.param, model=model, key=key, **paths)
+        project = load_project(write_project(**{"project.yml": text}))
+        return apply_project(catalog, project, settings)
+
+    return apply
+
+
+def _delivered(settings: Settings) -> list[int]:
+    with sqlite3.connect(settings.home / "files" / "crm.sqlite") as connection:
+        return [row[0] for row in connection.execute("SELECT k FROM ab_t ORDER BY k")]
+
+
+def _planned(catalog: Catalog, settings: Settings) -> tuple[int, int, int]:
+    run = run_sync(catalog, "ab", settings=settings)
+    planned = run["plannedRows"]
+    return planned["addedCount"], planned["changedCount"], planned["removedCount"]
+
+
+def test_a_mirror_moved_to_another_model_removes_the_rows_the_new_one_lacks(
+    moving: Callable[..., Plan], catalog: Catalog, settings: Settings
+) -> None:
+    moving(catalog, "a")
+    assert _planned(catalog, settings) == (5, 0, 0)
+
+    applied = moving(catalog, "b")
+
+    assert [c.describe() for c in applied.changes] == ["change sync 'ab': model"]
+    assert any("'ab'" in note and "every row" in note for note in applied.notes)
+    # Every row of the new model is sent again, and the old model's extra rows removed.
+    assert _planned(catalog, settings) == (3, 0, 2)
+    assert _delivered(settings) == [1, 2, 3]
+    assert _planned(catalog, settings) == (0, 0, 0)
+
+
+def test_a_mirror_matching_records_on_another_field_is_told_to_clear_and_fill(
+    moving: Callable[..., Plan], catalog: Catalog, settings: Settings
+) -> None:
+    moving(catalog, "a")
+    assert _planned(catalog, settings) == (5, 0, 0)
+
+    applied = moving(catalog, "b", key="j")
+
+    assert any("now matches records on 'j' (was 'k')" in note for note in applied.notes)
+    (warning,) = applied.warnings
+    assert warning.location == "syncs.ab"
+    assert "cannot tell which of the records" in warning.message
+    assert '{"syncSlug": "ab", "clearAndFill": true}' in (warning.fix or "")
+    # The snapshot keyed on 'k' is gone: every row is sent, nothing can be removed.
+    assert _planned(catalog, settings) == (3, 0, 0)
+    assert _delivered(settings) == [1, 2, 3, 4, 5]

@@ -18,12 +18,17 @@ from syncline.catalog.tables import ModelRecord, ProjectResourceRecord, SyncReco
 from syncline.connectors import registry
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
-from syncline.engine.planner.store import delete_snapshot
-from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
-from syncline.errors import ConfigError, NotFoundError, Problem, ValidationError
+from syncline.engine.planner.store import delete_snapshot, restart_snapshot
+from syncline.engine.planner.warehouse import (
+    forget_sync_state,
+    restart_sync_state,
+    warehouse_sources,
+)
+from syncline.errors import ConfigError, NotFoundError, Problem, SnapshotLocked, ValidationError
 from syncline.project.file_roots import refuse_paths_off_roots
 from syncline.project.model_columns import primary_key_problem, read_columns
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
+from syncline.project.restarts import SyncRestart, note_restarts, sync_restarts
 from syncline.project.sequences import put_sequence, read_sequences
 from syncline.project.spec import Project
 from syncline.project.sync_checks import column_problems
@@ -48,6 +53,7 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
     refuse_paths_off_roots(project, settings)
     plan.warnings.extend(_refuse_missing_columns(plan, project, settings))
     _note_retargeted(plan, _retargeted(plan, desired, current), desired)
+    note_restarts(plan, sync_restarts(plan, desired, current), project)
     return plan
 
 
@@ -66,11 +72,14 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         _refuse_impossible(plan, desired, current, project)
         retargeted = _retargeted(plan, desired, current)
         _note_retargeted(plan, retargeted, desired)
+        restarts = sync_restarts(plan, desired, current)
+        note_restarts(plan, restarts, project)
         # Taken before the writer deletes syncs, whose planner tables go after the commit.
         planned = warehouse_sources(session)
         installation_id = session.installation_id
-        plan.warnings.extend(checked.warnings)
+        plan.warnings.extend(w for w in checked.warnings if w not in plan.warnings)
         _Writer(session, project).write(plan, forgotten)
+        restarted = _sort_restarts(session, restarts, forgotten)
         for slug, keys in retargeted.items():
             moved = session.destinations.sync_ids(session.destinations.get(slug))
             forgotten += moved
@@ -83,8 +92,41 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
     for sync_id in sorted(set(forgotten)):
         delete_snapshot(settings.snapshot_dir, sync_id)
         forget_sync_state(planned.pop(sync_id, None), sync_id, installation_id)
+    for sync_id in sorted(set(restarted) - set(forgotten)):
+        _restart(settings, sync_id, planned.pop(sync_id, None), installation_id)
     logger.info("applied project to workspace %s: %d changes", project.workspace, len(plan.changes))
     return plan
+
+
+def _sort_restarts(
+    session: CatalogSession, restarts: list[SyncRestart], forgotten: list[int]
+) -> list[int]:
+    """The ids of the restarted syncs that keep their keys; the others join ``forgotten``."""
+    kept = []
+    for restart in restarts:
+        sync_id = session.syncs.get(restart.slug).id
+        if not restart.keeps_keys:
+            forgotten.append(sync_id)
+        else:
+            kept.append(sync_id)
+    return kept
+
+
+def _restart(settings: Settings, sync_id: int, source: Any, installation_id: str | None) -> None:
+    """Make a moved sync's next run send every row and remove what its model lacks."""
+    try:
+        restart_snapshot(settings.snapshot_dir, sync_id)
+    except SnapshotLocked as exc:
+        # A run of the old model still holds the file: starting afresh is what is left.
+        logger.warning(
+            "sync %s moved to another model while a run held its snapshot (%s): the "
+            "snapshot is dropped, so its next run sends every row but removes nothing; "
+            "trigger a clear-and-fill run of it (POST /api/v1/syncs/%s/trigger with "
+            '{"clearAndFill": true}) if its old model delivered rows the new one lacks',
+            sync_id, exc, sync_id,
+        )  # fmt: skip
+        delete_snapshot(settings.snapshot_dir, sync_id)
+    restart_sync_state(source, sync_id, installation_id)
 
 
 def read_state(session: CatalogSession) -> State:
@@ -361,8 +403,8 @@ class _Writer:
         record: SyncRecord = syncs.get(slug)
         model_id = self.session.models.get(spec.model).id
         destination_id = self.session.destinations.get(spec.destination).id
-        if (record.model_id, record.destination_id, record.configuration.get("object")) != (
-            model_id,
+        # A move to another model alone keeps the snapshot when it can (see restarts).
+        if (record.destination_id, record.configuration.get("object")) != (
             destination_id,
             configuration.object,
         ):
