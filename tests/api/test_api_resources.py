@@ -534,3 +534,18 @@ def test_a_sync_becomes_a_mirror_without_naming_a_delete_behaviour(
     assert "deleteBehavior" not in mirror["configuration"]
     assert refused.status_code == 422
     assert "body.configuration.deleteBehavior" in refused.json()["details"]
+
+
+def test_a_mirror_keyed_anew_is_told_what_it_cannot_remove(
+    api: Api, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    made = make_pipeline(api, tmp_path)
+    api.ok("PATCH", f"/syncs/{made.sync}", json={"configuration": {"mode": "mirror"}})
+
+    with caplog.at_level("WARNING", logger="syncline.api.routes.models"):
+        api.ok("PATCH", f"/models/{made.model}", json={"primaryKey": "email"})
+
+    (record,) = [r for r in caplog.records if r.name == "syncline.api.routes.models"]
+    assert "cannot tell which of those it delivered" in record.getMessage()
+    # A webhook cannot empty its object, so no clear-and-fill run is offered.
+    assert "delete by hand the records there that the model no longer has" in record.getMessage()

@@ -34,14 +34,16 @@ from syncline.api.schemas import (
     PathId,
     TextFilter,
 )
-from syncline.catalog import Catalog, ModelRecord, SyncRecord
+from syncline.catalog import Catalog, DestinationRecord, ModelRecord, SyncRecord
 from syncline.catalog.models import change_problems, new_model_problems
 from syncline.catalog.repository import UNSET, raise_problems
+from syncline.engine.actions import plan_steps
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
 from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConfigError, ConnectorError, NotFoundError, Problem, ValidationError
+from syncline.project.restarts import stray_fix
 from syncline.security.files import confined_source, file_policy
 from syncline.settings import Settings
 
@@ -394,5 +396,29 @@ def _start_syncs_over(
     for sync in orm.scalars(select(SyncRecord).where(SyncRecord.model_id == model.id)):
         if not key:
             continue
-        sync.primary_key = key
+        old_key, sync.primary_key = sync.primary_key, key
+        configuration = SyncConfiguration.parse(sync.configuration)
         tasks.add_task(delete_snapshot, settings.snapshot_dir, sync.id)
+        if plan_steps(configuration.mode, configuration.removed_rows)[-1].sends:
+            _warn_of_strays(orm, model, sync, configuration, old_key)
+
+
+def _warn_of_strays(
+    orm: Session,
+    model: ModelRecord,
+    sync: SyncRecord,
+    configuration: SyncConfiguration,
+    old_key: str,
+) -> None:
+    """Log that a sync which removes records cannot remove those it delivered before the
+    model's new primary key, with the fix: its snapshot was keyed on the old one."""
+    destination = orm.get(DestinationRecord, sync.destination_id)
+    kind = destination.type if destination else ""
+    fix = stray_fix(sync.slug, configuration.object, kind)
+    logger.warning(
+        "model %s now keys its rows on %r (was %r): sync %s removes records that leave the "
+        "model, but cannot tell which of those it delivered the model no longer has, so "
+        "they stay in object %r; %s",
+        model.slug, model.primary_key, old_key, sync.slug, configuration.object, fix,
+        extra={"sync_id": sync.id},
+    )  # fmt: skip
