@@ -8,12 +8,15 @@ and runs after it finish the work if it stops part-way.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from engine_doubles import Harness, MemoryDestination, people
 from warehouse_doubles import LOCAL_VARIANTS, planner_kind, warehouse_source
 
-from syncline.engine.planner.store import restart_snapshot
+from syncline.connectors.destinations.base import Capabilities, SyncMode
+from syncline.engine.planner.store import note_strays, restart_snapshot, strays_note
 from syncline.engine.planner.warehouse.restart import distrust_sync_state
 from syncline.engine.report import RunStatus
 from syncline.errors import TerminalError
@@ -85,3 +88,40 @@ def test_a_moved_sync_in_upsert_mode_leaves_the_old_rows(tmp_path: Path) -> None
     assert result.progress.planned.as_api()["removedCount"] == 0
     assert sync.destination.records == _model(OLD)
     assert sync.run().progress.planned.total == 0
+
+
+class ClearingDestination(MemoryDestination):
+    """A memory destination that can empty its object, as a clear and fill needs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.capabilities = Capabilities(  # type: ignore[misc]
+            modes=frozenset(SyncMode), max_batch_rows=4, max_concurrency=1, clears_objects=True
+        )
+
+    def clear(self) -> None:
+        self.records.clear()
+
+
+def test_every_run_warns_of_stray_records_until_a_clear_and_fill(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync = Harness(tmp_path, people(OLD), {"mode": "mirror", "object": "p"}, "id")
+    sync.destination = ClearingDestination()
+    sync.run()
+    note_strays(tmp_path, 7, "records stay in object 'p'; trigger a clear-and-fill run")
+    sync.table = people(NEW)
+
+    with caplog.at_level(logging.WARNING, logger="syncline.engine.run"):
+        sync.run()
+        sync.run()
+    warned = [r.getMessage() for r in caplog.records if "records stay" in r.getMessage()]
+    assert warned == ["sync 7: records stay in object 'p'; trigger a clear-and-fill run"] * 2
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="syncline.engine.run"):
+        assert sync.run(clear_and_fill=True).status is RunStatus.SUCCESS
+        sync.run()
+    assert not [r for r in caplog.records if "records stay" in r.getMessage()]
+    assert strays_note(tmp_path, 7) is None
+    assert sync.destination.records == _model(NEW)

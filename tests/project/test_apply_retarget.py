@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -181,6 +182,7 @@ def _delivered(settings: Settings) -> list[int]:
 
 def _planned(catalog: Catalog, settings: Settings) -> tuple[int, int, int]:
     run = run_sync(catalog, "ab", settings=settings)
+    assert run["status"] == "success", run["error"]
     planned = run["plannedRows"]
     return planned["addedCount"], planned["changedCount"], planned["removedCount"]
 
@@ -202,7 +204,10 @@ def test_a_mirror_moved_to_another_model_removes_the_rows_the_new_one_lacks(
 
 
 def test_a_mirror_matching_records_on_another_field_is_told_to_clear_and_fill(
-    moving: Callable[..., Plan], catalog: Catalog, settings: Settings
+    moving: Callable[..., Plan],
+    catalog: Catalog,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     moving(catalog, "a")
     assert _planned(catalog, settings) == (5, 0, 0)
@@ -215,5 +220,13 @@ def test_a_mirror_matching_records_on_another_field_is_told_to_clear_and_fill(
     assert "cannot tell which of the records" in warning.message
     assert '{"syncSlug": "ab", "clearAndFill": true}' in (warning.fix or "")
     # The snapshot keyed on 'k' is gone: every row is sent, nothing can be removed.
-    assert _planned(catalog, settings) == (3, 0, 0)
+    with sqlite3.connect(settings.home / "files" / "crm.sqlite") as connection:
+        connection.execute("CREATE UNIQUE INDEX ab_t_j ON ab_t (j)")
+    with caplog.at_level(logging.WARNING, logger="syncline.engine.run"):
+        run = run_sync(catalog, "ab", settings=settings)
+    assert run["status"] == "success"
+    assert run["plannedRows"] == {"addedCount": 3, "changedCount": 0, "removedCount": 0}
     assert _delivered(settings) == [1, 2, 3, 4, 5]
+    (told,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.message in told
+    assert '"clearAndFill": true' in told

@@ -40,6 +40,8 @@ from syncline.engine.planner.store import (
     DEFAULT_LOCK_WAIT_SECONDS,
     delete_snapshot,
     snapshot_path,
+    strays_note,
+    strays_path,
 )
 from syncline.engine.planner.warehouse import planner_schema
 from syncline.engine.report import RowCounts, RunProgress, RunReporter, RunStatus
@@ -254,6 +256,7 @@ class _Run:
         self._check_mode()
         # Parsing the templates now reports a broken one before the model is queried.
         referenced_columns(self.configuration, self.job.primary_key)
+        self._warn_of_strays()
 
         self.reporter.stage(RunStatus.QUERYING)
         preparing = self._prepare_destination()
@@ -275,6 +278,14 @@ class _Run:
             if self._looked:
                 # The run ended between looking for the object and writing to it.
                 self.job.destination.close()
+
+    def _warn_of_strays(self) -> None:
+        """Log, on every run until a clear and fill, that the object may hold records the
+        sync delivered before its id field or primary key changed, which it cannot remove."""
+        warning = strays_note(self.job.snapshot_dir, self.job.sync_id)
+        if warning is None or self.job.clear_and_fill:
+            return
+        logger.warning("sync %s: %s", self.job.sync_id, warning, extra=_context(self.job))
 
     def _prepare_destination(self) -> threading.Thread | None:
         """Let the destination load its driver and connect while the model is read.
@@ -397,6 +408,9 @@ class _Run:
         self.reporter.stage(RunStatus.REPORTING)
         if not completed:
             return RunStatus.CANCELLED
+        if self.clearing and not self.job.dry_run:
+            # The object was emptied and filled from the model: nothing stray is left.
+            strays_path(self.job.snapshot_dir, self.job.sync_id).unlink(missing_ok=True)
         return RunStatus.WARNING if self.progress.failed.total else RunStatus.SUCCESS
 
     def _mapping_signature(self) -> str:

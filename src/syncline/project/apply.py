@@ -18,7 +18,7 @@ from syncline.catalog.tables import ModelRecord, ProjectResourceRecord, SyncReco
 from syncline.connectors import registry
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
-from syncline.engine.planner.store import delete_snapshot, restart_snapshot
+from syncline.engine.planner.store import delete_snapshot, note_strays, restart_snapshot
 from syncline.engine.planner.warehouse import (
     forget_sync_state,
     restart_sync_state,
@@ -28,7 +28,12 @@ from syncline.errors import ConfigError, NotFoundError, Problem, SnapshotLocked,
 from syncline.project.file_roots import refuse_paths_off_roots
 from syncline.project.model_columns import primary_key_problem, read_columns
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
-from syncline.project.restarts import SyncRestart, note_restarts, sync_restarts
+from syncline.project.restarts import (
+    SyncRestart,
+    note_restarts,
+    stray_warning,
+    sync_restarts,
+)
 from syncline.project.sequences import put_sequence, read_sequences
 from syncline.project.spec import Project
 from syncline.project.sync_checks import column_problems
@@ -79,7 +84,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         installation_id = session.installation_id
         plan.warnings.extend(w for w in checked.warnings if w not in plan.warnings)
         _Writer(session, project).write(plan, forgotten)
-        restarted = _sort_restarts(session, restarts, forgotten)
+        restarted, strays = _sort_restarts(session, restarts, forgotten, project)
         for slug, keys in retargeted.items():
             moved = session.destinations.sync_ids(session.destinations.get(slug))
             forgotten += moved
@@ -94,22 +99,29 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         forget_sync_state(planned.pop(sync_id, None), sync_id, installation_id)
     for sync_id in sorted(set(restarted) - set(forgotten)):
         _restart(settings, sync_id, planned.pop(sync_id, None), installation_id)
+    for sync_id, warning in strays.items():
+        note_strays(settings.snapshot_dir, sync_id, warning)
     logger.info("applied project to workspace %s: %d changes", project.workspace, len(plan.changes))
     return plan
 
 
 def _sort_restarts(
-    session: CatalogSession, restarts: list[SyncRestart], forgotten: list[int]
-) -> list[int]:
-    """The ids of the restarted syncs that keep their keys; the others join ``forgotten``."""
+    session: CatalogSession, restarts: list[SyncRestart], forgotten: list[int], project: Project
+) -> tuple[list[int], dict[int, str]]:
+    """The ids of the restarted syncs that keep their keys, and by id the warnings of those
+    that leave records behind; the syncs that do not keep their keys join ``forgotten``."""
     kept = []
+    strays: dict[int, str] = {}
     for restart in restarts:
         sync_id = session.syncs.get(restart.slug).id
-        if not restart.keeps_keys:
-            forgotten.append(sync_id)
-        else:
+        if restart.keeps_keys:
             kept.append(sync_id)
-    return kept
+            continue
+        forgotten.append(sync_id)
+        if restart.removes:
+            warning = stray_warning(restart, project)
+            strays[sync_id] = f"{warning.message}; {warning.fix}"
+    return kept, strays
 
 
 def _restart(settings: Settings, sync_id: int, source: Any, installation_id: str | None) -> None:

@@ -131,20 +131,22 @@ def note_restarts(plan: Plan, restarts: list[SyncRestart], project: Project) -> 
             f"{name} {restart.lost_because}: its snapshot is dropped, so its next run sends "
             "every row"
         )
-        if not restart.removes:
-            continue
-        origin = project.syncs[restart.slug].origin
-        plan.warnings.append(
-            Problem(
-                f"syncs.{restart.slug}",
-                f"{name} {restart.lost_because}, so it cannot tell which of the records "
-                "it delivered the model no longer has, though it removes records that "
-                f"leave its model: they stay in object {restart.object!r}",
-                fix=stray_fix(restart.slug, restart.object, restart.destination_type),
-                file=origin.file,
-                line=origin.line,
-            )
-        )
+        if restart.removes:
+            plan.warnings.append(stray_warning(restart, project))
+
+
+def stray_warning(restart: SyncRestart, project: Project) -> Problem:
+    """The warning that a restarted sync leaves records it can no longer remove."""
+    origin = project.syncs[restart.slug].origin
+    return Problem(
+        f"syncs.{restart.slug}",
+        f"sync {restart.slug!r} {restart.lost_because}, so it cannot tell which of the "
+        "records it delivered the model no longer has, though it removes records that "
+        f"leave its model: they stay in object {restart.object!r}",
+        fix=stray_fix(restart.slug, restart.object, restart.destination_type),
+        file=origin.file,
+        line=origin.line,
+    )
 
 
 def _home(state: State, model: str) -> str:

@@ -40,7 +40,7 @@ from syncline.catalog.repository import UNSET, raise_problems
 from syncline.engine.actions import plan_steps
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
-from syncline.engine.planner.store import delete_snapshot
+from syncline.engine.planner.store import delete_snapshot, note_strays
 from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConfigError, ConnectorError, NotFoundError, Problem, ValidationError
 from syncline.project.restarts import stray_fix
@@ -400,25 +400,26 @@ def _start_syncs_over(
         configuration = SyncConfiguration.parse(sync.configuration)
         tasks.add_task(delete_snapshot, settings.snapshot_dir, sync.id)
         if plan_steps(configuration.mode, configuration.removed_rows)[-1].sends:
-            _warn_of_strays(orm, model, sync, configuration, old_key)
+            warning = _strays_warning(orm, model, sync, configuration, old_key)
+            logger.warning("%s", warning, extra={"sync_id": sync.id})
+            # After the snapshot's deletion, which would take the note with it.
+            tasks.add_task(note_strays, settings.snapshot_dir, sync.id, warning)
 
 
-def _warn_of_strays(
+def _strays_warning(
     orm: Session,
     model: ModelRecord,
     sync: SyncRecord,
     configuration: SyncConfiguration,
     old_key: str,
-) -> None:
-    """Log that a sync which removes records cannot remove those it delivered before the
-    model's new primary key, with the fix: its snapshot was keyed on the old one."""
+) -> str:
+    """That a sync which removes records cannot remove those it delivered before the
+    model's new primary key (its snapshot was keyed on the old one), with the fix."""
     destination = orm.get(DestinationRecord, sync.destination_id)
     kind = destination.type if destination else ""
-    fix = stray_fix(sync.slug, configuration.object, kind)
-    logger.warning(
-        "model %s now keys its rows on %r (was %r): sync %s removes records that leave the "
-        "model, but cannot tell which of those it delivered the model no longer has, so "
-        "they stay in object %r; %s",
-        model.slug, model.primary_key, old_key, sync.slug, configuration.object, fix,
-        extra={"sync_id": sync.id},
-    )  # fmt: skip
+    return (
+        f"model {model.slug!r} now keys its rows on {model.primary_key!r} (was {old_key!r}): "
+        f"sync {sync.slug!r} removes records that leave the model, but cannot tell which of "
+        f"those it delivered the model no longer has, so they stay in object "
+        f"{configuration.object!r}; {stray_fix(sync.slug, configuration.object, kind)}"
+    )

@@ -135,10 +135,31 @@ def snapshot_path(snapshot_dir: Path, sync_id: int) -> Path:
     return snapshot_dir / f"sync-{sync_id}.duckdb"
 
 
+def strays_path(snapshot_dir: Path, sync_id: int) -> Path:
+    """The note that a sync's object may hold records the sync can no longer remove."""
+    return snapshot_dir / f"sync-{sync_id}.strays"
+
+
+def note_strays(snapshot_dir: Path, sync_id: int, warning: str) -> None:
+    """Leave ``warning`` (what stays and the fix) for every run of the sync to log, until
+    a clear and fill empties the object (see :func:`strays_note`)."""
+    snapshot_dir.mkdir(parents=True, exist_ok=True)
+    strays_path(snapshot_dir, sync_id).write_text(warning, encoding="utf-8")
+
+
+def strays_note(snapshot_dir: Path, sync_id: int) -> str | None:
+    """The warning :func:`note_strays` left for the sync, if any."""
+    try:
+        return strays_path(snapshot_dir, sync_id).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
 def delete_snapshot(snapshot_dir: Path, sync_id: int) -> None:
-    """Remove a sync's snapshot file, its write-ahead log and its spill folder."""
+    """Remove a sync's snapshot file, its write-ahead log, its spill folder and its note
+    of stray records (a sync that starts afresh elsewhere leaves them behind)."""
     path = snapshot_path(snapshot_dir, sync_id)
-    for candidate in (path, path.with_name(path.name + ".wal")):
+    for candidate in (path, path.with_name(path.name + ".wal"), strays_path(snapshot_dir, sync_id)):
         candidate.unlink(missing_ok=True)
     spill = _spill_dir(path)
     if spill.exists():
