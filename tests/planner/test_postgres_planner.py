@@ -661,3 +661,42 @@ def test_forgetting_a_sync_in_a_schema_another_installation_owns_gives_no_cleanu
     assert "another Syncline installation" in warned
     assert "planner cleanup" not in warned
     assert warehouse.tables() == tables
+
+
+def test_planner_cleanup_dry_run_lists_a_shared_databases_tables_once(
+    warehouse: Warehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SYNCLINE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SYNCLINE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    warehouse.fill(3)
+    catalog = Catalog.open(load_settings())
+    try:
+        for workspace in ("first", "second"):
+            with catalog.session() as session:
+                session.workspaces.create(workspace)
+            with catalog.session(workspace) as session:
+                session.sources.create(
+                    name="wh", slug="wh", type="postgres", configuration=warehouse.config()
+                )
+    finally:
+        catalog.close()
+    assert run(warehouse.source(), MemoryDestination(), sync_id=99).status.value == "success"
+
+    assert run_cli(["planner", "cleanup", "--dry-run"]) == 0
+    previewed = capsys.readouterr().out
+    assert run_cli(["planner", "cleanup"]) == 0
+    dropped = capsys.readouterr().out
+
+    # The real run drops the tables through the first source; the second finds none.
+    assert _table_rows(previewed) == _table_rows(dropped)
+    assert [row[0] for row in _table_rows(dropped)] == ["first"]
+
+
+def _table_rows(printed: str) -> list[list[str]]:
+    """The cells of a printed table's rows that name sync 99."""
+    rows = [line.strip("│ ").split("│") for line in printed.splitlines() if " 99 " in line]
+    return [[cell.strip() for cell in row] for row in rows]

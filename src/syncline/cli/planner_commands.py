@@ -59,12 +59,18 @@ def cleanup(
     rows = []
     failed = False
     examined = 0
+    seen: set[tuple[str, int]] = set()
     for workspace, slug, source in sources:
         try:
             # A schema another installation owns is refused here, not emptied: its sync
             # ids are that catalog's, none of them known to this one.
             orphans = orphan_syncs(source, known, installation_id)
-            for sync_id in orphans:
+            for sync_id in sorted(orphans.sync_ids):
+                # Sources of several workspaces may reach one schema: its tables are
+                # dropped (or, in a dry run, listed) once, under the first of them.
+                if (orphans.location, sync_id) in seen:
+                    continue
+                seen.add((orphans.location, sync_id))
                 if not dry_run:
                     drop_sync_state(source, sync_id, installation_id)
                 rows.append((workspace, slug, planner_schema(source), sync_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from syncline.connectors.sources.base import Source
@@ -39,13 +40,31 @@ def drop_sync_state(source: Source, sync_id: int, installation_id: str | None = 
     return True
 
 
-def planner_syncs(source: Source, installation_id: str | None = None) -> set[int]:
+_LOCATION = {
+    # The server's start time tells apart two servers that give the same address and port.
+    "postgres": "SELECT current_database(), CAST(pg_postmaster_start_time() AS TEXT), "
+    "CAST(inet_server_addr() AS TEXT), inet_server_port()",
+    "duckdb": "SELECT path FROM duckdb_databases() WHERE database_name = current_database()",
+}
+"""What names the database a session is connected to, however the source spells it."""
+
+
+@dataclass(frozen=True)
+class PlannerSyncs:
+    """The syncs with planner tables in one planner schema, and where that schema is."""
+
+    location: str
+    """The database and schema, the same for every source that reaches them."""
+    sync_ids: set[int]
+
+
+def planner_syncs(source: Source, installation_id: str | None = None) -> PlannerSyncs:
     """The ids of the syncs that have planner tables in ``source``'s planner schema.
 
     Refused for a schema another installation owns: its ids are not this catalog's.
     """
     if planner_schema(source) is None:
-        return set()
+        return PlannerSyncs(f"local planner of {source.type_name}", set())
     session = open_session(source)
     try:
         check_owner(session, installation_id)
@@ -53,6 +72,7 @@ def planner_syncs(source: Source, installation_id: str | None = None) -> set[int
             "SELECT table_name FROM information_schema.tables "
             f"WHERE table_schema = {literal(session.schema)}"
         )
+        database = session.fetch(_LOCATION[session.dialect])
     finally:
         session.close()
     found = set()
@@ -60,18 +80,21 @@ def planner_syncs(source: Source, installation_id: str | None = None) -> set[int
         matched = _TABLE.match(str(name))
         if matched:
             found.add(int(matched.group(1)))
-    return found
+    location = [session.dialect, *(str(value) for value in database[0]), session.schema]
+    return PlannerSyncs(" ".join(location), found)
 
 
 def orphan_syncs(
     source: Source, known: Collection[int], installation_id: str | None = None
-) -> list[int]:
+) -> PlannerSyncs:
     """Syncs with planner tables in ``source`` that are not among ``known`` sync ids.
 
     ``known`` and ``installation_id`` come from one catalog; a schema another
-    installation owns is refused rather than all its syncs taken for orphans.
+    installation owns is refused rather than all its syncs taken for orphans. Two
+    sources that reach the same schema give the same ``location``.
     """
-    return sorted(planner_syncs(source, installation_id) - set(known))
+    found = planner_syncs(source, installation_id)
+    return PlannerSyncs(found.location, found.sync_ids - set(known))
 
 
 def warehouse_sources(session: Any, sync_ids: Collection[int] | None = None) -> dict[int, Source]:
