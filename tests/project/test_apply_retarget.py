@@ -1,4 +1,5 @@
-"""Applying a destination that points elsewhere starts its syncs afresh, and says so."""
+"""Applying a destination that points elsewhere, or a sync moved to another model or key:
+which syncs start afresh, which keep what they delivered, and what apply says of them."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest
 from cryptography.fernet import Fernet
 from project_samples import VALID_SOURCES, WriteFiles
 
+from snapshot_holder import held_snapshot
 from syncline.catalog import Catalog
-from syncline.engine.planner.store import snapshot_path
+from syncline.engine.planner import store
+from syncline.engine.planner.store import snapshot_path, strays_note
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
 from syncline.project.plan import Plan
@@ -230,3 +233,35 @@ def test_a_mirror_matching_records_on_another_field_is_told_to_clear_and_fill(
     (told,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warning.message in told
     assert '"clearAndFill": true' in told
+
+
+def test_a_move_while_a_run_holds_the_snapshot_starts_afresh_and_says_so(
+    write_project: WriteFiles,
+    settings: Settings,
+    catalog: Catalog,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    folder = settings.home / "files"
+    folder.mkdir(parents=True)
+    paths = {"warehouse": folder / "wh.duckdb", "crm": folder / "crm.sqlite"}
+    duckdb.connect(str(paths["warehouse"])).close()
+
+    def apply(model: str) -> None:
+        text = MOVING.format(planner="local", model=model, key="k", **paths)
+        apply_project(catalog, load_project(write_project(**{"project.yml": text})), settings)
+
+    apply("a")
+    assert _planned(catalog, settings) == (5, 0, 0)
+    with catalog.session(read_only=True) as session:
+        sync_id = session.syncs.get("ab").id
+    monkeypatch.setattr(store, "RESTART_LOCK_WAIT_SECONDS", 0.2)
+
+    with held_snapshot(snapshot_path(settings.snapshot_dir, sync_id)):
+        with caplog.at_level(logging.WARNING, logger="syncline.project.apply"):
+            apply("b")
+
+    (told,) = [r.getMessage() for r in caplog.records if r.name == "syncline.project.apply"]
+    assert "clearAndFill" in told
+    assert strays_note(settings.snapshot_dir, sync_id) is not None
+    assert _planned(catalog, settings) == (3, 0, 0)

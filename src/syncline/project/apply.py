@@ -130,14 +130,15 @@ def _restart(settings: Settings, sync_id: int, source: Any, installation_id: str
         restart_snapshot(settings.snapshot_dir, sync_id)
     except SnapshotLocked as exc:
         # A run of the old model still holds the file: starting afresh is what is left.
-        logger.warning(
-            "sync %s moved to another model while a run held its snapshot (%s): the "
-            "snapshot is dropped, so its next run sends every row but removes nothing; "
-            "trigger a clear-and-fill run of it (POST /api/v1/syncs/%s/trigger with "
-            '{"clearAndFill": true}) if its old model delivered rows the new one lacks',
-            sync_id, exc, sync_id,
-        )  # fmt: skip
+        warning = (
+            f"sync {sync_id} moved to another model while a run held its snapshot, which "
+            "was dropped: records it delivered that the new model lacks stay in its object; "
+            f"trigger one clear-and-fill run of it (POST /api/v1/syncs/{sync_id}/trigger "
+            'with {"clearAndFill": true}) to remove them'
+        )
+        logger.warning("%s (%s)", warning, exc)
         delete_snapshot(settings.snapshot_dir, sync_id)
+        note_strays(settings.snapshot_dir, sync_id, warning)
     restart_sync_state(source, sync_id, installation_id)
 
 
