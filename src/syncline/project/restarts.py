@@ -104,7 +104,7 @@ def sync_restarts(plan: Plan, desired: State, current: State) -> list[SyncRestar
             new_key=new_key,
             old_id=old_id,
             new_id=new_id,
-            removes=plan_steps(new.mode, new.delete_behavior)[-1].sends,
+            removes=plan_steps(new.mode, new.removed_rows)[-1].sends,
             object=new.object,
             destination_type=desired["destinations"][after["destination"]]["type"],
             moved_snapshot=None if homes[0] == homes[1] else f"{homes[1]} (was {homes[0]})",
