@@ -13,16 +13,25 @@ from pathlib import Path
 
 import pytest
 from engine_doubles import Harness, MemoryDestination, people
+from killed_runs import killed_run
 from warehouse_doubles import LOCAL_VARIANTS, planner_kind, warehouse_source
 
 from syncline.connectors.destinations.base import Capabilities, SyncMode
 from syncline.engine.planner.store import note_strays, restart_snapshot, strays_note
 from syncline.engine.planner.warehouse.restart import distrust_sync_state
-from syncline.engine.report import RunStatus
+from syncline.engine.report import RowCounts, RunStatus
 from syncline.errors import TerminalError
 
 OLD = [(i, f"n{i}", float(i)) for i in range(1, 21)]
 NEW = [(i, f"n{i}", float(i)) for i in range(1, 13)]
+
+
+def _restart(snapshot_dir: Path, sync: Harness) -> None:
+    """Mark the sync's snapshot as applying its move to another model does."""
+    if planner_kind() in LOCAL_VARIANTS:
+        restart_snapshot(snapshot_dir, 7)
+    else:
+        assert distrust_sync_state(warehouse_source(sync.table, snapshot_dir), 7)
 
 
 def _moved(tmp_path: Path, rows: list[tuple[int, str, float]] = NEW) -> Harness:
@@ -34,10 +43,7 @@ def _moved(tmp_path: Path, rows: list[tuple[int, str, float]] = NEW) -> Harness:
     sync.sent()
     sync.destination.calls = 0
     sync.table = people(rows)
-    if planner_kind() in LOCAL_VARIANTS:
-        restart_snapshot(tmp_path, 7)
-    else:
-        assert distrust_sync_state(warehouse_source(sync.table, tmp_path), 7)
+    _restart(tmp_path, sync)
     return sync
 
 
@@ -125,3 +131,22 @@ def test_every_run_warns_of_stray_records_until_a_clear_and_fill(
     assert not [r for r in caplog.records if "records stay" in r.getMessage()]
     assert strays_note(tmp_path, 7) is None
     assert sync.destination.records == _model(NEW)
+
+
+def test_a_run_killed_before_the_move_is_still_credited_its_rows(tmp_path: Path) -> None:
+    # Killed after its third batch's outcome was journaled, before the run reported it.
+    acked = killed_run(tmp_path, "sync.destination.armed = True\nsync.run()", kill_at="report")
+    assert len(acked) == 12
+    snapshots = tmp_path / "snapshots"
+    sync = Harness(snapshots, people(NEW), {"mode": "mirror", "object": "p"}, "id")
+    sync.destination.records = {int(key): _model(OLD)[int(key)] for key in acked}
+    _restart(snapshots, sync)
+
+    sync.run_id = 1  # the killed run was run 1
+    resumed = sync.run()
+
+    [settled] = sync.reporter.interrupted
+    assert settled.successful == RowCounts(added=12)
+    assert resumed.status is RunStatus.SUCCESS
+    assert sync.destination.records == _model(NEW)
+    assert sync.run().progress.planned.total == 0

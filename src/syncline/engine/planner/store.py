@@ -180,7 +180,9 @@ def restart_snapshot(snapshot_dir: Path, sync_id: int) -> None:
     snapshot still names the records the sync delivered, so every entry becomes unknown,
     as sent with ``added``. The next diff then plans every model row again and the
     delivered keys the model lacks as removed, until runs have acknowledged them all.
-    A sync without a snapshot file has delivered nothing: nothing is done.
+    A sync without a snapshot file has delivered nothing: nothing is done. A journal
+    left by a killed run stays for the next run to credit to that run's record and fold
+    in: the rows it acknowledged then count as delivered, which they are.
 
     Raises:
         SnapshotLocked: a run still held the file after :data:`RESTART_LOCK_WAIT_SECONDS`.
@@ -189,7 +191,6 @@ def restart_snapshot(snapshot_dir: Path, sync_id: int) -> None:
         return
     store = SnapshotStore(snapshot_dir, sync_id, rebuild=True, lock_wait=RESTART_LOCK_WAIT_SECONDS)
     try:
-        store.merge()
         store.distrust()
     finally:
         store.close()

@@ -15,9 +15,9 @@ logger = logging.getLogger(__name__)
 
 
 def distrust_sync_state(source: Source, sync_id: int, installation_id: str | None = None) -> bool:
-    """Fold a sync's journal in and make every snapshot entry unknown, as the local
-    planner's :func:`~syncline.engine.planner.store.restart_snapshot` does; False when
-    the source keeps no tables of the sync.
+    """Make every snapshot entry of a sync unknown, as the local planner's
+    :func:`~syncline.engine.planner.store.restart_snapshot` does (a killed run's journal
+    stays for the next run); False when the source keeps no tables of the sync.
 
     A schema another installation owns is refused, as for dropping the tables.
     """
@@ -30,7 +30,7 @@ def distrust_sync_state(source: Source, sync_id: int, installation_id: str | Non
         if int(session.fetch(sql.table_exists("snapshot"))[0][0]) == 0:
             return False
         with session.transaction():
-            for statement in sql.merge() + sql.distrust():
+            for statement in sql.distrust():
                 session.execute(statement)
     finally:
         session.close()
