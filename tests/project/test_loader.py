@@ -98,6 +98,25 @@ def test_a_default_stands_in_for_a_variable_not_set_or_empty(write_project: Writ
     assert given.models["users"].sql == "SELECT 42 AS id, '' AS n"
 
 
+def test_a_default_may_hold_references_read_only_when_it_is_used(
+    write_project: WriteFiles,
+) -> None:
+    nested = '"${WH_PATH:-${SYNCLINE_PROJECT_DIR}/w.duckdb}"'
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", nested)
+    rest = VALID_REST.replace('"SELECT 1 AS id"', '"SELECT ${ID:-${FALLBACK}} AS id"')
+    root = write_project(**{"a.yml": sources, "b.yml": rest})
+
+    unset = load_project(root, env={**ENV, "FALLBACK": "7"})
+    given = load_project(root, env={**ENV, "WH_PATH": "/tmp/y.duckdb", "ID": "42"})
+    problem = only(problems_of(root, env=ENV), "FALLBACK")
+
+    assert unset.sources["wh"].configuration["path"] == f"{root.resolve()}/w.duckdb"
+    assert unset.models["users"].sql == "SELECT 7 AS id"
+    assert given.sources["wh"].configuration["path"] == "/tmp/y.duckdb"
+    assert given.models["users"].sql == "SELECT 42 AS id"
+    assert problem.file == "b.yml"
+
+
 @pytest.mark.parametrize(
     ("reference", "message", "fix"),
     [

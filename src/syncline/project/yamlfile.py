@@ -21,7 +21,6 @@ from syncline.errors import Problem
 Path_ = tuple[str | int, ...]
 """Where a value sits in a document: keys and list indexes from the top."""
 
-_VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DEFAULTED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):-(.*)", re.DOTALL)
 _OPERATOR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(:?[-=?+])")
@@ -54,27 +53,59 @@ def render_path(path: Path_) -> str:
 
 
 def substitute(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str, str]]]:
-    """Replace ``${VAR}`` and ``${VAR:-default}`` from ``env``.
+    """Replace ``${VAR}`` and ``${VAR:-default}`` from ``env``; a default may itself hold
+    references (``${OUT:-${SYNCLINE_PROJECT_DIR}/out}``), read only when it is used.
 
     Returns the text and, for each reference that could not be replaced (a variable not
     set, or a form that is not supported), the message and the fix.
     """
     problems: list[tuple[str, str]] = []
+    return _expand(text, env, problems), problems
 
-    def replace(match: re.Match[str]) -> str:
-        escaped, inner = match.group(1), match.group(2)
-        if escaped:
-            return "${" + inner + "}"
-        if _NAME.fullmatch(inner) and inner in env:
-            return env[inner]
-        defaulted = _DEFAULTED.fullmatch(inner)
-        if defaulted:
-            # As in a shell: the default also stands in for a variable set but empty.
-            return env.get(defaulted.group(1)) or defaulted.group(2)
-        problems.append(_reference_problem(inner))
-        return match.group(0)
 
-    return _VARIABLE.sub(replace, text), problems
+def _expand(text: str, env: Mapping[str, str], problems: list[tuple[str, str]]) -> str:
+    parts: list[str] = []
+    done = 0
+    while (start := text.find("${", done)) >= 0:
+        escaped = start > done and text[start - 1] == "$"
+        close = _closing_brace(text, start + 2)
+        if close < 0:
+            break  # an unclosed ``${`` is plain text, as it always was
+        inner = text[start + 2 : close]
+        parts.append(text[done : start - 1 if escaped else start])
+        parts.append("${" + inner + "}" if escaped else _reference(inner, env, problems))
+        done = close + 1
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+def _closing_brace(text: str, position: int) -> int:
+    """The index of the ``}`` that closes a reference whose text starts at ``position``,
+    counting the references nested in it; -1 when there is none."""
+    depth = 0
+    while position < len(text):
+        if text.startswith("${", position):
+            depth += 1
+            position += 2
+            continue
+        if text[position] == "}":
+            if depth == 0:
+                return position
+            depth -= 1
+        position += 1
+    return -1
+
+
+def _reference(inner: str, env: Mapping[str, str], problems: list[tuple[str, str]]) -> str:
+    """The value of the reference ``${inner}``, or the reference itself with a problem."""
+    if _NAME.fullmatch(inner) and inner in env:
+        return env[inner]
+    defaulted = _DEFAULTED.fullmatch(inner)
+    if defaulted:
+        # As in a shell: the default also stands in for a variable set but empty.
+        return env.get(defaulted.group(1)) or _expand(defaulted.group(2), env, problems)
+    problems.append(_reference_problem(inner))
+    return "${" + inner + "}"
 
 
 def _reference_problem(inner: str) -> tuple[str, str]:
