@@ -67,10 +67,10 @@ def refuse_rewritten_keys(
     rewritten = pc.or_(rewritten, pc.match_substring_regex(ids, _MINUS_ZERO))
 
     reason = (
-        f"id {{!r}} is not in the one form key column {id_field!r} ({type_name}) of "
-        f"table {table} stores ids as given, so it could land on another id's row; widen "
-        "the column (ALTER its type to text) or CAST the key to the column's type in the "
-        "model's SQL"
+        f"id {{!r}} would not be stored as given: key column {id_field!r} ({type_name}) of "
+        f"table {table} keeps one form of each id, so this row could land on another id's "
+        "row; widen the column (ALTER its type to text) or CAST the key to the column's "
+        "type in the model's SQL"
     )
     rows = pc.indices_nonzero(pc.fill_null(rewritten, False)).to_pylist()
     return {row: reason.format(ids[row].as_py()) for row in rows}
