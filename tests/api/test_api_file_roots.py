@@ -48,6 +48,9 @@ def test_a_sqlite_source_on_the_catalog_is_refused_naming_field_path_and_setting
     assert "configuration.path" in text
     assert "syncline.db" in text
     assert "SYNCLINE_FILE_ROOTS" in text
+    # Adding a root would not help: the catalog is refused inside every root.
+    assert "no folder in SYNCLINE_FILE_ROOTS opens Syncline's own files" in text
+    assert "add its folder" not in text
 
 
 def test_relative_and_dotdot_paths_are_resolved_before_the_check(api: Api) -> None:

@@ -75,12 +75,14 @@ class FilePolicy:
             f"{named} {str(path)!r} (resolved: {str(resolved)!r}) is outside the folders "
             f"file-based connectors may use ({roots})"
         )
-        if any(_inside(resolved, guarded) for guarded in self.protected):
-            message = f"{named} {str(path)!r} is Syncline's own key, catalog or snapshot file"
         fix = (
             f"put the file inside an allowed folder, or ask the operator to add its folder "
             f"to {SETTING}"
         )
+        if any(_inside(resolved, guarded) for guarded in self.protected):
+            message = f"{named} {str(path)!r} is Syncline's own key, catalog or snapshot file"
+            # No root opens these: they hold every workspace's secrets and records.
+            fix = f"name a file of your own: no folder in {SETTING} opens Syncline's own files"
         return Problem(location, message, fix=fix, value=str(path))
 
 
