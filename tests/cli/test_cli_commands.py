@@ -185,6 +185,13 @@ def test_rows_succeeded_lists_what_a_run_kept_and_says_when_it_kept_fewer(
     of_first = syncline("rows", "customers-to-crm", "--succeeded", "--run", first_id)
     assert len([line for line in of_first.out.splitlines() if "│ added" in line]) == total
 
+    dry = syncline("run", "customers-to-crm", "--dry-run")
+    dry_id = dry.out.split("Run ")[1].split(":")[0]
+    after_dry = syncline("rows", "customers-to-crm", "--succeeded")
+    assert len([line for line in after_dry.out.splitlines() if "│ added" in line]) == 5
+    of_dry = syncline("rows", "customers-to-crm", "--succeeded", "--run", dry_id)
+    assert f"Run {dry_id} was a dry run: it sent no rows." in of_dry.out
+
 
 def test_the_next_run_prunes_rejected_rows_past_retention_and_rows_says_so(
     syncline: Invoke, workdir: Path

@@ -300,6 +300,11 @@ def rows(
     out.print(output.table(f"Rejected rows of sync {sync}", columns, shaped))
 
 
+_RECENT_RUNS = 50
+"""How many of a sync's newest runs ``rows --succeeded`` looks through for one that sent
+rows (queued and dry runs send none)."""
+
+
 def _succeeded_rows(sync: str, run_id: int | None, project: Path | None) -> None:
     """Print the succeeded rows a run kept, and say when it kept fewer than it had."""
     from syncline.worker.execute import find_sync
@@ -309,15 +314,15 @@ def _succeeded_rows(sync: str, run_id: int | None, project: Path | None) -> None
     with open_catalog(settings) as catalog, catalog.session(workspace, read_only=True) as session:
         record = find_sync(session, sync)
         if run_id is None:
-            # The newest run may be queued behind the one that has rows.
-            latest = session.runs.list_runs(record, newest_first=True, limit=2)
-            started = [r for r in latest if r.status != RunStatus.QUEUED]
+            # The newest run may be queued, or a dry run, which sends no row.
+            latest = session.runs.list_runs(record, newest_first=True, limit=_RECENT_RUNS)
+            started = [r for r in latest if r.status != RunStatus.QUEUED and not r.dry_run]
             if not started:
                 raise UserError(
                     f"sync {sync!r} has no run with rows yet; start one with `syncline run {sync}`"
                 )
             run_id = started[0].id
-        session.runs.get(run_id, sync=record)
+        dry_run = session.runs.get(run_id, sync=record).dry_run
         found = session.runs.row_results(run_id, status="succeeded")
         kept = session.runs.succeeded_kept(run_id)
         shaped = [(r.primary_key, r.operation, r.attempts) for r in found]
@@ -326,6 +331,8 @@ def _succeeded_rows(sync: str, run_id: int | None, project: Path | None) -> None
     if shaped:
         title = f"Succeeded rows of run {run_id} of sync {sync}"
         out.print(output.table(title, ("key", "operation", "attempts"), shaped))
+    elif dry_run:
+        out.print(f"Run {run_id} was a dry run: it sent no rows.")
     else:
         out.print(f"No succeeded rows kept for run {run_id}.")
     if kept.truncated and kept.limit is None:
