@@ -127,23 +127,10 @@ def test_a_model_stored_unchecked_cannot_read_the_key_at_run_time(api: Api) -> N
     source_id = api.ok("POST", "/sources", json={
         "name": "mem", "slug": "mem", "type": "duckdb", "configuration": {}})["id"]  # fmt: skip
     sql = f"SELECT 1 AS id, content FROM read_text('{api.home}/secret.key')"
-    model = {"name": "m", "slug": "m", "sourceId": source_id, "queryType": "raw_sql",
-             "raw": {"sql": sql}, "primaryKey": "id", "isSchema": False}  # fmt: skip
-    model_id = api.ok("POST", "/models", json=model, params={"skipColumnQuery": "true"})["id"]
-    destination_id = api.ok("POST", "/destinations", json={
-        "name": "d", "slug": "d", "type": "csv",
-        "configuration": {"directory": str(files / "loot")}})["id"]  # fmt: skip
-    sync = sync_body(int(model_id), int(destination_id))
-    sync["configuration"]["mappings"] = [{"from": "content", "to": "content"}]
-    sync_id = api.ok("POST", "/syncs", json=sync)["id"]
-    run_id = api.ok("POST", f"/syncs/{sync_id}/trigger")["id"]
-    with api.catalog.session() as session:
-        session.runs.start(int(run_id), "test-worker")
 
-    status = execute_leased(api.catalog, int(run_id), Settings(home=api.home), alerts=False)
+    status, run = _run_unchecked_model(api, int(source_id), sql, "content")
 
     assert status is RunStatus.FAILED
-    run = api.ok("GET", f"/syncs/{sync_id}/runs", params={"runId": run_id})["data"][0]
     assert "Permission" in run["error"]
     written = [p.read_text() for p in files.rglob("*") if p.is_file()]
     assert not any("the key" in text for text in written)
@@ -275,15 +262,28 @@ def test_a_stored_sqlalchemy_url_on_the_catalog_fails_its_run_unopened(api: Api)
             name="c", slug="c", type="sqlalchemy",
             configuration={"url": f"sqlite:///{api.home / 'syncline.db'}"},
         ).id  # fmt: skip
+
+    status, run = _run_unchecked_model(api, source_id, "SELECT id, prefix FROM api_keys", "prefix")
+
+    assert status is RunStatus.FAILED
+    assert "configuration.url" in run["error"]
+    assert "syncline.db" in run["error"]
+    assert not (files / "loot").exists()
+
+
+def _run_unchecked_model(
+    api: Api, source_id: int, sql: str, column: str
+) -> tuple[RunStatus, dict[str, Any]]:
+    """Store ``sql`` as a model unchecked, sync ``column`` into a CSV file in the roots, run
+    it once, and return how the run ended and its record."""
     model = {"name": "m", "slug": "m", "sourceId": source_id, "queryType": "raw_sql",
-             "raw": {"sql": "SELECT id, prefix FROM api_keys"}, "primaryKey": "id",
-             "isSchema": False}  # fmt: skip
+             "raw": {"sql": sql}, "primaryKey": "id", "isSchema": False}  # fmt: skip
     model_id = api.ok("POST", "/models", json=model, params={"skipColumnQuery": "true"})["id"]
     destination_id = api.ok("POST", "/destinations", json={
         "name": "d", "slug": "d", "type": "csv",
-        "configuration": {"directory": str(files / "loot")}})["id"]  # fmt: skip
+        "configuration": {"directory": str(api.home / "files" / "loot")}})["id"]  # fmt: skip
     sync = sync_body(int(model_id), int(destination_id))
-    sync["configuration"]["mappings"] = [{"from": "prefix", "to": "prefix"}]
+    sync["configuration"]["mappings"] = [{"from": column, "to": column}]
     sync_id = api.ok("POST", "/syncs", json=sync)["id"]
     run_id = api.ok("POST", f"/syncs/{sync_id}/trigger")["id"]
     with api.catalog.session() as session:
@@ -291,8 +291,5 @@ def test_a_stored_sqlalchemy_url_on_the_catalog_fails_its_run_unopened(api: Api)
 
     status = execute_leased(api.catalog, int(run_id), Settings(home=api.home), alerts=False)
 
-    assert status is RunStatus.FAILED
     run = api.ok("GET", f"/syncs/{sync_id}/runs", params={"runId": run_id})["data"][0]
-    assert "configuration.url" in run["error"]
-    assert "syncline.db" in run["error"]
-    assert not (files / "loot").exists()
+    return status, run
