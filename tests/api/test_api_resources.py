@@ -285,13 +285,12 @@ def test_table_models_and_numeric_string_ids(api: Api, tmp_path: Path) -> None:
 def test_model_patch_changes_sql_and_refuses_a_new_query_type(api: Api, tmp_path: Path) -> None:
     made = make_pipeline(api, tmp_path)
 
-    changed = api.ok(
-        "PATCH", f"/models/{made.model}", json={"raw": {"sql": "select id, email from users"}}
-    )
+    wider = "select id, email, name, 1 as score from users"
+    changed = api.ok("PATCH", f"/models/{made.model}", json={"raw": {"sql": wider}})
     wrong = api.patch(f"/models/{made.model}", json={"table": {"name": "users"}})
     immutable = api.patch(f"/models/{made.model}", json={"slug": "new", "sourceId": 9})
 
-    assert changed["raw"]["sql"] == "select id, email from users"
+    assert changed["raw"]["sql"] == wider
     assert wrong.status_code == 422
     assert immutable.status_code == 422
     assert {"body.slug", "body.sourceId"} <= set(immutable.json()["details"])

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from catalog_fixtures import Pipeline
 
-from syncline.catalog import Catalog
+from syncline.catalog import Catalog, RunTrigger
 from syncline.engine.report import RowCounts, RunProgress
 
 SYNC_FIELDS = {
@@ -237,6 +237,47 @@ def test_disabled_status_only_while_no_run_is_active(catalog: Catalog, pipeline:
     with catalog.session() as session:
         session.syncs.update(sync_id, disabled=False)
     assert _status(catalog, sync_id) == "success"
+
+
+def _run(catalog: Catalog, sync_id: int, status: str, *, dry: bool = False) -> int:
+    """Queue, start and finish one run of the sync; returns its id."""
+    with catalog.session() as session:
+        session.runs.enqueue(sync_id, RunTrigger(dry_run=dry))
+        run = session.runs.claim("w")
+        assert run is not None
+        progress = RunProgress(failed=RowCounts(added=2)) if status == "warning" else None
+        session.runs.finish(run.id, "success" if status == "warning" else status, progress)
+        return run.id
+
+
+def test_a_dry_run_leaves_the_sync_status_and_last_run_at_alone(
+    catalog: Catalog, pipeline: Pipeline
+) -> None:
+    sync_id = pipeline.sync.id
+    for real in ("failed", "warning"):
+        real_run = _run(catalog, sync_id, real)
+        with catalog.session() as session:
+            started = session.runs.get(real_run).started_at
+            session.runs.enqueue(sync_id, RunTrigger(dry_run=True))
+        assert _status(catalog, sync_id) == real, "a queued dry run is not the sync's run"
+
+        with catalog.session() as session:
+            dry = session.runs.claim("w")
+            assert dry is not None
+            assert dry.dry_run
+        assert _status(catalog, sync_id) == real, "a dry run going writes nothing"
+        with catalog.session() as session:
+            session.runs.finish(dry.id, "success")
+
+        with catalog.session() as session:
+            shape = session.to_api(session.syncs.get(sync_id))
+            listed = session.syncs.list(last_run_after=started)
+            runs = session.runs.list_runs(sync_id, newest_first=True)
+        assert shape["status"] == real
+        assert started is not None
+        assert abs(_aware(shape["lastRunAt"]) - started) < timedelta(milliseconds=1)
+        assert listed == [], "lastRunAt filters see the real run's time"
+        assert (runs[0].id, runs[0].dry_run) == (dry.id, True), "the dry run is listed as itself"
 
 
 def test_last_run_at_and_last_run_size(catalog: Catalog, pipeline: Pipeline) -> None:

@@ -109,6 +109,35 @@ def test_a_failing_run_exits_1(syncline: Invoke, workdir: Path) -> None:
     assert len(result.err.strip().splitlines()) == 1
 
 
+def test_a_dry_run_leaves_the_listed_status_and_last_run(syncline: Invoke, workdir: Path) -> None:
+    init_and_apply(syncline)
+    models = workdir / "proj" / "models.yml"
+    working = models.read_text()
+    models.write_text(working.replace("FROM customers", "FROM no_such_table"))
+    assert syncline("apply", "--project", "proj").code == ExitCode.OK
+    assert syncline("run", "customers-to-crm").code == ExitCode.RUN_FAILED
+    before = _listed(syncline)["customers-to-crm"]
+    models.write_text(working)
+    assert syncline("apply", "--project", "proj").code == ExitCode.OK
+
+    dry = syncline("run", "customers-to-crm", "--dry-run")
+
+    assert dry.code == ExitCode.OK, dry.err
+    after = _listed(syncline)["customers-to-crm"]
+    assert after["status"] == "failed", "a dry run writes nothing, the sync's status included"
+    assert after["last run (UTC)"] == before["last run (UTC)"]
+    assert "dry run" in syncline("runs", "customers-to-crm").out
+
+
+def _listed(syncline: Invoke) -> dict[str, dict[str, str]]:
+    """The rows of ``syncline syncs list`` by slug, each as {column: value}."""
+    lines = syncline("syncs", "list").out.splitlines()
+    header = next(line for line in lines if "┃" in line)
+    names = [cell.strip() for cell in header.split("┃")[1:-1]]
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines if "│" in line]
+    return {row[1]: dict(zip(names, row, strict=True)) for row in rows}
+
+
 def refuse_enterprise_customers(workdir: Path) -> list[str]:
     """Make the CRM table refuse enterprise customers; returns their keys, sorted."""
     with sqlite3.connect(workdir / "proj" / "output" / "crm.sqlite") as db:

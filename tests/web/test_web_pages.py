@@ -273,6 +273,23 @@ def test_a_sequence_is_made_edited_and_run_from_its_pages(
         assert [s.stop_on for s in session.sequences.steps(record)] == ["never"]
 
 
+def test_a_model_edit_that_breaks_a_sync_says_so_and_saves_nothing(
+    admin: Browser, tmp_path: Path
+) -> None:
+    _set_up(admin, tmp_path)
+    edit = {"name": "Users", "slug": "users", "source": "1", "query_type": "raw_sql",
+            "sql": "select id as uid, name from users", "primary_key": "uid"}  # fmt: skip
+
+    refused = admin.post("/models/1", edit)
+
+    assert refused.status_code == 422
+    text = html.unescape(refused.text)
+    assert "sync 'users-local'" in text
+    assert "column 'email'" in text
+    assert "Saved." not in text
+    assert "select id, email, name from users" in admin.get("/models/1").text
+
+
 def test_delete_a_model_in_use_is_refused_then_allowed(admin: Browser, tmp_path: Path) -> None:
     sync_id = _set_up(admin, tmp_path)
     refused = admin.post("/models/1/delete")

@@ -515,8 +515,9 @@ class RunQueue:
                 f"sync {run.sync_id} already has a running run; run {run.id} stays queued"
             ) from None
 
+        # A dry run writes nothing, the sync's lastRunAt included (its status skips it too).
         sync = self.session.get(SyncRecord, run.sync_id)
-        if sync is not None:
+        if sync is not None and not run.dry_run:
             sync.last_run_at = now
         self.session.flush()
         logger.info("run %s of sync %s started by %s", run.id, run.sync_id, worker)

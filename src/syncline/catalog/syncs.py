@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from syncline.catalog.errors import ConflictError, InUseError
 from syncline.catalog.repository import (
@@ -28,6 +28,9 @@ from syncline.catalog.tables import (
 from syncline.errors import Problem
 
 logger = logging.getLogger(__name__)
+
+REAL_RUN = RunRecord.dry_run.is_(False)
+"""Runs that may write, as opposed to dry runs: only they set a sync's status and lastRunAt."""
 
 
 class SyncRepository(Repository[SyncRecord]):
@@ -129,30 +132,42 @@ class SyncRepository(Repository[SyncRecord]):
         return record
 
     def status(self, record: SyncRecord) -> str:
-        """The sync's API status (API.md 9.1).
+        """The sync's API status (API.md 9.1), from its real runs only.
 
         A run a worker is executing wins; else a disabled sync with no queued run is
-        ``disabled``; else the latest run's status; ``pending`` when there is none.
+        ``disabled``; else the latest run's status; ``pending`` when there is none. Dry
+        runs write nothing, so they leave the status (and ``lastRunAt``) as the real runs
+        set it; they are listed among the runs as themselves.
         """
-        running = self.running_run(record.id)
+        running = self.running_run(record.id, real_only=True)
         if running is not None:
             return running.status
 
-        latest = self.latest_run(record.id)
+        latest = self.latest_runs([record.id]).get(record.id)
         if record.disabled and (latest is None or latest.status != "queued"):
             return "disabled"
         return latest.status if latest is not None else "pending"
 
-    def latest_run(self, sync_id: int) -> RunRecord | None:
-        """The sync's most recently created run."""
-        query = select(RunRecord).where(RunRecord.sync_id == sync_id)
-        return self.session.scalar(query.order_by(RunRecord.id.desc()).limit(1))
+    def latest_runs(self, sync_ids: list[int]) -> dict[int, RunRecord]:
+        """The most recently created real (not dry) run of each of the syncs, by sync id."""
+        if not sync_ids:
+            return {}
+        newest = (
+            select(func.max(RunRecord.id))
+            .where(RunRecord.sync_id.in_(sync_ids), REAL_RUN)
+            .group_by(RunRecord.sync_id)
+        )
+        runs = self.session.scalars(select(RunRecord).where(RunRecord.id.in_(newest)))
+        return {run.sync_id: run for run in runs}
 
-    def running_run(self, sync_id: int) -> RunRecord | None:
-        """The run a worker is executing for this sync, if any."""
+    def running_run(self, sync_id: int, *, real_only: bool = False) -> RunRecord | None:
+        """The run a worker is executing for this sync, if any (a dry one too, unless
+        ``real_only``)."""
         query = select(RunRecord).where(
             RunRecord.sync_id == sync_id, RunRecord.status.in_(RUNNING_STATUSES)
         )
+        if real_only:
+            query = query.where(REAL_RUN)
         return self.session.scalar(query)
 
     def _check_unused(self, record: SyncRecord) -> None:

@@ -44,6 +44,7 @@ from syncline.engine.planner.store import delete_snapshot, note_strays
 from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConfigError, ConnectorError, NotFoundError, Problem, ValidationError
 from syncline.project.restarts import stray_fix
+from syncline.project.sync_checks import column_problems, salvage
 from syncline.security.files import confined_source, file_policy
 from syncline.settings import Settings
 
@@ -163,8 +164,11 @@ def update_model(
 ) -> Any:
     """Change a model. A new query or primary key is checked on the source first.
 
-    A new primary key makes the model's syncs start over: their snapshots, keyed by
-    the old key, are deleted, so the next run sends every row.
+    A change whose query no longer returns a column that one of the model's syncs maps
+    is refused, naming each sync and mapping, as ``syncline apply`` refuses it: saved,
+    the sync's next run would fail. A new primary key makes the model's syncs start
+    over: their snapshots, keyed by the old key, are deleted, so the next run sends
+    every row.
     """
     with catalog.session(workspace_id, read_only=True) as session:
         current = session.models.get(modelId)
@@ -191,6 +195,9 @@ def update_model(
         problems += found
 
     with catalog.session(workspace_id) as session:
+        if columns is not None:
+            where = _query_place(current, sql, table)
+            problems += _broken_syncs(session.orm, current, columns, where, sql or table)
         try:
             record = session.models.update(
                 modelId,
@@ -368,6 +375,43 @@ def _query_problems(body: ModelCreate) -> list[Problem]:
     if body.queryType == "table" and raw is not None:
         return [Problem("raw", "a table model takes 'table': {name}, not 'raw'", value=raw)]
     return []
+
+
+def _query_place(model: ModelRecord, sql: str | None, table: str | None) -> str:
+    """Where the model's query is in a PATCH body: what was sent, else its stored kind."""
+    if sql is not None or (table is None and model.query_type == "raw_sql"):
+        return "raw.sql"
+    return "table.name"
+
+
+def _broken_syncs(
+    orm: Session, model: ModelRecord, columns: list[str], where: str, sent: str | None
+) -> list[Problem]:
+    """One problem naming every sync of ``model`` (and its mappings) that reads a column
+    the changed query no longer returns; none when every sync still finds its columns."""
+    label = f"model {model.slug!r}"
+    broken = []
+    syncs = orm.scalars(
+        select(SyncRecord).where(SyncRecord.model_id == model.id).order_by(SyncRecord.id)
+    )
+    for sync in syncs:
+        configuration = salvage(sync.configuration)
+        found = column_problems(configuration, columns, label) if configuration else []
+        if found:
+            reads = "; ".join(f"{p.location}: {p.message}" for p in found)
+            broken.append(f"sync {sync.slug!r} (id {sync.id}), {reads}")
+    if not broken:
+        return []
+
+    message = (
+        f"this change would make the next run of {len(broken)} sync(s) fail: "
+        f"{'; '.join(broken)} (after this change {label} returns {', '.join(columns)})"
+    )
+    fix = (
+        "keep returning the column until the sync maps another one, or save without "
+        "running the query (skipColumnQuery=true) and correct the syncs before they run"
+    )
+    return [Problem(where, message, fix=fix, value=sent)]
 
 
 def _refresh_syncs(orm: Session, model: ModelRecord, columns: list[str] | None) -> None:

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
 
 from syncline.catalog import CatalogSession, RunRecord, SyncRecord
 from syncline.scheduling.state import next_run_at
@@ -37,25 +36,12 @@ class SyncRow:
         return any(text in v.lower() for v in (self.sync.slug, self.model, self.destination))
 
 
-def latest_runs(session: CatalogSession, sync_ids: list[int]) -> dict[int, RunRecord]:
-    """The newest run of each of the syncs, by sync id."""
-    if not sync_ids:
-        return {}
-    newest = (
-        select(func.max(RunRecord.id))
-        .where(RunRecord.sync_id.in_(sync_ids))
-        .group_by(RunRecord.sync_id)
-    )
-    runs = session.orm.scalars(select(RunRecord).where(RunRecord.id.in_(newest)))
-    return {run.sync_id: run for run in runs}
-
-
 def overview_rows(session: CatalogSession) -> list[SyncRow]:
     """Every sync of the workspace, with what the overview shows of it."""
     syncs = session.syncs.list()
     models = {m.id: m.name for m in session.models.list()}
     destinations = {d.id: d.name for d in session.destinations.list()}
-    last = latest_runs(session, [s.id for s in syncs])
+    last = session.syncs.latest_runs([s.id for s in syncs])
     return [
         SyncRow(
             sync=sync,
