@@ -3,6 +3,8 @@ untouched stores exactly that policy again, for a destination and for a sync."""
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +134,60 @@ def test_a_sync_turns_a_trigger_off_and_back_to_its_destination_s(
     form = submitted(admin_with_sync.get(path).text, path)
     assert admin_with_sync.post(path, {**form, "drop_mode": ["follow"]}).status_code == 303
     assert _stored(web_catalog, {"sync_id": 1}) == {"triggers": {}}
+
+
+def _field_errors(page: str) -> dict[str, str]:
+    found = re.findall(r'<p class="field-error" id="([\w-]+)-error">([^<]+)</p>', page)
+    return {field: html.unescape(message) for field, message in found}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "says"),
+    [
+        ({"new_type": "email", "new_from": "syncline@example.org", "new_host": "127.0.0.1"},
+         "new_to", "The new e-mail recipient: give at least one address to send alerts to"),
+        ({"new_type": "email", "new_to": "oncall@example.org", "new_host": "127.0.0.1"},
+         "new_from", "The new e-mail recipient: give the address alerts are sent from"),
+        ({"new_type": "email", "new_to": "oncall@example.org", "new_from": "a@example.org"},
+         "new_host", "The new e-mail recipient: give the SMTP server's host name"),
+        ({"new_type": "email", "new_to": "oncall@example.org", "new_from": "a@example.org",
+          "new_host": "127.0.0.1", "new_port": "smtp"},
+         "new_port", "The new e-mail recipient: 'smtp' is not a port; give a whole number"),
+        ({"new_type": "webhook"},
+         "new_url", "The new webhook: give the URL alerts are posted to, starting with http://"),
+        ({"new_url": "http://127.0.0.1:9/hook"},
+         "new_type", "The new recipient: the recipient type must be webhook, slack or email"),
+    ],
+)  # fmt: skip
+def test_a_half_filled_recipient_is_refused_beside_the_field_it_lacks(
+    admin_with_sync: Browser, web_catalog: Catalog, fields: dict[str, str], field: str, says: str
+) -> None:
+    path = "/alerts/destinations/1"
+    form = submitted(admin_with_sync.get(path).text, path)
+
+    refused = admin_with_sync.post(path, {**form, **fields})
+
+    assert refused.status_code == 422
+    errors = _field_errors(refused.text)
+    assert errors[field].startswith(says), errors
+    assert "should have at least" not in refused.text
+    assert _stored(web_catalog, {"destination_id": 1}) is None
+
+
+def test_a_recipient_added_to_a_sync_that_follows_its_destination_is_refused(
+    admin_with_sync: Browser, web_catalog: Catalog
+) -> None:
+    path = "/alerts/syncs/1"
+    form = submitted(admin_with_sync.get(path).text, path)
+    hook = {"new_type": "webhook", "new_url": "http://127.0.0.1:9/hook"}
+
+    refused = admin_with_sync.post(path, {**form, **hook})
+
+    assert refused.status_code == 422
+    assert "choose" in _field_errors(refused.text)["recipients_mode"]
+    assert _stored(web_catalog, {"sync_id": 1}) is None
+    added = admin_with_sync.post(path, {**form, **hook, "recipients_mode": ["own"]})
+    assert added.status_code == 303
+    assert [r["url"] for r in (_stored(web_catalog, {"sync_id": 1}) or {})["recipients"]] == [
+        hook["new_url"]
+    ]

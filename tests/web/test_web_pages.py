@@ -352,7 +352,7 @@ def test_alert_form_errors_speak_in_the_form_s_units(admin: Browser, tmp_path: P
     )
     assert errors["rejected"] == "give a percentage above 0 and at most 100"
     assert "drop" not in errors, "5 (percent) is a valid share"
-    assert "link-local address" in html.unescape(errors["recipients"])
+    assert "link-local address" in html.unescape(errors["new_url"])
     assert "Value error" not in refused.text
     assert "less than or equal to 1" not in refused.text
 

@@ -126,12 +126,20 @@ def declared_triggers(form: SubmittedForm, stored: dict[str, Any] | None) -> dic
     return triggers
 
 
+NEW_RECIPIENT_FIELDS = ("url", "to", "from", "host", "port", "level")
+"""The recipient keys the "Add a recipient" fields set; the field of ``to`` is ``new_to``."""
+
+
 def new_recipient(form: SubmittedForm) -> dict[str, Any] | None:
-    """The recipient the "Add a recipient" fields describe, or None when they are blank."""
+    """The recipient the "Add a recipient" fields describe, or None when they are blank.
+
+    A half-filled one is returned as it is, so the policy's check names what it lacks
+    rather than the form dropping it.
+    """
     kind, level = form.text("new_type"), form.text("new_level") or "warning"
-    if kind in ("webhook", "slack") and form.text("new_url"):
-        return {"type": kind, "url": form.text("new_url"), "level": level}
-    if kind == "email" and form.text("new_to"):
+    if not kind and not any(form.text(f"new_{field}") for field in NEW_RECIPIENT_FIELDS[:-1]):
+        return None
+    if kind == "email":
         return {
             "type": "email",
             "host": form.text("new_host"),
@@ -140,7 +148,28 @@ def new_recipient(form: SubmittedForm) -> dict[str, Any] | None:
             "to": [a.strip() for a in form.text("new_to").split(",") if a.strip()],
             "level": level,
         }
-    return None
+    return {"type": kind, "url": form.text("new_url"), "level": level}
+
+
+def new_recipient_aliases(declared: dict[str, Any]) -> dict[str, str]:
+    """Where the policy's check places the new recipient's problems → the form's fields.
+
+    It is the last of the declared recipients; a problem of the whole recipient
+    concerns its type.
+    """
+    where = f"alerts.recipients.{len(declared.get('recipients') or []) - 1}"
+    fields = {f"{where}.{key}": f"new_{key}" for key in NEW_RECIPIENT_FIELDS}
+    return {where: "new_type", f"{where}.type": "new_type", **fields}
+
+
+def named_new_recipient(declared: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:
+    """``errors`` with each problem of the new recipient saying which recipient it is."""
+    kinds = {"email": "e-mail recipient", "webhook": "webhook", "slack": "Slack webhook"}
+    kind = kinds.get(str((declared.get("recipients") or [{}])[-1].get("type")), "recipient")
+    return {
+        field: f"The new {kind}: {message}" if field.startswith("new_") else message
+        for field, message in errors.items()
+    }
 
 
 def declared_from(form: SubmittedForm, stored: dict[str, Any] | None) -> dict[str, Any]:

@@ -22,10 +22,18 @@ from syncline.alerts.store import read_policy, write_policy
 from syncline.catalog import CatalogSession
 from syncline.catalog.tables import AlertPolicyRecord, AlertStateRecord, SyncRecord
 from syncline.errors import NotFoundError, ValidationError
-from syncline.web.alert_form import declared_from, form_values, mode_choices
+from syncline.web.alert_form import (
+    FOLLOW,
+    declared_from,
+    form_values,
+    mode_choices,
+    named_new_recipient,
+    new_recipient,
+    new_recipient_aliases,
+)
 from syncline.web.forms import field_errors
 from syncline.web.render import not_found, render
-from syncline.web.users import AdminForm, Viewer, WebUser, catalog_of
+from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +130,26 @@ def _policy_page(
     )  # fmt: skip
 
 
+def _unheard_recipient(form: SubmittedForm) -> dict[str, str]:
+    """A problem when a sync that follows its destination's recipients is given one more."""
+    if form.text("recipients_mode") != FOLLOW or new_recipient(form) is None:
+        return {}
+    return {
+        "recipients_mode": "this sync notifies its destination's recipients, so the new one "
+        'would not be told; choose "Notify only the recipients listed here" to add it'
+    }
+
+
+def _form_errors(
+    exc: ValidationError, declared: dict[str, Any], new: dict[str, Any] | None
+) -> dict[str, str]:
+    """The policy's problems beside the form's fields, the new recipient's beside its own."""
+    aliases = dict(_ALIASES)
+    if new is not None and (declared.get("recipients") or [None])[-1] == new:
+        aliases |= new_recipient_aliases(declared)
+    return named_new_recipient(declared, field_errors(_in_form_units(exc), aliases))
+
+
 @router.get("/alerts/{scope}/{ident:int}", response_class=HTMLResponse)
 def policy_page(request: Request, scope: str, ident: int, user: Viewer) -> Response:
     """The alert policy form of a destination or sync."""
@@ -143,21 +171,20 @@ def save_policy(request: Request, scope: str, ident: int, form: AdminForm) -> Re
             return RedirectResponse("/alerts", status_code=303)
         stored = read_policy(session.orm, catalog.secrets, **where)
         declared = declared_from(form, stored)
-        if declared == (stored or {}):
+        errors = _unheard_recipient(form)
+        if not errors and declared == (stored or {}):
             # Untouched: storing it again would give a sync without a policy an empty one.
             return RedirectResponse(f"/alerts/{scope}/{ident}?saved=1", status_code=303)
         try:
             allowed = request.app.state.settings.alert_allowed_hosts
             policy = AlertPolicy.parse(declared, allowed_hosts=allowed)
         except ValidationError as exc:
-            errors = field_errors(_in_form_units(exc), _ALIASES)
-            values = {k: v for k, v in form.data.items() if isinstance(v, str)}
-            failed = True
-        else:
+            errors = {**_form_errors(exc, declared, new_recipient(form)), **errors}
+        if not errors:
             clean = policy.dump()
             write_policy(session.orm, catalog.secrets, form.user.workspace_id, clean, **where)
-            failed = False
-    if failed:
+    if errors:
+        values = {k: v for k, v in form.data.items() if isinstance(v, str)}
         return _policy_page(
             request, form.user, scope, ident, values=values, errors=errors, status_code=422
         )
