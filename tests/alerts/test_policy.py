@@ -58,6 +58,38 @@ def test_an_email_login_needs_both_its_halves() -> None:
     assert "both username and password" in problems({"recipients": [raw]})[0][1]
 
 
+def test_a_blank_recipient_field_is_named_with_what_to_give() -> None:
+    found = problems(
+        {
+            "recipients": [
+                {"type": "email", "host": " ", "port": "smtp", "from": "", "to": []},
+                {"type": "webhook", "url": ""},
+            ]
+        }
+    )
+
+    assert found == [
+        ("alerts.recipients.0.host", "give the SMTP server's host name, e.g. smtp.example.org"),
+        ("alerts.recipients.0.port",
+         "'smtp' is not a port; give a whole number from 1 to 65535, e.g. 25 or 587"),
+        ("alerts.recipients.0.from",
+         "give the address alerts are sent from, e.g. syncline@example.org"),
+        ("alerts.recipients.0.to",
+         "give at least one address to send alerts to, e.g. oncall@example.org"),
+        ("alerts.recipients.1.url",
+         "give the URL alerts are posted to, starting with http:// or https://"),
+    ]  # fmt: skip
+
+
+def test_an_email_port_is_read_from_text_or_a_whole_number() -> None:
+    for port in ("587", 587, 587.0):
+        recipient = {"type": "email", "host": "127.0.0.1", "port": port, "from": "a@b.c",
+                     "to": "x@y.z"}  # fmt: skip
+        policy = AlertPolicy.parse({"recipients": [recipient]})
+        assert isinstance(policy.recipients, list)
+        assert policy.recipients[0].model_dump()["port"] == 587
+
+
 def test_a_sync_overrides_its_destination_trigger_by_trigger() -> None:
     destination = AlertPolicy.parse(
         {

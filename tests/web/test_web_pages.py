@@ -317,7 +317,10 @@ def test_alert_policies_are_checked_stored_sealed_and_shown_without_secrets(
     sync_id = _set_up(admin, tmp_path)
     assert "built-in defaults, nobody notified" in admin.get("/alerts").text
 
-    refused = admin.post("/alerts/destinations/1", {"rejected_count": "-3", "slow_after": "soon"})
+    refused = admin.post(
+        "/alerts/destinations/1",
+        {"rejected_mode": "own", "rejected_count": "-3", "slow_mode": "own", "slow_after": "soon"},
+    )
     assert refused.status_code == 422
     assert 'id="rejected-error"' in refused.text
     assert 'id="slow-error"' in refused.text
@@ -325,8 +328,8 @@ def test_alert_policies_are_checked_stored_sealed_and_shown_without_secrets(
     hook = "http://127.0.0.1:9/hooks/T000/secret-path"
     saved = admin.post(
         "/alerts/destinations/1",
-        {"rejected_count": "10", "slow_after": "30m", "new_type": "slack", "new_url": hook,
-         "new_level": "critical"},
+        {"rejected_mode": "own", "rejected_count": "10", "slow_mode": "own", "slow_after": "30m",
+         "new_type": "slack", "new_url": hook, "new_level": "critical"},
     )  # fmt: skip
     assert saved.status_code == 303, saved.text
     page = admin.get("/alerts/destinations/1").text
@@ -344,7 +347,10 @@ def test_alert_policies_are_checked_stored_sealed_and_shown_without_secrets(
     assert policy.triggers.slow_run.after == 1800
     assert [r.url for r in policy.recipients or []] == [hook]
 
-    admin.post("/alerts/destinations/1", {"rejected_count": "10", "remove_recipient": ["0"]})
+    admin.post(
+        "/alerts/destinations/1",
+        {"rejected_mode": "own", "rejected_count": "10", "remove_recipient": ["0"]},
+    )
     assert "Nobody yet" in admin.get("/alerts/destinations/1").text
 
 
@@ -353,7 +359,8 @@ def test_alert_form_errors_speak_in_the_form_s_units(admin: Browser, tmp_path: P
 
     refused = admin.post(
         "/alerts/destinations/1",
-        {"rejected_share": "500", "drop_share": "5", "new_type": "webhook",
+        {"rejected_mode": "own", "rejected_share": "500", "drop_mode": "own", "drop_share": "5",
+         "new_type": "webhook",
          "new_url": "http://169.254.169.254/latest/meta-data/"},
     )  # fmt: skip
     assert refused.status_code == 422
@@ -362,7 +369,7 @@ def test_alert_form_errors_speak_in_the_form_s_units(admin: Browser, tmp_path: P
     )
     assert errors["rejected"] == "give a percentage above 0 and at most 100"
     assert "drop" not in errors, "5 (percent) is a valid share"
-    assert "link-local address" in html.unescape(errors["recipients"])
+    assert "link-local address" in html.unescape(errors["new_url"])
     assert "Value error" not in refused.text
     assert "less than or equal to 1" not in refused.text
 

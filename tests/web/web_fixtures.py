@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 import httpx2
 from fastapi.testclient import TestClient
@@ -62,3 +63,60 @@ def signed_in(client: TestClient, email: str) -> Browser:
     response = sign_in(client, email)
     assert response.status_code == 303, response.text
     return Browser(client, csrf_of(client.get("/").text))
+
+
+class _FormReader(HTMLParser):
+    """Collects what a browser would submit from the form whose action is ``action``."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action = action
+        self.inside = False
+        self.fields: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._options: list[tuple[str, bool]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v if v is not None else "" for k, v in attrs}
+        if tag == "form":
+            self.inside = found.get("action") == self.action
+        elif not self.inside or "disabled" in found:
+            return
+        elif tag == "input" and "name" in found:
+            kind = found.get("type", "text")
+            if kind in ("checkbox", "radio") and "checked" not in found:
+                return
+            default = "on" if kind in ("checkbox", "radio") else ""
+            self.fields.append((found["name"], found.get("value", default)))
+        elif tag == "select" and "name" in found:
+            self._select, self._options = found["name"], []
+        elif tag == "option" and self._select is not None:
+            self._options.append((found.get("value", "\0text"), "selected" in found))
+
+    def handle_data(self, data: str) -> None:
+        if self._options and self._options[-1][0] == "\0text":
+            self._options[-1] = (data.strip(), self._options[-1][1])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self._select is not None:
+            chosen = [value for value, selected in self._options if selected]
+            first = [value for value, _ in self._options[:1]]
+            self.fields.extend((self._select, value) for value in (chosen or first)[-1:])
+            self._select = None
+
+
+def submitted(page: str, action: str) -> dict[str, list[str]]:
+    """What a browser sends when the form posting to ``action`` is submitted untouched.
+
+    Unticked boxes send nothing and a select sends its chosen option (else its first),
+    as in a browser; the CSRF token is left out, since ``Browser.post`` adds it.
+    """
+    reader = _FormReader(action)
+    reader.feed(page)
+    fields: dict[str, list[str]] = {}
+    for name, value in reader.fields:
+        if name != "csrf_token":
+            fields.setdefault(name, []).append(value)
+    return fields

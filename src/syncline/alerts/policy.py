@@ -295,6 +295,8 @@ def _check_host(host: str, info: ValidationInfo) -> None:
 
 
 def _http_url(value: str, info: ValidationInfo) -> str:
+    if not value.strip():
+        raise ValueError("give the URL alerts are posted to, starting with http:// or https://")
     if not re.match(r"https?://[^/\s]+", value):
         raise ValueError("the url must start with http:// or https:// and name a host")
     _check_host(url_host(value), info)
@@ -330,10 +332,10 @@ class EmailRecipient(_Recipient):
     """An e-mail through an SMTP server, optionally upgraded with STARTTLS and logged in."""
 
     type: Literal["email"]
-    host: str = Field(min_length=1)
-    port: int = Field(default=25, ge=1, le=65535)
-    sender: str = Field(alias="from", min_length=3)
-    to: list[str] = Field(min_length=1)
+    host: str
+    port: int = 25
+    sender: str = Field(alias="from")
+    to: list[str]
     starttls: bool = False
     username: str | None = None
     password: SecretStr | None = None
@@ -341,7 +343,29 @@ class EmailRecipient(_Recipient):
     @field_validator("host")
     @classmethod
     def _reachable_host(cls, value: str, info: ValidationInfo) -> str:
+        if not value.strip():
+            raise ValueError("give the SMTP server's host name, e.g. smtp.example.org")
         _check_host(smtp_host(value), info)
+        return value
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _port(cls, value: Any) -> Any:
+        whole = isinstance(value, float) and value.is_integer()
+        text = str(int(value) if whole else value).strip()
+        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 65535:
+            raise ValueError(
+                f"{value!r} is not a port; give a whole number from 1 to 65535, e.g. 25 or 587"
+            )
+        return int(text)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("give the address alerts are sent from, e.g. syncline@example.org")
+        if len(value) < 3:
+            raise ValueError(f"{value!r} is not an e-mail address; write e.g. syncline@example.org")
         return value
 
     @field_validator("to", mode="before")
@@ -352,6 +376,8 @@ class EmailRecipient(_Recipient):
     @field_validator("to")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("give at least one address to send alerts to, e.g. oncall@example.org")
         for address in value:
             if "@" not in address:
                 raise ValueError(f"{address!r} is not an e-mail address")

@@ -22,6 +22,15 @@ from syncline.alerts.store import read_policy, write_policy
 from syncline.catalog import CatalogSession
 from syncline.catalog.tables import AlertPolicyRecord, AlertStateRecord, SyncRecord
 from syncline.errors import NotFoundError, ValidationError
+from syncline.web.alert_form import (
+    FOLLOW,
+    declared_from,
+    form_values,
+    mode_choices,
+    named_new_recipient,
+    new_recipient,
+    new_recipient_aliases,
+)
 from syncline.web.forms import field_errors
 from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
@@ -51,13 +60,6 @@ def recipient_label(recipient: dict[str, Any]) -> str:
     return f"{kind} at {host}"
 
 
-def _percent(value: str) -> float | str:
-    try:
-        return float(value) / 100
-    except ValueError:
-        return value  # the policy's own check names the problem
-
-
 _SHARES = ("alerts.triggers.rejectedRows.share", "alerts.triggers.rowCountDrop.share")
 """Where the policy keeps a share (0 to 1) that the form asks for in percent."""
 
@@ -71,52 +73,6 @@ def _in_form_units(exc: ValidationError) -> ValidationError:
         for p in exc.problems
     ]
     return ValidationError(problems)
-
-
-def declared_from(form: SubmittedForm, stored: dict[str, Any] | None) -> dict[str, Any]:
-    """The policy the form describes, as a project would declare it."""
-    triggers: dict[str, Any] = {}
-    rejected: dict[str, Any] = {"level": form.text("rejected_level") or "warning"}
-    if form.text("rejected_count"):
-        rejected["count"] = form.text("rejected_count")
-    if form.text("rejected_share"):
-        rejected["share"] = _percent(form.text("rejected_share"))
-    triggers["rejectedRows"] = rejected
-    if form.text("slow_after"):
-        triggers["slowRun"] = {"after": form.text("slow_after"),
-                               "level": form.text("slow_level") or "warning"}  # fmt: skip
-    if form.text("drop_share"):
-        triggers["rowCountDrop"] = {"share": _percent(form.text("drop_share")),
-                                    "level": form.text("drop_level") or "warning"}  # fmt: skip
-
-    declared: dict[str, Any] = {"triggers": triggers}
-    if form.text("inherit_recipients") == "on":
-        return declared
-    removed = set(form.texts("remove_recipient"))
-    kept = [
-        r
-        for index, r in enumerate((stored or {}).get("recipients") or [])
-        if str(index) not in removed
-    ]
-    new = _new_recipient(form)
-    declared["recipients"] = [*kept, *([new] if new else [])]
-    return declared
-
-
-def _new_recipient(form: SubmittedForm) -> dict[str, Any] | None:
-    kind, level = form.text("new_type"), form.text("new_level") or "warning"
-    if kind in ("webhook", "slack") and form.text("new_url"):
-        return {"type": kind, "url": form.text("new_url"), "level": level}
-    if kind == "email" and form.text("new_to"):
-        return {
-            "type": "email",
-            "host": form.text("new_host"),
-            "port": form.text("new_port") or 25,
-            "from": form.text("new_from"),
-            "to": [a.strip() for a in form.text("new_to").split(",") if a.strip()],
-            "level": level,
-        }
-    return None
 
 
 def _target(session: CatalogSession, scope: str, ident: int) -> tuple[str, dict[str, Any]]:
@@ -166,32 +122,32 @@ def _policy_page(
             return not_found(request, user, str(exc))
         stored = read_policy(session.orm, catalog_of(request).secrets, **where)
     recipients = [recipient_label(r) for r in (stored or {}).get("recipients") or []]
+    values = values or form_values(stored)
     return render(
         request, "alert_form.html", user, status_code=status_code, scope=scope, ident=ident,
-        name=name, stored=stored, recipients=recipients, values=values or _values(stored),
-        errors=errors or {},
+        name=name, stored=stored, recipients=recipients, values=values,
+        modes=mode_choices(scope, values), errors=errors or {},
     )  # fmt: skip
 
 
-def _values(stored: dict[str, Any] | None) -> dict[str, Any]:
-    triggers = (stored or {}).get("triggers") or {}
-    rejected = triggers.get("rejectedRows") or {}
-    slow = triggers.get("slowRun") or {}
-    drop = triggers.get("rowCountDrop") or {}
-
-    def percent(value: Any) -> str:
-        return "" if value is None else f"{float(value) * 100:g}"
-
+def _unheard_recipient(form: SubmittedForm) -> dict[str, str]:
+    """A problem when a sync that follows its destination's recipients is given one more."""
+    if form.text("recipients_mode") != FOLLOW or new_recipient(form) is None:
+        return {}
     return {
-        "rejected_count": str(rejected.get("count", "")),
-        "rejected_share": percent(rejected.get("share")),
-        "rejected_level": rejected.get("level", "warning"),
-        "slow_after": str(slow.get("after", "")),
-        "slow_level": slow.get("level", "warning"),
-        "drop_share": percent(drop.get("share")),
-        "drop_level": drop.get("level", "warning"),
-        "inherit_recipients": "on" if stored is not None and "recipients" not in stored else "",
+        "recipients_mode": "this sync notifies its destination's recipients, so the new one "
+        'would not be told; choose "Notify only the recipients listed here" to add it'
     }
+
+
+def _form_errors(
+    exc: ValidationError, declared: dict[str, Any], new: dict[str, Any] | None
+) -> dict[str, str]:
+    """The policy's problems beside the form's fields, the new recipient's beside its own."""
+    aliases = dict(_ALIASES)
+    if new is not None and (declared.get("recipients") or [None])[-1] == new:
+        aliases |= new_recipient_aliases(declared)
+    return named_new_recipient(declared, field_errors(_in_form_units(exc), aliases))
 
 
 @router.get("/alerts/{scope}/{ident:int}", response_class=HTMLResponse)
@@ -215,18 +171,20 @@ def save_policy(request: Request, scope: str, ident: int, form: AdminForm) -> Re
             return RedirectResponse("/alerts", status_code=303)
         stored = read_policy(session.orm, catalog.secrets, **where)
         declared = declared_from(form, stored)
+        errors = _unheard_recipient(form)
+        if not errors and declared == (stored or {}):
+            # Untouched: storing it again would give a sync without a policy an empty one.
+            return RedirectResponse(f"/alerts/{scope}/{ident}?saved=1", status_code=303)
         try:
             allowed = request.app.state.settings.alert_allowed_hosts
             policy = AlertPolicy.parse(declared, allowed_hosts=allowed)
         except ValidationError as exc:
-            errors = field_errors(_in_form_units(exc), _ALIASES)
-            values = {k: v for k, v in form.data.items() if isinstance(v, str)}
-            failed = True
-        else:
+            errors = {**_form_errors(exc, declared, new_recipient(form)), **errors}
+        if not errors:
             clean = policy.dump()
             write_policy(session.orm, catalog.secrets, form.user.workspace_id, clean, **where)
-            failed = False
-    if failed:
+    if errors:
+        values = {k: v for k, v in form.data.items() if isinstance(v, str)}
         return _policy_page(
             request, form.user, scope, ident, values=values, errors=errors, status_code=422
         )
