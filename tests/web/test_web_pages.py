@@ -85,6 +85,24 @@ def test_every_problem_of_a_sync_form_is_shown_beside_its_field(admin: Browser) 
     assert 'aria-invalid="true" aria-describedby="slug-error"' in response.text
 
 
+def test_a_dbt_cloud_schedule_without_ids_is_refused_beside_its_inputs(
+    admin: Browser, tmp_path: Path
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    edit = f"/syncs/{sync_id}/edit"
+    form = {**form_as_shown(admin.get(edit).text, edit), "schedule_type": "dbt"}
+    form.update({"dbt_account": "", "dbt_job": ""})
+
+    response = admin.post(edit, form)
+
+    assert response.status_code == 422
+    errors = dict(
+        re.findall(r'<p class="field-error" id="([\w-]+)-error">([^<]+)</p>', response.text)
+    )
+    assert "'account.id' is empty" in html.unescape(errors["dbt_account"])
+    assert "'job.id' is empty" in html.unescape(errors["dbt_job"])
+
+
 def test_a_source_with_a_bad_setting_is_not_saved(admin: Browser) -> None:
     response = admin.post(
         "/sources/new", {"name": "", "slug": "pg", "type": "postgres", "config.port": "x"}

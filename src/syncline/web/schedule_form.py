@@ -20,6 +20,14 @@ INTERVAL_UNITS = ("minute", "hour", "day", "week")
 ZONED_TYPES = ("cron", "visual")
 """Schedule types that may carry a ``timezone``."""
 
+SCHEDULE_ALIASES = {
+    "schedule": "schedule",
+    "schedule.schedule.account": "dbt_account",
+    "schedule.schedule.job": "dbt_job",
+    "schedule.schedule.timezone": "schedule_timezone",
+}
+"""Where the API's schedule problems go on the form: an input's own, else the editor's."""
+
 _SLOT_INPUT = re.compile(r"visual_slot_(\d+)_")
 
 

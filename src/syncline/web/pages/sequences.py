@@ -26,6 +26,7 @@ from syncline.web.render import not_found, render
 from syncline.web.schedule_form import (
     DAYS,
     INTERVAL_UNITS,
+    SCHEDULE_ALIASES,
     SCHEDULE_TYPES,
     schedule_from,
     schedule_values,
@@ -41,7 +42,7 @@ BLANK_STEPS = 3
 RUNS_SHOWN = 20
 """How many of a sequence's newest runs its page lists."""
 
-_ALIASES = {"steps": "steps", "schedule": "schedule", "name": "name", "slug": "slug"}
+_ALIASES = {"steps": "steps", "name": "name", "slug": "slug", **SCHEDULE_ALIASES}
 
 
 def steps_from(form: SubmittedForm) -> list[SequenceStep]:

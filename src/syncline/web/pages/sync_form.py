@@ -36,6 +36,7 @@ from syncline.web.render import not_found, render
 from syncline.web.schedule_form import (
     DAYS,
     INTERVAL_UNITS,
+    SCHEDULE_ALIASES,
     SCHEDULE_TYPES,
     schedule_from,
     schedule_values,
@@ -59,7 +60,7 @@ _ALIASES = {
     "configuration.mappings": "mappings",
     "configuration.guards": "guards",
     "configuration": "mappings",
-    "schedule": "schedule",
+    **SCHEDULE_ALIASES,
     "disabled": "disabled",
 }
 
