@@ -103,6 +103,19 @@ def test_a_dbt_cloud_schedule_without_ids_is_refused_beside_its_inputs(
     assert "'job.id' is empty" in html.unescape(errors["dbt_job"])
 
 
+@pytest.mark.parametrize(
+    "form", ["/sources/new", "/destinations/new", "/models/new", "/syncs/new", "/sequences/new"]
+)
+def test_the_slug_hint_states_the_rule_the_slug_is_checked_by(admin: Browser, form: str) -> None:
+    page = html.unescape(admin.get(form).text)
+    refused = admin.post("/sources/new", {"name": "S", "slug": "my.src", "type": "duckdb"})
+    rule = "lower-case letters, digits, '-' or '_', starting with a letter or digit"
+
+    assert rule in page
+    assert "'.'" not in page
+    assert rule in html.unescape(refused.text)
+
+
 def test_a_source_with_a_bad_setting_is_not_saved(admin: Browser) -> None:
     response = admin.post(
         "/sources/new", {"name": "", "slug": "pg", "type": "postgres", "config.port": "x"}
