@@ -204,6 +204,35 @@ def test_run_now_queues_a_run_whose_page_polls_until_it_ends(
     assert "No rejected row has a key containing" in admin.get(run_path + "/rows?key=9").text
 
 
+def test_a_disabled_sync_offers_enable_instead_of_run_now(admin: Browser, tmp_path: Path) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    admin.post(f"/syncs/{sync_id}/enabled/off")
+
+    page = admin.get(f"/syncs/{sync_id}").text
+    assert ">Run now<" not in page
+    assert "This sync is disabled, so it does not run" in page
+
+    stale = admin.post(f"/syncs/{sync_id}/trigger/run")  # from a page shown before
+    assert stale.status_code == 422
+    assert "press Enable on this sync's page" in html.unescape(stale.text)
+    assert "PATCH" not in stale.text
+
+
+def test_a_query_the_source_refuses_names_the_form_s_save_unchecked_box(
+    admin: Browser, tmp_path: Path
+) -> None:
+    source = {"name": "W", "slug": "w", "type": "duckdb", "config.path": _warehouse(tmp_path)}
+    admin.post("/sources/new", source)
+    model = {"name": "M", "slug": "m", "source": "1", "sql": "select * from nowhere",
+             "primary_key": "id"}  # fmt: skip
+
+    response = admin.post("/models/new", model)
+
+    assert response.status_code == 422
+    assert "tick 'Save without running the query on the source'" in html.unescape(response.text)
+    assert "skipColumnQuery" not in response.text
+
+
 def test_disable_and_enable_a_sync(admin: Browser, tmp_path: Path, web_catalog: Catalog) -> None:
     sync_id = _set_up(admin, tmp_path)
     admin.post(f"/syncs/{sync_id}/enabled/off")
