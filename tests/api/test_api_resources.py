@@ -357,6 +357,22 @@ def test_sync_mode_must_be_one_the_destination_supports(
     assert problem["value"] == "append"
 
 
+def test_a_dbt_cloud_schedule_with_empty_ids_is_refused(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+    body = sync_body(made.model, made.destination, slug="after-dbt")
+    body["schedule"] = {"type": "dbt", "schedule": {"account": {"id": ""}, "job": {"id": ""}}}
+
+    answer = api.post("/syncs", json=body)
+
+    assert answer.status_code == 422
+    details = answer.json()["details"]
+    for key in ("account", "job"):
+        problem = details[f"body.schedule.schedule.{key}.id"]
+        assert f"'{key}.id' is empty" in problem["message"]
+        assert "dbt Cloud URL" in problem["message"]
+    assert "after-dbt" not in [sync["slug"] for sync in api.get("/syncs").json()["data"]]
+
+
 def test_sync_patch_merges_configuration_and_sets_schedule(api: Api, tmp_path: Path) -> None:
     made = make_pipeline(api, tmp_path)
     schedule = {"type": "dbt-cloud", "schedule": {"account": {"id": "1"}, "job": {"id": "2"}}}

@@ -269,6 +269,7 @@ def test_a_mode_the_destination_does_not_support_is_refused(write_project: Write
             "names no day with true",
             18,
         ),
+        ("{type: dbt, schedule: {account: {id: ''}, job: {id: '2'}}}", "'account.id' is empty", 18),
         ("{type: interval, schedule: {interval: {unit: year, quantity: 1}}}", "unit 'year'", 18),
         ("{type: interval, schedule: {interval: {unit: day, quantity: 0}}}", "quantity 0", 18),
         ("{type: cron, schedule: {interval: {unit: day, quantity: 1}}}", "unknown key", 18),

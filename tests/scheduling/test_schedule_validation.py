@@ -70,3 +70,34 @@ def test_a_visual_day_that_is_not_a_boolean_is_refused() -> None:
     [(path, message, _)] = problems
     assert path == ("schedule", "expressions", 0, "days", "monday")
     assert "expected true or false" in message
+
+
+@pytest.mark.parametrize(
+    ("account", "job", "where"),
+    [
+        ("", "42", "account"),
+        ("7", "  ", "job"),
+        ("7", "job-42", "job"),
+        (0, "42", "account"),
+    ],
+)
+def test_a_dbt_cloud_id_that_is_not_a_positive_number_is_refused(
+    account: object, job: object, where: str
+) -> None:
+    body = {"account": {"id": account}, "job": {"id": job}}
+    schedule, problems = check_schedule({"type": "dbt", "schedule": body})
+
+    assert schedule is None
+    [(path, message, fix)] = problems
+    assert path == ("schedule", where, "id")
+    assert f"'{where}.id'" in message
+    assert "dbt Cloud" in fix
+
+
+@pytest.mark.parametrize(("account", "job"), [("7", "42"), (7, 42)])
+def test_dbt_cloud_ids_as_numbers_or_digit_strings_pass(account: object, job: object) -> None:
+    body = {"account": {"id": account}, "job": {"id": job}}
+    assert check_schedule({"type": "dbt", "schedule": body}) == (
+        {"type": "dbt", "schedule": body},
+        [],
+    )

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from web_fixtures import ADMIN, VIEWER, Browser, make_user, signed_in
+from web_fixtures import ADMIN, VIEWER, Browser, form_as_shown, make_user, signed_in
 
 from syncline.alerts.store import effective_policy
 from syncline.catalog import Catalog, RowResultRecord
@@ -83,6 +83,37 @@ def test_every_problem_of_a_sync_form_is_shown_beside_its_field(admin: Browser) 
     assert set(errors) >= {"slug", "model", "destination", "schedule"}
     assert "choose a model" in errors["model"]
     assert 'aria-invalid="true" aria-describedby="slug-error"' in response.text
+
+
+def test_a_dbt_cloud_schedule_without_ids_is_refused_beside_its_inputs(
+    admin: Browser, tmp_path: Path
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    edit = f"/syncs/{sync_id}/edit"
+    form = {**form_as_shown(admin.get(edit).text, edit), "schedule_type": "dbt"}
+    form.update({"dbt_account": "", "dbt_job": ""})
+
+    response = admin.post(edit, form)
+
+    assert response.status_code == 422
+    errors = dict(
+        re.findall(r'<p class="field-error" id="([\w-]+)-error">([^<]+)</p>', response.text)
+    )
+    assert "'account.id' is empty" in html.unescape(errors["dbt_account"])
+    assert "'job.id' is empty" in html.unescape(errors["dbt_job"])
+
+
+@pytest.mark.parametrize(
+    "form", ["/sources/new", "/destinations/new", "/models/new", "/syncs/new", "/sequences/new"]
+)
+def test_the_slug_hint_states_the_rule_the_slug_is_checked_by(admin: Browser, form: str) -> None:
+    page = html.unescape(admin.get(form).text)
+    refused = admin.post("/sources/new", {"name": "S", "slug": "my.src", "type": "duckdb"})
+    rule = "lower-case letters, digits, '-' or '_', starting with a letter or digit"
+
+    assert rule in page
+    assert "'.'" not in page
+    assert rule in html.unescape(refused.text)
 
 
 def test_a_source_with_a_bad_setting_is_not_saved(admin: Browser) -> None:
@@ -173,6 +204,35 @@ def test_run_now_queues_a_run_whose_page_polls_until_it_ends(
     assert "No rejected row has a key containing" in admin.get(run_path + "/rows?key=9").text
 
 
+def test_a_disabled_sync_offers_enable_instead_of_run_now(admin: Browser, tmp_path: Path) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    admin.post(f"/syncs/{sync_id}/enabled/off")
+
+    page = admin.get(f"/syncs/{sync_id}").text
+    assert ">Run now<" not in page
+    assert "This sync is disabled, so it does not run" in page
+
+    stale = admin.post(f"/syncs/{sync_id}/trigger/run")  # from a page shown before
+    assert stale.status_code == 422
+    assert "press Enable on this sync's page" in html.unescape(stale.text)
+    assert "PATCH" not in stale.text
+
+
+def test_a_query_the_source_refuses_names_the_form_s_save_unchecked_box(
+    admin: Browser, tmp_path: Path
+) -> None:
+    source = {"name": "W", "slug": "w", "type": "duckdb", "config.path": _warehouse(tmp_path)}
+    admin.post("/sources/new", source)
+    model = {"name": "M", "slug": "m", "source": "1", "sql": "select * from nowhere",
+             "primary_key": "id"}  # fmt: skip
+
+    response = admin.post("/models/new", model)
+
+    assert response.status_code == 422
+    assert "tick 'Save without running the query on the source'" in html.unescape(response.text)
+    assert "skipColumnQuery" not in response.text
+
+
 def test_disable_and_enable_a_sync(admin: Browser, tmp_path: Path, web_catalog: Catalog) -> None:
     sync_id = _set_up(admin, tmp_path)
     admin.post(f"/syncs/{sync_id}/enabled/off")
@@ -193,7 +253,8 @@ def test_editing_a_sync_keeps_what_the_form_does_not_change(
     response = admin.post(
         f"/syncs/{sync_id}/edit",
         {"mode": "mirror", "object": "users", "map_from": ["email"], "map_to": ["mail"],
-         "schedule_type": "visual", "visual_monday": "on", "visual_time": "08:30"},
+         "schedule_type": "visual", "visual_slot_0_monday": "on",
+         "visual_slot_0_time": "08:30"},
     )  # fmt: skip
     assert response.status_code == 303, response.text
     with web_catalog.session(read_only=True) as session:
@@ -202,10 +263,89 @@ def test_editing_a_sync_keeps_what_the_form_does_not_change(
     assert sync.configuration["mappings"][0]["to"] == "mail"
     assert sync.schedule == {
         "type": "visual",
-        "schedule": {"expressions": [{"days": {
-            "monday": True, "tuesday": False, "wednesday": False, "thursday": False,
-            "friday": False, "saturday": False, "sunday": False}, "time": "08:30"}]},
-    }  # fmt: skip
+        "schedule": {"expressions": [{"days": {"monday": True}, "time": "08:30"}]},
+    }
+
+
+STORED_SCHEDULES = [
+    {"type": "cron", "schedule": {"expression": "30 6 * * mon-fri", "timezone": "Europe/Berlin"}},
+    {"type": "visual", "schedule": {"timezone": "America/New_York", "expressions": [
+        {"days": {"monday": True}, "time": "08:30"},
+        {"days": {"friday": True}, "time": "17:00"}]}},
+    {"type": "interval", "schedule": {"interval": {"unit": "minute", "quantity": 15}}},
+    {"type": "dbt", "schedule": {"account": {"id": "7"}, "job": {"id": "42"}}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("schedule", STORED_SCHEDULES)
+def test_saving_a_sync_form_unchanged_keeps_its_schedule_exactly(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog, schedule: dict[str, object]
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    with web_catalog.session() as session:
+        session.syncs.update(sync_id, schedule=schedule)
+
+    form = form_as_shown(admin.get(f"/syncs/{sync_id}/edit").text, f"/syncs/{sync_id}/edit")
+    response = admin.post(f"/syncs/{sync_id}/edit", form)
+
+    assert response.status_code == 303, response.text
+    with web_catalog.session(read_only=True) as session:
+        assert session.syncs.get(sync_id).schedule == schedule
+
+
+@pytest.mark.parametrize("schedule", STORED_SCHEDULES)
+def test_saving_a_sequence_form_unchanged_keeps_its_schedule_exactly(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog, schedule: dict[str, object]
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    sequence = {"slug": "nightly", "step_sync": [str(sync_id)], "step_stop": ["fatal"],
+                "schedule_type": "manual"}  # fmt: skip
+    made = admin.post("/sequences/new", sequence)
+    sequence_id = made.headers["location"].rsplit("/", 1)[1]
+    with web_catalog.session() as session:
+        session.sequences.update(sequence_id, schedule=schedule)
+
+    edit = f"/sequences/{sequence_id}/edit"
+    response = admin.post(edit, form_as_shown(admin.get(edit).text, edit))
+
+    assert response.status_code == 303, response.text
+    with web_catalog.session(read_only=True) as session:
+        assert session.sequences.get(sequence_id).schedule == schedule
+
+
+def test_a_schedule_is_shown_in_its_own_time_zone(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    with web_catalog.session() as session:
+        session.syncs.update(sync_id, schedule=STORED_SCHEDULES[0])
+
+    assert "cron 30 6 * * mon-fri (Europe/Berlin)" in admin.get(f"/syncs/{sync_id}").text
+    form = admin.get(f"/syncs/{sync_id}/edit").text
+    assert 'value="Europe/Berlin"' in form
+    assert "Cron (UTC)" not in form
+
+
+def test_a_visual_slot_is_added_in_the_empty_row_and_removed_with_its_box(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    with web_catalog.session() as session:
+        session.syncs.update(sync_id, schedule=STORED_SCHEDULES[1])
+    edit = f"/syncs/{sync_id}/edit"
+    form = form_as_shown(admin.get(edit).text, edit)
+    # Two stored slots, then the empty one: fill that, and remove Monday's.
+    form.update({"visual_slot_2_sunday": "on", "visual_slot_2_time": "10:00",
+                 "visual_slot_0_remove": "on"})  # fmt: skip
+
+    assert admin.post(edit, form).status_code == 303
+    with web_catalog.session(read_only=True) as session:
+        stored = session.syncs.get(sync_id).schedule
+    assert stored["schedule"]["expressions"] == [
+        {"days": {"friday": True}, "time": "17:00"},
+        {"days": {"sunday": True}, "time": "10:00"},
+    ]
+    assert stored["schedule"]["timezone"] == "America/New_York"
 
 
 def test_a_user_sees_only_their_workspace(

@@ -22,7 +22,13 @@ from syncline.web.render import badge, duration, time_element
         ({"type": "cron", "schedule": {"expression": "0 6 * * 1"}}, "cron 0 6 * * 1 (UTC)"),
         ({"type": "visual", "schedule": {"expressions": [
             {"days": {"monday": True, "friday": True}, "time": "08:30"}]}},
-         "Monday, Friday at 08:30"),
+         "Monday, Friday at 08:30 (UTC)"),
+        ({"type": "cron", "schedule": {"expression": "30 6 * * 1", "timezone": "Europe/Berlin"}},
+         "cron 30 6 * * 1 (Europe/Berlin)"),
+        ({"type": "visual", "schedule": {"timezone": "America/New_York", "expressions": [
+            {"days": {"monday": True}, "time": "08:30"},
+            {"days": {"friday": True}, "time": "17:00"}]}},
+         "Monday at 08:30; Friday at 17:00 (America/New_York)"),
         ({"type": "dbt", "schedule": {"account": {"id": "7"}, "job": {"id": "42"}}},
          "after each successful run of dbt Cloud job 42 (account 7)"),
     ],

@@ -35,6 +35,67 @@ def csrf_of(page: str) -> str:
     return found.group(1)
 
 
+class _FormReader(HTMLParser):
+    """What a browser sends for the form that posts to ``action``, as read from a page."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.action, self.inside, self.fields = action, False, {}  # type: ignore[var-annotated]
+        self.select: str | None = None
+        self.options: list[tuple[str, bool]] = []
+        self.textarea: str | None = None
+
+    def add(self, name: str | None, value: str) -> None:
+        if name and self.inside:
+            self.fields.setdefault(name, []).append(value)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        elif "disabled" in a:
+            return
+        elif tag == "input":
+            kind = a.get("type") or "text"
+            if kind not in ("checkbox", "radio") or "checked" in a:
+                self.add(a.get("name"), a.get("value") or ("on" if kind == "checkbox" else ""))
+        elif tag == "select":
+            self.select, self.options = a.get("name"), []
+        elif tag == "option" and self.select:
+            self.options.append((a.get("value") or "", "selected" in a))
+        elif tag == "textarea":
+            self.textarea = a.get("name")
+            self.add(self.textarea, "")
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea and self.inside:
+            self.fields[self.textarea][-1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self.select:
+            chosen = [value for value, selected in self.options if selected] or [
+                value for value, _ in self.options[:1]
+            ]
+            for value in chosen:
+                self.add(self.select, value)
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+
+def form_as_shown(page: str, action: str) -> dict[str, object]:
+    """The fields a browser would send on submitting the page's form to ``action`` unchanged.
+
+    Enabled inputs with their values, checked boxes, selected options (the first when
+    none is) and textareas; one value, or a list for repeats.
+    """
+    reader = _FormReader(action)
+    reader.feed(page)
+    return {k: v[0] if len(v) == 1 else v for k, v in reader.fields.items()}
+
+
 @dataclass
 class Browser:
     """A test client that signed in; ``csrf`` is its session's token."""

@@ -26,6 +26,9 @@ R = TypeVar("R", SourceRecord, DestinationRecord, ModelRecord, SyncRecord)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,254}$")
 """A resource slug: the rule project files and the API share (lower case, no dots)."""
 
+SLUG_RULE = "1-255 lower-case letters, digits, '-' or '_', starting with a letter or digit"
+""":data:`SLUG` in words, as problems and the web UI's hints state it."""
+
 WORKSPACE_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 """A workspace name, which may also hold capitals and dots (e.g. ``Acme.prod``)."""
 
@@ -56,10 +59,7 @@ def check_slug(
     if workspace and not WORKSPACE_SLUG.match(slug):
         fix = "use 1-255 letters, digits, '.', '-' or '_', starting with a letter or digit"
     elif not workspace and not SLUG.match(slug):
-        fix = (
-            "use 1-255 lower-case letters, digits, '-' or '_', starting with a letter or "
-            "digit, as in project files"
-        )
+        fix = f"use {SLUG_RULE}, as in project files"
     else:
         return
     problems.append(Problem(where, f"slug {slug!r} is not valid", fix=fix, value=slug))

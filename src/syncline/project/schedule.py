@@ -195,9 +195,32 @@ def _dbt(body: dict[str, Any]) -> list[ScheduleProblem]:
     problems: list[ScheduleProblem] = []
     for key in ("account", "job"):
         value = body.get(key)
-        if not isinstance(value, dict) or not isinstance(value.get("id"), str | int):
+        if not isinstance(value, dict) or "id" not in value:
             problems.append(((key,), f"'{key}.id' is missing", _EXAMPLES["dbt"]))
+        elif (problem := _dbt_id_problem(key, value["id"])) is not None:
+            problems.append(((key, "id"), problem, _DBT_ID_FIX[key]))
     return problems
+
+
+def _dbt_id_problem(key: str, ident: Any) -> str | None:
+    """Why ``ident`` is no dbt Cloud account or job id (a positive whole number), or None.
+
+    An empty id would be polled for ever at a URL with a hole in it, so it is refused here.
+    """
+    if isinstance(ident, str) and not ident.strip():
+        return f"'{key}.id' is empty"
+    if isinstance(ident, bool) or not isinstance(ident, int | str):
+        return f"'{key}.id' must be a number, not {type(ident).__name__}"
+    text = str(ident)
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        return f"'{key}.id' {ident!r} is not a dbt Cloud id, which is a positive whole number"
+    return None
+
+
+_DBT_ID_FIX = {
+    "account": "copy the number after /deploy/ in the job's dbt Cloud URL, e.g. account: {id: '1'}",
+    "job": "copy the number after /jobs/ in the job's dbt Cloud URL, e.g. job: {id: '2'}",
+}
 
 
 def _timezone(body: dict[str, Any], allowed: set[str]) -> list[ScheduleProblem]:

@@ -8,7 +8,10 @@ _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "su
 
 
 def schedule_words(schedule: dict[str, Any] | None) -> str:
-    """E.g. ``every 2 hours``, ``cron 0 6 * * * (UTC)``, ``manual``."""
+    """E.g. ``every 2 hours``, ``cron 0 6 * * * (Europe/Berlin)``, ``manual``.
+
+    Cron and visual schedules name their time zone, UTC when they carry none.
+    """
     if not schedule:
         return "manual: runs only when triggered"
     kind = schedule.get("type")
@@ -18,13 +21,15 @@ def schedule_words(schedule: dict[str, Any] | None) -> str:
         quantity, unit = interval.get("quantity"), interval.get("unit", "?")
         return f"every {unit}" if quantity == 1 else f"every {quantity} {unit}s"
     if kind == "cron":
-        return f"cron {body.get('expression', '?')} (UTC)"
+        return f"cron {body.get('expression', '?')} ({body.get('timezone') or 'UTC'})"
     if kind == "visual":
         parts = []
         for item in body.get("expressions") or []:
             days = [d.capitalize() for d in _DAYS if (item.get("days") or {}).get(d)]
             parts.append(f"{', '.join(days) or 'no day'} at {item.get('time', '?')}")
-        return "; ".join(parts) or "custom recurrence with no times"
+        if not parts:
+            return "custom recurrence with no times"
+        return f"{'; '.join(parts)} ({body.get('timezone') or 'UTC'})"
     if kind in ("dbt", "dbt-cloud"):
         account = (body.get("account") or {}).get("id", "?")
         job = (body.get("job") or {}).get("id", "?")

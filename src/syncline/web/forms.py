@@ -14,7 +14,8 @@ import json
 import textwrap
 import types
 import typing
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any, Literal
 
@@ -52,6 +53,18 @@ def form_field(location: str, aliases: dict[str, str]) -> str:
     if location.startswith("configuration."):
         return CONFIG_PREFIX + location.removeprefix("configuration.")
     return location or FORM
+
+
+def in_form_words(exc: Exception, fixes: Mapping[str, str]) -> Exception:
+    """``exc`` with each fix that is a key of ``fixes`` replaced by its value.
+
+    The API's fixes name request fields (``skipColumnQuery=true``, ``PATCH``); a form
+    gives the way to do the same with its own inputs and buttons.
+    """
+    if not isinstance(exc, ValidationError):
+        return exc
+    problems = [replace(p, fix=fixes.get(p.fix or "", p.fix)) for p in exc.problems]
+    return ValidationError(problems)
 
 
 def field_errors(exc: Exception, aliases: dict[str, str] | None = None) -> dict[str, str]:

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from syncline.catalog.repository import SLUG_RULE
 from syncline.web.users import WebUser
 
 environment = Environment(
@@ -24,6 +25,7 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+environment.globals["slug_rule"] = f"Use {SLUG_RULE}."
 
 
 def time_element(value: datetime | str | None) -> Markup:

@@ -52,6 +52,9 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/models", tags=["models"], responses=COMMON_RESPONSES)
 
+QUERY_REFUSED_FIX = "correct the query, or pass skipColumnQuery=true to store it unchecked"
+"""The fix of a query the source refused; the web UI words it for its own checkbox."""
+
 SkipColumnQuery = Annotated[
     bool,
     Query(description="Do not run the model's query on the source to check its columns."),
@@ -352,8 +355,8 @@ def checked_columns(
         columns = [column.name for column in source.describe(query)]
     except ConnectorError as exc:
         logger.info("column query of a new model failed on source %s", source_id)
-        fix = "correct the query, or pass skipColumnQuery=true to store it unchecked"
-        problem = Problem(where, f"the source refused the query: {exc}", fix=fix, value=sent)
+        message = f"the source refused the query: {exc}"
+        problem = Problem(where, message, fix=QUERY_REFUSED_FIX, value=sent)
         return None, [problem]
     finally:
         source.close()

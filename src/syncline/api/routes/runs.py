@@ -57,6 +57,9 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/syncs", tags=["sync runs"], responses=COMMON_RESPONSES)
 
+DISABLED_FIX = "enable it with PATCH /syncs/{id} and disabled: false, then trigger it"
+"""The fix of a trigger of a disabled sync; the web UI words it for its Enable button."""
+
 WholeNumber = Annotated[float, Path(ge=1, le=MAX_ID)]
 """An id in a path: a number, which the official SDK may write as ``5.0``."""
 
@@ -290,7 +293,7 @@ def _trigger(
             Problem(
                 location,
                 f"sync {sync.id} is disabled",
-                fix="enable it with PATCH /syncs/{id} and disabled: false, then trigger it",
+                fix=DISABLED_FIX,
                 value=sent,
             )
         )

@@ -20,13 +20,19 @@ from syncline.api.connections import merged, secrets_to_give_again, try_connecti
 from syncline.api.routes import destinations as destination_routes
 from syncline.api.routes import sources as source_routes
 from syncline.api.schemas import ConnectionCreate, ConnectionUpdate
-from syncline.catalog import CatalogSession
+from syncline.catalog import Catalog, CatalogSession
 from syncline.connectors import registry
 from syncline.errors import ConfigError, NotFoundError, SynclineError
 from syncline.security.files import file_policy
 from syncline.security.secrets import redacted
 from syncline.settings import Settings
-from syncline.web.forms import ConfigField, config_fields, configuration_from_form, field_errors
+from syncline.web.forms import (
+    ConfigField,
+    config_fields,
+    configuration_from_form,
+    field_errors,
+    in_form_words,
+)
 from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
@@ -154,11 +160,9 @@ def _register(kind: Kind) -> None:
         with catalog.session(form.user.workspace_id, read_only=True) as session:
             record = kind.repository(session).get(ident)
         fields = _fields(kind, record.type)
+        changes = configuration_from_form(fields, form, for_update=True)
         try:
-            body = ConnectionUpdate(
-                name=form.text("name"),
-                configuration=configuration_from_form(fields, form, for_update=True),
-            )
+            body = ConnectionUpdate(name=form.text("name"), configuration=changes)
             # A destination pointed elsewhere drops its syncs' snapshots after the commit.
             tasks = BackgroundTasks()
             settings = request.app.state.settings
@@ -166,9 +170,11 @@ def _register(kind: Kind) -> None:
             with catalog.session(form.user.workspace_id) as session:
                 kind.update(ident, body, session, *extra)
         except (SynclineError, pydantic.ValidationError) as exc:
+            fixes = _secret_fixes(catalog, form.user.workspace_id, kind, record, changes)
             return _form_page(
                 request, form.user, kind, record=record, type_name=record.type,
-                values=_values(form), errors=field_errors(exc), status_code=422,
+                values=_values(form), errors=field_errors(in_form_words(exc, fixes)),
+                status_code=422,
             )  # fmt: skip
         response = RedirectResponse(f"{base}/{ident}?saved=1", status_code=303)
         response.background = tasks
@@ -214,6 +220,25 @@ def _register(kind: Kind) -> None:
             message = "; ".join(f"{p.location}: {p.message}" for p in again)
             return render(request, "_test_result.html", form.user, ok=False, message=message)
         return _test_result(request, form.user, kind, type_name, merged(stored, changes))
+
+
+def _secret_fixes(
+    catalog: Catalog, workspace_id: int, kind: Kind, record: Any, changes: dict[str, Any]
+) -> dict[str, str]:
+    """The API's fix for each secret to give again (``send ... or null``), as the form says it.
+
+    A blank secret input keeps the stored secret, so the form cannot send null: the way
+    here is to type the secret again.
+    """
+    with catalog.session(workspace_id, read_only=True) as session:
+        stored = kind.repository(session).plain_configuration(record)
+    again = secrets_to_give_again(kind.lookup, record.type, stored, changes)
+    key_of = {p.fix: p.location.removeprefix("configuration.") for p in again if p.fix}
+    return {
+        fix: f"type the {key} again in its field; a blank {key} keeps the stored one, which "
+        "is not sent to a new target"
+        for fix, key in key_of.items()
+    }
 
 
 def _test_result(

@@ -18,7 +18,7 @@ from syncline.api.routes import models as model_routes
 from syncline.api.schemas import ModelCreate, ModelUpdate, RawQuery, TableQuery
 from syncline.catalog import Catalog
 from syncline.errors import ConfigError, ConnectorError, NotFoundError, SynclineError
-from syncline.web.forms import field_errors
+from syncline.web.forms import field_errors, in_form_words
 from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
@@ -33,6 +33,12 @@ _ALIASES = {
     "sourceId": "source",
     "primaryKey": "primary_key",
 }
+
+_FIXES = {
+    model_routes.QUERY_REFUSED_FIX: "correct the query, or tick 'Save without running the query "
+    "on the source' to store it unchecked",
+}
+"""The API's fixes as this form gives them."""
 
 
 def _sources(catalog: Catalog, workspace_id: int) -> list[tuple[int, str]]:
@@ -101,7 +107,7 @@ def create(request: Request, form: AdminForm) -> Response:
             skipColumnQuery=form.text("skip_check") == "on",
         )  # fmt: skip
     except (SynclineError, pydantic.ValidationError) as exc:
-        errors = field_errors(exc, _ALIASES)
+        errors = field_errors(in_form_words(exc, _FIXES), _ALIASES)
         if not source.isdigit():
             errors["source"] = "choose the source the query runs on"
         return _form_page(request, form.user, values=_values(form), errors=errors, status_code=422)
@@ -149,7 +155,7 @@ def update(request: Request, model_id: int, form: AdminForm) -> Response:
     except (SynclineError, pydantic.ValidationError) as exc:
         return _form_page(
             request, form.user, record=record, values=_values(form),
-            errors=field_errors(exc, _ALIASES), status_code=422,
+            errors=field_errors(in_form_words(exc, _FIXES), _ALIASES), status_code=422,
         )  # fmt: skip
     response = RedirectResponse(f"/models/{model_id}?saved=1", status_code=303)
     response.background = tasks

@@ -22,14 +22,16 @@ from syncline.api.sequence_schemas import (
 from syncline.errors import NotFoundError, SynclineError
 from syncline.web.describe import schedule_words
 from syncline.web.forms import field_errors
-from syncline.web.pages.sync_form import (
+from syncline.web.render import not_found, render
+from syncline.web.schedule_form import (
     DAYS,
     INTERVAL_UNITS,
+    SCHEDULE_ALIASES,
     SCHEDULE_TYPES,
     schedule_from,
     schedule_values,
+    visual_slots_of,
 )
-from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
 router = APIRouter()
@@ -40,7 +42,7 @@ BLANK_STEPS = 3
 RUNS_SHOWN = 20
 """How many of a sequence's newest runs its page lists."""
 
-_ALIASES = {"steps": "steps", "schedule": "schedule", "name": "name", "slug": "slug"}
+_ALIASES = {"steps": "steps", "name": "name", "slug": "slug", **SCHEDULE_ALIASES}
 
 
 def steps_from(form: SubmittedForm) -> list[SequenceStep]:
@@ -73,6 +75,7 @@ def _form_page(
 def _values(form: SubmittedForm) -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in form.data.items() if isinstance(v, str)}
     values["steps"] = list(zip(form.texts("step_sync"), form.texts("step_stop"), strict=False))
+    values["visual_slots"] = visual_slots_of(form)
     return values
 
 

@@ -33,15 +33,21 @@ from syncline.web.mapping_rows import (
     rows_from,
 )
 from syncline.web.render import not_found, render
+from syncline.web.schedule_form import (
+    DAYS,
+    INTERVAL_UNITS,
+    SCHEDULE_ALIASES,
+    SCHEDULE_TYPES,
+    schedule_from,
+    schedule_values,
+    visual_slots_of,
+)
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter()
 
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-SCHEDULE_TYPES = ("manual", "interval", "cron", "visual", "dbt")
-INTERVAL_UNITS = ("minute", "hour", "day", "week")
 BLANK_MAPPING_ROWS = 3
 """Empty mapping rows the form offers beyond the sync's own."""
 
@@ -54,7 +60,7 @@ _ALIASES = {
     "configuration.mappings": "mappings",
     "configuration.guards": "guards",
     "configuration": "mappings",
-    "schedule": "schedule",
+    **SCHEDULE_ALIASES,
     "disabled": "disabled",
 }
 
@@ -74,26 +80,6 @@ def configuration_from(form: SubmittedForm, made: MappingsOfForm) -> dict[str, A
         "mappings": made.mappings,
         "guards": guards,
     }
-
-
-def schedule_from(form: SubmittedForm) -> dict[str, Any] | None:
-    """The API schedule of the chosen type (None for manual), from that type's inputs."""
-    kind = form.text("schedule_type", "manual")
-    if kind == "interval":
-        quantity: Any = form.text("interval_quantity")
-        quantity = int(quantity) if quantity.isdigit() else quantity
-        unit = form.text("interval_unit")
-        return {"type": "interval", "schedule": {"interval": {"unit": unit, "quantity": quantity}}}
-    if kind == "cron":
-        return {"type": "cron", "schedule": {"expression": form.text("cron_expression")}}
-    if kind == "visual":
-        days = {day: form.text(f"visual_{day}") == "on" for day in DAYS}
-        expression = {"days": days, "time": form.text("visual_time")}
-        return {"type": "visual", "schedule": {"expressions": [expression]}}
-    if kind == "dbt":
-        account, job = form.text("dbt_account"), form.text("dbt_job")
-        return {"type": "dbt", "schedule": {"account": {"id": account}, "job": {"id": job}}}
-    return None
 
 
 def values_of(sync: Any) -> dict[str, Any]:
@@ -116,33 +102,6 @@ def values_of(sync: Any) -> dict[str, Any]:
     return values
 
 
-def schedule_values(schedule: dict[str, Any] | None) -> dict[str, Any]:
-    """The schedule editor's values for a stored API schedule (None is manual)."""
-    schedule = schedule or {}
-    body = schedule.get("schedule") or {}
-    kind = schedule.get("type")
-    if kind == "interval":
-        interval = body.get("interval") or {}
-        return {
-            "schedule_type": "interval",
-            "interval_quantity": str(interval.get("quantity", "")),
-            "interval_unit": interval.get("unit", "hour"),
-        }
-    if kind == "cron":
-        return {"schedule_type": "cron", "cron_expression": body.get("expression", "")}
-    if kind == "visual":
-        first = (body.get("expressions") or [{}])[0]
-        days = {f"visual_{d}": "on" for d, on in (first.get("days") or {}).items() if on}
-        return {"schedule_type": "visual", "visual_time": first.get("time", ""), **days}
-    if kind in ("dbt", "dbt-cloud"):
-        return {
-            "schedule_type": "dbt",
-            "dbt_account": (body.get("account") or {}).get("id", ""),
-            "dbt_job": (body.get("job") or {}).get("id", ""),
-        }
-    return {"schedule_type": "manual"}
-
-
 def _values(form: SubmittedForm, rows: list[MappingRow]) -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in form.data.items() if isinstance(v, str)}
     # Trailing blank rows go (the page adds fresh ones); earlier rows keep their place,
@@ -151,6 +110,7 @@ def _values(form: SubmittedForm, rows: list[MappingRow]) -> dict[str, Any]:
     while kept and kept[-1].blank:
         kept.pop()
     values["mappings"] = kept
+    values["visual_slots"] = visual_slots_of(form)
     return values
 
 

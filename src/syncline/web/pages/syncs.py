@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from syncline.api.routes.runs import trigger_run
+from syncline.api.routes.runs import DISABLED_FIX, trigger_run
 from syncline.api.routes.syncs import delete_sync
 from syncline.catalog import RunRecord
 from syncline.errors import NotFoundError, SynclineError
 from syncline.scheduling.state import next_run_at
 from syncline.web.describe import mapping_words, mode_words, removed_words, schedule_words
+from syncline.web.forms import in_form_words
 from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, Viewer, WebUser, catalog_of
 
@@ -32,6 +33,9 @@ _TRIGGERS = {
     "clear-and-fill": {"clearAndFill": True},
     "dry-run": {"dryRun": True},
 }
+
+_FIXES = {DISABLED_FIX: "press Enable on this sync's page, then run it again"}
+"""The API's fixes as this page gives them."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ def trigger(request: Request, sync_id: int, kind: str, form: AdminForm) -> Respo
     except SynclineError as exc:
         return render(
             request, "message.html", form.user, status_code=422,
-            heading="Nothing was run", message=str(exc),
+            heading="Nothing was run", message=str(in_form_words(exc, _FIXES)),
         )  # fmt: skip
     return RedirectResponse(f"/syncs/{sync_id}/runs/{queued['id']}", status_code=303)
 
