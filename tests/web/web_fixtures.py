@@ -35,62 +35,9 @@ def csrf_of(page: str) -> str:
     return found.group(1)
 
 
-class _FormReader(HTMLParser):
-    """What a browser sends for the form that posts to ``action``, as read from a page."""
-
-    def __init__(self, action: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.action, self.inside, self.fields = action, False, {}  # type: ignore[var-annotated]
-        self.select: str | None = None
-        self.options: list[tuple[str, bool]] = []
-        self.textarea: str | None = None
-
-    def add(self, name: str | None, value: str) -> None:
-        if name and self.inside:
-            self.fields.setdefault(name, []).append(value)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "form":
-            self.inside = a.get("action") == self.action
-        elif "disabled" in a:
-            return
-        elif tag == "input":
-            kind = a.get("type") or "text"
-            if kind not in ("checkbox", "radio") or "checked" in a:
-                self.add(a.get("name"), a.get("value") or ("on" if kind == "checkbox" else ""))
-        elif tag == "select":
-            self.select, self.options = a.get("name"), []
-        elif tag == "option" and self.select:
-            self.options.append((a.get("value") or "", "selected" in a))
-        elif tag == "textarea":
-            self.textarea = a.get("name")
-            self.add(self.textarea, "")
-
-    def handle_data(self, data: str) -> None:
-        if self.textarea and self.inside:
-            self.fields[self.textarea][-1] += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-        elif tag == "select" and self.select:
-            chosen = [value for value, selected in self.options if selected] or [
-                value for value, _ in self.options[:1]
-            ]
-            for value in chosen:
-                self.add(self.select, value)
-            self.select = None
-        elif tag == "textarea":
-            self.textarea = None
-
-
 def form_as_shown(page: str, action: str) -> dict[str, object]:
-    """The fields a browser would send on submitting the page's form to ``action`` unchanged.
-
-    Enabled inputs with their values, checked boxes, selected options (the first when
-    none is) and textareas; one value, or a list for repeats.
-    """
+    """The fields a browser would send on submitting the page's form to ``action`` unchanged:
+    one value, or a list for repeats."""
     reader = _FormReader(action)
     reader.feed(page)
     return {k: v[0] if len(v) == 1 else v for k, v in reader.fields.items()}
@@ -127,15 +74,21 @@ def signed_in(client: TestClient, email: str) -> Browser:
 
 
 class _FormReader(HTMLParser):
-    """Collects what a browser would submit from the form whose action is ``action``."""
+    """What a browser sends for the form that posts to ``action``, as read from a page:
+    enabled inputs, checked boxes and radios, selected options (the first when none is)
+    and textareas, each name with its values in page order."""
 
     def __init__(self, action: str) -> None:
-        super().__init__()
+        super().__init__(convert_charrefs=True)
         self.action = action
         self.inside = False
-        self.fields: list[tuple[str, str]] = []
+        self.fields: dict[str, list[str]] = {}
         self._select: str | None = None
         self._options: list[tuple[str, bool]] = []
+        self._textarea: str | None = None
+
+    def _add(self, name: str, value: str) -> None:
+        self.fields.setdefault(name, []).append(value)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = {k: v if v is not None else "" for k, v in attrs}
@@ -148,14 +101,20 @@ class _FormReader(HTMLParser):
             if kind in ("checkbox", "radio") and "checked" not in found:
                 return
             default = "on" if kind in ("checkbox", "radio") else ""
-            self.fields.append((found["name"], found.get("value", default)))
+            self._add(found["name"], found.get("value", default))
         elif tag == "select" and "name" in found:
             self._select, self._options = found["name"], []
         elif tag == "option" and self._select is not None:
+            # An option without a value sends its text.
             self._options.append((found.get("value", "\0text"), "selected" in found))
+        elif tag == "textarea" and "name" in found:
+            self._textarea = found["name"]
+            self._add(self._textarea, "")
 
     def handle_data(self, data: str) -> None:
-        if self._options and self._options[-1][0] == "\0text":
+        if self._textarea is not None:
+            self.fields[self._textarea][-1] += data
+        elif self._options and self._options[-1][0] == "\0text":
             self._options[-1] = (data.strip(), self._options[-1][1])
 
     def handle_endtag(self, tag: str) -> None:
@@ -163,9 +122,11 @@ class _FormReader(HTMLParser):
             self.inside = False
         elif tag == "select" and self._select is not None:
             chosen = [value for value, selected in self._options if selected]
-            first = [value for value, _ in self._options[:1]]
-            self.fields.extend((self._select, value) for value in (chosen or first)[-1:])
+            for value in chosen or [value for value, _ in self._options[:1]]:
+                self._add(self._select, value)
             self._select = None
+        elif tag == "textarea":
+            self._textarea = None
 
 
 def submitted(page: str, action: str) -> dict[str, list[str]]:
@@ -176,8 +137,4 @@ def submitted(page: str, action: str) -> dict[str, list[str]]:
     """
     reader = _FormReader(action)
     reader.feed(page)
-    fields: dict[str, list[str]] = {}
-    for name, value in reader.fields:
-        if name != "csrf_token":
-            fields.setdefault(name, []).append(value)
-    return fields
+    return {name: values for name, values in reader.fields.items() if name != "csrf_token"}
