@@ -20,6 +20,7 @@ from warehouse_doubles import DATABASE, PLANNER, SCHEMA
 
 SUITES = {
     "test_diff",
+    "test_external_id",
     "test_checkpoint",
     "test_in_doubt",
     "test_clear_and_fill",
@@ -36,6 +37,7 @@ SUITES = {
 
 POSTGRES_SUITES = {
     "test_diff",
+    "test_external_id",
     "test_checkpoint",
     "test_in_doubt",
     "test_resync_resume",

@@ -53,6 +53,7 @@ def statements(dialect: str) -> list[tuple[str, type[exp.Expression]]]:
         (sql.make_plan(NAMES, every_row=True, full_resync=False), exp.Create),
         (sql.make_plan(NAMES, every_row=False, full_resync=True), exp.Create),
         (sql.make_plan(NAMES, every_row=False, full_resync=False, snapshot_empty=True), exp.Create),
+        (sql.take_over_removed(), exp.Update),
         (sql.plan_counts(), exp.Select),
         (sql.planned_rows(NAMES, "changed", None), exp.Select),
         (sql.planned_rows(NAMES, "added", True), exp.Select),
@@ -60,6 +61,7 @@ def statements(dialect: str) -> list[tuple[str, type[exp.Expression]]]:
         (sql.journal_size(), exp.Select),
         (sql.withdraw(["1", "it's"]), exp.Delete),
         (sql.record_unsent("removed"), exp.Insert),
+        (sql.record_unsent("taken over", "removed"), exp.Insert),
         (sql.failed_rows(), exp.Select),
     ]
     made += [(s, type(sqlglot.parse_one(s, read=dialect))) for s in sql.merge()]

@@ -586,6 +586,9 @@ class _Run:
         for step in steps:
             if not step.sends:
                 planner.store.record_unsent(planner.plan_table, step.operation)
+        # A key whose record a model row holds now is forgotten: deleting or clearing
+        # that record would take it from the row.
+        planner.store.record_taken_over(planner.plan_table)
         completed = False
         try:
             completed = self._deliver(planner, mapper, steps)

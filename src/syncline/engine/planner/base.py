@@ -24,6 +24,15 @@ from syncline.errors import RunError
 
 logger = logging.getLogger(__name__)
 
+TAKEN_OVER = "taken over"
+"""The plan's operation for a removed key whose external id a row of the model holds.
+
+The destination matches records on that id, so the record is the current row's now: the
+key is forgotten from the snapshot without its record being deleted or cleared, and it
+is not counted as removed. Only syncs matched on an external id other than the primary
+key plan it (see :func:`may_take_over`).
+"""
+
 
 class PlanSummary(Protocol):
     """How many rows of each operation a diff found, and how big the snapshot was."""
@@ -63,6 +72,10 @@ class PlannerStore(Protocol):
 
     def record_unsent(self, plan: str, operation: Operation) -> int:
         """Journal every planned row of ``operation`` as done without sending it."""
+
+    def record_taken_over(self, plan: str) -> None:
+        """Journal every removed key whose record a model row took over (see
+        :data:`TAKEN_OVER`) as removed without sending it: the fold forgets it."""
 
     def begin_full_load(self, current: str, *, clear: bool) -> None:
         """Distrust every snapshot entry before a full resync sends, so that the run that
@@ -175,6 +188,15 @@ def repeated_key_error(
     )
 
 
+def may_take_over(rows: Iterable[tuple[str, int]], *, primary_key: str, id_column: str) -> bool:
+    """Whether a plan of these ``(operation, rows)`` counts may remove a key whose record
+    a model row holds (see :data:`TAKEN_OVER`): it removes keys, and records are matched
+    on a column other than the primary key, which two rows may then share over time."""
+    if id_column == primary_key:
+        return False
+    return any(operation == Operation.REMOVED.value and count for operation, count in rows)
+
+
 def count_plan(
     counts: RowCounts,
     rows: Iterable[tuple[str, int]],
@@ -183,8 +205,13 @@ def count_plan(
     snapshot_size: int,
     where: str = "",
 ) -> None:
-    """Add a plan's ``(operation, rows)`` counts to ``counts`` and log them."""
+    """Add a plan's ``(operation, rows)`` counts to ``counts`` and log them; removed keys
+    taken over by a model row (see :data:`TAKEN_OVER`) are logged, not counted."""
+    taken = 0
     for operation, count in rows:
+        if operation == TAKEN_OVER:
+            taken = int(count)
+            continue
         counts.add(Operation(operation), int(count))
     logger.info(
         "sync %s: planned %s added, %s changed, %s removed%s (snapshot had %s rows)",
@@ -195,3 +222,10 @@ def count_plan(
         where,
         snapshot_size,
     )
+    if taken:
+        logger.info(
+            "sync %s: %s rows that left the model are not removed: rows of the model hold "
+            "their external ids, so their records are those rows' now",
+            sync_id,
+            taken,
+        )

@@ -54,7 +54,13 @@ from syncline.engine.canonical import (
     prefilter_sql,
     quote_identifier,
 )
-from syncline.engine.planner.base import count_plan, fold_journal, repeated_key_error
+from syncline.engine.planner.base import (
+    TAKEN_OVER,
+    count_plan,
+    fold_journal,
+    may_take_over,
+    repeated_key_error,
+)
 from syncline.engine.planner.prefetch import prefetched
 from syncline.engine.planner.rowfile import RowFile, remove_stale
 from syncline.engine.planner.store import DEFAULT_LOCK_WAIT_SECONDS, SnapshotStore
@@ -659,13 +665,38 @@ class LocalPlanner:
                 + f" FROM ({picked}) c LEFT JOIN snapshot s ON s.key = c._sl_key"
             )
         con.execute(sql)
+        counted = f"SELECT _sl_op, count(*) FROM {PLAN} GROUP BY _sl_op"
+        rows = con.execute(counted).fetchall()
+        if may_take_over(rows, primary_key=self.primary_key, id_column=self.id_column):
+            con.execute(self._take_over_sql())
+            rows = con.execute(counted).fetchall()
         count_plan(
             plan.counts,
-            con.execute(f"SELECT _sl_op, count(*) FROM {PLAN} GROUP BY _sl_op").fetchall(),
+            rows,
             sync_id=self.sync_id,
             snapshot_size=plan.snapshot_size,
         )
         return plan
+
+    def _take_over_sql(self) -> str:
+        """Mark the removed keys whose external id a model row holds as taken over (see
+        :data:`~syncline.engine.planner.base.TAKEN_OVER`).
+
+        The joined table lacks the unchanged rows it left out; their external ids are
+        those the snapshot kept, as the id is a compared column. So the ids held are
+        those of the model rows kept, and the snapshot's of the keys the join left out,
+        read only where they match a removed key's.
+        """
+        held = (
+            f"SELECT {EXTERNAL_ID} FROM {CURRENT} c WHERE c.{_STATE} <> {_NULL_KEY} "
+            "UNION ALL SELECT s.ext FROM snapshot s "
+            f"SEMI JOIN (SELECT _sl_ext FROM {PLAN} WHERE _sl_op = 'removed') r "
+            f"ON r._sl_ext = s.ext ANTI JOIN {JOINED} j ON j._sl_key = s.key"
+        )
+        return (
+            f"UPDATE {PLAN} SET _sl_op = '{TAKEN_OVER}' "
+            f"WHERE _sl_op = 'removed' AND _sl_ext IN ({held})"
+        )
 
     def _planned_id(self) -> str:
         # A removed row is gone from the model; its id comes back from the snapshot.

@@ -51,7 +51,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.engine.canonical import FINGERPRINT_SCHEME
-from syncline.engine.planner.base import journaled_outcome
+from syncline.engine.planner.base import TAKEN_OVER, journaled_outcome
 from syncline.engine.report import InterruptedOutcome, Operation
 from syncline.errors import ConfigError, RunError, SnapshotLocked
 from syncline.settings import (
@@ -575,11 +575,21 @@ class SnapshotStore:
 
     def record_unsent(self, plan: str, operation: Operation) -> int:
         """Journal every planned row of ``operation`` as done without sending it."""
+        return self._journal_unsent(plan, operation.value, operation)
+
+    def record_taken_over(self, plan: str) -> None:
+        """Journal every removed key whose record a model row took over (see
+        :data:`~syncline.engine.planner.base.TAKEN_OVER`) as removed without sending it."""
+        self._journal_unsent(plan, TAKEN_OVER, Operation.REMOVED)
+
+    def _journal_unsent(self, plan: str, planned: str, operation: Operation) -> int:
+        """Journal the rows ``plan`` holds as ``planned`` as acknowledged ``operation``
+        rows that were never sent; returns how many."""
         row = self.connection.execute(
             f"INSERT INTO journal ({_JOURNAL_COLUMNS}) "
-            "SELECT _sl_key, 'ack', _sl_op, _sl_fp, _sl_ext, NULL, 0, NULL, _sl_h "
+            "SELECT _sl_key, 'ack', ?, _sl_fp, _sl_ext, NULL, 0, NULL, _sl_h "
             f"FROM {plan} WHERE _sl_op = ?",
-            [operation.value],
+            [operation.value, planned],
         ).fetchone()
         return int(row[0]) if row else 0
 

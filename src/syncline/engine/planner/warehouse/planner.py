@@ -16,7 +16,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.connectors.sources.base import Source
-from syncline.engine.planner.base import count_plan, fold_journal, repeated_key_error
+from syncline.engine.planner.base import (
+    count_plan,
+    fold_journal,
+    may_take_over,
+    repeated_key_error,
+)
 from syncline.engine.planner.local import IngestStats, Plan, _check_names
 from syncline.engine.planner.warehouse.owner import claim_schema
 from syncline.engine.planner.warehouse.session import (
@@ -188,9 +193,13 @@ class WarehousePlanner:
                 snapshot_empty=plan.snapshot_size == 0,
             )
         )
+        rows = self.session.fetch(self.sql.plan_counts())
+        if may_take_over(rows, primary_key=self.primary_key, id_column=self.id_column):
+            self.session.execute(self.sql.take_over_removed())
+            rows = self.session.fetch(self.sql.plan_counts())
         count_plan(
             plan.counts,
-            self.session.fetch(self.sql.plan_counts()),
+            rows,
             sync_id=self.sync_id,
             snapshot_size=plan.snapshot_size,
             where=" in the warehouse",

@@ -32,6 +32,7 @@ import sqlglot
 from syncline.connectors.sources.base import is_decimal_field
 from syncline.connectors.sources.statements import single_statement
 from syncline.engine.canonical import FINGERPRINT_SCHEME, encode_literal, is_json_canonical
+from syncline.engine.planner.base import TAKEN_OVER
 from syncline.engine.planner.store import CLEAR_PENDING, JOURNAL_RUN
 
 SCHEME = f"warehouse-{FINGERPRINT_SCHEME}"
@@ -400,6 +401,16 @@ class PlannerSQL:
         )
         return self.render(sql)
 
+    def take_over_removed(self) -> str:
+        """Mark the removed keys whose external id a model row holds as taken over (see
+        :data:`~syncline.engine.planner.base.TAKEN_OVER`); this run's table holds every
+        model row."""
+        return self.render(
+            f"UPDATE {self.table('plan')} SET _sl_op = {literal(TAKEN_OVER)} "
+            "WHERE _sl_op = 'removed' AND _sl_ext IN "
+            f"(SELECT _sl_ext FROM {self.table('current')} WHERE _sl_key IS NOT NULL)"
+        )
+
     def plan_counts(self) -> str:
         return self.render(f"SELECT _sl_op, COUNT(*) FROM {self.table('plan')} GROUP BY _sl_op")
 
@@ -503,12 +514,14 @@ class PlannerSQL:
             f"DELETE FROM {self.table('journal')} WHERE kind = 'doubt' AND key IN ({listed})"
         )
 
-    def record_unsent(self, operation: str) -> str:
+    def record_unsent(self, planned: str, operation: str | None = None) -> str:
+        """Journal the rows planned as ``planned`` as acknowledged, never sent, under
+        ``operation`` (by default ``planned``)."""
         return self.render(
             f"INSERT INTO {self.table('journal')} "
             "(key, kind, operation, fp, ext, reason, attempts, batch) "
-            "SELECT _sl_key, 'ack', _sl_op, _sl_fp, _sl_ext, NULL, 0, NULL "
-            f"FROM {self.table('plan')} WHERE _sl_op = {literal(operation)}"
+            f"SELECT _sl_key, 'ack', {literal(operation or planned)}, _sl_fp, _sl_ext, "
+            f"NULL, 0, NULL FROM {self.table('plan')} WHERE _sl_op = {literal(planned)}"
         )
 
     def merge(self) -> list[str]:

@@ -20,7 +20,7 @@ import logging
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from syncline.engine.planner.base import journaled_outcome
+from syncline.engine.planner.base import TAKEN_OVER, journaled_outcome
 from syncline.engine.planner.warehouse.session import WarehouseSession
 from syncline.engine.planner.warehouse.sql import PlannerSQL
 from syncline.engine.report import InterruptedOutcome, Operation
@@ -134,6 +134,11 @@ class WarehouseStore:
         """
         self.session.execute(self.sql.record_unsent(operation.value))
         return 0
+
+    def record_taken_over(self, plan: str) -> None:
+        """Journal every removed key whose record a model row took over (see
+        :data:`~syncline.engine.planner.base.TAKEN_OVER`) as removed without sending it."""
+        self.session.execute(self.sql.record_unsent(TAKEN_OVER, Operation.REMOVED.value))
 
     def begin_full_load(self, current: str, *, clear: bool) -> None:
         """Distrust every snapshot entry before a full resync sends, as the local store
