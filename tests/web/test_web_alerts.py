@@ -8,9 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
-from web_fixtures import ADMIN, Browser, signed_in, submitted
+from web_fixtures import ADMIN, Browser, signed_in, submitted, sync_made_in_forms
 
 from syncline.alerts.policy import AlertPolicy
 from syncline.alerts.store import read_policy, write_policy
@@ -46,23 +45,7 @@ SHAPES: dict[str, dict[str, Any] | None] = {
 def admin_with_sync(client: Any, tmp_path: Path) -> Browser:
     """The admin, signed in, with destination 1 and sync 1 made through the forms."""
     admin = signed_in(client, ADMIN)
-    warehouse = tmp_path / "warehouse.duckdb"
-    with duckdb.connect(str(warehouse)) as connection:
-        connection.execute("CREATE TABLE users AS SELECT 1 AS id, 'a@example.com' AS email")
-    forms = [
-        ("/sources/new", {"name": "W", "slug": "wh", "type": "duckdb",
-                          "config.path": str(warehouse)}),
-        ("/models/new", {"name": "Users", "slug": "users", "source": "1",
-                         "sql": "select id, email from users", "primary_key": "id"}),
-        ("/destinations/new", {"name": "CRM", "slug": "crm", "type": "sqlite",
-                               "config.path": str(tmp_path / "out.sqlite")}),
-        ("/syncs/new", {"slug": "users-crm", "model": "1", "destination": "1",
-                        "mode": "upsert", "object": "users", "map_from": ["email"],
-                        "map_to": ["email"], "schedule_type": "manual"}),
-    ]  # fmt: skip
-    for path, form in forms:
-        response = admin.post(path, form)
-        assert response.status_code == 303, response.text
+    sync_made_in_forms(admin, tmp_path)
     return admin
 
 

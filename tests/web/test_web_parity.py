@@ -10,10 +10,9 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 from fastapi.testclient import TestClient
-from web_fixtures import ADMIN, VIEWER, Browser, signed_in
+from web_fixtures import ADMIN, VIEWER, Browser, signed_in, sync_made_in_forms
 
 from syncline.api.routes import sequences as sequence_routes
 from syncline.api.sequence_schemas import SequenceStep, SyncSequenceCreate
@@ -28,28 +27,6 @@ from syncline.web.pages import syncs as sync_pages
 def admin(client: TestClient) -> Browser:
     """The admin, signed in."""
     return signed_in(client, ADMIN)
-
-
-def _sync(admin: Browser, tmp_path: Path) -> int:
-    """A DuckDB source, a model, a SQLite destination and a manual sync; the sync's id."""
-    warehouse = tmp_path / "warehouse.duckdb"
-    with duckdb.connect(str(warehouse)) as connection:
-        connection.execute("CREATE TABLE users AS SELECT 1 AS id, 'a@example.com' AS email")
-    forms = [
-        ("/sources/new", {"name": "W", "slug": "w", "type": "duckdb",
-                          "config.path": str(warehouse)}),
-        ("/models/new", {"name": "Users", "slug": "users", "source": "1",
-                         "sql": "select id, email from users", "primary_key": "id"}),
-        ("/destinations/new", {"name": "Out", "slug": "out", "type": "sqlite",
-                               "config.path": str(tmp_path / "out.sqlite")}),
-        ("/syncs/new", {"slug": "users-out", "model": "1", "destination": "1",
-                        "mode": "upsert", "object": "users", "map_from": ["email"],
-                        "map_to": ["email"], "schedule_type": "manual"}),
-    ]  # fmt: skip
-    for path, form in forms:
-        response = admin.post(path, form)
-        assert response.status_code == 303, (path, response.text)
-    return int(response.headers["location"].rsplit("/", 1)[1])
 
 
 def _finished_runs(catalog: Catalog, sync_id: int, count: int) -> list[int]:
@@ -68,7 +45,7 @@ def test_an_admin_can_queue_a_dry_run_and_a_viewer_cannot(
     client: TestClient, tmp_path: Path, web_catalog: Catalog
 ) -> None:
     admin = signed_in(client, ADMIN)
-    sync_id = _sync(admin, tmp_path)
+    sync_id = sync_made_in_forms(admin, tmp_path)
     assert "/trigger/dry-run" in admin.get(f"/syncs/{sync_id}").text
 
     queued = admin.post(f"/syncs/{sync_id}/trigger/dry-run")
@@ -89,7 +66,7 @@ def test_an_admin_can_queue_a_dry_run_and_a_viewer_cannot(
 def test_run_now_while_a_dry_run_is_queued_is_refused_and_the_dry_run_stays_dry(
     admin: Browser, tmp_path: Path, web_catalog: Catalog
 ) -> None:
-    sync_id = _sync(admin, tmp_path)
+    sync_id = sync_made_in_forms(admin, tmp_path)
     running = int(admin.post(f"/syncs/{sync_id}/trigger/run").headers["location"].split("/")[-1])
     with web_catalog.session() as session:
         session.runs.start(running, "test-worker")
@@ -106,7 +83,7 @@ def test_run_now_while_a_dry_run_is_queued_is_refused_and_the_dry_run_stays_dry(
 def test_disable_cancels_the_queued_run_as_the_api_does(
     admin: Browser, tmp_path: Path, web_catalog: Catalog
 ) -> None:
-    sync_id = _sync(admin, tmp_path)
+    sync_id = sync_made_in_forms(admin, tmp_path)
     running = int(admin.post(f"/syncs/{sync_id}/trigger/run").headers["location"].split("/")[-1])
     with web_catalog.session() as session:
         session.runs.start(running, "test-worker")
@@ -125,7 +102,7 @@ def test_older_runs_are_reached_page_by_page(
     admin: Browser, tmp_path: Path, web_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sync_pages, "HISTORY", 2)
-    sync_id = _sync(admin, tmp_path)
+    sync_id = sync_made_in_forms(admin, tmp_path)
     first, second, third = _finished_runs(web_catalog, sync_id, 3)
 
     newest = admin.get(f"/syncs/{sync_id}").text
@@ -146,7 +123,7 @@ def test_older_sequence_runs_are_reached_page_by_page(
     admin: Browser, tmp_path: Path, web_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sequence_pages, "RUNS_SHOWN", 2)
-    sync_id = _sync(admin, tmp_path)
+    sync_id = sync_made_in_forms(admin, tmp_path)
     with web_catalog.session() as session:
         body = SyncSequenceCreate(slug="nightly", steps=[SequenceStep(syncId=sync_id)])
         sequence = sequence_routes.create_sequence(body, session)["id"]
@@ -173,7 +150,7 @@ def test_older_sequence_runs_are_reached_page_by_page(
 def test_rejected_rows_are_filtered_by_operation_and_paged(
     admin: Browser, tmp_path: Path, web_catalog: Catalog
 ) -> None:
-    sync_id = _sync(admin, tmp_path)
+    sync_id = sync_made_in_forms(admin, tmp_path)
     [run_id] = _finished_runs(web_catalog, sync_id, 1)
     with web_catalog.session() as session:
         session.orm.add_all(
@@ -208,7 +185,7 @@ def test_rejected_rows_are_filtered_by_operation_and_paged(
 def test_the_rejected_rows_pager_links_encode_the_search_once(
     admin: Browser, tmp_path: Path, web_catalog: Catalog
 ) -> None:
-    sync_id = _sync(admin, tmp_path)
+    sync_id = sync_made_in_forms(admin, tmp_path)
     [run_id] = _finished_runs(web_catalog, sync_id, 1)
     with web_catalog.session() as session:
         session.orm.add_all(
@@ -230,7 +207,7 @@ def test_the_rejected_rows_pager_links_encode_the_search_once(
 def test_rejected_rows_past_retention_are_said_to_be_pruned_not_absent(
     admin: Browser, tmp_path: Path, web_catalog: Catalog
 ) -> None:
-    sync_id = _sync(admin, tmp_path)
+    sync_id = sync_made_in_forms(admin, tmp_path)
     old, recent = _finished_runs(web_catalog, sync_id, 2)
     with web_catalog.session() as session:
         for run_id, days_ago in ((old, 8), (recent, 6)):
@@ -250,7 +227,7 @@ def test_rejected_rows_past_retention_are_said_to_be_pruned_not_absent(
 def test_a_bad_rows_offset_is_the_ui_s_message_page(
     admin: Browser, tmp_path: Path, web_catalog: Catalog, offset: str
 ) -> None:
-    sync_id = _sync(admin, tmp_path)
+    sync_id = sync_made_in_forms(admin, tmp_path)
     [run_id] = _finished_runs(web_catalog, sync_id, 1)
 
     response = admin.get(f"/syncs/{sync_id}/runs/{run_id}/rows", params={"offset": offset})
@@ -264,7 +241,7 @@ def test_a_bad_rows_offset_is_the_ui_s_message_page(
 
 
 def test_a_model_can_be_saved_without_its_query_being_run(admin: Browser, tmp_path: Path) -> None:
-    _sync(admin, tmp_path)
+    sync_made_in_forms(admin, tmp_path)
     model = {"name": "Later", "slug": "later", "source": "1", "primary_key": "id",
              "sql": "select id from a_table_made_tomorrow"}  # fmt: skip
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from pathlib import Path
 
+import duckdb
 import httpx2
 from fastapi.testclient import TestClient
 
@@ -138,3 +140,26 @@ def submitted(page: str, action: str) -> dict[str, list[str]]:
     reader = _FormReader(action)
     reader.feed(page)
     return {name: values for name, values in reader.fields.items() if name != "csrf_token"}
+
+
+def sync_made_in_forms(admin: Browser, tmp_path: Path) -> int:
+    """A DuckDB source, a model, a SQLite destination and a manual sync ``users-out``, each
+    made through its form (all with id 1 on a fresh catalog); the sync's id."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("CREATE TABLE users AS SELECT 1 AS id, 'a@example.com' AS email")
+    forms = [
+        ("/sources/new", {"name": "W", "slug": "w", "type": "duckdb",
+                          "config.path": str(warehouse)}),
+        ("/models/new", {"name": "Users", "slug": "users", "source": "1",
+                         "sql": "select id, email from users", "primary_key": "id"}),
+        ("/destinations/new", {"name": "Out", "slug": "out", "type": "sqlite",
+                               "config.path": str(tmp_path / "out.sqlite")}),
+        ("/syncs/new", {"slug": "users-out", "model": "1", "destination": "1",
+                        "mode": "upsert", "object": "users", "map_from": ["email"],
+                        "map_to": ["email"], "schedule_type": "manual"}),
+    ]  # fmt: skip
+    for path, form in forms:
+        response = admin.post(path, form)
+        assert response.status_code == 303, (path, response.text)
+    return int(response.headers["location"].rsplit("/", 1)[1])
