@@ -243,11 +243,7 @@ def test_planner_cleanup_drops_the_tables_of_syncs_gone_from_the_catalog(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("SYNCLINE_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SYNCLINE_DATABASE_URL", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-    warehouse.fill(3)
-    catalog = Catalog.open(load_settings())
+    catalog = _cli_catalog(warehouse, tmp_path, monkeypatch)
     try:
         with catalog.session() as session:
             source = session.sources.create(
@@ -669,11 +665,7 @@ def test_planner_cleanup_dry_run_lists_a_shared_databases_tables_once(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("SYNCLINE_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SYNCLINE_DATABASE_URL", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-    warehouse.fill(3)
-    catalog = Catalog.open(load_settings())
+    catalog = _cli_catalog(warehouse, tmp_path, monkeypatch)
     try:
         for workspace in ("first", "second"):
             with catalog.session() as session:
@@ -700,3 +692,13 @@ def _table_rows(printed: str) -> list[list[str]]:
     """The cells of a printed table's rows that name sync 99."""
     rows = [line.strip("│ ").split("│") for line in printed.splitlines() if " 99 " in line]
     return [[cell.strip() for cell in row] for row in rows]
+
+
+def _cli_catalog(warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Catalog:
+    """The catalog of a Syncline home that the command line run in-process will use, with
+    a warehouse of three rows."""
+    monkeypatch.setenv("SYNCLINE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SYNCLINE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    warehouse.fill(3)
+    return Catalog.open(load_settings())
