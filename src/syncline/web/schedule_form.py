@@ -19,6 +19,8 @@ SCHEDULE_TYPES = ("manual", "interval", "cron", "visual", "dbt")
 INTERVAL_UNITS = ("minute", "hour", "day", "week")
 ZONED_TYPES = ("cron", "visual")
 """Schedule types that may carry a ``timezone``."""
+SCHEDULE_CHOICES = {"days": DAYS, "schedule_types": SCHEDULE_TYPES, "units": INTERVAL_UNITS}
+"""What the schedule editor's template offers, for every form that holds one."""
 
 SCHEDULE_ALIASES = {
     "schedule": "schedule",

@@ -24,10 +24,8 @@ from syncline.web.describe import schedule_words
 from syncline.web.forms import field_errors
 from syncline.web.render import not_found, render
 from syncline.web.schedule_form import (
-    DAYS,
-    INTERVAL_UNITS,
     SCHEDULE_ALIASES,
-    SCHEDULE_TYPES,
+    SCHEDULE_CHOICES,
     schedule_from,
     schedule_values,
     visual_slots_of,
@@ -68,7 +66,7 @@ def _form_page(
     return render(
         request, "sequence_form.html", user, status_code=status_code, record=record,
         values=values, errors=errors or {}, syncs=syncs, stop_rules=[s.value for s in StopOn],
-        days=DAYS, schedule_types=SCHEDULE_TYPES, units=INTERVAL_UNITS, blank_rows=BLANK_STEPS,
+        blank_rows=BLANK_STEPS, **SCHEDULE_CHOICES,
     )  # fmt: skip
 
 

@@ -34,10 +34,8 @@ from syncline.web.mapping_rows import (
 )
 from syncline.web.render import not_found, render
 from syncline.web.schedule_form import (
-    DAYS,
-    INTERVAL_UNITS,
     SCHEDULE_ALIASES,
-    SCHEDULE_TYPES,
+    SCHEDULE_CHOICES,
     schedule_from,
     schedule_values,
     visual_slots_of,
@@ -159,9 +157,8 @@ def _form_page(
     return render(
         request, "sync_form.html", user, status_code=status_code, record=record,
         values=values, errors=errors or {}, models=models, destinations=destinations,
-        modes=[m.value for m in SyncMode], days=DAYS, schedule_types=SCHEDULE_TYPES,
-        units=INTERVAL_UNITS, blank_rows=BLANK_MAPPING_ROWS, blank_row=MappingRow(),
-        kinds=KINDS, variables=VARIABLES,
+        modes=[m.value for m in SyncMode], blank_rows=BLANK_MAPPING_ROWS,
+        blank_row=MappingRow(), kinds=KINDS, variables=VARIABLES, **SCHEDULE_CHOICES,
     )  # fmt: skip
 
 
