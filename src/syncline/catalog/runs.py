@@ -622,9 +622,11 @@ def _merge(run: RunRecord, trigger: RunTrigger) -> None:
 
 
 def _store_progress(run: RunRecord, progress: RunProgress) -> None:
-    run.query_size = progress.query_size
-    if progress.model_columns is not None:
+    # The columns are known from the first report that gives the query's size on: the
+    # sync's columns are derived from them once, not again with every batch.
+    if progress.model_columns is not None and run.query_size is None:
         _record_columns(run, progress.model_columns)
+    run.query_size = progress.query_size
     run.skipped_null_keys = progress.skipped_null_keys
     # A run that found its destination's object gone resends every row: it shows as the
     # full resync it became. A trigger's flag is never taken back.
