@@ -20,6 +20,7 @@ from syncline.connectors.destinations.base import (
 from syncline.connectors.destinations.duckdb.config import DuckDBDestinationConfig
 from syncline.connectors.destinations.duckdb.errors import map_error
 from syncline.connectors.destinations.local_paths import database_file_problem
+from syncline.connectors.destinations.sql.booleans import refuse_non_booleans
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.values import ROW_COLUMN
@@ -167,6 +168,14 @@ class DuckDBDestination(TableDestination):
             columns.append(f"PRIMARY KEY ({_q(id_field)})")
         self._execute(f"CREATE SCHEMA IF NOT EXISTS {_q(table.schema)}")
         self._execute(f"CREATE TABLE {quote_table(table, 'duckdb')} ({', '.join(columns)})")
+
+    def _refuse(self, batch: WriteBatch) -> dict[int, str]:
+        # DuckDB also casts any number but zero to true; PostgreSQL refuses those itself.
+        reasons = super()._refuse(batch)
+        booleans = refuse_non_booleans(batch.records, self._columns, str(self._table))
+        for row, reason in booleans.items():
+            reasons.setdefault(row, reason)
+        return reasons
 
     def _stage(self, batch: WriteBatch, skip: Collection[int]) -> list[RowFailure]:
         records = batch.records

@@ -38,6 +38,8 @@ from syncline.connectors.destinations.sql.identifiers import (
 )
 from syncline.connectors.destinations.sql.keys import refuse_rewritten_keys
 from syncline.connectors.destinations.sql.precision import refuse_inexact
+from syncline.connectors.destinations.sql.seconds import refuse_cut_seconds
+from syncline.connectors.destinations.sql.singles import refuse_rounded_doubles
 from syncline.connectors.destinations.sql.statements import RANK_COLUMN, Statements
 from syncline.connectors.destinations.sql.values import ROW_COLUMN
 from syncline.errors import TerminalError
@@ -138,8 +140,10 @@ class TableDestination(Destination):
 
         The database would store them changed, silently: an id in another form (where it
         may overwrite another id's row), a fraction rounded into a bounded numeric or an
-        integer column, a timestamp cut to its day in a DATE column. Each is checked
-        against the described column types, only where the batch's type differs.
+        integer column, a timestamp cut to its day in a DATE column, a double rounded to
+        single precision, fractional seconds cut by a coarser timestamp or time column.
+        Each is checked against the described column types, only where the batch's type
+        is wider.
         """
         reasons = self._refuse_keys(batch)
         inexact = refuse_inexact(
@@ -150,8 +154,11 @@ class TableDestination(Destination):
             # MySQL's float columns refuse NaN and infinities too.
             floats_keep_non_finite=self.dialect != "mysql",
         )
-        cut = refuse_times_of_day(batch.records, self._columns, str(self._table))
-        for row, reason in [*inexact.items(), *cut.items()]:
+        table = str(self._table)
+        cut = refuse_times_of_day(batch.records, self._columns, table)
+        rounded = refuse_rounded_doubles(batch.records, self._columns, table, dialect=self.dialect)
+        seconds = refuse_cut_seconds(batch.records, self._columns, table, dialect=self.dialect)
+        for row, reason in [*inexact.items(), *cut.items(), *rounded.items(), *seconds.items()]:
             reasons.setdefault(row, reason)
         return reasons
 
