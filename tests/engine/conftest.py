@@ -32,6 +32,7 @@ SUITES = {
     "test_mapping",
     "test_prefilter",
     "test_property",
+    "test_terminal_mid_run",
 }
 """Modules whose runs go through the Harness and so through either planner."""
 
@@ -45,6 +46,7 @@ POSTGRES_SUITES = {
     "test_lost_object",
     "test_canonical",
     "test_canonical_special",
+    "test_terminal_mid_run",
 }
 """The suites also run on PostgreSQL; each of its tests loads the model over the network
 and opens several sessions per run, so the rest stay on DuckDB to keep the suite fast."""

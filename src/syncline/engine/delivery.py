@@ -4,7 +4,9 @@ Up to the destination's ``write_concurrency`` batches are in flight; the snapsho
 written from this thread only: each batch's keys as in doubt right before the batch is
 handed over, and its outcome right after the batch's result arrives. A transient
 failure of a whole batch is retried with jittered exponential backoff; a terminal one
-stops the run after the batches already in flight have been accounted for.
+stops the run after the batches already in flight have been accounted for. A batch the
+destination wrote part of before a terminal error is accounted for too: the rows it
+acknowledged are committed and counted, then the error fails the run.
 """
 
 from __future__ import annotations
@@ -188,8 +190,8 @@ class Delivery:
         rejected: list[tuple[int, str, str | None]] = [
             (row, reason, None) for row, reason in mapped.rejected
         ]
-        # Rows left unsent for a stop are neither acknowledged nor rejected: their doubt
-        # is withdrawn and the next run plans them again as it would have.
+        # Rows left unsent for a stop or an error are neither acknowledged nor rejected:
+        # their doubt is withdrawn and the next run plans them again as it would have.
         unsent = {i for i in result.unsent if 0 <= i < len(mapped.rows)}
         if unsent:
             self.stopped = True
@@ -232,6 +234,10 @@ class Delivery:
             len(acked),
             len(rejected),
         )
+        if result.error is not None:
+            # What the destination wrote before the error is committed above; the rest
+            # of the run is not sent.
+            raise result.error
 
     def _rejected_rows(
         self, flight: _InFlight, rejected: list[tuple[int, str, str | None]]

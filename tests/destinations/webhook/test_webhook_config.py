@@ -32,6 +32,30 @@ def test_bad_settings_name_the_field(settings: dict[str, object], where: str) ->
     assert [p.location for p in caught.value.problems] == [where]
 
 
+def test_every_header_syncline_sets_is_refused_in_any_letter_case(receiver: Receiver) -> None:
+    send(destination(receiver.url, secret="k"), rows(1))
+    [request] = receiver.requests
+    # What the HTTP client sends by default, a configured header replaces openly.
+    client_defaults = {"accept", "accept-encoding", "connection", "user-agent"}
+    own = [name for name in request.headers if name.lower() not in client_defaults]
+    assert {name.lower() for name in own} >= {
+        "content-type",
+        "x-syncline-delivery",
+        "x-syncline-signature",
+        "x-syncline-timestamp",
+    }
+
+    for name in own:
+        for spelled in (name, name.lower(), name.upper()):
+            with pytest.raises(ValidationError) as caught:
+                WebhookDestination.from_config(
+                    {"url": "http://127.0.0.1/x", "headers": {"X-Team": "ops", spelled: "x"}}
+                )
+            [problem] = caught.value.problems
+            assert problem.location == "configuration.headers"
+            assert spelled in problem.message
+
+
 def test_header_values_and_the_secret_are_secrets() -> None:
     config = {"url": "http://127.0.0.1/x", "headers": {"Authorization": "Bearer s3"}, "secret": "k"}
     target = WebhookDestination.from_config(config)

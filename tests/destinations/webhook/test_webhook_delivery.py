@@ -268,6 +268,27 @@ def test_refused_credentials_fail_the_run(receiver: Receiver, status: int) -> No
     assert len(receiver.requests) == 1
 
 
+@pytest.mark.parametrize("status", [401, 302])
+def test_a_terminal_answer_after_accepted_requests_returns_what_was_accepted(
+    receiver: Receiver, status: int
+) -> None:
+    receiver.script = lambda request: Reply(200 if request.number < 3 else status)
+
+    result = send(destination(receiver.url, batch_size=10, concurrency=3), rows(100))
+
+    accepted = {
+        row["id"]
+        for request in receiver.requests
+        if request.number < 3
+        for row in request.json["rows"]
+    }
+    assert len(accepted) == 30
+    assert isinstance(result.error, TerminalError)
+    assert f"(HTTP {status})" in str(result.error)
+    assert result.failures == []
+    assert result.unsent == [i for i in range(100) if i not in accepted]
+
+
 def test_a_redirect_fails_the_run(receiver: Receiver) -> None:
     receiver.script = lambda _: Reply(301, headers={"Location": "http://127.0.0.1:9/"})
 

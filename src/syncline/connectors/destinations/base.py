@@ -192,7 +192,12 @@ class BatchResult:
     failures: list[RowFailure] = field(default_factory=list)
     unsent: list[int] = field(default_factory=list)
     """Positions of rows not sent because the run was asked to stop part way through the
-    batch: neither acknowledged nor rejected, so the next run sends them."""
+    batch, or because :attr:`error` stopped it: neither acknowledged nor rejected, so the
+    next run sends them."""
+    error: TerminalError | None = None
+    """The terminal error that stopped a batch the destination had written part of: rows
+    it acknowledged before the error are committed like any others, rows it did not
+    write are in :attr:`unsent`, and then the run fails with this error."""
 
     @classmethod
     def all_failed(cls, size: int, reason: str, *, retryable: bool = True) -> Self:
@@ -314,13 +319,16 @@ class Destination(ABC):
     def write_batch(self, batch: WriteBatch) -> BatchResult:
         """Write one batch and report every row it rejected.
 
-        When this returns, every row not in the result's failures is durable in the
-        destination: the engine commits those rows to the snapshot at once.
+        When this returns, every row not in the result's failures or unsent rows is
+        durable in the destination: the engine commits those rows to the snapshot at once.
 
         Raises:
             TransientError: the whole batch could not be written and a retry may help;
                 nothing of it may be assumed written.
-            TerminalError: the whole batch can never be written (auth lost, object gone).
+            TerminalError: the whole batch can never be written (auth lost, object gone),
+                and nothing of it was. A destination that wrote part of the batch before
+                such an error (in several requests, say) returns a result carrying it
+                instead (see :attr:`BatchResult.error`), so that those rows are not lost.
         """
 
     def fields(self, object_name: str) -> list[ObjectField] | None:

@@ -135,8 +135,14 @@ class WebhookDestination(Destination):
     def write_batch(self, batch: WriteBatch) -> BatchResult:
         """Send the batch in requests of ``batch_size`` rows and collect refused rows.
 
+        A terminal answer (credentials refused, a redirect) after the receiver accepted
+        some requests is returned in the result (:attr:`BatchResult.error`), with the
+        rows it did not accept as unsent: the accepted ones are committed, then the run
+        fails.
+
         Raises:
-            TerminalError: the receiver refused the credentials or redirected.
+            TerminalError: the receiver refused the credentials or redirected before it
+                accepted any request of the batch.
             TransientError: the webhook did not answer a request, retries included; the
                 engine sends the whole batch again.
         """
@@ -159,16 +165,16 @@ class WebhookDestination(Destination):
         }
         size = self.settings.batch_size
         requests: list[tuple[int, Future[list[RowFailure]]]] = []
-        stopped_at: int | None = None
+        stopping = False
         for start in range(0, len(lines), size):
             # At most ``concurrency`` requests in flight, so a stop is seen between them.
             pending = [future for _, future in requests if not future.done()]
             if len(pending) >= self.settings.concurrency:
                 wait(pending, return_when=FIRST_COMPLETED)
             if any(f.done() and f.exception() is not None for _, f in requests):
-                break  # the batch fails as a whole: sending more of it is no use
+                break  # the batch fails: sending more of it is no use
             if state.context.stop_requested():
-                stopped_at = start
+                stopping = True
                 break
             body = encode_body(head, lines[start : start + size])
             rows = min(size, len(lines) - start)
@@ -176,27 +182,40 @@ class WebhookDestination(Destination):
 
         terminal: TerminalError | None = None
         unanswered: TransientError | None = None
+        # Rows of requests not sent, not answered or refused as a whole by a terminal
+        # answer: the receiver accepted none of them.
+        unsent: list[int] = sendable[len(requests) * size :]
         for start, future in requests:
+            request_rows = sendable[start : start + size]
             if (terminal or unanswered) is not None and future.cancel():
+                unsent.extend(request_rows)
                 continue
             try:
                 refused = future.result()
             except TerminalError as exc:
                 terminal = terminal or exc
+                unsent.extend(request_rows)
                 continue
             except TransientError as exc:
                 unanswered = unanswered or exc
+                unsent.extend(request_rows)
                 continue
             failures.extend(
                 RowFailure(sendable[start + f.index], f.reason, f.retryable) for f in refused
             )
-        if terminal is not None:
-            raise terminal
-        if unanswered is not None:
+        unsent.sort()
+        if terminal is None and unanswered is not None:
             raise unanswered
+        if terminal is not None and len(unsent) == len(sendable):
+            raise terminal  # nothing of the batch was accepted
 
         failures.sort(key=lambda f: f.index)
-        unsent = [] if stopped_at is None else sendable[stopped_at:]
+        if terminal is not None:
+            why = f", {len(unsent)} not accepted before the webhook failed the run"
+        elif stopping:
+            why = f", {len(unsent)} left unsent because the run is stopping"
+        else:
+            why = ""
         logger.info(
             "webhook %s: %d %s rows in %d requests, %d refused%s",
             state.sender.host,
@@ -204,10 +223,10 @@ class WebhookDestination(Destination):
             batch.action.value,
             len(requests),
             len(failures),
-            f", {len(unsent)} left unsent because the run is stopping" if unsent else "",
+            why if unsent else "",
             extra={"sync_id": state.context.sync_id, "run_id": state.context.run_id},
         )
-        return BatchResult(failures, unsent)
+        return BatchResult(failures, unsent, terminal)
 
     def close(self) -> None:
         """Wait for requests in flight, then close the connection pool."""

@@ -10,9 +10,17 @@ from pydantic import Field, SecretStr, field_validator
 from syncline.connectors.config import ConnectorConfig
 
 RESERVED_HEADERS = frozenset(
-    {"content-type", "content-length", "host", "x-syncline-signature", "x-syncline-timestamp"}
+    {
+        "content-type",
+        "content-length",
+        "host",
+        "x-syncline-delivery",
+        "x-syncline-signature",
+        "x-syncline-timestamp",
+    }
 )
-"""Headers Syncline sets itself; a configuration may not override them."""
+"""Headers Syncline sets itself, in lower case; a configuration may not set them in any
+letter case, since Syncline's value would silently replace the configured one."""
 
 
 class WebhookConfig(ConnectorConfig):

@@ -1,0 +1,157 @@
+"""A run that a terminal destination error stops part way keeps what was acknowledged.
+
+The rows the destination accepted before the error are counted as successful, listed
+among the run's succeeded rows and committed to the snapshot, so the next run sends
+only the rest. Shown with the real webhook client against a receiver on loopback
+that accepts the first requests and then refuses (401) or redirects (302), and with a
+batch-writing destination whose later batch fails terminally.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_doubles import Harness, MemoryDestination, people
+
+from syncline.connectors.destinations.webhook import WebhookDestination
+from syncline.engine.report import RunStatus
+from syncline.errors import TerminalError
+
+ROWS = [(i, f"n{i}", float(i)) for i in range(1, 251)]
+
+
+class _Receiver:
+    """An HTTP server on 127.0.0.1 answering each request with the status ``answer`` gives
+    its 0-based number; records the ids of every request's rows."""
+
+    def __init__(self, answer: Callable[[int], int]) -> None:
+        self.answer = answer
+        self.requests: list[list[int]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                number = len(receiver.requests)
+                receiver.requests.append([row["id"] for row in json.loads(body)["rows"]])
+                status = receiver.answer(number)
+                self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "http://127.0.0.1:1/elsewhere")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/hook"
+
+    def sent(self) -> list[int]:
+        """Every id sent since the last call, in order."""
+        ids = [row for request in self.requests for row in request]
+        self.requests.clear()
+        return ids
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[_Receiver]:
+    server = _Receiver(lambda number: 200)
+    yield server
+    server.close()
+
+
+def _webhook_sync(tmp_path: Path, receiver: _Receiver) -> Harness:
+    hook = WebhookDestination.from_config(
+        {"url": receiver.url, "batch_size": 50, "concurrency": 1, "max_retries": 0}
+    )
+    return Harness(tmp_path, people(ROWS), destination=hook)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(401, "refused the credentials (HTTP 401)"), (302, "redirected the request (HTTP 302)")],
+)
+def test_a_webhook_refusing_part_way_keeps_the_accepted_rows(
+    tmp_path: Path, receiver: _Receiver, status: int, message: str
+) -> None:
+    sync = _webhook_sync(tmp_path, receiver)
+    receiver.answer = lambda number: 200 if number < 3 else status
+
+    failed = sync.run()
+
+    assert failed.status is RunStatus.FAILED
+    assert failed.error is not None
+    assert message in failed.error
+    assert receiver.sent() == list(range(1, 201))
+    assert failed.progress.successful.as_api() == {
+        "addedCount": 150,
+        "changedCount": 0,
+        "removedCount": 0,
+    }
+    assert failed.progress.failed.total == 0
+    kept = [key for rows in sync.reporter.succeeded_rows for key in rows.keys]
+    assert sorted(kept, key=int) == [str(i) for i in range(1, 151)]
+
+    receiver.answer = lambda number: 200
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS, resumed.error
+    assert receiver.sent() == list(range(151, 251))
+    assert resumed.progress.successful.added == 100
+    assert sync.run().progress.planned.total == 0
+    assert receiver.sent() == []
+
+
+def test_a_webhook_refusing_the_first_request_keeps_nothing(
+    tmp_path: Path, receiver: _Receiver
+) -> None:
+    sync = _webhook_sync(tmp_path, receiver)
+    receiver.answer = lambda number: 401
+
+    failed = sync.run()
+
+    assert failed.status is RunStatus.FAILED
+    assert failed.progress.successful.total == 0
+    assert receiver.sent() == list(range(1, 51))
+    receiver.answer = lambda number: 200
+    assert sync.run().status is RunStatus.SUCCESS
+    assert receiver.sent() == list(range(1, 251))
+
+
+def test_a_later_batch_failing_terminally_keeps_the_earlier_batches(tmp_path: Path) -> None:
+    destination = MemoryDestination(max_batch_rows=50)
+    sync = Harness(tmp_path, people(ROWS), destination=destination)
+    destination.raise_on_batch = lambda call: (
+        TerminalError("permission denied for table people", connector="postgres")
+        if call == 4
+        else None
+    )
+
+    failed = sync.run()
+
+    assert failed.status is RunStatus.FAILED
+    assert failed.progress.successful.added == 150
+    assert sorted(destination.records) == list(range(1, 151))
+    sync.sent()
+    destination.raise_on_batch = None
+    assert sync.run().status is RunStatus.SUCCESS
+    assert sync.sent() == sorted(str(i) for i in range(151, 251))
