@@ -3,6 +3,7 @@ warehouse, the grant it asks for, and its tables' end with their sync."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -400,6 +401,33 @@ def test_missing_create_grant_on_an_existing_schema_is_named(
         )
     destination = MemoryDestination()
     assert run(warehouse.source(schema_only_role), destination).status.value == "success"
+    assert sorted(destination.records) == [1, 2, 3]
+
+
+def test_every_grant_on_a_schema_another_role_made_is_named(
+    warehouse: Warehouse, schema_only_role: str
+) -> None:
+    """Granting exactly what the error names is enough, the installation's mark included."""
+    warehouse.fill(3)
+    installation = str(uuid.uuid4())
+    # The admin's own run made the schema's installation mark, which the role cannot read.
+    assert run(warehouse.source(), MemoryDestination(), sync_id=9, installation_id=installation)
+    result = run(
+        warehouse.source(schema_only_role), MemoryDestination(), installation_id=installation
+    )
+    assert result.status.value == "failed"
+    assert result.error is not None
+    assert re.search(f'CREATE SCHEMA "[^"]+" AUTHORIZATION "{schema_only_role}"', result.error)
+    assert "plannerSchema" in result.error
+    grants = re.findall(r"GRANT [^;]*? TO \"[^\"]+\"", result.error)
+    assert len(grants) == 2, result.error
+
+    with warehouse.admin() as con:
+        for grant in grants:
+            con.execute(grant)  # type: ignore[arg-type]  # text the error names, to run as is
+    destination = MemoryDestination()
+    result = run(warehouse.source(schema_only_role), destination, installation_id=installation)
+    assert result.status.value == "success", result.error
     assert sorted(destination.records) == [1, 2, 3]
 
 
