@@ -86,6 +86,20 @@ class Warehouse:
         return [str(name) for (name,) in rows]
 
 
+@dataclass
+class _Snapshots:
+    path: Path = Path()
+
+
+SNAPSHOTS = _Snapshots()
+"""The snapshot folder of the running test, which :func:`run` hands its runs."""
+
+
+@pytest.fixture(autouse=True)
+def _snapshots(tmp_path: Path) -> None:
+    SNAPSHOTS.path = tmp_path / "snapshots"
+
+
 @pytest.fixture
 def warehouse(postgres_database: str) -> Iterator[Warehouse]:
     prefix = f"t_{uuid.uuid4().hex[:12]}"
@@ -126,7 +140,8 @@ def run(
         primary_key="id",
         configuration=SyncConfiguration.parse({"mode": "mirror", "object": "things"}),
         destination=destination,
-        snapshot_dir=Path("/nonexistent-snapshots"),
+        # The warehouse planner's runs leave a mark of where the snapshot is kept there.
+        snapshot_dir=SNAPSHOTS.path,
     )
     return execute_run(job, Reporter())
 

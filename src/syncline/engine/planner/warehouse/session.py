@@ -89,9 +89,10 @@ class WarehouseSession(Protocol):
     def close(self) -> None: ...
 
 
-def open_session(source: Source) -> WarehouseSession:
-    """A write session to ``source`` for the warehouse planner."""
-    schema = planner_schema(source) or DEFAULT_SCHEMA
+def open_session(source: Source, schema: str | None = None) -> WarehouseSession:
+    """A write session to ``source`` for the warehouse planner, in ``schema`` (by default
+    the source's planner schema)."""
+    schema = schema or planner_schema(source) or DEFAULT_SCHEMA
     if isinstance(source, PostgresSource):
         return PostgresSession(source, schema)
     if isinstance(source, DuckDBSource):
