@@ -702,6 +702,55 @@ def test_forgetting_a_sync_in_a_schema_another_installation_owns_gives_no_cleanu
     assert warehouse.tables() == tables
 
 
+def test_planner_cleanup_finds_the_tables_of_syncs_whose_source_left_the_warehouse(
+    warehouse: Warehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Tables no run will take over (their sync's runs left no mark of them, as versions
+    before the mark did not) are found; those a run will take over are kept."""
+    catalog = _cli_catalog(warehouse, tmp_path, monkeypatch)
+    try:
+        with catalog.session() as session:
+            source = session.sources.create(
+                name="wh",
+                slug="wh",
+                type="postgres",
+                configuration={**warehouse.config(), "planner": "local"},
+            )
+            destination = session.destinations.create(
+                name="out", slug="out", type="csv", configuration={"path": str(tmp_path / "o")}
+            )
+            model = session.models.create(
+                name="m", slug="m", source=source, query_type="table", primary_key="id",
+                table="model",
+            )  # fmt: skip
+            stale, pending = (
+                session.syncs.create(
+                    slug=slug,
+                    model=model,
+                    destination=destination,
+                    configuration={"mode": "mirror", "object": slug},
+                ).id
+                for slug in ("stale", "pending")
+            )
+    finally:
+        catalog.close()
+    assert run(warehouse.source(), MemoryDestination(), sync_id=stale).status.value == "success"
+    # This run marks its tables where the catalog's runs keep their snapshots.
+    SNAPSHOTS.path = load_settings().snapshot_dir
+    assert run(warehouse.source(), MemoryDestination(), sync_id=pending).status.value == ("success")
+
+    assert run_cli(["planner", "cleanup", "--dry-run"]) == 0
+    shown = _table_rows(capsys.readouterr().out, stale)
+    assert [row[-1] for row in shown] == [str(stale)]
+    assert run_cli(["planner", "cleanup"]) == 0
+    assert [name for name in warehouse.tables() if name.startswith("sync_")] == [
+        f"sync_{pending}_{table}" for table in ("failed", "journal", "meta", "snapshot")
+    ]
+
+
 def test_planner_cleanup_dry_run_lists_a_shared_databases_tables_once(
     warehouse: Warehouse,
     tmp_path: Path,
@@ -731,9 +780,9 @@ def test_planner_cleanup_dry_run_lists_a_shared_databases_tables_once(
     assert [row[0] for row in _table_rows(dropped)] == ["first"]
 
 
-def _table_rows(printed: str) -> list[list[str]]:
-    """The cells of a printed table's rows that name sync 99."""
-    rows = [line.strip("│ ").split("│") for line in printed.splitlines() if " 99 " in line]
+def _table_rows(printed: str, sync_id: int = 99) -> list[list[str]]:
+    """The cells of a printed table's rows that name sync ``sync_id``."""
+    rows = [line.strip("│ ").split("│") for line in printed.splitlines() if f" {sync_id} " in line]
     return [[cell.strip() for cell in row] for row in rows]
 
 
