@@ -6,6 +6,7 @@ database made here has a unique name and is dropped when its fixture ends.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -23,6 +24,8 @@ POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect
 
 
 def _create_database(prefix: str) -> str:
+    # SYNCLINE_TEST_DATABASE_PREFIX tells apart the databases of test runs that share a server.
+    prefix = os.environ.get("SYNCLINE_TEST_DATABASE_PREFIX", "") + prefix
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

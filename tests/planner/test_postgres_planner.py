@@ -3,6 +3,7 @@ warehouse, the grant it asks for, and its tables' end with their sync."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,6 +86,20 @@ class Warehouse:
         return [str(name) for (name,) in rows]
 
 
+@dataclass
+class _Snapshots:
+    path: Path = Path()
+
+
+SNAPSHOTS = _Snapshots()
+"""The snapshot folder of the running test, which :func:`run` hands its runs."""
+
+
+@pytest.fixture(autouse=True)
+def _snapshots(tmp_path: Path) -> None:
+    SNAPSHOTS.path = tmp_path / "snapshots"
+
+
 @pytest.fixture
 def warehouse(postgres_database: str) -> Iterator[Warehouse]:
     prefix = f"t_{uuid.uuid4().hex[:12]}"
@@ -125,7 +140,8 @@ def run(
         primary_key="id",
         configuration=SyncConfiguration.parse({"mode": "mirror", "object": "things"}),
         destination=destination,
-        snapshot_dir=Path("/nonexistent-snapshots"),
+        # The warehouse planner's runs leave a mark of where the snapshot is kept there.
+        snapshot_dir=SNAPSHOTS.path,
     )
     return execute_run(job, Reporter())
 
@@ -403,6 +419,33 @@ def test_missing_create_grant_on_an_existing_schema_is_named(
     assert sorted(destination.records) == [1, 2, 3]
 
 
+def test_every_grant_on_a_schema_another_role_made_is_named(
+    warehouse: Warehouse, schema_only_role: str
+) -> None:
+    """Granting exactly what the error names is enough, the installation's mark included."""
+    warehouse.fill(3)
+    installation = str(uuid.uuid4())
+    # The admin's own run made the schema's installation mark, which the role cannot read.
+    assert run(warehouse.source(), MemoryDestination(), sync_id=9, installation_id=installation)
+    result = run(
+        warehouse.source(schema_only_role), MemoryDestination(), installation_id=installation
+    )
+    assert result.status.value == "failed"
+    assert result.error is not None
+    assert re.search(f'CREATE SCHEMA "[^"]+" AUTHORIZATION "{schema_only_role}"', result.error)
+    assert "plannerSchema" in result.error
+    grants = re.findall(r"GRANT [^;]*? TO \"[^\"]+\"", result.error)
+    assert len(grants) == 2, result.error
+
+    with warehouse.admin() as con:
+        for grant in grants:
+            con.execute(grant)  # type: ignore[arg-type]  # text the error names, to run as is
+    destination = MemoryDestination()
+    result = run(warehouse.source(schema_only_role), destination, installation_id=installation)
+    assert result.status.value == "success", result.error
+    assert sorted(destination.records) == [1, 2, 3]
+
+
 @pytest.fixture
 def own_warehouse(make_postgres_database: Any) -> Warehouse:
     """A warehouse in a database of this test's own, whose settings the test may change."""
@@ -659,6 +702,55 @@ def test_forgetting_a_sync_in_a_schema_another_installation_owns_gives_no_cleanu
     assert warehouse.tables() == tables
 
 
+def test_planner_cleanup_finds_the_tables_of_syncs_whose_source_left_the_warehouse(
+    warehouse: Warehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Tables no run will take over (their sync's runs left no mark of them, as versions
+    before the mark did not) are found; those a run will take over are kept."""
+    catalog = _cli_catalog(warehouse, tmp_path, monkeypatch)
+    try:
+        with catalog.session() as session:
+            source = session.sources.create(
+                name="wh",
+                slug="wh",
+                type="postgres",
+                configuration={**warehouse.config(), "planner": "local"},
+            )
+            destination = session.destinations.create(
+                name="out", slug="out", type="csv", configuration={"path": str(tmp_path / "o")}
+            )
+            model = session.models.create(
+                name="m", slug="m", source=source, query_type="table", primary_key="id",
+                table="model",
+            )  # fmt: skip
+            stale, pending = (
+                session.syncs.create(
+                    slug=slug,
+                    model=model,
+                    destination=destination,
+                    configuration={"mode": "mirror", "object": slug},
+                ).id
+                for slug in ("stale", "pending")
+            )
+    finally:
+        catalog.close()
+    assert run(warehouse.source(), MemoryDestination(), sync_id=stale).status.value == "success"
+    # This run marks its tables where the catalog's runs keep their snapshots.
+    SNAPSHOTS.path = load_settings().snapshot_dir
+    assert run(warehouse.source(), MemoryDestination(), sync_id=pending).status.value == ("success")
+
+    assert run_cli(["planner", "cleanup", "--dry-run"]) == 0
+    shown = _table_rows(capsys.readouterr().out, stale)
+    assert [row[-1] for row in shown] == [str(stale)]
+    assert run_cli(["planner", "cleanup"]) == 0
+    assert [name for name in warehouse.tables() if name.startswith("sync_")] == [
+        f"sync_{pending}_{table}" for table in ("failed", "journal", "meta", "snapshot")
+    ]
+
+
 def test_planner_cleanup_dry_run_lists_a_shared_databases_tables_once(
     warehouse: Warehouse,
     tmp_path: Path,
@@ -688,9 +780,9 @@ def test_planner_cleanup_dry_run_lists_a_shared_databases_tables_once(
     assert [row[0] for row in _table_rows(dropped)] == ["first"]
 
 
-def _table_rows(printed: str) -> list[list[str]]:
-    """The cells of a printed table's rows that name sync 99."""
-    rows = [line.strip("│ ").split("│") for line in printed.splitlines() if " 99 " in line]
+def _table_rows(printed: str, sync_id: int = 99) -> list[list[str]]:
+    """The cells of a printed table's rows that name sync ``sync_id``."""
+    rows = [line.strip("│ ").split("│") for line in printed.splitlines() if f" {sync_id} " in line]
     return [[cell.strip() for cell in row] for row in rows]
 
 

@@ -265,3 +265,29 @@ def test_a_move_while_a_run_holds_the_snapshot_starts_afresh_and_says_so(
     assert "clearAndFill" in told
     assert strays_note(settings.snapshot_dir, sync_id) is not None
     assert _planned(catalog, settings) == (3, 0, 0)
+
+
+def test_a_source_switching_planner_notes_that_its_syncs_take_their_snapshot_over(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings, tmp_path: Path
+) -> None:
+    def apply(planner: str) -> list[str]:
+        sources = VALID_SOURCES.replace(
+            "configuration: {path: /tmp/nowhere.duckdb}",
+            f"configuration: {{path: {tmp_path / 'wh.duckdb'}, planner: {planner}}}",
+        )
+        text = PROJECT.format(path=tmp_path / "crm.sqlite", timeout=5)
+        project = load_project(write_project(**{"a.yml": sources, "b.yml": text}))
+        planned = plan_project(catalog, project, settings)
+        applied = apply_project(catalog, project, settings)
+        assert applied.notes == planned.notes
+        assert applied.warnings == planned.warnings == []
+        return planned.notes
+
+    duckdb.connect(str(tmp_path / "wh.duckdb")).close()
+    assert apply("local") == []
+    for planner, was in (("warehouse", "local"), ("local", "warehouse")):
+        notes = apply(planner)
+        assert len(notes) == 1
+        assert f"source 'wh' now plans on the {planner} planner (was {was})" in notes[0]
+        assert "'users-to-crm'" in notes[0]
+        assert "takes its snapshot over" in notes[0]

@@ -155,6 +155,17 @@ def test_planner_schema_refuses_names_postgresql_reserves(
         PostgresSource.from_config({**config, "planner": "warehouse", "plannerSchema": name})
 
 
+@pytest.mark.parametrize("name", ["p" * 64, "é" * 32])
+def test_planner_schema_refuses_names_postgresql_would_truncate(
+    config: dict[str, Any], name: str
+) -> None:
+    # PostgreSQL would create the schema under the name's first 63 bytes, then find no
+    # schema by the whole name; "é" * 32 is 32 characters but 64 bytes.
+    with pytest.raises(ValidationError, match="63 bytes"):
+        PostgresSource.from_config({**config, "planner": "warehouse", "plannerSchema": name})
+    PostgresSource.from_config({**config, "planner": "warehouse", "plannerSchema": "p" * 63})
+
+
 def test_missing_schema_fails_the_connection_test(config: dict[str, Any]) -> None:
     with pytest.raises(TerminalError, match="schema 'nowhere'.*'schema'"):
         PostgresSource.from_config({**config, "schema": "nowhere"}).test()

@@ -2,7 +2,11 @@
 
 A sync deleted while its source was unreachable, or a catalog restored from an older
 backup, leaves the in-warehouse planner's tables of syncs the catalog no longer knows.
-The command lists them for every source on ``planner: warehouse`` and drops them.
+So does a source switched to the local planner by a version that did not hand the
+snapshot over (see :mod:`syncline.engine.planner.switch`): its syncs' tables stay in its
+``plannerSchema``, unmarked, and no run takes them over. The command lists the tables of
+syncs that neither plan in the warehouse nor await a run that takes their snapshot over,
+in the planner schema of every source that has a warehouse planner, and drops them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_WAREHOUSE_TYPES = ("postgres", "duckdb")
+"""The source types that have a warehouse planner, whose schema may hold planner tables."""
+
 planner_app = typer.Typer(
     help="The in-warehouse planner's tables.", no_args_is_help=True, add_completion=False
 )
@@ -37,7 +44,12 @@ def cleanup(
     """Drop the planner tables of syncs no longer in the catalog, source by source."""
     # Imported here: the warehouse planner brings sqlglot and the source drivers.
     from syncline.connectors import registry
-    from syncline.engine.planner.warehouse import drop_sync_state, orphan_syncs, planner_schema
+    from syncline.engine.planner.store import warehouse_mark_path
+    from syncline.engine.planner.warehouse import (
+        drop_sync_state,
+        orphan_syncs,
+        warehouse_sources,
+    )
 
     settings = load_settings()
     sources: list[tuple[str, str, Source]] = []
@@ -48,11 +60,19 @@ def cleanup(
             installation_id = session.installation_id
         for workspace in workspaces:
             with catalog.session(workspace, read_only=True) as session:
-                known.update(sync.id for sync in session.syncs.list())
+                planning = warehouse_sources(session)
+                for sync in session.syncs.list():
+                    # A sync on the local planner whose runs left a mark has its snapshot
+                    # still in the warehouse, for its next run to take over.
+                    marked = warehouse_mark_path(settings.snapshot_dir, sync.id).exists()
+                    if sync.id in planning or marked:
+                        known.add(sync.id)
                 for record in session.sources.list():
                     configuration = session.sources.plain_configuration(record)
-                    if configuration.get("planner") != "warehouse":
+                    if record.type not in _WAREHOUSE_TYPES:
                         continue
+                    if record.type == "duckdb" and not configuration.get("path"):
+                        continue  # An in-memory database keeps no tables between runs.
                     source = registry.source_class(record.type).from_config(configuration)
                     sources.append((workspace, record.slug, source))
 
@@ -64,7 +84,8 @@ def cleanup(
         try:
             # A schema another installation owns is refused here, not emptied: its sync
             # ids are that catalog's, none of them known to this one.
-            orphans = orphan_syncs(source, known, installation_id)
+            schema = _schema(source)
+            orphans = orphan_syncs(source, known, installation_id, schema)
             for sync_id in sorted(orphans.sync_ids):
                 # Sources of several workspaces may reach one schema: its tables are
                 # dropped (or, in a dry run, listed) once, under the first of them.
@@ -72,8 +93,8 @@ def cleanup(
                     continue
                 seen.add((orphans.location, sync_id))
                 if not dry_run:
-                    drop_sync_state(source, sync_id, installation_id)
-                rows.append((workspace, slug, planner_schema(source), sync_id))
+                    drop_sync_state(source, sync_id, installation_id, schema)
+                rows.append((workspace, slug, schema, sync_id))
             examined += 1
         except (ConnectorError, ConfigError) as exc:
             failed = True
@@ -92,3 +113,10 @@ def cleanup(
         output.console().print("no orphaned planner tables")
     if failed:
         raise typer.Exit(ExitCode.RUN_FAILED)
+
+
+def _schema(source: Source) -> str:
+    """The planner schema of ``source``, where it plans or planned in the warehouse."""
+    from syncline.engine.planner.warehouse.choice import DEFAULT_SCHEMA
+
+    return str(getattr(source.config, "planner_schema", DEFAULT_SCHEMA))

@@ -39,9 +39,15 @@ from syncline.engine.planner.local import IngestStats, LocalPlanner
 from syncline.engine.planner.store import (
     DEFAULT_LOCK_WAIT_SECONDS,
     delete_snapshot,
+    discard_snapshot_file,
     snapshot_path,
     strays_note,
     strays_path,
+)
+from syncline.engine.planner.switch import (
+    mark_warehouse,
+    take_local_snapshot,
+    take_warehouse_snapshot,
 )
 from syncline.engine.planner.warehouse import planner_schema
 from syncline.engine.report import RowCounts, RunProgress, RunReporter, RunStatus
@@ -263,6 +269,16 @@ class _Run:
         try:
             if planner_schema(self.job.source) is not None:
                 return self._plan_in_warehouse()
+            # A source switched from the warehouse planner left the sync's snapshot there.
+            take_warehouse_snapshot(
+                self.job.source,
+                self.job.snapshot_dir,
+                self.job.sync_id,
+                installation_id=self.job.installation_id,
+                settle=self.reporter.settle_interrupted,
+                lock_wait=self.job.snapshot_lock_wait,
+                stop_waiting=self.reporter.cancel_requested,
+            )
             reader = iter(self.job.source.read(self.job.model_query))
             try:
                 return self._plan_run(reader)
@@ -345,6 +361,14 @@ class _Run:
         schema = pa.schema([column.field() for column in described])
         columns = self._columns(schema)
         mapper = self._mapper(schema, columns)
+        # A source switched from the local planner left the sync's snapshot in its file.
+        carried = take_local_snapshot(
+            self.job.snapshot_dir,
+            self.job.sync_id,
+            settle=self.reporter.settle_interrupted,
+            lock_wait=self.job.snapshot_lock_wait,
+            stop_waiting=self.reporter.cancel_requested,
+        )
         planner = WarehousePlanner(
             self.job.source,
             self.job.sync_id,
@@ -352,8 +376,18 @@ class _Run:
             id_column=self.id_column,
             installation_id=self.job.installation_id,
             settle=self.reporter.settle_interrupted,
+            carried=carried,
         )
         try:
+            if carried is not None:
+                discard_snapshot_file(self.job.snapshot_dir, self.job.sync_id)
+                logger.info(
+                    "sync %s: took its snapshot over from the local planner's file; this run "
+                    "sends every row once and removes the records the model lacks",
+                    self.job.sync_id,
+                    extra=_context(self.job),
+                )
+            mark_warehouse(self.job.snapshot_dir, self.job.sync_id, planner.sql.schema)
             stats = planner.ingest(
                 self.job.model_query, schema, columns, salt=self._mapping_signature()
             )

@@ -30,6 +30,7 @@ from syncline.project.model_columns import primary_key_problem, read_columns
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
 from syncline.project.restarts import (
     SyncRestart,
+    note_planner_switches,
     note_restarts,
     stray_warning,
     sync_restarts,
@@ -59,6 +60,7 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
     plan.warnings.extend(_refuse_missing_columns(plan, project, settings))
     _note_retargeted(plan, _retargeted(plan, desired, current), desired)
     note_restarts(plan, sync_restarts(plan, desired, current), project)
+    note_planner_switches(plan, desired, current)
     return plan
 
 
@@ -79,6 +81,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         _note_retargeted(plan, retargeted, desired)
         restarts = sync_restarts(plan, desired, current)
         note_restarts(plan, restarts, project)
+        note_planner_switches(plan, desired, current)
         # Taken before the writer deletes syncs, whose planner tables go after the commit.
         planned = warehouse_sources(session)
         installation_id = session.installation_id

@@ -149,6 +149,37 @@ def stray_warning(restart: SyncRestart, project: Project) -> Problem:
     )
 
 
+def note_planner_switches(plan: Plan, desired: State, current: State) -> None:
+    """Say in ``plan`` which syncs' next run takes their snapshot over from the planner
+    their source leaves (see :mod:`syncline.engine.planner.switch`)."""
+    for slug in sorted(set(desired["sources"]) & set(current["sources"])):
+        was = _planner(current, slug)
+        now = _planner(desired, slug)
+        if was == now:
+            continue
+        syncs = sorted(
+            sync
+            for sync, fields in desired["syncs"].items()
+            if sync in current["syncs"]
+            and desired["models"].get(fields["model"], {}).get("source") == slug
+            and current["models"].get(current["syncs"][sync]["model"], {}).get("source") == slug
+        )
+        if not syncs:
+            continue
+        named = ", ".join(repr(sync) for sync in syncs)
+        plan.notes.append(
+            f"source {slug!r} now plans on the {now} planner (was {was}): the next run of "
+            f"each of its syncs ({named}) takes its snapshot over from the {was} planner, "
+            "sends every row once, removes the records its model lacks, and leaves nothing "
+            f"of it on the {was} planner"
+        )
+
+
+def _planner(state: State, source: str) -> str:
+    configuration = state["sources"][source].get("configuration", {})
+    return "warehouse" if configuration.get("planner") == "warehouse" else "local"
+
+
 def _home(state: State, model: str) -> str:
     """Where a model's syncs keep their snapshots: the local planner, or a source."""
     source = state["models"][model]["source"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 import pyarrow as pa
@@ -32,6 +33,39 @@ key is forgotten from the snapshot without its record being deleted or cleared, 
 is not counted as removed. Only syncs matched on an external id other than the primary
 key plan it (see :func:`may_take_over`).
 """
+
+
+CARRIED_ENTRIES = pa.schema([("key", pa.string()), ("ext", pa.string())])
+"""The columns of :attr:`CarriedSnapshot.entries`."""
+
+CARRIED_FAILED = pa.schema(
+    [
+        ("key", pa.string()),
+        ("operation", pa.string()),
+        ("reason", pa.string()),
+        ("attempts", pa.int32()),
+    ]
+)
+"""The columns of :attr:`CarriedSnapshot.failed`."""
+
+
+@dataclass(frozen=True)
+class CarriedSnapshot:
+    """What one planner's snapshot of a sync hands the other when the sync's source
+    switches planner, its journal folded in first.
+
+    Both planners key rows, keep external ids and index failed rows alike, but their
+    fingerprints differ: the keys are taken over as unknown entries, as sent with
+    ``added``, so that the next run sends every model row once and removes the
+    delivered records the model lacks.
+    """
+
+    entries: pa.Table
+    """Every delivered (or maybe delivered) key with its external id as text."""
+    failed: pa.Table
+    """The failed-row index: key, operation, reason, attempts."""
+    clear_pending: bool
+    """A clear and fill journaled a clear the destination has not confirmed."""
 
 
 class PlanSummary(Protocol):

@@ -51,7 +51,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.engine.canonical import FINGERPRINT_SCHEME
-from syncline.engine.planner.base import TAKEN_OVER, journaled_outcome
+from syncline.engine.planner.base import (
+    CARRIED_ENTRIES,
+    CARRIED_FAILED,
+    TAKEN_OVER,
+    CarriedSnapshot,
+    journaled_outcome,
+)
 from syncline.engine.report import InterruptedOutcome, Operation
 from syncline.errors import ConfigError, RunError, SnapshotLocked
 from syncline.settings import (
@@ -155,18 +161,36 @@ def strays_note(snapshot_dir: Path, sync_id: int) -> str | None:
         return None
 
 
+def warehouse_mark_path(snapshot_dir: Path, sync_id: int) -> Path:
+    """The note that a sync's snapshot is kept in the warehouse, naming the schema.
+
+    Left by every run on the warehouse planner, so that a run on the local planner, after
+    the source switched planner, finds the snapshot to take over (see
+    :mod:`syncline.engine.planner.switch`).
+    """
+    return snapshot_dir / f"sync-{sync_id}.warehouse"
+
+
 def delete_snapshot(snapshot_dir: Path, sync_id: int) -> None:
-    """Remove a sync's snapshot file, its write-ahead log, its spill folder and its note
-    of stray records (a sync that starts afresh elsewhere leaves them behind)."""
+    """Remove a sync's snapshot file, its write-ahead log, its spill folder, its note of
+    stray records and its warehouse mark (a sync that starts afresh elsewhere leaves
+    them behind)."""
+    discard_snapshot_file(snapshot_dir, sync_id)
+    for note in (strays_path(snapshot_dir, sync_id), warehouse_mark_path(snapshot_dir, sync_id)):
+        note.unlink(missing_ok=True)
+    logger.info("deleted the snapshot of sync %s", sync_id)
+
+
+def discard_snapshot_file(snapshot_dir: Path, sync_id: int) -> None:
+    """Remove a sync's snapshot file, its write-ahead log and its spill folder."""
     path = snapshot_path(snapshot_dir, sync_id)
-    for candidate in (path, path.with_name(path.name + ".wal"), strays_path(snapshot_dir, sync_id)):
+    for candidate in (path, path.with_name(path.name + ".wal")):
         candidate.unlink(missing_ok=True)
     spill = _spill_dir(path)
     if spill.exists():
         for child in spill.iterdir():
             child.unlink(missing_ok=True)
         spill.rmdir()
-    logger.info("deleted the snapshot of sync %s", sync_id)
 
 
 RESTART_LOCK_WAIT_SECONDS = 10.0
@@ -746,6 +770,47 @@ class SnapshotStore:
             "SELECT key, operation, reason, attempts FROM failed ORDER BY key"
         ).fetchall()
         return [(str(k), str(o), str(r), int(a)) for k, o, r, a in rows]
+
+    def carry_out(self) -> CarriedSnapshot:
+        """The snapshot as the other planner takes it over; fold the journal first."""
+        con = self.connection
+        entries = con.execute("SELECT key, ext FROM snapshot ORDER BY key").to_arrow_table()
+        failed = con.execute(
+            "SELECT key, operation, reason, attempts FROM failed ORDER BY key"
+        ).to_arrow_table()
+        return CarriedSnapshot(
+            entries=entries.cast(CARRIED_ENTRIES),
+            failed=failed.cast(CARRIED_FAILED),
+            clear_pending=self.clear_pending(),
+        )
+
+    def carry_in(self, carried: CarriedSnapshot) -> None:
+        """Take over the other planner's snapshot in place of this one, in one transaction:
+        its keys as unknown entries sent with ``added``, its failed rows as they are."""
+        con = self.connection
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in ("snapshot", "failed", "journal"):
+                con.execute(f"DELETE FROM {table}")
+            con.execute("DELETE FROM meta WHERE name = ?", [JOURNAL_RUN])
+            con.register("_sl_carried", carried.entries)
+            con.execute(
+                "INSERT INTO snapshot (key, fp, ext, doubt, h) "
+                "SELECT key, NULL, ext, 'added', NULL FROM _sl_carried"
+            )
+            con.unregister("_sl_carried")
+            con.register("_sl_carried", carried.failed)
+            con.execute(
+                "INSERT INTO failed (key, operation, reason, attempts) "
+                "SELECT key, operation, reason, attempts FROM _sl_carried"
+            )
+            con.unregister("_sl_carried")
+            if carried.clear_pending:
+                con.execute("INSERT INTO journal (kind) VALUES (?)", [CLEAR_PENDING])
+            con.execute("COMMIT")
+        except BaseException:
+            roll_back(con)
+            raise
 
     def close(self) -> None:
         """Close the file; scratch tables of the run vanish with it."""

@@ -8,6 +8,9 @@ from pydantic import Field, SecretStr, field_validator
 
 from syncline.connectors.config import ConnectorConfig
 
+MAX_NAME_BYTES = 63
+"""The longest name PostgreSQL keeps whole; it silently drops the bytes beyond."""
+
 PlannerKind = Literal["local", "warehouse"]
 
 SSLMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
@@ -56,11 +59,19 @@ class PostgresConfig(ConnectorConfig):
     @field_validator("planner_schema")
     @classmethod
     def _not_reserved(cls, value: str) -> str:
-        """Refuse names PostgreSQL keeps for its own schemas, which it would not create."""
+        """Refuse names PostgreSQL keeps for its own schemas, which it would not create,
+        and names it would cut short: it would create the schema under the first
+        :data:`MAX_NAME_BYTES` bytes, then find none by the whole name."""
         if value.startswith("pg_"):
             raise ValueError(
                 "names starting with 'pg_' are reserved by PostgreSQL for its own schemas; "
                 "choose another name"
+            )
+        size = len(value.encode("utf-8"))
+        if size > MAX_NAME_BYTES:
+            raise ValueError(
+                f"is {size} bytes long, and PostgreSQL keeps only the first {MAX_NAME_BYTES} "
+                f"bytes of a schema name; choose a name of at most {MAX_NAME_BYTES} bytes"
             )
         return value
 

@@ -20,16 +20,19 @@ logger = logging.getLogger(__name__)
 _TABLE = re.compile(r"^sync_(\d+)_(snapshot|failed|journal|meta|current|plan)$")
 
 
-def drop_sync_state(source: Source, sync_id: int, installation_id: str | None = None) -> bool:
+def drop_sync_state(
+    source: Source, sync_id: int, installation_id: str | None = None, schema: str | None = None
+) -> bool:
     """Drop a sync's planner tables from its source; False when the source keeps none.
 
-    A source on the local planner has nothing in the warehouse: the call does nothing.
-    A schema another installation owns is refused (``installation_id`` is the catalog's
-    whose sync this is), as the sync id there names another installation's sync.
+    A source on the local planner has nothing in the warehouse: the call does nothing,
+    unless ``schema`` names where tables it kept there before are. A schema another
+    installation owns is refused (``installation_id`` is the catalog's whose sync this
+    is), as the sync id there names another installation's sync.
     """
-    if planner_schema(source) is None:
+    if schema is None and planner_schema(source) is None:
         return False
-    session = open_session(source)
+    session = open_session(source, schema)
     try:
         check_owner(session, installation_id)
         for statement in PlannerSQL(session.dialect, session.schema, sync_id).drop_tables():
@@ -58,14 +61,17 @@ class PlannerSyncs:
     sync_ids: set[int]
 
 
-def planner_syncs(source: Source, installation_id: str | None = None) -> PlannerSyncs:
-    """The ids of the syncs that have planner tables in ``source``'s planner schema.
+def planner_syncs(
+    source: Source, installation_id: str | None = None, schema: str | None = None
+) -> PlannerSyncs:
+    """The ids of the syncs that have planner tables in ``source``'s planner schema (or
+    in ``schema``, for a source that planned there before it switched to the local one).
 
     Refused for a schema another installation owns: its ids are not this catalog's.
     """
-    if planner_schema(source) is None:
+    if schema is None and planner_schema(source) is None:
         return PlannerSyncs(f"local planner of {source.type_name}", set())
-    session = open_session(source)
+    session = open_session(source, schema)
     try:
         check_owner(session, installation_id)
         rows = session.fetch(
@@ -85,15 +91,19 @@ def planner_syncs(source: Source, installation_id: str | None = None) -> Planner
 
 
 def orphan_syncs(
-    source: Source, known: Collection[int], installation_id: str | None = None
+    source: Source,
+    known: Collection[int],
+    installation_id: str | None = None,
+    schema: str | None = None,
 ) -> PlannerSyncs:
-    """Syncs with planner tables in ``source`` that are not among ``known`` sync ids.
+    """Syncs with planner tables in ``source`` (or in its ``schema``, see
+    :func:`planner_syncs`) that are not among ``known`` sync ids.
 
     ``known`` and ``installation_id`` come from one catalog; a schema another
     installation owns is refused rather than all its syncs taken for orphans. Two
     sources that reach the same schema give the same ``location``.
     """
-    found = planner_syncs(source, installation_id)
+    found = planner_syncs(source, installation_id, schema)
     return PlannerSyncs(found.location, found.sync_ids - set(known))
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import logging
 
-from syncline.engine.planner.warehouse.session import WarehouseSession
+from syncline.engine.planner.warehouse.session import OWNER_TABLE, WarehouseSession
 from syncline.engine.planner.warehouse.sql import literal, quote
 from syncline.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-OWNER_TABLE = "syncline_installation"
-"""The table in a planner schema that names the installation owning the schema."""
+__all__ = ["OWNER_TABLE", "check_owner", "claim_schema"]
 
 
 def claim_schema(session: WarehouseSession, installation_id: str | None) -> None:

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from syncline.connectors.sources.base import Source
 from syncline.engine.planner.base import (
+    CarriedSnapshot,
     count_plan,
     fold_journal,
     may_take_over,
@@ -94,13 +95,16 @@ class WarehousePlanner:
         id_column: str,
         installation_id: str | None = None,
         settle: Callable[[InterruptedOutcome], None] | None = None,
+        carried: CarriedSnapshot | None = None,
     ) -> None:
         """Open the planner's session and the sync's tables.
 
         ``installation_id`` is the catalog's: the schema is claimed for it, and refused
         when another installation planned there first (see :mod:`.owner`). ``settle``
         receives what a killed run's journal holds before it is folded (see
-        :func:`~syncline.engine.planner.base.fold_journal`).
+        :func:`~syncline.engine.planner.base.fold_journal`). ``carried`` is the local
+        planner's snapshot of a sync whose source switched to this planner: it takes the
+        place of the tables' (see :mod:`syncline.engine.planner.switch`).
         """
         self.sync_id = sync_id
         self.primary_key = primary_key
@@ -114,6 +118,8 @@ class WarehousePlanner:
             # A run killed mid-way left its scratch tables and, maybe, an unfolded journal.
             self._drop_scratch()
             fold_journal(self.store, settle)
+            if carried is not None:
+                self.store.carry_in(carried)
         except BaseException:
             self.session.close()
             raise

@@ -25,7 +25,7 @@ from syncline.connectors.sources.interruptible import interruptible
 from syncline.connectors.sources.postgres import PostgresSource
 from syncline.engine.canonical import canonical_json_array
 from syncline.engine.planner.warehouse.choice import DEFAULT_SCHEMA, planner_schema
-from syncline.engine.planner.warehouse.sql import CANONICAL_JSON_FUNCTION, literal
+from syncline.engine.planner.warehouse.sql import CANONICAL_JSON_FUNCTION, literal, quote
 from syncline.errors import ConfigError, SynclineError, TerminalError, UserError
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,10 @@ OUTPUT_SETTINGS = (
     "bytea_output = 'hex'",
 )
 """The planner session's settings that fix how values print as text (and so hash)."""
+
+OWNER_TABLE = "syncline_installation"
+"""The table in a planner schema that names the installation owning the schema (see
+:mod:`.owner`, which cannot be imported here: it imports this module)."""
 
 WORK_MEM = "256MB"
 """PostgreSQL's memory per sort or hash of the planner's statements, in its session only."""
@@ -85,9 +89,10 @@ class WarehouseSession(Protocol):
     def close(self) -> None: ...
 
 
-def open_session(source: Source) -> WarehouseSession:
-    """A write session to ``source`` for the warehouse planner."""
-    schema = planner_schema(source) or DEFAULT_SCHEMA
+def open_session(source: Source, schema: str | None = None) -> WarehouseSession:
+    """A write session to ``source`` for the warehouse planner, in ``schema`` (by default
+    the source's planner schema)."""
+    schema = schema or planner_schema(source) or DEFAULT_SCHEMA
     if isinstance(source, PostgresSource):
         return PostgresSession(source, schema)
     if isinstance(source, DuckDBSource):
@@ -213,18 +218,41 @@ class PostgresSession(_Session):
             ) from None
 
     def _check_schema_grant(self) -> None:
-        """Name the grant the planner needs on a schema that exists but is not writable."""
+        """Name every grant the planner needs on a schema that exists but is not usable.
+
+        An admin (or another user's run) may have made the schema and, by a run of its
+        own, the installation mark in it (see :mod:`.owner`): the mark must be readable
+        and writable too, or the run fails on it right after the schema's grant is given.
+        """
         schema = literal(self.schema)
-        allowed = self.fetch(
+        # The mark is found by its catalog row: naming it would need USAGE on the schema.
+        rows = self.fetch(
             f"SELECT has_schema_privilege({schema}, 'CREATE') "
-            f"AND has_schema_privilege({schema}, 'USAGE')"
+            f"AND has_schema_privilege({schema}, 'USAGE'), "
+            "COALESCE((SELECT has_table_privilege(c.oid, 'SELECT') "
+            "AND has_table_privilege(c.oid, 'INSERT') FROM pg_class AS c "
+            "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            f"WHERE n.nspname = {schema} AND c.relname = {literal(OWNER_TABLE)}), TRUE), "
+            f"(SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = {schema})"
         )
-        if allowed[0][0]:
+        schema_granted, mark_granted, owner = rows[0]
+        if schema_granted and mark_granted:
             return
         user = self.source.config.user
+        grants = []
+        if not schema_granted:
+            grants.append(f"GRANT CREATE, USAGE ON SCHEMA {quote(self.schema)} TO {quote(user)}")
+        if not mark_granted:
+            grants.append(
+                f"GRANT SELECT, INSERT ON TABLE {quote(self.schema)}.{quote(OWNER_TABLE)} "
+                f"TO {quote(user)}"
+            )
+        own = f"syncline_planner_{user}"[:63]
         raise TerminalError(
-            f"user {user!r} may not create the warehouse planner's tables in schema "
-            f'{self.schema!r}; run GRANT CREATE, USAGE ON SCHEMA "{self.schema}" TO "{user}"',
+            f"user {user!r} may not keep the warehouse planner's tables in schema "
+            f"{self.schema!r}, which role {owner!r} owns; run {'; '.join(grants)}; or give "
+            f"the planner a schema of the user's own: CREATE SCHEMA {quote(own)} "
+            f"AUTHORIZATION {quote(user)}, and set the source's plannerSchema to {own!r}",
             connector="postgres",
             code="PLANNER_SCHEMA_DENIED",
         )

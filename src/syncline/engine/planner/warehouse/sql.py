@@ -583,6 +583,24 @@ class PlannerSQL:
         )
         return [self.render(sql) for sql in statements]
 
+    def carried_entries(self) -> str:
+        """Every snapshot key with its external id, as the other planner takes them over."""
+        return self.render(f"SELECT key, ext FROM {self.table('snapshot')} ORDER BY key")
+
+    def empty_state(self) -> list[str]:
+        """Empty the snapshot, the failed-row index and the journal (which names no run
+        once empty)."""
+        tables = ("snapshot", "failed", "journal")
+        statements = [f"DELETE FROM {self.table(table)}" for table in tables]
+        statements.append(f"DELETE FROM {self.table('meta')} WHERE name = {literal(JOURNAL_RUN)}")
+        return [self.render(sql) for sql in statements]
+
+    def journal_clear(self) -> str:
+        """Journal a clear of the destination's object as pending."""
+        return self.render(
+            f"INSERT INTO {self.table('journal')} (kind) VALUES ({literal(CLEAR_PENDING)})"
+        )
+
     def failed_rows(self) -> str:
         return self.render(
             f"SELECT key, operation, reason, attempts FROM {self.table('failed')} ORDER BY key"

@@ -20,7 +20,13 @@ import logging
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from syncline.engine.planner.base import TAKEN_OVER, journaled_outcome
+from syncline.engine.planner.base import (
+    CARRIED_ENTRIES,
+    CARRIED_FAILED,
+    TAKEN_OVER,
+    CarriedSnapshot,
+    journaled_outcome,
+)
 from syncline.engine.planner.warehouse.session import WarehouseSession
 from syncline.engine.planner.warehouse.sql import PlannerSQL
 from syncline.engine.report import InterruptedOutcome, Operation
@@ -199,6 +205,38 @@ class WarehouseStore:
         """Every row of the failed-row index: key, operation, reason, attempts."""
         rows = self.session.fetch(self.sql.failed_rows())
         return [(str(k), str(o), str(r), int(a)) for k, o, r, a in rows]
+
+    def carry_out(self) -> CarriedSnapshot:
+        """The snapshot as the local planner takes it over; fold the journal first."""
+        entries = self.session.fetch(self.sql.carried_entries())
+        failed = self.failed_rows()
+        return CarriedSnapshot(
+            entries=pa.Table.from_pylist(
+                [{"key": key, "ext": ext} for key, ext in entries], schema=CARRIED_ENTRIES
+            ),
+            failed=pa.Table.from_pylist(
+                [{"key": k, "operation": o, "reason": r, "attempts": a} for k, o, r, a in failed],
+                schema=CARRIED_FAILED,
+            ),
+            clear_pending=self.clear_pending(),
+        )
+
+    def carry_in(self, carried: CarriedSnapshot) -> None:
+        """Take over the local planner's snapshot in place of this one, in one
+        transaction: its keys as unknown entries sent with ``added``, its failed rows as
+        they are."""
+        entries = carried.entries.append_column(
+            "doubt", pa.repeat(pa.scalar("added"), carried.entries.num_rows)
+        )
+        with self.session.transaction():
+            for statement in self.sql.empty_state():
+                self.session.execute(statement)
+            self.session.insert(self.sql.table("snapshot"), ["key", "ext", "doubt"], entries)
+            self.session.insert(
+                self.sql.table("failed"), ["key", "operation", "reason", "attempts"], carried.failed
+            )
+            if carried.clear_pending:
+                self.session.execute(self.sql.journal_clear())
 
 
 def _entries(
