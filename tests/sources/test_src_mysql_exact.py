@@ -13,20 +13,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from source_helpers import mysql_run
+from sync_runs import sync_once
 
-from syncline.connectors.destinations.base import Destination
-from syncline.connectors.registry import destination_class
-from syncline.connectors.sources.base import Source
 from syncline.connectors.sources.mysql import MySQLSource
-from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import (
-    InterruptedOutcome,
-    RejectedRow,
-    RunProgress,
-    RunStatus,
-    SucceededRows,
-)
-from syncline.engine.run import RunJob, RunResult, execute_run
+from syncline.engine.report import RunStatus
 from syncline.errors import TerminalError
 
 pytestmark = pytest.mark.mariadb
@@ -117,59 +107,21 @@ def test_bit_64_holds_every_value_exactly(config: dict[str, Any]) -> None:
     ]
 
 
-class _Reporter:
-    def stage(self, status: RunStatus) -> None:
-        return None
-
-    def progress(self, progress: RunProgress) -> None:
-        return None
-
-    def rejected(self, rows: list[RejectedRow]) -> None:
-        return None
-
-    def succeeded(self, rows: SucceededRows) -> None:
-        return None
-
-    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
-        return None
-
-    def cancel_requested(self) -> bool:
-        return False
-
-
-def sync_once(source: Source, query: str, destination: Destination, state: Path) -> RunResult:
-    """One upsert run of ``query``'s rows, keyed by ``id``, into the file ``out.csv``."""
-    run_id = len(list(state.glob("run-*"))) + 1
-    (state / f"run-{run_id}").mkdir(parents=True)
-    job = RunJob(
-        sync_id=3,
-        run_id=run_id,
-        source=source,
-        model_query=query,
-        primary_key="id",
-        configuration=SyncConfiguration.parse({"mode": "upsert", "object": "out.csv"}),
-        destination=destination,
-        snapshot_dir=state / "snapshots",
-    )
-    return execute_run(job, _Reporter())
-
-
 def test_bit_64_and_zero_dates_as_text_plan_exact_changes(
     config: dict[str, Any], tmp_path: Path
 ) -> None:
     source = MySQLSource.from_config(config)
-    csv = destination_class("csv").from_config({"directory": str(tmp_path / "out")})
     query = (
         "SELECT z.id, CAST(z.d AS CHAR) AS d, b.wide FROM zero z"
         " LEFT JOIN bits b ON b.id = z.id ORDER BY z.id"
     )
 
-    first = sync_once(source, query, csv, tmp_path)
-    again = sync_once(source, query, csv, tmp_path)
+    first = sync_once(source, query, tmp_path)
+    again = sync_once(source, query, tmp_path)
     mysql_run(config, "SET SESSION sql_mode = ''", "UPDATE zero SET d = '2024-00-16' WHERE id = 3")
-    changed = sync_once(source, query, csv, tmp_path)
+    changed = sync_once(source, query, tmp_path)
     mysql_run(config, "UPDATE bits SET wide = wide - 1 WHERE id = 1")
-    bit_changed = sync_once(source, query, csv, tmp_path)
+    bit_changed = sync_once(source, query, tmp_path)
 
     assert first.status is RunStatus.SUCCESS, first.error
     assert first.progress.planned.added == 3
