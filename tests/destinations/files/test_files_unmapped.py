@@ -9,12 +9,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from file_helpers import SCHEMA, batch, context, read_records, run
+from file_helpers import SCHEMA, batch, context, read_csv_text, read_records, run
 
 from syncline.connectors.destinations.base import Destination, SyncMode, WriteAction
+from syncline.connectors.registry import destination_class
+from syncline.connectors.sources.duckdb.client import DuckDBSource
+from syncline.engine.config import SyncConfiguration
+from syncline.engine.report import (
+    InterruptedOutcome,
+    RejectedRow,
+    RunProgress,
+    RunStatus,
+    SucceededRows,
+)
+from syncline.engine.run import RunJob, RunResult, execute_run
 
 Make = Callable[[], Destination]
 
@@ -98,3 +110,70 @@ def test_a_mapped_field_set_to_null_is_null_and_the_others_stay(
     records = {r["id"]: r for r in read_records(kind, path)}
     assert records[1]["name"] is None
     assert records[1]["foo"] == "old"
+
+
+def test_an_engine_upsert_into_a_file_of_others_keeps_their_field_and_plans_exactly(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("CREATE TABLE people AS SELECT 1 AS id, 'ada' AS name")
+    source = DuckDBSource.from_config({"path": str(database)})
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "pre.csv").write_text("id,foo\n99,bar\n1,old\n")
+    sync = {
+        "mode": "upsert",
+        "object": "pre.csv",
+        "mappings": [
+            {"type": "standard", "from": "id", "to": "id"},
+            {"type": "standard", "from": "name", "to": "name"},
+        ],
+    }
+
+    def sync_once(run_id: int) -> RunResult:
+        job = RunJob(
+            sync_id=4,
+            run_id=run_id,
+            source=source,
+            model_query="SELECT * FROM people",
+            primary_key="id",
+            configuration=SyncConfiguration.parse(sync),
+            destination=destination_class("csv").from_config({"directory": str(out)}),
+            snapshot_dir=tmp_path / "state",
+        )
+        return execute_run(job, _Reporter())
+
+    first = sync_once(1)
+    again = sync_once(2)
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("UPDATE people SET name = 'ada l.'")
+    changed = sync_once(3)
+
+    assert first.status is RunStatus.SUCCESS, first.error
+    assert again.progress.planned.total == 0
+    assert (changed.progress.planned.total, changed.progress.planned.changed) == (1, 1)
+    assert read_csv_text(out / "pre.csv") == [
+        {"id": "99", "name": None, "foo": "bar"},
+        {"id": "1", "name": "ada l.", "foo": "old"},
+    ]
+
+
+class _Reporter:
+    def stage(self, status: RunStatus) -> None:
+        return None
+
+    def progress(self, progress: RunProgress) -> None:
+        return None
+
+    def rejected(self, rows: list[RejectedRow]) -> None:
+        return None
+
+    def succeeded(self, rows: SucceededRows) -> None:
+        return None
+
+    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
+        return None
+
+    def cancel_requested(self) -> bool:
+        return False
