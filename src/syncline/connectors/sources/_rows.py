@@ -55,9 +55,20 @@ class ColumnPlan:
 
 
 def text(value: Any) -> str:
-    """Any driver value as text; bytes are read as UTF-8, parsed JSON is serialised."""
+    """Any driver value as text; bytes are read as UTF-8, parsed JSON is serialised.
+
+    Bytes that are not UTF-8 are refused: decoding them with replacement characters
+    would change the value without anyone knowing.
+    """
     if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", errors="replace")
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise UnfitValue(
+                "it is bytes that are not UTF-8 text, and text is never decoded with "
+                "replacement characters; CAST the column to a binary type in the model's "
+                "SQL, or to hex text"
+            ) from None
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, default=str)
     return value if isinstance(value, str) else str(value)

@@ -354,12 +354,21 @@ class FileDestination(Destination):
 
         existing, existing_ids = self._load(run)
         layout = existing.schema.names
+        mapped: list[str] = []
         if batch.action == WriteAction.DELETE:
             encoded = run.format.encode(batch.records.select([id_field]))
             form = encoded.form
         else:
-            encoded = run.format.encode(_with_fields(batch.records, run.context.fields))
+            records = _with_fields(batch.records, run.context.fields)
+            mapped = records.column_names
+            encoded = run.format.encode(records)
             existing, form = run.format.align(existing, encoded.form)
+
+        file_name = str(run.target.relative)
+
+        def combine(old: pa.Table, new: pa.Table) -> pa.Table:
+            # A changed record keeps the fields the sync does not map, as a table row does.
+            return run.format.updated(old, new, mapped, file_name=file_name)
 
         merged = merge(
             existing,
@@ -369,7 +378,8 @@ class FileDestination(Destination):
             batch.action,
             id_field=id_field,
             rejected=encoded.rejected,
-            file_name=str(run.target.relative),
+            file_name=file_name,
+            combine=combine,
         )
         if merged.table is None or merged.ids is None:
             return merged.failures

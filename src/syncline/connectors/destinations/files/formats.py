@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +24,7 @@ import pyarrow.parquet as pq
 
 from syncline.connectors.destinations.base import ObjectField
 from syncline.connectors.destinations.decimals import decimal_text
+from syncline.connectors.destinations.files.overlay import overlay_columns, overlay_lines
 from syncline.connectors.destinations.files.spec import CSVConfig, ParquetConfig
 from syncline.connectors.destinations.files.values import query_arrow, to_json_rows, to_text
 from syncline.connectors.destinations.sql.durations import duration_text
@@ -94,6 +96,15 @@ class FileFormat(ABC):
     def append_bytes(self, form: pa.Table, *, new_file: bool) -> bytes:
         """The bytes that add ``form``'s records to the end of a file."""
         raise NotImplementedError(f"{self.name} files cannot be appended to")
+
+    def updated(
+        self, old: pa.Table, new: pa.Table, mapped: Collection[str], *, file_name: str
+    ) -> pa.Table:
+        """Changed records: ``new``'s ``mapped`` fields, and ``old``'s other fields as they were.
+
+        ``old`` and ``new`` are aligned and hold the same records in the same order.
+        """
+        return overlay_columns(old, new, mapped)
 
     def align(self, existing: pa.Table, batch: pa.Table) -> tuple[pa.Table, pa.Table]:
         """Both tables with the same columns: the batch's first, then the file's extras."""
@@ -270,6 +281,13 @@ class JSONLinesFormat(FileFormat):
     def align(self, existing: pa.Table, batch: pa.Table) -> tuple[pa.Table, pa.Table]:
         """Lines are lines: nothing to align."""
         return existing, batch
+
+    def updated(
+        self, old: pa.Table, new: pa.Table, mapped: Collection[str], *, file_name: str
+    ) -> pa.Table:
+        """Each new line, followed by the members of its old line that the sync does not map."""
+        lines = overlay_lines(old.column(LINE), new.column(LINE), file_name=file_name)
+        return pa.table({LINE: lines}, schema=old.schema)
 
 
 class ParquetFormat(FileFormat):

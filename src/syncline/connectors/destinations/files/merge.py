@@ -2,11 +2,14 @@
 
 Both tables are in the file's own form (same schema) and come with their ids as
 strings, because ids are compared as strings everywhere in Syncline. Records keep
-their place in the file when they are replaced; new records go to the end.
+their place in the file when they are changed; new records go to the end. A changed
+record is what the caller's ``combine`` makes of the old record and its new row, so
+the fields a sync does not map keep their values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -49,15 +52,29 @@ def _id_problems(ids: pa.Array, id_field: str, *, unique: bool) -> dict[int, str
     return problems
 
 
-def _replace(existing: pa.Table, existing_ids: pa.Array, rows: pa.Table, ids: pa.Array) -> pa.Table:
-    """``existing`` with every record whose id is in ``ids`` replaced by its row."""
+Combine = Callable[[pa.Table, pa.Table], pa.Table]
+"""The changed records from the old records and their new rows (same schema, same order)."""
+
+
+def _newest(old: pa.Table, new: pa.Table) -> pa.Table:
+    return new
+
+
+def _replace(
+    existing: pa.Table, existing_ids: pa.Array, rows: pa.Table, ids: pa.Array, combine: Combine
+) -> pa.Table:
+    """``existing`` with every record whose id is in ``ids`` changed by its row."""
     position = pc.index_in(existing_ids, value_set=ids, skip_nulls=True)
     hit = pc.is_valid(position)
-    columns = [
-        pc.if_else(hit, pc.take(rows.column(i), position), existing.column(i))
-        for i in range(existing.num_columns)
-    ]
-    return pa.table(columns, schema=existing.schema)
+    hits = pc.indices_nonzero(hit)
+    changed = combine(existing.take(hits), rows.take(pc.take(position, hits)))
+
+    # Record i of the result is record i of the file, or, for the k-th changed one,
+    # row k of ``changed``, which follows the file's records in the concatenation.
+    rank = pc.subtract(pc.cumulative_sum(hit.cast(pa.int64())), 1)
+    kept = pa.array(range(existing.num_rows), pa.int64())
+    source = pc.if_else(hit, pc.add(rank, existing.num_rows), kept)
+    return pa.concat_tables([existing, changed.cast(existing.schema)]).take(source)
 
 
 def merge(
@@ -70,12 +87,13 @@ def merge(
     id_field: str,
     rejected: dict[int, str] | None = None,
     file_name: str = "the file",
+    combine: Combine = _newest,
 ) -> Merged:
     """Apply one batch of ``action`` to a maintained file's records.
 
     ``rejected`` names batch rows already refused (e.g. invalid JSON); they are left
     out and reported. ``DELETE`` only reads ``batch_ids``; a record already gone is
-    a success.
+    a success. ``combine`` makes a changed record; by default the new row replaces it.
     """
     problems = _id_problems(batch_ids, id_field, unique=action != WriteAction.DELETE)
     problems.update(rejected or {})
@@ -118,7 +136,9 @@ def merge(
 
     merged, ids, tail = existing, existing_ids, None
     if replacing:
-        merged = _replace(existing, existing_ids, batch.filter(replace), batch_ids.filter(replace))
+        merged = _replace(
+            existing, existing_ids, batch.filter(replace), batch_ids.filter(replace), combine
+        )
     if adding:
         tail = batch.filter(add)
         merged = pa.concat_tables([merged, tail])

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 
-from syncline.connectors.sources._rows import ColumnPlan, decimal_plan, json_text, text, to_utc
+from syncline.connectors.sources._rows import (
+    ColumnPlan,
+    UnfitValue,
+    decimal_plan,
+    json_text,
+    text,
+    to_utc,
+)
 from syncline.connectors.sources.base import json_field
 
 logger = logging.getLogger(__name__)
@@ -77,19 +84,24 @@ def plan_column(field: Any, *, is_json: bool = False) -> ColumnPlan:
         return ColumnPlan(pa.field(name, pa.float64()), label)
 
     if code == TIMESTAMP:
-        return ColumnPlan(pa.field(name, pa.timestamp("us", tz="UTC")), label, _utc)
+        utc = _calendar(to_utc, field, "'0000-00-00 00:00:00'")
+        return ColumnPlan(pa.field(name, pa.timestamp("us", tz="UTC")), label, utc)
 
     if code == DATETIME:
-        return ColumnPlan(pa.field(name, pa.timestamp("us")), label, _datetime)
+        local = _calendar(None, field, "'0000-00-00 00:00:00'")
+        return ColumnPlan(pa.field(name, pa.timestamp("us")), label, local)
 
     if code in (DATE, NEWDATE):
-        return ColumnPlan(pa.field(name, pa.date32()), label, _date)
+        day = _calendar(None, field, "'0000-00-00'")
+        return ColumnPlan(pa.field(name, pa.date32()), label, day)
 
     if code == TIME:
         return ColumnPlan(pa.field(name, pa.duration("us")), label)
 
     if code == BIT:
-        return ColumnPlan(pa.field(name, pa.int64()), label, _bits)
+        # BIT(64) uses the sign bit of a signed 64-bit integer; narrower ones fit int64.
+        bits = pa.uint64() if int(field.length) >= 64 else pa.int64()
+        return ColumnPlan(pa.field(name, bits), label, _bits)
 
     if code == GEOMETRY or (code in TEXTS and field.charsetnr == BINARY_CHARSET):
         return ColumnPlan(pa.field(name, pa.binary()), label, bytes)
@@ -97,17 +109,33 @@ def plan_column(field: Any, *, is_json: bool = False) -> ColumnPlan:
     return ColumnPlan(pa.field(name, pa.string()), label, text)
 
 
-def _datetime(value: Any) -> dt.datetime | None:
-    # PyMySQL hands zero dates ('0000-00-00 00:00:00') over as text; they mean "no date".
-    return value if isinstance(value, dt.datetime) else None
+def _calendar(convert: Callable[[Any], Any] | None, field: Any, zero: str) -> Callable[[Any], Any]:
+    """The converter of a date or time column (``convert``, if any), refusing dates that
+    no calendar has.
+
+    With a lenient ``sql_mode`` the server stores zero dates ('0000-00-00'), zero
+    months or days ('2024-00-15') and year 0. PyMySQL hands them over as text, since
+    Python has no such date; reading them as NULL would lose the value and hide its
+    changes, so they fail the read and the message names the fixes in the model's SQL.
+    """
+    column = _text(field.org_name) or field.name
+    refusal = (
+        "the server stores dates that no calendar has (a zero date, a zero month or day, "
+        "year 0), and such a date is never read as NULL or as another date; turn zero "
+        f"dates into NULL in the model's SQL with NULLIF({column}, {zero}), or read the "
+        f"column as text with CAST({column} AS CHAR)"
+    )
+
+    def checked(value: Any) -> Any:
+        if isinstance(value, str | bytes):
+            raise UnfitValue(refusal)
+        return value if convert is None else convert(value)
+
+    return checked
 
 
-def _utc(value: Any) -> dt.datetime | None:
-    return to_utc(value) if isinstance(value, dt.datetime) else None
-
-
-def _date(value: Any) -> dt.date | None:
-    return value if isinstance(value, dt.date) else None
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
 
 
 def _bits(value: Any) -> int:

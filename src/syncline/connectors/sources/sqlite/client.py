@@ -14,13 +14,12 @@ from syncline.connectors.sources._rows import (
     INFER_ROWS,
     ColumnPlan,
     batches_from_rows,
-    infer_plan,
     require_columns,
 )
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.sqlite.config import SQLiteConfig
 from syncline.connectors.sources.sqlite.errors import map_error
-from syncline.connectors.sources.sqlite.types import declared_plan
+from syncline.connectors.sources.sqlite.types import declared_plan, inferred_plan
 from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError
 
@@ -35,7 +34,8 @@ class SQLiteSource(Source):
     Column types come from the types the tables declare. A column without one (an
     expression such as ``count(*)``) takes its type from its first
     :data:`~syncline.connectors.sources._rows.INFER_ROWS` values, in ``describe``
-    and ``read`` alike.
+    and ``read`` alike; one mixing kinds is text. A value its column cannot hold
+    exactly fails the read naming the column.
     """
 
     type_name = "sqlite"
@@ -129,6 +129,6 @@ def _plans(
     for index, name in enumerate(names):
         plan = declared_plan(name, declared[index])
         if plan is None:
-            plan = infer_plan(name, [row[index] for row in head], declared[index])
+            plan = inferred_plan(name, [row[index] for row in head], declared[index])
         plans.append(plan)
     return plans

@@ -75,8 +75,91 @@ def boolean(value: Any) -> bool:
 
 
 def binary(value: Any) -> bytes:
-    """Bytes from a BLOB, or UTF-8 bytes of text stored in a BLOB column."""
-    return value.encode() if isinstance(value, str) else bytes(value)
+    """Bytes from a BLOB, or UTF-8 bytes of text stored in a BLOB column.
+
+    A number is refused: its bytes would be a guess (``bytes(42)`` is 42 zero bytes).
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode()
+    raise UnfitValue(
+        "it is a number in a BLOB column; read the column as text with CAST(col AS TEXT), "
+        "or as the bytes of each value's text with CAST(col AS BLOB), in the model's SQL"
+    )
+
+
+def integer(value: Any) -> int:
+    """An integer, as SQLite stored it; a REAL, text or BLOB value is refused, not truncated."""
+    if isinstance(value, int):
+        return value
+    raise UnfitValue(
+        "it is not an integer (SQLite keeps a REAL such as 1.5, text and BLOBs as they "
+        "are in such a column); CAST the column in the model's SQL, e.g. CAST(col AS REAL) "
+        "or CAST(col AS TEXT)"
+    )
+
+
+def real(value: Any) -> float:
+    """A float from a REAL, or from an integer that a float holds exactly."""
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int) and int(float(value)) == value:
+        return float(value)
+    raise UnfitValue(
+        "it is text, a BLOB or an integer too large for a float to hold exactly; CAST the "
+        "column in the model's SQL, e.g. CAST(col AS TEXT)"
+    )
+
+
+def exact_text(value: Any) -> str:
+    """Text as stored; a number as its shortest exact text (``42``, ``1.5``, ``1e-07``).
+
+    A BLOB has no text form that keeps its bytes, so it is refused rather than decoded.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return repr(value)
+    raise UnfitValue(
+        "it is a BLOB, which has no exact text form; in the model's SQL read the column "
+        "as hex text with hex(col), or as bytes with CAST(col AS BLOB)"
+    )
+
+
+def json_document(value: Any) -> str:
+    """A JSON document stored as text; a number is its own JSON text.
+
+    A BLOB (SQLite's binary JSONB among them) is refused: it is not JSON text.
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        raise UnfitValue(
+            "it is a BLOB (such as SQLite's binary JSONB), not JSON text; convert it with "
+            "json(col) in the model's SQL"
+        )
+    return json_text(value)
+
+
+def inferred_plan(name: str, values: list[Any], declared: str) -> ColumnPlan:
+    """The plan of a column without a usable declared type, from its first values.
+
+    Integers, reals and BLOBs alone keep their kind. Any other column (text, mixed
+    kinds, or only NULLs so far) is text, numbers in their exact text form and BLOBs
+    refused; a later value of another kind fails the read naming the column.
+    """
+    kinds = {type(value) for value in values if value is not None}
+    label = declared or "undeclared"
+
+    if kinds == {int}:
+        return ColumnPlan(pa.field(name, pa.int64()), label, integer)
+
+    if kinds and kinds <= {int, float}:
+        return ColumnPlan(pa.field(name, pa.float64()), label, real)
+
+    if kinds == {bytes}:
+        return ColumnPlan(pa.field(name, pa.binary()), label, binary)
+
+    return ColumnPlan(pa.field(name, pa.string()), label, exact_text)
 
 
 def declared_plan(name: str, declared: str) -> ColumnPlan | None:
@@ -86,7 +169,7 @@ def declared_plan(name: str, declared: str) -> ColumnPlan | None:
         return None
 
     if "JSON" in upper:
-        return ColumnPlan(json_field(name), declared, json_text)
+        return ColumnPlan(json_field(name), declared, json_document)
 
     if upper.startswith("BOOL"):
         return ColumnPlan(pa.field(name, pa.bool_()), declared, boolean)
@@ -94,7 +177,7 @@ def declared_plan(name: str, declared: str) -> ColumnPlan | None:
     if upper.startswith(("DECIMAL", "NUMERIC")):
         match = _PRECISION.search(upper)
         if match is None:
-            return ColumnPlan(pa.field(name, pa.string()), declared, text)
+            return ColumnPlan(pa.field(name, pa.string()), declared, exact_text)
         return decimal_plan(name, declared, int(match[1]), int(match[2] or 0))
 
     if "TIMESTAMPTZ" in upper or "WITH TIME ZONE" in upper:
@@ -115,15 +198,15 @@ def declared_plan(name: str, declared: str) -> ColumnPlan | None:
 def _affinity_plan(name: str, declared: str, upper: str) -> ColumnPlan | None:
     """SQLite's own affinity rules, in its order: INT, then text, then BLOB, then REAL."""
     if "INT" in upper:
-        return ColumnPlan(pa.field(name, pa.int64()), declared)
+        return ColumnPlan(pa.field(name, pa.int64()), declared, integer)
 
     if any(word in upper for word in ("CHAR", "CLOB", "TEXT", "UUID")):
-        return ColumnPlan(pa.field(name, pa.string()), declared, text)
+        return ColumnPlan(pa.field(name, pa.string()), declared, exact_text)
 
     if "BLOB" in upper or "BINARY" in upper:
         return ColumnPlan(pa.field(name, pa.binary()), declared, binary)
 
     if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
-        return ColumnPlan(pa.field(name, pa.float64()), declared, float)
+        return ColumnPlan(pa.field(name, pa.float64()), declared, real)
 
     return None
