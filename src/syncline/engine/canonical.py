@@ -4,7 +4,8 @@ Every referenced column is turned into one canonical string per row before the r
 fingerprint is taken: integers and integral floats or decimals print alike (``1``,
 ``1.0`` and ``1.000`` are ``1``), other numbers print in their shortest exact form,
 timestamps become UTC microseconds since the epoch (``infinity`` and ``-infinity``
-stay those words), booleans ``true``/``false``, and JSON (text tagged
+stay those words; nanoseconds that are not whole microseconds follow the point:
+``1704067200123456.789``), booleans ``true``/``false``, and JSON (text tagged
 ``syncline.logical=json``, Arrow's JSON type, or nested Arrow types) is re-serialised
 with sorted keys and no whitespace. Decimal text (tagged ``syncline.logical=decimal``:
 numbers wider than any Arrow decimal) is a JSON number, so it takes the same path and
@@ -160,12 +161,29 @@ def canonical_sql(column: str, arrow_type: pa.DataType) -> str:
         )
     if pa.types.is_timestamp(kind):
         # epoch_us() of infinity is NULL, which would make it equal to a NULL.
-        return f"coalesce(CAST(epoch_us({col}) AS VARCHAR), CAST({col} AS VARCHAR))"
+        micros = f"coalesce(CAST(epoch_us({col}) AS VARCHAR), CAST({col} AS VARCHAR))"
+        if kind.unit != "ns":
+            return micros
+        return (
+            f"CASE WHEN NOT isfinite({col}) OR epoch_ns({col}) % 1000 = 0 THEN {micros} "
+            f"ELSE {_fractional_micros(f'epoch_ns({col})')} END"
+        )
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         return f"hex({col})"
     if pa.types.is_fixed_size_binary(kind) or pa.types.is_binary_view(kind):
         return f"hex({col})"
     return f"CAST({col} AS VARCHAR)"
+
+
+def _fractional_micros(nanos: str) -> str:
+    """Microseconds since the epoch with the nanoseconds after the point, for ``nanos``
+    (an integer count of nanoseconds) that is not a whole number of microseconds.
+
+    A whole one prints as the microseconds alone, so that one instant prints alike at
+    either precision while a change of one nanosecond still changes the text.
+    """
+    exact = f"CAST(CAST({nanos} AS DECIMAL(38, 0)) * 0.001 AS VARCHAR)"
+    return f"rtrim({exact}, '0')"
 
 
 def encoded_sql(expression: str) -> str:

@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from file_helpers import ROOT_ROWS, batch, context, read_csv_text, read_records, run
@@ -54,6 +55,19 @@ def test_a_run_without_changes_still_leaves_an_empty_file(
     run(make(), context("people_{run_id}." + kind, SyncMode.ALL, run_id=3), [])
 
     assert read_records(kind, tmp_path / "out" / f"people_3.{kind}") == []
+
+
+def test_a_run_without_changes_leaves_an_empty_file_with_an_interval_field(
+    make: Make, kind: str, tmp_path: Path
+) -> None:
+    schema = pa.schema([("id", pa.int64()), ("span", pa.month_day_nano_interval())])
+
+    run(make(), context("spans_{run_id}." + kind, SyncMode.MIRROR, schema=schema, run_id=2), [])
+
+    path = tmp_path / "out" / f"spans_2.{kind}"
+    assert read_records(kind, path) == []
+    if kind == "parquet":
+        assert pq.read_schema(path).field("span").type == pa.string()
 
 
 def test_timestamp_placeholder_names_a_new_file(make: Make, kind: str, tmp_path: Path) -> None:

@@ -445,7 +445,10 @@ class FileDestination(Destination):
         target, fmt = run.target, run.format
         with _os_errors(target.path):
             if run.parts is not None and (run.parts.count or publish_empty):
-                schema = None if run.parts.count else _per_run_schema(run.context)
+                # An empty file takes the schema the format writes: Parquet holds no
+                # calendar interval, which it writes as text.
+                empty_schema = fmt.encode(_per_run_schema(run.context).empty_table()).form.schema
+                schema = None if run.parts.count else empty_schema
                 run.parts.publish(schema, self._compression, target.temp_path)
             elif target.per_run and publish_empty and not target.path.exists():
                 empty = fmt.encode(_per_run_schema(run.context).empty_table()).form

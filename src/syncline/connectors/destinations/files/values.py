@@ -11,7 +11,8 @@ cell, a JSON line and a webhook request:
   JSON, so no reader rounds them through a binary float;
 - ``infinity`` and ``-infinity`` dates and timestamps: those words (PostgreSQL's
   spelling; ISO 8601 has none);
-- dates and times: ISO 8601 (``2024-05-01``, ``12:30:00``);
+- dates and times: ISO 8601 (``2024-05-01``, ``12:30:00``), the end of a day as
+  ``24:00:00``;
 - durations and calendar intervals: ISO 8601 durations (``P1Y2M3DT4H5M6.5S``);
 - booleans: ``true`` and ``false``;
 - floats: shortest round-trip text, and ``NaN``, ``Infinity``, ``-Infinity`` in CSV
@@ -38,6 +39,7 @@ import pyarrow.compute as pc
 from syncline.connectors.destinations.base import FieldSpec
 from syncline.connectors.destinations.decimals import decimal_text
 from syncline.connectors.destinations.sql.durations import duration_text, is_duration_like
+from syncline.connectors.destinations.times import time_text
 from syncline.connectors.sources.base import JSON_LOGICAL, LOGICAL_TYPE_KEY, is_json_field
 from syncline.connectors.sources.far_years import calendar_text
 from syncline.connectors.sources.infinity import infinite, infinity_text, without_infinity
@@ -96,6 +98,9 @@ def _with_far_years(column: pa.ChunkedArray, text: pa.ChunkedArray) -> pa.Chunke
         low, high = _FIRST_DAY, _LAST_DAY
     else:
         assert isinstance(kind, pa.TimestampType)
+        if kind.unit == "ns":
+            # 64 bits of nanoseconds span the years 1677 to 2262 only.
+            return text
         numbers = column.cast(pa.int64())
         per_day = 86_400 * _TICKS_PER_SECOND[kind.unit]
         low, high = _FIRST_DAY * per_day, (_LAST_DAY + 1) * per_day - 1
@@ -157,6 +162,8 @@ def _scalar_text(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
         return pa.nulls(len(column), pa.string())
     if pa.types.is_decimal(kind):
         return decimal_text(column)
+    if pa.types.is_time(kind):
+        return time_text(column)
     return column.cast(pa.string())
 
 

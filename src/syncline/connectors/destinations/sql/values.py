@@ -31,6 +31,7 @@ from syncline.connectors.destinations.sql.eras import (
     postgres_calendar_text,
 )
 from syncline.connectors.destinations.sql.types import is_nested
+from syncline.connectors.destinations.times import time_text
 from syncline.connectors.sources.infinity import infinite, infinity_text, without_infinity
 
 ROW_COLUMN = "_syncline_row"
@@ -111,6 +112,8 @@ def csv_for_copy(
             column = duration_text(column)
         elif pat.is_decimal(column.type):
             column = decimal_text(column)
+        elif pat.is_time(column.type):
+            column = time_text(column)
         elif pat.is_binary(column.type) or pat.is_large_binary(column.type):
             column = pa.array(
                 [None if v is None else "\\x" + v.hex() for v in column.to_pylist()], pa.string()
@@ -196,6 +199,28 @@ def refuse_non_finite(table: pa.Table, where: str) -> tuple[pa.Table, dict[int, 
     return pa.table(columns, schema=table.schema), reasons
 
 
+def refuse_wide_integers(table: pa.Table, where: str) -> dict[int, str]:
+    """The rows holding an unsigned integer above 2**63 - 1, which ``where`` (e.g. "a
+    SQLite table") cannot store: its integers are signed 64-bit, and it would round
+    wider ones through a float. Returns the reason for each such row, by position; the
+    caller must not bind those rows.
+    """
+    reasons: dict[int, str] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if column.type != pa.uint64():
+            continue
+        wide = pc.fill_null(pc.greater(column, pa.scalar(2**63 - 1, pa.uint64())), False)
+        if not pc.any(wide).as_py():
+            continue
+        for row in pc.indices_nonzero(wide).to_pylist():
+            reasons.setdefault(
+                row,
+                f"field {name!r} holds an integer above 9223372036854775807, which {where} "
+                "cannot store exactly; CAST it to text (VARCHAR) in the model's SQL",
+            )
+    return reasons
+
+
 def float_word(value: float) -> str:
     """The name of a non-finite float: ``NaN``, ``Infinity`` or ``-Infinity``."""
     if math.isnan(value):
@@ -241,6 +266,9 @@ def _mysql_value(column: Any) -> Any:
         return pc.cast(column, pa.timestamp("us"), safe=False)
     if pat.is_duration(kind) and kind.unit == "ns":
         return pc.cast(column, pa.duration("us"), safe=False)
+    if pat.is_time(kind):
+        # Python's time wraps 24:00:00 around to midnight; MySQL's TIME reads the text.
+        return time_text(column)
     return column
 
 
@@ -252,8 +280,10 @@ def _sqlite_value(column: Any) -> Any:
         return pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
     if pat.is_decimal(kind):
         return decimal_text(column)
-    if pat.is_date(kind) or pat.is_time(kind):
+    if pat.is_date(kind):
         return pc.cast(column, pa.string())
+    if pat.is_time(kind):
+        return time_text(column)
     if pat.is_duration(kind):
         return _microseconds(column)
     return column

@@ -18,7 +18,12 @@ from syncline.connectors.destinations.local_paths import database_file_problem
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.types import column_type
-from syncline.connectors.destinations.sql.values import ROW_COLUMN, python_rows, refuse_unbindable
+from syncline.connectors.destinations.sql.values import (
+    ROW_COLUMN,
+    python_rows,
+    refuse_unbindable,
+    refuse_wide_integers,
+)
 from syncline.connectors.destinations.sqlite.config import SQLiteDestinationConfig
 from syncline.connectors.destinations.sqlite.errors import map_error
 from syncline.errors import TerminalError
@@ -145,6 +150,8 @@ class SQLiteDestination(TableDestination):
             f"({_q(ROW_COLUMN)} INTEGER PRIMARY KEY, {', '.join(_q(n) for n in names[1:])})"
         )
         records, refused = refuse_unbindable(batch.records, "a SQLite table")
+        for row, reason in refuse_wide_integers(records, "a SQLite table").items():
+            refused.setdefault(row, reason)
         rows = python_rows(records, "sqlite")
         left_out = refused.keys() | skip
         marks = ", ".join("?" * len(names))

@@ -13,7 +13,13 @@ import pyarrow as pa
 
 from syncline.connectors.sources._arrow import conform, normal_type, rebatch
 from syncline.connectors.sources._errors import connected, translated
-from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source, json_field
+from syncline.connectors.sources.base import (
+    DEFAULT_BATCH_ROWS,
+    Column,
+    Source,
+    decimal_field,
+    json_field,
+)
 from syncline.connectors.sources.duckdb.config import DuckDBConfig
 from syncline.connectors.sources.duckdb.errors import map_error
 from syncline.connectors.sources.interruptible import interruptible
@@ -66,8 +72,9 @@ class DuckDBSource(Source):
             schema = self._schema(relation)
             # A query that must finish a sort or window before its first row runs in
             # this call; DuckDB does not stop it for a signal on its own.
+            exported = _widened(relation)
             reader = interruptible(
-                lambda: relation.to_arrow_reader(batch_rows), connection.interrupt
+                lambda: exported.to_arrow_reader(batch_rows), connection.interrupt
             )
             batches = (conform(batch, schema) for batch in reader)
             yield from rebatch(batches, batch_rows)
@@ -103,8 +110,9 @@ class DuckDBSource(Source):
         with translated(self._map_error):
             relation = self._relation(connection, query)
             schema = self._schema(relation)
+            exported = _widened(relation)
             reader = interruptible(
-                lambda: relation.to_arrow_reader(batch_rows), connection.interrupt
+                lambda: exported.to_arrow_reader(batch_rows), connection.interrupt
             )
             batches = (conform(batch, schema) for batch in reader)
             yield from rebatch(batches, batch_rows)
@@ -138,12 +146,14 @@ class DuckDBSource(Source):
         return connection.sql(query)
 
     def _schema(self, relation: Any) -> pa.Schema:
-        """The Arrow schema ``read`` yields: normalised types, JSON columns marked."""
+        """The Arrow schema ``read`` yields: normalised types, JSON and decimal text marked."""
         exported = relation.limit(0).to_arrow_table().schema
         fields = []
         for field, duck_type in zip(exported, relation.types, strict=True):
             if str(duck_type) == "JSON":
                 fields.append(json_field(field.name))
+            elif str(duck_type) in _WIDE_INTEGERS:
+                fields.append(decimal_field(field.name))
             else:
                 fields.append(pa.field(field.name, normal_type(field.type)))
         return pa.schema(fields)
@@ -154,6 +164,31 @@ class DuckDBSource(Source):
 
     def _map_error(self, exc: Exception) -> ConnectorError:
         return map_error(exc, self.config)
+
+
+_WIDE_INTEGERS = frozenset({"HUGEINT", "UHUGEINT"})
+"""128-bit integer types: DuckDB exports them as ``decimal128(38, 0)``, which holds
+neither 39-digit extreme (the UHUGEINT maximum even wraps around to -1)."""
+
+_WIDE_ALIAS = "_syncline_wide_integers_"
+"""Alias of the model's relation in the projection that turns wide integers into text."""
+
+
+def _widened(relation: Any) -> Any:
+    """``relation`` with every HUGEINT and UHUGEINT column as its exact decimal text.
+
+    Arrow has no integer type of 128 bits, and DuckDB's export as ``decimal128(38, 0)``
+    alters values of 39 digits, so those columns travel as decimal text (see
+    :func:`syncline.connectors.sources.base.decimal_field`), exact at every width.
+    """
+    wide = [str(kind) in _WIDE_INTEGERS for kind in relation.types]
+    if not any(wide):
+        return relation
+    columns = []
+    for name, is_wide in zip(relation.columns, wide, strict=True):
+        quoted = '"' + name.replace('"', '""') + '"'
+        columns.append(f"CAST({quoted} AS VARCHAR) AS {quoted}" if is_wide else quoted)
+    return relation.set_alias(_WIDE_ALIAS).project(", ".join(columns))
 
 
 _confining = threading.Lock()

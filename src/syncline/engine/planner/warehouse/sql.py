@@ -7,7 +7,8 @@ so that only a query can run there, never a statement that changes data.
 
 Canonical forms follow :mod:`syncline.engine.canonical` equivalence for equivalence:
 integral numbers print as integers (``1``, ``1.0`` and ``1.000`` alike), decimals lose
-trailing zeros, timestamps become UTC microseconds since the epoch, booleans
+trailing zeros, timestamps become UTC microseconds since the epoch (nanoseconds that
+are not whole microseconds after the point), booleans
 ``true``/``false``, JSON is re-serialised (by JSONB on PostgreSQL, by the local
 planner's own function on DuckDB), and every value is length-prefixed so that NULL and
 ``''`` differ. The fingerprint is the first 16 hex digits of the ``md5`` of a row's
@@ -125,6 +126,14 @@ def canonical_expression(column: str, field: pa.Field, dialect: str = "postgres"
         if kind.scale <= 0 and dialect != "postgres":
             return f"CAST({col} AS TEXT)"
         return _decimal_text(col, dialect)
+    if pa.types.is_timestamp(kind) and kind.unit == "ns" and dialect == "duckdb":
+        # The epoch as a float cannot hold nanoseconds; DuckDB counts them exactly.
+        exact = f"CAST(CAST(EPOCH_NS({col}) AS DECIMAL(38, 0)) * 0.001 AS TEXT)"
+        return (
+            f"CASE WHEN NOT ISFINITE({col}) THEN CAST({col} AS TEXT) "
+            f"WHEN EPOCH_NS({col}) % 1000 = 0 THEN CAST(EPOCH_US({col}) AS TEXT) "
+            f"ELSE RTRIM({exact}, '0') END"
+        )
     if pa.types.is_timestamp(kind):
         return (
             f"CASE WHEN ISFINITE({col}) "
