@@ -33,6 +33,7 @@ SUITES = {
     "test_prefilter",
     "test_property",
     "test_terminal_mid_run",
+    "test_unanswered_mid_run",
 }
 """Modules whose runs go through the Harness and so through either planner."""
 
@@ -47,6 +48,7 @@ POSTGRES_SUITES = {
     "test_canonical",
     "test_canonical_special",
     "test_terminal_mid_run",
+    "test_unanswered_mid_run",
 }
 """The suites also run on PostgreSQL; each of its tests loads the model over the network
 and opens several sessions per run, so the rest stay on DuckDB to keep the suite fast."""

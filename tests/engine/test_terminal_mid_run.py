@@ -9,15 +9,12 @@ batch-writing destination whose later batch fails terminally.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from engine_doubles import Harness, MemoryDestination, people
+from webhook_receiver import WebhookReceiver
 
 from syncline.connectors.destinations.webhook import WebhookDestination
 from syncline.engine.report import RunStatus
@@ -26,60 +23,14 @@ from syncline.errors import TerminalError
 ROWS = [(i, f"n{i}", float(i)) for i in range(1, 251)]
 
 
-class _Receiver:
-    """An HTTP server on 127.0.0.1 answering each request with the status ``answer`` gives
-    its 0-based number; records the ids of every request's rows."""
-
-    def __init__(self, answer: Callable[[int], int]) -> None:
-        self.answer = answer
-        self.requests: list[list[int]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                number = len(receiver.requests)
-                receiver.requests.append([row["id"] for row in json.loads(body)["rows"]])
-                status = receiver.answer(number)
-                self.send_response(status)
-                if 300 <= status < 400:
-                    self.send_header("Location", "http://127.0.0.1:1/elsewhere")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/hook"
-
-    def sent(self) -> list[int]:
-        """Every id sent since the last call, in order."""
-        ids = [row for request in self.requests for row in request]
-        self.requests.clear()
-        return ids
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
 @pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    server = _Receiver(lambda number: 200)
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver(lambda number: 200)
     yield server
     server.close()
 
 
-def _webhook_sync(tmp_path: Path, receiver: _Receiver) -> Harness:
+def _webhook_sync(tmp_path: Path, receiver: WebhookReceiver) -> Harness:
     hook = WebhookDestination.from_config(
         {"url": receiver.url, "batch_size": 50, "concurrency": 1, "max_retries": 0}
     )
@@ -91,7 +42,7 @@ def _webhook_sync(tmp_path: Path, receiver: _Receiver) -> Harness:
     [(401, "refused the credentials (HTTP 401)"), (302, "redirected the request (HTTP 302)")],
 )
 def test_a_webhook_refusing_part_way_keeps_the_accepted_rows(
-    tmp_path: Path, receiver: _Receiver, status: int, message: str
+    tmp_path: Path, receiver: WebhookReceiver, status: int, message: str
 ) -> None:
     sync = _webhook_sync(tmp_path, receiver)
     receiver.answer = lambda number: 200 if number < 3 else status
@@ -122,7 +73,7 @@ def test_a_webhook_refusing_part_way_keeps_the_accepted_rows(
 
 
 def test_a_webhook_refusing_the_first_request_keeps_nothing(
-    tmp_path: Path, receiver: _Receiver
+    tmp_path: Path, receiver: WebhookReceiver
 ) -> None:
     sync = _webhook_sync(tmp_path, receiver)
     receiver.answer = lambda number: 401

@@ -3,10 +3,11 @@
 Up to the destination's ``write_concurrency`` batches are in flight; the snapshot journal is
 written from this thread only: each batch's keys as in doubt right before the batch is
 handed over, and its outcome right after the batch's result arrives. A transient
-failure of a whole batch is retried with jittered exponential backoff; a terminal one
-stops the run after the batches already in flight have been accounted for. A batch the
-destination wrote part of before a terminal error is accounted for too: the rows it
-acknowledged are committed and counted, then the error fails the run.
+failure of a batch is retried with jittered exponential backoff, sending only the rows
+the destination did not write; a terminal one stops the run after the batches already in
+flight have been accounted for. A batch the destination wrote part of before an error
+that fails the run is accounted for too: the rows it acknowledged are committed and
+counted, then the error fails the run.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from collections import deque
 from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from operator import attrgetter
 
 import pyarrow as pa
 
 from syncline.connectors.destinations.base import (
     BatchResult,
     Destination,
+    RowFailure,
     WriteAction,
     WriteBatch,
 )
@@ -32,9 +35,11 @@ from syncline.engine.actions import Step
 from syncline.engine.mapping import MappedBatch, RecordMapper, record_payload
 from syncline.engine.planner.base import Planner
 from syncline.engine.report import RejectedRow, RunProgress, RunReporter, SucceededRows
-from syncline.errors import ConnectorError, TransientError
+from syncline.errors import ConnectorError, TerminalError, TransientError
 
 logger = logging.getLogger(__name__)
+
+_by_index = attrgetter("index")
 
 
 @dataclass(frozen=True)
@@ -157,24 +162,59 @@ class Delivery:
         return _InFlight(step, planned, mapped, future, journaled)
 
     def _write(self, batch: WriteBatch) -> BatchResult:
+        """Write ``batch``, retrying with backoff what a transient error left unwritten.
+
+        Once the destination has written part of the batch, a retry sends only the rest,
+        so that a row is acknowledged once; an error that then ends the retries comes in
+        the result (see :attr:`BatchResult.error`) rather than raised, so that the
+        written part is still committed.
+        """
         attempt = 0
+        failures: list[RowFailure] = []
+        # Positions in ``batch`` of the rows the destination has not settled yet, and
+        # the part of the batch they make, which the next attempt writes.
+        left = list(range(len(batch)))
+        part = batch
         while True:
             try:
-                return self.destination.write_batch(batch)
-            except TransientError as exc:
-                attempt += 1
-                if attempt > self.retry.retries:
+                result = self.destination.write_batch(part)
+            except TerminalError as exc:
+                if len(left) == len(batch):
                     raise
-                delay = self.retry.delay(attempt, exc.retry_after)
-                logger.warning(
-                    "batch of %s rows failed transiently (%s); retry %s of %s in %.1fs",
-                    len(batch),
-                    exc,
-                    attempt,
-                    self.retry.retries,
-                    delay,
+                return BatchResult(sorted(failures, key=_by_index), left, exc)
+            except TransientError as exc:
+                error = exc
+            else:
+                failures.extend(replace(f, index=left[f.index]) for f in _known(result, left))
+                unsent = [left[i] for i in result.unsent if 0 <= i < len(left)]
+                if not (isinstance(result.error, TransientError) and unsent):
+                    return BatchResult(sorted(failures, key=_by_index), unsent, result.error)
+                error = result.error
+                left = unsent
+
+            attempt += 1
+            if attempt > self.retry.retries:
+                if len(left) == len(batch):
+                    raise error  # nothing of the batch was written
+                return BatchResult(sorted(failures, key=_by_index), left, error)
+            if len(left) < len(part):
+                part = WriteBatch(
+                    action=batch.action,
+                    records=batch.records.take(pa.array(left, pa.int64())),
+                    keys=[batch.keys[i] for i in left],
                 )
-                time.sleep(delay)
+            delay = self.retry.delay(attempt, error.retry_after)
+            logger.warning(
+                "batch of %s rows: %s not written, a transient failure (%s); "
+                "retry %s of %s in %.1fs",
+                len(batch),
+                len(left),
+                error,
+                attempt,
+                self.retry.retries,
+                delay,
+            )
+            time.sleep(delay)
 
     def _complete(self, flight: _InFlight) -> None:
         mapped = flight.mapped
@@ -200,9 +240,6 @@ class Delivery:
             )
         failed_records: set[int] = set()
         for failure in result.failures:
-            if not 0 <= failure.index < len(mapped.rows):
-                logger.warning("destination reported row %s outside the batch", failure.index)
-                continue
             if failure.index in failed_records or failure.index in unsent:
                 continue
             failed_records.add(failure.index)
@@ -265,3 +302,14 @@ class Delivery:
             keys=[str(key) for key in keys],
             attempts=[int(tried) + 1 for tried in attempts],
         )
+
+
+def _known(result: BatchResult, rows: list[int]) -> list[RowFailure]:
+    """The failures of ``result`` that name one of its batch's ``rows``."""
+    known: list[RowFailure] = []
+    for failure in result.failures:
+        if 0 <= failure.index < len(rows):
+            known.append(failure)
+        else:
+            logger.warning("destination reported row %s outside the batch", failure.index)
+    return known

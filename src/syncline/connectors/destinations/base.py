@@ -19,7 +19,7 @@ import pyarrow as pa
 from pydantic import Field, field_validator
 
 from syncline.connectors.config import ConnectorConfig
-from syncline.errors import TerminalError
+from syncline.errors import ConnectorError, TerminalError
 
 
 class SyncMode(StrEnum):
@@ -194,10 +194,12 @@ class BatchResult:
     """Positions of rows not sent because the run was asked to stop part way through the
     batch, or because :attr:`error` stopped it: neither acknowledged nor rejected, so the
     next run sends them."""
-    error: TerminalError | None = None
-    """The terminal error that stopped a batch the destination had written part of: rows
-    it acknowledged before the error are committed like any others, rows it did not
-    write are in :attr:`unsent`, and then the run fails with this error."""
+    error: ConnectorError | None = None
+    """The error that stopped a batch the destination had written part of: rows it
+    acknowledged before the error are committed like any others and rows it did not
+    write are in :attr:`unsent`. A :class:`~syncline.errors.TransientError` has the
+    engine send only the unsent rows again; a terminal one, or a transient one whose
+    retries ran out, fails the run."""
 
     @classmethod
     def all_failed(cls, size: int, reason: str, *, retryable: bool = True) -> Self:
@@ -321,14 +323,15 @@ class Destination(ABC):
 
         When this returns, every row not in the result's failures or unsent rows is
         durable in the destination: the engine commits those rows to the snapshot at once.
+        A destination that wrote part of the batch before one of the errors below (in
+        several requests, say) returns a result carrying the error instead (see
+        :attr:`BatchResult.error`), so that those rows are neither lost nor sent again.
 
         Raises:
             TransientError: the whole batch could not be written and a retry may help;
                 nothing of it may be assumed written.
             TerminalError: the whole batch can never be written (auth lost, object gone),
-                and nothing of it was. A destination that wrote part of the batch before
-                such an error (in several requests, say) returns a result carrying it
-                instead (see :attr:`BatchResult.error`), so that those rows are not lost.
+                and nothing of it was.
         """
 
     def fields(self, object_name: str) -> list[ObjectField] | None:

@@ -137,6 +137,10 @@ class _Run:
     written: int = 0
     refused: int = 0
     done: bool = False
+    rewrite_failed: bool = False
+    """A rewrite failed, perhaps after its new file took the old one's place (its folder
+    not synced): unless a later rewrite succeeds, the run puts :attr:`current`, the
+    acknowledged records, back when it ends."""
 
     @property
     def log_extra(self) -> dict[str, int]:
@@ -407,7 +411,9 @@ class FileDestination(Destination):
 
     def _rewrite(self, run: _Run, table: pa.Table, ids: pa.Array) -> None:
         fmt = run.format
+        run.rewrite_failed = True
         replace_atomically(run.target.path, run.target.temp_path, lambda s: fmt.write(table, s))
+        run.rewrite_failed = False
         # The new file is whole; an append mark from earlier in the run no longer applies.
         run.marks.release(run.target.path)
         run.current = (table, ids)
@@ -453,6 +459,10 @@ class FileDestination(Destination):
             elif target.per_run and publish_empty and not target.path.exists():
                 empty = fmt.encode(_per_run_schema(run.context).empty_table()).form
                 replace_atomically(target.path, target.temp_path, lambda s: fmt.write(empty, s))
+            elif run.rewrite_failed and run.current is not None:
+                # The batch of the failed rewrite is not acknowledged: the next run
+                # sends it again, and an appended file must not hold it twice then.
+                self._rewrite(run, *run.current)
 
             # Every append that returned is whole; one cut short by an error is cut
             # back here rather than left torn until the next run.
@@ -481,7 +491,9 @@ def _check_header(fmt: FileFormat, target: Target, context: WriteContext) -> Non
 def _append_form(run: _Run, form: pa.Table) -> None:
     """Add ``form``'s records to the end of the run's file, durably."""
     path = run.target.path
-    new_file = not path.exists() or path.stat().st_size == 0
+    # The size after the last acknowledged append: a CSV file that an append failed to
+    # start still needs its header.
+    new_file = run.marks.acknowledged_size(path) == 0
     data = run.format.append_bytes(form, new_file=new_file)
     if data:
         run.marks.append(path, data)

@@ -5,7 +5,9 @@ replaces the target in one ``os.replace``: a reader sees the old file or the new
 never half of either. An append is flushed to disk before it is acknowledged, and a
 small mark records the file's size after the last acknowledged append; if the process
 dies in the middle of an append, the next run cuts the file back to that size, so the
-file holds exactly the acknowledged rows and no torn last line.
+file holds exactly the acknowledged rows and no torn last line. An append that fails
+(a full disk) is cut back the same way before the next append or when the run ends,
+so that the retry of its batch does not add the rows a second time.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class AppendMarks:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._sizes: dict[Path, int] = {}
+        """Sizes after the appends that returned: a mark saved by an append that then
+        failed (its folder not synced) may already name the size after it."""
 
     def _mark(self, path: Path) -> Path:
         digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
@@ -59,10 +64,37 @@ class AppendMarks:
         mark = self._mark(path)
         replace_atomically(mark, mark.with_suffix(".tmp"), lambda sink: sink.write(body))
 
+    def acknowledged_size(self, path: Path) -> int:
+        """The size of ``path`` as of its last acknowledged append, cutting back what an
+        append that failed since (a full disk, say) left behind; 0 for no file.
+
+        An append that raised may have written part of its data: the retry of its batch
+        must not add the rows after that torn part, or the file would hold them twice.
+        """
+        if not path.exists():
+            return 0
+        size = path.stat().st_size
+        acknowledged = self._sizes.get(path)
+        mark = self._mark(path)
+        if acknowledged is None and mark.exists():
+            acknowledged = int(json.loads(mark.read_text())["size"])
+        if acknowledged is not None and size > acknowledged:
+            with open(path, "r+b") as sink:
+                sink.truncate(acknowledged)
+                os.fsync(sink.fileno())
+            logger.warning(
+                "cut %s back to its last acknowledged size (%d bytes) after a failed append",
+                path,
+                acknowledged,
+            )
+            size = acknowledged
+        return size
+
     def append(self, path: Path, data: bytes) -> int:
-        """Append ``data`` durably; returns the file's size afterwards."""
+        """Append ``data`` durably after the last acknowledged append; returns the
+        file's size afterwards."""
         existed = path.exists()
-        before = path.stat().st_size if existed else 0
+        before = self.acknowledged_size(path)
         if not self._mark(path).exists():
             # Recorded before the first byte goes out, so a crash during this very
             # append is cut back to what was there.
@@ -77,21 +109,25 @@ class AppendMarks:
             fsync_directory(path.parent)
 
         self._save(path, size)
+        self._sizes[path] = size
         return size
 
     def release(self, path: Path) -> None:
         """Forget the mark of ``path``: every append to it returned, the file is whole."""
         self._mark(path).unlink(missing_ok=True)
+        self._sizes.pop(path, None)
 
     def recover(self) -> list[Path]:
         """Cut every marked file back to its acknowledged size; returns the files cut."""
+        sizes, self._sizes = self._sizes, {}
         if not self.folder.is_dir():
             return []
 
         cut: list[Path] = []
         for mark in sorted(self.folder.glob("*.json")):
             entry = json.loads(mark.read_text())
-            path, size = Path(entry["path"]), int(entry["size"])
+            path = Path(entry["path"])
+            size = sizes.get(path, int(entry["size"]))
             if path.exists() and path.stat().st_size > size:
                 with open(path, "r+b") as sink:
                     sink.truncate(size)

@@ -43,13 +43,20 @@ class PartStore:
             replace_atomically(marker, marker.with_suffix(".tmp"), lambda s: s.write(body))
             fsync_directory(self.folder.parent)
 
+        part = self.folder / f"part-{self.count + 1:06d}.parquet"
+        try:
+            replace_atomically(
+                part,
+                part.with_suffix(".tmp"),
+                lambda sink: pq.write_table(table, sink, compression=compression),
+            )
+        except OSError:
+            # The part may be in place though the write failed (its folder not synced),
+            # but its batch is not acknowledged: the part goes, and a retry of the batch
+            # writes it again under the same name.
+            part.unlink(missing_ok=True)
+            raise
         self.count += 1
-        part = self.folder / f"part-{self.count:06d}.parquet"
-        replace_atomically(
-            part,
-            part.with_suffix(".tmp"),
-            lambda sink: pq.write_table(table, sink, compression=compression),
-        )
 
     def publish(self, schema: pa.Schema | None, compression: str, temp: Path) -> int:
         """Assemble the parts into the target file and remove them; returns the rows.

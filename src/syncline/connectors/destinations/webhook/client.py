@@ -20,7 +20,8 @@ The receiver's answer decides each row's fate:
   retries of an answered request run out, every row of the request is refused as
   retryable, so the next run sends them again. When the webhook never answered
   (connection refused, timeouts), nothing was refused: the request raises
-  TransientError naming the host and port, and the engine retries the batch.
+  TransientError naming the host and port, and the engine retries the rows of the
+  requests not answered.
 - any other 4xx: every row of the request is refused, not retryable, with the
   receiver's reason.
 """

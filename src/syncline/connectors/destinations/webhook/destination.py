@@ -135,16 +135,17 @@ class WebhookDestination(Destination):
     def write_batch(self, batch: WriteBatch) -> BatchResult:
         """Send the batch in requests of ``batch_size`` rows and collect refused rows.
 
-        A terminal answer (credentials refused, a redirect) after the receiver accepted
-        some requests is returned in the result (:attr:`BatchResult.error`), with the
-        rows it did not accept as unsent: the accepted ones are committed, then the run
-        fails.
+        A terminal answer (credentials refused, a redirect) or a request left unanswered
+        after the receiver answered others is returned in the result
+        (:attr:`BatchResult.error`), with the rows of the requests it did not answer as
+        unsent: the answered ones are committed and only the unsent ones are sent again
+        (unanswered) or left to the next run (terminal).
 
         Raises:
             TerminalError: the receiver refused the credentials or redirected before it
-                accepted any request of the batch.
-            TransientError: the webhook did not answer a request, retries included; the
-                engine sends the whole batch again.
+                answered any request of the batch.
+            TransientError: the webhook answered no request of the batch, retries
+                included; the engine sends the whole batch again.
         """
         if self._open is None:
             raise RuntimeError("open() must be called before write_batch()")
@@ -204,14 +205,15 @@ class WebhookDestination(Destination):
                 RowFailure(sendable[start + f.index], f.reason, f.retryable) for f in refused
             )
         unsent.sort()
-        if terminal is None and unanswered is not None:
-            raise unanswered
-        if terminal is not None and len(unsent) == len(sendable):
-            raise terminal  # nothing of the batch was accepted
+        error = terminal or unanswered
+        if error is not None and len(unsent) == len(sendable):
+            raise error  # the receiver answered nothing of the batch
 
         failures.sort(key=lambda f: f.index)
         if terminal is not None:
             why = f", {len(unsent)} not accepted before the webhook failed the run"
+        elif unanswered is not None:
+            why = f", {len(unsent)} unanswered"
         elif stopping:
             why = f", {len(unsent)} left unsent because the run is stopping"
         else:
@@ -226,7 +228,7 @@ class WebhookDestination(Destination):
             why if unsent else "",
             extra={"sync_id": state.context.sync_id, "run_id": state.context.run_id},
         )
-        return BatchResult(failures, unsent, terminal)
+        return BatchResult(failures, unsent, error)
 
     def close(self) -> None:
         """Wait for requests in flight, then close the connection pool."""

@@ -1,0 +1,169 @@
+"""A webhook that stops answering part way through a batch gets each accepted row once.
+
+The webhook splits an engine batch into requests. When a later request gets no answer
+(the connection closed, no answer within the timeout), the rows of the requests the
+receiver accepted are committed and counted, and only the rest are sent again: by the
+engine's retries within the run, then by the next run. Answers that come, even 500s and
+503s, settle their rows within the run. Shown with the real webhook client against a
+receiver on loopback; the receiver records which rows it accepted, so a row accepted
+twice fails the test. A terminal answer to such a retry keeps the accepted rows too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_doubles import Harness, people
+from webhook_receiver import CLOSE, HANG, WebhookReceiver
+
+from syncline.connectors.destinations.webhook import WebhookDestination
+from syncline.engine.report import RunStatus
+
+ROWS = [(i, f"n{i}", float(i)) for i in range(1, 251)]
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver(lambda number: 200)
+    yield server
+    server.close()
+
+
+def _webhook_sync(tmp_path: Path, receiver: WebhookReceiver, **settings: Any) -> Harness:
+    """A sync of 250 rows to the receiver: one engine batch, requests of 50 rows one at a
+    time; the harness's engine retries a transient failure twice."""
+    config = {
+        "url": receiver.url,
+        "batch_size": 50,
+        "concurrency": 1,
+        "max_retries": 0,
+        "timeout": 0.2,
+        "backoff_base": 0.01,
+        "backoff_max": 0.02,
+    }
+    hook = WebhookDestination.from_config(config | settings)
+    return Harness(tmp_path, people(ROWS), destination=hook)  # type: ignore[arg-type]
+
+
+def _ids(first: int, last: int) -> list[int]:
+    return list(range(first, last + 1))
+
+
+@pytest.mark.parametrize("silence", [CLOSE, HANG], ids=["closed", "timeout"])
+def test_a_webhook_going_silent_part_way_keeps_the_accepted_rows(
+    tmp_path: Path, receiver: WebhookReceiver, silence: int
+) -> None:
+    sync = _webhook_sync(tmp_path, receiver, max_retries=1)
+    receiver.answer = lambda number: 200 if number < 3 else silence
+
+    failed = sync.run()
+
+    assert failed.status is RunStatus.FAILED
+    assert failed.error is not None
+    assert "did not answer after 2 attempts" in failed.error
+    # The webhook tries the fourth request twice, on each of the engine's three attempts.
+    assert receiver.sent() == _ids(1, 200) + _ids(151, 200) * 5
+    assert receiver.accepted == _ids(1, 150)
+    assert failed.progress.successful.as_api() == {
+        "addedCount": 150,
+        "changedCount": 0,
+        "removedCount": 0,
+    }
+    assert failed.progress.failed.total == 0
+    kept = [key for rows in sync.reporter.succeeded_rows for key in rows.keys]
+    assert sorted(kept, key=int) == [str(i) for i in _ids(1, 150)]
+
+    receiver.answer = lambda number: 200
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS, resumed.error
+    assert receiver.sent() == _ids(151, 250)
+    assert resumed.progress.successful.added == 100
+    assert sorted(receiver.accepted) == _ids(1, 250)
+    assert sync.run().progress.planned.total == 0
+    assert receiver.sent() == []
+
+
+def test_an_engine_retry_sends_only_the_unanswered_rows(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    sync = _webhook_sync(tmp_path, receiver)
+    receiver.answer = lambda number: CLOSE if number == 3 else 200
+
+    result = sync.run()
+
+    assert result.status is RunStatus.SUCCESS, result.error
+    assert receiver.sent() == _ids(1, 200) + _ids(151, 250)
+    assert sorted(receiver.accepted) == _ids(1, 250)
+    assert result.progress.successful.added == 250
+    assert result.progress.failed.total == 0
+    assert sync.run().progress.planned.total == 0
+    assert receiver.sent() == []
+
+
+def test_credentials_refused_on_the_retry_keep_the_rows_accepted_before(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    sync = _webhook_sync(tmp_path, receiver)
+    receiver.answer = lambda number: 200 if number < 3 else CLOSE if number == 3 else 401
+
+    failed = sync.run()
+
+    assert failed.status is RunStatus.FAILED
+    assert failed.error is not None
+    assert "refused the credentials (HTTP 401)" in failed.error
+    assert receiver.sent() == _ids(1, 200) + _ids(151, 200)
+    assert receiver.accepted == _ids(1, 150)
+    assert failed.progress.successful.added == 150
+    assert failed.progress.failed.total == 0
+
+    receiver.answer = lambda number: 200
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS, resumed.error
+    assert receiver.sent() == _ids(151, 250)
+    assert sorted(receiver.accepted) == _ids(1, 250)
+
+
+def test_repeated_500s_refuse_only_the_rows_not_accepted(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    sync = _webhook_sync(tmp_path, receiver, max_retries=1)
+    receiver.answer = lambda number: 200 if number < 3 else 500
+
+    refused = sync.run()
+
+    assert refused.status is RunStatus.WARNING, refused.error
+    # Each later request is tried twice by the webhook, then its rows are refused.
+    assert receiver.sent() == _ids(1, 200) + _ids(151, 200) + _ids(201, 250) * 2
+    assert receiver.accepted == _ids(1, 150)
+    assert refused.progress.successful.added == 150
+    assert refused.progress.failed.added == 100
+
+    receiver.answer = lambda number: 200
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS, resumed.error
+    assert receiver.sent() == _ids(151, 250)
+    assert resumed.progress.successful.added == 100
+    assert sorted(receiver.accepted) == _ids(1, 250)
+    assert sync.run().progress.planned.total == 0
+
+
+def test_a_503_that_passes_within_the_webhook_retries_sends_each_row_once(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    sync = _webhook_sync(tmp_path, receiver, max_retries=2)
+    receiver.answer = lambda number: 503 if number in (3, 4) else 200
+
+    result = sync.run()
+
+    assert result.status is RunStatus.SUCCESS, result.error
+    assert receiver.sent() == _ids(1, 200) + _ids(151, 200) * 2 + _ids(201, 250)
+    assert sorted(receiver.accepted) == _ids(1, 250)
+    assert result.progress.successful.added == 250
+    assert sync.run().progress.planned.total == 0
+    assert receiver.sent() == []
