@@ -12,8 +12,13 @@ import pytest
 from engine_doubles import Harness
 
 from syncline.connectors.sources.base import json_field
-from syncline.engine.canonical import canonical_json_text
+from syncline.engine.canonical import (
+    canonical_json_array,
+    canonical_json_text,
+    canonical_json_value,
+)
 from syncline.engine.report import RunStatus
+from syncline.errors import UserError
 
 UTC = dt.UTC
 BERLIN = dt.timezone(dt.timedelta(hours=1))
@@ -174,3 +179,19 @@ def test_integer_and_string_keys_match(tmp_path: Path) -> None:
 )
 def test_canonical_json_text(text: str, expected: str) -> None:
     assert canonical_json_text(text) == expected
+
+
+def test_deeply_nested_json_is_canonical_without_recursion() -> None:
+    deep = "[" * 400 + '{"b": 1.50, "a": null}' + "]" * 400
+    assert canonical_json_text(deep) == "[" * 400 + '{"a":null,"b":1.5}' + "]" * 400
+    nested: list[object] = []
+    for _ in range(5_000):
+        nested = [nested]
+    assert canonical_json_value(nested) == "[" * 5_001 + "]" * 5_001
+
+
+def test_json_too_deep_to_parse_is_refused_naming_the_column_and_the_limit() -> None:
+    deep = pa.array(["[" * 100_000 + "]" * 100_000], pa.string())
+    with pytest.raises(UserError, match=r"column 'doc'.*nested deeper.*\d+ levels") as caught:
+        canonical_json_array(deep, pa.string(), "doc")
+    assert caught.value.code == "JSON_TOO_DEEP"

@@ -34,6 +34,7 @@ import decimal
 import json
 import logging
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.connectors.sources.base import JSON_LOGICAL, LOGICAL_TYPE_KEY, is_decimal_field
+from syncline.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +220,11 @@ def canonical_json_text(text: str | None) -> str | None:
         value = json.loads(text, parse_float=decimal.Decimal)
     except ValueError:
         return text
+    except RecursionError:
+        raise JSONTooDeep(
+            "it holds JSON nested deeper than Python's JSON parser reaches (it stops "
+            f"before {sys.getrecursionlimit()} levels)"
+        ) from None
     return _dumps(value)
 
 
@@ -228,8 +235,30 @@ def canonical_json_value(value: Any) -> str | None:
     return _dumps(value)
 
 
-def canonical_json_array(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType) -> pa.Array:
-    """Canonical JSON strings for a whole column of one batch."""
+class JSONTooDeep(ValueError):
+    """A JSON document nests deeper than it can be parsed to be compared."""
+
+
+def canonical_json_array(
+    array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType, column: str = ""
+) -> pa.Array:
+    """Canonical JSON strings for a whole column of one batch.
+
+    Raises:
+        UserError: a document of ``column`` nests too deeply to be parsed; the message
+            names the column and the limit.
+    """
+    try:
+        return _canonical_json_array(array, arrow_type)
+    except JSONTooDeep as exc:
+        raise UserError(
+            f"column {column!r} holds a value that cannot be compared: {exc}; flatten it "
+            f"in the model's SQL, or read it as plain text there ({column}::text)",
+            code="JSON_TOO_DEEP",
+        ) from None
+
+
+def _canonical_json_array(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType) -> pa.Array:
     if isinstance(arrow_type, pa.ExtensionType):
         array = array.storage if isinstance(array, pa.ExtensionArray) else array
         arrow_type = arrow_type.storage_type
@@ -281,8 +310,46 @@ def _canonical_text_array(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.if_else(plain, numbers, others).cast(pa.string())
 
 
+class _Raw(str):
+    """Text :func:`_dumps` emits as it is: punctuation, or a value already serialised."""
+
+
 def _dumps(value: Any) -> str:
-    """Serialise with sorted keys, no whitespace and canonical numbers."""
+    """Serialise with sorted keys, no whitespace and canonical numbers.
+
+    Nested values are walked with a stack of their own rather than by recursion, so that
+    a document nested hundreds of levels deep serialises like any other.
+    """
+    out: list[str] = []
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if type(item) is _Raw:
+            out.append(item)
+            continue
+        if isinstance(item, list | tuple) and item:
+            if all(isinstance(pair, tuple) and len(pair) == 2 for pair in item):
+                # An Arrow map arrives as a list of (key, value) pairs.
+                item = {str(k): v for k, v in item}
+        if isinstance(item, dict):
+            pieces: list[Any] = [_Raw("{")]
+            for index, (key, member) in enumerate(sorted((str(k), v) for k, v in item.items())):
+                pieces += [_Raw("," if index else ""), _Raw(_scalar(key) + ":"), member]
+            pieces.append(_Raw("}"))
+        elif isinstance(item, list | tuple):
+            pieces = [_Raw("[")]
+            for index, member in enumerate(item):
+                pieces += [_Raw("," if index else ""), member]
+            pieces.append(_Raw("]"))
+        else:
+            out.append(_scalar(item))
+            continue
+        pending.extend(reversed(pieces))
+    return "".join(out)
+
+
+def _scalar(value: Any) -> str:
+    """A value that is no list, tuple or dict, serialised as :func:`_dumps` does."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -293,21 +360,13 @@ def _dumps(value: Any) -> str:
         return str(value)
     if isinstance(value, float | decimal.Decimal):
         return _canonical_number(value)
-    if isinstance(value, dict):
-        items = sorted((str(k), v) for k, v in value.items())
-        return "{" + ",".join(f"{_dumps(k)}:{_dumps(v)}" for k, v in items) + "}"
-    if isinstance(value, list | tuple):
-        if value and all(isinstance(item, tuple) and len(item) == 2 for item in value):
-            # An Arrow map arrives as a list of (key, value) pairs.
-            return _dumps({str(k): v for k, v in value})
-        return "[" + ",".join(_dumps(item) for item in value) + "]"
     if isinstance(value, dt.datetime):
         return str(_canonical_timestamp(value))
     if isinstance(value, dt.date | dt.time):
-        return _dumps(value.isoformat())
+        return _scalar(value.isoformat())
     if isinstance(value, bytes):
-        return _dumps(base64.b64encode(value).decode("ascii"))
-    return _dumps(str(value))
+        return _scalar(base64.b64encode(value).decode("ascii"))
+    return _scalar(str(value))
 
 
 def _canonical_number(value: float | decimal.Decimal) -> str:
