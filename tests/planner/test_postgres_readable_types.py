@@ -1,0 +1,125 @@
+"""Types the PostgreSQL source has the server print plan alike on both planners.
+
+Composite values (read as JSON), ``inet``, ranges, ``timetz`` and the other types ADBC
+knows only by their wire form (read as text), arrays of them, and deeply nested JSONB:
+both planners send every value as read, plan nothing on an unchanged re-run, and plan
+exactly one changed row for a one-value change. A composite that follows a NULL one
+is no longer lost, on either planner.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from engine_doubles import MemoryDestination
+from test_postgres_types import _run
+
+pytestmark = pytest.mark.postgres
+
+COLUMNS = (
+    "id bigint PRIMARY KEY, c pair, cs pair[], net inet, block cidr, span int4range, "
+    "spans int4range[], at timetz, mac macaddr, words tsvector, bits varbit, pt point, "
+    "doc xml, lsn pg_lsn, nets inet[], deep jsonb"
+)
+
+ROWS = (
+    "(1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+    "NULL, NULL), "
+    "(2, '(1,x)', '{\"(2,y)\",NULL}', '2001:db8::1/64', '10.0.0.0/8', '[1,5)', "
+    "'{\"[1,5)\"}', '12:00+02', '08:00:2b:01:02:03', 'a cat', B'101', '(1,2)', "
+    "'<a>b</a>', '0/16B6C50', '{1.2.3.4/24}', "
+    "(repeat('[', 400) || repeat(']', 400))::jsonb)"
+)
+
+EXPECTED = {
+    "c": {"a": 1, "b": "x"},
+    "cs": [{"a": 2, "b": "y"}, None],
+    "net": "2001:db8::1/64",
+    "block": "10.0.0.0/8",
+    "span": "[1,5)",
+    "spans": ["[1,5)"],
+    "at": "12:00:00+02",
+    "mac": "08:00:2b:01:02:03",
+    "words": "'a' 'cat'",
+    "bits": "101",
+    "pt": "(1,2)",
+    "doc": "<a>b</a>",
+    "lsn": "0/16B6C50",
+    "nets": ["1.2.3.4/24"],
+}
+
+CHANGES = {
+    "c": "'(1,z)'",
+    "cs": "'{\"(2,z)\",NULL}'",
+    "net": "'2001:db8::2/64'",
+    "block": "'10.0.0.0/16'",
+    "span": "'[1,6)'",
+    "spans": "'{\"[1,6)\"}'",
+    "at": "'12:00+03'",
+    "mac": "'08:00:2b:01:02:04'",
+    "words": "'a dog'",
+    "bits": "B'100'",
+    "pt": "'(1,3)'",
+    "doc": "'<a>c</a>'",
+    "lsn": "'0/16B6C51'",
+    "nets": "'{1.2.3.5/24}'",
+    "deep": "(repeat('[', 401) || repeat(']', 401))::jsonb",
+}
+
+
+JSON_COLUMNS = ("c", "cs", "deep")
+
+
+def _value(name: str, value: Any) -> Any:
+    return json.loads(value) if name in JSON_COLUMNS and isinstance(value, str) else value
+
+
+def test_printed_types_plan_alike_on_both_planners(
+    make_postgres_database: Any, tmp_path: Path
+) -> None:
+    database = make_postgres_database().rsplit("/", 1)[-1]
+    admin = psycopg.connect(f"host=127.0.0.1 user=postgres dbname={database}", autocommit=True)
+    admin.execute("CREATE TYPE pair AS (a int, b text)")
+    admin.execute(f"CREATE TABLE model ({COLUMNS})")
+    admin.execute(f"INSERT INTO model VALUES {ROWS}")
+    # Row 2 moves to the end of the table, after row 1's NULL composite.
+    admin.execute("UPDATE model SET c = c WHERE id = 2")
+    destinations = {"local": MemoryDestination(), "warehouse": MemoryDestination()}
+
+    def both() -> dict[str, dict[str, int]]:
+        plans = {}
+        for sync_id, (planner, destination) in enumerate(destinations.items(), start=1):
+            result = _run(database, planner, sync_id, destination, tmp_path)
+            assert result.status.value == "success", (planner, result.error)
+            plans[planner] = result.progress.planned.as_api()
+        return plans
+
+    try:
+        first = both()
+        assert first["local"] == first["warehouse"]
+        assert first["local"]["addedCount"] == 2
+        for destination in destinations.values():
+            record = {k: _value(k, v) for k, v in destination.records[2].items()}
+            assert {name: record[name] for name in EXPECTED} == EXPECTED
+            assert record["deep"] == json.loads("[" * 400 + "]" * 400)
+            assert all(v is None for k, v in destination.records[1].items() if k != "id")
+
+        again = both()
+        assert again["local"] == again["warehouse"]
+        assert again["local"]["changedCount"] == 0
+        assert again["local"]["addedCount"] == 0
+
+        for column, value in CHANGES.items():
+            admin.execute(f"UPDATE model SET {column} = {value} WHERE id = 2")
+            changed = both()
+            assert changed["local"] == changed["warehouse"], column
+            assert changed["local"]["changedCount"] == 1, column
+            assert changed["local"]["addedCount"] == 0, column
+    finally:
+        admin.close()
+
+    assert destinations["local"].records == destinations["warehouse"].records
