@@ -123,3 +123,44 @@ def test_printed_types_plan_alike_on_both_planners(
         admin.close()
 
     assert destinations["local"].records == destinations["warehouse"].records
+
+
+def test_array_shapes_plan_alike_on_both_planners(
+    make_postgres_database: Any, tmp_path: Path
+) -> None:
+    database = make_postgres_database().rsplit("/", 1)[-1]
+    admin = psycopg.connect(f"host=127.0.0.1 user=postgres dbname={database}", autocommit=True)
+    admin.execute("CREATE TABLE grids (id bigint PRIMARY KEY, grid int[])")
+    admin.execute("INSERT INTO grids VALUES (1, '{{1,2},{3,4}}'), (2, '{1,2}')")
+    destinations = {"local": MemoryDestination(), "warehouse": MemoryDestination()}
+
+    def both(query: str) -> dict[str, Any]:
+        results = {}
+        for sync_id, (planner, destination) in enumerate(destinations.items(), start=1):
+            results[planner] = _run(database, planner, sync_id, destination, tmp_path, query)
+        return results
+
+    try:
+        # Read as a flat list the grid would lose its shape: both planners refuse it.
+        flat = both("SELECT * FROM grids")
+        for result in flat.values():
+            assert result.status.value == "failed"
+            assert "column 'grid'" in str(result.error)
+            assert "multi-dimensional" in str(result.error)
+
+        # Read as JSON it keeps its shape, and a change of shape is a change on both.
+        query = "SELECT id, to_jsonb(grid) AS grid FROM grids"
+        first = both(query)
+        assert {p: r.progress.planned.as_api()["addedCount"] for p, r in first.items()} == {
+            "local": 2,
+            "warehouse": 2,
+        }
+        admin.execute("UPDATE grids SET grid = '{1,2,3,4}' WHERE id = 1")
+        changed = both(query)
+        plans = {p: r.progress.planned.as_api() for p, r in changed.items()}
+        assert plans["local"] == plans["warehouse"]
+        assert plans["local"]["changedCount"] == 1
+    finally:
+        admin.close()
+    assert destinations["local"].records == destinations["warehouse"].records
+    assert json.loads(destinations["local"].records[1]["grid"]) == [1, 2, 3, 4]
