@@ -18,7 +18,6 @@ from syncline.engine.canonical import (
     canonical_json_value,
 )
 from syncline.engine.report import RunStatus
-from syncline.errors import UserError
 
 UTC = dt.UTC
 BERLIN = dt.timezone(dt.timedelta(hours=1))
@@ -190,8 +189,30 @@ def test_deeply_nested_json_is_canonical_without_recursion() -> None:
     assert canonical_json_value(nested) == "[" * 5_001 + "]" * 5_001
 
 
-def test_json_too_deep_to_parse_is_refused_naming_the_column_and_the_limit() -> None:
-    deep = pa.array(["[" * 100_000 + "]" * 100_000], pa.string())
-    with pytest.raises(UserError, match=r"column 'doc'.*nested deeper.*\d+ levels") as caught:
-        canonical_json_array(deep, pa.string(), "doc")
-    assert caught.value.code == "JSON_TOO_DEEP"
+DOCUMENTS = [
+    '{"b": [1.50, -0.0, 1e2, 12345678901234567890], "a": {"z": null, "y": true}}',
+    '{"k\\u00e9y": "line\\nbreak \\"quoted\\" \\\\ \\u2603", "": [], "e": {}}',
+    '  [ false , "x" , {"a": [ {} , [ ] ]} ]  ',
+    '"just text"',
+    "-7",
+]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_json_deeper_than_pythons_parser_is_canonical_as_any_other(document: str) -> None:
+    depth = 5_000
+    deep = "[" * depth + document + "]" * depth
+    expected = "[" * depth + (canonical_json_text(document) or "") + "]" * depth
+    assert canonical_json_text(deep) == expected
+    assert canonical_json_array(pa.array([deep, None]), pa.string()).to_pylist() == [
+        expected,
+        None,
+    ]
+
+
+@pytest.mark.parametrize(
+    "document", ['{"a" 1}', "[1,]", '{"a": 1,}', "[1 2]", '{"a": 1}}', "[}", "01", "{1: 2}"]
+)
+def test_invalid_json_deeper_than_pythons_parser_is_kept_as_text(document: str) -> None:
+    deep = "[" * 5_000 + document + "]" * 5_000
+    assert canonical_json_text(deep) == deep

@@ -34,7 +34,7 @@ import decimal
 import json
 import logging
 import math
-import sys
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,7 +42,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.connectors.sources.base import JSON_LOGICAL, LOGICAL_TYPE_KEY, is_decimal_field
-from syncline.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -221,11 +220,90 @@ def canonical_json_text(text: str | None) -> str | None:
     except ValueError:
         return text
     except RecursionError:
-        raise JSONTooDeep(
-            "it holds JSON nested deeper than Python's JSON parser reaches (it stops "
-            f"before {sys.getrecursionlimit()} levels)"
-        ) from None
+        # Python's parser recurses once per level; PostgreSQL's JSONB nests far deeper.
+        try:
+            value = _parse_deep(text)
+        except ValueError:
+            return text
     return _dumps(value)
+
+
+_JSON_TOKEN = re.compile(
+    r'\s*(?:("(?:[^"\\]|\\.)*")|(-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)'
+    r"|(true|false|null)|([\[\]{},:]))"
+)
+"""One JSON token after optional whitespace: a string, a number (its fraction and
+exponent apart), a literal, or punctuation."""
+
+_LITERALS = {"true": True, "false": False, "null": None}
+
+
+def _parse_deep(text: str) -> Any:
+    """JSON text parsed as ``json.loads(text, parse_float=Decimal)`` parses it, with a stack
+    of its own rather than recursion, so that any depth parses.
+
+    Slower than ``json.loads``: only documents too deep for it come here.
+
+    Raises:
+        ValueError: ``text`` is not one JSON document.
+    """
+    containers: list[list[Any] | dict[str, Any]] = []
+    keys: list[str] = []
+    # What may come next: a value (or, first in an array, its end), a key (or, first in
+    # an object, its end), a colon, a comma or an end, or nothing at all.
+    state = "value"
+    result: Any = None
+    position = 0
+    while (match := _JSON_TOKEN.match(text, position)) is not None:
+        position = match.end()
+        string, number, fraction, exponent, literal, mark = match.groups()
+        closes = mark in ("]", "}") and state in ("first", "after", "first_key")
+        if closes and containers and isinstance(containers[-1], list) == (mark == "]"):
+            value: Any = containers.pop()
+            if isinstance(value, dict):
+                keys.pop()
+        elif state in ("key", "first_key") and string is not None:
+            keys[-1] = json.loads(string)
+            state = "colon"
+            continue
+        elif state == "colon" and mark == ":":
+            state = "value"
+            continue
+        elif state == "after" and mark == ",":
+            state = "value" if isinstance(containers[-1], list) else "key"
+            continue
+        elif state not in ("value", "first") or mark in ("]", "}", ",", ":"):
+            raise ValueError("not a JSON document")
+        elif mark == "[":
+            containers.append([])
+            state = "first"
+            continue
+        elif mark == "{":
+            containers.append({})
+            keys.append("")
+            state = "first_key"
+            continue
+        elif string is not None:
+            value = json.loads(string)
+        elif number is not None:
+            exact = fraction is not None or exponent is not None
+            value = decimal.Decimal(number) if exact else int(number)
+        else:
+            value = _LITERALS[literal]
+
+        if not containers:
+            result, state = value, "end"
+            break
+        container = containers[-1]
+        if isinstance(container, list):
+            container.append(value)
+        else:
+            container[keys[-1]] = value
+        state = "after"
+
+    if state != "end" or text[position:].strip():
+        raise ValueError("not a JSON document")
+    return result
 
 
 def canonical_json_value(value: Any) -> str | None:
@@ -235,30 +313,8 @@ def canonical_json_value(value: Any) -> str | None:
     return _dumps(value)
 
 
-class JSONTooDeep(ValueError):
-    """A JSON document nests deeper than it can be parsed to be compared."""
-
-
-def canonical_json_array(
-    array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType, column: str = ""
-) -> pa.Array:
-    """Canonical JSON strings for a whole column of one batch.
-
-    Raises:
-        UserError: a document of ``column`` nests too deeply to be parsed; the message
-            names the column and the limit.
-    """
-    try:
-        return _canonical_json_array(array, arrow_type)
-    except JSONTooDeep as exc:
-        raise UserError(
-            f"column {column!r} holds a value that cannot be compared: {exc}; flatten it "
-            f"in the model's SQL, or read it as plain text there ({column}::text)",
-            code="JSON_TOO_DEEP",
-        ) from None
-
-
-def _canonical_json_array(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType) -> pa.Array:
+def canonical_json_array(array: pa.Array | pa.ChunkedArray, arrow_type: pa.DataType) -> pa.Array:
+    """Canonical JSON strings for a whole column of one batch."""
     if isinstance(arrow_type, pa.ExtensionType):
         array = array.storage if isinstance(array, pa.ExtensionArray) else array
         arrow_type = arrow_type.storage_type

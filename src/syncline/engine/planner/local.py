@@ -299,7 +299,7 @@ class LocalPlanner:
                     stats.query_size += batch.num_rows
                     picked = batch.select(self.columns)
                     extra = [
-                        canonical_json_array(picked.column(name), projected.field(name).type, name)
+                        canonical_json_array(picked.column(name), projected.field(name).type)
                         for name in json_columns
                     ]
                     first = rows.append(picked.select(stored))
@@ -511,9 +511,7 @@ class LocalPlanner:
                 rows = self._rows.take(wanted)
                 extra = [
                     canonical_json_array(
-                        rows.column(name).combine_chunks(),
-                        self._projected.field(name).type,
-                        name,
+                        rows.column(name).combine_chunks(), self._projected.field(name).type
                     )
                     for name in json_columns
                 ]
@@ -605,7 +603,7 @@ class LocalPlanner:
         for batch in self._rows.batches([self.primary_key]):
             if is_json_canonical(field):
                 batch = batch.append_column(
-                    "_sl_json_key", canonical_json_array(batch.column(0), field.type, field.name)
+                    "_sl_json_key", canonical_json_array(batch.column(0), field.type)
                 )
             con.register("_sl_key_batch", batch)
             try:
