@@ -12,7 +12,11 @@ import pytest
 from engine_doubles import Harness
 
 from syncline.connectors.sources.base import json_field
-from syncline.engine.canonical import canonical_json_text
+from syncline.engine.canonical import (
+    canonical_json_array,
+    canonical_json_text,
+    canonical_json_value,
+)
 from syncline.engine.report import RunStatus
 
 UTC = dt.UTC
@@ -174,3 +178,41 @@ def test_integer_and_string_keys_match(tmp_path: Path) -> None:
 )
 def test_canonical_json_text(text: str, expected: str) -> None:
     assert canonical_json_text(text) == expected
+
+
+def test_deeply_nested_json_is_canonical_without_recursion() -> None:
+    deep = "[" * 400 + '{"b": 1.50, "a": null}' + "]" * 400
+    assert canonical_json_text(deep) == "[" * 400 + '{"a":null,"b":1.5}' + "]" * 400
+    nested: list[object] = []
+    for _ in range(5_000):
+        nested = [nested]
+    assert canonical_json_value(nested) == "[" * 5_001 + "]" * 5_001
+
+
+DOCUMENTS = [
+    '{"b": [1.50, -0.0, 1e2, 12345678901234567890], "a": {"z": null, "y": true}}',
+    '{"k\\u00e9y": "line\\nbreak \\"quoted\\" \\\\ \\u2603", "": [], "e": {}}',
+    '  [ false , "x" , {"a": [ {} , [ ] ]} ]  ',
+    '"just text"',
+    "-7",
+]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_json_deeper_than_pythons_parser_is_canonical_as_any_other(document: str) -> None:
+    depth = 5_000
+    deep = "[" * depth + document + "]" * depth
+    expected = "[" * depth + (canonical_json_text(document) or "") + "]" * depth
+    assert canonical_json_text(deep) == expected
+    assert canonical_json_array(pa.array([deep, None]), pa.string()).to_pylist() == [
+        expected,
+        None,
+    ]
+
+
+@pytest.mark.parametrize(
+    "document", ['{"a" 1}', "[1,]", '{"a": 1,}', "[1 2]", '{"a": 1}}', "[}", "01", "{1: 2}"]
+)
+def test_invalid_json_deeper_than_pythons_parser_is_kept_as_text(document: str) -> None:
+    deep = "[" * 5_000 + document + "]" * 5_000
+    assert canonical_json_text(deep) == deep

@@ -34,7 +34,14 @@ ROWS = (
 )
 
 
-def _run(database: str, planner: str, sync_id: int, destination: Any, snapshots: Path) -> Any:
+def _run(
+    database: str,
+    planner: str,
+    sync_id: int,
+    destination: Any,
+    snapshots: Path,
+    query: str = "SELECT * FROM model",
+) -> Any:
     config: dict[str, Any] = {"host": "127.0.0.1", "user": "postgres", "database": database}
     if planner == "warehouse":
         config.update(planner="warehouse", plannerSchema="planner_state")
@@ -42,7 +49,7 @@ def _run(database: str, planner: str, sync_id: int, destination: Any, snapshots:
         sync_id=sync_id,
         run_id=1,
         source=PostgresSource(PostgresConfig.parse(config)),
-        model_query="SELECT * FROM model",
+        model_query=query,
         primary_key="id",
         configuration=SyncConfiguration.parse({"mode": "mirror", "object": "things"}),
         destination=destination,

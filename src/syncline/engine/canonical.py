@@ -35,6 +35,7 @@ import decimal
 import json
 import logging
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -236,7 +237,91 @@ def canonical_json_text(text: str | None) -> str | None:
         value = json.loads(text, parse_float=decimal.Decimal)
     except ValueError:
         return text
+    except RecursionError:
+        # Python's parser recurses once per level; PostgreSQL's JSONB nests far deeper.
+        try:
+            value = _parse_deep(text)
+        except ValueError:
+            return text
     return _dumps(value)
+
+
+_JSON_TOKEN = re.compile(
+    r'\s*(?:("(?:[^"\\]|\\.)*")|(-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)'
+    r"|(true|false|null)|([\[\]{},:]))"
+)
+"""One JSON token after optional whitespace: a string, a number (its fraction and
+exponent apart), a literal, or punctuation."""
+
+_LITERALS = {"true": True, "false": False, "null": None}
+
+
+def _parse_deep(text: str) -> Any:
+    """JSON text parsed as ``json.loads(text, parse_float=Decimal)`` parses it, with a stack
+    of its own rather than recursion, so that any depth parses.
+
+    Slower than ``json.loads``: only documents too deep for it come here.
+
+    Raises:
+        ValueError: ``text`` is not one JSON document.
+    """
+    containers: list[list[Any] | dict[str, Any]] = []
+    keys: list[str] = []
+    # What may come next: a value (or, first in an array, its end), a key (or, first in
+    # an object, its end), a colon, a comma or an end, or nothing at all.
+    state = "value"
+    result: Any = None
+    position = 0
+    while (match := _JSON_TOKEN.match(text, position)) is not None:
+        position = match.end()
+        string, number, fraction, exponent, literal, mark = match.groups()
+        closes = mark in ("]", "}") and state in ("first", "after", "first_key")
+        if closes and containers and isinstance(containers[-1], list) == (mark == "]"):
+            value: Any = containers.pop()
+            if isinstance(value, dict):
+                keys.pop()
+        elif state in ("key", "first_key") and string is not None:
+            keys[-1] = json.loads(string)
+            state = "colon"
+            continue
+        elif state == "colon" and mark == ":":
+            state = "value"
+            continue
+        elif state == "after" and mark == ",":
+            state = "value" if isinstance(containers[-1], list) else "key"
+            continue
+        elif state not in ("value", "first") or mark in ("]", "}", ",", ":"):
+            raise ValueError("not a JSON document")
+        elif mark == "[":
+            containers.append([])
+            state = "first"
+            continue
+        elif mark == "{":
+            containers.append({})
+            keys.append("")
+            state = "first_key"
+            continue
+        elif string is not None:
+            value = json.loads(string)
+        elif number is not None:
+            exact = fraction is not None or exponent is not None
+            value = decimal.Decimal(number) if exact else int(number)
+        else:
+            value = _LITERALS[literal]
+
+        if not containers:
+            result, state = value, "end"
+            break
+        container = containers[-1]
+        if isinstance(container, list):
+            container.append(value)
+        else:
+            container[keys[-1]] = value
+        state = "after"
+
+    if state != "end" or text[position:].strip():
+        raise ValueError("not a JSON document")
+    return result
 
 
 def canonical_json_value(value: Any) -> str | None:
@@ -299,8 +384,46 @@ def _canonical_text_array(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.if_else(plain, numbers, others).cast(pa.string())
 
 
+class _Raw(str):
+    """Text :func:`_dumps` emits as it is: punctuation, or a value already serialised."""
+
+
 def _dumps(value: Any) -> str:
-    """Serialise with sorted keys, no whitespace and canonical numbers."""
+    """Serialise with sorted keys, no whitespace and canonical numbers.
+
+    Nested values are walked with a stack of their own rather than by recursion, so that
+    a document nested hundreds of levels deep serialises like any other.
+    """
+    out: list[str] = []
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if type(item) is _Raw:
+            out.append(item)
+            continue
+        if isinstance(item, list | tuple) and item:
+            if all(isinstance(pair, tuple) and len(pair) == 2 for pair in item):
+                # An Arrow map arrives as a list of (key, value) pairs.
+                item = {str(k): v for k, v in item}
+        if isinstance(item, dict):
+            pieces: list[Any] = [_Raw("{")]
+            for index, (key, member) in enumerate(sorted((str(k), v) for k, v in item.items())):
+                pieces += [_Raw("," if index else ""), _Raw(_scalar(key) + ":"), member]
+            pieces.append(_Raw("}"))
+        elif isinstance(item, list | tuple):
+            pieces = [_Raw("[")]
+            for index, member in enumerate(item):
+                pieces += [_Raw("," if index else ""), member]
+            pieces.append(_Raw("]"))
+        else:
+            out.append(_scalar(item))
+            continue
+        pending.extend(reversed(pieces))
+    return "".join(out)
+
+
+def _scalar(value: Any) -> str:
+    """A value that is no list, tuple or dict, serialised as :func:`_dumps` does."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -311,21 +434,13 @@ def _dumps(value: Any) -> str:
         return str(value)
     if isinstance(value, float | decimal.Decimal):
         return _canonical_number(value)
-    if isinstance(value, dict):
-        items = sorted((str(k), v) for k, v in value.items())
-        return "{" + ",".join(f"{_dumps(k)}:{_dumps(v)}" for k, v in items) + "}"
-    if isinstance(value, list | tuple):
-        if value and all(isinstance(item, tuple) and len(item) == 2 for item in value):
-            # An Arrow map arrives as a list of (key, value) pairs.
-            return _dumps({str(k): v for k, v in value})
-        return "[" + ",".join(_dumps(item) for item in value) + "]"
     if isinstance(value, dt.datetime):
         return str(_canonical_timestamp(value))
     if isinstance(value, dt.date | dt.time):
-        return _dumps(value.isoformat())
+        return _scalar(value.isoformat())
     if isinstance(value, bytes):
-        return _dumps(base64.b64encode(value).decode("ascii"))
-    return _dumps(str(value))
+        return _scalar(base64.b64encode(value).decode("ascii"))
+    return _scalar(str(value))
 
 
 def _canonical_number(value: float | decimal.Decimal) -> str:

@@ -3,6 +3,12 @@
 NUMERIC columns are read as the server's text: ADBC turning NUMERIC's binary digits
 into text costs a third of a read of TPC-H ``orders``, while the server prints them
 at a fraction of that, on a core of its own. The text is what ADBC would have made.
+The server also prints the types ADBC cannot read (see
+:func:`~syncline.connectors.sources.postgres.types.read_expression`).
+
+ADBC reads a multi-dimensional array as the flat list of its elements, which would
+lose its shape (``{{1,2},{3,4}}`` would read as ``{1,2,3,4}``); such a value fails the
+read naming the column, and the model's SQL can read it as JSON instead.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from syncline.connectors.sources._arrow import rebatch
 from syncline.connectors.sources._errors import translated
@@ -23,7 +30,10 @@ from syncline.connectors.sources.postgres.types import (
     MONEY_SCALE_QUERY,
     TYPE_KEY,
     ColumnPlan,
+    is_array,
     plan_column,
+    read_expression,
+    type_name_of,
 )
 from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError, TerminalError
@@ -62,7 +72,7 @@ class PostgresSource(Source):
         try:
             with translated(self._map_error), connection.cursor() as cursor:
                 money_scale = _money_scale(cursor)
-                exported = cursor.adbc_execute_schema(_copyable(query))
+                exported = _named(cursor, cursor.adbc_execute_schema(_copyable(query)))
         finally:
             connection.close()
         return [plan_column(field, money_scale).column() for field in exported]
@@ -74,13 +84,13 @@ class PostgresSource(Source):
             with translated(self._map_error), connection.cursor() as cursor:
                 # Asked first: no other statement may run while the result streams.
                 money_scale = _money_scale(cursor)
-                exported = cursor.adbc_execute_schema(_copyable(query))
+                exported = _named(cursor, cursor.adbc_execute_schema(_copyable(query)))
                 plans = [plan_column(field, money_scale) for field in exported]
                 # The driver waits for the server inside single calls, and on its own turns
                 # Ctrl-C into a failed query (SIGTERM it does not see): the calls that wait
                 # for the query's first row are made so that a signal cancels the query
                 # and is raised as itself.
-                statement = _copyable(_numeric_as_text(query, exported))
+                statement = _copyable(_readable(query, exported))
                 interruptible(lambda: cursor.execute(statement), cursor.adbc_cancel)
                 reader = cursor.fetch_record_batch()
                 schema = pa.schema([plan.field for plan in plans])
@@ -143,6 +153,36 @@ def _money_scale(cursor: Any) -> int:
     return int(row[0])
 
 
+_UNNAMED = "unnamed<oid:"
+"""How ADBC names a type it does not know, before the type's OID and a closing ``>``."""
+
+
+def _named(cursor: Any, exported: pa.Schema) -> pa.Schema:
+    """``exported`` with the types ADBC leaves unnamed (ranges and their arrays) named as
+    the server names them (``int4range``, ``_int4range``), so that an array is known as one.
+    """
+    unnamed = {
+        int(name[len(_UNNAMED) : -1])
+        for name in (type_name_of(field) for field in exported)
+        if name.startswith(_UNNAMED) and name.endswith(">")
+    }
+    if not unnamed:
+        return exported
+    cursor.execute(
+        "SELECT oid::int8, typname FROM pg_catalog.pg_type WHERE oid::int8 IN ("
+        + ", ".join(str(oid) for oid in sorted(unnamed))
+        + ")"
+    )
+    names = {f"{_UNNAMED}{oid}>": name for oid, name in cursor.fetchall()}
+    fields = []
+    for field in exported:
+        name = names.get(type_name_of(field))
+        if name is not None:
+            field = field.with_metadata({**(field.metadata or {}), TYPE_KEY: name.encode()})
+        fields.append(field)
+    return pa.schema(fields)
+
+
 def _copyable(query: str) -> str:
     """``query`` as it can sit inside ``COPY (...) TO STDOUT``, which is how ADBC reads it.
 
@@ -157,23 +197,35 @@ def _copyable(query: str) -> str:
     return single_statement(query, "postgres", connector="postgres").rstrip() + "\n"
 
 
-def _numeric_as_text(query: str, exported: pa.Schema) -> str:
-    """``query`` with its NUMERIC columns cast to text by the server, or as it is when
-    it has none or its column names do not tell the columns apart."""
-    names = exported.names
-    numeric = [_type_name(field) == "numeric" for field in exported]
-    if not any(numeric) or len(set(names)) != len(names):
+SHAPE_COLUMN = "_syncline_shape"
+"""The column the read adds after the model's when it has arrays: the 1-based position
+of the first array column holding a multi-dimensional array, else NULL."""
+
+
+def _readable(query: str, exported: pa.Schema) -> str:
+    """``query`` with the columns the server prints for the read printed by it (see
+    :func:`read_expression`), and :data:`SHAPE_COLUMN` when it has arrays; as it is when
+    neither applies.
+
+    The model's columns are renamed by position, so that repeated names stay apart.
+    """
+    expressions = [read_expression(field) for field in exported]
+    arrays = [index for index, field in enumerate(exported) if is_array(field)]
+    if not arrays and not any(expressions):
         return query
-    columns = ", ".join(
-        f"{_identifier(name)}::text AS {_identifier(name)}" if is_numeric else _identifier(name)
-        for name, is_numeric in zip(names, numeric, strict=True)
+
+    names = [f"_sl_{index}" for index in range(len(exported))]
+    columns = [
+        f"{(expression or '{}').format(alias)} AS {_identifier(field.name)}"
+        for alias, field, expression in zip(names, exported, expressions, strict=True)
+    ]
+    if arrays:
+        flat = " ".join(f"WHEN array_ndims({names[i]}) > 1 THEN {i + 1}" for i in arrays)
+        columns.append(f"CASE {flat} END AS {SHAPE_COLUMN}")
+    return (
+        f"SELECT {', '.join(columns)} FROM (\n{_copyable(query)}) "
+        f"AS _syncline_model({', '.join(names)})"
     )
-    return f"SELECT {columns} FROM (\n{_copyable(query)}) AS _syncline_model"
-
-
-def _type_name(field: pa.Field) -> str:
-    value: bytes = (field.metadata or {}).get(TYPE_KEY, b"")
-    return value.decode()
 
 
 def _identifier(name: str) -> str:
@@ -183,9 +235,16 @@ def _identifier(name: str) -> str:
 def _finish(
     batch: pa.RecordBatch, plans: Sequence[ColumnPlan], schema: pa.Schema
 ) -> pa.RecordBatch:
-    """``batch`` in the schema ``read`` promises, converting the columns that need it."""
+    """``batch`` in the schema ``read`` promises, converting the columns that need it.
+
+    Raises:
+        TerminalError: a value does not fit its column's type, or an array column holds
+            a multi-dimensional array.
+    """
+    if batch.num_columns > len(plans):
+        _refuse_shapes(batch.column(len(plans)), plans)
     arrays = []
-    for column, plan in zip(batch.columns, plans, strict=True):
+    for column, plan in zip(batch.columns[: len(plans)], plans, strict=True):
         try:
             arrays.append(plan.convert(column) if plan.convert else column)
         except (pa.ArrowException, ValueError) as exc:
@@ -195,3 +254,19 @@ def _finish(
                 connector="postgres",
             ) from None
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _refuse_shapes(shapes: pa.Array, plans: Sequence[ColumnPlan]) -> None:
+    """Raise when :data:`SHAPE_COLUMN` names a column holding a multi-dimensional array."""
+    position = pc.min(shapes).as_py()
+    if position is None:
+        return
+    plan = plans[int(position) - 1]
+    name = plan.field.name
+    raise TerminalError(
+        f"column {name!r} ({plan.type_name}) holds a multi-dimensional array, which would "
+        f"read as the flat list of its elements and lose its shape; read it as JSON in the "
+        f"model's SQL (to_jsonb({name}) AS {name}), or flatten it there if the shape does "
+        "not matter",
+        connector="postgres",
+    )

@@ -9,6 +9,12 @@ unit (made an exact ``decimal128(19, s)``, ``s`` being the fractional digits of 
 session's ``lc_monetary``); arrays of these types are finished element by element.
 Dates, times and timestamps are checked by
 :mod:`syncline.connectors.sources.postgres.moments`.
+
+Some types the server is asked to print instead (see :func:`read_expression`): those
+ADBC knows only as their binary wire form (``inet``, ranges, ``timetz``, ``macaddr``,
+geometric types, ``xml`` ...) are read as their text, arrays of them as text arrays;
+composite types are read as the JSON object of their fields, as ``to_jsonb`` gives it,
+because ADBC loses a composite value that follows a NULL one.
 """
 
 from __future__ import annotations
@@ -70,6 +76,15 @@ def plan_column(exported: pa.Field, money_scale: int) -> ColumnPlan:
     if type_name == "money":
         return _money_plan(name, money_scale)
 
+    read_as = read_expression(exported)
+    if read_as == _AS_JSON:
+        return ColumnPlan(json_field(name), type_name, _storage)
+    if read_as == _AS_TEXT:
+        return ColumnPlan(pa.field(name, pa.string()), type_name, _storage)
+    if read_as == _AS_TEXT_ARRAY:
+        target = pa.list_(pa.field("item", pa.string()))
+        return ColumnPlan(pa.field(name, target), type_name, lambda a: cast_column(a, target))
+
     if pa.types.is_list(exported.type):
         element = exported.type.value_field
         element_type = (element.metadata or {}).get(TYPE_KEY, b"").decode()
@@ -77,14 +92,6 @@ def plan_column(exported: pa.Field, money_scale: int) -> ColumnPlan:
             return _array_plan(name, type_name, plan_column(element, money_scale))
 
     target = normal_type(exported.type)
-    if isinstance(exported.type, pa.BaseExtensionType) and pa.types.is_binary(target):
-        logger.warning(
-            "column %r has PostgreSQL type %s, read as raw bytes; cast it to text in the "
-            "model's SQL (%s::text) to read its text form",
-            name,
-            type_name,
-            name,
-        )
     if (pa.types.is_timestamp(target) and target.unit == "us") or pa.types.is_date32(target):
         return ColumnPlan(
             pa.field(name, target),
@@ -102,6 +109,50 @@ def plan_column(exported: pa.Field, money_scale: int) -> ColumnPlan:
 
 _FINISHED_TYPES = frozenset({"json", "jsonb", "numeric", "uuid", "money"})
 """Types whose values ADBC exports in a form that needs finishing, also inside arrays."""
+
+_AS_TEXT = "CAST({} AS TEXT)"
+_AS_TEXT_ARRAY = "CAST({} AS TEXT[])"
+_AS_JSON = "TO_JSONB({})"
+
+
+def read_expression(exported: pa.Field) -> str | None:
+    """How the server prints a column for the read, as a SQL template of the column
+    (``{}``), or None when ADBC reads the column as it is.
+
+    NUMERIC is printed as text (see :mod:`~syncline.connectors.sources.postgres.client`);
+    a type ADBC knows only by its binary wire form, or an array of one, as its text
+    form; a composite type, or an array of one, as JSONB.
+    """
+    kind = exported.type
+    if type_name_of(exported) == "numeric":
+        return _AS_TEXT
+    if pa.types.is_struct(kind):
+        return _AS_JSON
+    if _is_wire_bytes(kind):
+        # An array ADBC does not know (of a range type) arrives as one opaque value.
+        return _AS_TEXT_ARRAY if type_name_of(exported).startswith("_") else _AS_TEXT
+    if pa.types.is_list(kind):
+        if pa.types.is_struct(kind.value_type):
+            return _AS_JSON
+        if _is_wire_bytes(kind.value_type):
+            return _AS_TEXT_ARRAY
+    return None
+
+
+def is_array(exported: pa.Field) -> bool:
+    """Whether a column is a PostgreSQL array that ADBC reads as a flat Arrow list."""
+    return type_name_of(exported).startswith("_") and read_expression(exported) != _AS_JSON
+
+
+def _is_wire_bytes(kind: pa.DataType) -> bool:
+    """Whether ADBC exports values of ``kind`` as the server's binary wire form."""
+    return isinstance(kind, pa.BaseExtensionType) and pa.types.is_binary(kind.storage_type)
+
+
+def type_name_of(field: pa.Field) -> str:
+    """The PostgreSQL type name ADBC gives a field in its metadata, or ``''``."""
+    value: bytes = (field.metadata or {}).get(TYPE_KEY, b"")
+    return value.decode()
 
 
 def _array_plan(name: str, type_name: str, element: ColumnPlan) -> ColumnPlan:

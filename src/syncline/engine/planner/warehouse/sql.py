@@ -56,6 +56,9 @@ _JSON_NUMBER = r'("(?:[^"\\]|\\.)*")|(-?[0-9]+)(\.[0-9]*[1-9])?\.?0*(?![0-9])'
 """A JSON string (kept whole) or a number split into its integer part and its fraction
 up to the last non-zero digit, as :func:`canonical_expression` rewrites JSONB text."""
 
+_TEXT_TYPES = "('json', 'jsonb', 'text', 'character varying', 'character', 'name')"
+"""PostgreSQL types whose text a JSON column parses; any other (a composite) is converted."""
+
 _INTEGRAL_LIMIT = "1e18"
 """Integral floats below this print through BIGINT, so that ``1.0`` prints as ``1``."""
 
@@ -101,14 +104,17 @@ def canonical_expression(column: str, field: pa.Field, dialect: str = "postgres"
         # has no negative zero (-0.0 prints as 0.0); numbers outside strings then lose
         # trailing fractional zeros, so that 1.0 prints as 1 and 2.50 as 2.5. Text is
         # parsed as JSON; arrays and composite values are converted (PostgreSQL has no
-        # cast from them to JSONB).
+        # cast from them to JSONB). On PostgreSQL a JSON column may also hold composite
+        # values, which the source reads as their TO_JSONB: the column's own type decides.
         # TODO(planner): the warehouses that only parse these statements need their own
         # JSON functions here (and a regex dialect with lookahead) before they run them.
-        converted = (
-            f"CAST({col} AS JSONB)"
-            if pa.types.is_string(kind) or pa.types.is_large_string(kind)
-            else f"TO_JSONB({col})"
-        )
+        text_column = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        converted = f"CAST({col} AS JSONB)" if text_column else f"TO_JSONB({col})"
+        if text_column and dialect == "postgres":
+            converted = (
+                f"CASE WHEN CAST(PG_TYPEOF({col}) AS TEXT) IN {_TEXT_TYPES} "
+                f"THEN CAST(CAST({col} AS TEXT) AS JSONB) ELSE TO_JSONB({col}) END"
+            )
         jsonb = f"CAST({converted} AS TEXT)"
         return f"REGEXP_REPLACE({jsonb}, {literal(_JSON_NUMBER)}, '\\1\\2\\3', 'g')"
     if pa.types.is_null(kind):
