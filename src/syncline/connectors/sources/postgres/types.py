@@ -79,9 +79,9 @@ def plan_column(exported: pa.Field, money_scale: int) -> ColumnPlan:
     read_as = read_expression(exported)
     if read_as == _AS_JSON:
         return ColumnPlan(json_field(name), type_name, _storage)
-    if read_as == _AS_TEXT:
+    if read_as in (_AS_TEXT, _AS_PRINTED):
         return ColumnPlan(pa.field(name, pa.string()), type_name, _storage)
-    if read_as == _AS_TEXT_ARRAY:
+    if read_as == _AS_PRINTED_ARRAY:
         target = pa.list_(pa.field("item", pa.string()))
         return ColumnPlan(pa.field(name, target), type_name, lambda a: cast_column(a, target))
 
@@ -111,7 +111,15 @@ _FINISHED_TYPES = frozenset({"json", "jsonb", "numeric", "uuid", "money"})
 """Types whose values ADBC exports in a form that needs finishing, also inside arrays."""
 
 _AS_TEXT = "CAST({} AS TEXT)"
-_AS_TEXT_ARRAY = "CAST({} AS TEXT[])"
+# A value as its type's output function prints it, as psql shows it: a cast to text may
+# differ (an inet host address gains "/32"). FORMAT gives '' for NULL, hence the CASE.
+_AS_PRINTED = "CASE WHEN {0} IS NULL THEN NULL ELSE FORMAT('%s', {0}) END"
+# Each element printed alike, in order, NULL elements kept (multi-dimensional arrays are
+# refused before this is read).
+_AS_PRINTED_ARRAY = (
+    "CASE WHEN {0} IS NULL THEN NULL ELSE ARRAY(SELECT CASE WHEN e IS NULL THEN NULL "
+    "ELSE FORMAT('%s', e) END FROM UNNEST({0}) WITH ORDINALITY AS u(e, n) ORDER BY n) END"
+)
 _AS_JSON = "TO_JSONB({})"
 
 
@@ -130,12 +138,12 @@ def read_expression(exported: pa.Field) -> str | None:
         return _AS_JSON
     if _is_wire_bytes(kind):
         # An array ADBC does not know (of a range type) arrives as one opaque value.
-        return _AS_TEXT_ARRAY if type_name_of(exported).startswith("_") else _AS_TEXT
+        return _AS_PRINTED_ARRAY if type_name_of(exported).startswith("_") else _AS_PRINTED
     if pa.types.is_list(kind):
         if pa.types.is_struct(kind.value_type):
             return _AS_JSON
         if _is_wire_bytes(kind.value_type):
-            return _AS_TEXT_ARRAY
+            return _AS_PRINTED_ARRAY
     return None
 
 
