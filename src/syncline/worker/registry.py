@@ -88,13 +88,31 @@ def _alive(record: WorkerRecord, stale_after: timedelta) -> bool:
     if record.stopped_at is not None or record.heartbeat_at < utcnow() - stale_after:
         return False
     if record.host == socket.gethostname():
-        try:
-            os.kill(record.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+        return process_running(record.pid)
     return True
+
+
+def process_running(pid: int) -> bool:
+    """Whether process ``pid`` of this host is still running.
+
+    A process that exited but was not reaped yet (a zombie: a worker killed with SIGKILL
+    whose parent has not waited for it) still answers signal 0, yet it runs nothing and
+    holds no lock, so it counts as gone; its state is read from ``/proc`` where there is
+    one. A process of another user, which signal 0 may not reach, counts as running.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True
+    # The state letter follows the command name, which is in parentheses.
+    _, _, after_name = stat.rpartition(")")
+    return after_name[1:2] != "Z"
 
 
 def beat(catalog: Catalog, name: str) -> None:
