@@ -667,6 +667,7 @@ def _store_progress(run: RunRecord, progress: RunProgress) -> None:
         _record_columns(run, progress.model_columns)
     run.query_size = progress.query_size
     run.skipped_null_keys = progress.skipped_null_keys
+    run.left_in_destination = progress.left_in_destination
     # A run that found its destination's object gone resends every row: it shows as the
     # full resync it became. A trigger's flag is never taken back.
     run.full_resync = run.full_resync or progress.full_resync
