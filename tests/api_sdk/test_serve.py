@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 import httpx
-from sdk_harness import SYNCLINE, live_server, stop, syncline, syncline_env
+from sdk_harness import SYNCLINE, free_port, live_server, stop, syncline, syncline_env
 
 
 def test_serve_stops_on_sigterm_after_stopping_its_scheduler_and_workers(
@@ -88,3 +88,51 @@ def test_serve_help_names_the_loopback_default(tmp_path: Path) -> None:
     assert shown.returncode == 0
     assert "127.0.0.1" in shown.stdout
     assert "--no-worker" in shown.stdout
+
+
+def _second_serve(home: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SYNCLINE), "serve", "--port", str(free_port()), *extra],
+        env=syncline_env(home), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_a_second_serve_of_a_sqlite_catalog_is_refused_before_it_schedules(
+    tmp_path: Path,
+) -> None:
+    with live_server(tmp_path, "--no-worker"):
+        without_worker = _second_serve(tmp_path, "--no-worker")
+        with_worker = _second_serve(tmp_path)
+
+    for refused in (without_worker, with_worker):
+        assert refused.returncode == 2, refused.stderr
+        assert "already serving this SQLite catalog" in refused.stderr
+        # Refused before anything started: no scheduler ticked, no address was printed.
+        assert "scheduler" not in refused.stderr
+        assert "web UI on" not in refused.stderr
+    # Once the first one stopped, serving the catalog is free again.
+    with live_server(tmp_path, "--no-worker"):
+        pass
+
+
+def test_serve_with_a_worker_beside_a_sqlite_worker_is_refused_before_it_schedules(
+    tmp_path: Path,
+) -> None:
+    env = syncline_env(tmp_path)
+    assert syncline(env, "keys", "create", "--name", "k").returncode == 0
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen([str(SYNCLINE), "worker"], env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 30
+        while "registered" not in log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.1)
+        refused = _second_serve(tmp_path)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+
+    assert refused.returncode == 2, refused.stderr
+    assert "a worker is already serving this SQLite catalog" in refused.stderr
+    assert "scheduler" not in refused.stderr

@@ -178,6 +178,8 @@ def test_revision_0007_drops_delete_behaviours_no_mode_followed(
                     **configuration, "object": "orders",
                 }  # fmt: skip
         with catalog.engine.begin() as connection:
+            # A catalog at 0006 lacks what later revisions add.
+            connection.exec_driver_sql("ALTER TABLE sync_runs DROP COLUMN left_in_destination")
             connection.execute(text("UPDATE alembic_version SET version_num = '0006'"))
     finally:
         catalog.close()
@@ -193,3 +195,27 @@ def test_revision_0007_drops_delete_behaviours_no_mode_followed(
         migrated.close()
 
     assert kept == {slug: expected for slug, (_, expected) in stored.items()}
+
+
+def test_a_catalog_at_0007_gains_left_in_destination_with_runs_from_before_at_zero(
+    tmp_path: Path, secret_box: SecretBox
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old' / 'syncline.db'}"
+    catalog = Catalog.from_url(url, secrets=secret_box)
+    try:
+        pipeline = make_pipeline(catalog, "old")
+        with catalog.session() as session:
+            run_id = session.runs.enqueue(pipeline.sync.id).id
+        with catalog.engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE sync_runs DROP COLUMN left_in_destination")
+            connection.execute(text("UPDATE alembic_version SET version_num = '0007'"))
+    finally:
+        catalog.close()
+
+    migrated = Catalog.from_url(url, secrets=secret_box)
+    try:
+        assert current_revision(migrated.engine) == head_revision()
+        with migrated.session(read_only=True) as session:
+            assert session.runs.get(run_id).left_in_destination == 0
+    finally:
+        migrated.close()

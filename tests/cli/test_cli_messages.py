@@ -208,3 +208,23 @@ def test_a_catalog_locked_by_another_process_is_named_with_its_usual_cause(
     assert "paused or hung syncline process" in lines[0]
     assert "kill -CONT" in lines[0]
     assert "SYNCLINE_HOME is writable" not in lines[0]
+
+
+def test_a_full_resync_names_the_records_it_leaves_in_the_destination(
+    syncline: Invoke, workdir: Path
+) -> None:
+    init_and_apply(syncline)
+    assert syncline("run", "customers-to-csv").code == ExitCode.OK
+    models = workdir / "proj" / "models.yml"
+    models.write_text(models.read_text().replace("WHERE is_active", "WHERE is_active AND id > 3"))
+    assert syncline("apply", "--project", "proj").code == ExitCode.OK
+
+    planned = syncline("run", "customers-to-csv", "--full-resync", "--dry-run")
+    resynced = syncline("run", "customers-to-csv", "--full-resync")
+    history = syncline("runs", "customers-to-csv")
+
+    for shown in (planned, resynced):
+        assert shown.code == ExitCode.OK, shown.err
+        assert "3 records left in the destination" in shown.out
+        assert "clearAndFill" in shown.out
+    assert "3 records left in the destination" in history.out

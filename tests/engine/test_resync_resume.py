@@ -7,9 +7,11 @@ interrupted run had acknowledged again.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import ClassVar
 
+import pytest
 from engine_doubles import Harness, MemoryDestination, people
 from killed_runs import killed_run
 
@@ -237,3 +239,42 @@ def test_a_killed_full_resync_is_finished_by_the_next_run(tmp_path: Path) -> Non
     # The batch in flight at the kill is in doubt and sent again, with the rest.
     assert sorted(resent + resync_acked) == ALL_KEYS
     assert resumed.progress.planned.added == 12
+
+
+def test_a_full_resync_warns_of_the_records_it_leaves_in_the_destination(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync = _synced(tmp_path)
+    # Five rows leave the model before the full resync, which processes no removals.
+    sync.table = people(ROWS[5:])
+
+    with caplog.at_level(logging.WARNING, logger="syncline.engine.run"):
+        dry = sync.run(full_resync=True, dry_run=True)
+        resynced = sync.run(full_resync=True)
+
+    for result in (dry, resynced):
+        assert result.status is RunStatus.SUCCESS
+        assert result.progress.left_in_destination == 5
+    assert len(sync.destination.records) == len(ROWS), "nothing was removed"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert "5 records" in warnings[1]
+    assert "clear and fill" in warnings[1]
+    # Once resynced, those records are no run's to remove: the next run plans nothing.
+    after = sync.run()
+    assert after.progress.planned.total == 0
+    assert after.progress.left_in_destination == 0
+
+
+def test_a_full_resync_of_a_sync_that_removes_nothing_does_not_warn(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync = Harness(tmp_path, people(ROWS), {"mode": "upsert", "object": "p"}, "id")
+    assert sync.run().status is RunStatus.SUCCESS
+    sync.table = people(ROWS[5:])
+
+    with caplog.at_level(logging.WARNING, logger="syncline.engine.run"):
+        resynced = sync.run(full_resync=True)
+
+    assert resynced.progress.left_in_destination == 0
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from worker_helpers import process_state, wait_until
 
 from syncline.catalog import Catalog
 from syncline.catalog.tables import WorkerRecord
@@ -78,6 +81,31 @@ def test_the_name_of_a_silent_worker_can_be_taken_over(catalog: Catalog) -> None
         record = session.orm.scalars(select(WorkerRecord)).one()
         assert (record.host, record.pid) == (socket.gethostname(), os.getpid())
         assert record.concurrency == 3
+
+
+def test_the_name_of_a_killed_worker_not_yet_reaped_can_be_taken_over_at_once(
+    catalog: Catalog,
+) -> None:
+    # A worker killed with SIGKILL under a supervisor that has not reaped it yet: its pid
+    # still answers signal 0, but the process is gone (a zombie).
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        assert wait_until(lambda: process_state(zombie.pid) == "Z", timeout=10)
+        with catalog.session() as session:
+            session.orm.add(
+                WorkerRecord(
+                    name="w2", host=socket.gethostname(), pid=zombie.pid, heartbeat_at=utcnow()
+                )
+            )
+
+        registry.register(catalog, "w2", 1, STALE)
+
+        assert registry.process_running(os.getpid())
+        assert not registry.process_running(zombie.pid)
+    finally:
+        zombie.wait()
+    with catalog.session() as session:
+        assert session.orm.scalars(select(WorkerRecord)).one().pid == os.getpid()
 
 
 def test_a_second_pool_on_a_sqlite_catalog_is_refused_until_the_first_stops(

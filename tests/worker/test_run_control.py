@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import psycopg
 import pytest
 from worker_helpers import (
     HookReceiver,
@@ -221,3 +222,89 @@ def test_a_cancel_after_the_last_row_ends_the_run_cancelled_with_every_row_count
     assert (late.status, late.successful_added) == ("cancelled", 30)
     assert "after every row had been sent" in (late.error or "")
     assert receiver.table(sync_id) == models.rows("t1")
+
+
+def _warehouse_model(catalog: Catalog, url: str, receiver: HookReceiver, rows: int) -> int:
+    """A PostgreSQL model planned in the warehouse, synced to the receiver; the sync's id."""
+    with psycopg.connect(url) as connection:
+        connection.execute("CREATE TABLE t1 (id bigint PRIMARY KEY, email text)")
+        connection.execute(
+            "INSERT INTO t1 SELECT i, 'user' || i || '@example.com' "
+            "FROM generate_series(0, %s) AS i",
+            [rows - 1],
+        )
+    database = url.rpartition("/")[2]
+    with catalog.session() as session:
+        source = session.sources.create(
+            name="wh",
+            slug="wh",
+            type="postgres",
+            configuration={
+                "host": "127.0.0.1",
+                "user": "postgres",
+                "database": database,
+                "planner": "warehouse",
+            },
+        )
+        destination = session.destinations.create(
+            name="hook",
+            slug="hook",
+            type="webhook",
+            configuration={"url": receiver.url, "batch_size": 10, "concurrency": 1},
+        )
+        model = session.models.create(
+            name="m", slug="m", source=source, query_type="table", primary_key="id", table="t1"
+        )
+        return session.syncs.create(
+            slug="t1-sync",
+            model=model,
+            destination=destination,
+            configuration={"mode": "upsert", "object": "t1"},
+        ).id
+
+
+@pytest.mark.parametrize(
+    "planner", ["local", pytest.param("warehouse", marks=pytest.mark.postgres)]
+)
+def test_a_batch_answered_after_the_lease_was_lost_counts_in_the_interrupted_run(
+    catalog: Catalog,
+    settings: Settings,
+    receiver: HookReceiver,
+    models: ModelFile,
+    planner: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    if planner == "local":
+        models.create("t1", 100)
+        sync_id = add_sync(catalog, models, "t1", receiver.url, batch_size=10)
+    else:
+        url = request.getfixturevalue("make_postgres_database")()
+        sync_id = _warehouse_model(catalog, url, receiver, 100)
+    run_id = enqueue(catalog, sync_id)
+    _claim(catalog, run_id, "paused-worker")
+
+    def presumed_stopped_during_the_third_request(_sync_id: int) -> float:
+        # The process was paused while the destination wrote its third batch: another
+        # worker recovered the run before the destination answered.
+        if receiver.requests_started == 3:
+            with catalog.session() as session:
+                session.runs.get(run_id).heartbeat_at = utcnow() - timedelta(hours=1)
+            assert recover_abandoned(catalog, timedelta(seconds=10)) == [run_id]
+        return 0.0
+
+    receiver.delay = presumed_stopped_during_the_third_request
+    assert execute_leased(catalog, run_id, settings, alerts=False) == RunStatus.INTERRUPTED
+    receiver.delay = lambda _sync_id: 0.0
+
+    interrupted = run_record(catalog, run_id)
+    assert interrupted.status == "interrupted"
+    assert len(receiver.of_sync(sync_id)) == 30, "the third batch was written"
+    assert interrupted.successful_added == 30, "every acknowledged row counts in its run"
+
+    resumption = runs_of(catalog, sync_id)[-1]
+    _claim(catalog, resumption.id, "worker-b")
+    assert execute_leased(catalog, resumption.id, settings, alerts=False) == RunStatus.SUCCESS
+    resumed = run_record(catalog, resumption.id)
+    assert resumed.successful_added == 70
+    assert run_record(catalog, run_id).successful_added == 30, "settled once, not twice"
+    assert len(receiver.of_sync(sync_id)) == 100

@@ -251,7 +251,7 @@ def pause_between_catalog_writes(
     """
     for _ in range(200):
         process.send_signal(signal.SIGSTOP)
-        assert wait_until(lambda: _state(process.pid) == "T", timeout=10, every=0.005)
+        assert wait_until(lambda: process_state(process.pid) == "T", timeout=10, every=0.005)
         if not in_transaction():
             return
         process.send_signal(signal.SIGCONT)
@@ -284,7 +284,7 @@ def postgres_transaction_open(url: str) -> bool:
     return row is not None and row[0] > 0
 
 
-def _state(pid: int) -> str:
+def process_state(pid: int) -> str:
     """The one-letter state of process ``pid`` from /proc (``T`` when stopped)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     return stat[stat.rindex(")") + 2]

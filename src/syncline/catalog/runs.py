@@ -35,6 +35,7 @@ from syncline.engine.mapping import referenced_columns
 from syncline.engine.report import (
     InterruptedOutcome,
     RejectedRow,
+    RowCounts,
     RunProgress,
     RunStatus,
     SucceededRows,
@@ -462,12 +463,7 @@ class RunQueue:
                 outcome.run_id,
             )
             return False
-        for kind, counts in (("successful", outcome.successful), ("failed", outcome.failed)):
-            for operation in ("added", "changed", "removed"):
-                setattr(run, f"{kind}_{operation}", getattr(counts, operation))
-        planned = run.planned_added + run.planned_changed + run.planned_removed
-        attempted = outcome.successful.total + outcome.failed.total
-        run.completion_ratio = 1.0 if planned == 0 else min(1.0, attempted / planned)
+        _count_delivered(run, outcome.successful, outcome.failed)
 
         recorded = {
             (key, operation)
@@ -491,6 +487,39 @@ class RunQueue:
             outcome.successful.total,
             outcome.failed.total,
             len(missing),
+        )
+        return True
+
+    def credit_late_batches(self, run_id: int, progress: RunProgress) -> bool:
+        """Make a run interrupted under its worker count every row that worker delivered.
+
+        A worker presumed stopped (paused past the staleness limit) still accounts for
+        the batches it had handed over when it wakes, but its record no longer takes
+        progress reports, and the resuming run finds those outcomes already folded into
+        the snapshot. The worker's own counters are then the truth of what the run
+        delivered: they replace the record's, as a journal's do (see
+        :meth:`settle_interrupted`). Returns whether the record changed.
+        """
+        run = self._load(run_id, lock=True)
+        if run.status != RunStatus.INTERRUPTED.value:
+            return False
+        recorded = sum(
+            getattr(run, f"{kind}_{operation}")
+            for kind in ("successful", "failed")
+            for operation in ("added", "changed", "removed")
+        )
+        delivered = progress.successful.total + progress.failed.total
+        if delivered <= recorded:
+            return False
+        _count_delivered(run, progress.successful, progress.failed)
+        self.session.flush()
+        logger.info(
+            "run %s of sync %s now counts the %s rows its worker delivered after losing its "
+            "lease (%s before)",
+            run.id,
+            run.sync_id,
+            delivered,
+            recorded,
         )
         return True
 
@@ -621,6 +650,16 @@ def _merge(run: RunRecord, trigger: RunTrigger) -> None:
     run.clear_and_fill = run.clear_and_fill or trigger.clear_and_fill
 
 
+def _count_delivered(run: RunRecord, successful: RowCounts, failed: RowCounts) -> None:
+    """Set a finished run's successful and failed counts, and its completion to match."""
+    for kind, counts in (("successful", successful), ("failed", failed)):
+        for operation in ("added", "changed", "removed"):
+            setattr(run, f"{kind}_{operation}", getattr(counts, operation))
+    planned = run.planned_added + run.planned_changed + run.planned_removed
+    attempted = successful.total + failed.total
+    run.completion_ratio = 1.0 if planned == 0 else min(1.0, attempted / planned)
+
+
 def _store_progress(run: RunRecord, progress: RunProgress) -> None:
     # The columns are known from the first report that gives the query's size on: the
     # sync's columns are derived from them once, not again with every batch.
@@ -628,6 +667,7 @@ def _store_progress(run: RunRecord, progress: RunProgress) -> None:
         _record_columns(run, progress.model_columns)
     run.query_size = progress.query_size
     run.skipped_null_keys = progress.skipped_null_keys
+    run.left_in_destination = progress.left_in_destination
     # A run that found its destination's object gone resends every row: it shows as the
     # full resync it became. A trigger's flag is never taken back.
     run.full_resync = run.full_resync or progress.full_resync

@@ -199,6 +199,8 @@ class RunRecord(Base):
     error: Mapped[str | None] = mapped_column(Text)
     query_size: Mapped[int | None] = mapped_column(Integer)
     skipped_null_keys: Mapped[int] = mapped_column(Integer, default=0)
+    left_in_destination: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Records a full resync left in the destination for rows no longer in the model."""
     planned_added: Mapped[int] = mapped_column(Integer, default=0)
     planned_changed: Mapped[int] = mapped_column(Integer, default=0)
     planned_removed: Mapped[int] = mapped_column(Integer, default=0)

@@ -77,7 +77,9 @@ def run(
                     settings=settings,
                 )  # fmt: skip
             with catalog.session(workspace, read_only=True) as session:
-                skipped = session.runs.get(record["id"]).skipped_null_keys or 0
+                ran = session.runs.get(record["id"])
+                skipped = ran.skipped_null_keys or 0
+                left = ran.left_in_destination or 0
     except StopSignal as stop:
         # The shell's code for a process ended by that signal (Ctrl-C gets 130 as usual).
         output.error_console().print(
@@ -90,7 +92,13 @@ def run(
         )
         raise typer.Exit(128 + signal.SIGINT) from None
 
-    print_run_summary(output.console(), record, dry_run=dry_run, skipped_null_keys=skipped)
+    print_run_summary(
+        output.console(),
+        record,
+        dry_run=dry_run,
+        skipped_null_keys=skipped,
+        left_in_destination=left,
+    )
     code = for_run_status(record["status"])
     if record.get("error"):
         output.error_console().print(f"error: run {record['id']} failed: {record['error']}")
@@ -119,9 +127,15 @@ def stopped_by_sigterm() -> Iterator[None]:
 
 
 def print_run_summary(
-    out: Console, record: dict[str, Any], *, dry_run: bool = False, skipped_null_keys: int = 0
+    out: Console,
+    record: dict[str, Any],
+    *,
+    dry_run: bool = False,
+    skipped_null_keys: int = 0,
+    left_in_destination: int = 0,
 ) -> None:
-    """The counts table of a finished run, then its size, duration, status and skipped rows."""
+    """The counts table of a finished run, then its size, duration, status, skipped rows
+    and the records a full resync left in the destination."""
     out.print(output.counts_table(record))
     duration = _duration(record)
     note = " (dry run: nothing was written)" if dry_run else ""
@@ -131,11 +145,22 @@ def print_run_summary(
     )
     if skipped_null_keys:
         out.print(skipped_text(skipped_null_keys))
+    if left_in_destination:
+        out.print(
+            f"{left_text(left_in_destination)}: their rows left the model, and a full resync "
+            "removes nothing; no later run removes them either. Run a clear and fill "
+            "(clearAndFill) to remove them."
+        )
 
 
 def skipped_text(count: int) -> str:
     """How many model rows a run left out because their primary key was NULL."""
     return f"{output.plural(count, 'row')} skipped: NULL primary key"
+
+
+def left_text(count: int) -> str:
+    """How many records a full resync left in the destination for rows the model lost."""
+    return f"{output.plural(count, 'record')} left in the destination"
 
 
 class ProgressView:
@@ -210,6 +235,7 @@ def runs(
                 run.skipped_null_keys or 0,
                 abandoned=is_abandoned(session, run, stale_after),
                 full_resync=run.full_resync,
+                left_in_destination=run.left_in_destination or 0,
             )
             for run in found
         ]
@@ -346,7 +372,12 @@ def _succeeded_rows(sync: str, run_id: int | None, project: Path | None) -> None
 
 
 def _notes(
-    dry_run: bool, skipped_null_keys: int, *, abandoned: bool = False, full_resync: bool = False
+    dry_run: bool,
+    skipped_null_keys: int,
+    *,
+    abandoned: bool = False,
+    full_resync: bool = False,
+    left_in_destination: int = 0,
 ) -> str | None:
     notes = ["dry run: nothing written"] if dry_run else []
     if full_resync:
@@ -356,6 +387,8 @@ def _notes(
         notes.append(ABANDONED_NOTE)
     if skipped_null_keys:
         notes.append(skipped_text(skipped_null_keys))
+    if left_in_destination:
+        notes.append(f"{left_text(left_in_destination)} (clearAndFill removes them)")
     return "; ".join(notes) or None
 
 

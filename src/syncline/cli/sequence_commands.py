@@ -196,23 +196,24 @@ class _SequenceRunner:
     def _report_finished_steps(self) -> None:
         with self.catalog.session(self.workspace, read_only=True) as session:
             started = session.sequences.run_steps(session.sequences.get_run(self.run_id))
-            finished: list[tuple[str, dict[str, Any], int]] = [
+            finished: list[tuple[str, dict[str, Any], int, int]] = [
                 (
                     f"Step {step.position + 1}/{self.total}: sync "
                     f"{session.syncs.get(step.sync_id).slug!r}, run {sync_run.id}",
                     session.to_api(sync_run),
                     sync_run.skipped_null_keys or 0,
+                    sync_run.left_in_destination or 0,
                 )
                 for step, sync_run in started
                 if RunStatus(sync_run.status).terminal and sync_run.id not in self.reported
             ]
         out = output.console()
-        for label, record, skipped in finished:
+        for label, record, skipped, left in finished:
             self.reported.add(record["id"])
             self.outcomes.append(RunStatus(record["status"]))
             if record["id"] not in self.announced:
                 # A worker executed this step; say which it was before its result.
                 out.print(label)
-            print_run_summary(out, record, skipped_null_keys=skipped)
+            print_run_summary(out, record, skipped_null_keys=skipped, left_in_destination=left)
             if record.get("error"):
                 output.error_console().print(f"error: run {record['id']}: {record['error']}")

@@ -2,8 +2,9 @@
 
 This is the one-machine deployment of ARCHITECTURE.md: a trigger over the API runs
 with no other process. ``--no-worker`` leaves execution to worker processes started
-elsewhere; the scheduler still runs (one scheduler of an installation holds the lock
-at a time, so several ``serve`` processes are safe).
+elsewhere; the scheduler still runs (on PostgreSQL one scheduler of an installation
+holds the lock at a time, so several ``serve`` processes are safe; a SQLite catalog is
+served by one process, and a second ``serve`` of it is refused).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from syncline.errors import UserError
 from syncline.scheduling.scheduler import Scheduler
 from syncline.settings import Settings
 from syncline.worker.pool import WorkerPool
+from syncline.worker.registry import SqliteServeLock
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,24 @@ def _url_host(host: str) -> str:
 
 
 def serve(catalog: Catalog, settings: Settings, host: str, port: int, *, worker: bool) -> int:
-    """Serve until SIGINT or SIGTERM, then stop every part; returns the exit code."""
+    """Serve until SIGINT or SIGTERM, then stop every part; returns the exit code.
+
+    Raises:
+        UserError: the port is taken, another process already serves this SQLite
+            catalog, or (with ``worker``) a worker already serves its queue; each is
+            found before the scheduler or the worker pool starts.
+    """
+    serving = SqliteServeLock.for_catalog(str(catalog.engine.url))
+    if serving is not None:
+        serving.acquire()
+    try:
+        return _serve(catalog, settings, host, port, worker=worker)
+    finally:
+        if serving is not None:
+            serving.release()
+
+
+def _serve(catalog: Catalog, settings: Settings, host: str, port: int, *, worker: bool) -> int:
     sock = listen(host, port)
     bound_port = sock.getsockname()[1]
     # The app itself runs no background work: this process starts and stops it in order.
@@ -125,10 +143,17 @@ def serve(catalog: Catalog, settings: Settings, host: str, port: int, *, worker:
     gc.freeze()
 
     signals.install()
-    scheduler.start()
-    try:
-        if pool is not None:
+    if pool is not None:
+        try:
+            # Started first: a pool refused (another worker serves a SQLite catalog's
+            # queue) ends the command before the scheduler has ticked once.
             pool.start()
+        except BaseException:
+            signals.restore()
+            sock.close()
+            raise
+    try:
+        scheduler.start()
         logger.info(
             "serving the API on http://%s:%s/api/v1 (%s)",
             host,

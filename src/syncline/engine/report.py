@@ -84,6 +84,9 @@ class RunProgress:
     found the destination's object gone (see :meth:`Destination.find_object`)."""
     model_columns: list[str] | None = None
     """The columns the model's query returned to the run, once known."""
+    left_in_destination: int = 0
+    """Records a full resync leaves in the destination although their rows left the model:
+    the sync removes records, but a full resync processes no removals and forgets them."""
     planned: RowCounts = field(default_factory=RowCounts)
     successful: RowCounts = field(default_factory=RowCounts)
     failed: RowCounts = field(default_factory=RowCounts)

@@ -50,7 +50,7 @@ from syncline.engine.planner.switch import (
     take_warehouse_snapshot,
 )
 from syncline.engine.planner.warehouse import planner_schema
-from syncline.engine.report import RowCounts, RunProgress, RunReporter, RunStatus
+from syncline.engine.report import Operation, RowCounts, RunProgress, RunReporter, RunStatus
 from syncline.errors import (
     ConnectorError,
     SnapshotLocked,
@@ -596,6 +596,8 @@ class _Run:
         upserts = SyncMode.UPSERT in self.job.destination.capabilities.modes
         steps = plan_steps(mode, self.configuration.removed_rows, upserts=upserts)
         self.progress.planned = _sent_counts(plan.counts, steps)
+        if self.job.full_resync and not self.job.clear_and_fill:
+            self._warn_of_records_left(planner, steps)
         check_guards(
             self.configuration.guards,
             sync_id=self.job.sync_id,
@@ -631,6 +633,31 @@ class _Run:
         if completed:
             planner.store.forget_absent(planner.current_table, snapshot=self.full_load)
         return completed
+
+    def _warn_of_records_left(self, planner: Planner, steps: list[Step]) -> None:
+        """Count, and warn of, the records a full resync leaves in the destination.
+
+        A full resync processes no removals (as Hightouch's does), and it forgets the
+        snapshot entries of keys the model lost, so no later run removes their records
+        either. Only a sync that removes records (mirror mode, or a delete behavior that
+        deletes or clears) would have; a clear and fill is what leaves none.
+        """
+        if not any(step.operation is Operation.REMOVED and step.sends for step in steps):
+            return
+        left = planner.store.absent_size(planner.current_table)
+        self.progress.left_in_destination = left
+        if left == 0:
+            return
+        logger.warning(
+            "sync %s: this full resync processes no removals, so %s records the last "
+            "snapshot held for rows no longer in the model stay in the destination's "
+            "object %r, and no later run removes them; trigger a clear and fill "
+            "(clearAndFill) to remove them",
+            self.job.sync_id,
+            left,
+            self.configuration.object,
+            extra=_context(self.job),
+        )
 
     def _deliver(self, planner: Planner, mapper: RecordMapper, steps: list[Step]) -> bool:
         destination = self.job.destination

@@ -176,11 +176,14 @@ def execute_leased(
         ).one()
         if current.status not in RUNNING_STATUSES:
             # Recovery presumed this process stopped, interrupted the run and queued its
-            # resumption: that outcome stands, and this process writes nothing more.
+            # resumption: that outcome stands, and this process writes nothing more. The
+            # batches answered after recovery are in the snapshot, not on the record, which
+            # counts them now so that the run's and its resumption's counts add up.
+            session.runs.credit_late_batches(run_id, result.progress)
             logger.warning(
                 "run %s is %s in the catalog: this worker lost its lease and leaves it so "
-                "(%s rows were acknowledged after all; the resuming run finds them in the "
-                "snapshot)",
+                "(%s rows were acknowledged after all and count in the run; the resuming "
+                "run does not send them again)",
                 run_id,
                 current.status,
                 result.progress.successful.total,

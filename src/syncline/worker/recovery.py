@@ -22,6 +22,7 @@ from syncline.catalog.runs import RunQueue
 from syncline.catalog.tables import RUNNING_STATUSES, RunRecord, SyncRecord, WorkerRecord
 from syncline.catalog.types import utcnow
 from syncline.engine.report import RunStatus
+from syncline.worker.registry import process_running
 
 logger = logging.getLogger(__name__)
 
@@ -125,10 +126,4 @@ def worker_is_dead(session: CatalogSession, run: RunRecord) -> bool:
         return False
     if int(pid) == os.getpid():
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return not process_running(int(pid))

@@ -17,7 +17,7 @@ import socket
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Self
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -88,13 +88,31 @@ def _alive(record: WorkerRecord, stale_after: timedelta) -> bool:
     if record.stopped_at is not None or record.heartbeat_at < utcnow() - stale_after:
         return False
     if record.host == socket.gethostname():
-        try:
-            os.kill(record.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+        return process_running(record.pid)
     return True
+
+
+def process_running(pid: int) -> bool:
+    """Whether process ``pid`` of this host is still running.
+
+    A process that exited but was not reaped yet (a zombie: a worker killed with SIGKILL
+    whose parent has not waited for it) still answers signal 0, yet it runs nothing and
+    holds no lock, so it counts as gone; its state is read from ``/proc`` where there is
+    one. A process of another user, which signal 0 may not reach, counts as running.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True
+    # The state letter follows the command name, which is in parentheses.
+    _, _, after_name = stat.rpartition(")")
+    return after_name[1:2] != "Z"
 
 
 def beat(catalog: Catalog, name: str) -> None:
@@ -172,18 +190,31 @@ def _judge(record: WorkerRecord | None, name: str, stale_after: timedelta) -> Li
 class SqliteWorkerLock:
     """An exclusive OS lock beside a SQLite catalog, held while a worker serves its queue."""
 
+    suffix = ".worker.lock"
+    """What the lock file's name adds to the catalog file's."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: IO[str] | None = None
 
     @classmethod
-    def for_catalog(cls, catalog_url: str) -> SqliteWorkerLock | None:
+    def for_catalog(cls, catalog_url: str) -> Self | None:
         """The lock of a SQLite catalog file; None for PostgreSQL or an in-memory catalog."""
         url = make_url(catalog_url)
         if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
             return None
         database = Path(url.database or "").resolve()
-        return cls(database.with_name(database.name + ".worker.lock"))
+        return cls(database.with_name(database.name + cls.suffix))
+
+    def refusal(self, holder: str) -> UserError:
+        """The error for a process that finds the lock held by ``holder``."""
+        return UserError(
+            f"a worker is already serving this SQLite catalog ({holder}); a SQLite "
+            "catalog has one worker process, so stop that one first, or raise its "
+            "SYNCLINE_WORKER_CONCURRENCY, or move the catalog to PostgreSQL "
+            "(SYNCLINE_DATABASE_URL) to run several workers",
+            code="WORKER_ALREADY_RUNNING",
+        )
 
     def acquire(self) -> None:
         """Take the lock, or raise UserError naming the process that holds it."""
@@ -194,13 +225,7 @@ class SqliteWorkerLock:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             handle.close()
-            raise UserError(
-                f"a worker is already serving this SQLite catalog ({holder}); a SQLite "
-                "catalog has one worker process, so stop that one first, or raise its "
-                "SYNCLINE_WORKER_CONCURRENCY, or move the catalog to PostgreSQL "
-                "(SYNCLINE_DATABASE_URL) to run several workers",
-                code="WORKER_ALREADY_RUNNING",
-            ) from None
+            raise self.refusal(holder) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
@@ -214,3 +239,23 @@ class SqliteWorkerLock:
         fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
         self._file.close()
         self._file = None
+
+
+class SqliteServeLock(SqliteWorkerLock):
+    """An exclusive OS lock beside a SQLite catalog, held while ``syncline serve`` runs.
+
+    A SQLite catalog is one machine's file, served by one process: its scheduler always
+    leads (see :mod:`syncline.scheduling.leader`), so a second ``serve`` would schedule
+    every sync twice.
+    """
+
+    suffix = ".serve.lock"
+
+    def refusal(self, holder: str) -> UserError:
+        """The error for a second ``syncline serve`` of the catalog."""
+        return UserError(
+            f"syncline serve is already serving this SQLite catalog ({holder}); a SQLite "
+            "catalog is served by one process, so stop that one first, or move the "
+            "catalog to PostgreSQL (SYNCLINE_DATABASE_URL) to serve it from several",
+            code="SERVE_ALREADY_RUNNING",
+        )

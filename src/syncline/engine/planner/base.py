@@ -81,6 +81,10 @@ class PlannerStore(Protocol):
     def snapshot_size(self) -> int:
         """How many rows the destination acknowledged, or was sent and may hold."""
 
+    def absent_size(self, current: str) -> int:
+        """How many snapshot entries name a key the model rows of ``current`` lack: records
+        the destination holds, or may hold, for rows that left the model."""
+
     def begin_journal(self, run_id: int) -> None:
         """Name ``run_id`` as the run whose outcomes the journal holds from now on."""
 

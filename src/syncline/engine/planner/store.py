@@ -484,6 +484,14 @@ class SnapshotStore:
         row = self.connection.execute("SELECT count(*) FROM failed").fetchone()
         return int(row[0]) if row else 0
 
+    def absent_size(self, current: str) -> int:
+        """How many snapshot entries name a key the model rows of ``current`` lack."""
+        row = self.connection.execute(
+            "SELECT count(*) FROM snapshot WHERE key NOT IN "
+            f"(SELECT _sl_key FROM {current} WHERE _sl_key IS NOT NULL)"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def begin_journal(self, run_id: int) -> None:
         """Name ``run_id`` as the run whose outcomes the journal holds from now on."""
         con = self.connection

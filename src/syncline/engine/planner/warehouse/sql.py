@@ -446,6 +446,15 @@ class PlannerSQL:
     def snapshot_size(self) -> str:
         return self.render(f"SELECT COUNT(*) FROM {self.table('snapshot')}")
 
+    def absent_size(self) -> str:
+        """How many snapshot entries name a key the model's current rows lack."""
+        # An anti-join: PostgreSQL runs NOT IN row by row once its subquery outgrows
+        # work_mem.
+        return self.render(
+            f"SELECT COUNT(*) FROM {self.table('snapshot')} AS s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {self.table('current')} AS c WHERE c._sl_key = s.key)"
+        )
+
     def journal_size(self) -> str:
         """Journal entries to fold (a pending clear is none) and the last batch's number."""
         return self.render(

@@ -68,6 +68,10 @@ class WarehouseStore:
         """How many rows the destination acknowledged, or was sent and may hold."""
         return int(self.session.fetch(self.sql.snapshot_size())[0][0])
 
+    def absent_size(self, current: str) -> int:
+        """How many snapshot entries name a key the model lacks, as the local store's."""
+        return int(self.session.fetch(self.sql.absent_size())[0][0])
+
     def begin_journal(self, run_id: int) -> None:
         """Name ``run_id`` as the run whose outcomes the journal holds from now on."""
         with self.session.transaction():
