@@ -9,32 +9,19 @@ batch-writing destination whose later batch fails terminally.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from engine_doubles import Harness, MemoryDestination, people
-from webhook_receiver import WebhookReceiver
+from webhook_receiver import (
+    ROWS,
+    WebhookReceiver,
+    accepting_receiver,  # noqa: F401 - the ``receiver`` fixture
+    webhook_sync,
+)
 
-from syncline.connectors.destinations.webhook import WebhookDestination
 from syncline.engine.report import RunStatus
 from syncline.errors import TerminalError
-
-ROWS = [(i, f"n{i}", float(i)) for i in range(1, 251)]
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver(lambda number: 200)
-    yield server
-    server.close()
-
-
-def _webhook_sync(tmp_path: Path, receiver: WebhookReceiver) -> Harness:
-    hook = WebhookDestination.from_config(
-        {"url": receiver.url, "batch_size": 50, "concurrency": 1, "max_retries": 0}
-    )
-    return Harness(tmp_path, people(ROWS), destination=hook)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -44,7 +31,7 @@ def _webhook_sync(tmp_path: Path, receiver: WebhookReceiver) -> Harness:
 def test_a_webhook_refusing_part_way_keeps_the_accepted_rows(
     tmp_path: Path, receiver: WebhookReceiver, status: int, message: str
 ) -> None:
-    sync = _webhook_sync(tmp_path, receiver)
+    sync = webhook_sync(tmp_path, receiver)
     receiver.answer = lambda number: 200 if number < 3 else status
 
     failed = sync.run()
@@ -75,7 +62,7 @@ def test_a_webhook_refusing_part_way_keeps_the_accepted_rows(
 def test_a_webhook_refusing_the_first_request_keeps_nothing(
     tmp_path: Path, receiver: WebhookReceiver
 ) -> None:
-    sync = _webhook_sync(tmp_path, receiver)
+    sync = webhook_sync(tmp_path, receiver)
     receiver.answer = lambda number: 401
 
     failed = sync.run()

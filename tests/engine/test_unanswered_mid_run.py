@@ -11,45 +11,46 @@ twice fails the test. A terminal answer to such a retry keeps the accepted rows 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_doubles import Harness, people
-from webhook_receiver import CLOSE, HANG, WebhookReceiver
+from engine_doubles import Harness
+from webhook_receiver import (
+    CLOSE,
+    HANG,
+    WebhookReceiver,
+    accepting_receiver,  # noqa: F401 - the ``receiver`` fixture
+    webhook_sync,
+)
 
-from syncline.connectors.destinations.webhook import WebhookDestination
 from syncline.engine.report import RunStatus
+from syncline.engine.run import RunResult
 
-ROWS = [(i, f"n{i}", float(i)) for i in range(1, 251)]
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver(lambda number: 200)
-    yield server
-    server.close()
+QUICK = {"timeout": 0.2, "backoff_base": 0.01, "backoff_max": 0.02}
+"""Webhook settings that make a silent receiver cost a test little time."""
 
 
 def _webhook_sync(tmp_path: Path, receiver: WebhookReceiver, **settings: Any) -> Harness:
-    """A sync of 250 rows to the receiver: one engine batch, requests of 50 rows one at a
-    time; the harness's engine retries a transient failure twice."""
-    config = {
-        "url": receiver.url,
-        "batch_size": 50,
-        "concurrency": 1,
-        "max_retries": 0,
-        "timeout": 0.2,
-        "backoff_base": 0.01,
-        "backoff_max": 0.02,
-    }
-    hook = WebhookDestination.from_config(config | settings)
-    return Harness(tmp_path, people(ROWS), destination=hook)  # type: ignore[arg-type]
+    """The shared sync, with a short timeout and backoff; the harness's engine retries a
+    transient failure twice."""
+    return webhook_sync(tmp_path, receiver, **(QUICK | settings))
 
 
 def _ids(first: int, last: int) -> list[int]:
     return list(range(first, last + 1))
+
+
+def _resume(sync: Harness, receiver: WebhookReceiver) -> RunResult:
+    """The next run, the receiver answering again: it sends only the rows the receiver did
+    not accept, and the receiver then holds every row once."""
+    receiver.answer = lambda number: 200
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS, resumed.error
+    assert receiver.sent() == _ids(151, 250)
+    assert sorted(receiver.accepted) == _ids(1, 250)
+    return resumed
 
 
 @pytest.mark.parametrize("silence", [CLOSE, HANG], ids=["closed", "timeout"])
@@ -76,13 +77,9 @@ def test_a_webhook_going_silent_part_way_keeps_the_accepted_rows(
     kept = [key for rows in sync.reporter.succeeded_rows for key in rows.keys]
     assert sorted(kept, key=int) == [str(i) for i in _ids(1, 150)]
 
-    receiver.answer = lambda number: 200
-    resumed = sync.run()
+    resumed = _resume(sync, receiver)
 
-    assert resumed.status is RunStatus.SUCCESS, resumed.error
-    assert receiver.sent() == _ids(151, 250)
     assert resumed.progress.successful.added == 100
-    assert sorted(receiver.accepted) == _ids(1, 250)
     assert sync.run().progress.planned.total == 0
     assert receiver.sent() == []
 
@@ -120,12 +117,7 @@ def test_credentials_refused_on_the_retry_keep_the_rows_accepted_before(
     assert failed.progress.successful.added == 150
     assert failed.progress.failed.total == 0
 
-    receiver.answer = lambda number: 200
-    resumed = sync.run()
-
-    assert resumed.status is RunStatus.SUCCESS, resumed.error
-    assert receiver.sent() == _ids(151, 250)
-    assert sorted(receiver.accepted) == _ids(1, 250)
+    _resume(sync, receiver)
 
 
 def test_repeated_500s_refuse_only_the_rows_not_accepted(
@@ -143,13 +135,9 @@ def test_repeated_500s_refuse_only_the_rows_not_accepted(
     assert refused.progress.successful.added == 150
     assert refused.progress.failed.added == 100
 
-    receiver.answer = lambda number: 200
-    resumed = sync.run()
+    resumed = _resume(sync, receiver)
 
-    assert resumed.status is RunStatus.SUCCESS, resumed.error
-    assert receiver.sent() == _ids(151, 250)
     assert resumed.progress.successful.added == 100
-    assert sorted(receiver.accepted) == _ids(1, 250)
     assert sync.run().progress.planned.total == 0
 
 

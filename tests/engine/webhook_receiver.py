@@ -4,21 +4,31 @@
 connection is closed without an answer) or :data:`HANG` (no answer until the client
 gives up). The receiver records the ids of every request's rows, and separately the ids
 of the rows it accepted, so a test can tell a row sent twice from a row accepted twice.
+The ``receiver`` fixture and :func:`webhook_sync` are the set-up the suites share.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+import pytest
+from engine_doubles import Harness, people
+
+from syncline.connectors.destinations.webhook import WebhookDestination
 
 CLOSE = -1
 """Close the connection without answering."""
 
 HANG = -2
 """Answer nothing until the receiver stops; the client's timeout ends the request."""
+
+ROWS = [(i, f"n{i}", float(i)) for i in range(1, 251)]
+"""The model the suites sync: 250 people, ids 1 to 250."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -95,3 +105,19 @@ class WebhookReceiver:
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+@pytest.fixture(name="receiver")
+def accepting_receiver() -> Iterator[WebhookReceiver]:
+    """A receiver accepting every request, until the test scripts it otherwise."""
+    server = WebhookReceiver(lambda number: 200)
+    yield server
+    server.close()
+
+
+def webhook_sync(tmp_path: Path, receiver: WebhookReceiver, **settings: Any) -> Harness:
+    """A sync of :data:`ROWS` to ``receiver``: one engine batch, sent as requests of 50 rows
+    one at a time, which the webhook does not retry unless ``settings`` say so."""
+    config = {"url": receiver.url, "batch_size": 50, "concurrency": 1, "max_retries": 0}
+    hook = WebhookDestination.from_config(config | settings)
+    return Harness(tmp_path, people(ROWS), destination=hook)  # type: ignore[arg-type]

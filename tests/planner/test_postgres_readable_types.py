@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 from engine_doubles import MemoryDestination
-from test_postgres_types import _run
+from test_postgres_types import _plans_on_both, _run
 
 pytestmark = pytest.mark.postgres
 
@@ -90,16 +90,8 @@ def test_printed_types_plan_alike_on_both_planners(
     admin.execute("UPDATE model SET c = c WHERE id = 2")
     destinations = {"local": MemoryDestination(), "warehouse": MemoryDestination()}
 
-    def both() -> dict[str, dict[str, int]]:
-        plans = {}
-        for sync_id, (planner, destination) in enumerate(destinations.items(), start=1):
-            result = _run(database, planner, sync_id, destination, tmp_path)
-            assert result.status.value == "success", (planner, result.error)
-            plans[planner] = result.progress.planned.as_api()
-        return plans
-
     try:
-        first = both()
+        first = _plans_on_both(database, destinations, tmp_path)
         assert first["local"] == first["warehouse"]
         assert first["local"]["addedCount"] == 2
         for destination in destinations.values():
@@ -108,14 +100,14 @@ def test_printed_types_plan_alike_on_both_planners(
             assert record["deep"] == "[" * 2000 + "]" * 2000
             assert all(v is None for k, v in destination.records[1].items() if k != "id")
 
-        again = both()
+        again = _plans_on_both(database, destinations, tmp_path)
         assert again["local"] == again["warehouse"]
         assert again["local"]["changedCount"] == 0
         assert again["local"]["addedCount"] == 0
 
         for column, value in CHANGES.items():
             admin.execute(f"UPDATE model SET {column} = {value} WHERE id = 2")
-            changed = both()
+            changed = _plans_on_both(database, destinations, tmp_path)
             assert changed["local"] == changed["warehouse"], column
             assert changed["local"]["changedCount"] == 1, column
             assert changed["local"]["addedCount"] == 0, column

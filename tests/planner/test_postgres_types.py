@@ -58,6 +58,19 @@ def _run(
     return execute_run(job, Reporter())
 
 
+def _plans_on_both(
+    database: str, destinations: dict[str, Any], snapshots: Path
+) -> dict[str, dict[str, int]]:
+    """One successful run of ``model`` on each planner, into that planner's destination
+    of ``destinations`` (by planner name): the counts each planned."""
+    plans = {}
+    for sync_id, (planner, destination) in enumerate(destinations.items(), start=1):
+        result = _run(database, planner, sync_id, destination, snapshots)
+        assert result.status.value == "success", (planner, result.error)
+        plans[planner] = result.progress.planned.as_api()
+    return plans
+
+
 def test_postgres_types_plan_alike_on_both_planners(
     make_postgres_database: Any, tmp_path: Path
 ) -> None:
@@ -67,16 +80,8 @@ def test_postgres_types_plan_alike_on_both_planners(
     admin.execute(f"INSERT INTO model VALUES {ROWS}")
     destinations = {"local": MemoryDestination(), "warehouse": MemoryDestination()}
 
-    def both() -> dict[str, dict[str, int]]:
-        plans = {}
-        for sync_id, (planner, destination) in enumerate(destinations.items(), start=1):
-            result = _run(database, planner, sync_id, destination, tmp_path)
-            assert result.status.value == "success", (planner, result.error)
-            plans[planner] = result.progress.planned.as_api()
-        return plans
-
     try:
-        first = both()
+        first = _plans_on_both(database, destinations, tmp_path)
         assert first["local"] == first["warehouse"]
         assert first["local"]["addedCount"] == 3
 
@@ -85,7 +90,7 @@ def test_postgres_types_plan_alike_on_both_planners(
             "UPDATE model SET nums = '{1.5,2.00}', stamps = '{2024-01-01 11:00+01}', "
             """raw = '{"b": 1, "a": 2.0}' WHERE id = 1"""
         )
-        noise = both()
+        noise = _plans_on_both(database, destinations, tmp_path)
         assert noise["local"] == noise["warehouse"]
         assert noise["local"]["changedCount"] == 0
 
@@ -93,7 +98,7 @@ def test_postgres_types_plan_alike_on_both_planners(
         admin.execute("UPDATE model SET ints = '{2,1}' WHERE id = 1")
         admin.execute("UPDATE model SET cash = 0.01, texts = '{NULL}' WHERE id = 2")
         admin.execute("UPDATE model SET tag = '00000000-0000-0000-0000-000000000001' WHERE id = 3")
-        changed = both()
+        changed = _plans_on_both(database, destinations, tmp_path)
         assert changed["local"] == changed["warehouse"]
         assert changed["local"]["changedCount"] == 3
     finally:

@@ -98,6 +98,28 @@ CASES = [
 IDS = ["maintained-upsert", "maintained-append", "per-run"]
 
 
+def _open_with_first_rows(
+    make: Make, name: str, mode: SyncMode, action: WriteAction
+) -> Destination:
+    """A destination open on file ``name`` that has written the first ten rows."""
+    destination = make()
+    destination.open(context(name, mode))
+    destination.write_batch(batch(action, ROWS[:10]))
+    return destination
+
+
+def _write_the_rest(destination: Destination, action: WriteAction) -> None:
+    """Send the second batch again, then the third, and end the run."""
+    destination.write_batch(batch(action, ROWS[10:20]))
+    destination.write_batch(batch(action, ROWS[20:]))
+    destination.finish()
+    destination.close()
+
+
+def _ids(kind: str, path: Path) -> list[int]:
+    return [r["id"] for r in read_records(kind, path)]
+
+
 @pytest.mark.parametrize(("name", "mode", "action"), CASES, ids=IDS)
 @pytest.mark.parametrize("space", [0, 150], ids=["full", "torn"])
 def test_a_batch_retried_after_a_full_disk_is_written_once(
@@ -112,21 +134,16 @@ def test_a_batch_retried_after_a_full_disk_is_written_once(
 ) -> None:
     disk = _Disk(monkeypatch)
     name = name.format(kind=kind)
-    destination = make()
-    destination.open(context(name, mode))
-    destination.write_batch(batch(action, ROWS[:10]))
+    destination = _open_with_first_rows(make, name, mode, action)
 
     disk.space = space
     with pytest.raises(TransientError, match="No space left on device"):
         destination.write_batch(batch(action, ROWS[10:20]))
     disk.space = None  # room again: the engine's retry sends the batch once more
-    destination.write_batch(batch(action, ROWS[10:20]))
-    destination.write_batch(batch(action, ROWS[20:]))
-    destination.finish()
-    destination.close()
+    _write_the_rest(destination, action)
 
     path = tmp_path / "out" / name.replace("{run_id}", "1")
-    assert [r["id"] for r in read_records(kind, path)] == list(range(1, 31))
+    assert _ids(kind, path) == list(range(1, 31))
 
 
 @pytest.mark.parametrize("space", [0, 30], ids=["full", "torn"])
@@ -146,7 +163,7 @@ def test_a_new_file_whose_first_batch_was_retried_is_written_once(
     destination.finish()
     destination.close()
 
-    assert [r["id"] for r in read_records(kind, tmp_path / "out" / name)] == list(range(1, 11))
+    assert _ids(kind, tmp_path / "out" / name) == list(range(1, 11))
 
 
 @pytest.mark.parametrize(("name", "mode", "action"), CASES[:2], ids=IDS[:2])
@@ -161,9 +178,7 @@ def test_a_run_ended_by_a_full_disk_keeps_the_acknowledged_rows_for_the_next(
 ) -> None:
     disk = _Disk(monkeypatch)
     name = name.format(kind=kind)
-    destination = make()
-    destination.open(context(name, mode))
-    destination.write_batch(batch(action, ROWS[:10]))
+    destination = _open_with_first_rows(make, name, mode, action)
 
     disk.space = 150
     with pytest.raises(TransientError, match="No space left on device"):
@@ -174,7 +189,7 @@ def test_a_run_ended_by_a_full_disk_keeps_the_acknowledged_rows_for_the_next(
     run(make(), context(name, mode, run_id=2), [batch(action, ROWS[10:])])
 
     path = tmp_path / "out" / name
-    assert [r["id"] for r in read_records(kind, path)] == list(range(1, 31))
+    assert _ids(kind, path) == list(range(1, 31))
 
 
 @pytest.mark.parametrize(("name", "mode", "action"), CASES, ids=IDS)
@@ -188,21 +203,16 @@ def test_a_batch_retried_after_its_folder_failed_to_sync_is_written_once(
     action: WriteAction,
 ) -> None:
     name = name.format(kind=kind)
-    destination = make()
-    destination.open(context(name, mode))
-    destination.write_batch(batch(action, ROWS[:10]))
+    destination = _open_with_first_rows(make, name, mode, action)
 
     # The batch's data is renamed into place, then syncing its folder fails once.
     _fail_next_folder_sync(monkeypatch)
     with pytest.raises(TransientError, match="Input/output error"):
         destination.write_batch(batch(action, ROWS[10:20]))
-    destination.write_batch(batch(action, ROWS[10:20]))
-    destination.write_batch(batch(action, ROWS[20:]))
-    destination.finish()
-    destination.close()
+    _write_the_rest(destination, action)
 
     path = tmp_path / "out" / name.replace("{run_id}", "1")
-    assert [r["id"] for r in read_records(kind, path)] == list(range(1, 31))
+    assert _ids(kind, path) == list(range(1, 31))
 
 
 @pytest.mark.parametrize(("name", "mode", "action"), CASES[:2], ids=IDS[:2])
@@ -216,9 +226,7 @@ def test_a_run_ended_by_a_folder_that_failed_to_sync_keeps_the_acknowledged_rows
     action: WriteAction,
 ) -> None:
     name = name.format(kind=kind)
-    destination = make()
-    destination.open(context(name, mode))
-    destination.write_batch(batch(action, ROWS[:10]))
+    destination = _open_with_first_rows(make, name, mode, action)
 
     _fail_next_folder_sync(monkeypatch)
     with pytest.raises(TransientError, match="Input/output error"):
@@ -228,4 +236,4 @@ def test_a_run_ended_by_a_folder_that_failed_to_sync_keeps_the_acknowledged_rows
     run(make(), context(name, mode, run_id=2), [batch(action, ROWS[10:])])
 
     path = tmp_path / "out" / name
-    assert [r["id"] for r in read_records(kind, path)] == list(range(1, 31))
+    assert _ids(kind, path) == list(range(1, 31))

@@ -11,50 +11,26 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from engine_runs import StrictReporter, run_sync
 from syncline.connectors.registry import destination_class, source_class
-from syncline.engine.config import SyncConfiguration
 from syncline.engine.report import RunStatus
-from syncline.engine.run import RunJob, RunResult, execute_run
+from syncline.engine.run import RunResult
 
 UHUGEINT_MAX = 2**128 - 1
 HUGEINT_MAX = 2**127 - 1
 HUGEINT_MIN = -(2**127)
 
 
-class Reporter:
-    """A reporter that fails the test on any rejected row and never cancels."""
-
-    def stage(self, status: Any) -> None:
-        return None
-
-    def progress(self, progress: Any) -> None:
-        return None
-
-    def rejected(self, rows: list[Any]) -> None:
-        raise AssertionError(rows[0].reason)
-
-    def succeeded(self, rows: Any) -> None:
-        return None
-
-    def settle_interrupted(self, outcome: Any) -> None:
-        return None
-
-    def cancel_requested(self) -> bool:
-        return False
-
-
 def run(kind: str, folder: Path, query: str, run_id: int) -> RunResult:
-    job = RunJob(
-        sync_id=1,
+    result = run_sync(
+        source_class("duckdb").from_config({}),
+        query,
+        {"mode": "mirror", "object": f"out.{kind}"},
+        destination_class(kind).from_config({"directory": str(folder / "out")}),
+        folder / "snapshots",
         run_id=run_id,
-        source=source_class("duckdb").from_config({}),
-        model_query=query,
-        primary_key="id",
-        configuration=SyncConfiguration.parse({"mode": "mirror", "object": f"out.{kind}"}),
-        destination=destination_class(kind).from_config({"directory": str(folder / "out")}),
-        snapshot_dir=folder / "snapshots",
+        reporter=StrictReporter(),
     )
-    result = execute_run(job, Reporter())
     assert result.status is RunStatus.SUCCESS, result.error
     return result
 

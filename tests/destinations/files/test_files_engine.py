@@ -10,44 +10,18 @@ import duckdb
 import pyarrow.parquet as pq
 from file_helpers import read_csv_text
 
+from engine_runs import run_sync
 from syncline.connectors.destinations.base import Destination
 from syncline.connectors.registry import destination_class
 from syncline.connectors.sources.duckdb.client import DuckDBSource
-from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import (
-    InterruptedOutcome,
-    RejectedRow,
-    RunProgress,
-    RunStatus,
-    SucceededRows,
-)
-from syncline.engine.run import RunJob, RunResult, execute_run
+from syncline.engine.report import RunStatus
+from syncline.engine.run import RunResult
 
 MAPPINGS = [
     {"type": "standard", "from": "id", "to": "id"},
     {"type": "standard", "from": "email", "to": "email"},
     {"type": "standard", "from": "traits", "to": "traits"},
 ]
-
-
-class _Reporter:
-    def stage(self, status: RunStatus) -> None:
-        return None
-
-    def progress(self, progress: RunProgress) -> None:
-        return None
-
-    def rejected(self, rows: list[RejectedRow]) -> None:
-        return None
-
-    def succeeded(self, rows: SucceededRows) -> None:
-        return None
-
-    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
-        return None
-
-    def cancel_requested(self) -> bool:
-        return False
 
 
 def _edit(database: Path, *statements: str) -> None:
@@ -62,17 +36,11 @@ def _edit(database: Path, *statements: str) -> None:
 def _run(
     tmp_path: Path, destination: Destination, sync: dict[str, Any], run_id: int, state: str = "s"
 ) -> RunResult:
-    job = RunJob(
-        sync_id=5,
-        run_id=run_id,
-        source=DuckDBSource.from_config({"path": str(tmp_path / "warehouse.duckdb")}),
-        model_query="SELECT * FROM people",
-        primary_key="id",
-        configuration=SyncConfiguration.parse({**sync, "mappings": MAPPINGS}),
-        destination=destination,
-        snapshot_dir=tmp_path / state,
+    source = DuckDBSource.from_config({"path": str(tmp_path / "warehouse.duckdb")})
+    sync = {**sync, "mappings": MAPPINGS}
+    return run_sync(
+        source, "SELECT * FROM people", sync, destination, tmp_path / state, run_id=run_id
     )
-    return execute_run(job, _Reporter())
 
 
 def test_a_mirror_csv_and_a_per_run_jsonl_log_follow_the_model(tmp_path: Path) -> None:
@@ -148,18 +116,10 @@ def test_a_model_column_named_like_the_operation_field_fails_the_run_clearly(
         "INSERT INTO people VALUES (1, 'x')",
     )
     log = destination_class("jsonl").from_config({"directory": str(tmp_path / "out")})
-    job = RunJob(
-        sync_id=5,
-        run_id=1,
-        source=DuckDBSource.from_config({"path": str(tmp_path / "warehouse.duckdb")}),
-        model_query="SELECT * FROM people",
-        primary_key="id",
-        configuration=SyncConfiguration.parse({"mode": "upsert", "object": "log_{run_id}.jsonl"}),
-        destination=log,
-        snapshot_dir=tmp_path / "s",
-    )
+    source = DuckDBSource.from_config({"path": str(tmp_path / "warehouse.duckdb")})
+    sync = {"mode": "upsert", "object": "log_{run_id}.jsonl"}
 
-    result = execute_run(job, _Reporter())
+    result = run_sync(source, "SELECT * FROM people", sync, log, tmp_path / "s")
 
     assert result.status is RunStatus.FAILED
     assert result.error is not None

@@ -10,44 +10,15 @@ import pyarrow.parquet as pq
 import pytest
 from file_helpers import read_records
 
+from engine_runs import run_sync
 from syncline.connectors.destinations.base import Destination
 from syncline.connectors.sources.postgres import PostgresSource
-from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import (
-    InterruptedOutcome,
-    RejectedRow,
-    RunProgress,
-    RunStatus,
-    SucceededRows,
-)
-from syncline.engine.run import RunJob, execute_run
+from syncline.engine.report import RunStatus
 
 QUERY = (
     "SELECT * FROM (VALUES (1, date '2020-01-01'), (2, date '0100-01-01 BC'), "
     "(3, date 'infinity'), (4, date '10000-01-01')) v(id, d)"
 )
-
-
-class _Reporter:
-    """Takes a run's reports and never asks it to stop."""
-
-    def stage(self, status: RunStatus) -> None:
-        return None
-
-    def progress(self, progress: RunProgress) -> None:
-        return None
-
-    def rejected(self, rows: list[RejectedRow]) -> None:
-        return None
-
-    def succeeded(self, rows: SucceededRows) -> None:
-        return None
-
-    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
-        return None
-
-    def cancel_requested(self) -> bool:
-        return False
 
 
 @pytest.mark.postgres
@@ -73,19 +44,8 @@ def test_far_dates_from_postgres_never_fail_the_run(
         "object": f"dates.{kind}",
         "mappings": [{"type": "standard", "from": "id", "to": "id"}, written],
     }
-    job = RunJob(
-        sync_id=5,
-        run_id=1,
-        source=source,
-        model_query=QUERY,
-        primary_key="id",
-        configuration=SyncConfiguration.parse(configuration),
-        destination=make(),
-        snapshot_dir=tmp_path / "state",
-    )
-    reporter = _Reporter()
 
-    result = execute_run(job, reporter)
+    result = run_sync(source, QUERY, configuration, make(), tmp_path / "state")
 
     path = tmp_path / "out" / f"dates.{kind}"
     if mapping == "template":

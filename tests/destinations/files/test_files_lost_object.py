@@ -8,49 +8,13 @@ from pathlib import Path
 import duckdb
 from file_helpers import read_records
 
+from engine_runs import StrictReporter, run_sync
 from syncline.connectors.destinations.base import Destination
 from syncline.connectors.sources.duckdb.client import DuckDBSource
-from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import (
-    InterruptedOutcome,
-    RejectedRow,
-    RunProgress,
-    RunStatus,
-    SucceededRows,
-)
-from syncline.engine.run import RunJob, RunResult, execute_run
+from syncline.engine.report import RunStatus
+from syncline.engine.run import RunResult
 
 ROWS = 15
-
-
-class _Reporter:
-    """Keeps the last progress; ``on_progress`` runs at the first progress call, which
-    comes after the run looked for its file and before it opens it."""
-
-    def __init__(self, on_progress: Callable[[], None] | None = None) -> None:
-        self.last = RunProgress()
-        self.on_progress = on_progress
-
-    def stage(self, status: RunStatus) -> None:
-        return None
-
-    def progress(self, progress: RunProgress) -> None:
-        self.last = progress
-        if self.on_progress is not None:
-            self.on_progress()
-            self.on_progress = None
-
-    def rejected(self, rows: list[RejectedRow]) -> None:
-        raise AssertionError(f"rows rejected: {rows}")
-
-    def succeeded(self, rows: SucceededRows) -> None:
-        return None
-
-    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
-        return None
-
-    def cancel_requested(self) -> bool:
-        return False
 
 
 def _model(tmp_path: Path) -> Path:
@@ -79,19 +43,13 @@ def _run(
     destination: Destination,
     sync: dict[str, str],
     run_id: int,
-    reporter: _Reporter | None = None,
+    reporter: StrictReporter | None = None,
 ) -> RunResult:
-    job = RunJob(
-        sync_id=5,
-        run_id=run_id,
-        source=DuckDBSource.from_config({"path": str(model)}),
-        model_query="SELECT id, name FROM people",
-        primary_key="id",
-        configuration=SyncConfiguration.parse(sync),
-        destination=destination,
-        snapshot_dir=model.parent / "snapshots",
-    )
-    return execute_run(job, reporter or _Reporter())
+    source = DuckDBSource.from_config({"path": str(model)})
+    query = "SELECT id, name FROM people"
+    snapshots = model.parent / "snapshots"
+    reporter = reporter or StrictReporter()
+    return run_sync(source, query, sync, destination, snapshots, run_id=run_id, reporter=reporter)
 
 
 def test_a_deleted_maintained_file_is_written_again_with_every_row(
@@ -104,7 +62,7 @@ def test_a_deleted_maintained_file_is_written_again_with_every_row(
     path.unlink()
     _rename_first(model)
 
-    reporter = _Reporter()
+    reporter = StrictReporter()
     resent = _run(model, make(), sync, 2, reporter)
 
     assert resent.status is RunStatus.SUCCESS
@@ -127,7 +85,7 @@ def test_a_maintained_file_deleted_while_the_run_plans_fails_the_run_and_the_nex
     assert _run(model, make(), sync, 1).status is RunStatus.SUCCESS
     _rename_first(model)
 
-    failed = _run(model, make(), sync, 2, _Reporter(on_progress=path.unlink))
+    failed = _run(model, make(), sync, 2, StrictReporter(on_progress=path.unlink))
 
     assert failed.status is RunStatus.FAILED
     assert failed.error is not None
@@ -150,7 +108,7 @@ def test_a_deleted_file_of_an_earlier_run_sends_nothing_again(
     (tmp_path / "out" / f"log_1.{kind}").unlink()
     _rename_first(model)
 
-    reporter = _Reporter()
+    reporter = StrictReporter()
     result = _run(model, make(), sync, 2, reporter)
 
     assert result.status is RunStatus.SUCCESS

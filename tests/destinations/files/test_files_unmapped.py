@@ -15,18 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 from file_helpers import SCHEMA, batch, context, read_csv_text, read_records, run
 
+from engine_runs import run_sync
 from syncline.connectors.destinations.base import Destination, SyncMode, WriteAction
 from syncline.connectors.registry import destination_class
 from syncline.connectors.sources.duckdb.client import DuckDBSource
-from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import (
-    InterruptedOutcome,
-    RejectedRow,
-    RunProgress,
-    RunStatus,
-    SucceededRows,
-)
-from syncline.engine.run import RunJob, RunResult, execute_run
+from syncline.engine.report import RunStatus
+from syncline.engine.run import RunResult
 
 Make = Callable[[], Destination]
 
@@ -132,17 +126,9 @@ def test_an_engine_upsert_into_a_file_of_others_keeps_their_field_and_plans_exac
     }
 
     def sync_once(run_id: int) -> RunResult:
-        job = RunJob(
-            sync_id=4,
-            run_id=run_id,
-            source=source,
-            model_query="SELECT * FROM people",
-            primary_key="id",
-            configuration=SyncConfiguration.parse(sync),
-            destination=destination_class("csv").from_config({"directory": str(out)}),
-            snapshot_dir=tmp_path / "state",
-        )
-        return execute_run(job, _Reporter())
+        destination = destination_class("csv").from_config({"directory": str(out)})
+        query = "SELECT * FROM people"
+        return run_sync(source, query, sync, destination, tmp_path / "state", run_id=run_id)
 
     first = sync_once(1)
     again = sync_once(2)
@@ -157,23 +143,3 @@ def test_an_engine_upsert_into_a_file_of_others_keeps_their_field_and_plans_exac
         {"id": "99", "name": None, "foo": "bar"},
         {"id": "1", "name": "ada l.", "foo": "old"},
     ]
-
-
-class _Reporter:
-    def stage(self, status: RunStatus) -> None:
-        return None
-
-    def progress(self, progress: RunProgress) -> None:
-        return None
-
-    def rejected(self, rows: list[RejectedRow]) -> None:
-        return None
-
-    def succeeded(self, rows: SucceededRows) -> None:
-        return None
-
-    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
-        return None
-
-    def cancel_requested(self) -> bool:
-        return False

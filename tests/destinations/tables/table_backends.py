@@ -24,13 +24,6 @@ import pymysql
 import pytest
 
 from syncline.connectors.destinations.sql.table import TableDestination
-from syncline.engine.report import (
-    InterruptedOutcome,
-    RejectedRow,
-    RunProgress,
-    RunStatus,
-    SucceededRows,
-)
 
 OpenDestination = Callable[..., TableDestination]
 """The ``open_destination`` fixture: open the backend's destination on the test's table."""
@@ -239,28 +232,3 @@ class DuckDBBackend(Backend):
         finally:
             conn.execute("ROLLBACK")
             conn.close()
-
-
-class QuietReporter:
-    """A reporter that keeps the rejected rows and never cancels."""
-
-    def __init__(self) -> None:
-        self.rejected_rows: list[RejectedRow] = []
-
-    def stage(self, status: RunStatus) -> None:
-        return None
-
-    def progress(self, progress: RunProgress) -> None:
-        return None
-
-    def rejected(self, rows: list[RejectedRow]) -> None:
-        self.rejected_rows.extend(rows)
-
-    def succeeded(self, rows: SucceededRows) -> None:
-        return None
-
-    def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
-        return None
-
-    def cancel_requested(self) -> bool:
-        return False

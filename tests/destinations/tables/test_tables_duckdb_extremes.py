@@ -17,12 +17,12 @@ import duckdb
 import psycopg
 import pymysql
 import pytest
-from table_backends import POSTGRES_ADMIN, QuietReporter
+from table_backends import POSTGRES_ADMIN
 
+from engine_runs import QuietReporter, run_sync
 from syncline.connectors.registry import destination_class, source_class
-from syncline.engine.config import SyncConfiguration
 from syncline.engine.report import RunStatus
-from syncline.engine.run import RunJob, RunResult, execute_run
+from syncline.engine.run import RunResult
 
 UHUGEINT_MAX = 2**128 - 1
 HUGEINT_MAX = 2**127 - 1
@@ -108,20 +108,16 @@ def target(
 def run(
     target: Target, query: str, table: str, snapshots: Path, run_id: int, *, refused: int = 0
 ) -> RunResult:
-    job = RunJob(
-        sync_id=1,
-        run_id=run_id,
-        source=source_class("duckdb").from_config({}),
-        model_query=query,
-        primary_key="id",
-        configuration=SyncConfiguration.parse(
-            {"mode": "mirror", "object": table, "createObject": True}
-        ),
-        destination=destination_class(target.kind).from_config(target.config),
-        snapshot_dir=snapshots,
-    )
     reporter = QuietReporter()
-    result = execute_run(job, reporter)
+    result = run_sync(
+        source_class("duckdb").from_config({}),
+        query,
+        {"mode": "mirror", "object": table, "createObject": True},
+        destination_class(target.kind).from_config(target.config),
+        snapshots,
+        run_id=run_id,
+        reporter=reporter,
+    )
     if not refused:
         assert not reporter.rejected_rows, reporter.rejected_rows[0].reason
     else:

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-from table_backends import Backend, QuietReporter
+from table_backends import Backend
 
+from engine_runs import QuietReporter, run_sync
 from syncline.connectors.registry import destination_class, source_class
-from syncline.engine.config import SyncConfiguration
-from syncline.engine.report import RunProgress
-from syncline.engine.run import RunJob, RunResult, execute_run
+from syncline.engine.run import RunResult
 
 ROWS = 15
-
-
-class _Reporter(QuietReporter):
-    """Keeps the last progress; ``on_progress`` runs at the first progress call, which
-    comes after the run looked for its table and before it opens it."""
-
-    def __init__(self, on_progress: Callable[[], None] | None = None) -> None:
-        super().__init__()
-        self.last = RunProgress()
-        self.on_progress = on_progress
-
-    def progress(self, progress: RunProgress) -> None:
-        self.last = progress
-        if self.on_progress is not None:
-            self.on_progress()
-            self.on_progress = None
 
 
 def _model(path: Path) -> Path:
@@ -48,30 +30,26 @@ def _run(
     run_id: int,
     *,
     create: bool = True,
-    reporter: _Reporter | None = None,
+    reporter: QuietReporter | None = None,
 ) -> RunResult:
-    configuration = SyncConfiguration.parse(
-        {
-            "mode": "mirror",
-            "object": table,
-            "mappings": [
-                {"type": "standard", "from": "id", "to": "id"},
-                {"type": "standard", "from": "name", "to": "name"},
-            ],
-            "createObject": create,
-        }
-    )
-    job = RunJob(
-        sync_id=1,
+    sync = {
+        "mode": "mirror",
+        "object": table,
+        "mappings": [
+            {"type": "standard", "from": "id", "to": "id"},
+            {"type": "standard", "from": "name", "to": "name"},
+        ],
+        "createObject": create,
+    }
+    return run_sync(
+        source_class("duckdb").from_config({"path": str(model)}),
+        "SELECT id, name FROM people",
+        sync,
+        destination_class(backend.kind).from_config(backend.config),
+        model.parent / "snapshots",
         run_id=run_id,
-        source=source_class("duckdb").from_config({"path": str(model)}),
-        model_query="SELECT id, name FROM people",
-        primary_key="id",
-        configuration=configuration,
-        destination=destination_class(backend.kind).from_config(backend.config),
-        snapshot_dir=model.parent / "snapshots",
+        reporter=reporter,
     )
-    return execute_run(job, reporter or _Reporter())
 
 
 def _rows(backend: Backend, table: str) -> list[tuple[object, ...]]:
@@ -92,7 +70,7 @@ def test_a_dropped_table_is_created_again_with_every_row(
     with duckdb.connect(str(model)) as conn:
         conn.execute("UPDATE people SET name = 'renamed' WHERE id = 1")
 
-    reporter = _Reporter()
+    reporter = QuietReporter()
     resent = _run(backend, model, table, 2, reporter=reporter)
 
     assert resent.error is None
@@ -139,7 +117,7 @@ def test_a_table_dropped_while_the_run_plans_fails_the_run_and_the_next_refills_
     with duckdb.connect(str(model)) as conn:
         conn.execute("UPDATE people SET name = 'renamed' WHERE id = 1")
 
-    dropping = _Reporter(on_progress=lambda: backend.sql(f"DROP TABLE {table}"))
+    dropping = QuietReporter(on_progress=lambda: backend.sql(f"DROP TABLE {table}"))
     failed = _run(backend, model, table, 2, reporter=dropping)
 
     assert failed.status.value == "failed"
@@ -161,7 +139,7 @@ def test_a_table_still_there_gets_only_the_changes(
     with duckdb.connect(str(model)) as conn:
         conn.execute("UPDATE people SET name = 'renamed' WHERE id = 1")
 
-    reporter = _Reporter()
+    reporter = QuietReporter()
     result = _run(backend, model, table, 2, reporter=reporter)
 
     assert result.error is None
@@ -183,17 +161,14 @@ def test_a_duckdb_table_dropped_beside_its_model_in_one_file_is_filled_again(
     config = {"path": str(database)}
 
     def run(run_id: int) -> RunResult:
-        job = RunJob(
-            sync_id=1,
+        return run_sync(
+            source_class("duckdb").from_config(config),
+            "SELECT id, name FROM people",
+            {"mode": "mirror", "object": "synced"},
+            destination_class("duckdb").from_config(config),
+            tmp_path / "snapshots",
             run_id=run_id,
-            source=source_class("duckdb").from_config(config),
-            model_query="SELECT id, name FROM people",
-            primary_key="id",
-            configuration=SyncConfiguration.parse({"mode": "mirror", "object": "synced"}),
-            destination=destination_class("duckdb").from_config(config),
-            snapshot_dir=tmp_path / "snapshots",
         )
-        return execute_run(job, _Reporter())
 
     assert run(1).error is None
     with duckdb.connect(str(database)) as conn:

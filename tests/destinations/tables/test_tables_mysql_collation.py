@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from table_backends import MariaDBBackend, QuietReporter
+from table_backends import MariaDBBackend
 
+from engine_runs import QuietReporter
 from syncline.connectors.destinations.base import (
     FieldSpec,
     SyncMode,

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from table_backends import POSTGRES_ADMIN, Backend, QuietReporter
+from table_backends import POSTGRES_ADMIN, Backend
 
+from engine_runs import QuietReporter, run_sync
 from syncline.connectors.registry import destination_class, source_class
-from syncline.engine.config import SyncConfiguration
 from syncline.engine.report import RunStatus
-from syncline.engine.run import RunJob, RunResult, execute_run
+from syncline.engine.run import RunResult
 
 pytestmark = pytest.mark.postgres
 
@@ -42,27 +42,25 @@ def _sql(database: str, *statements: str) -> None:
 def _run(
     backend: Backend, database: str, query: str, table: str, snapshots: Path, run_id: int
 ) -> tuple[RunResult, QuietReporter]:
-    job = RunJob(
-        sync_id=1,
-        run_id=run_id,
-        source=source_class("postgres").from_config(
+    sync = {
+        "mode": "mirror",
+        "object": table,
+        "createObject": True,
+        "guards": {"maxRemovedShare": 1},
+    }
+    reporter = QuietReporter()
+    result = run_sync(
+        source_class("postgres").from_config(
             {"host": "127.0.0.1", "user": "postgres", "database": database}
         ),
-        model_query=query,
-        primary_key="id",
-        configuration=SyncConfiguration.parse(
-            {
-                "mode": "mirror",
-                "object": table,
-                "createObject": True,
-                "guards": {"maxRemovedShare": 1},
-            }
-        ),
-        destination=destination_class(backend.kind).from_config(backend.config),
-        snapshot_dir=snapshots,
+        query,
+        sync,
+        destination_class(backend.kind).from_config(backend.config),
+        snapshots,
+        run_id=run_id,
+        reporter=reporter,
     )
-    reporter = QuietReporter()
-    return execute_run(job, reporter), reporter
+    return result, reporter
 
 
 def test_keys_differing_in_case_and_trailing_space_stay_distinct(

@@ -8,32 +8,26 @@ import duckdb
 import pytest
 from table_backends import (
     Backend,
-    QuietReporter,
     own_postgres_backend,  # noqa: F401 - the module's backend fixture
 )
 
+from engine_runs import run_sync
 from syncline.connectors.registry import destination_class, source_class
-from syncline.engine.config import SyncConfiguration
 from syncline.engine.report import RunStatus
-from syncline.engine.run import RunJob, RunResult, execute_run
+from syncline.engine.run import RunResult
 
 pytestmark = pytest.mark.postgres
 
 
 def _run(backend: Backend, model: Path, table: str, snapshots: Path, run_id: int) -> RunResult:
-    job = RunJob(
-        sync_id=1,
+    return run_sync(
+        source_class("duckdb").from_config({"path": str(model)}),
+        "SELECT id, name FROM people ORDER BY id",
+        {"mode": "upsert", "object": table},
+        destination_class(backend.kind).from_config({**backend.config, "batch_size": 50}),
+        snapshots,
         run_id=run_id,
-        source=source_class("duckdb").from_config({"path": str(model)}),
-        model_query="SELECT id, name FROM people ORDER BY id",
-        primary_key="id",
-        configuration=SyncConfiguration.parse({"mode": "upsert", "object": table}),
-        destination=destination_class(backend.kind).from_config(
-            {**backend.config, "batch_size": 50}
-        ),
-        snapshot_dir=snapshots,
     )
-    return execute_run(job, QuietReporter())
 
 
 def test_a_permission_error_on_a_later_batch_keeps_the_earlier_ones(

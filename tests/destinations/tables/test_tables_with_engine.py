@@ -5,39 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from table_backends import Backend, QuietReporter
+from table_backends import Backend
 
+from engine_runs import QuietReporter, run_sync
 from syncline.connectors.registry import destination_class, source_class
-from syncline.engine.config import SyncConfiguration
 from syncline.engine.report import RunStatus
-from syncline.engine.run import RunJob, execute_run
 
 
 def _run(backend: Backend, model: Path, table: str, snapshots: Path, run_id: int) -> RunStatus:
-    configuration = SyncConfiguration.parse(
-        {
-            "mode": "mirror",
-            "object": table,
-            "mappings": [
-                {"type": "standard", "from": "id", "to": "id"},
-                {"type": "standard", "from": "name", "to": "name"},
-                {"type": "standard", "from": "amount", "to": "amount"},
-            ],
-            "guards": {"maxRemovedShare": 1},
-        }
-    )
-    job = RunJob(
-        sync_id=1,
-        run_id=run_id,
-        source=source_class("duckdb").from_config({"path": str(model)}),
-        model_query="SELECT id, name, amount FROM people",
-        primary_key="id",
-        configuration=configuration,
-        destination=destination_class(backend.kind).from_config(backend.config),
-        snapshot_dir=snapshots,
-    )
+    sync = {
+        "mode": "mirror",
+        "object": table,
+        "mappings": [
+            {"type": "standard", "from": "id", "to": "id"},
+            {"type": "standard", "from": "name", "to": "name"},
+            {"type": "standard", "from": "amount", "to": "amount"},
+        ],
+        "guards": {"maxRemovedShare": 1},
+    }
     reporter = QuietReporter()
-    result = execute_run(job, reporter)
+    result = run_sync(
+        source_class("duckdb").from_config({"path": str(model)}),
+        "SELECT id, name, amount FROM people",
+        sync,
+        destination_class(backend.kind).from_config(backend.config),
+        snapshots,
+        run_id=run_id,
+        reporter=reporter,
+    )
     assert result.error is None
     assert reporter.rejected_rows == []
     return result.status
