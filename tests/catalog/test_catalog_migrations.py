@@ -219,3 +219,37 @@ def test_a_catalog_at_0007_gains_left_in_destination_with_runs_from_before_at_ze
             assert session.runs.get(run_id).left_in_destination == 0
     finally:
         migrated.close()
+
+
+def test_upgrading_an_existing_catalog_is_a_warning_naming_both_revisions(
+    tmp_path: Path, secret_box: SecretBox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Older versions refuse an upgraded catalog, so the upgrade must not pass unseen."""
+    from alembic import command
+
+    from syncline.catalog.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'at-0005.db'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0005")
+    engine.dispose()
+
+    with caplog.at_level("INFO", logger="syncline.catalog.migrate"):
+        Catalog.from_url(url, secrets=secret_box).close()
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "0005" in warnings[0]
+    assert head_revision() in warnings[0]
+    assert "older" in warnings[0]
+
+
+def test_creating_a_new_catalog_warns_of_nothing(
+    tmp_path: Path, secret_box: SecretBox, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    with caplog.at_level("INFO", logger="syncline.catalog.migrate"):
+        Catalog.from_url(url, secrets=secret_box).close()
+
+    assert [r for r in caplog.records if r.levelno >= 30] == []

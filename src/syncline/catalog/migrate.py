@@ -100,4 +100,13 @@ def upgrade(engine: Engine) -> None:
         before = MigrationContext.configure(connection).get_current_revision()
         command.upgrade(alembic_config(connection), "head")
 
-    logger.info("catalog migrated from revision %s to %s", before or "(empty)", head)
+    if before is None:
+        logger.info("catalog created at schema revision %s", head)
+        return
+    # One way only: older versions refuse the catalog from now on (see _check_known).
+    logger.warning(
+        "catalog upgraded from schema revision %s to %s; older versions of Syncline refuse "
+        "it from now on, so keep a backup taken before the upgrade if you may go back",
+        before,
+        head,
+    )
