@@ -389,7 +389,11 @@ class _Run:
                 )
             mark_warehouse(self.job.snapshot_dir, self.job.sync_id, planner.sql.schema)
             stats = planner.ingest(
-                self.job.model_query, schema, columns, salt=self._mapping_signature()
+                self.job.model_query,
+                schema,
+                columns,
+                salt=self._mapping_signature(),
+                read_forms={c.name: c.read_as for c in described if c.read_as is not None},
             )
             # The warehouse keeps every model row: a run that sends them all plans from it.
             self._object_lost(planner.store)

@@ -52,6 +52,20 @@ def is_decimal_field(field: pa.Field) -> bool:
     return bool(field.metadata) and field.metadata.get(LOGICAL_TYPE_KEY) == DECIMAL_LOGICAL
 
 
+READ_AS_TEXT = "text"
+"""Read as the source prints each value, not as the driver's binary form of it."""
+
+READ_AS_TEXT_ARRAY = "text[]"
+"""An array read with each element as the source prints it (see :data:`READ_AS_TEXT`)."""
+
+READ_AS_JSON = "json"
+"""A composite value read as its JSON object, not as the driver's struct."""
+
+READ_AS_WIDE_DECIMAL = "decimal text"
+"""A 128-bit integer read as exact decimal text, not as ``decimal128(38, 0)``, which
+altered the values of 39 digits and held the others exactly."""
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of a query result."""
@@ -63,12 +77,20 @@ class Column:
     """The Arrow type that ``read`` yields for this column."""
     logical: str | None = None
     """Logical type beyond the Arrow type, e.g. ``json``; see :data:`LOGICAL_TYPE_KEY`."""
+    read_as: str | None = None
+    """The form the source reads this column in when it is not its driver's own (one of
+    the ``READ_AS_`` constants), or None. The warehouse planner marks the values the form
+    changed with it: it fingerprints the column itself, in SQL, and would not see them
+    change (see :func:`syncline.engine.planner.warehouse.sql.read_form_marked`)."""
 
     @classmethod
-    def from_field(cls, field: pa.Field, type_name: str) -> Column:
-        """The column that ``field`` describes, with the source's own ``type_name``."""
+    def from_field(cls, field: pa.Field, type_name: str, read_as: str | None = None) -> Column:
+        """The column that ``field`` describes, with the source's own ``type_name``, read
+        in the form ``read_as`` names (see :attr:`read_as`)."""
         logical = (field.metadata or {}).get(LOGICAL_TYPE_KEY)
-        return cls(field.name, type_name, field.type, logical.decode() if logical else None)
+        return cls(
+            field.name, type_name, field.type, logical.decode() if logical else None, read_as
+        )
 
     def field(self) -> pa.Field:
         """The Arrow field that ``read`` yields for this column, metadata included."""

@@ -15,6 +15,7 @@ from syncline.connectors.sources._arrow import conform, normal_type, rebatch
 from syncline.connectors.sources._errors import connected, translated
 from syncline.connectors.sources.base import (
     DEFAULT_BATCH_ROWS,
+    READ_AS_WIDE_DECIMAL,
     Column,
     Source,
     decimal_field,
@@ -63,7 +64,11 @@ class DuckDBSource(Source):
             relation = self._relation(connection, query)
             schema = self._schema(relation)
             types = [str(t) for t in relation.types]
-        return [Column.from_field(f, t) for f, t in zip(schema, types, strict=True)]
+        # Wide integers are read as decimal text (see _widened), not as DuckDB exports them.
+        return [
+            Column.from_field(f, t, READ_AS_WIDE_DECIMAL if t in _WIDE_INTEGERS else None)
+            for f, t in zip(schema, types, strict=True)
+        ]
 
     def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream ``query``'s rows through DuckDB's Arrow record batch reader."""

@@ -28,7 +28,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.connectors.sources._arrow import cast_column, normal_type
-from syncline.connectors.sources.base import Column, decimal_field, json_field
+from syncline.connectors.sources.base import (
+    READ_AS_JSON,
+    READ_AS_TEXT,
+    READ_AS_TEXT_ARRAY,
+    Column,
+    decimal_field,
+    json_field,
+)
 from syncline.connectors.sources.postgres.moments import exact_moments, exact_times
 
 logger = logging.getLogger(__name__)
@@ -49,10 +56,13 @@ class ColumnPlan:
     field: pa.Field
     type_name: str
     convert: ColumnConverter | None = None
+    read_as: str | None = None
+    """The form the server prints the column in for the read, if it does (see
+    :attr:`Column.read_as <syncline.connectors.sources.base.Column.read_as>`)."""
 
     def column(self) -> Column:
         """The column as ``Source.describe`` reports it."""
-        return Column.from_field(self.field, self.type_name)
+        return Column.from_field(self.field, self.type_name, self.read_as)
 
 
 def plan_column(exported: pa.Field, money_scale: int) -> ColumnPlan:
@@ -78,12 +88,14 @@ def plan_column(exported: pa.Field, money_scale: int) -> ColumnPlan:
 
     read_as = read_expression(exported)
     if read_as == _AS_JSON:
-        return ColumnPlan(json_field(name), type_name, _storage)
-    if read_as in (_AS_TEXT, _AS_PRINTED):
-        return ColumnPlan(pa.field(name, pa.string()), type_name, _storage)
+        return ColumnPlan(json_field(name), type_name, _storage, READ_AS_JSON)
+    if read_as == _AS_PRINTED:
+        return ColumnPlan(pa.field(name, pa.string()), type_name, _storage, READ_AS_TEXT)
     if read_as == _AS_PRINTED_ARRAY:
         target = pa.list_(pa.field("item", pa.string()))
-        return ColumnPlan(pa.field(name, target), type_name, lambda a: cast_column(a, target))
+        return ColumnPlan(
+            pa.field(name, target), type_name, lambda a: cast_column(a, target), READ_AS_TEXT_ARRAY
+        )
 
     if pa.types.is_list(exported.type):
         element = exported.type.value_field

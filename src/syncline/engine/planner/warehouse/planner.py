@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -139,12 +139,20 @@ class WarehousePlanner:
             self.session.execute(statement)
 
     def ingest(
-        self, model: str, schema: pa.Schema, columns: Sequence[str], *, salt: str = ""
+        self,
+        model: str,
+        schema: pa.Schema,
+        columns: Sequence[str],
+        *,
+        salt: str = "",
+        read_forms: Mapping[str, str] | None = None,
     ) -> IngestStats:
         """Run ``model`` in the source into this run's table of referenced ``columns``.
 
         ``schema`` is the model's Arrow schema as the source describes it; ``salt`` is
-        hashed into every fingerprint, as the local planner does.
+        hashed into every fingerprint, as the local planner does. ``read_forms`` names
+        the columns the source reads in a form of its own (see
+        :attr:`~syncline.connectors.sources.base.Column.read_as`), with that form.
         """
         self.columns = list(columns)
         _check_names(schema.names, self.columns)
@@ -161,6 +169,7 @@ class WarehousePlanner:
                 primary_key=self.primary_key,
                 id_column=self.id_column,
                 salt=f"{salt}\n{scheme}" if scheme else salt,
+                read_forms=read_forms,
             ),
             self.current_table,
         )

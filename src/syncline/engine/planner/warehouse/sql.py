@@ -12,7 +12,8 @@ are not whole microseconds after the point), booleans
 ``true``/``false``, JSON is re-serialised (by JSONB on PostgreSQL, by the local
 planner's own function on DuckDB), and every value is length-prefixed so that NULL and
 ``''`` differ. The fingerprint is the first 16 hex digits of the ``md5`` of a row's
-encoding, salted with the sync's mappings; on PostgreSQL, a 64-bit hash of the values'
+encoding, salted with the sync's mappings (a value the source reads in a form of its own
+is marked with it, see :func:`read_form_marked`); on PostgreSQL, a 64-bit hash of the values'
 record text instead (see :func:`fingerprint_expression`). It is not the local planner's
 number, but two rows fingerprint alike here exactly when they do there, so both
 planners plan the same rows.
@@ -24,13 +25,13 @@ cost of its own rows, and this run's keys are proven unique by an index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 import sqlglot
 
-from syncline.connectors.sources.base import is_decimal_field
+from syncline.connectors.sources.base import READ_AS_WIDE_DECIMAL, is_decimal_field
 from syncline.connectors.sources.statements import single_statement
 from syncline.engine.canonical import FINGERPRINT_SCHEME, encode_literal, is_json_canonical
 from syncline.engine.planner.base import TAKEN_OVER
@@ -165,6 +166,31 @@ def _decimal_text(col: str, dialect: str) -> str:
     )
 
 
+def read_form_marked(canonical: str, field: pa.Field, form: str | None, dialect: str) -> str:
+    """``canonical``, the canonical text of ``field``'s column, marked with the ``form`` the
+    source reads it in (see :attr:`syncline.connectors.sources.base.Column.read_as`) where
+    that form changed the value read.
+
+    The local planner fingerprints values as read, so that a value read in a new form is
+    sent once more, in that form; these fingerprints are computed from the column in the
+    warehouse, which a new form does not change. Marked, such a value fingerprints anew
+    here too. The values the form did not change stay unmarked, as do columns read as their
+    driver exports them, so that no other row is sent again: NULL; an array holding nothing
+    but NULLs (on PostgreSQL); a 128-bit integer of at most 38 digits.
+    """
+    if form is None:
+        return canonical
+    col = quote(field.name)
+    marked = f"{literal(f'read as {form}:')} || {canonical}"
+    if form == READ_AS_WIDE_DECIMAL:
+        digits = f"LENGTH(LTRIM(CAST({col} AS TEXT), '-'))"
+        return f"CASE WHEN {digits} > 38 THEN {marked} ELSE {canonical} END"
+    if dialect == "postgres" and pa.types.is_list(field.type):
+        elements = f"CARDINALITY(ARRAY_REMOVE({col}, NULL))"
+        return f"CASE WHEN {elements} > 0 THEN {marked} ELSE {canonical} END"
+    return marked
+
+
 def _encoded(expression: str) -> str:
     """The length-prefixed encoding of one canonical value: ``V<length>:<text>``, or
     ``N`` for NULL (``||`` gives NULL when the value is NULL), with the value computed
@@ -289,8 +315,12 @@ class PlannerSQL:
         primary_key: str,
         id_column: str,
         salt: str,
+        read_forms: Mapping[str, str] | None = None,
     ) -> list[str]:
         """This run's model rows: referenced columns, canonical key, fingerprint and id.
+
+        ``read_forms`` names the columns the source reads in a form of its own, with that
+        form, which the fingerprint follows (see :func:`read_form_marked`).
 
         The last statement runs the model's SQL. On PostgreSQL the first creates the
         empty temporary table (planned, not run), so that the last, an ``INSERT``, can
@@ -300,13 +330,17 @@ class PlannerSQL:
         canonical = {
             field.name: canonical_expression(field.name, field, self.dialect) for field in fields
         }
-        compared = sorted(name for name in names if name != primary_key)
+        forms = read_forms or {}
+        fingerprinted = [
+            read_form_marked(canonical[field.name], field, forms.get(field.name), self.dialect)
+            for field in sorted(fields, key=lambda field: field.name)
+            if field.name != primary_key
+        ]
         projection = ", ".join(
             [quote(name) for name in names]
             + [
                 f"{canonical[primary_key]} AS _sl_key",
-                f"{fingerprint_expression([canonical[n] for n in compared], salt, self.dialect)}"
-                " AS _sl_fp",
+                f"{fingerprint_expression(fingerprinted, salt, self.dialect)} AS _sl_fp",
                 f"CAST({quote(id_column)} AS TEXT) AS _sl_ext",
                 "ROW_NUMBER() OVER () AS _sl_pos",
             ]
