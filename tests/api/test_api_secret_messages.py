@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
+import pytest
 from api_fixtures import Api, model_body
 
 SECRET = "QuerySecret55"
@@ -39,3 +41,15 @@ def test_a_password_in_the_url_query_is_kept_out_of_a_refused_model(any_api: Api
 
     assert response.status_code == 422, response.text
     assert SECRET not in response.text
+
+
+def test_a_refused_model_is_not_logged_as_created(
+    any_api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = _query_password_source(any_api)
+
+    with caplog.at_level(logging.INFO, logger="syncline"):
+        response = any_api.post("/models", json=model_body(source, "z2"))
+
+    assert response.status_code == 422, response.text
+    assert "created model" not in caplog.text
