@@ -170,7 +170,7 @@ class Settings:
     alert_allowed_hosts: tuple[str, ...] = ()
     """The only hosts alert recipients may name (``SYNCLINE_ALERT_ALLOWED_HOSTS``, comma
     list, lower case); any host when empty. Link-local and metadata hosts are refused
-    either way (see :func:`syncline.alerts.policy.refused_host`)."""
+    either way (see :func:`syncline.security.hosts.refused_host`)."""
 
     file_roots: tuple[Path, ...] = ()
     """Folders file-based connectors may use (``SYNCLINE_FILE_ROOTS``, ``os.pathsep``-separated);

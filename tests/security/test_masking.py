@@ -6,7 +6,7 @@ import pytest
 
 from syncline.connectors.sources.sqlalchemy import SQLAlchemySource
 from syncline.errors import SynclineError
-from syncline.security.masking import scrub
+from syncline.security.masking import mask_credentials, redact, scrub
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,31 @@ def test_a_driver_that_is_not_installed_is_named_without_mangling_the_password()
     message = str(caught.value)
     assert "py***" not in message
     assert "odbc@" not in message
+
+
+@pytest.mark.parametrize(
+    ("message", "masked"),
+    [
+        ("db pg://h/d?user=u&password=Qs55 down", "db pg://h/d?user=u&password=*** down"),
+        ("pg://h/d?PASSWORD=Qs55&user=u", "pg://h/d?PASSWORD=***&user=u"),
+        ("x?pwd=a1;y", "x?pwd=***;y"),
+        ("x?pass=a1&sslpassword=b2", "x?pass=***&sslpassword=***"),
+        ("x?api_key=a1&access_token=b2&token=c3", "x?api_key=***&access_token=***&token=***"),
+        ("x?key=a1&Secret=b2", "x?key=***&Secret=***"),
+        ("host=h user=u password=Qs55 dbname=d", "host=h user=u password=*** dbname=d"),
+        ("host=h password='Q s55' dbname=d", "host=h password=*** dbname=d"),
+        ("mysql://u:Qs55@h/d failed", "mysql://u:***@h/d failed"),
+        ("x?user=u&monkey=a1&passes=2", "x?user=u&monkey=a1&passes=2"),
+    ],
+)
+def test_credentials_in_urls_and_dsns_are_masked(message: str, masked: str) -> None:
+    assert mask_credentials(message) == masked
+
+
+def test_a_secret_url_masks_its_parts_wherever_they_show() -> None:
+    url = "postgresql://h/d?user=u&password=Qs%2F55"
+
+    text = redact("database postgresql://h/d?password=Qs%2F55&user=u; bad Qs/55", url)
+
+    assert "Qs" not in text
+    assert "user=u" in text

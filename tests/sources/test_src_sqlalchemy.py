@@ -16,7 +16,7 @@ from source_helpers import closed_port, mysql_run, pg_run
 from syncline.connectors.sources.base import is_json_field
 from syncline.connectors.sources.sqlalchemy import SQLAlchemySource
 from syncline.connectors.sources.sqlalchemy.server_file import server_file
-from syncline.errors import TerminalError, TransientError
+from syncline.errors import ConnectorError, TerminalError, TransientError
 
 
 @pytest.fixture
@@ -113,6 +113,17 @@ def test_refused_port_is_transient_and_hides_the_password() -> None:
 
     assert "Secret-Pw-88" not in str(caught.value)
     assert "127.0.0.1" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["password", "PASSWORD", "sslpassword"])
+def test_a_password_in_the_url_query_is_hidden(name: str) -> None:
+    url = f"postgresql+psycopg://127.0.0.1:{closed_port()}/nodb1?user=u&{name}=QuerySecret55"
+
+    with pytest.raises(ConnectorError) as caught:
+        SQLAlchemySource.from_config({"url": url}).test()
+
+    assert "QuerySecret55" not in str(caught.value)
+    assert "nodb1" in str(caught.value)
 
 
 def test_unusable_url_is_terminal_without_echoing_it() -> None:

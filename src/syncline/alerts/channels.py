@@ -22,10 +22,8 @@ from syncline.alerts.policy import (
     SlackRecipient,
     WebhookRecipient,
     smtp_host,
-    url_host,
-    url_port,
-    vetted_address,
 )
+from syncline.security.hosts import url_host, url_port, vetted_address
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from syncline.api.booleans import loose_booleans, replacing
 from syncline.catalog.repository import check_slug
 from syncline.errors import ConfigError, Problem, SynclineError, ValidationError
 from syncline.security.files import FilePolicy, path_problems
-from syncline.security.masking import scrub
+from syncline.security.masking import redact
 from syncline.security.secrets import looks_secret
 
 logger = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ def _masked(
         declared = set(lookup(type_name).config_model.secret_fields())
     except (SynclineError, ImportError, AttributeError):
         declared = set()
-    return scrub(message, *_secret_values(configuration, declared))
+    return redact(message, *_secret_values(configuration, declared))
 
 
 def _secret_values(data: Mapping[str, Any], declared: set[str]) -> Iterator[str]:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from syncline.catalog.commit_log import info_on_commit
 from syncline.catalog.errors import InUseError
 from syncline.catalog.repository import Repository, check_slug, raise_problems
 from syncline.catalog.tables import DestinationRecord, ModelRecord, SourceRecord, SyncRecord
@@ -68,7 +69,9 @@ class _ConnectionRepository(Repository[C]):
             configuration=self._seal(type, configuration, secret_fields),
         )
         self._add(record)
-        logger.info("created %s %s (id %s, type %s)", self.kind, slug, record.id, type)
+        info_on_commit(
+            self.session, logger, "created %s %s (id %s, type %s)", self.kind, slug, record.id, type
+        )
         return record
 
     def update(

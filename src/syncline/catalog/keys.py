@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from syncline.catalog.commit_log import info_on_commit
 from syncline.catalog.tables import ApiKeyRecord, WorkspaceRecord
 from syncline.catalog.types import utcnow
 from syncline.errors import NotFoundError, Problem, ValidationError
@@ -73,7 +74,7 @@ class ApiKeyRepository:
         )
         self.session.add(record)
         self.session.flush()
-        logger.info("created API key %s (id %s)", record.prefix, record.id)
+        info_on_commit(self.session, logger, "created API key %s (id %s)", record.prefix, record.id)
         return NewKey(record, key)
 
     def list(self) -> list[ApiKeyRecord]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from syncline.catalog.commit_log import info_on_commit
 from syncline.catalog.errors import InUseError
 from syncline.catalog.repository import (
     UNSET,
@@ -69,7 +70,14 @@ class ModelRepository(Repository[ModelRecord]):
             tags=dict(tags or {}),
         )
         self._add(record)
-        logger.info("created model %s (id %s) on source %s", slug, record.id, source_record.slug)
+        info_on_commit(
+            self.session,
+            logger,
+            "created model %s (id %s) on source %s",
+            slug,
+            record.id,
+            source_record.slug,
+        )
         return record
 
     def update(

@@ -21,6 +21,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from syncline.catalog.commit_log import info_on_commit
 from syncline.catalog.errors import ConflictError, SlugTakenError
 from syncline.catalog.repository import UNSET, UnsetType, check_slug, raise_problems
 from syncline.catalog.shapes import timestamp
@@ -118,7 +119,14 @@ class SequenceRepository:
             # Another session took the slug between our check and our insert.
             raise SlugTakenError(self.kind, slug) from None
         self._store_steps(record, resolved)
-        logger.info("created sync sequence %s (%s) with %d steps", slug, record.id, len(resolved))
+        info_on_commit(
+            self.session,
+            logger,
+            "created sync sequence %s (%s) with %d steps",
+            slug,
+            record.id,
+            len(resolved),
+        )
         return record
 
     def update(

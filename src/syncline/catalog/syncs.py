@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from syncline.catalog.commit_log import info_on_commit
 from syncline.catalog.errors import ConflictError, InUseError
 from syncline.catalog.repository import (
     UNSET,
@@ -89,7 +90,7 @@ class SyncRepository(Repository[SyncRecord]):
             tags=dict(tags or {}),
         )
         self._add(record)
-        logger.info("created sync %s (id %s)", slug, record.id)
+        info_on_commit(self.session, logger, "created sync %s (id %s)", slug, record.id)
         return record
 
     def update(

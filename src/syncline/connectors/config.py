@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from syncline.connectors.setting_problems import setting_problem
 from syncline.errors import ValidationError
+from syncline.security.secrets import looks_secret
 
 TARGET_FIELD_NAMES = frozenset(
     {
@@ -27,6 +28,10 @@ keys changes, a stored secret must not follow it to the new place (see
 :meth:`ConnectorConfig.target_changes`). A model overrides ``target_fields`` when
 its keys use other names.
 """
+
+
+SHORTEST_HIDDEN_SECRET = 4
+"""Secret values shorter than this are not masked in messages (see ``secret_values``)."""
 
 
 class ConnectorConfig(BaseModel):
@@ -107,6 +112,20 @@ class ConnectorConfig(BaseModel):
                 names.add(info.alias or name)
         return frozenset(names)
 
+    def secret_values(self) -> list[str]:
+        """Every secret value this configuration holds, to mask wherever a message shows it.
+
+        The values of fields typed ``SecretStr`` (also inside mappings and lists, as
+        header values are) and of fields named like a credential; values shorter than
+        :data:`SHORTEST_HIDDEN_SECRET` are left out, since masking them would mangle
+        ordinary words without hiding anything worth hiding.
+        """
+        found: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name, None)
+            found.extend(_secret_leaves(value, named_secret=looks_secret(name)))
+        return [value for value in found if len(value) >= SHORTEST_HIDDEN_SECRET]
+
     @classmethod
     def parse(cls, raw: dict[str, Any], *, where: str = "configuration") -> Self:
         """Validate ``raw``, reporting every problem at once with the field it concerns."""
@@ -131,3 +150,20 @@ class ConnectorConfig(BaseModel):
             if isinstance(value, SecretStr):
                 data[name] = value.get_secret_value()
         return data
+
+
+def _secret_leaves(value: Any, *, named_secret: bool) -> list[str]:
+    """The secret texts inside ``value``: every ``SecretStr``, and all of it when named so."""
+    if isinstance(value, SecretStr):
+        return [value.get_secret_value()]
+    if isinstance(value, Mapping):
+        return [
+            leaf
+            for key, item in value.items()
+            for leaf in _secret_leaves(item, named_secret=named_secret or looks_secret(str(key)))
+        ]
+    if isinstance(value, list | tuple):
+        return [leaf for item in value for leaf in _secret_leaves(item, named_secret=named_secret)]
+    if named_secret and isinstance(value, str | int | float) and not isinstance(value, bool):
+        return [str(value)]
+    return []

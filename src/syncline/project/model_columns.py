@@ -25,7 +25,7 @@ from syncline.security.files import (
     operator_file_policy,
     resolve,
 )
-from syncline.security.masking import scrub
+from syncline.security.masking import redact
 from syncline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -179,5 +179,5 @@ def _reason(error: Exception, source_type: str, configuration: Mapping[str, Any]
     except (SynclineError, ImportError, AttributeError):
         names = frozenset()
     secrets = [str(configuration[n]) for n in names if configuration.get(n) is not None]
-    text = scrub(" ".join(str(error).split()), *secrets)
+    text = redact(" ".join(str(error).split()), *secrets)
     return text if len(text) <= REASON_LIMIT else f"{text[: REASON_LIMIT - 3]}..."

@@ -19,6 +19,7 @@ import pyarrow as pa
 from pydantic import Field, field_validator
 
 from syncline.connectors.config import ConnectorConfig
+from syncline.connectors.redaction import guard
 from syncline.errors import ConnectorError, TerminalError
 
 
@@ -207,6 +208,12 @@ class BatchResult:
         return cls([RowFailure(i, reason, retryable) for i in range(size)])
 
 
+_GUARDED_METHODS = (
+    "test", "prepare", "find_object", "open", "write_batch", "fields", "clear", "finish", "close",
+)  # fmt: skip
+"""Methods whose errors (and a batch result's error) leave with the secrets masked."""
+
+
 class Destination(ABC):
     """A place that syncs write rows to.
 
@@ -217,7 +224,9 @@ class Destination(ABC):
     batch was handed over, and :meth:`close` always.
     Drivers are imported lazily, and driver or HTTP errors are mapped to
     :class:`~syncline.errors.TransientError` or :class:`~syncline.errors.TerminalError`
-    in one place. Neither row values nor credentials are ever logged.
+    in one place. Neither row values nor credentials are ever logged, and every error
+    the public methods raise has the configuration's secret values masked (see
+    :mod:`syncline.connectors.redaction`).
     """
 
     type_name: ClassVar[str]
@@ -231,6 +240,10 @@ class Destination(ABC):
     folds_field_case: ClassVar[bool] = False
     """Whether field names differing only in letter case name one field, as column names
     do in MySQL, SQLite and DuckDB (not in PostgreSQL, where Syncline quotes them)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        guard(cls, _GUARDED_METHODS)
 
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Self
 import pyarrow as pa
 
 from syncline.connectors.config import ConnectorConfig
+from syncline.connectors.redaction import guard
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,8 @@ class Source(ABC):
     driver errors to :class:`~syncline.errors.TransientError` (connection refused,
     timeouts, serialization failures) or :class:`~syncline.errors.TerminalError`
     (authentication, unknown table, SQL syntax) in one place, and never log
-    credentials or row values.
+    credentials or row values. Every error the public methods raise leaves with the
+    configuration's secret values masked (see :mod:`syncline.connectors.redaction`).
     """
 
     type_name: ClassVar[str]
@@ -117,6 +119,10 @@ class Source(ABC):
 
     dialect: ClassVar[str]
     """SQL dialect name as sqlglot spells it, e.g. ``postgres`` or ``duckdb``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        guard(cls, ("test", "describe", "read", "table_query"))
 
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config

@@ -49,6 +49,7 @@ from syncline.connectors.destinations.webhook.signing import signature_headers
 from syncline.connectors.destinations.webhook.spec import WebhookConfig
 from syncline.connectors.retry_after import retry_after
 from syncline.errors import TerminalError, TransientError
+from syncline.security.hosts import vetted_address
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ class Sender:
         self.host = url.host
         port = url.port or (443 if url.scheme == "https" else 80)
         self.address = f"{url.host}:{port}"
+        self._target, self._extensions = _vetted_target(url, port)
         self._warned = False
         """Whether a protocol problem was logged as a warning: a lasting one is logged once."""
 
@@ -186,11 +188,14 @@ class Sender:
 
     def request(self, body: bytes, delivery: str | None = None) -> httpx.Response:
         """Send ``body`` once; transport errors propagate as httpx exceptions."""
+        headers = self._headers(body, delivery or uuid.uuid4().hex)
+        headers["Host"] = httpx.URL(self.config.url).netloc.decode("ascii")
         return self.client.request(
             self.config.method,
-            self.config.url,
+            self._target,
             content=body,
-            headers=self._headers(body, delivery or uuid.uuid4().hex),
+            headers=headers,
+            extensions=self._extensions,
         )
 
     def deliver(self, body: bytes, rows: int) -> list[RowFailure]:
@@ -317,6 +322,35 @@ class Sender:
         detail = _detail(response)
         reason = f"{reason}: {detail}" if detail else reason
         return [RowFailure(i, reason, False) for i in range(rows)]
+
+
+def _vetted_target(url: httpx.URL, port: int) -> tuple[httpx.URL, dict[str, Any]]:
+    """The url with its host replaced by the address checked now, and the TLS server name.
+
+    A link-local or metadata host, or a name resolving to one, is refused before any
+    request; requests then go to the checked address, so that a name answering
+    otherwise later (DNS rebinding) cannot lead them there. The server still sees its
+    own name in the Host header and, over TLS, in the handshake, which checks its
+    certificate.
+
+    Raises:
+        TerminalError: the host is refused.
+        TransientError: the host name does not resolve now.
+    """
+    try:
+        address = vetted_address(url.host, port)
+    except ValueError as exc:
+        raise TerminalError(
+            f"webhook url refused: {exc}; point it at the receiver's own host",
+            connector="webhook",
+        ) from None
+    except OSError as exc:
+        raise TransientError(
+            f"webhook {url.host} could not be looked up ({exc}); check the url",
+            connector="webhook",
+        ) from None
+    extensions: dict[str, Any] = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    return url.copy_with(host=address), extensions
 
 
 def encode_body(head: dict[str, Any], rows: list[str]) -> bytes:

@@ -123,10 +123,15 @@ class WebhookDestination(Destination):
     def open(self, context: WriteContext) -> None:
         """Open the connection pool and the request threads for one run."""
         client = _client(self.settings)
+        try:
+            sender = Sender(self.settings, client)
+        except (TerminalError, TransientError):
+            client.close()
+            raise
         self._open = _Open(
             context=context,
             client=client,
-            sender=Sender(self.settings, client),
+            sender=sender,
             pool=ThreadPoolExecutor(
                 max_workers=self.settings.concurrency, thread_name_prefix="syncline-webhook"
             ),

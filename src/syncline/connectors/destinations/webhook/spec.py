@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from syncline.connectors.config import ConnectorConfig
+from syncline.security.hosts import refused_host, url_host
 
 RESERVED_HEADERS = frozenset(
     {
@@ -67,6 +68,9 @@ class WebhookConfig(ConnectorConfig):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host")
+        reason = refused_host(url_host(value))
+        if reason is not None:
+            raise ValueError(f"{reason}; point it at the receiver's own host")
         return value
 
     @field_validator("headers")
