@@ -66,11 +66,22 @@ def test_revoking_an_unknown_key_is_a_user_error(syncline: Invoke) -> None:
     assert "API key 42 does not exist" in result.err
 
 
+def test_revoke_without_a_workspace_revokes_the_key_where_it_is(syncline: Invoke) -> None:
+    assert syncline("workspaces", "create", "marketing").code == 0
+    key = syncline("keys", "create", "--workspace", "marketing").out.strip().splitlines()[-1]
+
+    result = syncline("keys", "revoke", "1")
+
+    assert result.code == 0, result.err
+    assert "of workspace 'marketing'" in result.out
+    assert _status(key) == 401
+
+
 def test_revoking_a_key_of_another_workspace_names_its_workspace(syncline: Invoke) -> None:
     assert syncline("workspaces", "create", "marketing").code == 0
     key = syncline("keys", "create", "--workspace", "marketing").out.strip().splitlines()[-1]
 
-    wrong = syncline("keys", "revoke", "1")
+    wrong = syncline("keys", "revoke", "1", "--workspace", "default")
     right = syncline("keys", "revoke", "1", "--workspace", "marketing")
 
     assert wrong.code == 2

@@ -446,3 +446,20 @@ class UserRecord(Base):
     disabled_at: Mapped[datetime | None]
     signed_out_at: Mapped[datetime | None]
     """Sessions that began before this instant are over (set when the user signs out)."""
+
+
+class SignInThrottleRecord(Base):
+    """Recent failed sign-ins of one account or one client address, and how long it waits.
+
+    Kept in the catalog so every server process behind a balancer counts the same
+    failures. The key is a hash, so e-mail addresses typed for no account are not kept.
+    """
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 (hex) of ``account:<e-mail>`` or ``address:<client address>``."""
+    failures: Mapped[int]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None]
+    """Sign-ins of this key are refused, unchecked, until this instant."""

@@ -22,7 +22,11 @@ from syncline.errors import Problem, ValidationError
 logger = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 10
-"""Shorter passwords are refused when an account is made."""
+"""Shorter passwords are refused when an account is made or a password is changed."""
+
+MIN_NAME_PART = 3
+"""An e-mail address's name part (before the @) at least this long may not be in its password;
+a shorter one would refuse most passwords while guarding nothing."""
 
 _hasher = PasswordHasher()
 
@@ -49,18 +53,47 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def check_password(email: str, password: str) -> list[Problem]:
+    """The reason a password is too easy to guess for the account ``email``, if any.
+
+    Each check names one reason in one line; the password itself is never echoed.
+    """
+    name_part = email.strip().lower().partition("@")[0]
+    fix = "choose another password"
+    if len(password) < MIN_PASSWORD_LENGTH:
+        message = f"the password has fewer than {MIN_PASSWORD_LENGTH} characters"
+        fix = "choose a longer password"
+    elif not password.strip():
+        message = "the password is only whitespace"
+    elif len(set(password)) == 1:
+        message = "the password is one character repeated"
+    elif len(name_part) >= MIN_NAME_PART and name_part in password.lower():
+        message = f"the password contains the e-mail address's name part {name_part!r}"
+    else:
+        return []
+    return [Problem("password", message, fix=fix)]
+
+
+def check_role(role: str) -> list[Problem]:
+    """The problem of an unknown role, if it is one."""
+    if role in {r.value for r in Role}:
+        return []
+    return [Problem("role", f"unknown role {role!r} (roles: admin, viewer)", value=role)]
+
+
 def check_new_user(email: str, password: str, role: str) -> list[Problem]:
     """Every problem of a new account's e-mail address, password and role."""
     problems: list[Problem] = []
     if "@" not in email.strip() or len(email.strip()) < 3:
         problems.append(Problem("email", "this is not an e-mail address", value=email))
-    if len(password) < MIN_PASSWORD_LENGTH:
-        message = f"the password has fewer than {MIN_PASSWORD_LENGTH} characters"
-        problems.append(Problem("password", message, fix="choose a longer password"))
-    if role not in {r.value for r in Role}:
-        message = f"unknown role {role!r} (roles: admin, viewer)"
-        problems.append(Problem("role", message, value=role))
-    return problems
+    return problems + check_password(email, password) + check_role(role)
+
+
+def _matches(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 class UserRepository:
@@ -110,13 +143,58 @@ class UserRepository:
         if record is not None:
             record.signed_out_at = utcnow()
 
+    def set_password(self, record: UserRecord, password: str) -> None:
+        """Store a new password and end the user's sessions; ValidationError if it is weak.
+
+        A copied cookie must not outlive the password it was signed in with.
+        """
+        problems = check_password(record.email, password)
+        if problems:
+            raise ValidationError(problems)
+        record.password_hash = hash_password(password)
+        record.signed_out_at = utcnow()
+        logger.info("user %s has a new password; their sessions ended", record.id)
+
+    def change_own_password(self, user_id: int, current: str, new: str) -> bool:
+        """Set ``new`` when ``current`` is the user's password; False when it is not."""
+        record = self.get(user_id)
+        if record is None or not _matches(record.password_hash, current):
+            return False
+        self.set_password(record, new)
+        return True
+
+    def set_role(self, record: UserRecord, role: str) -> None:
+        """Give the user ``role`` and end their sessions, so pages show the new rights."""
+        problems = check_role(role)
+        if problems:
+            raise ValidationError(problems)
+        record.role = role
+        record.signed_out_at = utcnow()
+        logger.info("user %s is now %s; their sessions ended", record.id, role)
+
+    def disable(self, record: UserRecord) -> None:
+        """Refuse the user's sign-ins and end their sessions; the account stays, to enable."""
+        if record.disabled_at is None:
+            record.disabled_at = utcnow()
+        record.signed_out_at = utcnow()
+        logger.info("user %s disabled", record.id)
+
+    def enable(self, record: UserRecord) -> None:
+        """Let a disabled user sign in again (their old sessions stay ended)."""
+        record.disabled_at = None
+        logger.info("user %s enabled", record.id)
+
+    def delete(self, record: UserRecord) -> None:
+        """Remove the account; its sessions end, since no account is found for them."""
+        self.session.delete(record)
+        self.session.flush()
+        logger.info("user %s deleted", record.id)
+
     def verify(self, email: str, password: str) -> UserRecord | None:
         """The enabled account these credentials open, noting the sign-in; None otherwise."""
         record = self.find_by_email(email)
         stored = record.password_hash if record is not None else _dummy_hash()
-        try:
-            _hasher.verify(stored, password)
-        except (VerificationError, InvalidHashError):
+        if not _matches(stored, password):
             return None
         if record is None or record.disabled_at is not None:
             return None

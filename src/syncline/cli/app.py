@@ -61,7 +61,9 @@ app.add_typer(syncs_app, name="syncs")
 app.add_typer(keys_app, name="keys")
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(sequences_app, name="sequences")
-users_app = typer.Typer(help="Make and list web UI accounts.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Make, list, disable, enable, delete and reset web UI accounts.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 app.add_typer(planner_commands.planner_app, name="planner")
 
@@ -120,6 +122,11 @@ sequences_app.command("list")(sequence_commands.list_sequences)
 sequences_app.command("run")(sequence_commands.run_sequence)
 users_app.command("create")(user_commands.create_user)
 users_app.command("list")(user_commands.list_users)
+users_app.command("disable")(user_commands.disable_user)
+users_app.command("enable")(user_commands.enable_user)
+users_app.command("delete")(user_commands.delete_user)
+users_app.command("set-password")(user_commands.set_password)
+users_app.command("set-role")(user_commands.set_role)
 
 
 def run_cli(argv: list[str] | None = None) -> int:

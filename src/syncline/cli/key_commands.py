@@ -65,28 +65,40 @@ def list_keys(workspace: WorkspaceOption = None) -> None:
 
 def revoke_key(
     key_id: Annotated[int, typer.Argument(help="The key's id, as `syncline keys list` shows.")],
-    workspace: WorkspaceOption = None,
+    workspace: Annotated[
+        str | None,
+        typer.Option(
+            "--workspace",
+            help="Refuse unless the key opens this workspace [default: the global "
+            "--workspace or SYNCLINE_WORKSPACE when set, else the key's own].",
+        ),
+    ] = None,
 ) -> None:
-    """Revoke a key: the API refuses it from the next request on."""
+    """Revoke a key: the API refuses it from the next request on.
+
+    Key ids are unique across the installation, so without a named workspace the
+    key's own is used; a named one that differs is refused with the right one.
+    """
     from syncline.catalog.keys import key_workspace
 
     settings = load_settings()
-    slug = _workspace(settings, workspace)
+    named = workspace.strip() if workspace and workspace.strip() else None
+    if named is None and chosen_workspace(settings) is not None:
+        named = _workspace(settings, None)
     with open_catalog(settings) as catalog:
-        try:
-            with catalog.session(slug) as session:
-                prefix = session.keys.revoke(key_id).prefix
-        except NotFoundError:
-            with catalog.session(read_only=True) as session:
-                owner = key_workspace(session.orm, key_id)
-            if owner is None or owner == slug:
-                raise
+        with catalog.session(read_only=True) as session:
+            owner = key_workspace(session.orm, key_id)
+        if owner is None:
+            raise NotFoundError("API key", key_id)
+        if named is not None and named != owner:
             raise UserError(
-                f"API key {key_id} opens workspace {owner!r}, not {slug!r}; revoke it with "
+                f"API key {key_id} opens workspace {owner!r}, not {named!r}; revoke it with "
                 f"`syncline keys revoke {key_id} --workspace {owner}`",
                 code="NOT_FOUND",
-            ) from None
-    output.console().print(f"Revoked API key {key_id} ({prefix}...) of workspace {slug!r}.")
+            )
+        with catalog.session(owner) as session:
+            prefix = session.keys.revoke(key_id).prefix
+    output.console().print(f"Revoked API key {key_id} ({prefix}...) of workspace {owner!r}.")
 
 
 def create_workspace(

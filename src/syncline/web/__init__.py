@@ -24,7 +24,7 @@ STATIC = Path(__file__).parent / "static"
 
 PAGES = (
     "signin", "overview", "syncs", "runs", "connections", "models", "sync_form", "sequences",
-    "alerts",
+    "alerts", "account",
 )  # fmt: skip
 """Page modules under :mod:`syncline.web.pages`, each exposing ``router``."""
 

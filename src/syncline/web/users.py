@@ -72,6 +72,9 @@ def current_user(request: Request) -> WebUser:
         ended = record.signed_out_at
         if ended is not None and session.issued <= ended.timestamp():
             raise SignInRequired
+        if session.issued < record.created_at.timestamp():
+            # A deleted account's id may be given to a newer one; its cookies open neither.
+            raise SignInRequired
         workspace = unit.orm.get(WorkspaceRecord, record.workspace_id)
         assert workspace is not None
         return WebUser(

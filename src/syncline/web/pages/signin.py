@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from syncline.catalog.sign_ins import SignInThrottle, wait_text
 from syncline.catalog.users import UserRepository
 from syncline.web.render import render
 from syncline.web.session import COOKIE_NAME, SESSION_SECONDS, new_session
@@ -34,11 +35,21 @@ def _safe_next(target: str) -> str:
     return "/"
 
 
+def client_address(request: Request) -> str:
+    """The address a request came from (the proxy's own unless the server trusts it)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def _login_page(
-    request: Request, *, next_path: str, email: str = "", error: str | None = None
+    request: Request,
+    *,
+    next_path: str,
+    email: str = "",
+    error: str | None = None,
+    status: int | None = None,
 ) -> Response:
     token = secrets.token_urlsafe(24)
-    status = 400 if error else 200
+    status = status or (400 if error else 200)
     response = render(
         request, "login.html", None, status_code=status,
         csrf=token, next=next_path, email=email, error=error,
@@ -71,27 +82,46 @@ def login(
         return _login_page(request, next_path=next_path, email=email, error=message)
 
     catalog = catalog_of(request)
+    address = client_address(request)
     with catalog.session() as unit:
-        record = UserRepository(unit.orm).verify(email, password)
-        user_id = record.id if record is not None else None
+        throttle = SignInThrottle(unit.orm)
+        wait = throttle.wait(email, address)
+        if wait is None:
+            record = UserRepository(unit.orm).verify(email, password)
+            user_id = record.id if record is not None else None
+            if user_id is None:
+                throttle.failed(email, address)
+            else:
+                throttle.succeeded(email)
+    if wait is not None:
+        # Refused unchecked: a right password must not get through while guessing goes on.
+        logger.info("a sign-in was refused for %s more", wait)
+        return _login_page(
+            request, next_path=next_path, email=email, error=wait_text(wait), status=429
+        )
     if user_id is None:
         logger.info("a sign-in failed")
         message = "The e-mail address or the password is wrong."
         return _login_page(request, next_path=next_path, email=email, error=message)
 
     response = RedirectResponse(next_path, status_code=303)
+    set_session_cookie(request, response, user_id)
+    response.delete_cookie(_LOGIN_CSRF, path="/login")
+    logger.info("user %s signed in", user_id)
+    return response
+
+
+def set_session_cookie(request: Request, response: Response, user_id: int) -> None:
+    """Start a new session of ``user_id`` in the browser ``response`` goes to."""
     response.set_cookie(
         COOKIE_NAME,
-        new_session(user_id).seal(catalog.secrets),
+        new_session(user_id).seal(catalog_of(request).secrets),
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
         path="/",
     )
-    response.delete_cookie(_LOGIN_CSRF, path="/login")
-    logger.info("user %s signed in", user_id)
-    return response
 
 
 @router.post("/logout")
