@@ -19,7 +19,7 @@ from syncline.connectors.sources.base import Source
 from syncline.connectors.sources.duckdb import DuckDBSource
 from syncline.connectors.sources.postgres import PostgresSource
 from syncline.engine.config import SyncConfiguration
-from syncline.engine.planner.store import snapshot_path
+from syncline.engine.planner.store import snapshot_path, warehouse_mark_path
 from syncline.engine.run import RunJob, RunResult, execute_run
 
 SYNC = 7
@@ -44,17 +44,20 @@ class Database:
         with psycopg.connect(conninfo, autocommit=True) as con:
             con.execute(statement.encode())
 
-    def source(self, planner: str) -> Source:
-        config: dict[str, Any] = {"planner": planner, "plannerSchema": self.planner_schema}
+    def source(self, planner: str, schema: str | None = None) -> Source:
+        config: dict[str, Any] = {
+            "planner": planner,
+            "plannerSchema": schema or self.planner_schema,
+        }
         if self.kind == "duckdb":
             return DuckDBSource.from_config({**config, "path": str(self.path)})
         connection = {"host": "127.0.0.1", "user": "postgres", "database": self.database}
         return PostgresSource.from_config({**config, **connection})
 
-    def planner_tables(self) -> list[str]:
+    def planner_tables(self, schema: str | None = None) -> list[str]:
         query = (
             "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-            f"'{self.planner_schema}' ORDER BY table_name"
+            f"'{schema or self.planner_schema}' ORDER BY table_name"
         )
         if self.kind == "duckdb":
             with duckdb.connect(str(self.path)) as con:
@@ -83,12 +86,16 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 
 
 def run(
-    database: Database, planner: str, destination: MemoryDestination, snapshots: Path
+    database: Database,
+    planner: str,
+    destination: MemoryDestination,
+    snapshots: Path,
+    schema: str | None = None,
 ) -> RunResult:
     job = RunJob(
         sync_id=SYNC,
         run_id=1,
-        source=database.source(planner),
+        source=database.source(planner, schema),
         model_query="SELECT * FROM t3",
         primary_key="id",
         configuration=SyncConfiguration.parse({"mode": "mirror", "object": "t3"}),
@@ -137,6 +144,35 @@ def test_switching_planner_takes_the_snapshot_over_both_ways(
     # Back and forth once more: nothing stale is taken for the snapshot.
     database.execute("INSERT INTO t3 VALUES (5, 'e')")
     step(first)
+
+
+@pytest.mark.postgres
+def test_changing_the_planner_schema_takes_the_snapshot_over(
+    database: Database, tmp_path: Path
+) -> None:
+    snapshots = tmp_path / "snapshots"
+    database.execute("CREATE TABLE t3 (id INTEGER, name TEXT)")
+    database.execute("INSERT INTO t3 VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')")
+    destination = MemoryDestination()
+    first, other = database.planner_schema, f"{database.planner_schema}_b"
+
+    def step(schema: str, left: str) -> None:
+        result = run(database, "warehouse", destination, snapshots, schema)
+        assert result.status.value == "success", result.error
+        names = {key: record["name"] for key, record in destination.records.items()}
+        model = {int(row["id"]): row["name"] for row in _rows(database, "SELECT * FROM t3")}
+        assert names == model
+        # The schema the source no longer names keeps nothing of the sync.
+        assert database.planner_tables(left) == []
+        assert database.planner_tables(schema)
+        assert warehouse_mark_path(snapshots, SYNC).read_text(encoding="utf-8") == schema
+
+    step(first, other)
+    database.execute("DELETE FROM t3 WHERE id = 2")
+    step(other, first)
+    database.execute("DELETE FROM t3 WHERE id = 3")
+    database.execute("UPDATE t3 SET name = 'D' WHERE id = 4")
+    step(first, other)
 
 
 def _rows(database: Database, query: str) -> list[dict[str, Any]]:

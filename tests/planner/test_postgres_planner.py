@@ -304,6 +304,63 @@ def test_planner_cleanup_drops_the_tables_of_syncs_gone_from_the_catalog(
     assert "no orphaned planner tables" in capsys.readouterr().out
 
 
+def test_planner_cleanup_finds_tables_in_a_schema_the_source_no_longer_names(
+    warehouse: Warehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    catalog = _cli_catalog(warehouse, tmp_path, monkeypatch)
+    SNAPSHOTS.path = load_settings().snapshot_dir
+    other = f"{warehouse.planner_schema}_b"
+    try:
+        with catalog.session() as session:
+            source = session.sources.create(
+                name="wh", slug="wh", type="postgres", configuration=warehouse.config()
+            )
+            destination = session.destinations.create(
+                name="out", slug="out", type="csv", configuration={"path": str(tmp_path / "o")}
+            )
+            model = session.models.create(
+                name="m",
+                slug="m",
+                source=source,
+                query_type="table",
+                primary_key="id",
+                table="model",
+            )
+            kept = session.syncs.create(
+                slug="kept",
+                model=model,
+                destination=destination,
+                configuration={"mode": "mirror", "object": "things"},
+            ).id
+        assert run(warehouse.source(), MemoryDestination(), kept).status.value == "success"
+        with catalog.session() as session:
+            session.sources.update(
+                "wh", configuration={**warehouse.config(), "plannerSchema": other}
+            )
+
+        # The sync's next run takes its tables over from the schema its mark names.
+        assert run_cli(["planner", "cleanup", "--dry-run"]) == 0
+        assert "no orphaned planner tables" in capsys.readouterr().out
+
+        with catalog.session() as session:
+            session.syncs.delete("kept")
+        assert run_cli(["planner", "cleanup", "--dry-run"]) == 0
+        shown = capsys.readouterr().out
+        assert "would drop" in shown
+        assert warehouse.planner_schema in shown
+        assert f"sync_{kept}_snapshot" in warehouse.tables()
+
+        assert run_cli(["planner", "cleanup"]) == 0
+        assert not [name for name in warehouse.tables() if name.startswith("sync_")]
+    finally:
+        catalog.close()
+        with warehouse.admin() as con:
+            con.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(other)))
+
+
 def model_rows(warehouse: Warehouse) -> int:
     with warehouse.admin() as con:
         found = con.execute(

@@ -290,4 +290,15 @@ def test_a_source_switching_planner_notes_that_its_syncs_take_their_snapshot_ove
         assert len(notes) == 1
         assert f"source 'wh' now plans on the {planner} planner (was {was})" in notes[0]
         assert "'users-to-crm'" in notes[0]
-        assert "takes its snapshot over" in notes[0]
+        # Switched back before a run, a sync keeps its snapshot: the note does not promise.
+        assert "takes over the snapshot it left on" in notes[0]
+        assert ", if any" in notes[0]
+
+    apply("warehouse")
+    notes = apply("warehouse, plannerSchema: other")
+    assert len(notes) == 1
+    assert "source 'wh' now keeps its planner tables in schema 'other'" in notes[0]
+    assert "(was 'syncline_planner')" in notes[0]
+    assert "'users-to-crm'" in notes[0]
+    assert "drops its tables in schema 'syncline_planner'" in notes[0]
+    assert apply("warehouse, plannerSchema: other") == []

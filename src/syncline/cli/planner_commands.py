@@ -6,12 +6,16 @@ So does a source switched to the local planner by a version that did not hand th
 snapshot over (see :mod:`syncline.engine.planner.switch`): its syncs' tables stay in its
 ``plannerSchema``, unmarked, and no run takes them over. The command lists the tables of
 syncs that neither plan in the warehouse nor await a run that takes their snapshot over,
-in the planner schema of every source that has a warehouse planner, and drops them.
+in the planner schema of every source that has a warehouse planner, and drops them. It
+looks too in the schemas such a source may have named before: the default one, and those
+the marks of syncs' last warehouse runs name, since a source that names another
+``plannerSchema`` leaves its syncs' tables in the old one until their next run.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -44,14 +48,15 @@ def cleanup(
     """Drop the planner tables of syncs no longer in the catalog, source by source."""
     # Imported here: the warehouse planner brings sqlglot and the source drivers.
     from syncline.connectors import registry
-    from syncline.engine.planner.store import warehouse_mark_path
     from syncline.engine.planner.warehouse import (
         drop_sync_state,
         orphan_syncs,
         warehouse_sources,
     )
+    from syncline.engine.planner.warehouse.choice import DEFAULT_SCHEMA
 
     settings = load_settings()
+    marks = _marks(settings.snapshot_dir)
     sources: list[tuple[str, str, Source]] = []
     known: set[int] = set()
     with open_catalog(settings) as catalog:
@@ -62,11 +67,13 @@ def cleanup(
             with catalog.session(workspace, read_only=True) as session:
                 planning = warehouse_sources(session)
                 for sync in session.syncs.list():
-                    # A sync on the local planner whose runs left a mark has its snapshot
-                    # still in the warehouse, for its next run to take over.
-                    marked = warehouse_mark_path(settings.snapshot_dir, sync.id).exists()
-                    if sync.id in planning or marked:
+                    # A sync on the local planner, or one whose source names another
+                    # schema, whose runs left a mark has its snapshot still in the
+                    # warehouse, for its next run to take over.
+                    if sync.id in planning or sync.id in marks:
                         known.add(sync.id)
+                for source in planning.values():
+                    source.close()
                 for record in session.sources.list():
                     configuration = session.sources.plain_configuration(record)
                     if record.type not in _WAREHOUSE_TYPES:
@@ -81,20 +88,29 @@ def cleanup(
     examined = 0
     seen: set[tuple[str, int]] = set()
     for workspace, slug, source in sources:
+        schemas = [_schema(source)]
+        # Schemas the source may have named before keep the tables of syncs deleted
+        # before a run took them over: the default one, and those marks name.
+        schemas += sorted({DEFAULT_SCHEMA, *marks.values()} - set(schemas))
         try:
-            # A schema another installation owns is refused here, not emptied: its sync
-            # ids are that catalog's, none of them known to this one.
-            schema = _schema(source)
-            orphans = orphan_syncs(source, known, installation_id, schema)
-            for sync_id in sorted(orphans.sync_ids):
-                # Sources of several workspaces may reach one schema: its tables are
-                # dropped (or, in a dry run, listed) once, under the first of them.
-                if (orphans.location, sync_id) in seen:
-                    continue
-                seen.add((orphans.location, sync_id))
-                if not dry_run:
-                    drop_sync_state(source, sync_id, installation_id, schema)
-                rows.append((workspace, slug, schema, sync_id))
+            for schema in schemas:
+                try:
+                    # A schema another installation owns is refused here, not emptied:
+                    # its sync ids are that catalog's, none of them known to this one.
+                    orphans = orphan_syncs(source, known, installation_id, schema)
+                except ConfigError as exc:
+                    if schema != schemas[0] and exc.code == "PLANNER_SCHEMA_OWNED":
+                        continue  # Not the schema the source names, and none of ours.
+                    raise
+                for sync_id in sorted(orphans.sync_ids):
+                    # Sources of several workspaces may reach one schema: its tables are
+                    # dropped (or, in a dry run, listed) once, under the first of them.
+                    if (orphans.location, sync_id) in seen:
+                        continue
+                    seen.add((orphans.location, sync_id))
+                    if not dry_run:
+                        drop_sync_state(source, sync_id, installation_id, schema)
+                    rows.append((workspace, slug, schema, sync_id))
             examined += 1
         except (ConnectorError, ConfigError) as exc:
             failed = True
@@ -113,6 +129,17 @@ def cleanup(
         output.console().print("no orphaned planner tables")
     if failed:
         raise typer.Exit(ExitCode.RUN_FAILED)
+
+
+def _marks(snapshot_dir: Path) -> dict[int, str]:
+    """The schema each sync's mark names, by sync id: where its last warehouse run kept
+    its tables (see :func:`~syncline.engine.planner.store.warehouse_mark_path`)."""
+    marks = {}
+    for path in snapshot_dir.glob("sync-*.warehouse"):
+        sync_id = path.name.removeprefix("sync-").removesuffix(".warehouse")
+        if sync_id.isdigit():
+            marks[int(sync_id)] = path.read_text(encoding="utf-8")
+    return marks
 
 
 def _schema(source: Source) -> str:

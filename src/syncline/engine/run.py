@@ -46,10 +46,13 @@ from syncline.engine.planner.store import (
 )
 from syncline.engine.planner.switch import (
     mark_warehouse,
+    marked_schema,
     take_local_snapshot,
+    take_schema_snapshot,
     take_warehouse_snapshot,
 )
 from syncline.engine.planner.warehouse import planner_schema
+from syncline.engine.planner.warehouse.choice import DEFAULT_SCHEMA
 from syncline.engine.report import Operation, RowCounts, RunProgress, RunReporter, RunStatus
 from syncline.errors import (
     ConnectorError,
@@ -353,6 +356,7 @@ class _Run:
     def _plan_in_warehouse(self) -> RunStatus:
         """Plan in the source: the model runs there, only planned rows are read out."""
         from syncline.engine.planner.warehouse import WarehousePlanner, check_single_query
+        from syncline.engine.planner.warehouse.sql import PlannerSQL
 
         # Before the source describes it, so that a statement that is no query is named
         # as such rather than by the driver's error about it.
@@ -369,6 +373,16 @@ class _Run:
             lock_wait=self.job.snapshot_lock_wait,
             stop_waiting=self.reporter.cancel_requested,
         )
+        # A source that names another planner schema left the snapshot in the old one.
+        moved_from = self._moved_schema() if carried is None else None
+        if moved_from is not None:
+            carried = take_schema_snapshot(
+                self.job.source,
+                moved_from,
+                self.job.sync_id,
+                installation_id=self.job.installation_id,
+                settle=self.reporter.settle_interrupted,
+            )
         planner = WarehousePlanner(
             self.job.source,
             self.job.sync_id,
@@ -379,7 +393,23 @@ class _Run:
             carried=carried,
         )
         try:
-            if carried is not None:
+            if carried is not None and moved_from is not None:
+                # Only once the new schema holds the snapshot: should this fail, the run
+                # fails before sending, and the next one takes the same snapshot over.
+                # Through the planner's session: a second one to a DuckDB file would clash
+                # with it. The schema's owner was checked as the snapshot was taken.
+                dropped = PlannerSQL(planner.session.dialect, moved_from, self.job.sync_id)
+                for statement in dropped.drop_tables():
+                    planner.session.execute(statement)
+                logger.info(
+                    "sync %s: took its snapshot over from planner schema %r, which the source "
+                    "no longer names; this run sends every row once and removes the records "
+                    "the model lacks",
+                    self.job.sync_id,
+                    moved_from,
+                    extra=_context(self.job),
+                )
+            elif carried is not None:
                 discard_snapshot_file(self.job.snapshot_dir, self.job.sync_id)
                 logger.info(
                     "sync %s: took its snapshot over from the local planner's file; this run "
@@ -400,6 +430,13 @@ class _Run:
             return self._plan_ingested(planner, mapper, stats)
         finally:
             planner.close()
+
+    def _moved_schema(self) -> str | None:
+        """The planner schema the sync's last warehouse run used, when the source now
+        names another one; None otherwise."""
+        marked = marked_schema(self.job.snapshot_dir, self.job.sync_id)
+        now = planner_schema(self.job.source) or DEFAULT_SCHEMA
+        return marked if marked is not None and marked != now else None
 
     def _mapper(self, schema: pa.Schema, columns: list[str]) -> RecordMapper:
         mapper = RecordMapper(

@@ -16,6 +16,7 @@ from typing import Any
 from syncline.connectors import registry
 from syncline.engine.actions import plan_steps
 from syncline.engine.config import SyncConfiguration
+from syncline.engine.planner.warehouse.choice import DEFAULT_SCHEMA
 from syncline.errors import Problem, SynclineError
 from syncline.project.plan import Action, Plan, State
 from syncline.project.spec import Project
@@ -150,12 +151,17 @@ def stray_warning(restart: SyncRestart, project: Project) -> Problem:
 
 
 def note_planner_switches(plan: Plan, desired: State, current: State) -> None:
-    """Say in ``plan`` which syncs' next run takes their snapshot over from the planner
-    their source leaves (see :mod:`syncline.engine.planner.switch`)."""
+    """Say in ``plan`` which syncs' next run takes their snapshot over from the planner,
+    or the planner schema, their source leaves (see :mod:`syncline.engine.planner.switch`).
+
+    The plan cannot see the snapshots: a sync whose source switched back before any run
+    kept its snapshot where it is, so the note says "if any".
+    """
     for slug in sorted(set(desired["sources"]) & set(current["sources"])):
         was = _planner(current, slug)
         now = _planner(desired, slug)
-        if was == now:
+        schemas = (_planner_schema(current, slug), _planner_schema(desired, slug))
+        if was == now and (now == "local" or schemas[0] == schemas[1]):
             continue
         syncs = sorted(
             sync
@@ -167,17 +173,30 @@ def note_planner_switches(plan: Plan, desired: State, current: State) -> None:
         if not syncs:
             continue
         named = ", ".join(repr(sync) for sync in syncs)
+        if was == now:
+            plan.notes.append(
+                f"source {slug!r} now keeps its planner tables in schema {schemas[1]!r} (was "
+                f"{schemas[0]!r}): the next run of each of its syncs ({named}) takes its "
+                f"snapshot over from schema {schemas[0]!r}, sends every row once, removes the "
+                f"records its model lacks, and drops its tables in schema {schemas[0]!r}"
+            )
+            continue
         plan.notes.append(
             f"source {slug!r} now plans on the {now} planner (was {was}): the next run of "
-            f"each of its syncs ({named}) takes its snapshot over from the {was} planner, "
-            "sends every row once, removes the records its model lacks, and leaves nothing "
-            f"of it on the {was} planner"
+            f"each of its syncs ({named}) takes over the snapshot it left on the {was} "
+            f"planner, if any: that run sends every row once, removes the records its model "
+            f"lacks, and leaves nothing of it on the {was} planner"
         )
 
 
 def _planner(state: State, source: str) -> str:
     configuration = state["sources"][source].get("configuration", {})
     return "warehouse" if configuration.get("planner") == "warehouse" else "local"
+
+
+def _planner_schema(state: State, source: str) -> str:
+    configuration = state["sources"][source].get("configuration", {})
+    return str(configuration.get("plannerSchema") or DEFAULT_SCHEMA)
 
 
 def _home(state: State, model: str) -> str:

@@ -108,3 +108,59 @@ def test_logs_hold_neither_header_values_nor_row_values(
     assert "webhook 127.0.0.1" in caplog.text
     assert "hush-9" not in caplog.text
     assert "u0@example.com" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fault"),
+    [
+        ("X-Syncline-Delivery ", "x", "not a valid header name"),
+        ("X Team", "ops", "not a valid header name"),
+        ("X-Team:", "ops", "not a valid header name"),
+        ("X-Tëam", "ops", "not a valid header name"),
+        ("", "ops", "not a valid header name"),
+        ("X-Team", "ops\r\nX-Evil: 1", "control character"),
+        ("X-Team", "ops\nmore", "control character"),
+        ("X-Team", "ops\x00", "control character"),
+        ("X-Team", "ops\x7f", "control character"),
+        ("X-Team", "ops ", "starts or ends with whitespace"),
+        ("X-Team", "\tops", "starts or ends with whitespace"),
+        ("X-Team", "opé", "non-ASCII"),
+    ],
+)
+def test_a_header_http_cannot_carry_is_refused_by_name(name: str, value: str, fault: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        WebhookDestination.from_config(
+            {"url": "http://127.0.0.1/x", "headers": {"X-Ok": "fine", name: value}}
+        )
+
+    [problem] = caught.value.problems
+    assert problem.location == "configuration.headers"
+    assert repr(name) in problem.message
+    assert fault in problem.message
+    assert "X-Ok" not in problem.message
+    if value.strip():
+        assert value.strip() not in problem.message  # a value is a secret
+
+
+def test_a_header_that_receivers_read_as_one_syncline_sets_is_refused() -> None:
+    for name in (
+        "X_Syncline_Delivery",
+        "x_syncline-signature",
+        "X-SYNCLINE_TIMESTAMP",
+        "Content_Type",
+    ):
+        with pytest.raises(ValidationError) as caught:
+            WebhookDestination.from_config({"url": "http://127.0.0.1/x", "headers": {name: "x"}})
+        [problem] = caught.value.problems
+        assert problem.location == "configuration.headers"
+        assert name in problem.message
+
+
+def test_header_values_with_inner_spaces_tabs_and_punctuation_are_kept(receiver: Receiver) -> None:
+    headers = {"Authorization": "Bearer a.b-c_d~e+f/g=", "X-List": 'a,\tb; c="d"', "X-Empty": ""}
+
+    send(destination(receiver.url, headers=headers), rows(1))
+
+    [request] = receiver.requests
+    assert request.headers["X-List"] == 'a,\tb; c="d"'
+    assert request.headers["Authorization"] == "Bearer a.b-c_d~e+f/g="

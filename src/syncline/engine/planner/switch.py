@@ -12,7 +12,9 @@ the run sends every model row once and removes the delivered records the model l
 
 The warehouse planner's runs leave a mark beside the local snapshots naming the schema
 (see :func:`~syncline.engine.planner.store.warehouse_mark_path`), by which a run on the
-local planner finds the tables once the source no longer names them.
+local planner finds the tables once the source no longer names them. A source that stays
+on the warehouse planner but names another ``plannerSchema`` is handled alike: its next
+run takes the snapshot over from the schema the mark names, then drops the tables there.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from syncline.engine.planner.store import (
     warehouse_mark_path,
 )
 from syncline.engine.report import InterruptedOutcome
+from syncline.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +72,63 @@ def mark_warehouse(snapshot_dir: Path, sync_id: int, schema: str) -> None:
     warehouse_mark_path(snapshot_dir, sync_id).write_text(schema, encoding="utf-8")
 
 
+def marked_schema(snapshot_dir: Path, sync_id: int) -> str | None:
+    """The schema the sync's last run on the warehouse planner kept its snapshot in;
+    None when its snapshot is not in the warehouse."""
+    try:
+        return warehouse_mark_path(snapshot_dir, sync_id).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def take_schema_snapshot(
+    source: Source,
+    schema: str,
+    sync_id: int,
+    *,
+    installation_id: str | None = None,
+    settle: Settle | None = None,
+) -> CarriedSnapshot | None:
+    """The snapshot a sync kept in ``schema`` of ``source``, which the source no longer
+    names as its planner schema, its journal folded; None when the schema holds none.
+
+    The tables stay until the new schema holds the snapshot: then drop them with
+    :func:`~syncline.engine.planner.warehouse.cleanup.drop_sync_state`. Raises what the
+    source raises when it cannot be reached: a run that cannot take the snapshot over
+    must not plan afresh. A schema another installation owns holds none of this sync's
+    tables: None, with a warning.
+    """
+    from syncline.engine.planner.warehouse.owner import check_owner
+    from syncline.engine.planner.warehouse.session import open_session
+    from syncline.engine.planner.warehouse.sql import PlannerSQL
+    from syncline.engine.planner.warehouse.store import WarehouseStore
+
+    session = open_session(source, schema)
+    try:
+        try:
+            check_owner(session, installation_id)
+        except ConfigError as exc:
+            if exc.code != "PLANNER_SCHEMA_OWNED":
+                raise
+            # Another installation planned there: none of its tables are this sync's.
+            logger.warning(
+                "sync %s: its last warehouse run planned in schema %r, which another "
+                "installation now owns; this run starts afresh (%s)",
+                sync_id,
+                schema,
+                exc,
+            )
+            return None
+        sql = PlannerSQL(session.dialect, session.schema, sync_id)
+        if int(session.fetch(sql.table_exists("snapshot"))[0][0]) == 0:
+            return None
+        warehouse = WarehouseStore(session, sql)
+        fold_journal(warehouse, settle)
+        return warehouse.carry_out()
+    finally:
+        session.close()
+
+
 def take_warehouse_snapshot(
     source: Source,
     snapshot_dir: Path,
@@ -88,9 +148,8 @@ def take_warehouse_snapshot(
     snapshot over must not plan from a stale one.
     """
     mark = warehouse_mark_path(snapshot_dir, sync_id)
-    try:
-        schema = mark.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    schema = marked_schema(snapshot_dir, sync_id)
+    if schema is None:
         return False
     # Imported here: a run on the local planner loads the warehouse planner only now.
     from syncline.engine.planner.warehouse.owner import check_owner

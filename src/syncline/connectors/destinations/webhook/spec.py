@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
@@ -21,7 +22,40 @@ RESERVED_HEADERS = frozenset(
     }
 )
 """Headers Syncline sets itself, in lower case; a configuration may not set them in any
-letter case, since Syncline's value would silently replace the configured one."""
+letter case, since Syncline's value would silently replace the configured one, nor with
+``_`` for ``-``, which CGI and WSGI receivers read as the same header."""
+
+_TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+"""An HTTP field name: a token (RFC 9110, section 5.1)."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Control characters, which no field value may hold; a tab may sit between words."""
+
+
+def _cgi_name(name: str) -> str:
+    """``name`` as CGI and WSGI receivers read it: any letter case, ``_`` for ``-``."""
+    return name.lower().replace("_", "-")
+
+
+def header_fault(name: str, value: str) -> str | None:
+    """Why HTTP cannot carry header ``name`` with ``value``, or None when it can.
+
+    Checked when the configuration is read, since a request with such a header fails
+    before it is sent, so every run would fail. The value is a secret: what is wrong
+    with it is said, the value is not.
+    """
+    if not _TOKEN.fullmatch(name):
+        return (
+            f"{name!r} is not a valid header name: use letters, digits and "
+            "!#$%&'*+-.^_`|~ only, with no spaces"
+        )
+    if _CONTROL.search(value):
+        return f"the value of {name!r} holds a control character (a line break, say)"
+    if not value.isascii():
+        return f"the value of {name!r} holds non-ASCII characters"
+    if value != value.strip(" \t"):
+        return f"the value of {name!r} starts or ends with whitespace"
+    return None
 
 
 class WebhookConfig(ConnectorConfig):
@@ -76,9 +110,20 @@ class WebhookConfig(ConnectorConfig):
     @field_validator("headers")
     @classmethod
     def _not_reserved(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        reserved = sorted(name for name in value if name.lower() in RESERVED_HEADERS)
+        faults = [
+            fault
+            for name, secret in value.items()
+            if (fault := header_fault(name, secret.get_secret_value())) is not None
+        ]
+        if faults:
+            raise ValueError("; ".join(faults))
+        # A receiver behind CGI or WSGI reads X_Syncline_Delivery as X-Syncline-Delivery.
+        reserved = sorted(name for name in value if _cgi_name(name) in RESERVED_HEADERS)
         if reserved:
-            raise ValueError(f"Syncline sets {', '.join(reserved)} itself; remove them")
+            raise ValueError(
+                f"Syncline sets {', '.join(reserved)} itself (receivers may read '_' as "
+                "'-' in header names, in any letter case); remove them"
+            )
         return value
 
     def plain(self) -> dict[str, Any]:
