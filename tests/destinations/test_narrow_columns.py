@@ -1,17 +1,19 @@
-"""Values a narrower column would store changed are found: doubles into single-precision
-floats, fractional seconds into coarser timestamps and times, numbers into booleans."""
+"""Values a narrower column would store changed are found: doubles, integers and decimals
+into float columns that round them, fractional seconds into coarser timestamps and times,
+numbers into booleans."""
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 
 import pyarrow as pa
 import pytest
 
 from syncline.connectors.destinations.sql.booleans import refuse_non_booleans
+from syncline.connectors.destinations.sql.floats import refuse_rounded_numbers
 from syncline.connectors.destinations.sql.seconds import refuse_cut_seconds, seconds_column
-from syncline.connectors.destinations.sql.singles import refuse_rounded_doubles
 
 
 @pytest.mark.parametrize(
@@ -22,7 +24,7 @@ def test_doubles_single_precision_would_round_are_refused(column_type: str, dial
     values = [0.5, 0.1, 16777217.0, 1.0, 3.0, None, math.nan, -math.inf, 1e300, -2.75]
     records = pa.table({"r": pa.array(values, pa.float64())})
 
-    reasons = refuse_rounded_doubles(records, {"r": column_type}, "t", dialect=dialect)
+    reasons = refuse_rounded_numbers(records, {"r": column_type}, "t", dialect=dialect)
 
     assert sorted(reasons) == [1, 2, 8]
     assert all(f"column 'r' ({column_type}) of table t" in r for r in reasons.values())
@@ -33,13 +35,98 @@ def test_doubles_single_precision_would_round_are_refused(column_type: str, dial
 def test_columns_holding_doubles_are_not_checked(column_type: str) -> None:
     records = pa.table({"r": pa.array([0.1], pa.float64())})
 
-    assert refuse_rounded_doubles(records, {"r": column_type}, "t", dialect="mysql") == {}
+    assert refuse_rounded_numbers(records, {"r": column_type}, "t", dialect="mysql") == {}
 
 
 def test_singles_into_a_single_precision_column_are_not_checked() -> None:
     records = pa.table({"r": pa.array([0.1], pa.float32())})
 
-    assert refuse_rounded_doubles(records, {"r": "real"}, "t", dialect="postgres") == {}
+    assert refuse_rounded_numbers(records, {"r": "real"}, "t", dialect="postgres") == {}
+
+
+_SINGLES_AND_DOUBLES = [
+    ("real", "double precision", "postgres"),
+    ("float", "double", "mysql"),
+    ("FLOAT", "DOUBLE", "duckdb"),
+    (None, "REAL", "sqlite"),
+]
+"""Each dialect's single- and double-precision column (SQLite's REAL holds eight bytes)."""
+
+
+@pytest.mark.parametrize(("single", "double", "dialect"), _SINGLES_AND_DOUBLES)
+@pytest.mark.parametrize("kind", [pa.int32(), pa.int64(), pa.uint32(), pa.uint64()])
+def test_integers_a_float_column_would_round_are_refused(
+    single: str | None, double: str, dialect: str, kind: pa.DataType
+) -> None:
+    top = 2 ** (kind.bit_width - (1 if pa.types.is_signed_integer(kind) else 0)) - 1
+    values = [2**24, 2**24 + 1, 2**31 - 1, 2**53, 2**53 + 1, top, None, 3, 2**52]
+    column = pa.array([v if v is None or v <= top else None for v in values], kind)
+    records = pa.table({"s": column, "d": column})
+    columns = {"d": double} if single is None else {"s": single, "d": double}
+
+    reasons = refuse_rounded_numbers(records, columns, "t", dialect=dialect)
+
+    # The type's largest value rounds up to a power of two in every float too narrow.
+    beyond_double = {4, 5} if kind.bit_width == 64 else set()
+    beyond_single = {1, 2, 5} | beyond_double if single is not None else set()
+    assert sorted(reasons) == sorted(beyond_single | beyond_double)
+    for row, reason in reasons.items():
+        name = "s" if row in beyond_single else "d"
+        assert f"column {name!r} ({columns[name]}) of table t" in reason
+        precision = "single" if name == "s" else "double"
+        assert f"a {precision}-precision float" in reason
+
+
+@pytest.mark.parametrize(("single", "double", "dialect"), _SINGLES_AND_DOUBLES)
+def test_integers_every_float_holds_are_not_checked(
+    single: str | None, double: str, dialect: str
+) -> None:
+    wide = pa.array([2**53 + 1], pa.int64())
+    records = pa.table({"s": pa.array([-32768], pa.int16()), "d": pa.array([2**31 - 1])})
+    columns = {"s": single or double, "d": double}
+
+    assert refuse_rounded_numbers(records, columns, "t", dialect=dialect) == {}
+    # The same check over a type that does not fit finds the value.
+    assert refuse_rounded_numbers(pa.table({"d": wide}), columns, "t", dialect=dialect)
+
+
+@pytest.mark.parametrize(("single", "double", "dialect"), _SINGLES_AND_DOUBLES)
+@pytest.mark.parametrize(
+    "kind", [pa.decimal128(38, 1), pa.decimal256(41, 1), "text", "dictionary-text"]
+)
+def test_decimals_a_float_column_would_round_are_refused(
+    single: str | None, double: str, dialect: str, kind: pa.DataType | str
+) -> None:
+    values = ["0.5", "0.1", "16777216", "16777217", "9007199254740992", "9007199254740993"]
+    values += [str(10**39), "-2.5", None, "NaN", "Infinity"]
+    field_type = pa.string() if isinstance(kind, str) else kind
+    field = pa.field("v", field_type, metadata={b"syncline.logical": b"decimal"})
+    if isinstance(kind, str):
+        column = pa.array(values, pa.string())
+        if kind == "dictionary-text":
+            column = column.dictionary_encode()
+            field = field.with_type(column.type)
+    else:
+        numbers = [None if v is None else decimal.Decimal(v) for v in values]
+        fit = 10 ** (kind.precision - kind.scale)
+        column = pa.array([n if n and n.is_finite() and n < fit else None for n in numbers], kind)
+    records = pa.Table.from_arrays([column], schema=pa.schema([field]))
+
+    into_double = refuse_rounded_numbers(records, {"v": double}, "t", dialect=dialect)
+    assert sorted(into_double) == [5]
+    assert "a double-precision float" in into_double[5]
+    if single is None:
+        return
+    into_single = refuse_rounded_numbers(records, {"v": single}, "t", dialect=dialect)
+    beyond = [] if kind == pa.decimal128(38, 1) else [6]  # past the largest single
+    assert sorted(into_single) == [1, 3, 5, *beyond]
+    assert all("widen the column (ALTER its type to " in r for r in into_single.values())
+
+
+def test_plain_text_into_a_float_column_is_left_to_the_database() -> None:
+    records = pa.table({"v": pa.array(["0.1", "16777217", "a word"])})
+
+    assert refuse_rounded_numbers(records, {"v": "real"}, "t", dialect="postgres") == {}
 
 
 @pytest.mark.parametrize(

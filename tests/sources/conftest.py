@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,10 +13,17 @@ from psycopg import sql
 from source_helpers import PG_ADMIN, mysql_admin
 
 
+def _database_name() -> str:
+    """A new database name; SYNCLINE_TEST_DATABASE_PREFIX tells apart test runs sharing a
+    server, as for the other test databases."""
+    prefix = os.environ.get("SYNCLINE_TEST_DATABASE_PREFIX", "")
+    return f"{prefix}syncline_src_{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture(scope="module")
 def pg_config() -> Iterator[dict[str, Any]]:
     """Source configuration of a fresh PostgreSQL database of this module."""
-    name = f"syncline_src_{uuid.uuid4().hex[:12]}"
+    name = _database_name()
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
@@ -30,7 +38,7 @@ def pg_config() -> Iterator[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def mysql_config() -> Iterator[dict[str, Any]]:
     """Source configuration of a fresh MariaDB database of this module."""
-    name = f"syncline_src_{uuid.uuid4().hex[:12]}"
+    name = _database_name()
     with mysql_admin() as admin, admin.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     try:

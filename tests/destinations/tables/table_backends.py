@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import os
 import sqlite3
 import uuid
 from abc import ABC, abstractmethod
@@ -29,6 +30,13 @@ OpenDestination = Callable[..., TableDestination]
 """The ``open_destination`` fixture: open the backend's destination on the test's table."""
 
 POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
+
+
+def _database_name() -> str:
+    """A new database name; SYNCLINE_TEST_DATABASE_PREFIX tells apart test runs sharing a
+    server, as for the other test databases."""
+    prefix = os.environ.get("SYNCLINE_TEST_DATABASE_PREFIX", "")
+    return f"{prefix}syncline_tables_{uuid.uuid4().hex[:10]}"
 
 
 class Backend(ABC):
@@ -94,7 +102,7 @@ class PostgresBackend(Backend):
     json_decoded = True
 
     def __init__(self) -> None:
-        self.database = f"syncline_tables_{uuid.uuid4().hex[:10]}"
+        self.database = _database_name()
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{self.database}"')
         self.conn = psycopg.connect(
@@ -140,7 +148,7 @@ class MariaDBBackend(Backend):
     kind = "mysql"
 
     def __init__(self) -> None:
-        self.database = f"syncline_tables_{uuid.uuid4().hex[:10]}"
+        self.database = _database_name()
         self.conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
         self.sql(f"CREATE DATABASE `{self.database}`")
         self.conn.select_db(self.database)

@@ -1,7 +1,8 @@
 """Conformance: a value an existing column is narrower than is refused, never stored changed.
 
-A single-precision float column, a timestamp or time column with fewer fractional digits,
-and a boolean column each store some values of a wider type altered, without an error.
+A float column (a single-precision one, or a double one for integers past 2**53 and
+long decimals), a timestamp or time column with fewer fractional digits, and a boolean
+column each store some values of a wider type altered, without an error.
 Each such row is rejected naming the column, its type and the fix; values the column
 holds exactly are written.
 """
@@ -9,6 +10,7 @@ holds exactly are written.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 
 import pyarrow as pa
 from table_backends import Backend, OpenDestination
@@ -49,6 +51,57 @@ def test_a_double_a_single_precision_column_would_round_is_refused(
         assert "round the value" in reason
     rows = backend.sql(f"SELECT id, r FROM {table} ORDER BY id")
     assert rows == [(1, 0.5), (4, 1.0), (5, 3.0), (6, None), (7, -2.75)]
+
+
+_DOUBLE = {"postgres": "double precision", "mysql": "double", "duckdb": "DOUBLE", "sqlite": "REAL"}
+
+
+def test_integers_and_decimals_a_float_column_would_round_are_refused(
+    backend: Backend, table: str, open_destination: OpenDestination
+) -> None:
+    single, double = _SINGLE[backend.kind], _DOUBLE[backend.kind]
+    backend.sql(
+        f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, bigr {single}, bigd {double}, "
+        f"decr {single}, textr {single})"
+    )
+    fields = {"id": pa.int64(), "bigr": pa.int64(), "bigd": pa.int64()}
+    destination = open_destination({**fields, "decr": pa.decimal128(5, 1)}, create=False)
+    # Row 1 holds only values the columns keep; rows 2-5 each one a column rounds.
+    exact_text = pa.field("textr", pa.string(), metadata={b"syncline.logical": b"decimal"})
+    schema = pa.schema(
+        [*(pa.field(n, t) for n, t in fields.items()), ("decr", pa.decimal128(5, 1)), exact_text]
+    )
+    records = pa.Table.from_pydict(
+        {
+            "id": [1, 2, 3, 4, 5],
+            "bigr": [2**24, 2**24 + 1, 3, 3, 3],
+            "bigd": [2**53, 3, 2**53 + 1, 3, 3],
+            "decr": [decimal.Decimal("0.5"), None, None, decimal.Decimal("0.1"), None],
+            "textr": ["16777216", None, None, None, "16777217"],
+        },
+        schema=schema,
+    )
+
+    reasons = _write(destination, records)
+
+    # SQLite's REAL holds eight bytes: only the integer past 2**53 is rounded there.
+    refused = (
+        {2: "bigd"} if backend.kind == "sqlite" else {1: "bigr", 2: "bigd", 3: "decr", 4: "textr"}
+    )
+    assert sorted(reasons) == sorted(refused)
+    for row, name in refused.items():
+        assert f"field {name!r}" in reasons[row]
+        kind = double if name == "bigd" else single
+        assert f"column {name!r} ({kind}" in reasons[row]
+        assert "widen the column" in reasons[row]
+    # MariaDB prints a FLOAT with six digits; as a DOUBLE with every one.
+    floats = ", ".join(
+        f"CAST({name} AS DOUBLE)" if backend.kind == "mysql" else name
+        for name in ("bigr", "bigd", "decr", "textr")
+    )
+    kept = sorted(backend.sql(f"SELECT id, {floats} FROM {table}"))
+    assert kept[0] == (1, 2**24, 2**53, 0.5, 2**24)
+    assert [row[0] for row in kept] == sorted({1, 2, 3, 4, 5} - {i + 1 for i in refused})
 
 
 _COARSE = {

@@ -30,6 +30,7 @@ from syncline.connectors.destinations.base import (
 )
 from syncline.connectors.destinations.sql.bisect import RowDataError, isolate_failures
 from syncline.connectors.destinations.sql.days import refuse_times_of_day
+from syncline.connectors.destinations.sql.floats import refuse_rounded_numbers
 from syncline.connectors.destinations.sql.identifiers import (
     TableName,
     parse_table,
@@ -39,7 +40,6 @@ from syncline.connectors.destinations.sql.identifiers import (
 from syncline.connectors.destinations.sql.keys import refuse_rewritten_keys
 from syncline.connectors.destinations.sql.precision import refuse_inexact
 from syncline.connectors.destinations.sql.seconds import refuse_cut_seconds
-from syncline.connectors.destinations.sql.singles import refuse_rounded_doubles
 from syncline.connectors.destinations.sql.statements import RANK_COLUMN, Statements
 from syncline.connectors.destinations.sql.values import ROW_COLUMN
 from syncline.errors import TerminalError
@@ -140,8 +140,9 @@ class TableDestination(Destination):
 
         The database would store them changed, silently: an id in another form (where it
         may overwrite another id's row), a fraction rounded into a bounded numeric or an
-        integer column, a timestamp cut to its day in a DATE column, a double rounded to
-        single precision, fractional seconds cut by a coarser timestamp or time column.
+        integer column, a timestamp cut to its day in a DATE column, a number rounded by
+        a float column (a double by a single-precision one, a large integer or a decimal
+        by either), fractional seconds cut by a coarser timestamp or time column.
         Each is checked against the described column types, only where the batch's type
         is wider.
         """
@@ -156,7 +157,7 @@ class TableDestination(Destination):
         )
         table = str(self._table)
         cut = refuse_times_of_day(batch.records, self._columns, table)
-        rounded = refuse_rounded_doubles(batch.records, self._columns, table, dialect=self.dialect)
+        rounded = refuse_rounded_numbers(batch.records, self._columns, table, dialect=self.dialect)
         seconds = refuse_cut_seconds(batch.records, self._columns, table, dialect=self.dialect)
         for row, reason in [*inexact.items(), *cut.items(), *rounded.items(), *seconds.items()]:
             reasons.setdefault(row, reason)

@@ -15,6 +15,7 @@ from syncline.connectors.destinations.base import (
     WriteBatch,
 )
 from syncline.connectors.destinations.local_paths import database_file_problem
+from syncline.connectors.destinations.sql.floats import refuse_rounded_numbers
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.table import TableDestination
 from syncline.connectors.destinations.sql.types import column_type
@@ -136,8 +137,15 @@ class SQLiteDestination(TableDestination):
 
     def _refuse(self, batch: WriteBatch) -> dict[int, str]:
         # Column types are only affinities here: no precision or scale rounds a value,
-        # and a DATE column keeps the time. Only ids turned into numbers can merge.
-        return self._refuse_keys(batch)
+        # and a DATE column keeps the time. Ids turned into numbers can merge, and a
+        # REAL column turns integers and decimal text into doubles.
+        reasons = self._refuse_keys(batch)
+        rounded = refuse_rounded_numbers(
+            batch.records, self._columns, str(self._table), dialect=self.dialect
+        )
+        for row, reason in rounded.items():
+            reasons.setdefault(row, reason)
+        return reasons
 
     def _stage(self, batch: WriteBatch, skip: Collection[int]) -> list[RowFailure]:
         # Untyped staging columns keep each value's storage class; the target column's

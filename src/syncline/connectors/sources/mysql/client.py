@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -51,7 +52,7 @@ class MySQLSource(Source):
         try:
             with translated(self._map_error):
                 plans = self._plans(connection, query)
-                cursor.execute(query)
+                cursor.execute(exact_floats(query, plans))
                 _check_same_columns(plans, cursor.description or ())
                 yield from batches_from_rows(cursor.fetchmany, plans, batch_rows)
         finally:
@@ -150,6 +151,46 @@ def _abandon(cursor: Any) -> None:
     result = getattr(cursor, "_result", None)
     if result is not None:
         result.unbuffered_active = False
+
+
+_FLOATS_ALIAS = "_syncline_exact_floats_"
+"""Alias of the model's query in the projection that reads FLOAT columns exactly."""
+
+
+def exact_floats(query: str, plans: Sequence[ColumnPlan]) -> str:
+    """``query``, with every FLOAT column read as the DOUBLE of its exact value.
+
+    The text protocol prints a MariaDB FLOAT with six significant digits: 16777216
+    arrives as 16777200, and 1234567 and 1234568 both as 1234570, so a change would go
+    unseen. A DOUBLE prints with every digit it needs, and each single-precision value
+    is a double exactly; the column is then a float32 again. Multiplying by ``1E0``
+    makes the DOUBLE on every MySQL and MariaDB release (``CAST AS DOUBLE`` is recent)
+    and keeps each value, ``-0`` included. Without a FLOAT column the query is run as
+    written. MariaDB ignores an ORDER BY without LIMIT inside a subquery, so a model
+    with a FLOAT column is read in the server's order rather than its ORDER BY's.
+    """
+    singles = [pa.types.is_float32(plan.field.type) for plan in plans]
+    if not any(singles):
+        return query
+
+    names = [plan.field.name for plan in plans]
+    # A subquery's column names must be distinct, and they are case-insensitive.
+    counts = Counter(name.casefold() for name in names)
+    repeated = sorted({name for name in names if counts[name.casefold()] > 1})
+    if repeated:
+        raise TerminalError(
+            f"the model's query returns column {', '.join(map(repr, repeated))} more than "
+            "once, and its FLOAT columns are read through a subquery, which needs distinct "
+            "names; give the columns distinct aliases (AS) in the model's SQL",
+            connector="mysql",
+        )
+
+    columns = []
+    for name, single in zip(names, singles, strict=True):
+        quoted = "`" + name.replace("`", "``") + "`"
+        columns.append(f"{quoted} * 1E0 AS {quoted}" if single else quoted)
+    # The newline ends a comment that ends the query.
+    return f"SELECT {', '.join(columns)} FROM ({query}\n) AS {_FLOATS_ALIAS}"
 
 
 def _check_same_columns(plans: Sequence[ColumnPlan], description: Sequence[Any]) -> None:

@@ -80,7 +80,11 @@ def plan_column(field: Any, *, is_json: bool = False) -> ColumnPlan:
         unsigned_bigint = code == BIGINT and field.flags & UNSIGNED_FLAG
         return ColumnPlan(pa.field(name, pa.uint64() if unsigned_bigint else pa.int64()), label)
 
-    if code in (FLOAT, DOUBLE):
+    if code == FLOAT:
+        # Read through a DOUBLE (see :func:`exact_floats`): every value fits float32 exactly.
+        return ColumnPlan(pa.field(name, pa.float32()), label)
+
+    if code == DOUBLE:
         return ColumnPlan(pa.field(name, pa.float64()), label)
 
     if code == TIMESTAMP:
