@@ -107,8 +107,10 @@ def workspace_roots(settings: Settings, workspace: str) -> tuple[Path, ...]:
     """The roots of ``workspace``: the configured ones (else ``home/files/{workspace}``),
     with ``{workspace}`` replaced by its slug."""
     configured = settings.file_roots or (settings.home / DEFAULT_FOLDER / WORKSPACE,)
-    # A workspace slug has no separator and starts with a letter or digit, so the
-    # replaced root stays one folder below the template's parent.
+    # The catalog's slug rule (no separator, a letter or digit first) keeps the
+    # replaced root one folder below the template's; checked again, as it guards files.
+    if not workspace[:1].isalnum() or "/" in workspace or os.sep in workspace:
+        raise ValueError(f"workspace slug {workspace!r} cannot name a folder")
     return tuple(Path(str(root).replace(WORKSPACE, workspace)) for root in configured)
 
 
