@@ -174,7 +174,8 @@ class Settings:
 
     file_roots: tuple[Path, ...] = ()
     """Folders file-based connectors may use (``SYNCLINE_FILE_ROOTS``, ``os.pathsep``-separated);
-    ``home/files`` when empty. See :mod:`syncline.security.files`."""
+    ``{workspace}`` in one stands for the workspace's slug; ``home/files/{workspace}`` when
+    empty. See :mod:`syncline.security.files`."""
 
     request_body_limit: int = DEFAULT_REQUEST_BODY_LIMIT
     """Bytes of a request body the API and web UI read (``SYNCLINE_REQUEST_BODY_LIMIT``, a

@@ -21,7 +21,7 @@ from syncline.worker.execute import execute_leased
 
 @pytest.fixture
 def api(tmp_path: Path, secret_box: SecretBox) -> Iterator[Api]:
-    """The API with the default policy: only ``home/files`` is open to connectors."""
+    """The API with the default policy: only ``home/files/default`` is open to ``key``."""
     home = tmp_path / "home"
     home.mkdir()
     (home / "secret.key").write_text("the key")
@@ -97,8 +97,8 @@ def test_a_parquet_source_and_csv_destination_inside_the_root_run_end_to_end(
 ) -> None:
     import duckdb
 
-    files = api.home / "files"
-    files.mkdir(exist_ok=True)
+    files = api.home / "files" / "default"
+    files.mkdir(parents=True, exist_ok=True)
     duckdb.sql(f"COPY (SELECT 1 AS id, 'ada' AS name) TO '{files / 'people.parquet'}'")
     source_id = api.ok("POST", "/sources", json={
         "name": "mem", "slug": "mem", "type": "duckdb", "configuration": {}})["id"]  # fmt: skip
@@ -123,7 +123,7 @@ def test_a_parquet_source_and_csv_destination_inside_the_root_run_end_to_end(
 
 
 def test_a_model_stored_unchecked_cannot_read_the_key_at_run_time(api: Api) -> None:
-    files = api.home / "files"
+    files = api.home / "files" / "default"
     source_id = api.ok("POST", "/sources", json={
         "name": "mem", "slug": "mem", "type": "duckdb", "configuration": {}})["id"]  # fmt: skip
     sql = f"SELECT 1 AS id, content FROM read_text('{api.home}/secret.key')"
@@ -140,15 +140,18 @@ def test_runs_of_an_operator_only_catalog_follow_the_setting(tmp_path: Path) -> 
     home = tmp_path / "home"
     data = tmp_path / "data" / "orders.duckdb"
 
-    free = run_file_policy(Settings(home=home), shared=False)
-    held = run_file_policy(Settings(home=home), shared=True)
-    named = run_file_policy(Settings(home=home, file_roots=(tmp_path / "data",)), shared=False)
+    free = run_file_policy(Settings(home=home), "default", shared=False)
+    held = run_file_policy(Settings(home=home), "default", shared=True)
+    named = run_file_policy(
+        Settings(home=home, file_roots=(tmp_path / "data",)), "default", shared=False
+    )
 
     assert free.allows(data)
     assert not free.allows(home / "secret.key")
     assert not free.confine_sql
     assert not held.allows(data)
-    assert held.allows(home / "files" / "orders.duckdb")
+    assert held.allows(home / "files" / "default" / "orders.duckdb")
+    assert not held.allows(home / "files" / "orders.duckdb")
     assert named.allows(data)
     assert named.confine_sql
     assert not named.allows(tmp_path / "elsewhere.duckdb")
@@ -241,7 +244,7 @@ def test_a_sqlalchemy_source_cannot_be_moved_onto_the_catalog(api: Api) -> None:
 
 
 def test_a_sqlalchemy_url_inside_the_root_previews_its_rows(api: Api) -> None:
-    people = _people(api.home / "files" / "people.db")
+    people = _people(api.home / "files" / "default" / "people.db")
     source_id = api.ok("POST", "/sources", json={
         "name": "p", "slug": "p", "type": "sqlalchemy",
         "configuration": {"url": f"sqlite:///{people}"}})["id"]  # fmt: skip
@@ -256,7 +259,7 @@ def test_a_sqlalchemy_url_inside_the_root_previews_its_rows(api: Api) -> None:
 
 
 def test_a_stored_sqlalchemy_url_on_the_catalog_fails_its_run_unopened(api: Api) -> None:
-    files = api.home / "files"
+    files = api.home / "files" / "default"
     with api.catalog.session() as session:
         source_id = session.sources.create(
             name="c", slug="c", type="sqlalchemy",
@@ -279,9 +282,10 @@ def _run_unchecked_model(
     model = {"name": "m", "slug": "m", "sourceId": source_id, "queryType": "raw_sql",
              "raw": {"sql": sql}, "primaryKey": "id", "isSchema": False}  # fmt: skip
     model_id = api.ok("POST", "/models", json=model, params={"skipColumnQuery": "true"})["id"]
+    loot = api.home / "files" / "default" / "loot"
     destination_id = api.ok("POST", "/destinations", json={
         "name": "d", "slug": "d", "type": "csv",
-        "configuration": {"directory": str(api.home / "files" / "loot")}})["id"]  # fmt: skip
+        "configuration": {"directory": str(loot)}})["id"]  # fmt: skip
     sync = sync_body(int(model_id), int(destination_id))
     sync["configuration"]["mappings"] = [{"from": column, "to": column}]
     sync_id = api.ok("POST", "/syncs", json=sync)["id"]

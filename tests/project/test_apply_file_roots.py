@@ -85,3 +85,21 @@ def test_a_sqlalchemy_url_naming_the_catalog_is_refused_like_a_path(
     problem = caught.value.problems[0]
     assert problem.location == "sources.wh.configuration.url"
     assert "syncline.db" in problem.message
+
+
+def test_a_project_is_held_to_the_roots_of_its_own_workspace(
+    write_project: WriteFiles, catalog: Catalog, tmp_path: Path
+) -> None:
+    roots = (tmp_path / "data" / "{workspace}",)
+    settings = Settings(home=tmp_path / "home", file_roots=roots)
+    theirs = _sources(tmp_path / "data" / "default" / "x.duckdb")
+    ours = _sources(tmp_path / "data" / "team-b" / "x.duckdb")
+
+    team = {"syncline.yml": "workspace: team-b\n", "b.yml": VALID_REST}
+    foreign = write_project(**team, **{"a.yml": theirs})
+    with pytest.raises(ValidationError, match="team-b") as caught:
+        plan_project(catalog, load_project(foreign, env=ENV), settings)
+    assert caught.value.problems[0].location == "sources.wh.configuration.path"
+
+    own = write_project(**team, **{"a.yml": ours})
+    assert not plan_project(catalog, load_project(own, env=ENV), settings).empty

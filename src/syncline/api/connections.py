@@ -216,6 +216,9 @@ def try_connection(
         confine = getattr(connector, "confine_files", None)
         if confine is not None and files.confine_sql:
             confine(files.roots)
+        guard = getattr(connector, "guard_files", None)
+        if guard is not None:
+            guard(files.refusal)
         connector.test()
     except SynclineError as exc:
         logger.info("connection test of a %s (%s) failed", kind, type_name)

@@ -57,8 +57,9 @@ def stored_source(
         record = session.sources.get(source_id)
         source_type = record.type
         configuration = session.sources.plain_configuration(record)
+        files = file_policy(settings, session.workspace.slug)
 
-    source: Source = confined_source(source_type, configuration, file_policy(settings))
+    source: Source = confined_source(source_type, configuration, files)
     try:
         yield source
     finally:

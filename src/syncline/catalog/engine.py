@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from syncline.errors import ConfigError
+from syncline.security.private import private_file, private_folder
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_engine(url: URL) -> Engine:
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        # Made by us, the file holds run errors and rejected rows: the owner's alone.
+        # SQLite gives its -wal and -shm files the database file's mode.
+        private_file(private_folder(Path(url.database).parent) / Path(url.database).name)
 
     engine = create_engine(url, connect_args={"check_same_thread": False})
     event.listen(engine, "connect", _sqlite_connect)

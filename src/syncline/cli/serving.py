@@ -29,6 +29,7 @@ from syncline.api.app import create_app
 from syncline.catalog import Catalog
 from syncline.errors import UserError
 from syncline.scheduling.scheduler import Scheduler
+from syncline.security.files import shared_roots_warning
 from syncline.settings import Settings
 from syncline.worker.pool import WorkerPool
 from syncline.worker.registry import SqliteServeLock
@@ -129,7 +130,22 @@ def serve(catalog: Catalog, settings: Settings, host: str, port: int, *, worker:
             serving.release()
 
 
+def warn_of_shared_roots(catalog: Catalog, settings: Settings) -> None:
+    """Log a WARNING when the file roots are one folder for several workspaces.
+
+    Such roots let any key of one workspace read and overwrite another's files; the
+    message names the roots and the fix (see
+    :func:`~syncline.security.files.shared_roots_warning`).
+    """
+    with catalog.session(read_only=True) as session:
+        workspaces = [workspace.slug for workspace in session.workspaces.list()]
+    message = shared_roots_warning(settings, workspaces)
+    if message is not None:
+        logger.warning("%s", message)
+
+
 def _serve(catalog: Catalog, settings: Settings, host: str, port: int, *, worker: bool) -> int:
+    warn_of_shared_roots(catalog, settings)
     sock = listen(host, port)
     bound_port = sock.getsockname()[1]
     # The app itself runs no background work: this process starts and stops it in order.

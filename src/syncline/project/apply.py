@@ -249,8 +249,9 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
             return None
         if slug not in columns:
             found = read_columns(
-                source.type, source.configuration, model.sql, model.table, settings, operator=True
-            )
+                source.type, source.configuration, model.sql, model.table, settings,
+                workspace=project.workspace, operator=True,
+            )  # fmt: skip
             columns[slug] = found.names
             if found.names is None:
                 query = model.origin.at(("raw" if model.sql is not None else "table",))

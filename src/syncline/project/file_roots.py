@@ -2,7 +2,8 @@
 
 A project is the operator's own: with ``SYNCLINE_FILE_ROOTS`` unset its connectors may
 name any file but the control plane's key, catalog and snapshots; with it set, the
-same roots as API clients (see :func:`~syncline.security.files.operator_file_policy`).
+roots of the project's workspace, as its API clients have them (see
+:func:`~syncline.security.files.operator_file_policy`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 def refuse_paths_off_roots(project: Project, settings: Settings) -> None:
     """Raise :class:`ValidationError` naming every project file path the roots refuse."""
-    policy = operator_file_policy(settings)
+    policy = operator_file_policy(settings, project.workspace)
     problems: list[Problem] = []
     kinds = (
         ("sources", project.sources, registry.source_class),

@@ -457,7 +457,10 @@ class _Loader:
             if destination is None or sync.configuration.get("createObject", True):
                 continue
             target = str(sync.configuration["object"])
-            found = missing_table(destination.type, destination.configuration, target, settings)
+            found = missing_table(
+                destination.type, destination.configuration, target, settings,
+                self.project.workspace,
+            )  # fmt: skip
             if found is not None:
                 where = sync.origin.at(("configuration", "createObject"))
                 self.problems.append(Problem(where.location, *found, where.file, where.line))
@@ -486,8 +489,9 @@ class _Loader:
             if source is None:
                 continue
             found = local_columns(
-                source.type, source.configuration, model.sql, model.table, settings
-            )
+                source.type, source.configuration, model.sql, model.table, settings,
+                self.project.workspace,
+            )  # fmt: skip
             if found is None:
                 continue
             doc, path = self.documents[("models", slug)]

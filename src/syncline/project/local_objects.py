@@ -21,7 +21,11 @@ LOCAL_FILE_DESTINATIONS = frozenset({"sqlite"})
 
 
 def missing_table(
-    type_name: str, configuration: Mapping[str, Any], object_name: str, settings: Settings
+    type_name: str,
+    configuration: Mapping[str, Any],
+    object_name: str,
+    settings: Settings,
+    workspace: str,
 ) -> tuple[str, str] | None:
     """Why a sync that may not create its table would fail, and the fix; None when the
     table exists or no local file can tell (the file is missing, or not local)."""
@@ -35,7 +39,8 @@ def missing_table(
     if not Path(path).is_file():
         return None  # a run would create it empty; it may be made before then
     try:
-        destination = confined_destination(type_name, configuration, operator_file_policy(settings))
+        policy = operator_file_policy(settings, workspace)
+        destination = confined_destination(type_name, configuration, policy)
         if destination.fields(object_name) is not None:
             return None
     except (SynclineError, ImportError, AttributeError):

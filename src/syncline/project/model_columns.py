@@ -60,13 +60,16 @@ def query_columns(
     table: str | None,
     settings: Settings,
     *,
+    workspace: str,
     operator: bool = False,
 ) -> list[str] | None:
     """Names of the columns the model's query (``sql``, else ``table``) returns, or None.
 
     See :func:`read_columns`, which also says why the names could not be read.
     """
-    return read_columns(source_type, configuration, sql, table, settings, operator=operator).names
+    return read_columns(
+        source_type, configuration, sql, table, settings, workspace=workspace, operator=operator
+    ).names
 
 
 def read_columns(
@@ -76,18 +79,22 @@ def read_columns(
     table: str | None,
     settings: Settings,
     *,
+    workspace: str,
     operator: bool = False,
     policy: FilePolicy | None = None,
 ) -> ModelColumns:
     """The columns the model's query (``sql``, else ``table``) returns, or why not.
 
-    The source is kept to the server's file roots, as when a run queries it; with
+    The source is kept to ``workspace``'s file roots, as when a run queries it; with
     ``operator`` (a project applied from the command line) only when
     ``SYNCLINE_FILE_ROOTS`` is set, see :func:`~syncline.security.files.operator_file_policy`.
     A ``policy`` given replaces both.
     """
     if policy is None:
-        policy = operator_file_policy(settings) if operator else file_policy(settings)
+        if operator:
+            policy = operator_file_policy(settings, workspace)
+        else:
+            policy = file_policy(settings, workspace)
     try:
         source = confined_source(source_type, configuration, policy)
     except (SynclineError, ImportError, AttributeError) as exc:
@@ -125,6 +132,7 @@ def local_columns(
     sql: str | None,
     table: str | None,
     settings: Settings,
+    workspace: str,
 ) -> ModelColumns | None:
     """The model's columns (or why they could not be read) when a local file answers
     without network; None when no local file can.
@@ -145,16 +153,20 @@ def local_columns(
     if kind == "duckdb" and configuration.get("read_only") is False:
         return None
     if kind == "duckdb" and sql is not None:
-        policy = _sandbox_policy(Path(path), settings)
-        found = read_columns(source_type, configuration, sql, table, settings, policy=policy)
+        policy = _sandbox_policy(Path(path), settings, workspace)
+        found = read_columns(
+            source_type, configuration, sql, table, settings, workspace=workspace, policy=policy
+        )
         return found if found.names is not None else None
-    return read_columns(source_type, configuration, sql, table, settings, operator=True)
+    return read_columns(
+        source_type, configuration, sql, table, settings, workspace=workspace, operator=True
+    )
 
 
-def _sandbox_policy(database: Path, settings: Settings) -> FilePolicy:
+def _sandbox_policy(database: Path, settings: Settings, workspace: str) -> FilePolicy:
     """The operator's file policy, with DuckDB's sandbox always on: in the file roots
     when they are set, else in the database file's own folder."""
-    policy = operator_file_policy(settings)
+    policy = operator_file_policy(settings, workspace)
     if policy.confine_sql:
         return policy
     return FilePolicy((resolve(database).parent,), policy.protected)

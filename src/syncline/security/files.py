@@ -1,24 +1,28 @@
-"""Where file-based connectors may read and write: the operator's file roots.
+"""Where file-based connectors may read and write: each workspace's file roots.
 
 A DuckDB or SQLite source, a SQLAlchemy source whose URL names a SQLite or DuckDB file,
-a DuckDB, SQLite or file destination, and the file reads in a DuckDB model's SQL all
-touch the server's disk. Whoever holds an API key or a web
-login can configure them, so without a limit any workspace could read
-``SYNCLINE_HOME/secret.key`` (which opens every workspace's secrets) or the catalog.
+a DuckDB, SQLite or file destination, a MySQL source's certificate files, and the file
+reads in a DuckDB model's SQL all touch the server's disk. Whoever holds an API key or
+a web login can configure them, so without a limit any workspace could read
+``SYNCLINE_HOME/secret.key`` (which opens every workspace's secrets), the catalog, or
+another workspace's files.
 
-``SYNCLINE_FILE_ROOTS`` names the folders these connectors may use; when it is unset,
-only ``SYNCLINE_HOME/files`` is allowed (created on first use). Paths are resolved
-(relative to the working directory, ``..`` and symlinks followed) before the check,
-and the key file, the catalog database and the snapshot folder are refused even
-inside a root. The DuckDB source carries the same roots into DuckDB's own sandbox,
-so model SQL cannot leave them either.
+``SYNCLINE_FILE_ROOTS`` names the folders these connectors may use; ``{workspace}`` in
+a root stands for the workspace's slug, so each workspace gets a folder of its own.
+When the setting is unset, each workspace may use ``SYNCLINE_HOME/files/<slug>``
+(created on first use). Paths are resolved (relative to the working directory, ``..``
+and symlinks followed) before the check, and the key file, the catalog database and
+the snapshot folder are refused even inside a root. The DuckDB source carries its
+workspace's roots into DuckDB's own sandbox, so model SQL cannot leave them either,
+and a file destination checks each file it opens, so a symlink in a root leads nowhere
+outside it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from syncline.errors import Problem, ValidationError
+from syncline.security.private import private_folder
 from syncline.settings import Settings
 
 if TYPE_CHECKING:
@@ -37,7 +42,10 @@ SETTING = "SYNCLINE_FILE_ROOTS"
 """The environment variable naming the allowed folders, ``os.pathsep``-separated."""
 
 DEFAULT_FOLDER = "files"
-"""The folder inside ``SYNCLINE_HOME`` allowed when the setting is unset."""
+"""The folder inside ``SYNCLINE_HOME`` that holds each workspace's default root."""
+
+WORKSPACE = "{workspace}"
+"""The placeholder in a root that stands for the workspace's slug."""
 
 
 @dataclass(frozen=True)
@@ -85,41 +93,80 @@ class FilePolicy:
             fix = f"name a file of your own: no folder in {SETTING} opens Syncline's own files"
         return Problem(location, message, fix=fix, value=str(path))
 
+    def refusal(self, path: Path) -> str | None:
+        """Why a file a connector is about to open may not be used; None when it may.
 
-def file_policy(settings: Settings) -> FilePolicy:
-    """The policy of ``settings``: its roots, else ``SYNCLINE_HOME/files``, made on demand."""
-    roots = tuple(settings.file_roots)
-    if not roots:
-        default = settings.home / DEFAULT_FOLDER
-        default.mkdir(parents=True, exist_ok=True)
-        roots = (default,)
+        The check of a configured folder cannot see what lies inside it, so a symlink
+        there is caught only when its file is opened: the message names that file.
+        """
+        found = self.problem("file", path, named="the file")
+        return None if found is None else f"{found.message}; {found.fix}"
+
+
+def workspace_roots(settings: Settings, workspace: str) -> tuple[Path, ...]:
+    """The roots of ``workspace``: the configured ones (else ``home/files/{workspace}``),
+    with ``{workspace}`` replaced by its slug."""
+    configured = settings.file_roots or (settings.home / DEFAULT_FOLDER / WORKSPACE,)
+    # The catalog's slug rule (no separator, a letter or digit first) keeps the
+    # replaced root one folder below the template's; checked again, as it guards files.
+    if not workspace[:1].isalnum() or "/" in workspace or os.sep in workspace:
+        raise ValueError(f"workspace slug {workspace!r} cannot name a folder")
+    return tuple(Path(str(root).replace(WORKSPACE, workspace)) for root in configured)
+
+
+def file_policy(settings: Settings, workspace: str) -> FilePolicy:
+    """The policy of ``workspace`` under ``settings``; the default root is made on demand."""
+    roots = workspace_roots(settings, workspace)
+    if not settings.file_roots:
+        private_folder(settings.home / DEFAULT_FOLDER)
+        private_folder(roots[0])
     return FilePolicy(tuple(resolve(root) for root in roots), protected_paths(settings))
 
 
-def run_file_policy(settings: Settings, *, shared: bool) -> FilePolicy:
-    """The policy a run applies: the roots, unless only the operator configures this catalog.
+def run_file_policy(settings: Settings, workspace: str, *, shared: bool) -> FilePolicy:
+    """The policy a run of ``workspace`` applies: its roots, unless only the operator
+    configures this catalog.
 
     ``shared`` says whether anyone but the operator can write configurations: the
     catalog holds an API key or a web user (see :func:`catalog_is_shared`). Then, or
     when ``SYNCLINE_FILE_ROOTS`` is set, every run keeps its files and its DuckDB model
-    SQL inside the roots. Otherwise every configuration came from the operator (the
-    command line, YAML projects), so a run may use any path but the control plane's
-    own files, and projects keep working where their files are.
+    SQL inside its workspace's roots. Otherwise every configuration came from the
+    operator (the command line, YAML projects), so a run may use any path but the
+    control plane's own files, and projects keep working where their files are.
     """
     if shared:
-        return file_policy(settings)
-    return operator_file_policy(settings)
+        return file_policy(settings, workspace)
+    return operator_file_policy(settings, workspace)
 
 
-def operator_file_policy(settings: Settings) -> FilePolicy:
+def operator_file_policy(settings: Settings, workspace: str) -> FilePolicy:
     """The policy of what only the operator configured (YAML projects, the command line).
 
-    The roots when ``SYNCLINE_FILE_ROOTS`` is set; else any path but the control
-    plane's own files, and model SQL runs without DuckDB's sandbox.
+    ``workspace``'s roots when ``SYNCLINE_FILE_ROOTS`` is set; else any path but the
+    control plane's own files, and model SQL runs without DuckDB's sandbox.
     """
     if settings.file_roots:
-        return file_policy(settings)
+        return file_policy(settings, workspace)
     return FilePolicy((Path(os.sep),), protected_paths(settings), confine_sql=False)
+
+
+def shared_roots_warning(settings: Settings, workspaces: Sequence[str]) -> str | None:
+    """Why the configured roots let workspaces reach each other's files; None when not.
+
+    A root without ``{workspace}`` is the same folder for every workspace, which only
+    matters once the catalog has more than one.
+    """
+    shared = [root for root in settings.file_roots if WORKSPACE not in str(root)]
+    if len(workspaces) < 2 or not shared:
+        return None
+    folders = ", ".join(repr(str(root)) for root in shared)
+    example = str(shared[0] / WORKSPACE)
+    return (
+        f"{SETTING} folder(s) {folders} have no {WORKSPACE}, so every workspace "
+        f"({', '.join(workspaces)}) can read and overwrite every other's files under them; "
+        f"add {WORKSPACE} to each, e.g. {example!r}, and move each workspace's files "
+        f"into its own folder"
+    )
 
 
 def catalog_is_shared(orm: Session) -> bool:
@@ -156,11 +203,19 @@ def sqlite_catalog_file(settings: Settings) -> Path | None:
 
 
 def root_problems(roots: Iterable[Path], settings_home: Path, catalog: Path | None) -> list[str]:
-    """Why configured roots are unsafe: a root may not be or hold the control plane's files."""
+    """Why configured roots are unsafe: a root may not be or hold the control plane's files.
+
+    A root with ``{workspace}`` is checked by the folder its workspaces' roots share,
+    since any slug may fill it in.
+    """
     problems = []
     home = resolve(settings_home)
     for root in roots:
-        resolved = resolve(root)
+        text = str(root)
+        if WORKSPACE in text:
+            resolved = resolve(Path(text.split(WORKSPACE, 1)[0] + "x").parent)
+        else:
+            resolved = resolve(root)
         guarded = [home] + ([catalog] if catalog is not None else [])
         if any(_inside(path, resolved) for path in guarded):
             problems.append(
@@ -179,6 +234,7 @@ def root_problems(roots: Iterable[Path], settings_home: Path, catalog: Path | No
 BUILT_IN_FILE_FIELDS: dict[str, tuple[str, ...]] = {
     "syncline.connectors.sources.duckdb.config.DuckDBConfig": ("path",),
     "syncline.connectors.sources.sqlite.config.SQLiteConfig": ("path",),
+    "syncline.connectors.sources.mysql.config.MySQLConfig": ("ssl_ca", "ssl_cert", "ssl_key"),
     "syncline.connectors.destinations.duckdb.config.DuckDBDestinationConfig": ("path",),
     "syncline.connectors.destinations.sqlite.config.SQLiteDestinationConfig": ("path",),
     "syncline.connectors.destinations.files.spec.FileConfig": ("directory",),
@@ -283,7 +339,8 @@ def confined_source(type_name: str, configuration: Mapping[str, Any], policy: Fi
 def confined_destination(
     type_name: str, configuration: Mapping[str, Any], policy: FilePolicy
 ) -> Any:
-    """A destination built from a stored configuration whose file fields lie in the roots.
+    """A destination built from a stored configuration whose file fields lie in the roots,
+    and whose every file (a file destination's objects, say) is checked as it is opened.
 
     Raises:
         ValidationError: a file field names a path off the roots (or a bad configuration).
@@ -292,4 +349,6 @@ def confined_destination(
 
     cls = registry.destination_class(type_name)
     check_paths(cls.config_model, configuration, policy)
-    return cls.from_config(dict(configuration))
+    destination = cls.from_config(dict(configuration))
+    destination.guard_files(policy.refusal)
+    return destination

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from cryptography.fernet import Fernet, InvalidToken
 
 from syncline.errors import ConfigError
+from syncline.security.private import private_folder
 from syncline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def _checked_key(key: bytes, where: str) -> bytes:
 
 def _key_from_file(path: Path) -> bytes:
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

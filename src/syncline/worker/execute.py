@@ -311,7 +311,8 @@ def _build_job(
 
     # Where API keys or web users may have written the configuration (or the operator
     # set SYNCLINE_FILE_ROOTS), a run keeps its files and DuckDB SQL inside the roots.
-    files = run_file_policy(settings, shared=catalog_is_shared(session.orm))
+    shared = catalog_is_shared(session.orm)
+    files = run_file_policy(settings, session.workspace.slug, shared=shared)
     source: Source = confined_source(
         source_record.type, session.sources.plain_configuration(source_record), files
     )

@@ -76,7 +76,7 @@ def create_destination(body: ConnectionCreate, session: WriteSession, settings: 
             body.slug,
             body.type,
             body.configuration,
-            files=file_policy(settings),
+            files=file_policy(settings, session.workspace.slug),
         )
     )
     record = session.destinations.create(
@@ -115,7 +115,7 @@ def update_destination(
         before,
         body.name,
         body.configuration,
-        files=file_policy(settings),
+        files=file_policy(settings, session.workspace.slug),
     )
     record = repository.update(
         destinationId, name=body.name, configuration=configuration, keep_stored_secrets=False
@@ -171,8 +171,9 @@ def try_destination(
         record = session.destinations.get(destinationId)
         type_name = record.type
         configuration = session.destinations.plain_configuration(record)
+        files = file_policy(settings, session.workspace.slug)
     outcome = try_connection(
-        registry.destination_class, "destination", type_name, configuration, file_policy(settings)
+        registry.destination_class, "destination", type_name, configuration, files
     )
     return asdict(outcome)
 
@@ -210,7 +211,8 @@ def list_destination_fields(
     not exist yet (a run creates it from the mapped fields). A destination that cannot
     be reached is a 422 naming what went wrong.
     """
-    found = destination_fields(session, destinationId, object, file_policy(settings)) or []
+    files = file_policy(settings, session.workspace.slug)
+    found = destination_fields(session, destinationId, object, files) or []
     return {"data": [{"name": f.name, "type": f.type} for f in found], "hasMore": False}
 
 

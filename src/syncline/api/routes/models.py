@@ -342,10 +342,11 @@ def checked_columns(
             return None, []  # the model repository reports the missing source with the rest
         source_type = record.type
         configuration = session.sources.plain_configuration(record)
+        files = file_policy(settings, session.workspace.slug)
 
     where, sent = ("raw.sql", sql) if sql is not None else ("table.name", table)
     try:
-        source = confined_source(source_type, configuration, file_policy(settings))
+        source = confined_source(source_type, configuration, files)
     except (ValidationError, ConnectorError) as exc:
         message = f"the source {source_id} cannot be used: {exc}"
         return None, [Problem("sourceId", message, fix="correct the source's configuration")]

@@ -60,7 +60,7 @@ def create_source(body: ConnectionCreate, session: WriteSession, settings: Setti
             body.slug,
             body.type,
             body.configuration,
-            files=file_policy(settings),
+            files=file_policy(settings, session.workspace.slug),
         )
     )
     record = session.sources.create(
@@ -85,7 +85,7 @@ def update_source(
         repository.plain_configuration(record),
         body.name,
         body.configuration,
-        files=file_policy(settings),
+        files=file_policy(settings, session.workspace.slug),
     )
     record = repository.update(
         sourceId, name=body.name, configuration=configuration, keep_stored_secrets=False
@@ -124,7 +124,6 @@ def try_source(
     with catalog.session(workspace_id, read_only=True) as session:
         record = session.sources.get(sourceId)
         type_name, configuration = record.type, session.sources.plain_configuration(record)
-    outcome = try_connection(
-        registry.source_class, "source", type_name, configuration, file_policy(settings)
-    )
+        files = file_policy(settings, session.workspace.slug)
+    outcome = try_connection(registry.source_class, "source", type_name, configuration, files)
     return asdict(outcome)

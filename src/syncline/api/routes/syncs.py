@@ -259,6 +259,8 @@ class _ModelQuery:
     configuration: dict[str, Any]
     sql: str | None
     table: str | None
+    workspace: str
+    """The slug of the model's workspace, whose file roots hold the source."""
 
 
 def _write_with_columns(
@@ -300,14 +302,19 @@ def _model_query(session: CatalogSession, model: ModelRecord | None) -> _ModelQu
         return None
     source = session.sources.get(model.source_id)
     configuration = session.sources.plain_configuration(source)
-    return _ModelQuery(source.type, configuration, model.sql, model.table_name)
+    return _ModelQuery(
+        source.type, configuration, model.sql, model.table_name, session.workspace.slug
+    )
 
 
 def _model_columns(query: _ModelQuery | None, settings: Settings | None) -> Columns:
     """The model's columns as its source describes them; None when it cannot tell."""
     if query is None or settings is None:
         return None
-    return query_columns(query.source_type, query.configuration, query.sql, query.table, settings)
+    return query_columns(
+        query.source_type, query.configuration, query.sql, query.table, settings,
+        workspace=query.workspace,
+    )  # fmt: skip
 
 
 def _loose_booleans(configuration: dict[str, Any]) -> list[Problem]:

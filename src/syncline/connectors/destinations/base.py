@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import pyarrow as pa
@@ -64,6 +65,10 @@ class Capabilities:
     """True when the destination can create its target (a table) from the mapped fields."""
     clears_objects: bool = False
     """True when :meth:`Destination.clear` can empty the target, which ``clearAndFill`` needs."""
+
+
+PathRefusal = Callable[[Path], str | None]
+"""Why a file may not be used (the message names it and the fix); None when it may."""
 
 
 class DestinationConfig(ConnectorConfig):
@@ -379,6 +384,17 @@ class Destination(ABC):
 
     def finish(self) -> None:
         """Complete the run's writes (e.g. publish a file) after the last batch."""
+        return None
+
+    def guard_files(self, refusal: PathRefusal) -> None:
+        """Refuse, from now on, every file ``refusal`` names a reason for.
+
+        A destination that opens files inside a configured folder must override this
+        and ask ``refusal`` for each file it reads or writes, symlinks resolved, so a
+        link inside the folder cannot lead a run outside the server's file roots. The
+        others name their one file in the configuration, which is checked before they
+        are built, so by default there is nothing to guard.
+        """
         return None
 
     def close(self) -> None:

@@ -60,6 +60,7 @@ from syncline.engine.planner.base import (
 )
 from syncline.engine.report import InterruptedOutcome, Operation
 from syncline.errors import ConfigError, RunError, SnapshotLocked
+from syncline.security.private import keep_private, private_folder
 from syncline.settings import (
     DEFAULT_PLANNER_JOIN_MEMORY,
     default_planner_memory_limit,
@@ -149,8 +150,9 @@ def strays_path(snapshot_dir: Path, sync_id: int) -> Path:
 def note_strays(snapshot_dir: Path, sync_id: int, warning: str) -> None:
     """Leave ``warning`` (what stays and the fix) for every run of the sync to log, until
     a clear and fill empties the object (see :func:`strays_note`)."""
-    snapshot_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(snapshot_dir)
     strays_path(snapshot_dir, sync_id).write_text(warning, encoding="utf-8")
+    keep_private(strays_path(snapshot_dir, sync_id))
 
 
 def strays_note(snapshot_dir: Path, sync_id: int) -> str | None:
@@ -272,8 +274,9 @@ class SnapshotStore:
         if in_memory:
             self.connection = duckdb.connect(":memory:")
         else:
-            snapshot_dir.mkdir(parents=True, exist_ok=True)
+            private_folder(snapshot_dir)
             self.connection = self._open(lock_wait, stop_waiting)
+            keep_private(self.path)
         try:
             self._configure(threads)
             self._create_schema(rebuild)

@@ -34,6 +34,7 @@ from syncline.engine.planner.store import (
 )
 from syncline.engine.report import InterruptedOutcome
 from syncline.errors import ConfigError
+from syncline.security.private import keep_private, private_folder
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +69,9 @@ def take_local_snapshot(
 
 def mark_warehouse(snapshot_dir: Path, sync_id: int, schema: str) -> None:
     """Note that the sync's snapshot is kept in the warehouse, in ``schema``."""
-    snapshot_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(snapshot_dir)
     warehouse_mark_path(snapshot_dir, sync_id).write_text(schema, encoding="utf-8")
+    keep_private(warehouse_mark_path(snapshot_dir, sync_id))
 
 
 def marked_schema(snapshot_dir: Path, sync_id: int) -> str | None:

@@ -244,7 +244,7 @@ def _secret_fixes(
 def _test_result(
     request: Request, user: WebUser, kind: Kind, type_name: str, configuration: dict[str, Any]
 ) -> Response:
-    files = file_policy(request.app.state.settings)
+    files = file_policy(request.app.state.settings, user.workspace)
     outcome = try_connection(kind.lookup, kind.singular, type_name, configuration, files)
     message = "Connection OK." if outcome.success else outcome.message
     return render(request, "_test_result.html", user, ok=outcome.success, message=message)

@@ -269,7 +269,7 @@ def fields(request: Request, user: Viewer, destination: str = "", object: str = 
     if destination.isdigit() and object.strip():
         try:
             with catalog_of(request).session(user.workspace_id, read_only=True) as session:
-                policy = file_policy(request.app.state.settings)
+                policy = file_policy(request.app.state.settings, session.workspace.slug)
                 found = destination_fields(session, int(destination), object, policy)
         except ValidationError as exc:
             error = "; ".join(problem_text(problem) for problem in exc.problems)
@@ -301,7 +301,7 @@ def model_columns(request: Request, user: WebUser, model_id: int) -> list[str]:
         record = session.sources.get(model.source_id)
         source_type, configuration = record.type, session.sources.plain_configuration(record)
         sql, table = model.sql, model.table_name
-    policy = file_policy(request.app.state.settings)
+        policy = file_policy(request.app.state.settings, session.workspace.slug)
     source = confined_source(source_type, configuration, policy)
     try:
         return [c.name for c in source.describe(sql or source.table_query(table or ""))]

@@ -37,6 +37,7 @@ from syncline.connectors.destinations.base import (
     Destination,
     FieldSpec,
     ObjectField,
+    PathRefusal,
     RowFailure,
     SyncMode,
     WriteAction,
@@ -166,6 +167,18 @@ class FileDestination(Destination):
         self.settings = config
         self._lock = threading.Lock()
         self._run: _Run | None = None
+        self._refusal: PathRefusal | None = None
+
+    def guard_files(self, refusal: PathRefusal) -> None:
+        """Check every file of an object, and the recovery state, with ``refusal``."""
+        self._refusal = refusal
+
+    def _guarded(self, path: Path) -> Path:
+        """``path`` when the guard allows it (symlinks resolved), else a terminal error."""
+        reason = self._refusal(path) if self._refusal is not None else None
+        if reason is not None:
+            raise TerminalError(reason, connector=self.type_name, code="PATH_REFUSED")
+        return path
 
     @abstractmethod
     def _make_format(self) -> FileFormat:
@@ -239,7 +252,7 @@ class FileDestination(Destination):
         A per-run file is written afresh by every run, so no existing file describes it.
         """
         target = resolve_target(self.settings.directory, object_name, sync_id=0, run_id=0)
-        if target.per_run or not target.path.is_file():
+        if target.per_run or not self._guarded(target.path).is_file():
             return None
         try:
             return self._make_format().fields_of(target.path)
@@ -255,7 +268,7 @@ class FileDestination(Destination):
         target = resolve_target(self.settings.directory, object_name, sync_id=sync_id, run_id=0)
         if target.per_run:
             return None
-        return target.path.is_file()
+        return self._guarded(target.path).is_file()
 
     def open(self, context: WriteContext) -> None:
         """Resolve the run's file, finish what an interrupted run left, check the header."""
@@ -263,6 +276,9 @@ class FileDestination(Destination):
             self.settings.directory, context.object, sync_id=context.sync_id, run_id=context.run_id
         )
         self.check_mode(context.mode, context.object)
+        root = state_root(self.settings.directory, context.sync_id)
+        for path in (target.path, target.temp_path, root):
+            self._guarded(path)
         if context.object_expected and not target.per_run and not target.path.is_file():
             raise TerminalError(
                 f"file {str(target.path)!r} was deleted while the run planned, so nothing was "
@@ -272,12 +288,11 @@ class FileDestination(Destination):
             )
 
         fmt = self._make_format()
-        root = state_root(self.settings.directory, context.sync_id)
         with _os_errors(target.path):
             target.path.parent.mkdir(parents=True, exist_ok=True)
             marks = AppendMarks(root / "appends")
-            marks.recover()
-            PartStore.recover(root / "parts", self._compression, _temp_path)
+            marks.recover(self._refusal)
+            PartStore.recover(root / "parts", self._compression, _temp_path, self._refusal)
             target.temp_path.unlink(missing_ok=True)
 
         parts = None
@@ -466,7 +481,7 @@ class FileDestination(Destination):
 
             # Every append that returned is whole; one cut short by an error is cut
             # back here rather than left torn until the next run.
-            run.marks.recover()
+            run.marks.recover(self._refusal)
 
 
 def _temp_path(path: Path) -> Path:

@@ -117,8 +117,13 @@ class AppendMarks:
         self._mark(path).unlink(missing_ok=True)
         self._sizes.pop(path, None)
 
-    def recover(self) -> list[Path]:
-        """Cut every marked file back to its acknowledged size; returns the files cut."""
+    def recover(self, refuse: Callable[[Path], str | None] | None = None) -> list[Path]:
+        """Cut every marked file back to its acknowledged size; returns the files cut.
+
+        A mark names its file by path, so one left in the folder by anyone but the run
+        could name any file: ``refuse`` says why a file may not be touched, and such a
+        mark is dropped with a warning.
+        """
         sizes, self._sizes = self._sizes, {}
         if not self.folder.is_dir():
             return []
@@ -128,7 +133,10 @@ class AppendMarks:
             entry = json.loads(mark.read_text())
             path = Path(entry["path"])
             size = sizes.get(path, int(entry["size"]))
-            if path.exists() and path.stat().st_size > size:
+            reason = refuse(path) if refuse is not None else None
+            if reason is not None:
+                logger.warning("dropped the append mark %s without cutting: %s", mark, reason)
+            elif path.exists() and path.stat().st_size > size:
                 with open(path, "r+b") as sink:
                     sink.truncate(size)
                     os.fsync(sink.fileno())

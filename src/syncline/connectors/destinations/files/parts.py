@@ -67,8 +67,18 @@ class PartStore:
         return _assemble(self.folder, self.target, schema, compression, temp)
 
     @classmethod
-    def recover(cls, root: Path, compression: str, temp_for: Callable[[Path], Path]) -> list[Path]:
-        """Publish the parts that interrupted runs left behind; returns the files made."""
+    def recover(
+        cls,
+        root: Path,
+        compression: str,
+        temp_for: Callable[[Path], Path],
+        refuse: Callable[[Path], str | None] | None = None,
+    ) -> list[Path]:
+        """Publish the parts that interrupted runs left behind; returns the files made.
+
+        The folder names its target file by path: one ``refuse`` gives a reason for
+        (it leads outside the allowed folders) is dropped with a warning, unpublished.
+        """
         if not root.is_dir():
             return []
 
@@ -79,6 +89,11 @@ class PartStore:
                 shutil.rmtree(folder)
                 continue
             target = Path(json.loads(marker.read_text())["path"])
+            reason = refuse(target) if refuse is not None else None
+            if reason is not None:
+                logger.warning("dropped the parts in %s unpublished: %s", folder, reason)
+                shutil.rmtree(folder)
+                continue
             rows = _assemble(folder, target, None, compression, temp_for(target))
             logger.warning(
                 "published %s with the %d acknowledged rows of an interrupted run",
