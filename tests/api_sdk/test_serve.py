@@ -34,9 +34,9 @@ def _created(api: httpx.Client, path: str, body: dict[str, Any]) -> None:
 
 
 def test_no_worker_leaves_triggered_runs_queued(tmp_path: Path) -> None:
-    # SYNCLINE_HOME is tmp_path: API clients may use its ``files`` folder only.
-    files = tmp_path / "files"
-    files.mkdir()
+    # SYNCLINE_HOME is tmp_path: API clients may use their workspace's folder of ``files``.
+    files = tmp_path / "files" / "default"
+    files.mkdir(parents=True)
     warehouse = files / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as connection:
         connection.execute("CREATE TABLE people AS SELECT 1 AS id")
