@@ -27,8 +27,10 @@ from webhook_receiver import (
 from syncline.engine.report import RunStatus
 from syncline.engine.run import RunResult
 
-QUICK = {"timeout": 0.2, "backoff_base": 0.01, "backoff_max": 0.02}
-"""Webhook settings that make a silent receiver cost a test little time."""
+QUICK = {"timeout": 2.0, "backoff_base": 0.01, "backoff_max": 0.02}
+"""Webhook settings that make a silent receiver cost a test little time. The timeout is
+long enough that a healthy answer on a busy machine is never taken for silence (0.2 s was
+not: the receiver's first answer came later once, and the request was rightly resent)."""
 
 
 def _webhook_sync(tmp_path: Path, receiver: WebhookReceiver, **settings: Any) -> Harness:
