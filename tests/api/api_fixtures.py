@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from syncline.api import create_app
 from syncline.catalog import Catalog
+from syncline.security.secrets import SecretBox
 from syncline.settings import DEFAULT_REQUEST_BODY_LIMIT, Settings
 
 BASE = "/api/v1"
@@ -78,6 +79,21 @@ def make_api(
     app = create_app(catalog, settings, background=False)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(catalog, client, key, other_key, home)
+
+
+@contextmanager
+def default_roots_api(tmp_path: Path, secrets: SecretBox) -> Iterator[Api]:
+    """The API on a fresh home with the default file roots, ``home/files/{workspace}``
+    (so ``key`` may use ``home/files/default`` only), and keys of two workspaces."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "secret.key").write_text("the key")
+    catalog = Catalog.from_url(f"sqlite:///{home / 'syncline.db'}", secrets=secrets)
+    try:
+        with make_api(catalog, home, file_roots=()) as made:
+            yield made
+    finally:
+        catalog.close()
 
 
 def warehouse(path: Path) -> dict[str, Any]:

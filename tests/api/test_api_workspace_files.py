@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_fixtures import Api, make_api, sync_body
+from api_fixtures import Api, default_roots_api, make_api, sync_body
 
 from syncline.catalog import Catalog
 from syncline.engine.report import RunStatus
@@ -28,15 +28,8 @@ from syncline.worker.execute import execute_leased
 @pytest.fixture
 def api(tmp_path: Path, secret_box: SecretBox) -> Iterator[Api]:
     """The API with the default roots, ``home/files/{workspace}``; two workspaces' keys."""
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "secret.key").write_text("the key")
-    catalog = Catalog.from_url(f"sqlite:///{home / 'syncline.db'}", secrets=secret_box)
-    try:
-        with make_api(catalog, home, file_roots=()) as made:
-            yield made
-    finally:
-        catalog.close()
+    with default_roots_api(tmp_path, secret_box) as made:
+        yield made
 
 
 def _warehouse(path: Path) -> Path:
