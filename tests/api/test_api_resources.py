@@ -564,3 +564,12 @@ def test_a_mirror_keyed_anew_is_told_what_it_cannot_remove(
     assert "cannot tell which of those it delivered" in record.getMessage()
     # A webhook cannot empty its object, so no clear-and-fill run is offered.
     assert "delete by hand the records there that the model no longer has" in record.getMessage()
+
+
+@pytest.mark.parametrize("tag", ["team:\x00", "team:o\x00ps"])
+def test_a_tag_filter_holding_nul_is_422_on_every_catalog(any_api: Api, tag: str) -> None:
+    """PostgreSQL cannot compare text holding NUL: the filter is refused, never a 500."""
+    answer = any_api.get("/models", params={"tags": tag})
+
+    assert answer.status_code == 422
+    assert answer.json()["details"]["query.tags"]["value"] == tag

@@ -73,6 +73,16 @@ def tag_filter(tags: list[str] | None) -> dict[str, str] | None:
                 )
             )
             continue
+        if "\x00" in value:
+            problems.append(
+                Problem(
+                    "query.tags",
+                    f"tag {tag!r} holds the NUL character, which no tag value holds",
+                    fix="leave the NUL out of the value",
+                    value=tag,
+                )
+            )
+            continue
         wanted[key] = value
     raise_problems(problems)
     return wanted
