@@ -31,13 +31,18 @@ def create_key(
     name: Annotated[str, typer.Option(help="What the key is for, e.g. airflow-prod.")] = "api",
 ) -> None:
     """Make an API key; it is printed once, as the last line, and never shown again."""
+    from syncline.cli.roots_notice import roots_apply_already, warn_of_files_outside_roots
+
     settings = load_settings()
     slug = _workspace(settings, workspace)
     with open_catalog(settings) as catalog:
         try:
             with catalog.session(slug) as session:
+                held_to_roots = roots_apply_already(session, settings)
                 made = session.keys.create(name)
                 key_id, prefix = made.record.id, made.record.prefix
+                if not held_to_roots:
+                    warn_of_files_outside_roots(session, settings)
         except NotFoundError as exc:
             raise UserError(
                 f"{exc.message}. Fix: make it first with `syncline workspaces create {slug}`"

@@ -91,15 +91,19 @@ def create_user(
 ) -> None:
     """Make an account for the web UI in one workspace."""
     from syncline.catalog.users import UserRepository
+    from syncline.cli.roots_notice import roots_apply_already, warn_of_files_outside_roots
 
     password = _stdin_password(password, password_stdin) or ""
     settings = load_settings()
     slug = _workspace(settings, workspace)
     with open_catalog(settings) as catalog, catalog.session(slug) as session:
+        held_to_roots = roots_apply_already(session, settings)
         record = UserRepository(session.orm).create(
             session.workspace_id, email, password, role.value
         )
         shown = (record.id, record.email)
+        if not held_to_roots:
+            warn_of_files_outside_roots(session, settings)
     output.console().print(
         f"Created {role.value} {shown[1]!r} (user {shown[0]}) in workspace {slug!r}; "
         "they sign in at the address `syncline serve` prints."
