@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from source_helpers import mysql_admin, mysql_run
 
 from syncline.connectors.sources.sqlalchemy import SQLAlchemyConfig, SQLAlchemySource
+from syncline.connectors.sources.sqlalchemy.server_file import server_file
 from syncline.errors import ConnectorError, ValidationError
 
 
@@ -128,3 +129,24 @@ def test_the_driver_is_handed_local_infile_off() -> None:
 
     assert not params.get("local_infile")
     assert not int(params.get("client_flag", 0)) & pymysql.constants.CLIENT.LOCAL_FILES
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://u:Pw5ecret@127.0.0.1:notaport/db",
+        "postgresql+psycopg://u:Pw5ecret@[::1/db",
+        "mysql+pymysql://u:Pw5ecret@127.0.0.1:33o6/db",
+    ],
+)
+def test_an_unreadable_host_or_port_is_a_url_problem_not_a_crash(url: str) -> None:
+    assert server_file(url) is None
+
+    with pytest.raises(ValidationError) as caught:
+        SQLAlchemyConfig.parse({"url": url})
+
+    [problem] = caught.value.problems
+    assert problem.location == "configuration.url"
+    assert "port" in problem.message
+    assert problem.fix is not None
+    assert "Pw5ecret" not in str(caught.value)

@@ -17,7 +17,7 @@ class SQLAlchemyConfig(ConnectorConfig):
     @field_validator("url")
     @classmethod
     def _usable_url(cls, value: SecretStr) -> SecretStr:
-        """Refuse a URL that lets MySQL or MariaDB read files of the Syncline server.
+        """Refuse a URL whose host or port cannot be read, or that lets MySQL read files.
 
         The messages never quote the URL, which may hold a password. A URL SQLAlchemy
         cannot parse at all is left to the connection test, which names the fix.
@@ -31,6 +31,12 @@ class SQLAlchemyConfig(ConnectorConfig):
             url = make_url(value.get_secret_value())
         except ArgumentError:
             return value
+        except ValueError:
+            raise ValueError(
+                "the URL's host or port cannot be read; write it as "
+                "dialect+driver://user:password@host:port/database, with a numeric port "
+                "and an IPv6 host in brackets, e.g. [::1]"
+            ) from None
         refused = client_file_options(url)
         if refused:
             raise ValueError(
