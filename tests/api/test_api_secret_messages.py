@@ -53,3 +53,18 @@ def test_a_refused_model_is_not_logged_as_created(
 
     assert response.status_code == 422, response.text
     assert "created model" not in caplog.text
+
+
+@pytest.mark.parametrize("where", ["127.0.0.1:notaport", "[::1"])
+def test_a_url_with_an_unreadable_host_or_port_is_refused_under_its_field(
+    any_api: Api, where: str
+) -> None:
+    url = f"postgresql+psycopg://u:{SECRET}@{where}/db"
+    body = {"name": "P", "slug": "p", "type": "sqlalchemy", "configuration": {"url": url}}
+
+    response = any_api.post("/sources", json=body)
+
+    assert response.status_code == 422, response.text
+    assert "configuration.url" in response.text
+    assert "host or port" in response.text
+    assert SECRET not in response.text

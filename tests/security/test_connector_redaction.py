@@ -14,6 +14,7 @@ from syncline.connectors.destinations.base import (
     BatchResult,
     Capabilities,
     Destination,
+    RowFailure,
     WriteBatch,
     WriteContext,
 )
@@ -85,3 +86,21 @@ def test_a_destination_error_never_holds_a_secret_value() -> None:
     result = destination.write_batch(None)  # type: ignore[arg-type]
     assert result.error is not None
     assert "Leak" not in str(result.error)
+
+
+class _EchoingDestination(_LeakyDestination):
+    def write_batch(self, batch: WriteBatch) -> BatchResult:
+        echoed = 'HTTP 400 Bad Request: {"Authorization": "hdr-Leak-2", "pw": "pw-Leak-1"}'
+        return BatchResult([RowFailure(0, echoed, False), RowFailure(1, "no email", True)])
+
+
+def test_a_rejected_row_reason_never_holds_a_secret_value() -> None:
+    destination = _EchoingDestination.from_config(dict(RAW))
+
+    failures = destination.write_batch(None).failures  # type: ignore[arg-type]
+
+    assert [f.index for f in failures] == [0, 1]
+    assert "Leak" not in failures[0].reason
+    assert failures[0].reason.startswith("HTTP 400 Bad Request: ")
+    assert failures[0].retryable is False
+    assert failures[1].reason == "no email"

@@ -4,11 +4,13 @@ A connector builds its messages from driver errors, URLs and server answers, any
 which may repeat a password, a token or a URL carrying one. Masking them where each
 message is built leaves one forgotten spot to leak it to the API, the run record, the
 log and the terminal alike, so the connector base classes mask every error their
-public methods raise, once, with :func:`guard`.
+public methods raise, and every reason a batch result gives for a rejected row, once,
+with :func:`guard`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Iterator
@@ -54,6 +56,25 @@ def redact_error(error: SynclineError, connector: _Configured) -> SynclineError:
     return error
 
 
+def redact_failures(result: Any, connector: _Configured) -> None:
+    """Mask the connector's secrets in the reason of each of ``result``'s rejected rows.
+
+    A receiver's refusal may echo the request, headers included; the reasons reach the
+    run's row records, the API, the web pages and the CLI.
+    """
+    failures = getattr(result, "failures", None)
+    if not isinstance(failures, list) or not failures:
+        return
+    secrets = connector.config.secret_values()
+    for position, failure in enumerate(failures):
+        reason = getattr(failure, "reason", None)
+        is_record = dataclasses.is_dataclass(failure) and not isinstance(failure, type)
+        if isinstance(reason, str) and is_record:
+            masked = redact(reason, *secrets)
+            if masked != reason:
+                failures[position] = dataclasses.replace(failure, reason=masked)
+
+
 def _wrapped(method: Callable[..., Any]) -> Callable[..., Any]:
     if inspect.isgeneratorfunction(method):
 
@@ -78,6 +99,7 @@ def _wrapped(method: Callable[..., Any]) -> Callable[..., Any]:
         error = getattr(result, "error", None)
         if isinstance(error, SynclineError):
             redact_error(error, self)
+        redact_failures(result, self)
         return result
 
     setattr(call, _GUARDED, True)

@@ -308,3 +308,17 @@ def test_a_bad_request_refuses_that_requests_rows_with_the_reason(receiver: Rece
     assert [(f.index, f.retryable) for f in result.failures] == [(0, False), (1, False)]
     assert result.failures[0].reason == "HTTP 400 Bad Request: field 'email' is required"
     assert len(receiver.requests) == 2
+
+
+def test_a_rejection_echoing_the_request_headers_masks_their_secrets(
+    receiver: Receiver,
+) -> None:
+    receiver.script = lambda request: Reply(400, {"echo": request.headers})
+    target = destination(receiver.url, headers={"Authorization": "Bearer HdrSecretXYZ"})
+
+    result = send(target, rows(3))
+
+    assert len(result.failures) == 3
+    reasons = " ".join(failure.reason for failure in result.failures)
+    assert "400" in reasons
+    assert "HdrSecretXYZ" not in reasons

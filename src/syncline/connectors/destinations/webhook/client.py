@@ -50,6 +50,7 @@ from syncline.connectors.destinations.webhook.spec import WebhookConfig
 from syncline.connectors.retry_after import retry_after
 from syncline.errors import TerminalError, TransientError
 from syncline.security.hosts import vetted_address
+from syncline.security.masking import redact
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +70,12 @@ class _Attempt:
     """The webhook gave no answer at all (refused connection, timeout)."""
 
 
-def _detail(response: httpx.Response) -> str:
-    """The receiver's own words about a refusal, shortened."""
+def _detail(response: httpx.Response, secrets: list[str]) -> str:
+    """The receiver's own words about a refusal, ``secrets`` masked, shortened.
+
+    A receiver may echo the request's headers; masking before shortening leaves no
+    cut-off piece of a secret behind.
+    """
     try:
         payload = response.json()
     except ValueError:
@@ -78,8 +83,8 @@ def _detail(response: httpx.Response) -> str:
     if isinstance(payload, dict):
         for key in ("error", "message", "detail"):
             if isinstance(payload.get(key), str):
-                return str(payload[key])[:_REASON_CHARS]
-    return response.text.strip()[:_REASON_CHARS]
+                return redact(str(payload[key]), *secrets)[:_REASON_CHARS]
+    return redact(response.text.strip(), *secrets)[:_REASON_CHARS]
 
 
 def is_html_page(response: httpx.Response) -> bool:
@@ -319,7 +324,7 @@ class Sender:
             return _Attempt(f"HTTP {status} {response.reason_phrase}".strip(), wait)
 
         reason = f"HTTP {status} {response.reason_phrase}".strip()
-        detail = _detail(response)
+        detail = _detail(response, self.config.secret_values())
         reason = f"{reason}: {detail}" if detail else reason
         return [RowFailure(i, reason, False) for i in range(rows)]
 

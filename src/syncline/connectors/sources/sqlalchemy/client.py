@@ -19,6 +19,7 @@ from syncline.connectors.sources._rows import (
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.sqlalchemy.config import SQLAlchemyConfig
 from syncline.connectors.sources.sqlalchemy.errors import map_error
+from syncline.connectors.sources.sqlalchemy.mysql_session import guard_mysql
 from syncline.connectors.sources.sqlalchemy.sqlite_file import read_only_url, refuse_attach
 from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError
@@ -108,7 +109,11 @@ class SQLAlchemySource(Source):
             engine.dispose()
 
     def _engine(self) -> Any:
-        """An engine without a pool on the URL; a SQLite file is opened read-only."""
+        """An engine without a pool on the URL, opening its database read-only.
+
+        A SQLite file is opened read-only with ATTACH refused; a MySQL or MariaDB session
+        is read-only and cannot read the client's files (see ``mysql_session``).
+        """
         import sqlalchemy
         from sqlalchemy.engine import make_url
         from sqlalchemy.pool import NullPool
@@ -118,6 +123,7 @@ class SQLAlchemySource(Source):
             engine = sqlalchemy.create_engine(url, poolclass=NullPool)
         if engine.dialect.name == "sqlite":
             refuse_attach(engine)
+        guard_mysql(engine)
         return engine
 
     def _single_statement(self, query: str) -> str:

@@ -21,15 +21,16 @@ DUCKDB_SERVICES = ("md:", "motherduck:")
 def server_file(url: str) -> str | None:
     """The file ``url`` opens on this server, as the URL writes it; None when none.
 
-    A URL SQLAlchemy cannot parse names none: connecting to it fails before any file
-    is opened.
+    A URL SQLAlchemy cannot parse, or whose port or host cannot be read, names none:
+    validating its configuration refuses it, and connecting to it fails before any
+    file is opened.
     """
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return None
 
     backend = parsed.get_backend_name()
