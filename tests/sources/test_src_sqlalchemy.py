@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pyarrow as pa
 import pytest
 from source_helpers import closed_port, mysql_run, pg_run
@@ -295,3 +296,19 @@ def test_sqlite_attach_is_refused_so_no_other_file_is_made(sqlite_url: str, tmp_
         list(source.read(f"ATTACH '{other}' AS other"))
 
     assert not other.exists()
+
+
+def test_a_postgres_url_reads_in_read_only_sessions(pg_url: str, pg_config: dict[str, Any]) -> None:
+    """A sequence moves even in a transaction that rolls back: only a read-only session
+    keeps a model (or its column check) from changing one."""
+    pg_run(pg_config, "CREATE SEQUENCE IF NOT EXISTS ticket")
+    source = SQLAlchemySource.from_config({"url": pg_url})
+
+    with pytest.raises(ConnectorError, match="read-only"):
+        list(source.read("SELECT nextval('ticket') AS n"))
+
+    with psycopg.connect(
+        f"host=127.0.0.1 port=5432 user=postgres dbname={pg_config['database']}"
+    ) as connection:
+        row = connection.execute("SELECT last_value, is_called FROM ticket").fetchone()
+    assert row == (1, False)

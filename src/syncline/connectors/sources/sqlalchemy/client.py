@@ -20,6 +20,7 @@ from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.sqlalchemy.config import SQLAlchemyConfig
 from syncline.connectors.sources.sqlalchemy.errors import map_error
 from syncline.connectors.sources.sqlalchemy.mysql_session import guard_mysql
+from syncline.connectors.sources.sqlalchemy.postgres_session import guard_postgres
 from syncline.connectors.sources.sqlalchemy.sqlite_file import read_only_url, refuse_attach
 from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError
@@ -112,7 +113,8 @@ class SQLAlchemySource(Source):
         """An engine without a pool on the URL, opening its database read-only.
 
         A SQLite file is opened read-only with ATTACH refused; a MySQL or MariaDB session
-        is read-only and cannot read the client's files (see ``mysql_session``).
+        is read-only and cannot read the client's files (see ``mysql_session``); a
+        PostgreSQL session is read-only (see ``postgres_session``).
         """
         import sqlalchemy
         from sqlalchemy.engine import make_url
@@ -124,6 +126,7 @@ class SQLAlchemySource(Source):
         if engine.dialect.name == "sqlite":
             refuse_attach(engine)
         guard_mysql(engine)
+        guard_postgres(engine)
         return engine
 
     def _single_statement(self, query: str) -> str:
