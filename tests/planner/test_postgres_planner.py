@@ -262,26 +262,7 @@ def test_planner_cleanup_drops_the_tables_of_syncs_gone_from_the_catalog(
     catalog = _cli_catalog(warehouse, tmp_path, monkeypatch)
     try:
         with catalog.session() as session:
-            source = session.sources.create(
-                name="wh", slug="wh", type="postgres", configuration=warehouse.config()
-            )
-            destination = session.destinations.create(
-                name="out", slug="out", type="csv", configuration={"path": str(tmp_path / "o")}
-            )
-            model = session.models.create(
-                name="m",
-                slug="m",
-                source=source,
-                query_type="table",
-                primary_key="id",
-                table="model",
-            )
-            kept = session.syncs.create(
-                slug="kept",
-                model=model,
-                destination=destination,
-                configuration={"mode": "mirror", "object": "things"},
-            ).id
+            (kept,) = _mirror_syncs(session, warehouse.config(), tmp_path, "kept")
     finally:
         catalog.close()
     orphan = kept + 100
@@ -315,26 +296,7 @@ def test_planner_cleanup_finds_tables_in_a_schema_the_source_no_longer_names(
     other = f"{warehouse.planner_schema}_b"
     try:
         with catalog.session() as session:
-            source = session.sources.create(
-                name="wh", slug="wh", type="postgres", configuration=warehouse.config()
-            )
-            destination = session.destinations.create(
-                name="out", slug="out", type="csv", configuration={"path": str(tmp_path / "o")}
-            )
-            model = session.models.create(
-                name="m",
-                slug="m",
-                source=source,
-                query_type="table",
-                primary_key="id",
-                table="model",
-            )
-            kept = session.syncs.create(
-                slug="kept",
-                model=model,
-                destination=destination,
-                configuration={"mode": "mirror", "object": "things"},
-            ).id
+            (kept,) = _mirror_syncs(session, warehouse.config(), tmp_path, "kept")
         assert run(warehouse.source(), MemoryDestination(), kept).status.value == "success"
         with catalog.session() as session:
             session.sources.update(
@@ -575,23 +537,7 @@ def installation(
     catalog = Catalog.open(load_settings())
     try:
         with catalog.session() as session:
-            source = session.sources.create(
-                name="wh", slug="wh", type="postgres", configuration=configuration
-            )
-            destination = session.destinations.create(
-                name="out", slug="out", type="csv", configuration={"path": str(home / "o")}
-            )
-            model = session.models.create(
-                name="m", slug="m", source=source, query_type="table", primary_key="id",
-                table="model",
-            )  # fmt: skip
-            for number in range(syncs):
-                session.syncs.create(
-                    slug=f"s{number}",
-                    model=model,
-                    destination=destination,
-                    configuration={"mode": "mirror", "object": "things"},
-                )
+            _mirror_syncs(session, configuration, home, *(f"s{n}" for n in range(syncs)))
             return session.installation_id
     finally:
         catalog.close()
@@ -770,27 +716,9 @@ def test_planner_cleanup_finds_the_tables_of_syncs_whose_source_left_the_warehou
     catalog = _cli_catalog(warehouse, tmp_path, monkeypatch)
     try:
         with catalog.session() as session:
-            source = session.sources.create(
-                name="wh",
-                slug="wh",
-                type="postgres",
-                configuration={**warehouse.config(), "planner": "local"},
-            )
-            destination = session.destinations.create(
-                name="out", slug="out", type="csv", configuration={"path": str(tmp_path / "o")}
-            )
-            model = session.models.create(
-                name="m", slug="m", source=source, query_type="table", primary_key="id",
-                table="model",
-            )  # fmt: skip
-            stale, pending = (
-                session.syncs.create(
-                    slug=slug,
-                    model=model,
-                    destination=destination,
-                    configuration={"mode": "mirror", "object": slug},
-                ).id
-                for slug in ("stale", "pending")
+            local = {**warehouse.config(), "planner": "local"}
+            stale, pending = _mirror_syncs(
+                session, local, tmp_path, "stale", "pending", one_object=False
             )
     finally:
         catalog.close()
@@ -841,6 +769,32 @@ def _table_rows(printed: str, sync_id: int = 99) -> list[list[str]]:
     """The cells of a printed table's rows that name sync ``sync_id``."""
     rows = [line.strip("│ ").split("│") for line in printed.splitlines() if f" {sync_id} " in line]
     return [[cell.strip() for cell in row] for row in rows]
+
+
+def _mirror_syncs(
+    session: Any, configuration: dict[str, Any], folder: Path, *slugs: str, one_object: bool = True
+) -> list[int]:
+    """Mirror syncs (ids, in order) of one table model on a PostgreSQL source with
+    ``configuration`` into a CSV folder in ``folder``: all into object ``things``, or each
+    into an object named after its slug."""
+    source = session.sources.create(
+        name="wh", slug="wh", type="postgres", configuration=configuration
+    )
+    destination = session.destinations.create(
+        name="out", slug="out", type="csv", configuration={"path": str(folder / "o")}
+    )
+    model = session.models.create(
+        name="m", slug="m", source=source, query_type="table", primary_key="id", table="model"
+    )
+    return [
+        session.syncs.create(
+            slug=slug,
+            model=model,
+            destination=destination,
+            configuration={"mode": "mirror", "object": "things" if one_object else slug},
+        ).id
+        for slug in slugs
+    ]
 
 
 def _cli_catalog(warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Catalog:
