@@ -83,15 +83,33 @@ def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address
     return _address(_host_name(host).split("%", 1)[0])
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+"""The well-known NAT64 prefix: its last 32 bits are the IPv4 address reached."""
+
+
 def _refused_address(
     host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address
 ) -> str | None:
-    mapped = getattr(address, "ipv4_mapped", None)
-    if address in REFUSED_ADDRESSES or mapped in REFUSED_ADDRESSES:
-        return f"{host} is a cloud metadata service"
-    if address.is_link_local or (mapped is not None and mapped.is_link_local):
-        return f"{host} is a link-local address, where cloud metadata services answer"
+    for seen in (address, *_embedded_ipv4(address)):
+        if seen in REFUSED_ADDRESSES:
+            return f"{host} is a cloud metadata service"
+        if seen.is_link_local:
+            return f"{host} is a link-local address, where cloud metadata services answer"
     return None
+
+
+def _embedded_ipv4(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address can lead to: mapped (``::ffff:a.b.c.d``),
+    compatible (``::a.b.c.d``), NAT64 (``64:ff9b::a.b.c.d``) and 6to4 (``2002:AABB:CCDD::``)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [v4 for v4 in (address.ipv4_mapped, address.sixtofour) if v4 is not None]
+    low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if int(address) >> 32 == 0 or address in _NAT64:
+        found.append(low)
+    return found
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

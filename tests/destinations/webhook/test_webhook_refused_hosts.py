@@ -34,6 +34,10 @@ def _never_sent(monkeypatch: pytest.MonkeyPatch) -> None:
         "http://[::ffff:a9fe:a9fe]/x",
         "http://169.254.169.254./x",
         "http://[fe80::1]/x",
+        # IPv6 forms that carry 169.254.169.254: IPv4-compatible, NAT64, 6to4.
+        "http://[::169.254.169.254]/x",
+        "http://[64:ff9b::a9fe:a9fe]/x",
+        "http://[2002:a9fe:a9fe::]/x",
     ],
 )
 def test_a_metadata_or_link_local_url_is_refused_when_configured(url: str) -> None:
