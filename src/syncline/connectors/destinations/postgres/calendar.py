@@ -8,10 +8,10 @@ and the server's own refusal ("date out of range") names neither the field nor t
 from __future__ import annotations
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.types as pat
 
 from syncline.connectors.destinations.sql.eras import days_outside
+from syncline.connectors.destinations.sql.refusals import refuse_marked
 from syncline.connectors.sources.infinity import infinite, without_infinity
 
 FIRST_DAY = -2_440_588
@@ -47,6 +47,5 @@ def refuse_out_of_range(records: pa.Table, columns: dict[str, str], table: str) 
             f"column {name!r} ({columns[name]}) of table {table} cannot store; turn it "
             "into NULL or a day in range in the model's SQL"
         )
-        for row in pc.indices_nonzero(outside).to_pylist():
-            reasons.setdefault(row, reason)
+        refuse_marked(reasons, outside, reason)
     return reasons

@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pat
 
+from syncline.connectors.destinations.sql.refusals import refuse_marked
+
 _BOOLEAN_TYPE = re.compile(r"bool(?:ean)?", re.I)
 
 
@@ -43,6 +45,5 @@ def refuse_non_booleans(records: pa.Table, columns: dict[str, str], table: str) 
             f"({kind}) of table {table} would store as true; make the column an integer "
             "(ALTER its type) or turn the value into a boolean in the model's SQL"
         )
-        for row in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():
-            reasons.setdefault(row, reason)
+        refuse_marked(reasons, mask, reason)
     return reasons

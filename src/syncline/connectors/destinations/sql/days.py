@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pat
 
+from syncline.connectors.destinations.sql.refusals import refuse_marked
 from syncline.connectors.sources.infinity import infinite
 
 _DATE_TYPE = re.compile(r"date", re.I)
@@ -46,8 +47,7 @@ def refuse_times_of_day(records: pa.Table, columns: dict[str, str], table: str) 
             f"{table} would drop, storing only the day; widen the column (ALTER its type to "
             "a timestamp) or CAST the value to a date in the model's SQL"
         )
-        for row in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():
-            reasons.setdefault(row, reason)
+        refuse_marked(reasons, mask, reason)
     return reasons
 
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pat
 
+from syncline.connectors.destinations.sql.refusals import refuse_marked
 from syncline.connectors.destinations.sql.types import column_type
 from syncline.connectors.sources.base import is_decimal_field
 
@@ -82,8 +83,7 @@ def refuse_rounded_numbers(
         if mask is None:
             continue
         reason = _reason(field, kind, bits, table, dialect)
-        for row in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():
-            reasons.setdefault(row, reason)
+        refuse_marked(reasons, mask, reason)
     return reasons
 
 

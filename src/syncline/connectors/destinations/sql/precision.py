@@ -21,6 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pat
 
+from syncline.connectors.destinations.sql.refusals import refuse_marked
+
 _DECIMAL_TYPE = re.compile(
     r"(?:numeric|decimal)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)(?: unsigned)?(?: zerofill)?", re.I
 )
@@ -104,8 +106,7 @@ def refuse_inexact(
             values = pc.cast(values, values.type.value_type)
         held_nan = keeps_nan and not target.integer
         for mask, problem in _problems(values, target, keeps_nan=held_nan):
-            for row in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():
-                reasons.setdefault(row, _reason(problem, target, table, floats_keep_non_finite))
+            refuse_marked(reasons, mask, _reason(problem, target, table, floats_keep_non_finite))
     return reasons
 
 

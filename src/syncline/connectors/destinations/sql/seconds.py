@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pat
 
+from syncline.connectors.destinations.sql.refusals import refuse_marked
 from syncline.connectors.sources.infinity import infinite
 
 _UNIT_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
@@ -112,8 +113,7 @@ def refuse_cut_seconds(
         if infinities is not None:
             mask = pc.and_(mask, pc.invert(infinities))
         reason = _reason(name, target, table, digits)
-        for row in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():
-            reasons.setdefault(row, reason)
+        refuse_marked(reasons, mask, reason)
     return reasons
 
 
