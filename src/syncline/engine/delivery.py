@@ -41,6 +41,10 @@ logger = logging.getLogger(__name__)
 
 _by_index = attrgetter("index")
 
+MIN_SPREAD_BATCH_ROWS = 2_000
+"""The smallest batch a run cuts so as to keep every connection busy: below it a batch's
+fixed costs (a transaction, a journal entry, a request) outweigh its rows."""
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -88,6 +92,8 @@ class Delivery:
         self.progress = progress
         self.retry = retry
         self.batch_rows = destination.batch_rows
+        self.run_batch_rows = self.batch_rows
+        """Rows per batch of the run under way (see :meth:`_spread_batch_rows`)."""
         self.stopped = False
         """Set when a destination left rows of a batch unsent because the run is stopping."""
         self.concurrency = destination.write_concurrency
@@ -104,6 +110,7 @@ class Delivery:
         queue: deque[_InFlight] = deque()
         error: BaseException | None = None
         cancelled = False
+        self.run_batch_rows = self._spread_batch_rows(steps)
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="syncline-write") as pool:
             try:
                 for step in steps:
@@ -131,8 +138,26 @@ class Delivery:
             raise error
         return not (cancelled or self.stopped)
 
+    def _spread_batch_rows(self, steps: list[Step]) -> int:
+        """Rows per batch for this run: the destination's batch size, or less when the run
+        sends fewer rows than its connections could take at that size.
+
+        A run of 30,000 changes against batches of 50,000 would otherwise write on one or
+        two connections (a batch per operation) while the others stay idle; cut into about
+        one batch per connection, the writes go side by side. Never below
+        :data:`MIN_SPREAD_BATCH_ROWS`, nor above the destination's batch size.
+        """
+        if self.concurrency == 1:
+            return self.batch_rows
+        operations = {step.operation for step in steps if step.sends}
+        sending = sum(getattr(self.progress.planned, op.value) for op in operations)
+        even = -(-sending // self.concurrency)
+        return min(self.batch_rows, max(MIN_SPREAD_BATCH_ROWS, even))
+
     def _batches(self, step: Step) -> Generator[pa.RecordBatch, None, None]:
-        return self.planner.planned_batches(step.operation, self.batch_rows, in_doubt=step.in_doubt)
+        return self.planner.planned_batches(
+            step.operation, self.run_batch_rows, in_doubt=step.in_doubt
+        )
 
     def _submit(self, pool: ThreadPoolExecutor, step: Step, planned: pa.RecordBatch) -> _InFlight:
         if step.action is WriteAction.DELETE:
