@@ -73,3 +73,32 @@ def test_closing_early_closes_the_generator_on_its_own_thread() -> None:
 
     # Released before close() returned, by the thread that ran the generator.
     assert released == ["syncline-prefetch"]
+
+
+def test_a_started_reader_produces_before_the_first_item_is_asked_for() -> None:
+    produced = threading.Event()
+
+    def produce() -> Iterator[int]:
+        produced.set()
+        yield from range(3)
+
+    ahead = prefetched(produce(), depth=2, start=True)
+    try:
+        assert produced.wait(5.0)
+        assert list(ahead) == [0, 1, 2]
+    finally:
+        ahead.close()
+    assert not any(t.name == "syncline-prefetch" for t in threading.enumerate())
+
+
+def test_a_reader_not_started_produces_nothing_until_asked() -> None:
+    produced = threading.Event()
+
+    def produce() -> Iterator[int]:
+        produced.set()
+        yield 1
+
+    ahead = prefetched(produce())
+    assert not produced.wait(0.2)
+    assert next(ahead) == 1
+    ahead.close()

@@ -36,6 +36,7 @@ from syncline.engine.guards import check_guards
 from syncline.engine.mapping import RecordMapper, check_columns, referenced_columns
 from syncline.engine.planner.base import Planner, PlannerStore
 from syncline.engine.planner.local import IngestStats, LocalPlanner
+from syncline.engine.planner.prefetch import prefetched
 from syncline.engine.planner.store import (
     DEFAULT_LOCK_WAIT_SECONDS,
     delete_snapshot,
@@ -322,7 +323,21 @@ class _Run:
         return thread
 
     def _plan_run(self, reader: Iterator[pa.RecordBatch]) -> RunStatus:
-        batches, schema = self._read_model(reader)
+        first = next(reader, None)
+        if first is None:
+            return self._plan_model(iter(()), self._described_schema())
+        # The model's next batches are read while the planner opens its snapshot file
+        # (which may replay a log or fold a killed run's journal); the first one was read
+        # here, on this thread, where a signal can still cancel the query.
+        rest = prefetched(reader, start=True)
+        try:
+            return self._plan_model(itertools.chain([first], rest), first.schema)
+        finally:
+            # Stops the reading thread, which closes the source's generator, before the
+            # caller closes the source.
+            rest.close()
+
+    def _plan_model(self, batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> RunStatus:
         columns = self._columns(schema)
         mapper = self._mapper(schema, columns)
         planner = self._open_planner()
@@ -512,15 +527,10 @@ class _Run:
                 code="MODE_NOT_SUPPORTED",
             )
 
-    def _read_model(
-        self, batches: Iterator[pa.RecordBatch]
-    ) -> tuple[Iterator[pa.RecordBatch], pa.Schema]:
-        first = next(batches, None)
-        if first is not None:
-            return itertools.chain([first], batches), first.schema
+    def _described_schema(self) -> pa.Schema:
+        """The model's schema as the source describes it: for a model without rows."""
         described = self.job.source.describe(self.job.model_query)
-        schema = pa.schema([column.field() for column in described])
-        return iter(()), schema
+        return pa.schema([column.field() for column in described])
 
     def _columns(self, schema: pa.Schema) -> list[str]:
         if self.job.primary_key not in schema.names:

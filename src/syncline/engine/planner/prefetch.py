@@ -34,12 +34,35 @@ class _End:
         self.error = error
 
 
-def prefetched(items: Iterator[T], depth: int = DEFAULT_DEPTH) -> Generator[T, None, None]:
+def prefetched(
+    items: Iterator[T], depth: int = DEFAULT_DEPTH, *, start: bool = False
+) -> Generator[T, None, None]:
     """Yield ``items`` in order, produced by a background thread up to ``depth`` ahead.
 
     An exception raised while producing an item is raised here, in its place. Closing
-    the generator early stops the thread, which finishes the item it is producing.
+    the generator early stops the thread, which finishes the item it is producing. The
+    thread starts with the first item asked for, or at once with ``start``: the items
+    are then produced while the caller does other work, and the caller must close the
+    generator (or use it up) to stop the thread.
     """
+    ahead = _read_ahead(items, depth)
+    # The read-ahead generator pauses once its thread runs, before the first item.
+    if start:
+        next(ahead)
+        return ahead
+    return _started_on_demand(ahead)
+
+
+def _started_on_demand(ahead: Generator[T, None, None]) -> Generator[T, None, None]:
+    next(ahead)
+    yield from ahead
+
+
+_RUNNING = object()
+"""What :func:`_read_ahead` yields first, once its thread runs."""
+
+
+def _read_ahead(items: Iterator[T], depth: int) -> Generator[T, None, None]:
     slots: queue.Queue[T | _End] = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
 
@@ -62,6 +85,7 @@ def prefetched(items: Iterator[T], depth: int = DEFAULT_DEPTH) -> Generator[T, N
     thread = threading.Thread(target=produce, name="syncline-prefetch", daemon=True)
     thread.start()
     try:
+        yield _RUNNING  # type: ignore[misc]
         while True:
             item = slots.get()
             if isinstance(item, _End):

@@ -1,0 +1,99 @@
+"""The model is read on while the planner opens its snapshot file, and the read stops with
+the run whatever ends it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from engine_doubles import ArrowSource, MemoryDestination, Reporter, people
+from warehouse_doubles import MODEL_QUERY
+
+from syncline.engine.config import SyncConfiguration
+from syncline.engine.delivery import RetryPolicy
+from syncline.engine.planner import local as local_planner
+from syncline.engine.report import RunStatus
+from syncline.engine.run import RunJob, RunResult, execute_run
+
+
+class CountingSource(ArrowSource):
+    """Yields one row per batch, counting the batches produced and noting its close."""
+
+    def __init__(self, table: pa.Table) -> None:
+        super().__init__(table, batch_rows=1)
+        self.produced = 0
+        self.closed_on: str | None = None
+
+    def read(self, query: str, *, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in self.table.to_batches(max_chunksize=1):
+                self.produced += 1
+                yield batch
+        finally:
+            self.closed_on = threading.current_thread().name
+
+
+def _run(tmp_path: Path, source: CountingSource) -> RunResult:
+    job = RunJob(
+        sync_id=7,
+        run_id=1,
+        source=source,
+        model_query=MODEL_QUERY,
+        primary_key="id",
+        configuration=SyncConfiguration.parse({"mode": "upsert", "object": "people"}),
+        destination=MemoryDestination(),
+        snapshot_dir=tmp_path,
+        retry=RetryPolicy(retries=0),
+    )
+    return execute_run(job, Reporter())
+
+
+def _no_reading_thread() -> bool:
+    return not any(t.name == "syncline-prefetch" for t in threading.enumerate())
+
+
+def test_batches_are_read_while_the_planner_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = CountingSource(people([(i, f"n{i}", float(i)) for i in range(10)]))
+    seen_at_open: list[int] = []
+    opening = local_planner.LocalPlanner.__init__
+
+    def slow_open(self: Any, *args: Any, **kwargs: Any) -> None:
+        # Waits, as a log replay would, for the source to get ahead of the first batch.
+        deadline = time.monotonic() + 2.0
+        while source.produced < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen_at_open.append(source.produced)
+        opening(self, *args, **kwargs)
+
+    monkeypatch.setattr(local_planner.LocalPlanner, "__init__", slow_open)
+    result = _run(tmp_path, source)
+
+    assert result.status is RunStatus.SUCCESS
+    assert result.progress.successful.added == 10
+    assert seen_at_open[0] >= 3
+    assert source.closed_on == "syncline-prefetch"
+    assert _no_reading_thread()
+
+
+def test_a_planner_that_fails_to_open_stops_the_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = CountingSource(people([(i, f"n{i}", float(i)) for i in range(1_000)]))
+
+    def failing_open(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("snapshot folder unreadable")
+
+    monkeypatch.setattr(local_planner.LocalPlanner, "__init__", failing_open)
+    result = _run(tmp_path, source)
+
+    assert result.status is RunStatus.FAILED
+    assert source.closed_on is not None
+    assert source.produced < 1_000
+    assert _no_reading_thread()
