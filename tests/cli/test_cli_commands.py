@@ -334,3 +334,28 @@ def test_init_never_overwrites_and_bad_settings_exit_2(
     bad = syncline("validate", "--project", "proj")
     assert bad.code == ExitCode.USER_ERROR
     assert "SYNCLINE_LOG_LEVEL='LOUD'" in bad.err
+
+
+def test_a_cdc_reset_says_it_stopped_retrying_the_rejected_rows(
+    syncline: Invoke, workdir: Path
+) -> None:
+    init_and_apply(syncline)
+    enterprise = refuse_enterprise_customers(workdir)
+    assert syncline("run", "customers-to-crm").code == ExitCode.ROWS_REJECTED
+
+    reset = syncline("run", "customers-to-crm", "--reset-cdc")
+    history = syncline("runs", "customers-to-crm", "--limit", "1")
+
+    assert reset.code == ExitCode.OK, reset.err
+    given_up = f"{len(enterprise)} rejected rows of earlier runs are no longer retried"
+    assert "CDC reset" in reset.out
+    assert given_up in reset.out
+    assert "failed" not in reset.err
+    assert "CDC reset" in history.out
+    assert f"{len(enterprise)} rejected rows" in history.out
+    catalog = Catalog.open(load_settings())
+    with catalog.session(read_only=True) as session:
+        (latest,) = session.runs.list_runs("customers-to-crm", newest_first=True, limit=1)
+        assert latest.status == "success"
+        assert given_up in session.to_api(latest)["error"]
+    catalog.close()

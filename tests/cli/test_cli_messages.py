@@ -227,4 +227,38 @@ def test_a_full_resync_names_the_records_it_leaves_in_the_destination(
         assert shown.code == ExitCode.OK, shown.err
         assert "3 records left in the destination" in shown.out
         assert "clearAndFill" in shown.out
+        assert "--clear-and-fill" in shown.out
     assert "3 records left in the destination" in history.out
+
+
+def test_clear_and_fill_empties_the_table_and_sends_every_row(
+    syncline: Invoke, workdir: Path
+) -> None:
+    init_and_apply(syncline)
+    assert syncline("run", "customers-to-crm").code == ExitCode.OK
+    with sqlite3.connect(workdir / "proj" / "output" / "crm.sqlite") as db:
+        sent = db.execute("SELECT count(*) FROM contacts").fetchone()[0]
+        db.execute("INSERT INTO contacts (id, email) VALUES (-1, 'stray@example.com')")
+
+    result = syncline("run", "customers-to-crm", "--clear-and-fill")
+
+    assert result.code == ExitCode.OK, result.err
+    with sqlite3.connect(workdir / "proj" / "output" / "crm.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM contacts").fetchone()[0] == sent
+    assert "clear and fill" in syncline("runs", "customers-to-crm").out
+
+
+def test_clear_and_fill_is_refused_with_reset_cdc_or_a_destination_that_cannot_clear(
+    syncline: Invoke,
+) -> None:
+    init_and_apply(syncline)
+
+    reset = syncline("run", "customers-to-crm", "--clear-and-fill", "--reset-cdc")
+    files = syncline("run", "customers-to-csv", "--clear-and-fill")
+
+    assert reset.code == ExitCode.USER_ERROR
+    assert "--clear-and-fill and --reset-cdc conflict" in reset.err
+    assert files.code == ExitCode.USER_ERROR
+    assert "cannot empty its object" in files.err
+    assert "--full-resync" in files.err
+    assert "has not run yet" in syncline("runs", "customers-to-csv").out

@@ -187,3 +187,29 @@ def test_a_long_chain_of_merges_is_a_located_problem_not_a_recursion_error(
     assert data is None
     assert "merges nest more than" in problem.message
     assert problem.line is not None
+
+
+def test_a_query_with_commas_in_a_flow_mapping_names_the_extra_keys(
+    write_project: WriteFiles,
+) -> None:
+    # YAML reads the unquoted commas of {sql: SELECT id, email FROM t} as more keys.
+    rest = VALID_REST.replace('raw: {sql: "SELECT 1 AS id"}', "raw: {sql: SELECT id, email FROM t}")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problem = only(problems_of(root), "'raw'")
+
+    assert "'email FROM t'" in problem.message
+    assert "add sql" not in (problem.fix or "")
+    assert "quote" in (problem.fix or "")
+    assert "block" in (problem.fix or "")
+
+
+def test_a_raw_model_without_sql_is_told_to_add_it(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace('raw: {sql: "SELECT 1 AS id"}', "raw: {query: SELECT 1 AS id}")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problem = only(problems_of(root), "'raw'")
+
+    assert "sql" in problem.message
+    assert "'query'" in problem.message
+    assert "sql:" in (problem.fix or "")

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select, text
+from sqlalchemy import Select, bindparam, delete, exists, func, insert, select, text
 from sqlalchemy.orm import Session, aliased
 
 from syncline.catalog.tables import RowResultRecord, RunRecord
@@ -165,7 +165,18 @@ def failed_rows(session: Session, sync_id: int, run_id: int | None) -> list[RowR
     """
     if run_id is not None:
         return of_run(session, run_id, status=FAILED)
+    query = select(RowResultRecord).where(RowResultRecord.id.in_(_latest_failures(sync_id)))
+    return list(session.scalars(query.order_by(RowResultRecord.id)))
 
+
+def count_still_failing(session: Session, sync_id: int) -> int:
+    """How many keys of the sync are still failing (see :func:`failed_rows`)."""
+    query = select(func.count()).select_from(_latest_failures(sync_id).subquery())
+    return int(session.scalar(query) or 0)
+
+
+def _latest_failures(sync_id: int) -> Select[tuple[int]]:
+    """The ids of the row results that say a key of the sync is still failing."""
     settled = select(func.coalesce(func.max(RunRecord.id), 0)).where(
         RunRecord.sync_id == sync_id,
         RunRecord.status.in_(_COMPLETE),
@@ -188,9 +199,7 @@ def failed_rows(session: Session, sync_id: int, run_id: int | None) -> list[RowR
         )
         .subquery()
     )
-    latest_failures = select(ranked.c.id).where(ranked.c.rank == 1, ranked.c.status == FAILED)
-    query = select(RowResultRecord).where(RowResultRecord.id.in_(latest_failures))
-    return list(session.scalars(query.order_by(RowResultRecord.id)))
+    return select(ranked.c.id).where(ranked.c.rank == 1, ranked.c.status == FAILED)
 
 
 def prune(

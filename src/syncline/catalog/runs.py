@@ -265,6 +265,10 @@ class RunQueue:
             self.get(run_id, sync=sync_record)
         return row_results.failed_rows(self.session, sync_record.id, run_id)
 
+    def still_failing_count(self, sync: SyncRecord | int | str) -> int:
+        """How many keys of the sync are still failing: the rows its next run retries."""
+        return row_results.count_still_failing(self.session, self._sync(sync).id)
+
     def row_results(
         self,
         run_id: int,

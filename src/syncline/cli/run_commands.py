@@ -14,7 +14,7 @@ import typer
 
 from syncline.cli import output
 from syncline.cli.context import open_catalog, workspace_for
-from syncline.cli.exitcodes import for_run_status
+from syncline.cli.exitcodes import ExitCode, for_run_status
 from syncline.engine.report import RunStatus
 from syncline.errors import StopSignal, UserError
 from syncline.settings import load_settings
@@ -52,6 +52,13 @@ def run(
     reset_cdc: Annotated[
         bool, typer.Option("--reset-cdc", help="Take the current rows as synced; send nothing.")
     ] = False,
+    clear_and_fill: Annotated[
+        bool,
+        typer.Option(
+            "--clear-and-fill",
+            help="Empty the destination's table, then send every row (table destinations).",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan and count only; write nothing.")
     ] = False,
@@ -66,6 +73,12 @@ def run(
             "--reset-cdc takes the current rows as synced and sends nothing. Fix: pass one "
             "of them"
         )
+    if clear_and_fill and reset_cdc:
+        raise UserError(
+            "--clear-and-fill and --reset-cdc conflict: --clear-and-fill empties the "
+            "destination's object and sends every row, --reset-cdc takes the current rows as "
+            "synced and sends nothing. Fix: pass one of them"
+        )
     settings = load_settings()
     workspace = workspace_for(settings, project)
     try:
@@ -73,8 +86,8 @@ def run(
             with ProgressView(output.error_console()) as view:
                 record = run_sync(
                     catalog, sync, full_resync=full_resync, reset_cdc=reset_cdc,
-                    dry_run=dry_run, on_progress=view.update, workspace=workspace,
-                    settings=settings,
+                    clear_and_fill=clear_and_fill, dry_run=dry_run, on_progress=view.update,
+                    workspace=workspace, settings=settings,
                 )  # fmt: skip
             with catalog.session(workspace, read_only=True) as session:
                 ran = session.runs.get(record["id"])
@@ -98,9 +111,13 @@ def run(
         dry_run=dry_run,
         skipped_null_keys=skipped,
         left_in_destination=left,
+        sync=sync,
     )
     code = for_run_status(record["status"])
-    if record.get("error"):
+    if record.get("error") and code == ExitCode.OK:
+        # A run that succeeded keeps a note here, as a CDC reset does.
+        output.console().print(f"Run {record['id']}: {record['error']}")
+    elif record.get("error"):
         output.error_console().print(f"error: run {record['id']} failed: {record['error']}")
     raise typer.Exit(code)
 
@@ -133,9 +150,10 @@ def print_run_summary(
     dry_run: bool = False,
     skipped_null_keys: int = 0,
     left_in_destination: int = 0,
+    sync: str = "SYNC",
 ) -> None:
     """The counts table of a finished run, then its size, duration, status, skipped rows
-    and the records a full resync left in the destination."""
+    and the records a full resync left in the destination (the fix names ``sync``)."""
     out.print(output.counts_table(record))
     duration = _duration(record)
     note = " (dry run: nothing was written)" if dry_run else ""
@@ -149,7 +167,8 @@ def print_run_summary(
         out.print(
             f"{left_text(left_in_destination)}: their rows left the model, and a full resync "
             "removes nothing; no later run removes them either. Run a clear and fill "
-            "(clearAndFill) to remove them."
+            f"(`syncline run {sync} --clear-and-fill`, or clearAndFill in the API) to remove "
+            "them."
         )
 
 
@@ -236,6 +255,8 @@ def runs(
                 abandoned=is_abandoned(session, run, stale_after),
                 full_resync=run.full_resync,
                 left_in_destination=run.left_in_destination or 0,
+                clear_and_fill=run.clear_and_fill,
+                reset_cdc=run.reset_cdc,
             )
             for run in found
         ]
@@ -378,17 +399,24 @@ def _notes(
     abandoned: bool = False,
     full_resync: bool = False,
     left_in_destination: int = 0,
+    clear_and_fill: bool = False,
+    reset_cdc: bool = False,
 ) -> str | None:
     notes = ["dry run: nothing written"] if dry_run else []
     if full_resync:
         # Asked for, or taken on by a run that found its destination's object gone.
         notes.append("full resync")
+    if clear_and_fill:
+        notes.append("clear and fill")
+    if reset_cdc:
+        # The error column has what the reset gave up: the rows no longer retried.
+        notes.append("CDC reset: nothing sent")
     if abandoned:
         notes.append(ABANDONED_NOTE)
     if skipped_null_keys:
         notes.append(skipped_text(skipped_null_keys))
     if left_in_destination:
-        notes.append(f"{left_text(left_in_destination)} (clearAndFill removes them)")
+        notes.append(f"{left_text(left_in_destination)} (--clear-and-fill removes them)")
     return "; ".join(notes) or None
 
 

@@ -703,7 +703,7 @@ class _Run:
             "sync %s: this full resync processes no removals, so %s records the last "
             "snapshot held for rows no longer in the model stay in the destination's "
             "object %r, and no later run removes them; trigger a clear and fill "
-            "(clearAndFill) to remove them",
+            "(`syncline run SYNC --clear-and-fill`, or clearAndFill in the API) to remove them",
             self.job.sync_id,
             left,
             self.configuration.object,

@@ -136,8 +136,9 @@ def _restart(settings: Settings, sync_id: int, source: Any, installation_id: str
         warning = (
             f"sync {sync_id} moved to another model while a run held its snapshot, which "
             "was dropped: records it delivered that the new model lacks stay in its object; "
-            f"trigger one clear-and-fill run of it (POST /api/v1/syncs/{sync_id}/trigger "
-            'with {"clearAndFill": true}) to remove them'
+            f"trigger one clear-and-fill run of it (`syncline run {sync_id} --clear-and-fill`, "
+            f'or POST /api/v1/syncs/{sync_id}/trigger with {{"clearAndFill": true}}) to '
+            "remove them"
         )
         logger.warning("%s (%s)", warning, exc)
         delete_snapshot(settings.snapshot_dir, sync_id)

@@ -280,10 +280,12 @@ class _Loader:
             self.problem(doc, path, "a model needs exactly one of 'raw' and 'table'", fix)
             return None
         if "raw" in item and sql is None:
-            self.problem(doc, (*path, "raw"), "'raw' must be {sql: <query>}", "add sql: ...")
+            message, fix = _nested_problem("raw", item["raw"], "sql", "SELECT a, b FROM t")
+            self.problem(doc, (*path, "raw"), message, fix)
             return None
         if "table" in item and table is None:
-            self.problem(doc, (*path, "table"), "'table' must be {name: <table>}", "add name")
+            message, fix = _nested_problem("table", item["table"], "name", "people")
+            self.problem(doc, (*path, "table"), message, fix)
             return None
 
         primary_key = item["primaryKey"]
@@ -603,3 +605,28 @@ def _nested_string(value: Any, key: str) -> str | None:
     if isinstance(value, dict) and set(value) == {key} and isinstance(value[key], str):
         return value[key] if value[key].strip() else None
     return None
+
+
+def _nested_problem(name: str, value: Any, key: str, example: str) -> tuple[str, str]:
+    """What is wrong with ``name``, which must be ``{key: <text>}``, and how to fix it.
+
+    The likeliest mistake is a flow mapping whose text has commas: YAML reads
+    ``{sql: SELECT a, b FROM t}`` as the keys ``sql`` and ``b FROM t``.
+    """
+    shape = f"'{name}' must be {{{key}: <text>}}"
+    written = f'write {name}: {{{key}: "{example}"}}'
+    if not isinstance(value, dict):
+        return f"{shape}, not a {type(value).__name__}", written
+    extra = sorted(str(other)[:40] for other in value if other != key)
+    if key in value and extra:
+        message = f"{shape}, but it also has the keys {', '.join(map(repr, extra))}"
+        fix = (
+            f"in a flow mapping ({name}: {{{key}: ...}}) YAML reads every comma as the start "
+            f'of another key: quote the text ({name}: {{{key}: "{example}"}}) or write it '
+            f"as a block ({name}: then {key}: {example} on the next line, indented)"
+        )
+        return message, fix
+    if key not in value:
+        found = ", ".join(map(repr, extra)) or "no keys"
+        return f"{shape}; it has {found}", written
+    return f"'{name}.{key}' must be non-empty text", written

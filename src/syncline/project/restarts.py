@@ -23,9 +23,9 @@ from syncline.project.spec import Project
 
 _CLEAR_AND_FILL = (
     "after this change, trigger one clear-and-fill run of the sync, which empties object "
-    "{object!r} and sends every row: POST /api/v1/syncs/trigger with "
-    '{{"syncSlug": "{slug}", "clearAndFill": true}}, or Clear and fill on its page in '
-    "the web UI"
+    "{object!r} and sends every row: `syncline run {slug} --clear-and-fill`, POST "
+    '/api/v1/syncs/trigger with {{"syncSlug": "{slug}", "clearAndFill": true}}, or Clear '
+    "and fill on its page in the web UI"
 )
 _BY_HAND = (
     "destination type {type!r} cannot empty object {object!r} for a clear-and-fill run: "

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from syncline.catalog import Catalog, CatalogSession, RunTrigger
 from syncline.catalog.tables import RUNNING_STATUSES, RunRecord, SyncRecord
+from syncline.connectors import registry
 from syncline.connectors.destinations.base import Destination
 from syncline.connectors.sources.base import Source
 from syncline.engine.config import SyncConfiguration
@@ -75,6 +76,7 @@ def run_sync(
     *,
     full_resync: bool = False,
     reset_cdc: bool = False,
+    clear_and_fill: bool = False,
     dry_run: bool = False,
     on_progress: ProgressListener | None = None,
     workspace: int | str = "default",
@@ -84,16 +86,21 @@ def run_sync(
 
     Raises:
         NotFoundError: no such sync in the workspace.
-        UserError: the sync is disabled, or ``full_resync`` and ``reset_cdc`` are both set.
+        UserError: the sync is disabled; ``reset_cdc`` is set with ``full_resync`` or
+            ``clear_and_fill``; or ``clear_and_fill`` is set and the sync's destination
+            cannot empty its object.
     """
-    if full_resync and reset_cdc:
+    if reset_cdc and (full_resync or clear_and_fill):
+        asked = "a full resync" if full_resync else "a clear and fill"
         raise UserError(
-            "a full resync (send every row) and a CDC reset (send nothing) conflict; "
-            "ask for one of them"
+            f"{asked} (send every row) and a CDC reset (send nothing) conflict; ask for one of them"
         )
     settings = settings or get_settings()
     worker = worker_name()
-    trigger = RunTrigger(full_resync=full_resync, reset_cdc=reset_cdc, dry_run=dry_run)
+    trigger = RunTrigger(
+        full_resync=full_resync, reset_cdc=reset_cdc, clear_and_fill=clear_and_fill,
+        dry_run=dry_run,
+    )  # fmt: skip
 
     with catalog.session(workspace, read_only=True) as session:
         sync = find_sync(session, sync_ref)
@@ -102,6 +109,8 @@ def run_sync(
                 f"sync {sync.slug!r} is disabled; set disabled: false in the project and "
                 "apply it, then run it again"
             )
+        if clear_and_fill:
+            _check_clears(session, sync)
         sync_id = sync.id
     stale_after = timedelta(seconds=settings.worker_stale_seconds)
     # A run of this sync whose worker stopped is interrupted here and its resumption
@@ -132,6 +141,18 @@ def run_sync(
 
     with catalog.session(workspace, read_only=True) as session:
         return session.to_api(session.runs.get(run_id))
+
+
+def _check_clears(session: CatalogSession, sync: SyncRecord) -> None:
+    """Refuse a clear and fill, before it is queued, at a destination that cannot clear."""
+    destination = session.destinations.get(sync.destination_id)
+    if not registry.destination_class(destination.type).capabilities.clears_objects:
+        raise UserError(
+            f"destination {destination.slug!r} ({destination.type}) of sync {sync.slug!r} "
+            "cannot empty its object, so it cannot clear and fill; run a full resync "
+            "(--full-resync, or fullResync in the API) instead",
+            code="CLEAR_NOT_SUPPORTED",
+        )
 
 
 def execute_leased(
@@ -190,6 +211,8 @@ def execute_leased(
             )
             return RunStatus(current.status)
         status, error, resume = _outcome(result, current, heartbeat.lease_lost.is_set())
+        if current.reset_cdc and status == RunStatus.SUCCESS:
+            error = _reset_note(session, current)
         run = session.runs.finish(run_id, status, result.progress, error)
         status = RunStatus(run.status)
         if resume:
@@ -235,6 +258,34 @@ def _outcome(
             False,
         )
     return status, error, False
+
+
+def _reset_note(session: CatalogSession, run: RunRecord) -> str:
+    """What a CDC reset did, kept in the run's ``error`` (the one text a run record has):
+    it sent nothing, and the rows earlier runs rejected are no longer retried.
+
+    Asked before the run is finished, while those rows still count as failing; the reset
+    took their current values as synced, as Hightouch's resetCDC does.
+    """
+    failing = session.runs.still_failing_count(run.sync_id)
+    if run.dry_run:
+        return (
+            "CDC reset (dry run): nothing was sent or changed; a real reset would take the "
+            f"model's current rows as synced, and {_rows(failing)} of earlier runs would no "
+            "longer be retried"
+        )
+    note = "CDC reset: the model's current rows were taken as synced and nothing was sent"
+    if failing == 0:
+        return note
+    return (
+        f"{note}; {_rows(failing)} of earlier runs are no longer retried (they are listed "
+        "by the runs that rejected them; change a row in the model, or run a full resync, "
+        "to send it again)"
+    )
+
+
+def _rows(count: int) -> str:
+    return f"{count} rejected row" if count == 1 else f"{count} rejected rows"
 
 
 def _owner_of(session: CatalogSession, run_id: int) -> tuple[int, int]:

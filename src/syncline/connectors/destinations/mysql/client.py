@@ -28,6 +28,7 @@ from syncline.connectors.destinations.mysql.keys import (
     other_keys,
     unique_keys,
 )
+from syncline.connectors.destinations.mysql.reasons import explain
 from syncline.connectors.destinations.sql.bisect import RowDataError, isolate_failures
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.statements import Statements
@@ -150,6 +151,9 @@ class MySQLDestination(TableDestination):
             return mapped
         reason = collision_reason(mapped.reason, key, str(self._table), self._context.id_field)
         return RowDataError(reason)
+
+    def _explain(self, reason: str, records: pa.Table, index: int) -> str:
+        return explain(reason, self._columns, str(self._table))
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._conn.cursor() as cursor:

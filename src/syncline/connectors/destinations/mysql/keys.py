@@ -12,6 +12,8 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
+from syncline.connectors.destinations.sql import reasons
+
 UNIQUE_KEYS_SQL = """
 SELECT INDEX_NAME, COLUMN_NAME
 FROM information_schema.STATISTICS
@@ -71,10 +73,5 @@ def collided_key(message: str, keys: Mapping[str, UniqueKey]) -> UniqueKey | Non
 
 
 def collision_reason(message: str, key: UniqueKey, table: str, id_field: str) -> str:
-    """A rejected row's reason: the server's words, the key, and how to resolve it."""
-    return (
-        f"{message}: another record of table {table} has this value in unique key {key}, "
-        f"and the sync matches records only by {id_field!r}, so the row was not written "
-        "and that record was left as it is; change the value in the model, or change or "
-        "delete that record, and the next run sends the row again"
-    )
+    """A rejected row's reason: its fields, the server's words, the key, and the fix."""
+    return reasons.unique_taken(message, table, key.name, key.columns, id_field)

@@ -29,9 +29,11 @@ from syncline.connectors.destinations.base import (
 from syncline.connectors.destinations.postgres.calendar import refuse_out_of_range
 from syncline.connectors.destinations.postgres.config import PostgresDestinationConfig
 from syncline.connectors.destinations.postgres.errors import map_error
+from syncline.connectors.destinations.postgres.reasons import KEY_COLUMNS_SQL, explain
 from syncline.connectors.destinations.sql.bisect import isolate_failures
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
 from syncline.connectors.destinations.sql.precision import decimal_column
+from syncline.connectors.destinations.sql.reasons import row_values
 from syncline.connectors.destinations.sql.table import (
     KEYED_MODES,
     TABLE_CAPABILITIES,
@@ -124,6 +126,8 @@ class PostgresDestination(TableDestination):
         self._copy_into_target = False
         self._id_indexed = False
         """Whether the open table has an index on the id column (see _INDEX_LOOKUPS)."""
+        self._keys: dict[str, list[str]] = {}
+        """The columns of the table's unique keys that refused rows, by key name."""
 
     @classmethod
     def field_name_problem(cls, name: str) -> tuple[str, str] | None:
@@ -241,6 +245,31 @@ class PostgresDestination(TableDestination):
     def _map_error(self, exc: Exception) -> Exception | None:
         return map_error(exc, self._where)
 
+    def _explain(self, reason: str, records: pa.Table, index: int) -> str:
+        assert self._table is not None
+        assert self._context is not None
+        return explain(
+            reason,
+            row_values(records, index),
+            self._columns,
+            str(self._table),
+            id_field=self._context.id_field,
+            key_columns=self._key_columns,
+        )
+
+    def _key_columns(self, key: str) -> list[str]:
+        """The columns of the table's unique key ``key``; none when they cannot be read."""
+        assert self._table is not None
+        if key not in self._keys:
+            target = quote_table(self._table, "postgres")
+            try:
+                rows = self._execute(KEY_COLUMNS_SQL, (target, key))
+            except Exception:  # noqa: BLE001 - the reason then names the key alone
+                logger.debug("reading the columns of key %s failed", key, exc_info=True)
+                return []
+            self._keys[key] = [name for (name,) in rows]
+        return self._keys[key]
+
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._conn.cursor() as cursor:
             cursor.execute(sql, params or None)
@@ -290,6 +319,7 @@ class PostgresDestination(TableDestination):
     def open(self, context: WriteContext) -> None:
         """Open the table; an empty table with a unique id takes upserts by plain COPY."""
         super().open(context)
+        self._keys = {}
         assert self._table is not None
         target = quote_table(self._table, "postgres")
         empty = self._guard(lambda: self._execute(f"SELECT NOT EXISTS (SELECT 1 FROM {target})"))

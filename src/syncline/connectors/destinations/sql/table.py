@@ -12,8 +12,11 @@ import logging
 from abc import abstractmethod
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar, TypeVar
+
+import pyarrow as pa
 
 from syncline.connectors.destinations.base import (
     BatchResult,
@@ -353,6 +356,7 @@ class TableDestination(Destination):
             # rows cannot be told apart, so each is rejected with the database's reason.
             return BatchResult.all_failed(len(batch), exc.reason, retryable=False)
         failures.sort(key=lambda failure: failure.index)
+        failures = self._explained(batch, failures)
 
         self._context.logger.debug(
             "%s batch of %d rows written to %s, %d rejected",
@@ -427,6 +431,23 @@ class TableDestination(Destination):
         with self._atomic():
             for sql in sqls:
                 self._guard(partial(self._execute, sql, (lo, hi)))
+
+    def _explained(self, batch: WriteBatch, failures: list[RowFailure]) -> list[RowFailure]:
+        """``failures`` with each refused row's reason naming its field and the fix."""
+        explained = []
+        for failure in failures:
+            if not failure.retryable:
+                reason = self._explain(failure.reason, batch.records, failure.index)
+                failure = replace(failure, reason=reason)
+            explained.append(failure)
+        return explained
+
+    def _explain(self, reason: str, records: pa.Table, index: int) -> str:
+        """The reason for row ``index`` of ``records``, which the database refused for
+        ``reason``, naming the field and the fix where the database's words do not; a
+        dialect whose words are vague overrides this. It must not raise: the batch is
+        already committed."""
+        return reason
 
     def _refuse_unmatched(self, batch: WriteBatch, statements: Statements) -> list[RowFailure]:
         """Rows UPDATE cannot find and rows INSERT finds already; the statements skip them."""
