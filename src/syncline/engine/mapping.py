@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -149,6 +150,38 @@ def referenced_columns(
     if configuration.external_id_mapping is not None:
         names.append(configuration.external_id_mapping.from_)
     return list(dict.fromkeys(names))
+
+
+REPEATED_COLUMN_FIX = "give each column its own name in the model's SQL (SELECT email AS email_2)"
+"""How to fix a model whose query returns a column name twice."""
+
+
+def repeated_columns(model_columns: Sequence[str]) -> list[str]:
+    """The names the model's query returns more than once, each once, in query order.
+
+    A row cannot hold two values under one name, so neither the planner nor the
+    mapping could tell which of them a sync means.
+    """
+    counts = Counter(model_columns)
+    return [name for name in dict.fromkeys(model_columns) if counts[name] > 1]
+
+
+def repeated_columns_message(repeated: Sequence[str], model: str) -> str:
+    """That ``model`` returns each of ``repeated`` more than once."""
+    return (
+        f"{model} returns column{'s' if len(repeated) > 1 else ''} "
+        f"{', '.join(map(repr, repeated))} more than once"
+    )
+
+
+def check_unique_columns(model_columns: Sequence[str], model: str) -> None:
+    """Raise a user error naming each column the model's query returns more than once."""
+    repeated = repeated_columns(model_columns)
+    if repeated:
+        raise UserError(
+            f"{repeated_columns_message(repeated, model)}; {REPEATED_COLUMN_FIX}",
+            code="REPEATED_COLUMN",
+        )
 
 
 def check_columns(referenced: Sequence[str], model_columns: Sequence[str], model: str) -> None:

@@ -33,7 +33,12 @@ from syncline.engine.actions import Step, plan_steps
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.delivery import Delivery, RetryPolicy
 from syncline.engine.guards import check_guards
-from syncline.engine.mapping import RecordMapper, check_columns, referenced_columns
+from syncline.engine.mapping import (
+    RecordMapper,
+    check_columns,
+    check_unique_columns,
+    referenced_columns,
+)
 from syncline.engine.planner.base import Planner, PlannerStore
 from syncline.engine.planner.local import IngestStats, LocalPlanner
 from syncline.engine.planner.prefetch import prefetched
@@ -533,6 +538,7 @@ class _Run:
         return pa.schema([column.field() for column in described])
 
     def _columns(self, schema: pa.Schema) -> list[str]:
+        check_unique_columns(schema.names, f"the model of sync {self.job.sync_name}")
         if self.job.primary_key not in schema.names:
             raise UserError(
                 f"the model's primary key column {self.job.primary_key!r} is not in the model "

@@ -26,7 +26,11 @@ from syncline.engine.planner.warehouse import (
 )
 from syncline.errors import ConfigError, NotFoundError, Problem, SnapshotLocked, ValidationError
 from syncline.project.file_roots import refuse_paths_off_roots
-from syncline.project.model_columns import primary_key_problem, read_columns
+from syncline.project.model_columns import (
+    primary_key_problem,
+    read_columns,
+    repeated_columns_problem,
+)
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
 from syncline.project.restarts import (
     SyncRestart,
@@ -263,7 +267,11 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
     for slug in sorted(changed_models):
         model = project.models[slug]
         known = model_columns(slug)
-        if known is not None and model.primary_key not in known:
+        repeated = repeated_columns_problem(slug, known) if known is not None else None
+        if repeated is not None:
+            where = "raw" if model.sql is not None else "table"
+            problems.append(model.origin.below(Problem(where, *repeated)))
+        elif known is not None and model.primary_key not in known:
             message, fix = primary_key_problem(slug, model.primary_key, known)
             problems.append(model.origin.below(Problem("primaryKey", message, fix)))
     for slug in sorted(touched):

@@ -24,7 +24,11 @@ from syncline.connectors.destinations.base import RESERVED_FIELD_FIX, SyncMode
 from syncline.engine.config import SyncConfiguration
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
 from syncline.project.local_objects import missing_table
-from syncline.project.model_columns import local_columns, primary_key_problem
+from syncline.project.model_columns import (
+    local_columns,
+    primary_key_problem,
+    repeated_columns_problem,
+)
 from syncline.project.schedule import check_schedule
 from syncline.project.sequences import build_sequence, check_references
 from syncline.project.spec import (
@@ -506,7 +510,11 @@ class _Loader:
                 self.project.warnings.append(warning)
                 continue
             columns[slug] = found.names
-            if model.primary_key not in found.names:
+            repeated = repeated_columns_problem(slug, found.names)
+            if repeated is not None:
+                where = (*path, "raw" if model.sql is not None else "table")
+                self.problem(doc, where, *repeated)
+            elif model.primary_key not in found.names:
                 message, fix = primary_key_problem(slug, model.primary_key, found.names)
                 self.problem(doc, (*path, "primaryKey"), message, fix)
 

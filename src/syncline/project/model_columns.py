@@ -17,6 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from syncline.connectors import registry
+from syncline.engine.mapping import (
+    REPEATED_COLUMN_FIX,
+    repeated_columns,
+    repeated_columns_message,
+)
 from syncline.errors import Problem, SynclineError, TransientError
 from syncline.security.files import (
     FilePolicy,
@@ -182,6 +187,15 @@ def primary_key_problem(model: str, primary_key: str, columns: list[str]) -> tup
         message,
         "set primaryKey to the column that is unique per row, or return it from the query",
     )
+
+
+def repeated_columns_problem(model: str, columns: list[str]) -> tuple[str, str] | None:
+    """The message and fix for a model whose query returns a column name more than once;
+    None when every name is its own."""
+    repeated = repeated_columns(columns)
+    if not repeated:
+        return None
+    return repeated_columns_message(repeated, f"the query of model {model!r}"), REPEATED_COLUMN_FIX
 
 
 def _reason(error: Exception, source_type: str, configuration: Mapping[str, Any]) -> str:

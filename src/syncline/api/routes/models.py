@@ -39,7 +39,12 @@ from syncline.catalog.models import change_problems, new_model_problems
 from syncline.catalog.repository import UNSET, raise_problems
 from syncline.engine.actions import plan_steps
 from syncline.engine.config import SyncConfiguration
-from syncline.engine.mapping import referenced_columns
+from syncline.engine.mapping import (
+    REPEATED_COLUMN_FIX,
+    referenced_columns,
+    repeated_columns,
+    repeated_columns_message,
+)
 from syncline.engine.planner.store import delete_snapshot, note_strays
 from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConfigError, ConnectorError, NotFoundError, Problem, ValidationError
@@ -362,6 +367,10 @@ def checked_columns(
     finally:
         source.close()
 
+    repeated = repeated_columns(columns)
+    if repeated:
+        message = repeated_columns_message(repeated, "the query")
+        return columns, [Problem(where, message, fix=REPEATED_COLUMN_FIX, value=sent)]
     if primary_key and primary_key not in columns:
         message = f"column {primary_key!r} is not in the query's result (columns: "
         listed = message + ", ".join(columns) + ")"
