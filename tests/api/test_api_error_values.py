@@ -201,3 +201,11 @@ def test_a_missing_configuration_key_has_no_value(api: Api, pipeline: Pipeline) 
     assert answer.status_code == 422
     problem = answer.json()["details"]["body.configuration.mappings.0.standard.to"]
     assert problem["value"] is None
+
+
+def test_a_404_repeats_a_long_slug_cut_short(api: Api) -> None:
+    answer = api.post("/syncs/trigger", json={"syncSlug": "x" * 900_000})
+
+    assert answer.status_code == 404
+    details = answer.json()["details"]
+    assert details == f"sync {'x' * ECHO_LIMIT}... (cut: 900000 characters in all) does not exist"

@@ -253,9 +253,11 @@ async def _refused(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, NotFoundError)
-    # The catalog's message lists other resources as a hint; the API names only the one.
+    # The catalog's message lists other resources as a hint; the API names only the one,
+    # cut as a 409 or 422 cuts what it repeats (a slug may be as long as a body).
+    ident = echoed(exc.ident if isinstance(exc.ident, int) else str(exc.ident))
     return JSONResponse(
-        {"message": "Not found", "details": f"{exc.kind} {exc.ident} does not exist"}, 404
+        {"message": "Not found", "details": f"{exc.kind} {ident} does not exist"}, 404
     )
 
 
