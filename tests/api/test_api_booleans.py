@@ -153,3 +153,30 @@ def test_a_sequence_s_disabled_must_be_a_boolean(api: Api, pipeline: Pipeline) -
     body = {"slug": "nightly", "steps": [{"syncId": pipeline.sync}], "disabled": "no"}
 
     _refused(api.post("/sync-sequences", json=body), "body.disabled", "no")
+
+
+def _no_id(answer: Any, where: str, sent: Any) -> None:
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()["details"][where]
+    assert problem["value"] is sent
+    assert "expected an integer" in problem["message"]
+
+
+@pytest.mark.parametrize("sent", [True, False])
+def test_an_id_in_a_body_is_never_a_boolean(api: Api, pipeline: Pipeline, sent: bool) -> None:
+    model = model_body(sent, slug="loose")
+    _no_id(api.post("/models?skipColumnQuery=true", json=model), "body.sourceId", sent)
+    for field in ("destinationId", "modelId"):
+        sync = {**sync_body(pipeline.model, pipeline.destination, slug="loose"), field: sent}
+        _no_id(api.post("/syncs", json=sync), f"body.{field}", sent)
+    sequence = {"slug": "loose", "steps": [{"syncId": sent}]}
+    _no_id(api.post("/sync-sequences", json=sequence), "body.steps.0.syncId", sent)
+
+    assert [m["slug"] for m in api.ok("GET", "/models")["data"]] == ["users"]
+    assert [s["slug"] for s in api.ok("GET", "/syncs")["data"]] == ["users-to-hook"]
+
+
+def test_an_id_may_still_be_a_string_of_digits(api: Api, pipeline: Pipeline) -> None:
+    body = {**sync_body(str(pipeline.model), str(pipeline.destination), slug="digits")}
+
+    assert api.ok("POST", "/syncs", json=body)["modelId"] == pipeline.model

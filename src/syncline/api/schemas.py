@@ -3,7 +3,7 @@
 Every body refuses keys it does not know (``additionalProperties: false`` in the
 OpenAPI document). Responses are built by :mod:`syncline.catalog.shapes` and checked
 against these models on the way out, so the document and the server cannot drift.
-Ids are integers; numeric strings are accepted on input (API.md 1). Booleans are
+Ids are integers; numeric strings are accepted on input (API.md 1), booleans are not. Booleans are
 JSON's ``true`` and ``false`` only (see :mod:`syncline.api.booleans`).
 """
 
@@ -13,13 +13,29 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
 MAX_ID = 2**31 - 1
 """The largest id the catalog's integer keys can hold."""
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-"""A resource id in a request body."""
+
+def _no_boolean(value: Any) -> Any:
+    """``value`` unless it is JSON's true or false, which pydantic would read as 1 or 0."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "expected an integer (or a string of digits)")
+    return value
+
+
+Id = Annotated[int, BeforeValidator(_no_boolean), Field(ge=1, le=MAX_ID)]
+"""A resource id in a request body: an integer or a string of digits, never a boolean."""
 
 NO_NUL = r"^[^\x00]*$"
 """Text PostgreSQL can store: anything but the NUL character."""
