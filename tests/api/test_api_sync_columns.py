@@ -335,3 +335,22 @@ def test_a_run_records_the_columns_it_read(api: Api, tmp_path: Path) -> None:
     assert execute_leased(api.catalog, run, settings, alerts=False) is RunStatus.SUCCESS
 
     assert _referenced(api, sync) == ["id", "email", "name"]
+
+
+def test_a_model_whose_key_is_not_a_column_is_refused_on_model_id(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+    unchecked = model_body(made.source, slug="keyless", primaryKey="user_id")
+    unchecked["raw"] = {"sql": "select id, email from users"}
+    model = api.ok("POST", "/models?skipColumnQuery=true", json=unchecked)["id"]
+    body = sync_body(model, made.destination, slug="second")
+    body["configuration"]["mappings"] = [{"from": "email", "to": "email"}]
+
+    response = api.post("/syncs", json=body)
+
+    assert response.status_code == 422, response.text
+    problem = response.json()["details"]["body.modelId"]
+    assert "the primary key 'user_id' is not a column of model 'keyless'" in problem["message"]
+    assert "(columns: id, email)" in problem["message"]
+    assert f"PATCH /models/{model}" in problem["message"]
+    assert problem["value"] == model
+    assert [s["slug"] for s in api.ok("GET", "/syncs")["data"]] == ["users-to-hook"]

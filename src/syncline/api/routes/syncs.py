@@ -46,7 +46,11 @@ from syncline.engine.mapping import referenced_columns
 from syncline.engine.planner.store import delete_snapshot
 from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConfigError, Problem
-from syncline.project.model_columns import query_columns
+from syncline.project.model_columns import (
+    primary_key_problem,
+    query_columns,
+    repeated_columns_problem,
+)
 from syncline.project.sync_checks import check_configuration, check_sync_schedule
 from syncline.settings import Settings
 
@@ -139,10 +143,8 @@ def create_sync(
         problems += replacing(found, _loose_booleans(body.configuration))
         schedule, found = check_sync_schedule(body.schedule)
         problems += found
-        if model is not None and not model.primary_key:
-            problems.append(
-                Problem("modelId", f"model {model.slug!r} has no primary key", value=body.modelId)
-            )
+        if model is not None:
+            problems += _model_problems(model, columns, body.modelId)
         raise_problems(problems)
 
         assert model is not None
@@ -315,6 +317,20 @@ def _model_columns(query: _ModelQuery | None, settings: Settings | None) -> Colu
         query.source_type, query.configuration, query.sql, query.table, settings,
         workspace=query.workspace,
     )  # fmt: skip
+
+
+def _model_problems(model: ModelRecord, columns: Columns, sent: int) -> list[Problem]:
+    """Why the sync's ``model`` cannot be run: it has no primary key, or its query (when
+    ``columns`` are known) repeats a column or does not return the key."""
+    if not model.primary_key:
+        return [Problem("modelId", f"model {model.slug!r} has no primary key", value=sent)]
+    if columns is None:
+        return []
+    found = repeated_columns_problem(model.slug, columns)
+    if found is None and model.primary_key not in columns:
+        message, fix = primary_key_problem(model.slug, model.primary_key, columns)
+        found = message, f"{fix} (PATCH /models/{model.id})"
+    return [Problem("modelId", *found, value=sent)] if found is not None else []
 
 
 def _loose_booleans(configuration: dict[str, Any]) -> list[Problem]:
