@@ -48,8 +48,8 @@ def test_logs_of_a_run_that_cannot_start_stay_available_at_info(
 
     result = syncline("run", "customers-to-crm")
 
-    assert "ERROR syncline.worker.execute: run" in result.err
-    assert "cannot start" in result.err
+    assert "WARNING syncline.worker.execute: run 1 of sync 1 ended failed [" in result.err
+    assert "colour" in result.err
 
 
 def test_problems_read_message_then_fix(syncline: Invoke, workdir: Path) -> None:

@@ -36,16 +36,18 @@ _QUIET_LIBRARIES = ("httpx", "httpcore")
 """HTTP clients that log every request's full URL at INFO or DEBUG: a webhook's or a
 Slack hook's URL may hold its credential, so only their warnings and errors are shown."""
 
-_REPORTED_BY_COMMAND = frozenset({"syncline.engine.run", "syncline.worker.execute"})
-"""Loggers whose errors are about the run the command reports itself, in one line."""
+_REPORTED_BY_CALLER = "reported_by_caller"
+"""The ``extra`` key marking a run's outcome that the command prints itself (``syncline
+run``), as :data:`syncline.worker.execute.REPORTED_BY_CALLER` sets it. A worker's runs
+(``serve``, ``worker``) are not marked: their log is the only place their failures show."""
 
 
 class _ShownByCommand(logging.Filter):
-    """Drops a run's error records: the command prints that error itself, once."""
+    """Drops the outcome of a run the command reports itself: the error shows once."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Keep every record but the errors about the run the command reports."""
-        return not (record.name in _REPORTED_BY_COMMAND and record.levelno >= logging.ERROR)
+        """Keep every record but the outcome of the run the command prints."""
+        return not getattr(record, _REPORTED_BY_CALLER, False)
 
 
 def configure_logging(level: str, fmt: str) -> None:

@@ -131,6 +131,10 @@ class RunJob:
         return f"{self.sync_slug!r} (id {self.sync_id})"
 
 
+INTERNAL = "INTERNAL"
+"""The code of a run ended by a bug in Syncline rather than by anything the user can fix."""
+
+
 @dataclass
 class RunResult:
     """How a run ended: its terminal status, its counters and, when it failed, why."""
@@ -138,6 +142,10 @@ class RunResult:
     status: RunStatus
     progress: RunProgress
     error: str | None = None
+    code: str | None = None
+    """The error's code from :mod:`syncline.errors` (``INTERNAL`` for a bug), if known."""
+    exception: BaseException | None = None
+    """The unexpected exception behind an internal error, whose traceback the worker logs."""
 
 
 def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
@@ -163,17 +171,16 @@ def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
             # DuckDB answers Ctrl-C (or SIGTERM) during a query with an error of its own
             # and drops the interrupt; raised again, the run ends interrupted, not failed.
             raise (StopSignal.received or KeyboardInterrupt()) from exc
-        if isinstance(exc, SynclineError | OSError):
-            return _failed(job, progress, _describe(exc))
-        logger.exception(
-            "sync %s run %s failed unexpectedly", job.sync_id, job.run_id, extra=_context(job)
-        )
-        return _failed(
-            job,
-            progress,
+        # The worker that executes the run logs how it ended, once (a bug with its traceback).
+        if isinstance(exc, SynclineError):
+            return _failed(progress, _describe(exc), exc.code)
+        if isinstance(exc, OSError):
+            return _failed(progress, _describe(exc), "OS_ERROR")
+        message = (
             f"internal error: {type(exc).__name__}: {exc}; this is a bug in Syncline, "
-            "please report it with the worker's log",
+            "please report it with the worker's log"
         )
+        return _failed(progress, message, INTERNAL, exc)
 
     logger.info(
         "sync %s run %s %s: %s rows read, planned %s, succeeded %s, rejected %s",
@@ -211,9 +218,10 @@ def _context(job: RunJob) -> dict[str, object]:
     }
 
 
-def _failed(job: RunJob, progress: RunProgress, message: str) -> RunResult:
-    logger.error("sync %s run %s failed: %s", job.sync_id, job.run_id, message, extra=_context(job))
-    return RunResult(status=RunStatus.FAILED, progress=progress, error=message)
+def _failed(
+    progress: RunProgress, message: str, code: str, exception: BaseException | None = None
+) -> RunResult:
+    return RunResult(RunStatus.FAILED, progress, message, code, exception)
 
 
 def _locked_out(job: RunJob, progress: RunProgress, exc: SnapshotLocked) -> RunResult:
@@ -229,7 +237,7 @@ def _locked_out(job: RunJob, progress: RunProgress, exc: SnapshotLocked) -> RunR
         extra=_context(job),
     )
     status = RunStatus.CANCELLED if exc.stopped else RunStatus.INTERRUPTED
-    return RunResult(status=status, progress=progress, error=message)
+    return RunResult(status=status, progress=progress, error=message, code=exc.code)
 
 
 def _describe(exc: BaseException) -> str:

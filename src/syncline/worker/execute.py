@@ -36,7 +36,7 @@ from syncline.engine.report import (
     RunStatus,
     SucceededRows,
 )
-from syncline.engine.run import RunJob, RunResult, execute_run
+from syncline.engine.run import INTERNAL, RunJob, RunResult, execute_run
 from syncline.errors import NotFoundError, StopSignal, SynclineError, UserError
 from syncline.security.files import (
     catalog_is_shared,
@@ -215,8 +215,10 @@ def execute_leased(
             error = _reset_note(session, current)
         run = session.runs.finish(run_id, status, result.progress, error)
         status = RunStatus(run.status)
+        stored = run.error
         if resume:
             queue_resumption(session, run)
+    _log_outcome(run_id, sync_id, status, stored, result, shown=on_progress is not None)
     if alerts:
         _notify_alerts(catalog, run_id)
     _prune_row_results(catalog, sync_id, settings)
@@ -288,6 +290,38 @@ def _rows(count: int) -> str:
     return f"{count} rejected row" if count == 1 else f"{count} rejected rows"
 
 
+REPORTED_BY_CALLER = "reported_by_caller"
+"""The ``extra`` key of an outcome record that the command running the run prints itself
+(``syncline run``); the command line's text log leaves such records out."""
+
+
+def _log_outcome(
+    run_id: int, sync_id: int, status: RunStatus, error: str | None, result: RunResult, *,
+    shown: bool,
+) -> None:  # fmt: skip
+    """Log a run that failed or was interrupted, once, for whoever watches the worker.
+
+    The error is the one stored on the run: connector secrets are already masked and no
+    row values are in it. A bug is an error with its traceback; anything else a warning.
+    """
+    if status not in (RunStatus.FAILED, RunStatus.INTERRUPTED):
+        return
+    code = result.code if status is result.status else None
+    extra = {**_ids(sync_id, run_id), "code": code, REPORTED_BY_CALLER: shown}
+    level = logging.ERROR if result.exception is not None else logging.WARNING
+    logger.log(
+        level,
+        "run %s of sync %s ended %s%s: %s",
+        run_id,
+        sync_id,
+        status.value,
+        f" [{code}]" if code else "",
+        error,
+        exc_info=result.exception,
+        extra=extra,
+    )
+
+
 def _owner_of(session: CatalogSession, run_id: int) -> tuple[int, int]:
     """The workspace and sync of a run, found across workspaces."""
     row = session.orm.execute(
@@ -337,12 +371,12 @@ def _execute(
         with catalog.session(workspace, read_only=True) as session:
             job = _build_job(session, session.syncs.get(sync_id), run_id, settings)
     except SynclineError as exc:
-        logger.error("run %s of sync %s cannot start: %s", run_id, sync_id, exc)
-        return RunResult(RunStatus.FAILED, RunProgress(), " ".join(str(exc).split()))
+        error = " ".join(str(exc).split())
+        return RunResult(RunStatus.FAILED, RunProgress(), error, exc.code)
     except Exception as exc:
         # The run record must not stay "querying" because a connector failed to build.
-        logger.exception("run %s of sync %s cannot start", run_id, sync_id)
-        return RunResult(RunStatus.FAILED, RunProgress(), f"internal error: {exc!r}")
+        error = f"internal error: {exc!r}"
+        return RunResult(RunStatus.FAILED, RunProgress(), error, INTERNAL, exc)
 
     reporter = _TeeReporter(catalog.reporter(run_id), on_progress, lease)
     try:
