@@ -218,3 +218,27 @@ def test_odd_ids_and_names_are_client_errors(client: Client, syncs: list[SyncRec
     )
     assert blank.status_code == 422
     assert "body.name" in blank.json()["details"]
+
+
+def test_a_sequence_cannot_take_a_slug_the_routes_use(
+    client: Client, syncs: list[SyncRecord]
+) -> None:
+    body = {"slug": "runs", "steps": [{"syncId": syncs[0].id}]}
+
+    response = client.call("POST", "/sync-sequences", json=body)
+
+    assert response.status_code == 422, response.text
+    problem = response.json()["details"]["body.slug"]
+    assert "/sync-sequences/runs/" in problem["message"]
+    assert problem["value"] == "runs"
+    assert client.call("GET", "/sync-sequences").json()["data"] == []
+
+
+def test_a_sequence_s_slug_cannot_change(client: Client, syncs: list[SyncRecord]) -> None:
+    created = _create(client, syncs)
+
+    response = client.call("PATCH", f"/sync-sequences/{created['id']}", json={"slug": "other"})
+
+    assert response.status_code == 422, response.text
+    assert "the slug cannot change" in response.json()["details"]["body.slug"]["message"]
+    assert client.call("GET", f"/sync-sequences/{created['id']}").json()["slug"] == "nightly"

@@ -106,3 +106,16 @@ def test_apply_on_both_catalogs(syncline: Invoke, tmp_path: Path, catalog: Catal
         steps = [(s.position, s.stop_on) for s in session.sequences.steps(record)]
     assert steps == [(0, "fatal"), (1, "fatal")]
     assert plan_project(catalog, project, settings).empty
+
+
+def test_a_sequence_slug_the_api_routes_use_is_refused(syncline: Invoke, tmp_path: Path) -> None:
+    folder = _init(syncline, tmp_path)
+    (folder / "sequences.yml").write_text(
+        "sequences:\n  - slug: runs\n    steps:\n      - sync: customers-to-crm\n"
+    )
+
+    result = syncline("validate", "--project", "proj")
+
+    assert result.code == ExitCode.USER_ERROR
+    assert "sequences.yml:2" in result.err
+    assert "a sequence cannot be named 'runs'" in result.err

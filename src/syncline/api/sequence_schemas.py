@@ -74,9 +74,10 @@ class SyncSequenceCreate(Strict):
 
 
 class SyncSequenceUpdate(Strict):
-    """Changes to a sequence; keys left out keep their values, ``schedule: null`` is Manual."""
+    """Changes to a sequence; keys left out keep their values, ``schedule: null`` is Manual.
 
-    slug: Text | None = None
+    The slug cannot change, as no other resource's can."""
+
     name: Text | None = None
     steps: list[SequenceStep] | None = Field(default=None, min_length=1, max_length=100)
     schedule: dict[str, Any] | None = None

@@ -39,6 +39,19 @@ from syncline.errors import ConfigError, NotFoundError, Problem, RunError, Valid
 logger = logging.getLogger(__name__)
 
 _TRIGGER_ATTEMPTS = 5
+ROUTE_SLUGS = frozenset({"runs"})
+"""Slugs a sequence cannot have: ``/sync-sequences/runs/...`` addresses sequence runs."""
+
+
+def route_slug_problem(slug: str) -> tuple[str, str]:
+    """The message and fix for a sequence slug that :data:`ROUTE_SLUGS` holds."""
+    return (
+        f"a sequence cannot be named {slug!r}: the API's path /sync-sequences/{slug}/ "
+        "addresses sequence runs",
+        f"choose another slug, such as {slug}-sequence",
+    )
+
+
 _SORTABLE = {"id": "id", "slug": "slug", "name": "name", "createdAt": "created_at"}
 _SORTABLE |= {"updatedAt": "updated_at", "created_at": "created_at", "updated_at": "updated_at"}
 
@@ -99,6 +112,8 @@ class SequenceRepository:
         """
         problems: list[Problem] = []
         check_slug(slug, problems)
+        if slug in ROUTE_SLUGS:
+            problems.append(Problem("slug", *route_slug_problem(slug), value=slug))
         resolved = self._resolve_steps(steps, problems)
         raise_problems(problems)
 
@@ -133,7 +148,6 @@ class SequenceRepository:
         self,
         ident: str,
         *,
-        slug: str | None = None,
         name: str | None = None,
         steps: Sequence[Mapping[str, Any]] | None = None,
         schedule: dict[str, Any] | None | UnsetType = UNSET,
@@ -141,21 +155,15 @@ class SequenceRepository:
     ) -> SequenceRecord:
         """Change the given fields; ``schedule=None`` makes the sequence Manual.
 
-        New steps apply to runs that start afterwards and to the steps a running run has
-        not reached yet.
+        The slug cannot change, as no other resource's can: a project file names the
+        sequence by it. New steps apply to runs that start afterwards and to the steps a
+        running run has not reached yet.
         """
         record = self.get(ident)
         problems: list[Problem] = []
-        if slug is not None and slug != record.slug:
-            check_slug(slug, problems)
         resolved = self._resolve_steps(steps, problems) if steps is not None else None
         raise_problems(problems)
 
-        if slug is not None and slug != record.slug:
-            taken = self.session.scalar(self._select().where(SequenceRecord.slug == slug))
-            if taken is not None:
-                raise SlugTakenError(self.kind, slug)
-            record.slug = slug
         if name is not None:
             record.name = name
         if not isinstance(schedule, UnsetType):

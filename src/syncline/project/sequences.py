@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from syncline.catalog import CatalogSession
-from syncline.catalog.sequences import StopOn
+from syncline.catalog.sequences import ROUTE_SLUGS, StopOn, route_slug_problem
 from syncline.project.schedule import check_schedule
 from syncline.project.spec import Origin, SequenceSpec, SequenceStepSpec
 from syncline.project.yamlfile import Path_
@@ -45,6 +45,8 @@ def build_sequence(item: dict[str, Any], origin: Origin, report: Report) -> Sequ
     disabled = item.get("disabled", False)
     if not isinstance(disabled, bool):
         problems(("disabled",), "'disabled' must be true or false", None)
+    if item["slug"] in ROUTE_SLUGS:
+        problems(("slug",), *route_slug_problem(item["slug"]))
     name = item.get("name") or item["slug"]
     if not isinstance(name, str):
         problems(("name",), "the name must be text", f'put it in quotes: name: "{name}"')

@@ -136,7 +136,7 @@ def update_sequence(
         problems += session.sequences.check_steps(_steps(body.steps))
     raise_problems(problems)
     record = session.sequences.update(
-        syncSequenceId, slug=body.slug, name=body.name,
+        syncSequenceId, name=body.name,
         steps=_steps(body.steps) if body.steps is not None else None,
         schedule=schedule, disabled=body.disabled,
     )  # fmt: skip
