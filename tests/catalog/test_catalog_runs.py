@@ -369,3 +369,51 @@ def test_a_journal_naming_a_run_of_another_sync_settles_nothing(
         outcome = InterruptedOutcome(run_id=foreign.id, successful=RowCounts(added=5))
         assert session.runs.settle_interrupted(outcome, resumed_by=resuming.id) is False
         assert session.runs.get(foreign.id).successful_added == 0
+
+
+PLANNED_FOUR = RunProgress(query_size=4, planned=RowCounts(added=4), successful=RowCounts(added=1))
+"""A run that planned four operations and attempted one of them."""
+
+
+@pytest.mark.parametrize(
+    ("outcome", "progress", "ratio"),
+    [
+        ("success", RunProgress(query_size=0), 1.0),
+        ("warning", PLANNED_FOUR, 1.0),
+        ("failed", PLANNED_FOUR, 0.25),
+        ("cancelled", PLANNED_FOUR, 0.25),
+        ("interrupted", PLANNED_FOUR, 0.25),
+        ("failed", RunProgress(query_size=4, planned=RowCounts(added=4)), 0.0),
+        ("failed", RunProgress(), 0.0),
+        ("failed", None, 0.0),
+        ("cancelled", RunProgress(), 0.0),
+    ],
+)
+def test_a_finished_run_s_completion_is_what_it_attempted_of_its_plan(
+    catalog: Catalog,
+    pipeline: Pipeline,
+    outcome: str,
+    progress: RunProgress | None,
+    ratio: float,
+) -> None:
+    with catalog.session() as session:
+        run = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("w")
+        session.runs.finish(run.id, outcome, progress)
+
+        assert session.runs.get(run.id).completion_ratio == ratio
+
+
+def test_runs_ended_before_they_ran_completed_nothing(catalog: Catalog, pipeline: Pipeline) -> None:
+    with catalog.session() as session:
+        cancelled = session.runs.enqueue(pipeline.sync.id)
+        session.runs.request_cancel(cancelled.id)
+        stale = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("w")
+        session.runs.set_stage(stale.id, RunStatus.PROCESSING)
+        session.runs.report_progress(stale.id, RunProgress(query_size=0))
+        session.runs.interrupt_stale(timedelta(minutes=5), now=utcnow() + timedelta(minutes=10))
+
+        assert session.runs.get(cancelled.id).completion_ratio == 0.0
+        assert session.runs.get(stale.id).status == "interrupted"
+        assert session.runs.get(stale.id).completion_ratio == 0.0

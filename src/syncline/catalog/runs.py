@@ -404,8 +404,7 @@ class RunQueue:
             if outcome == RunStatus.SUCCESS and progress.failed.total > 0:
                 outcome = RunStatus.WARNING
         run.status = outcome.value
-        if outcome in (RunStatus.SUCCESS, RunStatus.WARNING):
-            run.completion_ratio = 1.0
+        run.completion_ratio = _finished_ratio(run)
         run.error = error
         run.finished_at = utcnow()
         self.session.flush()
@@ -425,6 +424,7 @@ class RunQueue:
         for run in stale:
             last = run.heartbeat_at.isoformat() if run.heartbeat_at else "never"
             run.status = RunStatus.INTERRUPTED.value
+            run.completion_ratio = _finished_ratio(run)
             run.finished_at = now
             run.error = (
                 f"worker {run.worker or '(unknown)'} stopped sending heartbeats "
@@ -659,9 +659,21 @@ def _count_delivered(run: RunRecord, successful: RowCounts, failed: RowCounts) -
     for kind, counts in (("successful", successful), ("failed", failed)):
         for operation in ("added", "changed", "removed"):
             setattr(run, f"{kind}_{operation}", getattr(counts, operation))
+    run.completion_ratio = _finished_ratio(run)
+
+
+def _finished_ratio(run: RunRecord) -> float:
+    """A finished run's completion (API.md 9.1): 1 for a success or warning; otherwise the
+    operations it attempted divided by those it planned, 0 when it planned none."""
+    if run.status in (RunStatus.SUCCESS.value, RunStatus.WARNING.value):
+        return 1.0
     planned = run.planned_added + run.planned_changed + run.planned_removed
-    attempted = successful.total + failed.total
-    run.completion_ratio = 1.0 if planned == 0 else min(1.0, attempted / planned)
+    attempted = sum(
+        getattr(run, f"{kind}_{operation}")
+        for kind in ("successful", "failed")
+        for operation in ("added", "changed", "removed")
+    )
+    return 0.0 if planned == 0 else min(1.0, attempted / planned)
 
 
 def _store_progress(run: RunRecord, progress: RunProgress) -> None:
