@@ -417,3 +417,18 @@ def test_runs_ended_before_they_ran_completed_nothing(catalog: Catalog, pipeline
         assert session.runs.get(cancelled.id).completion_ratio == 0.0
         assert session.runs.get(stale.id).status == "interrupted"
         assert session.runs.get(stale.id).completion_ratio == 0.0
+
+
+def test_a_run_starting_is_no_edit_of_its_sync(catalog: Catalog, pipeline: Pipeline) -> None:
+    with catalog.session() as session:
+        before = session.syncs.get(pipeline.sync.id).updated_at
+    time.sleep(0.01)
+    with catalog.session() as session:
+        run = session.runs.enqueue(pipeline.sync.id)
+        session.runs.claim("w")
+        session.runs.report_progress(run.id, RunProgress(query_size=1, model_columns=["id"]))
+
+    with catalog.session() as session:
+        sync = session.syncs.get(pipeline.sync.id)
+        assert sync.last_run_at is not None
+        assert sync.updated_at == before

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, object_session
+from sqlalchemy.orm.attributes import flag_modified
 
 from syncline.catalog import rows as row_results
 from syncline.catalog.errors import ConflictError, QueuedRunConflict
@@ -552,6 +553,7 @@ class RunQueue:
         sync = self.session.get(SyncRecord, run.sync_id)
         if sync is not None and not run.dry_run:
             sync.last_run_at = now
+            _not_an_edit(sync)
         self.session.flush()
         logger.info("run %s of sync %s started by %s", run.id, run.sync_id, worker)
 
@@ -696,6 +698,13 @@ def _store_progress(run: RunRecord, progress: RunProgress) -> None:
         run.succeeded_rows_limit = progress.succeeded_rows_limit
 
 
+def _not_an_edit(sync: SyncRecord) -> None:
+    """Keep the sync's ``updatedAt`` through a change its runs make (``lastRunAt``, the
+    columns read): it tells when someone last edited the sync. Written as it is, the
+    column is not stamped again on flush."""
+    flag_modified(sync, "updated_at")
+
+
 def _record_columns(run: RunRecord, model_columns: list[str]) -> None:
     """Derive the sync's ``referencedColumns`` from the columns the run's query returned.
 
@@ -714,3 +723,4 @@ def _record_columns(run: RunRecord, model_columns: list[str]) -> None:
         return  # a configuration runs refuse shows the columns it showed before
     if sync.referenced_columns != columns:
         sync.referenced_columns = columns
+        _not_an_edit(sync)
