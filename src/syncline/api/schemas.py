@@ -20,6 +20,8 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -59,6 +61,18 @@ class Strict(BaseModel):
     """A body that refuses unknown keys."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def refuse_null(value: Any, info: ValidationInfo) -> Any:
+    """A changed field's value, which may not be null: a key left out keeps its value, so a
+    null would otherwise be a change that silently changes nothing."""
+    if value is None:
+        raise PydanticCustomError(
+            "null_refused",
+            "{field} cannot be null; leave the key out to keep its value",
+            {"field": info.field_name},
+        )
+    return value
 
 
 class Page(Strict, Generic[T]):
@@ -114,6 +128,8 @@ class ConnectionUpdate(Strict):
 
     name: Text | None = None
     configuration: dict[str, Any] | None = None
+
+    _no_nulls = field_validator("name", "configuration", mode="before")(refuse_null)
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -176,6 +192,10 @@ class ModelUpdate(Strict):
     raw: RawQuery | None = None
     table: TableQuery | None = None
     folderId: Text | None = None
+
+    _no_nulls = field_validator("name", "isSchema", "primaryKey", "raw", "table", mode="before")(
+        refuse_null
+    )
 
 
 # -- syncs ----------------------------------------------------------------------------------
@@ -252,6 +272,8 @@ class SyncUpdate(Strict):
     configuration: dict[str, Any] | None = None
     schedule: dict[str, Any] | None = None
     disabled: StrictBool | None = None
+
+    _no_nulls = field_validator("configuration", "disabled", mode="before")(refuse_null)
 
 
 class SyncOrderBy(StrEnum):

@@ -10,10 +10,10 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, field_validator
 
 from syncline.api.run_schemas import SyncRunStatus
-from syncline.api.schemas import Id, Strict, Text, Timestamp
+from syncline.api.schemas import Id, Strict, Text, Timestamp, refuse_null
 
 # Only a length limit: an empty segment or a NUL cannot reach a route through a URL, so
 # declaring them would describe requests no client can send.
@@ -82,6 +82,8 @@ class SyncSequenceUpdate(Strict):
     steps: list[SequenceStep] | None = Field(default=None, min_length=1, max_length=100)
     schedule: dict[str, Any] | None = None
     disabled: StrictBool | None = None
+
+    _no_nulls = field_validator("name", "steps", "disabled", mode="before")(refuse_null)
 
 
 class TriggerSequenceRunOutput(Strict):

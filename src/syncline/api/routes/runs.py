@@ -339,7 +339,7 @@ def _flags(body: dict[str, Any]) -> RunTrigger:
     values: dict[str, bool] = {}
     read = _form_flag if isinstance(body, FormFields) else _json_flag
     for name, attribute in _FLAGS.items():
-        value = read(body.get(name))
+        value = read(body[name]) if name in body else False
         if value is None:
             message = not_a_boolean(name, body.get(name))
             problems.append(Problem(f"body.{name}", message, value=body.get(name)))
@@ -361,10 +361,9 @@ def _flags(body: dict[str, Any]) -> RunTrigger:
 
 
 def _json_flag(value: object) -> bool | None:
-    """A flag of a JSON body: true or false; null or absent is false (None: neither)."""
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    return None
+    """A flag of a JSON body: true or false (None: neither, null included, as a boolean
+    of a body the API creates or changes refuses null)."""
+    return value if isinstance(value, bool) else None
 
 
 def _form_flag(value: object) -> bool | None:
