@@ -17,10 +17,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from syncline.api import errors
 from syncline.api.auth import RateLimiter
+from syncline.api.deps import one_value_each
 from syncline.api.middleware import GuardRequestBody
 from syncline.api.paths import DropTrailingSlash, PathMethods
 from syncline.catalog import Catalog
@@ -83,7 +84,7 @@ def create_app(catalog: Catalog, settings: Settings, *, background: bool = True)
                 raise
             logger.debug("route module %s is not present; its endpoints are not served", name)
             continue
-        app.include_router(module.router, prefix=PREFIX)
+        app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(one_value_each)])
         app.state.path_methods.add(PREFIX, module.router)
 
     # The web UI is served by the same app, at "/" (see syncline.web).

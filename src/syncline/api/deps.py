@@ -14,6 +14,7 @@ response is sent, so a failed commit is the request's error, not a lost write.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -21,7 +22,12 @@ from fastapi import Depends, Request
 
 from syncline.api.auth import WorkspaceId
 from syncline.catalog import Catalog, CatalogSession
+from syncline.catalog.repository import raise_problems
+from syncline.errors import Problem
 from syncline.settings import Settings
+
+REPEATABLE_QUERY = frozenset({"tags"})
+"""Query parameters that may be given more than once (each adds to a list)."""
 
 
 def catalog(request: Request) -> Catalog:
@@ -58,3 +64,24 @@ CatalogDep = Annotated[Catalog, Depends(catalog)]
 
 SettingsDep = Annotated[Settings, Depends(settings)]
 """The settings of the serving process (e.g. where snapshots are)."""
+
+
+def one_value_each(request: Request) -> None:
+    """Refuse a query parameter given twice (``?slug=a&slug=b``) that takes one value.
+
+    The framework would keep the last and drop the others unseen, so the answer would
+    be for a question the client did not ask.
+    """
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    raise_problems(
+        [
+            Problem(
+                f"query.{key}",
+                f"{key} is given {count} times but takes one value",
+                fix=f"send {key} once",
+                value=request.query_params.getlist(key),
+            )
+            for key, count in counts.items()
+            if count > 1 and key not in REPEATABLE_QUERY
+        ]
+    )

@@ -63,7 +63,18 @@ def tag_filter(tags: list[str] | None) -> dict[str, str] | None:
     problems = []
     for tag in tags:
         key, colon, value = tag.partition(":")
-        if not colon or not key or any(c in key for c in _BAD_KEY_CHARACTERS):
+        if colon and key and any(c in key for c in _BAD_KEY_CHARACTERS):
+            problems.append(
+                Problem(
+                    "query.tags",
+                    f"the key of tag {tag!r} holds a double quote, backslash or NUL, "
+                    "which no tag key holds",
+                    fix="leave those characters out of the key",
+                    value=tag,
+                )
+            )
+            continue
+        if not colon or not key:
             problems.append(
                 Problem(
                     "query.tags",

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import TypeAdapter
+from pydantic import BeforeValidator, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
 
 from syncline.api.booleans import not_a_boolean
 from syncline.api.deps import ReadSession, WriteSession
@@ -60,7 +62,20 @@ router = APIRouter(prefix="/syncs", tags=["sync runs"], responses=COMMON_RESPONS
 DISABLED_FIX = "enable it with PATCH /syncs/{id} and disabled: false, then trigger it"
 """The fix of a trigger of a disabled sync; the web UI words it for its Enable button."""
 
-WholeNumber = Annotated[float, Path(ge=1, le=MAX_ID)]
+
+def _finite(value: Any) -> Any:
+    """``value`` unless it reads as NaN or an infinity: floats, but no id, and refused as
+    such rather than as out of range."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value  # not a number at all: pydantic says so in its own words
+    if not math.isfinite(number):
+        raise PydanticCustomError("int_type", "an id must be an integer, such as 7")
+    return value
+
+
+WholeNumber = Annotated[float, BeforeValidator(_finite), Path(ge=1, le=MAX_ID)]
 """An id in a path: a number, which the official SDK may write as ``5.0``."""
 
 
@@ -184,7 +199,7 @@ def list_sync_runs(
     syncId: WholeNumber,
     session: ReadSession,
     paging: PagingDep,
-    runId: Annotated[float | None, Query(ge=1, le=MAX_ID)] = None,
+    runId: Annotated[float | None, BeforeValidator(_finite), Query(ge=1, le=MAX_ID)] = None,
     after: Instant = None,
     before: Instant = None,
     within: Annotated[
