@@ -115,3 +115,18 @@ def test_an_empty_query_is_refused_on_change_even_unchecked(api: Api, source: in
 
     assert answer.status_code == 422
     assert answer.json()["details"]["body.raw.sql"]["value"] == " "
+
+
+@pytest.mark.parametrize("query_type", ["custom", "dbt", "visual"])
+def test_hightouch_s_other_query_types_are_named_as_unsupported(
+    api: Api, source: int, query_type: str
+) -> None:
+    body = _model(source, queryType=query_type, **{query_type: {"query": "x"}})
+
+    answer = api.post("/models", json=body)
+
+    assert answer.status_code == 422
+    message = answer.json()["details"][f"body.{query_type}"]["message"]
+    assert f"query type {query_type!r} is not supported" in message
+    assert "raw_sql" in message
+    assert "table" in message

@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from syncline.api.booleans import not_a_boolean
 from syncline.catalog.errors import ConflictError, SlugTakenError
+from syncline.catalog.models import QUERY_TYPE_FIX
 from syncline.errors import NotFoundError, Problem, UserError, ValidationError
 
 logger = logging.getLogger(__name__)
@@ -291,6 +292,22 @@ _FIXED_ON_CHANGE = {
 """Why a change (PATCH) may not carry these keys, instead of a bare "extra input"."""
 
 
+_OTHER_QUERY_TYPES = frozenset({"custom", "dbt", "dbtModel", "visual"})
+"""Keys of Hightouch's model query types that Syncline does not run, said as such."""
+
+
+def _extra_key_message(request: Request, key: str) -> str | None:
+    """What an unknown key of a body means, where more can be said than "extra input"."""
+    fixed = _FIXED_ON_CHANGE.get(key)
+    if request.method == "PATCH" and fixed:
+        return fixed
+    # /api/v1/models or /api/v1/models/{id}: a model's body
+    resource = request.url.path.strip("/").split("/")[2:3]
+    if key in _OTHER_QUERY_TYPES and resource == ["models"]:
+        return f"query type {key!r} is not supported; {QUERY_TYPE_FIX}"
+    return None
+
+
 async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details: dict[str, dict[str, Any]] = {}
@@ -299,9 +316,8 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
         message = str(error["msg"]).replace("Value error, ", "")
         if error["type"] in _NOT_BOOLEAN and error["loc"]:
             message = not_a_boolean(str(error["loc"][-1]), error.get("input"))
-        fixed = _FIXED_ON_CHANGE.get(str(error["loc"][-1])) if error["loc"] else None
-        if request.method == "PATCH" and error["type"] == "extra_forbidden" and fixed:
-            message = fixed
+        if error["type"] == "extra_forbidden" and error["loc"]:
+            message = _extra_key_message(request, str(error["loc"][-1])) or message
         if key in details:
             details[key]["message"] += f"; {message}"
             continue

@@ -22,6 +22,9 @@ from syncline.errors import Problem
 logger = logging.getLogger(__name__)
 
 QUERY_TYPES = ("raw_sql", "table")
+
+QUERY_TYPE_FIX = "use raw_sql (with raw.sql) or table (with table.name)"
+"""How to fix a model of a query type Syncline does not run (Hightouch's custom, dbt ...)."""
 """The query types Syncline models support."""
 
 _COMPLETED = ("success", "warning")
@@ -179,8 +182,7 @@ def query_problems(query_type: str, sql: str | None, table: str | None) -> list[
     """
     if query_type not in QUERY_TYPES:
         message = f"query type {query_type!r} is not supported"
-        fix = "use raw_sql (with raw.sql) or table (with table.name)"
-        return [Problem("queryType", message, fix=fix, value=query_type)]
+        return [Problem("queryType", message, fix=QUERY_TYPE_FIX, value=query_type)]
     if query_type == "raw_sql" and not (sql and sql.strip()):
         return [Problem("raw.sql", "a raw_sql model needs its SQL", value=sql)]
     if query_type == "table" and not (table and table.strip()):
