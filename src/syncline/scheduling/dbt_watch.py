@@ -43,6 +43,8 @@ class DbtCloudWatch:
         self._next_poll: dict[_Key, datetime] = {}
         self._reported: dict[_Key, str] = {}
         """The last problem logged per sync, so a lasting problem is logged once."""
+        self._unconfigured_told = False
+        """Whether a warning said that dbt Cloud is not configured (once per process)."""
 
     def check(self, target: Target, now: datetime) -> int | str | None:
         """Poll the target's job when its turn has come; the id of the run queued, or None."""
@@ -66,11 +68,16 @@ class DbtCloudWatch:
 
         name = f"{target.kind} {target.slug}"
         if not (self.settings.dbt_cloud_url and self.settings.dbt_cloud_token):
+            # A setting of the installation, not of each sync: one warning says it, and
+            # the other syncs waiting on it are noted at INFO.
+            first = not self._unconfigured_told
+            self._unconfigured_told = True
             self._report(
                 key,
-                logging.ERROR,
-                "%s has a dbt Cloud schedule, but no dbt Cloud is configured; set "
-                "SYNCLINE_DBT_CLOUD_URL and SYNCLINE_DBT_CLOUD_TOKEN",
+                logging.WARNING if first else logging.INFO,
+                "%s has a dbt Cloud schedule, but no dbt Cloud is configured, so it never "
+                "runs by itself; set SYNCLINE_DBT_CLOUD_URL and SYNCLINE_DBT_CLOUD_TOKEN, or "
+                "give it another schedule",
                 name,
             )
             return None
