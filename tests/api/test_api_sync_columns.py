@@ -351,6 +351,6 @@ def test_a_model_whose_key_is_not_a_column_is_refused_on_model_id(api: Api, tmp_
     problem = response.json()["details"]["body.modelId"]
     assert "the primary key 'user_id' is not a column of model 'keyless'" in problem["message"]
     assert "(columns: id, email)" in problem["message"]
-    assert f"PATCH /models/{model}" in problem["message"]
+    assert "set primaryKey to the column" in problem["message"]
     assert problem["value"] == model
     assert [s["slug"] for s in api.ok("GET", "/syncs")["data"]] == ["users-to-hook"]

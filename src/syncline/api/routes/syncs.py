@@ -328,8 +328,7 @@ def _model_problems(model: ModelRecord, columns: Columns, sent: int) -> list[Pro
         return []
     found = repeated_columns_problem(model.slug, columns)
     if found is None and model.primary_key not in columns:
-        message, fix = primary_key_problem(model.slug, model.primary_key, columns)
-        found = message, f"{fix} (PATCH /models/{model.id})"
+        found = primary_key_problem(model.slug, model.primary_key, columns)
     return [Problem("modelId", *found, value=sent)] if found is not None else []
 
 
