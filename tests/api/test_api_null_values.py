@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from api_fixtures import Api, Pipeline, make_pipeline
 
+from syncline.api.routes.runs import _FLAGS, _flags
+
 
 @pytest.fixture
 def pipeline(api: Api, tmp_path: Path) -> Pipeline:
@@ -24,11 +26,19 @@ def _refused(answer: Any, where: str) -> str:
 
 
 @pytest.mark.parametrize("flag", ["fullResync", "resetCDC", "clearAndFill", "dryRun"])
-def test_a_null_trigger_flag_is_refused(api: Api, pipeline: Pipeline, flag: str) -> None:
+def test_a_null_trigger_flag_is_an_unset_one(api: Api, pipeline: Pipeline, flag: str) -> None:
+    # Generated Hightouch clients send null for the options a caller left out.
     answer = api.post(f"/syncs/{pipeline.sync}/trigger", json={flag: None})
 
-    assert "expected true or false" in _refused(answer, f"body.{flag}")
-    assert api.ok("GET", f"/syncs/{pipeline.sync}/runs")["data"] == []
+    assert answer.status_code == 200, answer.text
+    runs = api.ok("GET", f"/syncs/{pipeline.sync}/runs")["data"]
+    assert [run["id"] for run in runs] == [int(answer.json()["id"])]
+
+
+@pytest.mark.parametrize(("flag", "attribute"), list(_FLAGS.items()))
+def test_a_null_trigger_flag_reads_as_false(flag: str, attribute: str) -> None:
+    assert getattr(_flags({flag: None}), attribute) is False
+    assert getattr(_flags({flag: True}), attribute) is True
 
 
 @pytest.mark.parametrize("field", ["configuration", "disabled"])

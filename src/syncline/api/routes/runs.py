@@ -354,7 +354,8 @@ def _flags(body: dict[str, Any]) -> RunTrigger:
     values: dict[str, bool] = {}
     read = _form_flag if isinstance(body, FormFields) else _json_flag
     for name, attribute in _FLAGS.items():
-        value = read(body[name]) if name in body else False
+        # A null flag is an unset one: generated clients send null for options left out.
+        value = read(body[name]) if body.get(name) is not None else False
         if value is None:
             message = not_a_boolean(name, body.get(name))
             problems.append(Problem(f"body.{name}", message, value=body.get(name)))
@@ -376,8 +377,7 @@ def _flags(body: dict[str, Any]) -> RunTrigger:
 
 
 def _json_flag(value: object) -> bool | None:
-    """A flag of a JSON body: true or false (None: neither, null included, as a boolean
-    of a body the API creates or changes refuses null)."""
+    """A flag of a JSON body: true or false (None: neither)."""
     return value if isinstance(value, bool) else None
 
 
