@@ -669,7 +669,11 @@ class _Run:
         planner.store.begin_journal(self.job.run_id)
         if self.full_load:
             # From here until a run completes, the resync is pending in the snapshot.
-            planner.store.begin_full_load(planner.current_table, clear=self.job.clear_and_fill)
+            planner.store.begin_full_load(
+                planner.current_table,
+                clear=self.job.clear_and_fill,
+                forget=mode is SyncMode.INSERT,
+            )
         for step in steps:
             if not step.sends:
                 planner.store.record_unsent(planner.plan_table, step.operation)

@@ -115,9 +115,11 @@ class PlannerStore(Protocol):
         """Journal every removed key whose record a model row took over (see
         :data:`TAKEN_OVER`) as removed without sending it: the fold forgets it."""
 
-    def begin_full_load(self, current: str, *, clear: bool) -> None:
+    def begin_full_load(self, current: str, *, clear: bool, forget: bool = False) -> None:
         """Distrust every snapshot entry before a full resync sends, so that the run that
-        comes next finishes it; with ``clear``, journal the clear as pending."""
+        comes next finishes it; with ``clear``, journal the clear as pending; with
+        ``forget`` (insert mode), drop the entries instead, so that a row the resync does
+        not insert is planned as new, never as in doubt (which insert mode upserts)."""
 
     def clear_pending(self) -> bool:
         """True when a clear and fill journaled a clear the destination has not confirmed."""

@@ -530,9 +530,10 @@ class PlannerSQL:
     def _forget_journal_run(self) -> str:
         return f"DELETE FROM {self.table('meta')} WHERE name = {literal(JOURNAL_RUN)}"
 
-    def begin_full_load(self, *, clear: bool) -> list[str]:
+    def begin_full_load(self, *, clear: bool, forget: bool = False) -> list[str]:
         """Distrust the snapshot before a full resync sends (see the local store's
-        ``begin_full_load``); with ``clear``, empty it and journal the clear as pending."""
+        ``begin_full_load``); with ``clear``, empty it and journal the clear as pending;
+        with ``forget``, empty it only."""
         snapshot, journal = self.table("snapshot"), self.table("journal")
         if clear:
             statements = [
@@ -540,6 +541,8 @@ class PlannerSQL:
                 f"DELETE FROM {journal} WHERE kind = {literal(CLEAR_PENDING)}",
                 f"INSERT INTO {journal} (kind) VALUES ({literal(CLEAR_PENDING)})",
             ]
+        elif forget:
+            statements = [f"DELETE FROM {snapshot}"]
         else:
             current = f"SELECT _sl_key FROM {self.table('current')} WHERE _sl_key IS NOT NULL"
             statements = [

@@ -150,11 +150,12 @@ class WarehouseStore:
         :data:`~syncline.engine.planner.base.TAKEN_OVER`) as removed without sending it."""
         self.session.execute(self.sql.record_unsent(TAKEN_OVER, Operation.REMOVED.value))
 
-    def begin_full_load(self, current: str, *, clear: bool) -> None:
+    def begin_full_load(self, current: str, *, clear: bool, forget: bool = False) -> None:
         """Distrust every snapshot entry before a full resync sends, as the local store
-        does; with ``clear``, empty the snapshot and journal the clear as pending."""
+        does; with ``clear``, empty the snapshot and journal the clear as pending; with
+        ``forget``, empty it only."""
         with self.session.transaction():
-            for statement in self.sql.begin_full_load(clear=clear):
+            for statement in self.sql.begin_full_load(clear=clear, forget=forget):
                 self.session.execute(statement)
         logger.info(
             "sync %s: %s; rows are sent again until acknowledged, by later runs if need be",
