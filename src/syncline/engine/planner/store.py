@@ -628,6 +628,21 @@ class SnapshotStore:
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def keep_replaced(self, plan: str) -> None:
+        """Enter in the snapshot, as delivered, every replaced record ``plan`` removes (see
+        :data:`~syncline.engine.planner.base.REPLACED_SEPARATOR`).
+
+        Removed keys are the snapshot's, save those: an entry with no fingerprint, which
+        the removal's acknowledgement deletes and which, until then, the next run plans as
+        removed again. Written at once, not journaled: the entry says only that the
+        destination may hold the record, which it does whether or not this run goes on.
+        """
+        self.connection.execute(
+            f"INSERT INTO snapshot ({_SNAPSHOT_COLUMNS}) SELECT _sl_key, NULL, _sl_ext, NULL, "
+            f"NULL FROM {plan} WHERE _sl_op = 'removed' AND _sl_key NOT IN "
+            "(SELECT key FROM snapshot)"
+        )
+
     def begin_full_load(self, current: str, *, clear: bool, forget: bool = False) -> None:
         """Distrust every snapshot entry before a full resync (or clear and fill) sends.
 

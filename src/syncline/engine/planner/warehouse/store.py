@@ -150,6 +150,11 @@ class WarehouseStore:
         :data:`~syncline.engine.planner.base.TAKEN_OVER`) as removed without sending it."""
         self.session.execute(self.sql.record_unsent(TAKEN_OVER, Operation.REMOVED.value))
 
+    def keep_replaced(self, plan: str) -> None:
+        """Enter in the snapshot, as delivered, every replaced record the plan removes (see
+        :data:`~syncline.engine.planner.base.REPLACED_SEPARATOR`)."""
+        self.session.execute(self.sql.keep_replaced())
+
     def begin_full_load(self, current: str, *, clear: bool, forget: bool = False) -> None:
         """Distrust every snapshot entry before a full resync sends, as the local store
         does; with ``clear``, empty the snapshot and journal the clear as pending; with
