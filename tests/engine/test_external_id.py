@@ -10,8 +10,10 @@ import pyarrow as pa
 import pytest
 from engine_doubles import Harness
 
+from syncline.connectors.destinations.base import WriteAction
 from syncline.connectors.registry import destination_class
 from syncline.engine.report import RunStatus
+from syncline.errors import TerminalError
 
 SCHEMA = pa.schema([("id", pa.int64()), ("email", pa.string()), ("name", pa.string())])
 
@@ -83,7 +85,7 @@ def test_a_changed_row_taking_a_removed_rows_external_id_keeps_the_record(
     harness.table = contacts((1, "a@x", "ann"), (2, "b@x", "bob"))
     harness.run()
 
-    # Bob takes over the address Ann's account gave up.
+    # Bob takes over the address Ann's account gave up; his own old address goes.
     harness.table = contacts((2, "a@x", "bob"))
     second = harness.run()
 
@@ -91,9 +93,9 @@ def test_a_changed_row_taking_a_removed_rows_external_id_keeps_the_record(
     assert second.progress.planned.as_api() == {
         "addedCount": 0,
         "changedCount": 1,
-        "removedCount": 0,
+        "removedCount": 1,
     }
-    assert ("a@x", "bob") in _records(database)
+    assert _records(database) == [("a@x", "bob")]
     assert harness.run().progress.planned.total == 0
 
 
@@ -175,3 +177,143 @@ def test_a_dry_run_plans_no_removal_of_a_taken_over_record(tmp_path: Path) -> No
         "removedCount": 0,
     }
     assert _records(database) == [("a@x", "ann")]
+
+
+@pytest.mark.parametrize("configuration", REMOVING)
+def test_a_row_whose_external_id_changes_removes_the_record_under_the_old_one(
+    tmp_path: Path, configuration: dict[str, Any]
+) -> None:
+    harness, database = _table_harness(tmp_path, configuration)
+    harness.table = contacts((1, "a@x", "ann"), (9, "u9@x", "uma"))
+    harness.run()
+
+    harness.table = contacts((1, "a@x", "ann"), (9, "u9new@x", "uma"))
+    second = harness.run()
+
+    assert second.status is RunStatus.SUCCESS, second.error
+    assert _records(database) == [("a@x", "ann"), ("u9new@x", "uma")]
+    assert second.progress.planned.as_api() == {
+        "addedCount": 0,
+        "changedCount": 1,
+        "removedCount": 1,
+    }
+    assert second.progress.successful.removed == 1
+    assert harness.run().progress.planned.total == 0
+
+
+def test_a_changed_external_id_clears_the_old_record_with_delete_behavior_clear(
+    tmp_path: Path,
+) -> None:
+    harness, database = _table_harness(tmp_path, {"mode": "upsert", "deleteBehavior": "clear"})
+    harness.table = contacts((9, "u9@x", "uma"))
+    harness.run()
+
+    harness.table = contacts((9, "u9new@x", "uma"))
+    assert harness.run().status is RunStatus.SUCCESS
+
+    assert _records(database) == [("u9@x", None), ("u9new@x", "uma")]
+
+
+@pytest.mark.parametrize(
+    "configuration",
+    [{"mode": "upsert"}, {"mode": "update"}, {"mode": "insert"}],
+    ids=["upsert", "update", "insert"],
+)
+def test_a_changed_external_id_removes_nothing_where_the_sync_removes_nothing(
+    tmp_path: Path, configuration: dict[str, Any]
+) -> None:
+    harness, database = _table_harness(tmp_path, {"mode": "upsert"})
+    harness.table = contacts((9, "u9@x", "uma"))
+    harness.run()
+    harness.configuration = {**harness.configuration, **configuration}
+
+    harness.table = contacts((9, "u9new@x", "uma"))
+    second = harness.run()
+
+    assert second.progress.planned.removed == 0
+    assert ("u9@x", "uma") in _records(database)
+
+
+def test_two_rows_swapping_external_ids_remove_no_record(tmp_path: Path) -> None:
+    harness, database = _table_harness(tmp_path, {"mode": "mirror"})
+    harness.table = contacts((1, "a@x", "ann"), (2, "b@x", "bob"))
+    harness.run()
+
+    harness.table = contacts((1, "b@x", "ann"), (2, "a@x", "bob"))
+    second = harness.run()
+
+    assert second.status is RunStatus.SUCCESS, second.error
+    assert second.progress.planned.removed == 0
+    assert len(_records(database)) == 2
+    assert harness.run().progress.planned.total == 0
+
+
+def test_a_rejected_removal_of_the_old_record_is_retried_next_run(tmp_path: Path) -> None:
+    harness = Harness(
+        tmp_path / "snapshots",
+        contacts((9, "u9@x", "uma")),
+        {
+            "mode": "mirror",
+            "object": "contacts",
+            "mappings": [{"type": "standard", "from": "name", "to": "name"}],
+            "externalIdMapping": {"from": "email", "to": "email"},
+        },
+    )
+    harness.run()
+    harness.destination.reject = lambda action, row: (
+        "locked" if action is WriteAction.DELETE else None
+    )
+
+    harness.table = contacts((9, "u9new@x", "uma"))
+    second = harness.run()
+
+    assert second.progress.failed.removed == 1
+    assert set(harness.destination.records) == {"u9@x", "u9new@x"}
+    harness.destination.reject = None
+    third = harness.run()
+    assert third.status is RunStatus.SUCCESS, third.error
+    assert third.progress.successful.removed == 1
+    assert set(harness.destination.records) == {"u9new@x"}
+    assert harness.run().progress.planned.total == 0
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [TerminalError("object locked"), RuntimeError("process died")],
+    ids=["refused-batch", "died-in-doubt"],
+)
+def test_a_run_stopped_before_removing_the_old_record_leaves_it_to_the_next(
+    tmp_path: Path, failure: Exception
+) -> None:
+    harness = Harness(
+        tmp_path / "snapshots",
+        contacts((9, "u9@x", "uma")),
+        {
+            "mode": "mirror",
+            "object": "contacts",
+            "mappings": [{"type": "standard", "from": "name", "to": "name"}],
+            "externalIdMapping": {"from": "email", "to": "email"},
+        },
+    )
+    harness.run()
+    deletes = iter([failure])
+    harness.destination.reject = None
+
+    def fail_first_delete(action: WriteAction, row: dict[str, Any]) -> str | None:
+        if action is WriteAction.DELETE:
+            error = next(deletes, None)
+            if error is not None:
+                raise error
+        return None
+
+    harness.destination.reject = fail_first_delete
+    harness.table = contacts((9, "u9new@x", "uma"))
+    stopped = harness.run()
+
+    # The row's change was acknowledged; the removal of its old record never was.
+    assert stopped.status is RunStatus.FAILED
+    assert set(harness.destination.records) == {"u9@x", "u9new@x"}
+    resumed = harness.run()
+    assert resumed.status is RunStatus.SUCCESS, resumed.error
+    assert set(harness.destination.records) == {"u9new@x"}
+    assert harness.run().progress.planned.total == 0

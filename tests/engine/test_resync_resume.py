@@ -15,7 +15,7 @@ import pytest
 from engine_doubles import Harness, MemoryDestination, people
 from killed_runs import killed_run
 
-from syncline.connectors.destinations.base import Capabilities, SyncMode
+from syncline.connectors.destinations.base import Capabilities, SyncMode, WriteAction
 from syncline.engine.report import RunStatus
 from syncline.errors import TerminalError
 
@@ -278,3 +278,22 @@ def test_a_full_resync_of_a_sync_that_removes_nothing_does_not_warn(
 
     assert resynced.progress.left_in_destination == 0
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_insert_mode_never_upserts_a_row_its_full_resync_found_existing(tmp_path: Path) -> None:
+    sync = Harness(tmp_path, people(ROWS[:3]), {"mode": "insert", "object": "p"})
+    assert sync.run().status is RunStatus.SUCCESS
+    sync.destination.records[2]["name"] = "edited in the destination"
+
+    # Every row exists already: the resync's inserts are all rejected.
+    resync = sync.run(full_resync=True)
+    assert resync.status is RunStatus.WARNING, resync.error
+    assert resync.progress.failed.added == 3
+    sync.destination.batches.clear()
+
+    after = sync.run()
+
+    assert after.error is None
+    assert sync.destination.records[2]["name"] == "edited in the destination"
+    assert {batch.action for batch in sync.destination.batches} <= {WriteAction.INSERT}
+    assert after.progress.successful.added == 0

@@ -39,7 +39,7 @@ from syncline.engine.mapping import (
     check_unique_columns,
     referenced_columns,
 )
-from syncline.engine.planner.base import Planner, PlannerStore
+from syncline.engine.planner.base import Planner, PlannerStore, may_replace
 from syncline.engine.planner.local import IngestStats, LocalPlanner
 from syncline.engine.planner.prefetch import prefetched
 from syncline.engine.planner.store import (
@@ -657,9 +657,14 @@ class _Run:
 
     def _plan_and_deliver(self, planner: Planner, mapper: RecordMapper, rows: int) -> bool:
         mode = self.configuration.mode
-        plan = planner.diff(every_row=mode is SyncMode.ALL, full_resync=self.full_load)
         upserts = SyncMode.UPSERT in self.job.destination.capabilities.modes
         steps = plan_steps(mode, self.configuration.removed_rows, upserts=upserts)
+        # Whether the sync removes records decides whether the diff plans the records a
+        # changed external id replaced (see planner.base.REPLACED_SEPARATOR).
+        removes = any(step.operation is Operation.REMOVED and step.sends for step in steps)
+        plan = planner.diff(
+            every_row=mode is SyncMode.ALL, full_resync=self.full_load, removes=removes
+        )
         self.progress.planned = _sent_counts(plan.counts, steps)
         if self.job.full_resync and not self.job.clear_and_fill:
             self._warn_of_records_left(planner, steps)
@@ -683,13 +688,26 @@ class _Run:
         planner.store.begin_journal(self.job.run_id)
         if self.full_load:
             # From here until a run completes, the resync is pending in the snapshot.
-            planner.store.begin_full_load(planner.current_table, clear=self.job.clear_and_fill)
+            planner.store.begin_full_load(
+                planner.current_table,
+                clear=self.job.clear_and_fill,
+                forget=mode is SyncMode.INSERT,
+            )
         for step in steps:
             if not step.sends:
                 planner.store.record_unsent(planner.plan_table, step.operation)
         # A key whose record a model row holds now is forgotten: deleting or clearing
         # that record would take it from the row.
         planner.store.record_taken_over(planner.plan_table)
+        if may_replace(
+            removes=removes,
+            full_resync=self.full_load,
+            primary_key=self.job.primary_key,
+            id_column=self.id_column,
+        ):
+            # A record a row's changed external id left behind is removed as a removed
+            # row's, and planned again by later runs until the destination acknowledges it.
+            planner.store.keep_replaced(planner.plan_table)
         completed = False
         try:
             completed = self._deliver(planner, mapper, steps)

@@ -27,6 +27,8 @@ CASES = [
     (postgres_map, psycopg.errors.NotNullViolation("null value"), RowDataError),
     (postgres_map, psycopg.errors.StringDataRightTruncation("value too long"), RowDataError),
     (postgres_map, psycopg.errors.InvalidTextRepresentation("bad integer"), RowDataError),
+    (postgres_map, psycopg.errors.RaiseException("refused by a trigger"), RowDataError),
+    (postgres_map, psycopg.errors.AssertFailure("assertion failed"), RowDataError),
     (postgres_map, psycopg.errors.UndefinedTable("no such table"), TerminalError),
     (postgres_map, psycopg.errors.InsufficientPrivilege("permission denied"), TerminalError),
     (
@@ -40,6 +42,7 @@ CASES = [
     (mysql_map, pymysql.err.InterfaceError(0, ""), TransientError),
     (mysql_map, pymysql.err.IntegrityError(1048, "Column 'x' cannot be null"), RowDataError),
     (mysql_map, pymysql.err.DataError(1406, "Data too long for column 'x'"), RowDataError),
+    (mysql_map, pymysql.err.OperationalError(1644, "refused by a trigger"), RowDataError),
     (mysql_map, pymysql.err.OperationalError(1045, "Access denied"), TerminalError),
     (mysql_map, pymysql.err.ProgrammingError(1146, "Table 'x' doesn't exist"), TerminalError),
     (sqlite_map, sqlite3.OperationalError("database is locked"), TransientError),

@@ -35,6 +35,19 @@ key plan it (see :func:`may_take_over`).
 """
 
 
+REPLACED_SEPARATOR = "\x1f"
+"""Joins a row's key to an external id the row held before, into the key of a *replaced*
+record: the record of that id, which the row left for another (an email changed).
+
+In a sync that removes records (mirror mode, or a delete behaviour that deletes or clears)
+the plan carries such a record as removed, under this key, beside the row's change (see
+:func:`replaced_plan_sql`); the run enters the key in the snapshot before it sends
+anything (see :meth:`PlannerStore.keep_replaced`), so that a removal the destination
+rejects, or a run killed before it, is planned again by the next run, as any removed key.
+The unit separator is in no key a model gives, so the key names no row of the model.
+"""
+
+
 CARRIED_ENTRIES = pa.schema([("key", pa.string()), ("ext", pa.string())])
 """The columns of :attr:`CarriedSnapshot.entries`."""
 
@@ -115,9 +128,15 @@ class PlannerStore(Protocol):
         """Journal every removed key whose record a model row took over (see
         :data:`TAKEN_OVER`) as removed without sending it: the fold forgets it."""
 
-    def begin_full_load(self, current: str, *, clear: bool) -> None:
+    def keep_replaced(self, plan: str) -> None:
+        """Enter in the snapshot, as delivered, every replaced record ``plan`` removes
+        (see :data:`REPLACED_SEPARATOR`): its removal is then journaled as any other."""
+
+    def begin_full_load(self, current: str, *, clear: bool, forget: bool = False) -> None:
         """Distrust every snapshot entry before a full resync sends, so that the run that
-        comes next finishes it; with ``clear``, journal the clear as pending."""
+        comes next finishes it; with ``clear``, journal the clear as pending; with
+        ``forget`` (insert mode), drop the entries instead, so that a row the resync does
+        not insert is planned as new, never as in doubt (which insert mode upserts)."""
 
     def clear_pending(self) -> bool:
         """True when a clear and fill journaled a clear the destination has not confirmed."""
@@ -158,8 +177,12 @@ class Planner(Protocol):
     def check_unique_keys(self) -> None:
         """Fail the run, showing example keys, when the model repeats a primary key."""
 
-    def diff(self, *, every_row: bool = False, full_resync: bool = False) -> PlanSummary:
-        """Compute the plan: added, changed and removed rows, plus last run's failed rows."""
+    def diff(
+        self, *, every_row: bool = False, full_resync: bool = False, removes: bool = False
+    ) -> PlanSummary:
+        """Compute the plan: added, changed and removed rows, plus last run's failed rows;
+        when the sync ``removes`` records, also the records replaced by a changed
+        external id (see :data:`REPLACED_SEPARATOR`)."""
 
     def planned_batches(
         self, operation: Operation, batch_rows: int, *, in_doubt: bool | None = None
@@ -224,6 +247,33 @@ def repeated_key_error(
         code="NON_UNIQUE_PRIMARY_KEY",
         sync_id=sync_id,
     )
+
+
+def replaced_plan_sql(plan: str, snapshot: str, failed: str, columns: str, values: str) -> str:
+    """SQL (DuckDB's and PostgreSQL's alike) adding to ``plan`` a removed row for every
+    record a planned row's earlier external id names (see :data:`REPLACED_SEPARATOR`).
+
+    ``columns`` names the plan's columns to fill besides key, operation, external id and
+    attempts, and ``values`` their values over the snapshot entry ``s``; the others stay
+    NULL, as a removed row's model columns. A replaced key the plan holds already (its
+    removal rejected before, while the row's change was rejected too) is left out.
+    """
+    replaced = f"p._sl_key || chr({ord(REPLACED_SEPARATOR)}) || s.ext"
+    return (
+        f"INSERT INTO {plan} (_sl_key, _sl_op, _sl_ext, _sl_attempts{columns}) "
+        f"SELECT {replaced}, 'removed', s.ext, COALESCE(f.attempts, 0){values} "
+        f"FROM {plan} AS p JOIN {snapshot} AS s ON s.key = p._sl_key "
+        f"LEFT JOIN {failed} AS f ON f.key = {replaced} "
+        "WHERE p._sl_op <> 'removed' AND s.ext IS NOT NULL AND p._sl_ext <> s.ext "
+        f"AND {replaced} NOT IN (SELECT _sl_key FROM {plan} WHERE _sl_key IS NOT NULL)"
+    )
+
+
+def may_replace(*, removes: bool, full_resync: bool, primary_key: str, id_column: str) -> bool:
+    """Whether a plan may carry replaced records (see :data:`REPLACED_SEPARATOR`): the sync
+    removes records, the run removes any (a full resync removes none), and records are
+    matched on a column other than the primary key, which a row may change."""
+    return removes and not full_resync and id_column != primary_key
 
 
 def may_take_over(rows: Iterable[tuple[str, int]], *, primary_key: str, id_column: str) -> bool:

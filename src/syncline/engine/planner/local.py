@@ -58,8 +58,10 @@ from syncline.engine.planner.base import (
     TAKEN_OVER,
     count_plan,
     fold_journal,
+    may_replace,
     may_take_over,
     repeated_key_error,
+    replaced_plan_sql,
 )
 from syncline.engine.planner.prefetch import prefetched
 from syncline.engine.planner.rowfile import RowFile, remove_stale
@@ -612,13 +614,18 @@ class LocalPlanner:
                 con.unregister("_sl_key_batch")
         return _KEYS
 
-    def diff(self, *, every_row: bool = False, full_resync: bool = False) -> Plan:
+    def diff(
+        self, *, every_row: bool = False, full_resync: bool = False, removes: bool = False
+    ) -> Plan:
         """Compute the plan: added, changed and removed rows, plus last run's failed rows.
 
         ``every_row`` plans every current row (mode ``all``); ``full_resync`` plans every
-        current row as added and no removed row. A key whose snapshot entry is unknown
-        (sent by a run that died before the answer) is always planned: removed when the
-        model lost it, added when it was sent as added, changed otherwise. The plan's
+        current row as added and no removed row; ``removes`` plans the records a changed
+        external id replaced as removed (see
+        :data:`~syncline.engine.planner.base.REPLACED_SEPARATOR`). A key whose snapshot
+        entry is unknown (sent by a run that died before the answer) is always planned:
+        removed when the model lost it, added when it was sent as added, changed
+        otherwise. The plan's
         ``_sl_doubt`` column names the operation such a row was sent with.
         """
         if (every_row or full_resync) and not self._keep_every_row:
@@ -665,6 +672,18 @@ class LocalPlanner:
                 + f" FROM ({picked}) c LEFT JOIN snapshot s ON s.key = c._sl_key"
             )
         con.execute(sql)
+        if plan.snapshot_size and may_replace(
+            removes=removes,
+            full_resync=full_resync,
+            primary_key=self.primary_key,
+            id_column=self.id_column,
+        ):
+            kind = self.column_types[_ID]
+            con.execute(
+                replaced_plan_sql(
+                    PLAN, "snapshot", "failed", f", {_ID}", f", TRY_CAST(s.ext AS {kind})"
+                )
+            )
         counted = f"SELECT _sl_op, count(*) FROM {PLAN} GROUP BY _sl_op"
         rows = con.execute(counted).fetchall()
         if may_take_over(rows, primary_key=self.primary_key, id_column=self.id_column):

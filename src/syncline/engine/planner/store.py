@@ -628,7 +628,22 @@ class SnapshotStore:
         ).fetchone()
         return int(row[0]) if row else 0
 
-    def begin_full_load(self, current: str, *, clear: bool) -> None:
+    def keep_replaced(self, plan: str) -> None:
+        """Enter in the snapshot, as delivered, every replaced record ``plan`` removes (see
+        :data:`~syncline.engine.planner.base.REPLACED_SEPARATOR`).
+
+        Removed keys are the snapshot's, save those: an entry with no fingerprint, which
+        the removal's acknowledgement deletes and which, until then, the next run plans as
+        removed again. Written at once, not journaled: the entry says only that the
+        destination may hold the record, which it does whether or not this run goes on.
+        """
+        self.connection.execute(
+            f"INSERT INTO snapshot ({_SNAPSHOT_COLUMNS}) SELECT _sl_key, NULL, _sl_ext, NULL, "
+            f"NULL FROM {plan} WHERE _sl_op = 'removed' AND _sl_key NOT IN "
+            "(SELECT key FROM snapshot)"
+        )
+
+    def begin_full_load(self, current: str, *, clear: bool, forget: bool = False) -> None:
         """Distrust every snapshot entry before a full resync (or clear and fill) sends.
 
         In one transaction, so that the resync is pending from its first batch until a
@@ -637,15 +652,22 @@ class SnapshotStore:
         ``added``, which any later diff plans again until an acknowledgement settles
         them. With ``clear`` the destination is about to be emptied, so the snapshot is
         emptied and the clear journaled as pending (see :meth:`settle_clear`).
+
+        With ``forget`` the snapshot is emptied without a clear: insert mode upserts an
+        unknown entry, taking it for a row a killed run may have inserted, so a row the
+        resync then finds existing would be overwritten by the next run. With no entry
+        the row is planned as new, inserted again and, while the record exists,
+        rejected, as any row whose id the destination already holds.
         """
         con = self.connection
         con.execute("BEGIN TRANSACTION")
         try:
-            if clear:
+            if clear or forget:
                 con.execute("DELETE FROM snapshot")
+            if clear:
                 con.execute("DELETE FROM journal WHERE kind = ?", [CLEAR_PENDING])
                 con.execute("INSERT INTO journal (kind) VALUES (?)", [CLEAR_PENDING])
-            else:
+            elif not forget:
                 con.execute(
                     "DELETE FROM snapshot WHERE key NOT IN "
                     f"(SELECT _sl_key FROM {current} WHERE _sl_key IS NOT NULL)"

@@ -18,6 +18,7 @@ _DATA_ERRORS = {
     1364,  # field has no default value
     1406,  # data too long
     1411,  # incorrect value for function
+    1644,  # a trigger's SIGNAL (SQLSTATE 45000 and other user states) refused the row
     1451,  # foreign key: row is referenced
     1452,  # foreign key: parent row missing
     1690,  # value out of range
@@ -64,9 +65,10 @@ def _row_reason(message: str) -> str:
 def map_error(exc: Exception, where: str) -> Exception | None:
     """The taxonomy error for a PyMySQL error at ``where`` (host, port, database), or None.
 
-    Errors about a row's values or constraints become :class:`RowDataError` so the batch
-    is bisected; lost connections, deadlocks and lock waits are transient; the rest
-    (access denied, unknown table or column, read-only server) is terminal.
+    Errors about a row's values or constraints, and a trigger's ``SIGNAL`` refusing a
+    row, become :class:`RowDataError` so the batch is bisected; lost connections,
+    deadlocks and lock waits are transient; the rest (access denied, unknown table or
+    column, read-only server) is terminal.
     """
     import pymysql
 

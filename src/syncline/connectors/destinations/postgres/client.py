@@ -22,6 +22,7 @@ from syncline.connectors.destinations.base import (
     Capabilities,
     FieldSpec,
     RowFailure,
+    SyncMode,
     WriteAction,
     WriteBatch,
     WriteContext,
@@ -29,6 +30,10 @@ from syncline.connectors.destinations.base import (
 from syncline.connectors.destinations.postgres.calendar import refuse_out_of_range
 from syncline.connectors.destinations.postgres.config import PostgresDestinationConfig
 from syncline.connectors.destinations.postgres.errors import map_error
+from syncline.connectors.destinations.postgres.keys import (
+    KEY_COMPARISON_SQL,
+    key_comparison_error,
+)
 from syncline.connectors.destinations.postgres.reasons import KEY_COLUMNS_SQL, explain
 from syncline.connectors.destinations.sql.bisect import isolate_failures
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
@@ -317,15 +322,24 @@ class PostgresDestination(TableDestination):
             )
 
     def open(self, context: WriteContext) -> None:
-        """Open the table; an empty table with a unique id takes upserts by plain COPY."""
+        """Open the table; an empty table with a unique id takes upserts by plain COPY.
+
+        An id column that compares distinct ids as equal (``citext``, a nondeterministic
+        collation) is refused, as it would merge rows, unless the mode matches no ids.
+        """
         super().open(context)
         self._keys = {}
         assert self._table is not None
+        key = (self._table.schema, self._table.name, context.id_field)
+        if context.mode is not SyncMode.APPEND:
+            rows = self._guard(lambda: self._execute(KEY_COMPARISON_SQL, key))
+            error = key_comparison_error(rows, self._table, context.id_field)
+            if error is not None:
+                raise error
         target = quote_table(self._table, "postgres")
         empty = self._guard(lambda: self._execute(f"SELECT NOT EXISTS (SELECT 1 FROM {target})"))
         # Keyed modes checked the unique id, which turns any repeated key into an error.
         self._copy_into_target = context.mode in KEYED_MODES and bool(empty[0][0])
-        key = (self._table.schema, self._table.name, context.id_field)
         self._id_indexed = bool(self._guard(lambda: self._execute(_ID_INDEX_SQL, key)))
 
     @contextmanager

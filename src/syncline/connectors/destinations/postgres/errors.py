@@ -17,13 +17,19 @@ _TRANSIENT_STATES = {
 
 _TRANSIENT_FATALS = ("starting up", "shutting down", "too many", "recovery mode")
 
+_RAISED_STATES = {
+    "P0001",  # raise_exception: RAISE EXCEPTION in a trigger, without an errcode
+    "P0004",  # assert_failure: ASSERT in a trigger
+}
+"""States a table's own trigger raises to refuse the row it is given."""
+
 
 def map_error(exc: Exception, where: str) -> Exception | None:
     """The taxonomy error for a psycopg error at ``where`` (host, port, database), or None.
 
     Data errors (classes 22 and 23: bad values, constraint violations; an id repeated
-    within one upsert) become
-    :class:`RowDataError` so the batch is bisected; connection loss, deadlocks, lock and
+    within one upsert) and a trigger's refusal of a row (``RAISE EXCEPTION``, ``ASSERT``)
+    become :class:`RowDataError` so the batch is bisected; connection loss, deadlocks, lock and
     statement timeouts are transient; the rest (auth, missing objects, privileges) is
     terminal.
     """
@@ -35,7 +41,7 @@ def map_error(exc: Exception, where: str) -> Exception | None:
     state = exc.sqlstate or ""
     message = (exc.diag.message_primary if state else None) or str(exc).strip()
     # 21000: one statement would upsert the same id twice (a batch repeating an id).
-    if state[:2] in ("22", "23") or state == "21000":
+    if state[:2] in ("22", "23") or state == "21000" or state in _RAISED_STATES:
         return RowDataError(message)
 
     text = f"PostgreSQL destination {where}: {message}"

@@ -20,6 +20,7 @@ from syncline.engine.planner.base import (
     CarriedSnapshot,
     count_plan,
     fold_journal,
+    may_replace,
     may_take_over,
     repeated_key_error,
 )
@@ -196,7 +197,9 @@ class WarehousePlanner:
         total = self.session.fetch(self.sql.count_repeated_keys())[0][0]
         raise repeated_key_error(self.primary_key, int(total), rows, self.sync_id)
 
-    def diff(self, *, every_row: bool = False, full_resync: bool = False) -> Plan:
+    def diff(
+        self, *, every_row: bool = False, full_resync: bool = False, removes: bool = False
+    ) -> Plan:
         """Compute the plan in the source, as :meth:`LocalPlanner.diff` defines it."""
         plan = Plan(snapshot_size=self.store.snapshot_size())
         self.session.execute(self.sql.drop_tables(("plan",))[0])
@@ -208,6 +211,13 @@ class WarehousePlanner:
                 snapshot_empty=plan.snapshot_size == 0,
             )
         )
+        if plan.snapshot_size and may_replace(
+            removes=removes,
+            full_resync=full_resync,
+            primary_key=self.primary_key,
+            id_column=self.id_column,
+        ):
+            self.session.execute(self.sql.plan_replaced())
         rows = self.session.fetch(self.sql.plan_counts())
         if may_take_over(rows, primary_key=self.primary_key, id_column=self.id_column):
             self.session.execute(self.sql.take_over_removed())

@@ -34,7 +34,7 @@ import sqlglot
 from syncline.connectors.sources.base import READ_AS_WIDE_DECIMAL, is_decimal_field
 from syncline.connectors.sources.statements import single_statement
 from syncline.engine.canonical import FINGERPRINT_SCHEME, encode_literal, is_json_canonical
-from syncline.engine.planner.base import TAKEN_OVER
+from syncline.engine.planner.base import TAKEN_OVER, replaced_plan_sql
 from syncline.engine.planner.store import CLEAR_PENDING, JOURNAL_RUN
 
 SCHEME = f"warehouse-{FINGERPRINT_SCHEME}"
@@ -460,6 +460,21 @@ class PlannerSQL:
             f"(SELECT _sl_ext FROM {self.table('current')} WHERE _sl_key IS NOT NULL)"
         )
 
+    def plan_replaced(self) -> str:
+        """Add the records a changed external id replaced to the plan, as removed (see
+        :func:`~syncline.engine.planner.base.replaced_plan_sql`)."""
+        snapshot, failed = self.table("snapshot"), self.table("failed")
+        return self.render(replaced_plan_sql(self.table("plan"), snapshot, failed, "", ""))
+
+    def keep_replaced(self) -> str:
+        """Enter the replaced records the plan removes in the snapshot, as delivered."""
+        snapshot = self.table("snapshot")
+        return self.render(
+            f"INSERT INTO {snapshot} (key, fp, ext, doubt) SELECT p._sl_key, NULL, p._sl_ext, "
+            f"NULL FROM {self.table('plan')} AS p WHERE p._sl_op = 'removed' AND NOT EXISTS "
+            f"(SELECT 1 FROM {snapshot} AS s WHERE s.key = p._sl_key)"
+        )
+
     def plan_counts(self) -> str:
         return self.render(f"SELECT _sl_op, COUNT(*) FROM {self.table('plan')} GROUP BY _sl_op")
 
@@ -530,9 +545,10 @@ class PlannerSQL:
     def _forget_journal_run(self) -> str:
         return f"DELETE FROM {self.table('meta')} WHERE name = {literal(JOURNAL_RUN)}"
 
-    def begin_full_load(self, *, clear: bool) -> list[str]:
+    def begin_full_load(self, *, clear: bool, forget: bool = False) -> list[str]:
         """Distrust the snapshot before a full resync sends (see the local store's
-        ``begin_full_load``); with ``clear``, empty it and journal the clear as pending."""
+        ``begin_full_load``); with ``clear``, empty it and journal the clear as pending;
+        with ``forget``, empty it only."""
         snapshot, journal = self.table("snapshot"), self.table("journal")
         if clear:
             statements = [
@@ -540,6 +556,8 @@ class PlannerSQL:
                 f"DELETE FROM {journal} WHERE kind = {literal(CLEAR_PENDING)}",
                 f"INSERT INTO {journal} (kind) VALUES ({literal(CLEAR_PENDING)})",
             ]
+        elif forget:
+            statements = [f"DELETE FROM {snapshot}"]
         else:
             current = f"SELECT _sl_key FROM {self.table('current')} WHERE _sl_key IS NOT NULL"
             statements = [

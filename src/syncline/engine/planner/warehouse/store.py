@@ -150,11 +150,17 @@ class WarehouseStore:
         :data:`~syncline.engine.planner.base.TAKEN_OVER`) as removed without sending it."""
         self.session.execute(self.sql.record_unsent(TAKEN_OVER, Operation.REMOVED.value))
 
-    def begin_full_load(self, current: str, *, clear: bool) -> None:
+    def keep_replaced(self, plan: str) -> None:
+        """Enter in the snapshot, as delivered, every replaced record the plan removes (see
+        :data:`~syncline.engine.planner.base.REPLACED_SEPARATOR`)."""
+        self.session.execute(self.sql.keep_replaced())
+
+    def begin_full_load(self, current: str, *, clear: bool, forget: bool = False) -> None:
         """Distrust every snapshot entry before a full resync sends, as the local store
-        does; with ``clear``, empty the snapshot and journal the clear as pending."""
+        does; with ``clear``, empty the snapshot and journal the clear as pending; with
+        ``forget``, empty it only."""
         with self.session.transaction():
-            for statement in self.sql.begin_full_load(clear=clear):
+            for statement in self.sql.begin_full_load(clear=clear, forget=forget):
                 self.session.execute(statement)
         logger.info(
             "sync %s: %s; rows are sent again until acknowledged, by later runs if need be",
