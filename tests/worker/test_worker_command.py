@@ -113,7 +113,7 @@ def test_sigterm_mid_run_stops_at_a_batch_and_the_next_worker_resumes_the_run(
 ) -> None:
     models.create("t1", 25_000)
     sync_id = add_sync(home_catalog, models, "t1", receiver.url, batch_size=1_000)
-    receiver.delay = lambda _sync: 0.3  # about three seconds per batch of 10,000 rows
+    receiver.delay = lambda _sync: 0.3  # about a second per batch of four requests
     run_id = enqueue(home_catalog, sync_id)
     name = _name()
     process = workers.start(name)
