@@ -116,8 +116,9 @@ def accepting_receiver() -> Iterator[WebhookReceiver]:
 
 
 def webhook_sync(tmp_path: Path, receiver: WebhookReceiver, **settings: Any) -> Harness:
-    """A sync of :data:`ROWS` to ``receiver``: one engine batch, sent as requests of 50 rows
-    one at a time, which the webhook does not retry unless ``settings`` say so."""
+    """A sync of :data:`ROWS` to ``receiver``, sent as requests of 50 rows one at a time
+    (engine batches of four requests), which the webhook does not retry unless
+    ``settings`` say so."""
     config = {"url": receiver.url, "batch_size": 50, "concurrency": 1, "max_retries": 0}
     hook = WebhookDestination.from_config(config | settings)
     return Harness(tmp_path, people(ROWS), destination=hook)  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ from worker_helpers import (
 from syncline.catalog import Catalog
 from syncline.catalog.tables import RUNNING_STATUSES
 from syncline.catalog.types import utcnow
-from syncline.connectors.destinations.webhook.destination import WebhookDestination
+from syncline.connectors.destinations.webhook.destination import REQUEST_WAVES
 from syncline.scheduling.scheduler import Scheduler
 from syncline.security.secrets import SecretBox
 from syncline.settings import Settings
@@ -42,7 +42,11 @@ from syncline.worker.recovery import RESUME_TRIGGER
 
 pytestmark = pytest.mark.postgres
 
-ENGINE_BATCH = WebhookDestination.capabilities.max_batch_rows
+BIG_REQUEST_ROWS = 1_000
+"""Rows per webhook request of the big sync, which sends one request at a time."""
+
+ENGINE_BATCH = BIG_REQUEST_ROWS * REQUEST_WAVES
+"""Rows of the big sync's engine batches, whose outcome the run journals at once."""
 FINISHED = ("success", "warning", "failed", "cancelled", "interrupted")
 
 
@@ -117,8 +121,9 @@ def _serve_and_kill(fleet: Fleet, *, rounds: int, changed_share: int) -> None:
         models.create(f"t{n}", 20)
         syncs[add_sync(catalog, models, f"t{n}", receiver.url)] = f"t{n}"
     models.create("big", 3 * ENGINE_BATCH)
-    big = add_sync(catalog, models, "big", receiver.url, batch_size=1_000)
-    receiver.delay = lambda sync_id: 0.15 if sync_id == big else 0.0
+    big = add_sync(catalog, models, "big", receiver.url, batch_size=BIG_REQUEST_ROWS)
+    # Twelve requests of about 0.4 seconds: the kill lands with seven of them to go.
+    receiver.delay = lambda sync_id: 0.4 if sync_id == big else 0.0
 
     processes = {f"w{n}": fleet.workers.start(f"w{n}") for n in range(3)}
     big_run = enqueue(catalog, big)

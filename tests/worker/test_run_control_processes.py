@@ -27,10 +27,11 @@ from worker_helpers import (
 
 from syncline.catalog import Catalog
 from syncline.catalog.tables import RUNNING_STATUSES
-from syncline.connectors.destinations.webhook.destination import WebhookDestination
+from syncline.connectors.destinations.webhook.destination import REQUEST_WAVES
 from syncline.worker.recovery import RESUME_TRIGGER
 
-ENGINE_BATCH = WebhookDestination.capabilities.max_batch_rows
+ENGINE_BATCH = 1_000 * REQUEST_WAVES
+"""Rows of a webhook engine batch in requests of 1,000 rows sent one at a time."""
 
 
 @pytest.fixture
@@ -141,7 +142,7 @@ run_sync(Catalog.open(get_settings()), sys.argv[1])
 def test_a_run_killed_between_journaling_and_reporting_a_batch_counts_it(
     workers: Workers, home_catalog: Catalog, receiver: HookReceiver, models: ModelFile
 ) -> None:
-    # Two engine batches (the webhook's largest), sent in requests of 1,000 rows.
+    # Two engine batches, sent in requests of 1,000 rows.
     models.create("t1", ENGINE_BATCH + ENGINE_BATCH // 2)
     sync_id = add_sync(home_catalog, models, "t1", receiver.url, batch_size=1_000)
     killed = subprocess.run(

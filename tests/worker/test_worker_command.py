@@ -25,6 +25,7 @@ from worker_helpers import (
 
 from syncline.catalog import Catalog
 from syncline.catalog.engine import SQLITE_BUSY_TIMEOUT_MS
+from syncline.connectors.destinations.webhook.destination import REQUEST_WAVES
 from syncline.worker import registry
 from syncline.worker.recovery import RESUME_TRIGGER
 
@@ -112,7 +113,7 @@ def test_sigterm_mid_run_stops_at_a_batch_and_the_next_worker_resumes_the_run(
 ) -> None:
     models.create("t1", 25_000)
     sync_id = add_sync(home_catalog, models, "t1", receiver.url, batch_size=1_000)
-    receiver.delay = lambda _sync: 0.3  # about three seconds per batch of 10,000 rows
+    receiver.delay = lambda _sync: 0.3  # about a second per batch of four requests
     run_id = enqueue(home_catalog, sync_id)
     name = _name()
     process = workers.start(name)
@@ -191,6 +192,39 @@ def test_a_killed_workers_run_is_resumed_as_soon_as_a_worker_starts_again(
     assert receiver.table(sync_id) == models.rows("t1")
     sent = Counter(d.row_id for d in receiver.of_sync(sync_id))
     assert sum(1 for times in sent.values() if times > 1) <= 10_000
+
+
+def test_a_killed_worker_resends_no_more_webhook_rows_than_one_batch_of_requests(
+    workers: Workers, home_catalog: Catalog, receiver: HookReceiver, models: ModelFile
+) -> None:
+    # Requests of 10 rows, 4 at a time, each answered after half a second: the webhook
+    # takes REQUEST_WAVES rounds of 4 requests per engine batch, about two seconds each.
+    models.create("t1", 429)
+    sync_id = add_sync(home_catalog, models, "t1", receiver.url, batch_size=10, concurrency=4)
+    engine_batch = 10 * 4 * REQUEST_WAVES
+    receiver.delay = lambda _sync: 0.5
+    run_id = enqueue(home_catalog, sync_id)
+    workers.settings["WORKER_STALE_SECONDS"] = "600"
+    name = _name()
+    first = workers.start(name)
+    assert wait_until(lambda: len(receiver.of_sync(sync_id)) > engine_batch + 40, timeout=60)
+
+    first.kill()
+    first.wait()
+    acknowledged = len(receiver.of_sync(sync_id))
+    receiver.delay = lambda _sync: 0.0
+    workers.start(name)
+
+    assert wait_until(lambda: runs_of(home_catalog, sync_id)[-1].status == "success", timeout=60)
+    killed, resumed = runs_of(home_catalog, sync_id)
+    assert (killed.id, killed.status) == (run_id, "interrupted")
+    # Every batch the receiver finished before the one in flight is counted and not
+    # sent again; only the acknowledgements of the batch in flight are lost.
+    assert killed.successful_added >= acknowledged - engine_batch > 0
+    sent = Counter(d.row_id for d in receiver.of_sync(sync_id))
+    assert sum(1 for times in sent.values() if times > 1) <= engine_batch
+    assert resumed.successful_added + killed.successful_added == 429
+    assert receiver.table(sync_id) == models.rows("t1")
 
 
 def test_check_answers_at_once_while_a_hung_process_holds_the_write_lock(

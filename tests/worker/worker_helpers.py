@@ -161,6 +161,7 @@ def add_sync(
     *,
     workspace: str = "default",
     batch_size: int = 100,
+    concurrency: int = 1,
     schedule: dict[str, Any] | None = None,
 ) -> int:
     """A sqlite → webhook sync of table ``table``; returns the sync's id."""
@@ -178,7 +179,7 @@ def add_sync(
             configuration={
                 "url": hook_url,
                 "batch_size": batch_size,
-                "concurrency": 1,
+                "concurrency": concurrency,
                 "max_retries": 0,
             },
         )

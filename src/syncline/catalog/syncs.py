@@ -26,6 +26,8 @@ from syncline.catalog.tables import (
     SequenceStepRecord,
     SyncRecord,
 )
+from syncline.engine.config import SyncConfiguration
+from syncline.engine.mapping import referenced_columns
 from syncline.errors import Problem
 
 logger = logging.getLogger(__name__)
@@ -131,6 +133,21 @@ class SyncRepository(Repository[SyncRecord]):
                 "and trigger it again",
             )
         return record
+
+    def refresh_columns(self, model: ModelRecord, columns: list[str] | None) -> None:
+        """Derive the ``referencedColumns`` of the model's syncs again, as their runs will.
+
+        ``columns`` are the model's new columns; when its query was not run they are not
+        known, and a sync without mappings keeps the columns it had until its next run
+        records what it read.
+        """
+        key = model.primary_key
+        if not key:
+            return
+        for sync in self.session.scalars(select(SyncRecord).where(SyncRecord.model_id == model.id)):
+            configuration = SyncConfiguration.parse(sync.configuration)
+            known = columns if columns is not None else sync.referenced_columns
+            sync.referenced_columns = referenced_columns(configuration, key, known)
 
     def status(self, record: SyncRecord) -> str:
         """The sync's API status (API.md 9.1), from its real runs only.

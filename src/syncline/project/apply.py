@@ -90,7 +90,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         planned = warehouse_sources(session)
         installation_id = session.installation_id
         plan.warnings.extend(w for w in checked.warnings if w not in plan.warnings)
-        _Writer(session, project).write(plan, forgotten)
+        _Writer(session, project, checked.model_columns).write(plan, forgotten)
         restarted, strays = _sort_restarts(session, restarts, forgotten, project)
         for slug, keys in retargeted.items():
             moved = session.destinations.sync_ids(session.destinations.get(slug))
@@ -258,6 +258,8 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
                 workspace=project.workspace, operator=True,
             )  # fmt: skip
             columns[slug] = found.names
+            if found.names is not None:
+                plan.model_columns[slug] = found.names
             if found.names is None:
                 query = model.origin.at(("raw" if model.sql is not None else "table",))
                 warnings.append(found.warning(slug, source.type, query.location, query))
@@ -327,9 +329,13 @@ def _same_connector(lookup: Any, before: str, after: str) -> bool:
 class _Writer:
     """Writes a plan's changes in one catalog session, creating before deleting."""
 
-    def __init__(self, session: CatalogSession, project: Project) -> None:
+    def __init__(
+        self, session: CatalogSession, project: Project, model_columns: dict[str, list[str]]
+    ) -> None:
         self.session = session
         self.project = project
+        self.model_columns = model_columns
+        """Columns of the models whose sources answered (see :attr:`Plan.model_columns`)."""
         self.forgotten: list[int] = []
         """Syncs whose snapshot no longer describes their target: deleted or retargeted."""
 
@@ -408,13 +414,21 @@ class _Writer:
             slug, name=spec.name, primary_key=spec.primary_key,
             description=spec.description, tags=spec.tags,
         )  # fmt: skip
+        # Syncs the plan leaves as they are read the changed query too; unknown columns
+        # (the source did not answer) leave them as they were.
+        self.session.syncs.refresh_columns(record, self.model_columns.get(slug))
 
     def _put_syncs(self, slug: str, create: bool) -> None:
         spec = self.project.syncs[slug]
         model = self.project.models[spec.model]
         configuration = SyncConfiguration.parse(spec.configuration)
-        columns = referenced_columns(configuration, model.primary_key)
         syncs = self.session.syncs
+        known = self.model_columns.get(spec.model)
+        if known is None and not create:
+            # The source did not answer: a sync without mappings keeps the columns it had
+            # until its next run records what it read.
+            known = syncs.get(slug).referenced_columns
+        columns = referenced_columns(configuration, model.primary_key, known)
         if create:
             created = syncs.create(
                 slug=slug, model=spec.model, destination=spec.destination,

@@ -54,6 +54,10 @@ class Plan:
     """What else applying does, e.g. syncs that start afresh because their target moved."""
     warnings: list[Problem] = field(default_factory=list)
     """What applying accepts unchecked, e.g. models whose columns could not be read."""
+    model_columns: dict[str, list[str]] = field(default_factory=dict)
+    """Columns of the models the plan checked, by slug, as their sources describe them; a
+    model whose source could not answer is missing. Applying derives the
+    ``referencedColumns`` of their syncs from them, as a run would."""
 
     @property
     def empty(self) -> bool:

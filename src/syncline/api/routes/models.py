@@ -41,7 +41,6 @@ from syncline.engine.actions import plan_steps
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import (
     REPEATED_COLUMN_FIX,
-    referenced_columns,
     repeated_columns,
     repeated_columns_message,
 )
@@ -220,7 +219,7 @@ def update_model(
             problems = [*exc.problems, *problems]
         raise_problems(problems)
         if query_changed:
-            _refresh_syncs(session.orm, record, columns)
+            session.syncs.refresh_columns(record, columns)
         if body.primaryKey is not None and body.primaryKey != current.primary_key:
             _start_syncs_over(session.orm, record, tasks, settings)
             over = [sync.id for sync in session.syncs.list() if sync.model_id == record.id]
@@ -425,22 +424,6 @@ def _broken_syncs(
         "running the query (skipColumnQuery=true) and correct the syncs before they run"
     )
     return [Problem(where, message, fix=fix, value=sent)]
-
-
-def _refresh_syncs(orm: Session, model: ModelRecord, columns: list[str] | None) -> None:
-    """Derive the ``referencedColumns`` of the model's syncs again, as their runs will.
-
-    ``columns`` are the model's new columns; when its query was not run they are not
-    known, and a sync without mappings keeps the columns it had until its next run
-    records what it read.
-    """
-    key = model.primary_key
-    if not key:
-        return
-    for sync in orm.scalars(select(SyncRecord).where(SyncRecord.model_id == model.id)):
-        configuration = SyncConfiguration.parse(sync.configuration)
-        known = columns if columns is not None else sync.referenced_columns
-        sync.referenced_columns = referenced_columns(configuration, key, known)
 
 
 def _start_syncs_over(

@@ -2,7 +2,9 @@
 
 Every engine batch is split into requests of ``batch_size`` rows, sent up to
 ``concurrency`` at a time over one connection pool; before each request the run's stop
-check is asked, so a cancel waits only for the requests in flight. Each request body is::
+check is asked, so a cancel waits only for the requests in flight. An engine batch is
+:data:`REQUEST_WAVES` rounds of such requests, since the snapshot journal learns which
+rows were acknowledged only when a whole batch returns. Each request body is::
 
     {"syncId": 7, "runId": 41, "object": "contacts", "action": "upsert",
      "rows": [{"id": 1, "email": "a@example.com"}, ...]}
@@ -39,6 +41,16 @@ from syncline.connectors.destinations.webhook.spec import WebhookConfig
 from syncline.errors import TerminalError, TransientError
 
 logger = logging.getLogger(__name__)
+
+REQUEST_WAVES = 4
+"""Rounds of ``concurrency`` requests that make one engine batch.
+
+A killed process loses the acknowledgements of the batch in flight (the next run sends
+those rows again), so a batch should be a few requests, not 10,000 rows; yet each batch
+costs journal writes and a progress report, and its last round waits for its slowest
+request. Against a receiver on loopback, 20,000 rows in requests of 25 took about 6%
+longer in batches of four rounds than in batches of 10,000, and no longer in requests of
+100; a kill resends at most four requests per connection."""
 
 
 @dataclass
@@ -84,6 +96,13 @@ class WebhookDestination(Destination):
         super().__init__(config)
         self.settings = config
         self._open: _Open | None = None
+
+    @property
+    def batch_rows(self) -> int:
+        """Rows per engine batch: :data:`REQUEST_WAVES` rounds of ``concurrency`` requests
+        of ``batch_size`` rows, within the 10,000 the engine hands over at most."""
+        wave = self.settings.batch_size * self.settings.concurrency
+        return min(wave * REQUEST_WAVES, self.capabilities.max_batch_rows)
 
     def test(self) -> None:
         """Send a signed request with action ``test`` and no rows; a 2xx passes, but not a page."""
