@@ -31,7 +31,7 @@ from syncline.web.schedule_form import (
     schedule_values,
     visual_slots_of,
 )
-from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
+from syncline.web.users import UI_TRIGGER, AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
 router = APIRouter()
 
@@ -186,7 +186,7 @@ def update(request: Request, ident: str, form: AdminForm) -> Response:
 def run(request: Request, ident: str, form: AdminForm) -> Response:
     """Queue a run of the sequence (or join the one already pending)."""
     with catalog_of(request).session(form.user.workspace_id) as session:
-        sequence_routes.trigger_sequence(ident, session)
+        session.sequences.trigger(ident, triggered_by=UI_TRIGGER)
     return RedirectResponse(f"/sequences/{ident}", status_code=303)
 
 
