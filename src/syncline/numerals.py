@@ -20,3 +20,10 @@ def whole_number(text: str) -> int | None:
     if text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS:
         return int(text)
     return None
+
+
+def number_or_text(text: str) -> int | str:
+    """The number ``text`` spells, else ``text`` itself: an id or a slug, a list index or
+    a key in a problem's location."""
+    number = whole_number(text)
+    return text if number is None else number

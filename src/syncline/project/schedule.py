@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syncline.errors import ConfigError
+from syncline.numerals import whole_number
 from syncline.project.yamlfile import Path_
 from syncline.scheduling.cron import parse_cron
 from syncline.scheduling.schedules import CLOCK_TYPES, INTERVAL_UNITS, MAX_PERIOD, next_due
@@ -138,7 +139,7 @@ def _cron_numbers(field: str) -> list[int]:
     numbers = []
     for part in field.split(","):
         values = part.split("/", 1)[0]
-        numbers += [int(v) for v in values.split("-") if v.isdigit()]
+        numbers += [n for v in values.split("-") if (n := whole_number(v)) is not None]
     return numbers
 
 
@@ -212,7 +213,8 @@ def _dbt_id_problem(key: str, ident: Any) -> str | None:
     if isinstance(ident, bool) or not isinstance(ident, int | str):
         return f"'{key}.id' must be a number, not {type(ident).__name__}"
     text = str(ident)
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+    number = whole_number(text)
+    if number is None or number < 1:
         return f"'{key}.id' {ident!r} is not a dbt Cloud id, which is a positive whole number"
     return None
 

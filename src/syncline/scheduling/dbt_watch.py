@@ -13,6 +13,7 @@ from typing import Any
 
 from syncline.catalog.catalog import Catalog
 from syncline.errors import ConnectorError, TransientError
+from syncline.numerals import whole_number
 from syncline.scheduling.dbt_cloud import DbtCloudClient, decide
 from syncline.scheduling.state import schedule_state
 from syncline.scheduling.targets import Target
@@ -57,7 +58,7 @@ class DbtCloudWatch:
                 return None
             account, job = _ids(record.schedule)
             stored = schedule_state(session.orm, record).watermark
-        watermark = stored if stored is None or stored.isdigit() else None
+        watermark = stored if stored is None or whole_number(stored) is not None else None
         if stored is not None and watermark is None:
             # Not a run id (edited by hand?): start watching afresh rather than fail forever.
             logger.warning(
