@@ -147,3 +147,18 @@ def test_clear_and_fill_is_offered_only_where_the_destination_can_clear(
 
     assert ">Run now<" in page
     assert "/trigger/clear-and-fill" not in page
+
+
+def test_a_field_s_fix_reads_as_a_sentence_of_its_own(admin: Browser, tmp_path: Path) -> None:
+    sync_id = sync_made_in_forms(admin, tmp_path)
+    edit = f"/syncs/{sync_id}/edit"
+    form = {**form_as_shown(admin.get(edit).text, edit), "schedule_type": "interval"}
+    form.update({"interval_quantity": "0", "interval_unit": "minute"})
+
+    response = admin.post(edit, form)
+
+    assert response.status_code == 422
+    assert (
+        "is not a positive whole number. Write e.g. quantity: 15"
+        in _errors(response.text)["schedule"]
+    )

@@ -247,7 +247,7 @@ class RunQueue:
             run.finished_at = utcnow()
             run.error = reason
             logger.info(
-                "run %s of sync %s cancelled before it started: %s",
+                "run %s of sync %s cancelled: %s",
                 run.id,
                 sync.id,
                 reason,

@@ -88,8 +88,13 @@ class DbtCloudWatch:
             if isinstance(error, TransientError) and error.retry_after:
                 wait = max(self.poll_seconds, min(error.retry_after, MAX_RETRY_AFTER))
                 self._next_poll[key] = now + timedelta(seconds=wait)
-            level = logging.WARNING if isinstance(error, TransientError) else logging.ERROR
-            self._report(key, level, "%s: polling dbt Cloud failed: %s", name, error)
+            if not isinstance(error, TransientError):
+                self._report(key, logging.ERROR, "%s: polling dbt Cloud failed: %s", name, error)
+                return None
+            # A lasting answer (repeated 429s) is logged once, saying when the next poll is.
+            wait = round((self._next_poll[key] - now).total_seconds())
+            message = "%s: polling dbt Cloud failed: %s; the next poll is in %s seconds"
+            self._report(key, logging.WARNING, message, name, error, wait, same=str(error))
             return None
         self._reported.pop(key, None)
 
@@ -123,8 +128,12 @@ class DbtCloudWatch:
             )
             return run_id
 
-    def _report(self, key: _Key, level: int, message: str, *args: object) -> None:
-        text = message % args
+    def _report(
+        self, key: _Key, level: int, message: str, *args: object, same: str | None = None
+    ) -> None:
+        """Log a problem unless it was the last one logged for ``key``; ``same`` is what
+        makes two problems the same when the message holds more (the wait before a poll)."""
+        text = message % args if same is None else same
         if self._reported.get(key) != text:
             self._reported[key] = text
             logger.log(level, message, *args)
