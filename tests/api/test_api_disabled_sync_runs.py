@@ -5,6 +5,9 @@ A run already going is not touched (cancel it to stop it at its next batch).
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from api_fixtures import Api
 from test_api_runs import _finish, _lease, _run, _sync, _trigger
 
@@ -57,3 +60,17 @@ def test_a_run_cancelled_before_it_started_is_not_the_sync_s_latest_run(any_api:
     assert shown["lastRunAt"] is not None
     with any_api.catalog.session(read_only=True) as session:
         assert session.syncs.latest_runs([sync.id])[sync.id].id == int(ran)
+
+
+def test_the_cancel_of_a_queued_run_is_logged_saying_it_once(
+    any_api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync = _sync(any_api)
+    _lease(any_api.catalog, _trigger(any_api, sync))
+    queued = _trigger(any_api, sync)
+
+    with caplog.at_level(logging.INFO, logger="syncline.catalog"):
+        any_api.ok("PATCH", f"/syncs/{sync.id}", json={"disabled": True})
+
+    [logged] = [r.getMessage() for r in caplog.records if f"run {queued} " in r.getMessage()]
+    assert logged.count("before it started") == 1

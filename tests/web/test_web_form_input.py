@@ -128,6 +128,21 @@ def test_a_run_started_in_the_ui_is_recorded_as_triggered_by_the_ui(
         assert session.runs.get(int(run_path.rsplit("/", 1)[1])).triggered_by == "ui"
 
 
+def test_a_sequence_run_started_in_the_ui_is_recorded_as_triggered_by_the_ui(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = sync_made_in_forms(admin, tmp_path)
+    form = {"name": "Seq", "slug": "seq", "schedule_type": "manual",
+            "step_sync": [str(sync_id)], "step_stop": ["fatal"]}  # fmt: skip
+    assert admin.post("/sequences/new", form).status_code == 303
+
+    assert admin.post("/sequences/seq/run").status_code == 303
+
+    with web_catalog.session(read_only=True) as session:
+        [run] = session.sequences.list_runs("seq")
+    assert run.triggered_by == "ui"
+
+
 def test_clear_and_fill_is_offered_only_where_the_destination_can_clear(
     admin: Browser, tmp_path: Path
 ) -> None:
