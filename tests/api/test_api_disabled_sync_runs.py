@@ -73,4 +73,5 @@ def test_the_cancel_of_a_queued_run_is_logged_saying_it_once(
         any_api.ok("PATCH", f"/syncs/{sync.id}", json={"disabled": True})
 
     [logged] = [r.getMessage() for r in caplog.records if f"run {queued} " in r.getMessage()]
+    assert logged.count("cancelled") == 1
     assert logged.count("before it started") == 1
