@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 
@@ -87,6 +88,19 @@ def test_cancel_between_batches(tmp_path: Path) -> None:
     resumed = sync.run()
     assert resumed.status is RunStatus.SUCCESS
     assert sorted(first + sync.sent()) == ALL_KEYS
+
+
+def test_a_run_stopped_between_batches_is_not_logged_as_cancelled(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The engine cannot tell a user's cancel from its worker stopping; the worker logs
+    # which, as the run's final status, so the engine's summary must not say cancelled.
+    sync = harness(tmp_path)
+    with caplog.at_level(logging.INFO, logger="syncline.engine"):
+        assert sync.run(cancel_after=4).status is RunStatus.CANCELLED
+    [summary] = [r.getMessage() for r in caplog.records if "rows read" in r.getMessage()]
+    assert "stopped at a batch boundary" in summary
+    assert "cancelled" not in summary
 
 
 def test_concurrent_batches_deliver_every_row_once(tmp_path: Path) -> None:

@@ -101,3 +101,24 @@ def test_dbt_cloud_ids_as_numbers_or_digit_strings_pass(account: object, job: ob
         {"type": "dbt", "schedule": body},
         [],
     )
+
+
+@pytest.mark.parametrize(
+    ("shorthand", "fields"),
+    [("@daily", "0 0 * * *"), ("@hourly", "0 * * * *"), ("@weekly", "0 0 * * 0"),
+     ("@monthly", "0 0 1 * *"), ("@yearly", "0 0 1 1 *")],
+)  # fmt: skip
+def test_a_cron_shorthand_is_refused_with_its_five_fields(shorthand: str, fields: str) -> None:
+    schedule, problems = check_schedule({"type": "cron", "schedule": {"expression": shorthand}})
+    assert schedule is None
+    [(_, message, fix)] = problems
+    assert "shorthand" in message
+    assert f"write '{fields}'" in fix
+    assert check_schedule({"type": "cron", "schedule": {"expression": fields}})[1] == []
+
+
+def test_a_quantity_in_quotes_is_said_to_be_text_not_a_number() -> None:
+    schedule = {"type": "interval", "schedule": {"interval": {"unit": "minute", "quantity": "15"}}}
+    _, [(_, message, fix)] = check_schedule(schedule)
+    assert message == "the interval quantity must be a number, not the text '15'"
+    assert fix == "write it without quotes: quantity: 15"

@@ -229,7 +229,9 @@ def test_a_query_the_source_refuses_names_the_form_s_save_unchecked_box(
     response = admin.post("/models/new", model)
 
     assert response.status_code == 422
-    assert "tick 'Save without running the query on the source'" in html.unescape(response.text)
+    assert "Correct the query, or tick 'Save without running the query on the source'" in (
+        html.unescape(response.text)
+    )
     assert "skipColumnQuery" not in response.text
 
 

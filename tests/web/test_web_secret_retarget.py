@@ -93,7 +93,7 @@ def test_saving_another_port_with_a_blank_password_is_refused(
     assert response.status_code == 422
     assert 'id="config-password-error"' in response.text
     assert "give the password again" in response.text
-    assert "type the password again in its field" in html.unescape(response.text)
+    assert ". Type the password again in its field" in html.unescape(response.text)
     assert "null" not in response.text
 
     renamed = admin.post(f"/sources/{source}", {**_form(port), "name": "Analytics"})

@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 from syncline.errors import Problem, ValidationError
+from syncline.numerals import whole_number
 from syncline.security.hosts import refused_host, url_host
 from syncline.security.secrets import looks_secret
 
@@ -232,11 +233,12 @@ class EmailRecipient(_Recipient):
     def _port(cls, value: Any) -> Any:
         whole = isinstance(value, float) and value.is_integer()
         text = str(int(value) if whole else value).strip()
-        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 65535:
+        port = None if isinstance(value, bool) else whole_number(text)
+        if port is None or not 1 <= port <= 65535:
             raise ValueError(
                 f"{value!r} is not a port; give a whole number from 1 to 65535, e.g. 25 or 587"
             )
-        return int(text)
+        return port
 
     @field_validator("sender")
     @classmethod

@@ -38,6 +38,7 @@ from syncline.api.booleans import not_a_boolean
 from syncline.catalog.errors import ConflictError, SlugTakenError
 from syncline.catalog.models import QUERY_TYPE_FIX
 from syncline.errors import NotFoundError, Problem, UserError, ValidationError
+from syncline.numerals import number_or_text
 
 logger = logging.getLogger(__name__)
 
@@ -269,8 +270,8 @@ async def _conflict(request: Request, exc: Exception) -> JSONResponse:
 
     # A delete refused because others depend on the resource: the path names it.
     name, value = next(iter(request.path_params.items()), ("id", None))
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        value = number_or_text(value)
     return validation_failed(409, {f"path.{name}": {"message": exc.message, "value": value}})
 
 

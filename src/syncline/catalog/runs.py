@@ -238,7 +238,8 @@ class RunQueue:
         return run
 
     def cancel_queued(self, sync: SyncRecord, reason: str) -> list[RunRecord]:
-        """Cancel the sync's queued run (when it has one) with ``reason`` as its error."""
+        """Cancel the sync's queued run (when it has one) with ``reason`` as its error;
+        the reason says that the run was cancelled and why, and is logged as it is."""
         query = select(RunRecord).where(
             RunRecord.sync_id == sync.id, RunRecord.status == RunStatus.QUEUED.value
         )
@@ -248,7 +249,7 @@ class RunQueue:
             run.finished_at = utcnow()
             run.error = reason
             logger.info(
-                "run %s of sync %s cancelled before it started: %s",
+                "run %s of sync %s: %s",
                 run.id,
                 sync.id,
                 reason,

@@ -35,6 +35,7 @@ from syncline.catalog.tables import (
 )
 from syncline.catalog.types import utcnow
 from syncline.errors import ConfigError, NotFoundError, Problem, RunError, ValidationError
+from syncline.numerals import whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -453,8 +454,9 @@ class SequenceRepository:
             return self.session.scalar(query.where(SyncRecord.id == ident))
         if isinstance(ident, str) and ident:
             found = self.session.scalar(query.where(SyncRecord.slug == ident))
-            if found is None and ident.isdigit():
-                found = self.session.scalar(query.where(SyncRecord.id == int(ident)))
+            number = whole_number(ident)
+            if found is None and number is not None:
+                found = self.session.scalar(query.where(SyncRecord.id == number))
             return found
         return None
 

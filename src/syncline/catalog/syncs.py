@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from syncline.catalog.commit_log import info_on_commit
 from syncline.catalog.errors import ConflictError, InUseError
@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 
 REAL_RUN = RunRecord.dry_run.is_(False)
 """Runs that may write, as opposed to dry runs: only they set a sync's status and lastRunAt."""
+
+RAN_OR_WILL_RUN = ~and_(RunRecord.status == "cancelled", RunRecord.started_at.is_(None))
+"""Runs other than those cancelled before they started: such a run never ran, so the
+sync's latest run, whose status is the sync's, is the one before it."""
 
 
 class SyncRepository(Repository[SyncRecord]):
@@ -153,7 +157,8 @@ class SyncRepository(Repository[SyncRecord]):
         """The sync's API status (API.md 9.1), from its real runs only.
 
         A run a worker is executing wins; else a disabled sync with no queued run is
-        ``disabled``; else the latest run's status; ``pending`` when there is none. Dry
+        ``disabled``; else the latest run's status; ``pending`` when there is none. A run
+        cancelled before it started never ran, so it is not the latest run. Dry
         runs write nothing, so they leave the status (and ``lastRunAt``) as the real runs
         set it; they are listed among the runs as themselves.
         """
@@ -167,12 +172,13 @@ class SyncRepository(Repository[SyncRecord]):
         return latest.status if latest is not None else "pending"
 
     def latest_runs(self, sync_ids: list[int]) -> dict[int, RunRecord]:
-        """The most recently created real (not dry) run of each of the syncs, by sync id."""
+        """The most recently created real (not dry) run of each of the syncs, by sync id;
+        a run cancelled before it started is passed over, as it never ran."""
         if not sync_ids:
             return {}
         newest = (
             select(func.max(RunRecord.id))
-            .where(RunRecord.sync_id.in_(sync_ids), REAL_RUN)
+            .where(RunRecord.sync_id.in_(sync_ids), REAL_RUN, RAN_OR_WILL_RUN)
             .group_by(RunRecord.sync_id)
         )
         runs = self.session.scalars(select(RunRecord).where(RunRecord.id.in_(newest)))

@@ -24,6 +24,7 @@ from syncline.cli import output
 from syncline.cli.context import open_catalog
 from syncline.cli.exitcodes import ExitCode
 from syncline.errors import ConfigError, ConnectorError
+from syncline.numerals import whole_number
 from syncline.settings import load_settings
 
 if TYPE_CHECKING:
@@ -137,8 +138,9 @@ def _marks(snapshot_dir: Path) -> dict[int, str]:
     marks = {}
     for path in snapshot_dir.glob("sync-*.warehouse"):
         sync_id = path.name.removeprefix("sync-").removesuffix(".warehouse")
-        if sync_id.isdigit():
-            marks[int(sync_id)] = path.read_text(encoding="utf-8")
+        number = whole_number(sync_id)
+        if number is not None:
+            marks[number] = path.read_text(encoding="utf-8")
     return marks
 
 

@@ -12,6 +12,7 @@ from syncline.cli.context import open_catalog, workspace_for
 from syncline.cli.exitcodes import ExitCode
 from syncline.cli.run_commands import ProjectOption
 from syncline.errors import ConnectorError
+from syncline.numerals import number_or_text
 from syncline.settings import load_settings
 
 # Connectors (pyarrow, drivers) and the scheduler are imported by the commands that
@@ -162,4 +163,4 @@ def _source(type_name: str, configuration: dict[str, object]) -> Source:
 
 
 def _ident(name: str) -> int | str:
-    return int(name) if name.isdigit() else name
+    return number_or_text(name)

@@ -182,11 +182,14 @@ def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
         )
         return _failed(progress, message, INTERNAL, exc)
 
+    # A run stopped early may have been cancelled by a user or stopped with its worker;
+    # only the worker knows which, and logs the run's final status when it records it.
+    ended = "stopped at a batch boundary" if status == RunStatus.CANCELLED else status.value
     logger.info(
         "sync %s run %s %s: %s rows read, planned %s, succeeded %s, rejected %s",
         job.sync_id,
         job.run_id,
-        status.value,
+        ended,
         progress.query_size,
         progress.planned.as_api(),
         progress.successful.as_api(),

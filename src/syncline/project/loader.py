@@ -23,6 +23,7 @@ from syncline.connectors import registry
 from syncline.connectors.destinations.base import RESERVED_FIELD_FIX, SyncMode
 from syncline.engine.config import SyncConfiguration
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
+from syncline.numerals import number_or_text
 from syncline.project.local_objects import missing_table
 from syncline.project.model_columns import (
     local_columns,
@@ -369,7 +370,7 @@ class _Loader:
         # gets its file and line instead of failing apply or the run.
         for problem in template_problems(parsed):
             below = problem.location.split(".")[1:]  # the location starts at "configuration"
-            sub = tuple(int(p) if p.isdigit() else p for p in below)
+            sub = tuple(number_or_text(p) for p in below)
             self.problem(doc, (*path, *sub), problem.message, problem.fix)
 
     def _tags(self, doc: Document, path: Path_, item: dict[str, Any]) -> dict[str, str]:
@@ -388,7 +389,7 @@ class _Loader:
             keys = [info.alias or name for name, info in model.model_fields.items()]
             for problem in exc.problems:
                 below = problem.location[len(where) :].lstrip(".")
-                sub = tuple(int(p) if p.isdigit() else p for p in below.split(".") if p)
+                sub = tuple(number_or_text(p) for p in below.split(".") if p)
                 message = _plain_message(problem.message)
                 fix = problem.fix or _config_fix(message)
                 if "Extra inputs" in message and sub:
@@ -441,7 +442,7 @@ class _Loader:
                 where = (*path, "configuration", "mappings")
                 self.problem(doc, where, reserved, RESERVED_FIELD_FIX)
             for problem in field_name_problems_of(cls, raw):
-                sub = tuple(int(p) if p.isdigit() else p for p in problem.location.split("."))
+                sub = tuple(number_or_text(p) for p in problem.location.split("."))
                 self.problem(doc, (*path, *sub), problem.message, problem.fix)
             if slug in project.syncs:
                 writers.setdefault((destination.slug, object_name), []).append(slug)

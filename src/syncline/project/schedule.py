@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syncline.errors import ConfigError
+from syncline.numerals import whole_number
 from syncline.project.yamlfile import Path_
 from syncline.scheduling.cron import parse_cron
 from syncline.scheduling.schedules import CLOCK_TYPES, INTERVAL_UNITS, MAX_PERIOD, next_due
@@ -23,6 +24,17 @@ _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _CRON_FIELD = re.compile(r"[0-9A-Za-z*/,\-?]+")
 _CRON_NAMES = ("minute", "hour", "day of month", "month", "day of week")
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_CRON_SHORTHANDS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+"""The shorthands other crons take, and the five fields (API.md) each stands for."""
+_QUANTITY_FIX = "write e.g. quantity: 15"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 ScheduleProblem = tuple[Path_, str, str]
@@ -84,9 +96,14 @@ def _interval(body: dict[str, Any]) -> list[ScheduleProblem]:
         message = f"unknown interval unit {unit!r}"
         problems.append((("interval", "unit"), message, f"use one of {', '.join(UNITS)}"))
     quantity = interval.get("quantity")
-    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+    if isinstance(quantity, str):
+        message = f"the interval quantity must be a number, not the text {quantity!r}"
+        digits = whole_number(quantity) is not None
+        fix = f"write it without quotes: quantity: {quantity}" if digits else _QUANTITY_FIX
+        problems.append((("interval", "quantity"), message, fix))
+    elif not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
         message = f"the interval quantity {quantity!r} is not a positive whole number"
-        problems.append((("interval", "quantity"), message, "write e.g. quantity: 15"))
+        problems.append((("interval", "quantity"), message, _QUANTITY_FIX))
     elif unit in UNITS and quantity > MAX_PERIOD // INTERVAL_UNITS[unit]:
         message = f"an interval of {quantity} {unit}s is longer than ten years"
         fix = "use a shorter interval, or a cron or visual schedule for rare runs"
@@ -102,6 +119,11 @@ def _cron(body: dict[str, Any]) -> list[ScheduleProblem]:
 
     fields = expression.split()
     fix = "write minute hour day-of-month month day-of-week, e.g. '30 6 * * 1-5'"
+    if expression.strip().lower() in _CRON_SHORTHANDS:
+        equal = _CRON_SHORTHANDS[expression.strip().lower()]
+        message = f"the cron expression {expression!r} is a shorthand; a schedule has 5 fields"
+        problems.append((("expression",), message, f"write {equal!r}, which means the same"))
+        return problems
     if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
         message = f"the cron expression {expression!r} must have 5 fields"
         problems.append((("expression",), message, fix))
@@ -138,7 +160,7 @@ def _cron_numbers(field: str) -> list[int]:
     numbers = []
     for part in field.split(","):
         values = part.split("/", 1)[0]
-        numbers += [int(v) for v in values.split("-") if v.isdigit()]
+        numbers += [n for v in values.split("-") if (n := whole_number(v)) is not None]
     return numbers
 
 
@@ -212,7 +234,8 @@ def _dbt_id_problem(key: str, ident: Any) -> str | None:
     if isinstance(ident, bool) or not isinstance(ident, int | str):
         return f"'{key}.id' must be a number, not {type(ident).__name__}"
     text = str(ident)
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+    number = whole_number(text)
+    if number is None or number < 1:
         return f"'{key}.id' {ident!r} is not a dbt Cloud id, which is a positive whole number"
     return None
 

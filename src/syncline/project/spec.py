@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncline.errors import Problem
+from syncline.numerals import number_or_text
 from syncline.project.yamlfile import Document, Path_, render_path
 
 
@@ -38,7 +39,7 @@ class Origin:
         """``problem``, found at a dotted location inside the resource (as
         ``configuration.mappings.0.from``), placed at its own line and spelt as
         ``syncline validate`` spells it (``syncs[0].configuration.mappings[0].from``)."""
-        inside = tuple(int(p) if p.isdigit() else p for p in problem.location.split(".") if p)
+        inside = tuple(number_or_text(p) for p in problem.location.split(".") if p)
         at = self.at(inside)
         return Problem(at.location, problem.message, problem.fix, at.file, at.line)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from syncline.errors import ConfigError
+from syncline.numerals import whole_number
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -109,9 +110,10 @@ def _parse_item(item: str, spec: _Field, expression: str) -> set[int]:
     span, _, step_text = item.partition("/")
     step = 1
     if step_text:
-        if not step_text.isdigit() or int(step_text) == 0:
+        given = whole_number(step_text)
+        if not given:
             raise bad("has a step that is not a positive number")
-        step = int(step_text)
+        step = given
 
     if span in ("*", "?"):
         low, high = spec.low, spec.high
@@ -136,8 +138,9 @@ def _parse_item(item: str, spec: _Field, expression: str) -> set[int]:
 
 
 def _number(text: str, spec: _Field) -> int | None:
-    if text.isdigit():
-        return int(text)
+    number = whole_number(text)
+    if number is not None:
+        return number
     lowered = text.lower()
     if lowered in spec.names:
         return spec.names.index(lowered) + spec.first_name

@@ -144,8 +144,7 @@ class DbtCloudClient:
             response = self._http.get(path, params=params)
         except httpx.TransportError as error:
             raise TransientError(
-                f"dbt Cloud at {self.base_url} is unreachable ({type(error).__name__}); "
-                "the next poll tries again",
+                f"dbt Cloud at {self.base_url} is unreachable ({type(error).__name__})",
                 connector=_CONNECTOR,
             ) from error
 
@@ -165,7 +164,7 @@ class DbtCloudClient:
             )
         if status == 429 or status >= 500:
             raise TransientError(
-                f"dbt Cloud answered HTTP {status}; polling again later",
+                f"dbt Cloud answered HTTP {status}",
                 connector=_CONNECTOR,
                 retry_after=_retry_after(response),
             )
@@ -192,7 +191,7 @@ def _job_run(item: Any) -> JobRun:
         return JobRun(id=int(item["id"]), status=int(item["status"]))
     except (KeyError, TypeError, ValueError):
         raise TransientError(
-            "dbt Cloud listed a run without a numeric id and status; polling again later",
+            "dbt Cloud listed a run without a numeric id and status",
             connector=_CONNECTOR,
         ) from None
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from syncline.catalog.catalog import Catalog
 from syncline.errors import ConnectorError, TransientError
+from syncline.numerals import whole_number
 from syncline.scheduling.dbt_cloud import DbtCloudClient, decide
 from syncline.scheduling.state import schedule_state
 from syncline.scheduling.targets import Target
@@ -59,7 +60,7 @@ class DbtCloudWatch:
                 return None
             account, job = _ids(record.schedule)
             stored = schedule_state(session.orm, record).watermark
-        watermark = stored if stored is None or stored.isdigit() else None
+        watermark = stored if stored is None or whole_number(stored) is not None else None
         if stored is not None and watermark is None:
             # Not a run id (edited by hand?): start watching afresh rather than fail forever.
             logger.warning(
@@ -94,8 +95,13 @@ class DbtCloudWatch:
             if isinstance(error, TransientError) and error.retry_after:
                 wait = max(self.poll_seconds, min(error.retry_after, MAX_RETRY_AFTER))
                 self._next_poll[key] = now + timedelta(seconds=wait)
-            level = logging.WARNING if isinstance(error, TransientError) else logging.ERROR
-            self._report(key, level, "%s: polling dbt Cloud failed: %s", name, error)
+            if not isinstance(error, TransientError):
+                self._report(key, logging.ERROR, "%s: polling dbt Cloud failed: %s", name, error)
+                return None
+            # A lasting answer (repeated 429s) is logged once, saying when the next poll is.
+            wait = round((self._next_poll[key] - now).total_seconds())
+            message = "%s: polling dbt Cloud failed: %s; the next poll is in %s seconds"
+            self._report(key, logging.WARNING, message, name, error, wait, same=str(error))
             return None
         self._reported.pop(key, None)
 
@@ -129,8 +135,12 @@ class DbtCloudWatch:
             )
             return run_id
 
-    def _report(self, key: _Key, level: int, message: str, *args: object) -> None:
-        text = message % args
+    def _report(
+        self, key: _Key, level: int, message: str, *args: object, same: str | None = None
+    ) -> None:
+        """Log a problem unless it was the last one logged for ``key``; ``same`` is what
+        makes two problems the same when the message holds more (the wait before a poll)."""
+        text = message % args if same is None else same
         if self._reported.get(key) != text:
             self._reported[key] = text
             logger.log(level, message, *args)

@@ -34,8 +34,18 @@ CONFIG_PREFIX = "config."
 
 
 def problem_text(problem: Problem) -> str:
-    """A problem's message with its fix, as shown under a field."""
-    return f"{problem.message.rstrip('.')}. {problem.fix}" if problem.fix else problem.message
+    """A problem's message with its fix, as shown under a field: the fix a sentence of its own.
+
+    A fix that starts with a plain word starts with a capital; one that starts with a
+    name (``fullResync``, a slug) keeps it as written.
+    """
+    if not problem.fix:
+        return problem.message
+    fix = problem.fix
+    first = fix.split(" ", 1)[0]
+    if first.isalpha() and first.islower():
+        fix = fix[0].upper() + fix[1:]
+    return f"{problem.message.rstrip('.')}. {fix}"
 
 
 def form_field(location: str, aliases: dict[str, str]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from syncline.numerals import whole_number
 from syncline.web.users import SubmittedForm
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -30,22 +31,31 @@ SCHEDULE_ALIASES = {
 }
 """Where the API's schedule problems go on the form: an input's own, else the editor's."""
 
-_SLOT_INPUT = re.compile(r"visual_slot_(\d+)_")
+_SLOT_INPUT = re.compile(r"visual_slot_([0-9]{1,6})_")
 
 
 def schedule_from(form: SubmittedForm) -> dict[str, Any] | None:
-    """The API schedule of the chosen type (None for manual), from that type's inputs."""
-    kind = form.text("schedule_type", "manual")
+    """The API schedule of the chosen type (None for manual), from that type's inputs.
+
+    A type the editor does not offer is sent as it came, so the API refuses it as an
+    unknown schedule type rather than the form storing a manual sync.
+    """
+    kind = form.text("schedule_type") or "manual"
+    if kind == "manual":
+        return None
     if kind == "interval":
-        quantity: Any = form.text("interval_quantity")
-        quantity = int(quantity) if quantity.isdigit() else quantity
-        unit = form.text("interval_unit")
-        return {"type": "interval", "schedule": {"interval": {"unit": unit, "quantity": quantity}}}
+        typed = form.text("interval_quantity")
+        quantity = whole_number(typed)
+        interval = {
+            "unit": form.text("interval_unit"),
+            "quantity": typed if quantity is None else quantity,
+        }
+        return {"type": "interval", "schedule": {"interval": interval}}
     if kind == "dbt":
         account, job = form.text("dbt_account"), form.text("dbt_job")
         return {"type": "dbt", "schedule": {"account": {"id": account}, "job": {"id": job}}}
     if kind not in ZONED_TYPES:
-        return None
+        return {"type": kind, "schedule": {}}
 
     body: dict[str, Any]
     if kind == "cron":

@@ -23,6 +23,9 @@ from syncline.web.session import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, open_sess
 
 logger = logging.getLogger(__name__)
 
+UI_TRIGGER = "ui"
+"""``triggered_by`` of a run a person started with a button of the web UI."""
+
 
 class SignInRequired(Exception):
     """The request has no valid session; the person is sent to the sign-in page."""

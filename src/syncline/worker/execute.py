@@ -38,6 +38,7 @@ from syncline.engine.report import (
 )
 from syncline.engine.run import INTERNAL, RunJob, RunResult, execute_run
 from syncline.errors import NotFoundError, StopSignal, SynclineError, UserError
+from syncline.numerals import whole_number
 from syncline.security.files import (
     catalog_is_shared,
     confined_destination,
@@ -599,8 +600,9 @@ class _TeeReporter:
 
 def find_sync(session: CatalogSession, ref: int | str) -> SyncRecord:
     """The sync with this id or slug; a string of digits is tried as an id, then a slug."""
-    if isinstance(ref, str) and ref.isdigit():
-        found = session.syncs.find(int(ref))
+    number = whole_number(ref) if isinstance(ref, str) else None
+    if number is not None:
+        found = session.syncs.find(number)
         if found is not None:
             return found
     return session.syncs.get(ref)

@@ -22,6 +22,7 @@ from syncline.catalog.runs import RunQueue
 from syncline.catalog.tables import RUNNING_STATUSES, RunRecord, SyncRecord, WorkerRecord
 from syncline.catalog.types import utcnow
 from syncline.engine.report import RunStatus
+from syncline.numerals import whole_number
 from syncline.worker.registry import process_running
 
 logger = logging.getLogger(__name__)
@@ -122,8 +123,9 @@ def worker_is_dead(session: CatalogSession, run: RunRecord) -> bool:
         host, pid = registered.host, str(registered.pid)
     else:
         host, _, pid = name.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    number = whole_number(pid)
+    if host != socket.gethostname() or number is None:
         return False
-    if int(pid) == os.getpid():
+    if number == os.getpid():
         return False
-    return not process_running(int(pid))
+    return not process_running(number)

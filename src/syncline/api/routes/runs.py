@@ -54,6 +54,7 @@ from syncline.catalog.tables import RunRecord, SyncRecord
 from syncline.connectors import registry
 from syncline.engine.report import RunStatus
 from syncline.errors import NotFoundError, Problem, ValidationError
+from syncline.numerals import whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -150,9 +151,18 @@ def trigger_run(syncId: str, body: TriggerBody, session: WriteSession) -> Any:
     A trigger whose flags contradict that queued run (a run that writes behind a dry run,
     or the reverse) is a 422 naming it.
     """
-    sync = _sync_by_id(session, syncId, "path.syncId")
-    sent = int(syncId) if syncId.isdigit() else syncId
-    return _trigger(session, sync, body, ("path.syncId", sent))
+    return queue_run(session, syncId, body, triggered_by="api")
+
+
+def queue_run(
+    session: CatalogSession, sync_id: str, body: dict[str, Any], *, triggered_by: str
+) -> dict[str, str]:
+    """Queue a run of the sync whose id ``sync_id`` spells, as the trigger route does;
+    ``triggered_by`` records who asked (``api``, or ``ui`` for the web UI's buttons)."""
+    sync = _sync_by_id(session, sync_id, "path.syncId")
+    number = whole_number(sync_id)
+    sent = sync_id if number is None else number
+    return _trigger(session, sync, body, ("path.syncId", sent), triggered_by)
 
 
 @router.post(
@@ -297,7 +307,11 @@ def _succeeded_rows(session: CatalogSession, run: RunRecord, op: str | None) -> 
 
 
 def _trigger(
-    session: CatalogSession, sync: SyncRecord, body: dict[str, Any], named: tuple[str, Any]
+    session: CatalogSession,
+    sync: SyncRecord,
+    body: dict[str, Any],
+    named: tuple[str, Any],
+    triggered_by: str = "api",
 ) -> dict[str, str]:
     """Queue a run of ``sync``; ``named`` is where the request named it, and as what."""
     location, sent = named
@@ -328,7 +342,7 @@ def _trigger(
         raise ValidationError(problems)
 
     try:
-        run = session.runs.enqueue(sync, trigger, triggered_by="api")
+        run = session.runs.enqueue(sync, trigger, triggered_by=triggered_by)
     except ValidationError as exc:
         # The queue's problem concerns the body as a whole: its flags against the queued run's.
         raise ValidationError(
@@ -399,7 +413,7 @@ def _sync_by_id(
 ) -> SyncRecord:
     """The sync whose id ``text`` spells; a string that is no id names no sync (404)."""
     text = text.strip()
-    if digits_only and not text.isdigit():
+    if digits_only and whole_number(text) is None:
         raise _invalid(location, 'syncId must be a string of digits, e.g. "42"', text)
     try:
         number = float(text)

@@ -23,6 +23,7 @@ from syncline.api.schemas import ConnectionCreate, ConnectionUpdate
 from syncline.catalog import Catalog, CatalogSession
 from syncline.connectors import registry
 from syncline.errors import ConfigError, NotFoundError, SynclineError
+from syncline.numerals import whole_number
 from syncline.security.files import file_policy
 from syncline.security.secrets import redacted
 from syncline.settings import Settings
@@ -209,7 +210,7 @@ def _register(kind: Kind) -> None:
         try:
             with catalog_of(request).session(form.user.workspace_id, read_only=True) as session:
                 repository = kind.repository(session)
-                record = repository.get(int(ident) if ident.isdigit() else -1)
+                record = repository.get(whole_number(ident) or -1)
                 type_name, stored = record.type, repository.plain_configuration(record)
         except NotFoundError:
             message = f"There is no {kind.singular} {ident!r} in this workspace to test."

@@ -18,6 +18,7 @@ from syncline.api.routes import models as model_routes
 from syncline.api.schemas import ModelCreate, ModelUpdate, RawQuery, TableQuery
 from syncline.catalog import Catalog
 from syncline.errors import ConfigError, ConnectorError, NotFoundError, SynclineError
+from syncline.numerals import whole_number
 from syncline.web.forms import field_errors, in_form_words
 from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
@@ -96,7 +97,7 @@ def create(request: Request, form: AdminForm) -> Response:
             name=form.text("name"),
             slug=form.text("slug"),
             queryType="table" if by_table else "raw_sql",
-            sourceId=int(source) if source.isdigit() else 0,
+            sourceId=whole_number(source) or 0,
             isSchema=False,
             primaryKey=form.text("primary_key") or None,
             raw=None if by_table else RawQuery(sql=form.text("sql")),
@@ -108,7 +109,7 @@ def create(request: Request, form: AdminForm) -> Response:
         )  # fmt: skip
     except (SynclineError, pydantic.ValidationError) as exc:
         errors = field_errors(in_form_words(exc, _FIXES), _ALIASES)
-        if not source.isdigit():
+        if whole_number(source) is None:
             errors["source"] = "choose the source the query runs on"
         return _form_page(request, form.user, values=_values(form), errors=errors, status_code=422)
     return RedirectResponse(f"/models/{made['id']}?saved=1", status_code=303)
@@ -183,17 +184,18 @@ def preview_fragment(request: Request, form: AdminForm) -> Response:
     by_table = form.text("query_type") == "table"
     sql = None if by_table else form.text("sql")
     table = form.text("table") if by_table else None
+    source_id = whole_number(source)
     missing = []
-    if not source.isdigit():
+    if source_id is None:
         missing.append("choose a source")
     if not (sql or table):
         missing.append("name a table" if by_table else "write a query")
-    if missing:
+    if missing or source_id is None:
         unasked = f"Nothing was run yet: {' and '.join(missing)} to preview."
         return _preview(request, form.user, unasked=unasked)
     try:
         shown = preview(
-            catalog_of(request), form.user.workspace_id, int(source), sql, table,
+            catalog_of(request), form.user.workspace_id, source_id, sql, table,
             request.app.state.settings,
         )  # fmt: skip
     except NotFoundError as exc:

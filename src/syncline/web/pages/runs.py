@@ -17,6 +17,7 @@ from syncline.catalog import RowResultRecord, RunRecord
 from syncline.catalog import rows as row_results
 from syncline.engine.report import RunStatus
 from syncline.errors import NotFoundError, SynclineError
+from syncline.numerals import whole_number
 from syncline.settings import Settings
 from syncline.web.render import not_found, render
 from syncline.web.users import AdminForm, Viewer, catalog_of
@@ -157,7 +158,8 @@ def run_rows(
 
     A bad ``offset`` or an unknown run answers the UI's message page, not the API's JSON.
     """
-    if not (offset.strip().isdecimal() and len(offset.strip()) <= MAX_OFFSET_DIGITS):
+    start = whole_number(offset.strip())
+    if start is None or len(offset.strip()) > MAX_OFFSET_DIGITS:
         message = f"The offset {offset!r} is not a row number; give 0 or more."
         return render(
             request, "message.html", user, status_code=422,
@@ -169,7 +171,6 @@ def run_rows(
     except NotFoundError as exc:
         return not_found(request, user, str(exc))
     op = op if op in OPERATIONS else ""
-    start = int(offset)
     rows, more = rejected_rows(request, user.workspace_id, run_id, key.strip(), op, start)
     return render(
         request, "_rejected_rows.html", user, rows=rows, more=more, key=key, op=op,

@@ -20,6 +20,7 @@ from syncline.api.sequence_schemas import (
     SyncSequenceUpdate,
 )
 from syncline.errors import NotFoundError, SynclineError
+from syncline.numerals import whole_number
 from syncline.web.describe import schedule_words
 from syncline.web.forms import field_errors
 from syncline.web.render import not_found, render
@@ -30,7 +31,7 @@ from syncline.web.schedule_form import (
     schedule_values,
     visual_slots_of,
 )
-from syncline.web.users import AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
+from syncline.web.users import UI_TRIGGER, AdminForm, SubmittedForm, Viewer, WebUser, catalog_of
 
 router = APIRouter()
 
@@ -47,8 +48,9 @@ def steps_from(form: SubmittedForm) -> list[SequenceStep]:
     """The steps the form lists, in order; rows with no sync chosen are skipped."""
     steps = []
     for sync, stop_on in zip(form.texts("step_sync"), form.texts("step_stop"), strict=False):
-        if sync.strip().isdigit():
-            steps.append(SequenceStep(syncId=int(sync), stopOn=StopOn(stop_on or "fatal")))
+        sync_id = whole_number(sync.strip())
+        if sync_id is not None:
+            steps.append(SequenceStep(syncId=sync_id, stopOn=StopOn(stop_on or "fatal")))
     return steps
 
 
@@ -184,7 +186,7 @@ def update(request: Request, ident: str, form: AdminForm) -> Response:
 def run(request: Request, ident: str, form: AdminForm) -> Response:
     """Queue a run of the sequence (or join the one already pending)."""
     with catalog_of(request).session(form.user.workspace_id) as session:
-        sequence_routes.trigger_sequence(ident, session)
+        session.sequences.trigger(ident, triggered_by=UI_TRIGGER)
     return RedirectResponse(f"/sequences/{ident}", status_code=303)
 
 

@@ -21,6 +21,7 @@ from syncline.api.routes.destinations import destination_fields
 from syncline.api.schemas import MAX_ID, SyncCreate, SyncUpdate
 from syncline.connectors.destinations.base import SyncMode
 from syncline.errors import ConnectorError, NotFoundError, SynclineError, ValidationError
+from syncline.numerals import whole_number
 from syncline.security.files import confined_source, file_policy
 from syncline.web.forms import field_errors, problem_text
 from syncline.web.mapping_rows import (
@@ -188,7 +189,7 @@ def create(request: Request, form: AdminForm) -> Response:
     except (SynclineError, pydantic.ValidationError) as exc:
         errors = _errors(exc, form, made)
         for field in ("model", "destination"):
-            if not form.text(field).isdigit():
+            if whole_number(form.text(field)) is None:
                 errors[field] = f"choose a {field}"
         return _form_page(
             request, form.user, values=_values(form, rows), errors=errors, status_code=422
@@ -266,18 +267,19 @@ def fields(request: Request, user: Viewer, destination: str = "", object: str = 
     """The fields the chosen object has in the chosen destination, as field suggestions."""
     found = None
     error = None
-    if destination.isdigit() and object.strip():
+    destination_id = whole_number(destination.strip())
+    if destination_id is not None and object.strip():
         try:
             with catalog_of(request).session(user.workspace_id, read_only=True) as session:
                 policy = file_policy(request.app.state.settings, session.workspace.slug)
-                found = destination_fields(session, int(destination), object, policy)
+                found = destination_fields(session, destination_id, object, policy)
         except ValidationError as exc:
             error = "; ".join(problem_text(problem) for problem in exc.problems)
         except NotFoundError as exc:
             error = str(exc)
     return render(
         request, "_fields.html", user, fields=found, error=error, object=object.strip(),
-        chosen=destination.isdigit() and bool(object.strip()),
+        chosen=destination_id is not None and bool(object.strip()),
     )  # fmt: skip
 
 
@@ -286,9 +288,10 @@ def columns(request: Request, user: Viewer, model: str = "") -> Response:
     """The model's columns as choices for the mapping editor (queried on its source)."""
     names: list[str] = []
     error = None
-    if model.isdigit():
+    model_id = whole_number(model.strip())
+    if model_id is not None:
         try:
-            names = model_columns(request, user, int(model))
+            names = model_columns(request, user, model_id)
         except (ConnectorError, NotFoundError, ValidationError) as exc:
             error = str(exc)
     return render(request, "_columns.html", user, names=names, error=error)
@@ -321,4 +324,5 @@ def _id(text: str) -> int:
     # An id no resource has, so that the API's checks run on the rest of the form and
     # report every problem at once; the "does not exist" they say is then replaced
     # by "choose a ...".
-    return int(text) if text.isdigit() and int(text) <= MAX_ID else MAX_ID
+    number = whole_number(text)
+    return number if number is not None and number <= MAX_ID else MAX_ID

@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from syncline.api.routes.runs import DISABLED_FIX, trigger_run
+from syncline.api.routes.runs import DISABLED_FIX, queue_run
 from syncline.api.routes.syncs import delete_sync
 from syncline.catalog import RunRecord
+from syncline.connectors import registry
 from syncline.errors import NotFoundError, SynclineError
 from syncline.scheduling.state import next_run_at
 from syncline.web.describe import mapping_words, mode_words, removed_words, schedule_words
 from syncline.web.forms import in_form_words
 from syncline.web.render import not_found, render
-from syncline.web.users import AdminForm, Viewer, WebUser, catalog_of
+from syncline.web.users import UI_TRIGGER, AdminForm, Viewer, WebUser, catalog_of
 
 router = APIRouter()
 
@@ -85,6 +86,7 @@ def sync_page(request: Request, sync_id: int, user: Viewer, older: int = 0) -> R
         runs, has_older = found[:HISTORY], len(found) > HISTORY
         status = session.syncs.status(sync)
         upcoming = next_run_at(session.orm, sync)
+    clears = registry.destination_class(destination.type).capabilities.clears_objects
 
     configuration = sync.configuration
     guards = configuration.get("guards") or {}
@@ -94,7 +96,8 @@ def sync_page(request: Request, sync_id: int, user: Viewer, older: int = 0) -> R
         next_run=upcoming, schedule=schedule_words(sync.schedule),
         mode=mode_words(configuration.get("mode")), removed=removed_words(configuration),
         mappings=[mapping_words(m) for m in configuration.get("mappings") or []],
-        guards=guards, bars=chart(runs), older=older, has_older=has_older, page_size=HISTORY,
+        guards=guards, can_clear=clears, bars=chart(runs), older=older, has_older=has_older,
+        page_size=HISTORY,
     )  # fmt: skip
 
 
@@ -113,7 +116,7 @@ def trigger(request: Request, sync_id: int, kind: str, form: AdminForm) -> Respo
         )  # fmt: skip
     try:
         with catalog_of(request).session(form.user.workspace_id) as session:
-            queued = trigger_run(str(sync_id), dict(body), session)
+            queued = queue_run(session, str(sync_id), dict(body), triggered_by=UI_TRIGGER)
     except SynclineError as exc:
         return render(
             request, "message.html", form.user, status_code=422,

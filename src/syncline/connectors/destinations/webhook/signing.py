@@ -19,6 +19,8 @@ import hmac
 import time
 from collections.abc import Mapping
 
+from syncline.numerals import whole_number
+
 SIGNATURE_HEADER = "X-Syncline-Signature"
 TIMESTAMP_HEADER = "X-Syncline-Timestamp"
 
@@ -50,10 +52,10 @@ def verify(
     lowered = {name.lower(): value for name, value in headers.items()}
     raw_timestamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
     given = lowered.get(SIGNATURE_HEADER.lower(), "")
-    if not raw_timestamp.isdigit():
+    timestamp = whole_number(raw_timestamp)
+    if timestamp is None:
         return False
 
-    timestamp = int(raw_timestamp)
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance:
         return False
