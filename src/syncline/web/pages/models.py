@@ -142,11 +142,17 @@ def update(request: Request, model_id: int, form: AdminForm) -> Response:
     with catalog.session(form.user.workspace_id, read_only=True) as session:
         record = session.models.get(model_id)
     try:
+        # Only the model's own query type is sent: the API refuses a null it cannot store.
+        query: dict[str, Any] = (
+            {"raw": RawQuery(sql=form.text("sql"))}
+            if record.query_type == "raw_sql"
+            else {"table": TableQuery(name=form.text("table"))}
+        )
+        primary_key = form.text("primary_key")
         body = ModelUpdate(
             name=form.text("name"),
-            primaryKey=form.text("primary_key") or None,
-            raw=RawQuery(sql=form.text("sql")) if record.query_type == "raw_sql" else None,
-            table=TableQuery(name=form.text("table")) if record.query_type == "table" else None,
+            **({"primaryKey": primary_key} if primary_key else {}),
+            **query,
         )
         tasks = BackgroundTasks()
         model_routes.update_model(
