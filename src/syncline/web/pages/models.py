@@ -142,18 +142,15 @@ def update(request: Request, model_id: int, form: AdminForm) -> Response:
     with catalog.session(form.user.workspace_id, read_only=True) as session:
         record = session.models.get(model_id)
     try:
-        # Only the model's own query type is sent: the API refuses a null it cannot store.
-        query: dict[str, Any] = (
-            {"raw": RawQuery(sql=form.text("sql"))}
-            if record.query_type == "raw_sql"
-            else {"table": TableQuery(name=form.text("table"))}
-        )
-        primary_key = form.text("primary_key")
-        body = ModelUpdate(
-            name=form.text("name"),
-            **({"primaryKey": primary_key} if primary_key else {}),
-            **query,
-        )
+        # Only what the form holds is sent: the API refuses a null it cannot store.
+        fields: dict[str, Any] = {"name": form.text("name")}
+        if record.query_type == "raw_sql":
+            fields["raw"] = RawQuery(sql=form.text("sql"))
+        else:
+            fields["table"] = TableQuery(name=form.text("table"))
+        if form.text("primary_key"):
+            fields["primaryKey"] = form.text("primary_key")
+        body = ModelUpdate.model_validate(fields)
         tasks = BackgroundTasks()
         model_routes.update_model(
             model_id, body, form.user.workspace_id, catalog, tasks, request.app.state.settings,
