@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from cryptography.fernet import Fernet
 from project_samples import WriteFiles
 from pydantic import SecretStr
 
+from syncline.catalog import Catalog
 from syncline.connectors import registry
 from syncline.connectors.config import ConnectorConfig
 from syncline.connectors.destinations.base import (
@@ -22,6 +24,8 @@ from syncline.connectors.destinations.base import (
     WriteContext,
 )
 from syncline.errors import TerminalError
+from syncline.security.secrets import SecretBox
+from syncline.settings import Settings
 
 
 class PretendConfig(ConnectorConfig):
@@ -81,3 +85,17 @@ def write_project(tmp_path: Path) -> Iterator[WriteFiles]:
         return tmp_path / "project"
 
     return write
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings of a Syncline home in the test's own folder."""
+    return Settings(home=tmp_path / "home")
+
+
+@pytest.fixture
+def catalog(settings: Settings) -> Iterator[Catalog]:
+    """The empty catalog of that home, closed after the test."""
+    opened = Catalog.from_url(settings.catalog_url, secrets=SecretBox(Fernet.generate_key()))
+    yield opened
+    opened.close()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from project_samples import VALID_REST, VALID_SOURCES, WriteFiles
 
 from syncline.catalog import Catalog
@@ -14,22 +12,9 @@ from syncline.errors import ValidationError
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
 from syncline.project.plan import Action, Plan
-from syncline.security.secrets import SecretBox
 from syncline.settings import Settings
 
 ENV = {"CRM_PASSWORD": "hunter2"}
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home")
-
-
-@pytest.fixture
-def catalog(settings: Settings) -> Iterator[Catalog]:
-    opened = Catalog.from_url(settings.catalog_url, secrets=SecretBox(Fernet.generate_key()))
-    yield opened
-    opened.close()
 
 
 def described(plan: Plan) -> list[str]:

@@ -6,19 +6,14 @@ The models are DuckDB queries on a file opened for writing, which validate leave
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import duckdb
 import pytest
-from cryptography.fernet import Fernet
 from project_samples import VALID_SOURCES, WriteFiles
 
 from syncline.catalog import Catalog
 from syncline.errors import ValidationError
 from syncline.project.apply import apply_project
 from syncline.project.loader import load_project
-from syncline.security.secrets import SecretBox
 from syncline.settings import Settings
 
 MODELS = """
@@ -28,18 +23,6 @@ models:
     primaryKey: {key}
     raw: {{sql: "SELECT * FROM users"}}
 """
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home")
-
-
-@pytest.fixture
-def catalog(settings: Settings) -> Iterator[Catalog]:
-    opened = Catalog.from_url(settings.catalog_url, secrets=SecretBox(Fernet.generate_key()))
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -7,18 +7,13 @@ schedule) shows them too. The models are DuckDB queries on a file opened for wri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import duckdb
 import pytest
-from cryptography.fernet import Fernet
 from project_samples import VALID_SOURCES, WriteFiles
 
 from syncline.catalog import Catalog
 from syncline.project.apply import apply_project
 from syncline.project.loader import load_project
-from syncline.security.secrets import SecretBox
 from syncline.settings import Settings
 
 PROJECT = """
@@ -47,18 +42,6 @@ syncs:
 """
 
 ALL = "SELECT * FROM customers"
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home")
-
-
-@pytest.fixture
-def catalog(settings: Settings) -> Iterator[Catalog]:
-    opened = Catalog.from_url(settings.catalog_url, secrets=SecretBox(Fernet.generate_key()))
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
-from cryptography.fernet import Fernet
 from project_samples import VALID_SOURCES, WriteFiles
 
 from snapshot_holder import held_snapshot
@@ -20,7 +19,6 @@ from syncline.engine.planner.store import snapshot_path, strays_note
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
 from syncline.project.plan import Plan
-from syncline.security.secrets import SecretBox
 from syncline.settings import Settings
 from syncline.worker.execute import run_sync
 
@@ -43,18 +41,6 @@ syncs:
       object: people
       mappings: [{{from: id, to: id}}]
 """
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home")
-
-
-@pytest.fixture
-def catalog(settings: Settings) -> Iterator[Catalog]:
-    opened = Catalog.from_url(settings.catalog_url, secrets=SecretBox(Fernet.generate_key()))
-    yield opened
-    opened.close()
 
 
 def test_a_new_destination_path_drops_the_snapshots_of_its_syncs(
