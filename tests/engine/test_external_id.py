@@ -142,7 +142,12 @@ def test_an_unchanged_row_sharing_a_removed_rows_external_id_keeps_the_record(
     second = harness.run()
 
     assert second.status is RunStatus.SUCCESS, second.error
-    assert second.progress.planned.total == 0
+    # The holding row is sent again, as the record holds what the departed row sent last.
+    assert second.progress.planned.as_api() == {
+        "addedCount": 0,
+        "changedCount": 1,
+        "removedCount": 0,
+    }
     assert _records(database) == [("a@x", "ann"), ("d@x", "di")]
     assert harness.run().progress.planned.total == 0
     assert _records(database) == [("a@x", "ann"), ("d@x", "di")]
@@ -316,4 +321,76 @@ def test_a_run_stopped_before_removing_the_old_record_leaves_it_to_the_next(
     resumed = harness.run()
     assert resumed.status is RunStatus.SUCCESS, resumed.error
     assert set(harness.destination.records) == {"u9new@x"}
+    assert harness.run().progress.planned.total == 0
+
+
+def test_a_row_leaving_an_id_another_row_holds_has_that_row_sent_again(tmp_path: Path) -> None:
+    harness, database = _table_harness(tmp_path, {"mode": "mirror"})
+    harness.table = contacts((7, "k@x", "K"), (9, "o@x", "ok9"))
+    harness.run()
+    # Row 9 takes k@x, which row 7 holds: the last write wins, o@x goes.
+    harness.table = contacts((7, "k@x", "K"), (9, "k@x", "ok9"))
+    harness.run()
+    assert _records(database) == [("k@x", "ok9")]
+
+    harness.table = contacts((7, "k@x", "K"), (9, "o@x", "ok9"))
+    third = harness.run()
+
+    assert third.status is RunStatus.SUCCESS, third.error
+    # k@x is not removed (row 7 holds it) but gets row 7's values back.
+    assert third.progress.planned.as_api() == {
+        "addedCount": 0,
+        "changedCount": 2,
+        "removedCount": 0,
+    }
+    assert third.progress.successful.changed == 2
+    assert _records(database) == [("k@x", "K"), ("o@x", "ok9")]
+    assert harness.run().progress.planned.total == 0
+
+
+def test_a_removed_row_whose_id_another_row_holds_has_that_row_sent_again(
+    tmp_path: Path,
+) -> None:
+    harness, database = _table_harness(tmp_path, {"mode": "mirror"})
+    harness.table = contacts((4, "d@x", "di"), (9, "o@x", "ok9"))
+    harness.run()
+    harness.table = contacts((4, "d@x", "di"), (9, "d@x", "ok9"))
+    harness.run()
+    assert _records(database) == [("d@x", "ok9")]
+
+    harness.table = contacts((4, "d@x", "di"))
+    third = harness.run()
+
+    assert third.status is RunStatus.SUCCESS, third.error
+    assert third.progress.planned.as_api() == {
+        "addedCount": 0,
+        "changedCount": 1,
+        "removedCount": 0,
+    }
+    assert _records(database) == [("d@x", "di")]
+    assert harness.run().progress.planned.total == 0
+
+
+def test_a_run_dying_before_the_holding_row_is_sent_leaves_it_to_the_next(
+    tmp_path: Path,
+) -> None:
+    harness, database = _table_harness(tmp_path, {"mode": "mirror"})
+    harness.table = contacts((4, "d@x", "di"), (9, "o@x", "ok9"))
+    harness.run()
+    harness.table = contacts((4, "d@x", "di"), (9, "d@x", "ok9"))
+    harness.run()
+
+    def die(batch: object) -> None:
+        raise RuntimeError("process died")
+
+    harness.table = contacts((4, "d@x", "di"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(harness.destination, "write_batch", die)
+        assert harness.run().status is RunStatus.FAILED
+    assert _records(database) == [("d@x", "ok9")]
+
+    resumed = harness.run()
+    assert resumed.status is RunStatus.SUCCESS, resumed.error
+    assert resumed.progress.planned.changed == 1
+    assert _records(database) == [("d@x", "di")]
     assert harness.run().progress.planned.total == 0

@@ -54,6 +54,8 @@ def statements(dialect: str) -> list[tuple[str, type[exp.Expression]]]:
         (sql.make_plan(NAMES, every_row=False, full_resync=True), exp.Create),
         (sql.make_plan(NAMES, every_row=False, full_resync=False, snapshot_empty=True), exp.Create),
         (sql.take_over_removed(), exp.Update),
+        (sql.plan_holders(NAMES), exp.Insert),
+        (sql.distrust_holders(), exp.Update),
         (sql.plan_counts(), exp.Select),
         (sql.planned_rows(NAMES, "changed", None), exp.Select),
         (sql.planned_rows(NAMES, "added", True), exp.Select),

@@ -82,6 +82,35 @@ def test_a_key_column_that_merges_ids_is_refused_with_a_fix_that_runs(
     ]
 
 
+@pytest.mark.parametrize("mode", [SyncMode.MIRROR, SyncMode.INSERT])
+def test_a_postgres_unique_index_collated_nondeterministically_is_refused_with_a_fix_that_runs(
+    backend: Backend, table: str, open_destination: OpenDestination, mode: SyncMode
+) -> None:
+    if backend.kind != "postgres":
+        pytest.skip("only PostgreSQL indexes a column under a collation of their own")
+    if backend.sql("SELECT count(*) FROM pg_collation WHERE collprovider = 'i'")[0][0] == 0:
+        pytest.skip("the server has no ICU collations, so no nondeterministic one")
+    _make(backend, table, "text")
+    backend.sql(f"CREATE UNIQUE INDEX ON {table} (k COLLATE ci)")
+
+    with pytest.raises(TerminalError) as refused:
+        open_destination(FIELDS, mode=mode, create=False, id_field="k")
+
+    assert refused.value.code == "OBJECT_KEY_COLLATION"
+    assert "'k'" in str(refused.value)
+    assert "collation ci" in str(refused.value)
+    _run_fix(backend, str(refused.value))
+    destination = open_destination(FIELDS, mode=mode, create=False, id_field="k")
+    records = pa.table({"k": ["abc", "ABC"], "v": ["lower", "upper"]})
+    action = WriteAction.INSERT if mode is SyncMode.INSERT else WriteAction.UPSERT
+    result = destination.write_batch(WriteBatch(action, records, ["abc", "ABC"]))
+    assert result.failures == []
+    assert sorted(backend.sql(f"SELECT k, v FROM {table}")) == [
+        ("ABC", "upper"),
+        ("abc", "lower"),
+    ]
+
+
 def test_append_mode_matches_no_ids_and_is_not_refused(
     backend: Backend, table: str, open_destination: OpenDestination
 ) -> None:

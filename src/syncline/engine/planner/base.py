@@ -32,6 +32,9 @@ The destination matches records on that id, so the record is the current row's n
 key is forgotten from the snapshot without its record being deleted or cleared, and it
 is not counted as removed. Only syncs matched on an external id other than the primary
 key plan it (see :func:`may_take_over`).
+
+The record still holds what the departed row sent last, so the row holding the id is
+planned as changed beside it and sent again (see :func:`holders_distrust_sql`).
 """
 
 
@@ -126,7 +129,9 @@ class PlannerStore(Protocol):
 
     def record_taken_over(self, plan: str) -> None:
         """Journal every removed key whose record a model row took over (see
-        :data:`TAKEN_OVER`) as removed without sending it: the fold forgets it."""
+        :data:`TAKEN_OVER`) as removed without sending it: the fold forgets it; and make
+        unknown, at once, the entries of the rows holding those records, which ``plan``
+        sends again (see :func:`holders_distrust_sql`)."""
 
     def keep_replaced(self, plan: str) -> None:
         """Enter in the snapshot, as delivered, every replaced record ``plan`` removes
@@ -274,6 +279,21 @@ def may_replace(*, removes: bool, full_resync: bool, primary_key: str, id_column
     removes records, the run removes any (a full resync removes none), and records are
     matched on a column other than the primary key, which a row may change."""
     return removes and not full_resync and id_column != primary_key
+
+
+def holders_distrust_sql(plan: str, snapshot: str) -> str:
+    """SQL (every planner's dialect alike) making unknown the snapshot entries of the rows
+    ``plan`` sends again because they hold a record taken over (see :data:`TAKEN_OVER`).
+
+    The taken-over key is forgotten as soon as the journal is folded, whether or not the
+    holding row's record was rewritten: an unknown entry is planned again by the next run
+    until the destination acknowledges the row, so a run that dies first loses nothing.
+    """
+    return (
+        f"UPDATE {snapshot} SET fp = NULL, doubt = 'changed' WHERE key IN "
+        f"(SELECT _sl_key FROM {plan} WHERE _sl_op = 'changed' AND _sl_ext IN "
+        f"(SELECT _sl_ext FROM {plan} WHERE _sl_op = '{TAKEN_OVER}'))"
+    )
 
 
 def may_take_over(rows: Iterable[tuple[str, int]], *, primary_key: str, id_column: str) -> bool:

@@ -551,8 +551,16 @@ class LocalPlanner:
         if self._keep_every_row:
             return ""
         # Built from the failed-row index (small): the join's build side stays small.
+        kept = "SELECT key FROM failed"
+        if self.id_column != self.primary_key:
+            # An unchanged row whose external id another snapshot entry shares may hold a
+            # record taken over, which the plan then sends it again to (see diff()).
+            kept += (
+                " UNION ALL SELECT key FROM snapshot WHERE ext IN (SELECT ext FROM snapshot "
+                "WHERE ext IS NOT NULL GROUP BY ext HAVING count(*) > 1)"
+            )
         return (
-            " LEFT JOIN (SELECT DISTINCT key AS _sl_f_key FROM failed) f "
+            f" LEFT JOIN (SELECT DISTINCT key AS _sl_f_key FROM ({kept})) f "
             f"ON f._sl_f_key = x._sl_key WHERE {needed} OR f._sl_f_key IS NOT NULL"
         )
 
@@ -688,6 +696,7 @@ class LocalPlanner:
         rows = con.execute(counted).fetchall()
         if may_take_over(rows, primary_key=self.primary_key, id_column=self.id_column):
             con.execute(self._take_over_sql())
+            con.execute(self._holders_sql())
             rows = con.execute(counted).fetchall()
         count_plan(
             plan.counts,
@@ -715,6 +724,23 @@ class LocalPlanner:
         return (
             f"UPDATE {PLAN} SET _sl_op = '{TAKEN_OVER}' "
             f"WHERE _sl_op = 'removed' AND _sl_ext IN ({held})"
+        )
+
+    def _holders_sql(self) -> str:
+        """Add the model rows holding a taken-over record to the plan as changed, when it
+        does not plan them already: the record keeps the departed row's values until the
+        holding row is sent again. The ingest kept such rows, unchanged or not (see
+        :meth:`_kept`), as their external id is one another snapshot entry shares."""
+        carried = "".join(f", {quote_identifier(name)}" for name in self._carried)
+        values = "".join(f", c.{quote_identifier(name)}" for name in self._carried)
+        return (
+            f"INSERT INTO {PLAN} (_sl_key, _sl_op, _sl_fp, _sl_h, _sl_ext, _sl_attempts, "
+            f"_sl_doubt, {_POSITION}, {_ID}{carried}) SELECT c._sl_key, 'changed', c._sl_fp, "
+            f"c._sl_h, {EXTERNAL_ID}, 0, s.doubt, c.{_POSITION}, c.{_ID}{values} "
+            f"FROM {CURRENT} c LEFT JOIN snapshot s ON s.key = c._sl_key "
+            f"WHERE c.{_STATE} <> {_NULL_KEY} AND {EXTERNAL_ID} IN "
+            f"(SELECT _sl_ext FROM {PLAN} WHERE _sl_op = '{TAKEN_OVER}') "
+            f"AND c._sl_key NOT IN (SELECT _sl_key FROM {PLAN} WHERE _sl_key IS NOT NULL)"
         )
 
     def _planned_id(self) -> str:

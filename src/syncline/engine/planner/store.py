@@ -56,6 +56,7 @@ from syncline.engine.planner.base import (
     CARRIED_FAILED,
     TAKEN_OVER,
     CarriedSnapshot,
+    holders_distrust_sql,
     journaled_outcome,
 )
 from syncline.engine.report import InterruptedOutcome, Operation
@@ -614,8 +615,11 @@ class SnapshotStore:
 
     def record_taken_over(self, plan: str) -> None:
         """Journal every removed key whose record a model row took over (see
-        :data:`~syncline.engine.planner.base.TAKEN_OVER`) as removed without sending it."""
+        :data:`~syncline.engine.planner.base.TAKEN_OVER`) as removed without sending it,
+        and make unknown the entries of the rows holding those records, sent again (see
+        :func:`~syncline.engine.planner.base.holders_distrust_sql`)."""
         self._journal_unsent(plan, TAKEN_OVER, Operation.REMOVED)
+        self.connection.execute(holders_distrust_sql(plan, "snapshot"))
 
     def _journal_unsent(self, plan: str, planned: str, operation: Operation) -> int:
         """Journal the rows ``plan`` holds as ``planned`` as acknowledged ``operation``

@@ -31,7 +31,9 @@ from syncline.connectors.destinations.postgres.calendar import refuse_out_of_ran
 from syncline.connectors.destinations.postgres.config import PostgresDestinationConfig
 from syncline.connectors.destinations.postgres.errors import map_error
 from syncline.connectors.destinations.postgres.keys import (
+    INDEX_COLLATION_SQL,
     KEY_COMPARISON_SQL,
+    index_collation_error,
     key_comparison_error,
 )
 from syncline.connectors.destinations.postgres.reasons import KEY_COLUMNS_SQL, explain
@@ -325,7 +327,8 @@ class PostgresDestination(TableDestination):
         """Open the table; an empty table with a unique id takes upserts by plain COPY.
 
         An id column that compares distinct ids as equal (``citext``, a nondeterministic
-        collation) is refused, as it would merge rows, unless the mode matches no ids.
+        collation, of the column or of a unique index on it) is refused, as it would merge
+        rows, unless the mode matches no ids.
         """
         super().open(context)
         self._keys = {}
@@ -334,6 +337,9 @@ class PostgresDestination(TableDestination):
         if context.mode is not SyncMode.APPEND:
             rows = self._guard(lambda: self._execute(KEY_COMPARISON_SQL, key))
             error = key_comparison_error(rows, self._table, context.id_field)
+            if error is None:
+                indexes = self._guard(lambda: self._execute(INDEX_COLLATION_SQL, key))
+                error = index_collation_error(indexes, self._table, context.id_field)
             if error is not None:
                 raise error
         target = quote_table(self._table, "postgres")

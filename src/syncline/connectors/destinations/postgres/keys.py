@@ -3,7 +3,9 @@
 A ``citext`` column (or a domain over it) and a column with a nondeterministic collation
 take ``'abc'`` and ``'ABC'`` for one id: their unique key merges the two model rows into
 one record, and mirror mode then deletes the record of a row still in the model. Such a
-column is refused when the table is opened, with the statement that makes it exact.
+column is refused when the table is opened, with the statement that makes it exact; so is
+a unique index that compares a plain column's ids under a nondeterministic collation, with
+the statements that build it again without one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,50 @@ WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
 """The id column's type, whether it is ``citext``, its collation and whether that is
 deterministic (read through JSON: servers before 12 have no such column, and no
 nondeterministic collations)."""
+
+
+INDEX_COLLATION_SQL = """
+SELECT ni.nspname, ic.relname, coll.collname
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_namespace ni ON ni.oid = ic.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid
+CROSS JOIN LATERAL generate_subscripts(i.indkey::int2[], 1) AS k(pos)
+JOIN pg_collation coll ON coll.oid = (i.indcollation::oid[])[k.pos]
+WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
+  AND a.attnum > 0 AND NOT a.attisdropped AND i.indisunique
+  AND (i.indkey::int2[])[k.pos] = a.attnum
+  AND to_jsonb(coll) ->> 'collisdeterministic' = 'false'
+ORDER BY ic.relname
+"""
+"""The unique indexes keying the id column under a nondeterministic collation: the index's
+schema and name and the collation (servers before 12 have none such, see above)."""
+
+
+def index_collation_error(
+    rows: list[tuple[object, ...]], table: TableName, id_field: str
+) -> TerminalError | None:
+    """The error refusing ``table``'s unique indexes from :data:`INDEX_COLLATION_SQL`'s
+    ``rows``, which merge ids the column itself tells apart; None when there is none."""
+    if not rows:
+        return None
+    column = quote(id_field, "postgres")
+    target = quote_table(table, "postgres")
+    fixes = []
+    for schema, index, _collation in rows:
+        name = quote_table(TableName(schema=str(schema), name=str(index)), "postgres")
+        fixes.append(f"DROP INDEX {name}; CREATE UNIQUE INDEX ON {target} ({column});")
+    collations = ", ".join(sorted({str(collation) for _, _, collation in rows}))
+    return TerminalError(
+        f"the id column {id_field!r} of table {table} has a unique index with the "
+        f"nondeterministic collation {collations}, which may take ids differing in case or "
+        "accents for one, so distinct model rows would overwrite each other; index the "
+        f"column exactly, run: {' '.join(fixes)}",
+        connector="postgres",
+        code="OBJECT_KEY_COLLATION",
+    )
 
 
 def key_comparison_error(

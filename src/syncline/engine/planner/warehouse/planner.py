@@ -221,6 +221,7 @@ class WarehousePlanner:
         rows = self.session.fetch(self.sql.plan_counts())
         if may_take_over(rows, primary_key=self.primary_key, id_column=self.id_column):
             self.session.execute(self.sql.take_over_removed())
+            self.session.execute(self.sql.plan_holders(self.columns))
             rows = self.session.fetch(self.sql.plan_counts())
         count_plan(
             plan.counts,

@@ -34,7 +34,7 @@ import sqlglot
 from syncline.connectors.sources.base import READ_AS_WIDE_DECIMAL, is_decimal_field
 from syncline.connectors.sources.statements import single_statement
 from syncline.engine.canonical import FINGERPRINT_SCHEME, encode_literal, is_json_canonical
-from syncline.engine.planner.base import TAKEN_OVER, replaced_plan_sql
+from syncline.engine.planner.base import TAKEN_OVER, holders_distrust_sql, replaced_plan_sql
 from syncline.engine.planner.store import CLEAR_PENDING, JOURNAL_RUN
 
 SCHEME = f"warehouse-{FINGERPRINT_SCHEME}"
@@ -459,6 +459,27 @@ class PlannerSQL:
             "WHERE _sl_op = 'removed' AND _sl_ext IN "
             f"(SELECT _sl_ext FROM {self.table('current')} WHERE _sl_key IS NOT NULL)"
         )
+
+    def plan_holders(self, columns: Sequence[str]) -> str:
+        """Add the model rows holding a taken-over record (see
+        :data:`~syncline.engine.planner.base.TAKEN_OVER`) to the plan as changed, when
+        it does not plan them already: the record keeps the departed row's values until
+        the holding row is sent again."""
+        plan, current, snapshot = (self.table(t) for t in ("plan", "current", "snapshot"))
+        named = "".join(f", {quote(name)}" for name in columns)
+        model_columns = "".join(f", c.{quote(name)}" for name in columns)
+        return self.render(
+            f"INSERT INTO {plan} (_sl_key, _sl_op, _sl_fp, _sl_ext, _sl_attempts, _sl_doubt, "
+            f"_sl_pos{named}) SELECT c._sl_key, 'changed', c._sl_fp, c._sl_ext, 0, s.doubt, "
+            f"c._sl_pos{model_columns} FROM {current} AS c "
+            f"LEFT JOIN {snapshot} AS s ON s.key = c._sl_key WHERE c._sl_key IS NOT NULL "
+            f"AND c._sl_ext IN (SELECT _sl_ext FROM {plan} WHERE _sl_op = {literal(TAKEN_OVER)}) "
+            f"AND NOT EXISTS (SELECT 1 FROM {plan} AS p WHERE p._sl_key = c._sl_key)"
+        )
+
+    def distrust_holders(self) -> str:
+        """Make unknown the snapshot entries of the rows :meth:`plan_holders` added."""
+        return self.render(holders_distrust_sql(self.table("plan"), self.table("snapshot")))
 
     def plan_replaced(self) -> str:
         """Add the records a changed external id replaced to the plan, as removed (see

@@ -147,8 +147,10 @@ class WarehouseStore:
 
     def record_taken_over(self, plan: str) -> None:
         """Journal every removed key whose record a model row took over (see
-        :data:`~syncline.engine.planner.base.TAKEN_OVER`) as removed without sending it."""
+        :data:`~syncline.engine.planner.base.TAKEN_OVER`) as removed without sending it,
+        and make unknown the entries of the rows holding those records, sent again."""
         self.session.execute(self.sql.record_unsent(TAKEN_OVER, Operation.REMOVED.value))
+        self.session.execute(self.sql.distrust_holders())
 
     def keep_replaced(self, plan: str) -> None:
         """Enter in the snapshot, as delivered, every replaced record the plan removes (see
