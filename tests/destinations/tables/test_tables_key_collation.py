@@ -1,7 +1,7 @@
 """An id column that treats distinct ids as one is refused when the table is opened.
 
-A PostgreSQL ``citext`` or nondeterministically collated key, or an SQLite key collated
-``NOCASE`` or ``RTRIM``, would let model rows ``'abc'`` and ``'ABC'`` overwrite each other
+A PostgreSQL ``citext`` or nondeterministically collated key, an SQLite key collated
+``NOCASE`` or ``RTRIM``, or a DuckDB key collated ``NOCASE`` or ``NOACCENT``, would let model rows ``'abc'`` and ``'ABC'`` overwrite each other
 (and mirror then delete a row still in the model). As MariaDB already does, the run fails
 before writing, with ``OBJECT_KEY_COLLATION`` and a statement that fixes the table; the
 statement is run here to show that it does, after which the two rows stay two records.
@@ -32,6 +32,7 @@ FIELDS = {"k": pa.string(), "v": pa.string()}
 KEYS = {
     "postgres": ["citext PRIMARY KEY", "text COLLATE ci PRIMARY KEY"],
     "sqlite": ["text PRIMARY KEY COLLATE NOCASE", "text COLLATE RTRIM PRIMARY KEY"],
+    "duckdb": ["VARCHAR COLLATE NOCASE PRIMARY KEY", "VARCHAR COLLATE NOACCENT.NOCASE UNIQUE"],
 }
 
 
@@ -63,6 +64,9 @@ def test_a_key_column_that_merges_ids_is_refused_with_a_fix_that_runs(
     if backend.kind not in KEYS:
         pytest.skip(f"{backend.kind} is covered elsewhere or has no such key columns")
     _make(backend, table, KEYS[backend.kind][index])
+    if backend.kind == "duckdb":
+        backend.sql(f"CREATE INDEX {table}_v ON {table} (v)")
+        backend.sql(f"INSERT INTO {table} VALUES ('kept', 'before')")
 
     with pytest.raises(TerminalError) as refused:
         open_destination(FIELDS, mode=mode, create=False, id_field="k")
@@ -75,11 +79,18 @@ def test_a_key_column_that_merges_ids_is_refused_with_a_fix_that_runs(
     action = WriteAction.INSERT if mode is SyncMode.INSERT else WriteAction.UPSERT
     result = destination.write_batch(WriteBatch(action, records, ["abc", "ABC", "abc "]))
     assert result.failures == []
+    kept = [("kept", "before")] if backend.kind == "duckdb" else []
     assert sorted(backend.sql(f"SELECT k, v FROM {table}")) == [
         ("ABC", "upper"),
         ("abc", "lower"),
         ("abc ", "spaced"),
+        *kept,
     ]
+    if backend.kind == "duckdb":
+        # The rebuild made the table's other index again.
+        assert backend.sql(
+            f"SELECT count(*) FROM duckdb_indexes() WHERE index_name = '{table}_v'"
+        ) == [(1,)]
 
 
 @pytest.mark.parametrize("mode", [SyncMode.MIRROR, SyncMode.INSERT])

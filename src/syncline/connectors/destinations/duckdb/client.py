@@ -15,10 +15,13 @@ from syncline.connectors.destinations.base import (
     FieldSpec,
     ObjectField,
     RowFailure,
+    SyncMode,
     WriteBatch,
+    WriteContext,
 )
 from syncline.connectors.destinations.duckdb.config import DuckDBDestinationConfig
 from syncline.connectors.destinations.duckdb.errors import map_error
+from syncline.connectors.destinations.duckdb.keys import key_comparison_error
 from syncline.connectors.destinations.local_paths import database_file_problem
 from syncline.connectors.destinations.sql.booleans import refuse_non_booleans
 from syncline.connectors.destinations.sql.identifiers import TableName, quote, quote_table
@@ -129,6 +132,18 @@ class DuckDBDestination(TableDestination):
             return super().find_object(object_name, sync_id=sync_id)
         finally:
             self._disconnect()
+
+    def open(self, context: WriteContext) -> None:
+        """Open as every table does; refuse an id column that merges distinct ids (see
+        :mod:`syncline.connectors.destinations.duckdb.keys`), unless the mode matches none."""
+        super().open(context)
+        assert self._table is not None
+        if context.mode is SyncMode.APPEND:
+            return
+        table = self._table
+        error = self._guard(lambda: key_comparison_error(self._execute, table, context.id_field))
+        if error is not None:
+            raise error
 
     def _describe(self, table: TableName) -> dict[str, str] | None:
         rows = self._execute(_COLUMNS_SQL, (table.schema, table.name))

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from syncline.connectors.destinations.sql.definitions import table_parts
 from syncline.connectors.destinations.sql.identifiers import TableName, quote
 from syncline.errors import TerminalError
 
@@ -73,7 +74,7 @@ def _rebuild(execute: Execute, table: TableName, id_field: str) -> str:
     )
     created = str(rows[0][1])
     start, end = created.index("("), created.rindex(")")
-    body = ", ".join(_exact(part, id_field) for part in _definitions(created[start + 1 : end]))
+    body = ", ".join(_exact(part, id_field) for part in table_parts(created[start + 1 : end]))
     again = [
         _COLLATE.sub("", str(sql)) if kind == "index" and _names(str(sql), id_field) else sql
         for kind, sql in rows[1:]
@@ -88,25 +89,6 @@ def _rebuild(execute: Execute, table: TableName, id_field: str) -> str:
         "COMMIT",
     ]
     return "; ".join(str(statement) for statement in statements) + ";"
-
-
-def _definitions(body: str) -> list[str]:
-    """The column definitions and table constraints of a CREATE TABLE's body."""
-    parts, depth, quote_char, start = [], 0, "", 0
-    for i, char in enumerate(body):
-        if quote_char:
-            quote_char = "" if char == quote_char else quote_char
-        elif char in "\"'`[":
-            quote_char = "]" if char == "[" else char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "," and depth == 0:
-            parts.append(body[start:i].strip())
-            start = i + 1
-    parts.append(body[start:].strip())
-    return parts
 
 
 def _exact(definition: str, id_field: str) -> str:
