@@ -26,6 +26,18 @@ def test_a_new_model_repeating_a_column_is_a_422_naming_it(api: Api, tmp_path: P
     assert detail["value"] == REPEATING
 
 
+def test_the_fix_for_a_repeated_column_names_that_column(api: Api, tmp_path: Path) -> None:
+    source = api.ok("POST", "/sources", json=warehouse(tmp_path))["id"]
+    sql = "select 1 as id, 2 as x, 3 as x"
+
+    answer = api.post("/models", json=model_body(source, raw={"sql": sql}))
+
+    message = answer.json()["details"]["body.raw.sql"]["message"]
+    assert "returns column 'x' more than once" in message
+    assert "SELECT x AS x_2" in message
+    assert "email" not in message
+
+
 def test_a_change_to_a_query_repeating_a_column_is_a_422(api: Api, tmp_path: Path) -> None:
     source = api.ok("POST", "/sources", json=warehouse(tmp_path))["id"]
     model = api.ok("POST", "/models", json=model_body(source))["id"]
@@ -39,7 +51,7 @@ def test_a_change_to_a_query_repeating_a_column_is_a_422(api: Api, tmp_path: Pat
 
 def test_a_run_of_a_model_repeating_a_column_fails_naming_it(api: Api) -> None:
     with duckdb.connect(str(api.home / "warehouse.duckdb")) as connection:
-        connection.execute("CREATE TABLE people AS SELECT 1 AS id, 'a@b.c' AS email")
+        connection.execute("CREATE TABLE people AS SELECT 1 AS id, 'a@b.c' AS mail")
     with api.catalog.session() as session:
         source = session.sources.create(
             name="wh", slug="wh", type="duckdb",
@@ -51,7 +63,7 @@ def test_a_run_of_a_model_repeating_a_column_fails_naming_it(api: Api) -> None:
         )  # fmt: skip
         model = session.models.create(
             name="people", slug="people", source=source, query_type="raw_sql",
-            primary_key="id", sql="SELECT id, email, email FROM people",
+            primary_key="id", sql="SELECT id, mail, mail FROM people",
         )  # fmt: skip
         sync = session.syncs.create(
             slug="people", model=model, destination=sink,
@@ -65,6 +77,6 @@ def test_a_run_of_a_model_repeating_a_column_fails_naming_it(api: Api) -> None:
     assert execute_leased(api.catalog, run_id, settings, alerts=False) is RunStatus.FAILED
 
     (run,) = api.ok("GET", f"/syncs/{sync.id}/runs")["data"]
-    assert "returns column 'email' more than once" in run["error"]
-    assert "AS email_2" in run["error"]
+    assert "returns column 'mail' more than once" in run["error"]
+    assert "SELECT mail AS mail_2" in run["error"]
     assert "internal error" not in run["error"]

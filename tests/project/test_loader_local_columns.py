@@ -161,12 +161,12 @@ def test_a_query_the_local_file_refuses_is_a_warning_naming_the_model(
 def test_a_query_returning_a_column_twice_is_a_problem_at_the_query(
     write_project: WriteFiles, files: dict[str, Path]
 ) -> None:
-    query = 'raw: {sql: "SELECT id, email, email FROM users"}'
+    query = 'raw: {sql: "SELECT id, id, email FROM users"}'
     root = project(write_project, files["duckdb"], "duckdb", query=query)
 
     (problem,) = problems_of(root)
 
     assert (problem.line, problem.location) == (9, "models[0].raw")
-    assert "the query of model 'users' returns column 'email' more than once" in problem.message
+    assert "the query of model 'users' returns column 'id' more than once" in problem.message
     assert problem.fix
-    assert "AS email_2" in problem.fix
+    assert "SELECT id AS id_2" in problem.fix

@@ -6,7 +6,13 @@ import pytest
 
 from syncline.connectors.sources.sqlalchemy import SQLAlchemySource
 from syncline.errors import SynclineError
-from syncline.security.masking import mask_credentials, redact, scrub
+from syncline.security.masking import (
+    mask_credentials,
+    masked_query_names,
+    masked_url,
+    redact,
+    scrub,
+)
 
 
 @pytest.mark.parametrize(
@@ -68,3 +74,20 @@ def test_a_secret_url_masks_its_parts_wherever_they_show() -> None:
 
     assert "Qs" not in text
     assert "user=u" in text
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://h/rows?token=T0K&region=eu", "http://h/rows?token=***&region=***"),
+        ("http://u:pw@h/rows", "http://u:***@h/rows"),
+        ("http://h/rows?flag&empty=", "http://h/rows?flag&empty="),
+        ("http://h/rows", "http://h/rows"),
+    ],
+)
+def test_a_masked_url_keeps_names_and_hides_values(url: str, shown: str) -> None:
+    assert masked_url(url) == shown
+
+
+def test_the_masked_query_names_are_those_holding_the_mask() -> None:
+    assert masked_query_names("http://h/x?token=***&region=eu&sig=***") == ["token", "sig"]

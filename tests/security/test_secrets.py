@@ -76,6 +76,26 @@ def test_a_redacted_view_omits_secret_fields_entirely() -> None:
     assert redacted(stored) == {"host": "h", "options": {"x": 1}}
 
 
+def test_a_url_with_secret_query_values_is_encrypted_and_shown_masked() -> None:
+    box = SecretBox(Fernet.generate_key())
+    plain = {"url": "https://h.example/rows?token=tok-991&sig=abc", "other": "x"}
+
+    stored = box.seal(plain, (), url_fields=("url",))
+
+    assert "tok-991" not in repr(stored)
+    assert redacted(stored) == {"url": "https://h.example/rows?token=***&sig=***", "other": "x"}
+    assert box.reveal(stored) == plain
+    assert box.seal(stored, (), url_fields=("url",)) == stored, "sealing twice changes nothing"
+
+
+def test_a_url_without_query_values_is_stored_as_given() -> None:
+    box = SecretBox(Fernet.generate_key())
+
+    stored = box.seal({"url": "https://h.example/rows"}, (), url_fields=("url",))
+
+    assert stored == {"url": "https://h.example/rows"}
+
+
 def test_an_edit_without_the_secret_keeps_the_stored_one() -> None:
     box = SecretBox(Fernet.generate_key())
     stored = box.seal({"host": "old", "password": "p"}, ())

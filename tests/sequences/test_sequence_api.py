@@ -242,3 +242,19 @@ def test_a_sequence_s_slug_cannot_change(client: Client, syncs: list[SyncRecord]
     assert response.status_code == 422, response.text
     assert "the slug cannot change" in response.json()["details"]["body.slug"]["message"]
     assert client.call("GET", f"/sync-sequences/{created['id']}").json()["slug"] == "nightly"
+
+
+def test_deleting_a_sync_a_sequence_uses_is_a_409_naming_the_sequence(
+    client: Client, syncs: list[SyncRecord]
+) -> None:
+    _create(client, syncs)
+
+    answer = client.call("DELETE", f"/syncs/{syncs[0].id}")
+
+    assert answer.status_code == 409, answer.text
+    detail = answer.json()["details"]["path.syncId"]
+    assert detail["message"] == (
+        "sync 'first' is used by sync sequences nightly; "
+        "delete or change those sync sequences first"
+    )
+    assert client.call("GET", f"/syncs/{syncs[0].id}").status_code == 200

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from web_fixtures import ADMIN, Browser, signed_in
 
 from syncline.catalog import Catalog
+from syncline.security.masking import masked_url as masked
 
 STORED_PASSWORD = "stored-password-7731"
 
@@ -109,3 +110,24 @@ def test_a_foreign_or_unknown_id_is_a_form_error(admin: Browser) -> None:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/html")
         assert f"There is no source {ident!r}" in html.unescape(response.text)
+
+
+def test_a_webhook_url_s_token_is_masked_on_the_form_and_kept_on_save(
+    admin: Browser, web_catalog: Catalog
+) -> None:
+    url = "http://127.0.0.1:9/rows?token=QTOKEN-SECRET"
+    hook = {"name": "Hook", "slug": "hook", "type": "webhook", "config.url": url}
+    made = admin.post("/destinations/new", hook)
+    assert made.status_code == 303, made.text
+    page = made.headers["location"].split("?")[0]
+
+    shown = admin.get(page).text
+    assert "QTOKEN-SECRET" not in shown
+    assert "token=***" in html.unescape(shown)
+
+    saved = admin.post(page, {**hook, "name": "Rows", "config.url": masked(url)})
+    assert saved.status_code == 303, saved.text
+    with web_catalog.session() as session:
+        record = session.destinations.get(int(page.rsplit("/", 1)[1]))
+        assert session.destinations.plain_configuration(record)["url"] == url
+        assert record.name == "Rows"

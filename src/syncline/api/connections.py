@@ -17,7 +17,7 @@ from syncline.api.booleans import loose_booleans, replacing
 from syncline.catalog.repository import check_slug
 from syncline.errors import ConfigError, Problem, SynclineError, ValidationError
 from syncline.security.files import FilePolicy, path_problems
-from syncline.security.masking import redact
+from syncline.security.masking import MASK, masked_query_names, masked_url, redact
 from syncline.security.secrets import looks_secret
 
 logger = logging.getLogger(__name__)
@@ -126,6 +126,40 @@ def secrets_to_give_again(
     return problems
 
 
+def with_stored_urls(
+    lookup: ConnectorLookup,
+    type_name: str,
+    stored: Mapping[str, Any],
+    changes: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[Problem]]:
+    """``changes`` with each URL that is the stored one as answers show it (query values
+    masked) put back to the stored URL, and a problem for any other URL holding the mask.
+
+    A client that edits a configuration sends back what it was shown; saving that
+    would replace the URL's token with ``***``. A mask in a URL that moved cannot be
+    filled in: the token was given for the old URL.
+    """
+    try:
+        fields = lookup(type_name).config_model.secret_query_fields
+    except (ConfigError, ImportError, AttributeError):
+        return dict(changes), []  # check_connection reports the unknown type
+    restored, problems = dict(changes), []
+    for key in fields:
+        sent, old = changes.get(key), stored.get(key)
+        if not isinstance(sent, str):
+            continue
+        if isinstance(old, str) and sent == masked_url(old):
+            restored[key] = old
+        elif names := masked_query_names(sent):
+            message = (
+                f"the value of {_and_list([repr(n) for n in names])} in the URL is the mask "
+                f"{MASK}, and the URL is not the stored one"
+            )
+            fix = "give the URL with its query values in full"
+            problems.append(Problem(f"configuration.{key}", message, fix=fix))
+    return restored, problems
+
+
 def _loose_booleans(
     lookup: ConnectorLookup, type_name: str, sent: Mapping[str, Any]
 ) -> list[Problem]:
@@ -171,6 +205,8 @@ def checked_update(
         problems.append(Problem("name", "the name is empty", value=name))
     configuration = None
     if changes is not None:
+        changes, masked = with_stored_urls(lookup, type_name, stored, changes)
+        problems += masked
         configuration = merged(stored, changes)
         problems += secrets_to_give_again(lookup, type_name, stored, changes)
         found = check_connection(lookup, type_name, configuration, files=files)

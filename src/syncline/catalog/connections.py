@@ -18,8 +18,9 @@ from syncline.security.secrets import (
     ConnectorKind,
     SecretBox,
     keep_secrets,
-    redacted,
     secret_fields,
+    secret_query_fields,
+    shown_configuration,
 )
 
 logger = logging.getLogger(__name__)
@@ -105,13 +106,14 @@ class _ConnectionRepository(Repository[C]):
 
     def redacted_configuration(self, record: C) -> dict[str, Any]:
         """The configuration without its secret fields, for display and the API."""
-        return redacted(record.configuration)
+        return shown_configuration(self.connector_kind, record.type, record.configuration)
 
     def _seal(
         self, type_name: str, configuration: Mapping[str, Any], explicit: Iterable[str] | None
     ) -> dict[str, Any]:
         names = secret_fields(self.connector_kind, type_name, explicit)
-        return self.secrets.seal(configuration, names)
+        urls = secret_query_fields(self.connector_kind, type_name)
+        return self.secrets.seal(configuration, names, urls)
 
 
 class SourceRepository(_ConnectionRepository[SourceRecord]):

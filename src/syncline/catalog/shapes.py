@@ -19,7 +19,7 @@ from syncline.catalog.tables import (
     SyncRecord,
 )
 from syncline.scheduling.state import next_run_at
-from syncline.security.secrets import redacted
+from syncline.security.secrets import shown_configuration
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -95,7 +95,7 @@ def source_to_api(source: SourceRecord) -> dict[str, Any]:
         "workspaceId": source.workspace_id,
         "createdAt": timestamp(source.created_at),
         "updatedAt": timestamp(source.updated_at),
-        "configuration": redacted(source.configuration),
+        "configuration": shown_configuration("source", source.type, source.configuration),
         "type": source.type,
     }
 
@@ -109,7 +109,9 @@ def destination_to_api(session: Session, destination: DestinationRecord) -> dict
         "workspaceId": destination.workspace_id,
         "createdAt": timestamp(destination.created_at),
         "updatedAt": timestamp(destination.updated_at),
-        "configuration": redacted(destination.configuration),
+        "configuration": shown_configuration(
+            "destination", destination.type, destination.configuration
+        ),
         "type": destination.type,
         "syncs": _sync_ids(session, SyncRecord.destination_id == destination.id),
     }

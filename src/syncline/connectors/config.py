@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
+from urllib.parse import parse_qsl, urlsplit
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from syncline.connectors.setting_problems import setting_problem
 from syncline.errors import ValidationError
+from syncline.security.masking import masked_url
 from syncline.security.secrets import looks_secret
 
 TARGET_FIELD_NAMES = frozenset(
@@ -48,6 +50,13 @@ class ConnectorConfig(BaseModel):
 
     Changing one points the connection at another target, which has received nothing
     of what the syncs' snapshots remember, so those snapshots must go.
+    """
+
+    secret_query_fields: ClassVar[tuple[str, ...]] = ()
+    """Keys (as written) of URLs whose query-string values are secrets (``?token=...``).
+
+    The catalog encrypts such a URL and the API shows it with the values masked; a
+    masked URL sent back keeps the stored one (see :mod:`syncline.api.connections`).
     """
 
     target_fields: ClassVar[tuple[str, ...] | None] = None
@@ -116,7 +125,8 @@ class ConnectorConfig(BaseModel):
         """Every secret value this configuration holds, to mask wherever a message shows it.
 
         The values of fields typed ``SecretStr`` (also inside mappings and lists, as
-        header values are) and of fields named like a credential; values shorter than
+        header values are), of fields named like a credential and of the query strings
+        of :attr:`secret_query_fields`; values shorter than
         :data:`SHORTEST_HIDDEN_SECRET` are left out, since masking them would mangle
         ordinary words without hiding anything worth hiding.
         """
@@ -124,6 +134,10 @@ class ConnectorConfig(BaseModel):
         for name in type(self).model_fields:
             value = getattr(self, name, None)
             found.extend(_secret_leaves(value, named_secret=looks_secret(name)))
+        for key in self.secret_query_fields:
+            url = self.plain().get(key)
+            if isinstance(url, str):
+                found.extend(value for _, value in parse_qsl(urlsplit(url).query))
         return [value for value in found if len(value) >= SHORTEST_HIDDEN_SECRET]
 
     @classmethod
@@ -136,9 +150,12 @@ class ConnectorConfig(BaseModel):
             for err in exc.errors():
                 path = ".".join(str(p) for p in err["loc"])
                 location = f"{where}.{path}" if path else where
-                secret = str(err["loc"][0]) in cls.secret_fields() if err["loc"] else False
+                field = str(err["loc"][0]) if err["loc"] else ""
+                secret = field in cls.secret_fields()
                 hidden = secret or "password" in path or "token" in path
                 value = None if hidden or err["type"] == "missing" else err.get("input")
+                if field in cls.secret_query_fields and isinstance(value, str):
+                    value = masked_url(value)
                 problems.append(setting_problem(err, location, value))
             raise ValidationError(problems) from None
 

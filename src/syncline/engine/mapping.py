@@ -152,8 +152,13 @@ def referenced_columns(
     return list(dict.fromkeys(names))
 
 
-REPEATED_COLUMN_FIX = "give each column its own name in the model's SQL (SELECT email AS email_2)"
-"""How to fix a model whose query returns a column name twice."""
+def repeated_columns_fix(repeated: Sequence[str]) -> str:
+    """How to fix a model whose query returns each of ``repeated`` more than once.
+
+    The example renames the first repeated column, so the user sees their own name.
+    """
+    name = repeated[0]
+    return f"give each column its own name in the model's SQL (SELECT {name} AS {name}_2)"
 
 
 def repeated_columns(model_columns: Sequence[str]) -> list[str]:
@@ -179,7 +184,7 @@ def check_unique_columns(model_columns: Sequence[str], model: str) -> None:
     repeated = repeated_columns(model_columns)
     if repeated:
         raise UserError(
-            f"{repeated_columns_message(repeated, model)}; {REPEATED_COLUMN_FIX}",
+            f"{repeated_columns_message(repeated, model)}; {repeated_columns_fix(repeated)}",
             code="REPEATED_COLUMN",
         )
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from syncline.connectors import registry
 from syncline.engine.mapping import (
-    REPEATED_COLUMN_FIX,
     repeated_columns,
+    repeated_columns_fix,
     repeated_columns_message,
 )
 from syncline.errors import Problem, SynclineError, TransientError
@@ -195,7 +195,8 @@ def repeated_columns_problem(model: str, columns: list[str]) -> tuple[str, str] 
     repeated = repeated_columns(columns)
     if not repeated:
         return None
-    return repeated_columns_message(repeated, f"the query of model {model!r}"), REPEATED_COLUMN_FIX
+    message = repeated_columns_message(repeated, f"the query of model {model!r}")
+    return message, repeated_columns_fix(repeated)
 
 
 def _reason(error: Exception, source_type: str, configuration: Mapping[str, Any]) -> str:

@@ -79,3 +79,35 @@ def _spellings(secret: str) -> set[str]:
     for value in list(found):
         found.update({unquote(value), quote(value, safe=""), quote_plus(value)})
     return {value for value in found if value}
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password and every query-string value replaced by ``***``.
+
+    For URLs whose query carries an access token or signature (a webhook's
+    ``?token=...``): the names stay, so the user can still tell which URL it is.
+    """
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return mask_credentials(url)
+    netloc = parts.netloc
+    if password is not None:
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:{MASK}@{host}"
+    pairs = []
+    for pair in parts.query.split("&"):
+        name, equals, value = pair.partition("=")
+        pairs.append(f"{name}={MASK}" if equals and value else pair)
+    return parts._replace(netloc=netloc, query="&".join(pairs)).geturl()
+
+
+def masked_query_names(url: str) -> list[str]:
+    """The names of ``url``'s query parameters whose value is the mask ``***``: a URL
+    copied from a masked answer, whose values must be given again."""
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return []
+    return [name for name, value in parse_qsl(query) if value == MASK]

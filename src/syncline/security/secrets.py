@@ -3,7 +3,10 @@
 A stored configuration keeps every secret value as ``{"$secret": "<Fernet token>"}`` (a
 text value) or ``{"$secretJson": "<Fernet token>"}`` (any other JSON value: a mapping of
 headers, a list, a number), so reading it back never depends on knowing which fields were
-secret when it was written, and every value comes back exactly as it was given.
+secret when it was written, and every value comes back exactly as it was given. A URL
+whose query string holds secrets (a webhook's ``?token=...``) is kept as
+``{"$secretUrl": "<Fernet token>", "shown": "<the URL, values masked>"}``, so it can be
+shown without being decrypted.
 The key comes from ``SYNCLINE_SECRET_KEY``, else from a key file in ``SYNCLINE_HOME``
 made on first start and readable by its owner only.
 """
@@ -22,6 +25,7 @@ from typing import Any, Literal
 from cryptography.fernet import Fernet, InvalidToken
 
 from syncline.errors import ConfigError
+from syncline.security.masking import masked_url
 from syncline.security.private import private_folder
 from syncline.settings import Settings
 
@@ -35,6 +39,10 @@ MARKER = "$secret"
 
 JSON_MARKER = "$secretJson"
 """The key under which a stored configuration keeps an encrypted non-text JSON value."""
+
+URL_MARKER = "$secretUrl"
+"""The key under which a stored configuration keeps an encrypted URL; ``shown`` beside it
+holds the URL with its query values masked, for display."""
 
 _SECRET_NAME = re.compile(
     r"(^|_|-)(password|passwd|passphrase|token|secret|api_?key|private_?key|credentials?)($|_|-)",
@@ -114,15 +122,25 @@ class SecretBox:
             ) from None
 
     def seal(
-        self, configuration: Mapping[str, Any], secret_fields: Iterable[str]
+        self,
+        configuration: Mapping[str, Any],
+        secret_fields: Iterable[str],
+        url_fields: Iterable[str] = (),
     ) -> dict[str, Any]:
         """A copy of ``configuration`` ready to store, each secret value encrypted.
 
         ``secret_fields`` name top-level keys; keys named like a password, token or API
         key are treated as secret too, at any depth, so a connector that declares too
-        little still keeps its credentials out of the database.
+        little still keeps its credentials out of the database. ``url_fields`` name
+        top-level URLs whose query values are secrets: one that has any is encrypted
+        whole and kept with its masked form.
         """
-        return self._seal(configuration, frozenset(secret_fields))
+        sealed = self._seal(configuration, frozenset(secret_fields))
+        for key in url_fields:
+            value = sealed.get(key)
+            if isinstance(value, str) and masked_url(value) != value:
+                sealed[key] = {URL_MARKER: self.encrypt(value), "shown": masked_url(value)}
+        return sealed
 
     def _seal(self, data: Mapping[str, Any], secret_fields: frozenset[str]) -> dict[str, Any]:
         sealed: dict[str, Any] = {}
@@ -155,6 +173,8 @@ class SecretBox:
         for key, value in stored.items():
             if is_sealed(value) and MARKER in value:
                 plain[key] = self.decrypt(value[MARKER])
+            elif is_sealed(value) and URL_MARKER in value:
+                plain[key] = self.decrypt(value[URL_MARKER])
             elif is_sealed(value):
                 plain[key] = json.loads(self.decrypt(value[JSON_MARKER]))
             elif isinstance(value, Mapping):
@@ -179,7 +199,11 @@ def _unwrap_json(value: Any) -> Any:
 
 def is_sealed(value: object) -> bool:
     """True when ``value`` is an encrypted secret as stored."""
-    return isinstance(value, Mapping) and set(value) in ({MARKER}, {JSON_MARKER})
+    return isinstance(value, Mapping) and set(value) in (
+        {MARKER},
+        {JSON_MARKER},
+        {URL_MARKER, "shown"},
+    )
 
 
 def looks_secret(key: str) -> bool:
@@ -188,12 +212,28 @@ def looks_secret(key: str) -> bool:
 
 
 def redacted(stored: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored configuration without its secret fields, for display and the API."""
+    """The stored configuration without its secret fields, for display and the API; a
+    URL with secrets in its query is shown with their values masked."""
     shown: dict[str, Any] = {}
     for key, value in stored.items():
+        if is_sealed(value) and URL_MARKER in value:
+            shown[key] = value["shown"]
+            continue
         if is_sealed(value):
             continue
         shown[key] = redacted(value) if isinstance(value, Mapping) else value
+    return shown
+
+
+def shown_configuration(
+    kind: ConnectorKind, type_name: str, stored: Mapping[str, Any]
+) -> dict[str, Any]:
+    """:func:`redacted`, with the connector type's secret-query URLs masked even when
+    stored in plain text (saved before they were encrypted)."""
+    shown = redacted(stored)
+    for key in secret_query_fields(kind, type_name):
+        if isinstance(shown.get(key), str):
+            shown[key] = masked_url(shown[key])
     return shown
 
 
@@ -221,13 +261,25 @@ def secret_fields(
     """
     if explicit is not None:
         return frozenset(explicit)
+    config_model = _config_model(kind, type_name)
+    return frozenset(config_model.secret_fields()) if config_model is not None else frozenset()
 
+
+def secret_query_fields(kind: ConnectorKind, type_name: str) -> frozenset[str]:
+    """Names of a connector type's URL fields whose query values are secrets; none when
+    the class cannot be loaded."""
+    config_model = _config_model(kind, type_name)
+    if config_model is None:
+        return frozenset()
+    return frozenset(config_model.secret_query_fields)
+
+
+def _config_model(kind: ConnectorKind, type_name: str) -> Any:
     from syncline.connectors import registry
 
     lookup = registry.source_class if kind == "source" else registry.destination_class
     try:
-        config_model = lookup(type_name).config_model
-        return frozenset(config_model.secret_fields())
+        return lookup(type_name).config_model
     except (ImportError, AttributeError, ConfigError) as exc:
         logger.debug(
             "no configuration model for %s type %s (%s); secrets found by name",
@@ -235,4 +287,4 @@ def secret_fields(
             type_name,
             type(exc).__name__,
         )
-        return frozenset()
+        return None

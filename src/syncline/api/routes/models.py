@@ -40,8 +40,8 @@ from syncline.catalog.repository import UNSET, raise_problems
 from syncline.engine.actions import plan_steps
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import (
-    REPEATED_COLUMN_FIX,
     repeated_columns,
+    repeated_columns_fix,
     repeated_columns_message,
 )
 from syncline.engine.planner.store import delete_snapshot, note_strays
@@ -369,7 +369,7 @@ def checked_columns(
     repeated = repeated_columns(columns)
     if repeated:
         message = repeated_columns_message(repeated, "the query")
-        return columns, [Problem(where, message, fix=REPEATED_COLUMN_FIX, value=sent)]
+        return columns, [Problem(where, message, fix=repeated_columns_fix(repeated), value=sent)]
     if primary_key and primary_key not in columns:
         message = f"column {primary_key!r} is not in the query's result (columns: "
         listed = message + ", ".join(columns) + ")"

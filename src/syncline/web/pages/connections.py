@@ -16,7 +16,12 @@ import pydantic
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from syncline.api.connections import merged, secrets_to_give_again, try_connection
+from syncline.api.connections import (
+    merged,
+    secrets_to_give_again,
+    try_connection,
+    with_stored_urls,
+)
 from syncline.api.routes import destinations as destination_routes
 from syncline.api.routes import sources as source_routes
 from syncline.api.schemas import ConnectionCreate, ConnectionUpdate
@@ -25,7 +30,6 @@ from syncline.connectors import registry
 from syncline.errors import ConfigError, NotFoundError, SynclineError
 from syncline.numerals import whole_number
 from syncline.security.files import file_policy
-from syncline.security.secrets import redacted
 from syncline.settings import Settings
 from syncline.web.forms import (
     ConfigField,
@@ -145,7 +149,7 @@ def _register(kind: Kind) -> None:
                 record = kind.repository(session).get(ident)
             except NotFoundError as exc:
                 return not_found(request, user, str(exc))
-            shown = redacted(record.configuration)
+            shown = kind.repository(session).redacted_configuration(record)
         values = {"name": record.name, "slug": record.slug}
         values.update({f"config.{k}": _shown(v) for k, v in shown.items()})
         response = _form_page(
@@ -216,7 +220,8 @@ def _register(kind: Kind) -> None:
             message = f"There is no {kind.singular} {ident!r} in this workspace to test."
             return render(request, "_test_result.html", form.user, ok=False, message=message)
         changes = configuration_from_form(_fields(kind, type_name), form, for_update=True)
-        again = secrets_to_give_again(kind.lookup, type_name, stored, changes)
+        changes, masked = with_stored_urls(kind.lookup, type_name, stored, changes)
+        again = masked + secrets_to_give_again(kind.lookup, type_name, stored, changes)
         if again:
             message = "; ".join(f"{p.location}: {p.message}" for p in again)
             return render(request, "_test_result.html", form.user, ok=False, message=message)
@@ -233,6 +238,7 @@ def _secret_fixes(
     """
     with catalog.session(workspace_id, read_only=True) as session:
         stored = kind.repository(session).plain_configuration(record)
+    changes, _ = with_stored_urls(kind.lookup, record.type, stored, changes)
     again = secrets_to_give_again(kind.lookup, record.type, stored, changes)
     key_of = {p.fix: p.location.removeprefix("configuration.") for p in again if p.fix}
     return {

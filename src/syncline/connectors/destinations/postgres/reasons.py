@@ -17,6 +17,9 @@ _TOO_LONG = re.compile(r"^value too long for type (.+)$")
 _OUT_OF_RANGE = re.compile(r'^(?:value ".*" is out of range for type (\w+)|(\w+) out of range)$')
 _UNIQUE = re.compile(r'^duplicate key value violates unique constraint "(.+)"$')
 
+INTEGER_TYPES = ("smallint", "integer", "bigint")
+"""PostgreSQL's integer types, narrowest first; ``numeric`` holds any integer."""
+
 KEY_COLUMNS_SQL = """
 SELECT a.attname
 FROM pg_index i
@@ -49,7 +52,9 @@ def explain(
     if match := _OUT_OF_RANGE.match(reason):
         found = reasons.out_of_range_columns(columns, row, match.group(1) or match.group(2))
         if len(found) == 1:
-            return reasons.out_of_range(reason, table, found[0], columns[found[0]])
+            kind = columns[found[0]]
+            wider = reasons.wider_types(kind, INTEGER_TYPES, "numeric")
+            return reasons.out_of_range(reason, table, found[0], kind, wider)
         return reasons.unexplained(reason, table, columns)
     if match := _UNIQUE.match(reason):
         key = match.group(1)

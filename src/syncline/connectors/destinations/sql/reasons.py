@@ -94,13 +94,32 @@ def too_long(reason: str, table: str, name: str, column_type: str) -> str:
     )
 
 
-def out_of_range(reason: str, table: str, name: str, column_type: str) -> str:
-    """The reason for a number past its integer column's range."""
+def wider_types(column_type: str, integer_types: Sequence[str], exact: str) -> list[str]:
+    """The types of ``integer_types`` that hold every value ``column_type`` holds and more,
+    then ``exact`` (the database's exact numeric type), which holds any integer.
+
+    Suggesting the column's own type, or one no wider, would not help the row.
+    """
+    bounds = integer_bounds(column_type)
+    if bounds is None:
+        return [*integer_types, exact]
+    wider = []
+    for kind in integer_types:
+        holds = integer_bounds(kind)
+        if holds and holds != bounds and holds[0] <= bounds[0] and holds[1] >= bounds[1]:
+            wider.append(kind)
+    return [*wider, exact]
+
+
+def out_of_range(reason: str, table: str, name: str, column_type: str, wider: Sequence[str]) -> str:
+    """The reason for a number past its integer column's range; ``wider`` are the types
+    to suggest widening the column to (see :func:`wider_types`)."""
     bounds = integer_bounds(column_type)
     holds = f"holds {bounds[0]} to {bounds[1]}" if bounds else "cannot store it"
+    types = wider[0] if len(wider) == 1 else f"{', '.join(wider[:-1])} or {wider[-1]}"
     return (
         f"field {name!r}: {reason}; column {name!r} ({column_type}) of table {table} "
-        f"{holds}: widen the column (to integer, bigint or numeric), or change or filter "
+        f"{holds}: widen the column (to {types}), or change or filter "
         "the value in the model's SQL"
     )
 

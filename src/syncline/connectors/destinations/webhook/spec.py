@@ -62,9 +62,11 @@ class WebhookConfig(ConnectorConfig):
     """An HTTP endpoint that receives rows as JSON, in requests of ``batch_size`` rows."""
 
     identity_fields: ClassVar[tuple[str, ...]] = ("url",)
+    secret_query_fields: ClassVar[tuple[str, ...]] = ("url",)
 
     url: str
-    """Where requests go; ``http`` or ``https``."""
+    """Where requests go; ``http`` or ``https``. Its query values (``?token=...``) are
+    secrets, kept encrypted and shown masked; credentials before the host are refused."""
 
     method: Literal["POST", "PUT"] = "POST"
     """HTTP method of every request."""
@@ -102,6 +104,13 @@ class WebhookConfig(ConnectorConfig):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host")
+        if parts.username is not None or parts.password is not None:
+            # The URL is shown in answers and listings; headers are write-only secrets.
+            raise ValueError(
+                "must not hold credentials before the host (user:password@); send them "
+                "in a header instead: headers: {Authorization: 'Basic <base64 of "
+                "user:password>'}"
+            )
         reason = refused_host(url_host(value))
         if reason is not None:
             raise ValueError(f"{reason}; point it at the receiver's own host")
