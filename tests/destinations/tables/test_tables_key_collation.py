@@ -1,8 +1,9 @@
 """An id column that treats distinct ids as one is refused when the table is opened.
 
 A PostgreSQL ``citext`` or nondeterministically collated key, an SQLite key collated
-``NOCASE`` or ``RTRIM``, or a DuckDB key collated ``NOCASE`` or ``NOACCENT``, would let model rows ``'abc'`` and ``'ABC'`` overwrite each other
-(and mirror then delete a row still in the model). As MariaDB already does, the run fails
+``NOCASE`` or ``RTRIM``, or a DuckDB key collated ``NOCASE`` or ``NOACCENT``, would let
+model rows ``'abc'`` and ``'ABC'`` overwrite each other (and mirror then delete a row
+still in the model). As MariaDB already does, the run fails
 before writing, with ``OBJECT_KEY_COLLATION`` and a statement that fixes the table; the
 statement is run here to show that it does, after which the two rows stay two records.
 """
