@@ -414,6 +414,17 @@ def test_a_sequence_is_made_edited_and_run_from_its_pages(
         assert record.schedule is None
         assert [s.stop_on for s in session.sequences.steps(record)] == ["never"]
 
+    blank = admin.post(
+        f"/sequences/{sequence_id}/edit",
+        {"name": "", "step_sync": [str(sync_id)], "step_stop": ["fatal"],
+         "schedule_type": "manual"},
+    )  # fmt: skip
+    assert blank.status_code == 303, blank.text
+    with web_catalog.session(read_only=True) as session:
+        record = session.sequences.get(sequence_id)
+        assert record.name == "Every night"
+        assert [s.stop_on for s in session.sequences.steps(record)] == ["fatal"]
+
 
 def test_a_model_edit_that_breaks_a_sync_says_so_and_saves_nothing(
     admin: Browser, tmp_path: Path

@@ -166,8 +166,10 @@ def update(request: Request, ident: str, form: AdminForm) -> Response:
     with catalog_of(request).session(form.user.workspace_id, read_only=True) as session:
         record = session.sequences.get(ident)
     try:
+        # A blank name keeps the current one: the API refuses a null it cannot store.
+        name = {"name": form.text("name")} if form.text("name") else {}
         body = SyncSequenceUpdate(
-            name=form.text("name") or None,
+            **name,
             steps=steps_from(form),
             schedule=schedule_from(form),
             disabled=form.text("disabled") == "on",
