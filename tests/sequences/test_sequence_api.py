@@ -242,3 +242,30 @@ def test_a_sequence_s_slug_cannot_change(client: Client, syncs: list[SyncRecord]
     assert response.status_code == 422, response.text
     assert "the slug cannot change" in response.json()["details"]["body.slug"]["message"]
     assert client.call("GET", f"/sync-sequences/{created['id']}").json()["slug"] == "nightly"
+
+
+def test_steps_cannot_change_under_a_running_run(
+    catalog: Catalog, client: Client, syncs: list[SyncRecord]
+) -> None:
+    steps = [{"syncId": sync.id, "stopOn": "fatal"} for sync in syncs]
+    sequence = _create(client, syncs, steps=steps)
+    run_id = client.call("POST", f"/sync-sequences/{sequence['id']}/trigger").json()["id"]
+    advance(catalog)
+    first = client.call("GET", f"/sync-sequences/runs/{run_id}").json()["syncRuns"][0]
+    finish_run(catalog, first["syncRunId"], "success")
+    advance(catalog)  # step 2 is now running
+
+    reordered = [steps[1], steps[0], steps[2]]
+    refused = client.call("PATCH", f"/sync-sequences/{sequence['id']}", json={"steps": reordered})
+    assert refused.status_code == 409, refused.text
+    assert run_id in refused.text and "in progress" in refused.text
+
+    for _ in range(2):
+        status = client.call("GET", f"/sync-sequences/runs/{run_id}").json()
+        finish_run(catalog, status["syncRuns"][-1]["syncRunId"], "success")
+        advance(catalog)
+    done = client.call("GET", f"/sync-sequences/runs/{run_id}").json()
+    assert done["status"] == "done"
+    assert [r["syncId"] for r in done["syncRuns"]] == [sync.id for sync in syncs]
+    changed = client.call("PATCH", f"/sync-sequences/{sequence['id']}", json={"steps": reordered})
+    assert changed.status_code == 200, "once the run ends the steps may change"

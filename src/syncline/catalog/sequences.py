@@ -157,13 +157,21 @@ class SequenceRepository:
         """Change the given fields; ``schedule=None`` makes the sequence Manual.
 
         The slug cannot change, as no other resource's can: a project file names the
-        sequence by it. New steps apply to runs that start afterwards and to the steps a
-        running run has not reached yet.
+        sequence by it. New steps apply to runs that start afterwards; changing them is
+        refused while a run is in progress, since that run must follow the steps it
+        started with and the catalog keeps only the current ones.
+
+        Raises:
+            ConflictError: the steps differ from the stored ones and a run is in progress.
         """
         record = self.get(ident)
         problems: list[Problem] = []
         resolved = self._resolve_steps(steps, problems) if steps is not None else None
         raise_problems(problems)
+        if resolved == [(step.sync_id, step.stop_on) for step in self.steps(record)]:
+            resolved = None  # the same steps again: nothing to replace
+        if resolved is not None:
+            self._refuse_while_running(record, "change its steps")
 
         if name is not None:
             record.name = name
@@ -237,12 +245,7 @@ class SequenceRepository:
     def delete(self, ident: str) -> None:
         """Delete the sequence and its history; refused while one of its runs is running."""
         record = self.get(ident)
-        running = self._active(record.id, SequenceStatus.RUNNING)
-        if running is not None:
-            raise ConflictError(
-                f"sync sequence {record.slug!r} has run {running.id} in progress; cancel it "
-                "or wait for it to finish, then delete the sequence"
-            )
+        self._refuse_while_running(record, "delete the sequence")
         self.session.delete(record)
         self.session.flush()
 
@@ -393,6 +396,15 @@ class SequenceRepository:
             SequenceRunRecord.status == status.value,
         )
         return self.session.scalar(query.with_for_update() if lock else query)
+
+    def _refuse_while_running(self, record: SequenceRecord, action: str) -> None:
+        """ConflictError naming the running run of ``record``, if it has one."""
+        running = self._active(record.id, SequenceStatus.RUNNING)
+        if running is not None:
+            raise ConflictError(
+                f"sync sequence {record.slug!r} has run {running.id} in progress; cancel it "
+                f"or wait for it to finish, then {action}"
+            )
 
     def check_steps(self, steps: Sequence[Mapping[str, Any]]) -> builtins.list[Problem]:
         """Every problem of ``steps`` (unknown syncs, stop rules), to report with others."""

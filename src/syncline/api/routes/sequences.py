@@ -125,7 +125,7 @@ def get_sequence(syncSequenceId: SequenceRef, session: ReadSession) -> Any:
 def update_sequence(
     syncSequenceId: SequenceRef, body: SyncSequenceUpdate, session: WriteSession
 ) -> Any:
-    """Change a sequence; new steps apply to the steps a running run has not reached yet."""
+    """Change a sequence; changing its steps is a 409 while one of its runs is in progress."""
     if body.name is not None and not body.name.strip():
         raise_problems([Problem("name", "the name is empty", value=body.name)])
     schedule: dict[str, Any] | None | UnsetType = UNSET
