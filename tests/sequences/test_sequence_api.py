@@ -258,7 +258,8 @@ def test_steps_cannot_change_under_a_running_run(
     reordered = [steps[1], steps[0], steps[2]]
     refused = client.call("PATCH", f"/sync-sequences/{sequence['id']}", json={"steps": reordered})
     assert refused.status_code == 409, refused.text
-    assert run_id in refused.text and "in progress" in refused.text
+    assert run_id in refused.text
+    assert "in progress" in refused.text
 
     for _ in range(2):
         status = client.call("GET", f"/sync-sequences/runs/{run_id}").json()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from sequence_fixtures import SEQUENCE_YAML, Invoke
 
 from syncline.catalog import Catalog, ConflictError
