@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from alert_bench import Workbench
 from alert_receivers import HttpReceiver
 from sqlalchemy import select, update
 
-from syncline.alerts import notify, notify_run_finished
+from syncline.alerts import channels, notify, notify_run_finished
 from syncline.catalog import RunTrigger
 from syncline.catalog.tables import AlertPolicyRecord, AlertStateRecord
 from syncline.engine.report import RowCounts, RunProgress, RunStatus
@@ -109,19 +110,26 @@ def test_a_broken_stored_policy_is_logged_and_never_raised(
     assert errors == [f"alerts for run {run} could not be evaluated or sent"]
 
 
-def test_notices_past_the_delivery_budget_are_dropped_and_logged(
+def test_recipients_not_served_within_the_delivery_budget_are_named(
     bench: Workbench,
     http: HttpReceiver,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bench.apply({"recipients": [{"type": "webhook", "url": http.url()}]})
-    monkeypatch.setattr(notify, "BUDGET_SECONDS", -1.0)
+    monkeypatch.setattr(notify, "BUDGET_SECONDS", 0.0)
+    slow = channels.deliver
+
+    def late(*args: Any) -> bool:
+        time.sleep(0.5)
+        return slow(*args)
+
+    monkeypatch.setattr(channels, "deliver", late)
 
     notify_run_finished(bench.catalog, finished_run(bench, RunStatus.FAILED))
 
-    assert http.posted == []
-    assert any("remaining notices" in r.getMessage() for r in caplog.records)
+    [missed] = [r.getMessage() for r in caplog.records if "missed the notice" in r.getMessage()]
+    assert f"webhook recipient at {http.url('')} (failedRun)" in missed
 
 
 def test_a_change_without_recipients_is_noted_quietly(
