@@ -64,7 +64,8 @@ def test_a_failure_is_told_once_and_its_recovery_once(
     ]
     assert re.fullmatch(rf"Run {failed['id']} ended failed: 0 of 0 planned rows rejected; "
                         r"it took \d+\.\d s\.", lines[2])  # fmt: skip
-    assert lines[3:] == ["Details: syncline runs people-sync"]
+    assert lines[3].startswith("Error: duckdb: query on in-memory DuckDB failed")
+    assert lines[4:] == ["Details: syncline runs people-sync"]
 
     bench.rows(10)
     recovered = bench.run()
@@ -354,3 +355,16 @@ def _alert_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
         for r in caplog.records
         if r.levelno == logging.WARNING and r.name.startswith("syncline.alerts")
     ]
+
+
+def test_a_failed_run_s_notice_carries_its_error(
+    bench: Workbench, http: HttpReceiver, inbox: SmtpInbox
+) -> None:
+    bench.apply({"recipients": [webhook(http), email(inbox)]})
+    bench.break_source()
+    assert bench.run()["status"] == "failed"
+
+    (notice,) = http.at("/hook")
+    assert "No files found" in notice["run"]["error"]
+    assert "Error: duckdb: query on in-memory DuckDB failed" in notice["text"]
+    assert "No files found" in str(inbox.messages[0].get_content())

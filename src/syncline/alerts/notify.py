@@ -157,6 +157,7 @@ def _summary(run: RunRecord) -> RunSummary:
         rejected=run.failed_added + run.failed_changed + run.failed_removed,
         query_size=run.query_size,
         seconds=seconds,
+        error=run.error if run.status == "failed" else None,  # a warning has no error
     )
 
 
