@@ -270,3 +270,22 @@ def test_steps_cannot_change_under_a_running_run(
     assert [r["syncId"] for r in done["syncRuns"]] == [sync.id for sync in syncs]
     changed = client.call("PATCH", f"/sync-sequences/{sequence['id']}", json={"steps": reordered})
     assert changed.status_code == 200, "once the run ends the steps may change"
+
+
+def test_runs_are_listed_ascending_by_order_by(client: Client, syncs: list[SyncRecord]) -> None:
+    sequence = _create(client, syncs)
+    triggered = []
+    for _ in range(3):
+        run_id = client.call("POST", f"/sync-sequences/{sequence['id']}/trigger").json()["id"]
+        client.call("POST", f"/sync-sequences/runs/{run_id}/cancel")
+        triggered.append(run_id)
+    path = f"/sync-sequences/{sequence['id']}/runs"
+
+    listed = client.call("GET", path).json()["data"]
+    by_finish = client.call("GET", path, params={"orderBy": "finishedAt"}).json()["data"]
+    bogus = client.call("GET", path, params={"orderBy": "bogus"})
+
+    assert [run["id"] for run in listed] == triggered
+    assert [run["id"] for run in by_finish] == triggered
+    assert bogus.status_code == 422, bogus.text
+    assert "orderBy" in bogus.text

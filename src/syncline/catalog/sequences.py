@@ -56,6 +56,14 @@ def route_slug_problem(slug: str) -> tuple[str, str]:
 _SORTABLE = {"id": "id", "slug": "slug", "name": "name", "createdAt": "created_at"}
 _SORTABLE |= {"updatedAt": "updated_at", "created_at": "created_at", "updated_at": "updated_at"}
 
+_RUN_SORTABLE = {
+    "id": SequenceRunRecord.id,
+    "createdAt": SequenceRunRecord.created_at,
+    "startedAt": SequenceRunRecord.started_at,
+    "finishedAt": SequenceRunRecord.finished_at,
+}
+"""The orders of a sequence's runs, by their API names (those of a sync's runs)."""
+
 
 class SequenceStatus(StrEnum):
     """Status of one sequence run, in the API's spelling (SyncSequenceRequestStatus)."""
@@ -308,16 +316,41 @@ class SequenceRepository:
         return run
 
     def list_runs(
-        self, ident: str, *, offset: int = 0, limit: int | None = None
+        self,
+        ident: str,
+        *,
+        order_by: str = "createdAt",
+        newest_first: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> builtins.list[SequenceRunRecord]:
-        """Runs of the sequence, newest first."""
+        """Runs of the sequence, ascending by ``order_by`` (newest first with ``newest_first``).
+
+        ``order_by`` is ``id``, ``createdAt``, ``startedAt`` or ``finishedAt``, as for a
+        sync's runs; runs whose time is not known yet come last, and ties go by id.
+
+        Raises:
+            ValidationError: ``order_by`` is none of those.
+        """
+        column = _RUN_SORTABLE.get(order_by)
+        if column is None:
+            raise ValidationError(
+                [
+                    Problem(
+                        "orderBy",
+                        f"cannot sort sync sequence runs by {order_by!r}",
+                        fix=f"use one of {', '.join(_RUN_SORTABLE)}",
+                        value=order_by,
+                    )
+                ]
+            )
         record = self.get(ident)
-        query = (
-            select(SequenceRunRecord)
-            .where(SequenceRunRecord.sequence_id == record.id)
-            .order_by(SequenceRunRecord.created_at.desc(), SequenceRunRecord.id)
-            .offset(offset)
-        )
+        query = select(SequenceRunRecord).where(SequenceRunRecord.sequence_id == record.id)
+        if newest_first:
+            query = query.order_by(SequenceRunRecord.created_at.desc(), SequenceRunRecord.id)
+        else:
+            query = query.order_by(column.is_(None), column, SequenceRunRecord.id)
+        query = query.offset(offset)
         if limit is not None:
             query = query.limit(limit)
         return list(self.session.scalars(query))

@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from syncline.api.deps import ReadSession, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
+from syncline.api.run_schemas import RunOrderBy
 from syncline.api.schemas import OrderBy, Page, TextFilter
 from syncline.api.sequence_schemas import (
     SequenceRef,
@@ -162,9 +163,16 @@ def delete_sequence(syncSequenceId: SequenceRef, session: WriteSession) -> Any:
     response_model=Page[SyncSequenceRun],
     responses=NOT_FOUND,
 )
-def list_sequence_runs(syncSequenceId: SequenceRef, session: ReadSession, paging: PagingDep) -> Any:
-    """The runs of a sequence, newest first."""
-    runs = session.sequences.list_runs(syncSequenceId, offset=paging.offset, limit=paging.fetch)
+def list_sequence_runs(
+    syncSequenceId: SequenceRef,
+    session: ReadSession,
+    paging: PagingDep,
+    orderBy: RunOrderBy = RunOrderBy.createdAt,
+) -> Any:
+    """The runs of a sequence, ascending by ``orderBy``; runs not started yet come last."""
+    runs = session.sequences.list_runs(
+        syncSequenceId, order_by=orderBy.value, offset=paging.offset, limit=paging.fetch
+    )
     return paging.page(runs, lambda run: _run(session, run))
 
 
