@@ -149,3 +149,25 @@ def test_a_change_without_recipients_is_noted_quietly(
         )
     ]
     assert stored_states(bench)["failedRun"][0] == "critical"
+
+
+def test_an_address_stored_before_the_check_fails_only_its_own_recipient(
+    bench: Workbench,
+    http: HttpReceiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    email = {"type": "email", "host": "127.0.0.1", "port": 9, "from": "syncline@example.org",
+             "to": ["oncall@example.org"]}  # fmt: skip
+    bench.apply({"recipients": [email, {"type": "webhook", "url": http.url()}]})
+    with bench.catalog.session() as session:
+        record = session.orm.scalars(select(AlertPolicyRecord)).one()
+        stored = dict(record.configuration)
+        bad = "evil@example.org\r\nBcc: z@example.org"
+        stored["recipients"] = [{**stored["recipients"][0], "to": [bad]}, stored["recipients"][1]]
+        record.configuration = stored
+
+    notify_run_finished(bench.catalog, finished_run(bench, RunStatus.FAILED))
+
+    assert [notice.body["state"] for notice in http.posted] == ["critical"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("email recipient" in w and "save the alert policy again" in w for w in warnings)

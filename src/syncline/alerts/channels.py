@@ -22,6 +22,7 @@ from syncline.alerts.policy import (
     EmailRecipient,
     SlackRecipient,
     WebhookRecipient,
+    address_problem,
     smtp_host,
 )
 from syncline.security.hosts import url_host, url_port, vetted_address
@@ -121,6 +122,10 @@ def slack_message(notice: Notice) -> dict[str, object]:
 
 
 def _send_email(notice: Notice, recipient: EmailRecipient, address: str) -> None:
+    for written in (recipient.sender, *recipient.to):
+        problem = address_problem(written)
+        if problem is not None:  # saved before addresses were checked
+            raise _Unsent(f"{problem}; save the alert policy again with bare addresses")
     message = EmailMessage()
     message["Subject"] = notice.title
     message["From"] = recipient.sender

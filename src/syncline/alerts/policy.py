@@ -185,6 +185,9 @@ class _Recipient(_Strict):
 ALLOWED_HOSTS = "allowed_hosts"
 """The validation context key of the hosts recipients may name; any when empty."""
 
+STORED = "stored"
+"""The validation context key set when a stored policy is read back (see AlertPolicy.load)."""
+
 
 def smtp_host(host: str) -> str:
     """The host name an e-mail to ``host`` is sent to, as smtplib's socket looks it up.
@@ -278,10 +281,10 @@ class EmailRecipient(_Recipient):
 
     @field_validator("sender")
     @classmethod
-    def _sender(cls, value: str) -> str:
+    def _sender(cls, value: str, info: ValidationInfo) -> str:
         if not value.strip():
             raise ValueError("give the address alerts are sent from, e.g. syncline@example.org")
-        problem = address_problem(value)
+        problem = None if _stored(info) else address_problem(value)
         if problem is not None:
             raise ValueError(problem)
         return value
@@ -293,9 +296,11 @@ class EmailRecipient(_Recipient):
 
     @field_validator("to")
     @classmethod
-    def _addresses(cls, value: list[str]) -> list[str]:
+    def _addresses(cls, value: list[str], info: ValidationInfo) -> list[str]:
         if not value:
             raise ValueError("give at least one address to send alerts to, e.g. oncall@example.org")
+        if _stored(info):
+            return value
         problems = [problem for problem in map(address_problem, value) if problem is not None]
         if problems:
             raise ValueError("; ".join(problems))
@@ -306,6 +311,12 @@ class EmailRecipient(_Recipient):
         if (self.username is None) != (self.password is None):
             raise ValueError("give both username and password to log in, or neither")
         return self
+
+
+def _stored(info: ValidationInfo) -> bool:
+    # A policy saved before addresses had to be bare still loads; delivery refuses only
+    # the e-mail recipient whose address is bad, so the others are still told.
+    return bool((info.context or {}).get(STORED))
 
 
 def _recipient_type(value: Any) -> str:
@@ -360,6 +371,15 @@ class AlertPolicy(_Strict):
                 value = err.get("input") if _shown(parts, err.get("input")) else None
                 problems.append(Problem(location=location, message=message, value=value))
             raise ValidationError(problems) from None
+
+    @classmethod
+    def load(cls, stored: Any) -> AlertPolicy:
+        """A policy as the catalog holds it, checked when it was saved.
+
+        E-mail addresses are not checked again: one saved before the check existed must
+        not stop the sync's other recipients from hearing of changes.
+        """
+        return cls.model_validate(stored, context={STORED: True})
 
     def dump(self) -> dict[str, Any]:
         """Plain JSON, keys as written, secrets revealed: what a project declares."""
