@@ -92,7 +92,7 @@ def test_create_read_list_update_delete(client: Client, syncs: list[SyncRecord])
 def test_trigger_and_status(catalog: Catalog, client: Client, syncs: list[SyncRecord]) -> None:
     sequence = _create(client, syncs)
     first = client.call("POST", f"/sync-sequences/{sequence['id']}/trigger")
-    again = client.call("POST", f"/sync-sequences/{sequence['id']}/trigger", data={"x": "1"})
+    again = client.call("POST", f"/sync-sequences/{sequence['id']}/trigger", json={})
     assert first.status_code == 200
     assert first.json() == again.json(), "repeated triggers return the same pending run"
     run_id = first.json()["id"]
@@ -289,3 +289,38 @@ def test_runs_are_listed_ascending_by_order_by(client: Client, syncs: list[SyncR
     assert [run["id"] for run in by_finish] == triggered
     assert bogus.status_code == 422, bogus.text
     assert "orderBy" in bogus.text
+
+
+def test_every_problem_of_the_steps_is_reported_at_once(
+    client: Client, syncs: list[SyncRecord]
+) -> None:
+    steps = [{"syncId": 999}, {"syncId": syncs[1].id, "stopOn": "sometimes"}]
+
+    bad = client.call("POST", "/sync-sequences", json={"slug": "x", "steps": steps})
+
+    assert bad.status_code == 422, bad.text
+    details = bad.json()["details"]
+    assert set(details) == {"body.steps.0.syncId", "body.steps.1.stopOn"}
+    assert "fatal, fatal_or_rejected, never" in details["body.steps.1.stopOn"]["message"]
+    schema = client.http.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert schema["SequenceStep"]["properties"]["stopOn"]["enum"] == [
+        "fatal", "fatal_or_rejected", "never"
+    ]  # fmt: skip
+
+
+def test_a_trigger_with_flags_is_refused_naming_them(
+    client: Client, syncs: list[SyncRecord]
+) -> None:
+    sequence = _create(client, syncs)
+    path = f"/sync-sequences/{sequence['id']}/trigger"
+
+    flagged = client.call("POST", path, json={"fullResync": True, "colour": "red"})
+    as_form = client.call("POST", path, data={"fullResync": "true"})
+
+    assert flagged.status_code == 422, flagged.text
+    details = flagged.json()["details"]
+    assert set(details) == {"body.fullResync", "body.colour"}
+    assert "takes no flags" in details["body.fullResync"]["message"]
+    assert as_form.status_code == 422, as_form.text
+    assert client.call("GET", f"/sync-sequences/{sequence['id']}/runs").json()["data"] == []
+    assert client.call("POST", path).status_code == 200
