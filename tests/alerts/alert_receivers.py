@@ -74,9 +74,12 @@ class HttpReceiver:
 
 
 class SmtpInbox:
-    """An SMTP server keeping every message; with ``login`` it offers AUTH for that login."""
+    """An SMTP server keeping every message; with ``login`` it offers AUTH for that login.
 
-    def __init__(self, login: tuple[str, str] | None = None) -> None:
+    With ``auth_in_clear=False`` it offers AUTH only after STARTTLS, which it lacks.
+    """
+
+    def __init__(self, login: tuple[str, str] | None = None, *, auth_in_clear: bool = True) -> None:
         self.messages: list[EmailMessage] = []
         self.logins: list[str] = []
         self._login = login
@@ -86,7 +89,7 @@ class SmtpInbox:
             hostname="127.0.0.1",
             port=self.port,
             authenticator=self._authenticate if login else None,
-            auth_require_tls=False,
+            auth_require_tls=not auth_in_clear,
         )
 
     def start(self) -> SmtpInbox:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,3 +67,10 @@ def bench(tmp_path: Path, sqlite_catalog: Catalog) -> Workbench:
 def catalog_bench(tmp_path: Path, catalog: Catalog) -> Workbench:
     """A workbench on the shared catalog fixture: SQLite, and PostgreSQL when marked."""
     return Workbench(tmp_path, catalog, Settings(home=tmp_path / "home"))
+
+
+@pytest.fixture(autouse=True)
+def alert_logs_captured(caplog: pytest.LogCaptureFixture) -> None:
+    """Alert delivery's warnings reach ``caplog`` whatever level another test in the same
+    process left Syncline's loggers at (the command line sets them on start)."""
+    caplog.set_level(logging.INFO, logger="syncline.alerts")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from typing import Any
 
 import pytest
 from alert_bench import ProbeDestination, Workbench
 from alert_receivers import HttpReceiver, SmtpInbox, free_port
+
+from syncline.alerts import channels, notify
 
 
 def webhook(http: HttpReceiver, path: str = "/hook", **extra: Any) -> dict[str, Any]:
@@ -61,7 +64,8 @@ def test_a_failure_is_told_once_and_its_recovery_once(
     ]
     assert re.fullmatch(rf"Run {failed['id']} ended failed: 0 of 0 planned rows rejected; "
                         r"it took \d+\.\d s\.", lines[2])  # fmt: skip
-    assert lines[3:] == ["Details: syncline runs people-sync"]
+    assert lines[3].startswith("Error: duckdb: query on in-memory DuckDB failed")
+    assert lines[4:] == ["Details: syncline runs people-sync"]
 
     bench.rows(10)
     recovered = bench.run()
@@ -269,8 +273,79 @@ def test_starttls_is_required_when_asked_for(
     assert inbox.logins == []
     assert inbox.messages == []
     (warning,) = _alert_warnings(caplog)
-    assert warning.endswith("SMTPNotSupportedError")
+    assert "the server does not offer STARTTLS" in warning
     assert "hunter2" not in warning
+
+
+def test_a_login_without_starttls_on_a_server_without_auth_says_what_to_set(
+    bench: Workbench, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox = SmtpInbox(login=("u", "hunter2"), auth_in_clear=False).start()
+    try:
+        bench.apply({"recipients": [email(inbox, username="u", password="hunter2")]})
+        bench.break_source()
+        assert bench.run()["status"] == "failed"
+    finally:
+        inbox.stop()
+
+    (warning,) = _alert_warnings(caplog)
+    assert "SMTP AUTH needs starttls: true" in warning
+    assert "hunter2" not in warning
+
+
+def test_one_recipient_s_failure_of_any_kind_never_stops_the_others(
+    bench: Workbench, http: HttpReceiver, inbox: SmtpInbox, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    def broken(*args: Any) -> None:
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+
+    monkeypatch.setattr(channels, "_send_email", broken)
+    bench.apply({"recipients": [email(inbox), webhook(http)]})
+    bench.break_source()
+    assert bench.run()["status"] == "failed"
+
+    assert states(http.at("/hook")) == [("failedRun", "ok", "critical")]
+    (warning,) = _alert_warnings(caplog)
+    assert f"email recipient at 127.0.0.1:{inbox.port}: ValueError: Header values" in warning
+
+
+def test_a_hanging_smtp_server_is_a_timeout_and_delays_nobody_else(
+    bench: Workbench, http: HttpReceiver, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(channels, "TIMEOUT_SECONDS", 0.5)
+    with socket.create_server(("127.0.0.1", 0)) as hanging:  # accepts, never answers
+        port = hanging.getsockname()[1]
+        hung = {"type": "email", "host": "127.0.0.1", "port": port,
+                "from": "syncline@example.org", "to": ["oncall@example.org"]}  # fmt: skip
+        bench.apply({"recipients": [hung, webhook(http)]})
+        bench.break_source()
+        assert bench.run()["status"] == "failed"
+
+    assert states(http.at("/hook")) == [("failedRun", "ok", "critical")]
+    (warning,) = _alert_warnings(caplog)
+    assert f"email recipient at 127.0.0.1:{port}: timed out" in warning
+
+
+def test_recipients_still_unserved_when_the_budget_ends_are_named(
+    bench: Workbench, http: HttpReceiver, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(channels, "TIMEOUT_SECONDS", 3.0)
+    monkeypatch.setattr(notify, "BUDGET_SECONDS", 1.0)
+    with socket.create_server(("127.0.0.1", 0)) as hanging:
+        port = hanging.getsockname()[1]
+        hung = {"type": "email", "host": "127.0.0.1", "port": port,
+                "from": "syncline@example.org", "to": ["oncall@example.org"]}  # fmt: skip
+        bench.apply({"recipients": [hung, webhook(http)]})
+        bench.break_source()
+        assert bench.run()["status"] == "failed"
+
+        assert states(http.at("/hook")) == [("failedRun", "ok", "critical")]
+        [missed] = [w for w in _alert_warnings(caplog) if "missed the notice" in w]
+    assert f"email recipient at 127.0.0.1:{port} (failedRun)" in missed
+    assert "webhook" not in missed
 
 
 def _alert_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -280,3 +355,16 @@ def _alert_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
         for r in caplog.records
         if r.levelno == logging.WARNING and r.name.startswith("syncline.alerts")
     ]
+
+
+def test_a_failed_run_s_notice_carries_its_error(
+    bench: Workbench, http: HttpReceiver, inbox: SmtpInbox
+) -> None:
+    bench.apply({"recipients": [webhook(http), email(inbox)]})
+    bench.break_source()
+    assert bench.run()["status"] == "failed"
+
+    (notice,) = http.at("/hook")
+    assert "No files found" in notice["run"]["error"]
+    assert "Error: duckdb: query on in-memory DuckDB failed" in notice["text"]
+    assert "No files found" in str(inbox.messages[0].get_content())

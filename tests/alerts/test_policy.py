@@ -316,3 +316,41 @@ def test_the_allowed_hosts_setting_is_a_comma_list(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.delenv("SYNCLINE_ALERT_ALLOWED_HOSTS")
     assert load_settings().alert_allowed_hosts == ()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "evil@example.org\r\nBcc: z@example.org",
+        "Evil <evil@example.org>",
+        "oncall@example.org, other@example.org",
+        '"oncall"@example.org',
+        "a@b@example.org",
+        "oncall@example.org\n",
+        "oncall@",
+    ],
+)
+def test_only_bare_email_addresses_are_taken(address: str) -> None:
+    for where, recipient in [
+        ("to", {"to": ["ok@example.org", address]}),
+        ("from", {"from": address}),
+    ]:
+        raw = {"type": "email", "host": "127.0.0.1", "from": "a@b.c", "to": ["x@y.z"], **recipient}
+        [(location, message)] = problems({"recipients": [raw]})
+        assert location == f"alerts.recipients.0.{where}"
+        assert repr(address) in message
+        assert "oncall@example.org" in message, "the message shows what to write"
+
+
+def test_a_level_is_refused_in_words_and_an_empty_to_is_echoed() -> None:
+    with pytest.raises(ValidationError) as caught:
+        AlertPolicy.parse(
+            {
+                "triggers": {"slowRun": {"after": "1m", "level": "fatal"}},
+                "recipients": [{"type": "email", "host": "h", "from": "a@b.c", "to": []}],
+            }
+        )
+    found = {p.location: (p.message, p.value) for p in caught.value.problems}
+
+    assert found["alerts.triggers.slowRun.level"][0] == "expected warning or critical, not 'fatal'"
+    assert found["alerts.recipients.0.to"][1] == []

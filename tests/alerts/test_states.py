@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from alert_bench import Workbench
 from alert_receivers import HttpReceiver
 from sqlalchemy import select, update
 
-from syncline.alerts import notify, notify_run_finished
+from syncline.alerts import channels, notify, notify_run_finished
 from syncline.catalog import RunTrigger
 from syncline.catalog.tables import AlertPolicyRecord, AlertStateRecord
 from syncline.engine.report import RowCounts, RunProgress, RunStatus
@@ -109,19 +110,26 @@ def test_a_broken_stored_policy_is_logged_and_never_raised(
     assert errors == [f"alerts for run {run} could not be evaluated or sent"]
 
 
-def test_notices_past_the_delivery_budget_are_dropped_and_logged(
+def test_recipients_not_served_within_the_delivery_budget_are_named(
     bench: Workbench,
     http: HttpReceiver,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bench.apply({"recipients": [{"type": "webhook", "url": http.url()}]})
-    monkeypatch.setattr(notify, "BUDGET_SECONDS", -1.0)
+    monkeypatch.setattr(notify, "BUDGET_SECONDS", 0.0)
+    slow = channels.deliver
+
+    def late(*args: Any) -> bool:
+        time.sleep(0.5)
+        return slow(*args)
+
+    monkeypatch.setattr(channels, "deliver", late)
 
     notify_run_finished(bench.catalog, finished_run(bench, RunStatus.FAILED))
 
-    assert http.posted == []
-    assert any("remaining notices" in r.getMessage() for r in caplog.records)
+    [missed] = [r.getMessage() for r in caplog.records if "missed the notice" in r.getMessage()]
+    assert f"webhook recipient at {http.url('')} (failedRun)" in missed
 
 
 def test_a_change_without_recipients_is_noted_quietly(
@@ -141,3 +149,25 @@ def test_a_change_without_recipients_is_noted_quietly(
         )
     ]
     assert stored_states(bench)["failedRun"][0] == "critical"
+
+
+def test_an_address_stored_before_the_check_fails_only_its_own_recipient(
+    bench: Workbench,
+    http: HttpReceiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    email = {"type": "email", "host": "127.0.0.1", "port": 9, "from": "syncline@example.org",
+             "to": ["oncall@example.org"]}  # fmt: skip
+    bench.apply({"recipients": [email, {"type": "webhook", "url": http.url()}]})
+    with bench.catalog.session() as session:
+        record = session.orm.scalars(select(AlertPolicyRecord)).one()
+        stored = dict(record.configuration)
+        bad = "evil@example.org\r\nBcc: z@example.org"
+        stored["recipients"] = [{**stored["recipients"][0], "to": [bad]}, stored["recipients"][1]]
+        record.configuration = stored
+
+    notify_run_finished(bench.catalog, finished_run(bench, RunStatus.FAILED))
+
+    assert [notice.body["state"] for notice in http.posted] == ["critical"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("email recipient" in w and "save the alert policy again" in w for w in warnings)

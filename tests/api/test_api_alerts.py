@@ -333,3 +333,14 @@ def test_an_id_that_is_no_id_is_a_422_naming_it(api: Api) -> None:
         answer = api.call("PUT", path, json={})
         assert answer.status_code == 422, (path, answer.text)
         assert where in answer.json()["details"]
+
+
+def test_an_address_that_would_add_a_header_is_a_422(api: Api, pipeline: Pipeline) -> None:
+    recipient = {"type": "email", "host": "127.0.0.1", "from": "syncline@example.org",
+                 "to": ["evil@example.org\r\nBcc: z@example.org"]}  # fmt: skip
+
+    answer = api.call("PUT", f"/syncs/{pipeline.sync}/alerts", json={"recipients": [recipient]})
+
+    assert answer.status_code == 422, answer.text
+    assert "line breaks" in answer.json()["details"]["body.recipients.0.to"]["message"]
+    assert api.ok("GET", f"/syncs/{pipeline.sync}/alerts")["recipients"] is None

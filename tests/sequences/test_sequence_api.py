@@ -92,7 +92,7 @@ def test_create_read_list_update_delete(client: Client, syncs: list[SyncRecord])
 def test_trigger_and_status(catalog: Catalog, client: Client, syncs: list[SyncRecord]) -> None:
     sequence = _create(client, syncs)
     first = client.call("POST", f"/sync-sequences/{sequence['id']}/trigger")
-    again = client.call("POST", f"/sync-sequences/{sequence['id']}/trigger", data={"x": "1"})
+    again = client.call("POST", f"/sync-sequences/{sequence['id']}/trigger", json={})
     assert first.status_code == 200
     assert first.json() == again.json(), "repeated triggers return the same pending run"
     run_id = first.json()["id"]
@@ -258,3 +258,85 @@ def test_deleting_a_sync_a_sequence_uses_is_a_409_naming_the_sequence(
         "delete or change those sync sequences first"
     )
     assert client.call("GET", f"/syncs/{syncs[0].id}").status_code == 200
+
+
+def test_steps_cannot_change_under_a_running_run(
+    catalog: Catalog, client: Client, syncs: list[SyncRecord]
+) -> None:
+    steps = [{"syncId": sync.id, "stopOn": "fatal"} for sync in syncs]
+    sequence = _create(client, syncs, steps=steps)
+    run_id = client.call("POST", f"/sync-sequences/{sequence['id']}/trigger").json()["id"]
+    advance(catalog)
+    first = client.call("GET", f"/sync-sequences/runs/{run_id}").json()["syncRuns"][0]
+    finish_run(catalog, first["syncRunId"], "success")
+    advance(catalog)  # step 2 is now running
+
+    reordered = [steps[1], steps[0], steps[2]]
+    refused = client.call("PATCH", f"/sync-sequences/{sequence['id']}", json={"steps": reordered})
+    assert refused.status_code == 409, refused.text
+    assert run_id in refused.text
+    assert "in progress" in refused.text
+
+    for _ in range(2):
+        status = client.call("GET", f"/sync-sequences/runs/{run_id}").json()
+        finish_run(catalog, status["syncRuns"][-1]["syncRunId"], "success")
+        advance(catalog)
+    done = client.call("GET", f"/sync-sequences/runs/{run_id}").json()
+    assert done["status"] == "done"
+    assert [r["syncId"] for r in done["syncRuns"]] == [sync.id for sync in syncs]
+    changed = client.call("PATCH", f"/sync-sequences/{sequence['id']}", json={"steps": reordered})
+    assert changed.status_code == 200, "once the run ends the steps may change"
+
+
+def test_runs_are_listed_ascending_by_order_by(client: Client, syncs: list[SyncRecord]) -> None:
+    sequence = _create(client, syncs)
+    triggered = []
+    for _ in range(3):
+        run_id = client.call("POST", f"/sync-sequences/{sequence['id']}/trigger").json()["id"]
+        client.call("POST", f"/sync-sequences/runs/{run_id}/cancel")
+        triggered.append(run_id)
+    path = f"/sync-sequences/{sequence['id']}/runs"
+
+    listed = client.call("GET", path).json()["data"]
+    by_finish = client.call("GET", path, params={"orderBy": "finishedAt"}).json()["data"]
+    bogus = client.call("GET", path, params={"orderBy": "bogus"})
+
+    assert [run["id"] for run in listed] == triggered
+    assert [run["id"] for run in by_finish] == triggered
+    assert bogus.status_code == 422, bogus.text
+    assert "orderBy" in bogus.text
+
+
+def test_every_problem_of_the_steps_is_reported_at_once(
+    client: Client, syncs: list[SyncRecord]
+) -> None:
+    steps = [{"syncId": 999}, {"syncId": syncs[1].id, "stopOn": "sometimes"}]
+
+    bad = client.call("POST", "/sync-sequences", json={"slug": "x", "steps": steps})
+
+    assert bad.status_code == 422, bad.text
+    details = bad.json()["details"]
+    assert set(details) == {"body.steps.0.syncId", "body.steps.1.stopOn"}
+    assert "fatal, fatal_or_rejected, never" in details["body.steps.1.stopOn"]["message"]
+    schema = client.http.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert schema["SequenceStep"]["properties"]["stopOn"]["enum"] == [
+        "fatal", "fatal_or_rejected", "never"
+    ]  # fmt: skip
+
+
+def test_a_trigger_with_flags_is_refused_naming_them(
+    client: Client, syncs: list[SyncRecord]
+) -> None:
+    sequence = _create(client, syncs)
+    path = f"/sync-sequences/{sequence['id']}/trigger"
+
+    flagged = client.call("POST", path, json={"fullResync": True, "colour": "red"})
+    as_form = client.call("POST", path, data={"fullResync": "true"})
+
+    assert flagged.status_code == 422, flagged.text
+    details = flagged.json()["details"]
+    assert set(details) == {"body.fullResync", "body.colour"}
+    assert "takes no flags" in details["body.fullResync"]["message"]
+    assert as_form.status_code == 422, as_form.text
+    assert client.call("GET", f"/sync-sequences/{sequence['id']}/runs").json()["data"] == []
+    assert client.call("POST", path).status_code == 200

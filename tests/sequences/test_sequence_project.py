@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sequence_fixtures import SEQUENCE_YAML, Invoke
 
-from syncline.catalog import Catalog
+from syncline.catalog import Catalog, ConflictError
 from syncline.cli.exitcodes import ExitCode
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
+from syncline.scheduling.sequences import advance
 from syncline.settings import Settings
 
 
@@ -119,3 +121,21 @@ def test_a_sequence_slug_the_api_routes_use_is_refused(syncline: Invoke, tmp_pat
     assert result.code == ExitCode.USER_ERROR
     assert "sequences.yml:2" in result.err
     assert "a sequence cannot be named 'runs'" in result.err
+
+
+def test_apply_refuses_new_steps_while_the_sequence_runs(
+    syncline: Invoke, tmp_path: Path, catalog: Catalog
+) -> None:
+    folder = _init(syncline, tmp_path)
+    settings = Settings(home=tmp_path / "home")
+    apply_project(catalog, load_project(folder), settings)
+    with catalog.session() as session:
+        session.sequences.trigger("nightly")
+    advance(catalog)
+
+    (folder / "sequences.yml").write_text(SEQUENCE_YAML.format(rule="never"))
+    with pytest.raises(ConflictError, match="in progress; cancel it or wait"):
+        apply_project(catalog, load_project(folder), settings)
+    with catalog.session(read_only=True) as session:
+        steps = session.sequences.steps(session.sequences.get("nightly"))
+    assert [step.stop_on for step in steps] == ["fatal", "fatal"]

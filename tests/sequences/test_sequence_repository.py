@@ -213,3 +213,21 @@ def test_a_running_sequence_cannot_be_deleted(catalog: Catalog, syncs: list[Sync
 
     with catalog.session() as session, pytest.raises(ConflictError, match="in progress"):
         session.sequences.delete("nightly")
+
+
+def test_a_running_sequence_keeps_its_steps(catalog: Catalog, syncs: list[SyncRecord]) -> None:
+    _create(catalog)
+    with catalog.session() as session:
+        session.sequences.trigger("nightly")
+    advance(catalog)
+    reordered = [{"sync": "second", "stopOn": "never"}, {"sync": "first", "stopOn": "fatal"}]
+
+    with catalog.session() as session, pytest.raises(ConflictError, match="in progress"):
+        session.sequences.update("nightly", steps=reordered)
+    with catalog.session() as session:
+        # The same steps again (as apply sends them) and other fields still change.
+        same = [{"sync": "first", "stopOn": "fatal"}, {"sync": "second", "stopOn": "never"}]
+        session.sequences.update("nightly", name="Renamed", steps=same)
+        shape = session.sequences.to_api(session.sequences.get("nightly"))
+    assert [step["syncId"] for step in shape["steps"]] == [syncs[0].id, syncs[1].id]
+    assert shape["name"] == "Renamed"

@@ -18,6 +18,7 @@ from syncline.alerts.store import effective_policy
 from syncline.catalog import Catalog, RowResultRecord
 from syncline.catalog.tables import AlertPolicyRecord
 from syncline.catalog.types import utcnow
+from syncline.scheduling.sequences import advance
 
 
 @pytest.fixture
@@ -599,3 +600,34 @@ def test_a_model_can_read_a_whole_table(admin: Browser, tmp_path: Path) -> None:
     refused = admin.post("/models/new", missing)
     assert refused.status_code == 422
     assert 'id="table-error"' in refused.text
+
+
+def test_a_running_sequence_s_steps_cannot_be_edited(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    made = admin.post(
+        "/sequences/new",
+        {"slug": "nightly", "step_sync": [str(sync_id)], "step_stop": ["fatal"],
+         "schedule_type": "manual"},
+    )  # fmt: skip
+    sequence_id = made.headers["location"].rsplit("/", 1)[1]
+    admin.post(f"/sequences/{sequence_id}/run")
+    advance(web_catalog)
+
+    edited = admin.post(
+        f"/sequences/{sequence_id}/edit",
+        {
+            "name": "nightly",
+            "step_sync": [str(sync_id)],
+            "step_stop": ["never"],
+            "schedule_type": "manual",
+        },
+    )
+
+    assert edited.status_code == 422
+    shown = re.findall(r'class="error"[^>]*>([^<]*)', html.unescape(edited.text))
+    assert any("in progress; cancel it or wait for it to finish" in text for text in shown)
+    with web_catalog.session(read_only=True) as session:
+        steps = session.sequences.steps(session.sequences.get(sequence_id))
+    assert [step.stop_on for step in steps] == ["fatal"]

@@ -1,8 +1,9 @@
 """Deliver a notice to one recipient: a JSON webhook, a Slack-style webhook, or an e-mail.
 
-Every delivery has a short timeout, and a failed one is logged (recipient type and
-host, never the URL's path, headers or the password) and otherwise ignored: an alert
-that cannot be sent must not fail or stall the run it reports on.
+Every delivery has a short timeout, and a failed one, whatever went wrong, is logged
+(recipient type and host, never the URL's path, headers or the password) and otherwise
+ignored: an alert that cannot be sent must not fail or stall the run it reports on, nor
+keep the notice from the other recipients.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from syncline.alerts.policy import (
     EmailRecipient,
     SlackRecipient,
     WebhookRecipient,
+    address_problem,
     smtp_host,
 )
 from syncline.security.hosts import url_host, url_port, vetted_address
@@ -46,28 +48,31 @@ def deliver(notice: Notice, recipient: AnyRecipient) -> bool:
             _send_email(notice, recipient, address)
         else:
             _post(notice, recipient, address)
-    except (OSError, smtplib.SMTPException, httpx.HTTPError) as exc:
+    except Exception as exc:  # noqa: BLE001 - one recipient's failure must not stop the rest
         logger.warning(
-            "alert for sync %s (%s) not delivered to the %s recipient at %s: %s",
+            "alert for sync %s (%s) not delivered to the %s: %s",
             notice.sync_slug,
             notice.trigger,
-            recipient.type,
-            _where(recipient),
+            describe_recipient(recipient),
             _describe(exc),
             extra={"sync_id": notice.sync_id, "run_id": notice.run.run_id},
         )
         return False
 
     logger.info(
-        "alert for sync %s (%s, %s) delivered to the %s recipient at %s",
+        "alert for sync %s (%s, %s) delivered to the %s",
         notice.sync_slug,
         notice.trigger,
         notice.after.value,
-        recipient.type,
-        _where(recipient),
+        describe_recipient(recipient),
         extra={"sync_id": notice.sync_id, "run_id": notice.run.run_id},
     )
     return True
+
+
+def describe_recipient(recipient: AnyRecipient) -> str:
+    """``email recipient at smtp.internal:587``: its type and host, never a credential."""
+    return f"{recipient.type} recipient at {_where(recipient)}"
 
 
 def _vetted(recipient: AnyRecipient) -> str:
@@ -117,6 +122,10 @@ def slack_message(notice: Notice) -> dict[str, object]:
 
 
 def _send_email(notice: Notice, recipient: EmailRecipient, address: str) -> None:
+    for written in (recipient.sender, *recipient.to):
+        problem = address_problem(written)
+        if problem is not None:  # saved before addresses were checked
+            raise _Unsent(f"{problem}; save the alert policy again with bare addresses")
     message = EmailMessage()
     message["Subject"] = notice.title
     message["From"] = recipient.sender
@@ -125,10 +134,28 @@ def _send_email(notice: Notice, recipient: EmailRecipient, address: str) -> None
 
     with _PinnedSMTP(recipient.host, address, recipient.port) as smtp:
         if recipient.starttls:
-            smtp.starttls(context=ssl.create_default_context())
+            try:
+                smtp.starttls(context=ssl.create_default_context())
+            except smtplib.SMTPNotSupportedError:
+                raise _Unsupported(
+                    "the server does not offer STARTTLS; use a server or port that does "
+                    "(often 587), or set starttls: false if the password may go in clear"
+                ) from None
         if recipient.username is not None and recipient.password is not None:
-            smtp.login(recipient.username, recipient.password.get_secret_value())
+            try:
+                smtp.login(recipient.username, recipient.password.get_secret_value())
+            except smtplib.SMTPNotSupportedError:
+                raise _Unsupported(_NO_AUTH[recipient.starttls]) from None
         smtp.send_message(message)
+
+
+_NO_AUTH = {
+    False: "the server offers no SMTP AUTH on a plain connection; SMTP AUTH needs "
+    "starttls: true (most servers offer it only after STARTTLS), or leave out username "
+    "and password",
+    True: "the server offers no SMTP AUTH even after STARTTLS; leave out username and "
+    "password, or use a server that takes them",
+}
 
 
 class _PinnedSMTP(smtplib.SMTP):
@@ -154,6 +181,10 @@ class _Unsent(OSError):
     """The recipient's host is one alerts never go to; nothing was sent."""
 
 
+class _Unsupported(smtplib.SMTPException):
+    """The SMTP server lacks what the recipient's settings need (STARTTLS, AUTH)."""
+
+
 def _where(recipient: AnyRecipient) -> str:
     if isinstance(recipient, EmailRecipient):
         return f"{recipient.host}:{recipient.port}"
@@ -167,7 +198,24 @@ def _where(recipient: AnyRecipient) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, _Refused | _Unsent | smtplib.SMTPResponseException):
+    if _timed_out(exc):
+        return (
+            f"timed out: the server did not answer within {TIMEOUT_SECONDS:g} s; check "
+            "that it is up and not overloaded"
+        )
+    if isinstance(exc, _Refused | _Unsent | _Unsupported | smtplib.SMTPResponseException):
         return str(exc)
-    # Other HTTP errors may quote the request URL, whose path can be a credential.
-    return type(exc).__name__
+    if isinstance(exc, httpx.HTTPError) or not str(exc):
+        # Other HTTP errors may quote the request URL, whose path can be a credential.
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """True for a timeout, also when smtplib reports it as the server disconnecting."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, TimeoutError | httpx.TimeoutException):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

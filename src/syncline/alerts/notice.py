@@ -1,7 +1,8 @@
 """What one trigger's change of state tells people: a title, a text and a JSON body.
 
 A notice names the sync, the run, the trigger, the old and new state and a short reason,
-with the run's counts; it never carries row values, links or credentials.
+with the run's counts and its stored error (secrets masked when it was stored); it never
+carries row values, links or credentials.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class RunSummary:
     rejected: int
     query_size: int | None
     seconds: float | None
+    error: str | None = None
+    """The run's stored error, secrets already masked; None when it ended without one."""
 
     def describe(self) -> str:
         """One sentence, e.g. ``Run 12 ended warning: 3 of 40 planned rows rejected; ...``."""
@@ -73,6 +76,7 @@ class Notice:
                 f"{self.destination_slug!r}, workspace {self.workspace!r}: {headline}.",
                 f"Reason: {self.reason}.",
                 self.run.describe(),
+                *([f"Error: {_shortened(self.run.error)}"] if self.run.error else []),
                 f"Details: syncline runs {self.sync_slug}",
             ]
         )
@@ -95,7 +99,18 @@ class Notice:
                 "rejectedRows": self.run.rejected,
                 "querySize": self.run.query_size,
                 "durationSeconds": self.run.seconds,
+                "error": _shortened(self.run.error) if self.run.error else None,
             },
             "at": self.at.isoformat(),
             "text": self.text,
         }
+
+
+ERROR_LENGTH = 1000
+"""At most this many characters of a run's error go into a notice."""
+
+
+def _shortened(error: str) -> str:
+    """The error on one line, cut to :data:`ERROR_LENGTH` characters."""
+    line = " ".join(error.split())
+    return line if len(line) <= ERROR_LENGTH else f"{line[: ERROR_LENGTH - 3]}..."

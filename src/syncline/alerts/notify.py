@@ -9,14 +9,21 @@ recipient neither holds the catalog nor makes the same notice go out twice.
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syncline.alerts import store
 from syncline.alerts.notice import Notice, RunSummary
-from syncline.alerts.policy import AlertLevel, AlertPolicy
+from syncline.alerts.policy import (
+    AlertLevel,
+    AlertPolicy,
+    EmailRecipient,
+    SlackRecipient,
+    WebhookRecipient,
+)
 from syncline.alerts.triggers import EVALUATED_STATUSES, Evaluation, RunFacts, evaluate
 from syncline.catalog import Catalog
 from syncline.catalog.tables import (
@@ -31,7 +38,12 @@ from syncline.catalog.types import utcnow
 logger = logging.getLogger(__name__)
 
 BUDGET_SECONDS = 20.0
-"""Past this much time spent delivering one run's notices, the rest are skipped (logged)."""
+"""How long one run's notices are waited for; recipients still unserved then are logged."""
+
+AnyRecipient = WebhookRecipient | SlackRecipient | EmailRecipient
+
+MAX_PARALLEL = 8
+"""Deliveries of one run's notices at once, each to one recipient."""
 
 
 def notify_run_finished(catalog: Catalog, run_id: int) -> None:
@@ -145,6 +157,7 @@ def _summary(run: RunRecord) -> RunSummary:
         rejected=run.failed_added + run.failed_changed + run.failed_removed,
         query_size=run.query_size,
         seconds=seconds,
+        error=run.error if run.status == "failed" else None,  # a warning has no error
     )
 
 
@@ -165,20 +178,48 @@ def _send(notices: list[Notice], policy: AlertPolicy) -> None:
         return
 
     # The channels (httpx, smtplib) are loaded only once there is someone to tell.
-    from syncline.alerts.channels import deliver
+    from syncline.alerts.channels import deliver, describe_recipient
 
-    deadline = time.monotonic() + BUDGET_SECONDS
+    # Recipients side by side, so one that hangs costs its own timeouts, not everyone's;
+    # each recipient's notices in order, so it hears of a recovery after the alarm.
+    wanted = [
+        (recipient, [n for n in notices if recipient.wants(n.before, n.after)])
+        for recipient in recipients
+    ]
+    wanted = [(recipient, told) for recipient, told in wanted if told]
+    if not wanted:
+        return
+    pool = ThreadPoolExecutor(
+        max_workers=min(len(wanted), MAX_PARALLEL), thread_name_prefix="alert"
+    )
+    pending = {pool.submit(_deliver_each, deliver, told, recipient): (recipient, told)
+               for recipient, told in wanted}  # fmt: skip
+    _, late = wait(pending, timeout=BUDGET_SECONDS)
+    # Late deliveries go on until their own timeouts end them; nobody waits for them.
+    pool.shutdown(wait=False, cancel_futures=True)
+    if late:
+        notice = notices[0]
+        missed = sorted(
+            f"{describe_recipient(pending[future][0])} "
+            f"({', '.join(n.trigger for n in pending[future][1])})"
+            for future in late
+        )
+        logger.warning(
+            "sync %s: alert delivery of run %s took over %.0f s; these recipients may have "
+            "missed the notice: %s (check that they are reachable)",
+            notice.sync_slug,
+            notice.run.run_id,
+            BUDGET_SECONDS,
+            "; ".join(missed),
+            extra={"sync_id": notice.sync_id, "run_id": notice.run.run_id},
+        )
+
+
+def _deliver_each(
+    deliver: Callable[[Notice, AnyRecipient], bool],
+    notices: list[Notice],
+    recipient: AnyRecipient,
+) -> None:
+    """Send ``notices`` to one recipient in order; ``deliver`` logs each failure."""
     for notice in notices:
-        for recipient in recipients:
-            if not recipient.wants(notice.before, notice.after):
-                continue
-            if time.monotonic() > deadline:
-                logger.warning(
-                    "sync %s: alert delivery took over %.0f s; the remaining notices of run "
-                    "%s are dropped (check that the recipients are reachable)",
-                    notice.sync_slug,
-                    BUDGET_SECONDS,
-                    notice.run.run_id,
-                )
-                return
-            deliver(notice, recipient)
+        deliver(notice, recipient)

@@ -64,7 +64,43 @@ class AlertLevel(StrEnum):
 
 _RANKS = {AlertLevel.OK: 0, AlertLevel.WARNING: 1, AlertLevel.CRITICAL: 2}
 
-Severity = Literal[AlertLevel.WARNING, AlertLevel.CRITICAL]
+
+def _severity(value: Any) -> Any:
+    """Refuse a level other than warning or critical in words, not enum reprs."""
+    if value not in (AlertLevel.WARNING, AlertLevel.CRITICAL):
+        raise ValueError(f"expected warning or critical, not {value!r}")
+    return value
+
+
+Severity = Annotated[Literal[AlertLevel.WARNING, AlertLevel.CRITICAL], BeforeValidator(_severity)]
+"""The level a trigger raises or a recipient hears of."""
+
+_ADDRESS_LOCAL = re.compile(r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*")
+_LABEL = r"[^\W_](?:(?:[^\W_]|-)*[^\W_])?"
+_ADDRESS_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+
+def address_problem(address: object) -> str | None:
+    """Why ``address`` is not a bare e-mail address (``name@example.org``), or None.
+
+    Only the bare form is taken: no display name, no angle brackets, no quoting, no
+    comments, spaces or line breaks, so an address can never add a header or another
+    recipient to the message it is written into.
+    """
+    example = "write a bare address such as oncall@example.org"
+    if not isinstance(address, str):
+        return f"{address!r} is not an e-mail address; {example}"
+    if any(char.isspace() or not char.isprintable() for char in address):
+        return f"{address!r} holds spaces, line breaks or control characters; {example}"
+    local, at, domain = address.rpartition("@")
+    if not at or len(address) > 254:
+        return f"{address!r} is not an e-mail address; {example}"
+    if not _ADDRESS_LOCAL.fullmatch(local) or not _ADDRESS_DOMAIN.fullmatch(domain):
+        return (
+            f"{address!r} is not a bare e-mail address (no display name, <>, quotes, commas "
+            f"or a second @); {example}"
+        )
+    return None
 
 
 def _seconds(value: Any) -> Any:
@@ -148,6 +184,9 @@ class _Recipient(_Strict):
 
 ALLOWED_HOSTS = "allowed_hosts"
 """The validation context key of the hosts recipients may name; any when empty."""
+
+STORED = "stored"
+"""The validation context key set when a stored policy is read back (see AlertPolicy.load)."""
 
 
 def smtp_host(host: str) -> str:
@@ -242,11 +281,12 @@ class EmailRecipient(_Recipient):
 
     @field_validator("sender")
     @classmethod
-    def _sender(cls, value: str) -> str:
+    def _sender(cls, value: str, info: ValidationInfo) -> str:
         if not value.strip():
             raise ValueError("give the address alerts are sent from, e.g. syncline@example.org")
-        if len(value) < 3:
-            raise ValueError(f"{value!r} is not an e-mail address; write e.g. syncline@example.org")
+        problem = None if _stored(info) else address_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("to", mode="before")
@@ -256,12 +296,14 @@ class EmailRecipient(_Recipient):
 
     @field_validator("to")
     @classmethod
-    def _addresses(cls, value: list[str]) -> list[str]:
+    def _addresses(cls, value: list[str], info: ValidationInfo) -> list[str]:
         if not value:
             raise ValueError("give at least one address to send alerts to, e.g. oncall@example.org")
-        for address in value:
-            if "@" not in address:
-                raise ValueError(f"{address!r} is not an e-mail address")
+        if _stored(info):
+            return value
+        problems = [problem for problem in map(address_problem, value) if problem is not None]
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
     @model_validator(mode="after")
@@ -269,6 +311,12 @@ class EmailRecipient(_Recipient):
         if (self.username is None) != (self.password is None):
             raise ValueError("give both username and password to log in, or neither")
         return self
+
+
+def _stored(info: ValidationInfo) -> bool:
+    # A policy saved before addresses had to be bare still loads; delivery refuses only
+    # the e-mail recipient whose address is bad, so the others are still told.
+    return bool((info.context or {}).get(STORED))
 
 
 def _recipient_type(value: Any) -> str:
@@ -324,6 +372,15 @@ class AlertPolicy(_Strict):
                 problems.append(Problem(location=location, message=message, value=value))
             raise ValidationError(problems) from None
 
+    @classmethod
+    def load(cls, stored: Any) -> AlertPolicy:
+        """A policy as the catalog holds it, checked when it was saved.
+
+        E-mail addresses are not checked again: one saved before the check existed must
+        not stop the sync's other recipients from hearing of changes.
+        """
+        return cls.model_validate(stored, context={STORED: True})
+
     def dump(self) -> dict[str, Any]:
         """Plain JSON, keys as written, secrets revealed: what a project declares."""
         data = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
@@ -349,6 +406,8 @@ def _shown(parts: list[str], value: Any) -> bool:
         return True
     secret = {name for names in RECIPIENT_SECRETS.values() for name in names}
     last = parts[-1] if parts else ""
+    if last == "to" and isinstance(value, list):
+        return True  # e-mail addresses, as sent
     return last not in secret and not looks_secret(last) and not isinstance(value, dict | list)
 
 

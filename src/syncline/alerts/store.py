@@ -84,10 +84,10 @@ def effective_policy(
     """The sync's policy laid over its destination's; the built-in defaults without either."""
     default = read_policy(orm, secrets, destination_id=destination_id)
     own = read_policy(orm, secrets, sync_id=sync_id)
-    base = AlertPolicy.model_validate(default) if default is not None else None
+    base = AlertPolicy.load(default) if default is not None else None
     if own is None:
         return base or AlertPolicy()
-    return AlertPolicy.model_validate(own).over(base)
+    return AlertPolicy.load(own).over(base)
 
 
 def trigger_states(orm: Session, sync_id: int) -> dict[str, AlertStateRecord]:

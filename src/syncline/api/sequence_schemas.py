@@ -32,6 +32,11 @@ class StopOn(StrEnum):
     never = "never"
 
 
+StopRule = Annotated[str, Field(json_schema_extra={"enum": [rule.value for rule in StopOn]})]
+"""A stop rule: any text here, so the catalog reports a wrong one with the steps' other
+problems (an unknown sync) at once; the schema still lists the rules."""
+
+
 class SyncSequenceRequestStatus(StrEnum):
     """The status of a sequence run (API.md 4.6)."""
 
@@ -46,7 +51,7 @@ class SequenceStep(Strict):
     """One step: the sync it runs and the outcome that ends the sequence."""
 
     syncId: Id  # noqa: N815 - the API's field name
-    stopOn: StopOn = StopOn.fatal  # noqa: N815
+    stopOn: StopRule = StopOn.fatal  # noqa: N815
 
 
 class SyncSequence(Strict):

@@ -56,6 +56,14 @@ def route_slug_problem(slug: str) -> tuple[str, str]:
 _SORTABLE = {"id": "id", "slug": "slug", "name": "name", "createdAt": "created_at"}
 _SORTABLE |= {"updatedAt": "updated_at", "created_at": "created_at", "updated_at": "updated_at"}
 
+_RUN_SORTABLE = {
+    "id": SequenceRunRecord.id,
+    "createdAt": SequenceRunRecord.created_at,
+    "startedAt": SequenceRunRecord.started_at,
+    "finishedAt": SequenceRunRecord.finished_at,
+}
+"""The orders of a sequence's runs, by their API names (those of a sync's runs)."""
+
 
 class SequenceStatus(StrEnum):
     """Status of one sequence run, in the API's spelling (SyncSequenceRequestStatus)."""
@@ -157,13 +165,21 @@ class SequenceRepository:
         """Change the given fields; ``schedule=None`` makes the sequence Manual.
 
         The slug cannot change, as no other resource's can: a project file names the
-        sequence by it. New steps apply to runs that start afterwards and to the steps a
-        running run has not reached yet.
+        sequence by it. New steps apply to runs that start afterwards; changing them is
+        refused while a run is in progress, since that run must follow the steps it
+        started with and the catalog keeps only the current ones.
+
+        Raises:
+            ConflictError: the steps differ from the stored ones and a run is in progress.
         """
         record = self.get(ident)
         problems: list[Problem] = []
         resolved = self._resolve_steps(steps, problems) if steps is not None else None
         raise_problems(problems)
+        if resolved == [(step.sync_id, step.stop_on) for step in self.steps(record)]:
+            resolved = None  # the same steps again: nothing to replace
+        if resolved is not None:
+            self._refuse_while_running(record, "change its steps")
 
         if name is not None:
             record.name = name
@@ -237,12 +253,7 @@ class SequenceRepository:
     def delete(self, ident: str) -> None:
         """Delete the sequence and its history; refused while one of its runs is running."""
         record = self.get(ident)
-        running = self._active(record.id, SequenceStatus.RUNNING)
-        if running is not None:
-            raise ConflictError(
-                f"sync sequence {record.slug!r} has run {running.id} in progress; cancel it "
-                "or wait for it to finish, then delete the sequence"
-            )
+        self._refuse_while_running(record, "delete the sequence")
         self.session.delete(record)
         self.session.flush()
 
@@ -305,16 +316,41 @@ class SequenceRepository:
         return run
 
     def list_runs(
-        self, ident: str, *, offset: int = 0, limit: int | None = None
+        self,
+        ident: str,
+        *,
+        order_by: str = "createdAt",
+        newest_first: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> builtins.list[SequenceRunRecord]:
-        """Runs of the sequence, newest first."""
+        """Runs of the sequence, ascending by ``order_by`` (newest first with ``newest_first``).
+
+        ``order_by`` is ``id``, ``createdAt``, ``startedAt`` or ``finishedAt``, as for a
+        sync's runs; runs whose time is not known yet come last, and ties go by id.
+
+        Raises:
+            ValidationError: ``order_by`` is none of those.
+        """
+        column = _RUN_SORTABLE.get(order_by)
+        if column is None:
+            raise ValidationError(
+                [
+                    Problem(
+                        "orderBy",
+                        f"cannot sort sync sequence runs by {order_by!r}",
+                        fix=f"use one of {', '.join(_RUN_SORTABLE)}",
+                        value=order_by,
+                    )
+                ]
+            )
         record = self.get(ident)
-        query = (
-            select(SequenceRunRecord)
-            .where(SequenceRunRecord.sequence_id == record.id)
-            .order_by(SequenceRunRecord.created_at.desc(), SequenceRunRecord.id)
-            .offset(offset)
-        )
+        query = select(SequenceRunRecord).where(SequenceRunRecord.sequence_id == record.id)
+        if newest_first:
+            query = query.order_by(SequenceRunRecord.created_at.desc(), SequenceRunRecord.id)
+        else:
+            query = query.order_by(column.is_(None), column, SequenceRunRecord.id)
+        query = query.offset(offset)
         if limit is not None:
             query = query.limit(limit)
         return list(self.session.scalars(query))
@@ -393,6 +429,15 @@ class SequenceRepository:
             SequenceRunRecord.status == status.value,
         )
         return self.session.scalar(query.with_for_update() if lock else query)
+
+    def _refuse_while_running(self, record: SequenceRecord, action: str) -> None:
+        """ConflictError naming the running run of ``record``, if it has one."""
+        running = self._active(record.id, SequenceStatus.RUNNING)
+        if running is not None:
+            raise ConflictError(
+                f"sync sequence {record.slug!r} has run {running.id} in progress; cancel it "
+                f"or wait for it to finish, then {action}"
+            )
 
     def check_steps(self, steps: Sequence[Mapping[str, Any]]) -> builtins.list[Problem]:
         """Every problem of ``steps`` (unknown syncs, stop rules), to report with others."""

@@ -46,7 +46,7 @@ def list_sequences(project: ProjectOption = None) -> None:
                 f"{syncs[step.sync_id]} ({step.stop_on})"
                 for step in session.sequences.steps(sequence)
             )
-            latest = session.sequences.list_runs(sequence.id, limit=1)
+            latest = session.sequences.list_runs(sequence.id, newest_first=True, limit=1)
             rows.append(
                 (
                     sequence.slug,

@@ -158,7 +158,7 @@ def view(stored: dict[str, Any] | None) -> dict[str, Any]:
     recipient's secret fields are left out, so what a key holder reads back never
     carries a webhook URL, header or password.
     """
-    policy = AlertPolicy.model_validate(stored or {})
+    policy = AlertPolicy.load(stored or {})
     triggers = policy.triggers.model_dump(mode="json", by_alias=True)
     # A trigger the policy turned off reads as false, as it was written; null is inherited.
     for name in SWITCHABLE_TRIGGERS & policy.triggers.model_fields_set:

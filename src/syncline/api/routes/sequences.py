@@ -15,6 +15,8 @@ from fastapi import APIRouter
 from syncline.api.deps import ReadSession, WriteSession
 from syncline.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from syncline.api.listing import PagingDep
+from syncline.api.routes.runs import TriggerBody
+from syncline.api.run_schemas import RunOrderBy, TriggerRunInput
 from syncline.api.schemas import OrderBy, Page, TextFilter
 from syncline.api.sequence_schemas import (
     SequenceRef,
@@ -34,6 +36,9 @@ from syncline.catalog.tables import SequenceRunRecord
 from syncline.errors import Problem
 from syncline.project.schedule import check_schedule, found_at
 
+RUN_FLAGS = frozenset(TriggerRunInput.model_fields)
+"""The flags of a sync's trigger, which a sequence's trigger refuses by name."""
+
 router = APIRouter(prefix="/sync-sequences", tags=["sync sequences"], responses=COMMON_RESPONSES)
 
 
@@ -43,12 +48,15 @@ router = APIRouter(prefix="/sync-sequences", tags=["sync sequences"], responses=
     response_model=TriggerSequenceRunOutput,
     responses=NOT_FOUND,
 )
-def trigger_sequence(syncSequenceId: SequenceRef, session: WriteSession) -> Any:
+def trigger_sequence(syncSequenceId: SequenceRef, body: TriggerBody, session: WriteSession) -> Any:
     """Queue a run of the sequence; while one is queued, every trigger returns its id.
 
     A sequence never runs concurrently with itself: a run triggered while another is
-    running starts when that one ends. A disabled sequence is a 422.
+    running starts when that one ends. A disabled sequence is a 422, and so is a body
+    with any flag: a sequence run takes none, and ignoring one (``fullResync``) would
+    run the steps otherwise than the caller asked.
     """
+    raise_problems([_flag_problem(key, value) for key, value in body.items()])
     run = session.sequences.trigger(syncSequenceId, triggered_by="api")
     return {"id": run.id}
 
@@ -125,7 +133,7 @@ def get_sequence(syncSequenceId: SequenceRef, session: ReadSession) -> Any:
 def update_sequence(
     syncSequenceId: SequenceRef, body: SyncSequenceUpdate, session: WriteSession
 ) -> Any:
-    """Change a sequence; new steps apply to the steps a running run has not reached yet."""
+    """Change a sequence; changing its steps is a 409 while one of its runs is in progress."""
     if body.name is not None and not body.name.strip():
         raise_problems([Problem("name", "the name is empty", value=body.name)])
     schedule: dict[str, Any] | None | UnsetType = UNSET
@@ -162,9 +170,16 @@ def delete_sequence(syncSequenceId: SequenceRef, session: WriteSession) -> Any:
     response_model=Page[SyncSequenceRun],
     responses=NOT_FOUND,
 )
-def list_sequence_runs(syncSequenceId: SequenceRef, session: ReadSession, paging: PagingDep) -> Any:
-    """The runs of a sequence, newest first."""
-    runs = session.sequences.list_runs(syncSequenceId, offset=paging.offset, limit=paging.fetch)
+def list_sequence_runs(
+    syncSequenceId: SequenceRef,
+    session: ReadSession,
+    paging: PagingDep,
+    orderBy: RunOrderBy = RunOrderBy.createdAt,
+) -> Any:
+    """The runs of a sequence, ascending by ``orderBy``; runs not started yet come last."""
+    runs = session.sequences.list_runs(
+        syncSequenceId, order_by=orderBy.value, offset=paging.offset, limit=paging.fetch
+    )
     return paging.page(runs, lambda run: _run(session, run))
 
 
@@ -179,8 +194,19 @@ def _run(session: CatalogSession, run: SequenceRunRecord) -> dict[str, Any]:
     }
 
 
+def _flag_problem(key: str, value: object) -> Problem:
+    if key in RUN_FLAGS:
+        return Problem(
+            f"body.{key}",
+            f"a sync sequence run takes no flags; {key} applies to the run of one sync",
+            fix="trigger that sync with POST /syncs/{id}/trigger, or send no body",
+            value=value,
+        )
+    return Problem(f"body.{key}", f"unknown key {key!r}", fix="send no body", value=value)
+
+
 def _steps(steps: list[SequenceStep]) -> list[dict[str, Any]]:
-    return [{"sync": step.syncId, "stopOn": step.stopOn.value} for step in steps]
+    return [{"sync": step.syncId, "stopOn": str(step.stopOn)} for step in steps]
 
 
 def _schedule(raw: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Problem]]:

@@ -85,7 +85,7 @@ def listing(request: Request, user: Viewer) -> Response:
     with catalog_of(request).session(user.workspace_id, read_only=True) as session:
         rows = []
         for record in session.sequences.list():
-            runs = session.sequences.list_runs(record.id, limit=1)
+            runs = session.sequences.list_runs(record.id, newest_first=True, limit=1)
             steps = len(session.sequences.steps(record))
             rows.append((record, steps, schedule_words(record.schedule), runs[0] if runs else None))
         has_syncs = bool(session.syncs.list(limit=1))
@@ -135,7 +135,9 @@ def sequence_page(request: Request, ident: str, user: Viewer, older: int = 0) ->
         syncs = {s.id: s.slug for s in session.syncs.list()}
         steps = [(s.sync_id, syncs.get(s.sync_id, "?"), s.stop_on)
                  for s in session.sequences.steps(record)]  # fmt: skip
-        found = session.sequences.list_runs(record.id, offset=older, limit=RUNS_SHOWN + 1)
+        found = session.sequences.list_runs(
+            record.id, newest_first=True, offset=older, limit=RUNS_SHOWN + 1
+        )
         runs = [(run, session.sequences.run_to_api(run)) for run in found[:RUNS_SHOWN]]
     return render(
         request, "sequence.html", user, record=record, steps=steps, runs=runs,
