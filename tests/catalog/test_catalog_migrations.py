@@ -181,6 +181,7 @@ def test_revision_0007_drops_delete_behaviours_no_mode_followed(
             # A catalog at 0006 lacks what later revisions add.
             connection.exec_driver_sql("ALTER TABLE sync_runs DROP COLUMN left_in_destination")
             connection.exec_driver_sql("DROP TABLE sign_in_throttles")
+            connection.exec_driver_sql("ALTER TABLE sync_runs DROP COLUMN rejected_given_up")
             connection.execute(text("UPDATE alembic_version SET version_num = '0006'"))
     finally:
         catalog.close()
@@ -210,6 +211,7 @@ def test_a_catalog_at_0007_gains_left_in_destination_with_runs_from_before_at_ze
         with catalog.engine.begin() as connection:
             connection.exec_driver_sql("ALTER TABLE sync_runs DROP COLUMN left_in_destination")
             connection.exec_driver_sql("DROP TABLE sign_in_throttles")
+            connection.exec_driver_sql("ALTER TABLE sync_runs DROP COLUMN rejected_given_up")
             connection.execute(text("UPDATE alembic_version SET version_num = '0007'"))
     finally:
         catalog.close()
@@ -230,15 +232,36 @@ def test_a_catalog_at_0008_gains_the_sign_in_throttles_table(
     catalog = Catalog.from_url(url, secrets=secret_box)
     with catalog.engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE sign_in_throttles")
+        connection.exec_driver_sql("ALTER TABLE sync_runs DROP COLUMN rejected_given_up")
         connection.execute(text("UPDATE alembic_version SET version_num = '0008'"))
     catalog.close()
 
     migrated = Catalog.from_url(url, secrets=secret_box)
     try:
-        assert current_revision(migrated.engine) == head_revision() == "0009"
+        assert current_revision(migrated.engine) == head_revision() == "0010"
         with migrated.engine.connect() as connection:
             found = connection.exec_driver_sql("SELECT count(*) FROM sign_in_throttles")
             assert found.scalar() == 0
+    finally:
+        migrated.close()
+
+
+def test_a_catalog_at_0009_gains_rejected_given_up_with_runs_from_before_at_zero(
+    tmp_path: Path, secret_box: SecretBox
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old' / 'syncline.db'}"
+    catalog = Catalog.from_url(url, secrets=secret_box)
+    with catalog.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE sync_runs DROP COLUMN rejected_given_up")
+        connection.execute(text("UPDATE alembic_version SET version_num = '0009'"))
+    catalog.close()
+
+    migrated = Catalog.from_url(url, secrets=secret_box)
+    try:
+        assert current_revision(migrated.engine) == head_revision() == "0010"
+        with migrated.engine.connect() as connection:
+            columns = {c["name"]: c for c in inspect(connection).get_columns("sync_runs")}
+            assert columns["rejected_given_up"]["nullable"] is False
     finally:
         migrated.close()
 

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 """The newest revision in ``migrations/versions``; a test keeps it equal to Alembic's head."""
 
 VERSION_TABLE = "alembic_version"

@@ -201,6 +201,8 @@ class RunRecord(Base):
     skipped_null_keys: Mapped[int] = mapped_column(Integer, default=0)
     left_in_destination: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Records a full resync left in the destination for rows no longer in the model."""
+    rejected_given_up: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Rejected rows of earlier runs that a CDC reset took as synced: no longer retried."""
     planned_added: Mapped[int] = mapped_column(Integer, default=0)
     planned_changed: Mapped[int] = mapped_column(Integer, default=0)
     planned_removed: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,7 +14,7 @@ import typer
 
 from syncline.cli import output
 from syncline.cli.context import open_catalog, workspace_for
-from syncline.cli.exitcodes import ExitCode, for_run_status
+from syncline.cli.exitcodes import for_run_status
 from syncline.engine.report import RunStatus
 from syncline.errors import StopSignal, UserError
 from syncline.settings import load_settings
@@ -81,6 +81,8 @@ def run(
         )
     settings = load_settings()
     workspace = workspace_for(settings, project)
+    from syncline.catalog.run_notes import reset_note
+
     try:
         with open_catalog(settings) as catalog, stopped_by_sigterm():
             with ProgressView(output.error_console()) as view:
@@ -93,6 +95,7 @@ def run(
                 ran = session.runs.get(record["id"])
                 skipped = ran.skipped_null_keys or 0
                 left = ran.left_in_destination or 0
+                note = reset_note(ran)
     except StopSignal as stop:
         # The shell's code for a process ended by that signal (Ctrl-C gets 130 as usual).
         output.error_console().print(
@@ -114,10 +117,9 @@ def run(
         sync=sync,
     )
     code = for_run_status(record["status"])
-    if record.get("error") and code == ExitCode.OK:
-        # A run that succeeded keeps a note here, as a CDC reset does.
-        output.console().print(f"Run {record['id']}: {record['error']}")
-    elif record.get("error"):
+    if note is not None:
+        output.console().print(f"Run {record['id']}: {note}")
+    if record.get("error"):
         output.error_console().print(f"error: run {record['id']} failed: {record['error']}")
     raise typer.Exit(code)
 
@@ -257,6 +259,7 @@ def runs(
                 left_in_destination=run.left_in_destination or 0,
                 clear_and_fill=run.clear_and_fill,
                 reset_cdc=run.reset_cdc,
+                given_up=run.rejected_given_up or 0,
             )
             for run in found
         ]
@@ -401,6 +404,7 @@ def _notes(
     left_in_destination: int = 0,
     clear_and_fill: bool = False,
     reset_cdc: bool = False,
+    given_up: int = 0,
 ) -> str | None:
     notes = ["dry run: nothing written"] if dry_run else []
     if full_resync:
@@ -409,8 +413,9 @@ def _notes(
     if clear_and_fill:
         notes.append("clear and fill")
     if reset_cdc:
-        # The error column has what the reset gave up: the rows no longer retried.
         notes.append("CDC reset: nothing sent")
+        if given_up:
+            notes.append(f"{given_up} rejected row{'s' if given_up != 1 else ''} no longer retried")
     if abandoned:
         notes.append(ABANDONED_NOTE)
     if skipped_null_keys:

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from syncline.catalog.repository import SLUG_RULE
+from syncline.catalog.run_notes import reset_note
 from syncline.web.users import WebUser
 
 environment = Environment(
@@ -73,6 +74,7 @@ def with_query(path: str, **params: Any) -> str:
 environment.filters["time"] = time_element
 environment.filters["badge"] = badge
 environment.globals["duration"] = duration
+environment.globals["reset_note"] = reset_note
 environment.globals["with_query"] = with_query
 
 

@@ -212,9 +212,12 @@ def execute_leased(
             )
             return RunStatus(current.status)
         status, error, resume = _outcome(result, current, heartbeat.lease_lost.is_set())
+        given_up = 0
         if current.reset_cdc and status == RunStatus.SUCCESS:
-            error = _reset_note(session, current)
+            # Asked before the run is finished, while those rows still count as failing.
+            given_up = session.runs.still_failing_count(current.sync_id)
         run = session.runs.finish(run_id, status, result.progress, error)
+        run.rejected_given_up = given_up
         status = RunStatus(run.status)
         stored = run.error
         if resume:
@@ -261,34 +264,6 @@ def _outcome(
             False,
         )
     return status, error, False
-
-
-def _reset_note(session: CatalogSession, run: RunRecord) -> str:
-    """What a CDC reset did, kept in the run's ``error`` (the one text a run record has):
-    it sent nothing, and the rows earlier runs rejected are no longer retried.
-
-    Asked before the run is finished, while those rows still count as failing; the reset
-    took their current values as synced, as Hightouch's resetCDC does.
-    """
-    failing = session.runs.still_failing_count(run.sync_id)
-    if run.dry_run:
-        return (
-            "CDC reset (dry run): nothing was sent or changed; a real reset would take the "
-            f"model's current rows as synced, and {_rows(failing)} of earlier runs would no "
-            "longer be retried"
-        )
-    note = "CDC reset: the model's current rows were taken as synced and nothing was sent"
-    if failing == 0:
-        return note
-    return (
-        f"{note}; {_rows(failing)} of earlier runs are no longer retried (they are listed "
-        "by the runs that rejected them; change a row in the model, or run a full resync, "
-        "to send it again)"
-    )
-
-
-def _rows(count: int) -> str:
-    return f"{count} rejected row" if count == 1 else f"{count} rejected rows"
 
 
 REPORTED_BY_CALLER = "reported_by_caller"
