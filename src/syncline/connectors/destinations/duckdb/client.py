@@ -15,9 +15,7 @@ from syncline.connectors.destinations.base import (
     FieldSpec,
     ObjectField,
     RowFailure,
-    SyncMode,
     WriteBatch,
-    WriteContext,
 )
 from syncline.connectors.destinations.duckdb.config import DuckDBDestinationConfig
 from syncline.connectors.destinations.duckdb.errors import map_error
@@ -133,17 +131,9 @@ class DuckDBDestination(TableDestination):
         finally:
             self._disconnect()
 
-    def open(self, context: WriteContext) -> None:
-        """Open as every table does; refuse an id column that merges distinct ids (see
-        :mod:`syncline.connectors.destinations.duckdb.keys`), unless the mode matches none."""
-        super().open(context)
-        assert self._table is not None
-        if context.mode is SyncMode.APPEND:
-            return
-        table = self._table
-        error = self._guard(lambda: key_comparison_error(self._execute, table, context.id_field))
-        if error is not None:
-            raise error
+    def _merging_key(self, table: TableName, id_field: str) -> TerminalError | None:
+        """See :mod:`syncline.connectors.destinations.duckdb.keys`."""
+        return self._guard(lambda: key_comparison_error(self._execute, table, id_field))
 
     def _describe(self, table: TableName) -> dict[str, str] | None:
         rows = self._execute(_COLUMNS_SQL, (table.schema, table.name))

@@ -22,7 +22,6 @@ from syncline.connectors.destinations.base import (
     Capabilities,
     FieldSpec,
     RowFailure,
-    SyncMode,
     WriteAction,
     WriteBatch,
     WriteContext,
@@ -324,24 +323,11 @@ class PostgresDestination(TableDestination):
             )
 
     def open(self, context: WriteContext) -> None:
-        """Open the table; an empty table with a unique id takes upserts by plain COPY.
-
-        An id column that compares distinct ids as equal (``citext``, a nondeterministic
-        collation, of the column or of a unique index on it) is refused, as it would merge
-        rows, unless the mode matches no ids.
-        """
+        """Open the table; an empty table with a unique id takes upserts by plain COPY."""
         super().open(context)
         self._keys = {}
         assert self._table is not None
         key = (self._table.schema, self._table.name, context.id_field)
-        if context.mode is not SyncMode.APPEND:
-            rows = self._guard(lambda: self._execute(KEY_COMPARISON_SQL, key))
-            error = key_comparison_error(rows, self._table, context.id_field)
-            if error is None:
-                indexes = self._guard(lambda: self._execute(INDEX_COLLATION_SQL, key))
-                error = index_collation_error(indexes, self._table, context.id_field)
-            if error is not None:
-                raise error
         target = quote_table(self._table, "postgres")
         empty = self._guard(lambda: self._execute(f"SELECT NOT EXISTS (SELECT 1 FROM {target})"))
         # Keyed modes checked the unique id, which turns any repeated key into an error.
@@ -385,6 +371,17 @@ class PostgresDestination(TableDestination):
             )
             return False
         return True
+
+    def _merging_key(self, table: TableName, id_field: str) -> TerminalError | None:
+        """A ``citext`` id column, or one under a nondeterministic collation (its own, or a
+        unique index's on it); see :mod:`syncline.connectors.destinations.postgres.keys`."""
+        key = (table.schema, table.name, id_field)
+        rows = self._guard(lambda: self._execute(KEY_COMPARISON_SQL, key))
+        error = key_comparison_error(rows, table, id_field)
+        if error is None:
+            indexes = self._guard(lambda: self._execute(INDEX_COLLATION_SQL, key))
+            error = index_collation_error(indexes, table, id_field)
+        return error
 
     def _describe(self, table: TableName) -> dict[str, str] | None:
         rows = self._execute(_COLUMNS_SQL, (table.schema, table.name))

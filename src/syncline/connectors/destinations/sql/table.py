@@ -306,7 +306,18 @@ class TableDestination(Destination):
                     connector=self.type_name,
                     code="OBJECT_KEY_MISSING",
                 )
+        if context.mode is not SyncMode.APPEND:
+            # Append matches no ids, so an id column that merges them does no harm there.
+            merging = self._merging_key(table, context.id_field)
+            if merging is not None:
+                raise merging
         self._columns = columns
+
+    def _merging_key(self, table: TableName, id_field: str) -> TerminalError | None:
+        """The error refusing an id column that compares distinct ids as equal (by case,
+        accents or trailing spaces), which would let rows overwrite each other's record;
+        None when the table tells every id apart. Databases with such columns say how."""
+        return None
 
     def fields(self, object_name: str) -> list[ObjectField] | None:
         """The columns of table ``object_name`` and their types; None when it does not exist.

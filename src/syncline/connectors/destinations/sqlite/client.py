@@ -12,9 +12,7 @@ from syncline.connectors.destinations.base import (
     FieldSpec,
     ObjectField,
     RowFailure,
-    SyncMode,
     WriteBatch,
-    WriteContext,
 )
 from syncline.connectors.destinations.local_paths import database_file_problem
 from syncline.connectors.destinations.sql.floats import refuse_rounded_numbers
@@ -107,17 +105,9 @@ class SQLiteDestination(TableDestination):
             return None
         return super().fields(object_name)
 
-    def open(self, context: WriteContext) -> None:
-        """Open as every table does; refuse an id column that merges distinct ids (see
-        :mod:`syncline.connectors.destinations.sqlite.keys`), unless the mode matches none."""
-        super().open(context)
-        assert self._table is not None
-        if context.mode is SyncMode.APPEND:
-            return
-        table = self._table
-        error = self._guard(lambda: key_comparison_error(self._execute, table, context.id_field))
-        if error is not None:
-            raise error
+    def _merging_key(self, table: TableName, id_field: str) -> TerminalError | None:
+        """See :mod:`syncline.connectors.destinations.sqlite.keys`."""
+        return self._guard(lambda: key_comparison_error(self._execute, table, id_field))
 
     def _describe(self, table: TableName) -> dict[str, str] | None:
         return {row[1]: row[2] for row in self._describe_rows(table)} or None
