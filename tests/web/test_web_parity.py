@@ -251,3 +251,21 @@ def test_a_model_can_be_saved_without_its_query_being_run(admin: Browser, tmp_pa
     assert checked.status_code == 422
     assert "a_table_made_tomorrow" in checked.text
     assert unchecked.status_code == 303, unchecked.text
+
+
+def test_a_cdc_reset_run_page_says_how_many_rejected_rows_it_gave_up(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = sync_made_in_forms(admin, tmp_path)
+    [run_id] = _finished_runs(web_catalog, sync_id, 1)
+    with web_catalog.session() as session:
+        run = session.orm.get(RunRecord, run_id)
+        assert run is not None
+        run.reset_cdc = True
+        run.rejected_given_up = 4
+
+    page = admin.get(f"/syncs/{sync_id}/runs/{run_id}").text
+
+    assert "CDC reset: the model&#39;s current rows were taken as synced" in page
+    assert "4 rejected rows of earlier runs are no longer retried" in page
+    assert "Error:" not in page
