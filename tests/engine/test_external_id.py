@@ -40,6 +40,27 @@ def _table_harness(tmp_path: Path, configuration: dict[str, Any]) -> tuple[Harne
     return harness, database
 
 
+def _mirror_by_email(tmp_path: Path, table: pa.Table) -> Harness:
+    """A mirror sync of ``table`` into the in-memory destination, records keyed by email."""
+    configuration = {
+        "mode": "mirror",
+        "object": "contacts",
+        "mappings": [{"type": "standard", "from": "name", "to": "name"}],
+        "externalIdMapping": {"from": "email", "to": "email"},
+    }
+    return Harness(tmp_path / "snapshots", table, configuration)
+
+
+def _row_nine_takes_rows_four_id(tmp_path: Path) -> tuple[Harness, Path]:
+    """A mirror by email after row 9 took the email d@x that unchanged row 4 holds."""
+    harness, database = _table_harness(tmp_path, {"mode": "mirror"})
+    harness.table = contacts((4, "d@x", "di"), (9, "o@x", "ok9"))
+    harness.run()
+    harness.table = contacts((4, "d@x", "di"), (9, "d@x", "ok9"))
+    harness.run()
+    return harness, database
+
+
 def _planned(result: RunResult) -> tuple[int, int, int]:
     """A run's planned (added, changed, removed) rows."""
     planned = result.progress.planned
@@ -237,16 +258,7 @@ def test_two_rows_swapping_external_ids_remove_no_record(tmp_path: Path) -> None
 
 
 def test_a_rejected_removal_of_the_old_record_is_retried_next_run(tmp_path: Path) -> None:
-    harness = Harness(
-        tmp_path / "snapshots",
-        contacts((9, "u9@x", "uma")),
-        {
-            "mode": "mirror",
-            "object": "contacts",
-            "mappings": [{"type": "standard", "from": "name", "to": "name"}],
-            "externalIdMapping": {"from": "email", "to": "email"},
-        },
-    )
+    harness = _mirror_by_email(tmp_path, contacts((9, "u9@x", "uma")))
     harness.run()
     harness.destination.reject = lambda action, row: (
         "locked" if action is WriteAction.DELETE else None
@@ -273,16 +285,7 @@ def test_a_rejected_removal_of_the_old_record_is_retried_next_run(tmp_path: Path
 def test_a_run_stopped_before_removing_the_old_record_leaves_it_to_the_next(
     tmp_path: Path, failure: Exception
 ) -> None:
-    harness = Harness(
-        tmp_path / "snapshots",
-        contacts((9, "u9@x", "uma")),
-        {
-            "mode": "mirror",
-            "object": "contacts",
-            "mappings": [{"type": "standard", "from": "name", "to": "name"}],
-            "externalIdMapping": {"from": "email", "to": "email"},
-        },
-    )
+    harness = _mirror_by_email(tmp_path, contacts((9, "u9@x", "uma")))
     harness.run()
     deletes = iter([failure])
     harness.destination.reject = None
@@ -330,11 +333,7 @@ def test_a_row_leaving_an_id_another_row_holds_has_that_row_sent_again(tmp_path:
 def test_a_removed_row_whose_id_another_row_holds_has_that_row_sent_again(
     tmp_path: Path,
 ) -> None:
-    harness, database = _table_harness(tmp_path, {"mode": "mirror"})
-    harness.table = contacts((4, "d@x", "di"), (9, "o@x", "ok9"))
-    harness.run()
-    harness.table = contacts((4, "d@x", "di"), (9, "d@x", "ok9"))
-    harness.run()
+    harness, database = _row_nine_takes_rows_four_id(tmp_path)
     assert _records(database) == [("d@x", "ok9")]
 
     harness.table = contacts((4, "d@x", "di"))
@@ -349,11 +348,7 @@ def test_a_removed_row_whose_id_another_row_holds_has_that_row_sent_again(
 def test_a_run_dying_before_the_holding_row_is_sent_leaves_it_to_the_next(
     tmp_path: Path,
 ) -> None:
-    harness, database = _table_harness(tmp_path, {"mode": "mirror"})
-    harness.table = contacts((4, "d@x", "di"), (9, "o@x", "ok9"))
-    harness.run()
-    harness.table = contacts((4, "d@x", "di"), (9, "d@x", "ok9"))
-    harness.run()
+    harness, database = _row_nine_takes_rows_four_id(tmp_path)
 
     def die(batch: object) -> None:
         raise RuntimeError("process died")
