@@ -150,7 +150,7 @@ class Delivery:
         if self.concurrency == 1:
             return self.batch_rows
         operations = {step.operation for step in steps if step.sends}
-        sending = sum(int(getattr(self.progress.planned, op.value)) for op in operations)
+        sending = sum(self.progress.planned.of(op) for op in operations)
         even = -(-sending // self.concurrency)
         return min(self.batch_rows, max(MIN_SPREAD_BATCH_ROWS, even))
 

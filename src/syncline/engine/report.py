@@ -62,8 +62,13 @@ class RowCounts:
     def total(self) -> int:
         return self.added + self.changed + self.removed
 
+    def of(self, operation: Operation) -> int:
+        """The rows of one operation."""
+        count: int = getattr(self, operation.value)
+        return count
+
     def add(self, operation: Operation, count: int = 1) -> None:
-        setattr(self, operation.value, getattr(self, operation.value) + count)
+        setattr(self, operation.value, self.of(operation) + count)
 
     def as_api(self) -> dict[str, int]:
         return {

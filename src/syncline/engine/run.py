@@ -789,5 +789,5 @@ def _sent_counts(counts: RowCounts, steps: list[Step]) -> RowCounts:
     sent = RowCounts()
     # Insert mode splits added rows over two steps; the operation counts once.
     for operation in dict.fromkeys(step.operation for step in steps if step.sends):
-        sent.add(operation, getattr(counts, operation.value))
+        sent.add(operation, counts.of(operation))
     return sent

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from syncline.connectors.destinations.sql.definitions import table_parts
-from syncline.connectors.destinations.sql.identifiers import TableName, quote
+from syncline.connectors.destinations.sql.identifiers import TableName, quote, string_literal
 from syncline.errors import TerminalError
 
 Execute = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
@@ -94,14 +94,9 @@ def _rebuild(execute: Execute, table: TableName, parts: list[str], id_field: str
         f"DROP TABLE {schema}.{name}",
         f"ALTER TABLE {schema}.{exact} RENAME TO {name}",
         # An index's statement names its table without the schema.
-        f"SET schema = {_literal(table.schema)}",
+        f"SET schema = {string_literal(table.schema)}",
         *indexes,
         "RESET schema",
         "COMMIT",
     ]
     return "; ".join(statements) + ";"
-
-
-def _literal(text: str) -> str:
-    """``text`` as an SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"

@@ -31,6 +31,11 @@ def quote(name: str, dialect: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def string_literal(text: str) -> str:
+    """``text`` as an SQL string literal (quotes doubled), for statements shown to users."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def quote_table(table: TableName, dialect: str) -> str:
     """The schema-qualified, quoted name of ``table``."""
     return f"{quote(table.schema, dialect)}.{quote(table.name, dialect)}"
