@@ -36,6 +36,7 @@ from psycopg.conninfo import make_conninfo
 import mutate
 import tpch_data
 from machine import describe_machine
+from precompile import compile_syncline
 from tools.child import ChildRun
 from tools.dlt import DltTool
 from tools.drt import DrtTool
@@ -241,6 +242,7 @@ def _expect_upsert(dsn: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison; exit 0 when every check and target passed, 1 otherwise."""
     options = parse_args(argv)
+    compile_syncline()
     database = options.database or f"syncline_compare_{os.getpid()}"
     started = time.perf_counter()
 

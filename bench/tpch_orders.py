@@ -33,6 +33,7 @@ import mutate
 import syncline_run
 import tpch_data
 from machine import describe_machine
+from precompile import compile_syncline
 from report import Cycle, Outcome, print_outcome, print_scaling
 
 logger = logging.getLogger(__name__)
@@ -200,6 +201,7 @@ def _profile_path(options: Options, scale_factor: float, run: str) -> Path | Non
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 0 when every check and target passed, 1 otherwise."""
     options = parse_args(argv)
+    compile_syncline()
     outcomes: list[Outcome] = []
 
     for index, scale_factor in enumerate(options.scale_factors):
