@@ -16,12 +16,17 @@ The receiver's answer decides each row's fate:
 - 401 or 403: the credentials are wrong; the run fails (TerminalError).
 - 3xx: the url is wrong (redirects are not followed); the run fails.
 - 429, 408, 425 and 5xx, timeouts and connection errors: retried with full-jitter
-  exponential backoff, waiting as ``Retry-After`` asks on 429 and 503. When the
-  retries of an answered request run out, every row of the request is refused as
-  retryable, so the next run sends them again. When the webhook never answered
-  (connection refused, timeouts), nothing was refused: the request raises
-  TransientError naming the host and port, and the engine retries the rows of the
-  requests not answered.
+  exponential backoff, at most ``max_retries`` times; the engine adds no retries of its
+  own. A ``Retry-After`` on 429 and 503 is waited out, for at most
+  ``max_retry_after``, by every request of the run, since it is the receiver asking
+  Syncline as a whole to slow down.
+- When a request still gets 429 or 503 after its retries, the receiver is throttling
+  or overloaded: the request raises TransientError (``DESTINATION_THROTTLED``) and no
+  request of the run is sent after it, so the rows not answered stay unsent, not
+  refused, for the next run. When the retries of another answered request run out,
+  every row of the request is refused as retryable, so the next run sends them again.
+  When the webhook never answered (connection refused, timeouts), nothing was refused:
+  the request raises TransientError naming the host and port.
 - any other 4xx: every row of the request is refused, not retryable, with the
   receiver's reason.
 """
@@ -31,11 +36,12 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
@@ -68,6 +74,8 @@ class _Attempt:
     wait: float | None = None
     unanswered: bool = False
     """The webhook gave no answer at all (refused connection, timeout)."""
+    throttled: bool = False
+    """The webhook answered 429 or 503: it limits Syncline's rate or is overloaded."""
 
 
 def _detail(response: httpx.Response, secrets: list[str]) -> str:
@@ -184,6 +192,12 @@ class Sender:
         self._target, self._extensions = _vetted_target(url, port)
         self._warned = False
         """Whether a protocol problem was logged as a warning: a lasting one is logged once."""
+        self._lock = threading.Lock()
+        self._resume_at = 0.0
+        """The monotonic time before which no request is sent: a ``Retry-After`` holds
+        every request of the run, not only the one it answered."""
+        self._throttled: str | None = None
+        """Why sending stopped, once a request still got 429 or 503 after its retries."""
 
     def _headers(self, body: bytes, delivery: str) -> dict[str, str]:
         headers = {"Content-Type": "application/json", DELIVERY_HEADER: delivery}
@@ -208,34 +222,23 @@ class Sender:
 
         Raises:
             TerminalError: the receiver refused the credentials or redirected.
-            TransientError: the webhook never answered, retries included.
+            TransientError: the webhook never answered, retries included; or it still
+                answered 429 or 503 after the retries (code ``DESTINATION_THROTTLED``),
+                or another request of the run did, so this one was not sent.
         """
         delivery = uuid.uuid4().hex
         attempts = self.config.max_retries + 1
         last = _Attempt("not sent")
         for attempt in range(attempts):
+            self._wait_out_hold()
             outcome = self._attempt(body, rows, delivery)
             if isinstance(outcome, list):
                 return outcome
             last = outcome
-
-            if outcome.wait is not None and outcome.wait > self.config.max_retry_after:
-                reason = (
-                    f"{outcome.reason}; the webhook asked to wait {outcome.wait:.0f}s, longer "
-                    f"than max_retry_after ({self.config.max_retry_after:.0f}s)"
-                )
-                return [RowFailure(i, reason, True) for i in range(rows)]
             if attempt + 1 == attempts:
                 break
 
-            wait = outcome.wait
-            if wait is None:
-                wait = backoff(
-                    attempt,
-                    base=self.config.backoff_base,
-                    cap=self.config.backoff_max,
-                    rng=self.rng,
-                )
+            wait = self._retry_wait(outcome, attempt)
             # The first retry of a request is worth a warning; the rest would only repeat it.
             logger.log(
                 logging.WARNING if attempt == 0 else logging.INFO,
@@ -256,8 +259,61 @@ class Sender:
                 connector="webhook",
                 code="DESTINATION_UNREACHABLE",
             )
+        if last.throttled:
+            self._stop_sending(
+                f"webhook {self.address} still answered {last.reason} after {attempts} "
+                f"attempt{plural}, so this run sent it nothing more: the rows not sent are "
+                "left unsent for the next run, none rejected; lower concurrency, or raise "
+                "max_retries or max_retry_after"
+            )
         reason = f"gave up after {attempts} attempt{plural}: {last.reason}"
         return [RowFailure(i, reason, True) for i in range(rows)]
+
+    def _retry_wait(self, outcome: _Attempt, attempt: int) -> float:
+        """Seconds before retry ``attempt`` (0 for the first): the backoff, or what the
+        receiver asked for, at most ``max_retry_after``, which then holds every request."""
+        if outcome.wait is None:
+            return backoff(
+                attempt, base=self.config.backoff_base, cap=self.config.backoff_max, rng=self.rng
+            )
+
+        wait = min(outcome.wait, self.config.max_retry_after)
+        if outcome.wait > wait:
+            logger.warning(
+                "webhook %s asked to wait %.0fs, longer than max_retry_after (%gs); "
+                "retrying after %gs",
+                self.address,
+                outcome.wait,
+                self.config.max_retry_after,
+                wait,
+            )
+        with self._lock:
+            self._resume_at = max(self._resume_at, time.monotonic() + wait)
+        return wait
+
+    def _wait_out_hold(self) -> None:
+        """Wait until the receiver's last ``Retry-After`` has passed; refuse to send once
+        the run stopped sending because the receiver kept throttling.
+
+        Raises:
+            TransientError: a request of the run still got 429 or 503 after its retries.
+        """
+        with self._lock:
+            left = self._resume_at - time.monotonic()
+        if left > 0:
+            self.sleep(left)
+        if self._throttled is not None:
+            raise TransientError(self._throttled, connector="webhook", code="DESTINATION_THROTTLED")
+
+    def _stop_sending(self, reason: str) -> NoReturn:
+        """Stop every request of the run for ``reason``, this one first.
+
+        Raises:
+            TransientError: always, with code ``DESTINATION_THROTTLED``.
+        """
+        with self._lock:
+            self._throttled = self._throttled or reason
+        raise TransientError(reason, connector="webhook", code="DESTINATION_THROTTLED")
 
     def _protocol_problem(self, status: int, verdicts: _Verdicts, rows: int) -> None:
         # The first one is a warning; more would only repeat it (each row keeps the reason).
@@ -321,7 +377,8 @@ class Sender:
             wait = None
             if status in RETRY_AFTER_STATUSES:
                 wait = retry_after(response.headers.get("Retry-After"), now=time.time())
-            return _Attempt(f"HTTP {status} {response.reason_phrase}".strip(), wait)
+            reason = f"HTTP {status} {response.reason_phrase}".strip()
+            return _Attempt(reason, wait, throttled=status in RETRY_AFTER_STATUSES)
 
         reason = f"HTTP {status} {response.reason_phrase}".strip()
         detail = _detail(response, self.config.secret_values())

@@ -90,6 +90,8 @@ class WebhookDestination(Destination):
         max_concurrency=1,
         per_row_results=True,
         creates_objects=False,
+        # Each request is tried ``max_retries`` times more, no more: see the client.
+        retries_writes=True,
     )
 
     def __init__(self, config: WebhookConfig) -> None:
@@ -159,17 +161,17 @@ class WebhookDestination(Destination):
     def write_batch(self, batch: WriteBatch) -> BatchResult:
         """Send the batch in requests of ``batch_size`` rows and collect refused rows.
 
-        A terminal answer (credentials refused, a redirect) or a request left unanswered
-        after the receiver answered others is returned in the result
-        (:attr:`BatchResult.error`), with the rows of the requests it did not answer as
-        unsent: the answered ones are committed and only the unsent ones are sent again
-        (unanswered) or left to the next run (terminal).
+        A terminal answer (credentials refused, a redirect), a request left unanswered or
+        still throttled (429, 503) after its retries, once the receiver answered others,
+        is returned in the result (:attr:`BatchResult.error`), with the rows of the
+        requests it did not answer as unsent: the answered ones are committed, and the
+        unsent ones are left to the next run, since each request has had its retries.
 
         Raises:
             TerminalError: the receiver refused the credentials or redirected before it
                 answered any request of the batch.
             TransientError: the webhook answered no request of the batch, retries
-                included; the engine sends the whole batch again.
+                included, or kept answering 429 or 503.
         """
         if self._open is None:
             raise RuntimeError("open() must be called before write_batch()")
@@ -236,6 +238,8 @@ class WebhookDestination(Destination):
         failures.sort(key=lambda f: f.index)
         if terminal is not None:
             why = f", {len(unsent)} not accepted before the webhook failed the run"
+        elif unanswered is not None and unanswered.code == "DESTINATION_THROTTLED":
+            why = f", {len(unsent)} left unsent because the webhook is throttling"
         elif unanswered is not None:
             why = f", {len(unsent)} unanswered"
         elif stopping:
