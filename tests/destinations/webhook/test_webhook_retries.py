@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import socket
 import time
@@ -9,7 +10,7 @@ from email.utils import formatdate
 
 import pytest
 from receiver import Received, Receiver, Reply, Script
-from webhook_helpers import destination, rows, send
+from webhook_helpers import CONTEXT, destination, rows, send
 
 from syncline.connectors.retry_after import retry_after
 from syncline.errors import TransientError
@@ -238,3 +239,38 @@ def test_a_refusal_answered_before_an_unanswered_request_is_kept(receiver: Recei
     assert isinstance(result.error, TransientError)
     assert [(f.index, f.reason) for f in result.failures] == [(12, "bad")]
     assert result.unsent == list(range(20, 30))
+
+
+def test_a_request_timed_out_then_answered_carries_one_delivery_id(receiver: Receiver) -> None:
+    receiver.script = _then_ok(1, Reply(200, delay=0.6))
+
+    send(destination(receiver.url, timeout=0.2, max_retries=1), rows(3))
+
+    first, second = receiver.requests
+    assert second.body == first.body
+    assert second.headers["X-Syncline-Delivery"] == first.headers["X-Syncline-Delivery"]
+
+
+def test_the_same_rows_sent_again_in_a_run_keep_their_delivery_id(receiver: Receiver) -> None:
+    # Whichever layer sends a request's rows again in the run, the receiver sees one id.
+    target = destination(receiver.url, batch_size=2)
+    target.open(CONTEXT)
+    try:
+        target.write_batch(rows(2))
+        target.write_batch(rows(2))
+        target.write_batch(rows(2, start=2))
+    finally:
+        target.close()
+    target.open(dataclasses.replace(CONTEXT, run_id=42))
+    try:
+        target.write_batch(rows(2))
+    finally:
+        target.close()
+
+    first, again, other_rows, next_run = (
+        r.headers["X-Syncline-Delivery"] for r in receiver.requests
+    )
+    assert again == first
+    assert other_rows != first
+    assert next_run != first
+    assert len(first) == 32

@@ -33,6 +33,7 @@ The receiver's answer decides each row's fate:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -61,7 +62,7 @@ from syncline.security.masking import redact
 logger = logging.getLogger(__name__)
 
 DELIVERY_HEADER = "X-Syncline-Delivery"
-"""A random id per request, the same on each retry, so a receiver can drop duplicates."""
+"""An id per request, the same on each retry, so a receiver can drop duplicates."""
 
 _REASON_CHARS = 300
 
@@ -226,7 +227,7 @@ class Sender:
                 answered 429 or 503 after the retries (code ``DESTINATION_THROTTLED``),
                 or another request of the run did, so this one was not sent.
         """
-        delivery = uuid.uuid4().hex
+        delivery = delivery_id(body)
         attempts = self.config.max_retries + 1
         last = _Attempt("not sent")
         for attempt in range(attempts):
@@ -413,6 +414,17 @@ def _vetted_target(url: httpx.URL, port: int) -> tuple[httpx.URL, dict[str, Any]
         ) from None
     extensions: dict[str, Any] = {"sni_hostname": url.host} if url.scheme == "https" else {}
     return url.copy_with(host=address), extensions
+
+
+def delivery_id(body: bytes) -> str:
+    """The ``X-Syncline-Delivery`` id of a request: a digest of its body.
+
+    The body names the sync, the run, the action and the rows, so whichever layer sends
+    the same rows again in a run, the receiver sees the same id and can drop the copy;
+    a later run, whose ``runId`` differs, sends its rows under a new id, so that a row
+    changed back to an earlier value is never taken for a copy.
+    """
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
 def encode_body(head: dict[str, Any], rows: list[str]) -> bytes:
