@@ -29,6 +29,8 @@ The receiver's answer decides each row's fate:
   the request raises TransientError naming the host and port.
 - any other 4xx: every row of the request is refused, not retryable, with the
   receiver's reason.
+- an answer whose body is longer than ``max_response_bytes``, whatever its status: the
+  rest of it is not read, and every row of the request is refused as retryable.
 """
 
 from __future__ import annotations
@@ -65,6 +67,18 @@ DELIVERY_HEADER = "X-Syncline-Delivery"
 """An id per request, the same on each retry, so a receiver can drop duplicates."""
 
 _REASON_CHARS = 300
+
+_DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+"""Headers that describe the body as it came over the wire, not as read (decoded)."""
+
+
+class AnswerTooLarge(Exception):
+    """The body of an answer is longer than ``max_response_bytes``; the rest is unread."""
+
+    def __init__(self, status: int, limit: int) -> None:
+        super().__init__(f"HTTP {status} with a body over max_response_bytes ({limit:,} bytes)")
+        self.status = status
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -207,15 +221,36 @@ class Sender:
         return headers
 
     def request(self, body: bytes, delivery: str | None = None) -> httpx.Response:
-        """Send ``body`` once; transport errors propagate as httpx exceptions."""
+        """Send ``body`` once and read at most ``max_response_bytes`` of the answer.
+
+        Raises:
+            AnswerTooLarge: the answer's body is longer; what was read is dropped.
+            httpx.TransportError: the request or the answer failed on the way.
+        """
         headers = self._headers(body, delivery or uuid.uuid4().hex)
         headers["Host"] = httpx.URL(self.config.url).netloc.decode("ascii")
-        return self.client.request(
+        request = self.client.build_request(
             self.config.method,
             self._target,
             content=body,
             headers=headers,
             extensions=self._extensions,
+        )
+        response = self.client.send(request, stream=True)
+        try:
+            content = _read_at_most(response, self.config.max_response_bytes)
+        finally:
+            response.close()
+        return httpx.Response(
+            response.status_code,
+            headers=[
+                (name, value)
+                for name, value in response.headers.multi_items()
+                if name.lower() not in _DROPPED_HEADERS
+            ],
+            content=content,
+            request=request,
+            extensions={"reason_phrase": response.extensions.get("reason_phrase", b"")},
         )
 
     def deliver(self, body: bytes, rows: int) -> list[RowFailure]:
@@ -331,6 +366,25 @@ class Sender:
             rows,
         )
 
+    def _too_large(self, answer: AnswerTooLarge, rows: int) -> list[RowFailure]:
+        """Refuse every row of a request whose answer was too long to read: it may refuse
+        any of them, so none is taken as accepted, and the next run sends them again."""
+        level = logging.DEBUG if self._warned else logging.WARNING
+        self._warned = True
+        logger.log(
+            level,
+            "webhook %s answered %s, left unread; the request's %d rows are refused and "
+            "sent again next run",
+            self.address,
+            answer,
+            rows,
+        )
+        reason = (
+            f"the webhook answered {answer}, left unread, so no row of the request is "
+            "taken as accepted; make the receiver answer briefly, or raise max_response_bytes"
+        )
+        return [RowFailure(i, reason, True) for i in range(rows)]
+
     def _attempt(self, body: bytes, rows: int, delivery: str) -> list[RowFailure] | _Attempt:
         started = time.monotonic()
         try:
@@ -340,6 +394,8 @@ class Sender:
         except httpx.TransportError as exc:
             reason = f"could not reach the webhook ({type(exc).__name__})"
             return _Attempt(reason, unanswered=True)
+        except AnswerTooLarge as exc:
+            return self._too_large(exc, rows)
 
         status = response.status_code
         logger.debug(
@@ -414,6 +470,24 @@ def _vetted_target(url: httpx.URL, port: int) -> tuple[httpx.URL, dict[str, Any]
         ) from None
     extensions: dict[str, Any] = {"sni_hostname": url.host} if url.scheme == "https" else {}
     return url.copy_with(host=address), extensions
+
+
+def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    """The body of a streamed ``response``, decoded, if it holds at most ``limit`` bytes.
+
+    Read piece by piece, so that a longer answer costs no more memory than the limit.
+
+    Raises:
+        AnswerTooLarge: the body is longer than ``limit``.
+    """
+    pieces: list[bytes] = []
+    size = 0
+    for piece in response.iter_bytes():
+        size += len(piece)
+        if size > limit:
+            raise AnswerTooLarge(response.status_code, limit)
+        pieces.append(piece)
+    return b"".join(pieces)
 
 
 def delivery_id(body: bytes) -> str:

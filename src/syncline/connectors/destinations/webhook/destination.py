@@ -36,7 +36,12 @@ from syncline.connectors.destinations.base import (
     WriteContext,
 )
 from syncline.connectors.destinations.files.values import mark_logical, to_json_rows
-from syncline.connectors.destinations.webhook.client import Sender, encode_body, is_html_page
+from syncline.connectors.destinations.webhook.client import (
+    AnswerTooLarge,
+    Sender,
+    encode_body,
+    is_html_page,
+)
 from syncline.connectors.destinations.webhook.spec import WebhookConfig
 from syncline.errors import TerminalError, TransientError
 
@@ -117,6 +122,12 @@ class WebhookDestination(Destination):
                 raise TransientError(
                     f"webhook {sender.host} could not be reached ({type(exc).__name__}); "
                     "check the url and that the receiver is running",
+                    connector=self.type_name,
+                ) from None
+            except AnswerTooLarge as exc:
+                raise TerminalError(
+                    f"webhook {sender.host} answered the test request {exc}; make the "
+                    "receiver answer briefly, or raise max_response_bytes",
                     connector=self.type_name,
                 ) from None
 

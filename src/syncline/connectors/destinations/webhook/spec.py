@@ -100,6 +100,10 @@ class WebhookConfig(ConnectorConfig):
     """The longest wait a ``Retry-After`` gets in seconds: a longer one is waited this
     long, then the request is retried."""
 
+    max_response_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    """The most bytes of an answer's body read (4 MiB): a longer answer is left unread and
+    the request's rows are refused as retryable, so a receiver cannot fill the memory."""
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
