@@ -354,3 +354,15 @@ def test_the_test_request_refuses_an_answer_over_max_response_bytes(receiver: Re
 
     with pytest.raises(TerminalError, match=r"max_response_bytes \(4,096 bytes\)"):
         destination(receiver.url, max_response_bytes=4_096).test()
+
+
+def test_an_answer_over_the_limit_decided_by_its_status_keeps_its_rule(
+    receiver: Receiver,
+) -> None:
+    # A 503 is retried and refused credentials fail the run, whatever their bodies hold.
+    long_body = b"e" * 5_000
+    receiver.script = lambda request: Reply(503 if request.number == 0 else 401, raw=long_body)
+
+    with pytest.raises(TerminalError, match=r"refused the credentials \(HTTP 401\)"):
+        send(destination(receiver.url, max_response_bytes=4_096), rows(1))
+    assert len(receiver.requests) == 2

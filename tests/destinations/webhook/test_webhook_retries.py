@@ -94,11 +94,11 @@ def test_a_retry_after_beyond_the_limit_waits_the_limit_then_retries(receiver: R
 
 def test_a_retry_after_holds_every_request_of_the_run(receiver: Receiver) -> None:
     # Requests 1 to 3 are in flight when request 0 is told to wait; none may start later
-    # until the wait is over, though their own answers come after 0.3 s.
+    # until the wait is over, though their own answers come after 0.5 s.
     def script(request: Received) -> Reply:
         if request.number == 0:
             return Reply(429, headers={"Retry-After": "1"})
-        return Reply(200, delay=0.3)
+        return Reply(200, delay=0.5)
 
     receiver.script = script
 

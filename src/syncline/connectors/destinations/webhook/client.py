@@ -29,8 +29,9 @@ The receiver's answer decides each row's fate:
   the request raises TransientError naming the host and port.
 - any other 4xx: every row of the request is refused, not retryable, with the
   receiver's reason.
-- an answer whose body is longer than ``max_response_bytes``, whatever its status: the
-  rest of it is not read, and every row of the request is refused as retryable.
+- an answer whose body is longer than ``max_response_bytes``: the rest is not read. A
+  status that decides alone (3xx, 401, 403, retryable) keeps its rule; a 2xx or another
+  4xx refuses every row of the request as retryable, since the body was not read.
 """
 
 from __future__ import annotations
@@ -75,9 +76,11 @@ _DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-en
 class AnswerTooLarge(Exception):
     """The body of an answer is longer than ``max_response_bytes``; the rest is unread."""
 
-    def __init__(self, status: int, limit: int) -> None:
+    def __init__(self, response: httpx.Response, limit: int) -> None:
+        status = response.status_code
         super().__init__(f"HTTP {status} with a body over max_response_bytes ({limit:,} bytes)")
-        self.status = status
+        self.response = response
+        """The answer without its body: its status and headers."""
         self.limit = limit
 
 
@@ -236,22 +239,15 @@ class Sender:
             headers=headers,
             extensions=self._extensions,
         )
+        limit = self.config.max_response_bytes
         response = self.client.send(request, stream=True)
         try:
-            content = _read_at_most(response, self.config.max_response_bytes)
+            content = _read_at_most(response, limit)
         finally:
             response.close()
-        return httpx.Response(
-            response.status_code,
-            headers=[
-                (name, value)
-                for name, value in response.headers.multi_items()
-                if name.lower() not in _DROPPED_HEADERS
-            ],
-            content=content,
-            request=request,
-            extensions={"reason_phrase": response.extensions.get("reason_phrase", b"")},
-        )
+        if content is None:
+            raise AnswerTooLarge(_read(response, request, b""), limit)
+        return _read(response, request, content)
 
     def deliver(self, body: bytes, rows: int) -> list[RowFailure]:
         """Send one request of ``rows`` rows until it is answered; return refused rows.
@@ -395,7 +391,9 @@ class Sender:
             reason = f"could not reach the webhook ({type(exc).__name__})"
             return _Attempt(reason, unanswered=True)
         except AnswerTooLarge as exc:
-            return self._too_large(exc, rows)
+            if _needs_body(exc.response.status_code):
+                return self._too_large(exc, rows)
+            response = exc.response  # its status decides, whatever the body said
 
         status = response.status_code
         logger.debug(
@@ -443,6 +441,15 @@ class Sender:
         return [RowFailure(i, reason, False) for i in range(rows)]
 
 
+def _needs_body(status: int) -> bool:
+    """Whether the body of an answer with ``status`` decides the rows' fate: a 2xx may
+    list refused rows and another 4xx gives the reason, while redirects, refused
+    credentials and retryable statuses are decided by the status alone."""
+    if 200 <= status < 300:
+        return True
+    return 400 <= status < 500 and status not in (401, 403) and not is_retryable(status)
+
+
 def _vetted_target(url: httpx.URL, port: int) -> tuple[httpx.URL, dict[str, Any]]:
     """The url with its host replaced by the address checked now, and the TLS server name.
 
@@ -472,20 +479,30 @@ def _vetted_target(url: httpx.URL, port: int) -> tuple[httpx.URL, dict[str, Any]
     return url.copy_with(host=address), extensions
 
 
-def _read_at_most(response: httpx.Response, limit: int) -> bytes:
-    """The body of a streamed ``response``, decoded, if it holds at most ``limit`` bytes.
+def _read(streamed: httpx.Response, request: httpx.Request, content: bytes) -> httpx.Response:
+    """``streamed`` as an answer read whole, with ``content`` (decoded) as its body."""
+    return httpx.Response(
+        streamed.status_code,
+        headers=[
+            (name, value)
+            for name, value in streamed.headers.multi_items()
+            if name.lower() not in _DROPPED_HEADERS
+        ],
+        content=content,
+        request=request,
+        extensions={"reason_phrase": streamed.extensions.get("reason_phrase", b"")},
+    )
 
-    Read piece by piece, so that a longer answer costs no more memory than the limit.
 
-    Raises:
-        AnswerTooLarge: the body is longer than ``limit``.
-    """
+def _read_at_most(response: httpx.Response, limit: int) -> bytes | None:
+    """The body of a streamed ``response``, decoded, or None when it is longer than
+    ``limit`` bytes: read piece by piece, a longer answer costs no more than the limit."""
     pieces: list[bytes] = []
     size = 0
     for piece in response.iter_bytes():
         size += len(piece)
         if size > limit:
-            raise AnswerTooLarge(response.status_code, limit)
+            return None
         pieces.append(piece)
     return b"".join(pieces)
 

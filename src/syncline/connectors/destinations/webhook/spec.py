@@ -101,8 +101,8 @@ class WebhookConfig(ConnectorConfig):
     long, then the request is retried."""
 
     max_response_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
-    """The most bytes of an answer's body read (4 MiB): a longer answer is left unread and
-    the request's rows are refused as retryable, so a receiver cannot fill the memory."""
+    """The most bytes of an answer's body read (4 MiB), so that a receiver cannot fill the
+    memory: a longer 2xx or 4xx answer refuses the request's rows as retryable."""
 
     @field_validator("url")
     @classmethod
