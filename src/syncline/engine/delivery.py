@@ -1,14 +1,13 @@
 """Deliver a run's plan: map batches, write them, and commit every acknowledged batch.
 
-Up to the destination's ``write_concurrency`` batches are in flight; the snapshot
-journal is written from this thread only: each batch's keys as in doubt right before the
-batch is handed over, and its outcome right after the batch's result arrives. A
-transient failure of a batch is retried with jittered exponential backoff, sending only
-the rows the destination did not write, unless the destination retries by itself (a
-webhook); a terminal one stops the run after the batches already in flight have been
-accounted for. A batch the destination wrote part of before an error that fails the run
-is accounted for too: the rows it acknowledged are committed and counted, then the error
-fails the run.
+Up to the destination's ``write_concurrency`` batches are in flight; the snapshot journal is
+written from this thread only: each batch's keys as in doubt right before the batch is
+handed over, and its outcome right after the batch's result arrives. A transient
+failure of a batch is retried with jittered exponential backoff, sending only the rows
+the destination did not write, unless the destination retries by itself (a webhook); a
+terminal one stops the run after the batches already in flight have been accounted for.
+A batch the destination wrote part of before an error that fails the run is accounted
+for too: the rows it acknowledged are committed and counted, then the error fails the run.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ class WebhookDestination(Destination):
         max_concurrency=1,
         per_row_results=True,
         creates_objects=False,
-        # Each request is tried ``max_retries`` times more, no more: see the client.
+        # The client retries each request ``max_retries`` times; the engine adds none.
         retries_writes=True,
     )
 
