@@ -26,6 +26,7 @@ from syncline.engine.planner.warehouse import (
 )
 from syncline.errors import ConfigError, NotFoundError, Problem, SnapshotLocked, ValidationError
 from syncline.project.file_roots import refuse_paths_off_roots
+from syncline.project.mode_changes import setting_changes, warn_of_setting_changes
 from syncline.project.model_columns import (
     primary_key_problem,
     read_columns,
@@ -64,6 +65,7 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
     plan.warnings.extend(_refuse_missing_columns(plan, project, settings))
     _note_retargeted(plan, _retargeted(plan, desired, current), desired)
     note_restarts(plan, sync_restarts(plan, desired, current), project)
+    warn_of_setting_changes(plan, setting_changes(plan, desired, current), project)
     note_planner_switches(plan, desired, current)
     return plan
 
@@ -85,6 +87,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         _note_retargeted(plan, retargeted, desired)
         restarts = sync_restarts(plan, desired, current)
         note_restarts(plan, restarts, project)
+        warn_of_setting_changes(plan, setting_changes(plan, desired, current), project)
         note_planner_switches(plan, desired, current)
         # Taken before the writer deletes syncs, whose planner tables go after the commit.
         planned = warehouse_sources(session)
