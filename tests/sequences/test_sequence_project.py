@@ -139,3 +139,28 @@ def test_apply_refuses_new_steps_while_the_sequence_runs(
     with catalog.session(read_only=True) as session:
         steps = session.sequences.steps(session.sequences.get("nightly"))
     assert [step.stop_on for step in steps] == ["fatal", "fatal"]
+
+
+def test_plan_refuses_what_apply_refuses_while_the_sequence_runs(
+    syncline: Invoke, tmp_path: Path, catalog: Catalog
+) -> None:
+    folder = _init(syncline, tmp_path)
+    settings = Settings(home=tmp_path / "home")
+    apply_project(catalog, load_project(folder), settings)
+    with catalog.session() as session:
+        session.sequences.trigger("nightly")
+    advance(catalog)
+
+    for change in ("steps", "delete"):
+        if change == "steps":
+            (folder / "sequences.yml").write_text(SEQUENCE_YAML.format(rule="never"))
+        else:
+            (folder / "sequences.yml").unlink()
+        project = load_project(folder)
+        with pytest.raises(ConflictError) as planned:
+            plan_project(catalog, project, settings)
+        with pytest.raises(ConflictError) as applied:
+            apply_project(catalog, project, settings)
+
+        assert str(planned.value) == str(applied.value), change
+        assert "in progress; cancel it or wait" in str(planned.value), change

@@ -33,6 +33,7 @@ from syncline.project.model_columns import (
     repeated_columns_problem,
 )
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
+from syncline.project.refusals import refuse_what_the_catalog_would
 from syncline.project.restarts import (
     SyncRestart,
     note_planner_switches,
@@ -55,12 +56,13 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
     try:
         with catalog.session(project.workspace, read_only=True) as session:
             current = read_state(session)
-            managed = _managed(session)
+            plan = compute_plan(desired, current, _managed(session), secrets)
+            _refuse_impossible(plan, desired, current, project)
+            refuse_what_the_catalog_would(session, plan, desired, current)
     except NotFoundError:
         current = {kind: {} for kind in KINDS}
-        managed = {}
-    plan = compute_plan(desired, current, managed, secrets)
-    _refuse_impossible(plan, desired, current, project)
+        plan = compute_plan(desired, current, {}, secrets)
+        _refuse_impossible(plan, desired, current, project)
     refuse_paths_off_roots(project, settings)
     plan.warnings.extend(_refuse_missing_columns(plan, project, settings))
     _note_retargeted(plan, _retargeted(plan, desired, current), desired)
@@ -83,6 +85,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         current = read_state(session)
         plan = compute_plan(desired, current, _managed(session), secrets)
         _refuse_impossible(plan, desired, current, project)
+        refuse_what_the_catalog_would(session, plan, desired, current)
         retargeted = _retargeted(plan, desired, current)
         _note_retargeted(plan, retargeted, desired)
         restarts = sync_restarts(plan, desired, current)
