@@ -25,7 +25,7 @@ from syncline.engine.planner.warehouse import (
     warehouse_sources,
 )
 from syncline.errors import ConfigError, NotFoundError, Problem, SnapshotLocked, ValidationError
-from syncline.project.file_roots import refuse_paths_off_roots
+from syncline.project.file_roots import project_file_policy, refuse_paths_off_roots
 from syncline.project.mode_changes import setting_changes, warn_of_setting_changes
 from syncline.project.model_columns import (
     primary_key_problem,
@@ -44,6 +44,7 @@ from syncline.project.restarts import (
 from syncline.project.sequences import put_sequence, read_sequences
 from syncline.project.spec import Project
 from syncline.project.sync_checks import column_problems
+from syncline.security.files import FilePolicy
 from syncline.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -63,8 +64,10 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
         current = {kind: {} for kind in KINDS}
         plan = compute_plan(desired, current, {}, secrets)
         _refuse_impossible(plan, desired, current, project)
-    refuse_paths_off_roots(project, settings)
-    plan.warnings.extend(_refuse_missing_columns(plan, project, settings))
+    # The roots the runs will keep to: the first API key or web user brings them in.
+    policy = project_file_policy(catalog, project, settings)
+    refuse_paths_off_roots(project, policy)
+    plan.warnings.extend(_refuse_missing_columns(plan, project, settings, policy))
     _note_retargeted(plan, _retargeted(plan, desired, current), desired)
     note_restarts(plan, sync_restarts(plan, desired, current), project)
     warn_of_setting_changes(plan, setting_changes(plan, desired, current), project)
@@ -237,7 +240,9 @@ def _refuse_impossible(
         raise ValidationError(problems)
 
 
-def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) -> list[Problem]:
+def _refuse_missing_columns(
+    plan: Plan, project: Project, settings: Settings, policy: FilePolicy
+) -> list[Problem]:
     """Refuse models the plan creates or changes whose primary key is not among their
     columns, and syncs it creates or changes whose mappings read columns a model lacks.
 
@@ -261,7 +266,7 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
         if slug not in columns:
             found = read_columns(
                 source.type, source.configuration, model.sql, model.table, settings,
-                workspace=project.workspace, operator=True,
+                workspace=project.workspace, policy=policy,
             )  # fmt: skip
             columns[slug] = found.names
             if found.names is not None:
