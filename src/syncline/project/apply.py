@@ -32,6 +32,7 @@ from syncline.project.model_columns import (
     read_columns,
     repeated_columns_problem,
 )
+from syncline.project.moves import note_moves
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
 from syncline.project.refusals import refuse_what_the_catalog_would
 from syncline.project.restarts import (
@@ -68,7 +69,8 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
     policy = project_file_policy(catalog, project, settings)
     refuse_paths_off_roots(project, policy)
     plan.warnings.extend(_refuse_missing_columns(plan, project, settings, policy))
-    _note_retargeted(plan, _retargeted(plan, desired, current), desired)
+    _note_retargeted(plan, _retargeted(plan, desired, current), desired, current)
+    note_moves(plan, desired, current)
     note_restarts(plan, sync_restarts(plan, desired, current), project)
     warn_of_setting_changes(plan, setting_changes(plan, desired, current), project)
     note_planner_switches(plan, desired, current)
@@ -90,7 +92,8 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         _refuse_impossible(plan, desired, current, project)
         refuse_what_the_catalog_would(session, plan, desired, current)
         retargeted = _retargeted(plan, desired, current)
-        _note_retargeted(plan, retargeted, desired)
+        _note_retargeted(plan, retargeted, desired, current)
+        note_moves(plan, desired, current)
         restarts = sync_restarts(plan, desired, current)
         note_restarts(plan, restarts, project)
         warn_of_setting_changes(plan, setting_changes(plan, desired, current), project)
@@ -318,9 +321,17 @@ def _retargeted(plan: Plan, desired: State, current: State) -> dict[str, list[st
     return moved
 
 
-def _note_retargeted(plan: Plan, moved: dict[str, list[str]], desired: State) -> None:
+def _note_retargeted(
+    plan: Plan, moved: dict[str, list[str]], desired: State, current: State
+) -> None:
     for slug, keys in moved.items():
-        syncs = sorted(s for s, fields in desired["syncs"].items() if fields["destination"] == slug)
+        # Only syncs that wrote here have a snapshot to drop; others are noted as moves.
+        syncs = sorted(
+            s
+            for s, fields in desired["syncs"].items()
+            if fields["destination"] == slug
+            and current["syncs"].get(s, {}).get("destination") == slug
+        )
         if not syncs:
             continue
         plan.notes.append(
