@@ -16,7 +16,7 @@ from syncline.settings import Settings
 
 
 def _init(syncline: Invoke, tmp_path: Path, rule: str = "fatal") -> Path:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     (tmp_path / "proj" / "sequences.yml").write_text(SEQUENCE_YAML.format(rule=rule))
     return tmp_path / "proj"
 
