@@ -285,3 +285,45 @@ def test_plan_deletes_a_destination_whose_syncs_the_project_deletes_or_moves(
         "delete destination 'crm'",
     ]
     apply_project(catalog, project, settings)
+
+
+def test_a_project_moved_to_another_workspace_notes_what_the_old_one_keeps(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    (root / "syncline.yml").write_text("workspace: analytics\n")
+    project = load_project(root, env=ENV)
+    planned = plan_project(catalog, project, settings)
+    applied = apply_project(catalog, project, settings)
+
+    assert planned.notes == applied.notes
+    (note,) = applied.notes
+    assert "workspace 'default' still holds sync 'users-to-crm'" in note
+    assert "an earlier apply of this project" in note
+    assert "schedules" in note
+    assert plan_project(catalog, project, settings).notes == [], "said once, on the move"
+
+    # As the note says: a folder holding only the settings file deletes them there.
+    empty = root.parent / "empty"
+    empty.mkdir()
+    (empty / "syncline.yml").write_text("workspace: default\n")
+    apply_project(catalog, load_project(empty, env=ENV), settings)
+    with catalog.session(read_only=True) as session:
+        assert session.syncs.list() == []
+
+
+def test_a_project_in_its_own_workspace_is_no_move_of_a_namesake_elsewhere(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    elsewhere = VALID_REST.replace("host: localhost", "host: other-host")
+    (root / "syncline.yml").write_text("workspace: analytics\n")
+    (root / "b.yml").write_text(elsewhere.lstrip("\n"))
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", "/tmp/elsewhere.duckdb")
+    (root / "a.yml").write_text(sources.lstrip("\n"))
+
+    assert plan_project(catalog, load_project(root, env=ENV), settings).notes == []

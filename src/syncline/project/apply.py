@@ -26,6 +26,7 @@ from syncline.engine.planner.warehouse import (
 )
 from syncline.errors import ConfigError, NotFoundError, Problem, SnapshotLocked, ValidationError
 from syncline.project.file_roots import project_file_policy, refuse_paths_off_roots
+from syncline.project.left_behind import left_behind_notes
 from syncline.project.mode_changes import setting_changes, warn_of_setting_changes
 from syncline.project.model_columns import (
     primary_key_problem,
@@ -74,6 +75,7 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
     note_restarts(plan, sync_restarts(plan, desired, current), project)
     warn_of_setting_changes(plan, setting_changes(plan, desired, current), project)
     note_planner_switches(plan, desired, current)
+    plan.notes += left_behind_notes(catalog, project.workspace, desired, _managed, read_state)
     return plan
 
 
@@ -102,6 +104,8 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         planned = warehouse_sources(session)
         installation_id = session.installation_id
         plan.warnings.extend(w for w in checked.warnings if w not in plan.warnings)
+        # Read before this session, which must not open another.
+        plan.notes.extend(n for n in checked.notes if n not in plan.notes)
         _Writer(session, project, checked.model_columns).write(plan, forgotten)
         restarted, strays = _sort_restarts(session, restarts, forgotten, project)
         for slug, keys in retargeted.items():
