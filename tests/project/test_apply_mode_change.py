@@ -3,6 +3,7 @@ old setting did not send, and the command they name levels the destination."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 
@@ -11,6 +12,7 @@ import pytest
 from project_samples import WriteFiles
 
 from syncline.catalog import Catalog
+from syncline.engine.planner.store import strays_note
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
 from syncline.project.plan import Plan
@@ -80,7 +82,10 @@ def _delivered(settings: Settings) -> list[tuple[int, str]]:
 
 
 def test_insert_back_to_mirror_warns_and_clear_and_fill_levels_the_destination(
-    apply: Callable[..., tuple[Plan, Plan]], catalog: Catalog, settings: Settings
+    apply: Callable[..., tuple[Plan, Plan]],
+    catalog: Catalog,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     apply("mirror")
     assert _run(catalog, settings) == (3, 0, 0)
@@ -100,11 +105,17 @@ def test_insert_back_to_mirror_warns_and_clear_and_fill_levels_the_destination(
     assert "mode 'mirror' (was 'insert')" in warning.message
     assert "rows changed or removed while it was 'insert' were not sent" in warning.message
     assert "`syncline run items-to-crm --clear-and-fill`" in (warning.fix or "")
-    # The run alone sees nothing to do: the stale records stay until the command named.
-    assert _run(catalog, settings) == (0, 0, 0)
+    # The run alone sees nothing to do: the stale records stay until the command named,
+    # and every run repeats the warning until then.
+    with catalog.session(read_only=True) as session:
+        sync_id = session.syncs.get("items-to-crm").id
+    with caplog.at_level(logging.WARNING, logger="syncline.engine.run"):
+        assert _run(catalog, settings) == (0, 0, 0)
+    assert any(warning.message in record.getMessage() for record in caplog.records)
     assert _delivered(settings) == [(1, "old"), (2, "old"), (3, "old"), (4, "old")]
     _run(catalog, settings, clear_and_fill=True)
     assert _delivered(settings) == [(2, "old"), (3, "new"), (4, "old")]
+    assert strays_note(settings.snapshot_dir, sync_id) is None
 
 
 def test_a_delete_behavior_added_later_warns_of_the_rows_removed_before(

@@ -27,7 +27,12 @@ from syncline.engine.planner.warehouse import (
 from syncline.errors import ConfigError, NotFoundError, Problem, SnapshotLocked, ValidationError
 from syncline.project.file_roots import project_file_policy, refuse_paths_off_roots
 from syncline.project.left_behind import left_behind_notes
-from syncline.project.mode_changes import setting_changes, warn_of_setting_changes
+from syncline.project.mode_changes import (
+    clear_and_fill_levels,
+    setting_changes,
+    setting_warning,
+    warn_of_setting_changes,
+)
 from syncline.project.model_columns import (
     primary_key_problem,
     read_columns,
@@ -98,7 +103,8 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         note_moves(plan, desired, current)
         restarts = sync_restarts(plan, desired, current)
         note_restarts(plan, restarts, project)
-        warn_of_setting_changes(plan, setting_changes(plan, desired, current), project)
+        settings_changed = setting_changes(plan, desired, current)
+        warn_of_setting_changes(plan, settings_changed, project)
         note_planner_switches(plan, desired, current)
         # Taken before the writer deletes syncs, whose planner tables go after the commit.
         planned = warehouse_sources(session)
@@ -108,6 +114,11 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         plan.notes.extend(n for n in checked.notes if n not in plan.notes)
         _Writer(session, project, checked.model_columns).write(plan, forgotten)
         restarted, strays = _sort_restarts(session, restarts, forgotten, project)
+        for change in filter(clear_and_fill_levels, settings_changed):
+            # Every run repeats the warning until the clear and fill, as for a new key.
+            warning = setting_warning(change, project)
+            sync_id = session.syncs.get(change.slug).id
+            strays.setdefault(sync_id, f"{warning.message}; {warning.fix}")
         for slug, keys in retargeted.items():
             moved = session.destinations.sync_ids(session.destinations.get(slug))
             forgotten += moved

@@ -83,21 +83,33 @@ def setting_changes(plan: Plan, desired: State, current: State) -> list[SettingC
 
 def warn_of_setting_changes(plan: Plan, changes: list[SettingChange], project: Project) -> None:
     """Add to ``plan`` one warning per sync whose destination may now be stale."""
-    for change in changes:
-        origin = project.syncs[change.slug].origin
-        verbs = " or ".join(str(operation) for operation in change.unsent)
-        plan.warnings.append(
-            Problem(
-                f"syncs.{change.slug}",
-                f"sync {change.slug!r} now has {change.setting}, which sends rows the old "
-                f"setting did not: rows {verbs} while it was {change.was!r} were not sent, "
-                "and no later run sends them, so object "
-                f"{change.configuration.object!r} keeps their old records",
-                fix=_levelling(change),
-                file=origin.file,
-                line=origin.line,
-            )
-        )
+    plan.warnings.extend(setting_warning(change, project) for change in changes)
+
+
+def setting_warning(change: SettingChange, project: Project) -> Problem:
+    """The warning that rows changed or removed under the old setting were never sent."""
+    origin = project.syncs[change.slug].origin
+    verbs = " or ".join(str(operation) for operation in change.unsent)
+    return Problem(
+        f"syncs.{change.slug}",
+        f"sync {change.slug!r} now has {change.setting}, which sends rows the old "
+        f"setting did not: rows {verbs} while it was {change.was!r} were not sent, "
+        "and no later run sends them, so object "
+        f"{change.configuration.object!r} keeps their old records",
+        fix=_levelling(change),
+        file=origin.file,
+        line=origin.line,
+    )
+
+
+def clear_and_fill_levels(change: SettingChange) -> bool:
+    """Whether one clear-and-fill run levels the destination, so that every run until it
+    may repeat the warning (see :func:`~syncline.engine.planner.store.note_strays`)."""
+    return (
+        Operation.REMOVED in change.unsent
+        and change.configuration.mode is not SyncMode.UPDATE
+        and clears_objects(change.destination_type)
+    )
 
 
 def _newly_sent(old: SyncConfiguration, new: SyncConfiguration) -> tuple[Operation, ...]:
