@@ -28,6 +28,7 @@ from syncline.errors import ConfigError, NotFoundError, Problem, SnapshotLocked,
 from syncline.project.file_roots import project_file_policy, refuse_paths_off_roots
 from syncline.project.left_behind import left_behind_notes
 from syncline.project.mode_changes import (
+    SettingChange,
     clear_and_fill_levels,
     setting_changes,
     setting_warning,
@@ -114,11 +115,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         plan.notes.extend(n for n in checked.notes if n not in plan.notes)
         _Writer(session, project, checked.model_columns).write(plan, forgotten)
         restarted, strays = _sort_restarts(session, restarts, forgotten, project)
-        for change in filter(clear_and_fill_levels, settings_changed):
-            # Every run repeats the warning until the clear and fill, as for a new key.
-            warning = setting_warning(change, project)
-            sync_id = session.syncs.get(change.slug).id
-            strays.setdefault(sync_id, f"{warning.message}; {warning.fix}")
+        _note_stale_settings(session, settings_changed, project, strays)
         for slug, keys in retargeted.items():
             moved = session.destinations.sync_ids(session.destinations.get(slug))
             forgotten += moved
@@ -156,6 +153,20 @@ def _sort_restarts(
             warning = stray_warning(restart, project)
             strays[sync_id] = f"{warning.message}; {warning.fix}"
     return kept, strays
+
+
+def _note_stale_settings(
+    session: CatalogSession,
+    changes: list[SettingChange],
+    project: Project,
+    strays: dict[int, str],
+) -> None:
+    """Add to ``strays`` the warning of each sync whose new setting leaves records that one
+    clear-and-fill run removes: every run repeats it until then, as for a changed key."""
+    for change in filter(clear_and_fill_levels, changes):
+        warning = setting_warning(change, project)
+        sync_id = session.syncs.get(change.slug).id
+        strays.setdefault(sync_id, f"{warning.message}; {warning.fix}")
 
 
 def _restart(settings: Settings, sync_id: int, source: Any, installation_id: str | None) -> None:
