@@ -361,3 +361,19 @@ def test_a_renamed_sync_notes_it_starts_afresh_and_an_insert_one_is_told_to_rese
     assert "from 'users-to-crm', deleted with its run history" in note
     assert "its first run sends every row" in note
     assert "`syncline run users-to-crm-2 --reset-cdc`" in note
+
+
+def test_an_insert_sync_on_a_renamed_destination_is_told_how_not_to_write_rows_twice(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings, tmp_path: Path
+) -> None:
+    text = PROJECT.format(path=tmp_path / "crm.sqlite", timeout=5)
+    text = text.replace("mode: mirror", "mode: insert")
+    _apply_text(write_project, catalog, settings, text)
+
+    renamed = text.replace("slug: crm\n", "slug: crm2\n").replace(": crm\n", ": crm2\n")
+    _, applied = _apply_text(write_project, catalog, settings, renamed)
+
+    (note,) = applied.notes
+    assert "now writes to destination 'crm2' (was 'crm')" in note
+    assert "in mode 'insert' the rows already there are written again" in note
+    assert "`syncline run users-to-crm --reset-cdc`" in note

@@ -63,15 +63,16 @@ def _note(workspace: str, held: dict[str, list[str]], state: State, desired: Sta
     )
     if not same:
         return None
-    kept = [
-        f"{kind[:-1]} {slug!r}"
-        for kind in _RUNNING
-        for slug in sorted(set(held.get(kind, ())) & set(state[kind]))
-    ]
+    kept = []
+    for kind in _RUNNING:
+        slugs = sorted(set(held.get(kind, ())) & set(state[kind]))
+        if slugs:
+            name = kind if len(slugs) > 1 else kind[:-1]
+            kept.append(f"{name} {', '.join(repr(slug) for slug in slugs)}")
     if not kept:
         return None
     return (
-        f"workspace {workspace!r} still holds {', '.join(kept)}, declared by an earlier apply "
+        f"workspace {workspace!r} still holds {' and '.join(kept)}, declared by an earlier apply "
         f"of this project (its sources or destinations are configured alike) before its "
         f"`workspace:` changed: they stay there with their schedules, and their runs go on "
         f"beside the new ones; to delete them, apply a folder holding only a syncline.yml "
