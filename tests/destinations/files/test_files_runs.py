@@ -8,6 +8,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -15,7 +16,11 @@ import pytest
 from file_helpers import ROOT_ROWS, batch, context, read_csv_text, read_records, run
 
 from syncline.connectors.destinations.base import Destination, SyncMode, WriteAction
-from syncline.connectors.destinations.files import CSVDestination, JSONLinesDestination
+from syncline.connectors.destinations.files import (
+    CSVDestination,
+    JSONLinesDestination,
+    durable,
+)
 from syncline.errors import TerminalError
 
 Make = Callable[[], Destination]
@@ -122,20 +127,42 @@ def test_appending_to_a_csv_with_other_columns_is_refused(tmp_path: Path) -> Non
         destination.open(context("e.csv", SyncMode.APPEND))
 
 
-def test_an_interrupted_append_is_cut_back_to_the_acknowledged_rows(tmp_path: Path) -> None:
+def test_an_interrupted_append_is_cut_back_to_the_acknowledged_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     destination = JSONLinesDestination.from_config({"directory": str(tmp_path)})
     destination.open(context("events.jsonl", SyncMode.APPEND))
     destination.write_batch(batch(WriteAction.APPEND, ROOT_ROWS[:2]))
     acknowledged = (tmp_path / "events.jsonl").read_bytes()
 
     # The process dies while appending the next batch: half a line reached the file.
-    with open(tmp_path / "events.jsonl", "ab") as sink:
-        sink.write(b'{"id":3,"na')
+    def dying_open(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if mode == "ab":
+            with open(path, mode) as sink:
+                sink.write(b'{"id":3,"na')
+            raise SystemExit(9)
+        return open(path, mode, *args, **kwargs)
 
-    again = JSONLinesDestination.from_config({"directory": str(tmp_path)})
-    run(again, context("events.jsonl", SyncMode.APPEND, run_id=2), [])
+    monkeypatch.setattr(durable, "open", dying_open, raising=False)
+    with pytest.raises(SystemExit):
+        destination.write_batch(batch(WriteAction.APPEND, [{"id": 3, "name": "cy"}]))
+    monkeypatch.undo()
 
+    # Another sync writing the file next cuts it back first, and the next run of the
+    # first sync keeps that sync's rows.
+    other = JSONLinesDestination.from_config({"directory": str(tmp_path)})
+    run(other, context("events.jsonl", SyncMode.APPEND, sync_id=8), [])
     assert (tmp_path / "events.jsonl").read_bytes() == acknowledged
+    row = [{"id": 4, "name": "dee"}]
+    run(
+        other,
+        context("events.jsonl", SyncMode.APPEND, sync_id=8, run_id=2),
+        [batch(WriteAction.APPEND, row)],
+    )
+    again = JSONLinesDestination.from_config({"directory": str(tmp_path)})
+    run(again, context("events.jsonl", SyncMode.APPEND, run_id=3), [])
+
+    assert [r["id"] for r in read_records("jsonl", tmp_path / "events.jsonl")] == [1, 2, 4]
 
 
 def test_a_crash_during_a_rewrite_leaves_the_old_file_whole(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ How a run writes depends on the sync's ``object`` (see :mod:`.layout`):
   ``upsert``, ``update``, ``insert``, ``mirror`` and ``all`` modes its records are
   matched by the id field: each batch is merged into a scratch copy that then
   atomically replaces the file. In ``append`` mode rows are added to the end
-  (Parquet, which cannot be appended to, is rewritten instead).
+  (Parquet, which cannot be appended to, is rewritten instead). Several syncs may
+  write one maintained file: each batch holds the file's lock (see :mod:`.shared`).
 - a PER-RUN file is a change log of that run: every row the run delivered, in the
   order delivered, with the extra field ``_syncline_operation`` holding the batch's
   action (``upsert``, ``insert``, ``append`` or ``delete``; a ``delete`` row carries
@@ -24,7 +25,7 @@ import os
 import threading
 from abc import abstractmethod
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, cast
@@ -52,9 +53,15 @@ from syncline.connectors.destinations.files.formats import (
     JSONLinesFormat,
     ParquetFormat,
 )
-from syncline.connectors.destinations.files.layout import Target, resolve_target, state_root
+from syncline.connectors.destinations.files.layout import (
+    STATE_FOLDER,
+    Target,
+    resolve_target,
+    state_root,
+)
 from syncline.connectors.destinations.files.merge import merge
 from syncline.connectors.destinations.files.parts import PartStore
+from syncline.connectors.destinations.files.shared import SharedFile
 from syncline.connectors.destinations.files.spec import (
     CSVConfig,
     FileConfig,
@@ -133,6 +140,11 @@ class _Run:
     format: FileFormat
     marks: AppendMarks
     parts: PartStore | None
+    shared: SharedFile | None
+    """The maintained file and its lock; None for a per-run file."""
+    version: int | None = None
+    """The maintained file's write count after this run's last batch: another writer
+    has changed the file since when the count moved on."""
     current: tuple[pa.Table, pa.Array] | None = None
     """The maintained file's records in the format's form, with their ids."""
     written: int = 0
@@ -277,7 +289,7 @@ class FileDestination(Destination):
         )
         self.check_mode(context.mode, context.object)
         root = state_root(self.settings.directory, context.sync_id)
-        for path in (target.path, target.temp_path, root):
+        for path in (target.path, target.temp_path, root, _locks(self.settings)):
             self._guarded(path)
         if context.object_expected and not target.per_run and not target.path.is_file():
             raise TerminalError(
@@ -288,12 +300,14 @@ class FileDestination(Destination):
             )
 
         fmt = self._make_format()
+        shared = None if target.per_run else SharedFile(target.path, _locks(self.settings))
         with _os_errors(target.path):
             target.path.parent.mkdir(parents=True, exist_ok=True)
             marks = AppendMarks(root / "appends")
             marks.recover(self._refusal)
             PartStore.recover(root / "parts", self._compression, _temp_path, self._refusal)
-            target.temp_path.unlink(missing_ok=True)
+            with shared.held() if shared is not None else nullcontext():
+                target.temp_path.unlink(missing_ok=True)
 
         parts = None
         if target.per_run and not fmt.appendable:
@@ -301,7 +315,7 @@ class FileDestination(Destination):
         if not target.per_run and context.mode == SyncMode.APPEND:
             _check_header(fmt, target, context)
 
-        self._run = _Run(context, target, fmt, marks, parts)
+        self._run = _Run(context, target, fmt, marks, parts, shared)
         logger.debug(
             "writing %s file %s (%s)",
             fmt.name,
@@ -318,7 +332,7 @@ class FileDestination(Destination):
     def write_batch(self, batch: WriteBatch) -> BatchResult:
         """Write one batch durably; rows with a bad id or value are refused, not raised."""
         run = self._require_run()
-        with self._lock, _os_errors(run.target.path):
+        with self._lock, _os_errors(run.target.path), self._holding(run):
             if run.target.per_run:
                 failures = self._log_changes(run, batch)
             elif batch.action == WriteAction.APPEND:
@@ -336,6 +350,11 @@ class FileDestination(Destination):
             extra=run.log_extra,
         )
         return BatchResult(failures)
+
+    @staticmethod
+    def _holding(run: _Run) -> AbstractContextManager[object]:
+        """The maintained file's lock, held across one batch's read, merge and write."""
+        return _holding(run) if run.shared is not None else nullcontext()
 
     def _log_changes(self, run: _Run, batch: WriteBatch) -> list[RowFailure]:
         records = _with_fields(batch.records, run.context.fields)
@@ -425,12 +444,10 @@ class FileDestination(Destination):
         return run.current
 
     def _rewrite(self, run: _Run, table: pa.Table, ids: pa.Array) -> None:
-        fmt = run.format
+        fmt, shared = run.format, _shared(run)
         run.rewrite_failed = True
-        replace_atomically(run.target.path, run.target.temp_path, lambda s: fmt.write(table, s))
+        shared.replace(run.target.temp_path, lambda s: fmt.write(table, s))
         run.rewrite_failed = False
-        # The new file is whole; an append mark from earlier in the run no longer applies.
-        run.marks.release(run.target.path)
         run.current = (table, ids)
 
     def finish(self) -> None:
@@ -477,11 +494,37 @@ class FileDestination(Destination):
             elif run.rewrite_failed and run.current is not None:
                 # The batch of the failed rewrite is not acknowledged: the next run
                 # sends it again, and an appended file must not hold it twice then.
-                self._rewrite(run, *run.current)
+                # Unless another writer has replaced the file since: it stays theirs.
+                with _holding(run):
+                    if run.current is not None:
+                        self._rewrite(run, *run.current)
 
             # Every append that returned is whole; one cut short by an error is cut
             # back here rather than left torn until the next run.
             run.marks.recover(self._refusal)
+
+
+def _locks(settings: FileConfig) -> Path:
+    """The folder of the maintained files' locks, shared by every sync of the folder."""
+    return settings.directory / STATE_FOLDER / "locks"
+
+
+def _shared(run: _Run) -> SharedFile:
+    if run.shared is None:
+        raise RuntimeError("a per-run file is not shared")
+    return run.shared
+
+
+@contextmanager
+def _holding(run: _Run) -> Iterator[None]:
+    """Hold the maintained file's lock; forget the records read when another run wrote since."""
+    with _shared(run).held() as shared:
+        if shared.version != run.version:
+            run.current = None
+        try:
+            yield
+        finally:
+            run.version = shared.version
 
 
 def _temp_path(path: Path) -> Path:
@@ -506,6 +549,14 @@ def _check_header(fmt: FileFormat, target: Target, context: WriteContext) -> Non
 def _append_form(run: _Run, form: pa.Table) -> None:
     """Add ``form``'s records to the end of the run's file, durably."""
     path = run.target.path
+    if run.shared is not None:
+        # Under the file's lock, where a failed append was cut back at once.
+        new_file = not path.exists() or path.stat().st_size == 0
+        data = run.format.append_bytes(form, new_file=new_file)
+        if data:
+            run.shared.append(data)
+        return
+
     # The size after the last acknowledged append: a CSV file that an append failed to
     # start still needs its header.
     new_file = run.marks.acknowledged_size(path) == 0

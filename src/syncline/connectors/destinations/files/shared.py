@@ -1,0 +1,75 @@
+"""One writer at a time for a maintained file, which several syncs may write.
+
+Every batch of a maintained file reads, merges and replaces the file (or appends to it).
+Two runs doing that at once, in two processes, would each replace the file with their
+own view and silently lose the other's changes. So a batch holds an exclusive lock on
+the file: ``flock`` on a lock file in the destination's state folder, named after the
+file's real path, that every process writing the file takes. The lock file also counts
+the writes, so a run whose last write is no longer the file's newest reads the file
+again before it merges. An append is marked while it runs: whoever holds the lock after
+a process died in the middle of one cuts the file back first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from syncline.connectors.destinations.files import durable
+
+
+class SharedFile:
+    """A maintained file, written only while its lock is held."""
+
+    def __init__(self, path: Path, locks: Path) -> None:
+        key = durable.file_key(path)
+        self.path = path
+        self.lock_path = locks / f"{key}.lock"
+        self.mark_path = locks / f"{key}.append"
+        self.version = 0
+        """The number of writes to the file, as of the latest hold or write."""
+        self._handle: BinaryIO | None = None
+
+    @contextmanager
+    def held(self) -> Iterator[SharedFile]:
+        """Hold the file's lock, waiting for another writer's batch to end."""
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                self._handle = handle
+                handle.seek(0)
+                text = handle.read().strip()
+                self.version = int(text) if text.isdigit() else 0
+                if durable.cut_back_interrupted(self.path, self.mark_path):
+                    self._count_write()
+                yield self
+            finally:
+                self._handle = None
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _count_write(self) -> None:
+        if self._handle is None:
+            raise RuntimeError("a shared file is written only while its lock is held")
+        self.version += 1
+        self._handle.truncate(0)
+        self._handle.write(str(self.version).encode())
+        self._handle.flush()
+
+    def append(self, data: bytes) -> int:
+        """Append ``data`` durably; returns the file's size afterwards."""
+        try:
+            return durable.append_marked(self.path, self.mark_path, data)
+        finally:
+            self._count_write()
+
+    def replace(self, temp: Path, write: Callable[[BinaryIO], object]) -> None:
+        """Replace the whole file atomically through the scratch file ``temp``."""
+        try:
+            durable.replace_atomically(self.path, temp, write)
+        finally:
+            # Counted even when it failed: the new file may be in place all the same.
+            self._count_write()
