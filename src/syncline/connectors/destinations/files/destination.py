@@ -312,8 +312,8 @@ class FileDestination(Destination):
         parts = None
         if target.per_run and not fmt.appendable:
             parts = PartStore(root / "parts", context.run_id, target.path)
-        if not target.per_run and context.mode == SyncMode.APPEND:
-            _check_header(fmt, target, context)
+        if shared is not None and context.mode == SyncMode.APPEND:
+            _check_header(fmt, target, context, shared)
 
         self._run = _Run(context, target, fmt, marks, parts, shared)
         logger.debug(
@@ -436,6 +436,8 @@ class FileDestination(Destination):
         if run.current is None:
             if run.target.path.exists():
                 names = [spec.name for spec in run.context.fields]
+                if run.format.nameless:
+                    names = _shared(run).columns() or names
                 table = run.format.read(run.target.path, names)
             else:
                 fields = [field_of(spec) for spec in run.context.fields]
@@ -445,6 +447,8 @@ class FileDestination(Destination):
 
     def _rewrite(self, run: _Run, table: pa.Table, ids: pa.Array) -> None:
         fmt, shared = run.format, _shared(run)
+        if fmt.nameless:
+            shared.record_columns(table.schema.names)
         run.rewrite_failed = True
         shared.replace(run.target.temp_path, lambda s: fmt.write(table, s))
         run.rewrite_failed = False
@@ -531,17 +535,28 @@ def _temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.syncline-tmp")
 
 
-def _check_header(fmt: FileFormat, target: Target, context: WriteContext) -> None:
-    """Refuse to append to a CSV file whose header names other fields."""
+def _check_header(
+    fmt: FileFormat, target: Target, context: WriteContext, shared: SharedFile
+) -> None:
+    """Refuse to append to a CSV file whose header, or recorded columns, are other fields."""
     if not isinstance(fmt, CSVFormat):
         return
-    header = fmt.header_of(target.path)
     expected = [spec.name for spec in context.fields]
+    header = fmt.header_of(target.path)
     if header is not None and expected and header != expected:
         raise TerminalError(
             f"file {str(target.path)!r} has the columns {header}, but sync "
             f"{context.sync_id} appends {expected}; move the file away or restore the "
             "mappings",
+            connector="csv",
+        )
+    recorded = shared.columns() if fmt.nameless and target.path.exists() else None
+    if recorded is not None and expected and recorded != expected:
+        raise TerminalError(
+            f"file {str(target.path)!r} has no header and holds the columns {recorded} in "
+            f"that order, but sync {context.sync_id} appends {expected}; restore the order "
+            "of the model's columns or mappings, or move the file away so the next run "
+            "starts a new one",
             connector="csv",
         )
 
@@ -554,6 +569,8 @@ def _append_form(run: _Run, form: pa.Table) -> None:
         new_file = not path.exists() or path.stat().st_size == 0
         data = run.format.append_bytes(form, new_file=new_file)
         if data:
+            if run.format.nameless:
+                run.shared.record_columns(form.schema.names)
             run.shared.append(data)
         return
 

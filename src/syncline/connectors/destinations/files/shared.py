@@ -13,6 +13,7 @@ a process died in the middle of one cuts the file back first.
 from __future__ import annotations
 
 import fcntl
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ class SharedFile:
         self.path = path
         self.lock_path = locks / f"{key}.lock"
         self.mark_path = locks / f"{key}.append"
+        self.columns_path = locks / f"{key}.columns"
         self.version = 0
         """The number of writes to the file, as of the latest hold or write."""
         self._handle: BinaryIO | None = None
@@ -73,3 +75,26 @@ class SharedFile:
         finally:
             # Counted even when it failed: the new file may be in place all the same.
             self._count_write()
+
+    def columns(self) -> list[str] | None:
+        """The columns of a file without a header, in order, as last written; None if unknown.
+
+        Written before the file itself, so the file's columns are the first of these:
+        see :meth:`record_columns`.
+        """
+        if not self.columns_path.exists():
+            return None
+        return [str(name) for name in json.loads(self.columns_path.read_text())]
+
+    def record_columns(self, names: list[str]) -> None:
+        """Record the columns of the file about to be written, before it is written.
+
+        A file without a header cannot say which column is which. The columns of a file
+        that exists only ever grow at the end (see :meth:`~.formats.CSVFormat.align`), so
+        if the write then fails, the old file's columns are still the first ones recorded.
+        """
+        if names == self.columns():
+            return
+        body = json.dumps(names).encode()
+        temp = self.columns_path.with_name(self.columns_path.name + ".tmp")
+        durable.replace_atomically(self.columns_path, temp, lambda sink: sink.write(body))
