@@ -6,7 +6,9 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from syncline.connectors.destinations.files import (
     CSVDestination,
     JSONLinesDestination,
     durable,
+    layout,
 )
 from syncline.errors import TerminalError
 
@@ -84,6 +87,56 @@ def test_timestamp_placeholder_names_a_new_file(make: Make, kind: str, tmp_path:
 
     [path] = [p for p in (tmp_path / "out").iterdir() if p.is_file()]
     assert re.fullmatch(rf"p_\d{{8}}T\d{{6}}Z\.{kind}", path.name)
+
+
+class _Clock(datetime):
+    """A clock that stands still but for the time a run sleeps."""
+
+    slept = 0.0
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _Clock:
+        return cls(2026, 12, 5, 18, 0, 0, tzinfo=UTC) + timedelta(seconds=cls.slept)
+
+    @classmethod
+    def sleep(cls, seconds: float) -> None:
+        cls.slept += seconds
+
+
+def test_two_runs_opening_a_timestamped_file_in_one_second_write_two_files(
+    make: Make, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_Clock, "slept", 0.0)
+    monkeypatch.setattr(layout, "datetime", _Clock)
+    monkeypatch.setattr(time, "sleep", _Clock.sleep)
+    name = "ts_{timestamp}." + kind
+    first, second = make(), make()
+    first.open(context(name, SyncMode.MIRROR, sync_id=1, run_id=1))
+    second.open(context(name, SyncMode.MIRROR, sync_id=2, run_id=2))
+    for destination, rows in ((first, ROOT_ROWS[:1]), (second, ROOT_ROWS[1:])):
+        destination.write_batch(batch(WriteAction.UPSERT, rows))
+    for destination in (first, second):
+        destination.finish()
+        destination.close()
+
+    files = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file())
+    assert files == [f"ts_20261205T180000Z.{kind}", f"ts_20261205T180001Z.{kind}"]
+    assert [_op_records(kind, tmp_path / "out" / f) for f in files] == [
+        [(1, "ada", "upsert")],
+        [(2, "bob", "upsert")],
+    ]
+
+
+def test_a_per_run_file_that_exists_already_is_never_added_to(
+    make: Make, kind: str, tmp_path: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    taken = tmp_path / "out" / f"log_5.{kind}"
+    taken.write_bytes(b"another run's file")
+
+    with pytest.raises(TerminalError, match="already exists"):
+        make().open(context("log_{run_id}." + kind, SyncMode.UPSERT, run_id=5))
+    assert taken.read_bytes() == b"another run's file"
 
 
 def test_update_mode_needs_a_maintained_file(make: Make, kind: str) -> None:

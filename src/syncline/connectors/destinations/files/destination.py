@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -45,7 +46,11 @@ from syncline.connectors.destinations.base import (
     WriteBatch,
     WriteContext,
 )
-from syncline.connectors.destinations.files.durable import AppendMarks, replace_atomically
+from syncline.connectors.destinations.files.durable import (
+    AppendMarks,
+    file_key,
+    replace_atomically,
+)
 from syncline.connectors.destinations.files.formats import (
     CSVFormat,
     Encoded,
@@ -150,6 +155,8 @@ class _Run:
     written: int = 0
     refused: int = 0
     done: bool = False
+    claim: Path | None = None
+    """The claim on a new per-run file, given up when the run ends."""
     rewrite_failed: bool = False
     """A rewrite failed, perhaps after its new file took the old one's place (its folder
     not synced): unless a later rewrite succeeds, the run puts :attr:`current`, the
@@ -284,12 +291,19 @@ class FileDestination(Destination):
 
     def open(self, context: WriteContext) -> None:
         """Resolve the run's file, finish what an interrupted run left, check the header."""
-        target = resolve_target(
-            self.settings.directory, context.object, sync_id=context.sync_id, run_id=context.run_id
-        )
         self.check_mode(context.mode, context.object)
+        self._guarded(_locks(self.settings))
+        target = self._claim(context)
+        try:
+            self._open(context, target)
+        except BaseException:
+            if target.per_run:
+                _claim_path(self.settings, target.path).unlink(missing_ok=True)
+            raise
+
+    def _open(self, context: WriteContext, target: Target) -> None:
         root = state_root(self.settings.directory, context.sync_id)
-        for path in (target.path, target.temp_path, root, _locks(self.settings)):
+        for path in (target.path, target.temp_path, root):
             self._guarded(path)
         if context.object_expected and not target.per_run and not target.path.is_file():
             raise TerminalError(
@@ -316,12 +330,46 @@ class FileDestination(Destination):
             _check_header(fmt, target, context, shared)
 
         self._run = _Run(context, target, fmt, marks, parts, shared)
+        if target.per_run:
+            self._run.claim = _claim_path(self.settings, target.path)
         logger.debug(
             "writing %s file %s (%s)",
             fmt.name,
             target.path,
             "per run" if target.per_run else "maintained",
             extra=self._run.log_extra,
+        )
+
+    def _claim(self, context: WriteContext) -> Target:
+        """The run's file; a new per-run file is claimed, so that no other run adds to it.
+
+        A name whose only per-run placeholder is ``{timestamp}`` may be taken by a run
+        that opened its file in the same second: this run then waits for the next one.
+
+        Raises:
+            TerminalError: the per-run file exists already, written by another run.
+        """
+        for _ in range(_CLAIM_ATTEMPTS):
+            target = resolve_target(
+                self.settings.directory,
+                context.object,
+                sync_id=context.sync_id,
+                run_id=context.run_id,
+            )
+            if not target.per_run:
+                return target
+            with _os_errors(target.path):
+                if _claimed(self.settings, self._guarded(target.path)):
+                    return target
+            if "{run_id}" in context.object:
+                break
+            time.sleep(_CLAIM_WAIT)
+        raise TerminalError(
+            f"file {str(target.path)!r} already exists, written by another run, and a run "
+            "never adds to another run's file; put {run_id} in the file name, or move the "
+            "file away",
+            connector=self.type_name,
+            code="OBJECT_TAKEN",
         )
 
     def _require_run(self) -> _Run:
@@ -506,6 +554,37 @@ class FileDestination(Destination):
             # Every append that returned is whole; one cut short by an error is cut
             # back here rather than left torn until the next run.
             run.marks.recover(self._refusal)
+        if run.claim is not None:
+            # The file exists now, which keeps other runs off it; or the run wrote
+            # nothing, and the name is free again.
+            run.claim.unlink(missing_ok=True)
+
+
+_CLAIM_ATTEMPTS = 5
+_CLAIM_WAIT = 0.5
+"""Seconds a run waits before it names its per-run file by the time again."""
+
+
+def _claim_path(settings: FileConfig, path: Path) -> Path:
+    return _locks(settings) / f"{file_key(path)}.claim"
+
+
+def _claimed(settings: FileConfig, path: Path) -> bool:
+    """Whether this run has made the new per-run file ``path`` its own.
+
+    The claim is created exclusively, so two runs cannot both hold it; a file already
+    there belongs to a run that has given its claim up.
+    """
+    claim = _claim_path(settings, path)
+    claim.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        return False
+    if path.exists():
+        claim.unlink()
+        return False
+    return True
 
 
 def _locks(settings: FileConfig) -> Path:
