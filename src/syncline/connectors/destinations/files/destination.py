@@ -497,8 +497,13 @@ class FileDestination(Destination):
         fmt, shared = run.format, _shared(run)
         if fmt.nameless:
             shared.record_columns(table.schema.names)
-        run.rewrite_failed = True
-        shared.replace(run.target.temp_path, lambda s: fmt.write(table, s))
+        before = _identity(run.target.path)
+        try:
+            shared.replace(run.target.temp_path, lambda s: fmt.write(table, s))
+        except OSError:
+            # Only a new file that took the old one's place needs putting back.
+            run.rewrite_failed = run.rewrite_failed or _identity(run.target.path) != before
+            raise
         run.rewrite_failed = False
         run.current = (table, ids)
 
@@ -518,13 +523,24 @@ class FileDestination(Destination):
         """Make acknowledged rows of an unfinished run visible; they are in the snapshot."""
         if self._run is None:
             return
+        run = self._run
         try:
-            self._complete(self._run, publish_empty=False)
-        except ConnectorError:
-            logger.exception(
-                "could not publish the acknowledged rows of an unfinished run; the next "
-                "run of this sync publishes them",
-                extra=self._run.log_extra,
+            self._complete(run, publish_empty=False)
+        except ConnectorError as exc:
+            # The run has failed already, with its own error: one line says what is left.
+            if run.target.per_run:
+                what = "could not publish the acknowledged rows of an unfinished run"
+                after = "the next run of this sync publishes them"
+            else:
+                what = "could not put the acknowledged records back after a failed write"
+                after = "the file may hold rows of the failed batch, which the next run sends again"
+            logger.error(
+                "%s (%s); %s",
+                what,
+                exc,
+                after,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+                extra=run.log_extra,
             )
 
     def _complete(self, run: _Run, *, publish_empty: bool) -> None:
@@ -608,6 +624,15 @@ def _holding(run: _Run) -> Iterator[None]:
             yield
         finally:
             run.version = shared.version
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at ``path`` (device, inode); None for none, or when it cannot be told."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def _temp_path(path: Path) -> Path:
