@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 import pyarrow as pa
 
@@ -59,6 +59,7 @@ from syncline.connectors.destinations.files.formats import (
     ParquetFormat,
 )
 from syncline.connectors.destinations.files.layout import (
+    PLACEHOLDERS,
     STATE_FOLDER,
     Target,
     resolve_target,
@@ -229,6 +230,21 @@ class FileDestination(Destination):
                 "run; remove {run_id} and {timestamp} from the name or choose mode 'upsert'",
                 connector=cls.type_name,
             )
+
+    @classmethod
+    def shared_object_key(
+        cls, destination: str, configuration: dict[str, Any], object_name: str
+    ) -> tuple[str, ...] | None:
+        """The file's real path, which destinations spelling one folder apart share; None
+        for a name with a placeholder, which names a file of each sync or run."""
+        directory = configuration.get("directory")
+        if any("{" + p + "}" in object_name for p in PLACEHOLDERS) or directory is None:
+            return None
+        try:
+            target = resolve_target(Path(str(directory)), object_name, sync_id=0, run_id=0)
+        except TerminalError:
+            return None  # check_object reports the name
+        return ("file", os.path.normpath(target.path.resolve()))
 
     @classmethod
     def reserved_fields(cls, object_name: str) -> frozenset[str]:
