@@ -307,3 +307,14 @@ def test_a_process_killed_between_batches_leaves_exactly_the_acknowledged_rows(
         "log_42.parquet",
         "state.csv",
     ]
+
+
+@pytest.mark.parametrize("below", ["", "deeper"])
+def test_a_directory_that_is_a_file_fails_the_run_naming_it(tmp_path: Path, below: str) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    directory = tmp_path / "afile" / below if below else tmp_path / "afile"
+    destination = CSVDestination.from_config({"directory": str(directory)})
+
+    with pytest.raises(TerminalError, match="afile' is a file, not a folder"):
+        destination.open(context("x.csv", SyncMode.UPSERT))
+    destination.close()

@@ -180,6 +180,7 @@ class FileDestination(Destination):
         max_concurrency=1,
         per_row_results=True,
         creates_objects=True,
+        clears_objects=True,
     )
 
     def __init__(self, config: FileConfig) -> None:
@@ -255,8 +256,8 @@ class FileDestination(Destination):
             return frozenset()  # check_object reports the name
         return frozenset({OPERATION_FIELD}) if per_run else frozenset()
 
-    def test(self) -> None:
-        """Check that the folder exists (creating it) and that a file can be written there."""
+    def _check_folder(self) -> None:
+        """Refuse a directory that is a file, or lies below one, naming that file."""
         directory = self.settings.directory
         blocker = directory if directory.exists() and not directory.is_dir() else None
         blocker = blocker or file_in_the_way(directory)
@@ -266,6 +267,11 @@ class FileDestination(Destination):
                 "cannot be used; choose another directory",
                 connector=self.type_name,
             )
+
+    def test(self) -> None:
+        """Check that the folder exists (creating it) and that a file can be written there."""
+        directory = self.settings.directory
+        self._check_folder()
         try:
             directory.mkdir(parents=True, exist_ok=True)
             probe = directory / f".syncline-write-test-{os.getpid()}"
@@ -309,6 +315,7 @@ class FileDestination(Destination):
         """Resolve the run's file, finish what an interrupted run left, check the header."""
         self.check_mode(context.mode, context.object)
         self._guarded(_locks(self.settings))
+        self._check_folder()
         target = self._claim(context)
         try:
             self._open(context, target)
@@ -420,6 +427,19 @@ class FileDestination(Destination):
         """The maintained file's lock, held across one batch's read, merge and write."""
         return _holding(run) if run.shared is not None else nullcontext()
 
+    def clear(self) -> None:
+        """Empty the maintained file, keeping its fields, before a clear and fill.
+
+        A per-run file is new to this run, so it holds nothing to clear.
+        """
+        run = self._require_run()
+        if run.target.per_run:
+            return
+        with self._lock, _os_errors(run.target.path), _holding(run):
+            existing, ids = self._load(run)
+            self._rewrite(run, existing.schema.empty_table(), ids.slice(0, 0))
+        logger.info("emptied %s for a clear and fill", run.target.path, extra=run.log_extra)
+
     def _log_changes(self, run: _Run, batch: WriteBatch) -> list[RowFailure]:
         records = _with_fields(batch.records, run.context.fields)
         operation = pa.repeat(pa.scalar(batch.action.value), records.num_rows)
@@ -503,6 +523,7 @@ class FileDestination(Destination):
                 if run.format.nameless:
                     names = _shared(run).columns() or names
                 table = run.format.read(run.target.path, names)
+                _check_ids(run, table)
             else:
                 fields = [field_of(spec) for spec in run.context.fields]
                 table = run.format.encode(pa.schema(fields).empty_table()).form
@@ -640,6 +661,22 @@ def _holding(run: _Run) -> Iterator[None]:
             yield
         finally:
             run.version = shared.version
+
+
+def _check_ids(run: _Run, table: pa.Table) -> None:
+    """Refuse a maintained file none of whose records has the id field: a file made by
+    something else, whose records no row could ever match."""
+    if table.num_rows == 0 or run.context.mode == SyncMode.APPEND:
+        return
+    ids = run.format.ids(table, run.context.id_field)
+    if ids.null_count < table.num_rows:
+        return
+    raise TerminalError(
+        f"no record of {str(run.target.path)!r} has the id field {run.context.id_field!r}, so "
+        f"sync {run.context.sync_id} cannot match its rows to them; move the file away so the "
+        "next run starts a new one, or map the external id to a field the file has",
+        connector="files",
+    )
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
