@@ -11,6 +11,8 @@ import pytest
 from file_helpers import batch, context, read_records, run
 
 from syncline.connectors.destinations.base import Destination, SyncMode, WriteAction
+from syncline.connectors.destinations.files import shared
+from syncline.errors import TransientError
 
 Make = Callable[[], Destination]
 Rows = list[dict[str, object]]
@@ -68,3 +70,19 @@ def test_two_syncs_writing_one_maintained_file_at_once_lose_no_row(
     expected = {r["id"]: r["name"] for r in SEED}
     expected |= {first + i: f"by {2 - i % 2}" for i in range(1, 13)}
     assert records == expected
+
+
+def test_a_batch_waiting_too_long_for_another_writer_fails_to_be_retried(
+    make: Make, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = f"people.{kind}"
+    run(make(), context(name, SyncMode.MIRROR, sync_id=1), [batch(WriteAction.UPSERT, SEED)])
+    destination = make()
+    destination.open(context(name, SyncMode.MIRROR, sync_id=2, run_id=2))
+    monkeypatch.setattr(shared, "LOCK_WAIT_SECONDS", 0.2)
+
+    # Another process's batch holds the file, and does not let go.
+    other = shared.SharedFile(tmp_path / "out" / name, tmp_path / "out" / ".syncline" / "locks")
+    with other.held(), pytest.raises(TransientError, match="gave up waiting"):
+        destination.write_batch(batch(WriteAction.UPSERT, SEED[:1]))
+    destination.close()

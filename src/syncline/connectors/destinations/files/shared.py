@@ -12,14 +12,24 @@ a process died in the middle of one cuts the file back first.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 from syncline.connectors.destinations.files import durable
+
+logger = logging.getLogger(__name__)
+
+LOCK_WAIT_SECONDS = 600.0
+"""How long a batch waits for another writer's batch before it fails (and is retried)."""
+_POLL_SECONDS = 0.05
+_WARN_AFTER_SECONDS = 10.0
 
 
 class SharedFile:
@@ -40,7 +50,7 @@ class SharedFile:
         """Hold the file's lock, waiting for another writer's batch to end."""
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.lock_path, "a+b") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            self._lock(handle)
             try:
                 self._handle = handle
                 handle.seek(0)
@@ -52,6 +62,28 @@ class SharedFile:
             finally:
                 self._handle = None
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _lock(self, handle: BinaryIO) -> None:
+        """Take the lock, polling, so that a writer that hangs fails this batch in time."""
+        started = time.monotonic()
+        warned = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            waited = time.monotonic() - started
+            if waited >= LOCK_WAIT_SECONDS:
+                raise TimeoutError(
+                    errno.ETIMEDOUT,
+                    f"another run has been writing the file for {waited:.0f} s, so this "
+                    "batch gave up waiting for it",
+                )
+            if waited >= _WARN_AFTER_SECONDS and not warned:
+                logger.warning("waiting for another run writing %s to finish its batch", self.path)
+                warned = True
+            time.sleep(_POLL_SECONDS)
 
     def _count_write(self) -> None:
         if self._handle is None:
