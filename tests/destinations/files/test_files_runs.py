@@ -151,6 +151,7 @@ def test_update_mode_needs_a_maintained_file(make: Make, kind: str) -> None:
         ("../escape.csv", "relative path"),
         ("/abs.csv", "relative path"),
         (".syncline/x.csv", "may not start"),
+        ("out/.syncline/x.csv", "pass through"),
     ],
 )
 def test_bad_file_names_are_refused(tmp_path: Path, name: str, message: str) -> None:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from file_helpers import batch, context, read_records, run
+from file_helpers import FORMATS, batch, context, read_records, run
 
 from syncline.connectors.destinations.base import Destination, SyncMode, WriteAction
 from syncline.connectors.destinations.files import shared
@@ -20,8 +20,12 @@ Rows = list[dict[str, object]]
 SEED = [{"id": i, "name": f"name {i}"} for i in range(1, 13)]
 
 
-def _write_at_once(make: Make, name: str, work: dict[int, list[Rows]], *, turns: bool) -> None:
-    """One run per sync id of ``work``, all open at once, writing their batches in step.
+Work = dict[int, tuple[Make, str, list[Rows]]]
+
+
+def _write_at_once(work: Work, *, turns: bool) -> None:
+    """One run per sync id of ``work`` (destination, file name, batches), all open at
+    once, writing their batches in step.
 
     With ``turns`` the runs take turns batch by batch; without, each step's batches
     start together.
@@ -29,7 +33,7 @@ def _write_at_once(make: Make, name: str, work: dict[int, list[Rows]], *, turns:
     step = threading.Barrier(len(work))
     turn = threading.Lock()
 
-    def write(sync_id: int, batches: list[Rows]) -> None:
+    def write(sync_id: int, make: Make, name: str, batches: list[Rows]) -> None:
         destination = make()
         destination.open(context(name, SyncMode.MIRROR, sync_id=sync_id, run_id=100 + sync_id))
         try:
@@ -46,7 +50,7 @@ def _write_at_once(make: Make, name: str, work: dict[int, list[Rows]], *, turns:
             destination.close()
 
     with ThreadPoolExecutor(len(work)) as pool:
-        for future in [pool.submit(write, s, b) for s, b in work.items()]:
+        for future in [pool.submit(write, s, *w) for s, w in work.items()]:
             future.result()
 
 
@@ -61,10 +65,14 @@ def test_two_syncs_writing_one_maintained_file_at_once_lose_no_row(
     # Sync 1 writes the odd ids, sync 2 the even ones: changed records, or new ones.
     first = 100 if added else 0
     work = {
-        sync_id: [[{"id": first + i, "name": f"by {sync_id}"}] for i in range(sync_id, 13, 2)]
+        sync_id: (
+            make,
+            name,
+            [[{"id": first + i, "name": f"by {sync_id}"}] for i in range(sync_id, 13, 2)],
+        )
         for sync_id in (1, 2)
     }
-    _write_at_once(make, name, work, turns=turns)
+    _write_at_once(work, turns=turns)
 
     records = {r["id"]: r["name"] for r in read_records(kind, tmp_path / "out" / name)}
     expected = {r["id"]: r["name"] for r in SEED}
@@ -86,3 +94,26 @@ def test_a_batch_waiting_too_long_for_another_writer_fails_to_be_retried(
     with other.held(), pytest.raises(TransientError, match="gave up waiting"):
         destination.write_batch(batch(WriteAction.UPSERT, SEED[:1]))
     destination.close()
+
+
+def test_destinations_reaching_one_file_from_two_folders_lose_no_row(
+    kind: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    outer: Make = lambda: FORMATS[kind](out)  # noqa: E731
+    inner: Make = lambda: FORMATS[kind](out / "sub")  # noqa: E731
+    name = f"people.{kind}"
+    run(
+        outer(),
+        context(f"sub/{name}", SyncMode.MIRROR, sync_id=1),
+        [batch(WriteAction.UPSERT, SEED)],
+    )
+
+    work = {
+        1: (outer, f"sub/{name}", [[{"id": i, "name": "by 1"}] for i in range(1, 13, 2)]),
+        2: (inner, name, [[{"id": i, "name": "by 2"}] for i in range(2, 13, 2)]),
+    }
+    _write_at_once(work, turns=True)
+
+    records = {r["id"]: r["name"] for r in read_records(kind, out / "sub" / name)}
+    assert records == {i: f"by {2 - i % 2}" for i in range(1, 13)}

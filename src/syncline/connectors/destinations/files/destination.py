@@ -314,19 +314,18 @@ class FileDestination(Destination):
     def open(self, context: WriteContext) -> None:
         """Resolve the run's file, finish what an interrupted run left, check the header."""
         self.check_mode(context.mode, context.object)
-        self._guarded(_locks(self.settings))
         self._check_folder()
         target = self._claim(context)
         try:
             self._open(context, target)
         except BaseException:
             if target.per_run:
-                _claim_path(self.settings, target.path).unlink(missing_ok=True)
+                _claim_path(_claims(self.settings), target.path).unlink(missing_ok=True)
             raise
 
     def _open(self, context: WriteContext, target: Target) -> None:
         root = state_root(self.settings.directory, context.sync_id)
-        for path in (target.path, target.temp_path, root):
+        for path in (target.path, target.temp_path, root, _locks(target.path)):
             self._guarded(path)
         if context.object_expected and not target.per_run and not target.path.is_file():
             raise TerminalError(
@@ -337,7 +336,7 @@ class FileDestination(Destination):
             )
 
         fmt = self._make_format()
-        shared = None if target.per_run else SharedFile(target.path, _locks(self.settings))
+        shared = None if target.per_run else SharedFile(target.path, _locks(target.path))
         with _os_errors(target.path):
             target.path.parent.mkdir(parents=True, exist_ok=True)
             marks = AppendMarks(root / "appends")
@@ -354,7 +353,7 @@ class FileDestination(Destination):
 
         self._run = _Run(context, target, fmt, marks, parts, shared)
         if target.per_run:
-            self._run.claim = _claim_path(self.settings, target.path)
+            self._run.claim = _claim_path(_claims(self.settings), target.path)
         logger.debug(
             "writing %s file %s (%s)",
             fmt.name,
@@ -382,7 +381,8 @@ class FileDestination(Destination):
             if not target.per_run:
                 return target
             with _os_errors(target.path):
-                if _claimed(self.settings, self._guarded(target.path)):
+                claims = self._guarded(_claims(self.settings))
+                if _claimed(claims, self._guarded(target.path)):
                     return target
             if "{run_id}" in context.object:
                 break
@@ -618,17 +618,22 @@ _CLAIM_WAIT = 0.5
 """Seconds a run waits before it names its per-run file by the time again."""
 
 
-def _claim_path(settings: FileConfig, path: Path) -> Path:
-    return _locks(settings) / f"{file_key(path)}.claim"
+def _claims(settings: FileConfig) -> Path:
+    """The folder of the claims on per-run files, in the destination's state folder."""
+    return settings.directory / STATE_FOLDER / "claims"
 
 
-def _claimed(settings: FileConfig, path: Path) -> bool:
+def _claim_path(claims: Path, path: Path) -> Path:
+    return claims / f"{file_key(path)}.claim"
+
+
+def _claimed(claims: Path, path: Path) -> bool:
     """Whether this run has made the new per-run file ``path`` its own.
 
     The claim is created exclusively, so two runs cannot both hold it; a file already
     there belongs to a run that has given its claim up.
     """
-    claim = _claim_path(settings, path)
+    claim = _claim_path(claims, path)
     claim.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
@@ -640,9 +645,10 @@ def _claimed(settings: FileConfig, path: Path) -> bool:
     return True
 
 
-def _locks(settings: FileConfig) -> Path:
-    """The folder of the maintained files' locks, shared by every sync of the folder."""
-    return settings.directory / STATE_FOLDER / "locks"
+def _locks(path: Path) -> Path:
+    """The folder of the lock of the maintained file ``path``: in the file's own folder, so
+    every destination reaching the file, from whichever folder, takes the same lock."""
+    return path.parent / STATE_FOLDER / "locks"
 
 
 def _shared(run: _Run) -> SharedFile:
