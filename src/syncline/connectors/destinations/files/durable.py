@@ -111,7 +111,11 @@ def cut_back_interrupted(path: Path, mark: Path) -> bool:
 
 
 class AppendMarks:
-    """Sizes of files as of their last acknowledged append, kept while a run appends."""
+    """Sizes of files as of their last acknowledged append, kept while a run appends.
+
+    For the files of one run alone (per-run files): a maintained file, which other runs
+    may append to between this run's batches, is appended to by :func:`append_marked`.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
