@@ -13,10 +13,12 @@ import psycopg
 import pyarrow as pa
 import pytest
 from source_helpers import closed_port, mysql_run, pg_run
+from sync_runs import sync_once
 
 from syncline.connectors.sources.base import is_json_field
 from syncline.connectors.sources.sqlalchemy import SQLAlchemySource
 from syncline.connectors.sources.sqlalchemy.server_file import server_file
+from syncline.connectors.sources.sqlite import SQLiteSource
 from syncline.errors import ConnectorError, TerminalError, TransientError
 
 
@@ -312,3 +314,88 @@ def test_a_postgres_url_reads_in_read_only_sessions(pg_url: str, pg_config: dict
     ) as connection:
         row = connection.execute("SELECT last_value, is_called FROM ticket").fetchone()
     assert row == (1, False)
+
+
+@pytest.mark.postgres
+def test_postgres_url_keeps_json_null_and_json_strings_as_json_text(
+    pg_url: str, pg_config: dict[str, Any], tmp_path: Path
+) -> None:
+    pg_run(
+        pg_config,
+        "CREATE TABLE docs (id int PRIMARY KEY, j jsonb)",
+        "INSERT INTO docs VALUES (3, 'null'), (4, '\"str\"'), (5, NULL)",
+    )
+    source = SQLAlchemySource.from_config({"url": pg_url})
+    query = "SELECT * FROM docs ORDER BY id"
+
+    table = pa.Table.from_batches(list(source.read(query)))
+    first = sync_once(source, query, tmp_path)
+    pg_run(pg_config, "UPDATE docs SET j = NULL WHERE id = 3")
+    second = sync_once(source, query, tmp_path)
+
+    assert is_json_field(table.schema.field("j"))
+    assert table.column("j").to_pylist() == ["null", '"str"', None]
+    assert first.progress.planned.added == 3
+    assert (second.progress.planned.total, second.progress.planned.changed) == (1, 1)
+
+
+@pytest.mark.postgres
+def test_postgres_url_types_columns_from_the_server(pg_url: str, pg_config: dict[str, Any]) -> None:
+    pg_run(
+        pg_config,
+        "CREATE TABLE kinds (id int PRIMARY KEY, r real, d double precision, b boolean, "
+        "day date, v varchar(20), t timestamp(3), j json, u uuid, n numeric)",
+        "INSERT INTO kinds VALUES (1, 0.1, 0.1, true, '2024-02-29', 'a', "
+        "'2024-02-29 01:02:03.456', '{\"b\": 1, \"a\": 2}', "
+        "'12345678-1234-5678-1234-567812345678', 'NaN')",
+    )
+    source = SQLAlchemySource.from_config({"url": pg_url})
+
+    columns = {c.name: c for c in source.describe("SELECT * FROM kinds")}
+    [row] = pa.Table.from_batches(list(source.read("SELECT * FROM kinds"))).to_pylist()
+
+    assert {name: c.type for name, c in columns.items()} == {
+        "id": "int4",
+        "r": "float4",
+        "d": "float8",
+        "b": "bool",
+        "day": "date",
+        "v": "varchar(20)",
+        "t": "timestamp(3)",
+        "j": "json",
+        "u": "uuid",
+        "n": "numeric",
+    }
+    assert columns["r"].arrow_type == pa.float32()
+    assert columns["b"].arrow_type == pa.bool_()
+    assert columns["day"].arrow_type == pa.date32()
+    assert columns["j"].logical == "json"
+    assert columns["n"].logical == "decimal"
+    assert row["j"] == '{"b": 1, "a": 2}'
+    assert row["u"] == "12345678-1234-5678-1234-567812345678"
+    assert row["n"] == "NaN"
+
+
+def test_sqlite_url_types_columns_as_the_sqlite_source_does(tmp_path: Path) -> None:
+    path = tmp_path / "typed.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, price DECIMAL(10,2), flag BOOLEAN, "
+            "day DATE, at TIMESTAMP, doc JSON, note TEXT)"
+        )
+        connection.execute(
+            "INSERT INTO t VALUES (1, 1.00, 1, '2024-02-29 00:00:00', '2024-02-29T01:02:03', "
+            "'{\"b\": 1,  \"a\": 2}', 'x')"
+        )
+    connection.close()
+    fallback = SQLAlchemySource.from_config({"url": f"sqlite:///{path}"})
+    dedicated = SQLiteSource.from_config({"path": str(path)})
+    query = "SELECT * FROM t"
+
+    described = fallback.describe(query)
+    read = pa.Table.from_batches(list(fallback.read(query)))
+
+    assert described == dedicated.describe(query)
+    assert read.equals(pa.Table.from_batches(list(dedicated.read(query))), check_metadata=True)
+    assert read.column("price").to_pylist() == [Decimal("1.00")]
+    assert read.column("day").to_pylist() == [dt.date(2024, 2, 29)]

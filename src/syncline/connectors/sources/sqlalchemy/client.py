@@ -20,8 +20,10 @@ from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.sqlalchemy.config import SQLAlchemyConfig
 from syncline.connectors.sources.sqlalchemy.errors import map_error
 from syncline.connectors.sources.sqlalchemy.mysql_session import guard_mysql
-from syncline.connectors.sources.sqlalchemy.postgres_session import guard_postgres
+from syncline.connectors.sources.sqlalchemy.postgres_session import guard_postgres, keep_json_text
 from syncline.connectors.sources.sqlalchemy.sqlite_file import read_only_url, refuse_attach
+from syncline.connectors.sources.sqlalchemy.types import postgres_plans
+from syncline.connectors.sources.sqlite.client import column_plans, declared_types
 from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError
 
@@ -46,9 +48,11 @@ class SQLAlchemySource(Source):
     """Models on any database SQLAlchemy reaches, when no dedicated source exists.
 
     DB-API drivers do not declare result types in a portable way, so each column's
-    type comes from its first :data:`~syncline.connectors.sources._rows.INFER_ROWS`
-    values, in ``describe`` (which therefore runs the query and reads those rows) and
-    ``read`` alike. Cast columns in the model's SQL to pin a type.
+    type comes from what the backend tells (see :mod:`.types`); a column it says
+    nothing of takes its type from its first
+    :data:`~syncline.connectors.sources._rows.INFER_ROWS` values, in ``describe``
+    (which therefore runs the query and reads those rows) and ``read`` alike. Cast
+    columns in the model's SQL to pin a type.
     """
 
     type_name = "sqlalchemy"
@@ -65,10 +69,12 @@ class SQLAlchemySource(Source):
         """Names and types of ``query``'s columns, inferred from its first rows."""
         query = self._single_statement(query)
         with self._connection() as connection, translated(self._map_query_error):
+            declared = _declared(connection, query)
             result = _stream(connection, query, INFER_ROWS)
             try:
-                columns = _columns(result)
-                plans = _plans(columns, result.fetchmany(INFER_ROWS))
+                columns, description = _columns(result), _description(result)
+                head = result.fetchmany(INFER_ROWS)
+                plans = _plans(result.dialect, description, columns, declared, head)
             finally:
                 result.close()
         return [plan.column() for plan in plans]
@@ -77,11 +83,12 @@ class SQLAlchemySource(Source):
         """Stream ``query``'s rows with a server-side cursor, in chunks of ``batch_rows``."""
         query = self._single_statement(query)
         with self._connection() as connection, translated(self._map_query_error):
+            declared = _declared(connection, query)
             result = _stream(connection, query, max(batch_rows, INFER_ROWS))
             try:
-                columns = _columns(result)
+                columns, description = _columns(result), _description(result)
                 head = result.fetchmany(INFER_ROWS)
-                plans = _plans(columns, head)
+                plans = _plans(result.dialect, description, columns, declared, head)
                 yield from batches_from_rows(result.fetchmany, plans, batch_rows, head)
             finally:
                 result.close()
@@ -127,6 +134,7 @@ class SQLAlchemySource(Source):
             refuse_attach(engine)
         guard_mysql(engine)
         guard_postgres(engine)
+        keep_json_text(engine)
         return engine
 
     def _single_statement(self, query: str) -> str:
@@ -183,12 +191,23 @@ def _stream(connection: Any, query: str, buffer_rows: int) -> Any:
     return options.exec_driver_sql(query)
 
 
+def _declared(connection: Any, query: str) -> list[str] | None:
+    """The types a SQLite file declares for the query's columns; None on other backends.
+
+    Read before the query runs: the temporary view they are read from cannot be dropped
+    while the query's statement is open.
+    """
+    if connection.dialect.name != "sqlite":
+        return None
+    return declared_types(connection.connection.dbapi_connection, query)
+
+
 def _columns(result: Any) -> list[tuple[str, tuple[int, int] | None]]:
     """Each result column's name and, when the driver reports it, decimal precision and scale.
 
     Read before any row: a result that runs out of rows may close its cursor.
     """
-    description = result.cursor.description if result.cursor is not None else None
+    description = _description(result)
     columns = []
     for index, name in enumerate(result.keys()):
         decimal = None
@@ -200,10 +219,26 @@ def _columns(result: Any) -> list[tuple[str, tuple[int, int] | None]]:
     return columns
 
 
+def _description(result: Any) -> Any:
+    """The DB-API description of the result; read before any row, as for :func:`_columns`."""
+    return result.cursor.description if result.cursor is not None else None
+
+
 def _plans(
-    columns: Sequence[tuple[str, tuple[int, int] | None]], head: Sequence[Sequence[Any]]
+    dialect: Any,
+    description: Any,
+    columns: Sequence[tuple[str, tuple[int, int] | None]],
+    declared: list[str] | None,
+    head: Sequence[Sequence[Any]],
 ) -> list[ColumnPlan]:
-    """One plan per result column, inferred from its first values."""
+    """One plan per result column, from what the backend tells, else from its first values.
+
+    ``declared`` are the SQLite file's declared types (see :func:`_declared`).
+    """
+    if declared is not None:
+        return column_plans([name for name, _ in columns], declared, head)
+    if dialect.name == "postgresql" and description is not None:
+        return postgres_plans(description, columns, head)
     return [
         infer_plan(name, [row[index] for row in head], decimal=decimal)
         for index, (name, decimal) in enumerate(columns)

@@ -1,13 +1,18 @@
-"""PostgreSQL URLs of the SQLAlchemy source: every session is read-only.
+"""PostgreSQL URLs of the SQLAlchemy source: every session is read-only, JSON read as text.
 
 A model's transaction is rolled back, but some changes outlive a rollback (a sequence's
 ``nextval``, work done through ``dblink``); a read-only session refuses them as the
 ``postgres`` source's sessions do, so that neither a model nor its column check writes.
+
+psycopg parses JSON documents by default, which makes JSON ``null`` Python's None, as
+SQL NULL is, and strips a JSON string's quotes; its sessions keep each document's text.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from syncline.connectors.sources.sqlalchemy.types import json_as_text
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -31,3 +36,18 @@ def guard_postgres(engine: Engine) -> None:
         connection.commit()
 
     event.listen(engine, "connect", read_only)
+
+
+def keep_json_text(engine: Engine) -> None:
+    """Make psycopg sessions of ``engine`` read JSON and JSONB documents as their text."""
+    from sqlalchemy import event
+
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+        return
+
+    def json_text(connection: Any, _record: Any) -> None:
+        from psycopg.types.json import set_json_loads
+
+        set_json_loads(json_as_text, connection)
+
+    event.listen(engine, "connect", json_text)

@@ -51,19 +51,19 @@ class SQLiteSource(Source):
     def describe(self, query: str) -> list[Column]:
         """Names and types of ``query``'s columns; undeclared ones peek at the first rows."""
         with connected(self._connect, self._map_error) as connection:
-            declared = self._declared_types(connection, query)
+            declared = declared_types(connection, query)
             cursor = connection.execute(_strip(query))
             head = cursor.fetchmany(INFER_ROWS)
-            plans = _plans(cursor, declared, head)
+            plans = column_plans(_names(cursor), declared, head)
         return [plan.column() for plan in plans]
 
     def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream ``query``'s rows in chunks of ``batch_rows``, built into Arrow columns."""
         with connected(self._connect, self._map_error) as connection:
-            declared = self._declared_types(connection, query)
+            declared = declared_types(connection, query)
             cursor = connection.execute(_strip(query))
             head = cursor.fetchmany(INFER_ROWS)
-            plans = _plans(cursor, declared, head)
+            plans = column_plans(_names(cursor), declared, head)
             yield from batches_from_rows(cursor.fetchmany, plans, batch_rows, head)
 
     def _connect(self) -> sqlite3.Connection:
@@ -74,24 +74,6 @@ class SQLiteSource(Source):
             connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
         connection.set_authorizer(refuse_attach)
         return connection
-
-    def _declared_types(self, connection: sqlite3.Connection, query: str) -> list[str]:
-        """Declared types of the query's columns, read from a temporary view of it.
-
-        sqlite3 does not expose a result column's declared type; a view's column list
-        does, and a temporary view works on a read-only file too. Empty when the
-        query cannot be a view; every column's type is then inferred.
-        """
-        try:
-            connection.execute(f"CREATE TEMP VIEW {_DESCRIBE_VIEW} AS {_strip(query)}")
-        except sqlite3.Error:
-            # Not a plain SELECT: running the query itself gives the error worth reporting.
-            return []
-        try:
-            info = connection.execute(f"PRAGMA temp.table_info({_DESCRIBE_VIEW})").fetchall()
-        finally:
-            connection.execute(f"DROP VIEW temp.{_DESCRIBE_VIEW}")
-        return [str(row[2] or "") for row in info]
 
     def _map_error(self, exc: Exception) -> ConnectorError:
         return map_error(exc, self.config)
@@ -116,11 +98,33 @@ def _strip(query: str) -> str:
     return single_statement(query.strip(), "sqlite", connector="sqlite")
 
 
-def _plans(
-    cursor: sqlite3.Cursor, declared: list[str], head: Sequence[Sequence[Any]]
+def declared_types(connection: sqlite3.Connection, query: str) -> list[str]:
+    """Declared types of the query's columns, read from a temporary view of it.
+
+    sqlite3 does not expose a result column's declared type; a view's column list
+    does, and a temporary view works on a read-only file too. Empty when the
+    query cannot be a view; every column's type is then inferred.
+    """
+    try:
+        connection.execute(f"CREATE TEMP VIEW {_DESCRIBE_VIEW} AS {_strip(query)}")
+    except sqlite3.Error:
+        # Not a plain SELECT: running the query itself gives the error worth reporting.
+        return []
+    try:
+        info = connection.execute(f"PRAGMA temp.table_info({_DESCRIBE_VIEW})").fetchall()
+    finally:
+        connection.execute(f"DROP VIEW temp.{_DESCRIBE_VIEW}")
+    return [str(row[2] or "") for row in info]
+
+
+def _names(cursor: sqlite3.Cursor) -> list[str]:
+    return [item[0] for item in cursor.description or ()]
+
+
+def column_plans(
+    names: Sequence[str], declared: list[str], head: Sequence[Sequence[Any]]
 ) -> list[ColumnPlan]:
     """One plan per result column: from its declared type, else from its first values."""
-    names = [item[0] for item in cursor.description or ()]
     require_columns(names, "sqlite")
     if len(declared) != len(names):
         declared = [""] * len(names)
