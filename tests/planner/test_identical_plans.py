@@ -130,3 +130,43 @@ def test_local_and_warehouse_planners_plan_the_same_rows(
         assert plans["local"][0] == expected, step
         assert plans["duckdb"] == plans["local"], step
         assert plans["postgres"] == plans["local"], step
+
+
+def floats(kind: pa.DataType, values: list[float]) -> pa.Table:
+    """Rows of (id, r) with ``r`` of the float type ``kind``, each value as ``kind`` holds it."""
+    single = pa.array(values, type=pa.float32())
+    return pa.table({"id": pa.array(range(1, len(values) + 1)), "r": single.cast(kind)})
+
+
+FLOAT_STEPS = [
+    floats(pa.float32(), [0.1, 1.5, 3.0, 16777217.0]),
+    # Widened to double precision: the same values, printed with more digits.
+    floats(pa.float64(), [0.1, 1.5, 3.0, 16777217.0]),
+    # Narrowed back, exactly.
+    floats(pa.float32(), [0.1, 1.5, 3.0, 16777217.0]),
+    # A real change.
+    floats(pa.float32(), [0.2, 1.5, 3.0, 16777217.0]),
+]
+
+
+@pytest.mark.postgres
+def test_a_float_widened_or_narrowed_exactly_is_no_change_on_both_planners(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_prefix: tuple[str, str]
+) -> None:
+    database, prefix = postgres_prefix
+    monkeypatch.setenv(DATABASE, database)
+    monkeypatch.setenv(SCHEMA, prefix)
+    syncs = {
+        kind: Harness(tmp_path / kind, FLOAT_STEPS[0], {"mode": "mirror", "object": "things"})
+        for kind in ("local", "duckdb", "postgres")
+    }
+
+    for step, table in enumerate(FLOAT_STEPS):
+        for kind, sync in syncs.items():
+            monkeypatch.setenv(PLANNER, kind)
+            sync.table = table
+            result = sync.run()
+            assert result.status.value == "success", (kind, step, result.error)
+            counts = result.progress.planned
+            expected = [(4, 0, 0), (0, 0, 0), (0, 0, 0), (0, 1, 0)][step]
+            assert (counts.added, counts.changed, counts.removed) == expected, (kind, step)

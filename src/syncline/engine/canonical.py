@@ -2,7 +2,9 @@
 
 Every referenced column is turned into one canonical string per row before the row's
 fingerprint is taken: integers and integral floats or decimals print alike (``1``,
-``1.0`` and ``1.000`` are ``1``), other numbers print in their shortest exact form,
+``1.0`` and ``1.000`` are ``1``), other numbers print in their shortest exact form
+(a single-precision float as the double of the same value: ``0.1f`` is
+``0.10000000149011612``),
 timestamps become UTC microseconds since the epoch (``infinity`` and ``-infinity``
 stay those words; nanoseconds that are not whole microseconds follow the point:
 ``1704067200123456.789``), booleans ``true``/``false``, and JSON (text tagged
@@ -148,6 +150,10 @@ def canonical_sql(column: str, arrow_type: pa.DataType) -> str:
     if pa.types.is_integer(kind):
         return f"CAST({col} AS VARCHAR)"
     if pa.types.is_floating(kind):
+        if kind.bit_width < 64:
+            # A narrower float prints as the double of the same value, so that a column
+            # widened to double precision (or narrowed back exactly) is no change.
+            col = f"CAST({col} AS DOUBLE)"
         # Integral floats print as integers so that 1.0 matches 1 and 1.000.
         return (
             f"CASE WHEN isfinite({col}) AND {col} = trunc({col}) "

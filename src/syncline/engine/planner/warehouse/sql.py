@@ -6,7 +6,8 @@ parsed: it is set into the rendered statement as a subquery, ``FROM (<model>) AS
 so that only a query can run there, never a statement that changes data.
 
 Canonical forms follow :mod:`syncline.engine.canonical` equivalence for equivalence:
-integral numbers print as integers (``1``, ``1.0`` and ``1.000`` alike), decimals lose
+integral numbers print as integers (``1``, ``1.0`` and ``1.000`` alike), single-precision
+floats as the double they equal, decimals lose
 trailing zeros, timestamps become UTC microseconds since the epoch (nanoseconds that
 are not whole microseconds after the point), booleans
 ``true``/``false``, JSON is re-serialised (by JSONB on PostgreSQL, by the local
@@ -125,6 +126,9 @@ def canonical_expression(column: str, field: pa.Field, dialect: str = "postgres"
     if pa.types.is_integer(kind):
         return f"CAST({col} AS TEXT)"
     if pa.types.is_floating(kind):
+        if kind.bit_width < 64:
+            # As the local planner does: a narrower float prints as the double it equals.
+            col = f"CAST({col} AS DOUBLE PRECISION)"
         return (
             f"CASE WHEN {col} = TRUNC({col}) AND ABS({col}) < {_INTEGRAL_LIMIT} "
             f"THEN CAST(CAST({col} AS BIGINT) AS TEXT) ELSE CAST({col} AS TEXT) END"
