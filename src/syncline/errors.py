@@ -92,10 +92,14 @@ class NotFoundError(UserError):
 
     code = "NOT_FOUND"
 
-    def __init__(self, kind: str, ident: object, *, hint: str | None = None) -> None:
+    def __init__(
+        self, kind: str, ident: object, *, hint: str | None = None, message: str | None = None
+    ) -> None:
+        """``message``, when given, says why the resource is not found where asked for
+        (one that exists elsewhere), instead of that it does not exist."""
         self.kind = kind
         self.ident = ident
-        message = f"{kind} {ident!r} does not exist"
+        message = message or f"{kind} {ident!r} does not exist"
         super().__init__(f"{message}; {hint}" if hint else message)
 
 

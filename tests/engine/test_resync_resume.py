@@ -266,6 +266,19 @@ def test_a_full_resync_warns_of_the_records_it_leaves_in_the_destination(
     assert after.progress.left_in_destination == 0
 
 
+def test_a_full_resync_that_leaves_one_record_says_record(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync = _synced(tmp_path)
+    sync.table = people(ROWS[1:])
+
+    with caplog.at_level(logging.WARNING, logger="syncline.engine.run"):
+        sync.run(full_resync=True)
+
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "so 1 record the last snapshot held for rows no longer in the model stays" in warning
+
+
 def test_a_full_resync_of_a_sync_that_removes_nothing_does_not_warn(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -181,10 +181,17 @@ class RunQueue:
         run = self.session.scalar(in_workspace.where(RunRecord.sync_id == record.id))
         if run is None:
             # Say so when the id is a run of another sync of this workspace.
-            hint = None
-            if self.session.scalar(in_workspace) is not None:
-                hint = f"it is not a run of sync {record.slug!r}"
-            raise NotFoundError("sync run", run_id, hint=hint)
+            other = self.session.scalar(
+                select(SyncRecord.slug)
+                .join(RunRecord, RunRecord.sync_id == SyncRecord.id)
+                .where(RunRecord.id == run_id, SyncRecord.workspace_id == self.workspace_id)
+            )
+            elsewhere = None
+            if other is not None:
+                elsewhere = (
+                    f"sync run {run_id} is a run of sync {other!r}, not of sync {record.slug!r}"
+                )
+            raise NotFoundError("sync run", run_id, message=elsewhere)
         return run
 
     def list_runs(

@@ -734,14 +734,19 @@ class _Run:
         self.progress.left_in_destination = left
         if left == 0:
             return
+        one = left == 1
         logger.warning(
-            "sync %s: this full resync processes no removals, so %s records the last "
-            "snapshot held for rows no longer in the model stay in the destination's "
-            "object %r, and no later run removes them; trigger a clear and fill "
-            "(`syncline run SYNC --clear-and-fill`, or clearAndFill in the API) to remove them",
+            "sync %s: this full resync processes no removals, so %s %s the last snapshot "
+            "held for rows no longer in the model %s in the destination's object %r, and no "
+            "later run removes %s; trigger a clear and fill (`syncline run SYNC "
+            "--clear-and-fill`, or clearAndFill in the API) to remove %s",
             self.job.sync_id,
             left,
+            "record" if one else "records",
+            "stays" if one else "stay",
             self.configuration.object,
+            "it" if one else "them",
+            "it" if one else "them",
             extra=_context(self.job),
         )
 
