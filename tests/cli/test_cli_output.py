@@ -14,3 +14,14 @@ def test_an_instant_keeps_its_zone_and_a_wall_time_has_none() -> None:
     assert _text(instant) == "2020-01-01 08:00:00 UTC"
     assert _text(wall_time) == "2020-01-01 08:00:00"
     assert _text(None) == "-"
+
+
+def test_a_year_below_1000_shows_four_digits_as_a_date_does() -> None:
+    assert _text(datetime(1, 1, 1)) == "0001-01-01 00:00:00"
+    assert _text(datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC)) == "0999-12-31 23:59:59 UTC"
+
+
+def test_text_with_spaces_at_its_edges_is_quoted_so_they_show() -> None:
+    assert _text("a ") == "'a '"
+    assert _text(" a") == "' a'"
+    assert _text("a b") == "a b"

@@ -136,6 +136,26 @@ def test_describe_gives_the_read_schema_without_rows(config: dict[str, Any]) -> 
     assert pa.schema([c.field() for c in columns]).equals(batch.schema, check_metadata=True)
 
 
+def test_describe_shows_the_sizes_of_text_and_time_types(config: dict[str, Any]) -> None:
+    mysql_run(
+        config,
+        "CREATE TABLE sized (id INT PRIMARY KEY, v VARCHAR(20), c CHAR(3), b VARBINARY(7), "
+        "t TIMESTAMP(3) NULL, d DATETIME, tm TIME(2))",
+    )
+    source = MySQLSource.from_config(config)
+
+    columns = source.describe("SELECT v, c, b, t, d, tm FROM sized")
+
+    assert [c.type for c in columns] == [
+        "varchar(20)",
+        "char(3)",
+        "varbinary(7)",
+        "timestamp(3)",
+        "datetime",
+        "time(2)",
+    ]
+
+
 def test_empty_result_yields_no_batches(config: dict[str, Any]) -> None:
     source = MySQLSource.from_config(config)
     query = "SELECT id, settings FROM accounts WHERE id < 0"

@@ -99,12 +99,16 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
 
 
 def _text(value: Any) -> str:
+    """A value as a table cell shows it: NULL as ``-``, a year in four digits (strftime
+    writes year 1 as ``1``), text with spaces at its edges quoted so that they show."""
     if value is None:
         return "-"
     if isinstance(value, datetime):
         # A value with a time zone keeps it on screen: it is an instant, not a wall time.
         zone = f" {value.tzname()}" if value.tzinfo is not None else ""
-        return value.strftime("%Y-%m-%d %H:%M:%S") + zone
+        return f"{value.year:04d}" + value.strftime("-%m-%d %H:%M:%S") + zone
+    if isinstance(value, str) and value != value.strip():
+        return repr(value)
     return str(value)
 
 

@@ -28,6 +28,9 @@ TIMESTAMP, DATE, TIME, DATETIME, NEWDATE, BIT, JSON = 7, 10, 11, 12, 14, 16, 245
 TEXTS = frozenset({15, 247, 248, 249, 250, 251, 252, 253, 254})
 GEOMETRY = 255
 NUMBERS = frozenset({1, 2, 3, 4, 5, 8, 9})
+SIZED_TEXTS = frozenset({15, 253, 254})
+FRACTIONAL_TIMES = frozenset({7, 11, 12})
+MAX_FRACTION_DIGITS = 6
 UNSIGNED_FLAG, ENUM_FLAG, SET_FLAG = 32, 256, 2048
 BINARY_CHARSET = 63
 
@@ -40,8 +43,17 @@ _NAMES = {
 }  # fmt: skip
 
 
+_BYTES_PER_CHARACTER = {
+    "utf8mb4": 4, "utf8mb3": 3, "utf8": 3, "ucs2": 2, "utf16": 4, "utf16le": 4, "utf32": 4,
+    "big5": 2, "sjis": 2, "cp932": 2, "gbk": 2, "euckr": 2, "gb2312": 2, "ujis": 3,
+    "eucjpms": 3, "gb18030": 4,
+}  # fmt: skip
+"""The widest character of multi-byte character sets; the others take one byte each."""
+
+
 def type_name(field: Any) -> str:
-    """A readable name of the column's protocol type, e.g. ``decimal(10,2) unsigned``."""
+    """A readable name of the column's protocol type with its size, e.g. ``varchar(20)``,
+    ``timestamp(3)`` or ``decimal(10,2) unsigned``."""
     code = field.type_code
     name = _NAMES.get(code, f"type {code}")
 
@@ -53,9 +65,32 @@ def type_name(field: Any) -> str:
 
     if code in DECIMALS:
         name = f"decimal({decimal_precision(field)},{field.scale})"
+    elif code in SIZED_TEXTS and name in ("varchar", "char", "varbinary", "binary"):
+        name += _characters(field)
+    elif code in FRACTIONAL_TIMES and 0 < int(field.scale) <= MAX_FRACTION_DIGITS:
+        name += f"({field.scale})"
     if field.flags & UNSIGNED_FLAG and (code in DECIMALS or code in NUMBERS):
         name += " unsigned"
     return name
+
+
+def _characters(field: Any) -> str:
+    """``(n)``, the characters a CHAR or VARCHAR column holds, or ``''`` when unknown.
+
+    The protocol gives the column's length in bytes of the connection's character set.
+    """
+    if field.charsetnr == BINARY_CHARSET:
+        per_character = 1
+    else:
+        import pymysql.charset
+
+        try:
+            charset = pymysql.charset.charset_by_id(field.charsetnr).name
+        except KeyError:
+            return ""
+        per_character = _BYTES_PER_CHARACTER.get(charset, 1)
+    length = int(field.length)
+    return f"({length // per_character})" if length % per_character == 0 else ""
 
 
 def decimal_precision(field: Any) -> int:
