@@ -19,6 +19,7 @@ from syncline.connectors.destinations.files import (
     JSONLinesDestination,
     ParquetDestination,
 )
+from syncline.connectors.destinations.files.formats import _conform
 from syncline.connectors.sources.base import json_field
 from syncline.errors import TerminalError
 
@@ -366,3 +367,28 @@ def test_tiny_and_zero_decimals_are_written_positionally_with_the_scale(
         {"id": 1, "amount": "-0.000000000000000001", "amounts": [zeros]},
         {"id": 2, "amount": zeros, "amounts": []},
     ]
+
+
+def test_an_integer_field_turned_decimal_converts_the_old_values_that_fit() -> None:
+    existing = pa.table({"id": pa.array([1, -99_999_999], pa.int64())})
+    batch = pa.table({"id": pa.array([decimal.Decimal("3.50")], pa.decimal128(10, 2))})
+
+    old = _conform(existing, batch.schema)
+
+    assert old.column("id").to_pylist() == [
+        decimal.Decimal("1.00"),
+        decimal.Decimal("-99999999.00"),
+    ]
+
+
+def test_an_old_value_too_wide_for_the_new_decimal_is_named_as_such() -> None:
+    existing = pa.table({"id": pa.array([1, 10**9], pa.int64())})
+    batch = pa.table({"id": pa.array([decimal.Decimal("3.50")], pa.decimal128(10, 2))})
+
+    with pytest.raises(TerminalError) as caught:
+        _conform(existing, batch.schema)
+
+    message = str(caught.value)
+    assert "field 'id' was int64 in the file and is decimal128(10, 2) now" in message
+    assert "does not fit in precision 10" in message
+    assert "at least" not in message

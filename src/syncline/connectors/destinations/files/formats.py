@@ -131,7 +131,7 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
             continue
         column = table.column(target.name)
         try:
-            columns.append(column.cast(target.type))
+            columns.append(_converted(column, target.type))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise TerminalError(
                 f"field {target.name!r} was {column.type} in the file and is {target.type} "
@@ -140,6 +140,24 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
                 connector="files",
             ) from None
     return pa.table(columns, schema=schema)
+
+
+def _converted(column: pa.ChunkedArray, kind: pa.DataType) -> pa.ChunkedArray:
+    """``column`` as ``kind``; every value must fit, none is rounded or cut.
+
+    Arrow refuses to cast integers or decimals to a decimal narrower than the widest
+    value the old type could hold, though the values at hand fit: they go through the
+    widest decimal of the new scale, which the narrowing then checks value by value.
+    """
+    old = column.type
+    if not pa.types.is_decimal(kind) or not (pa.types.is_integer(old) or pa.types.is_decimal(old)):
+        return column.cast(kind)
+    try:
+        return column.cast(kind)
+    except pa.ArrowInvalid:
+        wide = kind.bit_width > 128
+        widest = pa.decimal256(76, kind.scale) if wide else pa.decimal128(38, kind.scale)
+        return column.cast(widest).cast(kind)
 
 
 class CSVFormat(FileFormat):
