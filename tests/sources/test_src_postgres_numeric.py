@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import adbc_driver_postgresql.dbapi
 import pyarrow as pa
 import pytest
+from sync_runs import sync_once
 
 from syncline.connectors.sources.postgres import PostgresSource
 from syncline.connectors.sources.postgres.config import PostgresConfig
@@ -69,3 +71,21 @@ def test_repeated_column_names_are_read_as_the_query_gives_them(
     table = _read(pg_config, "SELECT 1.5::numeric AS a, 2.5::numeric AS a")
     assert table.schema.names == ["a", "a"]
     assert [column.to_pylist() for column in table.columns] == [["1.5"], ["2.5"]]
+
+
+def test_numeric_specials_are_written_as_float_specials_are(
+    pg_config: dict[str, Any], tmp_path: Path
+) -> None:
+    query = (
+        "SELECT n AS id, v::numeric AS amount, v::float8 AS score "
+        "FROM (VALUES (1, 'NaN'), (2, 'Infinity'), (3, '-Infinity')) AS t(n, v)"
+    )
+
+    result = sync_once(PostgresSource.from_config(pg_config), query, tmp_path)
+
+    assert result.progress.planned.added == 3
+    assert (tmp_path / "out" / "out.csv").read_text().splitlines()[1:] == [
+        '"1","NaN","NaN"',
+        '"2","Infinity","Infinity"',
+        '"3","-Infinity","-Infinity"',
+    ]

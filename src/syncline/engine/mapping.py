@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from syncline.connectors.destinations.base import FieldSpec
 from syncline.connectors.sources.base import LOGICAL_TYPE_KEY, is_decimal_field
@@ -299,7 +300,10 @@ class RecordMapper:
             arrow_type = model_field.type
             logical = _logical(model_field) if _is_text(arrow_type) else None
             self._fields.append(FieldSpec(mapping.to, _plain_type(arrow_type), logical))
-            self._producers.append(self._column(mapping.from_, _plain_type(arrow_type)))
+            producer = self._column(mapping.from_, _plain_type(arrow_type))
+            if logical == "decimal":
+                producer = _special_words(producer)
+            self._producers.append(producer)
         elif isinstance(mapping, StaticMapping):
             arrow_type = pa.array([mapping.value]).type
             self._fields.append(FieldSpec(mapping.to, arrow_type))
@@ -493,6 +497,27 @@ def _static(value: Any, arrow_type: pa.DataType) -> _Producer:
         return pa.array([value] * batch.num_rows, arrow_type), {}
 
     return produce
+
+
+DECIMAL_WORDS = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+"""Decimal text's special values as a source may spell them (ADBC's spelling of
+PostgreSQL's NUMERIC), and as every destination writes them: as it writes float ones."""
+
+
+def _special_words(produce: _Producer) -> _Producer:
+    """``produce`` with decimal text's special values spelled as float ones are.
+
+    Respelled here, after the planner compared them, so that a row's fingerprint keeps
+    the spelling its source reads it in.
+    """
+
+    def respelled(batch: pa.RecordBatch, operation: Operation) -> tuple[pa.Array, dict[int, str]]:
+        array, errors = produce(batch, operation)
+        for spelled, word in DECIMAL_WORDS.items():
+            array = pc.if_else(pc.fill_null(pc.equal(array, spelled), False), word, array)
+        return array, errors
+
+    return respelled
 
 
 def _metadata(spec: FieldSpec) -> dict[bytes, bytes] | None:
