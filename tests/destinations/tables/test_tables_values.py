@@ -9,6 +9,7 @@ import math
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import pytest
 from table_backends import Backend, OpenDestination
 
 from syncline.connectors.destinations.base import FieldSpec, SyncMode, WriteAction, WriteBatch
@@ -142,6 +143,27 @@ def test_non_finite_floats_are_kept_or_rejected_never_changed(
     assert rows[4] == -math.inf
     assert rows[2] is not None
     assert math.isnan(float(rows[2]))
+
+
+@pytest.mark.parametrize("action", [WriteAction.UPSERT, WriteAction.UPDATE])
+def test_a_negative_zero_float_keeps_its_sign(
+    backend: Backend, table: str, open_destination: OpenDestination, action: WriteAction
+) -> None:
+    destination = open_destination({"id": pa.int64(), "ratio": pa.float64(), "f": pa.float32()})
+    zeros = {"ratio": pa.array([-0.0, 0.0]), "f": pa.array([-0.0, 0.0], pa.float32())}
+    if action is WriteAction.UPDATE:
+        ones = pa.table({"id": [1, 2], "ratio": [1.0, 1.0], "f": pa.array([1, 1], pa.float32())})
+        destination.write_batch(WriteBatch(WriteAction.UPSERT, ones, ["1", "2"]))
+    records = pa.table({"id": [1, 2], **zeros})
+
+    result = destination.write_batch(WriteBatch(action, records, ["1", "2"]))
+
+    rows = {key: (ratio, f) for key, ratio, f in backend.sql(f"SELECT id, ratio, f FROM {table}")}
+    assert result.failures == []
+    if backend.kind in ("mysql", "sqlite"):
+        return  # MariaDB and SQLite REAL columns store no negative zero: -0 reads back as 0
+    signs = [math.copysign(1.0, float(value)) for key in (1, 2) for value in rows[key]]
+    assert signs == [-1.0, -1.0, 1.0, 1.0]
 
 
 def test_a_json_field_gets_a_json_column_that_refuses_text_that_is_not_json(

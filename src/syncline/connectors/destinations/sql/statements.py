@@ -83,8 +83,7 @@ class Statements:
         if self.dialect == "duckdb":
             # DuckDB silently keeps the first of two rows with one id in a single upsert;
             # the batch's order says the last one is current.
-            row = self._q(ROW_COLUMN)
-            rows += f" QUALIFY row_number() OVER (PARTITION BY s.{ident} ORDER BY s.{row} DESC) = 1"
+            rows = f"{self._insert_select()} WHERE {self._last_in_range()}"
         if not values:
             return f"{rows} ON CONFLICT ({ident}) DO NOTHING"
         updates = ", ".join(f"{self._q(c)} = excluded.{self._q(c)}" for c in values)
@@ -120,10 +119,30 @@ class Statements:
                 f"SET {sets} WHERE s.{rank} = 1"
             )
         sets = ", ".join(f"{self._q(c)} = s.{self._q(c)}" for c in values)
+        if self.dialect == "duckdb":
+            return (
+                f"UPDATE {self.target} AS t SET {sets} FROM {self.stage} s "
+                f"WHERE {self._match} AND {self._last_in_range()}"
+            )
         return (
             f"UPDATE {self.target} AS t SET {sets} FROM {self._latest()} s "
             f"WHERE {self._match} AND s.{rank} = 1"
         )
+
+    def _last_in_range(self) -> str:
+        """A condition on staged row ``s``: it is in range and the last there with its id.
+
+        For DuckDB, whose window operator turns a float -0.0 among the rows it carries
+        into 0.0: the window ranks the positions alone, and the values are read from the
+        staging table itself.
+        """
+        ident = self._q(self.id_field)
+        row = self._q(ROW_COLUMN)
+        last = (
+            f"SELECT s.{row} FROM {self.stage} s WHERE {self._range} "
+            f"QUALIFY row_number() OVER (PARTITION BY s.{ident} ORDER BY s.{row} DESC) = 1"
+        )
+        return f"s.{row} IN ({last})"
 
     def _latest(self) -> str:
         """The staged rows in range, each ranked 1 when it is the last with its id."""
