@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pymysql
 import pytest
 from pydantic import SecretStr
 from source_helpers import mysql_admin, mysql_run
 
+from syncline.connectors.sources.mysql import MySQLSource
 from syncline.connectors.sources.sqlalchemy import SQLAlchemyConfig, SQLAlchemySource
 from syncline.connectors.sources.sqlalchemy.server_file import server_file
 from syncline.errors import ConnectorError, ValidationError
@@ -150,3 +152,34 @@ def test_an_unreadable_host_or_port_is_a_url_problem_not_a_crash(url: str) -> No
     assert "port" in problem.message
     assert problem.fix is not None
     assert "Pw5ecret" not in str(caught.value)
+
+
+@pytest.mark.mariadb
+def test_a_mysql_url_types_columns_as_the_mysql_source_does(mysql_config: dict[str, Any]) -> None:
+    mysql_run(
+        mysql_config,
+        "CREATE TABLE typed (id INT PRIMARY KEY, price DECIMAL(10,2), flag TINYINT, "
+        "big BIGINT UNSIGNED, at TIMESTAMP(3) NULL, local_at DATETIME, day DATE, "
+        "name VARCHAR(20), bits BIT(4), ratio DOUBLE, took TIME)",
+        "INSERT INTO typed VALUES (1, 1.00, 1, 18446744073709551615, "
+        "'2024-02-29 01:02:03.456', '2024-02-29 01:02:03', '2024-02-29', 'a ', b'1010', "
+        "0.5, '01:02:03')",
+    )
+    fallback = SQLAlchemySource.from_config({"url": _url(mysql_config)})
+    dedicated = MySQLSource.from_config(mysql_config)
+    query = "SELECT * FROM typed"
+
+    described = fallback.describe(query)
+    read = pa.Table.from_batches(list(fallback.read(query)))
+
+    assert described == dedicated.describe(query)
+    assert read.equals(pa.Table.from_batches(list(dedicated.read(query))), check_metadata=True)
+
+
+@pytest.mark.mariadb
+def test_a_mysql_url_reads_timestamps_in_utc(mysql_config: dict[str, Any]) -> None:
+    source = SQLAlchemySource.from_config({"url": _url(mysql_config)})
+
+    [batch] = list(source.read("SELECT @@session.time_zone AS zone"))
+
+    assert batch.column("zone").to_pylist() == ["+00:00"]

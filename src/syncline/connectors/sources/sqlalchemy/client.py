@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -19,10 +20,14 @@ from syncline.connectors.sources._rows import (
 from syncline.connectors.sources.base import DEFAULT_BATCH_ROWS, Column, Source
 from syncline.connectors.sources.sqlalchemy.config import SQLAlchemyConfig
 from syncline.connectors.sources.sqlalchemy.errors import map_error
-from syncline.connectors.sources.sqlalchemy.mysql_session import guard_mysql
+from syncline.connectors.sources.sqlalchemy.mysql_session import MYSQL_BACKENDS, guard_mysql
 from syncline.connectors.sources.sqlalchemy.postgres_session import guard_postgres, keep_json_text
 from syncline.connectors.sources.sqlalchemy.sqlite_file import read_only_url, refuse_attach
-from syncline.connectors.sources.sqlalchemy.types import postgres_plans
+from syncline.connectors.sources.sqlalchemy.types import (
+    mysql_fields,
+    mysql_plans,
+    postgres_plans,
+)
 from syncline.connectors.sources.sqlite.client import column_plans, declared_types
 from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError
@@ -72,9 +77,9 @@ class SQLAlchemySource(Source):
             declared = _declared(connection, query)
             result = _stream(connection, query, INFER_ROWS)
             try:
-                columns, description = _columns(result), _description(result)
+                told = _told(result, declared)
                 head = result.fetchmany(INFER_ROWS)
-                plans = _plans(result.dialect, description, columns, declared, head)
+                plans = _plans(result.dialect.name, told, head)
             finally:
                 result.close()
         return [plan.column() for plan in plans]
@@ -86,9 +91,9 @@ class SQLAlchemySource(Source):
             declared = _declared(connection, query)
             result = _stream(connection, query, max(batch_rows, INFER_ROWS))
             try:
-                columns, description = _columns(result), _description(result)
+                told = _told(result, declared)
                 head = result.fetchmany(INFER_ROWS)
-                plans = _plans(result.dialect, description, columns, declared, head)
+                plans = _plans(result.dialect.name, told, head)
                 yield from batches_from_rows(result.fetchmany, plans, batch_rows, head)
             finally:
                 result.close()
@@ -202,12 +207,27 @@ def _declared(connection: Any, query: str) -> list[str] | None:
     return declared_types(connection.connection.dbapi_connection, query)
 
 
-def _columns(result: Any) -> list[tuple[str, tuple[int, int] | None]]:
-    """Each result column's name and, when the driver reports it, decimal precision and scale.
+@dataclass(frozen=True)
+class _Told:
+    """What the database and its driver tell of a result's columns."""
+
+    columns: list[tuple[str, tuple[int, int] | None]]
+    """Each column's name and, when the driver reports it, decimal precision and scale."""
+    description: Any
+    """The DB-API cursor description, if any."""
+    mysql_fields: list[Any] | None
+    """PyMySQL's column definitions, if the driver is PyMySQL."""
+    declared: list[str] | None
+    """The types a SQLite file declares (see :func:`_declared`)."""
+
+
+def _told(result: Any, declared: list[str] | None) -> _Told:
+    """What the driver tells of ``result``'s columns.
 
     Read before any row: a result that runs out of rows may close its cursor.
     """
-    description = _description(result)
+    cursor = result.cursor
+    description = cursor.description if cursor is not None else None
     columns = []
     for index, name in enumerate(result.keys()):
         decimal = None
@@ -216,30 +236,19 @@ def _columns(result: Any) -> list[tuple[str, tuple[int, int] | None]]:
             if isinstance(precision, int) and isinstance(scale, int) and 0 <= scale <= precision:
                 decimal = (precision, scale)
         columns.append((name, decimal))
-    return columns
+    fields = mysql_fields(cursor) if cursor is not None else None
+    return _Told(columns, description, fields, declared)
 
 
-def _description(result: Any) -> Any:
-    """The DB-API description of the result; read before any row, as for :func:`_columns`."""
-    return result.cursor.description if result.cursor is not None else None
-
-
-def _plans(
-    dialect: Any,
-    description: Any,
-    columns: Sequence[tuple[str, tuple[int, int] | None]],
-    declared: list[str] | None,
-    head: Sequence[Sequence[Any]],
-) -> list[ColumnPlan]:
-    """One plan per result column, from what the backend tells, else from its first values.
-
-    ``declared`` are the SQLite file's declared types (see :func:`_declared`).
-    """
-    if declared is not None:
-        return column_plans([name for name, _ in columns], declared, head)
-    if dialect.name == "postgresql" and description is not None:
-        return postgres_plans(description, columns, head)
+def _plans(dialect: str, told: _Told, head: Sequence[Sequence[Any]]) -> list[ColumnPlan]:
+    """One plan per result column, from what the backend tells, else from its first values."""
+    if told.declared is not None:
+        return column_plans([name for name, _ in told.columns], told.declared, head)
+    if dialect == "postgresql" and told.description is not None:
+        return postgres_plans(told.description, told.columns, head)
+    if dialect in MYSQL_BACKENDS and told.mysql_fields is not None:
+        return mysql_plans(told.mysql_fields)
     return [
         infer_plan(name, [row[index] for row in head], decimal=decimal)
-        for index, (name, decimal) in enumerate(columns)
+        for index, (name, decimal) in enumerate(told.columns)
     ]

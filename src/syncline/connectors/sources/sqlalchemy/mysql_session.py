@@ -6,6 +6,8 @@ option files can switch settings on too; the model's SQL would then copy a file 
 the Syncline server into a table. Those options are refused in the URL, local infile
 is switched off whatever the URL says, and every session is read-only, as the
 ``mysql`` source's are, so that neither a model nor its column check changes data.
+Sessions run in UTC, as the ``mysql`` source's do, so that a TIMESTAMP is read as the
+instant it is.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ def guard_mysql(engine: Engine) -> None:
         cursor = connection.cursor()
         try:
             cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            # TIMESTAMP values are read as UTC instants, as the mysql source reads them.
+            cursor.execute("SET time_zone = '+00:00'")
         finally:
             cursor.close()
 

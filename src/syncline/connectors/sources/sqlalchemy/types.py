@@ -2,9 +2,10 @@
 
 A DB-API result declares its columns' types in no portable way, so each backend is
 asked what it knows: PostgreSQL drivers report each column's type OID (and psycopg its
-type as the server writes it, ``varchar(20)``), and a SQLite file reports the types its
-tables declare, read as the ``sqlite`` source reads them. A column neither tells (an
-unknown OID, any other backend) takes its type from its first values.
+type as the server writes it, ``varchar(20)``), PyMySQL hands over each column's
+definition, read as the ``mysql`` source reads it, and a SQLite file reports the types
+its tables declare, read as the ``sqlite`` source reads them. A column none of them
+tells (an unknown OID, any other backend or driver) takes its type from its first values.
 """
 
 from __future__ import annotations
@@ -116,3 +117,21 @@ def json_as_text(data: str | bytes) -> str:
     string would lose its quotes.
     """
     return text(data)
+
+
+def mysql_fields(cursor: Any) -> list[Any] | None:
+    """PyMySQL's column definitions of the result on ``cursor``; None for other drivers."""
+    result = getattr(cursor, "_result", None)
+    fields = getattr(result, "fields", None)
+    return list(fields) if fields else None
+
+
+def mysql_plans(fields: Sequence[Any]) -> list[ColumnPlan]:
+    """One plan per column of a MySQL or MariaDB result, as the ``mysql`` source makes it.
+
+    MariaDB's JSON is LONGTEXT to the protocol: such a column is text here (the ``mysql``
+    source asks the catalog, which it cannot while this result streams).
+    """
+    from syncline.connectors.sources.mysql.types import plan_column
+
+    return [plan_column(field) for field in fields]
