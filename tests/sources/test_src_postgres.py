@@ -97,6 +97,26 @@ def test_describe_gives_the_read_schema_without_rows(config: dict[str, Any]) -> 
     assert pa.schema([c.field() for c in columns]).equals(full.schema, check_metadata=True)
 
 
+def test_describe_shows_the_sizes_of_sized_types(config: dict[str, Any]) -> None:
+    source = PostgresSource.from_config(config)
+    query = (
+        "SELECT CAST('a' AS varchar(20)) AS v, CAST('b' AS char(3)) AS c, "
+        "CAST(now() AS timestamp(3)) AS t, CAST(now() AS timestamptz(0)) AS tz, "
+        "CAST('a' AS varchar) AS unsized, CAST(1.5 AS numeric(5,1)) AS n"
+    )
+
+    columns = source.describe(query)
+
+    assert [c.type for c in columns] == [
+        "varchar(20)",
+        "bpchar(3)",
+        "timestamp(3)",
+        "timestamptz(0)",
+        "varchar",
+        "numeric(5,1)",
+    ]
+
+
 def test_schema_setting_sets_the_search_path(config: dict[str, Any]) -> None:
     source = PostgresSource.from_config({**config, "schema": "sales"})
     source.test()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -28,11 +29,13 @@ from syncline.connectors.sources.postgres.config import PostgresConfig
 from syncline.connectors.sources.postgres.errors import map_error
 from syncline.connectors.sources.postgres.types import (
     MONEY_SCALE_QUERY,
+    SIZED_TYPES,
     TYPE_KEY,
     ColumnPlan,
     is_array,
     plan_column,
     read_expression,
+    sized_name,
     type_name_of,
 )
 from syncline.connectors.sources.statements import single_statement
@@ -75,7 +78,26 @@ class PostgresSource(Source):
                 exported = _named(cursor, cursor.adbc_execute_schema(_copyable(query)))
         finally:
             connection.close()
-        return [plan_column(field, money_scale).column() for field in exported]
+        columns = [plan_column(field, money_scale).column() for field in exported]
+        if any(type_name_of(field) in SIZED_TYPES for field in exported):
+            columns = self._sized(query, columns)
+        return columns
+
+    def _sized(self, query: str, columns: list[Column]) -> list[Column]:
+        """``columns`` with the sizes of their types (``varchar(20)``), which ADBC does not
+        pass on: the server describes the query, unrun, on a session of psycopg's."""
+        import psycopg
+
+        with translated(self._map_error), psycopg.connect(self.config.conninfo()) as session:
+            pgconn = session.pgconn
+            pgconn.prepare(b"", _copyable(query).encode())
+            described = pgconn.describe_prepared(b"")
+            if described.nfields != len(columns):
+                return columns
+            return [
+                replace(column, type=sized_name(column.type, described.fmod(index)))
+                for index, column in enumerate(columns)
+            ]
 
     def read(self, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream ``query``'s rows as ADBC produces them, regrouped into ``batch_rows``."""

@@ -135,6 +135,22 @@ _AS_PRINTED_ARRAY = (
 _AS_JSON = "TO_JSONB({})"
 
 
+SIZED_TYPES = frozenset(
+    {"varchar", "bpchar", "timestamp", "timestamptz", "time", "timetz", "bit", "varbit"}
+)
+"""Types whose name the server shows with a size from the column's type modifier, which
+ADBC does not pass on (it does for ``numeric``)."""
+
+
+def sized_name(type_name: str, typmod: int) -> str:
+    """``type_name`` with the size ``typmod`` gives it (``varchar(20)``, ``timestamp(3)``),
+    or as it is when the type has no size or the column none."""
+    if type_name not in SIZED_TYPES or typmod < 0:
+        return type_name
+    size = typmod - 4 if type_name in ("varchar", "bpchar") else typmod
+    return f"{type_name}({size})" if size >= 0 else type_name
+
+
 def read_expression(exported: pa.Field) -> str | None:
     """How the server prints a column for the read, as a SQL template of the column
     (``{}``), or None when ADBC reads the column as it is.
