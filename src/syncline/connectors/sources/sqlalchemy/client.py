@@ -71,7 +71,8 @@ class SQLAlchemySource(Source):
             pass
 
     def describe(self, query: str) -> list[Column]:
-        """Names and types of ``query``'s columns, inferred from its first rows."""
+        """Names and types of ``query``'s columns: as the backend tells, else as its first
+        rows show."""
         query = self._single_statement(query)
         with self._connection() as connection, translated(self._map_query_error):
             declared = _declared(connection, query)
