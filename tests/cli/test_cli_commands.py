@@ -182,11 +182,14 @@ def test_rejected_rows_exit_3_and_are_listed(syncline: Invoke, workdir: Path) ->
     assert "not a run of sync" not in missing.err
     elsewhere = syncline("rows", "customers-to-csv", "--run", run_id)
     assert elsewhere.code == ExitCode.USER_ERROR
-    assert "does not exist" not in elsewhere.err
-    assert (
-        f"sync run {run_id} is a run of sync 'customers-to-crm', not of sync 'customers-to-csv'"
-        in elsewhere.err
-    )
+    succeeded = syncline("rows", "customers-to-csv", "--succeeded", "--run", run_id)
+    for refused in (elsewhere, succeeded):
+        assert refused.code == ExitCode.USER_ERROR
+        assert "does not exist" not in refused.err
+        assert (
+            f"sync run {run_id} is a run of sync 'customers-to-crm', not of sync "
+            "'customers-to-csv'" in refused.err
+        )
 
 
 def test_rows_succeeded_lists_what_a_run_kept_and_says_when_it_kept_fewer(
