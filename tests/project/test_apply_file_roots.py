@@ -103,3 +103,19 @@ def test_a_project_is_held_to_the_roots_of_its_own_workspace(
 
     own = write_project(**team, **{"a.yml": ours})
     assert not plan_project(catalog, load_project(own, env=ENV), settings).empty
+
+
+def test_a_path_from_a_variable_is_named_not_shown_when_refused(
+    write_project: WriteFiles, catalog: Catalog, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    own = write_project(**{"a.yml": _sources(Path("${OWN_PATH}")), "b.yml": VALID_REST})
+    secret_path = str(tmp_path / "home" / "syncline.db")
+    project = load_project(own, env={**ENV, "OWN_PATH": secret_path})
+
+    with pytest.raises(ValidationError) as caught:
+        plan_project(catalog, project, settings)
+
+    [problem] = caught.value.problems
+    assert secret_path not in problem.render()
+    assert "${OWN_PATH}" in problem.render()

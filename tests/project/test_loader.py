@@ -461,3 +461,28 @@ def test_a_bad_connector_setting_says_what_it_wants_and_the_fix(
     assert problem.location == f"destinations[0].configuration.{setting.split(':')[0]}"
     assert problem.fix is not None
     assert fix in problem.fix
+
+
+def test_a_value_from_a_variable_is_never_echoed_in_a_problem(
+    write_project: WriteFiles,
+) -> None:
+    secret = "Zq9SECRETpw"
+    rest = VALID_REST.replace(
+        '{host: localhost, password: "${CRM_PASSWORD}"}',
+        '{host: localhost, port: "${PW}", password: "${PW}"}',
+    ).replace("object: people", 'object: "../${OBJ}"')
+    sources = (
+        "sources:\n  - slug: pg\n    type: postgres\n"
+        '    configuration: {host: 127.0.0.1, sslmode: "${PW}", port: "x${PW}"}\n'
+    )
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest, "c.yml": sources})
+
+    problems = problems_of(root, env={"PW": secret, "OBJ": f"../{secret}obj"})
+
+    rendered = "\n".join(p.render() for p in problems)
+    assert secret not in rendered
+    assert all(secret not in repr(p.value) for p in problems)
+    port = only(problems, "'port' must be a whole number, not the value of ${PW}")
+    assert port.location == "destinations[0].configuration.port"
+    only(problems, "'sslmode' must be 'disable'")
+    only(problems, "must stay inside the destination folder")

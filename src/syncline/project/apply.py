@@ -25,6 +25,7 @@ from syncline.engine.planner.warehouse import (
     warehouse_sources,
 )
 from syncline.errors import ConfigError, NotFoundError, Problem, SnapshotLocked, ValidationError
+from syncline.project.concealed import conceal, project_documents
 from syncline.project.file_roots import refuse_paths_off_roots
 from syncline.project.model_columns import (
     primary_key_problem,
@@ -59,9 +60,15 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
         current = {kind: {} for kind in KINDS}
         managed = {}
     plan = compute_plan(desired, current, managed, secrets)
-    _refuse_impossible(plan, desired, current, project)
-    refuse_paths_off_roots(project, settings)
-    plan.warnings.extend(_refuse_missing_columns(plan, project, settings))
+    documents = project_documents(project)
+    try:
+        _refuse_impossible(plan, desired, current, project)
+        refuse_paths_off_roots(project, settings)
+        warnings = _refuse_missing_columns(plan, project, settings)
+    except ValidationError as exc:
+        # Values read from environment variables are named, never shown.
+        raise ValidationError(conceal(exc.problems, documents)) from None
+    plan.warnings.extend(conceal(warnings, documents))
     _note_retargeted(plan, _retargeted(plan, desired, current), desired)
     note_restarts(plan, sync_restarts(plan, desired, current), project)
     note_planner_switches(plan, desired, current)

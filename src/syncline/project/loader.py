@@ -24,6 +24,7 @@ from syncline.connectors.destinations.base import RESERVED_FIELD_FIX, SyncMode
 from syncline.engine.config import SyncConfiguration
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
 from syncline.numerals import number_or_text
+from syncline.project.concealed import conceal
 from syncline.project.local_objects import missing_table
 from syncline.project.model_columns import (
     local_columns,
@@ -112,11 +113,13 @@ def load_project(root: Path, env: Mapping[str, str] | None = None) -> Project:
         display = str(path.relative_to(root))
         document, problems = read_document(path, display=display, env=variables)
         loader.problems.extend(problems)
+        loader.files[display] = document
         loader.read(document, is_settings=display in SETTINGS_FILES)
 
     loader.cross_check()
+    loader.project.warnings = conceal(loader.project.warnings, loader.files)
     if loader.problems:
-        raise ValidationError(loader.problems)
+        raise ValidationError(conceal(loader.problems, loader.files))
 
     logger.info(
         "project %s: %d sources, %d models, %d destinations, %d syncs",
@@ -135,6 +138,8 @@ class _Loader:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.problems: list[Problem] = []
+        self.files: dict[str, Document] = {}
+        """Every file read, by the name problems give it."""
         self.documents: dict[tuple[str, str], tuple[Document, Path_]] = {}
         self.sync_targets: dict[str, tuple[str, dict[str, Any]]] = {}
         """Each sync's destination slug and raw configuration, built or not, so that the

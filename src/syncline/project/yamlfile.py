@@ -26,6 +26,26 @@ _DEFAULTED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):-(.*)", re.DOTALL)
 _OPERATOR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(:?[-=?+])")
 
 
+@dataclass(frozen=True)
+class Substituted:
+    """A text value built from environment variables, which may hold secrets.
+
+    Problems never show such a value: they name the variables instead (see
+    :mod:`syncline.project.concealed`).
+    """
+
+    text: str
+    """The value after substitution."""
+    variables: tuple[tuple[str, str], ...]
+    """Each variable read, with its value."""
+
+    def describe(self) -> str:
+        """How a problem names the value, e.g. ``the value of ${PW}``."""
+        names = ", ".join(f"${{{name}}}" for name, _ in self.variables)
+        whole = len(self.variables) == 1 and self.variables[0][1] == self.text
+        return f"the value of {names}" if whole else f"the value made from {names}"
+
+
 @dataclass
 class Document:
     """One parsed YAML file: its data and the 1-based line of each path in it."""
@@ -34,6 +54,8 @@ class Document:
     """The file's path relative to the project folder, as shown in problems."""
     data: Any
     lines: dict[Path_, int] = field(default_factory=dict)
+    substituted: dict[Path_, Substituted] = field(default_factory=dict)
+    """The text values that took some of their content from ``${VAR}`` references."""
 
     def line(self, path: Path_) -> int | None:
         """The line of ``path``, or of its nearest parent that has one."""
@@ -52,6 +74,14 @@ def render_path(path: Path_) -> str:
     return text
 
 
+@dataclass
+class _Expansion:
+    """What replacing the references of one text found: problems and variables read."""
+
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    variables: list[tuple[str, str]] = field(default_factory=list)
+
+
 def substitute(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str, str]]]:
     """Replace ``${VAR}`` and ``${VAR:-default}`` from ``env``; a default may itself hold
     references (``${OUT:-${SYNCLINE_PROJECT_DIR}/out}``), read only when it is used.
@@ -59,11 +89,11 @@ def substitute(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str, 
     Returns the text and, for each reference that could not be replaced (a variable not
     set, or a form that is not supported), the message and the fix.
     """
-    problems: list[tuple[str, str]] = []
-    return _expand(text, env, problems), problems
+    expansion = _Expansion()
+    return _expand(text, env, expansion), expansion.problems
 
 
-def _expand(text: str, env: Mapping[str, str], problems: list[tuple[str, str]]) -> str:
+def _expand(text: str, env: Mapping[str, str], found: _Expansion) -> str:
     parts: list[str] = []
     done = 0
     while (start := text.find("${", done)) >= 0:
@@ -73,7 +103,7 @@ def _expand(text: str, env: Mapping[str, str], problems: list[tuple[str, str]]) 
             break  # an unclosed ``${`` is plain text, as it always was
         inner = text[start + 2 : close]
         parts.append(text[done : start - 1 if escaped else start])
-        parts.append("${" + inner + "}" if escaped else _reference(inner, env, problems))
+        parts.append("${" + inner + "}" if escaped else _reference(inner, env, found))
         done = close + 1
     parts.append(text[done:])
     return "".join(parts)
@@ -96,15 +126,20 @@ def _closing_brace(text: str, position: int) -> int:
     return -1
 
 
-def _reference(inner: str, env: Mapping[str, str], problems: list[tuple[str, str]]) -> str:
+def _reference(inner: str, env: Mapping[str, str], found: _Expansion) -> str:
     """The value of the reference ``${inner}``, or the reference itself with a problem."""
     if _NAME.fullmatch(inner) and inner in env:
+        found.variables.append((inner, env[inner]))
         return env[inner]
     defaulted = _DEFAULTED.fullmatch(inner)
     if defaulted:
         # As in a shell: the default also stands in for a variable set but empty.
-        return env.get(defaulted.group(1)) or _expand(defaulted.group(2), env, problems)
-    problems.append(_reference_problem(inner))
+        name = defaulted.group(1)
+        if env.get(name):
+            found.variables.append((name, env[name]))
+            return env[name]
+        return _expand(defaulted.group(2), env, found)
+    found.problems.append(_reference_problem(inner))
     return "${" + inner + "}"
 
 
@@ -252,9 +287,13 @@ class _Reader:
         return result
 
     def _substitute(self, text: str, path: Path_, line: int) -> str:
-        result, problems = substitute(text, self.env)
-        for message, fix in problems:
+        expansion = _Expansion()
+        result = _expand(text, self.env, expansion)
+        for message, fix in expansion.problems:
             self._problem(path, line, message, fix)
+        if expansion.variables:
+            variables = tuple(expansion.variables)
+            self.document.substituted.setdefault(path, Substituted(result, variables))
         return result
 
     def _problem(self, path: Path_, line: int, message: str, fix: str) -> None:
