@@ -486,3 +486,26 @@ def test_a_value_from_a_variable_is_never_echoed_in_a_problem(
     assert port.location == "destinations[0].configuration.port"
     only(problems, "'sslmode' must be 'disable'")
     only(problems, "must stay inside the destination folder")
+
+
+def test_an_unclosed_reference_is_a_problem_not_text(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace('"${CRM_PASSWORD}"', '"${PW_UNCLOSED"')
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", '"/tmp/$${kept.duckdb"')
+    root = write_project(**{"a.yml": sources, "b.yml": rest})
+
+    problem = only(problems_of(root, env={"PW_UNCLOSED": "x"}), "no closing")
+
+    assert (problem.file, problem.line) == ("b.yml", 9)
+    assert problem.location == "destinations[0].configuration.password"
+    assert problem.fix is not None
+    assert "${PW_UNCLOSED}" in problem.fix
+    assert "$${" in problem.fix
+
+
+def test_an_escaped_unclosed_reference_is_kept_as_text(write_project: WriteFiles) -> None:
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", '"/tmp/$${kept.duckdb"')
+    root = write_project(**{"a.yml": sources, "b.yml": VALID_REST})
+
+    project = load_project(root, env=ENV)
+
+    assert project.sources["wh"].configuration["path"] == "/tmp/${kept.duckdb"

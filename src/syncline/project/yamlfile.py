@@ -100,7 +100,11 @@ def _expand(text: str, env: Mapping[str, str], found: _Expansion) -> str:
         escaped = start > done and text[start - 1] == "$"
         close = _closing_brace(text, start + 2)
         if close < 0:
-            break  # an unclosed ``${`` is plain text, as it always was
+            if not escaped:
+                found.problems.append(_unclosed_problem(text[start:]))
+            parts.append(text[done : start - 1 if escaped else start])
+            done = start
+            break
         inner = text[start + 2 : close]
         parts.append(text[done : start - 1 if escaped else start])
         parts.append("${" + inner + "}" if escaped else _reference(inner, env, found))
@@ -141,6 +145,17 @@ def _reference(inner: str, env: Mapping[str, str], found: _Expansion) -> str:
         return _expand(defaulted.group(2), env, found)
     found.problems.append(_reference_problem(inner))
     return "${" + inner + "}"
+
+
+def _unclosed_problem(rest: str) -> tuple[str, str]:
+    """The message and fix for a ``${`` that no ``}`` closes; ``rest`` starts with it."""
+    shown = rest if len(rest) <= 40 else f"{rest[:37]}..."
+    name = _NAME.match(rest[2:])
+    closed = f"${{{name.group(0)}}}" if name else "${NAME}"
+    return (
+        f"the reference '{shown}' has no closing '}}'",
+        f"close it, e.g. {closed}, or write $${{ to keep the text ${{ as it is",
+    )
 
 
 def _reference_problem(inner: str) -> tuple[str, str]:
