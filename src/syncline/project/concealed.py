@@ -34,9 +34,7 @@ def _conceal(problem: Problem, document: Document | None) -> Problem:
                 message, fix, hid = message.replace(text, said), fix.replace(text, said), True
     if not hid and not _holds(problem.value, document):
         return problem
-    return replace(
-        problem, message=message, fix=None if problem.fix is None else fix, value=None
-    )
+    return replace(problem, message=message, fix=None if problem.fix is None else fix, value=None)
 
 
 def _longest_first(values: Iterable[Substituted]) -> list[Substituted]:
