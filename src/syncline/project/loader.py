@@ -222,23 +222,26 @@ class _Loader:
         if not isinstance(slug, str):
             return
 
-        if (kind, slug) in self.documents:
+        repeated = (kind, slug) in self.documents
+        if repeated:
             other, other_path = self.documents[(kind, slug)]
             where = f"{other.file}:{other.line(other_path)}"
             message = f"the {kind[:-1]} slug {slug!r} is also declared at {where}"
             self.problem(doc, (*path, "slug"), message, "give each one its own slug")
-            return
-        self.documents[(kind, slug)] = (doc, path)
+        else:
+            self.documents[(kind, slug)] = (doc, path)
         if not complete:
-            self.broken.add((kind, slug))
+            if not repeated:
+                self.broken.add((kind, slug))
             return
 
         # Unknown keys are reported above; the rest is still checked, so that one pass
-        # finds every problem.
+        # finds every problem. A second declaration of a slug is checked the same way,
+        # but never kept.
         known_only = {key: value for key, value in item.items() if key in known}
         builder = getattr(self, f"_build_{kind}")
         spec = builder(doc, path, known_only, Origin(doc.file, doc.line(path), path, doc))
-        if spec is not None:
+        if spec is not None and not repeated:
             getattr(self.project, kind)[slug] = spec
 
     def _build_sources(
@@ -285,31 +288,10 @@ class _Loader:
     ) -> ModelSpec | None:
         sql = _nested_string(item.get("raw"), "sql")
         table = _nested_string(item.get("table"), "name")
-        if ("raw" in item) == ("table" in item):
-            fix = "write either raw: {sql: ...} or table: {name: ...}"
-            self.problem(doc, path, "a model needs exactly one of 'raw' and 'table'", fix)
-            return None
-        if "raw" in item and sql is None:
-            message, fix = _nested_problem("raw", item["raw"], "sql", "SELECT a, b FROM t")
-            self.problem(doc, (*path, "raw"), message, fix)
-            return None
-        if "table" in item and table is None:
-            message, fix = _nested_problem("table", item["table"], "name", "people")
-            self.problem(doc, (*path, "table"), message, fix)
-            return None
-
+        query_ok = self._check_query(doc, path, item, sql, table)
         primary_key = item["primaryKey"]
-        if isinstance(primary_key, list):
-            message = "the primary key must be one column, not a list of columns"
-            fix = (
-                "name one column that is unique per row; for a key of several columns, "
-                "return them joined as one column from the query (e.g. a || '-' || b AS key)"
-            )
-            self.problem(doc, (*path, "primaryKey"), message, fix)
-            return None
-        if not isinstance(primary_key, str) or not primary_key.strip():
-            message = "the primary key must be the name of a column of the model"
-            self.problem(doc, (*path, "primaryKey"), message, "e.g. primaryKey: id")
+        key_ok = self._check_primary_key(doc, path, primary_key)
+        if not (query_ok and key_ok):
             return None
 
         tags = self._tags(doc, path, item)
@@ -320,6 +302,40 @@ class _Loader:
             tags, origin,
         )  # fmt: skip
 
+    def _check_query(
+        self, doc: Document, path: Path_, item: dict[str, Any], sql: str | None, table: str | None
+    ) -> bool:
+        """Whether the model has exactly one well-formed ``raw`` or ``table``."""
+        if ("raw" in item) == ("table" in item):
+            fix = "write either raw: {sql: ...} or table: {name: ...}"
+            self.problem(doc, path, "a model needs exactly one of 'raw' and 'table'", fix)
+            return False
+        if "raw" in item and sql is None:
+            message, fix = _nested_problem("raw", item["raw"], "sql", "SELECT a, b FROM t")
+            self.problem(doc, (*path, "raw"), message, fix)
+            return False
+        if "table" in item and table is None:
+            message, fix = _nested_problem("table", item["table"], "name", "people")
+            self.problem(doc, (*path, "table"), message, fix)
+            return False
+        return True
+
+    def _check_primary_key(self, doc: Document, path: Path_, primary_key: Any) -> bool:
+        """Whether the primary key names one column."""
+        if isinstance(primary_key, list):
+            message = "the primary key must be one column, not a list of columns"
+            fix = (
+                "name one column that is unique per row; for a key of several columns, "
+                "return them joined as one column from the query (e.g. a || '-' || b AS key)"
+            )
+            self.problem(doc, (*path, "primaryKey"), message, fix)
+            return False
+        if not isinstance(primary_key, str) or not primary_key.strip():
+            message = "the primary key must be the name of a column of the model"
+            self.problem(doc, (*path, "primaryKey"), message, "e.g. primaryKey: id")
+            return False
+        return True
+
     def _build_syncs(
         self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin
     ) -> SyncSpec | None:
@@ -328,7 +344,10 @@ class _Loader:
             self.problem(doc, (*path, "configuration"), "the configuration must be a mapping")
             return None
         configuration = with_standard_mappings(configuration)
-        self.sync_targets[str(item["slug"])] = (str(item["destination"]), configuration)
+        kept_doc, kept_path = self.documents[("syncs", item["slug"])]
+        if kept_doc is doc and kept_path == path:
+            # Only the declaration kept is checked against its destination.
+            self.sync_targets[str(item["slug"])] = (str(item["destination"]), configuration)
         parsed = self._check_model(doc, (*path, "configuration"), SyncConfiguration, configuration)
 
         schedule, problems = check_schedule(item.get("schedule"))

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from syncline.errors import ConfigError
 from syncline.numerals import whole_number
 from syncline.project.yamlfile import Path_
-from syncline.scheduling.cron import parse_cron
+from syncline.scheduling.cron import cron_field_problems
 from syncline.scheduling.schedules import CLOCK_TYPES, INTERVAL_UNITS, MAX_PERIOD, next_due
 
 TYPES = ("interval", "cron", "visual", "dbt")
@@ -129,26 +129,26 @@ def _cron(body: dict[str, Any]) -> list[ScheduleProblem]:
         problems.append((("expression",), message, fix))
         return problems
 
-    for field, name, (low, high) in zip(fields, _CRON_NAMES, _CRON_RANGES, strict=True):
-        for number in _cron_numbers(field):
-            if not low <= number <= high:
-                message = (
-                    f"the cron expression {expression!r} has {name} {number}, outside "
-                    f"{low} to {high}"
-                )
-                problems.append((("expression",), message, fix))
-                break
+    meanings = cron_field_problems(expression)
+    for index, (field, name, (low, high)) in enumerate(
+        zip(fields, _CRON_NAMES, _CRON_RANGES, strict=True)
+    ):
+        outside = [number for number in _cron_numbers(field) if not low <= number <= high]
+        if outside:
+            message = (
+                f"the cron expression {expression!r} has {name} {outside[0]}, outside "
+                f"{low} to {high}"
+            )
+            problems.append((("expression",), message, fix))
+        elif index in meanings:
+            problems.append((("expression",), meanings[index], fix))
     if not problems:
-        problems.extend(_cron_meaning(expression, fix))
+        problems.extend(_cron_meaning(expression))
     return problems
 
 
-def _cron_meaning(expression: str, fix: str) -> list[ScheduleProblem]:
-    """What the scheduler would refuse: unknown names, zero steps, dates that never come."""
-    try:
-        parse_cron(expression)
-    except ConfigError as error:
-        return [(("expression",), error.message, fix)]
+def _cron_meaning(expression: str) -> list[ScheduleProblem]:
+    """What the scheduler would refuse of fields that each parse: dates that never come."""
     if next_due({"type": "cron", "schedule": {"expression": expression}}, _EPOCH) is None:
         message = f"the cron expression {expression!r} names a date that never comes"
         return [(("expression",), message, "check the day of month against the month")]

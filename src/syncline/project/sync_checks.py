@@ -84,20 +84,36 @@ def salvage(raw: Mapping[str, Any]) -> SyncConfiguration | None:
 
 
 def salvaged(raw: Mapping[str, Any], found: list[Problem]) -> SyncConfiguration | None:
-    """The configuration without the top-level keys that have problems, when that parses.
+    """The configuration without the top-level keys and mappings that have problems, when
+    that parses.
 
-    A bad ``mode`` says nothing about the mappings, so their templates and columns can
-    still be checked and every problem reported in one pass. None when what is left
-    still does not parse (e.g. ``object`` is missing).
+    A bad ``mode`` says nothing about the mappings, nor a bad mapping about the others,
+    so their templates and columns can still be checked and every problem reported in
+    one pass. A broken mapping is replaced by one that writes nothing checkable, so the
+    others keep their index. None when what is left still does not parse (e.g.
+    ``object`` is missing).
     """
-    broken = {p.location.split(".")[1] for p in found if p.location.startswith("configuration.")}
-    if not broken or "configuration" in {p.location for p in found}:
+    inside = [p.location.split(".")[1:] for p in found if p.location.startswith("configuration.")]
+    if not inside or "configuration" in {p.location for p in found}:
         return None
+    bad_mappings = {
+        int(at[1]) for at in inside if at[0] == "mappings" and len(at) > 1 and at[1].isdigit()
+    }
+    broken = {at[0] for at in inside if at[0] != "mappings" or len(at) == 1}
     rest = {key: value for key, value in raw.items() if key not in broken}
+    if bad_mappings and isinstance(rest.get("mappings"), list):
+        rest["mappings"] = [
+            _STAND_IN | {"to": f"{_STAND_IN['to']}{index}"} if index in bad_mappings else mapping
+            for index, mapping in enumerate(rest["mappings"])
+        ]
     try:
         return SyncConfiguration.parse(with_standard_mappings(rest))
     except ValidationError:
         return None
+
+
+_STAND_IN = {"type": "static", "value": None, "to": "\0broken mapping "}
+"""What a broken mapping is replaced by in :func:`salvaged`: a constant no check reads."""
 
 
 def column_problems(
