@@ -509,3 +509,63 @@ def test_an_escaped_unclosed_reference_is_kept_as_text(write_project: WriteFiles
     project = load_project(root, env=ENV)
 
     assert project.sources["wh"].configuration["path"] == "/tmp/${kept.duckdb"
+
+
+def _sync_with(write_project: WriteFiles, configuration: str, extra: str = "") -> Path:
+    rest = VALID_REST.replace("      mappings: [{from: id, to: id}]\n", configuration) + extra
+    return write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+
+def test_enabled_is_told_to_write_disabled_false(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("    model: users\n", "    model: users\n    enabled: true\n")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problem = only(problems_of(root), "unknown key 'enabled'")
+
+    assert problem.fix == "write disabled: false"
+
+
+def test_a_misspelt_guard_and_time_zone_get_the_right_spelling(
+    write_project: WriteFiles,
+) -> None:
+    schedule = "    schedule: {type: cron, schedule: {expression: '0 * * * *', timezone: utc}}\n"
+    root = _sync_with(
+        write_project,
+        "      guards: {maxRemovedShares: 0.5}\n      mappings: [{from: id, to: id}]\n",
+        schedule,
+    )
+
+    problems = problems_of(root)
+
+    guard = only(problems, "'maxRemovedShares'")
+    assert guard.fix == "did you mean 'maxRemovedShare'?"
+    zone = only(problems, "time zone 'utc'")
+    assert zone.fix == "did you mean 'UTC'?"
+
+
+@pytest.mark.parametrize(
+    ("mapping", "location", "message", "fix"),
+    [
+        ("{from: id}", "mappings[1].to", "has no 'to'", "to:"),
+        ("{type: statik, value: 1, to: b}", "mappings[1].type", "'statik'", "'static'"),
+        ("{type: static, to: c}", "mappings[1].value", "has no 'value'", "value:"),
+        ("{type: template, to: e}", "mappings[1].template", "has no 'template'", "template:"),
+        ("{from: id, to: f, extra: 1}", "mappings[1].extra", "unknown key 'extra'", "from, to"),
+        ("id", "mappings[1]", "must be a mapping such as", "{from: "),
+        ("{from: '', to: i}", "mappings[1].from", "'from' must be", "fill it in"),
+    ],
+)
+def test_mapping_problems_say_which_mapping_which_key_and_what_to_write(
+    write_project: WriteFiles, mapping: str, location: str, message: str, fix: str
+) -> None:
+    root = _sync_with(write_project, f"      mappings: [{{from: id, to: id}}, {mapping}]\n")
+
+    [problem] = problems_of(root)
+
+    assert problem.location == f"syncs[0].configuration.{location}"
+    assert message in problem.message
+    assert "Field required" not in problem.message
+    assert "Input should" not in problem.message
+    assert problem.fix is not None
+    assert fix in problem.fix
+    assert problem.fix != "correct this value"

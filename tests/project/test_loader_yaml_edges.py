@@ -213,3 +213,13 @@ def test_a_raw_model_without_sql_is_told_to_add_it(write_project: WriteFiles) ->
     assert "sql" in problem.message
     assert "'query'" in problem.message
     assert "sql:" in (problem.fix or "")
+
+
+def test_a_tab_in_indentation_says_yaml_forbids_tabs(tmp_path: Path) -> None:
+    _, problems = read(tmp_path, b"sources:\n\t- slug: x\n")
+
+    [problem] = problems
+    assert problem.line == 2
+    assert "tab" in problem.message
+    assert problem.fix is not None
+    assert "spaces" in problem.fix

@@ -22,6 +22,7 @@ from syncline.catalog.repository import check_slug
 from syncline.connectors import registry
 from syncline.connectors.destinations.base import RESERVED_FIELD_FIX, SyncMode
 from syncline.engine.config import SyncConfiguration
+from syncline.engine.config_problems import MAPPING_TYPES
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
 from syncline.numerals import number_or_text
 from syncline.project.concealed import conceal
@@ -202,7 +203,8 @@ class _Loader:
         complete = True
         for key in item:
             if key not in known:
-                self.problem(doc, (*path, key), f"unknown key {key!r}", _suggest(key, known))
+                fix = _unknown_key_fix(key, item[key], known)
+                self.problem(doc, (*path, key), f"unknown key {key!r}", fix)
         for key in shape.required:
             if key not in item:
                 self.problem(doc, path, f"the required key {key!r} is missing", f"add {key}: ...")
@@ -413,7 +415,7 @@ class _Loader:
             keys = [info.alias or name for name, info in model.model_fields.items()]
             for problem in exc.problems:
                 below = problem.location[len(where) :].lstrip(".")
-                sub = tuple(number_or_text(p) for p in below.split(".") if p)
+                sub = _without_mapping_type(tuple(number_or_text(p) for p in below.split(".") if p))
                 message = _plain_message(problem.message)
                 fix = problem.fix or _config_fix(message)
                 if "Extra inputs" in message and sub:
@@ -612,6 +614,24 @@ class _Loader:
         message = f"the {field} {value!r} is not declared in the project (declared: {names})"
         fix = _suggest(value, declared) if declared else f"declare it under {target}"
         self.problem(doc, (*path, field), message, fix)
+
+
+def _unknown_key_fix(key: str, value: Any, known: tuple[str, ...]) -> str:
+    """The fix for an unknown key of a resource: its closest known key, but never
+    ``disabled`` for ``enabled``, whose meaning it turns around."""
+    if key == "enabled" and "disabled" in known:
+        if isinstance(value, bool):
+            return f"write disabled: {str(not value).lower()}"
+        return "write disabled: false to run the sync on its schedule, or disabled: true"
+    return _suggest(key, known)
+
+
+def _without_mapping_type(sub: Path_) -> Path_:
+    """``sub`` without the mapping type pydantic puts after a mapping's index
+    (``mappings.0.standard.to``), which is not a key anyone wrote."""
+    if len(sub) >= 3 and sub[0] == "mappings" and sub[2] in MAPPING_TYPES:
+        return (*sub[:2], *sub[3:])
+    return sub
 
 
 def _suggest(word: str, choices: Any) -> str:

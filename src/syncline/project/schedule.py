@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from syncline.errors import ConfigError
 from syncline.numerals import whole_number
@@ -258,8 +258,17 @@ def _timezone(body: dict[str, Any], allowed: set[str]) -> list[ScheduleProblem]:
             ZoneInfo(str(zone))
         except (ZoneInfoNotFoundError, ValueError):
             message = f"unknown time zone {zone!r}"
-            problems.append((("timezone",), message, "use an IANA name such as Europe/Berlin"))
+            problems.append((("timezone",), message, _zone_fix(str(zone))))
     return problems
+
+
+def _zone_fix(zone: str) -> str:
+    """The fix for an unknown time zone: the known one it differs from only in case."""
+    lowered = zone.strip().lower()
+    for known in sorted(available_timezones()):
+        if known.lower() == lowered:
+            return f"did you mean {known!r}?"
+    return "use an IANA name such as Europe/Berlin or UTC"
 
 
 def found_at(raw: Any, path: Path_) -> Any:

@@ -340,8 +340,7 @@ def read_document(
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        message = f"this is not valid YAML: {exc.problem or exc}"
-        return document, problem(line, message, "correct the YAML syntax at this line")
+        return document, problem(line, *_syntax_problem(text, exc, line))
     except yaml.reader.ReaderError as exc:
         return document, problem(*_unprintable(text, exc))
     except RecursionError:
@@ -365,6 +364,21 @@ def read_document(
         fix = "write plain text, numbers, true/false, lists and mappings, without !! tags"
         reader.problems.extend(problem(line, message, fix))
     return document, reader.problems
+
+
+def _syntax_problem(text: str, error: yaml.MarkedYAMLError, line: int | None) -> tuple[str, str]:
+    """The message and fix for text that is not YAML; a tab in an indentation gets its own,
+    since the parser only says it found a character that cannot start a token."""
+    lines = text.splitlines()
+    written = lines[line - 1] if line is not None and 0 < line <= len(lines) else ""
+    indentation = written[: len(written) - len(written.lstrip(" \t"))]
+    if "\t" in indentation or "'\\t'" in str(error.problem):
+        message = "this is not valid YAML: the line has a tab where YAML allows only spaces"
+        return message, "YAML forbids tabs for indentation: indent with spaces instead"
+    return (
+        f"this is not valid YAML: {error.problem or error}",
+        "correct the YAML syntax at this line",
+    )
 
 
 def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> tuple[int, str, str]:
