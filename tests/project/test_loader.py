@@ -569,3 +569,29 @@ def test_mapping_problems_say_which_mapping_which_key_and_what_to_write(
     assert problem.fix is not None
     assert fix in problem.fix
     assert problem.fix != "correct this value"
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{% include '/etc/passwd' %}", "{% include %}"),
+        ("{% import 'x' as y %}{{ id }}", "{% import %}"),
+        ("{{ lipsum.__globals__ }}", "'__globals__'"),
+        ("{{ id.__class__ }}", "'__class__'"),
+    ],
+)
+def test_a_template_the_sandbox_always_refuses_is_refused(
+    write_project: WriteFiles, template: str, message: str
+) -> None:
+    rest = VALID_REST.replace(
+        "mappings: [{from: id, to: id}]",
+        "mappings:\n        - {from: id, to: id}\n"
+        f'        - {{type: template, template: "{template}", to: b}}',
+    )
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    [problem] = problems_of(root)
+
+    assert problem.location == "syncs[0].configuration.mappings[1].template"
+    assert message in problem.message
+    assert problem.fix is not None

@@ -18,7 +18,12 @@ from syncline.connectors.destinations.base import (
     reserved_field_problem,
 )
 from syncline.engine.config import StandardMapping, SyncConfiguration, TemplateMapping
-from syncline.engine.mapping import sync_id_clash, template_variables, unknown_filters_and_tests
+from syncline.engine.mapping import (
+    sandbox_refusals,
+    sync_id_clash,
+    template_variables,
+    unknown_filters_and_tests,
+)
 from syncline.errors import ConnectorError, Problem, UserError, ValidationError
 from syncline.project.schedule import check_schedule, found_at
 
@@ -213,6 +218,16 @@ def template_problems(parsed: SyncConfiguration) -> list[Problem]:
                     f"the template of field {mapping.to!r} uses {unknown[0]}, which Jinja2 "
                     "does not have",
                     fix="use a filter or test Jinja2 has, e.g. upper, lower, trim, default, round",
+                    value=template,
+                )
+            )
+        for used, fix in sandbox_refusals(environment, template)[:1]:
+            problems.append(
+                Problem(
+                    f"configuration.mappings.{index}.template",
+                    f"the template of field {mapping.to!r} uses {used}, which the sandbox "
+                    "templates run in refuses, so every row would be rejected",
+                    fix=fix,
                     value=template,
                 )
             )
