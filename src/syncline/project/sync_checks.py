@@ -274,11 +274,21 @@ def field_name_problems_of(
     external = raw.get("externalIdMapping")
     if isinstance(external, dict) and isinstance(external.get("to"), str):
         written.append(("configuration.externalIdMapping.to", external["to"]))
-    found = field_name_problems(destination, [name for _, name in written])
-    return [
-        Problem(written[index][0], message, fix, value=written[index][1])
+    blank = [(where, name) for where, name in written if name and not name.strip()]
+    problems = [
+        Problem(where, f"the field name {name!r} is only spaces", _BLANK_FIX, value=name)
+        for where, name in blank
+    ]
+    named = [entry for entry in written if entry not in blank]
+    found = field_name_problems(destination, [name for _, name in named])
+    return problems + [
+        Problem(named[index][0], message, fix, value=named[index][1])
         for index, message, fix in found
     ]
+
+
+_BLANK_FIX = "name the destination field with letters or digits, e.g. to: email"
+"""Refused before a sync is saved only: syncs stored earlier keep running as they did."""
 
 
 def reserved_field_message(
