@@ -552,7 +552,7 @@ def test_a_misspelt_guard_and_time_zone_get_the_right_spelling(
         ("{type: template, to: e}", "mappings[1].template", "has no 'template'", "template:"),
         ("{from: id, to: f, extra: 1}", "mappings[1].extra", "unknown key 'extra'", "from, to"),
         ("id", "mappings[1]", "must be a mapping such as", "{from: "),
-        ("{from: '', to: i}", "mappings[1].from", "'from' must be", "fill it in"),
+        ("{from: '', to: i}", "mappings[1].from", "'from' must not be empty", "fill it in"),
     ],
 )
 def test_mapping_problems_say_which_mapping_which_key_and_what_to_write(
