@@ -10,7 +10,9 @@ the environment sets it.
 from __future__ import annotations
 
 import difflib
+import errno
 import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -82,16 +84,45 @@ _SHAPES = {
 }
 
 
-def project_files(root: Path) -> list[Path]:
-    """Every YAML file of the project, in a stable order, hidden folders skipped."""
-    files = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if path.is_file() and path.suffix in (".yml", ".yaml"):
-            files.append(path)
-    return files
+def project_files(root: Path) -> tuple[list[Path], list[Problem]]:
+    """Every YAML file of the project, in a stable order, hidden folders skipped, and a
+    problem for each YAML link or folder that cannot be read (a link that loops or leads
+    nowhere, a folder without permission), which would otherwise go unseen."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+
+    def unreadable(error: OSError) -> None:
+        folder = Path(error.filename or root)
+        fix = "let Syncline's user read the folder, or move its files elsewhere"
+        problems.append(_path_problem(root, folder, "folder", error, fix))
+
+    for folder, folders, names in os.walk(root, onerror=unreadable):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in names:
+            path = Path(folder) / name
+            if name.startswith(".") or path.suffix not in (".yml", ".yaml"):
+                continue
+            if path.is_file():
+                files.append(path)
+            elif path.is_symlink():
+                fix = "point the link at a YAML file, or remove it"
+                problems.append(_path_problem(root, path, "link", _stat_error(path), fix))
+    return sorted(files), problems
+
+
+def _stat_error(path: Path) -> OSError:
+    """Why ``path`` cannot be followed to a file."""
+    try:
+        path.stat()
+    except OSError as exc:
+        return exc
+    return IsADirectoryError(errno.EISDIR, "it leads to a folder")
+
+
+def _path_problem(root: Path, path: Path, what: str, error: OSError, fix: str) -> Problem:
+    reason = error.strerror or str(error)
+    display = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    return Problem("", f"the {what} {display!r} cannot be read: {reason}", fix, display)
 
 
 def load_project(root: Path, env: Mapping[str, str] | None = None) -> Project:
@@ -103,13 +134,14 @@ def load_project(root: Path, env: Mapping[str, str] | None = None) -> Project:
     """
     if not root.is_dir():
         raise ConfigError(f"project folder {str(root)!r} does not exist; run `syncline init`")
-    files = project_files(root)
-    if not files:
+    files, unreadable = project_files(root)
+    if not files and not unreadable:
         raise ConfigError(f"project folder {str(root)!r} has no .yml files; run `syncline init`")
 
     variables = project_variables(root, env)
 
     loader = _Loader(Project(root=str(root.resolve())))
+    loader.problems.extend(unreadable)
     for path in files:
         display = str(path.relative_to(root))
         document, problems = read_document(path, display=display, env=variables)
