@@ -142,10 +142,15 @@ def sandbox_refusals(environment: jinja2.Environment, template: str) -> list[tup
         if isinstance(node, files):
             tag = _FILE_TAGS[type(node).__name__]
             refused.append((f"{{% {tag} %}}", "write the text into the template itself"))
-        elif node.attr.startswith("__") and node.attr.endswith("__"):
+        elif isinstance(node, nodes.Getattr) and _python_own(node.attr):
             fix = "read the row's columns with filters such as upper or default only"
             refused.append((f"the attribute {node.attr!r}", fix))
     return refused
+
+
+def _python_own(name: str) -> bool:
+    """Whether ``name`` is one of Python's own attributes (``__class__``, ``__globals__``)."""
+    return name.startswith("__") and name.endswith("__")
 
 
 _FILE_TAGS = {
