@@ -58,6 +58,10 @@ def configuration_problem(
         return Problem(location, f"{owner} has no {key!r}", fix)
     if kind == "extra_forbidden" and loc:
         return _unknown_key(location, str(loc[-1]), part, keys.get(part, ()), value)
+    if kind in ("value_error", "assertion_error"):
+        # The model's own validators already speak plainly ("two mappings write the field
+        # 'x'; keep one"), and the web form finds the rows concerned in those words.
+        return Problem(location, error["msg"], None, value=value)
     return setting_problem(error, location, value)
 
 
