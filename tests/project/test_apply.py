@@ -221,3 +221,17 @@ def test_the_api_update_still_keeps_secrets_it_leaves_out(
     with catalog.session(read_only=True) as session:
         crm = session.destinations.get("crm")
         assert session.destinations.plain_configuration(crm)["password"] == "hunter2"
+
+
+def test_plan_notes_name_a_variable_instead_of_showing_its_value(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    (root / "b.yml").write_text(VALID_REST.replace("primaryKey: id", 'primaryKey: "${PK}"'))
+    plan = plan_project(catalog, load_project(root, env={**ENV, "PK": "Zq9SECRETkey"}), settings)
+
+    shown = [*plan.notes, *(w.render() for w in plan.warnings)]
+    assert any("${PK}" in line for line in shown), shown
+    assert not any("Zq9SECRETkey" in line for line in shown), shown

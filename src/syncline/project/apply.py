@@ -25,7 +25,7 @@ from syncline.engine.planner.warehouse import (
     warehouse_sources,
 )
 from syncline.errors import ConfigError, NotFoundError, Problem, SnapshotLocked, ValidationError
-from syncline.project.concealed import conceal, project_documents
+from syncline.project.concealed import conceal, conceal_notes, project_documents
 from syncline.project.file_roots import refuse_paths_off_roots
 from syncline.project.model_columns import (
     primary_key_problem,
@@ -68,10 +68,12 @@ def plan_project(catalog: Catalog, project: Project, settings: Settings | None =
     except ValidationError as exc:
         # Values read from environment variables are named, never shown.
         raise ValidationError(conceal(exc.problems, documents)) from None
-    plan.warnings.extend(conceal(warnings, documents))
+    plan.warnings.extend(warnings)
     _note_retargeted(plan, _retargeted(plan, desired, current), desired)
     note_restarts(plan, sync_restarts(plan, desired, current), project)
     note_planner_switches(plan, desired, current)
+    plan.notes = conceal_notes(plan.notes, documents)
+    plan.warnings = conceal(plan.warnings, documents)
     return plan
 
 
@@ -93,6 +95,9 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         restarts = sync_restarts(plan, desired, current)
         note_restarts(plan, restarts, project)
         note_planner_switches(plan, desired, current)
+        documents = project_documents(project)
+        plan.notes = conceal_notes(plan.notes, documents)
+        plan.warnings = conceal(plan.warnings, documents)
         # Taken before the writer deletes syncs, whose planner tables go after the commit.
         planned = warehouse_sources(session)
         installation_id = session.installation_id

@@ -24,17 +24,29 @@ def conceal(problems: Iterable[Problem], documents: dict[str, Document]) -> list
     return [_conceal(problem, documents.get(problem.file or "")) for problem in problems]
 
 
+def conceal_notes(notes: Iterable[str], documents: dict[str, Document]) -> list[str]:
+    """``notes`` (which name no file) with every value substituted in any file named."""
+    values = [v for document in documents.values() for v in document.substituted.values()]
+    return [_hide(note, values) for note in notes]
+
+
 def _conceal(problem: Problem, document: Document | None) -> Problem:
     if document is None:
         return problem
-    message, fix, hid = problem.message, problem.fix or "", False
-    for value in _longest_first(document.substituted.values()):
-        for text, said in _spellings(value):
-            if text in message or text in fix:
-                message, fix, hid = message.replace(text, said), fix.replace(text, said), True
+    values = list(document.substituted.values())
+    message, fix = _hide(problem.message, values), _hide(problem.fix or "", values)
+    hid = message != problem.message or fix != (problem.fix or "")
     if not hid and not _holds(problem.value, document):
         return problem
     return replace(problem, message=message, fix=None if problem.fix is None else fix, value=None)
+
+
+def _hide(text: str, values: Iterable[Substituted]) -> str:
+    """``text`` with each of ``values`` (and each variable in them) named, not shown."""
+    for value in _longest_first(values):
+        for shown, said in _spellings(value):
+            text = text.replace(shown, said)
+    return text
 
 
 def _longest_first(values: Iterable[Substituted]) -> list[Substituted]:
