@@ -21,13 +21,13 @@ ACTIVE_CUSTOMERS = 429
 
 
 def init_and_apply(syncline: Invoke) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     applied = syncline("apply", "--project", "proj")
     assert applied.code == ExitCode.OK, applied.err
 
 
 def test_init_validate_apply_run_and_reapply(syncline: Invoke, workdir: Path) -> None:
-    created = syncline("init", "proj")
+    created = syncline("init", "proj", "--workspace", "default")
     assert created.code == ExitCode.OK
     assert (workdir / "proj" / "warehouse.duckdb").exists()
 
@@ -63,7 +63,7 @@ def test_init_validate_apply_run_and_reapply(syncline: Invoke, workdir: Path) ->
 
 
 def test_validation_errors_exit_2_with_one_problem_a_line(syncline: Invoke, workdir: Path) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     syncs = workdir / "proj" / "syncs.yml"
     text = (
         syncs.read_text()
@@ -324,9 +324,9 @@ def test_destinations_test_checks_a_destination(syncline: Invoke, workdir: Path)
 def test_init_never_overwrites_and_bad_settings_exit_2(
     syncline: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
 
-    again = syncline("init", "proj")
+    again = syncline("init", "proj", "--workspace", "default")
     assert again.code == ExitCode.USER_ERROR
     assert "already exist" in again.err
 
@@ -361,3 +361,35 @@ def test_a_cdc_reset_says_it_stopped_retrying_the_rejected_rows(
         # The run succeeded: the API's error stays empty, as Hightouch clients read it.
         assert session.to_api(latest).get("error") is None
     catalog.close()
+
+
+def test_plan_fails_as_apply_does_on_a_deletion_the_catalog_refuses(
+    syncline: Invoke, workdir: Path
+) -> None:
+    from syncline.project.workspace import project_workspace
+
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
+    assert syncline("apply", "--project", "proj").code == ExitCode.OK
+    catalog = Catalog.open(load_settings())
+    try:
+        with catalog.session(project_workspace(workdir / "proj") or "default") as session:
+            session.syncs.create(
+                slug="api-sync", model="active-customers", destination="crm",
+                configuration={"mode": "upsert", "object": "other"},
+            )  # fmt: skip
+    finally:
+        catalog.close()
+    # The project no longer declares destination crm nor the sync writing to it.
+    for name, kept in (("destinations.yml", "  - slug: exports"), ("syncs.yml", "  - slug: c")):
+        path = workdir / "proj" / name
+        text = path.read_text()
+        head = text.index("  - slug:")
+        path.write_text(text[:head] + text[text.rindex(kept) :])
+
+    planned = syncline("plan", "--project", "proj")
+    applied = syncline("apply", "--project", "proj")
+
+    assert planned.code == applied.code == ExitCode.USER_ERROR
+    assert "destination 'crm' is used by syncs api-sync" in planned.err
+    assert planned.err == applied.err
+    assert "delete destination" not in planned.out

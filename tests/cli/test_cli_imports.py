@@ -78,7 +78,7 @@ def test_help_loads_no_heavy_module() -> None:
 def test_a_run_loads_jinja2_only_for_a_template_httpx_only_to_alert_sqlglot_never(
     syncline: Invoke,
 ) -> None:
-    assert syncline("init").code == 0
+    assert syncline("init", "--workspace", "default").code == 0
     assert syncline("apply").code == 0
 
     def run(sync: str) -> list[str]:

@@ -32,7 +32,7 @@ def _recorded_as_full_resync(run_id: int) -> bool:
 def test_a_dropped_table_is_filled_again_and_the_run_says_so(
     syncline: Invoke, workdir: Path
 ) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     assert syncline("apply", "--project", "proj").code == ExitCode.OK
     first = syncline("run", "customers-to-crm")
     assert first.code == ExitCode.OK, first.err
@@ -61,7 +61,7 @@ def test_a_dropped_table_is_filled_again_and_the_run_says_so(
 
 
 def test_a_deleted_csv_file_is_written_again_whole(syncline: Invoke, workdir: Path) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     assert syncline("apply", "--project", "proj").code == ExitCode.OK
     assert syncline("run", "customers-to-csv").code == ExitCode.OK
     exported = workdir / "proj" / "output" / "customers.csv"

@@ -21,7 +21,7 @@ def _add_mapping(project: Path, after: str, mapping: str) -> None:
 
 
 def test_a_static_null_is_applied_and_written_as_null(syncline: Invoke, workdir: Path) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     project = workdir / "proj"
     _add_mapping(project, CRM_MAPPING, "{type: static, value: null, to: note}")
     _add_mapping(project, CSV_MAPPING, "{type: static, value: null, to: note}")
@@ -46,7 +46,7 @@ def test_a_static_null_is_applied_and_written_as_null(syncline: Invoke, workdir:
 def test_an_unknown_filter_is_a_located_problem_for_validate_and_apply(
     syncline: Invoke, workdir: Path
 ) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     _add_mapping(
         workdir / "proj", CRM_MAPPING, '{type: template, template: "{{ plan | nosuch }}", to: x}'
     )
@@ -65,7 +65,7 @@ def test_an_unknown_filter_is_a_located_problem_for_validate_and_apply(
 def test_apply_warns_on_screen_of_a_model_whose_query_fails(
     syncline: Invoke, workdir: Path
 ) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     models = workdir / "proj" / "models.yml"
     models.write_text(
         models.read_text()

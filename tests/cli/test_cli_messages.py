@@ -14,7 +14,7 @@ from syncline.settings import load_settings
 
 
 def init_and_apply(syncline: Invoke) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     applied = syncline("apply", "--project", "proj")
     assert applied.code == ExitCode.OK, applied.err
 
@@ -71,7 +71,7 @@ def test_problems_read_message_then_fix(syncline: Invoke, workdir: Path) -> None
 
 
 def test_pydantic_value_error_prefix_is_not_shown(syncline: Invoke, workdir: Path) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     syncs = workdir / "proj" / "syncs.yml"
     twice = "- {type: standard, from: plan, to: plan}\n        - {from: email, to: plan}"
     syncs.write_text(syncs.read_text().replace("- {type: standard, from: plan, to: plan}", twice))
@@ -84,7 +84,7 @@ def test_pydantic_value_error_prefix_is_not_shown(syncline: Invoke, workdir: Pat
 
 
 def test_validate_counts_in_singular_and_plural(syncline: Invoke, workdir: Path) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
 
     result = syncline("validate", "--project", "proj")
 
@@ -116,7 +116,7 @@ def test_dry_runs_are_marked_in_the_run_history(syncline: Invoke) -> None:
 
 
 def test_rows_skipped_for_a_null_primary_key_are_shown(syncline: Invoke, workdir: Path) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     models = workdir / "proj" / "models.yml"
     models.write_text(
         models.read_text().replace(
@@ -135,7 +135,7 @@ def test_rows_skipped_for_a_null_primary_key_are_shown(syncline: Invoke, workdir
 
 
 def test_validate_prints_warnings_and_still_passes(syncline: Invoke, workdir: Path) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     syncs = workdir / "proj" / "syncs.yml"
     syncs.write_text(syncs.read_text().replace("object: contacts", "object: customers.csv", 1))
     syncs.write_text(syncs.read_text().replace("destination: crm", "destination: exports"))
@@ -148,7 +148,7 @@ def test_validate_prints_warnings_and_still_passes(syncline: Invoke, workdir: Pa
 
 
 def test_validate_reports_a_broken_template(syncline: Invoke, workdir: Path) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     syncs = workdir / "proj" / "syncs.yml"
     syncs.write_text(syncs.read_text().replace('"{{ plan | upper }} customer"', '"{{ a "'))
 
@@ -159,7 +159,7 @@ def test_validate_reports_a_broken_template(syncline: Invoke, workdir: Path) -> 
 
 
 def test_a_decimal_error_in_a_template_is_listed_in_words(syncline: Invoke, workdir: Path) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     syncs = workdir / "proj" / "syncs.yml"
     template = '"{{ plan | upper }} customer"'
     syncs.write_text(syncs.read_text().replace(template, '"{{ lifetime_value / 0 }}"'))

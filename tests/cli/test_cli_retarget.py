@@ -16,7 +16,7 @@ ACTIVE_CUSTOMERS = 429
 def test_changing_a_syncs_object_sends_every_row_to_the_new_object(
     syncline: Invoke, workdir: Path
 ) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     assert syncline("apply", "--project", "proj").code == ExitCode.OK
     assert syncline("run", "customers-to-crm").code == ExitCode.OK
 

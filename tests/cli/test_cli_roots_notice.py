@@ -15,7 +15,7 @@ from cli_harness import Invoke
 
 
 def _project(syncline: Invoke) -> None:
-    assert syncline("init").code == 0
+    assert syncline("init", "--workspace", "default").code == 0
     assert syncline("apply").code == 0
 
 

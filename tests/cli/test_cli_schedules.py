@@ -10,7 +10,7 @@ from syncline.cli.exitcodes import ExitCode
 
 
 def test_syncs_list_shows_the_next_run_of_a_scheduled_sync(syncline: Invoke, workdir: Path) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     syncs = workdir / "proj" / "syncs.yml"
     daily = "schedule: {type: cron, schedule: {expression: '15 6 * * *'}}"
     syncs.write_text(syncs.read_text().replace("schedule: null", daily, 1))

@@ -28,7 +28,7 @@ PEOPLE = (
 def test_every_later_failure_is_one_located_problem_with_a_fix(
     syncline: Invoke, workdir: Path
 ) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     project = workdir / "proj"
     (project / "syncline.yml").write_text("workspace: Bad Name!\n")
     models = project / "models.yml"
@@ -58,7 +58,7 @@ def test_every_later_failure_is_one_located_problem_with_a_fix(
 
 
 def test_a_run_whose_model_lost_its_key_column_says_so(syncline: Invoke, workdir: Path) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     with duckdb.connect(str(workdir / "proj" / "warehouse.duckdb")) as warehouse:
         warehouse.execute(PEOPLE.format(key="customer_id"))
     (workdir / "proj" / "models.yml").write_text(MODELS)
@@ -79,7 +79,7 @@ def test_a_run_whose_model_lost_its_key_column_says_so(syncline: Invoke, workdir
 def test_a_run_whose_model_lost_a_mapped_column_names_the_sync_by_slug(
     syncline: Invoke, workdir: Path
 ) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     with duckdb.connect(str(workdir / "proj" / "warehouse.duckdb")) as warehouse:
         warehouse.execute(PEOPLE.format(key="customer_id"))
     (workdir / "proj" / "models.yml").write_text(MODELS)
@@ -98,7 +98,7 @@ def test_a_mapping_typo_on_the_sample_query_is_found_at_its_line(
     syncline: Invoke, workdir: Path
 ) -> None:
     # The sample model is raw SQL on a DuckDB file, which validate asks in DuckDB's sandbox.
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     syncs = workdir / "proj" / "syncs.yml"
     lines = syncs.read_text().splitlines(keepends=True)
     typo = next(i for i, line in enumerate(lines) if "from: email" in line)

@@ -40,7 +40,7 @@ def test_an_unreachable_webhook_fails_the_run_naming_host_and_port(
         port = probe.getsockname()[1]
     # Nothing listens on the port any more; the engine's batch retries need not wait.
     monkeypatch.setattr(RetryPolicy, "delay", lambda self, attempt, retry_after: 0.0)
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     (workdir / "proj" / "hook.yml").write_text(HOOK.format(port=port))
     applied = syncline("apply", "--project", "proj")
     assert applied.code == ExitCode.OK, applied.err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ def trial(syncline: Invoke, workdir: Path) -> Path:
     """The sample project declaring ``workspace: trial``, applied."""
     assert syncline("init", "proj").code == ExitCode.OK
     settings = workdir / "proj" / "syncline.yml"
-    settings.write_text(settings.read_text().replace("workspace: default", "workspace: trial"))
+    settings.write_text(re.sub("workspace: .*", "workspace: trial", settings.read_text()))
     applied = syncline("apply", "--project", "proj")
     assert applied.code == ExitCode.OK, applied.err
     return workdir / "proj"
@@ -105,3 +106,32 @@ def test_a_settings_file_that_cannot_name_its_workspace_is_an_error(
     assert result.code == ExitCode.USER_ERROR, result.out
     assert named in result.err
     assert "syncline.yml" in result.err
+
+
+def test_projects_made_by_init_in_two_folders_keep_to_workspaces_of_their_own(
+    syncline: Invoke, workdir: Path
+) -> None:
+    assert syncline("init", "Sales Ops").code == ExitCode.OK
+    assert syncline("init", "finance").code == ExitCode.OK
+    assert "workspace: sales-ops\n" in (workdir / "Sales Ops" / "syncline.yml").read_text()
+
+    assert syncline("apply", "--project", "Sales Ops").code == ExitCode.OK
+    applied = syncline("apply", "--project", "finance")
+
+    assert applied.code == ExitCode.OK, applied.err
+    assert "0 to change, 0 to delete" in applied.out, "nothing of the other project is taken"
+    ran = syncline("run", "customers-to-crm", "--project", "finance")
+    assert ran.code == ExitCode.OK, ran.err
+
+
+def test_init_in_the_current_folder_names_the_workspace_after_it(
+    syncline: Invoke, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "crm_sync").mkdir()
+    monkeypatch.chdir(workdir / "crm_sync")
+
+    created = syncline("init")
+
+    assert created.code == ExitCode.OK
+    assert "workspace: crm_sync\n" in (workdir / "crm_sync" / "syncline.yml").read_text()
+    assert "workspace 'crm_sync'" in created.out

@@ -155,7 +155,7 @@ def test_quickstart_leaves_other_folders_and_other_projects_alone(tmp_path: Path
             timeout=120, check=False,
         )  # fmt: skip
 
-    assert syncline("init", "project").returncode == 0
+    assert syncline("init", "project", "--workspace", "default").returncode == 0
     assert syncline("apply", "--project", "project").returncode == 0
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "keep.txt").write_text("mine\n")

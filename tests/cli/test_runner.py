@@ -20,7 +20,7 @@ from syncline.worker.execute import ProgressEvent, run_sync
 
 
 def applied_sample(syncline: Invoke) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     assert syncline("apply", "--project", "proj").code == ExitCode.OK
 
 

@@ -46,6 +46,8 @@ class WebhookReceiver:
         self.answer = answer
         self.requests: list[list[int]] = []
         """The row ids of every request received, answered or not."""
+        self.deliveries: list[str] = []
+        """The ``X-Syncline-Delivery`` id of every request received, in order."""
         self.accepted: list[int] = []
         """The row ids of every request answered 2xx, over the receiver's life."""
         self._lock = threading.Lock()
@@ -78,6 +80,7 @@ class WebhookReceiver:
         with self._lock:
             number = len(self.requests)
             self.requests.append(ids)
+            self.deliveries.append(handler.headers.get("X-Syncline-Delivery", ""))
         status = self.answer(number)
 
         if status == HANG:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from project_samples import VALID_REST, VALID_SOURCES, WriteFiles
 
-from syncline.catalog import Catalog
+from syncline.catalog import Catalog, ConflictError
 from syncline.errors import ValidationError
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
@@ -221,6 +222,111 @@ def test_the_api_update_still_keeps_secrets_it_leaves_out(
     with catalog.session(read_only=True) as session:
         crm = session.destinations.get("crm")
         assert session.destinations.plain_configuration(crm)["password"] == "hunter2"
+
+
+def _refusal(call: Callable[[], object]) -> str:
+    with pytest.raises(ConflictError) as caught:
+        call()
+    return str(caught.value)
+
+
+def test_plan_refuses_to_delete_a_destination_another_sync_uses_as_apply_does(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+    with catalog.session() as session:
+        session.syncs.create(
+            slug="api-sync", model="users", destination="crm",
+            configuration={"mode": "upsert", "object": "other"},
+        )  # fmt: skip
+    (root / "b.yml").write_text(VALID_REST[: VALID_REST.index("destinations:")].lstrip("\n"))
+    project = load_project(root, env=ENV)
+
+    planned = _refusal(lambda: plan_project(catalog, project, settings))
+
+    assert planned == _refusal(lambda: apply_project(catalog, project, settings))
+    assert "destination 'crm' is used by syncs api-sync" in planned
+
+
+def test_plan_refuses_to_delete_a_sync_whose_run_is_in_progress_as_apply_does(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+    with catalog.session() as session:
+        session.runs.enqueue(session.syncs.get("users-to-crm").id)
+        run = session.runs.claim("w")
+        assert run is not None
+    (root / "b.yml").write_text(VALID_REST[: VALID_REST.index("syncs:")].lstrip("\n"))
+    project = load_project(root, env=ENV)
+
+    planned = _refusal(lambda: plan_project(catalog, project, settings))
+
+    assert planned == _refusal(lambda: apply_project(catalog, project, settings))
+    assert f"sync 'users-to-crm' has run {run.id} in progress" in planned
+
+
+def test_plan_deletes_a_destination_whose_syncs_the_project_deletes_or_moves(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    start, end = VALID_REST.index("  - slug: crm"), VALID_REST.index("syncs:")
+    second = VALID_REST[start:end].replace("slug: crm", "slug: crm2")
+    rest = VALID_REST.replace("syncs:", second + "syncs:")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    moved = rest.replace(VALID_REST[start:end], "").replace("destination: crm", "destination: crm2")
+    (root / "b.yml").write_text(moved.lstrip("\n"))
+    project = load_project(root, env=ENV)
+
+    assert described(plan_project(catalog, project, settings)) == [
+        "change sync 'users-to-crm': destination",
+        "delete destination 'crm'",
+    ]
+    apply_project(catalog, project, settings)
+
+
+def test_a_project_moved_to_another_workspace_notes_what_the_old_one_keeps(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    (root / "syncline.yml").write_text("workspace: analytics\n")
+    project = load_project(root, env=ENV)
+    planned = plan_project(catalog, project, settings)
+    applied = apply_project(catalog, project, settings)
+
+    assert planned.notes == applied.notes
+    (note,) = applied.notes
+    assert "workspace 'default' still holds sync 'users-to-crm'" in note
+    assert "an earlier apply of this project" in note
+    assert "schedules" in note
+    assert plan_project(catalog, project, settings).notes == [], "said once, on the move"
+
+    # As the note says: a folder holding only the settings file deletes them there.
+    empty = root.parent / "empty"
+    empty.mkdir()
+    (empty / "syncline.yml").write_text("workspace: default\n")
+    apply_project(catalog, load_project(empty, env=ENV), settings)
+    with catalog.session(read_only=True) as session:
+        assert session.syncs.list() == []
+
+
+def test_a_project_in_its_own_workspace_is_no_move_of_a_namesake_elsewhere(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    elsewhere = VALID_REST.replace("host: localhost", "host: other-host")
+    (root / "syncline.yml").write_text("workspace: analytics\n")
+    (root / "b.yml").write_text(elsewhere.lstrip("\n"))
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", "/tmp/elsewhere.duckdb")
+    (root / "a.yml").write_text(sources.lstrip("\n"))
+
+    assert plan_project(catalog, load_project(root, env=ENV), settings).notes == []
 
 
 def test_plan_notes_name_a_variable_instead_of_showing_its_value(

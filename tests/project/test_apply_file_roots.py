@@ -1,4 +1,5 @@
-"""A project's file paths: free unless SYNCLINE_FILE_ROOTS is set, never the catalog's own."""
+"""A project's file paths: free unless SYNCLINE_FILE_ROOTS is set or the catalog has an API key
+or web user, never the catalog's own."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from project_samples import VALID_REST, WriteFiles
 
 from syncline.catalog import Catalog
 from syncline.errors import ValidationError
+from syncline.project import loader
 from syncline.project.apply import apply_project, plan_project
 from syncline.project.loader import load_project
 from syncline.security.secrets import SecretBox
@@ -103,6 +105,45 @@ def test_a_project_is_held_to_the_roots_of_its_own_workspace(
 
     own = write_project(**team, **{"a.yml": ours})
     assert not plan_project(catalog, load_project(own, env=ENV), settings).empty
+
+
+def test_once_the_catalog_has_an_api_key_a_project_is_held_to_the_roots_runs_use(
+    write_project: WriteFiles, catalog: Catalog, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    anywhere = write_project(**{"a.yml": _sources(tmp_path / "data.duckdb"), "b.yml": VALID_REST})
+    project = load_project(anywhere, env=ENV)
+    assert not plan_project(catalog, project, settings).empty
+    with catalog.session() as session:
+        session.keys.create("ci")
+
+    for step in (plan_project, apply_project):
+        with pytest.raises(ValidationError) as caught:
+            step(catalog, project, settings)
+        (problem,) = caught.value.problems
+        assert problem.location == "sources.wh.configuration.path"
+        assert "is outside the folders file-based connectors may use" in problem.message
+        assert str(tmp_path / "home" / "files" / "default") in problem.message
+
+    inside = _sources(tmp_path / "home" / "files" / "default" / "data.duckdb")
+    project = load_project(write_project(**{"a.yml": inside}), env=ENV)
+    assert not apply_project(catalog, project, settings).empty
+
+
+def test_validate_holds_a_project_to_the_roots_the_setting_names(
+    write_project: WriteFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(home=tmp_path / "home", file_roots=(tmp_path / "data",))
+    monkeypatch.setattr(loader, "get_settings", lambda: settings)
+    outside = write_project(**{"a.yml": _sources(tmp_path / "x.duckdb"), "b.yml": VALID_REST})
+
+    with pytest.raises(ValidationError) as caught:
+        load_project(outside, env=ENV)
+
+    (problem,) = caught.value.problems
+    assert problem.location == "sources[0].configuration.path"
+    assert (problem.file, problem.line) == ("a.yml", 5)
+    assert "SYNCLINE_FILE_ROOTS" in (problem.fix or "")
 
 
 def test_a_path_from_a_variable_is_named_not_shown_when_refused(

@@ -288,3 +288,92 @@ def test_a_source_switching_planner_notes_that_its_syncs_take_their_snapshot_ove
     assert "'users-to-crm'" in notes[0]
     assert "drops its tables in schema 'syncline_planner'" in notes[0]
     assert apply("warehouse, plannerSchema: other") == []
+
+
+def _apply_text(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings, text: str
+) -> tuple[Plan, Plan]:
+    project = load_project(write_project(**{"a.yml": VALID_SOURCES, "b.yml": text}))
+    return plan_project(catalog, project, settings), apply_project(catalog, project, settings)
+
+
+def test_a_destination_change_names_only_the_syncs_that_had_a_snapshot(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings, tmp_path: Path
+) -> None:
+    _apply_text(write_project, catalog, settings, PROJECT.format(path=tmp_path / "a", timeout=5))
+    added = PROJECT + PROJECT[PROJECT.index("  - slug: users-to-crm") :].replace(
+        "users-to-crm", "brand-new"
+    ).replace("object: people", "object: others")
+
+    planned, applied = _apply_text(
+        write_project, catalog, settings, added.format(path=tmp_path / "b", timeout=5)
+    )
+
+    assert "create sync 'brand-new'" in [c.describe() for c in applied.changes]
+    assert planned.notes == applied.notes
+    (note,) = applied.notes
+    assert "'users-to-crm'" in note
+    assert "brand-new" not in note
+
+
+def test_a_sync_moved_to_another_object_or_renamed_destination_notes_every_row_is_sent(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings, tmp_path: Path
+) -> None:
+    text = PROJECT.format(path=tmp_path / "crm.sqlite", timeout=5)
+    _apply_text(write_project, catalog, settings, text)
+
+    planned, applied = _apply_text(
+        write_project, catalog, settings, text.replace("object: people", "object: folks")
+    )
+    assert planned.notes == applied.notes
+    (note,) = applied.notes
+    assert "sync 'users-to-crm' now writes object 'folks' (was 'people')" in note
+    assert "its next run sends every row" in note
+    assert "what it delivered to 'people' stays there" in note
+
+    renamed = text.replace("object: people", "object: folks")
+    renamed = renamed.replace("slug: crm\n", "slug: crm2\n").replace(": crm\n", ": crm2\n")
+    planned, applied = _apply_text(write_project, catalog, settings, renamed)
+    assert planned.notes == applied.notes
+    (note,) = applied.notes
+    assert "sync 'users-to-crm' now writes to destination 'crm2' (was 'crm')" in note
+    assert "its next run sends every row" in note
+
+
+def test_a_renamed_sync_notes_it_starts_afresh_and_an_insert_one_is_told_to_reset(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings, tmp_path: Path
+) -> None:
+    text = PROJECT.format(path=tmp_path / "crm.sqlite", timeout=5)
+    text = text.replace("mode: mirror", "mode: insert")
+    _apply_text(write_project, catalog, settings, text)
+
+    planned, applied = _apply_text(
+        write_project, catalog, settings, text.replace("users-to-crm", "users-to-crm-2")
+    )
+
+    assert [c.describe() for c in applied.changes] == [
+        "create sync 'users-to-crm-2'",
+        "delete sync 'users-to-crm'",
+    ]
+    assert planned.notes == applied.notes
+    (note,) = applied.notes
+    assert "sync 'users-to-crm-2' takes over object 'people' of destination 'crm'" in note
+    assert "from 'users-to-crm', deleted with its run history" in note
+    assert "its first run sends every row" in note
+    assert "`syncline run users-to-crm-2 --reset-cdc`" in note
+
+
+def test_an_insert_sync_on_a_renamed_destination_is_told_how_not_to_write_rows_twice(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings, tmp_path: Path
+) -> None:
+    text = PROJECT.format(path=tmp_path / "crm.sqlite", timeout=5)
+    text = text.replace("mode: mirror", "mode: insert")
+    _apply_text(write_project, catalog, settings, text)
+
+    renamed = text.replace("slug: crm\n", "slug: crm2\n").replace(": crm\n", ": crm2\n")
+    _, applied = _apply_text(write_project, catalog, settings, renamed)
+
+    (note,) = applied.notes
+    assert "now writes to destination 'crm2' (was 'crm')" in note
+    assert "in mode 'insert' the rows already there are written again" in note
+    assert "`syncline run users-to-crm --reset-cdc`" in note

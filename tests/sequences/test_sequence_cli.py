@@ -15,7 +15,7 @@ ACTIVE_CUSTOMERS = 429
 
 
 def _apply(syncline: Invoke, tmp_path: Path, rule: str) -> Path:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     (tmp_path / "proj" / "sequences.yml").write_text(SEQUENCE_YAML.format(rule=rule))
     applied = syncline("apply", "--project", "proj")
     assert applied.code == ExitCode.OK, applied.err

@@ -16,7 +16,7 @@ from syncline.settings import Settings
 
 
 def _init(syncline: Invoke, tmp_path: Path, rule: str = "fatal") -> Path:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     (tmp_path / "proj" / "sequences.yml").write_text(SEQUENCE_YAML.format(rule=rule))
     return tmp_path / "proj"
 
@@ -139,3 +139,28 @@ def test_apply_refuses_new_steps_while_the_sequence_runs(
     with catalog.session(read_only=True) as session:
         steps = session.sequences.steps(session.sequences.get("nightly"))
     assert [step.stop_on for step in steps] == ["fatal", "fatal"]
+
+
+def test_plan_refuses_what_apply_refuses_while_the_sequence_runs(
+    syncline: Invoke, tmp_path: Path, catalog: Catalog
+) -> None:
+    folder = _init(syncline, tmp_path)
+    settings = Settings(home=tmp_path / "home")
+    apply_project(catalog, load_project(folder), settings)
+    with catalog.session() as session:
+        session.sequences.trigger("nightly")
+    advance(catalog)
+
+    for change in ("steps", "delete"):
+        if change == "steps":
+            (folder / "sequences.yml").write_text(SEQUENCE_YAML.format(rule="never"))
+        else:
+            (folder / "sequences.yml").unlink()
+        project = load_project(folder)
+        with pytest.raises(ConflictError) as planned:
+            plan_project(catalog, project, settings)
+        with pytest.raises(ConflictError) as applied:
+            apply_project(catalog, project, settings)
+
+        assert str(planned.value) == str(applied.value), change
+        assert "in progress; cancel it or wait" in str(planned.value), change

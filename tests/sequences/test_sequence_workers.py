@@ -19,7 +19,7 @@ from syncline.worker.pool import WorkerPool
 def test_workers_execute_the_steps_one_after_another(
     syncline: Invoke, tmp_path: Path, catalog: Catalog
 ) -> None:
-    assert syncline("init", "proj").code == ExitCode.OK
+    assert syncline("init", "proj", "--workspace", "default").code == ExitCode.OK
     (tmp_path / "proj" / "sequences.yml").write_text(SEQUENCE_YAML.format(rule="fatal"))
     settings = Settings(home=tmp_path / "home")
     apply_project(catalog, load_project(tmp_path / "proj"), settings)

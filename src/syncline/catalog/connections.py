@@ -129,7 +129,7 @@ class SourceRepository(_ConnectionRepository[SourceRecord]):
             select(ModelRecord.slug).where(ModelRecord.source_id == record.id)
         ).all()
         if users:
-            raise InUseError(self.kind, record.slug, "models", users)
+            raise InUseError(self.kind, record.slug, "models", sorted(users))
 
 
 class DestinationRepository(_ConnectionRepository[DestinationRecord]):
@@ -145,7 +145,7 @@ class DestinationRepository(_ConnectionRepository[DestinationRecord]):
             select(SyncRecord.slug).where(SyncRecord.destination_id == record.id)
         ).all()
         if users:
-            raise InUseError(self.kind, record.slug, "syncs", users)
+            raise InUseError(self.kind, record.slug, "syncs", sorted(users))
 
     def sync_ids(self, record: DestinationRecord) -> list[int]:
         """Ids of the syncs that write to this destination, ascending."""

@@ -153,7 +153,7 @@ class ModelRepository(Repository[ModelRecord]):
             select(SyncRecord.slug).where(SyncRecord.model_id == record.id)
         ).all()
         if users:
-            raise InUseError(self.kind, record.slug, "syncs", users)
+            raise InUseError(self.kind, record.slug, "syncs", sorted(users))
 
 
 def new_model_problems(

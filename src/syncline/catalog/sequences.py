@@ -179,7 +179,7 @@ class SequenceRepository:
         if resolved == [(step.sync_id, step.stop_on) for step in self.steps(record)]:
             resolved = None  # the same steps again: nothing to replace
         if resolved is not None:
-            self._refuse_while_running(record, "change its steps")
+            self.refuse_while_running(record, "change its steps")
 
         if name is not None:
             record.name = name
@@ -253,7 +253,7 @@ class SequenceRepository:
     def delete(self, ident: str) -> None:
         """Delete the sequence and its history; refused while one of its runs is running."""
         record = self.get(ident)
-        self._refuse_while_running(record, "delete the sequence")
+        self.refuse_while_running(record, "delete the sequence")
         self.session.delete(record)
         self.session.flush()
 
@@ -430,7 +430,7 @@ class SequenceRepository:
         )
         return self.session.scalar(query.with_for_update() if lock else query)
 
-    def _refuse_while_running(self, record: SequenceRecord, action: str) -> None:
+    def refuse_while_running(self, record: SequenceRecord, action: str) -> None:
         """ConflictError naming the running run of ``record``, if it has one."""
         running = self._active(record.id, SequenceStatus.RUNNING)
         if running is not None:

@@ -205,6 +205,11 @@ class SyncRepository(Repository[SyncRecord]):
         )
         if sequences:
             raise InUseError("sync", record.slug, "sync sequences", sorted(sequences))
+        self.refuse_while_running(record)
+
+    def refuse_while_running(self, record: SyncRecord) -> None:
+        """ConflictError naming the run a worker is executing for ``record``, if any: a
+        sync is not deleted under its run (``syncline plan`` asks too, as apply would)."""
         running = self.running_run(record.id)
         if running is not None:
             raise ConflictError(

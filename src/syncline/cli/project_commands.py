@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,12 +30,20 @@ ProjectOption = Annotated[
 
 def init(
     folder: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
+    workspace: Annotated[
+        str | None,
+        typer.Option(
+            "--workspace",
+            help="The workspace the project declares [default: the folder's name].",
+        ),
+    ] = None,
 ) -> None:
     """Create a project with a sample DuckDB warehouse and YAML files, ready to apply and run."""
-    from syncline.quickstart.scaffold import create_project
+    from syncline.quickstart.scaffold import create_project, folder_workspace
 
+    workspace = workspace or folder_workspace(folder)
     try:
-        written = create_project(folder)
+        written = create_project(folder, workspace=workspace)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UserError(
@@ -44,9 +53,16 @@ def init(
     out = output.console()
     for path in written:
         out.print(f"created {path}")
-    hint = f" --project {folder}" if folder != Path(".") else ""
     out.print(
-        f"\nNext: syncline validate{hint} && syncline apply{hint} && syncline run customers-to-crm"
+        f"\nThe project's resources live in workspace {workspace!r} (`workspace:` in "
+        "syncline.yml), apart from other projects'.",
+        markup=False,
+    )
+    hint = f" --project {shlex.quote(str(folder))}" if folder != Path(".") else ""
+    out.print(
+        f"Next: syncline validate{hint} && syncline apply{hint} && "
+        f"syncline run customers-to-crm{hint}",
+        markup=False,
     )
 
 

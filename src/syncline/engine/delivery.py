@@ -4,10 +4,10 @@ Up to the destination's ``write_concurrency`` batches are in flight; the snapsho
 written from this thread only: each batch's keys as in doubt right before the batch is
 handed over, and its outcome right after the batch's result arrives. A transient
 failure of a batch is retried with jittered exponential backoff, sending only the rows
-the destination did not write; a terminal one stops the run after the batches already in
-flight have been accounted for. A batch the destination wrote part of before an error
-that fails the run is accounted for too: the rows it acknowledged are committed and
-counted, then the error fails the run.
+the destination did not write, unless the destination retries by itself (a webhook); a
+terminal one stops the run after the batches already in flight have been accounted for.
+A batch the destination wrote part of before an error that fails the run is accounted
+for too: the rows it acknowledged are committed and counted, then the error fails the run.
 """
 
 from __future__ import annotations
@@ -90,6 +90,10 @@ class Delivery:
         self.destination = destination
         self.reporter = reporter
         self.progress = progress
+        if destination.capabilities.retries_writes:
+            # The destination has spent the retries its settings allow; more here would
+            # multiply them.
+            retry = replace(retry, retries=0)
         self.retry = retry
         self.batch_rows = destination.batch_rows
         self.run_batch_rows = self.batch_rows

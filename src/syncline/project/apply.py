@@ -26,13 +26,23 @@ from syncline.engine.planner.warehouse import (
 )
 from syncline.errors import ConfigError, NotFoundError, Problem, SnapshotLocked, ValidationError
 from syncline.project.concealed import conceal, conceal_notes, project_documents
-from syncline.project.file_roots import refuse_paths_off_roots
+from syncline.project.file_roots import project_file_policy, refuse_paths_off_roots
+from syncline.project.left_behind import left_behind_notes
+from syncline.project.mode_changes import (
+    SettingChange,
+    clear_and_fill_levels,
+    setting_changes,
+    setting_warning,
+    warn_of_setting_changes,
+)
 from syncline.project.model_columns import (
     primary_key_problem,
     read_columns,
     repeated_columns_problem,
 )
+from syncline.project.moves import note_moves
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
+from syncline.project.refusals import refuse_what_the_catalog_would
 from syncline.project.restarts import (
     SyncRestart,
     note_planner_switches,
@@ -43,37 +53,50 @@ from syncline.project.restarts import (
 from syncline.project.sequences import put_sequence, read_sequences
 from syncline.project.spec import Project
 from syncline.project.sync_checks import column_problems
+from syncline.security.files import FilePolicy
 from syncline.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 
 def plan_project(catalog: Catalog, project: Project, settings: Settings | None = None) -> Plan:
-    """What applying ``project`` would create, change and delete; writes nothing."""
-    settings = settings or get_settings()
+    """What applying ``project`` would create, change and delete; writes nothing.
+
+    Values read from environment variables are named in its problems, notes and
+    warnings, never shown (see :mod:`syncline.project.concealed`).
+    """
+    documents = project_documents(project)
+    try:
+        plan = _plan(catalog, project, settings or get_settings())
+    except ValidationError as exc:
+        raise ValidationError(conceal(exc.problems, documents)) from None
+    plan.notes = conceal_notes(plan.notes, documents)
+    plan.warnings = conceal(plan.warnings, documents)
+    return plan
+
+
+def _plan(catalog: Catalog, project: Project, settings: Settings) -> Plan:
     desired, secrets = _desired(project)
     try:
         with catalog.session(project.workspace, read_only=True) as session:
             current = read_state(session)
-            managed = _managed(session)
+            plan = compute_plan(desired, current, _managed(session), secrets)
+            _refuse_impossible(plan, desired, current, project)
+            refuse_what_the_catalog_would(session, plan, desired, current)
     except NotFoundError:
         current = {kind: {} for kind in KINDS}
-        managed = {}
-    plan = compute_plan(desired, current, managed, secrets)
-    documents = project_documents(project)
-    try:
+        plan = compute_plan(desired, current, {}, secrets)
         _refuse_impossible(plan, desired, current, project)
-        refuse_paths_off_roots(project, settings)
-        warnings = _refuse_missing_columns(plan, project, settings)
-    except ValidationError as exc:
-        # Values read from environment variables are named, never shown.
-        raise ValidationError(conceal(exc.problems, documents)) from None
-    plan.warnings.extend(warnings)
-    _note_retargeted(plan, _retargeted(plan, desired, current), desired)
+    # The roots the runs will keep to: the first API key or web user brings them in.
+    policy = project_file_policy(catalog, project, settings)
+    refuse_paths_off_roots(project, policy)
+    plan.warnings.extend(_refuse_missing_columns(plan, project, settings, policy))
+    _note_retargeted(plan, _retargeted(plan, desired, current), desired, current)
+    note_moves(plan, desired, current)
     note_restarts(plan, sync_restarts(plan, desired, current), project)
+    warn_of_setting_changes(plan, setting_changes(plan, desired, current), project)
     note_planner_switches(plan, desired, current)
-    plan.notes = conceal_notes(plan.notes, documents)
-    plan.warnings = conceal(plan.warnings, documents)
+    plan.notes += left_behind_notes(catalog, project.workspace, desired, _managed, read_state)
     return plan
 
 
@@ -90,11 +113,16 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         current = read_state(session)
         plan = compute_plan(desired, current, _managed(session), secrets)
         _refuse_impossible(plan, desired, current, project)
+        refuse_what_the_catalog_would(session, plan, desired, current)
         retargeted = _retargeted(plan, desired, current)
-        _note_retargeted(plan, retargeted, desired)
+        _note_retargeted(plan, retargeted, desired, current)
+        note_moves(plan, desired, current)
         restarts = sync_restarts(plan, desired, current)
         note_restarts(plan, restarts, project)
+        settings_changed = setting_changes(plan, desired, current)
+        warn_of_setting_changes(plan, settings_changed, project)
         note_planner_switches(plan, desired, current)
+        # Concealed before they meet the checked plan's, which are concealed already.
         documents = project_documents(project)
         plan.notes = conceal_notes(plan.notes, documents)
         plan.warnings = conceal(plan.warnings, documents)
@@ -102,8 +130,13 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         planned = warehouse_sources(session)
         installation_id = session.installation_id
         plan.warnings.extend(w for w in checked.warnings if w not in plan.warnings)
+        # Read before this session, which must not open another.
+        plan.notes.extend(n for n in checked.notes if n not in plan.notes)
         _Writer(session, project, checked.model_columns).write(plan, forgotten)
         restarted, strays = _sort_restarts(session, restarts, forgotten, project)
+        _note_stale_settings(session, settings_changed, project, strays)
+        plan.notes = conceal_notes(plan.notes, documents)
+        plan.warnings = conceal(plan.warnings, documents)
         for slug, keys in retargeted.items():
             moved = session.destinations.sync_ids(session.destinations.get(slug))
             forgotten += moved
@@ -141,6 +174,20 @@ def _sort_restarts(
             warning = stray_warning(restart, project)
             strays[sync_id] = f"{warning.message}; {warning.fix}"
     return kept, strays
+
+
+def _note_stale_settings(
+    session: CatalogSession,
+    changes: list[SettingChange],
+    project: Project,
+    strays: dict[int, str],
+) -> None:
+    """Add to ``strays`` the warning of each sync whose new setting leaves records that one
+    clear-and-fill run removes: every run repeats it until then, as for a changed key."""
+    for change in filter(clear_and_fill_levels, changes):
+        warning = setting_warning(change, project)
+        sync_id = session.syncs.get(change.slug).id
+        strays.setdefault(sync_id, f"{warning.message}; {warning.fix}")
 
 
 def _restart(settings: Settings, sync_id: int, source: Any, installation_id: str | None) -> None:
@@ -243,7 +290,9 @@ def _refuse_impossible(
         raise ValidationError(problems)
 
 
-def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) -> list[Problem]:
+def _refuse_missing_columns(
+    plan: Plan, project: Project, settings: Settings, policy: FilePolicy
+) -> list[Problem]:
     """Refuse models the plan creates or changes whose primary key is not among their
     columns, and syncs it creates or changes whose mappings read columns a model lacks.
 
@@ -267,7 +316,7 @@ def _refuse_missing_columns(plan: Plan, project: Project, settings: Settings) ->
         if slug not in columns:
             found = read_columns(
                 source.type, source.configuration, model.sql, model.table, settings,
-                workspace=project.workspace, operator=True,
+                workspace=project.workspace, policy=policy,
             )  # fmt: skip
             columns[slug] = found.names
             if found.names is not None:
@@ -319,9 +368,17 @@ def _retargeted(plan: Plan, desired: State, current: State) -> dict[str, list[st
     return moved
 
 
-def _note_retargeted(plan: Plan, moved: dict[str, list[str]], desired: State) -> None:
+def _note_retargeted(
+    plan: Plan, moved: dict[str, list[str]], desired: State, current: State
+) -> None:
     for slug, keys in moved.items():
-        syncs = sorted(s for s, fields in desired["syncs"].items() if fields["destination"] == slug)
+        # Only syncs that wrote here have a snapshot to drop; others are noted as moves.
+        syncs = sorted(
+            s
+            for s, fields in desired["syncs"].items()
+            if fields["destination"] == slug
+            and current["syncs"].get(s, {}).get("destination") == slug
+        )
         if not syncs:
             continue
         plan.notes.append(

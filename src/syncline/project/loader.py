@@ -28,6 +28,7 @@ from syncline.engine.config_problems import MAPPING_TYPES
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
 from syncline.numerals import number_or_text
 from syncline.project.concealed import conceal
+from syncline.project.file_roots import roots_problems
 from syncline.project.local_objects import missing_table
 from syncline.project.model_columns import (
     local_columns,
@@ -509,6 +510,16 @@ class _Loader:
         self._check_id_fields()
         self._check_local_tables()
         self._check_model_columns()
+        self._check_file_roots()
+
+    def _check_file_roots(self) -> None:
+        """Refuse file paths off ``SYNCLINE_FILE_ROOTS``, which runs keep to when it is
+        set (see :func:`roots_problems`)."""
+        try:
+            settings = get_settings()
+        except ConfigError:
+            return  # the settings are reported by the commands that need them
+        self.problems.extend(roots_problems(self.project, settings))
 
     def _check_local_tables(self) -> None:
         """Refuse a sync that may not create its table when a local SQLite file shows the

@@ -35,13 +35,18 @@ _BY_HAND = (
 
 def stray_fix(slug: str, object_name: str | None, destination_type: str) -> str:
     """How to remove the records a sync can no longer tell are gone from its model."""
-    try:
-        clears = registry.destination_class(destination_type).capabilities.clears_objects
-    except (SynclineError, ImportError, AttributeError):
-        clears = True
-    if clears:
+    if clears_objects(destination_type):
         return _CLEAR_AND_FILL.format(slug=slug, object=object_name)
     return _BY_HAND.format(type=destination_type, object=object_name)
+
+
+def clears_objects(destination_type: str) -> bool:
+    """Whether a destination type can empty its object for a clear-and-fill run; an
+    unknown type is assumed to, as validation reports it with its own message."""
+    try:
+        return bool(registry.destination_class(destination_type).capabilities.clears_objects)
+    except (SynclineError, ImportError, AttributeError):
+        return True
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,8 @@ def sync_restarts(plan: Plan, desired: State, current: State) -> list[SyncRestar
     restarts = []
     for slug in sorted(set(desired["syncs"]) & set(current["syncs"])):
         before, after = current["syncs"][slug], desired["syncs"][slug]
-        old = _parsed(before["configuration"])
-        new = _parsed(after["configuration"])
+        old = parsed_configuration(before["configuration"])
+        new = parsed_configuration(after["configuration"])
         if old is None or new is None or before["destination"] != after["destination"]:
             continue
         if old.object != new.object:
@@ -208,7 +213,8 @@ def _home(state: State, model: str) -> str:
     return "on the local planner"
 
 
-def _parsed(configuration: dict[str, Any]) -> SyncConfiguration | None:
+def parsed_configuration(configuration: dict[str, Any]) -> SyncConfiguration | None:
+    """A sync's configuration as the engine reads it, or None when it does not parse."""
     try:
         return SyncConfiguration.parse(configuration)
     except (SynclineError, ValueError):

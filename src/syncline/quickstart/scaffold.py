@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -32,6 +33,18 @@ QUICKSTART_MARKER = ".syncline-quickstart"
 
 QUICKSTART_WORKSPACE = "quickstart"
 """The quickstart's own workspace, so that its apply never touches another project's."""
+
+
+def folder_workspace(folder: Path) -> str:
+    """The workspace a project made in ``folder`` declares: the folder's name as a slug
+    (``Sales Ops`` gives ``sales-ops``), or ``default`` when nothing of it is left.
+
+    Two projects made in two folders then never share a workspace, where each apply would
+    take over, and delete, what the other declared.
+    """
+    name = re.sub(r"[^a-z0-9._-]+", "-", folder.resolve().name.lower())
+    name = re.sub(r"^[^a-z0-9]+", "", name).rstrip("-._")[:255]
+    return name or "default"
 
 
 def create_project(folder: Path, *, workspace: str | None = None) -> list[Path]:

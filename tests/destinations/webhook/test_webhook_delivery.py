@@ -322,3 +322,47 @@ def test_a_rejection_echoing_the_request_headers_masks_their_secrets(
     reasons = " ".join(failure.reason for failure in result.failures)
     assert "400" in reasons
     assert "HdrSecretXYZ" not in reasons
+
+
+def test_an_answer_over_max_response_bytes_refuses_the_rows_unread(receiver: Receiver) -> None:
+    # 5 MB of JSON, above the 4 MiB read by default; the next request is answered briefly.
+    huge = b'{"results": [], "padding": "' + b"x" * 5_000_000 + b'"}'
+    receiver.script = lambda request: Reply(200, raw=huge if request.number == 0 else b"")
+    target = destination(receiver.url, batch_size=2, concurrency=1)
+
+    result = send(target, rows(4))
+
+    assert [(f.index, f.retryable) for f in result.failures] == [(0, True), (1, True)]
+    reason = result.failures[0].reason
+    assert "over max_response_bytes (4,194,304 bytes)" in reason
+    assert "raise max_response_bytes" in reason
+    assert result.unsent == []
+
+
+def test_max_response_bytes_bounds_what_is_read_of_any_answer(receiver: Receiver) -> None:
+    receiver.script = lambda request: Reply(400, raw=b"e" * 5_000)
+    target = destination(receiver.url, max_response_bytes=4_096)
+
+    result = send(target, rows(1))
+
+    [failure] = result.failures
+    assert "HTTP 400 with a body over max_response_bytes (4,096 bytes)" in failure.reason
+
+
+def test_the_test_request_refuses_an_answer_over_max_response_bytes(receiver: Receiver) -> None:
+    receiver.script = lambda request: Reply(200, raw=b"x" * 5_000)
+
+    with pytest.raises(TerminalError, match=r"max_response_bytes \(4,096 bytes\)"):
+        destination(receiver.url, max_response_bytes=4_096).test()
+
+
+def test_an_answer_over_the_limit_decided_by_its_status_keeps_its_rule(
+    receiver: Receiver,
+) -> None:
+    # A 503 is retried and refused credentials fail the run, whatever their bodies hold.
+    long_body = b"e" * 5_000
+    receiver.script = lambda request: Reply(503 if request.number == 0 else 401, raw=long_body)
+
+    with pytest.raises(TerminalError, match=r"refused the credentials \(HTTP 401\)"):
+        send(destination(receiver.url, max_response_bytes=4_096), rows(1))
+    assert len(receiver.requests) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import socket
 import time
@@ -9,7 +10,7 @@ from email.utils import formatdate
 
 import pytest
 from receiver import Received, Receiver, Reply, Script
-from webhook_helpers import destination, rows, send
+from webhook_helpers import CONTEXT, destination, rows, send
 
 from syncline.connectors.retry_after import retry_after
 from syncline.errors import TransientError
@@ -79,16 +80,62 @@ def test_exhausted_retries_refuse_the_rows_as_retryable(receiver: Receiver) -> N
     assert result.failures[0].reason == "gave up after 3 attempts: HTTP 502 Bad Gateway"
 
 
-def test_a_retry_after_beyond_the_limit_is_not_waited_for(receiver: Receiver) -> None:
-    receiver.script = lambda _: Reply(429, headers={"Retry-After": "3600"})
+def test_a_retry_after_beyond_the_limit_waits_the_limit_then_retries(receiver: Receiver) -> None:
+    receiver.script = _then_ok(1, Reply(429, headers={"Retry-After": "30"}))
 
-    started = time.monotonic()
-    result = send(destination(receiver.url, max_retry_after=5), rows(2))
+    result = send(destination(receiver.url, max_retry_after=1, batch_size=7), rows(7))
 
-    assert time.monotonic() - started < 1
-    assert len(receiver.requests) == 1
-    assert all(f.retryable for f in result.failures)
-    assert "asked to wait 3600s" in result.failures[0].reason
+    assert result.failures == []
+    assert result.unsent == []
+    first, second = receiver.requests
+    assert 1.0 <= second.at - first.at < 2.5
+    assert second.headers["X-Syncline-Delivery"] == first.headers["X-Syncline-Delivery"]
+
+
+def test_a_retry_after_holds_every_request_of_the_run(receiver: Receiver) -> None:
+    # Requests 1 to 3 are in flight when request 0 is told to wait; none may start later
+    # until the wait is over, though their own answers come after 0.5 s.
+    def script(request: Received) -> Reply:
+        if request.number == 0:
+            return Reply(429, headers={"Retry-After": "1"})
+        return Reply(200, delay=0.5)
+
+    receiver.script = script
+
+    result = send(destination(receiver.url, batch_size=1, concurrency=4), rows(8))
+
+    assert result.failures == []
+    told_to_wait = receiver.requests[0].at
+    later = [r.at - told_to_wait for r in receiver.requests[4:]]
+    assert len(later) == 5
+    assert min(later) >= 1.0
+
+
+def test_429s_to_the_end_stop_sending_and_leave_the_rest_unsent(receiver: Receiver) -> None:
+    receiver.script = lambda request: Reply(200) if request.number == 0 else Reply(429)
+    target = destination(receiver.url, batch_size=2, concurrency=1, max_retries=2)
+
+    result = send(target, rows(10))
+
+    # The second request is tried three times; no request after it is sent at all.
+    assert len(receiver.requests) == 4
+    assert {r.json["rows"][0]["id"] for r in receiver.requests[1:]} == {2}
+    assert result.failures == []
+    assert result.unsent == list(range(2, 10))
+    assert isinstance(result.error, TransientError)
+    assert result.error.code == "DESTINATION_THROTTLED"
+    message = str(result.error)
+    assert "HTTP 429 Too Many Requests after 3 attempts" in message
+    assert "left unsent for the next run, none rejected" in message
+
+
+def test_503s_to_the_end_of_the_first_request_fail_the_batch_unsent(receiver: Receiver) -> None:
+    receiver.script = lambda request: Reply(503, headers={"Retry-After": "0"})
+    target = destination(receiver.url, batch_size=2, concurrency=1, max_retries=1)
+
+    with pytest.raises(TransientError, match="HTTP 503 Service Unavailable after 2 attempts"):
+        send(target, rows(6))
+    assert len(receiver.requests) == 2
 
 
 def test_a_timeout_is_retried(receiver: Receiver) -> None:
@@ -192,3 +239,38 @@ def test_a_refusal_answered_before_an_unanswered_request_is_kept(receiver: Recei
     assert isinstance(result.error, TransientError)
     assert [(f.index, f.reason) for f in result.failures] == [(12, "bad")]
     assert result.unsent == list(range(20, 30))
+
+
+def test_a_request_timed_out_then_answered_carries_one_delivery_id(receiver: Receiver) -> None:
+    receiver.script = _then_ok(1, Reply(200, delay=0.6))
+
+    send(destination(receiver.url, timeout=0.2, max_retries=1), rows(3))
+
+    first, second = receiver.requests
+    assert second.body == first.body
+    assert second.headers["X-Syncline-Delivery"] == first.headers["X-Syncline-Delivery"]
+
+
+def test_the_same_rows_sent_again_in_a_run_keep_their_delivery_id(receiver: Receiver) -> None:
+    # Whichever layer sends a request's rows again in the run, the receiver sees one id.
+    target = destination(receiver.url, batch_size=2)
+    target.open(CONTEXT)
+    try:
+        target.write_batch(rows(2))
+        target.write_batch(rows(2))
+        target.write_batch(rows(2, start=2))
+    finally:
+        target.close()
+    target.open(dataclasses.replace(CONTEXT, run_id=42))
+    try:
+        target.write_batch(rows(2))
+    finally:
+        target.close()
+
+    first, again, other_rows, next_run = (
+        r.headers["X-Syncline-Delivery"] for r in receiver.requests
+    )
+    assert again == first
+    assert other_rows != first
+    assert next_run != first
+    assert len(first) == 32

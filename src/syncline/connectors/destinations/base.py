@@ -65,6 +65,11 @@ class Capabilities:
     """True when the destination can create its target (a table) from the mapped fields."""
     clears_objects: bool = False
     """True when :meth:`Destination.clear` can empty the target, which ``clearAndFill`` needs."""
+    retries_writes: bool = False
+    """True when the destination retries a transient failure itself, as its own settings
+    say (a webhook's ``max_retries``): the engine then retries no batch on top, which
+    would multiply the attempts a user configured; what is left unsent waits for the
+    next run."""
 
 
 PathRefusal = Callable[[Path], str | None]

@@ -36,7 +36,12 @@ from syncline.connectors.destinations.base import (
     WriteContext,
 )
 from syncline.connectors.destinations.files.values import mark_logical, to_json_rows
-from syncline.connectors.destinations.webhook.client import Sender, encode_body, is_html_page
+from syncline.connectors.destinations.webhook.client import (
+    AnswerTooLarge,
+    Sender,
+    encode_body,
+    is_html_page,
+)
 from syncline.connectors.destinations.webhook.spec import WebhookConfig
 from syncline.errors import TerminalError, TransientError
 
@@ -90,6 +95,8 @@ class WebhookDestination(Destination):
         max_concurrency=1,
         per_row_results=True,
         creates_objects=False,
+        # The client retries each request ``max_retries`` times; the engine adds none.
+        retries_writes=True,
     )
 
     def __init__(self, config: WebhookConfig) -> None:
@@ -117,6 +124,16 @@ class WebhookDestination(Destination):
                     "check the url and that the receiver is running",
                     connector=self.type_name,
                 ) from None
+            except AnswerTooLarge as exc:
+                # A run would refuse the rows of every such answer; other statuses say
+                # enough without the body.
+                if 200 <= exc.response.status_code < 300:
+                    raise TerminalError(
+                        f"webhook {sender.host} answered the test request {exc}; make the "
+                        "receiver answer briefly, or raise max_response_bytes",
+                        connector=self.type_name,
+                    ) from None
+                response = exc.response
 
         status = response.status_code
         if 200 <= status < 300 and is_html_page(response):
@@ -159,17 +176,17 @@ class WebhookDestination(Destination):
     def write_batch(self, batch: WriteBatch) -> BatchResult:
         """Send the batch in requests of ``batch_size`` rows and collect refused rows.
 
-        A terminal answer (credentials refused, a redirect) or a request left unanswered
-        after the receiver answered others is returned in the result
-        (:attr:`BatchResult.error`), with the rows of the requests it did not answer as
-        unsent: the answered ones are committed and only the unsent ones are sent again
-        (unanswered) or left to the next run (terminal).
+        A terminal answer (credentials refused, a redirect), a request left unanswered or
+        still throttled (429, 503) after its retries, once the receiver answered others,
+        is returned in the result (:attr:`BatchResult.error`), with the rows of the
+        requests it did not answer as unsent: the answered ones are committed, and the
+        unsent ones are left to the next run, since each request has had its retries.
 
         Raises:
             TerminalError: the receiver refused the credentials or redirected before it
                 answered any request of the batch.
             TransientError: the webhook answered no request of the batch, retries
-                included; the engine sends the whole batch again.
+                included, or kept answering 429 or 503.
         """
         if self._open is None:
             raise RuntimeError("open() must be called before write_batch()")
@@ -236,6 +253,8 @@ class WebhookDestination(Destination):
         failures.sort(key=lambda f: f.index)
         if terminal is not None:
             why = f", {len(unsent)} not accepted before the webhook failed the run"
+        elif unanswered is not None and unanswered.code == "DESTINATION_THROTTLED":
+            why = f", {len(unsent)} left unsent because the webhook is throttling"
         elif unanswered is not None:
             why = f", {len(unsent)} unanswered"
         elif stopping:

@@ -87,7 +87,8 @@ class WebhookConfig(ConnectorConfig):
     """Seconds to wait for connecting, sending and each read of the response."""
 
     max_retries: int = Field(default=5, ge=0, le=20)
-    """Retries of one request after a 429, 5xx, timeout or connection error."""
+    """Retries of one request after a 429, 5xx, timeout or connection error; a request is
+    sent at most ``max_retries + 1`` times in a run (the engine adds no retries)."""
 
     backoff_base: float = Field(default=0.5, gt=0, le=60)
     """Upper bound of the first retry's wait in seconds; it doubles with each retry."""
@@ -96,7 +97,12 @@ class WebhookConfig(ConnectorConfig):
     """Upper bound of any one backoff wait in seconds."""
 
     max_retry_after: float = Field(default=120.0, ge=0, le=3600)
-    """The longest ``Retry-After`` honoured; a longer one fails the rows as retryable."""
+    """The longest wait a ``Retry-After`` gets in seconds: a longer one is waited this
+    long, then the request is retried."""
+
+    max_response_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    """The most bytes of an answer's body read (4 MiB), so that a receiver cannot fill the
+    memory: a longer 2xx or 4xx answer refuses the request's rows as retryable."""
 
     @field_validator("url")
     @classmethod
