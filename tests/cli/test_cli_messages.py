@@ -269,17 +269,27 @@ def test_clear_and_fill_empties_the_table_and_sends_every_row(
     assert "clear and fill" in syncline("runs", "customers-to-crm").out
 
 
-def test_clear_and_fill_is_refused_with_reset_cdc_or_a_destination_that_cannot_clear(
-    syncline: Invoke,
-) -> None:
+def test_clear_and_fill_is_refused_with_reset_cdc(syncline: Invoke) -> None:
     init_and_apply(syncline)
 
     reset = syncline("run", "customers-to-crm", "--clear-and-fill", "--reset-cdc")
-    files = syncline("run", "customers-to-csv", "--clear-and-fill")
 
     assert reset.code == ExitCode.USER_ERROR
     assert "--clear-and-fill and --reset-cdc conflict" in reset.err
-    assert files.code == ExitCode.USER_ERROR
-    assert "cannot empty its object" in files.err
-    assert "--full-resync" in files.err
-    assert "has not run yet" in syncline("runs", "customers-to-csv").out
+    assert "has not run yet" in syncline("runs", "customers-to-crm").out
+
+
+def test_clear_and_fill_empties_a_maintained_file_of_records_the_model_lacks(
+    syncline: Invoke, workdir: Path
+) -> None:
+    init_and_apply(syncline)
+    assert syncline("run", "customers-to-csv").code == ExitCode.OK
+    exported = workdir / "proj" / "output" / "customers.csv"
+    sent = exported.read_text()
+    with exported.open("a") as stray:
+        stray.write('"-1","stray@example.com","pro",\n')
+
+    result = syncline("run", "customers-to-csv", "--clear-and-fill")
+
+    assert result.code == ExitCode.OK, result.err
+    assert exported.read_text() == sent

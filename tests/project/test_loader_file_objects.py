@@ -132,3 +132,59 @@ def test_the_api_check_finds_a_reserved_model_column_of_a_sync_without_mappings(
     assert problem.location == "configuration.mappings"
     assert "field '_syncline_operation' is reserved" in problem.message
     assert unknown_columns == []
+
+
+TWO_SYNCS = """
+models:
+  - slug: users
+    source: wh
+    primaryKey: id
+    raw: {sql: "SELECT 1 AS id"}
+destinations:
+  - slug: first
+    type: csv
+    configuration: {directory: FIRST}
+  - slug: second
+    type: csv
+    configuration: {directory: SECOND}
+syncs:
+  - slug: one
+    model: users
+    destination: first
+    configuration: {mode: upsert, object: "OBJECT"}
+  - slug: two
+    model: users
+    destination: DESTINATION
+    configuration: {mode: upsert, object: "OBJECT"}
+"""
+
+
+def _shared_warnings(
+    write_project: WriteFiles, first: str, second: str, destination: str, target: str
+) -> list[str]:
+    project = TWO_SYNCS.replace("FIRST", first).replace("SECOND", second)
+    project = project.replace("DESTINATION", destination).replace("OBJECT", target)
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": project})
+    loaded = load_project(root, env={})
+    return [w.message for w in loaded.warnings if "all write" in w.message]
+
+
+def test_two_destinations_of_one_folder_writing_one_file_get_a_warning(
+    write_project: WriteFiles, tmp_path: Path
+) -> None:
+    folder = tmp_path / "out" / "csv"
+    spelled = f"{tmp_path}/out/./csv/"
+
+    [warning] = _shared_warnings(write_project, str(folder), spelled, "second", "m.csv")
+
+    assert "'one', 'two' all write" in warning
+    assert str(folder / "m.csv") in warning
+
+
+@pytest.mark.parametrize("target", ["nh_{sync_id}.tsv", "log_{run_id}.csv", "ts_{timestamp}.csv"])
+def test_syncs_whose_file_names_differ_by_sync_or_run_get_no_warning(
+    write_project: WriteFiles, tmp_path: Path, target: str
+) -> None:
+    folder = str(tmp_path / "out")
+
+    assert _shared_warnings(write_project, folder, folder, "first", target) == []

@@ -473,7 +473,7 @@ class _Loader:
                 check_references(item, set(self._declared("syncs")), self._reporter(doc, path))
 
         project = self.project
-        writers: dict[tuple[str, str], list[str]] = {}
+        writers: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
         for slug, (destination_slug, raw) in self.sync_targets.items():
             destination = project.destinations.get(destination_slug)
             if destination is None or ("syncs", slug) not in self.documents:
@@ -503,8 +503,9 @@ class _Loader:
             for problem in field_name_problems_of(cls, raw):
                 sub = tuple(number_or_text(p) for p in problem.location.split("."))
                 self.problem(doc, (*path, *sub), problem.message, problem.fix)
-            if slug in project.syncs:
-                writers.setdefault((destination.slug, object_name), []).append(slug)
+            key = cls.shared_object_key(destination.slug, destination.configuration, object_name)
+            if slug in project.syncs and key is not None:
+                writers.setdefault(key, []).append((slug, destination.slug, object_name))
         self._warn_shared_objects(writers)
         self._warn_unheard_alerts()
         self._check_id_fields()
@@ -630,15 +631,26 @@ class _Loader:
             return False
         return True
 
-    def _warn_shared_objects(self, writers: dict[tuple[str, str], list[str]]) -> None:
-        for (destination, target), slugs in sorted(writers.items()):
-            if len(slugs) < 2:
+    def _warn_shared_objects(
+        self, writers: dict[tuple[str, ...], list[tuple[str, str, str]]]
+    ) -> None:
+        """Warn of syncs that write one object, as its destination tells (see
+        :meth:`~syncline.connectors.destinations.base.Destination.shared_object_key`)."""
+        for key, written in sorted(writers.items()):
+            if len(written) < 2:
                 continue
+            slugs = [slug for slug, _, _ in written]
+            _, destination, target = written[0]
+            if {(d, t) for _, d, t in written} == {(destination, target)}:
+                what = f"{target!r} of the destination {destination!r}"
+            else:
+                places = ", ".join(f"{t!r} of {d!r}" for _, d, t in written)
+                what = f"{key[-1]!r} ({places})"
             doc, path = self.documents[("syncs", slugs[1])]
             others = ", ".join(repr(s) for s in slugs if s != slugs[1])
             message = (
-                f"the syncs {', '.join(repr(s) for s in slugs)} all write {target!r} of the "
-                f"destination {destination!r}; each may overwrite or remove the other's rows"
+                f"the syncs {', '.join(repr(s) for s in slugs)} all write {what}; each may "
+                "overwrite or remove the other's rows"
             )
             fix = f"write another object, or merge this sync with {others}"
             line = doc.line((*path, "configuration", "object"))

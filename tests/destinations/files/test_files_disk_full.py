@@ -11,16 +11,17 @@ row once, whole, in CSV, JSON Lines and Parquet, maintained or per run.
 from __future__ import annotations
 
 import errno
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from file_helpers import batch, context, read_records, run
+from file_helpers import FORMATS, batch, context, read_records, run
 
 from syncline.connectors.destinations.base import Destination, SyncMode, WriteAction
 from syncline.connectors.destinations.files import durable
-from syncline.errors import TransientError
+from syncline.errors import TerminalError, TransientError
 
 Make = Callable[[], Destination]
 
@@ -237,3 +238,56 @@ def test_a_run_ended_by_a_folder_that_failed_to_sync_keeps_the_acknowledged_rows
 
     path = tmp_path / "out" / name
     assert _ids(kind, path) == list(range(1, 31))
+
+
+def _refuse_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every new file in the destination's folder fail as an immutable folder does."""
+
+    def refusing_open(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if "w" in mode or "a" in mode:
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        return open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(durable, "open", refusing_open, raising=False)
+
+
+@pytest.mark.parametrize(("name", "mode", "action"), CASES[:2], ids=IDS[:2])
+def test_a_folder_that_refuses_writes_fails_the_run_with_one_line(
+    make: Make,
+    kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    name: str,
+    mode: SyncMode,
+    action: WriteAction,
+) -> None:
+    name = name.format(kind=kind)
+    destination = _open_with_first_rows(make, name, mode, action)
+
+    _refuse_writes(monkeypatch)
+    with pytest.raises(TerminalError, match="Operation not permitted; give Syncline write"):
+        destination.write_batch(batch(action, ROWS[10:20]))
+    destination.close()
+
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_a_file_that_cannot_be_put_back_is_logged_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    destination = _open_with_first_rows(
+        lambda: FORMATS["csv"](tmp_path / "out"), "people.csv", SyncMode.UPSERT, WriteAction.UPSERT
+    )
+
+    # The new file is renamed into place, its folder fails to sync, and putting the
+    # acknowledged records back then finds the folder closed to writes.
+    _fail_next_folder_sync(monkeypatch)
+    with pytest.raises(TransientError):
+        destination.write_batch(batch(WriteAction.UPSERT, [{"id": 1, "name": "changed"}]))
+    _refuse_writes(monkeypatch)
+    destination.close()
+
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not record.exc_info
+    assert "people.csv" in record.getMessage()
+    assert "unfinished run" not in record.getMessage()

@@ -6,9 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from file_helpers import SCHEMA, batch, context, read_records, run
 
-from syncline.connectors.destinations.base import Destination, SyncMode, WriteAction
+from syncline.connectors.destinations.base import (
+    Destination,
+    SyncMode,
+    WriteAction,
+    WriteBatch,
+)
+from syncline.errors import TerminalError
 
 Make = Callable[[], Destination]
 
@@ -182,3 +189,36 @@ def test_added_then_changed_batches_in_one_run(make: Make, kind: str, tmp_path: 
         ROWS[1],
         ROWS[2],
     ]
+
+
+def test_clear_empties_a_maintained_file_before_a_full_load(
+    make: Make, kind: str, tmp_path: Path
+) -> None:
+    run(make(), context(f"people.{kind}", SyncMode.MIRROR), [batch(WriteAction.UPSERT, ROWS)])
+    destination = make()
+    assert destination.capabilities.clears_objects
+
+    destination.open(context(f"people.{kind}", SyncMode.MIRROR, run_id=2))
+    destination.clear()
+    destination.write_batch(batch(WriteAction.UPSERT, ROWS[1:]))
+    destination.finish()
+    destination.close()
+
+    assert read_records(kind, _file(tmp_path, kind)) == ROWS[1:]
+
+
+def test_a_file_there_before_the_first_run_without_the_id_field_is_refused(
+    make: Make, kind: str, tmp_path: Path
+) -> None:
+    others = pa.table({"name": ["ada", "bob"]})
+    ctx = context(f"people.{kind}", SyncMode.APPEND, schema=others.schema)
+    run(make(), ctx, [WriteBatch(WriteAction.APPEND, others, ["1", "2"])])
+    before = _file(tmp_path, kind).read_bytes()
+
+    destination = make()
+    destination.open(context(f"people.{kind}", SyncMode.UPSERT, run_id=2))
+    with pytest.raises(TerminalError, match="no record of .* has the id field 'id'"):
+        destination.write_batch(batch(WriteAction.UPSERT, ROWS))
+    destination.close()
+
+    assert _file(tmp_path, kind).read_bytes() == before

@@ -6,8 +6,11 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -15,7 +18,12 @@ import pytest
 from file_helpers import ROOT_ROWS, batch, context, read_csv_text, read_records, run
 
 from syncline.connectors.destinations.base import Destination, SyncMode, WriteAction
-from syncline.connectors.destinations.files import CSVDestination, JSONLinesDestination
+from syncline.connectors.destinations.files import (
+    CSVDestination,
+    JSONLinesDestination,
+    durable,
+    layout,
+)
 from syncline.errors import TerminalError
 
 Make = Callable[[], Destination]
@@ -81,6 +89,56 @@ def test_timestamp_placeholder_names_a_new_file(make: Make, kind: str, tmp_path:
     assert re.fullmatch(rf"p_\d{{8}}T\d{{6}}Z\.{kind}", path.name)
 
 
+class _Clock(datetime):
+    """A clock that stands still but for the time a run sleeps."""
+
+    slept = 0.0
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _Clock:
+        return cls(2026, 12, 5, 18, 0, 0, tzinfo=UTC) + timedelta(seconds=cls.slept)
+
+    @classmethod
+    def sleep(cls, seconds: float) -> None:
+        cls.slept += seconds
+
+
+def test_two_runs_opening_a_timestamped_file_in_one_second_write_two_files(
+    make: Make, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_Clock, "slept", 0.0)
+    monkeypatch.setattr(layout, "datetime", _Clock)
+    monkeypatch.setattr(time, "sleep", _Clock.sleep)
+    name = "ts_{timestamp}." + kind
+    first, second = make(), make()
+    first.open(context(name, SyncMode.MIRROR, sync_id=1, run_id=1))
+    second.open(context(name, SyncMode.MIRROR, sync_id=2, run_id=2))
+    for destination, rows in ((first, ROOT_ROWS[:1]), (second, ROOT_ROWS[1:])):
+        destination.write_batch(batch(WriteAction.UPSERT, rows))
+    for destination in (first, second):
+        destination.finish()
+        destination.close()
+
+    files = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file())
+    assert files == [f"ts_20261205T180000Z.{kind}", f"ts_20261205T180001Z.{kind}"]
+    assert [_op_records(kind, tmp_path / "out" / f) for f in files] == [
+        [(1, "ada", "upsert")],
+        [(2, "bob", "upsert")],
+    ]
+
+
+def test_a_per_run_file_that_exists_already_is_never_added_to(
+    make: Make, kind: str, tmp_path: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    taken = tmp_path / "out" / f"log_5.{kind}"
+    taken.write_bytes(b"another run's file")
+
+    with pytest.raises(TerminalError, match="already exists"):
+        make().open(context("log_{run_id}." + kind, SyncMode.UPSERT, run_id=5))
+    assert taken.read_bytes() == b"another run's file"
+
+
 def test_update_mode_needs_a_maintained_file(make: Make, kind: str) -> None:
     with pytest.raises(TerminalError, match="mode 'update' needs a maintained file"):
         make().open(context("p_{run_id}." + kind, SyncMode.UPDATE))
@@ -93,6 +151,7 @@ def test_update_mode_needs_a_maintained_file(make: Make, kind: str) -> None:
         ("../escape.csv", "relative path"),
         ("/abs.csv", "relative path"),
         (".syncline/x.csv", "may not start"),
+        ("out/.syncline/x.csv", "pass through"),
     ],
 )
 def test_bad_file_names_are_refused(tmp_path: Path, name: str, message: str) -> None:
@@ -122,20 +181,42 @@ def test_appending_to_a_csv_with_other_columns_is_refused(tmp_path: Path) -> Non
         destination.open(context("e.csv", SyncMode.APPEND))
 
 
-def test_an_interrupted_append_is_cut_back_to_the_acknowledged_rows(tmp_path: Path) -> None:
+def test_an_interrupted_append_is_cut_back_to_the_acknowledged_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     destination = JSONLinesDestination.from_config({"directory": str(tmp_path)})
     destination.open(context("events.jsonl", SyncMode.APPEND))
     destination.write_batch(batch(WriteAction.APPEND, ROOT_ROWS[:2]))
     acknowledged = (tmp_path / "events.jsonl").read_bytes()
 
     # The process dies while appending the next batch: half a line reached the file.
-    with open(tmp_path / "events.jsonl", "ab") as sink:
-        sink.write(b'{"id":3,"na')
+    def dying_open(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if mode == "ab":
+            with open(path, mode) as sink:
+                sink.write(b'{"id":3,"na')
+            raise SystemExit(9)
+        return open(path, mode, *args, **kwargs)
 
-    again = JSONLinesDestination.from_config({"directory": str(tmp_path)})
-    run(again, context("events.jsonl", SyncMode.APPEND, run_id=2), [])
+    monkeypatch.setattr(durable, "open", dying_open, raising=False)
+    with pytest.raises(SystemExit):
+        destination.write_batch(batch(WriteAction.APPEND, [{"id": 3, "name": "cy"}]))
+    monkeypatch.undo()
 
+    # Another sync writing the file next cuts it back first, and the next run of the
+    # first sync keeps that sync's rows.
+    other = JSONLinesDestination.from_config({"directory": str(tmp_path)})
+    run(other, context("events.jsonl", SyncMode.APPEND, sync_id=8), [])
     assert (tmp_path / "events.jsonl").read_bytes() == acknowledged
+    row = [{"id": 4, "name": "dee"}]
+    run(
+        other,
+        context("events.jsonl", SyncMode.APPEND, sync_id=8, run_id=2),
+        [batch(WriteAction.APPEND, row)],
+    )
+    again = JSONLinesDestination.from_config({"directory": str(tmp_path)})
+    run(again, context("events.jsonl", SyncMode.APPEND, run_id=3), [])
+
+    assert [r["id"] for r in read_records("jsonl", tmp_path / "events.jsonl")] == [1, 2, 4]
 
 
 def test_a_crash_during_a_rewrite_leaves_the_old_file_whole(tmp_path: Path) -> None:
@@ -227,3 +308,14 @@ def test_a_process_killed_between_batches_leaves_exactly_the_acknowledged_rows(
         "log_42.parquet",
         "state.csv",
     ]
+
+
+@pytest.mark.parametrize("below", ["", "deeper"])
+def test_a_directory_that_is_a_file_fails_the_run_naming_it(tmp_path: Path, below: str) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    directory = tmp_path / "afile" / below if below else tmp_path / "afile"
+    destination = CSVDestination.from_config({"directory": str(directory)})
+
+    with pytest.raises(TerminalError, match="afile' is a file, not a folder"):
+        destination.open(context("x.csv", SyncMode.UPSERT))
+    destination.close()

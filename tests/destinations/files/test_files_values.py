@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+import pytest
 from file_helpers import context, run
 
 from syncline.connectors.destinations.base import SyncMode, WriteAction, WriteBatch
@@ -19,6 +20,7 @@ from syncline.connectors.destinations.files import (
     ParquetDestination,
 )
 from syncline.connectors.sources.base import json_field
+from syncline.errors import TerminalError
 
 SCHEMA = pa.schema(
     [
@@ -137,6 +139,41 @@ def test_csv_honours_delimiter_and_header_options(tmp_path: Path) -> None:
     )
 
     assert (tmp_path / "v.csv").read_text() == '"1";"a;b"\n"2";"c"\n'
+
+
+HEADERLESS = pa.schema([("id", pa.int64()), ("name", pa.string()), ("note", pa.string())])
+REORDERED = pa.schema([("id", pa.int64()), ("note", pa.string()), ("name", pa.string())])
+
+
+def _headerless(tmp_path: Path) -> CSVDestination:
+    return CSVDestination.from_config({"directory": str(tmp_path), "header": False})
+
+
+def test_a_csv_without_header_keeps_its_column_order_when_the_model_reorders(
+    tmp_path: Path,
+) -> None:
+    rows = pa.table({"id": [1, 2], "name": ["ada", "bob"], "note": ["x", "y"]})
+    ctx = context("v.csv", SyncMode.UPSERT, schema=HEADERLESS)
+    run(_headerless(tmp_path), ctx, [WriteBatch(WriteAction.UPSERT, rows, ["1", "2"])])
+
+    # The model now returns note before name: one row changes.
+    changed = pa.table({"id": [2], "note": ["z"], "name": ["bobby"]})
+    ctx = context("v.csv", SyncMode.UPSERT, schema=REORDERED, run_id=2)
+    run(_headerless(tmp_path), ctx, [WriteBatch(WriteAction.UPSERT, changed, ["2"])])
+
+    assert (tmp_path / "v.csv").read_text() == '"1","ada","x"\n"2","bobby","z"\n'
+
+
+def test_appending_in_another_column_order_to_a_csv_without_header_is_refused(
+    tmp_path: Path,
+) -> None:
+    rows = pa.table({"id": [1], "name": ["ada"], "note": ["x"]})
+    ctx = context("e.csv", SyncMode.APPEND, schema=HEADERLESS)
+    run(_headerless(tmp_path), ctx, [WriteBatch(WriteAction.APPEND, rows, ["1"])])
+
+    destination = _headerless(tmp_path)
+    with pytest.raises(TerminalError, match=r"has no header and holds the columns \['id', 'name'"):
+        destination.open(context("e.csv", SyncMode.APPEND, schema=REORDERED, run_id=2))
 
 
 def test_jsonl_embeds_json_and_writes_decimals_as_exact_strings(tmp_path: Path) -> None:

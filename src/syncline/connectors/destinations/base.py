@@ -288,6 +288,17 @@ class Destination(ABC):
         return frozenset()
 
     @classmethod
+    def shared_object_key(
+        cls, destination: str, configuration: dict[str, Any], object_name: str
+    ) -> tuple[str, ...] | None:
+        """What syncs writing ``object_name`` of the destination slug ``destination`` with
+        ``configuration`` have in common: syncs with one key write one object, and are
+        warned (see the project loader). None when every sync, or every run, writes an
+        object of its own. Default: the object within the destination.
+        """
+        return (destination, object_name)
+
+    @classmethod
     def field_name_problem(cls, name: str) -> tuple[str, str] | None:
         """Why the destination cannot have a field called ``name``, and the fix; None when
         it can. Checked, with :attr:`folds_field_case`, before a sync is saved or run

@@ -6,7 +6,8 @@ How a run writes depends on the sync's ``object`` (see :mod:`.layout`):
   ``upsert``, ``update``, ``insert``, ``mirror`` and ``all`` modes its records are
   matched by the id field: each batch is merged into a scratch copy that then
   atomically replaces the file. In ``append`` mode rows are added to the end
-  (Parquet, which cannot be appended to, is rewritten instead).
+  (Parquet, which cannot be appended to, is rewritten instead). Several syncs may
+  write one maintained file: each batch holds the file's lock (see :mod:`.shared`).
 - a PER-RUN file is a change log of that run: every row the run delivered, in the
   order delivered, with the extra field ``_syncline_operation`` holding the batch's
   action (``upsert``, ``insert``, ``append`` or ``delete``; a ``delete`` row carries
@@ -22,12 +23,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from abc import abstractmethod
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 import pyarrow as pa
 
@@ -44,7 +46,11 @@ from syncline.connectors.destinations.base import (
     WriteBatch,
     WriteContext,
 )
-from syncline.connectors.destinations.files.durable import AppendMarks, replace_atomically
+from syncline.connectors.destinations.files.durable import (
+    AppendMarks,
+    file_key,
+    replace_atomically,
+)
 from syncline.connectors.destinations.files.formats import (
     CSVFormat,
     Encoded,
@@ -52,9 +58,16 @@ from syncline.connectors.destinations.files.formats import (
     JSONLinesFormat,
     ParquetFormat,
 )
-from syncline.connectors.destinations.files.layout import Target, resolve_target, state_root
+from syncline.connectors.destinations.files.layout import (
+    PLACEHOLDERS,
+    STATE_FOLDER,
+    Target,
+    resolve_target,
+    state_root,
+)
 from syncline.connectors.destinations.files.merge import merge
 from syncline.connectors.destinations.files.parts import PartStore
+from syncline.connectors.destinations.files.shared import SharedFile
 from syncline.connectors.destinations.files.spec import (
     CSVConfig,
     FileConfig,
@@ -133,11 +146,18 @@ class _Run:
     format: FileFormat
     marks: AppendMarks
     parts: PartStore | None
+    shared: SharedFile | None
+    """The maintained file and its lock; None for a per-run file."""
+    version: int | None = None
+    """The maintained file's write count after this run's last batch: another writer
+    has changed the file since when the count moved on."""
     current: tuple[pa.Table, pa.Array] | None = None
     """The maintained file's records in the format's form, with their ids."""
     written: int = 0
     refused: int = 0
     done: bool = False
+    claim: Path | None = None
+    """The claim on a new per-run file, given up when the run ends."""
     rewrite_failed: bool = False
     """A rewrite failed, perhaps after its new file took the old one's place (its folder
     not synced): unless a later rewrite succeeds, the run puts :attr:`current`, the
@@ -160,6 +180,7 @@ class FileDestination(Destination):
         max_concurrency=1,
         per_row_results=True,
         creates_objects=True,
+        clears_objects=True,
     )
 
     def __init__(self, config: FileConfig) -> None:
@@ -212,6 +233,21 @@ class FileDestination(Destination):
             )
 
     @classmethod
+    def shared_object_key(
+        cls, destination: str, configuration: dict[str, Any], object_name: str
+    ) -> tuple[str, ...] | None:
+        """The file's real path, which destinations spelling one folder apart share; None
+        for a name with a placeholder, which names a file of each sync or run."""
+        directory = configuration.get("directory")
+        if any("{" + p + "}" in object_name for p in PLACEHOLDERS) or directory is None:
+            return None
+        try:
+            target = resolve_target(Path(str(directory)), object_name, sync_id=0, run_id=0)
+        except TerminalError:
+            return None  # check_object reports the name
+        return ("file", os.path.normpath(target.path.resolve()))
+
+    @classmethod
     def reserved_fields(cls, object_name: str) -> frozenset[str]:
         """A per-run file's operation field; a maintained file has none."""
         try:
@@ -220,8 +256,8 @@ class FileDestination(Destination):
             return frozenset()  # check_object reports the name
         return frozenset({OPERATION_FIELD}) if per_run else frozenset()
 
-    def test(self) -> None:
-        """Check that the folder exists (creating it) and that a file can be written there."""
+    def _check_folder(self) -> None:
+        """Refuse a directory that is a file, or lies below one, naming that file."""
         directory = self.settings.directory
         blocker = directory if directory.exists() and not directory.is_dir() else None
         blocker = blocker or file_in_the_way(directory)
@@ -231,6 +267,11 @@ class FileDestination(Destination):
                 "cannot be used; choose another directory",
                 connector=self.type_name,
             )
+
+    def test(self) -> None:
+        """Check that the folder exists (creating it) and that a file can be written there."""
+        directory = self.settings.directory
+        self._check_folder()
         try:
             directory.mkdir(parents=True, exist_ok=True)
             probe = directory / f".syncline-write-test-{os.getpid()}"
@@ -272,12 +313,19 @@ class FileDestination(Destination):
 
     def open(self, context: WriteContext) -> None:
         """Resolve the run's file, finish what an interrupted run left, check the header."""
-        target = resolve_target(
-            self.settings.directory, context.object, sync_id=context.sync_id, run_id=context.run_id
-        )
         self.check_mode(context.mode, context.object)
+        self._check_folder()
+        target = self._claim(context)
+        try:
+            self._open(context, target)
+        except BaseException:
+            if target.per_run:
+                _claim_path(_claims(self.settings), target.path).unlink(missing_ok=True)
+            raise
+
+    def _open(self, context: WriteContext, target: Target) -> None:
         root = state_root(self.settings.directory, context.sync_id)
-        for path in (target.path, target.temp_path, root):
+        for path in (target.path, target.temp_path, root, _locks(target.path)):
             self._guarded(path)
         if context.object_expected and not target.per_run and not target.path.is_file():
             raise TerminalError(
@@ -288,26 +336,63 @@ class FileDestination(Destination):
             )
 
         fmt = self._make_format()
+        shared = None if target.per_run else SharedFile(target.path, _locks(target.path))
         with _os_errors(target.path):
             target.path.parent.mkdir(parents=True, exist_ok=True)
             marks = AppendMarks(root / "appends")
             marks.recover(self._refusal)
             PartStore.recover(root / "parts", self._compression, _temp_path, self._refusal)
-            target.temp_path.unlink(missing_ok=True)
+            with shared.held() if shared is not None else nullcontext():
+                target.temp_path.unlink(missing_ok=True)
 
         parts = None
         if target.per_run and not fmt.appendable:
             parts = PartStore(root / "parts", context.run_id, target.path)
-        if not target.per_run and context.mode == SyncMode.APPEND:
-            _check_header(fmt, target, context)
+        if shared is not None and context.mode == SyncMode.APPEND:
+            _check_header(fmt, target, context, shared)
 
-        self._run = _Run(context, target, fmt, marks, parts)
+        self._run = _Run(context, target, fmt, marks, parts, shared)
+        if target.per_run:
+            self._run.claim = _claim_path(_claims(self.settings), target.path)
         logger.debug(
             "writing %s file %s (%s)",
             fmt.name,
             target.path,
             "per run" if target.per_run else "maintained",
             extra=self._run.log_extra,
+        )
+
+    def _claim(self, context: WriteContext) -> Target:
+        """The run's file; a new per-run file is claimed, so that no other run adds to it.
+
+        A name whose only per-run placeholder is ``{timestamp}`` may be taken by a run
+        that opened its file in the same second: this run then waits for the next one.
+
+        Raises:
+            TerminalError: the per-run file exists already, written by another run.
+        """
+        for _ in range(_CLAIM_ATTEMPTS):
+            target = resolve_target(
+                self.settings.directory,
+                context.object,
+                sync_id=context.sync_id,
+                run_id=context.run_id,
+            )
+            if not target.per_run:
+                return target
+            with _os_errors(target.path):
+                claims = self._guarded(_claims(self.settings))
+                if _claimed(claims, self._guarded(target.path)):
+                    return target
+            if "{run_id}" in context.object:
+                break
+            time.sleep(_CLAIM_WAIT)
+        raise TerminalError(
+            f"file {str(target.path)!r} already exists, written by another run, and a run "
+            "never adds to another run's file; put {run_id} in the file name, or move the "
+            "file away",
+            connector=self.type_name,
+            code="OBJECT_TAKEN",
         )
 
     def _require_run(self) -> _Run:
@@ -318,7 +403,7 @@ class FileDestination(Destination):
     def write_batch(self, batch: WriteBatch) -> BatchResult:
         """Write one batch durably; rows with a bad id or value are refused, not raised."""
         run = self._require_run()
-        with self._lock, _os_errors(run.target.path):
+        with self._lock, _os_errors(run.target.path), self._holding(run):
             if run.target.per_run:
                 failures = self._log_changes(run, batch)
             elif batch.action == WriteAction.APPEND:
@@ -336,6 +421,24 @@ class FileDestination(Destination):
             extra=run.log_extra,
         )
         return BatchResult(failures)
+
+    @staticmethod
+    def _holding(run: _Run) -> AbstractContextManager[object]:
+        """The maintained file's lock, held across one batch's read, merge and write."""
+        return _holding(run) if run.shared is not None else nullcontext()
+
+    def clear(self) -> None:
+        """Empty the maintained file, keeping its fields, before a clear and fill.
+
+        A per-run file is new to this run, so it holds nothing to clear.
+        """
+        run = self._require_run()
+        if run.target.per_run:
+            return
+        with self._lock, _os_errors(run.target.path), _holding(run):
+            existing, ids = self._load(run)
+            self._rewrite(run, existing.schema.empty_table(), ids.slice(0, 0))
+        logger.info("emptied %s for a clear and fill", run.target.path, extra=run.log_extra)
 
     def _log_changes(self, run: _Run, batch: WriteBatch) -> list[RowFailure]:
         records = _with_fields(batch.records, run.context.fields)
@@ -417,7 +520,10 @@ class FileDestination(Destination):
         if run.current is None:
             if run.target.path.exists():
                 names = [spec.name for spec in run.context.fields]
+                if run.format.nameless:
+                    names = _shared(run).columns() or names
                 table = run.format.read(run.target.path, names)
+                _check_ids(run, table)
             else:
                 fields = [field_of(spec) for spec in run.context.fields]
                 table = run.format.encode(pa.schema(fields).empty_table()).form
@@ -425,12 +531,17 @@ class FileDestination(Destination):
         return run.current
 
     def _rewrite(self, run: _Run, table: pa.Table, ids: pa.Array) -> None:
-        fmt = run.format
-        run.rewrite_failed = True
-        replace_atomically(run.target.path, run.target.temp_path, lambda s: fmt.write(table, s))
+        fmt, shared = run.format, _shared(run)
+        if fmt.nameless:
+            shared.record_columns(table.schema.names)
+        before = _identity(run.target.path)
+        try:
+            shared.replace(run.target.temp_path, lambda s: fmt.write(table, s))
+        except OSError:
+            # Only a new file that took the old one's place needs putting back.
+            run.rewrite_failed = run.rewrite_failed or _identity(run.target.path) != before
+            raise
         run.rewrite_failed = False
-        # The new file is whole; an append mark from earlier in the run no longer applies.
-        run.marks.release(run.target.path)
         run.current = (table, ids)
 
     def finish(self) -> None:
@@ -449,13 +560,24 @@ class FileDestination(Destination):
         """Make acknowledged rows of an unfinished run visible; they are in the snapshot."""
         if self._run is None:
             return
+        run = self._run
         try:
-            self._complete(self._run, publish_empty=False)
-        except ConnectorError:
-            logger.exception(
-                "could not publish the acknowledged rows of an unfinished run; the next "
-                "run of this sync publishes them",
-                extra=self._run.log_extra,
+            self._complete(run, publish_empty=False)
+        except ConnectorError as exc:
+            # The run has failed already, with its own error: one line says what is left.
+            if run.target.per_run:
+                what = "could not publish the acknowledged rows of an unfinished run"
+                after = "the next run of this sync publishes them"
+            else:
+                what = "could not put the acknowledged records back after a failed write"
+                after = "the file may hold rows of the failed batch, which the next run sends again"
+            logger.error(
+                "%s (%s); %s",
+                what,
+                exc,
+                after,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+                extra=run.log_extra,
             )
 
     def _complete(self, run: _Run, *, publish_empty: bool) -> None:
@@ -477,23 +599,113 @@ class FileDestination(Destination):
             elif run.rewrite_failed and run.current is not None:
                 # The batch of the failed rewrite is not acknowledged: the next run
                 # sends it again, and an appended file must not hold it twice then.
-                self._rewrite(run, *run.current)
+                # Unless another writer has replaced the file since: it stays theirs.
+                with _holding(run):
+                    if run.current is not None:
+                        self._rewrite(run, *run.current)
 
             # Every append that returned is whole; one cut short by an error is cut
             # back here rather than left torn until the next run.
             run.marks.recover(self._refusal)
+        if run.claim is not None:
+            # The file exists now, which keeps other runs off it; or the run wrote
+            # nothing, and the name is free again.
+            run.claim.unlink(missing_ok=True)
+
+
+_CLAIM_ATTEMPTS = 5
+_CLAIM_WAIT = 0.5
+"""Seconds a run waits before it names its per-run file by the time again."""
+
+
+def _claims(settings: FileConfig) -> Path:
+    """The folder of the claims on per-run files, in the destination's state folder."""
+    return settings.directory / STATE_FOLDER / "claims"
+
+
+def _claim_path(claims: Path, path: Path) -> Path:
+    return claims / f"{file_key(path)}.claim"
+
+
+def _claimed(claims: Path, path: Path) -> bool:
+    """Whether this run has made the new per-run file ``path`` its own.
+
+    The claim is created exclusively, so two runs cannot both hold it; a file already
+    there belongs to a run that has given its claim up.
+    """
+    claim = _claim_path(claims, path)
+    claim.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        return False
+    if path.exists():
+        claim.unlink()
+        return False
+    return True
+
+
+def _locks(path: Path) -> Path:
+    """The folder of the lock of the maintained file ``path``: in the file's own folder, so
+    every destination reaching the file, from whichever folder, takes the same lock."""
+    return path.parent / STATE_FOLDER / "locks"
+
+
+def _shared(run: _Run) -> SharedFile:
+    if run.shared is None:
+        raise RuntimeError("a per-run file is not shared")
+    return run.shared
+
+
+@contextmanager
+def _holding(run: _Run) -> Iterator[None]:
+    """Hold the maintained file's lock; forget the records read when another run wrote since."""
+    with _shared(run).held() as shared:
+        if shared.version != run.version:
+            run.current = None
+        try:
+            yield
+        finally:
+            run.version = shared.version
+
+
+def _check_ids(run: _Run, table: pa.Table) -> None:
+    """Refuse a maintained file none of whose records has the id field: a file made by
+    something else, whose records no row could ever match."""
+    if table.num_rows == 0 or run.context.mode == SyncMode.APPEND:
+        return
+    ids = run.format.ids(table, run.context.id_field)
+    if ids.null_count < table.num_rows:
+        return
+    raise TerminalError(
+        f"no record of {str(run.target.path)!r} has the id field {run.context.id_field!r}, so "
+        f"sync {run.context.sync_id} cannot match its rows to them; move the file away so the "
+        "next run starts a new one, or map the external id to a field the file has",
+        connector="files",
+    )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at ``path`` (device, inode); None for none, or when it cannot be told."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def _temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.syncline-tmp")
 
 
-def _check_header(fmt: FileFormat, target: Target, context: WriteContext) -> None:
-    """Refuse to append to a CSV file whose header names other fields."""
+def _check_header(
+    fmt: FileFormat, target: Target, context: WriteContext, shared: SharedFile
+) -> None:
+    """Refuse to append to a CSV file whose header, or recorded columns, are other fields."""
     if not isinstance(fmt, CSVFormat):
         return
-    header = fmt.header_of(target.path)
     expected = [spec.name for spec in context.fields]
+    header = fmt.header_of(target.path)
     if header is not None and expected and header != expected:
         raise TerminalError(
             f"file {str(target.path)!r} has the columns {header}, but sync "
@@ -501,11 +713,30 @@ def _check_header(fmt: FileFormat, target: Target, context: WriteContext) -> Non
             "mappings",
             connector="csv",
         )
+    recorded = shared.columns() if fmt.nameless and target.path.exists() else None
+    if recorded is not None and expected and recorded != expected:
+        raise TerminalError(
+            f"file {str(target.path)!r} has no header and holds the columns {recorded} in "
+            f"that order, but sync {context.sync_id} appends {expected}; restore the order "
+            "of the model's columns or mappings, or move the file away so the next run "
+            "starts a new one",
+            connector="csv",
+        )
 
 
 def _append_form(run: _Run, form: pa.Table) -> None:
     """Add ``form``'s records to the end of the run's file, durably."""
     path = run.target.path
+    if run.shared is not None:
+        # Under the file's lock, where a failed append was cut back at once.
+        new_file = not path.exists() or path.stat().st_size == 0
+        data = run.format.append_bytes(form, new_file=new_file)
+        if data:
+            if run.format.nameless:
+                run.shared.record_columns(form.schema.names)
+            run.shared.append(data)
+        return
+
     # The size after the last acknowledged append: a CSV file that an append failed to
     # start still needs its header.
     new_file = run.marks.acknowledged_size(path) == 0

@@ -8,6 +8,10 @@ dies in the middle of an append, the next run cuts the file back to that size, s
 file holds exactly the acknowledged rows and no torn last line. An append that fails
 (a full disk) is cut back the same way before the next append or when the run ends,
 so that the retry of its batch does not add the rows a second time.
+
+A maintained file, which other syncs may write between two batches of a run, is appended
+to under its lock with a mark that lives only as long as the append (:func:`append_marked`):
+a mark that outlived it would cut the other writers' later rows.
 """
 
 from __future__ import annotations
@@ -45,8 +49,73 @@ def replace_atomically(target: Path, temp: Path, write: Callable[[BinaryIO], obj
     return size
 
 
+def file_key(path: Path) -> str:
+    """A short name for ``path`` that every spelling of it shares (symlinks resolved)."""
+    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+
+
+def _cut(path: Path, size: int) -> bool:
+    """Cut ``path`` back to ``size`` bytes, durably; False when it was no longer."""
+    if not path.exists() or path.stat().st_size <= size:
+        return False
+    with open(path, "r+b") as sink:
+        sink.truncate(size)
+        os.fsync(sink.fileno())
+    return True
+
+
+def append_marked(path: Path, mark: Path, data: bytes) -> int:
+    """Append ``data`` to ``path`` durably; returns the file's size afterwards.
+
+    ``mark`` holds the size before the append while it runs: if the process dies, whoever
+    next holds the file's lock cuts it back (:func:`cut_back_interrupted`). An append that
+    fails is cut back at once, so nothing of its batch stays for the retry to repeat.
+    """
+    existed = path.exists()
+    before = path.stat().st_size if existed else 0
+    body = json.dumps({"size": before}).encode()
+    replace_atomically(mark, mark.with_name(mark.name + ".tmp"), lambda sink: sink.write(body))
+    try:
+        with open(path, "ab") as sink:
+            sink.write(data)
+            sink.flush()
+            os.fsync(sink.fileno())
+            size = sink.tell()
+        if not existed:
+            fsync_directory(path.parent)
+        mark.unlink()
+        fsync_directory(mark.parent)
+    except OSError:
+        try:
+            _cut(path, before)
+            mark.unlink(missing_ok=True)
+        except OSError:
+            logger.warning("could not cut %s back after a failed append; the next write does", path)
+        raise
+    return size
+
+
+def cut_back_interrupted(path: Path, mark: Path) -> bool:
+    """Cut ``path`` back to the size ``mark`` holds, left by an append that never ended.
+
+    The caller holds the file's lock, so no append of a live process is under way.
+    """
+    if not mark.exists():
+        return False
+    cut = _cut(path, int(json.loads(mark.read_text())["size"]))
+    mark.unlink()
+    fsync_directory(mark.parent)
+    if cut:
+        logger.warning("cut %s back to its size before an interrupted append", path)
+    return cut
+
+
 class AppendMarks:
-    """Sizes of files as of their last acknowledged append, kept while a run appends."""
+    """Sizes of files as of their last acknowledged append, kept while a run appends.
+
+    For the files of one run alone (per-run files): a maintained file, which other runs
+    may append to between this run's batches, is appended to by :func:`append_marked`.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -55,8 +124,7 @@ class AppendMarks:
         failed (its folder not synced) may already name the size after it."""
 
     def _mark(self, path: Path) -> Path:
-        digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
-        return self.folder / f"{digest}.json"
+        return self.folder / f"{file_key(path)}.json"
 
     def _save(self, path: Path, size: int) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

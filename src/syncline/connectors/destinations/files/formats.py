@@ -72,6 +72,8 @@ class FileFormat(ABC):
     name: str
     appendable: bool
     """True when rows can be added to the end of a file without rewriting it."""
+    nameless: bool = False
+    """True when a file does not name its columns, so their order is recorded apart."""
 
     @abstractmethod
     def encode(self, records: pa.Table) -> Encoded:
@@ -153,6 +155,7 @@ class CSVFormat(FileFormat):
     def __init__(self, config: CSVConfig) -> None:
         self.delimiter = config.delimiter
         self.header = config.header
+        self.nameless = not config.header
 
     def encode(self, records: pa.Table) -> Encoded:
         """Every value as its text, per :mod:`.values`."""
@@ -173,7 +176,9 @@ class CSVFormat(FileFormat):
         if path.stat().st_size == 0:
             return pa.table({n: pa.array([], pa.string()) for n in names})
 
-        columns = self._header(path) if self.header else names
+        # Without a header, ``names`` are the columns as recorded when the file was
+        # written, or the sync's fields: the file holds the first ones, in that order.
+        columns = self._header(path) if self.header else names[: len(self._header(path))]
         if len(set(columns)) != len(columns):
             raise _unreadable(path, "CSV", ValueError("the header repeats a column name"))
         try:
@@ -194,6 +199,20 @@ class CSVFormat(FileFormat):
             )
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise _unreadable(path, "CSV", exc) from None
+
+    def align(self, existing: pa.Table, batch: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """With a header, as any format; without, the file's columns first, in its order.
+
+        A file without a header cannot tell a reader that its columns moved, so its
+        columns stay where they are and a new field is added at the end.
+        """
+        if self.header:
+            return super().align(existing, batch)
+        fields = list(existing.schema) + [
+            f for f in batch.schema if f.name not in existing.schema.names
+        ]
+        schema = pa.schema([f.with_type(pa.string()) for f in fields])
+        return _conform(existing, schema), _conform(batch, schema)
 
     def header_of(self, path: Path) -> list[str] | None:
         """The names in an existing file's header line, or None without a header."""

@@ -24,7 +24,8 @@ PER_RUN_PLACEHOLDERS = ("run_id", "timestamp")
 """Placeholders that make every run write a new file."""
 
 STATE_FOLDER = ".syncline"
-"""Hidden folder, inside the destination's folder, for crash-recovery state and parts."""
+"""Hidden folder, inside the destination's folder, for crash-recovery state and parts;
+and inside the folder of each file written, for the file's lock."""
 
 _BRACES = re.compile(r"\{([^{}]*)\}")
 
@@ -86,10 +87,10 @@ def resolve_target(
             "without '..' parts, e.g. 'exports/users.csv'",
             connector="files",
         )
-    if relative.parts[0] == STATE_FOLDER:
+    if STATE_FOLDER in relative.parts:
         raise TerminalError(
-            f"file name {name!r} may not start with {STATE_FOLDER!r}: Syncline keeps its "
-            "recovery state there",
+            f"file name {name!r} may not start with or pass through {STATE_FOLDER!r}: "
+            "Syncline keeps its recovery state and locks in folders of that name",
             connector="files",
         )
 
