@@ -87,3 +87,13 @@ def test_a_group_without_a_command_shows_its_help(syncline: Invoke) -> None:
     assert result.code == ExitCode.USER_ERROR
     assert "Make, list and revoke API keys." in result.out + result.err
     assert "create" in result.out + result.err
+
+
+def test_rows_refuses_failed_and_succeeded_together(syncline: Invoke) -> None:
+    result = syncline("rows", "anything", "--failed", "--succeeded")
+
+    assert result.code == ExitCode.USER_ERROR
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert "--failed" in lines[0]
+    assert "--succeeded" in lines[0]

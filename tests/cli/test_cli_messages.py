@@ -210,6 +210,27 @@ def test_a_catalog_locked_by_another_process_is_named_with_its_usual_cause(
     assert "SYNCLINE_HOME is writable" not in lines[0]
 
 
+def test_apply_on_a_locked_catalog_exits_with_the_code_the_readme_gives_it(
+    syncline: Invoke, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init_and_apply(syncline)
+    monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    holder = sqlite3.connect(workdir / "home" / "syncline.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = syncline("apply", "--project", "proj")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    codes = " ".join(readme.split("Exit codes: ", 1)[1].split("\n\n", 1)[0].split())
+    assert result.code == ExitCode.RUN_FAILED
+    assert "`1` the run failed" in codes
+    assert "catalog database could not be used" in codes, codes
+    assert len(result.err.strip().splitlines()) == 1, result.err
+
+
 def test_a_full_resync_names_the_records_it_leaves_in_the_destination(
     syncline: Invoke, workdir: Path
 ) -> None:

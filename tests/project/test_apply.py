@@ -327,3 +327,17 @@ def test_a_project_in_its_own_workspace_is_no_move_of_a_namesake_elsewhere(
     (root / "a.yml").write_text(sources.lstrip("\n"))
 
     assert plan_project(catalog, load_project(root, env=ENV), settings).notes == []
+
+
+def test_plan_notes_name_a_variable_instead_of_showing_its_value(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+
+    (root / "b.yml").write_text(VALID_REST.replace("primaryKey: id", 'primaryKey: "${PK}"'))
+    plan = plan_project(catalog, load_project(root, env={**ENV, "PK": "Zq9SECRETkey"}), settings)
+
+    shown = [*plan.notes, *(w.render() for w in plan.warnings)]
+    assert any("${PK}" in line for line in shown), shown
+    assert not any("Zq9SECRETkey" in line for line in shown), shown

@@ -144,3 +144,19 @@ def test_validate_holds_a_project_to_the_roots_the_setting_names(
     assert problem.location == "sources[0].configuration.path"
     assert (problem.file, problem.line) == ("a.yml", 5)
     assert "SYNCLINE_FILE_ROOTS" in (problem.fix or "")
+
+
+def test_a_path_from_a_variable_is_named_not_shown_when_refused(
+    write_project: WriteFiles, catalog: Catalog, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    own = write_project(**{"a.yml": _sources(Path("${OWN_PATH}")), "b.yml": VALID_REST})
+    secret_path = str(tmp_path / "home" / "syncline.db")
+    project = load_project(own, env={**ENV, "OWN_PATH": secret_path})
+
+    with pytest.raises(ValidationError) as caught:
+        plan_project(catalog, project, settings)
+
+    [problem] = caught.value.problems
+    assert secret_path not in problem.render()
+    assert "${OWN_PATH}" in problem.render()

@@ -461,3 +461,137 @@ def test_a_bad_connector_setting_says_what_it_wants_and_the_fix(
     assert problem.location == f"destinations[0].configuration.{setting.split(':')[0]}"
     assert problem.fix is not None
     assert fix in problem.fix
+
+
+def test_a_value_from_a_variable_is_never_echoed_in_a_problem(
+    write_project: WriteFiles,
+) -> None:
+    secret = "Zq9SECRETpw"
+    rest = VALID_REST.replace(
+        '{host: localhost, password: "${CRM_PASSWORD}"}',
+        '{host: localhost, port: "${PW}", password: "${PW}"}',
+    ).replace("object: people", 'object: "../${OBJ}"')
+    sources = (
+        "sources:\n  - slug: pg\n    type: postgres\n"
+        '    configuration: {host: 127.0.0.1, sslmode: "${PW}", port: "x${PW}"}\n'
+    )
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest, "c.yml": sources})
+
+    problems = problems_of(root, env={"PW": secret, "OBJ": f"../{secret}obj"})
+
+    rendered = "\n".join(p.render() for p in problems)
+    assert secret not in rendered
+    assert all(secret not in repr(p.value) for p in problems)
+    port = only(problems, "'port' must be a whole number, not the value of ${PW}")
+    assert port.location == "destinations[0].configuration.port"
+    only(problems, "'sslmode' must be 'disable'")
+    only(problems, "must stay inside the destination folder")
+
+
+def test_an_unclosed_reference_is_a_problem_not_text(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace('"${CRM_PASSWORD}"', '"${PW_UNCLOSED"')
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", '"/tmp/$${kept.duckdb"')
+    root = write_project(**{"a.yml": sources, "b.yml": rest})
+
+    problem = only(problems_of(root, env={"PW_UNCLOSED": "x"}), "no closing")
+
+    assert (problem.file, problem.line) == ("b.yml", 9)
+    assert problem.location == "destinations[0].configuration.password"
+    assert problem.fix is not None
+    assert "${PW_UNCLOSED}" in problem.fix
+    assert "$${" in problem.fix
+
+
+def test_an_escaped_unclosed_reference_is_kept_as_text(write_project: WriteFiles) -> None:
+    sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", '"/tmp/$${kept.duckdb"')
+    root = write_project(**{"a.yml": sources, "b.yml": VALID_REST})
+
+    project = load_project(root, env=ENV)
+
+    assert project.sources["wh"].configuration["path"] == "/tmp/${kept.duckdb"
+
+
+def _sync_with(write_project: WriteFiles, configuration: str, extra: str = "") -> Path:
+    rest = VALID_REST.replace("      mappings: [{from: id, to: id}]\n", configuration) + extra
+    return write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+
+def test_enabled_is_told_to_write_disabled_false(write_project: WriteFiles) -> None:
+    rest = VALID_REST.replace("    model: users\n", "    model: users\n    enabled: true\n")
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    problem = only(problems_of(root), "unknown key 'enabled'")
+
+    assert problem.fix == "write disabled: false"
+
+
+def test_a_misspelt_guard_and_time_zone_get_the_right_spelling(
+    write_project: WriteFiles,
+) -> None:
+    schedule = "    schedule: {type: cron, schedule: {expression: '0 * * * *', timezone: utc}}\n"
+    root = _sync_with(
+        write_project,
+        "      guards: {maxRemovedShares: 0.5}\n      mappings: [{from: id, to: id}]\n",
+        schedule,
+    )
+
+    problems = problems_of(root)
+
+    guard = only(problems, "'maxRemovedShares'")
+    assert guard.fix == "did you mean 'maxRemovedShare'?"
+    zone = only(problems, "time zone 'utc'")
+    assert zone.fix == "did you mean 'UTC'?"
+
+
+@pytest.mark.parametrize(
+    ("mapping", "location", "message", "fix"),
+    [
+        ("{from: id}", "mappings[1].to", "has no 'to'", "to:"),
+        ("{type: statik, value: 1, to: b}", "mappings[1].type", "'statik'", "'static'"),
+        ("{type: static, to: c}", "mappings[1].value", "has no 'value'", "value:"),
+        ("{type: template, to: e}", "mappings[1].template", "has no 'template'", "template:"),
+        ("{from: id, to: f, extra: 1}", "mappings[1].extra", "unknown key 'extra'", "from, to"),
+        ("id", "mappings[1]", "must be a mapping such as", "{from: "),
+        ("{from: '', to: i}", "mappings[1].from", "'from' must not be empty", "fill it in"),
+    ],
+)
+def test_mapping_problems_say_which_mapping_which_key_and_what_to_write(
+    write_project: WriteFiles, mapping: str, location: str, message: str, fix: str
+) -> None:
+    root = _sync_with(write_project, f"      mappings: [{{from: id, to: id}}, {mapping}]\n")
+
+    [problem] = problems_of(root)
+
+    assert problem.location == f"syncs[0].configuration.{location}"
+    assert message in problem.message
+    assert "Field required" not in problem.message
+    assert "Input should" not in problem.message
+    assert problem.fix is not None
+    assert fix in problem.fix
+    assert problem.fix != "correct this value"
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{% include '/etc/passwd' %}", "{% include %}"),
+        ("{% import 'x' as y %}{{ id }}", "{% import %}"),
+        ("{{ lipsum.__globals__ }}", "'__globals__'"),
+        ("{{ id.__class__ }}", "'__class__'"),
+    ],
+)
+def test_a_template_the_sandbox_always_refuses_is_refused(
+    write_project: WriteFiles, template: str, message: str
+) -> None:
+    rest = VALID_REST.replace(
+        "mappings: [{from: id, to: id}]",
+        "mappings:\n        - {from: id, to: id}\n"
+        f'        - {{type: template, template: "{template}", to: b}}',
+    )
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": rest})
+
+    [problem] = problems_of(root)
+
+    assert problem.location == "syncs[0].configuration.mappings[1].template"
+    assert message in problem.message
+    assert problem.fix is not None

@@ -136,3 +136,20 @@ def test_a_field_name_as_long_as_the_databases_take_is_accepted(
     for kind, name in (("mariadb", "a" * 64), ("postgres", "a" * 63)):
         project = load_project(load(write_project, kind, name))
         assert project.syncs["users-out"].configuration["mappings"][2]["to"] == name
+
+
+@pytest.mark.parametrize("kind", ["postgres", "sqlite", "csv"])
+def test_a_field_name_of_spaces_only_is_refused(write_project: WriteFiles, kind: str) -> None:
+    (problem,) = problems_of(load(write_project, kind, "  "))
+
+    assert problem.location == "syncs[0].configuration.mappings[2].to"
+    assert "only spaces" in problem.message
+    assert problem.fix is not None
+
+
+def test_the_api_checks_refuse_a_field_name_of_spaces_only() -> None:
+    raw = {"mode": "upsert", "object": "people", "mappings": [{"from": "a", "to": " "}]}
+
+    _, problems = check_configuration(raw, registry.destination_class("postgres"))
+
+    assert [p.location for p in problems] == ["configuration.mappings.0.to"]

@@ -213,3 +213,47 @@ def test_a_raw_model_without_sql_is_told_to_add_it(write_project: WriteFiles) ->
     assert "sql" in problem.message
     assert "'query'" in problem.message
     assert "sql:" in (problem.fix or "")
+
+
+def test_a_tab_in_indentation_says_yaml_forbids_tabs(tmp_path: Path) -> None:
+    _, problems = read(tmp_path, b"sources:\n\t- slug: x\n")
+
+    [problem] = problems
+    assert problem.line == 2
+    assert "tab" in problem.message
+    assert problem.fix is not None
+    assert "spaces" in problem.fix
+
+
+def test_a_yaml_link_that_loops_or_leads_nowhere_is_reported(
+    write_project: WriteFiles,
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST})
+    (root / "loop.yml").symlink_to("loop.yml")
+    (root / "gone.yaml").symlink_to("nowhere.yml")
+
+    problems = problems_of(root)
+
+    assert sorted(p.file or "" for p in problems) == ["gone.yaml", "loop.yml"]
+    assert all("cannot be read" in p.message and p.fix for p in problems)
+
+
+def test_a_folder_that_cannot_be_read_is_reported(
+    write_project: WriteFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": VALID_REST, "sub__c.yml": ""})
+    listing = os.scandir
+
+    def refuse_sub(path: str | os.PathLike[str]) -> object:
+        if Path(path).name == "sub":
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_sub)
+
+    [problem] = problems_of(root)
+
+    assert problem.file == "sub"
+    assert "Permission denied" in problem.message

@@ -148,7 +148,7 @@ def test_each_mapping_problem_is_shown_on_its_row_and_nothing_is_saved(
 
     assert response.status_code == 422
     errors = _errors(response.text)
-    assert "at least 1 character" in errors["mapping-1-to"]
+    assert "'to' must not be empty" in errors["mapping-1-to"]
     assert "'{oops' is not JSON" in errors["mapping-2-value"]
     assert not any(key.startswith("mapping-0") for key in errors)  # the blank row
     assert "each problem is shown on its row" in errors["mappings"]

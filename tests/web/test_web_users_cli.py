@@ -211,3 +211,27 @@ def test_weak_passwords_are_refused_with_the_reason(
     monkeypatch.setenv("SYNCLINE_USER_PASSWORD", password)
     assert run_cli(["users", "create", "ana.lima@example.com"]) != 0
     assert reason in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command", ["create", "list", "disable", "enable", "delete", "set-password", "set-role"]
+)
+def test_the_workspace_option_of_users_speaks_of_accounts_not_keys(
+    home: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    assert run_cli(["users", command, "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+
+    assert "--workspace" in shown
+    assert "the key opens" not in shown
+    if command in ("create", "set-password"):
+        assert "shell history" in shown
+
+
+def test_users_list_help_names_the_status_column(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["users", "list", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+
+    assert "enabled or disabled" in shown

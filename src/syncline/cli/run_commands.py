@@ -291,9 +291,9 @@ def runs(
 
 def rows(
     sync: SyncArgument,
-    failed: Annotated[
+    failed_given: Annotated[
         bool, typer.Option("--failed", help="Rows the destination rejected (the default).")
-    ] = True,
+    ] = False,
     succeeded: Annotated[
         bool,
         typer.Option(
@@ -310,6 +310,8 @@ def rows(
     project: ProjectOption = None,
 ) -> None:
     """Show rows the destination rejected (key, operation, reason, attempts) or acknowledged."""
+    if succeeded and failed_given:
+        raise UserError("--failed and --succeeded cannot be used together; choose one")
     if succeeded:
         _succeeded_rows(sync, run_id, project)
         return

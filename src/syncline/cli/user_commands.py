@@ -18,7 +18,7 @@ import typer
 
 from syncline.cli import output
 from syncline.cli.context import chosen_workspace, open_catalog
-from syncline.cli.key_commands import WorkspaceOption, _workspace
+from syncline.cli.key_commands import _workspace
 from syncline.errors import UserError
 from syncline.settings import load_settings
 
@@ -41,6 +41,27 @@ class Role(StrEnum):
 
 EmailArgument = Annotated[str, typer.Argument(help="The e-mail address the person signs in with.")]
 
+_DEFAULT_WORKSPACE = "[default: the global --workspace, SYNCLINE_WORKSPACE, else default]"
+
+HomeWorkspaceOption = Annotated[
+    str | None,
+    typer.Option("--workspace", help=f"The workspace the account belongs to {_DEFAULT_WORKSPACE}."),
+]
+
+ListedWorkspaceOption = Annotated[
+    str | None,
+    typer.Option("--workspace", help=f"The workspace whose accounts to list {_DEFAULT_WORKSPACE}."),
+]
+
+OwnerWorkspaceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace",
+        help="Refuse the account unless it belongs to this workspace [default: the global "
+        "--workspace or SYNCLINE_WORKSPACE when set, else the account's own].",
+    ),
+]
+
 PasswordOption = Annotated[
     str,
     typer.Option(
@@ -48,7 +69,9 @@ PasswordOption = Annotated[
         prompt=True,
         hide_input=True,
         confirmation_prompt=True,
-        help="At least 10 characters, not the e-mail's name; asked for when not given.",
+        help="At least 10 characters, not the e-mail's name; asked for when not given. "
+        "Given here it stays in the shell history: prefer the prompt, --password-stdin or "
+        "SYNCLINE_USER_PASSWORD.",
     ),
 ]
 
@@ -85,7 +108,7 @@ def create_user(
     role: Annotated[
         Role, typer.Option(help="admin may change and run everything; viewer only looks.")
     ] = Role.viewer,
-    workspace: WorkspaceOption = None,
+    workspace: HomeWorkspaceOption = None,
     password_stdin: PasswordStdinFirst = False,
     password: PasswordOption = "",
 ) -> None:
@@ -110,8 +133,9 @@ def create_user(
     )
 
 
-def list_users(workspace: WorkspaceOption = None) -> None:
-    """Show the accounts of a workspace: id, e-mail, role, when made and last signed in."""
+def list_users(workspace: ListedWorkspaceOption = None) -> None:
+    """Show the accounts of a workspace: id, e-mail, role, when made, last signed in, and
+    whether each is enabled or disabled."""
     from syncline.catalog.users import UserRepository
 
     settings = load_settings()
@@ -159,7 +183,7 @@ def _account(email: str, workspace: str | None) -> Iterator[tuple[UserRepository
         yield users, record, owner.slug
 
 
-def disable_user(email: EmailArgument, workspace: WorkspaceOption = None) -> None:
+def disable_user(email: EmailArgument, workspace: OwnerWorkspaceOption = None) -> None:
     """Refuse the user's sign-ins and end their sessions at once; `enable` undoes it."""
     with _account(email, workspace) as (users, record, slug):
         users.disable(record)
@@ -167,7 +191,7 @@ def disable_user(email: EmailArgument, workspace: WorkspaceOption = None) -> Non
     output.console().print(f"Disabled {shown!r} in workspace {slug!r}; their sessions have ended.")
 
 
-def enable_user(email: EmailArgument, workspace: WorkspaceOption = None) -> None:
+def enable_user(email: EmailArgument, workspace: OwnerWorkspaceOption = None) -> None:
     """Let a disabled user sign in again."""
     with _account(email, workspace) as (users, record, slug):
         users.enable(record)
@@ -175,7 +199,7 @@ def enable_user(email: EmailArgument, workspace: WorkspaceOption = None) -> None
     output.console().print(f"Enabled {shown!r} in workspace {slug!r}; they may sign in again.")
 
 
-def delete_user(email: EmailArgument, workspace: WorkspaceOption = None) -> None:
+def delete_user(email: EmailArgument, workspace: OwnerWorkspaceOption = None) -> None:
     """Remove the account for good, ending its sessions."""
     with _account(email, workspace) as (users, record, slug):
         shown = record.email
@@ -185,7 +209,7 @@ def delete_user(email: EmailArgument, workspace: WorkspaceOption = None) -> None
 
 def set_password(
     email: EmailArgument,
-    workspace: WorkspaceOption = None,
+    workspace: OwnerWorkspaceOption = None,
     password_stdin: PasswordStdinFirst = False,
     password: PasswordOption = "",
 ) -> None:
@@ -202,7 +226,7 @@ def set_password(
 def set_role(
     email: EmailArgument,
     role: Annotated[Role, typer.Argument(help="admin or viewer.")],
-    workspace: WorkspaceOption = None,
+    workspace: OwnerWorkspaceOption = None,
 ) -> None:
     """Give the user another role and end their sessions, so they sign in with the new one."""
     with _account(email, workspace) as (users, record, slug):

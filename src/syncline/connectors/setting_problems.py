@@ -56,6 +56,8 @@ def setting_problem(error: ErrorDetails, location: str, value: Any) -> Problem:
     if kind in _KINDS:
         wanted, fix = _KINDS[kind]
         return Problem(location, f"{setting} must be {wanted}{shown}", fix, value=value)
+    if kind == "string_too_short" and context.get("min_length") == 1:
+        return Problem(location, f"{setting} must not be empty", "fill it in", value=value)
     if kind in _BOUNDS and _BOUNDS[kind][0] in context:
         key, rule, fix = _BOUNDS[kind]
         limit = context[key]

@@ -19,7 +19,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from syncline.connectors.destinations.base import SyncMode
-from syncline.errors import Problem, ValidationError
+from syncline.engine.config_problems import configuration_problem
+from syncline.errors import ValidationError
 
 
 class _Strict(BaseModel):
@@ -186,18 +187,13 @@ class SyncConfiguration(_Strict):
             return cls.model_validate(raw)
         except pydantic.ValidationError as exc:
             problems = []
+            keys = _configuration_keys()
             for err in exc.errors():
                 path = ".".join(str(p) for p in err["loc"])
                 # A missing key's "input" is the mapping around it, which is no help.
                 found = None if err["type"] == "missing" else err.get("input")
-                problems.append(
-                    Problem(
-                        location=f"{where}.{path}" if path else where,
-                        message=err["msg"],
-                        fix=err.get("ctx", {}).get("fix"),
-                        value=found,
-                    )
-                )
+                location = f"{where}.{path}" if path else where
+                problems.append(configuration_problem(err, location, found, keys))
             raise ValidationError(problems) from None
 
     def dump(self) -> dict[str, Any]:
@@ -211,3 +207,20 @@ class SyncConfiguration(_Strict):
             if isinstance(mapping, StaticMapping):
                 written["value"] = mapping.model_dump(mode="json")["value"]
         return dumped
+
+
+def _configuration_keys() -> dict[str, tuple[str, ...]]:
+    """The keys each part of a configuration takes, as written, for problems to suggest."""
+    parts: dict[str, type[BaseModel]] = {
+        "": SyncConfiguration,
+        "guards": Guards,
+        "externalIdMapping": ExternalIdMapping,
+        "standard": StandardMapping,
+        "static": StaticMapping,
+        "variable": VariableMapping,
+        "template": TemplateMapping,
+    }
+    return {
+        name: tuple(info.alias or field for field, info in model.model_fields.items())
+        for name, model in parts.items()
+    }

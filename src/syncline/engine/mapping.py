@@ -123,6 +123,46 @@ def unknown_filters_and_tests(environment: jinja2.Environment, template: str) ->
     return unknown
 
 
+def sandbox_refusals(environment: jinja2.Environment, template: str) -> list[tuple[str, str]]:
+    """What ``template`` does that the sandbox refuses on every row, found without
+    rendering: each as what it uses and the fix.
+
+    The sandbox has no files, so ``{% include %}``, ``{% import %}`` and ``{% extends %}``
+    always fail; it refuses Python's own attributes (``lipsum.__globals__``), the way
+    out of a sandbox. Other names starting with ``_`` are left alone: on a mapping
+    they read its key (``payload._id``).
+
+    Raises:
+        jinja2.TemplateSyntaxError: the template does not parse.
+    """
+    from jinja2 import nodes
+
+    files = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
+    refused = []
+    for node in environment.parse(template).find_all((*files, nodes.Getattr)):
+        if isinstance(node, files):
+            tag = _FILE_TAGS[type(node).__name__]
+            refused.append((f"{{% {tag} %}}", "write the text into the template itself"))
+        elif isinstance(node, nodes.Getattr) and _python_own(node.attr):
+            fix = "read the row's columns with filters such as upper or default only"
+            refused.append((f"the attribute {node.attr!r}", fix))
+    return refused
+
+
+def _python_own(name: str) -> bool:
+    """Whether ``name`` is one of Python's own attributes (``__class__``, ``__globals__``)."""
+    return name.startswith("__") and name.endswith("__")
+
+
+_FILE_TAGS = {
+    "Include": "include",
+    "Import": "import",
+    "FromImport": "import",
+    "Extends": "extends",
+}
+"""The statement each Jinja2 node that reads another template is written with."""
+
+
 def _invalid(exc: jinja2.TemplateSyntaxError, field: str) -> ConfigError:
     return ConfigError(
         f"the template of field {field!r} is not valid Jinja2: {exc.message} "

@@ -25,6 +25,7 @@ from syncline.engine.planner.warehouse import (
     warehouse_sources,
 )
 from syncline.errors import ConfigError, NotFoundError, Problem, SnapshotLocked, ValidationError
+from syncline.project.concealed import conceal, conceal_notes, project_documents
 from syncline.project.file_roots import project_file_policy, refuse_paths_off_roots
 from syncline.project.left_behind import left_behind_notes
 from syncline.project.mode_changes import (
@@ -59,8 +60,22 @@ logger = logging.getLogger(__name__)
 
 
 def plan_project(catalog: Catalog, project: Project, settings: Settings | None = None) -> Plan:
-    """What applying ``project`` would create, change and delete; writes nothing."""
-    settings = settings or get_settings()
+    """What applying ``project`` would create, change and delete; writes nothing.
+
+    Values read from environment variables are named in its problems, notes and
+    warnings, never shown (see :mod:`syncline.project.concealed`).
+    """
+    documents = project_documents(project)
+    try:
+        plan = _plan(catalog, project, settings or get_settings())
+    except ValidationError as exc:
+        raise ValidationError(conceal(exc.problems, documents)) from None
+    plan.notes = conceal_notes(plan.notes, documents)
+    plan.warnings = conceal(plan.warnings, documents)
+    return plan
+
+
+def _plan(catalog: Catalog, project: Project, settings: Settings) -> Plan:
     desired, secrets = _desired(project)
     try:
         with catalog.session(project.workspace, read_only=True) as session:
@@ -107,6 +122,10 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         settings_changed = setting_changes(plan, desired, current)
         warn_of_setting_changes(plan, settings_changed, project)
         note_planner_switches(plan, desired, current)
+        # Concealed before they meet the checked plan's, which are concealed already.
+        documents = project_documents(project)
+        plan.notes = conceal_notes(plan.notes, documents)
+        plan.warnings = conceal(plan.warnings, documents)
         # Taken before the writer deletes syncs, whose planner tables go after the commit.
         planned = warehouse_sources(session)
         installation_id = session.installation_id
@@ -116,6 +135,8 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         _Writer(session, project, checked.model_columns).write(plan, forgotten)
         restarted, strays = _sort_restarts(session, restarts, forgotten, project)
         _note_stale_settings(session, settings_changed, project, strays)
+        plan.notes = conceal_notes(plan.notes, documents)
+        plan.warnings = conceal(plan.warnings, documents)
         for slug, keys in retargeted.items():
             moved = session.destinations.sync_ids(session.destinations.get(slug))
             forgotten += moved

@@ -10,7 +10,9 @@ the environment sets it.
 from __future__ import annotations
 
 import difflib
+import errno
 import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,8 +24,10 @@ from syncline.catalog.repository import check_slug
 from syncline.connectors import registry
 from syncline.connectors.destinations.base import RESERVED_FIELD_FIX, SyncMode
 from syncline.engine.config import SyncConfiguration
+from syncline.engine.config_problems import MAPPING_TYPES
 from syncline.errors import ConfigError, ConnectorError, Problem, UserError, ValidationError
 from syncline.numerals import number_or_text
+from syncline.project.concealed import conceal
 from syncline.project.file_roots import roots_problems
 from syncline.project.local_objects import missing_table
 from syncline.project.model_columns import (
@@ -81,16 +85,45 @@ _SHAPES = {
 }
 
 
-def project_files(root: Path) -> list[Path]:
-    """Every YAML file of the project, in a stable order, hidden folders skipped."""
-    files = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if path.is_file() and path.suffix in (".yml", ".yaml"):
-            files.append(path)
-    return files
+def project_files(root: Path) -> tuple[list[Path], list[Problem]]:
+    """Every YAML file of the project, in a stable order, hidden folders skipped, and a
+    problem for each YAML link or folder that cannot be read (a link that loops or leads
+    nowhere, a folder without permission), which would otherwise go unseen."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+
+    def unreadable(error: OSError) -> None:
+        folder = Path(error.filename or root)
+        fix = "let Syncline's user read the folder, or move its files elsewhere"
+        problems.append(_path_problem(root, folder, "folder", error, fix))
+
+    for folder, folders, names in os.walk(root, onerror=unreadable):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in names:
+            path = Path(folder) / name
+            if name.startswith(".") or path.suffix not in (".yml", ".yaml"):
+                continue
+            if path.is_file():
+                files.append(path)
+            elif path.is_symlink():
+                fix = "point the link at a YAML file, or remove it"
+                problems.append(_path_problem(root, path, "link", _stat_error(path), fix))
+    return sorted(files), problems
+
+
+def _stat_error(path: Path) -> OSError:
+    """Why ``path`` cannot be followed to a file."""
+    try:
+        path.stat()
+    except OSError as exc:
+        return exc
+    return IsADirectoryError(errno.EISDIR, "it leads to a folder")
+
+
+def _path_problem(root: Path, path: Path, what: str, error: OSError, fix: str) -> Problem:
+    reason = error.strerror or str(error)
+    display = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    return Problem("", f"the {what} {display!r} cannot be read: {reason}", fix, display)
 
 
 def load_project(root: Path, env: Mapping[str, str] | None = None) -> Project:
@@ -102,22 +135,25 @@ def load_project(root: Path, env: Mapping[str, str] | None = None) -> Project:
     """
     if not root.is_dir():
         raise ConfigError(f"project folder {str(root)!r} does not exist; run `syncline init`")
-    files = project_files(root)
-    if not files:
+    files, unreadable = project_files(root)
+    if not files and not unreadable:
         raise ConfigError(f"project folder {str(root)!r} has no .yml files; run `syncline init`")
 
     variables = project_variables(root, env)
 
     loader = _Loader(Project(root=str(root.resolve())))
+    loader.problems.extend(unreadable)
     for path in files:
         display = str(path.relative_to(root))
         document, problems = read_document(path, display=display, env=variables)
         loader.problems.extend(problems)
+        loader.files[display] = document
         loader.read(document, is_settings=display in SETTINGS_FILES)
 
     loader.cross_check()
+    loader.project.warnings = conceal(loader.project.warnings, loader.files)
     if loader.problems:
-        raise ValidationError(loader.problems)
+        raise ValidationError(conceal(loader.problems, loader.files))
 
     logger.info(
         "project %s: %d sources, %d models, %d destinations, %d syncs",
@@ -136,6 +172,8 @@ class _Loader:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.problems: list[Problem] = []
+        self.files: dict[str, Document] = {}
+        """Every file read, by the name problems give it."""
         self.documents: dict[tuple[str, str], tuple[Document, Path_]] = {}
         self.sync_targets: dict[str, tuple[str, dict[str, Any]]] = {}
         """Each sync's destination slug and raw configuration, built or not, so that the
@@ -198,7 +236,8 @@ class _Loader:
         complete = True
         for key in item:
             if key not in known:
-                self.problem(doc, (*path, key), f"unknown key {key!r}", _suggest(key, known))
+                fix = _unknown_key_fix(key, item[key], known)
+                self.problem(doc, (*path, key), f"unknown key {key!r}", fix)
         for key in shape.required:
             if key not in item:
                 self.problem(doc, path, f"the required key {key!r} is missing", f"add {key}: ...")
@@ -218,23 +257,26 @@ class _Loader:
         if not isinstance(slug, str):
             return
 
-        if (kind, slug) in self.documents:
+        repeated = (kind, slug) in self.documents
+        if repeated:
             other, other_path = self.documents[(kind, slug)]
             where = f"{other.file}:{other.line(other_path)}"
             message = f"the {kind[:-1]} slug {slug!r} is also declared at {where}"
             self.problem(doc, (*path, "slug"), message, "give each one its own slug")
-            return
-        self.documents[(kind, slug)] = (doc, path)
+        else:
+            self.documents[(kind, slug)] = (doc, path)
         if not complete:
-            self.broken.add((kind, slug))
+            if not repeated:
+                self.broken.add((kind, slug))
             return
 
         # Unknown keys are reported above; the rest is still checked, so that one pass
-        # finds every problem.
+        # finds every problem. A second declaration of a slug is checked the same way,
+        # but never kept.
         known_only = {key: value for key, value in item.items() if key in known}
         builder = getattr(self, f"_build_{kind}")
         spec = builder(doc, path, known_only, Origin(doc.file, doc.line(path), path, doc))
-        if spec is not None:
+        if spec is not None and not repeated:
             getattr(self.project, kind)[slug] = spec
 
     def _build_sources(
@@ -281,31 +323,10 @@ class _Loader:
     ) -> ModelSpec | None:
         sql = _nested_string(item.get("raw"), "sql")
         table = _nested_string(item.get("table"), "name")
-        if ("raw" in item) == ("table" in item):
-            fix = "write either raw: {sql: ...} or table: {name: ...}"
-            self.problem(doc, path, "a model needs exactly one of 'raw' and 'table'", fix)
-            return None
-        if "raw" in item and sql is None:
-            message, fix = _nested_problem("raw", item["raw"], "sql", "SELECT a, b FROM t")
-            self.problem(doc, (*path, "raw"), message, fix)
-            return None
-        if "table" in item and table is None:
-            message, fix = _nested_problem("table", item["table"], "name", "people")
-            self.problem(doc, (*path, "table"), message, fix)
-            return None
-
+        query_ok = self._check_query(doc, path, item, sql, table)
         primary_key = item["primaryKey"]
-        if isinstance(primary_key, list):
-            message = "the primary key must be one column, not a list of columns"
-            fix = (
-                "name one column that is unique per row; for a key of several columns, "
-                "return them joined as one column from the query (e.g. a || '-' || b AS key)"
-            )
-            self.problem(doc, (*path, "primaryKey"), message, fix)
-            return None
-        if not isinstance(primary_key, str) or not primary_key.strip():
-            message = "the primary key must be the name of a column of the model"
-            self.problem(doc, (*path, "primaryKey"), message, "e.g. primaryKey: id")
+        key_ok = self._check_primary_key(doc, path, primary_key)
+        if not (query_ok and key_ok):
             return None
 
         tags = self._tags(doc, path, item)
@@ -316,6 +337,40 @@ class _Loader:
             tags, origin,
         )  # fmt: skip
 
+    def _check_query(
+        self, doc: Document, path: Path_, item: dict[str, Any], sql: str | None, table: str | None
+    ) -> bool:
+        """Whether the model has exactly one well-formed ``raw`` or ``table``."""
+        if ("raw" in item) == ("table" in item):
+            fix = "write either raw: {sql: ...} or table: {name: ...}"
+            self.problem(doc, path, "a model needs exactly one of 'raw' and 'table'", fix)
+            return False
+        if "raw" in item and sql is None:
+            message, fix = _nested_problem("raw", item["raw"], "sql", "SELECT a, b FROM t")
+            self.problem(doc, (*path, "raw"), message, fix)
+            return False
+        if "table" in item and table is None:
+            message, fix = _nested_problem("table", item["table"], "name", "people")
+            self.problem(doc, (*path, "table"), message, fix)
+            return False
+        return True
+
+    def _check_primary_key(self, doc: Document, path: Path_, primary_key: Any) -> bool:
+        """Whether the primary key names one column."""
+        if isinstance(primary_key, list):
+            message = "the primary key must be one column, not a list of columns"
+            fix = (
+                "name one column that is unique per row; for a key of several columns, "
+                "return them joined as one column from the query (e.g. a || '-' || b AS key)"
+            )
+            self.problem(doc, (*path, "primaryKey"), message, fix)
+            return False
+        if not isinstance(primary_key, str) or not primary_key.strip():
+            message = "the primary key must be the name of a column of the model"
+            self.problem(doc, (*path, "primaryKey"), message, "e.g. primaryKey: id")
+            return False
+        return True
+
     def _build_syncs(
         self, doc: Document, path: Path_, item: dict[str, Any], origin: Origin
     ) -> SyncSpec | None:
@@ -324,7 +379,10 @@ class _Loader:
             self.problem(doc, (*path, "configuration"), "the configuration must be a mapping")
             return None
         configuration = with_standard_mappings(configuration)
-        self.sync_targets[str(item["slug"])] = (str(item["destination"]), configuration)
+        kept_doc, kept_path = self.documents[("syncs", item["slug"])]
+        if kept_doc is doc and kept_path == path:
+            # Only the declaration kept is checked against its destination.
+            self.sync_targets[str(item["slug"])] = (str(item["destination"]), configuration)
         parsed = self._check_model(doc, (*path, "configuration"), SyncConfiguration, configuration)
 
         schedule, problems = check_schedule(item.get("schedule"))
@@ -390,7 +448,7 @@ class _Loader:
             keys = [info.alias or name for name, info in model.model_fields.items()]
             for problem in exc.problems:
                 below = problem.location[len(where) :].lstrip(".")
-                sub = tuple(number_or_text(p) for p in below.split(".") if p)
+                sub = _without_mapping_type(tuple(number_or_text(p) for p in below.split(".") if p))
                 message = _plain_message(problem.message)
                 fix = problem.fix or _config_fix(message)
                 if "Extra inputs" in message and sub:
@@ -611,6 +669,24 @@ class _Loader:
         message = f"the {field} {value!r} is not declared in the project (declared: {names})"
         fix = _suggest(value, declared) if declared else f"declare it under {target}"
         self.problem(doc, (*path, field), message, fix)
+
+
+def _unknown_key_fix(key: str, value: Any, known: tuple[str, ...]) -> str:
+    """The fix for an unknown key of a resource: its closest known key, but never
+    ``disabled`` for ``enabled``, whose meaning it turns around."""
+    if key == "enabled" and "disabled" in known:
+        if isinstance(value, bool):
+            return f"write disabled: {str(not value).lower()}"
+        return "write disabled: false to run the sync on its schedule, or disabled: true"
+    return _suggest(key, known)
+
+
+def _without_mapping_type(sub: Path_) -> Path_:
+    """``sub`` without the mapping type pydantic puts after a mapping's index
+    (``mappings.0.standard.to``), which is not a key anyone wrote."""
+    if len(sub) >= 3 and sub[0] == "mappings" and sub[2] in MAPPING_TYPES:
+        return (*sub[:2], *sub[3:])
+    return sub
 
 
 def _suggest(word: str, choices: Any) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from syncline.errors import ConfigError
 from syncline.numerals import whole_number
 from syncline.project.yamlfile import Path_
-from syncline.scheduling.cron import parse_cron
+from syncline.scheduling.cron import cron_field_problems
 from syncline.scheduling.schedules import CLOCK_TYPES, INTERVAL_UNITS, MAX_PERIOD, next_due
 
 TYPES = ("interval", "cron", "visual", "dbt")
@@ -129,26 +129,26 @@ def _cron(body: dict[str, Any]) -> list[ScheduleProblem]:
         problems.append((("expression",), message, fix))
         return problems
 
-    for field, name, (low, high) in zip(fields, _CRON_NAMES, _CRON_RANGES, strict=True):
-        for number in _cron_numbers(field):
-            if not low <= number <= high:
-                message = (
-                    f"the cron expression {expression!r} has {name} {number}, outside "
-                    f"{low} to {high}"
-                )
-                problems.append((("expression",), message, fix))
-                break
+    meanings = cron_field_problems(expression)
+    for index, (field, name, (low, high)) in enumerate(
+        zip(fields, _CRON_NAMES, _CRON_RANGES, strict=True)
+    ):
+        outside = [number for number in _cron_numbers(field) if not low <= number <= high]
+        if outside:
+            message = (
+                f"the cron expression {expression!r} has {name} {outside[0]}, outside "
+                f"{low} to {high}"
+            )
+            problems.append((("expression",), message, fix))
+        elif index in meanings:
+            problems.append((("expression",), meanings[index], fix))
     if not problems:
-        problems.extend(_cron_meaning(expression, fix))
+        problems.extend(_cron_meaning(expression))
     return problems
 
 
-def _cron_meaning(expression: str, fix: str) -> list[ScheduleProblem]:
-    """What the scheduler would refuse: unknown names, zero steps, dates that never come."""
-    try:
-        parse_cron(expression)
-    except ConfigError as error:
-        return [(("expression",), error.message, fix)]
+def _cron_meaning(expression: str) -> list[ScheduleProblem]:
+    """What the scheduler would refuse of fields that each parse: dates that never come."""
     if next_due({"type": "cron", "schedule": {"expression": expression}}, _EPOCH) is None:
         message = f"the cron expression {expression!r} names a date that never comes"
         return [(("expression",), message, "check the day of month against the month")]
@@ -258,8 +258,17 @@ def _timezone(body: dict[str, Any], allowed: set[str]) -> list[ScheduleProblem]:
             ZoneInfo(str(zone))
         except (ZoneInfoNotFoundError, ValueError):
             message = f"unknown time zone {zone!r}"
-            problems.append((("timezone",), message, "use an IANA name such as Europe/Berlin"))
+            problems.append((("timezone",), message, _zone_fix(str(zone))))
     return problems
+
+
+def _zone_fix(zone: str) -> str:
+    """The fix for an unknown time zone: the known one it differs from only in case."""
+    lowered = zone.strip().lower()
+    for known in sorted(available_timezones()):
+        if known.lower() == lowered:
+            return f"did you mean {known!r}?"
+    return "use an IANA name such as Europe/Berlin or UTC"
 
 
 def found_at(raw: Any, path: Path_) -> Any:

@@ -18,7 +18,12 @@ from syncline.connectors.destinations.base import (
     reserved_field_problem,
 )
 from syncline.engine.config import StandardMapping, SyncConfiguration, TemplateMapping
-from syncline.engine.mapping import sync_id_clash, template_variables, unknown_filters_and_tests
+from syncline.engine.mapping import (
+    sandbox_refusals,
+    sync_id_clash,
+    template_variables,
+    unknown_filters_and_tests,
+)
 from syncline.errors import ConnectorError, Problem, UserError, ValidationError
 from syncline.project.schedule import check_schedule, found_at
 
@@ -84,20 +89,36 @@ def salvage(raw: Mapping[str, Any]) -> SyncConfiguration | None:
 
 
 def salvaged(raw: Mapping[str, Any], found: list[Problem]) -> SyncConfiguration | None:
-    """The configuration without the top-level keys that have problems, when that parses.
+    """The configuration without the top-level keys and mappings that have problems, when
+    that parses.
 
-    A bad ``mode`` says nothing about the mappings, so their templates and columns can
-    still be checked and every problem reported in one pass. None when what is left
-    still does not parse (e.g. ``object`` is missing).
+    A bad ``mode`` says nothing about the mappings, nor a bad mapping about the others,
+    so their templates and columns can still be checked and every problem reported in
+    one pass. A broken mapping is replaced by one that writes nothing checkable, so the
+    others keep their index. None when what is left still does not parse (e.g.
+    ``object`` is missing).
     """
-    broken = {p.location.split(".")[1] for p in found if p.location.startswith("configuration.")}
-    if not broken or "configuration" in {p.location for p in found}:
+    inside = [p.location.split(".")[1:] for p in found if p.location.startswith("configuration.")]
+    if not inside or "configuration" in {p.location for p in found}:
         return None
+    bad_mappings = {
+        int(at[1]) for at in inside if at[0] == "mappings" and len(at) > 1 and at[1].isdigit()
+    }
+    broken = {at[0] for at in inside if at[0] != "mappings" or len(at) == 1}
     rest = {key: value for key, value in raw.items() if key not in broken}
+    if bad_mappings and isinstance(rest.get("mappings"), list):
+        rest["mappings"] = [
+            _STAND_IN | {"to": f"{_STAND_IN['to']}{index}"} if index in bad_mappings else mapping
+            for index, mapping in enumerate(rest["mappings"])
+        ]
     try:
         return SyncConfiguration.parse(with_standard_mappings(rest))
     except ValidationError:
         return None
+
+
+_STAND_IN = {"type": "static", "value": None, "to": "\0broken mapping "}
+"""What a broken mapping is replaced by in :func:`salvaged`: a constant no check reads."""
 
 
 def column_problems(
@@ -200,6 +221,16 @@ def template_problems(parsed: SyncConfiguration) -> list[Problem]:
                     value=template,
                 )
             )
+        for used, fix in sandbox_refusals(environment, template)[:1]:
+            problems.append(
+                Problem(
+                    f"configuration.mappings.{index}.template",
+                    f"the template of field {mapping.to!r} uses {used}, which the sandbox "
+                    "templates run in refuses, so every row would be rejected",
+                    fix=fix,
+                    value=template,
+                )
+            )
     return problems
 
 
@@ -243,11 +274,21 @@ def field_name_problems_of(
     external = raw.get("externalIdMapping")
     if isinstance(external, dict) and isinstance(external.get("to"), str):
         written.append(("configuration.externalIdMapping.to", external["to"]))
-    found = field_name_problems(destination, [name for _, name in written])
-    return [
-        Problem(written[index][0], message, fix, value=written[index][1])
+    blank = [(where, name) for where, name in written if name and not name.strip()]
+    problems = [
+        Problem(where, f"the field name {name!r} is only spaces", _BLANK_FIX, value=name)
+        for where, name in blank
+    ]
+    named = [entry for entry in written if entry not in blank]
+    found = field_name_problems(destination, [name for _, name in named])
+    return problems + [
+        Problem(named[index][0], message, fix, value=named[index][1])
         for index, message, fix in found
     ]
+
+
+_BLANK_FIX = "name the destination field with letters or digits, e.g. to: email"
+"""Refused before a sync is saved only: syncs stored earlier keep running as they did."""
 
 
 def reserved_field_message(

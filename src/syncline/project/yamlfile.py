@@ -26,6 +26,26 @@ _DEFAULTED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):-(.*)", re.DOTALL)
 _OPERATOR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(:?[-=?+])")
 
 
+@dataclass(frozen=True)
+class Substituted:
+    """A text value built from environment variables, which may hold secrets.
+
+    Problems never show such a value: they name the variables instead (see
+    :mod:`syncline.project.concealed`).
+    """
+
+    text: str
+    """The value after substitution."""
+    variables: tuple[tuple[str, str], ...]
+    """Each variable read, with its value."""
+
+    def describe(self) -> str:
+        """How a problem names the value, e.g. ``the value of ${PW}``."""
+        names = ", ".join(f"${{{name}}}" for name, _ in self.variables)
+        whole = len(self.variables) == 1 and self.variables[0][1] == self.text
+        return f"the value of {names}" if whole else f"the value made from {names}"
+
+
 @dataclass
 class Document:
     """One parsed YAML file: its data and the 1-based line of each path in it."""
@@ -34,6 +54,8 @@ class Document:
     """The file's path relative to the project folder, as shown in problems."""
     data: Any
     lines: dict[Path_, int] = field(default_factory=dict)
+    substituted: dict[Path_, Substituted] = field(default_factory=dict)
+    """The text values that took some of their content from ``${VAR}`` references."""
 
     def line(self, path: Path_) -> int | None:
         """The line of ``path``, or of its nearest parent that has one."""
@@ -52,6 +74,14 @@ def render_path(path: Path_) -> str:
     return text
 
 
+@dataclass
+class _Expansion:
+    """What replacing the references of one text found: problems and variables read."""
+
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    variables: list[tuple[str, str]] = field(default_factory=list)
+
+
 def substitute(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str, str]]]:
     """Replace ``${VAR}`` and ``${VAR:-default}`` from ``env``; a default may itself hold
     references (``${OUT:-${SYNCLINE_PROJECT_DIR}/out}``), read only when it is used.
@@ -59,21 +89,25 @@ def substitute(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str, 
     Returns the text and, for each reference that could not be replaced (a variable not
     set, or a form that is not supported), the message and the fix.
     """
-    problems: list[tuple[str, str]] = []
-    return _expand(text, env, problems), problems
+    expansion = _Expansion()
+    return _expand(text, env, expansion), expansion.problems
 
 
-def _expand(text: str, env: Mapping[str, str], problems: list[tuple[str, str]]) -> str:
+def _expand(text: str, env: Mapping[str, str], found: _Expansion) -> str:
     parts: list[str] = []
     done = 0
     while (start := text.find("${", done)) >= 0:
         escaped = start > done and text[start - 1] == "$"
         close = _closing_brace(text, start + 2)
         if close < 0:
-            break  # an unclosed ``${`` is plain text, as it always was
+            if not escaped:
+                found.problems.append(_unclosed_problem(text[start:]))
+            parts.append(text[done : start - 1 if escaped else start])
+            done = start
+            break
         inner = text[start + 2 : close]
         parts.append(text[done : start - 1 if escaped else start])
-        parts.append("${" + inner + "}" if escaped else _reference(inner, env, problems))
+        parts.append("${" + inner + "}" if escaped else _reference(inner, env, found))
         done = close + 1
     parts.append(text[done:])
     return "".join(parts)
@@ -96,16 +130,32 @@ def _closing_brace(text: str, position: int) -> int:
     return -1
 
 
-def _reference(inner: str, env: Mapping[str, str], problems: list[tuple[str, str]]) -> str:
+def _reference(inner: str, env: Mapping[str, str], found: _Expansion) -> str:
     """The value of the reference ``${inner}``, or the reference itself with a problem."""
     if _NAME.fullmatch(inner) and inner in env:
+        found.variables.append((inner, env[inner]))
         return env[inner]
     defaulted = _DEFAULTED.fullmatch(inner)
     if defaulted:
         # As in a shell: the default also stands in for a variable set but empty.
-        return env.get(defaulted.group(1)) or _expand(defaulted.group(2), env, problems)
-    problems.append(_reference_problem(inner))
+        name = defaulted.group(1)
+        if env.get(name):
+            found.variables.append((name, env[name]))
+            return env[name]
+        return _expand(defaulted.group(2), env, found)
+    found.problems.append(_reference_problem(inner))
     return "${" + inner + "}"
+
+
+def _unclosed_problem(rest: str) -> tuple[str, str]:
+    """The message and fix for a ``${`` that no ``}`` closes; ``rest`` starts with it."""
+    shown = rest if len(rest) <= 40 else f"{rest[:37]}..."
+    name = _NAME.match(rest[2:])
+    closed = f"${{{name.group(0)}}}" if name else "${NAME}"
+    return (
+        f"the reference '{shown}' has no closing '}}'",
+        f"close it, e.g. {closed}, or write $${{ to keep the text ${{ as it is",
+    )
 
 
 def _reference_problem(inner: str) -> tuple[str, str]:
@@ -252,9 +302,13 @@ class _Reader:
         return result
 
     def _substitute(self, text: str, path: Path_, line: int) -> str:
-        result, problems = substitute(text, self.env)
-        for message, fix in problems:
+        expansion = _Expansion()
+        result = _expand(text, self.env, expansion)
+        for message, fix in expansion.problems:
             self._problem(path, line, message, fix)
+        if expansion.variables:
+            variables = tuple(expansion.variables)
+            self.document.substituted.setdefault(path, Substituted(result, variables))
         return result
 
     def _problem(self, path: Path_, line: int, message: str, fix: str) -> None:
@@ -286,8 +340,7 @@ def read_document(
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        message = f"this is not valid YAML: {exc.problem or exc}"
-        return document, problem(line, message, "correct the YAML syntax at this line")
+        return document, problem(line, *_syntax_problem(text, exc, line))
     except yaml.reader.ReaderError as exc:
         return document, problem(*_unprintable(text, exc))
     except RecursionError:
@@ -311,6 +364,21 @@ def read_document(
         fix = "write plain text, numbers, true/false, lists and mappings, without !! tags"
         reader.problems.extend(problem(line, message, fix))
     return document, reader.problems
+
+
+def _syntax_problem(text: str, error: yaml.MarkedYAMLError, line: int | None) -> tuple[str, str]:
+    """The message and fix for text that is not YAML; a tab in an indentation gets its own,
+    since the parser only says it found a character that cannot start a token."""
+    lines = text.splitlines()
+    written = lines[line - 1] if line is not None and 0 < line <= len(lines) else ""
+    indentation = written[: len(written) - len(written.lstrip(" \t"))]
+    if "\t" in indentation or "'\\t'" in str(error.problem):
+        message = "this is not valid YAML: the line has a tab where YAML allows only spaces"
+        return message, "YAML forbids tabs for indentation: indent with spaces instead"
+    return (
+        f"this is not valid YAML: {error.problem or error}",
+        "correct the YAML syntax at this line",
+    )
 
 
 def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> tuple[int, str, str]:

@@ -91,6 +91,21 @@ def parse_cron(expression: str) -> CronExpression:
     )
 
 
+def cron_field_problems(expression: str) -> dict[int, str]:
+    """What is wrong with each field of a five-field expression, by its index (0 = minute).
+
+    :func:`parse_cron` stops at the first wrong field; this names every one, so that a
+    single pass of ``syncline validate`` reports them all.
+    """
+    problems = {}
+    for index, (part, spec) in enumerate(zip(expression.split(), _FIELDS, strict=False)):
+        try:
+            _parse_field(part, spec, expression)
+        except ConfigError as error:
+            problems[index] = error.message
+    return problems
+
+
 def _parse_field(text: str, spec: _Field, expression: str) -> set[int]:
     found: set[int] = set()
     for item in text.split(","):
