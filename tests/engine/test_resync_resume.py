@@ -8,14 +8,18 @@ interrupted run had acknowledged again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
+from unittest import mock
 
 import pytest
-from engine_doubles import Harness, MemoryDestination, people
+from engine_doubles import ArrowSource, Harness, MemoryDestination, people
 from killed_runs import killed_run
 
 from syncline.connectors.destinations.base import Capabilities, SyncMode, WriteAction
+from syncline.engine.planner.warehouse import WarehousePlanner
 from syncline.engine.report import RunStatus
 from syncline.errors import TerminalError
 
@@ -212,6 +216,72 @@ def test_a_clear_that_failed_is_done_by_the_next_run(tmp_path: Path) -> None:
     assert destination.clears == 1
     assert sync.sent() == ALL_KEYS
     assert destination.records == _model(ROWS)
+    assert sync.run().progress.planned.total == 0
+
+
+@contextmanager
+def _stopped_during_the_query() -> Iterator[None]:
+    """Stop the run as SIGTERM does while the model's query runs, on either planner."""
+    stop = mock.Mock(side_effect=KeyboardInterrupt)
+    with (
+        mock.patch.object(ArrowSource, "read", stop),
+        mock.patch.object(WarehousePlanner, "ingest", stop),
+        pytest.raises(KeyboardInterrupt),
+    ):
+        yield
+
+
+@pytest.mark.parametrize("flag", ["full_resync", "clear_and_fill"])
+def test_a_resync_cancelled_before_its_first_batch_is_finished_by_the_next_run(
+    tmp_path: Path, flag: str
+) -> None:
+    destination = ClearingDestination()
+    sync = _synced(tmp_path, destination)
+    # The first progress report comes once the run is planned: it stops before sending.
+    cancelled = sync.run(cancel_after=1, **{flag: True})
+    assert cancelled.status is RunStatus.CANCELLED
+    assert sync.sent() == []
+
+    # A dry run shows the resync still to do, and leaves it pending.
+    assert sync.run(dry_run=True).progress.planned.added == 20
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS
+    assert resumed.progress.planned.added == 20
+    assert sync.sent() == ALL_KEYS
+    assert destination.records == _model(ROWS)
+    assert destination.clears == (1 if flag == "clear_and_fill" else 0)
+    assert sync.run().progress.planned.total == 0
+
+
+@pytest.mark.parametrize("flag", ["full_resync", "clear_and_fill"])
+def test_a_resync_stopped_during_the_query_is_finished_by_the_next_run(
+    tmp_path: Path, flag: str
+) -> None:
+    destination = ClearingDestination()
+    sync = _synced(tmp_path, destination)
+    with _stopped_during_the_query():
+        sync.run(**{flag: True})
+    # A run stopped in turn before it sends keeps the resync pending too.
+    with _stopped_during_the_query():
+        sync.run()
+
+    resumed = sync.run()
+
+    assert resumed.status is RunStatus.SUCCESS
+    assert resumed.progress.full_resync
+    assert sync.sent() == ALL_KEYS
+    assert destination.records == _model(ROWS)
+    assert destination.clears == (1 if flag == "clear_and_fill" else 0)
+    assert sync.run().progress.planned.total == 0
+
+
+def test_reset_cdc_gives_up_a_resync_that_never_started(tmp_path: Path) -> None:
+    sync = _synced(tmp_path)
+    sync.run(full_resync=True, cancel_after=1)
+
+    assert sync.run(reset_cdc=True).status is RunStatus.SUCCESS
+
     assert sync.run().progress.planned.total == 0
 
 

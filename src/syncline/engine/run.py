@@ -43,9 +43,14 @@ from syncline.engine.planner.base import Planner, PlannerStore, may_replace
 from syncline.engine.planner.local import IngestStats, LocalPlanner
 from syncline.engine.planner.prefetch import prefetched
 from syncline.engine.planner.store import (
+    CLEAR_AND_FILL,
     DEFAULT_LOCK_WAIT_SECONDS,
+    FULL_RESYNC,
     delete_snapshot,
     discard_snapshot_file,
+    drop_full_load_request,
+    request_full_load,
+    requested_full_load,
     snapshot_path,
     strays_note,
     strays_path,
@@ -264,15 +269,19 @@ class _Run:
         self.configuration = job.configuration
         external = job.configuration.external_id_mapping
         self.id_column = external.from_ if external else job.primary_key
+        # A resync a stopped run was asked for but never began is this run's to do.
+        requested = None if job.reset_cdc else requested_full_load(job.snapshot_dir, job.sync_id)
+        self.full_resync = job.full_resync or requested == FULL_RESYNC
+        self.clear_and_fill = job.clear_and_fill or requested == CLEAR_AND_FILL
         # Clearing the object leaves nothing to diff against: every row is sent again.
-        self.full_load = job.full_resync or job.clear_and_fill
-        self.clearing = job.clear_and_fill
+        self.full_load = self.full_resync or self.clear_and_fill
+        self.clearing = self.clear_and_fill
         """Whether the destination object is emptied before the first batch: asked for,
         or left pending by an interrupted clear and fill (see :meth:`_resume_clear`)."""
         self.object_expected = False
         """Whether the run plans on the destination's object being there: it looked, and
         found it (see :meth:`_object_lost`)."""
-        progress.full_resync = job.full_resync
+        progress.full_resync = job.full_resync or requested is not None
         self._preparing: threading.Thread | None = None
         self._looked = False
         """Whether the destination may hold a connection from looking for its object,
@@ -283,6 +292,10 @@ class _Run:
         # Parsing the templates now reports a broken one before the model is queried.
         referenced_columns(self.configuration, self.job.primary_key)
         self._warn_of_strays()
+        if self.full_load and not self.job.dry_run:
+            # Until its first batch makes the resync pending in the snapshot, a stop at any
+            # point (a cancel, SIGTERM during the query) leaves it to the next run.
+            request_full_load(self.job.snapshot_dir, self.job.sync_id, clear=self.clear_and_fill)
 
         self.reporter.stage(RunStatus.QUERYING)
         preparing = self._prepare_destination()
@@ -319,7 +332,7 @@ class _Run:
         """Log, on every run until a clear and fill, that the object may hold records the
         sync delivered before its id field or primary key changed, which it cannot remove."""
         warning = strays_note(self.job.snapshot_dir, self.job.sync_id)
-        if warning is None or self.job.clear_and_fill:
+        if warning is None or self.clear_and_fill:
             return
         logger.warning("sync %s: %s", self.job.sync_id, warning, extra=_context(self.job))
 
@@ -653,6 +666,7 @@ class _Run:
             return RunStatus.CANCELLED
         if not self.job.dry_run:
             planner.store.replace_baseline(planner.current_table)
+            drop_full_load_request(self.job.snapshot_dir, self.job.sync_id)
             logger.info("sync %s: the current model rows are the new baseline", self.job.sync_id)
         self.reporter.progress(self.progress)
         self.reporter.stage(RunStatus.REPORTING)
@@ -669,7 +683,7 @@ class _Run:
             every_row=mode is SyncMode.ALL, full_resync=self.full_load, removes=removes
         )
         self.progress.planned = _sent_counts(plan.counts, steps)
-        if self.job.full_resync and not self.job.clear_and_fill:
+        if self.full_resync and not self.clear_and_fill:
             self._warn_of_records_left(planner, steps)
         check_guards(
             self.configuration.guards,
@@ -693,9 +707,10 @@ class _Run:
             # From here until a run completes, the resync is pending in the snapshot.
             planner.store.begin_full_load(
                 planner.current_table,
-                clear=self.job.clear_and_fill,
+                clear=self.clear_and_fill,
                 forget=mode is SyncMode.INSERT,
             )
+            drop_full_load_request(self.job.snapshot_dir, self.job.sync_id)
         for step in steps:
             if not step.sends:
                 planner.store.record_unsent(planner.plan_table, step.operation)

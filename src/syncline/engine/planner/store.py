@@ -174,12 +174,57 @@ def warehouse_mark_path(snapshot_dir: Path, sync_id: int) -> Path:
     return snapshot_dir / f"sync-{sync_id}.warehouse"
 
 
+FULL_RESYNC = "full resync"
+"""What a request left by :func:`request_full_load` asks for: every row sent again."""
+
+CLEAR_AND_FILL = "clear and fill"
+"""What a request left by :func:`request_full_load` asks for: the object emptied first."""
+
+
+def full_load_request_path(snapshot_dir: Path, sync_id: int) -> Path:
+    """The note that a full resync or a clear and fill was asked for and has not started."""
+    return snapshot_dir / f"sync-{sync_id}.resync"
+
+
+def request_full_load(snapshot_dir: Path, sync_id: int, *, clear: bool) -> None:
+    """Note, before the model is queried, that the sync owes a full resync (with ``clear``
+    a clear and fill): a run stopped before :meth:`SnapshotStore.begin_full_load` (which
+    makes the resync pending in the snapshot) then leaves it to whichever run comes next
+    (see :func:`requested_full_load`). A clear asked before stays asked for."""
+    if requested_full_load(snapshot_dir, sync_id) == CLEAR_AND_FILL:
+        clear = True
+    private_folder(snapshot_dir)
+    path = full_load_request_path(snapshot_dir, sync_id)
+    path.write_text(CLEAR_AND_FILL if clear else FULL_RESYNC, encoding="utf-8")
+    keep_private(path)
+
+
+def requested_full_load(snapshot_dir: Path, sync_id: int) -> str | None:
+    """:data:`FULL_RESYNC` or :data:`CLEAR_AND_FILL` when a run asked for one and none
+    began it (see :func:`request_full_load`); None otherwise."""
+    try:
+        text = full_load_request_path(snapshot_dir, sync_id).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return CLEAR_AND_FILL if text.strip() == CLEAR_AND_FILL else FULL_RESYNC
+
+
+def drop_full_load_request(snapshot_dir: Path, sync_id: int) -> None:
+    """Forget the request: the resync began (its snapshot now keeps it pending), or a
+    reset of the sync's change tracking gave it up."""
+    full_load_request_path(snapshot_dir, sync_id).unlink(missing_ok=True)
+
+
 def delete_snapshot(snapshot_dir: Path, sync_id: int) -> None:
     """Remove a sync's snapshot file, its write-ahead log, its spill folder, its note of
-    stray records and its warehouse mark (a sync that starts afresh elsewhere leaves
-    them behind)."""
+    stray records, its warehouse mark and any resync it owes (a sync that starts afresh
+    elsewhere leaves them behind)."""
     discard_snapshot_file(snapshot_dir, sync_id)
-    for note in (strays_path(snapshot_dir, sync_id), warehouse_mark_path(snapshot_dir, sync_id)):
+    for note in (
+        strays_path(snapshot_dir, sync_id),
+        warehouse_mark_path(snapshot_dir, sync_id),
+        full_load_request_path(snapshot_dir, sync_id),
+    ):
         note.unlink(missing_ok=True)
     logger.info("deleted the snapshot of sync %s", sync_id)
 
