@@ -11,6 +11,7 @@ from api_fixtures import Api, make_pipeline, model_body, sync_body, warehouse, w
 from syncline.connectors import registry
 from syncline.engine.config import SyncMode
 from syncline.engine.planner.store import snapshot_path
+from syncline.engine.report import RunStatus
 from syncline.settings import Settings
 
 SECRETS = ("signing-secret", "downstream-token", "hunter2")
@@ -480,6 +481,65 @@ def test_a_sync_starts_over_only_when_its_object_or_key_changes(api: Api, tmp_pa
     snapshot = _snapshot(api, made.sync)
     api.ok("PATCH", f"/models/{made.model}", json={"primaryKey": "email"})
     assert not snapshot.exists()
+
+
+def _in_progress(api: Api, sync_id: int) -> int:
+    """Start a run of the sync as a worker would; its id."""
+    with api.catalog.session() as session:
+        session.runs.enqueue(sync_id)
+        session.flush()
+        run = session.runs.claim("test-worker")
+        assert run is not None
+        return run.id
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/syncs/{sync}", {"configuration": {"object": "people"}}),
+        ("/models/{model}", {"primaryKey": "email"}),
+        (
+            "/destinations/{destination}",
+            {"configuration": {"url": "http://127.0.0.1:9/new", "secret": None, "headers": None}},
+        ),
+    ],
+    ids=["object", "primary-key", "destination"],
+)
+def test_a_change_that_drops_a_snapshot_waits_for_the_run_in_progress(
+    api: Api, tmp_path: Path, path: str, body: dict[str, object]
+) -> None:
+    made = make_pipeline(api, tmp_path)
+    snapshot = _snapshot(api, made.sync)
+    run = _in_progress(api, made.sync)
+    before = {kind: api.ok("GET", f"/{kind}/{getattr(made, kind[:-1])}") for kind in
+              ("syncs", "models", "destinations")}  # fmt: skip
+    target = path.format(**dataclasses.asdict(made))
+
+    answer = api.patch(target, json=body)
+
+    # The run sends to the object it planned for: the change waits until it ends.
+    assert answer.status_code == 409, answer.text
+    (problem,) = answer.json()["details"].values()
+    message = problem["message"]
+    assert f"run {run} in progress" in message
+    assert "cancel it or wait for it to finish" in message
+    assert snapshot.exists()
+    for kind, shown in before.items():
+        assert api.ok("GET", f"/{kind}/{getattr(made, kind[:-1])}") == shown
+
+    with api.catalog.session() as session:
+        session.runs.finish(run, RunStatus.SUCCESS)
+    api.ok("PATCH", target, json=body)
+    assert not snapshot.exists()
+
+
+def test_a_change_that_keeps_the_snapshot_is_made_during_a_run(api: Api, tmp_path: Path) -> None:
+    made = make_pipeline(api, tmp_path)
+    _in_progress(api, made.sync)
+
+    changed = api.ok("PATCH", f"/syncs/{made.sync}", json={"configuration": {"mode": "update"}})
+
+    assert changed["configuration"]["mode"] == "update"
 
 
 def test_deleting_a_sync_deletes_its_snapshot(api: Api, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from project_samples import VALID_SOURCES, WriteFiles
 
 from snapshot_holder import held_snapshot
-from syncline.catalog import Catalog
+from syncline.catalog import Catalog, ConflictError
 from syncline.engine.planner import store
 from syncline.engine.planner.store import snapshot_path, strays_note
 from syncline.project.apply import apply_project, plan_project
@@ -71,6 +71,50 @@ def test_a_new_destination_path_drops_the_snapshots_of_its_syncs(
     assert "'crm' now points elsewhere (path changed)" in notes[0]
     assert "'users-to-crm'" in notes[0]
     assert not snapshot.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "changed"),
+    [
+        (("object: people", "object: persons"), "object"),
+        (("crm.sqlite", "crm2.sqlite"), "destination"),
+        (("primaryKey: id", "primaryKey: name"), "key"),
+    ],
+)
+def test_apply_refuses_a_change_that_drops_a_snapshot_during_a_run(
+    write_project: WriteFiles,
+    catalog: Catalog,
+    settings: Settings,
+    tmp_path: Path,
+    change: tuple[str, str],
+    changed: str,
+) -> None:
+    text = PROJECT.format(path=tmp_path / "crm.sqlite", timeout=5).replace(
+        "SELECT 1 AS id", "SELECT 1 AS id, 'a' AS name"
+    )
+    apply_project(
+        catalog, load_project(write_project(**{"a.yml": VALID_SOURCES, "b.yml": text})), settings
+    )
+    with catalog.session() as session:
+        sync = session.syncs.get("users-to-crm")
+        session.runs.enqueue(sync.id)
+        session.flush()
+        run = session.runs.claim("test-worker")
+        assert run is not None
+        sync_id, run_id = sync.id, run.id
+    snapshot = snapshot_path(settings.snapshot_dir, sync_id)
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.write_bytes(b"a snapshot")
+    moved = load_project(write_project(**{"b.yml": text.replace(*change)}))
+
+    with pytest.raises(ConflictError, match=f"run {run_id} in progress") as refused:
+        apply_project(catalog, moved, settings)
+
+    assert "cancel it or wait for it to finish" in str(refused.value)
+    assert snapshot.exists()
+    with catalog.session(read_only=True) as session:
+        assert session.syncs.get("users-to-crm").configuration["object"] == "people"
+        assert session.models.get("users").primary_key == "id"
 
 
 def test_plan_output_prints_the_notes() -> None:

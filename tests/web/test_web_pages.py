@@ -270,6 +270,27 @@ def test_editing_a_sync_keeps_what_the_form_does_not_change(
     }
 
 
+def test_a_sync_s_object_cannot_change_while_it_runs(
+    admin: Browser, tmp_path: Path, web_catalog: Catalog
+) -> None:
+    sync_id = _set_up(admin, tmp_path)
+    with web_catalog.session() as session:
+        session.runs.enqueue(sync_id)
+        session.flush()
+        assert session.runs.claim("test-worker") is not None
+    edit = f"/syncs/{sync_id}/edit"
+    form = {**form_as_shown(admin.get(edit).text, edit), "object": "people"}
+
+    response = admin.post(edit, form)
+
+    assert response.status_code == 422
+    shown = html.unescape(response.text)
+    assert "in progress" in shown
+    assert "cancel it or wait for it to finish" in shown
+    with web_catalog.session(read_only=True) as session:
+        assert session.syncs.get(sync_id).configuration["object"] != "people"
+
+
 STORED_SCHEDULES = [
     {"type": "cron", "schedule": {"expression": "30 6 * * mon-fri", "timezone": "Europe/Berlin"}},
     {"type": "visual", "schedule": {"timezone": "America/New_York", "expressions": [

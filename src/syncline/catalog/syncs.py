@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -193,6 +194,37 @@ class SyncRepository(Repository[SyncRecord]):
         if real_only:
             query = query.where(REAL_RUN)
         return self.session.scalar(query)
+
+    def refuse_restart_while_running(self, sync_ids: Iterable[int], change: str) -> None:
+        """Refuse ``change`` (e.g. "changing its object"), which drops the snapshots of
+        ``sync_ids``, while one of them has a run in progress.
+
+        A run plans and sends with the configuration it read as it started: its snapshot
+        dropped under it, it would send every row to the old object, and the next run,
+        finding them all delivered, would send none to the new one. The syncs' rows are
+        locked first, so that no worker starts a run of them until this change commits.
+
+        Raises:
+            ConflictError: naming the sync, its run in progress and what to do.
+        """
+        ids = sorted(set(sync_ids))
+        if not ids:
+            return
+        self.session.execute(
+            select(SyncRecord.id).where(SyncRecord.id.in_(ids)).with_for_update()
+        ).all()
+        for sync_id in ids:
+            running = self.running_run(sync_id)
+            if running is None:
+                continue
+            slug = self.session.get(SyncRecord, sync_id).slug  # type: ignore[union-attr]
+            raise ConflictError(
+                f"sync {slug!r} has run {running.id} in progress ({running.status}), which "
+                f"sends with the configuration it started with, and {change} makes the sync "
+                f"start over; cancel it or wait for it to finish, then make the change again "
+                f"(POST /api/v1/syncs/{sync_id}/runs/{running.id}/cancel, or Cancel on the "
+                "run's page, cancels it)"
+            )
 
     def _check_unused(self, record: SyncRecord) -> None:
         sequences = list(

@@ -144,6 +144,10 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
                 "destination %s now points elsewhere (%s): snapshots of syncs %s dropped",
                 slug, ", ".join(keys), moved,
             )  # fmt: skip
+        session.syncs.refuse_restart_while_running(
+            [*forgotten, *restarted],
+            "applying the project's new object, destination, model or primary key for it",
+        )
         _save_managed(session, {kind: set(desired[kind]) for kind in KINDS})
 
     for sync_id in sorted(set(forgotten)):

@@ -125,6 +125,9 @@ def update_destination(
             before, configuration
         )
         syncs = repository.sync_ids(record) if moved else []
+        session.syncs.refuse_restart_while_running(
+            syncs, f"pointing its destination elsewhere ({', '.join(moved)})"
+        )
         planned = warehouse_sources(session, syncs) if syncs else {}
         for sync_id in syncs:
             tasks.add_task(delete_snapshot, settings.snapshot_dir, sync_id)

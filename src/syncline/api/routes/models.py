@@ -221,8 +221,11 @@ def update_model(
         if query_changed:
             session.syncs.refresh_columns(record, columns)
         if body.primaryKey is not None and body.primaryKey != current.primary_key:
-            _start_syncs_over(session.orm, record, tasks, settings)
             over = [sync.id for sync in session.syncs.list() if sync.model_id == record.id]
+            session.syncs.refuse_restart_while_running(
+                over, f"changing the primary key of its model {record.slug!r}"
+            )
+            _start_syncs_over(session.orm, record, tasks, settings)
             for sync_id, source in warehouse_sources(session, over).items():
                 tasks.add_task(forget_sync_state, source, sync_id, session.installation_id)
         return session.to_api(record)

@@ -212,8 +212,11 @@ def update_sync(
         raise_problems(problems)
 
         old_object = record.configuration.get("object")
+        moves = changes.get("configuration", record.configuration).get("object") != old_object
+        if moves:
+            session.syncs.refuse_restart_while_running([record.id], "changing its object")
         record = session.syncs.update(syncId, disabled=body.disabled, **changes)
-        if record.configuration.get("object") != old_object:
+        if moves:
             tasks.add_task(delete_snapshot, settings.snapshot_dir, record.id)
             planned = warehouse_sources(session, [record.id]).get(record.id)
             tasks.add_task(forget_sync_state, planned, record.id, session.installation_id)
