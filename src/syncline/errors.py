@@ -155,6 +155,14 @@ class RunError(SynclineError):
         self.run_id = run_id
 
 
+class CatalogConnectionLost(RunError):
+    """The catalog's database dropped the connection (restarted, or a backend terminated)
+    and the operation could not be done again on a fresh one: it may have committed, or
+    the catalog stayed out of reach. A passing failure: a later run does the rest."""
+
+    code = "CATALOG_CONNECTION_LOST"
+
+
 class RunCancelled(RunError):
     """A user cancelled the run; acknowledged work is kept."""
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from catalog_fixtures import Pipeline
+from catalog_fixtures import Pipeline, make_pipeline
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dropped_catalog import dropped_connection
 from syncline.catalog import Catalog, RunRecord, RunTrigger
 from syncline.catalog.types import utcnow
 from syncline.engine.report import (
@@ -24,7 +25,8 @@ from syncline.engine.report import (
     RunProgress,
     RunStatus,
 )
-from syncline.errors import NotFoundError, RunError
+from syncline.errors import CatalogConnectionLost, NotFoundError, RunError
+from syncline.security.secrets import SecretBox
 
 
 def _count(catalog: Catalog, sync_id: int, status: str) -> int:
@@ -432,3 +434,79 @@ def test_a_run_starting_is_no_edit_of_its_sync(catalog: Catalog, pipeline: Pipel
         sync = session.syncs.get(pipeline.sync.id)
         assert sync.last_run_at is not None
         assert sync.updated_at == before
+
+
+@pytest.fixture
+def postgres_catalog(
+    make_postgres_database: Callable[[], str], secret_box: SecretBox
+) -> Iterator[Catalog]:
+    """A catalog of its own on PostgreSQL, whose connections a test may terminate."""
+    catalog = Catalog.from_url(make_postgres_database(), secrets=secret_box)
+    try:
+        yield catalog
+    finally:
+        catalog.close()
+
+
+def _running_run(catalog: Catalog) -> int:
+    sync_id = make_pipeline(catalog).sync.id
+    with catalog.session() as session:
+        run = session.runs.enqueue(sync_id)
+        session.runs.claim("w")
+        return run.id
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("at", ["UPDATE", "SELECT", "COMMIT"])
+def test_the_reporter_moves_the_run_on_a_fresh_connection_when_one_drops(
+    postgres_catalog: Catalog, at: str
+) -> None:
+    run_id = _running_run(postgres_catalog)
+    reporter = postgres_catalog.reporter(run_id)
+
+    with dropped_connection(postgres_catalog, at, times=3) as cut:
+        reporter.stage(RunStatus.PROCESSING)
+        reporter.progress(RunProgress(query_size=3, planned=RowCounts(added=3)))
+        assert reporter.cancel_requested() is False
+
+    assert cut
+    with postgres_catalog.session() as session:
+        stored = session.runs.get(run_id)
+        assert (stored.status, stored.query_size, stored.planned_added) == ("processing", 3, 3)
+
+
+@pytest.mark.postgres
+def test_rejected_rows_are_stored_once_when_the_connection_drops_before_the_commit(
+    postgres_catalog: Catalog,
+) -> None:
+    run_id = _running_run(postgres_catalog)
+    reporter = postgres_catalog.reporter(run_id)
+    row = RejectedRow("k1", Operation.ADDED, "email is invalid", 1, '{"id": 1}')
+
+    with dropped_connection(postgres_catalog, "INSERT") as cut:
+        reporter.rejected([row])
+
+    assert cut
+    with postgres_catalog.session() as session:
+        sync_id = session.runs.get(run_id).sync_id
+        assert len(session.runs.failed_rows(sync_id, run_id)) == 1
+
+
+@pytest.mark.postgres
+def test_rejected_rows_whose_commit_is_in_doubt_fail_the_run_as_a_lost_catalog(
+    postgres_catalog: Catalog,
+) -> None:
+    run_id = _running_run(postgres_catalog)
+    reporter = postgres_catalog.reporter(run_id)
+    row = RejectedRow("k1", Operation.ADDED, "email is invalid", 1, '{"id": 1}')
+
+    # Whether the rows were stored cannot be known: they are not stored a second time.
+    with (
+        dropped_connection(postgres_catalog, "COMMIT"),
+        pytest.raises(CatalogConnectionLost, match="lost the connection to the catalog"),
+    ):
+        reporter.rejected([row])
+
+    with postgres_catalog.session() as session:
+        sync_id = session.runs.get(run_id).sync_id
+        assert len(session.runs.failed_rows(sync_id, run_id)) <= 1

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncline.catalog import migrate
@@ -41,11 +43,26 @@ from syncline.catalog.syncs import SyncRepository
 from syncline.catalog.tables import InstallationRecord, WorkspaceRecord
 from syncline.catalog.types import utcnow
 from syncline.catalog.workspaces import DEFAULT_WORKSPACE, WorkspaceRepository
-from syncline.errors import ConfigError
+from syncline.errors import CatalogConnectionLost, ConfigError
 from syncline.security.secrets import SecretBox
 from syncline.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CATALOG_ATTEMPTS = 6
+"""How often :meth:`Catalog.retrying` tries a unit of work whose connection dropped."""
+
+CATALOG_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
+"""Seconds waited before each try after the first: about 8 s in all, for a catalog
+database that restarts or has its backends terminated."""
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """Whether ``exc`` says the catalog's database dropped the connection (a restart, an
+    administrator terminating the backend, a network cut), rather than refused a query."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 class CatalogSession:
@@ -142,6 +159,60 @@ class Catalog:
         with makers.begin() as orm:
             record = WorkspaceRepository(orm).get(workspace)
             yield CatalogSession(orm, record, self.secrets)
+
+    def retrying(
+        self,
+        work: Callable[[CatalogSession], T],
+        what: str,
+        *,
+        idempotent: bool,
+        workspace: int | str = DEFAULT_WORKSPACE,
+        read_only: bool = False,
+    ) -> T:
+        """Do ``work`` in a unit of work, again on a fresh connection if the catalog drops
+        the one it had; ``what`` names the work in messages ("recording rejected rows").
+
+        A connection dropped before the commit rolled the work back, so it is always done
+        again. One dropped during the commit leaves unknown whether it committed: only
+        ``idempotent`` work (setting a status, reading) is done again then; other work
+        (adding rows) is not, lest it be stored twice.
+
+        Raises:
+            CatalogConnectionLost: the commit of work that is not idempotent was cut, or
+                the catalog stayed out of reach for every try.
+        """
+        for attempt in range(CATALOG_ATTEMPTS):
+            committing = False
+            try:
+                with self.session(workspace, read_only=read_only) as session:
+                    done = work(session)
+                    committing = True
+                return done
+            except DBAPIError as exc:
+                if not lost_connection(exc):
+                    raise
+                if committing and not idempotent:
+                    raise CatalogConnectionLost(
+                        f"lost the connection to the catalog while {what}, as it committed: "
+                        "whether it was stored is unknown, so it is not done again; the "
+                        "catalog's database dropped the connection (a restart, or its "
+                        "backend terminated), and a later run goes on from what the "
+                        "destination acknowledged"
+                    ) from exc
+                if attempt + 1 == CATALOG_ATTEMPTS:
+                    raise CatalogConnectionLost(
+                        f"lost the connection to the catalog while {what}, and "
+                        f"{CATALOG_ATTEMPTS} tries on fresh connections failed; check that "
+                        "the catalog's database is up and reachable: a later run goes on "
+                        "from what the destination acknowledged"
+                    ) from exc
+                logger.warning(
+                    "lost the connection to the catalog while %s; trying again on a fresh "
+                    "connection",
+                    what,
+                )
+                time.sleep(CATALOG_RETRY_DELAYS[attempt])
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def authenticate(self, key: str) -> KeyOwner | None:
         """The owner of an API key that exists and is not revoked, else None.

@@ -14,7 +14,7 @@ from syncline.engine.report import (
 )
 
 if TYPE_CHECKING:
-    from syncline.catalog.catalog import Catalog
+    from syncline.catalog.catalog import Catalog, CatalogSession
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +35,28 @@ class CatalogRunReporter:
 
     def stage(self, status: RunStatus) -> None:
         """Set the run's status to the stage it entered."""
-        with self.catalog.session() as session:
-            session.runs.set_stage(self.run_id, status)
+        self.catalog.retrying(
+            lambda session: session.runs.set_stage(self.run_id, status),
+            f"recording run {self.run_id}'s stage",
+            idempotent=True,
+        )
 
     def progress(self, progress: RunProgress) -> None:
         """Store the run's counters and completion ratio, and the succeeded rows reported
-        since the last call; also counts as a heartbeat."""
-        with self.catalog.session() as session:
+        since the last call; also counts as a heartbeat.
+
+        The counters are set, not added to, so they are stored again on a fresh
+        connection whatever became of a cut commit; the succeeded rows are added, so
+        they are not (see :meth:`Catalog.retrying`)."""
+
+        def store(session: CatalogSession) -> None:
             for rows in self._succeeded:
                 session.runs.record_succeeded(self.run_id, rows)
             session.runs.report_progress(self.run_id, progress)
+
+        self.catalog.retrying(
+            store, f"recording run {self.run_id}'s progress", idempotent=not self._succeeded
+        )
         if self._succeeded:
             kept = sum(len(rows.keys) for rows in self._succeeded)
             logger.debug("run %s: %d succeeded rows of a batch kept", self.run_id, kept)
@@ -54,8 +66,11 @@ class CatalogRunReporter:
         """Store the rows of a batch the destination rejected."""
         if not rows:
             return
-        with self.catalog.session() as session:
-            session.runs.record_rows(self.run_id, rows)
+        self.catalog.retrying(
+            lambda session: session.runs.record_rows(self.run_id, rows),
+            f"recording run {self.run_id}'s rejected rows",
+            idempotent=False,
+        )
         logger.debug("run %s: %d rows rejected in a batch", self.run_id, len(rows))
 
     def succeeded(self, rows: SucceededRows) -> None:
@@ -66,10 +81,17 @@ class CatalogRunReporter:
 
     def settle_interrupted(self, outcome: InterruptedOutcome) -> None:
         """Make a killed run's record count what its journal says it delivered."""
-        with self.catalog.session() as session:
-            session.runs.settle_interrupted(outcome, resumed_by=self.run_id)
+        self.catalog.retrying(
+            lambda session: session.runs.settle_interrupted(outcome, resumed_by=self.run_id),
+            f"settling an interrupted run's outcome for run {self.run_id}",
+            idempotent=False,
+        )
 
     def cancel_requested(self) -> bool:
         """True when a user asked to cancel the run."""
-        with self.catalog.session(read_only=True) as session:
-            return session.runs.cancel_requested(self.run_id)
+        return self.catalog.retrying(
+            lambda session: session.runs.cancel_requested(self.run_id),
+            f"asking whether run {self.run_id} was cancelled",
+            idempotent=True,
+            read_only=True,
+        )

@@ -37,7 +37,13 @@ from syncline.engine.report import (
     SucceededRows,
 )
 from syncline.engine.run import INTERNAL, RunJob, RunResult, execute_run
-from syncline.errors import NotFoundError, StopSignal, SynclineError, UserError
+from syncline.errors import (
+    CatalogConnectionLost,
+    NotFoundError,
+    StopSignal,
+    SynclineError,
+    UserError,
+)
 from syncline.numerals import whole_number
 from syncline.security.files import (
     catalog_is_shared,
@@ -180,8 +186,12 @@ def execute_leased(
     to ``snapshot_lock_wait_seconds``, else it ends ``interrupted`` and is queued
     again), so two processes never write the same sync at once.
     """
-    with catalog.session(read_only=True) as session:
-        workspace_id, sync_id = _owner_of(session, run_id)
+    workspace_id, sync_id = catalog.retrying(
+        lambda session: _owner_of(session, run_id),
+        f"looking up run {run_id}",
+        idempotent=True,
+        read_only=True,
+    )
 
     heartbeat = _Heartbeat(catalog, workspace_id, run_id, settings.worker_heartbeat_seconds)
     heartbeat.start()
@@ -192,41 +202,60 @@ def execute_leased(
         heartbeat.stop()
 
     # The lease is checked once more under a lock: one lost during the last batch too.
-    with catalog.session(workspace_id) as session:
-        current = session.orm.scalars(
-            select(RunRecord).where(RunRecord.id == run_id).with_for_update()
-        ).one()
-        if current.status not in RUNNING_STATUSES:
-            # Recovery presumed this process stopped, interrupted the run and queued its
-            # resumption: that outcome stands, and this process writes nothing more. The
-            # batches answered after recovery are in the snapshot, not on the record, which
-            # counts them now so that the run's and its resumption's counts add up.
-            session.runs.credit_late_batches(run_id, result.progress)
-            logger.warning(
-                "run %s is %s in the catalog: this worker lost its lease and leaves it so "
-                "(%s rows were acknowledged after all and count in the run; the resuming "
-                "run does not send them again)",
-                run_id,
-                current.status,
-                result.progress.successful.total,
-            )
-            return RunStatus(current.status)
-        status, error, resume = _outcome(result, current, heartbeat.lease_lost.is_set())
-        given_up = 0
-        if current.reset_cdc and status == RunStatus.SUCCESS:
-            # Asked before the run is finished, while those rows still count as failing.
-            given_up = session.runs.still_failing_count(current.sync_id)
-        run = session.runs.finish(run_id, status, result.progress, error)
-        run.rejected_given_up = given_up
-        status = RunStatus(run.status)
-        stored = run.error
-        if resume:
-            queue_resumption(session, run)
+    try:
+        status, stored, finished = catalog.retrying(
+            lambda session: _record_outcome(session, run_id, result, heartbeat.lease_lost),
+            f"recording how run {run_id} ended",
+            idempotent=False,
+            workspace=workspace_id,
+        )
+    except CatalogConnectionLost as exc:
+        # Whether the outcome was stored is unknown: if not, recovery interrupts the run
+        # once its heartbeat is stale and queues a run that resumes from the snapshot.
+        logger.warning("run %s: %s", run_id, exc, extra=_ids(sync_id, run_id))
+        return result.status
+    if not finished:
+        return status
     _log_outcome(run_id, sync_id, status, stored, result, shown=on_progress is not None)
     if alerts:
         _notify_alerts(catalog, run_id)
     _prune_row_results(catalog, sync_id, settings)
     return status
+
+
+def _record_outcome(
+    session: CatalogSession, run_id: int, result: RunResult, lease_lost: threading.Event
+) -> tuple[RunStatus, str | None, bool]:
+    """Finish the run with its outcome, unless recovery ended it first; the status and
+    error stored, and whether this process finished it."""
+    current = session.orm.scalars(
+        select(RunRecord).where(RunRecord.id == run_id).with_for_update()
+    ).one()
+    if current.status not in RUNNING_STATUSES:
+        # Recovery presumed this process stopped, interrupted the run and queued its
+        # resumption: that outcome stands, and this process writes nothing more. The
+        # batches answered after recovery are in the snapshot, not on the record, which
+        # counts them now so that the run's and its resumption's counts add up.
+        session.runs.credit_late_batches(run_id, result.progress)
+        logger.warning(
+            "run %s is %s in the catalog: this worker lost its lease and leaves it so "
+            "(%s rows were acknowledged after all and count in the run; the resuming "
+            "run does not send them again)",
+            run_id,
+            current.status,
+            result.progress.successful.total,
+        )
+        return RunStatus(current.status), current.error, False
+    status, error, resume = _outcome(result, current, lease_lost.is_set())
+    given_up = 0
+    if current.reset_cdc and status == RunStatus.SUCCESS:
+        # Asked before the run is finished, while those rows still count as failing.
+        given_up = session.runs.still_failing_count(current.sync_id)
+    run = session.runs.finish(run_id, status, result.progress, error)
+    run.rejected_given_up = given_up
+    if resume:
+        queue_resumption(session, run)
+    return RunStatus(run.status), run.error, True
 
 
 def _outcome(
@@ -344,8 +373,13 @@ def _execute(
     lease: _Lease,
 ) -> RunResult:
     try:
-        with catalog.session(workspace, read_only=True) as session:
-            job = _build_job(session, session.syncs.get(sync_id), run_id, settings)
+        job = catalog.retrying(
+            lambda session: _build_job(session, session.syncs.get(sync_id), run_id, settings),
+            f"reading run {run_id}'s sync",
+            idempotent=True,
+            workspace=workspace,
+            read_only=True,
+        )
     except SynclineError as exc:
         error = " ".join(str(exc).split())
         return RunResult(RunStatus.FAILED, RunProgress(), error, exc.code)
@@ -517,15 +551,21 @@ class _Lease:
         """True when the run must stop: lease lost, worker stopping, or a user's cancel."""
         if self.lost.is_set() or (self.stop_requested is not None and self.stop_requested()):
             return True
-        with self.catalog.session(self.workspace, read_only=True) as session:
-            run = session.runs.get(self.run_id)
-            running, cancelled = run.status in RUNNING_STATUSES, bool(run.cancel_requested)
+        running, cancelled = self.catalog.retrying(
+            self._state, f"asking whether run {self.run_id} may go on", idempotent=True,
+            workspace=self.workspace, read_only=True,
+        )  # fmt: skip
         if not running:
             logger.warning(
                 "run %s is no longer running in the catalog; this worker stops writing", self.run_id
             )
             self.lost.set()
         return not running or cancelled
+
+    def _state(self, session: CatalogSession) -> tuple[bool, bool]:
+        """Whether the run is still running in the catalog, and whether it was cancelled."""
+        run = session.runs.get(self.run_id)
+        return run.status in RUNNING_STATUSES, bool(run.cancel_requested)
 
 
 class _TeeReporter:
