@@ -140,7 +140,7 @@ def test_duplicate_slug_is_a_409(api: Api, tmp_path: Path) -> None:
     answer = api.post("/sources", json=warehouse(tmp_path))
 
     assert answer.status_code == 409
-    assert answer.json()["message"] == "Validation failed"
+    assert answer.json()["message"] == answer.json()["details"]["body.slug"]["message"]
     assert answer.json()["details"]["body.slug"]["value"] == "warehouse"
 
 
@@ -439,6 +439,7 @@ def test_a_sync_with_a_run_in_progress_cannot_be_deleted(api: Api, tmp_path: Pat
     problem = answer.json()["details"]["path.syncId"]
     assert "in progress" in problem["message"]
     assert problem["value"] == made.sync
+    assert answer.json()["message"] == problem["message"]
     assert api.ok("GET", f"/syncs/{made.sync}")["status"] == "querying"
 
 

@@ -495,9 +495,11 @@ def test_a_finished_run_cannot_be_cancelled(api: Api) -> None:
 
     response = api.post(f"/syncs/{sync.id}/runs/{run_id}/cancel")
 
+    # A 409 says what conflicts, on top and where: the run the path names.
     assert response.status_code == 409
-    message = response.json()["details"]["path.syncId"]["message"]
-    assert f"run {run_id} already finished as success" in message
+    body = response.json()
+    assert body["message"].startswith(f"run {run_id} already finished as success")
+    assert body["details"] == {"path.runId": {"message": body["message"], "value": run_id}}
 
 
 def test_a_run_of_another_sync_is_not_found(api: Api) -> None:

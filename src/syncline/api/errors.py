@@ -5,7 +5,7 @@ code   body                                             raised as
 =====  ===============================================  ===================================
 401    ``{"message": "Authentication error", ...}``     :class:`AuthenticationError`
 404    ``{"message": "Not found", "details": "..."}``   :class:`~syncline.errors.NotFoundError`
-409    ``{"message": "Validation failed", ...}``        :class:`~syncline.catalog.ConflictError`
+409    ``{"message": "<the conflict>", ...}``           :class:`~syncline.catalog.ConflictError`
 413    ``{"message": "Content too large", ...}``        :func:`content_too_large`
 422    ``{"message": "Validation failed", ...}``        :class:`~syncline.errors.UserError`,
                                                         and FastAPI's request validation
@@ -15,9 +15,11 @@ code   body                                             raised as
 
 The 409 and 422 ``details`` map where a problem was found (``body.slug``,
 ``query.limit``, ``path.syncId``) to ``{"message": ..., "value": ...}``, every problem
-of the request at once. A value longer than :data:`ECHO_LIMIT` characters is repeated
-cut short, so a 20 MB field is not sent back whole. Routes raise the catalog's own
-errors; this module alone decides how they look on the wire.
+of the request at once. A 409 has one problem, the conflict, whose message is also the
+body's: a client that shows only ``message`` shows what conflicts. A value longer than
+:data:`ECHO_LIMIT` characters is repeated cut short, so a 20 MB field is not sent back
+whole. Routes raise the catalog's own errors; this module alone decides how they look on
+the wire.
 """
 
 from __future__ import annotations
@@ -95,6 +97,13 @@ class ValidateErrorJSON(_Strict):
     details: dict[str, FieldProblem]
 
 
+class ConflictErrorJSON(_Strict):
+    """A 409 body: the conflict, and where it was found (the shape of a 422's)."""
+
+    message: str
+    details: dict[str, FieldProblem]
+
+
 class ErrorMessage(_Strict):
     """A 401 or 404 body: what went wrong, and the particulars."""
 
@@ -125,7 +134,10 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"model": ValidateErrorJSON, "description": "The slug is taken, or others depend on it"},
+    409: {
+        "model": ConflictErrorJSON,
+        "description": "The slug is taken, others depend on it, or a run is in its way",
+    },
 }
 
 
@@ -175,12 +187,15 @@ def echoed(value: Any) -> Any:
     return f"{text[:ECHO_LIMIT]}... (cut: {len(text)} characters in all)"
 
 
-def validation_failed(status: int, details: Mapping[str, Any]) -> JSONResponse:
-    """A 409 or 422 response with the ValidateErrorJSON body, long values cut short."""
+def validation_failed(
+    status: int, details: Mapping[str, Any], message: str = "Validation failed"
+) -> JSONResponse:
+    """A 409 or 422 response with the ValidateErrorJSON body, long values cut short; a
+    409 gives the conflict as its ``message``."""
     shown = {
         key: {**problem, "value": echoed(problem.get("value"))} for key, problem in details.items()
     }
-    return JSONResponse({"message": "Validation failed", "details": shown}, status)
+    return JSONResponse({"message": message, "details": shown}, status)
 
 
 def authentication_failed(exc: AuthenticationError) -> JSONResponse:
@@ -266,13 +281,18 @@ async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
 async def _conflict(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ConflictError)
     if isinstance(exc, SlugTakenError):
-        return validation_failed(409, {"body.slug": {"message": exc.message, "value": exc.slug}})
+        slug = {"body.slug": {"message": exc.message, "value": exc.slug}}
+        return validation_failed(409, slug, exc.message)
 
-    # A delete refused because others depend on the resource: the path names it.
-    name, value = next(iter(request.path_params.items()), ("id", None))
+    # A delete refused because others depend on the resource, a change a run is in the way
+    # of: the path names the resource, by its first parameter unless the error says which.
+    params = request.path_params
+    name = exc.where if exc.where in params else next(iter(params), "id")
+    value = params.get(name)
     if isinstance(value, str):
         value = number_or_text(value)
-    return validation_failed(409, {f"path.{name}": {"message": exc.message, "value": value}})
+    conflict = {f"path.{name}": {"message": exc.message, "value": value}}
+    return validation_failed(409, conflict, exc.message)
 
 
 async def _user_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -13,9 +13,17 @@ from syncline.errors import ConfigError, Problem, ValidationError
 
 
 class ConflictError(ConfigError):
-    """The change conflicts with what the catalog holds; the message names the conflict."""
+    """The change conflicts with what the catalog holds; the message names the conflict.
+
+    ``where`` names the path parameter of the resource in conflict (``runId``) when it is
+    not the path's first one, which the API answers for by default.
+    """
 
     code = "CONFLICT"
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        super().__init__(message)
+        self.where = where
 
 
 class SlugTakenError(ConflictError):

@@ -90,7 +90,7 @@ def create_destination(body: ConnectionCreate, session: WriteSession, settings: 
     "/{destinationId}",
     operation_id="UpdateDestination",
     response_model=Destination,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **CONFLICT},
 )
 def update_destination(
     destinationId: PathId,

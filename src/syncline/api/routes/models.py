@@ -96,7 +96,7 @@ def list_models(
     operation_id="GetModel",
     response_model=Model,
     response_model_exclude_unset=True,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **CONFLICT},
 )
 def get_model(modelId: PathId, session: ReadSession) -> Any:
     """Read one model."""

@@ -254,7 +254,8 @@ def cancel_sync_run(syncId: WholeNumber, runId: WholeNumber, session: WriteSessi
     if status.terminal and status is not RunStatus.CANCELLED:
         raise ConflictError(
             f"run {run.id} already finished as {status.value}; only a queued or running run "
-            "can be cancelled"
+            "can be cancelled",
+            where="runId",
         )
     if not status.terminal:
         run = session.runs.request_cancel(run.id)

@@ -169,7 +169,12 @@ def create_sync(
     return _write_with_columns(catalog, workspace_id, settings, model_of, write)
 
 
-@router.patch("/{syncId}", operation_id="UpdateSync", response_model=Sync, responses=NOT_FOUND)
+@router.patch(
+    "/{syncId}",
+    operation_id="UpdateSync",
+    response_model=Sync,
+    responses={**NOT_FOUND, **CONFLICT},
+)
 def update_sync(
     syncId: PathId,
     body: SyncUpdate,
