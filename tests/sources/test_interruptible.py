@@ -8,7 +8,8 @@ import threading
 
 import pytest
 
-from syncline.connectors.sources.interruptible import interruptible
+from syncline.connectors.sources.interruptible import interruptible, stopped_by
+from syncline.errors import RunCancelled
 
 
 def test_a_signal_cancels_the_call_and_is_raised_once_the_call_has_ended() -> None:
@@ -71,3 +72,34 @@ def test_a_cancel_that_fails_still_waits_for_the_call_and_raises_the_signal() ->
             interruptible(lambda: release.wait(30), cancel)
     finally:
         timer.cancel()
+
+
+def test_a_stop_asked_for_cancels_the_call_off_the_main_thread_too() -> None:
+    cancelled = threading.Event()
+    asked: list[str] = []
+
+    def call() -> str:
+        # Stands for a driver's C call: it ends only when cancelled.
+        assert cancelled.wait(30), "never cancelled"
+        raise RuntimeError("query interrupted by the driver")
+
+    def stop() -> bool:
+        asked.append(threading.current_thread().name)
+        return len(asked) >= 2
+
+    def run() -> None:
+        with stopped_by(stop), pytest.raises(RunCancelled, match="cancelled"):
+            interruptible(call, cancelled.set)
+
+    worker = threading.Thread(target=run, name="a-run")
+    worker.start()
+    worker.join(30)
+
+    assert not worker.is_alive()
+    assert cancelled.is_set()
+    assert set(asked) == {"a-run"}
+
+
+def test_a_stop_never_asked_for_leaves_the_call_alone() -> None:
+    with stopped_by(lambda: False):
+        assert interruptible(lambda: 42, lambda: None) == 42

@@ -6,7 +6,9 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -308,3 +310,43 @@ def test_a_batch_answered_after_the_lease_was_lost_counts_in_the_interrupted_run
     assert resumed.successful_added == 70
     assert run_record(catalog, run_id).successful_added == 30, "settled once, not twice"
     assert len(receiver.of_sync(sync_id)) == 100
+
+
+@pytest.mark.postgres
+def test_a_cancel_during_a_slow_model_query_cancels_the_query(
+    catalog: Catalog,
+    settings: Settings,
+    receiver: HookReceiver,
+    make_postgres_database: Callable[[], str],
+) -> None:
+    url = make_postgres_database()
+    sync_id = _warehouse_model(catalog, url, receiver, 10)
+    with catalog.session() as session:
+        source = session.sources.get("wh")
+        source.configuration = {**source.configuration, "planner": "local"}
+        model = session.models.get("m")
+        # The model's query takes 30 s before its first row.
+        model.query_type, model.sql = (
+            "raw_sql",
+            ("SELECT id, email FROM t1 WHERE (SELECT pg_sleep(30)::text) IS NOT NULL"),
+        )
+    run_id = enqueue(catalog, sync_id)
+    _claim(catalog, run_id, "w")
+    outcome: list[RunStatus] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(execute_leased(catalog, run_id, settings, alerts=False))
+    )
+    worker.start()
+    try:
+        assert wait_until(lambda: run_record(catalog, run_id).status == "querying", timeout=30)
+        time.sleep(1.0)
+        asked = time.monotonic()
+        with catalog.session() as session:
+            session.runs.request_cancel(run_id)
+    finally:
+        worker.join(timeout=60)
+
+    assert time.monotonic() - asked < 10, "the query was cancelled, not waited for"
+    assert outcome == [RunStatus.CANCELLED]
+    assert run_record(catalog, run_id).status == "cancelled"
+    assert receiver.of_sync(sync_id) == []

@@ -29,6 +29,7 @@ from syncline.connectors.destinations.base import (
     reserved_field_problem,
 )
 from syncline.connectors.sources.base import Source
+from syncline.connectors.sources.interruptible import stopped_by
 from syncline.engine.actions import Step, plan_steps
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.delivery import Delivery, RetryPolicy
@@ -67,6 +68,7 @@ from syncline.engine.planner.warehouse.choice import DEFAULT_SCHEMA
 from syncline.engine.report import Operation, RowCounts, RunProgress, RunReporter, RunStatus
 from syncline.errors import (
     ConnectorError,
+    RunCancelled,
     SnapshotLocked,
     StopSignal,
     SynclineError,
@@ -171,6 +173,15 @@ def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
         status = _Run(job, reporter, progress).execute()
     except SnapshotLocked as exc:
         return _locked_out(job, progress, exc)
+    except RunCancelled:
+        # Asked to stop while the model's query ran, which was cancelled: nothing was sent.
+        logger.info(
+            "sync %s run %s stopped during its model query",
+            job.sync_id,
+            job.run_id,
+            extra=_context(job),
+        )
+        return RunResult(status=RunStatus.CANCELLED, progress=progress)
     except Exception as exc:
         if _interrupted_query(exc):
             # DuckDB answers Ctrl-C (or SIGTERM) during a query with an error of its own
@@ -352,7 +363,9 @@ class _Run:
         return thread
 
     def _plan_run(self, reader: Iterator[pa.RecordBatch]) -> RunStatus:
-        first = next(reader, None)
+        # The query runs until its first batch: a cancel meanwhile cancels the query.
+        with stopped_by(self.reporter.cancel_requested):
+            first = next(reader, None)
         if first is None:
             return self._plan_model(iter(()), self._described_schema())
         # The model's next batches are read while the planner opens its snapshot file
@@ -462,13 +475,14 @@ class _Run:
                     extra=_context(self.job),
                 )
             mark_warehouse(self.job.snapshot_dir, self.job.sync_id, planner.sql.schema)
-            stats = planner.ingest(
-                self.job.model_query,
-                schema,
-                columns,
-                salt=self._mapping_signature(),
-                read_forms={c.name: c.read_as for c in described if c.read_as is not None},
-            )
+            with stopped_by(self.reporter.cancel_requested):
+                stats = planner.ingest(
+                    self.job.model_query,
+                    schema,
+                    columns,
+                    salt=self._mapping_signature(),
+                    read_forms={c.name: c.read_as for c in described if c.read_as is not None},
+                )
             # The warehouse keeps every model row: a run that sends them all plans from it.
             self._object_lost(planner.store)
             return self._plan_ingested(planner, mapper, stats)

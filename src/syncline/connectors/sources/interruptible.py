@@ -1,18 +1,26 @@
-"""Long driver calls that a signal can still stop: Ctrl-C or SIGTERM during a query.
+"""Long driver calls that a signal or a cancel can still stop: Ctrl-C or SIGTERM during a
+query, or a user's cancel of the run that queries.
 
 A driver that runs a query inside one C call keeps the main thread there until the query
 ends, so Python never runs its signal handlers: Ctrl-C would wait for the whole query. On
 the main thread the call runs on a helper thread instead, while the main thread waits in
 short, interruptible steps; when a signal's exception arrives, the query is cancelled
-through the driver, its thread is waited for, and the exception goes on.
+through the driver, its thread is waited for, and the exception goes on. Inside
+:func:`stopped_by` (a run reading its model), on any thread, the wait also asks every
+:data:`STOP_POLL_SECONDS` whether to stop, and cancels the query the same way when told to.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
+
+from syncline.errors import RunCancelled
 
 logger = logging.getLogger(__name__)
 
@@ -20,13 +28,35 @@ T = TypeVar("T")
 
 _STEP_SECONDS = 0.1
 
+STOP_POLL_SECONDS = 1.0
+"""How often a query inside :func:`stopped_by` asks whether to stop (a catalog read)."""
+
+_stop_check: ContextVar[Callable[[], bool] | None] = ContextVar("syncline_stop", default=None)
+
+
+@contextmanager
+def stopped_by(stop: Callable[[], bool]) -> Iterator[None]:
+    """Let ``stop()`` turning true cancel the queries :func:`interruptible` runs inside,
+    on this thread: they end with :class:`~syncline.errors.RunCancelled`."""
+    token = _stop_check.set(stop)
+    try:
+        yield
+    finally:
+        _stop_check.reset(token)
+
 
 def interruptible(call: Callable[[], T], cancel: Callable[[], object]) -> T:
-    """``call()``, stopped by ``cancel()`` when a signal interrupts the main thread.
+    """``call()``, stopped by ``cancel()`` when a signal interrupts the main thread, or
+    when the stop check of :func:`stopped_by` turns true.
 
-    Off the main thread, which never receives signals, ``call`` simply runs there.
+    Off the main thread, which never receives signals, and with no stop check, ``call``
+    simply runs there.
+
+    Raises:
+        RunCancelled: the stop check turned true; the call was cancelled and has ended.
     """
-    if threading.current_thread() is not threading.main_thread():
+    stop = _stop_check.get()
+    if stop is None and threading.current_thread() is not threading.main_thread():
         return call()
 
     outcome: list[T] = []
@@ -45,11 +75,16 @@ def interruptible(call: Callable[[], T], cancel: Callable[[], object]) -> T:
     # Waited for through an event, not ``Thread.join``: a join that a signal interrupts
     # can return at once the next time, with the thread still inside the driver.
     threading.Thread(target=run, name="syncline-query", daemon=True).start()
+    asked = time.monotonic()
     try:
         while not done.wait(_STEP_SECONDS):
-            pass
+            if stop is None or time.monotonic() - asked < STOP_POLL_SECONDS:
+                continue
+            if stop():
+                raise RunCancelled("the query was cancelled: the run was asked to stop")
+            asked = time.monotonic()
     except BaseException:
-        logger.info("a signal stopped the wait for a query; cancelling the query")
+        logger.info("the wait for a query was stopped; cancelling the query")
         try:
             cancel()
         except Exception:  # noqa: BLE001 - the signal's exception is the one to raise
