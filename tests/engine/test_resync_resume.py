@@ -276,6 +276,23 @@ def test_a_resync_stopped_during_the_query_is_finished_by_the_next_run(
     assert sync.run().progress.planned.total == 0
 
 
+def test_a_clear_owed_to_a_destination_that_cannot_clear_says_how_to_give_it_up(
+    tmp_path: Path,
+) -> None:
+    sync = _synced(tmp_path, ClearingDestination())
+    sync.run(clear_and_fill=True, cancel_after=1)
+    sync.destination = MemoryDestination()
+
+    failed = sync.run()
+
+    assert failed.status is RunStatus.FAILED
+    assert failed.code == "CLEAR_NOT_SUPPORTED"
+    assert "stopped clear and fill" in (failed.error or "")
+    assert "resetCDC" in (failed.error or "")
+    assert sync.run(reset_cdc=True).status is RunStatus.SUCCESS
+    assert sync.run().status is RunStatus.SUCCESS
+
+
 def test_reset_cdc_gives_up_a_resync_that_never_started(tmp_path: Path) -> None:
     sync = _synced(tmp_path)
     sync.run(full_resync=True, cancel_after=1)

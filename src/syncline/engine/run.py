@@ -554,6 +554,8 @@ class _Run:
 
     def _check_mode(self) -> None:
         destination = self.job.destination
+        if self.clear_and_fill and not self.job.clear_and_fill:
+            self._check_owed_clear()
         if self.job.clear_and_fill and not destination.capabilities.clears_objects:
             raise UserError(
                 f"destination {destination.type_name!r} cannot empty its object, so it "
@@ -569,6 +571,19 @@ class _Run:
                 f"{mode.value!r} (it supports: {names}); change the sync's mode",
                 code="MODE_NOT_SUPPORTED",
             )
+
+    def _check_owed_clear(self) -> None:
+        """Refuse to take over a clear and fill a stopped run owes when the destination
+        (changed since) cannot empty its object."""
+        destination = self.job.destination
+        if destination.capabilities.clears_objects:
+            return
+        raise UserError(
+            f"a stopped clear and fill of sync {self.job.sync_name} has still to empty the "
+            f"object, but destination {destination.type_name!r} cannot; point the sync at a "
+            "destination that can, or trigger resetCDC to give the clear up",
+            code="CLEAR_NOT_SUPPORTED",
+        )
 
     def _described_schema(self) -> pa.Schema:
         """The model's schema as the source describes it: for a model without rows."""

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from syncline.catalog import Catalog, CatalogSession, RunTrigger
+from syncline.catalog.catalog import lost_connection
 from syncline.catalog.tables import RUNNING_STATUSES, RunRecord, SyncRecord
 from syncline.connectors import registry
 from syncline.connectors.destinations.base import Destination
@@ -526,8 +527,14 @@ class _Heartbeat:
                     )
                     self.lease_lost.set()
                     return
-            except Exception:  # noqa: BLE001 - a missed beat must not end the run
-                logger.warning("run %s: heartbeat failed", self.run_id, exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - a missed beat must not end the run
+                # A dropped catalog connection is no bug: the next beat uses a fresh one.
+                logger.warning(
+                    "run %s: heartbeat failed: %s",
+                    self.run_id,
+                    "lost the connection to the catalog" if lost_connection(exc) else exc,
+                    exc_info=not lost_connection(exc),
+                )
 
 
 class _Lease:
