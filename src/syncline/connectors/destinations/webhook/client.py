@@ -347,12 +347,15 @@ class Sender:
             self._throttled = self._throttled or reason
         raise TransientError(reason, connector="webhook", code="DESTINATION_THROTTLED")
 
-    def _protocol_problem(self, status: int, verdicts: _Verdicts, rows: int) -> None:
-        # The first one is a warning; more would only repeat it (each row keeps the reason).
+    def _warn_once(self, message: str, *args: object) -> None:
+        """Log a refused answer: the first as a warning, later ones at DEBUG, since they
+        would only repeat it (each refused row keeps its own reason)."""
         level = logging.DEBUG if self._warned else logging.WARNING
         self._warned = True
-        logger.log(
-            level,
+        logger.log(level, message, *args)
+
+    def _protocol_problem(self, status: int, verdicts: _Verdicts, rows: int) -> None:
+        self._warn_once(
             "webhook %s answered HTTP %d with %s, which the webhook protocol does not "
             "allow; %d of the request's %d rows are refused and sent again next run",
             self.address,
@@ -365,10 +368,7 @@ class Sender:
     def _too_large(self, answer: AnswerTooLarge, rows: int) -> list[RowFailure]:
         """Refuse every row of a request whose answer was too long to read: it may refuse
         any of them, so none is taken as accepted, and the next run sends them again."""
-        level = logging.DEBUG if self._warned else logging.WARNING
-        self._warned = True
-        logger.log(
-            level,
+        self._warn_once(
             "webhook %s answered %s, left unread; the request's %d rows are refused and "
             "sent again next run",
             self.address,
