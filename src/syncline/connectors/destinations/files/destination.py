@@ -366,12 +366,16 @@ class FileDestination(Destination):
         """The run's file; a new per-run file is claimed, so that no other run adds to it.
 
         A name whose only per-run placeholder is ``{timestamp}`` may be taken by a run
-        that opened its file in the same second: this run then waits for the next one.
+        that opened its file in the same second: this run then waits for a second whose
+        name is free, as many seconds as runs of the name start together, up to
+        :data:`_CLAIM_PATIENCE`.
 
         Raises:
-            TerminalError: the per-run file exists already, written by another run.
+            TerminalError: the per-run file exists already, written by another run, or
+                every second's name was taken for longer than the run waits.
         """
-        for _ in range(_CLAIM_ATTEMPTS):
+        waited = 0.0
+        while True:
             target = resolve_target(
                 self.settings.directory,
                 context.object,
@@ -385,15 +389,24 @@ class FileDestination(Destination):
                 if _claimed(claims, self._guarded(target.path)):
                     return target
             if "{run_id}" in context.object:
-                break
+                raise TerminalError(
+                    f"file {str(target.path)!r} already exists, written by another run, and "
+                    "a run never adds to another run's file; put {run_id} in the file name, "
+                    "or move the file away",
+                    connector=self.type_name,
+                    code="OBJECT_TAKEN",
+                )
+            if waited >= _CLAIM_PATIENCE:
+                raise TerminalError(
+                    f"file {str(target.path)!r} is taken by another run, as was the name of "
+                    f"every second for the last {_CLAIM_PATIENCE:.0f} seconds, and a run never "
+                    "adds to another run's file; put {run_id} in the file name, or start "
+                    "fewer runs writing it at once",
+                    connector=self.type_name,
+                    code="OBJECT_TAKEN",
+                )
             time.sleep(_CLAIM_WAIT)
-        raise TerminalError(
-            f"file {str(target.path)!r} already exists, written by another run, and a run "
-            "never adds to another run's file; put {run_id} in the file name, or move the "
-            "file away",
-            connector=self.type_name,
-            code="OBJECT_TAKEN",
-        )
+            waited += _CLAIM_WAIT
 
     def _require_run(self) -> _Run:
         if self._run is None:
@@ -613,9 +626,12 @@ class FileDestination(Destination):
             run.claim.unlink(missing_ok=True)
 
 
-_CLAIM_ATTEMPTS = 5
-_CLAIM_WAIT = 0.5
+_CLAIM_WAIT = 0.25
 """Seconds a run waits before it names its per-run file by the time again."""
+
+_CLAIM_PATIENCE = 120.0
+"""Seconds a run waits in all for a free ``{timestamp}`` name: runs of one name that start
+together take one second each, so this lets about as many start at once."""
 
 
 def _claims(settings: FileConfig) -> Path:
