@@ -93,16 +93,25 @@ def _os_errors(path: Path) -> Iterator[None]:
         raise
     except PermissionError as exc:
         raise TerminalError(
-            f"cannot write {str(path)!r}: {exc.strerror}; give Syncline write access to "
-            "the folder or choose another directory",
+            f"cannot write {_failed_path(exc, path)}: {exc.strerror}; give Syncline write "
+            "access to that folder or choose another directory",
             connector="files",
         ) from None
     except OSError as exc:
         raise TransientError(
-            f"writing {str(path)!r} failed: {exc.strerror or exc}; nothing of this batch "
-            "was acknowledged",
+            f"writing {_failed_path(exc, path)} failed: {exc.strerror or exc}; nothing of "
+            "this batch was acknowledged",
             connector="files",
         ) from None
+
+
+def _failed_path(exc: OSError, path: Path) -> str:
+    """``path`` quoted, or the path the system refused when that is another one (the state
+    folder's locks, say), so the fix is made where it is needed."""
+    failed = os.fsdecode(exc.filename) if exc.filename is not None else str(path)
+    if failed == str(path):
+        return repr(failed)
+    return f"{failed!r}, which writing {str(path)!r} needs"
 
 
 def _with_fields(records: pa.Table, fields: tuple[FieldSpec, ...]) -> pa.Table:
