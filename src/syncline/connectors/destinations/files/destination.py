@@ -702,10 +702,13 @@ def _check_ids(run: _Run, table: pa.Table) -> None:
     ids = run.format.ids(table, run.context.id_field)
     if ids.null_count < table.num_rows:
         return
+    cause = ""
+    if run.format.nameless and table.num_columns == 1 and len(run.context.fields) > 1:
+        cause = run.format.one_field_cause()
     raise TerminalError(
         f"no record of {str(run.target.path)!r} has the id field {run.context.id_field!r}, so "
         f"sync {run.context.sync_id} cannot match its rows to them; move the file away so the "
-        "next run starts a new one, or map the external id to a field the file has",
+        f"next run starts a new one, or map the external id to a field the file has{cause}",
         connector="files",
     )
 

@@ -95,6 +95,11 @@ class FileFormat(ABC):
         """The fields an existing file declares, or None when its format declares none."""
         return None
 
+    def one_field_cause(self) -> str:
+        """The likely cause, with its fix, of a file without a header read as one field
+        per line where the sync has several; empty when the format knows of none."""
+        return ""
+
     def append_bytes(self, form: pa.Table, *, new_file: bool) -> bytes:
         """The bytes that add ``form``'s records to the end of a file."""
         raise NotImplementedError(f"{self.name} files cannot be appended to")
@@ -184,6 +189,14 @@ class CSVFormat(FileFormat):
         if id_field not in form.column_names:
             return pa.nulls(form.num_rows, pa.string())
         return form.column(id_field).combine_chunks()
+
+    def one_field_cause(self) -> str:
+        """Another destination of the file, writing it with another delimiter."""
+        return (
+            "; read with delimiter "
+            f"{self.delimiter!r} the file has one field per line, so it was likely written "
+            "with another delimiter: give every destination of the file the same one"
+        )
 
     def _header(self, path: Path) -> list[str]:
         with open(path, newline="", encoding="utf-8") as source:
