@@ -26,9 +26,12 @@ and ``character(n)``, MySQL's ``varchar(n)`` and ``*text``, DuckDB's ``VARCHAR``
 def is_text_column(type_name: str, dialect: str) -> bool:
     """Whether a column of type ``type_name`` holds text as given.
 
-    In SQLite a type naming ``INT`` has integer affinity whatever else it names.
+    In SQLite a type naming ``INT`` has integer affinity whatever else it names; an array
+    of text (``text[]``, ``VARCHAR[]``) is no text column.
     """
     if dialect == "sqlite" and "INT" in type_name.upper():
+        return False
+    if "[" in type_name:
         return False
     return _TEXT_TYPE.search(type_name) is not None
 
