@@ -123,11 +123,12 @@ def test_destinations_reaching_one_file_from_two_folders_lose_no_row(
 def test_a_headerless_file_read_with_another_delimiter_is_blamed_on_the_delimiter(
     tmp_path: Path,
 ) -> None:
+    # ':' is no common delimiter, so only the missing ids tell, and the reason names it.
     schema = pa.schema([("name", pa.string()), ("id", pa.int64())])
     rows = [{"name": "ada", "id": 1}, {"name": "bob", "id": 2}]
     folder = str(tmp_path / "out")
     semicolons = CSVDestination.from_config(
-        {"directory": folder, "header": False, "delimiter": ";"}
+        {"directory": folder, "header": False, "delimiter": ":"}
     )
     commas = CSVDestination.from_config({"directory": folder, "header": False})
     run(
@@ -144,3 +145,24 @@ def test_a_headerless_file_read_with_another_delimiter_is_blamed_on_the_delimite
         )
     assert "one field per line" in str(caught.value)
     assert "delimiter ','" in str(caught.value)
+
+
+def test_a_headerless_file_written_with_another_delimiter_is_refused_not_rewritten(
+    tmp_path: Path,
+) -> None:
+    folder = str(tmp_path / "out")
+    semicolons = CSVDestination.from_config(
+        {"directory": folder, "header": False, "delimiter": ";"}
+    )
+    commas = CSVDestination.from_config({"directory": folder, "header": False})
+    run(semicolons, context("p.csv", SyncMode.UPSERT, sync_id=1), [batch(WriteAction.UPSERT, SEED)])
+    path = tmp_path / "out" / "p.csv"
+    written = path.read_bytes()
+
+    with pytest.raises(TerminalError, match="delimiter ';'"):
+        run(
+            commas,
+            context("p.csv", SyncMode.UPSERT, sync_id=2, run_id=2),
+            [batch(WriteAction.UPSERT, SEED[:1])],
+        )
+    assert path.read_bytes() == written

@@ -42,6 +42,10 @@ class Encoded:
     rejected: dict[int, str] = field(default_factory=dict)
 
 
+_COMMON_DELIMITERS = ",;\t|"
+"""Delimiters a file without a header is tried with when it reads as one field per line."""
+
+
 def _unreadable(path: Path, kind: str, exc: Exception) -> TerminalError:
     return TerminalError(
         f"file {str(path)!r} cannot be read as {kind} ({exc}); move it away or restore "
@@ -198,6 +202,22 @@ class CSVFormat(FileFormat):
             "with another delimiter: give every destination of the file the same one"
         )
 
+    def _refuse_other_delimiter(self, path: Path, fields: int) -> None:
+        """Refuse a file without a header whose first line is one field with this delimiter
+        but several (at most ``fields``) with another common one: another destination
+        writes it so, and reading it as one field would rewrite every record changed."""
+        with open(path, newline="", encoding="utf-8") as source:
+            line = source.readline()
+        for other in _COMMON_DELIMITERS.replace(self.delimiter, ""):
+            if 1 < len(next(csv.reader([line], delimiter=other), [])) <= fields:
+                raise TerminalError(
+                    f"file {str(path)!r} has no header, and its lines are one field with "
+                    f"delimiter {self.delimiter!r} but several with {other!r}: another "
+                    f"destination likely writes it with delimiter {other!r}; give every "
+                    "destination of the file the same delimiter, or move the file away",
+                    connector="csv",
+                )
+
     def _header(self, path: Path) -> list[str]:
         with open(path, newline="", encoding="utf-8") as source:
             return next(csv.reader(source, delimiter=self.delimiter), [])
@@ -209,7 +229,10 @@ class CSVFormat(FileFormat):
 
         # Without a header, ``names`` are the columns as recorded when the file was
         # written, or the sync's fields: the file holds the first ones, in that order.
-        columns = self._header(path) if self.header else names[: len(self._header(path))]
+        first = self._header(path)
+        if not self.header and len(first) == 1 and len(names) > 1:
+            self._refuse_other_delimiter(path, len(names))
+        columns = first if self.header else names[: len(first)]
         if len(set(columns)) != len(columns):
             raise _unreadable(path, "CSV", ValueError("the header repeats a column name"))
         try:
