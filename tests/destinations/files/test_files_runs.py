@@ -9,6 +9,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from syncline.connectors.destinations.files import (
     durable,
     layout,
 )
-from syncline.errors import TerminalError
+from syncline.errors import RunCancelled, TerminalError
 
 Make = Callable[[], Destination]
 
@@ -177,6 +178,28 @@ def test_a_timestamped_name_taken_past_the_wait_fails_naming_the_fix(
     assert caught.value.code == "OBJECT_TAKEN"
     assert "put {run_id} in the file name" in str(caught.value)
     assert taken.read_bytes() == b"another run's file"
+
+
+def test_a_run_asked_to_stop_while_it_waits_for_a_timestamped_name_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_Clock, "slept", 0.0)
+    monkeypatch.setattr(layout, "datetime", _Clock)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)  # the clock stands still
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "j-20261205T180000Z.jsonl").write_bytes(b"another run's file")
+    asked: list[int] = []
+
+    def stop_requested() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    ctx = replace(context("j-{timestamp}.jsonl", SyncMode.ALL), stop_requested=stop_requested)
+    destination = JSONLinesDestination.from_config({"directory": str(tmp_path / "out")})
+    with pytest.raises(RunCancelled, match="asked to stop"):
+        destination.open(ctx)
+    # Asked once a second of waiting, not at every look at the clock.
+    assert len(asked) == 3
 
 
 def test_a_per_run_file_that_exists_already_is_never_added_to(

@@ -76,7 +76,7 @@ from syncline.connectors.destinations.files.spec import (
 )
 from syncline.connectors.destinations.files.values import field_of, mark_logical
 from syncline.connectors.destinations.local_paths import file_in_the_way
-from syncline.errors import ConnectorError, TerminalError, TransientError
+from syncline.errors import ConnectorError, RunCancelled, TerminalError, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -382,6 +382,7 @@ class FileDestination(Destination):
         Raises:
             TerminalError: the per-run file exists already, written by another run, or
                 every second's name was taken for longer than the run waits.
+            RunCancelled: the run was asked to stop while it waited (asked each second).
         """
         waited = 0.0
         while True:
@@ -413,6 +414,13 @@ class FileDestination(Destination):
                     "fewer runs writing it at once",
                     connector=self.type_name,
                     code="OBJECT_TAKEN",
+                )
+            if waited.is_integer() and context.stop_requested():
+                raise RunCancelled(
+                    "the run was asked to stop while it waited for a free name for its file; "
+                    "nothing was sent",
+                    sync_id=context.sync_id,
+                    run_id=context.run_id,
                 )
             time.sleep(_CLAIM_WAIT)
             waited += _CLAIM_WAIT
