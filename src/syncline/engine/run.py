@@ -174,9 +174,10 @@ def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
     except SnapshotLocked as exc:
         return _locked_out(job, progress, exc)
     except RunCancelled:
-        # Asked to stop while the model's query ran, which was cancelled: nothing was sent.
+        # Asked to stop while the model's query ran, which was cancelled, or while the
+        # destination waited to open its object: nothing was sent.
         logger.info(
-            "sync %s run %s stopped during its model query",
+            "sync %s run %s stopped before it sent anything",
             job.sync_id,
             job.run_id,
             extra=_context(job),

@@ -291,3 +291,23 @@ def test_a_file_that_cannot_be_put_back_is_logged_in_one_line(
     assert not record.exc_info
     assert "people.csv" in record.getMessage()
     assert "unfinished run" not in record.getMessage()
+
+
+def test_a_state_folder_that_refuses_writes_is_named_not_the_data_file(
+    make: Make, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "out").mkdir()
+    real_mkdir = Path.mkdir
+
+    def refusing_mkdir(self: Path, *args: Any, **kwargs: Any) -> None:
+        if ".syncline" in self.parts:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refusing_mkdir)
+    with pytest.raises(TerminalError) as caught:
+        make().open(context(f"people.{kind}", SyncMode.UPSERT))
+
+    message = str(caught.value)
+    assert str(tmp_path / "out" / ".syncline") in message
+    assert "Permission denied" in message

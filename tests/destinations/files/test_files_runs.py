@@ -6,8 +6,10 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from syncline.connectors.destinations.files import (
     durable,
     layout,
 )
-from syncline.errors import TerminalError
+from syncline.errors import RunCancelled, TerminalError
 
 Make = Callable[[], Destination]
 
@@ -125,6 +127,79 @@ def test_two_runs_opening_a_timestamped_file_in_one_second_write_two_files(
         [(1, "ada", "upsert")],
         [(2, "bob", "upsert")],
     ]
+
+
+def test_runs_opening_one_timestamped_name_together_each_wait_for_a_free_second(
+    tmp_path: Path,
+) -> None:
+    claimers = 4
+    start = threading.Barrier(claimers)
+    errors: list[BaseException] = []
+
+    def one_run(run_id: int) -> None:
+        destination = JSONLinesDestination.from_config({"directory": str(tmp_path / "out")})
+        start.wait()
+        try:
+            rows = [{"id": run_id, "name": f"run {run_id}"}]
+            run(
+                destination,
+                context("j-{timestamp}.jsonl", SyncMode.ALL, run_id=run_id),
+                [batch(WriteAction.UPSERT, rows)],
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_run, args=(i,)) for i in range(1, claimers + 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    files = sorted(p for p in (tmp_path / "out").iterdir() if p.is_file())
+    assert len(files) == claimers
+    written = sorted(record["id"] for f in files for record in read_records("jsonl", f))
+    assert written == list(range(1, claimers + 1))
+
+
+def test_a_timestamped_name_taken_past_the_wait_fails_naming_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_Clock, "slept", 0.0)
+    monkeypatch.setattr(layout, "datetime", _Clock)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)  # the clock stands still
+    (tmp_path / "out").mkdir()
+    taken = tmp_path / "out" / "j-20261205T180000Z.jsonl"
+    taken.write_bytes(b"another run's file")
+    destination = JSONLinesDestination.from_config({"directory": str(tmp_path / "out")})
+
+    with pytest.raises(TerminalError, match="every second for the last 120 seconds") as caught:
+        destination.open(context("j-{timestamp}.jsonl", SyncMode.ALL))
+    assert caught.value.code == "OBJECT_TAKEN"
+    assert "put {run_id} in the file name" in str(caught.value)
+    assert taken.read_bytes() == b"another run's file"
+
+
+def test_a_run_asked_to_stop_while_it_waits_for_a_timestamped_name_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_Clock, "slept", 0.0)
+    monkeypatch.setattr(layout, "datetime", _Clock)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)  # the clock stands still
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "j-20261205T180000Z.jsonl").write_bytes(b"another run's file")
+    asked: list[int] = []
+
+    def stop_requested() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    ctx = replace(context("j-{timestamp}.jsonl", SyncMode.ALL), stop_requested=stop_requested)
+    destination = JSONLinesDestination.from_config({"directory": str(tmp_path / "out")})
+    with pytest.raises(RunCancelled, match="asked to stop"):
+        destination.open(ctx)
+    # Asked once a second of waiting, not at every look at the clock.
+    assert len(asked) == 3
 
 
 def test_a_per_run_file_that_exists_already_is_never_added_to(

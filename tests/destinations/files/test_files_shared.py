@@ -7,12 +7,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from file_helpers import FORMATS, batch, context, read_records, run
 
 from syncline.connectors.destinations.base import Destination, SyncMode, WriteAction
-from syncline.connectors.destinations.files import shared
-from syncline.errors import TransientError
+from syncline.connectors.destinations.files import CSVDestination, shared
+from syncline.errors import TerminalError, TransientError
 
 Make = Callable[[], Destination]
 Rows = list[dict[str, object]]
@@ -117,3 +118,51 @@ def test_destinations_reaching_one_file_from_two_folders_lose_no_row(
 
     records = {r["id"]: r["name"] for r in read_records(kind, out / "sub" / name)}
     assert records == {i: f"by {2 - i % 2}" for i in range(1, 13)}
+
+
+def test_a_headerless_file_read_with_another_delimiter_is_blamed_on_the_delimiter(
+    tmp_path: Path,
+) -> None:
+    # ':' is no common delimiter, so only the missing ids tell, and the reason names it.
+    schema = pa.schema([("name", pa.string()), ("id", pa.int64())])
+    rows = [{"name": "ada", "id": 1}, {"name": "bob", "id": 2}]
+    folder = str(tmp_path / "out")
+    semicolons = CSVDestination.from_config(
+        {"directory": folder, "header": False, "delimiter": ":"}
+    )
+    commas = CSVDestination.from_config({"directory": folder, "header": False})
+    run(
+        semicolons,
+        context("p.csv", SyncMode.UPSERT, schema=schema, sync_id=1),
+        [batch(WriteAction.UPSERT, rows, schema)],
+    )
+
+    with pytest.raises(TerminalError, match="has the id field 'id'") as caught:
+        run(
+            commas,
+            context("p.csv", SyncMode.UPSERT, schema=schema, sync_id=2, run_id=2),
+            [batch(WriteAction.UPSERT, rows, schema)],
+        )
+    assert "one field per line" in str(caught.value)
+    assert "delimiter ','" in str(caught.value)
+
+
+def test_a_headerless_file_written_with_another_delimiter_is_refused_not_rewritten(
+    tmp_path: Path,
+) -> None:
+    folder = str(tmp_path / "out")
+    semicolons = CSVDestination.from_config(
+        {"directory": folder, "header": False, "delimiter": ";"}
+    )
+    commas = CSVDestination.from_config({"directory": folder, "header": False})
+    run(semicolons, context("p.csv", SyncMode.UPSERT, sync_id=1), [batch(WriteAction.UPSERT, SEED)])
+    path = tmp_path / "out" / "p.csv"
+    written = path.read_bytes()
+
+    with pytest.raises(TerminalError, match="delimiter ';'"):
+        run(
+            commas,
+            context("p.csv", SyncMode.UPSERT, sync_id=2, run_id=2),
+            [batch(WriteAction.UPSERT, SEED[:1])],
+        )
+    assert path.read_bytes() == written

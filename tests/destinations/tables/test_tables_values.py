@@ -401,3 +401,31 @@ def test_a_text_key_the_key_column_would_store_in_another_form_is_refused(
 
     assert [f.index for f in result.failures] == [0]
     assert sorted(backend.sql(f"SELECT code, name FROM {table}")) == [(1, "one"), (7, "seven")]
+
+
+@pytest.mark.parametrize("kind", ["TEXT", "VARCHAR(40)"])
+def test_floats_into_a_text_column_are_stored_as_their_shortest_exact_text(
+    backend: Backend, table: str, open_destination: OpenDestination, kind: str
+) -> None:
+    backend.sql(f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, r {kind}, s {kind})")
+    destination = open_destination(
+        {"id": pa.int64(), "r": pa.float64(), "s": pa.float32()}, create=False
+    )
+    doubles = [0.12345678901234566, 1e-300, 123456789012345678.0, math.nan, math.inf, -math.inf]
+    singles = pa.array(
+        [0.1, 3.4028234663852886e38, 1.5, math.nan, math.inf, -math.inf], pa.float32()
+    )
+    records = pa.table({"id": [1, 2, 3, 4, 5, 6], "r": doubles, "s": singles})
+
+    result = destination.write_batch(WriteBatch(WriteAction.UPSERT, records, list("123456")))
+
+    assert result.failures == []
+    rows = backend.sql(f"SELECT id, r, s FROM {table} ORDER BY id")
+    assert [(r, s) for _, r, s in rows] == [
+        ("0.12345678901234566", "0.1"),
+        ("1e-300", "3.4028235e+38"),
+        ("1.2345678901234568e+17", "1.5"),
+        ("NaN", "NaN"),
+        ("Infinity", "Infinity"),
+        ("-Infinity", "-Infinity"),
+    ]

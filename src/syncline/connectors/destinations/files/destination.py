@@ -76,7 +76,7 @@ from syncline.connectors.destinations.files.spec import (
 )
 from syncline.connectors.destinations.files.values import field_of, mark_logical
 from syncline.connectors.destinations.local_paths import file_in_the_way
-from syncline.errors import ConnectorError, TerminalError, TransientError
+from syncline.errors import ConnectorError, RunCancelled, TerminalError, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -93,16 +93,25 @@ def _os_errors(path: Path) -> Iterator[None]:
         raise
     except PermissionError as exc:
         raise TerminalError(
-            f"cannot write {str(path)!r}: {exc.strerror}; give Syncline write access to "
-            "the folder or choose another directory",
+            f"cannot write {_failed_path(exc, path)}: {exc.strerror}; give Syncline write "
+            "access to that folder or choose another directory",
             connector="files",
         ) from None
     except OSError as exc:
         raise TransientError(
-            f"writing {str(path)!r} failed: {exc.strerror or exc}; nothing of this batch "
-            "was acknowledged",
+            f"writing {_failed_path(exc, path)} failed: {exc.strerror or exc}; nothing of "
+            "this batch was acknowledged",
             connector="files",
         ) from None
+
+
+def _failed_path(exc: OSError, path: Path) -> str:
+    """``path`` quoted, or the path the system refused when that is another one (the state
+    folder's locks, say), so the fix is made where it is needed."""
+    failed = os.fsdecode(exc.filename) if exc.filename is not None else str(path)
+    if failed == str(path):
+        return repr(failed)
+    return f"{failed!r}, which writing {str(path)!r} needs"
 
 
 def _with_fields(records: pa.Table, fields: tuple[FieldSpec, ...]) -> pa.Table:
@@ -366,12 +375,17 @@ class FileDestination(Destination):
         """The run's file; a new per-run file is claimed, so that no other run adds to it.
 
         A name whose only per-run placeholder is ``{timestamp}`` may be taken by a run
-        that opened its file in the same second: this run then waits for the next one.
+        that opened its file in the same second: this run then waits for a second whose
+        name is free, as many seconds as runs of the name start together, up to
+        :data:`_CLAIM_PATIENCE`.
 
         Raises:
-            TerminalError: the per-run file exists already, written by another run.
+            TerminalError: the per-run file exists already, written by another run, or
+                every second's name was taken for longer than the run waits.
+            RunCancelled: the run was asked to stop while it waited (asked each second).
         """
-        for _ in range(_CLAIM_ATTEMPTS):
+        waited = 0.0
+        while True:
             target = resolve_target(
                 self.settings.directory,
                 context.object,
@@ -385,15 +399,31 @@ class FileDestination(Destination):
                 if _claimed(claims, self._guarded(target.path)):
                     return target
             if "{run_id}" in context.object:
-                break
+                raise TerminalError(
+                    f"file {str(target.path)!r} already exists, written by another run, and "
+                    "a run never adds to another run's file; put {run_id} in the file name, "
+                    "or move the file away",
+                    connector=self.type_name,
+                    code="OBJECT_TAKEN",
+                )
+            if waited >= _CLAIM_PATIENCE:
+                raise TerminalError(
+                    f"file {str(target.path)!r} is taken by another run, as was the name of "
+                    f"every second for the last {_CLAIM_PATIENCE:.0f} seconds, and a run never "
+                    "adds to another run's file; put {run_id} in the file name, or start "
+                    "fewer runs writing it at once",
+                    connector=self.type_name,
+                    code="OBJECT_TAKEN",
+                )
+            if waited.is_integer() and context.stop_requested():
+                raise RunCancelled(
+                    "the run was asked to stop while it waited for a free name for its file; "
+                    "nothing was sent",
+                    sync_id=context.sync_id,
+                    run_id=context.run_id,
+                )
             time.sleep(_CLAIM_WAIT)
-        raise TerminalError(
-            f"file {str(target.path)!r} already exists, written by another run, and a run "
-            "never adds to another run's file; put {run_id} in the file name, or move the "
-            "file away",
-            connector=self.type_name,
-            code="OBJECT_TAKEN",
-        )
+            waited += _CLAIM_WAIT
 
     def _require_run(self) -> _Run:
         if self._run is None:
@@ -613,9 +643,12 @@ class FileDestination(Destination):
             run.claim.unlink(missing_ok=True)
 
 
-_CLAIM_ATTEMPTS = 5
-_CLAIM_WAIT = 0.5
+_CLAIM_WAIT = 0.25
 """Seconds a run waits before it names its per-run file by the time again."""
+
+_CLAIM_PATIENCE = 120.0
+"""Seconds a run waits in all for a free ``{timestamp}`` name: runs of one name that start
+together take one second each, so this lets about as many start at once."""
 
 
 def _claims(settings: FileConfig) -> Path:
@@ -677,10 +710,13 @@ def _check_ids(run: _Run, table: pa.Table) -> None:
     ids = run.format.ids(table, run.context.id_field)
     if ids.null_count < table.num_rows:
         return
+    cause = ""
+    if run.format.nameless and table.num_columns == 1 and len(run.context.fields) > 1:
+        cause = run.format.one_field_cause()
     raise TerminalError(
         f"no record of {str(run.target.path)!r} has the id field {run.context.id_field!r}, so "
         f"sync {run.context.sync_id} cannot match its rows to them; move the file away so the "
-        "next run starts a new one, or map the external id to a field the file has",
+        f"next run starts a new one, or map the external id to a field the file has{cause}",
         connector="files",
     )
 

@@ -42,6 +42,10 @@ class Encoded:
     rejected: dict[int, str] = field(default_factory=dict)
 
 
+_COMMON_DELIMITERS = ",;\t|"
+"""Delimiters a file without a header is tried with when it reads as one field per line."""
+
+
 def _unreadable(path: Path, kind: str, exc: Exception) -> TerminalError:
     return TerminalError(
         f"file {str(path)!r} cannot be read as {kind} ({exc}); move it away or restore "
@@ -94,6 +98,11 @@ class FileFormat(ABC):
     def fields_of(self, path: Path) -> list[ObjectField] | None:
         """The fields an existing file declares, or None when its format declares none."""
         return None
+
+    def one_field_cause(self) -> str:
+        """The likely cause, with its fix, of a file without a header read as one field
+        per line where the sync has several; empty when the format knows of none."""
+        return ""
 
     def append_bytes(self, form: pa.Table, *, new_file: bool) -> bytes:
         """The bytes that add ``form``'s records to the end of a file."""
@@ -185,6 +194,30 @@ class CSVFormat(FileFormat):
             return pa.nulls(form.num_rows, pa.string())
         return form.column(id_field).combine_chunks()
 
+    def one_field_cause(self) -> str:
+        """Another destination of the file, writing it with another delimiter."""
+        return (
+            "; read with delimiter "
+            f"{self.delimiter!r} the file has one field per line, so it was likely written "
+            "with another delimiter: give every destination of the file the same one"
+        )
+
+    def _refuse_other_delimiter(self, path: Path, fields: int) -> None:
+        """Refuse a file without a header whose first line is one field with this delimiter
+        but several (at most ``fields``) with another common one: another destination
+        writes it so, and reading it as one field would rewrite every record changed."""
+        with open(path, newline="", encoding="utf-8") as source:
+            line = source.readline()
+        for other in _COMMON_DELIMITERS.replace(self.delimiter, ""):
+            if 1 < len(next(csv.reader([line], delimiter=other), [])) <= fields:
+                raise TerminalError(
+                    f"file {str(path)!r} has no header, and its lines are one field with "
+                    f"delimiter {self.delimiter!r} but several with {other!r}: another "
+                    f"destination likely writes it with delimiter {other!r}; give every "
+                    "destination of the file the same delimiter, or move the file away",
+                    connector="csv",
+                )
+
     def _header(self, path: Path) -> list[str]:
         with open(path, newline="", encoding="utf-8") as source:
             return next(csv.reader(source, delimiter=self.delimiter), [])
@@ -196,7 +229,10 @@ class CSVFormat(FileFormat):
 
         # Without a header, ``names`` are the columns as recorded when the file was
         # written, or the sync's fields: the file holds the first ones, in that order.
-        columns = self._header(path) if self.header else names[: len(self._header(path))]
+        first = self._header(path)
+        if not self.header and len(first) == 1 and len(names) > 1:
+            self._refuse_other_delimiter(path, len(names))
+        columns = first if self.header else names[: len(first)]
         if len(set(columns)) != len(columns):
             raise _unreadable(path, "CSV", ValueError("the header repeats a column name"))
         try:

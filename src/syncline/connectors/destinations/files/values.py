@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 
 from syncline.connectors.destinations.base import FieldSpec
 from syncline.connectors.destinations.decimals import decimal_text
+from syncline.connectors.destinations.floats import float_text
 from syncline.connectors.destinations.sql.durations import duration_text, is_duration_like
 from syncline.connectors.destinations.times import time_text
 from syncline.connectors.sources.base import JSON_LOGICAL, LOGICAL_TYPE_KEY, is_json_field
@@ -128,15 +129,6 @@ def _is_nested(kind: pa.DataType) -> bool:
     return bool(pa.types.is_nested(kind))
 
 
-def _float_text(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
-    text = column.cast(pa.string())
-    if pc.all(pc.fill_null(pc.is_finite(column), True)).as_py():
-        return text
-    words = pc.if_else(pc.greater(column, 0), "Infinity", "-Infinity")
-    words = pc.if_else(pc.is_nan(column), "NaN", words)
-    return pc.if_else(pc.fill_null(pc.is_finite(column), True), text, words)
-
-
 def _scalar_text(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     """Text of a non-nested column, following the module's rules."""
     kind = column.type
@@ -147,7 +139,7 @@ def _scalar_text(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
         finite = _scalar_text(pa.chunked_array([without_infinity(column, infinities)]))
         return pc.if_else(infinities, infinity_text(column, infinities), finite)
     if pa.types.is_floating(kind):
-        return _float_text(column)
+        return float_text(column)
     if is_duration_like(kind):
         return duration_text(column)
     if pa.types.is_timestamp(kind):
@@ -318,7 +310,7 @@ def _non_finite(table: pa.Table) -> dict[int, str]:
         odd = pc.invert(pc.fill_null(pc.is_finite(column), True))
         if not pc.any(odd).as_py():
             continue
-        texts = _float_text(column)
+        texts = float_text(column)
         for row in pc.indices_nonzero(odd).to_pylist():
             reasons.setdefault(
                 row,

@@ -44,6 +44,7 @@ from syncline.connectors.destinations.sql.keys import refuse_rewritten_keys
 from syncline.connectors.destinations.sql.precision import refuse_inexact
 from syncline.connectors.destinations.sql.seconds import refuse_cut_seconds
 from syncline.connectors.destinations.sql.statements import RANK_COLUMN, Statements
+from syncline.connectors.destinations.sql.texts import floats_as_text
 from syncline.connectors.destinations.sql.values import ROW_COLUMN
 from syncline.errors import TerminalError
 
@@ -360,6 +361,8 @@ class TableDestination(Destination):
 
         if not self._connected():
             self._guard(self._connect)
+        records = floats_as_text(batch.records, self._columns, self.dialect)
+        batch = replace(batch, records=records)
         try:
             failures = self._guard(lambda: self._write(batch))
         except RowDataError as exc:
