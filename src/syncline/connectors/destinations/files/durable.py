@@ -64,6 +64,19 @@ def _cut(path: Path, size: int) -> bool:
     return True
 
 
+def _append_synced(path: Path, data: bytes, *, existed: bool) -> int:
+    """Append ``data`` to ``path`` and sync it (and, for a new file, its folder) to disk;
+    returns the file's size afterwards."""
+    with open(path, "ab") as sink:
+        sink.write(data)
+        sink.flush()
+        os.fsync(sink.fileno())
+        size = sink.tell()
+    if not existed:
+        fsync_directory(path.parent)
+    return size
+
+
 def append_marked(path: Path, mark: Path, data: bytes) -> int:
     """Append ``data`` to ``path`` durably; returns the file's size afterwards.
 
@@ -76,13 +89,7 @@ def append_marked(path: Path, mark: Path, data: bytes) -> int:
     body = json.dumps({"size": before}).encode()
     replace_atomically(mark, mark.with_name(mark.name + ".tmp"), lambda sink: sink.write(body))
     try:
-        with open(path, "ab") as sink:
-            sink.write(data)
-            sink.flush()
-            os.fsync(sink.fileno())
-            size = sink.tell()
-        if not existed:
-            fsync_directory(path.parent)
+        size = _append_synced(path, data, existed=existed)
         mark.unlink()
         fsync_directory(mark.parent)
     except OSError:
@@ -168,13 +175,7 @@ class AppendMarks:
             # append is cut back to what was there.
             self._save(path, before)
 
-        with open(path, "ab") as sink:
-            sink.write(data)
-            sink.flush()
-            os.fsync(sink.fileno())
-            size = sink.tell()
-        if not existed:
-            fsync_directory(path.parent)
+        size = _append_synced(path, data, existed=existed)
 
         self._save(path, size)
         self._sizes[path] = size
