@@ -217,6 +217,11 @@ class _Loader:
                 self._read_item(doc, kind, (kind, index), item)
 
     def _read_workspace(self, doc: Document, workspace: Any) -> None:
+        if isinstance(workspace, int | float) and not isinstance(workspace, bool):
+            message = f"the workspace must be a name; YAML reads {workspace} as a number"
+            fix = f'quote it, as written in the file: e.g. workspace: "{workspace}"'
+            self.problem(doc, ("workspace",), message, fix)
+            return
         if not isinstance(workspace, str) or not workspace.strip():
             self.problem(doc, ("workspace",), "the workspace must be a name", "e.g. default")
             return
