@@ -8,6 +8,7 @@ import pytest
 from project_samples import VALID_REST, VALID_SOURCES, WriteFiles
 
 from syncline.errors import ConfigError, Problem, ValidationError
+from syncline.project.concealed import conceal, project_documents
 from syncline.project.loader import load_project
 
 ENV = {"CRM_PASSWORD": "hunter2"}
@@ -486,6 +487,21 @@ def test_a_value_from_a_variable_is_never_echoed_in_a_problem(
     assert port.location == "destinations[0].configuration.port"
     only(problems, "'sslmode' must be 'disable'")
     only(problems, "must stay inside the destination folder")
+
+
+def test_a_value_a_database_changed_the_case_of_is_concealed_too(
+    write_project: WriteFiles,
+) -> None:
+    models = VALID_REST.replace('"SELECT 1 AS id"', '"SELECT 1 AS id WHERE email = ${PW}"')
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": models})
+    project = load_project(root, env={"PW": "s3cr3tVALUE", "CRM_PASSWORD": "hunter2"})
+    # PostgreSQL folds an unquoted identifier to lower case before it reports it.
+    said = Problem("models[0].raw", 'column "s3cr3tvalue" does not exist', file="b.yml")
+
+    (problem,) = conceal([said], project_documents(project))
+
+    assert "s3cr3t" not in problem.message.lower()
+    assert problem.message == "column ${PW} does not exist"
 
 
 def test_an_unclosed_reference_is_a_problem_not_text(write_project: WriteFiles) -> None:

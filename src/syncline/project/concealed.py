@@ -2,11 +2,13 @@
 
 Variables are where projects keep their secrets; a value meant for ``password`` may
 land in ``port`` by mistake, and the message about the port must not print it. A
-problem names the variable instead (``not the value of ${PW}``).
+problem names the variable instead (``not the value of ${PW}``), whatever the case the
+value is shown in.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -45,7 +47,9 @@ def _hide(text: str, values: Iterable[Substituted]) -> str:
     """``text`` with each of ``values`` (and each variable in them) named, not shown."""
     for value in _longest_first(values):
         for shown, said in _spellings(value):
-            text = text.replace(shown, said)
+            # Whatever the case: a database may fold an identifier before it reports it.
+            pattern = re.compile(re.escape(shown), re.IGNORECASE)
+            text = pattern.sub(said.replace("\\", "\\\\"), text)
     return text
 
 
@@ -77,9 +81,9 @@ def _holds(value: object, document: Document) -> bool:
     """Whether a problem's value shows a substituted value (then it is dropped)."""
     if value is None:
         return False
-    shown = repr(value)
+    shown = repr(value).casefold()
     return any(
-        text and text in shown
+        text and text.casefold() in shown
         for substituted in document.substituted.values()
         for _, text in substituted.variables
     )
