@@ -504,6 +504,60 @@ def test_a_value_a_database_changed_the_case_of_is_concealed_too(
     assert problem.message == "column ${PW} does not exist"
 
 
+@pytest.mark.parametrize(
+    ("schedule", "said"),
+    [
+        (
+            "{type: cron, schedule: {expression: '${PW}'}}",
+            "the cron expression (the value of ${PW}) must",
+        ),
+        (
+            "{type: interval, schedule: {interval: {quantity: 1, unit: '${PW}'}}}",
+            "unknown interval unit (the value of ${PW})",
+        ),
+        (
+            "{type: interval, schedule: {interval: {quantity: '${PW}', unit: hour}}}",
+            "not the text (the value of ${PW})",
+        ),
+    ],
+    ids=["cron", "unit", "quantity"],
+)
+def test_a_concealed_value_reads_well_in_the_sentence_it_stands_in(
+    write_project: WriteFiles, schedule: str, said: str
+) -> None:
+    root = _sync_with(
+        write_project, "      mappings: [{from: id, to: id}]\n", f"    schedule: {schedule}\n"
+    )
+
+    problems = problems_of(root, env={**ENV, "PW": "Zq9SECRETpw"})
+
+    only(problems, said)
+
+
+def test_an_unclosed_reference_in_a_block_is_shown_on_one_line(write_project: WriteFiles) -> None:
+    models = VALID_REST.replace(
+        'raw: {sql: "SELECT 1 AS id"}',
+        "raw:\n      sql: |\n        SELECT 1 AS id\n"
+        "        WHERE email = ${PW\n        AND 1 = 1\n",
+    )
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": models})
+
+    problem = only(problems_of(root, env={**ENV, "PW": "x"}), "no closing")
+
+    assert "\n" not in problem.message
+    assert "the reference '${PW...' has no closing '}'" in problem.message
+
+
+def test_an_unclosed_reference_in_the_workspace_is_one_problem(write_project: WriteFiles) -> None:
+    root = write_project(
+        **{"syncline.yml": 'workspace: "${WS"\n', "a.yml": VALID_SOURCES, "b.yml": VALID_REST}
+    )
+
+    (problem,) = problems_of(root, env={**ENV, "WS": "team"})
+
+    assert "no closing" in problem.message
+
+
 def test_an_unclosed_reference_is_a_problem_not_text(write_project: WriteFiles) -> None:
     rest = VALID_REST.replace('"${CRM_PASSWORD}"', '"${PW_UNCLOSED"')
     sources = VALID_SOURCES.replace("/tmp/nowhere.duckdb", '"/tmp/$${kept.duckdb"')

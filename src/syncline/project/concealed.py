@@ -48,9 +48,21 @@ def _hide(text: str, values: Iterable[Substituted]) -> str:
     for value in _longest_first(values):
         for shown, said in _spellings(value):
             # Whatever the case: a database may fold an identifier before it reports it.
-            pattern = re.compile(re.escape(shown), re.IGNORECASE)
-            text = pattern.sub(said.replace("\\", "\\\\"), text)
+            text = _replaced(text, re.compile(re.escape(shown), re.IGNORECASE), said)
     return text
+
+
+def _replaced(text: str, pattern: re.Pattern[str], said: str) -> str:
+    """``text`` with what ``pattern`` finds replaced by ``said``, fitted to each place."""
+    return pattern.sub(lambda found: _fitted(said, text[: found.start()]), text)
+
+
+def _fitted(said: str, before: str) -> str:
+    """``said`` as it reads in the sentence after ``before``: after a noun ("the cron
+    expression", "unknown interval unit") ``the value of ${PW}`` goes in brackets."""
+    if not said.startswith("the value") or not before or before.endswith(("not ", ": ", "(")):
+        return said
+    return f"({said})"
 
 
 def _longest_first(values: Iterable[Substituted]) -> list[Substituted]:

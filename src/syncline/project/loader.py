@@ -217,6 +217,8 @@ class _Loader:
                 self._read_item(doc, kind, (kind, index), item)
 
     def _read_workspace(self, doc: Document, workspace: Any) -> None:
+        if any(p.file == doc.file and p.location == "workspace" for p in self.problems):
+            return  # a ${VAR} reference in it is unclosed or unset: said once is enough
         if isinstance(workspace, int | float) and not isinstance(workspace, bool):
             message = f"the workspace must be a name; YAML reads {workspace} as a number"
             fix = f'quote it, as written in the file: e.g. workspace: "{workspace}"'
