@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import pytest
@@ -482,6 +483,22 @@ def test_a_sync_starts_over_only_when_its_object_or_key_changes(api: Api, tmp_pa
     snapshot = _snapshot(api, made.sync)
     api.ok("PATCH", f"/models/{made.model}", json={"primaryKey": "email"})
     assert not snapshot.exists()
+
+
+def test_a_mode_that_now_removes_records_warns_of_those_left_before(
+    api: Api, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    made = make_pipeline(api, tmp_path)
+    shape = api.ok("GET", f"/syncs/{made.sync}")
+
+    with caplog.at_level(logging.WARNING, logger="syncline.api.routes.syncs"):
+        changed = api.ok("PATCH", f"/syncs/{made.sync}", json={"configuration": {"mode": "mirror"}})
+
+    assert changed.keys() == shape.keys()
+    (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "sync 'users-to-hook' now has mode 'mirror' (was 'upsert')" in record.getMessage()
+    assert "rows removed while it was 'upsert' were not sent" in record.getMessage()
+    assert "delete by hand the records there that the model no longer has" in record.getMessage()
 
 
 def _in_progress(api: Api, sync_id: int) -> int:

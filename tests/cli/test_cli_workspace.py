@@ -135,3 +135,31 @@ def test_init_in_the_current_folder_names_the_workspace_after_it(
     assert created.code == ExitCode.OK
     assert "workspace: crm_sync\n" in (workdir / "crm_sync" / "syncline.yml").read_text()
     assert "workspace 'crm_sync'" in created.out
+
+
+def test_init_quotes_a_workspace_yaml_would_read_as_a_number(
+    syncline: Invoke, workdir: Path
+) -> None:
+    assert syncline("init", "123").code == ExitCode.OK
+    assert 'workspace: "123"\n' in (workdir / "123" / "syncline.yml").read_text()
+
+    validated = syncline("validate", "--project", "123")
+
+    assert validated.code == ExitCode.OK, validated.err
+    assert "(workspace '123')" in validated.out
+
+
+def test_init_spells_a_folder_of_other_letters_in_ascii(syncline: Invoke, workdir: Path) -> None:
+    assert syncline("init", "Ünïcødé Team").code == ExitCode.OK
+    assert "workspace: unicde-team\n" in (workdir / "Ünïcødé Team" / "syncline.yml").read_text()
+
+
+def test_init_in_a_folder_whose_name_gives_no_workspace_asks_for_one(
+    syncline: Invoke, workdir: Path
+) -> None:
+    refused = syncline("init", "___")
+
+    assert refused.code == ExitCode.USER_ERROR
+    assert "'___' gives no workspace name" in refused.err
+    assert "syncline init ___ --workspace NAME" in refused.err
+    assert not (workdir / "___").exists()

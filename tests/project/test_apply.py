@@ -267,6 +267,44 @@ def test_plan_refuses_to_delete_a_sync_whose_run_is_in_progress_as_apply_does(
     assert f"sync 'users-to-crm' has run {run.id} in progress" in planned
 
 
+_TWO_COLUMNS = VALID_REST.replace('"SELECT 1 AS id"', '"SELECT 1 AS id, 2 AS k"')
+_SECOND_MODEL = _TWO_COLUMNS.replace(
+    "destinations:",
+    "  - {slug: users2, source: wh, primaryKey: id, raw: {sql: 'SELECT 1 AS id'}}\n"
+    "destinations:\n  - {slug: crm2, type: pretend, configuration: {host: localhost}}",
+    1,
+)
+
+
+@pytest.mark.parametrize(
+    ("changed", "what"),
+    [
+        (_SECOND_MODEL.replace("object: people", "object: folks"), "object"),
+        (_SECOND_MODEL.replace("primaryKey: id\n", "primaryKey: k\n", 1), "primary key"),
+        (_SECOND_MODEL.replace("    model: users\n", "    model: users2\n"), "model"),
+        (_SECOND_MODEL.replace("destination: crm\n", "destination: crm2\n"), "destination"),
+    ],
+    ids=["object", "primary-key", "model", "destination"],
+)
+def test_plan_refuses_a_restart_while_a_run_is_in_progress_as_apply_does(
+    write_project: WriteFiles, catalog: Catalog, settings: Settings, changed: str, what: str
+) -> None:
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": _SECOND_MODEL})
+    apply_project(catalog, load_project(root, env=ENV), settings)
+    with catalog.session() as session:
+        session.runs.enqueue(session.syncs.get("users-to-crm").id)
+        run = session.runs.claim("w")
+        assert run is not None
+    (root / "b.yml").write_text(changed)
+    project = load_project(root, env=ENV)
+
+    planned = _refusal(lambda: plan_project(catalog, project, settings))
+
+    assert planned == _refusal(lambda: apply_project(catalog, project, settings))
+    assert f"sync 'users-to-crm' has run {run.id} in progress" in planned
+    assert f"applying the project's new {what} for it" in planned
+
+
 def test_plan_deletes_a_destination_whose_syncs_the_project_deletes_or_moves(
     write_project: WriteFiles, catalog: Catalog, settings: Settings
 ) -> None:

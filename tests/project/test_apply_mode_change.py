@@ -161,3 +161,34 @@ def test_a_mode_that_sends_no_more_than_before_is_applied_without_warning(
     for mode, behavior in (("upsert", "delete"), ("mirror", None), ("insert", None)):
         planned, applied = apply(mode, behavior)
         assert planned.warnings == applied.warnings == [], mode
+
+
+def test_a_renamed_sync_that_now_removes_records_warns_of_those_the_old_one_left(
+    apply: Callable[..., tuple[Plan, Plan]],
+    write_project: WriteFiles,
+    catalog: Catalog,
+    settings: Settings,
+) -> None:
+    apply("upsert")
+    assert _run(catalog, settings) == (3, 0, 0)
+    _change_source(settings)
+    assert _run(catalog, settings) == (1, 1, 0), "upsert keeps the removed row's record"
+    folder = settings.home / "files"
+    text = PROJECT.format(
+        mode="mirror", behavior="", warehouse=folder / "wh.duckdb", crm=folder / "crm.sqlite"
+    ).replace("slug: items-to-crm", "slug: items-v2")
+    project = load_project(write_project(**{"project.yml": text}))
+
+    planned = plan_project(catalog, project, settings)
+    applied = apply_project(catalog, project, settings)
+
+    assert planned.warnings == applied.warnings
+    (warning,) = applied.warnings
+    assert warning.location == "syncs.items-v2"
+    assert "takes over object 'items_t' from 'items-to-crm'" in warning.message
+    assert "mode 'mirror' (was 'upsert')" in warning.message
+    assert "records of rows removed while 'items-to-crm' ran are not removed" in warning.message
+    assert "`syncline run items-v2 --clear-and-fill`" in (warning.fix or "")
+    run = run_sync(catalog, "items-v2", settings=settings, clear_and_fill=True)
+    assert run["status"] == "success", run["error"]
+    assert _delivered(settings) == [(2, "old"), (3, "new"), (4, "old")]

@@ -8,6 +8,7 @@ import pytest
 from project_samples import VALID_REST, VALID_SOURCES, WriteFiles
 
 from syncline.errors import ConfigError, Problem, ValidationError
+from syncline.project.concealed import conceal, project_documents
 from syncline.project.loader import load_project
 
 ENV = {"CRM_PASSWORD": "hunter2"}
@@ -486,6 +487,75 @@ def test_a_value_from_a_variable_is_never_echoed_in_a_problem(
     assert port.location == "destinations[0].configuration.port"
     only(problems, "'sslmode' must be 'disable'")
     only(problems, "must stay inside the destination folder")
+
+
+def test_a_value_a_database_changed_the_case_of_is_concealed_too(
+    write_project: WriteFiles,
+) -> None:
+    models = VALID_REST.replace('"SELECT 1 AS id"', '"SELECT 1 AS id WHERE email = ${PW}"')
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": models})
+    project = load_project(root, env={"PW": "s3cr3tVALUE", "CRM_PASSWORD": "hunter2"})
+    # PostgreSQL folds an unquoted identifier to lower case before it reports it.
+    said = Problem("models[0].raw", 'column "s3cr3tvalue" does not exist', file="b.yml")
+
+    (problem,) = conceal([said], project_documents(project))
+
+    assert "s3cr3t" not in problem.message.lower()
+    assert problem.message == "column ${PW} does not exist"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "said"),
+    [
+        (
+            "{type: cron, schedule: {expression: '${PW}'}}",
+            "the cron expression (the value of ${PW}) must",
+        ),
+        (
+            "{type: interval, schedule: {interval: {quantity: 1, unit: '${PW}'}}}",
+            "unknown interval unit (the value of ${PW})",
+        ),
+        (
+            "{type: interval, schedule: {interval: {quantity: '${PW}', unit: hour}}}",
+            "not the text (the value of ${PW})",
+        ),
+    ],
+    ids=["cron", "unit", "quantity"],
+)
+def test_a_concealed_value_reads_well_in_the_sentence_it_stands_in(
+    write_project: WriteFiles, schedule: str, said: str
+) -> None:
+    root = _sync_with(
+        write_project, "      mappings: [{from: id, to: id}]\n", f"    schedule: {schedule}\n"
+    )
+
+    problems = problems_of(root, env={**ENV, "PW": "Zq9SECRETpw"})
+
+    only(problems, said)
+
+
+def test_an_unclosed_reference_in_a_block_is_shown_on_one_line(write_project: WriteFiles) -> None:
+    models = VALID_REST.replace(
+        'raw: {sql: "SELECT 1 AS id"}',
+        "raw:\n      sql: |\n        SELECT 1 AS id\n"
+        "        WHERE email = ${PW\n        AND 1 = 1\n",
+    )
+    root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": models})
+
+    problem = only(problems_of(root, env={**ENV, "PW": "x"}), "no closing")
+
+    assert "\n" not in problem.message
+    assert "the reference '${PW...' has no closing '}'" in problem.message
+
+
+def test_an_unclosed_reference_in_the_workspace_is_one_problem(write_project: WriteFiles) -> None:
+    root = write_project(
+        **{"syncline.yml": 'workspace: "${WS"\n', "a.yml": VALID_SOURCES, "b.yml": VALID_REST}
+    )
+
+    (problem,) = problems_of(root, env={**ENV, "WS": "team"})
+
+    assert "no closing" in problem.message
 
 
 def test_an_unclosed_reference_is_a_problem_not_text(write_project: WriteFiles) -> None:

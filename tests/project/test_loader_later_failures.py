@@ -68,6 +68,21 @@ def test_a_workspace_with_capitals_and_dots_is_accepted(write_project: WriteFile
     assert load_project(root, env=ENV).workspace == "Team.A_1"
 
 
+def test_a_workspace_yaml_reads_as_a_number_is_told_to_be_quoted(
+    write_project: WriteFiles,
+) -> None:
+    root = write_project(
+        **{"syncline.yml": "workspace: 123\n", "a.yml": VALID_SOURCES, "b.yml": VALID_REST}
+    )
+
+    (problem,) = problems_of(root)
+
+    assert problem.location == "workspace"
+    assert "reads 123 as a number" in problem.message
+    assert "quote it" in (problem.fix or "")
+    assert 'workspace: "123"' in (problem.fix or "")
+
+
 def test_update_into_a_file_written_anew_each_run_is_refused(write_project: WriteFiles) -> None:
     root = write_project(**{"a.yml": VALID_SOURCES, "b.yml": CSV_REST})
 

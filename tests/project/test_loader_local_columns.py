@@ -170,3 +170,31 @@ def test_a_query_returning_a_column_twice_is_a_problem_at_the_query(
     assert "the query of model 'users' returns column 'id' more than once" in problem.message
     assert problem.fix
     assert "SELECT id AS id_2" in problem.fix
+
+
+@pytest.mark.parametrize(
+    ("other", "where"),
+    [
+        ("      guards: {maxRemovedShare: 2}\n", "syncs[0].configuration.guards.maxRemovedShare"),
+        (
+            "      mappings: [{from: phone, to: email}, name]\n",
+            "syncs[0].configuration.mappings[1]",
+        ),
+    ],
+    ids=["guard", "bare-mapping"],
+)
+def test_a_mapping_of_a_missing_column_is_reported_beside_another_problem(
+    write_project: WriteFiles, files: dict[str, Path], other: str, where: str
+) -> None:
+    root = project(write_project, files["sqlite"], "sqlite", column="phone")
+    text = (root / "a.yml").read_text()
+    if "mappings" in other:
+        text = text.replace("      mappings: [{from: phone, to: email}]\n", other)
+    else:
+        text += other
+    (root / "a.yml").write_text(text)
+
+    problems = problems_of(root)
+
+    assert any("column 'phone' is not in model 'users'" in p.message for p in problems)
+    assert any(p.location.startswith(where) for p in problems), [p.location for p in problems]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from worker_helpers import (
     HookReceiver,
     ModelFile,
@@ -374,3 +376,39 @@ def test_a_worker_prunes_a_backlog_of_row_results_a_bounded_part_per_beat(
         assert pool.stop(timeout=30)
 
     assert pruned[:2] == [PRUNE_CHUNK, 1]
+
+
+def _lost_connection() -> Exception:
+    """The error SQLAlchemy raises when the catalog's server ended the connection."""
+    return OperationalError("SELECT 1", {}, Exception("server closed"), connection_invalidated=True)
+
+
+def test_a_lost_catalog_connection_is_one_warning_line_without_a_traceback(
+    catalog: Catalog,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    idle = WorkerPool(catalog, settings, concurrency=1, name="lost-worker", poll_seconds=0.05)
+
+    def fail_and_stop(*_: object) -> None:
+        idle._stopping.set()
+        idle._beating.set()
+        raise _lost_connection()
+
+    monkeypatch.setattr(idle, "_lease", fail_and_stop)
+    monkeypatch.setattr(worker_pool.registry, "beat", fail_and_stop)
+    monkeypatch.setattr(worker_pool, "RETRY_SECONDS", 0)
+    with caplog.at_level(logging.WARNING, logger="syncline.worker.pool"):
+        idle._serve(0)
+        idle._beating.clear()
+        beat = threading.Thread(target=idle._beat)
+        beat.start()
+        beat.join(timeout=10)
+
+    said = [r for r in caplog.records if r.name == "syncline.worker.pool"]
+    assert [r.getMessage() for r in said] == [
+        "worker lost-worker: leasing a run failed: lost the connection to the catalog",
+        "worker lost-worker: heartbeat failed: lost the connection to the catalog",
+    ]
+    assert all(r.exc_info is None for r in said)

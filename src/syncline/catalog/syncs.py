@@ -195,14 +195,17 @@ class SyncRepository(Repository[SyncRecord]):
             query = query.where(REAL_RUN)
         return self.session.scalar(query)
 
-    def refuse_restart_while_running(self, sync_ids: Iterable[int], change: str) -> None:
+    def refuse_restart_while_running(
+        self, sync_ids: Iterable[int], change: str, *, lock: bool = True
+    ) -> None:
         """Refuse ``change`` (e.g. "changing its object"), which drops the snapshots of
         ``sync_ids``, while one of them has a run in progress.
 
         A run plans and sends with the configuration it read as it started: its snapshot
         dropped under it, it would send every row to the old object, and the next run,
         finding them all delivered, would send none to the new one. The syncs' rows are
-        locked first, so that no worker starts a run of them until this change commits.
+        locked first, so that no worker starts a run of them until this change commits;
+        ``lock=False`` only checks, for a session that reads (``syncline plan``).
 
         Raises:
             ConflictError: naming the sync, its run in progress and what to do.
@@ -210,9 +213,10 @@ class SyncRepository(Repository[SyncRecord]):
         ids = sorted(set(sync_ids))
         if not ids:
             return
-        self.session.execute(
-            select(SyncRecord.id).where(SyncRecord.id.in_(ids)).with_for_update()
-        ).all()
+        if lock:
+            self.session.execute(
+                select(SyncRecord.id).where(SyncRecord.id.in_(ids)).with_for_update()
+            ).all()
         for sync_id in ids:
             running = self.running_run(sync_id)
             if running is None:

@@ -42,7 +42,7 @@ from syncline.project.model_columns import (
 )
 from syncline.project.moves import note_moves
 from syncline.project.plan import KINDS, Action, Plan, State, compute_plan, desired_state
-from syncline.project.refusals import refuse_what_the_catalog_would
+from syncline.project.refusals import refuse_restarts_while_running, refuse_what_the_catalog_would
 from syncline.project.restarts import (
     SyncRestart,
     note_planner_switches,
@@ -83,6 +83,8 @@ def _plan(catalog: Catalog, project: Project, settings: Settings) -> Plan:
             plan = compute_plan(desired, current, _managed(session), secrets)
             _refuse_impossible(plan, desired, current, project)
             refuse_what_the_catalog_would(session, plan, desired, current)
+            retargeted = _retargeted(plan, desired, current)
+            refuse_restarts_while_running(session, plan, (desired, current), retargeted, lock=False)
     except NotFoundError:
         current = {kind: {} for kind in KINDS}
         plan = compute_plan(desired, current, {}, secrets)
@@ -115,6 +117,7 @@ def apply_project(catalog: Catalog, project: Project, settings: Settings | None 
         _refuse_impossible(plan, desired, current, project)
         refuse_what_the_catalog_would(session, plan, desired, current)
         retargeted = _retargeted(plan, desired, current)
+        refuse_restarts_while_running(session, plan, (desired, current), retargeted, lock=True)
         _note_retargeted(plan, retargeted, desired, current)
         note_moves(plan, desired, current)
         restarts = sync_restarts(plan, desired, current)

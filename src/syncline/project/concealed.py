@@ -2,11 +2,13 @@
 
 Variables are where projects keep their secrets; a value meant for ``password`` may
 land in ``port`` by mistake, and the message about the port must not print it. A
-problem names the variable instead (``not the value of ${PW}``).
+problem names the variable instead (``not the value of ${PW}``), whatever the case the
+value is shown in.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -45,8 +47,22 @@ def _hide(text: str, values: Iterable[Substituted]) -> str:
     """``text`` with each of ``values`` (and each variable in them) named, not shown."""
     for value in _longest_first(values):
         for shown, said in _spellings(value):
-            text = text.replace(shown, said)
+            # Whatever the case: a database may fold an identifier before it reports it.
+            text = _replaced(text, re.compile(re.escape(shown), re.IGNORECASE), said)
     return text
+
+
+def _replaced(text: str, pattern: re.Pattern[str], said: str) -> str:
+    """``text`` with what ``pattern`` finds replaced by ``said``, fitted to each place."""
+    return pattern.sub(lambda found: _fitted(said, text[: found.start()]), text)
+
+
+def _fitted(said: str, before: str) -> str:
+    """``said`` as it reads in the sentence after ``before``: after a noun ("the cron
+    expression", "unknown interval unit") ``the value of ${PW}`` goes in brackets."""
+    if not said.startswith("the value") or not before or before.endswith(("not ", ": ", "(")):
+        return said
+    return f"({said})"
 
 
 def _longest_first(values: Iterable[Substituted]) -> list[Substituted]:
@@ -77,9 +93,9 @@ def _holds(value: object, document: Document) -> bool:
     """Whether a problem's value shows a substituted value (then it is dropped)."""
     if value is None:
         return False
-    shown = repr(value)
+    shown = repr(value).casefold()
     return any(
-        text and text in shown
+        text and text.casefold() in shown
         for substituted in document.substituted.values()
         for _, text in substituted.variables
     )

@@ -178,6 +178,9 @@ class _Loader:
         self.sync_targets: dict[str, tuple[str, dict[str, Any]]] = {}
         """Each sync's destination slug and raw configuration, built or not, so that the
         checks against its destination run even when the sync has other problems."""
+        self.salvaged_syncs: dict[str, tuple[str, Origin, SyncConfiguration]] = {}
+        """The model slug, origin and checkable part of each sync not built for problems
+        of its own, so that its mappings are still checked against the model's columns."""
         self.broken: set[tuple[str, str]] = set()
         """Resources declared with problems of their own; references to them are not
         reported again as undeclared."""
@@ -214,6 +217,13 @@ class _Loader:
                 self._read_item(doc, kind, (kind, index), item)
 
     def _read_workspace(self, doc: Document, workspace: Any) -> None:
+        if any(p.file == doc.file and p.location == "workspace" for p in self.problems):
+            return  # a ${VAR} reference in it is unclosed or unset: said once is enough
+        if isinstance(workspace, int | float) and not isinstance(workspace, bool):
+            message = f"the workspace must be a name; YAML reads {workspace} as a number"
+            fix = f'quote it, as written in the file: e.g. workspace: "{workspace}"'
+            self.problem(doc, ("workspace",), message, fix)
+            return
         if not isinstance(workspace, str) or not workspace.strip():
             self.problem(doc, ("workspace",), "the workspace must be a name", "e.g. default")
             return
@@ -400,6 +410,8 @@ class _Loader:
         if checkable is not None:
             self._check_templates(doc, (*path, "configuration"), checkable)
         if parsed is None or problems or not isinstance(disabled, bool):
+            if checkable is not None and kept_doc is doc and kept_path == path:
+                self.salvaged_syncs[str(item["slug"])] = (str(item["model"]), origin, checkable)
             return None
         return SyncSpec(
             item["slug"], str(item["model"]), str(item["destination"]), parsed.dump(),
@@ -589,12 +601,15 @@ class _Loader:
                 message, fix = primary_key_problem(slug, model.primary_key, found.names)
                 self.problem(doc, (*path, "primaryKey"), message, fix)
 
-        for _, sync in sorted(self.project.syncs.items()):
-            if sync.model not in columns:
+        checked = {
+            slug: (sync.model, sync.origin, SyncConfiguration.parse(sync.configuration))
+            for slug, sync in self.project.syncs.items()
+        }
+        for _, (model_slug, origin, parsed) in sorted({**self.salvaged_syncs, **checked}.items()):
+            if model_slug not in columns:
                 continue
-            parsed = SyncConfiguration.parse(sync.configuration)
-            for problem in column_problems(parsed, columns[sync.model], f"model {sync.model!r}"):
-                self.problems.append(sync.origin.below(problem))
+            for problem in column_problems(parsed, columns[model_slug], f"model {model_slug!r}"):
+                self.problems.append(origin.below(problem))
 
     def _warn_unheard_alerts(self) -> None:
         """Warn about syncs with alerts declared but no recipient list anywhere.

@@ -4,18 +4,22 @@ A run sends only what changed since the last one, and a row the old setting did 
 (a changed row in mode ``insert``, a removed row without a delete behaviour) still moves
 the snapshot on. So after a change to a setting that sends such rows, the rows changed or
 removed while the old one was in force are never sent: the plan warns and names the run
-that levels the destination.
+that levels the destination. A renamed sync (see :mod:`syncline.project.moves`) sends
+every row on its first run but knows nothing of the rows removed under the old slug: when
+its setting removes records and the old one did not, it is warned of the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from syncline.connectors.destinations.base import SyncMode, WriteAction
 from syncline.engine.actions import Step, plan_steps
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.report import Operation
 from syncline.errors import Problem
+from syncline.project.moves import renamed_syncs
 from syncline.project.plan import Action, Plan, State
 from syncline.project.restarts import clears_objects, parsed_configuration, stray_fix
 from syncline.project.spec import Project
@@ -46,6 +50,8 @@ class SettingChange:
     """The operations the old setting did not send and the new one does."""
     configuration: SyncConfiguration
     destination_type: str
+    renamed_from: str | None = None
+    """The slug of the sync this one replaces under a new slug, if it is one."""
 
 
 def setting_changes(plan: Plan, desired: State, current: State) -> list[SettingChange]:
@@ -59,23 +65,64 @@ def setting_changes(plan: Plan, desired: State, current: State) -> list[SettingC
         if change.kind != "syncs" or not set(_SETTINGS) & set(change.fields):
             continue
         before, after = current["syncs"][change.slug], desired["syncs"][change.slug]
-        old = parsed_configuration(before["configuration"])
+        if before["destination"] != after["destination"]:
+            continue
+        found.append(
+            setting_change(
+                change.slug,
+                before["configuration"],
+                after["configuration"],
+                desired["destinations"][after["destination"]]["type"],
+            )
+        )
+    return [change for change in found if change is not None] + _renamed_changes(
+        plan, desired, current
+    )
+
+
+def setting_change(
+    slug: str, before: dict[str, Any], after: dict[str, Any], destination_type: str
+) -> SettingChange | None:
+    """How the sync's new configuration ``after`` sends rows ``before`` left unsent; None
+    when it sends nothing more, or writes another object (where nothing is stale)."""
+    old, new = parsed_configuration(before), parsed_configuration(after)
+    if old is None or new is None or old.object != new.object:
+        return None
+    unsent = _newly_sent(old, new)
+    if not unsent:
+        return None
+    return SettingChange(
+        slug=slug,
+        setting=_described(old, new),
+        was=str(old.mode if old.mode != new.mode else old.removed_rows),
+        unsent=unsent,
+        configuration=new,
+        destination_type=destination_type,
+    )
+
+
+def _renamed_changes(plan: Plan, desired: State, current: State) -> list[SettingChange]:
+    """The renamed syncs whose setting removes records the old sync's left in place.
+
+    The first run of a renamed sync sends every row, which levels changed rows; the rows
+    removed while the old sync ran are in no snapshot, so their records stay.
+    """
+    found = []
+    for new_slug, old_slug in renamed_syncs(plan, desired, current):
+        after = desired["syncs"][new_slug]
+        old = parsed_configuration(current["syncs"][old_slug]["configuration"])
         new = parsed_configuration(after["configuration"])
-        if old is None or new is None or before["destination"] != after["destination"]:
-            continue
-        if old.object != new.object:
-            continue
-        unsent = _newly_sent(old, new)
-        if not unsent:
+        if old is None or new is None or Operation.REMOVED not in _newly_sent(old, new):
             continue
         found.append(
             SettingChange(
-                slug=change.slug,
-                setting=_described(old, new),
+                slug=new_slug,
+                setting=_described(old, new) or f"mode {str(new.mode)!r}",
                 was=str(old.mode if old.mode != new.mode else old.removed_rows),
-                unsent=unsent,
+                unsent=(Operation.REMOVED,),
                 configuration=new,
                 destination_type=desired["destinations"][after["destination"]]["type"],
+                renamed_from=old_slug,
             )
         )
     return found
@@ -89,16 +136,30 @@ def warn_of_setting_changes(plan: Plan, changes: list[SettingChange], project: P
 def setting_warning(change: SettingChange, project: Project) -> Problem:
     """The warning that rows changed or removed under the old setting were never sent."""
     origin = project.syncs[change.slug].origin
-    verbs = " or ".join(str(operation) for operation in change.unsent)
     return Problem(
         f"syncs.{change.slug}",
-        f"sync {change.slug!r} now has {change.setting}, which sends rows the old "
-        f"setting did not: rows {verbs} while it was {change.was!r} were not sent, "
-        "and no later run sends them, so object "
-        f"{change.configuration.object!r} keeps their old records",
-        fix=_levelling(change),
+        setting_message(change),
+        fix=levelling(change),
         file=origin.file,
         line=origin.line,
+    )
+
+
+def setting_message(change: SettingChange) -> str:
+    """What the sync's destination keeps that the new setting would not have left."""
+    verbs = " or ".join(str(operation) for operation in change.unsent)
+    if change.renamed_from is None:
+        return (
+            f"sync {change.slug!r} now has {change.setting}, which sends rows the old "
+            f"setting did not: rows {verbs} while it was {change.was!r} were not sent, "
+            "and no later run sends them, so object "
+            f"{change.configuration.object!r} keeps their old records"
+        )
+    return (
+        f"sync {change.slug!r} takes over object {change.configuration.object!r} from "
+        f"{change.renamed_from!r} with {change.setting}, which removes records: records "
+        f"of rows removed while {change.renamed_from!r} ran are not removed by any run "
+        "of the new sync, which knows nothing of them"
     )
 
 
@@ -144,7 +205,7 @@ def _described(old: SyncConfiguration, new: SyncConfiguration) -> str:
     return " and ".join(parts)
 
 
-def _levelling(change: SettingChange) -> str:
+def levelling(change: SettingChange) -> str:
     """The run (or the work by hand) that brings the destination up to the new setting."""
     configuration = change.configuration
     if Operation.REMOVED not in change.unsent:

@@ -30,7 +30,7 @@ def note_moves(plan: Plan, desired: State, current: State) -> None:
         note = _moved(change.slug, before, after, _same_place(before, after, desired, current))
         if note is not None:
             plan.notes.append(note)
-    for new, old in _renamed(plan, desired, current):
+    for new, old in renamed_syncs(plan, desired, current):
         after = desired["syncs"][new]
         plan.notes.append(
             f"sync {new!r} takes over object {_object(after)!r} of destination "
@@ -76,7 +76,7 @@ def _same_place(
     return all(old.get(key) == new.get(key) for key in keys)
 
 
-def _renamed(plan: Plan, desired: State, current: State) -> list[tuple[str, str]]:
+def renamed_syncs(plan: Plan, desired: State, current: State) -> list[tuple[str, str]]:
     """Pairs (new, old) of a sync the plan creates and one it deletes that write the same
     object of the same destination: most likely one sync under a new slug."""
     deleted = {

@@ -2,18 +2,21 @@
 
 Applying deletes a resource only when nothing left in the workspace uses it and no run of
 it is in progress, and changes a sequence's steps only between its runs; otherwise the
-catalog refuses and the apply fails. ``syncline plan`` raises the same error, so that it
-never shows a deletion that ``apply`` then refuses. Users are judged as they will be
-after the apply: the project's resources as declared, the others as the catalog holds
-them, minus what the plan deletes.
+catalog refuses and the apply fails; a sync that starts over (a new object, destination,
+model or primary key) is refused while a run of it is in progress, too. ``syncline plan``
+raises the same error, so that it never shows a change that ``apply`` then refuses. Users
+are judged as they will be after the apply: the project's resources as declared, the
+others as the catalog holds them, minus what the plan deletes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from syncline.catalog import CatalogSession, InUseError
 from syncline.project.plan import KINDS, Action, Change, Plan, State
+from syncline.project.restarts import sync_restarts
 
 _USERS = {
     "sources": ("models", "source"),
@@ -38,6 +41,53 @@ def refuse_what_the_catalog_would(
     after = _after(plan, desired, current)
     for change in plan.of(Action.DELETE):
         _refuse_delete(session, change, after)
+
+
+def refuse_restarts_while_running(
+    session: CatalogSession,
+    plan: Plan,
+    state: tuple[State, State],
+    retargeted: Iterable[str],
+    *,
+    lock: bool,
+) -> None:
+    """Raise the :class:`~syncline.catalog.ConflictError` of the first sync that ``plan``
+    makes start over while a run of it is in progress, naming what changed for it.
+
+    ``state`` is the desired and the current state; ``retargeted`` the destinations whose
+    configuration now points elsewhere. ``lock`` locks the syncs' rows until the session
+    ends, as ``apply`` does before it writes.
+    """
+    for slug, what in sorted(_restarting(plan, *state, set(retargeted)).items()):
+        session.syncs.refuse_restart_while_running(
+            [session.syncs.get(slug).id], f"applying the project's new {what} for it", lock=lock
+        )
+
+
+def _restarting(plan: Plan, desired: State, current: State, retargeted: set[str]) -> dict[str, str]:
+    """By slug, the syncs of the catalog that ``plan`` makes start over, and what changes
+    for each: its object, destination, model or primary key."""
+    found: dict[str, str] = {}
+    for change in plan.of(Action.CHANGE):
+        if change.kind != "syncs":
+            continue
+        before, after = current["syncs"][change.slug], desired["syncs"][change.slug]
+        if before["destination"] != after["destination"]:
+            found[change.slug] = "destination"
+        elif before["configuration"].get("object") != after["configuration"].get("object"):
+            found[change.slug] = "object"
+    for restart in sync_restarts(plan, desired, current):
+        moved = current["syncs"][restart.slug]["model"] != restart.model
+        found.setdefault(restart.slug, "model" if moved else "primary key")
+    rekeyed = {
+        c.slug for c in plan.of(Action.CHANGE) if c.kind == "models" and "primaryKey" in c.fields
+    }
+    for slug, fields in current["syncs"].items():
+        if fields["destination"] in retargeted:
+            found.setdefault(slug, "destination")
+        elif fields["model"] in rekeyed:
+            found.setdefault(slug, "primary key")
+    return found
 
 
 def _refuse_delete(session: CatalogSession, change: Change, after: State) -> None:

@@ -149,7 +149,11 @@ def _reference(inner: str, env: Mapping[str, str], found: _Expansion) -> str:
 
 def _unclosed_problem(rest: str) -> tuple[str, str]:
     """The message and fix for a ``${`` that no ``}`` closes; ``rest`` starts with it."""
-    shown = rest if len(rest) <= 40 else f"{rest[:37]}..."
+    # On one line: a block scalar would spread the rest of its text across the message.
+    first = rest.splitlines()[0]
+    shown = first if first == rest else f"{first}..."
+    if len(first) > 40:
+        shown = f"{first[:37]}..."
     name = _NAME.match(rest[2:])
     closed = f"${{{name.group(0)}}}" if name else "${NAME}"
     return (

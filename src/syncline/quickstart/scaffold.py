@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
+import unicodedata
 from importlib import resources
 from pathlib import Path
+
+import yaml
 
 from syncline.errors import UserError
 from syncline.quickstart.warehouse import create_warehouse
@@ -37,14 +41,34 @@ QUICKSTART_WORKSPACE = "quickstart"
 
 def folder_workspace(folder: Path) -> str:
     """The workspace a project made in ``folder`` declares: the folder's name as a slug
-    (``Sales Ops`` gives ``sales-ops``), or ``default`` when nothing of it is left.
+    (``Sales Ops`` gives ``sales-ops``, ``Équipe`` gives ``equipe``).
 
     Two projects made in two folders then never share a workspace, where each apply would
     take over, and delete, what the other declared.
+
+    Raises:
+        UserError: nothing of the name is left for a slug; ``default``, shared by every
+            project without a name of its own, is not taken in its place.
     """
-    name = re.sub(r"[^a-z0-9._-]+", "-", folder.resolve().name.lower())
+    # Accents come apart from their letters and are dropped, as are letters ASCII lacks.
+    spelt = unicodedata.normalize("NFKD", folder.resolve().name)
+    ascii_name = spelt.encode("ascii", "ignore").decode("ascii")
+    name = re.sub(r"[^a-z0-9._-]+", "-", ascii_name.lower())
     name = re.sub(r"^[^a-z0-9]+", "", name).rstrip("-._")[:255]
-    return name or "default"
+    if not name:
+        raise UserError(
+            f"the folder name {folder.name!r} gives no workspace name (no letter or digit). "
+            f"Fix: name one, e.g. `syncline init {folder.name} --workspace NAME`"
+        )
+    return name
+
+
+def _yaml_text(value: str) -> str:
+    """``value`` as YAML reads it back as that text: quoted when it would read as a
+    number, a boolean or null (``123``, ``1e3``, ``yes``)."""
+    if yaml.safe_load(f"x: {value}") == {"x": value}:
+        return value
+    return json.dumps(value)
 
 
 def create_project(folder: Path, *, workspace: str | None = None) -> list[Path]:
@@ -58,7 +82,7 @@ def create_project(folder: Path, *, workspace: str | None = None) -> list[Path]:
     files = sample_files()
     if workspace is not None:
         files["syncline.yml"] = files["syncline.yml"].replace(
-            "workspace: default", f"workspace: {workspace}"
+            "workspace: default", f"workspace: {_yaml_text(workspace)}"
         )
     targets = [folder / name for name in files] + [folder / WAREHOUSE_FILE]
     existing = [str(p) for p in targets if p.exists()]

@@ -26,6 +26,7 @@ import time
 from datetime import timedelta
 
 from syncline.catalog import Catalog
+from syncline.catalog.catalog import lost_connection
 from syncline.engine.report import RunStatus
 from syncline.errors import UserError
 from syncline.settings import Settings
@@ -176,8 +177,8 @@ class WorkerPool:
         while not self._stopping.is_set():
             try:
                 run_id = self._lease()
-            except Exception:  # noqa: BLE001 - a catalog outage must not end the slot
-                logger.warning("worker %s: leasing a run failed", self.name, exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - a catalog outage must not end the slot
+                self._warn_failed("leasing a run", exc)
                 self._stopping.wait(RETRY_SECONDS)
                 continue
             if run_id is None:
@@ -207,9 +208,19 @@ class WorkerPool:
             try:
                 registry.beat(self.catalog, self.name)
                 self._recover()
-            except Exception:  # noqa: BLE001 - a missed beat must not end the worker
-                logger.warning("worker %s: heartbeat failed", self.name, exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - a missed beat must not end the worker
+                self._warn_failed("heartbeat", exc)
             self._prune()
+
+    def _warn_failed(self, what: str, exc: Exception) -> None:
+        """Log that ``what`` failed: in one line when the catalog's server ended the
+        connection (no bug, the next try takes a fresh one), else with the traceback."""
+        if lost_connection(exc):
+            logger.warning(
+                "worker %s: %s failed: lost the connection to the catalog", self.name, what
+            )
+        else:
+            logger.warning("worker %s: %s failed", self.name, what, exc_info=exc)
 
     def _prune(self) -> None:
         """Delete row results past retention when due; a backlog goes a bounded part a beat."""

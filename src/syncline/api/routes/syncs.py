@@ -12,6 +12,7 @@ holds the catalog's write lock. Through the API only the configuration, schedule
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,14 +39,20 @@ from syncline.api.schemas import (
     SyncUpdate,
     TextFilter,
 )
-from syncline.catalog import Catalog, CatalogSession, ConflictError, ModelRecord
+from syncline.catalog import Catalog, CatalogSession, ConflictError, ModelRecord, SyncRecord
 from syncline.catalog.repository import check_slug, raise_problems
 from syncline.connectors import registry
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.mapping import referenced_columns
-from syncline.engine.planner.store import delete_snapshot
+from syncline.engine.planner.store import delete_snapshot, note_strays
 from syncline.engine.planner.warehouse import forget_sync_state, warehouse_sources
 from syncline.errors import ConfigError, Problem
+from syncline.project.mode_changes import (
+    clear_and_fill_levels,
+    levelling,
+    setting_change,
+    setting_message,
+)
 from syncline.project.model_columns import (
     primary_key_problem,
     query_columns,
@@ -69,6 +76,8 @@ Instant = Annotated[datetime, BeforeValidator(_iso_only)]
 
 OptionalSettings = Annotated[Settings | None, Depends(settings_of)]
 """The server's settings; None only when a page calls a route function directly."""
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/syncs", tags=["syncs"], responses=COMMON_RESPONSES)
 
@@ -220,7 +229,11 @@ def update_sync(
         moves = changes.get("configuration", record.configuration).get("object") != old_object
         if moves:
             session.syncs.refuse_restart_while_running([record.id], "changing its object")
+        destination_type = session.destinations.get(record.destination_id).type
+        before = record.configuration
         record = session.syncs.update(syncId, disabled=body.disabled, **changes)
+        if "configuration" in changes and not moves:
+            _warn_of_unsent(record, before, destination_type, tasks, settings)
         if moves:
             tasks.add_task(delete_snapshot, settings.snapshot_dir, record.id)
             planned = warehouse_sources(session, [record.id]).get(record.id)
@@ -234,6 +247,25 @@ def update_sync(
         return session.models.get(session.syncs.get(syncId).model_id)
 
     return _write_with_columns(catalog, workspace_id, settings, model_of, write)
+
+
+def _warn_of_unsent(
+    record: SyncRecord,
+    before: dict[str, Any],
+    destination_type: str,
+    tasks: BackgroundTasks,
+    settings: Settings,
+) -> None:
+    """Log that the sync's new mode or delete behaviour leaves records its old one kept,
+    and the run that levels them; when that is one clear-and-fill run, every run repeats
+    the warning until then, as after ``syncline apply``."""
+    change = setting_change(record.slug, before, record.configuration, destination_type)
+    if change is None:
+        return
+    warning = f"{setting_message(change)}; {levelling(change)}"
+    logger.warning("%s", warning, extra={"sync_id": record.id})
+    if clear_and_fill_levels(change):
+        tasks.add_task(note_strays, settings.snapshot_dir, record.id, warning)
 
 
 @router.delete(
