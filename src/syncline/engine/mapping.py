@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.connectors.destinations.base import FieldSpec
+from syncline.connectors.destinations.floats import INFINITY, NAN, NEGATIVE_INFINITY
 from syncline.connectors.sources.base import LOGICAL_TYPE_KEY, is_decimal_field
 from syncline.connectors.sources.infinity import infinite, infinity_text, python_values
 from syncline.engine.canonical import is_json_canonical
@@ -539,7 +540,7 @@ def _static(value: Any, arrow_type: pa.DataType) -> _Producer:
     return produce
 
 
-DECIMAL_WORDS = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+DECIMAL_WORDS = {"nan": NAN, "inf": INFINITY, "-inf": NEGATIVE_INFINITY}
 """Decimal text's special values as a source may spell them (ADBC's spelling of
 PostgreSQL's NUMERIC), and as every destination writes them: as it writes float ones."""
 

@@ -10,8 +10,21 @@ keeps 15 digits, and each database spells NaN and the infinities its own way.
 
 from __future__ import annotations
 
+import math
+
 import pyarrow as pa
 import pyarrow.compute as pc
+
+NAN = "NaN"
+INFINITY = "Infinity"
+NEGATIVE_INFINITY = "-Infinity"
+
+
+def float_word(value: float) -> str:
+    """The word of one non-finite float: ``NaN``, ``Infinity`` or ``-Infinity``."""
+    if math.isnan(value):
+        return NAN
+    return INFINITY if value > 0 else NEGATIVE_INFINITY
 
 
 def float_text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -20,6 +33,6 @@ def float_text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray
     finite = pc.fill_null(pc.is_finite(column), True)
     if pc.all(finite).as_py():
         return text
-    words = pc.if_else(pc.greater(column, 0), "Infinity", "-Infinity")
-    words = pc.if_else(pc.is_nan(column), "NaN", words)
+    words = pc.if_else(pc.greater(column, 0), INFINITY, NEGATIVE_INFINITY)
+    words = pc.if_else(pc.is_nan(column), NAN, words)
     return pc.if_else(finite, text, words)

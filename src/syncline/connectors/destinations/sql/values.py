@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.types as pat
 
 from syncline.connectors.destinations.decimals import decimal_text
+from syncline.connectors.destinations.floats import NAN, float_word
 from syncline.connectors.destinations.sql.durations import duration_text
 from syncline.connectors.destinations.sql.eras import (
     END_DAY,
@@ -221,13 +222,6 @@ def refuse_wide_integers(table: pa.Table, where: str) -> dict[int, str]:
     return reasons
 
 
-def float_word(value: float) -> str:
-    """The name of a non-finite float: ``NaN``, ``Infinity`` or ``-Infinity``."""
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
-
-
 def python_rows(table: pa.Table, dialect: str) -> list[tuple[Any, ...]]:
     """Every row as a tuple led by its position, with values the ``dialect``'s driver binds.
 
@@ -247,7 +241,7 @@ def python_rows(table: pa.Table, dialect: str) -> list[tuple[Any, ...]]:
         values = column.to_pylist()
         if dialect == "sqlite" and pat.is_floating(column.type):
             # sqlite3 binds NaN as NULL, which would change the value; as text it is kept.
-            values = ["NaN" if isinstance(v, float) and math.isnan(v) else v for v in values]
+            values = [NAN if isinstance(v, float) and math.isnan(v) else v for v in values]
         columns.append(values)
 
     return list(zip(*columns, strict=True))
