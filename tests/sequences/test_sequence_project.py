@@ -123,15 +123,23 @@ def test_a_sequence_slug_the_api_routes_use_is_refused(syncline: Invoke, tmp_pat
     assert "a sequence cannot be named 'runs'" in result.err
 
 
-def test_apply_refuses_new_steps_while_the_sequence_runs(
+def _applied_and_running(
     syncline: Invoke, tmp_path: Path, catalog: Catalog
-) -> None:
+) -> tuple[Path, Settings]:
+    """A project with sequence ``nightly`` applied, and a run of the sequence under way."""
     folder = _init(syncline, tmp_path)
     settings = Settings(home=tmp_path / "home")
     apply_project(catalog, load_project(folder), settings)
     with catalog.session() as session:
         session.sequences.trigger("nightly")
     advance(catalog)
+    return folder, settings
+
+
+def test_apply_refuses_new_steps_while_the_sequence_runs(
+    syncline: Invoke, tmp_path: Path, catalog: Catalog
+) -> None:
+    folder, settings = _applied_and_running(syncline, tmp_path, catalog)
 
     (folder / "sequences.yml").write_text(SEQUENCE_YAML.format(rule="never"))
     with pytest.raises(ConflictError, match="in progress; cancel it or wait"):
@@ -144,12 +152,7 @@ def test_apply_refuses_new_steps_while_the_sequence_runs(
 def test_plan_refuses_what_apply_refuses_while_the_sequence_runs(
     syncline: Invoke, tmp_path: Path, catalog: Catalog
 ) -> None:
-    folder = _init(syncline, tmp_path)
-    settings = Settings(home=tmp_path / "home")
-    apply_project(catalog, load_project(folder), settings)
-    with catalog.session() as session:
-        session.sequences.trigger("nightly")
-    advance(catalog)
+    folder, settings = _applied_and_running(syncline, tmp_path, catalog)
 
     for change in ("steps", "delete"):
         if change == "steps":
