@@ -28,7 +28,7 @@ from syncline.connectors.destinations.base import (
     field_name_problems,
     reserved_field_problem,
 )
-from syncline.connectors.sources.base import Source
+from syncline.connectors.sources.base import ROW_HASH_COLUMN, Source, TwoPassReader
 from syncline.connectors.sources.interruptible import stopped_by
 from syncline.engine.actions import Step, plan_steps
 from syncline.engine.config import SyncConfiguration
@@ -324,6 +324,12 @@ class _Run:
                 lock_wait=self.job.snapshot_lock_wait,
                 stop_waiting=self.reporter.cancel_requested,
             )
+            two_pass = self.job.source.two_pass(self.job.model_query)
+            if two_pass is not None:
+                try:
+                    return self._plan_two_pass(two_pass)
+                finally:
+                    two_pass.close()
             reader = iter(self.job.source.read(self.job.model_query))
             try:
                 return self._plan_run(reader)
@@ -391,6 +397,78 @@ class _Run:
             return self._plan_ingested(planner, mapper, stats)
         finally:
             planner.close()
+
+    def _plan_two_pass(self, source: TwoPassReader) -> RunStatus:
+        """Plan from a source that can read the model in two passes: each row's key and
+        the row hash its server computes, then whole only the rows whose hash does not
+        vouch for their snapshot entry (see :meth:`LocalPlanner.ingest_two_pass`).
+
+        A run that sends every row (a first run too), or a model whose rows the server
+        cannot find by key without running it whole, reads it in one pass, with the row
+        hashes, which the snapshot keeps for the next run's first pass.
+        """
+        schema = source.schema
+        columns = self._columns(schema)
+        mapper = self._mapper(schema, columns)
+        planner = self._open_planner()
+        try:
+            salt = self._mapping_signature()
+            compared, signature = planner.row_hash_signature(schema, columns, salt=salt)
+            row_hash = source.row_hash(compared, signature)
+            hashed = schema.append(pa.field(ROW_HASH_COLUMN, pa.int64()))
+            key = self.job.primary_key
+            # A first run has no snapshot entry a hash could vouch for: every row is read.
+            if (
+                planner.keeps_every_row
+                or planner.store.snapshot_size() == 0
+                or not source.fetchable(key)
+            ):
+                stats = planner.ingest(
+                    self._started(source.read(row_hash)),
+                    hashed,
+                    columns,
+                    salt=salt,
+                    row_hashes=True,
+                )
+            else:
+                stats = planner.ingest_two_pass(
+                    self._started(source.read_keys(key, row_hash)),
+                    lambda keys: (
+                        source.read(row_hash)
+                        if keys is None
+                        else source.read_rows(key, keys, row_hash)
+                    ),
+                    schema,
+                    columns,
+                    salt=salt,
+                    every_key=lambda: source.read_keys(key, row_hash),
+                )
+            if self._object_lost(planner.store) and not planner.keeps_every_row:
+                planner.keep_every_row()
+                stats = planner.ingest(
+                    source.read(row_hash), hashed, columns, salt=salt, row_hashes=True
+                )
+            return self._plan_ingested(planner, mapper, stats)
+        finally:
+            planner.close()
+
+    def _started(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """``batches``, their first read here, where a cancel of the run stops the query
+        while it runs (see :meth:`_plan_run`); closing the result closes ``batches``."""
+        with stopped_by(self.reporter.cancel_requested):
+            first = next(batches, None)
+
+        def rest() -> Iterator[pa.RecordBatch]:
+            try:
+                if first is not None:
+                    yield first
+                    yield from batches
+            finally:
+                close = getattr(batches, "close", None)
+                if close is not None:
+                    close()
+
+        return rest()
 
     def _ingest_every_row(
         self, planner: LocalPlanner, schema: pa.Schema, columns: list[str]

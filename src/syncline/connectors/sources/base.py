@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Protocol, Self
 
 import pyarrow as pa
 
@@ -65,6 +65,44 @@ READ_AS_JSON = "json"
 READ_AS_WIDE_DECIMAL = "decimal text"
 """A 128-bit integer read as exact decimal text, not as ``decimal128(38, 0)``, which
 altered the values of 39 digits and held the others exactly."""
+
+
+ROW_HASH_COLUMN = "_sl_row_hash"
+"""The ``int64`` column a :class:`TwoPassReader`'s reads add after the model's columns
+when asked for row hashes."""
+
+
+class TwoPassReader(Protocol):
+    """A model read in one or two passes, every pass seeing the same rows.
+
+    A source offers one when its server can hash rows itself and find them by key: an
+    incremental run then reads only each row's key and hash (the first pass) and, whole,
+    the rows whose hash does not vouch for their snapshot entry (the second).
+    """
+
+    schema: pa.Schema
+    """The model's columns, as :meth:`Source.read` yields them."""
+
+    def row_hash(self, columns: Sequence[str], signature: str) -> str:
+        """The server's expression of the row hash over ``columns``, seeded by
+        ``signature``: equal hashes must mean equal values, as read, but for a collision
+        of 64-bit hashes."""
+
+    def fetchable(self, key: str) -> bool:
+        """Whether rows can be found by ``key`` without running the model whole."""
+
+    def read(self, row_hash: str | None = None) -> Iterator[pa.RecordBatch]:
+        """Every row, with :data:`ROW_HASH_COLUMN` when ``row_hash`` is given."""
+
+    def read_keys(self, key: str, row_hash: str) -> Iterator[pa.RecordBatch]:
+        """Each row's ``key`` and :data:`ROW_HASH_COLUMN`, nothing else."""
+
+    def read_rows(self, key: str, keys: pa.Array, row_hash: str) -> Iterator[pa.RecordBatch]:
+        """The rows whose ``key`` is among ``keys``, with :data:`ROW_HASH_COLUMN`; rows
+        with other keys may come too (a key's comparison may be looser than equality)."""
+
+    def close(self) -> None:
+        """End the reads and release the connection."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +211,11 @@ class Source(ABC):
         Raises:
             TerminalError, TransientError: as for :meth:`describe`.
         """
+
+    def two_pass(self, query: str) -> TwoPassReader | None:
+        """A reader of ``query`` in one or two passes (see :class:`TwoPassReader`), open
+        until closed, or None when this source reads a model in one pass only."""
+        return None
 
     def confine_files(self, roots: Sequence[Path]) -> None:
         """Keep the model SQL's own file reads and writes inside ``roots``.

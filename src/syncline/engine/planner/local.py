@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.connectors.sources._arrow import rebatch
+from syncline.connectors.sources.base import ROW_HASH_COLUMN
 from syncline.engine.canonical import (
     FINGERPRINT_SCHEME,
     canonical_json_array,
@@ -67,7 +68,7 @@ from syncline.engine.planner.prefetch import prefetched
 from syncline.engine.planner.rowfile import RowFile, remove_stale
 from syncline.engine.planner.store import DEFAULT_LOCK_WAIT_SECONDS, SnapshotStore
 from syncline.engine.report import InterruptedOutcome, Operation, RowCounts
-from syncline.errors import UserError
+from syncline.errors import RunError, UserError
 from syncline.settings import memory_bytes
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,8 @@ bytes for keys of up to 12 characters), to tell whether the snapshot fits the bu
 
 _POSITION = "_sl_pos"
 _ID = "_sl_id"
+_ROW_HASH = "_sl_row_h"
+"""The staged column of the row hash a source computed (see :class:`TwoPassReader`)."""
 _STATE = "_sl_state"
 
 # A row's state after the join against the snapshot.
@@ -138,6 +141,10 @@ _WINDOW = 1 << 20
 """Model positions whose planned rows are sorted at once when they are read out."""
 
 _WINDOW_BATCH = 1 << 16
+
+_FETCH_EVERY_ROW_SHARE = 0.25
+"""Above this share of the model's rows to fetch, the second pass of a two-pass read
+reads every row rather than asking for so many by key."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,8 @@ class IngestStats:
 
     query_size: int = 0
     null_keys: int = 0
+    fetched: int | None = None
+    """Rows read whole in a two-pass read (see :meth:`LocalPlanner.ingest_two_pass`)."""
 
 
 @dataclass
@@ -211,6 +220,9 @@ class LocalPlanner:
         self.narrow_join = False
         """Whether the last ingest joined narrow columns under the join budget (a snapshot
         too large for it) rather than every column in one pass."""
+        self._every_key_source: Callable[[], Iterator[pa.RecordBatch]] | None = None
+        """Reads every model row's key again, after a two-pass read (whose row file holds
+        the fetched rows only)."""
         self.primary_key = primary_key
         self.id_column = id_column
         self.store = SnapshotStore(
@@ -265,25 +277,19 @@ class LocalPlanner:
         columns: Sequence[str],
         *,
         salt: str = "",
+        row_hashes: bool = False,
     ) -> IngestStats:
         """Load the model's referenced ``columns`` with canonical key and fingerprint.
 
         ``salt`` is hashed into every fingerprint: pass the sync's mappings, so that a
-        mapping change makes every row a change.
+        mapping change makes every row a change. With ``row_hashes`` the batches end with
+        the source's row hash (:data:`ROW_HASH_COLUMN`, see :class:`TwoPassReader`),
+        which then serves as each row's prefilter.
         """
         stats = IngestStats()
-        self.columns = list(columns)
-        _check_names(schema.names, self.columns)
-        json_columns = [name for name in self.columns if is_json_canonical(schema.field(name))]
-        projected = pa.schema([schema.field(name) for name in self.columns])
-        staged = pa.schema(
-            list(projected)
-            + [pa.field(_json_name(i), pa.string()) for i in range(len(json_columns))]
-            + [pa.field(_POSITION, pa.int64())]
-        )
-        if self._rows is not None:
-            self._rows.close()
-        self._projected = projected
+        self._every_key_source = None
+        hashed = row_hashes
+        projected, json_columns, staged = self._staging(schema, columns, hashed=hashed)
         self.narrow_join = self._too_large_to_join()
         self._carried = [] if self.narrow_join else self._carry(projected)
         stored = self.columns if not self._carried else [self.primary_key]
@@ -305,6 +311,8 @@ class LocalPlanner:
                         for name in json_columns
                     ]
                     first = rows.append(picked.select(stored))
+                    if hashed:
+                        extra.append(_row_hashes(batch))
                     extra.append(_positions(first, batch.num_rows))
                     yield pa.RecordBatch.from_arrays(list(picked.columns) + extra, schema=staged)
             except GeneratorExit:
@@ -323,7 +331,7 @@ class LocalPlanner:
         # DuckDB cannot count a stream's rows, takes it for the smaller side of the join
         # and would hold all of it in a hash table: the snapshot must be the side built.
         con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-        expressions = self._expressions(projected, json_columns, salt)
+        expressions = self._expressions(projected, json_columns, salt, hashed=hashed)
         try:
             if self.narrow_join:
                 con.execute(self._probe_sql(expressions))
@@ -366,6 +374,179 @@ class LocalPlanner:
         )
         return stats
 
+    def ingest_two_pass(
+        self,
+        keys: Iterator[pa.RecordBatch],
+        fetch: Callable[[pa.Array | None], Iterator[pa.RecordBatch]],
+        schema: pa.Schema,
+        columns: Sequence[str],
+        *,
+        salt: str = "",
+        every_key: Callable[[], Iterator[pa.RecordBatch]] | None = None,
+    ) -> IngestStats:
+        """Load the model from a source's two passes (see :class:`TwoPassReader`).
+
+        ``keys`` are the first pass: each row's primary key and row hash. Joined to the
+        snapshot, they leave the rows whose hash does not vouch for their entry (new,
+        changed or unknown rows, and those the run must send again); ``fetch`` is given
+        those rows' keys and yields them whole with their row hashes (given None, every
+        row, of which the others are dropped), and only they are fingerprinted. The
+        result is the table :meth:`ingest` makes from the same rows. ``every_key``
+        reads the keys again, to name repeated ones.
+        """
+        if self._keep_every_row:
+            raise RuntimeError("a planner that keeps every row reads the model in one pass")
+        stats = IngestStats()
+        projected, json_columns, staged = self._staging(schema, columns, hashed=True)
+        self.narrow_join = False
+        self._carried = []
+        self._every_key_source = every_key
+        rows = self._rows = RowFile(projected, self._row_folder, label=self._row_label)
+        expressions = self._expressions(projected, json_columns, salt, hashed=True)
+        key_field = projected.field(self.primary_key)
+        con = self.store.connection
+
+        def counted() -> Iterator[pa.RecordBatch]:
+            for batch in keys:
+                stats.query_size += batch.num_rows
+                key = batch.column(batch.schema.get_field_index(self.primary_key))
+                yield pa.RecordBatch.from_arrays([key, _row_hashes(batch)], schema=key_schema)
+
+        key_schema = pa.schema([key_field, pa.field(_ROW_HASH, pa.uint64())])
+        incoming = ", ".join(
+            [
+                f"{quote_identifier(self.primary_key)} AS _sl_raw",
+                expressions.key,
+                f"{quote_identifier(_ROW_HASH)} AS _sl_h",
+                "TRUE AS _sl_in",
+            ]
+        )
+        self._join_stream(
+            counted(),
+            key_schema,
+            f"CREATE OR REPLACE TABLE {_PROBED} AS SELECT x.* FROM "
+            f"({_joined_to_snapshot(incoming)}) x" + self._kept("NOT x._sl_known"),
+        )
+        self._rows_read = stats.query_size
+
+        wanted = f"SELECT _sl_raw FROM {_PROBED} WHERE _sl_in AND _sl_key IS NOT NULL"
+        counted_row = con.execute(f"SELECT count(*) FROM ({wanted})").fetchone()
+        stats.fetched = int(counted_row[0]) if counted_row else 0
+        if stats.fetched > _FETCH_EVERY_ROW_SHARE * stats.query_size:
+            fetched = fetch(None)
+        elif stats.fetched:
+            fetched = fetch(con.execute(wanted).to_arrow_table().column(0).combine_chunks())
+        else:
+            fetched = iter(())
+        self._fingerprint_fetched(fetched, expressions, staged, json_columns)
+        rows.finish()
+        con.execute(
+            f"CREATE OR REPLACE VIEW {CURRENT} AS "
+            f"SELECT * FROM {JOINED} WHERE {_STATE} <> {_REMOVED}"
+        )
+        self.column_types = {
+            str(name): str(kind) for name, kind, *_ in con.execute(f"DESCRIBE {CURRENT}").fetchall()
+        }
+        row = con.execute(f"SELECT count(*) FROM {JOINED} WHERE {_STATE} = {_NULL_KEY}").fetchone()
+        stats.null_keys = int(row[0]) if row else 0
+        logger.info(
+            "sync %s: read %s model rows in two passes, %s of them whole (%s with a NULL "
+            "key, skipped)",
+            self.sync_id,
+            stats.query_size,
+            stats.fetched,
+            stats.null_keys,
+        )
+        return stats
+
+    def _join_stream(
+        self, batches: Iterator[pa.RecordBatch], schema: pa.Schema, statement: str
+    ) -> None:
+        """Run ``statement`` on ``batches`` registered as ``_sl_incoming`` and read on a
+        thread of their own, the snapshot the side DuckDB builds (see :meth:`ingest`).
+
+        Under the join budget: only narrow rows (key, hash, position) meet the snapshot,
+        and the few fetched rows are not carried through its join.
+        """
+        ahead = prefetched(batches)
+        con = self.store.connection
+        con.register("_sl_incoming", pa.RecordBatchReader.from_batches(schema, ahead))
+        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+        try:
+            con.execute(statement)
+        finally:
+            con.execute("RESET disabled_optimizers")
+            con.unregister("_sl_incoming")
+            ahead.close()
+
+    def _fingerprint_fetched(
+        self,
+        fetched: Iterator[pa.RecordBatch],
+        sql: _Expressions,
+        staged: pa.Schema,
+        json_columns: list[str],
+    ) -> None:
+        """Second pass: put the fetched rows in the row file, fingerprint those the first
+        pass asked for, and give every probed row its state in :data:`JOINED`.
+
+        Raises:
+            RunError: the fetched rows are not exactly the rows asked for, once each: the
+                model's query returned other rows the second time.
+        """
+        rows = self._rows
+        assert rows is not None
+
+        def prepared() -> Iterator[pa.RecordBatch]:
+            for batch in fetched:
+                picked = batch.select(self.columns)
+                extra = [
+                    canonical_json_array(picked.column(name), self._projected.field(name).type)
+                    for name in json_columns
+                ]
+                first = rows.append(picked)
+                extra += [_row_hashes(batch), _positions(first, batch.num_rows)]
+                yield pa.RecordBatch.from_arrays(list(picked.columns) + extra, schema=staged)
+
+        canonical_columns = ", ".join(
+            f"{expression} AS {_canon_name(i)}" for i, expression in enumerate(sql.canonical)
+        )
+        con = self.store.connection
+        self._join_stream(
+            prepared(),
+            staged,
+            f"CREATE OR REPLACE TABLE {_FRESH} AS SELECT f._sl_key, f._sl_h, f.{_POSITION}, "
+            f"f.{_ID}, "
+            f"{sql.fingerprint} AS _sl_fp FROM (SELECT {_POSITION}, {sql.key}, {sql.prefilter}, "
+            f"{sql.identity}, {canonical_columns} FROM _sl_incoming) f "
+            f"SEMI JOIN {_PROBED} p ON p._sl_key = f._sl_key AND p._sl_in",
+        )
+        checked = con.execute(
+            f"SELECT (SELECT count(*) FROM {_PROBED} WHERE _sl_in AND _sl_key IS NOT NULL), "
+            f"count(*), count(DISTINCT _sl_key) FROM {_FRESH}"
+        ).fetchone()
+        asked, got, distinct = (int(value) for value in checked) if checked else (0, 0, 0)
+        if got != asked or distinct != got:
+            raise RunError(
+                f"the model's query returned other rows when read a second time in the same "
+                f"transaction ({asked} rows asked for by key, {got} returned, {distinct} "
+                "distinct keys): it is not repeatable (random(), LIMIT without ORDER BY, a "
+                "volatile function); make it repeatable, or set the source's twoPassReads "
+                "to false to read it in one pass",
+                code="MODEL_NOT_REPEATABLE",
+                sync_id=self.sync_id,
+            )
+        joined = (
+            f"SELECT p._sl_key, p._sl_in, p._sl_known, p._sl_s_key, p._sl_s_fp, "
+            f"coalesce(f._sl_h, p._sl_h) AS _sl_h, f.{_POSITION}, f.{_ID}, "
+            f"CASE WHEN p._sl_known THEN p._sl_s_fp WHEN p._sl_in THEN f._sl_fp END AS _sl_fp "
+            f"FROM {_PROBED} p LEFT JOIN {_FRESH} f ON f._sl_key = p._sl_key"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TABLE {JOINED} AS SELECT {self._outer_columns()} FROM ({joined})"
+        )
+        con.execute(f"DROP TABLE {_FRESH}")
+        con.execute(f"DROP TABLE {_PROBED}")
+
     def _carry(self, projected: pa.Schema) -> list[str]:
         """The model columns DuckDB should carry for the rows it keeps, or none.
 
@@ -389,28 +570,65 @@ class LocalPlanner:
         entries = self.store.snapshot_size()
         return entries * _JOIN_BYTES_PER_ENTRY > memory_bytes(self.store.join_memory)
 
+    def _staging(
+        self, schema: pa.Schema, columns: Sequence[str], *, hashed: bool
+    ) -> tuple[pa.Schema, list[str], pa.Schema]:
+        """Take up the model's ``columns``: their schema, the JSON ones among them, and the
+        schema of the batches staged for DuckDB (the columns, their canonical JSON, the
+        row hash when ``hashed``, the position)."""
+        self.columns = list(columns)
+        _check_names(schema.names[:-1] if hashed else schema.names, self.columns)
+        json_columns = [name for name in self.columns if is_json_canonical(schema.field(name))]
+        projected = pa.schema([schema.field(name) for name in self.columns])
+        staged = pa.schema(
+            list(projected)
+            + [pa.field(_json_name(i), pa.string()) for i in range(len(json_columns))]
+            + ([pa.field(_ROW_HASH, pa.uint64())] if hashed else [])
+            + [pa.field(_POSITION, pa.int64())]
+        )
+        if self._rows is not None:
+            self._rows.close()
+        self._projected = projected
+        return projected, json_columns, staged
+
+    def row_hash_signature(
+        self, schema: pa.Schema, columns: Sequence[str], *, salt: str = ""
+    ) -> tuple[list[str], str]:
+        """The compared columns, in fingerprint order, and the signature a source's row
+        hash over them must be seeded with (see :class:`TwoPassReader`): it names what
+        the prefilter depends on, so a change of mappings or types changes every hash."""
+        json_columns = [name for name in columns if is_json_canonical(schema.field(name))]
+        projected = pa.schema([schema.field(name) for name in columns])
+        compared = sorted(name for name in columns if name != self.primary_key)
+        return compared, _signature(projected, compared, json_columns, salt)
+
     def _expressions(
-        self, projected: pa.Schema, json_columns: list[str], salt: str
+        self, projected: pa.Schema, json_columns: list[str], salt: str, *, hashed: bool = False
     ) -> _Expressions:
-        """The SQL that canonicalises, prefilters and fingerprints one model row."""
+        """The SQL that canonicalises, prefilters and fingerprints one model row; the
+        prefilter is the source's row hash when ``hashed``, else DuckDB's hash."""
         canonical: dict[str, str] = {}
-        hashed: dict[str, str] = {}
+        hashed_values: dict[str, str] = {}
         for name in self.columns:
             kind = projected.field(name).type
             if name in json_columns:
                 canonical[name] = quote_identifier(_json_name(json_columns.index(name)))
-                hashed[name] = canonical[name]
+                hashed_values[name] = canonical[name]
             else:
                 canonical[name] = canonical_sql(name, kind)
-                hashed[name] = quote_identifier(name) if hashes_exactly(kind) else canonical[name]
+                hashed_values[name] = (
+                    quote_identifier(name) if hashes_exactly(kind) else canonical[name]
+                )
         compared = sorted(name for name in self.columns if name != self.primary_key)
-        signature = "\n".join(
-            [FINGERPRINT_SCHEME, salt]
-            + [f"{name}:{projected.field(name).type}:{name in json_columns}" for name in compared]
+        signature = _signature(projected, compared, json_columns, salt)
+        prefilter = (
+            quote_identifier(_ROW_HASH)
+            if hashed
+            else prefilter_sql([hashed_values[name] for name in compared], signature)
         )
         return _Expressions(
             key=f"{canonical[self.primary_key]} AS _sl_key",
-            prefilter=f"{prefilter_sql([hashed[name] for name in compared], signature)} AS _sl_h",
+            prefilter=f"{prefilter} AS _sl_h",
             identity=f"{quote_identifier(self.id_column)} AS {_ID}",
             canonical=[canonical[name] for name in compared],
             fingerprint=fingerprint_sql([_canon_name(i) for i in range(len(compared))], salt),
@@ -518,6 +736,9 @@ class LocalPlanner:
                     for name in json_columns
                 ]
                 arrays = [rows.column(name).combine_chunks() for name in self.columns]
+                if _ROW_HASH in staged.names:
+                    # Its prefilter was taken in the probe; only the fingerprint is made here.
+                    extra.append(pa.nulls(len(wanted), pa.uint64()))
                 yield pa.RecordBatch.from_arrays([*arrays, *extra, wanted], schema=staged)
         finally:
             cursor.close()
@@ -604,13 +825,18 @@ class LocalPlanner:
         if self._rows is None:
             raise RuntimeError("check_unique_keys() called before ingest()")
         field = self._rows.schema.field(self.primary_key)
+        key_batches = (
+            (batch.select([self.primary_key]) for batch in self._every_key_source())
+            if self._every_key_source is not None
+            else self._rows.batches([self.primary_key])
+        )
         if is_json_canonical(field):
             key_sql = quote_identifier("_sl_json_key")
         else:
             key_sql = canonical_sql(self.primary_key, field.type)
         con = self.store.connection
         con.execute(f"CREATE OR REPLACE TABLE {_KEYS} (_sl_key VARCHAR)")
-        for batch in self._rows.batches([self.primary_key]):
+        for batch in key_batches:
             if is_json_canonical(field):
                 batch = batch.append_column(
                     "_sl_json_key", canonical_json_array(batch.column(0), field.type)
@@ -881,6 +1107,24 @@ def _positions(first: int, count: int) -> pa.Array:
     if not parts:
         return pa.array([], pa.int64())
     return pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
+
+
+def _signature(
+    projected: pa.Schema, compared: Sequence[str], json_columns: Sequence[str], salt: str
+) -> str:
+    """What a row's prefilter depends on besides its values: the fingerprint scheme, the
+    salt (the sync's mappings), and each compared column's name, type and JSON-ness."""
+    return "\n".join(
+        [FINGERPRINT_SCHEME, salt]
+        + [f"{name}:{projected.field(name).type}:{name in json_columns}" for name in compared]
+    )
+
+
+def _row_hashes(batch: pa.RecordBatch) -> pa.Array:
+    """The source's row hashes of ``batch`` as the unsigned 64-bit values the snapshot
+    keeps: the same bits, read unsigned."""
+    column = batch.column(batch.schema.get_field_index(ROW_HASH_COLUMN))
+    return pc.cast(column, pa.uint64(), safe=False)
 
 
 def _canon_name(index: int) -> str:

@@ -499,21 +499,17 @@ class SnapshotStore:
         """Store the prefilters of ``current``'s rows whose fingerprint was computed afresh
         and equals the snapshot's, so that the next run can skip computing it.
 
-        Only a cache: the snapshot's fingerprints and doubts stay as they are. Entries
-        written from the journal already carry their prefilter, so usually none lacks
-        one and the join is skipped.
+        Only a cache: the snapshot's fingerprints and doubts stay as they are. An entry's
+        prefilter is replaced when the row's differs (made by another means, a source's
+        row hash rather than DuckDB's, or under another signature), or the next runs
+        would fingerprint the row afresh every time.
         """
-        missing = self.connection.execute(
-            "SELECT count(*) FROM snapshot WHERE h IS NULL AND fp IS NOT NULL"
-        ).fetchone()
-        if not missing or missing[0] == 0:
-            return
         self.connection.execute(
             "UPDATE snapshot SET h = c._sl_h FROM "
             f"(SELECT _sl_key, _sl_fp, _sl_h FROM {current} WHERE _sl_fresh "
-            "AND _sl_key IS NOT NULL) c "
+            "AND _sl_key IS NOT NULL AND _sl_h IS NOT NULL) c "
             "WHERE snapshot.key = c._sl_key AND snapshot.fp = c._sl_fp "
-            "AND snapshot.doubt IS NULL"
+            "AND snapshot.doubt IS NULL AND snapshot.h IS DISTINCT FROM c._sl_h"
         )
 
     def unknown_size(self) -> int:

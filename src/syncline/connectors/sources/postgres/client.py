@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,6 +40,9 @@ from syncline.connectors.sources.postgres.types import (
 )
 from syncline.connectors.sources.statements import single_statement
 from syncline.errors import ConnectorError, TerminalError
+
+if TYPE_CHECKING:
+    from syncline.connectors.sources.postgres.two_pass import TwoPassRead
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +77,8 @@ class PostgresSource(Source):
         connection = self._connect()
         try:
             with translated(self._map_error), connection.cursor() as cursor:
-                money_scale = _money_scale(cursor)
-                exported = _named(cursor, cursor.adbc_execute_schema(_copyable(query)))
+                money_scale = read_money_scale(cursor)
+                exported = named(cursor, cursor.adbc_execute_schema(copyable(query)))
         finally:
             connection.close()
         columns = [plan_column(field, money_scale).column() for field in exported]
@@ -90,7 +93,7 @@ class PostgresSource(Source):
 
         with translated(self._map_error), psycopg.connect(self.config.conninfo()) as session:
             pgconn = session.pgconn
-            pgconn.prepare(b"", _copyable(query).encode())
+            pgconn.prepare(b"", copyable(query).encode())
             described = pgconn.describe_prepared(b"")
             if described.nfields != len(columns):
                 return columns
@@ -105,19 +108,20 @@ class PostgresSource(Source):
         try:
             with translated(self._map_error), connection.cursor() as cursor:
                 # Asked first: no other statement may run while the result streams.
-                money_scale = _money_scale(cursor)
-                exported = _named(cursor, cursor.adbc_execute_schema(_copyable(query)))
+                money_scale = read_money_scale(cursor)
+                exported = named(cursor, cursor.adbc_execute_schema(copyable(query)))
                 plans = [plan_column(field, money_scale) for field in exported]
                 # The driver waits for the server inside single calls, and on its own turns
                 # Ctrl-C into a failed query (SIGTERM it does not see): the calls that wait
                 # for the query's first row are made so that a signal cancels the query
                 # and is raised as itself.
-                statement = _copyable(_readable(query, exported))
+                statement = copyable(_readable(query, exported))
                 interruptible(lambda: cursor.execute(statement), cursor.adbc_cancel)
                 reader = cursor.fetch_record_batch()
                 schema = pa.schema([plan.field for plan in plans])
                 batches = (
-                    _finish(batch, plans, schema) for batch in _batches(reader, cursor.adbc_cancel)
+                    finish(batch, plans, schema)
+                    for batch in result_batches(reader, cursor.adbc_cancel)
                 )
                 yield from rebatch(batches, batch_rows)
         finally:
@@ -138,7 +142,27 @@ class PostgresSource(Source):
         """The taxonomy error for a driver error of this source's connections."""
         return self._map_error(exc)
 
+    def two_pass(self, query: str) -> TwoPassRead | None:
+        """A session reading ``query`` in one or two passes inside one repeatable-read
+        transaction (see :mod:`~syncline.connectors.sources.postgres.two_pass`), or None
+        when the source's ``twoPassReads`` is off or the model has array columns, whose
+        shapes the one-pass read checks."""
+        if not self.config.two_pass_reads:
+            return None
+        from syncline.connectors.sources.postgres.two_pass import TwoPassRead
+
+        session = TwoPassRead(self, query)
+        if any(is_array(field) for field in session.exported):
+            session.close()
+            return None
+        return session
+
     def _connect(self) -> Any:
+        return self.connect()
+
+    def connect(self, *, repeatable: bool = False) -> Any:
+        """A new ADBC connection whose transactions are read-only (and repeatable reads
+        when asked); the caller closes it."""
         import adbc_driver_postgresql.dbapi
 
         logger.debug(
@@ -148,13 +172,13 @@ class PostgresSource(Source):
             self.config.user,
         )
         with translated(self._map_error):
-            return adbc_driver_postgresql.dbapi.connect(self.config.conninfo())
+            return adbc_driver_postgresql.dbapi.connect(self.config.conninfo(repeatable=repeatable))
 
     def _map_error(self, exc: Exception) -> ConnectorError:
         return map_error(exc, self.config)
 
 
-def _batches(reader: pa.RecordBatchReader, cancel: Any) -> Iterator[pa.RecordBatch]:
+def result_batches(reader: pa.RecordBatchReader, cancel: Any) -> Iterator[pa.RecordBatch]:
     """The reader's batches, the first waited for so that a signal cancels the query.
 
     The wait before the first row is the long one (the server sorts, groups or sleeps);
@@ -168,7 +192,7 @@ def _batches(reader: pa.RecordBatchReader, cancel: Any) -> Iterator[pa.RecordBat
     yield from reader
 
 
-def _money_scale(cursor: Any) -> int:
+def read_money_scale(cursor: Any) -> int:
     """The fractional digits of ``money`` in this session (its ``lc_monetary``)."""
     cursor.execute(MONEY_SCALE_QUERY)
     row = cursor.fetchone()
@@ -179,7 +203,7 @@ _UNNAMED = "unnamed<oid:"
 """How ADBC names a type it does not know, before the type's OID and a closing ``>``."""
 
 
-def _named(cursor: Any, exported: pa.Schema) -> pa.Schema:
+def named(cursor: Any, exported: pa.Schema) -> pa.Schema:
     """``exported`` with the types ADBC leaves unnamed (ranges and their arrays) named as
     the server names them (``int4range``, ``_int4range``), so that an array is known as one.
     """
@@ -205,7 +229,7 @@ def _named(cursor: Any, exported: pa.Schema) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _copyable(query: str) -> str:
+def copyable(query: str) -> str:
     """``query`` as it can sit inside ``COPY (...) TO STDOUT``, which is how ADBC reads it.
 
     Trailing semicolons go, with any comment after them (see
@@ -245,7 +269,7 @@ def _readable(query: str, exported: pa.Schema) -> str:
         flat = " ".join(f"WHEN array_ndims({names[i]}) > 1 THEN {i + 1}" for i in arrays)
         columns.append(f"CASE {flat} END AS {SHAPE_COLUMN}")
     return (
-        f"SELECT {', '.join(columns)} FROM (\n{_copyable(query)}) "
+        f"SELECT {', '.join(columns)} FROM (\n{copyable(query)}) "
         f"AS _syncline_model({', '.join(names)})"
     )
 
@@ -254,9 +278,7 @@ def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _finish(
-    batch: pa.RecordBatch, plans: Sequence[ColumnPlan], schema: pa.Schema
-) -> pa.RecordBatch:
+def finish(batch: pa.RecordBatch, plans: Sequence[ColumnPlan], schema: pa.Schema) -> pa.RecordBatch:
     """``batch`` in the schema ``read`` promises, converting the columns that need it.
 
     Raises:

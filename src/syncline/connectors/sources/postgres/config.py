@@ -48,6 +48,12 @@ class PostgresConfig(ConnectorConfig):
     planner_schema: str = Field(default="syncline_planner", alias="plannerSchema", min_length=1)
     """Schema of the warehouse planner's tables; created when missing."""
 
+    two_pass_reads: bool = Field(default=True, alias="twoPassReads")
+    """Whether an incremental run of the local planner reads each model row's key and a
+    hash the server computes over its values first, then only the rows whose hash
+    changed, both in one repeatable-read transaction. Turn it off for a model whose query
+    returns other rows each time it runs (``random()``, ``LIMIT`` without ``ORDER BY``)."""
+
     @field_validator("schema_name", "planner_schema")
     @classmethod
     def _printable(cls, value: str | None) -> str | None:
@@ -75,11 +81,12 @@ class PostgresConfig(ConnectorConfig):
             )
         return value
 
-    def conninfo(self, *, read_only: bool = True) -> str:
+    def conninfo(self, *, read_only: bool = True, repeatable: bool = False) -> str:
         """The libpq connection string, password included: hand it to the driver only.
 
         Only the warehouse planner's own session asks for ``read_only=False``: it writes
-        to its schema, never to the model's tables.
+        to its schema, never to the model's tables. ``repeatable`` makes its transactions
+        repeatable reads, so that every query of one sees the same rows.
         """
         params: dict[str, str] = {
             "host": self.host,
@@ -96,6 +103,8 @@ class PostgresConfig(ConnectorConfig):
         # Every transaction of a source session is read-only, so neither a model's query
         # nor its column check can change the warehouse.
         options = ["-c default_transaction_read_only=on"] if read_only else []
+        if repeatable:
+            options.append(f"-c default_transaction_isolation={_option_value('repeatable read')}")
         if self.schema_name is not None:
             options.append(f"-c search_path={_option_value(self.schema_name)}")
         params["options"] = " ".join(options)
