@@ -277,6 +277,20 @@ def test_a_model_that_returns_other_rows_each_time_fails_the_run_clearly(
     assert sync_once(one_pass, query, tmp_path).error is None
 
 
+def test_a_key_the_model_repeats_is_reported_as_such(
+    pg_config: dict[str, Any], table: str, tmp_path: Path, by_key: None
+) -> None:
+    source = PostgresSource.from_config(pg_config)
+    sync_once(source, table, tmp_path)
+    _sql(pg_config, "UPDATE items SET name = 'changed' WHERE id IN (3, 4)")
+    repeated = f"{table} UNION ALL SELECT * FROM items WHERE id IN (3, 5)"
+
+    result = sync_once(source, repeated, tmp_path)
+
+    assert result.code == "NON_UNIQUE_PRIMARY_KEY", result.error
+    assert "'3' (2 rows)" in (result.error or "")
+
+
 def test_a_row_the_destination_refused_is_read_again_and_sent(
     pg_config: dict[str, Any], table: str, tmp_path: Path, by_key: None
 ) -> None:
