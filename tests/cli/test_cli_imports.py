@@ -128,3 +128,26 @@ def test_main_freezes_the_imported_modules_before_the_command() -> None:
 def test_the_role_option_offers_the_catalogs_roles() -> None:
     # The CLI keeps its own copy of the roles so that it need not import the catalog.
     assert [(r.name, r.value) for r in OptionRole] == [(r.name, r.value) for r in CatalogRole]
+
+
+def test_a_run_off_a_terminal_on_a_sqlite_catalog_loads_no_postgresql_dialect_nor_progress_bar(
+    syncline: Invoke,
+) -> None:
+    assert syncline("init", "--workspace", "default").code == 0
+    assert syncline("apply").code == 0
+
+    # A fresh interpreter whose stderr is a pipe: no progress bar is shown, so Rich's
+    # progress and live modules are not needed; the catalog is SQLite, so SQLAlchemy's
+    # PostgreSQL dialect is not either.
+    out = _python(
+        """
+        import json, sys
+        from syncline.cli.app import run_cli
+        code = run_cli(["run", "customers-to-csv"])
+        print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+        """
+    )
+    ran = json.loads(out.splitlines()[-1])
+    assert ran["code"] == 0, out
+    unneeded = ("sqlalchemy.dialects.postgresql", "rich.progress", "rich.live")
+    assert [name for name in unneeded if name in ran["modules"]] == []

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from syncline.catalog.tables import declare_postgresql_options
 from syncline.errors import ConfigError
 from syncline.security.private import private_file, private_folder
 
@@ -45,6 +46,7 @@ def make_engine(url: str) -> Engine:
     parsed = catalog_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
+    declare_postgresql_options()
     return create_engine(parsed, pool_pre_ping=True)
 
 

@@ -49,6 +49,34 @@ never reuse a value; SQLite does unless the table is AUTOINCREMENT.
 """
 
 
+_POSTGRESQL_WHERE: list[tuple[Index, str]] = []
+"""The partial indexes, each with the condition PostgreSQL is yet to be given."""
+
+
+def _partial_unique_index(name: str, column: str, where: str) -> Index:
+    """A unique index on ``column`` over the rows that the SQL condition ``where`` selects.
+
+    Only SQLite's condition is given here. Naming a ``postgresql_`` option makes SQLAlchemy
+    load its whole PostgreSQL dialect (some 30 ms) to check the name, which a run on the
+    default SQLite catalog would pay for nothing: :func:`declare_postgresql_options` gives
+    PostgreSQL its condition when a PostgreSQL catalog is used.
+    """
+    index = Index(name, column, unique=True, sqlite_where=text(where))
+    _POSTGRESQL_WHERE.append((index, where))
+    return index
+
+
+def declare_postgresql_options() -> None:
+    """Give the partial indexes their PostgreSQL condition; called before PostgreSQL DDL
+    or schema comparison can see them (a PostgreSQL catalog engine, the migrations).
+
+    Idempotent and cheap after the first call.
+    """
+    for index, where in _POSTGRESQL_WHERE:
+        if index.dialect_kwargs.get("postgresql_where") is None:
+            index.dialect_kwargs["postgresql_where"] = text(where)
+
+
 class Base(DeclarativeBase):
     """Declarative base of every catalog table."""
 
@@ -168,20 +196,8 @@ class RunRecord(Base):
         Index("ix_sync_runs_sync_id_id", "sync_id", "id"),
         Index("ix_sync_runs_status", "status"),
         # The database, not only Python, keeps a sync to one running and one queued run.
-        Index(
-            "uq_sync_runs_one_running",
-            "sync_id",
-            unique=True,
-            sqlite_where=text(_RUNNING_SQL),
-            postgresql_where=text(_RUNNING_SQL),
-        ),
-        Index(
-            "uq_sync_runs_one_queued",
-            "sync_id",
-            unique=True,
-            sqlite_where=text(_QUEUED_SQL),
-            postgresql_where=text(_QUEUED_SQL),
-        ),
+        _partial_unique_index("uq_sync_runs_one_running", "sync_id", _RUNNING_SQL),
+        _partial_unique_index("uq_sync_runs_one_queued", "sync_id", _QUEUED_SQL),
         NEVER_REUSED_IDS,
     )
 
@@ -332,19 +348,9 @@ class SequenceRunRecord(Base):
 
     __tablename__ = "sync_sequence_runs"
     __table_args__ = (
-        Index(
-            "uq_sync_sequence_runs_one_pending",
-            "sequence_id",
-            unique=True,
-            sqlite_where=text(_PENDING_SQL),
-            postgresql_where=text(_PENDING_SQL),
-        ),
-        Index(
-            "uq_sync_sequence_runs_one_running",
-            "sequence_id",
-            unique=True,
-            sqlite_where=text(_SEQUENCE_RUNNING_SQL),
-            postgresql_where=text(_SEQUENCE_RUNNING_SQL),
+        _partial_unique_index("uq_sync_sequence_runs_one_pending", "sequence_id", _PENDING_SQL),
+        _partial_unique_index(
+            "uq_sync_sequence_runs_one_running", "sequence_id", _SEQUENCE_RUNNING_SQL
         ),
     )
 

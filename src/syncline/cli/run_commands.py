@@ -23,6 +23,7 @@ from syncline.settings import load_settings
 # commands that run them: ``runs`` and ``rows`` need no engine, ``--help`` nothing.
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress
 
     from syncline.worker.execute import ProgressEvent
 
@@ -185,9 +186,17 @@ def left_text(count: int) -> str:
 
 
 class ProgressView:
-    """A Rich progress bar on stderr, driven by the run's stage and counters."""
+    """A Rich progress bar on stderr, driven by the run's stage and counters.
+
+    Only a terminal shows one: elsewhere (cron, CI, a pipe) the view does nothing, and
+    Rich's progress and live-display modules are not imported for it.
+    """
 
     def __init__(self, console: Console) -> None:
+        self.bar: Progress | None = None
+        if not console.is_terminal:
+            return
+
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -203,19 +212,22 @@ class ProgressView:
             TimeElapsedColumn(),
             console=console,
             transient=True,
-            disable=not console.is_terminal,
         )
         self.task = self.bar.add_task("queued", total=None)
 
     def __enter__(self) -> ProgressView:
-        self.bar.start()
+        if self.bar is not None:
+            self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
+        if self.bar is not None:
+            self.bar.stop()
 
     def update(self, event: ProgressEvent) -> None:
         """Show the stage, and rows attempted out of rows planned."""
+        if self.bar is None:
+            return
         description = event.status.value
         if event.status == RunStatus.QUERYING and event.progress and event.progress.query_size:
             description = f"queried {event.progress.query_size} rows"

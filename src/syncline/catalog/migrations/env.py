@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from syncline.catalog.tables import Base
+from syncline.catalog.tables import Base, declare_postgresql_options
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -12,6 +12,9 @@ if connection is None:
         "the catalog migrations run through syncline.catalog.migrate, which passes a "
         "connection; open the catalog instead of calling alembic directly"
     )
+
+if connection.dialect.name == "postgresql":
+    declare_postgresql_options()
 
 context.configure(
     connection=connection,
