@@ -347,3 +347,19 @@ def test_prefilters_made_by_duckdb_give_way_to_the_servers(
 
     assert sync_once(source, table, tmp_path).progress.planned.total == 0
     assert _fetched(caplog) == 0
+
+
+def test_the_first_pass_leaves_the_sessions_settings_as_they_were(
+    pg_config: dict[str, Any],
+) -> None:
+    query = "SELECT 1 AS id, current_setting('parallel_tuple_cost') AS cost"
+    reader = PostgresSource.from_config(pg_config).two_pass(query)
+    assert reader is not None
+    try:
+        usual = pa.Table.from_batches(list(reader.read())).column("cost").to_pylist()
+        list(reader.read_keys("id", reader.row_hash(["cost"], "signature")))
+        after = pa.Table.from_batches(list(reader.read())).column("cost").to_pylist()
+    finally:
+        reader.close()
+
+    assert after == usual

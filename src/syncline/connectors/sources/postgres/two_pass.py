@@ -66,6 +66,13 @@ rows, where one pass costs little anyway) and models no index serves are read in
 FETCH_CHUNK = 50_000
 """Keys sent in one query of the second pass."""
 
+_NARROW_TUPLE_SHARE = 0.1
+"""The first pass's ``parallel_tuple_cost``, as a share of the session's: its rows are a
+key and a hash, a tenth of a usual row's width or less, so handing them from a parallel
+worker to the leader costs that much less than the server's estimate assumes. The
+server's own limits (``max_parallel_workers_per_gather``) still decide how many
+workers hash the rows. The setting is restored after the pass."""
+
 _BATCH_BYTES_OPTION = "adbc.postgresql.batch_size_hint_bytes"
 _KEY_BATCH_BYTES = 2 << 20
 """Bytes of the first pass's batches (about 80,000 keys with their hashes)."""
@@ -158,10 +165,18 @@ class TwoPassRead:
             # Rows of a few bytes: the driver's batches of 16 MB would hold a million, and
             # the planner would wait for the first while the server computed it.
             cursor.adbc_statement.set_options(**{_BATCH_BYTES_OPTION: str(_KEY_BATCH_BYTES)})
-            interruptible(lambda: cursor.execute(client.copyable(statement)), cursor.adbc_cancel)
-            reader = cursor.fetch_record_batch()
-            for batch in client.result_batches(reader, cursor.adbc_cancel):
-                yield self._finish_keys(batch, plan, schema)
+            cursor.execute("SELECT current_setting('parallel_tuple_cost')")
+            usual = str(cursor.fetchall()[0][0])
+            self._set("parallel_tuple_cost", f"{float(usual) * _NARROW_TUPLE_SHARE!r}")
+            try:
+                interruptible(
+                    lambda: cursor.execute(client.copyable(statement)), cursor.adbc_cancel
+                )
+                reader = cursor.fetch_record_batch()
+                for batch in client.result_batches(reader, cursor.adbc_cancel):
+                    yield self._finish_keys(batch, plan, schema)
+            finally:
+                self._set("parallel_tuple_cost", usual)
 
     def read_rows(self, key: str, keys: pa.Array, row_hash: str) -> Iterator[pa.RecordBatch]:
         """The second pass: the rows whose ``key`` is one of ``keys``, every column and
@@ -219,6 +234,12 @@ class TwoPassRead:
             if row is None or not row[0] or (0 <= float(row[1]) <= model_cost):
                 return
             cursor.execute("SELECT set_config('jit', 'off', true)")
+            cursor.fetchall()
+
+    def _set(self, name: str, value: str) -> None:
+        """Set ``name`` to ``value`` until the transaction ends."""
+        with self._connection.cursor() as cursor:
+            cursor.execute("SELECT set_config($1, $2, true)", parameters=(name, value))
             cursor.fetchall()
 
     def _estimate(self, statement: str, parameter: Any) -> float:
