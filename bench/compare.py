@@ -150,7 +150,7 @@ def bench(options: Options, database: str) -> bool:
 
         runnable = [result for result in results if result.unavailable is None]
         for result in runnable:
-            result.initial = _run(result, "initial load")
+            result.initial = _run(result, "initial load", dsn)
         for result in runnable:
             result.initial_diff = _differences(dsn, SOURCE_SCHEMA, result)
         _keep_before(dsn)
@@ -162,7 +162,7 @@ def bench(options: Options, database: str) -> bool:
         rows = tpch_data.count_rows_at(dsn, SOURCE_SCHEMA)
 
         for result in runnable:
-            result.incremental = _run(result, "incremental run")
+            result.incremental = _run(result, "incremental run", dsn)
         for result in runnable:
             expected = EXPECT_SCHEMA if result.mode == "upsert" else SOURCE_SCHEMA
             result.incremental_diff = _differences(dsn, expected, result)
@@ -188,12 +188,41 @@ def _prepare(tool: Tool, workdir: Path) -> str | None:
         return f"{type(exc).__name__}: {exc}"
 
 
-def _run(result: Result, phase: str) -> ChildRun:
+def _run(result: Result, phase: str, dsn: str) -> ChildRun:
+    _checkpoint(dsn)
     print(f"{result.tool.label}, {result.mode}: {phase}", end="", flush=True)
     measure = result.tool.run(result.mode)
     status = "" if measure.ok else f" (exit code {measure.exit_code})"
     print(f" {measure.wall_s:.2f} s{status}", flush=True)
     return measure
+
+
+class _Checkpoints:
+    """Start each timed run right after a checkpoint of the server.
+
+    The changes, the expected tables and the tools before a run leave WAL behind; the
+    checkpoint it forces would otherwise fall inside whichever run came next, and the
+    pages that run writes first after it are logged whole. Every tool then pays the same:
+    its own writes' first full-page images, and no one else's checkpoint. Needs the
+    right to run CHECKPOINT (a superuser, or pg_checkpoint from PostgreSQL 15 on);
+    without it the runs go on as they come, and the benchmark says so once.
+    """
+
+    def __init__(self) -> None:
+        self.refused = False
+
+    def __call__(self, dsn: str) -> None:
+        if self.refused:
+            return
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("CHECKPOINT")
+        except psycopg.errors.InsufficientPrivilege:
+            self.refused = True
+            print("note: CHECKPOINT refused; runs are not started after a checkpoint", flush=True)
+
+
+_checkpoint = _Checkpoints()
 
 
 def _differences(dsn: str, expected_schema: str, result: Result) -> tuple[int, int] | None:

@@ -121,6 +121,8 @@ class TwoPassRead:
         if array_type is None or read_expression(self.exported[position]) is not None:
             return False
         model = self._model_sql()
+        # The driver sends a statement without parameters as a COPY, which EXPLAIN cannot
+        # be: an always-true condition on a parameter sends it as a query.
         whole = self._estimate(f"SELECT * FROM {model} WHERE $1::int4 IS NOT NULL", 1)
         probe = [str(number) for number in range(PROBE_KEYS)]
         if array_type == "uuid":
@@ -133,7 +135,7 @@ class TwoPassRead:
         fetchable = by_key < PROBE_SHARE * whole
         if fetchable:
             self._spare_jit(whole)
-        if not fetchable:
+        else:
             logger.info(
                 "model read in one pass: the server estimates finding %s rows by key %r at "
                 "%.0f against %.0f for the whole query (no index or filter reaches the key)",
