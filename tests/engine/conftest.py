@@ -69,6 +69,7 @@ LOCAL_ONLY = {
     # These read the prefilters of the local planner's snapshot file.
     "test_changes_are_found_run_after_run",
     "test_a_missing_prefilter_is_computed_and_remembered",
+    "test_a_prefilter_made_under_another_signature_is_replaced",
     "test_prefilters_of_another_duckdb_release_are_forgotten",
     # These build their own run job on an Arrow source, which only the local planner reads.
     "test_source_failing_mid_read_fails_the_run_with_its_error",

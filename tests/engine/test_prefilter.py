@@ -115,6 +115,29 @@ def test_a_missing_prefilter_is_computed_and_remembered(tmp_path: Path) -> None:
     assert _snapshot(tmp_path) == first
 
 
+def test_a_prefilter_made_under_another_signature_is_replaced(tmp_path: Path) -> None:
+    # A float column widened to double keeps its values and fingerprints, but every
+    # prefilter changes with the column's type: the next run must fingerprint every row
+    # once and keep the new prefilters, not again on every run after it (the old ones,
+    # kept, would vouch for no row).
+    def scores(kind: pa.DataType) -> pa.Table:
+        schema = pa.schema([("id", pa.int64()), ("score", kind)])
+        return people([(1, 1.5), (2, 2.25)], schema)
+
+    harness = Harness(tmp_path, scores(pa.float32()), {"mode": "mirror", "object": "p"})
+    harness.run()
+    before = _snapshot(tmp_path)
+    harness.table = scores(pa.float64())
+
+    assert _changed(harness) == 0
+    after = _snapshot(tmp_path)
+    assert [fp for _, fp, _ in after] == [fp for _, fp, _ in before]
+    pairs = zip(after, before, strict=True)
+    assert all(h_after != h_before for (_, _, h_after), (_, _, h_before) in pairs)
+    assert _changed(harness) == 0
+    assert _snapshot(tmp_path) == after
+
+
 def test_a_change_of_type_that_keeps_the_raw_value_is_a_change(tmp_path: Path) -> None:
     # DuckDB hashes decimal 1.50 (scale 2) and 15.0 (scale 1) alike: both are 150.
     def prices(kind: pa.DataType, value: str) -> pa.Table:

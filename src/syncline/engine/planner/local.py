@@ -868,7 +868,10 @@ class LocalPlanner:
         if (every_row or full_resync) and not self._keep_every_row:
             raise RuntimeError("planning every row needs a planner opened with every_row")
         con = self.store.connection
-        self.store.remember_prefilters(CURRENT)
+        self.store.remember_prefilters(
+            f"SELECT _sl_key, _sl_fp, _sl_h FROM {CURRENT} "
+            f"WHERE _sl_fresh AND {_STATE} = {_UNCHANGED} AND _sl_key IS NOT NULL"
+        )
         plan = Plan(snapshot_size=self.store.snapshot_size())
         # A plan of every model row (a first run, a full resync) would copy the joined
         # table: it stays a view, read (cheaply, the snapshot being empty or unused) when

@@ -495,20 +495,23 @@ class SnapshotStore:
             roll_back(con)
             raise
 
-    def remember_prefilters(self, current: str) -> None:
-        """Store the prefilters of ``current``'s rows whose fingerprint was computed afresh
-        and equals the snapshot's, so that the next run can skip computing it.
+    def remember_prefilters(self, fresh: str) -> None:
+        """Store the prefilters of the rows the query ``fresh`` gives (``_sl_key``,
+        ``_sl_fp``, ``_sl_h``: rows whose fingerprint was computed afresh and equals their
+        snapshot entry's), so that the next run can skip computing it.
 
         Only a cache: the snapshot's fingerprints and doubts stay as they are. An entry's
         prefilter is replaced when the row's differs (made by another means, a source's
         row hash rather than DuckDB's, or under another signature), or the next runs
-        would fingerprint the row afresh every time.
+        would fingerprint the row afresh every time. Usually no row qualifies, and
+        counting them spares the join with the snapshot.
         """
+        found = self.connection.execute(f"SELECT count(*) FROM ({fresh})").fetchone()
+        if not found or found[0] == 0:
+            return
         self.connection.execute(
-            "UPDATE snapshot SET h = c._sl_h FROM "
-            f"(SELECT _sl_key, _sl_fp, _sl_h FROM {current} WHERE _sl_fresh "
-            "AND _sl_key IS NOT NULL AND _sl_h IS NOT NULL) c "
-            "WHERE snapshot.key = c._sl_key AND snapshot.fp = c._sl_fp "
+            f"UPDATE snapshot SET h = c._sl_h FROM ({fresh}) c "
+            "WHERE snapshot.key = c._sl_key AND snapshot.fp = c._sl_fp AND c._sl_h IS NOT NULL "
             "AND snapshot.doubt IS NULL AND snapshot.h IS DISTINCT FROM c._sl_h"
         )
 
