@@ -63,6 +63,7 @@ class Options:
     database: str | None
     keep: bool
     tools: tuple[str, ...]
+    cycles: int
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -83,6 +84,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
         default=",".join(TOOL_NAMES),
         help=f"comma-separated subset of {', '.join(TOOL_NAMES)} (default: all)",
     )
+    parser.add_argument(
+        "--cycles",
+        type=int,
+        default=1,
+        help="rounds of changes and incremental runs; each tool's median run is judged",
+    )
     args = parser.parse_args(argv)
 
     tools = tuple(name.strip() for name in args.tools.split(",") if name.strip())
@@ -91,12 +98,15 @@ def parse_args(argv: list[str] | None = None) -> Options:
         parser.error(f"--tools takes names from {', '.join(TOOL_NAMES)}; unknown: {unknown}")
     if args.scale_factor <= 0:
         parser.error("--scale-factor must be a positive number")
+    if args.cycles < 1:
+        parser.error("--cycles must be at least 1")
     return Options(
         scale_factor=args.scale_factor,
         admin_dsn=args.pg_dsn,
         database=args.database,
         keep=args.keep,
         tools=tools,
+        cycles=args.cycles,
     )
 
 
@@ -155,18 +165,24 @@ def bench(options: Options, database: str) -> bool:
             result.initial_diff = _differences(dsn, SOURCE_SCHEMA, result)
         _keep_before(dsn)
 
-        print("changing 1%, deleting 0.5%, adding 0.5% of the rows", flush=True)
-        changes = mutate.mutate(dsn, SOURCE_SCHEMA)
-        print(f"  {changes}", flush=True)
-        _expect_upsert(dsn)
-        _settle_expectations(dsn)
-        rows = tpch_data.count_rows_at(dsn, SOURCE_SCHEMA)
+        for cycle in range(1, options.cycles + 1):
+            print(f"changing 1%, deleting 0.5%, adding 0.5% of the rows (round {cycle})")
+            changes = mutate.mutate(dsn, SOURCE_SCHEMA)
+            print(f"  {changes}", flush=True)
+            _expect_upsert(dsn, first=cycle == 1)
+            _settle_expectations(dsn)
+            rows = tpch_data.count_rows_at(dsn, SOURCE_SCHEMA)
 
+            for result in runnable:
+                result.rounds.append(_run(result, "incremental run", dsn))
+            for result in runnable:
+                expected = EXPECT_SCHEMA if result.mode == "upsert" else SOURCE_SCHEMA
+                result.round_diffs.append(_differences(dsn, expected, result))
         for result in runnable:
-            result.incremental = _run(result, "incremental run", dsn)
-        for result in runnable:
-            expected = EXPECT_SCHEMA if result.mode == "upsert" else SOURCE_SCHEMA
-            result.incremental_diff = _differences(dsn, expected, result)
+            result.judge_rounds()
+            if options.cycles > 1:
+                times = ", ".join(f"{run.wall_s:.2f}" for run in result.rounds)
+                print(f"{result.tool.label}, {result.mode}: incremental runs {times} s")
 
         floor = next((tool for tool in tools if isinstance(tool, FloorTool)), None)
         return print_results(
@@ -249,23 +265,34 @@ def _keep_before(dsn: str) -> None:
         conn.commit()
 
 
-def _expect_upsert(dsn: str) -> None:
-    """What an upsert destination must hold: the model plus the rows deleted from it."""
+def _expect_upsert(dsn: str, *, first: bool) -> None:
+    """What an upsert destination must hold: the model, plus every row deleted from it
+    since the initial load with the values it last had (upsert never deletes). The first
+    round takes those from the model as the initial loads saw it, a later one from the
+    previous round's expectation."""
     key = sql.Identifier(KEY_COLUMN)
+    expect = sql.Identifier(EXPECT_SCHEMA, "orders")
+    previous = sql.Identifier(EXPECT_SCHEMA, "previous")
     with psycopg.connect(dsn) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(EXPECT_SCHEMA)))
+        if first:
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(EXPECT_SCHEMA)))
+            before = sql.Identifier(BEFORE_SCHEMA, "orders")
+        else:
+            conn.execute(sql.SQL("ALTER TABLE {} RENAME TO previous").format(expect))
+            before = previous
         conn.execute(
             sql.SQL(
                 "CREATE TABLE {expect} AS SELECT * FROM {model} UNION ALL"
                 " SELECT b.* FROM {before} AS b"
                 " WHERE NOT EXISTS (SELECT 1 FROM {model} AS m WHERE m.{k} = b.{k})"
             ).format(
-                expect=sql.Identifier(EXPECT_SCHEMA, "orders"),
+                expect=expect,
                 model=sql.Identifier(SOURCE_SCHEMA, "orders"),
-                before=sql.Identifier(BEFORE_SCHEMA, "orders"),
+                before=before,
                 k=key,
             )
         )
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(previous))
         conn.commit()
 
 

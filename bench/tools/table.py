@@ -8,7 +8,7 @@ printed beside it and is what the floor target uses, as in ``tpch_orders.py``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mutate import Mutation
 from tools.child import ChildRun
@@ -46,6 +46,21 @@ class Result:
     """The same tool and mode run again with its source bytes counted (Syncline only)."""
     check_error: str | None = None
     """Why the destination could not be compared, e.g. the tool made no table."""
+    rounds: list[ChildRun] = field(default_factory=list)
+    """The incremental runs of every round of changes, in order."""
+    round_diffs: list[tuple[int, int] | None] = field(default_factory=list)
+    """The check of the destination after each round's run."""
+
+    def judge_rounds(self) -> None:
+        """Take the rounds' median run (by wall time) as the incremental run, and the
+        first failed or wrong round, if any, as the result: one wrong round is enough."""
+        for run, diff in zip(self.rounds, self.round_diffs, strict=True):
+            if not run.ok or diff != (0, 0):
+                self.incremental, self.incremental_diff = run, diff
+                return
+        ordered = sorted(self.rounds, key=lambda run: run.wall_s)
+        self.incremental = ordered[(len(ordered) - 1) // 2]
+        self.incremental_diff = (0, 0)
 
     @property
     def wrong(self) -> str | None:
