@@ -54,7 +54,10 @@ def test_postgres_config_quotes_conninfo_values_and_sets_search_path() -> None:
     conninfo = config.conninfo()
     assert "dbname='my db'" in conninfo
     assert "password='a\\'b\\\\c'" in conninfo
-    assert "options='-c default_transaction_read_only=on -c search_path=sales'" in conninfo
+    assert (
+        "options='-c default_transaction_read_only=on -c extra_float_digits=3 "
+        "-c search_path=sales'"
+    ) in conninfo
 
 
 def test_config_rejects_unknown_keys_and_bad_ports_all_at_once() -> None:

@@ -25,6 +25,7 @@ TYPES = (
     "CREATE TYPE pair AS (a int, b text)",
     "CREATE TYPE host AS (name text, addr inet, at timetz)",
     "CREATE DOMAIN address AS inet",
+    "CREATE TYPE pair_of_float AS (x float8, y text)",
 )
 
 
@@ -139,3 +140,21 @@ def test_multi_dimensional_arrays_are_refused_naming_the_column(
 def test_a_multi_dimensional_array_read_as_json_keeps_its_shape(config: dict[str, Any]) -> None:
     table = _read(config, "SELECT to_jsonb('{{1,2},{3,4}}'::int[]) AS grid")
     assert json.loads(table.column("grid")[0].as_py()) == [[1, 2], [3, 4]]
+
+
+def test_floats_the_server_prints_keep_every_digit_whatever_the_database_sets(
+    config: dict[str, Any],
+) -> None:
+    # A database may round printed floats (extra_float_digits = 0): a composite read as
+    # its JSON would then lose the last digits, and a change in them would go unseen.
+    database = config["database"]
+    pg_run(config, f'ALTER DATABASE "{database}" SET extra_float_digits = 0')
+    try:
+        table = _read(
+            config,
+            "SELECT ROW(0.30000000000000004::float8, 'p')::pair_of_float AS cp",
+        )
+    finally:
+        pg_run(config, f'ALTER DATABASE "{database}" RESET extra_float_digits')
+
+    assert json.loads(table.column("cp")[0].as_py()) == {"x": 0.30000000000000004, "y": "p"}

@@ -291,6 +291,28 @@ def test_a_key_the_model_repeats_is_reported_as_such(
     assert "'3' (2 rows)" in (result.error or "")
 
 
+def test_a_key_repeated_beside_an_unchanged_row_is_reported_as_repeated(
+    pg_config: dict[str, Any], tmp_path: Path, by_key: None
+) -> None:
+    # One row of the key is vouched for by its hash and left out of the second pass; the
+    # other, new, is fetched by key, which brings both back.
+    _sql(
+        pg_config,
+        "DROP TABLE IF EXISTS loose",
+        "CREATE TABLE loose (id int, v text)",
+        "CREATE INDEX ON loose (id)",
+        "INSERT INTO loose SELECT g, 'v' || g FROM generate_series(1, 500) AS g",
+    )
+    source = PostgresSource.from_config(pg_config)
+    sync_once(source, "SELECT * FROM loose", tmp_path)
+    _sql(pg_config, "INSERT INTO loose VALUES (5, 'a second row for key 5')")
+
+    result = sync_once(source, "SELECT * FROM loose", tmp_path)
+
+    assert result.code == "NON_UNIQUE_PRIMARY_KEY", result.error
+    assert "'5' (2 rows)" in (result.error or "")
+
+
 def test_a_row_the_destination_refused_is_read_again_and_sent(
     pg_config: dict[str, Any], table: str, tmp_path: Path, by_key: None
 ) -> None:

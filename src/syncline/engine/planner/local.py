@@ -526,9 +526,11 @@ class LocalPlanner:
             f"count(*), count(DISTINCT _sl_key) FROM {_FRESH}"
         ).fetchone()
         asked, rows_asked, got, distinct = (int(v) for v in checked) if checked else (0,) * 4
-        # A key the first pass read twice is the model's own repeat, which the check for
-        # repeated keys reports; only keys read once can tell a query that changed its rows.
-        if rows_asked == asked and (got != asked or distinct != got):
+        if rows_asked != asked or got != distinct:
+            # Two rows of one key: the model's own repeat, read once in each pass or both
+            # in the second (one of them vouched for), is reported as such.
+            self._check_every_key()
+        if got != asked or distinct != got:
             raise RunError(
                 f"the model's query returned other rows when read a second time in the same "
                 f"transaction ({asked} rows asked for by key, {got} returned, {distinct} "
@@ -805,7 +807,12 @@ class LocalPlanner:
             matched = self._rows_read - null_keys - added
             if matched == self.store.snapshot_size() - removed and added == distinct_added:
                 return
-        # Rare: find the repeated keys among every model row, read back from the row file.
+        self._check_every_key()
+
+    def _check_every_key(self) -> None:
+        """Fail the run, showing example keys, when any two model rows share a key: found
+        among every model row's key, read back from the row file (or the source). Rare."""
+        con = self.store.connection
         keys = self._every_key()
         rows = con.execute(
             f"SELECT _sl_key, count(*) FROM {keys} WHERE _sl_key IS NOT NULL "

@@ -103,6 +103,11 @@ class PostgresConfig(ConnectorConfig):
         # Every transaction of a source session is read-only, so neither a model's query
         # nor its column check can change the warehouse.
         options = ["-c default_transaction_read_only=on"] if read_only else []
+        # Floats the server prints (inside composites read as JSON, arrays read as text,
+        # the warehouse planner's canonical text) keep every digit, whatever the database
+        # or role sets: from PostgreSQL 12 on, any value above 0 prints the shortest text
+        # that reads back as the same float.
+        options.append("-c extra_float_digits=3")
         if repeatable:
             options.append(f"-c default_transaction_isolation={_option_value('repeatable read')}")
         if self.schema_name is not None:
