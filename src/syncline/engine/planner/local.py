@@ -356,16 +356,7 @@ class LocalPlanner:
         self._rows_read = stats.query_size
         if self.narrow_join:
             self._fingerprint_probed(expressions, staged, json_columns)
-        con.execute(
-            f"CREATE OR REPLACE VIEW {CURRENT} AS "
-            f"SELECT * FROM {JOINED} WHERE {_STATE} <> {_REMOVED}"
-        )
-
-        self.column_types = {
-            str(name): str(kind) for name, kind, *_ in con.execute(f"DESCRIBE {CURRENT}").fetchall()
-        }
-        row = con.execute(f"SELECT count(*) FROM {JOINED} WHERE {_STATE} = {_NULL_KEY}").fetchone()
-        stats.null_keys = int(row[0]) if row else 0
+        stats.null_keys = self._joined()
         logger.info(
             "sync %s: read %s model rows (%s with a NULL key, skipped)",
             self.sync_id,
@@ -440,15 +431,7 @@ class LocalPlanner:
             fetched = iter(())
         self._fingerprint_fetched(fetched, expressions, staged, json_columns)
         rows.finish()
-        con.execute(
-            f"CREATE OR REPLACE VIEW {CURRENT} AS "
-            f"SELECT * FROM {JOINED} WHERE {_STATE} <> {_REMOVED}"
-        )
-        self.column_types = {
-            str(name): str(kind) for name, kind, *_ in con.execute(f"DESCRIBE {CURRENT}").fetchall()
-        }
-        row = con.execute(f"SELECT count(*) FROM {JOINED} WHERE {_STATE} = {_NULL_KEY}").fetchone()
-        stats.null_keys = int(row[0]) if row else 0
+        stats.null_keys = self._joined()
         logger.info(
             "sync %s: read %s model rows in two passes, %s of them whole (%s with a NULL "
             "key, skipped)",
@@ -458,6 +441,20 @@ class LocalPlanner:
             stats.null_keys,
         )
         return stats
+
+    def _joined(self) -> int:
+        """Take up :data:`JOINED` as the ingest left it: the view :data:`CURRENT` of its
+        model rows and their column types; returns how many rows have a NULL key."""
+        con = self.store.connection
+        con.execute(
+            f"CREATE OR REPLACE VIEW {CURRENT} AS "
+            f"SELECT * FROM {JOINED} WHERE {_STATE} <> {_REMOVED}"
+        )
+        self.column_types = {
+            str(name): str(kind) for name, kind, *_ in con.execute(f"DESCRIBE {CURRENT}").fetchall()
+        }
+        row = con.execute(f"SELECT count(*) FROM {JOINED} WHERE {_STATE} = {_NULL_KEY}").fetchone()
+        return int(row[0]) if row else 0
 
     def _join_stream(
         self, batches: Iterator[pa.RecordBatch], schema: pa.Schema, statement: str
