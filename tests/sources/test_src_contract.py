@@ -55,8 +55,7 @@ def test_postgres_config_quotes_conninfo_values_and_sets_search_path() -> None:
     assert "dbname='my db'" in conninfo
     assert "password='a\\'b\\\\c'" in conninfo
     assert (
-        "options='-c default_transaction_read_only=on -c extra_float_digits=3 "
-        "-c search_path=sales'"
+        "options='-c default_transaction_read_only=on -c extra_float_digits=3 -c search_path=sales'"
     ) in conninfo
 
 

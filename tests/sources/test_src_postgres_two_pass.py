@@ -26,6 +26,7 @@ from syncline.connectors.sources.base import ROW_HASH_COLUMN
 from syncline.connectors.sources.postgres import PostgresSource, two_pass
 from syncline.connectors.sources.postgres.config import PostgresConfig
 from syncline.connectors.sources.postgres.row_hash import row_hash_sql
+from syncline.errors import ConnectorError
 
 pytestmark = pytest.mark.postgres
 
@@ -385,3 +386,13 @@ def test_the_first_pass_leaves_the_sessions_settings_as_they_were(
         reader.close()
 
     assert after == usual
+
+
+def test_a_refused_login_names_no_password(pg_config: dict[str, Any]) -> None:
+    config = {**pg_config, "user": "syncline_nobody", "password": "s3cret-word"}
+    source = PostgresSource.from_config(config)
+
+    with pytest.raises(ConnectorError) as caught:
+        source.two_pass("SELECT 1 AS id")
+
+    assert "s3cret-word" not in str(caught.value)

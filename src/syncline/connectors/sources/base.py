@@ -160,7 +160,7 @@ class Source(ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        guard(cls, ("test", "describe", "read", "table_query"))
+        guard(cls, ("test", "describe", "read", "table_query", "two_pass"))
 
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config
