@@ -389,7 +389,8 @@ def test_the_first_pass_leaves_the_sessions_settings_as_they_were(
 
 
 def test_a_refused_login_names_no_password(pg_config: dict[str, Any]) -> None:
-    config = {**pg_config, "user": "syncline_nobody", "password": "s3cret-word"}
+    # The server names the role it refused, here spelt like the password.
+    config = {**pg_config, "user": "s3cret-word", "password": "s3cret-word"}
     source = PostgresSource.from_config(config)
 
     with pytest.raises(ConnectorError) as caught:
