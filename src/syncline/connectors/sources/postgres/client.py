@@ -262,7 +262,7 @@ def _readable(query: str, exported: pa.Schema) -> str:
 
     names = [f"_sl_{index}" for index in range(len(exported))]
     columns = [
-        f"{(expression or '{}').format(alias)} AS {_identifier(field.name)}"
+        f"{(expression or '{}').format(alias)} AS {identifier(field.name)}"
         for alias, field, expression in zip(names, exported, expressions, strict=True)
     ]
     if arrays:
@@ -274,7 +274,8 @@ def _readable(query: str, exported: pa.Schema) -> str:
     )
 
 
-def _identifier(name: str) -> str:
+def identifier(name: str) -> str:
+    """``name`` quoted as a PostgreSQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 

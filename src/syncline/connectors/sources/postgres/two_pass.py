@@ -152,13 +152,14 @@ class TwoPassRead:
         columns = self._readable_columns()
         if row_hash is not None:
             columns.append(f"{row_hash} AS {ROW_HASH_COLUMN}")
-        yield from self._stream(f"SELECT {', '.join(columns)} FROM {self._model_sql()}", row_hash)
+        statement = f"SELECT {', '.join(columns)} FROM {self._model_sql()}"
+        yield from self._stream(statement, hashed=row_hash is not None)
 
     def read_keys(self, key: str, row_hash: str) -> Iterator[pa.RecordBatch]:
         """The first pass: each row's ``key`` and its row hash, in two columns."""
         position = self._position(key)
         statement = (
-            f"SELECT {self._names[position]} AS {_identifier(key)}, "
+            f"SELECT {self._names[position]} AS {client.identifier(key)}, "
             f"{row_hash} AS {ROW_HASH_COLUMN} FROM {self._model_sql()}"
         )
         plan = self._plans[position]
@@ -203,19 +204,25 @@ class TwoPassRead:
     def _fetched(self, statement: str, keys: list[Any]) -> Iterator[pa.RecordBatch]:
         """The rows of one chunk of keys (bound as one array: not a COPY, which takes no
         parameters; the driver decodes the same binary forms either way)."""
-        plans = [*self._plans, _hash_plan()]
-        schema = pa.schema([plan.field for plan in plans])
-        with self._translated(), self._connection.cursor() as cursor:
-            interruptible(lambda: cursor.execute(statement, parameters=(keys,)), cursor.adbc_cancel)
-            reader = cursor.fetch_record_batch()
-            for batch in client.result_batches(reader, cursor.adbc_cancel):
-                yield client.finish(batch, plans, schema)
+        yield from self._stream(statement, hashed=True, keys=keys)
 
-    def _stream(self, statement: str, row_hash: str | None) -> Iterator[pa.RecordBatch]:
-        plans = [*self._plans, _hash_plan()] if row_hash is not None else self._plans
+    def _stream(
+        self, statement: str, *, hashed: bool, keys: list[Any] | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """The rows of ``statement``, converted as :meth:`PostgresSource.read` converts
+        them (and the row hash after them when ``hashed``), regrouped into batches of
+        :data:`DEFAULT_BATCH_ROWS`; a COPY unless ``keys`` are bound to it."""
+        plans = [*self._plans, _hash_plan()] if hashed else self._plans
         schema = pa.schema([plan.field for plan in plans])
         with self._translated(), self._connection.cursor() as cursor:
-            interruptible(lambda: cursor.execute(client.copyable(statement)), cursor.adbc_cancel)
+            if keys is None:
+                interruptible(
+                    lambda: cursor.execute(client.copyable(statement)), cursor.adbc_cancel
+                )
+            else:
+                interruptible(
+                    lambda: cursor.execute(statement, parameters=(keys,)), cursor.adbc_cancel
+                )
             reader = cursor.fetch_record_batch()
             batches = (
                 client.finish(batch, plans, schema)
@@ -233,10 +240,9 @@ class TwoPassRead:
                 "SELECT current_setting('jit') = 'on', current_setting('jit_above_cost')::float8"
             )
             row = cursor.fetchone()
-            if row is None or not row[0] or (0 <= float(row[1]) <= model_cost):
-                return
-            cursor.execute("SELECT set_config('jit', 'off', true)")
-            cursor.fetchall()
+        if row is None or not row[0] or (0 <= float(row[1]) <= model_cost):
+            return
+        self._set("jit", "off")
 
     def _set(self, name: str, value: str) -> None:
         """Set ``name`` to ``value`` until the transaction ends."""
@@ -262,7 +268,7 @@ class TwoPassRead:
         readable = []
         for alias, field in zip(self._names, self.exported, strict=True):
             expression = read_expression(field) or "{}"
-            readable.append(f"{expression.format(alias)} AS {_identifier(field.name)}")
+            readable.append(f"{expression.format(alias)} AS {client.identifier(field.name)}")
         return readable
 
     def _finish_keys(
@@ -296,7 +302,3 @@ def _hash_plan() -> ColumnPlan:
 def _sent_as(array_type: str) -> str:
     """The array element type keys are bound as: uuids travel as text."""
     return "text" if array_type == "uuid" else array_type
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
