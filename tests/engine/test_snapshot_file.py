@@ -118,3 +118,46 @@ def test_planner_limits(tmp_path: Path) -> None:
     limited = sync.run(memory_limit="256MB", threads=1)
     assert limited.status is RunStatus.SUCCESS
     assert limited.progress.successful.added == 2
+
+
+def _stored_entries(store: SnapshotStore) -> int:
+    """Rows the snapshot table stores, deleted ones included."""
+    row = store.connection.execute(
+        "SELECT estimated_size FROM duckdb_tables() WHERE table_name = 'snapshot'"
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_closing_compacts_the_snapshot_only_once_a_quarter_of_its_rows_are_deleted(
+    tmp_path: Path,
+) -> None:
+    store = SnapshotStore(tmp_path, 7)
+    store.connection.execute(
+        "INSERT INTO snapshot (key, fp) SELECT i::VARCHAR, i FROM range(400000) t(i)"
+    )
+    store.close()
+
+    def settle(first: int, last: int, tag: str) -> tuple[int, int]:
+        """Replace the entries of keys first..last as a run's merge does; the stored and
+        live rows of the reopened file."""
+        store = SnapshotStore(tmp_path, 7)
+        keys = f"SELECT i::VARCHAR AS key, i FROM range({first}, {last}) t(i)"
+        store.connection.execute(f"DELETE FROM snapshot WHERE key IN (SELECT key FROM ({keys}))")
+        store.connection.execute(
+            f"INSERT INTO snapshot (key, fp) SELECT key || '{tag}', i FROM ({keys})"
+        )
+        store.close()
+        reopened = SnapshotStore(tmp_path, 7)
+        try:
+            return _stored_entries(reopened), reopened.snapshot_size()
+        finally:
+            reopened.close()
+
+    # 10%, then 17% of the stored rows deleted: the file keeps them.
+    assert settle(0, 40_000, "a") == (440_000, 400_000)
+    assert settle(100_000, 140_000, "b") == (480_000, 400_000)
+    # 26%: closing compacts it.
+    stored, live = settle(200_000, 260_000, "c")
+    assert live == 400_000
+    assert stored < 0.9 * 540_000, stored

@@ -137,6 +137,17 @@ process shares the open database, so two runs of one sync here would write it at
 
 _open_here_lock = threading.Lock()
 
+COMPACT_DEAD_SHARE = 0.25
+"""The share of the snapshot's stored rows that may be deleted ones before closing the
+file compacts it.
+
+A run deletes the entries of the keys it settled and appends their new ones. Left to
+itself, DuckDB compacts row groups at every checkpoint that follows such a change, and so
+at nearly every close: about a fifth of a second for a snapshot of 1.5 million entries,
+whatever the few thousand rows changed. Compacting only once a quarter of the stored rows
+are deleted ones costs about 0.4 s every dozen runs that change 1.5% of the rows, and
+scans of a snapshot a quarter larger take no measurably longer."""
+
 
 def snapshot_path(snapshot_dir: Path, sync_id: int) -> Path:
     """The DuckDB file that holds one sync's snapshot."""
@@ -896,12 +907,38 @@ class SnapshotStore:
     def close(self) -> None:
         """Close the file; scratch tables of the run vanish with it."""
         try:
+            self._pace_compaction()
             self.connection.close()
         finally:
             if self._held is not None:
                 with _open_here_lock:
                     _open_here.pop(self._held, None)
                 self._held = None
+
+    def _pace_compaction(self) -> None:
+        """Let the checkpoint that closing makes compact the file only when the snapshot's
+        deleted rows reach :data:`COMPACT_DEAD_SHARE` of its stored ones."""
+        con = self.connection
+        try:
+            row = con.execute(
+                "SELECT estimated_size FROM duckdb_tables() "
+                "WHERE database_name = current_database() AND table_name = 'snapshot'"
+            ).fetchone()
+            stored = int(row[0]) if row and row[0] is not None else 0
+            live = self.snapshot_size()
+            if stored and stored - live < COMPACT_DEAD_SHARE * stored:
+                con.execute("SET max_vacuum_tasks = 0")
+            else:
+                con.execute("RESET max_vacuum_tasks")
+                logger.debug(
+                    "sync %s: compacting the snapshot file (%s of %s stored rows deleted)",
+                    self.sync_id,
+                    stored - live,
+                    stored,
+                )
+        except duckdb.Error:
+            # A store closed after a failure: DuckDB's own checkpoint policy is as good.
+            logger.debug("sync %s: snapshot compaction left to DuckDB", self.sync_id, exc_info=True)
 
 
 def _locked_message(path: Path, sync_id: int, holder: str, pid: int, wait: float) -> str:
