@@ -97,3 +97,46 @@ def test_a_planner_that_fails_to_open_stops_the_read(
     assert source.closed_on is not None
     assert source.produced < 1_000
     assert _no_reading_thread()
+
+
+def test_a_streamed_join_reads_its_batches_before_duckdb_asks_for_them(tmp_path: Path) -> None:
+    planner = local_planner.LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+    produced: list[int] = []
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for key in range(5):
+            produced.append(key)
+            yield pa.record_batch({"id": [key]})
+
+    duckdb = planner.store.connection
+    at_statement: list[int] = []
+
+    class SlowToAsk:
+        """The connection, but a statement on the stream starts as a join's long build
+        side would: some time after it was handed over."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(duckdb, name)
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            if sql.startswith("CREATE") and "_sl_incoming" in sql:
+                deadline = time.monotonic() + 5.0
+                while len(produced) < 3 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                at_statement.append(len(produced))
+            return duckdb.execute(sql, *args)
+
+    planner.store.connection = SlowToAsk()  # type: ignore[assignment]
+    try:
+        planner._join_stream(
+            batches(),
+            pa.schema([("id", pa.int64())]),
+            "CREATE OR REPLACE TABLE scratch.streamed AS SELECT * FROM _sl_incoming",
+            depth=16,
+        )
+        assert at_statement[0] >= 3
+        assert duckdb.execute("SELECT count(*) FROM scratch.streamed").fetchone() == (5,)
+    finally:
+        planner.store.connection = duckdb
+        planner.close()
+    assert _no_reading_thread()

@@ -64,7 +64,7 @@ from syncline.engine.planner.base import (
     repeated_key_error,
     replaced_plan_sql,
 )
-from syncline.engine.planner.prefetch import prefetched
+from syncline.engine.planner.prefetch import DEFAULT_DEPTH, prefetched
 from syncline.engine.planner.rowfile import RowFile, remove_stale
 from syncline.engine.planner.store import DEFAULT_LOCK_WAIT_SECONDS, SnapshotStore
 from syncline.engine.report import InterruptedOutcome, Operation, RowCounts
@@ -114,6 +114,11 @@ with a prefilter can vouch for a fingerprint."""
 _JOIN_BYTES_PER_ENTRY = 128
 """About what one snapshot entry takes in the join's hash table (measured: about 110
 bytes for keys of up to 12 characters), to tell whether the snapshot fits the budget."""
+
+_KEY_PASS_DEPTH = 16
+"""Batches of a two-pass read's first pass (key and row hash, about 2 MB each) read ahead:
+the server streams most of a large model's keys while DuckDB builds the snapshot's side
+of the join, instead of waiting for DuckDB to ask for them."""
 
 _POSITION = "_sl_pos"
 _ID = "_sl_id"
@@ -417,6 +422,7 @@ class LocalPlanner:
             key_schema,
             f"CREATE OR REPLACE TABLE {_PROBED} AS SELECT x.* FROM "
             f"({_joined_to_snapshot(incoming)}) x" + self._kept("NOT x._sl_known"),
+            depth=_KEY_PASS_DEPTH,
         )
         self._rows_read = stats.query_size
 
@@ -457,7 +463,11 @@ class LocalPlanner:
         return int(row[0]) if row else 0
 
     def _join_stream(
-        self, batches: Iterator[pa.RecordBatch], schema: pa.Schema, statement: str
+        self,
+        batches: Iterator[pa.RecordBatch],
+        schema: pa.Schema,
+        statement: str,
+        depth: int = DEFAULT_DEPTH,
     ) -> None:
         """Run ``statement`` on ``batches`` registered as ``_sl_incoming`` and read on a
         thread of their own, the snapshot the side DuckDB builds (see :meth:`ingest`).
@@ -465,15 +475,18 @@ class LocalPlanner:
         Under the join budget: only narrow rows (key, hash, position) meet the snapshot,
         and the few fetched rows are not carried through its join.
         """
-        ahead = prefetched(batches)
+        # Read from the start: the source works while DuckDB builds the join's other side.
+        ahead = prefetched(batches, depth, start=True)
         con = self.store.connection
-        con.register("_sl_incoming", pa.RecordBatchReader.from_batches(schema, ahead))
-        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
         try:
-            con.execute(statement)
+            con.register("_sl_incoming", pa.RecordBatchReader.from_batches(schema, ahead))
+            con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+            try:
+                con.execute(statement)
+            finally:
+                con.execute("RESET disabled_optimizers")
+                con.unregister("_sl_incoming")
         finally:
-            con.execute("RESET disabled_optimizers")
-            con.unregister("_sl_incoming")
             ahead.close()
 
     def _fingerprint_fetched(
