@@ -126,7 +126,7 @@ def test_a_streamed_join_reads_its_batches_before_duckdb_asks_for_them(tmp_path:
                 at_statement.append(len(produced))
             return duckdb.execute(sql, *args)
 
-    planner.store.connection = SlowToAsk()  # type: ignore[assignment]
+    planner.store.connection = SlowToAsk()
     try:
         planner._join_stream(
             batches(),
