@@ -19,6 +19,7 @@ from syncline.engine.delivery import RetryPolicy
 from syncline.engine.planner import local as local_planner
 from syncline.engine.report import RunStatus
 from syncline.engine.run import RunJob, RunResult, execute_run
+from syncline.errors import TransientError
 
 
 class CountingSource(ArrowSource):
@@ -138,5 +139,25 @@ def test_a_streamed_join_reads_its_batches_before_duckdb_asks_for_them(tmp_path:
         assert duckdb.execute("SELECT count(*) FROM scratch.streamed").fetchone() == (5,)
     finally:
         planner.store.connection = duckdb
+        planner.close()
+    assert _no_reading_thread()
+
+
+def test_a_source_failing_under_a_streamed_join_raises_its_own_error(tmp_path: Path) -> None:
+    planner = local_planner.LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        yield pa.record_batch({"id": [1]})
+        yield pa.record_batch({"id": [2]})
+        raise TransientError("the source's server closed the connection", connector="test")
+
+    try:
+        with pytest.raises(TransientError, match="closed the connection"):
+            planner._join_stream(
+                batches(),
+                pa.schema([("id", pa.int64())]),
+                "CREATE OR REPLACE TABLE scratch.streamed AS SELECT * FROM _sl_incoming",
+            )
+    finally:
         planner.close()
     assert _no_reading_thread()

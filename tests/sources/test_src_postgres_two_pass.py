@@ -278,6 +278,28 @@ def test_a_model_that_returns_other_rows_each_time_fails_the_run_clearly(
     assert sync_once(one_pass, query, tmp_path).error is None
 
 
+def test_a_model_failing_part_way_through_the_first_pass_reports_the_servers_error(
+    pg_config: dict[str, Any], tmp_path: Path, by_key: None
+) -> None:
+    _sql(
+        pg_config,
+        "DROP TABLE IF EXISTS many",
+        "CREATE TABLE many (id bigint PRIMARY KEY, n integer)",
+        "INSERT INTO many SELECT g, g FROM generate_series(1, 300000) AS g",
+    )
+    source = PostgresSource.from_config(pg_config)
+    assert sync_once(source, "SELECT * FROM many", tmp_path).error is None
+    # A row near the end of the table: the key pass fails after batches of it arrived.
+    failing = "SELECT id, CASE WHEN id = 299000 THEN n / 0 ELSE n END AS n FROM many"
+
+    result = sync_once(source, failing, tmp_path)
+
+    assert result.code != "INTERNAL", result.error
+    assert "division by zero" in (result.error or "")
+    assert "rollback" not in (result.error or "")
+    assert "Traceback" not in (result.error or "")
+
+
 def test_a_key_the_model_repeats_is_reported_as_such(
     pg_config: dict[str, Any], table: str, tmp_path: Path, by_key: None
 ) -> None:

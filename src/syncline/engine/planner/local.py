@@ -307,29 +307,22 @@ class LocalPlanner:
         failures: list[BaseException] = []
 
         def prepared() -> Iterator[pa.RecordBatch]:
-            try:
-                for batch in batches:
-                    stats.query_size += batch.num_rows
-                    picked = batch.select(self.columns)
-                    extra = [
-                        canonical_json_array(picked.column(name), projected.field(name).type)
-                        for name in json_columns
-                    ]
-                    first = rows.append(picked.select(stored))
-                    if hashed:
-                        extra.append(_row_hashes(batch))
-                    extra.append(_positions(first, batch.num_rows))
-                    yield pa.RecordBatch.from_arrays(list(picked.columns) + extra, schema=staged)
-            except GeneratorExit:
-                # Closed early by the read-ahead thread: the ingest stopped, not the source.
-                raise
-            except BaseException as exc:
-                failures.append(exc)
-                raise
+            for batch in batches:
+                stats.query_size += batch.num_rows
+                picked = batch.select(self.columns)
+                extra = [
+                    canonical_json_array(picked.column(name), projected.field(name).type)
+                    for name in json_columns
+                ]
+                first = rows.append(picked.select(stored))
+                if hashed:
+                    extra.append(_row_hashes(batch))
+                extra.append(_positions(first, batch.num_rows))
+                yield pa.RecordBatch.from_arrays(list(picked.columns) + extra, schema=staged)
 
         # The source is read (and JSON canonicalised) on a thread of its own, so DuckDB
         # hashes one batch while the next is decoded.
-        ahead = prefetched(prepared())
+        ahead = prefetched(_failures_kept(prepared(), failures))
         reader = pa.RecordBatchReader.from_batches(staged, ahead)
         con = self.store.connection
         con.register("_sl_incoming", reader)
@@ -475,14 +468,20 @@ class LocalPlanner:
         Under the join budget: only narrow rows (key, hash, position) meet the snapshot,
         and the few fetched rows are not carried through its join.
         """
+        failures: list[BaseException] = []
         # Read from the start: the source works while DuckDB builds the join's other side.
-        ahead = prefetched(batches, depth, start=True)
+        ahead = prefetched(_failures_kept(batches, failures), depth, start=True)
         con = self.store.connection
         try:
             con.register("_sl_incoming", pa.RecordBatchReader.from_batches(schema, ahead))
             con.execute("SET disabled_optimizers = 'build_side_probe_side'")
             try:
                 con.execute(statement)
+            except duckdb.Error:
+                # DuckDB reports a failing source as its own error; the source's is the cause.
+                if failures:
+                    raise failures[0] from None
+                raise
             finally:
                 con.execute("RESET disabled_optimizers")
                 con.unregister("_sl_incoming")
@@ -1085,6 +1084,21 @@ class LocalPlanner:
             self._rows.close()
             self._rows = None
         self.store.close()
+
+
+def _failures_kept(
+    batches: Iterator[pa.RecordBatch], failures: list[BaseException]
+) -> Iterator[pa.RecordBatch]:
+    """``batches``, noting in ``failures`` the error that ended them, if any: DuckDB, which
+    reads them, raises its own error in its place."""
+    try:
+        yield from batches
+    except GeneratorExit:
+        # Closed early by the read-ahead thread: the reader stopped, not the source.
+        raise
+    except BaseException as exc:
+        failures.append(exc)
+        raise
 
 
 def _joined_to_snapshot(incoming: str) -> str:

@@ -171,15 +171,13 @@ class TwoPassRead:
             cursor.execute("SELECT current_setting('parallel_tuple_cost')")
             usual = str(cursor.fetchall()[0][0])
             self._set("parallel_tuple_cost", f"{float(usual) * _NARROW_TUPLE_SHARE!r}")
-            try:
-                interruptible(
-                    lambda: cursor.execute(client.copyable(statement)), cursor.adbc_cancel
-                )
-                reader = cursor.fetch_record_batch()
-                for batch in client.result_batches(reader, cursor.adbc_cancel):
-                    yield self._finish_keys(batch, plan, schema)
-            finally:
-                self._set("parallel_tuple_cost", usual)
+            interruptible(lambda: cursor.execute(client.copyable(statement)), cursor.adbc_cancel)
+            reader = cursor.fetch_record_batch()
+            for batch in client.result_batches(reader, cursor.adbc_cancel):
+                yield self._finish_keys(batch, plan, schema)
+            # For the second pass, in this transaction. Not after a failure or an early
+            # stop: the transaction is over then, and restoring would only hide the cause.
+            self._set("parallel_tuple_cost", usual)
 
     def read_rows(self, key: str, keys: pa.Array, row_hash: str) -> Iterator[pa.RecordBatch]:
         """The second pass: the rows whose ``key`` is one of ``keys``, every column and
