@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -304,8 +305,6 @@ class LocalPlanner:
             label=self._row_label,
         )
 
-        failures: list[BaseException] = []
-
         def prepared() -> Iterator[pa.RecordBatch]:
             for batch in batches:
                 stats.query_size += batch.num_rows
@@ -320,17 +319,11 @@ class LocalPlanner:
                 extra.append(_positions(first, batch.num_rows))
                 yield pa.RecordBatch.from_arrays(list(picked.columns) + extra, schema=staged)
 
+        expressions = self._expressions(projected, json_columns, salt, hashed=hashed)
+        con = self.store.connection
         # The source is read (and JSON canonicalised) on a thread of its own, so DuckDB
         # hashes one batch while the next is decoded.
-        ahead = prefetched(_failures_kept(prepared(), failures))
-        reader = pa.RecordBatchReader.from_batches(staged, ahead)
-        con = self.store.connection
-        con.register("_sl_incoming", reader)
-        # DuckDB cannot count a stream's rows, takes it for the smaller side of the join
-        # and would hold all of it in a hash table: the snapshot must be the side built.
-        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-        expressions = self._expressions(projected, json_columns, salt, hashed=hashed)
-        try:
+        with self._incoming(prepared(), staged):
             if self.narrow_join:
                 con.execute(self._probe_sql(expressions))
             elif self.store.snapshot_size() == 0:
@@ -339,17 +332,6 @@ class LocalPlanner:
             else:
                 with self.store.at_cap():
                     con.execute(self._ingest_sql(expressions))
-        except duckdb.Error:
-            # DuckDB reports a failing source as its own error; the source's is the cause.
-            if failures:
-                raise failures[0] from None
-            raise
-        finally:
-            con.execute("RESET disabled_optimizers")
-            con.unregister("_sl_incoming")
-            # Stops the reading thread now, even on a failure, so that it is out of the
-            # source (which the caller then closes) and out of the row file.
-            ahead.close()
         rows.finish()
         self._rows_read = stats.query_size
         if self.narrow_join:
@@ -468,17 +450,35 @@ class LocalPlanner:
         Under the join budget: only narrow rows (key, hash, position) meet the snapshot,
         and the few fetched rows are not carried through its join.
         """
-        failures: list[BaseException] = []
         # Read from the start: the source works while DuckDB builds the join's other side.
-        ahead = prefetched(_failures_kept(batches, failures), depth, start=True)
+        with self._incoming(batches, schema, depth=depth, start=True):
+            self.store.connection.execute(statement)
+
+    @contextmanager
+    def _incoming(
+        self,
+        batches: Iterator[pa.RecordBatch],
+        schema: pa.Schema,
+        *,
+        depth: int = DEFAULT_DEPTH,
+        start: bool = False,
+    ) -> Iterator[None]:
+        """``batches`` as the table ``_sl_incoming`` of the statements run inside, read on a
+        thread of their own (from the start with ``start``, else when DuckDB first asks).
+
+        A failing source's own error is raised in place of the one DuckDB reports for it.
+        """
+        failures: list[BaseException] = []
+        ahead = prefetched(_failures_kept(batches, failures), depth, start=start)
         con = self.store.connection
         try:
             con.register("_sl_incoming", pa.RecordBatchReader.from_batches(schema, ahead))
+            # DuckDB cannot count a stream's rows, takes it for the smaller side of the join
+            # and would hold all of it in a hash table: the snapshot must be the side built.
             con.execute("SET disabled_optimizers = 'build_side_probe_side'")
             try:
-                con.execute(statement)
+                yield
             except duckdb.Error:
-                # DuckDB reports a failing source as its own error; the source's is the cause.
                 if failures:
                     raise failures[0] from None
                 raise
@@ -486,6 +486,8 @@ class LocalPlanner:
                 con.execute("RESET disabled_optimizers")
                 con.unregister("_sl_incoming")
         finally:
+            # Stops the reading thread now, even on a failure, so that it is out of the
+            # source (which the caller then closes) and out of the row file.
             ahead.close()
 
     def _fingerprint_fetched(
