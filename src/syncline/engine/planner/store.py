@@ -925,17 +925,17 @@ class SnapshotStore:
                 "WHERE database_name = current_database() AND table_name = 'snapshot'"
             ).fetchone()
             stored = int(row[0]) if row and row[0] is not None else 0
-            live = self.snapshot_size()
-            if stored and stored - live < COMPACT_DEAD_SHARE * stored:
+            deleted = stored - self.snapshot_size()
+            if stored == 0 or deleted < COMPACT_DEAD_SHARE * stored:
                 con.execute("SET max_vacuum_tasks = 0")
-            else:
-                con.execute("RESET max_vacuum_tasks")
-                logger.debug(
-                    "sync %s: compacting the snapshot file (%s of %s stored rows deleted)",
-                    self.sync_id,
-                    stored - live,
-                    stored,
-                )
+                return
+            con.execute("RESET max_vacuum_tasks")
+            logger.debug(
+                "sync %s: compacting the snapshot file (%s of %s stored rows deleted)",
+                self.sync_id,
+                deleted,
+                stored,
+            )
         except duckdb.Error:
             # A store closed after a failure: DuckDB's own checkpoint policy is as good.
             logger.debug("sync %s: snapshot compaction left to DuckDB", self.sync_id, exc_info=True)
