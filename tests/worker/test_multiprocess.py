@@ -32,7 +32,7 @@ from worker_helpers import (
 )
 
 from syncline.catalog import Catalog
-from syncline.catalog.tables import RUNNING_STATUSES
+from syncline.catalog.tables import RUNNING_STATUSES, RunRecord
 from syncline.catalog.types import utcnow
 from syncline.connectors.destinations.webhook.destination import REQUEST_WAVES
 from syncline.scheduling.scheduler import Scheduler
@@ -88,7 +88,10 @@ def _assert_each_run_ran_once(fleet: Fleet, syncs: dict[int, str], run_ids: set[
     names = {"w0", "w1", "w2", "w3"}
     for sync_id, table in syncs.items():
         runs = runs_of(fleet.catalog, sync_id)
-        assert {run.id for run in runs} <= run_ids, "a run was queued that the test did not ask for"
+        assert {run.id for run in runs} <= run_ids, (
+            "a run was queued that the test did not ask for: "
+            f"{_described(runs)}; the workers logged: {fleet.workers.interruptions()}"
+        )
         deliveries = fleet.receiver.of_sync(sync_id)
         per_run = Counter(d.run_id for d in deliveries)
         assert max(Counter((d.run_id, d.row_id) for d in deliveries).values()) == 1
@@ -98,6 +101,13 @@ def _assert_each_run_ran_once(fleet: Fleet, syncs: dict[int, str], run_ids: set[
             sent = run.successful_added + run.successful_changed + run.successful_removed
             assert per_run[run.id] == sent
         assert fleet.receiver.table(sync_id) == fleet.models.rows(table)
+
+
+def _described(runs: list[RunRecord]) -> str:
+    return "; ".join(
+        f"run {run.id} {run.status} by {run.worker} ({run.triggered_by}): {run.error}"
+        for run in runs
+    )
 
 
 def test_three_workers_run_every_queued_run_once_and_resume_the_run_of_a_killed_worker(
@@ -149,6 +159,13 @@ def _serve_and_kill(fleet: Fleet, *, rounds: int, changed_share: int) -> None:
     # The survivors queued a run to resume the killed one.
     assert wait_until(lambda: runs_of(catalog, big)[-1].status == "success", timeout=120)
 
+    # The survivors served to the end: a run of one that died would be resumed too.
+    exited = {
+        name: process.returncode
+        for name, process in processes.items()
+        if process.poll() is not None
+    }
+    assert not exited, f"workers exited {exited}: {fleet.workers.interruptions()}"
     _assert_each_run_ran_once(fleet, syncs, run_ids)
 
     killed, resumed = runs_of(catalog, big)

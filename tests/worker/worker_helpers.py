@@ -333,6 +333,16 @@ class Workers:
             timeout=60,
         )
 
+    def interruptions(self) -> list[str]:
+        """The lines of the workers' logs about interrupted runs, lost leases and errors."""
+        words = ("interrupted", "lease", "heartbeat", "ERROR", "Error", "Traceback")
+        return [
+            f"{log.name}: {line}"
+            for log in sorted(self.logs.glob("w*.log"))
+            for line in log.read_text(errors="replace").splitlines()
+            if any(word in line for word in words)
+        ]
+
     def stop_all(self) -> None:
         for process in self.started:
             if process.poll() is None:
