@@ -108,6 +108,8 @@ def _plan(folder: Path, join_memory: str, limits: list[str] | None = None) -> di
             ]
             for operation in (Operation.ADDED, Operation.CHANGED, Operation.REMOVED)
         }
+        # Removed rows have no model position and come in no particular order.
+        planned[Operation.REMOVED].sort(key=lambda row: row["_sl_key"])
         return {
             "narrow": planner.narrow_join,
             "null_keys": stats.null_keys,

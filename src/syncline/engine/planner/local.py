@@ -68,6 +68,7 @@ from syncline.engine.planner.base import (
 from syncline.engine.planner.prefetch import DEFAULT_DEPTH, prefetched
 from syncline.engine.planner.rowfile import RowFile, remove_stale
 from syncline.engine.planner.store import DEFAULT_LOCK_WAIT_SECONDS, SnapshotStore
+from syncline.engine.planner.windows import Window, plan_windows, window_rows
 from syncline.engine.report import InterruptedOutcome, Operation, RowCounts
 from syncline.errors import RunError, UserError
 from syncline.settings import memory_bytes
@@ -143,8 +144,8 @@ _NULL_KEY = 5
 
 _EXAMPLE_KEYS = 5
 
-_WINDOW = 1 << 20
-"""Model positions whose planned rows are sorted at once when they are read out."""
+_SAMPLE_ROWS = 1024
+"""Planned rows whose size tells how many fit in one window of the plan's read-out."""
 
 _WINDOW_BATCH = 1 << 16
 
@@ -1019,35 +1020,48 @@ class LocalPlanner:
         where = "_sl_op = ?"
         if in_doubt is not None:
             where += f" AND _sl_doubt IS {'NOT ' if in_doubt else ''}NULL"
-        # In model order, so that the row file is read front to back; one window of
-        # positions at a time, so that sorting a plan of every row takes bounded memory.
-        windows = [
-            (f"{where} AND {_POSITION} >= ? AND {_POSITION} < ?", [start, start + _WINDOW])
-            for start in range(0, self._rows_read, _WINDOW)
-        ]
-        windows.append((f"{where} AND {_POSITION} IS NULL", []))
         cursor = self.store.connection.cursor()
         try:
-            for batch in rebatch(self._window_batches(cursor, operation, windows), batch_rows):
+            windows = self._windows(cursor, operation, where)
+            batches = self._window_batches(cursor, operation, where, windows)
+            for batch in rebatch(batches, batch_rows):
                 yield self._with_columns(batch)
         finally:
             cursor.close()
+
+    def _windows(
+        self, cursor: duckdb.DuckDBPyConnection, operation: Operation, where: str
+    ) -> list[Window]:
+        """Windows of the plan of ``operation`` that DuckDB sorts each within a share of the
+        join budget, sized by the bytes of a sample of its rows."""
+        placed = f"{where} AND {_POSITION} IS NOT NULL"
+        found = cursor.execute(
+            f"SELECT count(*) FROM {PLAN} WHERE {placed}", [operation.value]
+        ).fetchone()
+        sample = cursor.execute(
+            f"SELECT * FROM {PLAN} WHERE {placed} LIMIT {_SAMPLE_ROWS}", [operation.value]
+        ).to_arrow_table()
+        row_bytes = sample.nbytes / sample.num_rows if sample.num_rows else 0.0
+        return plan_windows(
+            position=_POSITION,
+            rows_read=self._rows_read,
+            placed=int(found[0]) if found else 0,
+            rows_per_window=window_rows(row_bytes, memory_bytes(self.store.join_memory)),
+        )
 
     def _window_batches(
         self,
         cursor: duckdb.DuckDBPyConnection,
         operation: Operation,
-        windows: list[tuple[str, list[int]]],
+        where: str,
+        windows: list[Window],
     ) -> Iterator[pa.RecordBatch]:
-        # TODO(planner-memory): the first run of a model with keys of hundreds of bytes runs
-        # out of DuckDB memory here under the default join budget (300,000 keys of 520
-        # bytes needed more than 400 MiB, 512 MB sufficed): the scratch tables and each
-        # window's sort hold every planned key. Later runs, which plan the changes only,
-        # fit; README, Known limitations, gives the setting that works around it.
-        for where, bounds in windows:
+        for window in windows:
+            # In model order, so that the row file is read front to back.
+            order = f" ORDER BY {_POSITION}, _sl_key" if window.in_order else ""
             reader = cursor.execute(
-                f"SELECT * FROM {PLAN} WHERE {where} ORDER BY {_POSITION}, _sl_key",
-                [operation.value, *bounds],
+                f"SELECT * FROM {PLAN} WHERE {where} AND {window.where}{order}",
+                [operation.value, *window.parameters],
             ).to_arrow_reader(_WINDOW_BATCH)
             for batch in reader:
                 if batch.num_rows:
