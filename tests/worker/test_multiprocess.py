@@ -70,8 +70,17 @@ def fleet(
     url = make_postgres_database()
     key = Fernet.generate_key()
     catalog = Catalog.from_url(url, secrets=SecretBox(key))
-    # One SYNCLINE_HOME: the workers of one machine share the planner's snapshots.
-    workers = Workers(tmp_path / "home", tmp_path, DATABASE_URL=url, SECRET_KEY=key.decode())
+    # One SYNCLINE_HOME: the workers of one machine share the planner's snapshots. The
+    # killed worker's run is recovered because its process is gone, at once; a heartbeat
+    # counts as stale only after 30 s, so that a loaded machine stalling a live worker's
+    # beats for a while is not taken for a stopped worker.
+    workers = Workers(
+        tmp_path / "home",
+        tmp_path,
+        DATABASE_URL=url,
+        SECRET_KEY=key.decode(),
+        WORKER_STALE_SECONDS="30",
+    )
     try:
         yield Fleet(catalog, workers, receiver, models)
     finally:
