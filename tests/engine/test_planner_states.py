@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from engine_doubles import Harness, people
 from syncline.connectors.sources.base import json_field
 from syncline.engine.planner import local
 from syncline.engine.planner.local import CURRENT, JOINED, LocalPlanner
+from syncline.engine.planner.windows import Window
 from syncline.engine.report import Operation, RunStatus
 
 BASE = [(1, "ann", 1.0), (2, "bob", 2.0), (3, "cy", 3.0)]
@@ -143,8 +145,17 @@ def test_a_json_key_repeated_in_another_spelling_fails_the_run(tmp_path: Path) -
 def test_planned_rows_come_in_model_order_across_windows_of_positions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Windows of four planned rows.
+    # Windows of four planned rows, sized from a sample of two.
+    monkeypatch.setattr(local, "_SAMPLE_ROWS", 2)
     monkeypatch.setattr(local, "window_rows", lambda row_bytes, budget_bytes: 4)
+    windows: list[int] = []
+    cut_at = local.plan_windows
+
+    def counted(position: str, at: Sequence[int]) -> list[Window]:
+        windows.append(len(at))
+        return cut_at(position, at)
+
+    monkeypatch.setattr(local, "plan_windows", counted)
     first = people([(k, f"n{k}", 1.0) for k in range(20)])
     second = people([(k, f"m{k}", 1.0) for k in reversed(range(7, 20))])
     planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
@@ -159,7 +170,8 @@ def test_planned_rows_come_in_model_order_across_windows_of_positions(
     finally:
         planner.close()
 
-    # 13 changed rows over four windows of positions, regrouped into batches of 5.
+    # 13 changed rows over four windows of positions (three cuts), regrouped in batches of 5.
+    assert windows[0] == 3
     assert [batch.num_rows for batch in changed] == [5, 5, 3]
     ids = pa.Table.from_batches(changed).column("id").to_pylist()
     assert ids == list(reversed(range(7, 20)))

@@ -68,7 +68,7 @@ from syncline.engine.planner.base import (
 from syncline.engine.planner.prefetch import DEFAULT_DEPTH, prefetched
 from syncline.engine.planner.rowfile import RowFile, remove_stale
 from syncline.engine.planner.store import DEFAULT_LOCK_WAIT_SECONDS, SnapshotStore
-from syncline.engine.planner.windows import Window, plan_windows, window_rows
+from syncline.engine.planner.windows import Window, plan_windows, window_count, window_rows
 from syncline.engine.report import InterruptedOutcome, Operation, RowCounts
 from syncline.errors import RunError, UserError
 from syncline.settings import memory_bytes
@@ -1033,21 +1033,28 @@ class LocalPlanner:
         self, cursor: duckdb.DuckDBPyConnection, operation: Operation, where: str
     ) -> list[Window]:
         """Windows of the plan of ``operation`` that DuckDB sorts each within a share of the
-        join budget, sized by the bytes of a sample of its rows."""
+        join budget: sized by the bytes of a sample of its rows, cut at quantiles of its
+        rows' positions."""
         placed = f"{where} AND {_POSITION} IS NOT NULL"
-        found = cursor.execute(
-            f"SELECT count(*) FROM {PLAN} WHERE {placed}", [operation.value]
-        ).fetchone()
         sample = cursor.execute(
             f"SELECT * FROM {PLAN} WHERE {placed} LIMIT {_SAMPLE_ROWS}", [operation.value]
         ).to_arrow_table()
-        row_bytes = sample.nbytes / sample.num_rows if sample.num_rows else 0.0
-        return plan_windows(
-            position=_POSITION,
-            rows_read=self._rows_read,
-            placed=int(found[0]) if found else 0,
-            rows_per_window=window_rows(row_bytes, memory_bytes(self.store.join_memory)),
-        )
+        if sample.num_rows < _SAMPLE_ROWS:
+            return plan_windows(_POSITION, [])  # a window of these few rows sorts in no time
+        found = cursor.execute(
+            f"SELECT count(*) FROM {PLAN} WHERE {placed}", [operation.value]
+        ).fetchone()
+        budget = memory_bytes(self.store.join_memory)
+        rows = window_rows(sample.nbytes / sample.num_rows, budget)
+        count = window_count(int(found[0]) if found else 0, rows)
+        if count == 1:
+            return plan_windows(_POSITION, [])
+        shares = ", ".join(str(n / count) for n in range(1, count))
+        cut = cursor.execute(
+            f"SELECT quantile_disc({_POSITION}, [{shares}]) FROM {PLAN} WHERE {placed}",
+            [operation.value],
+        ).fetchone()
+        return plan_windows(_POSITION, [int(p) for p in cut[0]] if cut and cut[0] else [])
 
     def _window_batches(
         self,

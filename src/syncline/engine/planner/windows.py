@@ -3,18 +3,18 @@
 A plan is read in model order, so that the row file is read front to back. DuckDB sorts
 what it returns, and a sort of every planned row at once outgrows the planner's budget
 when rows are wide (keys of hundreds of bytes, say). The rows with a model position are
-therefore read one range of positions at a time, each range holding about as many rows
-as a share of the budget can sort. Removed rows, which have no position and need no
-order, are streamed in one unsorted window, which holds next to nothing in memory.
+therefore read in windows of positions, each holding about as many rows as a share of the
+budget can sort, cut where the planned rows are (quantiles of their positions), so that
+rows crowded into one part of the model (new rows at its end) are split as finely as
+rows spread over it. Removed rows, which have no position and need no order, are
+streamed in one unsorted window, which holds next to nothing in memory.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-MAX_POSITIONS = 1 << 20
-"""Model positions in one window at most, however narrow the rows."""
 
 MIN_ROWS = 1 << 14
 """Planned rows per window at least, however wide the rows: fewer costs more scans."""
@@ -39,20 +39,25 @@ def window_rows(row_bytes: float, budget_bytes: int) -> int:
     return max(MIN_ROWS, int(fitting))
 
 
-def plan_windows(
-    *, position: str, rows_read: int, placed: int, rows_per_window: int
-) -> list[Window]:
-    """The windows that read ``placed`` rows spread over ``rows_read`` model positions,
-    ``rows_per_window`` rows or so each, then every row without a position.
+def window_count(placed: int, rows_per_window: int) -> int:
+    """Windows needed for ``placed`` rows with a position, ``rows_per_window`` each."""
+    return max(1, math.ceil(placed / rows_per_window))
 
-    Together they cover every position whatever the count says, so that no planned row
-    is left out. Positions are cut in equal ranges, on the assumption that planned rows
-    spread evenly over the model.
+
+def plan_windows(position: str, cuts: Sequence[int]) -> list[Window]:
+    """Windows of the positions between ``cuts`` (ascending), then every row without one.
+
+    The first and last windows are open-ended, so that together they cover every
+    position, whatever the cuts.
     """
-    ranges = max(1, math.ceil(placed / rows_per_window))
-    width = min(MAX_POSITIONS, max(1, math.ceil(rows_read / ranges)))
-    windows = [
-        Window(f"{position} >= ? AND {position} < ?", (start, start + width))
-        for start in range(0, rows_read, width)
-    ]
+    bounds = sorted(set(cuts))
+    if not bounds:
+        windows = [Window(f"{position} IS NOT NULL")]
+    else:
+        windows = [Window(f"{position} < ?", (bounds[0],))]
+        windows += [
+            Window(f"{position} >= ? AND {position} < ?", (low, high))
+            for low, high in zip(bounds, bounds[1:], strict=False)
+        ]
+        windows.append(Window(f"{position} >= ?", (bounds[-1],)))
     return [*windows, Window(f"{position} IS NULL", in_order=False)]
