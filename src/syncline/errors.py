@@ -169,6 +169,13 @@ class RunCancelled(RunError):
     code = "RUN_CANCELLED"
 
 
+class PlannerOutOfMemory(RunError):
+    """The local planner's DuckDB needed more memory than its budget allows. Running again
+    does not help; a larger ``SYNCLINE_PLANNER_JOIN_MEMORY`` does."""
+
+    code = "PLANNER_OUT_OF_MEMORY"
+
+
 class SnapshotLocked(RunError):
     """Another process, or another run in this one, holds the sync's snapshot file.
 

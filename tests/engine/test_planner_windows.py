@@ -1,9 +1,10 @@
 """The plan is read out in windows that each sort within a share of the planner's budget.
 
 A model with keys of hundreds of bytes used to run out of DuckDB memory on its first
-run, when every row is planned and was sorted at once; the windows are sized by the
-bytes of the planned rows, and removed rows are streamed unsorted, so that first run,
-and a run removing every such row, fit the default budget.
+run, when every row is planned and was sorted at once, and when it counted the distinct
+keys; the windows are sized by the bytes of the planned rows, removed rows are streamed
+unsorted and keys are counted by their hashes, so that first run, and a run removing
+every such row, fit a budget smaller than the plan.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ SCHEMA = pa.schema([("id", pa.string()), ("name", pa.string())])
 WIDE_ROWS = 300_000
 KEY_BYTES = 520
 """300,000 keys of 520 bytes: their sort at once needed over 400 MiB of DuckDB memory."""
+
+BUDGET = "160MiB"
+"""A join budget below the default, and about half of what the plan of every such row
+holds (each key twice, as key and as id: some 310 MB)."""
 
 
 def test_wide_rows_make_small_windows_and_narrow_rows_large_ones() -> None:
@@ -75,10 +80,10 @@ def _planned_ids(planner: LocalPlanner, operation: Operation) -> list[str]:
     ]
 
 
-def test_a_model_of_long_keys_is_planned_whole_and_removed_whole_under_the_default_budget(
+def test_a_model_of_long_keys_is_planned_whole_and_removed_whole_under_a_smaller_budget(
     tmp_path: Path,
 ) -> None:
-    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id", join_memory=BUDGET)
     try:
         planner.ingest(_model(WIDE_ROWS), SCHEMA, SCHEMA.names)
         planner.check_unique_keys()
@@ -91,7 +96,7 @@ def test_a_model_of_long_keys_is_planned_whole_and_removed_whole_under_the_defau
     # In model order.
     assert added == sorted(added)
 
-    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id", join_memory=BUDGET)
     try:
         planner.ingest(_model(10), SCHEMA, SCHEMA.names)
         planner.check_unique_keys()

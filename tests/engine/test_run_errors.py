@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import duckdb
 import pyarrow as pa
 import pytest
 from engine_doubles import ArrowSource, Harness, people
 
 from syncline.connectors.sources.interruptible import interruptible
+from syncline.engine.planner.local import LocalPlanner
 from syncline.engine.report import RunStatus
 from syncline.engine.run import RunResult, _describe
 from syncline.errors import TerminalError
@@ -55,3 +57,21 @@ def test_a_cancel_stops_the_model_query_it_arrives_during(tmp_path: Path) -> Non
     (result,) = results
     assert result.status is RunStatus.CANCELLED, result.error
     assert sync.sent() == []
+
+
+@pytest.mark.parametrize(("budget", "named"), [(None, "192MiB"), ("512MB", "512MB")])
+def test_a_planner_out_of_memory_names_the_budget_to_raise(
+    tmp_path: Path, budget: str | None, named: str
+) -> None:
+    harness = Harness(tmp_path, people([(1, "ann", 1.0)]))
+    full = duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block\n\nPossible...")
+    with mock.patch.object(LocalPlanner, "diff", side_effect=full):
+        result = harness.run(join_memory=budget)
+
+    assert result.status is RunStatus.FAILED
+    assert result.code == "PLANNER_OUT_OF_MEMORY"
+    assert result.exception is None  # not taken for a bug
+    assert result.error is not None
+    assert f"under its budget of {named}: set SYNCLINE_PLANNER_JOIN_MEMORY higher" in result.error
+    assert "failed to pin block" in result.error
+    assert "Possible" not in result.error

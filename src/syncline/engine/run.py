@@ -68,13 +68,14 @@ from syncline.engine.planner.warehouse.choice import DEFAULT_SCHEMA
 from syncline.engine.report import Operation, RowCounts, RunProgress, RunReporter, RunStatus
 from syncline.errors import (
     ConnectorError,
+    PlannerOutOfMemory,
     RunCancelled,
     SnapshotLocked,
     StopSignal,
     SynclineError,
     UserError,
 )
-from syncline.settings import DEFAULT_SUCCEEDED_ROWS_PER_RUN
+from syncline.settings import DEFAULT_PLANNER_JOIN_MEMORY, DEFAULT_SUCCEEDED_ROWS_PER_RUN
 
 __all__ = [
     "RetryPolicy",
@@ -193,6 +194,8 @@ def execute_run(job: RunJob, reporter: RunReporter) -> RunResult:
             return _failed(progress, _describe(exc), exc.code)
         if isinstance(exc, OSError):
             return _failed(progress, _describe(exc), "OS_ERROR")
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            return _failed(progress, _out_of_memory(job, exc), PlannerOutOfMemory.code)
         message = (
             f"internal error: {type(exc).__name__}: {exc}; this is a bug in Syncline, "
             "please report it with the worker's log"
@@ -258,6 +261,18 @@ def _locked_out(job: RunJob, progress: RunProgress, exc: SnapshotLocked) -> RunR
     )
     status = RunStatus.CANCELLED if exc.stopped else RunStatus.INTERRUPTED
     return RunResult(status=status, progress=progress, error=message, code=exc.code)
+
+
+def _out_of_memory(job: RunJob, exc: duckdb.OutOfMemoryException) -> str:
+    """What to do when the planner's DuckDB ran out of its memory: raise the budget."""
+    said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    budget = job.join_memory or DEFAULT_PLANNER_JOIN_MEMORY
+    return (
+        f"the local planner ran out of memory ({said}) under its budget of {budget}: "
+        "set SYNCLINE_PLANNER_JOIN_MEMORY higher (e.g. 512MB; at most "
+        "SYNCLINE_PLANNER_MEMORY_LIMIT) and run the sync again; models with long keys "
+        "(hundreds of bytes) need the most"
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -532,10 +532,15 @@ class LocalPlanner:
             f"{sql.identity}, {canonical_columns} FROM _sl_incoming) f "
             f"SEMI JOIN {_PROBED} p ON p._sl_key = f._sl_key AND p._sl_in",
         )
+        # Distinct keys counted over a DISTINCT subquery, which DuckDB spills to disk when
+        # long keys outgrow its memory; count(DISTINCT ...) would not.
         checked = con.execute(
-            f"SELECT (SELECT count(DISTINCT _sl_key) FROM {_PROBED} WHERE _sl_in), "
+            f"SELECT (SELECT count(*) FROM (SELECT DISTINCT _sl_key FROM {_PROBED} "
+            f"WHERE _sl_in AND _sl_key IS NOT NULL)), "
             f"(SELECT count(_sl_key) FROM {_PROBED} WHERE _sl_in), "
-            f"count(*), count(DISTINCT _sl_key) FROM {_FRESH}"
+            f"(SELECT count(*) FROM {_FRESH}), "
+            f"(SELECT count(*) FROM (SELECT DISTINCT _sl_key FROM {_FRESH} "
+            "WHERE _sl_key IS NOT NULL))"
         ).fetchone()
         asked, rows_asked, got, distinct = (int(v) for v in checked) if checked else (0,) * 4
         if rows_asked != asked or got != distinct:
@@ -807,12 +812,14 @@ class LocalPlanner:
         con = self.store.connection
         # The join already proves most keys unique: the snapshot's keys are, so each of
         # its entries the model kept meets exactly one model row unless the model repeats
-        # that key; then only the added rows (few) need their keys counted.
+        # that key; then only the added rows need their keys counted. Their hashes are:
+        # as many as the rows proves the keys distinct, in 8 bytes a key however long the
+        # keys (a first run adds every row); fewer (or a collision) has every key checked.
         counted = con.execute(
             f"SELECT count(*) FILTER (WHERE {_STATE} = {_NULL_KEY}), "
             f"count(*) FILTER (WHERE {_STATE} = {_REMOVED}), "
             f"count(*) FILTER (WHERE {_STATE} = {_ADDED}), "
-            f"count(DISTINCT _sl_key) FILTER (WHERE {_STATE} = {_ADDED}) FROM {JOINED}"
+            f"count(DISTINCT hash(_sl_key)) FILTER (WHERE {_STATE} = {_ADDED}) FROM {JOINED}"
         ).fetchone()
         if counted is not None:
             null_keys, removed, added, distinct_added = (int(value) for value in counted)
