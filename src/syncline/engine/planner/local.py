@@ -68,7 +68,14 @@ from syncline.engine.planner.base import (
 from syncline.engine.planner.prefetch import DEFAULT_DEPTH, prefetched
 from syncline.engine.planner.rowfile import RowFile, remove_stale
 from syncline.engine.planner.store import DEFAULT_LOCK_WAIT_SECONDS, SnapshotStore
-from syncline.engine.planner.windows import Window, plan_windows, window_count, window_rows
+from syncline.engine.planner.windows import (
+    BUDGET_SHARE,
+    ROW_OVERHEAD,
+    Window,
+    cuts,
+    plan_windows,
+    range_width,
+)
 from syncline.engine.report import InterruptedOutcome, Operation, RowCounts
 from syncline.errors import RunError, UserError
 from syncline.settings import memory_bytes
@@ -144,8 +151,8 @@ _NULL_KEY = 5
 
 _EXAMPLE_KEYS = 5
 
-_SAMPLE_ROWS = 1024
-"""Planned rows whose size tells how many fit in one window of the plan's read-out."""
+_FEW_ROWS = 1024
+"""Planned rows read out in one window without measuring them first."""
 
 _WINDOW_BATCH = 1 << 16
 
@@ -1040,28 +1047,38 @@ class LocalPlanner:
         self, cursor: duckdb.DuckDBPyConnection, operation: Operation, where: str
     ) -> list[Window]:
         """Windows of the plan of ``operation`` that DuckDB sorts each within a share of the
-        join budget: sized by the bytes of a sample of its rows, cut at quantiles of its
-        rows' positions."""
+        join budget, cut where its rows' bytes add up to that share."""
         placed = f"{where} AND {_POSITION} IS NOT NULL"
-        sample = cursor.execute(
-            f"SELECT * FROM {PLAN} WHERE {placed} LIMIT {_SAMPLE_ROWS}", [operation.value]
-        ).to_arrow_table()
-        if sample.num_rows < _SAMPLE_ROWS:
-            return plan_windows(_POSITION, [])  # a window of these few rows sorts in no time
         found = cursor.execute(
-            f"SELECT count(*) FROM {PLAN} WHERE {placed}", [operation.value]
+            f"SELECT count(*), max({_POSITION}) FROM {PLAN} WHERE {placed}", [operation.value]
         ).fetchone()
-        budget = memory_bytes(self.store.join_memory)
-        rows = window_rows(sample.nbytes / sample.num_rows, budget)
-        count = window_count(int(found[0]) if found else 0, rows)
-        if count == 1:
-            return plan_windows(_POSITION, [])
-        shares = ", ".join(str(n / count) for n in range(1, count))
-        cut = cursor.execute(
-            f"SELECT quantile_disc({_POSITION}, [{shares}]) FROM {PLAN} WHERE {placed}",
-            [operation.value],
-        ).fetchone()
-        return plan_windows(_POSITION, [int(p) for p in cut[0]] if cut and cut[0] else [])
+        if not found or int(found[0]) <= _FEW_ROWS:
+            return plan_windows(_POSITION, [])  # a window of these few rows sorts in no time
+        width = range_width(int(found[1]))
+        ranges = cursor.execute(
+            f"SELECT {_POSITION} // ? AS r, sum({self._row_bytes(cursor)}) FROM {PLAN} "
+            f"WHERE {placed} GROUP BY r ORDER BY r",
+            [width, operation.value],
+        ).fetchall()
+        share = memory_bytes(self.store.join_memory) // BUDGET_SHARE
+        return plan_windows(_POSITION, cuts(((int(r), int(b)) for r, b in ranges), width, share))
+
+    def _row_bytes(self, cursor: duckdb.DuckDBPyConnection) -> str:
+        """SQL for about the bytes a planned row takes in DuckDB: its strings' and blobs'
+        lengths (nested values by their text), and a fixed part."""
+        parts = [str(ROW_OVERHEAD)]
+        for name, kind, *_ in cursor.execute(f"DESCRIBE {PLAN}").fetchall():
+            column = quote_identifier(str(name))
+            kind = str(kind)
+            if kind in ("VARCHAR", "JSON"):
+                parts.append(f"coalesce(strlen({column}), 0)")
+            elif kind == "BLOB":
+                parts.append(f"coalesce(octet_length({column}), 0)")
+            elif any(mark in kind for mark in ("[", "STRUCT", "MAP", "UNION")):
+                parts.append(f"coalesce(strlen(CAST({column} AS VARCHAR)), 0)")
+            else:
+                parts.append("16")
+        return " + ".join(parts)
 
     def _window_batches(
         self,

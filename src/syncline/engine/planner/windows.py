@@ -3,24 +3,28 @@
 A plan is read in model order, so that the row file is read front to back. DuckDB sorts
 what it returns, and a sort of every planned row at once outgrows the planner's budget
 when rows are wide (keys of hundreds of bytes, say). The rows with a model position are
-therefore read in windows of positions, each holding about as many rows as a share of the
-budget can sort, cut where the planned rows are (quantiles of their positions), so that
-rows crowded into one part of the model (new rows at its end) are split as finely as
-rows spread over it. Removed rows, which have no position and need no order, are
-streamed in one unsorted window, which holds next to nothing in memory.
+therefore read in windows of positions, each holding about a share of the budget in
+bytes. The windows are cut where the bytes are: the planned rows' bytes are summed by
+small ranges of positions, and a window ends once its ranges hold its share, so that
+rows crowded into one part of the model (new rows at its end, a block of long keys) are
+split as finely as rows spread over it. Removed rows, which have no position and need no
+order, are streamed in one unsorted window, which holds next to nothing in memory.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-MIN_ROWS = 1 << 14
-"""Planned rows per window at least, however wide the rows: fewer costs more scans."""
 
 BUDGET_SHARE = 4
 """One window's rows take at most this fraction (1/n) of the budget, as DuckDB holds them."""
+
+RANGES = 1 << 16
+"""Ranges of positions whose planned rows' bytes are summed, to find where to cut."""
+
+ROW_OVERHEAD = 48
+"""Bytes DuckDB takes for a planned row beside its values' own (fixed-width columns,
+the string pointers), when it sorts it."""
 
 
 @dataclass(frozen=True)
@@ -33,24 +37,31 @@ class Window:
     in_order: bool = True
 
 
-def window_rows(row_bytes: float, budget_bytes: int) -> int:
-    """Planned rows one window may hold: a share of the budget over the bytes of a row."""
-    fitting = budget_bytes // (BUDGET_SHARE * max(row_bytes, 1.0))
-    return max(MIN_ROWS, int(fitting))
+def range_width(last_position: int) -> int:
+    """Positions per range, so that positions 0 to ``last_position`` make
+    :data:`RANGES` ranges at most."""
+    return max(1, -(-(last_position + 1) // RANGES))
 
 
-def window_count(placed: int, rows_per_window: int) -> int:
-    """Windows needed for ``placed`` rows with a position, ``rows_per_window`` each."""
-    return max(1, math.ceil(placed / rows_per_window))
+def cuts(ranges: Iterable[tuple[int, int]], width: int, window_bytes: int) -> list[int]:
+    """The positions where windows start, after the first: ``ranges`` are (range number,
+    bytes of its planned rows) in ascending order, each ``width`` positions wide; a
+    window ends with the range that brings it to ``window_bytes``."""
+    found: list[int] = []
+    held = 0
+    for number, size in ranges:
+        if held and held + size > window_bytes:
+            found.append(number * width)
+            held = 0
+        held += size
+    return found
 
 
-def plan_windows(position: str, cuts: Sequence[int]) -> list[Window]:
-    """Windows of the positions between ``cuts`` (ascending), then every row without one.
-
-    The first and last windows are open-ended, so that together they cover every
-    position, whatever the cuts.
-    """
-    bounds = sorted(set(cuts))
+def plan_windows(position: str, starts: Sequence[int]) -> list[Window]:
+    """Windows of the positions between ``starts`` (ascending), then every row without
+    one. The first and last windows are open-ended, so that together they cover every
+    position, whatever the starts."""
+    bounds = sorted(set(starts))
     if not bounds:
         windows = [Window(f"{position} IS NOT NULL")]
     else:
