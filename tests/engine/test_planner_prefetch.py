@@ -102,3 +102,34 @@ def test_a_reader_not_started_produces_nothing_until_asked() -> None:
     assert not produced.wait(0.2)
     assert next(ahead) == 1
     ahead.close()
+
+
+def test_closing_while_another_thread_waits_for_an_item_ends_that_wait() -> None:
+    # DuckDB may still be asking for a batch, on a thread of its own, when the statement
+    # reading them has failed and the caller closes the read-ahead.
+    release = threading.Event()
+    closed: list[str] = []
+
+    def produce() -> Iterator[int]:
+        try:
+            yield 1
+            release.wait(10)  # a source slow to give its next row
+            yield 2
+        finally:
+            closed.append(threading.current_thread().name)
+
+    ahead = prefetched(produce(), depth=1, start=True)
+    assert next(ahead) == 1
+    asked: list[object] = []
+    waiter = threading.Thread(target=lambda: asked.append(next(ahead, "none")))
+    waiter.start()
+    threading.Timer(0.3, release.set).start()
+
+    ahead.close()
+    waiter.join(5)
+
+    assert not waiter.is_alive()
+    assert asked == ["none"]
+    # The reader had left the source, and closed it on its own thread, when close()
+    # returned.
+    assert closed == ["syncline-prefetch"]

@@ -9,14 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 from engine_doubles import ArrowSource, MemoryDestination, Reporter, people
 from warehouse_doubles import MODEL_QUERY
 
+from syncline.connectors.sources.base import ROW_HASH_COLUMN
 from syncline.engine.config import SyncConfiguration
 from syncline.engine.delivery import RetryPolicy
 from syncline.engine.planner import local as local_planner
+from syncline.engine.planner.local import LocalPlanner
 from syncline.engine.report import RunStatus
 from syncline.engine.run import RunJob, RunResult, execute_run
 from syncline.errors import TransientError
@@ -161,3 +164,35 @@ def test_a_source_failing_under_a_streamed_join_raises_its_own_error(tmp_path: P
     finally:
         planner.close()
     assert _no_reading_thread()
+
+
+def test_a_key_pass_that_fails_has_closed_its_read_when_the_planner_raises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The read holds the source's cursor: closed later, by the garbage collector, it would
+    # be closed on a connection the run had closed already (a crash in the driver).
+    schema = pa.schema([("id", pa.string()), ("name", pa.string())])
+    closed: list[str] = []
+
+    def keys() -> Iterator[pa.RecordBatch]:
+        try:
+            for start in range(0, 100_000, 1000):
+                ids = pa.array([f"k{n}" for n in range(start, start + 1000)])
+                hashes = pa.array(range(start, start + 1000), pa.int64())
+                yield pa.record_batch([ids, hashes], names=["id", ROW_HASH_COLUMN])
+        finally:
+            closed.append(threading.current_thread().name)
+
+    # The key pass's statement fails once the read has started.
+    monkeypatch.setattr(LocalPlanner, "_kept", lambda self, needed: " WHERE no_such_column")
+    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+    closed_when_raised: list[str] | None = None
+    try:
+        planner.ingest_two_pass(keys(), lambda wanted: iter(()), schema, schema.names)
+    except duckdb.BinderException:
+        # Taken while the error (and the frames it holds) is still alive.
+        closed_when_raised = list(closed)
+    finally:
+        planner.close()
+
+    assert closed_when_raised == [threading.current_thread().name]

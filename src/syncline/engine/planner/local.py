@@ -331,15 +331,18 @@ class LocalPlanner:
         con = self.store.connection
         # The source is read (and JSON canonicalised) on a thread of its own, so DuckDB
         # hashes one batch while the next is decoded.
-        with self._incoming(prepared(), staged):
-            if self.narrow_join:
-                con.execute(self._probe_sql(expressions))
-            elif self.store.snapshot_size() == 0:
-                # Nothing to hold in memory: the rows DuckDB keeps may spill as they come.
-                con.execute(self._ingest_sql(expressions))
-            else:
-                with self.store.at_cap():
+        try:
+            with self._incoming(prepared(), staged):
+                if self.narrow_join:
+                    con.execute(self._probe_sql(expressions))
+                elif self.store.snapshot_size() == 0:
+                    # Nothing to hold in memory: the rows DuckDB keeps may spill as they come.
                     con.execute(self._ingest_sql(expressions))
+                else:
+                    with self.store.at_cap():
+                        con.execute(self._ingest_sql(expressions))
+        finally:
+            _close(batches)
         rows.finish()
         self._rows_read = stats.query_size
         if self.narrow_join:
@@ -400,13 +403,16 @@ class LocalPlanner:
                 "TRUE AS _sl_in",
             ]
         )
-        self._join_stream(
-            counted(),
-            key_schema,
-            f"CREATE OR REPLACE TABLE {_PROBED} AS SELECT x.* FROM "
-            f"({_joined_to_snapshot(incoming)}) x" + self._kept("NOT x._sl_known"),
-            depth=_KEY_PASS_DEPTH,
-        )
+        try:
+            self._join_stream(
+                counted(),
+                key_schema,
+                f"CREATE OR REPLACE TABLE {_PROBED} AS SELECT x.* FROM "
+                f"({_joined_to_snapshot(incoming)}) x" + self._kept("NOT x._sl_known"),
+                depth=_KEY_PASS_DEPTH,
+            )
+        finally:
+            _close(keys)
         self._rows_read = stats.query_size
 
         wanted = f"SELECT _sl_raw FROM {_PROBED} WHERE _sl_in AND _sl_key IS NOT NULL"
@@ -418,7 +424,10 @@ class LocalPlanner:
             fetched = fetch(con.execute(wanted).to_arrow_table().column(0).combine_chunks())
         else:
             fetched = iter(())
-        self._fingerprint_fetched(fetched, expressions, staged, json_columns)
+        try:
+            self._fingerprint_fetched(fetched, expressions, staged, json_columns)
+        finally:
+            _close(fetched)
         rows.finish()
         stats.null_keys = self._joined()
         logger.info(
@@ -861,11 +870,19 @@ class LocalPlanner:
         if self._rows is None:
             raise RuntimeError("check_unique_keys() called before ingest()")
         field = self._rows.schema.field(self.primary_key)
-        key_batches = (
-            (batch.select([self.primary_key]) for batch in self._every_key_source())
+        read = (
+            self._every_key_source()
             if self._every_key_source is not None
             else self._rows.batches([self.primary_key])
         )
+        try:
+            return self._keys_table(read, field)
+        finally:
+            _close(read)
+
+    def _keys_table(self, read: Iterator[pa.RecordBatch], field: pa.Field) -> str:
+        """Fill :data:`_KEYS` with the canonical keys of ``read``'s batches."""
+        key_batches = (batch.select([self.primary_key]) for batch in read)
         if is_json_canonical(field):
             key_sql = quote_identifier("_sl_json_key")
         else:
@@ -1136,6 +1153,15 @@ class LocalPlanner:
             self._rows.close()
             self._rows = None
         self.store.close()
+
+
+def _close(items: Iterator[object]) -> None:
+    """Close ``items`` (a source's read, a generator) now, on this thread, whether used up
+    or not: the cursor it holds is closed before its source's connection is, rather than
+    later, by the garbage collector, on a connection already closed."""
+    close = getattr(items, "close", None)
+    if close is not None:
+        close()
 
 
 def _failures_kept(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from typing import TypeVar
 
 logger = logging.getLogger(__name__)
@@ -36,66 +36,105 @@ class _End:
 
 def prefetched(
     items: Iterator[T], depth: int = DEFAULT_DEPTH, *, start: bool = False
-) -> Generator[T, None, None]:
+) -> ReadAhead[T]:
     """Yield ``items`` in order, produced by a background thread up to ``depth`` ahead.
 
     An exception raised while producing an item is raised here, in its place. Closing
-    the generator early stops the thread, which finishes the item it is producing. The
-    thread starts with the first item asked for, or at once with ``start``: the items
-    are then produced while the caller does other work, and the caller must close the
-    generator (or use it up) to stop the thread.
+    early stops the thread, which finishes the item it is producing. The thread starts
+    with the first item asked for, or at once with ``start``: the items are then produced
+    while the caller does other work, and the caller must close the result (or use it
+    up) to stop the thread.
     """
-    ahead = _read_ahead(items, depth)
-    # The read-ahead generator pauses once its thread runs, before the first item.
+    ahead = ReadAhead(items, depth)
     if start:
-        next(ahead)
-        return ahead
-    return _started_on_demand(ahead)
+        ahead.start()
+    return ahead
 
 
-def _started_on_demand(ahead: Generator[T, None, None]) -> Generator[T, None, None]:
-    next(ahead)
-    yield from ahead
+class ReadAhead(Iterator[T]):
+    """The items of a reader thread, as an iterator that any thread may close.
 
+    DuckDB asks for the next item from threads of its own and may still be asking when
+    the statement that reads it has failed on the caller's thread; closing then stops the
+    reader and lets that ask end (with no item) instead of failing, as closing a running
+    generator would, and leaving the reader in the source.
+    """
 
-_RUNNING = object()
-"""What :func:`_read_ahead` yields first, once its thread runs."""
+    def __init__(self, items: Iterator[T], depth: int) -> None:
+        self._items = items
+        self._slots: queue.Queue[T | _End] = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._ended = False
+        self._thread: threading.Thread | None = None
+        self._asking = 0
+        self._asked = threading.Condition()
 
+    def start(self) -> None:
+        """Start the reader thread, unless it runs already or the items were closed."""
+        if self._thread is None and not self._stop.is_set():
+            self._thread = threading.Thread(
+                target=self._produce, name="syncline-prefetch", daemon=True
+            )
+            self._thread.start()
 
-def _read_ahead(items: Iterator[T], depth: int) -> Generator[T, None, None]:
-    slots: queue.Queue[T | _End] = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
+    def __iter__(self) -> ReadAhead[T]:
+        return self
 
-    def produce() -> None:
+    def __next__(self) -> T:
+        with self._asked:
+            self._asking += 1
+        try:
+            return self._next()
+        finally:
+            with self._asked:
+                self._asking -= 1
+                self._asked.notify_all()
+
+    def _next(self) -> T:
+        self.start()
+        while not self._ended and not self._stop.is_set():
+            try:
+                item = self._slots.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                continue
+            if isinstance(item, _End):
+                self._ended = True
+                if item.error is not None:
+                    raise item.error
+                break
+            return item
+        raise StopIteration
+
+    def close(self) -> None:
+        """Stop the reader and wait until it is out of the items (and has closed them),
+        and until no thread is still asking for an item."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        else:
+            _close(self._items)
+        with self._asked:
+            self._asked.wait_for(lambda: self._asking == 0)
+
+    def _produce(self) -> None:
         end = _End()
         try:
-            for item in items:
-                if not _put(slots, item, stop):
+            for item in self._items:
+                if not _put(self._slots, item, self._stop):
                     return
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
             end = _End(exc)
         finally:
             # A generator is closed on the thread that ran it, so whatever it holds (a
-            # cursor, say) is released before the consumer's generator returns.
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-        _put(slots, end, stop)
+            # cursor, say) is released before the consumer's close() returns.
+            _close(self._items)
+        _put(self._slots, end, self._stop)
 
-    thread = threading.Thread(target=produce, name="syncline-prefetch", daemon=True)
-    thread.start()
-    try:
-        yield _RUNNING  # type: ignore[misc]
-        while True:
-            item = slots.get()
-            if isinstance(item, _End):
-                if item.error is not None:
-                    raise item.error
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+
+def _close(items: Iterator[T]) -> None:
+    close = getattr(items, "close", None)
+    if close is not None:
+        close()
 
 
 def _put(slots: queue.Queue[T | _End], item: T | _End, stop: threading.Event) -> bool:
