@@ -117,41 +117,8 @@ def test_a_model_of_long_keys_is_planned_whole_and_removed_whole_under_a_smaller
     assert set(removed) == set(keys[10:])
 
 
-def test_rows_crowded_at_the_end_of_the_model_are_cut_as_finely_as_spread_ones(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    small_windows(monkeypatch, 600)  # four or five of these rows
-    starts: list[list[int]] = []
-
-    def cut_at(position: str, at: Sequence[int]) -> list[Window]:
-        starts.append(list(at))
-        return plan_windows(position, at)
-
-    monkeypatch.setattr(local, "plan_windows", cut_at)
-    old = pa.table({"id": [f"k{n:03d}" for n in range(80)], "name": ["a"] * 80}, SCHEMA)
-    new = pa.table({"id": [f"k{n:03d}" for n in range(100)], "name": ["a"] * 100}, SCHEMA)
-    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
-    try:
-        planner.ingest(iter(old.to_batches()), SCHEMA, SCHEMA.names)
-        planner.store.replace_baseline(CURRENT)
-        planner.ingest(iter(new.to_batches(max_chunksize=7)), SCHEMA, SCHEMA.names)
-        planner.check_unique_keys()
-        planner.diff()
-        added = _planned_ids(planner, Operation.ADDED)
-    finally:
-        planner.close()
-
-    assert added == [f"k{n:03d}" for n in range(80, 100)]
-    # Twenty new rows at positions 80 to 99: several windows, all cut among them.
-    assert len(starts) == 1
-    assert len(starts[0]) >= 3
-    assert all(80 < at < 100 for at in starts[0])
-
-
-def test_long_keys_after_short_ones_are_cut_by_their_bytes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    small_windows(monkeypatch, 3000)
+def _window_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Where the planner starts its read-out windows, as it cuts them from now on."""
     starts: list[int] = []
 
     def cut_at(position: str, at: Sequence[int]) -> list[Window]:
@@ -159,19 +126,52 @@ def test_long_keys_after_short_ones_are_cut_by_their_bytes(
         return plan_windows(position, at)
 
     monkeypatch.setattr(local, "plan_windows", cut_at)
-    pad = "k" * (KEY_BYTES - 8)
-    keys = [f"s{n:03d}" for n in range(50)] + [f"{pad}{n:08d}" for n in range(50, 100)]
-    model = pa.table({"id": keys, "name": ["a"] * 100}, SCHEMA)
-    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
+    return starts
+
+
+def _added(
+    folder: Path, model: pa.Table, *, before: pa.Table | None = None, rows_read: int = 0
+) -> list[str]:
+    """The ids of the rows a run of ``model`` adds, after one of ``before``; ``rows_read``
+    stands in for the count of rows the first pass read."""
+    planner = LocalPlanner(folder, 1, primary_key="id", id_column="id")
     try:
-        planner.ingest(iter(model.to_batches(max_chunksize=10)), SCHEMA, SCHEMA.names)
+        if before is not None:
+            planner.ingest(iter(before.to_batches()), SCHEMA, SCHEMA.names)
+            planner.store.replace_baseline(CURRENT)
+        planner.ingest(iter(model.to_batches(max_chunksize=7)), SCHEMA, SCHEMA.names)
         planner.check_unique_keys()
         planner.diff()
-        added = _planned_ids(planner, Operation.ADDED)
+        if rows_read:
+            planner._rows_read = rows_read
+        return _planned_ids(planner, Operation.ADDED)
     finally:
         planner.close()
 
-    assert added == keys
+
+def test_rows_crowded_at_the_end_of_the_model_are_cut_as_finely_as_spread_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_windows(monkeypatch, 600)  # four or five of these rows
+    starts = _window_starts(monkeypatch)
+    old = pa.table({"id": [f"k{n:03d}" for n in range(80)], "name": ["a"] * 80}, SCHEMA)
+    new = pa.table({"id": [f"k{n:03d}" for n in range(100)], "name": ["a"] * 100}, SCHEMA)
+
+    assert _added(tmp_path, new, before=old) == [f"k{n:03d}" for n in range(80, 100)]
+    # Twenty new rows at positions 80 to 99: several windows, all cut among them.
+    assert len(starts) >= 3
+    assert all(80 < at < 100 for at in starts)
+
+
+def test_long_keys_after_short_ones_are_cut_by_their_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_windows(monkeypatch, 3000)
+    starts = _window_starts(monkeypatch)
+    pad = "k" * (KEY_BYTES - 8)
+    keys = [f"s{n:03d}" for n in range(50)] + [f"{pad}{n:08d}" for n in range(50, 100)]
+
+    assert _added(tmp_path, pa.table({"id": keys, "name": ["a"] * 100}, SCHEMA)) == keys
     # Fifty short rows fill a window or two; fifty rows of two long keys each, many.
     assert len([at for at in starts if at < 50]) <= 3
     assert len([at for at in starts if at >= 50]) >= 10
@@ -185,14 +185,5 @@ def test_rows_placed_past_the_count_of_the_first_pass_are_read_out(
     small_windows(monkeypatch, 600)
     keys = [f"k{n:03d}" for n in range(40)]
     model = pa.table({"id": keys, "name": ["a"] * 40}, SCHEMA)
-    planner = LocalPlanner(tmp_path, 1, primary_key="id", id_column="id")
-    try:
-        planner.ingest(iter(model.to_batches()), SCHEMA, SCHEMA.names)
-        planner.check_unique_keys()
-        planner.diff()
-        planner._rows_read = 25
-        added = _planned_ids(planner, Operation.ADDED)
-    finally:
-        planner.close()
 
-    assert added == keys
+    assert _added(tmp_path, model, rows_read=25) == keys
