@@ -42,7 +42,7 @@ from syncline.engine.mapping import (
 )
 from syncline.engine.planner.base import Planner, PlannerStore, may_replace
 from syncline.engine.planner.local import IngestStats, LocalPlanner
-from syncline.engine.planner.prefetch import prefetched
+from syncline.engine.planner.prefetch import close_now, prefetched
 from syncline.engine.planner.store import (
     CLEAR_AND_FILL,
     DEFAULT_LOCK_WAIT_SECONDS,
@@ -350,9 +350,7 @@ class _Run:
                 return self._plan_run(reader)
             finally:
                 # Closing the source's generator releases its connection even on a failure.
-                close = getattr(reader, "close", None)
-                if close is not None:
-                    close()
+                close_now(reader)
         finally:
             # Whatever ended the run, the destination is closed after its preparation.
             if preparing is not None:
@@ -479,9 +477,7 @@ class _Run:
                     yield first
                     yield from batches
             finally:
-                close = getattr(batches, "close", None)
-                if close is not None:
-                    close()
+                close_now(batches)
 
         return rest()
 
@@ -500,9 +496,7 @@ class _Run:
         try:
             return planner.ingest(reader, schema, columns, salt=self._mapping_signature())
         finally:
-            close = getattr(reader, "close", None)
-            if close is not None:
-                close()
+            close_now(reader)
 
     def _plan_in_warehouse(self) -> RunStatus:
         """Plan in the source: the model runs there, only planned rows are read out."""

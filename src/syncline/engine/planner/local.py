@@ -65,7 +65,7 @@ from syncline.engine.planner.base import (
     repeated_key_error,
     replaced_plan_sql,
 )
-from syncline.engine.planner.prefetch import DEFAULT_DEPTH, prefetched
+from syncline.engine.planner.prefetch import DEFAULT_DEPTH, close_now, prefetched
 from syncline.engine.planner.rowfile import RowFile, remove_stale
 from syncline.engine.planner.store import DEFAULT_LOCK_WAIT_SECONDS, SnapshotStore
 from syncline.engine.planner.windows import (
@@ -342,7 +342,7 @@ class LocalPlanner:
                     with self.store.at_cap():
                         con.execute(self._ingest_sql(expressions))
         finally:
-            _close(batches)
+            close_now(batches)
         rows.finish()
         self._rows_read = stats.query_size
         if self.narrow_join:
@@ -412,7 +412,7 @@ class LocalPlanner:
                 depth=_KEY_PASS_DEPTH,
             )
         finally:
-            _close(keys)
+            close_now(keys)
         self._rows_read = stats.query_size
 
         wanted = f"SELECT _sl_raw FROM {_PROBED} WHERE _sl_in AND _sl_key IS NOT NULL"
@@ -427,7 +427,7 @@ class LocalPlanner:
         try:
             self._fingerprint_fetched(fetched, expressions, staged, json_columns)
         finally:
-            _close(fetched)
+            close_now(fetched)
         rows.finish()
         stats.null_keys = self._joined()
         logger.info(
@@ -878,7 +878,7 @@ class LocalPlanner:
         try:
             return self._keys_table(read, field)
         finally:
-            _close(read)
+            close_now(read)
 
     def _keys_table(self, read: Iterator[pa.RecordBatch], field: pa.Field) -> str:
         """Fill :data:`_KEYS` with the canonical keys of ``read``'s batches."""
@@ -1153,15 +1153,6 @@ class LocalPlanner:
             self._rows.close()
             self._rows = None
         self.store.close()
-
-
-def _close(items: Iterator[object]) -> None:
-    """Close ``items`` (a source's read, a generator) now, on this thread, whether used up
-    or not: the cursor it holds is closed before its source's connection is, rather than
-    later, by the garbage collector, on a connection already closed."""
-    close = getattr(items, "close", None)
-    if close is not None:
-        close()
 
 
 def _failures_kept(

@@ -4,9 +4,9 @@ Reading a model (the driver decoding the wire format) and fingerprinting it (Duc
 each keep one core busy; one after the other they leave the second core idle. The same
 holds for fetching planned rows while the destination writes the previous batch. The
 reader thread stays at most ``depth`` batches ahead, so memory stays bounded, and it
-has stopped touching its source (and closed the generator it ran) before the
-consumer's generator returns, so the source can be closed from the caller's thread
-right afterwards.
+has stopped touching its source (and closed the generator it ran) before the read-ahead's
+``close()`` returns, so the source can be closed from the caller's thread right
+afterwards.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class ReadAhead(Iterator[T]):
         if self._thread is not None:
             self._thread.join()
         else:
-            _close(self._items)
+            close_now(self._items)
         with self._asked:
             self._asked.wait_for(lambda: self._asking == 0)
 
@@ -127,11 +127,14 @@ class ReadAhead(Iterator[T]):
         finally:
             # A generator is closed on the thread that ran it, so whatever it holds (a
             # cursor, say) is released before the consumer's close() returns.
-            _close(self._items)
+            close_now(self._items)
         _put(self._slots, end, self._stop)
 
 
-def _close(items: Iterator[T]) -> None:
+def close_now(items: Iterator[object]) -> None:
+    """Close ``items`` (a source's read, a generator) now, on this thread, whether used up
+    or not: the cursor it holds is closed before its source's connection is, rather than
+    later, by the garbage collector, on a connection already closed."""
     close = getattr(items, "close", None)
     if close is not None:
         close()
