@@ -147,7 +147,7 @@ def test_planned_rows_come_in_model_order_across_windows_of_positions(
 ) -> None:
     # Windows of about four planned rows.
     monkeypatch.setattr(local, "BUDGET_SHARE", (192 << 20) // 600)
-    monkeypatch.setattr(local, "_FEW_ROWS", 0)
+    monkeypatch.setattr(local, "FEW_ROWS", 0)
     windows: list[int] = []
     cut_at = local.plan_windows
 

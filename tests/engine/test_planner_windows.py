@@ -38,7 +38,7 @@ def small_windows(monkeypatch: pytest.MonkeyPatch, window_bytes: int) -> None:
     """Make the default budget's windows ``window_bytes`` each, and measure any plan."""
     share = memory_bytes(DEFAULT_PLANNER_JOIN_MEMORY) // window_bytes
     monkeypatch.setattr(local, "BUDGET_SHARE", share)
-    monkeypatch.setattr(local, "_FEW_ROWS", 0)
+    monkeypatch.setattr(local, "FEW_ROWS", 0)
 
 
 def test_a_window_ends_with_the_range_that_fills_it() -> None:

@@ -70,11 +70,12 @@ from syncline.engine.planner.rowfile import RowFile, remove_stale
 from syncline.engine.planner.store import DEFAULT_LOCK_WAIT_SECONDS, SnapshotStore
 from syncline.engine.planner.windows import (
     BUDGET_SHARE,
-    ROW_OVERHEAD,
+    FEW_ROWS,
     Window,
     cuts,
     plan_windows,
     range_width,
+    row_bytes_sql,
 )
 from syncline.engine.report import InterruptedOutcome, Operation, RowCounts
 from syncline.errors import RunError, UserError
@@ -150,9 +151,6 @@ _NULL_KEY = 5
 """A model row whose key is NULL: skipped."""
 
 _EXAMPLE_KEYS = 5
-
-_FEW_ROWS = 1024
-"""Planned rows read out in one window without measuring them first."""
 
 _WINDOW_BATCH = 1 << 16
 
@@ -1069,33 +1067,18 @@ class LocalPlanner:
         found = cursor.execute(
             f"SELECT count(*), max({_POSITION}) FROM {PLAN} WHERE {placed}", [operation.value]
         ).fetchone()
-        if not found or int(found[0]) <= _FEW_ROWS:
+        if not found or int(found[0]) <= FEW_ROWS:
             return plan_windows(_POSITION, [])  # a window of these few rows sorts in no time
         width = range_width(int(found[1]))
+        described = cursor.execute(f"DESCRIBE {PLAN}").fetchall()
+        row_bytes = row_bytes_sql((str(name), str(kind)) for name, kind, *_ in described)
         ranges = cursor.execute(
-            f"SELECT {_POSITION} // ? AS r, sum({self._row_bytes(cursor)}) FROM {PLAN} "
+            f"SELECT {_POSITION} // ? AS r, sum({row_bytes}) FROM {PLAN} "
             f"WHERE {placed} GROUP BY r ORDER BY r",
             [width, operation.value],
         ).fetchall()
         share = memory_bytes(self.store.join_memory) // BUDGET_SHARE
         return plan_windows(_POSITION, cuts(((int(r), int(b)) for r, b in ranges), width, share))
-
-    def _row_bytes(self, cursor: duckdb.DuckDBPyConnection) -> str:
-        """SQL for about the bytes a planned row takes in DuckDB: its strings' and blobs'
-        lengths (nested values by their text), and a fixed part."""
-        parts = [str(ROW_OVERHEAD)]
-        for name, kind, *_ in cursor.execute(f"DESCRIBE {PLAN}").fetchall():
-            column = quote_identifier(str(name))
-            kind = str(kind)
-            if kind in ("VARCHAR", "JSON"):
-                parts.append(f"coalesce(strlen({column}), 0)")
-            elif kind == "BLOB":
-                parts.append(f"coalesce(octet_length({column}), 0)")
-            elif any(mark in kind for mark in ("[", "STRUCT", "MAP", "UNION")):
-                parts.append(f"coalesce(strlen(CAST({column} AS VARCHAR)), 0)")
-            else:
-                parts.append("16")
-        return " + ".join(parts)
 
     def _window_batches(
         self,

@@ -16,6 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from syncline.engine.canonical import quote_identifier
+
+FEW_ROWS = 1024
+"""Planned rows read out in one window without measuring them first."""
+
 BUDGET_SHARE = 4
 """One window's rows take at most this fraction (1/n) of the budget, as DuckDB holds them."""
 
@@ -55,6 +60,24 @@ def cuts(ranges: Iterable[tuple[int, int]], width: int, window_bytes: int) -> li
             held = 0
         held += size
     return found
+
+
+def row_bytes_sql(columns: Iterable[tuple[str, str]]) -> str:
+    """SQL for about the bytes a row of ``columns`` (names, DuckDB type names) takes in
+    DuckDB: its strings' and blobs' lengths (nested values by their text), and a fixed
+    part."""
+    parts = [str(ROW_OVERHEAD)]
+    for name, kind in columns:
+        column = quote_identifier(name)
+        if kind in ("VARCHAR", "JSON"):
+            parts.append(f"coalesce(strlen({column}), 0)")
+        elif kind == "BLOB":
+            parts.append(f"coalesce(octet_length({column}), 0)")
+        elif any(mark in kind for mark in ("[", "STRUCT", "MAP", "UNION")):
+            parts.append(f"coalesce(strlen(CAST({column} AS VARCHAR)), 0)")
+        else:
+            parts.append("16")
+    return " + ".join(parts)
 
 
 def plan_windows(position: str, starts: Sequence[int]) -> list[Window]:
